@@ -1,0 +1,54 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from api.limits import BodySizeLimit
+from api.routes import auth, documents, health, search
+from records.errors import EAkteError
+from records.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def error_body(code: str, message: str, **details: object) -> dict[str, object]:
+    extra = {"details": details} if details else {}
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    app = FastAPI(
+        title="E-Akte Jobcenter",
+        description="Elektronische Akte mit Scanstraße für kommunale Jobcenter (SGB II).",
+        version="0.1.0",
+    )
+    app.state.runtime = runtime
+
+    @app.exception_handler(EAkteError)
+    async def _domain_error(_request: Request, exc: EAkteError) -> JSONResponse:
+        if exc.status >= 500:
+            log.error("%s: %s", exc.code, exc.message)
+        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(p) for p in err['loc'][1:]) or 'Anfrage'}: {err['msg']}"
+            for err in exc.errors()
+        ]
+        return JSONResponse(
+            error_body(
+                "invalid_request", "Die Anfrage ist unvollständig oder fehlerhaft.", problems=problems
+            ),
+            status_code=422,
+        )
+
+    for router in (health.router, auth.router, documents.router, search.router):
+        app.include_router(router)
+    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_upload_bytes)
+    return app

@@ -1,0 +1,188 @@
+"""The `eakte` command line. Its commands and output formats are a contract: keep them stable."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from records.config import Settings, get_settings
+from records.errors import EAkteError
+
+app = typer.Typer(help="E-Akte für kommunale Jobcenter", no_args_is_help=True, add_completion=False)
+import_app = typer.Typer(help="Stammdaten aus dem Fachverfahren einlesen", no_args_is_help=True)
+user_app = typer.Typer(help="Benutzerkonten verwalten", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(user_app, name="user")
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except EAkteError as exc:
+        typer.echo(f"Konfigurationsfehler: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _runtime():  # type: ignore[no-untyped-def]
+    from records.runtime import build_runtime
+
+    return build_runtime(_settings())
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("EAKTE_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for chatty in ("alembic", "pikepdf"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Adresse, an der die Web-Anwendung lauscht")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port der Web-Anwendung")] = 8000,
+    demo: Annotated[bool, typer.Option(help="Demo-Betrieb mit Beispieldaten")] = False,
+) -> None:
+    """Web-Anwendung und Worker starten."""
+    if demo:
+        os.environ["EAKTE_DEMO"] = "true"
+        get_settings.cache_clear()
+    _logging()
+    runtime = _runtime()
+    from api.demo import demo_logins, is_new, load_demo_data
+    from api.serve import serve as run_server
+
+    settings = runtime.settings
+    if settings.demo and is_new(runtime):
+        count = load_demo_data(runtime)
+        typer.echo(f"Demo-Daten geladen: {count} Scans eingeliefert, Verarbeitung läuft.")
+    url = f"http://{host}:{port}/"
+    typer.echo("")
+    typer.echo(f"E-Akte läuft: {url}  (API-Dokumentation: {url}docs)")
+    typer.echo(f"Daten: {settings.data_dir.resolve()}  Worker: {settings.workers}")
+    if settings.demo:
+        typer.echo("Demo-Zugänge (Login / Passwort / Rolle / Name):")
+        for login, password, role, name in demo_logins(settings.data_dir):
+            typer.echo(f"  {login:<14} {password:<14} {role:<15} {name}")
+    typer.echo("")
+    run_server(runtime, host, port)
+
+
+@app.command()
+def worker(
+    until_idle: Annotated[bool, typer.Option(help="Beenden, sobald die Warteschlange leer ist")] = False,
+) -> None:
+    """Aufträge aus der Warteschlange abarbeiten (OCR, Indexierung)."""
+    _logging()
+    from ingest.worker import run_worker
+
+    runtime = _runtime()
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    run_worker(runtime, stop, until_idle=until_idle)
+
+
+@app.command()
+def migrate() -> None:
+    """Datenbankschema auf den neuesten Stand bringen."""
+    runtime = _runtime()
+    typer.echo(f"Schema aktuell ({runtime.engine.dialect.name}).")
+
+
+def _import(kind: str, path: Path, as_json: bool) -> None:
+    from records.db import transaction
+    from records.masterdata import (
+        HOUSEHOLD_COLUMNS,
+        STAFF_COLUMNS,
+        import_households,
+        import_staff,
+        read_csv,
+    )
+
+    runtime = _runtime()
+    try:
+        with transaction(runtime.sessions) as session:
+            if kind == "staff":
+                report = import_staff(session, read_csv(path, STAFF_COLUMNS))
+            else:
+                report = import_households(session, read_csv(path, HOUSEHOLD_COLUMNS))
+    except EAkteError as exc:
+        typer.echo(f"Import abgebrochen, nichts geändert: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        return
+    typer.echo(report.summary())
+    for label, items in (
+        ("neu", report.created),
+        ("geändert", report.updated),
+        ("deaktiviert", report.deactivated),
+        ("reaktiviert", report.reactivated),
+    ):
+        if items:
+            typer.echo(f"  {label}: {', '.join(items)}")
+    for warning in report.warnings:
+        typer.echo(f"  Warnung: {warning}")
+
+
+FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Bericht als JSON")]
+
+
+@import_app.command("staff")
+def import_staff_command(file: FileArg, as_json: JsonOpt = False) -> None:
+    """Mitarbeitende einlesen (CSV: login,name,team,role)."""
+    _import("staff", file, as_json)
+
+
+@import_app.command("households")
+def import_households_command(file: FileArg, as_json: JsonOpt = False) -> None:
+    """Bedarfsgemeinschaften einlesen (CSV wie households.csv der Beispiele)."""
+    _import("households", file, as_json)
+
+
+@user_app.command("set-password")
+def set_password_command(login: str) -> None:
+    """Neues Passwort setzen; es wird von der Standardeingabe gelesen."""
+    from records.db import transaction
+    from records.users import set_password
+
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("Neues Passwort: ")
+        if getpass.getpass("Wiederholen: ") != password:
+            typer.echo("Die Passwörter stimmen nicht überein.", err=True)
+            raise typer.Exit(1)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    runtime = _runtime()
+    try:
+        with transaction(runtime.sessions) as session:
+            set_password(session, login, password)
+    except EAkteError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"Passwort für {login} gesetzt.")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Demo data from the samples: staff, households and scanned letters, with printed logins."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from ingest.intake import accept_file
+from records.db import transaction
+from records.masterdata import (
+    HOUSEHOLD_COLUMNS,
+    STAFF_COLUMNS,
+    import_households,
+    import_staff,
+    read_csv,
+)
+from records.models import User
+from records.runtime import Runtime
+from records.users import set_password
+
+DEMO_ADMIN = ("admin", "Administration (Demo)")
+LOGINS_FILE = "demo-logins.txt"
+
+
+def is_new(runtime: Runtime) -> bool:
+    with transaction(runtime.sessions) as session:
+        return not session.scalar(select(func.count()).select_from(User))
+
+
+def load_demo_data(runtime: Runtime) -> int:
+    """Import the sample master data, give every user a random password, hand in the scans.
+
+    Returns the number of scans handed in.
+    """
+    samples = runtime.settings.samples_dir
+    with transaction(runtime.sessions) as session:
+        import_staff(session, read_csv(samples / "staff.csv", STAFF_COLUMNS))
+        session.add(User(login=DEMO_ADMIN[0], name=DEMO_ADMIN[1], role="admin"))
+        session.flush()
+        import_households(session, read_csv(samples / "households.csv", HOUSEHOLD_COLUMNS))
+        lines = []
+        for user in session.scalars(select(User).order_by(User.role, User.login)):
+            password = secrets.token_urlsafe(9)
+            set_password(session, user.login, password, demo=True)
+            lines.append(f"{user.login}\t{password}\t{user.role}\t{user.name}")
+    logins = runtime.settings.data_dir / LOGINS_FILE
+    logins.touch(mode=0o600)
+    logins.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with transaction(runtime.sessions) as session:
+        desk = session.scalar(select(User).where(User.role == "scanstelle").order_by(User.id))
+    handed_in = 0
+    for scan in sorted((samples / "docs").glob("*.pdf")):
+        accept_file(runtime, scan, scan.name, desk)
+        handed_in += 1
+    return handed_in
+
+
+def demo_logins(data_dir: Path) -> list[tuple[str, str, str, str]]:
+    path = data_dir / LOGINS_FILE
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        login, password, role, name = line.split("\t", 3)
+        rows.append((login, password, role, name))
+    return rows

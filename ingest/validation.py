@@ -1,0 +1,144 @@
+"""What the scanning desk may hand in, checked before anything is stored.
+
+The checks read headers and structure only; rendering and OCR happen later in the workers.
+Every refusal carries a German message the scanning desk can act on.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import pikepdf
+from PIL import Image, UnidentifiedImageError
+
+from records.errors import UploadRejected
+
+PDF = "application/pdf"
+TIFF = "image/tiff"
+JPEG = "image/jpeg"
+PNG = "image/png"
+
+_MAGIC = (
+    (b"%PDF-", PDF),
+    (b"II*\x00", TIFF),
+    (b"MM\x00*", TIFF),
+    (b"\xff\xd8\xff", JPEG),
+    (b"\x89PNG\r\n\x1a\n", PNG),
+)
+_PIL_FORMATS = {TIFF: "TIFF", JPEG: "JPEG", PNG: "PNG"}
+
+
+@dataclass(frozen=True)
+class Inspected:
+    content_type: str
+    pages: int
+
+
+def safe_source_name(name: str | None) -> str:
+    """The file name as the desk knows it, without folders, control characters or odd lengths."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip(" .")
+    return base[:200] or "unbenannt"
+
+
+def inspect_upload(path: Path, *, max_bytes: int, max_pixels: int) -> Inspected:
+    size = path.stat().st_size
+    if size == 0:
+        raise UploadRejected("Die Datei ist leer (0 Byte). Bitte erneut scannen.", code="empty_file")
+    if size > max_bytes:
+        raise UploadRejected(
+            f"Die Datei ist zu groß ({size / 1048576:.1f} MB, erlaubt sind "
+            f"{max_bytes / 1048576:.0f} MB). Bitte den Stapel teilen.",
+            code="upload_too_large",
+        )
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    content_type = next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
+    if content_type is None:
+        raise UploadRejected(
+            "Die Datei ist weder ein PDF noch ein Bild (TIFF, JPEG, PNG) und kann nicht "
+            "verarbeitet werden.",
+            code="unsupported_format",
+        )
+    if content_type == PDF:
+        return Inspected(PDF, _inspect_pdf(path))
+    return Inspected(content_type, _inspect_image(path, content_type, max_pixels))
+
+
+def _inspect_pdf(path: Path) -> int:
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - 2048))
+        tail = handle.read()
+    if b"%%EOF" not in tail:
+        raise UploadRejected(
+            "Die PDF-Datei ist unvollständig (abgeschnitten). Bitte die Übertragung oder den "
+            "Scan wiederholen.",
+            code="pdf_truncated",
+        )
+    try:
+        with pikepdf.open(path) as pdf:
+            if pdf.is_encrypted:
+                raise UploadRejected(
+                    "Die PDF-Datei ist verschlüsselt. Verschlüsselte Dateien können nicht "
+                    "archiviert werden; bitte ohne Kennwort erneut scannen.",
+                    code="pdf_encrypted",
+                )
+            pages = len(pdf.pages)
+    except pikepdf.PasswordError:
+        raise UploadRejected(
+            "Die PDF-Datei ist mit einem Kennwort geschützt und kann nicht geöffnet werden. "
+            "Bitte ohne Kennwort erneut scannen.",
+            code="pdf_encrypted",
+        ) from None
+    except pikepdf.PdfError:
+        raise UploadRejected(
+            "Die PDF-Datei ist beschädigt und kann nicht gelesen werden. Bitte erneut scannen.",
+            code="pdf_corrupt",
+        ) from None
+    if pages == 0:
+        raise UploadRejected("Die PDF-Datei enthält keine Seiten.", code="pdf_no_pages")
+    return pages
+
+
+def _inspect_image(path: Path, content_type: str, max_pixels: int) -> int:
+    try:
+        with Image.open(path, formats=[_PIL_FORMATS[content_type]]) as image:
+            frames = getattr(image, "n_frames", 1)
+            for frame in range(frames):
+                image.seek(frame)
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise UploadRejected(
+                        f"Das Bild ist zu groß ({width}×{height} Bildpunkte; erlaubt sind "
+                        f"{max_pixels // 1_000_000} Megapixel). Bitte mit üblicher Auflösung "
+                        "scannen.",
+                        code="image_too_large",
+                    )
+        with Image.open(path, formats=[_PIL_FORMATS[content_type]]) as image:
+            image.verify()
+    except UploadRejected:
+        raise
+    except Image.DecompressionBombError:
+        raise UploadRejected(
+            f"Das Bild ist zu groß (mehr als {max_pixels // 1_000_000} Megapixel). Bitte mit "
+            "üblicher Auflösung scannen.",
+            code="image_too_large",
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise UploadRejected(
+            "Die Bilddatei ist beschädigt und kann nicht gelesen werden. Bitte erneut scannen.",
+            code="image_corrupt",
+            reason=str(exc)[:200],
+        ) from None
+    if content_type == JPEG:
+        with path.open("rb") as handle:
+            handle.seek(-16, 2)
+            if b"\xff\xd9" not in handle.read():
+                raise UploadRejected(
+                    "Die Bilddatei ist unvollständig (abgeschnitten). Bitte erneut scannen.",
+                    code="image_truncated",
+                )
+    return frames

@@ -1,0 +1,96 @@
+"""The one settings object of the product, read from `EAKTE_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from records.errors import ConfigurationError
+
+# Known only so that it can be refused: a deployment must set its own key.
+DEMO_SECRET_KEY = "demo-only-secret-key-do-not-use-in-production"
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EAKTE_", extra="ignore")
+
+    demo: bool = False
+    data_dir: Path = Path("data")
+    samples_dir: Path = REPO_DIR.parent / "shared" / "samples"
+
+    database_url: str | None = None
+
+    blob_store: Literal["local", "s3"] = "local"
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_secure: bool = False
+    s3_region: str = "eu-central-1"
+    s3_bucket: str = "eakte"
+    # Object lock makes stored originals immutable for the retention period (WORM).
+    s3_object_lock: bool = False
+    s3_retention_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
+    s3_retention_days: int = Field(default=0, ge=0)
+
+    search_index: Literal["embedded", "opensearch"] = "embedded"
+    opensearch_url: str = "http://127.0.0.1:9200"
+    opensearch_user: str | None = None
+    opensearch_password: SecretStr | None = None
+    opensearch_verify_certs: bool = True
+    opensearch_index: str = "eakte-documents"
+
+    secret_key: SecretStr = SecretStr(DEMO_SECRET_KEY)
+    session_hours: int = Field(default=10, ge=1)
+    cookie_secure: bool = False
+
+    max_upload_mb: int = Field(default=200, ge=1)
+    max_image_pixels: int = Field(default=200_000_000, ge=1)
+
+    workers: int = Field(default=1, ge=0)
+    job_lease_seconds: int = Field(default=120, ge=1)
+    job_max_attempts: int = Field(default=3, ge=1)
+    job_poll_seconds: float = Field(default=1.0, gt=0)
+    ocr_languages: str = "deu+eng"
+    ocr_dpi: int = Field(default=300, ge=72, le=600)
+    ocr_timeout_seconds: int = Field(default=180, ge=1)
+    ocr_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> Settings:
+        if not self.demo and self.secret_key.get_secret_value() == DEMO_SECRET_KEY:
+            raise ConfigurationError(
+                "EAKTE_SECRET_KEY must be set to a secret of your own outside demo mode"
+            )
+        if len(self.secret_key.get_secret_value()) < 16:
+            raise ConfigurationError("EAKTE_SECRET_KEY must have at least 16 characters")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'eakte.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,139 @@
+"""The work queue in the database.
+
+Workers lease jobs. A lease is extended while the worker is alive; when it runs out the worker
+is taken for dead and the job is claimed again. Results are committed only together with the
+lease check, so a job that was taken over is never completed twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from records.db import transaction, utcnow
+from records.models import Document, Job
+
+RETRY_DELAY_SECONDS = 5
+
+
+class LeaseLost(Exception):
+    """Another worker has taken the job over; this worker's results must be thrown away."""
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    kind: str
+    document_id: uuid.UUID | None
+    attempt: int
+    worker_id: str
+
+
+def enqueue(session: Session, kind: str, document_id: uuid.UUID | None, max_attempts: int) -> Job:
+    job = Job(kind=kind, document_id=document_id, max_attempts=max_attempts)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def claim_next(
+    factory: sessionmaker[Session], worker_id: str, lease_seconds: int
+) -> ClaimedJob | None:
+    while True:
+        now = utcnow()
+        with transaction(factory) as session:
+            job = session.scalars(
+                select(Job)
+                .where(
+                    or_(
+                        and_(Job.state == "queued", Job.not_before <= now),
+                        and_(Job.state == "running", Job.lease_expires_at < now),
+                    )
+                )
+                .order_by(Job.id)
+                .limit(1)
+                # Several workers, also on several machines: each sees only rows nobody holds.
+                .with_for_update(skip_locked=True)
+            ).first()
+            if job is None:
+                return None
+            if job.state == "running":
+                job.last_error = (
+                    f"Verarbeitung abgebrochen (Worker {job.lease_owner} antwortet nicht mehr)"
+                )
+                if job.attempts >= job.max_attempts:
+                    _give_up(session, job, now)
+                    continue
+            job.state = "running"
+            job.attempts += 1
+            job.lease_owner = worker_id
+            job.lease_expires_at = now + timedelta(seconds=lease_seconds)
+            job.started_at = now
+            return ClaimedJob(job.id, job.kind, job.document_id, job.attempts, worker_id)
+
+
+def extend_lease(factory: sessionmaker[Session], job: ClaimedJob, lease_seconds: int) -> bool:
+    with transaction(factory) as session:
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.lease_owner == job.worker_id, Job.state == "running")
+            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+        )
+        return result.rowcount == 1
+
+
+def complete(session: Session, job: ClaimedJob) -> None:
+    """Mark the job done inside the caller's transaction, which also holds the job's results."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.lease_owner == job.worker_id, Job.state == "running")
+        .values(state="done", finished_at=utcnow(), lease_owner=None, lease_expires_at=None)
+    )
+    if result.rowcount != 1:
+        raise LeaseLost(f"job {job.id} was taken over")
+
+
+def fail(
+    factory: sessionmaker[Session], job: ClaimedJob, message: str, *, permanent: bool
+) -> str:
+    """Record a failed attempt; retry later unless the failure is permanent or attempts ran out.
+
+    Returns the job's new state.
+    """
+    now = utcnow()
+    with transaction(factory) as session:
+        row = session.get(Job, job.id, with_for_update=True)
+        if row is None or row.lease_owner != job.worker_id or row.state != "running":
+            return row.state if row else "gone"
+        row.last_error = message
+        if permanent or row.attempts >= row.max_attempts:
+            _give_up(session, row, now)
+        else:
+            row.state = "queued"
+            row.lease_owner = None
+            row.lease_expires_at = None
+            row.not_before = now + timedelta(seconds=RETRY_DELAY_SECONDS * row.attempts)
+        return row.state
+
+
+def _give_up(session: Session, job: Job, now) -> None:  # type: ignore[no-untyped-def]
+    job.state = "failed"
+    job.finished_at = now
+    job.lease_owner = None
+    job.lease_expires_at = None
+    if job.document_id is not None:
+        document = session.get(Document, job.document_id)
+        if document is not None:
+            document.status = "failed"
+            document.status_message = job.last_error
+
+
+def queue_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Job.state, func.count()).group_by(Job.state)).all()
+    counts = {state: 0 for state in ("queued", "running", "done", "failed")}
+    counts.update({state: int(n) for state, n in rows})
+    return counts

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what the product needs on Debian 12, as root: system packages and the Python
+# environment (.venv, locked by uv.lock). Idempotent; downloads are cached in $EAKTE_CACHE_DIR.
+#   scripts/setup.sh          what the product needs to run
+#   scripts/setup.sh --dev    and what the tests need
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cache="${EAKTE_CACHE_DIR:-/var/cache/eakte}"
+uv_version="0.13.8"
+dev=0
+[ "${1:-}" = "--dev" ] && dev=1
+
+packages=(tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng poppler-utils curl ca-certificates)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done
+
+# The project runs on CPython 3.11; Debian 12's python3 is 3.11.
+python=""
+for candidate in python3.11 python3; do
+  if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys, venv; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+    python="$(command -v "$candidate")"
+    break
+  fi
+done
+[ -n "$python" ] || missing+=(python3 python3-venv)
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ -n "$python" ] || python="$(command -v python3)"
+fi
+
+mkdir -p "$cache"
+uv="$cache/uv-$uv_version/bin/uv"
+if [ ! -x "$uv" ]; then
+  echo "setup: installing uv $uv_version"
+  "$python" -m venv "$cache/uv-$uv_version"
+  "$cache/uv-$uv_version/bin/pip" install -q --disable-pip-version-check "uv==$uv_version"
+fi
+
+export UV_CACHE_DIR="$cache/uv" UV_SYSTEM_CERTS=1 UV_PYTHON="$python" UV_PYTHON_DOWNLOADS=never
+cd "$repo"
+if [ "$dev" = 1 ]; then
+  "$uv" sync --frozen --quiet
+else
+  "$uv" sync --frozen --quiet --no-dev
+fi
+echo "setup: ready ($("$repo/.venv/bin/python" --version), $(tesseract --version 2>&1 | head -1))"

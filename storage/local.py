@@ -1,0 +1,111 @@
+"""Blob store on the local filesystem: the default for one machine."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from records.errors import BlobExists, BlobMissing
+from storage.base import CHUNK, BackendState, BlobInfo, check_key, copy_stream, verified_chunks
+
+_META_SUFFIX = ".meta.json"
+
+
+class LocalBlobStore:
+    name = "local"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def put(self, key: str, source: BinaryIO) -> BlobInfo:
+        path = self._path(key)
+        if path.exists():
+            raise BlobExists(f"Objekt {key} existiert bereits und wird nicht überschrieben.", key=key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                size, sha256 = copy_stream(source, out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, 0o444)
+            info = BlobInfo(key=key, size=size, sha256=sha256)
+            meta = path.with_name(path.name + _META_SUFFIX)
+            meta_tmp = tmp.with_name(tmp.name + _META_SUFFIX)
+            meta_tmp.write_text(json.dumps({"size": size, "sha256": sha256}))
+            # Writers of the same key take turns, so the hash beside an object is always its own;
+            # the hash is in place before the object appears, so every visible object has one.
+            with self._write_lock():
+                if path.exists():
+                    meta_tmp.unlink()
+                    raise BlobExists(
+                        f"Objekt {key} existiert bereits und wird nicht überschrieben.", key=key
+                    )
+                os.replace(meta_tmp, meta)
+                os.link(tmp, path)
+            _fsync_dir(path.parent)
+            return info
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _write_lock(self):  # type: ignore[no-untyped-def]
+        return _FileLock(self.root / ".write.lock")
+
+    def stat(self, key: str) -> BlobInfo:
+        path = self._path(key)
+        if not path.is_file():
+            raise BlobMissing(f"Objekt {key} ist nicht vorhanden.", key=key)
+        meta = json.loads(path.with_name(path.name + _META_SUFFIX).read_text())
+        return BlobInfo(key=key, size=int(meta["size"]), sha256=str(meta["sha256"]))
+
+    def open(self, key: str) -> Iterator[bytes]:
+        info = self.stat(key)
+        return verified_chunks(self._read(self._path(key)), key, info.sha256)
+
+    @staticmethod
+    def _read(path: Path) -> Iterator[bytes]:
+        with path.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                yield chunk
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        if not path.is_file():
+            raise BlobMissing(f"Objekt {key} ist nicht vorhanden.", key=key)
+        path.unlink()
+        path.with_name(path.name + _META_SUFFIX).unlink(missing_ok=True)
+
+    def ping(self) -> BackendState:
+        ok = self.root.is_dir() and os.access(self.root, os.W_OK)
+        return BackendState("local", ok, str(self.root) if ok else f"{self.root} nicht beschreibbar")
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _FileLock:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> None:
+        self._fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *_exc: object) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
