@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from records.db import transaction
 from records.errors import NotAuthenticated
 from records.models import User
 from records.runtime import Runtime
@@ -39,11 +40,16 @@ def get_db(runtime: RuntimeDep) -> Iterator[Session]:
 DbDep = Annotated[Session, Depends(get_db)]
 
 
-def current_user(request: Request, runtime: RuntimeDep, db: DbDep) -> User:
+def current_user(request: Request, runtime: RuntimeDep) -> User:
+    """The logged-in user, read in a short transaction of its own.
+
+    A thread never holds two transactions at once: on SQLite each one holds the write lock.
+    """
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise NotAuthenticated("Bitte melden Sie sich an.")
-    return user_for_token(db, runtime.settings.secret_key.get_secret_value(), token)
+    with transaction(runtime.sessions) as session:
+        return user_for_token(session, runtime.settings.secret_key.get_secret_value(), token)
 
 
 UserDep = Annotated[User, Depends(current_user)]

@@ -34,3 +34,11 @@ def record(
     )
     session.add(event)
     return event
+
+
+def record_refusal(session: Session, actor: User | None, action: str, **kwargs: Any) -> None:
+    """Record a refused attempt and commit it at once: the refusal rolls back everything else."""
+    session.rollback()
+    kwargs.setdefault("outcome", "denied")
+    record(session, actor, action, **kwargs)
+    session.commit()

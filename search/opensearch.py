@@ -98,9 +98,9 @@ class OpenSearchIndex:
         }
         try:
             # The document id is the entry id, so indexing again replaces instead of duplicating;
-            # wait_for makes the change visible to the next search.
+            # an immediate refresh makes the change visible to the very next search.
             self.client.index(
-                index=self.index_name, id=document.document_id, body=body, refresh="wait_for"
+                index=self.index_name, id=document.document_id, body=body, refresh=True
             )
         except OpenSearchException as exc:
             raise BackendUnavailable(f"Indexieren in OpenSearch fehlgeschlagen: {exc}") from exc
@@ -108,7 +108,7 @@ class OpenSearchIndex:
     def delete(self, document_id: str) -> None:
         self.ensure_index()
         try:
-            self.client.delete(index=self.index_name, id=document_id, refresh="wait_for")
+            self.client.delete(index=self.index_name, id=document_id, refresh=True)
         except NotFoundError:
             pass
 

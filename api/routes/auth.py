@@ -35,11 +35,9 @@ def login(body: LoginRequest, response: Response, runtime: RuntimeDep, db: DbDep
     try:
         user = authenticate(db, body.login, body.password, demo_mode=settings.demo)
     except NotAuthenticated as exc:
-        # Recorded in its own transaction: the request's is rolled back with the error.
-        with runtime.sessions.begin() as session:
-            audit.record(
-                session, None, "auth.login", actor_login=body.login, outcome="refused", code=exc.code
-            )
+        audit.record_refusal(
+            db, None, "auth.login", actor_login=body.login, outcome="refused", code=exc.code
+        )
         raise
     token = open_login_session(
         db, user, settings.secret_key.get_secret_value(), settings.session_hours

@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile
 from api.deps import DbDep, RuntimeDep, UserDep
 from ingest.intake import accept_file
 from records import audit
+from records.db import transaction
 from records.access import access_key_of, require_document_access
 from records.errors import AccessDenied, InvalidInput, NotFound
 from records.models import Document, Job
@@ -59,13 +60,13 @@ async def upload(request: Request, runtime: RuntimeDep, user: UserDep) -> JSONRe
             raise InvalidInput(
                 "Bitte eine Datei im Feld »file« senden (multipart/form-data).", code="no_file"
             )
-        document, job = await run_in_threadpool(_accept, runtime, upload_file, user)
+        body = await run_in_threadpool(_accept, runtime, upload_file, user)
     finally:
         await form.close()
-    return JSONResponse(document_out(document, job), status_code=201)
+    return JSONResponse(body, status_code=201)
 
 
-def _accept(runtime, upload_file: UploadFile, user):  # type: ignore[no-untyped-def]
+def _accept(runtime, upload_file: UploadFile, user) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     work = runtime.settings.data_dir / "incoming"
     work.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=work, prefix="upload-", delete=False) as spool:
@@ -73,9 +74,11 @@ def _accept(runtime, upload_file: UploadFile, user):  # type: ignore[no-untyped-
         shutil.copyfileobj(upload_file.file, spool, 1024 * 1024)
     path = Path(spool.name)
     try:
-        return accept_file(runtime, path, upload_file.filename, user)
+        document, job = accept_file(runtime, path, upload_file.filename, user)
     finally:
         path.unlink(missing_ok=True)
+    with transaction(runtime.sessions) as session:
+        return document_out(session.get(Document, document.id), session.get(Job, job.id))
 
 
 @router.get("/{document_id}", summary="Stand eines Dokuments und seiner Verarbeitung")
@@ -86,17 +89,24 @@ def get_document(document_id: uuid.UUID, db: DbDep, user: UserDep) -> dict[str, 
     try:
         require_document_access(db, user, document)
     except AccessDenied:
-        audit.record(
-            db, user, "document.read", object_type="document", object_id=document.id,
-            bg_number=access_key_of(document), outcome="denied",
+        audit.record_refusal(
+            db,
+            user,
+            "document.read",
+            object_type="document",
+            object_id=document_id,
+            bg_number=access_key_of(document),
         )
-        db.commit()
         raise
     job = db.scalars(
         select(Job).where(Job.document_id == document.id).order_by(Job.id.desc()).limit(1)
     ).first()
     audit.record(
-        db, user, "document.read", object_type="document", object_id=document.id,
+        db,
+        user,
+        "document.read",
+        object_type="document",
+        object_id=document.id,
         bg_number=document.household.bg_number if document.household else None,
     )
     return document_out(document, job)

@@ -1,0 +1,134 @@
+# shellcheck shell=bash
+# Shared helpers for the local test-service scripts in services/.
+# Sourced (not executed) by postgres.sh, minio.sh and compose-check.sh.
+#
+# Conventions:
+#   repo             = parent directory of services/
+#   state dir        = ${EAKTE_SERVICES_DIR:-$repo/.services}/<name>  (data, log, pid)
+#   cache dir        = ${EAKTE_CACHE_DIR:-/var/cache/eakte}           (downloads, builds; kept)
+#   Go caches        = $EAKTE_CACHE_DIR/go/{pkg/mod,cache}
+#   built binaries   = $EAKTE_CACHE_DIR/bin
+
+EAKTE_SERVICES_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+EAKTE_REPO="$(cd "$EAKTE_SERVICES_SCRIPTS_DIR/.." && pwd)"
+EAKTE_STATE_ROOT="${EAKTE_SERVICES_DIR:-$EAKTE_REPO/.services}"
+EAKTE_CACHE="${EAKTE_CACHE_DIR:-/var/cache/eakte}"
+EAKTE_BIN_CACHE="$EAKTE_CACHE/bin"
+
+export DEBIAN_FRONTEND=noninteractive
+
+_eakte_tag="${EAKTE_LOG_TAG:-services}"
+
+log() { printf '[%s] %s\n' "$_eakte_tag" "$*" >&2; }
+die() { printf '[%s] ERROR: %s\n' "$_eakte_tag" "$*" >&2; exit 1; }
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# state_dir NAME -> creates and prints the per-service state directory
+state_dir() {
+    local d="$EAKTE_STATE_ROOT/$1"
+    mkdir -p "$d"
+    (cd "$d" && pwd)
+}
+
+# apt_install PKG... : install Debian packages that are not yet installed.
+# Runs `apt-get update` at most once per script run, and only when needed.
+_EAKTE_APT_UPDATED=0
+apt_install() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    is_root || die "need root to apt-get install ${missing[*]}"
+    if [ "$_EAKTE_APT_UPDATED" -eq 0 ]; then
+        log "apt-get update"
+        apt-get update -q >&2 || die "apt-get update failed"
+        _EAKTE_APT_UPDATED=1
+    fi
+    log "apt-get install ${missing[*]}"
+    apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null >&2 \
+        || die "apt-get install ${missing[*]} failed"
+}
+
+# go_setup: put a Go toolchain on PATH and point all Go caches into the cache dir.
+go_setup() {
+    if ! command -v go >/dev/null 2>&1; then
+        if [ -x /usr/local/go/bin/go ]; then
+            PATH="/usr/local/go/bin:$PATH"
+        else
+            die "no Go toolchain found (need Go >= 1.24; install it at /usr/local/go)"
+        fi
+    fi
+    export GOPATH="$EAKTE_CACHE/go"
+    export GOMODCACHE="$EAKTE_CACHE/go/pkg/mod"
+    export GOCACHE="$EAKTE_CACHE/go/cache"
+    # -modcacherw: keep the module cache deletable with plain rm -rf.
+    export GOFLAGS="-buildvcs=false -modcacherw"
+    export CGO_ENABLED="${CGO_ENABLED:-0}"
+    mkdir -p "$GOMODCACHE" "$GOCACHE" "$EAKTE_BIN_CACHE"
+}
+
+# with_lock NAME CMD... : run CMD while holding an exclusive lock in the cache dir
+# (so two concurrent runs do not build the same thing twice).
+with_lock() {
+    local name="$1"; shift
+    mkdir -p "$EAKTE_CACHE"
+    (
+        flock -w 1800 9 || die "timed out waiting for lock $name"
+        "$@"
+    ) 9>"$EAKTE_CACHE/.lock-$name"
+}
+
+# pid_alive PIDFILE : true when the pid in PIDFILE is a live process
+pid_alive() {
+    local pid
+    [ -s "$1" ] || return 1
+    pid="$(head -n1 "$1" 2>/dev/null)"
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
+    # a zombie (exited, not yet reaped) is not alive
+    ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null
+}
+
+# port_open PORT [HOST] : true when something accepts TCP connections there
+port_open() {
+    (exec 2>/dev/null; exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1")
+}
+
+# http_status PORT PATH : prints the HTTP status code of GET http://127.0.0.1:PORT/PATH
+# (pure bash, no curl needed); prints 000 on connection failure.
+http_status() {
+    local port="$1" path="$2" line code
+    code="$(
+        exec 2>/dev/null
+        exec 3<>"/dev/tcp/127.0.0.1/$port" || { echo 000; exit 0; }
+        printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' "$path" "$port" >&3
+        IFS= read -r -t 5 line <&3 || { echo 000; exit 0; }
+        set -- $line
+        echo "${2:-000}"
+    )"
+    echo "${code:-000}"
+}
+
+# wait_until TIMEOUT_S DESCRIPTION CMD... : poll CMD every 0.5 s until it succeeds
+wait_until() {
+    local timeout="$1" what="$2" deadline; shift 2
+    deadline=$(( $(date +%s) + timeout ))
+    while ! "$@"; do
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            log "timed out after ${timeout}s waiting for $what"
+            return 1
+        fi
+        sleep 0.5
+    done
+}
+
+# show_log FILE [N] : print the last N lines of a log to stderr
+show_log() {
+    local f="$1" n="${2:-30}"
+    [ -f "$f" ] || return 0
+    log "--- last $n lines of $f ---"
+    tail -n "$n" "$f" >&2 || true
+    log "--- end of log ---"
+}

@@ -1,0 +1,83 @@
+"""Helpers shared by the tests that drive the product as its users do."""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api.app import create_app
+from ingest.worker import run_worker
+from records.config import Settings
+from records.db import transaction
+from records.masterdata import (
+    HOUSEHOLD_COLUMNS,
+    STAFF_COLUMNS,
+    import_households,
+    import_staff,
+    read_csv,
+)
+from records.runtime import Runtime
+from records.models import User
+from records.users import hash_password
+from tests.conftest import SAMPLES
+
+PASSWORD = "richtig-langes-passwort"
+
+
+def load_people(runtime: Runtime) -> None:
+    """The sample staff and households, each user with PASSWORD."""
+    with transaction(runtime.sessions) as session:
+        report = import_staff(session, read_csv(SAMPLES / "staff.csv", STAFF_COLUMNS))
+        import_households(session, read_csv(SAMPLES / "households.csv", HOUSEHOLD_COLUMNS))
+        password_hash = _password_hash()
+        for user in session.scalars(select(User).where(User.login.in_(report.created))):
+            user.password_hash = password_hash
+
+
+@lru_cache(maxsize=1)
+def _password_hash() -> str:
+    # Hashing is slow on purpose; one hash serves every test user.
+    return hash_password(PASSWORD)
+
+
+def client_for(runtime: Runtime, login: str | None = None) -> TestClient:
+    client = TestClient(create_app(runtime))
+    if login:
+        response = client.post("/api/auth/login", json={"login": login, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+    return client
+
+
+def work_until_idle(runtime: Runtime) -> int:
+    return run_worker(runtime, threading.Event(), until_idle=True)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The settings as the environment of a separate product process."""
+    env = {
+        "EAKTE_DATA_DIR": str(settings.data_dir),
+        "EAKTE_SECRET_KEY": settings.secret_key.get_secret_value(),
+        "EAKTE_DATABASE_URL": settings.resolved_database_url,
+        "EAKTE_BLOB_STORE": settings.blob_store,
+        "EAKTE_SEARCH_INDEX": settings.search_index,
+        "EAKTE_OCR_PROCESSES": str(settings.ocr_processes),
+        "EAKTE_JOB_LEASE_SECONDS": str(settings.job_lease_seconds),
+        "EAKTE_JOB_POLL_SECONDS": str(settings.job_poll_seconds),
+    }
+    if settings.blob_store == "s3":
+        env["EAKTE_S3_ENDPOINT"] = settings.s3_endpoint
+        env["EAKTE_S3_BUCKET"] = settings.s3_bucket
+        env["EAKTE_S3_ACCESS_KEY"] = settings.s3_access_key.get_secret_value()  # type: ignore[union-attr]
+        env["EAKTE_S3_SECRET_KEY"] = settings.s3_secret_key.get_secret_value()  # type: ignore[union-attr]
+    if settings.search_index == "opensearch":
+        env["EAKTE_OPENSEARCH_URL"] = settings.opensearch_url
+        env["EAKTE_OPENSEARCH_INDEX"] = settings.opensearch_index
+    return env
+
+
+def sample(name: str) -> Path:
+    return SAMPLES / name
