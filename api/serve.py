@@ -9,8 +9,9 @@ import threading
 
 import uvicorn
 
-from api.app import create_app
 from records.runtime import Runtime
+
+PRODUCT_APP = "web.app:create_product_app"
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
     pool = WorkerPool(runtime.settings.workers)
     pool.start()
     try:
-        uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")
+        # The product app is composed in web/; named by string so that api never imports web.
+        uvicorn.run(PRODUCT_APP, factory=True, host=host, port=port, log_level="info")
     finally:
         pool.stop()

@@ -94,5 +94,8 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Web app and workers may start together; one migrates, the others wait for it.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(720417)")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

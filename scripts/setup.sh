@@ -12,6 +12,9 @@ dev=0
 [ "${1:-}" = "--dev" ] && dev=1
 
 packages=(tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng poppler-utils curl ca-certificates)
+# The test services are built or started from these; installed here, before the service
+# scripts run side by side, so that only one apt-get ever runs at a time.
+[ "$dev" = 1 ] && packages+=(postgresql util-linux procps chromium)
 
 missing=()
 for package in "${packages[@]}"; do

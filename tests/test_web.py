@@ -1,0 +1,93 @@
+"""The web pages in a real browser: Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Page, expect, sync_playwright
+
+from records.runtime import Runtime
+from tests.support import PASSWORD, client_for, load_people, sample, work_until_idle
+from web.app import create_product_app
+
+pytestmark = pytest.mark.slow
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture
+def live_url(sqlite_runtime: Runtime) -> Iterator[str]:
+    load_people(sqlite_runtime)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_product_app(sqlite_runtime), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: scripts/setup.sh --dev installs it")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser.new_page(locale="de-DE")
+        browser.close()
+
+
+def test_desk_logs_in_finds_a_scan_and_logs_out(
+    live_url: str, page: Page, sqlite_runtime: Runtime
+) -> None:
+    desk = client_for(sqlite_runtime, "post.1")
+    desk.post("/api/documents", files={"file": ("0001.pdf", sample("docs/0001.pdf").read_bytes())})
+    work_until_idle(sqlite_runtime)
+
+    page.goto(live_url)
+    expect(page).to_have_url(f"{live_url}/anmelden")
+    page.get_by_label("Benutzername").fill("post.1")
+    page.get_by_label("Passwort").fill("falsches-passwort")
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page.get_by_role("alert")).to_contain_text("Anmeldung fehlgeschlagen")
+
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page).to_have_url(f"{live_url}/suche")
+    expect(page.get_by_text("Julia Petersen")).to_be_visible()
+
+    page.get_by_label("Suche in den Akten").fill("Verdienstabrechnungen")
+    page.get_by_role("button", name="Suchen").click()
+    expect(page.get_by_text("1 Treffer")).to_be_visible()
+    expect(page.locator(".hit mark")).to_have_text("Verdienstabrechnung")
+    expect(page.locator(".hit .meta")).to_contain_text("Seite 1")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "suche.png"), full_page=True)
+
+    page.get_by_role("button", name="Abmelden").click()
+    expect(page).to_have_url(f"{live_url}/anmelden")

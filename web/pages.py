@@ -1,0 +1,48 @@
+"""Page routes of the web UI. Pages are German; they call the JSON API from the browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from api.deps import SESSION_COOKIE, RuntimeDep
+from records.db import transaction
+from records.errors import NotAuthenticated
+from records.users import user_for_token
+
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+router = APIRouter(include_in_schema=False)
+
+
+def _user(request: Request, runtime: RuntimeDep):  # type: ignore[no-untyped-def]
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        with transaction(runtime.sessions) as session:
+            return user_for_token(session, runtime.settings.secret_key.get_secret_value(), token)
+    except NotAuthenticated:
+        return None
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, runtime: RuntimeDep) -> Response:
+    return RedirectResponse("/suche" if _user(request, runtime) else "/anmelden", status_code=303)
+
+
+@router.get("/anmelden", response_class=HTMLResponse)
+def login_page(request: Request, runtime: RuntimeDep) -> Response:
+    return templates.TemplateResponse(
+        request, "login.html", {"demo": runtime.settings.demo, "user": None}
+    )
+
+
+@router.get("/suche", response_class=HTMLResponse)
+def search_page(request: Request, runtime: RuntimeDep) -> Response:
+    user = _user(request, runtime)
+    if user is None:
+        return RedirectResponse("/anmelden", status_code=303)
+    return templates.TemplateResponse(request, "search.html", {"user": user})

@@ -1,0 +1,79 @@
+"use strict";
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { credentials: "same-origin", ...options });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    throw new Error((body.error && body.error.message) || `Fehler ${response.status}`);
+  }
+  return body;
+}
+
+function text(value) {
+  const span = document.createElement("span");
+  span.textContent = value == null ? "" : String(value);
+  return span.innerHTML;
+}
+
+const loginForm = document.getElementById("login-form");
+if (loginForm) {
+  loginForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = Object.fromEntries(new FormData(loginForm));
+    try {
+      await api("/api/auth/login", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(data),
+      });
+      window.location.assign("/suche");
+    } catch (error) {
+      document.getElementById("login-error").textContent = error.message;
+    }
+  });
+}
+
+const logout = document.getElementById("logout");
+if (logout) {
+  logout.addEventListener("click", async () => {
+    await api("/api/auth/logout", { method: "POST" });
+    window.location.assign("/anmelden");
+  });
+}
+
+const searchForm = document.getElementById("search-form");
+if (searchForm) {
+  searchForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const results = document.getElementById("results");
+    const q = new FormData(searchForm).get("q");
+    try {
+      const body = await api(`/api/search?q=${encodeURIComponent(q)}`);
+      const hits = body.hits.map((hit) => `
+        <article class="hit">
+          <div class="meta">${text(hit.source_name)} · Seite ${hit.page}
+            · ${hit.bg_number ? "BG " + text(hit.bg_number) : "ohne Haushalt (Klärung)"}</div>
+          <div>${hit.snippet}</div>
+        </article>`);
+      results.innerHTML = `<p>${body.total} Treffer</p>` + hits.join("");
+    } catch (error) {
+      results.innerHTML = `<p class="error">${text(error.message)}</p>`;
+    }
+  });
+}
+
+const uploadForm = document.getElementById("upload-form");
+if (uploadForm) {
+  uploadForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const status = document.getElementById("upload-status");
+    status.textContent = "Wird hochgeladen …";
+    try {
+      const body = await api("/api/documents", { method: "POST", body: new FormData(uploadForm) });
+      status.textContent = `Angenommen: ${body.source_name}, ${body.pages} Seite(n). Die Texterkennung läuft.`;
+      uploadForm.reset();
+    } catch (error) {
+      status.textContent = error.message;
+    }
+  });
+}
