@@ -9,6 +9,9 @@ cd "$repo"
 started=$(date +%s)
 services=(postgres minio opensearch)
 
+# Outside the checkout, so that the postgres user can reach its cluster wherever CI clones.
+export EAKTE_SERVICES_DIR="${EAKTE_SERVICES_DIR:-/var/tmp/eakte-services}"
+
 bash scripts/setup.sh --dev
 
 stop_services() {
@@ -17,19 +20,24 @@ stop_services() {
   done
 }
 trap stop_services EXIT
+# Every run starts from empty services; only the downloads and builds are kept.
+stop_services
+rm -rf "$EAKTE_SERVICES_DIR"
+mkdir -p "$EAKTE_SERVICES_DIR"
 
-# The three build and start independently; side by side they take as long as the slowest.
-mkdir -p .services
+# Builds and starts run side by side; together they take as long as the slowest.
 declare -A pids
 for service in "${services[@]}"; do
-  bash "services/$service.sh" start >".services/$service-start.log" 2>&1 &
+  bash "services/$service.sh" start >"$EAKTE_SERVICES_DIR/$service-start.log" 2>&1 &
   pids[$service]=$!
 done
+bash services/compose-check.sh install >"$EAKTE_SERVICES_DIR/compose-install.log" 2>&1 &
+pids[compose]=$!
 failed=0
-for service in "${services[@]}"; do
-  if ! wait "${pids[$service]}"; then
-    echo "test: $service did not start:" >&2
-    cat ".services/$service-start.log" >&2
+for name in "${services[@]}" compose; do
+  if ! wait "${pids[$name]}"; then
+    echo "test: $name failed:" >&2
+    cat "$EAKTE_SERVICES_DIR/$name"-*.log >&2
     failed=1
   fi
 done
@@ -39,7 +47,10 @@ for service in "${services[@]}"; do
 done
 echo "test: services ready after $(( $(date +%s) - started )) s"
 
-bash services/compose-check.sh
+# The production deployment must stay a valid compose file; secrets are placeholders here.
+EAKTE_SECRET_KEY=check POSTGRES_PASSWORD=check MINIO_ROOT_USER=check MINIO_ROOT_PASSWORD=check \
+  bash services/compose-check.sh check
+echo "test: docker-compose.yml is valid"
 
 set +e
 .venv/bin/python -m pytest "$@"

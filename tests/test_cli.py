@@ -1,0 +1,84 @@
+"""The `eakte` command line, as the job centre's own scripts call it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLES, TEST_SECRET
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def eakte(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, EAKTE_DATA_DIR=str(data_dir), EAKTE_SECRET_KEY=TEST_SECRET)
+    env.pop("EAKTE_DEMO", None)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=120,
+    )
+
+
+def test_import_reports_changes_and_reimport_changes_nothing(tmp_path: Path) -> None:
+    first = eakte(tmp_path, "import", "staff", str(SAMPLES / "staff.csv"))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("Mitarbeitende: 16 neu, 0 geändert")
+    households = eakte(tmp_path, "import", "households", str(SAMPLES / "households.csv"), "--json")
+    report = json.loads(households.stdout)
+    assert len(report["created"]) > 0 and report["warnings"] == []
+    again = eakte(tmp_path, "import", "households", str(SAMPLES / "households.csv"), "--json")
+    assert json.loads(again.stdout)["created"] == []
+    assert json.loads(again.stdout)["unchanged"] == len(report["created"])
+
+
+def test_broken_import_file_exits_non_zero_with_a_german_reason(tmp_path: Path) -> None:
+    broken = tmp_path / "staff.csv"
+    broken.write_text("login;name\nx;y\n")
+    result = eakte(tmp_path / "data", "import", "staff", str(broken))
+    assert result.returncode == 1
+    assert "Import abgebrochen, nichts geändert" in result.stderr
+
+
+def test_set_password_reads_standard_input(tmp_path: Path) -> None:
+    eakte(tmp_path, "import", "staff", str(SAMPLES / "staff.csv"))
+    result = eakte(tmp_path, "user", "set-password", "ws.1", stdin="ein-neues-langes-passwort\n")
+    assert result.returncode == 0 and "Passwort für ws.1 gesetzt" in result.stdout
+    short = eakte(tmp_path, "user", "set-password", "ws.1", stdin="kurz\n")
+    assert short.returncode == 1 and "mindestens 10 Zeichen" in short.stderr
+
+    from records.db import transaction
+    from records.runtime import build_runtime
+    from records.users import authenticate
+    from tests.conftest import make_settings
+
+    runtime = build_runtime(make_settings(tmp_path))
+    with transaction(runtime.sessions) as session:
+        user = authenticate(session, "ws.1", "ein-neues-langes-passwort", demo_mode=False)
+    assert user.login == "ws.1"
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["import", "staff", str(SAMPLES / "staff.csv")]])
+def test_default_secret_is_refused_outside_demo_mode(tmp_path: Path, command: list[str]) -> None:
+    env = dict(os.environ, EAKTE_DATA_DIR=str(tmp_path))
+    env.pop("EAKTE_SECRET_KEY", None)
+    env.pop("EAKTE_DEMO", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli", *command],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "EAKTE_SECRET_KEY" in result.stderr
