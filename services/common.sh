@@ -105,8 +105,8 @@ http_status() {
         exec 3<>"/dev/tcp/127.0.0.1/$port" || { echo 000; exit 0; }
         printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' "$path" "$port" >&3
         IFS= read -r -t 5 line <&3 || { echo 000; exit 0; }
-        set -- $line
-        echo "${2:-000}"
+        read -r _ line _ <<<"$line"   # "HTTP/1.1 200 OK" -> 200
+        echo "${line:-000}"
     )"
     echo "${code:-000}"
 }

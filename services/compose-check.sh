@@ -36,7 +36,7 @@ build_compose() {
     # The module directory (read-only in the module cache) is the build root.
     dir="$(cd "$EAKTE_CACHE" && go mod download -json "$COMPOSE_MODULE@$COMPOSE_VERSION" \
         | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
-    [ -n "$dir" ] && [ -f "$dir/go.mod" ] || die "go mod download $COMPOSE_MODULE@$COMPOSE_VERSION failed"
+    { [ -n "$dir" ] && [ -f "$dir/go.mod" ]; } || die "go mod download $COMPOSE_MODULE@$COMPOSE_VERSION failed"
     tmp="$(mktemp "$EAKTE_BIN_CACHE/.docker-compose-build.XXXXXX")"
     log "building docker-compose $COMPOSE_VERSION with $(go version | awk '{print $3}') (cold: ~3.5-5 min)"
     if ! (cd "$dir" && go build -mod=readonly -trimpath \

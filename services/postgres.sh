@@ -113,6 +113,7 @@ EOF
 is_ready() { "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -d postgres -t 2 >/dev/null 2>&1; }
 our_postmaster_running() { pid_alive "$PGDATA/postmaster.pid"; }
 
+# shellcheck disable=SC2120
 psql_admin() {
     run_owner "$BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$SOCKDIR" -p "$PG_PORT" -U postgres -d postgres "$@"
 }
