@@ -48,7 +48,8 @@ def create_app(runtime: Runtime) -> FastAPI:
             status_code=422,
         )
 
-    for router in (health.router, auth.router, documents.router, search.router):
+    routers = (health.router, auth.router, documents.router, documents.batches, search.router)
+    for router in routers:
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_upload_bytes)
     return app

@@ -46,6 +46,10 @@ def _logging() -> None:
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
+def _logging_quiet() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Adresse, an der die Web-Anwendung lauscht")] = "127.0.0.1",
@@ -79,7 +83,7 @@ def serve(
 
 @app.command()
 def worker(
-    until_idle: Annotated[bool, typer.Option(help="Beenden, sobald die Warteschlange leer ist")] = False,
+    until_idle: Annotated[bool, typer.Option(help="Beenden, sobald kein Auftrag mehr offen ist")] = False,
 ) -> None:
     """Aufträge aus der Warteschlange abarbeiten (OCR, Indexierung)."""
     _logging()
@@ -94,6 +98,21 @@ def worker(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     run_worker(runtime, stop, until_idle=until_idle)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(exists=True, help="Dateien oder Ordner")],
+    wait: Annotated[
+        bool, typer.Option(help="Warten, bis alles verarbeitet ist (liest dabei selbst mit)")
+    ] = False,
+    station: Annotated[str | None, typer.Option(help="Name des Scanplatzes")] = None,
+) -> None:
+    """Scans einliefern; mit --wait mit Fortschrittsanzeige bis zum Ende der Verarbeitung."""
+    _logging_quiet()
+    from ingest.cli_ingest import ingest_paths
+
+    raise typer.Exit(ingest_paths(_runtime(), paths, wait=wait, station=station))
 
 
 @app.command()

@@ -55,10 +55,23 @@ class WorkerPool:
 
 
 def serve(runtime: Runtime, host: str, port: int) -> None:
-    pool = WorkerPool(runtime.settings.workers)
+    settings = runtime.settings
+    pool = WorkerPool(settings.workers)
     pool.start()
+    stop = threading.Event()
+    if settings.hot_folder is not None:
+        from ingest.hotfolder import HotFolder
+
+        watcher = HotFolder(runtime, settings.hot_folder, settings.hot_folder_settle_seconds)
+        threading.Thread(
+            target=watcher.run,
+            args=(stop, settings.hot_folder_poll_seconds),
+            daemon=True,
+            name="hot-folder",
+        ).start()
     try:
         # The product app is composed in web/; named by string so that api never imports web.
         uvicorn.run(PRODUCT_APP, factory=True, host=host, port=port, log_level="info")
     finally:
+        stop.set()
         pool.stop()

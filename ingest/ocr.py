@@ -1,7 +1,7 @@
-"""Page images and OCR with the external programs pdftoppm and tesseract.
+"""External programs (tesseract) and what they return, per page.
 
-Each page is a plain function from input files to output files, so pages run in parallel, one
-tesseract per core with OMP_THREAD_LIMIT=1, and every program runs with a timeout.
+Each function is a plain function from input files to output files, so pages run in parallel,
+one tesseract per core with OMP_THREAD_LIMIT=1; every program runs with a timeout.
 """
 
 from __future__ import annotations
@@ -10,14 +10,10 @@ import csv
 import io
 import os
 import subprocess
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
-
-from ingest.validation import PDF, TIFF
 
 
 class UnreadablePage(Exception):
@@ -29,10 +25,21 @@ class Cancelled(Exception):
 
 
 @dataclass(frozen=True)
-class PageText:
-    number: int
+class Word:
+    text: str
+    left: int
+    top: int
+    width: int
+    height: int
+    confidence: float
+
+
+@dataclass
+class OcrResult:
     text: str
     confidence: float | None
+    words: list[Word] = field(default_factory=list)
+    pdf: Path | None = None
 
 
 def run_program(args: list[str], timeout: int) -> subprocess.CompletedProcess[bytes]:
@@ -46,82 +53,56 @@ def run_program(args: list[str], timeout: int) -> subprocess.CompletedProcess[by
         raise UnreadablePage(f"{args[0]} meldet einen Fehler: {detail}") from None
 
 
-def render_pdf_page(pdf: Path, number: int, dpi: int, out_dir: Path, timeout: int) -> Path:
-    prefix = out_dir / f"page-{number:05d}"
-    run_program(
-        ["pdftoppm", "-r", str(dpi), "-gray", "-f", str(number), "-l", str(number),
-         "-singlefile", str(pdf), str(prefix)],
-        timeout,
-    )
-    return prefix.with_suffix(".pgm")
-
-
-def extract_image_frame(image_file: Path, number: int, out_dir: Path) -> Path:
+def extract_image_frame(image_file: Path, number: int, out_dir: Path) -> tuple[Path, int]:
+    """Frame `number` (1-based) of a TIFF, JPEG or PNG as 8-bit gray PGM, and its dpi."""
     target = out_dir / f"page-{number:05d}.pgm"
     with Image.open(image_file) as image:
         image.seek(number - 1)
+        dpi = image.info.get("dpi", (300, 300))[0]
         image.convert("L").save(target)
-    return target
+    return target, int(round(float(dpi))) if dpi and float(dpi) >= 72 else 300
 
 
-def ocr_image(image: Path, languages: str, timeout: int) -> tuple[str, float | None]:
-    result = run_program(["tesseract", str(image), "stdout", "-l", languages, "tsv"], timeout)
-    return parse_tsv(result.stdout.decode("utf-8", "replace"))
+def ocr_page(image: Path, out_base: Path, languages: str, timeout: int, dpi: int) -> OcrResult:
+    """One tesseract run gives both the words with boxes and the page as searchable PDF."""
+    run_program(
+        ["tesseract", str(image), str(out_base), "-l", languages, "--dpi", str(dpi), "pdf", "tsv"],
+        timeout,
+    )
+    tsv = out_base.with_suffix(".tsv")
+    result = parse_tsv(tsv.read_text(encoding="utf-8", errors="replace"))
+    tsv.unlink(missing_ok=True)
+    result.pdf = out_base.with_suffix(".pdf")
+    return result
 
 
-def parse_tsv(tsv: str) -> tuple[str, float | None]:
-    """Text in reading order (lines, blank line between paragraphs) and the mean word confidence."""
+def parse_tsv(tsv: str) -> OcrResult:
+    """Text in reading order (lines; a blank line between paragraphs), words, mean confidence."""
     lines: dict[tuple[int, int, int], list[str]] = {}
-    confidences: list[float] = []
+    words: list[Word] = []
     for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
-        word = (row.get("text") or "").strip()
-        if row.get("level") != "5" or not word:
+        text = (row.get("text") or "").strip()
+        if row.get("level") != "5" or not text:
             continue
         key = (int(row["block_num"]), int(row["par_num"]), int(row["line_num"]))
-        lines.setdefault(key, []).append(word)
-        confidence = float(row["conf"])
-        if confidence >= 0:
-            confidences.append(confidence)
+        lines.setdefault(key, []).append(text)
+        words.append(
+            Word(
+                text,
+                int(row["left"]),
+                int(row["top"]),
+                int(row["width"]),
+                int(row["height"]),
+                float(row["conf"]),
+            )
+        )
     text_lines = []
     previous: tuple[int, int] | None = None
-    for (block, par, _line), words in lines.items():
+    for (block, par, _line), line_words in lines.items():
         if previous is not None and previous != (block, par):
             text_lines.append("")
-        text_lines.append(" ".join(words))
+        text_lines.append(" ".join(line_words))
         previous = (block, par)
+    confidences = [w.confidence for w in words if w.confidence >= 0]
     mean = round(sum(confidences) / len(confidences), 1) if confidences else None
-    return "\n".join(text_lines), mean
-
-
-def read_pages(
-    source: Path,
-    content_type: str,
-    page_count: int,
-    work_dir: Path,
-    *,
-    languages: str,
-    dpi: int,
-    timeout: int,
-    processes: int,
-    still_wanted: Callable[[], bool] = lambda: True,
-) -> list[PageText]:
-    """OCR every page of a PDF or image file, pages in parallel."""
-
-    def one_page(number: int) -> PageText:
-        if not still_wanted():
-            raise Cancelled()
-        if content_type == PDF:
-            image = render_pdf_page(source, number, dpi, work_dir, timeout)
-        elif content_type == TIFF:
-            image = extract_image_frame(source, number, work_dir)
-        else:
-            image = source
-        try:
-            text, confidence = ocr_image(image, languages, timeout)
-        finally:
-            if image != source:
-                image.unlink(missing_ok=True)
-        return PageText(number, text, confidence)
-
-    with ThreadPoolExecutor(max_workers=max(1, processes)) as pool:
-        return list(pool.map(one_page, range(1, page_count + 1)))
+    return OcrResult("\n".join(text_lines), mean, words)

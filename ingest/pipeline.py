@@ -1,64 +1,210 @@
-"""The processing of one document by a worker: original in, pages and index entry out."""
+"""The processing of one scanned batch by a worker.
+
+Original in; out come the documents split at separator sheets, each with its pages (upright,
+deskewed, OCR text, word boxes, page image, thumbnail), a searchable PDF, a scan record, an
+inbox item and an index entry. Pages are read in parallel and only one page at a time per
+thread is on disk; results are committed in one transaction together with the job.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
+import threading
+import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, select
+import pikepdf
+from PIL import Image
+from sqlalchemy import delete, select, update
 
-from ingest.ocr import Cancelled, UnreadablePage, read_pages
+from ingest.ocr import Cancelled, OcrResult, UnreadablePage, extract_image_frame, ocr_page
+from ingest.prepare import analyse_page, pdf_page_resolutions, prepare_page, render_pdf_page
+from ingest.validation import PDF
 from records import audit
-from records.db import transaction
+from records.db import transaction, utcnow
 from records.errors import BlobCorrupted, BlobMissing
 from records.jobs import ClaimedJob, LeaseLost, complete
-from records.models import Document, InboxItem, Page
+from records.models import Document, DroppedPage, InboxItem, Page, ScanBatch
 from records.runtime import Runtime
 from search import IndexedDocument
-from storage import downloaded
+from storage import BlobStore, downloaded
 
 log = logging.getLogger(__name__)
 
 UNROUTED_REASON = (
     "Kein Haushalt zugeordnet – bitte in der Klärung Haushalt und Dokumentart festlegen."
 )
+VIEWER_WIDTH = 1654  # A4 at 200 dpi: sharp on a portrait monitor, light to send
+THUMB_WIDTH = 200
+JPEG_QUALITY = 80
 
 
 class PermanentFailure(Exception):
     """A failure that another attempt will not cure; the message is shown at the desk."""
 
 
-def process_document(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], bool]) -> None:
+@dataclass
+class PageOutcome:
+    source_page: int
+    dropped: str | None  # "separator" or "blank" when the page belongs to no document
+    dpi: int = 300
+    width: int = 0
+    height: int = 0
+    rotation: int = 0
+    skew: float = 0.0
+    ocr: OcrResult | None = None
+    image: Path | None = None
+    thumb: Path | None = None
+
+
+def _read_page(
+    source: Path,
+    content_type: str,
+    number: int,
+    dpi: int,
+    work: Path,
+    runtime: Runtime,
+    still_wanted: Callable[[], bool],
+) -> PageOutcome:
+    settings = runtime.settings
+    timeout = settings.ocr_timeout_seconds
+    if not still_wanted():
+        raise Cancelled()
+    if content_type == PDF:
+        raw = render_pdf_page(source, number, dpi, work, timeout)
+    else:
+        raw, dpi = extract_image_frame(source, number, work)
+    try:
+        plan = analyse_page(raw, timeout)
+        if plan.separator or plan.blank:
+            return PageOutcome(number, "separator" if plan.separator else "blank", dpi)
+        upright = prepare_page(
+            raw, work / f"upright-{number:05d}.pgm", rotation=plan.rotation, skew=plan.skew
+        )
+        try:
+            result = ocr_page(
+                upright, work / f"ocr-{number:05d}", settings.ocr_languages, timeout, dpi
+            )
+            image, thumb, size = _renditions(upright, work, number)
+        finally:
+            if upright != raw:
+                upright.unlink(missing_ok=True)
+    finally:
+        raw.unlink(missing_ok=True)
+    return PageOutcome(
+        number, None, dpi, size[0], size[1], plan.rotation, plan.skew, result, image, thumb
+    )
+
+
+def _renditions(upright: Path, work: Path, number: int) -> tuple[Path, Path, tuple[int, int]]:
+    image_path = work / f"view-{number:05d}.jpg"
+    thumb_path = work / f"thumb-{number:05d}.jpg"
+    with Image.open(upright) as page:
+        size = page.size
+        view = page
+        if page.width > VIEWER_WIDTH:
+            height = round(page.height * VIEWER_WIDTH / page.width)
+            view = page.resize((VIEWER_WIDTH, height), Image.Resampling.LANCZOS, reducing_gap=2.0)
+        view.save(image_path, "JPEG", quality=JPEG_QUALITY, optimize=True)
+        view.thumbnail((THUMB_WIDTH, THUMB_WIDTH * 2), Image.Resampling.LANCZOS)
+        view.save(thumb_path, "JPEG", quality=JPEG_QUALITY)
+    return image_path, thumb_path, size
+
+
+class _Progress:
+    """Counts finished pages and tells the database every few pages, so the desk sees them."""
+
+    def __init__(self, runtime: Runtime, batch_id: uuid.UUID) -> None:
+        self.runtime = runtime
+        self.batch_id = batch_id
+        self.done = 0
+        self._lock = threading.Lock()
+
+    def page_done(self) -> None:
+        with self._lock:
+            self.done += 1
+            done = self.done
+        with transaction(self.runtime.sessions) as session:
+            session.execute(
+                update(ScanBatch).where(ScanBatch.id == self.batch_id).values(pages_done=done)
+            )
+
+
+def split_documents(pages: list[PageOutcome]) -> list[list[PageOutcome]]:
+    """Separator sheets end one document and start the next; dropped pages belong to none."""
+    documents: list[list[PageOutcome]] = [[]]
+    for page in pages:
+        if page.dropped == "separator":
+            documents.append([])
+        elif page.dropped is None:
+            documents[-1].append(page)
+    return [doc for doc in documents if doc]
+
+
+def _put(blobs: BlobStore, key: str, path: Path) -> str:
+    with path.open("rb") as source:
+        return blobs.put(key, source).sha256
+
+
+def _merge_pdf(pages: list[PageOutcome], target: Path) -> None:
+    with pikepdf.new() as merged:
+        for page in pages:
+            assert page.ocr is not None and page.ocr.pdf is not None
+            with pikepdf.open(page.ocr.pdf) as single:
+                merged.pages.extend(single.pages)
+        merged.docinfo["/Producer"] = "E-Akte Jobcenter (tesseract)"
+        merged.save(target)
+
+
+def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], bool]) -> None:
     settings = runtime.settings
     with transaction(runtime.sessions) as session:
-        document = session.get(Document, job.document_id)
-        if document is None:
-            raise PermanentFailure("Das Dokument ist nicht mehr vorhanden.")
-        document.status = "processing"
-        content_type, page_count = document.content_type, document.page_count or 1
-        original_key, source_name = document.original_key, document.source_name
+        batch = session.get(ScanBatch, job.batch_id)
+        if batch is None:
+            raise PermanentFailure("Der Stapel ist nicht mehr vorhanden.")
+        batch.status = "processing"
+        batch.started_at = utcnow()
+        batch.pages_done = 0
+        batch_id = batch.id
+        content_type, page_count = batch.content_type, batch.pages_total
+        original_key, source_name = batch.original_key, batch.source_name
 
     work_root = settings.data_dir / "work"
     work_root.mkdir(parents=True, exist_ok=True)
-    work_dir = tempfile.mkdtemp(prefix=f"job-{job.id}-", dir=work_root)
-    work = Path(work_dir)
+    work = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-", dir=work_root))
     try:
         try:
             with downloaded(runtime.blobs, original_key, work / "original") as original:
-                pages = read_pages(
-                    original,
-                    content_type,
-                    page_count,
-                    work,
-                    languages=settings.ocr_languages,
-                    dpi=settings.ocr_dpi,
-                    timeout=settings.ocr_timeout_seconds,
-                    processes=settings.ocr_processes,
-                    still_wanted=still_wanted,
-                )
+                if content_type == PDF:
+                    scanned_dpis = pdf_page_resolutions(original, settings.ocr_timeout_seconds)
+                    page_count = len(scanned_dpis)
+                    # Tesseract reads best at about 300 dpi: lower scans are rendered up to it.
+                    dpis = [max(dpi, settings.ocr_dpi) for dpi in scanned_dpis]
+                else:
+                    dpis = [0] * page_count
+                progress = _Progress(runtime, batch_id)
+
+                def one(number: int) -> PageOutcome:
+                    outcome = _read_page(
+                        original,
+                        content_type,
+                        number,
+                        dpis[number - 1],
+                        work,
+                        runtime,
+                        still_wanted,
+                    )
+                    progress.page_done()
+                    return outcome
+
+                with ThreadPoolExecutor(max_workers=settings.ocr_processes) as pool:
+                    pages = list(pool.map(one, range(1, page_count + 1)))
         except (BlobCorrupted, BlobMissing) as exc:
             raise PermanentFailure(f"Original nicht lesbar: {exc.message}") from exc
         except UnreadablePage as exc:
@@ -66,50 +212,161 @@ def process_document(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[
         except Cancelled:
             raise LeaseLost(f"job {job.id} given up while reading pages") from None
 
-        with transaction(runtime.sessions) as session:
-            document = session.get(Document, job.document_id)
-            if document is None:
-                raise PermanentFailure("Das Dokument ist nicht mehr vorhanden.")
-            # A retried job replaces what an earlier, interrupted attempt may have left.
-            session.execute(delete(Page).where(Page.document_id == document.id))
-            for page in pages:
+        documents = split_documents(pages)
+        if not documents:
+            raise PermanentFailure(
+                "Der Stapel enthält nur Trennblätter und leere Seiten; es ist kein Dokument "
+                "entstanden."
+            )
+        stored = _store_renditions(runtime.blobs, batch_id, job.attempt, documents, work)
+        _commit(runtime, job, batch_id, source_name, pages, documents, stored)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@dataclass
+class _Stored:
+    document_id: uuid.UUID
+    pdf_key: str
+    pdf_sha256: str
+    pages: list[dict[str, str]]
+
+
+def document_id_for(batch_id: uuid.UUID, sequence: int) -> uuid.UUID:
+    """The n-th document of a batch has the same id in every attempt, so a retry replaces the
+    index entries of an interrupted one instead of leaving them behind."""
+    return uuid.uuid5(batch_id, f"document-{sequence}")
+
+
+def _store_renditions(
+    blobs: BlobStore,
+    batch_id: uuid.UUID,
+    attempt: int,
+    documents: list[list[PageOutcome]],
+    work: Path,
+) -> list[_Stored]:
+    """Put the renditions of every document into the blob store, written once.
+
+    Each attempt writes under keys of its own; what an interrupted one wrote stays unreferenced.
+    """
+    stored = []
+    for sequence, pages in enumerate(documents, start=1):
+        document_id = document_id_for(batch_id, sequence)
+        prefix = f"renditions/{document_id}/a{attempt}"
+        pdf = work / f"{document_id}.pdf"
+        _merge_pdf(pages, pdf)
+        pdf_sha256 = _put(blobs, f"{prefix}/document.pdf", pdf)
+        entry = _Stored(document_id, f"{prefix}/document.pdf", pdf_sha256, [])
+        for number, page in enumerate(pages, start=1):
+            assert page.ocr is not None and page.image and page.thumb
+            words = work / f"words-{page.source_page:05d}.json"
+            words.write_text(json.dumps([asdict(w) for w in page.ocr.words], ensure_ascii=False))
+            keys = {
+                "image_key": f"{prefix}/page-{number:04d}.jpg",
+                "thumb_key": f"{prefix}/thumb-{number:04d}.jpg",
+                "words_key": f"{prefix}/words-{number:04d}.json",
+            }
+            hashes = {
+                "image_sha256": _put(blobs, keys["image_key"], page.image),
+                "thumb_sha256": _put(blobs, keys["thumb_key"], page.thumb),
+                "words_sha256": _put(blobs, keys["words_key"], words),
+            }
+            entry.pages.append(keys | hashes)
+        stored.append(entry)
+    return stored
+
+
+def _commit(
+    runtime: Runtime,
+    job: ClaimedJob,
+    batch_id: uuid.UUID,
+    source_name: str,
+    pages: list[PageOutcome],
+    documents: list[list[PageOutcome]],
+    stored: list[_Stored],
+) -> None:
+    with transaction(runtime.sessions) as session:
+        batch = session.get(ScanBatch, batch_id)
+        if batch is None:
+            raise PermanentFailure("Der Stapel ist nicht mehr vorhanden.")
+        # A retried job replaces what an earlier, interrupted attempt may have left.
+        earlier = list(session.scalars(select(Document.id).where(Document.batch_id == batch_id)))
+        for document_id in earlier:
+            runtime.index.delete(str(document_id))
+        session.execute(delete(Document).where(Document.batch_id == batch_id))
+        session.execute(delete(DroppedPage).where(DroppedPage.batch_id == batch_id))
+        dropped = [p for p in pages if p.dropped]
+        for page in dropped:
+            session.add(
+                DroppedPage(batch_id=batch_id, source_page=page.source_page, reason=page.dropped)
+            )
+        several = len(documents) > 1
+        for sequence, (doc_pages, entry) in enumerate(
+            zip(documents, stored, strict=True), start=1
+        ):
+            document = Document(
+                id=entry.document_id,
+                batch_id=batch_id,
+                sequence=sequence,
+                first_page=doc_pages[0].source_page,
+                last_page=doc_pages[-1].source_page,
+                source_name=f"{source_name} ({sequence})" if several else source_name,
+                content_type=batch.content_type,
+                size_bytes=batch.size_bytes,
+                original_key=batch.original_key,
+                original_sha256=batch.original_sha256,
+                page_count=len(doc_pages),
+                status="processed",
+                received_at=batch.received_at,
+                uploaded_by_id=batch.uploaded_by_id,
+                pdf_key=entry.pdf_key,
+                pdf_sha256=entry.pdf_sha256,
+            )
+            session.add(document)
+            numbered = enumerate(zip(doc_pages, entry.pages, strict=True), start=1)
+            for number, (page, keys) in numbered:
+                assert page.ocr is not None
                 session.add(
                     Page(
-                        document_id=document.id,
-                        number=page.number,
-                        text=page.text,
-                        confidence=page.confidence,
+                        document=document,
+                        number=number,
+                        source_page=page.source_page,
+                        text=page.ocr.text,
+                        confidence=page.ocr.confidence,
+                        dpi=page.dpi,
+                        width=page.width,
+                        height=page.height,
+                        rotation=int(page.rotation),
+                        skew=round(float(page.skew), 2),
+                        **keys,
                     )
                 )
-            document.page_count = len(pages)
-            document.status = "processed"
-            document.status_message = None
-            if document.household_id is None and not session.scalar(
-                select(InboxItem.id).where(InboxItem.document_id == document.id)
-            ):
-                session.add(
-                    InboxItem(document_id=document.id, kind="clearing", reason=UNROUTED_REASON)
-                )
-            audit.record(
-                session,
-                None,
-                "document.processed",
-                actor_login="system",
-                object_type="document",
-                object_id=document.id,
-                pages=len(pages),
-                attempt=job.attempt,
-            )
+            session.add(InboxItem(document=document, kind="clearing", reason=UNROUTED_REASON))
             runtime.index.index(
                 IndexedDocument(
                     document_id=str(document.id),
-                    source_name=source_name,
-                    received_at=document.received_at,
-                    pages=[page.text for page in pages],
-                    bg_number=document.household.bg_number if document.household else None,
-                    doc_type=document.doc_type,
+                    source_name=document.source_name,
+                    received_at=batch.received_at,
+                    pages=[p.ocr.text for p in doc_pages if p.ocr],
                 )
             )
-            complete(session, job)
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
+        batch.status = "processed"
+        batch.status_message = None
+        batch.pages_total = len(pages)
+        batch.pages_done = len(pages)
+        batch.pages_dropped = len(dropped)
+        batch.documents_count = len(documents)
+        batch.finished_at = utcnow()
+        audit.record(
+            session,
+            None,
+            "batch.processed",
+            actor_login="system",
+            object_type="batch",
+            object_id=batch_id,
+            pages=len(pages),
+            dropped=len(dropped),
+            documents=len(documents),
+            attempt=job.attempt,
+        )
+        complete(session, job)

@@ -9,15 +9,22 @@ import threading
 import uuid
 from collections.abc import Callable
 
-from ingest.intake import OCR_JOB
-from ingest.pipeline import PermanentFailure, process_document
-from records.jobs import ClaimedJob, LeaseLost, claim_next, extend_lease, fail
+from ingest.intake import BATCH_JOB
+from ingest.pipeline import PermanentFailure, process_batch
+from records.jobs import (
+    ClaimedJob,
+    LeaseLost,
+    claim_next,
+    extend_lease,
+    fail,
+    has_unfinished_jobs,
+)
 from records.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Runtime, ClaimedJob, Callable[[], bool]], None]
-HANDLERS: dict[str, Handler] = {OCR_JOB: process_document}
+HANDLERS: dict[str, Handler] = {BATCH_JOB: process_batch}
 
 
 class _Lease:
@@ -75,7 +82,10 @@ def run_one(runtime: Runtime, job: ClaimedJob) -> None:
 
 
 def run_worker(runtime: Runtime, stop: threading.Event, *, until_idle: bool = False) -> int:
-    """Work the queue until `stop` is set (or, with until_idle, until it is empty)."""
+    """Work the queue until `stop` is set, or with until_idle until every job has ended.
+
+    Jobs that other workers hold count as unfinished: if such a worker dies, this one takes over.
+    """
     me = worker_id()
     settings = runtime.settings
     done = 0
@@ -83,7 +93,7 @@ def run_worker(runtime: Runtime, stop: threading.Event, *, until_idle: bool = Fa
     while not stop.is_set():
         job = claim_next(runtime.sessions, me, settings.job_lease_seconds)
         if job is None:
-            if until_idle:
+            if until_idle and not has_unfinished_jobs(runtime.sessions):
                 break
             stop.wait(settings.job_poll_seconds)
             continue

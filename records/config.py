@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(default=200, ge=1)
     max_image_pixels: int = Field(default=200_000_000, ge=1)
 
+    # Network scanners write here; see ingest/hotfolder.py. Unset: no hot folder.
+    hot_folder: Path | None = None
+    hot_folder_settle_seconds: float = Field(default=3.0, ge=0)
+    hot_folder_poll_seconds: float = Field(default=2.0, gt=0)
+
     workers: int = Field(default=1, ge=0)
     job_lease_seconds: int = Field(default=120, ge=1)
     job_max_attempts: int = Field(default=3, ge=1)

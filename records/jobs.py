@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from records.db import transaction, utcnow
-from records.models import Document, Job
+from records.models import Document, Job, ScanBatch
 
 RETRY_DELAY_SECONDS = 5
 
@@ -29,12 +29,20 @@ class ClaimedJob:
     id: int
     kind: str
     document_id: uuid.UUID | None
+    batch_id: uuid.UUID | None
     attempt: int
     worker_id: str
 
 
-def enqueue(session: Session, kind: str, document_id: uuid.UUID | None, max_attempts: int) -> Job:
-    job = Job(kind=kind, document_id=document_id, max_attempts=max_attempts)
+def enqueue(
+    session: Session,
+    kind: str,
+    document_id: uuid.UUID | None,
+    max_attempts: int,
+    *,
+    batch_id: uuid.UUID | None = None,
+) -> Job:
+    job = Job(kind=kind, document_id=document_id, batch_id=batch_id, max_attempts=max_attempts)
     session.add(job)
     session.flush()
     return job
@@ -73,7 +81,9 @@ def claim_next(
             job.lease_owner = worker_id
             job.lease_expires_at = now + timedelta(seconds=lease_seconds)
             job.started_at = now
-            return ClaimedJob(job.id, job.kind, job.document_id, job.attempts, worker_id)
+            return ClaimedJob(
+                job.id, job.kind, job.document_id, job.batch_id, job.attempts, worker_id
+            )
 
 
 def extend_lease(factory: sessionmaker[Session], job: ClaimedJob, lease_seconds: int) -> bool:
@@ -130,6 +140,12 @@ def _give_up(session: Session, job: Job, now) -> None:  # type: ignore[no-untype
         if document is not None:
             document.status = "failed"
             document.status_message = job.last_error
+    if job.batch_id is not None:
+        batch = session.get(ScanBatch, job.batch_id)
+        if batch is not None:
+            batch.status = "failed"
+            batch.status_message = job.last_error
+            batch.finished_at = now
 
 
 def queue_counts(session: Session) -> dict[str, int]:
@@ -137,3 +153,10 @@ def queue_counts(session: Session) -> dict[str, int]:
     counts = {state: 0 for state in ("queued", "running", "done", "failed")}
     counts.update({state: int(n) for state, n in rows})
     return counts
+
+
+def has_unfinished_jobs(factory: sessionmaker[Session]) -> bool:
+    with transaction(factory) as session:
+        return session.scalar(
+            select(Job.id).where(Job.state.in_(("queued", "running"))).limit(1)
+        ) is not None

@@ -109,14 +109,76 @@ class Member(Base):
     household: Mapped[Household] = relationship(back_populates="members")
 
 
+BATCH_STATES = ("received", "processing", "processed", "failed")
+QA_STATES = ("pending", "approved", "rejected")
+DROP_REASONS = ("separator", "blank")
+
+
+class ScanBatch(Base):
+    """One file as the scanning desk handed it in: a single letter or a stack with separator sheets.
+
+    The original is kept byte for byte; the documents are split from it by the workers.
+    """
+
+    __tablename__ = "batches"
+    __table_args__ = (CheckConstraint(_in("status", BATCH_STATES), name="status"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    source_name: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(20), default="upload")
+    station: Mapped[str | None] = mapped_column(String(100))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    original_key: Mapped[str] = mapped_column(String(300))
+    original_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    status_message: Mapped[str | None] = mapped_column(Text)
+    pages_total: Mapped[int] = mapped_column(Integer, default=0)
+    pages_done: Mapped[int] = mapped_column(Integer, default=0)
+    pages_dropped: Mapped[int] = mapped_column(Integer, default=0)
+    documents_count: Mapped[int] = mapped_column(Integer, default=0)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    uploaded_by: Mapped[User | None] = relationship()
+    dropped_pages: Mapped[list[DroppedPage]] = relationship(
+        cascade="all, delete-orphan", order_by="DroppedPage.source_page"
+    )
+
+
+class DroppedPage(Base):
+    """A page of a batch that belongs to no document: separator sheets and empty back sides."""
+
+    __tablename__ = "dropped_pages"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "source_page"),
+        CheckConstraint(_in("reason", DROP_REASONS), name="reason"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
+    source_page: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(20))
+
+
 class Document(Base):
     __tablename__ = "documents"
     __table_args__ = (
         CheckConstraint(_in("status", DOCUMENT_STATES), name="status"),
+        CheckConstraint(_in("qa_status", QA_STATES), name="qa_status"),
         Index("ix_documents_household_received", "household_id", "received_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("batches.id", ondelete="CASCADE"), index=True
+    )
+    # Position in the batch: the n-th document, from source page first_page to last_page.
+    sequence: Mapped[int] = mapped_column(Integer, default=1)
+    first_page: Mapped[int | None] = mapped_column(Integer)
+    last_page: Mapped[int | None] = mapped_column(Integer)
     source_name: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
@@ -130,7 +192,14 @@ class Document(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    pdf_key: Mapped[str | None] = mapped_column(String(300))
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    qa_status: Mapped[str] = mapped_column(String(20), default="pending")
+    qa_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    qa_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    qa_note: Mapped[str | None] = mapped_column(Text)
 
+    batch: Mapped[ScanBatch | None] = relationship()
     household: Mapped[Household | None] = relationship()
     pages: Mapped[list[Page]] = relationship(
         back_populates="document", cascade="all, delete-orphan", order_by="Page.number"
@@ -144,8 +213,21 @@ class Page(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
+    source_page: Mapped[int | None] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text, default="")
     confidence: Mapped[float | None] = mapped_column(Float)
+    dpi: Mapped[int | None] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    rotation: Mapped[int] = mapped_column(Integer, default=0)
+    skew: Mapped[float] = mapped_column(Float, default=0.0)
+    # Renditions in the blob store: page image for the viewer, thumbnail, word boxes (JSON).
+    image_key: Mapped[str | None] = mapped_column(String(300))
+    image_sha256: Mapped[str | None] = mapped_column(String(64))
+    thumb_key: Mapped[str | None] = mapped_column(String(300))
+    thumb_sha256: Mapped[str | None] = mapped_column(String(64))
+    words_key: Mapped[str | None] = mapped_column(String(300))
+    words_sha256: Mapped[str | None] = mapped_column(String(64))
 
     document: Mapped[Document] = relationship(back_populates="pages")
 
@@ -191,6 +273,9 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(40))
     document_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("batches.id", ondelete="CASCADE"), index=True
     )
     state: Mapped[str] = mapped_column(String(20), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import struct
 import zlib
@@ -15,7 +16,7 @@ from sqlalchemy import func, select
 from records.config import Settings
 from records.db import transaction
 from records.errors import ConfigurationError
-from records.models import AuditEvent, Document, Job
+from records.models import AuditEvent, Job, ScanBatch
 from records.runtime import Runtime, build_runtime
 from records.users import set_password
 from tests.conftest import make_settings
@@ -157,7 +158,7 @@ def test_bad_upload_gets_a_clear_4xx_and_nothing_is_stored(tmp_path: Path, case:
     assert error["code"] == code
     assert message in error["message"]
     with transaction(runtime.sessions) as session:
-        assert session.scalar(select(func.count()).select_from(Document)) == 0
+        assert session.scalar(select(func.count()).select_from(ScanBatch)) == 0
         assert session.scalar(select(func.count()).select_from(Job)) == 0
     assert not list((runtime.settings.blob_dir).rglob("originals/*/*"))
     assert client.get("/health").json()["status"] == "ok"
@@ -175,12 +176,12 @@ def test_upload_returns_the_document_and_its_queued_job(api_runtime: Runtime) ->
     body = response.json()
     assert body["status"] == "received" and body["job"]["state"] == "queued"
     assert body["source_name"] == "Scan Oktober.pdf"
-    assert body["pages"] == 1
-    import hashlib
-
+    assert (body["pages_total"], body["pages_done"], body["documents"]) == (1, 0, [])
     assert body["sha256"] == hashlib.sha256(content).hexdigest()
-    assert client.get(f"/api/documents/{body['id']}").json()["id"] == body["id"]
-    assert ("post.1", "document.upload", "ok") in audit_actions(api_runtime)
+    assert client.get(f"/api/batches/{body['id']}").json() == body
+    assert ("post.1", "batch.upload", "ok") in audit_actions(api_runtime)
+    caseworker = client_for(api_runtime, "lsb.95401.1")
+    assert caseworker.get(f"/api/batches/{body['id']}").status_code == 403
 
 
 def test_images_are_accepted_as_scans(api_runtime: Runtime, tmp_path: Path) -> None:
@@ -194,7 +195,7 @@ def test_images_are_accepted_as_scans(api_runtime: Runtime, tmp_path: Path) -> N
     tiff = io.BytesIO()
     page.save(tiff, "TIFF", save_all=True, append_images=[page, page])
     response = client.post("/api/documents", files={"file": ("stack.tif", tiff.getvalue())})
-    assert response.status_code == 201 and response.json()["pages"] == 3
+    assert response.status_code == 201 and response.json()["pages_total"] == 3
 
 
 def test_health_names_every_backend(api_runtime: Runtime) -> None:

@@ -82,3 +82,62 @@ def test_default_secret_is_refused_outside_demo_mode(tmp_path: Path, command: li
     )
     assert result.returncode == 2
     assert "EAKTE_SECRET_KEY" in result.stderr
+
+
+@pytest.mark.slow
+def test_serve_demo_prints_logins_loads_samples_and_works_them(tmp_path: Path) -> None:
+    import re
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, EAKTE_DATA_DIR=str(tmp_path / "data"), EAKTE_OCR_PROCESSES="1")
+    env.pop("EAKTE_SECRET_KEY", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--demo", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    try:
+        printed = []
+        assert server.stdout is not None
+        for line in server.stdout:
+            printed.append(line)
+            if line.startswith("  ws.2"):
+                break
+        output = "".join(printed)
+        assert f"E-Akte läuft: http://127.0.0.1:{port}/" in output
+        assert "Demo-Daten geladen: 40 Scans eingeliefert" in output
+        logins = dict(re.findall(r"^  (\S+)\s+(\S+)\s+\S+\s+.+$", output, re.M))
+        assert {"post.1", "lsb.95401.1", "ws.1", "admin"} <= logins.keys()
+
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        with httpx.Client(base_url=base, timeout=10) as client:
+            while True:
+                try:
+                    if client.get("/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "server did not come up"
+                time.sleep(0.2)
+            login = {"login": "post.1", "password": logins["post.1"]}
+            assert client.post("/api/auth/login", json=login).status_code == 200
+            assert client.get("/").headers["location"] == "/suche"
+            # The worker takes the scans in the order they were handed in: 0001.pdf, a pay slip.
+            while client.get("/health").json()["jobs"]["done"] == 0:
+                assert time.monotonic() < deadline, "no sample was processed"
+                time.sleep(0.5)
+            found = client.get("/api/search", params={"q": "Verdienstabrechnung"}).json()
+            assert found["hits"][0]["source_name"] == "0001.pdf"
+    finally:
+        server.terminate()
+        server.wait(60)

@@ -5,20 +5,24 @@ These run real OCR and real worker processes, on both backend sets.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
 from records.db import transaction
 from records.models import Document, InboxItem, Job, Page
 from records.runtime import Runtime, build_runtime
+from storage import read_bytes
 from tests.support import client_for, load_people, sample, settings_env, work_until_idle
 
 pytestmark = pytest.mark.slow
@@ -44,25 +48,30 @@ def test_uploaded_scan_is_read_and_found_by_a_word_from_it(runtime: Runtime) -> 
 
     assert work_until_idle(runtime) == 1
 
-    document = desk.get(f"/api/documents/{uploaded['id']}").json()
-    assert (document["status"], document["pages"], document["job"]["state"]) == ("processed", 1, "done")
+    batch = desk.get(f"/api/batches/{uploaded['id']}").json()
+    assert (batch["status"], batch["pages_done"]) == ("processed", 1)
+    assert batch["job"]["state"] == "done"
+    [entry] = batch["documents"]
+    document = desk.get(f"/api/documents/{entry['id']}").json()
+    assert (document["status"], document["pages"]) == ("processed", 1)
+    assert document["qa_status"] == "pending"
     printed = truth("docs/0001.pdf")["page_text"][0]
     assert "Verdienstabrechnung" in printed
     result = desk.get("/api/search", params={"q": "Verdienstabrechnungen"}).json()
-    assert [hit["document_id"] for hit in result["hits"]] == [uploaded["id"]]
+    assert [hit["document_id"] for hit in result["hits"]] == [entry["id"]]
     assert result["hits"][0]["page"] == 1
     assert "<mark>Verdienstabrechnung</mark>" in result["hits"][0]["snippet"]
 
     # Not routed yet, so it waits in clearing: a caseworker neither finds nor opens it.
     caseworker = client_for(runtime, "lsb.95401.3")
     assert caseworker.get("/api/search", params={"q": "Verdienstabrechnung"}).json()["total"] == 0
-    assert caseworker.get(f"/api/documents/{uploaded['id']}").status_code == 403
+    assert caseworker.get(f"/api/documents/{entry['id']}").status_code == 403
     with transaction(runtime.sessions) as session:
         [item] = session.scalars(select(InboxItem)).all()
         assert item.kind == "clearing" and "Kein Haushalt" in item.reason
 
 
-def test_page_text_and_confidence_are_stored(sqlite_runtime: Runtime) -> None:
+def test_page_text_confidence_and_renditions_are_stored(sqlite_runtime: Runtime) -> None:
     load_people(sqlite_runtime)
     desk = client_for(sqlite_runtime, "post.1")
     desk.post("/api/documents", files={"file": ("0004.pdf", sample("docs/0004.pdf").read_bytes())})
@@ -70,9 +79,57 @@ def test_page_text_and_confidence_are_stored(sqlite_runtime: Runtime) -> None:
     printed = set(truth("docs/0004.pdf")["page_text"][0].split())
     with transaction(sqlite_runtime.sessions) as session:
         [page] = session.scalars(select(Page)).all()
+        document = session.get(Document, page.document_id)
     assert page.number == 1 and 50 < page.confidence <= 100
     recognised = set(page.text.split())
-    assert len(printed & recognised) / len(printed) > 0.8
+    assert len(printed & recognised) / len(printed) > 0.7
+
+    blobs = sqlite_runtime.blobs
+    for key, sha256 in (
+        (document.pdf_key, document.pdf_sha256),
+        (page.image_key, page.image_sha256),
+        (page.thumb_key, page.thumb_sha256),
+        (page.words_key, page.words_sha256),
+    ):
+        assert blobs.stat(key).sha256 == sha256
+    words = json.loads(read_bytes(blobs, page.words_key))
+    assert {"text", "left", "top", "width", "height", "confidence"} <= words[0].keys()
+    with Image.open(io.BytesIO(read_bytes(blobs, page.thumb_key))) as thumb:
+        assert thumb.width == 200
+    # The searchable PDF holds the scan and an invisible text layer with the words.
+    pdf = sqlite_runtime.settings.data_dir / "check.pdf"
+    pdf.write_bytes(read_bytes(blobs, document.pdf_key))
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "Verdienstabrechnung" in text
+
+
+def test_batch_is_split_at_separator_sheets_and_empty_back_sides_are_dropped(
+    sqlite_runtime: Runtime,
+) -> None:
+    load_people(sqlite_runtime)
+    desk = client_for(sqlite_runtime, "post.1")
+    batch_file = sample("batches/batch-2.pdf")
+    upload = {"file": (batch_file.name, batch_file.read_bytes())}
+    uploaded = desk.post("/api/documents", files=upload).json()
+    work_until_idle(sqlite_runtime)
+    batch = desk.get(f"/api/batches/{uploaded['id']}").json()
+
+    entries = [json.loads(line) for line in sample("truth.jsonl").read_text().splitlines()]
+    expected = [e for e in entries if "batches/batch-2.pdf" in e.get("in_batch", [])]
+    assert [d["pages"] for d in batch["documents"]] == [e["pages"] for e in expected]
+    reasons = [p["reason"] for p in batch["pages_dropped"]]
+    assert reasons.count("separator") == len(expected) - 1
+    accounted = sum(d["pages"] for d in batch["documents"]) + len(batch["pages_dropped"])
+    assert accounted == batch["pages_total"] == 13
+    # Each document holds the pages of its letter: its words are that letter's words.
+    with transaction(sqlite_runtime.sessions) as session:
+        for entry, document in zip(expected, batch["documents"], strict=True):
+            texts = session.scalars(
+                select(Page.text).where(Page.document_id == uuid.UUID(document["id"]))
+            ).all()
+            printed = set(" ".join(entry["page_text"]).split())
+            recognised = set(" ".join(texts).split())
+            assert len(printed & recognised) / len(printed) > 0.6, entry["file"]
 
 
 def _wait_for(condition, seconds: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -120,11 +177,14 @@ def test_killed_worker_leaves_the_job_to_be_finished_once_by_the_next(
 
     job = _job(runtime)
     assert (job.state, job.attempts) == ("done", 2)
+    batch = desk.get(f"/api/batches/{uploaded['id']}").json()
+    assert batch["status"] == "processed"
     with transaction(runtime.sessions) as session:
-        document = session.get(Document, job.document_id)
-        pages = session.scalars(select(Page.number).where(Page.document_id == document.id)).all()
-    assert document.status == "processed"
-    assert sorted(pages) == list(range(1, 15))
+        pages = session.scalars(select(Page.source_page)).all()
+    kept = {page for page in range(1, 15)} - {p["page"] for p in batch["pages_dropped"]}
+    assert sorted(pages) == sorted(kept)  # every page once: none lost, none twice
     result = desk.get("/api/search", params={"q": "Verdienstabrechnung"}).json()
-    assert result["total"] == 1 and result["hits"][0]["document_id"] == uploaded["id"]
+    hits = {hit["document_id"] for hit in result["hits"]}
+    pay_slips = [d for d in batch["documents"] if d["id"] in hits]
+    assert result["total"] == len(pay_slips) >= 1
     runtime.close()

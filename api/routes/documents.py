@@ -18,14 +18,15 @@ from records import audit
 from records.db import transaction
 from records.access import access_key_of, require_document_access
 from records.errors import AccessDenied, InvalidInput, NotFound
-from records.models import Document, Job
+from records.models import Document, Job, ScanBatch
 
 router = APIRouter(prefix="/api/documents", tags=["Dokumente"])
+batches = APIRouter(prefix="/api/batches", tags=["Scanstelle"])
 
 UPLOAD_ROLES = ("scanstelle", "admin")
 
 
-def document_out(document: Document, job: Job | None) -> dict[str, Any]:
+def document_out(document: Document) -> dict[str, Any]:
     return {
         "id": str(document.id),
         "source_name": document.source_name,
@@ -38,17 +39,64 @@ def document_out(document: Document, job: Job | None) -> dict[str, Any]:
         "received_at": document.received_at.isoformat(),
         "bg_number": document.household.bg_number if document.household else None,
         "doc_type": document.doc_type,
+        "batch_id": str(document.batch_id) if document.batch_id else None,
+        "qa_status": document.qa_status,
+    }
+
+
+def batch_out(batch: ScanBatch, job: Job | None, documents: list[Document]) -> dict[str, Any]:
+    return {
+        "id": str(batch.id),
+        "source_name": batch.source_name,
+        "channel": batch.channel,
+        "station": batch.station,
+        "content_type": batch.content_type,
+        "size_bytes": batch.size_bytes,
+        "sha256": batch.original_sha256,
+        "status": batch.status,
+        "status_message": batch.status_message,
+        "received_at": batch.received_at.isoformat(),
+        "pages_total": batch.pages_total,
+        "pages_done": batch.pages_done,
+        "pages_dropped": [
+            {"page": p.source_page, "reason": p.reason} for p in batch.dropped_pages
+        ],
+        "documents": [
+            {
+                "id": str(d.id),
+                "pages": d.page_count,
+                "first_page": d.first_page,
+                "last_page": d.last_page,
+                "qa_status": d.qa_status,
+            }
+            for d in documents
+        ],
         "job": None
         if job is None
         else {"id": job.id, "state": job.state, "attempts": job.attempts, "error": job.last_error},
     }
 
 
+def load_batch(session, batch_id: uuid.UUID) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    batch = session.get(ScanBatch, batch_id)
+    if batch is None:
+        raise NotFound("Stapel nicht gefunden.")
+    job = session.scalars(
+        select(Job).where(Job.batch_id == batch.id).order_by(Job.id.desc()).limit(1)
+    ).first()
+    documents = list(
+        session.scalars(
+            select(Document).where(Document.batch_id == batch.id).order_by(Document.sequence)
+        )
+    )
+    return batch_out(batch, job, documents)
+
+
 @router.post(
     "",
     status_code=201,
-    summary="Scan hochladen (PDF, TIFF, JPEG, PNG); speichert das Original und stellt die "
-    "Verarbeitung in die Warteschlange",
+    summary="Scan oder Stapel einliefern (PDF, TIFF, JPEG, PNG); speichert das Original und "
+    "stellt die Verarbeitung in die Warteschlange",
 )
 async def upload(request: Request, runtime: RuntimeDep, user: UserDep) -> JSONResponse:
     if user.role not in UPLOAD_ROLES:
@@ -60,13 +108,18 @@ async def upload(request: Request, runtime: RuntimeDep, user: UserDep) -> JSONRe
             raise InvalidInput(
                 "Bitte eine Datei im Feld »file« senden (multipart/form-data).", code="no_file"
             )
-        body = await run_in_threadpool(_accept, runtime, upload_file, user)
+        station = form.get("station")
+        body = await run_in_threadpool(
+            _accept, runtime, upload_file, user, station if isinstance(station, str) else None
+        )
     finally:
         await form.close()
     return JSONResponse(body, status_code=201)
 
 
-def _accept(runtime, upload_file: UploadFile, user) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _accept(  # type: ignore[no-untyped-def]
+    runtime, upload_file: UploadFile, user, station: str | None
+) -> dict[str, Any]:
     work = runtime.settings.data_dir / "incoming"
     work.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=work, prefix="upload-", delete=False) as spool:
@@ -74,11 +127,18 @@ def _accept(runtime, upload_file: UploadFile, user) -> dict[str, Any]:  # type: 
         shutil.copyfileobj(upload_file.file, spool, 1024 * 1024)
     path = Path(spool.name)
     try:
-        document, job = accept_file(runtime, path, upload_file.filename, user)
+        batch, _job = accept_file(runtime, path, upload_file.filename, user, station=station)
     finally:
         path.unlink(missing_ok=True)
     with transaction(runtime.sessions) as session:
-        return document_out(session.get(Document, document.id), session.get(Job, job.id))
+        return load_batch(session, batch.id)
+
+
+@batches.get("/{batch_id}", summary="Stand eines Stapels: Seiten, Fortschritt, Dokumente")
+def get_batch(batch_id: uuid.UUID, db: DbDep, user: UserDep) -> dict[str, Any]:
+    if user.role not in UPLOAD_ROLES:
+        raise AccessDenied("Stapel sieht nur die Scanstelle.")
+    return load_batch(db, batch_id)
 
 
 @router.get("/{document_id}", summary="Stand eines Dokuments und seiner Verarbeitung")
@@ -98,9 +158,6 @@ def get_document(document_id: uuid.UUID, db: DbDep, user: UserDep) -> dict[str, 
             bg_number=access_key_of(document),
         )
         raise
-    job = db.scalars(
-        select(Job).where(Job.document_id == document.id).order_by(Job.id.desc()).limit(1)
-    ).first()
     audit.record(
         db,
         user,
@@ -109,4 +166,4 @@ def get_document(document_id: uuid.UUID, db: DbDep, user: UserDep) -> dict[str, 
         object_id=document.id,
         bg_number=document.household.bg_number if document.household else None,
     )
-    return document_out(document, job)
+    return document_out(document)

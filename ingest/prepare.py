@@ -1,0 +1,605 @@
+"""Page clean-up before OCR: resolution, separator sheets, empty back sides, orientation, skew.
+
+Every function is a plain function from files to files or values, safe to call from worker
+threads. The analysis runs on small copies of the page (about 100 and 150 dpi) with numpy,
+because it must cost only a small fraction of the tesseract run that follows: a second OCR-like
+pass (tesseract OSD) costs about as much as OCR itself, so it is only a fallback for pages the
+numpy analysis cannot decide.
+
+Conventions:
+- `rotation` is the clockwise turn in degrees (0, 90, 180, 270) that makes the page upright.
+- `skew` is the angle in degrees by which the page content is turned counter-clockwise
+  (text lines rising to the right are positive); deskewing turns it back clockwise. This is
+  the sign of the `skew` values in the sample ground truth.
+- Rotations commute, so the skew measured on the page as scanned is also the skew of the
+  upright page: `prepare_page` may turn first and deskew second.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import deque
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pikepdf
+import zxingcpp
+from PIL import Image, ImageFilter
+
+from ingest.ocr import UnreadablePage, run_program
+
+DEFAULT_DPI = 300
+# Pages are assumed to be about A4 wide on their short side; that only sets the scale of the
+# analysis copies, so Letter or A5 pages merely get a slightly different analysis resolution.
+SHORT_SIDE_INCHES = 8.27
+ANALYSIS_DPI = 100  # enough for text lines, ascenders and skew; about 1 Mpixel per page
+BARCODE_DPI = 150  # reads QR modules and 1-D bars down to ~0.33 mm (13 mil)
+OSD_DPI = 150  # tesseract's orientation detection is unreliable below this
+MAX_SKEW = 5.0
+MIN_SKEW = 0.1  # below this a resampled page is not worth its cost
+MIN_OSD_CONFIDENCE = 2.0
+BARCODE_FORMATS = zxingcpp.barcode_formats_from_str("QRCode,Code39,Code128")
+
+
+@dataclass(frozen=True)
+class PagePlan:
+    """What to do with one scanned page before OCR."""
+
+    separator: bool
+    blank: bool
+    rotation: int
+    skew: float
+
+
+# --- PDF pages ----------------------------------------------------------------------------
+
+
+def pdf_page_resolutions(pdf: Path, timeout: int) -> list[int]:
+    """The native dpi of each page's scanned image, for page 1, 2, ... in order.
+
+    A page counts as scanned when one image covers at least half of it; pages without such an
+    image (text, vector graphics, small logos) get DEFAULT_DPI.
+    """
+    page_areas = _page_areas(pdf, timeout)
+    listing = run_program(["pdfimages", "-list", str(pdf)], timeout).stdout.decode("ascii", "replace")
+    best: dict[int, tuple[float, int]] = {}  # page -> (covered area in square points, dpi)
+    for line in listing.splitlines()[2:]:
+        fields = line.split()
+        if len(fields) < 14 or fields[2] != "image" or not fields[0].isdigit():
+            continue
+        try:
+            page, width, height = int(fields[0]), int(fields[3]), int(fields[4])
+            x_ppi, y_ppi = float(fields[12]), float(fields[13])
+        except ValueError:
+            continue
+        if x_ppi <= 0 or y_ppi <= 0:
+            continue
+        area = (width / x_ppi * 72) * (height / y_ppi * 72)
+        if area > best.get(page, (0.0, 0))[0]:
+            best[page] = (area, round(max(x_ppi, y_ppi)))
+    resolutions = []
+    for number, page_area in enumerate(page_areas, start=1):
+        area, dpi = best.get(number, (0.0, DEFAULT_DPI))
+        resolutions.append(dpi if page_area > 0 and area >= 0.5 * page_area else DEFAULT_DPI)
+    return resolutions
+
+
+def _page_areas(pdf: Path, timeout: int) -> list[float]:
+    info = run_program(["pdfinfo", "-f", "1", "-l", "1000000", str(pdf)], timeout)
+    areas: dict[int, float] = {}
+    for match in re.finditer(rb"^Page\s+(\d+) size:\s+([\d.]+) x ([\d.]+)", info.stdout, re.M):
+        areas[int(match[1])] = float(match[2]) * float(match[3])
+    return [areas[n] for n in sorted(areas)]
+
+
+def render_pdf_page(pdf: Path, number: int, dpi: int, out_dir: Path, timeout: int) -> Path:
+    """Page `number` (1-based) as an 8-bit grayscale PGM at `dpi` in `out_dir`.
+
+    A page that is nothing but one full-page JPEG or CCITT scan at this dpi is extracted with
+    pdfimages and decoded once (measured 60-100 ms against 240-480 ms for pdftoppm at 200/300
+    dpi); everything else (masks, text, several images, scaling) is rendered by pdftoppm.
+    """
+    target = out_dir / f"page-{number:05d}.pgm"
+    turn = _extractable_scan(pdf, number, dpi)
+    if turn is None:
+        prefix = out_dir / f"page-{number:05d}"
+        run_program(
+            ["pdftoppm", "-r", str(dpi), "-gray", "-f", str(number), "-l", str(number),
+             "-singlefile", str(pdf), str(prefix)],
+            timeout,
+        )
+        return target
+    prefix = out_dir / f"page-{number:05d}-raw"
+    run_program(["pdfimages", "-j", "-f", str(number), "-l", str(number), str(pdf), str(prefix)],
+                timeout)
+    extracted = sorted(out_dir.glob(f"{prefix.name}-*"))
+    try:
+        if len(extracted) != 1:
+            raise UnreadablePage(f"Seite {number}: Bild konnte nicht entnommen werden")
+        with Image.open(extracted[0]) as image:
+            image.draft("L", image.size)  # JPEG: let libjpeg produce gray, no RGB pass
+            gray = image.convert("L")
+        if turn:
+            gray = gray.transpose(_CLOCKWISE[turn])
+        gray.save(target)
+    finally:
+        for path in extracted:
+            path.unlink(missing_ok=True)
+    return target
+
+
+_CLOCKWISE = {
+    90: Image.Transpose.ROTATE_270,  # Pillow names counter-clockwise turns
+    180: Image.Transpose.ROTATE_180,
+    270: Image.Transpose.ROTATE_90,
+}
+
+
+def _extractable_scan(pdf: Path, number: int, dpi: int) -> int | None:
+    """The page's /Rotate if its embedded image is exactly what pdftoppm would draw, else None.
+
+    That holds when the page draws one opaque JPEG or CCITT image, unflipped and unrotated,
+    over the whole crop box at `dpi`, with nothing else on the page.
+    """
+    try:
+        with pikepdf.open(pdf) as document:
+            page = document.pages[number - 1]
+            if "/Annots" in page.obj:
+                return None
+            box = [float(v) for v in page.cropbox]
+            if [float(v) for v in page.mediabox] != box:
+                return None
+            matrix = _single_image_matrix(page)
+            if matrix is None:
+                return None
+            name, (a, b, c, d, e, f) = matrix
+            image = page.resources.XObject[name]
+            if not _plain_scan_image(image):
+                return None
+            width, height = box[2] - box[0], box[3] - box[1]
+            tolerance = 0.01 * max(width, height)
+            if (abs(b) > 1e-6 or abs(c) > 1e-6 or abs(a - width) > tolerance
+                    or abs(d - height) > tolerance or abs(e - box[0]) > tolerance
+                    or abs(f - box[1]) > tolerance):
+                return None
+            if abs(int(image.Width) * 72 / a - dpi) > 0.01 * dpi:
+                return None
+            rotate = _inherited_rotate(page.obj) % 360
+            return rotate if rotate in (0, 90, 180, 270) else None
+    except (pikepdf.PdfError, KeyError, AttributeError, ValueError, IndexError, TypeError):
+        return None
+
+
+def _single_image_matrix(page: pikepdf.Page) -> tuple[str, tuple[float, ...]] | None:
+    """(XObject name, CTM) of the only thing the page draws, or None for anything richer."""
+    ctm = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    stack: list[tuple[float, ...]] = []
+    found: tuple[str, tuple[float, ...]] | None = None
+    for operands, operator in pikepdf.parse_content_stream(page):
+        op = str(operator)
+        if op == "q":
+            stack.append(ctm)
+        elif op == "Q":
+            if not stack:
+                return None
+            ctm = stack.pop()
+        elif op == "cm":
+            a, b, c, d, e, f = (float(v) for v in operands)
+            A, B, C, D, E, F = ctm
+            ctm = (a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D,
+                   e * A + f * C + E, e * B + f * D + F)
+        elif op == "Do" and found is None:
+            found = (str(operands[0]), ctm)
+        else:
+            return None
+    return found
+
+
+def _plain_scan_image(image: pikepdf.Object) -> bool:
+    if image.get("/Subtype") != "/Image" or any(
+            key in image for key in ("/SMask", "/Mask", "/Decode", "/ImageMask")):
+        return False
+    filters = image.get("/Filter")
+    if isinstance(filters, pikepdf.Array):
+        if len(filters) != 1:
+            return False
+        filters = filters[0]
+    space = image.get("/ColorSpace")
+    if isinstance(space, pikepdf.Array) and len(space) == 2 and space[0] == "/ICCBased":
+        channels = int(space[1].get("/N", 0))
+    else:
+        channels = {"/DeviceGray": 1, "/DeviceRGB": 3}.get(str(space), 0)
+    bits = int(image.get("/BitsPerComponent", 0))
+    if filters == "/DCTDecode":
+        return channels in (1, 3) and bits == 8  # CMYK JPEGs are often stored inverted
+    return filters == "/CCITTFaxDecode" and channels == 1 and bits == 1
+
+
+def _inherited_rotate(node: pikepdf.Object) -> int:
+    for _ in range(64):  # /Rotate may sit on any ancestor in the page tree
+        if "/Rotate" in node:
+            return int(node.Rotate)
+        if "/Parent" not in node:
+            break
+        node = node.Parent
+    return 0
+
+
+# --- page analysis -------------------------------------------------------------------------
+
+
+def _reduced(image: Image.Image, dpi: float, low: float, high: float) -> tuple[Image.Image, float]:
+    """A copy between `low` and `high` dpi (never upscaled) and its dpi. An integer box
+    reduction is 2-3x cheaper than a resize, so it is used whenever one lands in the range."""
+    for factor in range(1, 65):
+        if dpi / factor < low:
+            break
+        if dpi / factor <= high:
+            return (image.reduce(factor) if factor > 1 else image), dpi / factor
+    if dpi <= low:
+        return image, dpi
+    scale = low / dpi
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.BOX), low
+
+
+class _PageImage:
+    """One page loaded once, with the small copies and masks the checks share."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with Image.open(path) as image:
+            self.full = image.convert("L")
+        self.pixel_dpi = min(self.full.size) / SHORT_SIDE_INCHES
+
+    @cached_property
+    def barcode_copy(self) -> Image.Image:
+        return _reduced(self.full, self.pixel_dpi, BARCODE_DPI, 1.5 * BARCODE_DPI)[0]
+
+    @cached_property
+    def _analysis(self) -> tuple[np.ndarray, float]:
+        image, dpi = _reduced(self.full, self.pixel_dpi, 0.9 * ANALYSIS_DPI, 1.3 * ANALYSIS_DPI)
+        return np.asarray(image), dpi
+
+    @property
+    def small(self) -> np.ndarray:
+        return self._analysis[0]
+
+    @property
+    def dpi(self) -> float:
+        return self._analysis[1]
+
+    def px(self, mm: float) -> int:
+        """A length on paper in pixels of the analysis copy."""
+        return max(1, round(mm / 25.4 * self.dpi))
+
+    @cached_property
+    def ink(self) -> np.ndarray:
+        """Pixels clearly darker than the paper around them.
+
+        The paper level is the brightest 16-pixel block within ~2 cm, so shadows, grey paper
+        and uneven lighting do not count as ink; the threshold rises with the page's contrast
+        so that JPEG halos around black text stay out, but never below 40 grey levels, well
+        above scanner noise and show-through from the back side.
+        """
+        gray = self.small
+        height, width = gray.shape
+        blocks = Image.fromarray(gray).reduce(16).filter(ImageFilter.MaxFilter(5))
+        paper = np.repeat(np.repeat(np.asarray(blocks), 16, axis=0), 16, axis=1)[:height, :width]
+        darkness = np.clip(paper.astype(np.int16) - gray, 0, 255)
+        counts = np.cumsum(np.bincount(darkness.ravel(), minlength=256))
+        strong = int(np.searchsorted(counts, 0.999 * counts[-1]))
+        return darkness > max(40, 0.35 * strong)
+
+    @cached_property
+    def text_ink(self) -> np.ndarray:
+        """Ink without long straight strokes (rules, stamp frames), which mislead skew and
+        orientation: a stamp's frame is straighter than any text line but set at its own angle."""
+        run = self.px(6)
+        mask = self.ink
+        return mask & ~_long_runs(mask, run, axis=1) & ~_long_runs(mask, run, axis=0)
+
+    @cached_property
+    def text_axis(self) -> float:
+        """> 0 when text lines run horizontally, < 0 when vertically (log ratio of run lengths).
+
+        Closing gaps of up to ~1 mm joins letters into words along the line direction but not
+        across lines; monospaced tables defeat projection profiles here, this test they don't.
+        """
+        gap = self.px(1)
+        along = _mean_closed_run(self.text_ink, gap, axis=1)
+        across = _mean_closed_run(self.text_ink, gap, axis=0)
+        return math.log((along + 1e-3) / (across + 1e-3))
+
+    def upright_text(self, quarter_turns: int) -> np.ndarray:
+        """text_ink turned clockwise by quarter_turns * 90 degrees."""
+        return np.rot90(self.text_ink, k=-quarter_turns)
+
+
+def _row_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Runs of set pixels along each row: flat start and end offsets in a copy padded with
+    one clear pixel on either side of every row (so no run crosses rows), and its row width.
+    Run-length arithmetic is ~5x cheaper than sliding windows for morphology on 1 Mpixel."""
+    height, width = mask.shape
+    padded = np.zeros((height, width + 2), np.int8)
+    padded[:, 1:-1] = mask
+    change = np.diff(padded.ravel())
+    return np.flatnonzero(change == 1), np.flatnonzero(change == -1), width + 2
+
+
+def _long_runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
+    """Pixels that belong to a straight run of at least `length` set pixels along axis."""
+    rows = np.ascontiguousarray(mask.T) if axis == 0 else mask
+    starts, ends, stride = _row_runs(rows)
+    long = ends - starts >= length
+    marks = np.zeros(rows.shape[0] * stride + 1, np.int16)
+    np.add.at(marks, starts[long] + 1, 1)
+    np.add.at(marks, ends[long] + 1, -1)
+    covered = np.cumsum(marks[:-1]).reshape(rows.shape[0], stride)[:, 1:-1] > 0
+    return covered.T if axis == 0 else covered
+
+
+def _mean_closed_run(mask: np.ndarray, gap: int, axis: int) -> float:
+    """Mean length of runs along axis once gaps of up to `gap` pixels inside a row are closed."""
+    starts, ends, stride = _row_runs(np.ascontiguousarray(mask.T) if axis == 0 else mask)
+    if len(starts) == 0:
+        return 0.0
+    gaps = starts[1:] - ends[:-1]
+    closed = (gaps <= gap) & (starts[1:] // stride == ends[:-1] // stride)
+    total = float(np.sum(ends - starts) + np.sum(gaps[closed]))
+    return total / (len(starts) - int(np.count_nonzero(closed)))
+
+
+# --- separator sheets ----------------------------------------------------------------------
+
+
+def is_separator_sheet(image: Path, value: str = "PATCHT") -> bool:
+    """True if the page carries a QR code, Code 39 or Code 128 whose text is `value`.
+
+    Spaces and case are ignored, so a Code 39 "PATCH T" counts as "PATCHT".
+    """
+    return _is_separator(_PageImage(image), value)
+
+
+def _is_separator(page: _PageImage, value: str) -> bool:
+    wanted = _normalise_code(value)
+    found = zxingcpp.read_barcodes(page.barcode_copy, formats=BARCODE_FORMATS,
+                                   try_invert=False, try_downscale=False)
+    return any(_normalise_code(code.text) == wanted for code in found)
+
+
+def _normalise_code(text: str) -> str:
+    return "".join(text.split()).upper()
+
+
+# --- empty back sides ----------------------------------------------------------------------
+
+# Scanner edges, shadows and punch holes (12 mm from the edge, 6 mm wide) live in the margins.
+BLANK_MARGIN_X = 0.08
+BLANK_MARGIN_Y = 0.05
+CELL_MM = 1.5
+MIN_CELL_INK = 3  # pixels at ANALYSIS_DPI, ~0.2 mm^2: a dust speck stays below
+MIN_MARK_CELLS = 6  # connected inked cells: a word, a signature, a stamp; not a speck
+
+
+def is_blank_page(image: Path) -> bool:
+    """True for an empty back side: no mark bigger than a speck inside the margins."""
+    return _is_blank(_PageImage(image))
+
+
+def _is_blank(page: _PageImage) -> bool:
+    mask = page.ink
+    height, width = mask.shape
+    top, left = round(BLANK_MARGIN_Y * height), round(BLANK_MARGIN_X * width)
+    inner = mask[top:height - top, left:width - left]
+    cell = max(2, page.px(CELL_MM))
+    rows, cols = inner.shape[0] // cell, inner.shape[1] // cell
+    counts = inner[:rows * cell, :cols * cell].reshape(rows, cell, cols, cell).sum(axis=(1, 3))
+    inked = counts >= MIN_CELL_INK * (page.dpi / ANALYSIS_DPI) ** 2
+    return not _has_component(inked, MIN_MARK_CELLS)
+
+
+def _has_component(cells: np.ndarray, size: int) -> bool:
+    """Whether 8-connected set cells form a group of at least `size`; stops at the first."""
+    seen = np.zeros_like(cells)
+    rows, cols = cells.shape
+    for start in zip(*np.nonzero(cells)):
+        if seen[start]:
+            continue
+        seen[start] = True
+        queue, count = deque([start]), 0
+        while queue:
+            r, c = queue.popleft()
+            count += 1
+            if count >= size:
+                return True
+            for nr in (r - 1, r, r + 1):
+                for nc in (c - 1, c, c + 1):
+                    if 0 <= nr < rows and 0 <= nc < cols and cells[nr, nc] and not seen[nr, nc]:
+                        seen[nr, nc] = True
+                        queue.append((nr, nc))
+    return False
+
+
+# --- skew ----------------------------------------------------------------------------------
+
+
+def estimate_skew(image: Path) -> float:
+    """Counter-clockwise skew of the text in degrees (within ±5, ~0.1 precise); 0.0 when the
+    page has too little text to tell. Vertical text lines are measured across the page."""
+    page = _PageImage(image)
+    return _skew(page.upright_text(0 if page.text_axis >= 0 else 1))
+
+
+def _skew(mask: np.ndarray) -> float:
+    """The angle that makes the row profile of the ink most jagged (lines and gaps).
+
+    The score is the sum of squared differences between neighbouring rows; a stamp or a
+    table rule at its own angle moves it far less than the many text lines.
+    """
+    ys, xs = np.nonzero(mask)
+    if len(ys) < 200:
+        return 0.0
+    ys, xs = ys.astype(np.float64), xs.astype(np.float64)
+
+    def score(angle: float) -> float:
+        rows = np.rint(ys + xs * math.tan(math.radians(angle))).astype(np.int64)
+        profile = np.bincount(rows - rows.min()).astype(np.float64)
+        return float(np.sum(np.diff(profile) ** 2))
+
+    coarse = np.arange(-MAX_SKEW - 0.5, MAX_SKEW + 0.5001, 0.25)
+    scores = np.array([score(a) for a in coarse])
+    if scores.max() < 1.1 * np.median(scores):
+        return 0.0  # no angle stands out: no text lines to go by
+    best = float(coarse[int(np.argmax(scores))])
+    step = 0.02
+    fine = np.arange(best - 0.3, best + 0.3001, step)
+    scores = np.array([score(a) for a in fine])
+    i = int(np.argmax(scores))
+    angle = float(fine[i])
+    if 0 < i < len(fine) - 1:  # parabola through the peak for the last fraction of a step
+        curve = scores[i - 1] - 2 * scores[i] + scores[i + 1]
+        if curve < 0:
+            angle += step * 0.5 * (scores[i - 1] - scores[i + 1]) / curve
+    return round(float(max(-MAX_SKEW, min(MAX_SKEW, angle))), 2)
+
+
+# --- orientation ---------------------------------------------------------------------------
+
+MIN_AXIS_EVIDENCE = 0.25  # log ratio of run lengths; upright text pages measure 0.7 to 1.2
+MIN_UPDOWN_EVIDENCE = 0.2  # log ratio of ascender to descender ink; upright text ~1 to 2
+
+
+def detect_orientation(image: Path, timeout: int) -> int:
+    """Clockwise turn (0, 90, 180, 270) that makes the page upright; 0 when unsure."""
+    return _orientation(_PageImage(image), timeout)[0]
+
+
+def _orientation(page: _PageImage, timeout: int) -> tuple[int, float | None]:
+    """The turn, and the skew when the numpy analysis measured it on the way."""
+    if np.count_nonzero(page.text_ink) < 500:
+        return 0, None  # too little text for any method to judge
+    axis = page.text_axis
+    if abs(axis) >= MIN_AXIS_EVIDENCE:
+        quarter = 0 if axis > 0 else 1
+        lines = page.upright_text(quarter)
+        skew = _skew(lines)
+        evidence = _updown_evidence(lines, skew, page.dpi)
+        if abs(evidence) >= MIN_UPDOWN_EVIDENCE:
+            return 90 * quarter + (0 if evidence > 0 else 180), skew
+    return _osd_orientation(page, timeout), None
+
+
+def _updown_evidence(mask: np.ndarray, skew: float, dpi: float) -> float:
+    """log(ink above the x-height band / ink below it), summed over clean text lines.
+
+    Latin text has far more ascenders, capitals, digits and i-dots above the x-height band than
+    descenders below it, so the ratio is well above 1 for upright and below 1 for upside-down
+    lines. The band is found per line from edge profiles: the row with the most tops of ink and
+    the row with the most bottoms of ink (x-line and baseline, in either order). Lines are cut
+    into 2-inch strips so that a stamp at its own angle spoils only a few of them.
+    """
+    height, width = mask.shape
+    slope = math.tan(math.radians(skew))
+    tops = mask & ~np.roll(mask, 1, axis=0)
+    bottoms = mask & ~np.roll(mask, -1, axis=0)
+    pad = int(width * abs(slope)) + 2
+    length = height + 2 * pad
+    above = below = 0.0
+    strip = round(2 * dpi)
+    min_band = max(3, round(0.03 * dpi))  # x-height of 5 pt type and up
+    for left in range(0, width, strip):
+        columns = slice(left, min(width, left + strip))
+
+        def profile(part: np.ndarray) -> np.ndarray:
+            ys, xs = np.nonzero(part[:, columns])
+            rows = np.rint(ys + (xs + left) * slope).astype(np.int64) + pad
+            return np.bincount(rows, minlength=length).astype(np.float64)
+
+        ink = profile(mask)
+        if ink.sum() < 50:
+            continue
+        top_edges, bottom_edges = profile(tops), profile(bottoms)
+        inside = ink > max(1.0, 0.05 * ink.max())
+        change = np.diff(np.concatenate([[0], inside.astype(np.int8), [0]]))
+        for start, end in zip(np.flatnonzero(change == 1), np.flatnonzero(change == -1)):
+            if end - start < min_band + 2:
+                continue
+            first = start + int(np.argmax(top_edges[start:end]))
+            second = start + int(np.argmax(bottom_edges[start:end]))
+            upper, lower = min(first, second), max(first, second)
+            band = lower - upper
+            sharp = max(top_edges[first] / top_edges[start:end].sum(),
+                        bottom_edges[second] / bottom_edges[start:end].sum())
+            # merged or tilted lines (stamps) have no clear band: leave them out
+            if band < min_band or end - start > 3 * band or sharp <= 0.15:
+                continue
+            above += ink[start:upper].sum()
+            below += ink[lower + 1:end].sum()
+    return math.log((above + 1) / (below + 1))
+
+
+def _osd_orientation(page: _PageImage, timeout: int) -> int:
+    """Tesseract's orientation detection on a 150 dpi copy; 0 unless it is confident.
+
+    Costs 0.4-1 s, about as much as OCR, so it only runs where the numpy analysis is unsure.
+    """
+    copy = page.path.with_name(f"{page.path.stem}.osd.pgm")
+    page.barcode_copy.save(copy)
+    try:
+        result = run_program(["tesseract", str(copy), "stdout", "--psm", "0",
+                              "--dpi", str(BARCODE_DPI)], timeout)
+    except UnreadablePage:
+        return 0  # tesseract gives up on pages with too few characters
+    finally:
+        copy.unlink(missing_ok=True)
+    text = result.stdout.decode("utf-8", "replace")
+    rotate = re.search(r"Rotate:\s*(\d+)", text)
+    confidence = re.search(r"Orientation confidence:\s*([\d.]+)", text)
+    if not rotate or not confidence or float(confidence[1]) < MIN_OSD_CONFIDENCE:
+        return 0
+    return int(rotate[1]) % 360
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+def prepare_page(image: Path, out: Path, *, rotation: int, skew: float) -> Path:
+    """Write the upright, deskewed page (8-bit gray, white corners) to `out` and return it.
+
+    Returns `image` itself, writing nothing, when there is nothing to do. Deskewing uses
+    nearest-neighbour resampling like Leptonica's shear rotation: 25 ms for an A4 page at
+    300 dpi instead of 160 ms bilinear, with no measurable cost to OCR.
+    """
+    if rotation % 360 not in _CLOCKWISE and rotation % 360 != 0:
+        raise ValueError(f"rotation must be a multiple of 90, not {rotation}")
+    turn = rotation % 360
+    if turn == 0 and abs(skew) < MIN_SKEW:
+        return image
+    with Image.open(image) as opened:
+        page = opened.convert("L")
+    if turn:
+        page = page.transpose(_CLOCKWISE[turn])
+    if abs(skew) >= MIN_SKEW:
+        page = page.rotate(-skew, resample=Image.Resampling.NEAREST, fillcolor=255)
+    page.save(out)
+    return out
+
+
+# --- everything at once --------------------------------------------------------------------
+
+
+def analyse_page(image: Path, timeout: int, separator_value: str = "PATCHT") -> PagePlan:
+    """Separator, empty back side, orientation and skew of one page, loading it once."""
+    page = _PageImage(image)
+    if _is_separator(page, separator_value):
+        return PagePlan(separator=True, blank=False, rotation=0, skew=0.0)
+    if _is_blank(page):
+        return PagePlan(separator=False, blank=True, rotation=0, skew=0.0)
+    rotation, skew = _orientation(page, timeout)
+    if skew is None:  # measured along the text lines; turning the page does not change it
+        skew = _skew(page.upright_text(0 if rotation in (0, 180) else 1))
+    return PagePlan(separator=False, blank=False, rotation=rotation, skew=skew)
