@@ -41,6 +41,7 @@ OSD_DPI = 150  # tesseract's orientation detection is unreliable below this
 MAX_SKEW = 5.0
 MIN_SKEW = 0.1  # below this a resampled page is not worth its cost
 MIN_OSD_CONFIDENCE = 2.0
+MIN_TEXT_PIXELS = 600  # at ANALYSIS_DPI: about three lines of text; less cannot be judged
 BARCODE_FORMATS = zxingcpp.barcode_formats_from_str("QRCode,Code39,Code128")
 
 
@@ -431,17 +432,17 @@ def estimate_skew(image: Path) -> float:
     """Counter-clockwise skew of the text in degrees (within ±5, ~0.1 precise); 0.0 when the
     page has too little text to tell. Vertical text lines are measured across the page."""
     page = _PageImage(image)
-    return _skew(page.upright_text(0 if page.text_axis >= 0 else 1))
+    return _skew(page.upright_text(0 if page.text_axis >= 0 else 1), page.dpi)
 
 
-def _skew(mask: np.ndarray) -> float:
+def _skew(mask: np.ndarray, dpi: float) -> float:
     """The angle that makes the row profile of the ink most jagged (lines and gaps).
 
     The score is the sum of squared differences between neighbouring rows; a stamp or a
     table rule at its own angle moves it far less than the many text lines.
     """
     ys, xs = np.nonzero(mask)
-    if len(ys) < 200:
+    if len(ys) < MIN_TEXT_PIXELS * (dpi / ANALYSIS_DPI) ** 2:
         return 0.0
     ys, xs = ys.astype(np.float64), xs.astype(np.float64)
 
@@ -480,13 +481,13 @@ def detect_orientation(image: Path, timeout: int) -> int:
 
 def _orientation(page: _PageImage, timeout: int) -> tuple[int, float | None]:
     """The turn, and the skew when the numpy analysis measured it on the way."""
-    if np.count_nonzero(page.text_ink) < 500:
+    if np.count_nonzero(page.text_ink) < MIN_TEXT_PIXELS * (page.dpi / ANALYSIS_DPI) ** 2:
         return 0, None  # too little text for any method to judge
     axis = page.text_axis
     if abs(axis) >= MIN_AXIS_EVIDENCE:
         quarter = 0 if axis > 0 else 1
         lines = page.upright_text(quarter)
-        skew = _skew(lines)
+        skew = _skew(lines, page.dpi)
         evidence = _updown_evidence(lines, skew, page.dpi)
         if abs(evidence) >= MIN_UPDOWN_EVIDENCE:
             return 90 * quarter + (0 if evidence > 0 else 180), skew
@@ -601,5 +602,5 @@ def analyse_page(image: Path, timeout: int, separator_value: str = "PATCHT") -> 
         return PagePlan(separator=False, blank=True, rotation=0, skew=0.0)
     rotation, skew = _orientation(page, timeout)
     if skew is None:  # measured along the text lines; turning the page does not change it
-        skew = _skew(page.upright_text(0 if rotation in (0, 180) else 1))
+        skew = _skew(page.upright_text(0 if rotation in (0, 180) else 1), page.dpi)
     return PagePlan(separator=False, blank=False, rotation=rotation, skew=skew)

@@ -3,18 +3,22 @@
 # environment (.venv, locked by uv.lock). Idempotent; downloads are cached in $EAKTE_CACHE_DIR.
 #   scripts/setup.sh          what the product needs to run
 #   scripts/setup.sh --dev    and what the tests need
+#   scripts/setup.sh --bench  and what the benchmarks in bench/ compare with (OCRmyPDF)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${EAKTE_CACHE_DIR:-/var/cache/eakte}"
 uv_version="0.13.8"
 dev=0
+bench=0
 [ "${1:-}" = "--dev" ] && dev=1
+[ "${1:-}" = "--bench" ] && dev=1 && bench=1
 
 packages=(tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng poppler-utils curl ca-certificates)
 # The test services are built or started from these; installed here, before the service
 # scripts run side by side, so that only one apt-get ever runs at a time.
 [ "$dev" = 1 ] && packages+=(postgresql util-linux procps chromium)
+[ "$bench" = 1 ] && packages+=(ghostscript time)
 
 missing=()
 for package in "${packages[@]}"; do
@@ -49,7 +53,9 @@ fi
 
 export UV_CACHE_DIR="$cache/uv" UV_SYSTEM_CERTS=1 UV_PYTHON="$python" UV_PYTHON_DOWNLOADS=never
 cd "$repo"
-if [ "$dev" = 1 ]; then
+if [ "$bench" = 1 ]; then
+  "$uv" sync --frozen --quiet --group bench
+elif [ "$dev" = 1 ]; then
   "$uv" sync --frozen --quiet
 else
   "$uv" sync --frozen --quiet --no-dev
