@@ -23,7 +23,15 @@ import pikepdf
 from PIL import Image
 from sqlalchemy import delete, select, update
 
-from ingest.ocr import Cancelled, OcrResult, UnreadablePage, extract_image_frame, ocr_page
+from ingest.ocr import (
+    Cancelled,
+    OcrResult,
+    UnreadablePage,
+    extract_image_frame,
+    image_colour,
+    ocr_page,
+    pdf_page_colours,
+)
 from ingest.prepare import analyse_page, pdf_page_resolutions, prepare_page, render_pdf_page
 from ingest.validation import PDF
 from records import audit
@@ -52,8 +60,11 @@ class PermanentFailure(Exception):
 @dataclass
 class PageOutcome:
     source_page: int
-    dropped: str | None  # "separator" or "blank" when the page belongs to no document
+    dropped: str | None  # "separator", "blank" or "unreadable": the page is in no document
     dpi: int = 300
+    scan_dpi: int | None = None
+    colour: str | None = None
+    detail: str | None = None
     width: int = 0
     height: int = 0
     rotation: int = 0
@@ -61,6 +72,23 @@ class PageOutcome:
     ocr: OcrResult | None = None
     image: Path | None = None
     thumb: Path | None = None
+
+
+def _read_page_safely(
+    source: Path,
+    content_type: str,
+    number: int,
+    dpi: int,
+    work: Path,
+    runtime: Runtime,
+    still_wanted: Callable[[], bool],
+) -> PageOutcome:
+    """A page the programs cannot read is set aside with the reason; the batch goes on."""
+    try:
+        return _read_page(source, content_type, number, dpi, work, runtime, still_wanted)
+    except (UnreadablePage, TimeoutError) as exc:
+        log.warning("page %s unreadable: %s", number, exc)
+        return PageOutcome(number, "unreadable", dpi=dpi, detail=str(exc)[:500])
 
 
 def _read_page(
@@ -83,7 +111,7 @@ def _read_page(
     try:
         plan = analyse_page(raw, timeout)
         if plan.separator or plan.blank:
-            return PageOutcome(number, "separator" if plan.separator else "blank", dpi)
+            return PageOutcome(number, "separator" if plan.separator else "blank", dpi=dpi)
         upright = prepare_page(
             raw, work / f"upright-{number:05d}.pgm", rotation=plan.rotation, skew=plan.skew
         )
@@ -98,7 +126,16 @@ def _read_page(
     finally:
         raw.unlink(missing_ok=True)
     return PageOutcome(
-        number, None, dpi, size[0], size[1], plan.rotation, plan.skew, result, image, thumb
+        source_page=number,
+        dropped=None,
+        dpi=dpi,
+        width=size[0],
+        height=size[1],
+        rotation=plan.rotation,
+        skew=plan.skew,
+        ocr=result,
+        image=image,
+        thumb=thumb,
     )
 
 
@@ -181,17 +218,20 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
     try:
         try:
             with downloaded(runtime.blobs, original_key, work / "original") as original:
+                timeout = settings.ocr_timeout_seconds
                 if content_type == PDF:
-                    scanned_dpis = pdf_page_resolutions(original, settings.ocr_timeout_seconds)
+                    scanned_dpis = pdf_page_resolutions(original, timeout)
                     page_count = len(scanned_dpis)
                     # Tesseract reads best at about 300 dpi: lower scans are rendered up to it.
                     dpis = [max(dpi, settings.ocr_dpi) for dpi in scanned_dpis]
+                    colours = pdf_page_colours(original, timeout)
                 else:
-                    dpis = [0] * page_count
+                    scanned_dpis = dpis = [0] * page_count
+                    colours = {n: image_colour(original, n) for n in range(1, page_count + 1)}
                 progress = _Progress(runtime, batch_id)
 
                 def one(number: int) -> PageOutcome:
-                    outcome = _read_page(
+                    outcome = _read_page_safely(
                         original,
                         content_type,
                         number,
@@ -200,6 +240,8 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
                         runtime,
                         still_wanted,
                     )
+                    outcome.scan_dpi = scanned_dpis[number - 1] or outcome.dpi
+                    outcome.colour = colours.get(number)
                     progress.page_done()
                     return outcome
 
@@ -208,12 +250,17 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
         except (BlobCorrupted, BlobMissing) as exc:
             raise PermanentFailure(f"Original nicht lesbar: {exc.message}") from exc
         except UnreadablePage as exc:
-            raise PermanentFailure(f"Seite nicht lesbar: {exc}") from exc
+            raise PermanentFailure(f"Datei nicht lesbar: {exc}") from exc
         except Cancelled:
             raise LeaseLost(f"job {job.id} given up while reading pages") from None
 
         documents = split_documents(pages)
         if not documents:
+            unreadable = [p for p in pages if p.dropped == "unreadable"]
+            if unreadable:
+                raise PermanentFailure(
+                    f"Keine Seite des Stapels war lesbar ({unreadable[0].detail})."
+                )
             raise PermanentFailure(
                 "Der Stapel enthält nur Trennblätter und leere Seiten; es ist kein Dokument "
                 "entstanden."
@@ -298,7 +345,12 @@ def _commit(
         dropped = [p for p in pages if p.dropped]
         for page in dropped:
             session.add(
-                DroppedPage(batch_id=batch_id, source_page=page.source_page, reason=page.dropped)
+                DroppedPage(
+                    batch_id=batch_id,
+                    source_page=page.source_page,
+                    reason=page.dropped,
+                    detail=page.detail,
+                )
             )
         several = len(documents) > 1
         for sequence, (doc_pages, entry) in enumerate(
@@ -334,6 +386,8 @@ def _commit(
                         text=page.ocr.text,
                         confidence=page.ocr.confidence,
                         dpi=page.dpi,
+                        scan_dpi=page.scan_dpi,
+                        colour=page.colour,
                         width=page.width,
                         height=page.height,
                         rotation=int(page.rotation),
@@ -351,7 +405,12 @@ def _commit(
                 )
             )
         batch.status = "processed"
-        batch.status_message = None
+        unreadable = [p.source_page for p in dropped if p.dropped == "unreadable"]
+        batch.status_message = (
+            f"Nicht lesbare Seiten (im Original erhalten): {', '.join(map(str, unreadable))}"
+            if unreadable
+            else None
+        )
         batch.pages_total = len(pages)
         batch.pages_done = len(pages)
         batch.pages_dropped = len(dropped)

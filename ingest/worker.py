@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from ingest.intake import BATCH_JOB
 from ingest.pipeline import PermanentFailure, process_batch
+from ingest.verify import VERIFY_JOB, verify_store
 from records.jobs import (
     ClaimedJob,
     LeaseLost,
@@ -24,7 +25,7 @@ from records.runtime import Runtime
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Runtime, ClaimedJob, Callable[[], bool]], None]
-HANDLERS: dict[str, Handler] = {BATCH_JOB: process_batch}
+HANDLERS: dict[str, Handler] = {BATCH_JOB: process_batch, VERIFY_JOB: verify_store}
 
 
 class _Lease:

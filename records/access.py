@@ -55,7 +55,10 @@ def visible_access_keys(session: Session, user: User) -> frozenset[str]:
 
 
 def access_key_of(document: Document) -> str:
-    return document.household.bg_number if document.household else CLEARING
+    # A document rejected for a new scan stays with the scanning desk, whatever it was filed as.
+    if document.qa_status == "rejected" or document.household is None:
+        return CLEARING
+    return document.household.bg_number
 
 
 def require_document_access(session: Session, user: User, document: Document) -> None:

@@ -111,7 +111,7 @@ class Member(Base):
 
 BATCH_STATES = ("received", "processing", "processed", "failed")
 QA_STATES = ("pending", "approved", "rejected")
-DROP_REASONS = ("separator", "blank")
+DROP_REASONS = ("separator", "blank", "unreadable")
 
 
 class ScanBatch(Base):
@@ -161,6 +161,7 @@ class DroppedPage(Base):
     batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
     source_page: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 class Document(Base):
@@ -198,6 +199,9 @@ class Document(Base):
     qa_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     qa_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     qa_note: Mapped[str | None] = mapped_column(Text)
+    # The scan record (Transfervermerk), frozen as JSON in the blob store at QA.
+    scan_record_key: Mapped[str | None] = mapped_column(String(300))
+    scan_record_sha256: Mapped[str | None] = mapped_column(String(64))
 
     batch: Mapped[ScanBatch | None] = relationship()
     household: Mapped[Household | None] = relationship()
@@ -217,6 +221,8 @@ class Page(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     confidence: Mapped[float | None] = mapped_column(Float)
     dpi: Mapped[int | None] = mapped_column(Integer)
+    scan_dpi: Mapped[int | None] = mapped_column(Integer)
+    colour: Mapped[str | None] = mapped_column(String(20))
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     rotation: Mapped[int] = mapped_column(Integer, default=0)
@@ -284,6 +290,8 @@ class Job(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(200))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_by_login: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -47,3 +47,13 @@ def test_audit_log_is_append_only(database_url: str) -> None:
         [event] = session.query(AuditEvent).all()
         assert (event.action, event.actor_login) == ("document.read", "lsb.1")
     engine.dispose()
+
+
+def test_migrations_and_models_describe_the_same_schema(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine, _ = migrated_sessions(database_url)
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    engine.dispose()

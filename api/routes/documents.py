@@ -21,7 +21,6 @@ from records.errors import AccessDenied, InvalidInput, NotFound
 from records.models import Document, Job, ScanBatch
 
 router = APIRouter(prefix="/api/documents", tags=["Dokumente"])
-batches = APIRouter(prefix="/api/batches", tags=["Scanstelle"])
 
 UPLOAD_ROLES = ("scanstelle", "admin")
 
@@ -134,15 +133,10 @@ def _accept(  # type: ignore[no-untyped-def]
         return load_batch(session, batch.id)
 
 
-@batches.get("/{batch_id}", summary="Stand eines Stapels: Seiten, Fortschritt, Dokumente")
-def get_batch(batch_id: uuid.UUID, db: DbDep, user: UserDep) -> dict[str, Any]:
-    if user.role not in UPLOAD_ROLES:
-        raise AccessDenied("Stapel sieht nur die Scanstelle.")
-    return load_batch(db, batch_id)
-
-
-@router.get("/{document_id}", summary="Stand eines Dokuments und seiner Verarbeitung")
-def get_document(document_id: uuid.UUID, db: DbDep, user: UserDep) -> dict[str, Any]:
+def readable_document(  # type: ignore[no-untyped-def]
+    db, user, document_id: uuid.UUID, *, action: str
+) -> Document:
+    """The document if the user may read it; every attempt, allowed or not, is audited."""
     document = db.get(Document, document_id)
     if document is None:
         raise NotFound("Dokument nicht gefunden.")
@@ -152,7 +146,7 @@ def get_document(document_id: uuid.UUID, db: DbDep, user: UserDep) -> dict[str, 
         audit.record_refusal(
             db,
             user,
-            "document.read",
+            action,
             object_type="document",
             object_id=document_id,
             bg_number=access_key_of(document),
@@ -161,9 +155,14 @@ def get_document(document_id: uuid.UUID, db: DbDep, user: UserDep) -> dict[str, 
     audit.record(
         db,
         user,
-        "document.read",
+        action,
         object_type="document",
         object_id=document.id,
         bg_number=document.household.bg_number if document.household else None,
     )
-    return document_out(document)
+    return document
+
+
+@router.get("/{document_id}", summary="Stand eines Dokuments und seiner Verarbeitung")
+def get_document(document_id: uuid.UUID, db: DbDep, user: UserDep) -> dict[str, Any]:
+    return document_out(readable_document(db, user, document_id, action="document.read"))

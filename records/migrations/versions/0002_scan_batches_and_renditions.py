@@ -51,7 +51,8 @@ def upgrade() -> None:
     sa.Column('batch_id', sa.Uuid(), nullable=False),
     sa.Column('source_page', sa.Integer(), nullable=False),
     sa.Column('reason', sa.String(length=20), nullable=False),
-    sa.CheckConstraint("reason IN ('separator', 'blank')", name=op.f('ck_dropped_pages_reason')),
+    sa.Column('detail', sa.Text(), nullable=True),
+    sa.CheckConstraint("reason IN ('separator', 'blank', 'unreadable')", name=op.f('ck_dropped_pages_reason')),
     sa.ForeignKeyConstraint(['batch_id'], ['batches.id'], name=op.f('fk_dropped_pages_batch_id_batches'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dropped_pages')),
     sa.UniqueConstraint('batch_id', 'source_page', name=op.f('uq_dropped_pages_batch_id_source_page'))
@@ -72,18 +73,24 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('qa_by_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('qa_at', records.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('qa_note', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('scan_record_key', sa.String(length=300), nullable=True))
+        batch_op.add_column(sa.Column('scan_record_sha256', sa.String(length=64), nullable=True))
         batch_op.create_index(batch_op.f('ix_documents_batch_id'), ['batch_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_documents_batch_id_batches'), 'batches', ['batch_id'], ['id'], ondelete='CASCADE')
         batch_op.create_foreign_key(batch_op.f('fk_documents_qa_by_id_users'), 'users', ['qa_by_id'], ['id'])
 
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('batch_id', sa.Uuid(), nullable=True))
+        batch_op.add_column(sa.Column('result', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('created_by_login', sa.String(length=100), nullable=True))
         batch_op.create_index(batch_op.f('ix_jobs_batch_id'), ['batch_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_jobs_batch_id_batches'), 'batches', ['batch_id'], ['id'], ondelete='CASCADE')
 
     with op.batch_alter_table('pages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('source_page', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('dpi', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('scan_dpi', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('colour', sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column('width', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('height', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('rotation', sa.Integer(), nullable=False, server_default='0'))
@@ -123,12 +130,16 @@ def downgrade() -> None:
         batch_op.drop_column('rotation')
         batch_op.drop_column('height')
         batch_op.drop_column('width')
+        batch_op.drop_column('colour')
+        batch_op.drop_column('scan_dpi')
         batch_op.drop_column('dpi')
         batch_op.drop_column('source_page')
 
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_jobs_batch_id_batches'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_jobs_batch_id'))
+        batch_op.drop_column('created_by_login')
+        batch_op.drop_column('result')
         batch_op.drop_column('batch_id')
 
     with op.batch_alter_table('documents', schema=None) as batch_op:
@@ -136,6 +147,8 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f('fk_documents_qa_by_id_users'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_documents_batch_id_batches'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_documents_batch_id'))
+        batch_op.drop_column('scan_record_sha256')
+        batch_op.drop_column('scan_record_key')
         batch_op.drop_column('qa_note')
         batch_op.drop_column('qa_at')
         batch_op.drop_column('qa_by_id')
