@@ -78,8 +78,9 @@ def test_desk_logs_in_finds_a_scan_and_logs_out(
 
     page.get_by_label("Passwort").fill(PASSWORD)
     page.get_by_role("button", name="Anmelden").click()
-    expect(page).to_have_url(f"{live_url}/suche")
+    expect(page).to_have_url(f"{live_url}/scanstelle")
     expect(page.get_by_text("Julia Petersen")).to_be_visible()
+    page.get_by_role("link", name="Suche").click()
 
     page.get_by_label("Suche in den Akten").fill("Verdienstabrechnungen")
     page.get_by_role("button", name="Suchen").click()
@@ -91,3 +92,49 @@ def test_desk_logs_in_finds_a_scan_and_logs_out(
 
     page.get_by_role("button", name="Abmelden").click()
     expect(page).to_have_url(f"{live_url}/anmelden")
+
+
+def _log_in(page: Page, live_url: str, login: str) -> None:
+    page.goto(f"{live_url}/anmelden")
+    page.get_by_label("Benutzername").fill(login)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    page.wait_for_url(f"{live_url}/*")
+
+
+def test_desk_drops_files_watches_progress_and_checks_quality(
+    live_url: str, page: Page, sqlite_runtime: Runtime, tmp_path: Path
+) -> None:
+    broken = tmp_path / "abgeschnitten.pdf"
+    broken.write_bytes(sample("docs/0003.pdf").read_bytes()[:10_000])
+    _log_in(page, live_url, "post.1")
+    expect(page).to_have_url(f"{live_url}/scanstelle")
+    page.get_by_label("Scanplatz").fill("Scanner 1")
+    page.locator("#files").set_input_files([str(sample("batches/batch-2.pdf")), str(broken)])
+    expect(page.get_by_text("batch-2.pdf: angenommen, 13 Seite(n)")).to_be_visible()
+    rejected = "abgeschnitten.pdf: abgelehnt – Die PDF-Datei ist unvollständig"
+    expect(page.get_by_text(rejected)).to_be_visible()
+    row = page.locator("tr", has_text="batch-2.pdf")
+    expect(row).to_contain_text("wartet")
+
+    work_until_idle(sqlite_runtime)
+    expect(row).to_contain_text("fertig", timeout=10_000)
+    expect(row).to_contain_text("aussortiert: Blatt 2: Trennblatt")
+    expect(row.locator(".doc")).to_have_count(7)
+    first = row.locator(".doc").first
+    first.get_by_label("Seiten auf Papier").fill("3")
+    first.get_by_role("button", name="Freigeben").click()
+    expect(first.get_by_role("alert")).to_contain_text("Seitenzahl stimmt nicht")
+    first.get_by_label("Seiten auf Papier").fill("1")
+    first.get_by_role("button", name="Freigeben").click()
+    expect(row.locator(".doc").first).to_contain_text("freigegeben")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "scanstelle.png"), full_page=True)
+
+
+def test_caseworker_gets_a_german_refusal_at_the_desk_page(live_url: str, page: Page) -> None:
+    _log_in(page, live_url, "lsb.95401.1")
+    expect(page).to_have_url(f"{live_url}/suche")
+    response = page.goto(f"{live_url}/scanstelle")
+    assert response is not None and response.status == 403
+    expect(page.get_by_role("heading", name="Kein Zugriff")).to_be_visible()

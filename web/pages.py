@@ -30,7 +30,11 @@ def _user(request: Request, runtime: RuntimeDep):  # type: ignore[no-untyped-def
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, runtime: RuntimeDep) -> Response:
-    return RedirectResponse("/suche" if _user(request, runtime) else "/anmelden", status_code=303)
+    user = _user(request, runtime)
+    if user is None:
+        return RedirectResponse("/anmelden", status_code=303)
+    start = "/scanstelle" if user.role == "scanstelle" else "/suche"
+    return RedirectResponse(start, status_code=303)
 
 
 @router.get("/anmelden", response_class=HTMLResponse)
@@ -46,3 +50,15 @@ def search_page(request: Request, runtime: RuntimeDep) -> Response:
     if user is None:
         return RedirectResponse("/anmelden", status_code=303)
     return templates.TemplateResponse(request, "search.html", {"user": user})
+
+
+@router.get("/scanstelle", response_class=HTMLResponse)
+def desk_page(request: Request, runtime: RuntimeDep) -> Response:
+    user = _user(request, runtime)
+    if user is None:
+        return RedirectResponse("/anmelden", status_code=303)
+    if user.role not in ("scanstelle", "admin"):
+        return templates.TemplateResponse(
+            request, "forbidden.html", {"user": user}, status_code=403
+        )
+    return templates.TemplateResponse(request, "desk.html", {"user": user})

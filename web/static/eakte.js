@@ -26,7 +26,7 @@ if (loginForm) {
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(data),
       });
-      window.location.assign("/suche");
+      window.location.assign("/");
     } catch (error) {
       document.getElementById("login-error").textContent = error.message;
     }
@@ -58,22 +58,6 @@ if (searchForm) {
       results.innerHTML = `<p>${body.total} Treffer</p>` + hits.join("");
     } catch (error) {
       results.innerHTML = `<p class="error">${text(error.message)}</p>`;
-    }
-  });
-}
-
-const uploadForm = document.getElementById("upload-form");
-if (uploadForm) {
-  uploadForm.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const status = document.getElementById("upload-status");
-    status.textContent = "Wird hochgeladen …";
-    try {
-      const body = await api("/api/documents", { method: "POST", body: new FormData(uploadForm) });
-      status.textContent = `Angenommen: ${body.source_name}, ${body.pages} Seite(n). Die Texterkennung läuft.`;
-      uploadForm.reset();
-    } catch (error) {
-      status.textContent = error.message;
     }
   });
 }
