@@ -39,7 +39,10 @@ def accept_file(
     """
     settings = runtime.settings
     inspected = inspect_upload(
-        path, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels
+        path,
+        max_bytes=settings.max_upload_bytes,
+        max_pixels=settings.max_image_pixels,
+        max_pages=settings.max_batch_pages,
     )
     sha256 = sha256_of_file(path)
     key = original_key(sha256)

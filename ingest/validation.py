@@ -44,7 +44,7 @@ def safe_source_name(name: str | None) -> str:
     return base[:200] or "unbenannt"
 
 
-def inspect_upload(path: Path, *, max_bytes: int, max_pixels: int) -> Inspected:
+def inspect_upload(path: Path, *, max_bytes: int, max_pixels: int, max_pages: int) -> Inspected:
     size = path.stat().st_size
     if size == 0:
         raise UploadRejected("Die Datei ist leer (0 Byte). Bitte erneut scannen.", code="empty_file")
@@ -64,8 +64,16 @@ def inspect_upload(path: Path, *, max_bytes: int, max_pixels: int) -> Inspected:
             code="unsupported_format",
         )
     if content_type == PDF:
-        return Inspected(PDF, _inspect_pdf(path))
-    return Inspected(content_type, _inspect_image(path, content_type, max_pixels))
+        pages = _inspect_pdf(path)
+    else:
+        pages = _inspect_image(path, content_type, max_pixels)
+    if pages > max_pages:
+        raise UploadRejected(
+            f"Der Stapel hat {pages} Seiten; erlaubt sind {max_pages} Seiten je Datei. "
+            "Bitte den Stapel teilen und in mehreren Dateien einliefern.",
+            code="too_many_pages",
+        )
+    return Inspected(content_type, pages)
 
 
 def _inspect_pdf(path: Path) -> int:

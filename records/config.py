@@ -52,6 +52,7 @@ class Settings(BaseSettings):
 
     max_upload_mb: int = Field(default=200, ge=1)
     max_image_pixels: int = Field(default=200_000_000, ge=1)
+    max_batch_pages: int = Field(default=1000, ge=1)
 
     # Network scanners write here; see ingest/hotfolder.py. Unset: no hot folder.
     hot_folder: Path | None = None

@@ -116,6 +116,15 @@ def _no_pages_pdf(tmp_path: Path) -> bytes:
     return target.read_bytes()
 
 
+def _long_batch(tmp_path: Path) -> bytes:
+    target = tmp_path / "long.pdf"
+    with pikepdf.open(sample("docs/0001.pdf")) as source, pikepdf.new() as pdf:
+        for _ in range(500):
+            pdf.pages.append(source.pages[0])
+        pdf.save(target)
+    return target.read_bytes()
+
+
 def _png_bomb(width: int, height: int) -> bytes:
     """A PNG that declares a huge page of 1-bit pixels: white rows compress to almost nothing."""
 
@@ -142,13 +151,14 @@ BAD_UPLOADS = {
     "encrypted pdf": (_owner_only_pdf, "pdf_encrypted", "verschlüsselt"),
     "pdf without pages": (_no_pages_pdf, "pdf_no_pages", "keine Seiten"),
     "decompression bomb": (lambda _: _png_bomb(40_000, 40_000), "image_too_large", "zu groß"),
+    "500 pages over a 400-page limit": (_long_batch, "too_many_pages", "500 Seiten"),
     "over the size limit": (lambda _: b"%PDF-1.4\n" + b"0" * (3 * 1024 * 1024), "upload_too_large", "zu groß"),
 }
 
 
 @pytest.mark.parametrize("case", list(BAD_UPLOADS))
 def test_bad_upload_gets_a_clear_4xx_and_nothing_is_stored(tmp_path: Path, case: str) -> None:
-    runtime = build_runtime(make_settings(tmp_path / "data", max_upload_mb=2))
+    runtime = build_runtime(make_settings(tmp_path / "data", max_upload_mb=2, max_batch_pages=400))
     load_people(runtime)
     make, code, message = BAD_UPLOADS[case]
     client = client_for(runtime, "post.1")
