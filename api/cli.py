@@ -73,6 +73,8 @@ def serve(
     typer.echo("")
     typer.echo(f"E-Akte läuft: {url}  (API-Dokumentation: {url}docs)")
     typer.echo(f"Daten: {settings.data_dir.resolve()}  Worker: {settings.workers}")
+    if settings.hot_folder is not None:
+        typer.echo(f"Hot-Folder für Netzwerkscanner: {settings.hot_folder.resolve()}")
     if settings.demo:
         typer.echo("Demo-Zugänge (Login / Passwort / Rolle / Name):")
         for login, password, role, name in demo_logins(settings.data_dir):

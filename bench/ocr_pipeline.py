@@ -76,6 +76,14 @@ OCRMYPDF_OPTIONS = [
     "--quiet",
 ]
 
+# The `ocrmypdf` command line, except that it keeps its priority: its __main__ lowers it with
+# os.nice(5), which on a machine shared with other load would slow it down against that load
+# (not against the product, which runs at normal priority).
+OCRMYPDF_AT_NORMAL_PRIORITY = (
+    "import os, runpy, sys; os.nice = lambda increment: os.getpriority(os.PRIO_PROCESS, 0); "
+    "sys.argv[0] = 'ocrmypdf'; runpy.run_module('ocrmypdf', run_name='__main__', alter_sys=True)"
+)
+
 
 # --- inputs and truth ----------------------------------------------------------------------
 
@@ -470,8 +478,8 @@ def run_ocrmypdf(refs: list[PageRef], cores: int, work_root: Path | None, *, per
         for number, (source, _pages) in enumerate(jobs):
             output = scratch_dir / f"out-{number:05d}.pdf"
             done = subprocess.run(
-                [sys.executable, "-m", "ocrmypdf", "--jobs", str(cores), *OCRMYPDF_OPTIONS,
-                 str(source), str(output)],
+                [sys.executable, "-c", OCRMYPDF_AT_NORMAL_PRIORITY, "--jobs", str(cores),
+                 *OCRMYPDF_OPTIONS, str(source), str(output)],
                 capture_output=True, env=env,
             )
             if done.returncode != 0:

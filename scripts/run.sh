@@ -7,4 +7,6 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$repo/scripts/setup.sh"
 cd "$repo"
+# Scanners (or anyone) can drop files here; accepted ones move to its folder erledigt/.
+export EAKTE_HOT_FOLDER="${EAKTE_HOT_FOLDER:-${EAKTE_DATA_DIR:-data}/eingang}"
 exec .venv/bin/eakte serve --demo --host "${EAKTE_HOST:-127.0.0.1}" --port "${EAKTE_PORT:-8000}"
