@@ -131,7 +131,7 @@ def test_serve_demo_prints_logins_loads_samples_and_works_them(tmp_path: Path) -
                 time.sleep(0.2)
             login = {"login": "post.1", "password": logins["post.1"]}
             assert client.post("/api/auth/login", json=login).status_code == 200
-            assert client.get("/").headers["location"] == "/suche"
+            assert client.get("/").headers["location"] == "/scanstelle"
             # The worker takes the scans in the order they were handed in: 0001.pdf, a pay slip.
             while client.get("/health").json()["jobs"]["done"] == 0:
                 assert time.monotonic() < deadline, "no sample was processed"
