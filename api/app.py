@@ -43,7 +43,9 @@ def create_app(runtime: Runtime) -> FastAPI:
         ]
         return JSONResponse(
             error_body(
-                "invalid_request", "Die Anfrage ist unvollständig oder fehlerhaft.", problems=problems
+                "invalid_request",
+                "Die Anfrage ist unvollständig oder fehlerhaft.",
+                problems=problems,
             ),
             status_code=422,
         )

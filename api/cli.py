@@ -52,7 +52,9 @@ def _logging_quiet() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Adresse, an der die Web-Anwendung lauscht")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Adresse, an der die Web-Anwendung lauscht")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port der Web-Anwendung")] = 8000,
     demo: Annotated[bool, typer.Option(help="Demo-Betrieb mit Beispieldaten")] = False,
 ) -> None:
@@ -85,7 +87,9 @@ def serve(
 
 @app.command()
 def worker(
-    until_idle: Annotated[bool, typer.Option(help="Beenden, sobald kein Auftrag mehr offen ist")] = False,
+    until_idle: Annotated[
+        bool, typer.Option(help="Beenden, sobald kein Auftrag mehr offen ist")
+    ] = False,
 ) -> None:
     """Aufträge aus der Warteschlange abarbeiten (OCR, Indexierung)."""
     _logging()

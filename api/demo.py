@@ -52,9 +52,7 @@ def load_demo_data(runtime: Runtime) -> int:
         desk = session.scalar(select(User).where(User.role == "scanstelle").order_by(User.id))
     handed_in = 0
     for scan in sorted((samples / "docs").glob("*.pdf")):
-        accept_file(
-            runtime, scan, scan.name, desk, channel="demo", station="Beispieldaten"
-        )
+        accept_file(runtime, scan, scan.name, desk, channel="demo", station="Beispieldaten")
         handed_in += 1
     return handed_in
 

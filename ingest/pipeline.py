@@ -353,9 +353,7 @@ def _commit(
                 )
             )
         several = len(documents) > 1
-        for sequence, (doc_pages, entry) in enumerate(
-            zip(documents, stored, strict=True), start=1
-        ):
+        for sequence, (doc_pages, entry) in enumerate(zip(documents, stored, strict=True), start=1):
             document = Document(
                 id=entry.document_id,
                 batch_id=batch_id,

@@ -47,7 +47,9 @@ def safe_source_name(name: str | None) -> str:
 def inspect_upload(path: Path, *, max_bytes: int, max_pixels: int, max_pages: int) -> Inspected:
     size = path.stat().st_size
     if size == 0:
-        raise UploadRejected("Die Datei ist leer (0 Byte). Bitte erneut scannen.", code="empty_file")
+        raise UploadRejected(
+            "Die Datei ist leer (0 Byte). Bitte erneut scannen.", code="empty_file"
+        )
     if size > max_bytes:
         raise UploadRejected(
             f"Die Datei ist zu groß ({size / 1048576:.1f} MB, erlaubt sind "

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 # A BG number: 5-digit office, "BG", 7 digits; people and scanners write it with spaces or dashes.
-BG_NUMBER_PATTERN = re.compile(r"(?<![0-9A-Za-z])(\d{5})[\s\-/]{0,3}BG[\s\-/]{0,3}(\d{7})(?![0-9])", re.I)
+BG_NUMBER_PATTERN = re.compile(
+    r"(?<![0-9A-Za-z])(\d{5})[\s\-/]{0,3}BG[\s\-/]{0,3}(\d{7})(?![0-9])", re.I
+)
 
 
 def find_bg_numbers(text: str) -> list[str]:

@@ -107,9 +107,7 @@ def complete(session: Session, job: ClaimedJob) -> None:
         raise LeaseLost(f"job {job.id} was taken over")
 
 
-def fail(
-    factory: sessionmaker[Session], job: ClaimedJob, message: str, *, permanent: bool
-) -> str:
+def fail(factory: sessionmaker[Session], job: ClaimedJob, message: str, *, permanent: bool) -> str:
     """Record a failed attempt; retry later unless the failure is permanent or attempts ran out.
 
     Returns the job's new state.
@@ -157,6 +155,7 @@ def queue_counts(session: Session) -> dict[str, int]:
 
 def has_unfinished_jobs(factory: sessionmaker[Session]) -> bool:
     with transaction(factory) as session:
-        return session.scalar(
-            select(Job.id).where(Job.state.in_(("queued", "running"))).limit(1)
-        ) is not None
+        return (
+            session.scalar(select(Job.id).where(Job.state.in_(("queued", "running"))).limit(1))
+            is not None
+        )

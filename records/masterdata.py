@@ -143,7 +143,9 @@ def _parse_date(value: str, line: int) -> date | None:
             return date(int(year), int(month), int(day))
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"Zeile {line}: Geburtsdatum {value!r} ist ungültig.", code="csv_row") from None
+        raise InvalidInput(
+            f"Zeile {line}: Geburtsdatum {value!r} ist ungültig.", code="csv_row"
+        ) from None
 
 
 def import_households(session: Session, rows: list[dict[str, str]]) -> ImportReport:
@@ -165,7 +167,8 @@ def import_households(session: Session, rows: list[dict[str, str]]) -> ImportRep
         case_manager = _staff(users, first["case_manager"], bg_number, report)
         address = (first["street"], first["postcode"], first["town"])
         members = {
-            (r["last_name"], r["first_name"], _parse_date(r["birth_date"], n)) for n, r in member_rows
+            (r["last_name"], r["first_name"], _parse_date(r["birth_date"], n))
+            for n, r in member_rows
         }
         household = existing.get(bg_number)
         if household is None:

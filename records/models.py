@@ -65,7 +65,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(30))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     password_hash: Mapped[str | None] = mapped_column(String(200))
-    # Demo accounts have printed passwords; they can only log in while the product runs in demo mode.
+    # Demo accounts have printed passwords; they can log in only while the product is in demo mode.
     is_demo: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -267,7 +267,7 @@ class InboxItem(Base):
 
 
 class Job(Base):
-    """A unit of background work. Workers lease jobs; a lease that runs out means the worker died."""
+    """Background work. Workers lease jobs; a lease that runs out means its worker died."""
 
     __tablename__ = "jobs"
     __table_args__ = (

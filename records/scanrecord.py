@@ -42,7 +42,11 @@ def scan_record(document: Document) -> dict[str, Any]:
         "received_at": document.received_at.isoformat(),
         "processed_at": batch.finished_at.isoformat() if batch and batch.finished_at else None,
         "pages_in_batch": batch.pages_total if batch else document.page_count,
-        "position_in_batch": {"sequence": document.sequence, "first_page": first, "last_page": last},
+        "position_in_batch": {
+            "sequence": document.sequence,
+            "first_page": first,
+            "last_page": last,
+        },
         "pages_in_document": document.page_count,
         "dropped_pages": dropped,
         "original": {

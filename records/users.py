@@ -89,4 +89,6 @@ def user_for_token(session: Session, secret_key: str, token: str) -> User:
 
 
 def close_login_session(session: Session, secret_key: str, token: str) -> None:
-    session.execute(delete(LoginSession).where(LoginSession.token_hash == _token_hash(secret_key, token)))
+    session.execute(
+        delete(LoginSession).where(LoginSession.token_hash == _token_hash(secret_key, token))
+    )

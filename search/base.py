@@ -16,7 +16,6 @@ from records.identifiers import BG_NUMBER_PATTERN, find_bg_numbers
 from storage.base import BackendState
 
 
-
 @dataclass(frozen=True)
 class IndexedDocument:
     document_id: str

@@ -159,5 +159,3 @@ def _process_lock(path: Path | None) -> Iterator[None]:
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
-
-

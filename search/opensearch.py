@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from opensearchpy import OpenSearch
@@ -107,10 +108,8 @@ class OpenSearchIndex:
 
     def delete(self, document_id: str) -> None:
         self.ensure_index()
-        try:
+        with contextlib.suppress(NotFoundError):
             self.client.delete(index=self.index_name, id=document_id, refresh=True)
-        except NotFoundError:
-            pass
 
     def search(self, query: SearchQuery) -> SearchResult:
         if not query.allowed:

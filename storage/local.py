@@ -29,7 +29,9 @@ class LocalBlobStore:
     def put(self, key: str, source: BinaryIO) -> BlobInfo:
         path = self._path(key)
         if path.exists():
-            raise BlobExists(f"Objekt {key} existiert bereits und wird nicht überschrieben.", key=key)
+            raise BlobExists(
+                f"Objekt {key} existiert bereits und wird nicht überschrieben.", key=key
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
         tmp = Path(tmp_name)
@@ -87,7 +89,9 @@ class LocalBlobStore:
 
     def ping(self) -> BackendState:
         ok = self.root.is_dir() and os.access(self.root, os.W_OK)
-        return BackendState("local", ok, str(self.root) if ok else f"{self.root} nicht beschreibbar")
+        return BackendState(
+            "local", ok, str(self.root) if ok else f"{self.root} nicht beschreibbar"
+        )
 
 
 def _fsync_dir(directory: Path) -> None:

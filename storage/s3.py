@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import BinaryIO
 
 from minio import Minio
-from minio.commonconfig import GOVERNANCE, COMPLIANCE
+from minio.commonconfig import COMPLIANCE, GOVERNANCE
 from minio.error import S3Error
 from minio.retention import Retention
 from urllib3 import PoolManager, Timeout
@@ -68,7 +68,9 @@ class S3BlobStore:
     def put(self, key: str, source: BinaryIO) -> BlobInfo:
         check_key(key)
         if self._exists(key):
-            raise BlobExists(f"Objekt {key} existiert bereits und wird nicht überschrieben.", key=key)
+            raise BlobExists(
+                f"Objekt {key} existiert bereits und wird nicht überschrieben.", key=key
+            )
         # The hash must travel as metadata with the object, so it is known before the upload.
         with tempfile.TemporaryFile() as spool:
             size, sha256 = copy_stream(source, spool)
@@ -136,5 +138,3 @@ class S3BlobStore:
         if not exists:
             return BackendState("s3", False, f"Bucket {self.bucket} fehlt")
         return BackendState("s3", True, self.bucket)
-
-

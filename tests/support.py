@@ -20,8 +20,8 @@ from records.masterdata import (
     import_staff,
     read_csv,
 )
-from records.runtime import Runtime
 from records.models import User
+from records.runtime import Runtime
 from records.users import hash_password
 from tests.conftest import SAMPLES
 

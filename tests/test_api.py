@@ -32,7 +32,9 @@ def api_runtime(sqlite_runtime: Runtime) -> Runtime:
 def audit_actions(runtime: Runtime) -> list[tuple[str | None, str, str]]:
     with transaction(runtime.sessions) as session:
         rows = session.execute(
-            select(AuditEvent.actor_login, AuditEvent.action, AuditEvent.outcome).order_by(AuditEvent.id)
+            select(AuditEvent.actor_login, AuditEvent.action, AuditEvent.outcome).order_by(
+                AuditEvent.id
+            )
         ).all()
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
@@ -42,7 +44,10 @@ def test_login_sets_a_protected_session_cookie_and_logout_ends_it(api_runtime: R
     response = client.post("/api/auth/login", json={"login": "post.1", "password": PASSWORD})
     assert response.status_code == 200
     assert response.json() == {
-        "login": "post.1", "name": "Julia Petersen", "role": "scanstelle", "team": "Poststelle"
+        "login": "post.1",
+        "name": "Julia Petersen",
+        "role": "scanstelle",
+        "team": "Poststelle",
     }
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie
@@ -129,30 +134,46 @@ def _png_bomb(width: int, height: int) -> bytes:
     """A PNG that declares a huge page of 1-bit pixels: white rows compress to almost nothing."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     row = b"\x00" + b"\xff" * ((width + 7) // 8)
     packer = zlib.compressobj(9)
     pixels = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
 
 
 BAD_UPLOADS = {
-    "text file": (lambda _: b"Sehr geehrte Damen und Herren", "unsupported_format", "weder ein PDF"),
+    "text file": (
+        lambda _: b"Sehr geehrte Damen und Herren",
+        "unsupported_format",
+        "weder ein PDF",
+    ),
     "zero bytes": (lambda _: b"", "empty_file", "leer"),
     "truncated pdf": (
-        lambda _: sample("docs/0001.pdf").read_bytes()[:30_000], "pdf_truncated", "unvollständig"
+        lambda _: sample("docs/0001.pdf").read_bytes()[:30_000],
+        "pdf_truncated",
+        "unvollständig",
     ),
     "corrupt pdf": (
-        lambda _: b"%PDF-1.4\n" + b"\x00garbage" * 200 + b"\n%%EOF\n", "pdf_corrupt", "beschädigt"
+        lambda _: b"%PDF-1.4\n" + b"\x00garbage" * 200 + b"\n%%EOF\n",
+        "pdf_corrupt",
+        "beschädigt",
     ),
     "password pdf": (_encrypted_pdf, "pdf_encrypted", "Kennwort"),
     "encrypted pdf": (_owner_only_pdf, "pdf_encrypted", "verschlüsselt"),
     "pdf without pages": (_no_pages_pdf, "pdf_no_pages", "keine Seiten"),
     "decompression bomb": (lambda _: _png_bomb(40_000, 40_000), "image_too_large", "zu groß"),
     "500 pages over a 400-page limit": (_long_batch, "too_many_pages", "500 Seiten"),
-    "over the size limit": (lambda _: b"%PDF-1.4\n" + b"0" * (3 * 1024 * 1024), "upload_too_large", "zu groß"),
+    "over the size limit": (
+        lambda _: b"%PDF-1.4\n" + b"0" * (3 * 1024 * 1024),
+        "upload_too_large",
+        "zu groß",
+    ),
 }
 
 
@@ -162,7 +183,9 @@ def test_bad_upload_gets_a_clear_4xx_and_nothing_is_stored(tmp_path: Path, case:
     load_people(runtime)
     make, code, message = BAD_UPLOADS[case]
     client = client_for(runtime, "post.1")
-    response = client.post("/api/documents", files={"file": ("scan.pdf", make(tmp_path), "application/pdf")})
+    response = client.post(
+        "/api/documents", files={"file": ("scan.pdf", make(tmp_path), "application/pdf")}
+    )
     assert 400 <= response.status_code < 500
     error = response.json()["error"]
     assert error["code"] == code
@@ -180,7 +203,8 @@ def test_upload_returns_the_document_and_its_queued_job(api_runtime: Runtime) ->
     client = client_for(api_runtime, "post.1")
     content = sample("docs/0001.pdf").read_bytes()
     response = client.post(
-        "/api/documents", files={"file": ("C:\\Scans\\Scan Oktober.pdf", content, "application/pdf")}
+        "/api/documents",
+        files={"file": ("C:\\Scans\\Scan Oktober.pdf", content, "application/pdf")},
     )
     assert response.status_code == 201
     body = response.json()

@@ -133,7 +133,9 @@ def test_s3_object_lock_keeps_retained_originals(s3_settings: dict[str, object])
     from minio.error import S3Error
 
     with pytest.raises(S3Error):
-        store.client.remove_object(store.bucket, "originals/kept", version_id=versions[0].version_id)
+        store.client.remove_object(
+            store.bucket, "originals/kept", version_id=versions[0].version_id
+        )
 
 
 def test_settings_choose_the_local_store_by_default(tmp_path: Path) -> None:

@@ -40,7 +40,8 @@ def hand_in(desk, runtime: Runtime, name: str, station: str | None = None) -> di
 
 
 def test_scan_record_tells_who_scanned_what_how_and_with_which_hashes(
-    desk, sqlite_runtime: Runtime  # type: ignore[no-untyped-def]
+    desk,
+    sqlite_runtime: Runtime,  # type: ignore[no-untyped-def]
 ) -> None:
     batch = hand_in(desk, sqlite_runtime, "docs/0002.pdf", station="Scanner Poststelle 1")
     [document] = batch["documents"]
@@ -62,7 +63,9 @@ def test_approval_needs_the_page_count_on_paper(desk, sqlite_runtime: Runtime) -
     url = f"/api/documents/{document['id']}/qa"
     wrong = desk.post(url, json={"decision": "approve", "counted_pages": 2})
     assert wrong.status_code == 409
-    assert "Seitenzahl stimmt nicht: auf Papier 2, im Dokument 1" in wrong.json()["error"]["message"]
+    assert (
+        "Seitenzahl stimmt nicht: auf Papier 2, im Dokument 1" in wrong.json()["error"]["message"]
+    )
     approved = desk.post(url, json={"decision": "approve", "counted_pages": 1})
     assert approved.json()["qa_status"] == "approved"
     assert desk.post(url, json={"decision": "reject"}).status_code == 409
@@ -74,7 +77,8 @@ def test_approval_needs_the_page_count_on_paper(desk, sqlite_runtime: Runtime) -
 
 
 def test_rejected_document_leaves_inbox_and_search_but_keeps_its_original(
-    desk, sqlite_runtime: Runtime  # type: ignore[no-untyped-def]
+    desk,
+    sqlite_runtime: Runtime,  # type: ignore[no-untyped-def]
 ) -> None:
     batch = hand_in(desk, sqlite_runtime, "docs/0001.pdf")
     [document] = batch["documents"]
@@ -89,9 +93,12 @@ def test_rejected_document_leaves_inbox_and_search_but_keeps_its_original(
     assert read_bytes(sqlite_runtime.blobs, f"originals/{batch['sha256'][:2]}/{batch['sha256']}")
     caseworker = client_for(sqlite_runtime, "lsb.95401.3")
     assert caseworker.get(f"/api/documents/{document['id']}").status_code == 403
-    assert client_for(sqlite_runtime, "lsb.95401.3").post(
-        f"/api/documents/{document['id']}/qa", json={"decision": "approve"}
-    ).status_code == 403
+    assert (
+        client_for(sqlite_runtime, "lsb.95401.3")
+        .post(f"/api/documents/{document['id']}/qa", json={"decision": "approve"})
+        .status_code
+        == 403
+    )
 
 
 def test_hash_check_reports_a_changed_page_image(desk, sqlite_runtime: Runtime) -> None:  # type: ignore[no-untyped-def]
@@ -115,7 +122,9 @@ def test_hash_check_reports_a_changed_page_image(desk, sqlite_runtime: Runtime) 
 
 
 def test_unreadable_page_is_set_aside_and_the_rest_of_the_batch_goes_on(
-    desk, sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    desk,
+    sqlite_runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     import ingest.pipeline
 
@@ -130,7 +139,7 @@ def test_unreadable_page_is_set_aside_and_the_rest_of_the_batch_goes_on(
     batch = hand_in(desk, sqlite_runtime, "batches/batch-2.pdf")
     assert batch["status"] == "processed"
     assert {"page": 3, "reason": "unreadable"} in batch["pages_dropped"]
-    assert "Nicht lesbare Seiten (im Original erhalten): 3" == batch["status_message"]
+    assert batch["status_message"] == "Nicht lesbare Seiten (im Original erhalten): 3"
     kept = sum(d["pages"] for d in batch["documents"]) + len(batch["pages_dropped"])
     assert kept == batch["pages_total"]
 

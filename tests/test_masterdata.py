@@ -24,7 +24,8 @@ lsb.1,Petra Schmitt,Leistung Husum,leistung
 lsb.2,Jan Braun,Leistung Husum,leistung
 fm.1,Lena Roth,Fallmanagement,fallmanagement
 """
-HOUSEHOLDS = """bg_number,last_name,first_name,birth_date,street,postcode,town,caseworker,case_manager
+HOUSEHOLDS = """\
+bg_number,last_name,first_name,birth_date,street,postcode,town,caseworker,case_manager
 95401BG0000001,Müller,Anna,1980-02-29,Hafenstraße 1,25813,Husum,lsb.1,fm.1
 95401BG0000001,Müller,Ben,2012-06-01,Hafenstraße 1,25813,Husum,lsb.1,fm.1
 95401BG0000002,Öztürk,Ayşe,1975-12-31,Markt 3,25813,Husum,lsb.2,fm.1
@@ -63,7 +64,9 @@ def test_reimport_updates_and_never_duplicates(sessions) -> None:  # type: ignor
     again = run(sessions, "households", HOUSEHOLDS)
     assert (again.created, again.updated, again.unchanged) == ([], [], 2)
 
-    moved = HOUSEHOLDS.replace(b"Hafenstra\xc3\x9fe 1,25813,Husum,lsb.1", b"Deich 7,25813,Husum,lsb.2")
+    moved = HOUSEHOLDS.replace(
+        b"Hafenstra\xc3\x9fe 1,25813,Husum,lsb.1", b"Deich 7,25813,Husum,lsb.2"
+    )
     report = run(sessions, "households", moved)
     assert report.updated == ["95401BG0000001"]
     with transaction(sessions) as session:
@@ -111,7 +114,7 @@ def test_staff_changes_are_reported_and_leavers_deactivated(sessions) -> None:  
 def test_semicolons_and_windows_encoding_of_older_exports_are_read(sessions) -> None:  # type: ignore[no-untyped-def]
     run(sessions, "staff", STAFF)
     legacy = HOUSEHOLDS.decode().replace(",", ";").encode("cp1252", errors="replace")
-    legacy = legacy.replace("Ayşe".encode("cp1252", errors="replace"), "Ayse".encode())
+    legacy = legacy.replace("Ayşe".encode("cp1252", errors="replace"), b"Ayse")
     run(sessions, "households", legacy)
     with transaction(sessions) as session:
         names = set(session.scalars(select(Member.last_name)))

@@ -147,7 +147,8 @@ def _job(runtime: Runtime) -> Job:
 
 
 def test_killed_worker_leaves_the_job_to_be_finished_once_by_the_next(
-    backend_settings, tmp_path: Path  # type: ignore[no-untyped-def]
+    backend_settings,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     settings = backend_settings.model_copy(update={"job_lease_seconds": 3})
     runtime = build_runtime(settings)

@@ -15,8 +15,8 @@ from starlette.datastructures import UploadFile
 from api.deps import DbDep, RuntimeDep, UserDep
 from ingest.intake import accept_file
 from records import audit
-from records.db import transaction
 from records.access import access_key_of, require_document_access
+from records.db import transaction
 from records.errors import AccessDenied, InvalidInput, NotFound
 from records.models import Document, Job, ScanBatch
 
@@ -57,9 +57,7 @@ def batch_out(batch: ScanBatch, job: Job | None, documents: list[Document]) -> d
         "received_at": batch.received_at.isoformat(),
         "pages_total": batch.pages_total,
         "pages_done": batch.pages_done,
-        "pages_dropped": [
-            {"page": p.source_page, "reason": p.reason} for p in batch.dropped_pages
-        ],
+        "pages_dropped": [{"page": p.source_page, "reason": p.reason} for p in batch.dropped_pages],
         "documents": [
             {
                 "id": str(d.id),

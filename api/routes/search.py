@@ -18,7 +18,7 @@ def search(
     runtime: RuntimeDep,
     db: DbDep,
     user: UserDep,
-    q: Annotated[str, Query(max_length=500, description="Suchbegriffe, \"Phrasen\", BG-Nummern")],
+    q: Annotated[str, Query(max_length=500, description='Suchbegriffe, "Phrasen", BG-Nummern')],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> dict[str, Any]:
