@@ -7,7 +7,7 @@ marked slow check every sample document and the tesseract fallback.
 from __future__ import annotations
 
 import json
-import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -44,9 +44,7 @@ def render_sample(name: str, out_dir: Path, number: int = 1) -> Path:
     return prepare.render_pdf_page(pdf, number, dpi, out_dir, TIMEOUT)
 
 
-def save(image: Image.Image | np.ndarray, path: Path) -> Path:
-    if isinstance(image, np.ndarray):
-        image = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8))
+def save(image: Image.Image, path: Path) -> Path:
     image.save(path)
     return path
 
@@ -63,9 +61,9 @@ def noisy_empty_page(seed: int) -> Image.Image:
     for _ in range(400):  # dust: single dark pixels and 2x2 dots
         y, x = rng.integers(0, A4[1] - 2), rng.integers(0, A4[0] - 2)
         size = rng.integers(1, 3)
-        page[y:y + size, x:x + size] = rng.uniform(30, 150)
-    page[:, :mm(4)] *= np.linspace(0.35, 1.0, mm(4))  # shadow along the scanner's edge
-    page[:mm(3), :] *= np.linspace(0.5, 1.0, mm(3))[:, None]
+        page[y : y + size, x : x + size] = rng.uniform(30, 150)
+    page[:, : mm(4)] *= np.linspace(0.35, 1.0, mm(4))  # shadow along the scanner's edge
+    page[: mm(3), :] *= np.linspace(0.5, 1.0, mm(3))[:, None]
     image = Image.fromarray(np.clip(page, 0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(image)
     for centre in (A4[1] // 2 - mm(40), A4[1] // 2 + mm(40)):  # punched at the right edge
@@ -81,7 +79,8 @@ def stamp_only_page(seed: int) -> Image.Image:
     image = Image.fromarray(np.clip(paper(seed), 0, 255).astype(np.uint8))
     stamp = Image.new("L", (mm(32), mm(14)), 255)
     draw = ImageDraw.Draw(stamp)
-    draw.rounded_rectangle((2, 2, stamp.width - 3, stamp.height - 3), radius=8, outline=110, width=3)
+    frame = (2, 2, stamp.width - 3, stamp.height - 3)
+    draw.rounded_rectangle(frame, radius=8, outline=110, width=3)
     font = ImageFont.load_default(size=mm(3))
     draw.text((mm(3), mm(2)), "EINGEGANGEN", fill=110, font=font)
     draw.text((mm(3), mm(7.5)), "03. NOV", fill=110, font=font)
@@ -96,7 +95,7 @@ def scribbled_line_page(seed: int) -> Image.Image:
     image = Image.fromarray(np.clip(paper(seed), 0, 255).astype(np.uint8))
     xs = np.linspace(mm(70), mm(105), 80)
     ys = mm(150) + mm(2.5) * np.sin(xs / mm(2.2)) + rng.normal(0, 1.5, xs.size)
-    ImageDraw.Draw(image).line(list(zip(xs, ys)), fill=60, width=2)
+    ImageDraw.Draw(image).line(list(zip(xs, ys, strict=True)), fill=60, width=2)
     return image
 
 
@@ -112,7 +111,7 @@ def separator_page(code: np.ndarray, seed: int, turn: int = 0) -> Image.Image:
     symbol = np.where(np.asarray(code) < 128, 15.0, 244.0)
     symbol = np.rot90(symbol, k=turn // 90)
     top, left = mm(120), (A4[0] - symbol.shape[1]) // 2
-    page[top:top + symbol.shape[0], left:left + symbol.shape[1]] = symbol
+    page[top : top + symbol.shape[0], left : left + symbol.shape[1]] = symbol
     image = Image.fromarray(np.clip(page, 0, 255).astype(np.uint8))
     font = ImageFont.load_default(size=mm(8))
     ImageDraw.Draw(image).text((mm(60), mm(80)), "TRENNBLATT", fill=10, font=font)
@@ -120,10 +119,13 @@ def separator_page(code: np.ndarray, seed: int, turn: int = 0) -> Image.Image:
 
 
 def barcode(text: str, kind: zxingcpp.BarcodeFormat, module_mm: float) -> np.ndarray:
-    image = np.asarray(zxingcpp.write_barcode_to_image(
-        zxingcpp.create_barcode(text, kind), scale=max(1, mm(module_mm))))
+    image = np.asarray(
+        zxingcpp.write_barcode_to_image(
+            zxingcpp.create_barcode(text, kind), scale=max(1, mm(module_mm))
+        )
+    )
     if kind != zxingcpp.BarcodeFormat.QRCode:  # 1-D symbols come one module row high
-        image = np.repeat(image[image.shape[0] // 2:image.shape[0] // 2 + 1], mm(12), axis=0)
+        image = np.repeat(image[image.shape[0] // 2 : image.shape[0] // 2 + 1], mm(12), axis=0)
     return image
 
 
@@ -135,7 +137,8 @@ def test_resolutions_are_the_scans_native_dpi() -> None:
     for name in ("docs/0001.pdf", "docs/0002.pdf", "docs/0004.pdf"):
         assert prepare.pdf_page_resolutions(SAMPLES / name, TIMEOUT) == [documents[name]["dpi"]]
     batch = prepare.pdf_page_resolutions(SAMPLES / "batches/batch-1.pdf", TIMEOUT)
-    pages = sum(1 for _ in pikepdf.open(SAMPLES / "batches/batch-1.pdf").pages)
+    with pikepdf.open(SAMPLES / "batches/batch-1.pdf") as pdf:
+        pages = len(pdf.pages)
     assert len(batch) == pages and all(dpi > 0 for dpi in batch)
 
 
@@ -166,13 +169,14 @@ def test_rendered_page_matches_pdftoppm(name: str, tmp_path: Path) -> None:
     dpi = prepare.pdf_page_resolutions(pdf, TIMEOUT)[0]
     page = prepare.render_pdf_page(pdf, 1, dpi, tmp_path, TIMEOUT)
     assert Image.open(page).mode == "L"
-    assert same_picture(np.asarray(Image.open(page), dtype=np.int16),
-                        pdftoppm(pdf, dpi, tmp_path / "reference"))
+    assert same_picture(
+        np.asarray(Image.open(page), dtype=np.int16), pdftoppm(pdf, dpi, tmp_path / "reference")
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["page-00001.pgm", "reference.pgm"]
 
 
 def test_rotated_and_overdrawn_pages_render_as_pdftoppm_draws_them(tmp_path: Path) -> None:
-    with pikepdf.open(SAMPLES / "docs/0001.pdf") as pdf:
+    with pikepdf.open(SAMPLES / "docs/0002.pdf") as pdf:
         pdf.pages[0].Rotate = 90
         pdf.save(tmp_path / "rotated.pdf")
         pdf.pages[0].contents_add(pikepdf.Stream(pdf, b"q 0 g 100 100 200 200 re f Q"))
@@ -194,53 +198,76 @@ def test_other_dpi_is_rendered_to_that_dpi(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def batch_plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[prepare.PagePlan]]:
-    plans = {}
+def batch_pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]:
+    pages = {}
     for batch in ("batches/batch-1.pdf", "batches/batch-2.pdf"):
         out = tmp_path_factory.mktemp("batch")
         resolutions = prepare.pdf_page_resolutions(SAMPLES / batch, TIMEOUT)
-        plans[batch] = [
-            prepare.analyse_page(
-                prepare.render_pdf_page(SAMPLES / batch, number, dpi, out, TIMEOUT), TIMEOUT)
+        pages[batch] = [
+            prepare.render_pdf_page(SAMPLES / batch, number, dpi, out, TIMEOUT)
             for number, dpi in enumerate(resolutions, start=1)
         ]
-    return plans
+    return pages
 
 
-@pytest.mark.parametrize("batch", ["batches/batch-1.pdf", "batches/batch-2.pdf"])
-def test_batches_split_into_their_documents(
-        batch: str, batch_plans: dict[str, list[prepare.PagePlan]]) -> None:
-    """Separators and empty back sides account for exactly the pages that are not documents."""
-    documents = [row for row in truth().values() if batch in row.get("in_batch", [])]
-    plans = batch_plans[batch]
+def documents_in(batch: str) -> list[dict]:
+    return [row for row in truth().values() if batch in row.get("in_batch", [])]
+
+
+def split(plans: list[prepare.PagePlan]) -> list[list[prepare.PagePlan]]:
     groups: list[list[prepare.PagePlan]] = [[]]
     for plan in plans:
         if plan.separator:
             groups.append([])
         elif not plan.blank:
             groups[-1].append(plan)
-    assert [len(group) for group in groups] == [row["pages"] for row in documents]
+    return groups
+
+
+@pytest.mark.parametrize("batch", ["batches/batch-1.pdf", "batches/batch-2.pdf"])
+def test_batches_split_into_their_documents(batch: str, batch_pages: dict[str, list[Path]]) -> None:
+    """Separators and empty back sides account for exactly the pages that are not documents."""
+    documents = documents_in(batch)
+    plans = [
+        prepare.PagePlan(prepare.is_separator_sheet(page), prepare.is_blank_page(page), 0, 0.0)
+        for page in batch_pages[batch]
+    ]
+    assert [len(group) for group in split(plans)] == [row["pages"] for row in documents]
     blanks = len(plans) - sum(row["pages"] for row in documents) - (len(documents) - 1)
     assert sum(plan.blank for plan in plans) == blanks
-    # the upside-down document in the batch is turned, no other page is
-    turned = [group[0].rotation for group in groups]
-    assert turned == [180 if degradation(row).get("upside_down") else 0 for row in documents]
+    assert not any(plan.blank and plan.separator for plan in plans)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("batch", ["batches/batch-1.pdf", "batches/batch-2.pdf"])
+def test_batch_pages_are_planned(batch: str, batch_pages: dict[str, list[Path]]) -> None:
+    """The whole plan: the upside-down document in the batch is turned, no other page is."""
+    documents = documents_in(batch)
+    groups = split([prepare.analyse_page(page, TIMEOUT) for page in batch_pages[batch]])
+    assert [len(group) for group in groups] == [row["pages"] for row in documents]
+    assert [group[0].rotation for group in groups] == [expected_turn(row) for row in documents]
+    for group, row in zip(groups, documents, strict=True):
+        assert abs(group[0].skew - degradation(row)["skew"]) < 0.35
 
 
 # --- separator sheets ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "kind", "module_mm", "turn"), [
-    ("PATCHT", zxingcpp.BarcodeFormat.QRCode, 0.5, 0),
-    ("PATCHT", zxingcpp.BarcodeFormat.QRCode, 1.0, 180),
-    ("PATCH T", zxingcpp.BarcodeFormat.Code39, 0.4, 0),
-    ("PATCHT", zxingcpp.BarcodeFormat.Code128, 0.4, 90),
-])
+@pytest.mark.parametrize(
+    ("text", "kind", "module_mm", "turn"),
+    [
+        ("PATCHT", zxingcpp.BarcodeFormat.QRCode, 0.5, 0),
+        ("PATCHT", zxingcpp.BarcodeFormat.QRCode, 1.0, 180),
+        ("PATCH T", zxingcpp.BarcodeFormat.Code39, 0.4, 0),
+        ("PATCHT", zxingcpp.BarcodeFormat.Code128, 0.4, 90),
+    ],
+)
 def test_generated_separator_sheets_are_found(
-        text: str, kind: zxingcpp.BarcodeFormat, module_mm: float, turn: int,
-        tmp_path: Path) -> None:
-    page = save(separator_page(barcode(text, kind, module_mm), seed=1, turn=turn),
-                tmp_path / "page.pgm")
+    text: str, kind: zxingcpp.BarcodeFormat, module_mm: float, turn: int, tmp_path: Path
+) -> None:
+    page = save(
+        separator_page(barcode(text, kind, module_mm), seed=1, turn=turn), tmp_path / "page.pgm"
+    )
     assert prepare.is_separator_sheet(page)
     assert prepare.analyse_page(page, TIMEOUT) == prepare.PagePlan(True, False, 0, 0.0)
 
@@ -263,15 +290,18 @@ def test_noisy_empty_back_sides_are_blank(seed: int, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("draw", [stamp_only_page, scribbled_line_page, short_text_page])
-def test_pages_with_a_small_mark_are_not_blank(draw, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    page = save(draw(seed=5), tmp_path / "page.pgm")
+def test_pages_with_a_small_mark_are_not_blank(
+    draw: Callable[[int], Image.Image], tmp_path: Path
+) -> None:
+    page = save(draw(5), tmp_path / "page.pgm")
     assert not prepare.is_blank_page(page)
 
 
 def test_scans_at_300_dpi_are_judged_alike(tmp_path: Path) -> None:
     for draw, blank in ((noisy_empty_page, True), (short_text_page, False)):
         image = draw(seed=6)
-        bigger = image.resize((image.width * 3 // 2, image.height * 3 // 2), Image.Resampling.BICUBIC)
+        size = (image.width * 3 // 2, image.height * 3 // 2)
+        bigger = image.resize(size, Image.Resampling.BICUBIC)
         assert prepare.is_blank_page(save(bigger, tmp_path / "page.pgm")) is blank
 
 
@@ -293,34 +323,45 @@ def expected_turn(document: dict) -> int:
     return 180 if degradation(document).get("upside_down") else 0
 
 
+def looks_upright(page: Path) -> bool:
+    """The quick numpy check alone, without tesseract's fallback."""
+    return prepare._upright_skew(prepare._PageImage(page)) is not None
+
+
 @pytest.mark.parametrize("name", FAST_SAMPLES)
-def test_sample_orientation_and_skew(name: str, sample_pages: dict[str, Path]) -> None:
+def test_sample_skew_and_upright_check(name: str, sample_pages: dict[str, Path]) -> None:
     document = truth()[name]
-    plan = prepare.analyse_page(sample_pages[name], TIMEOUT)
-    assert not plan.separator and not plan.blank
-    assert plan.rotation == expected_turn(document)
-    assert abs(plan.skew - degradation(document)["skew"]) < 0.35
-    assert prepare.detect_orientation(sample_pages[name], TIMEOUT) == plan.rotation
-    assert prepare.estimate_skew(sample_pages[name]) == plan.skew
+    assert abs(prepare.estimate_skew(sample_pages[name]) - degradation(document)["skew"]) < 0.35
+    assert looks_upright(sample_pages[name]) is (expected_turn(document) == 0)
 
 
-@pytest.mark.parametrize("turn", [90, 270])
-def test_quarter_turned_pages_are_detected(turn: int, sample_pages: dict[str, Path],
-                                           tmp_path: Path) -> None:
-    for name in ("docs/0013.pdf", "docs/0016.pdf"):
+def test_upright_samples_are_left_upright(sample_pages: dict[str, Path]) -> None:
+    for name in ("docs/0008.pdf", "docs/0013.pdf", "docs/0020.pdf"):
+        plan = prepare.analyse_page(sample_pages[name], TIMEOUT)
+        assert plan == prepare.PagePlan(False, False, 0, prepare.estimate_skew(sample_pages[name]))
+        assert prepare.detect_orientation(sample_pages[name], TIMEOUT) == 0
+
+
+@pytest.mark.parametrize("turn", [90, 180, 270])
+def test_turned_pages_never_look_upright(
+    turn: int, sample_pages: dict[str, Path], tmp_path: Path
+) -> None:
+    for name in ("docs/0008.pdf", "docs/0013.pdf", "docs/0020.pdf"):
         document = truth()[name]
-        scanned = Image.open(sample_pages[name]).rotate(-turn, expand=True)  # clockwise
-        page = save(scanned, tmp_path / "page.pgm")
-        assert prepare.detect_orientation(page, TIMEOUT) == (expected_turn(document) - turn) % 360
+        turned = Image.open(sample_pages[name]).rotate(-turn, expand=True)  # clockwise
+        page = save(turned, tmp_path / "page.pgm")
+        assert not looks_upright(page)
         assert abs(prepare.estimate_skew(page) - degradation(document)["skew"]) < 0.35
 
 
-@pytest.mark.parametrize("angle", [-4.2, -2.0, 2.5, 4.0])
-def test_generated_skew_is_measured(angle: float, sample_pages: dict[str, Path],
-                                    tmp_path: Path) -> None:
+@pytest.mark.parametrize("angle", [-4.2, 2.5, 4.0])
+def test_generated_skew_is_measured(
+    angle: float, sample_pages: dict[str, Path], tmp_path: Path
+) -> None:
     name = "docs/0008.pdf"  # nearly straight to begin with
-    skewed = Image.open(sample_pages[name]).rotate(angle, fillcolor=255,
-                                                   resample=Image.Resampling.BILINEAR)
+    skewed = Image.open(sample_pages[name]).rotate(
+        angle, fillcolor=255, resample=Image.Resampling.BILINEAR
+    )
     page = save(skewed, tmp_path / "page.pgm")
     assert abs(prepare.estimate_skew(page) - (degradation(truth()[name])["skew"] + angle)) < 0.2
 
@@ -334,19 +375,19 @@ def test_pages_without_text_are_left_as_they_are(tmp_path: Path) -> None:
 # --- output --------------------------------------------------------------------------------
 
 
-def test_prepared_page_is_upright_and_straight(sample_pages: dict[str, Path],
-                                               tmp_path: Path) -> None:
-    source = sample_pages["docs/0016.pdf"]  # upside down and skewed
-    plan = prepare.analyse_page(source, TIMEOUT)
-    out = prepare.prepare_page(source, tmp_path / "out.pgm", rotation=plan.rotation,
-                               skew=plan.skew)
+def test_prepared_page_is_upright_and_straight(
+    sample_pages: dict[str, Path], tmp_path: Path
+) -> None:
+    source = sample_pages["docs/0002.pdf"]  # upside down, skewed by 1.33 degrees
+    out = prepare.prepare_page(
+        source, tmp_path / "out.pgm", rotation=180, skew=prepare.estimate_skew(source)
+    )
     assert out == tmp_path / "out.pgm"
     with Image.open(source) as before, Image.open(out) as after:
         assert after.mode == "L" and after.size == before.size
-        corner = np.asarray(after)[:3, :3] if abs(plan.skew) >= 0.1 else np.full((3, 3), 255)
-        assert (corner == 255).all()
-    again = prepare.analyse_page(out, TIMEOUT)
-    assert again.rotation == 0 and abs(again.skew) < 0.15
+        assert (np.asarray(after)[:3, :3] == 255).all()  # white, not black, corners
+    assert looks_upright(out)
+    assert abs(prepare.estimate_skew(out)) < 0.15
 
 
 def test_quarter_turn_swaps_the_sides(sample_pages: dict[str, Path], tmp_path: Path) -> None:
@@ -375,17 +416,50 @@ def test_all_samples_orientation_and_skew(tmp_path: Path) -> None:
         out = tmp_path / Path(name).stem
         out.mkdir()
         plan = prepare.analyse_page(render_sample(name, out), TIMEOUT)
-        assert (plan.separator, plan.blank, plan.rotation) == (False, False, expected_turn(document)), name
+        assert not plan.separator and not plan.blank, name
+        assert plan.rotation == expected_turn(document), name
         errors.append(abs(plan.skew - degradation(document)["skew"]))
     assert max(errors) < 0.5
     assert sum(errors) / len(errors) < 0.1
 
 
 @pytest.mark.slow
-def test_tesseract_fallback_agrees(sample_pages: dict[str, Path], tmp_path: Path) -> None:
-    """Tesseract's OSD, used where the numpy analysis is unsure, has the same convention."""
-    source = Image.open(sample_pages["docs/0013.pdf"])
-    for turn in (0, 90, 180):
-        page = save(source.rotate(-turn, expand=True), tmp_path / f"page-{turn}.pgm")
-        assert prepare._osd_orientation(prepare._PageImage(page), TIMEOUT) == (360 - turn) % 360
+@pytest.mark.parametrize("turn", [90, 180, 270])
+def test_turned_pages_are_turned_back(
+    turn: int, sample_pages: dict[str, Path], tmp_path: Path
+) -> None:
+    for name in ("docs/0013.pdf", "docs/0016.pdf"):
+        document = truth()[name]
+        turned = Image.open(sample_pages[name]).rotate(-turn, expand=True)  # clockwise
+        page = save(turned, tmp_path / "page.pgm")
+        plan = prepare.analyse_page(page, TIMEOUT)
+        assert plan.rotation == (expected_turn(document) - turn) % 360
+        assert abs(plan.skew - degradation(document)["skew"]) < 0.35
         assert not list(tmp_path.glob("*.osd.pgm"))
+
+
+CYRILLIC_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CYRILLIC_FONT.exists(), reason="needs a font with Cyrillic letters")
+def test_upright_cyrillic_letters_stay_upright(tmp_path: Path) -> None:
+    """Cyrillic has more descenders than ascenders: only tesseract may judge it."""
+    text = (
+        "Шановні пані та панове, я подаю заперечення проти рішення від дванадцятого "
+        "жовтня. Витрати на житло не були враховані в повному обсязі. Будь ласка, "
+        "перевірте додані документи та повідомте мені результат у письмовій формі."
+    )
+    image = Image.fromarray(np.clip(paper(seed=8), 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(str(CYRILLIC_FONT), round(11 / 72 * DPI))
+    words, lines = text.split(), [""]
+    for word in words * 3:
+        if draw.textlength(f"{lines[-1]} {word}", font=font) > mm(160):
+            lines.append("")
+        lines[-1] = f"{lines[-1]} {word}".strip()
+    for row, line in enumerate(lines):
+        draw.text((mm(25), mm(40) + row * mm(6.5)), line, fill=20, font=font)
+    for turn in (0, 180):
+        page = save(image.rotate(turn), tmp_path / f"page-{turn}.pgm")
+        assert prepare.detect_orientation(page, TIMEOUT) == turn
