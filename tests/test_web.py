@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 import uvicorn
 from playwright.sync_api import Page, expect, sync_playwright
+from sqlalchemy import select
 
+from records.db import transaction
+from records.models import AuditEvent
 from records.runtime import Runtime
 from tests.support import PASSWORD, client_for, load_people, sample, work_until_idle
 from web.app import create_product_app
@@ -132,9 +135,16 @@ def test_desk_drops_files_watches_progress_and_checks_quality(
     page.screenshot(path=str(ARTIFACTS / "scanstelle.png"), full_page=True)
 
 
-def test_caseworker_gets_a_german_refusal_at_the_desk_page(live_url: str, page: Page) -> None:
+def test_caseworker_gets_a_german_refusal_at_the_desk_page(
+    live_url: str, page: Page, sqlite_runtime: Runtime
+) -> None:
     _log_in(page, live_url, "lsb.95401.1")
     expect(page).to_have_url(f"{live_url}/suche")
     response = page.goto(f"{live_url}/scanstelle")
     assert response is not None and response.status == 403
     expect(page.get_by_role("heading", name="Kein Zugriff")).to_be_visible()
+    with transaction(sqlite_runtime.sessions) as session:
+        refusals = session.scalars(
+            select(AuditEvent.actor_login).where(AuditEvent.outcome == "denied")
+        ).all()
+    assert refusals == ["lsb.95401.1"]

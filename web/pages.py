@@ -8,22 +8,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from api.deps import SESSION_COOKIE, RuntimeDep
+from api.deps import RuntimeDep, current_user
+from records import audit
 from records.db import transaction
 from records.errors import NotAuthenticated
-from records.users import user_for_token
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 router = APIRouter(include_in_schema=False)
 
 
 def _user(request: Request, runtime: RuntimeDep):  # type: ignore[no-untyped-def]
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
     try:
-        with transaction(runtime.sessions) as session:
-            return user_for_token(session, runtime.settings.secret_key.get_secret_value(), token)
+        return current_user(request, runtime)
     except NotAuthenticated:
         return None
 
@@ -58,6 +54,8 @@ def desk_page(request: Request, runtime: RuntimeDep) -> Response:
     if user is None:
         return RedirectResponse("/anmelden", status_code=303)
     if user.role not in ("scanstelle", "admin"):
+        with transaction(runtime.sessions) as session:
+            audit.record(session, user, "page.desk", outcome="denied")
         return templates.TemplateResponse(
             request, "forbidden.html", {"user": user}, status_code=403
         )
