@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
+import signal
 import subprocess
 import sys
 import threading
@@ -26,7 +29,9 @@ class WorkerPool:
         self._watcher = threading.Thread(target=self._watch, daemon=True, name="worker-pool")
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-m", "api.cli", "worker"])
+        return subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "worker"], preexec_fn=_die_with_parent
+        )
 
     def start(self) -> None:
         self.processes = [self._spawn() for _ in range(self.count)]
@@ -54,6 +59,19 @@ class WorkerPool:
                 process.kill()
 
 
+def _die_with_parent() -> None:
+    """Workers get SIGTERM when `eakte serve` ends, even when it is killed outright (Linux)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    # uvicorn shuts down on SIGTERM and then raises the signal again; ending here with
+    # SystemExit lets `serve` stop its workers instead of dying past its `finally`.
+    raise SystemExit(0)
+
+
 def serve(runtime: Runtime, host: str, port: int) -> None:
     settings = runtime.settings
     pool = WorkerPool(settings.workers)
@@ -69,6 +87,7 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
             daemon=True,
             name="hot-folder",
         ).start()
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         # The product app is composed in web/; named by string so that api never imports web.
         uvicorn.run(PRODUCT_APP, factory=True, host=host, port=port, log_level="info")

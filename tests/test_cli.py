@@ -141,3 +141,21 @@ def test_serve_demo_prints_logins_loads_samples_and_works_them(tmp_path: Path) -
     finally:
         server.terminate()
         server.wait(60)
+    # Its workers went with it.
+    deadline = time.monotonic() + 30
+    while _processes_using(tmp_path / "data") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_using(tmp_path / "data") == []
+
+
+def _processes_using(data_dir: Path) -> list[int]:
+    """Processes whose environment points at this data folder."""
+    marker = f"EAKTE_DATA_DIR={data_dir}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker in (proc / "environ").read_bytes().split(b"\0"):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
