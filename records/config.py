@@ -59,7 +59,9 @@ class Settings(BaseSettings):
     hot_folder_settle_seconds: float = Field(default=3.0, ge=0)
     hot_folder_poll_seconds: float = Field(default=2.0, gt=0)
 
-    workers: int = Field(default=1, ge=0)
+    # One worker per core: a worker reads the pages of one batch side by side, and several
+    # workers keep every core busy when the batches are single letters.
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0)
     job_lease_seconds: int = Field(default=120, ge=1)
     job_max_attempts: int = Field(default=3, ge=1)
     job_poll_seconds: float = Field(default=1.0, gt=0)
