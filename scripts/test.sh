@@ -52,6 +52,10 @@ EAKTE_SECRET_KEY=check POSTGRES_PASSWORD=check MINIO_ROOT_USER=check MINIO_ROOT_
   bash services/compose-check.sh check
 echo "test: docker-compose.yml is valid"
 
+# Style is checked before the tests, so that a failing lint shows next to the tests' result.
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+
 set +e
 .venv/bin/python -m pytest "$@"
 status=$?
