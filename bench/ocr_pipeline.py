@@ -72,7 +72,14 @@ LABELS = {
 # (the product writes a plain PDF), --optimize 0 skips the image recompression pass (the
 # product keeps tesseract's page images). --rotate-pages-threshold stays at its default.
 OCRMYPDF_OPTIONS = [
-    "--rotate-pages", "--deskew", "-l", LANGUAGES, "--output-type", "pdf", "--optimize", "0",
+    "--rotate-pages",
+    "--deskew",
+    "-l",
+    LANGUAGES,
+    "--output-type",
+    "pdf",
+    "--optimize",
+    "0",
     "--quiet",
 ]
 
@@ -153,7 +160,9 @@ def load_truth(path: Path) -> dict[tuple[str, int], TruthPage]:
         degradations = entry.get("degradation") or []
         for number, text in enumerate(entry.get("page_text") or [], start=1):
             how = degradations[number - 1] if number <= len(degradations) else {}
-            turned = bool(how.get("upside_down")) or abs(float(how.get("skew") or 0)) >= SKEWED_DEGREES
+            turned = (
+                bool(how.get("upside_down")) or abs(float(how.get("skew") or 0)) >= SKEWED_DEGREES
+            )
             truth[(name, number)] = TruthPage(text, turned)
     return truth
 
@@ -259,7 +268,9 @@ def product_batches(
     return files, pages
 
 
-def read_product_texts(runtime, pages: dict[str, list[PageRef]]) -> tuple[dict[PageRef, str], list[str]]:  # type: ignore[no-untyped-def]
+def read_product_texts(
+    runtime, pages: dict[str, list[PageRef]]
+) -> tuple[dict[PageRef, str], list[str]]:  # type: ignore[no-untyped-def]
     """Page texts from the product's database, matched to the inputs by the documents'
     source_name (a batch split into several documents names them "NAME (n)") and source page."""
     from sqlalchemy import select
@@ -272,7 +283,9 @@ def read_product_texts(runtime, pages: dict[str, list[PageRef]]) -> tuple[dict[P
     with transaction(runtime.sessions) as session:
         for batch in session.scalars(select(ScanBatch)):
             if batch.status != "processed":
-                problems.append(f"batch {batch.source_name}: {batch.status} {batch.status_message or ''}")
+                problems.append(
+                    f"batch {batch.source_name}: {batch.status} {batch.status_message or ''}"
+                )
         rows = session.execute(
             select(Document.source_name, Page.source_page, Page.number, Page.text).join(
                 Page, Page.document_id == Document.id
@@ -290,7 +303,12 @@ def read_product_texts(runtime, pages: dict[str, list[PageRef]]) -> tuple[dict[P
 
 
 def run_product(
-    refs: list[PageRef], cores: int, work_root: Path | None, *, workers: int, one_batch: bool,
+    refs: list[PageRef],
+    cores: int,
+    work_root: Path | None,
+    *,
+    workers: int,
+    one_batch: bool,
     profile: bool,
 ) -> RunResult:
     from ingest.worker import run_worker
@@ -310,7 +328,9 @@ def run_product(
                 run_worker(runtime, stop, until_idle=True)
             else:  # an experiment: several workers in one process, jobs side by side
                 threads = [
-                    threading.Thread(target=run_worker, args=(runtime, stop), kwargs={"until_idle": True})
+                    threading.Thread(
+                        target=run_worker, args=(runtime, stop), kwargs={"until_idle": True}
+                    )
                     for _ in range(workers)
                 ]
                 for thread in threads:
@@ -338,7 +358,11 @@ class StageClock:
         ("ingest.worker", "claim_next", "queue: claim next job"),
         ("ingest.worker", "has_unfinished_jobs", "queue: idle check"),
         ("ingest.worker", "run_one", "job (process_batch, lease thread)"),
-        ("ingest.pipeline", "pdf_page_resolutions", "  per batch: page dpi (pdfinfo, pdfimages -list)"),
+        (
+            "ingest.pipeline",
+            "pdf_page_resolutions",
+            "  per batch: page dpi (pdfinfo, pdfimages -list)",
+        ),
         ("ingest.pipeline", "render_pdf_page", "  per page: render (pdfimages / pdftoppm)"),
         ("ingest.prepare", "_extractable_scan", "    of which PDF page inspection (pikepdf)"),
         ("ingest.pipeline", "analyse_page", "  per page: analyse_page"),
@@ -430,15 +454,30 @@ def run_tesseract(refs: list[PageRef], cores: int, work_root: Path | None) -> Ru
             prefix = Path(scratch) / f"page-{index:05d}"
             started = time.perf_counter()
             subprocess.run(
-                ["pdftoppm", "-r", str(REFERENCE_DPI), "-gray", "-f", str(ref.number), "-l",
-                 str(ref.number), "-singlefile", str(ref.pdf), str(prefix)],
-                check=True, capture_output=True, env=env,
+                [
+                    "pdftoppm",
+                    "-r",
+                    str(REFERENCE_DPI),
+                    "-gray",
+                    "-f",
+                    str(ref.number),
+                    "-l",
+                    str(ref.number),
+                    "-singlefile",
+                    str(ref.pdf),
+                    str(prefix),
+                ],
+                check=True,
+                capture_output=True,
+                env=env,
             )
             rendered = time.perf_counter()
             image = prefix.with_suffix(".pgm")
             result = subprocess.run(
                 ["tesseract", str(image), "stdout", "-l", LANGUAGES],
-                check=True, capture_output=True, env=env,
+                check=True,
+                capture_output=True,
+                env=env,
             )
             render_seconds.append(rendered - started)
             ocr_seconds.append(time.perf_counter() - rendered)
@@ -460,7 +499,9 @@ def run_tesseract(refs: list[PageRef], cores: int, work_root: Path | None) -> Ru
 # --- (c) OCRmyPDF --------------------------------------------------------------------------
 
 
-def run_ocrmypdf(refs: list[PageRef], cores: int, work_root: Path | None, *, per_file: bool) -> RunResult:
+def run_ocrmypdf(
+    refs: list[PageRef], cores: int, work_root: Path | None, *, per_file: bool
+) -> RunResult:
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
     with tempfile.TemporaryDirectory(prefix="bench-ocrmypdf-", dir=work_root) as scratch:
         scratch_dir = Path(scratch)
@@ -478,12 +519,23 @@ def run_ocrmypdf(refs: list[PageRef], cores: int, work_root: Path | None, *, per
         for number, (source, _pages) in enumerate(jobs):
             output = scratch_dir / f"out-{number:05d}.pdf"
             done = subprocess.run(
-                [sys.executable, "-c", OCRMYPDF_AT_NORMAL_PRIORITY, "--jobs", str(cores),
-                 *OCRMYPDF_OPTIONS, str(source), str(output)],
-                capture_output=True, env=env,
+                [
+                    sys.executable,
+                    "-c",
+                    OCRMYPDF_AT_NORMAL_PRIORITY,
+                    "--jobs",
+                    str(cores),
+                    *OCRMYPDF_OPTIONS,
+                    str(source),
+                    str(output),
+                ],
+                capture_output=True,
+                env=env,
             )
             if done.returncode != 0:
-                raise RuntimeError(f"ocrmypdf failed on {source.name}: {done.stderr.decode()[-800:]}")
+                raise RuntimeError(
+                    f"ocrmypdf failed on {source.name}: {done.stderr.decode()[-800:]}"
+                )
             outputs.append(output)
         seconds = time.perf_counter() - start
         texts: dict[PageRef, str] = {}
@@ -509,6 +561,9 @@ class MemoryResult:
     peak_processes: int
     load_before: float
     status: str
+    # the worker's RSS (KiB) at 10 %, 20 %, ... 100 % of the wall time: growth while pages are
+    # read shows memory kept per page, a jump at the end memory held per document or batch
+    worker_kib_by_tenth: list[int] = field(default_factory=list)
 
 
 def _process_tree(root: int) -> list[int]:
@@ -521,7 +576,7 @@ def _process_tree(root: int) -> list[int]:
                 stat = handle.read()
         except OSError:
             continue
-        parent = int(stat[stat.rindex(b")") + 2:].split()[1])
+        parent = int(stat[stat.rindex(b")") + 2 :].split()[1])
         children.setdefault(parent, []).append(int(entry))
     tree, todo = [], [root]
     while todo:
@@ -560,24 +615,30 @@ def run_memory(
         finally:
             runtime.close()
         env = {k: v for k, v in os.environ.items() if not k.startswith("EAKTE_")}
-        env.update({
-            "EAKTE_DATA_DIR": str(settings.data_dir),
-            "EAKTE_SECRET_KEY": BENCH_SECRET,
-            "EAKTE_DATABASE_URL": settings.resolved_database_url,
-            "EAKTE_BLOB_STORE": "local",
-            "EAKTE_SEARCH_INDEX": "embedded",
-            "EAKTE_OCR_PROCESSES": str(cores),
-            "EAKTE_JOB_POLL_SECONDS": "0.2",
-            "EAKTE_LOG_LEVEL": "WARNING",
-        })
+        env.update(
+            {
+                "EAKTE_DATA_DIR": str(settings.data_dir),
+                "EAKTE_SECRET_KEY": BENCH_SECRET,
+                "EAKTE_DATABASE_URL": settings.resolved_database_url,
+                "EAKTE_BLOB_STORE": "local",
+                "EAKTE_SEARCH_INDEX": "embedded",
+                "EAKTE_OCR_PROCESSES": str(cores),
+                "EAKTE_JOB_POLL_SECONDS": "0.2",
+                "EAKTE_LOG_LEVEL": "WARNING",
+            }
+        )
         log_path = scratch_dir / "worker.log"
         peak_tree = peak_worker = peak_processes = 0
+        series: list[tuple[float, int]] = []
         load = _load()
         with log_path.open("wb") as log:
             start = time.perf_counter()
             worker = subprocess.Popen(
                 [sys.executable, "-m", "api.cli", "worker", "--until-idle"],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
             while True:
                 pid, status, usage = os.wait4(worker.pid, os.WNOHANG)
@@ -588,6 +649,7 @@ def run_memory(
                 peak_tree = max(peak_tree, sum(sizes))
                 peak_worker = max(peak_worker, sizes[0] if sizes else 0)
                 peak_processes = max(peak_processes, len(tree))
+                series.append((time.perf_counter() - start, sizes[0] if sizes else 0))
                 time.sleep(interval)
             seconds = time.perf_counter() - start
             worker.returncode = os.waitstatus_to_exitcode(status)
@@ -606,7 +668,18 @@ def run_memory(
             tail = log_path.read_text(errors="replace")[-1500:]
             status_text += f"; worker exit {worker.returncode}: {tail}"
     return MemoryResult(
-        pages, seconds, peak_tree, peak_worker, usage.ru_maxrss, peak_processes, load, status_text
+        pages,
+        seconds,
+        peak_tree,
+        peak_worker,
+        usage.ru_maxrss,
+        peak_processes,
+        load,
+        status_text,
+        [
+            max((kib for t, kib in series if t <= seconds * tenth / 10), default=0)
+            for tenth in range(1, 11)
+        ],
     )
 
 
@@ -618,22 +691,35 @@ def _median(values: Iterable[float]) -> float:
 
 
 def report_speed(
-    runs: dict[str, list[RunResult]], page_count: int, file_count: int, cores: int,
-    truth: dict[tuple[str, int], TruthPage], args: argparse.Namespace,
+    runs: dict[str, list[RunResult]],
+    page_count: int,
+    file_count: int,
+    cores: int,
+    truth: dict[tuple[str, int], TruthPage],
+    args: argparse.Namespace,
 ) -> dict:
     summary: dict = {
-        "pages": page_count, "files": file_count, "cores": cores, "repeat": args.repeat,
-        "workers": args.workers, "one_batch": args.one_batch,
+        "pages": page_count,
+        "files": file_count,
+        "cores": cores,
+        "repeat": args.repeat,
+        "workers": args.workers,
+        "one_batch": args.one_batch,
         "ocrmypdf_input": "per-file" if args.ocrmypdf_per_file else "merged",
-        "ocrmypdf_options": OCRMYPDF_OPTIONS, "systems": {},
+        "ocrmypdf_options": OCRMYPDF_OPTIONS,
+        "systems": {},
     }
     print()
-    print(f"OCR benchmark: {page_count} pages in {file_count} files, {cores} cores, "
-          f"{args.repeat} run(s) each; product: {args.workers} worker(s), "
-          f"{'one batch' if args.one_batch else 'one batch per file'}; "
-          f"OCRmyPDF: {summary['ocrmypdf_input']} input")
+    print(
+        f"OCR benchmark: {page_count} pages in {file_count} files, {cores} cores, "
+        f"{args.repeat} run(s) each; product: {args.workers} worker(s), "
+        f"{'one batch' if args.one_batch else 'one batch per file'}; "
+        f"OCRmyPDF: {summary['ocrmypdf_input']} input"
+    )
     print(f"{'system':<24}{'median s':>10}{'min s':>9}{'pages/s':>9}{'x (b)':>8}  load before")
-    reference = _median(r.seconds for r in runs.get("tesseract", [])) if runs.get("tesseract") else None
+    reference = (
+        _median(r.seconds for r in runs.get("tesseract", [])) if runs.get("tesseract") else None
+    )
     for system in SYSTEMS:
         results = runs.get(system)
         if not results:
@@ -642,8 +728,10 @@ def report_speed(
         ratio = median / reference if reference else None
         loads = " ".join(f"{r.load_before:.1f}" for r in results)
         ratio_text = f"{ratio:8.2f}" if ratio is not None else f"{'-':>8}"
-        print(f"{LABELS[system]:<24}{median:10.1f}{min(r.seconds for r in results):9.1f}"
-              f"{page_count / median:9.2f}{ratio_text}  {loads}")
+        print(
+            f"{LABELS[system]:<24}{median:10.1f}{min(r.seconds for r in results):9.1f}"
+            f"{page_count / median:9.2f}{ratio_text}  {loads}"
+        )
         summary["systems"][system] = {
             "seconds": [round(r.seconds, 2) for r in results],
             "median_seconds": round(median, 2),
@@ -658,8 +746,10 @@ def report_speed(
 
     if truth:
         print()
-        print("word recall against truth.jsonl page_text (multiset of whitespace tokens, exact, "
-              "case-sensitive;")
+        print(
+            "word recall against truth.jsonl page_text (multiset of whitespace tokens, exact, "
+            "case-sensitive;"
+        )
         print(f"'rotated or skewed' = upside down or |skew| >= {SKEWED_DEGREES} degrees)")
         groups = ("all", "upright", "rotated or skewed")
         print(f"{'system':<24}" + "".join(f"{g:>22}" for g in groups))
@@ -674,8 +764,12 @@ def report_speed(
                 cells.append(f"{value:.3f} ({recall[group].pages} p)" if value is not None else "-")
             print(f"{LABELS[system]:<24}" + "".join(f"{c:>22}" for c in cells))
             summary["systems"][system]["recall"] = {
-                g: {"recall": round(recall[g].value, 4) if recall[g].value is not None else None,
-                    "found": recall[g].found, "printed": recall[g].printed, "pages": recall[g].pages}
+                g: {
+                    "recall": round(recall[g].value, 4) if recall[g].value is not None else None,
+                    "found": recall[g].found,
+                    "printed": recall[g].printed,
+                    "pages": recall[g].pages,
+                }
                 for g in groups
             }
 
@@ -690,12 +784,15 @@ def report_speed(
             continue
         wall = results[0].seconds
         print()
-        print(f"stages of {LABELS[system]} (first run; wall {wall:.1f} s x {cores} cores = "
-              f"{wall * cores:.1f} core-s; times summed over threads)")
+        print(
+            f"stages of {LABELS[system]} (first run; wall {wall:.1f} s x {cores} cores = "
+            f"{wall * cores:.1f} core-s; times summed over threads)"
+        )
         print(f"{'stage':<58}{'calls':>7}{'total s':>9}{'ms/call':>9}{'% core-s':>9}")
         for label, (calls, seconds) in results[0].stages.items():
             per_call = 1000 * seconds / calls if calls else 0.0
-            print(f"{label:<58}{calls:7d}{seconds:9.2f}{per_call:9.0f}{100 * seconds / (wall * cores):9.1f}")
+            share = 100 * seconds / (wall * cores)
+            print(f"{label:<58}{calls:7d}{seconds:9.2f}{per_call:9.0f}{share:9.1f}")
         summary["systems"][system]["stages"] = {
             label: {"calls": calls, "seconds": round(seconds, 3)}
             for label, (calls, seconds) in results[0].stages.items()
@@ -705,14 +802,23 @@ def report_speed(
 
 def report_memory(results: list[MemoryResult], cores: int) -> dict:
     print()
-    print(f"worker memory: one batch of N pages, `python -m api.cli worker --until-idle`, "
-          f"{cores} OCR threads; RSS sampled from /proc")
-    print(f"{'pages':>6}{'wall s':>9}{'pages/s':>9}{'tree peak MiB':>15}{'worker peak MiB':>17}"
-          f"{'worker maxrss MiB':>19}{'procs':>7}{'load':>6}  batch")
+    print(
+        f"worker memory: one batch of N pages, `python -m api.cli worker --until-idle`, "
+        f"{cores} OCR threads; RSS sampled from /proc"
+    )
+    print(
+        f"{'pages':>6}{'wall s':>9}{'pages/s':>9}{'tree peak MiB':>15}{'worker peak MiB':>17}"
+        f"{'worker maxrss MiB':>19}{'procs':>7}{'load':>6}  batch"
+    )
     for r in results:
-        print(f"{r.pages:6d}{r.seconds:9.1f}{r.pages / r.seconds:9.2f}{r.peak_tree_kib / 1024:15.0f}"
-              f"{r.peak_worker_kib / 1024:17.0f}{r.worker_maxrss_kib / 1024:19.0f}"
-              f"{r.peak_processes:7d}{r.load_before:6.1f}  {r.status}")
+        print(
+            f"{r.pages:6d}{r.seconds:9.1f}{r.pages / r.seconds:9.2f}{r.peak_tree_kib / 1024:15.0f}"
+            f"{r.peak_worker_kib / 1024:17.0f}{r.worker_maxrss_kib / 1024:19.0f}"
+            f"{r.peak_processes:7d}{r.load_before:6.1f}  {r.status}"
+        )
+    print("worker peak RSS up to 10 %, 20 %, ... 100 % of the wall time (MiB):")
+    for r in results:
+        print(f"{r.pages:6d}  " + " ".join(f"{kib / 1024:5.0f}" for kib in r.worker_kib_by_tenth))
     return {"memory": [r.__dict__ for r in results], "cores": cores}
 
 
@@ -728,35 +834,85 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--pages", nargs="+", default=[str(SAMPLES / "docs")], metavar="DIR_OR_FILES",
-                        help="input PDFs, or folders whose *.pdf are taken")
-    parser.add_argument("--truth", type=Path, default=SAMPLES / "truth.jsonl",
-                        help="truth.jsonl with page_text per file; recall is skipped if missing")
-    parser.add_argument("--repeat", type=int, default=1, metavar="N",
-                        help="run every system N times (interleaved a, b, c); medians are reported")
-    parser.add_argument("--cores", type=int, default=os.cpu_count() or 1,
-                        help="ocr_processes of the product, tesseract processes of (b), --jobs of (c)")
-    parser.add_argument("--skip", action="append", choices=SYSTEMS, default=[],
-                        help="leave a system out (may be repeated)")
-    parser.add_argument("--profile", action="store_true",
-                        help="time the product's stages (render, analyse_page, tesseract, "
-                             "renditions, merge, storage, index, DB) by wrapping its functions")
-    parser.add_argument("--workers", type=int, default=1, metavar="N",
-                        help="experiment: N run_worker threads on one runtime, so that N batches "
-                             "run side by side (the product's worker runs one)")
-    parser.add_argument("--one-batch", action="store_true",
-                        help="experiment: hand all pages to the product as ONE batch instead of "
-                             "one batch per file")
-    parser.add_argument("--ocrmypdf-per-file", action="store_true",
-                        help="run OCRmyPDF once per input file, one after the other, instead of "
-                             "once on all pages merged into one PDF")
-    parser.add_argument("--memory-pages", type=int, nargs="+", metavar="N",
-                        help="memory mode: for each N, one batch of N pages (inputs repeated) "
-                             "through a worker process; reports peak RSS and wall time")
-    parser.add_argument("--sample-interval", type=float, default=0.05, metavar="SECONDS",
-                        help="memory mode: how often /proc is sampled")
-    parser.add_argument("--work-dir", type=Path, default=None,
-                        help="where the temporary data folders go (default: the system's temp)")
+    parser.add_argument(
+        "--pages",
+        nargs="+",
+        default=[str(SAMPLES / "docs")],
+        metavar="DIR_OR_FILES",
+        help="input PDFs, or folders whose *.pdf are taken",
+    )
+    parser.add_argument(
+        "--truth",
+        type=Path,
+        default=SAMPLES / "truth.jsonl",
+        help="truth.jsonl with page_text per file; recall is skipped if missing",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run every system N times (interleaved a, b, c); medians are reported",
+    )
+    parser.add_argument(
+        "--cores",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="ocr_processes of the product, tesseract processes of (b), --jobs of (c)",
+    )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        choices=SYSTEMS,
+        default=[],
+        help="leave a system out (may be repeated)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="time the product's stages (render, analyse_page, tesseract, "
+        "renditions, merge, storage, index, DB) by wrapping its functions",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="experiment: N run_worker threads on one runtime, so that N batches "
+        "run side by side (the product's worker runs one)",
+    )
+    parser.add_argument(
+        "--one-batch",
+        action="store_true",
+        help="experiment: hand all pages to the product as ONE batch instead of one batch per file",
+    )
+    parser.add_argument(
+        "--ocrmypdf-per-file",
+        action="store_true",
+        help="run OCRmyPDF once per input file, one after the other, instead of "
+        "once on all pages merged into one PDF",
+    )
+    parser.add_argument(
+        "--memory-pages",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="memory mode: for each N, one batch of N pages (inputs repeated) "
+        "through a worker process; reports peak RSS and wall time",
+    )
+    parser.add_argument(
+        "--sample-interval",
+        type=float,
+        default=0.05,
+        metavar="SECONDS",
+        help="memory mode: how often /proc is sampled",
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=None,
+        help="where the temporary data folders go (default: the system's temp)",
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.cores < 1 or args.workers < 1:
@@ -767,9 +923,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def check_tools(args: argparse.Namespace) -> None:
     needed = ["pdftoppm", "pdfimages", "pdfinfo", "pdftotext", "tesseract"]
     missing = [tool for tool in needed if shutil.which(tool) is None]
-    if "ocrmypdf" not in args.skip and not args.memory_pages:
-        if importlib.util.find_spec("ocrmypdf") is None:
-            missing.append("ocrmypdf (python package; scripts/setup.sh --bench)")
+    wants_ocrmypdf = "ocrmypdf" not in args.skip and not args.memory_pages
+    if wants_ocrmypdf and importlib.util.find_spec("ocrmypdf") is None:
+        missing.append("ocrmypdf (python package; scripts/setup.sh --bench)")
     if missing:
         raise SystemExit(f"missing: {', '.join(missing)}; install with scripts/setup.sh --bench")
 
@@ -780,8 +936,11 @@ def main(argv: list[str] | None = None) -> int:
     check_tools(args)
     pdfs = input_pdfs(args.pages)
     refs = page_refs(pdfs)
-    print(f"{len(refs)} pages in {len(pdfs)} files; {args.cores} cores; "
-          f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
+    print(
+        f"{len(refs)} pages in {len(pdfs)} files; {args.cores} cores; "
+        f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}",
+        flush=True,
+    )
 
     if args.memory_pages:
         results = []
@@ -795,16 +954,26 @@ def main(argv: list[str] | None = None) -> int:
         for round_number in range(1, args.repeat + 1):
             for system in runs:
                 if system == "product":
-                    result = run_product(refs, args.cores, args.work_dir, workers=args.workers,
-                                         one_batch=args.one_batch, profile=args.profile)
+                    result = run_product(
+                        refs,
+                        args.cores,
+                        args.work_dir,
+                        workers=args.workers,
+                        one_batch=args.one_batch,
+                        profile=args.profile,
+                    )
                 elif system == "tesseract":
                     result = run_tesseract(refs, args.cores, args.work_dir)
                 else:
-                    result = run_ocrmypdf(refs, args.cores, args.work_dir,
-                                          per_file=args.ocrmypdf_per_file)
+                    result = run_ocrmypdf(
+                        refs, args.cores, args.work_dir, per_file=args.ocrmypdf_per_file
+                    )
                 runs[system].append(result)
-                print(f"run {round_number}/{args.repeat} {LABELS[system]}: {result.seconds:.1f} s "
-                      f"(load before {result.load_before:.2f})", flush=True)
+                print(
+                    f"run {round_number}/{args.repeat} {LABELS[system]}: {result.seconds:.1f} s "
+                    f"(load before {result.load_before:.2f})",
+                    flush=True,
+                )
         summary = report_speed(runs, len(refs), len(pdfs), args.cores, truth, args)
     if args.json:
         summary["load_average_end"] = os.getloadavg()
