@@ -876,10 +876,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--workers",
         type=int,
-        default=1,
+        default=os.cpu_count() or 1,
         metavar="N",
-        help="experiment: N run_worker threads on one runtime, so that N batches "
-        "run side by side (the product's worker runs one)",
+        help="N run_worker threads on one runtime, so that N batches run side by side, as "
+        "`eakte serve` runs EAKTE_WORKERS (default: one per core) worker processes",
     )
     parser.add_argument(
         "--one-batch",
