@@ -6,7 +6,8 @@ In one run and on the same pages (design.md §7, "Measuring"):
                  (ingest.intake.accept_file) to a fresh embedded runtime (SQLite, local blob
                  store, embedded index) and ingest.worker.run_worker(until_idle=True) is timed
                  end to end: rendering, orientation and skew, OCR with searchable PDF, page
-                 images, thumbnails, storage, indexing and database, with ocr_processes = cores.
+                 images, thumbnails, storage, indexing and database, with ocr_processes = cores
+                 and --workers run_worker threads (default one per core, like EAKTE_WORKERS).
   (b) tesseract  the floor: every page rendered by `pdftoppm -r 300 -gray` to PGM and read by
                  `tesseract PAGE.pgm stdout -l deu+eng` with OMP_THREAD_LIMIT=1, one page per
                  core at a time (a thread pool of `cores` threads over all pages). Rendering is
@@ -49,8 +50,13 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pikepdf
+
+if TYPE_CHECKING:  # the product is imported when needed, so that --help stays quick
+    from records.config import Settings
+    from records.runtime import Runtime
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO.parent / "shared" / "samples"
@@ -189,15 +195,16 @@ class Recall:
 
 
 def word_recall(
-    truth: dict[tuple[str, int], TruthPage], texts: dict[PageRef, str]
+    truth: dict[tuple[str, int], TruthPage], refs: list[PageRef], texts: dict[PageRef, str]
 ) -> dict[str, Recall]:
     """Multiset recall on whitespace tokens, exact and case-sensitive: a word printed twice must
-    be recognised twice. A page without any recognised text counts with recall 0."""
+    be recognised twice. An input page the system gave no text for counts with recall 0."""
     groups = {"all": Recall(), "upright": Recall(), "rotated or skewed": Recall()}
-    for ref, text in texts.items():
+    for ref in refs:
         page = truth.get((ref.pdf.name, ref.number))
         if page is None:
             continue
+        text = texts.get(ref, "")
         groups["all"].add(page.text, text)
         groups["rotated or skewed" if page.rotated_or_skewed else "upright"].add(page.text, text)
     return groups
@@ -223,7 +230,8 @@ def _load() -> float:
 # --- (a) the product -----------------------------------------------------------------------
 
 
-def product_settings(data_dir: Path, cores: int):  # type: ignore[no-untyped-def]
+def product_settings(data_dir: Path, cores: int) -> Settings:
+    """The embedded defaults (SQLite, local blobs, embedded index) in `data_dir`."""
     from records.config import Settings
 
     return Settings(
@@ -233,13 +241,12 @@ def product_settings(data_dir: Path, cores: int):  # type: ignore[no-untyped-def
         database_url=None,
         blob_store="local",
         search_index="embedded",
-        workers=1,
         ocr_processes=cores,
         job_poll_seconds=0.2,
     )
 
 
-def hand_in(runtime, batches: dict[str, Path]) -> None:  # type: ignore[no-untyped-def]
+def hand_in(runtime: Runtime, batches: dict[str, Path]) -> None:
     """Hand every file in as one batch under its source name, as the desk's upload does."""
     from ingest.intake import accept_file
 
@@ -269,8 +276,8 @@ def product_batches(
 
 
 def read_product_texts(
-    runtime, pages: dict[str, list[PageRef]]
-) -> tuple[dict[PageRef, str], list[str]]:  # type: ignore[no-untyped-def]
+    runtime: Runtime, pages: dict[str, list[PageRef]]
+) -> tuple[dict[PageRef, str], list[str]]:
     """Page texts from the product's database, matched to the inputs by the documents'
     source_name (a batch split into several documents names them "NAME (n)") and source page."""
     from sqlalchemy import select
@@ -326,7 +333,7 @@ def run_product(
             start = time.perf_counter()
             if workers == 1:
                 run_worker(runtime, stop, until_idle=True)
-            else:  # an experiment: several workers in one process, jobs side by side
+            else:  # several workers, as `eakte serve` starts EAKTE_WORKERS (here as threads)
                 threads = [
                     threading.Thread(
                         target=run_worker, args=(runtime, stop), kwargs={"until_idle": True}
@@ -340,6 +347,10 @@ def run_product(
             seconds = time.perf_counter() - start
             stages = clock.finish() if clock else {}
             texts, problems = read_product_texts(runtime, pages)
+            if clock and clock.missing:
+                problems.append(
+                    f"not profiled, no longer in the product: {', '.join(clock.missing)}"
+                )
         finally:
             runtime.close()
     return RunResult("product", seconds, load, texts, stages, problems)
@@ -363,6 +374,7 @@ class StageClock:
             "pdf_page_resolutions",
             "  per batch: page dpi (pdfinfo, pdfimages -list)",
         ),
+        ("ingest.pipeline", "pdf_page_colours", "  per batch: page colours (pdfimages -list)"),
         ("ingest.pipeline", "render_pdf_page", "  per page: render (pdfimages / pdftoppm)"),
         ("ingest.prepare", "_extractable_scan", "    of which PDF page inspection (pikepdf)"),
         ("ingest.pipeline", "analyse_page", "  per page: analyse_page"),
@@ -384,7 +396,7 @@ class StageClock:
         ("<index>", "index", "    of which search indexing"),
     )
 
-    def __init__(self, runtime) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, runtime: Runtime) -> None:
         self._lock = threading.Lock()
         self._totals: dict[str, list[float]] = {}
         self._restore: list[tuple[object, str, object]] = []
@@ -692,12 +704,12 @@ def _median(values: Iterable[float]) -> float:
 
 def report_speed(
     runs: dict[str, list[RunResult]],
-    page_count: int,
-    file_count: int,
+    refs: list[PageRef],
     cores: int,
     truth: dict[tuple[str, int], TruthPage],
     args: argparse.Namespace,
 ) -> dict:
+    page_count, file_count = len(refs), len({ref.pdf for ref in refs})
     summary: dict = {
         "pages": page_count,
         "files": file_count,
@@ -757,7 +769,7 @@ def report_speed(
             results = runs.get(system)
             if not results:
                 continue
-            recall = word_recall(truth, results[0].texts)
+            recall = word_recall(truth, refs, results[0].texts)
             cells = []
             for group in groups:
                 value = recall[group].value
@@ -911,7 +923,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--work-dir",
         type=Path,
         default=None,
-        help="where the temporary data folders go (default: the system's temp)",
+        help="where the temporary data folders go (None: the system's temp folder)",
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
@@ -925,9 +937,10 @@ def check_tools(args: argparse.Namespace) -> None:
     missing = [tool for tool in needed if shutil.which(tool) is None]
     wants_ocrmypdf = "ocrmypdf" not in args.skip and not args.memory_pages
     if wants_ocrmypdf and importlib.util.find_spec("ocrmypdf") is None:
-        missing.append("ocrmypdf (python package; scripts/setup.sh --bench)")
+        # it is in the `bench` dependency group: a plain `uv sync` removes it again
+        missing.append(f"the ocrmypdf package in {sys.executable} (or pass --skip ocrmypdf)")
     if missing:
-        raise SystemExit(f"missing: {', '.join(missing)}; install with scripts/setup.sh --bench")
+        raise SystemExit(f"missing: {'; '.join(missing)}. scripts/setup.sh --bench installs all")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -974,7 +987,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"(load before {result.load_before:.2f})",
                     flush=True,
                 )
-        summary = report_speed(runs, len(refs), len(pdfs), args.cores, truth, args)
+        summary = report_speed(runs, refs, args.cores, truth, args)
     if args.json:
         summary["load_average_end"] = os.getloadavg()
         args.json.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
