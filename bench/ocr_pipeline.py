@@ -369,12 +369,7 @@ class StageClock:
         ("ingest.worker", "claim_next", "queue: claim next job"),
         ("ingest.worker", "has_unfinished_jobs", "queue: idle check"),
         ("ingest.worker", "run_one", "job (process_batch, lease thread)"),
-        (
-            "ingest.pipeline",
-            "pdf_page_resolutions",
-            "  per batch: page dpi (pdfinfo, pdfimages -list)",
-        ),
-        ("ingest.pipeline", "pdf_page_colours", "  per batch: page colours (pdfimages -list)"),
+        ("ingest.pipeline", "pdf_page_scans", "  per batch: page dpi and colour (pdfimages -list)"),
         ("ingest.pipeline", "render_pdf_page", "  per page: render (pdfimages / pdftoppm)"),
         ("ingest.prepare", "_extractable_scan", "    of which PDF page inspection (pikepdf)"),
         ("ingest.pipeline", "analyse_page", "  per page: analyse_page"),
@@ -454,8 +449,17 @@ class StageClock:
 # --- (b) raw tesseract ---------------------------------------------------------------------
 
 
-def run_tesseract(refs: list[PageRef], cores: int, work_root: Path | None) -> RunResult:
+def run_tesseract(
+    refs: list[PageRef], cores: int, work_root: Path | None, raw_dpi: str = "300"
+) -> RunResult:
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
+    if raw_dpi == "native":  # each page at its scan's own resolution (found before timing)
+        from ingest.prepare import pdf_page_resolutions
+
+        native = {pdf: pdf_page_resolutions(pdf, 60) for pdf in {ref.pdf for ref in refs}}
+        dpis = [native[ref.pdf][ref.number - 1] for ref in refs]
+    else:
+        dpis = [int(raw_dpi)] * len(refs)
     render_seconds: list[float] = []
     ocr_seconds: list[float] = []
 
@@ -469,7 +473,7 @@ def run_tesseract(refs: list[PageRef], cores: int, work_root: Path | None) -> Ru
                 [
                     "pdftoppm",
                     "-r",
-                    str(REFERENCE_DPI),
+                    str(dpis[index]),
                     "-gray",
                     "-f",
                     str(ref.number),
@@ -502,7 +506,7 @@ def run_tesseract(refs: list[PageRef], cores: int, work_root: Path | None) -> Ru
             texts = list(pool.map(one, enumerate(refs)))
         seconds = time.perf_counter() - start
     stages = {
-        "per page: pdftoppm -r 300 -gray": (len(render_seconds), sum(render_seconds)),
+        f"per page: pdftoppm -r {raw_dpi} -gray": (len(render_seconds), sum(render_seconds)),
         "per page: tesseract stdout (text)": (len(ocr_seconds), sum(ocr_seconds)),
     }
     return RunResult("tesseract", seconds, load, dict(zip(refs, texts, strict=True)), stages)
@@ -873,6 +877,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="ocr_processes of the product, tesseract processes of (b), --jobs of (c)",
     )
     parser.add_argument(
+        "--raw-dpi",
+        default=str(REFERENCE_DPI),
+        help="resolution at which (b) renders pages: a number (default 300, the resolution "
+        "tesseract is trained for) or 'native' (each scan's own resolution)",
+    )
+    parser.add_argument(
         "--skip",
         action="append",
         choices=SYSTEMS,
@@ -929,6 +939,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.cores < 1 or args.workers < 1:
         parser.error("--repeat, --cores and --workers must be at least 1")
+    if args.raw_dpi != "native" and not (args.raw_dpi.isdigit() and 72 <= int(args.raw_dpi) <= 600):
+        parser.error("--raw-dpi must be 'native' or a resolution from 72 to 600")
     return args
 
 
@@ -976,7 +988,7 @@ def main(argv: list[str] | None = None) -> int:
                         profile=args.profile,
                     )
                 elif system == "tesseract":
-                    result = run_tesseract(refs, args.cores, args.work_dir)
+                    result = run_tesseract(refs, args.cores, args.work_dir, args.raw_dpi)
                 else:
                     result = run_ocrmypdf(
                         refs, args.cores, args.work_dir, per_file=args.ocrmypdf_per_file

@@ -108,20 +108,6 @@ def parse_tsv(tsv: str) -> OcrResult:
     return OcrResult("\n".join(text_lines), mean, words)
 
 
-def pdf_page_colours(pdf: Path, timeout: int) -> dict[int, str]:
-    """How each page was scanned, for the scan record: `bilevel`, `gray` or `colour`."""
-    listing = run_program(["pdfimages", "-list", str(pdf)], timeout).stdout.decode()
-    colours: dict[int, str] = {}
-    for line in listing.splitlines()[2:]:
-        fields = line.split()
-        if len(fields) < 8 or not fields[0].isdigit():
-            continue
-        page, colour, bits = int(fields[0]), fields[5], fields[7]
-        kind = "bilevel" if bits == "1" else ("gray" if colour == "gray" else "colour")
-        colours.setdefault(page, kind)
-    return colours
-
-
 def image_colour(image_file: Path, number: int) -> str:
     with Image.open(image_file) as image:
         image.seek(number - 1)

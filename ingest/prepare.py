@@ -45,6 +45,7 @@ MIN_SKEW = 0.1  # below this a resampled page is not worth its cost
 # OSD at 150 dpi turned all 40 samples right in all four orientations, confidence >= 2.5;
 # its wrong answers (on 100 dpi copies) came with confidences below 2
 MIN_OSD_CONFIDENCE = 2.0
+QUICK_OSD_CHARACTERS = 20  # tesseract's default is 50
 MIN_TEXT_PIXELS = 600  # at ANALYSIS_DPI: about three lines of text; less cannot be judged
 BARCODE_FORMATS = zxingcpp.barcode_formats_from_str("QRCode,Code39,Code128")
 
@@ -62,15 +63,23 @@ class PagePlan:
 # --- PDF pages ----------------------------------------------------------------------------
 
 
-def pdf_page_resolutions(pdf: Path, timeout: int) -> list[int]:
-    """The native dpi of each page's scanned image, for page 1, 2, ... in order.
+@dataclass(frozen=True)
+class PageScan:
+    dpi: int  # native resolution of the page's scanned image, DEFAULT_DPI if it has none
+    colour: str | None  # "bilevel", "gray" or "colour" of that image, for the scan record
+
+
+def pdf_page_scans(pdf: Path, timeout: int) -> list[PageScan]:
+    """How each page of a PDF was scanned, for page 1, 2, ... in order, from one `pdfimages`.
 
     A page counts as scanned when one image covers at least half of it; pages without such an
-    image (text, vector graphics, small logos) get DEFAULT_DPI.
+    image (text, vector graphics, small logos) get DEFAULT_DPI and the colour of their largest
+    image, if any.
     """
-    page_areas = _page_areas(pdf, timeout)
+    page_areas = _page_areas(pdf)
     listing = run_program(["pdfimages", "-list", str(pdf)], timeout).stdout.decode("latin-1")
-    best: dict[int, tuple[float, int]] = {}  # page -> (covered area in square points, dpi)
+    # page -> (covered area in square points, dpi, colour)
+    best: dict[int, tuple[float, int, str]] = {}
     for line in listing.splitlines()[2:]:
         fields = line.split()
         if len(fields) < 14 or fields[2] != "image" or not fields[0].isdigit():
@@ -82,22 +91,35 @@ def pdf_page_resolutions(pdf: Path, timeout: int) -> list[int]:
             continue
         if x_ppi <= 0 or y_ppi <= 0:
             continue
+        colour_space, bits = fields[5], fields[7]
+        colour = "bilevel" if bits == "1" else ("gray" if colour_space == "gray" else "colour")
         area = (width / x_ppi * 72) * (height / y_ppi * 72)
-        if area > best.get(page, (0.0, 0))[0]:
-            best[page] = (area, round(max(x_ppi, y_ppi)))
-    resolutions = []
+        if area > best.get(page, (0.0, 0, ""))[0]:
+            best[page] = (area, round(max(x_ppi, y_ppi)), colour)
+    scans = []
     for number, page_area in enumerate(page_areas, start=1):
-        area, dpi = best.get(number, (0.0, DEFAULT_DPI))
-        resolutions.append(dpi if page_area > 0 and area >= 0.5 * page_area else DEFAULT_DPI)
-    return resolutions
+        area, dpi, colour = best.get(number, (0.0, DEFAULT_DPI, ""))
+        scanned = page_area > 0 and area >= 0.5 * page_area
+        scans.append(PageScan(dpi if scanned else DEFAULT_DPI, colour or None))
+    return scans
 
 
-def _page_areas(pdf: Path, timeout: int) -> list[float]:
-    info = run_program(["pdfinfo", "-f", "1", "-l", "1000000", str(pdf)], timeout)
-    areas: dict[int, float] = {}
-    for match in re.finditer(rb"^Page\s+(\d+) size:\s+([\d.]+) x ([\d.]+)", info.stdout, re.M):
-        areas[int(match[1])] = float(match[2]) * float(match[3])
-    return [areas[n] for n in sorted(areas)]
+def pdf_page_resolutions(pdf: Path, timeout: int) -> list[int]:
+    """The native dpi of each page's scanned image (see pdf_page_scans)."""
+    return [scan.dpi for scan in pdf_page_scans(pdf, timeout)]
+
+
+def _page_areas(pdf: Path) -> list[float]:
+    """Each page's visible area in square points (crop box, else media box)."""
+    try:
+        with pikepdf.open(pdf) as document:
+            areas = []
+            for page in document.pages:
+                left, bottom, right, top = (float(v) for v in page.cropbox)
+                areas.append(abs(right - left) * abs(top - bottom))
+            return areas
+    except (pikepdf.PdfError, ValueError, TypeError) as exc:
+        raise UnreadablePage(f"PDF-Seiten nicht lesbar: {exc}") from None
 
 
 def render_pdf_page(pdf: Path, number: int, dpi: int, out_dir: Path, timeout: int) -> Path:
@@ -637,7 +659,10 @@ def _row_profile(part: np.ndarray, left: int, slope: float, pad: int, length: in
 def _osd_orientation(page: _PageImage, timeout: int) -> int:
     """Tesseract's orientation detection on a 150 dpi copy; 0 unless it is confident.
 
-    Costs 0.5-1.3 s, about as much as OCR, so it only runs where the numpy analysis is unsure.
+    A quick pass that stops after QUICK_OSD_CHARACTERS characters costs about 0.4 s; only when
+    it is unsure does the full pass (about 0.9 s, as much as OCR) run. On the 40 samples in all
+    four orientations both passes gave the same answer every time; the quick one with about
+    half the confidence.
     """
     image, dpi = _reduced(page.full, page.pixel_dpi, OSD_DPI, 1.3 * OSD_DPI)
     handle, name = tempfile.mkstemp(suffix=".osd.pgm", dir=page.path.parent)
@@ -645,18 +670,29 @@ def _osd_orientation(page: _PageImage, timeout: int) -> int:
     copy = Path(name)
     try:
         image.save(copy)
-        result = run_program(
-            ["tesseract", str(copy), "stdout", "--psm", "0", "--dpi", str(round(dpi))], timeout
-        )
-    except UnreadablePage:
-        return 0  # tesseract gives up on pages with too few characters
+        for extra in (["-c", f"min_characters_to_try={QUICK_OSD_CHARACTERS}"], []):
+            rotate = _run_osd(copy, dpi, extra, timeout)
+            if rotate is not None:
+                return rotate
+        return 0
     finally:
         copy.unlink(missing_ok=True)
+
+
+def _run_osd(copy: Path, dpi: float, extra: list[str], timeout: int) -> int | None:
+    """The clockwise turn tesseract proposes, or None where it is not confident."""
+    try:
+        result = run_program(
+            ["tesseract", str(copy), "stdout", "--psm", "0", "--dpi", str(round(dpi)), *extra],
+            timeout,
+        )
+    except UnreadablePage:
+        return None  # tesseract gives up on pages with too few characters
     text = result.stdout.decode("utf-8", "replace")
     rotate = re.search(r"Rotate:\s*(\d+)", text)
     confidence = re.search(r"Orientation confidence:\s*([\d.]+)", text)
     if not rotate or not confidence or float(confidence[1]) < MIN_OSD_CONFIDENCE:
-        return 0
+        return None
     return int(rotate[1]) % 360
 
 
