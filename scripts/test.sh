@@ -45,6 +45,11 @@ done
 for service in "${services[@]}"; do
   eval "$(bash "services/$service.sh" env)"
 done
+# veraPDF (Maven Central) checks the PDF/A documents. After the parallel block, so that two
+# Maven runs never fill the shared Maven cache at the same time; warm, this takes no time.
+bash services/verapdf.sh install >"$EAKTE_SERVICES_DIR/verapdf-install.log" 2>&1 ||
+  { cat "$EAKTE_SERVICES_DIR/verapdf-install.log" >&2; exit 1; }
+eval "$(bash services/verapdf.sh env)"
 echo "test: services ready after $(( $(date +%s) - started )) s"
 
 # The production deployment must stay a valid compose file; secrets are placeholders here.
