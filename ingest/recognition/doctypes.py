@@ -1,0 +1,486 @@
+"""Document types from their wording, by an editable catalogue (doctypes.toml)."""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+from ingest.recognition.evidence import Evidence
+from ingest.recognition.text import (
+    Line,
+    ParsedDocument,
+    allowed_distance,
+    fold,
+    snippet,
+    word_skeleton,
+)
+
+DEFAULT_CATALOGUE = Path(__file__).with_name("doctypes.toml")
+
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
+_FUZZY_FACTOR = 0.9  # a phrase read with OCR errors counts a little less
+_SKELETON_FACTOR = 0.95
+_SKELETON_MIN_LENGTH = 6  # shorter words would meet other words in the reduced alphabet
+_FUZZY_MIN_LENGTH = 10
+_SATURATION = 4  # points of a type level off at this many times min_score
+_UMLAUTS = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "Ä": "A", "Ö": "O", "Ü": "U", "ß": "ss"})
+
+
+@dataclass(frozen=True)
+class Term:
+    kind: str  # "phrase" or "pattern"
+    text: str  # as written in the catalogue
+    weight: float
+    label: str
+    regex: re.Pattern[str] = field(compare=False, repr=False)
+    skeleton: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    fuzzy: str | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class DocTypeRule:
+    code: str
+    name: str
+    target: str  # "caseworker", "case_manager" or "team:<Team name>"
+    phrases: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    weight: float = 1.0
+    terms: tuple[Term, ...] = ()
+
+    @property
+    def team(self) -> str | None:
+        return self.target.split(":", 1)[1] if self.target.startswith("team:") else None
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    types: tuple[DocTypeRule, ...]
+    fallback: str = "sonstiges"
+    min_score: float = 3.0
+    source: str = ""
+    lexicon: _Lexicon | None = field(default=None, compare=False, repr=False)
+
+    def rule(self, code: str) -> DocTypeRule | None:
+        return next((rule for rule in self.types if rule.code == code), None)
+
+    def words(self) -> _Lexicon:
+        """The catalogue's own long words, to read OCR-damaged words back for the patterns."""
+        if self.lexicon is not None:
+            return self.lexicon
+        found: set[str] = set()
+        for rule in self.types:
+            for term in rule.terms:
+                source = term.text if term.kind == "phrase" else term.text.translate(_UMLAUTS)
+                found.update(re.findall(r"[a-z]{6,}", fold(source)))
+        lexicon = _Lexicon(found)
+        object.__setattr__(self, "lexicon", lexicon)
+        return lexicon
+
+
+class _Lexicon:
+    """Words a catalogue uses, and how to map an OCR-damaged word onto one of them."""
+
+    def __init__(self, words: set[str]) -> None:
+        self.words = frozenset(words)
+        self.choices = sorted(words)
+        by_skeleton: dict[str, set[str]] = {}
+        for word in words:
+            by_skeleton.setdefault(word_skeleton(word), set()).add(word)
+        self.by_skeleton = {k: next(iter(v)) for k, v in by_skeleton.items() if len(v) == 1}
+        self._cache: dict[str, str] = {}
+
+    def correct(self, word: str) -> str:
+        if len(word) < 6 or word in self.words or not word.isalpha():
+            return word
+        if word in self._cache:
+            return self._cache[word]
+        fixed = self.by_skeleton.get(word_skeleton(word))
+        if fixed is None:
+            limit = allowed_distance(len(word))
+            found = process.extract(
+                word, self.choices, scorer=Levenshtein.distance, score_cutoff=limit, limit=2
+            )
+            # Only an unambiguous nearest word; otherwise leave the word as read.
+            if found and (len(found) == 1 or found[0][1] < found[1][1]):
+                fixed = found[0][0]
+        result = fixed or word
+        if len(self._cache) < 50_000:
+            self._cache[word] = result
+        return result
+
+    def correct_text(self, text: str) -> str:
+        return re.sub(r"[a-z]{6,}", lambda m: self.correct(m.group(0)), text)
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", fold(text)))
+
+
+def _phrase_term(text: str, weight: float) -> Term:
+    words = re.findall(r"[a-z0-9*]+", fold(text))
+    if not words or not any(w.strip("*") for w in words):
+        raise ValueError(f"die Formulierung „{text}“ enthält keine Wörter")
+    regex = _phrase_regex(words)
+    plain = " ".join(words)
+    length = len(plain.replace(" ", "").replace("*", ""))
+    skeleton_words = word_skeleton(plain).split(" ")
+    skeleton = _phrase_regex(skeleton_words) if length >= _SKELETON_MIN_LENGTH else None
+    fuzzy = word_skeleton(plain) if "*" not in plain and length >= _FUZZY_MIN_LENGTH else None
+    return Term("phrase", text, weight, text, regex, skeleton, fuzzy)
+
+
+def _phrase_regex(words: list[str]) -> re.Pattern[str]:
+    body = " ".join(
+        re.escape(w.rstrip("*")) + ("[a-z0-9]*" if w.endswith("*") else "") for w in words
+    )
+    return re.compile(rf"(?<![a-z0-9]){body}(?![a-z0-9])")
+
+
+def _pattern_term(pattern: str, weight: float, label: str) -> Term:
+    try:
+        regex = re.compile(pattern.translate(_UMLAUTS), re.IGNORECASE)
+    except re.error as error:
+        raise ValueError(
+            f"das Muster „{pattern}“ ist kein gültiger regulärer Ausdruck ({error})"
+        ) from None
+    return Term("pattern", pattern, weight, label or pattern, regex)
+
+
+def _number(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{what} muss eine Zahl sein, nicht „{value}“")
+    return float(value)
+
+
+def _terms(raw: dict[str, object]) -> tuple[list[str], list[str], list[Term]]:
+    phrases: list[str] = []
+    patterns: list[str] = []
+    terms: list[Term] = []
+    raw_phrases = raw.get("phrases", [])
+    if not isinstance(raw_phrases, list):
+        raise ValueError("„phrases“ muss eine Liste sein")
+    for entry in raw_phrases:
+        if isinstance(entry, str):
+            text, weight = entry, 1.0
+        elif isinstance(entry, dict) and isinstance(entry.get("text"), str):
+            text = entry["text"]
+            weight = _number(entry.get("weight", 1.0), f"Das Gewicht von „{text}“")
+        else:
+            raise ValueError(
+                f'Formulierung {entry!r} ist weder Text noch {{ text = "...", weight = ... }}'
+            )
+        phrases.append(text)
+        terms.append(_phrase_term(text, weight))
+    raw_patterns = raw.get("patterns", [])
+    if not isinstance(raw_patterns, list):
+        raise ValueError("„patterns“ muss eine Liste sein")
+    for entry in raw_patterns:
+        if isinstance(entry, str):
+            pattern, weight, label = entry, 1.0, ""
+        elif isinstance(entry, dict) and isinstance(entry.get("regex"), str):
+            pattern = entry["regex"]
+            weight = _number(entry.get("weight", 1.0), f"Das Gewicht von „{pattern}“")
+            label = str(entry.get("label", ""))
+        else:
+            raise ValueError(
+                f'Muster {entry!r} ist weder Text noch {{ regex = "...", weight = ... }}'
+            )
+        patterns.append(pattern)
+        terms.append(_pattern_term(pattern, weight, label))
+    return phrases, patterns, terms
+
+
+def _rule(raw: object, position: int) -> DocTypeRule:
+    if not isinstance(raw, dict):
+        raise ValueError(f"Eintrag {position} unter [[types]] ist keine Tabelle")
+    code = raw.get("code")
+    where = f"Dokumentart „{code}“" if isinstance(code, str) else f"Dokumentart Nr. {position}"
+    try:
+        if not isinstance(code, str) or not _CODE.match(code):
+            raise ValueError(
+                "„code“ fehlt oder ist ungültig (erlaubt: Kleinbuchstaben, Ziffern, Unterstrich)"
+            )
+        name = raw.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("„name“ fehlt")
+        target = raw.get("target")
+        valid_team = isinstance(target, str) and target.startswith("team:") and target[5:].strip()
+        if target not in ("caseworker", "case_manager") and not valid_team:
+            raise ValueError(
+                f"„target“ ist „{target}“; erlaubt sind „caseworker“, „case_manager“ oder "
+                "„team:<Name des Teams>“"
+            )
+        weight = _number(raw.get("weight", 1.0), "„weight“")
+        if weight <= 0:
+            raise ValueError("„weight“ muss größer als 0 sein")
+        unknown = set(raw) - {"code", "name", "target", "weight", "phrases", "patterns"}
+        if unknown:
+            raise ValueError(f"unbekannte Angabe(n): {', '.join(sorted(unknown))}")
+        phrases, patterns, terms = _terms(raw)
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
+    assert isinstance(target, str)
+    return DocTypeRule(
+        code=code,
+        name=name.strip(),
+        target=target.strip(),
+        phrases=tuple(phrases),
+        patterns=tuple(patterns),
+        weight=weight,
+        terms=tuple(terms),
+    )
+
+
+def load_catalogue(path: Path | None = None) -> Catalogue:
+    """The document-type catalogue; None reads the shipped default.
+
+    Raises ValueError with a German message that names the file and the mistake.
+    """
+    source = Path(path) if path is not None else DEFAULT_CATALOGUE
+    label = f"Dokumentarten-Katalog {source}"
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{label} nicht gefunden.") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{label} ist nicht in UTF-8 gespeichert.") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{label} ist fehlerhaft (TOML-Syntax): {error}") from None
+    try:
+        raw_types = data.get("types")
+        if not isinstance(raw_types, list) or not raw_types:
+            raise ValueError("es ist keine Dokumentart ([[types]]) eingetragen")
+        rules = tuple(_rule(raw, position) for position, raw in enumerate(raw_types, start=1))
+        codes = [rule.code for rule in rules]
+        duplicates = sorted({code for code in codes if codes.count(code) > 1})
+        if duplicates:
+            raise ValueError(f"der Code „{duplicates[0]}“ ist mehrfach vergeben")
+        fallback = data.get("fallback", "sonstiges")
+        if fallback not in codes:
+            raise ValueError(
+                f"die Ersatzart „{fallback}“ (fallback) ist nicht als Dokumentart eingetragen"
+            )
+        min_score = _number(data.get("min_score", 3.0), "„min_score“")
+        if min_score <= 0:
+            raise ValueError("„min_score“ muss größer als 0 sein")
+        unknown = set(data) - {"types", "fallback", "min_score"}
+        if unknown:
+            raise ValueError(f"unbekannte Angabe(n): {', '.join(sorted(unknown))}")
+    except ValueError as error:
+        raise ValueError(f"{label}: {error}.") from None
+    return Catalogue(rules, str(fallback), min_score, str(source))
+
+
+# --- classification -----------------------------------------------------------------------------
+
+
+@dataclass
+class _PageText:
+    page: int
+    words: str  # " a b c " over all lines of the page
+    plain: str  # folded lines joined by spaces
+    corrected: str  # plain, with OCR-damaged words read back onto the catalogue's words
+    skeleton: str  # words with OCR look-alikes merged
+    words_starts: list[int]
+    plain_starts: list[int]
+    corrected_starts: list[int]
+    skeleton_starts: list[int]
+    lines: list[Line]
+
+    def line_at(self, offset: int, starts: list[int]) -> Line:
+        index = 0
+        for i, start in enumerate(starts):
+            if start > offset:
+                break
+            index = i
+        return self.lines[index]
+
+
+def _page_texts(doc: ParsedDocument, lexicon: _Lexicon) -> list[_PageText]:
+    pages: list[_PageText] = []
+    for number in range(1, len(doc.pages) + 1):
+        lines = [line for line in doc.lines if line.page == number]
+        words, plain, corrected, skeleton = " ", "", "", " "
+        words_starts: list[int] = []
+        plain_starts: list[int] = []
+        corrected_starts: list[int] = []
+        skeleton_starts: list[int] = []
+        for line in lines:
+            line_words = _words(line.text)
+            words_starts.append(len(words))
+            words += line_words + " "
+            skeleton_starts.append(len(skeleton))
+            skeleton += word_skeleton(line_words) + " "
+            plain_starts.append(len(plain))
+            plain += line.folded + " "
+            corrected_starts.append(len(corrected))
+            corrected += lexicon.correct_text(line.folded) + " "
+        pages.append(
+            _PageText(
+                number,
+                words,
+                plain,
+                corrected,
+                skeleton,
+                words_starts,
+                plain_starts,
+                corrected_starts,
+                skeleton_starts,
+                lines,
+            )
+        )
+    return pages
+
+
+@dataclass
+class _Hit:
+    term: Term
+    page: int
+    line: Line
+    factor: float
+
+
+def _fuzzy_find(phrase: str, text: str) -> tuple[float, int] | None:
+    cutoff = 90 if len(phrase) < 16 else 86
+    offset = 0
+    for _ in range(3):
+        rest = text[offset:]
+        if len(rest) < len(phrase) - 2:
+            return None
+        found = fuzz.partial_ratio_alignment(phrase, rest, score_cutoff=cutoff)
+        if found is None or found.score < cutoff:
+            return None
+        start, end = offset + found.dest_start, offset + found.dest_end
+        # The match must be whole words (one stray letter either side is OCR noise).
+        if not (_boundary_before(text, start) and _boundary_after(text, end)):
+            offset = end
+            continue
+        return found.score / 100, start
+    return None
+
+
+def _boundary_before(text: str, start: int) -> bool:
+    return start <= 1 or " " in (text[start], text[start - 1], text[start - 2])
+
+
+def _boundary_after(text: str, end: int) -> bool:
+    return end >= len(text) - 1 or " " in (text[end - 1], text[end], text[end + 1])
+
+
+def _find(term: Term, pages: list[_PageText]) -> _Hit | None:
+    for page in pages:
+        if term.kind == "pattern":
+            match = term.regex.search(page.plain)
+            if match:
+                return _Hit(term, page.page, page.line_at(match.start(), page.plain_starts), 1.0)
+            continue
+        match = term.regex.search(page.words)
+        if match:
+            return _Hit(term, page.page, page.line_at(match.start(), page.words_starts), 1.0)
+    if term.kind == "pattern":
+        for page in pages:
+            if page.corrected == page.plain:
+                continue
+            match = term.regex.search(page.corrected)
+            if match:
+                line = page.line_at(match.start(), page.corrected_starts)
+                return _Hit(term, page.page, line, _FUZZY_FACTOR)
+    if term.kind == "phrase" and term.skeleton is not None:
+        for page in pages:
+            match = term.skeleton.search(page.skeleton)
+            if match:
+                line = page.line_at(match.start(), page.skeleton_starts)
+                return _Hit(term, page.page, line, _SKELETON_FACTOR)
+    if term.kind == "phrase" and term.fuzzy is not None:
+        for page in pages:
+            found = _fuzzy_find(term.fuzzy, page.skeleton)
+            if found is not None:
+                line = page.line_at(found[1], page.skeleton_starts)
+                return _Hit(term, page.page, line, _FUZZY_FACTOR * found[0])
+    return None
+
+
+@dataclass
+class TypeDecision:
+    code: str
+    confidence: float
+    evidence: list[Evidence]
+    scores: dict[str, float]
+
+
+def _saturated(points: float, catalogue: Catalogue) -> float:
+    """Points with diminishing returns: past a few strong phrases a document is not "more" of
+    its type, so a long attachment (three pages of bank statements behind an objection) does
+    not outvote the letter, and the type's weight (its priority) decides."""
+    if points <= 0:
+        return points
+    ceiling = _SATURATION * catalogue.min_score
+    return ceiling * (1 - math.exp(-points / ceiling))
+
+
+def classify(doc: ParsedDocument, catalogue: Catalogue) -> TypeDecision:
+    pages = _page_texts(doc, catalogue.words())
+    points: dict[str, float] = {}
+    scores: dict[str, float] = {}
+    hits: dict[str, list[_Hit]] = {}
+    for rule in catalogue.types:
+        found = [hit for term in rule.terms if (hit := _find(term, pages)) is not None]
+        points[rule.code] = sum(h.term.weight * h.factor for h in found)
+        scores[rule.code] = round(rule.weight * _saturated(points[rule.code], catalogue), 2)
+        hits[rule.code] = found
+    eligible = [
+        code
+        for code in scores
+        if code != catalogue.fallback and points[code] >= catalogue.min_score
+    ]
+    if not eligible:
+        evidence = []
+        weak = [c for c in scores if c != catalogue.fallback and points[c] > 0]
+        if weak:
+            code = max(weak, key=lambda c: points[c])
+            evidence.append(
+                Evidence(
+                    "phrase",
+                    None,
+                    "",
+                    f"Nur schwache Hinweise auf „{_name(catalogue, code)}“ ({points[code]:.1f} "
+                    f"Punkte, nötig sind {catalogue.min_score:g}); daher "
+                    f"„{_name(catalogue, catalogue.fallback)}“",
+                )
+            )
+        best_points = max((points[c] for c in weak), default=0.0)
+        confidence = 0.5 + 0.3 * (1 - min(best_points, catalogue.min_score) / catalogue.min_score)
+        return TypeDecision(catalogue.fallback, round(confidence, 2), evidence, scores)
+    best_code = max(eligible, key=lambda c: scores[c])
+    best = scores[best_code]
+    second = max((scores[c] for c in scores if c != best_code), default=0.0)
+    rule = catalogue.rule(best_code)
+    assert rule is not None
+    margin = (best - max(second, 0.0)) / best
+    strength = 1 - math.exp(-points[best_code] / (2 * catalogue.min_score))
+    confidence = round(0.5 * margin + 0.5 * strength, 2)
+    top = sorted(hits[best_code], key=lambda h: h.term.weight * h.factor, reverse=True)
+    evidence = [_type_evidence(rule, hit) for hit in top[:3] if hit.term.weight > 0]
+    return TypeDecision(best_code, confidence, evidence, scores)
+
+
+def _name(catalogue: Catalogue, code: str) -> str:
+    rule = catalogue.rule(code)
+    return rule.name if rule is not None else code
+
+
+def _type_evidence(rule: DocTypeRule, hit: _Hit) -> Evidence:
+    read = " (trotz Lesefehlern erkannt)" if hit.factor < 1.0 else ""
+    what = "Formulierung" if hit.term.kind == "phrase" else "Merkmal"
+    return Evidence(
+        hit.term.kind,
+        hit.page,
+        hit.line.text,
+        f"{what} „{hit.term.label}“ auf Seite {hit.page}{read} („{snippet(hit.line.text)}“)",
+    )

@@ -1,0 +1,318 @@
+"""Identifiers in OCR text: household (BG) numbers, social court file references, dates."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from rapidfuzz.distance import Levenshtein
+
+from ingest.recognition.text import Line, ParsedDocument
+
+# --- BG numbers -------------------------------------------------------------------------------
+
+# What OCR makes of a digit; each maps back to the digit it most likely was.
+_DIGIT_LIKE = "0-9OoQDIl|!SZBGb"
+_TO_DIGIT = str.maketrans("OoQDIl|!SZBGb", "0000111152866")
+_D = f"[{_DIGIT_LIKE}]"
+_OFFICE = rf"{_D}(?: ?{_D}){{4}}"
+_SERIAL = rf"{_D}(?: ?{_D}){{6}}"
+_SEP = r"[ ]*[-/._:]{0,2}[ ]*"
+# "BG" as printed and as OCR reads it: 8G, B6, BC, 86, "B G".
+_BG_TOKEN = r"(?:[B8] ?[G6C]|bg|Bg)"
+_BG_FORM = re.compile(
+    rf"(?<![0-9A-Za-z])(?P<office>{_OFFICE}){_SEP}(?P<token>{_BG_TOKEN}){_SEP}"
+    rf"(?P<serial>{_SERIAL})(?![0-9])"
+)
+# After a label the "BG" may be missing: "BG-Nr.: 95401/0012345", "Ihr Zeichen 95401 0012345".
+_LABEL = (
+    r"(?:bg[- ]?(?:nr|nummer|no)|nummer der bedarfsgemeinschaft|bedarfsgemeinschaft(?:s?-?nummer"
+    r"|s?-?nr)?|ihr(?:e)? zeichen|ihr az|aktenzeichen|gesch(?:ä|ae|a)ftszeichen|kundennummer"
+    r"|kunden-nr)"
+)
+_LABELLED_FORM = re.compile(
+    rf"(?i:{_LABEL})\.?[ ]*(?:\([^)]{{0,30}}\))?[ ]*[:.]?[ ]*(?P<office>{_OFFICE})"
+    rf"[ ]*[-/._:]{{0,3}}[ ]*(?P<serial>{_SERIAL})(?![0-9])"
+)
+
+
+@dataclass(frozen=True)
+class FoundNumber:
+    value: str  # normalised: 95401BG0012345
+    page: int
+    line: int
+    raw: str
+
+
+def _digits(group: str) -> str:
+    return group.replace(" ", "").translate(_TO_DIGIT)
+
+
+def _real_digits(group: str) -> int:
+    return sum(ch.isdigit() for ch in group)
+
+
+def find_bg_candidates(doc: ParsedDocument) -> list[FoundNumber]:
+    """Every string that reads as a BG number after undoing OCR confusions, in order."""
+    found: list[FoundNumber] = []
+    seen: set[tuple[str, int]] = set()
+    for line in doc.lines:
+        for pattern in (_BG_FORM, _LABELLED_FORM):
+            for match in pattern.finditer(line.text):
+                office, serial = match.group("office"), match.group("serial")
+                # Mostly letters is a word, not a misread number.
+                if _real_digits(office) < 3 or _real_digits(serial) < 5:
+                    continue
+                value = f"{_digits(office)}BG{_digits(serial)}"
+                if not re.fullmatch(r"\d{5}BG\d{7}", value) or (value, line.page) in seen:
+                    continue
+                seen.add((value, line.page))
+                found.append(FoundNumber(value, line.page, line.number, match.group(0).strip()))
+    return found
+
+
+def one_substitution_away(value: str, known: set[str] | dict[str, object]) -> list[str]:
+    """Existing numbers that differ from `value` in exactly one digit."""
+    digits = value.replace("BG", "")
+    hits = []
+    for position, original in enumerate(digits):
+        for replacement in "0123456789":
+            if replacement == original:
+                continue
+            candidate = digits[:position] + replacement + digits[position + 1 :]
+            number = f"{candidate[:5]}BG{candidate[5:]}"
+            if number in known:
+                hits.append(number)
+    return hits
+
+
+# --- Social court file references ---------------------------------------------------------------
+
+_COURT_REFERENCE = re.compile(
+    r"(?<![a-z0-9])(?P<court>[sl5])\s?(?P<chamber>\d{1,3})\s?"
+    r"(?P<register>as|al|so|ay|kr|ka|r|u|p|eg|sb|vg|bk)\s?(?P<number>\d{1,5})\s?[/|]\s?"
+    r"(?P<year>\d{2})(?:\s?(?P<suffix>b\s?er|er|wa|ko))?(?![a-z0-9])"
+)
+
+
+def find_court_references(doc: ParsedDocument) -> list[str]:
+    """Social court file references, normalised: "S 12 AS 345/26", "S 3 AS 1234/25 ER"."""
+    found: dict[str, None] = {}
+    for line in doc.lines:
+        for match in _COURT_REFERENCE.finditer(line.folded):
+            court = "L" if match.group("court") == "l" else "S"
+            reference = (
+                f"{court} {int(match.group('chamber'))} {match.group('register').upper()} "
+                f"{int(match.group('number'))}/{match.group('year')}"
+            )
+            if match.group("suffix"):
+                reference += " " + match.group("suffix").upper().replace(" ", "")
+                reference = reference.replace(" BER", " B ER")
+            found.setdefault(reference, None)
+    return list(found)
+
+
+# --- Dates --------------------------------------------------------------------------------------
+
+_MONTHS = {
+    "januar": 1,
+    "jan": 1,
+    "februar": 2,
+    "feb": 2,
+    "maerz": 3,
+    "marz": 3,
+    "mrz": 3,
+    "mar": 3,
+    "april": 4,
+    "apr": 4,
+    "mai": 5,
+    "juni": 6,
+    "jun": 6,
+    "juli": 7,
+    "jul": 7,
+    "august": 8,
+    "aug": 8,
+    "september": 9,
+    "sept": 9,
+    "sep": 9,
+    "oktober": 10,
+    "okt": 10,
+    "november": 11,
+    "nov": 11,
+    "dezember": 12,
+    "dez": 12,
+}
+_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_NUMERIC_DATE = re.compile(
+    r"(?<![\d.])(?P<d>[0-3]?\d) ?\. ?(?P<m>[01]?\d) ?\. ?(?P<y>(?:19|20)\d{2}|\d{2})(?![\d])"
+)
+_WORD_DATE = re.compile(
+    rf"(?<![\d.])(?P<d>[0-3]?\d) ?\.? ?(?P<m>{_MONTH_NAMES})\b\.? ?(?P<y>(?:19|20)\d{{2}}|\d{{2}})"
+    r"(?!\d)"
+)
+_ISO_DATE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})-(?P<m>[01]\d)-(?P<d>[0-3]\d)(?!\d)")
+
+_BIRTH_CUE = re.compile(
+    r"(?:\bgeb\b\.?|\bgeboren\b|\bgeburtsdatum\b|\bgeb\.? ?-?datum\b|\bgeburtstag\b|\*)"
+    r" ?(?:am|den)? ?[:.]? ?$"
+)
+_BIRTH_LABEL_LINE = re.compile(
+    r"(?:\bgeb\b\.?|\bgeboren\b|\bgeburtsdatum\b|\bgeb\.? ?-?datum\b)(?: ?(?:am|den))? ?[:.]? ?$"
+)
+_STAMP_CUE = re.compile(r"\b(?:eingegangen|eingang|eing|posteingang|posteing|eingangsstempel)\b")
+_LETTER_LABEL = re.compile(r"(?:\bdatum\b|\bden\b) ?[:.]? ?$")
+_PLACE_AND_DATE = re.compile(r"^[a-z][a-z .\-/()']{1,40}, ?(?:den )?$")
+_REFERENCE_CUE = re.compile(r"\b(?:vom|seit|bis|ab|zum|bis zum|am|einschlie\w*)\b ?[:.]? ?$")
+
+
+@dataclass(frozen=True)
+class FoundDate:
+    value: date
+    page: int
+    line: int
+    text: str
+    context: str  # "birth", "stamp", "letter", "reference", "other"
+    alone: bool  # nothing else on the line
+
+
+def _year(text: str) -> int:
+    year = int(text)
+    if year >= 100:
+        return year
+    return 2000 + year if year <= 40 else 1900 + year
+
+
+def _stamp_cue_near(doc: ParsedDocument, line: Line, prefix: str) -> bool:
+    if _STAMP_CUE.search(prefix) or _looks_like_stamp_word(prefix):
+        return True
+    for back in (1, 2):
+        number = line.number - back
+        if number < 0 or doc.lines[number].page != line.page:
+            break
+        if _STAMP_CUE.search(doc.lines[number].folded) or _looks_like_stamp_word(
+            doc.lines[number].folded
+        ):
+            return True
+    return False
+
+
+def _looks_like_stamp_word(text: str) -> bool:
+    """A received stamp read with errors ("E1NGEGANGEN", "Eingegengen")."""
+    for word in re.findall(r"[a-z0-9]{9,13}", text):
+        if Levenshtein.distance(word.replace("1", "i"), "eingegangen", score_cutoff=2) <= 2:
+            return True
+    return False
+
+
+# A run of digits, dots and the letters OCR puts for digits: "l7.02.1969", "1g.04.2003".
+_DATE_LIKE = re.compile(
+    r"(?<![a-z0-9])[0-9oilsbgz|]{1,4}(?: ?\. ?[0-9oilsbgz|]{1,4}){1,2}\.?(?![a-z0-9])"
+)
+_LOWER_TO_DIGIT = str.maketrans("oilsbgz|", "01156621")
+
+
+def digits_restored(text: str) -> str:
+    """Folded text with OCR letters inside number groups turned back into digits.
+
+    Only runs that are mostly digits and hold a dot change, and every character maps to one, so
+    offsets stay valid.
+    """
+
+    def restore(match: re.Match[str]) -> str:
+        run = match.group(0)
+        return run.translate(_LOWER_TO_DIGIT) if _real_digits(run) >= 3 else run
+
+    return _DATE_LIKE.sub(restore, text)
+
+
+def find_dates(doc: ParsedDocument) -> list[FoundDate]:
+    found = []
+    for line in doc.lines:
+        text = digits_restored(line.folded)
+        for pattern in (_NUMERIC_DATE, _WORD_DATE, _ISO_DATE):
+            for match in pattern.finditer(text):
+                month_text = match.group("m")
+                month = int(month_text) if month_text.isdigit() else _MONTHS[month_text]
+                try:
+                    value = date(_year(match.group("y")), month, int(match.group("d")))
+                except ValueError:
+                    continue
+                prefix = text[: match.start()].rstrip()
+                alone = not prefix and not text[match.end() :].strip(" .")
+                context = _date_context(doc, line, prefix)
+                found.append(
+                    FoundDate(value, line.page, line.number, match.group(0), context, alone)
+                )
+    found.sort(key=lambda d: (d.line, d.text))
+    return found
+
+
+def _looks_like_birth_label(text: str) -> bool:
+    """ "Geburtsdatum" read with errors ("Geburtsdafum", "Gebnrtsdatum") at the end of `text`."""
+    words = re.findall(r"[a-z0-9]+", text)
+    if not words:
+        return False
+    last = words[-1]
+    return 10 <= len(last) <= 14 and Levenshtein.distance(last, "geburtsdatum") <= 2
+
+
+def _date_context(doc: ParsedDocument, line: Line, prefix: str) -> str:
+    if _BIRTH_CUE.search(prefix) or _looks_like_birth_label(prefix):
+        return "birth"
+    previous = doc.lines[line.number - 1] if line.number > 0 else None
+    if (
+        not prefix
+        and previous is not None
+        and previous.page == line.page
+        and (_BIRTH_LABEL_LINE.search(previous.folded) or _looks_like_birth_label(previous.folded))
+    ):
+        return "birth"
+    if _LETTER_LABEL.search(prefix) or _PLACE_AND_DATE.match(prefix + " "):
+        return "letter"
+    if _stamp_cue_near(doc, line, prefix):
+        return "stamp"
+    if _REFERENCE_CUE.search(prefix):
+        return "reference"
+    return "other"
+
+
+def letter_date(dates: list[FoundDate]) -> date | None:
+    """The date the letter was written: "Husum, 2. November 2026", "Datum: 09.11.2026"."""
+    for candidate in dates:
+        if candidate.context == "letter":
+            return candidate.value
+    # A date standing alone near the top of the first page, as in many letterheads; not one
+    # far older than the other dates (an unlabelled birth date in a form).
+    first_page = [d for d in dates if d.page == 1]
+    top = first_page[0].line if first_page else 0
+    for candidate in first_page:
+        if candidate.context != "other" or not candidate.alone or candidate.line - top >= 25:
+            continue
+        others = [d.value for d in dates if d is not candidate and d.context != "birth"]
+        reference = max(others, default=date.today())
+        if abs((reference - candidate.value).days) <= 366:
+            return candidate.value
+    return None
+
+
+def received_date(dates: list[FoundDate]) -> date | None:
+    for candidate in dates:
+        if candidate.context == "stamp":
+            return candidate.value
+    return None
+
+
+_POSTCODE = re.compile(r"(?<![\w,.])(?:D-)?([0-9OoIlSB]{5})(?![\w,])")
+
+
+def postcodes(doc: ParsedDocument) -> dict[str, list[Line]]:
+    """Five-digit postcodes on each line, OCR letters turned back into digits ("2S832")."""
+    found: dict[str, list[Line]] = {}
+    for line in doc.lines:
+        for match in _POSTCODE.finditer(line.text):
+            group = match.group(1)
+            if _real_digits(group) < 4:
+                continue
+            found.setdefault(group.translate(_TO_DIGIT), []).append(line)
+    return found

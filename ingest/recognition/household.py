@@ -1,0 +1,661 @@
+"""Which household a document belongs to: numbers, names, birth dates, addresses, aliases.
+
+Misrouting discloses social data, so every rule here prefers the clearing inbox: a household is
+decided only when two independent facts on the paper point to it (a valid BG number and one of
+its members; or a member's full name and birth date or full address), and no other household is
+supported as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from ingest.recognition.evidence import Evidence
+from ingest.recognition.extract import FoundDate, FoundNumber, one_substitution_away
+from ingest.recognition.master import HouseholdRecord, MasterData, Person
+from ingest.recognition.persons import (
+    AddressFinding,
+    NameMatch,
+    alias_keys_of,
+    candidates_by_address,
+    candidates_by_name,
+    find_address,
+    find_name,
+    normalise_bg_key,
+    printed_names,
+)
+from ingest.recognition.text import Line, ParsedDocument, allowed_distance, snippet
+
+# A household is decided at this confidence or above; below, the document goes to clearing.
+ROUTE_THRESHOLD = 0.85
+
+# Confidence of each combination of facts (see _assess).
+CONF_BG_AND_NAME = 0.99
+CONF_BG_AND_OTHER = 0.96
+CONF_NEAR_BG_AND_NAME = 0.90
+CONF_NAME_BIRTH_STREET = 0.97
+CONF_NAME_BIRTH = 0.93
+CONF_NAME_ADDRESS = 0.90
+CONF_WEAK_NAME_BIRTH_ADDRESS = 0.87
+CONF_HALF_NAME_BIRTH = 0.86
+CONF_ALIAS_AND_SECOND = 0.87
+CONF_MEDIUM = 0.60
+CONF_NAME_ONLY = 0.40
+CONF_TRACE = 0.20
+
+
+@dataclass
+class PersonFinding:
+    person: Person
+    name: NameMatch | None = None
+    birth: FoundDate | None = None
+    birth_conflict: FoundDate | None = None
+
+    @property
+    def full_strict(self) -> bool:
+        n = self.name
+        return n is not None and n.full and n.strict and not n.third_party
+
+    @property
+    def full_half_strict(self) -> bool:
+        n = self.name
+        return n is not None and n.full and n.half_strict and not n.third_party
+
+    @property
+    def full_lenient(self) -> bool:
+        n = self.name
+        return n is not None and n.full and not n.third_party
+
+    @property
+    def surname(self) -> bool:
+        n = self.name
+        # Capitalised, so "wie lange" is not Frau Lange.
+        return (
+            n is not None
+            and not n.third_party
+            and n.last.text[:1].isupper()
+            and n.last_distance <= allowed_distance(len(self.person.last_key))
+        )
+
+
+@dataclass
+class HouseholdFinding:
+    bg_number: str
+    household: HouseholdRecord
+    persons: list[PersonFinding] = field(default_factory=list)
+    address: AddressFinding = field(default_factory=AddressFinding)
+    numbers: list[FoundNumber] = field(default_factory=list)  # printed exactly
+    near_numbers: list[FoundNumber] = field(default_factory=list)  # one digit off
+    aliases: list[tuple[str, str]] = field(default_factory=list)  # (key, kind "plz"/"str")
+    person_confidence: float = 0.0
+    person_strong: bool = False
+    best: PersonFinding | None = None
+
+    @property
+    def named_cleanly(self) -> bool:
+        """A member's first and last name read within the tolerance for clean print."""
+        return any(p.full_strict and p.birth_conflict is None for p in self.persons)
+
+    @property
+    def corroborated_by_name(self) -> bool:
+        return any(p.full_lenient and p.birth_conflict is None for p in self.persons)
+
+    @property
+    def corroborated(self) -> bool:
+        return (
+            self.corroborated_by_name
+            or any(p.surname or p.birth is not None for p in self.persons)
+            or self.address.street is not None
+        )
+
+
+@dataclass
+class HouseholdDecision:
+    bg_number: str | None
+    confidence: float
+    evidence: list[Evidence]
+    clearing_reason: str | None
+    person: str | None
+    candidates: list[str]
+
+
+# --- the decision -------------------------------------------------------------------------------
+
+
+def _fmt(day: date) -> str:
+    return day.strftime("%d.%m.%Y")
+
+
+def _assess(finding: HouseholdFinding) -> None:
+    """Confidence that the person on the paper belongs to this household (numbers aside)."""
+    address = finding.address
+    best_conf, best_person, strong = 0.0, None, False
+    for pf in finding.persons:
+        birth = pf.birth is not None
+        conflict = pf.birth_conflict is not None and not birth
+        if conflict:
+            conf = CONF_TRACE if pf.name else 0.0
+        elif pf.full_strict and birth and address.street:
+            conf = CONF_NAME_BIRTH_STREET
+        elif pf.full_strict and birth:
+            conf = CONF_NAME_BIRTH
+        elif pf.full_strict and address.full:
+            conf = CONF_NAME_ADDRESS
+        elif birth and (
+            (pf.full_half_strict and (address.full or address.street))
+            or ((pf.full_lenient or pf.surname) and address.full)
+        ):
+            conf = CONF_WEAK_NAME_BIRTH_ADDRESS
+        elif pf.full_half_strict and birth:
+            conf = CONF_HALF_NAME_BIRTH
+        elif (pf.full_lenient and (birth or address.any)) or (
+            pf.surname and (birth or address.full)
+        ):
+            conf = CONF_MEDIUM
+        elif pf.full_strict:
+            conf = CONF_NAME_ONLY
+        elif pf.name is not None or birth:
+            conf = CONF_TRACE
+        else:
+            conf = 0.0
+        if conf > best_conf:
+            best_conf, best_person = conf, pf
+    if finding.aliases and best_conf < CONF_ALIAS_AND_SECOND:
+        births = any(pf.birth is not None for pf in finding.persons)
+        for _key, kind in finding.aliases:
+            second = births or (
+                address.street is not None if kind == "plz" else bool(address.postcode)
+            )
+            if second:
+                best_conf = CONF_ALIAS_AND_SECOND
+                break
+            best_conf = max(best_conf, CONF_MEDIUM)
+    if best_conf == 0.0 and address.any:
+        best_conf = CONF_TRACE
+    strong = best_conf >= ROUTE_THRESHOLD
+    finding.person_confidence = best_conf
+    finding.person_strong = strong
+    finding.best = best_person
+
+
+def _person_evidence(finding: HouseholdFinding) -> list[Evidence]:
+    evidence: list[Evidence] = []
+    best = finding.best
+    persons = [best] if best is not None else []
+    persons += [
+        p for p in finding.persons if p is not best and (p.full_lenient or p.birth is not None)
+    ]
+    for pf in persons[:3]:
+        name = pf.person.display_name
+        if pf.name is not None:
+            line = pf.name.line
+            read = line.text
+            if pf.name.first is not None and pf.name.first.line != line.number:
+                read = f"{read} … {pf.name.first.text}"
+            quality = "" if pf.name.strict else ", unsicher gelesen"
+            what = "Name" if pf.name.full else "Nachname"
+            shown = name if pf.name.full else pf.person.member.last_name
+            evidence.append(
+                Evidence(
+                    "name",
+                    line.page,
+                    read,
+                    f"{what} „{shown}“ auf Seite {line.page}{quality} („{snippet(read)}“)",
+                )
+            )
+        if pf.birth is not None:
+            line_text = pf.birth.text
+            evidence.append(
+                Evidence(
+                    "birth_date",
+                    pf.birth.page,
+                    line_text,
+                    f"Geburtsdatum {_fmt(pf.birth.value)} von {name} auf Seite {pf.birth.page}",
+                )
+            )
+    address = finding.address
+    if address.any:
+        household = finding.household
+        parts = []
+        if address.street is not None:
+            parts.append("Straße und Hausnummer")
+        elif address.street_only is not None:
+            parts.append("Straße (ohne passende Hausnummer)")
+        if address.postcode is not None:
+            parts.append("Postleitzahl")
+        if address.town is not None:
+            parts.append("Ort")
+        line = address.street or address.street_only or address.postcode or address.town
+        assert line is not None
+        evidence.append(
+            Evidence(
+                "address",
+                line.page,
+                line.text,
+                f"Anschrift „{household.street}, {household.postcode} {household.town}“: "
+                f"{', '.join(parts)} auf Seite {line.page} gefunden",
+            )
+        )
+    unique: dict[str, Evidence] = {}
+    for item in evidence:
+        unique.setdefault(item.detail, item)
+    evidence = list(unique.values())
+    for key, _kind in finding.aliases[:2]:
+        evidence.append(
+            Evidence(
+                "alias",
+                None,
+                key,
+                f"Gelernte Zuordnung aus einer früheren Ablage von Hand („{key}“)",
+            )
+        )
+    return evidence
+
+
+def _number_evidence(finding: HouseholdFinding) -> list[Evidence]:
+    evidence = []
+    for number in finding.numbers[:2]:
+        evidence.append(
+            Evidence(
+                "bg_number",
+                number.page,
+                number.raw,
+                f"BG-Nummer {number.value} auf Seite {number.page} („{number.raw}“)",
+            )
+        )
+    for number in finding.near_numbers[:2]:
+        evidence.append(
+            Evidence(
+                "bg_number",
+                number.page,
+                number.raw,
+                f"BG-Nummer „{number.raw}“ auf Seite {number.page} steht so nicht in den "
+                f"Stammdaten; sie weicht in einer Ziffer von {finding.bg_number} ab",
+            )
+        )
+    return evidence
+
+
+def _names_of(finding: HouseholdFinding) -> str:
+    if finding.best is not None:
+        return finding.best.person.display_name
+    return ", ".join(p.person.display_name for p in finding.persons[:2])
+
+
+def _listing(findings: list[HouseholdFinding]) -> str:
+    return ", ".join(f"{f.bg_number} ({_names_of(f)})" for f in findings[:4])
+
+
+def decide(
+    doc: ParsedDocument,
+    master: MasterData,
+    numbers: list[FoundNumber],
+    dates: list[FoundDate],
+    postcode_lines: dict[str, list[Line]],
+    aliases: Mapping[str, str] | None = None,
+) -> HouseholdDecision:
+    findings: dict[str, HouseholdFinding] = {}
+
+    def finding_for(bg_number: str) -> HouseholdFinding:
+        if bg_number not in findings:
+            findings[bg_number] = HouseholdFinding(bg_number, master.households[bg_number])
+        return findings[bg_number]
+
+    # Numbers: exact ones, then those one digit away from exactly one existing number.
+    unknown_numbers: list[FoundNumber] = []
+    ambiguous_numbers: list[FoundNumber] = []
+    for number in numbers:
+        if number.value in master.households:
+            finding_for(number.value).numbers.append(number)
+            continue
+        near = one_substitution_away(number.value, master.households)
+        if len(near) == 1:
+            finding_for(near[0]).near_numbers.append(number)
+        elif near:
+            ambiguous_numbers.append(number)
+        else:
+            unknown_numbers.append(number)
+
+    # People: by name, by birth date, by address, by learned aliases.
+    reference_year = max(
+        (d.value.year for d in dates if d.context != "birth"), default=date.today().year
+    )
+    birth_dates = {d.value: d for d in dates if d.context == "birth"}
+    plausible = {
+        d.value: d
+        for d in dates
+        if d.context not in ("birth", "stamp", "letter") and d.value.year <= reference_year - 2
+    }
+    for bg_number in candidates_by_name(doc, master):
+        finding_for(bg_number)
+    for day in list(birth_dates) + list(plausible):
+        for person in master.persons_by_birth.get(day, ()):
+            finding_for(normalise_bg_key(person.household.bg_number))
+    for bg_number in candidates_by_address(doc, master, postcode_lines):
+        finding_for(bg_number)
+    if aliases:
+        for key in alias_keys_of(doc, postcode_lines):
+            target = aliases.get(key)
+            if target is not None and normalise_bg_key(target) in master.households:
+                kind = "plz" if "|plz:" in key else "str"
+                finding_for(normalise_bg_key(target)).aliases.append((key, kind))
+
+    # Evidence for every member of every household in question.
+    for bg_number, finding in findings.items():
+        finding.address = find_address(doc, master.addresses[bg_number], postcode_lines)
+        for person in master.persons_by_bg[bg_number]:
+            pf = PersonFinding(person, name=find_name(doc, person))
+            born = person.member.birth_date
+            if born is not None:
+                pf.birth = birth_dates.get(born) or plausible.get(born)
+                if pf.birth is None and pf.name is not None:
+                    pf.birth_conflict = _birth_date_beside(doc, pf.name, dates)
+            finding.persons.append(pf)
+        _assess(finding)
+
+    return _choose(findings, unknown_numbers, ambiguous_numbers, doc)
+
+
+def _birth_date_beside(
+    doc: ParsedDocument, name: NameMatch, dates: list[FoundDate]
+) -> FoundDate | None:
+    """A birth date printed with the name (same line or up to two lines below it), which is not
+    the member's: the letter is about another person of that name."""
+    line = max(name.line.number, name.first.line if name.first is not None else 0)
+    for found in dates:
+        if (
+            found.context == "birth"
+            and found.page == name.line.page
+            and 0 <= found.line - line <= 2
+        ):
+            return found
+    return None
+
+
+def _clearing(
+    reason: str, evidence: list[Evidence], candidates: list[HouseholdFinding], confidence: float
+) -> HouseholdDecision:
+    # The most likely member, as a proposal for the desk (never a decision).
+    named = [f.best for f in candidates if f.best is not None and f.best.full_lenient]
+    return HouseholdDecision(
+        bg_number=None,
+        confidence=round(confidence, 2),
+        evidence=evidence,
+        clearing_reason=reason,
+        person=named[0].person.display_name if named else None,
+        candidates=[f.bg_number for f in candidates[:5]],
+    )
+
+
+def _routed(
+    finding: HouseholdFinding, confidence: float, extra: list[Evidence]
+) -> HouseholdDecision:
+    evidence = _number_evidence(finding) + _person_evidence(finding) + extra
+    person = finding.best.person.display_name if finding.best is not None else None
+    if person is None:
+        named = [p for p in finding.persons if p.full_lenient]
+        person = named[0].person.display_name if named else None
+    return HouseholdDecision(
+        bg_number=finding.bg_number,
+        confidence=round(confidence, 2),
+        evidence=evidence,
+        clearing_reason=None,
+        person=person,
+        candidates=[finding.bg_number],
+    )
+
+
+def _same_person(a: HouseholdFinding, b: HouseholdFinding) -> bool:
+    if a.best is None or b.best is None:
+        return False
+    x, y = a.best.person, b.best.person
+    return (
+        x.last_key == y.last_key
+        and x.first_key == y.first_key
+        and x.member.birth_date is not None
+        and x.member.birth_date == y.member.birth_date
+    )
+
+
+def _inactive(finding: HouseholdFinding, evidence: list[Evidence]) -> HouseholdDecision:
+    return _clearing(
+        f"Die Bedarfsgemeinschaft {finding.bg_number} ({_names_of(finding)}) ist in den "
+        "Stammdaten nicht mehr aktiv; bitte die zuständige Akte von Hand bestimmen.",
+        evidence,
+        [finding],
+        finding.person_confidence,
+    )
+
+
+def _choose(
+    findings: dict[str, HouseholdFinding],
+    unknown_numbers: list[FoundNumber],
+    ambiguous_numbers: list[FoundNumber],
+    doc: ParsedDocument,
+) -> HouseholdDecision:
+    ranked = sorted(
+        findings.values(),
+        key=lambda f: (bool(f.numbers), f.person_confidence, bool(f.near_numbers)),
+        reverse=True,
+    )
+    strong = [f for f in ranked if f.person_strong]
+    numbered = [f for f in ranked if f.numbers]
+    notes = [
+        Evidence(
+            "bg_number",
+            n.page,
+            n.raw,
+            f"BG-Nummer {n.value} auf Seite {n.page} („{n.raw}“) steht nicht in den Stammdaten",
+        )
+        for n in unknown_numbers[:2]
+    ] + [
+        Evidence(
+            "bg_number",
+            n.page,
+            n.raw,
+            f"BG-Nummer „{n.raw}“ auf Seite {n.page} steht nicht in den Stammdaten und ähnelt "
+            "mehreren vorhandenen Nummern",
+        )
+        for n in ambiguous_numbers[:2]
+    ]
+
+    # 1. A printed number that exists.
+    if numbered:
+        with_person = [f for f in numbered if f.corroborated_by_name or f.person_strong]
+        if len(numbered) > 1:
+            if len(with_person) != 1:
+                listing = ", ".join(f.bg_number for f in numbered)
+                return _clearing(
+                    f"Mehrere BG-Nummern im Schreiben ({listing}); die genannte Person passt "
+                    "nicht eindeutig zu einer davon.",
+                    [e for f in numbered for e in _number_evidence(f)] + notes,
+                    numbered,
+                    0.5,
+                )
+            chosen = with_person[0]
+        else:
+            chosen = numbered[0]
+        others = [f for f in strong if f is not chosen]
+        if not chosen.corroborated:
+            reason = (
+                f"BG-Nummer {chosen.bg_number} gefunden, aber keine Person dieser "
+                "Bedarfsgemeinschaft (Name, Geburtsdatum oder Anschrift) im Schreiben erkannt."
+            )
+            if others:
+                reason += f" Die Angaben zur Person passen zu {_listing(others)}."
+            return _clearing(
+                reason,
+                _number_evidence(chosen) + [e for o in others for e in _person_evidence(o)] + notes,
+                [chosen, *others],
+                0.5,
+            )
+        if not (chosen.corroborated_by_name or chosen.person_strong):
+            # Only a last name, birth date or street backs the number: a full name that points
+            # to another household with more than the name alone outweighs it.
+            others += [
+                f
+                for f in ranked
+                if f is not chosen
+                and f not in others
+                and f.person_confidence >= CONF_MEDIUM
+                and f.named_cleanly
+            ]
+        if others:
+            return _clearing(
+                f"Die BG-Nummer verweist auf {chosen.bg_number} ({_names_of(chosen)}), die Person "
+                f"im Schreiben passt aber auch zu {_listing(others)}.",
+                _number_evidence(chosen) + [e for o in others for e in _person_evidence(o)],
+                [chosen, *others],
+                0.5,
+            )
+        if not chosen.household.active:
+            return _inactive(chosen, _number_evidence(chosen) + _person_evidence(chosen))
+        if chosen.corroborated_by_name or chosen.person_strong:
+            confidence = CONF_BG_AND_NAME
+        else:
+            confidence = CONF_BG_AND_OTHER
+        if len(numbered) > 1:
+            confidence -= 0.05
+        return _routed(chosen, confidence, notes)
+
+    # 2. A number one digit off an existing one, backed by the person.
+    near = [f for f in ranked if f.near_numbers and (f.named_cleanly or f.person_strong)]
+    near_rejected = [f for f in ranked if f.near_numbers and f not in near]
+    for f in near_rejected:
+        notes.append(
+            Evidence(
+                "bg_number",
+                f.near_numbers[0].page,
+                f.near_numbers[0].raw,
+                f"BG-Nummer „{f.near_numbers[0].raw}“ steht nicht in den Stammdaten; die ähnliche "
+                f"Nummer {f.bg_number} wird nicht angenommen, weil deren Personen im Schreiben "
+                "nicht genannt sind",
+            )
+        )
+    if len(near) == 1:
+        chosen = near[0]
+        others = [f for f in strong if f is not chosen]
+        if not others:
+            if not chosen.household.active:
+                return _inactive(chosen, _number_evidence(chosen) + _person_evidence(chosen))
+            confidence = max(CONF_NEAR_BG_AND_NAME, min(0.97, chosen.person_confidence + 0.02))
+            return _routed(chosen, confidence, notes)
+
+    # 3. The person alone.
+    if len(strong) > 1:
+        active = [f for f in strong if f.household.active]
+        moved = len(active) == 1 and all(
+            _same_person(active[0], f) for f in strong if f not in active
+        )
+        confidence = active[0].person_confidence - 0.02 if moved else 0.0
+        if moved and confidence >= ROUTE_THRESHOLD:
+            chosen = active[0]
+            note = Evidence(
+                "name",
+                None,
+                "",
+                "Dieselbe Person steht auch in einer nicht mehr aktiven Bedarfsgemeinschaft ("
+                + ", ".join(f.bg_number for f in strong if f is not chosen)
+                + ")",
+            )
+            return _routed(chosen, confidence, [*notes, note])
+        return _clearing(
+            f"Namensgleichheit: die Angaben im Schreiben passen zu mehreren "
+            f"Bedarfsgemeinschaften ({_listing(strong)}).",
+            [e for f in strong for e in _person_evidence(f)] + notes,
+            strong,
+            0.5,
+        )
+    if len(strong) == 1:
+        chosen = strong[0]
+        if not chosen.household.active:
+            return _inactive(chosen, _person_evidence(chosen) + notes)
+        confidence = chosen.person_confidence - (0.02 if unknown_numbers else 0.0)
+        if confidence >= ROUTE_THRESHOLD:
+            return _routed(chosen, confidence, notes)
+
+    # 4. Clearing: say what was found and what was missing.
+    return _clearing(
+        _weak_reason(ranked, unknown_numbers, ambiguous_numbers, doc),
+        [e for f in ranked[:3] for e in _person_evidence(f)] + notes,
+        [f for f in ranked if f.person_confidence >= CONF_NAME_ONLY] or ranked[:3],
+        ranked[0].person_confidence if ranked else 0.0,
+    )
+
+
+def _weak_reason(
+    ranked: list[HouseholdFinding],
+    unknown_numbers: list[FoundNumber],
+    ambiguous_numbers: list[FoundNumber],
+    doc: ParsedDocument,
+) -> str:
+    parts = []
+    if unknown_numbers:
+        listing = ", ".join(dict.fromkeys(n.value for n in unknown_numbers))
+        parts.append(f"BG-Nummer {listing} steht nicht in den Stammdaten.")
+    if ambiguous_numbers:
+        parts.append(
+            f"BG-Nummer „{ambiguous_numbers[0].raw}“ ist nicht lesbar genug (ähnelt mehreren "
+            "vorhandenen Nummern)."
+        )
+    named = [f for f in ranked if f.named_cleanly]
+    unsure = [f for f in ranked if f.corroborated_by_name and f not in named]
+    birth_conflicts = [
+        (f, pf)
+        for f in ranked
+        for pf in f.persons
+        if pf.full_lenient and pf.birth_conflict is not None and pf.birth is None
+    ]
+    if birth_conflicts and not named:
+        f, pf = birth_conflicts[0]
+        conflict = pf.birth_conflict
+        assert conflict is not None
+        parts.append(
+            f"Der Name „{pf.person.display_name}“ ({f.bg_number}) ist erkannt, das "
+            f"Geburtsdatum im Schreiben ({_fmt(conflict.value)}) gehört aber nicht zu dieser "
+            "Person."
+        )
+    elif len(named) > 1:
+        parts.append(
+            f"Namensgleichheit: der Name passt zu mehreren Bedarfsgemeinschaften "
+            f"({_listing(named)}); Geburtsdatum oder Anschrift unterscheiden sie nicht."
+        )
+    elif named:
+        f = named[0]
+        if f.address.any:
+            parts.append(
+                f"Der Name „{_names_of(f)}“ ({f.bg_number}) und Teile der Anschrift sind "
+                "erkannt; für eine sichere Zuordnung fehlen Geburtsdatum oder Straße mit "
+                "Hausnummer."
+            )
+        else:
+            parts.append(
+                f"Nur der Name „{_names_of(f)}“ ({f.bg_number}) ist erkannt; Geburtsdatum oder "
+                "Anschrift fehlen, das reicht nicht für eine sichere Zuordnung."
+            )
+    elif unsure:
+        parts.append(
+            f"Ein Name ist nur unsicher lesbar (ähnlich: {_listing(unsure)}); das reicht nicht "
+            "für eine sichere Zuordnung."
+        )
+    elif any(f.aliases for f in ranked):
+        parts.append(
+            "Eine gelernte Zuordnung passt, aber ein zweites Merkmal (Anschrift oder "
+            "Geburtsdatum) fehlt."
+        )
+    else:
+        printed = [p.text for p in printed_names(doc)][:2]
+        if printed:
+            shown = ", ".join(f"„{p}“" for p in printed)
+            parts.append(
+                f"Keine Person aus den Stammdaten erkannt (genannt: {shown}); unbekannter "
+                "Absender oder nicht lesbarer Name."
+            )
+        else:
+            parts.append(
+                "Keine Person aus den Stammdaten und keine gültige BG-Nummer erkannt "
+                "(unbekannter Absender oder nicht lesbar)."
+            )
+    return " ".join(parts)
