@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.limits import BodySizeLimit
-from api.routes import auth, desk, documents, health, search
+from api.routes import auth, clearing, desk, documents, health, search
 from records.errors import EAkteError
 from records.runtime import Runtime
 
@@ -50,7 +50,14 @@ def create_app(runtime: Runtime) -> FastAPI:
             status_code=422,
         )
 
-    routers = (health.router, auth.router, documents.router, desk.router, search.router)
+    routers = (
+        health.router,
+        auth.router,
+        documents.router,
+        desk.router,
+        clearing.router,
+        search.router,
+    )
     for router in routers:
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_upload_bytes)

@@ -122,6 +122,36 @@ def ingest(
 
 
 @app.command()
+def documents(
+    as_json: Annotated[bool, typer.Option("--json", help="Als JSON-Liste ausgeben")] = False,
+    status: Annotated[
+        str | None,
+        typer.Option(help="Nur Einträge mit diesem Status (routed, clearing, done, ...)"),
+    ] = None,
+) -> None:
+    """Alle Dokumente mit Dokumentart, Haushalt, Postkorb und Status."""
+    from records.db import transaction
+    from records.overview import document_rows
+
+    runtime = _runtime()
+    with transaction(runtime.sessions) as session:
+        rows = document_rows(session)
+    if status:
+        rows = [row for row in rows if row["status"] == status]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        inbox = row["inbox"] or {}
+        where = inbox.get("user") or inbox.get("team") or inbox.get("kind") or "-"
+        typer.echo(
+            f"{row['status']:<10} {row['source']:<30} {row['pages'] or 0:>3} S.  "
+            f"{row['doc_type'] or '-':<34} {row['bg_number'] or '-':<15} {where}"
+        )
+    typer.echo(f"{len(rows)} Einträge")
+
+
+@app.command()
 def migrate() -> None:
     """Datenbankschema auf den neuesten Stand bringen."""
     runtime = _runtime()

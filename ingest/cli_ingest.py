@@ -14,7 +14,7 @@ from ingest.intake import accept_file
 from ingest.worker import run_worker
 from records.db import transaction
 from records.errors import UploadRejected
-from records.models import ScanBatch
+from records.models import Document, InboxItem, ScanBatch
 from records.runtime import Runtime
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -52,10 +52,18 @@ def ingest_paths(runtime: Runtime, paths: list[Path], *, wait: bool, station: st
 
 
 def _see_through(runtime: Runtime, batch_ids: list[uuid.UUID], console: Console) -> bool:
-    """Work the queue here until every batch has ended; True if none failed."""
+    """Work the queue here until every batch has ended; True if none failed.
+
+    As many worker threads as `eakte serve` would start, so that single-page letters are read
+    side by side; page slots keep it to one page per core.
+    """
     stop = threading.Event()
-    worker = threading.Thread(target=run_worker, args=(runtime, stop), daemon=True)
-    worker.start()
+    workers = [
+        threading.Thread(target=run_worker, args=(runtime, stop), daemon=True)
+        for _ in range(max(1, runtime.settings.workers))
+    ]
+    for worker in workers:
+        worker.start()
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -78,7 +86,8 @@ def _see_through(runtime: Runtime, batch_ids: list[uuid.UUID], console: Console)
                 stop.wait(0.5)
     finally:
         stop.set()
-        worker.join()
+        for worker in workers:
+            worker.join()
     ok = True
     for batch in batches:
         if batch.status == "failed":
@@ -87,6 +96,19 @@ def _see_through(runtime: Runtime, batch_ids: list[uuid.UUID], console: Console)
         else:
             console.print(
                 f"fertig {batch.source_name}: {batch.documents_count} Dokument(e), "
-                f"{batch.pages_dropped} Seite(n) aussortiert"
+                f"{batch.pages_dropped} Seite(n) aussortiert, {_routing_summary(runtime, batch)}"
             )
     return ok
+
+
+def _routing_summary(runtime: Runtime, batch: ScanBatch) -> str:
+    with transaction(runtime.sessions) as session:
+        kinds = list(
+            session.scalars(
+                select(InboxItem.kind)
+                .join(Document, Document.id == InboxItem.document_id)
+                .where(Document.batch_id == batch.id)
+            )
+        )
+    clearing = kinds.count("clearing")
+    return f"{len(kinds) - clearing} zugestellt, {clearing} in der Klärung"

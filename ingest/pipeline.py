@@ -17,9 +17,9 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 
-import pikepdf
 from PIL import Image
 from sqlalchemy import delete, select, update
 
@@ -30,24 +30,24 @@ from ingest.ocr import (
     extract_image_frame,
     image_colour,
     ocr_page,
-    pdf_page_colours,
 )
-from ingest.prepare import analyse_page, pdf_page_resolutions, prepare_page, render_pdf_page
+from ingest.pdfa import write_pdfa
+from ingest.prepare import analyse_page, pdf_page_scans, prepare_page, render_pdf_page
+from ingest.recognition import Recognition
+from ingest.routing import catalogue_for, file_recognised, recognise_all
+from ingest.slots import PageSlots
 from ingest.validation import PDF
 from records import audit
 from records.db import transaction, utcnow
 from records.errors import BlobCorrupted, BlobMissing
 from records.jobs import ClaimedJob, LeaseLost, complete
-from records.models import Document, DroppedPage, InboxItem, Page, ScanBatch
+from records.models import Document, DroppedPage, Page, ScanBatch
+from records.routing import index_entry
 from records.runtime import Runtime
-from search import IndexedDocument
 from storage import BlobStore, downloaded
 
 log = logging.getLogger(__name__)
 
-UNROUTED_REASON = (
-    "Kein Haushalt zugeordnet – bitte in der Klärung Haushalt und Dokumentart festlegen."
-)
 VIEWER_WIDTH = 1654  # A4 at 200 dpi: sharp on a portrait monitor, light to send
 THUMB_WIDTH = 200
 JPEG_QUALITY = 80
@@ -82,10 +82,12 @@ def _read_page_safely(
     work: Path,
     runtime: Runtime,
     still_wanted: Callable[[], bool],
+    slots: PageSlots,
 ) -> PageOutcome:
     """A page the programs cannot read is set aside with the reason; the batch goes on."""
     try:
-        return _read_page(source, content_type, number, dpi, work, runtime, still_wanted)
+        with slots.hold(still_wanted):
+            return _read_page(source, content_type, number, dpi, work, runtime, still_wanted)
     except (UnreadablePage, TimeoutError) as exc:
         log.warning("page %s unreadable: %s", number, exc)
         return PageOutcome(number, "unreadable", dpi=dpi, detail=str(exc)[:500])
@@ -147,9 +149,10 @@ def _renditions(upright: Path, work: Path, number: int) -> tuple[Path, Path, tup
         view = page
         if page.width > VIEWER_WIDTH:
             height = round(page.height * VIEWER_WIDTH / page.width)
-            view = page.resize((VIEWER_WIDTH, height), Image.Resampling.LANCZOS, reducing_gap=2.0)
-        view.save(image_path, "JPEG", quality=JPEG_QUALITY, optimize=True)
-        view.thumbnail((THUMB_WIDTH, THUMB_WIDTH * 2), Image.Resampling.LANCZOS)
+            # Box reduction first, then bilinear: as sharp as Lanczos on text, at half the time.
+            view = page.resize((VIEWER_WIDTH, height), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        view.save(image_path, "JPEG", quality=JPEG_QUALITY)
+        view.thumbnail((THUMB_WIDTH, THUMB_WIDTH * 2), Image.Resampling.BILINEAR, reducing_gap=2.0)
         view.save(thumb_path, "JPEG", quality=JPEG_QUALITY)
     return image_path, thumb_path, size
 
@@ -189,16 +192,6 @@ def _put(blobs: BlobStore, key: str, path: Path) -> str:
         return blobs.put(key, source).sha256
 
 
-def _merge_pdf(pages: list[PageOutcome], target: Path) -> None:
-    with pikepdf.new() as merged:
-        for page in pages:
-            assert page.ocr is not None and page.ocr.pdf is not None
-            with pikepdf.open(page.ocr.pdf) as single:
-                merged.pages.extend(single.pages)
-        merged.docinfo["/Producer"] = "E-Akte Jobcenter (tesseract)"
-        merged.save(target)
-
-
 def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], bool]) -> None:
     settings = runtime.settings
     with transaction(runtime.sessions) as session:
@@ -211,6 +204,7 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
         batch_id = batch.id
         content_type, page_count = batch.content_type, batch.pages_total
         original_key, source_name = batch.original_key, batch.source_name
+        received_at = batch.received_at
 
     work_root = settings.data_dir / "work"
     work_root.mkdir(parents=True, exist_ok=True)
@@ -220,15 +214,17 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
             with downloaded(runtime.blobs, original_key, work / "original") as original:
                 timeout = settings.ocr_timeout_seconds
                 if content_type == PDF:
-                    scanned_dpis = pdf_page_resolutions(original, timeout)
-                    page_count = len(scanned_dpis)
-                    # Tesseract reads best at about 300 dpi: lower scans are rendered up to it.
+                    scans = pdf_page_scans(original, timeout)
+                    scanned_dpis = [scan.dpi for scan in scans]
+                    page_count = len(scans)
+                    # Faxes and other coarse scans are rendered up to ocr_dpi for tesseract.
                     dpis = [max(dpi, settings.ocr_dpi) for dpi in scanned_dpis]
-                    colours = pdf_page_colours(original, timeout)
+                    colours = {n: scan.colour for n, scan in enumerate(scans, start=1)}
                 else:
                     scanned_dpis = dpis = [0] * page_count
                     colours = {n: image_colour(original, n) for n in range(1, page_count + 1)}
                 progress = _Progress(runtime, batch_id)
+                slots = PageSlots(settings.data_dir / "run" / "page-slots", settings.ocr_processes)
 
                 def one(number: int) -> PageOutcome:
                     outcome = _read_page_safely(
@@ -239,6 +235,7 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
                         work,
                         runtime,
                         still_wanted,
+                        slots,
                     )
                     outcome.scan_dpi = scanned_dpis[number - 1] or outcome.dpi
                     outcome.colour = colours.get(number)
@@ -265,8 +262,13 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
                 "Der Stapel enthält nur Trennblätter und leere Seiten; es ist kein Dokument "
                 "entstanden."
             )
-        stored = _store_renditions(runtime.blobs, batch_id, job.attempt, documents, work)
-        _commit(runtime, job, batch_id, source_name, pages, documents, stored)
+        stored = _store_renditions(
+            runtime.blobs, batch_id, job.attempt, documents, work, source_name, received_at
+        )
+        with transaction(runtime.sessions) as session:
+            texts = [[p.ocr.text if p.ocr else "" for p in doc_pages] for doc_pages in documents]
+            recognitions = recognise_all(session, settings, texts)
+        _commit(runtime, job, batch_id, source_name, pages, documents, stored, recognitions)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -291,6 +293,8 @@ def _store_renditions(
     attempt: int,
     documents: list[list[PageOutcome]],
     work: Path,
+    source_name: str,
+    received_at: datetime,
 ) -> list[_Stored]:
     """Put the renditions of every document into the blob store, written once.
 
@@ -301,7 +305,11 @@ def _store_renditions(
         document_id = document_id_for(batch_id, sequence)
         prefix = f"renditions/{document_id}/a{attempt}"
         pdf = work / f"{document_id}.pdf"
-        _merge_pdf(pages, pdf)
+        title = f"{source_name} ({sequence})" if len(documents) > 1 else source_name
+        # The receipt time stamps the PDF, so that a retried job writes the same bytes.
+        write_pdfa(
+            [p.ocr.pdf for p in pages if p.ocr and p.ocr.pdf], pdf, title=title, created=received_at
+        )
         pdf_sha256 = _put(blobs, f"{prefix}/document.pdf", pdf)
         entry = _Stored(document_id, f"{prefix}/document.pdf", pdf_sha256, [])
         for number, page in enumerate(pages, start=1):
@@ -331,7 +339,9 @@ def _commit(
     pages: list[PageOutcome],
     documents: list[list[PageOutcome]],
     stored: list[_Stored],
+    recognitions: list[Recognition],
 ) -> None:
+    catalogue = catalogue_for(runtime.settings)
     with transaction(runtime.sessions) as session:
         batch = session.get(ScanBatch, batch_id)
         if batch is None:
@@ -353,7 +363,8 @@ def _commit(
                 )
             )
         several = len(documents) > 1
-        for sequence, (doc_pages, entry) in enumerate(zip(documents, stored, strict=True), start=1):
+        filed = zip(documents, stored, recognitions, strict=True)
+        for sequence, (doc_pages, entry, recognition) in enumerate(filed, start=1):
             document = Document(
                 id=entry.document_id,
                 batch_id=batch_id,
@@ -393,15 +404,9 @@ def _commit(
                         **keys,
                     )
                 )
-            session.add(InboxItem(document=document, kind="clearing", reason=UNROUTED_REASON))
-            runtime.index.index(
-                IndexedDocument(
-                    document_id=str(document.id),
-                    source_name=document.source_name,
-                    received_at=batch.received_at,
-                    pages=[p.ocr.text for p in doc_pages if p.ocr],
-                )
-            )
+            file_recognised(session, document, recognition, catalogue)
+            session.flush()
+            runtime.index.index(index_entry(document))
         batch.status = "processed"
         unreadable = [p.source_page for p in dropped if p.dropped == "unreadable"]
         batch.status_message = (

@@ -202,6 +202,14 @@ class Document(Base):
     # The scan record (Transfervermerk), frozen as JSON in the blob store at QA.
     scan_record_key: Mapped[str | None] = mapped_column(String(300))
     scan_record_sha256: Mapped[str | None] = mapped_column(String(64))
+    # What recognition read from the letter; the evidence and confidences are in `recognition`.
+    letter_date: Mapped[date | None] = mapped_column(Date)
+    stamp_date: Mapped[date | None] = mapped_column(Date)  # the received stamp on the paper
+    court_reference: Mapped[str | None] = mapped_column(String(60), index=True)
+    recognition: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "auto" when recognition filed it, "manual" when a person at the desk did.
+    routed_by: Mapped[str | None] = mapped_column(String(20))
 
     batch: Mapped[ScanBatch | None] = relationship()
     household: Mapped[Household | None] = relationship()
@@ -264,6 +272,26 @@ class InboxItem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     document: Mapped[Document] = relationship()
+    user: Mapped[User | None] = relationship()
+    team: Mapped[Team | None] = relationship()
+
+
+class RecognitionAlias(Base):
+    """Learned at the clearing desk: how a household's people appear on paper.
+
+    Only supporting evidence for recognition, never enough on its own to file a letter.
+    """
+
+    __tablename__ = "recognition_aliases"
+    __table_args__ = (UniqueConstraint("key", "household_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
+    created_by_login: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    household: Mapped[Household] = relationship()
 
 
 class Job(Base):

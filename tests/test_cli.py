@@ -136,6 +136,10 @@ def test_serve_demo_prints_logins_loads_samples_and_works_them(tmp_path: Path) -
             while client.get("/health").json()["jobs"]["done"] == 0:
                 assert time.monotonic() < deadline, "no sample was processed"
                 time.sleep(0.5)
+            # It is routed to the household's caseworker, who finds it.
+            client.post("/api/auth/logout")
+            login = {"login": "lsb.95401.3", "password": logins["lsb.95401.3"]}
+            assert client.post("/api/auth/login", json=login).status_code == 200
             found = client.get("/api/search", params={"q": "Verdienstabrechnung"}).json()
             assert found["hits"][0]["source_name"] == "0001.pdf"
     finally:

@@ -82,16 +82,16 @@ def test_rejected_document_leaves_inbox_and_search_but_keeps_its_original(
 ) -> None:
     batch = hand_in(desk, sqlite_runtime, "docs/0001.pdf")
     [document] = batch["documents"]
-    assert desk.get("/api/search", params={"q": "Verdienstabrechnung"}).json()["total"] == 1
+    caseworker = client_for(sqlite_runtime, "lsb.95401.3")
+    assert caseworker.get("/api/search", params={"q": "Verdienstabrechnung"}).json()["total"] == 1
     rejected = desk.post(
         f"/api/documents/{document['id']}/qa", json={"decision": "reject", "note": "unscharf"}
     )
     assert rejected.json()["qa_status"] == "rejected"
-    assert desk.get("/api/search", params={"q": "Verdienstabrechnung"}).json()["total"] == 0
+    assert caseworker.get("/api/search", params={"q": "Verdienstabrechnung"}).json()["total"] == 0
     with transaction(sqlite_runtime.sessions) as session:
         assert session.scalars(select(InboxItem)).all() == []
     assert read_bytes(sqlite_runtime.blobs, f"originals/{batch['sha256'][:2]}/{batch['sha256']}")
-    caseworker = client_for(sqlite_runtime, "lsb.95401.3")
     assert caseworker.get(f"/api/documents/{document['id']}").status_code == 403
     assert (
         client_for(sqlite_runtime, "lsb.95401.3")

@@ -60,3 +60,17 @@ def desk_page(request: Request, runtime: RuntimeDep) -> Response:
             request, "forbidden.html", {"user": user}, status_code=403
         )
     return templates.TemplateResponse(request, "desk.html", {"user": user})
+
+
+@router.get("/klaerung", response_class=HTMLResponse)
+def clearing_page(request: Request, runtime: RuntimeDep) -> Response:
+    user = _user(request, runtime)
+    if user is None:
+        return RedirectResponse("/anmelden", status_code=303)
+    if user.role not in ("scanstelle", "admin"):
+        with transaction(runtime.sessions) as session:
+            audit.record(session, user, "page.clearing", outcome="denied")
+        return templates.TemplateResponse(
+            request, "forbidden.html", {"user": user}, status_code=403
+        )
+    return templates.TemplateResponse(request, "clearing.html", {"user": user})

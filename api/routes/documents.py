@@ -18,7 +18,8 @@ from records import audit
 from records.access import access_key_of, require_document_access
 from records.db import transaction
 from records.errors import AccessDenied, InvalidInput, NotFound
-from records.models import Document, Job, ScanBatch
+from records.models import Document, InboxItem, Job, ScanBatch
+from records.routing import inbox_of
 
 router = APIRouter(prefix="/api/documents", tags=["Dokumente"])
 
@@ -43,7 +44,13 @@ def document_out(document: Document) -> dict[str, Any]:
     }
 
 
-def batch_out(batch: ScanBatch, job: Job | None, documents: list[Document]) -> dict[str, Any]:
+def batch_out(
+    batch: ScanBatch,
+    job: Job | None,
+    documents: list[Document],
+    inboxes: dict[uuid.UUID, InboxItem] | None = None,
+) -> dict[str, Any]:
+    inboxes = inboxes or {}
     return {
         "id": str(batch.id),
         "source_name": batch.source_name,
@@ -65,6 +72,9 @@ def batch_out(batch: ScanBatch, job: Job | None, documents: list[Document]) -> d
                 "first_page": d.first_page,
                 "last_page": d.last_page,
                 "qa_status": d.qa_status,
+                "doc_type": d.doc_type,
+                "bg_number": d.household.bg_number if d.household else None,
+                "inbox": inbox_of(inboxes[d.id]) if d.id in inboxes else None,
             }
             for d in documents
         ],
@@ -86,7 +96,10 @@ def load_batch(session, batch_id: uuid.UUID) -> dict[str, Any]:  # type: ignore[
             select(Document).where(Document.batch_id == batch.id).order_by(Document.sequence)
         )
     )
-    return batch_out(batch, job, documents)
+    items = session.scalars(
+        select(InboxItem).where(InboxItem.document_id.in_([d.id for d in documents]))
+    )
+    return batch_out(batch, job, documents, {item.document_id: item for item in items})
 
 
 @router.post(

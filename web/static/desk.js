@@ -68,7 +68,13 @@ function documentControls(doc) {
   const state = `<span class="badge ${doc.qa_status}">${QA_DE[doc.qa_status]}</span>`;
   const sheets = doc.first_page === doc.last_page
     ? `Blatt ${doc.first_page}` : `Blatt ${doc.first_page}–${doc.last_page}`;
-  const pages = `${doc.pages} S. (${sheets})`;
+  let routed = "";
+  if (doc.inbox) {
+    const target = doc.inbox.kind === "user" ? doc.inbox.user
+      : doc.inbox.kind === "team" ? doc.inbox.team : "Klärung";
+    routed = ` → <span class="routed ${doc.inbox.kind}">${escapeHtml(target)}</span>`;
+  }
+  const pages = `${doc.pages} S. (${sheets})${routed}`;
   if (doc.qa_status !== "pending") {
     return `<div class="doc" data-id="${doc.id}">${pages} ${state}</div>`;
   }

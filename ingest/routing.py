@@ -1,0 +1,171 @@
+"""The routing step of the pipeline: recognise each new document and file it.
+
+Recognition itself (ingest/recognition) is pure: page texts and a snapshot of the master data in,
+a decision with its evidence out. This module feeds it from the database, and files the result
+through records.routing, inside the same transaction that stores the document.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from ingest.recognition import (
+    Catalogue,
+    HouseholdRecord,
+    MasterData,
+    MemberRecord,
+    Recognition,
+    load_catalogue,
+    recognise,
+)
+from records.config import Settings
+from records.models import Document, Household, Member, RecognitionAlias, User
+from records.routing import file_document
+
+_lock = threading.Lock()
+_catalogues: dict[tuple[str, float], Catalogue] = {}
+_master: dict[str, tuple[tuple[object, ...], MasterData]] = {}
+
+
+def catalogue_for(settings: Settings) -> Catalogue:
+    """The configured catalogue, read again when the administrator changed the file."""
+    path = settings.doctypes_file
+    key = (str(path), path.stat().st_mtime if path is not None else 0.0)
+    with _lock:
+        if key not in _catalogues:
+            _catalogues.clear()
+            _catalogues[key] = load_catalogue(Path(path) if path is not None else None)
+        return _catalogues[key]
+
+
+def _master_version(session: Session) -> tuple[object, ...]:
+    households = session.execute(
+        select(func.count(Household.id), func.max(Household.updated_at))
+    ).one()
+    members = session.execute(select(func.count(Member.id), func.max(Member.id))).one()
+    aliases = session.execute(
+        select(func.count(RecognitionAlias.id), func.max(RecognitionAlias.id))
+    ).one()
+    return (*households, *members, *aliases)
+
+
+def master_data(session: Session) -> MasterData:
+    """A snapshot of every household and its members, rebuilt only when the master data changed.
+
+    An import that changes an address or a caseworker is therefore used by the next document.
+    """
+    engine_key = str(session.get_bind().url)
+    version = _master_version(session)
+    with _lock:
+        cached = _master.get(engine_key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+    households = session.scalars(select(Household).options(selectinload(Household.members)))
+    records = [
+        HouseholdRecord(
+            bg_number=household.bg_number,
+            street=household.street,
+            postcode=household.postcode,
+            town=household.town,
+            members=tuple(
+                MemberRecord(member.last_name, member.first_name, member.birth_date)
+                for member in household.members
+            ),
+            active=household.active,
+        )
+        for household in households
+    ]
+    snapshot = MasterData(records)
+    with _lock:
+        _master[engine_key] = (version, snapshot)
+    return snapshot
+
+
+def learned_aliases(session: Session) -> dict[str, str]:
+    rows = session.execute(
+        select(RecognitionAlias.key, Household.bg_number).join(
+            Household, Household.id == RecognitionAlias.household_id
+        )
+    )
+    return {key: bg_number for key, bg_number in rows}
+
+
+def recognise_all(
+    session: Session, settings: Settings, documents: list[list[str]]
+) -> list[Recognition]:
+    master = master_data(session)
+    catalogue = catalogue_for(settings)
+    aliases = learned_aliases(session)
+    return [recognise(pages, master, catalogue, aliases=aliases) for pages in documents]
+
+
+def reason_text(recognition: Recognition, catalogue: Catalogue) -> str:
+    """The German reason shown with the inbox item: which evidence decided what."""
+    names = {rule.code: rule.name for rule in catalogue.types}
+    type_name = names.get(recognition.doc_type, recognition.doc_type)
+    parts = []
+    if recognition.bg_number:
+        evidence = "; ".join(e.detail for e in recognition.household_evidence[:3])
+        parts.append(f"Haushalt {recognition.bg_number}: {evidence}.")
+    else:
+        parts.append(f"Klärung: {recognition.clearing_reason or 'Haushalt nicht sicher erkannt'}.")
+    if recognition.type_evidence:
+        evidence = "; ".join(e.detail for e in recognition.type_evidence[:2])
+        parts.append(f"Dokumentart {type_name}: {evidence}.")
+    else:
+        parts.append(f"Dokumentart {type_name}: kein Merkmal einer bestimmten Art gefunden.")
+    return " ".join(parts)
+
+
+def file_recognised(
+    session: Session, document: Document, recognition: Recognition, catalogue: Catalogue
+) -> None:
+    household = None
+    if recognition.bg_number:
+        household = session.scalar(
+            select(Household).where(Household.bg_number == recognition.bg_number)
+        )
+    rule = next((r for r in catalogue.types if r.code == recognition.doc_type), None)
+    target = rule.target if rule is not None else "caseworker"
+    document.letter_date = recognition.letter_date
+    document.stamp_date = recognition.received_date
+    document.court_reference = (recognition.court_references or [None])[0]
+    document.recognition = recognition.as_json()
+    file_document(
+        session,
+        document,
+        household=household,
+        doc_type=recognition.doc_type,
+        target=target,
+        reason=reason_text(recognition, catalogue),
+        actor=None,
+        routed_by="auto",
+    )
+
+
+def learn_from_correction(
+    session: Session, document: Document, household: Household, actor: User
+) -> list[str]:
+    """After a person at the desk filed a document by hand, remember how its people appear on
+    paper, as supporting evidence for later letters (never enough on its own)."""
+    from ingest.recognition import alias_keys
+
+    master = master_data(session)
+    keys = alias_keys([page.text for page in document.pages], master, household.bg_number)
+    known = set(
+        session.scalars(
+            select(RecognitionAlias.key).where(RecognitionAlias.household_id == household.id)
+        )
+    )
+    added = []
+    for key in keys:
+        if key in known or len(key) > 300:
+            continue
+        alias = RecognitionAlias(key=key, household_id=household.id, created_by_login=actor.login)
+        session.add(alias)
+        added.append(key)
+    return added

@@ -1,0 +1,146 @@
+"""Filing a document: into a household's file, under a type, into the inbox of who is responsible.
+
+Recognition (ingest/recognition) decides automatically; the clearing desk decides by hand. Both
+end here, so the inbox item, the file, the audit log and the search index always agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from records import audit
+from records.db import utcnow
+from records.models import Document, Household, InboxItem, Team, User
+from search import IndexedDocument, SearchIndex
+
+TEAM_PREFIX = "team:"
+ROLE_LABELS = {"caseworker": "Leistungssachbearbeitung", "case_manager": "Fallmanagement"}
+
+
+@dataclass(frozen=True)
+class Destination:
+    kind: str  # "user", "team" or "clearing"
+    user: User | None = None
+    team: Team | None = None
+    note: str = ""  # German: why this inbox, e.g. "zuständige Sachbearbeitung: Petra Schmitt"
+
+    def as_json(self) -> dict[str, str]:
+        if self.kind == "user" and self.user is not None:
+            return {"kind": "user", "user": self.user.login}
+        if self.kind == "team" and self.team is not None:
+            return {"kind": "team", "team": self.team.name}
+        return {"kind": "clearing"}
+
+
+CLEARING = Destination("clearing")
+
+
+def destination_for(session: Session, household: Household | None, target: str) -> Destination:
+    """Type target → role → the household's responsible person, or the team inbox.
+
+    Without a household there is no need to know anyone could have: clearing, whatever the type.
+    A responsible person who left (inactive) or was never named hands over to their team's inbox.
+    """
+    if household is None or not household.active:
+        return CLEARING
+    if target.startswith(TEAM_PREFIX):
+        name = target.removeprefix(TEAM_PREFIX)
+        team = session.scalar(select(Team).where(Team.name == name))
+        if team is None:
+            return Destination("clearing", note=f"Team »{name}« ist nicht angelegt")
+        return Destination("team", team=team, note=f"Team {team.name}")
+    if target not in ROLE_LABELS:
+        return Destination("clearing", note=f"unbekanntes Ziel »{target}« im Dokumentarten-Katalog")
+    person = household.caseworker if target == "caseworker" else household.case_manager
+    label = ROLE_LABELS[target]
+    if person is not None and person.active:
+        return Destination("user", user=person, note=f"zuständig ({label}): {person.name}")
+    if person is not None and person.team is not None:
+        return Destination(
+            "team",
+            team=person.team,
+            note=f"{label} {person.name} ist nicht mehr aktiv; Team {person.team.name}",
+        )
+    return Destination("clearing", note=f"für diesen Haushalt ist keine {label} eingetragen")
+
+
+def file_document(
+    session: Session,
+    document: Document,
+    *,
+    household: Household | None,
+    doc_type: str,
+    target: str,
+    reason: str,
+    actor: User | None,
+    routed_by: str,
+) -> InboxItem:
+    """File the document and put it into exactly one open inbox; every earlier item is replaced.
+
+    The caller commits, and afterwards brings the index up to date with `index_entry`.
+    """
+    destination = destination_for(session, household, target)
+    previous = document.household.bg_number if document.household is not None else None
+    previous_type = document.doc_type
+    session.execute(delete(InboxItem).where(InboxItem.document_id == document.id))
+    # In clearing a document belongs to no household file yet: only the desk may see it, and a
+    # proposed household is kept in `document.recognition` for the desk to confirm.
+    document.household = household if destination.kind != "clearing" else None
+    document.doc_type = doc_type
+    document.routed_at = utcnow()
+    document.routed_by = routed_by
+    text = reason if not destination.note else f"{reason}\nPostkorb: {destination.note}."
+    item = InboxItem(
+        document=document,
+        kind=destination.kind,
+        user_id=destination.user.id if destination.user else None,
+        team_id=destination.team.id if destination.team else None,
+        reason=text,
+    )
+    session.add(item)
+    audit.record(
+        session,
+        actor,
+        "document.routed" if actor is None else "document.filed_by_hand",
+        actor_login="system" if actor is None else None,
+        object_type="document",
+        object_id=document.id,
+        bg_number=household.bg_number if household else None,
+        doc_type=doc_type,
+        inbox=destination.as_json(),
+        previous_bg_number=previous,
+        previous_doc_type=previous_type,
+        routed_by=routed_by,
+    )
+    return item
+
+
+def inbox_of(item: InboxItem | None) -> dict[str, str]:
+    if item is None or item.kind == "clearing":
+        return {"kind": "clearing"}
+    if item.kind == "user":
+        return {"kind": "user", "user": item.user.login if item.user else ""}
+    return {"kind": "team", "team": item.team.name if item.team else ""}
+
+
+def index_entry(document: Document) -> IndexedDocument:
+    """What the search index holds for a document; the access key is its household."""
+    household = document.household if document.qa_status != "rejected" else None
+    return IndexedDocument(
+        document_id=str(document.id),
+        source_name=document.source_name,
+        received_at=document.received_at,
+        pages=[page.text for page in document.pages],
+        bg_number=household.bg_number if household else None,
+        doc_type=document.doc_type,
+    )
+
+
+def reindex(index: SearchIndex, document: Document) -> None:
+    if document.qa_status == "rejected":
+        index.delete(str(document.id))
+    else:
+        index.index(index_entry(document))

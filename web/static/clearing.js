@@ -1,0 +1,122 @@
+"use strict";
+
+let doctypes = [];
+
+function esc(value) {
+  const span = document.createElement("span");
+  span.textContent = value == null ? "" : String(value);
+  return span.innerHTML;
+}
+
+function germanDate(iso) {
+  if (!iso) return "";
+  const [y, m, d] = iso.slice(0, 10).split("-");
+  return `${d}.${m}.${y}`;
+}
+
+function renderCandidates(list, households, form) {
+  list.innerHTML = "";
+  if (!households.length) {
+    list.innerHTML = "<li>Kein Haushalt gefunden.</li>";
+    return;
+  }
+  for (const household of households) {
+    const item = document.createElement("li");
+    const people = household.members
+      .map((m) => `${m.matches ? "<strong>" : ""}${esc(m.name)}${m.matches ? "</strong>" : ""}` +
+        (m.birth_date ? ` (geb. ${germanDate(m.birth_date)})` : ""))
+      .join(", ");
+    item.innerHTML = `<button type="button" class="secondary pick">Übernehmen</button>
+      <span><strong>${esc(household.bg_number)}</strong>${household.active ? "" : " (nicht aktiv)"}:
+      ${people}; ${esc(household.address)}</span>`;
+    item.querySelector(".pick").addEventListener("click", () => {
+      form.elements.bg_number.value = household.bg_number;
+      form.elements.bg_number.focus();
+    });
+    list.append(item);
+  }
+}
+
+function renderItem(entry) {
+  const node = document.getElementById("clearing-item").content.firstElementChild.cloneNode(true);
+  node.dataset.documentId = entry.document_id;
+  node.querySelector(".source").textContent = entry.source_name;
+  node.querySelector(".meta").textContent =
+    `Eingang ${germanDate(entry.received_at)} · ${entry.pages} Seite(n)` +
+    (entry.letter_date ? ` · Schreiben vom ${germanDate(entry.letter_date)}` : "");
+  node.querySelector(".reason").textContent = entry.reason;
+  const proposal = [];
+  for (const found of entry.proposal.bg_numbers) {
+    proposal.push(`BG-Nummer ${found.value} auf Seite ${found.page}` + (found.known ? "" : " (nicht in den Stammdaten)"));
+  }
+  if (entry.proposal.person) proposal.push(`Person: ${entry.proposal.person}`);
+  node.querySelector(".proposal").textContent = proposal.length ? `Gefunden: ${proposal.join("; ")}` : "";
+  const thumbs = node.querySelector(".thumbs");
+  for (let page = 1; page <= entry.pages; page += 1) {
+    const link = document.createElement("a");
+    link.href = `/api/documents/${entry.document_id}/pages/${page}/image`;
+    link.target = "_blank";
+    link.rel = "noopener";
+    link.title = `Seite ${page} groß ansehen`;
+    link.innerHTML = `<img loading="lazy" alt="Seite ${page}" src="/api/documents/${entry.document_id}/pages/${page}/thumb">`;
+    thumbs.append(link);
+  }
+  const filing = node.querySelector(".filing");
+  const select = filing.elements.doc_type;
+  for (const type of doctypes) {
+    const option = new Option(type.name, type.code, false, type.code === entry.doc_type);
+    select.append(option);
+  }
+  const known = entry.proposal.bg_numbers.find((found) => found.known);
+  if (known) filing.elements.bg_number.value = known.value;
+  const search = node.querySelector(".household-search");
+  search.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const list = node.querySelector(".candidates");
+    try {
+      const body = await api(`/api/households?q=${encodeURIComponent(search.elements.q.value)}`);
+      renderCandidates(list, body.households, filing);
+    } catch (error) {
+      list.innerHTML = `<li class="error">${esc(error.message)}</li>`;
+    }
+  });
+  filing.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const error = filing.querySelector(".error");
+    error.textContent = "";
+    const data = Object.fromEntries(new FormData(filing));
+    try {
+      const result = await api(`/api/documents/${entry.document_id}/filing`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(data),
+      });
+      const inbox = result.inbox.user || result.inbox.team || "Klärung";
+      document.getElementById("clearing-status").textContent =
+        `${entry.source_name}: zugeordnet zu ${result.bg_number}, Postkorb ${inbox}.`;
+      node.remove();
+      load();
+    } catch (failure) {
+      error.textContent = failure.message;
+    }
+  });
+  return node;
+}
+
+async function load() {
+  const container = document.getElementById("clearing-items");
+  try {
+    if (!doctypes.length) doctypes = (await api("/api/doctypes")).doctypes;
+    const body = await api("/api/clearing");
+    document.getElementById("clearing-count").textContent = `${body.total} offen`;
+    const shown = new Set([...container.children].map((node) => node.dataset.documentId));
+    for (const entry of body.items) {
+      if (!shown.has(entry.document_id)) container.append(renderItem(entry));
+    }
+    if (!body.items.length) container.innerHTML = '<p class="card">Keine offenen Klärungsfälle.</p>';
+  } catch (error) {
+    document.getElementById("clearing-status").textContent = error.message;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", load);
