@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.limits import BodySizeLimit
-from api.routes import auth, clearing, desk, documents, health, search
+from api.routes import auth, clearing, desk, documents, health, search, viewer, workplace
 from records.errors import EAkteError
 from records.runtime import Runtime
 
@@ -55,7 +55,9 @@ def create_app(runtime: Runtime) -> FastAPI:
         auth.router,
         documents.router,
         desk.router,
+        viewer.router,  # before clearing: its /pages/{n}/{rendition} would take /words
         clearing.router,
+        workplace.router,
         search.router,
     )
     for router in routers:

@@ -3,19 +3,47 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
-from ingest.validation import inspect_upload, safe_source_name
+from ingest.validation import Inspected, inspect_upload, safe_source_name
 from records import audit
 from records.db import transaction
-from records.errors import BlobExists, BlobMissing
+from records.errors import BlobExists, BlobMissing, UploadRejected
 from records.jobs import enqueue
 from records.models import Job, ScanBatch, User
 from records.runtime import Runtime
 from storage.base import sha256_of_file
 
 BATCH_JOB = "batch"
-CHANNELS = ("upload", "api", "hotfolder", "cli", "demo")
+CHANNELS = ("upload", "api", "hotfolder", "cli", "demo", "file")
+EMAIL = "message/rfc822"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A file a caseworker puts into a known household's file: no recognition, no inbox item."""
+
+    household_id: int
+    doc_type: str
+    direction: str = "in"  # "out" for decisions the job centre sent
+    dispatch_date: date | None = None
+
+
+def _inspect_email(path: Path, max_bytes: int) -> Inspected:
+    from ingest.email_import import looks_like_email
+
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise UploadRejected(
+            f"Die E-Mail ist zu groß ({size / 1048576:.1f} MB).", code="upload_too_large"
+        )
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    if not looks_like_email(head):
+        raise UploadRejected("Die Datei ist keine E-Mail im .eml-Format.", code="not_an_email")
+    return Inspected(EMAIL, 0)  # pages are known once the worker has converted it
 
 
 def original_key(sha256: str) -> str:
@@ -31,6 +59,8 @@ def accept_file(
     *,
     channel: str = "upload",
     station: str | None = None,
+    preset: Preset | None = None,
+    email: bool = False,
 ) -> tuple[ScanBatch, Job]:
     """Check, store and enqueue a file. Raises UploadRejected with a German reason.
 
@@ -38,12 +68,15 @@ def accept_file(
     commit fails, nothing refers to the stored object and the caller may simply try again.
     """
     settings = runtime.settings
-    inspected = inspect_upload(
-        path,
-        max_bytes=settings.max_upload_bytes,
-        max_pixels=settings.max_image_pixels,
-        max_pages=settings.max_batch_pages,
-    )
+    if email:
+        inspected = _inspect_email(path, settings.max_upload_bytes)
+    else:
+        inspected = inspect_upload(
+            path,
+            max_bytes=settings.max_upload_bytes,
+            max_pixels=settings.max_image_pixels,
+            max_pages=settings.max_batch_pages,
+        )
     sha256 = sha256_of_file(path)
     key = original_key(sha256)
     try:
@@ -70,6 +103,11 @@ def accept_file(
             status="received",
             uploaded_by_id=user.id if user else None,
         )
+        if preset is not None:
+            batch.preset_household_id = preset.household_id
+            batch.preset_doc_type = preset.doc_type
+            batch.preset_direction = preset.direction
+            batch.preset_dispatch_date = preset.dispatch_date
         session.add(batch)
         session.flush()
         job = enqueue(session, BATCH_JOB, None, settings.job_max_attempts, batch_id=batch.id)

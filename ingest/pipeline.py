@@ -23,6 +23,7 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import delete, select, update
 
+from ingest.intake import EMAIL
 from ingest.ocr import (
     Cancelled,
     OcrResult,
@@ -34,7 +35,7 @@ from ingest.ocr import (
 from ingest.pdfa import write_pdfa
 from ingest.prepare import analyse_page, pdf_page_scans, prepare_page, render_pdf_page
 from ingest.recognition import Recognition
-from ingest.routing import catalogue_for, file_recognised, recognise_all
+from ingest.routing import catalogue_for, file_preset, file_recognised, recognise_all
 from ingest.slots import PageSlots
 from ingest.validation import PDF
 from records import audit
@@ -176,6 +177,26 @@ class _Progress:
             )
 
 
+def _one_document(pages: list[PageOutcome]) -> list[list[PageOutcome]]:
+    kept = [page for page in pages if page.dropped in (None, "separator")]
+    for page in kept:
+        if page.dropped == "separator":  # a code on a page of a letter is no separator here
+            page.dropped = None
+    kept = [page for page in kept if page.ocr is not None]
+    return [kept] if kept else []
+
+
+def _email_pages(eml: Path, work: Path, max_pages: int, timeout: int) -> Path:
+    from ingest.email_import import NotAnEmail, email_to_pdf
+
+    target = work / "email.pdf"
+    try:
+        email_to_pdf(eml, target, max_pages=max_pages, timeout=timeout)
+    except (NotAnEmail, ValueError) as exc:
+        raise PermanentFailure(f"E-Mail nicht lesbar: {exc}") from exc
+    return target
+
+
 def split_documents(pages: list[PageOutcome]) -> list[list[PageOutcome]]:
     """Separator sheets end one document and start the next; dropped pages belong to none."""
     documents: list[list[PageOutcome]] = [[]]
@@ -205,6 +226,7 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
         content_type, page_count = batch.content_type, batch.pages_total
         original_key, source_name = batch.original_key, batch.source_name
         received_at = batch.received_at
+        preset = batch.preset_household_id is not None
 
     work_root = settings.data_dir / "work"
     work_root.mkdir(parents=True, exist_ok=True)
@@ -213,6 +235,11 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
         try:
             with downloaded(runtime.blobs, original_key, work / "original") as original:
                 timeout = settings.ocr_timeout_seconds
+                if content_type == EMAIL:
+                    # The e-mail stays byte for byte as the original; its body and attachments
+                    # become the pages of one document.
+                    original = _email_pages(original, work, settings.max_batch_pages, timeout)
+                    content_type = PDF
                 if content_type == PDF:
                     scans = pdf_page_scans(original, timeout)
                     scanned_dpis = [scan.dpi for scan in scans]
@@ -251,7 +278,8 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
         except Cancelled:
             raise LeaseLost(f"job {job.id} given up while reading pages") from None
 
-        documents = split_documents(pages)
+        # A file put into a household's file by hand is one document, whatever it contains.
+        documents = split_documents(pages) if not preset else _one_document(pages)
         if not documents:
             unreadable = [p for p in pages if p.dropped == "unreadable"]
             if unreadable:
@@ -265,9 +293,11 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
         stored = _store_renditions(
             runtime.blobs, batch_id, job.attempt, documents, work, source_name, received_at
         )
-        with transaction(runtime.sessions) as session:
-            texts = [[p.ocr.text if p.ocr else "" for p in doc_pages] for doc_pages in documents]
-            recognitions = recognise_all(session, settings, texts)
+        recognitions: list[Recognition | None] = [None] * len(documents)
+        if not preset:
+            with transaction(runtime.sessions) as session:
+                texts = [[p.ocr.text if p.ocr else "" for p in pages] for pages in documents]
+                recognitions = list(recognise_all(session, settings, texts))
         _commit(runtime, job, batch_id, source_name, pages, documents, stored, recognitions)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -339,7 +369,7 @@ def _commit(
     pages: list[PageOutcome],
     documents: list[list[PageOutcome]],
     stored: list[_Stored],
-    recognitions: list[Recognition],
+    recognitions: list[Recognition | None],
 ) -> None:
     catalogue = catalogue_for(runtime.settings)
     with transaction(runtime.sessions) as session:
@@ -404,7 +434,10 @@ def _commit(
                         **keys,
                     )
                 )
-            file_recognised(session, document, recognition, catalogue)
+            if recognition is not None:
+                file_recognised(session, document, recognition, catalogue)
+            else:
+                file_preset(session, document, batch, catalogue)
             session.flush()
             runtime.index.index(index_entry(document))
         batch.status = "processed"

@@ -23,7 +23,8 @@ from ingest.recognition import (
     recognise,
 )
 from records.config import Settings
-from records.models import Document, Household, Member, RecognitionAlias, User
+from records.dates import local_date
+from records.models import Document, Household, Member, RecognitionAlias, ScanBatch, User
 from records.routing import file_document
 
 _lock = threading.Lock()
@@ -133,6 +134,7 @@ def file_recognised(
     target = rule.target if rule is not None else "caseworker"
     document.letter_date = recognition.letter_date
     document.stamp_date = recognition.received_date
+    document.receipt_date = recognition.received_date or local_date(document.received_at)
     document.court_reference = (recognition.court_references or [None])[0]
     document.recognition = recognition.as_json()
     file_document(
@@ -144,6 +146,32 @@ def file_recognised(
         reason=reason_text(recognition, catalogue),
         actor=None,
         routed_by="auto",
+    )
+
+
+def file_preset(
+    session: Session, document: Document, batch: ScanBatch, catalogue: Catalogue
+) -> None:
+    """A file a caseworker put into a household's file: filed as they said, no inbox item."""
+    household = session.get(Household, batch.preset_household_id)
+    doc_type = batch.preset_doc_type or catalogue.fallback
+    rule = next((r for r in catalogue.types if r.code == doc_type), None)
+    document.direction = batch.preset_direction or "in"
+    document.dispatch_date = batch.preset_dispatch_date
+    document.receipt_date = batch.preset_dispatch_date or local_date(document.received_at)
+    uploader = batch.uploaded_by
+    if document.direction == "out":
+        document.sender = "Jobcenter" + (f" ({uploader.name})" if uploader else "")
+    file_document(
+        session,
+        document,
+        household=household,
+        doc_type=doc_type,
+        target=rule.target if rule else "caseworker",
+        reason=f"Von {uploader.name if uploader else 'Unbekannt'} in die Akte gelegt.",
+        actor=None,
+        routed_by="upload",
+        open_item=False,
     )
 
 

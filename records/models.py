@@ -128,6 +128,11 @@ class ScanBatch(Base):
     channel: Mapped[str] = mapped_column(String(20), default="upload")
     station: Mapped[str | None] = mapped_column(String(100))
     content_type: Mapped[str] = mapped_column(String(100))
+    # Filed by a caseworker into a known file (an e-mail, an outgoing decision): no recognition.
+    preset_household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
+    preset_doc_type: Mapped[str | None] = mapped_column(String(60))
+    preset_direction: Mapped[str | None] = mapped_column(String(10))
+    preset_dispatch_date: Mapped[date | None] = mapped_column(Date)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     original_key: Mapped[str] = mapped_column(String(300))
     original_sha256: Mapped[str] = mapped_column(String(64), index=True)
@@ -210,6 +215,12 @@ class Document(Base):
     routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # "auto" when recognition filed it, "manual" when a person at the desk did.
     routed_by: Mapped[str | None] = mapped_column(String(20))
+    # The date of receipt that counts (received stamp, else the day of the scan); corrections
+    # need a reason and are audited.
+    receipt_date: Mapped[date | None] = mapped_column(Date, index=True)
+    sender: Mapped[str | None] = mapped_column(String(200))
+    direction: Mapped[str] = mapped_column(String(10), default="in", server_default="in")
+    dispatch_date: Mapped[date | None] = mapped_column(Date)  # outgoing decisions (Bescheide)
 
     batch: Mapped[ScanBatch | None] = relationship()
     household: Mapped[Household | None] = relationship()
@@ -270,10 +281,58 @@ class InboxItem(Base):
     state: Mapped[str] = mapped_column(String(20), default="new")
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    comment: Mapped[str | None] = mapped_column(Text)  # from whoever forwarded it
+    forwarded_by_login: Mapped[str | None] = mapped_column(String(100))
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by_login: Mapped[str | None] = mapped_column(String(100))
 
     document: Mapped[Document] = relationship()
     user: Mapped[User | None] = relationship()
     team: Mapped[Team | None] = relationship()
+
+
+class Deputy(Base):
+    """Vertretung: `deputy` works `absent`'s inbox and files from starts_on to ends_on."""
+
+    __tablename__ = "deputies"
+    __table_args__ = (
+        CheckConstraint("ends_on >= starts_on", name="period"),
+        CheckConstraint("absent_id <> deputy_id", name="not_self"),
+        Index("ix_deputies_deputy_period", "deputy_id", "starts_on", "ends_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    absent_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    deputy_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    created_by_login: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    absent: Mapped[User] = relationship(foreign_keys=[absent_id])
+    deputy: Mapped[User] = relationship(foreign_keys=[deputy_id])
+
+
+class Note(Base):
+    """Vermerk on a household's file or on one document. Notes are never edited, only added."""
+
+    __tablename__ = "notes"
+    __table_args__ = (
+        CheckConstraint("household_id IS NOT NULL OR document_id IS NOT NULL", name="target"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    document_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    author_login: Mapped[str] = mapped_column(String(100))
+    author_name: Mapped[str] = mapped_column(String(200))
+    on_behalf_of_login: Mapped[str | None] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class RecognitionAlias(Base):

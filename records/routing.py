@@ -77,7 +77,8 @@ def file_document(
     reason: str,
     actor: User | None,
     routed_by: str,
-) -> InboxItem:
+    open_item: bool = True,
+) -> InboxItem | None:
     """File the document and put it into exactly one open inbox; every earlier item is replaced.
 
     The caller commits, and afterwards brings the index up to date with `index_entry`.
@@ -92,6 +93,21 @@ def file_document(
     document.doc_type = doc_type
     document.routed_at = utcnow()
     document.routed_by = routed_by
+    if not open_item:
+        # Put into the file by a person who works it already: no inbox item for anyone.
+        document.household = household
+        audit.record(
+            session,
+            actor,
+            "document.filed",
+            actor_login="system" if actor is None else None,
+            object_type="document",
+            object_id=document.id,
+            bg_number=household.bg_number if household else None,
+            doc_type=doc_type,
+            routed_by=routed_by,
+        )
+        return None
     text = reason if not destination.note else f"{reason}\nPostkorb: {destination.note}."
     item = InboxItem(
         document=document,

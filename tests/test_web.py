@@ -61,7 +61,10 @@ def page() -> Iterator[Page]:
                 "--no-first-run",
             ],
         )
-        yield browser.new_page(locale="de-DE")
+        # A context of its own, so that a test can open a second window (the viewer) in it.
+        context = browser.new_context(locale="de-DE")
+        yield context.new_page()
+        context.close()
         browser.close()
 
 
@@ -141,7 +144,7 @@ def test_caseworker_gets_a_german_refusal_at_the_desk_page(
     live_url: str, page: Page, sqlite_runtime: Runtime
 ) -> None:
     _log_in(page, live_url, "lsb.95401.1")
-    expect(page).to_have_url(f"{live_url}/suche")
+    expect(page).to_have_url(f"{live_url}/postkorb")
     response = page.goto(f"{live_url}/scanstelle")
     assert response is not None and response.status == 403
     expect(page.get_by_role("heading", name="Kein Zugriff")).to_be_visible()

@@ -11,6 +11,7 @@ from api.app import create_app
 from records.config import get_settings
 from records.runtime import Runtime, build_runtime
 from web.pages import router
+from web.workplace_pages import router as workplace_router
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -18,5 +19,6 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 def create_product_app(runtime: Runtime | None = None) -> FastAPI:
     app = create_app(runtime or build_runtime(get_settings()))
     app.include_router(router)
+    app.include_router(workplace_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

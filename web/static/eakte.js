@@ -26,7 +26,7 @@ if (loginForm) {
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(data),
       });
-      window.location.assign("/");
+      const next = new URL(new URLSearchParams(location.search).get("next") || "/", location.origin); window.location.assign(next.origin === location.origin ? next.pathname + next.search + next.hash : "/");
     } catch (error) {
       document.getElementById("login-error").textContent = error.message;
     }
@@ -61,3 +61,19 @@ if (searchForm) {
     }
   });
 }
+
+async function refreshNavCount() {
+  const badge = document.getElementById("nav-count");
+  if (!badge) return;
+  try {
+    const counts = await api("/api/inbox/counts");
+    const fresh = counts.mine.new + counts.team.new;
+    const deputy = counts.deputy.reduce((sum, entry) => sum + entry.open, 0);
+    badge.textContent = fresh || deputy ? `${fresh}${deputy ? ` + ${deputy} V` : ""}` : "";
+    badge.title = `${counts.mine.new} neu in meinem Postkorb, ${counts.team.new} neu im Team` +
+      (deputy ? `, ${deputy} offen in Vertretung` : "");
+  } catch (error) {
+    badge.textContent = "";
+  }
+}
+refreshNavCount();

@@ -1,0 +1,346 @@
+"""The caseworker's workplace: Postkorb, household file (E-Akte), document details, notes,
+deputies. Thin routes; the rules live in records.inbox, records.files and records.access."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from api.deps import DbDep, RuntimeDep, UserDep
+from api.routes.documents import readable_document
+from ingest.intake import Preset, accept_file
+from ingest.routing import catalogue_for
+from records import audit, files, inbox
+from records.access import CASEWORK_ROLES, require_household_access
+from records.db import transaction
+from records.errors import AccessDenied, InvalidInput, NotFound
+from records.models import Document, Note, Team, User
+from records.routing import reindex
+
+router = APIRouter(prefix="/api", tags=["Arbeitsplatz"])
+
+
+def _type_names(runtime) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {rule.code: rule.name for rule in catalogue_for(runtime.settings).types}
+
+
+@router.get("/inbox", summary="Postkorb: eigene, Team- oder Vertretungseinträge")
+def get_inbox(
+    db: DbDep,
+    runtime: RuntimeDep,
+    user: UserDep,
+    scope: Annotated[str, Query()] = "mine",
+    state: Annotated[str | None, Query()] = "open",
+    doc_type: Annotated[str | None, Query()] = None,
+    bg_number: Annotated[str | None, Query()] = None,
+    sort: Annotated[str, Query()] = "received",
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    total, items = inbox.list_items(
+        db,
+        user,
+        scope=scope,
+        state=state,
+        doc_type=doc_type,
+        bg_number=bg_number,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
+    names = _type_names(runtime)
+    return {"total": total, "items": [inbox.item_out(item, names) for item in items]}
+
+
+@router.get("/inbox/counts", summary="Zahl der neuen und offenen Einträge je Postkorb")
+def get_counts(db: DbDep, user: UserDep) -> dict[str, Any]:
+    return inbox.counts(db, user)
+
+
+class ItemAction(BaseModel):
+    to_user: str | None = Field(default=None, max_length=100)
+    to_team: str | None = Field(default=None, max_length=200)
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+Action = Literal["read", "unread", "take", "forward", "return", "done", "reopen"]
+
+
+def _after_change(runtime, item) -> None:  # type: ignore[no-untyped-def]
+    reindex(runtime.index, item.document)
+
+
+@router.post("/inbox/{item_id}/{action}", summary="Eintrag bearbeiten")
+def work_on_item(
+    item_id: int,
+    action: Action,
+    db: DbDep,
+    runtime: RuntimeDep,
+    user: UserDep,
+    body: ItemAction | None = None,
+) -> dict[str, Any]:
+    body = body or ItemAction()
+    item = inbox.work_item(
+        db,
+        user,
+        item_id,
+        action,
+        to_user=body.to_user,
+        to_team=body.to_team,
+        comment=body.comment,
+    )
+    db.flush()
+    if action == "return":
+        _after_change(runtime, item)
+    return inbox.item_out(item, _type_names(runtime))
+
+
+class BulkAction(ItemAction):
+    ids: list[int] = Field(min_length=1, max_length=500)
+    action: Action
+
+
+@router.post("/inbox/bulk", summary="Mehrere Einträge auf einmal bearbeiten")
+def work_on_items(
+    body: BulkAction, db: DbDep, runtime: RuntimeDep, user: UserDep
+) -> dict[str, Any]:
+    """All or nothing: one refused item leaves every item as it was."""
+    done = []
+    for item_id in body.ids:
+        item = inbox.work_item(
+            db,
+            user,
+            item_id,
+            body.action,
+            to_user=body.to_user,
+            to_team=body.to_team,
+            comment=body.comment,
+        )
+        done.append(item)
+    db.flush()
+    if body.action == "return":
+        for item in done:
+            _after_change(runtime, item)
+    return {"done": len(done)}
+
+
+@router.get("/staff", summary="Personen und Teams als Ziele für die Weiterleitung")
+def list_staff(db: DbDep, user: UserDep) -> dict[str, Any]:
+    people = db.scalars(
+        select(User)
+        .where(User.active.is_(True), User.role.in_((*CASEWORK_ROLES, "widerspruch")))
+        .order_by(User.name)
+    ).all()
+    teams = db.scalars(select(Team).order_by(Team.name)).all()
+    return {
+        "users": [
+            {"login": p.login, "name": p.name, "team": p.team.name if p.team else None}
+            for p in people
+        ],
+        "teams": [t.name for t in teams],
+    }
+
+
+@router.get("/households/{bg_number}/file", summary="E-Akte eines Haushalts")
+def get_household_file(
+    bg_number: str, db: DbDep, runtime: RuntimeDep, user: UserDep
+) -> dict[str, Any]:
+    return files.household_file(db, user, bg_number, _type_names(runtime))
+
+
+class NoteIn(BaseModel):
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+@router.post("/households/{bg_number}/notes", status_code=201, summary="Vermerk zur Akte")
+def add_household_note(bg_number: str, body: NoteIn, db: DbDep, user: UserDep) -> dict[str, Any]:
+    household = files.household_by_number(db, bg_number)
+    note = files.add_note(db, user, body.text, household=household)
+    db.flush()
+    return {"id": note.id, "author": note.author_name, "created_at": note.created_at.isoformat()}
+
+
+@router.post("/documents/{document_id}/notes", status_code=201, summary="Vermerk zum Dokument")
+def add_document_note(
+    document_id: uuid.UUID, body: NoteIn, db: DbDep, user: UserDep
+) -> dict[str, Any]:
+    document = db.get(Document, document_id)
+    if document is None:
+        raise NotFound("Dokument nicht gefunden.")
+    note = files.add_note(db, user, body.text, document=document)
+    db.flush()
+    return {"id": note.id, "author": note.author_name, "created_at": note.created_at.isoformat()}
+
+
+@router.get("/documents/{document_id}/details", summary="Angaben, Vermerke und Postkorb")
+def get_details(
+    document_id: uuid.UUID, db: DbDep, runtime: RuntimeDep, user: UserDep
+) -> dict[str, Any]:
+    document = readable_document(db, user, document_id, action="document.details")
+    notes = db.scalars(
+        select(Note).where(Note.document_id == document.id).order_by(Note.created_at.desc())
+    ).all()
+    summary = files.document_summary(document, _type_names(runtime))
+    return summary | {
+        "bg_number": document.household.bg_number if document.household else None,
+        "notes": [
+            {"text": n.text, "author": n.author_name, "created_at": n.created_at.isoformat()}
+            for n in notes
+        ],
+    }
+
+
+class DetailsIn(BaseModel):
+    doc_type: str | None = Field(default=None, max_length=60)
+    letter_date: date | None = None
+    receipt_date: date | None = None
+    dispatch_date: date | None = None
+    sender: str | None = Field(default=None, max_length=200)
+    bg_number: str | None = Field(default=None, max_length=40)
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+@router.patch("/documents/{document_id}", summary="Angaben eines Dokuments ändern")
+def change_details(
+    document_id: uuid.UUID, body: DetailsIn, db: DbDep, runtime: RuntimeDep, user: UserDep
+) -> dict[str, Any]:
+    document = db.get(Document, document_id, with_for_update=True)
+    if document is None:
+        raise NotFound("Dokument nicht gefunden.")
+    changes = body.model_dump(exclude_unset=True)
+    reason = changes.pop("reason", None)
+    changed = files.update_document(
+        db,
+        user,
+        document,
+        changes,
+        reason=reason,
+        doc_types=set(_type_names(runtime)),
+    )
+    db.flush()
+    if changed:
+        reindex(runtime.index, document)
+    return {"changed": changed} | files.document_summary(document, _type_names(runtime))
+
+
+class DeputyIn(BaseModel):
+    deputy: str = Field(min_length=1, max_length=100)
+    starts_on: date
+    ends_on: date
+    absent: str | None = Field(default=None, max_length=100)
+
+
+@router.get("/deputies", summary="Meine Vertretungen")
+def get_deputies(db: DbDep, user: UserDep) -> dict[str, Any]:
+    return files.list_deputies(db, user)
+
+
+@router.post("/deputies", status_code=201, summary="Vertretung eintragen")
+def post_deputy(body: DeputyIn, db: DbDep, user: UserDep) -> dict[str, Any]:
+    entry = files.name_deputy(
+        db,
+        user,
+        deputy_login=body.deputy,
+        starts_on=body.starts_on,
+        ends_on=body.ends_on,
+        absent_login=body.absent,
+    )
+    return files.deputy_out(entry)
+
+
+@router.delete("/deputies/{deputy_id}", summary="Vertretung beenden")
+def delete_deputy(deputy_id: int, db: DbDep, user: UserDep) -> dict[str, Any]:
+    return files.deputy_out(files.revoke_deputy(db, user, deputy_id))
+
+
+@router.post(
+    "/households/{bg_number}/documents",
+    status_code=201,
+    summary="In die Akte legen: E-Mail (.eml, Text und Anhänge als ein Dokument) oder "
+    "ausgehender Bescheid mit Versanddatum",
+)
+async def upload_into_file(
+    bg_number: str, request: Request, runtime: RuntimeDep, user: UserDep
+) -> JSONResponse:
+    form = await request.form(max_files=1, max_fields=10)
+    try:
+        upload_file = form.get("file")
+        if not isinstance(upload_file, UploadFile):
+            raise InvalidInput("Bitte eine Datei auswählen.", code="no_file")
+        kind = str(form.get("kind") or "")
+        dispatch = str(form.get("dispatch_date") or "").strip()
+        body = await run_in_threadpool(
+            _file_upload, runtime, user, bg_number, upload_file, kind, dispatch
+        )
+    finally:
+        await form.close()
+    return JSONResponse(body, status_code=201)
+
+
+def _file_upload(  # type: ignore[no-untyped-def]
+    runtime, user: User, bg_number: str, upload_file: UploadFile, kind: str, dispatch: str
+) -> dict[str, Any]:
+    if kind not in ("email", "bescheid"):
+        raise InvalidInput("Art muss »email« oder »bescheid« sein.", code="upload_kind")
+    dispatch_date = None
+    if kind == "bescheid":
+        try:
+            dispatch_date = date.fromisoformat(dispatch)
+        except ValueError:
+            raise InvalidInput(
+                "Für einen Bescheid bitte das Versanddatum angeben.", code="dispatch_date"
+            ) from None
+    with transaction(runtime.sessions) as session:
+        household = files.household_by_number(session, bg_number)
+        try:
+            require_household_access(session, user, household)
+        except AccessDenied:
+            audit.record_refusal(
+                session,
+                user,
+                "household.upload",
+                object_type="household",
+                object_id=household.bg_number,
+                bg_number=household.bg_number,
+            )
+            raise
+        preset = Preset(
+            household_id=household.id,
+            doc_type="bescheid" if kind == "bescheid" else "sonstiges",
+            direction="out" if kind == "bescheid" else "in",
+            dispatch_date=dispatch_date,
+        )
+    work = runtime.settings.data_dir / "incoming"
+    work.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=work, prefix="upload-", delete=False) as spool:
+        upload_file.file.seek(0)
+        shutil.copyfileobj(upload_file.file, spool, 1024 * 1024)
+    path = Path(spool.name)
+    try:
+        batch, job = accept_file(
+            runtime,
+            path,
+            upload_file.filename,
+            user,
+            channel="file",
+            preset=preset,
+            email=kind == "email",
+        )
+    finally:
+        path.unlink(missing_ok=True)
+    return {
+        "batch_id": str(batch.id),
+        "source_name": batch.source_name,
+        "job": {"id": job.id, "state": job.state},
+    }

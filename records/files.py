@@ -1,0 +1,379 @@
+"""The E-Akte of a household: its people, documents by type and as a timeline, notes; editing a
+document's details; deputies (Vertretung). Reads and changes are checked and audited."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from records import audit
+from records.access import (
+    CASEWORK_ROLES,
+    absent_colleagues,
+    require_document_access,
+    require_household_access,
+)
+from records.dates import local_today
+from records.db import utcnow
+from records.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from records.identifiers import normalize_bg_number
+from records.models import Deputy, Document, Household, InboxItem, Note, User
+
+
+def household_by_number(session: Session, bg_number: str) -> Household:
+    number = normalize_bg_number(bg_number)
+    household = (
+        session.scalar(select(Household).where(Household.bg_number == number)) if number else None
+    )
+    if household is None:
+        raise NotFound(f"Keine Bedarfsgemeinschaft mit der Nummer {bg_number}.")
+    return household
+
+
+def _note_out(note: Note) -> dict[str, Any]:
+    return {
+        "id": note.id,
+        "text": note.text,
+        "author": note.author_name,
+        "author_login": note.author_login,
+        "on_behalf_of": note.on_behalf_of_login,
+        "created_at": note.created_at.isoformat(),
+        "document_id": str(note.document_id) if note.document_id else None,
+    }
+
+
+def document_summary(document: Document, names: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": str(document.id),
+        "source_name": document.source_name,
+        "doc_type": document.doc_type,
+        "doc_type_name": names.get(document.doc_type or "", document.doc_type or "–"),
+        "pages": document.page_count,
+        "direction": document.direction,
+        "receipt_date": document.receipt_date.isoformat() if document.receipt_date else None,
+        "letter_date": document.letter_date.isoformat() if document.letter_date else None,
+        "dispatch_date": document.dispatch_date.isoformat() if document.dispatch_date else None,
+        "sender": document.sender,
+        "court_reference": document.court_reference,
+        "status": document.status,
+    }
+
+
+def household_file(
+    session: Session, user: User, bg_number: str, names: dict[str, str]
+) -> dict[str, Any]:
+    household = household_by_number(session, bg_number)
+    try:
+        require_household_access(session, user, household)
+    except AccessDenied:
+        audit.record_refusal(
+            session,
+            user,
+            "household.read",
+            object_type="household",
+            object_id=household.bg_number,
+            bg_number=household.bg_number,
+        )
+        raise
+    documents = session.scalars(
+        select(Document)
+        .where(Document.household_id == household.id, Document.qa_status != "rejected")
+        .order_by(Document.receipt_date.desc(), Document.received_at.desc())
+    ).all()
+    notes = session.scalars(
+        select(Note)
+        .where(
+            (Note.household_id == household.id)
+            | Note.document_id.in_([d.id for d in documents] or [uuid.uuid4()])
+        )
+        .order_by(Note.created_at.desc())
+    ).all()
+    summaries = [document_summary(d, names) for d in documents]
+    groups: dict[str, dict[str, Any]] = {}
+    for summary in summaries:
+        group = groups.setdefault(
+            summary["doc_type"] or "sonstiges",
+            {"doc_type": summary["doc_type"], "name": summary["doc_type_name"], "documents": []},
+        )
+        group["documents"].append(summary)
+    audit.record(
+        session,
+        user,
+        "household.read",
+        object_type="household",
+        object_id=household.bg_number,
+        bg_number=household.bg_number,
+    )
+    return {
+        "bg_number": household.bg_number,
+        "active": household.active,
+        "address": {
+            "street": household.street,
+            "postcode": household.postcode,
+            "town": household.town,
+        },
+        "caseworker": _person(household.caseworker),
+        "case_manager": _person(household.case_manager),
+        "members": [
+            {
+                "last_name": m.last_name,
+                "first_name": m.first_name,
+                "birth_date": m.birth_date.isoformat() if m.birth_date else None,
+            }
+            for m in sorted(household.members, key=lambda m: m.birth_date or date.min)
+        ],
+        "timeline": summaries,
+        "by_type": sorted(groups.values(), key=lambda g: g["name"]),
+        "notes": [_note_out(n) for n in notes],
+    }
+
+
+def _person(user: User | None) -> dict[str, str] | None:
+    return {"login": user.login, "name": user.name} if user else None
+
+
+EDITABLE = ("doc_type", "letter_date", "sender", "bg_number", "receipt_date", "dispatch_date")
+
+
+def update_document(
+    session: Session,
+    user: User,
+    document: Document,
+    changes: dict[str, Any],
+    *,
+    reason: str | None,
+    doc_types: set[str],
+) -> dict[str, Any]:
+    """Change a document's details; returns what changed (before, after). The caller reindexes.
+
+    The receipt date decides deadlines: changing it needs a reason. Moving a document to another
+    household needs access to both files.
+    """
+    require_document_access(session, user, document)
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise InvalidInput(f"Nicht änderbar: {', '.join(sorted(unknown))}.", code="not_editable")
+    changed: dict[str, Any] = {}
+    for field, value in changes.items():
+        if field == "bg_number":
+            target = household_by_number(session, str(value))
+            require_household_access(session, user, target)
+            before = document.household.bg_number if document.household else None
+            if before != target.bg_number:
+                document.household = target
+                changed[field] = [before, target.bg_number]
+            continue
+        if field == "doc_type" and value not in doc_types:
+            raise InvalidInput(f"Unbekannte Dokumentart »{value}«.", code="doc_type_unknown")
+        if field in ("letter_date", "receipt_date", "dispatch_date") and value is not None:
+            value = value if isinstance(value, date) else date.fromisoformat(str(value))
+            if value > local_today():
+                raise InvalidInput("Ein Datum in der Zukunft ist nicht möglich.", code="date")
+        if field == "sender" and value is not None:
+            value = str(value).strip()[:200] or None
+        before = getattr(document, field)
+        if before != value:
+            setattr(document, field, value)
+            changed[field] = [_plain(before), _plain(value)]
+    if "receipt_date" in changed and not (reason or "").strip():
+        raise InvalidInput(
+            "Das Eingangsdatum bestimmt Fristen: bitte die Korrektur begründen.",
+            code="receipt_date_reason",
+        )
+    if changed:
+        audit.record(
+            session,
+            user,
+            "document.details_changed",
+            object_type="document",
+            object_id=document.id,
+            bg_number=document.household.bg_number if document.household else None,
+            changes=changed,
+            reason=(reason or "").strip() or None,
+        )
+    return changed
+
+
+def _plain(value: object) -> object:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def add_note(
+    session: Session,
+    user: User,
+    text: str,
+    *,
+    household: Household | None = None,
+    document: Document | None = None,
+) -> Note:
+    text = text.strip()
+    if not text:
+        raise InvalidInput("Der Vermerk ist leer.", code="note_empty")
+    if len(text) > 10_000:
+        raise InvalidInput("Der Vermerk ist zu lang (höchstens 10 000 Zeichen).", code="note_long")
+    if document is not None:
+        require_document_access(session, user, document)
+        household = None
+    elif household is not None:
+        require_household_access(session, user, household)
+    acting_for = _acting_for(session, user, household or (document.household if document else None))
+    note = Note(
+        household_id=household.id if household else None,
+        document_id=document.id if document else None,
+        author_login=user.login,
+        author_name=user.name if acting_for is None else f"{user.name} für {acting_for.name}",
+        on_behalf_of_login=acting_for.login if acting_for else None,
+        text=text,
+    )
+    session.add(note)
+    bg = (
+        household.bg_number
+        if household
+        else (document.household.bg_number if document and document.household else None)
+    )
+    audit.record(
+        session,
+        user,
+        "note.added",
+        object_type="document" if document else "household",
+        object_id=document.id if document else bg,
+        bg_number=bg,
+        on_behalf_of=acting_for,
+    )
+    return note
+
+
+def _acting_for(session: Session, user: User, household: Household | None) -> User | None:
+    """The absent colleague a deputy acts for in this household's file, if that is why they
+    may see it; None when it is their own or their team's caseload."""
+    if household is None or user.role not in CASEWORK_ROLES:
+        return None
+    responsible = {household.caseworker_id, household.case_manager_id}
+    if user.id in responsible:
+        return None
+    if user.team_id is not None and any(
+        person is not None and person.team_id == user.team_id
+        for person in (household.caseworker, household.case_manager)
+    ):
+        return None
+    for absent in absent_colleagues(session, user):
+        if absent.id in responsible:
+            return absent
+    return None
+
+
+# --- deputies ---------------------------------------------------------------------------
+
+
+def deputy_out(deputy: Deputy) -> dict[str, Any]:
+    today = local_today()
+    return {
+        "id": deputy.id,
+        "absent": {"login": deputy.absent.login, "name": deputy.absent.name},
+        "deputy": {"login": deputy.deputy.login, "name": deputy.deputy.name},
+        "starts_on": deputy.starts_on.isoformat(),
+        "ends_on": deputy.ends_on.isoformat(),
+        "active": deputy.revoked_at is None and deputy.starts_on <= today <= deputy.ends_on,
+        "revoked": deputy.revoked_at is not None,
+        "created_by": deputy.created_by_login,
+    }
+
+
+def list_deputies(session: Session, user: User) -> dict[str, list[dict[str, Any]]]:
+    today = local_today()
+    query = select(Deputy).options(selectinload(Deputy.absent), selectinload(Deputy.deputy))
+    current = (Deputy.revoked_at.is_(None)) & (Deputy.ends_on >= today)
+    mine = session.scalars(query.where(Deputy.absent_id == user.id, current)).all()
+    for_others = session.scalars(query.where(Deputy.deputy_id == user.id, current)).all()
+    return {
+        "my_deputies": [deputy_out(d) for d in mine],
+        "i_stand_in_for": [deputy_out(d) for d in for_others],
+    }
+
+
+def name_deputy(
+    session: Session,
+    user: User,
+    *,
+    deputy_login: str,
+    starts_on: date,
+    ends_on: date,
+    absent_login: str | None = None,
+) -> Deputy:
+    """A user names their own deputy; an administrator may name one for anybody."""
+    absent = session.get(User, user.id)  # the request's user belongs to another session
+    assert absent is not None
+    if absent_login and absent_login != user.login:
+        if user.role != "admin":
+            raise AccessDenied("Eine Vertretung für andere darf nur die Administration eintragen.")
+        absent = session.scalar(select(User).where(User.login == absent_login))
+        if absent is None:
+            raise InvalidInput(f"Benutzer »{absent_login}« ist nicht bekannt.")
+    deputy = session.scalar(select(User).where(User.login == deputy_login, User.active.is_(True)))
+    if deputy is None:
+        raise InvalidInput(f"Benutzer »{deputy_login}« ist nicht bekannt oder nicht aktiv.")
+    if deputy.id == absent.id:
+        raise InvalidInput("Man kann sich nicht selbst vertreten.", code="deputy_self")
+    if deputy.role not in CASEWORK_ROLES or absent.role not in CASEWORK_ROLES:
+        raise InvalidInput(
+            "Vertretungen gibt es zwischen Sachbearbeitung und Fallmanagement.",
+            code="deputy_role",
+        )
+    if ends_on < starts_on:
+        raise InvalidInput("Das Ende liegt vor dem Beginn.", code="deputy_period")
+    if ends_on < local_today():
+        raise InvalidInput("Der Zeitraum liegt in der Vergangenheit.", code="deputy_period")
+    entry = Deputy(
+        absent=absent,
+        deputy=deputy,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        created_by_login=user.login,
+    )
+    session.add(entry)
+    session.flush()
+    audit.record(
+        session,
+        user,
+        "deputy.named",
+        object_type="deputy",
+        object_id=entry.id,
+        absent=absent.login,
+        deputy=deputy.login,
+        starts_on=starts_on.isoformat(),
+        ends_on=ends_on.isoformat(),
+    )
+    return entry
+
+
+def revoke_deputy(session: Session, user: User, deputy_id: int) -> Deputy:
+    entry = session.get(Deputy, deputy_id)
+    if entry is None:
+        raise NotFound("Vertretung nicht gefunden.")
+    if user.id not in (entry.absent_id,) and user.role != "admin":
+        raise AccessDenied("Diese Vertretung kann nur die vertretene Person beenden.")
+    if entry.revoked_at is not None:
+        raise Conflict("Die Vertretung ist bereits beendet.", code="deputy_revoked")
+    entry.revoked_at = utcnow()
+    audit.record(
+        session,
+        user,
+        "deputy.revoked",
+        object_type="deputy",
+        object_id=entry.id,
+        absent=entry.absent.login,
+        deputy=entry.deputy.login,
+    )
+    return entry
+
+
+def open_items_of(session: Session, document: Document) -> list[InboxItem]:
+    return list(
+        session.scalars(
+            select(InboxItem).where(InboxItem.document_id == document.id, InboxItem.state != "done")
+        )
+    )

@@ -1,0 +1,280 @@
+"""The Postkorb: list, count and work inbox items (read, take, forward, return, done).
+
+Every change is checked against whose item it is (own, team, or a colleague's the user stands
+in for) and written to the audit log, for a deputy as "B für A".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from records import audit
+from records.access import CASEWORK_ROLES, absent_colleagues, on_behalf_of, visible_access_keys
+from records.db import utcnow
+from records.errors import Conflict, InvalidInput, NotFound
+from records.models import Document, Household, InboxItem, Team, User
+
+SCOPES = ("mine", "team", "deputy", "clearing", "all")
+SORTS = {
+    "received": (Document.receipt_date.desc(), InboxItem.id.desc()),
+    "oldest": (Document.receipt_date.asc(), InboxItem.id.asc()),
+    "type": (Document.doc_type.asc(), Document.receipt_date.desc()),
+    "household": (Household.bg_number.asc(), Document.receipt_date.desc()),
+}
+ACTIONS = ("read", "unread", "take", "forward", "return", "done", "reopen")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The inbox items a user may see, split by where they lie."""
+
+    user: User
+    absent: list[User]
+
+    def condition(self, scope: str):  # type: ignore[no-untyped-def]
+        own = and_(InboxItem.kind == "user", InboxItem.user_id == self.user.id)
+        team = (
+            and_(InboxItem.kind == "team", InboxItem.team_id == self.user.team_id)
+            if self.user.team_id is not None
+            else None
+        )
+        deputy = (
+            and_(InboxItem.kind == "user", InboxItem.user_id.in_([a.id for a in self.absent]))
+            if self.absent
+            else None
+        )
+        clearing = InboxItem.kind == "clearing" if self.user.role == "scanstelle" else None
+        parts = {"mine": own, "team": team, "deputy": deputy, "clearing": clearing}
+        if scope == "all":
+            chosen = [c for c in parts.values() if c is not None]
+        else:
+            chosen = [parts[scope]] if parts.get(scope) is not None else []
+        return or_(*chosen) if chosen else InboxItem.id.is_(None)
+
+
+def scope_for(session: Session, user: User) -> Scope:
+    absent = absent_colleagues(session, user) if user.role in CASEWORK_ROLES else []
+    return Scope(user, absent)
+
+
+def _query(scope: Scope, which: str) -> Select[Any]:
+    return (
+        select(InboxItem)
+        .join(Document, Document.id == InboxItem.document_id)
+        .outerjoin(Household, Household.id == Document.household_id)
+        .where(scope.condition(which))
+    )
+
+
+def list_items(
+    session: Session,
+    user: User,
+    *,
+    scope: str = "mine",
+    state: str | None = "open",
+    doc_type: str | None = None,
+    bg_number: str | None = None,
+    sort: str = "received",
+    limit: int = 200,
+    offset: int = 0,
+) -> tuple[int, list[InboxItem]]:
+    if scope not in SCOPES:
+        raise InvalidInput(f"Unbekannter Bereich »{scope}«.", code="inbox_scope")
+    if sort not in SORTS:
+        raise InvalidInput(f"Unbekannte Sortierung »{sort}«.", code="inbox_sort")
+    query = _query(scope_for(session, user), scope)
+    if state == "open":
+        query = query.where(InboxItem.state != "done")
+    elif state in ("new", "read", "done"):
+        query = query.where(InboxItem.state == state)
+    elif state not in (None, "", "any"):
+        raise InvalidInput(f"Unbekannter Status »{state}«.", code="inbox_state")
+    if doc_type:
+        query = query.where(Document.doc_type == doc_type)
+    if bg_number:
+        query = query.where(Household.bg_number == bg_number)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = session.scalars(
+        query.options(
+            selectinload(InboxItem.document).selectinload(Document.household),
+            selectinload(InboxItem.user),
+            selectinload(InboxItem.team),
+        )
+        .order_by(*SORTS[sort])
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return total, list(items)
+
+
+def counts(session: Session, user: User) -> dict[str, Any]:
+    """New (unread) and open items per area, for the navigation."""
+    scope = scope_for(session, user)
+    result: dict[str, Any] = {}
+    for which in ("mine", "team", "clearing"):
+        base = _query(scope, which).where(InboxItem.state != "done").subquery()
+        result[which] = {
+            "open": session.scalar(select(func.count()).select_from(base)) or 0,
+            "new": session.scalar(
+                select(func.count()).select_from(base).where(base.c.state == "new")
+            )
+            or 0,
+        }
+    result["deputy"] = []
+    for absent in scope.absent:
+        open_items = session.scalar(
+            select(func.count()).where(
+                InboxItem.kind == "user", InboxItem.user_id == absent.id, InboxItem.state != "done"
+            )
+        )
+        result["deputy"].append({"login": absent.login, "name": absent.name, "open": open_items})
+    return result
+
+
+def _item(session: Session, item_id: int) -> InboxItem:
+    item = session.get(InboxItem, item_id, with_for_update=True)
+    if item is None:
+        raise NotFound("Eintrag nicht gefunden.")
+    return item
+
+
+def work_item(
+    session: Session,
+    user: User,
+    item_id: int,
+    action: str,
+    *,
+    to_user: str | None = None,
+    to_team: str | None = None,
+    comment: str | None = None,
+) -> InboxItem:
+    """Apply one action to one item the user may work; returns the item as it is now."""
+    if action not in ACTIONS:
+        raise InvalidInput(f"Unbekannte Aktion »{action}«.", code="inbox_action")
+    item = _item(session, item_id)
+    for_whom = on_behalf_of(session, user, item)
+    document = item.document
+    before = {"kind": item.kind, "user_id": item.user_id, "team_id": item.team_id}
+    note = (comment or "").strip()[:2000] or None
+    if action == "read":
+        if item.state == "new":
+            item.state, item.read_at = "read", utcnow()
+    elif action == "unread":
+        if item.state == "read":
+            item.state, item.read_at = "new", None
+    elif action == "done":
+        if item.state == "done":
+            raise Conflict("Der Eintrag ist bereits erledigt.", code="inbox_done")
+        item.state, item.done_at = "done", utcnow()
+        item.done_by_login = user.login
+    elif action == "reopen":
+        item.state, item.done_at, item.done_by_login = "read", None, None
+    elif action == "take":
+        if item.kind != "team":
+            raise Conflict("Nur Einträge im Team-Postkorb können übernommen werden.", code="take")
+        item.kind, item.user_id, item.team_id = "user", user.id, None
+        item.state = "read"
+    elif action == "forward":
+        _forward(session, item, to_user, to_team)
+        item.comment, item.forwarded_by_login = note, user.login
+        item.state, item.read_at = "new", None
+    elif action == "return":
+        if not note:
+            raise InvalidInput(
+                "Bitte begründen, warum das Dokument zurück in die Klärung geht.",
+                code="return_reason",
+            )
+        item.kind, item.user_id, item.team_id = "clearing", None, None
+        item.state, item.read_at = "new", None
+        item.comment, item.forwarded_by_login = note, user.login
+        item.reason = f"Zurück in die Klärung ({user.name}): {note}\n{item.reason}"
+        document.household = None  # out of the household's file until the desk decides again
+    audit.record(
+        session,
+        user,
+        f"inbox.{action}",
+        object_type="document",
+        object_id=document.id,
+        bg_number=document.household.bg_number if document.household else None,
+        on_behalf_of=for_whom,
+        item=item.id,
+        before=before,
+        after={"kind": item.kind, "user_id": item.user_id, "team_id": item.team_id},
+        comment=note,
+    )
+    return item
+
+
+def _forward(session: Session, item: InboxItem, to_user: str | None, to_team: str | None) -> None:
+    if bool(to_user) == bool(to_team):
+        raise InvalidInput(
+            "Bitte genau ein Ziel angeben: eine Person oder ein Team.", code="forward_target"
+        )
+    if to_user:
+        target = session.scalar(select(User).where(User.login == to_user, User.active.is_(True)))
+        if target is None:
+            raise InvalidInput(f"Benutzer »{to_user}« ist nicht bekannt oder nicht aktiv.")
+        if target.role not in (*CASEWORK_ROLES, "widerspruch"):
+            raise InvalidInput(f"An {target.name} können keine Akten weitergeleitet werden.")
+        _require_reader(session, item, target, target.name)
+        item.kind, item.user_id, item.team_id = "user", target.id, None
+    else:
+        team = session.scalar(select(Team).where(Team.name == to_team))
+        if team is None:
+            raise InvalidInput(f"Team »{to_team}« ist nicht bekannt.")
+        members = session.scalars(
+            select(User).where(User.team_id == team.id, User.active.is_(True))
+        ).all()
+        if not members:
+            raise InvalidInput(f"Im Team {team.name} ist niemand aktiv.")
+        if team.name != "Widerspruchsstelle":
+            _require_reader(session, item, members[0], f"das Team {team.name}")
+        item.kind, item.user_id, item.team_id = "team", None, team.id
+
+
+def _require_reader(session: Session, item: InboxItem, reader: User, label: str) -> None:
+    """Forwarding must not disclose a file to someone without a need to know it."""
+    household = item.document.household
+    if household is not None and household.bg_number not in visible_access_keys(session, reader):
+        raise InvalidInput(
+            f"Weiterleiten nicht möglich: {label} ist für den Haushalt {household.bg_number} "
+            "nicht zuständig.",
+            code="forward_no_access",
+        )
+
+
+def item_out(item: InboxItem, names: dict[str, str] | None = None) -> dict[str, Any]:
+    document = item.document
+    household = document.household
+    main_member = None
+    if household is not None and household.members:
+        first = sorted(household.members, key=lambda m: (m.last_name, m.first_name))[0]
+        main_member = f"{first.last_name}, {first.first_name}"
+    return {
+        "id": item.id,
+        "state": item.state,
+        "kind": item.kind,
+        "user": item.user.login if item.user else None,
+        "user_name": item.user.name if item.user else None,
+        "team": item.team.name if item.team else None,
+        "reason": item.reason,
+        "comment": item.comment,
+        "forwarded_by": item.forwarded_by_login,
+        "created_at": item.created_at.isoformat(),
+        "document": {
+            "id": str(document.id),
+            "source_name": document.source_name,
+            "pages": document.page_count,
+            "doc_type": document.doc_type,
+            "doc_type_name": (names or {}).get(document.doc_type or "", document.doc_type),
+            "receipt_date": document.receipt_date.isoformat() if document.receipt_date else None,
+            "letter_date": document.letter_date.isoformat() if document.letter_date else None,
+            "sender": document.sender,
+            "bg_number": household.bg_number if household else None,
+            "household_name": main_member,
+        },
+    }

@@ -1,0 +1,175 @@
+"use strict";
+
+// The E-Akte of one household: documents by type or as a timeline, details, notes, uploads.
+const akte = { bg: document.getElementById("akte").dataset.bg, data: null, view: "by_type", cursor: -1, types: [] };
+
+function esc(value) {
+  const span = document.createElement("span");
+  span.textContent = value == null ? "" : String(value);
+  return span.innerHTML;
+}
+
+function germanDate(iso) {
+  if (!iso) return "";
+  const [y, m, d] = iso.slice(0, 10).split("-");
+  return `${d}.${m}.${y}`;
+}
+
+function documentRow(doc) {
+  const out = doc.direction === "out" ? `<span class="badge">Postausgang ${germanDate(doc.dispatch_date)}</span>` : "";
+  return `<li class="document" data-id="${doc.id}" tabindex="-1">
+    <span class="date">${germanDate(doc.receipt_date)}</span>
+    <span class="type">${esc(doc.doc_type_name)}</span> ${out}
+    <span class="hint">${esc(doc.sender || doc.source_name)} · ${doc.pages} S.${doc.letter_date ? ` · Schreiben vom ${germanDate(doc.letter_date)}` : ""}</span>
+    <span class="actions">
+      <button type="button" class="secondary" data-act="show">Anzeigen</button>
+      <button type="button" class="secondary" data-act="details">Angaben</button>
+      <a href="/api/documents/${doc.id}/pdf">Herunterladen</a>
+      <a href="/api/documents/${doc.id}/pdf?inline=1" target="_blank" rel="noopener">Drucken</a>
+    </span></li>`;
+}
+
+function render() {
+  const data = akte.data;
+  const members = data.members.map((m) => `${esc(m.first_name)} ${esc(m.last_name)}${m.birth_date ? ` (geb. ${germanDate(m.birth_date)})` : ""}`).join(", ");
+  document.getElementById("household").innerHTML = `
+    <p><strong>${members}</strong></p>
+    <p>${esc(data.address.street)}, ${esc(data.address.postcode)} ${esc(data.address.town)}${data.active ? "" : " · <strong>nicht mehr aktiv</strong>"}</p>
+    <p class="hint">Sachbearbeitung: ${esc(data.caseworker ? data.caseworker.name : "–")} · Fallmanagement: ${esc(data.case_manager ? data.case_manager.name : "–")}</p>`;
+  const container = document.getElementById("documents");
+  if (!data.timeline.length) {
+    container.innerHTML = "<p>Noch keine Dokumente in dieser Akte.</p>";
+  } else if (akte.view === "timeline") {
+    container.innerHTML = `<ul class="documents">${data.timeline.map(documentRow).join("")}</ul>`;
+  } else {
+    container.innerHTML = data.by_type.map((group) => `<details open class="group"><summary>${esc(group.name)} (${group.documents.length})</summary>
+      <ul class="documents">${group.documents.map(documentRow).join("")}</ul></details>`).join("");
+  }
+  document.getElementById("notes").innerHTML = data.notes.map((n) =>
+    `<li><span class="hint">${new Date(n.created_at).toLocaleString("de-DE")} · ${esc(n.author)}${n.document_id ? " · zum Dokument" : ""}</span><div>${esc(n.text)}</div></li>`).join("") || "<li class=\"hint\">Keine Vermerke.</li>";
+  container.querySelectorAll("li.document").forEach((row) => row.addEventListener("click", (event) => {
+    const id = row.dataset.id;
+    akte.cursor = rows().indexOf(row);
+    mark();
+    if (event.target.dataset.act === "show") window.EAkteViewer.show(id, { page: 1 });
+    if (event.target.dataset.act === "details") editDetails(id);
+  }));
+  mark();
+}
+
+function rows() {
+  return [...document.querySelectorAll("#documents li.document")];
+}
+
+function mark() {
+  rows().forEach((row, index) => row.classList.toggle("cursor", index === akte.cursor));
+}
+
+function move(step) {
+  const all = rows();
+  if (!all.length) return;
+  akte.cursor = Math.max(0, Math.min(all.length - 1, akte.cursor + step));
+  mark();
+  all[akte.cursor].scrollIntoView({ block: "nearest" });
+  const id = all[akte.cursor].dataset.id;
+  window.EAkteViewer.isOpen().then((open) => { if (open) window.EAkteViewer.show(id, { page: 1 }); });
+}
+
+async function load() {
+  try {
+    akte.data = await api(`/api/households/${encodeURIComponent(akte.bg)}/file`);
+    render();
+  } catch (error) {
+    document.getElementById("akte-status").textContent = error.message;
+  }
+}
+
+async function editDetails(id) {
+  const details = await api(`/api/documents/${id}/details`);
+  const dialog = document.getElementById("details-dialog");
+  const form = document.getElementById("details-form");
+  const select = form.elements.doc_type;
+  if (!select.options.length) for (const type of akte.types) select.append(new Option(type.name, type.code));
+  select.value = details.doc_type || "sonstiges";
+  form.elements.sender.value = details.sender || "";
+  form.elements.letter_date.value = details.letter_date || "";
+  form.elements.receipt_date.value = details.receipt_date || "";
+  form.elements.reason.value = "";
+  form.elements.note.value = "";
+  form.querySelector(".error").textContent = "";
+  dialog.showModal();
+  dialog.addEventListener("close", async () => {
+    if (dialog.returnValue !== "ok") return;
+    const data = Object.fromEntries(new FormData(form));
+    const changes = { doc_type: data.doc_type, sender: data.sender || null };
+    if (data.letter_date) changes.letter_date = data.letter_date;
+    if (data.receipt_date && data.receipt_date !== details.receipt_date) {
+      changes.receipt_date = data.receipt_date;
+      changes.reason = data.reason;
+    }
+    try {
+      await api(`/api/documents/${id}`, { method: "PATCH", headers: { "Content-Type": "application/json" }, body: JSON.stringify(changes) });
+      if (data.note) await api(`/api/documents/${id}/notes`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text: data.note }) });
+      document.getElementById("akte-status").textContent = "Angaben gespeichert.";
+      await load();
+    } catch (error) {
+      document.getElementById("akte-status").textContent = error.message;
+    }
+  }, { once: true });
+}
+
+document.querySelectorAll("[data-view]").forEach((tab) => tab.addEventListener("click", () => {
+  akte.view = tab.dataset.view;
+  document.querySelectorAll("[data-view]").forEach((t) => t.classList.toggle("active", t === tab));
+  akte.cursor = -1;
+  render();
+}));
+
+document.getElementById("note-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  try {
+    await api(`/api/households/${encodeURIComponent(akte.bg)}/notes`, {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ text: form.elements.text.value }),
+    });
+    form.reset();
+    await load();
+  } catch (error) {
+    document.getElementById("akte-status").textContent = error.message;
+  }
+});
+
+document.getElementById("upload-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const status = document.getElementById("upload-status");
+  status.textContent = "wird hochgeladen …";
+  try {
+    const body = await api(`/api/households/${encodeURIComponent(akte.bg)}/documents`, { method: "POST", body: new FormData(form) });
+    status.textContent = `${body.source_name}: angenommen, wird verarbeitet und dann in dieser Akte abgelegt.`;
+    form.reset();
+  } catch (error) {
+    status.textContent = error.message;
+  }
+});
+
+document.getElementById("open-viewer").addEventListener("click", () => window.EAkteViewer.open());
+document.getElementById("show-help").addEventListener("click", () => document.getElementById("help").showModal());
+document.addEventListener("keydown", (event) => {
+  if (event.target.closest("input, select, textarea, dialog") || event.ctrlKey || event.metaKey || event.altKey) return;
+  const all = rows();
+  const id = akte.cursor >= 0 && all[akte.cursor] ? all[akte.cursor].dataset.id : null;
+  const keys = {
+    ArrowDown: () => move(1), j: () => move(1), ArrowUp: () => move(-1), k: () => move(-1),
+    Enter: () => id && window.EAkteViewer.show(id, { page: 1 }),
+    v: () => window.EAkteViewer.open(),
+    "?": () => document.getElementById("help").showModal(),
+  };
+  if (keys[event.key]) { event.preventDefault(); keys[event.key](); }
+});
+
+document.addEventListener("DOMContentLoaded", async () => {
+  akte.types = (await api("/api/doctypes")).doctypes;
+  await load();
+});

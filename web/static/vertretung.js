@@ -1,0 +1,47 @@
+"use strict";
+
+function esc(value) {
+  const span = document.createElement("span");
+  span.textContent = value == null ? "" : String(value);
+  return span.innerHTML;
+}
+
+function germanDate(iso) {
+  const [y, m, d] = iso.split("-");
+  return `${d}.${m}.${y}`;
+}
+
+async function load() {
+  const body = await api("/api/deputies");
+  const mine = document.getElementById("my-deputies");
+  mine.innerHTML = body.my_deputies.map((d) => `<li data-id="${d.id}">${esc(d.deputy.name)}: ${germanDate(d.starts_on)} bis ${germanDate(d.ends_on)}
+    ${d.active ? '<span class="badge approved">aktiv</span>' : '<span class="badge">geplant</span>'}
+    <button type="button" class="secondary end">Beenden</button></li>`).join("") || '<li class="hint">Keine.</li>';
+  mine.querySelectorAll("button.end").forEach((button) => button.addEventListener("click", async () => {
+    await api(`/api/deputies/${button.closest("li").dataset.id}`, { method: "DELETE" });
+    document.getElementById("deputy-status").textContent = "Vertretung beendet.";
+    load();
+  }));
+  document.getElementById("i-stand-in").innerHTML = body.i_stand_in_for.map((d) =>
+    `<li>${esc(d.absent.name)}: ${germanDate(d.starts_on)} bis ${germanDate(d.ends_on)} ${d.active ? '<a href="/postkorb">zum Postkorb</a>' : '<span class="badge">geplant</span>'}</li>`).join("") || '<li class="hint">Niemanden.</li>';
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  const form = document.getElementById("deputy-form");
+  const staff = await api("/api/staff");
+  for (const person of staff.users) form.elements.deputy.append(new Option(`${person.name} (${person.team || "–"})`, person.login));
+  const today = new Date().toISOString().slice(0, 10);
+  form.elements.starts_on.value = today;
+  form.elements.ends_on.value = today;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api("/api/deputies", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(Object.fromEntries(new FormData(form))) });
+      document.getElementById("deputy-status").textContent = "Vertretung eingetragen.";
+      load();
+    } catch (error) {
+      document.getElementById("deputy-status").textContent = error.message;
+    }
+  });
+  load();
+});
