@@ -9,7 +9,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.limits import BodySizeLimit
-from api.routes import auth, clearing, desk, documents, health, search, viewer, workplace
+from api.routes import (
+    auth,
+    clearing,
+    desk,
+    documents,
+    health,
+    objections,
+    search,
+    viewer,
+    workplace,
+)
 from records.errors import EAkteError
 from records.runtime import Runtime
 
@@ -58,6 +68,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         viewer.router,  # before clearing: its /pages/{n}/{rendition} would take /words
         clearing.router,
         workplace.router,
+        objections.router,
         search.router,
     )
     for router in routers:

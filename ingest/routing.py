@@ -110,12 +110,13 @@ def reason_text(recognition: Recognition, catalogue: Catalogue) -> str:
     type_name = names.get(recognition.doc_type, recognition.doc_type)
     parts = []
     if recognition.bg_number:
-        evidence = "; ".join(e.detail for e in recognition.household_evidence[:3])
+        evidence = "; ".join(e.detail.rstrip(". ") for e in recognition.household_evidence[:3])
         parts.append(f"Haushalt {recognition.bg_number}: {evidence}.")
     else:
-        parts.append(f"Klärung: {recognition.clearing_reason or 'Haushalt nicht sicher erkannt'}.")
+        why = (recognition.clearing_reason or "Haushalt nicht sicher erkannt").rstrip(". ")
+        parts.append(f"Klärung: {why}.")
     if recognition.type_evidence:
-        evidence = "; ".join(e.detail for e in recognition.type_evidence[:2])
+        evidence = "; ".join(e.detail.rstrip(". ") for e in recognition.type_evidence[:2])
         parts.append(f"Dokumentart {type_name}: {evidence}.")
     else:
         parts.append(f"Dokumentart {type_name}: kein Merkmal einer bestimmten Art gefunden.")

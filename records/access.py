@@ -8,7 +8,7 @@ Who sees what:
 - caseworkers and case managers: the households of their own caseload and of their team, and
   those of every colleague they stand in for (Vertretung) on the current day;
 - the objections office: the households with a document in its team inbox (objections and
-  court letters);
+  court letters) and those with an open objection or a pending appeal;
 - the scanning desk: documents in clearing, and every document until its quality check;
 - administrators: configuration, no content.
 """
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from records.dates import local_today
 from records.errors import AccessDenied
-from records.models import Deputy, Document, Household, InboxItem, User
+from records.models import Appeal, Deputy, Document, Household, InboxItem, Objection, User
 
 CLEARING = "clearing"
 CASEWORK_ROLES = ("leistung", "fallmanagement")
@@ -62,6 +62,22 @@ def visible_access_keys(session: Session, user: User) -> frozenset[str]:
             people += list(session.scalars(select(User.id).where(User.team_id == user.team_id)))
         people += [absent.id for absent in absent_colleagues(session, user)]
         keys.update(session.scalars(_caseload(people)))
+    if user.role == "widerspruch":
+        # ... and those with an objection or appeal the office is working on.
+        keys.update(
+            session.scalars(
+                select(Household.bg_number)
+                .join(Objection, Objection.household_id == Household.id)
+                .where(Objection.status.in_(("eingegangen", "in_bearbeitung")))
+            )
+        )
+        keys.update(
+            session.scalars(
+                select(Household.bg_number)
+                .join(Appeal, Appeal.household_id == Household.id)
+                .where(Appeal.status == "anhaengig")
+            )
+        )
     if user.role == "widerspruch" and user.team_id is not None:
         keys.update(
             session.scalars(

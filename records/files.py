@@ -21,7 +21,16 @@ from records.dates import local_today
 from records.db import utcnow
 from records.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from records.identifiers import normalize_bg_number
-from records.models import Deputy, Document, Household, InboxItem, Note, User
+from records.models import (
+    Appeal,
+    Deputy,
+    Document,
+    Household,
+    InboxItem,
+    Note,
+    Objection,
+    User,
+)
 
 
 def household_by_number(session: Session, bg_number: str) -> Household:
@@ -129,6 +138,34 @@ def household_file(
         "timeline": summaries,
         "by_type": sorted(groups.values(), key=lambda g: g["name"]),
         "notes": [_note_out(n) for n in notes],
+        "objections": [
+            {
+                "id": o.id,
+                "receipt_date": o.receipt_date.isoformat(),
+                "status": o.status,
+                "document_id": str(o.document_id),
+            }
+            for o in session.scalars(
+                select(Objection)
+                .where(Objection.household_id == household.id)
+                .order_by(Objection.receipt_date.desc())
+            )
+        ],
+        "appeals": [
+            {
+                "id": a.id,
+                "court": a.court,
+                "file_reference": a.file_reference,
+                "served_on": a.served_on.isoformat(),
+                "status": a.status,
+                "document_id": str(a.document_id),
+            }
+            for a in session.scalars(
+                select(Appeal)
+                .where(Appeal.household_id == household.id)
+                .order_by(Appeal.served_on.desc())
+            )
+        ],
     }
 
 

@@ -335,6 +335,71 @@ class Note(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+OBJECTION_FORMS = ("schriftlich", "zur_niederschrift", "elektronisch")
+OBJECTION_STATES = (
+    "eingegangen",
+    "in_bearbeitung",
+    "abhilfe",
+    "teilabhilfe",
+    "zurueckgewiesen",
+    "zurueckgenommen",
+)
+APPEAL_STATES = ("anhaengig", "erledigt")
+
+
+class Objection(Base):
+    """A Widerspruch: the letter, the contested decision, the deadline check and its status."""
+
+    __tablename__ = "objections"
+    __table_args__ = (
+        CheckConstraint(_in("form", OBJECTION_FORMS), name="form"),
+        CheckConstraint(_in("status", OBJECTION_STATES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id"), unique=True)
+    decision_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("documents.id"))
+    form: Mapped[str] = mapped_column(String(30), default="schriftlich")
+    # From intake (the received stamp or the day of the scan); corrected only with a reason.
+    receipt_date: Mapped[date] = mapped_column(Date)
+    proven_notification: Mapped[date | None] = mapped_column(Date)
+    legal_remedy_notice_ok: Mapped[bool] = mapped_column(default=True)
+    land: Mapped[str] = mapped_column(String(5), default="SH")
+    status: Mapped[str] = mapped_column(String(30), default="eingegangen")
+    status_by_login: Mapped[str] = mapped_column(String(100))
+    status_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_login: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    household: Mapped[Household] = relationship()
+    document: Mapped[Document] = relationship(foreign_keys=[document_id])
+    decision: Mapped[Document | None] = relationship(foreign_keys=[decision_id])
+
+
+class Appeal(Base):
+    """A Klage at the social court, registered from the court's letter."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (CheckConstraint(_in("status", APPEAL_STATES), name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id"), unique=True)
+    objection_id: Mapped[int | None] = mapped_column(ForeignKey("objections.id"))
+    court: Mapped[str] = mapped_column(String(200))
+    file_reference: Mapped[str] = mapped_column(String(60), index=True)
+    parties: Mapped[str] = mapped_column(Text, default="")
+    served_on: Mapped[date] = mapped_column(Date)
+    court_deadline: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(30), default="anhaengig")
+    created_by_login: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    household: Mapped[Household] = relationship()
+    document: Mapped[Document] = relationship()
+
+
 class RecognitionAlias(Base):
     """Learned at the clearing desk: how a household's people appear on paper.
 

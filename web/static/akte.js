@@ -47,6 +47,14 @@ function render() {
   }
   document.getElementById("notes").innerHTML = data.notes.map((n) =>
     `<li><span class="hint">${new Date(n.created_at).toLocaleString("de-DE")} · ${esc(n.author)}${n.document_id ? " · zum Dokument" : ""}</span><div>${esc(n.text)}</div></li>`).join("") || "<li class=\"hint\">Keine Vermerke.</li>";
+  const legal = document.getElementById("legal");
+  legal.hidden = !data.objections.length && !data.appeals.length;
+  const states = { eingegangen: "eingegangen", in_bearbeitung: "in Bearbeitung", abhilfe: "Abhilfe",
+    teilabhilfe: "Teilabhilfe", zurueckgewiesen: "zurückgewiesen", zurueckgenommen: "zurückgenommen" };
+  document.getElementById("objections").innerHTML = data.objections.map((o) =>
+    `<li>Eingang ${germanDate(o.receipt_date)} · ${esc(states[o.status] || o.status)}</li>`).join("") || '<li class="hint">Keine.</li>';
+  document.getElementById("appeals").innerHTML = data.appeals.map((a) =>
+    `<li>${esc(a.court)}, Az. ${esc(a.file_reference)} · zugestellt ${germanDate(a.served_on)} · ${a.status === "anhaengig" ? "anhängig" : "erledigt"}</li>`).join("") || '<li class="hint">Keine.</li>';
   container.querySelectorAll("li.document").forEach((row) => row.addEventListener("click", (event) => {
     const id = row.dataset.id;
     akte.cursor = rows().indexOf(row);
