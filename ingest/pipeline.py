@@ -118,10 +118,29 @@ def _read_page(
         upright = prepare_page(
             raw, work / f"upright-{number:05d}.pgm", rotation=plan.rotation, skew=plan.skew
         )
+        rotation = plan.rotation
         try:
             result = ocr_page(
                 upright, work / f"ocr-{number:05d}", settings.ocr_languages, timeout, dpi
             )
+            if _maybe_upside_down(result):
+                # Text read upside down comes out as confident-looking garbage only rarely:
+                # a very low mean confidence is worth one more reading the other way up.
+                turned = prepare_page(
+                    raw,
+                    work / f"turned-{number:05d}.pgm",
+                    rotation=(plan.rotation + 180) % 360,
+                    skew=plan.skew,
+                )
+                second = ocr_page(
+                    turned, work / f"ocr2-{number:05d}", settings.ocr_languages, timeout, dpi
+                )
+                if (second.confidence or 0) >= (result.confidence or 0) + RETURN_MARGIN:
+                    if upright != raw:
+                        upright.unlink(missing_ok=True)
+                    upright, result, rotation = turned, second, (plan.rotation + 180) % 360
+                else:
+                    turned.unlink(missing_ok=True)
             image, thumb, size = _renditions(upright, work, number)
         finally:
             if upright != raw:
@@ -134,11 +153,24 @@ def _read_page(
         dpi=dpi,
         width=size[0],
         height=size[1],
-        rotation=plan.rotation,
+        rotation=rotation,
         skew=plan.skew,
         ocr=result,
         image=image,
         thumb=thumb,
+    )
+
+
+LOW_CONFIDENCE = 50.0  # mean word confidence of tesseract; clean letters read at 85-95
+RETURN_MARGIN = 15.0  # the other way up must read clearly better to be taken
+MIN_WORDS = 20
+
+
+def _maybe_upside_down(result: OcrResult) -> bool:
+    return (
+        result.confidence is not None
+        and result.confidence < LOW_CONFIDENCE
+        and len(result.words) >= MIN_WORDS
     )
 
 

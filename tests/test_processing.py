@@ -72,6 +72,29 @@ def test_uploaded_scan_is_read_and_found_by_a_word_from_it(runtime: Runtime) -> 
         assert item.kind == "user" and item.user.login == "lsb.95401.3"
 
 
+def test_a_page_the_orientation_check_missed_is_read_the_other_way_up(
+    sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ingest.pipeline
+    from ingest.prepare import PagePlan
+
+    # Fault injected: the orientation analysis takes an upside-down letter for upright.
+    monkeypatch.setattr(
+        ingest.pipeline,
+        "analyse_page",
+        lambda *_args, **_kw: PagePlan(separator=False, blank=False, rotation=0, skew=0.0),
+    )
+    load_people(sqlite_runtime)
+    desk = client_for(sqlite_runtime, "post.1")
+    desk.post("/api/documents", files={"file": ("0002.pdf", sample("docs/0002.pdf").read_bytes())})
+    work_until_idle(sqlite_runtime)
+    printed = set(truth("docs/0002.pdf")["page_text"][0].split())
+    with transaction(sqlite_runtime.sessions) as session:
+        [page] = session.scalars(select(Page)).all()
+    assert page.rotation == 180 and page.confidence > 60
+    assert len(printed & set(page.text.split())) / len(printed) > 0.7
+
+
 def test_page_text_confidence_and_renditions_are_stored(sqlite_runtime: Runtime) -> None:
     load_people(sqlite_runtime)
     desk = client_for(sqlite_runtime, "post.1")
