@@ -1017,3 +1017,18 @@ def test_recognition_as_json(master: MasterData, catalogue: Catalogue) -> None:
         "received_date",
         "person",
     }
+
+
+def test_bg_read_as_one_glyph_routes_only_with_the_person(catalogue: Catalogue) -> None:
+    household = HouseholdRecord(
+        "35102BG5181921",
+        "Deichstraße 4",
+        "27472",
+        "Cuxhaven",
+        (MemberRecord("Meyer", "Frank", date(1979, 4, 2)),),
+    )
+    master = MasterData([household])
+    statement = "3510255181921\nMEYER, FRANK\nSparkasse\nKontoauszug 10/2026\nAlter Kontostand"
+    assert recognise([statement], master, catalogue).bg_number == "35102BG5181921"
+    stranger = "3510255181921\nSparkasse\nKontoauszug 10/2026\nAlter Kontostand"
+    assert recognise([stranger], master, catalogue).bg_number is None

@@ -31,6 +31,12 @@ _LABEL = (
     r"|s?-?nr)?|ihr(?:e)? zeichen|ihr az|aktenzeichen|gesch(?:ä|ae|a)ftszeichen|kundennummer"
     r"|kunden-nr)"
 )
+# "BG" read as one glyph between the digit groups: "3510255181921" for 35102BG5181921. Only
+# clean digits around it; like every candidate it counts only if the number exists and a
+# person of that household is on the paper too.
+_GLYPH_FORM = re.compile(
+    r"(?<![0-9A-Za-z])(?P<office>\d{5})(?P<token>[5S8B6G])(?P<serial>\d{7})(?![0-9])"
+)
 _LABELLED_FORM = re.compile(
     rf"(?i:{_LABEL})\.?[ ]*(?:\([^)]{{0,30}}\))?[ ]*[:.]?[ ]*(?P<office>{_OFFICE})"
     rf"[ ]*[-/._:]{{0,3}}[ ]*(?P<serial>{_SERIAL})(?![0-9])"
@@ -58,7 +64,7 @@ def find_bg_candidates(doc: ParsedDocument) -> list[FoundNumber]:
     found: list[FoundNumber] = []
     seen: set[tuple[str, int]] = set()
     for line in doc.lines:
-        for pattern in (_BG_FORM, _LABELLED_FORM):
+        for pattern in (_BG_FORM, _LABELLED_FORM, _GLYPH_FORM):
             for match in pattern.finditer(line.text):
                 office, serial = match.group("office"), match.group("serial")
                 # Mostly letters is a word, not a misread number.
