@@ -820,6 +820,21 @@ def test_damaged_words_are_read_back_for_patterns(master: MasterData, catalogue:
     assert "trotz Lesefehlern" in result.type_evidence[0].detail
 
 
+def test_a_common_word_is_not_read_as_a_longer_phrase(
+    master: MasterData, catalogue: Catalogue
+) -> None:
+    # "die Bescheinigung" is two edits from "Mietbescheinigung"; a sick note must stay one.
+    # Here the sick note's own words are lost to OCR, so nothing else decides the type.
+    text = (
+        "Praxis Dr. med. Lena Vogt\nHiermit wird bescheinigt, dass Frau Anna Müller "
+        "vom 03.11.2026 bis 14.11.2026 behandelt wurde.\n"
+        "Die Bescheinigung wird auf Wunsch der Patientin ausgestellt."
+    )
+    result = _run(text, master, catalogue)
+    assert result.doc_type != "mietbescheinigung"
+    assert all("Mietbescheinigung" not in e.detail for e in result.type_evidence)
+
+
 def test_a_letter_is_not_outvoted_by_its_attachments(
     master: MasterData, catalogue: Catalogue
 ) -> None:

@@ -361,6 +361,11 @@ def _fuzzy_find(phrase: str, text: str) -> tuple[float, int] | None:
         if not (_boundary_before(text, start) and _boundary_after(text, end)):
             offset = end
             continue
+        # OCR rarely loses a word's first letter, but a different first letter is often a
+        # different word: "die Bescheinigung" is not "Mietbescheinigung".
+        if phrase[0] not in text[start : start + 2]:
+            offset = end
+            continue
         return found.score / 100, start
     return None
 
