@@ -413,9 +413,9 @@ def objection_out(
         else problem
         or "Kein angefochtener Bescheid mit Versanddatum verknüpft: die Frist ist nicht prüfbar.",
     }
-    out["status_by_name"] = _names(session, {objection.status_by_login}).get(
-        objection.status_by_login, objection.status_by_login
-    )
+    people = _names(session, {objection.status_by_login, objection.created_by_login})
+    out["status_by_name"] = people.get(objection.status_by_login, objection.status_by_login)
+    out["created_by_name"] = people.get(objection.created_by_login, objection.created_by_login)
     out["documents"] = [
         document_brief(d, names) for d in case_documents(session, objection=objection)
     ]
@@ -571,7 +571,9 @@ def appeal_out(
     }
     if session is not None:
         who = out["status_by"]
-        out["status_by_name"] = _names(session, {who}).get(who, who)
+        people = _names(session, {who, appeal.created_by_login})
+        out["status_by_name"] = people.get(who, who)
+        out["created_by_name"] = people.get(appeal.created_by_login, appeal.created_by_login)
         out["documents"] = [
             document_brief(d, names) for d in case_documents(session, appeal=appeal)
         ]
