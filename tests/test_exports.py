@@ -42,10 +42,12 @@ def _with_pdf(runtime: Runtime, document_id: str, texts: list[str], tmp: Path, *
 
 
 @pytest.fixture
-def case_file(sqlite_runtime: Runtime, tmp_path: Path) -> dict[str, str]:
-    """OWN's file: two decisions, a pay slip, an objection and a court letter for the office."""
-    load_people(sqlite_runtime)
-    runtime = sqlite_runtime
+def case_file(runtime: Runtime, tmp_path: Path) -> dict[str, str]:
+    """OWN's file: two decisions, a pay slip, an objection and a court letter for the office.
+
+    On both backend sets: SQLite, local folder and embedded index; PostgreSQL, MinIO and
+    OpenSearch (scripts/test.sh)."""
+    load_people(runtime)
     docs = {
         "old_decision": _file(runtime, OWN, "bescheid", "Bescheid", "caseworker"),
         "decision": _file(runtime, OWN, "bescheid", "Bescheid", "caseworker"),
@@ -104,9 +106,9 @@ def case_file(sqlite_runtime: Runtime, tmp_path: Path) -> dict[str, str]:
 
 
 def test_objection_registered_in_one_step_with_the_decision_the_letter_names(
-    sqlite_runtime: Runtime, case_file: dict[str, str]
+    runtime: Runtime, case_file: dict[str, str]
 ) -> None:
-    office = client_for(sqlite_runtime, OFFICE)
+    office = client_for(runtime, OFFICE)
     intake = office.get(f"/api/documents/{case_file['objection']}/legal-intake").json()
     assert intake["kind"] == "objection" and intake["objection_id"] is None
     assert intake["receipt_date"] == "2026-11-16"
@@ -140,7 +142,7 @@ def test_objection_registered_in_one_step_with_the_decision_the_letter_names(
         case_file["objection"],
     ]
     # The letter's team item is done: the register keeps track of it now.
-    with transaction(sqlite_runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         item = session.scalar(
             select(InboxItem).where(InboxItem.document_id == uuid.UUID(case_file["objection"]))
         )
@@ -161,9 +163,9 @@ def test_objection_registered_in_one_step_with_the_decision_the_letter_names(
 
 
 def test_appeal_prefilled_from_the_court_letter_with_status_who_and_when(
-    sqlite_runtime: Runtime, case_file: dict[str, str]
+    runtime: Runtime, case_file: dict[str, str]
 ) -> None:
-    office = client_for(sqlite_runtime, OFFICE)
+    office = client_for(runtime, OFFICE)
     intake = office.get(f"/api/documents/{case_file['court']}/legal-intake").json()
     assert intake["kind"] == "appeal"
     facts = intake["appeal"]
@@ -213,21 +215,21 @@ def test_appeal_prefilled_from_the_court_letter_with_status_who_and_when(
     )
     assert [h["action"] for h in done["history"]] == ["appeal.registered", "appeal.status"]
     assert office.get("/api/appeals").json()["appeals"] == []
-    akte = client_for(sqlite_runtime, CASEWORKER).get(f"/api/households/{OWN}/file").json()
+    akte = client_for(runtime, CASEWORKER).get(f"/api/households/{OWN}/file").json()
     assert [(a["file_reference"], a["status"]) for a in akte["appeals"]] == [
         ("S 20 AS 54/26", "erledigt")
     ]
     # A caseworker reads the file but does not register appeals.
-    refused = client_for(sqlite_runtime, CASEWORKER).post(
+    refused = client_for(runtime, CASEWORKER).post(
         f"/api/appeals/{body['id']}/status", json={"status": "anhaengig"}
     )
     assert refused.status_code == 403
 
 
 def test_export_for_the_court_is_numbered_recorded_in_the_file_and_audited(
-    sqlite_runtime: Runtime, case_file: dict[str, str], tmp_path: Path
+    runtime: Runtime, case_file: dict[str, str], tmp_path: Path
 ) -> None:
-    office = client_for(sqlite_runtime, OFFICE)
+    office = client_for(runtime, OFFICE)
     objection = office.post(
         "/api/objections",
         json={"document_id": case_file["objection"], "decision_id": case_file["decision"]},
@@ -319,7 +321,7 @@ def test_export_for_the_court_is_numbered_recorded_in_the_file_and_audited(
     assert "Schutz Dritter" in placeholder and "Verdienstabrechnung Oktober" not in placeholder
 
     # Filed in the case file: the section of exports and a note, visible to the caseworker.
-    akte = client_for(sqlite_runtime, CASEWORKER).get(f"/api/households/{OWN}/file").json()
+    akte = client_for(runtime, CASEWORKER).get(f"/api/households/{OWN}/file").json()
     assert [(e["id"], e["legal_basis"], e["pages"]) for e in akte["exports"]] == [
         (inspection["id"], "sgb_x_25", 8),
         (record["id"], "sgg_104", 6),
@@ -328,7 +330,7 @@ def test_export_for_the_court_is_numbered_recorded_in_the_file_and_audited(
         f"Aktenauszug Nr. {record['id']}" in note["text"] and record["sha256"] in note["text"]
         for note in akte["notes"]
     )
-    with transaction(sqlite_runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         event = session.scalar(
             select(AuditEvent).where(
                 AuditEvent.action == "export.created", AuditEvent.object_id == str(record["id"])
@@ -345,14 +347,14 @@ def test_export_for_the_court_is_numbered_recorded_in_the_file_and_audited(
 
 
 def test_export_refused_to_another_team_and_the_refusal_is_audited(
-    sqlite_runtime: Runtime, case_file: dict[str, str]
+    runtime: Runtime, case_file: dict[str, str]
 ) -> None:
-    own = client_for(sqlite_runtime, CASEWORKER).post(
+    own = client_for(runtime, CASEWORKER).post(
         "/api/exports",
         json={"bg_number": OWN, "recipient": "Prüfgruppe Kreis", "legal_basis": "pruefung"},
     )
     assert own.status_code == 201, own.text
-    stranger = client_for(sqlite_runtime, STRANGER)
+    stranger = client_for(runtime, STRANGER)
     refused = stranger.post(
         "/api/exports",
         json={"bg_number": OWN, "recipient": "Sozialgericht", "legal_basis": "sgg_104"},
@@ -363,7 +365,7 @@ def test_export_refused_to_another_team_and_the_refusal_is_audited(
     assert stranger.get(f"/api/households/{OWN}/export-options").status_code == 403
     # The scanning desk sees no file content at all.
     assert (
-        client_for(sqlite_runtime, "post.1")
+        client_for(runtime, "post.1")
         .post(
             "/api/exports",
             json={"bg_number": OWN, "recipient": "x", "legal_basis": "sgg_104"},
@@ -371,7 +373,7 @@ def test_export_refused_to_another_team_and_the_refusal_is_audited(
         .status_code
         == 403
     )
-    with transaction(sqlite_runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         denied = session.execute(
             select(AuditEvent.actor_login, AuditEvent.action, AuditEvent.bg_number).where(
                 AuditEvent.outcome == "denied"
@@ -383,10 +385,10 @@ def test_export_refused_to_another_team_and_the_refusal_is_audited(
 
 
 def test_export_rejects_what_does_not_belong_or_is_not_ready(
-    sqlite_runtime: Runtime, case_file: dict[str, str]
+    runtime: Runtime, case_file: dict[str, str]
 ) -> None:
-    office = client_for(sqlite_runtime, OFFICE)
-    foreign = _file(sqlite_runtime, ISLANDS, "kontoauszug", "Konto", "caseworker")
+    office = client_for(runtime, OFFICE)
+    foreign = _file(runtime, ISLANDS, "kontoauszug", "Konto", "caseworker")
     cases = [
         ({"legal_basis": "irgendwas"}, "legal_basis"),
         ({"recipient": "   "}, "recipient"),
@@ -402,7 +404,7 @@ def test_export_rejects_what_does_not_belong_or_is_not_ready(
         assert answer.status_code == 422, (change, answer.text)
         assert answer.json()["error"]["code"] in (code, "invalid_request"), answer.text
     # A document still being read has no PDF yet.
-    unready = _file(sqlite_runtime, OWN, "sonstiges", "Brief", "caseworker")
+    unready = _file(runtime, OWN, "sonstiges", "Brief", "caseworker")
     answer = office.post(
         "/api/exports",
         json={
