@@ -14,6 +14,7 @@ from api.routes import (
     clearing,
     desk,
     documents,
+    exports,
     health,
     objections,
     search,
@@ -69,6 +70,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         clearing.router,
         workplace.router,
         objections.router,
+        exports.router,
         search.router,
     )
     for router in routers:

@@ -8,7 +8,8 @@ Who sees what:
 - caseworkers and case managers: the households of their own caseload and of their team, and
   those of every colleague they stand in for (Vertretung) on the current day;
 - the objections office: the households with a document in its team inbox (objections and
-  court letters) and those with an open objection or a pending appeal;
+  court letters) or taken from it into a member's own, and those with an open objection or a
+  pending appeal;
 - the scanning desk: documents in clearing, and every document until its quality check;
 - administrators: configuration, no content.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from records.dates import local_today
@@ -78,13 +79,20 @@ def visible_access_keys(session: Session, user: User) -> frozenset[str]:
                 .where(Appeal.status == "anhaengig")
             )
         )
-    if user.role == "widerspruch" and user.team_id is not None:
+    if user.role == "widerspruch":
+        # Letters in the team inbox, and those a member took into their own.
+        routed_here = InboxItem.kind == "user", InboxItem.user_id == user.id
+        team = (
+            (InboxItem.kind == "team") & (InboxItem.team_id == user.team_id)
+            if user.team_id is not None
+            else None
+        )
         keys.update(
             session.scalars(
                 select(Household.bg_number)
                 .join(Document, Document.household_id == Household.id)
                 .join(InboxItem, InboxItem.document_id == Document.id)
-                .where(InboxItem.kind == "team", InboxItem.team_id == user.team_id)
+                .where(or_(and_(*routed_here), team) if team is not None else and_(*routed_here))
                 .distinct()
             )
         )

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # ingest/recognition/doctypes.toml. Administrators copy that file and edit it.
     doctypes_file: Path | None = None
 
+    # Printed on the cover of every file export (Aktenauszug).
+    job_centre_name: str = "Jobcenter"
+
     # Pages worked on at once on this machine, shared by all its workers (ingest/slots.py).
     ocr_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
 

@@ -25,6 +25,7 @@ from records.models import (
     Appeal,
     Deputy,
     Document,
+    FileExport,
     Household,
     InboxItem,
     Note,
@@ -164,6 +165,30 @@ def household_file(
                 select(Appeal)
                 .where(Appeal.household_id == household.id)
                 .order_by(Appeal.served_on.desc())
+            )
+        ],
+        "exports": [
+            {
+                "id": e.id,
+                "created_at": e.created_at.isoformat(),
+                "created_by": e.created_by_login,
+                "created_by_name": e.created_by_name,
+                "recipient": e.recipient,
+                "legal_basis": e.legal_basis,
+                "purpose": e.purpose,
+                "scope": e.scope,
+                "objection_id": e.objection_id,
+                "appeal_id": e.appeal_id,
+                "documents": len(e.documents),
+                "withheld": sum(1 for entry in e.documents if entry.get("withheld_reason")),
+                "pages": e.page_count,
+                "sha256": e.sha256,
+                "pdf_url": f"/api/exports/{e.id}/pdf",
+            }
+            for e in session.scalars(
+                select(FileExport)
+                .where(FileExport.household_id == household.id)
+                .order_by(FileExport.created_at.desc(), FileExport.id.desc())
             )
         ],
     }

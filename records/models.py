@@ -393,11 +393,46 @@ class Appeal(Base):
     served_on: Mapped[date] = mapped_column(Date)
     court_deadline: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(30), default="anhaengig")
+    # Who set the status last and when (NULL: unchanged since registration by created_by).
+    status_by_login: Mapped[str | None] = mapped_column(String(100))
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_login: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     household: Mapped[Household] = relationship()
     document: Mapped[Document] = relationship()
+    objection: Mapped[Objection | None] = relationship()
+
+
+EXPORT_SCOPES = ("file", "objection", "appeal")
+
+
+class FileExport(Base):
+    """An Aktenauszug as it left the house: to whom, on which legal basis, who made it, which
+    documents on which pages (withheld ones with the reason), and the SHA-256 of the PDF."""
+
+    __tablename__ = "file_exports"
+    __table_args__ = (CheckConstraint(_in("scope", EXPORT_SCOPES), name="scope"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    scope: Mapped[str] = mapped_column(String(20), default="file")
+    objection_id: Mapped[int | None] = mapped_column(ForeignKey("objections.id"))
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"))
+    recipient: Mapped[str] = mapped_column(String(300))
+    legal_basis: Mapped[str] = mapped_column(String(30))
+    purpose: Mapped[str] = mapped_column(String(200))
+    # [{document_id, title, date, first_page, last_page, withheld_reason}], in export order.
+    documents: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    page_count: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    blob_key: Mapped[str] = mapped_column(String(300))
+    created_by_login: Mapped[str] = mapped_column(String(100))
+    created_by_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    household: Mapped[Household] = relationship()
 
 
 class RecognitionAlias(Base):

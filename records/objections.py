@@ -3,26 +3,35 @@ document, the deadline check with its computation, status with who and when, the
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import asdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from records import audit
-from records.access import require_document_access
-from records.dates import local_today
+from records import audit, inbox
+from records.access import on_behalf_of, require_document_access
+from records.dates import local_date, local_today
 from records.db import utcnow
-from records.deadlines import appeal_deadlines, inaction_warning, objection_deadline
+from records.deadlines import (
+    add_months,
+    appeal_deadlines,
+    inaction_warning,
+    next_working_day,
+    objection_deadline,
+)
 from records.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from records.models import (
+    APPEAL_STATES,
     OBJECTION_FORMS,
     OBJECTION_STATES,
     Appeal,
     AuditEvent,
     Document,
+    InboxItem,
     Objection,
     User,
 )
@@ -36,6 +45,12 @@ STATE_NAMES = {
     "zurueckgewiesen": "zurückgewiesen (Widerspruchsbescheid)",
     "zurueckgenommen": "zurückgenommen",
 }
+FORM_NAMES = {
+    "schriftlich": "schriftlich",
+    "zur_niederschrift": "zur Niederschrift",
+    "elektronisch": "elektronisch",
+}
+APPEAL_STATE_NAMES = {"anhaengig": "anhängig", "erledigt": "erledigt"}
 OFFICE_ROLES = ("widerspruch",)
 
 
@@ -67,8 +82,12 @@ def register_objection(
     proven_notification: date | None = None,
     legal_remedy_notice_ok: bool = True,
     land: str = "SH",
+    close_inbox_items: bool = False,
 ) -> Objection:
-    """One step from the incoming letter; the receipt date comes from intake, not from the user."""
+    """One step from the incoming letter; the receipt date comes from intake, not from the user.
+
+    With `close_inbox_items` the letter's open items in the user's (or their team's) Postkorb
+    are marked done in the same step: from now on the register keeps track of the case."""
     _require_office(user)
     if form not in OBJECTION_FORMS:
         raise InvalidInput(f"Unbekannte Form »{form}«.", code="objection_form")
@@ -97,9 +116,12 @@ def register_objection(
         status_by_login=user.login,
         created_by_login=user.login,
     )
+    try:
+        check = deadline_of(objection, decision)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="deadline_dates") from None
     session.add(objection)
     session.flush()
-    check = deadline_of(objection, decision)
     audit.record(
         session,
         user,
@@ -112,7 +134,22 @@ def register_objection(
         receipt_date=receipt.isoformat(),
         on_time=check.on_time if check else None,
     )
+    if close_inbox_items:
+        _close_items(session, user, document)
     return objection
+
+
+def _close_items(session: Session, user: User, document: Document) -> None:
+    """Mark the letter's open Postkorb items done that this user may work (own, team, deputy)."""
+    items = session.scalars(
+        select(InboxItem).where(InboxItem.document_id == document.id, InboxItem.state != "done")
+    ).all()
+    for item in items:
+        try:
+            on_behalf_of(session, user, item)
+        except AccessDenied:
+            continue
+        inbox.work_item(session, user, item.id, "done", comment="im Register erfasst")
 
 
 def deadline_of(objection: Objection, decision: Document | None = None):  # type: ignore[no-untyped-def]
@@ -139,6 +176,10 @@ def correct_receipt_date(
         raise InvalidInput("Das Eingangsdatum liegt in der Zukunft.")
     before = objection.receipt_date
     objection.receipt_date = new_date
+    try:
+        deadline_of(objection)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="deadline_dates") from None
     audit.record(
         session,
         user,
@@ -181,35 +222,181 @@ def _objection(session: Session, user: User, objection_id: int) -> Objection:
     return objection
 
 
-def objection_out(
-    session: Session, objection: Objection, today: date | None = None
-) -> dict[str, Any]:
-    today = today or local_today()
-    check = deadline_of(objection)
-    level, three_months = inaction_warning(objection.receipt_date, today)
-    history = session.scalars(
+def get_objection(session: Session, user: User, objection_id: int) -> Objection:
+    """The objection if the user may see its letter; a refusal is audited."""
+    objection = session.get(Objection, objection_id)
+    if objection is None:
+        raise NotFound("Widerspruch nicht gefunden.")
+    _check_or_audit(session, user, objection.document, "objection.read", "objection", objection.id)
+    return objection
+
+
+def get_appeal(session: Session, user: User, appeal_id: int) -> Appeal:
+    appeal = session.get(Appeal, appeal_id)
+    if appeal is None:
+        raise NotFound("Klage nicht gefunden.")
+    _check_or_audit(session, user, appeal.document, "appeal.read", "appeal", appeal.id)
+    return appeal
+
+
+def _check_or_audit(
+    session: Session, user: User, document: Document, action: str, kind: str, key: int
+) -> None:
+    try:
+        require_document_access(session, user, document)
+    except AccessDenied:
+        bg = document.household.bg_number if document.household else None
+        audit.record_refusal(session, user, action, object_type=kind, object_id=key, bg_number=bg)
+        raise
+
+
+def household_name(household) -> str:  # type: ignore[no-untyped-def]
+    """The household as the file names it: its first member, "Last, First"."""
+    if not household.members:
+        return household.bg_number
+    first = household.members[0]
+    return f"{first.last_name}, {first.first_name}"
+
+
+def _names(session: Session, logins: set[str]) -> dict[str, str]:
+    if not logins:
+        return {}
+    return {
+        login: name
+        for login, name in session.execute(
+            select(User.login, User.name).where(User.login.in_(sorted(logins)))
+        )
+    }
+
+
+def _history(session: Session, kind: str, key: int) -> list[dict[str, Any]]:
+    events = session.scalars(
         select(AuditEvent)
         .where(
-            AuditEvent.object_type == "objection",
-            AuditEvent.object_id == str(objection.id),
+            AuditEvent.object_type == kind,
+            AuditEvent.object_id == str(key),
+            AuditEvent.outcome == "ok",
         )
-        .order_by(AuditEvent.at)
+        .order_by(AuditEvent.at, AuditEvent.id)
     ).all()
+    names = _names(session, {e.actor_login for e in events if e.actor_login})
+    return [
+        {
+            "action": e.action,
+            "by": e.actor_login,
+            "by_name": names.get(e.actor_login or "", e.actor_login),
+            "at": e.at.isoformat(),
+            "details": e.details,
+        }
+        for e in events
+        if not e.action.endswith(".read")
+    ]
+
+
+def document_brief(document: Document | None, names: dict[str, str]) -> dict[str, Any] | None:
+    if document is None:
+        return None
     return {
+        "id": str(document.id),
+        "source_name": document.source_name,
+        "doc_type": document.doc_type,
+        "doc_type_name": names.get(document.doc_type or "", document.doc_type or "–"),
+        "direction": document.direction,
+        "pages": document.page_count,
+        "receipt_date": document.receipt_date.isoformat() if document.receipt_date else None,
+        "dispatch_date": document.dispatch_date.isoformat() if document.dispatch_date else None,
+        "letter_date": document.letter_date.isoformat() if document.letter_date else None,
+        "sender": document.sender,
+    }
+
+
+def _document_day(document: Document) -> date:
+    if document.direction == "out" and document.dispatch_date:
+        return document.dispatch_date
+    return document.receipt_date or local_date(document.received_at)
+
+
+def in_file_order(documents: list[Document]) -> list[Document]:
+    """Oldest first, as a paper file grows; the same file state gives the same order."""
+    return sorted(documents, key=lambda d: (_document_day(d), d.received_at, str(d.id)))
+
+
+def case_documents(
+    session: Session, *, objection: Objection | None = None, appeal: Appeal | None = None
+) -> list[Document]:
+    """The documents of one case, in file order.
+
+    An objection: the contested decision, the objection letter, the decisions sent in the
+    household's file since the objection came in (Abhilfe-, Widerspruchsbescheid) and the court
+    letters of appeals linked to it. An appeal: its court letter, and the documents of the
+    objection it is linked to.
+    """
+    found: dict[uuid.UUID, Document] = {}
+    if appeal is not None:
+        found[appeal.document_id] = appeal.document
+        objection = appeal.objection or objection
+    if objection is not None:
+        found[objection.document_id] = objection.document
+        if objection.decision is not None:
+            found[objection.decision_id] = objection.decision  # type: ignore[index]
+        later = session.scalars(
+            select(Document).where(
+                Document.household_id == objection.household_id,
+                Document.direction == "out",
+                Document.dispatch_date >= objection.receipt_date,
+                Document.qa_status != "rejected",
+            )
+        )
+        for document in later:
+            found[document.id] = document
+        for linked in session.scalars(select(Appeal).where(Appeal.objection_id == objection.id)):
+            found[linked.document_id] = linked.document
+    return in_file_order(list(found.values()))
+
+
+def objection_out(
+    session: Session,
+    objection: Objection,
+    today: date | None = None,
+    names: dict[str, str] | None = None,
+    *,
+    full: bool = True,
+) -> dict[str, Any]:
+    """The objection as the office sees it; `full` adds history, case documents and appeals."""
+    today = today or local_today()
+    names = names or {}
+    try:
+        check = deadline_of(objection)
+        problem = None
+    except ValueError as exc:
+        check, problem = None, str(exc)
+    level, three_months = inaction_warning(objection.receipt_date, today)
+    is_open = objection.status in OPEN_STATES
+    out: dict[str, Any] = {
         "id": objection.id,
         "bg_number": objection.household.bg_number,
+        "household_name": household_name(objection.household),
         "document_id": str(objection.document_id),
+        "document": document_brief(objection.document, names),
         "decision_id": str(objection.decision_id) if objection.decision_id else None,
+        "decision": document_brief(objection.decision, names),
         "form": objection.form,
+        "form_name": FORM_NAMES[objection.form],
         "receipt_date": objection.receipt_date.isoformat(),
+        "proven_notification": objection.proven_notification.isoformat()
+        if objection.proven_notification
+        else None,
+        "legal_remedy_notice_ok": objection.legal_remedy_notice_ok,
         "status": objection.status,
         "status_name": STATE_NAMES[objection.status],
         "status_by": objection.status_by_login,
         "status_at": objection.status_at.isoformat(),
-        "open": objection.status in OPEN_STATES,
+        "created_by": objection.created_by_login,
+        "created_at": objection.created_at.isoformat(),
+        "open": is_open,
         "age_days": (today - objection.receipt_date).days,
         "inaction": {"level": level, "three_months_end": three_months.isoformat()}
-        if objection.status in OPEN_STATES
+        if is_open
         else None,
         "deadline": None
         if check is None
@@ -223,28 +410,69 @@ def objection_out(
         },
         "deadline_missing": None
         if check is not None
-        else "Kein angefochtener Bescheid mit Versanddatum verknüpft: die Frist ist nicht prüfbar.",
-        "history": [
-            {"action": e.action, "by": e.actor_login, "at": e.at.isoformat(), "details": e.details}
-            for e in history
-        ],
+        else problem
+        or "Kein angefochtener Bescheid mit Versanddatum verknüpft: die Frist ist nicht prüfbar.",
     }
+    people = _names(session, {objection.status_by_login, objection.created_by_login})
+    out["status_by_name"] = people.get(objection.status_by_login, objection.status_by_login)
+    out["created_by_name"] = people.get(objection.created_by_login, objection.created_by_login)
+    out["documents"] = [
+        document_brief(d, names) for d in case_documents(session, objection=objection)
+    ]
+    if full:
+        out["history"] = _history(session, "objection", objection.id)
+        out["appeals"] = [
+            {"id": a.id, "court": a.court, "file_reference": a.file_reference}
+            for a in session.scalars(select(Appeal).where(Appeal.objection_id == objection.id))
+        ]
+    return out
 
 
 def overview(session: Session, user: User, *, open_only: bool = True) -> list[Objection]:
+    """The objections the user may see, oldest receipt first (the § 88 clock runs from it)."""
     _require_office(user)
     query = select(Objection).options(selectinload(Objection.household))
     if open_only:
         query = query.where(Objection.status.in_(OPEN_STATES))
-    objections = session.scalars(query.order_by(Objection.receipt_date)).all()
-    visible = []
-    for objection in objections:
-        try:
-            require_document_access(session, user, objection.document)
-        except AccessDenied:
-            continue
-        visible.append(objection)
-    return visible
+    objections = session.scalars(query.order_by(Objection.receipt_date, Objection.id)).all()
+    return [o for o in objections if _may_see(session, user, o.document)]
+
+
+def _may_see(session: Session, user: User, document: Document) -> bool:
+    try:
+        require_document_access(session, user, document)
+    except AccessDenied:
+        return False
+    return True
+
+
+def set_appeal_status(session: Session, user: User, appeal_id: int, status: str) -> Appeal:
+    _require_office(user)
+    if status not in APPEAL_STATES:
+        raise InvalidInput(f"Unbekannter Status »{status}«.", code="appeal_status")
+    appeal = get_appeal(session, user, appeal_id)
+    before = appeal.status
+    appeal.status, appeal.status_by_login, appeal.status_at = status, user.login, utcnow()
+    audit.record(
+        session,
+        user,
+        "appeal.status",
+        object_type="appeal",
+        object_id=appeal.id,
+        bg_number=appeal.household.bg_number,
+        before=before,
+        after=status,
+    )
+    return appeal
+
+
+def appeals_overview(session: Session, user: User, *, open_only: bool = True) -> list[Appeal]:
+    _require_office(user)
+    query = select(Appeal).options(selectinload(Appeal.household))
+    if open_only:
+        query = query.where(Appeal.status == "anhaengig")
+    appeals = session.scalars(query.order_by(Appeal.served_on, Appeal.id)).all()
+    return [a for a in appeals if _may_see(session, user, a.document)]
 
 
 def register_appeal(
@@ -258,11 +486,26 @@ def register_appeal(
     served_on: date,
     court_deadline: date | None = None,
     objection_id: int | None = None,
+    close_inbox_items: bool = False,
 ) -> Appeal:
     _require_office(user)
     document = _document(session, user, document_id)
     if not court.strip() or not file_reference.strip():
         raise InvalidInput("Gericht und Aktenzeichen sind nötig.", code="appeal_fields")
+    if session.scalar(select(Appeal).where(Appeal.document_id == document.id)):
+        raise Conflict("Zu diesem Schreiben ist bereits eine Klage erfasst.", code="exists")
+    if served_on > local_today():
+        raise InvalidInput("Das Zustellungsdatum liegt in der Zukunft.", code="served_on")
+    if court_deadline is not None and court_deadline < served_on:
+        raise InvalidInput(
+            "Die gerichtliche Frist liegt vor der Zustellung.", code="court_deadline"
+        )
+    if objection_id is not None:
+        objection = session.get(Objection, objection_id)
+        if objection is None or objection.household_id != document.household_id:
+            raise InvalidInput(
+                "Der Widerspruch muss zum selben Haushalt gehören.", code="objection_household"
+            )
     appeal = Appeal(
         household_id=document.household_id,
         document_id=document.id,
@@ -283,24 +526,231 @@ def register_appeal(
         object_type="appeal",
         object_id=appeal.id,
         bg_number=document.household.bg_number,
+        document=str(document.id),
+        court=appeal.court,
         file_reference=appeal.file_reference,
+        served_on=served_on.isoformat(),
     )
+    if close_inbox_items:
+        _close_items(session, user, document)
     return appeal
 
 
-def appeal_out(appeal: Appeal) -> dict[str, Any]:
+def appeal_out(
+    appeal: Appeal,
+    session: Session | None = None,
+    names: dict[str, str] | None = None,
+    *,
+    full: bool = False,
+) -> dict[str, Any]:
+    names = names or {}
     due = appeal_deadlines(served_on=appeal.served_on, court_deadline=appeal.court_deadline)
-    return {
+    out: dict[str, Any] = {
         "id": appeal.id,
         "bg_number": appeal.household.bg_number,
+        "household_name": household_name(appeal.household),
         "document_id": str(appeal.document_id),
+        "document": document_brief(appeal.document, names),
+        "objection_id": appeal.objection_id,
         "court": appeal.court,
         "file_reference": appeal.file_reference,
         "parties": appeal.parties,
         "served_on": appeal.served_on.isoformat(),
+        "court_deadline": appeal.court_deadline.isoformat() if appeal.court_deadline else None,
         "statement_due": due.statement_due.isoformat(),
         "file_due": due.file_due.isoformat(),
         "deadline_summary": due.summary,
+        "deadline_steps": [asdict(step) | {"value": step.value.isoformat()} for step in due.steps],
         "status": appeal.status,
-        "status_name": {"anhaengig": "anhängig", "erledigt": "erledigt"}[appeal.status],
+        "status_name": APPEAL_STATE_NAMES[appeal.status],
+        "status_by": appeal.status_by_login or appeal.created_by_login,
+        "status_at": (appeal.status_at or appeal.created_at).isoformat(),
+        "created_by": appeal.created_by_login,
+        "created_at": appeal.created_at.isoformat(),
+        "open": appeal.status == "anhaengig",
+    }
+    if session is not None:
+        who = out["status_by"]
+        people = _names(session, {who, appeal.created_by_login})
+        out["status_by_name"] = people.get(who, who)
+        out["created_by_name"] = people.get(appeal.created_by_login, appeal.created_by_login)
+        out["documents"] = [
+            document_brief(d, names) for d in case_documents(session, appeal=appeal)
+        ]
+        if full:
+            out["history"] = _history(session, "appeal", appeal.id)
+    return out
+
+
+# --- one-step registration from the letter -------------------------------------------------
+
+COURT = re.compile(
+    r"\b((?:Bundes|Landes)?[Ss]ozialgericht(?:\s+(?:für\s+das\s+Land\s+)?"
+    r"[A-ZÄÖÜ][\wäöüß\-]+(?:[ -][A-ZÄÖÜ][\wäöüß\-]+)?)?)"
+)
+PARTIES = re.compile(
+    r"(?:In\s+dem\s+(?:Rechtsstreit|Verfahren)|In\s+Sachen|Rechtsstreit)\s*:?\s*"
+    r"(.{3,200}?\s(?:\./\.|gegen|\bvs?\.)\s.{3,200}?)(?:\n|$)",
+    re.IGNORECASE,
+)
+DEADLINE_DATE = re.compile(
+    r"(?:bis\s+(?:zum|spätestens)|spätestens\s+(?:bis\s+)?(?:zum\s+)?)\s*"
+    r"(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})",
+    re.IGNORECASE,
+)
+WITHIN_MONTH = re.compile(r"binnen\s+eines\s+Monats|innerhalb\s+eines\s+Monats", re.IGNORECASE)
+WITHIN_WEEKS = re.compile(
+    r"(?:binnen|innerhalb\s+von)\s+(zwei|drei|vier|sechs|acht|\d{1,2})\s+Wochen", re.IGNORECASE
+)
+WEEK_WORDS = {"zwei": 2, "drei": 3, "vier": 4, "sechs": 6, "acht": 8}
+DECISION_OF = re.compile(
+    r"bescheid(?:es|s)?\s+vom\s+(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{2,4})", re.IGNORECASE
+)
+
+
+def _text(document: Document) -> str:
+    return "\n".join(page.text or "" for page in document.pages)
+
+
+def _date(day: str, month: str, year: str) -> date | None:
+    number = int(year)
+    if number < 100:
+        number += 2000
+    try:
+        return date(number, int(month), int(day))
+    except ValueError:
+        return None
+
+
+def court_letter_facts(document: Document) -> dict[str, Any]:
+    """What the court's letter says, for the appeal form: each field with where it came from."""
+    text = _text(document)
+    recognised = (document.recognition or {}).get("court_references") or []
+    reference = document.court_reference or (recognised[0] if recognised else None)
+    court = COURT.search(text)
+    parties = PARTIES.search(text)
+    served_on = document.receipt_date or local_date(document.received_at)
+    deadline: date | None = None
+    deadline_note = None
+    explicit = DEADLINE_DATE.search(text)
+    if explicit:
+        deadline = _date(*explicit.groups())
+        deadline_note = f"im Schreiben genannt: »{' '.join(explicit.group(0).split())}«"
+    elif WITHIN_MONTH.search(text):
+        deadline, _ = next_working_day(add_months(served_on, 1))
+        deadline_note = "»binnen eines Monats« ab Zustellung (§ 64 SGG)"
+    elif weeks := WITHIN_WEEKS.search(text):
+        count = WEEK_WORDS.get(weeks.group(1).lower()) or int(weeks.group(1))
+        deadline, _ = next_working_day(served_on + timedelta(weeks=count))
+        deadline_note = f"»{' '.join(weeks.group(0).split())}« ab Zustellung (§ 64 SGG)"
+    if deadline is not None and deadline < served_on:
+        deadline, deadline_note = None, None
+    return {
+        "court": " ".join(court.group(1).split()) if court else "",
+        "file_reference": reference or "",
+        "file_reference_source": "Aktenzeichen aus der Erkennung" if reference else None,
+        "parties": " ".join(parties.group(1).split()) if parties else "",
+        "served_on": served_on.isoformat(),
+        "served_on_source": "Eingangsstempel"
+        if document.stamp_date and document.stamp_date == served_on
+        else "Eingangsdatum (Tag des Scans)",
+        "court_deadline": deadline.isoformat() if deadline else None,
+        "court_deadline_source": deadline_note,
+    }
+
+
+def _mentioned_decision_dates(document: Document) -> list[date]:
+    found = []
+    for match in DECISION_OF.finditer(_text(document)):
+        day = _date(*match.groups())
+        if day is not None:
+            found.append(day)
+    return found
+
+
+def decisions_of(session: Session, document: Document) -> list[Document]:
+    """The outgoing decisions (Bescheide) in the letter's household file, newest first."""
+    return list(
+        session.scalars(
+            select(Document)
+            .where(
+                Document.household_id == document.household_id,
+                or_(Document.direction == "out", Document.doc_type == "bescheid"),
+                Document.qa_status != "rejected",
+            )
+            .order_by(Document.dispatch_date.desc().nulls_last(), Document.received_at.desc())
+        )
+    )
+
+
+def intake(
+    session: Session, user: User, document_id: uuid.UUID, names: dict[str, str]
+) -> dict[str, Any]:
+    """Everything the one-step registration dialog needs about an incoming letter."""
+    _require_office(user)
+    document = session.get(Document, document_id)
+    if document is None:
+        raise NotFound("Dokument nicht gefunden.")
+    _check_or_audit(session, user, document, "document.intake", "document", document.id)  # type: ignore[arg-type]
+    if document.household is None:
+        raise Conflict(
+            "Das Dokument ist keinem Haushalt zugeordnet; bitte zuerst in der Klärung zuordnen.",
+            code="no_household",
+        )
+    existing_objection = session.scalar(
+        select(Objection).where(Objection.document_id == document.id)
+    )
+    existing_appeal = session.scalar(select(Appeal).where(Appeal.document_id == document.id))
+    receipt = document.receipt_date or local_date(document.received_at)
+    mentioned = _mentioned_decision_dates(document)
+    decisions = decisions_of(session, document)
+    suggested = None
+    suggestion_reason = None
+    for decision in decisions:
+        if decision.dispatch_date in mentioned or decision.letter_date in mentioned:
+            suggested = decision
+            day = (
+                decision.dispatch_date
+                if decision.dispatch_date in mentioned
+                else decision.letter_date
+            )
+            suggestion_reason = f"im Schreiben genannt: Bescheid vom {day:%d.%m.%Y}"
+            break
+    if suggested is None:
+        earlier = [d for d in decisions if d.dispatch_date and d.dispatch_date <= receipt]
+        if earlier:
+            suggested = earlier[0]
+            suggestion_reason = "der letzte vor dem Eingang versandte Bescheid"
+    kind = "appeal" if document.doc_type == "klage" or document.court_reference else "objection"
+    objections = session.scalars(
+        select(Objection)
+        .where(Objection.household_id == document.household_id)
+        .order_by(Objection.receipt_date.desc())
+    ).all()
+    return {
+        "document": document_brief(document, names),
+        "bg_number": document.household.bg_number,
+        "household_name": household_name(document.household),
+        "receipt_date": receipt.isoformat(),
+        "receipt_source": "Eingangsstempel"
+        if document.stamp_date and document.stamp_date == receipt
+        else "Tag des Scans",
+        "kind": kind,
+        "objection_id": existing_objection.id if existing_objection else None,
+        "appeal_id": existing_appeal.id if existing_appeal else None,
+        "decisions": [
+            document_brief(d, names) | {"suggested": suggested is not None and d.id == suggested.id}
+            for d in decisions
+        ],
+        "decision_suggestion": suggestion_reason,
+        "forms": [{"code": code, "name": name} for code, name in FORM_NAMES.items()],
+        "objections": [
+            {
+                "id": o.id,
+                "receipt_date": o.receipt_date.isoformat(),
+                "status_name": STATE_NAMES[o.status],
+            }
+            for o in objections
+        ],
+        "appeal": court_letter_facts(document),
     }

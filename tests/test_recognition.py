@@ -896,6 +896,12 @@ def test_letter_date(
         ("EINGEGANGEN\n11. NOV 2026\nJobcenter", date(2026, 11, 11)),
         ("E1NGEGANGEN\n11. NOV 2026", date(2026, 11, 11)),
         ("Eingang: 2026-11-14", date(2026, 11, 14)),
+        ("EINGEGANGEN\n30. OCT 2026\nJobcenter Kreis NF", date(2026, 10, 30)),
+        # The stamp beside the address: its date is read before its word.
+        (
+            "Parkstraße 41\n25938 Wyk auf Föhr 04. NOV 2026\nEINGEGANGEN\nJobcenter",
+            date(2026, 11, 4),
+        ),
     ],
 )
 def test_received_stamp_date(

@@ -9,12 +9,25 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.deps import DbDep, UserDep
+from api.deps import DbDep, RuntimeDep, UserDep
+from ingest.routing import catalogue_for
 from records import objections
-from records.errors import NotFound
-from records.models import Appeal
 
 router = APIRouter(prefix="/api", tags=["Widerspruchsstelle"])
+
+
+def type_names(runtime) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {rule.code: rule.name for rule in catalogue_for(runtime.settings).types}
+
+
+@router.get(
+    "/documents/{document_id}/legal-intake",
+    summary="Erfassung aus dem Schreiben: Bescheide der Akte, Vorschläge, Angaben des Gerichts",
+)
+def legal_intake(
+    document_id: uuid.UUID, db: DbDep, runtime: RuntimeDep, user: UserDep
+) -> dict[str, Any]:
+    return objections.intake(db, user, document_id, type_names(runtime))
 
 
 class ObjectionIn(BaseModel):
@@ -23,10 +36,13 @@ class ObjectionIn(BaseModel):
     form: str = "schriftlich"
     proven_notification: date | None = None
     legal_remedy_notice_ok: bool = True
+    close_inbox_items: bool = False
 
 
 @router.post("/objections", status_code=201, summary="Widerspruch aus einem Schreiben erfassen")
-def create_objection(body: ObjectionIn, db: DbDep, user: UserDep) -> dict[str, Any]:
+def create_objection(
+    body: ObjectionIn, db: DbDep, runtime: RuntimeDep, user: UserDep
+) -> dict[str, Any]:
     objection = objections.register_objection(
         db,
         user,
@@ -35,22 +51,27 @@ def create_objection(body: ObjectionIn, db: DbDep, user: UserDep) -> dict[str, A
         form=body.form,
         proven_notification=body.proven_notification,
         legal_remedy_notice_ok=body.legal_remedy_notice_ok,
+        close_inbox_items=body.close_inbox_items,
     )
     db.flush()
-    return objections.objection_out(db, objection)
+    return objections.objection_out(db, objection, names=type_names(runtime))
 
 
 @router.get("/objections", summary="Offene Widersprüche nach Alter, mit Fristen und Warnungen")
 def list_objections(
-    db: DbDep, user: UserDep, all: Annotated[bool, Query()] = False
+    db: DbDep, runtime: RuntimeDep, user: UserDep, all: Annotated[bool, Query()] = False
 ) -> dict[str, Any]:
     found = objections.overview(db, user, open_only=not all)
-    return {"objections": [objections.objection_out(db, o) for o in found]}
+    names = type_names(runtime)
+    return {"objections": [objections.objection_out(db, o, names=names, full=False) for o in found]}
 
 
 @router.get("/objections/{objection_id}", summary="Widerspruch mit Fristberechnung")
-def get_objection(objection_id: int, db: DbDep, user: UserDep) -> dict[str, Any]:
-    return objections.objection_out(db, objections._objection(db, user, objection_id))
+def get_objection(
+    objection_id: int, db: DbDep, runtime: RuntimeDep, user: UserDep
+) -> dict[str, Any]:
+    objection = objections.get_objection(db, user, objection_id)
+    return objections.objection_out(db, objection, names=type_names(runtime))
 
 
 class StatusIn(BaseModel):
@@ -58,10 +79,12 @@ class StatusIn(BaseModel):
 
 
 @router.post("/objections/{objection_id}/status", summary="Status setzen")
-def change_status(objection_id: int, body: StatusIn, db: DbDep, user: UserDep) -> dict[str, Any]:
+def change_status(
+    objection_id: int, body: StatusIn, db: DbDep, runtime: RuntimeDep, user: UserDep
+) -> dict[str, Any]:
     objection = objections.set_status(db, user, objection_id, body.status)
     db.flush()
-    return objections.objection_out(db, objection)
+    return objections.objection_out(db, objection, names=type_names(runtime))
 
 
 class ReceiptIn(BaseModel):
@@ -70,12 +93,14 @@ class ReceiptIn(BaseModel):
 
 
 @router.post("/objections/{objection_id}/receipt-date", summary="Eingangsdatum berichtigen")
-def correct_receipt(objection_id: int, body: ReceiptIn, db: DbDep, user: UserDep) -> dict[str, Any]:
+def correct_receipt(
+    objection_id: int, body: ReceiptIn, db: DbDep, runtime: RuntimeDep, user: UserDep
+) -> dict[str, Any]:
     objection = objections.correct_receipt_date(
         db, user, objection_id, body.receipt_date, body.reason
     )
     db.flush()
-    return objections.objection_out(db, objection)
+    return objections.objection_out(db, objection, names=type_names(runtime))
 
 
 class AppealIn(BaseModel):
@@ -86,10 +111,11 @@ class AppealIn(BaseModel):
     served_on: date
     court_deadline: date | None = None
     objection_id: int | None = None
+    close_inbox_items: bool = False
 
 
 @router.post("/appeals", status_code=201, summary="Klage aus einem Gerichtsschreiben erfassen")
-def create_appeal(body: AppealIn, db: DbDep, user: UserDep) -> dict[str, Any]:
+def create_appeal(body: AppealIn, db: DbDep, runtime: RuntimeDep, user: UserDep) -> dict[str, Any]:
     appeal = objections.register_appeal(
         db,
         user,
@@ -100,14 +126,31 @@ def create_appeal(body: AppealIn, db: DbDep, user: UserDep) -> dict[str, Any]:
         served_on=body.served_on,
         court_deadline=body.court_deadline,
         objection_id=body.objection_id,
+        close_inbox_items=body.close_inbox_items,
     )
-    return objections.appeal_out(appeal)
+    db.flush()
+    return objections.appeal_out(appeal, db, type_names(runtime), full=True)
+
+
+@router.get("/appeals", summary="Anhängige Klagen mit den Fristen nach § 104 SGG")
+def list_appeals(
+    db: DbDep, runtime: RuntimeDep, user: UserDep, all: Annotated[bool, Query()] = False
+) -> dict[str, Any]:
+    names = type_names(runtime)
+    found = objections.appeals_overview(db, user, open_only=not all)
+    return {"appeals": [objections.appeal_out(a, db, names) for a in found]}
 
 
 @router.get("/appeals/{appeal_id}", summary="Klage mit Fristen")
-def get_appeal(appeal_id: int, db: DbDep, user: UserDep) -> dict[str, Any]:
-    appeal = db.get(Appeal, appeal_id)
-    if appeal is None:
-        raise NotFound("Klage nicht gefunden.")
-    objections._document(db, user, appeal.document_id)
-    return objections.appeal_out(appeal)
+def get_appeal(appeal_id: int, db: DbDep, runtime: RuntimeDep, user: UserDep) -> dict[str, Any]:
+    appeal = objections.get_appeal(db, user, appeal_id)
+    return objections.appeal_out(appeal, db, type_names(runtime), full=True)
+
+
+@router.post("/appeals/{appeal_id}/status", summary="Status der Klage setzen")
+def change_appeal_status(
+    appeal_id: int, body: StatusIn, db: DbDep, runtime: RuntimeDep, user: UserDep
+) -> dict[str, Any]:
+    appeal = objections.set_appeal_status(db, user, appeal_id, body.status)
+    db.flush()
+    return objections.appeal_out(appeal, db, type_names(runtime), full=True)

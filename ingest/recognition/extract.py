@@ -144,10 +144,12 @@ _MONTHS = {
     "sep": 9,
     "oktober": 10,
     "okt": 10,
+    "oct": 10,  # date stamps print English abbreviations too ("30. OCT 2026")
     "november": 11,
     "nov": 11,
     "dezember": 12,
     "dez": 12,
+    "dec": 12,
 }
 _MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _NUMERIC_DATE = re.compile(
@@ -200,7 +202,18 @@ def _stamp_cue_near(doc: ParsedDocument, line: Line, prefix: str) -> bool:
             doc.lines[number].folded
         ):
             return True
+    # A stamp beside the sender's address is read line by line with the address, so its word
+    # ("EINGEGANGEN") may come after its date; only a line that is nothing but that word counts.
+    for ahead in (1, 2):
+        number = line.number + ahead
+        if number >= len(doc.lines) or doc.lines[number].page != line.page:
+            break
+        if _STAMP_WORD_LINE.match(doc.lines[number].folded):
+            return True
     return False
+
+
+_STAMP_WORD_LINE = re.compile(r"^\W*(?:eingegangen|eingang|posteingang|e[i1l]ngegangen)\W*$")
 
 
 def _looks_like_stamp_word(text: str) -> bool:

@@ -52,9 +52,15 @@ function render() {
   const states = { eingegangen: "eingegangen", in_bearbeitung: "in Bearbeitung", abhilfe: "Abhilfe",
     teilabhilfe: "Teilabhilfe", zurueckgewiesen: "zurückgewiesen", zurueckgenommen: "zurückgenommen" };
   document.getElementById("objections").innerHTML = data.objections.map((o) =>
-    `<li>Eingang ${germanDate(o.receipt_date)} · ${esc(states[o.status] || o.status)}</li>`).join("") || '<li class="hint">Keine.</li>';
+    `<li><a href="/widersprueche/${o.id}">Widerspruch Nr. ${o.id}</a> · Eingang ${germanDate(o.receipt_date)} · ${esc(states[o.status] || o.status)}</li>`).join("") || '<li class="hint">Keine.</li>';
   document.getElementById("appeals").innerHTML = data.appeals.map((a) =>
-    `<li>${esc(a.court)}, Az. ${esc(a.file_reference)} · zugestellt ${germanDate(a.served_on)} · ${a.status === "anhaengig" ? "anhängig" : "erledigt"}</li>`).join("") || '<li class="hint">Keine.</li>';
+    `<li><a href="/klagen/${a.id}">${esc(a.court)}, Az. ${esc(a.file_reference)}</a> · zugestellt ${germanDate(a.served_on)} · ${a.status === "anhaengig" ? "anhängig" : "erledigt"}</li>`).join("") || '<li class="hint">Keine.</li>';
+  const bases = { sgg_104: "§ 104 SGG", sgb_x_25: "§ 25 SGB X", pruefung: "Prüfung" };
+  document.getElementById("exports").innerHTML = data.exports.map((e) =>
+    `<li><span class="hint">${new Date(e.created_at).toLocaleString("de-DE")} · ${esc(e.created_by_name)}</span>
+      <div>Aktenauszug Nr. ${e.id} an ${esc(e.recipient)} (${esc(bases[e.legal_basis] || e.legal_basis)}): ${e.documents} Dokumente${e.withheld ? `, ${e.withheld} zurückgehalten` : ""}, ${e.pages} Blatt ·
+      <a href="${esc(e.pdf_url)}">PDF herunterladen</a></div>
+      <div class="hint">SHA-256 <code class="hash">${esc(e.sha256)}</code></div></li>`).join("") || '<li class="hint">Noch keine Aktenauszüge.</li>';
   container.querySelectorAll("li.document").forEach((row) => row.addEventListener("click", (event) => {
     const id = row.dataset.id;
     akte.cursor = rows().indexOf(row);

@@ -2,6 +2,8 @@
 
 // The Postkorb: own, team and deputy inboxes; the selected row is shown in the viewer window.
 const state = { scope: "mine", items: [], cursor: -1, selected: new Set(), counts: null };
+// The objections office registers objections and court letters from here in one step.
+const OFFICE = document.getElementById("postkorb").dataset.role === "widerspruch";
 
 function esc(value) {
   const span = document.createElement("span");
@@ -72,6 +74,7 @@ function render() {
       <td class="reason">${esc(item.reason)}${forwarded} ${where}</td>
       <td class="actions">
         <button type="button" class="secondary" data-act="show" title="Im Anzeigefenster zeigen (Enter)">Anzeigen</button>
+        ${OFFICE && doc.bg_number ? `<button type="button" data-act="register" title="Als Widerspruch oder Klage erfassen (r)">${doc.doc_type === "klage" ? "Klage erfassen" : "Widerspruch erfassen"}</button>` : ""}
         ${item.kind === "team" ? '<button type="button" data-act="take" title="Übernehmen (u)">Übernehmen</button>' : ""}
         ${item.state !== "done" ? '<button type="button" data-act="done" title="Erledigt (e)">Erledigt</button>' : ""}
       </td>`;
@@ -84,6 +87,7 @@ function render() {
       const act = event.target.dataset.act;
       moveTo(index, !act);
       if (act === "show") show(item);
+      else if (act === "register") register(item);
       else if (act) act1(item, act);
     });
     rows.append(row);
@@ -116,6 +120,17 @@ function moveTo(index, follow = true) {
   if (follow && window.EAkteViewer) {
     window.EAkteViewer.isOpen().then((open) => { if (open) show(current()); });
   }
+}
+
+function register(item) {
+  if (!OFFICE || !item || !item.document.bg_number) return;
+  window.EAkteLegal.register(item.document.id, {
+    onDone: async ({ kind, body }) => {
+      await loadCounts();
+      await loadItems(true);
+      status(kind === "objection" ? `Widerspruch Nr. ${body.id} erfasst.` : `Klage ${body.file_reference} erfasst.`);
+    },
+  });
 }
 
 async function act1(item, action, quiet = false, body = {}) {
@@ -210,6 +225,7 @@ document.addEventListener("keydown", (event) => {
     "1": () => switchScope("mine"), "2": () => switchScope("team"),
     "3": () => state.counts && state.counts.deputy.length && switchScope("deputy"),
     "?": () => document.getElementById("help").showModal(),
+    r: () => register(item),
   };
   const handler = keys[event.key];
   if (handler) { event.preventDefault(); handler(); }

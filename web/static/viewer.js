@@ -163,6 +163,9 @@
       meta.push(`eingegangen am ${germanDate(doc.received_at)}`);
     }
     $("doc-meta").textContent = meta.join(" · ");
+    // The objections office registers the letter shown here (web/static/legal.js).
+    const register = $("register-letter");
+    if (register) register.disabled = !(doc && doc.bg_number && window.EAkteLegal);
     for (const [id, suffix] of [["download", ""], ["print", "?inline=1"]]) {
       const link = $(id);
       if (doc && doc.pdf_url) {
@@ -490,6 +493,11 @@
   $("rotate-left").addEventListener("click", () => rotate(-90));
   $("rotate-right").addEventListener("click", () => rotate(90));
   $("help-button").addEventListener("click", () => toggleHelp(true));
+  if ($("register-letter")) {
+    $("register-letter").addEventListener("click", () => {
+      if (state.doc && window.EAkteLegal) window.EAkteLegal.register(state.id);
+    });
+  }
   $("help-close").addEventListener("click", () => toggleHelp(false));
   help.addEventListener("click", (event) => {
     if (event.target === help) toggleHelp(false);
@@ -504,7 +512,7 @@
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (event.target.closest && event.target.closest("input, textarea, select")) return;
+    if (event.target.closest && event.target.closest("input, textarea, select, dialog")) return;
     if (!help.hidden) {
       if (event.key === "Escape" || event.key === "?") {
         event.preventDefault();

@@ -1,0 +1,113 @@
+"""File exports (Aktenauszug): the form's options, creating an export, the records, the PDF."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import DbDep, RuntimeDep, UserDep
+from api.routes.objections import type_names
+from api.routes.viewer import content_disposition
+from records import exports
+from records.db import transaction
+from records.files import household_by_number
+from records.models import User
+
+router = APIRouter(prefix="/api", tags=["Aktenauszug"])
+
+
+@router.get(
+    "/households/{bg_number}/export-options",
+    summary="Aktenauszug vorbereiten: Dokumente (die des Falls vorausgewählt), Rechtsgrundlagen",
+)
+def export_options(
+    bg_number: str,
+    db: DbDep,
+    runtime: RuntimeDep,
+    user: UserDep,
+    objection_id: Annotated[int | None, Query()] = None,
+    appeal_id: Annotated[int | None, Query()] = None,
+) -> dict[str, Any]:
+    return exports.options(
+        db,
+        user,
+        bg_number,
+        type_names(runtime),
+        objection_id=objection_id,
+        appeal_id=appeal_id,
+    )
+
+
+class WithheldIn(BaseModel):
+    document_id: uuid.UUID
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class ExportIn(BaseModel):
+    bg_number: str = Field(min_length=1, max_length=40)
+    recipient: str = Field(min_length=1, max_length=300)
+    legal_basis: str = Field(min_length=1, max_length=30)
+    document_ids: list[uuid.UUID] | None = Field(default=None, max_length=5000)
+    withheld: list[WithheldIn] = Field(default_factory=list, max_length=5000)
+    objection_id: int | None = None
+    appeal_id: int | None = None
+
+
+@router.post("/exports", status_code=201, summary="Aktenauszug erstellen (ein PDF) und vermerken")
+async def create_export(body: ExportIn, runtime: RuntimeDep, user: UserDep) -> dict[str, Any]:
+    # Building the PDF reads and writes files: off the event loop, in a transaction of its own.
+    return await run_in_threadpool(_create, runtime, user, body)
+
+
+def _create(runtime, user: User, body: ExportIn) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    work = runtime.settings.data_dir / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    with transaction(runtime.sessions) as session:
+        record = exports.create_export(
+            session,
+            runtime.blobs,
+            user,
+            body.bg_number,
+            type_names(runtime),
+            recipient=body.recipient,
+            legal_basis=body.legal_basis,
+            document_ids=body.document_ids,
+            withheld={entry.document_id: entry.reason for entry in body.withheld},
+            objection_id=body.objection_id,
+            appeal_id=body.appeal_id,
+            job_centre=runtime.settings.job_centre_name,
+            work_dir=work,
+        )
+        session.flush()
+        return exports.export_out(record)
+
+
+@router.get("/households/{bg_number}/exports", summary="Aktenauszüge einer Akte")
+def list_exports(bg_number: str, db: DbDep, user: UserDep) -> dict[str, Any]:
+    household = household_by_number(db, bg_number)
+    exports.require_reader(db, user, household)
+    return {"exports": [exports.export_out(e) for e in exports.exports_of(db, household)]}
+
+
+@router.get("/exports/{export_id}", summary="Vermerk über einen Aktenauszug")
+def get_export(export_id: int, db: DbDep, user: UserDep) -> dict[str, Any]:
+    return exports.export_out(exports.readable_export(db, user, export_id, "export.read"))
+
+
+@router.get("/exports/{export_id}/pdf", summary="Aktenauszug herunterladen (PDF)")
+def download_export(export_id: int, db: DbDep, runtime: RuntimeDep, user: UserDep) -> Response:
+    content, filename = exports.export_pdf(db, runtime.blobs, user, export_id)
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": content_disposition("attachment", filename),
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

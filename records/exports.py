@@ -1,0 +1,474 @@
+"""File exports (Aktenauszug) as a service: who may export what, which documents, the PDF built
+by records/export.py, and the record of every export filed in the household's case file.
+
+Every export is recorded before anyone can download it: recipient, legal basis, user, time, the
+document list with the pages each got (withheld documents with the reason) and the SHA-256 of
+the PDF. The record appears in the case file (section Aktenauszüge, and as a Vermerk), and the
+export, every download and every refusal are in the audit log.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from records import audit
+from records.access import require_household_access
+from records.errors import AccessDenied, InvalidInput, NotFound
+from records.export import ExportHeader, ExportItem, build_export
+from records.files import household_by_number
+from records.models import Appeal, Document, FileExport, Household, Note, Objection, User
+from records.objections import (
+    case_documents,
+    document_brief,
+    household_name,
+    in_file_order,
+)
+from storage.base import BlobStore, downloaded, read_bytes
+
+# Who may hand a file out: the objections office and the caseworkers with access to the file.
+EXPORT_ROLES = ("widerspruch", "leistung", "fallmanagement")
+
+
+@dataclass(frozen=True)
+class LegalBasis:
+    code: str
+    name: str  # shown in the form and printed on the cover
+    purpose: str  # printed on the cover
+
+
+LEGAL_BASES = {
+    basis.code: basis
+    for basis in (
+        LegalBasis(
+            "sgg_104",
+            "§ 104 SGG (Verwaltungsakte an das Gericht)",
+            "Übersendung der Verwaltungsakte an das Sozialgericht",
+        ),
+        LegalBasis("sgb_x_25", "§ 25 SGB X (Akteneinsicht)", "Akteneinsicht"),
+        LegalBasis(
+            "pruefung",
+            "§ 67c Abs. 3 SGB X (Prüfung, Aufsicht)",
+            "Prüfung (Aufsicht, Rechnungsprüfung)",
+        ),
+    )
+}
+
+# Offered in the form; any other reason may be typed.
+WITHHOLDING_REASONS = (
+    "Schutz Dritter (§ 25 Abs. 3 SGB X)",
+    "Berechtigtes Geheimhaltungsinteresse eines Beteiligten (§ 25 Abs. 3 SGB X)",
+    "Gesundheitsdaten: Einsicht nur durch Vermittlung eines Arztes (§ 25 Abs. 2 SGB X)",
+    "Nicht Gegenstand des Verfahrens",
+)
+
+SCOPE_NAMES = {"file": "ganze Akte", "objection": "Widerspruch", "appeal": "Klage"}
+
+
+def _require_export_right(session: Session, user: User, household: Household) -> None:
+    """Role and need-to-know; a refusal is committed to the audit log before it is raised."""
+    try:
+        if user.role not in EXPORT_ROLES:
+            raise AccessDenied(
+                "Aktenauszüge erstellen die Widerspruchsstelle und die zuständige Sachbearbeitung."
+            )
+        require_household_access(session, user, household)
+    except AccessDenied:
+        audit.record_refusal(
+            session,
+            user,
+            "export.create",
+            object_type="household",
+            object_id=household.bg_number,
+            bg_number=household.bg_number,
+        )
+        raise
+
+
+def _case(
+    session: Session, household: Household, objection_id: int | None, appeal_id: int | None
+) -> tuple[str, Objection | None, Appeal | None]:
+    if objection_id is not None and appeal_id is not None:
+        raise InvalidInput("Bitte entweder einen Widerspruch oder eine Klage wählen.")
+    objection = appeal = None
+    if objection_id is not None:
+        objection = session.get(Objection, objection_id)
+        if objection is None or objection.household_id != household.id:
+            raise NotFound("Widerspruch in dieser Akte nicht gefunden.")
+        return "objection", objection, None
+    if appeal_id is not None:
+        appeal = session.get(Appeal, appeal_id)
+        if appeal is None or appeal.household_id != household.id:
+            raise NotFound("Klage in dieser Akte nicht gefunden.")
+        return "appeal", None, appeal
+    return "file", None, None
+
+
+def _file_documents(session: Session, household: Household) -> list[Document]:
+    return in_file_order(
+        list(
+            session.scalars(
+                select(Document).where(
+                    Document.household_id == household.id, Document.qa_status != "rejected"
+                )
+            )
+        )
+    )
+
+
+def _default_recipient(objection: Objection | None, appeal: Appeal | None) -> str:
+    if appeal is not None:
+        return f"{appeal.court}, Az. {appeal.file_reference}"
+    return ""
+
+
+def options(
+    session: Session,
+    user: User,
+    bg_number: str,
+    names: dict[str, str],
+    *,
+    objection_id: int | None = None,
+    appeal_id: int | None = None,
+) -> dict[str, Any]:
+    """What the export form offers: the file's documents (those of the case preselected), the
+    legal bases and reasons for withholding, and the file's cases to choose from."""
+    household = household_by_number(session, bg_number)
+    _require_export_right(session, user, household)
+    scope, objection, appeal = _case(session, household, objection_id, appeal_id)
+    documents = _file_documents(session, household)
+    chosen = (
+        {d.id for d in case_documents(session, objection=objection, appeal=appeal)}
+        if scope != "file"
+        else {d.id for d in documents}
+    )
+    return {
+        "bg_number": household.bg_number,
+        "household_name": household_name(household),
+        "scope": scope,
+        "objection_id": objection.id if objection else None,
+        "appeal_id": appeal.id if appeal else None,
+        "recipient": _default_recipient(objection, appeal),
+        "legal_basis": "sgg_104" if appeal is not None else None,
+        "documents": [
+            document_brief(d, names)
+            | {"selected": d.id in chosen, "has_pdf": d.pdf_key is not None}
+            for d in documents
+        ],
+        "legal_bases": [{"code": b.code, "name": b.name} for b in LEGAL_BASES.values()],
+        "withholding_reasons": list(WITHHOLDING_REASONS),
+        "objections": [
+            {"id": o.id, "receipt_date": o.receipt_date.isoformat(), "status": o.status}
+            for o in session.scalars(
+                select(Objection)
+                .where(Objection.household_id == household.id)
+                .order_by(Objection.receipt_date.desc())
+            )
+        ],
+        "appeals": [
+            {"id": a.id, "court": a.court, "file_reference": a.file_reference}
+            for a in session.scalars(
+                select(Appeal)
+                .where(Appeal.household_id == household.id)
+                .order_by(Appeal.served_on.desc())
+            )
+        ],
+    }
+
+
+def create_export(
+    session: Session,
+    blobs: BlobStore,
+    user: User,
+    bg_number: str,
+    names: dict[str, str],
+    *,
+    recipient: str,
+    legal_basis: str,
+    document_ids: list[uuid.UUID] | None = None,
+    withheld: dict[uuid.UUID, str] | None = None,
+    objection_id: int | None = None,
+    appeal_id: int | None = None,
+    job_centre: str = "Jobcenter",
+    work_dir: Path | None = None,
+    now: datetime | None = None,
+) -> FileExport:
+    """Build the Aktenauszug, store it, record it in the file and in the audit log.
+
+    `document_ids` default to the case's documents (objection or appeal) or the whole file; they
+    are put in file order, so the same file state gives the same numbering. A document in
+    `withheld` is replaced by a placeholder page naming the reason.
+    """
+    household = household_by_number(session, bg_number)
+    _require_export_right(session, user, household)
+    basis = LEGAL_BASES.get(legal_basis)
+    if basis is None:
+        raise InvalidInput("Bitte eine Rechtsgrundlage wählen.", code="legal_basis")
+    recipient = " ".join(recipient.split())
+    if not recipient:
+        raise InvalidInput("Bitte den Empfänger angeben.", code="recipient")
+    if len(recipient) > 300:
+        raise InvalidInput("Der Empfänger ist zu lang (höchstens 300 Zeichen).", code="recipient")
+    scope, objection, appeal = _case(session, household, objection_id, appeal_id)
+    withheld = {key: " ".join(reason.split()) for key, reason in (withheld or {}).items()}
+    if any(not reason for reason in withheld.values()):
+        raise InvalidInput(
+            "Für jedes zurückgehaltene Dokument bitte den Grund angeben.", code="withheld_reason"
+        )
+    if document_ids is None:
+        chosen = (
+            case_documents(session, objection=objection, appeal=appeal)
+            if scope != "file"
+            else _file_documents(session, household)
+        )
+    else:
+        wanted = list(dict.fromkeys(document_ids))
+        found = {
+            d.id: d
+            for d in session.scalars(select(Document).where(Document.id.in_(wanted or [None])))
+        }
+        strangers = [
+            key
+            for key in wanted
+            if key not in found
+            or found[key].household_id != household.id
+            or found[key].qa_status == "rejected"
+        ]
+        if strangers:
+            raise InvalidInput(
+                "Ein gewähltes Dokument gehört nicht zu dieser Akte.",
+                code="document_not_in_file",
+                documents=[str(key) for key in strangers],
+            )
+        chosen = in_file_order([found[key] for key in wanted])
+    if not chosen:
+        raise InvalidInput("Bitte mindestens ein Dokument wählen.", code="no_documents")
+    if set(withheld) - {d.id for d in chosen}:
+        raise InvalidInput(
+            "Zurückgehalten werden kann nur ein gewähltes Dokument.", code="withheld_unknown"
+        )
+    unready = [d for d in chosen if d.pdf_key is None and d.id not in withheld]
+    if unready:
+        raise InvalidInput(
+            f"{unready[0].source_name}: das Dokument ist noch nicht fertig verarbeitet "
+            "(kein PDF). Bitte später erneut versuchen oder abwählen.",
+            code="document_not_ready",
+        )
+
+    created_at = (now or datetime.now(UTC)).replace(microsecond=0)
+    header = ExportHeader(
+        bg_number=household.bg_number,
+        household_name=household_name(household),
+        purpose=basis.purpose,
+        recipient=recipient,
+        legal_basis=basis.name,
+        created_by=user.name,
+        created_at=created_at,
+        job_centre=job_centre,
+    )
+    with tempfile.TemporaryDirectory(dir=work_dir, prefix="export-") as scratch:
+        folder = Path(scratch)
+        items = []
+        for number, document in enumerate(chosen, 1):
+            reason = withheld.get(document.id)
+            pdf = None
+            if reason is None:
+                pdf = folder / f"{number:05d}.pdf"
+                _fetch(blobs, document.pdf_key, pdf)  # type: ignore[arg-type]
+            items.append(
+                ExportItem(
+                    document_id=str(document.id),
+                    title=_title(document, names),
+                    date=document.dispatch_date
+                    if document.direction == "out" and document.dispatch_date
+                    else document.receipt_date,
+                    sender=_sender(document),
+                    pdf=pdf,
+                    withheld_reason=reason,
+                )
+            )
+        target = folder / "aktenauszug.pdf"
+        result = build_export(items, header, target)
+        key = f"exports/{household.bg_number}/{uuid.uuid4().hex}.pdf"
+        with target.open("rb") as written:
+            stored = blobs.put(key, written)
+    if stored.sha256 != result.sha256:
+        raise RuntimeError(f"export {key}: stored hash differs from the written file")
+    pages = {document_id: (first, last) for document_id, first, last in result.contents}
+    listed = [
+        {
+            "document_id": item.document_id,
+            "title": item.title,
+            "date": item.date.isoformat() if item.date else None,
+            "first_page": pages[item.document_id][0],
+            "last_page": pages[item.document_id][1],
+            "withheld_reason": item.withheld_reason,
+        }
+        for item in items
+    ]
+    record = FileExport(
+        household_id=household.id,
+        scope=scope,
+        objection_id=objection.id if objection else None,
+        appeal_id=appeal.id if appeal else None,
+        recipient=recipient,
+        legal_basis=basis.code,
+        purpose=basis.purpose,
+        documents=listed,
+        page_count=result.pages,
+        sha256=result.sha256,
+        size_bytes=stored.size,
+        blob_key=key,
+        created_by_login=user.login,
+        created_by_name=user.name,
+        created_at=created_at,
+    )
+    session.add(record)
+    session.flush()
+    held = sum(1 for entry in listed if entry["withheld_reason"])
+    session.add(
+        Note(
+            household_id=household.id,
+            author_login=user.login,
+            author_name=user.name,
+            text=(
+                f"Aktenauszug Nr. {record.id} erstellt ({basis.name}) für {recipient}: "
+                f"{len(listed)} Dokumente"
+                + (f", davon {held} zurückgehalten" if held else "")
+                + f", {result.pages} Blatt, SHA-256 {result.sha256}."
+            ),
+            created_at=created_at,
+        )
+    )
+    audit.record(
+        session,
+        user,
+        "export.created",
+        object_type="export",
+        object_id=record.id,
+        bg_number=household.bg_number,
+        recipient=recipient,
+        legal_basis=basis.code,
+        scope=scope,
+        objection=record.objection_id,
+        appeal=record.appeal_id,
+        documents=[entry["document_id"] for entry in listed],
+        withheld={
+            entry["document_id"]: entry["withheld_reason"]
+            for entry in listed
+            if entry["withheld_reason"]
+        },
+        pages=result.pages,
+        sha256=result.sha256,
+    )
+    return record
+
+
+def _fetch(blobs: BlobStore, key: str, target: Path) -> None:
+    with downloaded(blobs, key, target.with_suffix(".part")) as path:
+        path.rename(target)
+
+
+def _title(document: Document, names: dict[str, str]) -> str:
+    name = names.get(document.doc_type or "", document.doc_type or "Dokument")
+    if document.direction == "out":
+        return name.replace(" (Postausgang)", "")
+    return name
+
+
+def _sender(document: Document) -> str | None:
+    if document.direction == "out":
+        return "Jobcenter (Postausgang)"
+    return document.sender
+
+
+def export_out(record: FileExport) -> dict[str, Any]:
+    basis = LEGAL_BASES.get(record.legal_basis)
+    return {
+        "id": record.id,
+        "bg_number": record.household.bg_number,
+        "scope": record.scope,
+        "scope_name": SCOPE_NAMES[record.scope],
+        "objection_id": record.objection_id,
+        "appeal_id": record.appeal_id,
+        "recipient": record.recipient,
+        "legal_basis": record.legal_basis,
+        "legal_basis_name": basis.name if basis else record.legal_basis,
+        "purpose": record.purpose,
+        "created_by": record.created_by_login,
+        "created_by_name": record.created_by_name,
+        "created_at": record.created_at.isoformat(),
+        "pages": record.page_count,
+        "sha256": record.sha256,
+        "size_bytes": record.size_bytes,
+        "documents": record.documents,
+        "withheld": sum(1 for entry in record.documents if entry.get("withheld_reason")),
+        "pdf_url": f"/api/exports/{record.id}/pdf",
+    }
+
+
+def exports_of(session: Session, household: Household) -> list[FileExport]:
+    return list(
+        session.scalars(
+            select(FileExport)
+            .where(FileExport.household_id == household.id)
+            .order_by(FileExport.created_at.desc(), FileExport.id.desc())
+        )
+    )
+
+
+def require_reader(session: Session, user: User, household: Household) -> None:
+    try:
+        require_household_access(session, user, household)
+    except AccessDenied:
+        audit.record_refusal(
+            session,
+            user,
+            "export.list",
+            object_type="household",
+            object_id=household.bg_number,
+            bg_number=household.bg_number,
+        )
+        raise
+
+
+def readable_export(session: Session, user: User, export_id: int, action: str) -> FileExport:
+    record = session.get(FileExport, export_id)
+    if record is None:
+        raise NotFound("Aktenauszug nicht gefunden.")
+    try:
+        require_household_access(session, user, record.household)
+    except AccessDenied:
+        audit.record_refusal(
+            session,
+            user,
+            action,
+            object_type="export",
+            object_id=export_id,
+            bg_number=record.household.bg_number,
+        )
+        raise
+    return record
+
+
+def export_pdf(session: Session, blobs: BlobStore, user: User, export_id: int) -> tuple[bytes, str]:
+    """The stored PDF (its hash checked by the blob store) and a file name; audited."""
+    record = readable_export(session, user, export_id, "export.download")
+    content = read_bytes(blobs, record.blob_key)
+    audit.record(
+        session,
+        user,
+        "export.download",
+        object_type="export",
+        object_id=record.id,
+        bg_number=record.household.bg_number,
+        sha256=record.sha256,
+    )
+    return content, f"Aktenauszug-{record.household.bg_number}-Nr{record.id}.pdf"

@@ -1,0 +1,418 @@
+"""The objections office through the API: one-step registration from the letter with the
+decision suggested, appeals from court letters with the court's data prefilled, and the file
+export (Aktenauszug) with its record in the case file, its permissions and its audit trail."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from records.db import transaction
+from records.models import AuditEvent, Document, InboxItem, Page
+from records.runtime import Runtime
+from tests.support import client_for, load_people
+from tests.test_export import Sheet, page_texts, scan_pdf
+from tests.test_workplace import ISLANDS, OWN, _file
+
+OFFICE = "ws.1"
+CASEWORKER = "lsb.95401.2"  # responsible for OWN
+STRANGER = "lsb.95403.1"  # Leistung Inseln: not OWN's team
+
+
+def _with_pdf(runtime: Runtime, document_id: str, texts: list[str], tmp: Path, **fields) -> None:
+    """Give a filed document its searchable PDF (as the pipeline would) and details."""
+    pdf = scan_pdf(tmp / f"{document_id}.pdf", [Sheet(text) for text in texts])
+    key = f"renditions/{document_id}.pdf"
+    stored = runtime.blobs.put(key, io.BytesIO(pdf.read_bytes()))
+    with transaction(runtime.sessions) as session:
+        document = session.get(Document, uuid.UUID(document_id))
+        document.pdf_key, document.pdf_sha256 = key, stored.sha256
+        document.page_count = len(texts)
+        document.pages.clear()
+        session.flush()
+        document.pages.extend(Page(number=n, text=t) for n, t in enumerate(texts, 1))
+        for name, value in fields.items():
+            setattr(document, name, value)
+
+
+@pytest.fixture
+def case_file(runtime: Runtime, tmp_path: Path) -> dict[str, str]:
+    """OWN's file: two decisions, a pay slip, an objection and a court letter for the office.
+
+    On both backend sets: SQLite, local folder and embedded index; PostgreSQL, MinIO and
+    OpenSearch (scripts/test.sh)."""
+    load_people(runtime)
+    docs = {
+        "old_decision": _file(runtime, OWN, "bescheid", "Bescheid", "caseworker"),
+        "decision": _file(runtime, OWN, "bescheid", "Bescheid", "caseworker"),
+        "payslip": _file(runtime, OWN, "verdienstabrechnung", "Lohn", "caseworker"),
+        "objection": _file(runtime, OWN, "widerspruch", "Widerspruch", "team:Widerspruchsstelle"),
+        "court": _file(runtime, OWN, "klage", "Sozialgericht", "team:Widerspruchsstelle"),
+    }
+    _with_pdf(
+        runtime,
+        docs["old_decision"],
+        ["Bewilligungsbescheid Juli"],
+        tmp_path,
+        direction="out",
+        dispatch_date=date(2026, 7, 1),
+    )
+    _with_pdf(
+        runtime,
+        docs["decision"],
+        ["Änderungsbescheid Seite 1", "Änderungsbescheid Seite 2"],
+        tmp_path,
+        direction="out",
+        dispatch_date=date(2026, 10, 10),
+    )
+    _with_pdf(
+        runtime,
+        docs["payslip"],
+        ["Verdienstabrechnung Oktober"],
+        tmp_path,
+        receipt_date=date(2026, 10, 20),
+        sender="Nordsee Fisch GmbH",
+    )
+    _with_pdf(
+        runtime,
+        docs["objection"],
+        ["Hiermit lege ich Widerspruch gegen Ihren Bescheid vom 10.10.2026 ein."],
+        tmp_path,
+        receipt_date=date(2026, 11, 16),
+        stamp_date=date(2026, 11, 16),
+    )
+    _with_pdf(
+        runtime,
+        docs["court"],
+        [
+            "Sozialgericht Schleswig\nBrockdorff-Rantzau-Straße 13, 24837 Schleswig\n"
+            "Aktenzeichen: S 20 AS 54/26\nDatum: 29.10.2026\n"
+            "In dem Rechtsstreit Laura Beispiel ./. Jobcenter Kreis Nordfriesland\n"
+            "wird Ihnen die beigefügte Klageschrift zugestellt. Sie werden gebeten, binnen eines\n"
+            "Monats zur Klage Stellung zu nehmen und die Verwaltungsakten vorzulegen (§ 104 SGG)."
+        ],
+        tmp_path,
+        receipt_date=date(2026, 11, 2),
+        stamp_date=date(2026, 11, 2),
+        court_reference="S 20 AS 54/26",
+    )
+    return docs
+
+
+def test_objection_registered_in_one_step_with_the_decision_the_letter_names(
+    runtime: Runtime, case_file: dict[str, str]
+) -> None:
+    office = client_for(runtime, OFFICE)
+    intake = office.get(f"/api/documents/{case_file['objection']}/legal-intake").json()
+    assert intake["kind"] == "objection" and intake["objection_id"] is None
+    assert intake["receipt_date"] == "2026-11-16"
+    assert intake["receipt_source"] == "Eingangsstempel"
+    suggested = [d["id"] for d in intake["decisions"] if d["suggested"]]
+    assert suggested == [case_file["decision"]]
+    assert intake["decision_suggestion"] == "im Schreiben genannt: Bescheid vom 10.10.2026"
+    assert [f["name"] for f in intake["forms"]] == [
+        "schriftlich",
+        "zur Niederschrift",
+        "elektronisch",
+    ]
+
+    created = office.post(
+        "/api/objections",
+        json={
+            "document_id": case_file["objection"],
+            "decision_id": case_file["decision"],
+            "form": "zur_niederschrift",
+            "close_inbox_items": True,
+        },
+    )
+    assert created.status_code == 201, created.text
+    objection = created.json()
+    assert objection["form_name"] == "zur Niederschrift"
+    assert objection["deadline"]["on_time"] is True
+    assert objection["status_by_name"] == "Lena Herrmann"
+    # The case's documents: the decision and the letter, in file order.
+    assert [d["id"] for d in objection["documents"]] == [
+        case_file["decision"],
+        case_file["objection"],
+    ]
+    # The letter's team item is done: the register keeps track of it now.
+    with transaction(runtime.sessions) as session:
+        item = session.scalar(
+            select(InboxItem).where(InboxItem.document_id == uuid.UUID(case_file["objection"]))
+        )
+        assert (item.state, item.done_by_login) == ("done", OFFICE)
+    assert (
+        office.get(f"/api/documents/{case_file['objection']}/legal-intake").json()["objection_id"]
+        == objection["id"]
+    )
+    # A decision sent after the objection arrived cannot be the contested one.
+    other = office.post(
+        "/api/objections",
+        json={"document_id": case_file["court"], "decision_id": case_file["decision"]},
+    )
+    assert other.status_code == 201  # the court letter dates 2.11., the decision 10.10.
+    board = office.get("/api/objections").json()["objections"]
+    assert [o["id"] for o in board] == [other.json()["id"], objection["id"]]  # oldest first
+    assert board[0]["inaction"]["level"] in ("ok", "bald", "überschritten")
+
+
+def test_appeal_prefilled_from_the_court_letter_with_status_who_and_when(
+    runtime: Runtime, case_file: dict[str, str]
+) -> None:
+    office = client_for(runtime, OFFICE)
+    intake = office.get(f"/api/documents/{case_file['court']}/legal-intake").json()
+    assert intake["kind"] == "appeal"
+    facts = intake["appeal"]
+    assert facts["court"] == "Sozialgericht Schleswig"
+    assert facts["file_reference"] == "S 20 AS 54/26"
+    assert facts["parties"] == "Laura Beispiel ./. Jobcenter Kreis Nordfriesland"
+    assert facts["served_on"] == "2026-11-02"
+    # "binnen eines Monats" from 2.11.2026: Wednesday 2.12.2026.
+    assert facts["court_deadline"] == "2026-12-02"
+    assert "binnen eines Monats" in facts["court_deadline_source"]
+
+    appeal = office.post(
+        "/api/appeals",
+        json={
+            "document_id": case_file["court"],
+            "court": facts["court"],
+            "file_reference": facts["file_reference"],
+            "parties": facts["parties"],
+            "served_on": facts["served_on"],
+            "court_deadline": facts["court_deadline"],
+            "close_inbox_items": True,
+        },
+    )
+    assert appeal.status_code == 201, appeal.text
+    body = appeal.json()
+    assert body["statement_due"] == "2026-12-02"
+    assert body["file_due"] == "2026-12-02"
+    assert "§ 104" in " ".join(step["label"] for step in body["deadline_steps"])
+    assert (body["status_name"], body["status_by"]) == ("anhängig", OFFICE)
+    again = office.post(
+        "/api/appeals",
+        json={
+            "document_id": case_file["court"],
+            "court": "x",
+            "file_reference": "S 1 AS 1/26",
+            "served_on": "2026-11-02",
+        },
+    )
+    assert again.status_code == 409
+    assert [a["id"] for a in office.get("/api/appeals").json()["appeals"]] == [body["id"]]
+
+    done = office.post(f"/api/appeals/{body['id']}/status", json={"status": "erledigt"}).json()
+    assert (done["status_name"], done["status_by"], done["status_by_name"]) == (
+        "erledigt",
+        OFFICE,
+        "Lena Herrmann",
+    )
+    assert [h["action"] for h in done["history"]] == ["appeal.registered", "appeal.status"]
+    assert office.get("/api/appeals").json()["appeals"] == []
+    akte = client_for(runtime, CASEWORKER).get(f"/api/households/{OWN}/file").json()
+    assert [(a["file_reference"], a["status"]) for a in akte["appeals"]] == [
+        ("S 20 AS 54/26", "erledigt")
+    ]
+    # A caseworker reads the file but does not register appeals.
+    refused = client_for(runtime, CASEWORKER).post(
+        f"/api/appeals/{body['id']}/status", json={"status": "anhaengig"}
+    )
+    assert refused.status_code == 403
+
+
+def test_export_for_the_court_is_numbered_recorded_in_the_file_and_audited(
+    runtime: Runtime, case_file: dict[str, str], tmp_path: Path
+) -> None:
+    office = client_for(runtime, OFFICE)
+    objection = office.post(
+        "/api/objections",
+        json={"document_id": case_file["objection"], "decision_id": case_file["decision"]},
+    ).json()
+    facts = office.get(f"/api/documents/{case_file['court']}/legal-intake").json()["appeal"]
+    appeal = office.post(
+        "/api/appeals",
+        json={
+            "document_id": case_file["court"],
+            "court": facts["court"],
+            "file_reference": facts["file_reference"],
+            "parties": facts["parties"],
+            "served_on": facts["served_on"],
+            "objection_id": objection["id"],
+        },
+    ).json()
+
+    options = office.get(
+        f"/api/households/{OWN}/export-options", params={"appeal_id": appeal["id"]}
+    ).json()
+    assert options["recipient"] == "Sozialgericht Schleswig, Az. S 20 AS 54/26"
+    assert options["legal_basis"] == "sgg_104"
+    chosen = [d["id"] for d in options["documents"] if d["selected"]]
+    # The appeal's documents: the contested decision, the court letter, the objection.
+    assert chosen == [case_file["decision"], case_file["court"], case_file["objection"]]
+    assert len(options["documents"]) == 5
+
+    created = office.post(
+        "/api/exports",
+        json={
+            "bg_number": OWN,
+            "recipient": options["recipient"],
+            "legal_basis": "sgg_104",
+            "appeal_id": appeal["id"],
+        },
+    )
+    assert created.status_code == 201, created.text
+    record = created.json()
+    # Cover, contents, 2 + 1 + 1 document pages.
+    assert record["pages"] == 6
+    assert [(d["document_id"], d["first_page"], d["last_page"]) for d in record["documents"]] == [
+        (case_file["decision"], 3, 4),
+        (case_file["court"], 5, 5),
+        (case_file["objection"], 6, 6),
+    ]
+    assert (record["created_by"], record["legal_basis_name"]) == (
+        OFFICE,
+        "§ 104 SGG (Verwaltungsakte an das Gericht)",
+    )
+    pdf = office.get(record["pdf_url"])
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert hashlib.sha256(pdf.content).hexdigest() == record["sha256"]
+    saved = tmp_path / "auszug.pdf"
+    saved.write_bytes(pdf.content)
+    pages = page_texts(saved)
+    assert len(pages) == 6
+    assert "Inhaltsverzeichnis" in pages[1]
+    assert "Sozialgericht Schleswig, Az. S 20 AS 54/26" in pages[0]
+    for number, text in enumerate(pages, 1):
+        assert f"Blatt {number}" in text
+    assert "Änderungsbescheid Seite 2" in pages[3]
+
+    # The whole file for an inspection, the pay slip withheld with its reason.
+    inspection = office.post(
+        "/api/exports",
+        json={
+            "bg_number": OWN,
+            "recipient": "Laura Beispiel (Beteiligte)",
+            "legal_basis": "sgb_x_25",
+            "withheld": [
+                {
+                    "document_id": case_file["payslip"],
+                    "reason": "Schutz Dritter (§ 25 Abs. 3 SGB X)",
+                }
+            ],
+        },
+    ).json()
+    assert [d["document_id"] for d in inspection["documents"]] == [
+        case_file["old_decision"],
+        case_file["decision"],
+        case_file["payslip"],
+        case_file["court"],
+        case_file["objection"],
+    ]
+    assert inspection["withheld"] == 1 and inspection["pages"] == 2 + 1 + 2 + 1 + 1 + 1
+    saved.write_bytes(office.get(inspection["pdf_url"]).content)
+    placeholder = page_texts(saved)[5]
+    assert "Schutz Dritter" in placeholder and "Verdienstabrechnung Oktober" not in placeholder
+
+    # Filed in the case file: the section of exports and a note, visible to the caseworker.
+    akte = client_for(runtime, CASEWORKER).get(f"/api/households/{OWN}/file").json()
+    assert [(e["id"], e["legal_basis"], e["pages"]) for e in akte["exports"]] == [
+        (inspection["id"], "sgb_x_25", 8),
+        (record["id"], "sgg_104", 6),
+    ]
+    assert any(
+        f"Aktenauszug Nr. {record['id']}" in note["text"] and record["sha256"] in note["text"]
+        for note in akte["notes"]
+    )
+    with transaction(runtime.sessions) as session:
+        event = session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.action == "export.created", AuditEvent.object_id == str(record["id"])
+            )
+        )
+        assert event.actor_login == OFFICE
+        assert event.details["recipient"] == "Sozialgericht Schleswig, Az. S 20 AS 54/26"
+        assert event.details["sha256"] == record["sha256"]
+        assert event.details["documents"] == [d["document_id"] for d in record["documents"]]
+        downloads = session.scalars(
+            select(AuditEvent.actor_login).where(AuditEvent.action == "export.download")
+        ).all()
+        assert downloads == [OFFICE, OFFICE]
+
+
+def test_export_refused_to_another_team_and_the_refusal_is_audited(
+    runtime: Runtime, case_file: dict[str, str]
+) -> None:
+    own = client_for(runtime, CASEWORKER).post(
+        "/api/exports",
+        json={"bg_number": OWN, "recipient": "Prüfgruppe Kreis", "legal_basis": "pruefung"},
+    )
+    assert own.status_code == 201, own.text
+    stranger = client_for(runtime, STRANGER)
+    refused = stranger.post(
+        "/api/exports",
+        json={"bg_number": OWN, "recipient": "Sozialgericht", "legal_basis": "sgg_104"},
+    )
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "access_denied"
+    assert stranger.get(own.json()["pdf_url"]).status_code == 403
+    assert stranger.get(f"/api/households/{OWN}/export-options").status_code == 403
+    # The scanning desk sees no file content at all.
+    assert (
+        client_for(runtime, "post.1")
+        .post(
+            "/api/exports",
+            json={"bg_number": OWN, "recipient": "x", "legal_basis": "sgg_104"},
+        )
+        .status_code
+        == 403
+    )
+    with transaction(runtime.sessions) as session:
+        denied = session.execute(
+            select(AuditEvent.actor_login, AuditEvent.action, AuditEvent.bg_number).where(
+                AuditEvent.outcome == "denied"
+            )
+        ).all()
+    assert (STRANGER, "export.create", OWN) in denied
+    assert (STRANGER, "export.download", OWN) in denied
+    assert ("post.1", "export.create", OWN) in denied
+
+
+def test_export_rejects_what_does_not_belong_or_is_not_ready(
+    runtime: Runtime, case_file: dict[str, str]
+) -> None:
+    office = client_for(runtime, OFFICE)
+    foreign = _file(runtime, ISLANDS, "kontoauszug", "Konto", "caseworker")
+    cases = [
+        ({"legal_basis": "irgendwas"}, "legal_basis"),
+        ({"recipient": "   "}, "recipient"),
+        ({"document_ids": [foreign]}, "document_not_in_file"),
+        (
+            {"withheld": [{"document_id": case_file["payslip"], "reason": "  "}]},
+            "withheld_reason",
+        ),
+    ]
+    for change, code in cases:
+        body = {"bg_number": OWN, "recipient": "Gericht", "legal_basis": "sgg_104"} | change
+        answer = office.post("/api/exports", json=body)
+        assert answer.status_code == 422, (change, answer.text)
+        assert answer.json()["error"]["code"] in (code, "invalid_request"), answer.text
+    # A document still being read has no PDF yet.
+    unready = _file(runtime, OWN, "sonstiges", "Brief", "caseworker")
+    answer = office.post(
+        "/api/exports",
+        json={
+            "bg_number": OWN,
+            "recipient": "Gericht",
+            "legal_basis": "sgg_104",
+            "document_ids": [unready],
+        },
+    )
+    assert answer.status_code == 422
+    assert "noch nicht fertig verarbeitet" in answer.json()["error"]["message"]

@@ -1,0 +1,199 @@
+/*
+ * Registering an incoming letter as an objection (Widerspruch) or an appeal (Klage) in one
+ * step, from the Postkorb or from the viewer window. Self-contained: the viewer window loads
+ * neither eakte.js nor its styles.
+ *
+ *   EAkteLegal.register(documentId, { onDone(result) })
+ *     opens the dialog: the contested decision from the household's file (the one the letter
+ *     names is suggested), the form, and for a court letter the court, file reference,
+ *     parties and dates read from the letter. After saving, the dialog shows the result (on
+ *     time or late, the dates for the court) with a link to the case's page.
+ */
+"use strict";
+
+window.EAkteLegal = (() => {
+  const esc = (value) => {
+    const span = document.createElement("span");
+    span.textContent = value == null ? "" : String(value);
+    return span.innerHTML;
+  };
+  const germanDate = (iso) => {
+    if (!iso) return "";
+    const [y, m, d] = iso.slice(0, 10).split("-");
+    return `${d}.${m}.${y}`;
+  };
+
+  async function call(path, options = {}) {
+    const response = await fetch(path, { credentials: "same-origin", ...options });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const message = (body.error && body.error.message) || `Fehler ${response.status}`;
+      const problems = body.error && body.error.details && body.error.details.problems;
+      throw new Error(problems ? `${message} (${problems.join("; ")})` : message);
+    }
+    return body;
+  }
+
+  function dialog() {
+    let element = document.getElementById("legal-dialog");
+    if (element) return element;
+    element = document.createElement("dialog");
+    element.id = "legal-dialog";
+    element.className = "legal-dialog";
+    element.setAttribute("aria-labelledby", "legal-title");
+    document.body.append(element);
+    return element;
+  }
+
+  function decisionLabel(decision) {
+    const sent = decision.dispatch_date ? `versandt am ${germanDate(decision.dispatch_date)}` : "ohne Versanddatum";
+    return `${decision.doc_type_name || "Bescheid"} – ${sent} (${decision.source_name})`;
+  }
+
+  function formHtml(data) {
+    const doc = data.document;
+    const decisions = data.decisions.map((d) =>
+      `<option value="${esc(d.id)}"${d.suggested ? " selected" : ""}>${esc(decisionLabel(d))}</option>`).join("");
+    const forms = data.forms.map((f) => `<option value="${esc(f.code)}">${esc(f.name)}</option>`).join("");
+    const objections = data.objections.map((o) =>
+      `<option value="${o.id}">Widerspruch Nr. ${o.id}, Eingang ${germanDate(o.receipt_date)} (${esc(o.status_name)})</option>`).join("");
+    const facts = data.appeal;
+    const appealKind = data.kind === "appeal";
+    return `
+      <h2 id="legal-title">Erfassen: ${esc(doc.doc_type_name)} · ${esc(doc.source_name)}</h2>
+      <p class="hint">BG ${esc(data.bg_number)} · ${esc(data.household_name)} · Eingang ${germanDate(data.receipt_date)} (${esc(data.receipt_source)})</p>
+      <fieldset class="legal-kind"><legend>Art</legend>
+        <label><input type="radio" name="kind" value="objection"${appealKind ? "" : " checked"}> Widerspruch</label>
+        <label><input type="radio" name="kind" value="appeal"${appealKind ? " checked" : ""}> Klage (Schreiben des Sozialgerichts)</label>
+      </fieldset>
+      <div data-for="objection">
+        <label>Angefochtener Bescheid
+          <select name="decision_id">${decisions}<option value=""${data.decisions.some((d) => d.suggested) ? "" : " selected"}>– ohne Bescheid (Frist dann nicht prüfbar) –</option></select></label>
+        <p class="hint" id="legal-suggestion">${data.decision_suggestion ? `Vorschlag: ${esc(data.decision_suggestion)}` : (data.decisions.length ? "" : "In der Akte liegt kein Bescheid. Bescheide werden in der E-Akte unter »Hinzufügen« mit Versanddatum abgelegt.")}</p>
+        <label>Form des Widerspruchs <select name="form">${forms}</select></label>
+        <label class="check"><input type="checkbox" name="notice_missing"> Rechtsbehelfsbelehrung fehlt oder ist unrichtig (Frist ein Jahr, § 66 Abs. 2 SGG)</label>
+        <label>Bekanntgabe nachweislich später am (optional, § 37 Abs. 2 Satz 3 SGB X) <input type="date" name="proven_notification"></label>
+      </div>
+      <div data-for="appeal">
+        <label>Gericht <input name="court" maxlength="200" value="${esc(facts.court)}"></label>
+        <label>Aktenzeichen des Gerichts <input name="file_reference" maxlength="60" value="${esc(facts.file_reference)}"></label>
+        ${facts.file_reference_source ? `<p class="hint">${esc(facts.file_reference_source)}</p>` : ""}
+        <label>Beteiligte <input name="parties" maxlength="2000" value="${esc(facts.parties)}"></label>
+        <label>Zugestellt am (${esc(facts.served_on_source)}) <input type="date" name="served_on" value="${esc(facts.served_on)}"></label>
+        <label>Frist des Gerichts zur Stellungnahme <input type="date" name="court_deadline" value="${esc(facts.court_deadline || "")}"></label>
+        ${facts.court_deadline_source ? `<p class="hint">berechnet aus ${esc(facts.court_deadline_source)}</p>` : '<p class="hint">Ohne Datum gilt intern Zustellung + 4 Wochen.</p>'}
+        <label>Zum Widerspruch <select name="objection_id"><option value="">– keiner –</option>${objections}</select></label>
+      </div>
+      <label class="check"><input type="checkbox" name="close_inbox_items" checked> Postkorb-Eintrag zum Schreiben als erledigt kennzeichnen</label>
+      <p class="error" role="alert"></p>
+      <div class="row"><button type="submit" value="ok">Erfassen</button><button type="button" class="secondary" data-close>Abbrechen</button></div>`;
+  }
+
+  function showKind(form) {
+    const kind = form.elements.kind.value;
+    for (const block of form.querySelectorAll("[data-for]")) block.hidden = block.dataset.for !== kind;
+    form.elements.court.required = kind === "appeal";
+    form.elements.file_reference.required = kind === "appeal";
+    form.elements.served_on.required = kind === "appeal";
+  }
+
+  function resultHtml(kind, body) {
+    if (kind === "objection") {
+      const check = body.deadline;
+      const verdict = check
+        ? `<p class="verdict ${check.on_time ? "on-time" : "late"}">${esc(check.summary)}</p>`
+        : `<p class="verdict unknown">${esc(body.deadline_missing)}</p>`;
+      return `<h2 id="legal-title">Widerspruch Nr. ${body.id} erfasst</h2>${verdict}
+        <p><a href="/widersprueche/${body.id}" data-open-case>Zum Widerspruch (Fristberechnung Schritt für Schritt)</a></p>`;
+    }
+    return `<h2 id="legal-title">Klage ${esc(body.file_reference)} erfasst</h2>
+      <p class="verdict">${esc(body.deadline_summary)}</p>
+      <p><a href="/klagen/${body.id}" data-open-case>Zur Klage</a></p>`;
+  }
+
+  function bindClose(element) {
+    for (const button of element.querySelectorAll("[data-close]")) {
+      button.addEventListener("click", () => element.close());
+    }
+    // In the viewer window the case opens in a window of its own; the viewer stays.
+    if (document.body.classList.contains("viewer")) {
+      for (const link of element.querySelectorAll("[data-open-case]")) {
+        link.target = "_blank";
+        link.rel = "noopener";
+      }
+    }
+  }
+
+  async function register(documentId, { onDone } = {}) {
+    const element = dialog();
+    let data;
+    try {
+      data = await call(`/api/documents/${encodeURIComponent(documentId)}/legal-intake`);
+    } catch (error) {
+      element.innerHTML = `<h2 id="legal-title">Erfassen nicht möglich</h2><p class="error" role="alert">${esc(error.message)}</p>
+        <div class="row"><button type="button" data-close>Schließen</button></div>`;
+      bindClose(element);
+      element.showModal();
+      return;
+    }
+    if (data.objection_id || data.appeal_id) {
+      const link = data.objection_id
+        ? `<a href="/widersprueche/${data.objection_id}" data-open-case>Widerspruch Nr. ${data.objection_id} öffnen</a>`
+        : `<a href="/klagen/${data.appeal_id}" data-open-case>Klage öffnen</a>`;
+      element.innerHTML = `<h2 id="legal-title">Bereits erfasst</h2><p>Dieses Schreiben ist schon im Register: ${link}</p>
+        <div class="row"><button type="button" data-close>Schließen</button></div>`;
+      bindClose(element);
+      element.showModal();
+      return;
+    }
+    element.innerHTML = `<form class="legal-form">${formHtml(data)}</form>`;
+    const form = element.querySelector("form");
+    bindClose(element);
+    showKind(form);
+    for (const radio of form.querySelectorAll("input[name=kind]")) radio.addEventListener("change", () => showKind(form));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const kind = form.elements.kind.value;
+      const values = Object.fromEntries(new FormData(form));
+      const close = form.elements.close_inbox_items.checked;
+      const payload = kind === "objection"
+        ? {
+          document_id: documentId,
+          decision_id: values.decision_id || null,
+          form: values.form,
+          legal_remedy_notice_ok: !form.elements.notice_missing.checked,
+          proven_notification: values.proven_notification || null,
+          close_inbox_items: close,
+        }
+        : {
+          document_id: documentId,
+          court: values.court,
+          file_reference: values.file_reference,
+          parties: values.parties,
+          served_on: values.served_on,
+          court_deadline: values.court_deadline || null,
+          objection_id: values.objection_id ? Number(values.objection_id) : null,
+          close_inbox_items: close,
+        };
+      const submit = form.querySelector("button[type=submit]");
+      submit.disabled = true;
+      try {
+        const body = await call(kind === "objection" ? "/api/objections" : "/api/appeals", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(payload),
+        });
+        element.innerHTML = `${resultHtml(kind, body)}<div class="row"><button type="button" data-close>Schließen</button></div>`;
+        bindClose(element);
+        if (onDone) onDone({ kind, body });
+      } catch (error) {
+        form.querySelector(".error").textContent = error.message;
+        submit.disabled = false;
+      }
+    });
+    element.showModal();
+    form.elements.kind[0].focus();
+  }
+
+  return { register };
+})();
