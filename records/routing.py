@@ -152,6 +152,9 @@ def index_entry(document: Document) -> IndexedDocument:
         pages=[page.text for page in document.pages],
         bg_number=household.bg_number if household else None,
         doc_type=document.doc_type,
+        receipt_date=document.receipt_date,
+        direction=document.direction or "in",
+        known_identifiers=(document.court_reference,) if document.court_reference else (),
     )
 
 
