@@ -52,7 +52,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from multiprocessing import Pool
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -315,30 +317,50 @@ def make_document(corpus: Corpus, number: int) -> IndexedDocument:
     if doc_type == "klage" and len(corpus.court_refs) < 5000:
         corpus.court_refs.append((court_ref, household.bg_number))
 
+    # Each placeholder is drawn only when a template uses it (drawing all of them for every
+    # line made the generator slower than the indexes it feeds).
+    draws: dict[str, Callable[[], object]] = {
+        "verb": lambda: rng.choice(VERBS), "imp": lambda: rng.choice(IMPERATIVES),
+        "noun": lambda: rng.choice(DOMAIN), "noun2": lambda: rng.choice(DOMAIN),
+        "noun_acc": lambda: f"die {rng.choice(DOMAIN)}", "general": lambda: rng.choice(GENERAL),
+        "participle": lambda: rng.choice(PARTICIPLES), "adverb": lambda: rng.choice(ADVERBS),
+        "month": lambda: rng.choice(MONTHS), "year": lambda: rng.randint(2019, 2026),
+        "para": lambda: rng.randint(7, 67),
+        "amount": lambda: f"{rng.randint(5, 2400)},{rng.randint(0, 99):02d}",
+        "phone": lambda: f"04841 {rng.randint(100, 999)}-{rng.randint(10, 99)}",
+        "iban": lambda: household.iban, "iban_spaced": lambda: spaced(household.iban),
+        "bic": lambda: bic, "bank": lambda: bank, "days": lambda: rng.choice([7, 14, 30]),
+        "first": lambda: first, "last": lambda: last,
+        "merchant": lambda: rng.choice(MERCHANTS), "number": lambda: rng.randint(1, 99999),
+        "digit": lambda: rng.randint(1, 9), "employer": lambda: rng.choice(EMPLOYERS),
+        "street": lambda: household.street, "town": lambda: household.town,
+        "postcode": lambda: household.postcode, "court": lambda: rng.choice(COURTS),
+        "court_ref": lambda: court_ref, "insurer": lambda: rng.choice(INSURERS),
+        "bg": lambda: household.bg_number,
+        "bg_spaced": lambda: f"{household.bg_number[:5]} BG {household.bg_number[7:]}",
+    }  # fmt: skip
+
+    def some_day() -> date:
+        return date(rng.randint(2019, 2026), rng.randint(1, 12), rng.randint(1, 28))
+
+    def spelled(day: date) -> str:
+        return rng.choice(
+            [f"{day:%d.%m.%Y}", f"{day.day}.{day.month}.{day.year}",
+             f"{day.day}. {MONTHS[day.month - 1]} {day.year}"]
+        )  # fmt: skip
+
+    class Values(dict):  # type: ignore[type-arg]
+        def __missing__(self, key: str) -> object:
+            if key == "date":
+                return spelled(some_day())
+            if key == "period":
+                day = some_day()
+                return f"{day:%d.%m.%Y} bis {day + timedelta(days=180):%d.%m.%Y}"
+            value = self[key] = draws[key]()
+            return value
+
     def fill(template: str) -> str:
-        year = rng.randint(2019, 2026)
-        day = date(year, rng.randint(1, 12), rng.randint(1, 28))
-        values = {
-            "verb": rng.choice(VERBS), "imp": rng.choice(IMPERATIVES),
-            "noun": rng.choice(DOMAIN), "noun2": rng.choice(DOMAIN),
-            "noun_acc": f"die {rng.choice(DOMAIN)}", "general": rng.choice(GENERAL),
-            "participle": rng.choice(PARTICIPLES), "adverb": rng.choice(ADVERBS),
-            "period": f"{day:%d.%m.%Y} bis {day + timedelta(days=180):%d.%m.%Y}",
-            "date": rng.choice([f"{day:%d.%m.%Y}", f"{day.day}.{day.month}.{day.year}",
-                                f"{day.day}. {MONTHS[day.month - 1]} {day.year}"]),
-            "month": rng.choice(MONTHS), "year": year, "para": rng.randint(7, 67),
-            "amount": f"{rng.randint(5, 2400)},{rng.randint(0, 99):02d}",
-            "phone": f"04841 {rng.randint(100, 999)}-{rng.randint(10, 99)}",
-            "iban": household.iban, "iban_spaced": spaced(household.iban), "bic": bic,
-            "bank": bank, "days": rng.choice([7, 14, 30]), "first": first, "last": last,
-            "merchant": rng.choice(MERCHANTS), "number": rng.randint(1, 99999),
-            "digit": rng.randint(1, 9), "employer": rng.choice(EMPLOYERS),
-            "street": household.street, "town": household.town, "postcode": household.postcode,
-            "court": rng.choice(COURTS), "court_ref": court_ref, "insurer": rng.choice(INSURERS),
-            "bg": household.bg_number,
-            "bg_spaced": f"{household.bg_number[:5]} BG {household.bg_number[7:]}",
-        }  # fmt: skip
-        return template.format(**values)
+        return template.format_map(Values())
 
     lines = [
         f"{first} {last}, {household.street}, {household.postcode} {household.town}",
@@ -377,6 +399,30 @@ def make_document(corpus: Corpus, number: int) -> IndexedDocument:
 def documents(corpus: Corpus, start: int, stop: int, batch: int) -> Iterator[list[IndexedDocument]]:
     for first in range(start, stop, batch):
         yield [make_document(corpus, n) for n in range(first, min(stop, first + batch))]
+
+
+# Generation runs in worker processes beside the indexing (it is as costly as the analysis).
+_WORKER_CORPUS: Corpus | None = None
+
+
+def _init_worker(seed: int, households: list[Household]) -> None:
+    global _WORKER_CORPUS
+    _WORKER_CORPUS = Corpus(seed, households)
+
+
+def _generate(span: tuple[int, int, bool]) -> tuple[list[Any], list[tuple[str, str]]]:
+    """Documents start..stop, as IndexedDocument or (for OpenSearch) as prepared entries."""
+    start, stop, as_source = span
+    corpus = _WORKER_CORPUS
+    assert corpus is not None
+    corpus.court_refs = []
+    made = [make_document(corpus, n) for n in range(start, stop)]
+    if not as_source:
+        return made, corpus.court_refs
+    from search.opensearch import entry_source
+
+    now = datetime.now(UTC)
+    return [(d.document_id, entry_source(d, now)) for d in made], corpus.court_refs
 
 
 # --- the queries -------------------------------------------------------------------------------
@@ -597,7 +643,9 @@ class OpenSearchNode:
             subprocess.run(["bash", str(REPO / "services" / "opensearch.sh"), "stop"], check=False)
 
 
-def open_backend(name: str, work: Path, node: OpenSearchNode | None) -> SearchIndex:
+def open_backend(
+    name: str, work: Path, node: OpenSearchNode | None, index_name: str | None = None
+) -> SearchIndex:
     if name == "embedded":
         from search.embedded import EmbeddedSearchIndex
 
@@ -605,7 +653,7 @@ def open_backend(name: str, work: Path, node: OpenSearchNode | None) -> SearchIn
     from search.opensearch import OpenSearchIndex
 
     assert node is not None
-    index = OpenSearchIndex(node.url, f"bench-search-{uuid.uuid4().hex[:8]}")
+    index = OpenSearchIndex(node.url, index_name or f"bench-search-{uuid.uuid4().hex[:8]}")
     index.ensure_index()
     # Bulk loading: no refreshes while writing (one at the end of each size step).
     index.client.indices.put_settings(
@@ -614,26 +662,44 @@ def open_backend(name: str, work: Path, node: OpenSearchNode | None) -> SearchIn
     return index
 
 
-def load(index: SearchIndex, corpus: Corpus, start: int, stop: int, batch: int) -> float:
-    """Index documents start..stop; returns documents per second (generation not timed)."""
-    spent = 0.0
-    for chunk in documents(corpus, start, stop, batch):
-        began = time.perf_counter()
-        if index.name == "opensearch":
-            index.index_many(chunk, refresh=False)  # type: ignore[call-arg]
-        else:
-            index.index_many(chunk)
-        spent += time.perf_counter() - began
-        done = chunk[-1].source_name
-        print(f"\r  {index.name}: indexed up to {done}", end="", flush=True)
+def load(index: SearchIndex, corpus: Corpus, start: int, stop: int, batch: int, pool: Any) -> float:
+    """Index documents start..stop; returns documents per second of wall time.
+
+    The letters are generated by the worker processes of `pool` while the index writes (for
+    OpenSearch the workers also run the product's analysis, `entry_source`, as a web app or
+    worker would before sending), so the figure is what the machine sustains with generation
+    competing for the same cores: a lower bound of the index's own throughput.
+    """
+    from opensearchpy import helpers
+
+    opensearch = index.name == "opensearch"
+    spans = [(a, min(stop, a + batch), opensearch) for a in range(start, stop, batch)]
     began = time.perf_counter()
-    if index.name == "opensearch":
-        client = index.client  # type: ignore[attr-defined]
-        client.indices.refresh(index=index.index_name)  # type: ignore[attr-defined]
-        client.indices.forcemerge(index=index.index_name, max_num_segments=1, request_timeout=3600)  # type: ignore[attr-defined]
-    spent += time.perf_counter() - began
+    pending: list[Any] = []
+    position = 0
+    while position < len(spans) or pending:
+        while position < len(spans) and len(pending) < 3:  # bounded read-ahead
+            pending.append(pool.apply_async(_generate, (spans[position],)))
+            position += 1
+        items, refs = pending.pop(0).get()
+        corpus.court_refs.extend(refs[: max(0, 5000 - len(corpus.court_refs))])
+        if opensearch:
+            client, name = index.client, index.index_name  # type: ignore[attr-defined]
+            actions = ({"_index": name, "_id": i, "_source": src} for i, src in items)
+            for ok, info in helpers.parallel_bulk(
+                client, actions, thread_count=2, chunk_size=500, request_timeout=300
+            ):
+                if not ok:
+                    raise RuntimeError(f"bulk indexing failed: {info}")
+        else:
+            index.index_many(items)
+        done = spans[position - len(pending) - 1][1]
+        rate = (done - start) / (time.perf_counter() - began)
+        print(f"\r  {index.name}: {done} documents indexed, {rate:.0f}/s", end="", flush=True)
+    if opensearch:
+        index.client.indices.refresh(index=index.index_name, request_timeout=3600)  # type: ignore[attr-defined]
     print()
-    return (stop - start) / spent
+    return (stop - start) / (time.perf_counter() - began)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -661,6 +727,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--work-dir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--opensearch-index",
+        default=None,
+        help="use (and keep) this OpenSearch index; a later run with the same name and seed "
+        "continues from the documents it holds instead of indexing them again",
+    )
     args = parser.parse_args(argv)  # fmt: skip
     sizes = sorted(args.docs)
     households = make_households(max(50, int(sizes[-1] / args.docs_per_household)), args.seed)
@@ -676,13 +748,28 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-search-", dir=args.work_dir))
     results: list[dict[str, object]] = []
     indexes: dict[str, SearchIndex] = {}
+    kept = args.opensearch_index
+    refs_file = (args.work_dir or Path(tempfile.gettempdir())) / f"{kept}.court-refs.json"
+    pool = Pool(2, initializer=_init_worker, initargs=(args.seed, households))
     try:
-        indexes = {name: open_backend(name, work, node) for name in backends}
-        previous = 0
+        indexes = {name: open_backend(name, work, node, kept) for name in backends}
+        held = {name: 0 for name in indexes}
+        if kept and "opensearch" in indexes:
+            held["opensearch"] = indexes["opensearch"].count()
+            if held["opensearch"] and refs_file.exists():
+                saved = json.loads(refs_file.read_text())
+                corpus.court_refs = [tuple(pair) for pair in saved]  # type: ignore[misc]
+            print(f"OpenSearch index {kept} holds {held['opensearch']} documents")
         for size in sizes:
             people = caseworkers(corpus, args.caseworkers, args.seed)
             for name, index in indexes.items():
-                rate = load(index, corpus, previous, size, args.batch)
+                if held[name] >= size:
+                    rate = float("nan")  # indexed by an earlier run
+                else:
+                    rate = load(index, corpus, held[name], size, args.batch, pool)
+                    held[name] = size
+                    if kept and name == "opensearch":
+                        refs_file.write_text(json.dumps(corpus.court_refs))
                 mix = query_mix(corpus, people, args.queries + args.warmup, args.seed + size)
                 warm, timed = mix[: args.warmup], mix[args.warmup :]
 
@@ -694,7 +781,11 @@ def main(argv: list[str] | None = None) -> int:
                     "backend": name, "docs": size, "index_docs_per_s": round(rate, 1),
                     "index_count": index.count(), "runs": [],
                 }  # fmt: skip
-                print(f"{name} at {size} documents: indexing {rate:.0f} documents/s")
+                entry["load_average"] = round(os.getloadavg()[0], 2)
+                print(
+                    f"{name} at {size} documents: indexing {rate:.0f} documents/s "
+                    f"(machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+                )
                 for clients in args.clients:
                     timing = run_mix(product, timed, clients)
                     summary = timing.summary()
@@ -725,10 +816,10 @@ def main(argv: list[str] | None = None) -> int:
                               f"{summary['p95_ratio']}")  # fmt: skip
                     print(f"    p95 by kind (ms): {kinds}")
                 results.append(entry)
-            previous = size
     finally:
+        pool.terminate()
         for index in indexes.values():
-            if index.name == "opensearch":
+            if index.name == "opensearch" and not kept:
                 index.client.indices.delete(index=index.index_name, ignore_unavailable=True)  # type: ignore[attr-defined]
             index.close()
         shutil.rmtree(work, ignore_errors=True)

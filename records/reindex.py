@@ -25,9 +25,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from records.db import transaction
-from records.models import Document
+from records.models import Document, InboxItem, Note
 from records.routing import index_entry
 from records.runtime import Runtime
+from search import IndexedDocument
 
 # Documents changed this long before the run started are written once more at its end: a
 # worker may have indexed a new document just before the start and committed it only after the
@@ -95,6 +96,23 @@ def _batch(session: Session, after: str | None, size: int) -> list[Document]:
     return list(session.scalars(query))
 
 
+def _entries(session: Session, documents: list[Document]) -> list[IndexedDocument]:
+    """Index entries of a batch, with inbox items and notes read in two queries."""
+    ids = [document.id for document in documents]
+    items = {
+        item.document_id: item
+        for item in session.scalars(select(InboxItem).where(InboxItem.document_id.in_(ids)))
+    }
+    notes: dict[uuid.UUID, list[str]] = {}
+    for document_id, text in session.execute(
+        select(Note.document_id, Note.text)
+        .where(Note.document_id.in_(ids))
+        .order_by(Note.created_at, Note.id)
+    ):
+        notes.setdefault(document_id, []).append(text)
+    return [index_entry(d, item=items.get(d.id), notes=notes.get(d.id, [])) for d in documents]
+
+
 def reindex_all(
     runtime: Runtime,
     *,
@@ -121,7 +139,7 @@ def reindex_all(
     while True:
         with transaction(runtime.sessions) as session:
             documents = _batch(session, last_id, batch_size)
-            entries = [index_entry(document) for document in documents]
+            entries = _entries(session, documents)
         if not entries:
             break
         indexed += index.index_many(entries)
@@ -138,7 +156,7 @@ def reindex_all(
                 .options(selectinload(Document.pages), selectinload(Document.household))
             )
         )
-        late = [index_entry(document) for document in recent]
+        late = _entries(session, recent)
     for start in range(0, len(late), batch_size):
         index.index_many(late[start : start + batch_size])
     removed = index.delete_indexed_before(started)

@@ -50,6 +50,11 @@ class IndexedDocument:
     direction: str = "in"
     # Identifiers known from the database besides the text, e.g. the court file reference.
     known_identifiers: tuple[str, ...] = ()
+    # Where the document stands, as `eakte documents` says: "routed" (open in an inbox),
+    # "clearing" or "done".
+    status: str = "routed"
+    # The notes (Vermerke) on the document, searchable with it.
+    notes: tuple[str, ...] = ()
 
     @property
     def access(self) -> str:
@@ -66,6 +71,7 @@ class IndexEntry:
 
     document: IndexedDocument
     pages: list[str]
+    notes: list[str]
     identifiers: list[str]
     compounds: list[str]
 
@@ -76,14 +82,16 @@ class IndexEntry:
 
 def prepare(document: IndexedDocument) -> IndexEntry:
     pages = [nfc(page) for page in document.pages]
+    notes = [nfc(note) for note in document.notes]
     # The household's own number belongs to each of its documents, printed on it or not.
-    known = [document.bg_number or "", *document.known_identifiers]
+    known = [document.bg_number or "", *document.known_identifiers, *notes]
     identifiers = identifier_values("\n".join(known)) + identifier_values("\n".join(pages))
     return IndexEntry(
         document=document,
         pages=pages,
+        notes=notes,
         identifiers=list(dict.fromkeys(identifiers)),
-        compounds=compound_values(pages),
+        compounds=compound_values(pages + notes),
     )
 
 
@@ -99,6 +107,8 @@ class SearchQuery:
     receipt_from: date | None = None
     receipt_to: date | None = None
     direction: str | None = None
+    # Document states ("routed", "clearing", "done"); empty: all.
+    statuses: frozenset[str] = frozenset()
     # Count hits per document type, year of receipt and household, inside the same query.
     facets: bool = False
 
@@ -114,6 +124,7 @@ class SearchHit:
     score: float
     receipt_date: date | None = None
     direction: str = "in"
+    status: str = "routed"
 
 
 @dataclass
@@ -304,35 +315,60 @@ def _word_at(page: str, position: int) -> int:
 _CHUNK = 64
 
 
+# An identifier on a page counts as much as this many occurrences of query words: it is the
+# more specific part of a query such as `DE14 2175 … Kontoauszug`.
+IDENTIFIER_WEIGHT = 5
+
+
+def _fold_page(page: str) -> str:
+    folded = page.lower().replace("ä", "a").replace("ö", "o").replace("ü", "u")
+    return folded.replace("ß", "ss")
+
+
+def _judged_hits(text: str, wanted: _Wanted) -> int:
+    words = text.split()
+    verdicts = wanted.judge(words)
+    return sum(map(verdicts.__getitem__, words))
+
+
 def best_page_snippet(
-    pages: list[str], parsed: ParsedQuery, wanted: _Wanted | None = None
+    pages: list[str],
+    parsed: ParsedQuery,
+    wanted: _Wanted | None = None,
+    notes: list[str] | tuple[str, ...] = (),
 ) -> tuple[int, str]:
     """The page (1-based) where most query terms occur, and an HTML snippet with them marked.
 
     Pages are ranked by how often the query's stems occur in their folded text (cheap, and close
     enough: a stem is the beginning of its word forms) and by the identifiers on them; only when
-    no page has any (a match through a compound or an OCR slip) are all words judged. On the
+    no page has any (a match through a compound or an OCR slip) are all words judged. When the
+    words are only in a note (Vermerk) on the document, the snippet shows the note. On the
     chosen page words are judged up to the first hit and around it. Pass one
     `snippet_context(parsed)` for all hits of a query: each distinct word is judged once.
     """
-    if not pages:
+    if not pages and not notes:
         return 1, ""
     wanted = wanted or _Wanted(parsed)
-    identifiers = [_identifier_words(page, wanted) for page in pages]
-    if len(pages) == 1:
-        number = 1
-    else:
-        scores = []
-        for page, found in zip(pages, identifiers, strict=True):
-            folded = page.lower().replace("ä", "a").replace("ö", "o").replace("ü", "u")
-            folded = folded.replace("ß", "ss")
-            scores.append(sum(folded.count(term) for term in wanted.terms) + len(found))
-        if not any(scores):
-            scores = [
-                sum(map(wanted.judge(page.split()).__getitem__, page.split())) for page in pages
-            ]
-        number = scores.index(max(scores)) + 1
-    return number, _snippet(pages[number - 1].split(), wanted, set(identifiers[number - 1]))
+    scores = []
+    for page in pages:
+        folded = _fold_page(page)
+        score = sum(folded.count(term) for term in wanted.terms)
+        if wanted.identifiers and may_contain(page, wanted.identifiers):
+            score += IDENTIFIER_WEIGHT
+        scores.append(score)
+    if pages and not any(scores):
+        scores = [_judged_hits(page, wanted) for page in pages]
+    if notes and not any(scores):
+        for note in notes:
+            words = note.split()
+            marked = set(_identifier_words(note, wanted))
+            if marked or _judged_hits(note, wanted):
+                return 1, "Vermerk: " + _snippet(words, wanted, marked)
+    if not pages:
+        return 1, ""
+    number = scores.index(max(scores)) + 1
+    page = pages[number - 1]
+    return number, _snippet(page.split(), wanted, set(_identifier_words(page, wanted)))
 
 
 def snippet_context(parsed: ParsedQuery, *, fuzzy: bool = True) -> _Wanted:

@@ -50,12 +50,14 @@ def _schema() -> tantivy.Schema:
     for keyword in ("bg_number", "doc_type", "receipt_year"):
         builder.add_text_field(keyword, stored=True, fast=True, tokenizer_name="raw")
     builder.add_text_field("direction", stored=True, tokenizer_name="raw")
+    builder.add_text_field("status", stored=True, tokenizer_name="raw")
     builder.add_text_field("identifiers", tokenizer_name="raw")
     builder.add_text_field("source_name", stored=True, tokenizer_name="raw")
     builder.add_date_field("received_at", stored=True, indexed=True, fast=True)
     builder.add_date_field("receipt_date", stored=True, indexed=True, fast=True)
     builder.add_date_field("indexed_at", indexed=True, fast=True)
     builder.add_text_field("text", stored=True, tokenizer_name="de")
+    builder.add_text_field("notes", stored=True, tokenizer_name="de")
     builder.add_text_field("compound", tokenizer_name="de", index_option="freq")
     builder.add_text_field("plain", tokenizer_name="plain", index_option="freq")
     return builder.build()
@@ -121,13 +123,16 @@ class EmbeddedSearchIndex:
             access=document.access,
             source_name=document.source_name,
             direction=document.direction,
+            status=document.status,
             received_at=document.received_at,
             receipt_date=_day(document.receipt_day),
             receipt_year=prepared.year,
             indexed_at=now,
             text=prepared.pages or [""],
-            plain=prepared.pages or [""],
+            plain=(prepared.pages + prepared.notes) or [""],
         )
+        for note in prepared.notes:
+            entry.add_text("notes", note)
         if document.bg_number:
             entry.add_text("bg_number", document.bg_number)
         if document.doc_type:
@@ -178,7 +183,8 @@ class EmbeddedSearchIndex:
     def _word_query(self, plan: WordPlan, *, fuzzy: bool) -> tantivy.Query:
         schema = self.schema
         ways: list[tuple[tantivy.Occur, tantivy.Query]] = [
-            (tantivy.Occur.Should, tantivy.Query.term_query(schema, "text", plan.term))
+            (tantivy.Occur.Should, tantivy.Query.term_query(schema, "text", plan.term)),
+            (tantivy.Occur.Should, tantivy.Query.term_query(schema, "notes", plan.term)),
         ]
         if plan.parts:
             # Inside a longer compound; and the parts written apart (`Widerspruchs-Bescheid`).
@@ -209,6 +215,9 @@ class EmbeddedSearchIndex:
             filters.append(tantivy.Query.term_set_query(schema, "doc_type", types))
         if query.direction:
             filters.append(tantivy.Query.term_query(schema, "direction", query.direction))
+        if query.statuses:
+            statuses = sorted(query.statuses)
+            filters.append(tantivy.Query.term_set_query(schema, "status", statuses))
         if query.receipt_from or query.receipt_to:
             filters.append(
                 tantivy.Query.range_query(
@@ -230,10 +239,18 @@ class EmbeddedSearchIndex:
             must.append(self._word_query(plan, fuzzy=fuzzy))
         for phrase in parsed.phrases:
             terms = [t for word in phrase for t in analyze(word)]
-            if len(terms) > 1:
-                must.append(tantivy.Query.phrase_query(schema, "text", terms))
-            elif terms:
-                must.append(tantivy.Query.term_query(schema, "text", terms[0]))
+            if not terms:
+                continue
+            either = [
+                (
+                    tantivy.Occur.Should,
+                    tantivy.Query.phrase_query(schema, field, terms)
+                    if len(terms) > 1
+                    else tantivy.Query.term_query(schema, field, terms[0]),
+                )
+                for field in ("text", "notes")
+            ]
+            must.append(tantivy.Query.boolean_query(either))
         # The filters take part in the query itself (not applied to its results), without score.
         clauses = [(tantivy.Occur.Must, q) for q in must]
         clauses += [
@@ -265,7 +282,9 @@ class EmbeddedSearchIndex:
         context = snippet_context(parsed, fuzzy=fuzzy)
         for score, address in found.hits:
             stored = searcher.doc(address)
-            page, snippet = best_page_snippet(stored.get_all("text"), parsed, context)
+            page, snippet = best_page_snippet(
+                stored.get_all("text"), parsed, context, stored.get_all("notes")
+            )
             receipt = stored.get_first("receipt_date")
             hits.append(
                 SearchHit(
@@ -278,6 +297,7 @@ class EmbeddedSearchIndex:
                     score=float(score),
                     receipt_date=receipt.date() if receipt else None,
                     direction=stored.get_first("direction") or "in",
+                    status=stored.get_first("status") or "routed",
                 )
             )
         total = int(found.count or 0)

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 # Raised whenever the mapping or the analysis changes; an index with another version is rebuilt
 # empty (it is derived data) and `eakte reindex` fills it again.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # The same chains as the embedded index (search/analysis.py): split at everything that is not a
 # letter or digit (Tantivy's simple tokenizer), lower case, accents folded, and for `text` the
@@ -72,6 +72,7 @@ INDEX_SETTINGS: dict[str, Any] = {
             "access": {"type": "keyword"},
             "doc_type": {"type": "keyword"},
             "direction": {"type": "keyword"},
+            "status": {"type": "keyword"},
             "identifiers": {"type": "keyword"},
             "source_name": {"type": "keyword", "index": False},
             "received_at": {"type": "date"},
@@ -86,6 +87,13 @@ INDEX_SETTINGS: dict[str, Any] = {
                     "plain": {"type": "text", "analyzer": "plain_text", "index_options": "freqs"}
                 },
             },
+            "notes": {
+                "type": "text",
+                "analyzer": "german_text",
+                "fields": {
+                    "plain": {"type": "text", "analyzer": "plain_text", "index_options": "freqs"}
+                },
+            },
             "compound": {"type": "text", "analyzer": "german_text", "index_options": "freqs"},
         },
     },
@@ -93,7 +101,29 @@ INDEX_SETTINGS: dict[str, Any] = {
 
 _FACET_FIELDS = {"doc_type": "doc_type", "year": "receipt_year", "household": "bg_number"}
 _HIT_SOURCE = ["document_id", "bg_number", "doc_type", "source_name", "receipt_date",
-               "direction", "text"]  # fmt: skip
+               "direction", "status", "text", "notes"]  # fmt: skip
+
+
+def entry_source(document: IndexedDocument, now: datetime) -> dict[str, Any]:
+    """The stored entry of a document (`_source`), computed by the shared analysis."""
+    prepared = prepare(document)
+    return {
+        "document_id": document.document_id,
+        "bg_number": document.bg_number,
+        "access": document.access,
+        "doc_type": document.doc_type,
+        "direction": document.direction,
+        "status": document.status,
+        "identifiers": prepared.identifiers,
+        "source_name": document.source_name,
+        "received_at": document.received_at.isoformat(),
+        "receipt_date": document.receipt_day.isoformat(),
+        "receipt_year": prepared.year,
+        "indexed_at": now.isoformat(),
+        "text": prepared.pages,
+        "notes": prepared.notes,
+        "compound": prepared.compounds,
+    }
 
 
 class OpenSearchIndex:
@@ -143,22 +173,7 @@ class OpenSearchIndex:
         self._ready = True
 
     def _body(self, document: IndexedDocument, now: datetime) -> dict[str, Any]:
-        prepared = prepare(document)
-        return {
-            "document_id": document.document_id,
-            "bg_number": document.bg_number,
-            "access": document.access,
-            "doc_type": document.doc_type,
-            "direction": document.direction,
-            "identifiers": prepared.identifiers,
-            "source_name": document.source_name,
-            "received_at": document.received_at.isoformat(),
-            "receipt_date": document.receipt_day.isoformat(),
-            "receipt_year": prepared.year,
-            "indexed_at": now.isoformat(),
-            "text": prepared.pages,
-            "compound": prepared.compounds,
-        }
+        return entry_source(document, now)
 
     def index(self, document: IndexedDocument) -> None:
         self.ensure_index()
@@ -229,7 +244,10 @@ class OpenSearchIndex:
 
     @staticmethod
     def _word_query(plan: WordPlan, *, fuzzy: bool) -> dict[str, Any]:
-        ways: list[dict[str, Any]] = [{"match": {"text": {"query": plan.word}}}]
+        ways: list[dict[str, Any]] = [
+            {"match": {"text": {"query": plan.word}}},
+            {"match": {"notes": {"query": plan.word}}},
+        ]
         if plan.parts:
             # Inside a longer compound; and the parts written apart (`Widerspruchs-Bescheid`).
             inside = {"query": compound_key(plan.parts), "boost": COMPOUND_BOOST}
@@ -247,6 +265,7 @@ class OpenSearchIndex:
                 "boost": FUZZY_BOOST,
             }
             ways.append({"match": {"text.plain": slip}})
+            ways.append({"match": {"notes.plain": slip}})
         return {"bool": {"should": ways, "minimum_should_match": 1}}
 
     @staticmethod
@@ -256,6 +275,8 @@ class OpenSearchIndex:
             filters.append({"terms": {"doc_type": sorted(query.doc_types)}})
         if query.direction:
             filters.append({"term": {"direction": query.direction}})
+        if query.statuses:
+            filters.append({"terms": {"status": sorted(query.statuses)}})
         if query.receipt_from or query.receipt_to:
             bounds: dict[str, str] = {}
             if query.receipt_from:
@@ -269,7 +290,17 @@ class OpenSearchIndex:
         must: list[dict[str, Any]] = []
         must += [{"term": {"identifiers": identifier}} for identifier in parsed.identifiers]
         must += [self._word_query(plan, fuzzy=fuzzy) for plan in parsed.plans]
-        must += [{"match_phrase": {"text": " ".join(phrase)}} for phrase in parsed.phrases]
+        must += [
+            {
+                "bool": {
+                    "should": [
+                        {"match_phrase": {field: " ".join(phrase)}} for field in ("text", "notes")
+                    ],
+                    "minimum_should_match": 1,
+                }
+            }
+            for phrase in parsed.phrases
+        ]
         # The access filter is part of the query: hits, total and facets never see other files.
         return {"bool": {"must": must, "filter": self._filters(query)}}
 
@@ -290,7 +321,9 @@ class OpenSearchIndex:
         context = snippet_context(parsed, fuzzy=fuzzy)
         for raw in response["hits"]["hits"]:
             source = raw["_source"]
-            page, snippet = best_page_snippet(source.get("text") or [], parsed, context)
+            page, snippet = best_page_snippet(
+                source.get("text") or [], parsed, context, source.get("notes") or []
+            )
             receipt = source.get("receipt_date")
             hits.append(
                 SearchHit(
@@ -303,6 +336,7 @@ class OpenSearchIndex:
                     score=float(raw.get("_score") or 0.0),
                     receipt_date=datetime.fromisoformat(receipt).date() if receipt else None,
                     direction=source.get("direction") or "in",
+                    status=source.get("status") or "routed",
                 )
             )
         facets: dict[str, dict[str, int]] = {}

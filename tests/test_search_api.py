@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from records.db import transaction, utcnow
-from records.models import AuditEvent, Document, Household, Page
+from records.models import AuditEvent, Document, Household, InboxItem, Page
 from records.reindex import checkpoint_path, reindex_all
 from records.routing import file_document, index_entry
 from records.runtime import Runtime, build_runtime
@@ -221,9 +221,12 @@ def test_filters_narrow_hits_total_and_facets(search_runtime, files) -> None:
     assert by_date["facets"]["year"] == {"2026": 1}
     outgoing = get(client, q="Müller", direction="out")
     assert found(outgoing, files) == {"decision"}
-    assert found(get(client, q="Müller", status="out"), files) == {"decision"}
-    incoming = get(client, q="Müller", status="in")
-    assert "decision" not in found(incoming, files)
+    incoming = get(client, q="Müller", direction="in")
+    assert "decision" not in found(incoming, files) and "objection" in found(incoming, files)
+    open_ones = get(client, q="Müller", status="routed")
+    assert found(open_ones, files) == {"costs", "costs_ocr", "objection", "decision"}
+    assert get(client, q="Müller", status="done")["total"] == 0
+    assert client.get("/api/search", params={"q": "x", "status": "offen"}).status_code == 422
 
     # Team: households whose caseworker or case manager is in it, within what one may see.
     team = get(client, q="Nebenkostenabrechnung", team="Leistung Husum")
@@ -252,6 +255,72 @@ def test_paging_keeps_total_and_facets(search_runtime, files) -> None:
     seen = [h["document_id"] for page in (first, second, rest) for h in page["hits"]]
     assert rest["hits"] == [] and rest["facets"] == first["facets"]
     assert len(seen) == len(set(seen)) == 4
+
+
+def test_search_shows_exactly_the_households_whose_file_the_user_may_open(
+    search_runtime, files
+) -> None:
+    households = {OWN, NEIGHBOUR, ISLANDS}
+    for login in ("lsb.95401.2", "lsb.95403.2", "fm.2", "ws.1", "post.1"):
+        client = client_for(search_runtime, login)
+        seen = set(
+            get(client, q="Müller Schmidt Nebenkostenabrechnung Widerspruch")["facets"]["household"]
+        )
+        seen |= set(get(client, q="Müller")["facets"]["household"])
+        seen |= set(get(client, q="Schmidt")["facets"]["household"])
+        for bg in households:
+            opened = client.get(f"/api/households/{bg}/file").status_code
+            if bg in seen:
+                assert opened == 200, (login, bg)
+            elif opened == 200:
+                # Visible file: then its documents are found too (each has "Müller" or "Schmidt").
+                raise AssertionError(f"{login} may open {bg} but search hides it")
+
+
+def test_every_change_reaches_the_index_at_once(search_runtime, files) -> None:
+    rt = search_runtime
+    caseworker = client_for(rt, "lsb.95401.2")
+    # A note on a document is searchable with it, and its snippet shows the note.
+    added = caseworker.post(
+        f"/api/documents/{files['renewal']}/notes",
+        json={"text": "Rückruf beim Vermieter Petersen: Kaution wird zurückgezahlt"},
+    )
+    assert added.status_code == 201, added.text
+    [hit] = get(caseworker, q="Petersen Kaution")["hits"]
+    assert hit["document_id"] == files["renewal"]
+    assert hit["snippet"].startswith("Vermerk: ") and "<mark>Petersen:</mark>" in hit["snippet"]
+    # Document type.
+    changed = caseworker.patch(
+        f"/api/documents/{files['renewal']}", json={"doc_type": "veraenderungsmitteilung"}
+    )
+    assert changed.status_code == 200, changed.text
+    typed = get(caseworker, q="Weiterbewilligung", doc_type="veraenderungsmitteilung")
+    assert found(typed, files) == {"renewal"}
+    assert typed["facets"]["doc_type"] == {"veraenderungsmitteilung": 1}
+    # Worked off in the inbox: status "done" at once, open again after reopening.
+    with transaction(rt.sessions) as session:
+        item_id = session.scalar(
+            select(InboxItem.id).where(InboxItem.document_id == uuid.UUID(files["renewal"]))
+        )
+    assert caseworker.post(f"/api/inbox/{item_id}/done").status_code == 200
+    assert found(get(caseworker, q="Weiterbewilligung", status="done"), files) == {"renewal"}
+    assert get(caseworker, q="Weiterbewilligung", status="routed")["total"] == 0
+    assert caseworker.post(f"/api/inbox/{item_id}/reopen").status_code == 200
+    assert found(get(caseworker, q="Weiterbewilligung", status="routed"), files) == {"renewal"}
+    # Household: filed into the neighbour's file, it is counted and filtered there at once.
+    moved = caseworker.patch(f"/api/documents/{files['renewal']}", json={"bg_number": NEIGHBOUR})
+    assert moved.status_code == 200, moved.text
+    assert get(caseworker, q="Weiterbewilligung", bg_number=OWN)["total"] == 0
+    there = get(caseworker, q="Weiterbewilligung", bg_number=NEIGHBOUR)
+    assert found(there, files) == {"renewal"} and there["facets"]["household"] == {NEIGHBOUR: 1}
+    # Deletion: a document the scanning desk rejects for a new scan is gone from search.
+    desk = client_for(rt, "post.1")
+    rejected = desk.post(
+        f"/api/documents/{files['clearing_costs']}/qa",
+        json={"decision": "reject", "counted_pages": 1, "note": "unleserlich"},
+    )
+    assert rejected.status_code == 200, rejected.text
+    assert get(desk, q="Nebenkostenabrechnung")["total"] == 0
 
 
 # The questions a caseworker of Leistung Husum asks, with the documents that answer them.

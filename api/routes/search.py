@@ -4,10 +4,9 @@ Every filter that concerns households (need-to-know, a household, a team) narrow
 access keys the index filters on inside its query, so hits, total and facets never count a
 document of a household the user may not see.
 
-`direction` (alias `status`) filters incoming and outgoing documents. The inbox state
-(new/read/done) is deliberately not a search filter: it changes with every click in the Postkorb
-and belongs to the inbox item, not to the document, so the index would always lag behind; the
-Postkorb filters by state.
+`status` filters by where a document stands, as `eakte documents` says: `routed` (open in an
+inbox), `clearing` or `done` (worked off); every inbox action that changes it re-indexes the
+document at once. `direction` filters incoming (`in`) and outgoing (`out`) documents.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from search import SearchHit, SearchQuery
 router = APIRouter(prefix="/api", tags=["Suche"])
 
 Direction = Literal["in", "out"]
+Status = Literal["routed", "clearing", "done"]
 
 
 def team_households(session: Session, team_name: str) -> frozenset[str]:
@@ -60,6 +60,7 @@ def hit_out(hit: SearchHit, q: str) -> dict[str, Any]:
         "score": round(hit.score, 4),
         "receipt_date": hit.receipt_date.isoformat() if hit.receipt_date else None,
         "direction": hit.direction,
+        "status": hit.status,
         # Opens the document at the page of the hit with the search terms marked.
         "viewer_url": f"/viewer?{urlencode(viewer)}",
     }
@@ -90,7 +91,10 @@ def search(
         Query(description="Haushalte mit Sachbearbeitung oder Fallmanagement im Team"),
     ] = None,
     direction: Annotated[Direction | None, Query(description="in = Eingang, out = Ausgang")] = None,
-    status: Annotated[Direction | None, Query(description="wie direction")] = None,
+    status: Annotated[
+        list[Status] | None,
+        Query(description="routed = offen im Postkorb, clearing = Klärung, done = erledigt"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=9_900)] = 0,
 ) -> dict[str, Any]:
@@ -104,8 +108,6 @@ def search(
         allowed &= team_households(db, team)
     if receipt_from and receipt_to and receipt_from > receipt_to:
         raise InvalidInput("Das Eingangsdatum »ab« liegt nach »bis«.", code="date_range")
-    if direction and status and direction != status:
-        raise InvalidInput("direction und status widersprechen sich.", code="direction")
     result = runtime.index.search(
         SearchQuery(
             q,
@@ -115,7 +117,8 @@ def search(
             doc_types=frozenset(doc_type or ()),
             receipt_from=receipt_from,
             receipt_to=receipt_to,
-            direction=direction or status,
+            direction=direction,
+            statuses=frozenset(status or ()),
             facets=True,
         )
     )
@@ -125,7 +128,8 @@ def search(
         "from": receipt_from.isoformat() if receipt_from else None,
         "to": receipt_to.isoformat() if receipt_to else None,
         "team": team,
-        "direction": direction or status,
+        "direction": direction,
+        "status": status,
     }
     audit.record(
         db,
