@@ -235,6 +235,63 @@ def set_password_command(login: str) -> None:
     typer.echo(f"Passwort für {login} gesetzt.")
 
 
+@app.command()
+def reindex(
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, max=20_000, help="Dokumente je Schreibvorgang")
+    ] = 500,
+    restart: Annotated[
+        bool, typer.Option(help="Einen unterbrochenen Lauf nicht fortsetzen, sondern neu beginnen")
+    ] = False,
+) -> None:
+    """Suchindex aus der Datenbank neu aufbauen (fortsetzbar, entfernt veraltete Einträge)."""
+    _logging_quiet()
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from records.reindex import reindex_all
+
+    runtime = _runtime()
+    console = Console(stderr=True)
+    columns = (
+        TextColumn("Suchindex"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("Dokumente"),
+        TimeElapsedColumn(),
+        TextColumn("noch"),
+        TimeRemainingColumn(),
+    )
+    try:
+        with Progress(*columns, console=console, transient=False) as progress:
+            task = progress.add_task("reindex", total=None)
+
+            def _advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            report = reindex_all(
+                runtime, batch_size=batch_size, restart=restart, on_progress=_advance
+            )
+    except EAkteError as exc:
+        hint = "Neuaufbau unterbrochen, der nächste Aufruf setzt ihn fort"
+        typer.echo(f"{hint}: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        runtime.close()
+    resumed = " (unterbrochenen Lauf fortgesetzt)" if report.resumed else ""
+    typer.echo(
+        f"Suchindex neu aufgebaut{resumed}: {report.indexed} Dokumente indexiert, "
+        f"{report.removed} veraltete Einträge entfernt, {report.seconds:.1f} s."
+    )
+
+
 def main() -> None:
     app()
 

@@ -11,17 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from records.models import Document, InboxItem, ScanBatch
-from records.routing import inbox_of
-
-
-def document_status(document: Document, item: InboxItem | None) -> str:
-    if document.qa_status == "rejected":
-        return "rejected"
-    if document.status != "processed":
-        return document.status
-    if item is None:
-        return "done"  # filed and its inbox item worked off
-    return "clearing" if item.kind == "clearing" else "routed"
+from records.routing import document_status, inbox_of
 
 
 def document_rows(session: Session) -> list[dict[str, Any]]:

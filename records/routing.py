@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from records import audit
 from records.db import utcnow
-from records.models import Document, Household, InboxItem, Team, User
+from records.models import Document, Household, InboxItem, Note, Team, User
 from search import IndexedDocument, SearchIndex
 
 TEAM_PREFIX = "team:"
@@ -142,8 +142,50 @@ def inbox_of(item: InboxItem | None) -> dict[str, str]:
     return {"kind": "team", "team": item.team.name if item.team else ""}
 
 
-def index_entry(document: Document) -> IndexedDocument:
-    """What the search index holds for a document; the access key is its household."""
+def document_status(document: Document, item: InboxItem | None) -> str:
+    """Where a document stands (`eakte documents`, search filter `status`)."""
+    if document.qa_status == "rejected":
+        return "rejected"
+    if document.status != "processed":
+        return document.status
+    if item is None or item.state == "done":
+        return "done"  # filed and its inbox item worked off
+    return "clearing" if item.kind == "clearing" else "routed"
+
+
+_UNSET: object = object()
+
+
+def index_entry(
+    document: Document,
+    *,
+    item: InboxItem | None | object = _UNSET,
+    notes: list[str] | None = None,
+) -> IndexedDocument:
+    """What the search index holds for a document; the access key is its household.
+
+    `item` (the open inbox item, or None) and `notes` are looked up when not given; a rebuild
+    passes them in, read for a whole batch at once.
+    """
+    session = object_session(document)
+    if item is _UNSET:
+        item = (
+            session.scalar(select(InboxItem).where(InboxItem.document_id == document.id))
+            if session is not None
+            else None
+        )
+    if notes is None:
+        notes = (
+            list(
+                session.scalars(
+                    select(Note.text)
+                    .where(Note.document_id == document.id)
+                    .order_by(Note.created_at, Note.id)
+                )
+            )
+            if session is not None
+            else []
+        )
     household = document.household if document.qa_status != "rejected" else None
     return IndexedDocument(
         document_id=str(document.id),
@@ -152,6 +194,11 @@ def index_entry(document: Document) -> IndexedDocument:
         pages=[page.text for page in document.pages],
         bg_number=household.bg_number if household else None,
         doc_type=document.doc_type,
+        receipt_date=document.receipt_date,
+        direction=document.direction or "in",
+        known_identifiers=(document.court_reference,) if document.court_reference else (),
+        status=document_status(document, item),  # type: ignore[arg-type]
+        notes=tuple(notes),
     )
 
 

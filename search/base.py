@@ -5,15 +5,36 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Protocol
 
-import tantivy
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from records.access import CLEARING as CLEARING_ACCESS
-from records.identifiers import BG_NUMBER_PATTERN, find_bg_numbers
+from records.dates import local_date
+from search.analysis import (
+    analyze,
+    compound_parts,
+    compound_values,
+    fuzziness,
+    nfc,
+    plain,
+)
+from search.identifiers import find_identifiers, identifier_values, may_contain
 from storage.base import BackendState
+
+# Weights of the ways a word may match: as typed (its stem, weight 1), inside a compound word,
+# or with an OCR slip. Both adapters use them.
+COMPOUND_BOOST = 0.6
+FUZZY_BOOST = 0.3
+# OCR slips are looked for only when the words as written find fewer documents than this: for
+# a common word, slips would add documents ranked below hundreds of exact ones (and cost time),
+# while for a rare name or word the slipped spelling may be the one letter sought.
+FUZZY_BELOW = 20
+# Facet buckets returned at most, largest first.
+FACET_SIZES = {"doc_type": 50, "year": 50, "household": 100}
 
 
 @dataclass(frozen=True)
@@ -24,26 +45,72 @@ class IndexedDocument:
     pages: list[str]
     bg_number: str | None = None
     doc_type: str | None = None
+    # The date of receipt that counts; without one, the local day the scan arrived.
+    receipt_date: date | None = None
+    direction: str = "in"
+    # Identifiers known from the database besides the text, e.g. the court file reference.
+    known_identifiers: tuple[str, ...] = ()
+    # Where the document stands, as `eakte documents` says: "routed" (open in an inbox),
+    # "clearing" or "done".
+    status: str = "routed"
+    # The notes (Vermerke) on the document, searchable with it.
+    notes: tuple[str, ...] = ()
 
     @property
     def access(self) -> str:
         return self.bg_number or CLEARING_ACCESS
 
     @property
-    def identifiers(self) -> list[str]:
-        found = find_bg_numbers("\n".join(self.pages))
-        if self.bg_number and self.bg_number not in found:
-            found.insert(0, self.bg_number)
-        return found
+    def receipt_day(self) -> date:
+        return self.receipt_date or local_date(self.received_at)
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """What both adapters store for a document, computed once by the shared analysis."""
+
+    document: IndexedDocument
+    pages: list[str]
+    notes: list[str]
+    identifiers: list[str]
+    compounds: list[str]
+
+    @property
+    def year(self) -> str:
+        return str(self.document.receipt_day.year)
+
+
+def prepare(document: IndexedDocument) -> IndexEntry:
+    pages = [nfc(page) for page in document.pages]
+    notes = [nfc(note) for note in document.notes]
+    # The household's own number belongs to each of its documents, printed on it or not.
+    known = [document.bg_number or "", *document.known_identifiers, *notes]
+    identifiers = identifier_values("\n".join(known)) + identifier_values("\n".join(pages))
+    return IndexEntry(
+        document=document,
+        pages=pages,
+        notes=notes,
+        identifiers=list(dict.fromkeys(identifiers)),
+        compounds=compound_values(pages + notes),
+    )
 
 
 @dataclass(frozen=True)
 class SearchQuery:
     text: str
     # The access keys (BG numbers, or CLEARING_ACCESS) the user may see; the index filters on them.
+    # Callers narrow it for filters by household or team: it is the only household filter.
     allowed: frozenset[str]
     limit: int = 20
     offset: int = 0
+    doc_types: frozenset[str] = frozenset()
+    receipt_from: date | None = None
+    receipt_to: date | None = None
+    direction: str | None = None
+    # Document states ("routed", "clearing", "done"); empty: all.
+    statuses: frozenset[str] = frozenset()
+    # Count hits per document type, year of receipt and household, inside the same query.
+    facets: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,12 +122,17 @@ class SearchHit:
     page: int
     snippet: str
     score: float
+    receipt_date: date | None = None
+    direction: str = "in"
+    status: str = "routed"
 
 
 @dataclass
 class SearchResult:
     total: int
     hits: list[SearchHit] = field(default_factory=list)
+    # {"doc_type": {code: n}, "year": {"2026": n}, "household": {bg_number: n}}
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class SearchIndex(Protocol):
@@ -69,13 +141,49 @@ class SearchIndex(Protocol):
     def index(self, document: IndexedDocument) -> None:
         """Add or replace the document; indexing the same document twice leaves one entry."""
 
+    def index_many(self, documents: list[IndexedDocument]) -> int:
+        """Add or replace many documents in one write; returns how many."""
+
     def delete(self, document_id: str) -> None: ...
+
+    def delete_indexed_before(self, moment: datetime) -> int:
+        """Remove every entry last written before `moment`; returns how many (reindex)."""
+
+    def count(self) -> int: ...
 
     def search(self, query: SearchQuery) -> SearchResult: ...
 
     def ping(self) -> BackendState: ...
 
     def close(self) -> None: ...
+
+
+# --- queries ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WordPlan:
+    """One typed word and every way a document may contain it."""
+
+    word: str
+    term: str | None  # the stem in `text`
+    plain: str | None  # the folded spelling in `plain`, for OCR slips
+    parts: tuple[str, ...]  # compound parts, for `compound`
+    fuzziness: int
+
+
+@lru_cache(maxsize=10_000)
+def plan_word(word: str) -> WordPlan:
+    terms = analyze(word)
+    spellings = plain(word)
+    spelling = spellings[0] if spellings else None
+    return WordPlan(
+        word=word,
+        term=terms[0] if terms else None,
+        plain=spelling,
+        parts=compound_parts(word),
+        fuzziness=fuzziness(spelling) if spelling else 0,
+    )
 
 
 @dataclass(frozen=True)
@@ -88,81 +196,218 @@ class ParsedQuery:
     def empty(self) -> bool:
         return not (self.words or self.phrases or self.identifiers)
 
+    @property
+    def plans(self) -> list[WordPlan]:
+        return [plan for plan in map(plan_word, self.words) if plan.term]
 
-_PHRASE = re.compile(r'"([^"]*)"')
-_WORD = re.compile(r"\w+", re.UNICODE)
+
+_PHRASE = re.compile(r'["„“”]([^"„“”]*)["„“”]')
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _TOKEN = re.compile(r"\S+")
 
 
 def parse_query(text: str) -> ParsedQuery:
     """Split what a caseworker typed into identifiers, quoted phrases and plain words."""
-    identifiers = find_bg_numbers(text)
-    rest = BG_NUMBER_PATTERN.sub(" ", text)
+    text = nfc(text)
+    found = find_identifiers(text)
+    identifiers = list(dict.fromkeys(item.value for item in found))
+    rest = list(text)
+    for item in found:
+        rest[item.start : item.end] = " " * (item.end - item.start)
+    remaining = "".join(rest)
     phrases: list[list[str]] = []
     words: list[str] = []
-    for quoted in _PHRASE.findall(rest):
+    for quoted in _PHRASE.findall(remaining):
         phrase = _WORD.findall(quoted)
         if len(phrase) > 1:
             phrases.append(phrase)
         else:
             words.extend(phrase)
-    words.extend(_WORD.findall(_PHRASE.sub(" ", rest)))
-    return ParsedQuery(words=words, phrases=phrases, identifiers=identifiers)
+    words.extend(_WORD.findall(_PHRASE.sub(" ", remaining)))
+    return ParsedQuery(words=list(dict.fromkeys(words)), phrases=phrases, identifiers=identifiers)
 
 
-@lru_cache(maxsize=1)
-def german_analyzer() -> tantivy.TextAnalyzer:
-    """Lower case, accents folded, German Snowball stems: `Müller`, `Mueller` and `Muller` meet."""
-    return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.remove_long(60))
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
-        .filter(tantivy.Filter.stemmer("german"))
-        .build()
-    )
-
-
-def analyze(text: str) -> list[str]:
-    return german_analyzer().analyze(text)
-
+# --- snippets -----------------------------------------------------------------------------------
 
 SNIPPET_WORDS = 24
 
 
-def best_page_snippet(pages: list[str], parsed: ParsedQuery) -> tuple[int, str]:
-    """The page (1-based) where most query terms occur, and an HTML snippet with them marked."""
-    wanted = {term for word in parsed.words for term in analyze(word)}
-    wanted |= {term for phrase in parsed.phrases for word in phrase for term in analyze(word)}
-    wanted_ids = set(parsed.identifiers)
-    best_page, best_hits, best_words = 1, -1, list[tuple[str, bool]]()
-    for number, page in enumerate(pages, start=1):
-        id_spans = [
-            m.span()
-            for m in BG_NUMBER_PATTERN.finditer(page)
-            if f"{m.group(1)}BG{m.group(2)}" in wanted_ids
-        ]
-        marked = []
-        hits = 0
-        for token in _TOKEN.finditer(page):
-            start, end = token.span()
-            hit = bool(wanted.intersection(analyze(token.group()))) or any(
-                start < id_end and id_start < end for id_start, id_end in id_spans
-            )
-            hits += hit
-            marked.append((token.group(), hit))
-        if hits > best_hits:
-            best_page, best_hits, best_words = number, hits, marked
-    return best_page, _render_snippet(best_words)
+@lru_cache(maxsize=300_000)
+def _features(word: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    """A whitespace-separated word of a page: its stems, compound parts and folded spellings."""
+    pieces = _WORD.findall(word)
+    parts = tuple(p for p in map(compound_parts, pieces) if len(p) > 0)
+    return tuple(analyze(word)), parts, tuple(plain(word))
 
 
-def _render_snippet(words: list[tuple[str, bool]]) -> str:
+class _Wanted:
+    """What marks a word as a hit for one query, with the verdicts on words seen so far."""
+
+    def __init__(self, parsed: ParsedQuery, *, fuzzy: bool = True) -> None:
+        plans = parsed.plans
+        terms = {plan.term for plan in plans if plan.term}
+        terms |= {t for phrase in parsed.phrases for word in phrase for t in analyze(word)}
+        self.terms = frozenset(terms)
+        self.parts = tuple(plan.parts for plan in plans if plan.parts)
+        slips = plans if fuzzy else []
+        self.fuzzy = tuple((p.plain, p.fuzziness) for p in slips if p.plain and p.fuzziness)
+        self.identifiers = frozenset(parsed.identifiers)
+        self.verdicts: dict[str, bool] = {}
+
+    def judge(self, words: list[str]) -> dict[str, bool]:
+        """Verdicts on the words, computed once per distinct word and query."""
+        verdicts = self.verdicts
+        fresh = list(set(words).difference(verdicts))
+        if not fresh:
+            return verdicts
+        features = list(map(_features, fresh))
+        disjoint = self.terms.isdisjoint
+        flags = [not disjoint(stems) for stems, _, _ in features]
+        if self.parts:
+            wanted = self.parts
+            for index, (_, compounds, _) in enumerate(features):
+                if compounds and not flags[index]:
+                    flags[index] = any(_contains(p, w) for p in compounds for w in wanted)
+        verdicts.update(zip(fresh, flags, strict=True))
+        if self.fuzzy:
+            # Spelling -> word, compared with each fuzzy target in one call.
+            undecided = {
+                spelling: fresh[index]
+                for index, (_, _, spellings) in enumerate(features)
+                if not flags[index]
+                for spelling in spellings
+            }
+            for target, distance in self.fuzzy:
+                close = process.extract(
+                    target, list(undecided), scorer=OSA.distance, score_cutoff=distance, limit=None
+                )
+                for spelling, _, _ in close:
+                    verdicts[undecided[spelling]] = True
+        return verdicts
+
+
+def _contains(parts: tuple[str, ...], wanted: tuple[str, ...]) -> bool:
+    size = len(wanted)
+    return any(parts[i : i + size] == wanted for i in range(len(parts) - size + 1))
+
+
+def _identifier_words(page: str, wanted: _Wanted) -> list[int]:
+    """Indexes (in `page.split()`) of the words that make up a wanted identifier."""
+    if not wanted.identifiers or not may_contain(page, wanted.identifiers):
+        return []
+    return [
+        index
+        for item in find_identifiers(page)
+        if item.value in wanted.identifiers
+        for index in range(_word_at(page, item.start), _word_at(page, item.end - 1) + 1)
+    ]
+
+
+def _word_at(page: str, position: int) -> int:
+    """Index (in `page.split()`) of the word at or after a character position."""
+    before = page[:position]
+    inside = (
+        position > 0 and not before[-1].isspace() and not page[position : position + 1].isspace()
+    )
+    return len(before.split()) - (1 if inside else 0)
+
+
+_CHUNK = 64
+
+
+# An identifier on a page counts as much as this many occurrences of query words: it is the
+# more specific part of a query such as `DE14 2175 … Kontoauszug`.
+IDENTIFIER_WEIGHT = 5
+
+
+def _fold_page(page: str) -> str:
+    folded = page.lower().replace("ä", "a").replace("ö", "o").replace("ü", "u")
+    return folded.replace("ß", "ss")
+
+
+def _judged_hits(text: str, wanted: _Wanted) -> int:
+    words = text.split()
+    verdicts = wanted.judge(words)
+    return sum(map(verdicts.__getitem__, words))
+
+
+def best_page_snippet(
+    pages: list[str],
+    parsed: ParsedQuery,
+    wanted: _Wanted | None = None,
+    notes: list[str] | tuple[str, ...] = (),
+) -> tuple[int, str]:
+    """The page (1-based) where most query terms occur, and an HTML snippet with them marked.
+
+    Pages are ranked by how often the query's stems occur in their folded text (cheap, and close
+    enough: a stem is the beginning of its word forms) and by the identifiers on them; only when
+    no page has any (a match through a compound or an OCR slip) are all words judged. When the
+    words are only in a note (Vermerk) on the document, the snippet shows the note. On the
+    chosen page words are judged up to the first hit and around it. Pass one
+    `snippet_context(parsed)` for all hits of a query: each distinct word is judged once.
+    """
+    if not pages and not notes:
+        return 1, ""
+    wanted = wanted or _Wanted(parsed)
+    scores = []
+    for page in pages:
+        folded = _fold_page(page)
+        score = sum(folded.count(term) for term in wanted.terms)
+        if wanted.identifiers and may_contain(page, wanted.identifiers):
+            score += IDENTIFIER_WEIGHT
+        scores.append(score)
+    if pages and not any(scores):
+        scores = [_judged_hits(page, wanted) for page in pages]
+    if notes and not any(scores):
+        for note in notes:
+            words = note.split()
+            marked = set(_identifier_words(note, wanted))
+            if marked or _judged_hits(note, wanted):
+                return 1, "Vermerk: " + _snippet(words, wanted, marked)
+    if not pages:
+        return 1, ""
+    number = scores.index(max(scores)) + 1
+    page = pages[number - 1]
+    return number, _snippet(page.split(), wanted, set(_identifier_words(page, wanted)))
+
+
+def snippet_context(parsed: ParsedQuery, *, fuzzy: bool = True) -> _Wanted:
+    """What the snippets of one query's hits mark; `fuzzy` when OCR slips were searched too."""
+    return _Wanted(parsed, fuzzy=fuzzy)
+
+
+def _snippet(words: list[str], wanted: _Wanted, marked: set[int]) -> str:
+    """The words around the first hit, hits marked; `marked` holds identifier word indexes."""
     if not words:
         return ""
-    first = next((i for i, (_, hit) in enumerate(words) if hit), 0)
+    first = min(marked, default=len(words))
+    for chunk in range(0, first, _CHUNK):
+        part = words[chunk : min(first, chunk + _CHUNK)]
+        verdicts = wanted.judge(part)
+        hit = next((i for i, word in enumerate(part) if verdicts[word]), None)
+        if hit is not None:
+            first = chunk + hit
+            break
+    if first >= len(words):
+        first = 0  # nothing to mark: the page's beginning
     start = max(0, first - SNIPPET_WORDS // 3)
-    window = words[start : start + SNIPPET_WORDS]
-    parts = [f"<mark>{html.escape(w)}</mark>" if hit else html.escape(w) for w, hit in window]
+    shown = words[start : start + SNIPPET_WORDS]
+    verdicts = wanted.judge(shown)
+    window = [
+        (word, verdicts[word] or start + offset in marked) for offset, word in enumerate(shown)
+    ]
     prefix = "… " if start > 0 else ""
     suffix = " …" if start + SNIPPET_WORDS < len(words) else ""
-    return prefix + " ".join(parts) + suffix
+    return prefix + _render_window(window) + suffix
+
+
+def _render_window(window: list[tuple[str, bool]]) -> str:
+    return " ".join(
+        f"<mark>{html.escape(w)}</mark>" if hit else html.escape(w) for w, hit in window
+    )
+
+
+def facet_buckets(name: str, buckets: list[tuple[str, int]]) -> dict[str, int]:
+    """Largest first (ties by key), at most FACET_SIZES[name], without empty keys."""
+    ordered = sorted(((k, n) for k, n in buckets if k and n), key=lambda kv: (-kv[1], kv[0]))
+    return dict(ordered[: FACET_SIZES[name]])

@@ -3,36 +3,68 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import shutil
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import tantivy
 
+from search.analysis import analyze, compound_key, german_analyzer, plain_analyzer
 from search.base import (
+    COMPOUND_BOOST,
+    FACET_SIZES,
+    FUZZY_BELOW,
+    FUZZY_BOOST,
     IndexedDocument,
+    ParsedQuery,
     SearchHit,
     SearchQuery,
     SearchResult,
-    analyze,
+    WordPlan,
     best_page_snippet,
-    german_analyzer,
+    facet_buckets,
     parse_query,
+    prepare,
+    snippet_context,
 )
 from storage.base import BackendState
 
+log = logging.getLogger(__name__)
+
 _WRITER_HEAP = 50_000_000
+_FACET_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="eakte-facets")
+_BULK_WRITER_HEAP = 200_000_000
+_FACET_FIELDS = {"doc_type": "doc_type", "year": "receipt_year", "household": "bg_number"}
 
 
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
-    for keyword in ("document_id", "bg_number", "access", "doc_type", "identifiers", "source_name"):
-        builder.add_text_field(keyword, stored=True, tokenizer_name="raw")
+    builder.add_text_field("document_id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("access", tokenizer_name="raw")
+    for keyword in ("bg_number", "doc_type", "receipt_year"):
+        builder.add_text_field(keyword, stored=True, fast=True, tokenizer_name="raw")
+    builder.add_text_field("direction", stored=True, tokenizer_name="raw")
+    builder.add_text_field("status", stored=True, tokenizer_name="raw")
+    builder.add_text_field("identifiers", tokenizer_name="raw")
+    builder.add_text_field("source_name", stored=True, tokenizer_name="raw")
     builder.add_date_field("received_at", stored=True, indexed=True, fast=True)
+    builder.add_date_field("receipt_date", stored=True, indexed=True, fast=True)
+    builder.add_date_field("indexed_at", indexed=True, fast=True)
     builder.add_text_field("text", stored=True, tokenizer_name="de")
+    builder.add_text_field("notes", stored=True, tokenizer_name="de")
+    builder.add_text_field("compound", tokenizer_name="de", index_option="freq")
+    builder.add_text_field("plain", tokenizer_name="plain", index_option="freq")
     return builder.build()
+
+
+def _day(value: date) -> datetime:
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
 
 
 class EmbeddedSearchIndex:
@@ -45,17 +77,36 @@ class EmbeddedSearchIndex:
         if path is None:
             self._index = tantivy.Index(self.schema)
         else:
-            path.mkdir(parents=True, exist_ok=True)
-            self._index = tantivy.Index(self.schema, path=str(path))
+            self._index = self._open(path)
         self._index.register_tokenizer("de", german_analyzer())
+        self._index.register_tokenizer("plain", plain_analyzer())
         self._lock = threading.Lock()
 
+    def _open(self, path: Path) -> tantivy.Index:
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            return tantivy.Index(self.schema, path=str(path))
+        except ValueError as exc:
+            # An index written by an older version: the index is derived data, so it starts
+            # afresh and `eakte reindex` fills it again from the database.
+            log.warning("Suchindex %s hat ein älteres Schema (%s); neu angelegt – bitte "
+                        "`eakte reindex` ausführen.", path, exc)  # fmt: skip
+            with _process_lock(path):
+                for child in path.iterdir():
+                    if child.name == ".eakte-writer.lock":
+                        continue
+                    if child.is_dir():
+                        shutil.rmtree(child)
+                    else:
+                        child.unlink()
+            return tantivy.Index(self.schema, path=str(path))
+
     @contextmanager
-    def _writer(self) -> Iterator[tantivy.IndexWriter]:
+    def _writer(self, heap: int = _WRITER_HEAP) -> Iterator[tantivy.IndexWriter]:
         # Tantivy allows one writer per index; web app and workers are separate processes, so
         # they take turns through a file lock and hold the writer only for one change.
         with self._lock, _process_lock(self.path):
-            writer = self._index.writer(_WRITER_HEAP, 1)
+            writer = self._index.writer(heap, 1)
             try:
                 yield writer
                 writer.commit()
@@ -65,62 +116,176 @@ class EmbeddedSearchIndex:
             finally:
                 writer.wait_merging_threads()
 
-    def index(self, document: IndexedDocument) -> None:
+    def _entry(self, document: IndexedDocument, now: datetime) -> tantivy.Document:
+        prepared = prepare(document)
         entry = tantivy.Document(
             document_id=document.document_id,
-            bg_number=document.bg_number or "",
             access=document.access,
-            doc_type=document.doc_type or "",
             source_name=document.source_name,
+            direction=document.direction,
+            status=document.status,
             received_at=document.received_at,
-            text=list(document.pages) or [""],
+            receipt_date=_day(document.receipt_day),
+            receipt_year=prepared.year,
+            indexed_at=now,
+            text=prepared.pages or [""],
+            plain=(prepared.pages + prepared.notes) or [""],
         )
-        for identifier in document.identifiers:
+        for note in prepared.notes:
+            entry.add_text("notes", note)
+        if document.bg_number:
+            entry.add_text("bg_number", document.bg_number)
+        if document.doc_type:
+            entry.add_text("doc_type", document.doc_type)
+        for identifier in prepared.identifiers:
             entry.add_text("identifiers", identifier)
-        with self._writer() as writer:
-            writer.delete_documents_by_term("document_id", document.document_id)
-            writer.add_document(entry)
+        for compound in prepared.compounds:
+            entry.add_text("compound", compound)
+        return entry
+
+    def index(self, document: IndexedDocument) -> None:
+        self.index_many([document], heap=_WRITER_HEAP)
+
+    def index_many(self, documents: list[IndexedDocument], *, heap: int = _BULK_WRITER_HEAP) -> int:
+        if not documents:
+            return 0
+        now = datetime.now(UTC)
+        entries = [(d.document_id, self._entry(d, now)) for d in documents]
+        with self._writer(heap) as writer:
+            for document_id, entry in entries:
+                writer.delete_documents_by_term("document_id", document_id)
+                writer.add_document(entry)
+        return len(entries)
 
     def delete(self, document_id: str) -> None:
         with self._writer() as writer:
             writer.delete_documents_by_term("document_id", document_id)
 
+    def delete_indexed_before(self, moment: datetime) -> int:
+        # Tantivy indexes dates to the second: entries of `moment`'s own second are kept.
+        cutoff = moment.replace(microsecond=0)
+        stale = tantivy.Query.range_query(
+            self.schema, "indexed_at", tantivy.FieldType.Date, None, cutoff, include_upper=False
+        )
+        self._index.reload()
+        found = self._index.searcher().search(stale, limit=1, count=True).count or 0
+        if found:
+            with self._writer() as writer:
+                writer.delete_documents_by_query(stale)
+        return int(found)
+
+    def count(self) -> int:
+        self._index.reload()
+        return int(self._index.searcher().num_docs)
+
+    # --- search ---------------------------------------------------------------------------
+
+    def _word_query(self, plan: WordPlan, *, fuzzy: bool) -> tantivy.Query:
+        schema = self.schema
+        ways: list[tuple[tantivy.Occur, tantivy.Query]] = [
+            (tantivy.Occur.Should, tantivy.Query.term_query(schema, "text", plan.term)),
+            (tantivy.Occur.Should, tantivy.Query.term_query(schema, "notes", plan.term)),
+        ]
+        if plan.parts:
+            # Inside a longer compound; and the parts written apart (`Widerspruchs-Bescheid`).
+            key = analyze(compound_key(plan.parts))
+            if key:
+                inside = tantivy.Query.term_query(schema, "compound", key[0])
+                ways.append(
+                    (tantivy.Occur.Should, tantivy.Query.boost_query(inside, COMPOUND_BOOST))
+                )
+            apart = [t for part in plan.parts for t in analyze(part)]
+            if len(apart) > 1:
+                phrase = tantivy.Query.phrase_query(schema, "text", apart)
+                ways.append(
+                    (tantivy.Occur.Should, tantivy.Query.boost_query(phrase, COMPOUND_BOOST))
+                )
+        if fuzzy and plan.fuzziness and plan.plain:
+            slip = tantivy.Query.fuzzy_term_query(
+                schema, "plain", plan.plain, plan.fuzziness, True, False
+            )
+            ways.append((tantivy.Occur.Should, tantivy.Query.boost_query(slip, FUZZY_BOOST)))
+        return tantivy.Query.boolean_query(ways)
+
+    def _filters(self, query: SearchQuery) -> list[tantivy.Query]:
+        schema = self.schema
+        filters = [tantivy.Query.term_set_query(schema, "access", sorted(query.allowed))]
+        if query.doc_types:
+            types = sorted(query.doc_types)
+            filters.append(tantivy.Query.term_set_query(schema, "doc_type", types))
+        if query.direction:
+            filters.append(tantivy.Query.term_query(schema, "direction", query.direction))
+        if query.statuses:
+            statuses = sorted(query.statuses)
+            filters.append(tantivy.Query.term_set_query(schema, "status", statuses))
+        if query.receipt_from or query.receipt_to:
+            filters.append(
+                tantivy.Query.range_query(
+                    schema,
+                    "receipt_date",
+                    tantivy.FieldType.Date,
+                    _day(query.receipt_from) if query.receipt_from else None,
+                    _day(query.receipt_to) if query.receipt_to else None,
+                )
+            )
+        return filters
+
+    def _query(self, query: SearchQuery, parsed: ParsedQuery, *, fuzzy: bool) -> tantivy.Query:
+        schema = self.schema
+        must: list[tantivy.Query] = []
+        for identifier in parsed.identifiers:
+            must.append(tantivy.Query.term_query(schema, "identifiers", identifier))
+        for plan in parsed.plans:
+            must.append(self._word_query(plan, fuzzy=fuzzy))
+        for phrase in parsed.phrases:
+            terms = [t for word in phrase for t in analyze(word)]
+            if not terms:
+                continue
+            either = [
+                (
+                    tantivy.Occur.Should,
+                    tantivy.Query.phrase_query(schema, field, terms)
+                    if len(terms) > 1
+                    else tantivy.Query.term_query(schema, field, terms[0]),
+                )
+                for field in ("text", "notes")
+            ]
+            must.append(tantivy.Query.boolean_query(either))
+        # The filters take part in the query itself (not applied to its results), without score.
+        clauses = [(tantivy.Occur.Must, q) for q in must]
+        clauses += [
+            (tantivy.Occur.Must, tantivy.Query.const_score_query(f, 0.0))
+            for f in self._filters(query)
+        ]
+        return tantivy.Query.boolean_query(clauses)
+
     def search(self, query: SearchQuery) -> SearchResult:
         if not query.allowed:
             return SearchResult(total=0)
         parsed = parse_query(query.text)
-        if parsed.empty:
+        if parsed.empty or not (parsed.identifiers or parsed.plans or parsed.phrases):
             return SearchResult(total=0)
-        must: list[tantivy.Query] = [
-            tantivy.Query.term_set_query(self.schema, "access", sorted(query.allowed))
-        ]
-        for identifier in parsed.identifiers:
-            must.append(tantivy.Query.term_query(self.schema, "identifiers", identifier))
-        for word in parsed.words:
-            terms = analyze(word)
-            if terms:
-                must.append(
-                    tantivy.Query.boolean_query(
-                        [
-                            (tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "text", t))
-                            for t in terms
-                        ]
-                    )
-                )
-        for phrase in parsed.phrases:
-            terms = [t for word in phrase for t in analyze(word)]
-            if len(terms) > 1:
-                must.append(tantivy.Query.phrase_query(self.schema, "text", terms))
-            elif terms:
-                must.append(tantivy.Query.term_query(self.schema, "text", terms[0]))
-        combined = tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in must])
         self._index.reload()
         searcher = self._index.searcher()
+        combined = self._query(query, parsed, fuzzy=False)
         found = searcher.search(combined, limit=query.limit, offset=query.offset, count=True)
+        fuzzy = int(found.count or 0) < FUZZY_BELOW and any(p.fuzziness for p in parsed.plans)
+        if fuzzy:
+            combined = self._query(query, parsed, fuzzy=True)
+            found = searcher.search(combined, limit=query.limit, offset=query.offset, count=True)
+        # The facet counts run beside the hits and snippets: Tantivy releases the GIL, so on a
+        # second core the aggregation costs no time of the request.
+        facets = (
+            _FACET_POOL.submit(self._facets, searcher, combined, query) if query.facets else None
+        )
         hits = []
+        context = snippet_context(parsed, fuzzy=fuzzy)
         for score, address in found.hits:
             stored = searcher.doc(address)
-            page, snippet = best_page_snippet(stored.get_all("text"), parsed)
+            page, snippet = best_page_snippet(
+                stored.get_all("text"), parsed, context, stored.get_all("notes")
+            )
+            receipt = stored.get_first("receipt_date")
             hits.append(
                 SearchHit(
                     document_id=stored.get_first("document_id"),
@@ -130,14 +295,40 @@ class EmbeddedSearchIndex:
                     page=page,
                     snippet=snippet,
                     score=float(score),
+                    receipt_date=receipt.date() if receipt else None,
+                    direction=stored.get_first("direction") or "in",
+                    status=stored.get_first("status") or "routed",
                 )
             )
-        return SearchResult(total=int(found.count or 0), hits=hits)
+        total = int(found.count or 0)
+        counted = facets.result() if facets is not None else {}
+        return SearchResult(total=total, hits=hits, facets=counted if total else {})
+
+    def _facets(
+        self, searcher: tantivy.Searcher, combined: tantivy.Query, query: SearchQuery
+    ) -> dict[str, dict[str, int]]:
+        # Terms aggregations over the fast fields, run on the very query of the hits (so within
+        # the access filter); sizes cover every value that can occur, so counts are exact.
+        sizes = {
+            "doc_type": 1000,
+            "year": 1000,
+            "household": max(len(query.allowed), FACET_SIZES["household"]),
+        }
+        spec = {
+            name: {"terms": {"field": _FACET_FIELDS[name], "size": size, "segment_size": size}}
+            for name, size in sizes.items()
+        }
+        result = searcher.aggregate(combined, spec)
+        return {
+            name: facet_buckets(
+                name, [(b["key"], int(b["doc_count"])) for b in result[name]["buckets"]]
+            )
+            for name in sizes
+        }
 
     def ping(self) -> BackendState:
         try:
-            self._index.reload()
-            docs = self._index.searcher().num_docs
+            docs = self.count()
         except Exception as exc:  # noqa: BLE001 - health reports any failure
             return BackendState("embedded", False, f"{type(exc).__name__}: {exc}"[:300])
         where = str(self.path) if self.path else "Arbeitsspeicher"

@@ -3,50 +3,127 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+from datetime import UTC, datetime
 from typing import Any
 
-from opensearchpy import OpenSearch
+from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import NotFoundError, OpenSearchException, RequestError
 
 from records.errors import BackendUnavailable
+from search.analysis import compound_key
 from search.base import (
+    COMPOUND_BOOST,
+    FACET_SIZES,
+    FUZZY_BELOW,
+    FUZZY_BOOST,
     IndexedDocument,
+    ParsedQuery,
     SearchHit,
     SearchQuery,
     SearchResult,
+    WordPlan,
     best_page_snippet,
+    facet_buckets,
     parse_query,
+    prepare,
+    snippet_context,
 )
 from storage.base import BackendState
 
+log = logging.getLogger(__name__)
+
+# Raised whenever the mapping or the analysis changes; an index with another version is rebuilt
+# empty (it is derived data) and `eakte reindex` fills it again.
+SCHEMA_VERSION = 4
+
+# The same chains as the embedded index (search/analysis.py): split at everything that is not a
+# letter or digit (Tantivy's simple tokenizer), lower case, accents folded, and for `text` the
+# Snowball German2 stems (Tantivy's "german" stemmer gives the same terms, `mueller` -> `mull`).
+_SPLIT = {"type": "pattern", "pattern": "[^\\p{L}\\p{N}]+"}
 INDEX_SETTINGS: dict[str, Any] = {
     "settings": {
-        "index": {"number_of_shards": 1, "number_of_replicas": 0},
+        "index": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"},
         "analysis": {
-            "filter": {"german_snowball": {"type": "snowball", "language": "German2"}},
+            "tokenizer": {"letters_digits": _SPLIT},
+            "filter": {
+                "german_snowball": {"type": "snowball", "language": "German2"},
+                "not_too_long": {"type": "length", "max": 59},
+            },
             "analyzer": {
-                # The same chain as the embedded index: lower case, accents folded, German stems.
                 "german_text": {
-                    "tokenizer": "standard",
-                    "filter": ["lowercase", "asciifolding", "german_snowball"],
-                }
+                    "tokenizer": "letters_digits",
+                    "filter": ["not_too_long", "lowercase", "asciifolding", "german_snowball"],
+                },
+                "plain_text": {
+                    "tokenizer": "letters_digits",
+                    "filter": ["not_too_long", "lowercase", "asciifolding"],
+                },
             },
         },
     },
     "mappings": {
         "dynamic": "strict",
+        "_meta": {"schema_version": SCHEMA_VERSION},
+        "_source": {"excludes": ["compound"]},
         "properties": {
             "document_id": {"type": "keyword"},
             "bg_number": {"type": "keyword"},
             "access": {"type": "keyword"},
             "doc_type": {"type": "keyword"},
+            "direction": {"type": "keyword"},
+            "status": {"type": "keyword"},
             "identifiers": {"type": "keyword"},
-            "source_name": {"type": "keyword"},
+            "source_name": {"type": "keyword", "index": False},
             "received_at": {"type": "date"},
-            "text": {"type": "text", "analyzer": "german_text"},
+            "receipt_date": {"type": "date", "format": "strict_date"},
+            "receipt_year": {"type": "keyword"},
+            "indexed_at": {"type": "date"},
+            "text": {
+                "type": "text",
+                "analyzer": "german_text",
+                # Pages are separate values: a phrase never runs from one page into the next.
+                "fields": {
+                    "plain": {"type": "text", "analyzer": "plain_text", "index_options": "freqs"}
+                },
+            },
+            "notes": {
+                "type": "text",
+                "analyzer": "german_text",
+                "fields": {
+                    "plain": {"type": "text", "analyzer": "plain_text", "index_options": "freqs"}
+                },
+            },
+            "compound": {"type": "text", "analyzer": "german_text", "index_options": "freqs"},
         },
     },
 }
+
+_FACET_FIELDS = {"doc_type": "doc_type", "year": "receipt_year", "household": "bg_number"}
+_HIT_SOURCE = ["document_id", "bg_number", "doc_type", "source_name", "receipt_date",
+               "direction", "status", "text", "notes"]  # fmt: skip
+
+
+def entry_source(document: IndexedDocument, now: datetime) -> dict[str, Any]:
+    """The stored entry of a document (`_source`), computed by the shared analysis."""
+    prepared = prepare(document)
+    return {
+        "document_id": document.document_id,
+        "bg_number": document.bg_number,
+        "access": document.access,
+        "doc_type": document.doc_type,
+        "direction": document.direction,
+        "status": document.status,
+        "identifiers": prepared.identifiers,
+        "source_name": document.source_name,
+        "received_at": document.received_at.isoformat(),
+        "receipt_date": document.receipt_day.isoformat(),
+        "receipt_year": prepared.year,
+        "indexed_at": now.isoformat(),
+        "text": prepared.pages,
+        "notes": prepared.notes,
+        "compound": prepared.compounds,
+    }
 
 
 class OpenSearchIndex:
@@ -76,6 +153,16 @@ class OpenSearchIndex:
         if self._ready:
             return
         try:
+            if self.client.indices.exists(index=self.index_name):
+                mapping = self.client.indices.get_mapping(index=self.index_name)
+                meta = next(iter(mapping.values()))["mappings"].get("_meta") or {}
+                if meta.get("schema_version") != SCHEMA_VERSION:
+                    log.warning(
+                        "OpenSearch-Index %s hat ein älteres Schema; neu angelegt – bitte "
+                        "`eakte reindex` ausführen.",
+                        self.index_name,
+                    )
+                    self.client.indices.delete(index=self.index_name)
             if not self.client.indices.exists(index=self.index_name):
                 self.client.indices.create(index=self.index_name, body=INDEX_SETTINGS)
         except RequestError as exc:
@@ -85,18 +172,12 @@ class OpenSearchIndex:
             raise BackendUnavailable(f"OpenSearch nicht erreichbar: {exc}") from exc
         self._ready = True
 
+    def _body(self, document: IndexedDocument, now: datetime) -> dict[str, Any]:
+        return entry_source(document, now)
+
     def index(self, document: IndexedDocument) -> None:
         self.ensure_index()
-        body = {
-            "document_id": document.document_id,
-            "bg_number": document.bg_number,
-            "access": document.access,
-            "doc_type": document.doc_type,
-            "identifiers": document.identifiers,
-            "source_name": document.source_name,
-            "received_at": document.received_at.isoformat(),
-            "text": list(document.pages),
-        }
+        body = self._body(document, datetime.now(UTC))
         try:
             # The document id is the entry id, so indexing again replaces instead of duplicating;
             # an immediate refresh makes the change visible to the very next search.
@@ -106,39 +187,144 @@ class OpenSearchIndex:
         except OpenSearchException as exc:
             raise BackendUnavailable(f"Indexieren in OpenSearch fehlgeschlagen: {exc}") from exc
 
+    def index_many(self, documents: list[IndexedDocument], *, refresh: bool = True) -> int:
+        if not documents:
+            return 0
+        self.ensure_index()
+        now = datetime.now(UTC)
+        actions = [
+            {"_index": self.index_name, "_id": d.document_id, "_source": self._body(d, now)}
+            for d in documents
+        ]
+        try:
+            done, errors = helpers.bulk(
+                self.client, actions, refresh=refresh, raise_on_error=False, chunk_size=500
+            )
+        except OpenSearchException as exc:
+            raise BackendUnavailable(f"Indexieren in OpenSearch fehlgeschlagen: {exc}") from exc
+        if errors:
+            raise BackendUnavailable(
+                f"Indexieren in OpenSearch fehlgeschlagen: {len(errors)} Fehler, z. B. {errors[0]}"
+            )
+        return int(done)
+
     def delete(self, document_id: str) -> None:
         self.ensure_index()
         with contextlib.suppress(NotFoundError):
             self.client.delete(index=self.index_name, id=document_id, refresh=True)
 
+    def delete_indexed_before(self, moment: datetime) -> int:
+        self.ensure_index()
+        # To the second, as the embedded index: entries of `moment`'s own second are kept.
+        # Scroll and bulk delete rather than _delete_by_query, which needs the reindex module.
+        cutoff = moment.replace(microsecond=0).isoformat()
+        stale = {"query": {"range": {"indexed_at": {"lt": cutoff}}}, "_source": False}
+        try:
+            self.client.indices.refresh(index=self.index_name)
+            actions = (
+                {"_op_type": "delete", "_index": self.index_name, "_id": hit["_id"]}
+                for hit in helpers.scan(self.client, query=stale, index=self.index_name, size=1000)
+            )
+            done, errors = helpers.bulk(
+                self.client, actions, refresh=True, raise_on_error=False, chunk_size=1000
+            )
+        except OpenSearchException as exc:
+            raise BackendUnavailable(f"Löschen in OpenSearch fehlgeschlagen: {exc}") from exc
+        missing = [e for e in errors if next(iter(e.values())).get("status") != 404]
+        if missing:
+            raise BackendUnavailable(f"Löschen in OpenSearch fehlgeschlagen: {missing[0]}")
+        return int(done)
+
+    def count(self) -> int:
+        self.ensure_index()
+        self.client.indices.refresh(index=self.index_name)
+        return int(self.client.count(index=self.index_name)["count"])
+
+    # --- search ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _word_query(plan: WordPlan, *, fuzzy: bool) -> dict[str, Any]:
+        ways: list[dict[str, Any]] = [
+            {"match": {"text": {"query": plan.word}}},
+            {"match": {"notes": {"query": plan.word}}},
+        ]
+        if plan.parts:
+            # Inside a longer compound; and the parts written apart (`Widerspruchs-Bescheid`).
+            inside = {"query": compound_key(plan.parts), "boost": COMPOUND_BOOST}
+            ways.append({"match": {"compound": inside}})
+            if len(plan.parts) > 1:
+                apart = {"query": " ".join(plan.parts), "boost": COMPOUND_BOOST}
+                ways.append({"match_phrase": {"text": apart}})
+        if fuzzy and plan.fuzziness:
+            slip = {
+                "query": plan.word,
+                "fuzziness": plan.fuzziness,
+                "prefix_length": 0,
+                "max_expansions": 1000,
+                "fuzzy_transpositions": True,
+                "boost": FUZZY_BOOST,
+            }
+            ways.append({"match": {"text.plain": slip}})
+            ways.append({"match": {"notes.plain": slip}})
+        return {"bool": {"should": ways, "minimum_should_match": 1}}
+
+    @staticmethod
+    def _filters(query: SearchQuery) -> list[dict[str, Any]]:
+        filters: list[dict[str, Any]] = [{"terms": {"access": sorted(query.allowed)}}]
+        if query.doc_types:
+            filters.append({"terms": {"doc_type": sorted(query.doc_types)}})
+        if query.direction:
+            filters.append({"term": {"direction": query.direction}})
+        if query.statuses:
+            filters.append({"terms": {"status": sorted(query.statuses)}})
+        if query.receipt_from or query.receipt_to:
+            bounds: dict[str, str] = {}
+            if query.receipt_from:
+                bounds["gte"] = query.receipt_from.isoformat()
+            if query.receipt_to:
+                bounds["lte"] = query.receipt_to.isoformat()
+            filters.append({"range": {"receipt_date": bounds}})
+        return filters
+
+    def _query(self, query: SearchQuery, parsed: ParsedQuery, *, fuzzy: bool) -> dict[str, Any]:
+        must: list[dict[str, Any]] = []
+        must += [{"term": {"identifiers": identifier}} for identifier in parsed.identifiers]
+        must += [self._word_query(plan, fuzzy=fuzzy) for plan in parsed.plans]
+        must += [
+            {
+                "bool": {
+                    "should": [
+                        {"match_phrase": {field: " ".join(phrase)}} for field in ("text", "notes")
+                    ],
+                    "minimum_should_match": 1,
+                }
+            }
+            for phrase in parsed.phrases
+        ]
+        # The access filter is part of the query: hits, total and facets never see other files.
+        return {"bool": {"must": must, "filter": self._filters(query)}}
+
     def search(self, query: SearchQuery) -> SearchResult:
         if not query.allowed:
             return SearchResult(total=0)
         parsed = parse_query(query.text)
-        if parsed.empty:
+        if parsed.empty or not (parsed.identifiers or parsed.plans or parsed.phrases):
             return SearchResult(total=0)
         self.ensure_index()
-        must: list[dict[str, Any]] = []
-        must += [{"term": {"identifiers": identifier}} for identifier in parsed.identifiers]
-        if parsed.words:
-            must.append({"match": {"text": {"query": " ".join(parsed.words), "operator": "and"}}})
-        must += [{"match_phrase": {"text": " ".join(phrase)}} for phrase in parsed.phrases]
-        body = {
-            "query": {
-                "bool": {"must": must, "filter": [{"terms": {"access": sorted(query.allowed)}}]}
-            },
-            "from": query.offset,
-            "size": query.limit,
-            "track_total_hits": True,
-        }
-        try:
-            response = self.client.search(index=self.index_name, body=body)
-        except OpenSearchException as exc:
-            raise BackendUnavailable(f"Suche in OpenSearch fehlgeschlagen: {exc}") from exc
+        response = self._search(query, parsed, fuzzy=False)
+        total = int(response["hits"]["total"]["value"])
+        fuzzy = total < FUZZY_BELOW and any(p.fuzziness for p in parsed.plans)
+        if fuzzy:
+            response = self._search(query, parsed, fuzzy=True)
+            total = int(response["hits"]["total"]["value"])
         hits = []
+        context = snippet_context(parsed, fuzzy=fuzzy)
         for raw in response["hits"]["hits"]:
             source = raw["_source"]
-            page, snippet = best_page_snippet(source.get("text") or [], parsed)
+            page, snippet = best_page_snippet(
+                source.get("text") or [], parsed, context, source.get("notes") or []
+            )
+            receipt = source.get("receipt_date")
             hits.append(
                 SearchHit(
                     document_id=source["document_id"],
@@ -148,9 +334,40 @@ class OpenSearchIndex:
                     page=page,
                     snippet=snippet,
                     score=float(raw.get("_score") or 0.0),
+                    receipt_date=datetime.fromisoformat(receipt).date() if receipt else None,
+                    direction=source.get("direction") or "in",
+                    status=source.get("status") or "routed",
                 )
             )
-        return SearchResult(total=int(response["hits"]["total"]["value"]), hits=hits)
+        facets: dict[str, dict[str, int]] = {}
+        if query.facets and total:
+            aggregations = response.get("aggregations") or {}
+            facets = {
+                name: facet_buckets(
+                    name,
+                    [(b["key"], int(b["doc_count"])) for b in aggregations[name]["buckets"]],
+                )
+                for name in _FACET_FIELDS
+            }
+        return SearchResult(total=total, hits=hits, facets=facets)
+
+    def _search(self, query: SearchQuery, parsed: ParsedQuery, *, fuzzy: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "query": self._query(query, parsed, fuzzy=fuzzy),
+            "from": query.offset,
+            "size": query.limit,
+            "track_total_hits": True,
+            "_source": _HIT_SOURCE,
+        }
+        if query.facets:
+            body["aggs"] = {
+                name: {"terms": {"field": field, "size": FACET_SIZES[name]}}
+                for name, field in _FACET_FIELDS.items()
+            }
+        try:
+            return self.client.search(index=self.index_name, body=body)  # type: ignore[no-any-return]
+        except OpenSearchException as exc:
+            raise BackendUnavailable(f"Suche in OpenSearch fehlgeschlagen: {exc}") from exc
 
     def ping(self) -> BackendState:
         try:

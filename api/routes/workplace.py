@@ -77,6 +77,11 @@ class ItemAction(BaseModel):
 Action = Literal["read", "unread", "take", "forward", "return", "done", "reopen"]
 
 
+# Actions that change what the index holds: the household (return to clearing) or the
+# document's status (done, reopened), which search filters on.
+_REINDEXED = ("return", "done", "reopen")
+
+
 def _after_change(runtime, item) -> None:  # type: ignore[no-untyped-def]
     reindex(runtime.index, item.document)
 
@@ -101,7 +106,7 @@ def work_on_item(
         comment=body.comment,
     )
     db.flush()
-    if action == "return":
+    if action in _REINDEXED:
         _after_change(runtime, item)
     return inbox.item_out(item, _type_names(runtime))
 
@@ -129,7 +134,7 @@ def work_on_items(
         )
         done.append(item)
     db.flush()
-    if body.action == "return":
+    if body.action in _REINDEXED:
         for item in done:
             _after_change(runtime, item)
     return {"done": len(done)}
@@ -173,13 +178,15 @@ def add_household_note(bg_number: str, body: NoteIn, db: DbDep, user: UserDep) -
 
 @router.post("/documents/{document_id}/notes", status_code=201, summary="Vermerk zum Dokument")
 def add_document_note(
-    document_id: uuid.UUID, body: NoteIn, db: DbDep, user: UserDep
+    document_id: uuid.UUID, body: NoteIn, db: DbDep, runtime: RuntimeDep, user: UserDep
 ) -> dict[str, Any]:
     document = db.get(Document, document_id)
     if document is None:
         raise NotFound("Dokument nicht gefunden.")
     note = files.add_note(db, user, body.text, document=document)
     db.flush()
+    # The note is searchable with its document from now on.
+    reindex(runtime.index, document)
     return {"id": note.id, "author": note.author_name, "created_at": note.created_at.isoformat()}
 
 

@@ -41,27 +41,6 @@ if (logout) {
   });
 }
 
-const searchForm = document.getElementById("search-form");
-if (searchForm) {
-  searchForm.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const results = document.getElementById("results");
-    const q = new FormData(searchForm).get("q");
-    try {
-      const body = await api(`/api/search?q=${encodeURIComponent(q)}`);
-      const hits = body.hits.map((hit) => `
-        <article class="hit">
-          <div class="meta">${text(hit.source_name)} · Seite ${hit.page}
-            · ${hit.bg_number ? "BG " + text(hit.bg_number) : "ohne Haushalt (Klärung)"}</div>
-          <div>${hit.snippet}</div>
-        </article>`);
-      results.innerHTML = `<p>${body.total} Treffer</p>` + hits.join("");
-    } catch (error) {
-      results.innerHTML = `<p class="error">${text(error.message)}</p>`;
-    }
-  });
-}
-
 async function refreshNavCount() {
   const badge = document.getElementById("nav-count");
   if (!badge) return;

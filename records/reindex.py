@@ -1,0 +1,170 @@
+"""Rebuild the search index from the database: every document again, nothing left over.
+
+The index is derived data; the database (documents, page texts, households) is the truth. A run
+writes every searchable document again in batches, then removes every entry it did not write:
+documents that no longer exist, were rejected for a new scan or are not processed. Entries carry
+the time they were written, so "not written by this run" is "written before the run started".
+
+A run can be interrupted at any point and is resumed from a checkpoint file (the last document
+id done, and when the run started); indexing again is idempotent, so a repeated batch is
+harmless. Web app and workers may keep indexing meanwhile: what they write is newer than the
+run's start and stays.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from records.db import transaction
+from records.models import Document, InboxItem, Note
+from records.routing import index_entry
+from records.runtime import Runtime
+from search import IndexedDocument
+
+# Documents changed this long before the run started are written once more at its end: a
+# worker may have indexed a new document just before the start and committed it only after the
+# run's pass went by its id.
+CATCH_UP = timedelta(minutes=10)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ReindexReport:
+    indexed: int
+    removed: int
+    total: int
+    resumed: bool
+    seconds: float
+
+
+def _searchable():  # type: ignore[no-untyped-def]
+    return (Document.status == "processed") & (Document.qa_status != "rejected")
+
+
+def checkpoint_path(runtime: Runtime) -> Path:
+    return runtime.settings.data_dir / "run" / "reindex.json"
+
+
+def _target(runtime: Runtime) -> str:
+    settings = runtime.settings
+    if settings.search_index == "embedded":
+        return f"embedded:{settings.index_dir.resolve()}"
+    return f"opensearch:{settings.opensearch_url}/{settings.opensearch_index}"
+
+
+def _load(path: Path, target: str) -> tuple[datetime, str | None, int] | None:
+    try:
+        saved = json.loads(path.read_text())
+        if saved["target"] != target:
+            return None
+        return datetime.fromisoformat(saved["started_at"]), saved["last_id"], int(saved["done"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _save(path: Path, target: str, started: datetime, last_id: str | None, done: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    partial.write_text(
+        json.dumps(
+            {"target": target, "started_at": started.isoformat(), "last_id": last_id, "done": done}
+        )
+    )
+    partial.replace(path)
+
+
+def _batch(session: Session, after: str | None, size: int) -> list[Document]:
+    query = (
+        select(Document)
+        .where(_searchable())
+        .options(selectinload(Document.pages), selectinload(Document.household))
+        .order_by(Document.id)
+        .limit(size)
+    )
+    if after is not None:
+        query = query.where(Document.id > uuid.UUID(after))
+    return list(session.scalars(query))
+
+
+def _entries(session: Session, documents: list[Document]) -> list[IndexedDocument]:
+    """Index entries of a batch, with inbox items and notes read in two queries."""
+    ids = [document.id for document in documents]
+    items = {
+        item.document_id: item
+        for item in session.scalars(select(InboxItem).where(InboxItem.document_id.in_(ids)))
+    }
+    notes: dict[uuid.UUID, list[str]] = {}
+    for document_id, text in session.execute(
+        select(Note.document_id, Note.text)
+        .where(Note.document_id.in_(ids))
+        .order_by(Note.created_at, Note.id)
+    ):
+        notes.setdefault(document_id, []).append(text)
+    return [index_entry(d, item=items.get(d.id), notes=notes.get(d.id, [])) for d in documents]
+
+
+def reindex_all(
+    runtime: Runtime,
+    *,
+    batch_size: int = 500,
+    restart: bool = False,
+    on_progress: Progress | None = None,
+) -> ReindexReport:
+    """Write every searchable document into the index again and remove all other entries."""
+    began = time.monotonic()
+    index = runtime.index
+    path = checkpoint_path(runtime)
+    target = _target(runtime)
+    saved = None if restart else _load(path, target)
+    if saved is not None:
+        started, last_id, done = saved
+    else:
+        started, last_id, done = datetime.now(UTC), None, 0
+        _save(path, target, started, last_id, done)
+    with transaction(runtime.sessions) as session:
+        total = int(session.scalar(select(func.count()).select_from(Document).where(_searchable())))
+    if on_progress:
+        on_progress(done, total)
+    indexed = 0
+    while True:
+        with transaction(runtime.sessions) as session:
+            documents = _batch(session, last_id, batch_size)
+            entries = _entries(session, documents)
+        if not entries:
+            break
+        indexed += index.index_many(entries)
+        done += len(entries)
+        last_id = entries[-1].document_id
+        _save(path, target, started, last_id, done)
+        if on_progress:
+            on_progress(min(done, total), total)
+    with transaction(runtime.sessions) as session:
+        recent = list(
+            session.scalars(
+                select(Document)
+                .where(_searchable(), Document.updated_at >= started - CATCH_UP)
+                .options(selectinload(Document.pages), selectinload(Document.household))
+            )
+        )
+        late = _entries(session, recent)
+    for start in range(0, len(late), batch_size):
+        index.index_many(late[start : start + batch_size])
+    removed = index.delete_indexed_before(started)
+    path.unlink(missing_ok=True)
+    return ReindexReport(
+        indexed=indexed,
+        removed=removed,
+        total=total,
+        resumed=saved is not None,
+        seconds=time.monotonic() - began,
+    )
