@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from records.runtime import Runtime
 from tests.test_search_api import NEIGHBOUR, OWN, file
-from tests.test_web import live_url, page  # noqa: F401 - fixtures
+from tests.test_web import ARTIFACTS, live_url, page  # noqa: F401 - fixtures
 from tests.test_workplace_web import _log_in
 
 pytestmark = pytest.mark.slow
@@ -62,6 +62,8 @@ def test_caseworker_searches_narrows_by_facet_and_opens_the_hit_in_the_viewer(
     expect(summary).to_have_text("4 Treffer")
     expect(page.locator("#results mark").first).to_be_visible()
     facets = page.get_by_role("complementary", name="Treffer eingrenzen")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "suche-facetten.png"), full_page=True)
     expect(facets.locator("[data-facet-group=household]")).to_contain_text(OWN)
     expect(facets.locator("[data-facet-group=year]")).to_contain_text("2026")
 
