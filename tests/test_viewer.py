@@ -368,6 +368,8 @@ def test_the_viewer_api_serves_pages_words_and_the_pdf(filed: Filed) -> None:
     assert body["doc_type"] == "verdienstabrechnung"
     assert body["bg_number"] == "95401BG5662133"
     assert body["page_count"] == 2 and body["received_at"]
+    # The header shows the legal receipt date (stamp or scan day), never a later one.
+    assert body["receipt_date"] and body["receipt_date"] <= body["received_at"][:10]
     base = f"/api/documents/{filed.double}/pages"
     for number, page in enumerate(body["pages"], start=1):
         assert page["number"] == number

@@ -59,6 +59,8 @@ def view_document(
         "doc_type_name": names.get(document.doc_type or "", document.doc_type),
         "bg_number": document.household.bg_number if document.household else None,
         "received_at": document.received_at.isoformat(),
+        # The legal receipt date: the received stamp where one was read, else the scan day.
+        "receipt_date": document.receipt_date.isoformat() if document.receipt_date else None,
         "letter_date": document.letter_date.isoformat() if document.letter_date else None,
         "status": document.status,
         "qa_status": document.qa_status,

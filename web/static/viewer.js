@@ -160,7 +160,7 @@
     if (doc) {
       meta.push(doc.doc_type_name || "Dokumentart offen");
       meta.push(doc.bg_number ? `BG ${doc.bg_number}` : "ohne Haushalt (Klärung)");
-      meta.push(`eingegangen am ${germanDate(doc.received_at)}`);
+      meta.push(`Eingang ${germanDate(doc.receipt_date || doc.received_at)}`);
     }
     $("doc-meta").textContent = meta.join(" · ");
     // The objections office registers the letter shown here (web/static/legal.js).
