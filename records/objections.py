@@ -194,6 +194,73 @@ def correct_receipt_date(
     return objection
 
 
+def set_decision(
+    session: Session,
+    user: User,
+    objection_id: int,
+    *,
+    decision_id: uuid.UUID | None,
+    proven_notification: date | None,
+    legal_remedy_notice_ok: bool,
+    reason: str = "",
+) -> Objection:
+    """The contested decision and what the deadline depends on, set or changed after intake.
+
+    Setting it where none was chosen needs no reason; changing a chosen one does, because the
+    deadline check changes with it. Both are in the case's history."""
+    objection = _objection(session, user, objection_id)
+    _require_office(user)
+    decision = None
+    if decision_id is not None:
+        decision = session.get(Document, decision_id)
+        if decision is None or decision.household_id != objection.household_id:
+            raise InvalidInput(
+                "Der angefochtene Bescheid muss in der Akte desselben Haushalts liegen.",
+                code="decision_household",
+            )
+    before = {
+        "decision": str(objection.decision_id) if objection.decision_id else None,
+        "proven_notification": (
+            objection.proven_notification.isoformat() if objection.proven_notification else None
+        ),
+        "legal_remedy_notice_ok": objection.legal_remedy_notice_ok,
+    }
+    after = {
+        "decision": str(decision.id) if decision else None,
+        "proven_notification": proven_notification.isoformat() if proven_notification else None,
+        "legal_remedy_notice_ok": legal_remedy_notice_ok,
+    }
+    if before == after:
+        return objection
+    if objection.decision_id is not None and not reason.strip():
+        raise InvalidInput(
+            "Eine Änderung des angefochtenen Bescheids oder der Bekanntgabe braucht eine "
+            "Begründung, weil sich die Fristprüfung ändert.",
+            code="decision_reason",
+        )
+    objection.decision_id = decision.id if decision else None
+    objection.decision = decision
+    objection.proven_notification = proven_notification
+    objection.legal_remedy_notice_ok = legal_remedy_notice_ok
+    try:
+        check = deadline_of(objection, decision)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="deadline_dates") from None
+    audit.record(
+        session,
+        user,
+        "objection.decision_set",
+        object_type="objection",
+        object_id=objection.id,
+        bg_number=objection.household.bg_number,
+        before=before,
+        after=after,
+        reason=reason.strip() or None,
+        on_time=check.on_time if check else None,
+    )
+    return objection
+
+
 def set_status(session: Session, user: User, objection_id: int, status: str) -> Objection:
     _require_office(user)
     if status not in OBJECTION_STATES:
@@ -215,10 +282,13 @@ def set_status(session: Session, user: User, objection_id: int, status: str) -> 
 
 
 def _objection(session: Session, user: User, objection_id: int) -> Objection:
+    """The objection to change; a user without access to its letter is refused and audited."""
     objection = session.get(Objection, objection_id)
     if objection is None:
         raise NotFound("Widerspruch nicht gefunden.")
-    require_document_access(session, user, objection.document)
+    _check_or_audit(
+        session, user, objection.document, "objection.change", "objection", objection.id
+    )
     return objection
 
 

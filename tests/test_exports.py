@@ -416,3 +416,46 @@ def test_export_rejects_what_does_not_belong_or_is_not_ready(
     )
     assert answer.status_code == 422
     assert "noch nicht fertig verarbeitet" in answer.json()["error"]["message"]
+
+
+def test_the_contested_decision_can_be_set_later_and_a_change_needs_a_reason(
+    runtime: Runtime, case_file: dict[str, str]
+) -> None:
+    office = client_for(runtime, OFFICE)
+    created = office.post("/api/objections", json={"document_id": case_file["objection"]})
+    assert created.status_code == 201
+    objection = created.json()
+    assert objection["deadline"] is None and "nicht prüfbar" in objection["deadline_missing"]
+    base = f"/api/objections/{objection['id']}/decision"
+
+    # Chosen later from the file: the check appears (received 16.11., period ends 16.11.).
+    later = office.post(base, json={"decision_id": case_file["decision"]})
+    assert later.status_code == 200, later.text
+    assert later.json()["deadline"]["on_time"] is True
+    assert later.json()["deadline"]["deadline"] == "2026-11-16"
+
+    # Switching to the July decision changes the verdict, so it needs a reason.
+    switched = {"decision_id": case_file["old_decision"]}
+    refused = office.post(base, json=switched)
+    assert refused.status_code == 422 and "Begründung" in refused.json()["error"]["message"]
+    assert office.get(f"/api/objections/{objection['id']}").json()["deadline"]["on_time"] is True
+    changed = office.post(base, json=switched | {"reason": "Widerspruch richtet sich gegen Juli"})
+    assert changed.status_code == 200
+    assert changed.json()["deadline"]["on_time"] is False
+    history = changed.json()["history"]
+    assert [e["action"] for e in history].count("objection.decision_set") == 2
+    assert history[-1]["details"]["reason"] == "Widerspruch richtet sich gegen Juli"
+    assert history[-1]["by"] == OFFICE
+
+    # A decision of another household's file is refused; so is a caseworker of another team.
+    stranger = client_for(runtime, STRANGER)
+    assert stranger.post(base, json={"decision_id": case_file["decision"]}).status_code == 403
+    with runtime.sessions() as session:
+        denied = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.actor_login == STRANGER, AuditEvent.action == "objection.change"
+            )
+        ).all()
+        assert [(e.outcome, e.object_id) for e in denied] == [("denied", str(objection["id"]))]
+    foreign = office.post(base, json={"decision_id": str(uuid.uuid4()), "reason": "x"})
+    assert foreign.status_code == 422

@@ -162,6 +162,16 @@ def test_office_registers_an_objection_sees_the_deadline_and_exports_the_file_fo
         "in Bearbeitung – gesetzt von Lena Herrmann"
     )
     expect(page.locator("#history")).to_contain_text("Status: eingegangen → in Bearbeitung")
+    # The decision stays changeable on the case's page; a change needs a reason.
+    expect(page.locator("#decision-select")).to_have_value(office_mail["decision"])
+    page.get_by_label(re.compile("Rechtsbehelfsbelehrung fehlt")).check()
+    page.get_by_role("button", name="Speichern").click()
+    expect(page.locator("#case-status")).to_contain_text("braucht eine Begründung")
+    page.get_by_label("Begründung (bei Änderung)").fill("Belehrung nennt falsches Gericht")
+    page.get_by_role("button", name="Speichern").click()
+    expect(page.locator("#case-status")).to_contain_text("Gespeichert")
+    expect(page.locator("#deadline table.steps")).to_contain_text("§ 66")
+    expect(page.locator("#history")).to_contain_text("Belehrung nennt falsches Gericht")
     page.screenshot(path=str(ARTIFACTS / "widerspruch.png"), full_page=True)
 
     # The dashboard lists it by age with the § 88 SGG date and the case's documents.

@@ -103,6 +103,33 @@ def correct_receipt(
     return objections.objection_out(db, objection, names=type_names(runtime))
 
 
+class DecisionIn(BaseModel):
+    decision_id: uuid.UUID | None = None
+    proven_notification: date | None = None
+    legal_remedy_notice_ok: bool = True
+    reason: str = Field(default="", max_length=1000)
+
+
+@router.post(
+    "/objections/{objection_id}/decision",
+    summary="Angefochtenen Bescheid und Bekanntgabe nachtragen oder ändern",
+)
+def set_decision(
+    objection_id: int, body: DecisionIn, db: DbDep, runtime: RuntimeDep, user: UserDep
+) -> dict[str, Any]:
+    objection = objections.set_decision(
+        db,
+        user,
+        objection_id,
+        decision_id=body.decision_id,
+        proven_notification=body.proven_notification,
+        legal_remedy_notice_ok=body.legal_remedy_notice_ok,
+        reason=body.reason,
+    )
+    db.flush()
+    return objections.objection_out(db, objection, names=type_names(runtime))
+
+
 class AppealIn(BaseModel):
     document_id: uuid.UUID
     court: str = Field(min_length=1, max_length=200)

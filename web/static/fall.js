@@ -35,6 +35,8 @@ function what(event) {
       return `Widerspruch erfasst (Eingang ${germanDate(d.receipt_date)}${d.on_time === true ? ", fristgerecht" : d.on_time === false ? ", verspätet" : ""})`;
     case "objection.receipt_date_corrected":
       return `Eingangsdatum berichtigt: ${germanDate(d.before)} → ${germanDate(d.after)}. Begründung: ${d.reason}`;
+    case "objection.decision_set":
+      return `Angefochtener Bescheid / Bekanntgabe geändert${d.reason ? `. Begründung: ${d.reason}` : ""}${d.on_time === true ? " (fristgerecht)" : d.on_time === false ? " (verspätet)" : ""}`;
     case "objection.status":
     case "appeal.status":
       return `Status: ${STATES[d.before] || d.before} → ${STATES[d.after] || d.after}`;
@@ -113,10 +115,33 @@ function render() {
     `<tr><td>${when(e.at)}</td><td>${esc(e.by_name)}</td><td>${esc(what(e))}</td></tr>`).join("");
 }
 
+// The decisions in the household's file, for choosing or changing the contested one.
+async function fillDecisionForm() {
+  const form = document.getElementById("decision-form");
+  if (!form || !CASE.data) return;
+  const c = CASE.data;
+  const select = document.getElementById("decision-select");
+  if (!select.dataset.loaded) {
+    const facts = await api(`/api/documents/${c.document_id}/legal-intake`);
+    for (const d of facts.decisions) {
+      const option = document.createElement("option");
+      option.value = d.id;
+      option.textContent = `${d.doc_type_name} – versandt am ${germanDate(d.dispatch_date) || "?"} (${d.source_name})`;
+      select.append(option);
+    }
+    select.dataset.loaded = "1";
+  }
+  select.value = c.decision_id || "";
+  form.elements.proven_notification.value = c.proven_notification || "";
+  form.elements.remedy_missing.checked = !c.legal_remedy_notice_ok;
+  form.elements.reason.value = "";
+}
+
 async function load() {
   try {
     CASE.data = await api(BASE);
     render();
+    await fillDecisionForm();
   } catch (error) {
     document.getElementById("case-status").textContent = error.message;
   }
@@ -130,8 +155,10 @@ async function post(path, payload, done) {
     });
     render();
     status.textContent = done;
+    return true;
   } catch (error) {
     status.textContent = error.message;
+    return false;
   }
 }
 
@@ -148,6 +175,21 @@ if (receiptForm) {
     const data = Object.fromEntries(new FormData(receiptForm));
     await post(`${BASE}/receipt-date`, data, "Eingangsdatum berichtigt; die Frist ist neu berechnet.");
     if (CASE.data && CASE.data.receipt_date === data.receipt_date) receiptForm.reset();
+  });
+}
+
+const decisionForm = document.getElementById("decision-form");
+if (decisionForm) {
+  decisionForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const f = decisionForm.elements;
+    const saved = await post(`${BASE}/decision`, {
+      decision_id: f.decision_id.value || null,
+      proven_notification: f.proven_notification.value || null,
+      legal_remedy_notice_ok: !f.remedy_missing.checked,
+      reason: f.reason.value,
+    }, "Gespeichert; die Frist ist neu geprüft.");
+    if (saved) await fillDecisionForm();
   });
 }
 
