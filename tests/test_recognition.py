@@ -1053,3 +1053,18 @@ def test_bg_read_as_one_glyph_routes_only_with_the_person(catalogue: Catalogue) 
     assert recognise([statement], master, catalogue).bg_number == "35102BG5181921"
     stranger = "3510255181921\nSparkasse\nKontoauszug 10/2026\nAlter Kontostand"
     assert recognise([stranger], master, catalogue).bg_number is None
+
+
+def test_bg_read_as_two_digits_settles_a_namesake(catalogue: Catalogue) -> None:
+    # "BG" read as "56" and the last "1" as "]": the number still tells two namesakes apart.
+    darwish = MemberRecord("Darwish", "Mohammad", date(1990, 3, 1))
+    master = MasterData(
+        [
+            HouseholdRecord("35103BG5706481", "Am Hafen 2", "27472", "Cuxhaven", (darwish,)),
+            HouseholdRecord("35103BG5461736", "Ringstraße 9", "27476", "Cuxhaven", (darwish,)),
+        ]
+    )
+    payslip = "Lohnabrechnung Oktober 2026\nDarwish, Mohammad, BG 3510356570648]\nBrutto 520,00"
+    result = recognise([payslip], master, catalogue)
+    assert result.bg_number == "35103BG5706481"
+    assert ("35103BG5706481", 1, True) in result.bg_numbers_found

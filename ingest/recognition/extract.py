@@ -13,8 +13,8 @@ from ingest.recognition.text import Line, ParsedDocument
 # --- BG numbers -------------------------------------------------------------------------------
 
 # What OCR makes of a digit; each maps back to the digit it most likely was.
-_DIGIT_LIKE = "0-9OoQDIl|!SZBGb"
-_TO_DIGIT = str.maketrans("OoQDIl|!SZBGb", "0000111152866")
+_DIGIT_LIKE = r"0-9OoQDIl|!\]\[SZBGb"
+_TO_DIGIT = str.maketrans("OoQDIl|![]SZBGb", "000011111152866")
 _D = f"[{_DIGIT_LIKE}]"
 _OFFICE = rf"{_D}(?: ?{_D}){{4}}"
 _SERIAL = rf"{_D}(?: ?{_D}){{6}}"
@@ -36,6 +36,10 @@ _LABEL = (
 # person of that household is on the paper too.
 _GLYPH_FORM = re.compile(
     r"(?<![0-9A-Za-z])(?P<office>\d{5})(?P<token>[5S8B6G])(?P<serial>\d{7})(?![0-9])"
+)
+# The same with "BG" read as two digits ("56", "86"): "3510356570648]" for 35103BG5706481.
+_TWO_GLYPH_FORM = re.compile(
+    r"(?<![0-9A-Za-z])(?P<office>\d{5})(?P<token>[58B][6G])(?P<serial>[\d\]|]{7})(?![0-9])"
 )
 _LABELLED_FORM = re.compile(
     rf"(?i:{_LABEL})\.?[ ]*(?:\([^)]{{0,30}}\))?[ ]*[:.]?[ ]*(?P<office>{_OFFICE})"
@@ -64,7 +68,7 @@ def find_bg_candidates(doc: ParsedDocument) -> list[FoundNumber]:
     found: list[FoundNumber] = []
     seen: set[tuple[str, int]] = set()
     for line in doc.lines:
-        for pattern in (_BG_FORM, _LABELLED_FORM, _GLYPH_FORM):
+        for pattern in (_BG_FORM, _LABELLED_FORM, _GLYPH_FORM, _TWO_GLYPH_FORM):
             for match in pattern.finditer(line.text):
                 office, serial = match.group("office"), match.group("serial")
                 # Mostly letters is a word, not a misread number.
