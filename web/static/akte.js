@@ -3,18 +3,6 @@
 // The E-Akte of one household: documents by type or as a timeline, details, notes, uploads.
 const akte = { bg: document.getElementById("akte").dataset.bg, data: null, view: "by_type", cursor: -1, types: [] };
 
-function esc(value) {
-  const span = document.createElement("span");
-  span.textContent = value == null ? "" : String(value);
-  return span.innerHTML;
-}
-
-function germanDate(iso) {
-  if (!iso) return "";
-  const [y, m, d] = iso.slice(0, 10).split("-");
-  return `${d}.${m}.${y}`;
-}
-
 function documentRow(doc) {
   const out = doc.direction === "out" ? `<span class="badge">Postausgang ${germanDate(doc.dispatch_date)}</span>` : "";
   return `<li class="document" data-id="${doc.id}" tabindex="-1">

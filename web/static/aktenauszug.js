@@ -6,22 +6,6 @@ const root = document.getElementById("export");
 const EXPORT = { bg: root.dataset.bg, options: null };
 const form = document.getElementById("export-form");
 
-function esc(value) {
-  const span = document.createElement("span");
-  span.textContent = value == null ? "" : String(value);
-  return span.innerHTML;
-}
-
-function germanDate(iso) {
-  if (!iso) return "o. D.";
-  const [y, m, d] = iso.slice(0, 10).split("-");
-  return `${d}.${m}.${y}`;
-}
-
-function when(iso) {
-  return new Date(iso).toLocaleString("de-DE", { dateStyle: "medium", timeStyle: "short" });
-}
-
 function scopeQuery(scope) {
   const [kind, id] = scope.split(":");
   if (kind === "objection") return `?objection_id=${id}`;

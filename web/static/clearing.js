@@ -2,18 +2,6 @@
 
 let doctypes = [];
 
-function esc(value) {
-  const span = document.createElement("span");
-  span.textContent = value == null ? "" : String(value);
-  return span.innerHTML;
-}
-
-function germanDate(iso) {
-  if (!iso) return "";
-  const [y, m, d] = iso.slice(0, 10).split("-");
-  return `${d}.${m}.${y}`;
-}
-
 function renderCandidates(list, households, form) {
   list.innerHTML = "";
   if (!households.length) {

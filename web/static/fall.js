@@ -6,22 +6,6 @@ const box = document.getElementById("case");
 const CASE = { kind: box.dataset.kind, id: box.dataset.id, bg: box.dataset.bg, data: null };
 const BASE = CASE.kind === "objection" ? `/api/objections/${CASE.id}` : `/api/appeals/${CASE.id}`;
 
-function esc(value) {
-  const span = document.createElement("span");
-  span.textContent = value == null ? "" : String(value);
-  return span.innerHTML;
-}
-
-function germanDate(iso) {
-  if (!iso) return "";
-  const [y, m, d] = iso.slice(0, 10).split("-");
-  return `${d}.${m}.${y}`;
-}
-
-function when(iso) {
-  return new Date(iso).toLocaleString("de-DE", { dateStyle: "medium", timeStyle: "short" });
-}
-
 const STATES = {
   eingegangen: "eingegangen", in_bearbeitung: "in Bearbeitung", abhilfe: "Abhilfe",
   teilabhilfe: "Teilabhilfe", zurueckgewiesen: "zurückgewiesen", zurueckgenommen: "zurückgenommen",

@@ -5,18 +5,6 @@ const state = { scope: "mine", items: [], cursor: -1, selected: new Set(), count
 // The objections office registers objections and court letters from here in one step.
 const OFFICE = document.getElementById("postkorb").dataset.role === "widerspruch";
 
-function esc(value) {
-  const span = document.createElement("span");
-  span.textContent = value == null ? "" : String(value);
-  return span.innerHTML;
-}
-
-function germanDate(iso) {
-  if (!iso) return "";
-  const [y, m, d] = iso.slice(0, 10).split("-");
-  return `${d}.${m}.${y}`;
-}
-
 function status(message) {
   document.getElementById("inbox-status").textContent = message;
 }

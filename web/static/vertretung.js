@@ -1,16 +1,5 @@
 "use strict";
 
-function esc(value) {
-  const span = document.createElement("span");
-  span.textContent = value == null ? "" : String(value);
-  return span.innerHTML;
-}
-
-function germanDate(iso) {
-  const [y, m, d] = iso.split("-");
-  return `${d}.${m}.${y}`;
-}
-
 async function load() {
   const body = await api("/api/deputies");
   const mine = document.getElementById("my-deputies");

@@ -2,17 +2,6 @@
 
 // The objections office's dashboard: open objections by age with the § 88 SGG warning, the
 // deadline result and the documents of each case; pending appeals with the court's dates.
-function esc(value) {
-  const span = document.createElement("span");
-  span.textContent = value == null ? "" : String(value);
-  return span.innerHTML;
-}
-
-function germanDate(iso) {
-  if (!iso) return "";
-  const [y, m, d] = iso.slice(0, 10).split("-");
-  return `${d}.${m}.${y}`;
-}
 
 function dayAfter(iso) {
   const day = new Date(`${iso}T12:00:00Z`);
