@@ -266,19 +266,26 @@ def set_status(session: Session, user: User, objection_id: int, status: str) -> 
     if status not in OBJECTION_STATES:
         raise InvalidInput(f"Unbekannter Status »{status}«.", code="objection_status")
     objection = _objection(session, user, objection_id)
-    before = objection.status
-    objection.status, objection.status_by_login, objection.status_at = status, user.login, utcnow()
+    _record_status(session, user, objection, "objection", status)
+    return objection
+
+
+def _record_status(
+    session: Session, user: User, case: Objection | Appeal, kind: str, status: str
+) -> None:
+    """A new status with who and when, in the audit log and so in the case's history."""
+    before = case.status
+    case.status, case.status_by_login, case.status_at = status, user.login, utcnow()
     audit.record(
         session,
         user,
-        "objection.status",
-        object_type="objection",
-        object_id=objection.id,
-        bg_number=objection.household.bg_number,
+        f"{kind}.status",
+        object_type=kind,
+        object_id=case.id,
+        bg_number=case.household.bg_number,
         before=before,
         after=status,
     )
-    return objection
 
 
 def _objection(session: Session, user: User, objection_id: int) -> Objection:
@@ -521,18 +528,7 @@ def set_appeal_status(session: Session, user: User, appeal_id: int, status: str)
     if status not in APPEAL_STATES:
         raise InvalidInput(f"Unbekannter Status »{status}«.", code="appeal_status")
     appeal = get_appeal(session, user, appeal_id)
-    before = appeal.status
-    appeal.status, appeal.status_by_login, appeal.status_at = status, user.login, utcnow()
-    audit.record(
-        session,
-        user,
-        "appeal.status",
-        object_type="appeal",
-        object_id=appeal.id,
-        bg_number=appeal.household.bg_number,
-        before=before,
-        after=status,
-    )
+    _record_status(session, user, appeal, "appeal", status)
     return appeal
 
 

@@ -17,6 +17,7 @@ from records.db import transaction
 from records.errors import AccessDenied, NotFound
 from records.exports import EXPORT_ROLES
 from records.files import household_by_number
+from records.runtime import Runtime
 from web.pages import _user, templates
 from web.workplace_pages import _login_first
 
@@ -45,15 +46,15 @@ def board_page(request: Request, runtime: RuntimeDep) -> Response:
     return templates.TemplateResponse(request, "widersprueche.html", {"user": user})
 
 
-@router.get("/widersprueche/{objection_id}", response_class=HTMLResponse)
-def objection_page(objection_id: int, request: Request, runtime: RuntimeDep) -> Response:
+def _case_page(request: Request, runtime: Runtime, kind: str, case_id: int) -> Response:
+    """The page of one objection or appeal; its household decides who may open it."""
     user = _user(request, runtime)
     if user is None:
         return _login_first(request)
+    getter = objections.get_objection if kind == "objection" else objections.get_appeal
     try:
         with transaction(runtime.sessions) as session:
-            objection = objections.get_objection(session, user, objection_id)
-            bg_number = objection.household.bg_number
+            bg_number = getter(session, user, case_id).household.bg_number
     except NotFound as exc:
         return _not_found(request, user, exc.message)
     except AccessDenied:
@@ -61,28 +62,18 @@ def objection_page(objection_id: int, request: Request, runtime: RuntimeDep) -> 
     return templates.TemplateResponse(
         request,
         "fall.html",
-        {"user": user, "kind": "objection", "case_id": objection_id, "bg_number": bg_number},
+        {"user": user, "kind": kind, "case_id": case_id, "bg_number": bg_number},
     )
+
+
+@router.get("/widersprueche/{objection_id}", response_class=HTMLResponse)
+def objection_page(objection_id: int, request: Request, runtime: RuntimeDep) -> Response:
+    return _case_page(request, runtime, "objection", objection_id)
 
 
 @router.get("/klagen/{appeal_id}", response_class=HTMLResponse)
 def appeal_page(appeal_id: int, request: Request, runtime: RuntimeDep) -> Response:
-    user = _user(request, runtime)
-    if user is None:
-        return _login_first(request)
-    try:
-        with transaction(runtime.sessions) as session:
-            appeal = objections.get_appeal(session, user, appeal_id)
-            bg_number = appeal.household.bg_number
-    except NotFound as exc:
-        return _not_found(request, user, exc.message)
-    except AccessDenied:
-        return _forbidden(request, user)
-    return templates.TemplateResponse(
-        request,
-        "fall.html",
-        {"user": user, "kind": "appeal", "case_id": appeal_id, "bg_number": bg_number},
-    )
+    return _case_page(request, runtime, "appeal", appeal_id)
 
 
 @router.get("/akte/{bg_number}/aktenauszug", response_class=HTMLResponse)
