@@ -280,19 +280,20 @@ class _Wanted:
                     flags[index] = any(_contains(p, w) for p in compounds for w in wanted)
         verdicts.update(zip(fresh, flags, strict=True))
         if self.fuzzy:
-            # Spelling -> word, compared with each fuzzy target in one call.
-            undecided = {
-                spelling: fresh[index]
-                for index, (_, _, spellings) in enumerate(features)
-                if not flags[index]
-                for spelling in spellings
-            }
+            # Spelling -> the words with it (`Scholz` and `Scholz,`), compared with each fuzzy
+            # target in one call.
+            undecided: dict[str, list[str]] = {}
+            for index, (_, _, spellings) in enumerate(features):
+                if not flags[index]:
+                    for spelling in spellings:
+                        undecided.setdefault(spelling, []).append(fresh[index])
             for target, distance in self.fuzzy:
                 close = process.extract(
                     target, list(undecided), scorer=OSA.distance, score_cutoff=distance, limit=None
                 )
                 for spelling, _, _ in close:
-                    verdicts[undecided[spelling]] = True
+                    for word in undecided[spelling]:
+                        verdicts[word] = True
         return verdicts
 
 
