@@ -232,9 +232,19 @@ def parse_query(text: str) -> ParsedQuery:
 SNIPPET_WORDS = 24
 
 
+_ASCII_NO_LETTERS = re.compile(r"[^A-Za-z]*")
+_DIGITS = re.compile(r"[0-9]+")
+
+
 @lru_cache(maxsize=300_000)
 def _features(word: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[str, ...]]:
     """A whitespace-separated word of a page: its stems, compound parts and folded spellings."""
+    if word.isascii() and _ASCII_NO_LETTERS.fullmatch(word):
+        # Amounts, numbers, dates (most words seen only once): the analysis keeps their digit
+        # runs as they are, as the tokenizer splits at everything else and case, accents and
+        # stems do not touch digits; computed here without the analyzers.
+        digits = tuple(run for run in _DIGITS.findall(word) if len(run) < 60)
+        return digits, (), digits
     pieces = _WORD.findall(word)
     parts = tuple(p for p in map(compound_parts, pieces) if len(p) > 0)
     return tuple(analyze(word)), parts, tuple(plain(word))
@@ -270,19 +280,20 @@ class _Wanted:
                     flags[index] = any(_contains(p, w) for p in compounds for w in wanted)
         verdicts.update(zip(fresh, flags, strict=True))
         if self.fuzzy:
-            # Spelling -> word, compared with each fuzzy target in one call.
-            undecided = {
-                spelling: fresh[index]
-                for index, (_, _, spellings) in enumerate(features)
-                if not flags[index]
-                for spelling in spellings
-            }
+            # Spelling -> the words with it (`Scholz` and `Scholz,`), compared with each fuzzy
+            # target in one call.
+            undecided: dict[str, list[str]] = {}
+            for index, (_, _, spellings) in enumerate(features):
+                if not flags[index]:
+                    for spelling in spellings:
+                        undecided.setdefault(spelling, []).append(fresh[index])
             for target, distance in self.fuzzy:
                 close = process.extract(
                     target, list(undecided), scorer=OSA.distance, score_cutoff=distance, limit=None
                 )
                 for spelling, _, _ in close:
-                    verdicts[undecided[spelling]] = True
+                    for word in undecided[spelling]:
+                        verdicts[word] = True
         return verdicts
 
 
@@ -371,9 +382,36 @@ def best_page_snippet(
     return number, _snippet(page.split(), wanted, set(_identifier_words(page, wanted)))
 
 
+# Verdicts kept per query (the same words asked again, by this or another caseworker, are not
+# judged again), up to this many words each; then the query's context starts afresh.
+_VERDICTS_KEPT = 50_000
+
+
 def snippet_context(parsed: ParsedQuery, *, fuzzy: bool = True) -> _Wanted:
-    """What the snippets of one query's hits mark; `fuzzy` when OCR slips were searched too."""
-    return _Wanted(parsed, fuzzy=fuzzy)
+    """What the snippets of one query's hits mark; `fuzzy` when OCR slips were searched too.
+
+    The context, with the verdicts on the words judged so far, is shared by every search with
+    the same words, phrases and identifiers: a verdict depends on nothing else.
+    """
+    key = (
+        tuple(parsed.words),
+        tuple(map(tuple, parsed.phrases)),
+        tuple(parsed.identifiers),
+        fuzzy,
+    )
+    wanted = _shared_context(key)
+    if len(wanted.verdicts) > _VERDICTS_KEPT:
+        # Searches still using the old context finish with it; later ones get a fresh one.
+        _shared_context.cache_clear()
+        wanted = _shared_context(key)
+    return wanted
+
+
+@lru_cache(maxsize=1_000)
+def _shared_context(key: tuple[object, ...]) -> _Wanted:
+    words, phrases, identifiers, fuzzy = key
+    parsed = ParsedQuery(list(words), [list(p) for p in phrases], list(identifiers))  # type: ignore[call-overload]
+    return _Wanted(parsed, fuzzy=bool(fuzzy))
 
 
 def _snippet(words: list[str], wanted: _Wanted, marked: set[int]) -> str:
@@ -401,10 +439,16 @@ def _snippet(words: list[str], wanted: _Wanted, marked: set[int]) -> str:
     return prefix + _render_window(window) + suffix
 
 
+_NEEDS_ESCAPE = re.compile(r"[&<>\"']")
+
+
 def _render_window(window: list[tuple[str, bool]]) -> str:
-    return " ".join(
-        f"<mark>{html.escape(w)}</mark>" if hit else html.escape(w) for w, hit in window
-    )
+    escape = html.escape if _NEEDS_ESCAPE.search(" ".join(w for w, _ in window)) else _same
+    return " ".join(f"<mark>{escape(w)}</mark>" if hit else escape(w) for w, hit in window)
+
+
+def _same(word: str) -> str:
+    return word
 
 
 def facet_buckets(name: str, buckets: list[tuple[str, int]]) -> dict[str, int]:

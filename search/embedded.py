@@ -7,9 +7,9 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import tantivy
 
 from search.analysis import analyze, compound_key, german_analyzer, plain_analyzer
 from search.base import (
+    CLEARING_ACCESS,
     COMPOUND_BOOST,
     FACET_SIZES,
     FUZZY_BELOW,
@@ -38,8 +39,9 @@ from storage.base import BackendState
 log = logging.getLogger(__name__)
 
 _WRITER_HEAP = 50_000_000
-_FACET_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="eakte-facets")
 _BULK_WRITER_HEAP = 200_000_000
+# Up to this many values a filter is a disjunction of single terms, beyond it a term set.
+_FEW_TERMS = 16
 _FACET_FIELDS = {"doc_type": "doc_type", "year": "receipt_year", "household": "bg_number"}
 
 
@@ -81,6 +83,9 @@ class EmbeddedSearchIndex:
         self._index.register_tokenizer("de", german_analyzer())
         self._index.register_tokenizer("plain", plain_analyzer())
         self._lock = threading.Lock()
+        # The content of meta.json the reader was last reloaded at (see `_reload`).
+        self._loaded: bytes | None = None
+        self._access: dict[frozenset[str], tantivy.Query] = {}
 
     def _open(self, path: Path) -> tantivy.Index:
         path.mkdir(parents=True, exist_ok=True)
@@ -115,6 +120,25 @@ class EmbeddedSearchIndex:
                 raise
             finally:
                 writer.wait_merging_threads()
+        self._index.reload()
+
+    def _reload(self) -> None:
+        """Make every commit visible to the next search, also those of other processes.
+
+        meta.json describes the whole state of the index (segments, deletions, opstamp), so the
+        reader is reloaded only when its content changed: reading a few kilobytes is much
+        cheaper than a reload. Commits of this object reload in `_writer`.
+        """
+        if self.path is None:
+            return
+        try:
+            meta = (self.path / "meta.json").read_bytes()
+        except FileNotFoundError:
+            self._index.reload()
+            return
+        if meta != self._loaded:
+            self._index.reload()
+            self._loaded = meta
 
     def _entry(self, document: IndexedDocument, now: datetime) -> tantivy.Document:
         prepared = prepare(document)
@@ -209,15 +233,15 @@ class EmbeddedSearchIndex:
 
     def _filters(self, query: SearchQuery) -> list[tantivy.Query]:
         schema = self.schema
-        filters = [tantivy.Query.term_set_query(schema, "access", sorted(query.allowed))]
+        filters = [self._access_filter(query.allowed)]
         if query.doc_types:
             types = sorted(query.doc_types)
-            filters.append(tantivy.Query.term_set_query(schema, "doc_type", types))
+            filters.append(self._any_of("doc_type", types))
         if query.direction:
             filters.append(tantivy.Query.term_query(schema, "direction", query.direction))
         if query.statuses:
             statuses = sorted(query.statuses)
-            filters.append(tantivy.Query.term_set_query(schema, "status", statuses))
+            filters.append(self._any_of("status", statuses))
         if query.receipt_from or query.receipt_to:
             filters.append(
                 tantivy.Query.range_query(
@@ -229,6 +253,29 @@ class EmbeddedSearchIndex:
                 )
             )
         return filters
+
+    def _any_of(self, field: str, values: Iterable[str]) -> tantivy.Query:
+        """Documents with one of the values in a keyword field."""
+        keys = sorted(values)
+        if len(keys) > _FEW_TERMS:
+            return tantivy.Query.term_set_query(self.schema, field, keys)
+        # A term set scans the field's whole term dictionary (about 1 ms for the 10,000
+        # households of the benchmark); a few single terms are looked up directly.
+        return tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, field, k)) for k in keys]
+        )
+
+    def _access_filter(self, allowed: frozenset[str]) -> tantivy.Query:
+        """The permission filter, kept for the last permission sets asked."""
+        if len(allowed) <= _FEW_TERMS:
+            return self._any_of("access", allowed)
+        cached = self._access.get(allowed)
+        if cached is None:
+            cached = self._any_of("access", allowed)
+            if len(self._access) >= 256:
+                self._access.clear()
+            self._access[allowed] = cached
+        return cached
 
     def _query(self, query: SearchQuery, parsed: ParsedQuery, *, fuzzy: bool) -> tantivy.Query:
         schema = self.schema
@@ -265,19 +312,38 @@ class EmbeddedSearchIndex:
         parsed = parse_query(query.text)
         if parsed.empty or not (parsed.identifiers or parsed.plans or parsed.phrases):
             return SearchResult(total=0)
-        self._index.reload()
+        return self._search(query, parsed)
+
+    def _search(self, query: SearchQuery, parsed: ParsedQuery) -> SearchResult:
+        self._reload()
         searcher = self._index.searcher()
+        slips = any(p.fuzziness for p in parsed.plans)
         combined = self._query(query, parsed, fuzzy=False)
-        found = searcher.search(combined, limit=query.limit, offset=query.offset, count=True)
-        fuzzy = int(found.count or 0) < FUZZY_BELOW and any(p.fuzziness for p in parsed.plans)
-        if fuzzy:
-            combined = self._query(query, parsed, fuzzy=True)
+        facets: dict[str, dict[str, int]] = {}
+        if query.facets:
+            # Facets first: their aggregation (which runs without the GIL) also says how many
+            # documents match and in which of the permitted files they are. The hits are then
+            # looked for within those files only - usually a few of the 50-500 a caseworker may
+            # see, so the permission filter of the second pass is a handful of terms instead of
+            # a term set over the whole access dictionary. Same documents, same scores (the
+            # filter does not score), same total.
+            facets, total, files = self._facets(searcher, combined, query)
+            fuzzy = total < FUZZY_BELOW and slips
+            if fuzzy:
+                combined = self._query(query, parsed, fuzzy=True)
+                facets, total, files = self._facets(searcher, combined, query)
+            if not total:
+                return SearchResult(total=0)
+            combined = self._query(replace(query, allowed=files), parsed, fuzzy=fuzzy)
             found = searcher.search(combined, limit=query.limit, offset=query.offset, count=True)
-        # The facet counts run beside the hits and snippets: Tantivy releases the GIL, so on a
-        # second core the aggregation costs no time of the request.
-        facets = (
-            _FACET_POOL.submit(self._facets, searcher, combined, query) if query.facets else None
-        )
+        else:
+            found = searcher.search(combined, limit=query.limit, offset=query.offset, count=True)
+            fuzzy = int(found.count or 0) < FUZZY_BELOW and slips
+            if fuzzy:
+                combined = self._query(query, parsed, fuzzy=True)
+                found = searcher.search(
+                    combined, limit=query.limit, offset=query.offset, count=True
+                )
         hits = []
         context = snippet_context(parsed, fuzzy=fuzzy)
         for score, address in found.hits:
@@ -301,14 +367,15 @@ class EmbeddedSearchIndex:
                 )
             )
         total = int(found.count or 0)
-        counted = facets.result() if facets is not None else {}
-        return SearchResult(total=total, hits=hits, facets=counted if total else {})
+        return SearchResult(total=total, hits=hits, facets=facets if total else {})
 
     def _facets(
         self, searcher: tantivy.Searcher, combined: tantivy.Query, query: SearchQuery
-    ) -> dict[str, dict[str, int]]:
+    ) -> tuple[dict[str, dict[str, int]], int, frozenset[str]]:
+        """Facet counts, number of matching documents, and the access keys among them."""
         # Terms aggregations over the fast fields, run on the very query of the hits (so within
-        # the access filter); sizes cover every value that can occur, so counts are exact.
+        # the access filter); sizes cover every value that can occur, so counts are exact and
+        # every household with a match has its bucket.
         sizes = {
             "doc_type": 1000,
             "year": 1000,
@@ -319,12 +386,17 @@ class EmbeddedSearchIndex:
             for name, size in sizes.items()
         }
         result = searcher.aggregate(combined, spec)
-        return {
-            name: facet_buckets(
-                name, [(b["key"], int(b["doc_count"])) for b in result[name]["buckets"]]
-            )
+        buckets = {
+            name: [(b["key"], int(b["doc_count"])) for b in result[name]["buckets"]]
             for name in sizes
         }
+        # Every document has one year of receipt; a document's access key is its household,
+        # or the clearing key for documents without one.
+        total = sum(n for _, n in buckets["year"])
+        files = {key for key, _ in buckets["household"]} & query.allowed
+        files |= {CLEARING_ACCESS} & query.allowed
+        counted = {name: facet_buckets(name, values) for name, values in buckets.items()}
+        return counted, total, frozenset(files)
 
     def ping(self) -> BackendState:
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -130,20 +131,21 @@ _MONTH_NAMES = {
 }
 
 
-def _traces(value: str) -> list[str]:
+@lru_cache(maxsize=10_000)
+def _traces(value: str) -> tuple[str, ...]:
     """What an identifier leaves in a text once spaces are gone and letters are upper case."""
     if len(value) == 14 and value[5:7] == "BG":
-        return [value[7:]]  # the serial number, however the office part is written
+        return (value[7:],)  # the serial number, however the office part is written
     if "/" in value:
-        return [_COURT_HEAD.sub("", value)]  # "345/26" of S12AS345/26
+        return (_COURT_HEAD.sub("", value),)  # "345/26" of S12AS345/26
     if len(value) == 10 and value[4] == "-" and value[7] == "-":
         month, day = int(value[5:7]), int(value[8:])
         days = {f"{day}.", f"{day:02d}."}
         months = {f"{month}.", f"{month:02d}."}
         found = [d + m for d in days for m in months]
         named = [d + name for d in days for name in _MONTH_NAMES.get(month, [])]
-        return [*found, value, *named]
-    return [value]
+        return (*found, value, *named)
+    return (value,)
 
 
 def may_contain(text: str, values: frozenset[str]) -> bool:
