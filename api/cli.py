@@ -74,7 +74,10 @@ def serve(
     url = f"http://{host}:{port}/"
     typer.echo("")
     typer.echo(f"E-Akte läuft: {url}  (API-Dokumentation: {url}docs)")
-    typer.echo(f"Daten: {settings.data_dir.resolve()}  Worker: {settings.workers}")
+    typer.echo(
+        f"Daten: {settings.data_dir.resolve()}  Worker: {settings.workers}  "
+        f"Web-Prozesse: {settings.web_processes}"
+    )
     if settings.hot_folder is not None:
         typer.echo(f"Hot-Folder für Netzwerkscanner: {settings.hot_folder.resolve()}")
     if settings.demo:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import importlib
 import logging
 import signal
 import subprocess
@@ -59,6 +60,13 @@ class WorkerPool:
                 process.kill()
 
 
+def web_process_app() -> object:
+    """The product app in one of several web processes, which end with `eakte serve`."""
+    _die_with_parent()
+    module, name = PRODUCT_APP.split(":")
+    return getattr(importlib.import_module(module), name)()
+
+
 def _die_with_parent() -> None:
     """Workers get SIGTERM when `eakte serve` ends, even when it is killed outright (Linux)."""
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
@@ -90,7 +98,11 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         # The product app is composed in web/; named by string so that api never imports web.
-        uvicorn.run(PRODUCT_APP, factory=True, host=host, port=port, log_level="info")
+        # Several web processes share the listening socket (uvicorn's supervisor restarts one
+        # that dies); each builds its own runtime, as the workers do.
+        processes = settings.web_processes
+        app = PRODUCT_APP if processes == 1 else f"{__name__}:web_process_app"
+        uvicorn.run(app, factory=True, host=host, port=port, workers=processes, log_level="info")
     finally:
         stop.set()
         pool.stop()

@@ -95,7 +95,12 @@ def test_serve_demo_prints_logins_loads_samples_and_works_them(tmp_path: Path) -
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = dict(os.environ, EAKTE_DATA_DIR=str(tmp_path / "data"), EAKTE_OCR_PROCESSES="1")
+    env = dict(
+        os.environ,
+        EAKTE_DATA_DIR=str(tmp_path / "data"),
+        EAKTE_OCR_PROCESSES="1",
+        EAKTE_WEB_PROCESSES="2",  # requests are answered by two processes sharing the port
+    )
     env.pop("EAKTE_SECRET_KEY", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--demo", "--port", str(port)],
@@ -150,6 +155,58 @@ def test_serve_demo_prints_logins_loads_samples_and_works_them(tmp_path: Path) -
     while _processes_using(tmp_path / "data") and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _processes_using(tmp_path / "data") == []
+
+
+@pytest.mark.slow
+def test_web_processes_and_workers_end_when_serve_is_killed(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data = tmp_path / "data"
+    env = dict(
+        os.environ,
+        EAKTE_DATA_DIR=str(data),
+        EAKTE_SECRET_KEY=TEST_SECRET,
+        EAKTE_WEB_PROCESSES="2",
+        EAKTE_WORKERS="1",
+    )
+    env.pop("EAKTE_DEMO", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=REPO,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not come up"
+            time.sleep(0.2)
+        # serve, two web processes and one worker (and multiprocessing's helper).
+        assert len(_processes_using(data)) >= 4
+        server.send_signal(signal.SIGKILL)  # a crash: nothing of serve runs to clean up
+        server.wait(10)
+        deadline = time.monotonic() + 30
+        while _processes_using(data) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _processes_using(data) == []
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+    finally:
+        for pid in _processes_using(data):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _processes_using(data_dir: Path) -> list[int]:
