@@ -15,9 +15,11 @@ names (also spelled `Mueller`), BG numbers (compact and spaced), IBANs (spaced),
 words, two words, quoted phrases, compound parts, court references, dates, and filtered queries
 (document type, receipt-date range, outgoing only, one household). Every query runs with the
 permission set of one of 40 caseworkers, each seeing 50-500 households, and mostly asks about
-that caseworker's own clients. The mix is run by 1 client and by 8 concurrent clients (threads
-in one process, as the web app's thread pool serves requests) and reported as p50, p95 and p99
-latency and queries per second.
+that caseworker's own clients. The mix is run by 1 client and by 8 concurrent clients and
+reported as p50, p95 and p99 latency and queries per second. Concurrent clients are spread over
+`--processes` processes (default: one per core), each with its own handle on the index and its
+clients as threads, as `eakte serve` answers requests in EAKTE_WEB_PROCESSES processes (one per
+core) with a thread pool each; `--processes 1` puts all clients in one process.
 
 As the reference on the same index and the same queries, the bare engine runs a plain term
 query (the stems of the query words, AND, no filter, no facets, no snippets, 20 hits) - the
@@ -40,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import random
 import shutil
 import subprocess
@@ -52,7 +55,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from multiprocessing import Pool
+from multiprocessing import Pool, get_context
 from pathlib import Path
 from typing import Any
 
@@ -574,6 +577,103 @@ def run_mix(
     return Timing(clients, latencies, seconds, by_kind, sum(totals))
 
 
+def open_handle(spec: tuple[str, ...]) -> SearchIndex:
+    """A new handle on a benchmark index, as another web process of the product opens it."""
+    if spec[0] == "embedded":
+        from search.embedded import EmbeddedSearchIndex
+
+        return EmbeddedSearchIndex(Path(spec[1]))
+    from search.opensearch import OpenSearchIndex
+
+    return OpenSearchIndex(spec[1], spec[2])
+
+
+def handle_spec(index: SearchIndex, node: OpenSearchNode | None) -> tuple[str, ...]:
+    if index.name == "embedded":
+        return ("embedded", str(index.path))  # type: ignore[attr-defined]
+    assert node is not None
+    return ("opensearch", node.url, index.index_name)  # type: ignore[attr-defined]
+
+
+def product_call(index: SearchIndex) -> Callable[[SearchQuery], int]:
+    def product(query: SearchQuery) -> int:
+        return index.search(query).total
+
+    return product
+
+
+def _serve_share(
+    spec: tuple[str, ...],
+    reference: bool,
+    warm: list[tuple[str, SearchQuery]],
+    share: list[tuple[str, SearchQuery]],
+    clients: int,
+    part: int,
+    start: Any,
+    results: Any,
+) -> None:
+    """One process's part of a concurrent run: its own index handle, warmed, then its clients."""
+    index = open_handle(spec)
+    call = engine_reference(index) if reference else product_call(index)
+    run_mix(call, warm, 1)
+    start.wait()
+    timing = run_mix(call, share, clients)
+    results.put((part, timing.latencies_ms, timing.seconds, timing.hits))
+    index.close()
+
+
+def run_mix_processes(
+    spec: tuple[str, ...],
+    reference: bool,
+    warm: list[tuple[str, SearchQuery]],
+    mix: list[tuple[str, SearchQuery]],
+    clients: int,
+    processes: int,
+) -> Timing:
+    """`clients` concurrent clients spread over `processes` processes (query i to i % processes).
+
+    The processes are started afresh (spawn: no inherited engine threads or connections), open
+    the index, warm up, and start together; the run lasts until the last one is done.
+    """
+    processes = max(1, min(processes, clients))
+    context = get_context("spawn")
+    start = context.Barrier(processes)
+    results = context.Queue()
+    workers = []
+    for part in range(processes):
+        threads = clients // processes + (1 if part < clients % processes else 0)
+        share = mix[part::processes]
+        worker = context.Process(
+            target=_serve_share,
+            args=(spec, reference, warm, share, threads, part, start, results),
+        )
+        worker.start()
+        workers.append(worker)
+    parts: dict[int, tuple[list[float], float, int]] = {}
+    while len(parts) < len(workers):
+        try:
+            part, values, seconds, hits = results.get(timeout=5)
+        except queue.Empty:
+            if any(w.exitcode not in (None, 0) for w in workers):
+                for worker in workers:
+                    worker.kill()
+                raise RuntimeError("a benchmark process failed (its error is above)") from None
+            continue
+        parts[part] = (values, seconds, hits)
+    for worker in workers:
+        worker.join()
+        if worker.exitcode != 0:
+            raise RuntimeError(f"a benchmark process ended with {worker.exitcode}")
+    latencies: list[float] = []
+    by_kind: dict[str, list[float]] = {}
+    for part, (values, _, _) in sorted(parts.items()):
+        latencies.extend(values)
+        for (kind, _), latency in zip(mix[part::processes], values, strict=True):
+            by_kind.setdefault(kind, []).append(latency)
+    seconds = max(seconds for _, seconds, _ in parts.values())
+    return Timing(clients, latencies, seconds, by_kind, sum(hits for _, _, hits in parts.values()))
+
+
 # --- references: the bare engines --------------------------------------------------------------
 
 
@@ -717,6 +817,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=600, help="queries per run")
     parser.add_argument("--warmup", type=int, default=100, help="untimed queries first")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8])
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes the concurrent clients are spread over, as `eakte serve` runs "
+        "EAKTE_WEB_PROCESSES web processes (one per core); 1: all clients as threads of one",
+    )
     parser.add_argument("--caseworkers", type=int, default=40)
     parser.add_argument("--docs-per-household", type=float, default=10.0)
     parser.add_argument("--batch", type=int, default=5_000, help="documents per index_many")
@@ -773,9 +880,8 @@ def main(argv: list[str] | None = None) -> int:
                 mix = query_mix(corpus, people, args.queries + args.warmup, args.seed + size)
                 warm, timed = mix[: args.warmup], mix[args.warmup :]
 
-                def product(query: SearchQuery, index: SearchIndex = index) -> int:
-                    return index.search(query).total
-
+                product = product_call(index)
+                spec = handle_spec(index, node)
                 run_mix(product, warm, 1)
                 entry: dict[str, object] = {
                     "backend": name, "docs": size, "index_docs_per_s": round(rate, 1),
@@ -786,15 +892,26 @@ def main(argv: list[str] | None = None) -> int:
                     f"{name} at {size} documents: indexing {rate:.0f} documents/s "
                     f"(machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
                 )
+                entry["processes"] = args.processes
                 for clients in args.clients:
-                    timing = run_mix(product, timed, clients)
+                    if clients > 1 and args.processes > 1:
+                        timing = run_mix_processes(
+                            spec, False, warm, timed, clients, args.processes
+                        )
+                    else:
+                        timing = run_mix(product, timed, clients)
                     summary = timing.summary()
                     kinds = {
                         kind: round(percentile(values, 0.95), 1)
                         for kind, values in sorted(timing.by_kind.items())
                     }
                     if not args.skip_reference:
-                        reference = run_mix(engine_reference(index), timed, clients).summary()
+                        if clients > 1 and args.processes > 1:
+                            reference = run_mix_processes(
+                                spec, True, warm, timed, clients, args.processes
+                            ).summary()
+                        else:
+                            reference = run_mix(engine_reference(index), timed, clients).summary()
                         summary["reference_p50_ms"] = reference["p50_ms"]
                         summary["reference_p95_ms"] = reference["p95_ms"]
                         summary["p95_ratio"] = round(summary["p95_ms"] / reference["p95_ms"], 1)
@@ -805,8 +922,10 @@ def main(argv: list[str] | None = None) -> int:
                     if goal:
                         verdict = "meets" if summary["p95_ms"] <= goal else "MISSES"
                         verdict = f"  ({verdict} the goal p95 <= {goal:.0f} ms)"
+                    shared = min(clients, args.processes)
+                    where = f" in {shared} processes" if shared > 1 else ""
                     print(
-                        f"  {clients} client(s): p50 {summary['p50_ms']} ms, p95 "
+                        f"  {clients} client(s){where}: p50 {summary['p50_ms']} ms, p95 "
                         f"{summary['p95_ms']} ms, p99 {summary['p99_ms']} ms, "
                         f"{summary['qps']} queries/s, mean total {summary['mean_total']}{verdict}"
                     )
