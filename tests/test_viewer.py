@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pikepdf
@@ -22,6 +23,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 from sqlalchemy import select
 
 from api.routes.viewer import content_disposition, pdf_filename
+from records.dates import local_date
 from records.db import transaction
 from records.models import AuditEvent, Document, InboxItem
 from records.runtime import Runtime, build_runtime
@@ -369,7 +371,8 @@ def test_the_viewer_api_serves_pages_words_and_the_pdf(filed: Filed) -> None:
     assert body["bg_number"] == "95401BG5662133"
     assert body["page_count"] == 2 and body["received_at"]
     # The header shows the legal receipt date (stamp or scan day), never a later one.
-    assert body["receipt_date"] and body["receipt_date"] <= body["received_at"][:10]
+    scan_day = local_date(datetime.fromisoformat(body["received_at"])).isoformat()
+    assert body["receipt_date"] and body["receipt_date"] <= scan_day
     base = f"/api/documents/{filed.double}/pages"
     for number, page in enumerate(body["pages"], start=1):
         assert page["number"] == number

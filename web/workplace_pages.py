@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.deps import RuntimeDep
 from records import audit
 from records.access import require_household_access
+from records.dates import local_today
 from records.db import transaction
 from records.errors import AccessDenied, NotFound
 from records.files import household_by_number
@@ -36,7 +37,10 @@ def deputies_page(request: Request, runtime: RuntimeDep) -> Response:
     user = _user(request, runtime)
     if user is None:
         return _login_first(request)
-    return templates.TemplateResponse(request, "vertretung.html", {"user": user})
+    # The form starts with the job centre's today, not the browser's UTC date (which is still
+    # yesterday until 1 or 2 o'clock at night in Germany).
+    today = local_today().isoformat()
+    return templates.TemplateResponse(request, "vertretung.html", {"user": user, "today": today})
 
 
 @router.get("/akte/{bg_number}", response_class=HTMLResponse)

@@ -19,7 +19,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   const form = document.getElementById("deputy-form");
   const staff = await api("/api/staff");
   for (const person of staff.users) form.elements.deputy.append(new Option(`${person.name} (${person.team || "–"})`, person.login));
-  const today = new Date().toISOString().slice(0, 10);
+  const today = form.dataset.today;
   form.elements.starts_on.value = today;
   form.elements.ends_on.value = today;
   form.addEventListener("submit", async (event) => {
