@@ -422,3 +422,44 @@ def test_reindex_command_prints_progress_and_a_summary(search_runtime, files) ->
     assert "Suchindex neu aufgebaut: 11 Dokumente indexiert" in result.stdout
     assert "11/11" in result.stderr
     assert search_runtime.index.count() == 11
+
+
+def test_a_slow_search_does_not_hold_up_other_caseworkers(search_runtime, files) -> None:
+    # While the index answers one caseworker, no database transaction of that search is open:
+    # on SQLite each one holds the write lock, and everybody else's click would wait for it.
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    rt = search_runtime
+    searching = client_for(rt, "lsb.95401.2")
+    colleague = client_for(rt, "lsb.95401.1")
+    index = rt.index
+    answering, release = threading.Event(), threading.Event()
+
+    class SlowIndex:
+        """The same index, answering only when released (a search over a very large file)."""
+
+        def search(self, query):  # type: ignore[no-untyped-def]
+            answering.set()
+            assert release.wait(60)
+            return index.search(query)
+
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(index, name)
+
+    rt.index = SlowIndex()  # type: ignore[assignment]
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(get, searching, q="Nachzahlung Müller")
+            assert answering.wait(60)
+            inbox = colleague.get("/api/inbox")
+            assert inbox.status_code == 200, inbox.text
+            assert not pending.done()
+            release.set()
+            assert found(pending.result(60), files) == {"costs"}
+    finally:
+        release.set()
+        rt.index = index
+    with transaction(rt.sessions) as session:
+        audit = session.scalars(select(AuditEvent).where(AuditEvent.action == "search")).all()
+        assert [event.details["query"] for event in audit] == ["Nachzahlung Müller"]

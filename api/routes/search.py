@@ -19,9 +19,10 @@ from fastapi import APIRouter, Query
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from api.deps import DbDep, RuntimeDep, UserDep
+from api.deps import RuntimeDep, UserDep
 from records import audit
 from records.access import visible_access_keys
+from records.db import transaction
 from records.errors import InvalidInput, NotFound
 from records.identifiers import normalize_bg_number
 from records.models import Household, Team, User
@@ -69,7 +70,6 @@ def hit_out(hit: SearchHit, q: str) -> dict[str, Any]:
 @router.get("/search", summary="Volltextsuche in den Akten, die Sie sehen dürfen")
 def search(
     runtime: RuntimeDep,
-    db: DbDep,
     user: UserDep,
     q: Annotated[
         str,
@@ -98,16 +98,19 @@ def search(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=9_900)] = 0,
 ) -> dict[str, Any]:
-    allowed = visible_access_keys(db, user)
-    if bg_number is not None:
-        normalized = normalize_bg_number(bg_number)
-        if normalized is None:
-            raise InvalidInput(f"»{bg_number}« ist keine BG-Nummer.", code="bg_invalid")
-        allowed &= {normalized}
-    if team is not None:
-        allowed &= team_households(db, team)
     if receipt_from and receipt_to and receipt_from > receipt_to:
         raise InvalidInput("Das Eingangsdatum »ab« liegt nach »bis«.", code="date_range")
+    # Three steps, so that no database transaction is open while the index answers: on SQLite
+    # every transaction holds the write lock, and concurrent searches would wait for each other.
+    with transaction(runtime.sessions) as db:
+        allowed = visible_access_keys(db, user)
+        if bg_number is not None:
+            normalized = normalize_bg_number(bg_number)
+            if normalized is None:
+                raise InvalidInput(f"»{bg_number}« ist keine BG-Nummer.", code="bg_invalid")
+            allowed &= {normalized}
+        if team is not None:
+            allowed &= team_households(db, team)
     result = runtime.index.search(
         SearchQuery(
             q,
@@ -131,14 +134,16 @@ def search(
         "direction": direction,
         "status": status,
     }
-    audit.record(
-        db,
-        user,
-        "search",
-        query=q,
-        total=result.total,
-        filters={k: v for k, v in filters.items() if v},
-    )
+    # Nothing is answered unless the search is in the audit log.
+    with transaction(runtime.sessions) as db:
+        audit.record(
+            db,
+            user,
+            "search",
+            query=q,
+            total=result.total,
+            filters={k: v for k, v in filters.items() if v},
+        )
     facets = {name: result.facets.get(name, {}) for name in ("doc_type", "year", "household")}
     return {
         "total": result.total,
