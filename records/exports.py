@@ -12,7 +12,7 @@ from __future__ import annotations
 import tempfile
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -183,9 +183,44 @@ def options(
     }
 
 
-def create_export(
+@dataclass(frozen=True)
+class PlannedDocument:
+    document_id: str
+    title: str
+    date: date | None
+    sender: str | None
+    pdf_key: str | None  # None when withheld
+    withheld_reason: str | None
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """What an Aktenauszug will hold, checked against the file; built without the database."""
+
+    household_id: int
+    bg_number: str
+    scope: str
+    objection_id: int | None
+    appeal_id: int | None
+    recipient: str
+    legal_basis: str
+    purpose: str
+    basis_name: str
+    header: ExportHeader
+    documents: tuple[PlannedDocument, ...]
+
+
+@dataclass(frozen=True)
+class BuiltExport:
+    key: str
+    pages: int
+    sha256: str
+    size_bytes: int
+    listed: list[dict[str, Any]]
+
+
+def plan_export(
     session: Session,
-    blobs: BlobStore,
     user: User,
     bg_number: str,
     names: dict[str, str],
@@ -197,10 +232,9 @@ def create_export(
     objection_id: int | None = None,
     appeal_id: int | None = None,
     job_centre: str = "Jobcenter",
-    work_dir: Path | None = None,
     now: datetime | None = None,
-) -> FileExport:
-    """Build the Aktenauszug, store it, record it in the file and in the audit log.
+) -> ExportPlan:
+    """Check the request against the file and the user's rights; say what the export holds.
 
     `document_ids` default to the case's documents (objection or appeal) or the whole file; they
     are put in file order, so the same file state gives the same numbering. A document in
@@ -261,7 +295,6 @@ def create_export(
             "(kein PDF). Bitte später erneut versuchen oder abwählen.",
             code="document_not_ready",
         )
-
     created_at = (now or datetime.now(UTC)).replace(microsecond=0)
     header = ExportHeader(
         bg_number=household.bg_number,
@@ -273,30 +306,59 @@ def create_export(
         created_at=created_at,
         job_centre=job_centre,
     )
+    documents = tuple(
+        PlannedDocument(
+            document_id=str(document.id),
+            title=_title(document, names),
+            date=document.dispatch_date
+            if document.direction == "out" and document.dispatch_date
+            else document.receipt_date,
+            sender=_sender(document),
+            pdf_key=None if document.id in withheld else document.pdf_key,
+            withheld_reason=withheld.get(document.id),
+        )
+        for document in chosen
+    )
+    return ExportPlan(
+        household_id=household.id,
+        bg_number=household.bg_number,
+        scope=scope,
+        objection_id=objection.id if objection else None,
+        appeal_id=appeal.id if appeal else None,
+        recipient=recipient,
+        legal_basis=basis.code,
+        purpose=basis.purpose,
+        basis_name=basis.name,
+        header=header,
+        documents=documents,
+    )
+
+
+def build_planned_export(
+    plan: ExportPlan, blobs: BlobStore, work_dir: Path | None = None
+) -> BuiltExport:
+    """Build the PDF and store it in the blob store; needs no database (it may take seconds)."""
     with tempfile.TemporaryDirectory(dir=work_dir, prefix="export-") as scratch:
         folder = Path(scratch)
         items = []
-        for number, document in enumerate(chosen, 1):
-            reason = withheld.get(document.id)
+        for number, planned in enumerate(plan.documents, 1):
             pdf = None
-            if reason is None:
+            if planned.pdf_key is not None:
                 pdf = folder / f"{number:05d}.pdf"
-                _fetch(blobs, document.pdf_key, pdf)  # type: ignore[arg-type]
+                _fetch(blobs, planned.pdf_key, pdf)
             items.append(
                 ExportItem(
-                    document_id=str(document.id),
-                    title=_title(document, names),
-                    date=document.dispatch_date
-                    if document.direction == "out" and document.dispatch_date
-                    else document.receipt_date,
-                    sender=_sender(document),
+                    document_id=planned.document_id,
+                    title=planned.title,
+                    date=planned.date,
+                    sender=planned.sender,
                     pdf=pdf,
-                    withheld_reason=reason,
+                    withheld_reason=planned.withheld_reason,
                 )
             )
         target = folder / "aktenauszug.pdf"
-        result = build_export(items, header, target)
-        key = f"exports/{household.bg_number}/{uuid.uuid4().hex}.pdf"
+        result = build_export(items, plan.header, target)
+        key = f"exports/{plan.bg_number}/{uuid.uuid4().hex}.pdf"
         with target.open("rb") as written:
             stored = blobs.put(key, written)
     if stored.sha256 != result.sha256:
@@ -313,36 +375,43 @@ def create_export(
         }
         for item in items
     ]
+    return BuiltExport(key, result.pages, result.sha256, stored.size, listed)
+
+
+def record_export(session: Session, user: User, plan: ExportPlan, built: BuiltExport) -> FileExport:
+    """Record a built export in the file (FileExport and a Vermerk) and in the audit log."""
+    created_at = plan.header.created_at
     record = FileExport(
-        household_id=household.id,
-        scope=scope,
-        objection_id=objection.id if objection else None,
-        appeal_id=appeal.id if appeal else None,
-        recipient=recipient,
-        legal_basis=basis.code,
-        purpose=basis.purpose,
-        documents=listed,
-        page_count=result.pages,
-        sha256=result.sha256,
-        size_bytes=stored.size,
-        blob_key=key,
+        household_id=plan.household_id,
+        scope=plan.scope,
+        objection_id=plan.objection_id,
+        appeal_id=plan.appeal_id,
+        recipient=plan.recipient,
+        legal_basis=plan.legal_basis,
+        purpose=plan.purpose,
+        documents=built.listed,
+        page_count=built.pages,
+        sha256=built.sha256,
+        size_bytes=built.size_bytes,
+        blob_key=built.key,
         created_by_login=user.login,
         created_by_name=user.name,
         created_at=created_at,
     )
     session.add(record)
     session.flush()
+    listed = built.listed
     held = sum(1 for entry in listed if entry["withheld_reason"])
     session.add(
         Note(
-            household_id=household.id,
+            household_id=plan.household_id,
             author_login=user.login,
             author_name=user.name,
             text=(
-                f"Aktenauszug Nr. {record.id} erstellt ({basis.name}) für {recipient}: "
+                f"Aktenauszug Nr. {record.id} erstellt ({plan.basis_name}) für {plan.recipient}: "
                 f"{len(listed)} Dokumente"
                 + (f", davon {held} zurückgehalten" if held else "")
-                + f", {result.pages} Blatt, SHA-256 {result.sha256}."
+                + f", {built.pages} Blatt, SHA-256 {built.sha256}."
             ),
             created_at=created_at,
         )
@@ -353,10 +422,10 @@ def create_export(
         "export.created",
         object_type="export",
         object_id=record.id,
-        bg_number=household.bg_number,
-        recipient=recipient,
-        legal_basis=basis.code,
-        scope=scope,
+        bg_number=plan.bg_number,
+        recipient=plan.recipient,
+        legal_basis=plan.legal_basis,
+        scope=plan.scope,
         objection=record.objection_id,
         appeal=record.appeal_id,
         documents=[entry["document_id"] for entry in listed],
@@ -365,8 +434,8 @@ def create_export(
             for entry in listed
             if entry["withheld_reason"]
         },
-        pages=result.pages,
-        sha256=result.sha256,
+        pages=built.pages,
+        sha256=built.sha256,
     )
     return record
 

@@ -459,3 +459,53 @@ def test_the_contested_decision_can_be_set_later_and_a_change_needs_a_reason(
         assert [(e.outcome, e.object_id) for e in denied] == [("denied", str(objection["id"]))]
     foreign = office.post(base, json={"decision_id": str(uuid.uuid4()), "reason": "x"})
     assert foreign.status_code == 422
+
+
+def test_building_an_export_does_not_hold_up_other_users(
+    runtime: Runtime, case_file: dict[str, str]
+) -> None:
+    # A long file takes seconds to export. Meanwhile no database transaction of the export is
+    # open (on SQLite it would hold the write lock), so a caseworker can still open the file.
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    office = client_for(runtime, OFFICE)
+    caseworker = client_for(runtime, CASEWORKER)
+    blobs = runtime.blobs
+    reading, release = threading.Event(), threading.Event()
+
+    class SlowBlobs:
+        """The same blob store, handing out document PDFs only when released."""
+
+        def open(self, key: str):  # type: ignore[no-untyped-def]
+            if key.startswith("renditions/"):
+                reading.set()
+                assert release.wait(60)
+            return blobs.open(key)
+
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(blobs, name)
+
+    runtime.blobs = SlowBlobs()  # type: ignore[assignment]
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(
+                office.post,
+                "/api/exports",
+                json={"bg_number": OWN, "recipient": "Sozialgericht", "legal_basis": "sgg_104"},
+            )
+            assert reading.wait(60)
+            akte = caseworker.get(f"/api/households/{OWN}/file")
+            assert akte.status_code == 200, akte.text
+            assert not pending.done()
+            release.set()
+            created = pending.result(60)
+    finally:
+        release.set()
+        runtime.blobs = blobs
+    assert created.status_code == 201, created.text
+    export = created.json()
+    assert len(export["documents"]) == 5
+    # Recorded in the file, as every export is.
+    akte = caseworker.get(f"/api/households/{OWN}/file").json()
+    assert [e["id"] for e in akte["exports"]] == [export["id"]]

@@ -65,12 +65,13 @@ async def create_export(body: ExportIn, runtime: RuntimeDep, user: UserDep) -> d
 
 
 def _create(runtime, user: User, body: ExportIn) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    # Checked and planned in one transaction, built (seconds for a long file) outside any, and
+    # recorded in another: on SQLite a transaction holds the write lock for everybody.
     work = runtime.settings.data_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
     with transaction(runtime.sessions) as session:
-        record = exports.create_export(
+        plan = exports.plan_export(
             session,
-            runtime.blobs,
             user,
             body.bg_number,
             type_names(runtime),
@@ -81,8 +82,10 @@ def _create(runtime, user: User, body: ExportIn) -> dict[str, Any]:  # type: ign
             objection_id=body.objection_id,
             appeal_id=body.appeal_id,
             job_centre=runtime.settings.job_centre_name,
-            work_dir=work,
         )
+    built = exports.build_planned_export(plan, runtime.blobs, work)
+    with transaction(runtime.sessions) as session:
+        record = exports.record_export(session, user, plan, built)
         session.flush()
         return exports.export_out(record)
 
