@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0)
     # Web app processes of `eakte serve`, one per core: search, snippets and pages are Python
     # work, and one process runs Python on one core at a time (measured in bench/search.py:
-    # 8 clients on 2 cores, p95 63 ms in one process against 41 ms in two).
+    # 8 clients on 2 cores at 100,000 documents, p95 76 ms in one process against 46 ms in two).
     web_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     job_lease_seconds: int = Field(default=120, ge=1)
     job_max_attempts: int = Field(default=3, ge=1)

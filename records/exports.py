@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import tempfile
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -184,30 +184,21 @@ def options(
 
 
 @dataclass(frozen=True)
-class PlannedDocument:
-    document_id: str
-    title: str
-    date: date | None
-    sender: str | None
-    pdf_key: str | None  # None when withheld
-    withheld_reason: str | None
-
-
-@dataclass(frozen=True)
 class ExportPlan:
-    """What an Aktenauszug will hold, checked against the file; built without the database."""
+    """What an Aktenauszug will hold, checked against the file; built without the database.
+
+    The items have no PDF yet: `pdf_keys` names the blob of each document that is sent (not
+    withheld), fetched only while building.
+    """
 
     household_id: int
-    bg_number: str
     scope: str
     objection_id: int | None
     appeal_id: int | None
-    recipient: str
-    legal_basis: str
-    purpose: str
-    basis_name: str
+    legal_basis: str  # the code; the header has its German name
     header: ExportHeader
-    documents: tuple[PlannedDocument, ...]
+    items: tuple[ExportItem, ...]
+    pdf_keys: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -306,31 +297,33 @@ def plan_export(
         created_at=created_at,
         job_centre=job_centre,
     )
-    documents = tuple(
-        PlannedDocument(
+    items = tuple(
+        ExportItem(
             document_id=str(document.id),
             title=_title(document, names),
             date=document.dispatch_date
             if document.direction == "out" and document.dispatch_date
             else document.receipt_date,
             sender=_sender(document),
-            pdf_key=None if document.id in withheld else document.pdf_key,
+            pdf=None,
             withheld_reason=withheld.get(document.id),
         )
         for document in chosen
     )
+    pdf_keys = {
+        str(document.id): document.pdf_key
+        for document in chosen
+        if document.id not in withheld and document.pdf_key is not None
+    }
     return ExportPlan(
         household_id=household.id,
-        bg_number=household.bg_number,
         scope=scope,
         objection_id=objection.id if objection else None,
         appeal_id=appeal.id if appeal else None,
-        recipient=recipient,
         legal_basis=basis.code,
-        purpose=basis.purpose,
-        basis_name=basis.name,
         header=header,
-        documents=documents,
+        items=items,
+        pdf_keys=pdf_keys,
     )
 
 
@@ -341,24 +334,15 @@ def build_planned_export(
     with tempfile.TemporaryDirectory(dir=work_dir, prefix="export-") as scratch:
         folder = Path(scratch)
         items = []
-        for number, planned in enumerate(plan.documents, 1):
-            pdf = None
-            if planned.pdf_key is not None:
-                pdf = folder / f"{number:05d}.pdf"
-                _fetch(blobs, planned.pdf_key, pdf)
-            items.append(
-                ExportItem(
-                    document_id=planned.document_id,
-                    title=planned.title,
-                    date=planned.date,
-                    sender=planned.sender,
-                    pdf=pdf,
-                    withheld_reason=planned.withheld_reason,
-                )
-            )
+        for number, item in enumerate(plan.items, 1):
+            key = plan.pdf_keys.get(item.document_id)
+            if key is not None:
+                item = replace(item, pdf=folder / f"{number:05d}.pdf")
+                _fetch(blobs, key, item.pdf)  # type: ignore[arg-type]
+            items.append(item)
         target = folder / "aktenauszug.pdf"
         result = build_export(items, plan.header, target)
-        key = f"exports/{plan.bg_number}/{uuid.uuid4().hex}.pdf"
+        key = f"exports/{plan.header.bg_number}/{uuid.uuid4().hex}.pdf"
         with target.open("rb") as written:
             stored = blobs.put(key, written)
     if stored.sha256 != result.sha256:
@@ -386,9 +370,9 @@ def record_export(session: Session, user: User, plan: ExportPlan, built: BuiltEx
         scope=plan.scope,
         objection_id=plan.objection_id,
         appeal_id=plan.appeal_id,
-        recipient=plan.recipient,
+        recipient=plan.header.recipient,
         legal_basis=plan.legal_basis,
-        purpose=plan.purpose,
+        purpose=plan.header.purpose,
         documents=built.listed,
         page_count=built.pages,
         sha256=built.sha256,
@@ -408,7 +392,8 @@ def record_export(session: Session, user: User, plan: ExportPlan, built: BuiltEx
             author_login=user.login,
             author_name=user.name,
             text=(
-                f"Aktenauszug Nr. {record.id} erstellt ({plan.basis_name}) für {plan.recipient}: "
+                f"Aktenauszug Nr. {record.id} erstellt ({plan.header.legal_basis}) "
+                f"für {plan.header.recipient}: "
                 f"{len(listed)} Dokumente"
                 + (f", davon {held} zurückgehalten" if held else "")
                 + f", {built.pages} Blatt, SHA-256 {built.sha256}."
@@ -422,8 +407,8 @@ def record_export(session: Session, user: User, plan: ExportPlan, built: BuiltEx
         "export.created",
         object_type="export",
         object_id=record.id,
-        bg_number=plan.bg_number,
-        recipient=plan.recipient,
+        bg_number=plan.header.bg_number,
+        recipient=plan.header.recipient,
         legal_basis=plan.legal_basis,
         scope=plan.scope,
         objection=record.objection_id,

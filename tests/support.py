@@ -28,6 +28,29 @@ from tests.conftest import SAMPLES
 PASSWORD = "richtig-langes-passwort"
 
 
+class Held:
+    """Stands in for `target` and holds its calls of `method` until released: a slow step
+    (a search over a huge file, a long export) injected to see what others can do meanwhile.
+    `when` picks the calls to hold by their arguments."""
+
+    def __init__(self, target: object, method: str, when=lambda *args: True) -> None:  # type: ignore[no-untyped-def]
+        self._target, self._method, self._when = target, method, when
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        found = getattr(self._target, name)
+        if name != self._method:
+            return found
+
+        def held(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if self._when(*args):
+                self.started.set()
+                assert self.release.wait(60), "never released"
+            return found(*args, **kwargs)
+
+        return held
+
+
 def load_people(runtime: Runtime) -> None:
     """The sample staff and households, each user with PASSWORD."""
     with transaction(runtime.sessions) as session:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from records.db import transaction
 from records.models import AuditEvent, Document, InboxItem, Page
 from records.runtime import Runtime
-from tests.support import client_for, load_people
+from tests.support import Held, client_for, load_people
 from tests.test_export import Sheet, page_texts, scan_pdf
 from tests.test_workplace import ISLANDS, OWN, _file
 
@@ -466,27 +466,14 @@ def test_building_an_export_does_not_hold_up_other_users(
 ) -> None:
     # A long file takes seconds to export. Meanwhile no database transaction of the export is
     # open (on SQLite it would hold the write lock), so a caseworker can still open the file.
-    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     office = client_for(runtime, OFFICE)
     caseworker = client_for(runtime, CASEWORKER)
     blobs = runtime.blobs
-    reading, release = threading.Event(), threading.Event()
-
-    class SlowBlobs:
-        """The same blob store, handing out document PDFs only when released."""
-
-        def open(self, key: str):  # type: ignore[no-untyped-def]
-            if key.startswith("renditions/"):
-                reading.set()
-                assert release.wait(60)
-            return blobs.open(key)
-
-        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-            return getattr(blobs, name)
-
-    runtime.blobs = SlowBlobs()  # type: ignore[assignment]
+    # Document PDFs are handed out only when released.
+    slow = Held(blobs, "open", when=lambda key: key.startswith("renditions/"))
+    runtime.blobs = slow  # type: ignore[assignment]
     try:
         with ThreadPoolExecutor(1) as pool:
             pending = pool.submit(
@@ -494,14 +481,14 @@ def test_building_an_export_does_not_hold_up_other_users(
                 "/api/exports",
                 json={"bg_number": OWN, "recipient": "Sozialgericht", "legal_basis": "sgg_104"},
             )
-            assert reading.wait(60)
+            assert slow.started.wait(60)
             akte = caseworker.get(f"/api/households/{OWN}/file")
             assert akte.status_code == 200, akte.text
             assert not pending.done()
-            release.set()
+            slow.release.set()
             created = pending.result(60)
     finally:
-        release.set()
+        slow.release.set()
         runtime.blobs = blobs
     assert created.status_code == 201, created.text
     export = created.json()

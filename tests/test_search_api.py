@@ -26,7 +26,7 @@ from records.reindex import checkpoint_path, reindex_all
 from records.routing import file_document, index_entry
 from records.runtime import Runtime, build_runtime
 from tests.conftest import make_settings
-from tests.support import client_for, load_people, settings_env
+from tests.support import Held, client_for, load_people, settings_env
 
 OWN = "95401BG1231743"  # Husum: caseworker lsb.95401.2 (Leistung Husum), case manager fm.2
 NEIGHBOUR = "95401BG0269063"  # Husum: caseworker lsb.95401.1, same team
@@ -427,38 +427,25 @@ def test_reindex_command_prints_progress_and_a_summary(search_runtime, files) ->
 def test_a_slow_search_does_not_hold_up_other_caseworkers(search_runtime, files) -> None:
     # While the index answers one caseworker, no database transaction of that search is open:
     # on SQLite each one holds the write lock, and everybody else's click would wait for it.
-    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     rt = search_runtime
     searching = client_for(rt, "lsb.95401.2")
     colleague = client_for(rt, "lsb.95401.1")
     index = rt.index
-    answering, release = threading.Event(), threading.Event()
-
-    class SlowIndex:
-        """The same index, answering only when released (a search over a very large file)."""
-
-        def search(self, query):  # type: ignore[no-untyped-def]
-            answering.set()
-            assert release.wait(60)
-            return index.search(query)
-
-        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-            return getattr(index, name)
-
-    rt.index = SlowIndex()  # type: ignore[assignment]
+    slow = Held(index, "search")
+    rt.index = slow  # type: ignore[assignment]
     try:
         with ThreadPoolExecutor(1) as pool:
             pending = pool.submit(get, searching, q="Nachzahlung Müller")
-            assert answering.wait(60)
+            assert slow.started.wait(60)
             inbox = colleague.get("/api/inbox")
             assert inbox.status_code == 200, inbox.text
             assert not pending.done()
-            release.set()
+            slow.release.set()
             assert found(pending.result(60), files) == {"costs"}
     finally:
-        release.set()
+        slow.release.set()
         rt.index = index
     with transaction(rt.sessions) as session:
         audit = session.scalars(select(AuditEvent).where(AuditEvent.action == "search")).all()
