@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.limits import BodySizeLimit
+from api.origin import AuditOrigin
 from api.routes import (
     auth,
     clearing,
@@ -76,4 +77,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     for router in routers:
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_upload_bytes)
+    app.add_middleware(AuditOrigin)
     return app

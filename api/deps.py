@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from records.db import transaction
+from records.access import Gate
+from records.db import record_after_rollback, transaction
 from records.errors import NotAuthenticated
 from records.models import User
 from records.runtime import Runtime
@@ -30,8 +31,10 @@ def get_db(runtime: RuntimeDep) -> Iterator[Session]:
     try:
         yield session
         session.commit()
-    except BaseException:
+    except BaseException as exc:
         session.rollback()
+        session.close()
+        record_after_rollback(runtime.sessions, exc)
         raise
     finally:
         session.close()
@@ -53,3 +56,11 @@ def current_user(request: Request, runtime: RuntimeDep) -> User:
 
 
 UserDep = Annotated[User, Depends(current_user)]
+
+
+def get_gate(db: DbDep, user: UserDep) -> Gate:
+    """The logged-in user's way to social data in this request's unit of work."""
+    return Gate(db, user)
+
+
+GateDep = Annotated[Gate, Depends(get_gate)]

@@ -1,4 +1,5 @@
-"""Quality check at the scanning desk: approve a document, or reject it for a new scan."""
+"""Quality check at the scanning desk: approve a document, reject it for a new scan (with a
+reason, told to whoever has it in their Postkorb), or undo a rejection the same day."""
 
 from __future__ import annotations
 
@@ -6,43 +7,53 @@ import io
 import json
 import uuid
 
-from sqlalchemy import delete
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select
 
-from records import audit
+from records.access import Capability, Gate, filed_by_caseworker
+from records.dates import local_date, local_today
 from records.db import utcnow
-from records.errors import Conflict, InvalidInput, NotFound
-from records.models import Document, InboxItem, User
+from records.errors import Conflict, InvalidInput
+from records.models import Appeal, Document, InboxItem, Objection
+from records.routing import reindex
 from records.runtime import Runtime
 from records.scanrecord import scan_record
 
-DECISIONS = ("approve", "reject")
+DECISIONS = ("approve", "reject", "undo")
 
 
 def decide(
     runtime: Runtime,
-    session: Session,
+    gate: Gate,
     document_id: uuid.UUID,
-    user: User,
     decision: str,
     *,
     counted_pages: int | None = None,
     note: str | None = None,
 ) -> Document:
-    """Record the desk's decision; a rejected document leaves every inbox and the search index.
+    """Record the desk's decision. A rejected document leaves every case file and the search
+    index; the people who have it in their Postkorb are told why. A registered objection or
+    appeal is never hidden this way.
 
     The page count the operator counted on paper must match the pages in the document before
     it can be approved. The scan record is frozen into the blob store with the decision.
     """
     if decision not in DECISIONS:
-        raise InvalidInput("Entscheidung muss »approve« oder »reject« sein.", code="qa_decision")
-    document = session.get(Document, document_id, with_for_update=True)
-    if document is None:
-        raise NotFound("Dokument nicht gefunden.")
+        raise InvalidInput(
+            "Entscheidung muss »approve«, »reject« oder »undo« sein.", code="qa_decision"
+        )
+    action = f"document.qa.{decision}"
+    gate.require(Capability.SCAN, action, object_type="document", object_id=document_id)
+    if decision == "undo":
+        return _undo(runtime, gate, document_id)
+    document, _ = gate.document(document_id, action, lock=True, audited=False)
+    session, user = gate.session, gate.user
+    if filed_by_caseworker(document):
+        raise Conflict("Dieses Dokument braucht keine Qualitätskontrolle.", code="qa_not_needed")
     if document.status != "processed":
         raise Conflict("Das Dokument ist noch nicht fertig verarbeitet.", code="qa_not_ready")
     if document.qa_status != "pending":
         raise Conflict("Über dieses Dokument wurde bereits entschieden.", code="qa_decided")
+    reason = (note or "").strip()[:2000] or None
     mismatch = counted_pages is not None and counted_pages != document.page_count
     if decision == "approve" and mismatch:
         raise Conflict(
@@ -50,28 +61,100 @@ def decide(
             f"{document.page_count}. Bitte prüfen oder zur Neuerfassung ablehnen.",
             code="qa_page_count",
         )
+    if decision == "reject":
+        if reason is None:
+            raise InvalidInput(
+                "Bitte begründen, warum das Dokument neu erfasst werden muss.",
+                code="qa_reason",
+            )
+        if _registered_case(session, document):
+            raise Conflict(
+                "Zu diesem Schreiben ist ein Widerspruch oder eine Klage erfasst; es kann nicht "
+                "zur Neuerfassung abgelehnt werden. Bitte die Widerspruchsstelle ansprechen.",
+                code="qa_registered_case",
+            )
     document.qa_status = "approved" if decision == "approve" else "rejected"
     document.qa_by_id = user.id
     document.qa_at = utcnow()
-    document.qa_note = (note or "").strip()[:2000] or None
+    document.qa_note = reason
     if decision == "reject":
-        session.execute(delete(InboxItem).where(InboxItem.document_id == document.id))
-        runtime.index.delete(str(document.id))
-    record = scan_record(document)
-    record["qa"]["by"] = {"login": user.login, "name": user.name}
-    record["qa"]["counted_pages"] = counted_pages
-    key = f"records/{document.id}/transfervermerk-{document.qa_at:%Y%m%dT%H%M%S}.json"
-    payload = json.dumps(record, ensure_ascii=False, indent=2).encode()
-    stored = runtime.blobs.put(key, io.BytesIO(payload))
-    document.scan_record_key, document.scan_record_sha256 = key, stored.sha256
-    audit.record(
-        session,
-        user,
-        f"document.qa.{decision}",
+        _tell_recipients(session, document, f"Zur Neuerfassung abgelehnt ({user.name}): {reason}")
+    _freeze_scan_record(runtime, gate, document, counted_pages)
+    gate.record(
+        action,
         object_type="document",
         object_id=document.id,
         counted_pages=counted_pages,
         pages=document.page_count,
         note=document.qa_note,
     )
+    session.flush()
+    reindex(runtime.index, document)
     return document
+
+
+def _registered_case(session, document: Document) -> bool:  # type: ignore[no-untyped-def]
+    return bool(
+        session.scalar(select(exists().where(Objection.document_id == document.id)))
+        or session.scalar(select(exists().where(Appeal.document_id == document.id)))
+    )
+
+
+def _tell_recipients(session, document: Document, message: str) -> None:  # type: ignore[no-untyped-def]
+    """Whoever has the letter in their Postkorb sees why it went back; the clearing case ends."""
+    for item in session.scalars(select(InboxItem).where(InboxItem.document_id == document.id)):
+        if item.kind == "clearing":
+            item.state, item.done_at = "done", utcnow()
+        else:
+            item.state, item.read_at, item.done_at = "new", None, None
+        item.comment = message
+
+
+def _undo(runtime: Runtime, gate: Gate, document_id: uuid.UUID) -> Document:
+    """A rejection taken back on the day it was made: the document is checked again."""
+    session = gate.session
+    document = session.get(Document, document_id, with_for_update=True)
+    if (
+        document is None
+        or document.qa_status != "rejected"
+        or filed_by_caseworker(document)
+        or document.qa_at is None
+    ):
+        raise gate.refuse(
+            "document.qa.undo",
+            "Kein Zugriff: Diese Ablehnung gibt es nicht.",
+            object_type="document",
+            object_id=document_id,
+        )
+    if local_date(document.qa_at) != local_today():
+        raise Conflict(
+            "Eine Ablehnung kann nur am selben Tag zurückgenommen werden.", code="qa_undo_late"
+        )
+    document.qa_status, document.qa_by_id, document.qa_at = "pending", None, None
+    previous, document.qa_note = document.qa_note, None
+    for item in session.scalars(select(InboxItem).where(InboxItem.document_id == document.id)):
+        item.state, item.done_at = "new", None
+        item.comment = f"Ablehnung zurückgenommen ({gate.user.name})."
+    gate.record(
+        "document.qa.undo",
+        object_type="document",
+        object_id=document.id,
+        bg_number=document.household.bg_number if document.household else None,
+        rejected_because=previous,
+    )
+    session.flush()
+    reindex(runtime.index, document)
+    return document
+
+
+def _freeze_scan_record(
+    runtime: Runtime, gate: Gate, document: Document, counted_pages: int | None
+) -> None:
+    assert document.qa_at is not None
+    record = scan_record(document)
+    record["qa"]["by"] = {"login": gate.user.login, "name": gate.user.name}
+    record["qa"]["counted_pages"] = counted_pages
+    key = f"records/{document.id}/transfervermerk-{document.qa_at:%Y%m%dT%H%M%S}.json"
+    payload = json.dumps(record, ensure_ascii=False, indent=2).encode()
+    stored = runtime.blobs.put(key, io.BytesIO(payload))
+    document.scan_record_key, document.scan_record_sha256 = key, stored.sha256

@@ -1,36 +1,120 @@
-"""Need-to-know: which households' files a user may see, and whose inbox a user may work.
+"""Need-to-know: roles and what they may do, whose files a user may see, and the one gate that
+every read and change of social data passes.
 
-Access is expressed as a set of access keys: the BG numbers of visible households, plus
-CLEARING for documents that belong to no household yet. Services check single objects against
-it, and the search index filters on the same keys inside the query.
-
-Who sees what:
-- caseworkers and case managers: the households of their own caseload and of their team, and
-  those of every colleague they stand in for (Vertretung) on the current day;
-- the objections office: the households with a document in its team inbox (objections and
-  court letters) or taken from it into a member's own, and those with an open objection or a
-  pending appeal;
-- the scanning desk: documents in clearing, and every document until its quality check;
+Roles are an enum with named capabilities; code and templates ask for a capability, never for
+a role name. Which households' files a user may see:
+- caseworkers and case managers: their own caseload, their team's, and that of every colleague
+  they stand in for (Vertretung) on the current day;
+- the objections office: households with an open objection or a pending appeal, and those with
+  a letter still open in its team inbox or in a member's own (done items grant nothing);
+- the scanning desk: documents in clearing, and the documents of batches it handed in until
+  their quality check (never documents that caseworkers filed themselves);
 - administrators: configuration, no content.
+
+Search filters on the same access keys inside the index query (`visible_access_keys`).
+
+`Gate` is the only way services open a household, document, inbox item, objection, appeal or
+export for a user: it checks the capability and need-to-know and writes the audit row, success
+and refusal alike. A refusal is raised as `AccessDenied` carrying its audit row; whoever owns
+the transaction writes that row in a transaction of its own after rolling back
+(`records.db.transaction`, `api.deps.get_db`). An id the user may not see and an id that does
+not exist are refused alike, so the answer tells nothing about which ids exist.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
+from records import audit
 from records.dates import local_today
 from records.errors import AccessDenied
-from records.models import Appeal, Deputy, Document, Household, InboxItem, Objection, User
+from records.identifiers import normalize_bg_number
+from records.models import (
+    Appeal,
+    Deputy,
+    Document,
+    FileExport,
+    Household,
+    InboxItem,
+    Objection,
+    User,
+)
 
 CLEARING = "clearing"
-CASEWORK_ROLES = ("leistung", "fallmanagement")
+
+
+class Role(StrEnum):
+    LEISTUNG = "leistung"
+    FALLMANAGEMENT = "fallmanagement"
+    WIDERSPRUCH = "widerspruch"
+    SCANSTELLE = "scanstelle"
+    ADMIN = "admin"
+
+
+class Capability(StrEnum):
+    INBOX = "inbox"  # a Postkorb of one's own and the team's
+    CASE_FILES = "case_files"  # households' files within need-to-know, search, notes
+    STAND_IN = "stand_in"  # name one's own deputy and stand in for colleagues
+    LEGAL = "legal"  # objection register and appeals
+    EXPORT = "export"  # file exports (Aktenauszug)
+    SCAN = "scan"  # hand in scans, follow batches, quality check
+    CLEARING = "clearing"  # work the clearing inbox, look up master data to file a letter
+    VERIFY_STORE = "verify_store"  # check every stored object against its SHA-256
+    MASTER_DATA = "master_data"  # import staff and households from the Fachverfahren
+    MANAGE_DEPUTIES = "manage_deputies"  # name and end deputies for others
+
+
+_CASEWORK = frozenset(
+    {
+        Capability.INBOX,
+        Capability.CASE_FILES,
+        Capability.STAND_IN,
+        Capability.EXPORT,
+    }
+)
+ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
+    Role.LEISTUNG: _CASEWORK,
+    Role.FALLMANAGEMENT: _CASEWORK,
+    Role.WIDERSPRUCH: frozenset(
+        {Capability.INBOX, Capability.CASE_FILES, Capability.LEGAL, Capability.EXPORT}
+    ),
+    Role.SCANSTELLE: frozenset({Capability.SCAN, Capability.CLEARING, Capability.VERIFY_STORE}),
+    Role.ADMIN: frozenset(
+        {Capability.MASTER_DATA, Capability.MANAGE_DEPUTIES, Capability.VERIFY_STORE}
+    ),
+}
+CASEWORK_ROLES = (Role.LEISTUNG.value, Role.FALLMANAGEMENT.value)
+# Who may receive a forwarded letter.
+RECEIVING_ROLES = (*CASEWORK_ROLES, Role.WIDERSPRUCH.value)
+# What may go to the objections office without a reason: legal remedies and court letters.
+LEGAL_DOC_TYPES = frozenset({"widerspruch", "klage"})
+
+
+def capabilities(user: User | None) -> frozenset[Capability]:
+    if user is None:
+        return frozenset()
+    try:
+        return ROLE_CAPABILITIES[Role(user.role)]
+    except ValueError:
+        return frozenset()
+
+
+def may(user: User | None, capability: Capability) -> bool:
+    return capability in capabilities(user)
 
 
 def absent_colleagues(session: Session, user: User, on: date | None = None) -> list[User]:
     """The users `user` stands in for on that day (default: today)."""
+    if not may(user, Capability.STAND_IN):
+        return []
     day = on or local_today()
     return list(
         session.scalars(
@@ -47,15 +131,43 @@ def absent_colleagues(session: Session, user: User, on: date | None = None) -> l
     )
 
 
+# --- which households: one rule, as a set of keys (search) and for one household ----------
+
+
 def _caseload(user_ids: list[int]):  # type: ignore[no-untyped-def]
     return select(Household.bg_number).where(
         or_(Household.caseworker_id.in_(user_ids), Household.case_manager_id.in_(user_ids))
     )
 
 
+def _open_case():  # type: ignore[no-untyped-def]
+    """Households with an objection or appeal the office is working on."""
+    return or_(
+        exists().where(
+            Objection.household_id == Household.id,
+            Objection.status.in_(("eingegangen", "in_bearbeitung")),
+        ),
+        exists().where(Appeal.household_id == Household.id, Appeal.status == "anhaengig"),
+    )
+
+
+def _open_office_item(user: User):  # type: ignore[no-untyped-def]
+    """Households with a letter open in the office's team inbox or in this member's own."""
+    targets = [and_(InboxItem.kind == "user", InboxItem.user_id == user.id)]
+    if user.team_id is not None:
+        targets.append(and_(InboxItem.kind == "team", InboxItem.team_id == user.team_id))
+    return exists().where(
+        Document.household_id == Household.id,
+        InboxItem.document_id == Document.id,
+        InboxItem.state != "done",
+        or_(*targets),
+    )
+
+
 def visible_access_keys(session: Session, user: User) -> frozenset[str]:
+    """Every access key (BG number, or CLEARING) whose documents the user may find in search."""
     keys: set[str] = set()
-    if user.role == "scanstelle":
+    if may(user, Capability.CLEARING):
         keys.add(CLEARING)
     if user.role in CASEWORK_ROLES:
         people = [user.id]
@@ -63,40 +175,46 @@ def visible_access_keys(session: Session, user: User) -> frozenset[str]:
             people += list(session.scalars(select(User.id).where(User.team_id == user.team_id)))
         people += [absent.id for absent in absent_colleagues(session, user)]
         keys.update(session.scalars(_caseload(people)))
-    if user.role == "widerspruch":
-        # ... and those with an objection or appeal the office is working on.
+    if user.role == Role.WIDERSPRUCH:
         keys.update(
             session.scalars(
-                select(Household.bg_number)
-                .join(Objection, Objection.household_id == Household.id)
-                .where(Objection.status.in_(("eingegangen", "in_bearbeitung")))
-            )
-        )
-        keys.update(
-            session.scalars(
-                select(Household.bg_number)
-                .join(Appeal, Appeal.household_id == Household.id)
-                .where(Appeal.status == "anhaengig")
-            )
-        )
-    if user.role == "widerspruch":
-        # Letters in the team inbox, and those a member took into their own.
-        routed_here = InboxItem.kind == "user", InboxItem.user_id == user.id
-        team = (
-            (InboxItem.kind == "team") & (InboxItem.team_id == user.team_id)
-            if user.team_id is not None
-            else None
-        )
-        keys.update(
-            session.scalars(
-                select(Household.bg_number)
-                .join(Document, Document.household_id == Household.id)
-                .join(InboxItem, InboxItem.document_id == Document.id)
-                .where(or_(and_(*routed_here), team) if team is not None else and_(*routed_here))
-                .distinct()
+                select(Household.bg_number).where(or_(_open_case(), _open_office_item(user)))
             )
         )
     return frozenset(keys)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Why a user may see a household's file: `via` own, team, deputy, office; for a deputy the
+    absent colleague they act for ("B für A")."""
+
+    via: str
+    for_user: User | None = None
+
+
+def household_grant(session: Session, user: User, household: Household) -> Grant | None:
+    if user.role in CASEWORK_ROLES:
+        responsible = [p for p in (household.caseworker, household.case_manager) if p is not None]
+        if any(p.id == user.id for p in responsible):
+            return Grant("own")
+        if user.team_id is not None and any(p.team_id == user.team_id for p in responsible):
+            return Grant("team")
+        ids = {p.id for p in responsible}
+        for absent in absent_colleagues(session, user):
+            if absent.id in ids:
+                return Grant("deputy", absent)
+        return None
+    if user.role == Role.WIDERSPRUCH:
+        open_here = session.scalar(
+            select(
+                exists().where(
+                    Household.id == household.id, or_(_open_case(), _open_office_item(user))
+                )
+            )
+        )
+        return Grant("office") if open_here else None
+    return None
 
 
 def access_key_of(document: Document) -> str:
@@ -106,42 +224,337 @@ def access_key_of(document: Document) -> str:
     return document.household.bg_number
 
 
+def filed_by_caseworker(document: Document) -> bool:
+    """E-mails and decisions a caseworker put into a file themselves: no desk, no QA."""
+    return document.batch is not None and document.batch.channel == "file"
+
+
 def desk_may_check(user: User, document: Document) -> bool:
-    """The scanning desk checks what it scanned: a document is open to it until its QA decision.
+    """The desk checks what it scanned: pages and recognition until the QA decision."""
+    return (
+        may(user, Capability.SCAN)
+        and document.qa_status == "pending"
+        and not filed_by_caseworker(document)
+    )
 
-    That covers reading it, its pages and its scan record; search stays limited to clearing.
-    """
-    return user.role == "scanstelle" and document.qa_status == "pending"
 
-
-def require_document_access(session: Session, user: User, document: Document) -> None:
-    if desk_may_check(user, document):
-        return
-    if access_key_of(document) not in visible_access_keys(session, user):
-        raise AccessDenied(
-            "Kein Zugriff: Dieses Dokument gehört nicht zu Ihrem Zuständigkeitsbereich.",
-            document_id=str(document.id),
+def in_clearing(session: Session, document: Document) -> bool:
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    InboxItem.document_id == document.id,
+                    InboxItem.kind == "clearing",
+                    InboxItem.state != "done",
+                )
+            )
         )
+    )
 
 
-def require_household_access(session: Session, user: User, household: Household) -> None:
-    if household.bg_number not in visible_access_keys(session, user):
-        raise AccessDenied(
-            "Kein Zugriff: Diese Akte gehört nicht zu Ihrem Zuständigkeitsbereich.",
-            bg_number=household.bg_number,
-        )
-
-
-def on_behalf_of(session: Session, user: User, item: InboxItem) -> User | None:
-    """Whom the user acts for when working this item: None for their own or their team's items,
-    the absent colleague for a deputy ("B für A"). AccessDenied if neither."""
-    own = item.kind == "user" and item.user_id == user.id
-    team = item.kind == "team" and item.team_id is not None and item.team_id == user.team_id
-    desk = item.kind == "clearing" and user.role == "scanstelle"
-    if own or team or desk:
+def document_grant(session: Session, user: User, document: Document) -> Grant | None:
+    if may(user, Capability.CLEARING) and not filed_by_caseworker(document):
+        if access_key_of(document) == CLEARING or in_clearing(session, document):
+            return Grant("clearing")
+        if desk_may_check(user, document):
+            return Grant("desk")
         return None
+    if access_key_of(document) == CLEARING:
+        return None
+    assert document.household is not None
+    return household_grant(session, user, document.household)
+
+
+def item_grant(session: Session, user: User, item: InboxItem) -> Grant | None:
+    """Whose item it is for this user: own, team, the desk's clearing, or an absent
+    colleague's (deputy). None if the user may not work it."""
+    if item.kind == "user" and item.user_id == user.id and may(user, Capability.INBOX):
+        return Grant("own")
+    if (
+        item.kind == "team"
+        and item.team_id is not None
+        and item.team_id == user.team_id
+        and may(user, Capability.INBOX)
+    ):
+        return Grant("team")
+    if item.kind == "clearing" and may(user, Capability.CLEARING):
+        return Grant("clearing")
     if item.kind == "user":
         for absent in absent_colleagues(session, user):
             if absent.id == item.user_id:
-                return absent
-    raise AccessDenied("Kein Zugriff: Dieser Eintrag liegt nicht in Ihrem Postkorb.")
+                return Grant("deputy", absent)
+    return None
+
+
+# --- the gate --------------------------------------------------------------------------------
+
+NO_ACCESS = (
+    "Kein Zugriff: {what} gibt es nicht oder es gehört nicht zu Ihrem Zuständigkeitsbereich."
+)
+_WHOSE_TASK = {
+    Capability.INBOX: "der Sachbearbeitung, des Fallmanagements und der Widerspruchsstelle",
+    Capability.CASE_FILES: "der Sachbearbeitung, des Fallmanagements und der Widerspruchsstelle",
+    Capability.STAND_IN: "der Sachbearbeitung und des Fallmanagements",
+    Capability.LEGAL: "der Widerspruchsstelle",
+    Capability.EXPORT: "der Widerspruchsstelle und der zuständigen Sachbearbeitung",
+    Capability.SCAN: "der Scanstelle",
+    Capability.CLEARING: "der Scanstelle",
+    Capability.VERIFY_STORE: "der Scanstelle und der Administration",
+    Capability.MASTER_DATA: "der Administration",
+    Capability.MANAGE_DEPUTIES: "der Administration",
+}
+NO_CAPABILITY = "Kein Zugriff: Das gehört nicht zu den Aufgaben Ihrer Rolle."
+
+
+@dataclass
+class Gate:
+    """One user's way to social data within one unit of work. Every open_* call checks and
+    audits; refusals raise AccessDenied with their audit row (written after the rollback)."""
+
+    session: Session
+    user: User
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        return capabilities(self.user)
+
+    def may(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    # refusals and successes -------------------------------------------------------------
+
+    def refuse(
+        self,
+        action: str,
+        message: str = NO_CAPABILITY,
+        *,
+        object_type: str | None = None,
+        object_id: object | None = None,
+        bg_number: str | None = None,
+        **details: Any,
+    ) -> AccessDenied:
+        """The refusal to raise: its audit row goes with it."""
+        error = AccessDenied(message)
+        error.after_rollback = audit.pending(
+            self.user,
+            action,
+            outcome="denied",
+            object_type=object_type,
+            object_id=object_id,
+            bg_number=bg_number,
+            **details,
+        )
+        return error
+
+    def record(
+        self,
+        action: str,
+        *,
+        object_type: str | None = None,
+        object_id: object | None = None,
+        bg_number: str | None = None,
+        grant: Grant | None = None,
+        **details: Any,
+    ) -> None:
+        audit.record(
+            self.session,
+            self.user,
+            action,
+            object_type=object_type,
+            object_id=object_id,
+            bg_number=bg_number,
+            on_behalf_of=grant.for_user if grant else None,
+            **details,
+        )
+
+    def require(self, capability: Capability, action: str, **target: Any) -> None:
+        """The role may do this at all; a refusal is audited like any other."""
+        if not self.may(capability):
+            message = f"Kein Zugriff: Das ist Aufgabe {_WHOSE_TASK[capability]}."
+            raise self.refuse(action, message, capability=capability.value, **target)
+
+    def listing(self, capability: Capability | None, action: str, **details: Any) -> None:
+        """A read of a list that names clients (Postkorb, clearing, registers): audited."""
+        if capability is not None:
+            self.require(capability, action)
+        self.record(action, **details)
+
+    # opening objects --------------------------------------------------------------------
+
+    def household(
+        self,
+        bg_number: str,
+        action: str,
+        *,
+        capability: Capability = Capability.CASE_FILES,
+        audited: bool = True,
+    ) -> tuple[Household, Grant]:
+        number = normalize_bg_number(bg_number)
+        self.require(
+            capability,
+            action,
+            object_type="household",
+            object_id=number or bg_number[:40],
+            bg_number=number,
+        )
+        household = (
+            self.session.scalar(select(Household).where(Household.bg_number == number))
+            if number
+            else None
+        )
+        grant = household_grant(self.session, self.user, household) if household else None
+        if household is None or grant is None:
+            raise self.refuse(
+                action,
+                NO_ACCESS.format(what="Diese Akte"),
+                object_type="household",
+                object_id=number or bg_number[:40],
+                bg_number=household.bg_number if household else None,
+            )
+        if audited:
+            self.record(
+                action,
+                object_type="household",
+                object_id=household.bg_number,
+                bg_number=household.bg_number,
+                grant=grant,
+            )
+        return household, grant
+
+    def household_of(self, household: Household, action: str, *, audited: bool = True) -> Grant:
+        """A household already loaded (e.g. the target of a move): the same check."""
+        return self.household(household.bg_number, action, audited=audited)[1]
+
+    def document(
+        self,
+        document_id: uuid.UUID | str,
+        action: str,
+        *,
+        lock: bool = False,
+        audited: bool = True,
+        **details: Any,
+    ) -> tuple[Document, Grant]:
+        try:
+            key = document_id if isinstance(document_id, uuid.UUID) else uuid.UUID(document_id)
+        except ValueError:
+            key = None
+        document = self.session.get(Document, key, with_for_update=lock) if key else None
+        grant = document_grant(self.session, self.user, document) if document else None
+        if document is None or grant is None:
+            raise self.refuse(
+                action,
+                NO_ACCESS.format(what="Dieses Dokument"),
+                object_type="document",
+                object_id=str(document_id)[:64],
+                bg_number=access_key_of(document) if document else None,
+            )
+        if audited:
+            self.record(
+                action,
+                object_type="document",
+                object_id=document.id,
+                bg_number=document.household.bg_number if document.household else None,
+                grant=grant,
+                **details,
+            )
+        return document, grant
+
+    def item(self, item_id: int, action: str) -> tuple[InboxItem, Grant]:
+        """An inbox item to work on: it must lie in the user's reach, and its household must be
+        open to the user now (a deputy's period that ended ends the work on it too)."""
+        item = self.session.get(InboxItem, item_id, with_for_update=True)
+        grant = item_grant(self.session, self.user, item) if item else None
+        document = item.document if item else None
+        if (
+            grant is not None
+            and document is not None
+            and grant.via != "clearing"
+            and document.household is not None
+            and document.qa_status != "rejected"
+            and household_grant(self.session, self.user, document.household) is None
+        ):
+            grant = None
+        if item is None or grant is None:
+            raise self.refuse(
+                action,
+                "Kein Zugriff: Dieser Eintrag liegt nicht in Ihrem Postkorb.",
+                object_type="inbox_item",
+                object_id=item_id,
+                bg_number=access_key_of(document) if document else None,
+            )
+        return item, grant
+
+    def objection(self, objection_id: int, action: str, *, audited: bool = True) -> Objection:
+        objection = self.session.get(Objection, objection_id)
+        grant = document_grant(self.session, self.user, objection.document) if objection else None
+        if not self.may(Capability.LEGAL) and not self.may(Capability.CASE_FILES):
+            grant = None
+        if objection is None or grant is None:
+            raise self.refuse(
+                action,
+                NO_ACCESS.format(what="Diesen Widerspruch"),
+                object_type="objection",
+                object_id=objection_id,
+                bg_number=objection.household.bg_number if objection else None,
+            )
+        if audited:
+            self.record(
+                action,
+                object_type="objection",
+                object_id=objection.id,
+                bg_number=objection.household.bg_number,
+                grant=grant,
+            )
+        return objection
+
+    def appeal(self, appeal_id: int, action: str, *, audited: bool = True) -> Appeal:
+        appeal = self.session.get(Appeal, appeal_id)
+        grant = document_grant(self.session, self.user, appeal.document) if appeal else None
+        if not self.may(Capability.LEGAL) and not self.may(Capability.CASE_FILES):
+            grant = None
+        if appeal is None or grant is None:
+            raise self.refuse(
+                action,
+                NO_ACCESS.format(what="Diese Klage"),
+                object_type="appeal",
+                object_id=appeal_id,
+                bg_number=appeal.household.bg_number if appeal else None,
+            )
+        if audited:
+            self.record(
+                action,
+                object_type="appeal",
+                object_id=appeal.id,
+                bg_number=appeal.household.bg_number,
+                grant=grant,
+            )
+        return appeal
+
+    def export(self, export_id: int, action: str, *, audited: bool = True) -> FileExport:
+        record = self.session.get(FileExport, export_id)
+        grant = (
+            household_grant(self.session, self.user, record.household)
+            if record is not None and self.may(Capability.CASE_FILES)
+            else None
+        )
+        if record is None or grant is None:
+            raise self.refuse(
+                action,
+                NO_ACCESS.format(what="Diesen Aktenauszug"),
+                object_type="export",
+                object_id=export_id,
+                bg_number=record.household.bg_number if record else None,
+            )
+        if audited:
+            self.record(
+                action,
+                object_type="export",
+                object_id=record.id,
+                bg_number=record.household.bg_number,
+                grant=grant,
+            )
+        return record
+
+    def visible(self, documents: Iterable[Document]) -> list[Document]:
+        """Of these documents, the ones the user may see (for lists; not audited one by one)."""
+        return [d for d in documents if document_grant(self.session, self.user, d) is not None]

@@ -1,12 +1,65 @@
-"""The audit log: who did what to which object, when, and for whom."""
+"""The audit log: who did what to which object, when, from where, and for whom."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from records.models import AuditEvent, User
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from, for every audit row it writes."""
+
+    client_ip: str | None = None
+    user_agent: str | None = None
+
+
+_NO_ORIGIN = Origin()
+_origin: ContextVar[Origin] = ContextVar("audit_origin", default=_NO_ORIGIN)  # noqa: B039
+
+
+@contextmanager
+def request_origin(client_ip: str | None, user_agent: str | None) -> Iterator[None]:
+    """Every audit row written while the block runs carries this origin."""
+    token = _origin.set(Origin(client_ip, (user_agent or "")[:300] or None))
+    try:
+        yield
+    finally:
+        _origin.reset(token)
+
+
+def _event(
+    actor: User | None,
+    action: str,
+    *,
+    object_type: str | None,
+    object_id: object | None,
+    bg_number: str | None,
+    outcome: str,
+    on_behalf_of: User | None,
+    actor_login: str | None,
+    details: dict[str, Any],
+) -> AuditEvent:
+    origin = _origin.get()
+    return AuditEvent(
+        actor_login=actor.login if actor else actor_login,
+        on_behalf_of_login=on_behalf_of.login if on_behalf_of else None,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id) if object_id is not None else None,
+        bg_number=bg_number,
+        outcome=outcome,
+        client_ip=origin.client_ip,
+        user_agent=origin.user_agent,
+        details=details,
+    )
 
 
 def record(
@@ -22,23 +75,48 @@ def record(
     actor_login: str | None = None,
     **details: Any,
 ) -> AuditEvent:
-    event = AuditEvent(
-        actor_login=actor.login if actor else actor_login,
-        on_behalf_of_login=on_behalf_of.login if on_behalf_of else None,
-        action=action,
+    event = _event(
+        actor,
+        action,
         object_type=object_type,
-        object_id=str(object_id) if object_id is not None else None,
+        object_id=object_id,
         bg_number=bg_number,
         outcome=outcome,
+        on_behalf_of=on_behalf_of,
+        actor_login=actor_login,
         details=details,
     )
     session.add(event)
     return event
 
 
-def record_refusal(session: Session, actor: User | None, action: str, **kwargs: Any) -> None:
-    """Record a refused attempt and commit it at once: the refusal rolls back everything else."""
-    session.rollback()
-    kwargs.setdefault("outcome", "denied")
-    record(session, actor, action, **kwargs)
-    session.commit()
+def pending(
+    actor: User | None,
+    action: str,
+    *,
+    object_type: str | None = None,
+    object_id: object | None = None,
+    bg_number: str | None = None,
+    outcome: str = "denied",
+    on_behalf_of: User | None = None,
+    actor_login: str | None = None,
+    **details: Any,
+) -> Callable[[Session], None]:
+    """An audit row to be written after the unit of work rolled back (a refusal): the origin
+    is taken now, while the request is still known."""
+    event = _event(
+        actor,
+        action,
+        object_type=object_type,
+        object_id=object_id,
+        bg_number=bg_number,
+        outcome=outcome,
+        on_behalf_of=on_behalf_of,
+        actor_login=actor_login,
+        details=details,
+    )
+
+    def write(session: Session) -> None:
+        session.add(event)
+
+    return write

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     # Printed on the cover of every file export (Aktenauszug).
     job_centre_name: str = "Jobcenter"
 
+    # The longest deputy period (Vertretung) one entry may cover, in days: a deputy sees the
+    # absent colleague's whole caseload, so it lasts no longer than the absence.
+    deputy_max_days: int = Field(default=42, ge=1, le=366)
+
     # Pages worked on at once on this machine, shared by all its workers (ingest/slots.py).
     ocr_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
 

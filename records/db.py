@@ -79,11 +79,24 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     try:
         yield session
         session.commit()
-    except BaseException:
+    except BaseException as exc:
         session.rollback()
+        session.close()
+        record_after_rollback(factory, exc)
         raise
     finally:
         session.close()
+
+
+def record_after_rollback(factory: sessionmaker[Session], exc: BaseException) -> None:
+    """What an error must leave behind although its unit of work rolled back (the audit row of
+    a refused access), in a short transaction of its own."""
+    write = getattr(exc, "after_rollback", None)
+    if write is None:
+        return
+    with factory() as session:
+        write(session)
+        session.commit()
 
 
 def migrate(engine: Engine) -> None:

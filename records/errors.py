@@ -6,10 +6,16 @@ the screen. The API renders them as JSON, the web UI as a German page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 
 class EAkteError(Exception):
     code = "error"
     status = 500
+    # What must be recorded although the unit of work is rolled back (a refused access): the
+    # transaction's owner calls it with a session of its own after the rollback, then commits.
+    after_rollback: Callable[[Any], None] | None = None
 
     def __init__(self, message: str, *, code: str | None = None, **details: object) -> None:
         super().__init__(message)

@@ -19,12 +19,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from records import audit
-from records.access import require_household_access
-from records.errors import AccessDenied, InvalidInput, NotFound
+from records.access import Capability, Gate
+from records.errors import InvalidInput, NotFound
 from records.export import ExportHeader, ExportItem, build_export
-from records.files import household_by_number
-from records.models import Appeal, Document, FileExport, Household, Note, Objection, User
+from records.models import Appeal, Document, FileExport, Household, Note, Objection
 from records.objections import (
     case_documents,
     document_brief,
@@ -32,9 +30,6 @@ from records.objections import (
     in_file_order,
 )
 from storage.base import BlobStore, downloaded, read_bytes
-
-# Who may hand a file out: the objections office and the caseworkers with access to the file.
-EXPORT_ROLES = ("widerspruch", "leistung", "fallmanagement")
 
 
 @dataclass(frozen=True)
@@ -72,24 +67,9 @@ WITHHOLDING_REASONS = (
 SCOPE_NAMES = {"file": "ganze Akte", "objection": "Widerspruch", "appeal": "Klage"}
 
 
-def _require_export_right(session: Session, user: User, household: Household) -> None:
-    """Role and need-to-know; a refusal is committed to the audit log before it is raised."""
-    try:
-        if user.role not in EXPORT_ROLES:
-            raise AccessDenied(
-                "Aktenauszüge erstellen die Widerspruchsstelle und die zuständige Sachbearbeitung."
-            )
-        require_household_access(session, user, household)
-    except AccessDenied:
-        audit.record_refusal(
-            session,
-            user,
-            "export.create",
-            object_type="household",
-            object_id=household.bg_number,
-            bg_number=household.bg_number,
-        )
-        raise
+def _export_right(gate: Gate, bg_number: str, action: str, *, audited: bool) -> Household:
+    """Role and need-to-know; a refusal goes to the audit log after the rollback."""
+    return gate.household(bg_number, action, capability=Capability.EXPORT, audited=audited)[0]
 
 
 def _case(
@@ -130,8 +110,7 @@ def _default_recipient(objection: Objection | None, appeal: Appeal | None) -> st
 
 
 def options(
-    session: Session,
-    user: User,
+    gate: Gate,
     bg_number: str,
     names: dict[str, str],
     *,
@@ -140,8 +119,8 @@ def options(
 ) -> dict[str, Any]:
     """What the export form offers: the file's documents (those of the case preselected), the
     legal bases and reasons for withholding, and the file's cases to choose from."""
-    household = household_by_number(session, bg_number)
-    _require_export_right(session, user, household)
+    session = gate.session
+    household = _export_right(gate, bg_number, "export.options", audited=True)
     scope, objection, appeal = _case(session, household, objection_id, appeal_id)
     documents = _file_documents(session, household)
     chosen = (
@@ -211,8 +190,7 @@ class BuiltExport:
 
 
 def plan_export(
-    session: Session,
-    user: User,
+    gate: Gate,
     bg_number: str,
     names: dict[str, str],
     *,
@@ -231,8 +209,8 @@ def plan_export(
     are put in file order, so the same file state gives the same numbering. A document in
     `withheld` is replaced by a placeholder page naming the reason.
     """
-    household = household_by_number(session, bg_number)
-    _require_export_right(session, user, household)
+    session, user = gate.session, gate.user
+    household = _export_right(gate, bg_number, "export.create", audited=False)
     basis = LEGAL_BASES.get(legal_basis)
     if basis is None:
         raise InvalidInput("Bitte eine Rechtsgrundlage wählen.", code="legal_basis")
@@ -362,7 +340,10 @@ def build_planned_export(
     return BuiltExport(key, result.pages, result.sha256, stored.size, listed)
 
 
-def record_export(session: Session, user: User, plan: ExportPlan, built: BuiltExport) -> FileExport:
+def record_export(gate: Gate, plan: ExportPlan, built: BuiltExport) -> FileExport:
+    session, user = gate.session, gate.user
+    # The file may have changed hands while the PDF was built: checked again before it counts.
+    _export_right(gate, plan.header.bg_number, "export.create", audited=False)
     """Record a built export in the file (FileExport and a Vermerk) and in the audit log."""
     created_at = plan.header.created_at
     record = FileExport(
@@ -401,9 +382,7 @@ def record_export(session: Session, user: User, plan: ExportPlan, built: BuiltEx
             created_at=created_at,
         )
     )
-    audit.record(
-        session,
-        user,
+    gate.record(
         "export.created",
         object_type="export",
         object_id=record.id,
@@ -478,47 +457,20 @@ def exports_of(session: Session, household: Household) -> list[FileExport]:
     )
 
 
-def require_reader(session: Session, user: User, household: Household) -> None:
-    try:
-        require_household_access(session, user, household)
-    except AccessDenied:
-        audit.record_refusal(
-            session,
-            user,
-            "export.list",
-            object_type="household",
-            object_id=household.bg_number,
-            bg_number=household.bg_number,
-        )
-        raise
+def exports_of_household(gate: Gate, bg_number: str) -> list[FileExport]:
+    household, _ = gate.household(bg_number, "export.list")
+    return exports_of(gate.session, household)
 
 
-def readable_export(session: Session, user: User, export_id: int, action: str) -> FileExport:
-    record = session.get(FileExport, export_id)
-    if record is None:
-        raise NotFound("Aktenauszug nicht gefunden.")
-    try:
-        require_household_access(session, user, record.household)
-    except AccessDenied:
-        audit.record_refusal(
-            session,
-            user,
-            action,
-            object_type="export",
-            object_id=export_id,
-            bg_number=record.household.bg_number,
-        )
-        raise
-    return record
+def readable_export(gate: Gate, export_id: int, action: str) -> FileExport:
+    return gate.export(export_id, action)
 
 
-def export_pdf(session: Session, blobs: BlobStore, user: User, export_id: int) -> tuple[bytes, str]:
+def export_pdf(gate: Gate, blobs: BlobStore, export_id: int) -> tuple[bytes, str]:
     """The stored PDF (its hash checked by the blob store) and a file name; audited."""
-    record = readable_export(session, user, export_id, "export.download")
+    record = gate.export(export_id, "export.download", audited=False)
     content = read_bytes(blobs, record.blob_key)
-    audit.record(
-        session,
-        user,
+    gate.record(
         "export.download",
         object_type="export",
         object_id=record.id,

@@ -10,16 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from records import audit
-from records.access import (
-    CASEWORK_ROLES,
-    absent_colleagues,
-    require_document_access,
-    require_household_access,
-)
+from records.access import Capability, Gate, Grant, may
 from records.dates import local_today
 from records.db import utcnow
-from records.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from records.errors import Conflict, InvalidInput, NotFound
 from records.identifiers import normalize_bg_number
 from records.models import (
     Appeal,
@@ -73,22 +67,9 @@ def document_summary(document: Document, names: dict[str, str]) -> dict[str, Any
     }
 
 
-def household_file(
-    session: Session, user: User, bg_number: str, names: dict[str, str]
-) -> dict[str, Any]:
-    household = household_by_number(session, bg_number)
-    try:
-        require_household_access(session, user, household)
-    except AccessDenied:
-        audit.record_refusal(
-            session,
-            user,
-            "household.read",
-            object_type="household",
-            object_id=household.bg_number,
-            bg_number=household.bg_number,
-        )
-        raise
+def household_file(gate: Gate, bg_number: str, names: dict[str, str]) -> dict[str, Any]:
+    session = gate.session
+    household, _ = gate.household(bg_number, "household.read")
     documents = session.scalars(
         select(Document)
         .where(Document.household_id == household.id, Document.qa_status != "rejected")
@@ -110,14 +91,6 @@ def household_file(
             {"doc_type": summary["doc_type"], "name": summary["doc_type_name"], "documents": []},
         )
         group["documents"].append(summary)
-    audit.record(
-        session,
-        user,
-        "household.read",
-        object_type="household",
-        object_id=household.bg_number,
-        bg_number=household.bg_number,
-    )
     return {
         "bg_number": household.bg_number,
         "active": household.active,
@@ -202,28 +175,28 @@ EDITABLE = ("doc_type", "letter_date", "sender", "bg_number", "receipt_date", "d
 
 
 def update_document(
-    session: Session,
-    user: User,
-    document: Document,
+    gate: Gate,
+    document_id: uuid.UUID,
     changes: dict[str, Any],
     *,
     reason: str | None,
     doc_types: set[str],
-) -> dict[str, Any]:
-    """Change a document's details; returns what changed (before, after). The caller reindexes.
+) -> tuple[Document, dict[str, Any]]:
+    """Change a document's details; returns it and what changed (before, after). The caller
+    reindexes.
 
     The receipt date decides deadlines: changing it needs a reason. Moving a document to another
-    household needs access to both files.
+    household needs access to both files. The scanning desk changes nothing outside clearing.
     """
-    require_document_access(session, user, document)
+    document, grant = gate.document(document_id, "document.change", lock=True, audited=False)
+    _require_editor(gate, grant, "document.change", document)
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise InvalidInput(f"Nicht änderbar: {', '.join(sorted(unknown))}.", code="not_editable")
     changed: dict[str, Any] = {}
     for field, value in changes.items():
         if field == "bg_number":
-            target = household_by_number(session, str(value))
-            require_household_access(session, user, target)
+            target, _ = gate.household(str(value), "document.move", audited=False)
             before = document.household.bg_number if document.household else None
             if before != target.bg_number:
                 document.household = target
@@ -247,17 +220,28 @@ def update_document(
             code="receipt_date_reason",
         )
     if changed:
-        audit.record(
-            session,
-            user,
+        gate.record(
             "document.details_changed",
             object_type="document",
             object_id=document.id,
             bg_number=document.household.bg_number if document.household else None,
+            grant=grant,
             changes=changed,
             reason=(reason or "").strip() or None,
         )
-    return changed
+    return document, changed
+
+
+def _require_editor(gate: Gate, grant: Grant, action: str, document: Document | None) -> None:
+    """Reading a document at the desk (QA) is not changing it: outside clearing, dates, types
+    and notes are the caseworkers' business."""
+    if grant.via == "desk":
+        raise gate.refuse(
+            action,
+            "Kein Zugriff: Die Scanstelle ändert Dokumente nur in der Klärung.",
+            object_type="document",
+            object_id=document.id if document else None,
+        )
 
 
 def _plain(value: object) -> object:
@@ -265,24 +249,27 @@ def _plain(value: object) -> object:
 
 
 def add_note(
-    session: Session,
-    user: User,
+    gate: Gate,
     text: str,
     *,
-    household: Household | None = None,
-    document: Document | None = None,
-) -> Note:
+    bg_number: str | None = None,
+    document_id: uuid.UUID | None = None,
+) -> tuple[Note, Document | None]:
+    """A Vermerk on a household's file or on one document; for a deputy "B für A"."""
     text = text.strip()
     if not text:
         raise InvalidInput("Der Vermerk ist leer.", code="note_empty")
     if len(text) > 10_000:
         raise InvalidInput("Der Vermerk ist zu lang (höchstens 10 000 Zeichen).", code="note_long")
-    if document is not None:
-        require_document_access(session, user, document)
-        household = None
-    elif household is not None:
-        require_household_access(session, user, household)
-    acting_for = _acting_for(session, user, household or (document.household if document else None))
+    document = household = None
+    if document_id is not None:
+        document, grant = gate.document(document_id, "note.add", audited=False)
+        _require_editor(gate, grant, "note.add", document)
+        bg = document.household.bg_number if document.household else None
+    else:
+        household, grant = gate.household(bg_number or "", "note.add", audited=False)
+        bg = household.bg_number
+    user, acting_for = gate.user, grant.for_user
     note = Note(
         household_id=household.id if household else None,
         document_id=document.id if document else None,
@@ -291,41 +278,15 @@ def add_note(
         on_behalf_of_login=acting_for.login if acting_for else None,
         text=text,
     )
-    session.add(note)
-    bg = (
-        household.bg_number
-        if household
-        else (document.household.bg_number if document and document.household else None)
-    )
-    audit.record(
-        session,
-        user,
+    gate.session.add(note)
+    gate.record(
         "note.added",
         object_type="document" if document else "household",
         object_id=document.id if document else bg,
         bg_number=bg,
-        on_behalf_of=acting_for,
+        grant=grant,
     )
-    return note
-
-
-def _acting_for(session: Session, user: User, household: Household | None) -> User | None:
-    """The absent colleague a deputy acts for in this household's file, if that is why they
-    may see it; None when it is their own or their team's caseload."""
-    if household is None or user.role not in CASEWORK_ROLES:
-        return None
-    responsible = {household.caseworker_id, household.case_manager_id}
-    if user.id in responsible:
-        return None
-    if user.team_id is not None and any(
-        person is not None and person.team_id == user.team_id
-        for person in (household.caseworker, household.case_manager)
-    ):
-        return None
-    for absent in absent_colleagues(session, user):
-        if absent.id in responsible:
-            return absent
-    return None
+    return note, document
 
 
 # --- deputies ---------------------------------------------------------------------------
@@ -345,12 +306,14 @@ def deputy_out(deputy: Deputy) -> dict[str, Any]:
     }
 
 
-def list_deputies(session: Session, user: User) -> dict[str, list[dict[str, Any]]]:
+def list_deputies(gate: Gate) -> dict[str, list[dict[str, Any]]]:
+    session, user = gate.session, gate.user
     today = local_today()
     query = select(Deputy).options(selectinload(Deputy.absent), selectinload(Deputy.deputy))
     current = (Deputy.revoked_at.is_(None)) & (Deputy.ends_on >= today)
     mine = session.scalars(query.where(Deputy.absent_id == user.id, current)).all()
     for_others = session.scalars(query.where(Deputy.deputy_id == user.id, current)).all()
+    gate.record("deputies.list")
     return {
         "my_deputies": [deputy_out(d) for d in mine],
         "i_stand_in_for": [deputy_out(d) for d in for_others],
@@ -358,37 +321,63 @@ def list_deputies(session: Session, user: User) -> dict[str, list[dict[str, Any]
 
 
 def name_deputy(
-    session: Session,
-    user: User,
+    gate: Gate,
     *,
     deputy_login: str,
     starts_on: date,
     ends_on: date,
+    max_days: int,
     absent_login: str | None = None,
+    approved_by: str | None = None,
 ) -> Deputy:
-    """A user names their own deputy; an administrator may name one for anybody."""
-    absent = session.get(User, user.id)  # the request's user belongs to another session
-    assert absent is not None
-    if absent_login and absent_login != user.login:
-        if user.role != "admin":
-            raise AccessDenied("Eine Vertretung für andere darf nur die Administration eintragen.")
+    """A caseworker names their own deputy within their team; the administration names one for
+    anybody, and across teams only with the team lead's approval (named, audited).
+
+    No backdating, and no longer than `max_days`: a deputy sees the absent colleague's whole
+    caseload, so the period is as short as the absence."""
+    session, user = gate.session, gate.user
+    action = "deputy.named"
+    for_others = bool(absent_login) and absent_login != user.login
+    if for_others:
+        gate.require(Capability.MANAGE_DEPUTIES, action, absent=absent_login)
         absent = session.scalar(select(User).where(User.login == absent_login))
         if absent is None:
             raise InvalidInput(f"Benutzer »{absent_login}« ist nicht bekannt.")
+    else:
+        gate.require(Capability.STAND_IN, action)
+        absent = session.get(User, user.id)  # the request's user belongs to another session
+        assert absent is not None
     deputy = session.scalar(select(User).where(User.login == deputy_login, User.active.is_(True)))
     if deputy is None:
         raise InvalidInput(f"Benutzer »{deputy_login}« ist nicht bekannt oder nicht aktiv.")
     if deputy.id == absent.id:
         raise InvalidInput("Man kann sich nicht selbst vertreten.", code="deputy_self")
-    if deputy.role not in CASEWORK_ROLES or absent.role not in CASEWORK_ROLES:
+    if not may(deputy, Capability.STAND_IN) or not may(absent, Capability.STAND_IN):
         raise InvalidInput(
             "Vertretungen gibt es zwischen Sachbearbeitung und Fallmanagement.",
             code="deputy_role",
         )
+    approval = (approved_by or "").strip() or None
+    same_team = absent.team_id is not None and absent.team_id == deputy.team_id
+    if not same_team and not (for_others and approval):
+        raise InvalidInput(
+            f"{deputy.name} gehört nicht zum Team von {absent.name}. Eine Vertretung über "
+            "Teamgrenzen trägt die Administration mit der Zustimmung der Teamleitung ein.",
+            code="deputy_team",
+        )
+    today = local_today()
     if ends_on < starts_on:
         raise InvalidInput("Das Ende liegt vor dem Beginn.", code="deputy_period")
-    if ends_on < local_today():
-        raise InvalidInput("Der Zeitraum liegt in der Vergangenheit.", code="deputy_period")
+    if starts_on < today:
+        raise InvalidInput(
+            "Eine Vertretung kann nicht rückwirkend beginnen.", code="deputy_backdated"
+        )
+    if (ends_on - starts_on).days + 1 > max_days:
+        raise InvalidInput(
+            f"Eine Vertretung dauert höchstens {max_days} Tage; für eine längere Abwesenheit "
+            "bitte danach eine neue eintragen.",
+            code="deputy_too_long",
+        )
     entry = Deputy(
         absent=absent,
         deputy=deputy,
@@ -398,32 +387,34 @@ def name_deputy(
     )
     session.add(entry)
     session.flush()
-    audit.record(
-        session,
-        user,
-        "deputy.named",
+    gate.record(
+        action,
         object_type="deputy",
         object_id=entry.id,
         absent=absent.login,
         deputy=deputy.login,
         starts_on=starts_on.isoformat(),
         ends_on=ends_on.isoformat(),
+        approved_by=approval,
     )
     return entry
 
 
-def revoke_deputy(session: Session, user: User, deputy_id: int) -> Deputy:
+def revoke_deputy(gate: Gate, deputy_id: int) -> Deputy:
+    session, user = gate.session, gate.user
     entry = session.get(Deputy, deputy_id)
-    if entry is None:
-        raise NotFound("Vertretung nicht gefunden.")
-    if user.id not in (entry.absent_id,) and user.role != "admin":
-        raise AccessDenied("Diese Vertretung kann nur die vertretene Person beenden.")
+    own = entry is not None and entry.absent_id == user.id
+    if entry is None or not (own or gate.may(Capability.MANAGE_DEPUTIES)):
+        raise gate.refuse(
+            "deputy.revoked",
+            "Kein Zugriff: Diese Vertretung kann nur die vertretene Person beenden.",
+            object_type="deputy",
+            object_id=deputy_id,
+        )
     if entry.revoked_at is not None:
         raise Conflict("Die Vertretung ist bereits beendet.", code="deputy_revoked")
     entry.revoked_at = utcnow()
-    audit.record(
-        session,
-        user,
+    gate.record(
         "deputy.revoked",
         object_type="deputy",
         object_id=entry.id,

@@ -12,10 +12,18 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from records import audit
-from records.access import CASEWORK_ROLES, absent_colleagues, on_behalf_of, visible_access_keys
+from records.access import (
+    LEGAL_DOC_TYPES,
+    RECEIVING_ROLES,
+    Capability,
+    Gate,
+    Role,
+    absent_colleagues,
+    household_grant,
+    may,
+)
 from records.db import utcnow
-from records.errors import Conflict, InvalidInput, NotFound
+from records.errors import Conflict, InvalidInput
 from records.models import Document, Household, InboxItem, Team, User
 
 SCOPES = ("mine", "team", "deputy", "clearing", "all")
@@ -36,10 +44,11 @@ class Scope:
     absent: list[User]
 
     def condition(self, scope: str):  # type: ignore[no-untyped-def]
-        own = and_(InboxItem.kind == "user", InboxItem.user_id == self.user.id)
+        inbox = may(self.user, Capability.INBOX)
+        own = and_(InboxItem.kind == "user", InboxItem.user_id == self.user.id) if inbox else None
         team = (
             and_(InboxItem.kind == "team", InboxItem.team_id == self.user.team_id)
-            if self.user.team_id is not None
+            if inbox and self.user.team_id is not None
             else None
         )
         deputy = (
@@ -47,7 +56,7 @@ class Scope:
             if self.absent
             else None
         )
-        clearing = InboxItem.kind == "clearing" if self.user.role == "scanstelle" else None
+        clearing = InboxItem.kind == "clearing" if may(self.user, Capability.CLEARING) else None
         parts = {"mine": own, "team": team, "deputy": deputy, "clearing": clearing}
         if scope == "all":
             chosen = [c for c in parts.values() if c is not None]
@@ -57,8 +66,7 @@ class Scope:
 
 
 def scope_for(session: Session, user: User) -> Scope:
-    absent = absent_colleagues(session, user) if user.role in CASEWORK_ROLES else []
-    return Scope(user, absent)
+    return Scope(user, absent_colleagues(session, user))
 
 
 def _query(scope: Scope, which: str) -> Select[Any]:
@@ -71,8 +79,7 @@ def _query(scope: Scope, which: str) -> Select[Any]:
 
 
 def list_items(
-    session: Session,
-    user: User,
+    gate: Gate,
     *,
     scope: str = "mine",
     state: str | None = "open",
@@ -86,6 +93,7 @@ def list_items(
         raise InvalidInput(f"Unbekannter Bereich »{scope}«.", code="inbox_scope")
     if sort not in SORTS:
         raise InvalidInput(f"Unbekannte Sortierung »{sort}«.", code="inbox_sort")
+    session, user = gate.session, gate.user
     query = _query(scope_for(session, user), scope)
     if state == "open":
         query = query.where(InboxItem.state != "done")
@@ -108,11 +116,21 @@ def list_items(
         .limit(limit)
         .offset(offset)
     ).all()
+    # The list names clients (households, reasons): who saw which items is in the audit log.
+    gate.record(
+        "inbox.list",
+        scope=scope,
+        state=state,
+        total=total,
+        items=[item.id for item in items],
+        households=sorted({i.document.household.bg_number for i in items if i.document.household}),
+    )
     return total, list(items)
 
 
-def counts(session: Session, user: User) -> dict[str, Any]:
+def counts(gate: Gate) -> dict[str, Any]:
     """New (unread) and open items per area, for the navigation."""
+    session, user = gate.session, gate.user
     scope = scope_for(session, user)
     result: dict[str, Any] = {}
     for which in ("mine", "team", "clearing"):
@@ -132,19 +150,12 @@ def counts(session: Session, user: User) -> dict[str, Any]:
             )
         )
         result["deputy"].append({"login": absent.login, "name": absent.name, "open": open_items})
+    gate.record("inbox.counts")
     return result
 
 
-def _item(session: Session, item_id: int) -> InboxItem:
-    item = session.get(InboxItem, item_id, with_for_update=True)
-    if item is None:
-        raise NotFound("Eintrag nicht gefunden.")
-    return item
-
-
 def work_item(
-    session: Session,
-    user: User,
+    gate: Gate,
     item_id: int,
     action: str,
     *,
@@ -155,9 +166,15 @@ def work_item(
     """Apply one action to one item the user may work; returns the item as it is now."""
     if action not in ACTIONS:
         raise InvalidInput(f"Unbekannte Aktion »{action}«.", code="inbox_action")
-    item = _item(session, item_id)
-    for_whom = on_behalf_of(session, user, item)
+    session, user = gate.session, gate.user
+    item, grant = gate.item(item_id, f"inbox.{action}")
     document = item.document
+    if document.qa_status == "rejected" and action not in ("read", "unread", "done"):
+        raise Conflict(
+            "Das Dokument wurde zur Neuerfassung abgelehnt; es kann nur als erledigt markiert "
+            "werden.",
+            code="qa_rejected",
+        )
     before = {"kind": item.kind, "user_id": item.user_id, "team_id": item.team_id}
     note = (comment or "").strip()[:2000] or None
     if action == "read":
@@ -179,7 +196,7 @@ def work_item(
         item.kind, item.user_id, item.team_id = "user", user.id, None
         item.state = "read"
     elif action == "forward":
-        _forward(session, item, to_user, to_team)
+        _forward(session, user, item, to_user, to_team, note)
         item.comment, item.forwarded_by_login = note, user.login
         item.state, item.read_at = "new", None
     elif action == "return":
@@ -193,14 +210,12 @@ def work_item(
         item.comment, item.forwarded_by_login = note, user.login
         item.reason = f"Zurück in die Klärung ({user.name}): {note}\n{item.reason}"
         document.household = None  # out of the household's file until the desk decides again
-    audit.record(
-        session,
-        user,
+    gate.record(
         f"inbox.{action}",
         object_type="document",
         object_id=document.id,
         bg_number=document.household.bg_number if document.household else None,
-        on_behalf_of=for_whom,
+        grant=grant,
         item=item.id,
         before=before,
         after={"kind": item.kind, "user_id": item.user_id, "team_id": item.team_id},
@@ -209,7 +224,17 @@ def work_item(
     return item
 
 
-def _forward(session: Session, item: InboxItem, to_user: str | None, to_team: str | None) -> None:
+def _forward(
+    session: Session,
+    user: User,
+    item: InboxItem,
+    to_user: str | None,
+    to_team: str | None,
+    note: str | None,
+) -> None:
+    """Forwarding must not disclose a file to anyone without a need to know it: every receiver
+    (each member of a receiving team) must be responsible for the household. Only objections
+    and court letters go to the objections office without a reason."""
     if bool(to_user) == bool(to_team):
         raise InvalidInput(
             "Bitte genau ein Ziel angeben: eine Person oder ein Team.", code="forward_target"
@@ -218,33 +243,51 @@ def _forward(session: Session, item: InboxItem, to_user: str | None, to_team: st
         target = session.scalar(select(User).where(User.login == to_user, User.active.is_(True)))
         if target is None:
             raise InvalidInput(f"Benutzer »{to_user}« ist nicht bekannt oder nicht aktiv.")
-        if target.role not in (*CASEWORK_ROLES, "widerspruch"):
+        if target.role not in RECEIVING_ROLES:
             raise InvalidInput(f"An {target.name} können keine Akten weitergeleitet werden.")
-        _require_reader(session, item, target, target.name)
+        if target.id == user.id and item.kind == "user" and item.user_id != user.id:
+            raise InvalidInput(
+                "Einträge vertretener Kolleginnen und Kollegen bleiben in deren Postkorb; "
+                "sie können nicht in den eigenen weitergeleitet werden.",
+                code="forward_to_self",
+            )
+        receivers, label = [target], target.name
         item.kind, item.user_id, item.team_id = "user", target.id, None
     else:
         team = session.scalar(select(Team).where(Team.name == to_team))
         if team is None:
             raise InvalidInput(f"Team »{to_team}« ist nicht bekannt.")
-        members = session.scalars(
-            select(User).where(User.team_id == team.id, User.active.is_(True))
-        ).all()
-        if not members:
-            raise InvalidInput(f"Im Team {team.name} ist niemand aktiv.")
-        if team.name != "Widerspruchsstelle":
-            _require_reader(session, item, members[0], f"das Team {team.name}")
-        item.kind, item.user_id, item.team_id = "team", None, team.id
-
-
-def _require_reader(session: Session, item: InboxItem, reader: User, label: str) -> None:
-    """Forwarding must not disclose a file to someone without a need to know it."""
-    household = item.document.household
-    if household is not None and household.bg_number not in visible_access_keys(session, reader):
-        raise InvalidInput(
-            f"Weiterleiten nicht möglich: {label} ist für den Haushalt {household.bg_number} "
-            "nicht zuständig.",
-            code="forward_no_access",
+        receivers = list(
+            session.scalars(select(User).where(User.team_id == team.id, User.active.is_(True)))
         )
+        if not receivers:
+            raise InvalidInput(f"Im Team {team.name} ist niemand aktiv.")
+        if any(member.role not in RECEIVING_ROLES for member in receivers):
+            raise InvalidInput(f"An das Team {team.name} können keine Akten weitergeleitet werden.")
+        label = f"das Team {team.name}"
+        item.kind, item.user_id, item.team_id = "team", None, team.id
+    household = item.document.household
+    to_office = any(r.role == Role.WIDERSPRUCH for r in receivers)
+    if to_office:
+        # The office sees a file while the letter lies open with it: only legal remedies and
+        # court letters belong there as such; anything else needs a reason.
+        if item.document.doc_type not in LEGAL_DOC_TYPES and not note:
+            raise InvalidInput(
+                "Nur Widersprüche und Schreiben des Sozialgerichts gehen ohne Begründung an die "
+                "Widerspruchsstelle; bitte einen Kommentar angeben.",
+                code="forward_reason",
+            )
+        return
+    if household is None:
+        return
+    for receiver in receivers:
+        if household_grant(session, receiver, household) is None:
+            raise InvalidInput(
+                f"Weiterleiten nicht möglich: {label} ist für den Haushalt "
+                f"{household.bg_number} nicht zuständig"
+                + (f" ({receiver.name})." if len(receivers) > 1 else "."),
+                code="forward_no_access",
+            )
 
 
 def item_out(item: InboxItem, names: dict[str, str] | None = None) -> dict[str, Any]:

@@ -500,6 +500,8 @@ class AuditEvent(Base):
     bg_number: Mapped[str | None] = mapped_column(String(20), index=True)
     outcome: Mapped[str] = mapped_column(String(20), default="ok")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
 
 
 class LoginSession(Base):

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from records import audit, inbox
-from records.access import on_behalf_of, require_document_access
+from records import inbox
+from records.access import Capability, Gate, item_grant
 from records.dates import local_date, local_today
 from records.db import utcnow
 from records.deadlines import (
@@ -23,7 +23,7 @@ from records.deadlines import (
     next_working_day,
     objection_deadline,
 )
-from records.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from records.errors import Conflict, InvalidInput
 from records.models import (
     APPEAL_STATES,
     OBJECTION_FORMS,
@@ -51,19 +51,10 @@ FORM_NAMES = {
     "elektronisch": "elektronisch",
 }
 APPEAL_STATE_NAMES = {"anhaengig": "anhängig", "erledigt": "erledigt"}
-OFFICE_ROLES = ("widerspruch",)
 
 
-def _require_office(user: User) -> None:
-    if user.role not in OFFICE_ROLES:
-        raise AccessDenied("Widersprüche und Klagen erfasst die Widerspruchsstelle.")
-
-
-def _document(session: Session, user: User, document_id: uuid.UUID) -> Document:
-    document = session.get(Document, document_id)
-    if document is None:
-        raise NotFound("Dokument nicht gefunden.")
-    require_document_access(session, user, document)
+def _document(gate: Gate, document_id: uuid.UUID, action: str) -> Document:
+    document, _ = gate.document(document_id, action, audited=False)
     if document.household is None:
         raise Conflict(
             "Das Dokument ist keinem Haushalt zugeordnet; bitte zuerst in der Klärung zuordnen.",
@@ -73,8 +64,7 @@ def _document(session: Session, user: User, document_id: uuid.UUID) -> Document:
 
 
 def register_objection(
-    session: Session,
-    user: User,
+    gate: Gate,
     document_id: uuid.UUID,
     *,
     decision_id: uuid.UUID | None,
@@ -88,10 +78,11 @@ def register_objection(
 
     With `close_inbox_items` the letter's open items in the user's (or their team's) Postkorb
     are marked done in the same step: from now on the register keeps track of the case."""
-    _require_office(user)
+    session, user = gate.session, gate.user
+    gate.require(Capability.LEGAL, "objection.registered", document=str(document_id))
     if form not in OBJECTION_FORMS:
         raise InvalidInput(f"Unbekannte Form »{form}«.", code="objection_form")
-    document = _document(session, user, document_id)
+    document = _document(gate, document_id, "objection.registered")
     if session.scalar(select(Objection).where(Objection.document_id == document.id)):
         raise Conflict("Zu diesem Schreiben ist bereits ein Widerspruch erfasst.", code="exists")
     decision = None
@@ -122,9 +113,7 @@ def register_objection(
         raise InvalidInput(str(exc), code="deadline_dates") from None
     session.add(objection)
     session.flush()
-    audit.record(
-        session,
-        user,
+    gate.record(
         "objection.registered",
         object_type="objection",
         object_id=objection.id,
@@ -135,21 +124,19 @@ def register_objection(
         on_time=check.on_time if check else None,
     )
     if close_inbox_items:
-        _close_items(session, user, document)
+        _close_items(gate, document)
     return objection
 
 
-def _close_items(session: Session, user: User, document: Document) -> None:
+def _close_items(gate: Gate, document: Document) -> None:
     """Mark the letter's open Postkorb items done that this user may work (own, team, deputy)."""
-    items = session.scalars(
+    items = gate.session.scalars(
         select(InboxItem).where(InboxItem.document_id == document.id, InboxItem.state != "done")
     ).all()
     for item in items:
-        try:
-            on_behalf_of(session, user, item)
-        except AccessDenied:
+        if item_grant(gate.session, gate.user, item) is None:
             continue
-        inbox.work_item(session, user, item.id, "done", comment="im Register erfasst")
+        inbox.work_item(gate, item.id, "done", comment="im Register erfasst")
 
 
 def deadline_of(objection: Objection, decision: Document | None = None):  # type: ignore[no-untyped-def]
@@ -165,11 +152,8 @@ def deadline_of(objection: Objection, decision: Document | None = None):  # type
     )
 
 
-def correct_receipt_date(
-    session: Session, user: User, objection_id: int, new_date: date, reason: str
-) -> Objection:
-    _require_office(user)
-    objection = _objection(session, user, objection_id)
+def correct_receipt_date(gate: Gate, objection_id: int, new_date: date, reason: str) -> Objection:
+    objection = _objection(gate, objection_id, "objection.receipt_date_corrected")
     if not reason.strip():
         raise InvalidInput("Eine Korrektur des Eingangsdatums braucht eine Begründung.")
     if new_date > local_today():
@@ -180,9 +164,7 @@ def correct_receipt_date(
         deadline_of(objection)
     except ValueError as exc:
         raise InvalidInput(str(exc), code="deadline_dates") from None
-    audit.record(
-        session,
-        user,
+    gate.record(
         "objection.receipt_date_corrected",
         object_type="objection",
         object_id=objection.id,
@@ -195,8 +177,7 @@ def correct_receipt_date(
 
 
 def set_decision(
-    session: Session,
-    user: User,
+    gate: Gate,
     objection_id: int,
     *,
     decision_id: uuid.UUID | None,
@@ -208,8 +189,8 @@ def set_decision(
 
     Setting it where none was chosen needs no reason; changing a chosen one does, because the
     deadline check changes with it. Both are in the case's history."""
-    objection = _objection(session, user, objection_id)
-    _require_office(user)
+    session = gate.session
+    objection = _objection(gate, objection_id, "objection.decision_set")
     decision = None
     if decision_id is not None:
         decision = session.get(Document, decision_id)
@@ -246,9 +227,7 @@ def set_decision(
         check = deadline_of(objection, decision)
     except ValueError as exc:
         raise InvalidInput(str(exc), code="deadline_dates") from None
-    audit.record(
-        session,
-        user,
+    gate.record(
         "objection.decision_set",
         object_type="objection",
         object_id=objection.id,
@@ -261,24 +240,19 @@ def set_decision(
     return objection
 
 
-def set_status(session: Session, user: User, objection_id: int, status: str) -> Objection:
-    _require_office(user)
+def set_status(gate: Gate, objection_id: int, status: str) -> Objection:
     if status not in OBJECTION_STATES:
         raise InvalidInput(f"Unbekannter Status »{status}«.", code="objection_status")
-    objection = _objection(session, user, objection_id)
-    _record_status(session, user, objection, "objection", status)
+    objection = _objection(gate, objection_id, "objection.status")
+    _record_status(gate, objection, "objection", status)
     return objection
 
 
-def _record_status(
-    session: Session, user: User, case: Objection | Appeal, kind: str, status: str
-) -> None:
+def _record_status(gate: Gate, case: Objection | Appeal, kind: str, status: str) -> None:
     """A new status with who and when, in the audit log and so in the case's history."""
     before = case.status
-    case.status, case.status_by_login, case.status_at = status, user.login, utcnow()
-    audit.record(
-        session,
-        user,
+    case.status, case.status_by_login, case.status_at = status, gate.user.login, utcnow()
+    gate.record(
         f"{kind}.status",
         object_type=kind,
         object_id=case.id,
@@ -288,43 +262,20 @@ def _record_status(
     )
 
 
-def _objection(session: Session, user: User, objection_id: int) -> Objection:
-    """The objection to change; a user without access to its letter is refused and audited."""
-    objection = session.get(Objection, objection_id)
-    if objection is None:
-        raise NotFound("Widerspruch nicht gefunden.")
-    _check_or_audit(
-        session, user, objection.document, "objection.change", "objection", objection.id
-    )
-    return objection
+def _objection(gate: Gate, objection_id: int, action: str) -> Objection:
+    """The objection to change: the office's work, on a letter it may see; audited by the
+    caller with what changed, refusals here."""
+    gate.require(Capability.LEGAL, action, object_type="objection", object_id=objection_id)
+    return gate.objection(objection_id, action, audited=False)
 
 
-def get_objection(session: Session, user: User, objection_id: int) -> Objection:
-    """The objection if the user may see its letter; a refusal is audited."""
-    objection = session.get(Objection, objection_id)
-    if objection is None:
-        raise NotFound("Widerspruch nicht gefunden.")
-    _check_or_audit(session, user, objection.document, "objection.read", "objection", objection.id)
-    return objection
+def get_objection(gate: Gate, objection_id: int) -> Objection:
+    """The objection if the user may see its letter; the read and a refusal are audited."""
+    return gate.objection(objection_id, "objection.read")
 
 
-def get_appeal(session: Session, user: User, appeal_id: int) -> Appeal:
-    appeal = session.get(Appeal, appeal_id)
-    if appeal is None:
-        raise NotFound("Klage nicht gefunden.")
-    _check_or_audit(session, user, appeal.document, "appeal.read", "appeal", appeal.id)
-    return appeal
-
-
-def _check_or_audit(
-    session: Session, user: User, document: Document, action: str, kind: str, key: int
-) -> None:
-    try:
-        require_document_access(session, user, document)
-    except AccessDenied:
-        bg = document.household.bg_number if document.household else None
-        audit.record_refusal(session, user, action, object_type=kind, object_id=key, bg_number=bg)
-        raise
+def get_appeal(gate: Gate, appeal_id: int, action: str = "appeal.read") -> Appeal:
+    return gate.appeal(appeal_id, action)
 
 
 def household_name(household) -> str:  # type: ignore[no-untyped-def]
@@ -505,45 +456,52 @@ def objection_out(
     return out
 
 
-def overview(session: Session, user: User, *, open_only: bool = True) -> list[Objection]:
+def overview(gate: Gate, *, open_only: bool = True) -> list[Objection]:
     """The objections the user may see, oldest receipt first (the § 88 clock runs from it)."""
-    _require_office(user)
+    gate.require(Capability.LEGAL, "objections.list")
     query = select(Objection).options(selectinload(Objection.household))
     if open_only:
         query = query.where(Objection.status.in_(OPEN_STATES))
-    objections = session.scalars(query.order_by(Objection.receipt_date, Objection.id)).all()
-    return [o for o in objections if _may_see(session, user, o.document)]
+    objections = gate.session.scalars(query.order_by(Objection.receipt_date, Objection.id)).all()
+    visible = set(gate.visible([o.document for o in objections]))
+    shown = [o for o in objections if o.document in visible]
+    gate.record(
+        "objections.list",
+        open_only=open_only,
+        objections=[o.id for o in shown],
+        households=sorted({o.household.bg_number for o in shown}),
+    )
+    return shown
 
 
-def _may_see(session: Session, user: User, document: Document) -> bool:
-    try:
-        require_document_access(session, user, document)
-    except AccessDenied:
-        return False
-    return True
-
-
-def set_appeal_status(session: Session, user: User, appeal_id: int, status: str) -> Appeal:
-    _require_office(user)
+def set_appeal_status(gate: Gate, appeal_id: int, status: str) -> Appeal:
+    gate.require(Capability.LEGAL, "appeal.status", object_type="appeal", object_id=appeal_id)
     if status not in APPEAL_STATES:
         raise InvalidInput(f"Unbekannter Status »{status}«.", code="appeal_status")
-    appeal = get_appeal(session, user, appeal_id)
-    _record_status(session, user, appeal, "appeal", status)
+    appeal = gate.appeal(appeal_id, "appeal.status", audited=False)
+    _record_status(gate, appeal, "appeal", status)
     return appeal
 
 
-def appeals_overview(session: Session, user: User, *, open_only: bool = True) -> list[Appeal]:
-    _require_office(user)
+def appeals_overview(gate: Gate, *, open_only: bool = True) -> list[Appeal]:
+    gate.require(Capability.LEGAL, "appeals.list")
     query = select(Appeal).options(selectinload(Appeal.household))
     if open_only:
         query = query.where(Appeal.status == "anhaengig")
-    appeals = session.scalars(query.order_by(Appeal.served_on, Appeal.id)).all()
-    return [a for a in appeals if _may_see(session, user, a.document)]
+    appeals = gate.session.scalars(query.order_by(Appeal.served_on, Appeal.id)).all()
+    visible = set(gate.visible([a.document for a in appeals]))
+    shown = [a for a in appeals if a.document in visible]
+    gate.record(
+        "appeals.list",
+        open_only=open_only,
+        appeals=[a.id for a in shown],
+        households=sorted({a.household.bg_number for a in shown}),
+    )
+    return shown
 
 
 def register_appeal(
-    session: Session,
-    user: User,
+    gate: Gate,
     document_id: uuid.UUID,
     *,
     court: str,
@@ -554,8 +512,9 @@ def register_appeal(
     objection_id: int | None = None,
     close_inbox_items: bool = False,
 ) -> Appeal:
-    _require_office(user)
-    document = _document(session, user, document_id)
+    session, user = gate.session, gate.user
+    gate.require(Capability.LEGAL, "appeal.registered", document=str(document_id))
+    document = _document(gate, document_id, "appeal.registered")
     if not court.strip() or not file_reference.strip():
         raise InvalidInput("Gericht und Aktenzeichen sind nötig.", code="appeal_fields")
     if session.scalar(select(Appeal).where(Appeal.document_id == document.id)):
@@ -585,9 +544,7 @@ def register_appeal(
     )
     session.add(appeal)
     session.flush()
-    audit.record(
-        session,
-        user,
+    gate.record(
         "appeal.registered",
         object_type="appeal",
         object_id=appeal.id,
@@ -598,7 +555,7 @@ def register_appeal(
         served_on=served_on.isoformat(),
     )
     if close_inbox_items:
-        _close_items(session, user, document)
+        _close_items(gate, document)
     return appeal
 
 
@@ -749,15 +706,11 @@ def decisions_of(session: Session, document: Document) -> list[Document]:
     )
 
 
-def intake(
-    session: Session, user: User, document_id: uuid.UUID, names: dict[str, str]
-) -> dict[str, Any]:
+def intake(gate: Gate, document_id: uuid.UUID, names: dict[str, str]) -> dict[str, Any]:
     """Everything the one-step registration dialog needs about an incoming letter."""
-    _require_office(user)
-    document = session.get(Document, document_id)
-    if document is None:
-        raise NotFound("Dokument nicht gefunden.")
-    _check_or_audit(session, user, document, "document.intake", "document", document.id)  # type: ignore[arg-type]
+    session = gate.session
+    gate.require(Capability.LEGAL, "document.intake", object_type="document", object_id=document_id)
+    document, _ = gate.document(document_id, "document.intake")
     if document.household is None:
         raise Conflict(
             "Das Dokument ist keinem Haushalt zugeordnet; bitte zuerst in der Klärung zuordnen.",

@@ -453,7 +453,8 @@ def test_the_contested_decision_can_be_set_later_and_a_change_needs_a_reason(
     with runtime.sessions() as session:
         denied = session.scalars(
             select(AuditEvent).where(
-                AuditEvent.actor_login == STRANGER, AuditEvent.action == "objection.change"
+                AuditEvent.actor_login == STRANGER,
+                AuditEvent.action == "objection.decision_set",
             )
         ).all()
         assert [(e.outcome, e.object_id) for e in denied] == [("denied", str(objection["id"]))]

@@ -163,24 +163,29 @@ def test_a_deputy_works_the_absent_colleagues_inbox_and_file_only_during_the_per
     deputy = client_for(sqlite_runtime, "lsb.95403.1")  # another office: no access of her own
     assert deputy.get(f"/api/households/{OWN}/file").status_code == 403
     today = local_today()
-    later = absent.post(
-        "/api/deputies",
-        json={
-            "deputy": "lsb.95403.1",
-            "starts_on": (today + timedelta(days=1)).isoformat(),
-            "ends_on": (today + timedelta(days=5)).isoformat(),
-        },
-    )
+    later = {
+        "deputy": "lsb.95403.1",
+        "starts_on": (today + timedelta(days=1)).isoformat(),
+        "ends_on": (today + timedelta(days=5)).isoformat(),
+    }
+    # Across offices the colleague cannot name her; the administration can, with the team
+    # lead's approval on record.
+    refused = absent.post("/api/deputies", json=later)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "deputy_team"
+    admin = _admin(sqlite_runtime)
+    for_her = {"absent": "lsb.95401.2", "approved_by": "Teamleitung Husum (Frau Jensen)"}
+    later = admin.post("/api/deputies", json=later | for_her)
     assert later.status_code == 201 and later.json()["active"] is False
     assert deputy.get(f"/api/households/{OWN}/file").status_code == 403  # not yet
 
-    now = absent.post(
+    now = admin.post(
         "/api/deputies",
         json={
             "deputy": "lsb.95403.1",
             "starts_on": today.isoformat(),
             "ends_on": today.isoformat(),
-        },
+        }
+        | for_her,
     ).json()
     assert now["active"] is True
     assert deputy.get("/api/deputies").json()["i_stand_in_for"][0]["absent"]["login"] == (
@@ -289,13 +294,17 @@ def test_the_household_file_groups_documents_and_edits_are_audited(
         assert refused.actor_login == "lsb.95403.1"
 
 
-def test_administrators_configure_but_do_not_read_files(sqlite_runtime: Runtime, filed) -> None:
-    with transaction(sqlite_runtime.sessions) as session:
-        admin = session.scalar(select(User).where(User.login == "lsb.95401.1"))
+def _admin(runtime: Runtime):  # type: ignore[no-untyped-def]
+    with transaction(runtime.sessions) as session:
+        someone = session.scalar(select(User).where(User.login == "lsb.95401.1"))
         session.add(
-            User(login="admin", name="Admin", role="admin", password_hash=admin.password_hash)
+            User(login="admin", name="Admin", role="admin", password_hash=someone.password_hash)
         )
-    admin = client_for(sqlite_runtime, "admin")
+    return client_for(runtime, "admin")
+
+
+def test_administrators_configure_but_do_not_read_files(sqlite_runtime: Runtime, filed) -> None:
+    admin = _admin(sqlite_runtime)
     assert admin.get(f"/api/households/{OWN}/file").status_code == 403
     assert admin.get(f"/api/documents/{filed['payslip']}").status_code == 403
     assert admin.get("/api/inbox").json()["total"] == 0

@@ -9,12 +9,38 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api.deps import RuntimeDep, current_user
-from records import audit
+from records.access import Capability, Gate, capabilities
 from records.db import transaction
-from records.errors import NotAuthenticated
+from records.errors import AccessDenied, NotAuthenticated, NotFound
+from records.models import User
+from records.runtime import Runtime
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 router = APIRouter(include_in_schema=False)
+
+
+def render(
+    request: Request, name: str, user: User | None, status_code: int = 200, **context: object
+) -> Response:
+    """A page; templates learn what the user may do as capabilities, never as a role name."""
+    caps = {c.value for c in capabilities(user)}
+    return templates.TemplateResponse(
+        request, name, {"user": user, "caps": caps, **context}, status_code=status_code
+    )
+
+
+def forbidden(request: Request, user: User | None) -> Response:
+    return render(request, "forbidden.html", user, status_code=403)
+
+
+def allowed(runtime: Runtime, user: User, capability: Capability, action: str) -> bool:
+    """Whether the user's role may open this page; a refusal is in the audit log."""
+    try:
+        with transaction(runtime.sessions) as session:
+            Gate(session, user).require(capability, action)
+    except AccessDenied:
+        return False
+    return True
 
 
 def _user(request: Request, runtime: RuntimeDep):  # type: ignore[no-untyped-def]
@@ -29,15 +55,19 @@ def home(request: Request, runtime: RuntimeDep) -> Response:
     user = _user(request, runtime)
     if user is None:
         return RedirectResponse("/anmelden", status_code=303)
-    start = {"scanstelle": "/scanstelle", "admin": "/scanstelle"}.get(user.role, "/postkorb")
+    caps = capabilities(user)
+    if Capability.INBOX in caps:
+        start = "/postkorb"
+    elif Capability.SCAN in caps:
+        start = "/scanstelle"
+    else:
+        start = "/hilfe"
     return RedirectResponse(start, status_code=303)
 
 
 @router.get("/anmelden", response_class=HTMLResponse)
 def login_page(request: Request, runtime: RuntimeDep) -> Response:
-    return templates.TemplateResponse(
-        request, "login.html", {"demo": runtime.settings.demo, "user": None}
-    )
+    return render(request, "login.html", None, demo=runtime.settings.demo)
 
 
 @router.get("/suche", response_class=HTMLResponse)
@@ -45,7 +75,9 @@ def search_page(request: Request, runtime: RuntimeDep) -> Response:
     user = _user(request, runtime)
     if user is None:
         return RedirectResponse("/anmelden", status_code=303)
-    return templates.TemplateResponse(request, "search.html", {"user": user})
+    if not allowed(runtime, user, Capability.CASE_FILES, "page.search"):
+        return forbidden(request, user)
+    return render(request, "search.html", user)
 
 
 @router.get("/scanstelle", response_class=HTMLResponse)
@@ -53,13 +85,12 @@ def desk_page(request: Request, runtime: RuntimeDep) -> Response:
     user = _user(request, runtime)
     if user is None:
         return RedirectResponse("/anmelden", status_code=303)
-    if user.role not in ("scanstelle", "admin"):
-        with transaction(runtime.sessions) as session:
-            audit.record(session, user, "page.desk", outcome="denied")
-        return templates.TemplateResponse(
-            request, "forbidden.html", {"user": user}, status_code=403
-        )
-    return templates.TemplateResponse(request, "desk.html", {"user": user})
+    if not (
+        capabilities(user) & {Capability.SCAN, Capability.VERIFY_STORE}
+        or allowed(runtime, user, Capability.SCAN, "page.desk")
+    ):
+        return forbidden(request, user)
+    return render(request, "desk.html", user)
 
 
 @router.get("/klaerung", response_class=HTMLResponse)
@@ -67,13 +98,9 @@ def clearing_page(request: Request, runtime: RuntimeDep) -> Response:
     user = _user(request, runtime)
     if user is None:
         return RedirectResponse("/anmelden", status_code=303)
-    if user.role not in ("scanstelle", "admin"):
-        with transaction(runtime.sessions) as session:
-            audit.record(session, user, "page.clearing", outcome="denied")
-        return templates.TemplateResponse(
-            request, "forbidden.html", {"user": user}, status_code=403
-        )
-    return templates.TemplateResponse(request, "clearing.html", {"user": user})
+    if not allowed(runtime, user, Capability.CLEARING, "page.clearing"):
+        return forbidden(request, user)
+    return render(request, "clearing.html", user)
 
 
 # --- viewer and deep links ---
@@ -86,7 +113,6 @@ import uuid  # noqa: E402
 from urllib.parse import quote, urlencode  # noqa: E402
 
 from api.routes.documents import readable_document  # noqa: E402
-from records.errors import AccessDenied, NotFound  # noqa: E402
 
 _VIEWER_PASSED_ON = ("page", "q")
 
@@ -113,9 +139,7 @@ def viewer_page(request: Request, runtime: RuntimeDep) -> Response:
         if page >= 1:
             base = f"/api/documents/{wanted}"
             preload = {"view": f"{base}/view", "image": f"{base}/pages/{page}/image"}
-    return templates.TemplateResponse(
-        request, "viewer.html", {"user": user, "error": None, "preload": preload}
-    )
+    return render(request, "viewer.html", user, error=None, preload=preload)
 
 
 @router.get("/dokument/{document_id}", response_class=HTMLResponse)
@@ -126,19 +150,12 @@ def document_link(document_id: str, request: Request, runtime: RuntimeDep) -> Re
     try:
         wanted = uuid.UUID(document_id)
         with transaction(runtime.sessions) as session:
-            readable_document(session, user, wanted, action="document.link")
-    except (ValueError, NotFound):
-        return templates.TemplateResponse(
-            request,
-            "viewer.html",
-            {"user": user, "error": "Dokument nicht gefunden"},
-            status_code=404,
-        )
-    except AccessDenied:
-        # readable_document has already committed the refusal to the audit log.
-        return templates.TemplateResponse(
-            request, "forbidden.html", {"user": user}, status_code=403
-        )
+            readable_document(Gate(session, user), wanted, action="document.link")
+    except ValueError:
+        return render(request, "viewer.html", user, 404, error="Dokument nicht gefunden")
+    except (AccessDenied, NotFound):
+        # Unknown and foreign ids look the same; the refusal is in the audit log.
+        return forbidden(request, user)
     passed_on = {k: v for k, v in request.query_params.items() if k in _VIEWER_PASSED_ON}
     return RedirectResponse(
         f"/viewer?{urlencode({'doc': str(wanted), **passed_on})}", status_code=303

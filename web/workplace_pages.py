@@ -8,13 +8,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import RuntimeDep
-from records import audit
-from records.access import require_household_access
+from records.access import Capability, Gate
 from records.dates import local_today
 from records.db import transaction
-from records.errors import AccessDenied, NotFound
-from records.files import household_by_number
-from web.pages import _user, templates
+from records.errors import AccessDenied
+from web.pages import _user, allowed, forbidden, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,7 +27,9 @@ def inbox_page(request: Request, runtime: RuntimeDep) -> Response:
     user = _user(request, runtime)
     if user is None:
         return _login_first(request)
-    return templates.TemplateResponse(request, "postkorb.html", {"user": user})
+    if not allowed(runtime, user, Capability.INBOX, "page.inbox"):
+        return forbidden(request, user)
+    return render(request, "postkorb.html", user)
 
 
 @router.get("/vertretung", response_class=HTMLResponse)
@@ -37,10 +37,12 @@ def deputies_page(request: Request, runtime: RuntimeDep) -> Response:
     user = _user(request, runtime)
     if user is None:
         return _login_first(request)
+    if not allowed(runtime, user, Capability.STAND_IN, "page.deputies"):
+        return forbidden(request, user)
     # The form starts with the job centre's today, not the browser's UTC date (which is still
     # yesterday until 1 or 2 o'clock at night in Germany).
     today = local_today().isoformat()
-    return templates.TemplateResponse(request, "vertretung.html", {"user": user, "today": today})
+    return render(request, "vertretung.html", user, today=today)
 
 
 @router.get("/akte/{bg_number}", response_class=HTMLResponse)
@@ -49,26 +51,10 @@ def household_page(bg_number: str, request: Request, runtime: RuntimeDep) -> Res
     user = _user(request, runtime)
     if user is None:
         return _login_first(request)
-    with transaction(runtime.sessions) as session:
-        try:
-            household = household_by_number(session, bg_number)
-            require_household_access(session, user, household)
+    try:
+        with transaction(runtime.sessions) as session:
+            household, _ = Gate(session, user).household(bg_number, "page.household")
             number = household.bg_number
-        except NotFound as exc:
-            return templates.TemplateResponse(
-                request, "not_found.html", {"user": user, "message": exc.message}, status_code=404
-            )
-        except AccessDenied:
-            audit.record(
-                session,
-                user,
-                "household.read",
-                outcome="denied",
-                object_type="household",
-                object_id=household.bg_number,
-                bg_number=household.bg_number,
-            )
-            return templates.TemplateResponse(
-                request, "forbidden.html", {"user": user}, status_code=403
-            )
-    return templates.TemplateResponse(request, "akte.html", {"user": user, "bg_number": number})
+    except AccessDenied:
+        return forbidden(request, user)
+    return render(request, "akte.html", user, bg_number=number)

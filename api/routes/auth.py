@@ -35,8 +35,8 @@ def login(body: LoginRequest, response: Response, runtime: RuntimeDep, db: DbDep
     try:
         user = authenticate(db, body.login, body.password, demo_mode=settings.demo)
     except NotAuthenticated as exc:
-        audit.record_refusal(
-            db, None, "auth.login", actor_login=body.login, outcome="refused", code=exc.code
+        exc.after_rollback = audit.pending(
+            None, "auth.login", actor_login=body.login, outcome="refused", code=exc.code
         )
         raise
     token = open_login_session(

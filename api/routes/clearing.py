@@ -18,12 +18,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from api.deps import DbDep, RuntimeDep, UserDep
-from api.routes.desk import require_desk
+from api.deps import DbDep, GateDep, RuntimeDep, UserDep
 from api.routes.documents import readable_document
 from ingest.routing import catalogue_for, learn_from_correction
 from records import audit
-from records.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from records.access import Capability
+from records.errors import Conflict, InvalidInput, NotFound
 from records.identifiers import normalize_bg_number
 from records.masterdata import (
     HOUSEHOLD_COLUMNS,
@@ -56,19 +56,22 @@ def list_doctypes(runtime: RuntimeDep, user: UserDep) -> dict[str, Any]:
 def list_clearing(
     db: DbDep,
     runtime: RuntimeDep,
-    user: UserDep,
+    gate: GateDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
-    require_desk(user)
+    gate.require(Capability.CLEARING, "clearing.list")
     names = {rule.code: rule.name for rule in catalogue_for(runtime.settings).types}
     rows = db.scalars(
         select(InboxItem)
-        .where(InboxItem.kind == "clearing")
+        .where(InboxItem.kind == "clearing", InboxItem.state != "done")
         .options(selectinload(InboxItem.document).selectinload(Document.pages))
         .order_by(InboxItem.created_at)
         .limit(limit)
     ).all()
-    total = db.scalar(select(func.count()).where(InboxItem.kind == "clearing"))
+    total = db.scalar(
+        select(func.count()).where(InboxItem.kind == "clearing", InboxItem.state != "done")
+    )
+    gate.record("clearing.list", shown=len(rows), total=total)
     items = []
     for item in rows:
         document = item.document
@@ -119,12 +122,12 @@ def _birth_date(text: str) -> date | None:
 @router.get("/households", summary="Haushalte suchen (BG-Nummer, Name, Geburtsdatum)")
 def search_households(
     db: DbDep,
-    user: UserDep,
+    gate: GateDep,
     q: Annotated[str, Query(min_length=2, max_length=200)],
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> dict[str, Any]:
     """For the clearing desk: master data only, never the content of a file."""
-    require_desk(user)
+    gate.require(Capability.CLEARING, "masterdata.search")
     query = select(Household).options(
         selectinload(Household.members), selectinload(Household.caseworker)
     )
@@ -156,8 +159,12 @@ def search_households(
                 matching = matching.where(condition)
             conditions.append(Household.id.in_(matching))
     if not conditions:
+        gate.record("masterdata.search", query=q, found=[])
         return {"households": []}
-    found = db.scalars(query.where(or_(*conditions)).order_by(Household.bg_number).limit(limit))
+    found = list(
+        db.scalars(query.where(or_(*conditions)).order_by(Household.bg_number).limit(limit))
+    )
+    gate.record("masterdata.search", query=q, found=[h.bg_number for h in found])
     wanted = {_folded(w) for w in terms if not re.search(r"\d", w)}
     results = []
     for household in found:
@@ -191,12 +198,13 @@ class Filing(BaseModel):
     summary="Klärungsfall zuordnen: Haushalt und Dokumentart festlegen, in den Postkorb leiten",
 )
 def file_by_hand(
-    document_id: uuid.UUID, body: Filing, runtime: RuntimeDep, db: DbDep, user: UserDep
+    document_id: uuid.UUID, body: Filing, runtime: RuntimeDep, db: DbDep, gate: GateDep
 ) -> dict[str, Any]:
-    require_desk(user)
-    document = db.get(Document, document_id, with_for_update=True)
-    if document is None:
-        raise NotFound("Dokument nicht gefunden.")
+    user = gate.user
+    gate.require(
+        Capability.CLEARING, "document.filing", object_type="document", object_id=document_id
+    )
+    document, _ = gate.document(document_id, "document.filing", lock=True)
     item = db.scalar(select(InboxItem).where(InboxItem.document_id == document.id))
     if item is None or item.kind != "clearing":
         raise Conflict(
@@ -262,10 +270,9 @@ def file_by_hand(
     summary="Stammdaten aus dem Fachverfahren einlesen (CSV: staff oder households)",
 )
 async def import_master_data(
-    kind: str, request: Request, db: DbDep, user: UserDep
+    kind: str, request: Request, db: DbDep, gate: GateDep
 ) -> dict[str, Any]:
-    if user.role != "admin":
-        raise AccessDenied("Stammdaten darf nur die Administration einlesen.")
+    gate.require(Capability.MASTER_DATA, f"masterdata.import.{kind[:20]}")
     if kind not in ("staff", "households"):
         raise NotFound("Unbekannte Stammdatenart; erlaubt sind »staff« und »households«.")
     body = await request.body()
@@ -277,7 +284,7 @@ async def import_master_data(
         report = import_staff(db, read_csv(body, STAFF_COLUMNS))
     else:
         report = import_households(db, read_csv(body, HOUSEHOLD_COLUMNS))
-    audit.record(db, user, f"masterdata.import.{kind}", summary=report.summary())
+    gate.record(f"masterdata.import.{kind}", summary=report.summary())
     return report.as_dict() | {"summary": report.summary()}
 
 
@@ -290,12 +297,11 @@ def page_image(
     number: int,
     rendition: str,
     runtime: RuntimeDep,
-    db: DbDep,
-    user: UserDep,
+    gate: GateDep,
 ) -> Response:
     if rendition not in ("image", "thumb"):
         raise NotFound("Unbekannte Darstellung; erlaubt sind »image« und »thumb«.")
-    document = readable_document(db, user, document_id, action=f"document.page.{rendition}")
+    document = readable_document(gate, document_id, action=f"document.page.{rendition}")
     page = next((p for p in document.pages if p.number == number), None)
     if page is None:
         raise NotFound(f"Das Dokument hat keine Seite {number}.")

@@ -12,18 +12,15 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.deps import DbDep, RuntimeDep, UserDep
+from api.deps import GateDep, RuntimeDep, UserDep
 from ingest.intake import accept_file
-from records import audit
-from records.access import access_key_of, require_document_access
+from records.access import Capability, Gate
 from records.db import transaction
-from records.errors import AccessDenied, InvalidInput, NotFound
+from records.errors import InvalidInput, NotFound
 from records.models import Document, InboxItem, Job, ScanBatch
 from records.routing import inbox_of
 
 router = APIRouter(prefix="/api/documents", tags=["Dokumente"])
-
-UPLOAD_ROLES = ("scanstelle", "admin")
 
 
 def document_out(document: Document) -> dict[str, Any]:
@@ -72,9 +69,17 @@ def batch_out(
                 "first_page": d.first_page,
                 "last_page": d.last_page,
                 "qa_status": d.qa_status,
-                "doc_type": d.doc_type,
-                "bg_number": d.household.bg_number if d.household else None,
-                "inbox": inbox_of(inboxes[d.id]) if d.id in inboxes else None,
+                # What recognition decided, only while the desk still checks it: afterwards
+                # household, type and recipient are the caseworkers' business.
+                **(
+                    {
+                        "doc_type": d.doc_type,
+                        "bg_number": d.household.bg_number if d.household else None,
+                        "inbox": inbox_of(inboxes[d.id]) if d.id in inboxes else None,
+                    }
+                    if d.qa_status == "pending"
+                    else {"doc_type": None, "bg_number": None, "inbox": None}
+                ),
             }
             for d in documents
         ],
@@ -109,8 +114,8 @@ def load_batch(session, batch_id: uuid.UUID) -> dict[str, Any]:  # type: ignore[
     "stellt die Verarbeitung in die Warteschlange",
 )
 async def upload(request: Request, runtime: RuntimeDep, user: UserDep) -> JSONResponse:
-    if user.role not in UPLOAD_ROLES:
-        raise AccessDenied("Nur die Scanstelle darf Dokumente einliefern.")
+    with transaction(runtime.sessions) as session:
+        Gate(session, user).require(Capability.SCAN, "document.upload")
     form = await request.form(max_files=1, max_fields=10)
     try:
         upload_file = form.get("file")
@@ -144,36 +149,11 @@ def _accept(  # type: ignore[no-untyped-def]
         return load_batch(session, batch.id)
 
 
-def readable_document(  # type: ignore[no-untyped-def]
-    db, user, document_id: uuid.UUID, *, action: str
-) -> Document:
+def readable_document(gate: Gate, document_id: uuid.UUID, *, action: str) -> Document:
     """The document if the user may read it; every attempt, allowed or not, is audited."""
-    document = db.get(Document, document_id)
-    if document is None:
-        raise NotFound("Dokument nicht gefunden.")
-    try:
-        require_document_access(db, user, document)
-    except AccessDenied:
-        audit.record_refusal(
-            db,
-            user,
-            action,
-            object_type="document",
-            object_id=document_id,
-            bg_number=access_key_of(document),
-        )
-        raise
-    audit.record(
-        db,
-        user,
-        action,
-        object_type="document",
-        object_id=document.id,
-        bg_number=document.household.bg_number if document.household else None,
-    )
-    return document
+    return gate.document(document_id, action)[0]
 
 
 @router.get("/{document_id}", summary="Stand eines Dokuments und seiner Verarbeitung")
-def get_document(document_id: uuid.UUID, db: DbDep, user: UserDep) -> dict[str, Any]:
-    return document_out(readable_document(db, user, document_id, action="document.read"))
+def get_document(document_id: uuid.UUID, gate: GateDep) -> dict[str, Any]:
+    return document_out(readable_document(gate, document_id, action="document.read"))

@@ -10,12 +10,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import DbDep, RuntimeDep, UserDep
+from api.deps import GateDep, RuntimeDep, UserDep
 from api.routes.objections import type_names
 from api.routes.viewer import content_disposition
 from records import exports
+from records.access import Gate
 from records.db import transaction
-from records.files import household_by_number
 from records.models import User
 
 router = APIRouter(prefix="/api", tags=["Aktenauszug"])
@@ -27,15 +27,13 @@ router = APIRouter(prefix="/api", tags=["Aktenauszug"])
 )
 def export_options(
     bg_number: str,
-    db: DbDep,
     runtime: RuntimeDep,
-    user: UserDep,
+    gate: GateDep,
     objection_id: Annotated[int | None, Query()] = None,
     appeal_id: Annotated[int | None, Query()] = None,
 ) -> dict[str, Any]:
     return exports.options(
-        db,
-        user,
+        gate,
         bg_number,
         type_names(runtime),
         objection_id=objection_id,
@@ -71,8 +69,7 @@ def _create(runtime, user: User, body: ExportIn) -> dict[str, Any]:  # type: ign
     work.mkdir(parents=True, exist_ok=True)
     with transaction(runtime.sessions) as session:
         plan = exports.plan_export(
-            session,
-            user,
+            Gate(session, user),
             body.bg_number,
             type_names(runtime),
             recipient=body.recipient,
@@ -85,26 +82,26 @@ def _create(runtime, user: User, body: ExportIn) -> dict[str, Any]:  # type: ign
         )
     built = exports.build_planned_export(plan, runtime.blobs, work)
     with transaction(runtime.sessions) as session:
-        record = exports.record_export(session, user, plan, built)
+        record = exports.record_export(Gate(session, user), plan, built)
         session.flush()
         return exports.export_out(record)
 
 
 @router.get("/households/{bg_number}/exports", summary="Aktenauszüge einer Akte")
-def list_exports(bg_number: str, db: DbDep, user: UserDep) -> dict[str, Any]:
-    household = household_by_number(db, bg_number)
-    exports.require_reader(db, user, household)
-    return {"exports": [exports.export_out(e) for e in exports.exports_of(db, household)]}
+def list_exports(bg_number: str, gate: GateDep) -> dict[str, Any]:
+    return {
+        "exports": [exports.export_out(e) for e in exports.exports_of_household(gate, bg_number)]
+    }
 
 
 @router.get("/exports/{export_id}", summary="Vermerk über einen Aktenauszug")
-def get_export(export_id: int, db: DbDep, user: UserDep) -> dict[str, Any]:
-    return exports.export_out(exports.readable_export(db, user, export_id, "export.read"))
+def get_export(export_id: int, gate: GateDep) -> dict[str, Any]:
+    return exports.export_out(exports.readable_export(gate, export_id, "export.read"))
 
 
 @router.get("/exports/{export_id}/pdf", summary="Aktenauszug herunterladen (PDF)")
-def download_export(export_id: int, db: DbDep, runtime: RuntimeDep, user: UserDep) -> Response:
-    content, filename = exports.export_pdf(db, runtime.blobs, user, export_id)
+def download_export(export_id: int, runtime: RuntimeDep, gate: GateDep) -> Response:
+    content, filename = exports.export_pdf(gate, runtime.blobs, export_id)
     return Response(
         content,
         media_type="application/pdf",

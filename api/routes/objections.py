@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.deps import DbDep, RuntimeDep, UserDep
+from api.deps import DbDep, GateDep, RuntimeDep
 from ingest.routing import catalogue_for
 from records import objections
 
@@ -25,9 +25,9 @@ def type_names(runtime) -> dict[str, str]:  # type: ignore[no-untyped-def]
     summary="Erfassung aus dem Schreiben: Bescheide der Akte, Vorschläge, Angaben des Gerichts",
 )
 def legal_intake(
-    document_id: uuid.UUID, db: DbDep, runtime: RuntimeDep, user: UserDep
+    document_id: uuid.UUID, db: DbDep, runtime: RuntimeDep, gate: GateDep
 ) -> dict[str, Any]:
-    return objections.intake(db, user, document_id, type_names(runtime))
+    return objections.intake(gate, document_id, type_names(runtime))
 
 
 class ObjectionIn(BaseModel):
@@ -41,11 +41,10 @@ class ObjectionIn(BaseModel):
 
 @router.post("/objections", status_code=201, summary="Widerspruch aus einem Schreiben erfassen")
 def create_objection(
-    body: ObjectionIn, db: DbDep, runtime: RuntimeDep, user: UserDep
+    body: ObjectionIn, db: DbDep, runtime: RuntimeDep, gate: GateDep
 ) -> dict[str, Any]:
     objection = objections.register_objection(
-        db,
-        user,
+        gate,
         body.document_id,
         decision_id=body.decision_id,
         form=body.form,
@@ -59,18 +58,18 @@ def create_objection(
 
 @router.get("/objections", summary="Offene Widersprüche nach Alter, mit Fristen und Warnungen")
 def list_objections(
-    db: DbDep, runtime: RuntimeDep, user: UserDep, all: Annotated[bool, Query()] = False
+    db: DbDep, runtime: RuntimeDep, gate: GateDep, all: Annotated[bool, Query()] = False
 ) -> dict[str, Any]:
-    found = objections.overview(db, user, open_only=not all)
+    found = objections.overview(gate, open_only=not all)
     names = type_names(runtime)
     return {"objections": [objections.objection_out(db, o, names=names, full=False) for o in found]}
 
 
 @router.get("/objections/{objection_id}", summary="Widerspruch mit Fristberechnung")
 def get_objection(
-    objection_id: int, db: DbDep, runtime: RuntimeDep, user: UserDep
+    objection_id: int, db: DbDep, runtime: RuntimeDep, gate: GateDep
 ) -> dict[str, Any]:
-    objection = objections.get_objection(db, user, objection_id)
+    objection = objections.get_objection(gate, objection_id)
     return objections.objection_out(db, objection, names=type_names(runtime))
 
 
@@ -80,9 +79,9 @@ class StatusIn(BaseModel):
 
 @router.post("/objections/{objection_id}/status", summary="Status setzen")
 def change_status(
-    objection_id: int, body: StatusIn, db: DbDep, runtime: RuntimeDep, user: UserDep
+    objection_id: int, body: StatusIn, db: DbDep, runtime: RuntimeDep, gate: GateDep
 ) -> dict[str, Any]:
-    objection = objections.set_status(db, user, objection_id, body.status)
+    objection = objections.set_status(gate, objection_id, body.status)
     db.flush()
     return objections.objection_out(db, objection, names=type_names(runtime))
 
@@ -94,11 +93,9 @@ class ReceiptIn(BaseModel):
 
 @router.post("/objections/{objection_id}/receipt-date", summary="Eingangsdatum berichtigen")
 def correct_receipt(
-    objection_id: int, body: ReceiptIn, db: DbDep, runtime: RuntimeDep, user: UserDep
+    objection_id: int, body: ReceiptIn, db: DbDep, runtime: RuntimeDep, gate: GateDep
 ) -> dict[str, Any]:
-    objection = objections.correct_receipt_date(
-        db, user, objection_id, body.receipt_date, body.reason
-    )
+    objection = objections.correct_receipt_date(gate, objection_id, body.receipt_date, body.reason)
     db.flush()
     return objections.objection_out(db, objection, names=type_names(runtime))
 
@@ -115,11 +112,10 @@ class DecisionIn(BaseModel):
     summary="Angefochtenen Bescheid und Bekanntgabe nachtragen oder ändern",
 )
 def set_decision(
-    objection_id: int, body: DecisionIn, db: DbDep, runtime: RuntimeDep, user: UserDep
+    objection_id: int, body: DecisionIn, db: DbDep, runtime: RuntimeDep, gate: GateDep
 ) -> dict[str, Any]:
     objection = objections.set_decision(
-        db,
-        user,
+        gate,
         objection_id,
         decision_id=body.decision_id,
         proven_notification=body.proven_notification,
@@ -142,10 +138,9 @@ class AppealIn(BaseModel):
 
 
 @router.post("/appeals", status_code=201, summary="Klage aus einem Gerichtsschreiben erfassen")
-def create_appeal(body: AppealIn, db: DbDep, runtime: RuntimeDep, user: UserDep) -> dict[str, Any]:
+def create_appeal(body: AppealIn, db: DbDep, runtime: RuntimeDep, gate: GateDep) -> dict[str, Any]:
     appeal = objections.register_appeal(
-        db,
-        user,
+        gate,
         body.document_id,
         court=body.court,
         file_reference=body.file_reference,
@@ -161,23 +156,23 @@ def create_appeal(body: AppealIn, db: DbDep, runtime: RuntimeDep, user: UserDep)
 
 @router.get("/appeals", summary="Anhängige Klagen mit den Fristen nach § 104 SGG")
 def list_appeals(
-    db: DbDep, runtime: RuntimeDep, user: UserDep, all: Annotated[bool, Query()] = False
+    db: DbDep, runtime: RuntimeDep, gate: GateDep, all: Annotated[bool, Query()] = False
 ) -> dict[str, Any]:
     names = type_names(runtime)
-    found = objections.appeals_overview(db, user, open_only=not all)
+    found = objections.appeals_overview(gate, open_only=not all)
     return {"appeals": [objections.appeal_out(a, db, names) for a in found]}
 
 
 @router.get("/appeals/{appeal_id}", summary="Klage mit Fristen")
-def get_appeal(appeal_id: int, db: DbDep, runtime: RuntimeDep, user: UserDep) -> dict[str, Any]:
-    appeal = objections.get_appeal(db, user, appeal_id)
+def get_appeal(appeal_id: int, db: DbDep, runtime: RuntimeDep, gate: GateDep) -> dict[str, Any]:
+    appeal = objections.get_appeal(gate, appeal_id)
     return objections.appeal_out(appeal, db, type_names(runtime), full=True)
 
 
 @router.post("/appeals/{appeal_id}/status", summary="Status der Klage setzen")
 def change_appeal_status(
-    appeal_id: int, body: StatusIn, db: DbDep, runtime: RuntimeDep, user: UserDep
+    appeal_id: int, body: StatusIn, db: DbDep, runtime: RuntimeDep, gate: GateDep
 ) -> dict[str, Any]:
-    appeal = objections.set_appeal_status(db, user, appeal_id, body.status)
+    appeal = objections.set_appeal_status(gate, appeal_id, body.status)
     db.flush()
     return objections.appeal_out(appeal, db, type_names(runtime), full=True)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import RuntimeDep, UserDep
 from records import audit
-from records.access import visible_access_keys
+from records.access import Capability, Gate, absent_colleagues, visible_access_keys
 from records.db import transaction
 from records.errors import InvalidInput, NotFound
 from records.identifiers import normalize_bg_number
@@ -103,7 +103,11 @@ def search(
     # Three steps, so that no database transaction is open while the index answers: on SQLite
     # every transaction holds the write lock, and concurrent searches would wait for each other.
     with transaction(runtime.sessions) as db:
+        gate = Gate(db, user)
+        if not (gate.may(Capability.CASE_FILES) or gate.may(Capability.CLEARING)):
+            raise gate.refuse("search", query=q)
         allowed = visible_access_keys(db, user)
+        absent = [a.login for a in absent_colleagues(db, user)]
         if bg_number is not None:
             normalized = normalize_bg_number(bg_number)
             if normalized is None:
@@ -136,13 +140,18 @@ def search(
     }
     # Nothing is answered unless the search is in the audit log.
     with transaction(runtime.sessions) as db:
+        # A deputy searches the absent colleagues' files too: the row says for whom.
+        stand_in = db.scalar(select(User).where(User.login == absent[0])) if absent else None
         audit.record(
             db,
             user,
             "search",
+            on_behalf_of=stand_in if len(absent) == 1 else None,
             query=q,
             total=result.total,
             filters={k: v for k, v in filters.items() if v},
+            stand_in_for=absent or None,
+            households=sorted({hit.bg_number for hit in result.hits if hit.bg_number}),
         )
     facets = {name: result.facets.get(name, {}) for name in ("doc_type", "year", "household")}
     return {

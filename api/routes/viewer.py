@@ -16,7 +16,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import DbDep, RuntimeDep, UserDep
+from api.deps import GateDep, RuntimeDep
 from api.routes.documents import readable_document
 from ingest.routing import catalogue_for
 from records.errors import NotFound
@@ -46,10 +46,8 @@ def _page_out(document: Document, page: Page) -> dict[str, Any]:
 
 
 @router.get("/{document_id}/view", summary="Dokument für die Anzeige: Angaben und Seiten")
-def view_document(
-    document_id: uuid.UUID, runtime: RuntimeDep, db: DbDep, user: UserDep
-) -> Response:
-    document = readable_document(db, user, document_id, action="document.view")
+def view_document(document_id: uuid.UUID, runtime: RuntimeDep, gate: GateDep) -> Response:
+    document = readable_document(gate, document_id, action="document.view")
     names = {rule.code: rule.name for rule in catalogue_for(runtime.settings).types}
     pages = sorted(document.pages, key=lambda p: p.number)
     body = {
@@ -76,10 +74,8 @@ def view_document(
     "/{document_id}/pages/{number}/words",
     summary="Wortpositionen einer Seite (Pixel des aufgerichteten Seitenbilds)",
 )
-def page_words(
-    document_id: uuid.UUID, number: int, runtime: RuntimeDep, db: DbDep, user: UserDep
-) -> Response:
-    document = readable_document(db, user, document_id, action="document.page.words")
+def page_words(document_id: uuid.UUID, number: int, runtime: RuntimeDep, gate: GateDep) -> Response:
+    document = readable_document(gate, document_id, action="document.page.words")
     page = next((p for p in document.pages if p.number == number), None)
     if page is None:
         raise NotFound(f"Das Dokument hat keine Seite {number}.")
@@ -97,12 +93,11 @@ def page_words(
 def document_pdf(
     document_id: uuid.UUID,
     runtime: RuntimeDep,
-    db: DbDep,
-    user: UserDep,
+    gate: GateDep,
     inline: Annotated[bool, Query(description="im Browser anzeigen, z. B. zum Drucken")] = False,
 ) -> Response:
     action = "document.print" if inline else "document.download"
-    document = readable_document(db, user, document_id, action=action)
+    document = readable_document(gate, document_id, action=action)
     if document.pdf_key is None:
         raise NotFound("Für dieses Dokument gibt es (noch) kein PDF.")
     content = read_bytes(runtime.blobs, document.pdf_key)

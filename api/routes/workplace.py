@@ -17,15 +17,15 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.deps import DbDep, RuntimeDep, UserDep
+from api.deps import DbDep, GateDep, RuntimeDep, UserDep
 from api.routes.documents import readable_document
 from ingest.intake import Preset, accept_file
 from ingest.routing import catalogue_for
-from records import audit, files, inbox
-from records.access import CASEWORK_ROLES, require_household_access
+from records import files, inbox
+from records.access import RECEIVING_ROLES, Capability, Gate
 from records.db import transaction
-from records.errors import AccessDenied, InvalidInput, NotFound
-from records.models import Document, Note, Team, User
+from records.errors import InvalidInput
+from records.models import Note, Team, User
 from records.routing import reindex
 
 router = APIRouter(prefix="/api", tags=["Arbeitsplatz"])
@@ -37,9 +37,8 @@ def _type_names(runtime) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 @router.get("/inbox", summary="Postkorb: eigene, Team- oder Vertretungseinträge")
 def get_inbox(
-    db: DbDep,
     runtime: RuntimeDep,
-    user: UserDep,
+    gate: GateDep,
     scope: Annotated[str, Query()] = "mine",
     state: Annotated[str | None, Query()] = "open",
     doc_type: Annotated[str | None, Query()] = None,
@@ -49,8 +48,7 @@ def get_inbox(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     total, items = inbox.list_items(
-        db,
-        user,
+        gate,
         scope=scope,
         state=state,
         doc_type=doc_type,
@@ -64,8 +62,8 @@ def get_inbox(
 
 
 @router.get("/inbox/counts", summary="Zahl der neuen und offenen Einträge je Postkorb")
-def get_counts(db: DbDep, user: UserDep) -> dict[str, Any]:
-    return inbox.counts(db, user)
+def get_counts(gate: GateDep) -> dict[str, Any]:
+    return inbox.counts(gate)
 
 
 class ItemAction(BaseModel):
@@ -92,13 +90,12 @@ def work_on_item(
     action: Action,
     db: DbDep,
     runtime: RuntimeDep,
-    user: UserDep,
+    gate: GateDep,
     body: ItemAction | None = None,
 ) -> dict[str, Any]:
     body = body or ItemAction()
     item = inbox.work_item(
-        db,
-        user,
+        gate,
         item_id,
         action,
         to_user=body.to_user,
@@ -118,14 +115,13 @@ class BulkAction(ItemAction):
 
 @router.post("/inbox/bulk", summary="Mehrere Einträge auf einmal bearbeiten")
 def work_on_items(
-    body: BulkAction, db: DbDep, runtime: RuntimeDep, user: UserDep
+    body: BulkAction, db: DbDep, runtime: RuntimeDep, gate: GateDep
 ) -> dict[str, Any]:
     """All or nothing: one refused item leaves every item as it was."""
     done = []
     for item_id in body.ids:
         item = inbox.work_item(
-            db,
-            user,
+            gate,
             item_id,
             body.action,
             to_user=body.to_user,
@@ -141,10 +137,11 @@ def work_on_items(
 
 
 @router.get("/staff", summary="Personen und Teams als Ziele für die Weiterleitung")
-def list_staff(db: DbDep, user: UserDep) -> dict[str, Any]:
+def list_staff(db: DbDep, gate: GateDep) -> dict[str, Any]:
+    gate.require(Capability.INBOX, "staff.list")
     people = db.scalars(
         select(User)
-        .where(User.active.is_(True), User.role.in_((*CASEWORK_ROLES, "widerspruch")))
+        .where(User.active.is_(True), User.role.in_(RECEIVING_ROLES))
         .order_by(User.name)
     ).all()
     teams = db.scalars(select(Team).order_by(Team.name)).all()
@@ -158,10 +155,8 @@ def list_staff(db: DbDep, user: UserDep) -> dict[str, Any]:
 
 
 @router.get("/households/{bg_number}/file", summary="E-Akte eines Haushalts")
-def get_household_file(
-    bg_number: str, db: DbDep, runtime: RuntimeDep, user: UserDep
-) -> dict[str, Any]:
-    return files.household_file(db, user, bg_number, _type_names(runtime))
+def get_household_file(bg_number: str, runtime: RuntimeDep, gate: GateDep) -> dict[str, Any]:
+    return files.household_file(gate, bg_number, _type_names(runtime))
 
 
 class NoteIn(BaseModel):
@@ -169,21 +164,18 @@ class NoteIn(BaseModel):
 
 
 @router.post("/households/{bg_number}/notes", status_code=201, summary="Vermerk zur Akte")
-def add_household_note(bg_number: str, body: NoteIn, db: DbDep, user: UserDep) -> dict[str, Any]:
-    household = files.household_by_number(db, bg_number)
-    note = files.add_note(db, user, body.text, household=household)
+def add_household_note(bg_number: str, body: NoteIn, db: DbDep, gate: GateDep) -> dict[str, Any]:
+    note, _ = files.add_note(gate, body.text, bg_number=bg_number)
     db.flush()
     return {"id": note.id, "author": note.author_name, "created_at": note.created_at.isoformat()}
 
 
 @router.post("/documents/{document_id}/notes", status_code=201, summary="Vermerk zum Dokument")
 def add_document_note(
-    document_id: uuid.UUID, body: NoteIn, db: DbDep, runtime: RuntimeDep, user: UserDep
+    document_id: uuid.UUID, body: NoteIn, db: DbDep, runtime: RuntimeDep, gate: GateDep
 ) -> dict[str, Any]:
-    document = db.get(Document, document_id)
-    if document is None:
-        raise NotFound("Dokument nicht gefunden.")
-    note = files.add_note(db, user, body.text, document=document)
+    note, document = files.add_note(gate, body.text, document_id=document_id)
+    assert document is not None
     db.flush()
     # The note is searchable with its document from now on.
     reindex(runtime.index, document)
@@ -192,9 +184,9 @@ def add_document_note(
 
 @router.get("/documents/{document_id}/details", summary="Angaben, Vermerke und Postkorb")
 def get_details(
-    document_id: uuid.UUID, db: DbDep, runtime: RuntimeDep, user: UserDep
+    document_id: uuid.UUID, db: DbDep, runtime: RuntimeDep, gate: GateDep
 ) -> dict[str, Any]:
-    document = readable_document(db, user, document_id, action="document.details")
+    document = readable_document(gate, document_id, action="document.details")
     notes = db.scalars(
         select(Note).where(Note.document_id == document.id).order_by(Note.created_at.desc())
     ).all()
@@ -220,17 +212,13 @@ class DetailsIn(BaseModel):
 
 @router.patch("/documents/{document_id}", summary="Angaben eines Dokuments ändern")
 def change_details(
-    document_id: uuid.UUID, body: DetailsIn, db: DbDep, runtime: RuntimeDep, user: UserDep
+    document_id: uuid.UUID, body: DetailsIn, db: DbDep, runtime: RuntimeDep, gate: GateDep
 ) -> dict[str, Any]:
-    document = db.get(Document, document_id, with_for_update=True)
-    if document is None:
-        raise NotFound("Dokument nicht gefunden.")
     changes = body.model_dump(exclude_unset=True)
     reason = changes.pop("reason", None)
-    changed = files.update_document(
-        db,
-        user,
-        document,
+    document, changed = files.update_document(
+        gate,
+        document_id,
         changes,
         reason=reason,
         doc_types=set(_type_names(runtime)),
@@ -246,29 +234,32 @@ class DeputyIn(BaseModel):
     starts_on: date
     ends_on: date
     absent: str | None = Field(default=None, max_length=100)
+    # Across teams: who of the team lead agreed (the administration enters such a deputy).
+    approved_by: str | None = Field(default=None, max_length=200)
 
 
 @router.get("/deputies", summary="Meine Vertretungen")
-def get_deputies(db: DbDep, user: UserDep) -> dict[str, Any]:
-    return files.list_deputies(db, user)
+def get_deputies(gate: GateDep) -> dict[str, Any]:
+    return files.list_deputies(gate)
 
 
 @router.post("/deputies", status_code=201, summary="Vertretung eintragen")
-def post_deputy(body: DeputyIn, db: DbDep, user: UserDep) -> dict[str, Any]:
+def post_deputy(body: DeputyIn, runtime: RuntimeDep, gate: GateDep) -> dict[str, Any]:
     entry = files.name_deputy(
-        db,
-        user,
+        gate,
         deputy_login=body.deputy,
         starts_on=body.starts_on,
         ends_on=body.ends_on,
+        max_days=runtime.settings.deputy_max_days,
         absent_login=body.absent,
+        approved_by=body.approved_by,
     )
     return files.deputy_out(entry)
 
 
 @router.delete("/deputies/{deputy_id}", summary="Vertretung beenden")
-def delete_deputy(deputy_id: int, db: DbDep, user: UserDep) -> dict[str, Any]:
-    return files.deputy_out(files.revoke_deputy(db, user, deputy_id))
+def delete_deputy(deputy_id: int, gate: GateDep) -> dict[str, Any]:
+    return files.deputy_out(files.revoke_deputy(gate, deputy_id))
 
 
 @router.post(
@@ -309,19 +300,7 @@ def _file_upload(  # type: ignore[no-untyped-def]
                 "Für einen Bescheid bitte das Versanddatum angeben.", code="dispatch_date"
             ) from None
     with transaction(runtime.sessions) as session:
-        household = files.household_by_number(session, bg_number)
-        try:
-            require_household_access(session, user, household)
-        except AccessDenied:
-            audit.record_refusal(
-                session,
-                user,
-                "household.upload",
-                object_type="household",
-                object_id=household.bg_number,
-                bg_number=household.bg_number,
-            )
-            raise
+        household, _ = Gate(session, user).household(bg_number, "household.upload")
         preset = Preset(
             household_id=household.id,
             doc_type="bescheid" if kind == "bescheid" else "sonstiges",

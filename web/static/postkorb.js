@@ -3,7 +3,7 @@
 // The Postkorb: own, team and deputy inboxes; the selected row is shown in the viewer window.
 const state = { scope: "mine", items: [], cursor: -1, selected: new Set(), counts: null };
 // The objections office registers objections and court letters from here in one step.
-const OFFICE = document.getElementById("postkorb").dataset.role === "widerspruch";
+const OFFICE = document.getElementById("postkorb").dataset.legal === "True";
 
 function status(message) {
   document.getElementById("inbox-status").textContent = message;
