@@ -87,7 +87,7 @@ def get_batch(batch_id: uuid.UUID, db: DbDep, gate: GateDep) -> dict[str, Any]:
 
 
 class QaDecision(BaseModel):
-    decision: Literal["approve", "reject"]
+    decision: Literal["approve", "reject", "undo"]
     counted_pages: int | None = Field(default=None, ge=0, le=100_000)
     note: str | None = Field(default=None, max_length=2000)
 
