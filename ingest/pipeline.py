@@ -467,7 +467,13 @@ def _commit(
                     )
                 )
             if recognition is not None:
-                file_recognised(session, document, recognition, catalogue)
+                file_recognised(
+                    session,
+                    document,
+                    recognition,
+                    catalogue,
+                    hold_for_qa=runtime.settings.qa_required,
+                )
             else:
                 file_preset(session, document, batch, catalogue)
             session.flush()

@@ -74,6 +74,8 @@ def decide(
                 code="qa_registered_case",
             )
     document.qa_status = "approved" if decision == "approve" else "rejected"
+    if decision == "approve":
+        document.held_for_qa = False  # released into the case file and the Postkorb
     document.qa_by_id = user.id
     document.qa_at = utcnow()
     document.qa_note = reason
@@ -154,7 +156,7 @@ def _freeze_scan_record(
     record = scan_record(document)
     record["qa"]["by"] = {"login": gate.user.login, "name": gate.user.name}
     record["qa"]["counted_pages"] = counted_pages
-    key = f"records/{document.id}/transfervermerk-{document.qa_at:%Y%m%dT%H%M%S}.json"
+    key = f"records/{document.id}/transfervermerk-{document.qa_at:%Y%m%dT%H%M%S%f}.json"
     payload = json.dumps(record, ensure_ascii=False, indent=2).encode()
     stored = runtime.blobs.put(key, io.BytesIO(payload))
     document.scan_record_key, document.scan_record_sha256 = key, stored.sha256

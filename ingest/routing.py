@@ -124,8 +124,15 @@ def reason_text(recognition: Recognition, catalogue: Catalogue) -> str:
 
 
 def file_recognised(
-    session: Session, document: Document, recognition: Recognition, catalogue: Catalogue
+    session: Session,
+    document: Document,
+    recognition: Recognition,
+    catalogue: Catalogue,
+    *,
+    hold_for_qa: bool,
 ) -> None:
+    """File a scanned letter as recognition decided; with `hold_for_qa` it reaches the case
+    file and the Postkorb only when the desk's quality check approves it."""
     household = None
     if recognition.bg_number:
         household = session.scalar(
@@ -138,6 +145,7 @@ def file_recognised(
     document.receipt_date = recognition.received_date or local_date(document.received_at)
     document.court_reference = (recognition.court_references or [None])[0]
     document.recognition = recognition.as_json()
+    document.held_for_qa = hold_for_qa and document.qa_status == "pending"
     file_document(
         session,
         document,

@@ -217,9 +217,20 @@ def household_grant(session: Session, user: User, household: Household) -> Grant
     return None
 
 
+def in_case_file(document: Document) -> bool:
+    """Whether the document is part of its household's file: neither rejected for a new scan
+    nor held back until the desk's quality check."""
+    return document.qa_status != "rejected" and not document.held_for_qa
+
+
+def in_case_file_clause():  # type: ignore[no-untyped-def]
+    """`in_case_file` as a query condition."""
+    return and_(Document.qa_status != "rejected", Document.held_for_qa.is_(False))
+
+
 def access_key_of(document: Document) -> str:
-    # A document rejected for a new scan stays with the scanning desk, whatever it was filed as.
-    if document.qa_status == "rejected" or document.household is None:
+    # Rejected, held for QA or not filed yet: the document stays with the scanning desk.
+    if not in_case_file(document) or document.household is None:
         return CLEARING
     return document.household.bg_number
 
@@ -471,7 +482,10 @@ class Gate:
             and grant.via != "clearing"
             and document.household is not None
             and document.qa_status != "rejected"
-            and household_grant(self.session, self.user, document.household) is None
+            and (
+                document.held_for_qa
+                or household_grant(self.session, self.user, document.household) is None
+            )
         ):
             grant = None
         if item is None or grant is None:

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     # The longest deputy period (Vertretung) one entry may cover, in days: a deputy sees the
     # absent colleague's whole caseload, so it lasts no longer than the absence.
     deputy_max_days: int = Field(default=42, ge=1, le=366)
+    # Scanned letters reach the case file and the Postkorb only after the desk's quality check
+    # (decided when a letter is filed; what caseworkers file themselves needs no check).
+    qa_required: bool = True
 
     # Pages worked on at once on this machine, shared by all its workers (ingest/slots.py).
     ocr_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from records.access import Capability, Gate
+from records.access import Capability, Gate, in_case_file_clause
 from records.errors import InvalidInput, NotFound
 from records.export import ExportHeader, ExportItem, build_export
 from records.models import Appeal, Document, FileExport, Household, Note, Objection
@@ -95,9 +95,7 @@ def _file_documents(session: Session, household: Household) -> list[Document]:
     return in_file_order(
         list(
             session.scalars(
-                select(Document).where(
-                    Document.household_id == household.id, Document.qa_status != "rejected"
-                )
+                select(Document).where(Document.household_id == household.id, in_case_file_clause())
             )
         )
     )

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from records.access import Capability, Gate, Grant, may
+from records.access import Capability, Gate, Grant, in_case_file_clause, may
 from records.dates import local_today
 from records.db import utcnow
 from records.errors import Conflict, InvalidInput, NotFound
@@ -72,7 +72,7 @@ def household_file(gate: Gate, bg_number: str, names: dict[str, str]) -> dict[st
     household, _ = gate.household(bg_number, "household.read")
     documents = session.scalars(
         select(Document)
-        .where(Document.household_id == household.id, Document.qa_status != "rejected")
+        .where(Document.household_id == household.id, in_case_file_clause())
         .order_by(Document.receipt_date.desc(), Document.received_at.desc())
     ).all()
     notes = session.scalars(

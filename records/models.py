@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -204,6 +205,9 @@ class Document(Base):
     qa_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     qa_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     qa_note: Mapped[str | None] = mapped_column(Text)
+    # Held back from the case file and every inbox until the desk's quality check approves it
+    # (setting EAKTE_QA_REQUIRED, decided when the letter is filed).
+    held_for_qa: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The scan record (Transfervermerk), frozen as JSON in the blob store at QA.
     scan_record_key: Mapped[str | None] = mapped_column(String(300))
     scan_record_sha256: Mapped[str | None] = mapped_column(String(64))

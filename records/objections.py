@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from records import inbox
-from records.access import Capability, Gate, item_grant
+from records.access import Capability, Gate, in_case_file_clause, item_grant
 from records.dates import local_date, local_today
 from records.db import utcnow
 from records.deadlines import (
@@ -372,7 +372,7 @@ def case_documents(
                 Document.household_id == objection.household_id,
                 Document.direction == "out",
                 Document.dispatch_date >= objection.receipt_date,
-                Document.qa_status != "rejected",
+                in_case_file_clause(),
             )
         )
         for document in later:
@@ -699,7 +699,7 @@ def decisions_of(session: Session, document: Document) -> list[Document]:
             .where(
                 Document.household_id == document.household_id,
                 or_(Document.direction == "out", Document.doc_type == "bescheid"),
-                Document.qa_status != "rejected",
+                in_case_file_clause(),
             )
             .order_by(Document.dispatch_date.desc().nulls_last(), Document.received_at.desc())
         )

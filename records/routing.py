@@ -12,6 +12,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, object_session
 
 from records import audit
+from records.access import CLEARING as CLEARING_ACCESS
+from records.access import access_key_of
 from records.db import utcnow
 from records.models import Document, Household, InboxItem, Note, Team, User
 from search import IndexedDocument, SearchIndex
@@ -186,7 +188,7 @@ def index_entry(
             if session is not None
             else []
         )
-    household = document.household if document.qa_status != "rejected" else None
+    household = document.household if access_key_of(document) != CLEARING_ACCESS else None
     return IndexedDocument(
         document_id=str(document.id),
         source_name=document.source_name,

@@ -10,11 +10,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from ingest.ocr import UnreadablePage
 from records.db import transaction
-from records.models import Document, InboxItem
+from records.models import Document
 from records.runtime import Runtime
 from storage import read_bytes
 from tests.conftest import TEST_SECRET
@@ -68,7 +67,8 @@ def test_approval_needs_the_page_count_on_paper(desk, sqlite_runtime: Runtime) -
     )
     approved = desk.post(url, json={"decision": "approve", "counted_pages": 1})
     assert approved.json()["qa_status"] == "approved"
-    assert desk.post(url, json={"decision": "reject"}).status_code == 409
+    # Decided: the document is the caseworkers' now, out of the desk's sight.
+    assert desk.post(url, json={"decision": "reject", "note": "x"}).status_code == 403
     with transaction(sqlite_runtime.sessions) as session:
         frozen = session.get(Document, uuid.UUID(document["id"]))
     record = json.loads(read_bytes(sqlite_runtime.blobs, frozen.scan_record_key))
@@ -76,7 +76,7 @@ def test_approval_needs_the_page_count_on_paper(desk, sqlite_runtime: Runtime) -
     assert record["qa"]["by"]["login"] == "post.1"
 
 
-def test_rejected_document_leaves_inbox_and_search_but_keeps_its_original(
+def test_rejected_document_leaves_the_file_and_search_tells_the_recipient_keeps_its_original(
     desk,
     sqlite_runtime: Runtime,  # type: ignore[no-untyped-def]
 ) -> None:
@@ -89,8 +89,9 @@ def test_rejected_document_leaves_inbox_and_search_but_keeps_its_original(
     )
     assert rejected.json()["qa_status"] == "rejected"
     assert caseworker.get("/api/search", params={"q": "Verdienstabrechnung"}).json()["total"] == 0
-    with transaction(sqlite_runtime.sessions) as session:
-        assert session.scalars(select(InboxItem)).all() == []
+    # The caseworker is told in the Postkorb why the letter went back to the desk.
+    [notice] = caseworker.get("/api/inbox").json()["items"]
+    assert notice["comment"] == "Zur Neuerfassung abgelehnt (Julia Petersen): unscharf"
     assert read_bytes(sqlite_runtime.blobs, f"originals/{batch['sha256'][:2]}/{batch['sha256']}")
     assert caseworker.get(f"/api/documents/{document['id']}").status_code == 403
     assert (

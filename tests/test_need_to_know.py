@@ -16,7 +16,7 @@ from records.db import transaction, utcnow
 from records.models import AuditEvent, Deputy, Document, Household, InboxItem, Page, ScanBatch, User
 from records.routing import file_document, index_entry
 from records.runtime import Runtime
-from tests.support import client_for, load_people
+from tests.support import add_admin, client_for, load_people
 
 OWN = "95401BG1231743"  # caseworker lsb.95401.2, Leistung Husum
 ISLANDS = "95403BG3023526"  # Leistung Inseln
@@ -82,11 +82,7 @@ def _document(
 
 
 def _admin(runtime: Runtime):  # type: ignore[no-untyped-def]
-    with transaction(runtime.sessions) as session:
-        someone = session.scalar(select(User).where(User.login == CASEWORKER))
-        session.add(
-            User(login="admin", name="Admin", role="admin", password_hash=someone.password_hash)
-        )
+    add_admin(runtime)
     return client_for(runtime, "admin")
 
 
@@ -201,7 +197,8 @@ def test_a_rejection_needs_a_reason_tells_the_recipient_and_can_be_undone_the_sa
     assert undone.status_code == 200 and undone.json()["qa_status"] == "pending"
     assert caseworker.get(f"/api/documents/{mail['scanned']}/view").status_code == 200
     # Not the next day.
-    assert desk.post(url, json={"decision": "reject", "note": "unscharf"}).status_code == 200
+    again = desk.post(url, json={"decision": "reject", "note": "unscharf"})
+    assert again.status_code == 200, again.text
     with transaction(sqlite_runtime.sessions) as session:
         session.get(Document, uuid.UUID(mail["scanned"])).qa_at = utcnow() - timedelta(days=1)
     late = desk.post(url, json={"decision": "undo"})
@@ -430,3 +427,44 @@ def test_the_search_keys_and_the_single_file_check_agree(
             for household in households:
                 granted = household_grant(session, user, household) is not None
                 assert granted == (household.bg_number in keys), (user.login, household.bg_number)
+
+
+@pytest.mark.slow
+def test_a_scanned_letter_reaches_the_file_only_after_the_quality_check(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The default: the desk's check stands between the scan and the caseworker."""
+    from records.runtime import build_runtime
+    from tests.conftest import make_settings
+    from tests.support import sample, work_until_idle
+
+    runtime = build_runtime(make_settings(tmp_path / "data", qa_required=True))
+    try:
+        load_people(runtime)
+        desk = client_for(runtime, DESK)
+        upload = {"file": ("0001.pdf", sample("docs/0001.pdf").read_bytes())}
+        batch = desk.post("/api/documents", files=upload).json()
+        work_until_idle(runtime)
+        [document] = desk.get(f"/api/batches/{batch['id']}").json()["documents"]
+        # Recognition routed it to lsb.95401.3, who sees nothing of it yet.
+        assert document["inbox"] == {"kind": "user", "user": "lsb.95401.3"}
+        caseworker = client_for(runtime, "lsb.95401.3")
+        assert caseworker.get("/api/inbox").json()["total"] == 0
+        assert caseworker.get(f"/api/documents/{document['id']}/view").status_code == 403
+        household = document["bg_number"]
+        assert caseworker.get(f"/api/households/{household}/file").json()["timeline"] == []
+        assert (
+            caseworker.get("/api/search", params={"q": "Verdienstabrechnung"}).json()["total"] == 0
+        )
+        # The desk's QA page shows the pages it decides on.
+        assert desk.get(f"/api/documents/{document['id']}/pages/1/thumb").status_code == 200
+        approved = desk.post(
+            f"/api/documents/{document['id']}/qa",
+            json={"decision": "approve", "counted_pages": 1},
+        )
+        assert approved.status_code == 200, approved.text
+        assert caseworker.get("/api/inbox").json()["total"] == 1
+        assert caseworker.get(f"/api/documents/{document['id']}/view").status_code == 200
+        assert (
+            caseworker.get("/api/search", params={"q": "Verdienstabrechnung"}).json()["total"] == 1
+        )
+    finally:
+        runtime.close()

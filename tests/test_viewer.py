@@ -318,12 +318,12 @@ def test_a_deep_link_asks_for_the_login_and_then_shows_the_document(
     page.wait_for_timeout(3500)  # Chromium warns of preloads left unused after about 3 s
     assert complaints == []
 
-    # An unknown document: a German message, not an error page.
+    # An unknown document is answered like a foreign one: nothing tells which ids exist.
     response = page.goto(f"{filed.url}/dokument/{uuid.uuid4()}")
-    assert response is not None and response.status == 404
-    expect(page.get_by_role("status")).to_have_text("Dokument nicht gefunden")
+    assert response is not None and response.status == 403
+    expect(page.get_by_role("heading", name="Kein Zugriff")).to_be_visible()
     page.goto(f"{filed.url}/viewer?doc={uuid.uuid4()}")
-    expect(page.get_by_role("status")).to_have_text("Dokument nicht gefunden")
+    expect(page.get_by_role("status")).to_contain_text("Kein Zugriff auf dieses Dokument")
 
     events = _audit(filed.runtime, CASEWORKER)
     assert ("document.link", filed.single, "ok") in events
@@ -391,9 +391,10 @@ def test_the_viewer_api_serves_pages_words_and_the_pdf(filed: Filed) -> None:
     missing = client.get(f"{base}/3/words")
     assert missing.status_code == 404
     assert missing.json()["error"]["message"] == "Das Dokument hat keine Seite 3."
+    # An unknown id is answered like a foreign one: nothing tells which ids exist.
     unknown = client.get(f"/api/documents/{uuid.uuid4()}/view")
-    assert unknown.status_code == 404
-    assert unknown.json()["error"]["message"] == "Dokument nicht gefunden."
+    assert unknown.status_code == 403
+    assert unknown.json()["error"]["message"].startswith("Kein Zugriff: Dieses Dokument gibt es")
 
     pdf = client.get(f"/api/documents/{filed.single}/pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")

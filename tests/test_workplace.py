@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from records.dates import local_today
 from records.db import transaction, utcnow
-from records.models import AuditEvent, Deputy, Document, Household, InboxItem, Page, User
+from records.models import AuditEvent, Deputy, Document, Household, InboxItem, Page
 from records.routing import file_document, index_entry
 from records.runtime import Runtime
-from tests.support import client_for, load_people
+from tests.support import add_admin, client_for, load_people
 
 OWN = "95401BG1231743"  # caseworker lsb.95401.2, Leistung Husum
 ISLANDS = "95403BG3023526"  # Leistung Inseln
@@ -295,11 +295,7 @@ def test_the_household_file_groups_documents_and_edits_are_audited(
 
 
 def _admin(runtime: Runtime):  # type: ignore[no-untyped-def]
-    with transaction(runtime.sessions) as session:
-        someone = session.scalar(select(User).where(User.login == "lsb.95401.1"))
-        session.add(
-            User(login="admin", name="Admin", role="admin", password_hash=someone.password_hash)
-        )
+    add_admin(runtime)
     return client_for(runtime, "admin")
 
 

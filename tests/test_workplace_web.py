@@ -14,7 +14,7 @@ from records.dates import local_today
 from records.db import transaction
 from records.models import AuditEvent, Deputy
 from records.runtime import Runtime
-from tests.support import PASSWORD, client_for, sample, work_until_idle
+from tests.support import PASSWORD, add_admin, client_for, sample, work_until_idle
 from tests.test_web import ARTIFACTS, live_url, page  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.slow
@@ -138,6 +138,22 @@ def test_deputy_period_starts_and_ends(
     page.get_by_role("link", name="Vertretung").click()
     page.get_by_label("Vertretung durch").select_option("lsb.95403.1")
     page.get_by_role("button", name="Eintragen").click()
+    # Another office's colleague: only the administration enters that, with the team lead's
+    # approval.
+    expect(page.locator("#deputy-status")).to_contain_text("Teamgrenzen")
+    add_admin(sqlite_runtime)
+    today = local_today().isoformat()
+    client_for(sqlite_runtime, "admin").post(
+        "/api/deputies",
+        json={
+            "deputy": "lsb.95403.1",
+            "absent": CASEWORKER,
+            "starts_on": today,
+            "ends_on": today,
+            "approved_by": "Teamleitung Husum",
+        },
+    ).raise_for_status()
+    page.reload()
     expect(page.locator("#my-deputies")).to_contain_text("Sönke Wagner")
     expect(page.locator("#my-deputies")).to_contain_text("aktiv")
     page.get_by_role("button", name="Abmelden").click()

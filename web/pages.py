@@ -75,7 +75,9 @@ def search_page(request: Request, runtime: RuntimeDep) -> Response:
     user = _user(request, runtime)
     if user is None:
         return RedirectResponse("/anmelden", status_code=303)
-    if not allowed(runtime, user, Capability.CASE_FILES, "page.search"):
+    if Capability.CLEARING not in capabilities(user) and not allowed(
+        runtime, user, Capability.CASE_FILES, "page.search"
+    ):
         return forbidden(request, user)
     return render(request, "search.html", user)
 

@@ -53,7 +53,7 @@ def household_page(bg_number: str, request: Request, runtime: RuntimeDep) -> Res
         return _login_first(request)
     try:
         with transaction(runtime.sessions) as session:
-            household, _ = Gate(session, user).household(bg_number, "page.household")
+            household, _ = Gate(session, user).household(bg_number, "household.read")
             number = household.bg_number
     except AccessDenied:
         return forbidden(request, user)
