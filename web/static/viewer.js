@@ -147,12 +147,6 @@
     }
   }
 
-  function germanDate(iso) {
-    if (!iso) return "";
-    const [y, m, d] = iso.slice(0, 10).split("-");
-    return `${d}.${m}.${y}`;
-  }
-
   function renderHeader() {
     const doc = state.doc;
     $("doc-title").textContent = doc ? doc.source_name : "Dokumentanzeige";
