@@ -200,3 +200,37 @@ def test_a_pdf_gets_a_policy_that_still_lets_the_browser_show_it() -> None:
     assert "script-src" not in csp
     assert csp["frame-ancestors"] == ["'none'"]
     assert answer.headers["x-content-type-options"] == "nosniff"
+
+
+def test_every_template_escapes_what_it_prints() -> None:
+    from web.app import STATIC_DIR
+    from web.pages import templates
+
+    assert templates.env.autoescape is True
+    folder = STATIC_DIR.parent / "templates"
+    for path in folder.glob("*"):
+        source = path.read_text(encoding="utf-8")
+        assert not re.search(r"\|\s*safe\b|autoescape\s+false|Markup\(", source), path.name
+        # No inline script or style and no event handler attributes: the CSP refuses them.
+        inline = r"<script(?![^>]*\bsrc=)|<style|\sstyle=|\son[a-z]+="
+        assert not re.search(inline, source), path.name
+    page = templates.env.from_string("<p title='{{ v }}'>{{ v }}</p>").render(v="'\"><b>")
+    assert page == "<p title='&#39;&#34;&gt;&lt;b&gt;'>&#39;&#34;&gt;&lt;b&gt;</p>"
+
+
+def test_no_script_builds_html_from_strings() -> None:
+    """innerHTML only in setHtml of format.js; no other HTML sink, no private escaping copy."""
+    from web.app import STATIC_DIR
+
+    sinks = re.compile(r"\.innerHTML\s*=|outerHTML|insertAdjacentHTML|document\.write|\beval\(")
+    for path in STATIC_DIR.glob("*.js"):
+        source = path.read_text(encoding="utf-8")
+        found = sinks.findall(source)
+        if path.name == "format.js":
+            assert found == [".innerHTML ="], found
+        else:
+            assert found == [], (path.name, found)
+            copies = r"function\s+(esc|escapeHtml|text)\(|const esc\b"
+            assert not re.search(copies, source), path.name
+        # Markup in scripts has no inline handlers or styles either (the CSP refuses them).
+        assert not re.search(r"\s(on[a-z]+|style)=[\"']", source), path.name

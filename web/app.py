@@ -12,11 +12,15 @@ from api.app import create_app
 from records.config import get_settings
 from records.runtime import Runtime, build_runtime
 from web.legal_pages import router as legal_router
-from web.pages import router
+from web.pages import router, templates
 from web.security_headers import SecurityHeaders
 from web.workplace_pages import router as workplace_router
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+# Every template escapes what it prints, whatever its file name (Starlette's default decides by
+# the extension). Set before any template is loaded: Jinja compiles the setting in.
+templates.env.autoescape = True
 
 
 def create_product_app(runtime: Runtime | None = None) -> FastAPI:
