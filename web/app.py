@@ -6,21 +6,40 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from api.app import create_app
 from records.config import get_settings
 from records.runtime import Runtime, build_runtime
 from web.legal_pages import router as legal_router
-from web.pages import router
+from web.pages import router, templates
+from web.security_headers import SecurityHeaders
 from web.workplace_pages import router as workplace_router
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
+# Every template escapes what it prints, whatever its file name (Starlette's default decides by
+# the extension). Set before any template is loaded: Jinja compiles the setting in.
+templates.env.autoescape = True
+
 
 def create_product_app(runtime: Runtime | None = None) -> FastAPI:
-    app = create_app(runtime or build_runtime(get_settings()))
+    runtime = runtime or build_runtime(get_settings())
+    app = create_app(runtime)
     app.include_router(router)
     app.include_router(workplace_router)
     app.include_router(legal_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _outermost(app, hsts=runtime.settings.cookie_secure)
     return app
+
+
+def _outermost(app: FastAPI, *, hsts: bool) -> None:
+    """Security headers around everything, Starlette's own 500 answer included: middleware
+    added with add_middleware sits inside ServerErrorMiddleware and would miss that one."""
+    build = app.build_middleware_stack
+
+    def build_with_headers() -> ASGIApp:
+        return SecurityHeaders(build(), hsts=hsts)
+
+    app.build_middleware_stack = build_with_headers  # type: ignore[method-assign]

@@ -4,51 +4,53 @@
 const akte = { bg: document.getElementById("akte").dataset.bg, data: null, view: "by_type", cursor: -1, types: [] };
 
 function documentRow(doc) {
-  const out = doc.direction === "out" ? `<span class="badge">Postausgang ${germanDate(doc.dispatch_date)}</span>` : "";
-  return `<li class="document" data-id="${doc.id}" tabindex="-1">
+  const out = doc.direction === "out" ? html`<span class="badge">Postausgang ${germanDate(doc.dispatch_date)}</span>` : "";
+  return html`<li class="document" data-id="${doc.id}" tabindex="-1">
     <span class="date">${germanDate(doc.receipt_date)}</span>
-    <span class="type">${esc(doc.doc_type_name)}</span> ${out}
-    <span class="hint">${esc(doc.sender || doc.source_name)} · ${doc.pages} S.${doc.letter_date ? ` · Schreiben vom ${germanDate(doc.letter_date)}` : ""}</span>
+    <span class="type">${doc.doc_type_name}</span> ${out}
+    <span class="hint">${doc.sender || doc.source_name} · ${doc.pages} S.${doc.letter_date ? ` · Schreiben vom ${germanDate(doc.letter_date)}` : ""}</span>
     <span class="actions">
       <button type="button" class="secondary" data-act="show">Anzeigen</button>
       <button type="button" class="secondary" data-act="details">Angaben</button>
-      <a href="/api/documents/${doc.id}/pdf">Herunterladen</a>
-      <a href="/api/documents/${doc.id}/pdf?inline=1" target="_blank" rel="noopener">Drucken</a>
+      <a href="${uri`/api/documents/${doc.id}/pdf`}">Herunterladen</a>
+      <a href="${uri`/api/documents/${doc.id}/pdf`}?inline=1" target="_blank" rel="noopener">Drucken</a>
     </span></li>`;
 }
 
 function render() {
   const data = akte.data;
-  const members = data.members.map((m) => `${esc(m.first_name)} ${esc(m.last_name)}${m.birth_date ? ` (geb. ${germanDate(m.birth_date)})` : ""}`).join(", ");
-  document.getElementById("household").innerHTML = `
+  const members = data.members.map((m, index) =>
+    html`${index ? ", " : ""}${m.first_name} ${m.last_name}${m.birth_date ? ` (geb. ${germanDate(m.birth_date)})` : ""}`);
+  setHtml(document.getElementById("household"), html`
     <p><strong>${members}</strong></p>
-    <p>${esc(data.address.street)}, ${esc(data.address.postcode)} ${esc(data.address.town)}${data.active ? "" : " · <strong>nicht mehr aktiv</strong>"}</p>
-    <p class="hint">Sachbearbeitung: ${esc(data.caseworker ? data.caseworker.name : "–")} · Fallmanagement: ${esc(data.case_manager ? data.case_manager.name : "–")}</p>`;
+    <p>${data.address.street}, ${data.address.postcode} ${data.address.town}${data.active ? "" : html` · <strong>nicht mehr aktiv</strong>`}</p>
+    <p class="hint">Sachbearbeitung: ${data.caseworker ? data.caseworker.name : "–"} · Fallmanagement: ${data.case_manager ? data.case_manager.name : "–"}</p>`);
   const container = document.getElementById("documents");
   if (!data.timeline.length) {
-    container.innerHTML = "<p>Noch keine Dokumente in dieser Akte.</p>";
+    setHtml(container, html`<p>Noch keine Dokumente in dieser Akte.</p>`);
   } else if (akte.view === "timeline") {
-    container.innerHTML = `<ul class="documents">${data.timeline.map(documentRow).join("")}</ul>`;
+    setHtml(container, html`<ul class="documents">${data.timeline.map(documentRow)}</ul>`);
   } else {
-    container.innerHTML = data.by_type.map((group) => `<details open class="group"><summary>${esc(group.name)} (${group.documents.length})</summary>
-      <ul class="documents">${group.documents.map(documentRow).join("")}</ul></details>`).join("");
+    setHtml(container, html`${data.by_type.map((group) => html`<details open class="group"><summary>${group.name} (${group.documents.length})</summary>
+      <ul class="documents">${group.documents.map(documentRow)}</ul></details>`)}`);
   }
-  document.getElementById("notes").innerHTML = data.notes.map((n) =>
-    `<li><span class="hint">${new Date(n.created_at).toLocaleString("de-DE")} · ${esc(n.author)}${n.document_id ? " · zum Dokument" : ""}</span><div>${esc(n.text)}</div></li>`).join("") || "<li class=\"hint\">Keine Vermerke.</li>";
+  const none = (text) => html`<li class="hint">${text}</li>`;
+  setHtml(document.getElementById("notes"), data.notes.length ? html`${data.notes.map((n) =>
+    html`<li><span class="hint">${new Date(n.created_at).toLocaleString("de-DE")} · ${n.author}${n.document_id ? " · zum Dokument" : ""}</span><div>${n.text}</div></li>`)}` : none("Keine Vermerke."));
   const legal = document.getElementById("legal");
   legal.hidden = !data.objections.length && !data.appeals.length;
   const states = { eingegangen: "eingegangen", in_bearbeitung: "in Bearbeitung", abhilfe: "Abhilfe",
     teilabhilfe: "Teilabhilfe", zurueckgewiesen: "zurückgewiesen", zurueckgenommen: "zurückgenommen" };
-  document.getElementById("objections").innerHTML = data.objections.map((o) =>
-    `<li><a href="/widersprueche/${o.id}">Widerspruch Nr. ${o.id}</a> · Eingang ${germanDate(o.receipt_date)} · ${esc(states[o.status] || o.status)}</li>`).join("") || '<li class="hint">Keine.</li>';
-  document.getElementById("appeals").innerHTML = data.appeals.map((a) =>
-    `<li><a href="/klagen/${a.id}">${esc(a.court)}, Az. ${esc(a.file_reference)}</a> · zugestellt ${germanDate(a.served_on)} · ${a.status === "anhaengig" ? "anhängig" : "erledigt"}</li>`).join("") || '<li class="hint">Keine.</li>';
+  setHtml(document.getElementById("objections"), data.objections.length ? html`${data.objections.map((o) =>
+    html`<li><a href="${uri`/widersprueche/${o.id}`}">Widerspruch Nr. ${o.id}</a> · Eingang ${germanDate(o.receipt_date)} · ${states[o.status] || o.status}</li>`)}` : none("Keine."));
+  setHtml(document.getElementById("appeals"), data.appeals.length ? html`${data.appeals.map((a) =>
+    html`<li><a href="${uri`/klagen/${a.id}`}">${a.court}, Az. ${a.file_reference}</a> · zugestellt ${germanDate(a.served_on)} · ${a.status === "anhaengig" ? "anhängig" : "erledigt"}</li>`)}` : none("Keine."));
   const bases = { sgg_104: "§ 104 SGG", sgb_x_25: "§ 25 SGB X", pruefung: "Prüfung" };
-  document.getElementById("exports").innerHTML = data.exports.map((e) =>
-    `<li><span class="hint">${new Date(e.created_at).toLocaleString("de-DE")} · ${esc(e.created_by_name)}</span>
-      <div>Aktenauszug Nr. ${e.id} an ${esc(e.recipient)} (${esc(bases[e.legal_basis] || e.legal_basis)}): ${e.documents} Dokumente${e.withheld ? `, ${e.withheld} zurückgehalten` : ""}, ${e.pages} Blatt ·
-      <a href="${esc(e.pdf_url)}">PDF herunterladen</a></div>
-      <div class="hint">SHA-256 <code class="hash">${esc(e.sha256)}</code></div></li>`).join("") || '<li class="hint">Noch keine Aktenauszüge.</li>';
+  setHtml(document.getElementById("exports"), data.exports.length ? html`${data.exports.map((e) =>
+    html`<li><span class="hint">${new Date(e.created_at).toLocaleString("de-DE")} · ${e.created_by_name}</span>
+      <div>Aktenauszug Nr. ${e.id} an ${e.recipient} (${bases[e.legal_basis] || e.legal_basis}): ${e.documents} Dokumente${e.withheld ? `, ${e.withheld} zurückgehalten` : ""}, ${e.pages} Blatt ·
+      <a href="${e.pdf_url}">PDF herunterladen</a></div>
+      <div class="hint">SHA-256 <code class="hash">${e.sha256}</code></div></li>`)}` : none("Noch keine Aktenauszüge."));
   container.querySelectorAll("li.document").forEach((row) => row.addEventListener("click", (event) => {
     const id = row.dataset.id;
     akte.cursor = rows().indexOf(row);
@@ -87,7 +89,7 @@ async function load() {
 }
 
 async function editDetails(id) {
-  const details = await api(`/api/documents/${id}/details`);
+  const details = await api(uri`/api/documents/${id}/details`);
   const dialog = document.getElementById("details-dialog");
   const form = document.getElementById("details-form");
   const select = form.elements.doc_type;
@@ -110,8 +112,8 @@ async function editDetails(id) {
       changes.reason = data.reason;
     }
     try {
-      await api(`/api/documents/${id}`, { method: "PATCH", headers: { "Content-Type": "application/json" }, body: JSON.stringify(changes) });
-      if (data.note) await api(`/api/documents/${id}/notes`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text: data.note }) });
+      await api(uri`/api/documents/${id}`, { method: "PATCH", headers: { "Content-Type": "application/json" }, body: JSON.stringify(changes) });
+      if (data.note) await api(uri`/api/documents/${id}/notes`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text: data.note }) });
       document.getElementById("akte-status").textContent = "Angaben gespeichert.";
       await load();
     } catch (error) {

@@ -8,22 +8,22 @@ const form = document.getElementById("export-form");
 
 function scopeQuery(scope) {
   const [kind, id] = scope.split(":");
-  if (kind === "objection") return `?objection_id=${id}`;
-  if (kind === "appeal") return `?appeal_id=${id}`;
+  if (kind === "objection") return `?objection_id=${encodeURIComponent(id)}`;
+  if (kind === "appeal") return `?appeal_id=${encodeURIComponent(id)}`;
   return "";
 }
 
 function renderDocuments() {
-  const rows = EXPORT.options.documents.map((d) => `<tr data-id="${esc(d.id)}">
-      <td><input type="checkbox" class="include" aria-label="${esc(d.doc_type_name)} aufnehmen"${d.selected ? " checked" : ""}></td>
+  const rows = EXPORT.options.documents.map((d) => html`<tr data-id="${d.id}">
+      <td><input type="checkbox" class="include" aria-label="${d.doc_type_name} aufnehmen"${d.selected ? html` checked` : ""}></td>
       <td>${germanDate(d.direction === "out" ? d.dispatch_date : d.receipt_date)}</td>
-      <td><button type="button" class="link" data-doc="${esc(d.id)}">${esc(d.doc_type_name)}</button>
-        <div class="hint">${esc(d.sender || d.source_name)}${d.has_pdf ? "" : " · noch in Verarbeitung"}</div></td>
+      <td><button type="button" class="link" data-doc="${d.id}">${d.doc_type_name}</button>
+        <div class="hint">${d.sender || d.source_name}${d.has_pdf ? "" : " · noch in Verarbeitung"}</div></td>
       <td>${d.pages || "?"}</td>
-      <td><input type="text" class="withhold" list="withholding-reasons" maxlength="300" aria-label="Grund für das Zurückhalten: ${esc(d.doc_type_name)}" placeholder="leer: Dokument wird übersandt"></td>
+      <td><input type="text" class="withhold" list="withholding-reasons" maxlength="300" aria-label="Grund für das Zurückhalten: ${d.doc_type_name}" placeholder="leer: Dokument wird übersandt"></td>
     </tr>`);
-  document.getElementById("export-documents").innerHTML = rows.join("") ||
-    '<tr><td colspan="5" class="hint">Die Akte enthält keine Dokumente.</td></tr>';
+  setHtml(document.getElementById("export-documents"), rows.length ? html`${rows}`
+    : html`<tr><td colspan="5" class="hint">Die Akte enthält keine Dokumente.</td></tr>`);
   countSelection();
 }
 
@@ -47,7 +47,7 @@ async function loadOptions(scope = "file") {
     }
     const bases = form.elements.legal_basis;
     for (const basis of o.legal_bases) bases.append(new Option(basis.name, basis.code));
-    document.getElementById("withholding-reasons").innerHTML = o.withholding_reasons.map((r) => `<option value="${esc(r)}">`).join("");
+    document.getElementById("withholding-reasons").replaceChildren(...o.withholding_reasons.map((r) => new Option("", r)));
   }
   select.value = scope;
   if (o.recipient) form.elements.recipient.value = o.recipient;
@@ -57,13 +57,13 @@ async function loadOptions(scope = "file") {
 
 async function loadHistory() {
   const body = await api(`/api/households/${encodeURIComponent(EXPORT.bg)}/exports`);
-  document.getElementById("export-history").innerHTML = body.exports.map((e) => `<tr>
-      <td>${e.id}</td><td>${when(e.created_at)}<div class="hint">${esc(e.created_by_name)}</div></td>
-      <td>${esc(e.recipient)}</td><td>${esc(e.legal_basis_name)}</td>
-      <td>${esc(e.scope_name)}: ${e.documents.length} Dokumente${e.withheld ? `, ${e.withheld} zurückgehalten` : ""}</td>
-      <td>${e.pages}</td><td><code class="hash">${esc(e.sha256)}</code></td>
-      <td><a href="${esc(e.pdf_url)}">PDF herunterladen</a></td></tr>`).join("") ||
-    '<tr><td colspan="8" class="hint">Noch keine Aktenauszüge.</td></tr>';
+  setHtml(document.getElementById("export-history"), body.exports.length ? html`${body.exports.map((e) => html`<tr>
+      <td>${e.id}</td><td>${when(e.created_at)}<div class="hint">${e.created_by_name}</div></td>
+      <td>${e.recipient}</td><td>${e.legal_basis_name}</td>
+      <td>${e.scope_name}: ${e.documents.length} Dokumente${e.withheld ? `, ${e.withheld} zurückgehalten` : ""}</td>
+      <td>${e.pages}</td><td><code class="hash">${e.sha256}</code></td>
+      <td><a href="${e.pdf_url}">PDF herunterladen</a></td></tr>`)}`
+    : html`<tr><td colspan="8" class="hint">Noch keine Aktenauszüge.</td></tr>`);
 }
 
 form.addEventListener("submit", async (event) => {
@@ -91,19 +91,19 @@ form.addEventListener("submit", async (event) => {
   };
   const button = document.getElementById("create-export");
   button.disabled = true;
-  result.innerHTML = '<p class="hint">Aktenauszug wird erstellt …</p>';
+  setHtml(result, html`<p class="hint">Aktenauszug wird erstellt …</p>`);
   try {
     const record = await api("/api/exports", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload),
     });
-    result.innerHTML = `<div class="result">
+    setHtml(result, html`<div class="result">
       <p><strong>Aktenauszug Nr. ${record.id} erstellt:</strong> ${record.pages} Blatt, ${record.documents.length} Dokumente${record.withheld ? ` (${record.withheld} zurückgehalten)` : ""},
-      an ${esc(record.recipient)} (${esc(record.legal_basis_name)}). Der Vorgang ist in der Akte vermerkt.</p>
-      <p>SHA-256: <code class="hash">${esc(record.sha256)}</code></p>
-      <p><a href="${esc(record.pdf_url)}" id="download-export">PDF herunterladen</a></p></div>`;
+      an ${record.recipient} (${record.legal_basis_name}). Der Vorgang ist in der Akte vermerkt.</p>
+      <p>SHA-256: <code class="hash">${record.sha256}</code></p>
+      <p><a href="${record.pdf_url}" id="download-export">PDF herunterladen</a></p></div>`);
     await loadHistory();
   } catch (problem) {
-    result.innerHTML = "";
+    result.replaceChildren();
     error.textContent = problem.message;
   } finally {
     button.disabled = false;

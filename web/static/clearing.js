@@ -3,20 +3,17 @@
 let doctypes = [];
 
 function renderCandidates(list, households, form) {
-  list.innerHTML = "";
   if (!households.length) {
-    list.innerHTML = "<li>Kein Haushalt gefunden.</li>";
+    setHtml(list, html`<li>Kein Haushalt gefunden.</li>`);
     return;
   }
+  list.replaceChildren();
   for (const household of households) {
     const item = document.createElement("li");
-    const people = household.members
-      .map((m) => `${m.matches ? "<strong>" : ""}${esc(m.name)}${m.matches ? "</strong>" : ""}` +
-        (m.birth_date ? ` (geb. ${germanDate(m.birth_date)})` : ""))
-      .join(", ");
-    item.innerHTML = `<button type="button" class="secondary pick">Übernehmen</button>
-      <span><strong>${esc(household.bg_number)}</strong>${household.active ? "" : " (nicht aktiv)"}:
-      ${people}; ${esc(household.address)}</span>`;
+    const people = household.members.map((m, index) => html`${index ? ", " : ""}${m.matches ? html`<strong>${m.name}</strong>` : m.name}${m.birth_date ? ` (geb. ${germanDate(m.birth_date)})` : ""}`);
+    setHtml(item, html`<button type="button" class="secondary pick">Übernehmen</button>
+      <span><strong>${household.bg_number}</strong>${household.active ? "" : " (nicht aktiv)"}:
+      ${people}; ${household.address}</span>`);
     item.querySelector(".pick").addEventListener("click", () => {
       form.elements.bg_number.value = household.bg_number;
       form.elements.bg_number.focus();
@@ -42,11 +39,15 @@ function renderItem(entry) {
   const thumbs = node.querySelector(".thumbs");
   for (let page = 1; page <= entry.pages; page += 1) {
     const link = document.createElement("a");
-    link.href = `/api/documents/${entry.document_id}/pages/${page}/image`;
+    link.href = uri`/api/documents/${entry.document_id}/pages/${page}/image`;
     link.target = "_blank";
     link.rel = "noopener";
     link.title = `Seite ${page} groß ansehen`;
-    link.innerHTML = `<img loading="lazy" alt="Seite ${page}" src="/api/documents/${entry.document_id}/pages/${page}/thumb">`;
+    const thumb = document.createElement("img");
+    thumb.loading = "lazy";
+    thumb.alt = `Seite ${page}`;
+    thumb.src = uri`/api/documents/${entry.document_id}/pages/${page}/thumb`;
+    link.append(thumb);
     thumbs.append(link);
   }
   const filing = node.querySelector(".filing");
@@ -65,7 +66,7 @@ function renderItem(entry) {
       const body = await api(`/api/households?q=${encodeURIComponent(search.elements.q.value)}`);
       renderCandidates(list, body.households, filing);
     } catch (error) {
-      list.innerHTML = `<li class="error">${esc(error.message)}</li>`;
+      setHtml(list, html`<li class="error">${error.message}</li>`);
     }
   });
   filing.addEventListener("submit", async (event) => {
@@ -74,7 +75,7 @@ function renderItem(entry) {
     error.textContent = "";
     const data = Object.fromEntries(new FormData(filing));
     try {
-      const result = await api(`/api/documents/${entry.document_id}/filing`, {
+      const result = await api(uri`/api/documents/${entry.document_id}/filing`, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(data),
@@ -101,7 +102,7 @@ async function load() {
     for (const entry of body.items) {
       if (!shown.has(entry.document_id)) container.append(renderItem(entry));
     }
-    if (!body.items.length) container.innerHTML = '<p class="card">Keine offenen Klärungsfälle.</p>';
+    if (!body.items.length) setHtml(container, html`<p class="card">Keine offenen Klärungsfälle.</p>`);
   } catch (error) {
     document.getElementById("clearing-status").textContent = error.message;
   }

@@ -9,12 +9,6 @@ const STATUS_DE = {
 const QA_DE = { pending: "offen", approved: "freigegeben", rejected: "abgelehnt" };
 const REASON_DE = { separator: "Trennblatt", blank: "leere Rückseite", unreadable: "nicht lesbar" };
 
-function escapeHtml(value) {
-  const span = document.createElement("span");
-  span.textContent = value == null ? "" : String(value);
-  return span.innerHTML;
-}
-
 function minutes(seconds) {
   if (seconds == null) return "";
   if (seconds < 60) return `noch ${seconds} s`;
@@ -65,20 +59,20 @@ async function uploadAll(files) {
 }
 
 function documentControls(doc) {
-  const state = `<span class="badge ${doc.qa_status}">${QA_DE[doc.qa_status]}</span>`;
+  const state = html`<span class="badge ${doc.qa_status}">${QA_DE[doc.qa_status]}</span>`;
   const sheets = doc.first_page === doc.last_page
     ? `Blatt ${doc.first_page}` : `Blatt ${doc.first_page}–${doc.last_page}`;
   let routed = "";
   if (doc.inbox) {
     const target = doc.inbox.kind === "user" ? doc.inbox.user
       : doc.inbox.kind === "team" ? doc.inbox.team : "Klärung";
-    routed = ` → <span class="routed ${doc.inbox.kind}">${escapeHtml(target)}</span>`;
+    routed = html` → <span class="routed ${doc.inbox.kind}">${target}</span>`;
   }
-  const pages = `${doc.pages} S. (${sheets})${routed}`;
+  const pages = html`${doc.pages} S. (${sheets})${routed}`;
   if (doc.qa_status !== "pending") {
-    return `<div class="doc" data-id="${doc.id}">${pages} ${state}</div>`;
+    return html`<div class="doc" data-id="${doc.id}">${pages} ${state}</div>`;
   }
-  return `<div class="doc" data-id="${doc.id}">${pages} ${state}
+  return html`<div class="doc" data-id="${doc.id}">${pages} ${state}
     <label>Seiten auf Papier <input type="number" min="0" class="counted" value=""></label>
     <button type="button" class="approve">Freigeben</button>
     <button type="button" class="secondary reject">Ablehnen (neu scannen)</button>
@@ -90,18 +84,18 @@ function batchRow(batch) {
     .map((page) => `Blatt ${page.page}: ${REASON_DE[page.reason] || page.reason}`)
     .join(", ");
   const progress = batch.status === "processing" || batch.status === "received"
-    ? `<progress max="${batch.pages_total}" value="${batch.pages_done}"></progress>
+    ? html`<progress max="${batch.pages_total}" value="${batch.pages_done}"></progress>
        ${batch.pages_done}/${batch.pages_total} ${minutes(batch.seconds_left)}`
     : "";
   const failure = batch.status_message
-    ? `<div class="${batch.status === "failed" ? "failed" : "hint"}">${escapeHtml(batch.status_message)}</div>`
+    ? html`<div class="${batch.status === "failed" ? "failed" : "hint"}">${batch.status_message}</div>`
     : "";
-  return `<tr data-batch="${batch.id}">
-    <td>${escapeHtml(batch.source_name)}${batch.station ? `<div class="hint">${escapeHtml(batch.station)}</div>` : ""}</td>
+  return html`<tr data-batch="${batch.id}">
+    <td>${batch.source_name}${batch.station ? html`<div class="hint">${batch.station}</div>` : ""}</td>
     <td>${new Date(batch.received_at).toLocaleString("de-DE")}</td>
     <td class="${batch.status === "failed" ? "failed" : ""}">${STATUS_DE[batch.status]} ${progress}${failure}</td>
-    <td>${batch.pages_total} gescannt${dropped ? `<div class="hint">aussortiert: ${escapeHtml(dropped)}</div>` : ""}</td>
-    <td>${batch.documents.map(documentControls).join("")}</td>
+    <td>${batch.pages_total} gescannt${dropped ? html`<div class="hint">aussortiert: ${dropped}</div>` : ""}</td>
+    <td>${batch.documents.map(documentControls)}</td>
   </tr>`;
 }
 
@@ -112,7 +106,7 @@ async function refresh() {
   const rows = document.getElementById("batch-rows");
   // Keep what the operator is typing: only redraw when nothing in the table has focus.
   if (rows.contains(document.activeElement)) return;
-  rows.innerHTML = body.batches.map(batchRow).join("");
+  setHtml(rows, html`${body.batches.map(batchRow)}`);
   const waiting = (body.counts.received || 0) + (body.counts.processing || 0);
   document.getElementById("queue-summary").textContent =
     `${waiting} in Arbeit, ${body.counts.failed || 0} fehlgeschlagen`;
@@ -123,7 +117,7 @@ async function decide(button, decision) {
   const counted = doc.querySelector(".counted").value;
   const payload = { decision };
   if (counted !== "") payload.counted_pages = Number(counted);
-  const response = await fetch(`/api/documents/${doc.dataset.id}/qa`, {
+  const response = await fetch(uri`/api/documents/${doc.dataset.id}/qa`, {
     method: "POST",
     credentials: "same-origin",
     headers: { "Content-Type": "application/json" },
@@ -162,7 +156,7 @@ document.getElementById("verify").addEventListener("click", async () => {
   const started = await fetch("/api/verifications", { method: "POST", credentials: "same-origin" });
   const { job } = await started.json();
   const poll = async () => {
-    const body = await (await fetch(`/api/jobs/${job.id}`, { credentials: "same-origin" })).json();
+    const body = await (await fetch(uri`/api/jobs/${job.id}`, { credentials: "same-origin" })).json();
     if (body.state === "queued" || body.state === "running") { setTimeout(poll, 1000); return; }
     if (body.result && body.result.ok) {
       status.textContent = `Alle ${body.result.checked} gespeicherten Dateien sind unverändert.`;

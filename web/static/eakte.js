@@ -9,12 +9,6 @@ async function api(path, options = {}) {
   return body;
 }
 
-function text(value) {
-  const span = document.createElement("span");
-  span.textContent = value == null ? "" : String(value);
-  return span.innerHTML;
-}
-
 const loginForm = document.getElementById("login-form");
 if (loginForm) {
   loginForm.addEventListener("submit", async (event) => {
@@ -26,7 +20,8 @@ if (loginForm) {
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(data),
       });
-      const next = new URL(new URLSearchParams(location.search).get("next") || "/", location.origin); window.location.assign(next.origin === location.origin ? next.pathname + next.search + next.hash : "/");
+      const next = new URL(new URLSearchParams(location.search).get("next") || "/", location.origin);
+      window.location.assign(next.origin === location.origin ? next.pathname + next.search + next.hash : "/");
     } catch (error) {
       document.getElementById("login-error").textContent = error.message;
     }

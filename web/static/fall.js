@@ -4,7 +4,7 @@
 // when, receipt-date correction with a reason, the case's documents and its history.
 const box = document.getElementById("case");
 const CASE = { kind: box.dataset.kind, id: box.dataset.id, bg: box.dataset.bg, data: null };
-const BASE = CASE.kind === "objection" ? `/api/objections/${CASE.id}` : `/api/appeals/${CASE.id}`;
+const BASE = CASE.kind === "objection" ? uri`/api/objections/${CASE.id}` : uri`/api/appeals/${CASE.id}`;
 
 const STATES = {
   eingegangen: "eingegangen", in_bearbeitung: "in Bearbeitung", abhilfe: "Abhilfe",
@@ -32,71 +32,74 @@ function what(event) {
 }
 
 function steps(list) {
-  return `<table class="steps"><thead><tr><th>Schritt</th><th>Datum</th><th>Erläuterung</th></tr></thead><tbody>
-    ${list.map((s) => `<tr><td>${esc(s.label)}</td><td class="value">${germanDate(s.value)}</td><td>${esc(s.note)}</td></tr>`).join("")}
+  return html`<table class="steps"><thead><tr><th>Schritt</th><th>Datum</th><th>Erläuterung</th></tr></thead><tbody>
+    ${list.map((s) => html`<tr><td>${s.label}</td><td class="value">${germanDate(s.value)}</td><td>${s.note}</td></tr>`)}
   </tbody></table>`;
 }
 
 function fact(label, value) {
-  return `<dt>${esc(label)}</dt><dd>${value}</dd>`;
+  return html`<dt>${label}</dt><dd>${value}</dd>`;
 }
 
 function documentLink(doc) {
-  return doc ? `<button type="button" class="link" data-doc="${esc(doc.id)}">${esc(doc.doc_type_name)} (${esc(doc.source_name)})</button>` : "–";
+  return doc ? html`<button type="button" class="link" data-doc="${doc.id}">${doc.doc_type_name} (${doc.source_name})</button>` : "–";
 }
 
 function render() {
   const c = CASE.data;
-  const household = `<a href="/akte/${esc(c.bg_number)}">${esc(c.household_name)}</a> · BG ${esc(c.bg_number)}`;
-  let facts = fact("Haushalt", household);
+  const household = html`<a href="${uri`/akte/${c.bg_number}`}">${c.household_name}</a> · BG ${c.bg_number}`;
+  const facts = [fact("Haushalt", household)];
   if (CASE.kind === "objection") {
     document.getElementById("case-title").textContent = `Widerspruch Nr. ${c.id}`;
-    facts += fact("Schreiben", documentLink(c.document));
-    facts += fact("Form", esc(c.form_name));
-    facts += fact("Eingang", germanDate(c.receipt_date));
-    facts += fact("Angefochtener Bescheid", c.decision
-      ? `${documentLink(c.decision)}, versandt am ${germanDate(c.decision.dispatch_date)}` : "keiner verknüpft");
-    facts += fact("Rechtsbehelfsbelehrung", c.legal_remedy_notice_ok ? "vorhanden und richtig" : "fehlt oder unrichtig (§ 66 SGG)");
-    if (c.proven_notification) facts += fact("Bekanntgabe nachweislich", germanDate(c.proven_notification));
-    if (c.appeals.length) facts += fact("Klagen", c.appeals.map((a) => `<a href="/klagen/${a.id}">${esc(a.court)}, Az. ${esc(a.file_reference)}</a>`).join(", "));
+    facts.push(fact("Schreiben", documentLink(c.document)));
+    facts.push(fact("Form", c.form_name));
+    facts.push(fact("Eingang", germanDate(c.receipt_date)));
+    facts.push(fact("Angefochtener Bescheid", c.decision
+      ? html`${documentLink(c.decision)}, versandt am ${germanDate(c.decision.dispatch_date)}` : "keiner verknüpft"));
+    facts.push(fact("Rechtsbehelfsbelehrung", c.legal_remedy_notice_ok ? "vorhanden und richtig" : "fehlt oder unrichtig (§ 66 SGG)"));
+    if (c.proven_notification) facts.push(fact("Bekanntgabe nachweislich", germanDate(c.proven_notification)));
+    if (c.appeals.length) {
+      facts.push(fact("Klagen", c.appeals.map((a, index) =>
+        html`${index ? ", " : ""}<a href="${uri`/klagen/${a.id}`}">${a.court}, Az. ${a.file_reference}</a>`)));
+    }
   } else {
     document.getElementById("case-title").textContent = `Klage ${c.file_reference}`;
-    facts += fact("Gericht", esc(c.court));
-    facts += fact("Aktenzeichen", esc(c.file_reference));
-    facts += fact("Beteiligte", esc(c.parties || "–"));
-    facts += fact("Schreiben des Gerichts", documentLink(c.document));
-    facts += fact("Zugestellt am", germanDate(c.served_on));
-    if (c.objection_id) facts += fact("Widerspruch", `<a href="/widersprueche/${c.objection_id}">Nr. ${c.objection_id}</a>`);
+    facts.push(fact("Gericht", c.court));
+    facts.push(fact("Aktenzeichen", c.file_reference));
+    facts.push(fact("Beteiligte", c.parties || "–"));
+    facts.push(fact("Schreiben des Gerichts", documentLink(c.document)));
+    facts.push(fact("Zugestellt am", germanDate(c.served_on)));
+    if (c.objection_id) facts.push(fact("Widerspruch", html`<a href="${uri`/widersprueche/${c.objection_id}`}">Nr. ${c.objection_id}</a>`));
   }
-  facts += fact("Erfasst", `${esc(c.created_by_name || c.created_by)}, ${when(c.created_at)}`);
-  document.getElementById("facts").innerHTML = facts;
+  facts.push(fact("Erfasst", `${c.created_by_name || c.created_by}, ${when(c.created_at)}`));
+  setHtml(document.getElementById("facts"), html`${facts}`);
 
   const deadline = document.getElementById("deadline");
   if (CASE.kind === "objection") {
-    let html = c.deadline
-      ? `<p class="verdict ${c.deadline.on_time ? "on-time" : "late"}" id="verdict">${esc(c.deadline.summary)}</p>
-         <p>Frist: ${esc(c.deadline.period)}. Bekanntgabe am ${germanDate(c.deadline.notification_date)}, Fristende am ${germanDate(c.deadline.deadline)}.</p>
+    const parts = [c.deadline
+      ? html`<p class="verdict ${c.deadline.on_time ? "on-time" : "late"}" id="verdict">${c.deadline.summary}</p>
+         <p>Frist: ${c.deadline.period}. Bekanntgabe am ${germanDate(c.deadline.notification_date)}, Fristende am ${germanDate(c.deadline.deadline)}.</p>
          ${steps(c.deadline.steps)}`
-      : `<p class="verdict unknown" id="verdict">${esc(c.deadline_missing)}</p>`;
+      : html`<p class="verdict unknown" id="verdict">${c.deadline_missing}</p>`];
     if (c.inaction) {
       const level = { ok: "", bald: " – bald!", überschritten: " – überschritten: eine Untätigkeitsklage ist zulässig" }[c.inaction.level];
-      html += `<p class="${c.inaction.level === "ok" ? "hint" : "verdict late"}">§ 88 Abs. 2 SGG: drei Monate seit Eingang am ${germanDate(c.inaction.three_months_end)}${esc(level)}.</p>`;
+      parts.push(html`<p class="${c.inaction.level === "ok" ? "hint" : "verdict late"}">§ 88 Abs. 2 SGG: drei Monate seit Eingang am ${germanDate(c.inaction.three_months_end)}${level}.</p>`);
     }
-    deadline.innerHTML = html;
+    setHtml(deadline, html`${parts}`);
   } else {
-    deadline.innerHTML = `<p class="verdict" id="verdict">${esc(c.deadline_summary)}</p>${steps(c.deadline_steps)}`;
+    setHtml(deadline, html`<p class="verdict" id="verdict">${c.deadline_summary}</p>${steps(c.deadline_steps)}`);
   }
-  document.getElementById("status-now").innerHTML =
-    `<strong>${esc(c.status_name)}</strong> – gesetzt von ${esc(c.status_by_name || c.status_by)} am ${when(c.status_at)}`;
+  setHtml(document.getElementById("status-now"),
+    html`<strong>${c.status_name}</strong> – gesetzt von ${c.status_by_name || c.status_by} am ${when(c.status_at)}`);
   document.querySelector("#status-form select").value = c.status;
-  document.getElementById("case-documents").innerHTML = c.documents.map((d) => `<li class="document">
+  setHtml(document.getElementById("case-documents"), html`${c.documents.map((d) => html`<li class="document">
       <span class="date">${germanDate(d.direction === "out" ? d.dispatch_date : d.receipt_date)}</span>
-      <span class="type">${esc(d.doc_type_name)}</span>
-      <span class="hint">${esc(d.sender || d.source_name)} · ${d.pages || "?"} S.</span>
-      <span class="actions"><button type="button" class="secondary" data-doc="${esc(d.id)}">Anzeigen</button>
-      <a href="/api/documents/${esc(d.id)}/pdf">Herunterladen</a></span></li>`).join("");
-  document.getElementById("history").innerHTML = c.history.map((e) =>
-    `<tr><td>${when(e.at)}</td><td>${esc(e.by_name)}</td><td>${esc(what(e))}</td></tr>`).join("");
+      <span class="type">${d.doc_type_name}</span>
+      <span class="hint">${d.sender || d.source_name} · ${d.pages || "?"} S.</span>
+      <span class="actions"><button type="button" class="secondary" data-doc="${d.id}">Anzeigen</button>
+      <a href="${uri`/api/documents/${d.id}/pdf`}">Herunterladen</a></span></li>`)}`);
+  setHtml(document.getElementById("history"), html`${c.history.map((e) =>
+    html`<tr><td>${when(e.at)}</td><td>${e.by_name}</td><td>${what(e)}</td></tr>`)}`);
 }
 
 // The decisions in the household's file, for choosing or changing the contested one.
@@ -106,7 +109,7 @@ async function fillDecisionForm() {
   const c = CASE.data;
   const select = document.getElementById("decision-select");
   if (!select.dataset.loaded) {
-    const facts = await api(`/api/documents/${c.document_id}/legal-intake`);
+    const facts = await api(uri`/api/documents/${c.document_id}/legal-intake`);
     for (const d of facts.decisions) {
       const option = document.createElement("option");
       option.value = d.id;

@@ -1,13 +1,111 @@
 "use strict";
 
-// Shared by every page that extends base.html (loaded in <head>, before the page's script).
+// Shared by every page (loaded in <head>, before the page's script), the viewer window too.
+//
+// The ONE way HTML is built from data:
+//
+//   setHtml(element, html`<li data-id="${doc.id}">${doc.source_name}</li>`)
+//
+// `html` escapes every interpolated value for text and for (quoted) attribute context; only
+// what another html`` made (or an array of such) passes through as markup. URLs in href/src
+// must be http(s) or relative; values inside event handler or style attributes and unquoted
+// attribute values are refused, so a template cannot be written that way by mistake.
+// `setHtml` is the only place that assigns innerHTML. The page's Content-Security-Policy
+// requires Trusted Types and allows only the policy created here, so any other
+// `innerHTML = string` in any script throws in the browser instead of running a letter's text.
+// Build URL paths with `uri`: uri`/akte/${bg}` percent-encodes every interpolated value.
 
-// Text made safe for innerHTML.
-function esc(value) {
-  const span = document.createElement("span");
-  span.textContent = value == null ? "" : String(value);
-  return span.innerHTML;
-}
+const { html, setHtml, uri, safeUrl, markedSnippet } = (() => {
+  const markup = new WeakSet(); // SafeHtml objects made by html`` here, nowhere else
+  class SafeHtml {
+    constructor(text) {
+      this.text = text;
+      Object.freeze(this);
+      markup.add(this);
+    }
+
+    toString() {
+      return this.text;
+    }
+  }
+
+  const policy = window.trustedTypes
+    ? window.trustedTypes.createPolicy("eakte", {
+      // Only setHtml calls this, and only with the text of a SafeHtml made by html``.
+      createHTML: (text) => text,
+    })
+    : null;
+
+  const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;", "`": "&#96;" };
+  const escapeText = (value) => String(value).replace(/[&<>"'`]/g, (c) => ESCAPES[c]);
+
+  // Where in a tag an interpolation lands, judged from the template text before it.
+  const URL_ATTRIBUTE = /\s(?:href|src|action|formaction|poster|cite|srcset|xlink:href)\s*=\s*["']$/i;
+  const FORBIDDEN_ATTRIBUTE = /\s(?:on[a-z]+|style)\s*=\s*["']?[^"']*$/i;
+  const UNQUOTED_ATTRIBUTE = /=\s*$/;
+
+  function safeUrl(value) {
+    const text = String(value == null ? "" : value).trim();
+    if (text.startsWith("/") && !text.startsWith("//") && !text.startsWith("/\\")) return text;
+    try {
+      const parsed = new URL(text);
+      if (parsed.protocol === "https:" || parsed.protocol === "http:") return parsed.href;
+    } catch {
+      // not an absolute URL: refused below
+    }
+    return "#";
+  }
+
+  function render(value) {
+    if (value == null || value === false) return "";
+    if (markup.has(value)) return value.text;
+    if (Array.isArray(value)) return value.map(render).join("");
+    return escapeText(value);
+  }
+
+  function html(strings, ...values) {
+    let out = strings[0];
+    values.forEach((value, index) => {
+      const before = out;
+      const inTag = before.lastIndexOf("<") > before.lastIndexOf(">");
+      if (inTag && FORBIDDEN_ATTRIBUTE.test(before)) {
+        throw new TypeError("html``: keine Werte in Ereignis- oder style-Attributen");
+      }
+      if (inTag && UNQUOTED_ATTRIBUTE.test(before)) {
+        throw new TypeError("html``: Attributwerte brauchen Anführungszeichen");
+      }
+      if (!inTag) out += render(value);
+      else if (URL_ATTRIBUTE.test(before)) out += escapeText(safeUrl(value));
+      else out += escapeText(value == null || value === false ? "" : value); // markup is text here
+      out += strings[index + 1];
+    });
+    return new SafeHtml(out);
+  }
+
+  function setHtml(element, safe) {
+    if (!markup.has(safe)) throw new TypeError("setHtml: nur mit html`` gebautes HTML");
+    element.innerHTML = policy ? policy.createHTML(safe.text) : safe.text;
+  }
+
+  function uri(strings, ...values) {
+    let out = strings[0];
+    values.forEach((value, index) => {
+      out += encodeURIComponent(value == null ? "" : String(value)) + strings[index + 1];
+    });
+    return out;
+  }
+
+  // A search hit's snippet: the server's escaped text with its <mark> tags. Only the marks are
+  // taken as markup; everything else is decoded once and escaped again as text.
+  const ENTITIES = { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#x27;": "'", "&#39;": "'" };
+  function markedSnippet(snippet) {
+    const decode = (part) => part.replace(/&(?:amp|lt|gt|quot|#x27|#39);/g, (e) => ENTITIES[e]);
+    const parts = String(snippet || "").split(/<mark>([\s\S]*?)<\/mark>/);
+    return html`${parts.map((part, index) => (index % 2 ? html`<mark>${decode(part)}</mark>` : decode(part)))}`;
+  }
+
+  return { html, setHtml, uri, safeUrl, markedSnippet };
+})();
 
 // "2026-11-04" or an ISO timestamp → "04.11.2026"; empty for nothing.
 function germanDate(iso) {

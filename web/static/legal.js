@@ -1,7 +1,7 @@
 /*
  * Registering an incoming letter as an objection (Widerspruch) or an appeal (Klage) in one
- * step, from the Postkorb or from the viewer window. Self-contained: the viewer window loads
- * neither eakte.js nor its styles.
+ * step, from the Postkorb or from the viewer window. Needs only format.js (html``, setHtml),
+ * which the viewer window loads as well; the viewer window loads neither eakte.js nor its styles.
  *
  *   EAkteLegal.register(documentId, { onDone(result) })
  *     opens the dialog: the contested decision from the household's file (the one the letter
@@ -12,17 +12,6 @@
 "use strict";
 
 window.EAkteLegal = (() => {
-  const esc = (value) => {
-    const span = document.createElement("span");
-    span.textContent = value == null ? "" : String(value);
-    return span.innerHTML;
-  };
-  const germanDate = (iso) => {
-    if (!iso) return "";
-    const [y, m, d] = iso.slice(0, 10).split("-");
-    return `${d}.${m}.${y}`;
-  };
-
   async function call(path, options = {}) {
     const response = await fetch(path, { credentials: "same-origin", ...options });
     const body = await response.json().catch(() => ({}));
@@ -53,35 +42,36 @@ window.EAkteLegal = (() => {
   function formHtml(data) {
     const doc = data.document;
     const decisions = data.decisions.map((d) =>
-      `<option value="${esc(d.id)}"${d.suggested ? " selected" : ""}>${esc(decisionLabel(d))}</option>`).join("");
-    const forms = data.forms.map((f) => `<option value="${esc(f.code)}">${esc(f.name)}</option>`).join("");
+      html`<option value="${d.id}"${d.suggested ? html` selected` : ""}>${decisionLabel(d)}</option>`);
+    const forms = data.forms.map((f) => html`<option value="${f.code}">${f.name}</option>`);
     const objections = data.objections.map((o) =>
-      `<option value="${o.id}">Widerspruch Nr. ${o.id}, Eingang ${germanDate(o.receipt_date)} (${esc(o.status_name)})</option>`).join("");
+      html`<option value="${o.id}">Widerspruch Nr. ${o.id}, Eingang ${germanDate(o.receipt_date)} (${o.status_name})</option>`);
     const facts = data.appeal;
     const appealKind = data.kind === "appeal";
-    return `
-      <h2 id="legal-title">Erfassen: ${esc(doc.doc_type_name)} · ${esc(doc.source_name)}</h2>
-      <p class="hint">BG ${esc(data.bg_number)} · ${esc(data.household_name)} · Eingang ${germanDate(data.receipt_date)} (${esc(data.receipt_source)})</p>
+    const noDecision = data.decisions.length ? "" : "In der Akte liegt kein Bescheid. Bescheide werden in der E-Akte unter »Hinzufügen« mit Versanddatum abgelegt.";
+    return html`
+      <h2 id="legal-title">Erfassen: ${doc.doc_type_name} · ${doc.source_name}</h2>
+      <p class="hint">BG ${data.bg_number} · ${data.household_name} · Eingang ${germanDate(data.receipt_date)} (${data.receipt_source})</p>
       <fieldset class="legal-kind"><legend>Art</legend>
-        <label><input type="radio" name="kind" value="objection"${appealKind ? "" : " checked"}> Widerspruch</label>
-        <label><input type="radio" name="kind" value="appeal"${appealKind ? " checked" : ""}> Klage (Schreiben des Sozialgerichts)</label>
+        <label><input type="radio" name="kind" value="objection"${appealKind ? "" : html` checked`}> Widerspruch</label>
+        <label><input type="radio" name="kind" value="appeal"${appealKind ? html` checked` : ""}> Klage (Schreiben des Sozialgerichts)</label>
       </fieldset>
       <div data-for="objection">
         <label>Angefochtener Bescheid
-          <select name="decision_id">${decisions}<option value=""${data.decisions.some((d) => d.suggested) ? "" : " selected"}>– ohne Bescheid (Frist dann nicht prüfbar) –</option></select></label>
-        <p class="hint" id="legal-suggestion">${data.decision_suggestion ? `Vorschlag: ${esc(data.decision_suggestion)}` : (data.decisions.length ? "" : "In der Akte liegt kein Bescheid. Bescheide werden in der E-Akte unter »Hinzufügen« mit Versanddatum abgelegt.")}</p>
+          <select name="decision_id">${decisions}<option value=""${data.decisions.some((d) => d.suggested) ? "" : html` selected`}>– ohne Bescheid (Frist dann nicht prüfbar) –</option></select></label>
+        <p class="hint" id="legal-suggestion">${data.decision_suggestion ? `Vorschlag: ${data.decision_suggestion}` : noDecision}</p>
         <label>Form des Widerspruchs <select name="form">${forms}</select></label>
         <label class="check"><input type="checkbox" name="notice_missing"> Rechtsbehelfsbelehrung fehlt oder ist unrichtig (Frist ein Jahr, § 66 Abs. 2 SGG)</label>
         <label>Bekanntgabe nachweislich später am (optional, § 37 Abs. 2 Satz 3 SGB X) <input type="date" name="proven_notification"></label>
       </div>
       <div data-for="appeal">
-        <label>Gericht <input name="court" maxlength="200" value="${esc(facts.court)}"></label>
-        <label>Aktenzeichen des Gerichts <input name="file_reference" maxlength="60" value="${esc(facts.file_reference)}"></label>
-        ${facts.file_reference_source ? `<p class="hint">${esc(facts.file_reference_source)}</p>` : ""}
-        <label>Beteiligte <input name="parties" maxlength="2000" value="${esc(facts.parties)}"></label>
-        <label>Zugestellt am (${esc(facts.served_on_source)}) <input type="date" name="served_on" value="${esc(facts.served_on)}"></label>
-        <label>Frist des Gerichts zur Stellungnahme <input type="date" name="court_deadline" value="${esc(facts.court_deadline || "")}"></label>
-        ${facts.court_deadline_source ? `<p class="hint">berechnet aus ${esc(facts.court_deadline_source)}</p>` : '<p class="hint">Ohne Datum gilt intern Zustellung + 4 Wochen.</p>'}
+        <label>Gericht <input name="court" maxlength="200" value="${facts.court}"></label>
+        <label>Aktenzeichen des Gerichts <input name="file_reference" maxlength="60" value="${facts.file_reference}"></label>
+        ${facts.file_reference_source ? html`<p class="hint">${facts.file_reference_source}</p>` : ""}
+        <label>Beteiligte <input name="parties" maxlength="2000" value="${facts.parties}"></label>
+        <label>Zugestellt am (${facts.served_on_source}) <input type="date" name="served_on" value="${facts.served_on}"></label>
+        <label>Frist des Gerichts zur Stellungnahme <input type="date" name="court_deadline" value="${facts.court_deadline || ""}"></label>
+        ${facts.court_deadline_source ? html`<p class="hint">berechnet aus ${facts.court_deadline_source}</p>` : html`<p class="hint">Ohne Datum gilt intern Zustellung + 4 Wochen.</p>`}
         <label>Zum Widerspruch <select name="objection_id"><option value="">– keiner –</option>${objections}</select></label>
       </div>
       <label class="check"><input type="checkbox" name="close_inbox_items" checked> Postkorb-Eintrag zum Schreiben als erledigt kennzeichnen</label>
@@ -101,14 +91,14 @@ window.EAkteLegal = (() => {
     if (kind === "objection") {
       const check = body.deadline;
       const verdict = check
-        ? `<p class="verdict ${check.on_time ? "on-time" : "late"}">${esc(check.summary)}</p>`
-        : `<p class="verdict unknown">${esc(body.deadline_missing)}</p>`;
-      return `<h2 id="legal-title">Widerspruch Nr. ${body.id} erfasst</h2>${verdict}
-        <p><a href="/widersprueche/${body.id}" data-open-case>Zum Widerspruch (Fristberechnung Schritt für Schritt)</a></p>`;
+        ? html`<p class="verdict ${check.on_time ? "on-time" : "late"}">${check.summary}</p>`
+        : html`<p class="verdict unknown">${body.deadline_missing}</p>`;
+      return html`<h2 id="legal-title">Widerspruch Nr. ${body.id} erfasst</h2>${verdict}
+        <p><a href="${uri`/widersprueche/${body.id}`}" data-open-case>Zum Widerspruch (Fristberechnung Schritt für Schritt)</a></p>`;
     }
-    return `<h2 id="legal-title">Klage ${esc(body.file_reference)} erfasst</h2>
-      <p class="verdict">${esc(body.deadline_summary)}</p>
-      <p><a href="/klagen/${body.id}" data-open-case>Zur Klage</a></p>`;
+    return html`<h2 id="legal-title">Klage ${body.file_reference} erfasst</h2>
+      <p class="verdict">${body.deadline_summary}</p>
+      <p><a href="${uri`/klagen/${body.id}`}" data-open-case>Zur Klage</a></p>`;
   }
 
   function bindClose(element) {
@@ -130,23 +120,23 @@ window.EAkteLegal = (() => {
     try {
       data = await call(`/api/documents/${encodeURIComponent(documentId)}/legal-intake`);
     } catch (error) {
-      element.innerHTML = `<h2 id="legal-title">Erfassen nicht möglich</h2><p class="error" role="alert">${esc(error.message)}</p>
-        <div class="row"><button type="button" data-close>Schließen</button></div>`;
+      setHtml(element, html`<h2 id="legal-title">Erfassen nicht möglich</h2><p class="error" role="alert">${error.message}</p>
+        <div class="row"><button type="button" data-close>Schließen</button></div>`);
       bindClose(element);
       element.showModal();
       return;
     }
     if (data.objection_id || data.appeal_id) {
       const link = data.objection_id
-        ? `<a href="/widersprueche/${data.objection_id}" data-open-case>Widerspruch Nr. ${data.objection_id} öffnen</a>`
-        : `<a href="/klagen/${data.appeal_id}" data-open-case>Klage öffnen</a>`;
-      element.innerHTML = `<h2 id="legal-title">Bereits erfasst</h2><p>Dieses Schreiben ist schon im Register: ${link}</p>
-        <div class="row"><button type="button" data-close>Schließen</button></div>`;
+        ? html`<a href="${uri`/widersprueche/${data.objection_id}`}" data-open-case>Widerspruch Nr. ${data.objection_id} öffnen</a>`
+        : html`<a href="${uri`/klagen/${data.appeal_id}`}" data-open-case>Klage öffnen</a>`;
+      setHtml(element, html`<h2 id="legal-title">Bereits erfasst</h2><p>Dieses Schreiben ist schon im Register: ${link}</p>
+        <div class="row"><button type="button" data-close>Schließen</button></div>`);
       bindClose(element);
       element.showModal();
       return;
     }
-    element.innerHTML = `<form class="legal-form">${formHtml(data)}</form>`;
+    setHtml(element, html`<form class="legal-form">${formHtml(data)}</form>`);
     const form = element.querySelector("form");
     bindClose(element);
     showKind(form);
@@ -183,7 +173,7 @@ window.EAkteLegal = (() => {
           headers: { "Content-Type": "application/json" },
           body: JSON.stringify(payload),
         });
-        element.innerHTML = `${resultHtml(kind, body)}<div class="row"><button type="button" data-close>Schließen</button></div>`;
+        setHtml(element, html`${resultHtml(kind, body)}<div class="row"><button type="button" data-close>Schließen</button></div>`);
         bindClose(element);
         if (onDone) onDone({ kind, body });
       } catch (error) {

@@ -13,14 +13,14 @@ async function loadCounts() {
   state.counts = await api("/api/inbox/counts");
   const tabs = [["mine", "Mein Postkorb", state.counts.mine], ["team", "Team", state.counts.team]];
   const nav = document.getElementById("scopes");
-  nav.innerHTML = "";
+  nav.replaceChildren();
   const add = (scope, label, count) => {
     const button = document.createElement("button");
     button.type = "button";
     button.className = `tab${state.scope === scope ? " active" : ""}`;
     button.dataset.scope = scope;
     button.setAttribute("aria-pressed", state.scope === scope ? "true" : "false");
-    button.innerHTML = `${esc(label)} <span class="count">${count}</span>`;
+    setHtml(button, html`${label} <span class="count">${count}</span>`);
     button.addEventListener("click", () => switchScope(scope));
     nav.append(button);
   };
@@ -44,28 +44,31 @@ async function loadItems(keepCursor = false) {
 
 function render() {
   const rows = document.getElementById("inbox-rows");
-  rows.innerHTML = "";
+  rows.replaceChildren();
   state.items.forEach((item, index) => {
     const doc = item.document;
     const row = document.createElement("tr");
     row.dataset.id = item.id;
     row.className = `${item.state}${index === state.cursor ? " cursor" : ""}`;
     row.tabIndex = -1;
-    const where = item.kind === "team" ? `<span class="badge">Team ${esc(item.team)}</span>` : "";
-    const forwarded = item.comment ? `<div class="hint">${esc(item.forwarded_by)}: ${esc(item.comment)}</div>` : "";
-    row.innerHTML = `
-      <td><input type="checkbox" class="pick" aria-label="markieren" ${state.selected.has(item.id) ? "checked" : ""}></td>
-      <td>${germanDate(doc.receipt_date)}${item.state === "new" ? ' <span class="badge new">neu</span>' : ""}
-        ${item.state === "done" ? ' <span class="badge approved">erledigt</span>' : ""}</td>
-      <td>${esc(doc.doc_type_name || "–")}<div class="hint">${esc(doc.source_name)} · ${doc.pages} S.</div></td>
-      <td>${doc.bg_number ? `<a href="/akte/${esc(doc.bg_number)}">${esc(doc.bg_number)}</a><div class="hint">${esc(doc.household_name || "")}</div>` : "–"}</td>
-      <td class="reason">${esc(item.reason)}${forwarded} ${where}</td>
+    const where = item.kind === "team" ? html`<span class="badge">Team ${item.team}</span>` : "";
+    const forwarded = item.comment ? html`<div class="hint">${item.forwarded_by}: ${item.comment}</div>` : "";
+    const household = doc.bg_number
+      ? html`<a href="${uri`/akte/${doc.bg_number}`}">${doc.bg_number}</a><div class="hint">${doc.household_name || ""}</div>`
+      : "–";
+    setHtml(row, html`
+      <td><input type="checkbox" class="pick" aria-label="markieren"${state.selected.has(item.id) ? html` checked` : ""}></td>
+      <td>${germanDate(doc.receipt_date)}${item.state === "new" ? html` <span class="badge new">neu</span>` : ""}
+        ${item.state === "done" ? html` <span class="badge approved">erledigt</span>` : ""}</td>
+      <td>${doc.doc_type_name || "–"}<div class="hint">${doc.source_name} · ${doc.pages} S.</div></td>
+      <td>${household}</td>
+      <td class="reason">${item.reason}${forwarded} ${where}</td>
       <td class="actions">
         <button type="button" class="secondary" data-act="show" title="Im Anzeigefenster zeigen (Enter)">Anzeigen</button>
-        ${OFFICE && doc.bg_number ? `<button type="button" data-act="register" title="Als Widerspruch oder Klage erfassen (r)">${doc.doc_type === "klage" ? "Klage erfassen" : "Widerspruch erfassen"}</button>` : ""}
-        ${item.kind === "team" ? '<button type="button" data-act="take" title="Übernehmen (u)">Übernehmen</button>' : ""}
-        ${item.state !== "done" ? '<button type="button" data-act="done" title="Erledigt (e)">Erledigt</button>' : ""}
-      </td>`;
+        ${OFFICE && doc.bg_number ? html`<button type="button" data-act="register" title="Als Widerspruch oder Klage erfassen (r)">${doc.doc_type === "klage" ? "Klage erfassen" : "Widerspruch erfassen"}</button>` : ""}
+        ${item.kind === "team" ? html`<button type="button" data-act="take" title="Übernehmen (u)">Übernehmen</button>` : ""}
+        ${item.state !== "done" ? html`<button type="button" data-act="done" title="Erledigt (e)">Erledigt</button>` : ""}
+      </td>`);
     row.addEventListener("click", (event) => {
       if (event.target.closest("a")) return;
       if (event.target.classList.contains("pick")) {
@@ -123,7 +126,7 @@ function register(item) {
 
 async function act1(item, action, quiet = false, body = {}) {
   try {
-    await api(`/api/inbox/${item.id}/${action}`, {
+    await api(uri`/api/inbox/${item.id}/${action}`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body),
@@ -209,7 +212,7 @@ document.addEventListener("keydown", (event) => {
     x: () => { if (item) { toggle(item.id, !state.selected.has(item.id)); render(); } },
     g: () => item && act1(item, "read"), e: () => item && act1(item, "done"),
     u: () => item && item.kind === "team" && act1(item, "take"), w: askForward,
-    a: () => item && item.document.bg_number && window.location.assign(`/akte/${item.document.bg_number}`),
+    a: () => item && item.document.bg_number && window.location.assign(uri`/akte/${item.document.bg_number}`),
     "1": () => switchScope("mine"), "2": () => switchScope("team"),
     "3": () => state.counts && state.counts.deputy.length && switchScope("deputy"),
     "?": () => document.getElementById("help").showModal(),

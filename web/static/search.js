@@ -13,18 +13,6 @@
   const DIRECTION = { in: "Posteingang", out: "Postausgang" };
   let typeNames = null;
 
-  function esc(value) {
-    const span = document.createElement("span");
-    span.textContent = value == null ? "" : String(value);
-    return span.innerHTML;
-  }
-
-  function germanDate(iso) {
-    if (!iso) return "";
-    const [y, m, d] = iso.split("-");
-    return `${d}.${m}.${y}`;
-  }
-
   async function loadTypeNames() {
     if (typeNames) return typeNames;
     try {
@@ -74,7 +62,7 @@
 
     async function run() {
       if (!state.q) {
-        results.innerHTML = "";
+        results.replaceChildren();
         if (facets) facets.hidden = true;
         return;
       }
@@ -85,7 +73,7 @@
         if (state.offset === 0) shown.delete("offset");
         history.replaceState(null, "", `/suche?${shown}`);
       }
-      results.innerHTML = `<p class="hint">Suche läuft …</p>`;
+      setHtml(results, html`<p class="hint">Suche läuft …</p>`);
       const names = await loadTypeNames();
       let body;
       try {
@@ -93,7 +81,7 @@
         body = await response.json().catch(() => ({}));
         if (!response.ok) throw new Error((body.error && body.error.message) || `Fehler ${response.status}`);
       } catch (error) {
-        results.innerHTML = `<p class="error">${esc(error.message)}</p>`;
+        setHtml(results, html`<p class="error">${error.message}</p>`);
         if (facets) facets.hidden = true;
         return;
       }
@@ -113,9 +101,9 @@
         if (name === "to") label = `bis ${germanDate(label)}`;
         if (name === "bg_number") label = `BG ${label}`;
         if (name === "team") label = `Team ${label}`;
-        chips.push(`<button type="button" data-clear="${name}" title="Filter entfernen">${esc(label)} ✕</button>`);
+        chips.push(html`<button type="button" data-clear="${name}" title="Filter entfernen">${label} ✕</button>`);
       }
-      return chips.length ? `<div class="active-filters">${chips.join("")}</div>` : "";
+      return chips.length ? html`<div class="active-filters">${chips}</div>` : "";
     }
 
     function renderHits(body, names) {
@@ -126,26 +114,26 @@
       const hits = body.hits.map((hit) => {
         const type = names[hit.doc_type] || hit.doc_type || "ohne Dokumentart";
         const household = hit.bg_number
-          ? `<a href="/akte/${encodeURIComponent(hit.bg_number)}">BG ${esc(hit.bg_number)}</a>`
+          ? html`<a href="${uri`/akte/${hit.bg_number}`}">BG ${hit.bg_number}</a>`
           : "ohne Haushalt (Klärung)";
         const direction = hit.direction === "out" ? " · Postausgang" : "";
-        return `
-          <article class="hit" data-document="${esc(hit.document_id)}">
-            <div><a class="open" href="${esc(hit.viewer_url)}" data-doc="${esc(hit.document_id)}" data-page="${hit.page}"
-                title="Im Anzeigefenster öffnen">${esc(type)} · Seite ${hit.page}</a></div>
-            <div class="meta">Eingang ${esc(germanDate(hit.receipt_date))}${direction} · ${household}
-              · ${esc(STATUS[hit.status] || "")} · ${esc(hit.source_name)}</div>
-            <div class="snippet">${hit.snippet}</div>
+        return html`
+          <article class="hit" data-document="${hit.document_id}">
+            <div><a class="open" href="${hit.viewer_url}" data-doc="${hit.document_id}" data-page="${hit.page}"
+                title="Im Anzeigefenster öffnen">${type} · Seite ${hit.page}</a></div>
+            <div class="meta">Eingang ${germanDate(hit.receipt_date)}${direction} · ${household}
+              · ${STATUS[hit.status] || ""} · ${hit.source_name}</div>
+            <div class="snippet">${markedSnippet(hit.snippet)}</div>
           </article>`;
       });
       const pager = [];
-      if (state.offset > 0) pager.push(`<button type="button" data-page="back" class="secondary">« Zurück</button>`);
-      if (to < body.total) pager.push(`<button type="button" data-page="next" class="secondary">Weiter »</button>`);
+      if (state.offset > 0) pager.push(html`<button type="button" data-page="back" class="secondary">« Zurück</button>`);
+      if (to < body.total) pager.push(html`<button type="button" data-page="next" class="secondary">Weiter »</button>`);
       const none = body.total === 0
-        ? `<p>Keine Treffer in den Akten, die Sie sehen dürfen. Prüfen Sie die Schreibweise oder entfernen Sie Filter.</p>`
+        ? html`<p>Keine Treffer in den Akten, die Sie sehen dürfen. Prüfen Sie die Schreibweise oder entfernen Sie Filter.</p>`
         : "";
-      results.innerHTML = `<p class="summary" role="status">${count}${range}</p>${activeFilters(names)}` +
-        none + hits.join("") + (pager.length ? `<div class="pager">${pager.join("")}</div>` : "");
+      setHtml(results, html`<p class="summary" role="status">${count}${range}</p>${activeFilters(names)}${none}${hits}${
+        pager.length ? html`<div class="pager">${pager}</div>` : ""}`);
     }
 
     function renderFacets(counted, names) {
@@ -164,12 +152,12 @@
             (key === "doc_type" && state.doc_type === value) ||
             (key === "household" && state.bg_number === value) ||
             (key === "year" && state.from === `${value}-01-01` && state.to === `${value}-12-31`);
-          return `<li><button type="button" class="${active ? "active" : ""}" data-facet="${key}"
-            data-value="${esc(value)}">${esc(label(value))}</button><span class="n">${n}</span></li>`;
+          return html`<li><button type="button" class="${active ? "active" : ""}" data-facet="${key}"
+            data-value="${value}">${label(value)}</button><span class="n">${n}</span></li>`;
         });
-        parts.push(`<h3>${title}</h3><ul data-facet-group="${key}">${items.join("")}</ul>`);
+        parts.push(html`<h3>${title}</h3><ul data-facet-group="${key}">${items}</ul>`);
       }
-      facets.innerHTML = parts.join("");
+      setHtml(facets, html`${parts}`);
       facets.hidden = parts.length === 0;
     }
 

@@ -3,16 +3,16 @@
 async function load() {
   const body = await api("/api/deputies");
   const mine = document.getElementById("my-deputies");
-  mine.innerHTML = body.my_deputies.map((d) => `<li data-id="${d.id}">${esc(d.deputy.name)}: ${germanDate(d.starts_on)} bis ${germanDate(d.ends_on)}
-    ${d.active ? '<span class="badge approved">aktiv</span>' : '<span class="badge">geplant</span>'}
-    <button type="button" class="secondary end">Beenden</button></li>`).join("") || '<li class="hint">Keine.</li>';
+  setHtml(mine, body.my_deputies.length ? html`${body.my_deputies.map((d) => html`<li data-id="${d.id}">${d.deputy.name}: ${germanDate(d.starts_on)} bis ${germanDate(d.ends_on)}
+    ${d.active ? html`<span class="badge approved">aktiv</span>` : html`<span class="badge">geplant</span>`}
+    <button type="button" class="secondary end">Beenden</button></li>`)}` : html`<li class="hint">Keine.</li>`);
   mine.querySelectorAll("button.end").forEach((button) => button.addEventListener("click", async () => {
-    await api(`/api/deputies/${button.closest("li").dataset.id}`, { method: "DELETE" });
+    await api(uri`/api/deputies/${button.closest("li").dataset.id}`, { method: "DELETE" });
     document.getElementById("deputy-status").textContent = "Vertretung beendet.";
     load();
   }));
-  document.getElementById("i-stand-in").innerHTML = body.i_stand_in_for.map((d) =>
-    `<li>${esc(d.absent.name)}: ${germanDate(d.starts_on)} bis ${germanDate(d.ends_on)} ${d.active ? '<a href="/postkorb">zum Postkorb</a>' : '<span class="badge">geplant</span>'}</li>`).join("") || '<li class="hint">Niemanden.</li>';
+  setHtml(document.getElementById("i-stand-in"), body.i_stand_in_for.length ? html`${body.i_stand_in_for.map((d) =>
+    html`<li>${d.absent.name}: ${germanDate(d.starts_on)} bis ${germanDate(d.ends_on)} ${d.active ? html`<a href="/postkorb">zum Postkorb</a>` : html`<span class="badge">geplant</span>`}</li>`)}` : html`<li class="hint">Niemanden.</li>`);
 }
 
 document.addEventListener("DOMContentLoaded", async () => {

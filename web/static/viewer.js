@@ -147,12 +147,6 @@
     }
   }
 
-  function germanDate(iso) {
-    if (!iso) return "";
-    const [y, m, d] = iso.slice(0, 10).split("-");
-    return `${d}.${m}.${y}`;
-  }
-
   function renderHeader() {
     const doc = state.doc;
     $("doc-title").textContent = doc ? doc.source_name : "Dokumentanzeige";
@@ -169,7 +163,7 @@
     for (const [id, suffix] of [["download", ""], ["print", "?inline=1"]]) {
       const link = $(id);
       if (doc && doc.pdf_url) {
-        link.href = doc.pdf_url + suffix;
+        link.href = safeUrl(doc.pdf_url + suffix); // format.js: only http(s) or our own paths
         link.removeAttribute("aria-disabled");
       } else {
         link.href = "#";

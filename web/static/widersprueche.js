@@ -10,51 +10,51 @@ function dayAfter(iso) {
 }
 
 function documentLinks(documents) {
-  return `<ul class="case-docs">${documents.map((d) => `<li><button type="button" class="link" data-doc="${esc(d.id)}"
-    title="Im Anzeigefenster zeigen">${esc(d.doc_type_name)}</button> <span class="hint">${germanDate(d.direction === "out" ? d.dispatch_date : d.receipt_date)}</span></li>`).join("")}</ul>`;
+  return html`<ul class="case-docs">${documents.map((d) => html`<li><button type="button" class="link" data-doc="${d.id}"
+    title="Im Anzeigefenster zeigen">${d.doc_type_name}</button> <span class="hint">${germanDate(d.direction === "out" ? d.dispatch_date : d.receipt_date)}</span></li>`)}</ul>`;
 }
 
 function inaction(objection) {
-  if (!objection.inaction) return '<span class="hint">–</span>';
+  if (!objection.inaction) return html`<span class="hint">–</span>`;
   const end = objection.inaction.three_months_end;
   const level = objection.inaction.level;
   if (level === "überschritten") {
-    return `<span class="badge warn-high">drei Monate am ${germanDate(end)} abgelaufen: Untätigkeitsklage zulässig seit ${germanDate(dayAfter(end))}</span>`;
+    return html`<span class="badge warn-high">drei Monate am ${germanDate(end)} abgelaufen: Untätigkeitsklage zulässig seit ${germanDate(dayAfter(end))}</span>`;
   }
-  if (level === "bald") return `<span class="badge warn">bald: drei Monate am ${germanDate(end)}</span>`;
-  return `<span class="hint">drei Monate am ${germanDate(end)}</span>`;
+  if (level === "bald") return html`<span class="badge warn">bald: drei Monate am ${germanDate(end)}</span>`;
+  return html`<span class="hint">drei Monate am ${germanDate(end)}</span>`;
 }
 
 function deadline(objection) {
-  if (!objection.deadline) return '<span class="badge warn">nicht prüfbar</span>';
+  if (!objection.deadline) return html`<span class="badge warn">nicht prüfbar</span>`;
   return objection.deadline.on_time
-    ? `<span class="badge approved">fristgerecht</span><div class="hint">Fristende ${germanDate(objection.deadline.deadline)}</div>`
-    : `<span class="badge rejected">verspätet</span><div class="hint">Fristende ${germanDate(objection.deadline.deadline)}</div>`;
+    ? html`<span class="badge approved">fristgerecht</span><div class="hint">Fristende ${germanDate(objection.deadline.deadline)}</div>`
+    : html`<span class="badge rejected">verspätet</span><div class="hint">Fristende ${germanDate(objection.deadline.deadline)}</div>`;
 }
 
 function objectionRow(o) {
-  const decision = o.decision ? `versandt ${germanDate(o.decision.dispatch_date)}` : '<span class="hint">keiner verknüpft</span>';
-  return `<tr class="${o.inaction && o.inaction.level !== "ok" ? "warning" : ""}">
+  const decision = o.decision ? `versandt ${germanDate(o.decision.dispatch_date)}` : html`<span class="hint">keiner verknüpft</span>`;
+  return html`<tr class="${o.inaction && o.inaction.level !== "ok" ? "warning" : ""}">
     <td>${o.age_days} Tage</td>
-    <td><a href="/widersprueche/${o.id}">${germanDate(o.receipt_date)}</a><div class="hint">Nr. ${o.id} · ${esc(o.form_name)}</div></td>
-    <td><a href="/akte/${esc(o.bg_number)}">${esc(o.household_name)}</a><div class="hint">${esc(o.bg_number)}</div></td>
+    <td><a href="${uri`/widersprueche/${o.id}`}">${germanDate(o.receipt_date)}</a><div class="hint">Nr. ${o.id} · ${o.form_name}</div></td>
+    <td><a href="${uri`/akte/${o.bg_number}`}">${o.household_name}</a><div class="hint">${o.bg_number}</div></td>
     <td>${decision}</td>
     <td>${deadline(o)}</td>
     <td>${inaction(o)}</td>
-    <td>${esc(o.status_name)}<div class="hint">${esc(o.status_by_name)}, ${new Date(o.status_at).toLocaleString("de-DE")}</div></td>
-    <td>${documentLinks(o.documents)}<a href="/widersprueche/${o.id}">Öffnen</a></td>
+    <td>${o.status_name}<div class="hint">${o.status_by_name}, ${new Date(o.status_at).toLocaleString("de-DE")}</div></td>
+    <td>${documentLinks(o.documents)}<a href="${uri`/widersprueche/${o.id}`}">Öffnen</a></td>
   </tr>`;
 }
 
 function appealRow(a) {
-  return `<tr>
+  return html`<tr>
     <td>${germanDate(a.served_on)}</td>
-    <td><a href="/klagen/${a.id}">${esc(a.court)}</a><div>Az. ${esc(a.file_reference)}</div></td>
-    <td><a href="/akte/${esc(a.bg_number)}">${esc(a.household_name)}</a><div class="hint">${esc(a.bg_number)}</div></td>
+    <td><a href="${uri`/klagen/${a.id}`}">${a.court}</a><div>Az. ${a.file_reference}</div></td>
+    <td><a href="${uri`/akte/${a.bg_number}`}">${a.household_name}</a><div class="hint">${a.bg_number}</div></td>
     <td>${germanDate(a.statement_due)}</td>
     <td>${germanDate(a.file_due)}</td>
-    <td>${esc(a.status_name)}<div class="hint">${esc(a.status_by_name)}, ${new Date(a.status_at).toLocaleString("de-DE")}</div></td>
-    <td>${documentLinks(a.documents)}<a href="/klagen/${a.id}">Öffnen</a></td>
+    <td>${a.status_name}<div class="hint">${a.status_by_name}, ${new Date(a.status_at).toLocaleString("de-DE")}</div></td>
+    <td>${documentLinks(a.documents)}<a href="${uri`/klagen/${a.id}`}">Öffnen</a></td>
   </tr>`;
 }
 
@@ -67,10 +67,10 @@ async function load() {
     const warned = rows.filter((o) => o.inaction && o.inaction.level !== "ok").length;
     status.textContent = `${rows.length} ${rows.length === 1 ? "Widerspruch" : "Widersprüche"}` +
       (warned ? `, davon ${warned} mit Warnung nach § 88 SGG` : "");
-    document.getElementById("objection-rows").innerHTML = rows.map(objectionRow).join("") ||
-      '<tr><td colspan="8" class="hint">Keine offenen Widersprüche.</td></tr>';
-    document.getElementById("appeal-rows").innerHTML = appeals.appeals.map(appealRow).join("") ||
-      '<tr><td colspan="7" class="hint">Keine anhängigen Klagen.</td></tr>';
+    setHtml(document.getElementById("objection-rows"), rows.length ? html`${rows.map(objectionRow)}`
+      : html`<tr><td colspan="8" class="hint">Keine offenen Widersprüche.</td></tr>`);
+    setHtml(document.getElementById("appeal-rows"), appeals.appeals.length ? html`${appeals.appeals.map(appealRow)}`
+      : html`<tr><td colspan="7" class="hint">Keine anhängigen Klagen.</td></tr>`);
   } catch (error) {
     status.textContent = error.message;
   }
