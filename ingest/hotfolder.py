@@ -200,7 +200,15 @@ class HotFolder:
                 continue
             if now - seen.since < self.settle_seconds:
                 continue
-            outcome = self._take(folders, name, inode)
+            try:
+                outcome = self._take(folders, name, inode)
+            except OSError as exc:
+                # One file that cannot be read (permissions, a full disk) does not hold up the
+                # others; it stays where it is and is tried again.
+                if (name, *inode) not in self._reported:
+                    self._reported.add((name, *inode))
+                    log.warning("hot folder: %s cannot be taken: %s", shown(name), exc.strerror)
+                outcome = None
             if outcome is not None:
                 handled.append((path, outcome))
             self._seen.pop(name, None)

@@ -39,10 +39,10 @@ DIR_MODE = 0o700
 FILE_MODE = 0o600
 BLOB_MODE = 0o400
 MARKER = ".eakte-private"
-# Files in the blob folder that are opened for writing again: the writers' lock, objects
-# still being written.
+# The writers' lock in the blob folder is opened for writing again; objects still being
+# written (made 0600 by mkstemp) are left to their writer.
 _WRITABLE_BLOB_FILES = (".write.lock",)
-_WRITABLE_BLOB_PREFIXES = (".incoming-",)
+_IN_PROGRESS_BLOB_PREFIXES = (".incoming-",)
 _SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
 
 
@@ -117,14 +117,18 @@ def _ensure_entry(path: Path, blob_dir: Path, repaired: list[Path]) -> None:
     if stat.S_ISDIR(info.st_mode):
         _ensure(path, info, DIR_MODE, repaired)
     elif stat.S_ISREG(info.st_mode):
-        _ensure(path, info, _file_mode(path, blob_dir), repaired)
+        mode = _file_mode(path, blob_dir)
+        if mode is not None:
+            _ensure(path, info, mode, repaired)
     # links, sockets and pipes have no modes of their own worth setting
 
 
-def _file_mode(path: Path, blob_dir: Path) -> int:
+def _file_mode(path: Path, blob_dir: Path) -> int | None:
     if not path.is_relative_to(blob_dir):
         return FILE_MODE
-    if path.name in _WRITABLE_BLOB_FILES or path.name.startswith(_WRITABLE_BLOB_PREFIXES):
+    if path.name.startswith(_IN_PROGRESS_BLOB_PREFIXES):
+        return None  # a writer is about to make it 0400 and link it: not ours to touch
+    if path.name in _WRITABLE_BLOB_FILES:
         return FILE_MODE
     return BLOB_MODE
 
