@@ -162,3 +162,22 @@ def test_image_bomb_page_is_set_aside_and_the_letter_beside_it_is_filed(
         "Zu große Seiten, nicht gelesen (im Original erhalten): Seite 2 enthält ein zu großes "
         "Bild (20000 × 20000 Bildpunkte; erlaubt sind 200 Megapixel)"
     )
+
+
+def test_batch_of_only_an_image_bomb_fails_once_with_a_german_reason(tmp_path: Path) -> None:
+    runtime = build_runtime(make_settings(tmp_path / "data"))
+    load_people(runtime)
+    with pikepdf.new() as pdf:
+        image_bomb(pdf, 20_000)
+        pdf.save(tmp_path / "bombe.pdf")
+    client, response = upload(runtime, "bombe.pdf", (tmp_path / "bombe.pdf").read_bytes())
+    assert response.status_code == 201, response.text
+    work_until_idle(runtime)
+    batch = client.get(f"/api/batches/{response.json()['id']}").json()
+    runtime.close()
+    assert batch["status"] == "failed"
+    assert batch["job"]["attempts"] == 1
+    assert batch["status_message"] == (
+        "Keine Seite des Stapels war lesbar (Seite 1 enthält ein zu großes Bild "
+        "(20000 × 20000 Bildpunkte; erlaubt sind 200 Megapixel))."
+    )
