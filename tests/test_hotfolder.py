@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import stat
@@ -233,3 +234,38 @@ def test_overlong_name_is_quarantined_under_a_shorter_one(
     assert names[0].startswith("ÄÄÄ") and names[0].endswith(".pdf")
     assert names[1] == names[0] + ".grund.txt"
     assert list(folder.glob("*.pdf")) == []
+
+
+def test_done_folder_on_another_file_system_gets_a_copy_and_links_stay_put(
+    sqlite_runtime: Runtime,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    real_link = os.link
+
+    def across_devices(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if kwargs.get("dst_dir_fd") is not None:  # the hot folder's moves, not the blob store's
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+        return real_link(*args, **kwargs)
+
+    monkeypatch.setattr(os, "link", across_devices)
+    folder = tmp_path / "scanner"
+    folder.mkdir()
+    content = sample("docs/0006.pdf").read_bytes()
+    (folder / "brief.pdf").write_bytes(content)
+    (folder / "verweis.pdf").symlink_to(tmp_path / "irgendwo.pdf")
+    hot = HotFolder(sqlite_runtime, folder, settle_seconds=0)
+    with caplog.at_level(logging.WARNING, logger="ingest.hotfolder"):
+        assert sorted(scan_twice(hot)) == [
+            (folder / "brief.pdf", "accepted"),
+            (folder / "verweis.pdf", "refused"),
+        ]
+        assert scan_twice(hot) == []  # reported once
+    assert (folder / "erledigt" / "brief.pdf").read_bytes() == content
+    assert not (folder / "brief.pdf").exists()
+    # A link cannot be copied without following it: it stays, and no reason file is left over.
+    assert (folder / "verweis.pdf").is_symlink()
+    assert list((folder / "quarantaene").iterdir()) == []
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "ingest.hotfolder"]
+    assert "verweis.pdf refused (symbolic link) and left in place" in warning
