@@ -76,6 +76,8 @@ def accept_file(
             max_bytes=settings.max_upload_bytes,
             max_pixels=settings.max_image_pixels,
             max_pages=settings.max_batch_pages,
+            max_page_mm=settings.max_page_mm,
+            dpi=settings.ocr_dpi,
         )
     sha256 = sha256_of_file(path)
     key = original_key(sha256)

@@ -33,7 +33,14 @@ from ingest.ocr import (
     ocr_page,
 )
 from ingest.pdfa import write_pdfa
-from ingest.prepare import analyse_page, pdf_page_scans, prepare_page, render_pdf_page
+from ingest.prepare import (
+    PageScan,
+    analyse_page,
+    page_too_large,
+    pdf_page_scans,
+    prepare_page,
+    render_pdf_page,
+)
 from ingest.recognition import Recognition
 from ingest.routing import catalogue_for, file_preset, file_recognised, recognise_all
 from ingest.slots import PageSlots
@@ -63,6 +70,7 @@ class PageOutcome:
     source_page: int
     dropped: str | None  # "separator", "blank" or "unreadable": the page is in no document
     dpi: int = 300
+    oversize: bool = False  # unreadable because too large: set aside unread, reason in detail
     scan_dpi: int | None = None
     colour: str | None = None
     detail: str | None = None
@@ -92,6 +100,11 @@ def _read_page_safely(
     except (UnreadablePage, TimeoutError) as exc:
         log.warning("page %s unreadable: %s", number, exc)
         return PageOutcome(number, "unreadable", dpi=dpi, detail=str(exc)[:500])
+    except Image.DecompressionBombError:
+        # The checks before rendering keep such pages out; this is the net behind them.
+        log.warning("page %s too large to decode", number)
+        detail = f"Seite {number} ist zu groß für die Texterkennung (zu viele Bildpunkte)"
+        return PageOutcome(number, "unreadable", dpi=dpi, oversize=True, detail=detail)
 
 
 def _read_page(
@@ -272,6 +285,7 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
                     # become the pages of one document.
                     original = _email_pages(original, work, settings.max_batch_pages, timeout)
                     content_type = PDF
+                scans: list[PageScan] = []
                 if content_type == PDF:
                     scans = pdf_page_scans(original, timeout)
                     scanned_dpis = [scan.dpi for scan in scans]
@@ -286,16 +300,33 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
                 slots = PageSlots(settings.data_dir / "run" / "page-slots", settings.ocr_processes)
 
                 def one(number: int) -> PageOutcome:
-                    outcome = _read_page_safely(
-                        original,
-                        content_type,
-                        number,
-                        dpis[number - 1],
-                        work,
-                        runtime,
-                        still_wanted,
-                        slots,
+                    too_large = (
+                        page_too_large(
+                            number, scans[number - 1], dpis[number - 1], settings.max_image_pixels
+                        )
+                        if scans
+                        else None
                     )
+                    if too_large is not None:
+                        log.warning("page %s set aside: %s", number, too_large)
+                        outcome = PageOutcome(
+                            number,
+                            "unreadable",
+                            dpi=dpis[number - 1],
+                            oversize=True,
+                            detail=too_large,
+                        )
+                    else:
+                        outcome = _read_page_safely(
+                            original,
+                            content_type,
+                            number,
+                            dpis[number - 1],
+                            work,
+                            runtime,
+                            still_wanted,
+                            slots,
+                        )
                     outcome.scan_dpi = scanned_dpis[number - 1] or outcome.dpi
                     outcome.colour = colours.get(number)
                     progress.page_done()
@@ -393,6 +424,25 @@ def _store_renditions(
     return stored
 
 
+def _dropped_message(dropped: list[PageOutcome]) -> str | None:
+    """What the desk is told about pages that are in the original but in no document."""
+    unreadable = [p.source_page for p in dropped if p.dropped == "unreadable" and not p.oversize]
+    oversize = [p.detail or f"Seite {p.source_page}" for p in dropped if p.oversize]
+    parts = []
+    if unreadable:
+        parts.append(
+            f"Nicht lesbare Seiten (im Original erhalten): {', '.join(map(str, unreadable))}"
+        )
+    if oversize:
+        more = f"; {len(oversize) - 3} weitere" if len(oversize) > 3 else ""
+        parts.append(
+            "Zu große Seiten, nicht gelesen (im Original erhalten): "
+            + "; ".join(oversize[:3])
+            + more
+        )
+    return ". ".join(parts) if parts else None
+
+
 def _commit(
     runtime: Runtime,
     job: ClaimedJob,
@@ -479,12 +529,7 @@ def _commit(
             session.flush()
             runtime.index.index(index_entry(document))
         batch.status = "processed"
-        unreadable = [p.source_page for p in dropped if p.dropped == "unreadable"]
-        batch.status_message = (
-            f"Nicht lesbare Seiten (im Original erhalten): {', '.join(map(str, unreadable))}"
-            if unreadable
-            else None
-        )
+        batch.status_message = _dropped_message(dropped)
         batch.pages_total = len(pages)
         batch.pages_done = len(pages)
         batch.pages_dropped = len(dropped)

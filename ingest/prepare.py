@@ -32,6 +32,7 @@ import zxingcpp
 from PIL import Image, ImageFilter
 
 from ingest.ocr import UnreadablePage, run_program
+from ingest.validation import megapixels, page_size_points, rendered_size
 
 DEFAULT_DPI = 300
 # Pages are assumed to be about A4 wide on their short side; that only sets the scale of the
@@ -67,6 +68,11 @@ class PagePlan:
 class PageScan:
     dpi: int  # native resolution of the page's scanned image, DEFAULT_DPI if it has none
     colour: str | None  # "bilevel", "gray" or "colour" of that image, for the scan record
+    # The paper the page declares (media box, what poppler renders), in points.
+    width_pt: float = 0.0
+    height_pt: float = 0.0
+    # Pixel size of the largest image on the page, as declared: decoding it costs that much.
+    largest_image: tuple[int, int] = (0, 0)
 
 
 def pdf_page_scans(pdf: Path, timeout: int) -> list[PageScan]:
@@ -76,16 +82,27 @@ def pdf_page_scans(pdf: Path, timeout: int) -> list[PageScan]:
     image (text, vector graphics, small logos) get DEFAULT_DPI and the colour of their largest
     image, if any.
     """
-    page_areas = _page_areas(pdf)
+    boxes = _page_boxes(pdf)
     listing = run_program(["pdfimages", "-list", str(pdf)], timeout).stdout.decode("latin-1")
     # page -> (covered area in square points, dpi, colour)
     best: dict[int, tuple[float, int, str]] = {}
+    largest: dict[int, tuple[int, int]] = {}
     for line in listing.splitlines()[2:]:
         fields = line.split()
-        if len(fields) < 14 or fields[2] != "image" or not fields[0].isdigit():
+        if len(fields) < 14 or fields[2] not in ("image", "mask", "smask", "stencil"):
+            continue
+        if not fields[0].isdigit():
             continue
         try:
             page, width, height = int(fields[0]), int(fields[3]), int(fields[4])
+        except ValueError:
+            continue
+        known = largest.get(page, (0, 0))
+        if width * height > known[0] * known[1]:
+            largest[page] = (width, height)
+        if fields[2] != "image":
+            continue
+        try:
             x_ppi, y_ppi = float(fields[12]), float(fields[13])
         except ValueError:
             continue
@@ -97,11 +114,42 @@ def pdf_page_scans(pdf: Path, timeout: int) -> list[PageScan]:
         if area > best.get(page, (0.0, 0, ""))[0]:
             best[page] = (area, round(max(x_ppi, y_ppi)), colour)
     scans = []
-    for number, page_area in enumerate(page_areas, start=1):
+    for number, (page_area, width_pt, height_pt) in enumerate(boxes, start=1):
         area, dpi, colour = best.get(number, (0.0, DEFAULT_DPI, ""))
         scanned = page_area > 0 and area >= 0.5 * page_area
-        scans.append(PageScan(dpi if scanned else DEFAULT_DPI, colour or None))
+        scans.append(
+            PageScan(
+                dpi if scanned else DEFAULT_DPI,
+                colour or None,
+                width_pt,
+                height_pt,
+                largest.get(number, (0, 0)),
+            )
+        )
     return scans
+
+
+def page_too_large(number: int, scan: PageScan, dpi: int, max_pixels: int) -> str | None:
+    """Why page `number` must be set aside unread, in German; None when it may be read.
+
+    Checked before anything is rendered or decoded: a page over the limit would take minutes
+    and gigabytes (a page of a few hundred bytes can declare metres of paper or an image of
+    35,000 x 35,000 pixels that compresses to nothing).
+    """
+    limit = f"erlaubt sind {megapixels(max_pixels)} Megapixel"
+    image_wide, image_high = scan.largest_image
+    if image_wide * image_high > max_pixels:
+        return (
+            f"Seite {number} enthält ein zu großes Bild ({image_wide} × {image_high} "
+            f"Bildpunkte; {limit})"
+        )
+    wide, high = rendered_size(scan.width_pt, scan.height_pt, dpi)
+    if wide * high > max_pixels:
+        return (
+            f"Seite {number} ist zu groß für die Texterkennung ({wide} × {high} Bildpunkte bei "
+            f"{dpi} dpi; {limit})"
+        )
+    return None
 
 
 def pdf_page_resolutions(pdf: Path, timeout: int) -> list[int]:
@@ -109,15 +157,20 @@ def pdf_page_resolutions(pdf: Path, timeout: int) -> list[int]:
     return [scan.dpi for scan in pdf_page_scans(pdf, timeout)]
 
 
-def _page_areas(pdf: Path) -> list[float]:
-    """Each page's visible area in square points (crop box, else media box)."""
+def _page_boxes(pdf: Path) -> list[tuple[float, float, float]]:
+    """Each page's visible area in square points (crop box, else media box), and the width
+    and height of its media box in points."""
     try:
         with pikepdf.open(pdf) as document:
-            areas = []
+            boxes = []
             for page in document.pages:
-                left, bottom, right, top = (float(v) for v in page.cropbox)
-                areas.append(abs(right - left) * abs(top - bottom))
-            return areas
+                width, height = page_size_points(page)
+                area = width * height
+                if page.cropbox is not None:
+                    left, bottom, right, top = (float(v) for v in page.cropbox)
+                    area = abs(right - left) * abs(top - bottom)
+                boxes.append((area, width, height))
+            return boxes
     except (pikepdf.PdfError, ValueError, TypeError) as exc:
         raise UnreadablePage(f"PDF-Seiten nicht lesbar: {exc}") from None
 

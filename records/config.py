@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(default=200, ge=1)
     max_image_pixels: int = Field(default=200_000_000, ge=1)
     max_batch_pages: int = Field(default=1000, ge=1)
+    # Longest side of a PDF page, in mm (A0 is 841 x 1189). A page of a few hundred bytes can
+    # declare metres of paper, which would take minutes and gigabytes to render for OCR; such
+    # pages, and pages over max_image_pixels at ocr_dpi, are refused at upload.
+    max_page_mm: int = Field(default=1200, ge=100)
 
     # Network scanners write here; see ingest/hotfolder.py. Unset: no hot folder.
     hot_folder: Path | None = None

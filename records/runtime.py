@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from records.config import Settings
 from records.db import make_engine, make_session_factory, migrate
 from search import SearchIndex, open_search_index
-from storage import BackendState, BlobStore, open_blob_store
+from storage import BackendState, BlobStore, make_data_dir_private, open_blob_store
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, *, migrate_schema: bool = True) -> Runtime:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir_private(settings)
     engine = make_engine(settings.resolved_database_url)
     if migrate_schema:
         migrate(engine)

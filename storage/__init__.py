@@ -5,6 +5,7 @@ from __future__ import annotations
 from records.config import Settings
 from records.errors import ConfigurationError
 from storage.base import BackendState, BlobInfo, BlobStore, downloaded, read_bytes, sha256_of_file
+from storage.permissions import make_data_dir_private
 
 
 def open_blob_store(settings: Settings) -> BlobStore:
@@ -36,6 +37,7 @@ __all__ = [
     "BlobInfo",
     "BlobStore",
     "downloaded",
+    "make_data_dir_private",
     "open_blob_store",
     "read_bytes",
     "sha256_of_file",

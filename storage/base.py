@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,7 +77,8 @@ def read_bytes(store: BlobStore, key: str) -> bytes:
 def downloaded(store: BlobStore, key: str, target: Path) -> Iterator[Path]:
     """Copy an object into a local file, verified, and remove the file afterwards."""
     try:
-        with target.open("wb") as out:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as out:
             for chunk in store.open(key):
                 out.write(chunk)
         yield target

@@ -12,6 +12,7 @@ from typing import BinaryIO
 
 from records.errors import BlobExists, BlobMissing
 from storage.base import CHUNK, BackendState, BlobInfo, check_key, copy_stream, verified_chunks
+from storage.permissions import BLOB_MODE, DIR_MODE
 
 _META_SUFFIX = ".meta.json"
 
@@ -21,7 +22,7 @@ class LocalBlobStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
+        _private_dirs(self.root)
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
@@ -32,7 +33,7 @@ class LocalBlobStore:
             raise BlobExists(
                 f"Objekt {key} existiert bereits und wird nicht überschrieben.", key=key
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_dirs(path.parent)
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
         tmp = Path(tmp_name)
         try:
@@ -40,11 +41,14 @@ class LocalBlobStore:
                 size, sha256 = copy_stream(source, out)
                 out.flush()
                 os.fsync(out.fileno())
-            os.chmod(tmp, 0o444)
+            # Stored objects are never written again: read-only, and for the product alone.
+            os.chmod(tmp, BLOB_MODE)
             info = BlobInfo(key=key, size=size, sha256=sha256)
             meta = path.with_name(path.name + _META_SUFFIX)
             meta_tmp = tmp.with_name(tmp.name + _META_SUFFIX)
-            meta_tmp.write_text(json.dumps({"size": size, "sha256": sha256}))
+            meta_fd = os.open(meta_tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, BLOB_MODE)
+            with os.fdopen(meta_fd, "w") as meta_out:
+                meta_out.write(json.dumps({"size": size, "sha256": sha256}))
             # Writers of the same key take turns, so the hash beside an object is always its own;
             # the hash is in place before the object appears, so every visible object has one.
             with self._write_lock():
@@ -92,6 +96,18 @@ class LocalBlobStore:
         return BackendState(
             "local", ok, str(self.root) if ok else f"{self.root} nicht beschreibbar"
         )
+
+
+def _private_dirs(directory: Path) -> None:
+    """Create the folder and any missing parents 0700, whatever the process umask."""
+    if directory.is_dir():
+        return
+    _private_dirs(directory.parent)
+    try:
+        os.mkdir(directory, DIR_MODE)
+    except FileExistsError:
+        return
+    os.chmod(directory, DIR_MODE)  # a umask may have taken bits away, never added any
 
 
 def _fsync_dir(directory: Path) -> None:
