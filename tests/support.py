@@ -104,3 +104,11 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 def sample(name: str) -> Path:
     return SAMPLES / name
+
+
+def add_admin(runtime: Runtime, login: str = "admin") -> None:
+    """An administrator with PASSWORD (the sample staff list has none)."""
+    with transaction(runtime.sessions) as session:
+        session.add(
+            User(login=login, name="Administration", role="admin", password_hash=_password_hash())
+        )

@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from api.deps import DbDep, RuntimeDep, UserDep
+from api.limits import require_media_type
 from api.routes.desk import require_desk
 from api.routes.documents import readable_document
 from ingest.routing import catalogue_for, learn_from_correction
@@ -268,6 +269,11 @@ async def import_master_data(
         raise AccessDenied("Stammdaten darf nur die Administration einlesen.")
     if kind not in ("staff", "households"):
         raise NotFound("Unbekannte Stammdatenart; erlaubt sind »staff« und »households«.")
+    require_media_type(
+        request,
+        "text/csv",
+        "Stammdaten bitte als CSV-Datei senden (Content-Type: text/csv).",
+    )
     body = await request.body()
     if not body:
         raise InvalidInput("Bitte die CSV-Datei als Anfrageinhalt senden.", code="no_file")
