@@ -61,9 +61,6 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_upload_bytes:
-            await self._refuse(send, upload=True)
-            return
         limit: int | None = None
         upload = False
         received = 0
