@@ -15,6 +15,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from records.config import Settings
 from records.db import transaction, utcnow
 from records.errors import EAkteError, InvalidInput, NotAuthenticated, NotFound
 from records.models import LoginSession, LoginThrottle, User
@@ -145,7 +146,7 @@ class ThrottlePolicy:
     max_delay: timedelta = timedelta(minutes=15)
 
     @classmethod
-    def from_settings(cls, settings) -> ThrottlePolicy:  # type: ignore[no-untyped-def]
+    def from_settings(cls, settings: Settings) -> ThrottlePolicy:
         return cls(
             per_account=settings.login_failures_per_account,
             per_address=settings.login_failures_per_address,
