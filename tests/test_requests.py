@@ -265,8 +265,10 @@ def test_one_address_guessing_at_many_accounts_waits(tmp_path: Path) -> None:
     assert _login(colleague, CASEWORKER).status_code == 200
 
 
-def test_login_failures_count_across_web_processes_and_restarts(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path / "data")
+def test_login_failures_count_across_web_processes_and_restarts(
+    tmp_path: Path, database_url: str
+) -> None:
+    settings = make_settings(tmp_path / "data", database_url=database_url)
     first = build_runtime(settings)
     load_people(first)
     for _ in range(3):
