@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from api.csrf import CrossSiteGuard
 from api.limits import BodySizeLimit
 from api.origin import AuditOrigin
 from api.routes import (
@@ -34,10 +35,16 @@ def error_body(code: str, message: str, **details: object) -> dict[str, object]:
 
 
 def create_app(runtime: Runtime) -> FastAPI:
+    settings = runtime.settings
+    # The API description names every route and field; off unless asked for (on in demo mode).
+    docs = settings.api_docs if settings.api_docs is not None else settings.demo
     app = FastAPI(
         title="E-Akte Jobcenter",
         description="Elektronische Akte mit Scanstraße für kommunale Jobcenter (SGB II).",
         version="0.1.0",
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.state.runtime = runtime
 
@@ -45,7 +52,13 @@ def create_app(runtime: Runtime) -> FastAPI:
     async def _domain_error(_request: Request, exc: EAkteError) -> JSONResponse:
         if exc.status >= 500:
             log.error("%s: %s", exc.code, exc.message)
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
+        headers = None
+        retry_after = exc.details.get("retry_after")
+        if isinstance(retry_after, int):
+            headers = {"Retry-After": str(retry_after)}
+        return JSONResponse(
+            error_body(exc.code, exc.message), status_code=exc.status, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -76,6 +89,12 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     for router in routers:
         app.include_router(router)
-    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_upload_bytes)
     app.add_middleware(AuditOrigin)
+    # Added last, so it runs first: a forged request is refused before its body is read.
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_json_kb * 1024,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    app.add_middleware(CrossSiteGuard, trusted_origins=settings.trusted_origins)
     return app

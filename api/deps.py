@@ -9,11 +9,17 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from records.access import Gate
+from records.config import Settings
 from records.db import record_after_rollback, transaction
 from records.errors import NotAuthenticated
 from records.models import User
 from records.runtime import Runtime
-from records.users import user_for_token
+from records.users import (
+    PLEASE_LOG_IN,
+    needs_touch,
+    session_for_token,
+    touch_login_session,
+)
 
 SESSION_COOKIE = "eakte_session"
 
@@ -43,16 +49,38 @@ def get_db(runtime: RuntimeDep) -> Iterator[Session]:
 DbDep = Annotated[Session, Depends(get_db)]
 
 
+def session_cookie_name(settings: Settings) -> str:
+    """`__Host-` when the cookie is sent over TLS only: the browser then accepts it only from
+    this host, for path /, and never from a sibling subdomain or plain HTTP (it requires
+    Secure, so without TLS the plain name stays)."""
+    return "__Host-eakte_session" if settings.cookie_secure else SESSION_COOKIE
+
+
 def current_user(request: Request, runtime: RuntimeDep) -> User:
     """The logged-in user, read in a short transaction of its own.
 
     A thread never holds two transactions at once: on SQLite each one holds the write lock.
+    The session's last request is written (for the idle timeout) at most once a minute, in a
+    transaction of its own, so reading requests do not each take the write lock.
     """
-    token = request.cookies.get(SESSION_COOKIE)
+    settings = runtime.settings
+    token = request.cookies.get(session_cookie_name(settings))
     if not token:
-        raise NotAuthenticated("Bitte melden Sie sich an.")
+        raise NotAuthenticated(PLEASE_LOG_IN)
+    secret_key = settings.secret_key.get_secret_value()
     with transaction(runtime.sessions) as session:
-        return user_for_token(session, runtime.settings.secret_key.get_secret_value(), token)
+        login_session = session_for_token(
+            session, secret_key, token, idle_minutes=settings.session_idle_minutes
+        )
+        user, stale, token_hash = (
+            login_session.user,
+            needs_touch(login_session),
+            login_session.token_hash,
+        )
+    if stale:
+        with transaction(runtime.sessions) as session:
+            touch_login_session(session, token_hash)
+    return user
 
 
 UserDep = Annotated[User, Depends(current_user)]

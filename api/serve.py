@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import ctypes.util
 import importlib
@@ -13,6 +14,7 @@ import sys
 import threading
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 from uvicorn.supervisors import Multiprocess
 
 from records.runtime import Runtime
@@ -20,6 +22,27 @@ from records.runtime import Runtime
 PRODUCT_APP = "web.app:create_product_app"
 
 log = logging.getLogger(__name__)
+
+
+class PathWithoutQuery(logging.Filter):
+    """Drops the query string from uvicorn's access log lines: search terms and master-data
+    queries (names, BG numbers, birth dates) are social data and do not belong in a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn logs: client address, method, path with query, HTTP version, status.
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (args[0], args[1], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+def log_config() -> dict[str, object]:
+    """uvicorn's logging, with the access log's query strings dropped (in every web process:
+    each one configures its logging from this)."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["path_without_query"] = {"()": PathWithoutQuery}
+    config["loggers"]["uvicorn.access"]["filters"] = ["path_without_query"]
+    return config
 
 
 class WorkerPool:
@@ -122,7 +145,14 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
         # that dies); each builds its own runtime, as the workers do.
         processes = settings.web_processes
         if processes == 1:
-            uvicorn.run(PRODUCT_APP, factory=True, host=host, port=port, log_level="info")
+            uvicorn.run(
+                PRODUCT_APP,
+                factory=True,
+                host=host,
+                port=port,
+                log_level="info",
+                log_config=log_config(),
+            )
         else:
             config = WebConfig(
                 f"{__name__}:web_process_app",
@@ -131,6 +161,7 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
                 port=port,
                 workers=processes,
                 log_level="info",
+                log_config=log_config(),
             )
             Multiprocess(config, sockets=[config.bind_socket()]).run()
     finally:

@@ -49,6 +49,22 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEMO_SECRET_KEY)
     session_hours: int = Field(default=10, ge=1)
     cookie_secure: bool = False
+    # Origins besides the request's own (scheme://host[:port]) whose pages may send changing
+    # requests, e.g. the public address when a proxy rewrites the Host header; see api/csrf.py.
+    trusted_origins: list[str] = Field(default_factory=list)
+    # Request bodies of JSON and form routes; only the upload routes take max_upload_mb.
+    max_json_kb: int = Field(default=1024, ge=1)
+    # Failed logins: after this many per account or per client address within the window,
+    # further attempts wait, starting at login_delay_seconds and doubling up to the cap.
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=20, ge=1)
+    login_failure_window_minutes: int = Field(default=15, ge=1)
+    login_delay_seconds: int = Field(default=30, ge=1)
+    login_delay_max_minutes: int = Field(default=15, ge=1)
+    # A session unused this long ends (besides session_hours after login).
+    session_idle_minutes: int = Field(default=30, ge=1)
+    # /docs, /redoc and /openapi.json; unset: on in demo mode only.
+    api_docs: bool | None = None
 
     max_upload_mb: int = Field(default=200, ge=1)
     max_image_pixels: int = Field(default=200_000_000, ge=1)

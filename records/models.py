@@ -518,3 +518,23 @@ class LoginSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
+    # Last request of the session, to the minute (records/users.py: idle timeout); None: the
+    # login.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginThrottle(Base):
+    """Failed logins of one account name or one client address, counted across web processes.
+
+    `locked_until` is when the next attempt is answered again; it grows with each failure past
+    the limit. Rows of quiet keys are removed when failures are recorded.
+    """
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (CheckConstraint(_in("kind", ("account", "address")), name="kind"),)
+
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

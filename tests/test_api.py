@@ -20,7 +20,7 @@ from records.models import AuditEvent, Job, ScanBatch
 from records.runtime import Runtime, build_runtime
 from records.users import set_password
 from tests.conftest import make_settings
-from tests.support import PASSWORD, client_for, load_people, sample
+from tests.support import PASSWORD, add_admin, client_for, load_people, sample
 
 
 @pytest.fixture
@@ -233,7 +233,8 @@ def test_images_are_accepted_as_scans(api_runtime: Runtime, tmp_path: Path) -> N
 
 
 def test_health_names_every_backend(api_runtime: Runtime) -> None:
-    body = client_for(api_runtime).get("/health").json()
+    add_admin(api_runtime)
+    body = client_for(api_runtime, "admin").get("/health").json()
     assert body["status"] == "ok"
     assert set(body["backends"]) == {"database", "blob_store", "search_index"}
     assert body["jobs"] == {"queued": 0, "running": 0, "done": 0, "failed": 0}

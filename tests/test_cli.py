@@ -56,14 +56,12 @@ def test_set_password_reads_standard_input(tmp_path: Path) -> None:
     short = eakte(tmp_path, "user", "set-password", "ws.1", stdin="kurz\n")
     assert short.returncode == 1 and "mindestens 10 Zeichen" in short.stderr
 
-    from records.db import transaction
     from records.runtime import build_runtime
-    from records.users import authenticate
+    from records.users import check_login
     from tests.conftest import make_settings
 
     runtime = build_runtime(make_settings(tmp_path))
-    with transaction(runtime.sessions) as session:
-        user = authenticate(session, "ws.1", "ein-neues-langes-passwort", demo_mode=False)
+    user = check_login(runtime.sessions, "ws.1", "ein-neues-langes-passwort", demo_mode=False)
     assert user.login == "ws.1"
 
 
@@ -138,6 +136,10 @@ def test_serve_demo_prints_logins_loads_samples_and_works_them(tmp_path: Path) -
             assert client.post("/api/auth/login", json=login).status_code == 200
             assert client.get("/").headers["location"] == "/scanstelle"
             # The worker takes the scans in the order they were handed in: 0001.pdf, a pay slip.
+            # The queue is shown to administrators only.
+            client.post("/api/auth/logout")
+            login = {"login": "admin", "password": logins["admin"]}
+            assert client.post("/api/auth/login", json=login).status_code == 200
             while client.get("/health").json()["jobs"]["done"] == 0:
                 assert time.monotonic() < deadline, "no sample was processed"
                 time.sleep(0.5)

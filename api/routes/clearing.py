@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from api.deps import DbDep, GateDep, RuntimeDep, UserDep
+from api.limits import require_media_type
 from api.routes.documents import readable_document
 from ingest.routing import catalogue_for, learn_from_correction
 from records import audit
@@ -275,6 +276,11 @@ async def import_master_data(
     gate.require(Capability.MASTER_DATA, f"masterdata.import.{kind[:20]}")
     if kind not in ("staff", "households"):
         raise NotFound("Unbekannte Stammdatenart; erlaubt sind »staff« und »households«.")
+    require_media_type(
+        request,
+        "text/csv",
+        "Stammdaten bitte als CSV-Datei senden (Content-Type: text/csv).",
+    )
     body = await request.body()
     if not body:
         raise InvalidInput("Bitte die CSV-Datei als Anfrageinhalt senden.", code="no_file")

@@ -2,34 +2,49 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import RuntimeDep
+from api.deps import RuntimeDep, current_user
 from records.db import transaction
+from records.access import Capability, may
+from records.errors import NotAuthenticated
 from records.jobs import queue_counts
 
 router = APIRouter(tags=["Betrieb"])
 
 
 @router.get("/health", summary="Zustand der Datenbank, des Dateispeichers und des Suchindex")
-async def health(runtime: RuntimeDep) -> JSONResponse:
-    def check() -> dict[str, object]:
+async def health(request: Request, runtime: RuntimeDep) -> JSONResponse:
+    """Anyone (a load balancer, monitoring) gets the status; the backends, their versions and
+    errors and the queue only a logged-in administrator: they describe the installation to an
+    attacker."""
+
+    def is_admin() -> bool:
+        try:
+            return may(current_user(request, runtime), Capability.VERIFY_STORE)
+        except NotAuthenticated:
+            return False
+
+    def check() -> tuple[dict[str, object], int]:
         backends = {
             "database": runtime.database_state(),
             "blob_store": runtime.blobs.ping(),
             "search_index": runtime.index.ping(),
         }
-        ok = all(state.ok for state in backends.values())
+        status = "ok" if all(state.ok for state in backends.values()) else "degraded"
+        status_code = 200 if status == "ok" else 503
+        # Without a database nobody can be recognised as administrator.
+        if not backends["database"].ok or not is_admin():
+            return {"status": status}, status_code
         result: dict[str, object] = {
-            "status": "ok" if ok else "degraded",
+            "status": status,
             "backends": {name: asdict(state) for name, state in backends.items()},
         }
-        if backends["database"].ok:
-            with transaction(runtime.sessions) as session:
-                result["jobs"] = queue_counts(session)
-        return result
+        with transaction(runtime.sessions) as session:
+            result["jobs"] = queue_counts(session)
+        return result, status_code
 
-    result = await run_in_threadpool(check)
-    return JSONResponse(result, status_code=200 if result["status"] == "ok" else 503)
+    result, status_code = await run_in_threadpool(check)
+    return JSONResponse(result, status_code=status_code)
