@@ -7,8 +7,8 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep, current_user
-from records.db import transaction
 from records.access import Capability, may
+from records.db import transaction
 from records.errors import NotAuthenticated
 from records.jobs import queue_counts
 
@@ -23,7 +23,7 @@ async def health(request: Request, runtime: RuntimeDep) -> JSONResponse:
 
     def is_admin() -> bool:
         try:
-            return may(current_user(request, runtime), Capability.VERIFY_STORE)
+            return may(current_user(request, runtime), Capability.MASTER_DATA)
         except NotAuthenticated:
             return False
 
