@@ -130,6 +130,18 @@ def test_desk_drops_files_watches_progress_and_checks_quality(
     expect(row).to_contain_text("aussortiert: Blatt 2: Trennblatt")
     expect(row.locator(".doc")).to_have_count(7)
     first = row.locator(".doc").first
+    # The check shows the pages it decides on.
+    expect(first.get_by_role("img", name="Seite 1")).to_be_visible()
+    assert first.get_by_role("img", name="Seite 1").evaluate("img => img.naturalWidth") > 0
+    # A rejection needs its reason; it can be taken back the same day.
+    second = row.locator(".doc").nth(1)
+    second.get_by_role("button", name="Ablehnen (neu scannen)").click()
+    expect(second.get_by_role("alert")).to_contain_text("Bitte begründen")
+    second.get_by_label("Grund").fill("Seite schief eingezogen")
+    second.get_by_role("button", name="Ablehnen (neu scannen)").click()
+    expect(row.locator(".doc").nth(1)).to_contain_text("abgelehnt")
+    row.locator(".doc").nth(1).get_by_role("button", name="Ablehnung zurücknehmen").click()
+    expect(row.locator(".doc").nth(1).get_by_role("button", name="Freigeben")).to_be_visible()
     first.get_by_label("Seiten auf Papier").fill("3")
     first.get_by_role("button", name="Freigeben").click()
     expect(first.get_by_role("alert")).to_contain_text("Seitenzahl stimmt nicht")

@@ -69,12 +69,24 @@ function documentControls(doc) {
     routed = html` → <span class="routed ${doc.inbox.kind}">${target}</span>`;
   }
   const pages = html`${doc.pages} S. (${sheets})${routed}`;
+  if (doc.qa_status === "rejected") {
+    return html`<div class="doc" data-id="${doc.id}">${pages} ${state}
+      <button type="button" class="secondary undo">Ablehnung zurücknehmen</button>
+      <span class="qa-error failed" role="alert"></span></div>`;
+  }
   if (doc.qa_status !== "pending") {
     return html`<div class="doc" data-id="${doc.id}">${pages} ${state}</div>`;
   }
+  // The pages the check decides on, each opening the viewer at that page.
+  const numbers = Array.from({ length: doc.pages || 0 }, (_, index) => index + 1);
+  const thumbs = numbers.map((number) => html`<a href="${`${uri`/dokument/${doc.id}`}?page=${number}`}"
+      target="eakte-viewer"><img class="qa-thumb" loading="lazy" alt="Seite ${number}"
+      src="${uri`/api/documents/${doc.id}/pages/${number}/thumb`}"></a>`);
   return html`<div class="doc" data-id="${doc.id}">${pages} ${state}
+    <div class="qa-pages">${thumbs}</div>
     <label>Seiten auf Papier <input type="number" min="0" class="counted" value=""></label>
     <button type="button" class="approve">Freigeben</button>
+    <label>Grund <input type="text" class="reason" maxlength="2000" placeholder="z. B. Seite fehlt"></label>
     <button type="button" class="secondary reject">Ablehnen (neu scannen)</button>
     <span class="qa-error failed" role="alert"></span></div>`;
 }
@@ -114,9 +126,11 @@ async function refresh() {
 
 async function decide(button, decision) {
   const doc = button.closest(".doc");
-  const counted = doc.querySelector(".counted").value;
   const payload = { decision };
-  if (counted !== "") payload.counted_pages = Number(counted);
+  const counted = doc.querySelector(".counted");
+  if (counted && counted.value !== "") payload.counted_pages = Number(counted.value);
+  const reason = doc.querySelector(".reason");
+  if (reason && reason.value.trim()) payload.note = reason.value.trim();
   const response = await fetch(uri`/api/documents/${doc.dataset.id}/qa`, {
     method: "POST",
     credentials: "same-origin",
@@ -131,24 +145,6 @@ async function decide(button, decision) {
   button.blur();
   refresh();
 }
-
-document.getElementById("batch-rows").addEventListener("click", (event) => {
-  if (event.target.classList.contains("approve")) decide(event.target, "approve");
-  if (event.target.classList.contains("reject")) decide(event.target, "reject");
-});
-
-const zone = document.getElementById("drop-zone");
-zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
-zone.addEventListener("dragleave", () => zone.classList.remove("over"));
-zone.addEventListener("drop", (event) => {
-  event.preventDefault();
-  zone.classList.remove("over");
-  uploadAll([...event.dataTransfer.files]);
-});
-document.getElementById("files").addEventListener("change", (event) => {
-  uploadAll([...event.target.files]);
-  event.target.value = "";
-});
 
 document.getElementById("verify").addEventListener("click", async () => {
   const status = document.getElementById("verify-status");
@@ -171,5 +167,27 @@ document.getElementById("verify").addEventListener("click", async () => {
   poll();
 });
 
-refresh();
-setInterval(refresh, 2000);
+// The administration sees only the checksum check; the rest is the scanning desk's.
+if (document.getElementById("batch-rows")) {
+  document.getElementById("batch-rows").addEventListener("click", (event) => {
+    if (event.target.classList.contains("approve")) decide(event.target, "approve");
+    if (event.target.classList.contains("reject")) decide(event.target, "reject");
+    if (event.target.classList.contains("undo")) decide(event.target, "undo");
+  });
+
+  const zone = document.getElementById("drop-zone");
+  zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("over");
+    uploadAll([...event.dataTransfer.files]);
+  });
+  document.getElementById("files").addEventListener("change", (event) => {
+    uploadAll([...event.target.files]);
+    event.target.value = "";
+  });
+
+  refresh();
+  setInterval(refresh, 2000);
+}
