@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from records import audit, inbox
+from records import audit, audit_chain, inbox
 from records.access import on_behalf_of, require_document_access
 from records.dates import local_date, local_today
 from records.db import utcnow
@@ -347,7 +347,7 @@ def _names(session: Session, logins: set[str]) -> dict[str, str]:
 
 
 def _history(session: Session, kind: str, key: int) -> list[dict[str, Any]]:
-    events = session.scalars(
+    stored = session.scalars(
         select(AuditEvent)
         .where(
             AuditEvent.object_type == kind,
@@ -356,6 +356,9 @@ def _history(session: Session, kind: str, key: int) -> list[dict[str, Any]]:
         )
         .order_by(AuditEvent.at, AuditEvent.id)
     ).all()
+    # This transaction's own rows reach the table only at its commit.
+    own = [e for e in audit_chain.unchained(session, kind, str(key)) if e.outcome == "ok"]
+    events = [*stored, *own]
     names = _names(session, {e.actor_login for e in events if e.actor_login})
     return [
         {
