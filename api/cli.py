@@ -160,9 +160,21 @@ def documents(
 
 @app.command()
 def migrate() -> None:
-    """Datenbankschema auf den neuesten Stand bringen."""
-    runtime = _runtime()
-    typer.echo(f"Schema aktuell ({runtime.engine.dialect.name}).")
+    """Datenbankschema auf den neuesten Stand bringen (mit EAKTE_MIGRATION_DATABASE_URL als
+    Eigentümerin des Schemas, die dann der Laufzeitrolle ihre Rechte gibt)."""
+    from records.db import make_engine
+    from records.db_roles import migrate_database
+
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate_database(settings, engine)
+    except EAkteError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"Schema aktuell ({engine.dialect.name}).")
 
 
 def _import(kind: str, path: Path, as_json: bool) -> None:

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     opensearch_user: str | None = None
     opensearch_password: SecretStr | None = None
     opensearch_verify_certs: bool = True
+    # CA certificate (PEM) that signed OpenSearch's TLS certificate, e.g. a private CA.
+    opensearch_ca_certs: Path | None = None
     opensearch_index: str = "eakte-documents"
 
     secret_key: SecretStr = SecretStr(DEMO_SECRET_KEY)

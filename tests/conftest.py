@@ -63,6 +63,16 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture
+def postgres_runtime_url(postgres_url: str) -> str:
+    """The test's own PostgreSQL database (owned by the role of `postgres_url`) as the
+    least-privilege runtime role of services/postgres.sh reaches it; it has no rights there
+    until the owner grants them (records/db_roles.py)."""
+    runtime_role = make_url(service_env("EAKTE_TEST_APP_DATABASE_URL"))
+    url = make_url(postgres_url).set(username=runtime_role.username, password=runtime_role.password)
+    return url.render_as_string(hide_password=False)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
