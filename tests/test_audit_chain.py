@@ -106,7 +106,10 @@ def test_a_refusal_is_chained_after_the_rollback(database_url: str) -> None:
     try:
         audit.record(session, None, "document.read", actor_login="lsb.1")
         session.flush()
-        audit.record_refusal(session, None, "household.read", actor_login="lsb.2")
+        # A refusal: everything the request did is rolled back, the refusal alone is written.
+        session.rollback()
+        audit.record(session, None, "household.read", actor_login="lsb.2", outcome="denied")
+        session.commit()
     finally:
         session.close()
     with transaction(sessions) as session:

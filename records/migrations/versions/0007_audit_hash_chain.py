@@ -47,8 +47,14 @@ audit_events = sa.table(
 
 def upgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
-    op.add_column("audit_events", sa.Column("client_ip", sa.String(length=64), nullable=True))
-    op.add_column("audit_events", sa.Column("user_agent", sa.String(length=300), nullable=True))
+    # A sibling revision may have added the request's origin already (revisions are merged).
+    present = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("audit_events")}
+    if "client_ip" not in present:
+        op.add_column("audit_events", sa.Column("client_ip", sa.String(length=64), nullable=True))
+    if "user_agent" not in present:
+        op.add_column(
+            "audit_events", sa.Column("user_agent", sa.String(length=300), nullable=True)
+        )
     op.add_column("audit_events", sa.Column("seq", sa.BigInteger(), nullable=True))
     op.add_column("audit_events", sa.Column("prev_hash", sa.String(length=64), nullable=True))
     op.add_column("audit_events", sa.Column("row_hash", sa.String(length=64), nullable=True))
