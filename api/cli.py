@@ -254,17 +254,36 @@ def set_password_command(login: str) -> None:
     typer.echo(f"Passwort für {login} gesetzt.")
 
 
+def _noted_head(value: str | None) -> tuple[int, str] | None:
+    if value is None:
+        return None
+    seq, _, digest = value.partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise typer.BadParameter("erwartet NR:HASH, wie `eakte audit verify` ihn ausgibt")
+    return int(seq), digest.lower()
+
+
 @audit_app.command("verify")
-def audit_verify() -> None:
+def audit_verify(
+    noted: Annotated[
+        str | None,
+        typer.Option(
+            "--notiert",
+            help="Früher notierter letzter Eintrag (NR:HASH): muss noch in der Kette stehen; "
+            "findet am Ende entfernte Einträge und eine neu berechnete Kette",
+        ),
+    ] = None,
+) -> None:
     """Hash-Kette des Prüfprotokolls prüfen; Exit-Code 1 und der erste gebrochene Eintrag,
     wenn ein Eintrag verändert, entfernt oder eingefügt wurde."""
     from records.audit_chain import verify_chain
     from records.db import transaction
 
+    anchor = _noted_head(noted)
     runtime = _runtime()
     try:
         with transaction(runtime.sessions) as session:
-            report = verify_chain(session)
+            report = verify_chain(session, anchor)
     finally:
         runtime.close()
     if report.first_break is not None:
@@ -276,7 +295,7 @@ def audit_verify() -> None:
         f"Prüfkette intakt: {report.rows} Einträge / audit chain intact: {report.rows} entries"
     )
     # Rows cut off the end leave a shorter intact chain: note the head and compare next time.
-    typer.echo(f"Letzter Eintrag / head: Nr. {report.head_seq} {report.head_hash}")
+    typer.echo(f"Letzter Eintrag / head (für --notiert): {report.head_seq}:{report.head_hash}")
 
 
 @db_app.command("grant-runtime")

@@ -260,14 +260,17 @@ def _groups(rows: Iterable[_Row]) -> Iterator[list[_Row]]:
         yield list(group)
 
 
-def verify_chain(session: Session) -> ChainReport:
+def verify_chain(session: Session, noted: tuple[int, str] | None = None) -> ChainReport:
     """Walk the chain in order and report its first break (or none).
 
-    Rows removed from the end leave an intact, shorter chain: compare the reported head with
-    one noted earlier (`eakte audit verify` prints it).
+    The chain proves itself only up to its head: rows removed from the end, or a chain that
+    someone recomputed from a forged row on, look intact. `noted` is a (seq, hash) pair noted
+    earlier from a report's head (`eakte audit verify` prints it); the chain must still hold
+    that row.
     """
     count = 0
     previous: _Row | None = None
+    noted_row: _Row | None = None
     groups = _groups(_rows(session))
     group = next(groups, None)
     while group is not None:
@@ -277,8 +280,24 @@ def verify_chain(session: Session) -> ChainReport:
         if problem is not None:
             return _report(count, previous, problem)
         previous = group[0] if len(group) == 1 else _genuine(previous, group, following)
+        if noted is not None and previous is not None and previous.seq == noted[0]:
+            noted_row = previous
         group = following
+    if noted is not None and (noted_row is None or noted_row.stored_hash != noted[1]):
+        return _report(count, previous, _not_as_noted(noted, noted_row))
     return _report(count, previous, None)
+
+
+def _not_as_noted(noted: tuple[int, str], row: _Row | None) -> ChainBreak:
+    seq, digest = noted
+    if row is None:
+        message = f"Eintrag Nr. {seq} fehlt: am Ende entfernt / row(s) removed at the end"
+        return ChainBreak("missing", 0, seq, message)
+    message = (
+        f"Eintrag {row.id} (Nr. {seq}) hat nicht mehr den notierten Hash {digest[:16]}…: "
+        "Kette neu berechnet / chain recomputed"
+    )
+    return ChainBreak("changed", row.id, seq, message)
 
 
 def _linked(previous: _Row | None, row: _Row) -> bool:

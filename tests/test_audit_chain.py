@@ -23,7 +23,9 @@ from tests.conftest import TEST_SECRET, migrated_sessions
 REPO = Path(__file__).resolve().parent.parent
 
 
-def verify_command(tmp_path: Path, database_url: str) -> subprocess.CompletedProcess[str]:
+def verify_command(
+    tmp_path: Path, database_url: str, *options: str
+) -> subprocess.CompletedProcess[str]:
     env = dict(
         os.environ,
         EAKTE_DATA_DIR=str(tmp_path / "cli-data"),
@@ -32,7 +34,7 @@ def verify_command(tmp_path: Path, database_url: str) -> subprocess.CompletedPro
     )
     env.pop("EAKTE_DEMO", None)
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", "audit", "verify"],
+        [sys.executable, "-m", "api.cli", "audit", "verify", *options],
         capture_output=True,
         text=True,
         env=env,
@@ -280,3 +282,54 @@ def test_concurrent_transactions_never_chain_onto_one_predecessor(postgres_url: 
     assert report.intact and report.rows == threads * per_thread * 2
     assert [seq for _, seq, _, _ in chain(engine)] == list(range(1, report.rows + 1))
     engine.dispose()
+
+
+def _recompute_from(connection, seq: int) -> None:  # type: ignore[no-untyped-def]
+    """An attacker who knows the algorithm rewrites every hash from `seq` on."""
+    names = [c.key for c in AuditEvent.__table__.columns if c.key not in ("id", "row_hash")]
+    rows = connection.execute(
+        select(AuditEvent.__table__).where(AuditEvent.seq >= seq).order_by(AuditEvent.seq)
+    ).all()
+    previous = connection.execute(
+        select(AuditEvent.row_hash).where(AuditEvent.seq == seq - 1)
+    ).scalar_one()
+    for row in rows:
+        fields = {name: getattr(row, name) for name in names}
+        fields["prev_hash"] = previous
+        previous = row_hash(fields)
+        connection.execute(
+            AuditEvent.__table__.update()
+            .where(AuditEvent.id == row.id)
+            .values(prev_hash=fields["prev_hash"], row_hash=previous)
+        )
+
+
+@pytest.mark.parametrize("tampering", ["cut-off-end", "recomputed"])
+def test_a_noted_head_finds_what_the_chain_alone_cannot(
+    database_url: str, tmp_path: Path, tampering: str
+) -> None:
+    engine, sessions = migrated_sessions(database_url)
+    record_reads(sessions, 5)
+    intact = verify_command(tmp_path, database_url)
+    assert intact.returncode == 0, intact.stderr
+    [noted] = [line.rsplit(" ", 1)[1] for line in intact.stdout.splitlines() if "--notiert" in line]
+    assert noted.startswith("5:")
+    with engine.begin() as connection:
+        _lift_guards(connection, engine.dialect.name)
+        if tampering == "cut-off-end":
+            connection.execute(AuditEvent.__table__.delete().where(AuditEvent.seq >= 4))
+            expected = "Eintrag Nr. 5 fehlt: am Ende entfernt"
+        else:
+            connection.execute(
+                AuditEvent.__table__.update()
+                .where(AuditEvent.seq == 3)
+                .values(actor_login="jemand.anders")
+            )
+            _recompute_from(connection, 3)
+            expected = "(Nr. 5) hat nicht mehr den notierten Hash"
+    engine.dispose()
+
+    assert verify_command(tmp_path, database_url).returncode == 0  # looks intact on its own
+    result = verify_command(tmp_path, database_url, "--notiert", noted)
+    assert result.returncode == 1
+    assert expected in result.stderr, result.stderr
