@@ -39,6 +39,7 @@ CHAIN_LOCK_KEY = 720418
 # Not hashed: the id is assigned by the database at insert; the hash cannot contain itself.
 _NOT_HASHED = frozenset({"id", "row_hash"})
 _STAGED = "audit_chain_staged"
+_CHAINED = "audit_chain_chained"
 _order = itertools.count()
 
 
@@ -132,11 +133,21 @@ def _forget_rolled_back(session: Session, previous_transaction: SessionTransacti
     session.info[_STAGED] = [(t, e) for t, e in staged if not _within(t)]
 
 
+@event.listens_for(Session, "after_commit")
+def _chained_rows_stand(session: Session) -> None:
+    session.info.pop(_CHAINED, None)
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _forget_at_end(session: Session, transaction: SessionTransaction) -> None:
     # Committed rows were inserted; a closed or rolled-back transaction wrote none.
     if transaction.parent is None:
         session.info.pop(_STAGED, None)
+        # A commit that failed after its rows were chained: their ids and links are void, so
+        # that the rows are inserted and chained afresh if they are recorded again.
+        for audit_event in session.info.pop(_CHAINED, ()):
+            for name in ("id", "seq", "prev_hash", "row_hash"):
+                setattr(audit_event, name, None)
 
 
 def unchained(
@@ -181,6 +192,7 @@ def _chain_at_commit(session: Session) -> None:
         audit_event.row_hash = row_hash(_event_fields(audit_event))
         previous = audit_event.row_hash
         session.add(audit_event)
+    session.info[_CHAINED] = events
 
 
 # --- verification ---------------------------------------------------------------------------

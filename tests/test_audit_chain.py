@@ -12,12 +12,12 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from records import audit
 from records.audit_chain import GENESIS_HASH, row_hash, verify_chain
 from records.db import MIGRATIONS_DIR, make_engine, make_session_factory, transaction
-from records.models import AuditEvent
+from records.models import AuditEvent, Team
 from tests.conftest import TEST_SECRET, migrated_sessions
 
 REPO = Path(__file__).resolve().parent.parent
@@ -118,6 +118,30 @@ def test_a_refusal_is_chained_after_the_rollback(database_url: str) -> None:
         events = session.execute(select(AuditEvent.action, AuditEvent.outcome)).all()
         assert events == [("household.read", "denied")]
         assert verify_chain(session).intact
+    engine.dispose()
+
+
+def test_rows_of_a_failed_commit_are_chained_afresh_when_recorded_again(
+    database_url: str,
+) -> None:
+    engine, sessions = migrated_sessions(database_url)
+    session = sessions()
+    try:
+        retried = audit.record(session, None, "document.read", actor_login="lsb.1")
+        session.add_all([Team(name="Doppelt"), Team(name="Doppelt")])
+        with pytest.raises(IntegrityError):
+            session.commit()
+        session.rollback()
+        with transaction(sessions) as other:
+            audit.record(other, None, "document.read", actor_login="lsb.2")
+        session.add(retried)
+        session.commit()
+    finally:
+        session.close()
+    with transaction(sessions) as session:
+        assert verify_chain(session).intact
+        logins = session.scalars(select(AuditEvent.actor_login).order_by(AuditEvent.seq)).all()
+    assert logins == ["lsb.2", "lsb.1"]
     engine.dispose()
 
 
