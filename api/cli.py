@@ -19,8 +19,12 @@ from records.errors import EAkteError
 app = typer.Typer(help="E-Akte für kommunale Jobcenter", no_args_is_help=True, add_completion=False)
 import_app = typer.Typer(help="Stammdaten aus dem Fachverfahren einlesen", no_args_is_help=True)
 user_app = typer.Typer(help="Benutzerkonten verwalten", no_args_is_help=True)
+audit_app = typer.Typer(help="Prüfprotokoll (Audit-Log)", no_args_is_help=True)
+db_app = typer.Typer(help="Datenbank verwalten", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
+app.add_typer(db_app, name="db")
 
 
 def _settings() -> Settings:
@@ -156,9 +160,21 @@ def documents(
 
 @app.command()
 def migrate() -> None:
-    """Datenbankschema auf den neuesten Stand bringen."""
-    runtime = _runtime()
-    typer.echo(f"Schema aktuell ({runtime.engine.dialect.name}).")
+    """Datenbankschema auf den neuesten Stand bringen (mit EAKTE_MIGRATION_DATABASE_URL als
+    Eigentümerin des Schemas, die dann der Laufzeitrolle ihre Rechte gibt)."""
+    from records.db import make_engine
+    from records.db_roles import migrate_database
+
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate_database(settings, engine)
+    except EAkteError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"Schema aktuell ({engine.dialect.name}).")
 
 
 def _import(kind: str, path: Path, as_json: bool) -> None:
@@ -236,6 +252,73 @@ def set_password_command(login: str) -> None:
         typer.echo(exc.message, err=True)
         raise typer.Exit(1) from None
     typer.echo(f"Passwort für {login} gesetzt.")
+
+
+def _noted_head(value: str | None) -> tuple[int, str] | None:
+    if value is None:
+        return None
+    seq, _, digest = value.partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise typer.BadParameter("erwartet NR:HASH, wie `eakte audit verify` ihn ausgibt")
+    return int(seq), digest.lower()
+
+
+@audit_app.command("verify")
+def audit_verify(
+    noted: Annotated[
+        str | None,
+        typer.Option(
+            "--notiert",
+            help="Früher notierter letzter Eintrag (NR:HASH): muss noch in der Kette stehen; "
+            "findet am Ende entfernte Einträge und eine neu berechnete Kette",
+        ),
+    ] = None,
+) -> None:
+    """Hash-Kette des Prüfprotokolls prüfen; Exit-Code 1 und der erste gebrochene Eintrag,
+    wenn ein Eintrag verändert, entfernt oder eingefügt wurde."""
+    from records.audit_chain import verify_chain
+    from records.db import transaction
+
+    anchor = _noted_head(noted)
+    runtime = _runtime()
+    try:
+        with transaction(runtime.sessions) as session:
+            report = verify_chain(session, anchor)
+    finally:
+        runtime.close()
+    if report.first_break is not None:
+        typer.echo(
+            f"Prüfkette gebrochen / audit chain broken: {report.first_break.message}", err=True
+        )
+        raise typer.Exit(1)
+    typer.echo(
+        f"Prüfkette intakt: {report.rows} Einträge / audit chain intact: {report.rows} entries"
+    )
+    # Rows cut off the end leave a shorter intact chain: note the head and compare next time.
+    typer.echo(f"Letzter Eintrag / head (für --notiert): {report.head_seq}:{report.head_hash}")
+
+
+@db_app.command("grant-runtime")
+def db_grant_runtime(
+    role: Annotated[str, typer.Argument(help="Datenbankrolle, mit der die Anwendung läuft")],
+) -> None:
+    """Der Laufzeitrolle (PostgreSQL) die nötigen Rechte geben: Fachtabellen lesen und
+    schreiben, das Prüfprotokoll nur ergänzen und lesen. Läuft als Eigentümerin des Schemas
+    (EAKTE_MIGRATION_DATABASE_URL, sonst EAKTE_DATABASE_URL)."""
+    from records.db import make_engine, migrate
+    from records.db_roles import grant_runtime_role
+
+    settings = _settings()
+    owner = make_engine(settings.migration_database_url or settings.resolved_database_url)
+    try:
+        migrate(owner)
+        grant_runtime_role(owner, role)
+    except EAkteError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(1) from None
+    finally:
+        owner.dispose()
+    typer.echo(f"Rechte für {role} gesetzt: Prüfprotokoll nur Lesen und Anfügen.")
 
 
 @app.command()

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from records import audit_chain  # noqa: F401 - chains every audit row at commit
 from records.models import AuditEvent, User
 
 

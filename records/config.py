@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     samples_dir: Path = REPO_DIR.parent / "shared" / "samples"
 
     database_url: str | None = None
+    # PostgreSQL: the schema owner's URL. When set, migrations run with it, and the role of
+    # `database_url` (the runtime role) is granted what the product needs and no more: it
+    # may only insert and read the audit log and owns nothing (records/db_roles.py). Unset:
+    # migrations run with `database_url`, as on the embedded default.
+    migration_database_url: str | None = None
 
     blob_store: Literal["local", "s3"] = "local"
     s3_endpoint: str = "127.0.0.1:9000"
@@ -44,6 +49,8 @@ class Settings(BaseSettings):
     opensearch_user: str | None = None
     opensearch_password: SecretStr | None = None
     opensearch_verify_certs: bool = True
+    # CA certificate (PEM) that signed OpenSearch's TLS certificate, e.g. a private CA.
+    opensearch_ca_certs: Path | None = None
     opensearch_index: str = "eakte-documents"
 
     secret_key: SecretStr = SecretStr(DEMO_SECRET_KEY)

@@ -489,10 +489,20 @@ class Job(Base):
 
 
 class AuditEvent(Base):
-    """Append-only: database triggers refuse every UPDATE and DELETE of this table."""
+    """Append-only: database triggers refuse every UPDATE and DELETE of this table, and the
+    runtime database role may only insert and read it.
+
+    Each row is a link of a hash chain (records/audit_chain.py): `seq` is its position,
+    `prev_hash` the hash of the row before it, `row_hash` the SHA-256 of its own fields and
+    `prev_hash`; `eakte audit verify` finds a row changed, removed or slipped in.
+    """
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
+    __table_args__ = (
+        Index("ix_audit_events_object", "object_type", "object_id"),
+        # Two transactions can never chain onto the same predecessor.
+        Index("ix_audit_events_seq", "seq", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -506,6 +516,10 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     client_ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+    # Set when the recording transaction commits (records/audit_chain.py), never by hand.
+    seq: Mapped[int] = mapped_column(BigInteger)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
 
 
 class LoginSession(Base):

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from records import inbox
+from records import audit_chain, inbox
 from records.access import Capability, Gate, in_case_file_clause, item_grant
 from records.dates import local_date, local_today
 from records.db import utcnow
@@ -298,7 +298,7 @@ def _names(session: Session, logins: set[str]) -> dict[str, str]:
 
 
 def _history(session: Session, kind: str, key: int) -> list[dict[str, Any]]:
-    events = session.scalars(
+    stored = session.scalars(
         select(AuditEvent)
         .where(
             AuditEvent.object_type == kind,
@@ -307,6 +307,9 @@ def _history(session: Session, kind: str, key: int) -> list[dict[str, Any]]:
         )
         .order_by(AuditEvent.at, AuditEvent.id)
     ).all()
+    # This transaction's own rows reach the table only at its commit.
+    own = [e for e in audit_chain.unchained(session, kind, str(key)) if e.outcome == "ok"]
+    events = [*stored, *own]
     names = _names(session, {e.actor_login for e in events if e.actor_login})
     return [
         {

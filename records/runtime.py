@@ -12,7 +12,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from records.config import Settings
-from records.db import make_engine, make_session_factory, migrate
+from records.db import make_engine, make_session_factory
+from records.db_roles import migrate_database
 from search import SearchIndex, open_search_index
 from storage import BackendState, BlobStore, make_data_dir_private, open_blob_store
 
@@ -44,7 +45,7 @@ def build_runtime(settings: Settings, *, migrate_schema: bool = True) -> Runtime
     make_data_dir_private(settings)
     engine = make_engine(settings.resolved_database_url)
     if migrate_schema:
-        migrate(engine)
+        migrate_database(settings, engine)
     blobs = open_blob_store(settings)
     index = open_search_index(settings)
     return Runtime(settings, engine, make_session_factory(engine), blobs, index)

@@ -53,7 +53,9 @@ eval "$(bash services/verapdf.sh env)"
 echo "test: services ready after $(( $(date +%s) - started )) s"
 
 # The production deployment must stay a valid compose file; secrets are placeholders here.
-EAKTE_SECRET_KEY=check POSTGRES_PASSWORD=check MINIO_ROOT_USER=check MINIO_ROOT_PASSWORD=check \
+EAKTE_SECRET_KEY=check POSTGRES_PASSWORD=check POSTGRES_OWNER_PASSWORD=check \
+  POSTGRES_APP_PASSWORD=check MINIO_ROOT_USER=check MINIO_ROOT_PASSWORD=check \
+  MINIO_APP_USER=check MINIO_APP_PASSWORD=check OPENSEARCH_APP_PASSWORD=check \
   bash services/compose-check.sh check
 echo "test: docker-compose.yml is valid"
 

@@ -27,6 +27,7 @@ def open_search_index(settings: Settings) -> SearchIndex:
         user=settings.opensearch_user,
         password=password.get_secret_value() if password else None,
         verify_certs=settings.opensearch_verify_certs,
+        ca_certs=str(settings.opensearch_ca_certs) if settings.opensearch_ca_certs else None,
     )
 
 

@@ -135,12 +135,14 @@ class OpenSearchIndex:
         user: str | None = None,
         password: str | None = None,
         verify_certs: bool = True,
+        ca_certs: str | None = None,
     ) -> None:
         self.index_name = index
         self.client = OpenSearch(
             hosts=[url],
             http_auth=(user, password) if user and password else None,
             verify_certs=verify_certs,
+            ca_certs=ca_certs,
             timeout=30,
             max_retries=2,
             retry_on_timeout=True,

@@ -13,7 +13,9 @@
 #
 # The cluster is owned by the `postgres` OS user (PostgreSQL refuses to run as root);
 # run as root, the script uses runuser. Run as a non-root user, it runs the cluster as
-# that user. Role `eakte` (password `eakte`, CREATEDB) owns database `eakte`.
+# that user. Role `eakte` (password `eakte`, CREATEDB) owns database `eakte`; role `eakte_app`
+# (password `eakte_app`, no other rights) is the product's least-privilege runtime role, which
+# the tests grant its rights per test database (records/db_roles.py).
 # TCP connections use scram-sha-256 passwords; the unix socket (in the state dir) is trust.
 # Durability is switched off (fsync=off etc.): this cluster is for tests only.
 set -euo pipefail
@@ -25,6 +27,8 @@ PG_PORT="${EAKTE_PG_PORT:-55432}"
 PG_USER=eakte
 PG_PASSWORD=eakte
 PG_DB=eakte
+PG_APP_USER=eakte_app
+PG_APP_PASSWORD=eakte_app
 PG_OS_USER=postgres
 START_TIMEOUT="${EAKTE_PG_START_TIMEOUT:-90}"
 
@@ -127,6 +131,11 @@ BEGIN
   ELSE
     ALTER ROLE $PG_USER LOGIN CREATEDB PASSWORD '$PG_PASSWORD';
   END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_APP_USER') THEN
+    CREATE ROLE $PG_APP_USER LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '$PG_APP_PASSWORD';
+  ELSE
+    ALTER ROLE $PG_APP_USER LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '$PG_APP_PASSWORD';
+  END IF;
 END
 \$\$;
 SELECT 'CREATE DATABASE $PG_DB OWNER $PG_USER'
@@ -138,6 +147,8 @@ do_start() {
     do_install
     if our_postmaster_running && is_ready; then
         log "already running on 127.0.0.1:$PG_PORT (data $PGDATA)"
+        # Roles added since the cluster was started appear without a restart.
+        ensure_role_db || die "could not create roles/database"
         return 0
     fi
     if ! our_postmaster_running && port_open "$PG_PORT"; then
@@ -186,7 +197,12 @@ do_status() {
 
 db_url() { echo "postgresql+psycopg://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB"; }
 
-do_env() { echo "export EAKTE_TEST_DATABASE_URL=$(db_url)"; }
+app_db_url() { echo "postgresql+psycopg://$PG_APP_USER:$PG_APP_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB"; }
+
+do_env() {
+    echo "export EAKTE_TEST_DATABASE_URL=$(db_url)"
+    echo "export EAKTE_TEST_APP_DATABASE_URL=$(app_db_url)"
+}
 
 case "${1:-}" in
     install) do_install ;;

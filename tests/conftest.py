@@ -7,6 +7,7 @@ exports their addresses; without them such tests are skipped locally and fail un
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,6 +65,34 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_runtime_url(postgres_url: str) -> Iterator[str]:
+    """The test's own PostgreSQL database (owned by the role of `postgres_url`) as the
+    least-privilege runtime role of services/postgres.sh reaches it; it has no rights there
+    until the owner grants them (records/db_roles.py)."""
+    runtime_role = make_url(service_env("EAKTE_TEST_APP_DATABASE_URL"))
+    url = make_url(postgres_url).set(username=runtime_role.username, password=runtime_role.password)
+    yield url.render_as_string(hide_password=False)
+    # The owner may not end the runtime role's sessions, so DROP DATABASE ... FORCE would fail
+    # while a closed one is still ending on the server.
+    owner = create_engine(postgres_url)
+    try:
+        with owner.connect() as connection:
+            for _ in range(100):
+                connected = connection.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND usename = :role"
+                    ),
+                    {"role": runtime_role.username},
+                ).scalar()
+                if not connected:
+                    break
+                time.sleep(0.1)
+    finally:
+        owner.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
