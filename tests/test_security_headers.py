@@ -134,10 +134,12 @@ def test_every_page_json_static_and_error_answer_carries_the_headers(
     for path, status in [
         ("/scanstelle", 403),
         ("/klaerung", 403),
-        ("/akte/95401BG0000000", 404),
-        ("/widersprueche/999999", 404),
-        ("/dokument/00000000-0000-0000-0000-000000000000", 404),
-        ("/api/objections/999999", 404),
+        # Unknown ids are answered like foreign ones.
+        ("/akte/95401BG0000000", 403),
+        ("/widersprueche/999999", 403),
+        ("/dokument/00000000-0000-0000-0000-000000000000", 403),
+        ("/api/objections/999999", 403),
+        ("/gibt-es-nicht", 404),
     ]:
         answer = office.get(path)
         assert answer.status_code == status, path
