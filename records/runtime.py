@@ -42,7 +42,9 @@ class Runtime:
 
 def build_runtime(settings: Settings, *, migrate_schema: bool = True) -> Runtime:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(
+        settings.resolved_database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
+    )
     if migrate_schema:
         migrate(engine)
     blobs = open_blob_store(settings)

@@ -3,6 +3,7 @@ deputies. Thin routes; the rules live in records.inbox, records.files and record
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 import uuid
@@ -23,9 +24,10 @@ from ingest.intake import Preset, accept_file
 from ingest.routing import catalogue_for
 from records import audit, files, inbox
 from records.access import CASEWORK_ROLES, require_household_access
-from records.db import transaction
+from records.db import after_commit, transaction
 from records.errors import AccessDenied, InvalidInput, NotFound
 from records.models import Document, Note, Team, User
+from records.reindex import reindex_documents
 from records.routing import reindex
 
 router = APIRouter(prefix="/api", tags=["Arbeitsplatz"])
@@ -82,8 +84,11 @@ Action = Literal["read", "unread", "take", "forward", "return", "done", "reopen"
 _REINDEXED = ("return", "done", "reopen")
 
 
-def _after_change(runtime, item) -> None:  # type: ignore[no-untyped-def]
-    reindex(runtime.index, item.document)
+def _reindex_after_commit(db, runtime, items) -> None:  # type: ignore[no-untyped-def]
+    """The index follows the commit, once per document, with no transaction open: its writes
+    never hold SQLite's write lock, and a rolled-back action leaves the index alone."""
+    document_ids = list(dict.fromkeys(item.document_id for item in items))
+    after_commit(db, functools.partial(reindex_documents, runtime, document_ids))
 
 
 @router.post("/inbox/{item_id}/{action}", summary="Eintrag bearbeiten")
@@ -107,7 +112,7 @@ def work_on_item(
     )
     db.flush()
     if action in _REINDEXED:
-        _after_change(runtime, item)
+        _reindex_after_commit(db, runtime, [item])
     return inbox.item_out(item, _type_names(runtime))
 
 
@@ -120,10 +125,12 @@ class BulkAction(ItemAction):
 def work_on_items(
     body: BulkAction, db: DbDep, runtime: RuntimeDep, user: UserDep
 ) -> dict[str, Any]:
-    """All or nothing: one refused item leaves every item as it was."""
-    done = []
-    for item_id in body.ids:
-        item = inbox.work_item(
+    """All or nothing: one refused item leaves every item as it was.
+
+    Each item is worked once, however often its id was sent (in the order first sent).
+    """
+    done = [
+        inbox.work_item(
             db,
             user,
             item_id,
@@ -132,11 +139,11 @@ def work_on_items(
             to_team=body.to_team,
             comment=body.comment,
         )
-        done.append(item)
+        for item_id in dict.fromkeys(body.ids)
+    ]
     db.flush()
     if body.action in _REINDEXED:
-        for item in done:
-            _after_change(runtime, item)
+        _reindex_after_commit(db, runtime, done)
     return {"done": len(done)}
 
 
