@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,17 @@ from records.db import transaction
 from records.models import ScanBatch
 from records.runtime import Runtime, build_runtime
 from tests.conftest import make_settings
+from tests.contention_load import (
+    VICTIM,
+    Load,
+    Scenario,
+    client,
+    free_port,
+    prepare,
+    start_server,
+    victim_round,
+    wait_until_up,
+)
 from tests.support import sample
 
 
@@ -118,3 +130,60 @@ def test_worker_survives_a_locked_database_and_reads_the_next_scan(quick_runtime
         worker_log.removeHandler(recorded)
         worker_log.setLevel(previous_level)
     assert not crashed
+
+
+@pytest.mark.slow
+def test_others_keep_working_while_one_user_runs_the_largest_bulk_actions(tmp_path: Path) -> None:
+    """The review's case: one caseworker sends the largest bulk actions from three tabs (500
+    different items, and one item id 500 times) while failed logins keep arriving; a caseworker
+    of another office opens the Postkorb, a file and a document, and every answer is a success.
+    """
+    data_dir = tmp_path / "data"
+    items, victim_document = prepare(data_dir)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "server.log"
+    server = start_server(data_dir, port, log_path)
+    load: Load | None = None
+    try:
+        wait_until_up(base, server, log_path)
+        scenario = Scenario(base, items, victim_document)
+        victim = client(base, VICTIM)
+        assert {status for _, status, _ in victim_round(victim, scenario)} == {200}
+
+        load = Load(scenario)
+        load.start()
+        assert load.started.wait(120)
+        answers: list[tuple[str, int, float]] = []
+
+        def enough() -> bool:
+            return (
+                len(answers) >= 15
+                and load.bulk_done("done 500") >= 2
+                and load.bulk_done("reopen 500") >= 2
+                and load.bulk_done("reopen 1 id x500") >= 2
+                and len(load.login_answers) >= 2 * load.burst
+            )
+
+        # Until the load has run its rounds; on the first failed answer there is no need to go on.
+        while not enough() and load.running() and server.poll() is None:
+            answers += victim_round(victim, scenario)
+            if any(status != 200 for _, status, _ in answers):
+                break
+        load.finish()
+        failed = [(what, status) for what, status, _ in answers if status != 200]
+        assert not failed, f"the other caseworker's requests failed: {failed}"
+        bulk_failed = [answer for answer in load.bulk_answers if answer[1] != 200]
+        assert not bulk_failed, f"bulk actions failed: {bulk_failed}"
+        assert set(load.login_answers) <= {401, 429}, sorted(set(load.login_answers))
+        assert enough(), "the load did not run its rounds"
+        victim.close()
+    finally:
+        if load is not None:
+            load.finish()
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(30)
