@@ -7,20 +7,26 @@ and check that the others' work still succeeds. They assert outcomes, never timi
 
 from __future__ import annotations
 
+import io
 import logging
 import sqlite3
 import subprocess
 import threading
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
 from ingest.intake import accept_file
 from ingest.worker import run_worker
-from records.db import transaction
-from records.models import ScanBatch
+from records.dates import local_today
+from records.db import ReadOnlyTransaction, transaction, utcnow
+from records.models import AuditEvent, Document, Household, Page, ScanBatch, User
+from records.routing import file_document, index_entry
 from records.runtime import Runtime, build_runtime
 from tests.conftest import make_settings
 from tests.contention_load import (
@@ -34,7 +40,7 @@ from tests.contention_load import (
     victim_round,
     wait_until_up,
 )
-from tests.support import sample
+from tests.support import Held, client_for, load_people, sample
 
 
 class _Recorded(logging.Handler):
@@ -187,3 +193,122 @@ def test_others_keep_working_while_one_user_runs_the_largest_bulk_actions(tmp_pa
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(30)
+
+
+OWN = "95401BG1231743"  # caseworker lsb.95401.2, Leistung Husum
+
+
+def _filed(runtime: Runtime, count: int, *, pdf: bytes | None = None) -> list[str]:
+    """Documents filed into the Postkorb of lsb.95401.2 (as routing does after OCR), indexed."""
+    with transaction(runtime.sessions) as session:
+        household = session.scalar(select(Household).where(Household.bg_number == OWN))
+        documents = []
+        for n in range(count):
+            document = Document(
+                id=uuid.uuid4(),
+                source_name=f"kontoauszug-{n}.pdf",
+                content_type="application/pdf",
+                size_bytes=1000,
+                original_key="originals/x",
+                original_sha256="0" * 64,
+                page_count=1,
+                status="processed",
+                received_at=utcnow(),
+                receipt_date=local_today(),
+            )
+            if pdf is not None:
+                stored = runtime.blobs.put(f"renditions/{document.id}.pdf", io.BytesIO(pdf))
+                document.pdf_key, document.pdf_sha256 = stored.key, stored.sha256
+            document.pages.append(Page(number=1, text=f"Kontoauszug Girokonto Nummer {n}"))
+            session.add(document)
+            file_document(
+                session,
+                document,
+                household=household,
+                doc_type="kontoauszug",
+                target="caseworker",
+                reason="Test",
+                actor=None,
+                routed_by="auto",
+            )
+            documents.append(document)
+        session.flush()
+        runtime.index.index_many([index_entry(d) for d in documents])
+        return [str(d.id) for d in documents]
+
+
+def _audited(runtime: Runtime, action: str) -> list[AuditEvent]:
+    with transaction(runtime.sessions) as session:
+        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def test_bulk_action_works_each_item_once_and_search_follows(sqlite_runtime: Runtime) -> None:
+    load_people(sqlite_runtime)
+    _filed(sqlite_runtime, 2)
+    caseworker = client_for(sqlite_runtime, "lsb.95401.2")
+    first, second = [i["id"] for i in caseworker.get("/api/inbox").json()["items"]]
+
+    # The same item twice (a double click, or the review's 500 times): worked once.
+    twice = {"ids": [first, second, first], "action": "done"}
+    answer = caseworker.post("/api/inbox/bulk", json=twice)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"done": 2}
+    assert sorted(int(e.details["item"]) for e in _audited(sqlite_runtime, "inbox.done")) == sorted(
+        [first, second]
+    )
+    assert caseworker.get("/api/inbox").json()["total"] == 0
+    # Once the answer is there, search shows both documents as done.
+    found = caseworker.get("/api/search", params={"q": "Girokonto"}).json()
+    assert {hit["status"] for hit in found["hits"]} == {"done"}, found
+
+    again = caseworker.post("/api/inbox/bulk", json={"ids": [first] * 500, "action": "reopen"})
+    assert again.status_code == 200 and again.json() == {"done": 1}
+    assert len(_audited(sqlite_runtime, "inbox.reopen")) == 1
+    too_many = caseworker.post("/api/inbox/bulk", json={"ids": [first] * 501, "action": "reopen"})
+    assert too_many.status_code == 422
+
+
+def test_a_slow_download_holds_no_write_lock_and_is_audited(quick_runtime: Runtime) -> None:
+    # A document read from a slow blob store: meanwhile others write (the desk files a scan, a
+    # colleague marks an item done), and the download is in the audit log once it is answered.
+    load_people(quick_runtime)
+    [document_id] = _filed(quick_runtime, 1, pdf=b"%PDF-1.4\n% test\n%%EOF\n")
+    caseworker = client_for(quick_runtime, "lsb.95401.2")
+    blobs = quick_runtime.blobs
+    slow = Held(blobs, "open", when=lambda key: key.startswith("renditions/"))
+    quick_runtime.blobs = slow  # type: ignore[assignment]
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(caseworker.get, f"/api/documents/{document_id}/pdf")
+            assert slow.started.wait(60)
+            path = quick_runtime.settings.resolved_database_url.split("///", 1)[1]
+            other = sqlite3.connect(path, isolation_level=None, timeout=2)
+            try:
+                other.execute("BEGIN IMMEDIATE")  # "database is locked" if the reader held it
+                other.execute("UPDATE users SET name = name WHERE login = 'lsb.95401.3'")
+                other.execute("COMMIT")
+            finally:
+                other.close()
+            assert not pending.done()
+            slow.release.set()
+            download = pending.result(60)
+    finally:
+        slow.release.set()
+        quick_runtime.blobs = blobs
+    assert download.status_code == 200, download.text
+    assert download.content.startswith(b"%PDF")
+    [row] = _audited(quick_runtime, "document.download")
+    assert (row.actor_login, row.object_id) == ("lsb.95401.2", document_id)
+
+
+def test_a_reading_request_cannot_change_data(sqlite_runtime: Runtime) -> None:
+    load_people(sqlite_runtime)
+    with pytest.raises(ReadOnlyTransaction):
+        with transaction(sqlite_runtime.sessions, read_only=True) as session:
+            user = session.scalar(select(User).where(User.login == "lsb.95401.2"))
+            user.name = "Geändert"
+    with transaction(sqlite_runtime.sessions, read_only=True) as session:
+        assert session.scalar(select(User.name).where(User.login == "lsb.95401.2")) != "Geändert"
+        # Also not past the ORM: the transaction itself is read-only.
+        with pytest.raises(OperationalError):
+            session.execute(text("UPDATE users SET name = 'Geändert'"))
