@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -26,7 +27,7 @@ from records import audit, files, inbox
 from records.access import CASEWORK_ROLES, require_household_access
 from records.db import after_commit, transaction
 from records.errors import AccessDenied, InvalidInput, NotFound
-from records.models import Document, Note, Team, User
+from records.models import Document, InboxItem, Note, Team, User
 from records.reindex import reindex_documents
 from records.routing import reindex
 
@@ -129,6 +130,15 @@ def work_on_items(
 
     Each item is worked once, however often its id was sent (in the order first sent).
     """
+    ids = list(dict.fromkeys(body.ids))
+    # The items with their documents and households in two queries, not two per item: the
+    # transaction holds SQLite's write lock for as short a time as possible. (Held in a name
+    # until the loop is done: the session keeps unchanged rows only while they are referenced.)
+    preloaded = db.scalars(
+        select(InboxItem)
+        .where(InboxItem.id.in_(ids))
+        .options(selectinload(InboxItem.document).selectinload(Document.household))
+    ).all()
     done = [
         inbox.work_item(
             db,
@@ -139,8 +149,9 @@ def work_on_items(
             to_team=body.to_team,
             comment=body.comment,
         )
-        for item_id in dict.fromkeys(body.ids)
+        for item_id in ids
     ]
+    del preloaded
     db.flush()
     if body.action in _REINDEXED:
         _reindex_after_commit(db, runtime, done)
