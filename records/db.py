@@ -1,4 +1,4 @@
-"""Engine, sessions and schema migrations."""
+"""Engine, sessions (write and read), units of work with their after-commit steps, migrations."""
 
 from __future__ import annotations
 
