@@ -18,17 +18,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from ingest.intake import accept_file
 from ingest.worker import run_worker
+from records import audit
 from records.dates import local_today
 from records.db import ReadOnlyTransaction, transaction, utcnow
+from records.errors import NotFound
 from records.models import AuditEvent, Document, Household, Page, ScanBatch, User
 from records.routing import file_document, index_entry
 from records.runtime import Runtime, build_runtime
-from tests.conftest import make_settings
+from tests.conftest import make_settings, migrated_sessions
 from tests.contention_load import (
     VICTIM,
     Load,
@@ -301,14 +303,30 @@ def test_a_slow_download_holds_no_write_lock_and_is_audited(quick_runtime: Runti
     assert (row.actor_login, row.object_id) == ("lsb.95401.2", document_id)
 
 
-def test_a_reading_request_cannot_change_data(sqlite_runtime: Runtime) -> None:
-    load_people(sqlite_runtime)
-    with pytest.raises(ReadOnlyTransaction):
-        with transaction(sqlite_runtime.sessions, read_only=True) as session:
-            user = session.scalar(select(User).where(User.login == "lsb.95401.2"))
-            user.name = "Geändert"
-    with transaction(sqlite_runtime.sessions, read_only=True) as session:
-        assert session.scalar(select(User.name).where(User.login == "lsb.95401.2")) != "Geändert"
-        # Also not past the ORM: the transaction itself is read-only.
-        with pytest.raises(OperationalError):
-            session.execute(text("UPDATE users SET name = 'Geändert'"))
+def test_a_reading_transaction_cannot_change_data_and_records_after_it(database_url: str) -> None:
+    engine, sessions = migrated_sessions(database_url)
+    try:
+        with transaction(sessions) as session:
+            session.add(User(login="lsb.1", name="Petra Schmitt", role="leistung"))
+        with pytest.raises(ReadOnlyTransaction):
+            with transaction(sessions, read_only=True) as session:
+                session.scalar(select(User).where(User.login == "lsb.1")).name = "Geändert"
+        with pytest.raises(DBAPIError):  # not even past the ORM: the transaction is read-only
+            with transaction(sessions, read_only=True) as session:
+                session.execute(text("UPDATE users SET name = 'Geändert'"))
+        # What a reading transaction records (the audit row of the read) is written after it,
+        # and only if it ended well.
+        with transaction(sessions, read_only=True) as session:
+            user = session.scalar(select(User).where(User.login == "lsb.1"))
+            audit.record(session, user, "household.read", object_id="95401BG1231743")
+            session.flush()
+            assert session.scalar(select(func.count()).select_from(AuditEvent)) == 0
+        with pytest.raises(NotFound):
+            with transaction(sessions, read_only=True) as session:
+                audit.record(session, None, "document.read", actor_login="lsb.1")
+                raise NotFound("Dokument nicht gefunden.")
+        with transaction(sessions) as session:
+            assert session.scalar(select(User.name).where(User.login == "lsb.1")) == "Petra Schmitt"
+            assert list(session.scalars(select(AuditEvent.action))) == ["household.read"]
+    finally:
+        engine.dispose()
