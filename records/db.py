@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -240,20 +239,10 @@ def read_session(factory: sessionmaker[Session]) -> ReadSession:
     """A ReadSession on the factory's database; rows it records are written through `factory`."""
     options = dict(factory.kw)
     engine = options.pop("bind")
-    session = ReadSession(bind=_read_bind(engine), **options)
+    # A few microseconds: the option engine shares the engine's pool and its event listeners.
+    session = ReadSession(bind=engine.execution_options(**{_BEGIN_OPTION: True}), **options)
     session.writer = factory
     return session
-
-
-_read_binds: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
-
-
-def _read_bind(engine: Engine) -> Engine:
-    bind = _read_binds.get(engine)
-    if bind is None:
-        bind = engine.execution_options(**{_BEGIN_OPTION: True})
-        _read_binds[engine] = bind
-    return bind
 
 
 # --- units of work --------------------------------------------------------------------------
