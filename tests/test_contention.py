@@ -18,9 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from api.app import create_app
 from ingest.intake import accept_file
 from ingest.worker import run_worker
 from records import audit
@@ -42,7 +44,7 @@ from tests.contention_load import (
     victim_round,
     wait_until_up,
 )
-from tests.support import Held, client_for, load_people, sample
+from tests.support import PASSWORD, Held, client_for, load_people, sample
 
 
 class _Recorded(logging.Handler):
@@ -301,6 +303,37 @@ def test_a_slow_download_holds_no_write_lock_and_is_audited(quick_runtime: Runti
     assert download.content.startswith(b"%PDF")
     [row] = _audited(quick_runtime, "document.download")
     assert (row.actor_login, row.object_id) == ("lsb.95401.2", document_id)
+
+
+def test_no_document_leaves_without_its_audit_row(quick_runtime: Runtime) -> None:
+    # The download's audit row is written after the read; if it cannot be written (the database
+    # stays locked past the busy timeout), the PDF is not handed out: the answer is an error.
+    load_people(quick_runtime)
+    [document_id] = _filed(quick_runtime, 1, pdf=b"%PDF-1.4\n% test\n%%EOF\n")
+    # What the browser gets: the server's error as an answer, not as an exception in the test.
+    caseworker = TestClient(create_app(quick_runtime), raise_server_exceptions=False)
+    login = {"login": "lsb.95401.2", "password": PASSWORD}
+    assert caseworker.post("/api/auth/login", json=login).status_code == 200
+    blobs = quick_runtime.blobs
+    slow = Held(blobs, "open", when=lambda key: key.startswith("renditions/"))
+    quick_runtime.blobs = slow  # type: ignore[assignment]
+    path = quick_runtime.settings.resolved_database_url.split("///", 1)[1]
+    other = sqlite3.connect(path, isolation_level=None, timeout=2, check_same_thread=False)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(caseworker.get, f"/api/documents/{document_id}/pdf")
+            assert slow.started.wait(60)
+            other.execute("BEGIN IMMEDIATE")
+            slow.release.set()
+            download = pending.result(60)
+        other.execute("COMMIT")
+    finally:
+        slow.release.set()
+        quick_runtime.blobs = blobs
+        other.close()
+    assert download.status_code >= 500
+    assert b"%PDF" not in download.content
+    assert _audited(quick_runtime, "document.download") == []
 
 
 def test_a_reading_transaction_cannot_change_data_and_records_after_it(database_url: str) -> None:
