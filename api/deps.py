@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from records.access import Gate
 from records.config import Settings
-from records.db import record_after_rollback, transaction
+from records.db import read_session, transaction, unit_of_work
 from records.errors import NotAuthenticated
 from records.models import User
 from records.runtime import Runtime
@@ -31,22 +31,27 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_db(runtime: RuntimeDep) -> Iterator[Session]:
-    """The request owns the transaction: committed when the route returns, else rolled back."""
-    session = runtime.sessions()
-    try:
+# Requests that only read: they get a ReadSession (records.db), which never takes or waits for
+# SQLite's write lock; the audit rows they record are written after the read, before the answer.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_db(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
+    """The request owns the transaction: committed when the route returns, else rolled back;
+    then what the commit left to do (records.db.after_commit) runs.
+
+    All of it happens before the answer is sent (scope "function" below): a client is never
+    told "done" for a change whose commit failed, nor shown data whose audit row is missing.
+    """
+    if request.method in READ_METHODS:
+        session: Session = read_session(runtime.sessions)
+    else:
+        session = runtime.sessions()
+    with unit_of_work(session, runtime.sessions):
         yield session
-        session.commit()
-    except BaseException as exc:
-        session.rollback()
-        session.close()
-        record_after_rollback(runtime.sessions, exc)
-        raise
-    finally:
-        session.close()
 
 
-DbDep = Annotated[Session, Depends(get_db)]
+DbDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def session_cookie_name(settings: Settings) -> str:

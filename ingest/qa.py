@@ -14,7 +14,7 @@ from records.dates import local_date, local_today
 from records.db import utcnow
 from records.errors import Conflict, InvalidInput
 from records.models import Appeal, Document, InboxItem, Objection
-from records.routing import reindex
+from records.reindex import reindex_after_commit
 from records.runtime import Runtime
 from records.scanrecord import scan_record
 
@@ -91,7 +91,7 @@ def decide(
         note=document.qa_note,
     )
     session.flush()
-    reindex(runtime.index, document)
+    reindex_after_commit(session, runtime, document)
     return document
 
 
@@ -145,7 +145,7 @@ def _undo(runtime: Runtime, gate: Gate, document_id: uuid.UUID) -> Document:
         rejected_because=previous,
     )
     session.flush()
-    reindex(runtime.index, document)
+    reindex_after_commit(session, runtime, document)
     return document
 
 

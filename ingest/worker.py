@@ -6,8 +6,11 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
+
+from sqlalchemy.exc import OperationalError
 
 from ingest.intake import BATCH_JOB
 from ingest.pipeline import PermanentFailure, process_batch
@@ -82,23 +85,64 @@ def run_one(runtime: Runtime, job: ClaimedJob) -> None:
         lease.stop()
 
 
+class _Outage:
+    """The database is out of reach (SQLite locked past its busy timeout, PostgreSQL down or
+    restarting): the worker says so once, waits ever longer, and goes on when it is back."""
+
+    def __init__(self, settings) -> None:  # type: ignore[no-untyped-def]
+        self.first = settings.job_poll_seconds
+        self.longest = max(settings.job_retry_max_seconds, self.first)
+        self.pause = self.first
+        self.since: float | None = None
+
+    def hit(self, me: str, error: OperationalError) -> float:
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning(
+                "worker %s: database not available (%s); trying again",
+                me,
+                str(error.orig or error).splitlines()[0][:300],
+            )
+        else:
+            self.pause = min(self.pause * 2, self.longest)
+        return self.pause
+
+    def over(self, me: str) -> None:
+        if self.since is not None:
+            log.info(
+                "worker %s: database available again after %.1f s",
+                me,
+                time.monotonic() - self.since,
+            )
+        self.since, self.pause = None, self.first
+
+
 def run_worker(runtime: Runtime, stop: threading.Event, *, until_idle: bool = False) -> int:
     """Work the queue until `stop` is set, or with until_idle until every job has ended.
 
     Jobs that other workers hold count as unfinished: if such a worker dies, this one takes over.
+    A database that is locked or gone does not end the worker: it waits and tries again; a job
+    it could not record the end of keeps its lease, which runs out, and is taken up again.
     """
     me = worker_id()
     settings = runtime.settings
+    outage = _Outage(settings)
     done = 0
     log.info("worker %s started", me)
     while not stop.is_set():
-        job = claim_next(runtime.sessions, me, settings.job_lease_seconds)
-        if job is None:
-            if until_idle and not has_unfinished_jobs(runtime.sessions):
-                break
-            stop.wait(settings.job_poll_seconds)
+        try:
+            job = claim_next(runtime.sessions, me, settings.job_lease_seconds)
+            if job is None:
+                if until_idle and not has_unfinished_jobs(runtime.sessions):
+                    break
+                outage.over(me)
+                stop.wait(settings.job_poll_seconds)
+                continue
+            outage.over(me)
+            run_one(runtime, job)
+        except OperationalError as exc:
+            stop.wait(outage.hit(me, exc))
             continue
-        run_one(runtime, job)
         done += 1
     log.info("worker %s stopped after %s jobs", me, done)
     return done

@@ -116,7 +116,11 @@ def absent_colleagues(session: Session, user: User, on: date | None = None) -> l
     if not may(user, Capability.STAND_IN):
         return []
     day = on or local_today()
-    return list(
+    # Asked once per item in a bulk action: remembered for the unit of work.
+    key = f"eakte_absent:{user.id}:{day.isoformat()}"
+    if key in session.info:
+        return session.info[key]
+    session.info[key] = found = list(
         session.scalars(
             select(User)
             .join(Deputy, Deputy.absent_id == User.id)
@@ -129,6 +133,7 @@ def absent_colleagues(session: Session, user: User, on: date | None = None) -> l
             .order_by(User.name)
         )
     )
+    return found
 
 
 # --- which households: one rule, as a set of keys (search) and for one household ----------

@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     job_lease_seconds: int = Field(default=120, ge=1)
     job_max_attempts: int = Field(default=3, ge=1)
     job_poll_seconds: float = Field(default=1.0, gt=0)
+    # A worker that cannot reach the database (SQLite locked past the busy timeout, PostgreSQL
+    # gone) waits and tries again, doubling the pause from job_poll_seconds up to this.
+    job_retry_max_seconds: float = Field(default=30.0, gt=0)
+    # How long an SQLite writer waits for another's write lock before "database is locked".
+    sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     ocr_languages: str = "deu+eng"
     # Scans below this resolution are rendered up to it for OCR; others are read as scanned.
     # 200-dpi letters read at 200 dpi gave the same recall as rendered up to 300 dpi (0.980

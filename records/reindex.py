@@ -13,6 +13,7 @@ run's start and stays.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -24,7 +25,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from records.db import transaction
+from records.db import after_commit, transaction
 from records.models import Document, InboxItem, Note
 from records.routing import index_entry
 from records.runtime import Runtime
@@ -111,6 +112,35 @@ def _entries(session: Session, documents: list[Document]) -> list[IndexedDocumen
     ):
         notes.setdefault(document_id, []).append(text)
     return [index_entry(d, item=items.get(d.id), notes=notes.get(d.id, [])) for d in documents]
+
+
+def reindex_documents(runtime: Runtime, document_ids: list[uuid.UUID]) -> None:
+    """Write these documents' entries as the database holds them now; drop the entries of
+    rejected or vanished ones. Meant to run after the commit that changed them
+    (records.db.after_commit): it reads in a read-only transaction and writes the index with
+    no transaction open, so the index's time never counts against SQLite's write lock."""
+    wanted = list(dict.fromkeys(document_ids))
+    if not wanted:
+        return
+    with transaction(runtime.sessions, read_only=True) as session:
+        documents = list(
+            session.scalars(
+                select(Document)
+                .where(Document.id.in_(wanted))
+                .options(selectinload(Document.pages), selectinload(Document.household))
+            )
+        )
+        kept = [d for d in documents if d.qa_status != "rejected"]
+        entries = _entries(session, kept)
+    runtime.index.index_many(entries)
+    for gone in {str(i) for i in wanted} - {entry.document_id for entry in entries}:
+        runtime.index.delete(gone)
+
+
+def reindex_after_commit(session: Session, runtime: Runtime, *documents: Document) -> None:
+    """The index follows the commit that changed these documents (and not a rolled-back one)."""
+    ids = [d.id for d in documents]
+    after_commit(session, functools.partial(reindex_documents, runtime, ids))
 
 
 def reindex_all(

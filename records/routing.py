@@ -16,7 +16,7 @@ from records.access import CLEARING as CLEARING_ACCESS
 from records.access import access_key_of
 from records.db import utcnow
 from records.models import Document, Household, InboxItem, Note, Team, User
-from search import IndexedDocument, SearchIndex
+from search import IndexedDocument
 
 TEAM_PREFIX = "team:"
 ROLE_LABELS = {"caseworker": "Leistungssachbearbeitung", "case_manager": "Fallmanagement"}
@@ -202,10 +202,3 @@ def index_entry(
         status=document_status(document, item),  # type: ignore[arg-type]
         notes=tuple(notes),
     )
-
-
-def reindex(index: SearchIndex, document: Document) -> None:
-    if document.qa_status == "rejected":
-        index.delete(str(document.id))
-    else:
-        index.index(index_entry(document))

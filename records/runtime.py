@@ -43,7 +43,9 @@ class Runtime:
 
 def build_runtime(settings: Settings, *, migrate_schema: bool = True) -> Runtime:
     make_data_dir_private(settings)
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(
+        settings.resolved_database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
+    )
     if migrate_schema:
         migrate_database(settings, engine)
     blobs = open_blob_store(settings)

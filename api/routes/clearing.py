@@ -34,7 +34,8 @@ from records.masterdata import (
     read_csv,
 )
 from records.models import Document, Household, InboxItem, Member
-from records.routing import file_document, inbox_of, reindex
+from records.reindex import reindex_after_commit
+from records.routing import file_document, inbox_of
 from storage import read_bytes
 
 router = APIRouter(prefix="/api", tags=["Klärung und Stammdaten"])
@@ -256,7 +257,7 @@ def file_by_hand(
             keys=learned,
         )
     db.flush()
-    reindex(runtime.index, document)
+    reindex_after_commit(db, runtime, document)
     return {
         "document_id": str(document.id),
         "bg_number": household.bg_number,

@@ -3,6 +3,7 @@ deputies. Thin routes; the rules live in records.inbox, records.files and record
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 import uuid
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -23,10 +25,10 @@ from ingest.intake import Preset, accept_file
 from ingest.routing import catalogue_for
 from records import files, inbox
 from records.access import RECEIVING_ROLES, Capability, Gate
-from records.db import transaction
+from records.db import after_commit, transaction
 from records.errors import InvalidInput
-from records.models import Note, Team, User
-from records.routing import reindex
+from records.models import Document, InboxItem, Note, Team, User
+from records.reindex import reindex_after_commit, reindex_documents
 
 router = APIRouter(prefix="/api", tags=["Arbeitsplatz"])
 
@@ -80,8 +82,11 @@ Action = Literal["read", "unread", "take", "forward", "return", "done", "reopen"
 _REINDEXED = ("return", "done", "reopen")
 
 
-def _after_change(runtime, item) -> None:  # type: ignore[no-untyped-def]
-    reindex(runtime.index, item.document)
+def _reindex_after_commit(db, runtime, items) -> None:  # type: ignore[no-untyped-def]
+    """The index follows the commit, once per document, with no transaction open: its writes
+    never hold SQLite's write lock, and a rolled-back action leaves the index alone."""
+    document_ids = list(dict.fromkeys(item.document_id for item in items))
+    after_commit(db, functools.partial(reindex_documents, runtime, document_ids))
 
 
 @router.post("/inbox/{item_id}/{action}", summary="Eintrag bearbeiten")
@@ -104,7 +109,7 @@ def work_on_item(
     )
     db.flush()
     if action in _REINDEXED:
-        _after_change(runtime, item)
+        _reindex_after_commit(db, runtime, [item])
     return inbox.item_out(item, _type_names(runtime))
 
 
@@ -117,10 +122,21 @@ class BulkAction(ItemAction):
 def work_on_items(
     body: BulkAction, db: DbDep, runtime: RuntimeDep, gate: GateDep
 ) -> dict[str, Any]:
-    """All or nothing: one refused item leaves every item as it was."""
-    done = []
-    for item_id in body.ids:
-        item = inbox.work_item(
+    """All or nothing: one refused item leaves every item as it was.
+
+    Each item is worked once, however often its id was sent (in the order first sent).
+    """
+    ids = list(dict.fromkeys(body.ids))
+    # The items with their documents and households in two queries, not two per item: the
+    # transaction holds SQLite's write lock for as short a time as possible. (Held in a name
+    # until the loop is done: the session keeps unchanged rows only while they are referenced.)
+    preloaded = db.scalars(
+        select(InboxItem)
+        .where(InboxItem.id.in_(ids))
+        .options(selectinload(InboxItem.document).selectinload(Document.household))
+    ).all()
+    done = [
+        inbox.work_item(
             gate,
             item_id,
             body.action,
@@ -128,11 +144,12 @@ def work_on_items(
             to_team=body.to_team,
             comment=body.comment,
         )
-        done.append(item)
+        for item_id in ids
+    ]
+    del preloaded
     db.flush()
     if body.action in _REINDEXED:
-        for item in done:
-            _after_change(runtime, item)
+        _reindex_after_commit(db, runtime, done)
     return {"done": len(done)}
 
 
@@ -178,7 +195,7 @@ def add_document_note(
     assert document is not None
     db.flush()
     # The note is searchable with its document from now on.
-    reindex(runtime.index, document)
+    reindex_after_commit(db, runtime, document)
     return {"id": note.id, "author": note.author_name, "created_at": note.created_at.isoformat()}
 
 
@@ -225,7 +242,7 @@ def change_details(
     )
     db.flush()
     if changed:
-        reindex(runtime.index, document)
+        reindex_after_commit(db, runtime, document)
     return {"changed": changed} | files.document_summary(document, _type_names(runtime))
 
 
