@@ -282,7 +282,7 @@ def audit_verify(
     anchor = _noted_head(noted)
     runtime = _runtime()
     try:
-        with transaction(runtime.sessions) as session:
+        with transaction(runtime.sessions, read_only=True) as session:
             report = verify_chain(session, anchor)
     finally:
         runtime.close()

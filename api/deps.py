@@ -62,9 +62,8 @@ def session_cookie_name(settings: Settings) -> str:
 
 
 def current_user(request: Request, runtime: RuntimeDep) -> User:
-    """The logged-in user, read in a short transaction of its own.
+    """The logged-in user, read in a short read-only transaction of its own (no write lock).
 
-    A thread never holds two transactions at once: on SQLite each one holds the write lock.
     The session's last request is written (for the idle timeout) at most once a minute, in a
     transaction of its own, so reading requests do not each take the write lock.
     """
@@ -73,7 +72,7 @@ def current_user(request: Request, runtime: RuntimeDep) -> User:
     if not token:
         raise NotAuthenticated(PLEASE_LOG_IN)
     secret_key = settings.secret_key.get_secret_value()
-    with transaction(runtime.sessions) as session:
+    with transaction(runtime.sessions, read_only=True) as session:
         login_session = session_for_token(
             session, secret_key, token, idle_minutes=settings.session_idle_minutes
         )

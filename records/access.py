@@ -504,50 +504,34 @@ class Gate:
         return item, grant
 
     def objection(self, objection_id: int, action: str, *, audited: bool = True) -> Objection:
-        objection = self.session.get(Objection, objection_id)
-        grant = document_grant(self.session, self.user, objection.document) if objection else None
-        if not self.may(Capability.LEGAL) and not self.may(Capability.CASE_FILES):
-            grant = None
-        if objection is None or grant is None:
-            raise self.refuse(
-                action,
-                NO_ACCESS.format(what="Diesen Widerspruch"),
-                object_type="objection",
-                object_id=objection_id,
-                bg_number=objection.household.bg_number if objection else None,
-            )
-        if audited:
-            self.record(
-                action,
-                object_type="objection",
-                object_id=objection.id,
-                bg_number=objection.household.bg_number,
-                grant=grant,
-            )
-        return objection
+        return self._case(Objection, objection_id, action, "Diesen Widerspruch", audited)
 
     def appeal(self, appeal_id: int, action: str, *, audited: bool = True) -> Appeal:
-        appeal = self.session.get(Appeal, appeal_id)
-        grant = document_grant(self.session, self.user, appeal.document) if appeal else None
-        if not self.may(Capability.LEGAL) and not self.may(Capability.CASE_FILES):
-            grant = None
-        if appeal is None or grant is None:
+        return self._case(Appeal, appeal_id, action, "Diese Klage", audited)
+
+    def _case(self, kind, case_id: int, action: str, what: str, audited: bool):  # type: ignore[no-untyped-def]
+        """An objection or appeal: open to whoever may see the letter it was registered from."""
+        object_type = kind.__tablename__.rstrip("s")
+        case = self.session.get(kind, case_id)
+        content = self.may(Capability.LEGAL) or self.may(Capability.CASE_FILES)
+        grant = document_grant(self.session, self.user, case.document) if case and content else None
+        if case is None or grant is None:
             raise self.refuse(
                 action,
-                NO_ACCESS.format(what="Diese Klage"),
-                object_type="appeal",
-                object_id=appeal_id,
-                bg_number=appeal.household.bg_number if appeal else None,
+                NO_ACCESS.format(what=what),
+                object_type=object_type,
+                object_id=case_id,
+                bg_number=case.household.bg_number if case else None,
             )
         if audited:
             self.record(
                 action,
-                object_type="appeal",
-                object_id=appeal.id,
-                bg_number=appeal.household.bg_number,
+                object_type=object_type,
+                object_id=case.id,
+                bg_number=case.household.bg_number,
                 grant=grant,
             )
-        return appeal
+        return case
 
     def export(self, export_id: int, action: str, *, audited: bool = True) -> FileExport:
         record = self.session.get(FileExport, export_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -36,59 +36,18 @@ def request_origin(client_ip: str | None, user_agent: str | None) -> Iterator[No
         _origin.reset(token)
 
 
-def _event(
-    actor: User | None,
-    action: str,
-    *,
-    object_type: str | None,
-    object_id: object | None,
-    bg_number: str | None,
-    outcome: str,
-    on_behalf_of: User | None,
-    actor_login: str | None,
-    details: dict[str, Any],
-) -> AuditEvent:
-    origin = _origin.get()
-    return AuditEvent(
-        actor_login=actor.login if actor else actor_login,
-        on_behalf_of_login=on_behalf_of.login if on_behalf_of else None,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id) if object_id is not None else None,
-        bg_number=bg_number,
-        outcome=outcome,
-        client_ip=origin.client_ip,
-        user_agent=origin.user_agent,
-        details=details,
-    )
-
-
 def record(
     session: Session,
     actor: User | None,
     action: str,
     *,
-    object_type: str | None = None,
-    object_id: object | None = None,
-    bg_number: str | None = None,
     outcome: str = "ok",
-    on_behalf_of: User | None = None,
-    actor_login: str | None = None,
-    **details: Any,
+    **fields: Any,
 ) -> AuditEvent:
-    event = _event(
-        actor,
-        action,
-        object_type=object_type,
-        object_id=object_id,
-        bg_number=bg_number,
-        outcome=outcome,
-        on_behalf_of=on_behalf_of,
-        actor_login=actor_login,
-        details=details,
-    )
-    session.add(event)
-    return event
+    """An audit row in the session's unit of work."""
+    row = pending(actor, action, outcome=outcome, **fields)
+    row(session)
+    return row.event
 
 
 def pending(
@@ -102,22 +61,31 @@ def pending(
     on_behalf_of: User | None = None,
     actor_login: str | None = None,
     **details: Any,
-) -> Callable[[Session], None]:
-    """An audit row to be written after the unit of work rolled back (a refusal): the origin
-    is taken now, while the request is still known."""
-    event = _event(
-        actor,
-        action,
-        object_type=object_type,
-        object_id=object_id,
-        bg_number=bg_number,
-        outcome=outcome,
-        on_behalf_of=on_behalf_of,
-        actor_login=actor_login,
-        details=details,
+) -> PendingRow:
+    """An audit row to be written later, e.g. after the unit of work rolled back (a refusal):
+    the origin is taken now, while the request is still known."""
+    origin = _origin.get()
+    return PendingRow(
+        AuditEvent(
+            actor_login=actor.login if actor else actor_login,
+            on_behalf_of_login=on_behalf_of.login if on_behalf_of else None,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id) if object_id is not None else None,
+            bg_number=bg_number,
+            outcome=outcome,
+            client_ip=origin.client_ip,
+            user_agent=origin.user_agent,
+            details=details,
+        )
     )
 
-    def write(session: Session) -> None:
-        session.add(event)
 
-    return write
+@dataclass(frozen=True)
+class PendingRow:
+    """An audit row made now (with the request's origin) and added to a session later."""
+
+    event: AuditEvent
+
+    def __call__(self, session: Session) -> None:
+        session.add(self.event)

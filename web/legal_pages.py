@@ -37,7 +37,7 @@ def _case_page(request: Request, runtime: Runtime, kind: str, case_id: int) -> R
     if user is None:
         return _login_first(request)
     try:
-        with transaction(runtime.sessions) as session:
+        with transaction(runtime.sessions, read_only=True) as session:
             gate = Gate(session, user)
             case = (
                 gate.objection(case_id, "page.objection")
@@ -66,7 +66,7 @@ def export_page(bg_number: str, request: Request, runtime: RuntimeDep) -> Respon
     if user is None:
         return _login_first(request)
     try:
-        with transaction(runtime.sessions) as session:
+        with transaction(runtime.sessions, read_only=True) as session:
             gate = Gate(session, user)
             gate.require(Capability.EXPORT, "page.export", object_type="household")
             household, _ = gate.household(bg_number, "page.export")

@@ -36,7 +36,7 @@ def forbidden(request: Request, user: User | None) -> Response:
 def allowed(runtime: Runtime, user: User, capability: Capability, action: str) -> bool:
     """Whether the user's role may open this page; a refusal is in the audit log."""
     try:
-        with transaction(runtime.sessions) as session:
+        with transaction(runtime.sessions, read_only=True) as session:
             Gate(session, user).require(capability, action)
     except AccessDenied:
         return False
@@ -146,7 +146,7 @@ def document_link(document_id: str, request: Request, runtime: RuntimeDep) -> Re
         return _to_login(request)
     try:
         wanted = uuid.UUID(document_id)
-        with transaction(runtime.sessions) as session:
+        with transaction(runtime.sessions, read_only=True) as session:
             readable_document(Gate(session, user), wanted, action="document.link")
     except ValueError:
         return render(request, "viewer.html", user, 404, error="Dokument nicht gefunden")

@@ -52,7 +52,7 @@ def household_page(bg_number: str, request: Request, runtime: RuntimeDep) -> Res
     if user is None:
         return _login_first(request)
     try:
-        with transaction(runtime.sessions) as session:
+        with transaction(runtime.sessions, read_only=True) as session:
             household, _ = Gate(session, user).household(bg_number, "household.read")
             number = household.bg_number
     except AccessDenied:
