@@ -3,6 +3,8 @@ reason, told to whoever has it in their Postkorb), or undo a rejection the same 
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
 import json
 import uuid
@@ -11,7 +13,7 @@ from sqlalchemy import exists, select
 
 from records.access import Capability, Gate, filed_by_caseworker
 from records.dates import local_date, local_today
-from records.db import utcnow
+from records.db import after_commit, utcnow
 from records.errors import Conflict, InvalidInput
 from records.models import Appeal, Document, InboxItem, Objection
 from records.reindex import reindex_after_commit
@@ -158,5 +160,7 @@ def _freeze_scan_record(
     record["qa"]["counted_pages"] = counted_pages
     key = f"records/{document.id}/transfervermerk-{document.qa_at:%Y%m%dT%H%M%S%f}.json"
     payload = json.dumps(record, ensure_ascii=False, indent=2).encode()
-    stored = runtime.blobs.put(key, io.BytesIO(payload))
-    document.scan_record_key, document.scan_record_sha256 = key, stored.sha256
+    document.scan_record_key = key
+    document.scan_record_sha256 = hashlib.sha256(payload).hexdigest()
+    # Stored once the decision is committed: blob I/O never holds the database's write lock.
+    after_commit(gate.session, functools.partial(runtime.blobs.put, key, io.BytesIO(payload)))
