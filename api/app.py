@@ -42,8 +42,10 @@ def create_app(runtime: Runtime) -> FastAPI:
         title="E-Akte Jobcenter",
         description="Elektronische Akte mit Scanstraße für kommunale Jobcenter (SGB II).",
         version="0.1.0",
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
+        # FastAPI's HTML viewers load their scripts from a CDN and inline: the CSP (rightly)
+        # blocks them, so only the machine-readable description is served.
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
     )
     app.state.runtime = runtime

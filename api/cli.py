@@ -77,7 +77,7 @@ def serve(
         typer.echo(f"Demo-Daten geladen: {count} Scans eingeliefert, Verarbeitung läuft.")
     url = f"http://{host}:{port}/"
     typer.echo("")
-    typer.echo(f"E-Akte läuft: {url}  (API-Dokumentation: {url}docs)")
+    typer.echo(f"E-Akte läuft: {url}  (API-Beschreibung: {url}openapi.json)")
     typer.echo(
         f"Daten: {settings.data_dir.resolve()}  Worker: {settings.workers}  "
         f"Web-Prozesse: {settings.web_processes}"

@@ -392,8 +392,9 @@ def test_api_description_is_off_unless_asked_for(tmp_path: Path) -> None:
     paths = ("/docs", "/redoc", "/openapi.json")
     production = client_for(build_runtime(make_settings(tmp_path / "a")))
     assert [production.get(p).status_code for p in paths] == [404, 404, 404]
+    # The HTML viewers need scripts from a CDN that the CSP blocks: only the description.
     asked = client_for(build_runtime(make_settings(tmp_path / "b", api_docs=True)))
-    assert [asked.get(p).status_code for p in paths] == [200, 200, 200]
+    assert [asked.get(p).status_code for p in paths] == [404, 404, 200]
     demo = client_for(build_runtime(make_settings(tmp_path / "c", demo=True)))
     assert demo.get("/openapi.json").status_code == 200
 
