@@ -90,6 +90,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "EAKTE_OCR_PROCESSES": str(settings.ocr_processes),
         "EAKTE_JOB_LEASE_SECONDS": str(settings.job_lease_seconds),
         "EAKTE_JOB_POLL_SECONDS": str(settings.job_poll_seconds),
+        "EAKTE_QA_REQUIRED": str(settings.qa_required).lower(),
     }
     if settings.blob_store == "s3":
         env["EAKTE_S3_ENDPOINT"] = settings.s3_endpoint

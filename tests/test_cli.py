@@ -143,7 +143,19 @@ def test_serve_demo_prints_logins_loads_samples_and_works_them(tmp_path: Path) -
             while client.get("/health").json()["jobs"]["done"] == 0:
                 assert time.monotonic() < deadline, "no sample was processed"
                 time.sleep(0.5)
-            # It is routed to the household's caseworker, who finds it.
+            # It waits for the desk's quality check, then reaches the household's caseworker,
+            # who finds it.
+            client.post("/api/auth/logout")
+            login = {"login": "post.1", "password": logins["post.1"]}
+            assert client.post("/api/auth/login", json=login).status_code == 200
+            batches = client.get("/api/batches").json()["batches"]
+            [letter] = [
+                d for b in batches if b["source_name"] == "0001.pdf" for d in b["documents"]
+            ]
+            approved = client.post(
+                f"/api/documents/{letter['id']}/qa", json={"decision": "approve"}
+            )
+            assert approved.status_code == 200, approved.text
             client.post("/api/auth/logout")
             login = {"login": "lsb.95401.3", "password": logins["lsb.95401.3"]}
             assert client.post("/api/auth/login", json=login).status_code == 200
