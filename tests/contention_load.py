@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -50,8 +49,7 @@ def prepare(data_dir: Path) -> tuple[list[int], str]:
     from sqlalchemy import select
 
     from records.config import Settings
-    from records.dates import local_today
-    from records.db import transaction, utcnow
+    from records.db import transaction
     from records.masterdata import (
         HOUSEHOLD_COLUMNS,
         STAFF_COLUMNS,
@@ -59,10 +57,11 @@ def prepare(data_dir: Path) -> tuple[list[int], str]:
         import_staff,
         read_csv,
     )
-    from records.models import Document, Household, InboxItem, Page, User
-    from records.routing import file_document, index_entry
+    from records.models import Document, Household, InboxItem, User
+    from records.routing import index_entry
     from records.runtime import build_runtime
     from records.users import hash_password
+    from tests.support import file_letter
 
     settings = Settings(
         demo=False,
@@ -83,33 +82,15 @@ def prepare(data_dir: Path) -> tuple[list[int], str]:
 
         def file(bg_number: str, number: int) -> Document:
             household = session.scalar(select(Household).where(Household.bg_number == bg_number))
-            document = Document(
-                id=uuid.uuid4(),
-                source_name=f"kontoauszug-{number}.pdf",
-                content_type="application/pdf",
-                size_bytes=1000,
-                original_key="originals/x",
-                original_sha256="0" * 64,
-                page_count=1,
-                status="processed",
-                received_at=utcnow(),
-                receipt_date=local_today(),
-            )
-            document.pages.append(
-                Page(number=1, text=f"Kontoauszug Nr. {number} Saldo Miete Strom Girokonto")
-            )
-            session.add(document)
-            file_document(
+            text = f"Kontoauszug Nr. {number} Saldo Miete Strom Girokonto"
+            return file_letter(
                 session,
-                document,
-                household=household,
-                doc_type="kontoauszug",
-                target="caseworker",
+                household,
+                "kontoauszug",
+                text,
                 reason="Lasttest",
-                actor=None,
-                routed_by="auto",
+                source_name=f"kontoauszug-{number}.pdf",
             )
-            return document
 
         with transaction(runtime.sessions) as session:
             mine = [file(BULK_HOUSEHOLD, n) for n in range(BULK_MAX + 2)]

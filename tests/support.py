@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from functools import lru_cache
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.app import create_app
 from ingest.worker import run_worker
 from records.config import Settings
-from records.db import transaction
+from records.dates import local_today
+from records.db import transaction, utcnow
 from records.masterdata import (
     HOUSEHOLD_COLUMNS,
     STAFF_COLUMNS,
@@ -20,7 +23,8 @@ from records.masterdata import (
     import_staff,
     read_csv,
 )
-from records.models import User
+from records.models import Document, Household, Page, User
+from records.routing import file_document
 from records.runtime import Runtime
 from records.users import hash_password
 from tests.conftest import SAMPLES
@@ -113,3 +117,44 @@ def add_admin(runtime: Runtime, login: str = "admin") -> None:
         session.add(
             User(login=login, name="Administration", role="admin", password_hash=_password_hash())
         )
+
+
+def file_letter(
+    session: Session,
+    household: Household | None,
+    doc_type: str,
+    *pages: str,
+    target: str = "caseworker",
+    reason: str = "Test",
+    source_name: str | None = None,
+    **fields: object,
+) -> Document:
+    """A letter as OCR and routing leave it (its original a placeholder), filed into the
+    household's inbox, or into clearing without one. The caller indexes it after the flush."""
+    document = Document(
+        id=uuid.uuid4(),
+        source_name=source_name or f"{doc_type}.pdf",
+        content_type="application/pdf",
+        size_bytes=1000,
+        original_key="originals/x",
+        original_sha256="0" * 64,
+        page_count=len(pages),
+        status="processed",
+        received_at=utcnow(),
+        receipt_date=local_today(),
+        **fields,
+    )
+    for number, text in enumerate(pages, start=1):
+        document.pages.append(Page(number=number, text=text))
+    session.add(document)
+    file_document(
+        session,
+        document,
+        household=household,
+        doc_type=doc_type,
+        target=target if household is not None else "clearing",
+        reason=reason,
+        actor=None,
+        routed_by="auto",
+    )
+    return document

@@ -12,7 +12,6 @@ import logging
 import sqlite3
 import subprocess
 import threading
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,11 +25,10 @@ from api.app import create_app
 from ingest.intake import accept_file
 from ingest.worker import run_worker
 from records import audit
-from records.dates import local_today
-from records.db import ReadOnlyTransaction, transaction, utcnow
+from records.db import ReadOnlyTransaction, transaction
 from records.errors import NotFound
-from records.models import AuditEvent, Document, Household, Page, ScanBatch, User
-from records.routing import file_document, index_entry
+from records.models import AuditEvent, Household, ScanBatch, User
+from records.routing import index_entry
 from records.runtime import Runtime, build_runtime
 from tests.conftest import make_settings, migrated_sessions
 from tests.contention_load import (
@@ -44,7 +42,7 @@ from tests.contention_load import (
     victim_round,
     wait_until_up,
 )
-from tests.support import PASSWORD, Held, client_for, load_people, sample
+from tests.support import PASSWORD, Held, client_for, file_letter, load_people, sample
 
 
 class _Recorded(logging.Handler):
@@ -208,33 +206,16 @@ def _filed(runtime: Runtime, count: int, *, pdf: bytes | None = None) -> list[st
         household = session.scalar(select(Household).where(Household.bg_number == OWN))
         documents = []
         for n in range(count):
-            document = Document(
-                id=uuid.uuid4(),
+            document = file_letter(
+                session,
+                household,
+                "kontoauszug",
+                f"Kontoauszug Girokonto Nummer {n}",
                 source_name=f"kontoauszug-{n}.pdf",
-                content_type="application/pdf",
-                size_bytes=1000,
-                original_key="originals/x",
-                original_sha256="0" * 64,
-                page_count=1,
-                status="processed",
-                received_at=utcnow(),
-                receipt_date=local_today(),
             )
             if pdf is not None:
                 stored = runtime.blobs.put(f"renditions/{document.id}.pdf", io.BytesIO(pdf))
                 document.pdf_key, document.pdf_sha256 = stored.key, stored.sha256
-            document.pages.append(Page(number=1, text=f"Kontoauszug Girokonto Nummer {n}"))
-            session.add(document)
-            file_document(
-                session,
-                document,
-                household=household,
-                doc_type="kontoauszug",
-                target="caseworker",
-                reason="Test",
-                actor=None,
-                routed_by="auto",
-            )
             documents.append(document)
         session.flush()
         runtime.index.index_many([index_entry(d) for d in documents])

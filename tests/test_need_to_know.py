@@ -13,10 +13,10 @@ from sqlalchemy import select
 from records.access import ROLE_CAPABILITIES, Capability, Role, household_grant, visible_access_keys
 from records.dates import local_today
 from records.db import transaction, utcnow
-from records.models import AuditEvent, Deputy, Document, Household, InboxItem, Page, ScanBatch, User
-from records.routing import file_document, index_entry
+from records.models import AuditEvent, Deputy, Document, Household, InboxItem, ScanBatch, User
+from records.routing import index_entry
 from records.runtime import Runtime
-from tests.support import add_admin, client_for, load_people
+from tests.support import add_admin, client_for, file_letter, load_people
 
 OWN = "95401BG1231743"  # caseworker lsb.95401.2, Leistung Husum
 ISLANDS = "95403BG3023526"  # Leistung Inseln
@@ -50,31 +50,8 @@ def _document(
             original_sha256="0" * 64,
             status="processed",
         )
-        document = Document(
-            id=uuid.uuid4(),
-            batch=batch,
-            source_name=f"{doc_type}.pdf",
-            content_type="application/pdf",
-            size_bytes=1000,
-            original_key=batch.original_key,
-            original_sha256="0" * 64,
-            page_count=1,
-            status="processed",
-            qa_status=qa_status,
-            received_at=utcnow(),
-            receipt_date=local_today(),
-        )
-        document.pages.append(Page(number=1, text=text))
-        session.add(document)
-        file_document(
-            session,
-            document,
-            household=household,
-            doc_type=doc_type,
-            target=target if household else "clearing",
-            reason="Test",
-            actor=None,
-            routed_by="auto",
+        document = file_letter(
+            session, household, doc_type, text, target=target, batch=batch, qa_status=qa_status
         )
         session.flush()
         runtime.index.index(index_entry(document))

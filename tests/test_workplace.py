@@ -6,18 +6,17 @@ feeds it is tested in test_processing and test_routing); everything after that i
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from records.dates import local_today
-from records.db import transaction, utcnow
-from records.models import AuditEvent, Deputy, Document, Household, InboxItem, Page
-from records.routing import file_document, index_entry
+from records.db import transaction
+from records.models import AuditEvent, Deputy, Household, InboxItem
+from records.routing import index_entry
 from records.runtime import Runtime
-from tests.support import add_admin, client_for, load_people
+from tests.support import add_admin, client_for, file_letter, load_people
 
 OWN = "95401BG1231743"  # caseworker lsb.95401.2, Leistung Husum
 ISLANDS = "95403BG3023526"  # Leistung Inseln
@@ -26,30 +25,7 @@ ISLANDS = "95403BG3023526"  # Leistung Inseln
 def _file(runtime: Runtime, bg_number: str, doc_type: str, text: str, target: str) -> str:
     with transaction(runtime.sessions) as session:
         household = session.scalar(select(Household).where(Household.bg_number == bg_number))
-        document = Document(
-            id=uuid.uuid4(),
-            source_name=f"{doc_type}.pdf",
-            content_type="application/pdf",
-            size_bytes=1000,
-            original_key="originals/x",
-            original_sha256="0" * 64,
-            page_count=1,
-            status="processed",
-            received_at=utcnow(),
-            receipt_date=local_today(),
-        )
-        document.pages.append(Page(number=1, text=text))
-        session.add(document)
-        file_document(
-            session,
-            document,
-            household=household,
-            doc_type=doc_type,
-            target=target,
-            reason="Test",
-            actor=None,
-            routed_by="auto",
-        )
+        document = file_letter(session, household, doc_type, text, target=target)
         session.flush()
         runtime.index.index(index_entry(document))
         return str(document.id)
