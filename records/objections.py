@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -36,6 +37,7 @@ from records.models import (
     User,
 )
 
+Case = TypeVar("Case", Objection, Appeal)
 OPEN_STATES = ("eingegangen", "in_bearbeitung")
 STATE_NAMES = {
     "eingegangen": "eingegangen",
@@ -466,13 +468,18 @@ def overview(gate: Gate, *, open_only: bool = True) -> list[Objection]:
     if open_only:
         query = query.where(Objection.status.in_(OPEN_STATES))
     objections = gate.session.scalars(query.order_by(Objection.receipt_date, Objection.id)).all()
-    visible = set(gate.visible([o.document for o in objections]))
-    shown = [o for o in objections if o.document in visible]
+    return _listed(gate, "objections", objections, open_only)
+
+
+def _listed(gate: Gate, kind: str, cases: Sequence[Case], open_only: bool) -> list[Case]:
+    """The cases whose letters the user may see; the list read is audited with its households."""
+    visible = set(gate.visible([case.document for case in cases]))
+    shown = [case for case in cases if case.document in visible]
     gate.record(
-        "objections.list",
+        f"{kind}.list",
         open_only=open_only,
-        objections=[o.id for o in shown],
-        households=sorted({o.household.bg_number for o in shown}),
+        **{kind: [case.id for case in shown]},
+        households=sorted({case.household.bg_number for case in shown}),
     )
     return shown
 
@@ -492,15 +499,7 @@ def appeals_overview(gate: Gate, *, open_only: bool = True) -> list[Appeal]:
     if open_only:
         query = query.where(Appeal.status == "anhaengig")
     appeals = gate.session.scalars(query.order_by(Appeal.served_on, Appeal.id)).all()
-    visible = set(gate.visible([a.document for a in appeals]))
-    shown = [a for a in appeals if a.document in visible]
-    gate.record(
-        "appeals.list",
-        open_only=open_only,
-        appeals=[a.id for a in shown],
-        households=sorted({a.household.bg_number for a in shown}),
-    )
-    return shown
+    return _listed(gate, "appeals", appeals, open_only)
 
 
 def register_appeal(
