@@ -46,6 +46,13 @@ def _inspect_email(path: Path, max_bytes: int) -> Inspected:
     return Inspected(EMAIL, 0)  # pages are known once the worker has converted it
 
 
+def _reads_like_email(path: Path) -> bool:
+    from ingest.email_import import looks_like_email
+
+    with path.open("rb") as handle:
+        return looks_like_email(handle.read(8192))
+
+
 def original_key(sha256: str) -> str:
     # Content-addressed: the same scan handed in twice is stored once, and never changes.
     return f"originals/{sha256[:2]}/{sha256}"
@@ -68,6 +75,10 @@ def accept_file(
     commit fails, nothing refers to the stored object and the caller may simply try again.
     """
     settings = runtime.settings
+    if not email and preset is None:
+        # The desk, the hot folder and `eakte ingest` take e-mails too (a function mailbox's
+        # messages): recognised and routed like scanned letters.
+        email = _reads_like_email(path)
     if email:
         inspected = _inspect_email(path, settings.max_upload_bytes)
     else:

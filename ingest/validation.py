@@ -74,8 +74,8 @@ def inspect_upload(
     content_type = next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
     if content_type is None:
         raise UploadRejected(
-            "Die Datei ist weder ein PDF noch ein Bild (TIFF, JPEG, PNG) und kann nicht "
-            "verarbeitet werden.",
+            "Die Datei ist weder ein PDF noch ein Bild (TIFF, JPEG, PNG) noch eine E-Mail "
+            "(.eml) und kann nicht verarbeitet werden.",
             code="unsupported_format",
         )
     if content_type == PDF:

@@ -1,0 +1,64 @@
+"""E-mail as a channel of the scanning desk: a message from the function mailbox handed in at
+the desk (or dropped into the hot folder, or given to `eakte ingest`) is recognised and routed
+like a scanned letter, not only filed into a household a caseworker already knows."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+import pytest
+
+from records.runtime import Runtime
+from tests.support import client_for, load_people, work_until_idle
+
+pytestmark = pytest.mark.slow
+
+# Stefan Koch, Osterende 112, 25938 Wyk auf Föhr (sample master data).
+BG_NUMBER = "95403BG6577899"
+
+
+def objection_mail() -> bytes:
+    message = EmailMessage()
+    message["From"] = "Stefan Koch <s.koch@example.org>"
+    message["To"] = "jobcenter@example.org"
+    message["Subject"] = f"Widerspruch gegen den Bescheid vom 10.11.2026, BG-Nr. {BG_NUMBER}"
+    message["Date"] = "Tue, 01 Dec 2026 09:30:00 +0100"
+    message.set_content(
+        "Sehr geehrte Damen und Herren,\n\n"
+        "hiermit lege ich Widerspruch gegen Ihren Bescheid vom 10.11.2026 ein.\n"
+        "Die Kosten der Unterkunft wurden nicht vollständig berücksichtigt.\n\n"
+        f"Bedarfsgemeinschaft: {BG_NUMBER}\n"
+        "Stefan Koch, geboren am 02.07.1970\nOsterende 112, 25938 Wyk auf Föhr\n\n"
+        "Mit freundlichen Grüßen\nStefan Koch\n"
+    )
+    return bytes(message)
+
+
+def test_an_e_mail_handed_in_at_the_desk_is_recognised_and_routed(
+    sqlite_runtime: Runtime,
+) -> None:
+    load_people(sqlite_runtime)
+    desk = client_for(sqlite_runtime, "post.1")
+    handed_in = desk.post(
+        "/api/documents", files={"file": ("widerspruch.eml", objection_mail(), "message/rfc822")}
+    )
+    assert handed_in.status_code == 201, handed_in.text
+    assert handed_in.json()["content_type"] == "message/rfc822"
+    work_until_idle(sqlite_runtime)
+    batch = desk.get(f"/api/batches/{handed_in.json()['id']}").json()
+    assert batch["status"] == "processed", batch
+    [document] = batch["documents"]
+    assert document["bg_number"] == BG_NUMBER
+    assert document["doc_type"] == "widerspruch"
+    assert document["inbox"] == {"kind": "team", "team": "Widerspruchsstelle"}
+    office = client_for(sqlite_runtime, "ws.1")
+    [item] = office.get("/api/inbox", params={"scope": "team"}).json()["items"]
+    assert item["document"]["id"] == document["id"]
+
+
+def test_a_text_file_is_still_refused_in_german(sqlite_runtime: Runtime) -> None:
+    load_people(sqlite_runtime)
+    desk = client_for(sqlite_runtime, "post.1")
+    refused = desk.post("/api/documents", files={"file": ("brief.txt", b"Sehr geehrte Damen")})
+    assert refused.status_code == 422
+    assert "noch eine E-Mail (.eml)" in refused.json()["error"]["message"]
