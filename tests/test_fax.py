@@ -124,3 +124,14 @@ def test_fax_of_a_sheet_fed_sideways_is_turned_upright_and_read(
     assert page.rotation == 90
     assert len(WORDS & read) / len(WORDS) >= 0.9, page.text
     assert page.height / page.width == pytest.approx(297 / 210, rel=0.02)
+
+
+def test_image_with_square_pixels_is_taken_as_it_is(tmp_path: Path) -> None:
+    page = Image.new("L", (1654, 2339), 255)
+    for name, dpi in (("square.png", (200, 200)), ("undeclared.png", None)):
+        source = tmp_path / name
+        page.save(source, **({"dpi": dpi} if dpi else {}))
+        raw, found = extract_image_page(source, 1, tmp_path, min_dpi=300, max_pixels=40_000_000)
+        with Image.open(raw) as extracted:
+            assert extracted.size == page.size
+        assert found == (200 if dpi else 300)
