@@ -53,16 +53,6 @@ def run_program(args: list[str], timeout: int) -> subprocess.CompletedProcess[by
         raise UnreadablePage(f"{args[0]} meldet einen Fehler: {detail}") from None
 
 
-def extract_image_frame(image_file: Path, number: int, out_dir: Path) -> tuple[Path, int]:
-    """Frame `number` (1-based) of a TIFF, JPEG or PNG as 8-bit gray PGM, and its dpi."""
-    target = out_dir / f"page-{number:05d}.pgm"
-    with Image.open(image_file) as image:
-        image.seek(number - 1)
-        dpi = image.info.get("dpi", (300, 300))[0]
-        image.convert("L").save(target)
-    return target, int(round(float(dpi))) if dpi and float(dpi) >= 72 else 300
-
-
 def ocr_page(image: Path, out_base: Path, languages: str, timeout: int, dpi: int) -> OcrResult:
     """One tesseract run gives both the words with boxes and the page as searchable PDF."""
     run_program(

@@ -28,7 +28,6 @@ from ingest.ocr import (
     Cancelled,
     OcrResult,
     UnreadablePage,
-    extract_image_frame,
     image_colour,
     ocr_page,
 )
@@ -36,6 +35,7 @@ from ingest.pdfa import write_pdfa
 from ingest.prepare import (
     PageScan,
     analyse_page,
+    extract_image_page,
     page_too_large,
     pdf_page_scans,
     prepare_page,
@@ -123,7 +123,13 @@ def _read_page(
     if content_type == PDF:
         raw = render_pdf_page(source, number, dpi, work, timeout)
     else:
-        raw, dpi = extract_image_frame(source, number, work)
+        raw, dpi = extract_image_page(
+            source,
+            number,
+            work,
+            min_dpi=settings.ocr_dpi,
+            max_pixels=settings.max_image_pixels,
+        )
     try:
         plan = analyse_page(raw, timeout)
         if plan.separator or plan.blank:
