@@ -100,6 +100,14 @@ def test_real_objection_is_still_an_objection(catalogue: Catalogue) -> None:
         "Widerspruch gegen Ihren Bescheid vom 20.10.2026 ein."
     )
     assert _type([quoting], catalogue) == "widerspruch"
+    # Naming an insurer or another authority in the body does not make them the sender.
+    naming = (
+        "Tim Jansen\nLanger Weg 3\n24837 Schleswig\nJobcenter Schleswig-Flensburg\n"
+        "Betreff: Krankengeld der AOK und Kindergeld der Familienkasse\nSehr geehrte Damen und "
+        "Herren,\nhiermit lege ich Widerspruch gegen Ihren Bescheid vom 01.11.2026 ein, weil Sie "
+        "das Krankengeld der AOK doppelt angerechnet haben."
+    )
+    assert _type([naming], catalogue) == "widerspruch"
 
 
 def test_objection_with_the_decision_attached_is_still_an_objection(

@@ -445,7 +445,8 @@ class _PageText:
 
 
 _SENTENCE = re.compile(r"\S.*?(?:[.!?](?=\s)|$)")
-_LETTERHEAD_LINES = 6  # the sender's name stands in the first lines of page 1
+_LETTERHEAD_LINES = 10  # the sender's name stands in the first lines of page 1 ...
+_LETTERHEAD_END = re.compile(r"^\s*(?:sehr geehrte|guten tag|hallo|liebe|betreff|betr\b)")
 
 
 def _masked_lines(
@@ -492,7 +493,11 @@ def _masked_lines(
 def _sender(
     doc: ParsedDocument, catalogue: Catalogue, pages: list[_PageText]
 ) -> tuple[SenderKind, Line] | None:
-    head = [line for line in doc.lines if line.page == 1][:_LETTERHEAD_LINES]
+    head: list[Line] = []
+    for line in [line for line in doc.lines if line.page == 1][:_LETTERHEAD_LINES]:
+        if _LETTERHEAD_END.match(line.folded):
+            break  # ... above the subject and the salutation, where the writer names others
+        head.append(line)
     for kind in catalogue.senders:
         for line in head:
             words = " " + _words(line.text) + " "
