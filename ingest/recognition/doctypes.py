@@ -52,10 +52,34 @@ class DocTypeRule:
     patterns: tuple[str, ...] = ()
     weight: float = 1.0
     terms: tuple[Term, ...] = ()
+    min_score: float | None = None  # stricter than the catalogue's, for types that cost much
+    min_margin: float = 0.0  # a type that wins by less than this share gives way
 
     @property
     def team(self) -> str | None:
         return self.target.split(":", 1)[1] if self.target.startswith("team:") else None
+
+
+@dataclass(frozen=True)
+class Boilerplate:
+    """Standard wording of other senders (a remedy notice, a form field) that is no evidence
+    for the listed types: the sentence it stands in (or only the match) is blanked for them."""
+
+    regex: re.Pattern[str]
+    types: tuple[str, ...]
+    scope: str = "sentence"  # "sentence" or "match"
+
+
+@dataclass(frozen=True)
+class SenderKind:
+    """Who writes, read from the letterhead (the first lines of page 1): a kind of sender that
+    never writes the listed types (a health insurer writes no doctor's sick note)."""
+
+    code: str
+    name: str
+    letterhead: tuple[Term, ...]
+    topics: tuple[Term, ...]  # if given, one of them must appear anywhere as well
+    excludes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -65,6 +89,15 @@ class Catalogue:
     min_score: float = 3.0
     source: str = ""
     lexicon: _Lexicon | None = field(default=None, compare=False, repr=False)
+    boilerplate: tuple[Boilerplate, ...] = ()
+    boilerplate_unless: tuple[re.Pattern[str], ...] = ()
+    senders: tuple[SenderKind, ...] = ()
+
+    def min_score_of(self, code: str) -> float:
+        rule = self.rule(code)
+        if rule is not None and rule.min_score is not None:
+            return rule.min_score
+        return self.min_score
 
     def rule(self, code: str) -> DocTypeRule | None:
         return next((rule for rule in self.types if rule.code == code), None)
@@ -78,6 +111,8 @@ class Catalogue:
             for term in rule.terms:
                 source = term.text if term.kind == "phrase" else term.text.translate(_UMLAUTS)
                 found.update(re.findall(r"[a-z]{6,}", fold(source)))
+        for entry in self.boilerplate:
+            found.update(re.findall(r"[a-z]{6,}", entry.regex.pattern))
         lexicon = _Lexicon(found)
         object.__setattr__(self, "lexicon", lexicon)
         return lexicon
@@ -219,7 +254,24 @@ def _rule(raw: object, position: int) -> DocTypeRule:
         weight = _number(raw.get("weight", 1.0), "„weight“")
         if weight <= 0:
             raise ValueError("„weight“ muss größer als 0 sein")
-        unknown = set(raw) - {"code", "name", "target", "weight", "phrases", "patterns"}
+        min_score = raw.get("min_score")
+        if min_score is not None:
+            min_score = _number(min_score, "„min_score“")
+            if min_score <= 0:
+                raise ValueError("„min_score“ muss größer als 0 sein")
+        min_margin = _number(raw.get("min_margin", 0.0), "„min_margin“")
+        if not 0 <= min_margin < 1:
+            raise ValueError("„min_margin“ muss zwischen 0 und 1 liegen")
+        unknown = set(raw) - {
+            "code",
+            "name",
+            "target",
+            "weight",
+            "phrases",
+            "patterns",
+            "min_score",
+            "min_margin",
+        }
         if unknown:
             raise ValueError(f"unbekannte Angabe(n): {', '.join(sorted(unknown))}")
         phrases, patterns, terms = _terms(raw)
@@ -234,7 +286,76 @@ def _rule(raw: object, position: int) -> DocTypeRule:
         patterns=tuple(patterns),
         weight=weight,
         terms=tuple(terms),
+        min_score=min_score,
+        min_margin=min_margin,
     )
+
+
+def _regex(pattern: object, what: str) -> re.Pattern[str]:
+    if not isinstance(pattern, str):
+        raise ValueError(f"{what}: „regex“ fehlt")
+    try:
+        return re.compile(pattern.translate(_UMLAUTS), re.IGNORECASE)
+    except re.error as error:
+        raise ValueError(
+            f"{what}: das Muster „{pattern}“ ist kein gültiger regulärer Ausdruck ({error})"
+        ) from None
+
+
+def _boilerplate(raw: object, codes: list[str]) -> tuple[Boilerplate, ...]:
+    if not isinstance(raw, list):
+        raise ValueError("„boilerplate“ muss eine Liste sein")
+    found = []
+    for position, entry in enumerate(raw, start=1):
+        what = f"Textbaustein Nr. {position}"
+        if not isinstance(entry, dict):
+            raise ValueError(f'{what} ist nicht {{ regex = "...", types = [...] }}')
+        unknown = set(entry) - {"regex", "types", "scope"}
+        if unknown:
+            raise ValueError(f"{what}: unbekannte Angabe(n): {', '.join(sorted(unknown))}")
+        types = entry.get("types")
+        if not isinstance(types, list) or not types or any(t not in codes for t in types):
+            raise ValueError(f"{what}: „types“ muss eingetragene Dokumentarten nennen")
+        scope = entry.get("scope", "sentence")
+        if scope not in ("sentence", "match"):
+            raise ValueError(f"{what}: „scope“ ist „sentence“ oder „match“")
+        found.append(Boilerplate(_regex(entry.get("regex"), what), tuple(types), scope))
+    return tuple(found)
+
+
+def _phrases(raw: object, what: str) -> tuple[Term, ...]:
+    if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
+        raise ValueError(f"{what} muss eine Liste von Formulierungen sein")
+    return tuple(_phrase_term(p, 1.0) for p in raw)
+
+
+def _senders(raw: object, codes: list[str]) -> tuple[SenderKind, ...]:
+    if not isinstance(raw, list):
+        raise ValueError("„senders“ muss eine Liste sein ([[senders]])")
+    found = []
+    for position, entry in enumerate(raw, start=1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("code"), str):
+            raise ValueError(f"Absenderart Nr. {position}: „code“ fehlt")
+        what = f"Absenderart „{entry['code']}“"
+        unknown = set(entry) - {"code", "name", "letterhead", "topics", "excludes"}
+        if unknown:
+            raise ValueError(f"{what}: unbekannte Angabe(n): {', '.join(sorted(unknown))}")
+        excludes = entry.get("excludes")
+        if not isinstance(excludes, list) or any(t not in codes for t in excludes):
+            raise ValueError(f"{what}: „excludes“ muss eingetragene Dokumentarten nennen")
+        letterhead = _phrases(entry.get("letterhead"), f"{what}: „letterhead“")
+        if not letterhead:
+            raise ValueError(f"{what}: „letterhead“ ist leer")
+        found.append(
+            SenderKind(
+                entry["code"],
+                str(entry.get("name", entry["code"])),
+                letterhead,
+                _phrases(entry.get("topics", []), f"{what}: „topics“"),
+                tuple(excludes),
+            )
+        )
+    return tuple(found)
 
 
 def load_catalogue(path: Path | None = None) -> Catalogue:
@@ -269,12 +390,33 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
         min_score = _number(data.get("min_score", 3.0), "„min_score“")
         if min_score <= 0:
             raise ValueError("„min_score“ muss größer als 0 sein")
-        unknown = set(data) - {"types", "fallback", "min_score"}
+        unknown = set(data) - {
+            "types",
+            "fallback",
+            "min_score",
+            "boilerplate",
+            "boilerplate_unless",
+            "senders",
+        }
         if unknown:
             raise ValueError(f"unbekannte Angabe(n): {', '.join(sorted(unknown))}")
+        boilerplate = _boilerplate(data.get("boilerplate", []), codes)
+        unless = data.get("boilerplate_unless", [])
+        if not isinstance(unless, list):
+            raise ValueError("„boilerplate_unless“ muss eine Liste sein")
+        boilerplate_unless = tuple(_regex(u, "boilerplate_unless") for u in unless)
+        senders = _senders(data.get("senders", []), codes)
     except ValueError as error:
         raise ValueError(f"{label}: {error}.") from None
-    return Catalogue(rules, str(fallback), min_score, str(source))
+    return Catalogue(
+        rules,
+        str(fallback),
+        min_score,
+        str(source),
+        boilerplate=boilerplate,
+        boilerplate_unless=boilerplate_unless,
+        senders=senders,
+    )
 
 
 # --- classification -----------------------------------------------------------------------------
@@ -302,7 +444,79 @@ class _PageText:
         return self.lines[index]
 
 
-def _page_texts(doc: ParsedDocument, lexicon: _Lexicon) -> list[_PageText]:
+_SENTENCE = re.compile(r"\S.*?(?:[.!?](?=\s)|$)")
+_LETTERHEAD_LINES = 10  # the sender's name stands in the first lines of page 1 ...
+_LETTERHEAD_END = re.compile(r"^\s*(?:sehr geehrte|guten tag|hallo|liebe|betreff|betr\b)")
+
+
+def _masked_lines(
+    doc: ParsedDocument, catalogue: Catalogue, code: str, lexicon: _Lexicon
+) -> dict[int, str]:
+    """Folded text of the lines where boilerplate (no evidence for `code`) is blanked out."""
+    entries = [entry for entry in catalogue.boilerplate if code in entry.types]
+    masked: dict[int, str] = {}
+    if not entries:
+        return masked
+    for number in range(1, len(doc.pages) + 1):
+        lines = [line for line in doc.lines if line.page == number]
+        starts, plain = [], ""
+        for line in lines:
+            starts.append(len(plain))
+            plain += line.folded + " "
+        blank = bytearray(len(plain))
+        for sentence in _SENTENCE.finditer(plain):
+            text = sentence.group(0)
+            corrected = lexicon.correct_text(text)
+            # An objection that quotes the deadline wording is still the writer's objection.
+            if any(u.search(text) or u.search(corrected) for u in catalogue.boilerplate_unless):
+                continue
+            for entry in entries:
+                spans = [m.span() for m in entry.regex.finditer(text)]
+                if not spans and entry.regex.search(corrected):
+                    spans = [(0, len(text))]  # read back from OCR damage: offsets differ
+                if spans and entry.scope == "sentence":
+                    spans = [(0, len(text))]
+                for start, end in spans:
+                    for i in range(sentence.start() + start, sentence.start() + end):
+                        blank[i] = 1
+        if not any(blank):
+            continue
+        for line, start in zip(lines, starts, strict=True):
+            part = blank[start : start + len(line.folded)]
+            if any(part):
+                masked[line.number] = "".join(
+                    " " if part[i] else ch for i, ch in enumerate(line.folded)
+                )
+    return masked
+
+
+def _sender(
+    doc: ParsedDocument, catalogue: Catalogue, pages: list[_PageText]
+) -> tuple[SenderKind, Line] | None:
+    head: list[Line] = []
+    for line in [line for line in doc.lines if line.page == 1][:_LETTERHEAD_LINES]:
+        if _LETTERHEAD_END.match(line.folded):
+            break  # ... above the subject and the salutation, where the writer names others
+        head.append(line)
+    for kind in catalogue.senders:
+        for line in head:
+            words = " " + _words(line.text) + " "
+            skeleton = " " + word_skeleton(_words(line.text)) + " "
+            if not any(
+                t.regex.search(words) or (t.skeleton is not None and t.skeleton.search(skeleton))
+                for t in kind.letterhead
+            ):
+                continue
+            if kind.topics and not any(_find(t, pages) for t in kind.topics):
+                break
+            return kind, line
+    return None
+
+
+def _page_texts(
+    doc: ParsedDocument, lexicon: _Lexicon, masked: dict[int, str] | None = None
+) -> list[_PageText]:
+    masked = masked or {}
     pages: list[_PageText] = []
     for number in range(1, len(doc.pages) + 1):
         lines = [line for line in doc.lines if line.page == number]
@@ -312,15 +526,19 @@ def _page_texts(doc: ParsedDocument, lexicon: _Lexicon) -> list[_PageText]:
         corrected_starts: list[int] = []
         skeleton_starts: list[int] = []
         for line in lines:
-            line_words = _words(line.text)
+            folded = masked.get(line.number, line.folded)
+            if line.number in masked:
+                line_words = " ".join(re.findall(r"[a-z0-9]+", folded))
+            else:
+                line_words = _words(line.text)
             words_starts.append(len(words))
             words += line_words + " "
             skeleton_starts.append(len(skeleton))
             skeleton += word_skeleton(line_words) + " "
             plain_starts.append(len(plain))
-            plain += line.folded + " "
+            plain += folded + " "
             corrected_starts.append(len(corrected))
-            corrected += lexicon.correct_text(line.folded) + " "
+            corrected += lexicon.correct_text(folded) + " "
         pages.append(
             _PageText(
                 number,
@@ -430,23 +648,73 @@ def _saturated(points: float, catalogue: Catalogue) -> float:
 
 
 def classify(doc: ParsedDocument, catalogue: Catalogue) -> TypeDecision:
-    pages = _page_texts(doc, catalogue.words())
+    lexicon = catalogue.words()
+    pages = _page_texts(doc, lexicon)
+    sender = _sender(doc, catalogue, pages)
+    excluded = set(sender[0].excludes) if sender is not None else set()
     points: dict[str, float] = {}
     scores: dict[str, float] = {}
     hits: dict[str, list[_Hit]] = {}
     for rule in catalogue.types:
-        found = [hit for term in rule.terms if (hit := _find(term, pages)) is not None]
+        masked = _masked_lines(doc, catalogue, rule.code, lexicon)
+        rule_pages = _page_texts(doc, lexicon, masked) if masked else pages
+        found = [hit for term in rule.terms if (hit := _find(term, rule_pages)) is not None]
         points[rule.code] = sum(h.term.weight * h.factor for h in found)
         scores[rule.code] = round(rule.weight * _saturated(points[rule.code], catalogue), 2)
         hits[rule.code] = found
+    notes: list[Evidence] = []
+    if sender is not None:
+        kind, line = sender
+        ruled_out = [c for c in excluded if points.get(c, 0) > 0]
+        if ruled_out:
+            names = ", ".join(f"„{_name(catalogue, c)}“" for c in sorted(ruled_out))
+            notes.append(
+                Evidence(
+                    "sender",
+                    line.page,
+                    line.text,
+                    f"Absender ist {kind.name} („{snippet(line.text)}“); das Schreiben ist "
+                    f"darum nicht {names}",
+                )
+            )
     eligible = [
         code
         for code in scores
-        if code != catalogue.fallback and points[code] >= catalogue.min_score
+        if code != catalogue.fallback
+        and code not in excluded
+        and points[code] >= catalogue.min_score_of(code)
     ]
+    # A type that costs much when wrong (the objections office sees the whole file) must win
+    # clearly when its own evidence is modest; otherwise the next type decides. Plain, strong
+    # wording (an objection with bank statements behind it) keeps its type.
+    dropped: set[str] = set()
+    while eligible:
+        leader = max(eligible, key=lambda c: scores[c])
+        rule = catalogue.rule(leader)
+        assert rule is not None
+        runner_up = max((scores[c] for c in scores if c != leader and c not in excluded), default=0)
+        modest = points[leader] < 2 * catalogue.min_score_of(leader)
+        narrow = (scores[leader] - runner_up) / scores[leader] < rule.min_margin
+        if rule.min_margin and modest and narrow:
+            notes.append(
+                Evidence(
+                    "phrase",
+                    None,
+                    "",
+                    f"„{rule.name}“ nur knapp vor einer anderen Art; daher nicht „{rule.name}“",
+                )
+            )
+            eligible.remove(leader)
+            dropped.add(leader)
+            continue
+        break
     if not eligible:
-        evidence = []
-        weak = [c for c in scores if c != catalogue.fallback and points[c] > 0]
+        evidence = notes
+        weak = [
+            c
+            for c in scores
+            if c != catalogue.fallback and c not in excluded | dropped and points[c] > 0
+        ]
         if weak:
             code = max(weak, key=lambda c: points[c])
             evidence.append(
@@ -455,7 +723,7 @@ def classify(doc: ParsedDocument, catalogue: Catalogue) -> TypeDecision:
                     None,
                     "",
                     f"Nur schwache Hinweise auf „{_name(catalogue, code)}“ ({points[code]:.1f} "
-                    f"Punkte, nötig sind {catalogue.min_score:g}); daher "
+                    f"Punkte, nötig sind {catalogue.min_score_of(code):g}); daher "
                     f"„{_name(catalogue, catalogue.fallback)}“",
                 )
             )
@@ -464,7 +732,7 @@ def classify(doc: ParsedDocument, catalogue: Catalogue) -> TypeDecision:
         return TypeDecision(catalogue.fallback, round(confidence, 2), evidence, scores)
     best_code = max(eligible, key=lambda c: scores[c])
     best = scores[best_code]
-    second = max((scores[c] for c in scores if c != best_code), default=0.0)
+    second = max((scores[c] for c in scores if c != best_code and c not in excluded), default=0.0)
     rule = catalogue.rule(best_code)
     assert rule is not None
     margin = (best - max(second, 0.0)) / best
@@ -472,7 +740,7 @@ def classify(doc: ParsedDocument, catalogue: Catalogue) -> TypeDecision:
     confidence = round(0.5 * margin + 0.5 * strength, 2)
     top = sorted(hits[best_code], key=lambda h: h.term.weight * h.factor, reverse=True)
     evidence = [_type_evidence(rule, hit) for hit in top[:3] if hit.term.weight > 0]
-    return TypeDecision(best_code, confidence, evidence, scores)
+    return TypeDecision(best_code, confidence, evidence + notes, scores)
 
 
 def _name(catalogue: Catalogue, code: str) -> str:
