@@ -140,3 +140,15 @@ def test_number_with_the_name_only_is_filed_as_before(
     result = _run([text], master, catalogue)
     assert result.bg_number == HELGA, result.clearing_reason
     assert result.household_confidence >= ROUTE_THRESHOLD
+
+
+def test_number_close_to_the_persons_own_and_another_goes_to_clearing(
+    master: MasterData, catalogue: Catalogue
+) -> None:
+    # 95401BG1234560 is one digit off both Helga's and Ole's numbers; the person is Helga.
+    text = (
+        "Helga Brodersen, geb. 09.02.1968\nNorderstraße 14, 25813 Husum\n"
+        "BG-Nr. 95401BG1234560\nAnbei die Unterlagen.\n"
+    )
+    result = _run([text], master, catalogue)
+    _assert_conflict(result, "95401BG1234560", HELGA)

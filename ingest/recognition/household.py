@@ -534,6 +534,12 @@ def _choose(
                 [chosen, *others],
                 0.5,
             )
+        # Which person evidence may contradict a printed number: a strong match (name with
+        # birth date or full address, >= ROUTE_THRESHOLD) of another household always does,
+        # since it alone would decide a household (issue 13: two strong facts that disagree
+        # go to the desk). A name alone does not: namesakes are common and a name-only match
+        # is never enough to file a letter, so it must not unsettle a number that the
+        # household's own member confirms.
         if not (chosen.corroborated_by_name or chosen.person_strong):
             # Only a last name, birth date or street backs the number: a full name that points
             # to another household with more than the name alone outweighs it.
@@ -623,6 +629,22 @@ def _choose(
         )
     if len(strong) == 1:
         chosen = strong[0]
+        # A number close to several households, one of them the person's own: still a number
+        # one digit off the person's own, so the desk decides (see stage 2).
+        slip = next(
+            (n for n in ambiguous_numbers if one_substitution_away(n.value, {chosen.bg_number})),
+            None,
+        )
+        if slip is not None:
+            return _clearing(
+                f"BG-Nummer {slip.value} auf Seite {slip.page} steht nicht in den Stammdaten "
+                f"und weicht in einer Ziffer von {chosen.bg_number} ({_names_of(chosen)}) und "
+                f"weiteren Nummern ab; {_facts(chosen)} zum Haushalt von {_names_of(chosen)} "
+                f"({chosen.bg_number}) – bitte in der Klärung entscheiden.",
+                _person_evidence(chosen) + notes,
+                [chosen],
+                0.5,
+            )
         if not chosen.household.active:
             return _inactive(chosen, _person_evidence(chosen) + notes)
         confidence = chosen.person_confidence - (0.02 if unknown_numbers else 0.0)
