@@ -3,7 +3,9 @@
 Misrouting discloses social data, so every rule here prefers the clearing inbox: a household is
 decided only when two independent facts on the paper point to it (a valid BG number and one of
 its members; or a member's full name and birth date or full address), and no other household is
-supported as well.
+supported as well. A printed number and a person that point to different households, or a
+number one digit off an existing one, are a conflict for the clearing desk: both households are
+offered and the reason says which evidence pointed where.
 """
 
 from __future__ import annotations
