@@ -4208,8 +4208,10 @@ class Template:
     person: str = "adult"  # or "child"
 
     def allows(self, case: str) -> bool:
-        if case in ("bg", "bad_bg") and self.bg == NEVER:
+        if case in ("bg", "bad_bg", "foreign_bg", "near_bg") and self.bg == NEVER:
             return False
+        if case in CONFLICT_CASES:
+            return self.birth != NEVER and self.address != NEVER
         if case == "name_birth":
             return self.birth != NEVER and self.address != ALWAYS
         if case == "name_address":
@@ -4273,15 +4275,21 @@ DOC_TYPES = (
 # fmt: on
 DOC_TYPE_WEIGHTS = (10, 6, 9, 10, 7, 10, 10, 8, 9, 8, 13)
 
-# How the sender can be identified. The last four must go to clearing.
+# How the sender can be identified. The last six must go to clearing. The two conflict cases
+# print a household number that is not the sender's own, next to the sender's full name, birth
+# date and address: "foreign_bg" the number of another existing household, "near_bg" the
+# sender's own number with one digit changed (a slip of the sender, not of the scanner).
 # fmt: off
 CASES = (
     'bg', 'name_birth', 'name_address', 'name_birth_address', 'unknown_sender', 'namesake',
-    'name_only', 'bad_bg',
+    'name_only', 'bad_bg', 'foreign_bg', 'near_bg',
 )
 # fmt: on
-CASE_WEIGHTS = (48, 15, 16, 8.5, 4.5, 3, 3, 2)
-CLEARING_CASES = frozenset({"unknown_sender", "namesake", "name_only", "bad_bg"})
+CASE_WEIGHTS = (48, 15, 16, 8.5, 4.5, 3, 3, 2, 2, 2)
+CLEARING_CASES = frozenset(
+    {"unknown_sender", "namesake", "name_only", "bad_bg", "foreign_bg", "near_bg"}
+)
+CONFLICT_CASES = frozenset({"foreign_bg", "near_bg"})
 
 
 def expected_inbox(doc_type: str, household: Household | None, case: str) -> dict[str, str]:
@@ -4437,7 +4445,7 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
         show_birth = True
     elif case == "name_address":
         show_address = True
-    elif case == "name_birth_address":
+    elif case == "name_birth_address" or case in CONFLICT_CASES:
         show_birth = show_address = True
     elif case == "unknown_sender":
         show_address = template.address != NEVER and rng.random() < 0.8
@@ -4469,7 +4477,12 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
                 break
 
     # A routed letter must identify exactly one household; otherwise fall back to the number.
-    if household is not None and case in ("name_birth", "name_address", "name_birth_address"):
+    if household is not None and case in (
+        "name_birth",
+        "name_address",
+        "name_birth_address",
+        *CONFLICT_CASES,
+    ):
         hits = _matches(
             master,
             person.first_name,
@@ -4478,6 +4491,7 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
             address=(street_name, number, postcode) if show_address else None,
         )
         if hits != {household.bg_number}:
+            # A conflict needs a person that identifies one household by itself.
             case = "bg"
 
     first, last = person.first_name, person.last_name
@@ -4490,6 +4504,16 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
     if case == "bg":
         assert household is not None
         printed_bg = household.bg_number
+    elif case == "foreign_bg":
+        assert household is not None
+        others = [h.bg_number for h in master.households if h is not household]
+        printed_bg = rng.choice(others)
+    elif case == "near_bg":
+        assert household is not None
+        own = household.bg_number
+        position = rng.choice([i for i, ch in enumerate(own) if ch.isdigit()])
+        digit = rng.choice([d for d in "0123456789" if d != own[position]])
+        printed_bg = own[:position] + digit + own[position + 1 :]
     elif case == "bad_bg":
         while True:
             fake = f"{rng.choice(master.region.offices).code}BG{rng.randrange(10**7):07d}"

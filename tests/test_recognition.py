@@ -398,12 +398,14 @@ def test_unknown_number_is_not_a_household(master: MasterData, catalogue: Catalo
     assert result.bg_numbers_found == [("24109BG5550000", 1, False)]
 
 
-def test_number_one_digit_off_is_accepted_when_the_person_matches(
+def test_number_one_digit_off_goes_to_clearing_even_when_the_person_matches(
     master: MasterData, catalogue: Catalogue
 ) -> None:
+    # Issue 13: a number one digit off the person's own is a conflict for the desk.
     text = "Jürgen Weiß\nGroße Straße 7\n24937 Flensburg\nBG-Nr. 24102BG1111117\nAnbei dies.\n"
     result = _run(text, master, catalogue)
-    _assert_routed(result, JUERGEN)
+    _assert_clearing(result, "24102BG1111117", JUERGEN, "weicht in einer Ziffer")
+    assert result.candidates == [JUERGEN]
     assert result.bg_numbers_found == [("24102BG1111117", 1, False)]
     assert "weicht in einer Ziffer" in result.household_evidence[0].detail
 

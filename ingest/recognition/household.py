@@ -3,7 +3,9 @@
 Misrouting discloses social data, so every rule here prefers the clearing inbox: a household is
 decided only when two independent facts on the paper point to it (a valid BG number and one of
 its members; or a member's full name and birth date or full address), and no other household is
-supported as well.
+supported as well. A printed number and a person that point to different households, or a
+number one digit off an existing one, are a conflict for the clearing desk: both households are
+offered and the reason says which evidence pointed where.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ ROUTE_THRESHOLD = 0.85
 # Confidence of each combination of facts (see _assess).
 CONF_BG_AND_NAME = 0.99
 CONF_BG_AND_OTHER = 0.96
-CONF_NEAR_BG_AND_NAME = 0.90
 CONF_NAME_BIRTH_STREET = 0.97
 CONF_NAME_BIRTH = 0.93
 CONF_NAME_ADDRESS = 0.90
@@ -429,6 +430,50 @@ def _inactive(finding: HouseholdFinding, evidence: list[Evidence]) -> HouseholdD
     )
 
 
+def _facts(finding: HouseholdFinding) -> str:
+    """Which facts about the person point to this household: "Name, Geburtsdatum und Anschrift"."""
+    best = finding.best
+    parts = []
+    if best is not None and best.name is not None:
+        parts.append("Name" if best.name.full else "Nachname")
+    if best is not None and best.birth is not None:
+        parts.append("Geburtsdatum")
+    if finding.address.street is not None or finding.address.full:
+        parts.append("Anschrift")
+    if finding.aliases:
+        parts.append("eine gelernte Zuordnung")
+    if not parts:
+        return "Die Angaben zur Person passen"
+    listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} und {parts[-1]}"
+    return f"{listed} {'passt' if len(parts) == 1 else 'passen'}"
+
+
+def _conflict_reason(
+    number: FoundNumber, pointed: HouseholdFinding, persons: list[HouseholdFinding]
+) -> str:
+    """Which evidence pointed where, for a printed number and a person that disagree."""
+    if number.value == pointed.bg_number:
+        said = (
+            f"BG-Nummer {number.value} auf Seite {number.page} gehört zum Haushalt von "
+            f"{_names_of(pointed)} ({pointed.bg_number})"
+        )
+    else:
+        said = (
+            f"BG-Nummer {number.value} auf Seite {number.page} steht nicht in den Stammdaten "
+            f"und weicht in einer Ziffer von {pointed.bg_number} ({_names_of(pointed)}) ab"
+        )
+    other = [f for f in persons if f is not pointed]
+    if other:
+        told = "; ".join(
+            f"{_facts(f)} zum Haushalt von {_names_of(f)} ({f.bg_number})" for f in other[:3]
+        )
+        return f"{said}; {told} – bitte in der Klärung entscheiden."
+    return (
+        f"{said}; {_facts(pointed)} zu diesem Haushalt, die gedruckte Nummer aber nicht – "
+        "bitte in der Klärung entscheiden."
+    )
+
+
 def _choose(
     findings: dict[str, HouseholdFinding],
     unknown_numbers: list[FoundNumber],
@@ -484,13 +529,19 @@ def _choose(
                 "Bedarfsgemeinschaft (Name, Geburtsdatum oder Anschrift) im Schreiben erkannt."
             )
             if others:
-                reason += f" Die Angaben zur Person passen zu {_listing(others)}."
+                reason = _conflict_reason(chosen.numbers[0], chosen, others)
             return _clearing(
                 reason,
                 _number_evidence(chosen) + [e for o in others for e in _person_evidence(o)] + notes,
                 [chosen, *others],
                 0.5,
             )
+        # Which person evidence may contradict a printed number: a strong match (name with
+        # birth date or full address, >= ROUTE_THRESHOLD) of another household always does,
+        # since it alone would decide a household (issue 13: two strong facts that disagree
+        # go to the desk). A name alone does not: namesakes are common and a name-only match
+        # is never enough to file a letter, so it must not unsettle a number that the
+        # household's own member confirms.
         if not (chosen.corroborated_by_name or chosen.person_strong):
             # Only a last name, birth date or street backs the number: a full name that points
             # to another household with more than the name alone outweighs it.
@@ -504,8 +555,7 @@ def _choose(
             ]
         if others:
             return _clearing(
-                f"Die BG-Nummer verweist auf {chosen.bg_number} ({_names_of(chosen)}), die Person "
-                f"im Schreiben passt aber auch zu {_listing(others)}.",
+                _conflict_reason(chosen.numbers[0], chosen, others),
                 _number_evidence(chosen) + [e for o in others for e in _person_evidence(o)],
                 [chosen, *others],
                 0.5,
@@ -534,14 +584,25 @@ def _choose(
                 "nicht genannt sind",
             )
         )
-    if len(near) == 1:
-        chosen = near[0]
-        others = [f for f in strong if f is not chosen]
-        if not others:
-            if not chosen.household.active:
-                return _inactive(chosen, _number_evidence(chosen) + _person_evidence(chosen))
-            confidence = max(CONF_NEAR_BG_AND_NAME, min(0.97, chosen.person_confidence + 0.02))
-            return _routed(chosen, confidence, notes)
+    # A number that is one digit off an existing one is a conflict, not a confirmation: the
+    # sender may have copied another household's number with a slip, or the number may be the
+    # person's own with a wrong digit; either way the paper holds two facts that disagree, and
+    # filing it in either household could be wrong (issue 13). So it never routes: with a
+    # person that is named cleanly or matched strongly, the letter goes to clearing with the
+    # number's household and the person's household both offered and the reason saying which
+    # evidence pointed where. (A number printed exactly elsewhere in the letter is handled
+    # above: then the near one is only a misread repetition.)
+    pointed = near + [f for f in near_rejected if strong]
+    if pointed:
+        persons = [f for f in strong if f not in pointed] or near
+        chosen = pointed[0]
+        candidates = [*persons, *(f for f in pointed if f not in persons)]
+        return _clearing(
+            _conflict_reason(chosen.near_numbers[0], chosen, persons),
+            _number_evidence(chosen) + [e for f in candidates for e in _person_evidence(f)] + notes,
+            candidates,
+            0.5,
+        )
 
     # 3. The person alone.
     if len(strong) > 1:
@@ -570,6 +631,22 @@ def _choose(
         )
     if len(strong) == 1:
         chosen = strong[0]
+        # A number close to several households, one of them the person's own: still a number
+        # one digit off the person's own, so the desk decides (see stage 2).
+        slip = next(
+            (n for n in ambiguous_numbers if one_substitution_away(n.value, {chosen.bg_number})),
+            None,
+        )
+        if slip is not None:
+            return _clearing(
+                f"BG-Nummer {slip.value} auf Seite {slip.page} steht nicht in den Stammdaten "
+                f"und weicht in einer Ziffer von {chosen.bg_number} ({_names_of(chosen)}) und "
+                f"weiteren Nummern ab; {_facts(chosen)} zum Haushalt von {_names_of(chosen)} "
+                f"({chosen.bg_number}) – bitte in der Klärung entscheiden.",
+                _person_evidence(chosen) + notes,
+                [chosen],
+                0.5,
+            )
         if not chosen.household.active:
             return _inactive(chosen, _person_evidence(chosen) + notes)
         confidence = chosen.person_confidence - (0.02 if unknown_numbers else 0.0)
