@@ -14,9 +14,16 @@ from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy import select
 
 from records.db import transaction
-from records.models import AuditEvent
+from records.models import AuditEvent, Document
 from records.runtime import Runtime
-from tests.support import PASSWORD, client_for, load_people, sample, work_until_idle
+from tests.support import (
+    PASSWORD,
+    client_for,
+    file_letter,
+    load_people,
+    sample,
+    work_until_idle,
+)
 from web.app import create_product_app
 
 pytestmark = pytest.mark.slow
@@ -195,3 +202,27 @@ def test_clearing_desk_finds_the_household_and_files_the_letter(
         "zugeordnet zu 95401BG7267253, Postkorb lsb.95401.2"
     )
     expect(page.locator("#clearing-count")).to_have_text("0 offen")
+
+
+def test_clearing_offers_both_households_of_a_conflict_and_files_with_one_click(
+    live_url: str, page: Page, sqlite_runtime: Runtime
+) -> None:
+    """A printed number of one household and the person of another: the desk decides."""
+    number_says, person_says = "95401BG7267253", "95403BG6577899"
+    with transaction(sqlite_runtime.sessions) as session:
+        letter = file_letter(session, None, "sonstiges", "Schreiben mit zwei Hinweisen")
+        letter.recognition = {
+            "bg_numbers_found": [[number_says, 1, True]],
+            "person": "Stefan Koch",
+            "candidates": [number_says, person_says],
+        }
+    _log_in(page, live_url, "post.1")
+    page.get_by_role("link", name="Klärung").click()
+    item = page.locator(".clearing-item")
+    # Nothing is preselected when the evidence disagrees.
+    expect(item.get_by_label("BG-Nummer")).to_have_value("")
+    expect(item.get_by_role("button", name=f"In {number_says} ablegen")).to_be_visible()
+    item.get_by_role("button", name=f"In {person_says} ablegen").click()
+    expect(page.locator("#clearing-status")).to_contain_text(f"zugeordnet zu {person_says}")
+    with transaction(sqlite_runtime.sessions) as session:
+        assert session.get(Document, letter.id).household.bg_number == person_says

@@ -56,8 +56,29 @@ function renderItem(entry) {
     const option = new Option(type.name, type.code, false, type.code === entry.doc_type);
     select.append(option);
   }
-  const known = entry.proposal.bg_numbers.find((found) => found.known);
-  if (known) filing.elements.bg_number.value = known.value;
+  const households = [...new Set(entry.proposal.candidates || [])];
+  if (households.length > 1) {
+    // Evidence that disagrees (a number of one household, the person of another): nothing is
+    // preselected; the desk files into the household it decides on with one click.
+    const choices = document.createElement("p");
+    choices.className = "choices";
+    choices.append("In Frage kommen: ");
+    for (const number of households) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary choose";
+      button.textContent = `In ${number} ablegen`;
+      button.addEventListener("click", () => {
+        filing.elements.bg_number.value = number;
+        filing.requestSubmit();
+      });
+      choices.append(button, " ");
+    }
+    node.querySelector(".proposal").after(choices);
+  } else {
+    const known = entry.proposal.bg_numbers.find((found) => found.known);
+    if (known) filing.elements.bg_number.value = known.value;
+  }
   const search = node.querySelector(".household-search");
   search.addEventListener("submit", async (event) => {
     event.preventDefault();
