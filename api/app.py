@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.csrf import CrossSiteGuard
+from api.errors import error_body
 from api.limits import BodySizeLimit
 from api.origin import AuditOrigin
 from api.routes import (
@@ -27,11 +28,6 @@ from records.errors import EAkteError
 from records.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-
-def error_body(code: str, message: str, **details: object) -> dict[str, object]:
-    extra = {"details": details} if details else {}
-    return {"error": {"code": code, "message": message, **extra}}
 
 
 def create_app(runtime: Runtime) -> FastAPI:

@@ -22,12 +22,13 @@ read their answers.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.errors import send_error
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 ALLOWED_FETCH_SITES = frozenset({"same-origin", "none"})
@@ -84,19 +85,10 @@ class CrossSiteGuard:
         if scope["type"] != "http" or scope["method"] in SAFE_METHODS or self.allowed(scope):
             await self.app(scope, receive, send)
             return
-        body = json.dumps(
-            {"error": {"code": "cross_site_request", "message": REFUSAL_MESSAGE}},
-            ensure_ascii=False,
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 403,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"vary", b"Origin, Sec-Fetch-Site"),
-                ],
-            }
+        await send_error(
+            send,
+            403,
+            "cross_site_request",
+            REFUSAL_MESSAGE,
+            [(b"vary", b"Origin, Sec-Fetch-Site")],
         )
-        await send({"type": "http.response.body", "body": body})

@@ -9,11 +9,10 @@ from the list (a new or renamed one) gets the small limit: it fails closed.
 
 from __future__ import annotations
 
-import json
-
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import send_error
 from records.errors import EAkteError
 
 # (method, route path) of the routes that take files: scans from the desk, e-mails and
@@ -116,20 +115,7 @@ class BodySizeLimit:
                 "Dateien bitte über das Hochladen einliefern."
             )
             code = "request_too_large"
-        body = json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False)
-        encoded = body.encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(encoded)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": encoded})
+        await send_error(send, 413, code, message, [(b"connection", b"close")])
 
 
 class _TooLarge(Exception):

@@ -131,19 +131,18 @@ def file_letter(
 ) -> Document:
     """A letter as OCR and routing leave it (its original a placeholder), filed into the
     household's inbox, or into clearing without one. The caller indexes it after the flush."""
-    document = Document(
-        id=uuid.uuid4(),
-        source_name=source_name or f"{doc_type}.pdf",
-        content_type="application/pdf",
-        size_bytes=1000,
-        original_key="originals/x",
-        original_sha256="0" * 64,
-        page_count=len(pages),
-        status="processed",
-        received_at=utcnow(),
-        receipt_date=local_today(),
-        **fields,
-    )
+    columns: dict[str, object] = {
+        "source_name": source_name or f"{doc_type}.pdf",
+        "content_type": "application/pdf",
+        "size_bytes": 1000,
+        "original_key": "originals/x",
+        "original_sha256": "0" * 64,
+        "page_count": len(pages),
+        "status": "processed",
+        "received_at": utcnow(),
+        "receipt_date": local_today(),
+    }
+    document = Document(id=uuid.uuid4(), **(columns | fields))
     for number, text in enumerate(pages, start=1):
         document.pages.append(Page(number=number, text=text))
     session.add(document)

@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select
 
-from records.db import transaction, utcnow
-from records.models import AuditEvent, Document, Household, InboxItem, Page
+from records.db import transaction
+from records.models import AuditEvent, Document, Household, InboxItem
 from records.reindex import checkpoint_path, reindex_all
-from records.routing import file_document, index_entry
+from records.routing import index_entry
 from records.runtime import Runtime, build_runtime
 from tests.conftest import make_settings
-from tests.support import Held, client_for, load_people, settings_env
+from tests.support import Held, client_for, file_letter, load_people, settings_env
 
 OWN = "95401BG1231743"  # Husum: caseworker lsb.95401.2 (Leistung Husum), case manager fm.2
 NEIGHBOUR = "95401BG0269063"  # Husum: caseworker lsb.95401.1, same team
@@ -61,32 +61,15 @@ def file(
             if bg_number
             else None
         )
-        document = Document(
-            id=uuid.uuid4(),
-            source_name=f"{doc_type}.pdf",
-            content_type="application/pdf",
-            size_bytes=1000,
-            original_key="originals/x",
-            original_sha256="0" * 64,
-            page_count=len(pages),
-            status="processed",
-            received_at=utcnow(),
+        document = file_letter(
+            session,
+            household,
+            doc_type,
+            *pages,
+            target=target,
             receipt_date=receipt,
             direction=direction,
             court_reference=court_reference,
-        )
-        for number, text in enumerate(pages, start=1):
-            document.pages.append(Page(number=number, text=text))
-        session.add(document)
-        file_document(
-            session,
-            document,
-            household=household,
-            doc_type=doc_type,
-            target=target,
-            reason="Test",
-            actor=None,
-            routed_by="auto",
         )
         session.flush()
         runtime.index.index(index_entry(document))
