@@ -18,6 +18,8 @@ tests/lettergen.py first.
     .venv/bin/python bench/routing.py                         # the 40 samples
     .venv/bin/python bench/routing.py --generate 300 --seed 7 # 300 generated letters
     .venv/bin/python bench/routing.py --score-only docs.json --folder F   # no product run
+    .venv/bin/python bench/routing.py --generate 150 --seed 9 --baseline main~5
+        # the same letters through an earlier commit too: before and after in one run
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ DEFAULT_FOLDER = ROOT.parent / "shared" / "samples"
 GOAL_CORRECT = 0.95
 GOAL_MISROUTED = 0.005
 GOAL_BG_HIT = 0.99
+# Truth cases whose printed household number is not the sender's own (tests/lettergen.py).
+CONFLICT_CASES = frozenset({"foreign_bg", "near_bg"})
 
 OUTCOMES = ("correct", "misrouted", "clearing", "failed", "missing")
 # Settings that would point the product at real services or another data folder.
@@ -125,6 +129,37 @@ def _scan_level(truth: dict) -> str | None:
     return f"level {max(levels)}" if levels else None
 
 
+def _scan_kind(truth: dict) -> str | None:
+    kind = truth.get("scan_kind")
+    return str(kind) if kind else None
+
+
+def _conflict_offered(truth: dict, docs: list[dict]) -> bool | None:
+    """For a letter whose printed number points elsewhere than its sender: is it in clearing
+    with both households offered? None for other letters."""
+    if truth.get("case") not in CONFLICT_CASES or not truth.get("bg_number"):
+        return None
+    wanted = {str(truth["bg_number"])}
+    printed = "".join(str(truth.get("printed_bg") or "").split())
+    if truth.get("case") == "foreign_bg" and printed:  # the number of another household
+        wanted.add(printed)
+    for doc in docs:
+        if inbox_key(doc.get("inbox")) != ("clearing", None):
+            return False
+        offered = {str(c) for c in doc.get("candidates") or []}
+        if not wanted <= offered:
+            return False
+    return bool(docs)
+
+
+def _bg_read(truth: dict, docs: list[dict]) -> bool:
+    """The sender's own household number is among the numbers read on the pages."""
+    wanted = str(truth.get("bg_number") or "")
+    return any(
+        str(found[0]) == wanted for d in docs for found in d.get("bg_numbers_found") or [] if found
+    ) or any(str(d.get("bg_number")) == wanted for d in docs)
+
+
 def score(truth: list[dict], documents: list[dict]) -> dict:
     """Compare the product's documents with the truth; returns every figure and every row."""
     by_source: dict[str, list[dict]] = defaultdict(list)
@@ -144,6 +179,9 @@ def score(truth: list[dict], documents: list[dict]) -> dict:
                 "doc_type": t["doc_type"],
                 "case": t.get("case"),
                 "scan": _scan_level(t),
+                "scan_kind": _scan_kind(t),
+                "conflict_offered": _conflict_offered(t, docs),
+                "bg_read": bool(docs) and _bg_read(t, docs),
                 "outcome": outcome,
                 "reason": reason,
                 "expected_inbox": t["expected_inbox"],
@@ -183,7 +221,15 @@ def score(truth: list[dict], documents: list[dict]) -> dict:
 
     bg_rows = [r for r in rows if r["bg_on_paper"] and r["truth_bg_number"]]
     bg_hits = sum(r["bg_hit"] for r in bg_rows)
+    bg_read = sum(r["bg_read"] for r in bg_rows)
+    conflicts = [r for r in rows if r["conflict_offered"] is not None]
     return {
+        "by_scan_kind": grouped("scan_kind"),
+        "bg_read": {"n": len(bg_rows), "hits": bg_read, "rate": _rate(bg_read, len(bg_rows))},
+        "conflicts": {
+            "n": len(conflicts),
+            "offered": sum(bool(r["conflict_offered"]) for r in conflicts),
+        },
         "overall": summarise(rows),
         "by_doc_type": grouped("doc_type"),
         "by_case": grouped("case"),
@@ -236,6 +282,8 @@ def format_report(result: dict, *, title: str = "") -> str:
         table("by identification (truth `case`)", result["by_case"])
     if len(result["by_scan"]) > 1:
         table("by scan degradation (worst page)", result["by_scan"])
+    if len(result.get("by_scan_kind") or {}) > 1:
+        table("by kind of scan", result["by_scan_kind"])
 
     overall = result["overall"]
     bg = result["bg"]
@@ -243,6 +291,18 @@ def format_report(result: dict, *, title: str = "") -> str:
     lines.append(
         f"BG number found where printed: {bg['hits']}/{bg['n']} = {_pct(bg['rate']).strip()}"
     )
+    read = result.get("bg_read")
+    if read:
+        lines.append(
+            f"BG number read where printed (routed or offered): {read['hits']}/{read['n']} = "
+            f"{_pct(read['rate']).strip()}"
+        )
+    conflicts = result.get("conflicts")
+    if conflicts and conflicts["n"]:
+        lines.append(
+            f"Conflicting numbers in clearing with both candidates: "
+            f"{conflicts['offered']}/{conflicts['n']}"
+        )
     lines.append(
         f"Every page accounted for: {'yes' if pages['all_accounted'] else 'NO'} "
         f"({pages['documents_ok']}/{pages['documents']} files with the right page count; "
@@ -304,14 +364,20 @@ def product_env(data_dir: Path) -> dict[str, str]:
 
 
 def cli(
-    args: list[str], env: dict[str, str], *, timeout: float, check: bool = True, quiet: bool = False
+    args: list[str],
+    env: dict[str, str],
+    *,
+    timeout: float,
+    check: bool = True,
+    quiet: bool = False,
+    root: Path = ROOT,
 ) -> subprocess.CompletedProcess[str]:
     command = [python_executable(), "-m", "api.cli", *args]
     shown = " ".join(args[:3]) + (" ..." if len(args) > 3 else "")
     if not quiet:
         print(f"$ python -m api.cli {shown}", file=sys.stderr, flush=True)
     done = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+        command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout
     )
     if check and done.returncode != 0:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-20:])
@@ -322,28 +388,30 @@ def cli(
 
 
 def run_product(
-    folder: Path, data_dir: Path, *, separate_worker: bool, timeout: float
+    folder: Path, data_dir: Path, *, separate_worker: bool, timeout: float, root: Path = ROOT
 ) -> tuple[list[dict], dict]:
+    """Run the product whose code lies in `root` (this checkout, or a baseline's) on `folder`."""
     env = product_env(data_dir)
+
     files = sorted(str(p) for p in (folder / "docs").glob("*.pdf"))
     if not files:
         raise SystemExit(f"no PDFs in {folder / 'docs'}")
-    cli(["migrate"], env, timeout=300)
-    cli(["import", "staff", str(folder / "staff.csv")], env, timeout=300)
-    cli(["import", "households", str(folder / "households.csv")], env, timeout=300)
+    cli(["migrate"], env, timeout=300, root=root)
+    cli(["import", "staff", str(folder / "staff.csv")], env, timeout=300, root=root)
+    cli(["import", "households", str(folder / "households.csv")], env, timeout=300, root=root)
     started = time.perf_counter()
     if separate_worker:
-        cli(["ingest", *files], env, timeout=timeout)
-        worker = cli(["worker", "--until-idle"], env, timeout=timeout, check=False)
+        cli(["ingest", *files], env, timeout=timeout, root=root)
+        worker = cli(["worker", "--until-idle"], env, timeout=timeout, check=False, root=root)
         exit_code = worker.returncode
     else:
-        ingest = cli(["ingest", *files, "--wait"], env, timeout=timeout, check=False)
+        ingest = cli(["ingest", *files, "--wait"], env, timeout=timeout, check=False, root=root)
         exit_code = ingest.returncode
         if exit_code not in (0, 1):
             tail = "\n".join((ingest.stderr or ingest.stdout).strip().splitlines()[-20:])
             raise SystemExit(f"ingest --wait failed with exit code {exit_code}:\n{tail}")
     seconds = time.perf_counter() - started
-    listed = cli(["documents", "--json"], env, timeout=300)
+    listed = cli(["documents", "--json"], env, timeout=300, root=root)
     try:
         documents = json.loads(listed.stdout)
     except json.JSONDecodeError as exc:
@@ -351,6 +419,75 @@ def run_product(
     if not isinstance(documents, list):
         raise SystemExit("`documents --json` must print a JSON array")
     return documents, {"seconds": seconds, "files": len(files), "exit_code": exit_code}
+
+
+def checkout_baseline(ref: str) -> Path:
+    """The product as it was at `ref`, in a temporary git worktree (same virtualenv)."""
+    target = Path(tempfile.mkdtemp(prefix="eakte-baseline-"))
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", "--force", str(target), ref],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return target
+
+
+def remove_baseline(path: Path) -> None:
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
+        check=False,
+        capture_output=True,
+    )
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def format_comparison(before: dict, after: dict, *, ref: str) -> str:
+    """Before and after on the same letters: the headline figures and every changed letter."""
+
+    def figures(result: dict) -> list[str]:
+        o = result["overall"]
+        bg, read = result["bg"], result.get("bg_read") or {}
+        conflicts = result.get("conflicts") or {}
+        return [
+            f"{o['correct']}/{o['n']} = {_pct(o['correct_rate']).strip()}",
+            f"{o['misrouted']}",
+            f"{o['clearing']}",
+            f"{o['failed'] + o['missing']}",
+            f"{_pct(o['doc_type_rate']).strip()}",
+            f"{bg['hits']}/{bg['n']}",
+            f"{read.get('hits', '–')}/{read.get('n', '–')}",
+            f"{conflicts.get('offered', '–')}/{conflicts.get('n', '–')}",
+        ]
+
+    labels = [
+        "correct",
+        "misrouted",
+        "clearing",
+        "failed or missing",
+        "document type right",
+        "BG number: routed to it",
+        "BG number: read on the page",
+        "conflicts offered both",
+    ]
+    lines = [f"Before ({ref}) and after (this checkout) on the same letters:", ""]
+    lines.append(f"{'':30} {'before':>16} {'after':>16}")
+    for label, b, a in zip(labels, figures(before), figures(after), strict=True):
+        lines.append(f"{label:30} {b:>16} {a:>16}")
+    old = {r["file"]: r for r in before["rows"]}
+    changed = [
+        (old[r["file"]], r)
+        for r in after["rows"]
+        if r["file"] in old and old[r["file"]]["outcome"] != r["outcome"]
+    ]
+    if changed:
+        lines += ["", "Letters whose outcome changed:"]
+        for b, a in changed:
+            case = f" [{a['case']}]" if a["case"] else ""
+            lines.append(
+                f"  {a['file']:10} {a['doc_type']:34}{case} {b['outcome']} -> {a['outcome']}"
+            )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -407,6 +544,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DOCS_JSON",
         help="do not run the product; score this saved `documents --json` output against --folder",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="GIT_REF",
+        help="also run the product as it was at this commit on the same letters and print "
+        "before and after side by side",
+    )
     args = parser.parse_args(argv)
 
     temp_dirs: list[Path] = []
@@ -440,6 +583,23 @@ def main(argv: list[str] | None = None) -> int:
                     json.dumps(documents, ensure_ascii=False, indent=1), encoding="utf-8"
                 )
         result = score(truth, documents)
+        before = None
+        if args.baseline and not args.score_only:
+            baseline_root = checkout_baseline(args.baseline)
+            baseline_data = Path(tempfile.mkdtemp(prefix="eakte-bench-baseline-"))
+            temp_dirs.append(baseline_data)
+            try:
+                print(f"baseline {args.baseline}: {baseline_root}", file=sys.stderr)
+                old_documents, _ = run_product(
+                    folder,
+                    baseline_data,
+                    separate_worker=args.separate_worker,
+                    timeout=args.timeout,
+                    root=baseline_root,
+                )
+            finally:
+                remove_baseline(baseline_root)
+            before = score(truth, old_documents)
         pages = sum(int(t["pages"]) for t in truth)
         title = f"Routing benchmark: {len(truth)} documents, {pages} pages from {folder}"
         if run:
@@ -449,8 +609,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"exit code {run['exit_code']}"
             )
         print(format_report(result, title=title))
+        if before is not None:
+            print()
+            print(format_comparison(before, result, ref=args.baseline))
         if args.json:
             payload = {"folder": str(folder), "run": run, **result}
+            if before is not None:
+                payload["baseline"] = {"ref": args.baseline, **before}
             args.json.write_text(
                 json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8"
             )

@@ -49,6 +49,10 @@ def document_rows(session: Session) -> list[dict[str, Any]]:
                 "household_confidence": recognition.get("household_confidence"),
                 "type_confidence": recognition.get("type_confidence"),
                 "reason": item.reason if item is not None else None,
+                # Households offered at the desk, and every household number read on the
+                # pages ([number, page, exists in master data]).
+                "candidates": list(recognition.get("candidates") or []),
+                "bg_numbers_found": list(recognition.get("bg_numbers_found") or []),
                 "batch_id": str(document.batch_id) if document.batch_id else None,
                 "qa_status": document.qa_status,
             }

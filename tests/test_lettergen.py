@@ -218,7 +218,8 @@ TRUTH = [
      "bg_on_paper": True, "expected_inbox": {"kind": "user", "user": "lsb.1"}},
     {"file": "docs/0002.pdf", "pages": 2, "doc_type": "klage", "bg_number": "11111BG0000002",
      "bg_on_paper": False, "expected_inbox": {"kind": "team", "team": "Widerspruchsstelle"}},
-    {"file": "docs/0003.pdf", "pages": 1, "doc_type": "sonstiges", "bg_number": None,
+    {"file": "docs/0003.pdf", "pages": 1, "doc_type": "sonstiges",
+         "bg_number": None,
      "bg_on_paper": False, "expected_inbox": {"kind": "clearing"}},
     {"file": "docs/0004.pdf", "pages": 1, "doc_type": "widerspruch", "bg_number": "11111BG0000004",
      "bg_on_paper": True, "expected_inbox": {"kind": "team", "team": "Widerspruchsstelle"}},
@@ -287,3 +288,35 @@ def test_routing_benchmark_counts_a_split_letter_by_its_worst_part() -> None:
     perfect = bench.score(truth, [doc("0007.pdf", good, "11111BG0000007", "mietbescheinigung", 3)])
     assert perfect["overall"]["correct_rate"] == 1.0
     assert "Goals: correct >= 95%: ok" in bench.format_report(perfect)
+
+
+def test_routing_benchmark_checks_conflicts_offer_both_households_and_compares_runs() -> None:
+    bench = load_bench()
+    clearing = {"kind": "clearing"}
+    truth = [
+        {"file": "docs/0001.pdf", "pages": 1, "doc_type": "sonstiges",
+         "bg_number": "11111BG0000001",
+         "bg_on_paper": False, "case": "foreign_bg", "printed_bg": "11111BG0000002",
+         "expected_inbox": clearing},
+        {"file": "docs/0002.pdf", "pages": 1, "doc_type": "sonstiges",
+         "bg_number": "11111BG0000003",
+         "bg_on_paper": False, "case": "foreign_bg", "printed_bg": "11111BG0000004",
+         "expected_inbox": clearing},
+        {"file": "docs/0003.pdf", "pages": 1, "doc_type": "sonstiges",
+         "bg_number": "11111BG0000005",
+         "bg_on_paper": True, "case": "bg", "expected_inbox": {"kind": "user", "user": "lsb.1"}},
+    ]  # fmt: skip
+    both = doc("0001.pdf", clearing, None, "sonstiges")
+    both["candidates"] = ["11111BG0000002", "11111BG0000001"]
+    one = doc("0002.pdf", clearing, None, "sonstiges")
+    one["candidates"] = ["11111BG0000003"]  # the printed number's household is not offered
+    read_only = doc("0003.pdf", clearing, None, "sonstiges")
+    read_only["bg_numbers_found"] = [["11111BG0000005", 1, True]]
+    after = bench.score(truth, [both, one, read_only])
+    assert after["conflicts"] == {"n": 2, "offered": 1}
+    assert after["bg"]["hits"] == 0 and after["bg_read"]["hits"] == 1
+    before = bench.score(truth, [doc("0001.pdf", {"kind": "user", "user": "lsb.9"},
+                                     "11111BG0000001", "sonstiges")])  # fmt: skip
+    comparison = bench.format_comparison(before, after, ref="main~1")
+    assert "0001.pdf" in comparison and "misrouted -> correct" in comparison
+    assert "conflicts offered both" in comparison
