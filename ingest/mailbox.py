@@ -160,7 +160,13 @@ def connect(settings: Settings) -> imaplib.IMAP4:
         else:
             imap = imaplib.IMAP4(host, port, timeout=timeout)
             if settings.mailbox_security == "starttls":
-                imap.starttls(ssl_context=context)
+                try:
+                    imap.starttls(ssl_context=context)
+                except BaseException:
+                    # No TLS, no login: the password never travels in plain text.
+                    with suppress(OSError):
+                        imap.shutdown()
+                    raise
     except (OSError, imaplib.IMAP4.error) as exc:
         raise MailboxUnavailable(
             f"Der Mailserver {host}:{port} ist nicht erreichbar ({type(exc).__name__}: "

@@ -440,6 +440,27 @@ def test_a_refused_login_takes_nothing(server: Server, tmp_path: Path) -> None:
 
 
 @pytest.mark.services
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+def test_a_server_without_tls_gets_no_password_when_tls_is_required(
+    server: Server, tmp_path: Path, security: str
+) -> None:
+    # The test server speaks plain IMAP only (and offers no STARTTLS): a mailbox that
+    # requires TLS must refuse it rather than log in without.
+    server.append(short_mail("Antrag", "<antrag-tls@example.org>"))
+    settings = make_settings(
+        tmp_path / "data", **server.settings(mailbox_security=security, mailbox_timeout_seconds=10)
+    )
+    runtime = build_runtime(settings)
+    try:
+        with pytest.raises(MailboxUnavailable, match="nicht erreichbar"):
+            Mailbox(runtime).fetch_once()
+        assert mailbox_batches(runtime) == []
+        assert len(server.messages(server.inbox)) == 1
+    finally:
+        runtime.close()
+
+
+@pytest.mark.services
 def test_the_worker_polls_a_configured_mailbox(server: Server, tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data", **server.settings())
     runtime = build_runtime(settings)
