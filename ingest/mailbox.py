@@ -43,7 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ingest.email_import import looks_like_email
-from ingest.hotfolder import shown
+from ingest.hotfolder import clean_name, shown
 from ingest.intake import accept_file
 from records import audit
 from records.config import Settings
@@ -88,6 +88,12 @@ class FetchReport:
     quarantined: list[tuple[str, str]] = field(default_factory=list)  # (subject, reason)
     moved_again: int = 0  # taken before (a crash before the move), only moved now
     busy: bool = False  # another process was fetching; this one did nothing
+
+
+def source_name(subject: str | None) -> str:
+    """The batch's name at the desk: the subject (a slash in it is no folder)."""
+    subject = (subject or "").replace("/", "-").replace("\\", "-").strip()
+    return clean_name(f"{subject or 'E-Mail ohne Betreff'}.eml")
 
 
 def mailbox_label(settings: Settings) -> str:
@@ -355,7 +361,7 @@ class Mailbox:
                 accept_file(
                     self.runtime,
                     staged,
-                    f"{found.subject or 'E-Mail ohne Betreff'}.eml",
+                    source_name(found.subject),
                     None,
                     channel=CHANNEL,
                     email=True,

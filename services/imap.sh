@@ -55,7 +55,8 @@ fetch_jar() {
     log "fetching GreenMail into $build"
     local mvn=(mvn -B -q -Dmaven.repo.local="$m2" -f "$tmp/pom.xml" package)
     # Offline first: with a warm Maven repo this needs no network at all.
-    if ! "${mvn[@]}" -o >"$tmp/mvn.log" 2>&1 && ! "${mvn[@]}" </dev/null >"$tmp/mvn.log" 2>&1; then
+    if ! "${mvn[@]}" -o </dev/null >"$tmp/mvn.log" 2>&1 &&
+        ! "${mvn[@]}" </dev/null >"$tmp/mvn.log" 2>&1; then
         cat "$tmp/mvn.log" >&2
         rm -rf "$tmp"
         die "maven failed"

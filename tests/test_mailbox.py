@@ -468,12 +468,13 @@ def test_the_worker_polls_a_configured_mailbox(server: Server, tmp_path: Path) -
     worker = threading.Thread(target=run_worker, args=(runtime, stop), daemon=True)
     worker.start()
     try:
-        server.append(short_mail("Antrag per E-Mail", "<antrag-3@example.org>"))
+        server.append(short_mail("Antrag 11/2026 per E-Mail", "<antrag-3@example.org>"))
         deadline = time.monotonic() + 120
         while not server.messages(server.done) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert len(server.messages(server.done)) == 1
-        assert [b.source_name for b in mailbox_batches(runtime)] == ["Antrag per E-Mail.eml"]
+        names = [batch.source_name for batch in mailbox_batches(runtime)]
+        assert names == ["Antrag 11-2026 per E-Mail.eml"]
     finally:
         stop.set()
         worker.join(60)
