@@ -437,6 +437,17 @@ def test_a_refused_login_takes_nothing(server: Server, tmp_path: Path) -> None:
         assert len(server.messages(server.inbox)) == 1
     finally:
         runtime.close()
+    # The right password from a file (a container secret, with its trailing newline).
+    secret = tmp_path / "postfach-passwort"
+    secret.write_text(server.password + "\n")
+    fixed = server.settings(mailbox_password_file=secret)
+    del fixed["mailbox_password"]
+    runtime = build_runtime(make_settings(tmp_path / "data", **fixed))
+    try:
+        assert Mailbox(runtime).fetch_once().accepted == ["Antrag"]
+        assert len(mailbox_batches(runtime)) == 1
+    finally:
+        runtime.close()
 
 
 @pytest.mark.services
