@@ -21,10 +21,12 @@ import_app = typer.Typer(help="Stammdaten aus dem Fachverfahren einlesen", no_ar
 user_app = typer.Typer(help="Benutzerkonten verwalten", no_args_is_help=True)
 audit_app = typer.Typer(help="Prüfprotokoll (Audit-Log)", no_args_is_help=True)
 db_app = typer.Typer(help="Datenbank verwalten", no_args_is_help=True)
+mailbox_app = typer.Typer(help="Funktionspostfach (IMAP) abrufen", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(mailbox_app, name="mailbox")
 
 
 def _settings() -> Settings:
@@ -84,6 +86,13 @@ def serve(
     )
     if settings.hot_folder is not None:
         typer.echo(f"Hot-Folder für Netzwerkscanner: {settings.hot_folder.resolve()}")
+    if settings.mailbox_enabled:
+        from ingest.mailbox import mailbox_label
+
+        typer.echo(
+            f"Funktionspostfach: {mailbox_label(settings)} "
+            f"(alle {settings.mailbox_poll_seconds:g} s)"
+        )
     if settings.demo:
         typer.echo("Demo-Zugänge (Login / Passwort / Rolle / Name):")
         for login, password, role, name in demo_logins(settings.data_dir):
@@ -376,6 +385,124 @@ def reindex(
         f"Suchindex neu aufgebaut{resumed}: {report.indexed} Dokumente indexiert, "
         f"{report.removed} veraltete Einträge entfernt, {report.seconds:.1f} s."
     )
+
+
+def _mailbox_configured(settings: Settings) -> None:
+    if not settings.mailbox_enabled:
+        typer.echo(
+            "Kein Funktionspostfach eingerichtet (EAKTE_MAILBOX_HOST ist nicht gesetzt).",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+
+@mailbox_app.command("fetch")
+def mailbox_fetch(
+    wait: Annotated[
+        bool, typer.Option(help="Warten, bis die abgerufenen E-Mails verarbeitet sind")
+    ] = False,
+) -> None:
+    """Das Funktionspostfach einmal abrufen: jede E-Mail wird ein Eingang wie ein Scan,
+    danach auf dem Server in den Erledigt-Ordner verschoben (defekte: in die Quarantäne)."""
+    _logging_quiet()
+    from ingest.mailbox import Mailbox, MailboxUnavailable
+
+    settings = _settings()
+    _mailbox_configured(settings)
+    runtime = _runtime()
+    try:
+        try:
+            report = Mailbox(runtime).fetch_once()
+        except MailboxUnavailable as exc:
+            typer.echo(f"Abruf fehlgeschlagen, nichts übernommen: {exc}", err=True)
+            raise typer.Exit(1) from None
+        if report.busy:
+            typer.echo("Ein anderer Prozess ruft das Postfach gerade ab; bitte später erneut.")
+            raise typer.Exit(3)
+        for subject in report.accepted:
+            typer.echo(f"übernommen: {subject or '(ohne Betreff)'}")
+        for subject, reason in report.quarantined:
+            typer.echo(f"Quarantäne: {subject or '(ohne Betreff)'}: {reason}")
+        if report.moved_again:
+            typer.echo(f"nur verschoben (schon übernommen): {report.moved_again}")
+        typer.echo(
+            f"{len(report.accepted)} E-Mails übernommen, {len(report.quarantined)} in Quarantäne."
+        )
+        if wait and report.accepted:
+            from ingest.worker import run_worker
+
+            run_worker(runtime, threading.Event(), until_idle=True)
+            typer.echo("Verarbeitung abgeschlossen.")
+    finally:
+        runtime.close()
+
+
+@mailbox_app.command("status")
+def mailbox_status(
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Letzte Nachrichten")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Als JSON ausgeben")] = False,
+) -> None:
+    """Einstellung des Funktionspostfachs und die zuletzt abgerufenen E-Mails, mit dem Grund
+    jeder Quarantäne."""
+    from ingest.mailbox import mailbox_label, status
+
+    settings = _settings()
+    runtime = _runtime()
+    try:
+        current = status(runtime, limit)
+    finally:
+        runtime.close()
+    configured = mailbox_label(settings) if settings.mailbox_enabled else None
+    if as_json:
+        rows = [
+            {
+                "taken_at": row.taken_at.isoformat(),
+                "outcome": row.outcome,
+                "message_id": row.message_id,
+                "sender": row.sender,
+                "subject": row.subject,
+                "size_bytes": row.size_bytes,
+                "reason": row.reason,
+                "batch_id": str(row.batch_id) if row.batch_id else None,
+                "moved": row.moved_at is not None,
+            }
+            for row in current.recent
+        ]
+        typer.echo(
+            json.dumps(
+                {
+                    "mailbox": configured,
+                    "accepted": current.accepted,
+                    "quarantined": current.quarantined,
+                    "not_moved": current.not_moved,
+                    "recent": rows,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    if configured is None:
+        typer.echo("Funktionspostfach: aus (EAKTE_MAILBOX_HOST ist nicht gesetzt)")
+    else:
+        typer.echo(
+            f"Funktionspostfach: {configured} ({settings.mailbox_security}, "
+            f"alle {settings.mailbox_poll_seconds:g} s; erledigt: "
+            f"{settings.mailbox_done_folder}, Quarantäne: {settings.mailbox_quarantine_folder})"
+        )
+    typer.echo(
+        f"{current.accepted} übernommen, {current.quarantined} in Quarantäne, "
+        f"{current.not_moved} noch nicht verschoben"
+    )
+    for row in current.recent:
+        label = "übernommen" if row.outcome == "accepted" else "Quarantäne"
+        moved = "" if row.moved_at else " (noch im Eingang)"
+        typer.echo(
+            f"{row.taken_at:%d.%m.%Y %H:%M}  {label:<10}  {row.sender or '-'}: "
+            f"{row.subject or '(ohne Betreff)'}{moved}"
+        )
+        if row.reason:
+            typer.echo(f"    Grund: {row.reason}")
 
 
 def main() -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 from ingest.validation import Inspected, inspect_upload, safe_source_name
 from records import audit
@@ -17,7 +20,7 @@ from records.runtime import Runtime
 from storage.base import sha256_of_file
 
 BATCH_JOB = "batch"
-CHANNELS = ("upload", "api", "hotfolder", "cli", "demo", "file")
+CHANNELS = ("upload", "api", "hotfolder", "cli", "demo", "file", "mailbox")
 EMAIL = "message/rfc822"
 
 
@@ -68,11 +71,13 @@ def accept_file(
     station: str | None = None,
     preset: Preset | None = None,
     email: bool = False,
+    on_batch: Callable[[Session, ScanBatch], None] | None = None,
 ) -> tuple[ScanBatch, Job]:
     """Check, store and enqueue a file. Raises UploadRejected with a German reason.
 
     The original is in the blob store before the batch and its job are committed; if the
     commit fails, nothing refers to the stored object and the caller may simply try again.
+    on_batch runs inside the batch's transaction (the mailbox remembers its message there).
     """
     settings = runtime.settings
     if not email and preset is None:
@@ -136,4 +141,6 @@ def accept_file(
             sha256=sha256,
             pages=inspected.pages,
         )
+        if on_batch is not None:
+            on_batch(session, batch)
     return batch, job

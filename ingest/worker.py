@@ -13,6 +13,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import OperationalError
 
 from ingest.intake import BATCH_JOB
+from ingest.mailbox import start_polling
 from ingest.pipeline import PermanentFailure, process_batch
 from ingest.verify import VERIFY_JOB, verify_store
 from records.jobs import (
@@ -119,6 +120,7 @@ class _Outage:
 
 def run_worker(runtime: Runtime, stop: threading.Event, *, until_idle: bool = False) -> int:
     """Work the queue until `stop` is set, or with until_idle until every job has ended.
+    Without until_idle, a configured mailbox is polled on its interval meanwhile.
 
     Jobs that other workers hold count as unfinished: if such a worker dies, this one takes over.
     A database that is locked or gone does not end the worker: it waits and tries again; a job
@@ -129,6 +131,10 @@ def run_worker(runtime: Runtime, stop: threading.Event, *, until_idle: bool = Fa
     outage = _Outage(settings)
     done = 0
     log.info("worker %s started", me)
+    if not until_idle:
+        # The function mailbox (when configured) is polled beside the queue; one worker
+        # fetches at a time, the others find the lock taken and wait for the next round.
+        start_polling(runtime, stop)
     while not stop.is_set():
         try:
             job = claim_next(runtime.sessions, me, settings.job_lease_seconds)

@@ -17,6 +17,9 @@ DEMO_SECRET_KEY = "demo-only-secret-key-do-not-use-in-production"
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 
+# issue 13, mail: the hosts a mailbox without TLS may be on.
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EAKTE_", extra="ignore")
@@ -123,6 +126,60 @@ class Settings(BaseSettings):
 
     # Pages worked on at once on this machine, shared by all its workers (ingest/slots.py).
     ocr_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+
+    # issue 13, mail
+    # The function mailbox (IMAP) whose messages become intake batches like an .eml handed in
+    # at the desk (ingest/mailbox.py). Off while no host is set. Each message is taken once
+    # (its Message-ID is remembered), then moved to the done folder; a broken one goes to the
+    # quarantine folder with a German reason.
+    mailbox_host: str | None = None
+    # Default: 993 with implicit TLS, 143 with STARTTLS or plain.
+    mailbox_port: int | None = Field(default=None, ge=1, le=65535)
+    # "tls": implicit TLS; "starttls": STARTTLS required; "plain": only to this machine.
+    mailbox_security: Literal["tls", "starttls", "plain"] = "tls"
+    mailbox_user: str | None = None
+    mailbox_password: SecretStr | None = None
+    # A file holding the password (first line), e.g. a container secret; instead of the above.
+    mailbox_password_file: Path | None = None
+    # CA certificates to trust besides the system's (a server with an internal CA).
+    mailbox_ca_file: Path | None = None
+    mailbox_folder: str = "INBOX"
+    mailbox_done_folder: str = "Erledigt"
+    mailbox_quarantine_folder: str = "Quarantaene"
+    mailbox_poll_seconds: float = Field(default=60.0, gt=0)
+    mailbox_timeout_seconds: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check_mailbox(self) -> Settings:
+        if not self.mailbox_host:
+            return self
+        if not self.mailbox_user:
+            raise ConfigurationError("EAKTE_MAILBOX_USER must be set with EAKTE_MAILBOX_HOST")
+        if (self.mailbox_password is None) == (self.mailbox_password_file is None):
+            raise ConfigurationError(
+                "set exactly one of EAKTE_MAILBOX_PASSWORD and EAKTE_MAILBOX_PASSWORD_FILE"
+            )
+        if self.mailbox_security == "plain" and self.mailbox_host.lower() not in LOCAL_HOSTS:
+            raise ConfigurationError(
+                "EAKTE_MAILBOX_SECURITY=plain sends the password unencrypted and is allowed "
+                "only for a server on this machine (localhost); use tls or starttls"
+            )
+        folders = {self.mailbox_folder, self.mailbox_done_folder, self.mailbox_quarantine_folder}
+        if len(folders) != 3:
+            raise ConfigurationError(
+                "EAKTE_MAILBOX_FOLDER, _DONE_FOLDER and _QUARANTINE_FOLDER must differ"
+            )
+        return self
+
+    @property
+    def mailbox_enabled(self) -> bool:
+        return bool(self.mailbox_host)
+
+    @property
+    def resolved_mailbox_port(self) -> int:
+        if self.mailbox_port is not None:
+            return self.mailbox_port
+        return 993 if self.mailbox_security == "tls" else 143
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

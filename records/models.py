@@ -552,3 +552,7 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# Tables of modules of their own register on the same metadata (migrations, schema checks).
+import records.mailbox  # noqa: E402, F401

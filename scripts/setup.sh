@@ -18,6 +18,8 @@ packages=(tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng poppler-utils curl c
 # The test services are built or started from these; installed here, before the service
 # scripts run side by side, so that only one apt-get ever runs at a time.
 [ "$dev" = 1 ] && packages+=(postgresql util-linux procps chromium fonts-urw-base35)
+# Java and Maven: OpenSearch, veraPDF and the IMAP server (GreenMail) come from Maven Central.
+[ "$dev" = 1 ] && packages+=(openjdk-17-jdk-headless maven)
 [ "$bench" = 1 ] && packages+=(ghostscript time)
 
 missing=()

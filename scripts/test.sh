@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up on Debian 12 as root, starts the real services (PostgreSQL, MinIO,
-# OpenSearch) on 127.0.0.1, and runs the whole test suite against them. Extra arguments go
-# to pytest, e.g. `scripts/test.sh -m "not slow"` or `scripts/test.sh tests/test_api.py`.
+# OpenSearch, an IMAP server) on 127.0.0.1, and runs the whole test suite against them. Extra
+# arguments go to pytest, e.g. `scripts/test.sh -m "not slow"` or `scripts/test.sh tests/test_api.py`.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,7 +15,7 @@ export EAKTE_SERVICES_DIR="${EAKTE_SERVICES_DIR:-/var/tmp/eakte-services}"
 bash scripts/setup.sh --dev
 
 stop_services() {
-  for service in "${services[@]}"; do
+  for service in "${services[@]}" imap; do
     bash "services/$service.sh" stop >/dev/null 2>&1 || true
   done
 }
@@ -50,6 +50,11 @@ done
 bash services/verapdf.sh install >"$EAKTE_SERVICES_DIR/verapdf-install.log" 2>&1 ||
   { cat "$EAKTE_SERVICES_DIR/verapdf-install.log" >&2; exit 1; }
 eval "$(bash services/verapdf.sh env)"
+# The IMAP server of the mailbox tests (GreenMail, Maven Central): after veraPDF for the same
+# reason; warm, it starts in a few seconds.
+bash services/imap.sh start >"$EAKTE_SERVICES_DIR/imap-start.log" 2>&1 ||
+  { cat "$EAKTE_SERVICES_DIR/imap-start.log" >&2; exit 1; }
+eval "$(bash services/imap.sh env)"
 echo "test: services ready after $(( $(date +%s) - started )) s"
 
 # The production deployment must stay a valid compose file; secrets are placeholders here.

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# A real IMAP server for the mailbox tests (tests/test_mailbox.py): GreenMail standalone from
+# Maven Central, run with the JDK on 127.0.0.1. No installer, no system service, no root
+# needed to run it (root only to apt-get Java and Maven on a fresh machine).
+#
+#   services/imap.sh install   fetch the pinned GreenMail jar (idempotent; no Maven when cached)
+#   services/imap.sh start     install if needed, start in the background, wait for the greeting
+#   services/imap.sh stop      SIGTERM, then SIGKILL after 30 s
+#   services/imap.sh status    exit 0 when running and answering, 3 otherwise
+#   services/imap.sh env       print export lines for the test suite
+#
+# Settings (environment):
+#   EAKTE_IMAP_PORT          IMAP port on 127.0.0.1 (default 59143; no TLS, local only)
+#   EAKTE_IMAP_API_PORT      GreenMail's own HTTP API on 127.0.0.1 (default 59144; unused)
+#   EAKTE_SERVICES_DIR       state root (default <repo>/.services); log and pid in <root>/imap
+#   EAKTE_CACHE_DIR          build + Maven repo cache (default /var/cache/eakte)
+#   EAKTE_IMAP_JAVA_OPTS     JVM options (default: small heap)
+#
+# GreenMail keeps the mailboxes in memory: a restart starts empty, as every test run should.
+# The tests give each test folders of its own, so one server serves the whole run.
+set -euo pipefail
+EAKTE_LOG_TAG=imap
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+src="$EAKTE_SERVICES_SCRIPTS_DIR/imap"
+cache="$EAKTE_CACHE/imap"
+m2="$EAKTE_CACHE/m2"
+
+PORT="${EAKTE_IMAP_PORT:-59143}"
+API_PORT="${EAKTE_IMAP_API_PORT:-59144}"
+USER_NAME=eakte-postfach
+PASSWORD=eakte-test-imap-passwort
+START_TIMEOUT="${EAKTE_IMAP_START_TIMEOUT:-60}"
+
+STATE="$(state_dir imap)"
+LOGFILE="$STATE/greenmail.log"
+PIDFILE="$STATE/greenmail.pid"
+
+# Keyed by the pom's hash: a new version fetches again, an unchanged checkout never starts Maven.
+build_dir() {
+    local version hash
+    version="$(sed -n 's:.*<greenmail.version>\(.*\)</greenmail.version>.*:\1:p' "$src/pom.xml")"
+    hash="$(sha256sum <"$src/pom.xml" | cut -c1-12)"
+    echo "$cache/greenmail-$version-$hash"
+}
+
+fetch_jar() {
+    local build="$1" tmp
+    [[ -f "$build/greenmail-standalone.jar" ]] && return 0   # fetched by a concurrent run
+    mkdir -p "$cache" "$m2"
+    # Assembled beside the cache and moved in whole: a half-finished fetch is never used.
+    tmp="$(mktemp -d "$cache/.build.XXXXXX")"
+    cp "$src/pom.xml" "$tmp/"
+    log "fetching GreenMail into $build"
+    local mvn=(mvn -B -q -Dmaven.repo.local="$m2" -f "$tmp/pom.xml" package)
+    # Offline first: with a warm Maven repo this needs no network at all.
+    if ! "${mvn[@]}" -o </dev/null >"$tmp/mvn.log" 2>&1 &&
+        ! "${mvn[@]}" </dev/null >"$tmp/mvn.log" 2>&1; then
+        cat "$tmp/mvn.log" >&2
+        rm -rf "$tmp"
+        die "maven failed"
+    fi
+    mkdir -p "$tmp/out"
+    mv "$tmp/target/jars/greenmail-standalone.jar" "$tmp/out/"
+    mv -T "$tmp/out" "$build" 2>/dev/null || [[ -f "$build/greenmail-standalone.jar" ]]
+    rm -rf "$tmp"
+}
+
+do_install() {
+    local build
+    build="$(build_dir)"
+    [[ -f "$build/greenmail-standalone.jar" ]] && return 0
+    command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
+    command -v mvn >/dev/null 2>&1 || apt_install maven
+    with_lock imap-fetch fetch_jar "$build"
+    [[ -f "$build/greenmail-standalone.jar" ]] || die "no GreenMail jar in $build"
+}
+
+# An IMAP server greets first: "* OK ...".
+greets() {
+    local line
+    line="$(
+        exec 2>/dev/null
+        exec 3<>"/dev/tcp/127.0.0.1/$PORT" || exit 0
+        IFS= read -r -t 5 line <&3 || exit 0
+        printf 'a LOGOUT\r\n' >&3
+        echo "$line"
+    )"
+    [[ "$line" == "* OK"* ]]
+}
+
+our_server_running() { pid_alive "$PIDFILE"; }
+
+do_start() {
+    do_install
+    if our_server_running && greets; then
+        log "already running on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"))"
+        return 0
+    fi
+    if our_server_running; then
+        log "process $(cat "$PIDFILE") is up but does not answer; restarting it"
+        do_stop
+    fi
+    rm -f "$PIDFILE"
+    local p
+    for p in "$PORT" "$API_PORT"; do
+        port_open "$p" && die "port 127.0.0.1:$p is in use by another process; set EAKTE_IMAP_PORT/EAKTE_IMAP_API_PORT"
+    done
+    local jar
+    jar="$(build_dir)/greenmail-standalone.jar"
+    log "starting GreenMail on 127.0.0.1:$PORT (log $LOGFILE)"
+    # setsid: own session, so the server outlives the shell that started it; the inner shell
+    # writes its own pid and execs java, so the pid file holds the server's pid.
+    # shellcheck disable=SC2086 # JAVA_OPTS is a word list on purpose
+    setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PIDFILE" \
+        java ${EAKTE_IMAP_JAVA_OPTS:--Xms32m -Xmx256m -XX:+UseSerialGC} \
+        -Djava.awt.headless=true -Dfile.encoding=UTF-8 \
+        -Dgreenmail.imap.hostname=127.0.0.1 -Dgreenmail.imap.port="$PORT" \
+        -Dgreenmail.api.hostname=127.0.0.1 -Dgreenmail.api.port="$API_PORT" \
+        -Dgreenmail.users="$USER_NAME:$PASSWORD@localhost" \
+        -Dgreenmail.verbose=false \
+        -jar "$jar" \
+        </dev/null >>"$LOGFILE" 2>&1 &
+    local deadline=$(( $(date +%s) + START_TIMEOUT ))
+    until greets; do
+        if [ -s "$PIDFILE" ] && ! our_server_running; then
+            show_log "$LOGFILE" 40
+            rm -f "$PIDFILE"
+            die "GreenMail exited during startup"
+        fi
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            show_log "$LOGFILE" 40
+            do_stop || true
+            die "GreenMail did not answer within ${START_TIMEOUT}s"
+        fi
+        sleep 0.5
+    done
+    if ! our_server_running; then
+        show_log "$LOGFILE" 40
+        die "an IMAP server answered on :$PORT but our process is not running (port taken?)"
+    fi
+    log "ready: imap://127.0.0.1:$PORT (pid $(cat "$PIDFILE"))"
+}
+
+do_stop() {
+    if ! our_server_running; then
+        rm -f "$PIDFILE"
+        log "not running"
+        return 0
+    fi
+    local pid
+    pid="$(head -n1 "$PIDFILE")"
+    log "stopping pid $pid"
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_until 30 "GreenMail pid $pid to exit" bash -c '! kill -0 "$0" 2>/dev/null' "$pid"; then
+        kill -KILL "$pid" 2>/dev/null || true
+        sleep 0.5
+    fi
+    rm -f "$PIDFILE"
+    log "stopped"
+}
+
+do_status() {
+    if our_server_running && greets; then
+        echo "imap: running on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"), jar $(build_dir))"
+        return 0
+    fi
+    echo "imap: not running"
+    return 3
+}
+
+do_env() {
+    echo "export EAKTE_TEST_IMAP_HOST=127.0.0.1"
+    echo "export EAKTE_TEST_IMAP_PORT=$PORT"
+    echo "export EAKTE_TEST_IMAP_USER=$USER_NAME"
+    echo "export EAKTE_TEST_IMAP_PASSWORD=$PASSWORD"
+}
+
+case "${1:-}" in
+    install) do_install ;;
+    start) do_start ;;
+    stop) do_stop ;;
+    status) do_status ;;
+    env) do_env ;;
+    *) echo "usage: $0 install|start|stop|status|env" >&2; exit 2 ;;
+esac
