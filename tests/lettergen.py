@@ -463,6 +463,10 @@ class Household:
     caseworker: str
     case_manager: str
     office: Office
+    # The account the benefit is paid to and the head's e-mail address, where the
+    # Fachverfahren holds them (households.csv's optional columns `iban` and `email`).
+    iban: str | None = None  # spaced as printed: "DE89 3704 0044 0532 0130 00"
+    email: str | None = None
 
 
 @dataclass
@@ -623,6 +627,23 @@ def build_master(seed: int, households: int) -> Master:
             continue
         b.members[0] = Person(source.last_name, source.first_name, target.birth_date, source.sex)
 
+    # Accounts and e-mail addresses from their own random stream, so that everything above
+    # stays as it was for a seed.
+    keys = random.Random(f"lettergen-identity:{seed}")
+    ibans: set[str] = set()
+    for h in result:
+        if keys.random() < 0.85:
+            while True:
+                iban = iban_for(keys, keys.choice(BANKS)[2])
+                if iban not in ibans:
+                    ibans.add(iban)
+                    h.iban = iban
+                    break
+        if keys.random() < 0.3:
+            head = h.members[0]
+            local = transliterate(f"{head.first_name}.{head.last_name}").lower().replace(" ", "")
+            h.email = f"{local}.{h.bg_number[-4:]}@{keys.choice(MAIL_DOMAINS)}"
+
     names = Counter((m.first_name, m.last_name) for h in result for m in h.members)
     full_names = {m.full for h in result for m in h.members} | {s.name for s in staff}
     return Master(
@@ -655,10 +676,12 @@ def write_master(master: Master, out_dir: Path) -> None:
                 "town",
                 "caseworker",
                 "case_manager",
+                "iban",
+                "email",
             ]
         )
         for h in master.households:
-            for m in h.members:
+            for k, m in enumerate(h.members):
                 writer.writerow(
                     [
                         h.bg_number,
@@ -670,6 +693,8 @@ def write_master(master: Master, out_dir: Path) -> None:
                         h.town,
                         h.caseworker,
                         h.case_manager,
+                        h.iban if k == 0 and h.iban else "",
+                        h.email if k == 0 and h.email else "",
                     ]
                 )
 
@@ -775,6 +800,9 @@ BG_LABELS = (
     'BG:', 'Bedarfsgemeinschaft:', 'Az.:', 'Mein Zeichen:', 'BG-Nr',
 )
 # fmt: on
+
+
+MAIL_DOMAINS = ("web.de", "gmx.de", "t-online.de", "gmail.com", "posteo.de", "outlook.de")
 
 
 def iban_for(rng: random.Random, blz: str) -> str:
@@ -1320,6 +1348,7 @@ class Ident:
     bg_format: str | None
     bg_label: str
     birth_style: str
+    iban: str | None = None  # the household's account, printed on its bank statements
 
     @property
     def name(self) -> str:
@@ -3022,6 +3051,19 @@ def _bookings(c: Ctx, n: int, *, bg_in_text: bool) -> list[tuple[date, str, str,
     return out
 
 
+def _account(c: Ctx) -> tuple[str, str, str]:
+    """(bank, BIC, IBAN) of the statement: the household's own account where the master data
+    holds one (a letter about a known client), else some account of some bank."""
+    iban = c.ident.iban
+    if iban:
+        blz = iban.replace(" ", "")[4:12]
+        bank = next((b for b in BANKS if b[2] == blz), None)
+        if bank is not None:
+            return bank[0], bank[1], iban
+    bank, bic, blz = c.rng.choice(BANKS)
+    return bank, bic, iban_for(c.rng, blz)
+
+
 def _account_holder(c: Ctx, upper: bool) -> str:
     i = c.ident
     return ascii_upper(f"{i.last}, {i.first}") if upper else i.name
@@ -3029,8 +3071,7 @@ def _account_holder(c: Ctx, upper: bool) -> str:
 
 def tpl_bank_statement(doc: Doc, c: Ctx) -> None:
     i = c.ident
-    bank, bic, blz = c.rng.choice(BANKS)
-    iban = iban_for(c.rng, blz)
+    bank, bic, iban = _account(c)
     bg_in_text = bool(i.bg_text) and c.chance(0.5)
     if not bg_in_text:
         annotate_bg(doc, c)
@@ -3084,14 +3125,14 @@ def tpl_bank_statement(doc: Doc, c: Ctx) -> None:
 
 def tpl_bank_online(doc: Doc, c: Ctx) -> None:
     i = c.ident
-    bank, _bic, blz = c.rng.choice(BANKS)
+    bank, _bic, iban = _account(c)
     bg_in_text = bool(i.bg_text) and c.chance(0.5)
     if not bg_in_text:
         annotate_bg(doc, c)
     doc.y = doc.top
     doc.line(f"{bank} – Online-Banking", size=doc.size - 1)
     doc.line("Umsatzanzeige", bold=True, size=doc.size + 3, gap=2)
-    pairs = [("Konto", f"Girokonto {iban_for(c.rng, blz)}"), ("Kontoinhaber", i.name)]
+    pairs = [("Konto", f"Girokonto IBAN {iban}"), ("Kontoinhaber", i.name)]
     if i.show_address:
         pairs.append(("Anschrift", f"{i.street}, {i.place}"))
     pairs.append(("Zeitraum", f"{c.df(c.date - timedelta(days=30))} – {c.df(c.date)}"))
@@ -3126,7 +3167,7 @@ def tpl_bank_online(doc: Doc, c: Ctx) -> None:
 
 def tpl_bank_mono(doc: Doc, c: Ctx) -> None:
     i = c.ident
-    bank, bic, blz = c.rng.choice(BANKS)
+    bank, bic, iban = _account(c)
     bg_in_text = bool(i.bg_text) and c.chance(0.5)
     if not bg_in_text:
         annotate_bg(doc, c)
@@ -3141,7 +3182,7 @@ def tpl_bank_mono(doc: Doc, c: Ctx) -> None:
         doc.line(ascii_upper(i.street) if c.chance(0.5) else i.street)
         doc.line(i.place)
     doc.gap(6)
-    doc.line(f"IBAN {iban_for(c.rng, blz)}   BIC {bic}", size=doc.size - 1, gap=3)
+    doc.line(f"IBAN {iban}   BIC {bic}", size=doc.size - 1, gap=3)
     doc.line("BU-TAG WERT  VORGANG" + " " * 30 + "BETRAG EUR", size=doc.size - 1.5)
     doc.hline(doc.left, doc.x_right)
     doc.gap(1)
@@ -4220,6 +4261,12 @@ class Template:
             return self.birth != NEVER and self.address != NEVER
         if case in ("namesake", "name_only", "bad_bg"):
             return self.birth != ALWAYS and self.address != ALWAYS
+        if case == "moved":
+            return self.birth != NEVER and self.address != NEVER
+        if case == "partner_surname":
+            return self.address != NEVER
+        if case == "iban":
+            return self.doc_type == "kontoauszug"
         return True
 
 
@@ -4275,17 +4322,24 @@ DOC_TYPES = (
 # fmt: on
 DOC_TYPE_WEIGHTS = (10, 6, 9, 10, 7, 10, 10, 8, 9, 8, 13)
 
-# How the sender can be identified. The last six must go to clearing. The two conflict cases
-# print a household number that is not the sender's own, next to the sender's full name, birth
-# date and address: "foreign_bg" the number of another existing household, "near_bg" the
+# How the sender can be identified. Six must go to clearing (CLEARING_CASES). The two conflict
+# cases print a household number that is not the sender's own, next to the sender's full name,
+# birth date and address: "foreign_bg" the number of another existing household, "near_bg" the
 # sender's own number with one digit changed (a slip of the sender, not of the scanner).
+# The last four are routed without a number: "namesake_resolved" a client with a namesake,
+# told apart by the birth date or address printed; "partner_surname" the partner whose last
+# name is not the household head's, with the household's address; "moved" name and birth date
+# with the client's previous address (a flat not in the master data, or one where another
+# household lives now); "iban" a bank statement naming the holder (address now and then) with
+# the account the master data holds.
 # fmt: off
 CASES = (
     'bg', 'name_birth', 'name_address', 'name_birth_address', 'unknown_sender', 'namesake',
-    'name_only', 'bad_bg', 'foreign_bg', 'near_bg',
+    'name_only', 'bad_bg', 'foreign_bg', 'near_bg', 'namesake_resolved', 'partner_surname',
+    'moved', 'iban',
 )
 # fmt: on
-CASE_WEIGHTS = (48, 15, 16, 8.5, 4.5, 3, 3, 2, 2, 2)
+CASE_WEIGHTS = (44, 14, 14, 8.5, 4.5, 3, 3, 2, 2, 2, 3, 3, 3, 3)
 CLEARING_CASES = frozenset(
     {"unknown_sender", "namesake", "name_only", "bad_bg", "foreign_bg", "near_bg"}
 )
@@ -4375,6 +4429,8 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
     rng = random.Random(f"lettergen:{seed}:{index}:{attempt}")
     doc_type = rng.choices(DOC_TYPES, weights=DOC_TYPE_WEIGHTS)[0]
     case = rng.choices(CASES, weights=CASE_WEIGHTS)[0]
+    if case == "iban":
+        doc_type = "kontoauszug"
     letter_date = date.fromordinal(rng.randint(FIRST_DAY.toordinal(), LAST_DAY.toordinal()))
     while letter_date.weekday() == 6:
         letter_date -= timedelta(days=1)
@@ -4415,6 +4471,28 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
             same_town_namesake = len(towns) == 1
         else:
             case = "name_only"
+    elif case in ("namesake_resolved", "partner_surname"):
+        if case == "namesake_resolved":
+            names = {n for n, k in master.name_count.items() if k > 1}
+            pairs = [
+                (h, m)
+                for h in master.households
+                for m in h.members
+                if (m.first_name, m.last_name) in names
+            ]
+        else:
+            pairs = [
+                (h, m)
+                for h in master.households
+                for m in h.members[1:]
+                if m.last_name != h.members[0].last_name
+                and h.members[0].last_name not in m.last_name
+            ]
+        pairs = [(h, m) for h, m in pairs if _eligible(m, template, letter_date)]
+        if pairs:
+            household, person = rng.choice(pairs)
+        else:
+            case = "name_birth_address" if template.birth != NEVER else "name_address"
     if case == "unknown_sender" or case == "bad_bg" and rng.random() < 0.5:
         person = _unknown_person(rng, master, template, letter_date)
     elif person is None:
@@ -4426,6 +4504,8 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
             m = rng.choice(members)
             unique = master.name_count[(m.first_name, m.last_name)] == 1
             if case == "name_only" and not unique:
+                continue
+            if case == "iban" and not h.iban:
                 continue
             household, person = h, m
             break
@@ -4454,6 +4534,16 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
         show_town = same_town_namesake
     elif case in ("name_only", "bad_bg"):
         show_town = False
+    elif case == "namesake_resolved":
+        show_birth = template.birth != NEVER and (template.address == NEVER or rng.random() < 0.6)
+        show_address = not show_birth or rng.random() < 0.3
+    elif case == "partner_surname":
+        show_address = True
+        show_birth = template.birth != NEVER and rng.random() < 0.4
+    elif case == "moved":
+        show_birth = show_address = True
+    elif case == "iban":
+        show_address = template.address == ALWAYS or rng.random() < 0.5
     show_birth = show_birth or template.birth == ALWAYS
     show_address = show_address or template.address == ALWAYS
 
@@ -4467,6 +4557,19 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
         office = (
             household.office if case not in CLEARING_CASES else rng.choice(master.region.offices)
         )
+        if case == "moved":
+            # The previous address: now and then another household lives there today.
+            others = [h for h in master.households if h is not household]
+            if rng.random() < 0.3 and others:
+                old = rng.choice(others)
+                street_name, number, postcode, town = old.street, old.number, old.postcode, old.town
+            else:
+                postcode, town = rng.choice(rng.choice(master.region.offices).places)
+                while True:
+                    street_name = rng.choice(STREETS)
+                    number = str(rng.randint(1, 160))
+                    if (street_name, number, postcode) not in master.addresses:
+                        break
     else:
         office = rng.choice(master.region.offices)
         postcode, town = rng.choice(office.places)
@@ -4481,6 +4584,9 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
         "name_birth",
         "name_address",
         "name_birth_address",
+        "namesake_resolved",
+        "partner_surname",
+        "moved",
         *CONFLICT_CASES,
     ):
         hits = _matches(
@@ -4488,7 +4594,7 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
             person.first_name,
             person.last_name,
             birth=person.birth_date if show_birth else None,
-            address=(street_name, number, postcode) if show_address else None,
+            address=(street_name, number, postcode) if show_address and case != "moved" else None,
         )
         if hits != {household.bg_number}:
             # A conflict needs a person that identifies one household by itself.
@@ -4544,6 +4650,7 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
         birth_style=rng.choices(
             ["dotted", "short", "twodigit", "long", "iso"], weights=[55, 15, 12, 15, 3]
         )[0],
+        iban=household.iban if household is not None and case not in CLEARING_CASES else None,
     )
     caseworker = None
     if household is not None and case not in CLEARING_CASES:

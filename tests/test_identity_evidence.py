@@ -345,6 +345,20 @@ def test_namesake_decided_by_address(master: MasterData, catalogue: Catalogue) -
     _routed(recognise([text], master, catalogue), JAN_A)
 
 
+def test_namesake_decided_by_an_address_that_wraps_in_running_text(
+    master: MasterData, catalogue: Catalogue
+) -> None:
+    # A doctor's certificate: the street ends one line, the house number opens the next.
+    text = (
+        "Dr. med. Hanna Lorenzen\nÄrztliche Bescheinigung\n"
+        "Hiermit wird bescheinigt, dass Herr Jan Petersen, wohnhaft Lange Reihe\n"
+        "9, 25746 Heide, vom 23.10.2026 bis 03.11.2026 arbeitsunfähig erkrankt ist.\n"
+    )
+    result = recognise([text], master, catalogue)
+    _routed(result, JAN_B)
+    assert "Straße und Hausnummer" in " ".join(e.detail for e in result.household_evidence)
+
+
 def test_namesake_with_the_name_alone_waits_in_clearing(
     master: MasterData, catalogue: Catalogue
 ) -> None:

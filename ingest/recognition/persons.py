@@ -288,6 +288,22 @@ def _number_on_line(number: str, line: Line) -> bool:
     return restored != line.folded and pattern.search(restored) is not None
 
 
+def _number_at(doc: ParsedDocument, number: str, line: Line) -> bool:
+    """The house number on the street's line, or opening the next line of running text where
+    the street name ended a line ("wohnhaft Mühlenweg" / "51, 27472 Cuxhaven")."""
+    if _number_on_line(number, line):
+        return True
+    following = line.number + 1
+    if following >= len(doc.lines) or doc.lines[following].page != line.page:
+        return False
+    digits = re.match(r"\d+", number)
+    if digits is None:
+        return False
+    suffix = re.escape(number[digits.end() :])
+    opening = re.compile(rf"\s*{digits.group(0)}(?:\s?{suffix})?(?![\d])")
+    return opening.match(doc.lines[following].folded) is not None
+
+
 _HOUSE_NUMBER_LIKE = re.compile(
     r"(?<![a-z0-9])(?=[oilsbgz|]*\d)[0-9oilsbgz|]{1,4}(?=[a-h]?(?![a-z0-9]))"
 )
@@ -342,7 +358,7 @@ def find_address(
         finding.postcode = postcodes[address.postcode][0]
     for line in doc.lines:
         if finding.street is None and _street_on_line(doc, address, line):
-            if address.number is None or _number_on_line(address.number, line):
+            if address.number is None or _number_at(doc, address.number, line):
                 finding.street = line
             elif finding.street_only is None:
                 finding.street_only = line
@@ -401,7 +417,7 @@ def candidates_by_address(
                         address = master.addresses[bg_number]
                         if not _street_on_line(doc, address, line):
                             continue
-                        if address.number is None or _number_on_line(address.number, line):
+                        if address.number is None or _number_at(doc, address.number, line):
                             found.add(bg_number)
     return found
 
