@@ -4601,6 +4601,14 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
             case = "bg"
 
     first, last = person.first_name, person.last_name
+    if case == "partner_surname" and household is not None:
+        # Partners often write under the couple's common name: a double name, or the head's
+        # name with their own as the birth name.
+        head = household.members[0].last_name
+        last = rng.choices(
+            [last, f"{last}-{head}", f"{head}-{last}", f"{head} geb. {last}"],
+            weights=[55, 15, 15, 15],
+        )[0]
     if rng.random() < 0.12 and transliterate(first + last) != first + last:
         first, last = transliterate(first), transliterate(last)
     title = rng.choice(TITLES) if rng.random() < 0.04 and template.person == "adult" else ""

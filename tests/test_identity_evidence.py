@@ -384,6 +384,58 @@ def test_partner_writing_care_of_the_household_head(
     _routed(recognise([text], master, catalogue), THOMSEN)
 
 
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "Kai und Maren Thomsen",  # the couple under the head's last name
+        "Maren Thomsen",  # the partner under the head's last name
+        "Thomsen, Maren",
+        "Maren Lorenzen-Thomsen",  # a double name holding her own
+        "Maren Thomsen-Lorenzen",
+    ],
+)
+def test_partner_under_the_couples_common_name_with_the_households_address(
+    master: MasterData, catalogue: Catalogue, sender: str
+) -> None:
+    text = f"{sender}\nAm Deich 3\n25832 Tönning\nAnbei meine Lohnabrechnung.\n"
+    result = recognise([text], master, catalogue)
+    _routed(result, THOMSEN)
+
+
+def test_borrowed_last_name_without_the_address_is_not_enough(
+    master: MasterData, catalogue: Catalogue
+) -> None:
+    # First name and the head's last name, at another address: nothing ties it to the couple.
+    text = "Maren Thomsen\nHafenstraße 9\n25832 Tönning\nAnbei meine Lohnabrechnung.\n"
+    assert recognise([text], master, catalogue).bg_number is None
+
+
+def test_borrowed_last_name_that_is_someone_elses_real_name_goes_to_clearing(
+    catalogue: Catalogue,
+) -> None:
+    couple = HouseholdRecord(
+        THOMSEN,
+        "Am Deich 3",
+        "25832",
+        "Tönning",
+        (
+            _member("Thomsen", "Kai", date(1979, 5, 12)),
+            _member("Lorenzen", "Maren", date(1983, 11, 2)),
+        ),
+    )
+    other = HouseholdRecord(
+        "95403BG4000009",
+        "Hafenstraße 9",
+        "25832",
+        "Tönning",
+        (_member("Thomsen", "Maren", date(1990, 4, 4)),),
+    )
+    text = "Maren Thomsen\nAm Deich 3\n25832 Tönning\nAnbei meine Lohnabrechnung.\n"
+    result = recognise([text], MasterData([couple, other]), catalogue)
+    reason = _conflict(result, THOMSEN, "95403BG4000009")
+    assert "deren Nachname aber anders lautet" in reason
+
+
 def test_client_who_moved_is_filed_by_name_and_birth_date(
     master: MasterData, catalogue: Catalogue
 ) -> None:

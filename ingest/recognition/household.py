@@ -58,6 +58,9 @@ class PersonFinding:
     name: NameMatch | None = None
     birth: FoundDate | None = None
     birth_conflict: FoundDate | None = None
+    # The first name printed with another member's last name ("Maren Thomsen" for Maren
+    # Lorenzen, partner of Kai Thomsen): the couple's common name in daily life.
+    borrowed: bool = False
 
     @property
     def full_strict(self) -> bool:
@@ -154,6 +157,17 @@ def _assess(finding: HouseholdFinding) -> None:
         conflict = pf.birth_conflict is not None and not birth
         if conflict:
             conf = CONF_TRACE if pf.name else 0.0
+        elif pf.borrowed:
+            # Only the household's own address or the member's birth date with it make the
+            # borrowed name this member's (a namesake elsewhere is checked in _choose).
+            if birth and (address.full or address.street):
+                conf = CONF_NAME_BIRTH
+            elif address.full:
+                conf = CONF_WEAK_NAME_BIRTH_ADDRESS
+            elif birth or address.any:
+                conf = CONF_MEDIUM
+            else:
+                conf = CONF_TRACE
         elif pf.full_strict and birth and address.street:
             conf = CONF_NAME_BIRTH_STREET
         elif pf.full_strict and birth:
@@ -214,6 +228,9 @@ def _person_evidence(finding: HouseholdFinding) -> list[Evidence]:
             quality = "" if pf.name.strict else ", unsicher gelesen"
             what = "Name" if pf.name.full else "Nachname"
             shown = name if pf.name.full else pf.person.member.last_name
+            if pf.borrowed:
+                what = "Vorname"
+                quality = " mit dem Nachnamen eines anderen Mitglieds der Bedarfsgemeinschaft"
             evidence.append(
                 Evidence(
                     "name",
@@ -408,8 +425,13 @@ def decide(
     # Evidence for every member of every household in question.
     for bg_number, finding in findings.items():
         finding.address = find_address(doc, master.addresses[bg_number], postcode_lines)
-        for person in master.persons_by_bg[bg_number]:
+        persons = master.persons_by_bg[bg_number]
+        for person in persons:
             pf = PersonFinding(person, name=find_name(doc, person))
+            if pf.name is None or not (pf.name.full and pf.name.strict):
+                borrowed = _borrowed_name(doc, person, persons)
+                if borrowed is not None:
+                    pf.name, pf.borrowed = borrowed, True
             born = person.member.birth_date
             if born is not None:
                 pf.birth = birth_dates.get(born) or plausible.get(born)
@@ -419,6 +441,20 @@ def decide(
         _assess(finding)
 
     return _choose(findings, unknown_numbers, ambiguous_numbers, doc)
+
+
+def _borrowed_name(doc: ParsedDocument, person: Person, persons: list[Person]) -> NameMatch | None:
+    """The member's first name beside another member's last name, both read cleanly."""
+    for last_key in dict.fromkeys(p.last_key for p in persons):
+        if not last_key or last_key == person.last_key:
+            continue
+        proxy = Person(
+            person.household, person.member, last_key, person.first_key, person.first_parts
+        )
+        name = find_name(doc, proxy)
+        if name is not None and name.full and name.strict and not name.third_party:
+            return name
+    return None
 
 
 def _households_of(persons: list[Person] | tuple[()]) -> list[str]:
@@ -824,6 +860,17 @@ def _choose(
         )
     if len(strong) == 1:
         chosen = strong[0]
+        if chosen.best is not None and chosen.best.borrowed:
+            namesakes = [f for f in ranked if f is not chosen and f.named_cleanly]
+            if namesakes:
+                return _clearing(
+                    f"Der Name im Schreiben gehört in {_listing(namesakes)} einer Person; "
+                    f"Vorname und Anschrift passen zu {_names_of(chosen)} ({chosen.bg_number}), "
+                    "deren Nachname aber anders lautet – bitte in der Klärung entscheiden.",
+                    [e for f in [chosen, *namesakes] for e in _person_evidence(f)] + notes,
+                    [chosen, *namesakes],
+                    0.5,
+                )
         # A number close to several households, one of them the person's own: still a number
         # one digit off the person's own, so the desk decides (see stage 2).
         slip = next(

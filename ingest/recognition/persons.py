@@ -104,6 +104,9 @@ _LABEL_KEYS = frozenset(
 )
 
 
+_AND_KEYS = frozenset({name_key("und"), name_key("u")})
+
+
 def _first_name_slots(
     doc: ParsedDocument, index: int, span: int = 1
 ) -> list[tuple[Token, list[str]]]:
@@ -145,6 +148,17 @@ def _first_name_slots(
     for j, middle in ((index - 2, index - 1), (end + 2, end + 1)):
         if usable(j, 2) and usable(middle, 2) and bridge(tokens[middle], tokens[j]):
             slots.append((tokens[j], [tokens[j].key]))
+    # A couple under one last name: "Kai und Maren Thomsen", "Kai u. Maren Thomsen".
+    j, joint, other = index - 3, index - 2, index - 1
+    if (
+        usable(j, 0)
+        and usable(joint, 0)
+        and usable(other, 0)
+        and tokens[joint].key in _AND_KEYS
+        and tokens[other].text[:1].isupper()
+        and tokens[j].text[:1].isupper()
+    ):
+        slots.append((tokens[j], [tokens[j].key]))
     return slots
 
 
@@ -177,6 +191,12 @@ def find_name(doc: ParsedDocument, person: Person) -> NameMatch | None:
             person.last_key, keys, scorer=Levenshtein.distance, score_cutoff=limit, limit=None
         )
     ]
+    # One half of a double name on the paper ("Lorenzen-Thomsen" for Lorenzen), read cleanly.
+    strict_limit = allowed_distance(len(person.last_key))
+    for index, part in hyphen_parts(doc):
+        distance = Levenshtein.distance(person.last_key, part, score_cutoff=strict_limit)
+        if distance <= strict_limit:
+            hits.append((distance, index, 1))
     best: NameMatch | None = None
     best_rank: tuple[int, ...] | None = None
     strict_first_seen = strict_last_seen = False
@@ -226,6 +246,18 @@ def find_name(doc: ParsedDocument, person: Person) -> NameMatch | None:
     return best
 
 
+def hyphen_parts(doc: ParsedDocument) -> list[tuple[int, str]]:
+    """(token index, key) of each half of a double name ("Lorenzen-Thomsen") on the paper."""
+    parts = []
+    for token in doc.tokens:
+        if "-" in token.text and token.text[:1].isupper():
+            for half in token.text.split("-"):
+                key = name_key(half)
+                if len(key) >= 4 and half[:1].isupper():
+                    parts.append((token.index, key))
+    return parts
+
+
 def candidates_by_name(doc: ParsedDocument, master: MasterData) -> set[str]:
     """Households with a member whose last name, and a first name beside it, are on the paper."""
     found: set[str] = set()
@@ -234,6 +266,8 @@ def candidates_by_name(doc: ParsedDocument, master: MasterData) -> set[str]:
         for index, key in enumerate(keys):
             if len(key) >= 2:
                 positions.setdefault((key, span), []).append(index)
+    for index, key in hyphen_parts(doc):
+        positions.setdefault((key, 1), []).append(index)
     for (key, span), indexes in positions.items():
         for last_key in master.last_names_near(key):
             if Levenshtein.distance(last_key, key) > allowed_distance(len(last_key)):
