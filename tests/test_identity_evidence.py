@@ -24,12 +24,12 @@ from ingest.recognition import (
     load_catalogue,
     recognise,
 )
-from ingest.routing import master_data
+from ingest.routing import master_data, recognise_all
 from records.db import transaction
 from records.errors import InvalidInput
 from records.masterdata import HOUSEHOLD_COLUMNS, import_households, read_csv
 from records.models import Household
-from tests.conftest import SAMPLES, migrated_sessions
+from tests.conftest import SAMPLES, make_settings, migrated_sessions
 
 HELGA = "95401BG1234567"  # Helga Brodersen, Husum; her account and e-mail address are known
 OLE = "95401BG1234568"  # Ole Carstensen, Heide: one digit off Helga's number
@@ -503,6 +503,19 @@ def test_changed_iban_is_an_update_and_renews_the_snapshot(sessions) -> None:  #
         snapshot = master_data(session)
     assert OLE_IBAN in snapshot.persons_by_iban and HELGA_IBAN not in snapshot.persons_by_iban
     assert _import(sessions, _csv(anna=f"{OLE_IBAN},")).unchanged == 1
+
+
+def test_recognise_all_takes_each_documents_sender_address(sessions, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _import(sessions, _csv(anna=",anna.mueller@example.org"))
+    letter = ["Hallo,\nanbei meine Lohnabrechnung.\nGruß Anna Müller\n"]
+    with transaction(sessions) as session:
+        results = recognise_all(
+            session,
+            make_settings(tmp_path),
+            [letter, letter, letter],
+            ["Anna Müller <ANNA.MUELLER@example.org>", None],
+        )
+    assert [r.bg_number for r in results] == ["95401BG0000001", None, None]
 
 
 def test_import_without_the_new_columns_is_accepted_unchanged(sessions) -> None:  # type: ignore[no-untyped-def]
