@@ -1538,7 +1538,13 @@ def client_letter_head(doc: Doc, c: Ctx, *, team: str | None = None) -> None:
     else:
         doc.y = 40
         small = max(7.5, doc.size - 3)
-        doc.line(" · ".join(sender[: 3 if i.show_address else 1]), size=small)
+        # Name, birth date (when it goes with the sender) and address: all that identifies.
+        shown = sender[: 1 + (1 if birth_in_sender else 0) + (2 if i.show_address else 0)]
+        head = " · ".join(shown)
+        if doc.text_width(head, size=small) > doc.x_right - doc.left - 5 and len(shown) > 2:
+            doc.line(" · ".join(shown[:-2]), size=small)
+            head = " · ".join(shown[-2:])
+        doc.line(head, size=small)
         doc.hline(doc.left, doc.left + 85, doc.y - 0.8, width=0.15)
         doc.gap(2)
         for t in recipient_lines(c, team=team):
