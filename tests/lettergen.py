@@ -3057,17 +3057,25 @@ def _bookings(c: Ctx, n: int, *, bg_in_text: bool) -> list[tuple[date, str, str,
     return out
 
 
-def _account(c: Ctx) -> tuple[str, str, str]:
-    """(bank, BIC, IBAN) of the statement: the household's own account where the master data
-    holds one (a letter about a known client), else some account of some bank."""
+def _own_bank(c: Ctx) -> tuple[str, str, str] | None:
     iban = c.ident.iban
-    if iban:
-        blz = iban.replace(" ", "")[4:12]
-        bank = next((b for b in BANKS if b[2] == blz), None)
-        if bank is not None:
-            return bank[0], bank[1], iban
-    bank, bic, blz = c.rng.choice(BANKS)
-    return bank, bic, iban_for(c.rng, blz)
+    if not iban:
+        return None
+    known = iban.replace(" ", "")[4:12]
+    return next((b for b in BANKS if b[2] == known), None)
+
+
+def _statement_bank(c: Ctx) -> tuple[str, str, str]:
+    """The statement's bank: the household's own where the master data holds its account (a
+    letter about a known client), else some bank. Drawn either way, so that the random stream
+    of the rest of the letter stays as it was."""
+    drawn = c.rng.choice(BANKS)
+    return _own_bank(c) or drawn
+
+
+def _statement_iban(c: Ctx, blz: str) -> str:
+    drawn = iban_for(c.rng, blz)
+    return c.ident.iban if _own_bank(c) is not None and c.ident.iban else drawn
 
 
 def _account_holder(c: Ctx, upper: bool) -> str:
@@ -3077,7 +3085,8 @@ def _account_holder(c: Ctx, upper: bool) -> str:
 
 def tpl_bank_statement(doc: Doc, c: Ctx) -> None:
     i = c.ident
-    bank, bic, iban = _account(c)
+    bank, bic, blz = _statement_bank(c)
+    iban = _statement_iban(c, blz)
     bg_in_text = bool(i.bg_text) and c.chance(0.5)
     if not bg_in_text:
         annotate_bg(doc, c)
@@ -3131,14 +3140,14 @@ def tpl_bank_statement(doc: Doc, c: Ctx) -> None:
 
 def tpl_bank_online(doc: Doc, c: Ctx) -> None:
     i = c.ident
-    bank, _bic, iban = _account(c)
+    bank, _bic, blz = _statement_bank(c)
     bg_in_text = bool(i.bg_text) and c.chance(0.5)
     if not bg_in_text:
         annotate_bg(doc, c)
     doc.y = doc.top
     doc.line(f"{bank} – Online-Banking", size=doc.size - 1)
     doc.line("Umsatzanzeige", bold=True, size=doc.size + 3, gap=2)
-    pairs = [("Konto", f"Girokonto IBAN {iban}"), ("Kontoinhaber", i.name)]
+    pairs = [("Konto", f"Girokonto IBAN {_statement_iban(c, blz)}"), ("Kontoinhaber", i.name)]
     if i.show_address:
         pairs.append(("Anschrift", f"{i.street}, {i.place}"))
     pairs.append(("Zeitraum", f"{c.df(c.date - timedelta(days=30))} – {c.df(c.date)}"))
@@ -3173,7 +3182,7 @@ def tpl_bank_online(doc: Doc, c: Ctx) -> None:
 
 def tpl_bank_mono(doc: Doc, c: Ctx) -> None:
     i = c.ident
-    bank, bic, iban = _account(c)
+    bank, bic, blz = _statement_bank(c)
     bg_in_text = bool(i.bg_text) and c.chance(0.5)
     if not bg_in_text:
         annotate_bg(doc, c)
@@ -3188,7 +3197,7 @@ def tpl_bank_mono(doc: Doc, c: Ctx) -> None:
         doc.line(ascii_upper(i.street) if c.chance(0.5) else i.street)
         doc.line(i.place)
     doc.gap(6)
-    doc.line(f"IBAN {iban}   BIC {bic}", size=doc.size - 1, gap=3)
+    doc.line(f"IBAN {_statement_iban(c, blz)}   BIC {bic}", size=doc.size - 1, gap=3)
     doc.line("BU-TAG WERT  VORGANG" + " " * 30 + "BETRAG EUR", size=doc.size - 1.5)
     doc.hline(doc.left, doc.x_right)
     doc.gap(1)
@@ -3201,7 +3210,8 @@ def tpl_bank_mono(doc: Doc, c: Ctx) -> None:
         doc.put(
             doc.x_right,
             doc.y,
-            money(amount) + (" H" if amount > 0 else " S"),
+            # Credit and debit by the sign (a lone "S" or "H" at the margin is lost to OCR).
+            ("+" if amount > 0 else "") + money(amount),
             size=size,
             align="right",
         )
@@ -4345,7 +4355,17 @@ CASES = (
     'moved', 'iban',
 )
 # fmt: on
-CASE_WEIGHTS = (44, 14, 14, 8.5, 4.5, 3, 3, 2, 2, 2, 3, 3, 3, 3)
+# The first ten are drawn with these weights; the last four are variants of a drawn case (see
+# VARIANTS), chosen with a random stream of their own so that every other letter of a seed
+# stays as it was.
+CASE_WEIGHTS = (48, 15, 16, 8.5, 4.5, 3, 3, 2, 2, 2)
+DRAWN_CASES = CASES[: len(CASE_WEIGHTS)]
+VARIANTS: dict[str, tuple[tuple[str, float], ...]] = {
+    "bg": (("iban", 0.35),),  # bank statements only (Template.allows)
+    "name_birth": (("moved", 0.2), ("namesake_resolved", 0.1)),
+    "name_address": (("partner_surname", 0.15), ("namesake_resolved", 0.1)),
+    "name_birth_address": (("moved", 0.25), ("partner_surname", 0.15)),
+}
 CLEARING_CASES = frozenset(
     {"unknown_sender", "namesake", "name_only", "bad_bg", "foreign_bg", "near_bg"}
 )
@@ -4434,9 +4454,7 @@ def _matches(
 def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan:
     rng = random.Random(f"lettergen:{seed}:{index}:{attempt}")
     doc_type = rng.choices(DOC_TYPES, weights=DOC_TYPE_WEIGHTS)[0]
-    case = rng.choices(CASES, weights=CASE_WEIGHTS)[0]
-    if case == "iban":
-        doc_type = "kontoauszug"
+    case = rng.choices(DRAWN_CASES, weights=CASE_WEIGHTS)[0]
     letter_date = date.fromordinal(rng.randint(FIRST_DAY.toordinal(), LAST_DAY.toordinal()))
     while letter_date.weekday() == 6:
         letter_date -= timedelta(days=1)
@@ -4454,6 +4472,13 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
             t for t in TEMPLATES if t.doc_type == doc_type and (t.person == "adult" or has_child)
         ]
     template = rng.choice(templates)
+    draw = random.Random(f"lettergen-variant:{seed}:{index}:{attempt}").random()
+    for variant, share in VARIANTS.get(case, ()):
+        if draw < share:
+            if template.allows(variant):
+                case = variant
+            break
+        draw -= share
 
     household: Household | None = None
     person: Person | None = None
