@@ -359,6 +359,21 @@ def test_namesake_decided_by_an_address_that_wraps_in_running_text(
     assert "Straße und Hausnummer" in " ".join(e.detail for e in result.household_evidence)
 
 
+def test_namesake_decided_by_a_street_name_that_wraps_in_running_text(
+    master: MasterData, catalogue: Catalogue
+) -> None:
+    # A landlord's certificate: "Lange" ends one line, "Reihe 9" opens the next.
+    text = (
+        "Hausverwaltung Nord GmbH\nMietbescheinigung\n"
+        "Hiermit bestätigen wir, dass Herr Jan Petersen seit 2016 die Wohnung Lange\n"
+        "Reihe 9 in 25746 Heide gemietet hat.\n"
+    )
+    _routed(recognise([text], master, catalogue), JAN_B)
+    # The same with another house number is not his address: clearing.
+    other = text.replace("Reihe 9 in", "Reihe 11 in")
+    assert recognise([other], master, catalogue).bg_number is None
+
+
 def test_namesake_with_the_name_alone_waits_in_clearing(
     master: MasterData, catalogue: Catalogue
 ) -> None:

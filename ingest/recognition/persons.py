@@ -400,7 +400,30 @@ def find_address(
             keys = [t.key for t in _line_tokens(doc, line)]
             if _town_on_line(address, keys):
                 finding.town = line
+    if finding.street is None:
+        finding.street = _street_across_lines(doc, address)
     return finding
+
+
+def _street_across_lines(doc: ParsedDocument, address: Address) -> Line | None:
+    """The line that ends a street name begun on the line before, with the house number
+    ("… die Wohnung Zum" / "Sportplatz 65 in 21745 Hemmoor"): running text wraps anywhere."""
+    key = address.street_key
+    if not key or address.number is None:
+        return None
+    limit = allowed_distance(len(key))
+    for first, second in zip(doc.lines, doc.lines[1:], strict=False):
+        if first.page != second.page or not _number_on_line(address.number, second):
+            continue
+        tail, head = first.text.split()[-3:], second.text.split()[:3]
+        for k in range(1, len(tail) + 1):
+            for m in range(1, len(head) + 1):
+                joined = street_key(" ".join(tail[-k:] + head[:m]))
+                if joined.startswith(key[:2]) and (
+                    joined == key or Levenshtein.distance(key, joined, score_cutoff=limit) <= limit
+                ):
+                    return second
+    return None
 
 
 def _line_tokens(doc: ParsedDocument, line: Line) -> list[Token]:
