@@ -73,7 +73,13 @@ def master_data(session: Session) -> MasterData:
             postcode=household.postcode,
             town=household.town,
             members=tuple(
-                MemberRecord(member.last_name, member.first_name, member.birth_date)
+                MemberRecord(
+                    member.last_name,
+                    member.first_name,
+                    member.birth_date,
+                    iban=member.iban,
+                    email=member.email,
+                )
                 for member in household.members
             ),
             active=household.active,
@@ -96,12 +102,22 @@ def learned_aliases(session: Session) -> dict[str, str]:
 
 
 def recognise_all(
-    session: Session, settings: Settings, documents: list[list[str]]
+    session: Session,
+    settings: Settings,
+    documents: list[list[str]],
+    sender_addresses: list[str | None] | None = None,
 ) -> list[Recognition]:
+    """Recognise each document; `sender_addresses[i]` is the From address of document i when it
+    came by e-mail (evidence where the master data holds that address), else None."""
     master = master_data(session)
     catalogue = catalogue_for(settings)
     aliases = learned_aliases(session)
-    return [recognise(pages, master, catalogue, aliases=aliases) for pages in documents]
+    senders = list(sender_addresses or [])
+    senders += [None] * (len(documents) - len(senders))
+    return [
+        recognise(pages, master, catalogue, aliases=aliases, sender_address=sender)
+        for pages, sender in zip(documents, senders, strict=False)
+    ]
 
 
 def reason_text(recognition: Recognition, catalogue: Catalogue) -> str:

@@ -16,7 +16,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from records.db import utcnow
 from records.errors import InvalidInput
+from records.iban import normalise_email, normalise_iban
 from records.identifiers import normalize_bg_number
 from records.models import ROLES, Household, Member, Team, User
 
@@ -32,6 +34,8 @@ HOUSEHOLD_COLUMNS = (
     "caseworker",
     "case_manager",
 )
+# Optional: exports that carry them give recognition two more keys to a household (issue 13).
+HOUSEHOLD_OPTIONAL_COLUMNS = ("iban", "email")
 
 
 @dataclass
@@ -148,6 +152,35 @@ def _parse_date(value: str, line: int) -> date | None:
         ) from None
 
 
+def _parse_iban(value: str, line: int) -> str | None:
+    if not value:
+        return None
+    iban = normalise_iban(value)
+    if iban is None:
+        raise InvalidInput(
+            f"Zeile {line}: IBAN {value!r} ist ungültig (Länge oder Prüfziffer stimmt nicht); "
+            "bitte in der Exportdatei korrigieren oder leer lassen.",
+            code="csv_row",
+        )
+    return iban
+
+
+def _parse_email(value: str, line: int) -> str | None:
+    if not value:
+        return None
+    email = normalise_email(value)
+    if email is None:
+        raise InvalidInput(
+            f"Zeile {line}: E-Mail-Adresse {value!r} ist ungültig; bitte in der Exportdatei "
+            "korrigieren oder leer lassen.",
+            code="csv_row",
+        )
+    return email
+
+
+MemberKey = tuple[str, str, date | None]
+
+
 def import_households(session: Session, rows: list[dict[str, str]]) -> ImportReport:
     report = ImportReport("Bedarfsgemeinschaften")
     users = {u.login: u for u in session.scalars(select(User))}
@@ -166,10 +199,13 @@ def import_households(session: Session, rows: list[dict[str, str]]) -> ImportRep
         caseworker = _staff(users, first["caseworker"], bg_number, report)
         case_manager = _staff(users, first["case_manager"], bg_number, report)
         address = (first["street"], first["postcode"], first["town"])
-        members = {
-            (r["last_name"], r["first_name"], _parse_date(r["birth_date"], n))
-            for n, r in member_rows
-        }
+        members: dict[MemberKey, tuple[str | None, str | None]] = {}
+        for n, r in member_rows:
+            key = (r["last_name"], r["first_name"], _parse_date(r["birth_date"], n))
+            members[key] = (
+                _parse_iban(r.get("iban", ""), n),
+                _parse_email(r.get("email", ""), n),
+            )
         household = existing.get(bg_number)
         if household is None:
             household = Household(bg_number=bg_number)
@@ -182,12 +218,26 @@ def import_households(session: Session, rows: list[dict[str, str]]) -> ImportRep
         household.caseworker = caseworker
         household.case_manager = case_manager
         current = {(m.last_name, m.first_name, m.birth_date): m for m in household.members}
-        for key in current.keys() - members:
+        for key in current.keys() - members.keys():
             household.members.remove(current[key])
-        for last_name, first_name, birth_date in sorted(members - current.keys(), key=str):
+        for key in sorted(members.keys() - current.keys(), key=str):
+            last_name, first_name, birth_date = key
+            iban, email = members[key]
             household.members.append(
-                Member(last_name=last_name, first_name=first_name, birth_date=birth_date)
+                Member(
+                    last_name=last_name,
+                    first_name=first_name,
+                    birth_date=birth_date,
+                    iban=iban,
+                    email=email,
+                )
             )
+        for key in members.keys() & current.keys():
+            member = current[key]
+            member.iban, member.email = members[key]
+        if before is not None and _snapshot(household) != before:
+            # A changed IBAN or address alone must renew recognition's snapshot too.
+            household.updated_at = utcnow()
         if before is None:
             household.active = True
             continue
@@ -224,5 +274,8 @@ def _snapshot(household: Household) -> tuple[object, ...]:
         household.town,
         household.caseworker.login if household.caseworker else None,
         household.case_manager.login if household.case_manager else None,
-        sorted((m.last_name, m.first_name, str(m.birth_date)) for m in household.members),
+        sorted(
+            (m.last_name, m.first_name, str(m.birth_date), m.iban or "", m.email or "")
+            for m in household.members
+        ),
     )

@@ -106,6 +106,10 @@ class Member(Base):
     last_name: Mapped[str] = mapped_column(String(100))
     first_name: Mapped[str] = mapped_column(String(100))
     birth_date: Mapped[date | None] = mapped_column(Date)
+    # From the Fachverfahren's export when it carries them (issue 13): the account the benefit
+    # is paid to and the member's e-mail address, both strong evidence in recognition.
+    iban: Mapped[str | None] = mapped_column(String(34))
+    email: Mapped[str | None] = mapped_column(String(254))
 
     household: Mapped[Household] = relationship(back_populates="members")
 

@@ -463,6 +463,10 @@ class Household:
     caseworker: str
     case_manager: str
     office: Office
+    # The account the benefit is paid to and the head's e-mail address, where the
+    # Fachverfahren holds them (households.csv's optional columns `iban` and `email`).
+    iban: str | None = None  # spaced as printed: "DE89 3704 0044 0532 0130 00"
+    email: str | None = None
 
 
 @dataclass
@@ -623,6 +627,23 @@ def build_master(seed: int, households: int) -> Master:
             continue
         b.members[0] = Person(source.last_name, source.first_name, target.birth_date, source.sex)
 
+    # Accounts and e-mail addresses from their own random stream, so that everything above
+    # stays as it was for a seed.
+    keys = random.Random(f"lettergen-identity:{seed}")
+    ibans: set[str] = set()
+    for h in result:
+        if keys.random() < 0.85:
+            while True:
+                iban = iban_for(keys, keys.choice(BANKS)[2])
+                if iban not in ibans:
+                    ibans.add(iban)
+                    h.iban = iban
+                    break
+        if keys.random() < 0.3:
+            head = h.members[0]
+            local = transliterate(f"{head.first_name}.{head.last_name}").lower().replace(" ", "")
+            h.email = f"{local}.{h.bg_number[-4:]}@{keys.choice(MAIL_DOMAINS)}"
+
     names = Counter((m.first_name, m.last_name) for h in result for m in h.members)
     full_names = {m.full for h in result for m in h.members} | {s.name for s in staff}
     return Master(
@@ -655,10 +676,12 @@ def write_master(master: Master, out_dir: Path) -> None:
                 "town",
                 "caseworker",
                 "case_manager",
+                "iban",
+                "email",
             ]
         )
         for h in master.households:
-            for m in h.members:
+            for k, m in enumerate(h.members):
                 writer.writerow(
                     [
                         h.bg_number,
@@ -670,6 +693,8 @@ def write_master(master: Master, out_dir: Path) -> None:
                         h.town,
                         h.caseworker,
                         h.case_manager,
+                        h.iban if k == 0 and h.iban else "",
+                        h.email if k == 0 and h.email else "",
                     ]
                 )
 
@@ -775,6 +800,9 @@ BG_LABELS = (
     'BG:', 'Bedarfsgemeinschaft:', 'Az.:', 'Mein Zeichen:', 'BG-Nr',
 )
 # fmt: on
+
+
+MAIL_DOMAINS = ("web.de", "gmx.de", "t-online.de", "gmail.com", "posteo.de", "outlook.de")
 
 
 def iban_for(rng: random.Random, blz: str) -> str:
@@ -1320,6 +1348,7 @@ class Ident:
     bg_format: str | None
     bg_label: str
     birth_style: str
+    iban: str | None = None  # the household's account, printed on its bank statements
 
     @property
     def name(self) -> str:
@@ -1509,7 +1538,13 @@ def client_letter_head(doc: Doc, c: Ctx, *, team: str | None = None) -> None:
     else:
         doc.y = 40
         small = max(7.5, doc.size - 3)
-        doc.line(" · ".join(sender[: 3 if i.show_address else 1]), size=small)
+        # Name, birth date (when it goes with the sender) and address: all that identifies.
+        shown = sender[: 1 + (1 if birth_in_sender else 0) + (2 if i.show_address else 0)]
+        head = " · ".join(shown)
+        if doc.text_width(head, size=small) > doc.x_right - doc.left - 5 and len(shown) > 2:
+            doc.line(" · ".join(shown[:-2]), size=small)
+            head = " · ".join(shown[-2:])
+        doc.line(head, size=small)
         doc.hline(doc.left, doc.left + 85, doc.y - 0.8, width=0.15)
         doc.gap(2)
         for t in recipient_lines(c, team=team):
@@ -3022,6 +3057,27 @@ def _bookings(c: Ctx, n: int, *, bg_in_text: bool) -> list[tuple[date, str, str,
     return out
 
 
+def _own_bank(c: Ctx) -> tuple[str, str, str] | None:
+    iban = c.ident.iban
+    if not iban:
+        return None
+    known = iban.replace(" ", "")[4:12]
+    return next((b for b in BANKS if b[2] == known), None)
+
+
+def _statement_bank(c: Ctx) -> tuple[str, str, str]:
+    """The statement's bank: the household's own where the master data holds its account (a
+    letter about a known client), else some bank. Drawn either way, so that the random stream
+    of the rest of the letter stays as it was."""
+    drawn = c.rng.choice(BANKS)
+    return _own_bank(c) or drawn
+
+
+def _statement_iban(c: Ctx, blz: str) -> str:
+    drawn = iban_for(c.rng, blz)
+    return c.ident.iban if _own_bank(c) is not None and c.ident.iban else drawn
+
+
 def _account_holder(c: Ctx, upper: bool) -> str:
     i = c.ident
     return ascii_upper(f"{i.last}, {i.first}") if upper else i.name
@@ -3029,8 +3085,8 @@ def _account_holder(c: Ctx, upper: bool) -> str:
 
 def tpl_bank_statement(doc: Doc, c: Ctx) -> None:
     i = c.ident
-    bank, bic, blz = c.rng.choice(BANKS)
-    iban = iban_for(c.rng, blz)
+    bank, bic, blz = _statement_bank(c)
+    iban = _statement_iban(c, blz)
     bg_in_text = bool(i.bg_text) and c.chance(0.5)
     if not bg_in_text:
         annotate_bg(doc, c)
@@ -3084,14 +3140,14 @@ def tpl_bank_statement(doc: Doc, c: Ctx) -> None:
 
 def tpl_bank_online(doc: Doc, c: Ctx) -> None:
     i = c.ident
-    bank, _bic, blz = c.rng.choice(BANKS)
+    bank, _bic, blz = _statement_bank(c)
     bg_in_text = bool(i.bg_text) and c.chance(0.5)
     if not bg_in_text:
         annotate_bg(doc, c)
     doc.y = doc.top
     doc.line(f"{bank} – Online-Banking", size=doc.size - 1)
     doc.line("Umsatzanzeige", bold=True, size=doc.size + 3, gap=2)
-    pairs = [("Konto", f"Girokonto {iban_for(c.rng, blz)}"), ("Kontoinhaber", i.name)]
+    pairs = [("Konto", f"Girokonto IBAN {_statement_iban(c, blz)}"), ("Kontoinhaber", i.name)]
     if i.show_address:
         pairs.append(("Anschrift", f"{i.street}, {i.place}"))
     pairs.append(("Zeitraum", f"{c.df(c.date - timedelta(days=30))} – {c.df(c.date)}"))
@@ -3126,7 +3182,7 @@ def tpl_bank_online(doc: Doc, c: Ctx) -> None:
 
 def tpl_bank_mono(doc: Doc, c: Ctx) -> None:
     i = c.ident
-    bank, bic, blz = c.rng.choice(BANKS)
+    bank, bic, blz = _statement_bank(c)
     bg_in_text = bool(i.bg_text) and c.chance(0.5)
     if not bg_in_text:
         annotate_bg(doc, c)
@@ -3141,7 +3197,7 @@ def tpl_bank_mono(doc: Doc, c: Ctx) -> None:
         doc.line(ascii_upper(i.street) if c.chance(0.5) else i.street)
         doc.line(i.place)
     doc.gap(6)
-    doc.line(f"IBAN {iban_for(c.rng, blz)}   BIC {bic}", size=doc.size - 1, gap=3)
+    doc.line(f"IBAN {_statement_iban(c, blz)}   BIC {bic}", size=doc.size - 1, gap=3)
     doc.line("BU-TAG WERT  VORGANG" + " " * 30 + "BETRAG EUR", size=doc.size - 1.5)
     doc.hline(doc.left, doc.x_right)
     doc.gap(1)
@@ -3154,7 +3210,8 @@ def tpl_bank_mono(doc: Doc, c: Ctx) -> None:
         doc.put(
             doc.x_right,
             doc.y,
-            money(amount) + (" H" if amount > 0 else " S"),
+            # Credit and debit by the sign (a lone "S" or "H" at the margin is lost to OCR).
+            ("+" if amount > 0 else "") + money(amount),
             size=size,
             align="right",
         )
@@ -4220,6 +4277,12 @@ class Template:
             return self.birth != NEVER and self.address != NEVER
         if case in ("namesake", "name_only", "bad_bg"):
             return self.birth != ALWAYS and self.address != ALWAYS
+        if case == "moved":
+            return self.birth != NEVER and self.address != NEVER
+        if case == "partner_surname":
+            return self.address != NEVER
+        if case == "iban":
+            return self.doc_type == "kontoauszug"
         return True
 
 
@@ -4275,17 +4338,34 @@ DOC_TYPES = (
 # fmt: on
 DOC_TYPE_WEIGHTS = (10, 6, 9, 10, 7, 10, 10, 8, 9, 8, 13)
 
-# How the sender can be identified. The last six must go to clearing. The two conflict cases
-# print a household number that is not the sender's own, next to the sender's full name, birth
-# date and address: "foreign_bg" the number of another existing household, "near_bg" the
+# How the sender can be identified. Six must go to clearing (CLEARING_CASES). The two conflict
+# cases print a household number that is not the sender's own, next to the sender's full name,
+# birth date and address: "foreign_bg" the number of another existing household, "near_bg" the
 # sender's own number with one digit changed (a slip of the sender, not of the scanner).
+# The last four are routed without a number: "namesake_resolved" a client with a namesake,
+# told apart by the birth date or address printed; "partner_surname" the partner whose last
+# name is not the household head's, with the household's address; "moved" name and birth date
+# with the client's previous address (a flat not in the master data, or one where another
+# household lives now); "iban" a bank statement naming the holder (address now and then) with
+# the account the master data holds.
 # fmt: off
 CASES = (
     'bg', 'name_birth', 'name_address', 'name_birth_address', 'unknown_sender', 'namesake',
-    'name_only', 'bad_bg', 'foreign_bg', 'near_bg',
+    'name_only', 'bad_bg', 'foreign_bg', 'near_bg', 'namesake_resolved', 'partner_surname',
+    'moved', 'iban',
 )
 # fmt: on
+# The first ten are drawn with these weights; the last four are variants of a drawn case (see
+# VARIANTS), chosen with a random stream of their own so that every other letter of a seed
+# stays as it was.
 CASE_WEIGHTS = (48, 15, 16, 8.5, 4.5, 3, 3, 2, 2, 2)
+DRAWN_CASES = CASES[: len(CASE_WEIGHTS)]
+VARIANTS: dict[str, tuple[tuple[str, float], ...]] = {
+    "bg": (("iban", 0.35),),  # bank statements only (Template.allows)
+    "name_birth": (("moved", 0.2), ("namesake_resolved", 0.1)),
+    "name_address": (("partner_surname", 0.15), ("namesake_resolved", 0.1)),
+    "name_birth_address": (("moved", 0.25), ("partner_surname", 0.15)),
+}
 CLEARING_CASES = frozenset(
     {"unknown_sender", "namesake", "name_only", "bad_bg", "foreign_bg", "near_bg"}
 )
@@ -4374,7 +4454,7 @@ def _matches(
 def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan:
     rng = random.Random(f"lettergen:{seed}:{index}:{attempt}")
     doc_type = rng.choices(DOC_TYPES, weights=DOC_TYPE_WEIGHTS)[0]
-    case = rng.choices(CASES, weights=CASE_WEIGHTS)[0]
+    case = rng.choices(DRAWN_CASES, weights=CASE_WEIGHTS)[0]
     letter_date = date.fromordinal(rng.randint(FIRST_DAY.toordinal(), LAST_DAY.toordinal()))
     while letter_date.weekday() == 6:
         letter_date -= timedelta(days=1)
@@ -4392,6 +4472,13 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
             t for t in TEMPLATES if t.doc_type == doc_type and (t.person == "adult" or has_child)
         ]
     template = rng.choice(templates)
+    draw = random.Random(f"lettergen-variant:{seed}:{index}:{attempt}").random()
+    for variant, share in VARIANTS.get(case, ()):
+        if draw < share:
+            if template.allows(variant):
+                case = variant
+            break
+        draw -= share
 
     household: Household | None = None
     person: Person | None = None
@@ -4415,6 +4502,28 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
             same_town_namesake = len(towns) == 1
         else:
             case = "name_only"
+    elif case in ("namesake_resolved", "partner_surname"):
+        if case == "namesake_resolved":
+            names = {n for n, k in master.name_count.items() if k > 1}
+            pairs = [
+                (h, m)
+                for h in master.households
+                for m in h.members
+                if (m.first_name, m.last_name) in names
+            ]
+        else:
+            pairs = [
+                (h, m)
+                for h in master.households
+                for m in h.members[1:]
+                if m.last_name != h.members[0].last_name
+                and h.members[0].last_name not in m.last_name
+            ]
+        pairs = [(h, m) for h, m in pairs if _eligible(m, template, letter_date)]
+        if pairs:
+            household, person = rng.choice(pairs)
+        else:
+            case = "name_birth_address" if template.birth != NEVER else "name_address"
     if case == "unknown_sender" or case == "bad_bg" and rng.random() < 0.5:
         person = _unknown_person(rng, master, template, letter_date)
     elif person is None:
@@ -4426,6 +4535,8 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
             m = rng.choice(members)
             unique = master.name_count[(m.first_name, m.last_name)] == 1
             if case == "name_only" and not unique:
+                continue
+            if case == "iban" and not h.iban:
                 continue
             household, person = h, m
             break
@@ -4454,6 +4565,16 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
         show_town = same_town_namesake
     elif case in ("name_only", "bad_bg"):
         show_town = False
+    elif case == "namesake_resolved":
+        show_birth = template.birth != NEVER and (template.address == NEVER or rng.random() < 0.6)
+        show_address = not show_birth or rng.random() < 0.3
+    elif case == "partner_surname":
+        show_address = True
+        show_birth = template.birth != NEVER and rng.random() < 0.4
+    elif case == "moved":
+        show_birth = show_address = True
+    elif case == "iban":
+        show_address = template.address == ALWAYS or rng.random() < 0.5
     show_birth = show_birth or template.birth == ALWAYS
     show_address = show_address or template.address == ALWAYS
 
@@ -4467,6 +4588,19 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
         office = (
             household.office if case not in CLEARING_CASES else rng.choice(master.region.offices)
         )
+        if case == "moved":
+            # The previous address: now and then another household lives there today.
+            others = [h for h in master.households if h is not household]
+            if rng.random() < 0.3 and others:
+                old = rng.choice(others)
+                street_name, number, postcode, town = old.street, old.number, old.postcode, old.town
+            else:
+                postcode, town = rng.choice(rng.choice(master.region.offices).places)
+                while True:
+                    street_name = rng.choice(STREETS)
+                    number = str(rng.randint(1, 160))
+                    if (street_name, number, postcode) not in master.addresses:
+                        break
     else:
         office = rng.choice(master.region.offices)
         postcode, town = rng.choice(office.places)
@@ -4481,6 +4615,9 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
         "name_birth",
         "name_address",
         "name_birth_address",
+        "namesake_resolved",
+        "partner_surname",
+        "moved",
         *CONFLICT_CASES,
     ):
         hits = _matches(
@@ -4488,13 +4625,21 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
             person.first_name,
             person.last_name,
             birth=person.birth_date if show_birth else None,
-            address=(street_name, number, postcode) if show_address else None,
+            address=(street_name, number, postcode) if show_address and case != "moved" else None,
         )
         if hits != {household.bg_number}:
             # A conflict needs a person that identifies one household by itself.
             case = "bg"
 
     first, last = person.first_name, person.last_name
+    if case == "partner_surname" and household is not None:
+        # Partners often write under the couple's common name: a double name, or the head's
+        # name with their own as the birth name.
+        head = household.members[0].last_name
+        last = rng.choices(
+            [last, f"{last}-{head}", f"{head}-{last}", f"{head} geb. {last}"],
+            weights=[55, 15, 15, 15],
+        )[0]
     if rng.random() < 0.12 and transliterate(first + last) != first + last:
         first, last = transliterate(first), transliterate(last)
     title = rng.choice(TITLES) if rng.random() < 0.04 and template.person == "adult" else ""
@@ -4544,6 +4689,7 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
         birth_style=rng.choices(
             ["dotted", "short", "twodigit", "long", "iso"], weights=[55, 15, 12, 15, 3]
         )[0],
+        iban=household.iban if household is not None and case not in CLEARING_CASES else None,
     )
     caseworker = None
     if household is not None and case not in CLEARING_CASES:

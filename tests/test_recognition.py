@@ -627,7 +627,9 @@ def test_person_who_moved_from_an_inactive_household_goes_to_the_active_one(
 
 # --- learned aliases --------------------------------------------------------------------------
 
-MARRIED_NAME = """Ayse Yilmaz-Demir
+# A married name the master data does not know yet (a double name with the old one would
+# count: "Ayse Yilmaz-Demir" is Ayşe Yılmaz, see test_identity_evidence.py).
+MARRIED_NAME = """Ayse Kalkan
 Süderstraße 20
 24340 Eckernförde
 Eckernförde, 3. Dezember 2026
@@ -650,7 +652,7 @@ def test_aliases_support_but_never_decide_alone(master: MasterData, catalogue: C
     assert any(e.kind == "alias" for e in after.household_evidence)
     # The learned name with a postcode, but no street: the alias would be alone.
     alone = _run(
-        "Ayse Yilmaz-Demir\n24340 Eckernförde\nBitte um Rückruf.",
+        "Ayse Kalkan\n24340 Eckernförde\nBitte um Rückruf.",
         master,
         catalogue,
         aliases=aliases,

@@ -17,6 +17,7 @@ from ingest.recognition.extract import (
     received_date,
 )
 from ingest.recognition.household import decide
+from ingest.recognition.ibans import find_ibans
 from ingest.recognition.master import MasterData
 from ingest.recognition.persons import alias_keys_of, normalise_bg_key
 from ingest.recognition.text import ParsedDocument
@@ -63,17 +64,29 @@ def recognise(
     catalogue: Catalogue,
     *,
     aliases: Mapping[str, str] | None = None,
+    sender_address: str | None = None,
 ) -> Recognition:
     """Recognise household, document type and dates of one document from its page texts.
 
     `aliases` maps keys from `alias_keys` to the BG number a person at the desk chose; they
-    support a household but never decide one alone.
+    support a household but never decide one alone. `sender_address` is the From address of a
+    document that came by e-mail: where the master data holds it, it is strong evidence like a
+    printed household number (and, like one, needs a person of that household on the paper).
     """
     doc = ParsedDocument.from_pages(pages)
     numbers = find_bg_candidates(doc)
     dates = find_dates(doc)
     postcode_lines = postcodes(doc)
-    household = decide(doc, master, numbers, dates, postcode_lines, aliases)
+    household = decide(
+        doc,
+        master,
+        numbers,
+        dates,
+        postcode_lines,
+        aliases,
+        ibans=find_ibans(doc),
+        sender_address=sender_address,
+    )
     doc_type = classify(doc, catalogue)
     found: dict[tuple[str, int], bool] = {}
     for number in numbers:

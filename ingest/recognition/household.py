@@ -10,12 +10,16 @@ offered and the reason says which evidence pointed where.
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from email.utils import parseaddr
 
 from ingest.recognition.evidence import Evidence
 from ingest.recognition.extract import FoundDate, FoundNumber, one_substitution_away
+from ingest.recognition.ibans import FoundIban
 from ingest.recognition.master import HouseholdRecord, MasterData, Person
 from ingest.recognition.persons import (
     AddressFinding,
@@ -29,6 +33,7 @@ from ingest.recognition.persons import (
     printed_names,
 )
 from ingest.recognition.text import Line, ParsedDocument, allowed_distance, snippet
+from records.iban import normalise_email
 
 # A household is decided at this confidence or above; below, the document goes to clearing.
 ROUTE_THRESHOLD = 0.85
@@ -53,6 +58,9 @@ class PersonFinding:
     name: NameMatch | None = None
     birth: FoundDate | None = None
     birth_conflict: FoundDate | None = None
+    # The first name printed with another member's last name ("Maren Thomsen" for Maren
+    # Lorenzen, partner of Kai Thomsen): the couple's common name in daily life.
+    borrowed: bool = False
 
     @property
     def full_strict(self) -> bool:
@@ -89,10 +97,21 @@ class HouseholdFinding:
     address: AddressFinding = field(default_factory=AddressFinding)
     numbers: list[FoundNumber] = field(default_factory=list)  # printed exactly
     near_numbers: list[FoundNumber] = field(default_factory=list)  # one digit off
+    ibans: list[FoundIban] = field(default_factory=list)  # a member's account on the paper
+    emails: list[str] = field(default_factory=list)  # the e-mail came from a member's address
     aliases: list[tuple[str, str]] = field(default_factory=list)  # (key, kind "plz"/"str")
     person_confidence: float = 0.0
     person_strong: bool = False
     best: PersonFinding | None = None
+
+    @property
+    def household_persons(self) -> list[Person]:
+        return [pf.person for pf in self.persons]
+
+    @property
+    def keyed(self) -> bool:
+        """A strong key points here: a printed number, a member's IBAN or e-mail address."""
+        return bool(self.numbers or self.ibans or self.emails)
 
     @property
     def named_cleanly(self) -> bool:
@@ -138,6 +157,17 @@ def _assess(finding: HouseholdFinding) -> None:
         conflict = pf.birth_conflict is not None and not birth
         if conflict:
             conf = CONF_TRACE if pf.name else 0.0
+        elif pf.borrowed:
+            # Only the household's own address or the member's birth date with it make the
+            # borrowed name this member's (a namesake elsewhere is checked in _choose).
+            if birth and (address.full or address.street):
+                conf = CONF_NAME_BIRTH
+            elif address.full:
+                conf = CONF_WEAK_NAME_BIRTH_ADDRESS
+            elif birth or address.any:
+                conf = CONF_MEDIUM
+            else:
+                conf = CONF_TRACE
         elif pf.full_strict and birth and address.street:
             conf = CONF_NAME_BIRTH_STREET
         elif pf.full_strict and birth:
@@ -198,6 +228,9 @@ def _person_evidence(finding: HouseholdFinding) -> list[Evidence]:
             quality = "" if pf.name.strict else ", unsicher gelesen"
             what = "Name" if pf.name.full else "Nachname"
             shown = name if pf.name.full else pf.person.member.last_name
+            if pf.borrowed:
+                what = "Vorname"
+                quality = " mit dem Nachnamen eines anderen Mitglieds der Bedarfsgemeinschaft"
             evidence.append(
                 Evidence(
                     "name",
@@ -266,6 +299,27 @@ def _number_evidence(finding: HouseholdFinding) -> list[Evidence]:
                 f"BG-Nummer {number.value} auf Seite {number.page} („{number.raw}“)",
             )
         )
+    for iban in finding.ibans[:2]:
+        slips = ", OCR-Lesefehler bei gültiger Prüfziffer korrigiert" if iban.corrected else ""
+        evidence.append(
+            Evidence(
+                "iban",
+                iban.page,
+                iban.raw,
+                f"IBAN {iban.shown} auf Seite {iban.page} ist das Konto von "
+                f"{_account_holders(finding, iban)} laut Stammdaten ({finding.bg_number}{slips})",
+            )
+        )
+    for email in finding.emails[:1]:
+        evidence.append(
+            Evidence(
+                "email",
+                None,
+                email,
+                f"Absenderadresse {email} gehört laut Stammdaten zu "
+                f"{_email_owners(finding, email)} ({finding.bg_number})",
+            )
+        )
     for number in finding.near_numbers[:2]:
         evidence.append(
             Evidence(
@@ -277,6 +331,18 @@ def _number_evidence(finding: HouseholdFinding) -> list[Evidence]:
             )
         )
     return evidence
+
+
+def _account_holders(finding: HouseholdFinding, iban: FoundIban) -> str:
+    owners = [p.display_name for p in finding.household_persons if p.member.iban == iban.value]
+    return ", ".join(owners[:2]) or _names_of(finding)
+
+
+def _email_owners(finding: HouseholdFinding, email: str) -> str:
+    owners = [
+        p.display_name for p in finding.household_persons if (p.member.email or "").lower() == email
+    ]
+    return ", ".join(owners[:2]) or _names_of(finding)
 
 
 def _names_of(finding: HouseholdFinding) -> str:
@@ -296,6 +362,8 @@ def decide(
     dates: list[FoundDate],
     postcode_lines: dict[str, list[Line]],
     aliases: Mapping[str, str] | None = None,
+    ibans: list[FoundIban] | None = None,
+    sender_address: str | None = None,
 ) -> HouseholdDecision:
     findings: dict[str, HouseholdFinding] = {}
 
@@ -308,6 +376,8 @@ def decide(
     unknown_numbers: list[FoundNumber] = []
     ambiguous_numbers: list[FoundNumber] = []
     for number in numbers:
+        if number.value not in master.households:
+            number = _read_back(number, master)
         if number.value in master.households:
             finding_for(number.value).numbers.append(number)
             continue
@@ -318,6 +388,15 @@ def decide(
             ambiguous_numbers.append(number)
         else:
             unknown_numbers.append(number)
+
+    # Accounts and sender addresses the master data holds: strong keys like a number.
+    for iban in ibans or ():
+        for bg_number in _households_of(master.persons_by_iban.get(iban.value, ())):
+            finding_for(bg_number).ibans.append(iban)
+    email = _sender_key(sender_address)
+    if email is not None:
+        for bg_number in _households_of(master.persons_by_email.get(email, ())):
+            finding_for(bg_number).emails.append(email)
 
     # People: by name, by birth date, by address, by learned aliases.
     reference_year = max(
@@ -346,8 +425,13 @@ def decide(
     # Evidence for every member of every household in question.
     for bg_number, finding in findings.items():
         finding.address = find_address(doc, master.addresses[bg_number], postcode_lines)
-        for person in master.persons_by_bg[bg_number]:
+        persons = master.persons_by_bg[bg_number]
+        for person in persons:
             pf = PersonFinding(person, name=find_name(doc, person))
+            if pf.name is None or not (pf.name.full and pf.name.strict):
+                borrowed = _borrowed_name(doc, person, persons)
+                if borrowed is not None:
+                    pf.name, pf.borrowed = borrowed, True
             born = person.member.birth_date
             if born is not None:
                 pf.birth = birth_dates.get(born) or plausible.get(born)
@@ -357,6 +441,89 @@ def decide(
         _assess(finding)
 
     return _choose(findings, unknown_numbers, ambiguous_numbers, doc)
+
+
+def _borrowed_name(doc: ParsedDocument, person: Person, persons: list[Person]) -> NameMatch | None:
+    """The member's first name beside another member's last name, both read cleanly."""
+    for last_key in dict.fromkeys(p.last_key for p in persons):
+        if not last_key or last_key == person.last_key:
+            continue
+        proxy = Person(
+            person.household, person.member, last_key, person.first_key, person.first_parts
+        )
+        name = find_name(doc, proxy)
+        if name is not None and name.full and name.strict and not name.third_party:
+            return name
+    return None
+
+
+def _households_of(persons: list[Person] | tuple[()]) -> list[str]:
+    return list(dict.fromkeys(normalise_bg_key(p.household.bg_number) for p in persons))
+
+
+def _sender_key(sender_address: str | None) -> str | None:
+    """The bare address of a From header ("Anna Wolf <Anna.Wolf@Example.org>"), lower case."""
+    if not sender_address:
+        return None
+    _name, address = parseaddr(sender_address)
+    return normalise_email(address or sender_address)
+
+
+# The digits an OCR letter in a printed number may have been. extract.py reads each letter as
+# its most likely digit ("S" as 5); where that reading exists nowhere, the other readings are
+# tried, so that "95401BG12345S7" for 95401BG1234587 is the household's own number.
+_GLYPH_DIGITS = {
+    "S": "58",
+    "s": "58",
+    "B": "83",
+    "Z": "27",
+    "z": "27",
+    "G": "60",
+    "b": "6",
+    "O": "0",
+    "o": "0",
+    "Q": "0",
+    "D": "0",
+    "I": "17",
+    "l": "17",
+    "|": "17",
+    "!": "1",
+    "]": "1",
+    "[": "1",
+}
+_NUMBER_NOISE = re.compile(r"[\s\-/._:]")
+
+
+def _glyph_positions(number: FoundNumber) -> list[str] | None:
+    """The glyphs printed for the 12 digits of `number.value`, or None if they cannot be lined
+    up with certainty (then no other reading is tried)."""
+    compact = _NUMBER_NOISE.sub("", number.raw)
+    digits = number.value.replace("BG", "")
+    serial = compact[-7:]
+    for office in (compact[:5], compact[-12:-7], compact[-14:-9]):
+        glyphs = office + serial
+        if len(glyphs) == 12 and all(
+            (g == d) or (d in _GLYPH_DIGITS.get(g, "")) for g, d in zip(glyphs, digits, strict=True)
+        ):
+            return list(glyphs)
+    return None
+
+
+def _read_back(number: FoundNumber, master: MasterData) -> FoundNumber:
+    """`number` read again where OCR letters allow another digit; returned unchanged unless
+    exactly one other reading is an existing household number."""
+    glyphs = _glyph_positions(number)
+    if glyphs is None:
+        return number
+    options = [tuple(_GLYPH_DIGITS[g]) if g in _GLYPH_DIGITS else (g,) for g in glyphs]
+    if sum(len(o) > 1 for o in options) > 4:
+        return number
+    readings = {
+        f"{''.join(c[:5])}BG{''.join(c[5:])}" for c in itertools.product(*options)
+    } & master.households.keys()
+    if len(readings) != 1:
+        return number
+    return FoundNumber(readings.pop(), number.page, number.line, number.raw)
 
 
 def _birth_date_beside(
@@ -448,15 +615,30 @@ def _facts(finding: HouseholdFinding) -> str:
     return f"{listed} {'passt' if len(parts) == 1 else 'passen'}"
 
 
+def _keys_said(finding: HouseholdFinding) -> str:
+    """ "BG-Nummer … auf Seite 2 und IBAN … auf Seite 1 gehören zum Haushalt von … (…)"."""
+    parts = []
+    if finding.numbers:
+        number = finding.numbers[0]
+        parts.append(f"BG-Nummer {number.value} auf Seite {number.page}")
+    if finding.ibans:
+        iban = finding.ibans[0]
+        parts.append(f"IBAN {iban.shown} auf Seite {iban.page}")
+    if finding.emails:
+        parts.append(f"die Absenderadresse {finding.emails[0]}")
+    verb = "gehört" if len(parts) == 1 else "gehören"
+    return (
+        f"{' und '.join(parts)} {verb} zum Haushalt von {_names_of(finding)} ({finding.bg_number})"
+    )
+
+
 def _conflict_reason(
-    number: FoundNumber, pointed: HouseholdFinding, persons: list[HouseholdFinding]
+    number: FoundNumber | None, pointed: HouseholdFinding, persons: list[HouseholdFinding]
 ) -> str:
-    """Which evidence pointed where, for a printed number and a person that disagree."""
-    if number.value == pointed.bg_number:
-        said = (
-            f"BG-Nummer {number.value} auf Seite {number.page} gehört zum Haushalt von "
-            f"{_names_of(pointed)} ({pointed.bg_number})"
-        )
+    """Which evidence pointed where, for strong keys (number, IBAN, e-mail address) and a
+    person that disagree."""
+    if number is None or number.value == pointed.bg_number:
+        said = _keys_said(pointed)
     else:
         said = (
             f"BG-Nummer {number.value} auf Seite {number.page} steht nicht in den Stammdaten "
@@ -482,11 +664,10 @@ def _choose(
 ) -> HouseholdDecision:
     ranked = sorted(
         findings.values(),
-        key=lambda f: (bool(f.numbers), f.person_confidence, bool(f.near_numbers)),
+        key=lambda f: (f.keyed, f.person_confidence, bool(f.near_numbers)),
         reverse=True,
     )
     strong = [f for f in ranked if f.person_strong]
-    numbered = [f for f in ranked if f.numbers]
     notes = [
         Evidence(
             "bg_number",
@@ -506,34 +687,82 @@ def _choose(
         for n in ambiguous_numbers[:2]
     ]
 
-    # 1. A printed number that exists.
-    if numbered:
-        with_person = [f for f in numbered if f.corroborated_by_name or f.person_strong]
-        if len(numbered) > 1:
+    # 1. A strong key that exists: a printed number, a member's IBAN or e-mail address.
+    keyed = [f for f in ranked if f.keyed]
+    if keyed:
+        with_person = [f for f in keyed if f.corroborated_by_name or f.person_strong]
+        # An IBAN or sender address is a member's own: it never stands beside another
+        # household's key as a mere mention, so any disagreement goes to the desk.
+        by_account = [f for f in keyed if f.ibans or f.emails]
+        if len(keyed) > 1:
+            if by_account and (len(with_person) != 1 or by_account != with_person):
+                first, rest = keyed[0], keyed[1:]
+                return _clearing(
+                    f"{_keys_said(first)}; "
+                    + "; ".join(_keys_said(f) for f in rest[:3])
+                    + " – bitte in der Klärung entscheiden.",
+                    [e for f in keyed for e in _number_evidence(f) + _person_evidence(f)] + notes,
+                    keyed,
+                    0.5,
+                )
             if len(with_person) != 1:
-                listing = ", ".join(f.bg_number for f in numbered)
+                listing = ", ".join(f.bg_number for f in keyed)
                 return _clearing(
                     f"Mehrere BG-Nummern im Schreiben ({listing}); die genannte Person passt "
                     "nicht eindeutig zu einer davon.",
-                    [e for f in numbered for e in _number_evidence(f)] + notes,
-                    numbered,
+                    [e for f in keyed for e in _number_evidence(f)] + notes,
+                    keyed,
                     0.5,
                 )
             chosen = with_person[0]
         else:
-            chosen = numbered[0]
+            chosen = keyed[0]
         others = [f for f in strong if f is not chosen]
         if not chosen.corroborated:
+            what = "BG-Nummer" if chosen.numbers else "IBAN" if chosen.ibans else "Absenderadresse"
             reason = (
-                f"BG-Nummer {chosen.bg_number} gefunden, aber keine Person dieser "
-                "Bedarfsgemeinschaft (Name, Geburtsdatum oder Anschrift) im Schreiben erkannt."
+                f"{what} der Bedarfsgemeinschaft {chosen.bg_number} gefunden, aber keine Person "
+                "dieser Bedarfsgemeinschaft (Name, Geburtsdatum oder Anschrift) im Schreiben "
+                "erkannt."
             )
+            if chosen.numbers:
+                reason = (
+                    f"BG-Nummer {chosen.bg_number} gefunden, aber keine Person dieser "
+                    "Bedarfsgemeinschaft (Name, Geburtsdatum oder Anschrift) im Schreiben erkannt."
+                )
             if others:
-                reason = _conflict_reason(chosen.numbers[0], chosen, others)
+                reason = _conflict_reason(None, chosen, others)
             return _clearing(
                 reason,
                 _number_evidence(chosen) + [e for o in others for e in _person_evidence(o)] + notes,
                 [chosen, *others],
+                0.5,
+            )
+        # Without the number printed exactly, a number one digit off the household's own (or
+        # off another's) is a second key that disagrees with the IBAN or address (issue 13).
+        slipped = [f for f in ranked if f.near_numbers and not f.numbers]
+        if not chosen.numbers and (slipped or ambiguous_numbers):
+            if slipped:
+                pointed = slipped[0]
+                number = pointed.near_numbers[0]
+                said = (
+                    f"BG-Nummer {number.value} auf Seite {number.page} steht nicht in den "
+                    f"Stammdaten und weicht in einer Ziffer von {pointed.bg_number} "
+                    f"({_names_of(pointed)}) ab"
+                )
+            else:
+                number = ambiguous_numbers[0]
+                pointed = chosen
+                said = (
+                    f"BG-Nummer {number.value} auf Seite {number.page} steht nicht in den "
+                    "Stammdaten und ähnelt mehreren vorhandenen Nummern"
+                )
+            candidates = [chosen, *(f for f in slipped if f is not chosen)]
+            candidates += [f for f in others if f not in candidates]
+            return _clearing(
+                f"{said}; {_keys_said(chosen)} – bitte in der Klärung entscheiden.",
+                [e for f in candidates for e in _number_evidence(f) + _person_evidence(f)] + notes,
+                candidates,
                 0.5,
             )
         # Which person evidence may contradict a printed number: a strong match (name with
@@ -555,7 +784,7 @@ def _choose(
             ]
         if others:
             return _clearing(
-                _conflict_reason(chosen.numbers[0], chosen, others),
+                _conflict_reason(None, chosen, others),
                 _number_evidence(chosen) + [e for o in others for e in _person_evidence(o)],
                 [chosen, *others],
                 0.5,
@@ -566,7 +795,7 @@ def _choose(
             confidence = CONF_BG_AND_NAME
         else:
             confidence = CONF_BG_AND_OTHER
-        if len(numbered) > 1:
+        if len(keyed) > 1:
             confidence -= 0.05
         return _routed(chosen, confidence, notes)
 
@@ -631,6 +860,17 @@ def _choose(
         )
     if len(strong) == 1:
         chosen = strong[0]
+        if chosen.best is not None and chosen.best.borrowed:
+            namesakes = [f for f in ranked if f is not chosen and f.named_cleanly]
+            if namesakes:
+                return _clearing(
+                    f"Der Name im Schreiben gehört in {_listing(namesakes)} einer Person; "
+                    f"Vorname und Anschrift passen zu {_names_of(chosen)} ({chosen.bg_number}), "
+                    "deren Nachname aber anders lautet – bitte in der Klärung entscheiden.",
+                    [e for f in [chosen, *namesakes] for e in _person_evidence(f)] + notes,
+                    [chosen, *namesakes],
+                    0.5,
+                )
         # A number close to several households, one of them the person's own: still a number
         # one digit off the person's own, so the desk decides (see stage 2).
         slip = next(

@@ -17,6 +17,8 @@ class MemberRecord:
     last_name: str
     first_name: str
     birth_date: date | None
+    iban: str | None = None  # compact, checked at import ("DE89370400440532013000")
+    email: str | None = None  # lower case
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,11 @@ class MasterData:
         self.streets_by_postcode: dict[str, dict[str, list[str]]] = defaultdict(
             lambda: defaultdict(list)
         )
+        # Strong keys besides the number (issue 13): the account the benefit is paid to, and the
+        # e-mail address a member writes from. One key may belong to several households (a
+        # shared account after a separation); recognition then sees a conflict, never a choice.
+        self.persons_by_iban: dict[str, list[Person]] = defaultdict(list)
+        self.persons_by_email: dict[str, list[Person]] = defaultdict(list)
         persons_by_last = self.persons_by_last
         first_keys_by_last = self.first_keys_by_last
         persons_by_birth = self.persons_by_birth
@@ -152,6 +159,10 @@ class MasterData:
                             firsts[part].append(person)
                 if member.birth_date is not None:
                     persons_by_birth[member.birth_date].append(person)
+                if member.iban:
+                    self.persons_by_iban[member.iban.replace(" ", "").upper()].append(person)
+                if member.email:
+                    self.persons_by_email[member.email.strip().lower()].append(person)
             self.persons_by_bg[bg_number] = persons
         for key in self.persons_by_last:
             if len(key) >= 5:

@@ -104,6 +104,9 @@ _LABEL_KEYS = frozenset(
 )
 
 
+_AND_KEYS = frozenset({name_key("und"), name_key("u")})
+
+
 def _first_name_slots(
     doc: ParsedDocument, index: int, span: int = 1
 ) -> list[tuple[Token, list[str]]]:
@@ -145,6 +148,17 @@ def _first_name_slots(
     for j, middle in ((index - 2, index - 1), (end + 2, end + 1)):
         if usable(j, 2) and usable(middle, 2) and bridge(tokens[middle], tokens[j]):
             slots.append((tokens[j], [tokens[j].key]))
+    # A couple under one last name: "Kai und Maren Thomsen", "Kai u. Maren Thomsen".
+    j, joint, other = index - 3, index - 2, index - 1
+    if (
+        usable(j, 0)
+        and usable(joint, 0)
+        and usable(other, 0)
+        and tokens[joint].key in _AND_KEYS
+        and tokens[other].text[:1].isupper()
+        and tokens[j].text[:1].isupper()
+    ):
+        slots.append((tokens[j], [tokens[j].key]))
     return slots
 
 
@@ -177,6 +191,12 @@ def find_name(doc: ParsedDocument, person: Person) -> NameMatch | None:
             person.last_key, keys, scorer=Levenshtein.distance, score_cutoff=limit, limit=None
         )
     ]
+    # One half of a double name on the paper ("Lorenzen-Thomsen" for Lorenzen), read cleanly.
+    strict_limit = allowed_distance(len(person.last_key))
+    for index, part in hyphen_parts(doc):
+        distance = Levenshtein.distance(person.last_key, part, score_cutoff=strict_limit)
+        if distance <= strict_limit:
+            hits.append((distance, index, 1))
     best: NameMatch | None = None
     best_rank: tuple[int, ...] | None = None
     strict_first_seen = strict_last_seen = False
@@ -226,6 +246,18 @@ def find_name(doc: ParsedDocument, person: Person) -> NameMatch | None:
     return best
 
 
+def hyphen_parts(doc: ParsedDocument) -> list[tuple[int, str]]:
+    """(token index, key) of each half of a double name ("Lorenzen-Thomsen") on the paper."""
+    parts = []
+    for token in doc.tokens:
+        if "-" in token.text and token.text[:1].isupper():
+            for half in token.text.split("-"):
+                key = name_key(half)
+                if len(key) >= 4 and half[:1].isupper():
+                    parts.append((token.index, key))
+    return parts
+
+
 def candidates_by_name(doc: ParsedDocument, master: MasterData) -> set[str]:
     """Households with a member whose last name, and a first name beside it, are on the paper."""
     found: set[str] = set()
@@ -234,6 +266,8 @@ def candidates_by_name(doc: ParsedDocument, master: MasterData) -> set[str]:
         for index, key in enumerate(keys):
             if len(key) >= 2:
                 positions.setdefault((key, span), []).append(index)
+    for index, key in hyphen_parts(doc):
+        positions.setdefault((key, 1), []).append(index)
     for (key, span), indexes in positions.items():
         for last_key in master.last_names_near(key):
             if Levenshtein.distance(last_key, key) > allowed_distance(len(last_key)):
@@ -286,6 +320,22 @@ def _number_on_line(number: str, line: Line) -> bool:
     # "13S" for 135, "l2" for 12: the house number read with OCR letters.
     restored = _HOUSE_NUMBER_LIKE.sub(lambda m: m.group(0).translate(_TO_DIGIT_LOWER), line.folded)
     return restored != line.folded and pattern.search(restored) is not None
+
+
+def _number_at(doc: ParsedDocument, number: str, line: Line) -> bool:
+    """The house number on the street's line, or opening the next line of running text where
+    the street name ended a line ("wohnhaft Mühlenweg" / "51, 27472 Cuxhaven")."""
+    if _number_on_line(number, line):
+        return True
+    following = line.number + 1
+    if following >= len(doc.lines) or doc.lines[following].page != line.page:
+        return False
+    digits = re.match(r"\d+", number)
+    if digits is None:
+        return False
+    suffix = re.escape(number[digits.end() :])
+    opening = re.compile(rf"\s*{digits.group(0)}(?:\s?{suffix})?(?![\d])")
+    return opening.match(doc.lines[following].folded) is not None
 
 
 _HOUSE_NUMBER_LIKE = re.compile(
@@ -342,7 +392,7 @@ def find_address(
         finding.postcode = postcodes[address.postcode][0]
     for line in doc.lines:
         if finding.street is None and _street_on_line(doc, address, line):
-            if address.number is None or _number_on_line(address.number, line):
+            if address.number is None or _number_at(doc, address.number, line):
                 finding.street = line
             elif finding.street_only is None:
                 finding.street_only = line
@@ -350,7 +400,30 @@ def find_address(
             keys = [t.key for t in _line_tokens(doc, line)]
             if _town_on_line(address, keys):
                 finding.town = line
+    if finding.street is None:
+        finding.street = _street_across_lines(doc, address)
     return finding
+
+
+def _street_across_lines(doc: ParsedDocument, address: Address) -> Line | None:
+    """The line that ends a street name begun on the line before, with the house number
+    ("… die Wohnung Zum" / "Sportplatz 65 in 21745 Hemmoor"): running text wraps anywhere."""
+    key = address.street_key
+    if not key or address.number is None:
+        return None
+    limit = allowed_distance(len(key))
+    for first, second in zip(doc.lines, doc.lines[1:], strict=False):
+        if first.page != second.page or not _number_on_line(address.number, second):
+            continue
+        tail, head = first.text.split()[-3:], second.text.split()[:3]
+        for k in range(1, len(tail) + 1):
+            for m in range(1, len(head) + 1):
+                joined = street_key(" ".join(tail[-k:] + head[:m]))
+                if joined.startswith(key[:2]) and (
+                    joined == key or Levenshtein.distance(key, joined, score_cutoff=limit) <= limit
+                ):
+                    return second
+    return None
 
 
 def _line_tokens(doc: ParsedDocument, line: Line) -> list[Token]:
@@ -401,7 +474,7 @@ def candidates_by_address(
                         address = master.addresses[bg_number]
                         if not _street_on_line(doc, address, line):
                             continue
-                        if address.number is None or _number_on_line(address.number, line):
+                        if address.number is None or _number_at(doc, address.number, line):
                             found.add(bg_number)
     return found
 
