@@ -1,7 +1,7 @@
 """members carry the IBAN and e-mail address of the Fachverfahren's export
 
-Revision ID: 0010_identity
-Revises: 0007_audit
+Revision ID: 0011_identity
+Revises: 0010_mail
 Create Date: 2026-12-06 21:30:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_identity"
-down_revision: str | None = "0007_audit"
+revision: str = "0011_identity"
+down_revision: str | None = "0010_mail"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
