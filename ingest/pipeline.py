@@ -45,7 +45,7 @@ from ingest.prepare import (
 from ingest.recognition import Recognition
 from ingest.routing import catalogue_for, file_preset, file_recognised, recognise_all
 from ingest.slots import PageSlots
-from ingest.textlayer import PageContent, page_contents, page_pdf, text_layer
+from ingest.textlayer import PageContent, layered_page_pdf, page_contents, page_pdf, text_layer
 from ingest.validation import PDF
 from records import audit
 from records.db import transaction, utcnow
@@ -97,13 +97,13 @@ def _read_page_safely(
     runtime: Runtime,
     still_wanted: Callable[[], bool],
     slots: PageSlots,
-    digital: bool = False,
+    text_page: PageContent | None = None,
 ) -> PageOutcome:
     """A page the programs cannot read is set aside with the reason; the batch goes on."""
     try:
         with slots.hold(still_wanted):
             return _read_page(
-                source, content_type, number, dpi, work, runtime, still_wanted, digital
+                source, content_type, number, dpi, work, runtime, still_wanted, text_page
             )
     except (UnreadablePage, TimeoutError) as exc:
         log.warning("page %s unreadable: %s", number, exc)
@@ -123,7 +123,7 @@ def _read_page(
     work: Path,
     runtime: Runtime,
     still_wanted: Callable[[], bool],
-    digital: bool = False,
+    text_page: PageContent | None = None,
 ) -> PageOutcome:
     """One page: a page with its own text is rendered for the viewer and its text taken from
     the text layer; every other page (and one whose text layer does not read as text) is
@@ -134,8 +134,8 @@ def _read_page(
         raise Cancelled()
     if content_type == PDF:
         raw = render_pdf_page(source, number, dpi, work, timeout)
-        if digital:
-            outcome = _text_layer_page(source, number, dpi, raw, work, timeout)
+        if text_page is not None:
+            outcome = _text_layer_page(source, number, dpi, raw, work, timeout, text_page)
             if outcome is not None:
                 return outcome
     else:
@@ -197,7 +197,13 @@ def _read_page(
 
 
 def _text_layer_page(
-    source: Path, number: int, dpi: int, raw: Path, work: Path, timeout: int
+    source: Path,
+    number: int,
+    dpi: int,
+    raw: Path,
+    work: Path,
+    timeout: int,
+    content: PageContent,
 ) -> PageOutcome | None:
     """The page's words from its text layer, the page itself for the archive PDF, and its
     renditions; None (and `raw` left for OCR) when the text layer does not read as text."""
@@ -208,8 +214,12 @@ def _text_layer_page(
         log.info("page %s: text layer unreadable, read by OCR", number)
         return None
     try:
-        result.pdf = page_pdf(source, number, work / f"text-{number:05d}.pdf")
         image, thumb, size = _renditions(raw, work, number)
+        target = work / f"text-{number:05d}.pdf"
+        if content.fonts_embedded:
+            result.pdf = page_pdf(source, number, target)
+        else:  # PDF/A needs embedded fonts: the rendering with the words as a hidden layer
+            result.pdf = layered_page_pdf(image, result.words, (width, height), dpi, target)
     finally:
         raw.unlink(missing_ok=True)
     return PageOutcome(
@@ -369,7 +379,8 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
                     scans = pdf_page_scans(original, timeout)
                     scanned_dpis = [scan.dpi for scan in scans]
                     page_count = len(scans)
-                    digital = [c.digital for c in _page_contents(original, page_count)]
+                    contents = _page_contents(original, page_count)
+                    digital = [content.digital for content in contents]
                     # Faxes and other coarse scans are rendered up to ocr_dpi for tesseract;
                     # pages with their own text only for the viewer.
                     dpis = [
@@ -380,6 +391,7 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
                 else:
                     scanned_dpis = dpis = [0] * page_count
                     digital = [False] * page_count
+                    contents = []
                     colours = {n: image_colour(original, n) for n in range(1, page_count + 1)}
                 progress = _Progress(runtime, batch_id)
                 slots = PageSlots(settings.data_dir / "run" / "page-slots", settings.ocr_processes)
@@ -411,7 +423,7 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
                             runtime,
                             still_wanted,
                             slots,
-                            digital[number - 1],
+                            contents[number - 1] if digital[number - 1] else None,
                         )
                     if not outcome.text_layer:  # a page with its own text was never scanned
                         outcome.scan_dpi = scanned_dpis[number - 1] or outcome.dpi

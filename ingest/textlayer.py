@@ -19,6 +19,7 @@ import logging
 import unicodedata
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pikepdf
@@ -44,6 +45,9 @@ class PageContent:
     visible_text: int  # bytes of strings shown in a visible text render mode
     hidden_text: int  # bytes shown invisibly (an OCR layer) or only as a clip
     image_share: float  # share of the page that images cover (summed, at most 1)
+    # Every font the page draws with is embedded (PDF/A requires it): the page itself can go
+    # into the archive PDF; otherwise its rendering with the words as an invisible layer does.
+    fonts_embedded: bool = True
 
     @property
     def digital(self) -> bool:
@@ -72,7 +76,7 @@ def _page_content(page: pikepdf.Page, number: int) -> PageContent:
         log.info("page %s: content not readable (%s), read by OCR", number, exc)
         return _SCAN
     share = min(1.0, walk.image_area / area) if area > 0 else 1.0
-    return PageContent(walk.visible, walk.hidden, share)
+    return PageContent(walk.visible, walk.hidden, share, not walk.unembedded)
 
 
 Matrix = tuple[float, float, float, float, float, float]
@@ -108,6 +112,7 @@ class _Walk:
         self.visible = 0
         self.hidden = 0
         self.image_area = 0.0
+        self.unembedded = False
         self._forms: set[tuple[int, int]] = set()
 
     def run(
@@ -130,6 +135,8 @@ class _Walk:
                 ctm = _multiply(_matrix(operands), ctm)
             elif op == "Tr" and operands:
                 mode = int(operands[0])
+            elif op == "Tf" and operands and resources is not None and not self.unembedded:
+                self.unembedded = not _embedded(resources, operands[0])
             elif op in _SHOW_TEXT and operands:
                 self._text(operands[-1], mode)
             elif op == "TJ" and operands:
@@ -172,6 +179,24 @@ class _Walk:
                 self.run(xobject, inherited, inner, depth + 1)
             finally:
                 self._forms.discard(key)
+
+
+def _embedded(resources: pikepdf.Dictionary, name: object) -> bool:
+    fonts = resources.get("/Font")
+    font = fonts.get(str(name)) if isinstance(fonts, pikepdf.Dictionary) else None
+    if not isinstance(font, pikepdf.Dictionary):
+        return False
+    if font.get("/Subtype") == "/Type3":  # glyphs drawn by the PDF's own procedures
+        return True
+    if font.get("/Subtype") == "/Type0":
+        descendants = font.get("/DescendantFonts")
+        if not isinstance(descendants, pikepdf.Array) or len(descendants) != 1:
+            return False
+        font = descendants[0]
+    descriptor = font.get("/FontDescriptor")
+    return isinstance(descriptor, pikepdf.Dictionary) and any(
+        key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")
+    )
 
 
 # --- the text layer ---------------------------------------------------------------------------
@@ -271,6 +296,41 @@ def readable(text: str) -> bool:
     return good >= MIN_READABLE_SHARE * len(chars) and alphanumeric >= MIN_ALPHANUMERIC_SHARE * len(
         chars
     )
+
+
+def layered_page_pdf(
+    image: Path, words: list[Word], size: tuple[int, int], dpi: int, target: Path
+) -> Path:
+    """A page for the archive PDF from the page's rendering (`image`, `size` pixels at `dpi`)
+    with its words as an invisible text layer, as OCR programs write them: for pages whose
+    own fonts are not embedded. The words are the text layer's, so nothing is read by OCR."""
+    from fpdf import FPDF
+    from fpdf.enums import TextMode
+
+    scale = 72 / dpi
+    pdf = FPDF(unit="pt", format=(size[0] * scale, size[1] * scale))
+    pdf.set_auto_page_break(False)
+    pdf.set_margin(0)
+    pdf.set_creation_date(_CREATED)
+    pdf.add_font(_FONT_FAMILY, "", str(_FONT))
+    pdf.add_page()
+    pdf.image(str(image), x=0, y=0, w=pdf.w, h=pdf.h)
+    pdf.text_mode = TextMode.INVISIBLE
+    for word in words:
+        height = word.height * scale
+        pdf.set_font(_FONT_FAMILY, "", max(1.0, height * 0.85))
+        natural = pdf.get_string_width(word.text)
+        if natural <= 0:
+            continue
+        pdf.set_stretching(max(1.0, min(1000.0, 100 * word.width * scale / natural)))
+        pdf.text(word.left * scale, (word.top * scale) + height * 0.8, word.text)
+    target.write_bytes(bytes(pdf.output()))
+    return target
+
+
+_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # fonts-dejavu-core
+_FONT_FAMILY = "DejaVu"
+_CREATED = datetime(2000, 1, 1, tzinfo=UTC)  # merged into the archive PDF, which has its own
 
 
 def page_pdf(pdf: Path, number: int, target: Path) -> Path:

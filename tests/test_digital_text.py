@@ -325,6 +325,41 @@ def test_born_digital_pdf_keeps_its_text_with_no_ocr(
 
 
 @pytest.mark.slow
+def test_pdf_with_fonts_not_embedded_keeps_its_text_and_the_archive_embeds_one(
+    sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    load_people(sqlite_runtime)
+    ocr = OcrCounter(monkeypatch)
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 11)  # one of the standard 14 fonts: never embedded
+    for number, line in enumerate(["Kontoauszug Nr. 12/2026", "Gutschrift Miete 450,00 EUR"]):
+        pdf.text(60, 90 + 22 * number, line)
+    source = bytes(pdf.output())
+    assert page_contents_of(source, tmp_path)[0].fonts_embedded is False
+
+    [page] = upload(sqlite_runtime, "kontoauszug.pdf", source)
+
+    assert ocr.calls == 0 and page.confidence is None
+    assert " ".join(page.text.split()) == "Kontoauszug Nr. 12/2026 Gutschrift Miete 450,00 EUR"
+    with transaction(sqlite_runtime.sessions) as session:
+        pdf_key = session.get(Document, page.document_id).pdf_key
+    archive = tmp_path / "archive.pdf"
+    archive.write_bytes(read_bytes(sqlite_runtime.blobs, pdf_key))
+    assert "Gutschrift Miete 450,00 EUR" in pdftotext(archive.read_bytes(), tmp_path)
+    fonts = subprocess.run(
+        ["pdffonts", str(archive)], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.splitlines()[2:]
+    assert fonts and all(" yes yes yes " in line for line in fonts)
+
+
+def page_contents_of(data: bytes, tmp_path: Path):  # type: ignore[no-untyped-def]
+    path = tmp_path / "contents.pdf"
+    path.write_bytes(data)
+    return page_contents(path)
+
+
+@pytest.mark.slow
 def test_scanned_pdf_and_one_with_an_ocr_layer_are_still_read_by_ocr(
     sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
