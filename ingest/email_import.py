@@ -1,11 +1,17 @@
 """E-mails from clients (.eml) as one PDF document for the case file.
 
-The pipeline reads every PDF page as an image, so the e-mail becomes pages it can read like
-scans: first the e-mail itself (sender, recipients, date, subject, the list of attachments and
-the body text), drawn at 200 dpi and stored as one bilevel CCITT G4 image per page, then every
-attachment that can be shown as pages (PDF pages as they are, images one page per frame, text
-files drawn like the body, attached e-mails with their own attachments). Anything else is only
-listed; the caller keeps the original .eml byte for byte, so nothing is lost.
+The e-mail becomes pages: first the e-mail itself (sender, recipients, date, subject, the list
+of attachments and the body text; an HTML body as its text, without scripts, styles or anything
+fetched), then every attachment that can be shown as pages (PDF pages as they are, images one
+page per frame, text files laid out like the body, attached e-mails with their own
+attachments). Anything else is only listed; the caller keeps the original .eml byte for byte,
+so nothing is lost.
+
+Text is drawn as text: the e-mail's pages and text attachments are PDF pages with DejaVu
+embedded (fpdf2, with a ToUnicode map), so the pipeline takes their words from the text layer
+and never rasterises and OCRs what the e-mail already says (ingest/textlayer.py). Images stay
+image pages and are read by OCR like scans. A long text attachment shows its first pages and a
+note how much was left out; the attachment itself is handed to the caller to keep whole.
 
 Everything in an e-mail is untrusted: attachment names are only shown, never used as paths;
 nothing is fetched, nothing is executed. Output is the same for the same input.

@@ -2,8 +2,10 @@
 
 Original in; out come the documents split at separator sheets, each with its pages (upright,
 deskewed, OCR text, word boxes, page image, thumbnail), a searchable PDF, a scan record, an
-inbox item and an index entry. Pages are read in parallel and only one page at a time per
-thread is on disk; results are committed in one transaction together with the job.
+inbox item and an index entry. Pages that bring their own text (born-digital PDF pages, the
+text pages of an e-mail; ingest/textlayer.py) are not OCR'd: their words come from the text
+layer, and they are rendered only for the viewer. Pages are read in parallel and only one page
+at a time per thread is on disk; results are committed in one transaction together with the job.
 """
 
 from __future__ import annotations

@@ -234,6 +234,9 @@ def text_layer(
     page_width, page_height = float(page.get("width", 0)), float(page.get("height", 0))
     if page_width <= 0 or page_height <= 0:
         return None
+    if (width_px > height_px) != (page_width > page_height):
+        # a page turned by /Rotate: poppler gives the words turned, the size as drawn
+        page_width, page_height = page_height, page_width
     scale_x, scale_y = width_px / page_width, height_px / page_height
     words: list[Word] = []
     for word in page.iter(f"{_XHTML}word"):
