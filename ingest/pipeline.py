@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-import pikepdf
 from PIL import Image
 from sqlalchemy import delete, select, update
 
@@ -321,13 +320,9 @@ def _email_pages(eml: Path, work: Path, runtime: Runtime) -> Path:
     return target
 
 
-def _page_contents(pdf: Path, count: int) -> list[PageContent]:
+def _page_contents(pdf: Path, count: int, timeout: int) -> list[PageContent]:
     """What each page draws; a PDF whose pages cannot be looked into is read by OCR."""
-    try:
-        contents = page_contents(pdf)
-    except (pikepdf.PdfError, ValueError, OSError) as exc:
-        log.warning("page contents not readable (%s): every page read by OCR", exc)
-        contents = []
+    contents = page_contents(pdf, timeout)
     if len(contents) != count:
         return [PageContent(0, 0, 1.0)] * count
     return contents
@@ -381,7 +376,7 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
                     scans = pdf_page_scans(original, timeout)
                     scanned_dpis = [scan.dpi for scan in scans]
                     page_count = len(scans)
-                    contents = _page_contents(original, page_count)
+                    contents = _page_contents(original, page_count, timeout)
                     digital = [content.digital for content in contents]
                     # Faxes and other coarse scans are rendered up to ocr_dpi for tesseract;
                     # pages with their own text only for the viewer.

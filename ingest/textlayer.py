@@ -15,7 +15,11 @@ are decided page by page.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
 import unicodedata
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
@@ -57,9 +61,45 @@ class PageContent:
 _SCAN = PageContent(0, 0, 1.0)
 
 
-def page_contents(pdf: Path) -> list[PageContent]:
-    """For page 1, 2, ... of `pdf`: what it draws. A page whose content cannot be read is
-    taken for a scan (OCR will tell)."""
+def page_contents(pdf: Path, timeout: int = 120) -> list[PageContent]:
+    """For page 1, 2, ... of `pdf`: what it draws.
+
+    The PDF is untrusted, so it is looked into by a child process with a timeout and a memory
+    limit, like every other program that reads it (a content stream can inflate to gigabytes).
+    Pages of a PDF that cannot be looked into, and a page whose content cannot be read, are
+    taken for scans: OCR reads them as before.
+    """
+    package_root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(package_root), OMP_THREAD_LIMIT="1")
+    try:
+        done = subprocess.run(
+            # prlimit (util-linux), not preexec_fn: workers run threads
+            [
+                "prlimit",
+                f"--as={CHILD_MEMORY}",
+                "--",
+                sys.executable,
+                "-m",
+                "ingest.textlayer",
+                str(Path(pdf).absolute()),
+            ],
+            capture_output=True,
+            timeout=timeout,
+            check=True,
+            env=env,
+        )
+        rows = json.loads(done.stdout)
+        return [PageContent(*row) for row in rows]
+    except (subprocess.SubprocessError, OSError, ValueError, TypeError) as exc:
+        log.warning("%s: page contents not readable (%s), every page read by OCR", pdf, exc)
+        return []
+
+
+CHILD_MEMORY = 2 * 1024**3  # address space of the child; pikepdf itself needs ~300 MB
+
+
+def read_page_contents(pdf: Path) -> list[PageContent]:
+    """page_contents in this process (the child's work)."""
     with pikepdf.open(pdf) as document:
         return [_page_content(page, number) for number, page in enumerate(document.pages, 1)]
 
@@ -356,3 +396,12 @@ def page_pdf(pdf: Path, number: int, target: Path) -> Path:
                 del single.Root[key]
         single.save(target, deterministic_id=True)
     return target
+
+
+if __name__ == "__main__":  # the child of page_contents: one PDF in, one JSON row per page out
+    contents = read_page_contents(Path(sys.argv[1]))
+    print(
+        json.dumps(
+            [[c.visible_text, c.hidden_text, c.image_share, c.fonts_embedded] for c in contents]
+        )
+    )

@@ -25,7 +25,7 @@ from sqlalchemy import select
 import ingest.pipeline
 from ingest.email_import import email_to_pdf, sender_address
 from ingest.intake import original_key
-from ingest.textlayer import page_contents
+from ingest.textlayer import PageContent, page_contents
 from records.db import transaction
 from records.models import Document, InboxItem, Page
 from records.runtime import Runtime
@@ -390,3 +390,12 @@ def test_mixed_pdf_is_decided_page_by_page(
     assert pages[0].text == "\n".join(LETTER_LINES)
     assert "Quittung" in pages[1].text and "Mietzahlung" in pages[1].text
     assert pages[2].text == "\n".join(scanned)
+
+
+def test_a_pdf_that_cannot_be_looked_into_is_read_by_ocr(tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged.pdf"
+    damaged.write_bytes(digital_pdf([LETTER_LINES])[:400])  # qpdf recovers an empty page
+    assert not any(content.digital for content in page_contents(damaged))
+    damaged.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 8)
+    assert page_contents(damaged) == []
+    assert ingest.pipeline._page_contents(damaged, 2, 60) == [PageContent(0, 0, 1.0)] * 2
