@@ -1,11 +1,17 @@
 """E-mails from clients (.eml) as one PDF document for the case file.
 
-The pipeline reads every PDF page as an image, so the e-mail becomes pages it can read like
-scans: first the e-mail itself (sender, recipients, date, subject, the list of attachments and
-the body text), drawn at 200 dpi and stored as one bilevel CCITT G4 image per page, then every
-attachment that can be shown as pages (PDF pages as they are, images one page per frame, text
-files drawn like the body, attached e-mails with their own attachments). Anything else is only
-listed; the caller keeps the original .eml byte for byte, so nothing is lost.
+The e-mail becomes pages: first the e-mail itself (sender, recipients, date, subject, the list
+of attachments and the body text; an HTML body as its text, without scripts, styles or anything
+fetched), then every attachment that can be shown as pages (PDF pages as they are, images one
+page per frame, text files laid out like the body, attached e-mails with their own
+attachments). Anything else is only listed; the caller keeps the original .eml byte for byte,
+so nothing is lost.
+
+Text is drawn as text: the e-mail's pages and text attachments are PDF pages with DejaVu
+embedded (fpdf2, with a ToUnicode map), so the pipeline takes their words from the text layer
+and never rasterises and OCRs what the e-mail already says (ingest/textlayer.py). Images stay
+image pages and are read by OCR like scans. A long text attachment shows its first pages and a
+note how much was left out; the attachment itself is handed to the caller to keep whole.
 
 Everything in an e-mail is untrusted: attachment names are only shown, never used as paths;
 nothing is fetched, nothing is executed. Output is the same for the same input.
@@ -14,6 +20,7 @@ nothing is fetched, nothing is executed. Output is the same for the same input.
 from __future__ import annotations
 
 import codecs
+import hashlib
 import io
 import math
 import os
@@ -23,7 +30,7 @@ import unicodedata
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email import policy
 from email.header import decode_header, make_header
 from email.message import Message
@@ -34,7 +41,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pikepdf
-from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError, features
+from PIL import Image, ImageFont, ImageOps, UnidentifiedImageError, features
 
 from ingest.validation import safe_source_name
 from records.errors import UploadRejected
@@ -65,6 +72,7 @@ MAX_NESTING = 5  # e-mails attached to e-mails attached to ...
 MAX_MIME_DEPTH = 30  # multiparts within multiparts; deeper ones are listed, not opened
 MIN_IMAGE_SIDE = 16  # tracking pixels and spacers are listed, not turned into pages
 JPEG_QUALITY = 85
+MAX_COUNTED_PAGES = 2_000  # a longer text attachment is "more than" this many pages
 MAX_PAGE_INCHES = 200  # the largest page a PDF can describe (14 400 points)
 NOT_CONVERTED = "nicht umgewandelt (Original bleibt in der E-Mail erhalten)"
 
@@ -147,6 +155,9 @@ class Attachment:
     converted: bool
     pages: int  # pages of its own in the PDF (an attached e-mail: without its attachments)
     note: str  # German, e.g. "2 Seiten" or "verschlüsselt, nicht umgewandelt (...)"
+    # A long text shown only by its first pages: the attachment's SHA-256; it is kept whole
+    # (email_to_pdf's keep_dir, the blob store's originals/) and named on its last page.
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -228,6 +239,34 @@ def looks_like_email(head: bytes) -> bool:
         return False
     # a header longer than the head (long Received chains) may show only one known field
     return len(known) >= 2 or (not ended and fields >= 3)
+
+
+def sender_address(path: Path) -> str | None:
+    """The address in the e-mail's From header, lower-case; None for no e-mail, no From
+    header or no usable address. Only the header is read; it counts as evidence of who wrote
+    (the master data may hold a client's address), never as proof."""
+    with path.open("rb") as handle:
+        head = handle.read(MAX_HEADER_BYTES)
+    if not looks_like_email(head[:8192]):
+        return None
+    end = re.search(rb"\r?\n\r?\n", head)
+    message = BytesParser(policy=policy.default).parsebytes(
+        head[: end.end()] if end else head, headersonly=True
+    )
+    for header in _parsed_headers(message, "From"):
+        try:
+            found = [address.addr_spec for address in header.addresses]  # type: ignore[attr-defined]
+        except Exception:  # malformed list: the lenient classic parser
+            found = [address for _, address in getaddresses([str(header)])]
+        for address in found:
+            normalised = _clean_line(address).strip("<>").lower()
+            if _ADDRESS.fullmatch(normalised):
+                return normalised
+    return None
+
+
+MAX_HEADER_BYTES = 256 * 1024
+_ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+")
 
 
 # --- decoding ---------------------------------------------------------------------------------
@@ -844,24 +883,65 @@ def _add_image_page(pdf: pikepdf.Pdf, page_image: _Encoded) -> None:
     pdf.pages.append(pikepdf.Page(page))
 
 
-def _render(page: list[tuple[int, _Line]], number: int, total: int) -> _Encoded:
-    canvas = Image.new("L", (PAGE_WIDTH, PAGE_HEIGHT), 255)
-    draw = ImageDraw.Draw(canvas)
-    for y, line in page:
-        if line.rule:
-            middle = y + line.height // 2
-            draw.line([(LEFT, middle), (RIGHT, middle)], fill=0, width=2)
-        for x, text, role in line.segments:
-            if text:
-                draw.text((x, y), text, font=_font(role), fill=0)
-    footer = f"Seite {number} von {total}"
-    draw.text(
-        ((PAGE_WIDTH - _width("footer", footer)) / 2, FOOTER_Y),
-        footer,
-        font=_font("footer"),
-        fill=0,
-    )
-    return _encode_bilevel(canvas.point(_BILEVEL, "1"), DPI, DPI)
+PT_PER_PX = 72 / DPI  # the layout is measured in pixels at DPI; PDF pages in points
+_FONT_FAMILY = "DejaVu"
+_FONT_STYLES = {"regular": "", "footer": "", "bold": "B", "heading": "B"}
+_CREATED = datetime(2000, 1, 1, tzinfo=UTC)  # the text pages' own PDF is never kept as such
+
+
+@lru_cache(maxsize=2)
+def _covered(style: str) -> frozenset[int]:
+    """The code points the font has glyphs for (DejaVu covers Latin, Greek, Cyrillic)."""
+    from fontTools.ttLib import TTFont
+
+    name = "DejaVuSans.ttf" if style == "" else "DejaVuSans-Bold.ttf"
+    with TTFont(str(FONT_DIR / name), lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+def _drawable(text: str, style: str) -> str:
+    """Characters the font lacks become U+FFFD: visibly missing, never silently dropped."""
+    covered = _covered(style)
+    return "".join(ch if ord(ch) in covered or ch == " " else "\ufffd" for ch in text)
+
+
+def _text_pages(pages: list[tuple[list[tuple[int, _Line]], int, int]]) -> bytes:
+    """The laid-out text pages as a PDF with real text: DejaVu embedded (subset, with a
+    ToUnicode map), drawn where the layout put it, so the text is selectable and is taken
+    from the page as it is, never by rasterising and OCR. Same input, same bytes."""
+    from fpdf import FPDF
+
+    width, height = PAGE_WIDTH * PT_PER_PX, PAGE_HEIGHT * PT_PER_PX
+    pdf = FPDF(unit="pt", format=(width, height))
+    pdf.set_auto_page_break(False)
+    pdf.set_margin(0)
+    pdf.set_creation_date(_CREATED)
+    pdf.set_producer("E-Akte E-Mail-Import")
+    for style, name in (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf")):
+        path = FONT_DIR / name
+        if not path.exists():
+            raise RuntimeError(f"Schrift {path} fehlt (Debian-Paket fonts-dejavu-core).")
+        pdf.add_font(_FONT_FAMILY, style, str(path))
+    pdf.set_line_width(2 * PT_PER_PX)
+
+    def draw(x: float, top: float, text: str, role: str) -> None:
+        style = _FONT_STYLES[role]
+        pdf.set_font(_FONT_FAMILY, style, FONT_PX[role] * PT_PER_PX)
+        baseline = top + _font(role).getmetrics()[0]  # PIL's layout: top at the ascender
+        pdf.text(x * PT_PER_PX, baseline * PT_PER_PX, _drawable(text, style))
+
+    for page, number, total in pages:
+        pdf.add_page()
+        for y, line in page:
+            if line.rule:
+                middle = (y + line.height // 2) * PT_PER_PX
+                pdf.line(LEFT * PT_PER_PX, middle, RIGHT * PT_PER_PX, middle)
+            for x, text, role in line.segments:
+                if text.strip():
+                    draw(x, y, text, role)
+        footer = f"Seite {number} von {total}"
+        draw((PAGE_WIDTH - _width("footer", footer)) / 2, FOOTER_Y, footer, "footer")
+    return bytes(pdf.output())
 
 
 # --- the plan: what goes on which page ----------------------------------------------------------
@@ -893,6 +973,7 @@ class _Entry:
     label: str = ""
     chunks: list[_Chunk] = field(default_factory=list)
     children: list[_Entry] = field(default_factory=list)
+    sha256: str | None = None  # set when the pages show only part of it
 
     def all_chunks(self) -> Iterator[_Chunk]:
         yield from self.chunks
@@ -919,8 +1000,16 @@ class _MessagePlan:
 
 
 class _Planner:
-    def __init__(self, max_pages: int, deadline: _Deadline, max_image_pixels: int) -> None:
+    def __init__(
+        self,
+        max_pages: int,
+        deadline: _Deadline,
+        max_image_pixels: int,
+        text_pages: int | None = None,
+    ) -> None:
         self.max_pages = max_pages
+        self.text_pages = text_pages  # longer text attachments are summarised
+        self.kept: dict[str, bytes] = {}  # summarised attachments by SHA-256, kept whole
         self.deadline = deadline
         self.max_image_pixels = max_image_pixels
         self.fixed_pages = 0  # pages known so far, from PDFs, images and text attachments
@@ -1137,14 +1226,66 @@ class _Planner:
 
     def _text(self, entry: _Entry, part: Message, data: bytes) -> _Entry:
         text = _decode_text(data, part.get_content_charset())
-        writer = _Writer(self.max_pages - self.fixed_pages, self.deadline)
+        limit = self.text_pages
+        # With a limit, the whole text is laid out only to count its pages.
+        budget = self.max_pages - self.fixed_pages if limit is None else MAX_COUNTED_PAGES
+        writer = _Writer(budget, self.deadline)
         writer.heading(f"Anhang {entry.number}: {entry.filename}")
         writer.rule()
-        writer.text(text)
-        pages = _paginate(writer.lines)
+        head = len(writer.lines)
+        try:
+            writer.text(text)
+            pages = _paginate(writer.lines)
+            counted = len(pages)
+        except _OverBudget:
+            if limit is None:
+                raise
+            pages, counted = _paginate(writer.lines), None
+        if limit is not None and (counted is None or counted > limit):
+            pages = self._summarised(entry, writer.lines, head, limit, counted, data)
+            self._afford(len(pages))
+            chunk = _Chunk("text", count=len(pages), pages=pages)
+            self._accept(entry, [chunk])
+            total = f"{counted}" if counted is not None else f"mehr als {MAX_COUNTED_PAGES}"
+            entry.note = f"gekürzt: {len(pages)} von {total} Seiten dargestellt"
+            return entry
         self._afford(len(pages))
         chunk = _Chunk("text", count=len(pages), pages=pages)
         return self._accept(entry, [chunk])
+
+    def _summarised(
+        self,
+        entry: _Entry,
+        lines: list[_Line],
+        head: int,
+        limit: int,
+        counted: int | None,
+        data: bytes,
+    ) -> list[list[tuple[int, _Line]]]:
+        """The first `limit` pages of a long text, ending with a note how much was left out;
+        the attachment itself is kept whole (`self.kept`) and named by its SHA-256."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        self.kept[sha256] = data
+        entry.sha256 = sha256
+        left_out = (
+            f"weitere {counted - limit} Seiten"
+            if counted is not None
+            else f"mehr als {MAX_COUNTED_PAGES - limit} weitere Seiten"
+        )
+        note = _Writer(limit, self.deadline)
+        note.rule()
+        note.text(
+            f"… {left_out} nicht dargestellt; das Original liegt als Anlage bei "
+            f"(Anhang {entry.number}: {entry.filename}, {_format_size(len(data))}, "
+            f"SHA-256 {sha256})."
+        )
+        pages = _paginate(lines)
+        keep = sum(len(page) for page in pages[:limit])
+        while True:
+            shown = _paginate(lines[: max(keep, head)] + note.lines)
+            if len(shown) <= limit or keep <= head:
+                return shown
+            keep -= 1
 
     # the e-mail's own pages
 
@@ -1247,8 +1388,16 @@ def email_to_pdf(
     max_pages: int = 500,
     timeout: int = 60,
     max_image_pixels: int = 100_000_000,
+    text_attachment_pages: int | None = None,
+    keep_dir: Path | None = None,
 ) -> EmailSummary:
     """Write the e-mail `eml` with its attachments as one PDF to `target`.
+
+    The e-mail's own pages and text attachments are pages with real text (an embedded font);
+    images are image pages and PDF attachments their own pages. A text attachment longer than
+    `text_attachment_pages` pages shows only its first pages and a note how much was left out;
+    such attachments are written whole to `keep_dir` (named by their SHA-256), for the caller
+    to keep.
 
     Raises NotAnEmail for anything that is no .eml file and EmailTooLarge when the document
     would have more than `max_pages` pages or takes longer than `timeout` seconds; `target` is
@@ -1267,7 +1416,7 @@ def email_to_pdf(
         raise NotAnEmail()
     try:
         message = BytesParser(policy=policy.default).parsebytes(data)
-        document = _plan(message, max_pages, deadline, max_image_pixels)
+        document = _plan(message, max_pages, deadline, max_image_pixels, text_attachment_pages)
     except RecursionError:
         raise EmailTooLarge(
             "Die E-Mail ist zu tief verschachtelt und kann nicht gelesen werden.",
@@ -1276,13 +1425,16 @@ def email_to_pdf(
     planner, plan, chunks, total = document.planner, document.plan, document.chunks, document.pages
     try:
         output = pikepdf.new()
+        text_pdf = pikepdf.open(io.BytesIO(_text_pages(_numbered(chunks, total))))
+        planner.opened.append(text_pdf)
+        text_pages = iter(text_pdf.pages)
         number = 0
         for chunk in chunks:
             if chunk.kind == "text":
-                for page in chunk.pages:
+                for _page in chunk.pages:
                     deadline.check()
                     number += 1
-                    _add_image_page(output, _render(page, number, total))
+                    output.pages.append(next(text_pages))
             elif chunk.kind == "image" and chunk.image is not None:
                 number += 1
                 _add_image_page(output, chunk.image)
@@ -1301,6 +1453,9 @@ def email_to_pdf(
                 stream_decode_level=pikepdf.StreamDecodeLevel.none,
                 object_stream_mode=pikepdf.ObjectStreamMode.generate,
             )
+            if keep_dir is not None:
+                for sha256, data in planner.kept.items():
+                    (keep_dir / sha256).write_bytes(data)
             os.replace(temporary, target)
         finally:
             temporary.unlink(missing_ok=True)
@@ -1317,7 +1472,9 @@ def email_to_pdf(
             if entry.converted and entry.content_type == "message/rfc822":
                 note = f"{note}, {_pages_word(pages)}"
             attachments.append(
-                Attachment(name, entry.content_type, entry.size, entry.converted, pages, note)
+                Attachment(
+                    name, entry.content_type, entry.size, entry.converted, pages, note, entry.sha256
+                )
             )
     return EmailSummary(
         subject=plan.subject,
@@ -1329,6 +1486,20 @@ def email_to_pdf(
     )
 
 
+def _numbered(chunks: list[_Chunk], total: int) -> list[tuple[list[tuple[int, _Line]], int, int]]:
+    """The text pages in page order, each with its page number in the whole document."""
+    numbered = []
+    number = 0
+    for chunk in chunks:
+        if chunk.kind == "text":
+            for page in chunk.pages:
+                number += 1
+                numbered.append((page, number, total))
+        else:
+            number += chunk.count
+    return numbered
+
+
 @dataclass(eq=False)
 class _Document:
     planner: _Planner
@@ -1338,11 +1509,15 @@ class _Document:
 
 
 def _plan(
-    message: Message, max_pages: int, deadline: _Deadline, max_image_pixels: int
+    message: Message,
+    max_pages: int,
+    deadline: _Deadline,
+    max_image_pixels: int,
+    text_pages: int | None = None,
 ) -> _Document:
     """Everything but the drawing: attachments read and checked, text laid out, pages counted.
     The caller closes `planner.opened`; on an error they are closed here."""
-    planner = _Planner(max_pages, deadline, max_image_pixels)
+    planner = _Planner(max_pages, deadline, max_image_pixels, text_pages)
     too_large = EmailTooLarge(
         f"Die E-Mail mit ihren Anhängen ergibt mehr als {max_pages} Seiten und kann nicht als "
         "ein Dokument abgelegt werden. Bitte die Anhänge einzeln einreichen.",

@@ -17,6 +17,7 @@ from records.errors import BlobExists, BlobMissing, UploadRejected
 from records.jobs import enqueue
 from records.models import Job, ScanBatch, User
 from records.runtime import Runtime
+from storage import BlobStore
 from storage.base import sha256_of_file
 
 BATCH_JOB = "batch"
@@ -61,6 +62,24 @@ def original_key(sha256: str) -> str:
     return f"originals/{sha256[:2]}/{sha256}"
 
 
+def keep_original(blobs: BlobStore, path: Path, sha256: str | None = None) -> str:
+    """Store `path` under its content address once (the same file twice is one object);
+    returns the key. The stored object's hash is checked against the file's."""
+    sha256 = sha256 or sha256_of_file(path)
+    key = original_key(sha256)
+    try:
+        blobs.stat(key)
+    except BlobMissing:
+        with path.open("rb") as source:
+            try:
+                stored = blobs.put(key, source)
+            except BlobExists:
+                stored = blobs.stat(key)
+        if stored.sha256 != sha256:
+            raise RuntimeError(f"blob store returned hash {stored.sha256} for {sha256}") from None
+    return key
+
+
 def accept_file(
     runtime: Runtime,
     path: Path,
@@ -96,17 +115,7 @@ def accept_file(
             dpi=settings.ocr_dpi,
         )
     sha256 = sha256_of_file(path)
-    key = original_key(sha256)
-    try:
-        runtime.blobs.stat(key)
-    except BlobMissing:
-        with path.open("rb") as source:
-            try:
-                stored = runtime.blobs.put(key, source)
-            except BlobExists:
-                stored = runtime.blobs.stat(key)
-        if stored.sha256 != sha256:
-            raise RuntimeError(f"blob store returned hash {stored.sha256} for {sha256}") from None
+    key = keep_original(runtime.blobs, path, sha256)
     with transaction(runtime.sessions) as session:
         batch = ScanBatch(
             id=uuid.uuid4(),

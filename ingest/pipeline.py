@@ -2,8 +2,10 @@
 
 Original in; out come the documents split at separator sheets, each with its pages (upright,
 deskewed, OCR text, word boxes, page image, thumbnail), a searchable PDF, a scan record, an
-inbox item and an index entry. Pages are read in parallel and only one page at a time per
-thread is on disk; results are committed in one transaction together with the job.
+inbox item and an index entry. Pages that bring their own text (born-digital PDF pages, the
+text pages of an e-mail; ingest/textlayer.py) are not OCR'd: their words come from the text
+layer, and they are rendered only for the viewer. Pages are read in parallel and only one page
+at a time per thread is on disk; results are committed in one transaction together with the job.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import delete, select, update
 
-from ingest.intake import EMAIL
+from ingest.intake import EMAIL, keep_original
 from ingest.ocr import (
     Cancelled,
     OcrResult,
@@ -44,6 +46,7 @@ from ingest.prepare import (
 from ingest.recognition import Recognition
 from ingest.routing import catalogue_for, file_preset, file_recognised, recognise_all
 from ingest.slots import PageSlots
+from ingest.textlayer import PageContent, layered_page_pdf, page_contents, page_pdf, text_layer
 from ingest.validation import PDF
 from records import audit
 from records.db import transaction, utcnow
@@ -57,6 +60,7 @@ from storage import BlobStore, downloaded
 log = logging.getLogger(__name__)
 
 VIEWER_WIDTH = 1654  # A4 at 200 dpi: sharp on a portrait monitor, light to send
+TEXT_PAGE_DPI = 200  # pages with their own text are rendered only for the viewer
 THUMB_WIDTH = 200
 JPEG_QUALITY = 80
 
@@ -81,6 +85,8 @@ class PageOutcome:
     ocr: OcrResult | None = None
     image: Path | None = None
     thumb: Path | None = None
+    # The text came from the page's own text layer (born digital, an e-mail's text): no OCR.
+    text_layer: bool = False
 
 
 def _read_page_safely(
@@ -92,11 +98,14 @@ def _read_page_safely(
     runtime: Runtime,
     still_wanted: Callable[[], bool],
     slots: PageSlots,
+    text_page: PageContent | None = None,
 ) -> PageOutcome:
     """A page the programs cannot read is set aside with the reason; the batch goes on."""
     try:
         with slots.hold(still_wanted):
-            return _read_page(source, content_type, number, dpi, work, runtime, still_wanted)
+            return _read_page(
+                source, content_type, number, dpi, work, runtime, still_wanted, text_page
+            )
     except (UnreadablePage, TimeoutError) as exc:
         log.warning("page %s unreadable: %s", number, exc)
         return PageOutcome(number, "unreadable", dpi=dpi, detail=str(exc)[:500])
@@ -115,13 +124,21 @@ def _read_page(
     work: Path,
     runtime: Runtime,
     still_wanted: Callable[[], bool],
+    text_page: PageContent | None = None,
 ) -> PageOutcome:
+    """One page: a page with its own text is rendered for the viewer and its text taken from
+    the text layer; every other page (and one whose text layer does not read as text) is
+    turned upright, deskewed and read by OCR."""
     settings = runtime.settings
     timeout = settings.ocr_timeout_seconds
     if not still_wanted():
         raise Cancelled()
     if content_type == PDF:
         raw = render_pdf_page(source, number, dpi, work, timeout)
+        if text_page is not None:
+            outcome = _text_layer_page(source, number, dpi, raw, work, timeout, text_page)
+            if outcome is not None:
+                return outcome
     else:
         raw, dpi = extract_image_page(
             source,
@@ -177,6 +194,45 @@ def _read_page(
         ocr=result,
         image=image,
         thumb=thumb,
+    )
+
+
+def _text_layer_page(
+    source: Path,
+    number: int,
+    dpi: int,
+    raw: Path,
+    work: Path,
+    timeout: int,
+    content: PageContent,
+) -> PageOutcome | None:
+    """The page's words from its text layer, the page itself for the archive PDF, and its
+    renditions; None (and `raw` left for OCR) when the text layer does not read as text."""
+    with Image.open(raw) as rendered:
+        width, height = rendered.size
+    result = text_layer(source, number, width, height, timeout)
+    if result is None:
+        log.info("page %s: text layer unreadable, read by OCR", number)
+        return None
+    try:
+        image, thumb, size = _renditions(raw, work, number)
+        target = work / f"text-{number:05d}.pdf"
+        if content.fonts_embedded:
+            result.pdf = page_pdf(source, number, target)
+        else:  # PDF/A needs embedded fonts: the rendering with the words as a hidden layer
+            result.pdf = layered_page_pdf(image, result.words, (width, height), dpi, target)
+    finally:
+        raw.unlink(missing_ok=True)
+    return PageOutcome(
+        source_page=number,
+        dropped=None,
+        dpi=dpi,
+        width=size[0],
+        height=size[1],
+        ocr=result,
+        image=image,
+        thumb=thumb,
+        text_layer=True,
     )
 
 
@@ -237,15 +293,39 @@ def _one_document(pages: list[PageOutcome]) -> list[list[PageOutcome]]:
     return [kept] if kept else []
 
 
-def _email_pages(eml: Path, work: Path, max_pages: int, timeout: int) -> Path:
+def _email_pages(eml: Path, work: Path, runtime: Runtime) -> Path:
+    """The e-mail as one PDF whose text pages carry real text. Long text attachments are
+    shown by their first pages; each of them is kept whole in the blob store as an original
+    of its own (content-addressed, named by the SHA-256 printed on its last page)."""
     from ingest.email_import import NotAnEmail, email_to_pdf
 
+    settings = runtime.settings
     target = work / "email.pdf"
+    kept = work / "kept"
+    kept.mkdir(exist_ok=True)
     try:
-        email_to_pdf(eml, target, max_pages=max_pages, timeout=timeout)
+        email_to_pdf(
+            eml,
+            target,
+            max_pages=settings.max_batch_pages,
+            timeout=settings.ocr_timeout_seconds,
+            text_attachment_pages=settings.email_text_attachment_pages,
+            keep_dir=kept,
+        )
     except (NotAnEmail, ValueError) as exc:
         raise PermanentFailure(f"E-Mail nicht lesbar: {exc}") from exc
+    for attachment in sorted(kept.iterdir()):
+        keep_original(runtime.blobs, attachment, attachment.name)
+        attachment.unlink()
     return target
+
+
+def _page_contents(pdf: Path, count: int, timeout: int) -> list[PageContent]:
+    """What each page draws; a PDF whose pages cannot be looked into is read by OCR."""
+    contents = page_contents(pdf, timeout)
+    if len(contents) != count:
+        return [PageContent(0, 0, 1.0)] * count
+    return contents
 
 
 def split_documents(pages: list[PageOutcome]) -> list[list[PageOutcome]]:
@@ -289,18 +369,26 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
                 if content_type == EMAIL:
                     # The e-mail stays byte for byte as the original; its body and attachments
                     # become the pages of one document.
-                    original = _email_pages(original, work, settings.max_batch_pages, timeout)
+                    original = _email_pages(original, work, runtime)
                     content_type = PDF
                 scans: list[PageScan] = []
                 if content_type == PDF:
                     scans = pdf_page_scans(original, timeout)
                     scanned_dpis = [scan.dpi for scan in scans]
                     page_count = len(scans)
-                    # Faxes and other coarse scans are rendered up to ocr_dpi for tesseract.
-                    dpis = [max(dpi, settings.ocr_dpi) for dpi in scanned_dpis]
+                    contents = _page_contents(original, page_count, timeout)
+                    digital = [content.digital for content in contents]
+                    # Faxes and other coarse scans are rendered up to ocr_dpi for tesseract;
+                    # pages with their own text only for the viewer.
+                    dpis = [
+                        TEXT_PAGE_DPI if text else max(dpi, settings.ocr_dpi)
+                        for dpi, text in zip(scanned_dpis, digital, strict=True)
+                    ]
                     colours = {n: scan.colour for n, scan in enumerate(scans, start=1)}
                 else:
                     scanned_dpis = dpis = [0] * page_count
+                    digital = [False] * page_count
+                    contents = []
                     colours = {n: image_colour(original, n) for n in range(1, page_count + 1)}
                 progress = _Progress(runtime, batch_id)
                 slots = PageSlots(settings.data_dir / "run" / "page-slots", settings.ocr_processes)
@@ -332,9 +420,11 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
                             runtime,
                             still_wanted,
                             slots,
+                            contents[number - 1] if digital[number - 1] else None,
                         )
-                    outcome.scan_dpi = scanned_dpis[number - 1] or outcome.dpi
-                    outcome.colour = colours.get(number)
+                    if not outcome.text_layer:  # a page with its own text was never scanned
+                        outcome.scan_dpi = scanned_dpis[number - 1] or outcome.dpi
+                        outcome.colour = colours.get(number)
                     progress.page_done()
                     return outcome
 

@@ -181,6 +181,11 @@ class Settings(BaseSettings):
             return self.mailbox_port
         return 993 if self.mailbox_security == "tls" else 143
 
+    # issue 13, digital
+    # A text attachment of an e-mail longer than this many pages is shown by its first pages
+    # and a note how much was left out; the attachment itself is kept whole as a blob.
+    email_text_attachment_pages: int = Field(default=5, ge=1, le=1000)
+
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
         if not self.demo and self.secret_key.get_secret_value() == DEMO_SECRET_KEY:

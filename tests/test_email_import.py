@@ -30,6 +30,7 @@ from ingest.email_import import (
     looks_like_email,
 )
 from ingest.prepare import pdf_page_scans
+from ingest.textlayer import page_contents
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 SUBJECT = "Widerspruch gegen Bescheid – Müller"
@@ -130,10 +131,10 @@ def test_plain_latin1_quoted_printable_becomes_one_page(tmp_path: Path) -> None:
     assert summary.sent_at == datetime(2026, 3, 3, 13, 5, tzinfo=UTC)
     assert summary.attachments == []
     assert summary.pages == 1 == page_count(target)
-    # an A4 page at 200 dpi, one bilevel image: the pipeline reads it like a scan
+    # an A4 page with real text in an embedded font: the pipeline takes its text as it is
     with pikepdf.open(target) as pdf:
         assert [round(float(v), 1) for v in pdf.pages[0].mediabox] == [0, 0, 595.4, 842.0]
-    assert [(scan.dpi, scan.colour) for scan in pdf_page_scans(target, 30)] == [(200, "bilevel")]
+    assert [content.digital for content in page_contents(target)] == [True]
     assert target.stat().st_size < 60_000
     (page,) = drawn_text(message)
     for expected in (
@@ -192,7 +193,9 @@ def test_attachments_in_order_with_pages_and_notes(tmp_path: Path) -> None:
         # the PNG keeps its resolution: 800 x 600 pixels at 150 dpi
         assert [round(float(v)) for v in pdf.pages[3].mediabox] == [0, 0, 384, 288]
     scans = pdf_page_scans(target, 30)
-    assert [scan.dpi for scan in scans] == [200, 150, 150, 150, 200]
+    assert [scan.dpi for scan in scans][1:4] == [150, 150, 150]
+    # the e-mail's page and the CSV are text; the PDF's and the PNG's pages are scans
+    assert [c.digital for c in page_contents(target)] == [True, False, False, False, True]
 
     first, csv_page = drawn_text(message)
     assert "Anhänge: 1. bescheid.pdf (PDF, " in first
