@@ -362,6 +362,7 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
     work_root = settings.data_dir / "work"
     work_root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-", dir=work_root))
+    sender: str | None = None  # an e-mail's From address: evidence of who wrote
     try:
         try:
             with downloaded(runtime.blobs, original_key, work / "original") as original:
@@ -369,6 +370,9 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
                 if content_type == EMAIL:
                     # The e-mail stays byte for byte as the original; its body and attachments
                     # become the pages of one document.
+                    from ingest.email_import import sender_address
+
+                    sender = sender_address(original)
                     original = _email_pages(original, work, runtime)
                     content_type = PDF
                 scans: list[PageScan] = []
@@ -456,7 +460,7 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
         if not preset:
             with transaction(runtime.sessions) as session:
                 texts = [[p.ocr.text if p.ocr else "" for p in pages] for pages in documents]
-                recognitions = list(recognise_all(session, settings, texts))
+                recognitions = list(recognise_all(session, settings, texts, [sender] * len(texts)))
         _commit(runtime, job, batch_id, source_name, pages, documents, stored, recognitions)
     finally:
         shutil.rmtree(work, ignore_errors=True)

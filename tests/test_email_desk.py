@@ -62,3 +62,54 @@ def test_a_text_file_is_still_refused_in_german(sqlite_runtime: Runtime) -> None
     refused = desk.post("/api/documents", files={"file": ("brief.txt", b"Sehr geehrte Damen")})
     assert refused.status_code == 422
     assert "noch eine E-Mail (.eml)" in refused.json()["error"]["message"]
+
+
+def question_mail(sender: str) -> bytes:
+    """A client's question that names only the writer: no number, no birth date, no address."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "jobcenter@example.org"
+    message["Subject"] = "Frage zu meinem Termin"
+    message["Date"] = "Wed, 02 Dec 2026 10:15:00 +0100"
+    message.set_content(
+        "Guten Tag,\n\nich kann den Termin am Donnerstag leider nicht wahrnehmen, weil mein Sohn "
+        "krank ist. Bitte nennen Sie mir einen neuen Termin.\n\nViele Grüße\nStefan Koch\n"
+    )
+    return bytes(message)
+
+
+def test_the_senders_address_in_the_master_data_identifies_the_household(
+    sqlite_runtime: Runtime,
+) -> None:
+    """The Fachverfahren's export names Stefan Koch's e-mail address; a mail from it that names
+    him is filed into his household, the same words from an unknown address go to clearing."""
+    from records.db import transaction
+    from records.masterdata import HOUSEHOLD_COLUMNS, import_households, read_csv
+    from tests.support import SAMPLES
+
+    load_people(sqlite_runtime)
+    lines = (SAMPLES / "households.csv").read_text(encoding="utf-8").splitlines()
+    rows = [lines[0] + ",email"] + [
+        line + (",stefan.koch@example.org" if line.startswith(BG_NUMBER) else ",")
+        for line in lines[1:]
+    ]
+    with transaction(sqlite_runtime.sessions) as session:
+        import_households(session, read_csv("\n".join(rows).encode(), HOUSEHOLD_COLUMNS))
+    desk = client_for(sqlite_runtime, "post.1")
+    known = desk.post(
+        "/api/documents",
+        files={"file": ("frage.eml", question_mail("Stefan Koch <Stefan.Koch@example.org>"),
+                        "message/rfc822")},
+    )  # fmt: skip
+    unknown = desk.post(
+        "/api/documents",
+        files={"file": ("frage2.eml", question_mail("Stefan Koch <sk1970@example.net>"),
+                        "message/rfc822")},
+    )  # fmt: skip
+    assert known.status_code == unknown.status_code == 201, (known.text, unknown.text)
+    work_until_idle(sqlite_runtime)
+    [routed] = desk.get(f"/api/batches/{known.json()['id']}").json()["documents"]
+    assert routed["bg_number"] == BG_NUMBER
+    assert routed["inbox"]["kind"] == "user"
+    [held] = desk.get(f"/api/batches/{unknown.json()['id']}").json()["documents"]
+    assert held["inbox"] == {"kind": "clearing"}
