@@ -497,6 +497,7 @@ _SIGNED_BY = re.compile(r"^\s*(?:ihre?|i\. ?a\.|im auftrag)\b")
 _TITLE_LINES = 15  # a form or a pay slip has no salutation: its title stands in these lines
 _TITLE_FACTOR = 1.3  # the subject or title says what a letter is ...
 _LATER_PAGE_FACTOR = 0.8  # ... more than the wording on its later pages (enclosures, notices)
+_REQUIRED_POINTS = 3.0  # what a type's strong evidence (see `requires`) counts itself
 
 
 def _masked_lines(
@@ -824,6 +825,11 @@ def classify(doc: ParsedDocument, catalogue: Catalogue) -> TypeDecision:
         hits[rule.code] = found
         if rule.requires:
             proof[rule.code] = _required(rule, doc, rule_pages, masked, lexicon)
+            declared = proof[rule.code]
+            if declared is not None:
+                # The strong evidence is itself evidence ("Betreff: Widerspruch" and a reason).
+                points[rule.code] += _REQUIRED_POINTS * declared.factor
+                scores[rule.code] = round(rule.weight * _saturated(points[rule.code], catalogue), 2)
         if masked:
             unmasked = [hit for term in rule.terms if (hit := _find(term, pages)) is not None]
             before = sum(h.term.weight * h.factor * _place_factor(h, title) for h in unmasked)
