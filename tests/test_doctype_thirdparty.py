@@ -209,6 +209,12 @@ GENUINE_OBJECTIONS = {
         "Herren,\nden Bescheid vom 12.10.2026 halte ich für falsch. Das Kindergeld wurde doppelt "
         "angerechnet. Bitte prüfen Sie das noch einmal."
     ),
+    "reasons_for_a_pending_objection": (
+        "Rechtsanwalt Ömer Aydın\nJobcenter Vogelsberg\nWiderspruchsstelle\nBegründung des "
+        "Widerspruchs vom 03.09.2026\nSehr geehrte Damen und Herren,\nnach Einsicht in die "
+        "Akte begründen wir den Widerspruch unseres Mandanten wie folgt: Die Unterkunftskosten "
+        "sind in tatsächlicher Höhe zu übernehmen."
+    ),
     "wants_to_object": (
         "Elif Kaya\nMarktplatz 3\n36341 Lauterbach\nSehr geehrte Damen und Herren,\nich möchte "
         "gegen den Bescheid vom 03.11.2026 Widerspruch einlegen, weil meine Miete nicht voll "

@@ -794,12 +794,47 @@ def _key_words(rule: DocTypeRule) -> dict[str, str]:
 
 
 def _repair(text: str, keys: dict[str, str]) -> str:
-    def fix(match: re.Match[str]) -> str:
-        word = match.group(0)
-        key = keys.get(word_skeleton(word))
-        return key if key is not None and len(key) == len(word) else word
+    """Short words read back onto the key words by their OCR skeleton; a long key word OCR
+    split in two ("wide rspruch") or read with one more slip is joined and read back too."""
+    tokens = re.findall(r"[a-z0-9]+|[^a-z0-9]+", text)
+    out: list[str] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if not token[0].isalnum():
+            out.append(token)
+            index += 1
+            continue
+        key = keys.get(word_skeleton(token))
+        if key is not None and len(key) == len(token):
+            out.append(key)
+            index += 1
+            continue
+        joined = None
+        if index + 2 < len(tokens) and tokens[index + 1] == " " and tokens[index + 2][0].isalnum():
+            joined = _long_key(token + tokens[index + 2], keys)
+        if joined is not None:
+            out.append(joined)
+            index += 3
+            continue
+        out.append(_long_key(token, keys) or token)
+        index += 1
+    return "".join(out)
 
-    return re.sub(r"[a-z0-9]+", fix, text)
+
+def _long_key(word: str, keys: dict[str, str]) -> str | None:
+    if len(word) < 8:
+        return None
+    skeleton = word_skeleton(word)
+    if skeleton in keys and len(keys[skeleton]) >= 8:
+        return keys[skeleton]
+    close = [
+        key
+        for sk, key in keys.items()
+        # One letter misread, never one more or less: "widerspruchs" stays another word.
+        if len(key) >= 8 and len(sk) == len(skeleton) and Levenshtein.distance(sk, skeleton) == 1
+    ]
+    return close[0] if len(close) == 1 else None
 
 
 def classify(doc: ParsedDocument, catalogue: Catalogue) -> TypeDecision:
@@ -899,7 +934,8 @@ def classify(doc: ParsedDocument, catalogue: Catalogue) -> TypeDecision:
         runner_up = max((scores[c] for c in scores if c != leader and c not in excluded), default=0)
         modest = points[leader] < 2 * catalogue.min_score_of(leader)
         narrow = (scores[leader] - runner_up) / scores[leader] < rule.min_margin
-        if rule.min_margin and modest and narrow:
+        # The type's own strong evidence (an objection's declaration) needs no margin.
+        if rule.min_margin and modest and narrow and proof.get(leader) is None:
             notes.append(
                 Evidence(
                     "phrase",
