@@ -500,45 +500,49 @@ _LATER_PAGE_FACTOR = 0.8  # ... more than the wording on its later pages (enclos
 _REQUIRED_POINTS = 3.0  # what a type's strong evidence (see `requires`) counts itself
 
 
-def _masked_lines(
-    doc: ParsedDocument, catalogue: Catalogue, code: str, lexicon: _Lexicon
-) -> dict[int, str]:
-    """Folded text of the lines where boilerplate (no evidence for `code`) is blanked out."""
-    entries = [entry for entry in catalogue.boilerplate if code in entry.types]
-    masked: dict[int, str] = {}
-    if not entries:
-        return masked
+def _masks(
+    doc: ParsedDocument, catalogue: Catalogue, lexicon: _Lexicon
+) -> dict[str, dict[int, str]]:
+    """Per type: folded text of the lines where boilerplate (no evidence for that type) is
+    blanked out. Each sentence is read (and read back from OCR damage) once for all types."""
+    codes = sorted({code for entry in catalogue.boilerplate for code in entry.types})
+    found: dict[str, dict[int, str]] = {code: {} for code in codes}
+    if not codes:
+        return found
     for number in range(1, len(doc.pages) + 1):
         lines = [line for line in doc.lines if line.page == number]
         starts, plain = [], ""
         for line in lines:
             starts.append(len(plain))
             plain += line.folded + " "
-        blank = bytearray(len(plain))
+        blanks = {code: bytearray(len(plain)) for code in codes}
         for sentence in _SENTENCE.finditer(plain):
             text = sentence.group(0)
             corrected = lexicon.correct_text(text)
             # An objection that quotes the deadline wording is still the writer's objection.
             if any(u.search(text) or u.search(corrected) for u in catalogue.boilerplate_unless):
                 continue
-            for entry in entries:
+            for entry in catalogue.boilerplate:
                 spans = [m.span() for m in entry.regex.finditer(text)]
                 if not spans and entry.regex.search(corrected):
                     spans = [(0, len(text))]  # read back from OCR damage: offsets differ
                 if spans and entry.scope == "sentence":
                     spans = [(0, len(text))]
-                for start, end in spans:
-                    for i in range(sentence.start() + start, sentence.start() + end):
-                        blank[i] = 1
-        if not any(blank):
-            continue
-        for line, start in zip(lines, starts, strict=True):
-            part = blank[start : start + len(line.folded)]
-            if any(part):
-                masked[line.number] = "".join(
-                    " " if part[i] else ch for i, ch in enumerate(line.folded)
-                )
-    return masked
+                for code in entry.types:
+                    for begin, stop in spans:
+                        blanks[code][sentence.start() + begin : sentence.start() + stop] = (
+                            b"\x01" * (stop - begin)
+                        )
+        for code, blank in blanks.items():
+            if not any(blank):
+                continue
+            for line, begin in zip(lines, starts, strict=True):
+                part = blank[begin : begin + len(line.folded)]
+                if any(part):
+                    found[code][line.number] = "".join(
+                        " " if part[i] else ch for i, ch in enumerate(line.folded)
+                    )
+    return found
 
 
 def _head_lines(doc: ParsedDocument) -> list[Line]:
@@ -849,8 +853,9 @@ def classify(doc: ParsedDocument, catalogue: Catalogue) -> TypeDecision:
     hits: dict[str, list[_Hit]] = {}
     proof: dict[str, _Hit | None] = {}
     discounted: dict[str, Line] = {}  # boilerplate that would have decided the type
+    masks = _masks(doc, catalogue, lexicon)
     for rule in catalogue.types:
-        masked = _masked_lines(doc, catalogue, rule.code, lexicon)
+        masked = masks.get(rule.code, {})
         rule_pages = _page_texts(doc, lexicon, masked) if masked else pages
         found = [hit for term in rule.terms if (hit := _find(term, rule_pages)) is not None]
         points[rule.code] = sum(
