@@ -330,6 +330,25 @@ def test_renewal_form_with_a_checklist_of_enclosures(catalogue: Catalogue) -> No
     assert result.doc_type == "weiterbewilligungsantrag", _details(result)
 
 
+def test_renewal_application_with_bank_statements_behind_it(catalogue: Catalogue) -> None:
+    # The first page names the letter; the statements behind it are its enclosures.
+    cover = (
+        "Jana Kruse\nLange Reihe 9\n21762 Otterndorf\nJobcenter Cuxhaven\n"
+        "Weiterbewilligungsantrag\nSehr geehrte Damen und Herren,\nanbei der ausgefüllte "
+        "Antrag. Bitte zahlen Sie weiter.\nMit freundlichen Grüßen\nJana Kruse"
+    )
+    statement = (
+        "Förde Sparkasse\nKontoauszug Nr. 10/2026\nKontoinhaber Jana Kruse\nBuchungstag "
+        "Wertstellung Verwendungszweck Betrag\n02.10. 02.10. Lastschrift Stadtwerke -54,00\n"
+        "08.10. 08.10. Dauerauftrag Miete -450,00\nAlter Saldo 312,10 Neuer Saldo 188,10"
+    )
+    result = _recognise([cover, statement, statement, statement], catalogue)
+    assert result.doc_type == "weiterbewilligungsantrag", _details(result)
+    # A cover note that names the statements themselves still makes them the letter.
+    note = "Jana Kruse\nAnbei meine Kontoauszüge für Oktober."
+    assert _recognise([note, statement], catalogue).doc_type == "kontoauszug"
+
+
 def test_job_search_record_as_a_table(catalogue: Catalogue) -> None:
     text = (
         "Nachweis der Bemühungen um Arbeit\nName: Kemal Aslan\nBewerbungsdatum | Firma | "

@@ -497,6 +497,7 @@ _SIGNED_BY = re.compile(r"^\s*(?:ihre?|i\. ?a\.|im auftrag)\b")
 _TITLE_LINES = 15  # a form or a pay slip has no salutation: its title stands in these lines
 _TITLE_FACTOR = 1.3  # the subject or title says what a letter is ...
 _LATER_PAGE_FACTOR = 0.8  # ... more than the wording on its later pages (enclosures, notices)
+_ENCLOSURE_FACTOR = 0.5  # a type only on later pages, behind a first page that names another
 _REQUIRED_POINTS = 3.0  # what a type's strong evidence (see `requires`) counts itself
 
 
@@ -879,6 +880,26 @@ def classify(doc: ParsedDocument, catalogue: Catalogue) -> TypeDecision:
                 and _required(rule, doc, pages, {}, lexicon) is not None
             ):
                 discounted[rule.code] = doc.lines[min(masked)]
+    # The first page says what the letter is: when its head (title, subject) names a type
+    # clearly, a type found only on later pages (statements behind a renewal application)
+    # describes the enclosures, not the letter.
+    anchored = [
+        code
+        for code, found in hits.items()
+        if code not in excluded
+        and sum(
+            h.term.weight * h.factor * _TITLE_FACTOR
+            for h in found
+            if h.page == 1 and h.line.number in title and h.term.weight > 0
+        )
+        >= catalogue.min_score_of(code)
+    ]
+    if anchored:
+        for rule in catalogue.types:
+            code = rule.code
+            if code in anchored or not hits[code] or any(h.page == 1 for h in hits[code]):
+                continue
+            scores[code] = round(scores[code] * _ENCLOSURE_FACTOR, 2)
     notes: list[Evidence] = []
     if sender is not None:
         kind, line = sender
