@@ -4247,6 +4247,464 @@ def tpl_other_school(doc: Doc, c: Ctx) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# issue 13: third-party senders. Letters whose wording brushes against another type: another
+# authority's decision with its own remedy notice, an insurer writing about sick pay, a
+# lawyer who mentions a finished objection, a pay slip with the word in its small print.
+
+
+def _tp_client_line(c: Ctx) -> str:
+    """The addressee's identifiers as an authority prints them under its reference."""
+    i = c.ident
+    parts = [f"{i.mr} {i.first} {i.last}"]
+    if i.show_birth:
+        parts.append(f"geb. {i.birth_text}")
+    return ", ".join(parts)
+
+
+def _tp_remedy_notice(doc: Doc, c: Ctx, office: str, *, heading: str | None = None) -> None:
+    """Another authority's own legal-remedy notice, in one of several wordings."""
+    doc.line(
+        heading or c.pick("Rechtsbehelfsbelehrung", "Rechtsbehelfsbelehrung:", "Ihre Rechte"),
+        bold=True,
+        gap=0.5,
+    )
+    small = doc.size - 1.5
+    doc.para(
+        c.pick(
+            f"Gegen diese Entscheidung kann innerhalb eines Monats nach ihrer Bekanntgabe "
+            f"Widerspruch erhoben werden. Der Widerspruch ist schriftlich oder zur Niederschrift "
+            f"bei der {office} einzulegen.",
+            f"Sie können gegen diesen Bescheid binnen eines Monats, nachdem er Ihnen bekannt "
+            f"gegeben wurde, Widerspruch einlegen. Richten Sie den Widerspruch bitte an die "
+            f"{office}.",
+            "Gegen den Bescheid ist der Widerspruch zulässig. Er muss innerhalb eines Monats "
+            f"nach Zugang schriftlich, elektronisch oder zur Niederschrift bei der {office} "
+            "erhoben werden.",
+        ),
+        size=small,
+    )
+    if c.chance(0.5):
+        doc.para(
+            c.pick(
+                "Ein Widerspruch hat keine aufschiebende Wirkung; die Entscheidung bleibt "
+                "bis zur Entscheidung über den Widerspruch wirksam.",
+                "Bei schriftlicher Einlegung ist die Frist nur gewahrt, wenn der Widerspruch "
+                "vor Ablauf der Frist bei der Behörde eingegangen ist.",
+            ),
+            size=small,
+        )
+
+
+# Authorities other than the job centre: (letterhead, department, decision title, subject of
+# the decision, amount label). Their decisions reach the job centre as income evidence.
+# fmt: off
+TP_AUTHORITIES = {
+    "wohngeld": (
+        "Stadt {town} – Der Bürgermeister", "Wohngeldstelle",
+        ("Wohngeldbescheid", "Bescheid über Wohngeld (Mietzuschuss)"),
+        "Wohngeld als Mietzuschuss", "monatliches Wohngeld",
+    ),
+    "rente": (
+        "Deutsche Rentenversicherung", "Oldenburg-Bremen",
+        ("Rentenbescheid", "Bescheid über die Neufeststellung Ihrer Rente"),
+        "Rente wegen teilweiser Erwerbsminderung", "monatlicher Zahlbetrag",
+    ),
+    "unterhaltsvorschuss": (
+        "Landkreis {town} · Jugendamt", "Unterhaltsvorschusskasse",
+        ("Bescheid über Unterhaltsvorschuss", "Bewilligung von Unterhaltsvorschussleistungen"),
+        "Unterhaltsvorschuss nach dem Unterhaltsvorschussgesetz", "monatliche Leistung",
+    ),
+    "alg": (
+        "Agentur für Arbeit {town}", "Bundesagentur für Arbeit",
+        ("Bewilligungsbescheid über Arbeitslosengeld", "Änderungsbescheid Arbeitslosengeld"),
+        "Arbeitslosengeld", "täglicher Leistungsbetrag",
+    ),
+}
+# fmt: on
+
+
+def _tp_decision(doc: Doc, c: Ctx, which: str) -> None:
+    """Another authority's decision: page 1 the decision, last page its remedy notice."""
+    i = c.ident
+    head, dept, titles, subject, amount_label = TP_AUTHORITIES[which]
+    town = c.office.town
+    head = head.format(town=town)
+    office = dept if which != "alg" else head
+    office_article = office if which != "rente" else "Deutschen Rentenversicherung"
+    annotate_bg(doc, c)
+    letterhead(
+        doc,
+        c,
+        head,
+        dept,
+        f"{c.pick('Rathausplatz', 'Am Markt', 'Bahnhofstraße', 'Kreishaus, Kirchplatz')} "
+        f"{c.rng.randint(1, 40)}, {c.office.postcode} {town}",
+        contact=f"Telefon {phone(c.rng)}",
+    )
+    window(doc, c, recipient_of_third_party(c), sender_line=f"{head} · {dept}")
+    ref = {
+        "wohngeld": f"WG-{c.rng.randint(1000, 99999)}/{c.date.year % 100}",
+        "rente": f"{c.rng.randint(10, 65)} {c.rng.randint(100000, 999999)} "
+        f"{c.pick('M', 'W', 'K')} {c.rng.randint(100, 999)}",
+        "unterhaltsvorschuss": f"UV {c.rng.randint(100, 9999)}/{c.date.year % 100}",
+        "alg": f"{c.rng.randint(100, 999)}D{c.rng.randint(100000, 999999)}",
+    }[which]
+    pairs = [
+        (c.pick("Aktenzeichen:", "Unser Zeichen:", "Kundennummer:"), ref),
+        ("Datum:", c.df(c.ago(3, 25))),
+    ]
+    if i.show_birth:
+        pairs.insert(1, ("Geburtsdatum:", i.birth_text))
+    info_block(doc, pairs, y=max(doc.y, 50))
+    doc.gap(8)
+    doc.line(c.pick(*titles), bold=True, size=doc.size + 1, gap=1)
+    doc.line(f"für {_tp_client_line(c)}", size=doc.size - 1, gap=3)
+    doc.line(f"Sehr geehrte{'r Herr' if i.sex == 'm' else ' Frau'} {i.last},", gap=1)
+    start = date(c.date.year, c.date.month, 1) + timedelta(days=32)
+    start = start.replace(day=1)
+    value = c.rng.uniform(90, 780) if which != "alg" else c.rng.uniform(28, 74)
+    doc.para(
+        f"auf Ihren Antrag vom {c.df(c.ago(40, 90))} wird Ihnen {subject} ab dem "
+        f"{fmt_date(start, 'dotted')} bewilligt. Der {amount_label} beträgt {money(value)} Euro."
+    )
+    doc.para(
+        c.pick(
+            "Die Berechnung entnehmen Sie bitte der Anlage. Die Zahlung erfolgt jeweils zum "
+            "Monatsanfang auf Ihr Konto.",
+            "Die Einzelheiten der Berechnung sind auf der folgenden Seite aufgeführt.",
+            "Bitte prüfen Sie die der Berechnung zugrunde gelegten Angaben.",
+        )
+    )
+    doc.para(
+        "Sie sind verpflichtet, jede Änderung der Verhältnisse, die für die Leistung erheblich "
+        "ist, unverzüglich mitzuteilen. Zu Unrecht erhaltene Leistungen sind zu erstatten."
+    )
+    doc.continuation = page_header_simple(f"{head} – {ref}")
+    doc.new_page()
+    doc.line(c.pick("Berechnung", "Anlage zur Berechnung", "Berechnungsbogen"), bold=True, gap=2)
+    rows = [
+        [label, money(c.rng.uniform(50, 900)) + " €"]
+        for label in c.rng.sample(
+            [
+                "Berücksichtigtes Einkommen",
+                "Freibetrag",
+                "Zu berücksichtigende Miete",
+                "Anzahl der Haushaltsmitglieder",
+                "Bemessungsentgelt",
+                "Pauschalierter Abzug",
+            ],
+            3,
+        )
+    ]
+    rows.append([amount_label.capitalize(), money(value) + " €"])
+    doc.table([("Position", 90, "l"), ("Betrag", 40, "r")], rows, size=doc.size - 1)
+    doc.gap(6)
+    _tp_remedy_notice(doc, c, f"{office_article}" if which == "rente" else office)
+    doc.gap(3)
+    doc.line("Mit freundlichen Grüßen")
+    doc.line(c.pick(f"Ihre {office}", "Im Auftrag", f"{dept}"))
+
+
+def tpl_tp_housing_benefit(doc: Doc, c: Ctx) -> None:
+    _tp_decision(doc, c, "wohngeld")
+
+
+def tpl_tp_pension(doc: Doc, c: Ctx) -> None:
+    _tp_decision(doc, c, "rente")
+
+
+def tpl_tp_maintenance_advance(doc: Doc, c: Ctx) -> None:
+    _tp_decision(doc, c, "unterhaltsvorschuss")
+
+
+def tpl_tp_unemployment_benefit(doc: Doc, c: Ctx) -> None:
+    _tp_decision(doc, c, "alg")
+
+
+def tpl_tp_sick_pay(doc: Doc, c: Ctx) -> None:
+    """A health insurer writes about sick pay: income for the caseworker, no sick note."""
+    i = c.ident
+    insurer = c.rng.choice(INSURERS)
+    annotate_bg(doc, c)
+    letterhead(
+        doc,
+        c,
+        insurer,
+        c.pick("Krankengeld-Service", "Geschäftsstelle", "Team Krankengeld"),
+        f"Postfach {c.rng.randint(1000, 9999)}, {c.office.postcode} {c.office.town}",
+        contact=f"Servicetelefon {phone(c.rng)}",
+    )
+    window(doc, c, recipient_of_third_party(c), sender_line=f"{insurer} · Postfach")
+    pairs = [("Versichertennummer:", f"{i.last[0].upper()}{c.rng.randint(100000000, 999999999)}")]
+    if i.show_birth:
+        pairs.append(("geboren am:", i.birth_text))
+    pairs.append(("Datum:", c.df(c.date)))
+    info_block(doc, pairs, y=max(doc.y, 50))
+    doc.gap(8)
+    since = c.ago(30, 70)
+    paid_from = since + timedelta(days=42)
+    doc.line(
+        c.pick(
+            "Ihr Krankengeld",
+            f"Zahlung von Krankengeld ab {fmt_date(paid_from, 'dotted')}",
+            "Krankengeld – Mitteilung über die Höhe",
+        ),
+        bold=True,
+        gap=3,
+    )
+    doc.line(
+        f"Guten Tag {i.mr} {i.last},"
+        if c.chance(0.4)
+        else f"Sehr geehrte{'r Herr' if i.sex == 'm' else ' Frau'} {i.last},",
+        gap=1,
+    )
+    daily = c.rng.uniform(28, 78)
+    doc.para(
+        f"Ihre Arbeitsunfähigkeit besteht seit dem {fmt_date(since, 'dotted')}. Ihr Arbeitgeber "
+        f"hat das Entgelt sechs Wochen lang fortgezahlt. Ab dem {fmt_date(paid_from, 'dotted')} "
+        f"erhalten Sie von uns Krankengeld in Höhe von {money(daily)} Euro brutto je Kalendertag."
+    )
+    doc.para(
+        c.pick(
+            "Von diesem Betrag führen wir Beiträge zur Renten-, Arbeitslosen- und "
+            "Pflegeversicherung ab. Ausgezahlt werden "
+            f"{money(daily * 0.88)} Euro kalendertäglich.",
+            f"Nach Abzug der Sozialversicherungsbeiträge zahlen wir Ihnen {money(daily * 0.88)} "
+            "Euro für jeden Kalendertag aus.",
+        )
+    )
+    doc.para(
+        c.pick(
+            "Damit wir weiter zahlen können, brauchen wir lückenlos jede ärztliche Feststellung "
+            "der Arbeitsunfähigkeit. Ihre Praxis übermittelt sie uns elektronisch.",
+            "Bitte achten Sie darauf, dass die weitere Arbeitsunfähigkeit spätestens am nächsten "
+            "Werktag nach dem Ende der letzten Feststellung ärztlich bescheinigt wird.",
+        )
+    )
+    if i.bg_text and c.chance(0.5):
+        doc.para(
+            f"Eine Kopie dieses Schreibens erhält auf Ihren Wunsch das Jobcenter "
+            f"({i.bg_label} {i.bg_text}).",
+            bg=True,
+        )
+    if c.chance(0.5):
+        doc.continuation = page_header_simple(f"{insurer} – Krankengeld")
+        doc.new_page()
+        doc.line("Wichtige Hinweise", bold=True, gap=2)
+        doc.para(
+            "Das Krankengeld ist Einkommen. Beziehen Sie zusätzlich Bürgergeld, teilen Sie dem "
+            "Jobcenter bitte die Höhe des Krankengeldes mit.",
+            size=doc.size - 1,
+        )
+        doc.para(
+            "Sie können der Übermittlung Ihrer Daten an Dritte jederzeit widersprechen; "
+            "wenden Sie sich dazu an Ihre Geschäftsstelle.",
+            size=doc.size - 1,
+        )
+        _tp_remedy_notice(doc, c, insurer, heading="Rechtsbehelfsbelehrung")
+    doc.gap(3)
+    doc.line("Freundliche Grüße")
+    doc.line(f"Ihre {insurer}")
+
+
+def tpl_tp_court_summons(doc: Doc, c: Ctx) -> None:
+    """A court summons in another layout: a hearing or a discussion date, sent to the job
+    centre as the defendant; it names the objection decision the action is about."""
+    i = c.ident
+    r = c.region
+    doc.y = doc.top - 4
+    doc.put(doc.left, doc.y, r.court.upper(), bold=True, size=doc.size + 2)
+    doc.y += doc.lh(doc.size + 2)
+    doc.line(r.court_address, size=doc.size - 2)
+    doc.hline(doc.left, doc.x_right, doc.y + 0.5, width=0.3)
+    window(doc, c, recipient_lines(c), y=44)
+    ref = _court_ref(c)
+    pairs = [("Geschäftsnummer:", ref), ("Datum:", c.df(c.date))]
+    if i.bg_text:
+        pairs.insert(1, ("Ihr Zeichen:", i.bg_text))
+    info_block(doc, pairs, y=50, bg_value=i.bg_text)
+    doc.gap(10)
+    kind = c.rng.randrange(2)
+    doc.line(
+        ("Ladung zum Termin zur mündlichen Verhandlung", "Ladung zum Erörterungstermin")[kind],
+        bold=True,
+        size=doc.size + 1,
+        gap=3,
+    )
+    who = f"{i.name}" + (f", {i.street}, {i.place}" if i.show_address else "")
+    if i.show_birth:
+        who += f", {c.birth_phrase()}"
+    doc.para(f"In der Streitsache {who} ./. {r.jobcenter}")
+    decided = c.ago(90, 200)
+    doc.para(
+        f"wegen des Bescheides vom {c.df(decided)} in Gestalt des Widerspruchsbescheides vom "
+        f"{c.df(decided + timedelta(days=c.rng.randint(30, 80)))}",
+        size=doc.size - 0.5,
+    )
+    when = c.ahead(25, 80)
+    while when.weekday() > 4:
+        when += timedelta(days=1)
+    doc.para(
+        f"werden Sie auf Anordnung der Vorsitzenden zum Termin am {WEEKDAYS[when.weekday()]}, "
+        f"dem {fmt_date(when, 'long')}, um {c.pick('9:00', '10:30', '12:45', '14:15')} Uhr, "
+        f"Saal {c.rng.randint(1, 9)}, geladen."
+    )
+    doc.para(
+        c.pick(
+            "Die Beklagte wird gebeten, eine mit der Sache vertraute Person zu entsenden, die "
+            "zum Abschluss eines Vergleichs ermächtigt ist.",
+            "Das persönliche Erscheinen des Klägers ist angeordnet. Für die Beklagte genügt die "
+            "Entsendung einer bevollmächtigten Vertretung.",
+        )
+    )
+    doc.para(
+        "Die Verwaltungsakte einschließlich der Widerspruchsakte ist, soweit noch nicht "
+        "geschehen, bis spätestens zwei Wochen vor dem Termin zu übersenden."
+    )
+    doc.gap(4)
+    doc.line(c.pick("Auf Anordnung", "Mit freundlichen Grüßen"))
+    doc.signature()
+    doc.line(
+        f"{c.rng.choice(COURT_STAFF)}, Urkundsbeamtin der Geschäftsstelle", size=doc.size - 1.5
+    )
+
+
+def tpl_tp_lawyer_file_request(doc: Doc, c: Ctx) -> None:
+    """A lawyer announces the representation and asks for the file; the objection is over."""
+    i = c.ident
+    firm, sub, _ = c.rng.choice(LAWYERS)
+    street = c.pick("Bahnhofsplatz", "Lange Straße", "Am Hafen", "Rosenstraße")
+    street = f"{street} {c.rng.randint(1, 50)}"
+    letterhead(doc, c, firm, sub, f"{street} · {c.office.postcode} {c.office.town}")
+    window(doc, c, recipient_lines(c), sender_line=f"{firm} · {street}")
+    pairs = [("Unser Az.:", f"{c.rng.randint(10, 499)}/{c.date.year % 100}")]
+    if i.bg_text:
+        pairs.append((i.bg_label, i.bg_text))
+    pairs.append(("Datum:", c.df(c.date)))
+    info_block(doc, pairs, bg_value=i.bg_text)
+    doc.gap(6)
+    subject = f"{i.name}" + (f", {c.birth_phrase()}" if i.show_birth else "")
+    doc.para(subject, bold=True, gap=0.5)
+    doc.para(c.pick("Vertretungsanzeige und Bitte um Akteneinsicht", "Akteneinsicht"), bold=True)
+    doc.line("Sehr geehrte Damen und Herren,", gap=1)
+    where = f", {i.street}, {i.place}," if i.show_address else ""
+    client = "unsere Mandantin" if i.sex == "f" else "unseren Mandanten"
+    doc.para(
+        f"wir zeigen an, dass wir {client} {i.first} {i.last}{where} vertreten. Eine Vollmacht "
+        "ist beigefügt."
+    )
+    decided = c.ago(20, 60)
+    doc.para(
+        c.pick(
+            f"Das Widerspruchsverfahren ist mit dem Widerspruchsbescheid vom {c.df(decided)} "
+            "abgeschlossen. Wir prüfen derzeit, ob ein gerichtliches Verfahren Aussicht auf "
+            "Erfolg hat.",
+            f"Der Widerspruch unserer Mandantschaft wurde mit Bescheid vom {c.df(decided)} "
+            "zurückgewiesen. Vor einer Entscheidung über das weitere Vorgehen benötigen wir die "
+            "Unterlagen.",
+        )
+    )
+    doc.para(
+        "Wir bitten daher um Einsicht in die vollständige Leistungsakte, gern durch Übersendung "
+        "einer Kopie oder als elektronische Akte. Die Kosten der Akteneinsicht tragen wir."
+    )
+    closing(
+        doc, c, name=firm.replace("Kanzlei ", ""), role=c.pick("Rechtsanwältin", "Rechtsanwalt")
+    )
+
+
+def tpl_tp_rent_cooperative(doc: Doc, c: Ctx) -> None:
+    """A housing cooperative confirms the costs of a flat (its own words: Nutzungsgebühr)."""
+    i = c.ident
+    name = c.pick(
+        "Wohnungsgenossenschaft Geestland eG",
+        "Bauverein Nord eG",
+        "Gemeinnützige Wohnungsbaugesellschaft mbH",
+        "Hausverwaltung Kröger & Sohn",
+    )
+    _, address, _ = _landlord(c)
+    letterhead(doc, c, name, c.pick("Mitgliederbetreuung", "Vermietung", "Mieterservice"), address)
+    window(doc, c, recipient_lines(c) if c.chance(0.6) else recipient_of_third_party(c))
+    doc.gap(6)
+    doc.line(c.df(c.date), x=140, gap=6)
+    doc.line(
+        c.pick(
+            "Bestätigung des Vermieters über die Wohnkosten",
+            "Vermieterbestätigung",
+            "Bescheinigung über die Mietkosten",
+        ),
+        bold=True,
+        gap=4,
+    )
+    area = c.rng.randint(35, 90)
+    base = area * c.rng.uniform(5.2, 8.8)
+    side = c.rng.uniform(70, 210)
+    heat = c.rng.uniform(45, 130)
+    rows = [["Mitglied / Mieter", f"{i.mr} {i.first} {i.last}"]]
+    if i.show_birth:
+        rows.append(["Geburtsdatum", i.birth_text])
+    rows += [
+        ["Wohnung", f"{i.street}, {i.place}" if i.show_address else f"Nr. {c.rng.randint(1, 80)}"],
+        ["Wohnfläche", f"{area} m²"],
+        ["Nutzungsgebühr (kalt)", money(base) + " €"],
+        ["Betriebskostenvorauszahlung", money(side) + " €"],
+        ["Heizkostenvorauszahlung", money(heat) + " €"],
+        ["Summe monatlich", money(base + side + heat) + " €"],
+    ]
+    doc.table([("", 62, "l"), ("", 80, "l")], rows, header=False, grid="box")
+    doc.gap(4)
+    if i.bg_text:
+        doc.para(f"{i.bg_label} {i.bg_text}", bg=True)
+    doc.para(
+        c.pick(
+            f"Das Nutzungsverhältnis besteht seit dem {c.df(c.ago(400, 4000))} ungekündigt.",
+            "Rückstände bestehen nicht. Die Zahlung erfolgt per Dauerauftrag.",
+        )
+    )
+    closing(doc, c, name=name, formula="Mit freundlichen Grüßen")
+
+
+def tpl_tp_payslip_fine_print(doc: Doc, c: Ctx) -> None:
+    """A pay slip whose small print and fields use the word Widerspruch."""
+    i = c.ident
+    annotate_bg(doc, c)
+    emp, address = _employer_address(c)
+    month = MONTHS[(c.date.month - 2) % 12]
+    doc.y = doc.top - 2
+    doc.line(emp, bold=True)
+    doc.line(address, size=doc.size - 2)
+    window(doc, c, recipient_of_third_party(c), y=36)
+    doc.gap(6)
+    doc.line(f"Lohnabrechnung {month} {c.date.year}", bold=True, size=doc.size + 1, gap=2)
+    pairs = [("Pers.-Nr.", f"{c.rng.randint(100, 9999)}")]
+    if i.show_birth:
+        pairs.append(("Geb.-Datum", i.birth_text))
+    pairs += [
+        ("Steuerklasse", c.pick("I", "III", "IV")),
+        ("Widerspruch Entgeltumwandlung", c.pick("nein", "keiner")),
+    ]
+    info_block(doc, pairs, x=doc.left, size=doc.size - 1.5)
+    gross = c.rng.uniform(900, 2800)
+    tax = gross * 0.08
+    sv = gross * 0.2
+    rows = [
+        ["Grundlohn", money(gross)],
+        ["Lohnsteuer", money(-tax)],
+        ["SV-Beiträge Arbeitnehmer", money(-sv)],
+        ["Auszahlung", money(gross - tax - sv)],
+    ]
+    doc.gap(3)
+    doc.table([("Lohnart", 80, "l"), ("EUR", 40, "r")], rows, size=doc.size - 1)
+    doc.gap(6)
+    doc.para(
+        "Einwände gegen diese Abrechnung bitte innerhalb von drei Monaten schriftlich an das "
+        "Lohnbüro richten. Ein Widerspruch gegen die betriebliche Altersversorgung ist bis zum "
+        "Jahresende möglich.",
+        size=7.5,
+    )
+
+
+# --------------------------------------------------------------------------------------------
 # Template catalogue: what each template can print about its sender
 
 NEVER, OPTIONAL, ALWAYS = "never", "optional", "always"
@@ -4327,6 +4785,16 @@ TEMPLATES: tuple[Template, ...] = (
     T("sonstiges", "appointment", tpl_other_appointment),
     T("sonstiges", "family_benefit", tpl_other_family_benefit, birth=NEVER),
     T("sonstiges", "school", tpl_other_school, person="child"),
+    # issue 13: third-party senders
+    T("sonstiges", "tp_housing_benefit", tpl_tp_housing_benefit),
+    T("sonstiges", "tp_pension", tpl_tp_pension),
+    T("sonstiges", "tp_maintenance_advance", tpl_tp_maintenance_advance),
+    T("sonstiges", "tp_unemployment_benefit", tpl_tp_unemployment_benefit),
+    T("sonstiges", "tp_sick_pay", tpl_tp_sick_pay),
+    T("sonstiges", "tp_lawyer_file_request", tpl_tp_lawyer_file_request),
+    T("klage", "tp_court_summons", tpl_tp_court_summons),
+    T("mietbescheinigung", "tp_rent_cooperative", tpl_tp_rent_cooperative),
+    T("verdienstabrechnung", "tp_payslip_fine_print", tpl_tp_payslip_fine_print, families=SANS),
 )
 
 # fmt: off

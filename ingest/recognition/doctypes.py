@@ -54,6 +54,9 @@ class DocTypeRule:
     terms: tuple[Term, ...] = ()
     min_score: float | None = None  # stricter than the catalogue's, for types that cost much
     min_margin: float = 0.0  # a type that wins by less than this share gives way
+    # Strong evidence the type cannot do without (an objection needs the writer's own
+    # declaration); without one of these the type is never chosen, whatever its points.
+    requires: tuple[Term, ...] = ()
 
     @property
     def team(self) -> str | None:
@@ -80,6 +83,7 @@ class SenderKind:
     letterhead: tuple[Term, ...]
     topics: tuple[Term, ...]  # if given, one of them must appear anywhere as well
     excludes: tuple[str, ...]
+    points: tuple[tuple[str, float], ...] = ()  # evidence for the types this sender writes
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,7 @@ class Catalogue:
             return self.lexicon
         found: set[str] = set()
         for rule in self.types:
-            for term in rule.terms:
+            for term in rule.terms + rule.requires:
                 source = term.text if term.kind == "phrase" else term.text.translate(_UMLAUTS)
                 found.update(re.findall(r"[a-z]{6,}", fold(source)))
         for entry in self.boilerplate:
@@ -271,10 +275,12 @@ def _rule(raw: object, position: int) -> DocTypeRule:
             "patterns",
             "min_score",
             "min_margin",
+            "requires",
         }
         if unknown:
             raise ValueError(f"unbekannte Angabe(n): {', '.join(sorted(unknown))}")
         phrases, patterns, terms = _terms(raw)
+        requires = _requires(raw.get("requires", []))
     except ValueError as error:
         raise ValueError(f"{where}: {error}") from None
     assert isinstance(target, str)
@@ -288,7 +294,34 @@ def _rule(raw: object, position: int) -> DocTypeRule:
         terms=tuple(terms),
         min_score=min_score,
         min_margin=min_margin,
+        requires=requires,
     )
+
+
+def _requires(raw: object) -> tuple[Term, ...]:
+    """Strong evidence of a type: { regex = "...", label = "..." } in the running text of a
+    page, or { line = "...", label = "..." } matching a whole line (a subject line)."""
+    if not isinstance(raw, list):
+        raise ValueError("„requires“ muss eine Liste sein")
+    found = []
+    for entry in raw:
+        if not isinstance(entry, dict) or not (
+            isinstance(entry.get("regex"), str) or isinstance(entry.get("line"), str)
+        ):
+            raise ValueError(
+                f'Bedingung {entry!r} ist weder {{ regex = "...", label = "..." }} noch '
+                '{ line = "...", label = "..." }'
+            )
+        unknown = set(entry) - {"regex", "line", "label"}
+        if unknown:
+            raise ValueError(f"Bedingung {entry!r}: unbekannte Angabe(n): {', '.join(unknown)}")
+        kind = "pattern" if "regex" in entry else "line"
+        pattern = str(entry["regex"] if kind == "pattern" else entry["line"])
+        term = _pattern_term(pattern, 1.0, str(entry.get("label", "")))
+        if kind == "line":
+            term = Term("line", term.text, 1.0, term.label, term.regex)
+        found.append(term)
+    return tuple(found)
 
 
 def _regex(pattern: object, what: str) -> re.Pattern[str]:
@@ -337,12 +370,17 @@ def _senders(raw: object, codes: list[str]) -> tuple[SenderKind, ...]:
         if not isinstance(entry, dict) or not isinstance(entry.get("code"), str):
             raise ValueError(f"Absenderart Nr. {position}: „code“ fehlt")
         what = f"Absenderart „{entry['code']}“"
-        unknown = set(entry) - {"code", "name", "letterhead", "topics", "excludes"}
+        unknown = set(entry) - {"code", "name", "letterhead", "topics", "excludes", "points"}
         if unknown:
             raise ValueError(f"{what}: unbekannte Angabe(n): {', '.join(sorted(unknown))}")
-        excludes = entry.get("excludes")
+        excludes = entry.get("excludes", [])
         if not isinstance(excludes, list) or any(t not in codes for t in excludes):
             raise ValueError(f"{what}: „excludes“ muss eingetragene Dokumentarten nennen")
+        points = entry.get("points", {})
+        if not isinstance(points, dict) or any(t not in codes for t in points):
+            raise ValueError(f"{what}: „points“ muss eingetragene Dokumentarten nennen")
+        if set(points) & set(excludes):
+            raise ValueError(f"{what}: eine Art steht unter „points“ und „excludes“")
         letterhead = _phrases(entry.get("letterhead"), f"{what}: „letterhead“")
         if not letterhead:
             raise ValueError(f"{what}: „letterhead“ ist leer")
@@ -353,6 +391,9 @@ def _senders(raw: object, codes: list[str]) -> tuple[SenderKind, ...]:
                 letterhead,
                 _phrases(entry.get("topics", []), f"{what}: „topics“"),
                 tuple(excludes),
+                tuple(
+                    (code, _number(value, f"{what}: „points“")) for code, value in points.items()
+                ),
             )
         )
     return tuple(found)
@@ -447,57 +488,92 @@ class _PageText:
 _SENTENCE = re.compile(r"\S.*?(?:[.!?](?=\s)|$)")
 _LETTERHEAD_LINES = 10  # the sender's name stands in the first lines of page 1 ...
 _LETTERHEAD_END = re.compile(r"^\s*(?:sehr geehrte|guten tag|hallo|liebe|betreff|betr\b)")
+_TO_US = re.compile(r"\bjobcenter\b|\bjob-center\b")
+_RECIPIENT = re.compile(r"^\s*(?:an\b|z\. ?hd\b|zu handen\b)")
+_CLOSING = re.compile(
+    r"^\s*(?:mit (?:den )?freundlichen grussen|freundliche grusse|hochachtungsvoll)"
+)
+_SIGNED_BY = re.compile(r"^\s*(?:ihre?|i\. ?a\.|im auftrag)\b")
+_TITLE_LINES = 15  # a form or a pay slip has no salutation: its title stands in these lines
+_TITLE_FACTOR = 1.3  # the subject or title says what a letter is ...
+_LATER_PAGE_FACTOR = 0.8  # ... more than the wording on its later pages (enclosures, notices)
+_ENCLOSURE_FACTOR = 0.5  # a type only on later pages, behind a first page that names another
+_REQUIRED_POINTS = 3.0  # what a type's strong evidence (see `requires`) counts itself
 
 
-def _masked_lines(
-    doc: ParsedDocument, catalogue: Catalogue, code: str, lexicon: _Lexicon
-) -> dict[int, str]:
-    """Folded text of the lines where boilerplate (no evidence for `code`) is blanked out."""
-    entries = [entry for entry in catalogue.boilerplate if code in entry.types]
-    masked: dict[int, str] = {}
-    if not entries:
-        return masked
+def _masks(
+    doc: ParsedDocument, catalogue: Catalogue, lexicon: _Lexicon
+) -> dict[str, dict[int, str]]:
+    """Per type: folded text of the lines where boilerplate (no evidence for that type) is
+    blanked out. Each sentence is read (and read back from OCR damage) once for all types."""
+    codes = sorted({code for entry in catalogue.boilerplate for code in entry.types})
+    found: dict[str, dict[int, str]] = {code: {} for code in codes}
+    if not codes:
+        return found
     for number in range(1, len(doc.pages) + 1):
         lines = [line for line in doc.lines if line.page == number]
         starts, plain = [], ""
         for line in lines:
             starts.append(len(plain))
             plain += line.folded + " "
-        blank = bytearray(len(plain))
+        blanks = {code: bytearray(len(plain)) for code in codes}
         for sentence in _SENTENCE.finditer(plain):
             text = sentence.group(0)
             corrected = lexicon.correct_text(text)
             # An objection that quotes the deadline wording is still the writer's objection.
             if any(u.search(text) or u.search(corrected) for u in catalogue.boilerplate_unless):
                 continue
-            for entry in entries:
+            for entry in catalogue.boilerplate:
                 spans = [m.span() for m in entry.regex.finditer(text)]
                 if not spans and entry.regex.search(corrected):
                     spans = [(0, len(text))]  # read back from OCR damage: offsets differ
                 if spans and entry.scope == "sentence":
                     spans = [(0, len(text))]
-                for start, end in spans:
-                    for i in range(sentence.start() + start, sentence.start() + end):
-                        blank[i] = 1
-        if not any(blank):
+                for code in entry.types:
+                    for begin, stop in spans:
+                        blanks[code][sentence.start() + begin : sentence.start() + stop] = (
+                            b"\x01" * (stop - begin)
+                        )
+        for code, blank in blanks.items():
+            if not any(blank):
+                continue
+            for line, begin in zip(lines, starts, strict=True):
+                part = blank[begin : begin + len(line.folded)]
+                if any(part):
+                    found[code][line.number] = "".join(
+                        " " if part[i] else ch for i, ch in enumerate(line.folded)
+                    )
+    return found
+
+
+def _head_lines(doc: ParsedDocument) -> list[Line]:
+    """Lines that say who writes: the letterhead (the first lines of page 1, above the subject
+    and the salutation, and above the job centre's own address in a letter written to us) and
+    a closing that names the sender ("Ihre Familienkasse")."""
+    page_one = [line for line in doc.lines if line.page == 1]
+    head: list[Line] = []
+    for line in page_one[:_LETTERHEAD_LINES]:
+        if _LETTERHEAD_END.match(line.folded):
+            break  # ... above the subject and the salutation, where the writer names others
+        if _TO_US.search(line.folded):
+            break  # the address block of a letter to the job centre: the writer stood above
+        if _RECIPIENT.match(line.folded):
             continue
-        for line, start in zip(lines, starts, strict=True):
-            part = blank[start : start + len(line.folded)]
-            if any(part):
-                masked[line.number] = "".join(
-                    " " if part[i] else ch for i, ch in enumerate(line.folded)
-                )
-    return masked
+        head.append(line)
+    for index, line in enumerate(page_one):
+        if _CLOSING.match(line.folded):
+            head.extend(
+                follow
+                for follow in page_one[index + 1 : index + 4]
+                if _SIGNED_BY.match(follow.folded)
+            )
+    return head
 
 
 def _sender(
     doc: ParsedDocument, catalogue: Catalogue, pages: list[_PageText]
 ) -> tuple[SenderKind, Line] | None:
-    head: list[Line] = []
-    for line in [line for line in doc.lines if line.page == 1][:_LETTERHEAD_LINES]:
-        if _LETTERHEAD_END.match(line.folded):
-            break  # ... above the subject and the salutation, where the writer names others
-        head.append(line)
+    head = _head_lines(doc)
     for kind in catalogue.senders:
         for line in head:
             words = " " + _words(line.text) + " "
@@ -647,36 +723,225 @@ def _saturated(points: float, catalogue: Catalogue) -> float:
     return ceiling * (1 - math.exp(-points / ceiling))
 
 
+def _title_lines(doc: ParsedDocument) -> set[int]:
+    """Line numbers of page 1's head: up to the salutation (a letter's subject stands above
+    it), or the first lines of a form; and any line that begins with "Betreff"."""
+    found: set[int] = set()
+    page_one = [line for line in doc.lines if line.page == 1]
+    salutation = next(
+        (i for i, line in enumerate(page_one) if _SALUTATION.match(line.folded)), None
+    )
+    limit = salutation if salutation is not None else _TITLE_LINES
+    found.update(line.number for line in page_one[:limit])
+    found.update(line.number for line in page_one if _SUBJECT.match(line.folded))
+    return found
+
+
+_SALUTATION = re.compile(r"^\s*(?:sehr geehrte|guten tag|hallo|liebe)")
+_SUBJECT = re.compile(r"^\s*(?:betreff|betr\b|betrifft)")
+
+
+def _place_factor(hit: _Hit, title: set[int]) -> float:
+    if hit.term.weight <= 0:
+        return 1.0
+    if hit.page == 1 and hit.line.number in title:
+        return _TITLE_FACTOR
+    return 1.0 if hit.page == 1 else _LATER_PAGE_FACTOR
+
+
+def _required(
+    rule: DocTypeRule,
+    doc: ParsedDocument,
+    pages: list[_PageText],
+    masked: dict[int, str],
+    lexicon: _Lexicon,
+) -> _Hit | None:
+    """The first strong evidence of `rule` outside boilerplate: a declaration in the running
+    text or a whole (subject) line; as printed first, then read back from OCR damage."""
+    keys = _key_words(rule)
+    for attempt in ("printed", "corrected", "repaired"):
+        factor = 1.0 if attempt == "printed" else _FUZZY_FACTOR
+        for term in rule.requires:
+            if term.kind == "line":
+                for line in doc.lines:
+                    text = masked.get(line.number, line.folded).strip()
+                    if attempt != "printed":
+                        text = lexicon.correct_text(text)
+                    if attempt == "repaired":
+                        text = _repair(text, keys)
+                    if text and term.regex.search(text):
+                        return _Hit(term, line.page, line, factor)
+                continue
+            for page in pages:
+                if attempt == "printed":
+                    text, starts = page.plain, page.plain_starts
+                else:
+                    text, starts = page.corrected, page.corrected_starts
+                    if attempt == "repaired":
+                        # Same length word for word: short words OCR damaged ("lcge lch")
+                        # are read back onto the few words the strong evidence is made of.
+                        text = _repair(text, keys)
+                    elif text == page.plain:
+                        continue
+                match = term.regex.search(text)
+                if match:
+                    return _Hit(term, page.page, page.line_at(match.start(), starts), factor)
+    return None
+
+
+def _key_words(rule: DocTypeRule) -> dict[str, str]:
+    """The words of a type's strong evidence, by their OCR skeleton (unambiguous ones only)."""
+    found: dict[str, set[str]] = {}
+    for term in rule.requires:
+        for word in re.findall(r"(?<![\\(?])[a-z]{2,}", term.text.translate(_UMLAUTS).lower()):
+            found.setdefault(word_skeleton(word), set()).add(word)
+    return {key: next(iter(words)) for key, words in found.items() if len(words) == 1}
+
+
+def _repair(text: str, keys: dict[str, str]) -> str:
+    """Short words read back onto the key words by their OCR skeleton; a long key word OCR
+    split in two ("wide rspruch") or read with one more slip is joined and read back too."""
+    tokens = re.findall(r"[a-z0-9]+|[^a-z0-9]+", text)
+    out: list[str] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if not token[0].isalnum():
+            out.append(token)
+            index += 1
+            continue
+        key = keys.get(word_skeleton(token))
+        if key is not None and len(key) == len(token):
+            out.append(key)
+            index += 1
+            continue
+        joined = None
+        if index + 2 < len(tokens) and tokens[index + 1] == " " and tokens[index + 2][0].isalnum():
+            joined = _long_key(token + tokens[index + 2], keys)
+        if joined is not None:
+            out.append(joined)
+            index += 3
+            continue
+        out.append(_long_key(token, keys) or token)
+        index += 1
+    return "".join(out)
+
+
+def _long_key(word: str, keys: dict[str, str]) -> str | None:
+    if len(word) < 8:
+        return None
+    skeleton = word_skeleton(word)
+    if skeleton in keys and len(keys[skeleton]) >= 8:
+        return keys[skeleton]
+    close = [
+        key
+        for sk, key in keys.items()
+        # One letter misread, never one more or less: "widerspruchs" stays another word.
+        if len(key) >= 8 and len(sk) == len(skeleton) and Levenshtein.distance(sk, skeleton) == 1
+    ]
+    return close[0] if len(close) == 1 else None
+
+
 def classify(doc: ParsedDocument, catalogue: Catalogue) -> TypeDecision:
     lexicon = catalogue.words()
     pages = _page_texts(doc, lexicon)
     sender = _sender(doc, catalogue, pages)
     excluded = set(sender[0].excludes) if sender is not None else set()
+    bonus = dict(sender[0].points) if sender is not None else {}
+    title = _title_lines(doc)
     points: dict[str, float] = {}
     scores: dict[str, float] = {}
     hits: dict[str, list[_Hit]] = {}
+    proof: dict[str, _Hit | None] = {}
+    discounted: dict[str, Line] = {}  # boilerplate that would have decided the type
+    masks = _masks(doc, catalogue, lexicon)
     for rule in catalogue.types:
-        masked = _masked_lines(doc, catalogue, rule.code, lexicon)
+        masked = masks.get(rule.code, {})
         rule_pages = _page_texts(doc, lexicon, masked) if masked else pages
         found = [hit for term in rule.terms if (hit := _find(term, rule_pages)) is not None]
-        points[rule.code] = sum(h.term.weight * h.factor for h in found)
+        points[rule.code] = sum(
+            h.term.weight * h.factor * _place_factor(h, title) for h in found
+        ) + bonus.get(rule.code, 0.0)
         scores[rule.code] = round(rule.weight * _saturated(points[rule.code], catalogue), 2)
         hits[rule.code] = found
+        if rule.requires:
+            proof[rule.code] = _required(rule, doc, rule_pages, masked, lexicon)
+            declared = proof[rule.code]
+            if declared is not None:
+                # The strong evidence is itself evidence ("Betreff: Widerspruch" and a reason).
+                points[rule.code] += _REQUIRED_POINTS * declared.factor
+                scores[rule.code] = round(rule.weight * _saturated(points[rule.code], catalogue), 2)
+        if masked:
+            unmasked = [hit for term in rule.terms if (hit := _find(term, pages)) is not None]
+            before = sum(h.term.weight * h.factor * _place_factor(h, title) for h in unmasked)
+            if before >= catalogue.min_score_of(rule.code) > points[rule.code] or (
+                rule.requires
+                and proof[rule.code] is None
+                and _required(rule, doc, pages, {}, lexicon) is not None
+            ):
+                discounted[rule.code] = doc.lines[min(masked)]
+    # The first page says what the letter is: when its head (title, subject) names a type
+    # clearly, a type found only on later pages (statements behind a renewal application)
+    # describes the enclosures, not the letter.
+    anchored = [
+        code
+        for code, found in hits.items()
+        if code not in excluded
+        and sum(
+            h.term.weight * h.factor * _TITLE_FACTOR
+            for h in found
+            if h.page == 1 and h.line.number in title and h.term.weight > 0
+        )
+        >= catalogue.min_score_of(code)
+    ]
+    if anchored:
+        for rule in catalogue.types:
+            code = rule.code
+            if code in anchored or not hits[code] or any(h.page == 1 for h in hits[code]):
+                continue
+            scores[code] = round(scores[code] * _ENCLOSURE_FACTOR, 2)
     notes: list[Evidence] = []
     if sender is not None:
         kind, line = sender
         ruled_out = [c for c in excluded if points.get(c, 0) > 0]
+        supported = [c for c in bonus if c not in excluded]
+        detail = f"Absender ist {kind.name} („{snippet(line.text)}“)"
         if ruled_out:
             names = ", ".join(f"„{_name(catalogue, c)}“" for c in sorted(ruled_out))
+            detail += f"; das Schreiben ist darum nicht {names}"
+        elif supported:
+            names = ", ".join(f"„{_name(catalogue, c)}“" for c in sorted(supported))
+            detail += f"; das spricht für {names}"
+        notes.append(Evidence("sender", line.page, line.text, detail))
+    for code, line in discounted.items():
+        if code in excluded:
+            continue
+        notes.append(
+            Evidence(
+                "boilerplate",
+                line.page,
+                line.text,
+                f"Textbaustein auf Seite {line.page} („{snippet(line.text)}“) – etwa eine "
+                f"Rechtsbehelfsbelehrung einer anderen Stelle oder ein Formularfeld – zählt "
+                f"nicht für „{_name(catalogue, code)}“",
+            )
+        )
+    unproven = {code for code, hit in proof.items() if hit is None and code not in excluded}
+    for code in sorted(unproven):
+        if points[code] >= catalogue.min_score_of(code):
+            rule = catalogue.rule(code)
+            assert rule is not None
+            needed = " oder ".join(f"„{t.label}“" for t in rule.requires[:2])
             notes.append(
                 Evidence(
-                    "sender",
-                    line.page,
-                    line.text,
-                    f"Absender ist {kind.name} („{snippet(line.text)}“); das Schreiben ist "
-                    f"darum nicht {names}",
+                    "phrase",
+                    None,
+                    "",
+                    f"Nicht „{rule.name}“: es fehlt ein sicherer Hinweis ({needed}); "
+                    "die bloße Erwähnung genügt nicht",
                 )
             )
+    excluded |= unproven
     eligible = [
         code
         for code in scores
@@ -695,7 +960,8 @@ def classify(doc: ParsedDocument, catalogue: Catalogue) -> TypeDecision:
         runner_up = max((scores[c] for c in scores if c != leader and c not in excluded), default=0)
         modest = points[leader] < 2 * catalogue.min_score_of(leader)
         narrow = (scores[leader] - runner_up) / scores[leader] < rule.min_margin
-        if rule.min_margin and modest and narrow:
+        # The type's own strong evidence (an objection's declaration) needs no margin.
+        if rule.min_margin and modest and narrow and proof.get(leader) is None:
             notes.append(
                 Evidence(
                     "phrase",
@@ -738,8 +1004,15 @@ def classify(doc: ParsedDocument, catalogue: Catalogue) -> TypeDecision:
     margin = (best - max(second, 0.0)) / best
     strength = 1 - math.exp(-points[best_code] / (2 * catalogue.min_score))
     confidence = round(0.5 * margin + 0.5 * strength, 2)
-    top = sorted(hits[best_code], key=lambda h: h.term.weight * h.factor, reverse=True)
+    top = sorted(
+        hits[best_code],
+        key=lambda h: h.term.weight * h.factor * _place_factor(h, title),
+        reverse=True,
+    )
     evidence = [_type_evidence(rule, hit) for hit in top[:3] if hit.term.weight > 0]
+    declared = proof.get(best_code)
+    if declared is not None:
+        evidence.insert(0, _type_evidence(rule, declared))
     return TypeDecision(best_code, confidence, evidence + notes, scores)
 
 
@@ -750,7 +1023,9 @@ def _name(catalogue: Catalogue, code: str) -> str:
 
 def _type_evidence(rule: DocTypeRule, hit: _Hit) -> Evidence:
     read = " (trotz Lesefehlern erkannt)" if hit.factor < 1.0 else ""
-    what = "Formulierung" if hit.term.kind == "phrase" else "Merkmal"
+    what = {"phrase": "Formulierung", "pattern": "Merkmal", "line": "Betreffzeile"}[hit.term.kind]
+    if hit.term in rule.requires and hit.term.kind == "pattern":
+        what = "Erklärung"
     return Evidence(
         hit.term.kind,
         hit.page,
