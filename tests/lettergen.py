@@ -4926,8 +4926,9 @@ def plan_letter(master: Master, seed: int, index: int, attempt: int = 0) -> Plan
     letter_date = date.fromordinal(rng.randint(FIRST_DAY.toordinal(), LAST_DAY.toordinal()))
     while letter_date.weekday() == 6:
         letter_date -= timedelta(days=1)
+    child_template = next(t for t in TEMPLATES if t.person == "child")
     has_child = any(
-        _eligible(m, TEMPLATES[-1], letter_date) for h in master.households for m in h.members
+        _eligible(m, child_template, letter_date) for h in master.households for m in h.members
     )
     templates = [
         t
