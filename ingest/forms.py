@@ -27,9 +27,8 @@ import pikepdf
 from PIL import Image, ImageFilter
 
 from ingest.ocr import OcrResult, Word, ocr_page
-
-TICKED = "☒"
-EMPTY = "☐"
+from ingest.recognition.extract import EMPTY_MARK as EMPTY
+from ingest.recognition.extract import TICKED_MARK as TICKED
 
 MIN_RULE_MM = 6.0  # a horizontal stroke this long is a rule, not part of a letter
 MIN_COLUMN_RULE_MM = 8.0  # a vertical stroke this long is a rule on its own (field sides)
@@ -40,6 +39,7 @@ MAX_RULE_THICKNESS_MM = 0.8  # thicker is a bar, a band or a logo: left alone
 MIN_BOX_MM, MAX_BOX_MM = 2.0, 7.0  # side of a checkbox
 MAX_LABEL_GAP_MM = 7.0  # between a checkbox and its label
 MIN_TICK_INK = 0.08  # share of a box's inside that is ink when it is ticked or crossed
+MIN_FILLED = 0.45  # a box filled in (or blacked out) rather than crossed
 JPEG_QUALITY = 85  # what tesseract itself uses for the page image in its PDF
 
 
@@ -309,12 +309,12 @@ def _combs(walls: _Walls, dpi: float) -> list[tuple[int, int, int, int]]:
             top, bottom = int(np.median(starts)), int(np.median(ends))
             if not 0.6 * pitch <= bottom - top <= 2.2 * pitch:
                 continue
-        elif kind == 1:
+        elif kind == 1:  # characters stand on the base line, about a box high
             bottom = int(np.median(ends))
-            top = bottom - round(1.4 * pitch)
+            top = bottom - round(1.1 * pitch)
         else:
             top = int(np.median(starts))
-            bottom = top + round(1.4 * pitch)
+            bottom = top + round(1.1 * pitch)
         combs.append((max(0, top), bottom, int(positions[0]), int(positions[-1]) + 1))
     return combs
 
@@ -378,8 +378,8 @@ def _checkboxes(ink: np.ndarray, dpi: float) -> list[Checkbox]:
     side_band = max(2, _px(0.35, dpi))
     for row, x0, x1 in zip(rows[pick], starts[pick], ends[pick], strict=True):
         length = int(x1 - x0)
-        if taken[row, x0] or (row > 0 and ink[row - 1, x0:x1].mean() > 0.5):
-            continue  # not the top edge of a square, or one already found
+        if taken[row, x0:x1].any():
+            continue  # inside a square already found
         # the bottom edge: a full row about `length` further down
         lo, hi = row + int(0.8 * length), min(height - 1, row + int(1.2 * length) + 1)
         if lo >= hi:
@@ -390,14 +390,25 @@ def _checkboxes(ink: np.ndarray, dpi: float) -> list[Checkbox]:
         bottom = lo + int(np.flatnonzero(fill >= 0.85)[-1])
         if bottom - row < 0.8 * length:
             continue
-        left = ink[row : bottom + 1, max(0, x0 - 1) : x0 + side_band].any(axis=1).mean()
-        right_band = ink[row : bottom + 1, max(0, x1 - side_band) : min(width, x1 + 1)]
-        right = right_band.any(axis=1).mean()
-        if left < 0.9 or right < 0.9:
+        # Both sides straight: one column near each end of the top edge inked almost all the
+        # way down (a letter's bowl is curved and fails here).
+        # A slight skew makes the edge rows step: look for the walls a little either side.
+        step = max(side_band, length // 4)
+        lo_left, lo_right = max(0, x0 - step), max(0, x1 - 1 - side_band)
+        left_fill = ink[row : bottom + 1, lo_left : x0 + side_band + 1].mean(axis=0)
+        right_fill = ink[row : bottom + 1, lo_right : min(width, x1 + step)].mean(axis=0)
+        if left_fill.size == 0 or right_fill.size == 0:
+            continue
+        if left_fill.max() < 0.85 or right_fill.max() < 0.85:
+            continue
+        x0 = lo_left + int(np.flatnonzero(left_fill >= 0.85)[0])
+        x1 = lo_right + int(np.flatnonzero(right_fill >= 0.85)[-1]) + 1
+        length = x1 - x0
+        if not low <= length <= high:
             continue
         # Just outside the four sides there must be paper: a square on its own, not a letter
         # (whose bowls bulge beyond its bars), a grid or a glyph touching its neighbours.
-        out_from, out_to = side_band + 1, 2 * side_band + 1
+        out_from, out_to = side_band + 1, max(2 * side_band + 1, _px(1.2, dpi))
         outside = [
             ink[row : bottom + 1, max(0, x0 - out_to) : max(0, x0 - out_from)].any(axis=1),
             ink[row : bottom + 1, min(width, x1 + out_from) : min(width, x1 + out_to)].any(axis=1),
@@ -410,11 +421,44 @@ def _checkboxes(ink: np.ndarray, dpi: float) -> list[Checkbox]:
         inside = ink[row + inset : bottom + 1 - inset, x0 + inset : x1 - inset]
         if inside.size == 0:
             continue
-        ticked = float(inside.mean()) >= MIN_TICK_INK
-        size = max(length, bottom - row + 1)
+        # Inside a box its walls are thin: just within the middle of each side there is
+        # paper, for a cross or a tick too (they run through the corners and the centre).
+        # A bold letter's strokes are thick there.
+        depth = side_band + 1
+        middle_y, middle_x = (row + bottom) // 2, (x0 + x1) // 2
+        probes = [
+            ink[middle_y - 1 : middle_y + 2, x0 + depth : x0 + depth + 2],
+            ink[middle_y - 1 : middle_y + 2, x1 - depth - 2 : x1 - depth],
+            ink[row + depth : row + depth + 2, middle_x - 1 : middle_x + 2],
+            ink[bottom - depth - 1 : bottom - depth + 1, middle_x - 1 : middle_x + 2],
+        ]
+        fill = float(inside.mean())
+        if sum(probe.size > 0 and probe.mean() < 0.5 for probe in probes) < 3 and fill < 0.8:
+            continue
+        if fill < MIN_TICK_INK:
+            ticked = False
+        elif (
+            fill >= MIN_FILLED or max(_diagonal_ink(inside), _diagonal_ink(inside[:, ::-1])) >= 0.6
+        ):
+            ticked = True  # crossed, ticked along a diagonal or filled in
+        else:
+            continue  # marks inside that are no cross: a letter's bowl, not a box
+        size = int(max(length, bottom - row + 1))
+        if taken[row : bottom + 1, x0:x1].any():
+            continue
         taken[row : bottom + 1, x0:x1] = True
         found.append(Checkbox(int(x0), int(row), size, ticked))
     return found
+
+
+def _diagonal_ink(inside: np.ndarray) -> float:
+    """Share of points along the main diagonal of `inside` with ink within a pixel."""
+    height, width = inside.shape
+    grown = _dilate(inside, 1)
+    steps = np.linspace(0.0, 1.0, 24)
+    ys = np.rint(steps * (height - 1)).astype(int)
+    xs = np.rint(steps * (width - 1)).astype(int)
+    return float(grown[ys, xs].mean())
 
 
 # --- reading a page ---------------------------------------------------------------------------

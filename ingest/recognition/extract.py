@@ -437,3 +437,36 @@ def postcodes(doc: ParsedDocument) -> dict[str, list[Line]]:
                 continue
             found.setdefault(group.translate(_TO_DIGIT), []).append(line)
     return found
+
+
+# --- Checkboxes -----------------------------------------------------------------------------------
+
+TICKED_MARK = "☒"  # put into the page text by ingest.forms before a ticked box's label
+EMPTY_MARK = "☐"
+_CHECKBOX = re.compile(r"([☒☐])\s*([^☒☐]*)")
+
+
+@dataclass(frozen=True)
+class FoundCheckbox:
+    label: str  # the words after the box, up to the next box or the end of the line
+    ticked: bool
+    page: int
+    line: int
+
+
+def find_checkboxes(doc: ParsedDocument) -> list[FoundCheckbox]:
+    """The checkboxes of a form and their state, as the form reader marked them in the text:
+    "☒ ja ☐ nein" gives ("ja", ticked) and ("nein", not ticked)."""
+    found = []
+    for line in doc.lines:
+        for match in _CHECKBOX.finditer(line.text):
+            label = " ".join(match.group(2).split()[:6])
+            found.append(
+                FoundCheckbox(label, match.group(1) == TICKED_MARK, line.page, line.number)
+            )
+    return found
+
+
+def ticked_options(doc: ParsedDocument) -> list[str]:
+    """Labels of the ticked boxes, in reading order."""
+    return [box.label for box in find_checkboxes(doc) if box.ticked and box.label]
