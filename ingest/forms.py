@@ -4,9 +4,12 @@ A form prints its household number and dates one character per box ("comb"), its
 framed rectangles and its options as small squares to tick. Tesseract reads the box lines as
 characters ("3[5/1!0/2[/B/JG|5..."), so no number and no date on such a form is found, and the
 clutter spoils the words around them. Here the straight lines of a page are found with
-run-length morphology on the full-resolution image and painted over with the paper around
-them in a copy that only OCR sees; the page image the desk sees and the searchable PDF keep
-the original scan (the PDF's image is put back after tesseract has written its text layer).
+run-length morphology on a copy of about 150 dpi and painted over with the paper around them
+in a copy of the page that only OCR sees; the page image the desk sees and the searchable PDF
+keep the original scan (the PDF's image is put back after tesseract has written its text
+layer). Tesseract also reads single characters several millimetres apart badly, even without
+the lines, so the characters of a row of boxes are moved together like a printed word
+("35102BG5181921"); their word boxes then sit at the left end of the row.
 
 Checkboxes are found as small hollow squares; whether one is ticked is read from the ink
 inside it. Each becomes a word of its own in the page text and word list, "☒" (ticked) or
@@ -482,7 +485,11 @@ def read_page(image: Path, out_base: Path, languages: str, timeout: int, dpi: in
     finally:
         cleaned.unlink(missing_ok=True)
     if result.pdf is not None:
-        restore_page_image(result.pdf, gray)
+        try:
+            restore_page_image(result.pdf, gray)
+        except (ValueError, pikepdf.PdfError):
+            # The PDF must show the page as scanned: read it as it is instead.
+            return ocr_page(image, out_base, languages, timeout, dpi)
     return mark_checkboxes(result, form.checkboxes, dpi)
 
 
