@@ -177,8 +177,10 @@ def analyse_form(gray: np.ndarray, dpi: float) -> FormPage:
     boxes = _checkboxes(ink & ~lines, small_dpi)
 
     rules = int(np.count_nonzero(lines)) * factor
-    # Too little to matter: a short underline or a single rule under a letterhead.
-    if rules < _px(25, dpi) * 2 and not boxes:
+    # Only a form is read without its lines: a page with rows of boxes or with checkboxes.
+    # The rules of a letter or a table do not disturb tesseract much, and every change of the
+    # image changes some of its readings.
+    if not combs and not boxes:
         return FormPage(None, 0, [])
     # The lines grown by one pixel of the copy take the lighter fringe of a scanned line too.
     erase = _dilate(lines, 1)
