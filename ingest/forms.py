@@ -183,7 +183,8 @@ def analyse_form(gray: np.ndarray, dpi: float) -> FormPage:
     if not combs and not boxes:
         return FormPage(None, 0, [])
     # The lines grown by one pixel of the copy take the lighter fringe of a scanned line too.
-    erase = _dilate(lines, 1)
+    # Without rows of boxes only the checkboxes go: the rules stay as scanned.
+    erase = _dilate(lines, 1) if combs else np.zeros_like(lines)
     margin = max(1, _px(0.3, small_dpi))
     for box in boxes:
         erase[
