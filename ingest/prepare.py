@@ -572,13 +572,14 @@ def _code_region(page: _PageImage) -> tuple[int, int, int, int] | None:
     the page looks like a separator sheet; None otherwise."""
     gray = page.small
     height, width = gray.shape
-    # Paler marks than `ink` counts: a pale print of a code is what is being looked for.
+    # Paler marks than `ink` counts: a pale print of a code is what is being looked for,
+    # and the sheet's printed title may be far darker than its code.
     blocks = Image.fromarray(gray).reduce(16).filter(ImageFilter.MaxFilter(5))
     paper = np.repeat(np.repeat(np.asarray(blocks), 16, axis=0), 16, axis=1)[:height, :width]
     darkness = np.clip(paper.astype(np.int16) - gray, 0, 255)
     counts = np.cumsum(np.bincount(darkness.ravel(), minlength=256))
     strong = int(np.searchsorted(counts, 0.999 * counts[-1]))
-    marks = darkness > max(20, 0.5 * strong)
+    marks = darkness > max(20, 0.3 * strong)
     cell = max(2, page.px(CODE_CELL_MM))
     rows, cols = height // cell, width // cell
     if rows == 0 or cols == 0:

@@ -323,7 +323,7 @@ def test_a_distorted_separator_splits_the_batch(tmp_path: Path) -> None:
 
     pages = [
         form_page(DPI, letter, seed=1),
-        distorted_sheet(symbol("PATCHT", CODE128, 0.3), stretch=0.75, contrast=0.4),
+        distorted_sheet(symbol("PATCHT", CODE128, 0.3), stretch=0.7, contrast=0.4),
         form_page(DPI, letter, seed=2),
     ]
     outcomes = []
