@@ -9,7 +9,10 @@ in a copy of the page that only OCR sees; the page image the desk sees and the s
 keep the original scan (the PDF's image is put back after tesseract has written its text
 layer). Tesseract also reads single characters several millimetres apart badly, even without
 the lines, so the characters of a row of boxes are moved together like a printed word
-("35102BG5181921"); their word boxes then sit at the left end of the row.
+("35102BG5181921"); their word boxes then sit at the left end of the row. Only pages with
+rows of boxes lose their lines; a page with checkboxes but no rows of boxes loses only the
+checkboxes, and every other page is read exactly as scanned (each change of the image
+changes some of tesseract's readings, so letters and tables are left alone).
 
 Checkboxes are found as small hollow squares; whether one is ticked is read from the ink
 inside it. Each becomes a word of its own in the page text and word list, "☒" (ticked) or
