@@ -25,13 +25,13 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import delete, select, update
 
+from ingest.forms import read_page
 from ingest.intake import EMAIL, keep_original
 from ingest.ocr import (
     Cancelled,
     OcrResult,
     UnreadablePage,
     image_colour,
-    ocr_page,
 )
 from ingest.pdfa import write_pdfa
 from ingest.prepare import (
@@ -156,7 +156,7 @@ def _read_page(
         )
         rotation = plan.rotation
         try:
-            result = ocr_page(
+            result = read_page(
                 upright, work / f"ocr-{number:05d}", settings.ocr_languages, timeout, dpi
             )
             if _maybe_upside_down(result):
@@ -168,7 +168,7 @@ def _read_page(
                     rotation=(plan.rotation + 180) % 360,
                     skew=plan.skew,
                 )
-                second = ocr_page(
+                second = read_page(
                     turned, work / f"ocr2-{number:05d}", settings.ocr_languages, timeout, dpi
                 )
                 if (second.confidence or 0) >= (result.confidence or 0) + RETURN_MARGIN:

@@ -22,6 +22,7 @@ import os
 import re
 import tempfile
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -542,11 +543,140 @@ def _is_separator(page: _PageImage, value: str) -> bool:
     found = zxingcpp.read_barcodes(
         page.barcode_copy, formats=BARCODE_FORMATS, try_invert=False, try_downscale=False
     )
-    return any(_normalise_code(code.text) == wanted for code in found)
+    if any(_normalise_code(code.text) == wanted for code in found):
+        return True
+    # A sheet printed smaller, larger, paler, stretched or turned than the scanner's own is read
+    # again harder; only pages that look like one pay for it, not letters or empty back sides.
+    region = _code_region(page)
+    return region is not None and _read_harder(page, region, wanted)
 
 
 def _normalise_code(text: str) -> str:
     return "".join(text.split()).upper()
+
+
+# A page "looks like" a separator sheet: a large block of dense marks (a 2-D symbol or bars)
+# and little else; at ANALYSIS_DPI, in cells of CODE_CELL_MM.
+CODE_CELL_MM = 3.0
+MIN_CODE_DENSITY = 0.35  # share of a cell that is ink inside a symbol; text stays below
+MAX_CODE_AREA = 0.25  # of the page: a symbol, not a photo or a page of dense print
+MIN_CODE_CELLS = 9  # about 9 x 9 mm of symbol
+MAX_OTHER_CELLS = 160  # inked cells outside it: a title and a few lines of words
+RETRY_FORMATS = zxingcpp.barcode_formats_from_str(
+    "QRCode,MicroQRCode,DataMatrix,Aztec,PDF417,Code39,Code93,Code128,Codabar"
+)
+
+
+def _code_region(page: _PageImage) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) of the densest block of marks on the analysis copy, when
+    the page looks like a separator sheet; None otherwise."""
+    gray = page.small
+    height, width = gray.shape
+    # Paler marks than `ink` counts: a pale print of a code is what is being looked for,
+    # and the sheet's printed title may be far darker than its code.
+    blocks = Image.fromarray(gray).reduce(16).filter(ImageFilter.MaxFilter(5))
+    paper = np.repeat(np.repeat(np.asarray(blocks), 16, axis=0), 16, axis=1)[:height, :width]
+    darkness = np.clip(paper.astype(np.int16) - gray, 0, 255)
+    counts = np.cumsum(np.bincount(darkness.ravel(), minlength=256))
+    strong = int(np.searchsorted(counts, 0.999 * counts[-1]))
+    marks = darkness > max(20, 0.3 * strong)
+    cell = max(2, page.px(CODE_CELL_MM))
+    rows, cols = height // cell, width // cell
+    if rows == 0 or cols == 0:
+        return None
+    density = marks[: rows * cell, : cols * cell].reshape(rows, cell, cols, cell).mean(axis=(1, 3))
+    dense = density >= MIN_CODE_DENSITY
+    if np.count_nonzero(dense) < MIN_CODE_CELLS:
+        return None
+    group = _largest_group(dense)
+    if len(group) < MIN_CODE_CELLS:
+        return None
+    inked = density >= 0.02
+    for r, c in group:
+        inked[max(0, r - 1) : r + 2, max(0, c - 1) : c + 2] = False
+    if np.count_nonzero(inked) > MAX_OTHER_CELLS:
+        return None
+    ys = [r for r, _ in group]
+    xs = [c for _, c in group]
+    if (max(ys) - min(ys) + 1) * (max(xs) - min(xs) + 1) > MAX_CODE_AREA * rows * cols:
+        return None
+    margin = page.px(8)  # the quiet zone and a cell the density missed
+    return (
+        max(0, min(ys) * cell - margin),
+        min(height, (max(ys) + 1) * cell + margin),
+        max(0, min(xs) * cell - margin),
+        min(width, (max(xs) + 1) * cell + margin),
+    )
+
+
+def _largest_group(cells: np.ndarray) -> list[tuple[int, int]]:
+    """The largest group of set cells, neighbours up to two cells apart counted together (the
+    bars of a 1-D symbol and the modules of a 2-D one leave pale cells between them)."""
+    seen = np.zeros_like(cells)
+    rows, cols = cells.shape
+    best: list[tuple[int, int]] = []
+    for start in zip(*np.nonzero(cells), strict=True):
+        if seen[start]:
+            continue
+        seen[start] = True
+        queue, group = deque([start]), []
+        while queue:
+            r, c = queue.popleft()
+            group.append((int(r), int(c)))
+            for nr in range(r - 2, r + 3):
+                for nc in range(c - 2, c + 3):
+                    if 0 <= nr < rows and 0 <= nc < cols and cells[nr, nc] and not seen[nr, nc]:
+                        seen[nr, nc] = True
+                        queue.append((nr, nc))
+        if len(group) > len(best):
+            best = group
+    return best
+
+
+def _read_harder(page: _PageImage, region: tuple[int, int, int, int], wanted: str) -> bool:
+    """The code in `region` read from the full-resolution page: contrast stretched,
+    binarised at several thresholds, rescaled, stretched, turned and deskewed, until one
+    reading gives `wanted`."""
+    scale = page.pixel_dpi / page.dpi
+    top, bottom, left, right = (round(v * scale) for v in region)
+    crop = np.asarray(page.full)[top:bottom, left:right]
+    if crop.size == 0:
+        return False
+    low, high = np.percentile(crop, 1), np.percentile(crop, 99)
+    if high - low < 8:
+        return False
+    stretched = np.clip((crop.astype(np.float32) - low) * (255.0 / (high - low)), 0, 255)
+    base = Image.fromarray(stretched.astype(np.uint8))
+    # about 300 dpi: a module of 0.15 mm is then still 1.8 pixels
+    if page.pixel_dpi < 280:
+        factor = 300 / page.pixel_dpi
+        base = base.resize(
+            (round(base.width * factor), round(base.height * factor)), Image.Resampling.BICUBIC
+        )
+
+    def found(image: Image.Image) -> bool:
+        codes = zxingcpp.read_barcodes(image, formats=RETRY_FORMATS)
+        return any(_normalise_code(code.text) == wanted for code in codes)
+
+    def variants() -> Iterator[Image.Image]:
+        yield base
+        for fraction in (0.5, 0.3, 0.7):
+            threshold = round(255 * fraction)
+            yield base.point(lambda v, t=threshold: 0 if v < t else 255)
+        for size in (0.5, 0.75, 1.5):
+            yield base.resize(
+                (max(1, round(base.width * size)), max(1, round(base.height * size))),
+                Image.Resampling.BOX if size < 1 else Image.Resampling.BICUBIC,
+            )
+        for wide in (0.75, 1.33):  # printed stretched in one direction
+            yield base.resize((max(1, round(base.width * wide)), base.height))
+            yield base.resize((base.width, max(1, round(base.height * wide))))
+        for turn in (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180):
+            yield base.transpose(turn)
+        for angle in (-3.0, 3.0, -6.0, 6.0, -10.0, 10.0):
+            yield base.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=255)
+
+    return any(found(image) for image in variants())
 
 
 # --- empty back sides ----------------------------------------------------------------------

@@ -1201,28 +1201,81 @@ class Doc:
             )
 
     def comb(
-        self, x: float, y: float, chars: str, label: str, *, cell: float = 5.2, bg: bool = True
-    ) -> None:
-        """Characters written into a row of boxes (one box per character), as on forms."""
+        self,
+        x: float,
+        y: float,
+        chars: str,
+        label: str,
+        *,
+        cell: float | None = None,
+        bg: bool = True,
+        style: str | None = None,
+    ) -> float:
+        """Characters written into a row of boxes (one box per character), as on forms.
+
+        A space in `chars` starts a new group of boxes a little apart; a "." or "/" stands
+        between two groups without a box of its own ("TT.MM.JJJJ"). Styles, as printed forms
+        have them: "boxes" (light frames), "dark" (frames in the text's ink), "ticks" (a base
+        line with short walls, open at the top). Returns the width in mm.
+        """
+        rng = self.rng
+        style = style or rng.choices(["boxes", "dark", "ticks"], weights=[35, 45, 20])[0]
+        cell = cell or rng.uniform(4.3, 6.0)
+        height = cell * rng.uniform(1.05, 1.35)
+        line_ink = self.ink if style == "dark" else min(200, self.ink + rng.randint(50, 100))
+        width = rng.uniform(0.18, 0.35)
+        size = min(self.size + 0.5, 11.5, height / PT * 0.72)
         self.put(x, y, label, size=7.5)
         top = y + 7.5 * PT * 1.3
-        height = cell * 1.25
-        size = min(self.size, 11.0)
-        for i, ch in enumerate(chars):
-            cx = x + i * cell
-            self.rect(cx, top, cell, height, width=0.2, ink=min(255, self.ink + 90))
+        cx = x
+        group_start = x
+        boxes: list[float] = []
+
+        def close_group(end: float) -> None:
+            if end <= group_start:
+                return
+            if style == "ticks":
+                self.hline(group_start, end, top + height, width=width, ink=line_ink)
+                for bx in boxes:
+                    for wall in (bx, bx + cell):
+                        self.page.draw.line(
+                            [
+                                (self.px(wall), self.px(top + height * 0.55)),
+                                (self.px(wall), self.px(top + height)),
+                            ],
+                            fill=line_ink,
+                            width=max(1, self.px(width)),
+                        )
+            else:
+                for bx in boxes:
+                    self.rect(bx, top, cell, height, width=width, ink=line_ink)
+
+        for ch in chars:
+            if ch in " ./-":
+                close_group(cx)
+                boxes = []
+                if ch != " ":
+                    base = top + height - size * PT - 0.4
+                    self.put(cx + cell * 0.3, base, ch, size=size, record=False)
+                cx += cell * (0.6 if ch == " " else 0.9)
+                group_start = cx
+                continue
+            boxes.append(cx)
             self.put(
-                cx + cell / 2,
-                top + (height - size * PT) / 2 - 0.3,
+                cx + cell / 2 + rng.uniform(-0.3, 0.3),
+                top + (height - size * PT) / 2 - 0.3 + rng.uniform(-0.3, 0.3),
                 ch,
                 size=size,
                 align="center",
                 record=False,
             )
+            cx += cell
+        close_group(cx)
         # One recorded line for the whole number, so the truth reads as printed.
         x0, y0 = self.px(x), self.px(top)
-        self.page.lines.append(" ".join(chars))
-        self.page.boxes.append((x0, y0, x0 + self.px(cell * len(chars)), y0 + self.px(height), bg))
+        self.page.lines.append(" ".join(ch for ch in chars if ch != " "))
+        self.page.boxes.append((x0, y0, self.px(cx), y0 + self.px(height), bg))
+        return cx - x
 
     def table(
         self,
@@ -2287,10 +2340,32 @@ def _form_title(doc: Doc, c: Ctx, title: str, sub: str) -> None:
     doc.para(sub, size=doc.size - 1, gap=2, width=doc.width - 55)  # beside the stamp box
 
 
+# Share of forms that print the household number one character per box, as many printed
+# forms of job centres and employers do; those forms print dates in boxes too.
+FORM_BOX_SHARE = 0.5
+
+
+def _boxed(number: str, rng: random.Random) -> str:
+    """A printed number as it goes into boxes: one group, or office, "BG" and serial apart."""
+    raw = "".join(ch for ch in number if ch.isalnum())
+    if len(raw) == 14 and rng.random() < 0.4:
+        return f"{raw[:5]} {raw[5:7]} {raw[7:]}"
+    return raw
+
+
+def _date_boxes(doc: Doc, c: Ctx, x: float, y: float, day: date, label: str) -> float:
+    """A date written into eight boxes: "TT.MM.JJJJ" or three groups apart."""
+    digits = day.strftime("%d%m%Y")
+    sep = "." if c.chance(0.5) else " "
+    chars = f"{digits[:2]}{sep}{digits[2:4]}{sep}{digits[4:]}"
+    return doc.comb(x, y, chars, label, cell=c.rng.uniform(3.8, 4.3))
+
+
 def _bg_field(doc: Doc, c: Ctx, x: float, y: float, w: float, label: str) -> None:
     i = c.ident
-    if i.bg_text and i.bg_format == "comb":
-        doc.comb(x, y, i.bg_text, label)
+    if i.bg_text and (i.bg_format == "comb" or c.chance(FORM_BOX_SHARE)):
+        c.extra["boxes"] = True
+        doc.comb(x, y, _boxed(i.bg_text, c.rng), label)
     else:
         doc.field(x, y, w, label, i.bg_text or "", bg=True)
 
@@ -2302,7 +2377,10 @@ def _person_fields(doc: Doc, c: Ctx, *, y: float | None = None) -> None:
     w = doc.width
     doc.field(x, y, w * 0.4, "Familienname", i.last)
     doc.field(x + w * 0.4, y, w * 0.35, "Vorname", i.first)
-    doc.field(x + w * 0.75, y, w * 0.25, "Geburtsdatum", i.birth_text if i.show_birth else "")
+    if i.show_birth and c.extra.get("boxes") and c.chance(0.7):
+        _date_boxes(doc, c, x + w * 0.75 + 1.5, y, i.birth, "Geburtsdatum")
+    else:
+        doc.field(x + w * 0.75, y, w * 0.25, "Geburtsdatum", i.birth_text if i.show_birth else "")
     y += 11
     doc.field(x, y, w * 0.55, "Straße, Hausnummer", i.street if i.show_address else "")
     doc.field(x + w * 0.55, y, w * 0.45, "Postleitzahl, Wohnort", i.place if i.show_address else "")
@@ -3433,6 +3511,184 @@ def tpl_payslip_corporate(doc: Doc, c: Ctx) -> None:
             f"Resturlaub: {c.rng.randint(0, 24)} Tage   Zeitkonto: "
             f"{c.rng.randint(-10, 40)},{c.rng.randint(0, 99):02d} Std."
         )
+
+
+def _option_row(doc: Doc, options: list[str], ticked: set[str], *, x: float | None = None) -> None:
+    """Options with checkboxes in one line, wrapping to the next when full."""
+    size = doc.size - 1
+    x = doc.left if x is None else x
+    start = x
+    for label in options:
+        if x + doc.text_width(label, size=size) + 8 > doc.x_right:
+            doc.y += doc.lh(size) + 1
+            x = start
+        x = doc.option(x, label, label in ticked, size=size)
+    doc.y += doc.lh(size) + 1.5
+
+
+def tpl_income_cert(doc: Doc, c: Ctx) -> None:
+    """An employer's income certificate for the job centre (Einkommensbescheinigung)."""
+    emp, address = _employer_address(c)
+    letterhead(doc, c, emp, c.rng.choice(EMPLOYERS)[1], address, style=c.rng.choice([0, 1]))
+    doc.gap(3)
+    doc.line(
+        c.pick("Einkommensbescheinigung", "Bescheinigung über Einkommen aus Beschäftigung"),
+        size=doc.size + 3,
+        bold=True,
+    )
+    doc.para(
+        "Nachweis über die Höhe des Arbeitsentgelts nach § 58 SGB II – vom Arbeitgeber "
+        "auszufüllen und der Arbeitnehmerin / dem Arbeitnehmer auszuhändigen",
+        size=doc.size - 1.5,
+        gap=2,
+    )
+    _bg_field(doc, c, doc.left, doc.y, 80, c.pick("BG-Nummer", "Nummer der Bedarfsgemeinschaft"))
+    doc.y += 14
+    doc.line("A. Angaben zur Arbeitnehmerin / zum Arbeitnehmer", bold=True, gap=1)
+    _person_fields(doc, c)
+    doc.line("B. Angaben zum Beschäftigungsverhältnis", bold=True, gap=1)
+    since = c.ago(60, 1500)
+    if c.extra.get("boxes"):
+        _date_boxes(doc, c, doc.left, doc.y, since, "Beschäftigt seit")
+    else:
+        doc.field(doc.left, doc.y, 50, "Beschäftigt seit", fmt_date(since, "dotted"))
+    doc.field(doc.left + 60, doc.y, 60, "Tätigkeit", c.rng.choice(JOBS))
+    doc.y += 13
+    kind = c.pick("Vollzeit", "Teilzeit", "geringfügig entlohnt", "Ausbildung")
+    doc.put(doc.left, doc.y, "Art der Beschäftigung:", size=doc.size - 1)
+    doc.y += doc.lh(doc.size - 1)
+    _option_row(doc, ["Vollzeit", "Teilzeit", "geringfügig entlohnt", "Ausbildung"], {kind})
+    doc.put(doc.left, doc.y, "Das Arbeitsverhältnis ist befristet:", size=doc.size - 1)
+    limited = c.chance(0.3)
+    x = doc.option(doc.left + 75, "ja", limited, size=doc.size - 1)
+    doc.option(x, "nein", not limited, size=doc.size - 1)
+    doc.y += doc.lh(doc.size - 1) + 3
+    doc.line("C. Arbeitsentgelt der letzten Monate", bold=True, gap=1.5)
+    rows = []
+    hours = c.rng.randint(10, 40)
+    for back in range(3, 0, -1):
+        month = MONTHS[(c.date.month - 1 - back) % 12]
+        gross = hours * 4.33 * c.rng.uniform(12.82, 17.5)
+        net = gross * c.rng.uniform(0.68, 0.8) if gross > 556 else gross
+        rows.append([month, f"{hours}", money(gross) + " €", money(net) + " €", money(net) + " €"])
+    doc.table(
+        [
+            ("Monat", 30, "l"),
+            ("Std./Woche", 24, "r"),
+            ("Bruttoarbeitsentgelt", 40, "r"),
+            ("Nettoarbeitsentgelt", 38, "r"),
+            ("Auszahlungsbetrag", 34, "r"),
+        ],
+        rows,
+        grid="box",
+        size=doc.size - 1,
+    )
+    doc.gap(3)
+    doc.para(
+        "Einmalzahlungen (z. B. Urlaubs- oder Weihnachtsgeld) sind in den Beträgen nicht "
+        "enthalten. Das Arbeitsentgelt wird jeweils zum Monatsende auf das Konto der "
+        "Arbeitnehmerin / des Arbeitnehmers überwiesen.",
+        size=doc.size - 1,
+    )
+    doc.gap(6)
+    doc.line(f"{c.office.town}, {c.df(c.date)}")
+    doc.signature(x=doc.left + 80)
+    doc.line("Stempel und Unterschrift des Arbeitgebers", x=doc.left + 80, size=7.5)
+
+
+def tpl_vaem_boxes(doc: Doc, c: Ctx) -> None:
+    """A change notice of another layout: numbered sections, a grid of boxes to tick."""
+    _form_title(
+        doc,
+        c,
+        c.pick("Änderungsmitteilung", "Mitteilung über Änderungen"),
+        "in den persönlichen und wirtschaftlichen Verhältnissen – Leistungen nach dem SGB II",
+    )
+    doc.gap(2)
+    _bg_field(doc, c, doc.left, doc.y, 80, "Nummer der Bedarfsgemeinschaft")
+    doc.y += 14
+    _person_fields(doc, c)
+    topic, text = _vaem_text(c)
+    doc.line("Welche Änderung ist eingetreten? (bitte ankreuzen)", bold=True, gap=1.5)
+    options = [
+        "Arbeitsaufnahme",
+        "Ende einer Beschäftigung",
+        "Umzug",
+        "Geburt eines Kindes",
+        "Auszug",
+        "Einzug",
+        "Änderung der Miete",
+        "Schwangerschaft",
+        "Krankengeld",
+        "Sonstiges",
+    ]
+    _option_row(doc, options, {topic if topic in options else "Sonstiges"})
+    doc.gap(2)
+    when = c.ago(3, 40)
+    if c.extra.get("boxes"):
+        _date_boxes(doc, c, doc.left, doc.y, when, "Die Änderung gilt ab")
+    else:
+        doc.field(doc.left, doc.y, 50, "Die Änderung gilt ab", fmt_date(when, "dotted"))
+    doc.y += 13
+    doc.line("Beschreibung der Änderung:", bold=True)
+    doc.para(text)
+    doc.hline(doc.left, doc.x_right, width=0.15)
+    doc.gap(3)
+    doc.put(doc.left, doc.y, "Nachweise liegen bei:", size=doc.size - 1)
+    attached = c.chance(0.7)
+    x = doc.option(doc.left + 45, "ja", attached, size=doc.size - 1)
+    doc.option(x, "werden nachgereicht", not attached, size=doc.size - 1)
+    doc.y += doc.lh(doc.size - 1) + 5
+    doc.line(date_text(c))
+    doc.signature(x=doc.left + 80)
+    doc.line("Unterschrift", x=doc.left + 80, size=7.5)
+
+
+def tpl_wba_boxes(doc: Doc, c: Ctx) -> None:
+    """A renewal application of another layout: boxes, a table of yes/no questions."""
+    i = c.ident
+    _form_title(
+        doc,
+        c,
+        c.pick("Weiterbewilligungsantrag (WBA)", "Antrag auf Weiterbewilligung"),
+        "von Bürgergeld nach dem SGB II für den nächsten Bewilligungszeitraum",
+    )
+    doc.gap(2)
+    _bg_field(doc, c, doc.left, doc.y, 80, "Nummer der Bedarfsgemeinschaft")
+    if c.extra.get("boxes"):
+        _date_boxes(doc, c, doc.left + 110, doc.y, c.ahead(5, 40), "Weiterbewilligung ab")
+    doc.y += 14
+    doc.line("Antragstellende Person", bold=True, gap=1)
+    _person_fields(doc, c)
+    doc.line("Haben sich seit der letzten Antragstellung Änderungen ergeben?", bold=True, gap=1)
+    questions = [
+        "Personen in der Bedarfsgemeinschaft",
+        "Einkommen aus Erwerbstätigkeit",
+        "Sonstiges Einkommen (Unterhalt, Kindergeld, Renten)",
+        "Vermögen",
+        "Miete und Heizkosten",
+        "Krankenversicherung",
+    ]
+    yes = {k for k in range(len(questions)) if c.chance(0.2)}
+    size = doc.size - 1
+    top = doc.y - 0.8
+    for k, question in enumerate(questions):
+        doc.put(doc.left + 1.5, doc.y, question, size=size)
+        x = doc.option(doc.x_right - 38, "ja", k in yes, size=size)
+        doc.option(x - 2, "nein", k not in yes, size=size)
+        doc.y += doc.lh(size) + 1.6
+        doc.hline(doc.left, doc.x_right, doc.y - 1.2, width=0.15)
+    doc.rect(doc.left, top, doc.width, doc.y - 1.2 - top, width=0.25)
+    doc.gap(4)
+    doc.para(
+        "Ich beantrage die Weiterbewilligung der Leistungen für alle Mitglieder meiner "
+        "Bedarfsgemeinschaft. Änderungen weise ich mit den beigefügten Unterlagen nach.",
+        size=size,
+    )
+    doc.gap(6)
+    doc.line(date_text(c))
+    doc.signature(x=doc.left + 80)
+    doc.line(f"Unterschrift {i.formal}", x=doc.left + 80, size=7.5)
 
 
 def tpl_rent_form(doc: Doc, c: Ctx) -> None:
@@ -4770,6 +5026,9 @@ TEMPLATES: tuple[Template, ...] = (
     T("verdienstabrechnung", "payslip_datev", tpl_payslip_datev, families=SANS),
     T("verdienstabrechnung", "payslip_minijob", tpl_payslip_minijob),
     T("verdienstabrechnung", "payslip_corporate", tpl_payslip_corporate, families=SANS),
+    T("verdienstabrechnung", "income_cert", tpl_income_cert, families=SANS),
+    T("veraenderungsmitteilung", "vaem_boxes", tpl_vaem_boxes, families=SANS),
+    T("weiterbewilligungsantrag", "wba_boxes", tpl_wba_boxes, families=SANS),
     T("mietbescheinigung", "rent_form", tpl_rent_form, families=SANS),
     T("mietbescheinigung", "rent_confirmation", tpl_rent_confirmation),
     T("mietbescheinigung", "rent_contract", tpl_rent_contract, families=SERIF),

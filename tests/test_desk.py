@@ -129,14 +129,14 @@ def test_unreadable_page_is_set_aside_and_the_rest_of_the_batch_goes_on(
 ) -> None:
     import ingest.pipeline
 
-    real_ocr = ingest.pipeline.ocr_page
+    real_ocr = ingest.pipeline.read_page
 
     def ocr_failing_on_page_3(image, out_base, *args, **kwargs):  # type: ignore[no-untyped-def]
         if out_base.name.endswith("00003"):
             raise UnreadablePage("tesseract meldet einen Fehler: Bild beschädigt")
         return real_ocr(image, out_base, *args, **kwargs)
 
-    monkeypatch.setattr(ingest.pipeline, "ocr_page", ocr_failing_on_page_3)
+    monkeypatch.setattr(ingest.pipeline, "read_page", ocr_failing_on_page_3)
     batch = hand_in(desk, sqlite_runtime, "batches/batch-2.pdf")
     assert batch["status"] == "processed"
     assert {"page": 3, "reason": "unreadable"} in batch["pages_dropped"]

@@ -2,7 +2,7 @@
 
 E-mail bodies and text attachments become pages with a real text layer, born-digital PDF pages
 keep their text, and neither is OCR'd; images and scanned pages still are, page by page. OCR
-is counted at the pipeline's one entry point (`ingest.pipeline.ocr_page`, wrapped so that the
+is counted at the pipeline's one entry point (`ingest.pipeline.read_page`, wrapped so that the
 real tesseract still runs) and in what the pages record (no OCR confidence).
 """
 
@@ -47,13 +47,13 @@ class OcrCounter:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls = 0
-        real = ingest.pipeline.ocr_page
+        real = ingest.pipeline.read_page
 
         def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
             self.calls += 1
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(ingest.pipeline, "ocr_page", counted)
+        monkeypatch.setattr(ingest.pipeline, "read_page", counted)
 
 
 def digital_pdf(pages: list[list[str]]) -> bytes:

@@ -8,7 +8,7 @@ from datetime import date
 
 from rapidfuzz.distance import Levenshtein
 
-from ingest.recognition.text import Line, ParsedDocument
+from ingest.recognition.text import Line, ParsedDocument, fold
 
 # --- BG numbers -------------------------------------------------------------------------------
 
@@ -47,6 +47,36 @@ _LABELLED_FORM = re.compile(
 )
 
 
+# A row of boxes read character by character: "3 5 1 0 2 B G 5 1 8 1 9 2 1", "3|5|1|0|2",
+# "0 1 . 0 2 . 2 0 2 6". The walls of the boxes come through as |, [, ], ! or /, or as I and l
+# standing between every two characters. Ordinary text never has six single characters in a
+# row, so only such runs are read this way.
+_BOX_WALL = r"[|\[\]!/]"
+_BOX_GAP = rf"(?:[ ]*{_BOX_WALL}[ ]*|[ ]+)"
+_BOX_RUN = re.compile(
+    rf"(?<![^\s|\[\]!/])[0-9A-Za-z.]{{1,2}}(?:{_BOX_GAP}[0-9A-Za-z.]{{1,2}}){{5,}}"
+    r"(?![^\s|\[\]!/])"
+)
+_BOX_TOKEN = re.compile(r"[0-9A-Za-z.]{1,2}")
+_BOX_FORM = re.compile(rf"(?P<office>{_D}{{5}})(?P<token>B[G6]|8[G6])(?P<serial>{_D}{{7}})")
+MIN_BOX_CHARACTERS = 6
+
+
+def box_runs(text: str) -> list[tuple[int, str]]:
+    """Rows of boxes in a line of text: (offset in the line, characters joined)."""
+    runs = []
+    for match in _BOX_RUN.finditer(text):
+        tokens = _BOX_TOKEN.findall(match.group(0))
+        # "3 I 5 I 1 I 0": walls read as I or l between all characters
+        if len(tokens) >= 2 * MIN_BOX_CHARACTERS - 1 and all(t in ("I", "l") for t in tokens[1::2]):
+            tokens = tokens[0::2]
+        singles = sum(len(t) == 1 for t in tokens)
+        if len(tokens) < MIN_BOX_CHARACTERS or singles < 0.6 * len(tokens):
+            continue
+        runs.append((match.start(), "".join(tokens)))
+    return runs
+
+
 @dataclass(frozen=True)
 class FoundNumber:
     value: str  # normalised: 95401BG0012345
@@ -68,17 +98,26 @@ def find_bg_candidates(doc: ParsedDocument) -> list[FoundNumber]:
     found: list[FoundNumber] = []
     seen: set[tuple[str, int]] = set()
     for line in doc.lines:
-        for pattern in (_BG_FORM, _LABELLED_FORM, _GLYPH_FORM, _TWO_GLYPH_FORM):
-            for match in pattern.finditer(line.text):
-                office, serial = match.group("office"), match.group("serial")
-                # Mostly letters is a word, not a misread number.
-                if _real_digits(office) < 3 or _real_digits(serial) < 5:
-                    continue
-                value = f"{_digits(office)}BG{_digits(serial)}"
-                if not re.fullmatch(r"\d{5}BG\d{7}", value) or (value, line.page) in seen:
-                    continue
-                seen.add((value, line.page))
-                found.append(FoundNumber(value, line.page, line.number, match.group(0).strip()))
+        matches = [
+            match
+            for pattern in (_BG_FORM, _LABELLED_FORM, _GLYPH_FORM, _TWO_GLYPH_FORM)
+            for match in pattern.finditer(line.text)
+        ]
+        # Characters read box by box, joined: a number in boxes may run straight on into the
+        # boxes beside it (a date), so there it ends where its seven digits end.
+        for _offset, joined in box_runs(line.text):
+            for pattern in (_BG_FORM, _BOX_FORM):
+                matches.extend(pattern.finditer(joined))
+        for match in matches:
+            office, serial = match.group("office"), match.group("serial")
+            # Mostly letters is a word, not a misread number.
+            if _real_digits(office) < 3 or _real_digits(serial) < 5:
+                continue
+            value = f"{_digits(office)}BG{_digits(serial)}"
+            if not re.fullmatch(r"\d{5}BG\d{7}", value) or (value, line.page) in seen:
+                continue
+            seen.add((value, line.page))
+            found.append(FoundNumber(value, line.page, line.number, match.group(0).strip()))
     return found
 
 
@@ -249,10 +288,69 @@ def digits_restored(text: str) -> str:
     return _DATE_LIKE.sub(restore, text)
 
 
+# A date in eight boxes, joined: "01022026", "01.02.2026".
+_BOX_DATE = re.compile(r"(?<!\d)(?P<d>[0-3]\d)\.?(?P<m>[01]\d)\.?(?P<y>(?:19|20)\d{2})(?!\d)")
+
+
+def _box_dates(line: Line) -> list[tuple[int, re.Match[str]]]:
+    """Dates written into boxes on the line: (offset of the boxes in the line, match)."""
+    found = []
+    for offset, joined in box_runs(line.text):
+        # A household number in the same row of boxes is no part of a date.
+        text = _BOX_FORM.sub("#", joined)
+        if _real_digits(text) < 0.6 * len(text):
+            continue
+        for match in _BOX_DATE.finditer(text.translate(_TO_DIGIT)):
+            found.append((offset, match))
+    return found
+
+
+# Boxes packed into one word or groups: "01022026", "01 02 2026". Without dots that is a date
+# only under a label that asks for one, on the line itself or on the row of labels above it.
+_PACKED_DATE = re.compile(
+    r"(?<![\w.,/-])(?P<d>[0-3]\d) ?(?P<m>[01]\d) ?(?P<y>(?:19|20)\d{2})(?![\w.,/-])"
+)
+_BIRTH_LABEL_WORD = re.compile(r"\b(?:geburtsdatum|geboren|geb)\b")
+_DATE_LABEL_WORD = re.compile(r"(?:datum|\bseit\b|\bab\b|\bvom\b|\bbis\b|\bgilt ab\b)")
+
+
+def _packed_date_context(doc: ParsedDocument, line: Line, prefix: str) -> str | None:
+    context = _date_context(doc, line, prefix)
+    if context != "other":
+        return context
+    previous = doc.lines[line.number - 1] if line.number > 0 else None
+    if previous is None or previous.page != line.page:
+        return None
+    if _BIRTH_LABEL_WORD.search(previous.folded):
+        return "birth"
+    if _DATE_LABEL_WORD.search(previous.folded):
+        return "reference"
+    return None
+
+
 def find_dates(doc: ParsedDocument) -> list[FoundDate]:
     found = []
     for line in doc.lines:
+        for offset, match in _box_dates(line):
+            try:
+                value = date(int(match.group("y")), int(match.group("m")), int(match.group("d")))
+            except ValueError:
+                continue
+            prefix = fold(line.text[:offset]).rstrip()
+            context = _date_context(doc, line, prefix)
+            found.append(FoundDate(value, line.page, line.number, match.group(0), context, False))
         text = digits_restored(line.folded)
+        for match in _PACKED_DATE.finditer(text):
+            try:
+                value = date(int(match.group("y")), int(match.group("m")), int(match.group("d")))
+            except ValueError:
+                continue
+            packed_context = _packed_date_context(doc, line, text[: match.start()].rstrip())
+            if packed_context is not None:
+                alone = not text[: match.start()].strip() and not text[match.end() :].strip(" .")
+                found.append(
+                    FoundDate(value, line.page, line.number, match.group(0), packed_context, alone)
+                )
         for pattern in (_NUMERIC_DATE, _WORD_DATE, _ISO_DATE):
             for match in pattern.finditer(text):
                 month_text = match.group("m")
@@ -339,3 +437,36 @@ def postcodes(doc: ParsedDocument) -> dict[str, list[Line]]:
                 continue
             found.setdefault(group.translate(_TO_DIGIT), []).append(line)
     return found
+
+
+# --- Checkboxes -----------------------------------------------------------------------------------
+
+TICKED_MARK = "☒"  # put into the page text by ingest.forms before a ticked box's label
+EMPTY_MARK = "☐"
+_CHECKBOX = re.compile(r"([☒☐])\s*([^☒☐]*)")
+
+
+@dataclass(frozen=True)
+class FoundCheckbox:
+    label: str  # the words after the box, up to the next box or the end of the line
+    ticked: bool
+    page: int
+    line: int
+
+
+def find_checkboxes(doc: ParsedDocument) -> list[FoundCheckbox]:
+    """The checkboxes of a form and their state, as the form reader marked them in the text:
+    "☒ ja ☐ nein" gives ("ja", ticked) and ("nein", not ticked)."""
+    found = []
+    for line in doc.lines:
+        for match in _CHECKBOX.finditer(line.text):
+            label = " ".join(match.group(2).split()[:6])
+            found.append(
+                FoundCheckbox(label, match.group(1) == TICKED_MARK, line.page, line.number)
+            )
+    return found
+
+
+def ticked_options(doc: ParsedDocument) -> list[str]:
+    """Labels of the ticked boxes, in reading order."""
+    return [box.label for box in find_checkboxes(doc) if box.ticked and box.label]
