@@ -1,0 +1,255 @@
+"""Phone photos, coloured paper and coloured stamps: a page image made fit for OCR.
+
+`page_for_ocr` turns whatever a scanner or a phone delivered into the 8-bit gray page the rest
+of the preparation (orientation, skew, OCR, page image) works on:
+
+- A phone photo shows the sheet on a darker or textured background, seen at an angle, lit
+  unevenly. The sheet is found as the largest bright quadrilateral that leaves a clearly darker
+  border, its perspective is undone to an upright A4 rectangle at the resolution asked for (a
+  photo declares no useful dpi: the sheet itself gives the scale), and the light is flattened.
+- Coloured paper is made white: each colour channel is divided by the paper's own colour,
+  measured locally, which also evens out light gradients and shadows of a photo.
+- Coloured stamp ink (red, blue, violet) is taken out where it covers printed text, so the
+  words under a received stamp are read; elsewhere the stamp keeps its gray tone, so the stamp's
+  own date is still read.
+
+Office scans on white paper with no coloured ink come back exactly as the plain gray
+conversion made them before: the costly steps run only where a cheap look at a small copy finds
+a photo, tinted paper or coloured ink.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+
+A4_INCHES = (210 / 25.4, 297 / 25.4)
+LOOK_DPI = 40  # the small copy on which the decisions are taken
+BACKGROUND_DPI = 25  # paper colour estimate; light gradients are far smoother than this
+PAPER_WINDOW_MM = 9.0  # larger than any printed character: the window always sees paper
+# A sheet in a photo: at least this share of the frame, and a visible border around it
+MIN_SHEET_AREA = 0.2
+MAX_SHEET_AREA = 0.92
+MIN_SHEET_CONTRAST = 25.0  # gray levels between sheet and background
+SHEET_ASPECTS = (1.2, 1.65)
+EDGE_MM = 2.5  # long / short side: A4 (1.41) and Letter (1.29), seen at an angle
+# Colour
+TINTED_PAPER = 14.0  # saturation (max - min channel) of the paper that counts as coloured
+INK_SATURATION = 70  # saturation of stamp ink after white balance; black text stays below
+MIN_COLOURED_INK = 0.0008  # share of the page: a stamp's strokes, not JPEG colour fringes
+TEXT_DARKNESS = 110  # brightest channel of black print after white balance
+NEAR_TEXT_MM = 1.2  # coloured ink this close to black print is taken to cover it
+
+
+@dataclass(frozen=True)
+class PageFindings:
+    """What `page_for_ocr` found and did, for the scan record and the tests."""
+
+    photo: bool = False
+    tinted_paper: bool = False
+    coloured_ink: bool = False
+
+
+def page_for_ocr(image: Image.Image, dpi: int) -> tuple[Image.Image, PageFindings]:
+    """`image` (any mode, square pixels) as the 8-bit gray page for OCR and viewing.
+
+    A photo comes back as an upright A4 page at `dpi` (portrait or landscape as the sheet
+    lies); every other page keeps its size. The scale of the input is taken from its short
+    side (about A4 wide), as a photo declares no useful resolution. Bilevel pages (faxes) are
+    neither photos nor coloured: they only change mode.
+    """
+    if image.mode == "1":
+        return image.convert("L"), PageFindings()
+    colour = image.mode not in ("L", "LA", "I", "I;16", "F")
+    pixels = np.asarray(image.convert("RGB" if colour else "L"))
+    pixel_dpi = min(pixels.shape[:2]) / A4_INCHES[0]
+    look = _small(pixels, LOOK_DPI / pixel_dpi)
+    corners = find_sheet(_gray(look) if colour else look)
+    photo = corners is not None
+    if corners is not None:
+        scale = look.shape[1] / pixels.shape[1]
+        pixels = _straighten(pixels, corners / scale, dpi)
+        pixel_dpi = dpi
+        look = _small(pixels, LOOK_DPI / pixel_dpi)
+    tinted = coloured = False
+    if colour:
+        look_dpi = pixel_dpi * look.shape[1] / pixels.shape[1]
+        balanced_look = _white_balanced(look, look_dpi)
+        tinted = _paper_saturation(look, look_dpi) > TINTED_PAPER
+        coloured = _coloured_ink_share(balanced_look) > MIN_COLOURED_INK
+    findings = PageFindings(photo=photo, tinted_paper=tinted, coloured_ink=coloured)
+    if not (photo or tinted or coloured):
+        return image.convert("L"), findings
+    if pixels.ndim == 2:
+        gray = _white_balanced(pixels, pixel_dpi)
+    else:
+        gray = _gray_without_stamps(pixels, pixel_dpi)
+    if photo:
+        # The sheet's edge, found on a small copy, may leave a sliver of the table: printers
+        # leave 4 mm or more, so the outermost EDGE_MM are paper.
+        edge = round(EDGE_MM / 25.4 * pixel_dpi)
+        gray[:edge, :] = gray[-edge:, :] = 255
+        gray[:, :edge] = gray[:, -edge:] = 255
+    return Image.fromarray(gray), findings
+
+
+# --- the sheet in a photo --------------------------------------------------------------------
+
+
+def find_sheet(gray: np.ndarray) -> np.ndarray | None:
+    """The corners (top left, top right, bottom right, bottom left; x, y as float32) of a
+    sheet of paper lying on a darker background in `gray`, or None when the image is the page
+    itself (a scan) or no sheet stands out."""
+    height, width = gray.shape
+    blurred = cv2.GaussianBlur(gray, (5, 5), 0)
+    # Otsu splits bright paper from the darker background; closing fills the printed text.
+    _, mask = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    size = max(3, round(min(height, width) / 40) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    outline = cv2.convexHull(max(contours, key=cv2.contourArea))
+    corners = _quadrilateral(outline)
+    if corners is None:
+        return None
+    area = cv2.contourArea(corners) / (height * width)
+    if not MIN_SHEET_AREA <= area <= MAX_SHEET_AREA:
+        return None
+    inside = np.zeros_like(gray)
+    cv2.fillConvexPoly(inside, corners.astype(np.int32), 255)
+    ring = cv2.dilate(inside, kernel, iterations=2) > 0
+    sheet = gray[cv2.erode(inside, kernel, iterations=2) > 0]
+    border = gray[~ring]
+    if sheet.size == 0 or border.size < 0.03 * gray.size:
+        return None
+    if float(np.median(sheet)) - float(np.median(border)) < MIN_SHEET_CONTRAST:
+        return None
+    ordered = _order(corners)
+    long_side, short_side = sorted(_sides(ordered), reverse=True)
+    if not SHEET_ASPECTS[0] <= long_side / max(short_side, 1.0) <= SHEET_ASPECTS[1]:
+        return None
+    return ordered
+
+
+def _quadrilateral(outline: np.ndarray) -> np.ndarray | None:
+    perimeter = cv2.arcLength(outline, True)
+    for share in (0.01, 0.02, 0.03, 0.05, 0.08):
+        approx = cv2.approxPolyDP(outline, share * perimeter, True)
+        if len(approx) == 4 and cv2.isContourConvex(approx):
+            return approx.reshape(4, 2).astype(np.float32)
+        if len(approx) < 4:
+            return None
+    return None
+
+
+def _order(corners: np.ndarray) -> np.ndarray:
+    """Top left, top right, bottom right, bottom left."""
+    total = corners.sum(axis=1)
+    diff = corners[:, 1] - corners[:, 0]
+    return np.array(
+        [
+            corners[np.argmin(total)],
+            corners[np.argmin(diff)],
+            corners[np.argmax(total)],
+            corners[np.argmax(diff)],
+        ],
+        dtype=np.float32,
+    )
+
+
+def _sides(ordered: np.ndarray) -> tuple[float, float]:
+    """Mean width and mean height of the quadrilateral."""
+    tl, tr, br, bl = ordered
+    wide = (np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
+    high = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
+    return float(wide), float(high)
+
+
+def _straighten(pixels: np.ndarray, corners: np.ndarray, dpi: int) -> np.ndarray:
+    """The sheet cut out of the photo as an upright A4 rectangle at `dpi`."""
+    wide, high = _sides(corners)
+    short, long = (round(inches * dpi) for inches in A4_INCHES)
+    size = (short, long) if high >= wide else (long, short)
+    target = np.array(
+        [[0, 0], [size[0] - 1, 0], [size[0] - 1, size[1] - 1], [0, size[1] - 1]], np.float32
+    )
+    matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
+    return cv2.warpPerspective(
+        pixels, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+# --- paper and ink ---------------------------------------------------------------------------
+
+
+def _small(pixels: np.ndarray, scale: float) -> np.ndarray:
+    if scale >= 1:
+        return pixels
+    size = (max(1, round(pixels.shape[1] * scale)), max(1, round(pixels.shape[0] * scale)))
+    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+
+
+def _gray(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def _paper(pixels: np.ndarray, dpi: float) -> np.ndarray:
+    """The colour of the paper around each pixel of a copy at BACKGROUND_DPI or below."""
+    small = _small(pixels, BACKGROUND_DPI / dpi)
+    window = max(3, round(PAPER_WINDOW_MM / 25.4 * min(dpi, BACKGROUND_DPI)) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (window, window))
+    paper = cv2.dilate(small, kernel)  # brightest nearby: the paper, never the print
+    return cv2.GaussianBlur(paper, (window, window), 0)
+
+
+def _paper_saturation(pixels: np.ndarray, dpi: float) -> float:
+    return float(np.median(_saturation(_paper(pixels, dpi))))
+
+
+def _white_balanced(pixels: np.ndarray, dpi: float) -> np.ndarray:
+    """Every channel divided by the paper's colour around it: paper white, print as dark as
+    it is against its own paper, light gradients gone."""
+    paper = _paper(pixels, dpi)
+    paper = cv2.resize(paper, (pixels.shape[1], pixels.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return cv2.divide(pixels, np.maximum(paper, 40), scale=255.0)
+
+
+def _brightest(rgb: np.ndarray) -> np.ndarray:
+    red, green, blue = cv2.split(rgb)
+    return cv2.max(cv2.max(red, green), blue)
+
+
+def _saturation(rgb: np.ndarray) -> np.ndarray:
+    """max - min channel (OpenCV's per-pixel operations: ten times numpy's axis reductions)."""
+    red, green, blue = cv2.split(rgb)
+    return cv2.subtract(cv2.max(cv2.max(red, green), blue), cv2.min(cv2.min(red, green), blue))
+
+
+def _coloured_ink_share(balanced: np.ndarray) -> float:
+    return float(np.count_nonzero(_saturation(balanced) > INK_SATURATION)) / (
+        balanced.shape[0] * balanced.shape[1]
+    )
+
+
+def _gray_without_stamps(rgb: np.ndarray, dpi: float) -> np.ndarray:
+    """White-balanced gray; strongly coloured ink close to black print becomes paper."""
+    balanced = _white_balanced(rgb, dpi)
+    gray = _gray(balanced)
+    coloured = _saturation(balanced) > INK_SATURATION
+    if not coloured.any():
+        return gray
+    text = (_brightest(balanced) < TEXT_DARKNESS) & ~coloured
+    reach = max(1, round(NEAR_TEXT_MM / 25.4 * dpi))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    near_text = cv2.dilate(text.astype(np.uint8), kernel) > 0
+    # Fringes of the stamp strokes are less saturated than their core: take them too.
+    covering = cv2.dilate((coloured & near_text).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    covering &= ~text
+    gray[covering] = 255
+    return gray
