@@ -63,7 +63,7 @@ def page_for_ocr(image: Image.Image, dpi: int) -> tuple[Image.Image, PageFinding
     """
     if image.mode == "1":
         return image.convert("L"), PageFindings()
-    colour = image.mode not in ("L", "LA", "I", "I;16", "F")
+    colour = _is_colour(image)
     pixels = np.asarray(image.convert("RGB" if colour else "L"))
     pixel_dpi = min(pixels.shape[:2]) / A4_INCHES[0]
     look = _small(pixels, LOOK_DPI / pixel_dpi)
@@ -74,19 +74,30 @@ def page_for_ocr(image: Image.Image, dpi: int) -> tuple[Image.Image, PageFinding
         pixels = _straighten(pixels, corners / scale, dpi)
         pixel_dpi = dpi
         look = _small(pixels, LOOK_DPI / pixel_dpi)
-    tinted = coloured = False
-    if colour:
-        look_dpi = pixel_dpi * look.shape[1] / pixels.shape[1]
-        balanced_look = _white_balanced(look, look_dpi)
-        tinted = _paper_saturation(look, look_dpi) > TINTED_PAPER
-        coloured = _coloured_ink_share(balanced_look) > MIN_COLOURED_INK
-    findings = PageFindings(photo=photo, tinted_paper=tinted, coloured_ink=coloured)
-    if not (photo or tinted or coloured):
-        return image.convert("L"), findings
-    if pixels.ndim == 2:
-        gray = _white_balanced(pixels, pixel_dpi)
+    look_dpi = pixel_dpi * look.shape[1] / pixels.shape[1]
+    tinted, stamps = _colour_findings(look, look_dpi) if colour else (False, [])
+    findings = PageFindings(photo=photo, tinted_paper=tinted, coloured_ink=bool(stamps))
+    if photo or tinted:
+        # The whole page: paper made white, light evened out, stamp ink lifted off the print.
+        if pixels.ndim == 2:
+            gray = _white_balanced(pixels, pixel_dpi)
+        else:
+            gray = _gray(_white_balanced(pixels, pixel_dpi))
+            gray[_covering_ink(pixels, pixel_dpi)] = 255
+    elif stamps:
+        # White paper: the page stays as the plain gray conversion made it, but where stamp ink
+        # lies on the print it is replaced by the paper around it.
+        gray = _gray(pixels)
+        factor = pixels.shape[1] / look.shape[1]
+        pad = round(3 / 25.4 * pixel_dpi)
+        for left, top, wide, high in stamps:
+            x0, y0 = max(0, round(left * factor) - pad), max(0, round(top * factor) - pad)
+            x1 = min(pixels.shape[1], round((left + wide) * factor) + pad)
+            y1 = min(pixels.shape[0], round((top + high) * factor) + pad)
+            part = gray[y0:y1, x0:x1]
+            part[_covering_ink(pixels[y0:y1, x0:x1], pixel_dpi)] = np.percentile(part, 95)
     else:
-        gray = _gray_without_stamps(pixels, pixel_dpi)
+        return image.convert("L"), findings
     if photo:
         # The sheet's edge, found on a small copy, may leave a sliver of the table: printers
         # leave 4 mm or more, so the outermost EDGE_MM are paper.
@@ -94,6 +105,28 @@ def page_for_ocr(image: Image.Image, dpi: int) -> tuple[Image.Image, PageFinding
         gray[:edge, :] = gray[-edge:, :] = 255
         gray[:, :edge] = gray[:, -edge:] = 255
     return Image.fromarray(gray), findings
+
+
+def looks_plain(image: Image.Image) -> bool:
+    """True when `page_for_ocr` would only convert this page to gray: no sheet on a
+    background, no tinted paper, no coloured ink. Meant for a small draft of a JPEG (libjpeg
+    decodes 1/8 scale in a few milliseconds), so plain scans skip the colour decode."""
+    if image.mode == "1":
+        return True
+    colour = _is_colour(image)
+    pixels = np.asarray(image.convert("RGB" if colour else "L"))
+    pixel_dpi = min(pixels.shape[:2]) / A4_INCHES[0]
+    look = _small(pixels, LOOK_DPI / pixel_dpi)
+    if find_sheet(_gray(look) if colour else look) is not None:
+        return False
+    if not colour:
+        return True
+    tinted, stamps = _colour_findings(look, pixel_dpi * look.shape[1] / pixels.shape[1])
+    return not (tinted or stamps)
+
+
+def _is_colour(image: Image.Image) -> bool:
+    return image.mode not in ("L", "LA", "I", "I;16", "F", "1")
 
 
 # --- the sheet in a photo --------------------------------------------------------------------
@@ -231,25 +264,41 @@ def _saturation(rgb: np.ndarray) -> np.ndarray:
     return cv2.subtract(cv2.max(cv2.max(red, green), blue), cv2.min(cv2.min(red, green), blue))
 
 
-def _coloured_ink_share(balanced: np.ndarray) -> float:
-    return float(np.count_nonzero(_saturation(balanced) > INK_SATURATION)) / (
-        balanced.shape[0] * balanced.shape[1]
-    )
+def _colour_findings(look: np.ndarray, dpi: float) -> tuple[bool, list[tuple[int, ...]]]:
+    """Whether the paper is tinted, and the boxes (left, top, width, height) of the patches of
+    strongly coloured ink (stamps, coloured notes) on a small copy."""
+    tinted = _paper_saturation(look, dpi) > TINTED_PAPER
+    coloured = (_saturation(_white_balanced(look, dpi)) > INK_SATURATION).astype(np.uint8)
+    if np.count_nonzero(coloured) < MIN_COLOURED_INK * coloured.size:
+        return tinted, []
+    reach = max(1, round(4 / 25.4 * dpi))  # the strokes of one stamp: within 4 mm
+    joined = cv2.dilate(coloured, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(joined)
+    least = max(4, MIN_COLOURED_INK * coloured.size / 4)
+    boxes = [
+        tuple(int(v) for v in stats[k, :4])
+        for k in range(1, count)
+        if np.count_nonzero(coloured[_box_slice(stats[k])]) >= least
+    ]
+    return tinted, boxes
 
 
-def _gray_without_stamps(rgb: np.ndarray, dpi: float) -> np.ndarray:
-    """White-balanced gray; strongly coloured ink close to black print becomes paper."""
+def _box_slice(stat: np.ndarray) -> tuple[slice, slice]:
+    left, top, wide, high = (int(v) for v in stat[:4])
+    return slice(top, top + high), slice(left, left + wide)
+
+
+def _covering_ink(rgb: np.ndarray, dpi: float) -> np.ndarray:
+    """Strongly coloured ink (after white balance) close to black print: the pixels of a stamp
+    or a coloured note that lie on the text."""
     balanced = _white_balanced(rgb, dpi)
-    gray = _gray(balanced)
     coloured = _saturation(balanced) > INK_SATURATION
     if not coloured.any():
-        return gray
+        return coloured
     text = (_brightest(balanced) < TEXT_DARKNESS) & ~coloured
     reach = max(1, round(NEAR_TEXT_MM / 25.4 * dpi))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
     near_text = cv2.dilate(text.astype(np.uint8), kernel) > 0
     # Fringes of the stamp strokes are less saturated than their core: take them too.
     covering = cv2.dilate((coloured & near_text).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    covering &= ~text
-    gray[covering] = 255
-    return gray
+    return covering & ~text

@@ -32,7 +32,7 @@ import zxingcpp
 from PIL import Image, ImageFilter
 
 from ingest.ocr import UnreadablePage, run_program
-from ingest.photo import page_for_ocr
+from ingest.photo import looks_plain, page_for_ocr
 from ingest.validation import megapixels, page_size_points, rendered_size
 
 DEFAULT_DPI = 300
@@ -217,11 +217,7 @@ def render_pdf_page(pdf: Path, number: int, dpi: int, out_dir: Path, timeout: in
     try:
         if len(extracted) != 1:
             raise UnreadablePage(f"Seite {number}: Bild konnte nicht entnommen werden")
-        with Image.open(extracted[0]) as image:
-            if image.mode not in COLOUR_MODES:
-                image.draft("L", image.size)  # JPEG: let libjpeg produce gray, no RGB pass
-            # photos straightened, coloured paper whitened, stamps lifted off the print
-            gray, _ = page_for_ocr(image, dpi)
+        gray = _scan_page_for_ocr(extracted[0], dpi)
         if turn:
             gray = gray.transpose(_CLOCKWISE[turn])
         gray.save(target)
@@ -229,6 +225,23 @@ def render_pdf_page(pdf: Path, number: int, dpi: int, out_dir: Path, timeout: in
         for path in extracted:
             path.unlink(missing_ok=True)
     return target
+
+
+def _scan_page_for_ocr(image_file: Path, dpi: int) -> Image.Image:
+    """The extracted scan as the gray page for OCR: photos straightened, coloured paper
+    whitened, stamps lifted off the print (ingest.photo). A 1/8-scale draft decides first, so
+    a plain scan costs only its gray decode, as before."""
+    with Image.open(image_file) as probe:
+        plain = probe.mode == "1"
+        if not plain:
+            wanted = "L" if probe.mode == "L" else "RGB"
+            probe.draft(wanted, (max(1, probe.width // 8), max(1, probe.height // 8)))
+            plain = looks_plain(probe)
+    with Image.open(image_file) as image:
+        if plain:
+            image.draft("L", image.size)  # JPEG: let libjpeg produce gray, no RGB pass
+            return image.convert("L")
+        return page_for_ocr(image, dpi)[0]
 
 
 _CLOCKWISE = {
@@ -350,7 +363,6 @@ def _inherited_rotate(node: pikepdf.Object) -> int:
 # --- image files ---------------------------------------------------------------------------
 
 PHOTO_DPI = 300  # a straightened phone photo: enough for tesseract on 8 pt type
-COLOUR_MODES = ("RGB", "CMYK", "YCbCr", "P", "RGBA")
 MIN_DECLARED_DPI = 72  # below this a declared resolution is taken for no declaration
 MAX_PIXEL_ASPECT = 4.0  # fax modes are about 2:1; a wilder declaration is not believed
 
