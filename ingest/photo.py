@@ -41,7 +41,7 @@ TINTED_PAPER = 14.0  # saturation (max - min channel) of the paper that counts a
 INK_SATURATION = 70  # saturation of stamp ink after white balance; black text stays below
 MIN_COLOURED_INK = 0.0008  # share of the page: a stamp's strokes, not JPEG colour fringes
 TEXT_DARKNESS = 110  # brightest channel of black print after white balance
-NEAR_TEXT_MM = 1.2  # coloured ink this close to black print is taken to cover it
+TOUCH_MM = 0.25  # a coloured stroke this close to black print crosses it
 
 
 @dataclass(frozen=True)
@@ -289,16 +289,21 @@ def _box_slice(stat: np.ndarray) -> tuple[slice, slice]:
 
 
 def _covering_ink(rgb: np.ndarray, dpi: float) -> np.ndarray:
-    """Strongly coloured ink (after white balance) close to black print: the pixels of a stamp
-    or a coloured note that lie on the text."""
+    """The strokes of strongly coloured ink (after white balance) that touch black print: a
+    stamp's or a coloured note's letters and frame where they cross the text. Strokes in free
+    space are kept, so a received stamp beside the text still reads."""
     balanced = _white_balanced(rgb, dpi)
-    coloured = _saturation(balanced) > INK_SATURATION
+    coloured = (_saturation(balanced) > INK_SATURATION).astype(np.uint8)
     if not coloured.any():
-        return coloured
-    text = (_brightest(balanced) < TEXT_DARKNESS) & ~coloured
-    reach = max(1, round(NEAR_TEXT_MM / 25.4 * dpi))
+        return coloured.astype(bool)
+    text = (_brightest(balanced) < TEXT_DARKNESS) & (coloured == 0)
+    reach = max(1, round(TOUCH_MM / 25.4 * dpi))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
-    near_text = cv2.dilate(text.astype(np.uint8), kernel) > 0
-    # Fringes of the stamp strokes are less saturated than their core: take them too.
-    covering = cv2.dilate((coloured & near_text).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    return covering & ~text
+    touching = cv2.dilate(text.astype(np.uint8), kernel) > 0
+    count, labels = cv2.connectedComponents(coloured, connectivity=8)
+    crossing = np.zeros(count, bool)
+    crossing[labels[(coloured > 0) & touching]] = True
+    crossing[0] = False
+    covering = crossing[labels].astype(np.uint8)
+    # Fringes of the strokes are less saturated than their core: take them too.
+    return (cv2.dilate(covering, np.ones((3, 3), np.uint8)) > 0) & ~text
