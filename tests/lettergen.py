@@ -4816,11 +4816,13 @@ def _as_photo(
     frame_w, frame_h = size
     page = np.asarray(img.convert("RGB"))
     ph, pw = page.shape[:2]
+    f32 = np.float32
+
+    small_h, small_w = frame_h // 8, frame_w // 8  # smooth fields are drawn at 1/8 scale
     # background: a table top, wood-brown or gray, with grain
-    base = np.array(rng.choice([(96, 70, 48), (70, 72, 78), (130, 104, 80), (48, 48, 52)]))
-    grain = np_rng.normal(0, 14, (frame_h // 8, frame_w // 8, 1))
-    grain = cv2.resize(grain.astype(np.float32), (frame_w, frame_h))[:, :, None]
-    background = np.clip(base + grain + np_rng.normal(0, 6, (frame_h, frame_w, 1)), 0, 255)
+    base = np.array(rng.choice([(96, 70, 48), (70, 72, 78), (130, 104, 80), (48, 48, 52)]), f32)
+    grain = np_rng.normal(0, 14, (small_h, small_w, 1)).astype(f32) + base[None, None, :]
+    background = cv2.resize(np.clip(grain, 0, 255).astype(np.uint8), (frame_w, frame_h))
     # where the sheet lands: 74-88 % of the frame's width, corners moved for the perspective
     share = rng.uniform(0.74, 0.88)
     sw = frame_w * share
@@ -4850,26 +4852,25 @@ def _as_photo(
     source = np.array([[0, 0], [pw - 1, 0], [pw - 1, ph - 1], [0, ph - 1]], np.float32)
     matrix = cv2.getPerspectiveTransform(source, corners.astype(np.float32))
     sheet = cv2.warpPerspective(page, matrix, (frame_w, frame_h), flags=cv2.INTER_AREA)
-    inside = (
-        cv2.warpPerspective(
-            np.full((ph, pw), 255, np.uint8), matrix, (frame_w, frame_h), flags=cv2.INTER_LINEAR
-        ).astype(np.float32)[:, :, None]
-        / 255.0
+    inside = cv2.warpPerspective(
+        np.full((ph, pw), 255, np.uint8), matrix, (frame_w, frame_h), flags=cv2.INTER_LINEAR
     )
-    photo = sheet * inside + background * (1 - inside)
+    photo = cv2.copyTo(sheet, (inside > 127).astype(np.uint8), background)
     # uneven light: a gradient across the frame and a soft shadow of the phone
-    yy, xx = np.mgrid[0:frame_h, 0:frame_w].astype(np.float32)
+    yy, xx = np.mgrid[0:small_h, 0:small_w].astype(f32)
     angle = rng.uniform(0, 2 * math.pi)
-    ramp = (xx / frame_w - 0.5) * math.cos(angle) + (yy / frame_h - 0.5) * math.sin(angle)
+    ramp = (xx / small_w - 0.5) * math.cos(angle) + (yy / small_h - 0.5) * math.sin(angle)
     light = rng.uniform(0.82, 0.95) + rng.uniform(0.15, 0.35) * ramp
-    sx, sy = rng.uniform(0.2, 0.8) * frame_w, rng.uniform(0.2, 0.8) * frame_h
-    radius = rng.uniform(0.25, 0.45) * frame_w
-    shade = rng.uniform(0.0, 0.18) * np.exp(-((xx - sx) ** 2 + (yy - sy) ** 2) / radius**2)
-    warm = np.array([1.0, rng.uniform(0.95, 1.0), rng.uniform(0.86, 0.96)], np.float32)
-    photo = photo * (light - shade)[:, :, None] * warm
-    photo = cv2.GaussianBlur(photo.astype(np.float32), (0, 0), rng.uniform(0.6, 1.1))
-    photo += np_rng.normal(0, 3.0, photo.shape)
-    return Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8), "RGB")
+    sx, sy = rng.uniform(0.2, 0.8) * small_w, rng.uniform(0.2, 0.8) * small_h
+    radius = rng.uniform(0.25, 0.45) * small_w
+    light -= rng.uniform(0.0, 0.18) * np.exp(-((xx - sx) ** 2 + (yy - sy) ** 2) / radius**2)
+    warm = np.array([1.0, rng.uniform(0.95, 1.0), rng.uniform(0.86, 0.96)], f32)
+    light3 = np.clip(light[:, :, None] * warm[None, None, :] * 200, 0, 255).astype(np.uint8)
+    photo = cv2.multiply(photo, cv2.resize(light3, (frame_w, frame_h)), scale=1 / 200)
+    photo = cv2.GaussianBlur(photo, (0, 0), rng.uniform(0.6, 1.1))
+    noise = np.clip(128 + np_rng.normal(0, 3.0, (frame_h // 2, frame_w // 2, 3)), 0, 255)
+    noise = cv2.resize(noise.astype(np.uint8), (frame_w, frame_h))  # sensor noise, coarse
+    return Image.fromarray(cv2.addWeighted(photo, 1.0, noise, 1.0, -128.0), "RGB")
 
 
 def _stamp_text(rng: random.Random, region: Region, received: date) -> list[str]:
