@@ -34,8 +34,8 @@ PAPER_WINDOW_MM = 9.0  # larger than any printed character: the window always se
 MIN_SHEET_AREA = 0.2
 MAX_SHEET_AREA = 0.92
 MIN_SHEET_CONTRAST = 25.0  # gray levels between sheet and background
-SHEET_ASPECTS = (1.2, 1.65)
-EDGE_MM = 2.5  # long / short side: A4 (1.41) and Letter (1.29), seen at an angle
+SHEET_ASPECTS = (1.2, 1.65)  # long / short side: A4 (1.41) and Letter (1.29), seen at an angle
+EDGE_MM = 1.5  # the straightened sheet's outermost strip, made paper
 # Colour
 TINTED_PAPER = 14.0  # saturation (max - min channel) of the paper that counts as coloured
 INK_SATURATION = 70  # saturation of stamp ink after white balance; black text stays below
@@ -100,7 +100,7 @@ def page_for_ocr(image: Image.Image, dpi: int) -> tuple[Image.Image, PageFinding
         return image.convert("L"), findings
     if photo:
         # The sheet's edge, found on a small copy, may leave a sliver of the table: printers
-        # leave 4 mm or more, so the outermost EDGE_MM are paper.
+        # leave 3 mm or more, so the outermost EDGE_MM are paper.
         edge = round(EDGE_MM / 25.4 * pixel_dpi)
         gray[:edge, :] = gray[-edge:, :] = 255
         gray[:, :edge] = gray[:, -edge:] = 255

@@ -4786,14 +4786,14 @@ def _ink_over(
 def _fax_header(img: Image.Image, dpi: int, rng: random.Random, page: int, when: date) -> None:
     """The sending machine's line across the top of a fax page."""
     draw = ImageDraw.Draw(img)
-    font = _font(_font_path("DejaVuSansMono.ttf"), round(8 * dpi / 72))
+    font = _font(_font_path("DejaVuSansMono.ttf"), round(7 * dpi / 72))
     number = f"+49 {rng.randint(30, 9999)} {rng.randint(100000, 9999999)}"
     text = (
         f"{fmt_date(when, 'dotted')} {rng.randint(7, 18):02d}:{rng.randint(0, 59):02d}   "
         f"FAX {number}   S. {page:02d}"
     )
-    draw.rectangle([0, 0, img.size[0], round(5 * dpi / 25.4)], fill=255)
-    draw.text((round(8 * dpi / 25.4), round(1.2 * dpi / 25.4)), text, font=font, fill=0)
+    # printed by the machine over the top margin (the page's own print starts lower)
+    draw.text((round(8 * dpi / 25.4), round(0.8 * dpi / 25.4)), text, font=font, fill=0)
 
 
 def _as_fax(img: Image.Image, dpi: int, fine: bool, threshold: int) -> Image.Image:
