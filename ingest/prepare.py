@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pikepdf
 import zxingcpp
-from PIL import Image, ImageFilter
+from PIL import Image, ImageFilter, ImageOps
 
 from ingest.ocr import UnreadablePage, run_program
 from ingest.photo import looks_plain, page_for_ocr
@@ -421,8 +421,10 @@ def extract_image_page(
         else:
             # A photo's declared dpi (72 from most phones) says nothing about the sheet: it is
             # straightened to A4 at PHOTO_DPI, which is what the sheet itself gives the scale for.
+            # Phones store the sensor's pixels and say in EXIF which way up they belong.
             photo_dpi = max(min_dpi, PHOTO_DPI)
-            page, findings = page_for_ocr(image, photo_dpi)
+            upright = ImageOps.exif_transpose(image) if image.format == "JPEG" else image
+            page, findings = page_for_ocr(upright, photo_dpi)
             dpi = photo_dpi if findings.photo else round(x_dpi)
     page.save(target)
     return target, dpi

@@ -125,6 +125,24 @@ def test_phone_photo_is_straightened_to_a_white_a4_page_and_read(tmp_path: Path)
     assert recall(printed, read) >= 0.85
 
 
+def test_phone_photo_stored_sideways_with_exif_orientation_comes_out_upright(
+    tmp_path: Path,
+) -> None:
+    """Phones store the sensor's landscape pixels and an EXIF tag saying "turn 90 degrees"."""
+    data, plan, _ = phone_photo()
+    with Image.open(io.BytesIO(data)) as photo:
+        sideways = photo.transpose(Image.Transpose.ROTATE_90)  # counter-clockwise
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the stored image must be turned 90 degrees clockwise to be upright
+    source = tmp_path / "IMG_0001.jpg"
+    sideways.save(source, "JPEG", quality=85, exif=exif)
+    raw, dpi = prepare.extract_image_page(source, 1, tmp_path, min_dpi=200, max_pixels=200_000_000)
+    with Image.open(raw) as page:
+        assert page.height > page.width  # portrait A4, as the sheet lies
+    assert prepare.analyse_page(raw, TIMEOUT).rotation == 0
+    assert plan.printed_bg and plan.printed_bg in compact(tesseract(raw, dpi))
+
+
 def test_photo_finder_leaves_office_scans_alone() -> None:
     """A scan is the page itself: no sheet on a background, even with a dark scanner edge."""
     plan = letter_plan()
