@@ -42,6 +42,9 @@ INK_SATURATION = 70  # saturation of stamp ink after white balance; black text s
 MIN_COLOURED_INK = 0.0008  # share of the page: a stamp's strokes, not JPEG colour fringes
 TEXT_DARKNESS = 110  # brightest channel of black print after white balance
 TOUCH_MM = 0.25  # a coloured stroke this close to black print crosses it
+PRINT_UNDER_INK_RATIO = 0.55  # print under ink: at most this share of the ink's brightness
+PRINT_LUMINANCE = 40.0  # black print, whatever colour JPEG gave it: at most this
+INK_LUMINANCE = 62.0  # stamp ink alone (red, blue, violet): at least this
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ def page_for_ocr(image: Image.Image, dpi: int) -> tuple[Image.Image, PageFinding
             gray = _white_balanced(pixels, pixel_dpi)
         else:
             gray = _gray(_white_balanced(pixels, pixel_dpi))
-            gray[_covering_ink(pixels, pixel_dpi)] = 255
+            _lift_stamp_ink(gray, pixels, pixel_dpi, paper=255)
     elif stamps:
         # White paper: the page stays as the plain gray conversion made it, but where stamp ink
         # lies on the print it is replaced by the paper around it.
@@ -95,7 +98,8 @@ def page_for_ocr(image: Image.Image, dpi: int) -> tuple[Image.Image, PageFinding
             x1 = min(pixels.shape[1], round((left + wide) * factor) + pad)
             y1 = min(pixels.shape[0], round((top + high) * factor) + pad)
             part = gray[y0:y1, x0:x1]
-            part[_covering_ink(pixels[y0:y1, x0:x1], pixel_dpi)] = np.percentile(part, 95)
+            paper = float(np.percentile(part, 95))
+            _lift_stamp_ink(part, pixels[y0:y1, x0:x1], pixel_dpi, paper=paper)
     else:
         return image.convert("L"), findings
     if photo:
@@ -288,14 +292,36 @@ def _box_slice(stat: np.ndarray) -> tuple[slice, slice]:
     return slice(top, top + high), slice(left, left + wide)
 
 
-def _covering_ink(rgb: np.ndarray, dpi: float) -> np.ndarray:
-    """The strokes of strongly coloured ink (after white balance) that touch black print: a
-    stamp's or a coloured note's letters and frame where they cross the text. Strokes in free
-    space are kept, so a received stamp beside the text still reads."""
+def _lift_stamp_ink(gray: np.ndarray, rgb: np.ndarray, dpi: float, paper: float) -> None:
+    """Where coloured strokes cross the print, `gray` (the page's gray copy of `rgb`) shows
+    only the print: stamp ink alone becomes paper, print under the ink stays dark.
+
+    Two signs of print, either suffices: the pixel is darker in the ink's own colour than the
+    ink is (black print seen through red ink: (130, 33, 42) against the ink's (196, 32, 44)),
+    or its luminance is that of print (below 40, where stamp ink alone has 65-85). The second
+    is needed because JPEG stores colour at half resolution: a black stroke inside a red stamp
+    gets a bright red channel."""
     balanced = _white_balanced(rgb, dpi)
+    covering, coloured = _covering_ink(balanced, dpi)
+    if not covering.any():
+        return
+    brightest = _brightest(balanced)
+    ink = max(float(np.percentile(brightest[coloured], 70)), 1.0)
+    ratio = brightest[covering].astype(np.float32) / ink
+    by_colour = np.clip((ratio - PRINT_UNDER_INK_RATIO) / (0.9 - PRINT_UNDER_INK_RATIO), 0, 1)
+    luminance = _gray(balanced)[covering].astype(np.float32)
+    by_luminance = np.clip((luminance - PRINT_LUMINANCE) / (INK_LUMINANCE - PRINT_LUMINANCE), 0, 1)
+    gray[covering] = np.rint(paper * np.minimum(by_colour, by_luminance)).astype(np.uint8)
+
+
+def _covering_ink(balanced: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
+    """The strokes of strongly coloured ink (in a white-balanced copy) that touch black print
+    (a stamp's or a coloured note's letters and frame where they cross the text), and all
+    coloured ink. Strokes in free space are kept, so a received stamp beside the text still
+    reads."""
     coloured = (_saturation(balanced) > INK_SATURATION).astype(np.uint8)
     if not coloured.any():
-        return coloured.astype(bool)
+        return coloured.astype(bool), coloured.astype(bool)
     text = (_brightest(balanced) < TEXT_DARKNESS) & (coloured == 0)
     reach = max(1, round(TOUCH_MM / 25.4 * dpi))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
@@ -306,4 +332,4 @@ def _covering_ink(rgb: np.ndarray, dpi: float) -> np.ndarray:
     crossing[0] = False
     covering = crossing[labels].astype(np.uint8)
     # Fringes of the strokes are less saturated than their core: take them too.
-    return (cv2.dilate(covering, np.ones((3, 3), np.uint8)) > 0) & ~text
+    return (cv2.dilate(covering, np.ones((3, 3), np.uint8)) > 0) & ~text, coloured > 0
