@@ -38,7 +38,12 @@ SHEET_ASPECTS = (1.2, 1.65)  # long / short side: A4 (1.41) and Letter (1.29), s
 EDGE_MM = 1.5  # the straightened sheet's outermost strip, made paper
 # Colour
 TINTED_PAPER = 14.0  # saturation (max - min channel) of the paper that counts as coloured
-INK_SATURATION = 70  # saturation of stamp ink after white balance; black text stays below
+# Saturation (max - min channel) of stamp ink after white balance: strokes hold some pixels
+# above INK_SATURATION (black print's colour fringes stay below) and are followed down to
+# INK_EDGE_SATURATION (a violet stamp in a blurred phone photo measures 40-76)
+INK_SATURATION = 70
+INK_EDGE_SATURATION = 40
+LOOK_INK_SATURATION = (55, 30)  # the same on the small copy, where strokes are blurred
 MIN_COLOURED_INK = 0.0008  # share of the page: a stamp's strokes, not JPEG colour fringes
 TEXT_DARKNESS = 110  # brightest channel of black print after white balance
 TOUCH_MM = 0.25  # a coloured stroke this close to black print crosses it
@@ -272,7 +277,8 @@ def _colour_findings(look: np.ndarray, dpi: float) -> tuple[bool, list[tuple[int
     """Whether the paper is tinted, and the boxes (left, top, width, height) of the patches of
     strongly coloured ink (stamps, coloured notes) on a small copy."""
     tinted = _paper_saturation(look, dpi) > TINTED_PAPER
-    coloured = (_saturation(_white_balanced(look, dpi)) > INK_SATURATION).astype(np.uint8)
+    # thin strokes lose saturation in the small copy: lower thresholds there
+    coloured = _coloured_ink(_white_balanced(look, dpi), LOOK_INK_SATURATION).astype(np.uint8)
     if np.count_nonzero(coloured) < MIN_COLOURED_INK * coloured.size:
         return tinted, []
     reach = max(1, round(4 / 25.4 * dpi))  # the strokes of one stamp: within 4 mm
@@ -314,12 +320,26 @@ def _lift_stamp_ink(gray: np.ndarray, rgb: np.ndarray, dpi: float, paper: float)
     gray[covering] = np.rint(paper * np.minimum(by_colour, by_luminance)).astype(np.uint8)
 
 
+def _coloured_ink(
+    balanced: np.ndarray, thresholds: tuple[int, int] = (INK_SATURATION, INK_EDGE_SATURATION)
+) -> np.ndarray:
+    """Strongly coloured strokes: connected pixels above the second threshold of which some
+    are above the first."""
+    saturation = _saturation(balanced)
+    weak = (saturation > thresholds[1]).astype(np.uint8)
+    count, labels = cv2.connectedComponents(weak, connectivity=8)
+    strong = np.zeros(count, bool)
+    strong[labels[saturation > thresholds[0]]] = True
+    strong[0] = False
+    return strong[labels]
+
+
 def _covering_ink(balanced: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     """The strokes of strongly coloured ink (in a white-balanced copy) that touch black print
     (a stamp's or a coloured note's letters and frame where they cross the text), and all
     coloured ink. Strokes in free space are kept, so a received stamp beside the text still
     reads."""
-    coloured = (_saturation(balanced) > INK_SATURATION).astype(np.uint8)
+    coloured = _coloured_ink(balanced).astype(np.uint8)
     if not coloured.any():
         return coloured.astype(bool), coloured.astype(bool)
     text = (_brightest(balanced) < TEXT_DARKNESS) & (coloured == 0)

@@ -56,7 +56,9 @@ def letter_plan(templates: tuple[str, ...] = LETTERS, seed: int = 3) -> letterge
     raise AssertionError("no such letter")
 
 
-def scanned(plan: lettergen.Plan, **changes: object) -> tuple[Image.Image, lettergen.Page]:
+def scanned(
+    plan: lettergen.Plan, stamp: list[str] | None = None, **changes: object
+) -> tuple[Image.Image, lettergen.Page]:
     """Page 1 of the letter, scanned with the profile fields in `changes`."""
     pages, profile = lettergen.render(plan, random.Random(1))
     profile = dataclasses.replace(
@@ -82,7 +84,7 @@ def scanned(plan: lettergen.Plan, **changes: object) -> tuple[Image.Image, lette
         profile,
         random.Random(2),
         np.random.default_rng(3),
-        stamp=None,
+        stamp=stamp,
         krng=random.Random(4),
     )
     return image, pages[0]
@@ -141,6 +143,28 @@ def test_phone_photo_stored_sideways_with_exif_orientation_comes_out_upright(
         assert page.height > page.width  # portrait A4, as the sheet lies
     assert prepare.analyse_page(raw, TIMEOUT).rotation == 0
     assert plan.printed_bg and plan.printed_bg in compact(tesseract(raw, dpi))
+
+
+def test_violet_stamp_on_the_print_of_a_phone_photo_is_lifted(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Violet ink loses much of its colour in a blurred, warmly lit photo: still found."""
+    monkeypatch.setattr(lettergen, "STAMP_COLORS", ((120, 40, 140),))
+    plan = letter_plan()
+    photo, printed = scanned(
+        plan,
+        stamp=["EINGEGANGEN", "30.10.2026", "Poststelle"],
+        kind="photo",
+        color=True,
+        bilevel=False,
+        photo_size=(2250, 3000),
+        stamp_over_text=True,
+    )
+    page, findings = page_for_ocr(photo, 300)
+    assert findings.photo and findings.coloured_ink
+    path = tmp_path / "photo.png"
+    page.save(path)
+    assert recall("\n".join(printed.lines), tesseract(path, 300)) >= 0.9
 
 
 def test_photo_finder_leaves_office_scans_alone() -> None:
