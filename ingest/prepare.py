@@ -30,9 +30,10 @@ from pathlib import Path
 import numpy as np
 import pikepdf
 import zxingcpp
-from PIL import Image, ImageFilter
+from PIL import Image, ImageFilter, ImageOps
 
 from ingest.ocr import UnreadablePage, run_program
+from ingest.photo import looks_plain, page_for_ocr
 from ingest.validation import megapixels, page_size_points, rendered_size
 
 DEFAULT_DPI = 300
@@ -204,6 +205,10 @@ def render_pdf_page(pdf: Path, number: int, dpi: int, out_dir: Path, timeout: in
             ],
             timeout,
         )
+        with Image.open(target) as rendered:
+            page, findings = page_for_ocr(rendered, dpi)
+        if findings.photo:
+            page.save(target)
         return target
     prefix = out_dir / f"page-{number:05d}-raw"
     run_program(
@@ -213,9 +218,7 @@ def render_pdf_page(pdf: Path, number: int, dpi: int, out_dir: Path, timeout: in
     try:
         if len(extracted) != 1:
             raise UnreadablePage(f"Seite {number}: Bild konnte nicht entnommen werden")
-        with Image.open(extracted[0]) as image:
-            image.draft("L", image.size)  # JPEG: let libjpeg produce gray, no RGB pass
-            gray = image.convert("L")
+        gray = _scan_page_for_ocr(extracted[0], dpi)
         if turn:
             gray = gray.transpose(_CLOCKWISE[turn])
         gray.save(target)
@@ -223,6 +226,23 @@ def render_pdf_page(pdf: Path, number: int, dpi: int, out_dir: Path, timeout: in
         for path in extracted:
             path.unlink(missing_ok=True)
     return target
+
+
+def _scan_page_for_ocr(image_file: Path, dpi: int) -> Image.Image:
+    """The extracted scan as the gray page for OCR: photos straightened, coloured paper
+    whitened, stamps lifted off the print (ingest.photo). A 1/8-scale draft decides first, so
+    a plain scan costs only its gray decode, as before."""
+    with Image.open(image_file) as probe:
+        plain = probe.mode == "1"
+        if not plain:
+            wanted = "L" if probe.mode == "L" else "RGB"
+            probe.draft(wanted, (max(1, probe.width // 8), max(1, probe.height // 8)))
+            plain = looks_plain(probe)
+    with Image.open(image_file) as image:
+        if plain:
+            image.draft("L", image.size)  # JPEG: let libjpeg produce gray, no RGB pass
+            return image.convert("L")
+        return page_for_ocr(image, dpi)[0]
 
 
 _CLOCKWISE = {
@@ -343,6 +363,7 @@ def _inherited_rotate(node: pikepdf.Object) -> int:
 
 # --- image files ---------------------------------------------------------------------------
 
+PHOTO_DPI = 300  # a straightened phone photo: enough for tesseract on 8 pt type
 MIN_DECLARED_DPI = 72  # below this a declared resolution is taken for no declaration
 MAX_PIXEL_ASPECT = 4.0  # fax modes are about 2:1; a wilder declaration is not believed
 
@@ -396,7 +417,16 @@ def extract_image_page(
     with Image.open(image_file) as image:
         image.seek(number - 1)
         x_dpi, y_dpi = declared_resolution(image) or (DEFAULT_DPI, DEFAULT_DPI)
-        page, dpi = square_pixels(image, x_dpi, y_dpi, min_dpi, max_pixels)
+        if abs(x_dpi - y_dpi) > 0.01 * max(x_dpi, y_dpi):
+            page, dpi = square_pixels(image, x_dpi, y_dpi, min_dpi, max_pixels)
+        else:
+            # A photo's declared dpi (72 from most phones) says nothing about the sheet: it is
+            # straightened to A4 at PHOTO_DPI, which is what the sheet itself gives the scale for.
+            # Phones store the sensor's pixels and say in EXIF which way up they belong.
+            photo_dpi = max(min_dpi, PHOTO_DPI)
+            upright = ImageOps.exif_transpose(image) if image.format == "JPEG" else image
+            page, findings = page_for_ocr(upright, photo_dpi)
+            dpi = photo_dpi if findings.photo else round(x_dpi)
     page.save(target)
     return target, dpi
 
@@ -794,7 +824,27 @@ def _orientation(page: _PageImage, timeout: int) -> tuple[int, float | None]:
     skew = _upright_skew(page)
     if skew is not None:
         return 0, skew
-    return _osd_orientation(page, timeout), None
+    turn = _osd_turn(page, timeout)
+    if turn is None and page.text_axis <= -MIN_AXIS_EVIDENCE:
+        # The lines run down the page (a landscape table fed upright), and too few of them
+        # for tesseract: leaving it sideways would lose the whole page. The ascenders decide
+        # between a quarter turn either way; should they err, the page reads upside down, and
+        # that the reading catches (a second OCR the other way up).
+        return _sideways_turn(page), None
+    return turn or 0, None
+
+
+def _sideways_turn(page: _PageImage) -> int:
+    """90 or 270: the quarter turn after which the text has more ascender evidence and
+    aligns better on the left."""
+    evidence = []
+    for quarter_turns in (1, 3):
+        lines = page.upright_text(quarter_turns)
+        skew = _skew(lines, page.dpi)
+        evidence.append(
+            _updown_evidence(lines, skew, page.dpi) + _alignment_evidence(lines, skew, page.dpi)
+        )
+    return 90 if evidence[0] >= evidence[1] else 270
 
 
 def _upright_skew(page: _PageImage) -> float | None:
@@ -905,7 +955,12 @@ def _row_profile(part: np.ndarray, left: int, slope: float, pad: int, length: in
 
 
 def _osd_orientation(page: _PageImage, timeout: int) -> int:
-    """Tesseract's orientation detection on a 150 dpi copy; 0 unless it is confident.
+    """Tesseract's orientation detection on a 150 dpi copy; 0 unless it is confident."""
+    return _osd_turn(page, timeout) or 0
+
+
+def _osd_turn(page: _PageImage, timeout: int) -> int | None:
+    """Tesseract's orientation detection on a 150 dpi copy; None unless it is confident.
 
     A quick pass that stops after QUICK_OSD_CHARACTERS characters costs about 0.4 s; only when
     it is unsure does the full pass (about 0.9 s, as much as OCR) run. On the 40 samples in all
@@ -922,7 +977,7 @@ def _osd_orientation(page: _PageImage, timeout: int) -> int:
             rotate = _run_osd(copy, dpi, extra, timeout)
             if rotate is not None:
                 return rotate
-        return 0
+        return None
     finally:
         copy.unlink(missing_ok=True)
 

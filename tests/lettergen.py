@@ -955,8 +955,12 @@ class Doc:
         bottom: float = 22,
         spacing: float = 1.28,
         max_pages: int = 3,
+        landscape: bool = False,
     ) -> None:
         self.dpi, self.family, self.size, self.ink, self.rng = dpi, family, size, ink, rng
+        # A landscape page (wide tables) is printed across A4; the scan turns it by 90 degrees.
+        self.landscape = landscape
+        self.page_w, self.page_h = (PAGE_H, PAGE_W) if landscape else (PAGE_W, PAGE_H)
         self.left, self.right, self.top, self.bottom = left, right, top, bottom
         self.spacing = spacing
         self.max_pages = max_pages
@@ -972,11 +976,11 @@ class Doc:
 
     @property
     def width(self) -> float:
-        return PAGE_W - self.left - self.right
+        return self.page_w - self.left - self.right
 
     @property
     def x_right(self) -> float:
-        return PAGE_W - self.right
+        return self.page_w - self.right
 
     def px(self, mm: float) -> int:
         return round(mm * self.dpi / 25.4)
@@ -1001,7 +1005,7 @@ class Doc:
     def new_page(self) -> None:
         if len(self.pages) >= self.max_pages:
             raise PageOverflow
-        w, h = self.px(PAGE_W), self.px(PAGE_H)
+        w, h = self.px(self.page_w), self.px(self.page_h)
         image = Image.new("L", (w, h), 255)
         self.pages.append(Page(image, ImageDraw.Draw(image)))
         self.y = self.top
@@ -1009,7 +1013,7 @@ class Doc:
             self.continuation(self)
 
     def ensure(self, height: float) -> None:
-        if self.y + height > PAGE_H - self.bottom:
+        if self.y + height > self.page_h - self.bottom:
             self.new_page()
 
     # drawing
@@ -1331,7 +1335,7 @@ class Doc:
             if grid == "rules":
                 self.hline(x, x + total, self.y, width=0.35)
         for row in rows:
-            if header and repeat_header and self.y + line_h * 2 > PAGE_H - self.bottom:
+            if header and repeat_header and self.y + line_h * 2 > self.page_h - self.bottom:
                 self.new_page()
                 draw_row([c[0] for c in cols], header_bold)
             draw_row(row, False)
@@ -5470,6 +5474,15 @@ class ScanProfile:
     upside_down: bool
     max_skew: float
     threshold: int
+    # How the letter reached the job centre (drawn from their own random stream, see scan_kind,
+    # so that adding them changed nothing else the generator draws):
+    kind: str = "office"  # "office" (scanner), "photo" (phone) or "fax"
+    fax_fine: bool = False  # 204 x 196 dpi instead of 204 x 98
+    paper: tuple[int, int, int] | None = None  # tinted paper (office scans in colour)
+    note: bool = False  # a handwritten-style note written over the text
+    stamp_over_text: bool = False  # the received stamp lands on the print
+    turn: int = 0  # a landscape page fed upright: turned by 90 or 270 degrees
+    photo_size: tuple[int, int] = (2250, 3000)  # the phone camera's frame, pixels
 
 
 def scan_profile(rng: random.Random) -> ScanProfile:
@@ -5499,7 +5512,37 @@ def scan_profile(rng: random.Random) -> ScanProfile:
     )
 
 
+# Shares of the ways letters arrive, from the hidden set's mix: office scans stay the majority.
+SCAN_KINDS = (("office", 78), ("photo", 11), ("fax", 11))
+PAPER_TINTS = ((252, 244, 196), (255, 226, 232), (222, 240, 214), (214, 230, 250), (250, 232, 205))
+
+
+def scan_kind(profile: ScanProfile, krng: random.Random, *, landscape: bool) -> ScanProfile:
+    """The profile with the way of arrival, paper, notes and turn drawn from `krng`."""
+    kind = krng.choices([k for k, _ in SCAN_KINDS], weights=[w for _, w in SCAN_KINDS])[0]
+    changes: dict[str, object] = {"kind": kind}
+    if kind == "office" and krng.random() < 0.09:
+        changes.update(paper=krng.choice(PAPER_TINTS), color=True, bilevel=False)
+    if kind == "photo":
+        changes.update(color=True, bilevel=False, shadow=False, punch_holes=False)
+        changes["photo_size"] = krng.choice(PHOTO_SIZES)
+        changes["level"] = max(profile.level, 1)
+    if kind == "fax":
+        changes.update(fax_fine=krng.random() < 0.4, color=False, bilevel=True)
+        changes["level"] = max(profile.level, 1)
+    changes["note"] = krng.random() < 0.12
+    changes["stamp_over_text"] = krng.random() < 0.3
+    if landscape:
+        changes["turn"] = krng.choice([90, 270])
+    return ScanProfile(**{**profile.__dict__, **changes})
+
+
 STAMP_COLORS = ((196, 32, 44), (34, 62, 170), (120, 40, 140))
+NOTE_INKS = ((28, 40, 120), (20, 20, 24), (30, 60, 150))
+NOTES = (
+    ["z. d. A."], ["erl.", "{d}"], ["Kopie an SB"], ["WV 14 Tage"], ["bitte prüfen!"],
+    ["Rückruf erbeten", "{d}"], ["vorgelegt", "{d}"], ["s. Vermerk"], ["eilt!"],
+)  # fmt: skip
 
 
 def _stamp_image(dpi: int, lines: list[str], rng: random.Random) -> Image.Image:
@@ -5552,6 +5595,158 @@ def _stamp_place(
     return best
 
 
+def _over_text_place(page: Page, size: tuple[int, int], rng: random.Random) -> tuple[int, int]:
+    """A place on the printed lines (never on the household number) for a stamp or a note."""
+    w, h = size
+    page_w, page_h = page.image.size
+    lines = [b for b in page.boxes if not b[4] and b[2] - b[0] > w // 2]
+    numbers = [b for b in page.boxes if b[4]]
+    rng.shuffle(lines)
+    for x0, y0, x1, _y1, _ in lines:
+        x = min(max(0, x0 + rng.randint(0, max(0, x1 - x0 - w))), page_w - w - 1)
+        y = min(max(0, y0 - h // 3), page_h - h - 1)
+        if not any(
+            x < bx1 and bx0 < x + w and y < by1 and by0 < y + h for bx0, by0, bx1, by1, _ in numbers
+        ):
+            return x, y
+    return page_w - w - 40, 40
+
+
+def _note_image(dpi: int, lines: list[str], rng: random.Random) -> Image.Image:
+    """A handwritten-style note as an ink mask (255 = ink), slanted and turned a little."""
+    names = ("Z003-MediumItalic.otf", "DejaVuSerif-Italic.ttf", "NimbusSans-Italic.otf")
+    file = next((n for n in names if _font_exists(n)), "DejaVuSans.ttf")
+    font = _font(file, round(rng.uniform(13, 18) * dpi / 72))
+    width = int(max(font.getlength(t) for t in lines)) + 20
+    height = round(font.size * 1.25) * len(lines) + 20
+    mask = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(mask)
+    for k, text in enumerate(lines):
+        draw.text((10, 10 + k * round(font.size * 1.25)), text, font=font, fill=230)
+    y = height - 8
+    draw.line([(10, y), (width - 10, y - rng.randint(0, 12))], fill=220, width=max(2, dpi // 150))
+    return mask.rotate(rng.uniform(-12, 12), resample=Image.Resampling.BILINEAR, expand=True)
+
+
+def _font_exists(file: str) -> bool:
+    try:
+        _font_path(file)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _ink_over(
+    img: Image.Image, mask: Image.Image, xy: tuple[int, int], color: tuple[int, int, int]
+) -> Image.Image:
+    """Coloured ink printed over the page (multiplied, as ink on paper)."""
+    x, y = xy
+    if img.mode == "RGB":
+        layer = Image.new("RGB", mask.size, color)
+        white = Image.new("RGB", mask.size, (255, 255, 255))
+        ink = Image.composite(layer, white, mask)
+        region = img.crop((x, y, x + mask.size[0], y + mask.size[1]))
+        img.paste(ImageChops.multiply(region, ink), (x, y))
+    else:
+        gray = round(0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2])
+        layer = Image.new("L", mask.size, gray)
+        white = Image.new("L", mask.size, 255)
+        ink = Image.composite(layer, white, mask)
+        region = img.crop((x, y, x + mask.size[0], y + mask.size[1]))
+        img.paste(ImageChops.darker(region, ink), (x, y))
+    return img
+
+
+def _fax_header(img: Image.Image, dpi: int, rng: random.Random, page: int, when: date) -> None:
+    """The sending machine's line across the top of a fax page."""
+    draw = ImageDraw.Draw(img)
+    font = _font(_font_path("DejaVuSansMono.ttf"), round(7 * dpi / 72))
+    number = f"+49 {rng.randint(30, 9999)} {rng.randint(100000, 9999999)}"
+    text = (
+        f"{fmt_date(when, 'dotted')} {rng.randint(7, 18):02d}:{rng.randint(0, 59):02d}   "
+        f"FAX {number}   S. {page:02d}"
+    )
+    # printed by the machine over the top margin (the page's own print starts lower)
+    draw.text((round(8 * dpi / 25.4), round(0.8 * dpi / 25.4)), text, font=font, fill=0)
+
+
+def _as_fax(img: Image.Image, dpi: int, fine: bool, threshold: int) -> Image.Image:
+    """Bilevel at 204 x 98 dpi (standard) or 204 x 196 dpi (fine), as the fax stores it."""
+    lines = 196 if fine else 98
+    size = (round(img.size[0] * 204 / dpi), round(img.size[1] * lines / dpi))
+    gray = img.convert("L").resize(size, Image.Resampling.BOX)
+    return gray.point([255 if v > threshold else 0 for v in range(256)], "1")
+
+
+PHOTO_SIZES = ((2250, 3000), (2448, 3264), (1944, 2592))  # phone cameras, as sent on
+
+
+def _as_photo(
+    img: Image.Image, size: tuple[int, int], rng: random.Random, np_rng: np.random.Generator
+) -> Image.Image:
+    """The page photographed with a phone: on a table, seen at an angle, lit unevenly."""
+    import cv2  # the product's dependency; only the photos need it
+
+    frame_w, frame_h = size
+    page = np.asarray(img.convert("RGB"))
+    ph, pw = page.shape[:2]
+    f32 = np.float32
+
+    small_h, small_w = frame_h // 8, frame_w // 8  # smooth fields are drawn at 1/8 scale
+    # background: a table top, wood-brown or gray, with grain
+    base = np.array(rng.choice([(96, 70, 48), (70, 72, 78), (130, 104, 80), (48, 48, 52)]), f32)
+    grain = np_rng.normal(0, 14, (small_h, small_w, 1)).astype(f32) + base[None, None, :]
+    background = cv2.resize(np.clip(grain, 0, 255).astype(np.uint8), (frame_w, frame_h))
+    # where the sheet lands: 74-88 % of the frame's width, corners moved for the perspective
+    share = rng.uniform(0.74, 0.88)
+    sw = frame_w * share
+    sh = sw * ph / pw
+    if sh > 0.94 * frame_h:
+        sh = 0.94 * frame_h
+        sw = sh * pw / ph
+    cx = frame_w / 2 + rng.uniform(-0.04, 0.04) * frame_w
+    cy = frame_h / 2 + rng.uniform(-0.03, 0.03) * frame_h
+    jitter = 0.05 * sw
+    corners = np.array(
+        [
+            [cx - sw / 2, cy - sh / 2],
+            [cx + sw / 2, cy - sh / 2],
+            [cx + sw / 2, cy + sh / 2],
+            [cx - sw / 2, cy + sh / 2],
+        ]
+    ) + np.array([[rng.uniform(-jitter, jitter) for _ in range(2)] for _ in range(4)])
+    # one edge further from the camera: narrower
+    narrow = rng.uniform(0.0, 0.07) * sw
+    if rng.random() < 0.5:
+        corners[0, 0] += narrow
+        corners[1, 0] -= narrow
+    else:
+        corners[3, 0] += narrow
+        corners[2, 0] -= narrow
+    source = np.array([[0, 0], [pw - 1, 0], [pw - 1, ph - 1], [0, ph - 1]], np.float32)
+    matrix = cv2.getPerspectiveTransform(source, corners.astype(np.float32))
+    sheet = cv2.warpPerspective(page, matrix, (frame_w, frame_h), flags=cv2.INTER_AREA)
+    inside = cv2.warpPerspective(
+        np.full((ph, pw), 255, np.uint8), matrix, (frame_w, frame_h), flags=cv2.INTER_LINEAR
+    )
+    photo = cv2.copyTo(sheet, (inside > 127).astype(np.uint8), background)
+    # uneven light: a gradient across the frame and a soft shadow of the phone
+    yy, xx = np.mgrid[0:small_h, 0:small_w].astype(f32)
+    angle = rng.uniform(0, 2 * math.pi)
+    ramp = (xx / small_w - 0.5) * math.cos(angle) + (yy / small_h - 0.5) * math.sin(angle)
+    light = rng.uniform(0.82, 0.95) + rng.uniform(0.15, 0.35) * ramp
+    sx, sy = rng.uniform(0.2, 0.8) * small_w, rng.uniform(0.2, 0.8) * small_h
+    radius = rng.uniform(0.25, 0.45) * small_w
+    light -= rng.uniform(0.0, 0.18) * np.exp(-((xx - sx) ** 2 + (yy - sy) ** 2) / radius**2)
+    warm = np.array([1.0, rng.uniform(0.95, 1.0), rng.uniform(0.86, 0.96)], f32)
+    light3 = np.clip(light[:, :, None] * warm[None, None, :] * 200, 0, 255).astype(np.uint8)
+    photo = cv2.multiply(photo, cv2.resize(light3, (frame_w, frame_h)), scale=1 / 200)
+    photo = cv2.GaussianBlur(photo, (0, 0), rng.uniform(0.6, 1.1))
+    noise = np.clip(128 + np_rng.normal(0, 3.0, (frame_h // 2, frame_w // 2, 3)), 0, 255)
+    noise = cv2.resize(noise.astype(np.uint8), (frame_w, frame_h))  # sensor noise, coarse
+    return Image.fromarray(cv2.addWeighted(photo, 1.0, noise, 1.0, -128.0), "RGB")
+
+
 def _stamp_text(rng: random.Random, region: Region, received: date) -> list[str]:
     day = {
         0: f"{received.day:02d}. {MONTHS_SHORT[received.month - 1].upper()} {received.year}",
@@ -5575,11 +5770,21 @@ def scan_page(
     np_rng: np.random.Generator,
     *,
     stamp: list[str] | None,
+    krng: random.Random | None = None,
+    number: int = 1,
+    when: date | None = None,
 ) -> tuple[Image.Image, dict]:
+    """The page as the scanner, phone or fax machine delivers it, and its degradation info.
+
+    Everything the office scan always did draws from `rng`; the ways of arrival (photo, fax,
+    paper, notes, turns) draw from `krng`, so a letter scanned in the office comes out as
+    before they existed.
+    """
+    krng = krng or random.Random(0)
     img = page.image
     draw = ImageDraw.Draw(img)
     mm = dpi / 25.4
-    info: dict[str, object] = {"level": profile.level}
+    info: dict[str, object] = {"level": profile.level, "scan": profile.kind}
     w, h = img.size
     if profile.punch_holes:
         r = round(2.75 * mm)
@@ -5609,25 +5814,25 @@ def scan_page(
         }[side]
         draw.rectangle(box, fill=rng.randint(40, 110))
         info["shadow"] = side
+    if profile.paper is not None:
+        img = ImageChops.multiply(img.convert("RGB"), Image.new("RGB", img.size, profile.paper))
+        info["paper"] = "coloured"
     if stamp is not None:
         mask = _stamp_image(dpi, stamp, rng)
         x, y = _stamp_place(page, mask.size, dpi, rng)
         color = rng.choice(STAMP_COLORS)
+        if profile.stamp_over_text:
+            x, y = _over_text_place(page, mask.size, krng)
+            info["stamp_over_text"] = True
         if profile.color:
             img = img.convert("RGB")
-            layer = Image.new("RGB", mask.size, color)
-            white = Image.new("RGB", mask.size, (255, 255, 255))
-            ink = Image.composite(layer, white, mask)
-            region = img.crop((x, y, x + mask.size[0], y + mask.size[1]))
-            img.paste(ImageChops.multiply(region, ink), (x, y))
-        else:
-            gray = round(0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2])
-            layer = Image.new("L", mask.size, gray)
-            white = Image.new("L", mask.size, 255)
-            ink = Image.composite(layer, white, mask)
-            region = img.crop((x, y, x + mask.size[0], y + mask.size[1]))
-            img.paste(ImageChops.darker(region, ink), (x, y))
+        img = _ink_over(img, mask, (x, y), color)
         info["stamp"] = True
+    if profile.note and number == 1:
+        lines = [t.format(d=fmt_date(when or date.today(), "dotted")) for t in krng.choice(NOTES)]
+        mask = _note_image(dpi, lines, krng)
+        img = _ink_over(img, mask, _over_text_place(page, mask.size, krng), krng.choice(NOTE_INKS))
+        info["note"] = True
     skew = round(rng.uniform(-profile.max_skew, profile.max_skew), 2)
     info["skew"] = skew
     fill = (255, 255, 255) if img.mode == "RGB" else 255
@@ -5661,11 +5866,25 @@ def scan_page(
         info["speckles"] = profile.speckles
     if profile.faint:
         info["faint"] = True
-    if profile.bilevel:
+    if profile.turn:
+        img = img.rotate(profile.turn, expand=True)  # counter-clockwise, as fed
+        info["turned"] = profile.turn
+    if profile.kind == "photo":
+        img = _as_photo(img, profile.photo_size, krng, np_rng)
+        info["photo"] = True
+    elif profile.kind == "fax":
+        if profile.upside_down:  # fed upside down: the machine's header line stays on top
+            img = img.transpose(Image.Transpose.ROTATE_180)
+            info["upside_down"] = True
+        _fax_header(img, dpi, krng, number, when or date.today())
+        img = _as_fax(img, dpi, profile.fax_fine, profile.threshold)
+        info["bilevel"] = True
+        info["fax_dpi"] = [204, 196 if profile.fax_fine else 98]
+    elif profile.bilevel:
         threshold = profile.threshold + (35 if profile.faint else 0)
         img = img.convert("L").point([255 if v > threshold else 0 for v in range(256)], "1")
         info["bilevel"] = True
-    if profile.upside_down:
+    if profile.upside_down and not info.get("upside_down"):
         img = img.transpose(Image.Transpose.ROTATE_180)
         info["upside_down"] = True
     info["jpeg"] = profile.jpeg
@@ -5674,18 +5893,24 @@ def scan_page(
     return img, info
 
 
-def write_pdf(path: Path, images: list[Image.Image], dpi: int, jpeg: int, when: date) -> None:
+def write_pdf(
+    path: Path, images: list[Image.Image], dpi: int | tuple[int, int], jpeg: int, when: date
+) -> None:
+    """Image-only PDF; `dpi` is (across, down) for a fax's pixels that are not square."""
     stamp = time.struct_time((when.year, when.month, when.day, 8, 0, 0, 0, 1, 0))
     options: dict[str, object] = {}
     if all(im.mode != "1" for im in images):
         options["quality"] = jpeg  # CCITT pages take no quality
+    if isinstance(dpi, tuple):
+        options["dpi"] = dpi
+    else:
+        options["resolution"] = dpi
     buffer = io.BytesIO()
     images[0].save(
         buffer,
         "PDF",
         save_all=True,
         append_images=images[1:],
-        resolution=dpi,
         creationDate=stamp,
         modDate=stamp,
         producer="lettergen",
@@ -5699,9 +5924,13 @@ def write_pdf(path: Path, images: list[Image.Image], dpi: int, jpeg: int, when: 
 # Generating a folder
 
 
-def render(plan: Plan) -> tuple[list[Page], ScanProfile]:
+def render(plan: Plan, krng: random.Random | None = None) -> tuple[list[Page], ScanProfile]:
     rng = plan.ctx.rng
+    krng = krng or random.Random(plan.index)
     profile = scan_profile(rng)
+    # Job-search records with many columns are often printed across the page.
+    landscape = plan.template.name == "applications_table" and krng.random() < 0.5
+    profile = scan_kind(profile, krng, landscape=landscape)
     ink = rng.randint(105, 140) if profile.faint else rng.randint(0, 35)
     doc = Doc(
         plan.dpi,
@@ -5711,13 +5940,21 @@ def render(plan: Plan) -> tuple[list[Page], ScanProfile]:
         rng,
         left=rng.uniform(20, 25),
         right=rng.uniform(15, 20),
+        landscape=landscape,
     )
     plan.template.draw(doc, plan.ctx)
     return doc.pages, profile
 
 
 def _truth(
-    plan: Plan, file: str, pages: list[Page], degradation: list[dict], received: bool
+    plan: Plan,
+    file: str,
+    pages: list[Page],
+    degradation: list[dict],
+    received: bool,
+    *,
+    scan_kind: str = "office",
+    dpi: int | None = None,
 ) -> dict[str, object]:
     household = plan.household
     person = plan.person
@@ -5730,8 +5967,9 @@ def _truth(
         "bg_on_paper": plan.case == "bg",
         "person": person.full if person else None,
         "expected_inbox": expected_inbox(plan.doc_type, household, plan.case),
-        "dpi": plan.dpi,
+        "dpi": dpi or plan.dpi,
         "degradation": degradation,
+        "scan_kind": scan_kind,
         "received_stamp": received,
         "page_text": ["\n".join(p.lines) for p in pages],
         "in_batch": [],
@@ -5746,8 +5984,9 @@ def _truth(
 def make_letter(master: Master, seed: int, index: int, docs_dir: Path) -> dict[str, object]:
     for attempt in range(10):
         plan = plan_letter(master, seed, index, attempt)
+        krng = random.Random(f"{seed}/{index}/{attempt}/scan")
         try:
-            pages, profile = render(plan)
+            pages, profile = render(plan, krng)
         except PageOverflow:
             continue
         break
@@ -5767,13 +6006,29 @@ def make_letter(master: Master, seed: int, index: int, docs_dir: Path) -> dict[s
         if k and profile.upside_down != (rng.random() < 0.1):
             page_profile = ScanProfile(**{**profile.__dict__, "upside_down": False})
         img, info = scan_page(
-            page, plan.dpi, page_profile, rng, np_rng, stamp=stamp if k == 0 else None
+            page,
+            plan.dpi,
+            page_profile,
+            rng,
+            np_rng,
+            stamp=stamp if k == 0 else None,
+            krng=krng,
+            number=k + 1,
+            when=plan.letter_date + timedelta(days=1),
         )
         images.append(img)
         degradation.append(info)
     name = f"{index + 1:04d}.pdf"
-    write_pdf(docs_dir / name, images, plan.dpi, profile.jpeg, plan.letter_date)
-    return _truth(plan, f"docs/{name}", pages, degradation, received)
+    dpi: int | tuple[int, int] = plan.dpi
+    if profile.kind == "fax":
+        dpi = (204, 196 if profile.fax_fine else 98)
+    elif profile.kind == "photo":  # the photo spans the page's width, A4
+        dpi = round(images[0].size[0] / (PAGE_W / 25.4))
+    write_pdf(docs_dir / name, images, dpi, profile.jpeg, plan.letter_date)
+    truth_dpi = dpi[0] if isinstance(dpi, tuple) else dpi
+    return _truth(
+        plan, f"docs/{name}", pages, degradation, received, scan_kind=profile.kind, dpi=truth_dpi
+    )
 
 
 def generate(out_dir: Path, count: int, seed: int, *, households: int = 300) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ SENTENCES = [
 WORDS = {word.strip(",.") for line in SENTENCES for word in line.split()}
 
 
-def fax_page(turn: int = 0) -> Image.Image:
+def fax_page(turn: int = 0, lines: int = 98) -> Image.Image:
     """An A4 letter as a standard-resolution fax sends it, bilevel at 204 x 98 dpi: drawn with
     square pixels at 204 dpi, turned counter-clockwise by `turn` degrees as the sheet was fed,
     then only every other scan line kept."""
@@ -43,7 +44,7 @@ def fax_page(turn: int = 0) -> Image.Image:
         y += round(0.3 * dpi)
     if turn:
         sheet = sheet.rotate(turn, expand=True)
-    standard = sheet.resize((sheet.width, round(sheet.height * 98 / dpi)), Image.Resampling.BOX)
+    standard = sheet.resize((sheet.width, round(sheet.height * lines / dpi)), Image.Resampling.BOX)
     return standard.point(lambda v: 255 if v >= 160 else 0).convert("1")
 
 
@@ -135,3 +136,23 @@ def test_image_with_square_pixels_is_taken_as_it_is(tmp_path: Path) -> None:
         with Image.open(raw) as extracted:
             assert extracted.size == page.size
         assert found == (200 if dpi else 300)
+
+
+def test_fine_resolution_fax_in_a_pdf_is_read_in_a4_proportions(tmp_path: Path) -> None:
+    """204 x 196 dpi ("fine"): the PDF's image is drawn to the page's proportions."""
+    from ingest.prepare import pdf_page_scans, render_pdf_page
+
+    pdf = tmp_path / "fine.pdf"
+    buffer = io.BytesIO()
+    fax_page(lines=196).save(buffer, "PDF", dpi=(204, 196))
+    pdf.write_bytes(buffer.getvalue())
+    [scan] = pdf_page_scans(pdf, 60)
+    assert scan.colour == "bilevel"
+    raw = render_pdf_page(pdf, 1, max(scan.dpi, 200), tmp_path, 60)
+    with Image.open(raw) as page:
+        assert page.height / page.width == pytest.approx(297 / 210, rel=0.01)
+    text = subprocess.run(
+        ["tesseract", str(raw), "stdout", "-l", "deu"], capture_output=True, text=True, check=True
+    ).stdout
+    read = {word.strip(",.") for word in text.split()}
+    assert len(WORDS & read) / len(WORDS) >= 0.9, text

@@ -8,6 +8,7 @@ import csv
 import importlib.util
 import json
 import os
+import random
 import re
 import subprocess
 from collections import Counter
@@ -75,7 +76,14 @@ def test_folder_has_the_samples_format(folder: Path) -> None:
         assert set(t) >= SAMPLE_TRUTH_FIELDS
         assert t["in_batch"] == []
         assert t["doc_type"] in lettergen.DOC_TYPES
-        assert t["dpi"] in (200, 300)
+        assert t["scan_kind"] in ("office", "photo", "fax")
+        assert {d["scan"] for d in t["degradation"]} == {t["scan_kind"]}
+        if t["scan_kind"] == "office":
+            assert t["dpi"] in (200, 300)
+        elif t["scan_kind"] == "fax":  # 204 x 98 or 204 x 196 dpi
+            assert t["dpi"] == 204
+        else:  # a phone photo: the frame's width over A4
+            assert 200 <= t["dpi"] <= 320
         assert isinstance(t["received_stamp"], bool)
         assert len(t["page_text"]) == len(t["degradation"]) == t["pages"]
         assert all({"level", "skew", "jpeg"} <= set(d) for d in t["degradation"])
@@ -99,6 +107,39 @@ def test_pdfs_are_image_only_scans_with_the_truths_page_count(folder: Path) -> N
                     image.Filter if isinstance(image.Filter, pikepdf.Array) else [image.Filter]
                 )
                 assert [str(f) for f in filters] in (["/DCTDecode"], ["/CCITTFaxDecode"])
+
+
+def test_scan_kinds_come_in_realistic_shares() -> None:
+    """Office scans stay the majority; photos, faxes, coloured paper, notes and landscape
+    pages fed sideways all occur (profiles only, nothing drawn)."""
+    kinds: Counter[str] = Counter()
+    extras: Counter[str] = Counter()
+    for k in range(1000):
+        base = lettergen.scan_profile(random.Random(k))
+        profile = lettergen.scan_kind(base, random.Random(f"kind{k}"), landscape=k % 10 == 0)
+        kinds[profile.kind] += 1
+        extras.update(
+            name
+            for name, present in (
+                ("paper", profile.paper is not None),
+                ("note", profile.note),
+                ("over_text", profile.stamp_over_text),
+                ("turn", profile.turn in (90, 270)),
+                ("fine", profile.fax_fine),
+            )
+            if present
+        )
+        # Everything the office scan drew is unchanged; photos and faxes are colour / bilevel.
+        assert (profile.jpeg, profile.max_skew, profile.threshold) == (
+            base.jpeg, base.max_skew, base.threshold
+        )  # fmt: skip
+        if profile.kind == "fax":
+            assert profile.bilevel and not profile.color
+        if profile.kind == "photo":
+            assert profile.color and not profile.bilevel
+    assert kinds["office"] > 700 and kinds["photo"] > 60 and kinds["fax"] > 60
+    assert extras["turn"] == 100
+    assert all(extras[name] > 20 for name in ("paper", "note", "over_text", "fine"))
 
 
 def test_generation_is_deterministic_per_seed(tmp_path: Path) -> None:
