@@ -2625,6 +2625,21 @@ VAEM_TOPICS = (
 )
 
 
+# The changes a change-notice form offers to tick.
+VAEM_OPTIONS = (
+    "Arbeitsaufnahme",
+    "Ende einer Beschäftigung",
+    "Umzug",
+    "Geburt eines Kindes",
+    "Auszug",
+    "Einzug",
+    "Änderung der Miete",
+    "Schwangerschaft",
+    "Krankengeld",
+    "Sonstiges",
+)
+
+
 def _vaem_text(c: Ctx) -> tuple[str, str]:
     topic, text = c.rng.choice(VAEM_TOPICS)
     emp = c.rng.choice(EMPLOYERS)[0]
@@ -2649,18 +2664,7 @@ def tpl_vaem_form(doc: Doc, c: Ctx) -> None:
     _person_fields(doc, c)
     topic, text = _vaem_text(c)
     doc.line("Folgende Änderung teile ich mit:", bold=True, gap=1.5)
-    options = [
-        "Arbeitsaufnahme",
-        "Ende einer Beschäftigung",
-        "Umzug",
-        "Geburt eines Kindes",
-        "Auszug",
-        "Einzug",
-        "Änderung der Miete",
-        "Schwangerschaft",
-        "Krankengeld",
-        "Sonstiges",
-    ]
+    options = list(VAEM_OPTIONS)
     for k in range(0, len(options), 2):
         x = doc.option(doc.left, options[k], options[k] == topic, size=doc.size - 1)
         if k + 1 < len(options):
@@ -3614,18 +3618,7 @@ def tpl_vaem_boxes(doc: Doc, c: Ctx) -> None:
     _person_fields(doc, c)
     topic, text = _vaem_text(c)
     doc.line("Welche Änderung ist eingetreten? (bitte ankreuzen)", bold=True, gap=1.5)
-    options = [
-        "Arbeitsaufnahme",
-        "Ende einer Beschäftigung",
-        "Umzug",
-        "Geburt eines Kindes",
-        "Auszug",
-        "Einzug",
-        "Änderung der Miete",
-        "Schwangerschaft",
-        "Krankengeld",
-        "Sonstiges",
-    ]
+    options = list(VAEM_OPTIONS)
     _option_row(doc, options, {topic if topic in options else "Sonstiges"})
     doc.gap(2)
     when = c.ago(3, 40)
