@@ -441,3 +441,66 @@ def test_generated_third_party_letters_through_scan_and_ocr(
             assert _target(recognition.doc_type, catalogue) == f"team:{expected['team']}"
         else:
             assert recognition.doc_type != "widerspruch"
+
+
+# --- a representative's letter whose declaration cannot be read --------------------------------
+
+NOUR = "43201BG0557463"
+
+LAWYER_HEAD = (
+    "Kanzlei Dr. Brandt & Kollegen\nRechtsanwälte · Fachanwälte für Sozialrecht\n"
+    "An das Jobcenter Vogelsberg\n– Widerspruchsstelle –\nGartenhof 2\n36341 Lauterbach\n"
+    f"BG: {NOUR}\nNour Ibrahim, geboren am 26.07.1996 ./. Jobcenter Vogelsberg\n"
+    "wegen Aufhebungs- und Erstattungsbescheid vom 05.11.2026\nSehr geehrte Damen und Herren,\n"
+    "hiermit zeigen wir an, dass wir unsere Mandantin anwaltlich vertreten.\n"
+)
+LAWYER_TAIL = (
+    "Der Bescheid ist rechtswidrig. Wir beantragen Akteneinsicht. Ferner wird beantragt, die "
+    "Kosten des Widerspruchsverfahrens zu erstatten (§ 63 SGB X).\nHochachtungsvoll"
+)
+
+
+@pytest.fixture(scope="module")
+def nour() -> MasterData:
+    from datetime import date
+
+    from ingest.recognition import HouseholdRecord, MemberRecord
+
+    member = MemberRecord("Ibrahim", "Nour", date(1996, 7, 26))
+    return MasterData([HouseholdRecord(NOUR, "Am Graben 4", "36341", "Lauterbach", (member,))])
+
+
+def test_a_lawyers_letter_whose_declaration_is_unreadable_goes_to_the_desk(
+    nour: MasterData, catalogue: Catalogue
+) -> None:
+    """A received stamp over "legen wir … Widerspruch ein" on a fax: neither the objections
+    office (no declaration) nor the caseworker (it may be one) — the desk decides the type, with
+    the household found offered."""
+    stamped = LAWYER_HEAD + "Eingegangen\narylaysplegepgjir\nNamens und in Vollmacht unserer gen "
+    stamped += "den Bescheid vom 05.11.2026\nein.\n" + LAWYER_TAIL
+    result = recognise([stamped], nour, catalogue)
+    assert result.bg_number is None and result.candidates[0] == NOUR
+    assert result.doc_type != "widerspruch"
+    assert "Dokumentart" in (result.clearing_reason or "")
+    assert "Vertretung" in (result.clearing_reason or "")
+    readable = LAWYER_HEAD + (
+        "Namens und in Vollmacht unserer Mandantin legen wir gegen den Bescheid vom 05.11.2026\n"
+        "Widerspruch\nein.\n"
+    )
+    declared = recognise([readable + LAWYER_TAIL], nour, catalogue)
+    assert declared.bg_number == NOUR and declared.doc_type == "widerspruch"
+    assert _target("widerspruch", catalogue) == "team:Widerspruchsstelle"
+
+
+def test_a_clients_letter_that_mentions_an_objection_is_filed_as_before(
+    nour: MasterData, catalogue: Catalogue
+) -> None:
+    """The doubt is the representative's: a client asking after their pending objection is
+    filed into the household for the caseworker."""
+    letter = (
+        "Nour Ibrahim\nAm Graben 4\n36341 Lauterbach\nJobcenter Vogelsberg\nSachstandsanfrage\n"
+        f"BG-Nummer {NOUR}\nSehr geehrte Damen und Herren,\nmein Widerspruch vom 03.09.2026 ist "
+        "noch nicht beschieden. Wann kann ich mit einer Antwort rechnen?\nNour Ibrahim"
+    )
+    result = recognise([letter], nour, catalogue)
+    assert result.bg_number == NOUR and result.doc_type == "sonstiges"

@@ -91,11 +91,22 @@ def recognise(
     found: dict[tuple[str, int], bool] = {}
     for number in numbers:
         found.setdefault((number.value, number.page), number.value in master.households)
+    bg_number, clearing_reason = household.bg_number, household.clearing_reason
+    candidates = list(household.candidates)
+    if doc_type.in_doubt:
+        # The type decides who sees the letter (the objections office sees the whole file):
+        # when it is in doubt, the desk decides, with the household found offered first.
+        if bg_number is not None:
+            clearing_reason = f"Haushalt {bg_number} erkannt, aber {doc_type.in_doubt}"
+            candidates = [bg_number, *(c for c in candidates if c != bg_number)]
+            bg_number = None
+        else:
+            clearing_reason = f"{(clearing_reason or '').rstrip('. ')}; {doc_type.in_doubt}"
     return Recognition(
-        bg_number=household.bg_number,
+        bg_number=bg_number,
         household_confidence=household.confidence,
         household_evidence=household.evidence,
-        clearing_reason=household.clearing_reason,
+        clearing_reason=clearing_reason,
         doc_type=doc_type.code,
         type_confidence=doc_type.confidence,
         type_evidence=doc_type.evidence,
@@ -104,7 +115,7 @@ def recognise(
         letter_date=letter_date(dates),
         received_date=received_date(dates),
         person=household.person,
-        candidates=household.candidates,
+        candidates=candidates,
     )
 
 

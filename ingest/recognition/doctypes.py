@@ -84,6 +84,10 @@ class SenderKind:
     topics: tuple[Term, ...]  # if given, one of them must appear anywhere as well
     excludes: tuple[str, ...]
     points: tuple[tuple[str, float], ...] = ()  # evidence for the types this sender writes
+    # Types this sender writes whose mention without proof leaves the type to the desk: a
+    # lawyer's letter that speaks of an objection but whose declaration cannot be read (a stamp
+    # over it, a fax) is neither sent to the objections office nor filed as something else.
+    doubt: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -370,7 +374,15 @@ def _senders(raw: object, codes: list[str]) -> tuple[SenderKind, ...]:
         if not isinstance(entry, dict) or not isinstance(entry.get("code"), str):
             raise ValueError(f"Absenderart Nr. {position}: „code“ fehlt")
         what = f"Absenderart „{entry['code']}“"
-        unknown = set(entry) - {"code", "name", "letterhead", "topics", "excludes", "points"}
+        unknown = set(entry) - {
+            "code",
+            "name",
+            "letterhead",
+            "topics",
+            "excludes",
+            "points",
+            "doubt",
+        }
         if unknown:
             raise ValueError(f"{what}: unbekannte Angabe(n): {', '.join(sorted(unknown))}")
         excludes = entry.get("excludes", [])
@@ -381,6 +393,11 @@ def _senders(raw: object, codes: list[str]) -> tuple[SenderKind, ...]:
             raise ValueError(f"{what}: „points“ muss eingetragene Dokumentarten nennen")
         if set(points) & set(excludes):
             raise ValueError(f"{what}: eine Art steht unter „points“ und „excludes“")
+        doubt = entry.get("doubt", [])
+        if not isinstance(doubt, list) or any(t not in codes for t in doubt):
+            raise ValueError(f"{what}: „doubt“ muss eingetragene Dokumentarten nennen")
+        if set(doubt) & set(excludes):
+            raise ValueError(f"{what}: eine Art steht unter „doubt“ und „excludes“")
         letterhead = _phrases(entry.get("letterhead"), f"{what}: „letterhead“")
         if not letterhead:
             raise ValueError(f"{what}: „letterhead“ ist leer")
@@ -394,6 +411,7 @@ def _senders(raw: object, codes: list[str]) -> tuple[SenderKind, ...]:
                 tuple(
                     (code, _number(value, f"{what}: „points“")) for code, value in points.items()
                 ),
+                tuple(doubt),
             )
         )
     return tuple(found)
@@ -711,6 +729,8 @@ class TypeDecision:
     confidence: float
     evidence: list[Evidence]
     scores: dict[str, float]
+    # Why the desk must decide the type (see SenderKind.doubt); None when the rules decided.
+    in_doubt: str | None = None
 
 
 def _saturated(points: float, catalogue: Catalogue) -> float:
@@ -843,6 +863,29 @@ def _long_key(word: str, keys: dict[str, str]) -> str | None:
 
 
 def classify(doc: ParsedDocument, catalogue: Catalogue) -> TypeDecision:
+    decision, points, proof, sender = _classify(doc, catalogue)
+    if sender is None:
+        return decision
+    kind, _line = sender
+    for code in kind.doubt:
+        if code != decision.code and proof.get(code) is None and points.get(code, 0.0) > 0:
+            decision.in_doubt = (
+                f"Absender ist {kind.name} und das Schreiben spricht von "
+                f"„{_name(catalogue, code)}“, eine eindeutige Erklärung ist aber nicht lesbar; "
+                "bitte die Dokumentart festlegen"
+            )
+            break
+    return decision
+
+
+def _classify(
+    doc: ParsedDocument, catalogue: Catalogue
+) -> tuple[
+    TypeDecision,
+    dict[str, float],
+    dict[str, _Hit | None],
+    tuple[SenderKind, Line] | None,
+]:
     lexicon = catalogue.words()
     pages = _page_texts(doc, lexicon)
     sender = _sender(doc, catalogue, pages)
@@ -995,7 +1038,12 @@ def classify(doc: ParsedDocument, catalogue: Catalogue) -> TypeDecision:
             )
         best_points = max((points[c] for c in weak), default=0.0)
         confidence = 0.5 + 0.3 * (1 - min(best_points, catalogue.min_score) / catalogue.min_score)
-        return TypeDecision(catalogue.fallback, round(confidence, 2), evidence, scores)
+        return (
+            TypeDecision(catalogue.fallback, round(confidence, 2), evidence, scores),
+            points,
+            proof,
+            sender,
+        )
     best_code = max(eligible, key=lambda c: scores[c])
     best = scores[best_code]
     second = max((scores[c] for c in scores if c != best_code and c not in excluded), default=0.0)
@@ -1013,7 +1061,7 @@ def classify(doc: ParsedDocument, catalogue: Catalogue) -> TypeDecision:
     declared = proof.get(best_code)
     if declared is not None:
         evidence.insert(0, _type_evidence(rule, declared))
-    return TypeDecision(best_code, confidence, evidence + notes, scores)
+    return TypeDecision(best_code, confidence, evidence + notes, scores), points, proof, sender
 
 
 def _name(catalogue: Catalogue, code: str) -> str:
