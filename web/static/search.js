@@ -210,19 +210,22 @@
     });
 
     if (onSearchPage) {
+      // The address's query is applied at once: a search typed while the type names still
+      // load must not be overwritten when they arrive.
+      const given = new URLSearchParams(location.search);
+      state.q = given.get("q") || "";
+      state.offset = Number(given.get("offset") || 0);
+      for (const name of FILTERS) state[name] = given.get(name) || "";
+      writeForm();
+      const nav = document.querySelector(".nav-search input");
+      if (nav) nav.value = "";
+      if (state.q) run();
       loadTypeNames().then((names) => {
         const select = form.elements.doc_type;
         if (select) {
           for (const [code, name] of Object.entries(names)) select.add(new Option(name, code));
+          select.value = state.doc_type || "";
         }
-        const given = new URLSearchParams(location.search);
-        state.q = given.get("q") || "";
-        state.offset = Number(given.get("offset") || 0);
-        for (const name of FILTERS) state[name] = given.get(name) || "";
-        writeForm();
-        const nav = document.querySelector(".nav-search input");
-        if (nav) nav.value = "";
-        run();
       });
     }
   }
