@@ -132,3 +132,23 @@ show_log() {
     tail -n "$n" "$f" >&2 || true
     log "--- end of log ---"
 }
+
+# stop_pidfile_process PIDFILE LABEL: TERM the process a start wrote into PIDFILE, KILL it after
+# 30 s, and forget the file. A stale or missing file only says "not running".
+stop_pidfile_process() {
+  local pidfile="$1" label="$2" pid
+  if ! pid_alive "$pidfile"; then
+    rm -f "$pidfile"
+    log "not running"
+    return 0
+  fi
+  pid="$(head -n1 "$pidfile")"
+  log "stopping pid $pid"
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! wait_until 30 "$label pid $pid to exit" bash -c '! kill -0 "$0" 2>/dev/null' "$pid"; then
+    kill -KILL "$pid" 2>/dev/null || true
+    sleep 0.5
+  fi
+  rm -f "$pidfile"
+  log "stopped"
+}

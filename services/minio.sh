@@ -120,21 +120,7 @@ do_start() {
 }
 
 do_stop() {
-    if ! our_server_running; then
-        rm -f "$PIDFILE"
-        log "not running"
-        return 0
-    fi
-    local pid
-    pid="$(head -n1 "$PIDFILE")"
-    log "stopping pid $pid"
-    kill -TERM "$pid" 2>/dev/null || true
-    if ! wait_until 30 "MinIO pid $pid to exit" bash -c '! kill -0 "$0" 2>/dev/null' "$pid"; then
-        kill -KILL "$pid" 2>/dev/null || true
-        sleep 0.5
-    fi
-    rm -f "$PIDFILE"
-    log "stopped"
+    stop_pidfile_process "$PIDFILE" MinIO
 }
 
 do_status() {
