@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from api.csrf import CrossSiteGuard
-from api.errors import error_body
+from api.errors import PageRenderer, install_error_handlers
 from api.limits import BodySizeLimit
 from api.origin import AuditOrigin
 from api.routes import (
@@ -24,13 +22,13 @@ from api.routes import (
     viewer,
     workplace,
 )
-from records.errors import EAkteError
 from records.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
-def create_app(runtime: Runtime) -> FastAPI:
+def create_app(runtime: Runtime, *, error_page: PageRenderer | None = None) -> FastAPI:
+    """The API; with `error_page`, errors of requests that want a page are answered with one."""
     settings = runtime.settings
     # The API description names every route and field; off unless asked for (on in demo mode).
     docs = settings.api_docs if settings.api_docs is not None else settings.demo
@@ -46,32 +44,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
 
-    @app.exception_handler(EAkteError)
-    async def _domain_error(_request: Request, exc: EAkteError) -> JSONResponse:
-        if exc.status >= 500:
-            log.error("%s: %s", exc.code, exc.message)
-        headers = None
-        retry_after = exc.details.get("retry_after")
-        if isinstance(retry_after, int):
-            headers = {"Retry-After": str(retry_after)}
-        return JSONResponse(
-            error_body(exc.code, exc.message), status_code=exc.status, headers=headers
-        )
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            f"{'.'.join(str(p) for p in err['loc'][1:]) or 'Anfrage'}: {err['msg']}"
-            for err in exc.errors()
-        ]
-        return JSONResponse(
-            error_body(
-                "invalid_request",
-                "Die Anfrage ist unvollständig oder fehlerhaft.",
-                problems=problems,
-            ),
-            status_code=422,
-        )
+    install_error_handlers(app, error_page)
 
     routers = (
         health.router,

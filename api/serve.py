@@ -17,6 +17,7 @@ import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 from uvicorn.supervisors import Multiprocess
 
+from ingest.programs import log_tool_state, probe_tools
 from records.runtime import Runtime
 
 PRODUCT_APP = "web.app:create_product_app"
@@ -125,6 +126,8 @@ def _exit_on_sigterm(_signum: int, _frame: object) -> None:
 
 def serve(runtime: Runtime, host: str, port: int) -> None:
     settings = runtime.settings
+    # The web app runs without OCR programs; its workers' batches would wait for them.
+    log_tool_state(probe_tools(settings.ocr_languages), "serve")
     pool = WorkerPool(settings.workers)
     pool.start()
     stop = threading.Event()

@@ -1,7 +1,9 @@
-"""External programs (tesseract) and what they return, per page.
+"""tesseract and pdftoppm per page, and what they return.
 
 Each function is a plain function from input files to output files, so pages run in parallel,
-one tesseract per core with OMP_THREAD_LIMIT=1; every program runs with a timeout.
+one tesseract per core with OMP_THREAD_LIMIT=1; every program runs with a timeout, and its
+failures are told apart by ingest.programs (missing tool or language: configuration; the page:
+unreadable). tesseract is called through pytesseract, pdftoppm through pdf2image.
 """
 
 from __future__ import annotations
@@ -9,19 +11,23 @@ from __future__ import annotations
 import csv
 import io
 import os
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytesseract
+from pdf2image import convert_from_path
 from PIL import Image
 
+from ingest.programs import (
+    ONE_THREAD,
+    poppler_errors,
+    require_tesseract_languages,
+    tesseract_errors,
+)
+from records.errors import ToolUnavailable, UnreadablePage
 
-class UnreadablePage(Exception):
-    """A page that the external programs cannot read: retrying will not help."""
-
-
-class Cancelled(Exception):
-    """The job was given up while its pages were being read."""
+# pytesseract starts tesseract with this process's environment.
+os.environ.update(ONE_THREAD)
 
 
 @dataclass(frozen=True)
@@ -42,28 +48,54 @@ class OcrResult:
     pdf: Path | None = None
 
 
-def run_program(args: list[str], timeout: int) -> subprocess.CompletedProcess[bytes]:
-    env = dict(os.environ, OMP_THREAD_LIMIT="1")
-    try:
-        return subprocess.run(args, capture_output=True, timeout=timeout, check=True, env=env)
-    except subprocess.TimeoutExpired:
-        raise TimeoutError(f"{args[0]} lief länger als {timeout} s") from None
-    except subprocess.CalledProcessError as exc:
-        detail = exc.stderr.decode("utf-8", "replace").strip()[-300:]
-        raise UnreadablePage(f"{args[0]} meldet einen Fehler: {detail}") from None
-
-
 def ocr_page(image: Path, out_base: Path, languages: str, timeout: int, dpi: int) -> OcrResult:
     """One tesseract run gives both the words with boxes and the page as searchable PDF."""
-    run_program(
-        ["tesseract", str(image), str(out_base), "-l", languages, "--dpi", str(dpi), "pdf", "tsv"],
-        timeout,
-    )
-    tsv = out_base.with_suffix(".tsv")
+    require_tesseract_languages(languages)
+    with tesseract_errors(timeout):
+        pytesseract.pytesseract.run_tesseract(
+            str(image),
+            str(out_base),
+            extension="pdf tsv",
+            lang=languages,
+            config=f"--dpi {dpi} -c {pytesseract.pytesseract.EXTENTION_TO_CONFIG['tsv']}",
+            timeout=timeout,
+        )
+    tsv, pdf = out_base.with_suffix(".tsv"), out_base.with_suffix(".pdf")
+    if not (tsv.exists() and pdf.exists()):
+        # Without its configs folder and pdf.ttf, tesseract takes "pdf" for a config file it
+        # cannot open, writes plain text instead, and exits with 0.
+        raise ToolUnavailable(
+            "tesseract hat die Seite nicht als PDF geschrieben: sein tessdata-Ordner ist "
+            "unvollständig (configs, pdf.ttf). Die Verarbeitung wartet, bis die Administration "
+            "es behoben hat.",
+            program="tesseract",
+        )
     result = parse_tsv(tsv.read_text(encoding="utf-8", errors="replace"))
     tsv.unlink(missing_ok=True)
-    result.pdf = out_base.with_suffix(".pdf")
+    result.pdf = pdf
     return result
+
+
+def rasterise_pdf_page(pdf: Path, number: int, dpi: int, target: Path, timeout: int) -> Path:
+    """Page `number` (1-based) of `pdf` rendered by pdftoppm as 8-bit grayscale `target`
+    (a .pgm file name)."""
+    with poppler_errors("pdftoppm", timeout):
+        paths = convert_from_path(
+            pdf,
+            dpi=dpi,
+            output_folder=target.parent,
+            first_page=number,
+            last_page=number,
+            single_file=True,
+            output_file=target.stem,
+            grayscale=True,
+            paths_only=True,
+            timeout=timeout,
+        )
+    if not target.exists():
+        # pdftoppm exits without a page when it cannot render it; pdf2image does not check.
+        raise UnreadablePage(f"Seite {number}: pdftoppm hat kein Bild erzeugt ({paths})")
+    return target
 
 
 def parse_tsv(tsv: str) -> OcrResult:

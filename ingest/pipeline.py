@@ -27,12 +27,7 @@ from sqlalchemy import delete, select, update
 
 from ingest.forms import read_page
 from ingest.intake import EMAIL, keep_original
-from ingest.ocr import (
-    Cancelled,
-    OcrResult,
-    UnreadablePage,
-    image_colour,
-)
+from ingest.ocr import OcrResult, image_colour
 from ingest.pdfa import write_pdfa
 from ingest.prepare import (
     PageScan,
@@ -50,8 +45,15 @@ from ingest.textlayer import PageContent, layered_page_pdf, page_contents, page_
 from ingest.validation import PDF
 from records import audit
 from records.db import transaction, utcnow
-from records.errors import BlobCorrupted, BlobMissing
-from records.jobs import ClaimedJob, LeaseLost, complete
+from records.errors import (
+    BlobCorrupted,
+    BlobMissing,
+    Cancelled,
+    LeaseLost,
+    PermanentFailure,
+    UnreadablePage,
+)
+from records.jobs import ClaimedJob, complete
 from records.models import Document, DroppedPage, Page, ScanBatch
 from records.routing import index_entry
 from records.runtime import Runtime
@@ -63,10 +65,6 @@ VIEWER_WIDTH = 1654  # A4 at 200 dpi: sharp on a portrait monitor, light to send
 TEXT_PAGE_DPI = 200  # pages with their own text are rendered only for the viewer
 THUMB_WIDTH = 200
 JPEG_QUALITY = 80
-
-
-class PermanentFailure(Exception):
-    """A failure that another attempt will not cure; the message is shown at the desk."""
 
 
 @dataclass

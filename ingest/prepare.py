@@ -32,9 +32,11 @@ import pikepdf
 import zxingcpp
 from PIL import Image, ImageFilter, ImageOps
 
-from ingest.ocr import UnreadablePage, run_program
+from ingest.ocr import rasterise_pdf_page
 from ingest.photo import looks_plain, page_for_ocr
+from ingest.programs import run_program
 from ingest.validation import megapixels, page_size_points, rendered_size
+from records.errors import UnreadablePage
 
 DEFAULT_DPI = 300
 # Pages are assumed to be about A4 wide on their short side; that only sets the scale of the
@@ -188,23 +190,7 @@ def render_pdf_page(pdf: Path, number: int, dpi: int, out_dir: Path, timeout: in
     target = out_dir / f"page-{number:05d}.pgm"
     turn = _extractable_scan(pdf, number, dpi)
     if turn is None:
-        prefix = out_dir / f"page-{number:05d}"
-        run_program(
-            [
-                "pdftoppm",
-                "-r",
-                str(dpi),
-                "-gray",
-                "-f",
-                str(number),
-                "-l",
-                str(number),
-                "-singlefile",
-                str(pdf),
-                str(prefix),
-            ],
-            timeout,
-        )
+        rasterise_pdf_page(pdf, number, dpi, target, timeout)
         with Image.open(target) as rendered:
             page, findings = page_for_ocr(rendered, dpi)
         if findings.photo:

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import pikepdf
 
-from ingest.ocr import OcrResult, Word, run_program
+from ingest.ocr import OcrResult, Word
+from ingest.programs import run_program
 
 log = logging.getLogger(__name__)
 

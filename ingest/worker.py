@@ -14,11 +14,12 @@ from sqlalchemy.exc import OperationalError
 
 from ingest.intake import BATCH_JOB
 from ingest.mailbox import start_polling
-from ingest.pipeline import PermanentFailure, process_batch
+from ingest.pipeline import process_batch
+from ingest.programs import log_tool_state, probe_tools
 from ingest.verify import VERIFY_JOB, verify_store
+from records.errors import Outcome, PermanentFailure, outcome_of
 from records.jobs import (
     ClaimedJob,
-    LeaseLost,
     claim_next,
     extend_lease,
     fail,
@@ -65,7 +66,9 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def run_one(runtime: Runtime, job: ClaimedJob) -> None:
+def run_one(runtime: Runtime, job: ClaimedJob) -> Outcome | None:
+    """Run one job; what becomes of it when it raises is the error's `outcome`, decided here.
+    Returns that outcome, None when the job was done."""
     lease = _Lease(runtime, job)
     try:
         handler = HANDLERS.get(job.kind)
@@ -73,17 +76,31 @@ def run_one(runtime: Runtime, job: ClaimedJob) -> None:
             raise PermanentFailure(f"Unbekannte Auftragsart {job.kind!r}")
         handler(runtime, job, lease.alive)
         log.info("job %s (%s) done", job.id, job.kind)
-    except LeaseLost:
-        log.warning("job %s was taken over by another worker; result discarded", job.id)
-    except PermanentFailure as exc:
-        log.error("job %s failed for good: %s", job.id, exc)
-        fail(runtime.sessions, job, str(exc), permanent=True)
-    except Exception as exc:  # noqa: BLE001 - every other failure is retried, never dropped
-        log.exception("job %s failed (attempt %s)", job.id, job.attempt)
-        message = f"Technischer Fehler bei Versuch {job.attempt}: {type(exc).__name__}: {exc}"
-        fail(runtime.sessions, job, message[:2000], permanent=False)
+        return None
+    except Exception as exc:  # noqa: BLE001 - every failure gets its outcome, none is dropped
+        return _record_failure(runtime, job, exc)
     finally:
         lease.stop()
+
+
+def _record_failure(runtime: Runtime, job: ClaimedJob, exc: Exception) -> Outcome:
+    outcome = outcome_of(exc)
+    if outcome is Outcome.DISCARD:
+        log.warning("job %s was taken over or given up; result discarded (%s)", job.id, exc)
+    elif outcome in (Outcome.PERMANENT, Outcome.PAGE):
+        # A page-level error that reaches the job is a file that cannot be read at all.
+        log.error("job %s failed for good: %s", job.id, exc)
+        fail(runtime.sessions, job, str(exc)[:2000], permanent=True)
+    elif outcome is Outcome.CONFIGURATION:
+        wait = runtime.settings.job_configuration_retry_seconds
+        log.error("job %s waits %.0f s for the installation to be fixed: %s", job.id, wait, exc)
+        message = f"Wartet auf die Administration: {exc}"
+        fail(runtime.sessions, job, message[:2000], permanent=False, wait_seconds=wait)
+    else:
+        log.error("job %s failed (attempt %s)", job.id, job.attempt, exc_info=exc)
+        message = f"Technischer Fehler bei Versuch {job.attempt}: {type(exc).__name__}: {exc}"
+        fail(runtime.sessions, job, message[:2000], permanent=False)
+    return outcome
 
 
 class _Outage:
@@ -119,7 +136,8 @@ class _Outage:
 
 
 def run_worker(runtime: Runtime, stop: threading.Event, *, until_idle: bool = False) -> int:
-    """Work the queue until `stop` is set, or with until_idle until every job has ended.
+    """Work the queue until `stop` is set, or with until_idle until every job has ended or
+    waits for the installation to be fixed (a missing program or language pack).
     Without until_idle, a configured mailbox is polled on its interval meanwhile.
 
     Jobs that other workers hold count as unfinished: if such a worker dies, this one takes over.
@@ -131,21 +149,30 @@ def run_worker(runtime: Runtime, stop: threading.Event, *, until_idle: bool = Fa
     outage = _Outage(settings)
     done = 0
     log.info("worker %s started", me)
+    # Jobs that need a missing program wait instead of failing; this says so at once.
+    log_tool_state(probe_tools(settings.ocr_languages), f"worker {me}")
     if not until_idle:
         # The function mailbox (when configured) is polled beside the queue; one worker
         # fetches at a time, the others find the lock taken and wait for the next round.
         start_polling(runtime, stop)
+    # With until_idle, jobs that wait for the installation to be fixed do not keep it running.
+    waiting: set[int] = set()
     while not stop.is_set():
         try:
             job = claim_next(runtime.sessions, me, settings.job_lease_seconds)
             if job is None:
-                if until_idle and not has_unfinished_jobs(runtime.sessions):
+                if until_idle and not has_unfinished_jobs(runtime.sessions, waiting):
+                    if waiting:
+                        log.error("worker %s: jobs %s wait for the installation", me, waiting)
                     break
                 outage.over(me)
                 stop.wait(settings.job_poll_seconds)
                 continue
             outage.over(me)
-            run_one(runtime, job)
+            if run_one(runtime, job) is Outcome.CONFIGURATION:
+                waiting.add(job.id)
+            else:
+                waiting.discard(job.id)
         except OperationalError as exc:
             stop.wait(outage.hit(me, exc))
             continue

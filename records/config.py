@@ -149,6 +149,11 @@ class Settings(BaseSettings):
     mailbox_poll_seconds: float = Field(default=60.0, gt=0)
     mailbox_timeout_seconds: float = Field(default=60.0, gt=0)
 
+    # issue 14, errors
+    # A job that failed because the installation lacks a program or a language pack (tesseract,
+    # poppler) waits this long before the next try; such a try does not use up an attempt.
+    job_configuration_retry_seconds: float = Field(default=300.0, gt=0)
+
     @model_validator(mode="after")
     def _check_mailbox(self) -> Settings:
         if not self.mailbox_host:

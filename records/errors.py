@@ -7,12 +7,26 @@ the screen. The API renders them as JSON, the web UI as a German page.
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
+
+
+class Outcome(Enum):
+    """What a worker does with a job whose run raised the error (ingest.worker.run_one)."""
+
+    RETRY = "retry"  # another attempt may succeed (the default for anything unexpected)
+    PERMANENT = "permanent"  # another attempt will not cure it; the message is shown at the desk
+    PAGE = "page"  # one page is unreadable: it is set aside and the batch goes on
+    # The installation lacks a program or a language pack: not the document's fault. The job
+    # waits without using up an attempt, and the desk and the administration read why.
+    CONFIGURATION = "configuration"
+    DISCARD = "discard"  # the job was given up or taken over: nothing is recorded
 
 
 class EAkteError(Exception):
     code = "error"
     status = 500
+    outcome = Outcome.RETRY
     # What must be recorded although the unit of work is rolled back (a refused access): the
     # transaction's owner calls it with a session of its own after the rollback, then commits.
     after_rollback: Callable[[Any], None] | None = None
@@ -27,6 +41,15 @@ class EAkteError(Exception):
 
 class ConfigurationError(EAkteError):
     code = "configuration"
+    outcome = Outcome.CONFIGURATION
+
+
+class ToolUnavailable(ConfigurationError):
+    """An external program (tesseract, poppler) is missing, cannot start, or lacks a language
+    pack: every page would fail the same way, so no page is marked unreadable for it."""
+
+    code = "tool_unavailable"
+    status = 503
 
 
 class InvalidInput(EAkteError):
@@ -80,3 +103,54 @@ class BlobMissing(NotFound):
 class BlobCorrupted(EAkteError):
     code = "blob_corrupted"
     status = 500
+
+
+# --- outcomes of the worker's jobs ---
+
+
+class PermanentFailure(EAkteError):
+    """A failure that another attempt will not cure; the message is shown at the desk."""
+
+    code = "permanent_failure"
+    status = 422
+    outcome = Outcome.PERMANENT
+
+
+class UnreadablePage(EAkteError):
+    """A page that the external programs cannot read: retrying will not help. Within a batch
+    the page is set aside; a whole file that cannot be read fails for good."""
+
+    code = "unreadable_page"
+    status = 422
+    outcome = Outcome.PAGE
+
+
+class ProgramTimeout(UnreadablePage, TimeoutError):
+    """A program ran past its timeout on one page."""
+
+    code = "program_timeout"
+
+
+class JobAbandoned(EAkteError):
+    code = "job_abandoned"
+    outcome = Outcome.DISCARD
+
+    def __init__(self, message: str = "Der Auftrag wurde aufgegeben.", **details: object) -> None:
+        super().__init__(message, **details)
+
+
+class LeaseLost(JobAbandoned):
+    """Another worker has taken the job over; this worker's results must be thrown away."""
+
+    code = "lease_lost"
+
+
+class Cancelled(JobAbandoned):
+    """The job was given up while its pages were being read."""
+
+    code = "cancelled"
+
+
+def outcome_of(error: BaseException) -> Outcome:
+    """The outcome of any exception; one that is not ours is retried, never dropped."""
+    return error.outcome if isinstance(error, EAkteError) else Outcome.RETRY

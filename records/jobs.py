@@ -8,6 +8,7 @@ lease check, so a job that was taken over is never completed twice.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,13 +16,10 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from records.db import transaction, utcnow
+from records.errors import LeaseLost
 from records.models import Document, Job, ScanBatch
 
 RETRY_DELAY_SECONDS = 5
-
-
-class LeaseLost(Exception):
-    """Another worker has taken the job over; this worker's results must be thrown away."""
 
 
 @dataclass(frozen=True)
@@ -107,9 +105,18 @@ def complete(session: Session, job: ClaimedJob) -> None:
         raise LeaseLost(f"job {job.id} was taken over")
 
 
-def fail(factory: sessionmaker[Session], job: ClaimedJob, message: str, *, permanent: bool) -> str:
+def fail(
+    factory: sessionmaker[Session],
+    job: ClaimedJob,
+    message: str,
+    *,
+    permanent: bool,
+    wait_seconds: float | None = None,
+) -> str:
     """Record a failed attempt; retry later unless the failure is permanent or attempts ran out.
 
+    wait_seconds: the failure was not the job's (the installation lacks a program): the attempt
+    does not count, the job waits that long, and its batch shows the message meanwhile.
     Returns the job's new state.
     """
     now = utcnow()
@@ -118,6 +125,16 @@ def fail(factory: sessionmaker[Session], job: ClaimedJob, message: str, *, perma
         if row is None or row.lease_owner != job.worker_id or row.state != "running":
             return row.state if row else "gone"
         row.last_error = message
+        if wait_seconds is not None and not permanent:
+            row.attempts -= 1
+            row.state = "queued"
+            row.lease_owner = None
+            row.lease_expires_at = None
+            row.not_before = now + timedelta(seconds=wait_seconds)
+            batch = session.get(ScanBatch, row.batch_id) if row.batch_id else None
+            if batch is not None:
+                batch.status_message = message
+            return row.state
         if permanent or row.attempts >= row.max_attempts:
             _give_up(session, row, now)
         else:
@@ -153,9 +170,10 @@ def queue_counts(session: Session) -> dict[str, int]:
     return counts
 
 
-def has_unfinished_jobs(factory: sessionmaker[Session]) -> bool:
+def has_unfinished_jobs(factory: sessionmaker[Session], ignoring: Collection[int] = ()) -> bool:
+    """Whether a job is queued or running, other than those in `ignoring`."""
+    query = select(Job.id).where(Job.state.in_(("queued", "running")))
+    if ignoring:
+        query = query.where(Job.id.not_in(list(ignoring)))
     with transaction(factory) as session:
-        return (
-            session.scalar(select(Job.id).where(Job.state.in_(("queued", "running"))).limit(1))
-            is not None
-        )
+        return session.scalar(query.limit(1)) is not None

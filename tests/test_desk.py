@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.ocr import UnreadablePage
 from records.db import transaction
+from records.errors import UnreadablePage
 from records.models import Document
 from records.runtime import Runtime
 from storage import read_bytes

@@ -17,7 +17,7 @@ import zxingcpp
 from PIL import Image, ImageDraw, ImageFont
 
 from ingest import prepare
-from ingest.ocr import run_program
+from ingest.programs import run_program
 from tests.conftest import SAMPLES
 
 TIMEOUT = 60

@@ -385,7 +385,7 @@ def test_health_details_are_for_administrators_only(people: Runtime) -> None:
     assert client_for(people).get("/health").json() == {"status": "ok"}
     assert client_for(people, CASEWORKER).get("/health").json() == {"status": "ok"}
     details = client_for(people, "admin").get("/health").json()
-    assert set(details) == {"status", "backends", "jobs"}
+    assert set(details) == {"status", "backends", "jobs", "tools"}
 
 
 def test_api_description_is_off_unless_asked_for(tmp_path: Path) -> None:

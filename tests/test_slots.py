@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from ingest.ocr import Cancelled
 from ingest.slots import PageSlots
+from records.errors import Cancelled
 
 HOLDER = """
 import sys, time

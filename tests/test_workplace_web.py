@@ -99,7 +99,7 @@ def test_deep_link_opens_the_file_after_login_and_refuses_a_stranger(
             select(AuditEvent.bg_number).where(AuditEvent.action == "document.routed")
         )
     page.goto(f"{routed}/akte/{bg}")
-    expect(page).to_have_url(f"{routed}/anmelden?next=%2Fakte%2F{bg}")
+    expect(page).to_have_url(f"{routed}/anmelden?next=/akte/{bg}")
     page.get_by_label("Benutzername").fill(CASEWORKER)
     page.get_by_label("Passwort").fill(PASSWORD)
     page.get_by_role("button", name="Anmelden").click()

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 from api.app import create_app
 from records.config import get_settings
 from records.runtime import Runtime, build_runtime
+from web.errors import error_page
 from web.legal_pages import router as legal_router
 from web.pages import router, templates
 from web.security_headers import SecurityHeaders
@@ -25,7 +26,7 @@ templates.env.autoescape = True
 
 def create_product_app(runtime: Runtime | None = None) -> FastAPI:
     runtime = runtime or build_runtime(get_settings())
-    app = create_app(runtime)
+    app = create_app(runtime, error_page=error_page)
     app.include_router(router)
     app.include_router(workplace_router)
     app.include_router(legal_router)

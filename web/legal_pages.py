@@ -2,7 +2,8 @@
 per objection and per appeal, and the file export (Aktenauszug) of a household's file.
 
 The pages are frames; the data comes through the JSON API, which checks and audits every read.
-The gate here decides between the page and "Kein Zugriff" (unknown and foreign ids alike).
+The gate here decides between the page and "Kein Zugriff" (unknown and foreign ids alike),
+which the product's error handler shows (web.errors).
 """
 
 from __future__ import annotations
@@ -10,43 +11,33 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import RuntimeDep
+from api.deps import RuntimeDep, current_user
 from records.access import Capability, Gate
 from records.db import transaction
-from records.errors import AccessDenied
 from records.runtime import Runtime
-from web.pages import _user, allowed, forbidden, render
-from web.workplace_pages import _login_first
+from web.pages import render, require
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/widersprueche", response_class=HTMLResponse)
 def board_page(request: Request, runtime: RuntimeDep) -> Response:
-    user = _user(request, runtime)
-    if user is None:
-        return _login_first(request)
-    if not allowed(runtime, user, Capability.LEGAL, "page.objections"):
-        return forbidden(request, user)
+    user = current_user(request, runtime)  # none: to the login page (web.errors)
+    require(runtime, user, Capability.LEGAL, "page.objections")
     return render(request, "widersprueche.html", user)
 
 
 def _case_page(request: Request, runtime: Runtime, kind: str, case_id: int) -> Response:
     """The page of one objection or appeal; its household decides who may open it."""
-    user = _user(request, runtime)
-    if user is None:
-        return _login_first(request)
-    try:
-        with transaction(runtime.sessions, read_only=True) as session:
-            gate = Gate(session, user)
-            case = (
-                gate.objection(case_id, "page.objection")
-                if kind == "objection"
-                else gate.appeal(case_id, "page.appeal")
-            )
-            bg_number = case.household.bg_number
-    except AccessDenied:
-        return forbidden(request, user)
+    user = current_user(request, runtime)  # none: to the login page (web.errors)
+    with transaction(runtime.sessions, read_only=True) as session:
+        gate = Gate(session, user)
+        case = (
+            gate.objection(case_id, "page.objection")
+            if kind == "objection"
+            else gate.appeal(case_id, "page.appeal")
+        )
+        bg_number = case.household.bg_number
     return render(request, "fall.html", user, kind=kind, case_id=case_id, bg_number=bg_number)
 
 
@@ -62,15 +53,10 @@ def appeal_page(appeal_id: int, request: Request, runtime: RuntimeDep) -> Respon
 
 @router.get("/akte/{bg_number}/aktenauszug", response_class=HTMLResponse)
 def export_page(bg_number: str, request: Request, runtime: RuntimeDep) -> Response:
-    user = _user(request, runtime)
-    if user is None:
-        return _login_first(request)
-    try:
-        with transaction(runtime.sessions, read_only=True) as session:
-            gate = Gate(session, user)
-            gate.require(Capability.EXPORT, "page.export", object_type="household")
-            household, _ = gate.household(bg_number, "page.export")
-            number = household.bg_number
-    except AccessDenied:
-        return forbidden(request, user)
+    user = current_user(request, runtime)  # none: to the login page (web.errors)
+    with transaction(runtime.sessions, read_only=True) as session:
+        gate = Gate(session, user)
+        gate.require(Capability.EXPORT, "page.export", object_type="household")
+        household, _ = gate.household(bg_number, "page.export")
+        number = household.bg_number
     return render(request, "aktenauszug.html", user, bg_number=number)

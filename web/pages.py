@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 from api.deps import RuntimeDep, current_user
 from records.access import Capability, Gate, capabilities
 from records.db import transaction
-from records.errors import AccessDenied, NotAuthenticated, NotFound
+from records.errors import NotAuthenticated, NotFound
 from records.models import User
 from records.runtime import Runtime
 
@@ -29,18 +29,11 @@ def render(
     )
 
 
-def forbidden(request: Request, user: User | None) -> Response:
-    return render(request, "forbidden.html", user, status_code=403)
-
-
-def allowed(runtime: Runtime, user: User, capability: Capability, action: str) -> bool:
-    """Whether the user's role may open this page; a refusal is in the audit log."""
-    try:
-        with transaction(runtime.sessions, read_only=True) as session:
-            Gate(session, user).require(capability, action)
-    except AccessDenied:
-        return False
-    return True
+def require(runtime: Runtime, user: User, capability: Capability, action: str) -> None:
+    """The user's role may open this page, else AccessDenied: the product's error handler
+    shows "Kein Zugriff" (web.errors), and the refusal is in the audit log."""
+    with transaction(runtime.sessions, read_only=True) as session:
+        Gate(session, user).require(capability, action)
 
 
 def _user(request: Request, runtime: RuntimeDep):  # type: ignore[no-untyped-def]
@@ -48,6 +41,11 @@ def _user(request: Request, runtime: RuntimeDep):  # type: ignore[no-untyped-def
         return current_user(request, runtime)
     except NotAuthenticated:
         return None
+
+
+def signed_in_user(request: Request) -> User | None:
+    """Who is signed in, for the menu of an error page."""
+    return _user(request, request.app.state.runtime)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -70,10 +68,8 @@ def search_page(request: Request, runtime: RuntimeDep) -> Response:
     user = _user(request, runtime)
     if user is None:
         return RedirectResponse("/anmelden", status_code=303)
-    if Capability.CLEARING not in capabilities(user) and not allowed(
-        runtime, user, Capability.CASE_FILES, "page.search"
-    ):
-        return forbidden(request, user)
+    if Capability.CLEARING not in capabilities(user):
+        require(runtime, user, Capability.CASE_FILES, "page.search")
     return render(request, "search.html", user)
 
 
@@ -82,11 +78,8 @@ def desk_page(request: Request, runtime: RuntimeDep) -> Response:
     user = _user(request, runtime)
     if user is None:
         return RedirectResponse("/anmelden", status_code=303)
-    if not (
-        capabilities(user) & {Capability.SCAN, Capability.VERIFY_STORE}
-        or allowed(runtime, user, Capability.SCAN, "page.desk")
-    ):
-        return forbidden(request, user)
+    if not capabilities(user) & {Capability.SCAN, Capability.VERIFY_STORE}:
+        require(runtime, user, Capability.SCAN, "page.desk")
     return render(request, "desk.html", user)
 
 
@@ -95,8 +88,7 @@ def clearing_page(request: Request, runtime: RuntimeDep) -> Response:
     user = _user(request, runtime)
     if user is None:
         return RedirectResponse("/anmelden", status_code=303)
-    if not allowed(runtime, user, Capability.CLEARING, "page.clearing"):
-        return forbidden(request, user)
+    require(runtime, user, Capability.CLEARING, "page.clearing")
     return render(request, "clearing.html", user)
 
 
@@ -107,23 +99,16 @@ def clearing_page(request: Request, runtime: RuntimeDep) -> Response:
 # (Imports kept in this block so that it can be appended without touching the top of the file.)
 
 import uuid  # noqa: E402
-from urllib.parse import quote, urlencode  # noqa: E402
+from urllib.parse import urlencode  # noqa: E402
 
 from api.routes.documents import readable_document  # noqa: E402
 
 _VIEWER_PASSED_ON = ("page", "q")
 
 
-def _to_login(request: Request) -> RedirectResponse:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/anmelden?next={quote(target, safe='/')}", status_code=303)
-
-
 @router.get("/viewer", response_class=HTMLResponse)
 def viewer_page(request: Request, runtime: RuntimeDep) -> Response:
-    user = _user(request, runtime)
-    if user is None:
-        return _to_login(request)
+    user = current_user(request, runtime)  # none: to the login page (web.errors)
     # The page is only the frame: the document comes through the API, checked and audited.
     # The browser may start on the document and its first page while it reads the script.
     preload = None
@@ -141,18 +126,14 @@ def viewer_page(request: Request, runtime: RuntimeDep) -> Response:
 
 @router.get("/dokument/{document_id}", response_class=HTMLResponse)
 def document_link(document_id: str, request: Request, runtime: RuntimeDep) -> Response:
-    user = _user(request, runtime)
-    if user is None:
-        return _to_login(request)
+    user = current_user(request, runtime)  # none: to the login page (web.errors)
     try:
         wanted = uuid.UUID(document_id)
-        with transaction(runtime.sessions, read_only=True) as session:
-            readable_document(Gate(session, user), wanted, action="document.link")
     except ValueError:
-        return render(request, "viewer.html", user, 404, error="Dokument nicht gefunden")
-    except (AccessDenied, NotFound):
-        # Unknown and foreign ids look the same; the refusal is in the audit log.
-        return forbidden(request, user)
+        raise NotFound("Dokument nicht gefunden.") from None
+    # Unknown and foreign ids are refused alike (AccessDenied); the refusal is in the audit log.
+    with transaction(runtime.sessions, read_only=True) as session:
+        readable_document(Gate(session, user), wanted, action="document.link")
     passed_on = {k: v for k, v in request.query_params.items() if k in _VIEWER_PASSED_ON}
     return RedirectResponse(
         f"/viewer?{urlencode({'doc': str(wanted), **passed_on})}", status_code=303

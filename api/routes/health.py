@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep, current_user
+from ingest.programs import probe_tools
 from records.access import Capability, may
 from records.db import transaction
 from records.errors import NotAuthenticated
@@ -41,6 +42,9 @@ async def health(request: Request, runtime: RuntimeDep) -> JSONResponse:
         result: dict[str, object] = {
             "status": status,
             "backends": {name: asdict(state) for name, state in backends.items()},
+            # The programs the workers need: a web app may run without them, so they do not
+            # change the status a load balancer reads.
+            "tools": asdict(probe_tools(runtime.settings.ocr_languages)),
         }
         with transaction(runtime.sessions) as session:
             result["jobs"] = queue_counts(session)
