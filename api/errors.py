@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -146,10 +146,13 @@ def _json(answer: ErrorAnswer) -> JSONResponse:
 
 
 def wants_page(request: Request) -> bool:
-    """A browser that opened an address (not the API, not a script's request)."""
+    """A page route, or a browser that opened an address; never the API."""
     path = request.url.path
     if path.startswith("/api/") or path in ("/api", "/health", "/openapi.json"):
         return False
+    route_answers = getattr(request.scope.get("route"), "response_class", None)
+    if isinstance(route_answers, type) and issubclass(route_answers, HTMLResponse):
+        return True
     return "text/html" in request.headers.get("accept", "")
 
 
