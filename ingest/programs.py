@@ -78,10 +78,13 @@ def failure(program: str, returncode: int, stderr: str) -> UnreadablePage | Tool
     return UnreadablePage(f"{program} meldet einen Fehler: {detail[-300:]}")
 
 
-def run_program(args: list[str], timeout: int) -> subprocess.CompletedProcess[bytes]:
-    """Run one external program with a timeout; its failures as the error family has them."""
+def run_program(
+    args: list[str], timeout: int, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run one external program with a timeout; its failures as the error family has them.
+    `env`: variables set for it besides this process's own."""
     program = os.path.basename(args[0])
-    env = dict(os.environ, **ONE_THREAD)
+    env = dict(os.environ, **ONE_THREAD, **(env or {}))
     try:
         return subprocess.run(args, capture_output=True, timeout=timeout, check=True, env=env)
     except subprocess.TimeoutExpired:

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
 import sys
 import unicodedata
 import xml.etree.ElementTree as ElementTree
@@ -30,6 +28,7 @@ import pikepdf
 
 from ingest.ocr import OcrResult, Word
 from ingest.programs import run_program
+from records.errors import UnreadablePage
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +70,8 @@ def page_contents(pdf: Path, timeout: int = 120) -> list[PageContent]:
     taken for scans: OCR reads them as before.
     """
     package_root = Path(__file__).resolve().parent.parent
-    env = dict(os.environ, PYTHONPATH=str(package_root), OMP_THREAD_LIMIT="1")
     try:
-        done = subprocess.run(
+        done = run_program(
             # prlimit (util-linux), not preexec_fn: workers run threads
             [
                 "prlimit",
@@ -84,14 +82,13 @@ def page_contents(pdf: Path, timeout: int = 120) -> list[PageContent]:
                 "ingest.textlayer",
                 str(Path(pdf).absolute()),
             ],
-            capture_output=True,
-            timeout=timeout,
-            check=True,
-            env=env,
+            timeout,
+            env={"PYTHONPATH": str(package_root)},
         )
         rows = json.loads(done.stdout)
         return [PageContent(*row) for row in rows]
-    except (subprocess.SubprocessError, OSError, ValueError, TypeError) as exc:
+    # A missing prlimit (ToolUnavailable) is the installation's: the job waits for it.
+    except (UnreadablePage, ValueError, TypeError) as exc:
         log.warning("%s: page contents not readable (%s), every page read by OCR", pdf, exc)
         return []
 

@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from ingest.intake import accept_file
 from ingest.ocr import ocr_page, rasterise_pdf_page
 from ingest.programs import probe_tools, run_program
+from ingest.textlayer import page_contents
 from ingest.worker import run_one
 from records.db import transaction, utcnow
 from records.errors import Outcome, ToolUnavailable, UnreadablePage
@@ -121,6 +122,9 @@ def test_a_missing_program_is_a_configuration_error(
         rasterise_pdf_page(sample("docs/0001.pdf"), 1, 100, tmp_path / "page.pgm", TIMEOUT)
     with pytest.raises(ToolUnavailable, match="pdfimages ist nicht installiert"):
         run_program(["pdfimages", "-list", str(sample("docs/0001.pdf"))], TIMEOUT)
+    # Not "every page is a scan": the look into the PDF's pages could not even start.
+    with pytest.raises(ToolUnavailable, match="prlimit ist nicht installiert"):
+        page_contents(sample("docs/0001.pdf"), TIMEOUT)
 
 
 def test_a_page_the_programs_refuse_is_still_an_unreadable_page(tmp_path: Path) -> None:
