@@ -66,8 +66,7 @@ def ocr_page(image: Path, out_base: Path, languages: str, timeout: int, dpi: int
         # cannot open, writes plain text instead, and exits with 0.
         raise ToolUnavailable(
             "tesseract hat die Seite nicht als PDF geschrieben: sein tessdata-Ordner ist "
-            "unvollständig (configs, pdf.ttf). Die Verarbeitung wartet, bis die Administration "
-            "es behoben hat.",
+            "unvollständig (configs, pdf.ttf).",
             program="tesseract",
         )
     result = parse_tsv(tsv.read_text(encoding="utf-8", errors="replace"))

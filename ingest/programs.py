@@ -44,10 +44,14 @@ PROBE_TIMEOUT = 20
 
 
 def _missing(program: str, exc: OSError) -> ToolUnavailable:
+    if isinstance(exc, FileNotFoundError):
+        reason = "nicht gefunden"
+    elif isinstance(exc, PermissionError):
+        reason = "nicht ausführbar"
+    else:
+        reason = exc.strerror or str(exc)
     return ToolUnavailable(
-        f"Das Programm {program} ist nicht installiert oder nicht ausführbar "
-        f"({exc.strerror or exc}). Die Verarbeitung wartet, bis die Administration es "
-        "eingerichtet hat.",
+        f"Das Programm {program} fehlt oder lässt sich nicht starten ({reason}).",
         program=program,
     )
 
@@ -56,8 +60,7 @@ def _not_ready(program: str, detail: str) -> ToolUnavailable:
     languages = sorted(set(re.findall(r"Failed loading language '([^']+)'", detail)))
     what = f"die Sprachpakete {', '.join(languages)}" if languages else "seine Sprachdaten"
     return ToolUnavailable(
-        f"{program} kann {what} nicht laden: die Texterkennung ist nicht vollständig "
-        "eingerichtet. Die Verarbeitung wartet, bis die Administration es behoben hat.",
+        f"{program} kann {what} nicht laden: die Texterkennung ist nicht vollständig eingerichtet.",
         program=program,
         missing_languages=languages,
         detail=detail[-300:],

@@ -94,7 +94,7 @@ def _record_failure(runtime: Runtime, job: ClaimedJob, exc: Exception) -> Outcom
     elif outcome is Outcome.CONFIGURATION:
         wait = runtime.settings.job_configuration_retry_seconds
         log.error("job %s waits %.0f s for the installation to be fixed: %s", job.id, wait, exc)
-        message = f"Wartet auf die Administration: {exc}"
+        message = f"Die Verarbeitung wartet auf die Administration: {exc}"
         fail(runtime.sessions, job, message[:2000], permanent=False, wait_seconds=wait)
     else:
         log.error("job %s failed (attempt %s)", job.id, job.attempt, exc_info=exc)

@@ -116,14 +116,14 @@ def test_orientation_detection_without_its_data_is_a_configuration_error(
 def test_a_missing_program_is_a_configuration_error(
     without_programs: None, letter_image: Path, tmp_path: Path
 ) -> None:
-    with pytest.raises(ToolUnavailable, match="tesseract ist nicht installiert"):
+    with pytest.raises(ToolUnavailable, match="Das Programm tesseract fehlt"):
         ocr_page(letter_image, tmp_path / "ocr", "deu", TIMEOUT, 200)
-    with pytest.raises(ToolUnavailable, match="nicht installiert"):
+    with pytest.raises(ToolUnavailable, match="fehlt oder lässt sich nicht starten"):
         rasterise_pdf_page(sample("docs/0001.pdf"), 1, 100, tmp_path / "page.pgm", TIMEOUT)
-    with pytest.raises(ToolUnavailable, match="pdfimages ist nicht installiert"):
+    with pytest.raises(ToolUnavailable, match="Das Programm pdfimages fehlt"):
         run_program(["pdfimages", "-list", str(sample("docs/0001.pdf"))], TIMEOUT)
     # Not "every page is a scan": the look into the PDF's pages could not even start.
-    with pytest.raises(ToolUnavailable, match="prlimit ist nicht installiert"):
+    with pytest.raises(ToolUnavailable, match="Das Programm prlimit fehlt"):
         page_contents(sample("docs/0001.pdf"), TIMEOUT)
 
 
@@ -184,7 +184,7 @@ def test_a_batch_waits_for_a_missing_language_pack_and_is_read_once_it_is_instal
         assert job.not_before > utcnow() + timedelta(seconds=60)
         assert "Sprachpakete eng" in (job.last_error or "")
         assert stored.status != "failed"
-        assert "Wartet auf die Administration" in (stored.status_message or "")
+        assert "Die Verarbeitung wartet auf die Administration" in (stored.status_message or "")
         assert session.scalars(select(DroppedPage)).all() == []
 
     _tessdata_with(without_eng, "eng")  # the administration installs the pack
