@@ -32,8 +32,8 @@ from records.models import Document, InboxItem, ScanBatch
 from records.objections import court_letter_facts
 from records.routing import index_entry
 from records.runtime import Runtime
-from tests.support import PASSWORD, client_for, sample, work_until_idle
-from tests.test_web import ARTIFACTS, live_url, page  # noqa: F401 - fixtures
+from tests.support import client_for, sample, work_until_idle
+from tests.support_browser import ARTIFACTS, log_in
 
 pytestmark = pytest.mark.slow
 
@@ -181,14 +181,6 @@ class Watch:
         assert self.errors == [], where
 
 
-def _log_in(page: Page, base: str, login: str) -> None:  # noqa: F811
-    page.goto(f"{base}/anmelden")
-    page.get_by_label("Benutzername").fill(login)
-    page.get_by_label("Passwort").fill(PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
-    expect(page).not_to_have_url(re.compile(r"/anmelden"))
-
-
 def test_hostile_letter_and_e_mail_text_never_runs_on_any_page(
     hostile: dict[str, str],
     page: Page,  # noqa: F811
@@ -198,7 +190,7 @@ def test_hostile_letter_and_e_mail_text_never_runs_on_any_page(
     ARTIFACTS.mkdir(exist_ok=True)
 
     # The objections office: Postkorb with the court letter in the team inbox.
-    _log_in(page, base, OFFICE)
+    log_in(page, base, OFFICE)
     page.goto(f"{base}/postkorb")
     page.locator("#scopes .tab", has_text="Team").click()
     row = page.locator("#inbox-rows tr", has_text="Klage").first
@@ -284,7 +276,7 @@ def test_hostile_letter_and_e_mail_text_never_runs_on_any_page(
     expect(page).to_have_url(f"{base}/anmelden")
 
     # The scanning desk and the clearing page.
-    _log_in(page, base, DESK)
+    log_in(page, base, DESK)
     page.goto(f"{base}/scanstelle")
     expect(page.locator("#batch-rows")).to_contain_text(CLEARING_NAME)
     expect(page.locator("#batch-rows")).to_contain_text(f"Scanner {QUOTE}")
@@ -305,7 +297,7 @@ def test_a_page_script_cannot_assign_a_string_to_inner_html(
 ) -> None:
     """Trusted Types: the one way into innerHTML is html`` and setHtml of format.js."""
     base = hostile["url"]
-    _log_in(page, base, OFFICE)
+    log_in(page, base, OFFICE)
     page.goto(f"{base}/postkorb")
     outcome = page.evaluate(
         """() => {

@@ -29,7 +29,7 @@ from records.db import transaction
 from records.errors import InvalidInput
 from records.masterdata import HOUSEHOLD_COLUMNS, import_households, read_csv
 from records.models import Household
-from tests.conftest import SAMPLES, make_settings, migrated_sessions
+from tests.support import SAMPLES, make_settings, migrated_sessions
 
 HELGA = "95401BG1234567"  # Helga Brodersen, Husum; her account and e-mail address are known
 OLE = "95401BG1234568"  # Ole Carstensen, Heide: one digit off Helga's number

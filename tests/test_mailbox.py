@@ -41,8 +41,7 @@ from records.errors import ConfigurationError
 from records.mailbox import MailboxMessage
 from records.models import AuditEvent, ScanBatch
 from records.runtime import Runtime, build_runtime
-from tests.conftest import make_settings, service_env
-from tests.support import load_people, settings_env, work_until_idle
+from tests.support import load_people, make_settings, service_env, settings_env, work_until_idle
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 from ingest.pdfa import DEFAULT_PRODUCER, write_pdfa
-from tests.conftest import SAMPLES
+from tests.support import SAMPLES
 
 TIMEOUT = 120
 CREATED = datetime(2026, 11, 5, 9, 41, 7, tzinfo=UTC)
