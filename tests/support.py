@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.message import EmailMessage
 from functools import lru_cache
 from pathlib import Path
 
@@ -49,6 +50,7 @@ PASSWORD = "richtig-langes-passwort"
 OWN = "95401BG1231743"  # Husum: caseworker lsb.95401.2 (Leistung Husum), case manager fm.2
 NEIGHBOUR = "95401BG0269063"  # Husum: caseworker lsb.95401.1, same team
 ISLANDS = "95403BG3023526"  # Leistung Inseln: no one in Husum may see it
+KOCH = "95403BG6577899"  # Stefan Koch, Osterende 112, 25938 Wyk auf Föhr
 
 
 def service_env(name: str) -> str:
@@ -325,3 +327,23 @@ def page_texts(pdf: Path, *extra: str) -> list[str]:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.split("\f")[:-1]  # every page ends with a form feed
+
+
+def objection_mail(message_id: str | None = "<widerspruch-1@example.org>") -> bytes:
+    """Stefan Koch's objection by e-mail, as a message file."""
+    message = EmailMessage()
+    message["From"] = "Stefan Koch <s.koch@example.org>"
+    message["To"] = "jobcenter@example.org"
+    message["Subject"] = f"Widerspruch gegen den Bescheid vom 10.11.2026, BG-Nr. {KOCH}"
+    message["Date"] = "Tue, 01 Dec 2026 09:30:00 +0100"
+    if message_id:
+        message["Message-ID"] = message_id
+    message.set_content(
+        "Sehr geehrte Damen und Herren,\n\n"
+        "hiermit lege ich Widerspruch gegen Ihren Bescheid vom 10.11.2026 ein.\n"
+        "Die Kosten der Unterkunft wurden nicht vollständig berücksichtigt.\n\n"
+        f"Bedarfsgemeinschaft: {KOCH}\n"
+        "Stefan Koch, geboren am 02.07.1970\nOsterende 112, 25938 Wyk auf Föhr\n\n"
+        "Mit freundlichen Grüßen\nStefan Koch\n"
+    )
+    return bytes(message)
