@@ -85,7 +85,7 @@ def _hostile_email(path: Path) -> Path:
 
 
 @pytest.fixture
-def hostile(sqlite_runtime: Runtime, live_url: str, tmp_path: Path) -> dict[str, str]:  # noqa: F811
+def hostile(sqlite_runtime: Runtime, live_url: str, tmp_path: Path) -> dict[str, str]:
     desk = client_for(sqlite_runtime, DESK)
     for name in ("0024.pdf", "0018.pdf"):
         answer = desk.post(
@@ -147,7 +147,7 @@ def hostile(sqlite_runtime: Runtime, live_url: str, tmp_path: Path) -> dict[str,
 class Watch:
     """Everything a page could tell about script that ran or was refused."""
 
-    def __init__(self, page: Page) -> None:  # noqa: F811
+    def __init__(self, page: Page) -> None:
         self.dialogs: list[str] = []
         self.errors: list[str] = []
         self.pages: list[Page] = []
@@ -155,7 +155,7 @@ class Watch:
         page.context.on("page", self.attach)
         self.attach(page)
 
-    def attach(self, page: Page) -> None:  # noqa: F811
+    def attach(self, page: Page) -> None:
         self.pages.append(page)
 
         def on_dialog(dialog) -> None:  # type: ignore[no-untyped-def]
@@ -171,7 +171,7 @@ class Watch:
         page.on("pageerror", lambda error: self.errors.append(f"{page.url}: {error}"))
 
     def check(self, where: str) -> None:
-        for page in self.pages:  # noqa: F402
+        for page in self.pages:
             if page.is_closed():
                 continue
             assert page.evaluate("typeof window.__xss") == "undefined", f"script ran: {where}"
@@ -183,7 +183,7 @@ class Watch:
 
 def test_hostile_letter_and_e_mail_text_never_runs_on_any_page(
     hostile: dict[str, str],
-    page: Page,  # noqa: F811
+    page: Page,
 ) -> None:
     base = hostile["url"]
     watch = Watch(page)
@@ -293,7 +293,7 @@ def test_hostile_letter_and_e_mail_text_never_runs_on_any_page(
 
 def test_a_page_script_cannot_assign_a_string_to_inner_html(
     hostile: dict[str, str],
-    page: Page,  # noqa: F811
+    page: Page,
 ) -> None:
     """Trusted Types: the one way into innerHTML is html`` and setHtml of format.js."""
     base = hostile["url"]

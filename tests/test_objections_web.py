@@ -67,7 +67,7 @@ def _decision_scan(path: Path) -> Path:
 
 
 @pytest.fixture
-def office_mail(sqlite_runtime: Runtime, live_url: str, tmp_path: Path) -> dict[str, str]:  # noqa: F811
+def office_mail(sqlite_runtime: Runtime, live_url: str, tmp_path: Path) -> dict[str, str]:
     """The objection and a court letter read and routed; the decision filed by the caseworker."""
     desk = client_for(sqlite_runtime, "post.1")
     for name in ("0003.pdf", "0024.pdf"):
@@ -107,7 +107,7 @@ def _german(iso: str) -> str:
 
 def test_office_registers_an_objection_sees_the_deadline_and_exports_the_file_for_court(
     office_mail: dict[str, str],
-    page: Page,  # noqa: F811
+    page: Page,
     sqlite_runtime: Runtime,
     tmp_path: Path,
 ) -> None:
@@ -233,7 +233,7 @@ def test_office_registers_an_objection_sees_the_deadline_and_exports_the_file_fo
 
 def test_office_registers_an_appeal_from_the_court_letter_in_the_viewer(
     office_mail: dict[str, str],
-    page: Page,  # noqa: F811
+    page: Page,
     sqlite_runtime: Runtime,
 ) -> None:
     base = office_mail["url"]

@@ -78,8 +78,8 @@ def attacker() -> Iterator[tuple[str, dict[str, tuple[str, bytes]]]]:
 
 
 def test_a_page_on_another_port_cannot_act_for_the_logged_in_user(
-    live_url: str,  # noqa: F811
-    page: Page,  # noqa: F811
+    live_url: str,
+    page: Page,
     sqlite_runtime: Runtime,
     attacker: tuple[str, dict[str, tuple[str, bytes]]],
 ) -> None:

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def letters(sqlite_runtime: Runtime, live_url: str) -> tuple[str, dict[str, str]]:  # noqa: F811
+def letters(sqlite_runtime: Runtime, live_url: str) -> tuple[str, dict[str, str]]:
     from datetime import date
 
     rt = sqlite_runtime
@@ -48,7 +48,7 @@ def letters(sqlite_runtime: Runtime, live_url: str) -> tuple[str, dict[str, str]
 
 def test_caseworker_searches_narrows_by_facet_and_opens_the_hit_in_the_viewer(
     letters: tuple[str, dict[str, str]],
-    page: Page,  # noqa: F811
+    page: Page,
 ) -> None:
     base, filed = letters
     log_in(page, base, "lsb.95401.2")
@@ -101,7 +101,7 @@ def test_caseworker_searches_narrows_by_facet_and_opens_the_hit_in_the_viewer(
 
 def test_search_within_one_household_file(
     letters: tuple[str, dict[str, str]],
-    page: Page,  # noqa: F811
+    page: Page,
 ) -> None:
     base, _ = letters
     log_in(page, base, "lsb.95401.2")

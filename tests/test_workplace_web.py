@@ -23,7 +23,7 @@ CASEWORKER = "lsb.95401.3"  # Jan Braun: 0001, 0002 and 0005 are routed to him
 
 
 @pytest.fixture
-def routed(sqlite_runtime: Runtime, live_url: str) -> str:  # noqa: F811
+def routed(sqlite_runtime: Runtime, live_url: str) -> str:
     desk = client_for(sqlite_runtime, "post.1")
     for name in ("0001.pdf", "0002.pdf", "0005.pdf"):
         desk.post("/api/documents", files={"file": (name, sample(f"docs/{name}").read_bytes())})
@@ -33,7 +33,7 @@ def routed(sqlite_runtime: Runtime, live_url: str) -> str:  # noqa: F811
 
 def test_caseworker_works_the_postkorb_with_the_keyboard_and_the_viewer_follows(
     routed: str,
-    page: Page,  # noqa: F811
+    page: Page,
 ) -> None:
     log_in(page, routed, CASEWORKER)
     expect(page).to_have_url(f"{routed}/postkorb")
@@ -82,7 +82,7 @@ def test_caseworker_works_the_postkorb_with_the_keyboard_and_the_viewer_follows(
 
 def test_deep_link_opens_the_file_after_login_and_refuses_a_stranger(
     routed: str,
-    page: Page,  # noqa: F811
+    page: Page,
     sqlite_runtime: Runtime,
 ) -> None:
     with transaction(sqlite_runtime.sessions) as session:
@@ -122,7 +122,7 @@ def test_deep_link_opens_the_file_after_login_and_refuses_a_stranger(
 
 def test_deputy_period_starts_and_ends(
     routed: str,
-    page: Page,  # noqa: F811
+    page: Page,
     sqlite_runtime: Runtime,
 ) -> None:
     log_in(page, routed, CASEWORKER)
@@ -172,7 +172,7 @@ def test_deputy_period_starts_and_ends(
 
 def test_an_e_mail_with_its_attachment_is_filed_as_one_document(
     routed: str,
-    page: Page,  # noqa: F811
+    page: Page,
     sqlite_runtime: Runtime,
     tmp_path,
 ) -> None:
