@@ -25,6 +25,7 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import delete, select, update
 
+from ingest.archive_pdf import write_pdfa
 from ingest.forms import read_page
 from ingest.intake import EMAIL, keep_original
 from ingest.ocr import (
@@ -33,7 +34,6 @@ from ingest.ocr import (
     UnreadablePage,
     image_colour,
 )
-from ingest.pdfa import write_pdfa
 from ingest.prepare import (
     PageScan,
     analyse_page,

@@ -17,7 +17,7 @@ from records.db import transaction
 from records.models import AuditEvent, Document, InboxItem, Page
 from records.runtime import Runtime
 from tests.support import Held, client_for, load_people
-from tests.test_export import Sheet, page_texts, scan_pdf
+from tests.test_aktenauszug import Sheet, page_texts, scan_pdf
 from tests.test_workplace import ISLANDS, OWN, _file
 
 OFFICE = "ws.1"
