@@ -1,26 +1,29 @@
 """A TrueType font embedded in a PDF as a subset, and the text drawn with it.
 
 The font goes in as a Type0 font with Identity-H encoding over a CIDFontType2 (ISO 32000-1,
-9.7.4), with a ToUnicode map: a code in the content stream is the glyph number in the font
-file, so any character the font has prints as written (German umlauts, and names such as
-Yılmaz, Wiśniewski, Ștefan), and the PDF contains every font it uses (PDF/A; the courts'
-electronic filing expects it too). Characters the font lacks print as their base letter or "?".
+9.7.4), with a ToUnicode map, so any character the font has prints as written (German
+umlauts, and names such as Yılmaz, Wiśniewski, Ștefan) and is extracted as written, and the PDF
+contains every font it uses (PDF/A; the courts' electronic filing expects it too). Characters
+the font lacks print as their base letter or "?".
 
-Text is measured and encoded while the pages are drawn; the glyphs used are collected, and
-`install` fills the font dictionary at the end with a subset made by fontTools: the glyph
-numbers stay those of the font (`retain_gids`; the glyphs not used are empty, those above the
-highest one used left out), so the content streams written before need no change. Only the
-tables a TrueType program in a PDF needs are kept (ISO 32000-1, 9.9), with the hinting.
+Text is measured and encoded while the pages are drawn: each glyph gets a two-byte code (CID)
+in the order of first use, 1, 2, 3, ... `install` then fills the font dictionary with a subset
+made by fontTools that holds only the glyphs used (and what composite glyphs are made of, and
+glyph 0), renumbered; the /CIDToGIDMap stream maps each code to its glyph in the subset, and
+/W lists the widths of codes 1..n in one run. Only the tables a TrueType program in a PDF needs
+are kept (ISO 32000-1, 9.9), with the hinting.
 
-Same input, same bytes: the subset and its six-letter tag follow from the glyphs used, and
-fontTools is told not to stamp the time into the font's header.
+Same input, same bytes: the codes follow the drawing order, the subset and its six-letter tag
+follow from the glyphs used, and fontTools is told not to stamp the time into the font's header.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import unicodedata
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -75,32 +78,37 @@ class FontFace:
         self.cap_height: int = getattr(capital_h, "yMax", None) or self.ascent
         font.close()
         self._program = _only_kept_tables(self.data)
+        self._glyph_names = TTFont(io.BytesIO(self._program), lazy=True).getGlyphOrder()
 
     def advance(self, glyph: int) -> int:
         return self.advances[glyph]
 
-    def subset(self, glyphs: set[int] | list[int]) -> bytes:
-        """The font program in which only `glyphs` (and what they are made of, and glyph 0)
-        have outlines, under their own numbers; glyphs above the highest are left out."""
+    def subset(self, glyphs: Iterable[int]) -> tuple[bytes, dict[int, int]]:
+        """The font program with `glyphs` (and what they are made of, and glyph 0), renumbered
+        in the font's order, and the number each of `glyphs` has in it."""
         options = ft_subset.Options()
-        options.retain_gids = True
         options.notdef_outline = True  # glyph 0 draws what the font draws for a missing glyph
         options.layout_closure = False  # no ligatures or alternates: the layout tables go
         font = ft_subset.load_font(io.BytesIO(self._program), options, lazy=True)
+        names = self._glyph_names
+        font.setGlyphOrder(names)  # known: not to be made up again from the (absent) cmap
+        wanted = sorted({0, *glyphs})
         subsetter = ft_subset.Subsetter(options)
-        subsetter.populate(gids=sorted({0, *glyphs}))
+        subsetter.populate(gids=wanted)
         subsetter.subset(font)
+        numbers = {name: number for number, name in enumerate(font.getGlyphOrder())}
         out = io.BytesIO()
         ft_subset.save_font(font, out, options)
         font.close()
-        return out.getvalue()
+        return out.getvalue(), {glyph: numbers[names[glyph]] for glyph in wanted}
 
 
 def _only_kept_tables(data: bytes) -> bytes:
     """The font file with only the tables an embedded program keeps, made once per font: the
     subsetter then neither reads the layout tables nor the glyph names (about 0.1 s a subset);
     with no 'post' table the glyphs are numbered, not named, which is all a PDF needs."""
-    font = TTFont(io.BytesIO(data), lazy=True)
+    # No time stamped into 'head' (same input, same bytes in any process, on any day).
+    font = TTFont(io.BytesIO(data), lazy=True, recalcTimestamp=False, recalcBBoxes=False)
     tags = font.keys()  # a TTFont has keys() but cannot be iterated
     for tag in tags:
         if tag != "GlyphOrder" and tag not in KEPT_TABLES:
@@ -127,7 +135,8 @@ class EmbeddedFont:
     def __init__(self, face: FontFace, key: str) -> None:
         self.face = face
         self.key = key
-        self.used: dict[int, str] = {}  # glyph -> the character it stands for (ToUnicode)
+        self.codes: dict[int, int] = {}  # glyph -> its code (CID), in the order of first use
+        self.chars: dict[int, str] = {}  # code -> the character it stands for (ToUnicode)
         self.obj: pikepdf.Object = Dictionary()
 
     def attach(self, pdf: pikepdf.Pdf) -> None:
@@ -149,13 +158,16 @@ class EmbeddedFont:
         return units * size / face.units_per_em
 
     def show(self, text: str) -> str:
-        """`text` as a hex string of glyph numbers (Identity-H), for `Tj`."""
-        codes = []
+        """`text` as a hex string of two-byte codes (Identity-H), for `Tj`."""
+        shown = []
         for char in self._chars(text):
             glyph = self.face.cmap[ord(char)]
-            self.used.setdefault(glyph, char)
-            codes.append(f"{glyph:04X}")
-        return "<" + "".join(codes) + ">"
+            code = self.codes.get(glyph)
+            if code is None:
+                code = self.codes[glyph] = len(self.codes) + 1
+                self.chars[code] = char
+            shown.append(f"{code:04X}")
+        return "<" + "".join(shown) + ">"
 
     def fit(self, text: str, size: float, width: float) -> str:
         """`text` on one line, shortened with an ellipsis if it is too wide."""
@@ -208,8 +220,7 @@ class EmbeddedFont:
 
     def install(self, pdf: pikepdf.Pdf) -> None:
         face = self.face
-        glyphs = sorted(self.used)
-        program = face.subset(glyphs)
+        program, numbers = face.subset(self.codes)
         tag = "".join(chr(65 + b % 26) for b in hashlib.sha256(program).digest()[:6])
         base = Name(f"/{tag}+{face.name}")
         scale = 1000 / face.units_per_em
@@ -227,9 +238,12 @@ class EmbeddedFont:
             StemV=80,
             FontFile2=file,
         )
-        widths = Array()
-        for glyph in glyphs:
-            widths.extend([glyph, Array([_width_value(face.advance(glyph) * scale)])])
+        # Codes run 1..n; code 0 is glyph 0 (the font's "missing glyph").
+        by_code = sorted((code, glyph) for glyph, code in self.codes.items())
+        cid_to_gid = bytearray(2 * (len(by_code) + 1))
+        for code, glyph in by_code:
+            struct.pack_into(">H", cid_to_gid, 2 * code, numbers[glyph])
+        widths = [_width_value(face.advance(glyph) * scale) for _code, glyph in by_code]
         cid_font = Dictionary(
             Type=Name.Font,
             Subtype=Name.CIDFontType2,
@@ -241,15 +255,15 @@ class EmbeddedFont:
             ),
             FontDescriptor=pdf.make_indirect(descriptor),
             DW=_width_value(face.advance(0) * scale),
-            W=widths,
-            CIDToGIDMap=Name.Identity,
+            W=Array([1, Array(widths)]) if widths else Array(),
+            CIDToGIDMap=pdf.make_stream(bytes(cid_to_gid)),
         )
         self.obj.Type = Name.Font
         self.obj.Subtype = Name.Type0
         self.obj.BaseFont = base
         self.obj.Encoding = Name("/Identity-H")
         self.obj.DescendantFonts = Array([pdf.make_indirect(cid_font)])
-        self.obj.ToUnicode = pdf.make_stream(to_unicode_cmap(self.used))
+        self.obj.ToUnicode = pdf.make_stream(to_unicode_cmap(self.chars))
 
 
 def _width_value(value: float) -> float | int:
