@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -16,16 +17,35 @@ def column(lines: list[str], word: str) -> int:
     return line.index(word)
 
 
-def test_tables_keep_their_columns() -> None:
+def test_table_rows_are_lines_with_their_cells_in_order() -> None:
     text = html_to_text(
-        "<p>Aufstellung:</p><table><tr><th>Monat</th><th>Betrag</th></tr>"
-        "<tr><td>Januar</td><td>500,00 €</td></tr>"
-        "<tr><td>Februar 2026</td><td>1.234,56 €</td></tr></table><p>Danach</p>"
+        "<p>Aufstellung:</p><table><caption>Kosten 2026</caption>"
+        "<tr><th>Monat</th><th>Betrag</th></tr>\n"
+        "  <tr>\n    <td> Januar </td>\n    <td>500,00 €</td>\n  </tr>"
+        "<tr><td>Februar 2026</td><td></td><td>1.234,56 €</td></tr></table><p>Danach</p>"
     )
-    lines = text.split("\n")
-    assert column(lines, "Betrag") == column(lines, "500,00") == column(lines, "1.234,56")
-    assert column(lines, "Monat") == column(lines, "Januar") == column(lines, "Februar 2026")
-    assert lines.index(next(line for line in lines if "Januar" in line)) < lines.index("Danach")
+    cells = [re.split(r" {4,}", line) for line in text.split("\n")]
+    assert cells == [
+        ["Aufstellung:"],
+        [""],
+        ["Kosten 2026"],
+        ["Monat", "Betrag"],
+        ["Januar", "500,00 €"],
+        ["Februar 2026", "1.234,56 €"],
+        [""],
+        ["Danach"],
+    ]
+
+
+def test_no_markup_blows_the_text_up() -> None:
+    """One long cell does not pad every row to its width, and no inline style indents a line
+    by millions of spaces: the text stays about as long as the markup."""
+    long_cell = "<table><tr><td>" + "x" * 10_000 + "</td><td>b</td></tr>"
+    rows = long_cell + "<tr><td>a</td><td>b</td></tr>" * 1000 + "</table>"
+    styled = '<div style="padding-left: 100000000em; margin-top: 99999em">x</div>' * 100
+    for markup in (rows, styled):
+        assert len(html_to_text(markup)) < len(markup)
+    assert html_to_text(styled).split("\n") == ["x"] * 100
 
 
 def test_lists_are_numbered_and_nested() -> None:
