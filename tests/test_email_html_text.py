@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from email import policy
-from email.message import EmailMessage
 from email.parser import BytesParser
 
 from ingest.email_pdf.html_text import MAX_ELEMENTS, html_to_text
@@ -125,18 +124,16 @@ def test_hostile_nesting_and_size_keep_the_text() -> None:
 
 
 def test_html_mail_shows_its_table_on_the_page() -> None:
-    message = EmailMessage()
-    message["From"] = "Vermieter <v@example.de>"
-    message["To"] = "post@jobcenter.example"
-    message["Subject"] = "Nebenkosten"
-    message["Date"] = "Mon, 09 Nov 2026 10:15:00 +0100"
-    message.set_content(
+    raw = (
+        "From: Vermieter <v@example.de>\r\nTo: post@jobcenter.example\r\n"
+        "Subject: Nebenkosten\r\nDate: Mon, 09 Nov 2026 10:15:00 +0100\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\n"
         "<p>Die Abrechnung:</p><table><tr><td>Heizung</td><td>310,00 €</td></tr>"
         "<tr><td>Wasser und Abwasser</td><td>95,50 €</td></tr></table>"
-        "<ol><li>Zahlung bis 30.11.</li></ol><script>alert(1)</script>",
-        subtype="html",
+        "<ol><li>Zahlung bis 30.11.</li></ol><script>alert(1)</script>\r\n"
     )
-    parsed = BytesParser(policy=policy.default).parsebytes(bytes(message))
+    parsed = BytesParser(policy=policy.default).parsebytes(raw.encode())
     document = plan_email(parsed, 500, Deadline(60), 100_000_000)
     (page,) = document.chunks[0].pages
     drawn = [(x, text) for _, line in page for x, text, _ in line.segments]
