@@ -60,8 +60,8 @@ class FontFace:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.name = path.stem.replace(" ", "")
-        self.data = path.read_bytes()
-        font = TTFont(io.BytesIO(self.data), lazy=True)
+        data = path.read_bytes()
+        font = TTFont(io.BytesIO(data), lazy=True)
         head, hhea = font["head"], font["hhea"]
         self.units_per_em: int = head.unitsPerEm
         self.bbox = (head.xMin, head.yMin, head.xMax, head.yMax)
@@ -77,8 +77,8 @@ class FontFace:
         capital_h = font["glyf"][order[self.cmap.get(ord("H"), 0)]]
         self.cap_height: int = getattr(capital_h, "yMax", None) or self.ascent
         font.close()
-        self._program = _only_kept_tables(self.data)
-        self._glyph_names = TTFont(io.BytesIO(self._program), lazy=True).getGlyphOrder()
+        self._program = _only_kept_tables(data)
+        self._glyph_names = list(TTFont(io.BytesIO(self._program), lazy=True).getGlyphOrder())
 
     def advance(self, glyph: int) -> int:
         return self.advances[glyph]
