@@ -25,6 +25,7 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import delete, select, update
 
+from ingest.archive_pdf import write_pdfa
 from ingest.forms import read_page
 from ingest.intake import EMAIL, keep_original
 from ingest.ocr import (
@@ -33,7 +34,6 @@ from ingest.ocr import (
     UnreadablePage,
     image_colour,
 )
-from ingest.pdfa import write_pdfa
 from ingest.prepare import (
     PageScan,
     analyse_page,
@@ -297,7 +297,7 @@ def _email_pages(eml: Path, work: Path, runtime: Runtime) -> Path:
     """The e-mail as one PDF whose text pages carry real text. Long text attachments are
     shown by their first pages; each of them is kept whole in the blob store as an original
     of its own (content-addressed, named by the SHA-256 printed on its last page)."""
-    from ingest.email_import import NotAnEmail, email_to_pdf
+    from ingest.email_pdf import NotAnEmail, email_to_pdf
 
     settings = runtime.settings
     target = work / "email.pdf"
@@ -370,7 +370,7 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
                 if content_type == EMAIL:
                     # The e-mail stays byte for byte as the original; its body and attachments
                     # become the pages of one document.
-                    from ingest.email_import import sender_address
+                    from ingest.email_pdf import sender_address
 
                     sender = sender_address(original)
                     original = _email_pages(original, work, runtime)

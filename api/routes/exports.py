@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import GateDep, RuntimeDep, UserDep
 from api.routes.objections import type_names
 from api.routes.viewer import content_disposition
-from records import exports
+from records import file_exports as exports
 from records.access import Gate
 from records.db import transaction
 from records.models import User

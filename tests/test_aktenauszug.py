@@ -1,4 +1,4 @@
-"""The file export (Aktenauszug, records/export.py).
+"""The file export (Aktenauszug, records/aktenauszug.py).
 
 The documents are built the way the renditions look (tests/support.py, scan_pdf): per page a
 JPEG scan (Pillow) and an invisible text layer, some pages turned (/Rotate), cropped or of
@@ -22,8 +22,8 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from ingest.pdfa import write_pdfa
-from records.export import ExportHeader, ExportItem, ExportResult, build_export
+from ingest.archive_pdf import write_pdfa
+from records.aktenauszug import ExportHeader, ExportItem, ExportResult, build_export
 from tests.support import Sheet, page_texts, scan_pdf
 
 TIMEOUT = 60
