@@ -26,6 +26,7 @@ All functions are plain functions of files and arrays, safe in worker threads.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -533,17 +534,34 @@ def _diagonal_ink(inside: np.ndarray) -> float:
 # --- reading a page ---------------------------------------------------------------------------
 
 
-def read_page(image: Path, out_base: Path, languages: str, timeout: int, dpi: int) -> OcrResult:
+def read_page(
+    image: Path,
+    out_base: Path,
+    languages: str,
+    timeout: int,
+    dpi: int,
+    shown: Path | None = None,
+) -> OcrResult:
     """OCR of an upright page with its form lines taken out and its checkboxes read.
 
     Pages without rules or checkboxes are read exactly as `ocr_page` reads them. The searchable
-    PDF that comes back shows the page as scanned, lines and all.
+    PDF that comes back shows the page as scanned, lines and all: `shown` when given (the page
+    as the desk sees it, of the same size, where `image` was cleaned for OCR), else `image`.
     """
     with Image.open(image) as opened:
         gray = np.asarray(opened.convert("L"))
+    view = gray
+    if shown is not None:
+        with Image.open(shown) as opened:
+            view = np.asarray(opened.convert("L"))
     form = analyse_form(gray, dpi)
     if form.cleaned is None:
-        return ocr_page(image, out_base, languages, timeout, dpi)
+        result = ocr_page(image, out_base, languages, timeout, dpi)
+        if shown is not None and result.pdf is not None:
+            # should it fail, the PDF keeps the page OCR read; the viewer has its own image
+            with contextlib.suppress(ValueError, pikepdf.PdfError):
+                restore_page_image(result.pdf, view)
+        return result
     cleaned = out_base.with_name(out_base.name + "-form.pgm")
     Image.fromarray(form.cleaned).save(cleaned)
     try:
@@ -552,7 +570,7 @@ def read_page(image: Path, out_base: Path, languages: str, timeout: int, dpi: in
         cleaned.unlink(missing_ok=True)
     if result.pdf is not None:
         try:
-            restore_page_image(result.pdf, gray)
+            restore_page_image(result.pdf, view)
         except (ValueError, pikepdf.PdfError):
             # The PDF must show the page as scanned: read it as it is instead.
             return ocr_page(image, out_base, languages, timeout, dpi)
