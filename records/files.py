@@ -26,6 +26,8 @@ from records.models import (
     Objection,
     User,
 )
+from records.reindex import reindex_after_commit
+from records.runtime import Runtime
 
 
 def household_by_number(session: Session, bg_number: str) -> Household:
@@ -167,6 +169,15 @@ def household_file(gate: Gate, bg_number: str, names: dict[str, str]) -> dict[st
     }
 
 
+def document_details(gate: Gate, document_id: uuid.UUID) -> tuple[Document, list[Note]]:
+    """A document with its notes, newest first; the read is audited."""
+    document, _ = gate.document(document_id, "document.details")
+    notes = gate.session.scalars(
+        select(Note).where(Note.document_id == document.id).order_by(Note.created_at.desc())
+    ).all()
+    return document, list(notes)
+
+
 def _person(user: User | None) -> dict[str, str] | None:
     return {"login": user.login, "name": user.name} if user else None
 
@@ -232,6 +243,25 @@ def update_document(
     return document, changed
 
 
+def change_document(
+    runtime: Runtime,
+    gate: Gate,
+    document_id: uuid.UUID,
+    changes: dict[str, Any],
+    *,
+    reason: str | None,
+    doc_types: set[str],
+) -> tuple[Document, dict[str, Any]]:
+    """update_document, and the index follows the commit when anything changed."""
+    document, changed = update_document(
+        gate, document_id, changes, reason=reason, doc_types=doc_types
+    )
+    gate.session.flush()
+    if changed:
+        reindex_after_commit(gate.session, runtime, document)
+    return document, changed
+
+
 def _require_editor(gate: Gate, grant: Grant, action: str, document: Document | None) -> None:
     """Reading a document at the desk (QA) is not changing it: outside clearing, dates, types
     and notes are the caseworkers' business."""
@@ -287,6 +317,21 @@ def add_note(
         grant=grant,
     )
     return note, document
+
+
+def note_on_household(gate: Gate, bg_number: str, text: str) -> Note:
+    note, _ = add_note(gate, text, bg_number=bg_number)
+    gate.session.flush()
+    return note
+
+
+def note_on_document(runtime: Runtime, gate: Gate, document_id: uuid.UUID, text: str) -> Note:
+    """The note is searchable with its document once it is committed."""
+    note, document = add_note(gate, text, document_id=document_id)
+    assert document is not None
+    gate.session.flush()
+    reindex_after_commit(gate.session, runtime, document)
+    return note
 
 
 # --- deputies ---------------------------------------------------------------------------

@@ -309,3 +309,19 @@ def close_login_session(session: Session, secret_key: str, token: str) -> User |
     user = found.user
     session.delete(found)
     return user
+
+
+# --- staff as a whole ------------------------------------------------------------------------
+
+
+def has_users(session: Session) -> bool:
+    return session.scalar(select(User.id).limit(1)) is not None
+
+
+def all_users(session: Session) -> list[User]:
+    """Everybody, by role and login."""
+    return list(session.scalars(select(User).order_by(User.role, User.login)))
+
+
+def first_of_role(session: Session, role: str) -> User | None:
+    return session.scalar(select(User).where(User.role == role).order_by(User.id))

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from api.deps import RuntimeDep, UserDep, session_cookie_name
+from api.schemas import Ok
 from records import audit
 from records.db import transaction
 from records.errors import NotAuthenticated
@@ -48,7 +49,7 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unbekannt"
 
 
-@router.post("/login", summary="Anmelden; setzt das Sitzungs-Cookie")
+@router.post("/login", response_model=UserOut, summary="Anmelden; setzt das Sitzungs-Cookie")
 def login(body: LoginRequest, request: Request, response: Response, runtime: RuntimeDep) -> UserOut:
     """Three short transactions with the Argon2 check between them, none open while it runs
     (records/users.py); failures are counted per account and per address in the database, so
@@ -116,8 +117,8 @@ def login(body: LoginRequest, request: Request, response: Response, runtime: Run
     return user_out(user)
 
 
-@router.post("/logout", summary="Abmelden")
-def logout(request: Request, response: Response, runtime: RuntimeDep) -> dict[str, bool]:
+@router.post("/logout", response_model=Ok, summary="Abmelden")
+def logout(request: Request, response: Response, runtime: RuntimeDep) -> Ok:
     settings = runtime.settings
     name = session_cookie_name(settings)
     token = request.cookies.get(name)
@@ -127,9 +128,9 @@ def logout(request: Request, response: Response, runtime: RuntimeDep) -> dict[st
             if user is not None:
                 audit.record(session, user, "auth.logout", address=client_address(request))
     response.delete_cookie(name, path="/", secure=settings.cookie_secure, httponly=True)
-    return {"ok": True}
+    return Ok(ok=True)
 
 
-@router.get("/me", summary="Die angemeldete Person")
+@router.get("/me", response_model=UserOut, summary="Die angemeldete Person")
 def me(user: UserDep) -> UserOut:
     return user_out(user)
