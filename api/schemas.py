@@ -12,14 +12,16 @@ the domain object here; the services return domain objects or plain data.
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from records.dates import local_today
 from records.desk import BatchList, BatchView
-from records.models import Document, InboxItem, Job, Page
+from records.files import HouseholdFile
+from records.models import Deputy, Document, InboxItem, Note, Page, User
 from records.routing import inbox_of
 from search import SearchHit
 
@@ -35,10 +37,16 @@ def binary(media_type: str, description: str) -> dict[int | str, dict[str, Any]]
 
 
 class Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Read from the domain objects where the names agree (validation_alias where they do not).
+    model_config = ConfigDict(extra="forbid", from_attributes=True, populate_by_name=True)
 
 
-Timestamp = str  # ISO 8601 with time zone, as stored
+def _iso(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+# ISO 8601 with time zone, as stored (a datetime is written as its isoformat()).
+Timestamp = Annotated[str, BeforeValidator(_iso)]
 
 
 # --- shared pieces -----------------------------------------------------------------------
@@ -47,6 +55,22 @@ Timestamp = str  # ISO 8601 with time zone, as stored
 class Person(Out):
     login: str
     name: str
+
+
+class UserOut(Out):
+    login: str
+    name: str
+    role: str
+    team: str | None
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            login=user.login,
+            name=user.name,
+            role=user.role,
+            team=user.team.name if user.team else None,
+        )
 
 
 class JobRef(Out):
@@ -128,7 +152,7 @@ class DocumentOut(Out):
 
 
 class DroppedPageOut(Out):
-    page: int
+    page: int = Field(validation_alias="source_page")
     reason: str
 
 
@@ -149,7 +173,7 @@ class BatchJobOut(Out):
     id: int
     state: str
     attempts: int
-    error: str | None
+    error: str | None = Field(validation_alias="last_error")
 
 
 class BatchOut(Out):
@@ -185,15 +209,9 @@ class BatchOut(Out):
             received_at=batch.received_at.isoformat(),
             pages_total=batch.pages_total,
             pages_done=batch.pages_done,
-            pages_dropped=[
-                DroppedPageOut(page=p.source_page, reason=p.reason) for p in batch.dropped_pages
-            ],
+            pages_dropped=[DroppedPageOut.model_validate(p) for p in batch.dropped_pages],
             documents=[_batch_document(d, view.inboxes.get(d.id)) for d in view.documents],
-            job=None
-            if job is None
-            else BatchJobOut(
-                id=job.id, state=job.state, attempts=job.attempts, error=job.last_error
-            ),
+            job=None if job is None else BatchJobOut.model_validate(job),
         )
 
 
@@ -243,19 +261,8 @@ class JobOut(Out):
     kind: str
     state: str
     attempts: int
-    error: str | None
+    error: str | None = Field(validation_alias="last_error")
     result: dict[str, Any] | None
-
-    @classmethod
-    def of(cls, job: Job) -> JobOut:
-        return cls(
-            id=job.id,
-            kind=job.kind,
-            state=job.state,
-            attempts=job.attempts,
-            error=job.last_error,
-            result=job.result,
-        )
 
 
 class UploadOut(Out):
@@ -540,6 +547,39 @@ class InboxItemOut(Out):
     created_at: Timestamp
     document: InboxDocumentOut
 
+    @classmethod
+    def of(cls, item: InboxItem, names: dict[str, str]) -> InboxItemOut:
+        document = item.document
+        household = document.household
+        main_member = None
+        if household is not None and household.members:
+            first = sorted(household.members, key=lambda m: (m.last_name, m.first_name))[0]
+            main_member = f"{first.last_name}, {first.first_name}"
+        return cls(
+            id=item.id,
+            state=item.state,
+            kind=item.kind,
+            user=item.user.login if item.user else None,
+            user_name=item.user.name if item.user else None,
+            team=item.team.name if item.team else None,
+            reason=item.reason,
+            comment=item.comment,
+            forwarded_by=item.forwarded_by_login,
+            created_at=item.created_at.isoformat(),
+            document=InboxDocumentOut(
+                id=document.id,
+                source_name=document.source_name,
+                pages=document.page_count,
+                doc_type=document.doc_type,
+                doc_type_name=names.get(document.doc_type or "", document.doc_type),
+                receipt_date=document.receipt_date,
+                letter_date=document.letter_date,
+                sender=document.sender,
+                bg_number=household.bg_number if household else None,
+                household_name=main_member,
+            ),
+        )
+
 
 class InboxListOut(Out):
     total: int
@@ -589,10 +629,31 @@ class DocumentSummary(Out):
     court_reference: str | None
     status: str
 
+    @classmethod
+    def fields_of(cls, document: Document, names: dict[str, str]) -> dict[str, Any]:
+        return {
+            "id": document.id,
+            "source_name": document.source_name,
+            "doc_type": document.doc_type,
+            "doc_type_name": names.get(document.doc_type or "", document.doc_type or "–"),
+            "pages": document.page_count,
+            "direction": document.direction,
+            "receipt_date": document.receipt_date,
+            "letter_date": document.letter_date,
+            "dispatch_date": document.dispatch_date,
+            "sender": document.sender,
+            "court_reference": document.court_reference,
+            "status": document.status,
+        }
+
+    @classmethod
+    def of(cls, document: Document, names: dict[str, str]) -> DocumentSummary:
+        return cls(**cls.fields_of(document, names))
+
 
 class NoteBrief(Out):
     text: str
-    author: str
+    author: str = Field(validation_alias="author_name")
     created_at: Timestamp
 
 
@@ -600,23 +661,39 @@ class DocumentDetailsOut(DocumentSummary):
     bg_number: str | None
     notes: list[NoteBrief]
 
+    @classmethod
+    def of_details(
+        cls, document: Document, notes: list[Note], names: dict[str, str]
+    ) -> DocumentDetailsOut:
+        return cls(
+            **DocumentSummary.fields_of(document, names),
+            bg_number=document.household.bg_number if document.household else None,
+            notes=[NoteBrief.model_validate(n) for n in notes],
+        )
+
 
 class DocumentChangedOut(DocumentSummary):
     changed: dict[str, list[Any]] = Field(description="je geändertem Feld: [vorher, nachher]")
 
+    @classmethod
+    def of_change(
+        cls, document: Document, changed: dict[str, Any], names: dict[str, str]
+    ) -> DocumentChangedOut:
+        return cls(**DocumentSummary.fields_of(document, names), changed=changed)
+
 
 class NoteCreatedOut(Out):
     id: int
-    author: str
+    author: str = Field(validation_alias="author_name")
     created_at: Timestamp
 
 
 class FileNote(Out):
     id: int
     text: str
-    author: str
+    author: str = Field(validation_alias="author_name")
     author_login: str
-    on_behalf_of: str | None
+    on_behalf_of: str | None = Field(validation_alias="on_behalf_of_login")
     created_at: Timestamp
     document_id: uuid.UUID | None
 
@@ -687,6 +764,56 @@ class HouseholdFileOut(Out):
     appeals: list[FileAppeal]
     exports: list[FileExportBrief]
 
+    @classmethod
+    def of(cls, file: HouseholdFile, names: dict[str, str]) -> HouseholdFileOut:
+        household = file.household
+        timeline = [DocumentSummary.of(d, names) for d in file.documents]
+        groups: dict[str, DocumentGroup] = {}
+        for summary in timeline:
+            group = groups.setdefault(
+                summary.doc_type or "sonstiges",
+                DocumentGroup(doc_type=summary.doc_type, name=summary.doc_type_name, documents=[]),
+            )
+            group.documents.append(summary)
+        return cls(
+            bg_number=household.bg_number,
+            active=household.active,
+            address=Address(
+                street=household.street, postcode=household.postcode, town=household.town
+            ),
+            caseworker=household.caseworker,
+            case_manager=household.case_manager,
+            members=[
+                FileMember(last_name=m.last_name, first_name=m.first_name, birth_date=m.birth_date)
+                for m in sorted(household.members, key=lambda m: m.birth_date or date.min)
+            ],
+            timeline=timeline,
+            by_type=sorted(groups.values(), key=lambda g: g.name),
+            notes=[FileNote.model_validate(n) for n in file.notes],
+            objections=[FileObjection.model_validate(o) for o in file.objections],
+            appeals=[FileAppeal.model_validate(a) for a in file.appeals],
+            exports=[
+                FileExportBrief(
+                    id=e.id,
+                    created_at=e.created_at.isoformat(),
+                    created_by=e.created_by_login,
+                    created_by_name=e.created_by_name,
+                    recipient=e.recipient,
+                    legal_basis=e.legal_basis,
+                    purpose=e.purpose,
+                    scope=e.scope,
+                    objection_id=e.objection_id,
+                    appeal_id=e.appeal_id,
+                    documents=len(e.documents),
+                    withheld=sum(1 for entry in e.documents if entry.get("withheld_reason")),
+                    pages=e.page_count,
+                    sha256=e.sha256,
+                    pdf_url=f"/api/exports/{e.id}/pdf",
+                )
+                for e in file.exports
+            ],
+        )
+
 
 class DeputyOut(Out):
     id: int
@@ -697,6 +824,20 @@ class DeputyOut(Out):
     active: bool
     revoked: bool
     created_by: str | None
+
+    @classmethod
+    def of(cls, deputy: Deputy) -> DeputyOut:
+        today = local_today()
+        return cls(
+            id=deputy.id,
+            absent=deputy.absent,
+            deputy=deputy.deputy,
+            starts_on=deputy.starts_on,
+            ends_on=deputy.ends_on,
+            active=deputy.revoked_at is None and deputy.starts_on <= today <= deputy.ends_on,
+            revoked=deputy.revoked_at is not None,
+            created_by=deputy.created_by_login,
+        )
 
 
 class DeputiesOut(Out):

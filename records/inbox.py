@@ -297,39 +297,6 @@ def _forward(
             )
 
 
-def item_out(item: InboxItem, names: dict[str, str] | None = None) -> dict[str, Any]:
-    document = item.document
-    household = document.household
-    main_member = None
-    if household is not None and household.members:
-        first = sorted(household.members, key=lambda m: (m.last_name, m.first_name))[0]
-        main_member = f"{first.last_name}, {first.first_name}"
-    return {
-        "id": item.id,
-        "state": item.state,
-        "kind": item.kind,
-        "user": item.user.login if item.user else None,
-        "user_name": item.user.name if item.user else None,
-        "team": item.team.name if item.team else None,
-        "reason": item.reason,
-        "comment": item.comment,
-        "forwarded_by": item.forwarded_by_login,
-        "created_at": item.created_at.isoformat(),
-        "document": {
-            "id": str(document.id),
-            "source_name": document.source_name,
-            "pages": document.page_count,
-            "doc_type": document.doc_type,
-            "doc_type_name": (names or {}).get(document.doc_type or "", document.doc_type),
-            "receipt_date": document.receipt_date.isoformat() if document.receipt_date else None,
-            "letter_date": document.letter_date.isoformat() if document.letter_date else None,
-            "sender": document.sender,
-            "bg_number": household.bg_number if household else None,
-            "household_name": main_member,
-        },
-    }
-
-
 # --- working items, and the index after the commit -------------------------------------------
 
 # Actions that change what the index holds: the household (return to clearing) or the

@@ -96,4 +96,4 @@ def start_verification(gate: GateDep) -> VerificationOut:
 
 @router.get("/jobs/{job_id}", response_model=JobOut, summary="Stand eines Auftrags")
 def get_job(job_id: int, gate: GateDep) -> JobOut:
-    return JobOut.of(desk.read_job(gate, job_id))
+    return JobOut.model_validate(desk.read_job(gate, job_id))

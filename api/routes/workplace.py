@@ -24,7 +24,6 @@ from api.schemas import (
     InboxItemOut,
     InboxListOut,
     JobRef,
-    NoteBrief,
     NoteCreatedOut,
     StaffMember,
     StaffOut,
@@ -33,7 +32,6 @@ from api.schemas import (
 from ingest.uploads import accept_into_file
 from records import files, inbox
 from records.errors import InvalidInput
-from records.models import Note
 
 router = APIRouter(prefix="/api", tags=["Arbeitsplatz"])
 
@@ -64,9 +62,7 @@ def get_inbox(
         limit=limit,
         offset=offset,
     )
-    return InboxListOut.model_validate(
-        {"total": total, "items": [inbox.item_out(item, names) for item in items]}
-    )
+    return InboxListOut(total=total, items=[InboxItemOut.of(item, names) for item in items])
 
 
 @router.get(
@@ -106,7 +102,7 @@ def work_on_item(
         to_team=body.to_team,
         comment=body.comment,
     )
-    return InboxItemOut.model_validate(inbox.item_out(item, names))
+    return InboxItemOut.of(item, names)
 
 
 class BulkAction(ItemAction):
@@ -151,17 +147,11 @@ def list_staff(gate: GateDep) -> StaffOut:
     summary="E-Akte eines Haushalts",
 )
 def get_household_file(bg_number: str, names: TypeNamesDep, gate: GateDep) -> HouseholdFileOut:
-    return HouseholdFileOut.model_validate(files.household_file(gate, bg_number, names))
+    return HouseholdFileOut.of(files.household_file(gate, bg_number), names)
 
 
 class NoteIn(BaseModel):
     text: str = Field(min_length=1, max_length=10_000)
-
-
-def _created(note: Note) -> NoteCreatedOut:
-    return NoteCreatedOut(
-        id=note.id, author=note.author_name, created_at=note.created_at.isoformat()
-    )
 
 
 @router.post(
@@ -171,7 +161,7 @@ def _created(note: Note) -> NoteCreatedOut:
     summary="Vermerk zur Akte",
 )
 def add_household_note(bg_number: str, body: NoteIn, gate: GateDep) -> NoteCreatedOut:
-    return _created(files.note_on_household(gate, bg_number, body.text))
+    return NoteCreatedOut.model_validate(files.note_on_household(gate, bg_number, body.text))
 
 
 @router.post(
@@ -184,7 +174,8 @@ def add_document_note(
     document_id: uuid.UUID, body: NoteIn, runtime: RuntimeDep, gate: GateDep
 ) -> NoteCreatedOut:
     # The note is searchable with its document from now on.
-    return _created(files.note_on_document(runtime, gate, document_id, body.text))
+    note = files.note_on_document(runtime, gate, document_id, body.text)
+    return NoteCreatedOut.model_validate(note)
 
 
 @router.get(
@@ -194,16 +185,7 @@ def add_document_note(
 )
 def get_details(document_id: uuid.UUID, names: TypeNamesDep, gate: GateDep) -> DocumentDetailsOut:
     document, notes = files.document_details(gate, document_id)
-    return DocumentDetailsOut.model_validate(
-        files.document_summary(document, names)
-        | {
-            "bg_number": document.household.bg_number if document.household else None,
-            "notes": [
-                NoteBrief(text=n.text, author=n.author_name, created_at=n.created_at.isoformat())
-                for n in notes
-            ],
-        }
-    )
+    return DocumentDetailsOut.of_details(document, notes, names)
 
 
 class DetailsIn(BaseModel):
@@ -229,9 +211,7 @@ def change_details(
     document, changed = files.change_document(
         runtime, gate, document_id, changes, reason=reason, doc_types=set(names)
     )
-    return DocumentChangedOut.model_validate(
-        {"changed": changed} | files.document_summary(document, names)
-    )
+    return DocumentChangedOut.of_change(document, changed, names)
 
 
 class DeputyIn(BaseModel):
@@ -245,7 +225,11 @@ class DeputyIn(BaseModel):
 
 @router.get("/deputies", response_model=DeputiesOut, summary="Meine Vertretungen")
 def get_deputies(gate: GateDep) -> DeputiesOut:
-    return DeputiesOut.model_validate(files.list_deputies(gate))
+    mine, for_others = files.list_deputies(gate)
+    return DeputiesOut(
+        my_deputies=[DeputyOut.of(d) for d in mine],
+        i_stand_in_for=[DeputyOut.of(d) for d in for_others],
+    )
 
 
 @router.post("/deputies", status_code=201, response_model=DeputyOut, summary="Vertretung eintragen")
@@ -259,12 +243,12 @@ def post_deputy(body: DeputyIn, runtime: RuntimeDep, gate: GateDep) -> DeputyOut
         absent_login=body.absent,
         approved_by=body.approved_by,
     )
-    return DeputyOut.model_validate(files.deputy_out(entry))
+    return DeputyOut.of(entry)
 
 
 @router.delete("/deputies/{deputy_id}", response_model=DeputyOut, summary="Vertretung beenden")
 def delete_deputy(deputy_id: int, gate: GateDep) -> DeputyOut:
-    return DeputyOut.model_validate(files.deputy_out(files.revoke_deputy(gate, deputy_id)))
+    return DeputyOut.of(files.revoke_deputy(gate, deputy_id))
 
 
 @router.post(
