@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from records import audit
@@ -44,7 +44,7 @@ class DocTypeRule(Protocol):
 Learn = Callable[[Session, Document, Household, User], list[str]]
 
 
-def _open_clearing():  # type: ignore[no-untyped-def]
+def _open_clearing() -> ColumnElement[bool]:
     return (InboxItem.kind == "clearing") & (InboxItem.state != "done")
 
 
@@ -96,12 +96,12 @@ class FoundHousehold:
     matches: list[bool]
 
 
-def _conditions(q: str) -> list:  # type: ignore[type-arg]
+def _conditions(q: str) -> list[ColumnElement[bool]]:
     terms = q.split()
     bg_number = normalize_bg_number(q)
     if bg_number:
         return [Household.bg_number == bg_number]
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     compact = re.sub(r"\s+", "", q).upper()
     if re.fullmatch(r"\d{5,}[A-Z0-9]*", compact) or "BG" in compact:
         conditions.append(Household.bg_number.contains(compact))

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from records.access import Capability, Gate
@@ -44,7 +44,7 @@ class BatchList:
     seconds_per_page: float | None
 
 
-def _batch_query():  # type: ignore[no-untyped-def]
+def _batch_query() -> Select[tuple[ScanBatch]]:
     return select(ScanBatch).options(selectinload(ScanBatch.dropped_pages))
 
 

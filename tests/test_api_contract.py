@@ -3,6 +3,7 @@ reads the database in a fixed number of queries however many batches it shows.""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -152,3 +153,30 @@ def test_desk_batch_list_shows_the_newest_first(sqlite_runtime: Runtime, limit: 
     listed = desk.get("/api/batches", params={"limit": limit}).json()
     names = [b["source_name"] for b in listed["batches"]]
     assert names == [f"stapel-{n}.pdf" for n in range(5, 5 - limit, -1)]
+
+
+# --- where SQL lives ---------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+QUERY_SITES = re.compile(r"\bselect\(|session\.query|\.execute\(")
+
+
+def test_api_and_pages_run_no_sql_of_their_own() -> None:
+    """Routes and pages call services (records/, ingest/); the queries live there."""
+    found = [
+        f"{path.relative_to(REPO)}:{number}"
+        for folder in ("api", "web")
+        for path in sorted((REPO / folder).rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if QUERY_SITES.search(line)
+    ]
+    assert not found, "SQL in routes or pages: " + ", ".join(found)
+
+
+def test_route_modules_do_not_import_each_other() -> None:
+    found = [
+        str(path.relative_to(REPO))
+        for path in sorted((REPO / "api" / "routes").glob("*.py"))
+        if re.search(r"^from api\.routes|^import api\.routes", path.read_text(), re.MULTILINE)
+    ]
+    assert not found

@@ -16,7 +16,6 @@ from pydantic import BaseModel, Field
 
 from api.deps import GateDep, RuntimeDep, TypeNamesDep, UserDep
 from api.limits import require_media_type
-from api.routes.documents import readable_document
 from api.schemas import (
     ClearingItemOut,
     ClearingListOut,
@@ -171,7 +170,7 @@ def page_image(
 ) -> Response:
     if rendition not in ("image", "thumb"):
         raise NotFound("Unbekannte Darstellung; erlaubt sind »image« und »thumb«.")
-    document = readable_document(gate, document_id, action=f"document.page.{rendition}")
+    document = gate.read_document(document_id, f"document.page.{rendition}")
     page = next((p for p in document.pages if p.number == number), None)
     if page is None:
         raise NotFound(f"Das Dokument hat keine Seite {number}.")

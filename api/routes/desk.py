@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.deps import GateDep, RuntimeDep
-from api.routes.documents import readable_document
 from api.schemas import (
     BatchListOut,
     BatchOut,
@@ -79,7 +78,7 @@ def quality_check(
     summary="Transfervermerk eines Dokuments",
 )
 def get_scan_record(document_id: uuid.UUID, gate: GateDep) -> ScanRecordOut:
-    document = readable_document(gate, document_id, action="document.scan_record")
+    document = gate.read_document(document_id, "document.scan_record")
     return ScanRecordOut.model_validate(scan_record(document))
 
 

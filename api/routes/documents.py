@@ -49,8 +49,8 @@ async def upload(request: Request, runtime: RuntimeDep, user: UserDep) -> BatchO
 
 
 def readable_document(gate: Gate, document_id: uuid.UUID, *, action: str) -> Document:
-    """The document if the user may read it; every attempt, allowed or not, is audited."""
-    return gate.document(document_id, action)[0]
+    """Gate.read_document, under the name web/pages.py imports it by."""
+    return gate.read_document(document_id, action)
 
 
 @router.get(
@@ -59,4 +59,4 @@ def readable_document(gate: Gate, document_id: uuid.UUID, *, action: str) -> Doc
     summary="Stand eines Dokuments und seiner Verarbeitung",
 )
 def get_document(document_id: uuid.UUID, gate: GateDep) -> DocumentOut:
-    return DocumentOut.of(readable_document(gate, document_id, action="document.read"))
+    return DocumentOut.of(gate.read_document(document_id, "document.read"))

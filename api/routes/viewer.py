@@ -14,7 +14,6 @@ from fastapi.responses import Response
 
 from api.deps import GateDep, RuntimeDep, TypeNamesDep
 from api.downloads import content_disposition, pdf_filename
-from api.routes.documents import readable_document
 from api.schemas import DocumentViewOut, WordBox, binary
 from records.errors import NotFound
 from storage import read_bytes
@@ -34,7 +33,7 @@ PRIVATE_CACHE = {"Cache-Control": "private, max-age=3600"}
 def view_document(
     document_id: uuid.UUID, response: Response, names: TypeNamesDep, gate: GateDep
 ) -> DocumentViewOut:
-    document = readable_document(gate, document_id, action="document.view")
+    document = gate.read_document(document_id, "document.view")
     # The answer names a household and is audited: the browser asks again every time.
     response.headers["Cache-Control"] = "no-store"
     return DocumentViewOut.of(document, names)
@@ -47,7 +46,7 @@ def view_document(
     summary="Wortpositionen einer Seite (Pixel des aufgerichteten Seitenbilds)",
 )
 def page_words(document_id: uuid.UUID, number: int, runtime: RuntimeDep, gate: GateDep) -> Response:
-    document = readable_document(gate, document_id, action="document.page.words")
+    document = gate.read_document(document_id, "document.page.words")
     page = next((p for p in document.pages if p.number == number), None)
     if page is None:
         raise NotFound(f"Das Dokument hat keine Seite {number}.")
@@ -74,7 +73,7 @@ def document_pdf(
     inline: Annotated[bool, Query(description="im Browser anzeigen, z. B. zum Drucken")] = False,
 ) -> Response:
     action = "document.print" if inline else "document.download"
-    document = readable_document(gate, document_id, action=action)
+    document = gate.read_document(document_id, action)
     if document.pdf_key is None:
         raise NotFound("Für dieses Dokument gibt es (noch) kein PDF.")
     content = read_bytes(runtime.blobs, document.pdf_key)
