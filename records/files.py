@@ -104,6 +104,7 @@ EDITABLE = ("doc_type", "letter_date", "sender", "bg_number", "receipt_date", "d
 
 
 def update_document(
+    runtime: Runtime,
     gate: Gate,
     document_id: uuid.UUID,
     changes: dict[str, Any],
@@ -111,8 +112,8 @@ def update_document(
     reason: str | None,
     doc_types: set[str],
 ) -> tuple[Document, dict[str, Any]]:
-    """Change a document's details; returns it and what changed (before, after). The caller
-    reindexes.
+    """Change a document's details; returns it and what changed (before, after). The index
+    follows the commit when anything changed.
 
     The receipt date decides deadlines: changing it needs a reason. Moving a document to another
     household needs access to both files. The scanning desk changes nothing outside clearing.
@@ -158,24 +159,7 @@ def update_document(
             changes=changed,
             reason=(reason or "").strip() or None,
         )
-    return document, changed
-
-
-def change_document(
-    runtime: Runtime,
-    gate: Gate,
-    document_id: uuid.UUID,
-    changes: dict[str, Any],
-    *,
-    reason: str | None,
-    doc_types: set[str],
-) -> tuple[Document, dict[str, Any]]:
-    """update_document, and the index follows the commit when anything changed."""
-    document, changed = update_document(
-        gate, document_id, changes, reason=reason, doc_types=doc_types
-    )
-    gate.session.flush()
-    if changed:
+        gate.session.flush()
         reindex_after_commit(gate.session, runtime, document)
     return document, changed
 

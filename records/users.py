@@ -331,6 +331,18 @@ def first_of_role(session: Session, role: str) -> User | None:
 # --- logging in and out on the web -----------------------------------------------------------
 
 
+def _refused(session: Session, login: str, code: str, address: str) -> None:
+    audit.record(
+        session,
+        None,
+        "auth.login",
+        actor_login=login,
+        outcome="refused",
+        code=code,
+        address=address,
+    )
+
+
 def log_in(
     sessions: sessionmaker[Session], settings: Settings, login: str, password: str, address: str
 ) -> tuple[User, str]:
@@ -343,15 +355,7 @@ def log_in(
     with transaction(sessions) as session:
         wait = login_wait(session, policy, login, address)
         if wait:
-            audit.record(
-                session,
-                None,
-                "auth.login",
-                actor_login=login,
-                outcome="refused",
-                code="login_throttled",
-                address=address,
-            )
+            _refused(session, login, "login_throttled", address)
         else:
             credentials = read_credentials(session, login)
     if wait:
@@ -365,15 +369,7 @@ def log_in(
             user = accept_login(session, credentials, demo_mode=settings.demo, new_hash=new_hash)
         except NotAuthenticated as exc:
             record_login_failure(session, policy, login, address)
-            audit.record(
-                session,
-                None,
-                "auth.login",
-                actor_login=login,
-                outcome="refused",
-                code=exc.code,
-                address=address,
-            )
+            _refused(session, login, exc.code, address)
             failure = exc
         else:
             failure = None

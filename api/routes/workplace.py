@@ -208,7 +208,7 @@ def change_details(
 ) -> DocumentChangedOut:
     changes = body.model_dump(exclude_unset=True)
     reason = changes.pop("reason", None)
-    document, changed = files.change_document(
+    document, changed = files.update_document(
         runtime, gate, document_id, changes, reason=reason, doc_types=set(names)
     )
     return DocumentChangedOut.of_change(document, changed, names)
