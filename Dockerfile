@@ -21,6 +21,7 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY records records
 COPY storage storage
 COPY search search
+COPY pdf pdf
 COPY ingest ingest
 COPY api api
 COPY web web

@@ -13,8 +13,8 @@ with the product at a git ref (--baseline, default 4c7c592, `main` when this wor
 out with `git worktree add` into a temporary folder) and once with the working tree, in the same
 run and with the same Python environment. Each run is a child process with the tree's folder as
 its working directory and import path. OCR is counted at the pipeline's entry point
-(ingest.pipeline.ocr_page, wrapped; tesseract still runs), CPU seconds include the child
-processes (pdftoppm, tesseract, ...).
+(ingest.pipeline.read_page, ocr_page in older trees, wrapped; tesseract still runs), CPU
+seconds include the child processes (pdftoppm, tesseract, ...).
 
 Run from the repository root:
     .venv/bin/python bench/email_digital.py
@@ -54,7 +54,8 @@ from sqlalchemy import func, select
 
 source, cores = Path(sys.argv[1]), int(sys.argv[2])
 calls = [0]
-real = ingest.pipeline.ocr_page
+entry = "read_page" if hasattr(ingest.pipeline, "read_page") else "ocr_page"
+real = getattr(ingest.pipeline, entry)
 
 
 def counted(*args, **kwargs):
@@ -62,7 +63,7 @@ def counted(*args, **kwargs):
     return real(*args, **kwargs)
 
 
-ingest.pipeline.ocr_page = counted
+setattr(ingest.pipeline, entry, counted)
 with tempfile.TemporaryDirectory(prefix="bench-digital-") as data:
     settings = Settings(
         demo=False,

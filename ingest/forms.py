@@ -4,15 +4,17 @@ A form prints its household number and dates one character per box ("comb"), its
 framed rectangles and its options as small squares to tick. Tesseract reads the box lines as
 characters ("3[5/1!0/2[/B/JG|5..."), so no number and no date on such a form is found, and the
 clutter spoils the words around them. Here the straight lines of a page are found with
-run-length morphology on a copy of about 150 dpi and painted over with the paper around them
-in a copy of the page that only OCR sees; the page image the desk sees and the searchable PDF
-keep the original scan (the PDF's image is put back after tesseract has written its text
-layer). Tesseract also reads single characters several millimetres apart badly, even without
-the lines, so the characters of a row of boxes are moved together like a printed word
-("35102BG5181921"); their word boxes then sit at the left end of the row. Only pages with
-rows of boxes lose their lines; a page with checkboxes but no rows of boxes loses only the
-checkboxes, and every other page is read exactly as scanned (each change of the image
-changes some of tesseract's readings, so letters and tables are left alone).
+run-length morphology on a copy of about 150 dpi, and those of the rows of boxes are painted
+over with the paper around them in a copy of the page that only OCR sees (field frames and
+other rules stay: they keep the fields of a row on one line for tesseract); the page image
+the desk sees and the searchable PDF keep the original scan (the PDF's image is put back
+after tesseract has written its text layer). Tesseract also reads single characters several
+millimetres apart badly, even without the lines, so the characters of a row of boxes are
+moved together like a printed word ("35102BG5181921"); their word boxes then sit at the left
+end of the row. Only pages with rows of boxes lose lines; a page with checkboxes but no rows
+of boxes loses only the checkboxes, and every other page is read exactly as scanned (each
+change of the image changes some of tesseract's readings, so letters and tables are left
+alone).
 
 Checkboxes are found as small hollow squares; whether one is ticked is read from the ink
 inside it. Each becomes a word of its own in the page text and word list, "☒" (ticked) or
@@ -24,6 +26,7 @@ All functions are plain functions of files and arrays, safe in worker threads.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -46,6 +49,8 @@ MIN_BOX_MM, MAX_BOX_MM = 2.0, 7.0  # side of a checkbox
 MAX_LABEL_GAP_MM = 7.0  # between a checkbox and its label
 MIN_TICK_INK = 0.08  # share of a box's inside that is ink when it is ticked or crossed
 MIN_FILLED = 0.45  # a box filled in (or blacked out) rather than crossed
+SPECK_SHARE = 0.35  # of a row of boxes' typical character ink: a dot, not a character
+SPECK_REACH_MM = 0.6  # a dot this close to a character shares its box
 JPEG_QUALITY = 85  # what tesseract itself uses for the page image in its PDF
 
 
@@ -186,8 +191,18 @@ def analyse_form(gray: np.ndarray, dpi: float) -> FormPage:
     if not combs and not boxes:
         return FormPage(None, 0, [])
     # The lines grown by one pixel of the copy take the lighter fringe of a scanned line too.
-    # Without rows of boxes only the checkboxes go: the rules stay as scanned.
-    erase = _dilate(lines, 1) if combs else np.zeros_like(lines)
+    # Only the lines of the rows of boxes go (and the checkboxes): field frames and rules stay
+    # as scanned. A field's frame keeps its label and its entry apart from the next field's,
+    # so tesseract reads the fields of one row as one line ("Hofmann Jacqueline"); without the
+    # frames it took the fields of a photographed form for columns and read "Vorname" and its
+    # entry half a page after "Familienname".
+    erase = np.zeros_like(lines)
+    if combs:
+        grown = _dilate(lines, 1)
+        pad = _px(1.0, small_dpi)
+        for top, bottom, left, right in combs:
+            area = (slice(max(0, top - pad), bottom + pad), slice(max(0, left - pad), right + pad))
+            erase[area] = grown[area]
     margin = max(1, _px(0.3, small_dpi))
     for box in boxes:
         erase[
@@ -244,6 +259,9 @@ def _dividers(
         grown[1:, :] |= near_rule[:-1, :]
         grown[:-1, :] |= near_rule[1:, :]
         near_rule = grown
+    # ... and by a pixel at their ends, where the outermost wall of a row of boxes stands
+    near_rule[:, 1:] |= near_rule[:, :-1].copy()
+    near_rule[:, :-1] |= near_rule[:, 1:].copy()
     columns, starts, ends = _row_runs(np.ascontiguousarray(candidates.T))
     top_ok = near_rule[starts, columns]
     bottom_ok = near_rule[ends - 1, columns]
@@ -251,6 +269,10 @@ def _dividers(
     # The walls of an open comb stand on its base line only: a stroke that touches a rule at
     # one end counts when at least MIN_TICKS such strokes stand on the same rule.
     one = top_ok ^ bottom_ok
+    # A rule that closed boxes stand on is no open comb's base: what touches it at one end
+    # only is a character touching its box (a phone photo blurs the gap away) or a label's
+    # descender above the row, and it stays.
+    one &= ~_on_closed_row(columns, starts, ends, top_ok, keep, reach + thick)
     if one.any():
         touching = np.where(top_ok, starts, ends - 1) // max(2, reach)
         key = touching * 2 + top_ok.astype(np.int64)
@@ -267,6 +289,36 @@ def _dividers(
         out.ravel()[np.repeat(first, lengths) + offsets] = True
     walls = _Walls(columns[keep], starts[keep], ends[keep], top_ok[keep], bottom_ok[keep])
     return out.T, walls
+
+
+def _on_closed_row(
+    columns: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    top_ok: np.ndarray,
+    closed: np.ndarray,
+    reach: int,
+) -> np.ndarray:
+    """Which strokes touch, at their one rule end, a rule that closed walls (`closed`: from
+    rule to rule) also touch (within `reach` rows), inside the columns those walls span."""
+    out = np.zeros(len(columns), bool)
+    if not closed.any():
+        return out
+    touching = np.where(top_ok, starts, ends - 1)
+    rules = np.concatenate([starts[closed], ends[closed] - 1])
+    spans = np.concatenate([columns[closed], columns[closed]])
+    order = np.argsort(rules)
+    rules, spans = rules[order], spans[order]
+    # rows of closed walls within `reach` of each other belong to one rule
+    cuts = np.flatnonzero(np.diff(rules) > reach) + 1
+    for rows, cols in zip(np.split(rules, cuts), np.split(spans, cuts), strict=True):
+        out |= (
+            (touching >= rows.min() - reach)
+            & (touching <= rows.max() + reach)
+            & (columns >= cols.min())
+            & (columns <= cols.max())
+        )
+    return out
 
 
 def _combs(walls: _Walls, dpi: float) -> list[tuple[int, int, int, int]]:
@@ -357,7 +409,16 @@ def _compact_combs(
             continue
         weights = np.array([profile[s:e].sum() for s, e in zip(starts, ends, strict=True)])
         keep = weights >= max(4, _px(0.3, dpi) ** 2)  # specks and remnants stay behind
-        starts, ends = starts[keep], ends[keep]
+        starts, ends, weights = starts[keep], ends[keep], weights[keep]
+        # A dot of dirt in a character's box, beside the character (a phone photo's grain
+        # leaves such dots): packed, it would stick to the number ("3510.1BG..."). A printed
+        # "." between two groups of boxes stands clear of the digits.
+        if len(starts) > 2:
+            small = weights < SPECK_SHARE * float(np.median(weights))
+            left_gap = np.concatenate([[np.inf], starts[1:] - ends[:-1]])
+            right_gap = np.concatenate([starts[1:] - ends[:-1], [np.inf]])
+            speck = small & (np.minimum(left_gap, right_gap) <= _px(SPECK_REACH_MM, dpi))
+            starts, ends = starts[~speck], ends[~speck]
         if len(starts) < 2:
             continue
         centres = (starts + ends) / 2
@@ -473,17 +534,34 @@ def _diagonal_ink(inside: np.ndarray) -> float:
 # --- reading a page ---------------------------------------------------------------------------
 
 
-def read_page(image: Path, out_base: Path, languages: str, timeout: int, dpi: int) -> OcrResult:
+def read_page(
+    image: Path,
+    out_base: Path,
+    languages: str,
+    timeout: int,
+    dpi: int,
+    shown: Path | None = None,
+) -> OcrResult:
     """OCR of an upright page with its form lines taken out and its checkboxes read.
 
     Pages without rules or checkboxes are read exactly as `ocr_page` reads them. The searchable
-    PDF that comes back shows the page as scanned, lines and all.
+    PDF that comes back shows the page as scanned, lines and all: `shown` when given (the page
+    as the desk sees it, of the same size, where `image` was cleaned for OCR), else `image`.
     """
     with Image.open(image) as opened:
         gray = np.asarray(opened.convert("L"))
+    view = gray
+    if shown is not None:
+        with Image.open(shown) as opened:
+            view = np.asarray(opened.convert("L"))
     form = analyse_form(gray, dpi)
     if form.cleaned is None:
-        return ocr_page(image, out_base, languages, timeout, dpi)
+        result = ocr_page(image, out_base, languages, timeout, dpi)
+        if shown is not None and result.pdf is not None:
+            # should it fail, the PDF keeps the page OCR read; the viewer has its own image
+            with contextlib.suppress(ValueError, pikepdf.PdfError):
+                restore_page_image(result.pdf, view)
+        return result
     cleaned = out_base.with_name(out_base.name + "-form.pgm")
     Image.fromarray(form.cleaned).save(cleaned)
     try:
@@ -492,7 +570,7 @@ def read_page(image: Path, out_base: Path, languages: str, timeout: int, dpi: in
         cleaned.unlink(missing_ok=True)
     if result.pdf is not None:
         try:
-            restore_page_image(result.pdf, gray)
+            restore_page_image(result.pdf, view)
         except (ValueError, pikepdf.PdfError):
             # The PDF must show the page as scanned: read it as it is instead.
             return ocr_page(image, out_base, languages, timeout, dpi)

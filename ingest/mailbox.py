@@ -42,7 +42,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ingest.email_import import looks_like_email
+from ingest.email_pdf import looks_like_email
 from ingest.hotfolder import clean_name, shown
 from ingest.intake import accept_file
 from records import audit

@@ -1,7 +1,7 @@
 """Phone photos, coloured paper and coloured stamps: a page image made fit for OCR.
 
 `page_for_ocr` turns whatever a scanner or a phone delivered into the 8-bit gray page the rest
-of the preparation (orientation, skew, OCR, page image) works on:
+of the preparation (orientation, skew, OCR) works on:
 
 - A phone photo shows the sheet on a darker or textured background, seen at an angle, lit
   unevenly. The sheet is found as the largest bright quadrilateral that leaves a clearly darker
@@ -12,6 +12,10 @@ of the preparation (orientation, skew, OCR, page image) works on:
 - Coloured stamp ink (red, blue, violet) is taken out where it covers printed text, so the
   words under a received stamp are read; elsewhere the stamp keeps its gray tone, so the stamp's
   own date is still read.
+
+The clean-up is for OCR only: `pages_for_ocr_and_view` also gives the page the desk sees, with
+the same geometry (the sheet of a photo straightened) but paper, light and stamps as they were
+photographed or scanned; the caseworker must see the stamp that OCR looked through.
 
 Office scans on white paper with no coloured ink come back exactly as the plain gray
 conversion made them before: the costly steps run only where a cheap look at a small copy finds
@@ -62,15 +66,26 @@ class PageFindings:
 
 
 def page_for_ocr(image: Image.Image, dpi: int) -> tuple[Image.Image, PageFindings]:
-    """`image` (any mode, square pixels) as the 8-bit gray page for OCR and viewing.
+    """`image` (any mode, square pixels) as the 8-bit gray page for OCR.
 
     A photo comes back as an upright A4 page at `dpi` (portrait or landscape as the sheet
     lies); every other page keeps its size. The scale of the input is taken from its short
     side (about A4 wide), as a photo declares no useful resolution. Bilevel pages (faxes) are
     neither photos nor coloured: they only change mode.
     """
+    ocr, _view, findings = pages_for_ocr_and_view(image, dpi)
+    return ocr, findings
+
+
+def pages_for_ocr_and_view(
+    image: Image.Image, dpi: int
+) -> tuple[Image.Image, Image.Image | None, PageFindings]:
+    """The gray page for OCR (as `page_for_ocr`), and the page as the desk is to see it: the
+    same geometry (a photo's sheet straightened to A4), but as photographed or scanned, in
+    plain gray: paper, light and stamps as they are. The view is None when it is the OCR page
+    itself (nothing was cleaned)."""
     if image.mode == "1":
-        return image.convert("L"), PageFindings()
+        return image.convert("L"), None, PageFindings()
     colour = _is_colour(image)
     pixels = np.asarray(image.convert("RGB" if colour else "L"))
     pixel_dpi = min(pixels.shape[:2]) / A4_INCHES[0]
@@ -85,6 +100,9 @@ def page_for_ocr(image: Image.Image, dpi: int) -> tuple[Image.Image, PageFinding
     look_dpi = pixel_dpi * look.shape[1] / pixels.shape[1]
     tinted, stamps = _colour_findings(look, look_dpi) if colour else (False, [])
     findings = PageFindings(photo=photo, tinted_paper=tinted, coloured_ink=bool(stamps))
+    if not (photo or tinted or stamps):
+        return image.convert("L"), None, findings
+    view = _gray(pixels) if pixels.ndim == 3 else pixels.copy()
     if photo or tinted:
         # The whole page: paper made white, light evened out, stamp ink lifted off the print.
         if pixels.ndim == 2:
@@ -92,10 +110,10 @@ def page_for_ocr(image: Image.Image, dpi: int) -> tuple[Image.Image, PageFinding
         else:
             gray = _gray(_white_balanced(pixels, pixel_dpi))
             _lift_stamp_ink(gray, pixels, pixel_dpi, paper=255)
-    elif stamps:
+    else:
         # White paper: the page stays as the plain gray conversion made it, but where stamp ink
         # lies on the print it is replaced by the paper around it.
-        gray = _gray(pixels)
+        gray = view.copy()
         factor = pixels.shape[1] / look.shape[1]
         pad = round(3 / 25.4 * pixel_dpi)
         for left, top, wide, high in stamps:
@@ -105,15 +123,16 @@ def page_for_ocr(image: Image.Image, dpi: int) -> tuple[Image.Image, PageFinding
             part = gray[y0:y1, x0:x1]
             paper = float(np.percentile(part, 95))
             _lift_stamp_ink(part, pixels[y0:y1, x0:x1], pixel_dpi, paper=paper)
-    else:
-        return image.convert("L"), findings
     if photo:
         # The sheet's edge, found on a small copy, may leave a sliver of the table: printers
-        # leave 3 mm or more, so the outermost EDGE_MM are paper.
+        # leave 3 mm or more, so the outermost EDGE_MM are paper (in the view the paper's
+        # own tone).
         edge = round(EDGE_MM / 25.4 * pixel_dpi)
-        gray[:edge, :] = gray[-edge:, :] = 255
-        gray[:, :edge] = gray[:, -edge:] = 255
-    return Image.fromarray(gray), findings
+        for page, paper in ((gray, 255), (view, int(np.percentile(view, 90)))):
+            page[:edge, :] = page[-edge:, :] = paper
+            page[:, :edge] = page[:, -edge:] = paper
+    shown = None if np.array_equal(view, gray) else Image.fromarray(view)
+    return Image.fromarray(gray), shown, findings
 
 
 def looks_plain(image: Image.Image) -> bool:

@@ -25,10 +25,10 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import delete, select, update
 
+from ingest.archive_pdf import write_pdfa
 from ingest.forms import read_page
 from ingest.intake import EMAIL, keep_original
 from ingest.ocr import OcrResult, image_colour
-from ingest.pdfa import write_pdfa
 from ingest.prepare import (
     PageScan,
     analyse_page,
@@ -37,6 +37,7 @@ from ingest.prepare import (
     pdf_page_scans,
     prepare_page,
     render_pdf_page,
+    view_of,
 )
 from ingest.recognition import Recognition
 from ingest.routing import catalogue_for, file_preset, file_recognised, recognise_all
@@ -145,6 +146,10 @@ def _read_page(
             min_dpi=settings.ocr_dpi,
             max_pixels=settings.max_image_pixels,
         )
+    # The page as the desk sees it, where OCR reads a cleaned copy (ingest.photo): turned and
+    # deskewed alike, so the word boxes land on it.
+    raw_view = view_of(raw)
+    shown_raw = raw_view if raw_view.exists() else None
     try:
         plan = analyse_page(raw, timeout)
         if plan.separator or plan.blank:
@@ -152,35 +157,48 @@ def _read_page(
         upright = prepare_page(
             raw, work / f"upright-{number:05d}.pgm", rotation=plan.rotation, skew=plan.skew
         )
+        shown = _shown(shown_raw, work / f"shown-{number:05d}.pgm", plan.rotation, plan.skew)
         rotation = plan.rotation
         try:
             result = read_page(
-                upright, work / f"ocr-{number:05d}", settings.ocr_languages, timeout, dpi
+                upright, work / f"ocr-{number:05d}", settings.ocr_languages, timeout, dpi, shown
             )
             if _maybe_upside_down(result):
                 # Text read upside down comes out as confident-looking garbage only rarely:
                 # a very low mean confidence is worth one more reading the other way up.
+                other = (plan.rotation + 180) % 360
                 turned = prepare_page(
-                    raw,
-                    work / f"turned-{number:05d}.pgm",
-                    rotation=(plan.rotation + 180) % 360,
-                    skew=plan.skew,
+                    raw, work / f"turned-{number:05d}.pgm", rotation=other, skew=plan.skew
+                )
+                shown_turned = _shown(
+                    shown_raw, work / f"shown-turned-{number:05d}.pgm", other, plan.skew
                 )
                 second = read_page(
-                    turned, work / f"ocr2-{number:05d}", settings.ocr_languages, timeout, dpi
+                    turned,
+                    work / f"ocr2-{number:05d}",
+                    settings.ocr_languages,
+                    timeout,
+                    dpi,
+                    shown_turned,
                 )
                 if (second.confidence or 0) >= (result.confidence or 0) + RETURN_MARGIN:
-                    if upright != raw:
-                        upright.unlink(missing_ok=True)
-                    upright, result, rotation = turned, second, (plan.rotation + 180) % 360
+                    for path in (upright, shown):
+                        if path is not None and path not in (raw, shown_raw):
+                            path.unlink(missing_ok=True)
+                    upright, result, rotation = turned, second, other
+                    shown = shown_turned
                 else:
-                    turned.unlink(missing_ok=True)
-            image, thumb, size = _renditions(upright, work, number)
+                    for path in (turned, shown_turned):
+                        if path is not None and path != shown_raw:
+                            path.unlink(missing_ok=True)
+            image, thumb, size = _renditions(shown or upright, work, number)
         finally:
-            if upright != raw:
-                upright.unlink(missing_ok=True)
+            for path in (upright, shown):
+                if path is not None and path not in (raw, shown_raw):
+                    path.unlink(missing_ok=True)
     finally:
         raw.unlink(missing_ok=True)
+        raw_view.unlink(missing_ok=True)
     return PageOutcome(
         source_page=number,
         dropped=None,
@@ -221,6 +239,7 @@ def _text_layer_page(
             result.pdf = layered_page_pdf(image, result.words, (width, height), dpi, target)
     finally:
         raw.unlink(missing_ok=True)
+        view_of(raw).unlink(missing_ok=True)
     return PageOutcome(
         source_page=number,
         dropped=None,
@@ -232,6 +251,13 @@ def _text_layer_page(
         thumb=thumb,
         text_layer=True,
     )
+
+
+def _shown(view: Path | None, out: Path, rotation: int, skew: float) -> Path | None:
+    """The page as the desk sees it, turned and deskewed like the page OCR reads."""
+    if view is None:
+        return None
+    return prepare_page(view, out, rotation=rotation, skew=skew)
 
 
 LOW_CONFIDENCE = 50.0  # mean word confidence of tesseract; clean letters read at 85-95
@@ -295,7 +321,7 @@ def _email_pages(eml: Path, work: Path, runtime: Runtime) -> Path:
     """The e-mail as one PDF whose text pages carry real text. Long text attachments are
     shown by their first pages; each of them is kept whole in the blob store as an original
     of its own (content-addressed, named by the SHA-256 printed on its last page)."""
-    from ingest.email_import import NotAnEmail, email_to_pdf
+    from ingest.email_pdf import NotAnEmail, email_to_pdf
 
     settings = runtime.settings
     target = work / "email.pdf"
@@ -368,7 +394,7 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
                 if content_type == EMAIL:
                     # The e-mail stays byte for byte as the original; its body and attachments
                     # become the pages of one document.
-                    from ingest.email_import import sender_address
+                    from ingest.email_pdf import sender_address
 
                     sender = sender_address(original)
                     original = _email_pages(original, work, runtime)

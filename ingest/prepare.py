@@ -33,7 +33,7 @@ import zxingcpp
 from PIL import Image, ImageFilter, ImageOps
 
 from ingest.ocr import rasterise_pdf_page
-from ingest.photo import looks_plain, page_for_ocr
+from ingest.photo import looks_plain, pages_for_ocr_and_view
 from ingest.programs import run_program
 from ingest.validation import megapixels, page_size_points, rendered_size
 from records.errors import UnreadablePage
@@ -180,7 +180,8 @@ def _page_boxes(pdf: Path) -> list[tuple[float, float, float]]:
 
 
 def render_pdf_page(pdf: Path, number: int, dpi: int, out_dir: Path, timeout: int) -> Path:
-    """Page `number` (1-based) as an 8-bit grayscale PGM at `dpi` in `out_dir`.
+    """Page `number` (1-based) as an 8-bit grayscale PGM at `dpi` in `out_dir`, prepared for
+    OCR; the page as the desk sees it beside it (`view_of`) when the two differ.
 
     A page that is nothing but one full-page JPEG or CCITT scan at this dpi is extracted with
     pdfimages and decoded once (measured 40-70 ms per A4 page against 160-420 ms for pdftoppm
@@ -192,9 +193,10 @@ def render_pdf_page(pdf: Path, number: int, dpi: int, out_dir: Path, timeout: in
     if turn is None:
         rasterise_pdf_page(pdf, number, dpi, target, timeout)
         with Image.open(target) as rendered:
-            page, findings = page_for_ocr(rendered, dpi)
+            page, view, findings = pages_for_ocr_and_view(rendered, dpi)
         if findings.photo:
             page.save(target)
+            _save_view(view, target)
         return target
     prefix = out_dir / f"page-{number:05d}-raw"
     run_program(
@@ -204,20 +206,35 @@ def render_pdf_page(pdf: Path, number: int, dpi: int, out_dir: Path, timeout: in
     try:
         if len(extracted) != 1:
             raise UnreadablePage(f"Seite {number}: Bild konnte nicht entnommen werden")
-        gray = _scan_page_for_ocr(extracted[0], dpi)
+        gray, view = _scan_page_for_ocr(extracted[0], dpi)
         if turn:
             gray = gray.transpose(_CLOCKWISE[turn])
+            view = view.transpose(_CLOCKWISE[turn]) if view is not None else None
         gray.save(target)
+        _save_view(view, target)
     finally:
         for path in extracted:
             path.unlink(missing_ok=True)
     return target
 
 
-def _scan_page_for_ocr(image_file: Path, dpi: int) -> Image.Image:
+def view_of(page: Path) -> Path:
+    """Where the page as the desk sees it is kept beside the page prepared for OCR, when the
+    two differ (ingest.photo: stamps lifted, paper whitened, light evened out for OCR only).
+    Same size and geometry: whatever turns or deskews one must turn the other alike."""
+    return page.with_name(f"{page.stem}-view.pgm")
+
+
+def _save_view(view: Image.Image | None, page: Path) -> None:
+    if view is not None:
+        view.save(view_of(page))
+
+
+def _scan_page_for_ocr(image_file: Path, dpi: int) -> tuple[Image.Image, Image.Image | None]:
     """The extracted scan as the gray page for OCR: photos straightened, coloured paper
-    whitened, stamps lifted off the print (ingest.photo). A 1/8-scale draft decides first, so
-    a plain scan costs only its gray decode, as before."""
+    whitened, stamps lifted off the print (ingest.photo); and the page as the desk sees it
+    when that differs. A 1/8-scale draft decides first, so a plain scan costs only its gray
+    decode, as before."""
     with Image.open(image_file) as probe:
         plain = probe.mode == "1"
         if not plain:
@@ -227,8 +244,9 @@ def _scan_page_for_ocr(image_file: Path, dpi: int) -> Image.Image:
     with Image.open(image_file) as image:
         if plain:
             image.draft("L", image.size)  # JPEG: let libjpeg produce gray, no RGB pass
-            return image.convert("L")
-        return page_for_ocr(image, dpi)[0]
+            return image.convert("L"), None
+        page, view, _findings = pages_for_ocr_and_view(image, dpi)
+        return page, view
 
 
 _CLOCKWISE = {
@@ -398,7 +416,8 @@ def extract_image_page(
     image_file: Path, number: int, out_dir: Path, *, min_dpi: int, max_pixels: int
 ) -> tuple[Path, int]:
     """Frame `number` (1-based) of a TIFF, JPEG or PNG as an 8-bit grayscale PGM with square
-    pixels in `out_dir`, and its dpi (DEFAULT_DPI when the file declares none)."""
+    pixels in `out_dir`, and its dpi (DEFAULT_DPI when the file declares none); the page as
+    the desk sees it beside it (`view_of`) when OCR reads a cleaned copy."""
     target = out_dir / f"page-{number:05d}.pgm"
     with Image.open(image_file) as image:
         image.seek(number - 1)
@@ -411,8 +430,9 @@ def extract_image_page(
             # Phones store the sensor's pixels and say in EXIF which way up they belong.
             photo_dpi = max(min_dpi, PHOTO_DPI)
             upright = ImageOps.exif_transpose(image) if image.format == "JPEG" else image
-            page, findings = page_for_ocr(upright, photo_dpi)
+            page, view, findings = pages_for_ocr_and_view(upright, photo_dpi)
             dpi = photo_dpi if findings.photo else round(x_dpi)
+            _save_view(view, target)
     page.save(target)
     return target, dpi
 

@@ -1,7 +1,7 @@
 """Pages that bring their own text: born-digital PDF pages and the text pages of e-mails.
 
 A page whose text is drawn with fonts (a letter exported from an office program, an e-mail's
-body as ingest/email_import.py lays it out) already holds the exact text: it is never rendered
+body as ingest/email_pdf/ lays it out) already holds the exact text: it is never rendered
 and read again by OCR. Its words and their boxes come from the text layer (poppler's
 `pdftotext -bbox-layout`), the page is rendered only for the viewer, and the page itself goes
 into the archive PDF, so its text stays searchable there.

@@ -6,48 +6,23 @@ exports their addresses; without them such tests are skipped locally and fail un
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from records.config import Settings
-from records.db import make_engine, make_session_factory, migrate
 from records.runtime import Runtime
+from tests.support import live_server, load_people, make_settings, service_env
+from tests.support_browser import launch_chromium
 
-SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "samples"
-TEST_SECRET = "test-secret-key-0123456789"
-
-
-def service_env(name: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        message = f"{name} is not set: run the suite with scripts/test.sh to start the services"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return value
-
-
-def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "demo": False,
-        "secret_key": TEST_SECRET,
-        "data_dir": data_dir,
-        "samples_dir": SAMPLES,
-        "ocr_processes": 2,
-        "job_poll_seconds": 0.2,
-        # Most tests follow a letter from the scan to the Postkorb; the quality check that
-        # holds it back by default has tests of its own (tests/test_need_to_know.py).
-        "qa_required": False,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 
 @pytest.fixture
@@ -162,7 +137,25 @@ def sqlite_runtime(tmp_path: Path) -> Iterator[Runtime]:
     built.close()
 
 
-def migrated_sessions(url: str):  # type: ignore[no-untyped-def]
-    engine = make_engine(url)
-    migrate(engine)
-    return engine, make_session_factory(engine)
+@pytest.fixture
+def live_url(sqlite_runtime: Runtime) -> Iterator[str]:
+    """The product (API and pages) with the sample people, served on a free port."""
+    from web.app import create_product_app
+
+    load_people(sqlite_runtime)
+    with live_server(create_product_app(sqlite_runtime)) as url:
+        yield url
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    """A tab of Debian's Chromium, driven by Playwright, in a German context of its own (so
+    that a test can open a second window, the viewer, in it)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        context = browser.new_context(locale="de-DE")
+        yield context.new_page()
+        context.close()
+        browser.close()

@@ -1,13 +1,27 @@
-"""Helpers shared by the tests that drive the product as its users do."""
+"""Helpers and constants shared by the tests; the pytest fixtures are in tests/conftest.py,
+the browser's helpers in tests/support_browser.py. No test module imports another one."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
 import threading
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage
 from functools import lru_cache
 from pathlib import Path
 
+import pikepdf
+import pytest
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,7 +29,7 @@ from api.app import create_app
 from ingest.worker import run_worker
 from records.config import Settings
 from records.dates import local_today
-from records.db import transaction, utcnow
+from records.db import make_engine, make_session_factory, migrate, transaction, utcnow
 from records.masterdata import (
     HOUSEHOLD_COLUMNS,
     STAFF_COLUMNS,
@@ -24,12 +38,53 @@ from records.masterdata import (
     read_csv,
 )
 from records.models import Document, Household, Page, User
-from records.routing import file_document
+from records.routing import file_document, index_entry
 from records.runtime import Runtime
 from records.users import hash_password
-from tests.conftest import SAMPLES
 
+SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "samples"
+TEST_SECRET = "test-secret-key-0123456789"
 PASSWORD = "richtig-langes-passwort"
+
+# Households of the sample master data (samples/households.csv) that many tests file into.
+OWN = "95401BG1231743"  # Husum: caseworker lsb.95401.2 (Leistung Husum), case manager fm.2
+NEIGHBOUR = "95401BG0269063"  # Husum: caseworker lsb.95401.1, same team
+ISLANDS = "95403BG3023526"  # Leistung Inseln: no one in Husum may see it
+KOCH = "95403BG6577899"  # Stefan Koch, Osterende 112, 25938 Wyk auf Föhr
+
+
+def service_env(name: str) -> str:
+    """A service's address as scripts/test.sh exports it; without it the test is skipped
+    locally and fails under CI."""
+    value = os.environ.get(name)
+    if not value:
+        message = f"{name} is not set: run the suite with scripts/test.sh to start the services"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return value
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "demo": False,
+        "secret_key": TEST_SECRET,
+        "data_dir": data_dir,
+        "samples_dir": SAMPLES,
+        "ocr_processes": 2,
+        "job_poll_seconds": 0.2,
+        # Most tests follow a letter from the scan to the Postkorb; the quality check that
+        # holds it back by default has tests of its own (tests/test_need_to_know.py).
+        "qa_required": False,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def migrated_sessions(url: str):  # type: ignore[no-untyped-def]
+    engine = make_engine(url)
+    migrate(engine)
+    return engine, make_session_factory(engine)
 
 
 class Held:
@@ -157,3 +212,138 @@ def file_letter(
         routed_by="auto",
     )
     return document
+
+
+def file_indexed(
+    runtime: Runtime,
+    bg_number: str | None,
+    doc_type: str,
+    *pages: str,
+    target: str = "caseworker",
+    **fields: object,
+) -> str:
+    """A letter filed into the household with this BG number (clearing without one) and
+    indexed, as `file_letter` leaves it; its id."""
+    with transaction(runtime.sessions) as session:
+        household = (
+            session.scalar(select(Household).where(Household.bg_number == bg_number))
+            if bg_number
+            else None
+        )
+        document = file_letter(session, household, doc_type, *pages, target=target, **fields)
+        session.flush()
+        runtime.index.index(index_entry(document))
+        return str(document.id)
+
+
+def staff_csv_moving(login: str, team: str) -> bytes:
+    """The sample staff list with one person moved to another team."""
+    lines = sample("staff.csv").read_text(encoding="utf-8").splitlines()
+    moved = [
+        ",".join([*parts[:2], team, parts[3]]) if (parts := line.split(","))[0] == login else line
+        for line in lines
+    ]
+    return ("\n".join(moved) + "\n").encode()
+
+
+@contextmanager
+def live_server(app: FastAPI, **config: object) -> Iterator[str]:
+    """The app served by uvicorn on a free port in a thread of this process; its base URL.
+    `config` goes to uvicorn.Config (only warnings are logged unless it says otherwise)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config.setdefault("log_level", "warning")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **config))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+SCAN_GRAY = 90  # dark, so that the white box behind an export's stamp shows
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One page of a document built by `scan_pdf`."""
+
+    text: str  # the invisible text layer
+    size: tuple[float, float] = (595.0, 842.0)  # MediaBox width, height
+    rotate: int = 0
+    crop: tuple[float, float, float, float] | None = None
+    origin: tuple[float, float] = (0.0, 0.0)  # MediaBox lower left
+
+
+def scan_pdf(path: Path, sheets: list[Sheet], dpi: int = 40) -> Path:
+    """A document PDF as renditions look: Pillow saves the scans as a PDF, pikepdf adds the
+    text layers; pages may be turned (/Rotate), cropped or of another size."""
+    images = [
+        Image.new("L", (round(s.size[0] / 72 * dpi), round(s.size[1] / 72 * dpi)), SCAN_GRAY)
+        for s in sheets
+    ]
+    images[0].save(path, "PDF", resolution=dpi, save_all=True, append_images=images[1:])
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        font = pdf.make_indirect(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Font,
+                Subtype=pikepdf.Name.Type1,
+                BaseFont=pikepdf.Name.Helvetica,
+                Encoding=pikepdf.Name.WinAnsiEncoding,
+            )
+        )
+        for page, sheet in zip(pdf.pages, sheets, strict=True):
+            x0, y0 = sheet.origin
+            width, height = sheet.size
+            page.obj.MediaBox = pikepdf.Array([x0, y0, x0 + width, y0 + height])
+            # Pillow draws the image at the origin; move it into the MediaBox.
+            page.contents_add(pdf.make_stream(f"1 0 0 1 {x0} {y0} cm\n".encode()), prepend=True)
+            page.obj.Resources.Font = pikepdf.Dictionary(F1=font)
+            text = b"(" + sheet.text.encode("cp1252") + b")"
+            layer = b"BT 3 Tr /F1 12 Tf 40 %d Td %s Tj ET\n" % (int(height / 2), text)
+            page.contents_add(pdf.make_stream(layer))
+            if sheet.rotate:
+                page.obj.Rotate = sheet.rotate
+            if sheet.crop:
+                page.obj.CropBox = pikepdf.Array(list(sheet.crop))
+        pdf.save(path)
+    return path
+
+
+def page_texts(pdf: Path, *extra: str) -> list[str]:
+    """The text of each page as poppler's pdftotext reads it."""
+    result = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", *extra, str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split("\f")[:-1]  # every page ends with a form feed
+
+
+def objection_mail(message_id: str | None = "<widerspruch-1@example.org>") -> bytes:
+    """Stefan Koch's objection by e-mail, as a message file."""
+    message = EmailMessage()
+    message["From"] = "Stefan Koch <s.koch@example.org>"
+    message["To"] = "jobcenter@example.org"
+    message["Subject"] = f"Widerspruch gegen den Bescheid vom 10.11.2026, BG-Nr. {KOCH}"
+    message["Date"] = "Tue, 01 Dec 2026 09:30:00 +0100"
+    if message_id:
+        message["Message-ID"] = message_id
+    message.set_content(
+        "Sehr geehrte Damen und Herren,\n\n"
+        "hiermit lege ich Widerspruch gegen Ihren Bescheid vom 10.11.2026 ein.\n"
+        "Die Kosten der Unterkunft wurden nicht vollständig berücksichtigt.\n\n"
+        f"Bedarfsgemeinschaft: {KOCH}\n"
+        "Stefan Koch, geboren am 02.07.1970\nOsterende 112, 25938 Wyk auf Föhr\n\n"
+        "Mit freundlichen Grüßen\nStefan Koch\n"
+    )
+    return bytes(message)

@@ -19,8 +19,7 @@ from records.errors import ConfigurationError
 from records.models import AuditEvent, Job, ScanBatch
 from records.runtime import Runtime, build_runtime
 from records.users import set_password
-from tests.conftest import make_settings
-from tests.support import PASSWORD, add_admin, client_for, load_people, sample
+from tests.support import PASSWORD, add_admin, client_for, load_people, make_settings, sample
 
 
 @pytest.fixture

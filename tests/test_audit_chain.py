@@ -18,7 +18,7 @@ from records import audit
 from records.audit_chain import GENESIS_HASH, row_hash, verify_chain
 from records.db import MIGRATIONS_DIR, make_engine, make_session_factory, transaction
 from records.models import AuditEvent, Team
-from tests.conftest import TEST_SECRET, migrated_sessions
+from tests.support import TEST_SECRET, migrated_sessions
 
 REPO = Path(__file__).resolve().parent.parent
 

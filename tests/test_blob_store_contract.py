@@ -14,7 +14,7 @@ from records.errors import BlobCorrupted, BlobExists, BlobMissing, InvalidInput
 from storage import BlobStore, read_bytes
 from storage.local import LocalBlobStore
 from storage.s3 import S3BlobStore
-from tests.conftest import make_settings
+from tests.support import make_settings
 
 
 def _s3(settings: dict[str, object], **extra: object) -> S3BlobStore:

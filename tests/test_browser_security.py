@@ -32,8 +32,8 @@ from records.models import Document, InboxItem, ScanBatch
 from records.objections import court_letter_facts
 from records.routing import index_entry
 from records.runtime import Runtime
-from tests.support import PASSWORD, client_for, sample, work_until_idle
-from tests.test_web import ARTIFACTS, live_url, page  # noqa: F401 - fixtures
+from tests.support import client_for, sample, work_until_idle
+from tests.support_browser import ARTIFACTS, log_in
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +85,7 @@ def _hostile_email(path: Path) -> Path:
 
 
 @pytest.fixture
-def hostile(sqlite_runtime: Runtime, live_url: str, tmp_path: Path) -> dict[str, str]:  # noqa: F811
+def hostile(sqlite_runtime: Runtime, live_url: str, tmp_path: Path) -> dict[str, str]:
     desk = client_for(sqlite_runtime, DESK)
     for name in ("0024.pdf", "0018.pdf"):
         answer = desk.post(
@@ -147,7 +147,7 @@ def hostile(sqlite_runtime: Runtime, live_url: str, tmp_path: Path) -> dict[str,
 class Watch:
     """Everything a page could tell about script that ran or was refused."""
 
-    def __init__(self, page: Page) -> None:  # noqa: F811
+    def __init__(self, page: Page) -> None:
         self.dialogs: list[str] = []
         self.errors: list[str] = []
         self.pages: list[Page] = []
@@ -155,7 +155,7 @@ class Watch:
         page.context.on("page", self.attach)
         self.attach(page)
 
-    def attach(self, page: Page) -> None:  # noqa: F811
+    def attach(self, page: Page) -> None:
         self.pages.append(page)
 
         def on_dialog(dialog) -> None:  # type: ignore[no-untyped-def]
@@ -171,7 +171,7 @@ class Watch:
         page.on("pageerror", lambda error: self.errors.append(f"{page.url}: {error}"))
 
     def check(self, where: str) -> None:
-        for page in self.pages:  # noqa: F402
+        for page in self.pages:
             if page.is_closed():
                 continue
             assert page.evaluate("typeof window.__xss") == "undefined", f"script ran: {where}"
@@ -181,24 +181,16 @@ class Watch:
         assert self.errors == [], where
 
 
-def _log_in(page: Page, base: str, login: str) -> None:  # noqa: F811
-    page.goto(f"{base}/anmelden")
-    page.get_by_label("Benutzername").fill(login)
-    page.get_by_label("Passwort").fill(PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
-    expect(page).not_to_have_url(re.compile(r"/anmelden"))
-
-
 def test_hostile_letter_and_e_mail_text_never_runs_on_any_page(
     hostile: dict[str, str],
-    page: Page,  # noqa: F811
+    page: Page,
 ) -> None:
     base = hostile["url"]
     watch = Watch(page)
     ARTIFACTS.mkdir(exist_ok=True)
 
     # The objections office: Postkorb with the court letter in the team inbox.
-    _log_in(page, base, OFFICE)
+    log_in(page, base, OFFICE)
     page.goto(f"{base}/postkorb")
     page.locator("#scopes .tab", has_text="Team").click()
     row = page.locator("#inbox-rows tr", has_text="Klage").first
@@ -284,7 +276,7 @@ def test_hostile_letter_and_e_mail_text_never_runs_on_any_page(
     expect(page).to_have_url(f"{base}/anmelden")
 
     # The scanning desk and the clearing page.
-    _log_in(page, base, DESK)
+    log_in(page, base, DESK)
     page.goto(f"{base}/scanstelle")
     expect(page.locator("#batch-rows")).to_contain_text(CLEARING_NAME)
     expect(page.locator("#batch-rows")).to_contain_text(f"Scanner {QUOTE}")
@@ -301,11 +293,11 @@ def test_hostile_letter_and_e_mail_text_never_runs_on_any_page(
 
 def test_a_page_script_cannot_assign_a_string_to_inner_html(
     hostile: dict[str, str],
-    page: Page,  # noqa: F811
+    page: Page,
 ) -> None:
     """Trusted Types: the one way into innerHTML is html`` and setHtml of format.js."""
     base = hostile["url"]
-    _log_in(page, base, OFFICE)
+    log_in(page, base, OFFICE)
     page.goto(f"{base}/postkorb")
     outcome = page.evaluate(
         """() => {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLES, TEST_SECRET
+from tests.support import SAMPLES, TEST_SECRET
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -58,7 +58,7 @@ def test_set_password_reads_standard_input(tmp_path: Path) -> None:
 
     from records.runtime import build_runtime
     from records.users import check_login
-    from tests.conftest import make_settings
+    from tests.support import make_settings
 
     runtime = build_runtime(make_settings(tmp_path))
     user = check_login(runtime.sessions, "ws.1", "ein-neues-langes-passwort", demo_mode=False)

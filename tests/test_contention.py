@@ -30,7 +30,6 @@ from records.errors import NotFound
 from records.models import AuditEvent, Household, ScanBatch, User
 from records.routing import index_entry
 from records.runtime import Runtime, build_runtime
-from tests.conftest import make_settings, migrated_sessions
 from tests.contention_load import (
     VICTIM,
     Load,
@@ -42,7 +41,16 @@ from tests.contention_load import (
     victim_round,
     wait_until_up,
 )
-from tests.support import PASSWORD, Held, client_for, file_letter, load_people, sample
+from tests.support import (
+    PASSWORD,
+    Held,
+    client_for,
+    file_letter,
+    load_people,
+    make_settings,
+    migrated_sessions,
+    sample,
+)
 
 
 class _Recorded(logging.Handler):

@@ -18,8 +18,7 @@ from records.errors import ConfigurationError
 from records.runtime import build_runtime
 from search.base import IndexedDocument
 from storage.local import LocalBlobStore
-from tests.conftest import make_settings
-from tests.support import sample
+from tests.support import make_settings, sample
 
 
 @pytest.fixture

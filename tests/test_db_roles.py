@@ -17,8 +17,7 @@ from records.db_roles import grant_runtime_role
 from records.errors import ConfigurationError
 from records.models import AuditEvent
 from records.runtime import build_runtime
-from tests.conftest import TEST_SECRET, make_settings
-from tests.support import client_for, load_people
+from tests.support import TEST_SECRET, client_for, load_people, make_settings
 
 pytestmark = pytest.mark.services
 

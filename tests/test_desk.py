@@ -16,8 +16,7 @@ from records.errors import UnreadablePage
 from records.models import Document
 from records.runtime import Runtime
 from storage import read_bytes
-from tests.conftest import TEST_SECRET
-from tests.support import client_for, load_people, sample, work_until_idle
+from tests.support import TEST_SECRET, client_for, load_people, sample, work_until_idle
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent

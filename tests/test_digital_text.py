@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 
 import ingest.pipeline
-from ingest.email_import import email_to_pdf, sender_address
+from ingest.email_pdf import email_to_pdf, sender_address
 from ingest.intake import original_key
 from ingest.textlayer import PageContent, page_contents
 from records.db import transaction

@@ -9,29 +9,9 @@ from email.message import EmailMessage
 import pytest
 
 from records.runtime import Runtime
-from tests.support import client_for, load_people, work_until_idle
+from tests.support import KOCH, client_for, load_people, objection_mail, work_until_idle
 
 pytestmark = pytest.mark.slow
-
-# Stefan Koch, Osterende 112, 25938 Wyk auf Föhr (sample master data).
-BG_NUMBER = "95403BG6577899"
-
-
-def objection_mail() -> bytes:
-    message = EmailMessage()
-    message["From"] = "Stefan Koch <s.koch@example.org>"
-    message["To"] = "jobcenter@example.org"
-    message["Subject"] = f"Widerspruch gegen den Bescheid vom 10.11.2026, BG-Nr. {BG_NUMBER}"
-    message["Date"] = "Tue, 01 Dec 2026 09:30:00 +0100"
-    message.set_content(
-        "Sehr geehrte Damen und Herren,\n\n"
-        "hiermit lege ich Widerspruch gegen Ihren Bescheid vom 10.11.2026 ein.\n"
-        "Die Kosten der Unterkunft wurden nicht vollständig berücksichtigt.\n\n"
-        f"Bedarfsgemeinschaft: {BG_NUMBER}\n"
-        "Stefan Koch, geboren am 02.07.1970\nOsterende 112, 25938 Wyk auf Föhr\n\n"
-        "Mit freundlichen Grüßen\nStefan Koch\n"
-    )
-    return bytes(message)
 
 
 def test_an_e_mail_handed_in_at_the_desk_is_recognised_and_routed(
@@ -40,7 +20,8 @@ def test_an_e_mail_handed_in_at_the_desk_is_recognised_and_routed(
     load_people(sqlite_runtime)
     desk = client_for(sqlite_runtime, "post.1")
     handed_in = desk.post(
-        "/api/documents", files={"file": ("widerspruch.eml", objection_mail(), "message/rfc822")}
+        "/api/documents",
+        files={"file": ("widerspruch.eml", objection_mail(message_id=None), "message/rfc822")},
     )
     assert handed_in.status_code == 201, handed_in.text
     assert handed_in.json()["content_type"] == "message/rfc822"
@@ -48,7 +29,7 @@ def test_an_e_mail_handed_in_at_the_desk_is_recognised_and_routed(
     batch = desk.get(f"/api/batches/{handed_in.json()['id']}").json()
     assert batch["status"] == "processed", batch
     [document] = batch["documents"]
-    assert document["bg_number"] == BG_NUMBER
+    assert document["bg_number"] == KOCH
     assert document["doc_type"] == "widerspruch"
     assert document["inbox"] == {"kind": "team", "team": "Widerspruchsstelle"}
     office = client_for(sqlite_runtime, "ws.1")
@@ -90,8 +71,7 @@ def test_the_senders_address_in_the_master_data_identifies_the_household(
     load_people(sqlite_runtime)
     lines = (SAMPLES / "households.csv").read_text(encoding="utf-8").splitlines()
     rows = [lines[0] + ",email"] + [
-        line + (",stefan.koch@example.org" if line.startswith(BG_NUMBER) else ",")
-        for line in lines[1:]
+        line + (",stefan.koch@example.org" if line.startswith(KOCH) else ",") for line in lines[1:]
     ]
     with transaction(sqlite_runtime.sessions) as session:
         import_households(session, read_csv("\n".join(rows).encode(), HOUSEHOLD_COLUMNS))
@@ -109,7 +89,7 @@ def test_the_senders_address_in_the_master_data_identifies_the_household(
     assert known.status_code == unknown.status_code == 201, (known.text, unknown.text)
     work_until_idle(sqlite_runtime)
     [routed] = desk.get(f"/api/batches/{known.json()['id']}").json()["documents"]
-    assert routed["bg_number"] == BG_NUMBER
+    assert routed["bg_number"] == KOCH
     assert routed["inbox"]["kind"] == "user"
     [held] = desk.get(f"/api/batches/{unknown.json()['id']}").json()["documents"]
     assert held["inbox"] == {"kind": "clearing"}

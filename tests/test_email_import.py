@@ -17,18 +17,17 @@ import pikepdf
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from ingest.email_import import (
+from ingest.email_pdf import (
     NOT_CONVERTED,
     EmailTooLarge,
     NotAnEmail,
-    _Deadline,
-    _decode_text,
-    _html_to_text,
-    _plan,
-    _unflow,
     email_to_pdf,
     looks_like_email,
 )
+from ingest.email_pdf.html_text import html_to_text
+from ingest.email_pdf.limits import Deadline
+from ingest.email_pdf.parse import decode_text, unflow
+from ingest.email_pdf.plan import plan_email
 from ingest.prepare import pdf_page_scans
 from ingest.textlayer import page_contents
 
@@ -99,7 +98,7 @@ def convert(tmp_path: Path, message: EmailMessage, **options: int):
 def drawn_text(message: EmailMessage) -> list[str]:
     """The text drawn on each rendered page, without rendering: the layout the pages show."""
     parsed = BytesParser(policy=policy.default).parsebytes(bytes(message))
-    document = _plan(parsed, 500, _Deadline(60), 100_000_000)
+    document = plan_email(parsed, 500, Deadline(60), 100_000_000)
     for opened in document.planner.opened:
         opened.close()
     return [
@@ -232,26 +231,26 @@ def test_html_only_body_and_inline_image(tmp_path: Path) -> None:
 
 
 def test_html_to_text_keeps_paragraphs_and_drops_scripts() -> None:
-    text = _html_to_text(
+    text = html_to_text(
         "<html><head><title>T</title><style>p{}</style></head><body><script>evil()</script>"
         "<p>Erster&nbsp;Absatz  mit\n Umbruch &amp; Entit&auml;t &#8364;</p><p>Zweiter<br>"
         "Zeile</p><ul><li>eins</li><li>zwei</li></ul><blockquote>zitiert</blockquote>"
         "<table><tr><td>Miete</td><td>500</td></tr></table></body></html>"
     )
     assert text == (
-        "Erster\u00a0Absatz mit Umbruch & Entität €\n\nZweiter\nZeile\n\n• eins\n• zwei\n\n"
-        "> zitiert\n\nMiete    500"
+        "Erster Absatz mit Umbruch & Entität €\n\nZweiter\nZeile\n\n  * eins\n  * zwei\n\n"
+        "    zitiert\n\nMiete    500"
     )
 
 
 def test_charsets() -> None:
-    assert _decode_text("Grüße".encode("cp1252"), "iso-8859-1") == "Grüße"
-    assert _decode_text("„Müller“ 5 €".encode("cp1252"), "iso-8859-1") == "„Müller“ 5 €"
-    assert _decode_text("Grüße".encode(), None) == "Grüße"
-    assert _decode_text("Grüße".encode("cp1252"), "utf-8") == "Gr\ufffd\ufffde"
-    assert _decode_text("Grüße".encode("cp1252"), None) == "Grüße"
-    assert _decode_text("Grüße".encode("cp1252"), "x-unbekannt") == "Grüße"
-    assert _decode_text("Grüße".encode("utf-16"), None) == "Grüße"
+    assert decode_text("Grüße".encode("cp1252"), "iso-8859-1") == "Grüße"
+    assert decode_text("„Müller“ 5 €".encode("cp1252"), "iso-8859-1") == "„Müller“ 5 €"
+    assert decode_text("Grüße".encode(), None) == "Grüße"
+    assert decode_text("Grüße".encode("cp1252"), "utf-8") == "Gr\ufffd\ufffde"
+    assert decode_text("Grüße".encode("cp1252"), None) == "Grüße"
+    assert decode_text("Grüße".encode("cp1252"), "x-unbekannt") == "Grüße"
+    assert decode_text("Grüße".encode("utf-16"), None) == "Grüße"
 
 
 def test_jpeg_goes_in_unchanged_and_turned_photos_upright(tmp_path: Path) -> None:
@@ -278,7 +277,7 @@ def test_jpeg_goes_in_unchanged_and_turned_photos_upright(tmp_path: Path) -> Non
 
 def test_format_flowed_is_joined() -> None:
     flowed = "Ein langer Satz, der \numbrochen wurde.\n> zitierter \n> Satz\n-- \nSignatur"
-    assert _unflow(flowed, delsp=False) == (
+    assert unflow(flowed, delsp=False) == (
         "Ein langer Satz, der umbrochen wurde.\n> zitierter Satz\n-- \nSignatur"
     )
 

@@ -11,7 +11,6 @@ from playwright.sync_api import Page, expect
 from records.errors import Conflict, InvalidInput
 from records.runtime import Runtime
 from tests.support import PASSWORD, load_people
-from tests.test_web import live_url, page  # noqa: F401 - fixtures
 from web.app import create_product_app
 
 BROWSER = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -137,8 +136,8 @@ def test_a_page_that_needs_a_login_leads_to_it_and_back(client: TestClient) -> N
 
 @pytest.mark.slow
 def test_a_browser_shows_the_german_error_pages_under_the_strict_policy(
-    live_url: str,  # noqa: F811 - fixture
-    page: Page,  # noqa: F811 - fixture
+    live_url: str,
+    page: Page,
 ) -> None:
     problems: list[str] = []
     page.on("console", lambda message: problems.append(message.text))

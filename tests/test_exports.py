@@ -16,9 +16,17 @@ from sqlalchemy import select
 from records.db import transaction
 from records.models import AuditEvent, Document, InboxItem, Page
 from records.runtime import Runtime
-from tests.support import Held, client_for, load_people
-from tests.test_export import Sheet, page_texts, scan_pdf
-from tests.test_workplace import ISLANDS, OWN, _file
+from tests.support import (
+    ISLANDS,
+    OWN,
+    Held,
+    Sheet,
+    client_for,
+    file_indexed,
+    load_people,
+    page_texts,
+    scan_pdf,
+)
 
 OFFICE = "ws.1"
 CASEWORKER = "lsb.95401.2"  # responsible for OWN
@@ -49,11 +57,15 @@ def case_file(runtime: Runtime, tmp_path: Path) -> dict[str, str]:
     OpenSearch (scripts/test.sh)."""
     load_people(runtime)
     docs = {
-        "old_decision": _file(runtime, OWN, "bescheid", "Bescheid", "caseworker"),
-        "decision": _file(runtime, OWN, "bescheid", "Bescheid", "caseworker"),
-        "payslip": _file(runtime, OWN, "verdienstabrechnung", "Lohn", "caseworker"),
-        "objection": _file(runtime, OWN, "widerspruch", "Widerspruch", "team:Widerspruchsstelle"),
-        "court": _file(runtime, OWN, "klage", "Sozialgericht", "team:Widerspruchsstelle"),
+        "old_decision": file_indexed(runtime, OWN, "bescheid", "Bescheid"),
+        "decision": file_indexed(runtime, OWN, "bescheid", "Bescheid"),
+        "payslip": file_indexed(runtime, OWN, "verdienstabrechnung", "Lohn"),
+        "objection": file_indexed(
+            runtime, OWN, "widerspruch", "Widerspruch", target="team:Widerspruchsstelle"
+        ),
+        "court": file_indexed(
+            runtime, OWN, "klage", "Sozialgericht", target="team:Widerspruchsstelle"
+        ),
     }
     _with_pdf(
         runtime,
@@ -388,7 +400,7 @@ def test_export_rejects_what_does_not_belong_or_is_not_ready(
     runtime: Runtime, case_file: dict[str, str]
 ) -> None:
     office = client_for(runtime, OFFICE)
-    foreign = _file(runtime, ISLANDS, "kontoauszug", "Konto", "caseworker")
+    foreign = file_indexed(runtime, ISLANDS, "kontoauszug", "Konto")
     cases = [
         ({"legal_basis": "irgendwas"}, "legal_basis"),
         ({"recipient": "   "}, "recipient"),
@@ -404,7 +416,7 @@ def test_export_rejects_what_does_not_belong_or_is_not_ready(
         assert answer.status_code == 422, (change, answer.text)
         assert answer.json()["error"]["code"] in (code, "invalid_request"), answer.text
     # A document still being read has no PDF yet.
-    unready = _file(runtime, OWN, "sonstiges", "Brief", "caseworker")
+    unready = file_indexed(runtime, OWN, "sonstiges", "Brief")
     answer = office.post(
         "/api/exports",
         json={

@@ -29,7 +29,7 @@ from records.db import transaction
 from records.errors import InvalidInput
 from records.masterdata import HOUSEHOLD_COLUMNS, import_households, read_csv
 from records.models import Household
-from tests.conftest import SAMPLES, make_settings, migrated_sessions
+from tests.support import SAMPLES, make_settings, migrated_sessions
 
 HELGA = "95401BG1234567"  # Helga Brodersen, Husum; her account and e-mail address are known
 OLE = "95401BG1234568"  # Ole Carstensen, Heide: one digit off Helga's number
@@ -319,6 +319,30 @@ def test_number_one_digit_off_the_persons_own_goes_to_clearing(
     result = recognise([text], master, catalogue)
     reason = _conflict(result, FRIEDA)
     assert "weicht in einer Ziffer von 95402BG7700001" in reason
+
+
+@pytest.mark.parametrize(
+    ("printed", "routed"),
+    [
+        # "BG" read as three digits (B as 8, G as 56) in a number one digit off Frieda's own
+        ("Mein Zeichen: 954028567700007", None),
+        # the same reading of her own number files the letter
+        ("Mein Zeichen: 954028567700001", FRIEDA),
+        # "BG" as two digits and as one
+        ("Unser Zeichen 95402867700007", None),
+        ("95402567700007", None),
+    ],
+)
+def test_number_whose_bg_was_read_as_digits_is_still_compared(
+    master: MasterData, catalogue: Catalogue, printed: str, routed: str | None
+) -> None:
+    text = f"Frieda Jessen\nZingel 3\n25704 Meldorf\n{printed}\nVielen Dank für die Hilfe.\n"
+    result = recognise([text], master, catalogue)
+    if routed is None:
+        reason = _conflict(result, FRIEDA)
+        assert "95402BG7700007" in reason
+    else:
+        _routed(result, routed)
 
 
 def test_iban_with_a_number_one_digit_off_goes_to_clearing(

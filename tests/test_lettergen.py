@@ -19,7 +19,7 @@ import pikepdf
 import pytest
 
 from tests import lettergen
-from tests.conftest import SAMPLES
+from tests.support import SAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNT = 12

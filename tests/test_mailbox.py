@@ -41,32 +41,17 @@ from records.errors import ConfigurationError
 from records.mailbox import MailboxMessage
 from records.models import AuditEvent, ScanBatch
 from records.runtime import Runtime, build_runtime
-from tests.conftest import make_settings, service_env
-from tests.support import load_people, settings_env, work_until_idle
+from tests.support import (
+    KOCH,
+    load_people,
+    make_settings,
+    objection_mail,
+    service_env,
+    settings_env,
+    work_until_idle,
+)
 
 REPO = Path(__file__).resolve().parent.parent
-
-# Stefan Koch, Osterende 112, 25938 Wyk auf Föhr (sample master data).
-BG_NUMBER = "95403BG6577899"
-
-
-def objection_mail(message_id: str | None = "<widerspruch-1@example.org>") -> bytes:
-    message = EmailMessage()
-    message["From"] = "Stefan Koch <s.koch@example.org>"
-    message["To"] = "jobcenter@example.org"
-    message["Subject"] = f"Widerspruch gegen den Bescheid vom 10.11.2026, BG-Nr. {BG_NUMBER}"
-    message["Date"] = "Tue, 01 Dec 2026 09:30:00 +0100"
-    if message_id:
-        message["Message-ID"] = message_id
-    message.set_content(
-        "Sehr geehrte Damen und Herren,\n\n"
-        "hiermit lege ich Widerspruch gegen Ihren Bescheid vom 10.11.2026 ein.\n"
-        "Die Kosten der Unterkunft wurden nicht vollständig berücksichtigt.\n\n"
-        f"Bedarfsgemeinschaft: {BG_NUMBER}\n"
-        "Stefan Koch, geboren am 02.07.1970\nOsterende 112, 25938 Wyk auf Föhr\n\n"
-        "Mit freundlichen Grüßen\nStefan Koch\n"
-    )
-    return bytes(message)
 
 
 def short_mail(subject: str, message_id: str | None) -> bytes:
@@ -277,7 +262,7 @@ def test_a_message_in_the_mailbox_becomes_a_routed_document(
     shown = desk.get(f"/api/batches/{batch.id}").json()
     assert shown["status"] == "processed", shown
     [document] = shown["documents"]
-    assert document["bg_number"] == BG_NUMBER
+    assert document["bg_number"] == KOCH
     assert document["doc_type"] == "widerspruch"
     assert document["inbox"] == {"kind": "team", "team": "Widerspruchsstelle"}
     # The next round finds nothing new.

@@ -17,7 +17,7 @@ from records.masterdata import (
     read_csv,
 )
 from records.models import Household, Member, Team, User
-from tests.conftest import SAMPLES, migrated_sessions
+from tests.support import SAMPLES, migrated_sessions
 
 STAFF = b"""login,name,team,role
 lsb.1,Petra Schmitt,Leistung Husum,leistung

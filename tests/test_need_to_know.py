@@ -410,8 +410,7 @@ def test_the_search_keys_and_the_single_file_check_agree(
 def test_a_scanned_letter_reaches_the_file_only_after_the_quality_check(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The default: the desk's check stands between the scan and the caseworker."""
     from records.runtime import build_runtime
-    from tests.conftest import make_settings
-    from tests.support import sample, work_until_idle
+    from tests.support import make_settings, sample, work_until_idle
 
     runtime = build_runtime(make_settings(tmp_path / "data", qa_required=True))
     try:

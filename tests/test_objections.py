@@ -11,15 +11,18 @@ from sqlalchemy import select
 from records.db import transaction
 from records.models import AuditEvent, Document
 from records.runtime import Runtime
-from tests.support import client_for, load_people
-from tests.test_workplace import OWN, _file
+from tests.support import OWN, client_for, file_indexed, load_people
 
 
 def _setup(runtime: Runtime, receipt: date) -> tuple[str, str]:
     load_people(runtime)
-    decision = _file(runtime, OWN, "bescheid", "Bescheid über Leistungen", "caseworker")
-    letter = _file(
-        runtime, OWN, "widerspruch", "Widerspruch gegen den Bescheid", "team:Widerspruchsstelle"
+    decision = file_indexed(runtime, OWN, "bescheid", "Bescheid über Leistungen")
+    letter = file_indexed(
+        runtime,
+        OWN,
+        "widerspruch",
+        "Widerspruch gegen den Bescheid",
+        target="team:Widerspruchsstelle",
     )
     with transaction(runtime.sessions) as session:
         sent = session.get(Document, uuid.UUID(decision))
@@ -93,12 +96,12 @@ def test_without_a_linked_decision_the_deadline_is_not_guessed(sqlite_runtime: R
 
 def test_an_appeal_is_registered_from_the_court_letter(sqlite_runtime: Runtime) -> None:
     load_people(sqlite_runtime)
-    court = _file(
+    court = file_indexed(
         sqlite_runtime,
         OWN,
         "klage",
         "Sozialgericht Schleswig S 12 AS 345/26",
-        "team:Widerspruchsstelle",
+        target="team:Widerspruchsstelle",
     )
     office = client_for(sqlite_runtime, "ws.1")
     appeal = office.post(

@@ -22,8 +22,8 @@ from sqlalchemy import select
 from records.db import transaction
 from records.models import AuditEvent, Document, FileExport
 from records.runtime import Runtime
-from tests.support import PASSWORD, client_for, sample, work_until_idle
-from tests.test_web import ARTIFACTS, live_url, page  # noqa: F401 - fixtures
+from tests.support import client_for, sample, work_until_idle
+from tests.support_browser import ARTIFACTS, log_in
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +67,7 @@ def _decision_scan(path: Path) -> Path:
 
 
 @pytest.fixture
-def office_mail(sqlite_runtime: Runtime, live_url: str, tmp_path: Path) -> dict[str, str]:  # noqa: F811
+def office_mail(sqlite_runtime: Runtime, live_url: str, tmp_path: Path) -> dict[str, str]:
     """The objection and a court letter read and routed; the decision filed by the caseworker."""
     desk = client_for(sqlite_runtime, "post.1")
     for name in ("0003.pdf", "0024.pdf"):
@@ -100,14 +100,6 @@ def office_mail(sqlite_runtime: Runtime, live_url: str, tmp_path: Path) -> dict[
         }
 
 
-def _log_in(page: Page, base: str, login: str) -> None:  # noqa: F811
-    page.goto(f"{base}/anmelden")
-    page.get_by_label("Benutzername").fill(login)
-    page.get_by_label("Passwort").fill(PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
-    expect(page).not_to_have_url(re.compile(r"/anmelden"))
-
-
 def _german(iso: str) -> str:
     year, month, day = iso.split("-")
     return f"{day}.{month}.{year}"
@@ -115,12 +107,12 @@ def _german(iso: str) -> str:
 
 def test_office_registers_an_objection_sees_the_deadline_and_exports_the_file_for_court(
     office_mail: dict[str, str],
-    page: Page,  # noqa: F811
+    page: Page,
     sqlite_runtime: Runtime,
     tmp_path: Path,
 ) -> None:
     base = office_mail["url"]
-    _log_in(page, base, OFFICE)
+    log_in(page, base, OFFICE)
     expect(page).to_have_url(f"{base}/postkorb")
     expect(page.get_by_role("link", name="Widersprüche und Klagen")).to_be_visible()
     page.locator("#scopes .tab", has_text="Team").click()
@@ -241,11 +233,11 @@ def test_office_registers_an_objection_sees_the_deadline_and_exports_the_file_fo
 
 def test_office_registers_an_appeal_from_the_court_letter_in_the_viewer(
     office_mail: dict[str, str],
-    page: Page,  # noqa: F811
+    page: Page,
     sqlite_runtime: Runtime,
 ) -> None:
     base = office_mail["url"]
-    _log_in(page, base, OFFICE)
+    log_in(page, base, OFFICE)
     viewer = page.context.new_page()
     viewer.goto(f"{base}/viewer?doc={office_mail['court']}")
     expect(viewer.locator("#doc-meta")).to_contain_text("Schreiben des Sozialgerichts")

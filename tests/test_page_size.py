@@ -17,8 +17,7 @@ from ingest.prepare import page_too_large, pdf_page_scans
 from records.db import transaction
 from records.models import ScanBatch
 from records.runtime import Runtime, build_runtime
-from tests.conftest import make_settings
-from tests.support import client_for, load_people, sample, work_until_idle
+from tests.support import client_for, load_people, make_settings, sample, work_until_idle
 
 A4 = (595.0, 842.0)
 MM = 72 / 25.4

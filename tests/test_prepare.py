@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ingest import prepare
 from ingest.programs import run_program
-from tests.conftest import SAMPLES
+from tests.support import SAMPLES
 
 TIMEOUT = 60
 DPI = 200  # generated pages: A4 at 200 dpi

@@ -181,15 +181,19 @@ def test_killed_worker_leaves_the_job_to_be_finished_once_by_the_next(
     batch = sample("batches/batch-1.pdf")
     uploaded = desk.post("/api/documents", files={"file": (batch.name, batch.read_bytes())}).json()
 
+    def pages_done() -> int:
+        return desk.get(f"/api/batches/{uploaded['id']}").json()["pages_done"]
+
     env = dict(os.environ, **settings_env(settings))
     command = [sys.executable, "-m", "api.cli", "worker"]
     first = subprocess.Popen(command, env=env, cwd=REPO, start_new_session=True)
     try:
-        _wait_for(lambda: _job(runtime).state == "running", 60, "the first worker to start the job")
-        time.sleep(1.5)  # well inside the OCR of the 14 pages
+        # Killed in the middle of the batch: once the desk sees its first page read.
+        _wait_for(lambda: pages_done() >= 1, 300, "the first worker to read a page")
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(10)
         assert _job(runtime).state == "running"  # nobody has told the queue
+        assert pages_done() < 14, "the first worker had read every page before it was killed"
 
         second = subprocess.Popen(
             [*command, "--until-idle"], env=env, cwd=REPO, start_new_session=True

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from records.db import transaction, utcnow
 from records.jobs import LeaseLost, claim_next, complete, enqueue, extend_lease, fail
 from records.models import Document, Job
-from tests.conftest import migrated_sessions
+from tests.support import migrated_sessions
 
 
 @pytest.fixture

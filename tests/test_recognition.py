@@ -28,7 +28,7 @@ from ingest.recognition import (
     load_catalogue,
     recognise,
 )
-from tests.conftest import SAMPLES
+from tests.support import SAMPLES
 
 # --- master data ------------------------------------------------------------------------------
 

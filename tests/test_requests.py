@@ -18,9 +18,19 @@ from records.db import transaction, utcnow
 from records.models import AuditEvent, InboxItem, LoginSession, LoginThrottle, ScanBatch, User
 from records.runtime import Runtime, build_runtime
 from records.users import set_password
-from tests.conftest import make_settings
-from tests.support import PASSWORD, Held, add_admin, client_for, load_people, sample
-from tests.test_workplace import OWN, _file
+from tests.support import (
+    OWN,
+    PASSWORD,
+    Held,
+    add_admin,
+    client_for,
+    file_indexed,
+    live_server,
+    load_people,
+    make_settings,
+    sample,
+    staff_csv_moving,
+)
 
 CASEWORKER = "lsb.95401.2"  # Leistung Husum, caseworker of OWN
 
@@ -53,15 +63,6 @@ def _team_of(runtime: Runtime, login: str) -> str | None:
         return user.team.name if user.team else None
 
 
-def _staff_csv_moving(login: str, team: str) -> bytes:
-    lines = sample("staff.csv").read_text(encoding="utf-8").splitlines()
-    moved = [
-        ",".join([*parts[:2], team, parts[3]]) if (parts := line.split(","))[0] == login else line
-        for line in lines
-    ]
-    return ("\n".join(moved) + "\n").encode()
-
-
 @pytest.mark.parametrize("forgery", list(FORGERIES))
 def test_forged_requests_from_another_origin_are_refused_and_change_nothing(
     people: Runtime, forgery: str
@@ -85,14 +86,14 @@ def test_forged_requests_from_another_origin_are_refused_and_change_nothing(
     assert "nicht von einer Seite der E-Akte" in refused.json()["error"]["message"]
     assert _batches(runtime) == 0
 
-    _file(runtime, OWN, "kontoauszug", "Kontoauszug", "caseworker")
+    file_indexed(runtime, OWN, "kontoauszug", "Kontoauszug")
     [item] = caseworker.get("/api/inbox").json()["items"]
     done = caseworker.post(f"/api/inbox/{item['id']}/done", headers=headers)
     assert done.status_code == 403 and done.json()["error"]["code"] == "cross_site_request"
     with transaction(runtime.sessions) as session:
         assert session.get(InboxItem, item["id"]).state != "done"  # type: ignore[union-attr]
 
-    forged_csv = _staff_csv_moving(CASEWORKER, "Leistung Inseln")
+    forged_csv = staff_csv_moving(CASEWORKER, "Leistung Inseln")
     imported = admin.post(
         "/api/import/staff",
         content=forged_csv,
@@ -140,7 +141,7 @@ def test_trusted_origins_cover_a_proxy_with_a_public_address(tmp_path: Path) -> 
 
 def test_master_data_is_imported_only_as_csv(people: Runtime) -> None:
     admin = client_for(people, "admin")
-    body = _staff_csv_moving(CASEWORKER, "Leistung Inseln")
+    body = staff_csv_moving(CASEWORKER, "Leistung Inseln")
     for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
         headers = {"Content-Type": content_type} if content_type else {}
         refused = admin.post("/api/import/staff", content=body, headers=headers)
@@ -400,35 +401,19 @@ def test_api_description_is_off_unless_asked_for(tmp_path: Path) -> None:
 
 
 def test_access_log_leaves_out_query_strings(people: Runtime, capfd: pytest.CaptureFixture) -> None:
-    import socket
-    import time
-
     import httpx
-    import uvicorn
 
     from api.serve import log_config
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(people), host="127.0.0.1", port=port, log_config=log_config())
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
-            assert _login(client, CASEWORKER).status_code == 200  # type: ignore[arg-type]
-            params = {"q": "Mustermann 95401BG1231743"}
-            assert client.get("/api/search", params=params).status_code == 200
-            assert client.get("/api/households", params={"q": "Carstensen"}).status_code
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    app = create_app(people)
+    with (
+        live_server(app, log_config=log_config(), log_level=None) as url,
+        httpx.Client(base_url=url) as client,
+    ):
+        assert _login(client, CASEWORKER).status_code == 200  # type: ignore[arg-type]
+        params = {"q": "Mustermann 95401BG1231743"}
+        assert client.get("/api/search", params=params).status_code == 200
+        assert client.get("/api/households", params={"q": "Carstensen"}).status_code
     logged = capfd.readouterr().out
     assert '"GET /api/search HTTP/1.1" 200' in logged
     assert "Mustermann" not in logged and "95401BG" not in logged

@@ -15,16 +15,16 @@ from sqlalchemy import func, select
 from records.db import transaction
 from records.models import InboxItem, ScanBatch, User
 from records.runtime import Runtime
-from tests.support import PASSWORD, add_admin, sample
-from tests.test_requests import CASEWORKER, _staff_csv_moving
-from tests.test_web import live_url, page  # noqa: F401 - fixtures
-from tests.test_workplace import OWN, _file
+from tests.support import OWN, add_admin, file_indexed, sample, staff_csv_moving
+from tests.support_browser import log_in
 
 pytestmark = pytest.mark.slow
 
+CASEWORKER = "lsb.95401.2"  # Leistung Husum, caseworker of OWN
+
 
 def _attacker_pages(product: str, item_id: int) -> dict[str, tuple[str, bytes]]:
-    forged_csv = _staff_csv_moving(CASEWORKER, "Leistung Inseln").decode()
+    forged_csv = staff_csv_moving(CASEWORKER, "Leistung Inseln").decode()
     upload_and_done = f"""<!doctype html><html><body>
 <form id="done" method="post" action="{product}/api/inbox/{item_id}/done"></form>
 <script>
@@ -77,23 +77,15 @@ def attacker() -> Iterator[tuple[str, dict[str, tuple[str, bytes]]]]:
     thread.join(10)
 
 
-def _log_in(tab: Page, base: str, login: str) -> None:
-    tab.goto(f"{base}/anmelden")
-    tab.get_by_label("Benutzername").fill(login)
-    tab.get_by_label("Passwort").fill(PASSWORD)
-    tab.get_by_role("button", name="Anmelden").click()
-    expect(tab).not_to_have_url(re.compile(r"/anmelden"))
-
-
 def test_a_page_on_another_port_cannot_act_for_the_logged_in_user(
-    live_url: str,  # noqa: F811
-    page: Page,  # noqa: F811
+    live_url: str,
+    page: Page,
     sqlite_runtime: Runtime,
     attacker: tuple[str, dict[str, tuple[str, bytes]]],
 ) -> None:
     runtime = sqlite_runtime
     add_admin(runtime)
-    _file(runtime, OWN, "kontoauszug", "Kontoauszug", "caseworker")
+    file_indexed(runtime, OWN, "kontoauszug", "Kontoauszug")
     with transaction(runtime.sessions) as session:
         item_id = session.scalar(select(InboxItem.id))
     base, pages = attacker
@@ -110,7 +102,7 @@ def test_a_page_on_another_port_cannot_act_for_the_logged_in_user(
     before = state()
     assert before[0] == 0 and before[1] != "done" and before[2] == "Leistung Husum"
 
-    _log_in(page, live_url, CASEWORKER)
+    log_in(page, live_url, CASEWORKER)
     page.goto(f"{base}/forge.html")
     # The form's POST lands on the product, which refuses it.
     expect(page).to_have_url(re.compile(rf"^{re.escape(live_url)}/api/inbox/"))
@@ -126,7 +118,7 @@ def test_a_page_on_another_port_cannot_act_for_the_logged_in_user(
     assert state()[1] == "done"
 
     page.context.clear_cookies()
-    _log_in(page, live_url, "admin")
+    log_in(page, live_url, "admin")
     page.goto(f"{base}/import.html")
     expect(page).to_have_title("gesendet")
     assert state()[2] == "Leistung Husum"

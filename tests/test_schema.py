@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from records import audit
 from records.db import transaction
 from records.models import AuditEvent, Base
-from tests.conftest import migrated_sessions
+from tests.support import migrated_sessions
 
 
 def test_migrations_build_every_table_of_the_models(database_url: str) -> None:

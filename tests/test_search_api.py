@@ -21,16 +21,21 @@ import pytest
 from sqlalchemy import delete, select
 
 from records.db import transaction
-from records.models import AuditEvent, Document, Household, InboxItem
+from records.models import AuditEvent, Document, InboxItem
 from records.reindex import checkpoint_path, reindex_all
-from records.routing import index_entry
 from records.runtime import Runtime, build_runtime
-from tests.conftest import make_settings
-from tests.support import Held, client_for, file_letter, load_people, settings_env
+from tests.support import (
+    ISLANDS,
+    NEIGHBOUR,
+    OWN,
+    Held,
+    client_for,
+    file_indexed,
+    load_people,
+    make_settings,
+    settings_env,
+)
 
-OWN = "95401BG1231743"  # Husum: caseworker lsb.95401.2 (Leistung Husum), case manager fm.2
-NEIGHBOUR = "95401BG0269063"  # Husum: caseworker lsb.95401.1, same team
-ISLANDS = "95403BG3023526"  # Leistung Inseln: no one in Husum may see it
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -45,98 +50,67 @@ def search_runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[R
     runtime.close()
 
 
-def file(
-    runtime: Runtime,
-    bg_number: str | None,
-    doc_type: str,
-    *pages: str,
-    receipt: date,
-    direction: str = "in",
-    target: str = "caseworker",
-    court_reference: str | None = None,
-) -> str:
-    with transaction(runtime.sessions) as session:
-        household = (
-            session.scalar(select(Household).where(Household.bg_number == bg_number))
-            if bg_number
-            else None
-        )
-        document = file_letter(
-            session,
-            household,
-            doc_type,
-            *pages,
-            target=target,
-            receipt_date=receipt,
-            direction=direction,
-            court_reference=court_reference,
-        )
-        session.flush()
-        runtime.index.index(index_entry(document))
-        return str(document.id)
-
-
 @pytest.fixture
 def files(search_runtime: Runtime) -> dict[str, str]:
     rt = search_runtime
     return {
-        "costs": file(
+        "costs": file_indexed(
             rt, OWN, "nebenkostenabrechnung",
             "Stadtwerke Husum\nBetreff: Nebenkostenabrechnung 2025 für die Wohnung Hafenstraße 5",
             "Nachzahlung 312,40 EUR, fällig am 15.04.2026. Mietpartei: Frau Müller",
-            receipt=date(2026, 3, 2),
+            receipt_date=date(2026, 3, 2),
         ),
-        "costs_ocr": file(
+        "costs_ocr": file_indexed(
             rt, OWN, "nebenkostenabrechnung",
             "Betreff: Nebenkostenabrechnunq 2024 (Korrektur) für Frau Mueller",
-            receipt=date(2025, 4, 7),
+            receipt_date=date(2025, 4, 7),
         ),
-        "statement": file(
+        "statement": file_indexed(
             rt, OWN, "kontoauszug",
             "Sparkasse Nordfriesland, Kontoauszug 3/2026\n"
             "IBAN DE14 2175 0000 4630 9328 54, Miete Hafenstraße 450,00 EUR",
-            receipt=date(2026, 1, 10),
+            receipt_date=date(2026, 1, 10),
         ),
-        "objection": file(
+        "objection": file_indexed(
             rt, OWN, "widerspruch",
             "Hiermit lege ich Widerspruch gegen den Bescheid vom 09.11.2025 ein. Müller",
-            receipt=date(2025, 11, 20), target="team:Widerspruchsstelle",
+            receipt_date=date(2025, 11, 20), target="team:Widerspruchsstelle",
         ),
-        "court": file(
+        "court": file_indexed(
             rt, OWN, "klage",
             "Sozialgericht Schleswig – Widerspruchsbescheid angefochten, Az. S 12 AS 345/26",
-            receipt=date(2026, 2, 3), target="team:Widerspruchsstelle",
+            receipt_date=date(2026, 2, 3), target="team:Widerspruchsstelle",
             court_reference="S 12 AS 345/26",
         ),
-        "decision": file(
+        "decision": file_indexed(
             rt, OWN, "sonstiges",
             "Änderungsbescheid Bürgergeld ab 01.02.2026 für die Bedarfsgemeinschaft Müller",
-            receipt=date(2026, 2, 1), direction="out",
+            receipt_date=date(2026, 2, 1), direction="out",
         ),
-        "renewal": file(
+        "renewal": file_indexed(
             rt, OWN, "weiterbewilligungsantrag",
             "Antrag auf Weiterbewilligung der Leistungen nach dem SGB II",
-            receipt=date(2026, 5, 4),
+            receipt_date=date(2026, 5, 4),
         ),
-        "neighbour_costs": file(
+        "neighbour_costs": file_indexed(
             rt, NEIGHBOUR, "nebenkostenabrechnung",
             "Nebenkostenabrechnung 2025, Heizkosten und Wasser, Herr Schmidt",
-            receipt=date(2026, 3, 9),
+            receipt_date=date(2026, 3, 9),
         ),
-        "neighbour_payslip": file(
+        "neighbour_payslip": file_indexed(
             rt, NEIGHBOUR, "verdienstabrechnung",
             "Verdienstabrechnung März 2026, Lohn 1.250,00 EUR, Herr Schmidt",
-            receipt=date(2026, 4, 1),
+            receipt_date=date(2026, 4, 1),
         ),
-        "islands_costs": file(
+        "islands_costs": file_indexed(
             rt, ISLANDS, "nebenkostenabrechnung",
             "Nebenkostenabrechnung 2025 Wyk auf Föhr, Frau Müller",
-            receipt=date(2026, 3, 3),
+            receipt_date=date(2026, 3, 3),
         ),
-        "clearing_costs": file(
+        "clearing_costs": file_indexed(
             rt, None, "nebenkostenabrechnung",
             "Nebenkostenabrechnung ohne erkennbaren Absender, Müller",
-            receipt=date(2026, 3, 4),
+            receipt_date=date(2026, 3, 4),
         ),
     }  # fmt: skip
 

@@ -9,39 +9,38 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from records.runtime import Runtime
-from tests.test_search_api import NEIGHBOUR, OWN, file
-from tests.test_web import ARTIFACTS, live_url, page  # noqa: F401 - fixtures
-from tests.test_workplace_web import _log_in
+from tests.support import NEIGHBOUR, OWN, file_indexed
+from tests.support_browser import ARTIFACTS, log_in
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def letters(sqlite_runtime: Runtime, live_url: str) -> tuple[str, dict[str, str]]:  # noqa: F811
+def letters(sqlite_runtime: Runtime, live_url: str) -> tuple[str, dict[str, str]]:
     from datetime import date
 
     rt = sqlite_runtime
     filed = {
-        "costs": file(
+        "costs": file_indexed(
             rt, OWN, "nebenkostenabrechnung",
             "Stadtwerke Husum\nBetreff: Nebenkostenabrechnung 2025 für die Wohnung Hafenstraße 5",
             "Nachzahlung 312,40 EUR, fällig am 15.04.2026. Mietpartei: Frau Müller",
-            receipt=date(2026, 3, 2),
+            receipt_date=date(2026, 3, 2),
         ),
-        "objection": file(
+        "objection": file_indexed(
             rt, OWN, "widerspruch",
             "Hiermit lege ich Widerspruch gegen den Bescheid vom 09.11.2025 ein. Müller",
-            receipt=date(2025, 11, 20),
+            receipt_date=date(2025, 11, 20),
         ),
-        "decision": file(
+        "decision": file_indexed(
             rt, OWN, "sonstiges",
             "Änderungsbescheid Bürgergeld ab 01.02.2026 für die Bedarfsgemeinschaft Müller",
-            receipt=date(2026, 2, 1), direction="out",
+            receipt_date=date(2026, 2, 1), direction="out",
         ),
-        "neighbour": file(
+        "neighbour": file_indexed(
             rt, NEIGHBOUR, "nebenkostenabrechnung",
             "Nebenkostenabrechnung 2025, Heizkosten und Wasser, Herr Müller-Schmidt",
-            receipt=date(2026, 3, 9),
+            receipt_date=date(2026, 3, 9),
         ),
     }  # fmt: skip
     return live_url, filed
@@ -49,10 +48,10 @@ def letters(sqlite_runtime: Runtime, live_url: str) -> tuple[str, dict[str, str]
 
 def test_caseworker_searches_narrows_by_facet_and_opens_the_hit_in_the_viewer(
     letters: tuple[str, dict[str, str]],
-    page: Page,  # noqa: F811
+    page: Page,
 ) -> None:
     base, filed = letters
-    _log_in(page, base, "lsb.95401.2")
+    log_in(page, base, "lsb.95401.2")
     # The box in the navigation, from any page.
     box = page.get_by_role("searchbox", name="Akten durchsuchen")
     box.fill("Mueller")
@@ -102,10 +101,10 @@ def test_caseworker_searches_narrows_by_facet_and_opens_the_hit_in_the_viewer(
 
 def test_search_within_one_household_file(
     letters: tuple[str, dict[str, str]],
-    page: Page,  # noqa: F811
+    page: Page,
 ) -> None:
     base, _ = letters
-    _log_in(page, base, "lsb.95401.2")
+    log_in(page, base, "lsb.95401.2")
     page.goto(f"{base}/akte/{OWN}")
     page.get_by_role("textbox", name="In dieser Akte suchen").fill("Müller")
     page.get_by_role("textbox", name="In dieser Akte suchen").press("Enter")

@@ -13,9 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from records.runtime import Runtime, build_runtime
-from tests.conftest import make_settings
-from tests.support import PASSWORD, client_for, load_people
-from tests.test_workplace import OWN, _file
+from tests.support import OWN, PASSWORD, client_for, file_indexed, load_people, make_settings
 from web.app import create_product_app
 from web.security_headers import SecurityHeaders
 
@@ -70,8 +68,10 @@ def _product_client(runtime: Runtime, login: str | None) -> TestClient:
 def cases(sqlite_runtime: Runtime) -> dict[str, str]:
     load_people(sqlite_runtime)
     office_team = "team:Widerspruchsstelle"
-    letter = _file(sqlite_runtime, OWN, "widerspruch", "Widerspruch", office_team)
-    court = _file(sqlite_runtime, OWN, "klage", "Sozialgericht Schleswig", office_team)
+    letter = file_indexed(sqlite_runtime, OWN, "widerspruch", "Widerspruch", target=office_team)
+    court = file_indexed(
+        sqlite_runtime, OWN, "klage", "Sozialgericht Schleswig", target=office_team
+    )
     office = client_for(sqlite_runtime, OFFICE)
     objection = office.post("/api/objections", json={"document_id": letter})
     assert objection.status_code == 201, objection.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
+from collections.abc import Callable
 
 import pytest
 
@@ -40,9 +40,15 @@ def test_a_worker_waits_while_other_processes_hold_every_slot_and_continues_when
     try:
         slots = PageSlots(tmp_path, 2)
         got: list[int] = []
-        waiter = threading.Thread(target=lambda: got.extend(_hold_once(slots)))
+        turned_away = threading.Event()
+
+        def still_wanted() -> bool:  # asked each time the waiter has found every slot taken
+            turned_away.set()
+            return True
+
+        waiter = threading.Thread(target=lambda: got.extend(_hold_once(slots, still_wanted)))
         waiter.start()
-        time.sleep(0.3)
+        assert turned_away.wait(10), "the waiter never tried the slots"
         assert got == [], "a third page started while two other processes held both slots"
         holders[0].kill()  # a crashed worker's slot is released by the kernel
         holders[0].wait()
@@ -54,8 +60,8 @@ def test_a_worker_waits_while_other_processes_hold_every_slot_and_continues_when
             process.wait()
 
 
-def _hold_once(slots: PageSlots) -> list[int]:
-    with slots.hold() as number:
+def _hold_once(slots: PageSlots, still_wanted: Callable[[], bool]) -> list[int]:
+    with slots.hold(still_wanted) as number:
         return [number]
 
 
@@ -64,14 +70,21 @@ def test_threads_of_one_worker_share_the_slots(tmp_path):
     inside = 0
     most = 0
     lock = threading.Lock()
+    full = threading.Event()  # two pages inside while another one was turned away
+
+    def turned_away() -> bool:
+        with lock:
+            if inside == 2:
+                full.set()
+        return True
 
     def page() -> None:
         nonlocal inside, most
-        with slots.hold():
+        with slots.hold(still_wanted=turned_away):
             with lock:
                 inside += 1
                 most = max(most, inside)
-            time.sleep(0.05)
+            full.wait(10)  # the pages inside stay until one more has found no free slot
             with lock:
                 inside -= 1
 
@@ -80,6 +93,7 @@ def test_threads_of_one_worker_share_the_slots(tmp_path):
         thread.start()
     for thread in threads:
         thread.join()
+    assert full.is_set(), "no page was turned away while two were inside"
     assert most == 2
 
 

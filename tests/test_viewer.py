@@ -6,9 +6,6 @@ Real OCR on sample scans, a real server, Debian's Chromium driven by Playwright.
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +14,6 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 from sqlalchemy import select
@@ -27,9 +23,16 @@ from records.dates import local_date
 from records.db import transaction
 from records.models import AuditEvent, Document, InboxItem
 from records.runtime import Runtime, build_runtime
-from tests.conftest import make_settings
-from tests.support import PASSWORD, client_for, load_people, sample, work_until_idle
-from tests.test_web import ARTIFACTS, CHROMIUM
+from tests.support import (
+    PASSWORD,
+    client_for,
+    live_server,
+    load_people,
+    make_settings,
+    sample,
+    work_until_idle,
+)
+from tests.support_browser import ARTIFACTS, launch_chromium, log_in
 from web.app import create_product_app
 
 pytestmark = pytest.mark.slow
@@ -73,41 +76,15 @@ def filed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Filed]:
         assert (single.page_count, double.page_count) == (1, 2)
         ids = str(single.id), str(double.id)
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_product_app(runtime), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield Filed(runtime, f"http://127.0.0.1:{port}", *ids)
-    server.should_exit = True
-    thread.join(10)
+    with live_server(create_product_app(runtime)) as url:
+        yield Filed(runtime, url, *ids)
     runtime.close()
 
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: scripts/setup.sh --dev installs it")
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        launched = launch_chromium(playwright)
         yield launched
         launched.close()
 
@@ -117,14 +94,6 @@ def _new_page(browser: Browser) -> Page:
         locale="de-DE", accept_downloads=True, viewport={"width": 1280, "height": 900}
     )
     return context.new_page()
-
-
-def _log_in(page: Page, url: str, login: str) -> None:
-    page.goto(f"{url}/anmelden")
-    page.get_by_label("Benutzername").fill(login)
-    page.get_by_label("Passwort").fill(PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
-    page.wait_for_url(lambda address: "/anmelden" not in address)
 
 
 def _with_viewer_link(page: Page) -> None:
@@ -158,7 +127,7 @@ def _audit(runtime: Runtime, login: str) -> list[tuple[str, str | None, str]]:
 
 def test_the_viewer_follows_the_main_window(filed: Filed, browser: Browser) -> None:
     main = _new_page(browser)
-    _log_in(main, filed.url, CASEWORKER)
+    log_in(main, filed.url, CASEWORKER)
     viewer = main.context.new_page()
     viewer.goto(f"{filed.url}/viewer")
     expect(viewer.get_by_role("status")).to_contain_text("Kein Dokument ausgewählt")
@@ -334,7 +303,7 @@ def test_a_caseworker_of_another_office_is_refused_and_the_refusal_is_logged(
     filed: Filed, browser: Browser
 ) -> None:
     page = _new_page(browser)
-    _log_in(page, filed.url, STRANGER)
+    log_in(page, filed.url, STRANGER)
     response = page.goto(f"{filed.url}/dokument/{filed.single}")
     assert response is not None and response.status == 403
     expect(page.get_by_role("heading", name="Kein Zugriff")).to_be_visible()

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from records.db import transaction
@@ -20,59 +15,12 @@ from tests.support import (
     PASSWORD,
     client_for,
     file_letter,
-    load_people,
     sample,
     work_until_idle,
 )
-from web.app import create_product_app
+from tests.support_browser import ARTIFACTS, log_in
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-
-
-@pytest.fixture
-def live_url(sqlite_runtime: Runtime) -> Iterator[str]:
-    load_people(sqlite_runtime)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_product_app(sqlite_runtime), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: scripts/setup.sh --dev installs it")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        # A context of its own, so that a test can open a second window (the viewer) in it.
-        context = browser.new_context(locale="de-DE")
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def test_desk_logs_in_finds_a_scan_and_logs_out(
@@ -109,20 +57,12 @@ def test_desk_logs_in_finds_a_scan_and_logs_out(
     expect(page).to_have_url(f"{live_url}/anmelden")
 
 
-def _log_in(page: Page, live_url: str, login: str) -> None:
-    page.goto(f"{live_url}/anmelden")
-    page.get_by_label("Benutzername").fill(login)
-    page.get_by_label("Passwort").fill(PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
-    page.wait_for_url(f"{live_url}/*")
-
-
 def test_desk_drops_files_watches_progress_and_checks_quality(
     live_url: str, page: Page, sqlite_runtime: Runtime, tmp_path: Path
 ) -> None:
     broken = tmp_path / "abgeschnitten.pdf"
     broken.write_bytes(sample("docs/0003.pdf").read_bytes()[:10_000])
-    _log_in(page, live_url, "post.1")
+    log_in(page, live_url, "post.1")
     expect(page).to_have_url(f"{live_url}/scanstelle")
     page.get_by_label("Scanplatz").fill("Scanner 1")
     page.locator("#files").set_input_files([str(sample("batches/batch-2.pdf")), str(broken)])
@@ -162,7 +102,7 @@ def test_desk_drops_files_watches_progress_and_checks_quality(
 def test_caseworker_gets_a_german_refusal_at_the_desk_page(
     live_url: str, page: Page, sqlite_runtime: Runtime
 ) -> None:
-    _log_in(page, live_url, "lsb.95401.1")
+    log_in(page, live_url, "lsb.95401.1")
     expect(page).to_have_url(f"{live_url}/postkorb")
     response = page.goto(f"{live_url}/scanstelle")
     assert response is not None and response.status == 403
@@ -181,7 +121,7 @@ def test_clearing_desk_finds_the_household_and_files_the_letter(
     desk.post("/api/documents", files={"file": ("0018.pdf", sample("docs/0018.pdf").read_bytes())})
     work_until_idle(sqlite_runtime)
 
-    _log_in(page, live_url, "post.1")
+    log_in(page, live_url, "post.1")
     page.get_by_role("link", name="Klärung").click()
     expect(page.locator("#clearing-count")).to_have_text("1 offen")
     item = page.locator(".clearing-item")
@@ -216,7 +156,7 @@ def test_clearing_offers_both_households_of_a_conflict_and_files_with_one_click(
             "person": "Stefan Koch",
             "candidates": [number_says, person_says],
         }
-    _log_in(page, live_url, "post.1")
+    log_in(page, live_url, "post.1")
     page.get_by_role("link", name="Klärung").click()
     item = page.locator(".clearing-item")
     # Nothing is preselected when the evidence disagrees.

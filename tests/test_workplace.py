@@ -13,38 +13,25 @@ from sqlalchemy import select
 
 from records.dates import local_today
 from records.db import transaction
-from records.models import AuditEvent, Deputy, Household, InboxItem
-from records.routing import index_entry
+from records.models import AuditEvent, Deputy, InboxItem
 from records.runtime import Runtime
-from tests.support import add_admin, client_for, file_letter, load_people
-
-OWN = "95401BG1231743"  # caseworker lsb.95401.2, Leistung Husum
-ISLANDS = "95403BG3023526"  # Leistung Inseln
-
-
-def _file(runtime: Runtime, bg_number: str, doc_type: str, text: str, target: str) -> str:
-    with transaction(runtime.sessions) as session:
-        household = session.scalar(select(Household).where(Household.bg_number == bg_number))
-        document = file_letter(session, household, doc_type, text, target=target)
-        session.flush()
-        runtime.index.index(index_entry(document))
-        return str(document.id)
+from tests.support import ISLANDS, OWN, add_admin, client_for, file_indexed, load_people
 
 
 @pytest.fixture
 def filed(sqlite_runtime: Runtime) -> dict[str, str]:
     load_people(sqlite_runtime)
     return {
-        "payslip": _file(sqlite_runtime, OWN, "verdienstabrechnung", "Lohn Oktober", "caseworker"),
-        "statement": _file(sqlite_runtime, OWN, "kontoauszug", "Kontoauszug Saldo", "caseworker"),
-        "objection": _file(
+        "payslip": file_indexed(sqlite_runtime, OWN, "verdienstabrechnung", "Lohn Oktober"),
+        "statement": file_indexed(sqlite_runtime, OWN, "kontoauszug", "Kontoauszug Saldo"),
+        "objection": file_indexed(
             sqlite_runtime,
             OWN,
             "widerspruch",
             "Widerspruch gegen Bescheid",
-            "team:Widerspruchsstelle",
+            target="team:Widerspruchsstelle",
         ),
-        "islands": _file(sqlite_runtime, ISLANDS, "kontoauszug", "Kontoauszug", "caseworker"),
+        "islands": file_indexed(sqlite_runtime, ISLANDS, "kontoauszug", "Kontoauszug"),
     }
 
 

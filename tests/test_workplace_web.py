@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from email.message import EmailMessage
 
@@ -15,24 +14,16 @@ from records.db import transaction
 from records.models import AuditEvent, Deputy
 from records.runtime import Runtime
 from tests.support import PASSWORD, add_admin, client_for, sample, work_until_idle
-from tests.test_web import ARTIFACTS, live_url, page  # noqa: F401 - fixtures
+from tests.support_browser import ARTIFACTS, log_in
 
 pytestmark = pytest.mark.slow
-
-
-def _log_in(page: Page, base: str, login: str) -> None:  # noqa: F811
-    page.goto(f"{base}/anmelden")
-    page.get_by_label("Benutzername").fill(login)
-    page.get_by_label("Passwort").fill(PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
-    expect(page).not_to_have_url(re.compile(r"/anmelden"))
 
 
 CASEWORKER = "lsb.95401.3"  # Jan Braun: 0001, 0002 and 0005 are routed to him
 
 
 @pytest.fixture
-def routed(sqlite_runtime: Runtime, live_url: str) -> str:  # noqa: F811
+def routed(sqlite_runtime: Runtime, live_url: str) -> str:
     desk = client_for(sqlite_runtime, "post.1")
     for name in ("0001.pdf", "0002.pdf", "0005.pdf"):
         desk.post("/api/documents", files={"file": (name, sample(f"docs/{name}").read_bytes())})
@@ -42,9 +33,9 @@ def routed(sqlite_runtime: Runtime, live_url: str) -> str:  # noqa: F811
 
 def test_caseworker_works_the_postkorb_with_the_keyboard_and_the_viewer_follows(
     routed: str,
-    page: Page,  # noqa: F811
+    page: Page,
 ) -> None:
-    _log_in(page, routed, CASEWORKER)
+    log_in(page, routed, CASEWORKER)
     expect(page).to_have_url(f"{routed}/postkorb")
     rows = page.locator("#inbox-rows tr")
     expect(rows).to_have_count(3)
@@ -91,7 +82,7 @@ def test_caseworker_works_the_postkorb_with_the_keyboard_and_the_viewer_follows(
 
 def test_deep_link_opens_the_file_after_login_and_refuses_a_stranger(
     routed: str,
-    page: Page,  # noqa: F811
+    page: Page,
     sqlite_runtime: Runtime,
 ) -> None:
     with transaction(sqlite_runtime.sessions) as session:
@@ -116,7 +107,7 @@ def test_deep_link_opens_the_file_after_login_and_refuses_a_stranger(
 
     page.get_by_role("button", name="Abmelden").click()
     expect(page).to_have_url(f"{routed}/anmelden")
-    _log_in(page, routed, "lsb.95403.1")
+    log_in(page, routed, "lsb.95403.1")
     response = page.goto(f"{routed}/akte/{bg}")
     assert response is not None and response.status == 403
     expect(page.get_by_role("heading", name="Kein Zugriff")).to_be_visible()
@@ -131,10 +122,10 @@ def test_deep_link_opens_the_file_after_login_and_refuses_a_stranger(
 
 def test_deputy_period_starts_and_ends(
     routed: str,
-    page: Page,  # noqa: F811
+    page: Page,
     sqlite_runtime: Runtime,
 ) -> None:
-    _log_in(page, routed, CASEWORKER)
+    log_in(page, routed, CASEWORKER)
     page.get_by_role("link", name="Vertretung").click()
     page.get_by_label("Vertretung durch").select_option("lsb.95403.1")
     page.get_by_role("button", name="Eintragen").click()
@@ -159,7 +150,7 @@ def test_deputy_period_starts_and_ends(
     page.get_by_role("button", name="Abmelden").click()
     expect(page).to_have_url(f"{routed}/anmelden")
 
-    _log_in(page, routed, "lsb.95403.1")
+    log_in(page, routed, "lsb.95403.1")
     deputy_tab = page.locator("#scopes .tab", has_text="Vertretung: Jan Braun")
     expect(deputy_tab).to_contain_text("3")
     deputy_tab.click()
@@ -181,7 +172,7 @@ def test_deputy_period_starts_and_ends(
 
 def test_an_e_mail_with_its_attachment_is_filed_as_one_document(
     routed: str,
-    page: Page,  # noqa: F811
+    page: Page,
     sqlite_runtime: Runtime,
     tmp_path,
 ) -> None:
@@ -203,7 +194,7 @@ def test_an_e_mail_with_its_attachment_is_filed_as_one_document(
         bg = session.scalar(
             select(AuditEvent.bg_number).where(AuditEvent.action == "document.routed")
         )
-    _log_in(page, routed, CASEWORKER)
+    log_in(page, routed, CASEWORKER)
     page.goto(f"{routed}/akte/{bg}")
     expect(page.locator("#documents li.document").first).to_be_visible()
     before = page.locator("#documents li.document").count()

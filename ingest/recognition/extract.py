@@ -28,18 +28,17 @@ _BG_FORM = re.compile(
 # After a label the "BG" may be missing: "BG-Nr.: 95401/0012345", "Ihr Zeichen 95401 0012345".
 _LABEL = (
     r"(?:bg[- ]?(?:nr|nummer|no)|nummer der bedarfsgemeinschaft|bedarfsgemeinschaft(?:s?-?nummer"
-    r"|s?-?nr)?|ihr(?:e)? zeichen|ihr az|aktenzeichen|gesch(?:ä|ae|a)ftszeichen|kundennummer"
+    r"|s?-?nr)?|(?:ihr|mein|unser)(?:e)? zeichen|ihr az|aktenzeichen|gesch(?:ä|ae|a)ftszeichen"
+    r"|kundennummer"
     r"|kunden-nr)"
 )
-# "BG" read as one glyph between the digit groups: "3510255181921" for 35102BG5181921. Only
-# clean digits around it; like every candidate it counts only if the number exists and a
-# person of that household is on the paper too.
+# "BG" read as one, two or three glyphs between clean digit groups: "3510255181921" for
+# 35102BG5181921, "3510356570648]" for 35103BG5706481, "432138569038250" for 43213BG9038250
+# (B as 8, G as 56). The run's length fixes where the groups end. Like every candidate it counts
+# only if the number exists, or is one digit off a household whose person is on the paper.
 _GLYPH_FORM = re.compile(
-    r"(?<![0-9A-Za-z])(?P<office>\d{5})(?P<token>[5S8B6G])(?P<serial>\d{7})(?![0-9])"
-)
-# The same with "BG" read as two digits ("56", "86"): "3510356570648]" for 35103BG5706481.
-_TWO_GLYPH_FORM = re.compile(
-    r"(?<![0-9A-Za-z])(?P<office>\d{5})(?P<token>[58B][6G])(?P<serial>[\d\]|]{7})(?![0-9])"
+    r"(?<![0-9A-Za-z])(?P<office>\d{5})(?P<token>[5S8B6G]|[58B][56GC]|[58B][56G][6G])"
+    r"(?P<serial>[\d\]|]{7})(?![0-9\]|])"
 )
 _LABELLED_FORM = re.compile(
     rf"(?i:{_LABEL})\.?[ ]*(?:\([^)]{{0,30}}\))?[ ]*[:.]?[ ]*(?P<office>{_OFFICE})"
@@ -100,7 +99,7 @@ def find_bg_candidates(doc: ParsedDocument) -> list[FoundNumber]:
     for line in doc.lines:
         matches = [
             match
-            for pattern in (_BG_FORM, _LABELLED_FORM, _GLYPH_FORM, _TWO_GLYPH_FORM)
+            for pattern in (_BG_FORM, _LABELLED_FORM, _GLYPH_FORM)
             for match in pattern.finditer(line.text)
         ]
         # Characters read box by box, joined: a number in boxes may run straight on into the

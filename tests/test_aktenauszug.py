@@ -1,9 +1,9 @@
-"""The file export (Aktenauszug, records/export.py).
+"""The file export (Aktenauszug, records/aktenauszug.py).
 
-The documents are built here the way the renditions look: per page a JPEG scan (Pillow) and an
-invisible text layer, some pages turned (/Rotate), cropped or of another size. poppler's
-pdftotext, pdftoppm and pdffonts judge the result. Given EAKTE_VERAPDF (scripts/test.sh),
-veraPDF checks that an export of PDF/A-2b renditions is PDF/A-2b itself.
+The documents are built the way the renditions look (tests/support.py, scan_pdf): per page a
+JPEG scan (Pillow) and an invisible text layer, some pages turned (/Rotate), cropped or of
+another size. poppler's pdftotext, pdftoppm and pdffonts judge the result. Given EAKTE_VERAPDF
+(scripts/test.sh), veraPDF checks that an export of PDF/A-2b renditions is PDF/A-2b itself.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import os
 import re
 import subprocess
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from xml.etree import ElementTree
@@ -22,8 +22,9 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from ingest.pdfa import write_pdfa
-from records.export import ExportHeader, ExportItem, ExportResult, build_export
+from ingest.archive_pdf import write_pdfa
+from records.aktenauszug import ExportHeader, ExportItem, ExportResult, build_export
+from tests.support import Sheet, page_texts, scan_pdf
 
 TIMEOUT = 60
 BG = "95401BG0012345"
@@ -38,61 +39,12 @@ HEADER = ExportHeader(
     job_centre="Jobcenter Kiel",
 )
 REASON = "Schutz Dritter (§ 25 Abs. 3 SGB X)"
-SCAN_GRAY = 90  # dark, so that the white box behind the stamp shows
-
-
-@dataclass(frozen=True)
-class Sheet:
-    text: str  # the invisible text layer
-    size: tuple[float, float] = (595.0, 842.0)  # MediaBox width, height
-    rotate: int = 0
-    crop: tuple[float, float, float, float] | None = None
-    origin: tuple[float, float] = (0.0, 0.0)  # MediaBox lower left
-
-
-def scan_pdf(path: Path, sheets: list[Sheet], dpi: int = 40) -> Path:
-    """A document PDF: Pillow saves the scans as a PDF, pikepdf adds the text layers."""
-    images = [
-        Image.new("L", (round(s.size[0] / 72 * dpi), round(s.size[1] / 72 * dpi)), SCAN_GRAY)
-        for s in sheets
-    ]
-    images[0].save(path, "PDF", resolution=dpi, save_all=True, append_images=images[1:])
-    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
-        font = pdf.make_indirect(
-            pikepdf.Dictionary(
-                Type=pikepdf.Name.Font,
-                Subtype=pikepdf.Name.Type1,
-                BaseFont=pikepdf.Name.Helvetica,
-                Encoding=pikepdf.Name.WinAnsiEncoding,
-            )
-        )
-        for page, sheet in zip(pdf.pages, sheets, strict=True):
-            x0, y0 = sheet.origin
-            width, height = sheet.size
-            page.obj.MediaBox = pikepdf.Array([x0, y0, x0 + width, y0 + height])
-            # Pillow draws the image at the origin; move it into the MediaBox.
-            page.contents_add(pdf.make_stream(f"1 0 0 1 {x0} {y0} cm\n".encode()), prepend=True)
-            page.obj.Resources.Font = pikepdf.Dictionary(F1=font)
-            text = b"(" + sheet.text.encode("cp1252") + b")"
-            layer = b"BT 3 Tr /F1 12 Tf 40 %d Td %s Tj ET\n" % (int(height / 2), text)
-            page.contents_add(pdf.make_stream(layer))
-            if sheet.rotate:
-                page.obj.Rotate = sheet.rotate
-            if sheet.crop:
-                page.obj.CropBox = pikepdf.Array(list(sheet.crop))
-        pdf.save(path)
-    return path
 
 
 def run(args: list[str]) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr
     return result
-
-
-def page_texts(pdf: Path, *extra: str) -> list[str]:
-    text = run(["pdftotext", "-enc", "UTF-8", *extra, str(pdf), "-"]).stdout
-    return text.split("\f")[:-1]  # every page ends with a form feed
 
 
 def sha256(path: Path) -> str:

@@ -1,5 +1,5 @@
 """File exports (Aktenauszug) as a service: who may export what, which documents, the PDF built
-by records/export.py, and the record of every export filed in the household's case file.
+by records/aktenauszug.py, and the record of every export filed in the household's case file.
 
 Every export is recorded before anyone can download it: recipient, legal basis, user, time, the
 document list with the pages each got (withheld documents with the reason) and the SHA-256 of
@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from records.access import Capability, Gate, in_case_file_clause
+from records.aktenauszug import ExportHeader, ExportItem, build_export
 from records.errors import InvalidInput, NotFound
-from records.export import ExportHeader, ExportItem, build_export
 from records.models import Appeal, Document, FileExport, Household, Note, Objection
 from records.objections import (
     case_documents,

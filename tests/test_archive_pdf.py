@@ -1,4 +1,4 @@
-"""The searchable document PDF as PDF/A-2b (ingest/pdfa.py).
+"""The searchable document PDF as PDF/A-2b (ingest/archive_pdf.py).
 
 The slow tests OCR three sample scans with tesseract as the worker does (200 and 300 dpi, and a
 bilevel fax-like scan that tesseract stores as CCITT G4), merge them with `write_pdfa` and let
@@ -20,8 +20,8 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from ingest.pdfa import DEFAULT_PRODUCER, write_pdfa
-from tests.conftest import SAMPLES
+from ingest.archive_pdf import DEFAULT_PRODUCER, write_pdfa
+from tests.support import SAMPLES
 
 TIMEOUT = 120
 CREATED = datetime(2026, 11, 5, 9, 41, 7, tzinfo=UTC)

@@ -1,0 +1,586 @@
+"""The file export (Aktenauszug): selected documents of a file as one PDF for a court
+(§ 104 SGG), a file inspection (§ 25 SGB X) or an auditor.
+
+`build_export` is a pure builder: it reads the documents' searchable PDFs and writes one PDF,
+nothing else. The result, in this order:
+
+- a cover page (Deckblatt): job centre, BG number, household, purpose, recipient, legal basis,
+  number of documents and pages, who created the export and when (German local time);
+- the table of contents (Inhaltsverzeichnis), as many pages as it needs: one entry per
+  document with running number, date, title, sender and its pages ("Bl. 5–7"); a withheld
+  document is marked "zurückgehalten: <Grund>". Every entry is a link to its first page;
+- the documents in the given order, page for page; a withheld document is replaced by one
+  placeholder page naming it (title, date) and the reason. The sender of a withheld document
+  is printed nowhere: who wrote it may be exactly what § 25 Abs. 3 SGB X protects.
+
+Numbering: every page, cover and contents included, carries "Blatt N" top right and the
+footer "Aktenauszug <BG> · Seite N von M", so Blatt N is also page N of the PDF viewer and
+the numbers a court cites ("Bl. 12 d.A.") can be found by page number. The stamp is an
+overlay in the page's visible area (CropBox within the MediaBox, turned with /Rotate) on a
+white box, so it stays readable on a scan; the page's own content is only wrapped in q/Q,
+never rewritten, and its text layer stays as it is (searchable).
+
+Font: DejaVu Sans and DejaVu Sans Bold (Debian package fonts-dejavu-core, as the e-mail
+import uses), embedded as subsets by `pdf.fonts` (Type0/Identity-H over CIDFontType2 with a
+ToUnicode map, subset by fontTools): German umlauts and the names of the job centre's clients
+(Yılmaz, Wiśniewski, Ștefan) print as written, and the file contains every font it uses.
+Characters the font lacks print as their base letter or "?".
+
+Archive format: the documents are the PDF/A-2b archive PDFs of ingest/archive_pdf.py, and what
+is added here (embedded fonts, DeviceGray, links with the print flag, outline) stays within
+PDF/A-2b, so the export gets the same output intent and XMP identification from `pdf.pdfa`
+(veraPDF agrees, tests/test_aktenauszug.py). That holds only as long as the documents handed
+in are PDF/A-2b.
+
+Same input, same bytes: no clock is read (only `header.created_at` is printed and stored),
+the font subsets and their names follow from the glyphs used, and the trailer /ID is derived
+from the content. `ExportResult.sha256` is the hash of the written file.
+
+Memory: the documents' pages are joined by `pdf.pdfa.joined_pages` (qpdf, `keepFilesOpen` off);
+their image data is read only while the result is written, page by page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import accumulate, pairwise
+from pathlib import Path
+
+import pikepdf
+from pikepdf import Array, Dictionary, Name, OutlineItem
+
+from pdf.fonts import EmbeddedFont, FontFace, font_face, one_line
+from pdf.pages import Canvas, inherited, new_page, pdf_number, shown_space
+from pdf.pdfa import declare_pdfa_2b, joined_pages, save_pdfa
+from records.dates import LOCAL_TZ, german
+
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian package fonts-dejavu-core
+REGULAR_FONT = "DejaVuSans.ttf"
+BOLD_FONT = "DejaVuSans-Bold.ttf"
+PRODUCER = "E-Akte Jobcenter (Aktenauszug)"
+
+# A4 portrait for the pages made here; margins leave room for punching on the left.
+PAGE_W, PAGE_H = 595.276, 841.89
+LEFT, RIGHT = 70.87, 552.76  # 25 mm and 15 mm margins
+TOP, BOTTOM = PAGE_H - 85, 60.0
+
+# The stamp on every page.
+STAMP_INSET = 17.0  # 6 mm from the edge of the visible page
+STAMP_PAD = 3.0
+BLATT_SIZE = 11.0
+FOOTER_SIZE = 7.5
+
+# Table of contents: columns and line spacing.
+TOC_SIZE = 9.0
+TOC_LEADING = 12.0
+TOC_ROW_GAP = 4.0
+COL_NUMBER_RIGHT = LEFT + 20
+COL_DATE = LEFT + 26
+COL_TITLE = LEFT + 84
+COL_SENDER = LEFT + 282
+COL_RANGE = RIGHT - 62
+TITLE_WIDTH = COL_SENDER - COL_TITLE - 8
+SENDER_WIDTH = COL_RANGE - COL_SENDER - 8
+NOTE_WIDTH = COL_RANGE - COL_TITLE - 8
+MAX_CELL_LINES = 6
+
+
+@dataclass(frozen=True)
+class ExportItem:
+    document_id: str
+    title: str  # e.g. "Widerspruch" (document type) or a caseworker's title
+    date: date | None  # receipt date (dispatch date for outgoing decisions)
+    sender: str | None
+    pdf: Path | None  # the document's searchable PDF; None when withheld
+    withheld_reason: str | None = None  # German; set = a placeholder page replaces the document
+
+
+@dataclass(frozen=True)
+class ExportHeader:
+    bg_number: str
+    household_name: str  # e.g. "Kowalski, Andreas"
+    purpose: str  # "Übersendung an das Sozialgericht", "Akteneinsicht (§ 25 SGB X)", "Prüfung"
+    recipient: str  # e.g. "Sozialgericht Schleswig, Az. S 12 AS 345/26"
+    legal_basis: str  # e.g. "§ 104 SGG" / "§ 25 SGB X"
+    created_by: str  # user name
+    created_at: datetime  # timezone-aware; printed in German local time
+    job_centre: str = "Jobcenter"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    pages: int
+    sha256: str
+    contents: list[tuple[str, int, int]]  # (document_id, first page, last page), 1-based
+
+
+def build_export(items: list[ExportItem], header: ExportHeader, target: Path) -> ExportResult:
+    """Write the Aktenauszug of `items` (in this order) to `target`; see the module docstring."""
+    if not items:
+        raise ValueError("an export needs at least one document")
+    if header.created_at.tzinfo is None or header.created_at.utcoffset() is None:
+        raise ValueError("header.created_at must be timezone-aware")
+    sources: list[Path] = []  # the documents' PDFs, in order
+    counts: list[int] = []  # pages per item in the export
+    for item in items:
+        if _withheld(item):
+            counts.append(1)
+        elif item.pdf is None:
+            raise ValueError(f"document {item.document_id}: no PDF and no reason for withholding")
+        else:
+            sources.append(Path(item.pdf))
+            counts.append(_page_count(sources[-1]))
+    fonts = _Fonts(_face(REGULAR_FONT), _face(BOLD_FONT))
+    toc_pages = _paginate(_toc_rows(items, fonts))
+    front = 1 + len(toc_pages)  # cover and contents
+    ends = list(accumulate(counts, initial=front))
+    ranges = [(before + 1, last) for before, last in pairwise(ends)]
+    total = ends[-1]
+
+    target = Path(target)
+    # Written next to the target and renamed: no half-written export under the target's name.
+    scratch = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
+    try:
+        with joined_pages(sources, scratch) as pdf:
+            _assemble(pdf, items, header, counts, toc_pages, ranges, fonts)
+            save_pdfa(pdf, scratch)
+        os.replace(scratch, target)
+    finally:
+        scratch.unlink(missing_ok=True)
+    contents = [
+        (item.document_id, first, last) for item, (first, last) in zip(items, ranges, strict=True)
+    ]
+    return ExportResult(pages=total, sha256=_sha256(target), contents=contents)
+
+
+def _assemble(
+    pdf: pikepdf.Pdf,
+    items: list[ExportItem],
+    header: ExportHeader,
+    counts: list[int],
+    toc_pages: list[list[_Row]],
+    ranges: list[tuple[int, int]],
+    fonts: _Fonts,
+) -> None:
+    """Add cover, contents and placeholders to the joined document pages; stamp every page."""
+    total, front = ranges[-1][1], 1 + len(toc_pages)
+    fonts.attach(pdf)
+    # Placeholders first (their positions count from the first document page) ...
+    for number, (item, (first, _last)) in enumerate(zip(items, ranges, strict=True), 1):
+        if _withheld(item):
+            page = new_page(pdf, (PAGE_W, PAGE_H), _placeholder(item, number, fonts), fonts.all)
+            pdf.pages.insert(first - front - 1, page)
+    # ... then the cover and the contents in front of everything; links once all are in place.
+    cover = _cover(header, items, counts, total, front, fonts)
+    pdf.pages.insert(0, new_page(pdf, (PAGE_W, PAGE_H), cover, fonts.all))
+    links = []
+    for index, rows in enumerate(toc_pages):
+        canvas, page_links = _toc_page(header, rows, ranges, index, fonts)
+        pdf.pages.insert(1 + index, new_page(pdf, (PAGE_W, PAGE_H), canvas, fonts.all))
+        links.append(page_links)
+    for index, page_links in enumerate(links):
+        _add_links(pdf, pdf.pages[1 + index], page_links)
+    if len(pdf.pages) != total:
+        raise RuntimeError(f"export has {len(pdf.pages)} pages, expected {total}")
+    opening = pdf.make_stream(b"q\n")  # one stream, shared by all pages
+    for number, page in enumerate(pdf.pages, start=1):
+        _stamp(pdf, page, opening, number, total, header.bg_number, fonts)
+    fonts.install(pdf)
+    _add_outline(pdf, items, ranges)
+    _finish(pdf, header)
+
+
+def _withheld(item: ExportItem) -> bool:
+    return bool(item.withheld_reason and item.withheld_reason.strip())
+
+
+def _page_count(path: Path) -> int:
+    with pikepdf.open(path) as pdf:
+        count = len(pdf.pages)
+    if count == 0:
+        raise ValueError(f"{path} has no pages")
+    return count
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- text in German ------------------------------------------------------------------------
+
+
+def _date_text(value: date | None) -> str:
+    return german(value) if value else "o. D."
+
+
+def _range_text(first: int, last: int) -> str:
+    return f"Bl. {first}" if first == last else f"Bl. {first}–{last}"
+
+
+def _count_text(count: int, singular: str, plural: str) -> str:
+    return f"{count} {singular if count == 1 else plural}"
+
+
+def _local_time(moment: datetime) -> str:
+    return moment.astimezone(LOCAL_TZ).strftime("%d.%m.%Y, %H:%M Uhr")
+
+
+# --- pages made here -----------------------------------------------------------------------
+
+
+def _fields(
+    canvas: Canvas,
+    fonts: _Fonts,
+    y: float,
+    rows: list[tuple[str, str]],
+    *,
+    label_width: float = 130,
+    size: float = 10,
+    max_lines: int = 4,
+) -> float:
+    """Label-value lines (values wrapped); returns the y below them."""
+    leading = size * 1.4
+    for label, value in rows:
+        lines = fonts.regular.wrap(value, size, RIGHT - LEFT - label_width, max_lines)
+        canvas.text(fonts.bold, size, LEFT, y, label)
+        for line in lines:
+            canvas.text(fonts.regular, size, LEFT + label_width, y, line)
+            y -= leading
+        y -= size * 0.6
+    return y
+
+
+def _paragraph(canvas: Canvas, font: EmbeddedFont, size: float, y: float, text: str) -> float:
+    for line in font.wrap(text, size, RIGHT - LEFT, 12):
+        canvas.text(font, size, LEFT, y, line)
+        y -= size * 1.35
+    return y
+
+
+def _cover(
+    header: ExportHeader,
+    items: list[ExportItem],
+    counts: list[int],
+    total: int,
+    front: int,
+    fonts: _Fonts,
+) -> Canvas:
+    canvas = Canvas()
+    withheld = sum(1 for item in items if _withheld(item))
+    documents = _count_text(len(items), "Dokument", "Dokumente")
+    if withheld:
+        documents += f", davon {withheld} zurückgehalten"
+    contents = "Bl. 2" if front == 2 else f"Bl. 2–{front}"
+    extent = (
+        f"{total} Blatt: Deckblatt Bl. 1, Inhaltsverzeichnis {contents}, "
+        f"Dokumente {_range_text(front + 1, total)}"
+    )
+    y = TOP
+    for line in fonts.bold.wrap(header.job_centre, 11, RIGHT - LEFT, 3):
+        canvas.text(fonts.bold, 11, LEFT, y, line)
+        y -= 15
+    y -= 30
+    canvas.text(fonts.bold, 24, LEFT, y, "Aktenauszug")
+    y -= 16
+    canvas.rule(LEFT, RIGHT, y, 0.8)
+    y -= 30
+    y = _fields(
+        canvas,
+        fonts,
+        y,
+        [
+            ("Bedarfsgemeinschaft", header.bg_number),
+            ("Haushalt", header.household_name),
+            ("Zweck", header.purpose),
+            ("Empfänger", header.recipient),
+            ("Rechtsgrundlage", header.legal_basis),
+            ("Dokumente", documents),
+            ("Umfang", extent),
+            ("Erstellt von", header.created_by),
+            ("Erstellt am", _local_time(header.created_at)),
+        ],
+    )
+    y -= 16
+    note = (
+        "Die Blattzahl steht oben rechts auf jeder Seite. Die Zählung ist fortlaufend und "
+        "schließt Deckblatt und Inhaltsverzeichnis ein. Die Dokumente folgen in der "
+        "Reihenfolge des Inhaltsverzeichnisses."
+    )
+    if withheld:
+        note += (
+            " Ein zurückgehaltenes Dokument ist durch ein Blatt ersetzt, das das Dokument "
+            "und den Grund der Zurückhaltung nennt."
+        )
+    _paragraph(canvas, fonts.regular, 9, y, note)
+    return canvas
+
+
+def _placeholder(item: ExportItem, number: int, fonts: _Fonts) -> Canvas:
+    canvas = Canvas()
+    y = TOP
+    canvas.text(fonts.bold, 16, LEFT, y, "Dokument zurückgehalten")
+    y -= 14
+    canvas.rule(LEFT, RIGHT, y, 0.8)
+    y -= 30
+    y = _fields(
+        canvas,
+        fonts,
+        y,
+        [
+            ("Nr. im Verzeichnis", str(number)),
+            ("Bezeichnung", item.title),
+            ("Datum", german(item.date) if item.date else "ohne Datum"),
+            ("Grund", item.withheld_reason or ""),
+        ],
+        max_lines=MAX_CELL_LINES,
+    )
+    y -= 16
+    _paragraph(
+        canvas,
+        fonts.regular,
+        9,
+        y,
+        "Das Dokument gehört zur Akte, ist in diesem Aktenauszug aber nicht enthalten. "
+        "Dieses Blatt steht an seiner Stelle.",
+    )
+    return canvas
+
+
+# --- table of contents ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Row:
+    index: int  # into items
+    number: str
+    date: str
+    title: list[str]
+    sender: list[str]
+    note: list[str]  # "zurückgehalten: ..." under title and sender
+
+    @property
+    def lines(self) -> int:
+        return max(len(self.title), len(self.sender)) + len(self.note)
+
+    @property
+    def height(self) -> float:
+        return self.lines * TOC_LEADING + TOC_ROW_GAP
+
+
+def _toc_rows(items: list[ExportItem], fonts: _Fonts) -> list[_Row]:
+    font, size = fonts.regular, TOC_SIZE
+    rows = []
+    for index, item in enumerate(items):
+        withheld = _withheld(item)
+        rows.append(
+            _Row(
+                index=index,
+                number=f"{index + 1}.",
+                date=_date_text(item.date),
+                title=font.wrap(item.title, size, TITLE_WIDTH, MAX_CELL_LINES),
+                # The sender of a withheld document is not printed (see the module docstring).
+                sender=[] if withheld else font.wrap(item.sender or "", size, SENDER_WIDTH, 3),
+                note=(
+                    font.wrap(
+                        f"zurückgehalten: {item.withheld_reason}", size, NOTE_WIDTH, MAX_CELL_LINES
+                    )
+                    if withheld
+                    else []
+                ),
+            )
+        )
+    return rows
+
+
+_TOC_FIRST_ROW = TOP - 52  # below the heading, the subheading and the column heads
+
+
+def _paginate(rows: list[_Row]) -> list[list[_Row]]:
+    pages: list[list[_Row]] = [[]]
+    room = _TOC_FIRST_ROW - BOTTOM
+    for row in rows:
+        if pages[-1] and row.height > room:
+            pages.append([])
+            room = _TOC_FIRST_ROW - BOTTOM
+        pages[-1].append(row)
+        room -= row.height
+    return pages
+
+
+def _toc_page(
+    header: ExportHeader,
+    rows: list[_Row],
+    ranges: list[tuple[int, int]],
+    page_index: int,
+    fonts: _Fonts,
+) -> tuple[Canvas, list[tuple[tuple[float, float, float, float], int]]]:
+    """One page of the contents and its links: ((x0, y0, x1, y1), target page number)."""
+    canvas = Canvas()
+    regular, bold, size = fonts.regular, fonts.bold, TOC_SIZE
+    heading = "Inhaltsverzeichnis" if page_index == 0 else "Inhaltsverzeichnis (Fortsetzung)"
+    canvas.text(bold, 16, LEFT, TOP, heading)
+    subheading = f"Aktenauszug {header.bg_number} · {header.household_name}"
+    canvas.text(regular, size, LEFT, TOP - 17, regular.fit(subheading, size, RIGHT - LEFT))
+    y = TOP - 40
+    canvas.text_right(bold, size, COL_NUMBER_RIGHT, y, "Nr.")
+    canvas.text(bold, size, COL_DATE, y, "Datum")
+    canvas.text(bold, size, COL_TITLE, y, "Bezeichnung")
+    canvas.text(bold, size, COL_SENDER, y, "Absender")
+    canvas.text_right(bold, size, RIGHT, y, "Blatt")
+    canvas.rule(LEFT, RIGHT, y - 4, 0.6)
+    top = _TOC_FIRST_ROW
+    links = []
+    for row in rows:
+        first, last = ranges[row.index]
+        baseline = top - 9.5
+        canvas.text_right(regular, size, COL_NUMBER_RIGHT, baseline, row.number)
+        canvas.text(regular, size, COL_DATE, baseline, row.date)
+        canvas.text_right(regular, size, RIGHT, baseline, _range_text(first, last))
+        for offset, line in enumerate(row.title):
+            canvas.text(regular, size, COL_TITLE, baseline - offset * TOC_LEADING, line)
+        for offset, line in enumerate(row.sender):
+            canvas.text(regular, size, COL_SENDER, baseline - offset * TOC_LEADING, line)
+        note_top = baseline - max(len(row.title), len(row.sender)) * TOC_LEADING
+        for offset, line in enumerate(row.note):
+            canvas.text(regular, size, COL_TITLE, note_top - offset * TOC_LEADING, line)
+        bottom = top - row.height
+        canvas.rule(LEFT, RIGHT, bottom + 1, 0.3, 0.7)
+        links.append(((LEFT, bottom + 1, RIGHT, top), first))
+        top = bottom
+    return canvas, links
+
+
+def _add_links(
+    pdf: pikepdf.Pdf,
+    page: pikepdf.Page,
+    links: list[tuple[tuple[float, float, float, float], int]],
+) -> None:
+    annotations = Array()
+    for rect, target in links:
+        link = Dictionary(
+            Type=Name.Annot,
+            Subtype=Name.Link,
+            Rect=Array(list(rect)),
+            Border=Array([0, 0, 0]),
+            F=4,  # print; PDF/A wants it set
+            Dest=Array([pdf.pages[target - 1].obj, Name.Fit]),
+        )
+        annotations.append(pdf.make_indirect(link))
+    page.obj.Annots = annotations
+
+
+def _add_outline(pdf: pikepdf.Pdf, items: list[ExportItem], ranges: list[tuple[int, int]]) -> None:
+    with pdf.open_outline() as outline:
+        outline.root.append(OutlineItem("Deckblatt", 0))
+        outline.root.append(OutlineItem("Inhaltsverzeichnis", 1))
+        for number, (item, (first, last)) in enumerate(zip(items, ranges, strict=True), 1):
+            pages = _range_text(first, last)
+            title = f"{number}. {one_line(item.title)}, {_date_text(item.date)} ({pages})"
+            if _withheld(item):
+                title += " – zurückgehalten"
+            outline.root.append(OutlineItem(title, first - 1))
+    pdf.Root.PageMode = Name.UseOutlines
+
+
+def _finish(pdf: pikepdf.Pdf, header: ExportHeader) -> None:
+    title = one_line(f"Aktenauszug {header.bg_number} – {header.purpose}")
+    declare_pdfa_2b(pdf, title=title, producer=PRODUCER, created=header.created_at)
+    pdf.Root.Lang = pikepdf.String("de-DE")
+    pdf.Root.ViewerPreferences = Dictionary(DisplayDocTitle=True)
+
+
+# --- the stamp on every page ---------------------------------------------------------------
+
+
+def _stamp(
+    pdf: pikepdf.Pdf,
+    page: pikepdf.Page,
+    opening: pikepdf.Stream,
+    number: int,
+    total: int,
+    bg_number: str,
+    fonts: _Fonts,
+) -> None:
+    """Overlay "Blatt N" and the footer on `page`; its own content goes inside q (`opening`)
+    ... Q, so that whatever graphics state it leaves behind does not reach the stamp."""
+    resources = inherited(page.obj, "/Resources")
+    if not isinstance(resources, pikepdf.Dictionary):
+        resources = page.obj.Resources = Dictionary()
+    regular_key = fonts.regular.resource_key(resources)
+    bold_key = fonts.bold.resource_key(resources)
+    matrix, width, height = shown_space(page.obj)
+
+    blatt = f"Blatt {number}"
+    blatt_size = min(BLATT_SIZE, width / 30)
+    footer = f"Aktenauszug {bg_number} · Seite {number} von {total}"
+    room = width - 2 * (STAMP_INSET + STAMP_PAD)
+    footer_size = min(FOOTER_SIZE, room / max(fonts.regular.width(footer, 1), 1))
+
+    blatt_width = fonts.bold.width(blatt, blatt_size)
+    blatt_x = width - STAMP_INSET - blatt_width
+    blatt_y = height - STAMP_INSET - 0.75 * blatt_size
+    footer_width = fonts.regular.width(footer, footer_size)
+    footer_x = (width - footer_width) / 2
+    footer_y = STAMP_INSET
+
+    n = pdf_number
+
+    def box(x: float, y: float, text_width: float, size: float) -> str:
+        pad = STAMP_PAD
+        return (
+            f"{n(x - pad)} {n(y - 0.24 * size - pad)} "
+            f"{n(text_width + 2 * pad)} {n(size * 0.98 + 2 * pad)} re f"
+        )
+
+    stamp = "\n".join(
+        [
+            "Q",  # ends the page's own content, wrapped in q ... Q
+            "q",
+            matrix,
+            "1 g",
+            box(blatt_x, blatt_y, blatt_width, blatt_size),
+            box(footer_x, footer_y, footer_width, footer_size),
+            "0 g",
+            f"BT /{bold_key} {n(blatt_size)} Tf {n(blatt_x)} {n(blatt_y)} Td "
+            f"{fonts.bold.show(blatt)} Tj ET",
+            f"BT /{regular_key} {n(footer_size)} Tf {n(footer_x)} {n(footer_y)} Td "
+            f"{fonts.regular.show(footer)} Tj ET",
+            "Q",
+            "",
+        ]
+    )
+    page.contents_add(opening, prepend=True)
+    page.contents_add(pdf.make_stream(stamp.encode("ascii")))
+
+
+# --- fonts ---------------------------------------------------------------------------------
+
+
+class _Fonts:
+    def __init__(self, regular: FontFace, bold: FontFace) -> None:
+        self.regular = EmbeddedFont(regular, "EAkteR")
+        self.bold = EmbeddedFont(bold, "EAkteB")
+        self.all = (self.regular, self.bold)
+
+    def attach(self, pdf: pikepdf.Pdf) -> None:
+        for font in self.all:
+            font.attach(pdf)
+
+    def install(self, pdf: pikepdf.Pdf) -> None:
+        for font in self.all:
+            font.install(pdf)
+
+
+def _face(name: str) -> FontFace:
+    path = FONT_DIR / name
+    if not path.is_file():
+        raise RuntimeError(f"Schrift {path} fehlt (Debian-Paket fonts-dejavu-core).")
+    return font_face(path)
