@@ -14,13 +14,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytesseract
 from pdf2image import convert_from_path
 from PIL import Image
 
 from ingest.programs import (
     ONE_THREAD,
     poppler_errors,
+    pytesseract_module,
     require_tesseract_languages,
     tesseract_errors,
 )
@@ -51,13 +51,14 @@ class OcrResult:
 def ocr_page(image: Path, out_base: Path, languages: str, timeout: int, dpi: int) -> OcrResult:
     """One tesseract run gives both the words with boxes and the page as searchable PDF."""
     require_tesseract_languages(languages)
+    tesseract = pytesseract_module().pytesseract
     with tesseract_errors(timeout):
-        pytesseract.pytesseract.run_tesseract(
+        tesseract.run_tesseract(
             str(image),
             str(out_base),
             extension="pdf tsv",
             lang=languages,
-            config=f"--dpi {dpi} -c {pytesseract.pytesseract.EXTENTION_TO_CONFIG['tsv']}",
+            config=f"--dpi {dpi} -c {tesseract.EXTENTION_TO_CONFIG['tsv']}",
             timeout=timeout,
         )
     tsv, pdf = out_base.with_suffix(".tsv"), out_base.with_suffix(".pdf")

@@ -23,9 +23,9 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import ModuleType
 
 import pdf2image.exceptions
-import pytesseract
 
 from records.errors import ProgramTimeout, ToolUnavailable, UnreadablePage
 
@@ -41,6 +41,18 @@ _TESSERACT_NOT_READY = re.compile(
 )
 POPPLER_PROGRAMS = ("pdftoppm", "pdfimages", "pdftotext", "pdfinfo")
 PROBE_TIMEOUT = 20
+
+
+def pytesseract_module() -> ModuleType:
+    """pytesseract, imported when first needed: it imports numpy (0.2 s), and the child process
+    that looks into every PDF's pages (ingest.textlayer) imports this module without reading."""
+    import pytesseract
+
+    return pytesseract
+
+
+def _tesseract_cmd() -> str:
+    return str(pytesseract_module().pytesseract.tesseract_cmd)
 
 
 def _missing(program: str, exc: OSError) -> ToolUnavailable:
@@ -102,6 +114,7 @@ def run_program(
 @contextmanager
 def tesseract_errors(timeout: int) -> Iterator[None]:
     """pytesseract's exceptions as the error family has them."""
+    pytesseract = pytesseract_module()
     try:
         yield
     except pytesseract.TesseractNotFoundError:
@@ -133,7 +146,7 @@ def poppler_errors(program: str, timeout: int) -> Iterator[None]:
 
 def tesseract_languages(timeout: int = PROBE_TIMEOUT) -> list[str]:
     """The languages tesseract finds in its tessdata folder (TESSDATA_PREFIX is honoured)."""
-    done = run_program([pytesseract.pytesseract.tesseract_cmd, "--list-langs"], timeout)
+    done = run_program([_tesseract_cmd(), "--list-langs"], timeout)
     # The first line names the folder; then one language per line.
     lines = done.stdout.decode("utf-8", "replace").splitlines()[1:]
     return sorted(line.strip() for line in lines if line.strip())
@@ -146,7 +159,7 @@ def require_tesseract_languages(languages: str) -> None:
     on with the others, a little worse; it fails only when none is there. Checked once per
     language string while everything is present, again each time while something is missing.
     """
-    key = (pytesseract.pytesseract.tesseract_cmd, os.environ.get("TESSDATA_PREFIX"), languages)
+    key = (_tesseract_cmd(), os.environ.get("TESSDATA_PREFIX"), languages)
     if key in _LANGUAGES_PRESENT:
         return
     installed = set(tesseract_languages())
@@ -181,7 +194,7 @@ def probe_tools(ocr_languages: str) -> ToolState:
     """tesseract and its languages (those `ocr_languages` names, and osd for orientation),
     and poppler's programs; never raises."""
     state = ToolState(ok=True)
-    tesseract = pytesseract.pytesseract.tesseract_cmd
+    tesseract = _tesseract_cmd()
     try:
         done = run_program([tesseract, "--version"], PROBE_TIMEOUT)
         first = done.stdout.decode("utf-8", "replace").splitlines()
