@@ -88,6 +88,10 @@ class SenderKind:
     # lawyer's letter that speaks of an objection but whose declaration cannot be read (a stamp
     # over it, a fax) is neither sent to the objections office nor filed as something else.
     doubt: tuple[str, ...] = ()
+    # What speaks of such a type as settled or past ("der Widerspruch wurde zurückgewiesen",
+    # "Widerspruchsbescheid vom …"): where one of these is in the letter, the mention alone
+    # leaves no doubt, and the letter is typed by its other evidence.
+    settled: tuple[re.Pattern[str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -382,6 +386,7 @@ def _senders(raw: object, codes: list[str]) -> tuple[SenderKind, ...]:
             "excludes",
             "points",
             "doubt",
+            "settled",
         }
         if unknown:
             raise ValueError(f"{what}: unbekannte Angabe(n): {', '.join(sorted(unknown))}")
@@ -398,6 +403,9 @@ def _senders(raw: object, codes: list[str]) -> tuple[SenderKind, ...]:
             raise ValueError(f"{what}: „doubt“ muss eingetragene Dokumentarten nennen")
         if set(doubt) & set(excludes):
             raise ValueError(f"{what}: eine Art steht unter „doubt“ und „excludes“")
+        settled = entry.get("settled", [])
+        if not isinstance(settled, list):
+            raise ValueError(f"{what}: „settled“ muss eine Liste regulärer Ausdrücke sein")
         letterhead = _phrases(entry.get("letterhead"), f"{what}: „letterhead“")
         if not letterhead:
             raise ValueError(f"{what}: „letterhead“ ist leer")
@@ -412,6 +420,7 @@ def _senders(raw: object, codes: list[str]) -> tuple[SenderKind, ...]:
                     (code, _number(value, f"{what}: „points“")) for code, value in points.items()
                 ),
                 tuple(doubt),
+                tuple(_regex(pattern, f"{what}: „settled“") for pattern in settled),
             )
         )
     return tuple(found)
@@ -867,6 +876,10 @@ def classify(doc: ParsedDocument, catalogue: Catalogue) -> TypeDecision:
     if sender is None:
         return decision
     kind, _line = sender
+    if kind.settled:
+        text = fold(" ".join(line.text for line in doc.lines))
+        if any(pattern.search(text) for pattern in kind.settled):
+            return decision
     for code in kind.doubt:
         if code != decision.code and proof.get(code) is None and points.get(code, 0.0) > 0:
             decision.in_doubt = (
