@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from records.access import (
@@ -27,7 +27,7 @@ from records.errors import Conflict, InvalidInput
 from records.models import Document, Household, InboxItem, Team, User
 
 SCOPES = ("mine", "team", "deputy", "clearing", "all")
-SORTS = {
+SORTS: dict[str, tuple[ColumnElement[Any], ...]] = {
     "received": (Document.receipt_date.desc(), InboxItem.id.desc()),
     "oldest": (Document.receipt_date.asc(), InboxItem.id.asc()),
     "type": (Document.doc_type.asc(), Document.receipt_date.desc()),
@@ -43,7 +43,7 @@ class Scope:
     user: User
     absent: list[User]
 
-    def condition(self, scope: str):  # type: ignore[no-untyped-def]
+    def condition(self, scope: str) -> ColumnElement[bool]:
         inbox = may(self.user, Capability.INBOX)
         own = and_(InboxItem.kind == "user", InboxItem.user_id == self.user.id) if inbox else None
         team = (
@@ -61,7 +61,8 @@ class Scope:
         if scope == "all":
             chosen = [c for c in parts.values() if c is not None]
         else:
-            chosen = [parts[scope]] if parts.get(scope) is not None else []
+            picked = parts.get(scope)
+            chosen = [picked] if picked is not None else []
         return or_(*chosen) if chosen else InboxItem.id.is_(None)
 
 
