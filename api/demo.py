@@ -5,8 +5,6 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 from ingest.intake import accept_file
 from records.db import transaction
 from records.masterdata import (
@@ -18,7 +16,7 @@ from records.masterdata import (
 )
 from records.models import User
 from records.runtime import Runtime
-from records.users import set_password
+from records.users import all_users, first_of_role, has_users, set_password
 
 DEMO_ADMIN = ("admin", "Administration (Demo)")
 LOGINS_FILE = "demo-logins.txt"
@@ -26,7 +24,7 @@ LOGINS_FILE = "demo-logins.txt"
 
 def is_new(runtime: Runtime) -> bool:
     with transaction(runtime.sessions) as session:
-        return not session.scalar(select(func.count()).select_from(User))
+        return not has_users(session)
 
 
 def load_demo_data(runtime: Runtime) -> int:
@@ -41,7 +39,7 @@ def load_demo_data(runtime: Runtime) -> int:
         session.flush()
         import_households(session, read_csv(samples / "households.csv", HOUSEHOLD_COLUMNS))
         lines = []
-        for user in session.scalars(select(User).order_by(User.role, User.login)):
+        for user in all_users(session):
             password = secrets.token_urlsafe(9)
             set_password(session, user.login, password, demo=True)
             lines.append(f"{user.login}\t{password}\t{user.role}\t{user.name}")
@@ -49,7 +47,7 @@ def load_demo_data(runtime: Runtime) -> int:
     logins.touch(mode=0o600)
     logins.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with transaction(runtime.sessions) as session:
-        desk = session.scalar(select(User).where(User.role == "scanstelle").order_by(User.id))
+        desk = first_of_role(session, "scanstelle")
     handed_in = 0
     for scan in sorted((samples / "docs").glob("*.pdf")):
         accept_file(runtime, scan, scan.name, desk, channel="demo", station="Beispieldaten")

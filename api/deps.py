@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from ingest.routing import catalogue_for
 from records.access import Gate
 from records.config import Settings
 from records.db import read_session, transaction, unit_of_work
@@ -29,6 +30,14 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_type_names(runtime: RuntimeDep) -> dict[str, str]:
+    """The German name of each document type of the catalogue, by code."""
+    return {rule.code: rule.name for rule in catalogue_for(runtime.settings).types}
+
+
+TypeNamesDep = Annotated[dict[str, str], Depends(get_type_names)]
 
 
 # Requests that only read: they get a ReadSession (records.db), which never takes or waits for

@@ -477,6 +477,10 @@ class Gate:
             )
         return document, grant
 
+    def read_document(self, document_id: uuid.UUID | str, action: str) -> Document:
+        """The document if the user may read it; every attempt, allowed or not, is audited."""
+        return self.document(document_id, action)[0]
+
     def item(self, item_id: int, action: str) -> tuple[InboxItem, Grant]:
         """An inbox item to work on: it must lie in the user's reach, and its household must be
         open to the user now (a deputy's period that ended ends the work on it too)."""

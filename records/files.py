@@ -4,6 +4,7 @@ document's details; deputies (Vertretung). Reads and changes are checked and aud
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -26,6 +27,8 @@ from records.models import (
     Objection,
     User,
 )
+from records.reindex import reindex_after_commit
+from records.runtime import Runtime
 
 
 def household_by_number(session: Session, bg_number: str) -> Household:
@@ -38,43 +41,30 @@ def household_by_number(session: Session, bg_number: str) -> Household:
     return household
 
 
-def _note_out(note: Note) -> dict[str, Any]:
-    return {
-        "id": note.id,
-        "text": note.text,
-        "author": note.author_name,
-        "author_login": note.author_login,
-        "on_behalf_of": note.on_behalf_of_login,
-        "created_at": note.created_at.isoformat(),
-        "document_id": str(note.document_id) if note.document_id else None,
-    }
+@dataclass
+class HouseholdFile:
+    """A household's E-Akte: its people, the documents in the file (newest receipt first), the
+    notes on it and on its documents, its objections, appeals and exports."""
+
+    household: Household
+    documents: list[Document]
+    notes: list[Note]
+    objections: list[Objection]
+    appeals: list[Appeal]
+    exports: list[FileExport]
 
 
-def document_summary(document: Document, names: dict[str, str]) -> dict[str, Any]:
-    return {
-        "id": str(document.id),
-        "source_name": document.source_name,
-        "doc_type": document.doc_type,
-        "doc_type_name": names.get(document.doc_type or "", document.doc_type or "–"),
-        "pages": document.page_count,
-        "direction": document.direction,
-        "receipt_date": document.receipt_date.isoformat() if document.receipt_date else None,
-        "letter_date": document.letter_date.isoformat() if document.letter_date else None,
-        "dispatch_date": document.dispatch_date.isoformat() if document.dispatch_date else None,
-        "sender": document.sender,
-        "court_reference": document.court_reference,
-        "status": document.status,
-    }
-
-
-def household_file(gate: Gate, bg_number: str, names: dict[str, str]) -> dict[str, Any]:
+def household_file(gate: Gate, bg_number: str) -> HouseholdFile:
+    """The file, if the user may open it; the read is audited."""
     session = gate.session
     household, _ = gate.household(bg_number, "household.read")
-    documents = session.scalars(
-        select(Document)
-        .where(Document.household_id == household.id, in_case_file_clause())
-        .order_by(Document.receipt_date.desc(), Document.received_at.desc())
-    ).all()
+    documents = list(
+        session.scalars(
+            select(Document)
+            .where(Document.household_id == household.id, in_case_file_clause())
+            .order_by(Document.receipt_date.desc(), Document.received_at.desc())
+        )
+    )
     notes = session.scalars(
         select(Note)
         .where(
@@ -82,99 +72,39 @@ def household_file(gate: Gate, bg_number: str, names: dict[str, str]) -> dict[st
             | Note.document_id.in_([d.id for d in documents] or [uuid.uuid4()])
         )
         .order_by(Note.created_at.desc())
+    )
+    objections = session.scalars(
+        select(Objection)
+        .where(Objection.household_id == household.id)
+        .order_by(Objection.receipt_date.desc())
+    )
+    appeals = session.scalars(
+        select(Appeal).where(Appeal.household_id == household.id).order_by(Appeal.served_on.desc())
+    )
+    exports = session.scalars(
+        select(FileExport)
+        .where(FileExport.household_id == household.id)
+        .order_by(FileExport.created_at.desc(), FileExport.id.desc())
+    )
+    return HouseholdFile(
+        household, documents, list(notes), list(objections), list(appeals), list(exports)
+    )
+
+
+def document_details(gate: Gate, document_id: uuid.UUID) -> tuple[Document, list[Note]]:
+    """A document with its notes, newest first; the read is audited."""
+    document, _ = gate.document(document_id, "document.details")
+    notes = gate.session.scalars(
+        select(Note).where(Note.document_id == document.id).order_by(Note.created_at.desc())
     ).all()
-    summaries = [document_summary(d, names) for d in documents]
-    groups: dict[str, dict[str, Any]] = {}
-    for summary in summaries:
-        group = groups.setdefault(
-            summary["doc_type"] or "sonstiges",
-            {"doc_type": summary["doc_type"], "name": summary["doc_type_name"], "documents": []},
-        )
-        group["documents"].append(summary)
-    return {
-        "bg_number": household.bg_number,
-        "active": household.active,
-        "address": {
-            "street": household.street,
-            "postcode": household.postcode,
-            "town": household.town,
-        },
-        "caseworker": _person(household.caseworker),
-        "case_manager": _person(household.case_manager),
-        "members": [
-            {
-                "last_name": m.last_name,
-                "first_name": m.first_name,
-                "birth_date": m.birth_date.isoformat() if m.birth_date else None,
-            }
-            for m in sorted(household.members, key=lambda m: m.birth_date or date.min)
-        ],
-        "timeline": summaries,
-        "by_type": sorted(groups.values(), key=lambda g: g["name"]),
-        "notes": [_note_out(n) for n in notes],
-        "objections": [
-            {
-                "id": o.id,
-                "receipt_date": o.receipt_date.isoformat(),
-                "status": o.status,
-                "document_id": str(o.document_id),
-            }
-            for o in session.scalars(
-                select(Objection)
-                .where(Objection.household_id == household.id)
-                .order_by(Objection.receipt_date.desc())
-            )
-        ],
-        "appeals": [
-            {
-                "id": a.id,
-                "court": a.court,
-                "file_reference": a.file_reference,
-                "served_on": a.served_on.isoformat(),
-                "status": a.status,
-                "document_id": str(a.document_id),
-            }
-            for a in session.scalars(
-                select(Appeal)
-                .where(Appeal.household_id == household.id)
-                .order_by(Appeal.served_on.desc())
-            )
-        ],
-        "exports": [
-            {
-                "id": e.id,
-                "created_at": e.created_at.isoformat(),
-                "created_by": e.created_by_login,
-                "created_by_name": e.created_by_name,
-                "recipient": e.recipient,
-                "legal_basis": e.legal_basis,
-                "purpose": e.purpose,
-                "scope": e.scope,
-                "objection_id": e.objection_id,
-                "appeal_id": e.appeal_id,
-                "documents": len(e.documents),
-                "withheld": sum(1 for entry in e.documents if entry.get("withheld_reason")),
-                "pages": e.page_count,
-                "sha256": e.sha256,
-                "pdf_url": f"/api/exports/{e.id}/pdf",
-            }
-            for e in session.scalars(
-                select(FileExport)
-                .where(FileExport.household_id == household.id)
-                .order_by(FileExport.created_at.desc(), FileExport.id.desc())
-            )
-        ],
-    }
-
-
-def _person(user: User | None) -> dict[str, str] | None:
-    return {"login": user.login, "name": user.name} if user else None
+    return document, list(notes)
 
 
 EDITABLE = ("doc_type", "letter_date", "sender", "bg_number", "receipt_date", "dispatch_date")
 
 
 def update_document(
+    runtime: Runtime,
     gate: Gate,
     document_id: uuid.UUID,
     changes: dict[str, Any],
@@ -182,8 +112,8 @@ def update_document(
     reason: str | None,
     doc_types: set[str],
 ) -> tuple[Document, dict[str, Any]]:
-    """Change a document's details; returns it and what changed (before, after). The caller
-    reindexes.
+    """Change a document's details; returns it and what changed (before, after). The index
+    follows the commit when anything changed.
 
     The receipt date decides deadlines: changing it needs a reason. Moving a document to another
     household needs access to both files. The scanning desk changes nothing outside clearing.
@@ -229,6 +159,8 @@ def update_document(
             changes=changed,
             reason=(reason or "").strip() or None,
         )
+        gate.session.flush()
+        reindex_after_commit(gate.session, runtime, document)
     return document, changed
 
 
@@ -289,24 +221,26 @@ def add_note(
     return note, document
 
 
+def note_on_household(gate: Gate, bg_number: str, text: str) -> Note:
+    note, _ = add_note(gate, text, bg_number=bg_number)
+    gate.session.flush()
+    return note
+
+
+def note_on_document(runtime: Runtime, gate: Gate, document_id: uuid.UUID, text: str) -> Note:
+    """The note is searchable with its document once it is committed."""
+    note, document = add_note(gate, text, document_id=document_id)
+    assert document is not None
+    gate.session.flush()
+    reindex_after_commit(gate.session, runtime, document)
+    return note
+
+
 # --- deputies ---------------------------------------------------------------------------
 
 
-def deputy_out(deputy: Deputy) -> dict[str, Any]:
-    today = local_today()
-    return {
-        "id": deputy.id,
-        "absent": {"login": deputy.absent.login, "name": deputy.absent.name},
-        "deputy": {"login": deputy.deputy.login, "name": deputy.deputy.name},
-        "starts_on": deputy.starts_on.isoformat(),
-        "ends_on": deputy.ends_on.isoformat(),
-        "active": deputy.revoked_at is None and deputy.starts_on <= today <= deputy.ends_on,
-        "revoked": deputy.revoked_at is not None,
-        "created_by": deputy.created_by_login,
-    }
-
-
-def list_deputies(gate: Gate) -> dict[str, list[dict[str, Any]]]:
+def list_deputies(gate: Gate) -> tuple[list[Deputy], list[Deputy]]:
+    """Who stands in for the user, and for whom the user stands in (current and coming)."""
     session, user = gate.session, gate.user
     today = local_today()
     query = select(Deputy).options(selectinload(Deputy.absent), selectinload(Deputy.deputy))
@@ -314,10 +248,7 @@ def list_deputies(gate: Gate) -> dict[str, list[dict[str, Any]]]:
     mine = session.scalars(query.where(Deputy.absent_id == user.id, current)).all()
     for_others = session.scalars(query.where(Deputy.deputy_id == user.id, current)).all()
     gate.record("deputies.list")
-    return {
-        "my_deputies": [deputy_out(d) for d in mine],
-        "i_stand_in_for": [deputy_out(d) for d in for_others],
-    }
+    return list(mine), list(for_others)
 
 
 def name_deputy(

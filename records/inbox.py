@@ -6,6 +6,7 @@ in for) and written to the audit log, for a deputy as "B für A".
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +23,11 @@ from records.access import (
     household_grant,
     may,
 )
-from records.db import utcnow
+from records.db import after_commit, utcnow
 from records.errors import Conflict, InvalidInput
 from records.models import Document, Household, InboxItem, Team, User
+from records.reindex import reindex_documents
+from records.runtime import Runtime
 
 SCOPES = ("mine", "team", "deputy", "clearing", "all")
 SORTS: dict[str, tuple[ColumnElement[Any], ...]] = {
@@ -111,7 +114,9 @@ def list_items(
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     items = session.scalars(
         query.options(
-            selectinload(InboxItem.document).selectinload(Document.household),
+            selectinload(InboxItem.document)
+            .selectinload(Document.household)
+            .selectinload(Household.members),
             selectinload(InboxItem.user),
             selectinload(InboxItem.team),
         )
@@ -293,34 +298,80 @@ def _forward(
             )
 
 
-def item_out(item: InboxItem, names: dict[str, str] | None = None) -> dict[str, Any]:
-    document = item.document
-    household = document.household
-    main_member = None
-    if household is not None and household.members:
-        first = sorted(household.members, key=lambda m: (m.last_name, m.first_name))[0]
-        main_member = f"{first.last_name}, {first.first_name}"
-    return {
-        "id": item.id,
-        "state": item.state,
-        "kind": item.kind,
-        "user": item.user.login if item.user else None,
-        "user_name": item.user.name if item.user else None,
-        "team": item.team.name if item.team else None,
-        "reason": item.reason,
-        "comment": item.comment,
-        "forwarded_by": item.forwarded_by_login,
-        "created_at": item.created_at.isoformat(),
-        "document": {
-            "id": str(document.id),
-            "source_name": document.source_name,
-            "pages": document.page_count,
-            "doc_type": document.doc_type,
-            "doc_type_name": (names or {}).get(document.doc_type or "", document.doc_type),
-            "receipt_date": document.receipt_date.isoformat() if document.receipt_date else None,
-            "letter_date": document.letter_date.isoformat() if document.letter_date else None,
-            "sender": document.sender,
-            "bg_number": household.bg_number if household else None,
-            "household_name": main_member,
-        },
-    }
+# --- working items, and the index after the commit -------------------------------------------
+
+# Actions that change what the index holds: the household (return to clearing) or the
+# document's status (done, reopened), which search filters on.
+REINDEXED = ("return", "done", "reopen")
+
+
+def _reindex_after_commit(runtime: Runtime, gate: Gate, items: list[InboxItem]) -> None:
+    """The index follows the commit, once per document, with no transaction open: its writes
+    never hold SQLite's write lock, and a rolled-back action leaves the index alone."""
+    document_ids = list(dict.fromkeys(item.document_id for item in items))
+    after_commit(gate.session, functools.partial(reindex_documents, runtime, document_ids))
+
+
+def act(
+    runtime: Runtime,
+    gate: Gate,
+    item_id: int,
+    action: str,
+    *,
+    to_user: str | None = None,
+    to_team: str | None = None,
+    comment: str | None = None,
+) -> InboxItem:
+    """One action on one item; the index follows the commit where the action changes it."""
+    item = work_item(gate, item_id, action, to_user=to_user, to_team=to_team, comment=comment)
+    gate.session.flush()
+    if action in REINDEXED:
+        _reindex_after_commit(runtime, gate, [item])
+    return item
+
+
+def act_on_many(
+    runtime: Runtime,
+    gate: Gate,
+    item_ids: list[int],
+    action: str,
+    *,
+    to_user: str | None = None,
+    to_team: str | None = None,
+    comment: str | None = None,
+) -> list[InboxItem]:
+    """All or nothing: one refused item leaves every item as it was.
+
+    Each item is worked once, however often its id was sent (in the order first sent).
+    """
+    ids = list(dict.fromkeys(item_ids))
+    # The items with their documents and households in two queries, not two per item: the
+    # transaction holds SQLite's write lock for as short a time as possible. (Held in a name
+    # until the loop is done: the session keeps unchanged rows only while they are referenced.)
+    preloaded = gate.session.scalars(
+        select(InboxItem)
+        .where(InboxItem.id.in_(ids))
+        .options(selectinload(InboxItem.document).selectinload(Document.household))
+    ).all()
+    done = [
+        work_item(gate, item_id, action, to_user=to_user, to_team=to_team, comment=comment)
+        for item_id in ids
+    ]
+    del preloaded
+    gate.session.flush()
+    if action in REINDEXED:
+        _reindex_after_commit(runtime, gate, done)
+    return done
+
+
+def forward_targets(gate: Gate) -> tuple[list[User], list[Team]]:
+    """The active people who receive items, and the teams: where an item may be forwarded."""
+    gate.require(Capability.INBOX, "staff.list")
+    session = gate.session
+    people = session.scalars(
+        select(User)
+        .where(User.active.is_(True), User.role.in_(RECEIVING_ROLES))
+        .order_by(User.name)
+    ).all()
+    teams = session.scalars(select(Team).order_by(Team.name)).all()
+    return list(people), list(teams)

@@ -16,8 +16,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from records.access import Capability, Gate
 from records.db import utcnow
-from records.errors import InvalidInput
+from records.errors import InvalidInput, NotFound
 from records.iban import normalise_email, normalise_iban
 from records.identifiers import normalize_bg_number
 from records.models import ROLES, Household, Member, Team, User
@@ -279,3 +280,26 @@ def _snapshot(household: Household) -> tuple[object, ...]:
             for m in household.members
         ),
     )
+
+
+# --- import through the API ------------------------------------------------------------------
+
+IMPORT_KINDS = ("staff", "households")
+
+
+def check_import(gate: Gate, kind: str) -> None:
+    """Before the file is read: the role may import, and the kind is one there is."""
+    gate.require(Capability.MASTER_DATA, f"masterdata.import.{kind[:20]}")
+    if kind not in IMPORT_KINDS:
+        raise NotFound("Unbekannte Stammdatenart; erlaubt sind »staff« und »households«.")
+
+
+def import_csv(gate: Gate, kind: str, body: bytes) -> ImportReport:
+    """Import one CSV export of the Fachverfahren; audited with its summary."""
+    check_import(gate, kind)
+    if kind == "staff":
+        report = import_staff(gate.session, read_csv(body, STAFF_COLUMNS))
+    else:
+        report = import_households(gate.session, read_csv(body, HOUSEHOLD_COLUMNS))
+    gate.record(f"masterdata.import.{kind}", summary=report.summary())
+    return report

@@ -153,8 +153,9 @@ class ScanBatch(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     uploaded_by: Mapped[User | None] = relationship()
+    # Read only where loaded with the batch (records.desk) or by query (records.scanrecord).
     dropped_pages: Mapped[list[DroppedPage]] = relationship(
-        cascade="all, delete-orphan", order_by="DroppedPage.source_page"
+        cascade="all, delete-orphan", order_by="DroppedPage.source_page", lazy="raise"
     )
 
 

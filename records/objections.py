@@ -473,7 +473,11 @@ def objection_out(
 def overview(gate: Gate, *, open_only: bool = True) -> list[Objection]:
     """The objections the user may see, oldest receipt first (the § 88 clock runs from it)."""
     gate.require(Capability.LEGAL, "objections.list")
-    query = select(Objection).options(selectinload(Objection.household))
+    query = select(Objection).options(
+        selectinload(Objection.household).selectinload(Household.members),
+        selectinload(Objection.document),
+        selectinload(Objection.decision),
+    )
     if open_only:
         query = query.where(Objection.status.in_(OPEN_STATES))
     objections = gate.session.scalars(query.order_by(Objection.receipt_date, Objection.id)).all()
@@ -505,7 +509,11 @@ def set_appeal_status(gate: Gate, appeal_id: int, status: str) -> Appeal:
 
 def appeals_overview(gate: Gate, *, open_only: bool = True) -> list[Appeal]:
     gate.require(Capability.LEGAL, "appeals.list")
-    query = select(Appeal).options(selectinload(Appeal.household))
+    query = select(Appeal).options(
+        selectinload(Appeal.household).selectinload(Household.members),
+        selectinload(Appeal.document),
+        selectinload(Appeal.objection),
+    )
     if open_only:
         query = query.where(Appeal.status == "anhaengig")
     appeals = gate.session.scalars(query.order_by(Appeal.served_on, Appeal.id)).all()

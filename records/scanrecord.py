@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from records.models import Document
+from sqlalchemy import select
+from sqlalchemy.orm import object_session
+
+from records.models import Document, DroppedPage, ScanBatch
 
 DROP_REASONS_DE = {
     "separator": "Trennblatt",
@@ -13,6 +16,20 @@ DROP_REASONS_DE = {
 }
 QA_DE = {"pending": "offen", "approved": "freigegeben", "rejected": "zur Neuerfassung abgelehnt"}
 COLOUR_DE = {"bilevel": "schwarz-weiß", "gray": "Graustufen", "colour": "farbig"}
+
+
+def _dropped_pages(batch: ScanBatch | None) -> list[DroppedPage]:
+    if batch is None:
+        return []
+    session = object_session(batch)
+    assert session is not None, "the scan record is written within a unit of work"
+    return list(
+        session.scalars(
+            select(DroppedPage)
+            .where(DroppedPage.batch_id == batch.id)
+            .order_by(DroppedPage.source_page)
+        )
+    )
 
 
 def scan_record(document: Document) -> dict[str, Any]:
@@ -25,7 +42,7 @@ def scan_record(document: Document) -> dict[str, Any]:
             "reason_text": DROP_REASONS_DE[page.reason],
             "detail": page.detail,
         }
-        for page in (batch.dropped_pages if batch else [])
+        for page in _dropped_pages(batch)
         # The document's own range, and the separator sheet that ended it.
         if first <= page.source_page <= last + 1
         and (page.source_page <= last or page.reason == "separator")

@@ -15,6 +15,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from records import audit
 from records.config import Settings
 from records.db import transaction, utcnow
 from records.errors import EAkteError, InvalidInput, NotAuthenticated, NotFound
@@ -309,3 +310,82 @@ def close_login_session(session: Session, secret_key: str, token: str) -> User |
     user = found.user
     session.delete(found)
     return user
+
+
+# --- staff as a whole ------------------------------------------------------------------------
+
+
+def has_users(session: Session) -> bool:
+    return session.scalar(select(User.id).limit(1)) is not None
+
+
+def all_users(session: Session) -> list[User]:
+    """Everybody, by role and login."""
+    return list(session.scalars(select(User).order_by(User.role, User.login)))
+
+
+def first_of_role(session: Session, role: str) -> User | None:
+    return session.scalar(select(User).where(User.role == role).order_by(User.id))
+
+
+# --- logging in and out on the web -----------------------------------------------------------
+
+
+def _refused(session: Session, login: str, code: str, address: str) -> None:
+    audit.record(
+        session,
+        None,
+        "auth.login",
+        actor_login=login,
+        outcome="refused",
+        code=code,
+        address=address,
+    )
+
+
+def log_in(
+    sessions: sessionmaker[Session], settings: Settings, login: str, password: str, address: str
+) -> tuple[User, str]:
+    """The user and a new session token, or NotAuthenticated / LoginThrottled; audited.
+
+    Three short transactions with the Argon2 check between them, none open while it runs;
+    failures are counted per account and per address in the database, so every web process
+    of `eakte serve` sees them and a restart forgets none."""
+    policy = ThrottlePolicy.from_settings(settings)
+    with transaction(sessions) as session:
+        wait = login_wait(session, policy, login, address)
+        if wait:
+            _refused(session, login, "login_throttled", address)
+        else:
+            credentials = read_credentials(session, login)
+    if wait:
+        raise refuse_throttled(wait)
+    verified = password_matches(credentials, password)
+    new_hash = new_hash_if_outdated(credentials, password) if verified else None
+    with transaction(sessions) as session:
+        try:
+            if not verified:
+                raise NotAuthenticated(LOGIN_FAILED, code="login_failed")
+            user = accept_login(session, credentials, demo_mode=settings.demo, new_hash=new_hash)
+        except NotAuthenticated as exc:
+            record_login_failure(session, policy, login, address)
+            _refused(session, login, exc.code, address)
+            failure = exc
+        else:
+            failure = None
+            clear_account_failures(session, login)
+            token = open_login_session(
+                session, user, settings.secret_key.get_secret_value(), settings.session_hours
+            )
+            audit.record(session, user, "auth.login", address=address)
+    if failure is not None:
+        raise failure
+    return user, token
+
+
+def log_out(sessions: sessionmaker[Session], settings: Settings, token: str, address: str) -> None:
+    """End the session of this token (if it is one); audited."""
+    with transaction(sessions) as session:
+        user = close_login_session(session, settings.secret_key.get_secret_value(), token)
+        if user is not None:
+            audit.record(session, user, "auth.logout", address=address)

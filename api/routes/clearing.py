@@ -7,35 +7,31 @@ routes it like an automatic decision, is audited, and teaches recognition where 
 
 from __future__ import annotations
 
-import re
 import uuid
-from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
 
-from api.deps import DbDep, GateDep, RuntimeDep, UserDep
+from api.deps import GateDep, RuntimeDep, TypeNamesDep, UserDep
 from api.limits import require_media_type
-from api.routes.documents import readable_document
-from ingest.routing import catalogue_for, learn_from_correction
-from records import audit
-from records.access import Capability
-from records.errors import Conflict, InvalidInput, NotFound
-from records.identifiers import normalize_bg_number
-from records.masterdata import (
-    HOUSEHOLD_COLUMNS,
-    STAFF_COLUMNS,
-    import_households,
-    import_staff,
-    read_csv,
+from api.schemas import (
+    ClearingItemOut,
+    ClearingListOut,
+    DocTypeOut,
+    DocTypesOut,
+    FilingOut,
+    HouseholdFound,
+    HouseholdMemberFound,
+    HouseholdSearchOut,
+    ImportReportOut,
+    binary,
+    inbox_ref,
 )
-from records.models import Document, Household, InboxItem, Member
-from records.reindex import reindex_after_commit
-from records.routing import file_document, inbox_of
+from ingest.routing import catalogue_for, learn_from_correction
+from records import clearing, masterdata
+from records.errors import InvalidInput, NotFound
 from storage import read_bytes
 
 router = APIRouter(prefix="/api", tags=["Klärung und Stammdaten"])
@@ -43,150 +39,66 @@ router = APIRouter(prefix="/api", tags=["Klärung und Stammdaten"])
 MAX_CSV_BYTES = 50 * 1024 * 1024
 
 
-@router.get("/doctypes", summary="Dokumentarten des Katalogs mit Ziel-Postkorb")
-def list_doctypes(runtime: RuntimeDep, user: UserDep) -> dict[str, Any]:
+@router.get(
+    "/doctypes",
+    response_model=DocTypesOut,
+    summary="Dokumentarten des Katalogs mit Ziel-Postkorb",
+)
+def list_doctypes(runtime: RuntimeDep, user: UserDep) -> DocTypesOut:
     catalogue = catalogue_for(runtime.settings)
-    return {
-        "doctypes": [
-            {"code": rule.code, "name": rule.name, "target": rule.target}
+    return DocTypesOut(
+        doctypes=[
+            DocTypeOut(code=rule.code, name=rule.name, target=rule.target)
             for rule in catalogue.types
         ]
-    }
-
-
-@router.get("/clearing", summary="Klärungsfälle der Scanstelle mit dem Vorschlag der Erkennung")
-def list_clearing(
-    db: DbDep,
-    runtime: RuntimeDep,
-    gate: GateDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> dict[str, Any]:
-    gate.require(Capability.CLEARING, "clearing.list")
-    names = {rule.code: rule.name for rule in catalogue_for(runtime.settings).types}
-    rows = db.scalars(
-        select(InboxItem)
-        .where(InboxItem.kind == "clearing", InboxItem.state != "done")
-        .options(selectinload(InboxItem.document).selectinload(Document.pages))
-        .order_by(InboxItem.created_at)
-        .limit(limit)
-    ).all()
-    total = db.scalar(
-        select(func.count()).where(InboxItem.kind == "clearing", InboxItem.state != "done")
     )
-    gate.record("clearing.list", shown=len(rows), total=total)
-    items = []
-    for item in rows:
-        document = item.document
-        recognition = document.recognition or {}
-        items.append(
-            {
-                "document_id": str(document.id),
-                "source_name": document.source_name,
-                "received_at": document.received_at.isoformat(),
-                "pages": document.page_count,
-                "reason": item.reason,
-                "doc_type": document.doc_type,
-                "doc_type_name": names.get(document.doc_type or "", document.doc_type),
-                "proposal": {
-                    "bg_numbers": [
-                        {"value": value, "page": page, "known": known}
-                        for value, page, known in recognition.get("bg_numbers_found", [])
-                    ],
-                    "person": recognition.get("person"),
-                    "candidates": recognition.get("candidates", []),
-                },
-                "letter_date": document.letter_date.isoformat() if document.letter_date else None,
-            }
-        )
-    return {"total": total, "items": items}
 
 
-_FOLDINGS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+@router.get(
+    "/clearing",
+    response_model=ClearingListOut,
+    summary="Klärungsfälle der Scanstelle mit dem Vorschlag der Erkennung",
+)
+def list_clearing(
+    gate: GateDep,
+    names: TypeNamesDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> ClearingListOut:
+    total, items = clearing.clearing_queue(gate, limit)
+    return ClearingListOut(total=total, items=[ClearingItemOut.of(item, names) for item in items])
 
 
-def _folded(name: str) -> str:
-    return name.strip().lower().translate(_FOLDINGS)
-
-
-def _birth_date(text: str) -> date | None:
-    match = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", text.strip())
-    if match:
-        try:
-            return date(int(match[3]), int(match[2]), int(match[1]))
-        except ValueError:
-            return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        return None
-
-
-@router.get("/households", summary="Haushalte suchen (BG-Nummer, Name, Geburtsdatum)")
+@router.get(
+    "/households",
+    response_model=HouseholdSearchOut,
+    summary="Haushalte suchen (BG-Nummer, Name, Geburtsdatum)",
+)
 def search_households(
-    db: DbDep,
     gate: GateDep,
     q: Annotated[str, Query(min_length=2, max_length=200)],
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
-) -> dict[str, Any]:
+) -> HouseholdSearchOut:
     """For the clearing desk: master data only, never the content of a file."""
-    gate.require(Capability.CLEARING, "masterdata.search")
-    query = select(Household).options(
-        selectinload(Household.members), selectinload(Household.caseworker)
-    )
-    conditions = []
-    terms = q.split()
-    bg_number = normalize_bg_number(q)
-    if bg_number:
-        conditions.append(Household.bg_number == bg_number)
-    else:
-        compact = re.sub(r"\s+", "", q).upper()
-        if re.fullmatch(r"\d{5,}[A-Z0-9]*", compact) or "BG" in compact:
-            conditions.append(Household.bg_number.contains(compact))
-        born = [d for d in (_birth_date(t) for t in terms) if d]
-        words = [t for t in terms if not _birth_date(t) and not re.search(r"\d", t)]
-        member_filters = []
-        for born_on in born:
-            member_filters.append(Member.birth_date == born_on)
-        for word in words:
-            pattern = f"%{word.lower()}%"
-            member_filters.append(
-                or_(
-                    func.lower(Member.last_name).like(pattern),
-                    func.lower(Member.first_name).like(pattern),
-                )
-            )
-        if member_filters:
-            matching = select(Member.household_id)
-            for condition in member_filters:
-                matching = matching.where(condition)
-            conditions.append(Household.id.in_(matching))
-    if not conditions:
-        gate.record("masterdata.search", query=q, found=[])
-        return {"households": []}
-    found = list(
-        db.scalars(query.where(or_(*conditions)).order_by(Household.bg_number).limit(limit))
-    )
-    gate.record("masterdata.search", query=q, found=[h.bg_number for h in found])
-    wanted = {_folded(w) for w in terms if not re.search(r"\d", w)}
-    results = []
-    for household in found:
-        results.append(
-            {
-                "bg_number": household.bg_number,
-                "active": household.active,
-                "address": f"{household.street}, {household.postcode} {household.town}",
-                "caseworker": household.caseworker.name if household.caseworker else None,
-                "members": [
-                    {
-                        "name": f"{m.first_name} {m.last_name}",
-                        "birth_date": m.birth_date.isoformat() if m.birth_date else None,
-                        "matches": bool(wanted & {_folded(m.first_name), _folded(m.last_name)}),
-                    }
-                    for m in household.members
+    return HouseholdSearchOut(
+        households=[
+            HouseholdFound(
+                bg_number=household.bg_number,
+                active=household.active,
+                address=f"{household.street}, {household.postcode} {household.town}",
+                caseworker=household.caseworker.name if household.caseworker else None,
+                members=[
+                    HouseholdMemberFound(
+                        name=f"{m.first_name} {m.last_name}",
+                        birth_date=m.birth_date,
+                        matches=matches,
+                    )
+                    for m, matches in zip(household.members, found.matches, strict=True)
                 ],
-            }
-        )
-    return {"households": results}
+            )
+            for found in clearing.find_households(gate, q, limit)
+            for household in (found.household,)
+        ]
+    )
 
 
 class Filing(BaseModel):
@@ -197,86 +109,38 @@ class Filing(BaseModel):
 
 @router.post(
     "/documents/{document_id}/filing",
+    response_model=FilingOut,
     summary="Klärungsfall zuordnen: Haushalt und Dokumentart festlegen, in den Postkorb leiten",
 )
 def file_by_hand(
-    document_id: uuid.UUID, body: Filing, runtime: RuntimeDep, db: DbDep, gate: GateDep
-) -> dict[str, Any]:
-    user = gate.user
-    gate.require(
-        Capability.CLEARING, "document.filing", object_type="document", object_id=document_id
+    document_id: uuid.UUID, body: Filing, runtime: RuntimeDep, gate: GateDep
+) -> FilingOut:
+    filed = clearing.file_by_hand(
+        runtime,
+        gate,
+        document_id,
+        bg_number=body.bg_number,
+        doc_type=body.doc_type,
+        note=body.note,
+        types=catalogue_for(runtime.settings).types,
+        learn=learn_from_correction,
     )
-    document, _ = gate.document(document_id, "document.filing", lock=True)
-    item = db.scalar(select(InboxItem).where(InboxItem.document_id == document.id))
-    if item is None or item.kind != "clearing":
-        raise Conflict(
-            "Das Dokument ist nicht (mehr) in der Klärung; es wurde bereits zugeordnet.",
-            code="not_in_clearing",
-        )
-    if document.qa_status == "rejected":
-        raise Conflict("Das Dokument wurde zur Neuerfassung abgelehnt.", code="qa_rejected")
-    bg_number = normalize_bg_number(body.bg_number)
-    household = (
-        db.scalar(select(Household).where(Household.bg_number == bg_number)) if bg_number else None
+    return FilingOut(
+        document_id=filed.document.id,
+        bg_number=filed.household.bg_number,
+        doc_type=filed.rule.code,
+        inbox=inbox_ref(filed.item),
+        reason=filed.item.reason,
     )
-    if household is None:
-        raise InvalidInput(f"Die BG-Nummer {body.bg_number} ist nicht bekannt.", code="bg_unknown")
-    if not household.active:
-        raise InvalidInput(
-            f"Die Bedarfsgemeinschaft {household.bg_number} ist nicht mehr aktiv.",
-            code="bg_inactive",
-        )
-    catalogue = catalogue_for(runtime.settings)
-    rule = next((r for r in catalogue.types if r.code == body.doc_type), None)
-    if rule is None:
-        raise InvalidInput(f"Unbekannte Dokumentart »{body.doc_type}«.", code="doc_type_unknown")
-    reason = (
-        f"Von der Scanstelle zugeordnet ({user.name}): Haushalt {household.bg_number}, {rule.name}."
-    )
-    if body.note:
-        reason += f" Hinweis: {body.note.strip()}"
-    new_item = file_document(
-        db,
-        document,
-        household=household,
-        doc_type=rule.code,
-        target=rule.target,
-        reason=reason,
-        actor=user,
-        routed_by="manual",
-    )
-    learned = learn_from_correction(db, document, household, user)
-    if learned:
-        audit.record(
-            db,
-            user,
-            "recognition.alias_learned",
-            object_type="household",
-            object_id=household.bg_number,
-            bg_number=household.bg_number,
-            keys=learned,
-        )
-    db.flush()
-    reindex_after_commit(db, runtime, document)
-    return {
-        "document_id": str(document.id),
-        "bg_number": household.bg_number,
-        "doc_type": rule.code,
-        "inbox": inbox_of(new_item),
-        "reason": new_item.reason,
-    }
 
 
 @router.post(
     "/import/{kind}",
+    response_model=ImportReportOut,
     summary="Stammdaten aus dem Fachverfahren einlesen (CSV: staff oder households)",
 )
-async def import_master_data(
-    kind: str, request: Request, db: DbDep, gate: GateDep
-) -> dict[str, Any]:
-    gate.require(Capability.MASTER_DATA, f"masterdata.import.{kind[:20]}")
-    if kind not in ("staff", "households"):
-        raise NotFound("Unbekannte Stammdatenart; erlaubt sind »staff« und »households«.")
+async def import_master_data(kind: str, request: Request, gate: GateDep) -> ImportReportOut:
+    masterdata.check_import(gate, kind)
     require_media_type(
         request,
         "text/csv",
@@ -287,16 +151,14 @@ async def import_master_data(
         raise InvalidInput("Bitte die CSV-Datei als Anfrageinhalt senden.", code="no_file")
     if len(body) > MAX_CSV_BYTES:
         raise InvalidInput("Die CSV-Datei ist zu groß.", code="csv_too_large")
-    if kind == "staff":
-        report = import_staff(db, read_csv(body, STAFF_COLUMNS))
-    else:
-        report = import_households(db, read_csv(body, HOUSEHOLD_COLUMNS))
-    gate.record(f"masterdata.import.{kind}", summary=report.summary())
-    return report.as_dict() | {"summary": report.summary()}
+    report = masterdata.import_csv(gate, kind, body)
+    return ImportReportOut.model_validate(report.as_dict() | {"summary": report.summary()})
 
 
 @router.get(
     "/documents/{document_id}/pages/{number}/{rendition}",
+    response_class=Response,
+    responses=binary("image/jpeg", "das Bild (JPEG)"),
     summary="Seitenbild (image) oder Vorschaubild (thumb) einer Dokumentseite",
 )
 def page_image(
@@ -308,7 +170,7 @@ def page_image(
 ) -> Response:
     if rendition not in ("image", "thumb"):
         raise NotFound("Unbekannte Darstellung; erlaubt sind »image« und »thumb«.")
-    document = readable_document(gate, document_id, action=f"document.page.{rendition}")
+    document = gate.read_document(document_id, f"document.page.{rendition}")
     page = next((p for p in document.pages if p.number == number), None)
     if page is None:
         raise NotFound(f"Das Dokument hat keine Seite {number}.")

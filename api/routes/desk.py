@@ -3,87 +3,48 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
 
-from api.deps import DbDep, GateDep, RuntimeDep
-from api.routes.documents import document_out, load_batch, readable_document
+from api.deps import GateDep, RuntimeDep
+from api.schemas import (
+    BatchListOut,
+    BatchOut,
+    DocumentOut,
+    JobOut,
+    JobRef,
+    ScanRecordOut,
+    VerificationOut,
+)
 from ingest.qa import decide
 from ingest.verify import VERIFY_JOB
-from records.access import Capability
-from records.db import utcnow
-from records.errors import NotFound
-from records.jobs import enqueue
-from records.models import Job, ScanBatch
+from records import desk
 from records.scanrecord import scan_record
 
 router = APIRouter(prefix="/api", tags=["Scanstelle"])
 
 
-def _seconds_per_page(db) -> float | None:  # type: ignore[no-untyped-def]
-    """How long a page took in the batches of the last day: the basis of the time estimate."""
-    since = utcnow() - timedelta(days=1)
-    finished = db.execute(
-        select(ScanBatch.started_at, ScanBatch.finished_at, ScanBatch.pages_total).where(
-            ScanBatch.status == "processed", ScanBatch.finished_at > since
-        )
-    ).all()
-    pages = sum(row.pages_total for row in finished)
-    seconds = sum(
-        (row.finished_at - row.started_at).total_seconds() for row in finished if row.started_at
-    )
-    return seconds / pages if pages else None
-
-
-@router.get("/batches", summary="Stapel der Scanstelle mit Fortschritt und geschätzter Restzeit")
+@router.get(
+    "/batches",
+    response_model=BatchListOut,
+    summary="Stapel der Scanstelle mit Fortschritt und geschätzter Restzeit",
+)
 def list_batches(
-    db: DbDep,
     gate: GateDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> dict[str, Any]:
-    gate.listing(Capability.SCAN, "batches.list")
-    # What caseworkers filed themselves (e-mails, decisions) never passes the desk.
-    newest = (
-        select(ScanBatch)
-        .where(ScanBatch.channel != "file")
-        .order_by(ScanBatch.received_at.desc())
-        .limit(limit)
-    )
-    batches = list(db.scalars(newest))
-    per_page = _seconds_per_page(db)
-    open_pages = 0
-    items = []
-    for batch in reversed(batches):  # oldest first: the queue works them in that order
-        item = load_batch(db, batch.id)
-        if batch.status in ("received", "processing"):
-            open_pages += batch.pages_total - batch.pages_done
-            item["seconds_left"] = round(open_pages * per_page) if per_page else None
-        else:
-            item["seconds_left"] = 0
-        items.append(item)
-    by_status = (
-        select(ScanBatch.status, func.count())
-        .where(ScanBatch.channel != "file")
-        .group_by(ScanBatch.status)
-    )
-    counts = {status: count for status, count in db.execute(by_status).all()}
-    return {"batches": list(reversed(items)), "counts": counts, "seconds_per_page": per_page}
+) -> BatchListOut:
+    return BatchListOut.of(desk.list_batches(gate, limit))
 
 
-@router.get("/batches/{batch_id}", summary="Stand eines Stapels: Seiten, Fortschritt, Dokumente")
-def get_batch(batch_id: uuid.UUID, db: DbDep, gate: GateDep) -> dict[str, Any]:
-    gate.require(Capability.SCAN, "batch.read", object_type="batch", object_id=batch_id)
-    batch = db.get(ScanBatch, batch_id)
-    if batch is None or batch.channel == "file":
-        raise gate.refuse(
-            "batch.read", "Stapel nicht gefunden.", object_type="batch", object_id=batch_id
-        )
-    gate.record("batch.read", object_type="batch", object_id=batch_id)
-    return load_batch(db, batch_id)
+@router.get(
+    "/batches/{batch_id}",
+    response_model=BatchOut,
+    summary="Stand eines Stapels: Seiten, Fortschritt, Dokumente",
+)
+def get_batch(batch_id: uuid.UUID, gate: GateDep) -> BatchOut:
+    return BatchOut.of(desk.read_batch(gate, batch_id))
 
 
 class QaDecision(BaseModel):
@@ -92,10 +53,14 @@ class QaDecision(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
-@router.post("/documents/{document_id}/qa", summary="Qualitätskontrolle: freigeben oder ablehnen")
+@router.post(
+    "/documents/{document_id}/qa",
+    response_model=DocumentOut,
+    summary="Qualitätskontrolle: freigeben oder ablehnen",
+)
 def quality_check(
     document_id: uuid.UUID, body: QaDecision, runtime: RuntimeDep, gate: GateDep
-) -> dict[str, Any]:
+) -> DocumentOut:
     document = decide(
         runtime,
         gate,
@@ -104,37 +69,30 @@ def quality_check(
         counted_pages=body.counted_pages,
         note=body.note,
     )
-    return document_out(document)
+    return DocumentOut.of(document)
 
 
-@router.get("/documents/{document_id}/scan-record", summary="Transfervermerk eines Dokuments")
-def get_scan_record(document_id: uuid.UUID, gate: GateDep) -> dict[str, Any]:
-    document = readable_document(gate, document_id, action="document.scan_record")
-    return scan_record(document)
+@router.get(
+    "/documents/{document_id}/scan-record",
+    response_model=ScanRecordOut,
+    summary="Transfervermerk eines Dokuments",
+)
+def get_scan_record(document_id: uuid.UUID, gate: GateDep) -> ScanRecordOut:
+    document = gate.read_document(document_id, "document.scan_record")
+    return ScanRecordOut.model_validate(scan_record(document))
 
 
-@router.post("/verifications", status_code=202, summary="Alle gespeicherten Prüfsummen prüfen")
-def start_verification(db: DbDep, gate: GateDep) -> dict[str, Any]:
-    gate.require(Capability.VERIFY_STORE, "store.verify.requested")
-    job = enqueue(db, VERIFY_JOB, None, 1)
-    job.created_by_login = gate.user.login
-    db.flush()
-    gate.record("store.verify.requested", object_type="job", object_id=job.id)
-    return {"job": {"id": job.id, "state": job.state}}
+@router.post(
+    "/verifications",
+    status_code=202,
+    response_model=VerificationOut,
+    summary="Alle gespeicherten Prüfsummen prüfen",
+)
+def start_verification(gate: GateDep) -> VerificationOut:
+    job = desk.request_verification(gate, VERIFY_JOB)
+    return VerificationOut(job=JobRef(id=job.id, state=job.state))
 
 
-@router.get("/jobs/{job_id}", summary="Stand eines Auftrags")
-def get_job(job_id: int, db: DbDep, gate: GateDep) -> dict[str, Any]:
-    if not (gate.may(Capability.SCAN) or gate.may(Capability.VERIFY_STORE)):
-        raise gate.refuse("job.read", object_type="job", object_id=job_id)
-    job = db.get(Job, job_id)
-    if job is None:
-        raise NotFound("Auftrag nicht gefunden.")
-    return {
-        "id": job.id,
-        "kind": job.kind,
-        "state": job.state,
-        "attempts": job.attempts,
-        "error": job.last_error,
-        "result": job.result,
-    }
+@router.get("/jobs/{job_id}", response_model=JobOut, summary="Stand eines Auftrags")
+def get_job(job_id: int, gate: GateDep) -> JobOut:
+    return JobOut.model_validate(desk.read_job(gate, job_id))

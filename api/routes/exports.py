@@ -10,34 +10,32 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import GateDep, RuntimeDep, UserDep
-from api.routes.objections import type_names
-from api.routes.viewer import content_disposition
+from api.deps import GateDep, RuntimeDep, TypeNamesDep, UserDep
+from api.downloads import content_disposition
+from api.schemas import ExportOptionsOut, ExportOut, ExportsOut, binary
 from records import file_exports as exports
 from records.access import Gate
 from records.db import transaction
 from records.models import User
+from records.runtime import Runtime
 
 router = APIRouter(prefix="/api", tags=["Aktenauszug"])
 
 
 @router.get(
     "/households/{bg_number}/export-options",
+    response_model=ExportOptionsOut,
     summary="Aktenauszug vorbereiten: Dokumente (die des Falls vorausgewählt), Rechtsgrundlagen",
 )
 def export_options(
     bg_number: str,
-    runtime: RuntimeDep,
+    names: TypeNamesDep,
     gate: GateDep,
     objection_id: Annotated[int | None, Query()] = None,
     appeal_id: Annotated[int | None, Query()] = None,
-) -> dict[str, Any]:
-    return exports.options(
-        gate,
-        bg_number,
-        type_names(runtime),
-        objection_id=objection_id,
-        appeal_id=appeal_id,
+) -> ExportOptionsOut:
+    return ExportOptionsOut.model_validate(
+        exports.options(gate, bg_number, names, objection_id=objection_id, appeal_id=appeal_id)
     )
 
 
@@ -56,13 +54,20 @@ class ExportIn(BaseModel):
     appeal_id: int | None = None
 
 
-@router.post("/exports", status_code=201, summary="Aktenauszug erstellen (ein PDF) und vermerken")
-async def create_export(body: ExportIn, runtime: RuntimeDep, user: UserDep) -> dict[str, Any]:
+@router.post(
+    "/exports",
+    status_code=201,
+    response_model=ExportOut,
+    summary="Aktenauszug erstellen (ein PDF) und vermerken",
+)
+async def create_export(
+    body: ExportIn, runtime: RuntimeDep, names: TypeNamesDep, user: UserDep
+) -> ExportOut:
     # Building the PDF reads and writes files: off the event loop, in a transaction of its own.
-    return await run_in_threadpool(_create, runtime, user, body)
+    return ExportOut.model_validate(await run_in_threadpool(_create, runtime, names, user, body))
 
 
-def _create(runtime, user: User, body: ExportIn) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _create(runtime: Runtime, names: dict[str, str], user: User, body: ExportIn) -> dict[str, Any]:
     # Checked and planned in one transaction, built (seconds for a long file) outside any, and
     # recorded in another: on SQLite a transaction holds the write lock for everybody.
     work = runtime.settings.data_dir / "work"
@@ -71,7 +76,7 @@ def _create(runtime, user: User, body: ExportIn) -> dict[str, Any]:  # type: ign
         plan = exports.plan_export(
             Gate(session, user),
             body.bg_number,
-            type_names(runtime),
+            names,
             recipient=body.recipient,
             legal_basis=body.legal_basis,
             document_ids=body.document_ids,
@@ -87,19 +92,32 @@ def _create(runtime, user: User, body: ExportIn) -> dict[str, Any]:  # type: ign
         return exports.export_out(record)
 
 
-@router.get("/households/{bg_number}/exports", summary="Aktenauszüge einer Akte")
-def list_exports(bg_number: str, gate: GateDep) -> dict[str, Any]:
-    return {
-        "exports": [exports.export_out(e) for e in exports.exports_of_household(gate, bg_number)]
-    }
+@router.get(
+    "/households/{bg_number}/exports",
+    response_model=ExportsOut,
+    summary="Aktenauszüge einer Akte",
+)
+def list_exports(bg_number: str, gate: GateDep) -> ExportsOut:
+    return ExportsOut.model_validate(
+        {"exports": [exports.export_out(e) for e in exports.exports_of_household(gate, bg_number)]}
+    )
 
 
-@router.get("/exports/{export_id}", summary="Vermerk über einen Aktenauszug")
-def get_export(export_id: int, gate: GateDep) -> dict[str, Any]:
-    return exports.export_out(exports.readable_export(gate, export_id, "export.read"))
+@router.get(
+    "/exports/{export_id}", response_model=ExportOut, summary="Vermerk über einen Aktenauszug"
+)
+def get_export(export_id: int, gate: GateDep) -> ExportOut:
+    return ExportOut.model_validate(
+        exports.export_out(exports.readable_export(gate, export_id, "export.read"))
+    )
 
 
-@router.get("/exports/{export_id}/pdf", summary="Aktenauszug herunterladen (PDF)")
+@router.get(
+    "/exports/{export_id}/pdf",
+    response_class=Response,
+    responses=binary("application/pdf", "das PDF des Aktenauszugs"),
+    summary="Aktenauszug herunterladen (PDF)",
+)
 def download_export(export_id: int, runtime: RuntimeDep, gate: GateDep) -> Response:
     content, filename = exports.export_pdf(gate, runtime.blobs, export_id)
     return Response(

@@ -4,30 +4,31 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.deps import DbDep, GateDep, RuntimeDep
-from ingest.routing import catalogue_for
+from api.deps import DbDep, GateDep, TypeNamesDep
+from api.schemas import (
+    AppealOut,
+    AppealsOut,
+    LegalIntakeOut,
+    ObjectionOut,
+    ObjectionsOut,
+)
 from records import objections
 
 router = APIRouter(prefix="/api", tags=["Widerspruchsstelle"])
 
 
-def type_names(runtime) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {rule.code: rule.name for rule in catalogue_for(runtime.settings).types}
-
-
 @router.get(
     "/documents/{document_id}/legal-intake",
+    response_model=LegalIntakeOut,
     summary="Erfassung aus dem Schreiben: Bescheide der Akte, Vorschläge, Angaben des Gerichts",
 )
-def legal_intake(
-    document_id: uuid.UUID, db: DbDep, runtime: RuntimeDep, gate: GateDep
-) -> dict[str, Any]:
-    return objections.intake(gate, document_id, type_names(runtime))
+def legal_intake(document_id: uuid.UUID, names: TypeNamesDep, gate: GateDep) -> LegalIntakeOut:
+    return LegalIntakeOut.model_validate(objections.intake(gate, document_id, names))
 
 
 class ObjectionIn(BaseModel):
@@ -39,10 +40,15 @@ class ObjectionIn(BaseModel):
     close_inbox_items: bool = False
 
 
-@router.post("/objections", status_code=201, summary="Widerspruch aus einem Schreiben erfassen")
+@router.post(
+    "/objections",
+    response_model=ObjectionOut,
+    status_code=201,
+    summary="Widerspruch aus einem Schreiben erfassen",
+)
 def create_objection(
-    body: ObjectionIn, db: DbDep, runtime: RuntimeDep, gate: GateDep
-) -> dict[str, Any]:
+    body: ObjectionIn, db: DbDep, names: TypeNamesDep, gate: GateDep
+) -> ObjectionOut:
     objection = objections.register_objection(
         gate,
         body.document_id,
@@ -53,37 +59,46 @@ def create_objection(
         close_inbox_items=body.close_inbox_items,
     )
     db.flush()
-    return objections.objection_out(db, objection, names=type_names(runtime))
+    return ObjectionOut.model_validate(objections.objection_out(db, objection, names=names))
 
 
-@router.get("/objections", summary="Offene Widersprüche nach Alter, mit Fristen und Warnungen")
+@router.get(
+    "/objections",
+    response_model=ObjectionsOut,
+    summary="Offene Widersprüche nach Alter, mit Fristen und Warnungen",
+)
 def list_objections(
-    db: DbDep, runtime: RuntimeDep, gate: GateDep, all: Annotated[bool, Query()] = False
-) -> dict[str, Any]:
+    db: DbDep, names: TypeNamesDep, gate: GateDep, all: Annotated[bool, Query()] = False
+) -> ObjectionsOut:
     found = objections.overview(gate, open_only=not all)
-    names = type_names(runtime)
-    return {"objections": [objections.objection_out(db, o, names=names, full=False) for o in found]}
+    return ObjectionsOut.model_validate(
+        {"objections": [objections.objection_out(db, o, names=names, full=False) for o in found]}
+    )
 
 
-@router.get("/objections/{objection_id}", summary="Widerspruch mit Fristberechnung")
-def get_objection(
-    objection_id: int, db: DbDep, runtime: RuntimeDep, gate: GateDep
-) -> dict[str, Any]:
+@router.get(
+    "/objections/{objection_id}",
+    response_model=ObjectionOut,
+    summary="Widerspruch mit Fristberechnung",
+)
+def get_objection(objection_id: int, db: DbDep, names: TypeNamesDep, gate: GateDep) -> ObjectionOut:
     objection = objections.get_objection(gate, objection_id)
-    return objections.objection_out(db, objection, names=type_names(runtime))
+    return ObjectionOut.model_validate(objections.objection_out(db, objection, names=names))
 
 
 class StatusIn(BaseModel):
     status: str
 
 
-@router.post("/objections/{objection_id}/status", summary="Status setzen")
+@router.post(
+    "/objections/{objection_id}/status", response_model=ObjectionOut, summary="Status setzen"
+)
 def change_status(
-    objection_id: int, body: StatusIn, db: DbDep, runtime: RuntimeDep, gate: GateDep
-) -> dict[str, Any]:
+    objection_id: int, body: StatusIn, db: DbDep, names: TypeNamesDep, gate: GateDep
+) -> ObjectionOut:
     objection = objections.set_status(gate, objection_id, body.status)
     db.flush()
-    return objections.objection_out(db, objection, names=type_names(runtime))
+    return ObjectionOut.model_validate(objections.objection_out(db, objection, names=names))
 
 
 class ReceiptIn(BaseModel):
@@ -91,13 +106,17 @@ class ReceiptIn(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
 
 
-@router.post("/objections/{objection_id}/receipt-date", summary="Eingangsdatum berichtigen")
+@router.post(
+    "/objections/{objection_id}/receipt-date",
+    response_model=ObjectionOut,
+    summary="Eingangsdatum berichtigen",
+)
 def correct_receipt(
-    objection_id: int, body: ReceiptIn, db: DbDep, runtime: RuntimeDep, gate: GateDep
-) -> dict[str, Any]:
+    objection_id: int, body: ReceiptIn, db: DbDep, names: TypeNamesDep, gate: GateDep
+) -> ObjectionOut:
     objection = objections.correct_receipt_date(gate, objection_id, body.receipt_date, body.reason)
     db.flush()
-    return objections.objection_out(db, objection, names=type_names(runtime))
+    return ObjectionOut.model_validate(objections.objection_out(db, objection, names=names))
 
 
 class DecisionIn(BaseModel):
@@ -109,11 +128,12 @@ class DecisionIn(BaseModel):
 
 @router.post(
     "/objections/{objection_id}/decision",
+    response_model=ObjectionOut,
     summary="Angefochtenen Bescheid und Bekanntgabe nachtragen oder ändern",
 )
 def set_decision(
-    objection_id: int, body: DecisionIn, db: DbDep, runtime: RuntimeDep, gate: GateDep
-) -> dict[str, Any]:
+    objection_id: int, body: DecisionIn, db: DbDep, names: TypeNamesDep, gate: GateDep
+) -> ObjectionOut:
     objection = objections.set_decision(
         gate,
         objection_id,
@@ -123,7 +143,7 @@ def set_decision(
         reason=body.reason,
     )
     db.flush()
-    return objections.objection_out(db, objection, names=type_names(runtime))
+    return ObjectionOut.model_validate(objections.objection_out(db, objection, names=names))
 
 
 class AppealIn(BaseModel):
@@ -137,8 +157,13 @@ class AppealIn(BaseModel):
     close_inbox_items: bool = False
 
 
-@router.post("/appeals", status_code=201, summary="Klage aus einem Gerichtsschreiben erfassen")
-def create_appeal(body: AppealIn, db: DbDep, runtime: RuntimeDep, gate: GateDep) -> dict[str, Any]:
+@router.post(
+    "/appeals",
+    response_model=AppealOut,
+    status_code=201,
+    summary="Klage aus einem Gerichtsschreiben erfassen",
+)
+def create_appeal(body: AppealIn, db: DbDep, names: TypeNamesDep, gate: GateDep) -> AppealOut:
     appeal = objections.register_appeal(
         gate,
         body.document_id,
@@ -151,28 +176,33 @@ def create_appeal(body: AppealIn, db: DbDep, runtime: RuntimeDep, gate: GateDep)
         close_inbox_items=body.close_inbox_items,
     )
     db.flush()
-    return objections.appeal_out(appeal, db, type_names(runtime), full=True)
+    return AppealOut.model_validate(objections.appeal_out(appeal, db, names, full=True))
 
 
-@router.get("/appeals", summary="Anhängige Klagen mit den Fristen nach § 104 SGG")
+@router.get(
+    "/appeals", response_model=AppealsOut, summary="Anhängige Klagen mit den Fristen nach § 104 SGG"
+)
 def list_appeals(
-    db: DbDep, runtime: RuntimeDep, gate: GateDep, all: Annotated[bool, Query()] = False
-) -> dict[str, Any]:
-    names = type_names(runtime)
+    db: DbDep, names: TypeNamesDep, gate: GateDep, all: Annotated[bool, Query()] = False
+) -> AppealsOut:
     found = objections.appeals_overview(gate, open_only=not all)
-    return {"appeals": [objections.appeal_out(a, db, names) for a in found]}
+    return AppealsOut.model_validate(
+        {"appeals": [objections.appeal_out(a, db, names) for a in found]}
+    )
 
 
-@router.get("/appeals/{appeal_id}", summary="Klage mit Fristen")
-def get_appeal(appeal_id: int, db: DbDep, runtime: RuntimeDep, gate: GateDep) -> dict[str, Any]:
+@router.get("/appeals/{appeal_id}", response_model=AppealOut, summary="Klage mit Fristen")
+def get_appeal(appeal_id: int, db: DbDep, names: TypeNamesDep, gate: GateDep) -> AppealOut:
     appeal = objections.get_appeal(gate, appeal_id)
-    return objections.appeal_out(appeal, db, type_names(runtime), full=True)
+    return AppealOut.model_validate(objections.appeal_out(appeal, db, names, full=True))
 
 
-@router.post("/appeals/{appeal_id}/status", summary="Status der Klage setzen")
+@router.post(
+    "/appeals/{appeal_id}/status", response_model=AppealOut, summary="Status der Klage setzen"
+)
 def change_appeal_status(
-    appeal_id: int, body: StatusIn, db: DbDep, runtime: RuntimeDep, gate: GateDep
-) -> dict[str, Any]:
+    appeal_id: int, body: StatusIn, db: DbDep, names: TypeNamesDep, gate: GateDep
+) -> AppealOut:
     appeal = objections.set_appeal_status(gate, appeal_id, body.status)
     db.flush()
-    return objections.appeal_out(appeal, db, type_names(runtime), full=True)
+    return AppealOut.model_validate(objections.appeal_out(appeal, db, names, full=True))

@@ -12,21 +12,13 @@ document at once. `direction` filters incoming (`in`) and outgoing (`out`) docum
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
 
 from api.deps import RuntimeDep, UserDep
-from records import audit
-from records.access import Capability, Gate, absent_colleagues, visible_access_keys
-from records.db import transaction
-from records.errors import InvalidInput, NotFound
-from records.identifiers import normalize_bg_number
-from records.models import Household, Team, User
-from search import SearchHit, SearchQuery
+from api.schemas import SearchFacets, SearchHitOut, SearchOut
+from records.file_search import SearchFilters, search_files
 
 router = APIRouter(prefix="/api", tags=["Suche"])
 
@@ -34,40 +26,9 @@ Direction = Literal["in", "out"]
 Status = Literal["routed", "clearing", "done"]
 
 
-def team_households(session: Session, team_name: str) -> frozenset[str]:
-    """BG numbers of the households whose caseworker or case manager belongs to the team."""
-    team = session.scalar(select(Team).where(Team.name == team_name))
-    if team is None:
-        raise NotFound(f"Das Team »{team_name}« gibt es nicht.", code="team_unknown")
-    members = select(User.id).where(User.team_id == team.id)
-    return frozenset(
-        session.scalars(
-            select(Household.bg_number).where(
-                or_(Household.caseworker_id.in_(members), Household.case_manager_id.in_(members))
-            )
-        )
-    )
-
-
-def hit_out(hit: SearchHit, q: str) -> dict[str, Any]:
-    viewer = {"doc": hit.document_id, "page": hit.page, "q": q}
-    return {
-        "document_id": hit.document_id,
-        "bg_number": hit.bg_number,
-        "doc_type": hit.doc_type,
-        "source_name": hit.source_name,
-        "page": hit.page,
-        "snippet": hit.snippet,
-        "score": round(hit.score, 4),
-        "receipt_date": hit.receipt_date.isoformat() if hit.receipt_date else None,
-        "direction": hit.direction,
-        "status": hit.status,
-        # Opens the document at the page of the hit with the search terms marked.
-        "viewer_url": f"/viewer?{urlencode(viewer)}",
-    }
-
-
-@router.get("/search", summary="Volltextsuche in den Akten, die Sie sehen dürfen")
+@router.get(
+    "/search", response_model=SearchOut, summary="Volltextsuche in den Akten, die Sie sehen dürfen"
+)
 def search(
     runtime: RuntimeDep,
     user: UserDep,
@@ -97,65 +58,27 @@ def search(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=9_900)] = 0,
-) -> dict[str, Any]:
-    if receipt_from and receipt_to and receipt_from > receipt_to:
-        raise InvalidInput("Das Eingangsdatum »ab« liegt nach »bis«.", code="date_range")
-    # Three steps, so that no database transaction is open while the index answers: on SQLite
-    # every transaction holds the write lock, and concurrent searches would wait for each other.
-    with transaction(runtime.sessions) as db:
-        gate = Gate(db, user)
-        if not (gate.may(Capability.CASE_FILES) or gate.may(Capability.CLEARING)):
-            raise gate.refuse("search", query=q)
-        allowed = visible_access_keys(db, user)
-        absent = [a.login for a in absent_colleagues(db, user)]
-        if bg_number is not None:
-            normalized = normalize_bg_number(bg_number)
-            if normalized is None:
-                raise InvalidInput(f"»{bg_number}« ist keine BG-Nummer.", code="bg_invalid")
-            allowed &= {normalized}
-        if team is not None:
-            allowed &= team_households(db, team)
-    result = runtime.index.search(
-        SearchQuery(
-            q,
-            allowed,
-            limit=limit,
-            offset=offset,
-            doc_types=frozenset(doc_type or ()),
+) -> SearchOut:
+    result = search_files(
+        runtime,
+        user,
+        q,
+        SearchFilters(
+            bg_number=bg_number,
+            doc_types=tuple(doc_type or ()),
             receipt_from=receipt_from,
             receipt_to=receipt_to,
+            team=team,
             direction=direction,
-            statuses=frozenset(status or ()),
-            facets=True,
-        )
+            statuses=tuple(status or ()),
+        ),
+        limit=limit,
+        offset=offset,
     )
-    filters = {
-        "bg_number": bg_number,
-        "doc_type": doc_type,
-        "from": receipt_from.isoformat() if receipt_from else None,
-        "to": receipt_to.isoformat() if receipt_to else None,
-        "team": team,
-        "direction": direction,
-        "status": status,
-    }
-    # Nothing is answered unless the search is in the audit log.
-    with transaction(runtime.sessions) as db:
-        # A deputy searches the absent colleagues' files too: the row says for whom.
-        stand_in = db.scalar(select(User).where(User.login == absent[0])) if absent else None
-        audit.record(
-            db,
-            user,
-            "search",
-            on_behalf_of=stand_in if len(absent) == 1 else None,
-            query=q,
-            total=result.total,
-            filters={k: v for k, v in filters.items() if v},
-            stand_in_for=absent or None,
-            households=sorted({hit.bg_number for hit in result.hits if hit.bg_number}),
-        )
-    facets = {name: result.facets.get(name, {}) for name in ("doc_type", "year", "household")}
-    return {
-        "total": result.total,
-        "hits": [hit_out(hit, q) for hit in result.hits],
-        "facets": facets,
-    }
+    return SearchOut(
+        total=result.total,
+        hits=[SearchHitOut.of(hit, q) for hit in result.hits],
+        facets=SearchFacets(
+            **{name: result.facets.get(name, {}) for name in ("doc_type", "year", "household")}
+        ),
+    )

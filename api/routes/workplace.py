@@ -3,43 +3,46 @@ deputies. Thin routes; the rules live in records.inbox, records.files and record
 
 from __future__ import annotations
 
-import functools
-import shutil
-import tempfile
 import uuid
 from datetime import date
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.deps import DbDep, GateDep, RuntimeDep, UserDep
-from api.routes.documents import readable_document
-from ingest.intake import Preset, accept_file
-from ingest.routing import catalogue_for
+from api.deps import GateDep, RuntimeDep, TypeNamesDep, UserDep
+from api.schemas import (
+    Count,
+    DeputiesOut,
+    DeputyOut,
+    DocumentChangedOut,
+    DocumentDetailsOut,
+    HouseholdFileOut,
+    InboxCountsOut,
+    InboxItemOut,
+    InboxListOut,
+    JobRef,
+    NoteCreatedOut,
+    StaffMember,
+    StaffOut,
+    UploadOut,
+)
+from ingest.uploads import accept_into_file
 from records import files, inbox
-from records.access import RECEIVING_ROLES, Capability, Gate
-from records.db import after_commit, transaction
 from records.errors import InvalidInput
-from records.models import Document, InboxItem, Note, Team, User
-from records.reindex import reindex_after_commit, reindex_documents
 
 router = APIRouter(prefix="/api", tags=["Arbeitsplatz"])
 
 
-def _type_names(runtime) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {rule.code: rule.name for rule in catalogue_for(runtime.settings).types}
-
-
-@router.get("/inbox", summary="Postkorb: eigene, Team- oder Vertretungseinträge")
+@router.get(
+    "/inbox",
+    response_model=InboxListOut,
+    summary="Postkorb: eigene, Team- oder Vertretungseinträge",
+)
 def get_inbox(
-    runtime: RuntimeDep,
+    names: TypeNamesDep,
     gate: GateDep,
     scope: Annotated[str, Query()] = "mine",
     state: Annotated[str | None, Query()] = "open",
@@ -48,7 +51,7 @@ def get_inbox(
     sort: Annotated[str, Query()] = "received",
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+) -> InboxListOut:
     total, items = inbox.list_items(
         gate,
         scope=scope,
@@ -59,13 +62,16 @@ def get_inbox(
         limit=limit,
         offset=offset,
     )
-    names = _type_names(runtime)
-    return {"total": total, "items": [inbox.item_out(item, names) for item in items]}
+    return InboxListOut(total=total, items=[InboxItemOut.of(item, names) for item in items])
 
 
-@router.get("/inbox/counts", summary="Zahl der neuen und offenen Einträge je Postkorb")
-def get_counts(gate: GateDep) -> dict[str, Any]:
-    return inbox.counts(gate)
+@router.get(
+    "/inbox/counts",
+    response_model=InboxCountsOut,
+    summary="Zahl der neuen und offenen Einträge je Postkorb",
+)
+def get_counts(gate: GateDep) -> InboxCountsOut:
+    return InboxCountsOut.model_validate(inbox.counts(gate))
 
 
 class ItemAction(BaseModel):
@@ -77,29 +83,18 @@ class ItemAction(BaseModel):
 Action = Literal["read", "unread", "take", "forward", "return", "done", "reopen"]
 
 
-# Actions that change what the index holds: the household (return to clearing) or the
-# document's status (done, reopened), which search filters on.
-_REINDEXED = ("return", "done", "reopen")
-
-
-def _reindex_after_commit(db, runtime, items) -> None:  # type: ignore[no-untyped-def]
-    """The index follows the commit, once per document, with no transaction open: its writes
-    never hold SQLite's write lock, and a rolled-back action leaves the index alone."""
-    document_ids = list(dict.fromkeys(item.document_id for item in items))
-    after_commit(db, functools.partial(reindex_documents, runtime, document_ids))
-
-
-@router.post("/inbox/{item_id}/{action}", summary="Eintrag bearbeiten")
+@router.post("/inbox/{item_id}/{action}", response_model=InboxItemOut, summary="Eintrag bearbeiten")
 def work_on_item(
     item_id: int,
     action: Action,
-    db: DbDep,
     runtime: RuntimeDep,
+    names: TypeNamesDep,
     gate: GateDep,
     body: ItemAction | None = None,
-) -> dict[str, Any]:
+) -> InboxItemOut:
     body = body or ItemAction()
-    item = inbox.work_item(
+    item = inbox.act(
+        runtime,
         gate,
         item_id,
         action,
@@ -107,10 +102,7 @@ def work_on_item(
         to_team=body.to_team,
         comment=body.comment,
     )
-    db.flush()
-    if action in _REINDEXED:
-        _reindex_after_commit(db, runtime, [item])
-    return inbox.item_out(item, _type_names(runtime))
+    return InboxItemOut.of(item, names)
 
 
 class BulkAction(ItemAction):
@@ -118,103 +110,82 @@ class BulkAction(ItemAction):
     action: Action
 
 
-@router.post("/inbox/bulk", summary="Mehrere Einträge auf einmal bearbeiten")
-def work_on_items(
-    body: BulkAction, db: DbDep, runtime: RuntimeDep, gate: GateDep
-) -> dict[str, Any]:
-    """All or nothing: one refused item leaves every item as it was.
-
-    Each item is worked once, however often its id was sent (in the order first sent).
-    """
-    ids = list(dict.fromkeys(body.ids))
-    # The items with their documents and households in two queries, not two per item: the
-    # transaction holds SQLite's write lock for as short a time as possible. (Held in a name
-    # until the loop is done: the session keeps unchanged rows only while they are referenced.)
-    preloaded = db.scalars(
-        select(InboxItem)
-        .where(InboxItem.id.in_(ids))
-        .options(selectinload(InboxItem.document).selectinload(Document.household))
-    ).all()
-    done = [
-        inbox.work_item(
-            gate,
-            item_id,
-            body.action,
-            to_user=body.to_user,
-            to_team=body.to_team,
-            comment=body.comment,
-        )
-        for item_id in ids
-    ]
-    del preloaded
-    db.flush()
-    if body.action in _REINDEXED:
-        _reindex_after_commit(db, runtime, done)
-    return {"done": len(done)}
+@router.post("/inbox/bulk", response_model=Count, summary="Mehrere Einträge auf einmal bearbeiten")
+def work_on_items(body: BulkAction, runtime: RuntimeDep, gate: GateDep) -> Count:
+    """All or nothing: one refused item leaves every item as it was."""
+    done = inbox.act_on_many(
+        runtime,
+        gate,
+        body.ids,
+        body.action,
+        to_user=body.to_user,
+        to_team=body.to_team,
+        comment=body.comment,
+    )
+    return Count(done=len(done))
 
 
-@router.get("/staff", summary="Personen und Teams als Ziele für die Weiterleitung")
-def list_staff(db: DbDep, gate: GateDep) -> dict[str, Any]:
-    gate.require(Capability.INBOX, "staff.list")
-    people = db.scalars(
-        select(User)
-        .where(User.active.is_(True), User.role.in_(RECEIVING_ROLES))
-        .order_by(User.name)
-    ).all()
-    teams = db.scalars(select(Team).order_by(Team.name)).all()
-    return {
-        "users": [
-            {"login": p.login, "name": p.name, "team": p.team.name if p.team else None}
+@router.get(
+    "/staff",
+    response_model=StaffOut,
+    summary="Personen und Teams als Ziele für die Weiterleitung",
+)
+def list_staff(gate: GateDep) -> StaffOut:
+    people, teams = inbox.forward_targets(gate)
+    return StaffOut(
+        users=[
+            StaffMember(login=p.login, name=p.name, team=p.team.name if p.team else None)
             for p in people
         ],
-        "teams": [t.name for t in teams],
-    }
+        teams=[t.name for t in teams],
+    )
 
 
-@router.get("/households/{bg_number}/file", summary="E-Akte eines Haushalts")
-def get_household_file(bg_number: str, runtime: RuntimeDep, gate: GateDep) -> dict[str, Any]:
-    return files.household_file(gate, bg_number, _type_names(runtime))
+@router.get(
+    "/households/{bg_number}/file",
+    response_model=HouseholdFileOut,
+    summary="E-Akte eines Haushalts",
+)
+def get_household_file(bg_number: str, names: TypeNamesDep, gate: GateDep) -> HouseholdFileOut:
+    return HouseholdFileOut.of(files.household_file(gate, bg_number), names)
 
 
 class NoteIn(BaseModel):
     text: str = Field(min_length=1, max_length=10_000)
 
 
-@router.post("/households/{bg_number}/notes", status_code=201, summary="Vermerk zur Akte")
-def add_household_note(bg_number: str, body: NoteIn, db: DbDep, gate: GateDep) -> dict[str, Any]:
-    note, _ = files.add_note(gate, body.text, bg_number=bg_number)
-    db.flush()
-    return {"id": note.id, "author": note.author_name, "created_at": note.created_at.isoformat()}
+@router.post(
+    "/households/{bg_number}/notes",
+    status_code=201,
+    response_model=NoteCreatedOut,
+    summary="Vermerk zur Akte",
+)
+def add_household_note(bg_number: str, body: NoteIn, gate: GateDep) -> NoteCreatedOut:
+    return NoteCreatedOut.model_validate(files.note_on_household(gate, bg_number, body.text))
 
 
-@router.post("/documents/{document_id}/notes", status_code=201, summary="Vermerk zum Dokument")
+@router.post(
+    "/documents/{document_id}/notes",
+    status_code=201,
+    response_model=NoteCreatedOut,
+    summary="Vermerk zum Dokument",
+)
 def add_document_note(
-    document_id: uuid.UUID, body: NoteIn, db: DbDep, runtime: RuntimeDep, gate: GateDep
-) -> dict[str, Any]:
-    note, document = files.add_note(gate, body.text, document_id=document_id)
-    assert document is not None
-    db.flush()
+    document_id: uuid.UUID, body: NoteIn, runtime: RuntimeDep, gate: GateDep
+) -> NoteCreatedOut:
     # The note is searchable with its document from now on.
-    reindex_after_commit(db, runtime, document)
-    return {"id": note.id, "author": note.author_name, "created_at": note.created_at.isoformat()}
+    note = files.note_on_document(runtime, gate, document_id, body.text)
+    return NoteCreatedOut.model_validate(note)
 
 
-@router.get("/documents/{document_id}/details", summary="Angaben, Vermerke und Postkorb")
-def get_details(
-    document_id: uuid.UUID, db: DbDep, runtime: RuntimeDep, gate: GateDep
-) -> dict[str, Any]:
-    document = readable_document(gate, document_id, action="document.details")
-    notes = db.scalars(
-        select(Note).where(Note.document_id == document.id).order_by(Note.created_at.desc())
-    ).all()
-    summary = files.document_summary(document, _type_names(runtime))
-    return summary | {
-        "bg_number": document.household.bg_number if document.household else None,
-        "notes": [
-            {"text": n.text, "author": n.author_name, "created_at": n.created_at.isoformat()}
-            for n in notes
-        ],
-    }
+@router.get(
+    "/documents/{document_id}/details",
+    response_model=DocumentDetailsOut,
+    summary="Angaben, Vermerke und Postkorb",
+)
+def get_details(document_id: uuid.UUID, names: TypeNamesDep, gate: GateDep) -> DocumentDetailsOut:
+    document, notes = files.document_details(gate, document_id)
+    return DocumentDetailsOut.of_details(document, notes, names)
 
 
 class DetailsIn(BaseModel):
@@ -227,23 +198,20 @@ class DetailsIn(BaseModel):
     reason: str | None = Field(default=None, max_length=1000)
 
 
-@router.patch("/documents/{document_id}", summary="Angaben eines Dokuments ändern")
+@router.patch(
+    "/documents/{document_id}",
+    response_model=DocumentChangedOut,
+    summary="Angaben eines Dokuments ändern",
+)
 def change_details(
-    document_id: uuid.UUID, body: DetailsIn, db: DbDep, runtime: RuntimeDep, gate: GateDep
-) -> dict[str, Any]:
+    document_id: uuid.UUID, body: DetailsIn, runtime: RuntimeDep, names: TypeNamesDep, gate: GateDep
+) -> DocumentChangedOut:
     changes = body.model_dump(exclude_unset=True)
     reason = changes.pop("reason", None)
     document, changed = files.update_document(
-        gate,
-        document_id,
-        changes,
-        reason=reason,
-        doc_types=set(_type_names(runtime)),
+        runtime, gate, document_id, changes, reason=reason, doc_types=set(names)
     )
-    db.flush()
-    if changed:
-        reindex_after_commit(db, runtime, document)
-    return {"changed": changed} | files.document_summary(document, _type_names(runtime))
+    return DocumentChangedOut.of_change(document, changed, names)
 
 
 class DeputyIn(BaseModel):
@@ -255,13 +223,17 @@ class DeputyIn(BaseModel):
     approved_by: str | None = Field(default=None, max_length=200)
 
 
-@router.get("/deputies", summary="Meine Vertretungen")
-def get_deputies(gate: GateDep) -> dict[str, Any]:
-    return files.list_deputies(gate)
+@router.get("/deputies", response_model=DeputiesOut, summary="Meine Vertretungen")
+def get_deputies(gate: GateDep) -> DeputiesOut:
+    mine, for_others = files.list_deputies(gate)
+    return DeputiesOut(
+        my_deputies=[DeputyOut.of(d) for d in mine],
+        i_stand_in_for=[DeputyOut.of(d) for d in for_others],
+    )
 
 
-@router.post("/deputies", status_code=201, summary="Vertretung eintragen")
-def post_deputy(body: DeputyIn, runtime: RuntimeDep, gate: GateDep) -> dict[str, Any]:
+@router.post("/deputies", status_code=201, response_model=DeputyOut, summary="Vertretung eintragen")
+def post_deputy(body: DeputyIn, runtime: RuntimeDep, gate: GateDep) -> DeputyOut:
     entry = files.name_deputy(
         gate,
         deputy_login=body.deputy,
@@ -271,79 +243,41 @@ def post_deputy(body: DeputyIn, runtime: RuntimeDep, gate: GateDep) -> dict[str,
         absent_login=body.absent,
         approved_by=body.approved_by,
     )
-    return files.deputy_out(entry)
+    return DeputyOut.of(entry)
 
 
-@router.delete("/deputies/{deputy_id}", summary="Vertretung beenden")
-def delete_deputy(deputy_id: int, gate: GateDep) -> dict[str, Any]:
-    return files.deputy_out(files.revoke_deputy(gate, deputy_id))
+@router.delete("/deputies/{deputy_id}", response_model=DeputyOut, summary="Vertretung beenden")
+def delete_deputy(deputy_id: int, gate: GateDep) -> DeputyOut:
+    return DeputyOut.of(files.revoke_deputy(gate, deputy_id))
 
 
 @router.post(
     "/households/{bg_number}/documents",
     status_code=201,
+    response_model=UploadOut,
     summary="In die Akte legen: E-Mail (.eml, Text und Anhänge als ein Dokument) oder "
     "ausgehender Bescheid mit Versanddatum",
 )
 async def upload_into_file(
     bg_number: str, request: Request, runtime: RuntimeDep, user: UserDep
-) -> JSONResponse:
+) -> UploadOut:
     form = await request.form(max_files=1, max_fields=10)
     try:
         upload_file = form.get("file")
         if not isinstance(upload_file, UploadFile):
             raise InvalidInput("Bitte eine Datei auswählen.", code="no_file")
-        kind = str(form.get("kind") or "")
-        dispatch = str(form.get("dispatch_date") or "").strip()
-        body = await run_in_threadpool(
-            _file_upload, runtime, user, bg_number, upload_file, kind, dispatch
+        batch, job = await run_in_threadpool(
+            accept_into_file,
+            runtime,
+            user,
+            bg_number,
+            upload_file.file,
+            upload_file.filename,
+            kind=str(form.get("kind") or ""),
+            dispatch=str(form.get("dispatch_date") or "").strip(),
         )
     finally:
         await form.close()
-    return JSONResponse(body, status_code=201)
-
-
-def _file_upload(  # type: ignore[no-untyped-def]
-    runtime, user: User, bg_number: str, upload_file: UploadFile, kind: str, dispatch: str
-) -> dict[str, Any]:
-    if kind not in ("email", "bescheid"):
-        raise InvalidInput("Art muss »email« oder »bescheid« sein.", code="upload_kind")
-    dispatch_date = None
-    if kind == "bescheid":
-        try:
-            dispatch_date = date.fromisoformat(dispatch)
-        except ValueError:
-            raise InvalidInput(
-                "Für einen Bescheid bitte das Versanddatum angeben.", code="dispatch_date"
-            ) from None
-    with transaction(runtime.sessions) as session:
-        household, _ = Gate(session, user).household(bg_number, "household.upload")
-        preset = Preset(
-            household_id=household.id,
-            doc_type="bescheid" if kind == "bescheid" else "sonstiges",
-            direction="out" if kind == "bescheid" else "in",
-            dispatch_date=dispatch_date,
-        )
-    work = runtime.settings.data_dir / "incoming"
-    work.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=work, prefix="upload-", delete=False) as spool:
-        upload_file.file.seek(0)
-        shutil.copyfileobj(upload_file.file, spool, 1024 * 1024)
-    path = Path(spool.name)
-    try:
-        batch, job = accept_file(
-            runtime,
-            path,
-            upload_file.filename,
-            user,
-            channel="file",
-            preset=preset,
-            email=kind == "email",
-        )
-    finally:
-        path.unlink(missing_ok=True)
-    return {
-        "batch_id": str(batch.id),
-        "source_name": batch.source_name,
-        "job": {"id": job.id, "state": job.state},
-    }
+    return UploadOut(
+        batch_id=batch.id, source_name=batch.source_name, job=JobRef(id=job.id, state=job.state)
+    )
