@@ -114,6 +114,13 @@ class Catalogue:
     def rule(self, code: str) -> DocTypeRule | None:
         return next((rule for rule in self.types if rule.code == code), None)
 
+    def known_rule(self, code: str) -> DocTypeRule:
+        """The rule of a code taken from this catalogue's own types."""
+        rule = self.rule(code)
+        if rule is None:
+            raise KeyError(f"document type {code!r} is not in the catalogue {self.source!r}")
+        return rule
+
     def words(self) -> _Lexicon:
         """The catalogue's own long words, to read OCR-damaged words back for the patterns."""
         if self.lexicon is not None:
@@ -985,8 +992,7 @@ def _classify(
     unproven = {code for code, hit in proof.items() if hit is None and code not in excluded}
     for code in sorted(unproven):
         if points[code] >= catalogue.min_score_of(code):
-            rule = catalogue.rule(code)
-            assert rule is not None
+            rule = catalogue.known_rule(code)
             needed = " oder ".join(f"„{t.label}“" for t in rule.requires[:2])
             notes.append(
                 Evidence(
@@ -1011,8 +1017,7 @@ def _classify(
     dropped: set[str] = set()
     while eligible:
         leader = max(eligible, key=lambda c: scores[c])
-        rule = catalogue.rule(leader)
-        assert rule is not None
+        rule = catalogue.known_rule(leader)
         runner_up = max((scores[c] for c in scores if c != leader and c not in excluded), default=0)
         modest = points[leader] < 2 * catalogue.min_score_of(leader)
         narrow = (scores[leader] - runner_up) / scores[leader] < rule.min_margin
@@ -1060,8 +1065,7 @@ def _classify(
     best_code = max(eligible, key=lambda c: scores[c])
     best = scores[best_code]
     second = max((scores[c] for c in scores if c != best_code and c not in excluded), default=0.0)
-    rule = catalogue.rule(best_code)
-    assert rule is not None
+    rule = catalogue.known_rule(best_code)
     margin = (best - max(second, 0.0)) / best
     strength = 1 - math.exp(-points[best_code] / (2 * catalogue.min_score))
     confidence = round(0.5 * margin + 0.5 * strength, 2)

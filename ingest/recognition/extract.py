@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import date
 
@@ -120,7 +121,7 @@ def find_bg_candidates(doc: ParsedDocument) -> list[FoundNumber]:
     return found
 
 
-def one_substitution_away(value: str, known: set[str] | dict[str, object]) -> list[str]:
+def one_substitution_away(value: str, known: Container[str]) -> list[str]:
     """Existing numbers that differ from `value` in exactly one digit."""
     digits = value.replace("BG", "")
     hits = []
