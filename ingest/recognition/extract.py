@@ -20,8 +20,9 @@ _D = f"[{_DIGIT_LIKE}]"
 _OFFICE = rf"{_D}(?: ?{_D}){{4}}"
 _SERIAL = rf"{_D}(?: ?{_D}){{6}}"
 _SEP = r"[ ]*[-/._:]{0,2}[ ]*"
-# "BG" as printed and as OCR reads it: 8G, B6, BC, 86, "B G".
-_BG_TOKEN = r"(?:[B8] ?[G6C]|bg|Bg)"
+# "BG" as printed and as OCR reads it: 8G, B6, BC, 86, "B G"; a stray stroke glued to its left
+# (a fold, a speck, the B's own stem) comes through as 1, I, l or |: "43201 1BG3159967".
+_BG_TOKEN = r"(?:[1Il|]?[B8] ?[G6C]|bg|Bg)"
 _BG_FORM = re.compile(
     rf"(?<![0-9A-Za-z])(?P<office>{_OFFICE}){_SEP}(?P<token>{_BG_TOKEN}){_SEP}"
     rf"(?P<serial>{_SERIAL})(?![0-9])"
