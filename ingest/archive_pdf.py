@@ -78,12 +78,19 @@ def write_pdfa(
 # --- object tree --------------------------------------------------------------------------
 
 
+def _own_resources(page: pikepdf.Page, kind: str) -> pikepdf.Dictionary | None:
+    """The page's own resources of a kind (`/Font`, `/XObject`), if it has a dictionary of them."""
+    resources = page.obj.get("/Resources")
+    found = resources.get(kind) if isinstance(resources, pikepdf.Dictionary) else None
+    return found if isinstance(found, pikepdf.Dictionary) else None
+
+
 def _share_fonts(pdf: pikepdf.Pdf) -> None:
     """Point every page at one copy of each distinct font (tesseract repeats its own per page)."""
     seen: dict[str, pikepdf.Object] = {}
     for page in pdf.pages:
-        fonts = page.obj.get("/Resources", {}).get("/Font")
-        if not isinstance(fonts, pikepdf.Dictionary):
+        fonts = _own_resources(page, "/Font")
+        if fonts is None:
             continue
         for name, font in list(fonts.items()):
             key = _fingerprint(font)
@@ -154,8 +161,8 @@ def _neutralise(pdf: pikepdf.Pdf) -> None:
         for key in ("/AA", "/PresSteps"):
             if key in page.obj:
                 del page.obj[key]
-        xobjects = page.obj.get("/Resources", {}).get("/XObject", {})
-        for xobject in xobjects.values():
+        xobjects = _own_resources(page, "/XObject")
+        for xobject in xobjects.values() if xobjects is not None else ():
             if xobject.get("/Subtype") != "/Image":
                 continue
             for key in ("/Alternates", "/OPI"):

@@ -242,7 +242,9 @@ def problem(raw: bytes) -> str | None:
         for part in message.walk():
             if part.is_multipart():
                 continue
-            payload = part.get_payload(decode=True) or b""
+            # A part that is not multipart decodes to bytes, or None when it has no body.
+            decoded = part.get_payload(decode=True)
+            payload = decoded if isinstance(decoded, bytes) else b""
             if part.get_content_maintype() != "text" or part.get_filename():
                 if payload:
                     return None  # an attachment (or an image, a PDF) with content
@@ -291,7 +293,7 @@ class Mailbox:
             try:
                 self._ensure_folders(imap)
                 _ok(imap.select(encode_folder(self.settings.mailbox_folder)), "den Ordner")
-                [uids] = _ok(imap.uid("SEARCH", None, "UNDELETED"), "die Suche")
+                [uids] = _ok(imap.uid("SEARCH", "UNDELETED"), "die Suche")
                 for uid in (uids or b"").split():
                     self._handle(imap, uid.decode("ascii"), report)
                 imap.close()

@@ -10,6 +10,7 @@ at a time per thread is on disk; results are committed in one transaction togeth
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import shutil
@@ -45,7 +46,7 @@ from ingest.slots import PageSlots
 from ingest.textlayer import PageContent, layered_page_pdf, page_contents, page_pdf, text_layer
 from ingest.validation import PDF
 from records import audit
-from records.db import transaction, utcnow
+from records.db import after_commit, transaction, utcnow
 from records.errors import (
     BlobCorrupted,
     BlobMissing,
@@ -54,9 +55,9 @@ from records.errors import (
     PermanentFailure,
     UnreadablePage,
 )
-from records.jobs import ClaimedJob, complete
+from records.jobs import ClaimedJob, complete, hold
 from records.models import Document, DroppedPage, Page, ScanBatch
-from records.routing import index_entry
+from records.reindex import reindex_documents
 from records.runtime import Runtime
 from storage import BlobStore, downloaded
 
@@ -374,14 +375,19 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
         batch = session.get(ScanBatch, job.batch_id)
         if batch is None:
             raise PermanentFailure("Der Stapel ist nicht mehr vorhanden.")
-        batch.status = "processing"
-        batch.started_at = utcnow()
-        batch.pages_done = 0
         batch_id = batch.id
+        finished = batch.status == "processed"
+        if not finished:
+            batch.status = "processing"
+            batch.started_at = utcnow()
+            batch.pages_done = 0
         content_type, page_count = batch.content_type, batch.pages_total
         original_key, source_name = batch.original_key, batch.source_name
         received_at = batch.received_at
         preset = batch.preset_household_id is not None
+    if finished:
+        _finish_processed(runtime, job, batch_id)
+        return
 
     work_root = settings.data_dir / "work"
     work_root.mkdir(parents=True, exist_ok=True)
@@ -584,8 +590,6 @@ def _commit(
             raise PermanentFailure("Der Stapel ist nicht mehr vorhanden.")
         # A retried job replaces what an earlier, interrupted attempt may have left.
         earlier = list(session.scalars(select(Document.id).where(Document.batch_id == batch_id)))
-        for document_id in earlier:
-            runtime.index.delete(str(document_id))
         session.execute(delete(Document).where(Document.batch_id == batch_id))
         session.execute(delete(DroppedPage).where(DroppedPage.batch_id == batch_id))
         dropped = [p for p in pages if p.dropped]
@@ -651,7 +655,6 @@ def _commit(
             else:
                 file_preset(session, document, batch, catalogue)
             session.flush()
-            runtime.index.index(index_entry(document))
         batch.status = "processed"
         batch.status_message = _dropped_message(dropped)
         batch.pages_total = len(pages)
@@ -671,4 +674,25 @@ def _commit(
             documents=len(documents),
             attempt=job.attempt,
         )
+        # The index follows the commit: the documents' entries are written once they exist,
+        # and the job is done only then. A crash in between leaves the job to be retried,
+        # and the retry finds the batch processed and only writes the index (see
+        # _finish_processed).
+        hold(session, job)
+        new = [entry.document_id for entry in stored]
+        after_commit(session, functools.partial(_index_and_complete, runtime, job, earlier + new))
+
+
+def _index_and_complete(runtime: Runtime, job: ClaimedJob, document_ids: list[uuid.UUID]) -> None:
+    reindex_documents(runtime, document_ids)
+    with transaction(runtime.sessions) as session:
         complete(session, job)
+
+
+def _finish_processed(runtime: Runtime, job: ClaimedJob, batch_id: uuid.UUID) -> None:
+    """A job whose documents were committed but whose index entries may not have been
+    written (the worker stopped after the commit): write them, then the job is done."""
+    with transaction(runtime.sessions, read_only=True) as session:
+        ids = list(session.scalars(select(Document.id).where(Document.batch_id == batch_id)))
+    log.info("batch %s was processed already; writing its index entries", batch_id)
+    _index_and_complete(runtime, job, ids)

@@ -301,13 +301,18 @@ def _extractable_scan(pdf: Path, number: int, dpi: int) -> int | None:
         return None
 
 
-def _single_image_matrix(page: pikepdf.Page) -> tuple[str, tuple[float, ...]] | None:
+# A PDF transformation matrix [a b c d e f].
+_Matrix = tuple[float, float, float, float, float, float]
+
+
+def _single_image_matrix(page: pikepdf.Page) -> tuple[str, _Matrix] | None:
     """(XObject name, CTM) of the only thing the page draws, or None for anything richer."""
-    ctm = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
-    stack: list[tuple[float, ...]] = []
-    found: tuple[str, tuple[float, ...]] | None = None
-    for operands, operator in pikepdf.parse_content_stream(page):
-        op = str(operator)
+    ctm: _Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    stack: list[_Matrix] = []
+    found: tuple[str, _Matrix] | None = None
+    for instruction in pikepdf.parse_content_stream(page):
+        operands = instruction.operands
+        op = str(instruction.operator)
         if op == "q":
             stack.append(ctm)
         elif op == "Q":

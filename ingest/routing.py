@@ -59,7 +59,7 @@ def master_data(session: Session) -> MasterData:
 
     An import that changes an address or a caseworker is therefore used by the next document.
     """
-    engine_key = str(session.get_bind().url)
+    engine_key = str(session.get_bind().engine.url)
     version = _master_version(session)
     with _lock:
         cached = _master.get(engine_key)
@@ -159,7 +159,8 @@ def file_recognised(
     document.letter_date = recognition.letter_date
     document.stamp_date = recognition.received_date
     document.receipt_date = recognition.received_date or local_date(document.received_at)
-    document.court_reference = (recognition.court_references or [None])[0]
+    references = recognition.court_references
+    document.court_reference = references[0] if references else None
     document.recognition = recognition.as_json()
     document.held_for_qa = hold_for_qa and document.qa_status == "pending"
     file_document(

@@ -77,8 +77,10 @@ def inherited(page: pikepdf.Dictionary, key: str) -> pikepdf.Object | None:
 
 
 def _box(value: pikepdf.Object | None) -> Box | None:
+    if value is None:
+        return None
     try:
-        x0, y0, x1, y1 = (float(v) for v in value)  # type: ignore[union-attr]
+        x0, y0, x1, y1 = (float(v) for v in value)
     except (TypeError, ValueError):
         return None
     box = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
@@ -98,7 +100,7 @@ def visible_box(page: pikepdf.Dictionary) -> Box:
 def rotation(page: pikepdf.Dictionary) -> int:
     value = inherited(page, "/Rotate")
     try:
-        angle = int(value) if value is not None else 0  # type: ignore[call-overload]
+        angle = int(value) if value is not None else 0
     except (TypeError, ValueError):
         angle = 0
     return round(angle / 90) * 90 % 360

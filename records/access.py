@@ -28,9 +28,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import ColumnElement, Exists, Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from records import audit
@@ -49,6 +49,8 @@ from records.models import (
 )
 
 CLEARING = "clearing"
+# The two kinds of legal case, each reached through the letter it came with.
+_Case = TypeVar("_Case", Objection, Appeal)
 
 
 class Role(StrEnum):
@@ -139,13 +141,13 @@ def absent_colleagues(session: Session, user: User, on: date | None = None) -> l
 # --- which households: one rule, as a set of keys (search) and for one household ----------
 
 
-def _caseload(user_ids: list[int]):  # type: ignore[no-untyped-def]
+def _caseload(user_ids: list[int]) -> Select[str]:
     return select(Household.bg_number).where(
         or_(Household.caseworker_id.in_(user_ids), Household.case_manager_id.in_(user_ids))
     )
 
 
-def _open_case():  # type: ignore[no-untyped-def]
+def _open_case() -> ColumnElement[bool]:
     """Households with an objection or appeal the office is working on."""
     return or_(
         exists().where(
@@ -156,7 +158,7 @@ def _open_case():  # type: ignore[no-untyped-def]
     )
 
 
-def _open_office_item(user: User):  # type: ignore[no-untyped-def]
+def _open_office_item(user: User) -> Exists:
     """Households with a letter open in the office's team inbox or in this member's own."""
     targets = [and_(InboxItem.kind == "user", InboxItem.user_id == user.id)]
     if user.team_id is not None:
@@ -228,7 +230,7 @@ def in_case_file(document: Document) -> bool:
     return document.qa_status != "rejected" and not document.held_for_qa
 
 
-def in_case_file_clause():  # type: ignore[no-untyped-def]
+def in_case_file_clause() -> ColumnElement[bool]:
     """`in_case_file` as a query condition."""
     return and_(Document.qa_status != "rejected", Document.held_for_qa.is_(False))
 
@@ -513,7 +515,9 @@ class Gate:
     def appeal(self, appeal_id: int, action: str, *, audited: bool = True) -> Appeal:
         return self._case(Appeal, appeal_id, action, "Diese Klage", audited)
 
-    def _case(self, kind, case_id: int, action: str, what: str, audited: bool):  # type: ignore[no-untyped-def]
+    def _case(
+        self, kind: type[_Case], case_id: int, action: str, what: str, audited: bool
+    ) -> _Case:
         """An objection or appeal: open to whoever may see the letter it was registered from."""
         object_type = kind.__tablename__.rstrip("s")
         case = self.session.get(kind, case_id)

@@ -24,9 +24,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 from records.db import utcnow
 from records.models import AuditEvent
@@ -41,6 +43,8 @@ _NOT_HASHED = frozenset({"id", "row_hash"})
 _STAGED = "audit_chain_staged"
 _CHAINED = "audit_chain_chained"
 _order = itertools.count()
+# Each audit row's place in the order of recording, set when the object is made.
+_recording_order: WeakKeyDictionary[AuditEvent, int] = WeakKeyDictionary()
 
 
 def canonical_json(value: Any) -> str:
@@ -88,9 +92,14 @@ def _apply_defaults(audit_event: AuditEvent) -> None:
         if column.key in _NOT_HASHED or getattr(audit_event, column.key) is not None:
             continue
         default = column.default
-        if default is None:
+        if isinstance(default, CallableColumnDefault):
+            # SQLAlchemy wraps a default that takes no argument (all of AuditEvent's) into one
+            # taking the INSERT's execution context; before the INSERT there is none to give.
+            value = default.arg(None)  # type: ignore[arg-type]
+        elif isinstance(default, ScalarElementColumnDefault):
+            value = default.arg
+        else:  # no default, or one the database computes
             continue
-        value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined, operator]
         setattr(audit_event, column.key, value)
 
 
@@ -98,7 +107,7 @@ def _apply_defaults(audit_event: AuditEvent) -> None:
 def _stamp(target: AuditEvent, _args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     # The moment of recording, not of the commit; the counter keeps the recording order.
     kwargs.setdefault("at", utcnow())
-    target._chain_order = next(_order)  # type: ignore[attr-defined]
+    _recording_order[target] = next(_order)
 
 
 def _current_transaction(session: Session) -> SessionTransaction | None:
@@ -163,7 +172,7 @@ def unchained(
             for e in staged + pending
             if object_type in (None, e.object_type) and object_id in (None, e.object_id)
         ),
-        key=lambda e: getattr(e, "_chain_order", 0),
+        key=lambda e: _recording_order.get(e, 0),
     )
 
 

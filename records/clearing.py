@@ -221,6 +221,8 @@ def file_by_hand(
         actor=user,
         routed_by="manual",
     )
+    if new_item is None:  # file_document opens an item unless told not to
+        raise RuntimeError("filing by hand opened no inbox item")
     learned = learn(session, document, household, user)
     if learned:
         audit.record(

@@ -211,7 +211,7 @@ class ReadSession(Session):
             super().add(instance, _warn=_warn)
             return
         transaction = self.get_nested_transaction() or self.get_transaction() or self.begin()
-        batch = self.info.get(_INSERT_LATER)
+        batch: tuple[SessionTransaction, list[object]] | None = self.info.get(_INSERT_LATER)
         if batch is None or batch[0] is not transaction:
             batch = (transaction, [])
             self.info[_INSERT_LATER] = batch

@@ -44,7 +44,7 @@ class BatchList:
     seconds_per_page: float | None
 
 
-def _batch_query() -> Select[tuple[ScanBatch]]:
+def _batch_query() -> Select[ScanBatch]:
     return select(ScanBatch).options(selectinload(ScanBatch.dropped_pages))
 
 

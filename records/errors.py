@@ -135,8 +135,8 @@ class JobAbandoned(EAkteError):
     code = "job_abandoned"
     outcome = Outcome.DISCARD
 
-    def __init__(self, message: str = "Der Auftrag wurde aufgegeben.", **details: object) -> None:
-        super().__init__(message, **details)
+    def __init__(self, message: str = "Der Auftrag wurde aufgegeben.") -> None:
+        super().__init__(message)
 
 
 class LeaseLost(JobAbandoned):

@@ -313,8 +313,9 @@ def build_planned_export(
         for number, item in enumerate(plan.items, 1):
             key = plan.pdf_keys.get(item.document_id)
             if key is not None:
-                item = replace(item, pdf=folder / f"{number:05d}.pdf")
-                _fetch(blobs, key, item.pdf)  # type: ignore[arg-type]
+                fetched = folder / f"{number:05d}.pdf"
+                _fetch(blobs, key, fetched)
+                item = replace(item, pdf=fetched)
             items.append(item)
         target = folder / "aktenauszug.pdf"
         result = build_export(items, plan.header, target)

@@ -10,7 +10,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from records.access import (
@@ -30,7 +30,7 @@ from records.reindex import reindex_documents
 from records.runtime import Runtime
 
 SCOPES = ("mine", "team", "deputy", "clearing", "all")
-SORTS = {
+SORTS: dict[str, tuple[ColumnElement[Any], ...]] = {
     "received": (Document.receipt_date.desc(), InboxItem.id.desc()),
     "oldest": (Document.receipt_date.asc(), InboxItem.id.asc()),
     "type": (Document.doc_type.asc(), Document.receipt_date.desc()),
@@ -46,7 +46,7 @@ class Scope:
     user: User
     absent: list[User]
 
-    def condition(self, scope: str):  # type: ignore[no-untyped-def]
+    def condition(self, scope: str) -> ColumnElement[bool]:
         inbox = may(self.user, Capability.INBOX)
         own = and_(InboxItem.kind == "user", InboxItem.user_id == self.user.id) if inbox else None
         team = (
@@ -64,7 +64,8 @@ class Scope:
         if scope == "all":
             chosen = [c for c in parts.values() if c is not None]
         else:
-            chosen = [parts[scope]] if parts.get(scope) is not None else []
+            picked = parts.get(scope)
+            chosen = [picked] if picked is not None else []
         return or_(*chosen) if chosen else InboxItem.id.is_(None)
 
 

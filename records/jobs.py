@@ -94,6 +94,19 @@ def extend_lease(factory: sessionmaker[Session], job: ClaimedJob, lease_seconds:
         return result.rowcount == 1
 
 
+def hold(session: Session, job: ClaimedJob) -> None:
+    """Make sure this worker still holds the job, and keep it held until the caller's
+    transaction ends: the row stays locked, so no other worker takes the job over while the
+    results are committed. Raises LeaseLost when another worker has taken it."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.lease_owner == job.worker_id, Job.state == "running")
+        .values(lease_owner=job.worker_id)
+    )
+    if result.rowcount != 1:
+        raise LeaseLost(f"job {job.id} was taken over")
+
+
 def complete(session: Session, job: ClaimedJob) -> None:
     """Mark the job done inside the caller's transaction, which also holds the job's results."""
     result = session.execute(

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -18,6 +18,7 @@ from records.access import Capability, Gate, in_case_file_clause, item_grant
 from records.dates import local_date, local_today
 from records.db import utcnow
 from records.deadlines import (
+    DeadlineCheck,
     add_months,
     appeal_deadlines,
     inaction_warning,
@@ -56,14 +57,15 @@ FORM_NAMES = {
 APPEAL_STATE_NAMES = {"anhaengig": "anhängig", "erledigt": "erledigt"}
 
 
-def _document(gate: Gate, document_id: uuid.UUID, action: str) -> Document:
+def _document(gate: Gate, document_id: uuid.UUID, action: str) -> tuple[Document, Household]:
+    """The letter a case is registered from, with the household whose file it lies in."""
     document, _ = gate.document(document_id, action, audited=False)
     if document.household is None:
         raise Conflict(
             "Das Dokument ist keinem Haushalt zugeordnet; bitte zuerst in der Klärung zuordnen.",
             code="no_household",
         )
-    return document
+    return document, document.household
 
 
 def register_objection(
@@ -85,7 +87,7 @@ def register_objection(
     gate.require(Capability.LEGAL, "objection.registered", document=str(document_id))
     if form not in OBJECTION_FORMS:
         raise InvalidInput(f"Unbekannte Form »{form}«.", code="objection_form")
-    document = _document(gate, document_id, "objection.registered")
+    document, household = _document(gate, document_id, "objection.registered")
     if session.scalar(select(Objection).where(Objection.document_id == document.id)):
         raise Conflict("Zu diesem Schreiben ist bereits ein Widerspruch erfasst.", code="exists")
     decision = None
@@ -120,7 +122,7 @@ def register_objection(
         "objection.registered",
         object_type="objection",
         object_id=objection.id,
-        bg_number=document.household.bg_number,
+        bg_number=household.bg_number,
         document=str(document.id),
         decision=str(decision.id) if decision else None,
         receipt_date=receipt.isoformat(),
@@ -142,7 +144,7 @@ def _close_items(gate: Gate, document: Document) -> None:
         inbox.work_item(gate, item.id, "done", comment="im Register erfasst")
 
 
-def deadline_of(objection: Objection, decision: Document | None = None):  # type: ignore[no-untyped-def]
+def deadline_of(objection: Objection, decision: Document | None = None) -> DeadlineCheck | None:
     decision = decision or objection.decision
     if decision is None or decision.dispatch_date is None:
         return None
@@ -281,7 +283,7 @@ def get_appeal(gate: Gate, appeal_id: int, action: str = "appeal.read") -> Appea
     return gate.appeal(appeal_id, action)
 
 
-def household_name(household) -> str:  # type: ignore[no-untyped-def]
+def household_name(household: Household) -> str:
     """The household as the file names it: its first member, "Last, First"."""
     if not household.members:
         return household.bg_number
@@ -327,6 +329,12 @@ def _history(session: Session, kind: str, key: int) -> list[dict[str, Any]]:
     ]
 
 
+@overload
+def document_brief(document: Document, names: dict[str, str]) -> dict[str, Any]: ...
+@overload
+def document_brief(document: None, names: dict[str, str]) -> None: ...
+@overload
+def document_brief(document: Document | None, names: dict[str, str]) -> dict[str, Any] | None: ...
 def document_brief(document: Document | None, names: dict[str, str]) -> dict[str, Any] | None:
     if document is None:
         return None
@@ -372,7 +380,7 @@ def case_documents(
     if objection is not None:
         found[objection.document_id] = objection.document
         if objection.decision is not None:
-            found[objection.decision_id] = objection.decision  # type: ignore[index]
+            found[objection.decision.id] = objection.decision
         later = session.scalars(
             select(Document).where(
                 Document.household_id == objection.household_id,
@@ -480,10 +488,11 @@ def _listed(gate: Gate, kind: str, cases: Sequence[Case], open_only: bool) -> li
     """The cases whose letters the user may see; the list read is audited with its households."""
     visible = set(gate.visible([case.document for case in cases]))
     shown = [case for case in cases if case.document in visible]
+    listed: dict[str, Any] = {kind: [case.id for case in shown]}
     gate.record(
         f"{kind}.list",
         open_only=open_only,
-        **{kind: [case.id for case in shown]},
+        **listed,
         households=sorted({case.household.bg_number for case in shown}),
     )
     return shown
@@ -525,7 +534,7 @@ def register_appeal(
 ) -> Appeal:
     session, user = gate.session, gate.user
     gate.require(Capability.LEGAL, "appeal.registered", document=str(document_id))
-    document = _document(gate, document_id, "appeal.registered")
+    document, household = _document(gate, document_id, "appeal.registered")
     if not court.strip() or not file_reference.strip():
         raise InvalidInput("Gericht und Aktenzeichen sind nötig.", code="appeal_fields")
     if session.scalar(select(Appeal).where(Appeal.document_id == document.id)):
@@ -559,7 +568,7 @@ def register_appeal(
         "appeal.registered",
         object_type="appeal",
         object_id=appeal.id,
-        bg_number=document.household.bg_number,
+        bg_number=household.bg_number,
         document=str(document.id),
         court=appeal.court,
         file_reference=appeal.file_reference,

@@ -5,6 +5,7 @@ The job centre's own scripts read this output; keep the field names and values s
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -21,11 +22,12 @@ def document_rows(session: Session) -> list[dict[str, Any]]:
         .options(selectinload(Document.household), selectinload(Document.batch))
         .order_by(Document.received_at, Document.source_name, Document.sequence)
     ).all()
-    items: dict[object, InboxItem] = {}
-    for item in session.scalars(
-        select(InboxItem).options(selectinload(InboxItem.user), selectinload(InboxItem.team))
-    ):
-        items[item.document_id] = item
+    items = {
+        inbox_item.document_id: inbox_item
+        for inbox_item in session.scalars(
+            select(InboxItem).options(selectinload(InboxItem.user), selectinload(InboxItem.team))
+        )
+    }
     rows: list[dict[str, Any]] = []
     for document in documents:
         item = items.get(document.id)
@@ -82,5 +84,5 @@ def document_rows(session: Session) -> list[dict[str, Any]]:
     return rows
 
 
-def _iso(value: object) -> str | None:
-    return value.isoformat() if value is not None else None  # type: ignore[attr-defined]
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from records.db import after_commit, transaction
@@ -48,7 +48,7 @@ class ReindexReport:
     seconds: float
 
 
-def _searchable():  # type: ignore[no-untyped-def]
+def _searchable() -> ColumnElement[bool]:
     return (Document.status == "processed") & (Document.qa_status != "rejected")
 
 
@@ -110,7 +110,8 @@ def _entries(session: Session, documents: list[Document]) -> list[IndexedDocumen
         .where(Note.document_id.in_(ids))
         .order_by(Note.created_at, Note.id)
     ):
-        notes.setdefault(document_id, []).append(text)
+        if document_id is not None:  # always: the query asks for notes on these documents
+            notes.setdefault(document_id, []).append(text)
     return [index_entry(d, item=items.get(d.id), notes=notes.get(d.id, [])) for d in documents]
 
 
@@ -162,7 +163,7 @@ def reindex_all(
         started, last_id, done = datetime.now(UTC), None, 0
         _save(path, target, started, last_id, done)
     with transaction(runtime.sessions) as session:
-        total = int(session.scalar(select(func.count()).select_from(Document).where(_searchable())))
+        total = session.scalar(select(func.count()).select_from(Document).where(_searchable())) or 0
     if on_progress:
         on_progress(done, total)
     indexed = 0

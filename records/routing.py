@@ -7,6 +7,8 @@ end here, so the inbox item, the file, the audit log and the search index always
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum, auto
+from typing import Final, Literal
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, object_session
@@ -155,13 +157,19 @@ def document_status(document: Document, item: InboxItem | None) -> str:
     return "clearing" if item.kind == "clearing" else "routed"
 
 
-_UNSET: object = object()
+class _Unset(Enum):
+    """Marks an argument not given (None is a value of its own: no open inbox item)."""
+
+    UNSET = auto()
+
+
+_UNSET: Final = _Unset.UNSET
 
 
 def index_entry(
     document: Document,
     *,
-    item: InboxItem | None | object = _UNSET,
+    item: InboxItem | None | Literal[_Unset.UNSET] = _UNSET,
     notes: list[str] | None = None,
 ) -> IndexedDocument:
     """What the search index holds for a document; the access key is its household.
@@ -170,12 +178,15 @@ def index_entry(
     passes them in, read for a whole batch at once.
     """
     session = object_session(document)
-    if item is _UNSET:
-        item = (
+    open_item: InboxItem | None
+    if isinstance(item, _Unset):
+        open_item = (
             session.scalar(select(InboxItem).where(InboxItem.document_id == document.id))
             if session is not None
             else None
         )
+    else:
+        open_item = item
     if notes is None:
         notes = (
             list(
@@ -199,6 +210,6 @@ def index_entry(
         receipt_date=document.receipt_date,
         direction=document.direction or "in",
         known_identifiers=(document.court_reference,) if document.court_reference else (),
-        status=document_status(document, item),  # type: ignore[arg-type]
+        status=document_status(document, open_item),
         notes=tuple(notes),
     )

@@ -362,6 +362,7 @@ def log_in(
         raise refuse_throttled(wait)
     verified = password_matches(credentials, password)
     new_hash = new_hash_if_outdated(credentials, password) if verified else None
+    failure: NotAuthenticated | None = None
     with transaction(sessions) as session:
         try:
             if not verified:
@@ -372,7 +373,6 @@ def log_in(
             _refused(session, login, exc.code, address)
             failure = exc
         else:
-            failure = None
             clear_account_failures(session, login)
             token = open_login_session(
                 session, user, settings.secret_key.get_secret_value(), settings.session_hours

@@ -386,6 +386,9 @@ def best_page_snippet(
 # judged again), up to this many words each; then the query's context starts afresh.
 _VERDICTS_KEPT = 50_000
 
+# A query's words, phrases, identifiers and whether OCR slips are searched: what a context keys on.
+_ContextKey = tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[str, ...], bool]
+
 
 def snippet_context(parsed: ParsedQuery, *, fuzzy: bool = True) -> _Wanted:
     """What the snippets of one query's hits mark; `fuzzy` when OCR slips were searched too.
@@ -393,9 +396,9 @@ def snippet_context(parsed: ParsedQuery, *, fuzzy: bool = True) -> _Wanted:
     The context, with the verdicts on the words judged so far, is shared by every search with
     the same words, phrases and identifiers: a verdict depends on nothing else.
     """
-    key = (
+    key: _ContextKey = (
         tuple(parsed.words),
-        tuple(map(tuple, parsed.phrases)),
+        tuple(tuple(phrase) for phrase in parsed.phrases),
         tuple(parsed.identifiers),
         fuzzy,
     )
@@ -408,10 +411,10 @@ def snippet_context(parsed: ParsedQuery, *, fuzzy: bool = True) -> _Wanted:
 
 
 @lru_cache(maxsize=1_000)
-def _shared_context(key: tuple[object, ...]) -> _Wanted:
+def _shared_context(key: _ContextKey) -> _Wanted:
     words, phrases, identifiers, fuzzy = key
-    parsed = ParsedQuery(list(words), [list(p) for p in phrases], list(identifiers))  # type: ignore[call-overload]
-    return _Wanted(parsed, fuzzy=bool(fuzzy))
+    parsed = ParsedQuery(list(words), [list(p) for p in phrases], list(identifiers))
+    return _Wanted(parsed, fuzzy=fuzzy)
 
 
 def _snippet(words: list[str], wanted: _Wanted, marked: set[int]) -> str:

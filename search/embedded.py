@@ -65,6 +65,29 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
+def _hit_count(found: tantivy.SearchResult) -> int:
+    """How many entries a search made with `count=True` matched."""
+    # tantivy's stub leaves out `SearchResult.count`, which the extension has (the number of
+    # matches when the search counted them, else None).
+    count: int | None = found.count  # type: ignore[attr-defined]
+    return count or 0
+
+
+def _phrase_query(schema: tantivy.Schema, field: str, words: list[str]) -> tantivy.Query:
+    """The words in this order, next to each other, in the field."""
+    # phrase_query takes words or (position, word) pairs; a list of only words is a valid one.
+    positioned: list[str | tuple[int, str]] = list(words)
+    return tantivy.Query.phrase_query(schema, field, positioned)
+
+
+def _stored_text(stored: tantivy.Document, field: str) -> str:
+    """A field every entry is written with (see `_entry`); an entry without it is damaged."""
+    value = stored.get_first(field)
+    if value is None:
+        raise RuntimeError(f"Eintrag im Suchindex ohne Feld {field!r}: Index neu aufbauen")
+    return str(value)
+
+
 def _day(value: date) -> datetime:
     return datetime(value.year, value.month, value.day, tzinfo=UTC)
 
@@ -192,11 +215,11 @@ class EmbeddedSearchIndex:
             self.schema, "indexed_at", tantivy.FieldType.Date, None, cutoff, include_upper=False
         )
         self._index.reload()
-        found = self._index.searcher().search(stale, limit=1, count=True).count or 0
+        found = _hit_count(self._index.searcher().search(stale, limit=1, count=True))
         if found:
             with self._writer() as writer:
                 writer.delete_documents_by_query(stale)
-        return int(found)
+        return found
 
     def count(self) -> int:
         self._index.reload()
@@ -220,7 +243,7 @@ class EmbeddedSearchIndex:
                 )
             apart = [t for part in plan.parts for t in analyze(part)]
             if len(apart) > 1:
-                phrase = tantivy.Query.phrase_query(schema, "text", apart)
+                phrase = _phrase_query(schema, "text", apart)
                 ways.append(
                     (tantivy.Occur.Should, tantivy.Query.boost_query(phrase, COMPOUND_BOOST))
                 )
@@ -291,7 +314,7 @@ class EmbeddedSearchIndex:
             either = [
                 (
                     tantivy.Occur.Should,
-                    tantivy.Query.phrase_query(schema, field, terms)
+                    _phrase_query(schema, field, terms)
                     if len(terms) > 1
                     else tantivy.Query.term_query(schema, field, terms[0]),
                 )
@@ -338,7 +361,7 @@ class EmbeddedSearchIndex:
             found = searcher.search(combined, limit=query.limit, offset=query.offset, count=True)
         else:
             found = searcher.search(combined, limit=query.limit, offset=query.offset, count=True)
-            fuzzy = int(found.count or 0) < FUZZY_BELOW and slips
+            fuzzy = _hit_count(found) < FUZZY_BELOW and slips
             if fuzzy:
                 combined = self._query(query, parsed, fuzzy=True)
                 found = searcher.search(
@@ -354,10 +377,10 @@ class EmbeddedSearchIndex:
             receipt = stored.get_first("receipt_date")
             hits.append(
                 SearchHit(
-                    document_id=stored.get_first("document_id"),
+                    document_id=_stored_text(stored, "document_id"),
                     bg_number=stored.get_first("bg_number") or None,
                     doc_type=stored.get_first("doc_type") or None,
-                    source_name=stored.get_first("source_name"),
+                    source_name=_stored_text(stored, "source_name"),
                     page=page,
                     snippet=snippet,
                     score=float(score),
@@ -366,7 +389,7 @@ class EmbeddedSearchIndex:
                     status=stored.get_first("status") or "routed",
                 )
             )
-        total = int(found.count or 0)
+        total = _hit_count(found)
         return SearchResult(total=total, hits=hits, facets=facets if total else {})
 
     def _facets(

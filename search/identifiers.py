@@ -108,8 +108,8 @@ def _identifier(text: str, match: re.Match[str]) -> FoundIdentifier | None:
         return FoundIdentifier(kind, value, court[1], match.end())
     if kind == "dmy" and start > 0 and text[start - 1] == ".":
         return None
-    value = _date(groups, kind)
-    return FoundIdentifier("date", value, start, match.end()) if value else None
+    iso_date = _date(groups, kind)
+    return FoundIdentifier("date", iso_date, start, match.end()) if iso_date else None
 
 
 def _court_letter(text: str, start: int) -> tuple[str, int] | None:

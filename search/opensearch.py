@@ -368,7 +368,7 @@ class OpenSearchIndex:
                 for name, field in _FACET_FIELDS.items()
             }
         try:
-            return self.client.search(index=self.index_name, body=body)  # type: ignore[no-any-return]
+            return self.client.search(index=self.index_name, body=body)
         except OpenSearchException as exc:
             raise BackendUnavailable(f"Suche in OpenSearch fehlgeschlagen: {exc}") from exc
 

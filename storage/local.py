@@ -64,7 +64,7 @@ class LocalBlobStore:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def _write_lock(self):  # type: ignore[no-untyped-def]
+    def _write_lock(self) -> _FileLock:
         return _FileLock(self.root / ".write.lock")
 
     def stat(self, key: str) -> BlobInfo:

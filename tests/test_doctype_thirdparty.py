@@ -504,3 +504,25 @@ def test_a_clients_letter_that_mentions_an_objection_is_filed_as_before(
     )
     result = recognise([letter], nour, catalogue)
     assert result.bg_number == NOUR and result.doc_type == "sonstiges"
+
+
+@pytest.mark.parametrize(
+    "settled",
+    [
+        "Der Widerspruch unserer Mandantin ist mit Bescheid vom 13.10.2026 zurückgewiesen worden.",
+        "Nach Zurückweisung ihres Widerspruchs prüfen wir eine Klage.",
+        "Ihr Widerspruchsbescheid vom 02.10.2026 liegt uns vor.",
+    ],
+)
+def test_a_representative_speaking_of_a_settled_objection_is_filed_for_the_caseworker(
+    nour: MasterData, catalogue: Catalogue, settled: str
+) -> None:
+    """A lawyer asking to see the file after the objection was decided writes no objection,
+    and there is no doubt to resolve: the letter goes to the household's caseworker."""
+    letter = LAWYER_HEAD.replace(
+        "wegen Aufhebungs- und Erstattungsbescheid vom 05.11.2026\n", "Bitte um Akteneinsicht\n"
+    )
+    letter += f"{settled}\nWir bitten um Übersendung der Leistungsakte.\nMit freundlichen Grüßen"
+    result = recognise([letter], nour, catalogue)
+    assert result.clearing_reason is None, result.clearing_reason
+    assert result.bg_number == NOUR and result.doc_type == "sonstiges"

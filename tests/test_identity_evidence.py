@@ -331,6 +331,9 @@ def test_number_one_digit_off_the_persons_own_goes_to_clearing(
         # "BG" as two digits and as one
         ("Unser Zeichen 95402867700007", None),
         ("95402567700007", None),
+        # a stray stroke glued to the "BG" (a fax line, a speck): the number is still read
+        ("BG-Nummer 95402 1BG7700001", FRIEDA),
+        ("BG-Nummer 95402 |BG7700007", None),
     ],
 )
 def test_number_whose_bg_was_read_as_digits_is_still_compared(

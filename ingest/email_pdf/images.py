@@ -7,9 +7,10 @@ from __future__ import annotations
 import io
 import math
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, features
+from PIL import Image, ImageOps, TiffImagePlugin, features
 
 INK_THRESHOLD = 160  # anti-aliased gray to black and white: keeps strokes whole at 10-11 pt
 _BILEVEL = [0 if value < INK_THRESHOLD else 255 for value in range(256)]
@@ -29,7 +30,7 @@ class Encoded:
     colour: str  # "/DeviceGray" or "/DeviceRGB"
     bits: int
     filter: str
-    parms: dict[str, object] | None = None
+    parms: Mapping[str, object] | None = None
 
 
 def _encode_bilevel(image: Image.Image, dpi_x: float, dpi_y: float) -> Encoded:
@@ -40,8 +41,10 @@ def _encode_bilevel(image: Image.Image, dpi_x: float, dpi_y: float) -> Encoded:
         image.save(buffer, "TIFF", compression="group4", strip_size=math.ceil(width / 8) * height)
         raw = buffer.getvalue()
         with Image.open(io.BytesIO(raw)) as tiff:
-            offsets = tiff.tag_v2.get(273)
-            counts = tiff.tag_v2.get(279)
+            # Pillow reads back what it just wrote, a TIFF; otherwise the fallback below.
+            tags = tiff.tag_v2 if isinstance(tiff, TiffImagePlugin.TiffImageFile) else None
+            offsets = tags.get(273) if tags is not None else None
+            counts = tags.get(279) if tags is not None else None
         if offsets is not None and counts is not None and len(offsets) == len(counts) == 1:
             start, length = int(offsets[0]), int(counts[0])
             parms = {"/K": -1, "/BlackIs1": True, "/Columns": width, "/Rows": height}

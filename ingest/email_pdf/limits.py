@@ -13,9 +13,13 @@ class NotAnEmail(UploadRejected):
     code = "not_an_email"
 
     def __init__(
-        self, message: str = "Die Datei ist keine E-Mail im .eml-Format.", **details: object
+        self,
+        message: str = "Die Datei ist keine E-Mail im .eml-Format.",
+        *,
+        code: str | None = None,
+        **details: object,
     ) -> None:
-        super().__init__(message, **details)
+        super().__init__(message, code=code, **details)
 
 
 class EmailTooLarge(UploadRejected, ValueError):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email import policy
 from email.header import decode_header, make_header
+from email.headerregistry import Address, AddressHeader
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
@@ -117,7 +118,7 @@ def sender_address(path: Path) -> str | None:
     )
     for header in _parsed_headers(message, "From"):
         try:
-            found = [address.addr_spec for address in header.addresses]  # type: ignore[attr-defined]
+            found = [address.addr_spec for address in _strict_addresses(header)]
         except Exception:  # malformed list: the lenient classic parser
             found = [address for _, address in getaddresses([str(header)])]
         for address in found:
@@ -217,6 +218,13 @@ def _parsed_headers(message: Message, name: str) -> list[object]:
     return found
 
 
+def _strict_addresses(parsed: object) -> tuple[Address, ...]:
+    """The addresses of a header the email package parsed; raises for one it could not."""
+    if not isinstance(parsed, AddressHeader):
+        raise TypeError("the header was not parsed as an address list")
+    return parsed.addresses
+
+
 def header(message: Message, name: str) -> str:
     return ", ".join(clean_line(str(value)) for value in _parsed_headers(message, name))
 
@@ -232,7 +240,7 @@ def addresses(message: Message, name: str) -> list[str]:
     found: list[str] = []
     for parsed in _parsed_headers(message, name):
         try:
-            found.extend(clean_line(str(address)) for address in parsed.addresses)  # type: ignore[attr-defined]
+            found.extend(clean_line(str(address)) for address in _strict_addresses(parsed))
         except Exception:  # malformed address list: the lenient classic parser
             pairs = getaddresses([str(parsed)])
             found.extend(

@@ -88,6 +88,10 @@ class SenderKind:
     # lawyer's letter that speaks of an objection but whose declaration cannot be read (a stamp
     # over it, a fax) is neither sent to the objections office nor filed as something else.
     doubt: tuple[str, ...] = ()
+    # What speaks of such a type as settled or past ("der Widerspruch wurde zurückgewiesen",
+    # "Widerspruchsbescheid vom …"): where one of these is in the letter, the mention alone
+    # leaves no doubt, and the letter is typed by its other evidence.
+    settled: tuple[re.Pattern[str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,13 @@ class Catalogue:
 
     def rule(self, code: str) -> DocTypeRule | None:
         return next((rule for rule in self.types if rule.code == code), None)
+
+    def known_rule(self, code: str) -> DocTypeRule:
+        """The rule of a code taken from this catalogue's own types."""
+        rule = self.rule(code)
+        if rule is None:
+            raise KeyError(f"document type {code!r} is not in the catalogue {self.source!r}")
+        return rule
 
     def words(self) -> _Lexicon:
         """The catalogue's own long words, to read OCR-damaged words back for the patterns."""
@@ -382,6 +393,7 @@ def _senders(raw: object, codes: list[str]) -> tuple[SenderKind, ...]:
             "excludes",
             "points",
             "doubt",
+            "settled",
         }
         if unknown:
             raise ValueError(f"{what}: unbekannte Angabe(n): {', '.join(sorted(unknown))}")
@@ -398,6 +410,9 @@ def _senders(raw: object, codes: list[str]) -> tuple[SenderKind, ...]:
             raise ValueError(f"{what}: „doubt“ muss eingetragene Dokumentarten nennen")
         if set(doubt) & set(excludes):
             raise ValueError(f"{what}: eine Art steht unter „doubt“ und „excludes“")
+        settled = entry.get("settled", [])
+        if not isinstance(settled, list):
+            raise ValueError(f"{what}: „settled“ muss eine Liste regulärer Ausdrücke sein")
         letterhead = _phrases(entry.get("letterhead"), f"{what}: „letterhead“")
         if not letterhead:
             raise ValueError(f"{what}: „letterhead“ ist leer")
@@ -412,6 +427,7 @@ def _senders(raw: object, codes: list[str]) -> tuple[SenderKind, ...]:
                     (code, _number(value, f"{what}: „points“")) for code, value in points.items()
                 ),
                 tuple(doubt),
+                tuple(_regex(pattern, f"{what}: „settled“") for pattern in settled),
             )
         )
     return tuple(found)
@@ -867,6 +883,10 @@ def classify(doc: ParsedDocument, catalogue: Catalogue) -> TypeDecision:
     if sender is None:
         return decision
     kind, _line = sender
+    if kind.settled:
+        text = fold(" ".join(line.text for line in doc.lines))
+        if any(pattern.search(text) for pattern in kind.settled):
+            return decision
     for code in kind.doubt:
         if code != decision.code and proof.get(code) is None and points.get(code, 0.0) > 0:
             decision.in_doubt = (
@@ -972,8 +992,7 @@ def _classify(
     unproven = {code for code, hit in proof.items() if hit is None and code not in excluded}
     for code in sorted(unproven):
         if points[code] >= catalogue.min_score_of(code):
-            rule = catalogue.rule(code)
-            assert rule is not None
+            rule = catalogue.known_rule(code)
             needed = " oder ".join(f"„{t.label}“" for t in rule.requires[:2])
             notes.append(
                 Evidence(
@@ -998,8 +1017,7 @@ def _classify(
     dropped: set[str] = set()
     while eligible:
         leader = max(eligible, key=lambda c: scores[c])
-        rule = catalogue.rule(leader)
-        assert rule is not None
+        rule = catalogue.known_rule(leader)
         runner_up = max((scores[c] for c in scores if c != leader and c not in excluded), default=0)
         modest = points[leader] < 2 * catalogue.min_score_of(leader)
         narrow = (scores[leader] - runner_up) / scores[leader] < rule.min_margin
@@ -1047,8 +1065,7 @@ def _classify(
     best_code = max(eligible, key=lambda c: scores[c])
     best = scores[best_code]
     second = max((scores[c] for c in scores if c != best_code and c not in excluded), default=0.0)
-    rule = catalogue.rule(best_code)
-    assert rule is not None
+    rule = catalogue.known_rule(best_code)
     margin = (best - max(second, 0.0)) / best
     strength = 1 - math.exp(-points[best_code] / (2 * catalogue.min_score))
     confidence = round(0.5 * margin + 0.5 * strength, 2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,8 +20,9 @@ _D = f"[{_DIGIT_LIKE}]"
 _OFFICE = rf"{_D}(?: ?{_D}){{4}}"
 _SERIAL = rf"{_D}(?: ?{_D}){{6}}"
 _SEP = r"[ ]*[-/._:]{0,2}[ ]*"
-# "BG" as printed and as OCR reads it: 8G, B6, BC, 86, "B G".
-_BG_TOKEN = r"(?:[B8] ?[G6C]|bg|Bg)"
+# "BG" as printed and as OCR reads it: 8G, B6, BC, 86, "B G"; a stray stroke glued to its left
+# (a fold, a speck, the B's own stem) comes through as 1, I, l or |: "43201 1BG3159967".
+_BG_TOKEN = r"(?:[1Il|]?[B8] ?[G6C]|bg|Bg)"
 _BG_FORM = re.compile(
     rf"(?<![0-9A-Za-z])(?P<office>{_OFFICE}){_SEP}(?P<token>{_BG_TOKEN}){_SEP}"
     rf"(?P<serial>{_SERIAL})(?![0-9])"
@@ -120,7 +122,7 @@ def find_bg_candidates(doc: ParsedDocument) -> list[FoundNumber]:
     return found
 
 
-def one_substitution_away(value: str, known: set[str] | dict[str, object]) -> list[str]:
+def one_substitution_away(value: str, known: Container[str]) -> list[str]:
     """Existing numbers that differ from `value` in exactly one digit."""
     digits = value.replace("BG", "")
     hits = []

@@ -261,15 +261,15 @@ def _person_evidence(finding: HouseholdFinding) -> list[Evidence]:
             parts.append("Postleitzahl")
         if address.town is not None:
             parts.append("Ort")
-        line = address.street or address.street_only or address.postcode or address.town
-        assert line is not None
+        address_line = address.street or address.street_only or address.postcode or address.town
+        assert address_line is not None  # address.any: one of them was found
         evidence.append(
             Evidence(
                 "address",
-                line.page,
-                line.text,
+                address_line.page,
+                address_line.text,
                 f"Anschrift „{household.street}, {household.postcode} {household.town}“: "
-                f"{', '.join(parts)} auf Seite {line.page} gefunden",
+                f"{', '.join(parts)} auf Seite {address_line.page} gefunden",
             )
         )
     unique: dict[str, Evidence] = {}
@@ -821,11 +821,11 @@ def _choose(
     # number's household and the person's household both offered and the reason saying which
     # evidence pointed where. (A number printed exactly elsewhere in the letter is handled
     # above: then the near one is only a misread repetition.)
-    pointed = near + [f for f in near_rejected if strong]
-    if pointed:
-        persons = [f for f in strong if f not in pointed] or near
-        chosen = pointed[0]
-        candidates = [*persons, *(f for f in pointed if f not in persons)]
+    pointing = near + [f for f in near_rejected if strong]
+    if pointing:
+        persons = [f for f in strong if f not in pointing] or near
+        chosen = pointing[0]
+        candidates = [*persons, *(f for f in pointing if f not in persons)]
         return _clearing(
             _conflict_reason(chosen.near_numbers[0], chosen, persons),
             _number_evidence(chosen) + [e for f in candidates for e in _person_evidence(f)] + notes,
