@@ -279,7 +279,7 @@ def _renditions(upright: Path, work: Path, number: int) -> tuple[Path, Path, tup
     thumb_path = work / f"thumb-{number:05d}.jpg"
     with Image.open(upright) as page:
         size = page.size
-        view = page
+        view: Image.Image = page
         if page.width > VIEWER_WIDTH:
             height = round(page.height * VIEWER_WIDTH / page.width)
             # Box reduction first, then bilinear: as sharp as Lanczos on text, at half the time.

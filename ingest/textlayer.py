@@ -162,8 +162,8 @@ class _Walk:
     ) -> None:
         stack: list[tuple[Matrix, int]] = []
         mode = 0
-        for operands, operator in pikepdf.parse_content_stream(content):
-            op = str(operator)
+        for instruction in pikepdf.parse_content_stream(content):
+            operands, op = instruction.operands, str(instruction.operator)
             if op == "q":
                 stack.append((ctm, mode))
             elif op == "Q":

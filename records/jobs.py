@@ -11,8 +11,9 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import CursorResult, Result, and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from records.db import transaction, utcnow
@@ -91,7 +92,7 @@ def extend_lease(factory: sessionmaker[Session], job: ClaimedJob, lease_seconds:
             .where(Job.id == job.id, Job.lease_owner == job.worker_id, Job.state == "running")
             .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
         )
-        return result.rowcount == 1
+        return _rows(result) == 1
 
 
 def hold(session: Session, job: ClaimedJob) -> None:
@@ -103,7 +104,7 @@ def hold(session: Session, job: ClaimedJob) -> None:
         .where(Job.id == job.id, Job.lease_owner == job.worker_id, Job.state == "running")
         .values(lease_owner=job.worker_id)
     )
-    if result.rowcount != 1:
+    if _rows(result) != 1:
         raise LeaseLost(f"job {job.id} was taken over")
 
 
@@ -114,7 +115,7 @@ def complete(session: Session, job: ClaimedJob) -> None:
         .where(Job.id == job.id, Job.lease_owner == job.worker_id, Job.state == "running")
         .values(state="done", finished_at=utcnow(), lease_owner=None, lease_expires_at=None)
     )
-    if result.rowcount != 1:
+    if _rows(result) != 1:
         raise LeaseLost(f"job {job.id} was taken over")
 
 
@@ -190,3 +191,9 @@ def has_unfinished_jobs(factory: sessionmaker[Session], ignoring: Collection[int
         query = query.where(Job.id.not_in(list(ignoring)))
     with transaction(factory) as session:
         return session.scalar(query.limit(1)) is not None
+
+
+def _rows(result: Result[Any]) -> int:
+    """Rows an UPDATE changed: SQLAlchemy answers an UPDATE with a CursorResult, typed as the
+    general Result."""
+    return cast(CursorResult[Any], result).rowcount
