@@ -18,6 +18,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
+COPY core core
 COPY records records
 COPY storage storage
 COPY search search
@@ -25,6 +26,7 @@ COPY pdf pdf
 COPY ingest ingest
 COPY api api
 COPY web web
+COPY app app
 RUN uv sync --frozen --no-dev
 
 USER eakte

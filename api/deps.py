@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from ingest.routing import catalogue_for
+from core.config import Settings
+from core.db import read_session, transaction, unit_of_work
+from core.errors import NotAuthenticated
+from ingest.filing import catalogue_for
 from records.access import Gate
-from records.config import Settings
-from records.db import read_session, transaction, unit_of_work
-from records.errors import NotAuthenticated
 from records.models import User
 from records.runtime import Runtime
 from records.users import (
@@ -40,14 +40,14 @@ def get_type_names(runtime: RuntimeDep) -> dict[str, str]:
 TypeNamesDep = Annotated[dict[str, str], Depends(get_type_names)]
 
 
-# Requests that only read: they get a ReadSession (records.db), which never takes or waits for
+# Requests that only read: they get a ReadSession (core.db), which never takes or waits for
 # SQLite's write lock; the audit rows they record are written after the read, before the answer.
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_db(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
     """The request owns the transaction: committed when the route returns, else rolled back;
-    then what the commit left to do (records.db.after_commit) runs.
+    then what the commit left to do (core.db.after_commit) runs.
 
     All of it happens before the answer is sent (scope "function" below): a client is never
     told "done" for a change whose commit failed, nor shown data whose audit row is missing.

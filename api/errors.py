@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import Send
 
-from records.errors import (
+from core.errors import (
     AccessDenied,
     BlobCorrupted,
     BlobExists,

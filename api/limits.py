@@ -13,7 +13,7 @@ from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import send_error
-from records.errors import EAkteError
+from core.errors import EAkteError
 
 # (method, route path) of the routes that take files: scans from the desk, e-mails and
 # Bescheide into a file, master-data CSV.

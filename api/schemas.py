@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from records.dates import local_today
+from core.dates import local_today
 from records.desk import BatchList, BatchView
 from records.files import HouseholdFile
 from records.models import Deputy, Document, InboxItem, Note, Page, User

@@ -46,10 +46,10 @@ from pathlib import Path
 import ingest.pipeline
 from ingest.intake import accept_file
 from ingest.worker import run_worker
-from records.config import Settings
-from records.db import transaction
+from core.config import Settings
+from core.db import transaction
 from records.models import Page, ScanBatch
-from records.runtime import build_runtime
+from app.runtime import build_runtime
 from sqlalchemy import func, select
 
 source, cores = Path(sys.argv[1]), int(sys.argv[2])

@@ -19,7 +19,7 @@ It prints seconds, pages per second and the ratios a/b and c/b (goal: a/b <= 1.3
 recall of (a), (b) and (c) against `page_text` in truth.jsonl.
 
 --memory-pages N [N ...] is a separate mode: it hands in ONE batch of N pages (the input pages
-repeated) and runs `python -m api.cli worker --until-idle` as a child process, sampling the
+repeated) and runs `python -m app.cli worker --until-idle` as a child process, sampling the
 resident memory of its whole process tree (worker + pdftoppm/pdfimages/tesseract children), to
 show whether a worker's memory grows with the size of a batch.
 
@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING
 import pikepdf
 
 if TYPE_CHECKING:  # the product is imported when needed, so that --help stays quick
-    from records.config import Settings
+    from core.config import Settings
     from records.runtime import Runtime
 
 REPO = Path(__file__).resolve().parent.parent
@@ -232,7 +232,7 @@ def _load() -> float:
 
 def product_settings(data_dir: Path, cores: int) -> Settings:
     """The embedded defaults (SQLite, local blobs, embedded index) in `data_dir`."""
-    from records.config import Settings
+    from core.config import Settings
 
     return Settings(
         demo=False,
@@ -282,7 +282,7 @@ def read_product_texts(
     source_name (a batch split into several documents names them "NAME (n)") and source page."""
     from sqlalchemy import select
 
-    from records.db import transaction
+    from core.db import transaction
     from records.models import Document, Page, ScanBatch
 
     texts: dict[PageRef, str] = {}
@@ -318,8 +318,8 @@ def run_product(
     one_batch: bool,
     profile: bool,
 ) -> RunResult:
+    from app.runtime import build_runtime
     from ingest.worker import run_worker
-    from records.runtime import build_runtime
 
     with tempfile.TemporaryDirectory(prefix="bench-product-", dir=work_root) as scratch:
         scratch_dir = Path(scratch)
@@ -616,9 +616,9 @@ def _rss_kib(pid: int) -> int:
 def run_memory(
     refs: list[PageRef], pages: int, cores: int, work_root: Path | None, interval: float
 ) -> MemoryResult:
-    from records.db import transaction
+    from app.runtime import build_runtime
+    from core.db import transaction
     from records.models import ScanBatch
-    from records.runtime import build_runtime
 
     with tempfile.TemporaryDirectory(prefix="bench-memory-", dir=work_root) as scratch:
         scratch_dir = Path(scratch)
@@ -650,7 +650,7 @@ def run_memory(
         with log_path.open("wb") as log:
             start = time.perf_counter()
             worker = subprocess.Popen(
-                [sys.executable, "-m", "api.cli", "worker", "--until-idle"],
+                [sys.executable, "-m", "app.cli", "worker", "--until-idle"],
                 cwd=REPO,
                 env=env,
                 stdout=log,
@@ -819,7 +819,7 @@ def report_speed(
 def report_memory(results: list[MemoryResult], cores: int) -> dict:
     print()
     print(
-        f"worker memory: one batch of N pages, `python -m api.cli worker --until-idle`, "
+        f"worker memory: one batch of N pages, `python -m app.cli worker --until-idle`, "
         f"{cores} OCR threads; RSS sampled from /proc"
     )
     print(

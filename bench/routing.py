@@ -3,11 +3,11 @@
 Drives the product only through its command line, in a fresh temporary data folder with the
 embedded defaults (SQLite, local blob store, embedded index):
 
-    python -m api.cli migrate
-    python -m api.cli import staff FOLDER/staff.csv
-    python -m api.cli import households FOLDER/households.csv
-    python -m api.cli ingest FOLDER/docs/*.pdf --wait
-    python -m api.cli documents --json
+    python -m app.cli migrate
+    python -m app.cli import staff FOLDER/staff.csv
+    python -m app.cli import households FOLDER/households.csv
+    python -m app.cli ingest FOLDER/docs/*.pdf --wait
+    python -m app.cli documents --json
 
 and compares every document with `truth.jsonl`: correctly routed, misrouted, sent to clearing,
 failed; per document type (and per identification case and scan level where the truth has
@@ -372,17 +372,17 @@ def cli(
     quiet: bool = False,
     root: Path = ROOT,
 ) -> subprocess.CompletedProcess[str]:
-    command = [python_executable(), "-m", "api.cli", *args]
+    command = [python_executable(), "-m", "app.cli", *args]
     shown = " ".join(args[:3]) + (" ..." if len(args) > 3 else "")
     if not quiet:
-        print(f"$ python -m api.cli {shown}", file=sys.stderr, flush=True)
+        print(f"$ python -m app.cli {shown}", file=sys.stderr, flush=True)
     done = subprocess.run(
         command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout
     )
     if check and done.returncode != 0:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-20:])
         raise SystemExit(
-            f"python -m api.cli {shown} failed with exit code {done.returncode}:\n{tail}"
+            f"python -m app.cli {shown} failed with exit code {done.returncode}:\n{tail}"
         )
     return done
 

@@ -84,10 +84,11 @@ def prepare(data_dir: Path, docs: list[Path]) -> list[str]:
     """Master data, a password for LOGIN, the scans read and routed; LOGIN's documents."""
     from sqlalchemy import select
 
+    from app.runtime import build_runtime
+    from core.config import Settings
+    from core.db import transaction
     from ingest.intake import accept_file
     from ingest.worker import run_worker
-    from records.config import Settings
-    from records.db import transaction
     from records.masterdata import (
         HOUSEHOLD_COLUMNS,
         STAFF_COLUMNS,
@@ -96,7 +97,6 @@ def prepare(data_dir: Path, docs: list[Path]) -> list[str]:
         read_csv,
     )
     from records.models import Document, Household, User
-    from records.runtime import build_runtime
     from records.users import hash_password
 
     settings = Settings(
@@ -156,7 +156,7 @@ def start_server(data_dir: Path, port: int, log_path: Path) -> subprocess.Popen[
     )
     with log_path.open("wb") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=REPO,
             env=env,
             stdout=log,

@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import select
 
+from core.db import transaction
+from core.errors import UploadRejected
 from ingest.intake import accept_file
 from ingest.worker import run_worker
-from records.db import transaction
-from records.errors import UploadRejected
 from records.models import Document, InboxItem, ScanBatch
 from records.runtime import Runtime
 

@@ -43,10 +43,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from core.db import transaction
+from core.errors import UploadRejected
 from ingest.intake import accept_file
 from ingest.validation import safe_source_name
-from records.db import transaction
-from records.errors import UploadRejected
 from records.models import ScanBatch
 from records.runtime import Runtime
 

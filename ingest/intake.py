@@ -10,10 +10,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from core.db import transaction
+from core.errors import BlobExists, BlobMissing, UploadRejected
 from ingest.validation import Inspected, inspect_upload, safe_source_name
 from records import audit
-from records.db import transaction
-from records.errors import BlobExists, BlobMissing, UploadRejected
 from records.jobs import enqueue
 from records.models import Job, ScanBatch, User
 from records.runtime import Runtime

@@ -42,13 +42,13 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.config import Settings
+from core.db import transaction, utcnow
+from core.errors import UploadRejected
 from ingest.email_pdf import looks_like_email
 from ingest.hotfolder import clean_name, shown
 from ingest.intake import accept_file
 from records import audit
-from records.config import Settings
-from records.db import transaction, utcnow
-from records.errors import UploadRejected
 from records.mailbox import MailboxMessage
 from records.models import ScanBatch
 from records.runtime import Runtime

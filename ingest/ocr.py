@@ -17,6 +17,7 @@ from pathlib import Path
 from pdf2image import convert_from_path
 from PIL import Image
 
+from core.errors import ToolUnavailable, UnreadablePage
 from ingest.programs import (
     ONE_THREAD,
     poppler_errors,
@@ -24,7 +25,6 @@ from ingest.programs import (
     require_tesseract_languages,
     tesseract_errors,
 )
-from records.errors import ToolUnavailable, UnreadablePage
 
 # pytesseract starts tesseract with this process's environment.
 os.environ.update(ONE_THREAD)

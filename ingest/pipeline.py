@@ -26,7 +26,17 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import delete, select, update
 
+from core.db import after_commit, transaction, utcnow
+from core.errors import (
+    BlobCorrupted,
+    BlobMissing,
+    Cancelled,
+    LeaseLost,
+    PermanentFailure,
+    UnreadablePage,
+)
 from ingest.archive_pdf import write_pdfa
+from ingest.filing import catalogue_for, file_preset, file_recognised, recognise_all
 from ingest.forms import read_page
 from ingest.intake import EMAIL, keep_original
 from ingest.ocr import OcrResult, image_colour
@@ -41,20 +51,10 @@ from ingest.prepare import (
     view_of,
 )
 from ingest.recognition import Recognition
-from ingest.routing import catalogue_for, file_preset, file_recognised, recognise_all
 from ingest.slots import PageSlots
 from ingest.textlayer import PageContent, layered_page_pdf, page_contents, page_pdf, text_layer
 from ingest.validation import PDF
 from records import audit
-from records.db import after_commit, transaction, utcnow
-from records.errors import (
-    BlobCorrupted,
-    BlobMissing,
-    Cancelled,
-    LeaseLost,
-    PermanentFailure,
-    UnreadablePage,
-)
 from records.jobs import ClaimedJob, complete, hold
 from records.models import Document, DroppedPage, Page, ScanBatch
 from records.reindex import reindex_documents

@@ -32,11 +32,11 @@ import pikepdf
 import zxingcpp
 from PIL import Image, ImageFilter, ImageOps
 
+from core.errors import UnreadablePage
 from ingest.ocr import rasterise_pdf_page
 from ingest.photo import looks_plain, pages_for_ocr_and_view
 from ingest.programs import run_program
 from ingest.validation import megapixels, page_size_points, rendered_size
-from records.errors import UnreadablePage
 
 DEFAULT_DPI = 300
 # Pages are assumed to be about A4 wide on their short side; that only sets the scale of the

@@ -27,7 +27,7 @@ from types import ModuleType
 
 import pdf2image.exceptions
 
-from records.errors import ProgramTimeout, ToolUnavailable, UnreadablePage
+from core.errors import ProgramTimeout, ToolUnavailable, UnreadablePage
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ import uuid
 
 from sqlalchemy import exists, select
 
+from core.dates import local_date, local_today
+from core.db import after_commit, utcnow
+from core.errors import Conflict, InvalidInput
 from records.access import Capability, Gate, filed_by_caseworker
-from records.dates import local_date, local_today
-from records.db import after_commit, utcnow
-from records.errors import Conflict, InvalidInput
 from records.models import Appeal, Document, InboxItem, Objection
 from records.reindex import reindex_after_commit
 from records.runtime import Runtime

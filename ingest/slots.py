@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from records.errors import Cancelled
+from core.errors import Cancelled
 
 POLL_SECONDS = 0.02
 

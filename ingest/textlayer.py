@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pikepdf
 
+from core.errors import UnreadablePage
 from ingest.ocr import OcrResult, Word
 from ingest.programs import run_program
-from records.errors import UnreadablePage
 
 log = logging.getLogger(__name__)
 

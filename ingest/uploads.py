@@ -11,11 +11,11 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
+from core.db import transaction
+from core.errors import InvalidInput
 from ingest.intake import Preset, accept_file
 from records.access import Capability, Gate
-from records.db import transaction
 from records.desk import BatchView, batch_view
-from records.errors import InvalidInput
 from records.models import Job, ScanBatch, User
 from records.runtime import Runtime
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pikepdf
 from PIL import Image, UnidentifiedImageError
 
-from records.errors import UploadRejected
+from core.errors import UploadRejected
 
 PDF = "application/pdf"
 TIFF = "image/tiff"

@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 
 from sqlalchemy import select
 
+from core.db import transaction
+from core.errors import BlobCorrupted, BlobMissing
 from records import audit
-from records.db import transaction
-from records.errors import BlobCorrupted, BlobMissing
 from records.jobs import ClaimedJob, LeaseLost, complete
 from records.models import Document, Job, Page, ScanBatch
 from records.runtime import Runtime

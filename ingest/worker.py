@@ -12,12 +12,12 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import OperationalError
 
+from core.errors import Outcome, PermanentFailure, outcome_of
 from ingest.intake import BATCH_JOB
 from ingest.mailbox import start_polling
 from ingest.pipeline import process_batch
 from ingest.programs import log_tool_state, probe_tools
 from ingest.verify import VERIFY_JOB, verify_store
-from records.errors import Outcome, PermanentFailure, outcome_of
 from records.jobs import (
     ClaimedJob,
     claim_next,

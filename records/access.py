@@ -17,7 +17,7 @@ Search filters on the same access keys inside the index query (`visible_access_k
 export for a user: it checks the capability and need-to-know and writes the audit row, success
 and refusal alike. A refusal is raised as `AccessDenied` carrying its audit row; whoever owns
 the transaction writes that row in a transaction of its own after rolling back
-(`records.db.transaction`, `api.deps.get_db`). An id the user may not see and an id that does
+(`core.db.transaction`, `api.deps.get_db`). An id the user may not see and an id that does
 not exist are refused alike, so the answer tells nothing about which ids exist.
 """
 
@@ -33,9 +33,9 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Exists, Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
+from core.dates import local_today
+from core.errors import AccessDenied
 from records import audit
-from records.dates import local_today
-from records.errors import AccessDenied
 from records.identifiers import normalize_bg_number
 from records.models import (
     Appeal,
@@ -47,8 +47,9 @@ from records.models import (
     Objection,
     User,
 )
+from search.base import CLEARING_ACCESS
 
-CLEARING = "clearing"
+CLEARING = CLEARING_ACCESS  # the key the search index files clearing documents under
 # The two kinds of legal case, each reached through the letter it came with.
 _Case = TypeVar("_Case", Objection, Appeal)
 

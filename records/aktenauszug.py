@@ -53,10 +53,10 @@ from pathlib import Path
 import pikepdf
 from pikepdf import Array, Dictionary, Name, OutlineItem
 
+from core.dates import LOCAL_TZ, german
 from pdf.fonts import EmbeddedFont, FontFace, font_face, one_line
 from pdf.pages import Canvas, inherited, new_page, pdf_number, shown_space
 from pdf.pdfa import declare_pdfa_2b, joined_pages, save_pdfa
-from records.dates import LOCAL_TZ, german
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian package fonts-dejavu-core
 REGULAR_FONT = "DejaVuSans.ttf"

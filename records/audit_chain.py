@@ -30,7 +30,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
-from records.db import utcnow
+from core.db import utcnow
 from records.models import AuditEvent
 
 # The `prev_hash` of the first row.

@@ -18,9 +18,9 @@ from typing import Protocol
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from core.errors import Conflict, InvalidInput
 from records import audit
 from records.access import Capability, Gate
-from records.errors import Conflict, InvalidInput
 from records.identifiers import normalize_bg_number
 from records.models import Document, Household, InboxItem, Member, User
 from records.reindex import reindex_after_commit
@@ -40,7 +40,7 @@ class DocTypeRule(Protocol):
 
 
 # Remembers how the people of a household appear on paper; returns the keys it learned
-# (ingest.routing.learn_from_correction).
+# (ingest.filing.learn_from_correction).
 Learn = Callable[[Session, Document, Household, User], list[str]]
 
 

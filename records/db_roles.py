@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Engine, text
 
-from records.config import Settings
-from records.db import make_engine, migrate
-from records.errors import ConfigurationError
+from core.config import Settings
+from core.db import make_engine
+from core.errors import ConfigurationError
+from records.schema import migrate
 
-# The lock records.db.migrate takes: grants never run beside a migration or each other
+# The lock records.schema.migrate takes: grants never run beside a migration or each other
 # (concurrent GRANTs on one table fail with "tuple concurrently updated").
 _MIGRATION_LOCK = 720417
 AUDIT_TABLE = "audit_events"

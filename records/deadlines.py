@@ -32,7 +32,7 @@ from functools import lru_cache
 
 import holidays
 
-from records.dates import german
+from core.dates import german
 
 DEFAULT_LAND = "SH"
 

@@ -15,9 +15,9 @@ from datetime import timedelta
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from core.db import utcnow
+from core.errors import NotFound
 from records.access import Capability, Gate
-from records.db import utcnow
-from records.errors import NotFound
 from records.jobs import enqueue
 from records.models import Document, InboxItem, Job, ScanBatch
 

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.errors import InvalidInput, NotFound
 from records.access import Capability, Gate, in_case_file_clause
 from records.aktenauszug import ExportHeader, ExportItem, build_export
-from records.errors import InvalidInput, NotFound
 from records.models import Appeal, Document, FileExport, Household, Note, Objection
 from records.objections import (
     case_documents,

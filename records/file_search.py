@@ -18,10 +18,10 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from core.db import transaction
+from core.errors import InvalidInput, NotFound
 from records import audit
 from records.access import Capability, Gate, absent_colleagues, visible_access_keys
-from records.db import transaction
-from records.errors import InvalidInput, NotFound
 from records.identifiers import normalize_bg_number
 from records.models import Household, Team, User
 from records.runtime import Runtime

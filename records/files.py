@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from core.dates import local_today
+from core.db import utcnow
+from core.errors import Conflict, InvalidInput, NotFound
 from records.access import Capability, Gate, Grant, in_case_file_clause, may
-from records.dates import local_today
-from records.db import utcnow
-from records.errors import Conflict, InvalidInput, NotFound
 from records.identifiers import normalize_bg_number
 from records.models import (
     Appeal,

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from core.db import after_commit, utcnow
+from core.errors import Conflict, InvalidInput
 from records.access import (
     LEGAL_DOC_TYPES,
     RECEIVING_ROLES,
@@ -23,8 +25,6 @@ from records.access import (
     household_grant,
     may,
 )
-from records.db import after_commit, utcnow
-from records.errors import Conflict, InvalidInput
 from records.models import Document, Household, InboxItem, Team, User
 from records.reindex import reindex_documents
 from records.runtime import Runtime

@@ -16,8 +16,8 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Result, and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from records.db import transaction, utcnow
-from records.errors import LeaseLost
+from core.db import transaction, utcnow
+from core.errors import LeaseLost
 from records.models import Document, Job, ScanBatch
 
 RETRY_DELAY_SECONDS = 5

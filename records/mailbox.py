@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from records.db import UTCDateTime, utcnow
+from core.db import UTCDateTime, utcnow
 from records.models import Base
 
 MAILBOX_OUTCOMES = ("accepted", "quarantined")

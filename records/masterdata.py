@@ -16,9 +16,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.db import utcnow
+from core.errors import InvalidInput, NotFound
 from records.access import Capability, Gate
-from records.db import utcnow
-from records.errors import InvalidInput, NotFound
 from records.iban import normalise_email, normalise_iban
 from records.identifiers import normalize_bg_number
 from records.models import ROLES, Household, Member, Team, User

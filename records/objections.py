@@ -13,10 +13,11 @@ from typing import Any, TypeVar, overload
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from core.dates import local_date, local_today
+from core.db import utcnow
+from core.errors import Conflict, InvalidInput
 from records import audit_chain, inbox
 from records.access import Capability, Gate, in_case_file_clause, item_grant
-from records.dates import local_date, local_today
-from records.db import utcnow
 from records.deadlines import (
     DeadlineCheck,
     add_months,
@@ -25,7 +26,6 @@ from records.deadlines import (
     next_working_day,
     objection_deadline,
 )
-from records.errors import Conflict, InvalidInput
 from records.models import (
     APPEAL_STATES,
     OBJECTION_FORMS,

@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from records.db import after_commit, transaction
+from core.db import after_commit, transaction
 from records.models import Document, InboxItem, Note
 from records.routing import index_entry
 from records.runtime import Runtime
@@ -118,7 +118,7 @@ def _entries(session: Session, documents: list[Document]) -> list[IndexedDocumen
 def reindex_documents(runtime: Runtime, document_ids: list[uuid.UUID]) -> None:
     """Write these documents' entries as the database holds them now; drop the entries of
     rejected or vanished ones. Meant to run after the commit that changed them
-    (records.db.after_commit): it reads in a read-only transaction and writes the index with
+    (core.db.after_commit): it reads in a read-only transaction and writes the index with
     no transaction open, so the index's time never counts against SQLite's write lock."""
     wanted = list(dict.fromkeys(document_ids))
     if not wanted:

@@ -13,10 +13,10 @@ from typing import Final, Literal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, object_session
 
+from core.db import utcnow
 from records import audit
 from records.access import CLEARING as CLEARING_ACCESS
 from records.access import access_key_of
-from records.db import utcnow
 from records.models import Document, Household, InboxItem, Note, Team, User
 from search import IndexedDocument
 

@@ -1,6 +1,7 @@
 """What a process of the product needs at hand: settings, database, blob store, search index.
 
-Built once per process (web app, worker, command) from the settings; nothing connects at import.
+Built once per process (web app, worker, command) by app.runtime.build_runtime; nothing
+connects at import.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from records.config import Settings
-from records.db import make_engine, make_session_factory
-from records.db_roles import migrate_database
-from search import SearchIndex, open_search_index
-from storage import BackendState, BlobStore, make_data_dir_private, open_blob_store
+from core.config import Settings
+from search import SearchIndex
+from storage import BackendState, BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +38,3 @@ class Runtime:
     def close(self) -> None:
         self.index.close()
         self.engine.dispose()
-
-
-def build_runtime(settings: Settings, *, migrate_schema: bool = True) -> Runtime:
-    make_data_dir_private(settings)
-    engine = make_engine(
-        settings.resolved_database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
-    )
-    if migrate_schema:
-        migrate_database(settings, engine)
-    blobs = open_blob_store(settings)
-    index = open_search_index(settings)
-    return Runtime(settings, engine, make_session_factory(engine), blobs, index)

@@ -15,10 +15,10 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.config import Settings
+from core.db import transaction, utcnow
+from core.errors import EAkteError, InvalidInput, NotAuthenticated, NotFound
 from records import audit
-from records.config import Settings
-from records.db import transaction, utcnow
-from records.errors import EAkteError, InvalidInput, NotAuthenticated, NotFound
 from records.models import LoginSession, LoginThrottle, User
 
 _hasher = PasswordHasher()

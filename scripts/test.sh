@@ -67,6 +67,9 @@ echo "test: docker-compose.yml is valid"
 # Style is checked before the tests, so that a failing lint shows next to the tests' result.
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+# The layers read left to right (pyproject.toml [tool.importlinter]); the types hold.
+.venv/bin/lint-imports
+.venv/bin/mypy
 
 set +e
 .venv/bin/python -m pytest "$@"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from records.config import Settings
+from core.config import Settings
 from search.base import (
     CLEARING_ACCESS,
     IndexedDocument,

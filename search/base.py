@@ -12,8 +12,8 @@ from typing import Protocol
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from records.access import CLEARING as CLEARING_ACCESS
-from records.dates import local_date
+from core.dates import local_date
+from core.health import BackendState
 from search.analysis import (
     analyze,
     compound_parts,
@@ -23,7 +23,9 @@ from search.analysis import (
     plain,
 )
 from search.identifiers import find_identifiers, identifier_values, may_contain
-from storage.base import BackendState
+
+# The access key of documents that belong to no household yet (the clearing inbox's).
+CLEARING_ACCESS = "clearing"
 
 # Weights of the ways a word may match: as typed (its stem, weight 1), inside a compound word,
 # or with an OCR slip. Both adapters use them.

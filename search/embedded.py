@@ -15,6 +15,7 @@ from pathlib import Path
 
 import tantivy
 
+from core.health import BackendState
 from search.analysis import analyze, compound_key, german_analyzer, plain_analyzer
 from search.base import (
     CLEARING_ACCESS,
@@ -34,7 +35,6 @@ from search.base import (
     prepare,
     snippet_context,
 )
-from storage.base import BackendState
 
 log = logging.getLogger(__name__)
 

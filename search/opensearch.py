@@ -10,7 +10,8 @@ from typing import Any
 from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import NotFoundError, OpenSearchException, RequestError
 
-from records.errors import BackendUnavailable
+from core.errors import BackendUnavailable
+from core.health import BackendState
 from search.analysis import compound_key
 from search.base import (
     COMPOUND_BOOST,
@@ -29,7 +30,6 @@ from search.base import (
     prepare,
     snippet_context,
 )
-from storage.base import BackendState
 
 log = logging.getLogger(__name__)
 

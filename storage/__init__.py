@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from records.config import Settings
-from records.errors import ConfigurationError
+from core.config import Settings
+from core.errors import ConfigurationError
 from storage.base import BackendState, BlobInfo, BlobStore, downloaded, read_bytes, sha256_of_file
 from storage.permissions import make_data_dir_private
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from records.errors import BlobCorrupted, InvalidInput
+from core.errors import BlobCorrupted, InvalidInput
+from core.health import BackendState
 
 CHUNK = 1024 * 1024
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
@@ -22,13 +23,6 @@ class BlobInfo:
     key: str
     size: int
     sha256: str
-
-
-@dataclass(frozen=True)
-class BackendState:
-    backend: str
-    ok: bool
-    detail: str = ""
 
 
 class BlobStore(Protocol):

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from records.errors import BlobExists, BlobMissing
+from core.errors import BlobExists, BlobMissing
 from storage.base import CHUNK, BackendState, BlobInfo, check_key, copy_stream, verified_chunks
 from storage.permissions import BLOB_MODE, DIR_MODE
 

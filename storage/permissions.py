@@ -29,8 +29,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from records.config import Settings
-from records.errors import ConfigurationError
+from core.config import Settings
+from core.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from minio.retention import Retention
 from urllib3 import PoolManager, Timeout
 from urllib3.util.retry import Retry
 
-from records.db import utcnow
-from records.errors import BackendUnavailable, BlobExists, BlobMissing
+from core.db import utcnow
+from core.errors import BackendUnavailable, BlobExists, BlobMissing
 from storage.base import CHUNK, BackendState, BlobInfo, check_key, copy_stream, verified_chunks
 
 _SHA_HEADER = "x-amz-meta-sha256"

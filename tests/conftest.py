@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from records.config import Settings
+from core.config import Settings
 from records.runtime import Runtime
 from tests.support import live_server, load_people, make_settings, service_env
 from tests.support_browser import launch_chromium
@@ -121,7 +121,7 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings
 
 @pytest.fixture
 def runtime(backend_settings: Settings) -> Iterator[Runtime]:
-    from records.runtime import build_runtime
+    from app.runtime import build_runtime
 
     built = build_runtime(backend_settings)
     yield built
@@ -130,7 +130,7 @@ def runtime(backend_settings: Settings) -> Iterator[Runtime]:
 
 @pytest.fixture
 def sqlite_runtime(tmp_path: Path) -> Iterator[Runtime]:
-    from records.runtime import build_runtime
+    from app.runtime import build_runtime
 
     built = build_runtime(make_settings(tmp_path / "data"))
     yield built
@@ -140,7 +140,7 @@ def sqlite_runtime(tmp_path: Path) -> Iterator[Runtime]:
 @pytest.fixture
 def live_url(sqlite_runtime: Runtime) -> Iterator[str]:
     """The product (API and pages) with the sample people, served on a free port."""
-    from web.app import create_product_app
+    from app.product import create_product_app
 
     load_people(sqlite_runtime)
     with live_server(create_product_app(sqlite_runtime)) as url:

@@ -48,8 +48,9 @@ def prepare(data_dir: Path) -> tuple[list[int], str]:
     document id)."""
     from sqlalchemy import select
 
-    from records.config import Settings
-    from records.db import transaction
+    from app.runtime import build_runtime
+    from core.config import Settings
+    from core.db import transaction
     from records.masterdata import (
         HOUSEHOLD_COLUMNS,
         STAFF_COLUMNS,
@@ -59,7 +60,6 @@ def prepare(data_dir: Path) -> tuple[list[int], str]:
     )
     from records.models import Document, Household, InboxItem, User
     from records.routing import index_entry
-    from records.runtime import build_runtime
     from records.users import hash_password
     from tests.support import file_letter
 
@@ -132,7 +132,7 @@ def start_server(data_dir: Path, port: int, log_path: Path, repo: Path = REPO) -
     )
     with log_path.open("wb") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=repo,
             env=env,
             stdout=log,

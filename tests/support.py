@@ -26,10 +26,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
+from core.config import Settings
+from core.dates import local_today
+from core.db import make_engine, make_session_factory, transaction, utcnow
 from ingest.worker import run_worker
-from records.config import Settings
-from records.dates import local_today
-from records.db import make_engine, make_session_factory, migrate, transaction, utcnow
 from records.masterdata import (
     HOUSEHOLD_COLUMNS,
     STAFF_COLUMNS,
@@ -40,6 +40,7 @@ from records.masterdata import (
 from records.models import Document, Household, Page, User
 from records.routing import file_document, index_entry
 from records.runtime import Runtime
+from records.schema import migrate
 from records.users import hash_password
 
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "samples"

@@ -13,11 +13,12 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from records.config import Settings
-from records.db import transaction
-from records.errors import ConfigurationError
+from app.runtime import build_runtime
+from core.config import Settings
+from core.db import transaction
+from core.errors import ConfigurationError
 from records.models import AuditEvent, Job, ScanBatch
-from records.runtime import Runtime, build_runtime
+from records.runtime import Runtime
 from records.users import set_password
 from tests.support import PASSWORD, add_admin, client_for, load_people, make_settings, sample
 

@@ -16,10 +16,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 
 from api.app import create_app
-from records.db import transaction, utcnow
+from app.runtime import build_runtime
+from core.db import transaction, utcnow
 from records.jobs import enqueue
 from records.models import DroppedPage, Household, ScanBatch, User
-from records.runtime import Runtime, build_runtime
+from records.runtime import Runtime
 from tests.conftest import make_settings
 from tests.support import client_for, file_letter, load_people
 

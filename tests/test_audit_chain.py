@@ -14,10 +14,11 @@ from alembic.config import Config
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from core.db import make_engine, make_session_factory, transaction
 from records import audit
 from records.audit_chain import GENESIS_HASH, row_hash, verify_chain
-from records.db import MIGRATIONS_DIR, make_engine, make_session_factory, transaction
 from records.models import AuditEvent, Team
+from records.schema import MIGRATIONS_DIR
 from tests.support import TEST_SECRET, migrated_sessions
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,7 +35,7 @@ def verify_command(
     )
     env.pop("EAKTE_DEMO", None)
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", "audit", "verify", *options],
+        [sys.executable, "-m", "app.cli", "audit", "verify", *options],
         capture_output=True,
         text=True,
         env=env,

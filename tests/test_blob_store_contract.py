@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from records.errors import BlobCorrupted, BlobExists, BlobMissing, InvalidInput
+from core.errors import BlobCorrupted, BlobExists, BlobMissing, InvalidInput
 from storage import BlobStore, read_bytes
 from storage.local import LocalBlobStore
 from storage.s3 import S3BlobStore

@@ -27,7 +27,7 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 from sqlalchemy import select
 
-from records.db import transaction
+from core.db import transaction
 from records.models import Document, InboxItem, ScanBatch
 from records.objections import court_letter_facts
 from records.routing import index_entry

@@ -19,7 +19,7 @@ def eakte(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedPr
     env = dict(os.environ, EAKTE_DATA_DIR=str(data_dir), EAKTE_SECRET_KEY=TEST_SECRET)
     env.pop("EAKTE_DEMO", None)
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
+        [sys.executable, "-m", "app.cli", *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -56,7 +56,7 @@ def test_set_password_reads_standard_input(tmp_path: Path) -> None:
     short = eakte(tmp_path, "user", "set-password", "ws.1", stdin="kurz\n")
     assert short.returncode == 1 and "mindestens 10 Zeichen" in short.stderr
 
-    from records.runtime import build_runtime
+    from app.runtime import build_runtime
     from records.users import check_login
     from tests.support import make_settings
 
@@ -71,7 +71,7 @@ def test_default_secret_is_refused_outside_demo_mode(tmp_path: Path, command: li
     env.pop("EAKTE_SECRET_KEY", None)
     env.pop("EAKTE_DEMO", None)
     result = subprocess.run(
-        [sys.executable, "-m", "api.cli", *command],
+        [sys.executable, "-m", "app.cli", *command],
         capture_output=True,
         text=True,
         env=env,
@@ -101,7 +101,7 @@ def test_serve_demo_prints_logins_loads_samples_and_works_them(tmp_path: Path) -
     )
     env.pop("EAKTE_SECRET_KEY", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--demo", "--port", str(port)],
+        [sys.executable, "-m", "app.cli", "serve", "--demo", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -192,7 +192,7 @@ def test_web_processes_and_workers_end_when_serve_is_killed(tmp_path: Path) -> N
     )
     env.pop("EAKTE_DEMO", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,

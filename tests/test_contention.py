@@ -22,14 +22,15 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from api.app import create_app
+from app.runtime import build_runtime
+from core.db import ReadOnlyTransaction, transaction
+from core.errors import NotFound
 from ingest.intake import accept_file
 from ingest.worker import run_worker
 from records import audit
-from records.db import ReadOnlyTransaction, transaction
-from records.errors import NotFound
 from records.models import AuditEvent, Household, ScanBatch, User
 from records.routing import index_entry
-from records.runtime import Runtime, build_runtime
+from records.runtime import Runtime
 from tests.contention_load import (
     VICTIM,
     Load,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from app.runtime import build_runtime
+from core.errors import ConfigurationError
 from ingest.intake import accept_file
-from records.errors import ConfigurationError
-from records.runtime import build_runtime
 from search.base import IndexedDocument
 from storage.local import LocalBlobStore
 from tests.support import make_settings, sample

@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from app.runtime import build_runtime
+from core.db import make_engine, transaction
+from core.errors import ConfigurationError
 from records.audit_chain import verify_chain
-from records.db import make_engine, migrate, transaction
 from records.db_roles import grant_runtime_role
-from records.errors import ConfigurationError
 from records.models import AuditEvent
-from records.runtime import build_runtime
+from records.schema import migrate
 from tests.support import TEST_SECRET, client_for, load_people, make_settings
 
 pytestmark = pytest.mark.services
@@ -112,7 +113,7 @@ def test_grant_runtime_command_gives_the_runtime_role_its_rights(
     )
     runtime = make_engine(postgres_runtime_url)
     result = subprocess.run(
-        [sys.executable, "-m", "api.cli", "db", "grant-runtime", "eakte_app"],
+        [sys.executable, "-m", "app.cli", "db", "grant-runtime", "eakte_app"],
         capture_output=True,
         text=True,
         env=env,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from records.db import transaction
-from records.errors import UnreadablePage
+from core.db import transaction
+from core.errors import UnreadablePage
 from records.models import Document
 from records.runtime import Runtime
 from storage import read_bytes
@@ -148,7 +148,7 @@ def test_ingest_command_waits_and_fails_for_a_rejected_file(tmp_path: Path) -> N
     broken = tmp_path / "abgeschnitten.pdf"
     broken.write_bytes(sample("docs/0003.pdf").read_bytes()[:10_000])
     env = dict(os.environ, EAKTE_DATA_DIR=str(tmp_path / "data"), EAKTE_SECRET_KEY=TEST_SECRET)
-    command = [sys.executable, "-m", "api.cli", "ingest"]
+    command = [sys.executable, "-m", "app.cli", "ingest"]
     run = subprocess.run(
         [*command, str(sample("docs/0005.pdf")), str(broken), "--wait"],
         capture_output=True,

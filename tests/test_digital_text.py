@@ -23,10 +23,10 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 
 import ingest.pipeline
+from core.db import transaction
 from ingest.email_pdf import email_to_pdf, sender_address
 from ingest.intake import original_key
 from ingest.textlayer import PageContent, page_contents
-from records.db import transaction
 from records.models import Document, InboxItem, Page
 from records.runtime import Runtime
 from storage import read_bytes

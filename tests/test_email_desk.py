@@ -64,7 +64,7 @@ def test_the_senders_address_in_the_master_data_identifies_the_household(
 ) -> None:
     """The Fachverfahren's export names Stefan Koch's e-mail address; a mail from it that names
     him is filed into his household, the same words from an unknown address go to clearing."""
-    from records.db import transaction
+    from core.db import transaction
     from records.masterdata import HOUSEHOLD_COLUMNS, import_households, read_csv
     from tests.support import SAMPLES
 

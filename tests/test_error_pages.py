@@ -8,10 +8,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 
-from records.errors import Conflict, InvalidInput
+from app.product import create_product_app
+from core.errors import Conflict, InvalidInput
 from records.runtime import Runtime
 from tests.support import PASSWORD, load_people
-from web.app import create_product_app
 
 BROWSER = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 OFFICE = "ws.1"

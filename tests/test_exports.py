@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from records.db import transaction
+from core.db import transaction
 from records.models import AuditEvent, Document, InboxItem, Page
 from records.runtime import Runtime
 from tests.support import (

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 
+from core.db import transaction
 from ingest.prepare import declared_resolution, extract_image_page
-from records.db import transaction
 from records.models import Page
 from records.runtime import Runtime
 from tests.support import client_for, load_people, work_until_idle

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from core.db import transaction
 from ingest.hotfolder import HotFolder
 from ingest.intake import accept_file
-from records.db import transaction
 from records.models import ScanBatch
 from records.runtime import Runtime
 from tests.support import sample

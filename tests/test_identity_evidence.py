@@ -14,6 +14,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from core.db import transaction
+from core.errors import InvalidInput
+from ingest.filing import master_data, recognise_all
 from ingest.recognition import (
     ROUTE_THRESHOLD,
     Catalogue,
@@ -24,9 +27,6 @@ from ingest.recognition import (
     load_catalogue,
     recognise,
 )
-from ingest.routing import master_data, recognise_all
-from records.db import transaction
-from records.errors import InvalidInput
 from records.masterdata import HOUSEHOLD_COLUMNS, import_households, read_csv
 from records.models import Household
 from tests.support import SAMPLES, make_settings, migrated_sessions

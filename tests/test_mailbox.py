@@ -25,6 +25,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from app.runtime import build_runtime
+from core.db import transaction
+from core.errors import ConfigurationError
 from ingest.mailbox import (
     NO_CONTENT,
     NOT_AN_EMAIL,
@@ -36,11 +39,9 @@ from ingest.mailbox import (
     status,
 )
 from ingest.worker import run_worker
-from records.db import transaction
-from records.errors import ConfigurationError
 from records.mailbox import MailboxMessage
 from records.models import AuditEvent, ScanBatch
-from records.runtime import Runtime, build_runtime
+from records.runtime import Runtime
 from tests.support import (
     KOCH,
     load_people,
@@ -231,7 +232,7 @@ def mailbox_batches(runtime: Runtime) -> list[ScanBatch]:
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
+        [sys.executable, "-m", "app.cli", *args],
         capture_output=True,
         text=True,
         env=env,

@@ -11,8 +11,8 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from ingest.routing import master_data
-from records.db import transaction
+from core.db import transaction
+from ingest.filing import master_data
 from records.models import Household, Member
 from tests.support import migrated_sessions
 

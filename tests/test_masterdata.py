@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from records.db import transaction
-from records.errors import InvalidInput
+from core.db import transaction
+from core.errors import InvalidInput
 from records.masterdata import (
     HOUSEHOLD_COLUMNS,
     STAFF_COLUMNS,

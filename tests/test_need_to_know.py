@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from core.dates import local_today
+from core.db import transaction, utcnow
 from records.access import ROLE_CAPABILITIES, Capability, Role, household_grant, visible_access_keys
-from records.dates import local_today
-from records.db import transaction, utcnow
 from records.models import AuditEvent, Deputy, Document, Household, InboxItem, ScanBatch, User
 from records.routing import index_entry
 from records.runtime import Runtime
@@ -409,7 +409,7 @@ def test_the_search_keys_and_the_single_file_check_agree(
 @pytest.mark.slow
 def test_a_scanned_letter_reaches_the_file_only_after_the_quality_check(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The default: the desk's check stands between the scan and the caseworker."""
-    from records.runtime import build_runtime
+    from app.runtime import build_runtime
     from tests.support import make_settings, sample, work_until_idle
 
     runtime = build_runtime(make_settings(tmp_path / "data", qa_required=True))

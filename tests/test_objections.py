@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from records.db import transaction
+from core.db import transaction
 from records.models import AuditEvent, Document
 from records.runtime import Runtime
 from tests.support import OWN, client_for, file_indexed, load_people

@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from records.db import transaction
+from core.db import transaction
 from records.models import AuditEvent, Document, FileExport
 from records.runtime import Runtime
 from tests.support import client_for, sample, work_until_idle

@@ -13,10 +13,11 @@ import pikepdf
 import pytest
 from sqlalchemy import func, select
 
+from app.runtime import build_runtime
+from core.db import transaction
 from ingest.prepare import page_too_large, pdf_page_scans
-from records.db import transaction
 from records.models import ScanBatch
-from records.runtime import Runtime, build_runtime
+from records.runtime import Runtime
 from tests.support import client_for, load_people, make_settings, sample, work_until_idle
 
 A4 = (595.0, 842.0)

@@ -17,12 +17,12 @@ import pytest
 from PIL import Image, ImageChops
 from sqlalchemy import select
 
+from core.db import transaction
 from ingest import forms, pipeline, prepare
 from ingest.photo import find_sheet, page_for_ocr
 from ingest.recognition import HouseholdRecord, MasterData, MemberRecord, load_catalogue, recognise
 from ingest.recognition.extract import find_bg_candidates
 from ingest.recognition.text import ParsedDocument
-from records.db import transaction
 from records.models import Page
 from records.runtime import Runtime
 from tests import lettergen

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 import ingest.pipeline
-from records.db import transaction
+from core.db import transaction
 from records.jobs import LeaseLost
 from records.models import Document, InboxItem, Job
 from records.runtime import Runtime

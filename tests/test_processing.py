@@ -19,9 +19,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from records.db import transaction
+from app.runtime import build_runtime
+from core.db import transaction
 from records.models import Document, InboxItem, Job, Page
-from records.runtime import Runtime, build_runtime
+from records.runtime import Runtime
 from storage import read_bytes
 from tests.support import client_for, load_people, sample, settings_env, work_until_idle
 
@@ -185,7 +186,7 @@ def test_killed_worker_leaves_the_job_to_be_finished_once_by_the_next(
         return desk.get(f"/api/batches/{uploaded['id']}").json()["pages_done"]
 
     env = dict(os.environ, **settings_env(settings))
-    command = [sys.executable, "-m", "api.cli", "worker"]
+    command = [sys.executable, "-m", "app.cli", "worker"]
     first = subprocess.Popen(command, env=env, cwd=REPO, start_new_session=True)
     try:
         # Killed in the middle of the batch: once the desk sees its first page read.

@@ -20,13 +20,13 @@ import pytest
 from PIL import Image, ImageDraw
 from sqlalchemy import select, update
 
+from core.db import transaction, utcnow
+from core.errors import Outcome, ToolUnavailable, UnreadablePage
 from ingest.intake import accept_file
 from ingest.ocr import ocr_page, rasterise_pdf_page
 from ingest.programs import probe_tools, run_program
 from ingest.textlayer import page_contents
 from ingest.worker import run_one
-from records.db import transaction, utcnow
-from records.errors import Outcome, ToolUnavailable, UnreadablePage
 from records.jobs import claim_next
 from records.models import Document, DroppedPage, Job, ScanBatch
 from records.runtime import Runtime

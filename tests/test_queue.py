@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from records.db import transaction, utcnow
+from core.db import transaction, utcnow
 from records.jobs import LeaseLost, claim_next, complete, enqueue, extend_lease, fail
 from records.models import Document, Job
 from tests.support import migrated_sessions

@@ -14,9 +14,10 @@ from sqlalchemy import func, select, update
 
 import records.users
 from api.app import create_app
-from records.db import transaction, utcnow
+from app.runtime import build_runtime
+from core.db import transaction, utcnow
 from records.models import AuditEvent, InboxItem, LoginSession, LoginThrottle, ScanBatch, User
-from records.runtime import Runtime, build_runtime
+from records.runtime import Runtime
 from records.users import set_password
 from tests.support import (
     OWN,
@@ -403,7 +404,7 @@ def test_api_description_is_off_unless_asked_for(tmp_path: Path) -> None:
 def test_access_log_leaves_out_query_strings(people: Runtime, capfd: pytest.CaptureFixture) -> None:
     import httpx
 
-    from api.serve import log_config
+    from app.serve import log_config
 
     app = create_app(people)
     with (

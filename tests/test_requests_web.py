@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
-from records.db import transaction
+from core.db import transaction
 from records.models import InboxItem, ScanBatch, User
 from records.runtime import Runtime
 from tests.support import OWN, add_admin, file_indexed, sample, staff_csv_moving

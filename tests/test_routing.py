@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from records.db import transaction
+from core.db import transaction
 from records.masterdata import HOUSEHOLD_COLUMNS, import_households, read_csv
 from records.models import AuditEvent, Document, InboxItem, RecognitionAlias, User
 from records.runtime import Runtime
@@ -196,7 +196,7 @@ def test_command_line_lists_every_document_with_its_inbox(
 
     def eakte(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "api.cli", *args],
+            [sys.executable, "-m", "app.cli", *args],
             cwd=REPO,
             env=env,
             capture_output=True,

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from core.db import transaction
 from records import audit
-from records.db import transaction
 from records.models import AuditEvent, Base
 from tests.support import migrated_sessions
 
@@ -22,12 +22,12 @@ def test_migrations_build_every_table_of_the_models(database_url: str) -> None:
 
 def test_migrating_twice_changes_nothing(database_url: str) -> None:
     engine, _ = migrated_sessions(database_url)
-    from records.db import migrate
+    from records.schema import migrate
 
     migrate(engine)
     from alembic.script import ScriptDirectory
 
-    from records.db import MIGRATIONS_DIR
+    from records.schema import MIGRATIONS_DIR
 
     head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
     with engine.connect() as connection:

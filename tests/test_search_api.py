@@ -20,10 +20,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select
 
-from records.db import transaction
+from app.runtime import build_runtime
+from core.db import transaction
 from records.models import AuditEvent, Document, InboxItem
 from records.reindex import checkpoint_path, reindex_all
-from records.runtime import Runtime, build_runtime
+from records.runtime import Runtime
 from tests.support import (
     ISLANDS,
     NEIGHBOUR,
@@ -368,7 +369,7 @@ def test_reindex_command_prints_progress_and_a_summary(search_runtime, files) ->
     env = dict(os.environ, **settings_env(search_runtime.settings))
     env.pop("EAKTE_DEMO", None)
     result = subprocess.run(
-        [sys.executable, "-m", "api.cli", "reindex", "--batch-size", "5"],
+        [sys.executable, "-m", "app.cli", "reindex", "--batch-size", "5"],
         capture_output=True,
         text=True,
         env=env,

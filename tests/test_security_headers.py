@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from records.runtime import Runtime, build_runtime
+from app.product import create_product_app
+from app.runtime import build_runtime
+from records.runtime import Runtime
 from tests.support import OWN, PASSWORD, client_for, file_indexed, load_people, make_settings
-from web.app import create_product_app
 from web.security_headers import SecurityHeaders
 
 OFFICE = "ws.1"
@@ -207,7 +208,7 @@ def test_a_pdf_gets_a_policy_that_still_lets_the_browser_show_it() -> None:
 
 
 def test_every_template_escapes_what_it_prints() -> None:
-    from web.app import STATIC_DIR
+    from app.product import STATIC_DIR
     from web.pages import templates
 
     assert templates.env.autoescape is True
@@ -224,7 +225,7 @@ def test_every_template_escapes_what_it_prints() -> None:
 
 def test_no_script_builds_html_from_strings() -> None:
     """innerHTML only in setHtml of format.js; no other HTML sink, no private escaping copy."""
-    from web.app import STATIC_DIR
+    from app.product import STATIC_DIR
 
     sinks = re.compile(r"\.innerHTML\s*=|outerHTML|insertAdjacentHTML|document\.write|\beval\(")
     for path in STATIC_DIR.glob("*.js"):

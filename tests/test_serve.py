@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from api.serve import WebConfig
+from app.serve import WebConfig
 
 
 def _nodelay_of_accepted_connection(listening: socket.socket) -> int:
@@ -35,7 +35,7 @@ def _nodelay_of_accepted_connection(listening: socket.socket) -> int:
 def test_web_processes_answer_without_waiting_for_delayed_acks() -> None:
     # Nagle's algorithm on a keep-alive connection holds back each small response until the
     # browser's delayed ACK (about 40 ms on Linux): every click would wait for it.
-    config = WebConfig("web.app:create_product_app", host="127.0.0.1", port=0, workers=2)
+    config = WebConfig("app.product:create_product_app", host="127.0.0.1", port=0, workers=2)
     listening = config.bind_socket()
     assert listening.proto == socket.IPPROTO_TCP
     assert listening.get_inheritable()

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import pytest
 
+from core.errors import Cancelled
 from ingest.slots import PageSlots
-from records.errors import Cancelled
 
 HOLDER = """
 import sys, time

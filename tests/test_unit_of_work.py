@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy import select
 
-from records.db import transaction
+from core.db import transaction
 from records.models import Household, InboxItem
 from records.reindex import reindex_documents
 from records.runtime import Runtime

@@ -19,10 +19,12 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 from sqlalchemy import select
 
 from api.routes.viewer import content_disposition, pdf_filename
-from records.dates import local_date
-from records.db import transaction
+from app.product import create_product_app
+from app.runtime import build_runtime
+from core.dates import local_date
+from core.db import transaction
 from records.models import AuditEvent, Document, InboxItem
-from records.runtime import Runtime, build_runtime
+from records.runtime import Runtime
 from tests.support import (
     PASSWORD,
     client_for,
@@ -33,7 +35,6 @@ from tests.support import (
     work_until_idle,
 )
 from tests.support_browser import ARTIFACTS, launch_chromium, log_in
-from web.app import create_product_app
 
 pytestmark = pytest.mark.slow
 

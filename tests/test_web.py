@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from records.db import transaction
+from core.db import transaction
 from records.models import AuditEvent, Document
 from records.runtime import Runtime
 from tests.support import (

@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from records.dates import local_today
-from records.db import transaction
+from core.dates import local_today
+from core.db import transaction
 from records.models import AuditEvent, Deputy, InboxItem
 from records.runtime import Runtime
 from tests.support import ISLANDS, OWN, add_admin, client_for, file_indexed, load_people

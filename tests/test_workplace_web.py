@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from records.dates import local_today
-from records.db import transaction
+from core.dates import local_today
+from core.db import transaction
 from records.models import AuditEvent, Deputy
 from records.runtime import Runtime
 from tests.support import PASSWORD, add_admin, client_for, sample, work_until_idle

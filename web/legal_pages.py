@@ -12,8 +12,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import RuntimeDep, current_user
+from core.db import transaction
 from records.access import Capability, Gate
-from records.db import transaction
 from records.runtime import Runtime
 from web.pages import render, require
 

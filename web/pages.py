@@ -9,13 +9,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api.deps import RuntimeDep, current_user
+from core.db import transaction
+from core.errors import NotAuthenticated, NotFound
 from records.access import Capability, Gate, capabilities
-from records.db import transaction
-from records.errors import NotAuthenticated, NotFound
 from records.models import User
 from records.runtime import Runtime
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+# The pages' scripts and styles, served under /static by the product app.
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 router = APIRouter(include_in_schema=False)
 
 
@@ -101,8 +103,6 @@ def clearing_page(request: Request, runtime: RuntimeDep) -> Response:
 import uuid  # noqa: E402
 from urllib.parse import urlencode  # noqa: E402
 
-from api.routes.documents import readable_document  # noqa: E402
-
 _VIEWER_PASSED_ON = ("page", "q")
 
 
@@ -133,7 +133,7 @@ def document_link(document_id: str, request: Request, runtime: RuntimeDep) -> Re
         raise NotFound("Dokument nicht gefunden.") from None
     # Unknown and foreign ids are refused alike (AccessDenied); the refusal is in the audit log.
     with transaction(runtime.sessions, read_only=True) as session:
-        readable_document(Gate(session, user), wanted, action="document.link")
+        Gate(session, user).read_document(wanted, "document.link")
     passed_on = {k: v for k, v in request.query_params.items() if k in _VIEWER_PASSED_ON}
     return RedirectResponse(
         f"/viewer?{urlencode({'doc': str(wanted), **passed_on})}", status_code=303

@@ -1,6 +1,6 @@
 """Security headers on every response of the product: pages, JSON, static files and errors.
 
-A pure ASGI middleware around the whole application (see `web.app.create_product_app`), so the
+A pure ASGI middleware around the whole application (see `app.product.create_product_app`), so the
 API, the pages, the static files and the error answers all carry the same headers:
 
 - a strict Content-Security-Policy: scripts, styles, images and connections only from our own

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import RuntimeDep, current_user
+from core.dates import local_today
+from core.db import transaction
 from records.access import Capability, Gate
-from records.dates import local_today
-from records.db import transaction
 from web.pages import render, require
 
 router = APIRouter(include_in_schema=False)

@@ -29,9 +29,9 @@ from api.schemas import (
     binary,
     inbox_ref,
 )
-from ingest.routing import catalogue_for, learn_from_correction
+from core.errors import InvalidInput, NotFound
+from ingest.filing import catalogue_for, learn_from_correction
 from records import clearing, masterdata
-from records.errors import InvalidInput, NotFound
 from storage import read_bytes
 
 router = APIRouter(prefix="/api", tags=["Klärung und Stammdaten"])

@@ -10,10 +10,8 @@ from starlette.datastructures import UploadFile
 
 from api.deps import GateDep, RuntimeDep, UserDep
 from api.schemas import BatchOut, DocumentOut
+from core.errors import InvalidInput
 from ingest.uploads import accept_scan, check_may_scan
-from records.access import Gate
-from records.errors import InvalidInput
-from records.models import Document
 
 router = APIRouter(prefix="/api/documents", tags=["Dokumente"])
 
@@ -46,11 +44,6 @@ async def upload(request: Request, runtime: RuntimeDep, user: UserDep) -> BatchO
     finally:
         await form.close()
     return BatchOut.of(view)
-
-
-def readable_document(gate: Gate, document_id: uuid.UUID, *, action: str) -> Document:
-    """Gate.read_document, under the name web/pages.py imports it by."""
-    return gate.read_document(document_id, action)
 
 
 @router.get(

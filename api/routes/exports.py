@@ -13,9 +13,9 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import GateDep, RuntimeDep, TypeNamesDep, UserDep
 from api.downloads import content_disposition
 from api.schemas import ExportOptionsOut, ExportOut, ExportsOut, binary
+from core.db import transaction
 from records import file_exports as exports
 from records.access import Gate
-from records.db import transaction
 from records.models import User
 from records.runtime import Runtime
 

@@ -7,10 +7,10 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep, current_user
+from core.db import transaction
+from core.errors import NotAuthenticated
 from ingest.programs import probe_tools
 from records.access import Capability, may
-from records.db import transaction
-from records.errors import NotAuthenticated
 from records.jobs import queue_counts
 
 router = APIRouter(tags=["Betrieb"])

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from api.deps import GateDep, RuntimeDep, TypeNamesDep
 from api.downloads import content_disposition, pdf_filename
 from api.schemas import DocumentViewOut, WordBox, binary
-from records.errors import NotFound
+from core.errors import NotFound
 from storage import read_bytes
 
 router = APIRouter(prefix="/api/documents", tags=["Anzeige"])

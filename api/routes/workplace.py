@@ -29,9 +29,9 @@ from api.schemas import (
     StaffOut,
     UploadOut,
 )
+from core.errors import InvalidInput
 from ingest.uploads import accept_into_file
 from records import files, inbox
-from records.errors import InvalidInput
 
 router = APIRouter(prefix="/api", tags=["Arbeitsplatz"])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from records.errors import UploadRejected
+from core.errors import UploadRejected
 
 
 class NotAnEmail(UploadRejected):

@@ -3,8 +3,8 @@
 from alembic import context
 from sqlalchemy import Connection
 
-from records.config import get_settings
-from records.db import make_engine
+from core.config import get_settings
+from core.db import make_engine
 from records.models import Base
 
 target_metadata = Base.metadata

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import records.db
+import core.db
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -21,7 +21,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table('audit_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('at', records.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor_login', sa.String(length=100), nullable=True),
     sa.Column('on_behalf_of_login', sa.String(length=100), nullable=True),
     sa.Column('action', sa.String(length=60), nullable=False),
@@ -53,7 +53,7 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=200), nullable=True),
     sa.Column('is_demo', sa.Boolean(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', records.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("role IN ('leistung', 'fallmanagement', 'widerspruch', 'scanstelle', 'admin')", name=op.f('ck_users_role')),
     sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_users_team_id_teams')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
@@ -68,7 +68,7 @@ def upgrade() -> None:
     sa.Column('caseworker_id', sa.Integer(), nullable=True),
     sa.Column('case_manager_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('updated_at', records.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_manager_id'], ['users.id'], name=op.f('fk_households_case_manager_id_users')),
     sa.ForeignKeyConstraint(['caseworker_id'], ['users.id'], name=op.f('fk_households_caseworker_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_households')),
@@ -81,8 +81,8 @@ def upgrade() -> None:
     op.create_table('login_sessions',
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', records.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', records.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_login_sessions_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_login_sessions'))
     )
@@ -101,9 +101,9 @@ def upgrade() -> None:
     sa.Column('page_count', sa.Integer(), nullable=True),
     sa.Column('doc_type', sa.String(length=60), nullable=True),
     sa.Column('household_id', sa.Integer(), nullable=True),
-    sa.Column('received_at', records.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
-    sa.Column('updated_at', records.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status IN ('received', 'processing', 'processed', 'failed')", name=op.f('ck_documents_status')),
     sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_documents_household_id_households')),
     sa.ForeignKeyConstraint(['uploaded_by_id'], ['users.id'], name=op.f('fk_documents_uploaded_by_id_users')),
@@ -131,7 +131,7 @@ def upgrade() -> None:
     sa.Column('team_id', sa.Integer(), nullable=True),
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
-    sa.Column('created_at', records.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("(kind = 'user' AND user_id IS NOT NULL AND team_id IS NULL) OR (kind = 'team' AND team_id IS NOT NULL AND user_id IS NULL) OR (kind = 'clearing' AND user_id IS NULL AND team_id IS NULL)", name=op.f('ck_inbox_items_target')),
     sa.CheckConstraint("kind IN ('user', 'team', 'clearing')", name=op.f('ck_inbox_items_kind')),
     sa.CheckConstraint("state IN ('new', 'read', 'done')", name=op.f('ck_inbox_items_state')),
@@ -150,13 +150,13 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('max_attempts', sa.Integer(), nullable=False),
-    sa.Column('not_before', records.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('not_before', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('lease_owner', sa.String(length=200), nullable=True),
-    sa.Column('lease_expires_at', records.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_expires_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('created_at', records.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('started_at', records.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('finished_at', records.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name=op.f('ck_jobs_state')),
     sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_jobs_document_id_documents'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_jobs'))

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import records.db
+import core.db
 
 revision: str = '0002'
 down_revision: str | None = '0001'
@@ -35,9 +35,9 @@ def upgrade() -> None:
     sa.Column('pages_dropped', sa.Integer(), nullable=False),
     sa.Column('documents_count', sa.Integer(), nullable=False),
     sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
-    sa.Column('received_at', records.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('started_at', records.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('finished_at', records.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('received_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("status IN ('received', 'processing', 'processed', 'failed')", name=op.f('ck_batches_status')),
     sa.ForeignKeyConstraint(['uploaded_by_id'], ['users.id'], name=op.f('fk_batches_uploaded_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_batches'))
@@ -71,7 +71,7 @@ def upgrade() -> None:
             'qa_status', "qa_status IN ('pending', 'approved', 'rejected')"
         )
         batch_op.add_column(sa.Column('qa_by_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('qa_at', records.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('qa_at', core.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('qa_note', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('scan_record_key', sa.String(length=300), nullable=True))
         batch_op.add_column(sa.Column('scan_record_sha256', sa.String(length=64), nullable=True))

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import records.db
+import core.db
 
 revision: str = '0003'
 down_revision: str | None = '0002'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('key', sa.String(length=300), nullable=False),
     sa.Column('household_id', sa.Integer(), nullable=False),
     sa.Column('created_by_login', sa.String(length=100), nullable=True),
-    sa.Column('created_at', records.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_recognition_aliases_household_id_households'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_recognition_aliases')),
     sa.UniqueConstraint('key', 'household_id', name=op.f('uq_recognition_aliases_key_household_id'))
@@ -38,7 +38,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('stamp_date', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('court_reference', sa.String(length=60), nullable=True))
         batch_op.add_column(sa.Column('recognition', sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column('routed_at', records.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('routed_at', core.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('routed_by', sa.String(length=20), nullable=True))
         batch_op.create_index(batch_op.f('ix_documents_court_reference'), ['court_reference'], unique=False)
 

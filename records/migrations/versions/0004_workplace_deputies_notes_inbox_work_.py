@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import records.db
+import core.db
 
 revision: str = '0004'
 down_revision: str | None = '0003'
@@ -26,8 +26,8 @@ def upgrade() -> None:
     sa.Column('starts_on', sa.Date(), nullable=False),
     sa.Column('ends_on', sa.Date(), nullable=False),
     sa.Column('created_by_login', sa.String(length=100), nullable=False),
-    sa.Column('created_at', records.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', records.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint('absent_id <> deputy_id', name=op.f('ck_deputies_not_self')),
     sa.CheckConstraint('ends_on >= starts_on', name=op.f('ck_deputies_period')),
     sa.ForeignKeyConstraint(['absent_id'], ['users.id'], name=op.f('fk_deputies_absent_id_users')),
@@ -46,7 +46,7 @@ def upgrade() -> None:
     sa.Column('author_name', sa.String(length=200), nullable=False),
     sa.Column('on_behalf_of_login', sa.String(length=100), nullable=True),
     sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('created_at', records.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('household_id IS NOT NULL OR document_id IS NOT NULL', name=op.f('ck_notes_target')),
     sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_notes_document_id_documents'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_notes_household_id_households')),
@@ -80,8 +80,8 @@ def upgrade() -> None:
     with op.batch_alter_table('inbox_items', schema=None) as batch_op:
         batch_op.add_column(sa.Column('comment', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('forwarded_by_login', sa.String(length=100), nullable=True))
-        batch_op.add_column(sa.Column('read_at', records.db.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('done_at', records.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('read_at', core.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('done_at', core.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('done_by_login', sa.String(length=100), nullable=True))
 
 

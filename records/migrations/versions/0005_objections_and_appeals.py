@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import records.db
+import core.db
 
 revision: str = '0005'
 down_revision: str | None = '0004'
@@ -31,9 +31,9 @@ def upgrade() -> None:
     sa.Column('land', sa.String(length=5), nullable=False),
     sa.Column('status', sa.String(length=30), nullable=False),
     sa.Column('status_by_login', sa.String(length=100), nullable=False),
-    sa.Column('status_at', records.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by_login', sa.String(length=100), nullable=False),
-    sa.Column('created_at', records.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("form IN ('schriftlich', 'zur_niederschrift', 'elektronisch')", name=op.f('ck_objections_form')),
     sa.CheckConstraint("status IN ('eingegangen', 'in_bearbeitung', 'abhilfe', 'teilabhilfe', 'zurueckgewiesen', 'zurueckgenommen')", name=op.f('ck_objections_status')),
     sa.ForeignKeyConstraint(['decision_id'], ['documents.id'], name=op.f('fk_objections_decision_id_documents')),
@@ -57,7 +57,7 @@ def upgrade() -> None:
     sa.Column('court_deadline', sa.Date(), nullable=True),
     sa.Column('status', sa.String(length=30), nullable=False),
     sa.Column('created_by_login', sa.String(length=100), nullable=False),
-    sa.Column('created_at', records.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status IN ('anhaengig', 'erledigt')", name=op.f('ck_appeals_status')),
     sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_appeals_document_id_documents')),
     sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_appeals_household_id_households')),

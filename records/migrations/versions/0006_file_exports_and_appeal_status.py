@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import records.db
+import core.db
 
 revision: str = '0006'
 down_revision: str | None = '0005'
@@ -35,7 +35,7 @@ def upgrade() -> None:
     sa.Column('blob_key', sa.String(length=300), nullable=False),
     sa.Column('created_by_login', sa.String(length=100), nullable=False),
     sa.Column('created_by_name', sa.String(length=200), nullable=False),
-    sa.Column('created_at', records.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("scope IN ('file', 'objection', 'appeal')", name=op.f('ck_file_exports_scope')),
     sa.ForeignKeyConstraint(['appeal_id'], ['appeals.id'], name=op.f('fk_file_exports_appeal_id_appeals')),
     sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_file_exports_household_id_households')),
@@ -47,7 +47,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('appeals', schema=None) as batch_op:
         batch_op.add_column(sa.Column('status_by_login', sa.String(length=100), nullable=True))
-        batch_op.add_column(sa.Column('status_at', records.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('status_at', core.db.UTCDateTime(timezone=True), nullable=True))
 
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import records.db
+import core.db
 
 revision: str = "0007_requests"
 down_revision: str | None = "0007_gate"
@@ -24,8 +24,8 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=10), nullable=False),
         sa.Column("key", sa.String(length=100), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("last_failed_at", records.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("locked_until", records.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_failed_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("locked_until", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "kind IN ('account', 'address')", name=op.f("ck_login_throttles_kind")
         ),
@@ -39,7 +39,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("login_sessions") as batch:
         batch.add_column(
-            sa.Column("last_seen_at", records.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("last_seen_at", core.db.UTCDateTime(timezone=True), nullable=True)
         )
     # Sessions open at the upgrade have none; their idle time counts from their login.
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import records.db
+import core.db
 from records.audit_chain import GENESIS_HASH, row_hash
 
 revision: str = "0007_audit"
@@ -28,7 +28,7 @@ CHAIN_COLUMNS = ("seq", "prev_hash", "row_hash")
 audit_events = sa.table(
     "audit_events",
     sa.column("id", sa.BigInteger()),
-    sa.column("at", records.db.UTCDateTime(timezone=True)),
+    sa.column("at", core.db.UTCDateTime(timezone=True)),
     sa.column("actor_login", sa.String()),
     sa.column("on_behalf_of_login", sa.String()),
     sa.column("action", sa.String()),

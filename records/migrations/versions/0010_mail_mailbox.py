@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import records.db
+import core.db
 
 revision: str = "0010_mail"
 down_revision: str | None = "0007_audit"
@@ -31,8 +31,8 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=20), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("batch_id", sa.Uuid(), nullable=True),
-        sa.Column("taken_at", records.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("moved_at", records.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("taken_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("moved_at", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "outcome IN ('accepted', 'quarantined')", name=op.f("ck_mailbox_messages_outcome")
         ),

@@ -1,4 +1,4 @@
-"""Engine, sessions (write and read), units of work with their after-commit steps, migrations."""
+"""Engine, sessions (write and read), units of work with their after-commit steps."""
 
 from __future__ import annotations
 
@@ -15,8 +15,6 @@ from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def utcnow() -> datetime:
@@ -287,18 +285,3 @@ def record_after_rollback(factory: sessionmaker[Session], exc: BaseException) ->
     with factory() as session:
         write(session)
         session.commit()
-
-
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision with the Alembic migrations."""
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            # Web app and workers may start together; one migrates, the others wait for it.
-            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(720417)")
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from api.app import create_app
-from records.config import get_settings
-from records.runtime import Runtime, build_runtime
+from app.runtime import build_runtime
+from core.config import get_settings
+from records.runtime import Runtime
 from web.errors import error_page
 from web.legal_pages import router as legal_router
-from web.pages import router, templates
+from web.pages import STATIC_DIR, router, templates
 from web.security_headers import SecurityHeaders
 from web.workplace_pages import router as workplace_router
-
-STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # Every template escapes what it prints, whatever its file name (Starlette's default decides by
 # the extension). Set before any template is loaded: Jinja compiles the setting in.

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from records.errors import ConfigurationError
+from core.errors import ConfigurationError
 
 # Known only so that it can be refused: a deployment must set its own key.
 DEMO_SECRET_KEY = "demo-only-secret-key-do-not-use-in-production"

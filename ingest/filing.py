@@ -13,6 +13,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from core.config import Settings
+from core.dates import local_date
 from ingest.recognition import (
     Catalogue,
     HouseholdRecord,
@@ -22,8 +24,6 @@ from ingest.recognition import (
     load_catalogue,
     recognise,
 )
-from records.config import Settings
-from records.dates import local_date
 from records.models import Document, Household, Member, RecognitionAlias, ScanBatch, User
 from records.routing import file_document
 

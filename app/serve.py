@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import ctypes
 import ctypes.util
-import importlib
 import logging
 import signal
 import socket
@@ -17,10 +16,13 @@ import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 from uvicorn.supervisors import Multiprocess
 
+from app.product import create_product_app
 from ingest.programs import log_tool_state, probe_tools
 from records.runtime import Runtime
 
-PRODUCT_APP = "web.app:create_product_app"
+# uvicorn imports the app by name in each web process; the import above keeps the dependency
+# visible to the import contracts and the type checker.
+PRODUCT_APP = f"{create_product_app.__module__}:{create_product_app.__name__}"
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,7 @@ class WorkerPool:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "worker"], preexec_fn=_die_with_parent
+            [sys.executable, "-m", "app.cli", "worker"], preexec_fn=_die_with_parent
         )
 
     def start(self) -> None:
@@ -107,8 +109,7 @@ class WebConfig(uvicorn.Config):
 def web_process_app() -> object:
     """The product app in one of several web processes, which end with `eakte serve`."""
     _die_with_parent()
-    module, name = PRODUCT_APP.split(":")
-    return getattr(importlib.import_module(module), name)()
+    return create_product_app()
 
 
 def _die_with_parent() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from core.db import transaction
 from ingest.intake import accept_file
-from records.db import transaction
 from records.masterdata import (
     HOUSEHOLD_COLUMNS,
     STAFF_COLUMNS,

@@ -13,8 +13,8 @@ from typing import Annotated
 
 import typer
 
-from records.config import Settings, get_settings
-from records.errors import EAkteError
+from core.config import Settings, get_settings
+from core.errors import EAkteError
 
 app = typer.Typer(help="E-Akte für kommunale Jobcenter", no_args_is_help=True, add_completion=False)
 import_app = typer.Typer(help="Stammdaten aus dem Fachverfahren einlesen", no_args_is_help=True)
@@ -38,7 +38,7 @@ def _settings() -> Settings:
 
 
 def _runtime():  # type: ignore[no-untyped-def]
-    from records.runtime import build_runtime
+    from app.runtime import build_runtime
 
     return build_runtime(_settings())
 
@@ -70,8 +70,8 @@ def serve(
         get_settings.cache_clear()
     _logging()
     runtime = _runtime()
-    from api.demo import demo_logins, is_new, load_demo_data
-    from api.serve import serve as run_server
+    from app.demo import demo_logins, is_new, load_demo_data
+    from app.serve import serve as run_server
 
     settings = runtime.settings
     if settings.demo and is_new(runtime):
@@ -146,7 +146,7 @@ def documents(
     ] = None,
 ) -> None:
     """Alle Dokumente mit Dokumentart, Haushalt, Postkorb und Status."""
-    from records.db import transaction
+    from core.db import transaction
     from records.overview import document_rows
 
     runtime = _runtime()
@@ -171,7 +171,7 @@ def documents(
 def migrate() -> None:
     """Datenbankschema auf den neuesten Stand bringen (mit EAKTE_MIGRATION_DATABASE_URL als
     Eigentümerin des Schemas, die dann der Laufzeitrolle ihre Rechte gibt)."""
-    from records.db import make_engine
+    from core.db import make_engine
     from records.db_roles import migrate_database
 
     settings = _settings()
@@ -187,7 +187,7 @@ def migrate() -> None:
 
 
 def _import(kind: str, path: Path, as_json: bool) -> None:
-    from records.db import transaction
+    from core.db import transaction
     from records.masterdata import (
         HOUSEHOLD_COLUMNS,
         STAFF_COLUMNS,
@@ -241,7 +241,7 @@ def import_households_command(file: FileArg, as_json: JsonOpt = False) -> None:
 @user_app.command("set-password")
 def set_password_command(login: str) -> None:
     """Neues Passwort setzen; es wird von der Standardeingabe gelesen."""
-    from records.db import transaction
+    from core.db import transaction
     from records.users import set_password
 
     if sys.stdin.isatty():
@@ -285,8 +285,8 @@ def audit_verify(
 ) -> None:
     """Hash-Kette des Prüfprotokolls prüfen; Exit-Code 1 und der erste gebrochene Eintrag,
     wenn ein Eintrag verändert, entfernt oder eingefügt wurde."""
+    from core.db import transaction
     from records.audit_chain import verify_chain
-    from records.db import transaction
 
     anchor = _noted_head(noted)
     runtime = _runtime()
@@ -314,8 +314,9 @@ def db_grant_runtime(
     """Der Laufzeitrolle (PostgreSQL) die nötigen Rechte geben: Fachtabellen lesen und
     schreiben, das Prüfprotokoll nur ergänzen und lesen. Läuft als Eigentümerin des Schemas
     (EAKTE_MIGRATION_DATABASE_URL, sonst EAKTE_DATABASE_URL)."""
-    from records.db import make_engine, migrate
+    from core.db import make_engine
     from records.db_roles import grant_runtime_role
+    from records.schema import migrate
 
     settings = _settings()
     owner = make_engine(settings.migration_database_url or settings.resolved_database_url)

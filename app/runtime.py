@@ -1,0 +1,26 @@
+"""The composition root's wiring: the runtime of one process, built from the settings.
+
+The settings choose the adapters (SQLite or PostgreSQL, local folder or S3, embedded index or
+OpenSearch); this is the one place that puts them together.
+"""
+
+from __future__ import annotations
+
+from core.config import Settings
+from core.db import make_engine, make_session_factory
+from records.db_roles import migrate_database
+from records.runtime import Runtime
+from search import open_search_index
+from storage import make_data_dir_private, open_blob_store
+
+
+def build_runtime(settings: Settings, *, migrate_schema: bool = True) -> Runtime:
+    make_data_dir_private(settings)
+    engine = make_engine(
+        settings.resolved_database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
+    )
+    if migrate_schema:
+        migrate_database(settings, engine)
+    blobs = open_blob_store(settings)
+    index = open_search_index(settings)
+    return Runtime(settings, engine, make_session_factory(engine), blobs, index)
