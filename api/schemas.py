@@ -1122,3 +1122,33 @@ class SearchOut(Out):
     total: int
     hits: list[SearchHitOut]
     facets: SearchFacets
+
+
+# --- operations ---------------------------------------------------------------------------
+
+
+class BackendStateOut(Out):
+    backend: str
+    ok: bool
+    detail: str = ""
+
+
+class ToolStateOut(Out):
+    """The programs OCR needs; `problems` in German for the administration."""
+
+    ok: bool
+    tesseract: str | None = None
+    languages: list[str] = []
+    missing_languages: list[str] = []
+    poppler: str | None = None
+    missing_programs: list[str] = []
+    problems: list[str] = []
+
+
+class HealthOut(Out):
+    """Everyone gets `status`; the rest only a logged-in administrator."""
+
+    status: Literal["ok", "degraded"]
+    backends: dict[str, BackendStateOut] | None = None
+    tools: ToolStateOut | None = None
+    jobs: dict[str, int] | None = None

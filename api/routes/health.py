@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep, current_user
+from api.schemas import HealthOut
 from core.db import transaction
 from core.errors import NotAuthenticated
 from ingest.programs import probe_tools
@@ -16,8 +16,14 @@ from records.jobs import queue_counts
 router = APIRouter(tags=["Betrieb"])
 
 
-@router.get("/health", summary="Zustand der Datenbank, des Dateispeichers und des Suchindex")
-async def health(request: Request, runtime: RuntimeDep) -> JSONResponse:
+@router.get(
+    "/health",
+    response_model=HealthOut,
+    response_model_exclude_none=True,
+    responses={503: {"model": HealthOut, "description": "Ein Backend ist nicht erreichbar"}},
+    summary="Zustand der Datenbank, des Dateispeichers und des Suchindex",
+)
+async def health(request: Request, response: Response, runtime: RuntimeDep) -> HealthOut:
     """Anyone (a load balancer, monitoring) gets the status; the backends, their versions and
     errors and the queue only a logged-in administrator: they describe the installation to an
     attacker."""
@@ -51,4 +57,5 @@ async def health(request: Request, runtime: RuntimeDep) -> JSONResponse:
         return result, status_code
 
     result, status_code = await run_in_threadpool(check)
-    return JSONResponse(result, status_code=status_code)
+    response.status_code = status_code
+    return HealthOut.model_validate(result)
