@@ -6,6 +6,7 @@ import copy
 import ctypes
 import ctypes.util
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -22,6 +23,7 @@ from records.runtime import Runtime
 
 # uvicorn imports the app by name in each web process; the import above keeps the dependency
 # visible to the import contracts and the type checker.
+SERVE_PID = "EAKTE_SERVE_PID"
 PRODUCT_APP = f"{create_product_app.__module__}:{create_product_app.__name__}"
 
 log = logging.getLogger(__name__)
@@ -117,6 +119,11 @@ def _die_with_parent() -> None:
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     pr_set_pdeathsig = 1
     libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    # `serve` may have died before this process got here (a web process is still importing
+    # when serve is killed): then no signal will come, and the process must not stay behind.
+    serve_pid = os.environ.get(SERVE_PID)
+    if serve_pid and os.getppid() != int(serve_pid):
+        os._exit(0)
 
 
 def _exit_on_sigterm(_signum: int, _frame: object) -> None:
@@ -127,6 +134,7 @@ def _exit_on_sigterm(_signum: int, _frame: object) -> None:
 
 def serve(runtime: Runtime, host: str, port: int) -> None:
     settings = runtime.settings
+    os.environ[SERVE_PID] = str(os.getpid())  # inherited by the web processes and workers
     # The web app runs without OCR programs; its workers' batches would wait for them.
     log_tool_state(probe_tools(settings.ocr_languages), "serve")
     pool = WorkerPool(settings.workers)
@@ -144,9 +152,9 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
         ).start()
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        # The product app is composed in web/; named by string so that api never imports web.
-        # Several web processes share the listening socket (uvicorn's supervisor restarts one
-        # that dies); each builds its own runtime, as the workers do.
+        # uvicorn imports the product app by name in each web process. Several web processes
+        # share the listening socket (uvicorn's supervisor restarts one that dies); each builds
+        # its own runtime, as the workers do.
         processes = settings.web_processes
         if processes == 1:
             uvicorn.run(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from pathlib import Path
 
 from app.serve import WebConfig
 
@@ -40,3 +41,32 @@ def test_web_processes_answer_without_waiting_for_delayed_acks() -> None:
     assert listening.proto == socket.IPPROTO_TCP
     assert listening.get_inheritable()
     assert _nodelay_of_accepted_connection(listening) == 1
+
+
+def test_a_process_started_by_serve_ends_when_serve_died_before_it_was_ready() -> None:
+    """A web process still importing when `serve` is killed never gets the parent's death
+    signal; it must notice the lost parent itself instead of staying behind."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from app.serve import _die_with_parent; _die_with_parent(); print('alive')"
+    repo = Path(__file__).resolve().parent.parent
+    orphaned = subprocess.run(
+        [sys.executable, "-c", code],
+        env=dict(os.environ, EAKTE_SERVE_PID="1"),  # serve was someone else: it is gone
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (orphaned.returncode, orphaned.stdout) == (0, "")
+    child = subprocess.run(
+        [sys.executable, "-c", code],
+        env=dict(os.environ, EAKTE_SERVE_PID=str(os.getpid())),  # serve is this test: alive
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert child.stdout.strip() == "alive", child.stderr
