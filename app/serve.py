@@ -172,6 +172,7 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
                 host=host,
                 port=port,
                 workers=processes,
+                timeout_worker_healthcheck=settings.web_process_healthcheck_seconds,
                 log_level="info",
                 log_config=log_config(),
             )

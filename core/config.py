@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     # work, and one process runs Python on one core at a time (measured in bench/search.py:
     # 8 clients on 2 cores at 100,000 documents, p95 76 ms in one process against 46 ms in two).
     web_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    # How long `serve` waits for a web process to answer its supervisor's ping before it counts
+    # the process as hung and replaces it. A process still importing on a busy machine needs
+    # more than uvicorn's 5 s: with 5 s, at a load of 10 on 2 cores, every web process was
+    # killed while starting and `serve` never answered.
+    web_process_healthcheck_seconds: int = Field(default=60, ge=1)
     job_lease_seconds: int = Field(default=120, ge=1)
     job_max_attempts: int = Field(default=3, ge=1)
     job_poll_seconds: float = Field(default=1.0, gt=0)
