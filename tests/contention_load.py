@@ -23,10 +23,9 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLES = REPO.parent / "shared" / "samples"
+from tests.support import PASSWORD, REPO, SAMPLES
+
 SECRET = "contention-only-secret-key-0123456789"
-PASSWORD = "richtig-langes-passwort"
 BULK_USER = "lsb.95401.2"  # Leistung Husum
 BULK_HOUSEHOLD = "95401BG1231743"
 VICTIM = "lsb.95403.2"  # Leistung Inseln

@@ -6,15 +6,18 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from email.message import EmailMessage
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import pikepdf
 import pytest
@@ -29,6 +32,7 @@ from api.app import create_app
 from core.config import Settings
 from core.dates import local_today
 from core.db import make_engine, make_session_factory, transaction, utcnow
+from ingest.recognition import HouseholdRecord, MemberRecord
 from ingest.worker import run_worker
 from records.masterdata import (
     HOUSEHOLD_COLUMNS,
@@ -43,7 +47,8 @@ from records.runtime import Runtime
 from records.schema import migrate
 from records.users import hash_password
 
-SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "samples"
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO.parent / "shared" / "samples"
 TEST_SECRET = "test-secret-key-0123456789"
 PASSWORD = "richtig-langes-passwort"
 
@@ -161,6 +166,70 @@ def settings_env(settings: Settings) -> dict[str, str]:
         env["EAKTE_OPENSEARCH_URL"] = settings.opensearch_url
         env["EAKTE_OPENSEARCH_INDEX"] = settings.opensearch_index
     return env
+
+
+def cli_env(data_dir: Path, **variables: str) -> dict[str, str]:
+    """This process's environment for a product command with its own data folder and the test
+    secret, outside demo mode; `variables` add to it (EAKTE_DATABASE_URL=...)."""
+    env = dict(os.environ, EAKTE_DATA_DIR=str(data_dir), EAKTE_SECRET_KEY=TEST_SECRET)
+    env.pop("EAKTE_DEMO", None)
+    env.update(variables)
+    return env
+
+
+def run_cli(
+    env: dict[str, str], *args: str, stdin: str | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`python -m app.cli ARGS` from the repository, `env` its whole environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=timeout,
+    )
+
+
+# What a court's letter says about an appeal, as the legal intake reads it.
+APPEAL_FACTS = ("court", "file_reference", "parties", "served_on")
+SCHLESWIG_APPEAL = {
+    "court": "Sozialgericht Schleswig",
+    "file_reference": "S 12 AS 345/26",
+    "parties": "Kläger ./. Jobcenter",
+    "served_on": "2026-10-09",
+}
+
+
+def register_appeal(
+    client: TestClient, court_letter: str, facts: dict[str, str], **extra: object
+) -> dict[str, Any]:
+    """Registers the appeal a court's letter starts, with the court's `facts` (APPEAL_FACTS) and
+    the `extra` fields; the answer must be 201."""
+    fields = {"document_id": court_letter, **{key: facts[key] for key in APPEAL_FACTS}, **extra}
+    answer = client.post("/api/appeals", json=fields)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def household_record(
+    bg: str,
+    street: str,
+    postcode: str,
+    town: str,
+    *people: tuple[str, str, str] | MemberRecord,
+    active: bool = True,
+) -> HouseholdRecord:
+    """A household of recognition's master data; a person is (last name, first name, ISO birth
+    date), or a MemberRecord where the IBAN or e-mail address matters."""
+    members = tuple(
+        person
+        if isinstance(person, MemberRecord)
+        else MemberRecord(person[0], person[1], date.fromisoformat(person[2]))
+        for person in people
+    )
+    return HouseholdRecord(bg, street, postcode, town, members, active)
 
 
 def sample(name: str) -> Path:

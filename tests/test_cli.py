@@ -10,23 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import SAMPLES, TEST_SECRET
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.support import REPO, SAMPLES, TEST_SECRET, cli_env, run_cli
 
 
 def eakte(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, EAKTE_DATA_DIR=str(data_dir), EAKTE_SECRET_KEY=TEST_SECRET)
-    env.pop("EAKTE_DEMO", None)
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=120,
-    )
+    return run_cli(cli_env(data_dir), *args, stdin=stdin, timeout=120)
 
 
 def test_import_reports_changes_and_reimport_changes_nothing(tmp_path: Path) -> None:
@@ -70,14 +58,7 @@ def test_default_secret_is_refused_outside_demo_mode(tmp_path: Path, command: li
     env = dict(os.environ, EAKTE_DATA_DIR=str(tmp_path))
     env.pop("EAKTE_SECRET_KEY", None)
     env.pop("EAKTE_DEMO", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", *command],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=60,
-    )
+    result = run_cli(env, *command, timeout=60)
     assert result.returncode == 2
     assert "EAKTE_SECRET_KEY" in result.stderr
 

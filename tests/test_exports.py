@@ -25,6 +25,7 @@ from tests.support import (
     file_indexed,
     load_people,
     page_texts,
+    register_appeal,
     scan_pdf,
 )
 
@@ -189,20 +190,13 @@ def test_appeal_prefilled_from_the_court_letter_with_status_who_and_when(
     assert facts["court_deadline"] == "2026-12-02"
     assert "binnen eines Monats" in facts["court_deadline_source"]
 
-    appeal = office.post(
-        "/api/appeals",
-        json={
-            "document_id": case_file["court"],
-            "court": facts["court"],
-            "file_reference": facts["file_reference"],
-            "parties": facts["parties"],
-            "served_on": facts["served_on"],
-            "court_deadline": facts["court_deadline"],
-            "close_inbox_items": True,
-        },
+    body = register_appeal(
+        office,
+        case_file["court"],
+        facts,
+        court_deadline=facts["court_deadline"],
+        close_inbox_items=True,
     )
-    assert appeal.status_code == 201, appeal.text
-    body = appeal.json()
     assert body["statement_due"] == "2026-12-02"
     assert body["file_due"] == "2026-12-02"
     assert "§ 104" in " ".join(step["label"] for step in body["deadline_steps"])
@@ -247,17 +241,7 @@ def test_export_for_the_court_is_numbered_recorded_in_the_file_and_audited(
         json={"document_id": case_file["objection"], "decision_id": case_file["decision"]},
     ).json()
     facts = office.get(f"/api/documents/{case_file['court']}/legal-intake").json()["appeal"]
-    appeal = office.post(
-        "/api/appeals",
-        json={
-            "document_id": case_file["court"],
-            "court": facts["court"],
-            "file_reference": facts["file_reference"],
-            "parties": facts["parties"],
-            "served_on": facts["served_on"],
-            "objection_id": objection["id"],
-        },
-    ).json()
+    appeal = register_appeal(office, case_file["court"], facts, objection_id=objection["id"])
 
     options = office.get(
         f"/api/households/{OWN}/export-options", params={"appeal_id": appeal["id"]}

@@ -6,48 +6,31 @@ where. Letters whose number and person agree are filed as before. Pure recogniti
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
-from ingest.recognition import (
-    ROUTE_THRESHOLD,
-    Catalogue,
-    HouseholdRecord,
-    MasterData,
-    MemberRecord,
-    Recognition,
-    load_catalogue,
-    recognise,
-)
+from ingest.recognition import ROUTE_THRESHOLD, Catalogue, MasterData, Recognition, recognise
+from tests.support import household_record
 
 HELGA = "95401BG1234567"  # Helga Brodersen, Husum
 OLE = "95401BG1234568"  # Ole Carstensen, Heide: one digit off Helga's number
 FRIEDA = "95402BG7700001"  # Frieda Jessen, Meldorf
 
 
-def _household(bg: str, street: str, postcode: str, town: str, last: str, first: str, born: date):
-    return HouseholdRecord(bg, street, postcode, town, (MemberRecord(last, first, born),))
-
-
 @pytest.fixture(scope="module")
 def master() -> MasterData:
     return MasterData(
         [
-            _household(
-                HELGA, "Norderstraße 14", "25813", "Husum", "Brodersen", "Helga", date(1968, 2, 9)
+            household_record(
+                HELGA, "Norderstraße 14", "25813", "Husum", ("Brodersen", "Helga", "1968-02-09")
             ),
-            _household(OLE, "Markt 22", "25746", "Heide", "Carstensen", "Ole", date(1991, 10, 30)),
-            _household(
-                FRIEDA, "Zingel 3", "25704", "Meldorf", "Jessen", "Frieda", date(1957, 6, 1)
+            household_record(
+                OLE, "Markt 22", "25746", "Heide", ("Carstensen", "Ole", "1991-10-30")
+            ),
+            household_record(
+                FRIEDA, "Zingel 3", "25704", "Meldorf", ("Jessen", "Frieda", "1957-06-01")
             ),
         ]
     )
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return load_catalogue()
 
 
 def _run(pages: list[str], master: MasterData, catalogue: Catalogue) -> Recognition:

@@ -20,16 +20,14 @@ from ingest.filing import master_data, recognise_all
 from ingest.recognition import (
     ROUTE_THRESHOLD,
     Catalogue,
-    HouseholdRecord,
     MasterData,
     MemberRecord,
     Recognition,
-    load_catalogue,
     recognise,
 )
 from records.masterdata import HOUSEHOLD_COLUMNS, import_households, read_csv
 from records.models import Household
-from tests.support import SAMPLES, make_settings, migrated_sessions
+from tests.support import SAMPLES, household_record, make_settings, migrated_sessions
 
 HELGA = "95401BG1234567"  # Helga Brodersen, Husum; her account and e-mail address are known
 OLE = "95401BG1234568"  # Ole Carstensen, Heide: one digit off Helga's number
@@ -46,88 +44,55 @@ HELGA_IBAN_PRINTED = "DE66 2175 0000 0012 3456 78"
 OLE_IBAN_PRINTED = "DE08 2175 0000 0087 6543 21"
 
 
-def _member(last: str, first: str, born: date, iban: str | None = None, email: str | None = None):
-    return MemberRecord(last, first, born, iban=iban, email=email)
-
-
 @pytest.fixture(scope="module")
 def master() -> MasterData:
     return MasterData(
         [
-            HouseholdRecord(
+            household_record(
                 HELGA,
                 "Norderstraße 14",
                 "25813",
                 "Husum",
-                (
-                    _member(
-                        "Brodersen",
-                        "Helga",
-                        date(1968, 2, 9),
-                        HELGA_IBAN,
-                        "helga.brodersen@example.org",
-                    ),
+                MemberRecord(
+                    "Brodersen",
+                    "Helga",
+                    date(1968, 2, 9),
+                    iban=HELGA_IBAN,
+                    email="helga.brodersen@example.org",
                 ),
             ),
-            HouseholdRecord(
+            household_record(
                 OLE,
                 "Markt 22",
                 "25746",
                 "Heide",
-                (_member("Carstensen", "Ole", date(1991, 10, 30), OLE_IBAN),),
+                MemberRecord("Carstensen", "Ole", date(1991, 10, 30), iban=OLE_IBAN),
             ),
-            HouseholdRecord(
-                FRIEDA,
-                "Zingel 3",
-                "25704",
-                "Meldorf",
-                (_member("Jessen", "Frieda", date(1957, 6, 1)),),
+            household_record(
+                FRIEDA, "Zingel 3", "25704", "Meldorf", ("Jessen", "Frieda", "1957-06-01")
             ),
-            HouseholdRecord(
-                JAN_A,
-                "Süderstraße 5",
-                "25813",
-                "Husum",
-                (_member("Petersen", "Jan", date(1980, 3, 4)),),
+            household_record(
+                JAN_A, "Süderstraße 5", "25813", "Husum", ("Petersen", "Jan", "1980-03-04")
             ),
-            HouseholdRecord(
-                JAN_B,
-                "Lange Reihe 9",
-                "25746",
-                "Heide",
-                (_member("Petersen", "Jan", date(1975, 7, 7)),),
+            household_record(
+                JAN_B, "Lange Reihe 9", "25746", "Heide", ("Petersen", "Jan", "1975-07-07")
             ),
-            HouseholdRecord(
+            household_record(
                 THOMSEN,
                 "Am Deich 3",
                 "25832",
                 "Tönning",
-                (
-                    _member("Thomsen", "Kai", date(1979, 5, 12)),
-                    _member("Lorenzen", "Maren", date(1983, 11, 2)),
-                ),
+                ("Thomsen", "Kai", "1979-05-12"),
+                ("Lorenzen", "Maren", "1983-11-02"),
             ),
-            HouseholdRecord(
-                BIRTE,
-                "Neustadt 20",
-                "25813",
-                "Husum",
-                (_member("Hansen", "Birte", date(1990, 1, 15)),),
+            household_record(
+                BIRTE, "Neustadt 20", "25813", "Husum", ("Hansen", "Birte", "1990-01-15")
             ),
-            HouseholdRecord(
-                TENANT,
-                "Osterstraße 7",
-                "25746",
-                "Heide",
-                (_member("Rasmussen", "Uwe", date(1962, 8, 21)),),
+            household_record(
+                TENANT, "Osterstraße 7", "25746", "Heide", ("Rasmussen", "Uwe", "1962-08-21")
             ),
         ]
     )
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return load_catalogue()
 
 
 def _statement(holder: str, iban_line: str) -> list[str]:
@@ -455,22 +420,16 @@ def test_borrowed_last_name_without_the_address_is_not_enough(
 def test_borrowed_last_name_that_is_someone_elses_real_name_goes_to_clearing(
     catalogue: Catalogue,
 ) -> None:
-    couple = HouseholdRecord(
+    couple = household_record(
         THOMSEN,
         "Am Deich 3",
         "25832",
         "Tönning",
-        (
-            _member("Thomsen", "Kai", date(1979, 5, 12)),
-            _member("Lorenzen", "Maren", date(1983, 11, 2)),
-        ),
+        ("Thomsen", "Kai", "1979-05-12"),
+        ("Lorenzen", "Maren", "1983-11-02"),
     )
-    other = HouseholdRecord(
-        "95403BG4000009",
-        "Hafenstraße 9",
-        "25832",
-        "Tönning",
-        (_member("Thomsen", "Maren", date(1990, 4, 4)),),
+    other = household_record(
+        "95403BG4000009", "Hafenstraße 9", "25832", "Tönning", ("Thomsen", "Maren", "1990-04-04")
     )
     text = "Maren Thomsen\nAm Deich 3\n25832 Tönning\nAnbei meine Lohnabrechnung.\n"
     result = recognise([text], MasterData([couple, other]), catalogue)

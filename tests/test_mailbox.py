@@ -11,8 +11,6 @@ import email.policy
 import imaplib
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -47,12 +45,11 @@ from tests.support import (
     load_people,
     make_settings,
     objection_mail,
+    run_cli,
     service_env,
     settings_env,
     work_until_idle,
 )
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def short_mail(subject: str, message_id: str | None) -> bytes:
@@ -80,10 +77,10 @@ def test_the_mailbox_is_off_by_default(tmp_path: Path) -> None:
         runtime.close()
     env = dict(os.environ, **settings_env(settings))
     env = {k: v for k, v in env.items() if not k.startswith("EAKTE_MAILBOX_")}
-    shown = _cli(env, "mailbox", "status")
+    shown = run_cli(env, "mailbox", "status")
     assert shown.returncode == 0, shown.stderr
     assert "Funktionspostfach: aus" in shown.stdout
-    fetched = _cli(env, "mailbox", "fetch")
+    fetched = run_cli(env, "mailbox", "fetch")
     assert fetched.returncode == 2
     assert "Kein Funktionspostfach eingerichtet" in fetched.stderr
 
@@ -228,17 +225,6 @@ def mailbox_batches(runtime: Runtime) -> list[ScanBatch]:
         batches = list(session.scalars(select(ScanBatch).where(ScanBatch.channel == "mailbox")))
         session.expunge_all()
     return batches
-
-
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=300,
-    )
 
 
 @pytest.mark.services
@@ -395,14 +381,14 @@ def test_a_broken_message_goes_to_quarantine_with_a_german_reason(
             EAKTE_MAILBOX_DONE_FOLDER=server.done,
             EAKTE_MAILBOX_QUARANTINE_FOLDER=server.quarantine,
         )
-        shown = _cli(env, "mailbox", "status")
+        shown = run_cli(env, "mailbox", "status")
         assert shown.returncode == 0, shown.stderr
         assert "1 übernommen, 3 in Quarantäne, 0 noch nicht verschoben" in shown.stdout
         assert f"Grund: {NO_CONTENT}" in shown.stdout
-        as_json = json.loads(_cli(env, "mailbox", "status", "--json").stdout)
+        as_json = json.loads(run_cli(env, "mailbox", "status", "--json").stdout)
         assert as_json["quarantined"] == 3
         # Fetching again (here from the command line) takes nothing twice.
-        fetched = _cli(env, "mailbox", "fetch")
+        fetched = run_cli(env, "mailbox", "fetch")
         assert fetched.returncode == 0, fetched.stderr
         assert "0 E-Mails übernommen, 0 in Quarantäne." in fetched.stdout
     finally:

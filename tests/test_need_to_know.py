@@ -63,6 +63,22 @@ def _admin(runtime: Runtime):  # type: ignore[no-untyped-def]
     return client_for(runtime, "admin")
 
 
+def _elsewhere_stands_in_today(runtime: Runtime) -> None:
+    """An administrator names ELSEWHERE (another team) CASEWORKER's deputy for today."""
+    today = local_today().isoformat()
+    named = _admin(runtime).post(
+        "/api/deputies",
+        json={
+            "deputy": ELSEWHERE,
+            "absent": CASEWORKER,
+            "starts_on": today,
+            "ends_on": today,
+            "approved_by": "Teamleitung Husum",
+        },
+    )
+    assert named.status_code == 201, named.text
+
+
 def _events(runtime: Runtime, **where: object) -> list[AuditEvent]:
     with transaction(runtime.sessions) as session:
         query = select(AuditEvent).order_by(AuditEvent.id)
@@ -272,19 +288,7 @@ def test_a_deputy_is_of_the_same_team_not_backdated_and_not_longer_than_allowed(
 def test_a_deputy_never_takes_items_personally_and_loses_them_with_the_period(
     sqlite_runtime: Runtime, mail: dict[str, str]
 ) -> None:
-    admin = _admin(sqlite_runtime)
-    today = local_today().isoformat()
-    named = admin.post(
-        "/api/deputies",
-        json={
-            "deputy": ELSEWHERE,
-            "absent": CASEWORKER,
-            "starts_on": today,
-            "ends_on": today,
-            "approved_by": "Teamleitung Husum",
-        },
-    )
-    assert named.status_code == 201, named.text
+    _elsewhere_stands_in_today(sqlite_runtime)
     deputy = client_for(sqlite_runtime, ELSEWHERE)
     item = _item_of(sqlite_runtime, mail["approved"])
     to_herself = deputy.post(f"/api/inbox/{item}/forward", json={"to_user": ELSEWHERE})
@@ -309,18 +313,7 @@ def test_forwarding_checks_every_member_of_a_receiving_team(
     sqlite_runtime: Runtime, mail: dict[str, str]
 ) -> None:
     # The islands' first member stands in for the caseworker today; her teammates do not.
-    admin = _admin(sqlite_runtime)
-    today = local_today().isoformat()
-    admin.post(
-        "/api/deputies",
-        json={
-            "deputy": ELSEWHERE,
-            "absent": CASEWORKER,
-            "starts_on": today,
-            "ends_on": today,
-            "approved_by": "Teamleitung Husum",
-        },
-    ).raise_for_status()
+    _elsewhere_stands_in_today(sqlite_runtime)
     caseworker = client_for(sqlite_runtime, CASEWORKER)
     item = _item_of(sqlite_runtime, mail["approved"])
     refused = caseworker.post(f"/api/inbox/{item}/forward", json={"to_team": "Leistung Inseln"})

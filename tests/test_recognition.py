@@ -28,7 +28,7 @@ from ingest.recognition import (
     load_catalogue,
     recognise,
 )
-from tests.support import SAMPLES
+from tests.support import SAMPLES, household_record
 
 # --- master data ------------------------------------------------------------------------------
 
@@ -49,15 +49,6 @@ def _sample_households() -> list[HouseholdRecord]:
     ]
 
 
-def _household(
-    bg: str, street: str, postcode: str, town: str, *people: tuple[str, str, str], active=True
-) -> HouseholdRecord:
-    members = tuple(
-        MemberRecord(last, first, date.fromisoformat(born)) for last, first, born in people
-    )
-    return HouseholdRecord(bg, street, postcode, town, members, active)
-
-
 ANNA_KIEL = "24101BG0012345"
 JAN_PETERSEN = "24101BG0012346"  # one digit away from ANNA_KIEL
 JUERGEN = "24102BG1111111"
@@ -72,7 +63,7 @@ HOFFMANN = "24101BG8888888"
 NADINE = "24101BG7654321"  # same building as HOFFMANN
 
 OWN_HOUSEHOLDS = [
-    _household(
+    household_record(
         ANNA_KIEL,
         "Schleswiger Straße 12a",
         "24103",
@@ -80,12 +71,16 @@ OWN_HOUSEHOLDS = [
         ("Müller", "Anna", "1985-04-03"),
         ("Müller", "Thomas", "1982-11-20"),
     ),
-    _household(JAN_PETERSEN, "Am Markt 3", "24105", "Kiel", ("Petersen", "Jan", "1970-01-15")),
-    _household(JUERGEN, "Große Straße 7", "24937", "Flensburg", ("Weiß", "Jürgen", "1960-03-25")),
-    _household(
+    household_record(
+        JAN_PETERSEN, "Am Markt 3", "24105", "Kiel", ("Petersen", "Jan", "1970-01-15")
+    ),
+    household_record(
+        JUERGEN, "Große Straße 7", "24937", "Flensburg", ("Weiß", "Jürgen", "1960-03-25")
+    ),
+    household_record(
         ANNA_FLENSBURG, "Bahnhofstraße 4", "24939", "Flensburg", ("Müller", "Anna", "1990-07-07")
     ),
-    _household(
+    household_record(
         AYSE,
         "Süderstraße 20",
         "24340",
@@ -93,21 +88,21 @@ OWN_HOUSEHOLDS = [
         ("Yılmaz", "Ayşe", "1979-09-09"),
         ("Yılmaz", "Mehmet", "1975-05-05"),
     ),
-    _household(
+    household_record(
         SVEN_OLD, "Nordstraße 1", "24103", "Kiel", ("Ketelsen", "Sven", "1988-08-08"), active=False
     ),
-    _household(SVEN_NEW, "Deichweg 5", "24106", "Kiel", ("Ketelsen", "Sven", "1988-08-08")),
-    _household(
+    household_record(SVEN_NEW, "Deichweg 5", "24106", "Kiel", ("Ketelsen", "Sven", "1988-08-08")),
+    household_record(
         MARIA_LANGE, "Kirchstraße 9", "24937", "Flensburg", ("Lange", "Maria", "1975-02-02")
     ),
-    _household(
+    household_record(
         HANS_PETER,
         "Strandweg 2",
         "24340",
         "Eckernförde",
         ("Schulze-Berg", "Hans-Peter", "1965-12-24"),
     ),
-    _household(
+    household_record(
         KARL_INACTIVE,
         "Dorfstraße 1",
         "24939",
@@ -115,7 +110,7 @@ OWN_HOUSEHOLDS = [
         ("Brandt", "Karl", "1950-05-05"),
         active=False,
     ),
-    _household(
+    household_record(
         HOFFMANN,
         "Holstenstraße 40",
         "24103",
@@ -123,13 +118,10 @@ OWN_HOUSEHOLDS = [
         ("Hoffmann", "Lukas", "1999-09-19"),
         ("Hoffmann", "Lena", "2001-01-01"),
     ),
-    _household(NADINE, "Holstenstraße 40", "24103", "Kiel", ("Schmidt", "Nadine", "1980-06-15")),
+    household_record(
+        NADINE, "Holstenstraße 40", "24103", "Kiel", ("Schmidt", "Nadine", "1980-06-15")
+    ),
 ]
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return load_catalogue()
 
 
 @pytest.fixture(scope="module")
@@ -391,7 +383,7 @@ def test_existing_number_with_only_a_common_word_for_a_name(
     _assert_clearing(_run(text, master, catalogue), "keine Person")
 
 
-def test_unknown_number_is_not_a_household(master: MasterData, catalogue: Catalogue) -> None:
+def test_unknown_number_is_not_ahousehold_record(master: MasterData, catalogue: Catalogue) -> None:
     text = "Peter Unbekannt\nBG-Nummer: 24109BG5550000\nIch bitte um Rückruf.\n"
     result = _run(text, master, catalogue)
     _assert_clearing(result, "24109BG5550000", "nicht in den Stammdaten")

@@ -9,8 +9,6 @@ test runs on the embedded index and on OpenSearch (with SQLite as the database).
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -34,10 +32,9 @@ from tests.support import (
     file_indexed,
     load_people,
     make_settings,
+    run_cli,
     settings_env,
 )
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(params=["embedded", pytest.param("opensearch", marks=pytest.mark.services)])
@@ -368,14 +365,7 @@ def test_reindex_command_prints_progress_and_a_summary(search_runtime, files) ->
         search_runtime.index.delete(document_id)
     env = dict(os.environ, **settings_env(search_runtime.settings))
     env.pop("EAKTE_DEMO", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "reindex", "--batch-size", "5"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=120,
-    )
+    result = run_cli(env, "reindex", "--batch-size", "5", timeout=120)
     assert result.returncode == 0, result.stderr
     assert "Suchindex neu aufgebaut: 11 Dokumente indexiert" in result.stdout
     assert "11/11" in result.stderr
