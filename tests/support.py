@@ -3,6 +3,8 @@ the browser's helpers in tests/support_browser.py. No test module imports anothe
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import socket
 import subprocess
@@ -10,6 +12,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -232,6 +235,31 @@ def household_record(
     return HouseholdRecord(bg, street, postcode, town, members, active)
 
 
+def household_records(path: Path, *only: str) -> list[HouseholdRecord]:
+    """Recognition's master data from a households CSV in the import format (a row a member;
+    optional columns iban, email, and active "no" for an inactive household); `only` picks
+    households by BG number."""
+    members: dict[str, list[MemberRecord]] = defaultdict(list)
+    rows: dict[str, dict[str, str]] = {}
+    with path.open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if only and row["bg_number"] not in only:
+                continue
+            born = date.fromisoformat(row["birth_date"]) if row["birth_date"] else None
+            iban, email = row.get("iban") or None, row.get("email") or None
+            members[row["bg_number"]].append(
+                MemberRecord(row["last_name"], row["first_name"], born, iban=iban, email=email)
+            )
+            rows[row["bg_number"]] = row
+    return [
+        HouseholdRecord(
+            bg, row["street"], row["postcode"], row["town"], tuple(members[bg]),
+            row.get("active") != "no",
+        )
+        for bg, row in rows.items()
+    ]  # fmt: skip
+
+
 def sample(name: str) -> Path:
     return SAMPLES / name
 
@@ -304,6 +332,27 @@ def file_indexed(
         session.flush()
         runtime.index.index(index_entry(document))
         return str(document.id)
+
+
+# Master data for recognition tests, in households CSVs next to this module.
+IDENTITY_HOUSEHOLDS = Path(__file__).resolve().parent / "households_identity.csv"
+RECOGNITION_HOUSEHOLDS = Path(__file__).resolve().parent / "households_recognition.csv"
+SEARCH_LETTERS = Path(__file__).resolve().parent / "search_letters.json"
+
+
+def file_search_letters(runtime: Runtime, *names: str, **override: object) -> dict[str, str]:
+    """Files and indexes the letters of tests/search_letters.json named (all without names),
+    `override` replacing their fields (target="caseworker"); their ids by name."""
+    households = {"OWN": OWN, "NEIGHBOUR": NEIGHBOUR, "ISLANDS": ISLANDS, None: None}
+    letters = json.loads(SEARCH_LETTERS.read_text(encoding="utf-8"))
+    filed = {}
+    for name in names or letters:
+        fields = {**letters[name], **override}
+        household = households[fields.pop("household")]
+        doc_type, pages = fields.pop("doc_type"), fields.pop("pages")
+        fields["receipt_date"] = date.fromisoformat(fields["receipt_date"])
+        filed[name] = file_indexed(runtime, household, doc_type, *pages, **fields)
+    return filed
 
 
 def staff_csv_moving(login: str, team: str) -> bytes:

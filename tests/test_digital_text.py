@@ -56,6 +56,13 @@ class OcrCounter:
         monkeypatch.setattr(ingest.pipeline, "read_page", counted)
 
 
+@pytest.fixture
+def ocr(sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> OcrCounter:
+    """The sample staff and households loaded, and the pipeline's OCR calls counted."""
+    load_people(sqlite_runtime)
+    return OcrCounter(monkeypatch)
+
+
 def digital_pdf(pages: list[list[str]]) -> bytes:
     """A born-digital PDF: each page's lines drawn as text with an embedded font."""
     pdf = FPDF(unit="pt", format="A4")
@@ -180,10 +187,8 @@ def upload(runtime: Runtime, name: str, data: bytes) -> list[Page]:
 
 @pytest.mark.slow
 def test_e_mail_text_is_taken_from_its_text_layer_and_found_with_no_ocr(
-    sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    sqlite_runtime: Runtime, ocr: OcrCounter, tmp_path: Path
 ) -> None:
-    load_people(sqlite_runtime)
-    ocr = OcrCounter(monkeypatch)
     attachment = long_text(12)
     message = objection_mail(attachment, receipt_png())
 
@@ -306,10 +311,8 @@ def test_page_contents_tell_drawn_text_from_scans_and_ocr_layers(tmp_path: Path)
 
 @pytest.mark.slow
 def test_born_digital_pdf_keeps_its_text_with_no_ocr(
-    sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    sqlite_runtime: Runtime, ocr: OcrCounter, tmp_path: Path
 ) -> None:
-    load_people(sqlite_runtime)
-    ocr = OcrCounter(monkeypatch)
     lines = [[f"{line} (Seite {number})" for line in LETTER_LINES] for number in (1, 2, 3)]
 
     pages = upload(sqlite_runtime, "abrechnung.pdf", digital_pdf(lines))
@@ -326,10 +329,8 @@ def test_born_digital_pdf_keeps_its_text_with_no_ocr(
 
 @pytest.mark.slow
 def test_pdf_with_fonts_not_embedded_keeps_its_text_and_the_archive_embeds_one(
-    sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    sqlite_runtime: Runtime, ocr: OcrCounter, tmp_path: Path
 ) -> None:
-    load_people(sqlite_runtime)
-    ocr = OcrCounter(monkeypatch)
     pdf = FPDF(unit="pt", format="A4")
     pdf.add_page()
     pdf.set_font("Helvetica", "", 11)  # one of the standard 14 fonts: never embedded
@@ -361,10 +362,8 @@ def page_contents_of(data: bytes, tmp_path: Path):  # type: ignore[no-untyped-de
 
 @pytest.mark.slow
 def test_scanned_pdf_and_one_with_an_ocr_layer_are_still_read_by_ocr(
-    sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    sqlite_runtime: Runtime, ocr: OcrCounter, tmp_path: Path
 ) -> None:
-    load_people(sqlite_runtime)
-    ocr = OcrCounter(monkeypatch)
     data = joined(scanned_pdf([LETTER_LINES]), ocr_layer_pdf(LETTER_LINES, tmp_path))
 
     pages = upload(sqlite_runtime, "scan.pdf", data)
@@ -375,11 +374,7 @@ def test_scanned_pdf_and_one_with_an_ocr_layer_are_still_read_by_ocr(
 
 
 @pytest.mark.slow
-def test_mixed_pdf_is_decided_page_by_page(
-    sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    load_people(sqlite_runtime)
-    ocr = OcrCounter(monkeypatch)
+def test_mixed_pdf_is_decided_page_by_page(sqlite_runtime: Runtime, ocr: OcrCounter) -> None:
     scanned = ["Anlage: Quittung Nr. 4711", "Mietzahlung Dezember 2026", "Betrag 450,00 Euro"]
     data = joined(digital_pdf([LETTER_LINES]), scanned_pdf([scanned]), digital_pdf([scanned]))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ingest.recognition import ROUTE_THRESHOLD, Catalogue, MasterData, Recognition, recognise
-from tests.support import household_record
+from tests.support import IDENTITY_HOUSEHOLDS, household_records
 
 HELGA = "95401BG1234567"  # Helga Brodersen, Husum
 OLE = "95401BG1234568"  # Ole Carstensen, Heide: one digit off Helga's number
@@ -18,19 +18,7 @@ FRIEDA = "95402BG7700001"  # Frieda Jessen, Meldorf
 
 @pytest.fixture(scope="module")
 def master() -> MasterData:
-    return MasterData(
-        [
-            household_record(
-                HELGA, "Norderstraße 14", "25813", "Husum", ("Brodersen", "Helga", "1968-02-09")
-            ),
-            household_record(
-                OLE, "Markt 22", "25746", "Heide", ("Carstensen", "Ole", "1991-10-30")
-            ),
-            household_record(
-                FRIEDA, "Zingel 3", "25704", "Meldorf", ("Jessen", "Frieda", "1957-06-01")
-            ),
-        ]
-    )
+    return MasterData(household_records(IDENTITY_HOUSEHOLDS, HELGA, OLE, FRIEDA))
 
 
 def _run(pages: list[str], master: MasterData, catalogue: Catalogue) -> Recognition:

@@ -8,8 +8,6 @@ paper; keys and persons that disagree go to clearing with every household offere
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -21,13 +19,19 @@ from ingest.recognition import (
     ROUTE_THRESHOLD,
     Catalogue,
     MasterData,
-    MemberRecord,
     Recognition,
     recognise,
 )
 from records.masterdata import HOUSEHOLD_COLUMNS, import_households, read_csv
 from records.models import Household
-from tests.support import SAMPLES, household_record, make_settings, migrated_sessions
+from tests.support import (
+    IDENTITY_HOUSEHOLDS,
+    SAMPLES,
+    household_record,
+    household_records,
+    make_settings,
+    migrated_sessions,
+)
 
 HELGA = "95401BG1234567"  # Helga Brodersen, Husum; her account and e-mail address are known
 OLE = "95401BG1234568"  # Ole Carstensen, Heide: one digit off Helga's number
@@ -46,53 +50,7 @@ OLE_IBAN_PRINTED = "DE08 2175 0000 0087 6543 21"
 
 @pytest.fixture(scope="module")
 def master() -> MasterData:
-    return MasterData(
-        [
-            household_record(
-                HELGA,
-                "Norderstraße 14",
-                "25813",
-                "Husum",
-                MemberRecord(
-                    "Brodersen",
-                    "Helga",
-                    date(1968, 2, 9),
-                    iban=HELGA_IBAN,
-                    email="helga.brodersen@example.org",
-                ),
-            ),
-            household_record(
-                OLE,
-                "Markt 22",
-                "25746",
-                "Heide",
-                MemberRecord("Carstensen", "Ole", date(1991, 10, 30), iban=OLE_IBAN),
-            ),
-            household_record(
-                FRIEDA, "Zingel 3", "25704", "Meldorf", ("Jessen", "Frieda", "1957-06-01")
-            ),
-            household_record(
-                JAN_A, "Süderstraße 5", "25813", "Husum", ("Petersen", "Jan", "1980-03-04")
-            ),
-            household_record(
-                JAN_B, "Lange Reihe 9", "25746", "Heide", ("Petersen", "Jan", "1975-07-07")
-            ),
-            household_record(
-                THOMSEN,
-                "Am Deich 3",
-                "25832",
-                "Tönning",
-                ("Thomsen", "Kai", "1979-05-12"),
-                ("Lorenzen", "Maren", "1983-11-02"),
-            ),
-            household_record(
-                BIRTE, "Neustadt 20", "25813", "Husum", ("Hansen", "Birte", "1990-01-15")
-            ),
-            household_record(
-                TENANT, "Osterstraße 7", "25746", "Heide", ("Rasmussen", "Uwe", "1962-08-21")
-            ),
-        ]
-    )
+    return MasterData(household_records(IDENTITY_HOUSEHOLDS))
 
 
 def _statement(holder: str, iban_line: str) -> list[str]:

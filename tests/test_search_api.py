@@ -12,7 +12,6 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,7 @@ from tests.support import (
     OWN,
     Held,
     client_for,
-    file_indexed,
+    file_search_letters,
     load_people,
     make_settings,
     run_cli,
@@ -50,67 +49,21 @@ def search_runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[R
 
 @pytest.fixture
 def files(search_runtime: Runtime) -> dict[str, str]:
-    rt = search_runtime
-    return {
-        "costs": file_indexed(
-            rt, OWN, "nebenkostenabrechnung",
-            "Stadtwerke Husum\nBetreff: Nebenkostenabrechnung 2025 für die Wohnung Hafenstraße 5",
-            "Nachzahlung 312,40 EUR, fällig am 15.04.2026. Mietpartei: Frau Müller",
-            receipt_date=date(2026, 3, 2),
-        ),
-        "costs_ocr": file_indexed(
-            rt, OWN, "nebenkostenabrechnung",
-            "Betreff: Nebenkostenabrechnunq 2024 (Korrektur) für Frau Mueller",
-            receipt_date=date(2025, 4, 7),
-        ),
-        "statement": file_indexed(
-            rt, OWN, "kontoauszug",
-            "Sparkasse Nordfriesland, Kontoauszug 3/2026\n"
-            "IBAN DE14 2175 0000 4630 9328 54, Miete Hafenstraße 450,00 EUR",
-            receipt_date=date(2026, 1, 10),
-        ),
-        "objection": file_indexed(
-            rt, OWN, "widerspruch",
-            "Hiermit lege ich Widerspruch gegen den Bescheid vom 09.11.2025 ein. Müller",
-            receipt_date=date(2025, 11, 20), target="team:Widerspruchsstelle",
-        ),
-        "court": file_indexed(
-            rt, OWN, "klage",
-            "Sozialgericht Schleswig – Widerspruchsbescheid angefochten, Az. S 12 AS 345/26",
-            receipt_date=date(2026, 2, 3), target="team:Widerspruchsstelle",
-            court_reference="S 12 AS 345/26",
-        ),
-        "decision": file_indexed(
-            rt, OWN, "sonstiges",
-            "Änderungsbescheid Bürgergeld ab 01.02.2026 für die Bedarfsgemeinschaft Müller",
-            receipt_date=date(2026, 2, 1), direction="out",
-        ),
-        "renewal": file_indexed(
-            rt, OWN, "weiterbewilligungsantrag",
-            "Antrag auf Weiterbewilligung der Leistungen nach dem SGB II",
-            receipt_date=date(2026, 5, 4),
-        ),
-        "neighbour_costs": file_indexed(
-            rt, NEIGHBOUR, "nebenkostenabrechnung",
-            "Nebenkostenabrechnung 2025, Heizkosten und Wasser, Herr Schmidt",
-            receipt_date=date(2026, 3, 9),
-        ),
-        "neighbour_payslip": file_indexed(
-            rt, NEIGHBOUR, "verdienstabrechnung",
-            "Verdienstabrechnung März 2026, Lohn 1.250,00 EUR, Herr Schmidt",
-            receipt_date=date(2026, 4, 1),
-        ),
-        "islands_costs": file_indexed(
-            rt, ISLANDS, "nebenkostenabrechnung",
-            "Nebenkostenabrechnung 2025 Wyk auf Föhr, Frau Müller",
-            receipt_date=date(2026, 3, 3),
-        ),
-        "clearing_costs": file_indexed(
-            rt, None, "nebenkostenabrechnung",
-            "Nebenkostenabrechnung ohne erkennbaren Absender, Müller",
-            receipt_date=date(2026, 3, 4),
-        ),
-    }  # fmt: skip
+    # Eleven letters: seven of OWN, two of its neighbour, one of the islands, one in clearing.
+    return file_search_letters(
+        search_runtime,
+        "costs",
+        "costs_ocr",
+        "statement",
+        "objection",
+        "court",
+        "decision",
+        "renewal",
+        "neighbour_costs",
+        "neighbour_payslip",
+        "islands_costs",
+        "clearing_costs",
+    )
 
 
 def get(client, **params):  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from records.runtime import Runtime
-from tests.support import NEIGHBOUR, OWN, file_indexed
+from tests.support import NEIGHBOUR, OWN, file_search_letters
 from tests.support_browser import ARTIFACTS, log_in
 
 pytestmark = pytest.mark.slow
@@ -17,32 +17,16 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def letters(sqlite_runtime: Runtime, live_url: str) -> tuple[str, dict[str, str]]:
-    from datetime import date
-
-    rt = sqlite_runtime
-    filed = {
-        "costs": file_indexed(
-            rt, OWN, "nebenkostenabrechnung",
-            "Stadtwerke Husum\nBetreff: Nebenkostenabrechnung 2025 für die Wohnung Hafenstraße 5",
-            "Nachzahlung 312,40 EUR, fällig am 15.04.2026. Mietpartei: Frau Müller",
-            receipt_date=date(2026, 3, 2),
-        ),
-        "objection": file_indexed(
-            rt, OWN, "widerspruch",
-            "Hiermit lege ich Widerspruch gegen den Bescheid vom 09.11.2025 ein. Müller",
-            receipt_date=date(2025, 11, 20),
-        ),
-        "decision": file_indexed(
-            rt, OWN, "sonstiges",
-            "Änderungsbescheid Bürgergeld ab 01.02.2026 für die Bedarfsgemeinschaft Müller",
-            receipt_date=date(2026, 2, 1), direction="out",
-        ),
-        "neighbour": file_indexed(
-            rt, NEIGHBOUR, "nebenkostenabrechnung",
-            "Nebenkostenabrechnung 2025, Heizkosten und Wasser, Herr Müller-Schmidt",
-            receipt_date=date(2026, 3, 9),
-        ),
-    }  # fmt: skip
+    # Three letters of OWN that speak of Müller, one of its neighbour Müller-Schmidt; all of
+    # them in the caseworkers' Postkorb.
+    filed = file_search_letters(
+        sqlite_runtime,
+        "costs",
+        "objection",
+        "decision",
+        "neighbour_mueller_schmidt",
+        target="caseworker",
+    )
     return live_url, filed
 
 
