@@ -214,29 +214,29 @@ class Load:
                 self.stop.wait(1.0)
         return None
 
-    def _attacking_tab(self, item_id: int) -> None:
+    def _tab(self, step: Callable[[httpx.Client], None]) -> None:
+        """A browser tab of the bulk user: logged in, it repeats `step` until stopped."""
         session = self._logged_in()
         if session is None:
             return
         try:
             self.started.set()
             while not self.stop.is_set():
-                self._bulk(session, "reopen 1 id x500", [item_id] * BULK_MAX, "reopen")
+                step(session)
         finally:
             session.close()
 
+    def _attacking_tab(self, item_id: int) -> None:
+        self._tab(lambda s: self._bulk(s, "reopen 1 id x500", [item_id] * BULK_MAX, "reopen"))
+
     def _working_tab(self) -> None:
         many = self.scenario.bulk_items[2 : 2 + BULK_MAX]
-        session = self._logged_in()
-        if session is None:
-            return
-        try:
-            self.started.set()
-            while not self.stop.is_set():
-                self._bulk(session, "done 500", many, "done")
-                self._bulk(session, "reopen 500", many, "reopen")
-        finally:
-            session.close()
+
+        def done_and_reopen(session: httpx.Client) -> None:
+            self._bulk(session, "done 500", many, "done")
+            self._bulk(session, "reopen 500", many, "reopen")
+
+        self._tab(done_and_reopen)
 
     def _logins(self) -> None:
         def guess(n: int) -> int:

@@ -13,7 +13,8 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -117,6 +118,66 @@ class Held:
             return found(*args, **kwargs)
 
         return held
+
+
+def wait_for(
+    condition: Callable[[], object], seconds: float, what: str, every: float = 0.1
+) -> None:
+    """Polls `condition` until it holds, another process having to reach a point; fails after
+    `seconds` naming `what` it waited for."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def health_answers(base: str) -> bool:
+    """Whether a product server at `base` answers /health with 200 yet."""
+    import httpx
+
+    try:
+        return httpx.get(f"{base}/health", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def rendition(key: str) -> bool:
+    """For Held(blobs, "open", when=rendition): a document's PDF or page image."""
+    return key.startswith("renditions/")
+
+
+@dataclass
+class HeldCall:
+    pending: Future[Any]
+    held: Held
+
+    def finish(self, seconds: float = 60) -> Any:
+        """Releases the held step and returns what the call answers."""
+        self.held.release.set()
+        return self.pending.result(seconds)
+
+
+@contextmanager
+def while_held(
+    owner: object, attribute: str, method: str, call: Callable[[], Any], when=lambda *args: True
+) -> Iterator[HeldCall]:  # type: ignore[no-untyped-def]
+    """Runs `call` in a thread with `method` of `owner.attribute` held (see Held) and enters
+    once the call has reached it; leaving releases it and puts the attribute back."""
+    real = getattr(owner, attribute)
+    held = Held(real, method, when)
+    setattr(owner, attribute, held)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(call)
+            try:
+                assert held.started.wait(60), "the call never reached the held step"
+                yield HeldCall(pending, held)
+            finally:
+                held.release.set()
+    finally:
+        setattr(owner, attribute, real)
 
 
 def load_people(runtime: Runtime) -> None:
@@ -448,15 +509,40 @@ def page_texts(pdf: Path, *extra: str) -> list[str]:
     return result.stdout.split("\f")[:-1]  # every page ends with a form feed
 
 
-def objection_mail(message_id: str | None = "<widerspruch-1@example.org>") -> bytes:
-    """Stefan Koch's objection by e-mail, as a message file."""
+def client_mail(
+    sender: str,
+    subject: str | None,
+    date: str,
+    body: str = "",
+    *,
+    to: str | None = "jobcenter@example.org",
+    message_id: str | None = None,
+    **content: Any,
+) -> EmailMessage:
+    """An e-mail as a client sends it to the job centre: From, To, Subject, Date and Message-ID
+    (those given), and `body` with `content`'s options (subtype="html") if there is one."""
     message = EmailMessage()
-    message["From"] = "Stefan Koch <s.koch@example.org>"
-    message["To"] = "jobcenter@example.org"
-    message["Subject"] = f"Widerspruch gegen den Bescheid vom 10.11.2026, BG-Nr. {KOCH}"
-    message["Date"] = "Tue, 01 Dec 2026 09:30:00 +0100"
+    message["From"] = sender
+    if to:
+        message["To"] = to
+    if subject is not None:
+        message["Subject"] = subject
+    message["Date"] = date
     if message_id:
         message["Message-ID"] = message_id
+    if body:
+        message.set_content(body, **content)
+    return message
+
+
+def objection_mail(message_id: str | None = "<widerspruch-1@example.org>") -> bytes:
+    """Stefan Koch's objection by e-mail, as a message file."""
+    message = client_mail(
+        "Stefan Koch <s.koch@example.org>",
+        f"Widerspruch gegen den Bescheid vom 10.11.2026, BG-Nr. {KOCH}",
+        "Tue, 01 Dec 2026 09:30:00 +0100",
+        message_id=message_id,
+    )
     message.set_content(
         "Sehr geehrte Damen und Herren,\n\n"
         "hiermit lege ich Widerspruch gegen Ihren Bescheid vom 10.11.2026 ein.\n"

@@ -30,7 +30,7 @@ from ingest.textlayer import PageContent, page_contents
 from records.models import Document, InboxItem, Page
 from records.runtime import Runtime
 from storage import read_bytes
-from tests.support import client_for, load_people, work_until_idle
+from tests.support import client_for, client_mail, load_people, work_until_idle
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 BG_NUMBER = "95403BG6577899"  # Stefan Koch, caseworker lsb.95403.1 (sample master data)
@@ -132,12 +132,10 @@ def long_text(pages: int) -> str:
 
 
 def objection_mail(attachment: str, inline_image: bytes | None = None) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = "Stefan Koch <S.Koch@Example.ORG>"
-    message["To"] = "jobcenter@example.org"
-    message["Subject"] = f"Unterlagen zur Bedarfsgemeinschaft {BG_NUMBER}"
-    message["Date"] = "Tue, 01 Dec 2026 09:30:00 +0100"
-    message.set_content(
+    message = client_mail(
+        "Stefan Koch <S.Koch@Example.ORG>",
+        f"Unterlagen zur Bedarfsgemeinschaft {BG_NUMBER}",
+        "Tue, 01 Dec 2026 09:30:00 +0100",
         "<html><head><script>document.location='https://evil.example/'</script>"
         "<style>p{color:red}</style></head><body>"
         "<p>Sehr geehrte Damen und Herren,</p>"

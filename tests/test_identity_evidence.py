@@ -285,14 +285,36 @@ def test_iban_with_a_number_one_digit_off_goes_to_clearing(
 # --- namesakes, partners, moves -----------------------------------------------------------
 
 
-def test_namesake_decided_by_birth_date(master: MasterData, catalogue: Catalogue) -> None:
-    text = "Jan Petersen\ngeb. 07.07.1975\nHiermit widerspreche ich dem Bescheid.\n"
-    _routed(recognise([text], master, catalogue), JAN_B)
-
-
-def test_namesake_decided_by_address(master: MasterData, catalogue: Catalogue) -> None:
-    text = "Jan Petersen\nSüderstraße 5\n25813 Husum\nAnbei die Mietbescheinigung.\n"
-    _routed(recognise([text], master, catalogue), JAN_A)
+@pytest.mark.parametrize(
+    ("text", "household"),
+    [
+        pytest.param(
+            "Jan Petersen\ngeb. 07.07.1975\nHiermit widerspreche ich dem Bescheid.\n",
+            JAN_B,
+            id="namesake_decided_by_birth_date",
+        ),
+        pytest.param(
+            "Jan Petersen\nSüderstraße 5\n25813 Husum\nAnbei die Mietbescheinigung.\n",
+            JAN_A,
+            id="namesake_decided_by_address",
+        ),
+        pytest.param(
+            "Maren Lorenzen\nAm Deich 3\n25832 Tönning\nAnbei meine Lohnabrechnung.\n",
+            THOMSEN,
+            id="partner_with_another_surname_is_filed_with_the_household",
+        ),
+        pytest.param(
+            "Maren Lorenzen\nbei Thomsen\nAm Deich 3\n25832 Tönning\n"
+            "geb. 02.11.1983\nAnbei meine Lohnabrechnung.\n",
+            THOMSEN,
+            id="partner_writing_care_of_the_household_head",
+        ),
+    ],
+)
+def test_namesakes_and_partners_are_told_apart(
+    master: MasterData, catalogue: Catalogue, text: str, household: str
+) -> None:
+    _routed(recognise([text], master, catalogue), household)
 
 
 def test_namesake_decided_by_an_address_that_wraps_in_running_text(
@@ -330,23 +352,6 @@ def test_namesake_with_the_name_alone_waits_in_clearing(
     result = recognise(["Jan Petersen\nAnbei die Unterlagen.\n"], master, catalogue)
     assert result.bg_number is None
     assert {JAN_A, JAN_B} <= set(result.candidates)
-
-
-def test_partner_with_another_surname_is_filed_with_the_household(
-    master: MasterData, catalogue: Catalogue
-) -> None:
-    text = "Maren Lorenzen\nAm Deich 3\n25832 Tönning\nAnbei meine Lohnabrechnung.\n"
-    _routed(recognise([text], master, catalogue), THOMSEN)
-
-
-def test_partner_writing_care_of_the_household_head(
-    master: MasterData, catalogue: Catalogue
-) -> None:
-    text = (
-        "Maren Lorenzen\nbei Thomsen\nAm Deich 3\n25832 Tönning\n"
-        "geb. 02.11.1983\nAnbei meine Lohnabrechnung.\n"
-    )
-    _routed(recognise([text], master, catalogue), THOMSEN)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -24,7 +23,15 @@ from core.db import transaction
 from records.models import Document, InboxItem, Job, Page
 from records.runtime import Runtime
 from storage import read_bytes
-from tests.support import REPO, client_for, load_people, sample, settings_env, work_until_idle
+from tests.support import (
+    REPO,
+    client_for,
+    load_people,
+    sample,
+    settings_env,
+    wait_for,
+    work_until_idle,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -157,15 +164,6 @@ def test_batch_is_split_at_separator_sheets_and_empty_back_sides_are_dropped(
             assert len(printed & recognised) / len(printed) > 0.6, entry["file"]
 
 
-def _wait_for(condition, seconds: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _job(runtime: Runtime) -> Job:
     with transaction(runtime.sessions) as session:
         return session.scalars(select(Job)).one()
@@ -190,7 +188,7 @@ def test_killed_worker_leaves_the_job_to_be_finished_once_by_the_next(
     first = subprocess.Popen(command, env=env, cwd=REPO, start_new_session=True)
     try:
         # Killed in the middle of the batch: once the desk sees its first page read.
-        _wait_for(lambda: pages_done() >= 1, 300, "the first worker to read a page")
+        wait_for(lambda: pages_done() >= 1, 300, "the first worker to read a page")
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(10)
         assert _job(runtime).state == "running"  # nobody has told the queue

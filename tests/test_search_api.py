@@ -12,6 +12,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -26,13 +27,13 @@ from tests.support import (
     ISLANDS,
     NEIGHBOUR,
     OWN,
-    Held,
     client_for,
     file_search_letters,
     load_people,
     make_settings,
     run_cli,
     settings_env,
+    while_held,
 )
 
 
@@ -328,26 +329,15 @@ def test_reindex_command_prints_progress_and_a_summary(search_runtime, files) ->
 def test_a_slow_search_does_not_hold_up_other_caseworkers(search_runtime, files) -> None:
     # While the index answers one caseworker, no database transaction of that search is open:
     # on SQLite each one holds the write lock, and everybody else's click would wait for it.
-    from concurrent.futures import ThreadPoolExecutor
-
     rt = search_runtime
     searching = client_for(rt, "lsb.95401.2")
     colleague = client_for(rt, "lsb.95401.1")
-    index = rt.index
-    slow = Held(index, "search")
-    rt.index = slow  # type: ignore[assignment]
-    try:
-        with ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(get, searching, q="Nachzahlung Müller")
-            assert slow.started.wait(60)
-            inbox = colleague.get("/api/inbox")
-            assert inbox.status_code == 200, inbox.text
-            assert not pending.done()
-            slow.release.set()
-            assert found(pending.result(60), files) == {"costs"}
-    finally:
-        slow.release.set()
-        rt.index = index
+    search = partial(get, searching, q="Nachzahlung Müller")
+    with while_held(rt, "index", "search", search) as slow:
+        inbox = colleague.get("/api/inbox")
+        assert inbox.status_code == 200, inbox.text
+        assert not slow.pending.done()
+        assert found(slow.finish(), files) == {"costs"}
     with transaction(rt.sessions) as session:
         audit = session.scalars(select(AuditEvent).where(AuditEvent.action == "search")).all()
         assert [event.details["query"] for event in audit] == ["Nachzahlung Müller"]
