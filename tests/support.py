@@ -23,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pikepdf
 import pytest
 import uvicorn
@@ -123,8 +124,8 @@ class Held:
 def wait_for(
     condition: Callable[[], object], seconds: float, what: str, every: float = 0.1
 ) -> None:
-    """Polls `condition` until it holds, another process having to reach a point; fails after
-    `seconds` naming `what` it waited for."""
+    """Polls `condition` (another process has reached a point) until it holds; fails after
+    `seconds`, naming `what` it waited for."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
@@ -135,8 +136,6 @@ def wait_for(
 
 def health_answers(base: str) -> bool:
     """Whether a product server at `base` answers /health with 200 yet."""
-    import httpx
-
     try:
         return httpx.get(f"{base}/health", timeout=5).status_code == 200
     except httpx.TransportError:

@@ -383,14 +383,7 @@ def test_borrowed_last_name_without_the_address_is_not_enough(
 def test_borrowed_last_name_that_is_someone_elses_real_name_goes_to_clearing(
     catalogue: Catalogue,
 ) -> None:
-    couple = household_record(
-        THOMSEN,
-        "Am Deich 3",
-        "25832",
-        "Tönning",
-        ("Thomsen", "Kai", "1979-05-12"),
-        ("Lorenzen", "Maren", "1983-11-02"),
-    )
+    [couple] = household_records(IDENTITY_HOUSEHOLDS, THOMSEN)  # Kai Thomsen, Maren Lorenzen
     other = household_record(
         "95403BG4000009", "Hafenstraße 9", "25832", "Tönning", ("Thomsen", "Maren", "1990-04-04")
     )
