@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import PASSWORD, REPO, SAMPLES
+from tests.support import PASSWORD, REPO
 
 SECRET = "contention-only-secret-key-0123456789"
 BULK_USER = "lsb.95401.2"  # Leistung Husum
@@ -50,17 +50,9 @@ def prepare(data_dir: Path) -> tuple[list[int], str]:
     from app.runtime import build_runtime
     from core.config import Settings
     from core.db import transaction
-    from records.masterdata import (
-        HOUSEHOLD_COLUMNS,
-        STAFF_COLUMNS,
-        import_households,
-        import_staff,
-        read_csv,
-    )
-    from records.models import Document, Household, InboxItem, User
+    from records.models import Document, Household, InboxItem
     from records.routing import index_entry
-    from records.users import hash_password
-    from tests.support import file_letter
+    from tests.support import file_letter, load_people
 
     settings = Settings(
         demo=False,
@@ -72,12 +64,7 @@ def prepare(data_dir: Path) -> tuple[list[int], str]:
     )
     runtime = build_runtime(settings)
     try:
-        with transaction(runtime.sessions) as session:
-            import_staff(session, read_csv(SAMPLES / "staff.csv", STAFF_COLUMNS))
-            import_households(session, read_csv(SAMPLES / "households.csv", HOUSEHOLD_COLUMNS))
-            password_hash = hash_password(PASSWORD)
-            for user in session.scalars(select(User)):
-                user.password_hash = password_hash
+        load_people(runtime)  # each with PASSWORD
 
         def file(bg_number: str, number: int) -> Document:
             household = session.scalar(select(Household).where(Household.bg_number == bg_number))
