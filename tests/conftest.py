@@ -17,12 +17,19 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from core.config import Settings
+from ingest.recognition import Catalogue, load_catalogue
 from records.runtime import Runtime
 from tests.support import live_server, load_people, make_settings, service_env
 from tests.support_browser import launch_chromium
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    """The shipped document-type catalogue, read once per module."""
+    return load_catalogue()
 
 
 @pytest.fixture

@@ -23,10 +23,9 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLES = REPO.parent / "shared" / "samples"
+from tests.support import PASSWORD, REPO
+
 SECRET = "contention-only-secret-key-0123456789"
-PASSWORD = "richtig-langes-passwort"
 BULK_USER = "lsb.95401.2"  # Leistung Husum
 BULK_HOUSEHOLD = "95401BG1231743"
 VICTIM = "lsb.95403.2"  # Leistung Inseln
@@ -51,17 +50,9 @@ def prepare(data_dir: Path) -> tuple[list[int], str]:
     from app.runtime import build_runtime
     from core.config import Settings
     from core.db import transaction
-    from records.masterdata import (
-        HOUSEHOLD_COLUMNS,
-        STAFF_COLUMNS,
-        import_households,
-        import_staff,
-        read_csv,
-    )
-    from records.models import Document, Household, InboxItem, User
+    from records.models import Document, Household, InboxItem
     from records.routing import index_entry
-    from records.users import hash_password
-    from tests.support import file_letter
+    from tests.support import file_letter, load_people
 
     settings = Settings(
         demo=False,
@@ -73,12 +64,7 @@ def prepare(data_dir: Path) -> tuple[list[int], str]:
     )
     runtime = build_runtime(settings)
     try:
-        with transaction(runtime.sessions) as session:
-            import_staff(session, read_csv(SAMPLES / "staff.csv", STAFF_COLUMNS))
-            import_households(session, read_csv(SAMPLES / "households.csv", HOUSEHOLD_COLUMNS))
-            password_hash = hash_password(PASSWORD)
-            for user in session.scalars(select(User)):
-                user.password_hash = password_hash
+        load_people(runtime)  # each with PASSWORD
 
         def file(bg_number: str, number: int) -> Document:
             household = session.scalar(select(Household).where(Household.bg_number == bg_number))
@@ -215,29 +201,29 @@ class Load:
                 self.stop.wait(1.0)
         return None
 
-    def _attacking_tab(self, item_id: int) -> None:
+    def _tab(self, step: Callable[[httpx.Client], None]) -> None:
+        """A browser tab of the bulk user: logged in, it repeats `step` until stopped."""
         session = self._logged_in()
         if session is None:
             return
         try:
             self.started.set()
             while not self.stop.is_set():
-                self._bulk(session, "reopen 1 id x500", [item_id] * BULK_MAX, "reopen")
+                step(session)
         finally:
             session.close()
 
+    def _attacking_tab(self, item_id: int) -> None:
+        self._tab(lambda s: self._bulk(s, "reopen 1 id x500", [item_id] * BULK_MAX, "reopen"))
+
     def _working_tab(self) -> None:
         many = self.scenario.bulk_items[2 : 2 + BULK_MAX]
-        session = self._logged_in()
-        if session is None:
-            return
-        try:
-            self.started.set()
-            while not self.stop.is_set():
-                self._bulk(session, "done 500", many, "done")
-                self._bulk(session, "reopen 500", many, "reopen")
-        finally:
-            session.close()
+
+        def done_and_reopen(session: httpx.Client) -> None:
+            self._bulk(session, "done 500", many, "done")
+            self._bulk(session, "reopen 500", many, "reopen")
+
+        self._tab(done_and_reopen)
 
     def _logins(self) -> None:
         def guess(n: int) -> int:

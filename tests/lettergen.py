@@ -39,6 +39,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
+from records.masterdata import HOUSEHOLD_COLUMNS, HOUSEHOLD_OPTIONAL_COLUMNS, STAFF_COLUMNS
+
 # --------------------------------------------------------------------------------------------
 # Regions: one job centre per generated folder, with its offices, places and courts.
 
@@ -660,26 +662,12 @@ def build_master(seed: int, households: int) -> Master:
 def write_master(master: Master, out_dir: Path) -> None:
     with (out_dir / "staff.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["login", "name", "team", "role"])
+        writer.writerow(STAFF_COLUMNS)
         for s in master.staff:
             writer.writerow([s.login, s.name, s.team, s.role])
     with (out_dir / "households.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(
-            [
-                "bg_number",
-                "last_name",
-                "first_name",
-                "birth_date",
-                "street",
-                "postcode",
-                "town",
-                "caseworker",
-                "case_manager",
-                "iban",
-                "email",
-            ]
-        )
+        writer.writerow(HOUSEHOLD_COLUMNS + HOUSEHOLD_OPTIONAL_COLUMNS)
         for h in master.households:
             for k, m in enumerate(h.members):
                 writer.writerow(

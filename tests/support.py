@@ -3,19 +3,27 @@ the browser's helpers in tests/support_browser.py. No test module imports anothe
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from email.message import EmailMessage
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pikepdf
 import pytest
 import uvicorn
@@ -29,6 +37,7 @@ from api.app import create_app
 from core.config import Settings
 from core.dates import local_today
 from core.db import make_engine, make_session_factory, transaction, utcnow
+from ingest.recognition import HouseholdRecord, MemberRecord
 from ingest.worker import run_worker
 from records.masterdata import (
     HOUSEHOLD_COLUMNS,
@@ -43,7 +52,8 @@ from records.runtime import Runtime
 from records.schema import migrate
 from records.users import hash_password
 
-SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "samples"
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO.parent / "shared" / "samples"
 TEST_SECRET = "test-secret-key-0123456789"
 PASSWORD = "richtig-langes-passwort"
 
@@ -111,6 +121,64 @@ class Held:
         return held
 
 
+def wait_for(
+    condition: Callable[[], object], seconds: float, what: str, every: float = 0.1
+) -> None:
+    """Polls `condition` (another process has reached a point) until it holds; fails after
+    `seconds`, naming `what` it waited for."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def health_answers(base: str) -> bool:
+    """Whether a product server at `base` answers /health with 200 yet."""
+    try:
+        return httpx.get(f"{base}/health", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def rendition(key: str) -> bool:
+    """For Held(blobs, "open", when=rendition): a document's PDF or page image."""
+    return key.startswith("renditions/")
+
+
+@dataclass
+class HeldCall:
+    pending: Future[Any]
+    held: Held
+
+    def finish(self, seconds: float = 60) -> Any:
+        """Releases the held step and returns what the call answers."""
+        self.held.release.set()
+        return self.pending.result(seconds)
+
+
+@contextmanager
+def while_held(
+    owner: object, attribute: str, method: str, call: Callable[[], Any], when=lambda *args: True
+) -> Iterator[HeldCall]:  # type: ignore[no-untyped-def]
+    """Runs `call` in a thread with `method` of `owner.attribute` held (see Held) and enters
+    once the call has reached it; leaving releases it and puts the attribute back."""
+    real = getattr(owner, attribute)
+    held = Held(real, method, when)
+    setattr(owner, attribute, held)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(call)
+            try:
+                assert held.started.wait(60), "the call never reached the held step"
+                yield HeldCall(pending, held)
+            finally:
+                held.release.set()
+    finally:
+        setattr(owner, attribute, real)
+
+
 def load_people(runtime: Runtime) -> None:
     """The sample staff and households, each user with PASSWORD."""
     with transaction(runtime.sessions) as session:
@@ -161,6 +229,95 @@ def settings_env(settings: Settings) -> dict[str, str]:
         env["EAKTE_OPENSEARCH_URL"] = settings.opensearch_url
         env["EAKTE_OPENSEARCH_INDEX"] = settings.opensearch_index
     return env
+
+
+def cli_env(data_dir: Path, **variables: str) -> dict[str, str]:
+    """This process's environment for a product command with its own data folder and the test
+    secret, outside demo mode; `variables` add to it (EAKTE_DATABASE_URL=...)."""
+    env = dict(os.environ, EAKTE_DATA_DIR=str(data_dir), EAKTE_SECRET_KEY=TEST_SECRET)
+    env.pop("EAKTE_DEMO", None)
+    env.update(variables)
+    return env
+
+
+def run_cli(
+    env: dict[str, str], *args: str, stdin: str | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`python -m app.cli ARGS` from the repository, `env` its whole environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=timeout,
+    )
+
+
+# What a court's letter says about an appeal, as the legal intake reads it.
+APPEAL_FACTS = ("court", "file_reference", "parties", "served_on")
+SCHLESWIG_APPEAL = {
+    "court": "Sozialgericht Schleswig",
+    "file_reference": "S 12 AS 345/26",
+    "parties": "Kläger ./. Jobcenter",
+    "served_on": "2026-10-09",
+}
+
+
+def register_appeal(
+    client: TestClient, court_letter: str, facts: dict[str, str], **extra: object
+) -> dict[str, Any]:
+    """Registers the appeal a court's letter starts, with the court's `facts` (APPEAL_FACTS) and
+    the `extra` fields; the answer must be 201."""
+    fields = {"document_id": court_letter, **{key: facts[key] for key in APPEAL_FACTS}, **extra}
+    answer = client.post("/api/appeals", json=fields)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def household_record(
+    bg: str,
+    street: str,
+    postcode: str,
+    town: str,
+    *people: tuple[str, str, str] | MemberRecord,
+    active: bool = True,
+) -> HouseholdRecord:
+    """A household of recognition's master data; a person is (last name, first name, ISO birth
+    date), or a MemberRecord where the IBAN or e-mail address matters."""
+    members = tuple(
+        person
+        if isinstance(person, MemberRecord)
+        else MemberRecord(person[0], person[1], date.fromisoformat(person[2]))
+        for person in people
+    )
+    return HouseholdRecord(bg, street, postcode, town, members, active)
+
+
+def household_records(path: Path, *only: str) -> list[HouseholdRecord]:
+    """Recognition's master data from a households CSV in the import format (a row a member;
+    optional columns iban, email, and active "no" for an inactive household); `only` picks
+    households by BG number."""
+    members: dict[str, list[MemberRecord]] = defaultdict(list)
+    rows: dict[str, dict[str, str]] = {}
+    with path.open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if only and row["bg_number"] not in only:
+                continue
+            born = date.fromisoformat(row["birth_date"]) if row["birth_date"] else None
+            iban, email = row.get("iban") or None, row.get("email") or None
+            members[row["bg_number"]].append(
+                MemberRecord(row["last_name"], row["first_name"], born, iban=iban, email=email)
+            )
+            rows[row["bg_number"]] = row
+    return [
+        HouseholdRecord(
+            bg, row["street"], row["postcode"], row["town"], tuple(members[bg]),
+            row.get("active") != "no",
+        )
+        for bg, row in rows.items()
+    ]  # fmt: skip
 
 
 def sample(name: str) -> Path:
@@ -235,6 +392,27 @@ def file_indexed(
         session.flush()
         runtime.index.index(index_entry(document))
         return str(document.id)
+
+
+# Master data for recognition tests, in households CSVs next to this module.
+IDENTITY_HOUSEHOLDS = Path(__file__).resolve().parent / "households_identity.csv"
+RECOGNITION_HOUSEHOLDS = Path(__file__).resolve().parent / "households_recognition.csv"
+SEARCH_LETTERS = Path(__file__).resolve().parent / "search_letters.json"
+
+
+def file_search_letters(runtime: Runtime, *names: str, **override: object) -> dict[str, str]:
+    """Files and indexes the letters of tests/search_letters.json named (all without names),
+    `override` replacing their fields (target="caseworker"); their ids by name."""
+    households = {"OWN": OWN, "NEIGHBOUR": NEIGHBOUR, "ISLANDS": ISLANDS, None: None}
+    letters = json.loads(SEARCH_LETTERS.read_text(encoding="utf-8"))
+    filed = {}
+    for name in names or letters:
+        fields = {**letters[name], **override}
+        household = households[fields.pop("household")]
+        doc_type, pages = fields.pop("doc_type"), fields.pop("pages")
+        fields["receipt_date"] = date.fromisoformat(fields["receipt_date"])
+        filed[name] = file_indexed(runtime, household, doc_type, *pages, **fields)
+    return filed
 
 
 def staff_csv_moving(login: str, team: str) -> bytes:
@@ -330,15 +508,40 @@ def page_texts(pdf: Path, *extra: str) -> list[str]:
     return result.stdout.split("\f")[:-1]  # every page ends with a form feed
 
 
-def objection_mail(message_id: str | None = "<widerspruch-1@example.org>") -> bytes:
-    """Stefan Koch's objection by e-mail, as a message file."""
+def client_mail(
+    sender: str,
+    subject: str | None,
+    date: str,
+    body: str = "",
+    *,
+    to: str | None = "jobcenter@example.org",
+    message_id: str | None = None,
+    **content: Any,
+) -> EmailMessage:
+    """An e-mail as a client sends it to the job centre: From, To, Subject, Date and Message-ID
+    (those given), and `body` with `content`'s options (subtype="html") if there is one."""
     message = EmailMessage()
-    message["From"] = "Stefan Koch <s.koch@example.org>"
-    message["To"] = "jobcenter@example.org"
-    message["Subject"] = f"Widerspruch gegen den Bescheid vom 10.11.2026, BG-Nr. {KOCH}"
-    message["Date"] = "Tue, 01 Dec 2026 09:30:00 +0100"
+    message["From"] = sender
+    if to:
+        message["To"] = to
+    if subject is not None:
+        message["Subject"] = subject
+    message["Date"] = date
     if message_id:
         message["Message-ID"] = message_id
+    if body:
+        message.set_content(body, **content)
+    return message
+
+
+def objection_mail(message_id: str | None = "<widerspruch-1@example.org>") -> bytes:
+    """Stefan Koch's objection by e-mail, as a message file."""
+    message = client_mail(
+        "Stefan Koch <s.koch@example.org>",
+        f"Widerspruch gegen den Bescheid vom 10.11.2026, BG-Nr. {KOCH}",
+        "Tue, 01 Dec 2026 09:30:00 +0100",
+        message_id=message_id,
+    )
     message.set_content(
         "Sehr geehrte Damen und Herren,\n\n"
         "hiermit lege ich Widerspruch gegen Ihren Bescheid vom 10.11.2026 ein.\n"

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.support import PASSWORD
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Playwright
+    from playwright.sync_api import Browser, Locator, Page, Playwright
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"  # screenshots
@@ -32,6 +32,20 @@ def launch_chromium(playwright: Playwright) -> Browser:
             "--no-first-run",
         ],
     )
+
+
+def screenshot(target: Page | Locator, name: str, **options: Any) -> None:
+    """A screenshot of a page or an element under test-artifacts/, for a person to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    target.screenshot(path=str(ARTIFACTS / name), **options)
+
+
+def log_out(page: Page, base: str) -> None:
+    """Logs out through the navigation's button; the browser lands on the login page."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Abmelden").click()
+    expect(page).to_have_url(f"{base}/anmelden")
 
 
 def log_in(page: Page, base: str, login: str) -> None:

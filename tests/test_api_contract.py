@@ -22,7 +22,7 @@ from records.jobs import enqueue
 from records.models import DroppedPage, Household, ScanBatch, User
 from records.runtime import Runtime
 from tests.conftest import make_settings
-from tests.support import client_for, file_letter, load_people
+from tests.support import REPO, client_for, file_letter, load_people
 
 NOT_YET_DESCRIBED: set[tuple[str, str]] = set()
 FILE_TYPES = ("application/pdf", "image/jpeg")
@@ -156,7 +156,6 @@ def test_desk_batch_list_shows_the_newest_first(sqlite_runtime: Runtime, limit: 
 
 # --- where SQL lives ---------------------------------------------------------------------------
 
-REPO = Path(__file__).resolve().parent.parent
 QUERY_SITES = re.compile(r"\bselect\(|session\.query|\.execute\(")
 
 

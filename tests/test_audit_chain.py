@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -19,29 +17,14 @@ from records import audit
 from records.audit_chain import GENESIS_HASH, row_hash, verify_chain
 from records.models import AuditEvent, Team
 from records.schema import MIGRATIONS_DIR
-from tests.support import TEST_SECRET, migrated_sessions
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.support import cli_env, migrated_sessions, run_cli
 
 
 def verify_command(
     tmp_path: Path, database_url: str, *options: str
 ) -> subprocess.CompletedProcess[str]:
-    env = dict(
-        os.environ,
-        EAKTE_DATA_DIR=str(tmp_path / "cli-data"),
-        EAKTE_SECRET_KEY=TEST_SECRET,
-        EAKTE_DATABASE_URL=database_url,
-    )
-    env.pop("EAKTE_DEMO", None)
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", "audit", "verify", *options],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=120,
-    )
+    env = cli_env(tmp_path / "cli-data", EAKTE_DATABASE_URL=database_url)
+    return run_cli(env, "audit", "verify", *options, timeout=120)
 
 
 def record_reads(sessions, count: int) -> None:  # type: ignore[no-untyped-def]

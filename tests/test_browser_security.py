@@ -20,7 +20,6 @@ through the product's e-mail import and OCR unchanged.
 from __future__ import annotations
 
 import re
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -32,8 +31,8 @@ from records.models import Document, InboxItem, ScanBatch
 from records.objections import court_letter_facts
 from records.routing import index_entry
 from records.runtime import Runtime
-from tests.support import client_for, sample, work_until_idle
-from tests.support_browser import ARTIFACTS, log_in
+from tests.support import client_for, client_mail, sample, work_until_idle
+from tests.support_browser import log_in, log_out, screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -65,14 +64,12 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 
 def _hostile_email(path: Path) -> Path:
-    message = EmailMessage()
-    message["From"] = f'"{ATTRIBUTE}" <kundin@example.org>'
-    message["To"] = "jobcenter@example.org"
-    message["Subject"] = f"Widerspruch {QUOTE} {TEXTAREA} {TEMPLATE}"
-    message["Date"] = "Mon, 09 Nov 2026 10:15:00 +0100"
-    message.set_content(
+    message = client_mail(
+        f'"{ATTRIBUTE}" <kundin@example.org>',
+        f"Widerspruch {QUOTE} {TEXTAREA} {TEMPLATE}",
+        "Mon, 09 Nov 2026 10:15:00 +0100",
         "Sehr geehrte Damen und Herren,\n"
-        f"hiermit lege ich Widerspruch ein. {ATTRIBUTE}\n{TEXTAREA}\n{QUOTE}\n{TEMPLATE}\n"
+        f"hiermit lege ich Widerspruch ein. {ATTRIBUTE}\n{TEXTAREA}\n{QUOTE}\n{TEMPLATE}\n",
     )
     message.add_attachment(
         f"Anlage {TEXTAREA}\n".encode(),
@@ -187,7 +184,6 @@ def test_hostile_letter_and_e_mail_text_never_runs_on_any_page(
 ) -> None:
     base = hostile["url"]
     watch = Watch(page)
-    ARTIFACTS.mkdir(exist_ok=True)
 
     # The objections office: Postkorb with the court letter in the team inbox.
     log_in(page, base, OFFICE)
@@ -204,7 +200,7 @@ def test_hostile_letter_and_e_mail_text_never_runs_on_any_page(
     expect(dialog.locator("#legal-title")).to_contain_text(LETTER_NAME)
     watch.check("Klage erfassen")
     expect(dialog.get_by_label("Beteiligte")).to_have_value(hostile["parties"])
-    page.screenshot(path=str(ARTIFACTS / "xss-klage-erfassen.png"))
+    screenshot(page, "xss-klage-erfassen.png")
     dialog.get_by_role("button", name="Erfassen").click()
     expect(dialog).to_contain_text("erfasst")
     watch.check("Klage erfasst")
@@ -245,7 +241,7 @@ def test_hostile_letter_and_e_mail_text_never_runs_on_any_page(
     page.goto(f"{base}/suche?q=Widerspruch")
     expect(page.locator(".hit").first).to_be_visible()
     watch.check("search")
-    page.screenshot(path=str(ARTIFACTS / "xss-suche.png"), full_page=True)
+    screenshot(page, "xss-suche.png", full_page=True)
 
     # The objections board and both case pages.
     page.goto(f"{base}/widersprueche")
@@ -272,8 +268,7 @@ def test_hostile_letter_and_e_mail_text_never_runs_on_any_page(
     page.goto(f"{base}/akte/{HOUSEHOLD}")
     expect(page.locator("#exports")).to_contain_text(f"Sozialgericht {QUOTE} {TEXTAREA}")
     watch.check("E-Akte with the export")
-    page.get_by_role("button", name="Abmelden").click()
-    expect(page).to_have_url(f"{base}/anmelden")
+    log_out(page, base)
 
     # The scanning desk and the clearing page.
     log_in(page, base, DESK)
@@ -288,7 +283,7 @@ def test_hostile_letter_and_e_mail_text_never_runs_on_any_page(
     page.goto(f"{base}/suche?q=Betriebskostenabrechnung")
     expect(page.locator(".hit .snippet").first).to_be_visible()
     watch.check("desk search")
-    page.screenshot(path=str(ARTIFACTS / "xss-klaerung.png"), full_page=True)
+    screenshot(page, "xss-klaerung.png", full_page=True)
 
 
 def test_a_page_script_cannot_assign_a_string_to_inner_html(

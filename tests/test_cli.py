@@ -10,23 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import SAMPLES, TEST_SECRET
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.support import REPO, SAMPLES, cli_env, health_answers, run_cli, wait_for
 
 
 def eakte(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, EAKTE_DATA_DIR=str(data_dir), EAKTE_SECRET_KEY=TEST_SECRET)
-    env.pop("EAKTE_DEMO", None)
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=120,
-    )
+    return run_cli(cli_env(data_dir), *args, stdin=stdin, timeout=120)
 
 
 def test_import_reports_changes_and_reimport_changes_nothing(tmp_path: Path) -> None:
@@ -70,14 +58,7 @@ def test_default_secret_is_refused_outside_demo_mode(tmp_path: Path, command: li
     env = dict(os.environ, EAKTE_DATA_DIR=str(tmp_path))
     env.pop("EAKTE_SECRET_KEY", None)
     env.pop("EAKTE_DEMO", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", *command],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=60,
-    )
+    result = run_cli(env, *command, timeout=60)
     assert result.returncode == 2
     assert "EAKTE_SECRET_KEY" in result.stderr
 
@@ -86,7 +67,6 @@ def test_default_secret_is_refused_outside_demo_mode(tmp_path: Path, command: li
 def test_serve_demo_prints_logins_loads_samples_and_works_them(tmp_path: Path) -> None:
     import re
     import socket
-    import time
 
     import httpx
 
@@ -122,16 +102,8 @@ def test_serve_demo_prints_logins_loads_samples_and_works_them(tmp_path: Path) -
         assert {"post.1", "lsb.95401.1", "ws.1", "admin"} <= logins.keys()
 
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
+        wait_for(lambda: health_answers(base), 60, "the server to come up", every=0.2)
         with httpx.Client(base_url=base, timeout=10) as client:
-            while True:
-                try:
-                    if client.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "server did not come up"
-                time.sleep(0.2)
             login = {"login": "post.1", "password": logins["post.1"]}
             assert client.post("/api/auth/login", json=login).status_code == 200
             assert client.get("/").headers["location"] == "/scanstelle"
@@ -140,9 +112,12 @@ def test_serve_demo_prints_logins_loads_samples_and_works_them(tmp_path: Path) -
             client.post("/api/auth/logout")
             login = {"login": "admin", "password": logins["admin"]}
             assert client.post("/api/auth/login", json=login).status_code == 200
-            while client.get("/health").json()["jobs"]["done"] == 0:
-                assert time.monotonic() < deadline, "no sample was processed"
-                time.sleep(0.5)
+            wait_for(
+                lambda: client.get("/health").json()["jobs"]["done"] > 0,
+                60,
+                "a sample to be processed",
+                every=0.5,
+            )
             # It waits for the desk's quality check, then reaches the household's caseworker,
             # who finds it.
             client.post("/api/auth/logout")
@@ -165,17 +140,13 @@ def test_serve_demo_prints_logins_loads_samples_and_works_them(tmp_path: Path) -
         server.terminate()
         server.wait(60)
     # Its workers went with it.
-    deadline = time.monotonic() + 30
-    while _processes_using(tmp_path / "data") and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert _processes_using(tmp_path / "data") == []
+    wait_for(lambda: not _processes_using(tmp_path / "data"), 30, "the workers to end", every=0.2)
 
 
 @pytest.mark.slow
 def test_web_processes_and_workers_end_when_serve_is_killed(tmp_path: Path) -> None:
     import signal
     import socket
-    import time
 
     import httpx
 
@@ -183,14 +154,7 @@ def test_web_processes_and_workers_end_when_serve_is_killed(tmp_path: Path) -> N
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     data = tmp_path / "data"
-    env = dict(
-        os.environ,
-        EAKTE_DATA_DIR=str(data),
-        EAKTE_SECRET_KEY=TEST_SECRET,
-        EAKTE_WEB_PROCESSES="2",
-        EAKTE_WORKERS="1",
-    )
-    env.pop("EAKTE_DEMO", None)
+    env = cli_env(data, EAKTE_WEB_PROCESSES="2", EAKTE_WORKERS="1")
     server = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
         stdout=subprocess.DEVNULL,
@@ -199,23 +163,13 @@ def test_web_processes_and_workers_end_when_serve_is_killed(tmp_path: Path) -> N
         cwd=REPO,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not come up"
-            time.sleep(0.2)
+        base = f"http://127.0.0.1:{port}"
+        wait_for(lambda: health_answers(base), 60, "the server to come up", every=0.2)
         # serve, two web processes and one worker (and multiprocessing's helper).
         assert len(_processes_using(data)) >= 4
         server.send_signal(signal.SIGKILL)  # a crash: nothing of serve runs to clean up
         server.wait(10)
-        deadline = time.monotonic() + 30
-        while _processes_using(data) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert _processes_using(data) == []
+        wait_for(lambda: not _processes_using(data), 30, "its processes to end", every=0.2)
         with pytest.raises(httpx.TransportError):
             httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
     finally:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import REPO
+
 pytestmark = pytest.mark.services
 
-REPO = Path(__file__).resolve().parent.parent
 SECRETS = {
     "EAKTE_SECRET_KEY": "app-secret-key-0123456789",
     "POSTGRES_PASSWORD": "pg-superuser-secret",

@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -44,13 +44,14 @@ from tests.contention_load import (
 )
 from tests.support import (
     PASSWORD,
-    Held,
     client_for,
     file_letter,
     load_people,
     make_settings,
     migrated_sessions,
+    rendition,
     sample,
+    while_held,
 )
 
 
@@ -268,27 +269,18 @@ def test_a_slow_download_holds_no_write_lock_and_is_audited(quick_runtime: Runti
     load_people(quick_runtime)
     [document_id] = _filed(quick_runtime, 1, pdf=b"%PDF-1.4\n% test\n%%EOF\n")
     caseworker = client_for(quick_runtime, "lsb.95401.2")
-    blobs = quick_runtime.blobs
-    slow = Held(blobs, "open", when=lambda key: key.startswith("renditions/"))
-    quick_runtime.blobs = slow  # type: ignore[assignment]
-    try:
-        with ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(caseworker.get, f"/api/documents/{document_id}/pdf")
-            assert slow.started.wait(60)
-            path = quick_runtime.settings.resolved_database_url.split("///", 1)[1]
-            other = sqlite3.connect(path, isolation_level=None, timeout=2)
-            try:
-                other.execute("BEGIN IMMEDIATE")  # "database is locked" if the reader held it
-                other.execute("UPDATE users SET name = name WHERE login = 'lsb.95401.3'")
-                other.execute("COMMIT")
-            finally:
-                other.close()
-            assert not pending.done()
-            slow.release.set()
-            download = pending.result(60)
-    finally:
-        slow.release.set()
-        quick_runtime.blobs = blobs
+    pdf = partial(caseworker.get, f"/api/documents/{document_id}/pdf")
+    with while_held(quick_runtime, "blobs", "open", pdf, when=rendition) as slow:
+        path = quick_runtime.settings.resolved_database_url.split("///", 1)[1]
+        other = sqlite3.connect(path, isolation_level=None, timeout=2)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # "database is locked" if the reader held it
+            other.execute("UPDATE users SET name = name WHERE login = 'lsb.95401.3'")
+            other.execute("COMMIT")
+        finally:
+            other.close()
+        assert not slow.pending.done()
+        download = slow.finish()
     assert download.status_code == 200, download.text
     assert download.content.startswith(b"%PDF")
     [row] = _audited(quick_runtime, "document.download")
@@ -304,22 +296,15 @@ def test_no_document_leaves_without_its_audit_row(quick_runtime: Runtime) -> Non
     caseworker = TestClient(create_app(quick_runtime), raise_server_exceptions=False)
     login = {"login": "lsb.95401.2", "password": PASSWORD}
     assert caseworker.post("/api/auth/login", json=login).status_code == 200
-    blobs = quick_runtime.blobs
-    slow = Held(blobs, "open", when=lambda key: key.startswith("renditions/"))
-    quick_runtime.blobs = slow  # type: ignore[assignment]
     path = quick_runtime.settings.resolved_database_url.split("///", 1)[1]
     other = sqlite3.connect(path, isolation_level=None, timeout=2, check_same_thread=False)
+    pdf = partial(caseworker.get, f"/api/documents/{document_id}/pdf")
     try:
-        with ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(caseworker.get, f"/api/documents/{document_id}/pdf")
-            assert slow.started.wait(60)
+        with while_held(quick_runtime, "blobs", "open", pdf, when=rendition) as slow:
             other.execute("BEGIN IMMEDIATE")
-            slow.release.set()
-            download = pending.result(60)
+            download = slow.finish()
         other.execute("COMMIT")
     finally:
-        slow.release.set()
-        quick_runtime.blobs = blobs
         other.close()
     assert download.status_code >= 500
     assert b"%PDF" not in download.content

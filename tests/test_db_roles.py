@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,11 +15,16 @@ from records.audit_chain import verify_chain
 from records.db_roles import grant_runtime_role
 from records.models import AuditEvent
 from records.schema import migrate
-from tests.support import TEST_SECRET, client_for, load_people, make_settings
+from tests.support import (
+    cli_env,
+    client_for,
+    load_people,
+    make_settings,
+    run_cli,
+)
 
 pytestmark = pytest.mark.services
 
-REPO = Path(__file__).resolve().parent.parent
 CASEWORKER = "lsb.95401.2"
 OWN = "95401BG1231743"  # a household of CASEWORKER
 
@@ -104,22 +106,13 @@ def test_the_owner_or_a_member_of_it_is_refused_as_runtime_role(postgres_url: st
 def test_grant_runtime_command_gives_the_runtime_role_its_rights(
     postgres_url: str, postgres_runtime_url: str, tmp_path: Path
 ) -> None:
-    env = dict(
-        os.environ,
-        EAKTE_DATA_DIR=str(tmp_path / "data"),
-        EAKTE_SECRET_KEY=TEST_SECRET,
+    env = cli_env(
+        tmp_path / "data",
         EAKTE_DATABASE_URL=postgres_runtime_url,
         EAKTE_MIGRATION_DATABASE_URL=postgres_url,
     )
     runtime = make_engine(postgres_runtime_url)
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "db", "grant-runtime", "eakte_app"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=120,
-    )
+    result = run_cli(env, "db", "grant-runtime", "eakte_app", timeout=120)
     assert result.returncode == 0, result.stderr
     assert "Rechte für eakte_app gesetzt" in result.stdout
     with runtime.begin() as connection:

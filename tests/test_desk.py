@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -16,10 +13,16 @@ from core.errors import UnreadablePage
 from records.models import Document
 from records.runtime import Runtime
 from storage import read_bytes
-from tests.support import TEST_SECRET, client_for, load_people, sample, work_until_idle
+from tests.support import (
+    cli_env,
+    client_for,
+    load_people,
+    run_cli,
+    sample,
+    work_until_idle,
+)
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -147,25 +150,10 @@ def test_unreadable_page_is_set_aside_and_the_rest_of_the_batch_goes_on(
 def test_ingest_command_waits_and_fails_for_a_rejected_file(tmp_path: Path) -> None:
     broken = tmp_path / "abgeschnitten.pdf"
     broken.write_bytes(sample("docs/0003.pdf").read_bytes()[:10_000])
-    env = dict(os.environ, EAKTE_DATA_DIR=str(tmp_path / "data"), EAKTE_SECRET_KEY=TEST_SECRET)
-    command = [sys.executable, "-m", "app.cli", "ingest"]
-    run = subprocess.run(
-        [*command, str(sample("docs/0005.pdf")), str(broken), "--wait"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=300,
-    )
+    env = cli_env(tmp_path / "data")
+    run = run_cli(env, "ingest", str(sample("docs/0005.pdf")), str(broken), "--wait")
     assert run.returncode == 1
     assert "abgelehnt" in run.stderr and "unvollständig" in run.stderr
     assert "fertig 0005.pdf: 1 Dokument(e), 0 Seite(n) aussortiert" in run.stderr
-    again = subprocess.run(
-        [*command, str(sample("docs/0006.pdf")), "--wait"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=300,
-    )
+    again = run_cli(env, "ingest", str(sample("docs/0006.pdf")), "--wait")
     assert again.returncode == 0, again.stderr

@@ -30,7 +30,7 @@ from ingest.textlayer import PageContent, page_contents
 from records.models import Document, InboxItem, Page
 from records.runtime import Runtime
 from storage import read_bytes
-from tests.support import client_for, load_people, work_until_idle
+from tests.support import client_for, client_mail, load_people, work_until_idle
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 BG_NUMBER = "95403BG6577899"  # Stefan Koch, caseworker lsb.95403.1 (sample master data)
@@ -54,6 +54,13 @@ class OcrCounter:
             return real(*args, **kwargs)
 
         monkeypatch.setattr(ingest.pipeline, "read_page", counted)
+
+
+@pytest.fixture
+def ocr(sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> OcrCounter:
+    """The sample staff and households loaded, and the pipeline's OCR calls counted."""
+    load_people(sqlite_runtime)
+    return OcrCounter(monkeypatch)
 
 
 def digital_pdf(pages: list[list[str]]) -> bytes:
@@ -125,12 +132,10 @@ def long_text(pages: int) -> str:
 
 
 def objection_mail(attachment: str, inline_image: bytes | None = None) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = "Stefan Koch <S.Koch@Example.ORG>"
-    message["To"] = "jobcenter@example.org"
-    message["Subject"] = f"Unterlagen zur Bedarfsgemeinschaft {BG_NUMBER}"
-    message["Date"] = "Tue, 01 Dec 2026 09:30:00 +0100"
-    message.set_content(
+    message = client_mail(
+        "Stefan Koch <S.Koch@Example.ORG>",
+        f"Unterlagen zur Bedarfsgemeinschaft {BG_NUMBER}",
+        "Tue, 01 Dec 2026 09:30:00 +0100",
         "<html><head><script>document.location='https://evil.example/'</script>"
         "<style>p{color:red}</style></head><body>"
         "<p>Sehr geehrte Damen und Herren,</p>"
@@ -180,10 +185,8 @@ def upload(runtime: Runtime, name: str, data: bytes) -> list[Page]:
 
 @pytest.mark.slow
 def test_e_mail_text_is_taken_from_its_text_layer_and_found_with_no_ocr(
-    sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    sqlite_runtime: Runtime, ocr: OcrCounter, tmp_path: Path
 ) -> None:
-    load_people(sqlite_runtime)
-    ocr = OcrCounter(monkeypatch)
     attachment = long_text(12)
     message = objection_mail(attachment, receipt_png())
 
@@ -306,10 +309,8 @@ def test_page_contents_tell_drawn_text_from_scans_and_ocr_layers(tmp_path: Path)
 
 @pytest.mark.slow
 def test_born_digital_pdf_keeps_its_text_with_no_ocr(
-    sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    sqlite_runtime: Runtime, ocr: OcrCounter, tmp_path: Path
 ) -> None:
-    load_people(sqlite_runtime)
-    ocr = OcrCounter(monkeypatch)
     lines = [[f"{line} (Seite {number})" for line in LETTER_LINES] for number in (1, 2, 3)]
 
     pages = upload(sqlite_runtime, "abrechnung.pdf", digital_pdf(lines))
@@ -326,10 +327,8 @@ def test_born_digital_pdf_keeps_its_text_with_no_ocr(
 
 @pytest.mark.slow
 def test_pdf_with_fonts_not_embedded_keeps_its_text_and_the_archive_embeds_one(
-    sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    sqlite_runtime: Runtime, ocr: OcrCounter, tmp_path: Path
 ) -> None:
-    load_people(sqlite_runtime)
-    ocr = OcrCounter(monkeypatch)
     pdf = FPDF(unit="pt", format="A4")
     pdf.add_page()
     pdf.set_font("Helvetica", "", 11)  # one of the standard 14 fonts: never embedded
@@ -361,10 +360,8 @@ def page_contents_of(data: bytes, tmp_path: Path):  # type: ignore[no-untyped-de
 
 @pytest.mark.slow
 def test_scanned_pdf_and_one_with_an_ocr_layer_are_still_read_by_ocr(
-    sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    sqlite_runtime: Runtime, ocr: OcrCounter, tmp_path: Path
 ) -> None:
-    load_people(sqlite_runtime)
-    ocr = OcrCounter(monkeypatch)
     data = joined(scanned_pdf([LETTER_LINES]), ocr_layer_pdf(LETTER_LINES, tmp_path))
 
     pages = upload(sqlite_runtime, "scan.pdf", data)
@@ -375,11 +372,7 @@ def test_scanned_pdf_and_one_with_an_ocr_layer_are_still_read_by_ocr(
 
 
 @pytest.mark.slow
-def test_mixed_pdf_is_decided_page_by_page(
-    sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    load_people(sqlite_runtime)
-    ocr = OcrCounter(monkeypatch)
+def test_mixed_pdf_is_decided_page_by_page(sqlite_runtime: Runtime, ocr: OcrCounter) -> None:
     scanned = ["Anlage: Quittung Nr. 4711", "Mietzahlung Dezember 2026", "Betrag 450,00 Euro"]
     data = joined(digital_pdf([LETTER_LINES]), scanned_pdf([scanned]), digital_pdf([scanned]))
 

@@ -8,11 +8,6 @@ import pytest
 from ingest.recognition import Catalogue, MasterData, load_catalogue, recognise
 
 
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return load_catalogue()
-
-
 def _type(pages: list[str], catalogue: Catalogue) -> str:
     return recognise(pages, MasterData([]), catalogue).doc_type
 

@@ -20,11 +20,6 @@ import pytest
 from ingest.recognition import Catalogue, MasterData, load_catalogue, recognise
 
 
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return load_catalogue()
-
-
 def _recognise(pages: list[str], catalogue: Catalogue):
     return recognise(pages, MasterData([]), catalogue)
 
@@ -294,40 +289,57 @@ def test_an_insurers_two_page_letter_with_its_notice_is_neither(catalogue: Catal
 # --- pay slips, landlords, renewal forms, job-search records ---------------------------------
 
 
-def test_pay_slip_with_objection_in_the_small_print(catalogue: Catalogue) -> None:
-    text = (
-        "Fischräucherei Hansen GmbH\nHafenweg 12, 27472 Cuxhaven\nHerrn Kemal Aslan\n"
-        "Lohnabrechnung Oktober 2026\nPers.-Nr. 0815\nWiderspruch Entgeltumwandlung keiner\n"
-        "Grundlohn 1.640,00\n"
-        "Lohnsteuer 80,00\nAuszahlung 1.230,00\nEinwände gegen diese Abrechnung bitte innerhalb "
-        "von drei Monaten an das Lohnbüro richten. Ein Widerspruch gegen die betriebliche "
-        "Altersversorgung ist bis zum Jahresende möglich."
-    )
+# Letters that keep their own type although they use other types' words.
+OWN_TYPE_DESPITE_OTHER_WORDS = {
+    "pay_slip_with_objection_in_the_small_print": (
+        "verdienstabrechnung",
+        (
+            "Fischräucherei Hansen GmbH\nHafenweg 12, 27472 Cuxhaven\nHerrn Kemal Aslan\n"
+            "Lohnabrechnung Oktober 2026\nPers.-Nr. 0815\nWiderspruch Entgeltumwandlung keiner\n"
+            "Grundlohn 1.640,00\n"
+            "Lohnsteuer 80,00\nAuszahlung 1.230,00\n"
+            "Einwände gegen diese Abrechnung bitte innerhalb "
+            "von drei Monaten an das Lohnbüro richten. Ein Widerspruch gegen die betriebliche "
+            "Altersversorgung ist bis zum Jahresende möglich."
+        ),
+    ),
+    "landlords_certificate_in_a_cooperatives_words": (
+        "mietbescheinigung",
+        (
+            "Wohnungsgenossenschaft Geestland eG\nMitgliederbetreuung\nJobcenter Cuxhaven\n"
+            "Vermieterbestätigung\nMitglied / Mieter Herr Kemal Aslan\nWohnfläche 54 m²\n"
+            "Nutzungsgebühr (kalt) 380,00 €\nBetriebskostenvorauszahlung 120,00 €\n"
+            "Heizkostenvorauszahlung 75,00 €\nSumme monatlich 575,00 €\nRückstände bestehen nicht. "
+            "Die Nebenkostenabrechnung 2025 ergab ein Guthaben."
+        ),
+    ),
+    "renewal_form_with_a_checklist_of_enclosures": (
+        "weiterbewilligungsantrag",
+        (
+            "Jobcenter Cuxhaven\nAntrag auf Weiterbewilligung von Leistungen zur Sicherung des "
+            "Lebensunterhalts\nName, Vorname: Kruse, Jana\nHaben sich Änderungen ergeben? ja [ ] "
+            "nein [x]\nBitte fügen Sie folgende Nachweise bei: "
+            "Kontoauszüge der letzten drei Monate, "
+            "Lohnabrechnungen, Mietbescheinigung bei Änderung der Miete, Nebenkostenabrechnung\n"
+            "Anlagen: Kontoauszüge, Verdienstabrechnung\nUnterschrift"
+        ),
+    ),
+    "job_search_record_as_a_table": (
+        "eigenbemuehungen",
+        (
+            "Nachweis der Bemühungen um Arbeit\nName: Kemal Aslan\nBewerbungsdatum | Firma | "
+            "Stellenbezeichnung | Bewerbungsart | Ergebnis\n03.11.2026 | Lidl | Verkäufer | online "
+            "| Absage\n05.11.2026 | Spedition Nord | Fahrer | schriftlich | offen"
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OWN_TYPE_DESPITE_OTHER_WORDS))
+def test_a_letter_keeps_its_type_among_other_types_words(name: str, catalogue: Catalogue) -> None:
+    doc_type, text = OWN_TYPE_DESPITE_OTHER_WORDS[name]
     result = _recognise([text], catalogue)
-    assert result.doc_type == "verdienstabrechnung", _details(result)
-
-
-def test_landlords_certificate_in_a_cooperatives_words(catalogue: Catalogue) -> None:
-    text = (
-        "Wohnungsgenossenschaft Geestland eG\nMitgliederbetreuung\nJobcenter Cuxhaven\n"
-        "Vermieterbestätigung\nMitglied / Mieter Herr Kemal Aslan\nWohnfläche 54 m²\n"
-        "Nutzungsgebühr (kalt) 380,00 €\nBetriebskostenvorauszahlung 120,00 €\n"
-        "Heizkostenvorauszahlung 75,00 €\nSumme monatlich 575,00 €\nRückstände bestehen nicht. "
-        "Die Nebenkostenabrechnung 2025 ergab ein Guthaben."
-    )
-    assert _recognise([text], catalogue).doc_type == "mietbescheinigung"
-
-
-def test_renewal_form_with_a_checklist_of_enclosures(catalogue: Catalogue) -> None:
-    text = (
-        "Jobcenter Cuxhaven\nAntrag auf Weiterbewilligung von Leistungen zur Sicherung des "
-        "Lebensunterhalts\nName, Vorname: Kruse, Jana\nHaben sich Änderungen ergeben? ja [ ] "
-        "nein [x]\nBitte fügen Sie folgende Nachweise bei: Kontoauszüge der letzten drei Monate, "
-        "Lohnabrechnungen, Mietbescheinigung bei Änderung der Miete, Nebenkostenabrechnung\n"
-        "Anlagen: Kontoauszüge, Verdienstabrechnung\nUnterschrift"
-    )
-    result = _recognise([text], catalogue)
-    assert result.doc_type == "weiterbewilligungsantrag", _details(result)
+    assert result.doc_type == doc_type, _details(result)
 
 
 def test_renewal_application_with_bank_statements_behind_it(catalogue: Catalogue) -> None:
@@ -347,15 +359,6 @@ def test_renewal_application_with_bank_statements_behind_it(catalogue: Catalogue
     # A cover note that names the statements themselves still makes them the letter.
     note = "Jana Kruse\nAnbei meine Kontoauszüge für Oktober."
     assert _recognise([note, statement], catalogue).doc_type == "kontoauszug"
-
-
-def test_job_search_record_as_a_table(catalogue: Catalogue) -> None:
-    text = (
-        "Nachweis der Bemühungen um Arbeit\nName: Kemal Aslan\nBewerbungsdatum | Firma | "
-        "Stellenbezeichnung | Bewerbungsart | Ergebnis\n03.11.2026 | Lidl | Verkäufer | online "
-        "| Absage\n05.11.2026 | Spedition Nord | Fahrer | schriftlich | offen"
-    )
-    assert _recognise([text], catalogue).doc_type == "eigenbemuehungen"
 
 
 # --- the catalogue ------------------------------------------------------------------------

@@ -4,12 +4,17 @@ like a scanned letter, not only filed into a household a caseworker already know
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-
 import pytest
 
 from records.runtime import Runtime
-from tests.support import KOCH, client_for, load_people, objection_mail, work_until_idle
+from tests.support import (
+    KOCH,
+    client_for,
+    client_mail,
+    load_people,
+    objection_mail,
+    work_until_idle,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -47,14 +52,12 @@ def test_a_text_file_is_still_refused_in_german(sqlite_runtime: Runtime) -> None
 
 def question_mail(sender: str) -> bytes:
     """A client's question that names only the writer: no number, no birth date, no address."""
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = "jobcenter@example.org"
-    message["Subject"] = "Frage zu meinem Termin"
-    message["Date"] = "Wed, 02 Dec 2026 10:15:00 +0100"
-    message.set_content(
+    message = client_mail(
+        sender,
+        "Frage zu meinem Termin",
+        "Wed, 02 Dec 2026 10:15:00 +0100",
         "Guten Tag,\n\nich kann den Termin am Donnerstag leider nicht wahrnehmen, weil mein Sohn "
-        "krank ist. Bitte nennen Sie mir einen neuen Termin.\n\nViele Grüße\nStefan Koch\n"
+        "krank ist. Bitte nennen Sie mir einen neuen Termin.\n\nViele Grüße\nStefan Koch\n",
     )
     return bytes(message)
 

@@ -8,6 +8,7 @@ import hashlib
 import io
 import uuid
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -19,13 +20,15 @@ from records.runtime import Runtime
 from tests.support import (
     ISLANDS,
     OWN,
-    Held,
     Sheet,
     client_for,
     file_indexed,
     load_people,
     page_texts,
+    register_appeal,
+    rendition,
     scan_pdf,
+    while_held,
 )
 
 OFFICE = "ws.1"
@@ -49,6 +52,45 @@ def _with_pdf(runtime: Runtime, document_id: str, texts: list[str], tmp: Path, *
             setattr(document, name, value)
 
 
+OFFICE_TEAM = "team:Widerspruchsstelle"
+COURT_LETTER = (
+    "Sozialgericht Schleswig\nBrockdorff-Rantzau-Straße 13, 24837 Schleswig\n"
+    "Aktenzeichen: S 20 AS 54/26\nDatum: 29.10.2026\n"
+    "In dem Rechtsstreit Laura Beispiel ./. Jobcenter Kreis Nordfriesland\n"
+    "wird Ihnen die beigefügte Klageschrift zugestellt. Sie werden gebeten, binnen eines\n"
+    "Monats zur Klage Stellung zu nehmen und die Verwaltungsakten vorzulegen (§ 104 SGG)."
+)
+# OWN's file, by name: type, the text it is indexed with, target, its PDF's pages, details.
+CASE_FILE: dict[str, tuple[str, str, str, list[str], dict[str, object]]] = {
+    "old_decision": (
+        "bescheid", "Bescheid", "caseworker", ["Bewilligungsbescheid Juli"],
+        {"direction": "out", "dispatch_date": date(2026, 7, 1)},
+    ),
+    "decision": (
+        "bescheid", "Bescheid", "caseworker",
+        ["Änderungsbescheid Seite 1", "Änderungsbescheid Seite 2"],
+        {"direction": "out", "dispatch_date": date(2026, 10, 10)},
+    ),
+    "payslip": (
+        "verdienstabrechnung", "Lohn", "caseworker", ["Verdienstabrechnung Oktober"],
+        {"receipt_date": date(2026, 10, 20), "sender": "Nordsee Fisch GmbH"},
+    ),
+    "objection": (
+        "widerspruch", "Widerspruch", OFFICE_TEAM,
+        ["Hiermit lege ich Widerspruch gegen Ihren Bescheid vom 10.10.2026 ein."],
+        {"receipt_date": date(2026, 11, 16), "stamp_date": date(2026, 11, 16)},
+    ),
+    "court": (
+        "klage", "Sozialgericht", OFFICE_TEAM, [COURT_LETTER],
+        {
+            "receipt_date": date(2026, 11, 2),
+            "stamp_date": date(2026, 11, 2),
+            "court_reference": "S 20 AS 54/26",
+        },
+    ),
+}  # fmt: skip
+
+
 @pytest.fixture
 def case_file(runtime: Runtime, tmp_path: Path) -> dict[str, str]:
     """OWN's file: two decisions, a pay slip, an objection and a court letter for the office.
@@ -57,63 +99,11 @@ def case_file(runtime: Runtime, tmp_path: Path) -> dict[str, str]:
     OpenSearch (scripts/test.sh)."""
     load_people(runtime)
     docs = {
-        "old_decision": file_indexed(runtime, OWN, "bescheid", "Bescheid"),
-        "decision": file_indexed(runtime, OWN, "bescheid", "Bescheid"),
-        "payslip": file_indexed(runtime, OWN, "verdienstabrechnung", "Lohn"),
-        "objection": file_indexed(
-            runtime, OWN, "widerspruch", "Widerspruch", target="team:Widerspruchsstelle"
-        ),
-        "court": file_indexed(
-            runtime, OWN, "klage", "Sozialgericht", target="team:Widerspruchsstelle"
-        ),
+        name: file_indexed(runtime, OWN, doc_type, indexed, target=target)
+        for name, (doc_type, indexed, target, _pages, _details) in CASE_FILE.items()
     }
-    _with_pdf(
-        runtime,
-        docs["old_decision"],
-        ["Bewilligungsbescheid Juli"],
-        tmp_path,
-        direction="out",
-        dispatch_date=date(2026, 7, 1),
-    )
-    _with_pdf(
-        runtime,
-        docs["decision"],
-        ["Änderungsbescheid Seite 1", "Änderungsbescheid Seite 2"],
-        tmp_path,
-        direction="out",
-        dispatch_date=date(2026, 10, 10),
-    )
-    _with_pdf(
-        runtime,
-        docs["payslip"],
-        ["Verdienstabrechnung Oktober"],
-        tmp_path,
-        receipt_date=date(2026, 10, 20),
-        sender="Nordsee Fisch GmbH",
-    )
-    _with_pdf(
-        runtime,
-        docs["objection"],
-        ["Hiermit lege ich Widerspruch gegen Ihren Bescheid vom 10.10.2026 ein."],
-        tmp_path,
-        receipt_date=date(2026, 11, 16),
-        stamp_date=date(2026, 11, 16),
-    )
-    _with_pdf(
-        runtime,
-        docs["court"],
-        [
-            "Sozialgericht Schleswig\nBrockdorff-Rantzau-Straße 13, 24837 Schleswig\n"
-            "Aktenzeichen: S 20 AS 54/26\nDatum: 29.10.2026\n"
-            "In dem Rechtsstreit Laura Beispiel ./. Jobcenter Kreis Nordfriesland\n"
-            "wird Ihnen die beigefügte Klageschrift zugestellt. Sie werden gebeten, binnen eines\n"
-            "Monats zur Klage Stellung zu nehmen und die Verwaltungsakten vorzulegen (§ 104 SGG)."
-        ],
-        tmp_path,
-        receipt_date=date(2026, 11, 2),
-        stamp_date=date(2026, 11, 2),
-        court_reference="S 20 AS 54/26",
-    )
+    for name, (_doc_type, _indexed, _target, pages, details) in CASE_FILE.items():
+        _with_pdf(runtime, docs[name], pages, tmp_path, **details)
     return docs
 
 
@@ -189,20 +179,13 @@ def test_appeal_prefilled_from_the_court_letter_with_status_who_and_when(
     assert facts["court_deadline"] == "2026-12-02"
     assert "binnen eines Monats" in facts["court_deadline_source"]
 
-    appeal = office.post(
-        "/api/appeals",
-        json={
-            "document_id": case_file["court"],
-            "court": facts["court"],
-            "file_reference": facts["file_reference"],
-            "parties": facts["parties"],
-            "served_on": facts["served_on"],
-            "court_deadline": facts["court_deadline"],
-            "close_inbox_items": True,
-        },
+    body = register_appeal(
+        office,
+        case_file["court"],
+        facts,
+        court_deadline=facts["court_deadline"],
+        close_inbox_items=True,
     )
-    assert appeal.status_code == 201, appeal.text
-    body = appeal.json()
     assert body["statement_due"] == "2026-12-02"
     assert body["file_due"] == "2026-12-02"
     assert "§ 104" in " ".join(step["label"] for step in body["deadline_steps"])
@@ -247,17 +230,7 @@ def test_export_for_the_court_is_numbered_recorded_in_the_file_and_audited(
         json={"document_id": case_file["objection"], "decision_id": case_file["decision"]},
     ).json()
     facts = office.get(f"/api/documents/{case_file['court']}/legal-intake").json()["appeal"]
-    appeal = office.post(
-        "/api/appeals",
-        json={
-            "document_id": case_file["court"],
-            "court": facts["court"],
-            "file_reference": facts["file_reference"],
-            "parties": facts["parties"],
-            "served_on": facts["served_on"],
-            "objection_id": objection["id"],
-        },
-    ).json()
+    appeal = register_appeal(office, case_file["court"], facts, objection_id=objection["id"])
 
     options = office.get(
         f"/api/households/{OWN}/export-options", params={"appeal_id": appeal["id"]}
@@ -479,30 +452,16 @@ def test_building_an_export_does_not_hold_up_other_users(
 ) -> None:
     # A long file takes seconds to export. Meanwhile no database transaction of the export is
     # open (on SQLite it would hold the write lock), so a caseworker can still open the file.
-    from concurrent.futures import ThreadPoolExecutor
-
     office = client_for(runtime, OFFICE)
     caseworker = client_for(runtime, CASEWORKER)
-    blobs = runtime.blobs
+    fields = {"bg_number": OWN, "recipient": "Sozialgericht", "legal_basis": "sgg_104"}
     # Document PDFs are handed out only when released.
-    slow = Held(blobs, "open", when=lambda key: key.startswith("renditions/"))
-    runtime.blobs = slow  # type: ignore[assignment]
-    try:
-        with ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(
-                office.post,
-                "/api/exports",
-                json={"bg_number": OWN, "recipient": "Sozialgericht", "legal_basis": "sgg_104"},
-            )
-            assert slow.started.wait(60)
-            akte = caseworker.get(f"/api/households/{OWN}/file")
-            assert akte.status_code == 200, akte.text
-            assert not pending.done()
-            slow.release.set()
-            created = pending.result(60)
-    finally:
-        slow.release.set()
-        runtime.blobs = blobs
+    export = partial(office.post, "/api/exports", json=fields)
+    with while_held(runtime, "blobs", "open", export, when=rendition) as slow:
+        akte = caseworker.get(f"/api/households/{OWN}/file")
+        assert akte.status_code == 200, akte.text
+        assert not slow.pending.done()
+        created = slow.finish()
     assert created.status_code == 201, created.text
     export = created.json()
     assert len(export["documents"]) == 5

@@ -25,6 +25,14 @@ def batches(runtime: Runtime) -> list[tuple[str, str]]:
         return [(b.source_name, b.channel) for b in session.scalars(select(ScanBatch))]
 
 
+def _copy_sample(folder: Path, name: str, source: str) -> Path:
+    """A copy of the sample `source` named `name` in `folder` (made if missing)."""
+    folder.mkdir(exist_ok=True)
+    copy = folder / name
+    copy.write_bytes(sample(source).read_bytes())
+    return copy
+
+
 def test_file_is_taken_only_once_it_stops_growing(sqlite_runtime: Runtime, tmp_path: Path) -> None:
     folder = tmp_path / "scanner"
     folder.mkdir()
@@ -65,9 +73,7 @@ def test_file_accepted_before_a_crash_is_not_handed_in_twice(
     sqlite_runtime: Runtime, tmp_path: Path
 ) -> None:
     folder = tmp_path / "scanner"
-    folder.mkdir()
-    scan = folder / "brief.pdf"
-    scan.write_bytes(sample("docs/0005.pdf").read_bytes())
+    scan = _copy_sample(folder, "brief.pdf", "docs/0005.pdf")
     # The watcher accepted the file and died before it could move it away.
     accept_file(sqlite_runtime, scan, scan.name, None, channel="hotfolder")
     hot = HotFolder(sqlite_runtime, folder, settle_seconds=0)
@@ -102,8 +108,7 @@ def test_symbolic_link_to_a_stored_document_is_not_ingested(
     sqlite_runtime: Runtime, tmp_path: Path
 ) -> None:
     # Another household's letter, handed in at the desk and stored in the blob store.
-    letter = tmp_path / "brief.pdf"
-    letter.write_bytes(sample("docs/0004.pdf").read_bytes())
+    letter = _copy_sample(tmp_path, "brief.pdf", "docs/0004.pdf")
     batch, _job = accept_file(sqlite_runtime, letter, letter.name, None, channel="upload")
     stored = sqlite_runtime.settings.blob_dir / batch.original_key
     content, mode = stored.read_bytes(), stored.stat().st_mode
@@ -125,10 +130,7 @@ def test_symbolic_link_to_a_stored_document_is_not_ingested(
 def test_hard_link_to_a_file_elsewhere_is_not_ingested(
     sqlite_runtime: Runtime, tmp_path: Path
 ) -> None:
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    private = elsewhere / "fremd.pdf"
-    private.write_bytes(sample("docs/0005.pdf").read_bytes())
+    private = _copy_sample(tmp_path / "elsewhere", "fremd.pdf", "docs/0005.pdf")
     folder = tmp_path / "scanner"
     folder.mkdir()
     os.link(private, folder / "fremd.pdf")
@@ -169,8 +171,7 @@ def test_done_folder_that_is_a_link_stops_the_hot_folder(
     folder = tmp_path / "scanner"
     folder.mkdir()
     (folder / "erledigt").symlink_to(elsewhere)
-    scan = folder / "brief.pdf"
-    scan.write_bytes(sample("docs/0005.pdf").read_bytes())
+    scan = _copy_sample(folder, "brief.pdf", "docs/0005.pdf")
     hot = HotFolder(sqlite_runtime, folder, settle_seconds=0)
     with caplog.at_level(logging.ERROR, logger="ingest.hotfolder"):
         assert scan_twice(hot) == []

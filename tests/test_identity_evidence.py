@@ -8,8 +8,6 @@ paper; keys and persons that disagree go to clearing with every household offere
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -20,16 +18,20 @@ from ingest.filing import master_data, recognise_all
 from ingest.recognition import (
     ROUTE_THRESHOLD,
     Catalogue,
-    HouseholdRecord,
     MasterData,
-    MemberRecord,
     Recognition,
-    load_catalogue,
     recognise,
 )
 from records.masterdata import HOUSEHOLD_COLUMNS, import_households, read_csv
 from records.models import Household
-from tests.support import SAMPLES, make_settings, migrated_sessions
+from tests.support import (
+    IDENTITY_HOUSEHOLDS,
+    SAMPLES,
+    household_record,
+    household_records,
+    make_settings,
+    migrated_sessions,
+)
 
 HELGA = "95401BG1234567"  # Helga Brodersen, Husum; her account and e-mail address are known
 OLE = "95401BG1234568"  # Ole Carstensen, Heide: one digit off Helga's number
@@ -46,88 +48,9 @@ HELGA_IBAN_PRINTED = "DE66 2175 0000 0012 3456 78"
 OLE_IBAN_PRINTED = "DE08 2175 0000 0087 6543 21"
 
 
-def _member(last: str, first: str, born: date, iban: str | None = None, email: str | None = None):
-    return MemberRecord(last, first, born, iban=iban, email=email)
-
-
 @pytest.fixture(scope="module")
 def master() -> MasterData:
-    return MasterData(
-        [
-            HouseholdRecord(
-                HELGA,
-                "Norderstraße 14",
-                "25813",
-                "Husum",
-                (
-                    _member(
-                        "Brodersen",
-                        "Helga",
-                        date(1968, 2, 9),
-                        HELGA_IBAN,
-                        "helga.brodersen@example.org",
-                    ),
-                ),
-            ),
-            HouseholdRecord(
-                OLE,
-                "Markt 22",
-                "25746",
-                "Heide",
-                (_member("Carstensen", "Ole", date(1991, 10, 30), OLE_IBAN),),
-            ),
-            HouseholdRecord(
-                FRIEDA,
-                "Zingel 3",
-                "25704",
-                "Meldorf",
-                (_member("Jessen", "Frieda", date(1957, 6, 1)),),
-            ),
-            HouseholdRecord(
-                JAN_A,
-                "Süderstraße 5",
-                "25813",
-                "Husum",
-                (_member("Petersen", "Jan", date(1980, 3, 4)),),
-            ),
-            HouseholdRecord(
-                JAN_B,
-                "Lange Reihe 9",
-                "25746",
-                "Heide",
-                (_member("Petersen", "Jan", date(1975, 7, 7)),),
-            ),
-            HouseholdRecord(
-                THOMSEN,
-                "Am Deich 3",
-                "25832",
-                "Tönning",
-                (
-                    _member("Thomsen", "Kai", date(1979, 5, 12)),
-                    _member("Lorenzen", "Maren", date(1983, 11, 2)),
-                ),
-            ),
-            HouseholdRecord(
-                BIRTE,
-                "Neustadt 20",
-                "25813",
-                "Husum",
-                (_member("Hansen", "Birte", date(1990, 1, 15)),),
-            ),
-            HouseholdRecord(
-                TENANT,
-                "Osterstraße 7",
-                "25746",
-                "Heide",
-                (_member("Rasmussen", "Uwe", date(1962, 8, 21)),),
-            ),
-        ]
-    )
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return load_catalogue()
+    return MasterData(household_records(IDENTITY_HOUSEHOLDS))
 
 
 def _statement(holder: str, iban_line: str) -> list[str]:
@@ -362,14 +285,36 @@ def test_iban_with_a_number_one_digit_off_goes_to_clearing(
 # --- namesakes, partners, moves -----------------------------------------------------------
 
 
-def test_namesake_decided_by_birth_date(master: MasterData, catalogue: Catalogue) -> None:
-    text = "Jan Petersen\ngeb. 07.07.1975\nHiermit widerspreche ich dem Bescheid.\n"
-    _routed(recognise([text], master, catalogue), JAN_B)
-
-
-def test_namesake_decided_by_address(master: MasterData, catalogue: Catalogue) -> None:
-    text = "Jan Petersen\nSüderstraße 5\n25813 Husum\nAnbei die Mietbescheinigung.\n"
-    _routed(recognise([text], master, catalogue), JAN_A)
+@pytest.mark.parametrize(
+    ("text", "household"),
+    [
+        pytest.param(
+            "Jan Petersen\ngeb. 07.07.1975\nHiermit widerspreche ich dem Bescheid.\n",
+            JAN_B,
+            id="namesake_decided_by_birth_date",
+        ),
+        pytest.param(
+            "Jan Petersen\nSüderstraße 5\n25813 Husum\nAnbei die Mietbescheinigung.\n",
+            JAN_A,
+            id="namesake_decided_by_address",
+        ),
+        pytest.param(
+            "Maren Lorenzen\nAm Deich 3\n25832 Tönning\nAnbei meine Lohnabrechnung.\n",
+            THOMSEN,
+            id="partner_with_another_surname_is_filed_with_the_household",
+        ),
+        pytest.param(
+            "Maren Lorenzen\nbei Thomsen\nAm Deich 3\n25832 Tönning\n"
+            "geb. 02.11.1983\nAnbei meine Lohnabrechnung.\n",
+            THOMSEN,
+            id="partner_writing_care_of_the_household_head",
+        ),
+    ],
+)
+def test_namesakes_and_partners_are_told_apart(
+    master: MasterData, catalogue: Catalogue, text: str, household: str
+) -> None:
+    _routed(recognise([text], master, catalogue), household)
 
 
 def test_namesake_decided_by_an_address_that_wraps_in_running_text(
@@ -409,23 +354,6 @@ def test_namesake_with_the_name_alone_waits_in_clearing(
     assert {JAN_A, JAN_B} <= set(result.candidates)
 
 
-def test_partner_with_another_surname_is_filed_with_the_household(
-    master: MasterData, catalogue: Catalogue
-) -> None:
-    text = "Maren Lorenzen\nAm Deich 3\n25832 Tönning\nAnbei meine Lohnabrechnung.\n"
-    _routed(recognise([text], master, catalogue), THOMSEN)
-
-
-def test_partner_writing_care_of_the_household_head(
-    master: MasterData, catalogue: Catalogue
-) -> None:
-    text = (
-        "Maren Lorenzen\nbei Thomsen\nAm Deich 3\n25832 Tönning\n"
-        "geb. 02.11.1983\nAnbei meine Lohnabrechnung.\n"
-    )
-    _routed(recognise([text], master, catalogue), THOMSEN)
-
-
 @pytest.mark.parametrize(
     "sender",
     [
@@ -455,22 +383,9 @@ def test_borrowed_last_name_without_the_address_is_not_enough(
 def test_borrowed_last_name_that_is_someone_elses_real_name_goes_to_clearing(
     catalogue: Catalogue,
 ) -> None:
-    couple = HouseholdRecord(
-        THOMSEN,
-        "Am Deich 3",
-        "25832",
-        "Tönning",
-        (
-            _member("Thomsen", "Kai", date(1979, 5, 12)),
-            _member("Lorenzen", "Maren", date(1983, 11, 2)),
-        ),
-    )
-    other = HouseholdRecord(
-        "95403BG4000009",
-        "Hafenstraße 9",
-        "25832",
-        "Tönning",
-        (_member("Thomsen", "Maren", date(1990, 4, 4)),),
+    [couple] = household_records(IDENTITY_HOUSEHOLDS, THOMSEN)  # Kai Thomsen, Maren Lorenzen
+    other = household_record(
+        "95403BG4000009", "Hafenstraße 9", "25832", "Tönning", ("Thomsen", "Maren", "1990-04-04")
     )
     text = "Maren Thomsen\nAm Deich 3\n25832 Tönning\nAnbei meine Lohnabrechnung.\n"
     result = recognise([text], MasterData([couple, other]), catalogue)

@@ -11,14 +11,10 @@ import email.policy
 import imaplib
 import json
 import os
-import subprocess
-import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
@@ -44,26 +40,26 @@ from records.models import AuditEvent, ScanBatch
 from records.runtime import Runtime
 from tests.support import (
     KOCH,
+    client_mail,
     load_people,
     make_settings,
     objection_mail,
+    run_cli,
     service_env,
     settings_env,
+    wait_for,
     work_until_idle,
 )
 
-REPO = Path(__file__).resolve().parent.parent
-
 
 def short_mail(subject: str, message_id: str | None) -> bytes:
-    message = EmailMessage()
-    message["From"] = "Erika Muster <e.muster@example.org>"
-    message["To"] = "jobcenter@example.org"
-    message["Subject"] = subject
-    message["Date"] = "Wed, 02 Dec 2026 10:00:00 +0100"
-    if message_id:
-        message["Message-ID"] = message_id
-    message.set_content("Anbei meine Unterlagen.\n")
+    message = client_mail(
+        "Erika Muster <e.muster@example.org>",
+        subject,
+        "Wed, 02 Dec 2026 10:00:00 +0100",
+        "Anbei meine Unterlagen.\n",
+        message_id=message_id,
+    )
     return bytes(message)
 
 
@@ -80,10 +76,10 @@ def test_the_mailbox_is_off_by_default(tmp_path: Path) -> None:
         runtime.close()
     env = dict(os.environ, **settings_env(settings))
     env = {k: v for k, v in env.items() if not k.startswith("EAKTE_MAILBOX_")}
-    shown = _cli(env, "mailbox", "status")
+    shown = run_cli(env, "mailbox", "status")
     assert shown.returncode == 0, shown.stderr
     assert "Funktionspostfach: aus" in shown.stdout
-    fetched = _cli(env, "mailbox", "fetch")
+    fetched = run_cli(env, "mailbox", "fetch")
     assert fetched.returncode == 2
     assert "Kein Funktionspostfach eingerichtet" in fetched.stderr
 
@@ -112,9 +108,7 @@ def test_broken_messages_are_named_in_german() -> None:
     )
     assert problem(html_only_markup) == NO_CONTENT
     assert problem(objection_mail()) is None
-    attachment_only = EmailMessage()
-    attachment_only["From"] = "a@example.org"
-    attachment_only["Date"] = "Tue, 01 Dec 2026 09:30:00 +0100"
+    attachment_only = client_mail("a@example.org", None, "Tue, 01 Dec 2026 09:30:00 +0100", to=None)
     attachment_only.add_attachment(b"%PDF-1.4 ...", maintype="application", subtype="pdf")
     assert problem(bytes(attachment_only)) is None
 
@@ -230,17 +224,6 @@ def mailbox_batches(runtime: Runtime) -> list[ScanBatch]:
     return batches
 
 
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=300,
-    )
-
-
 @pytest.mark.services
 @pytest.mark.slow
 def test_a_message_in_the_mailbox_becomes_a_routed_document(
@@ -351,12 +334,14 @@ def test_a_broken_message_goes_to_quarantine_with_a_german_reason(
         b"From: a@example.org\r\nDate: Tue, 01 Dec 2026 09:30:00 +0100\r\n"
         b"Subject: leer\r\nMessage-ID: <leer@example.org>\r\n\r\n"
     )
-    large = EmailMessage()
-    large["From"] = "b@example.org"
-    large["Date"] = "Tue, 01 Dec 2026 09:30:00 +0100"
-    large["Subject"] = "Fotos"
-    large["Message-ID"] = "<gross@example.org>"
-    large.set_content("Anbei die Fotos.")
+    large = client_mail(
+        "b@example.org",
+        "Fotos",
+        "Tue, 01 Dec 2026 09:30:00 +0100",
+        "Anbei die Fotos.",
+        to=None,
+        message_id="<gross@example.org>",
+    )
     large.add_attachment(os.urandom(1_300_000), maintype="image", subtype="jpeg")
     server.append(bytes(large))
     server.append(short_mail("Antrag", "<antrag@example.org>"))
@@ -395,14 +380,14 @@ def test_a_broken_message_goes_to_quarantine_with_a_german_reason(
             EAKTE_MAILBOX_DONE_FOLDER=server.done,
             EAKTE_MAILBOX_QUARANTINE_FOLDER=server.quarantine,
         )
-        shown = _cli(env, "mailbox", "status")
+        shown = run_cli(env, "mailbox", "status")
         assert shown.returncode == 0, shown.stderr
         assert "1 übernommen, 3 in Quarantäne, 0 noch nicht verschoben" in shown.stdout
         assert f"Grund: {NO_CONTENT}" in shown.stdout
-        as_json = json.loads(_cli(env, "mailbox", "status", "--json").stdout)
+        as_json = json.loads(run_cli(env, "mailbox", "status", "--json").stdout)
         assert as_json["quarantined"] == 3
         # Fetching again (here from the command line) takes nothing twice.
-        fetched = _cli(env, "mailbox", "fetch")
+        fetched = run_cli(env, "mailbox", "fetch")
         assert fetched.returncode == 0, fetched.stderr
         assert "0 E-Mails übernommen, 0 in Quarantäne." in fetched.stdout
     finally:
@@ -466,9 +451,7 @@ def test_the_worker_polls_a_configured_mailbox(server: Server, tmp_path: Path) -
     worker.start()
     try:
         server.append(short_mail("Antrag 11/2026 per E-Mail", "<antrag-3@example.org>"))
-        deadline = time.monotonic() + 120
-        while not server.messages(server.done) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_for(lambda: server.messages(server.done), 120, "the message fetched", every=0.2)
         assert len(server.messages(server.done)) == 1
         names = [batch.source_name for batch in mailbox_batches(runtime)]
         assert names == ["Antrag 11-2026 per E-Mail.eml"]

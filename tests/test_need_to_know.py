@@ -63,6 +63,25 @@ def _admin(runtime: Runtime):  # type: ignore[no-untyped-def]
     return client_for(runtime, "admin")
 
 
+@pytest.fixture
+def stand_in_item(sqlite_runtime: Runtime, mail: dict[str, str]) -> int:
+    """An administrator has named ELSEWHERE (another team) CASEWORKER's deputy for today; the
+    Postkorb item of CASEWORKER's approved letter."""
+    today = local_today().isoformat()
+    named = _admin(sqlite_runtime).post(
+        "/api/deputies",
+        json={
+            "deputy": ELSEWHERE,
+            "absent": CASEWORKER,
+            "starts_on": today,
+            "ends_on": today,
+            "approved_by": "Teamleitung Husum",
+        },
+    )
+    assert named.status_code == 201, named.text
+    return _item_of(sqlite_runtime, mail["approved"])
+
+
 def _events(runtime: Runtime, **where: object) -> list[AuditEvent]:
     with transaction(runtime.sessions) as session:
         query = select(AuditEvent).order_by(AuditEvent.id)
@@ -270,23 +289,10 @@ def test_a_deputy_is_of_the_same_team_not_backdated_and_not_longer_than_allowed(
 
 
 def test_a_deputy_never_takes_items_personally_and_loses_them_with_the_period(
-    sqlite_runtime: Runtime, mail: dict[str, str]
+    sqlite_runtime: Runtime, mail: dict[str, str], stand_in_item: int
 ) -> None:
-    admin = _admin(sqlite_runtime)
-    today = local_today().isoformat()
-    named = admin.post(
-        "/api/deputies",
-        json={
-            "deputy": ELSEWHERE,
-            "absent": CASEWORKER,
-            "starts_on": today,
-            "ends_on": today,
-            "approved_by": "Teamleitung Husum",
-        },
-    )
-    assert named.status_code == 201, named.text
     deputy = client_for(sqlite_runtime, ELSEWHERE)
-    item = _item_of(sqlite_runtime, mail["approved"])
+    item = stand_in_item
     to_herself = deputy.post(f"/api/inbox/{item}/forward", json={"to_user": ELSEWHERE})
     assert to_herself.status_code == 422
     assert to_herself.json()["error"]["code"] == "forward_to_self"
@@ -306,23 +312,11 @@ def test_a_deputy_never_takes_items_personally_and_loses_them_with_the_period(
 
 
 def test_forwarding_checks_every_member_of_a_receiving_team(
-    sqlite_runtime: Runtime, mail: dict[str, str]
+    sqlite_runtime: Runtime, stand_in_item: int
 ) -> None:
     # The islands' first member stands in for the caseworker today; her teammates do not.
-    admin = _admin(sqlite_runtime)
-    today = local_today().isoformat()
-    admin.post(
-        "/api/deputies",
-        json={
-            "deputy": ELSEWHERE,
-            "absent": CASEWORKER,
-            "starts_on": today,
-            "ends_on": today,
-            "approved_by": "Teamleitung Husum",
-        },
-    ).raise_for_status()
     caseworker = client_for(sqlite_runtime, CASEWORKER)
-    item = _item_of(sqlite_runtime, mail["approved"])
+    item = stand_in_item
     refused = caseworker.post(f"/api/inbox/{item}/forward", json={"to_team": "Leistung Inseln"})
     assert refused.status_code == 422
     assert refused.json()["error"]["code"] == "forward_no_access"

@@ -11,7 +11,14 @@ from sqlalchemy import select
 from core.db import transaction
 from records.models import AuditEvent, Document
 from records.runtime import Runtime
-from tests.support import OWN, client_for, file_indexed, load_people
+from tests.support import (
+    OWN,
+    SCHLESWIG_APPEAL,
+    client_for,
+    file_indexed,
+    load_people,
+    register_appeal,
+)
 
 
 def _setup(runtime: Runtime, receipt: date) -> tuple[str, str]:
@@ -104,18 +111,9 @@ def test_an_appeal_is_registered_from_the_court_letter(sqlite_runtime: Runtime) 
         target="team:Widerspruchsstelle",
     )
     office = client_for(sqlite_runtime, "ws.1")
-    appeal = office.post(
-        "/api/appeals",
-        json={
-            "document_id": court,
-            "court": "Sozialgericht Schleswig",
-            "file_reference": "S 12  AS 345/26",
-            "parties": "Kläger ./. Jobcenter",
-            "served_on": "2026-10-09",
-        },
-    )
-    assert appeal.status_code == 201, appeal.text
-    body = appeal.json()
+    # The reference typed with a double space is stored in its normal form.
+    typed = {**SCHLESWIG_APPEAL, "file_reference": "S 12  AS 345/26"}
+    body = register_appeal(office, court, typed)
     assert body["file_reference"] == "S 12 AS 345/26"
     # Served Friday 9.10.2026; four weeks = Friday 6.11.2026.
     assert body["statement_due"] == "2026-11-06"

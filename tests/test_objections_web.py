@@ -23,7 +23,7 @@ from core.db import transaction
 from records.models import AuditEvent, Document, FileExport
 from records.runtime import Runtime
 from tests.support import client_for, sample, work_until_idle
-from tests.support_browser import ARTIFACTS, log_in
+from tests.support_browser import log_in, screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -127,8 +127,7 @@ def test_office_registers_an_objection_sees_the_deadline_and_exports_the_file_fo
     expect(decision).to_have_value(office_mail["decision"])
     expect(dialog).to_contain_text("im Schreiben genannt: Bescheid vom 10.10.2026")
     dialog.get_by_label("Form des Widerspruchs").select_option(label="schriftlich")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "widerspruch-erfassen.png"), full_page=True)
+    screenshot(page, "widerspruch-erfassen.png", full_page=True)
     dialog.get_by_role("button", name="Erfassen").click()
 
     # Sent Saturday 10.10.2026, deemed notified Wednesday 14.10.2026 (§ 37 Abs. 2 SGB X);
@@ -164,7 +163,7 @@ def test_office_registers_an_objection_sees_the_deadline_and_exports_the_file_fo
     expect(page.locator("#case-status")).to_contain_text("Gespeichert")
     expect(page.locator("#deadline table.steps")).to_contain_text("§ 66")
     expect(page.locator("#history")).to_contain_text("Belehrung nennt falsches Gericht")
-    page.screenshot(path=str(ARTIFACTS / "widerspruch.png"), full_page=True)
+    screenshot(page, "widerspruch.png", full_page=True)
 
     # The dashboard lists it by age with the § 88 SGG date and the case's documents.
     page.get_by_role("link", name="Widersprüche und Klagen").click()
@@ -190,7 +189,7 @@ def test_office_registers_an_objection_sees_the_deadline_and_exports_the_file_fo
         result.get_by_role("link", name="PDF herunterladen").click()
     saved = tmp_path / "aktenauszug.pdf"
     info.value.save_as(saved)
-    page.screenshot(path=str(ARTIFACTS / "aktenauszug.png"), full_page=True)
+    screenshot(page, "aktenauszug.png", full_page=True)
 
     with transaction(sqlite_runtime.sessions) as session:
         record = session.scalar(select(FileExport))
@@ -257,8 +256,7 @@ def test_office_registers_an_appeal_from_the_court_letter_in_the_viewer(
     dialog.get_by_role("button", name="Erfassen").click()
     expect(dialog).to_contain_text("Klage S 18 AS 550/26 erfasst")
     expect(dialog.locator(".verdict")).to_contain_text("an das Gericht")
-    ARTIFACTS.mkdir(exist_ok=True)
-    viewer.screenshot(path=str(ARTIFACTS / "klage-erfassen.png"))
+    screenshot(viewer, "klage-erfassen.png")
 
     page.goto(f"{base}/widersprueche")
     appeal = page.locator("#appeal-rows tr").first

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -24,11 +23,17 @@ from core.db import transaction
 from records.models import Document, InboxItem, Job, Page
 from records.runtime import Runtime
 from storage import read_bytes
-from tests.support import client_for, load_people, sample, settings_env, work_until_idle
+from tests.support import (
+    REPO,
+    client_for,
+    load_people,
+    sample,
+    settings_env,
+    wait_for,
+    work_until_idle,
+)
 
 pytestmark = pytest.mark.slow
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def truth(name: str) -> dict[str, object]:
@@ -37,6 +42,21 @@ def truth(name: str) -> dict[str, object]:
         if entry["file"] == name:
             return entry
     raise KeyError(name)
+
+
+def _read_one_page(runtime: Runtime, name: str) -> tuple[Page, Document, set[str]]:
+    """The one-page sample `name` handed in at the desk and read by the worker: its page, its
+    document and the words printed on it."""
+    load_people(runtime)
+    desk = client_for(runtime, "post.1")
+    desk.post("/api/documents", files={"file": (Path(name).name, sample(name).read_bytes())})
+    work_until_idle(runtime)
+    printed = set(truth(name)["page_text"][0].split())  # type: ignore[index]
+    with transaction(runtime.sessions) as session:
+        [page] = session.scalars(select(Page)).all()
+        document = session.get(Document, page.document_id)
+    assert document is not None
+    return page, document, printed
 
 
 def test_uploaded_scan_is_read_and_found_by_a_word_from_it(runtime: Runtime) -> None:
@@ -85,26 +105,13 @@ def test_a_page_the_orientation_check_missed_is_read_the_other_way_up(
         "analyse_page",
         lambda *_args, **_kw: PagePlan(separator=False, blank=False, rotation=0, skew=0.0),
     )
-    load_people(sqlite_runtime)
-    desk = client_for(sqlite_runtime, "post.1")
-    desk.post("/api/documents", files={"file": ("0002.pdf", sample("docs/0002.pdf").read_bytes())})
-    work_until_idle(sqlite_runtime)
-    printed = set(truth("docs/0002.pdf")["page_text"][0].split())
-    with transaction(sqlite_runtime.sessions) as session:
-        [page] = session.scalars(select(Page)).all()
+    page, _document, printed = _read_one_page(sqlite_runtime, "docs/0002.pdf")
     assert page.rotation == 180 and page.confidence > 60
     assert len(printed & set(page.text.split())) / len(printed) > 0.7
 
 
 def test_page_text_confidence_and_renditions_are_stored(sqlite_runtime: Runtime) -> None:
-    load_people(sqlite_runtime)
-    desk = client_for(sqlite_runtime, "post.1")
-    desk.post("/api/documents", files={"file": ("0004.pdf", sample("docs/0004.pdf").read_bytes())})
-    work_until_idle(sqlite_runtime)
-    printed = set(truth("docs/0004.pdf")["page_text"][0].split())
-    with transaction(sqlite_runtime.sessions) as session:
-        [page] = session.scalars(select(Page)).all()
-        document = session.get(Document, page.document_id)
+    page, document, printed = _read_one_page(sqlite_runtime, "docs/0004.pdf")
     assert page.number == 1 and 50 < page.confidence <= 100
     recognised = set(page.text.split())
     assert len(printed & recognised) / len(printed) > 0.7
@@ -157,15 +164,6 @@ def test_batch_is_split_at_separator_sheets_and_empty_back_sides_are_dropped(
             assert len(printed & recognised) / len(printed) > 0.6, entry["file"]
 
 
-def _wait_for(condition, seconds: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _job(runtime: Runtime) -> Job:
     with transaction(runtime.sessions) as session:
         return session.scalars(select(Job)).one()
@@ -190,7 +188,7 @@ def test_killed_worker_leaves_the_job_to_be_finished_once_by_the_next(
     first = subprocess.Popen(command, env=env, cwd=REPO, start_new_session=True)
     try:
         # Killed in the middle of the batch: once the desk sees its first page read.
-        _wait_for(lambda: pages_done() >= 1, 300, "the first worker to read a page")
+        wait_for(lambda: pages_done() >= 1, 300, "the first worker to read a page")
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(10)
         assert _job(runtime).state == "running"  # nobody has told the queue

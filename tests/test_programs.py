@@ -30,10 +30,9 @@ from ingest.worker import run_one
 from records.jobs import claim_next
 from records.models import Document, DroppedPage, Job, ScanBatch
 from records.runtime import Runtime
-from tests.support import add_admin, client_for, sample, work_until_idle
+from tests.support import REPO, add_admin, client_for, sample, work_until_idle
 
 TIMEOUT = 60
-REPO = Path(__file__).resolve().parent.parent
 
 
 def _installed_tessdata() -> Path:

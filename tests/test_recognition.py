@@ -7,10 +7,8 @@ that holds namesakes, neighbouring numbers, shared buildings and inactive househ
 
 from __future__ import annotations
 
-import csv
 import json
 import random
-from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
@@ -28,34 +26,9 @@ from ingest.recognition import (
     load_catalogue,
     recognise,
 )
-from tests.support import SAMPLES
+from tests.support import RECOGNITION_HOUSEHOLDS, SAMPLES, household_records
 
 # --- master data ------------------------------------------------------------------------------
-
-
-def _sample_households() -> list[HouseholdRecord]:
-    members: dict[str, list[MemberRecord]] = defaultdict(list)
-    rows: dict[str, dict[str, str]] = {}
-    with (SAMPLES / "households.csv").open(encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            born = date.fromisoformat(row["birth_date"]) if row["birth_date"] else None
-            members[row["bg_number"]].append(
-                MemberRecord(row["last_name"], row["first_name"], born)
-            )
-            rows[row["bg_number"]] = row
-    return [
-        HouseholdRecord(bg, rows[bg]["street"], rows[bg]["postcode"], rows[bg]["town"], tuple(m))
-        for bg, m in members.items()
-    ]
-
-
-def _household(
-    bg: str, street: str, postcode: str, town: str, *people: tuple[str, str, str], active=True
-) -> HouseholdRecord:
-    members = tuple(
-        MemberRecord(last, first, date.fromisoformat(born)) for last, first, born in people
-    )
-    return HouseholdRecord(bg, street, postcode, town, members, active)
 
 
 ANNA_KIEL = "24101BG0012345"
@@ -71,76 +44,19 @@ KARL_INACTIVE = "24102BG9999999"
 HOFFMANN = "24101BG8888888"
 NADINE = "24101BG7654321"  # same building as HOFFMANN
 
-OWN_HOUSEHOLDS = [
-    _household(
-        ANNA_KIEL,
-        "Schleswiger Straße 12a",
-        "24103",
-        "Kiel",
-        ("Müller", "Anna", "1985-04-03"),
-        ("Müller", "Thomas", "1982-11-20"),
-    ),
-    _household(JAN_PETERSEN, "Am Markt 3", "24105", "Kiel", ("Petersen", "Jan", "1970-01-15")),
-    _household(JUERGEN, "Große Straße 7", "24937", "Flensburg", ("Weiß", "Jürgen", "1960-03-25")),
-    _household(
-        ANNA_FLENSBURG, "Bahnhofstraße 4", "24939", "Flensburg", ("Müller", "Anna", "1990-07-07")
-    ),
-    _household(
-        AYSE,
-        "Süderstraße 20",
-        "24340",
-        "Eckernförde",
-        ("Yılmaz", "Ayşe", "1979-09-09"),
-        ("Yılmaz", "Mehmet", "1975-05-05"),
-    ),
-    _household(
-        SVEN_OLD, "Nordstraße 1", "24103", "Kiel", ("Ketelsen", "Sven", "1988-08-08"), active=False
-    ),
-    _household(SVEN_NEW, "Deichweg 5", "24106", "Kiel", ("Ketelsen", "Sven", "1988-08-08")),
-    _household(
-        MARIA_LANGE, "Kirchstraße 9", "24937", "Flensburg", ("Lange", "Maria", "1975-02-02")
-    ),
-    _household(
-        HANS_PETER,
-        "Strandweg 2",
-        "24340",
-        "Eckernförde",
-        ("Schulze-Berg", "Hans-Peter", "1965-12-24"),
-    ),
-    _household(
-        KARL_INACTIVE,
-        "Dorfstraße 1",
-        "24939",
-        "Flensburg",
-        ("Brandt", "Karl", "1950-05-05"),
-        active=False,
-    ),
-    _household(
-        HOFFMANN,
-        "Holstenstraße 40",
-        "24103",
-        "Kiel",
-        ("Hoffmann", "Lukas", "1999-09-19"),
-        ("Hoffmann", "Lena", "2001-01-01"),
-    ),
-    _household(NADINE, "Holstenstraße 40", "24103", "Kiel", ("Schmidt", "Nadine", "1980-06-15")),
-]
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return load_catalogue()
+# Our own master data: namesakes, neighbouring numbers, a shared building, inactive households.
+OWN_HOUSEHOLDS = household_records(RECOGNITION_HOUSEHOLDS)
 
 
 @pytest.fixture(scope="module")
 def samples_master() -> MasterData:
-    return MasterData(_sample_households())
+    return MasterData(household_records(SAMPLES / "households.csv"))
 
 
 @pytest.fixture(scope="module")
 def master() -> MasterData:
     # Our households among the samples' ones, so that every test also meets strangers' names.
-    return MasterData(_sample_households() + OWN_HOUSEHOLDS)
+    return MasterData(household_records(SAMPLES / "households.csv") + OWN_HOUSEHOLDS)
 
 
 def _run(text: str | list[str], master: MasterData, catalogue: Catalogue, **kw) -> Recognition:
@@ -391,7 +307,7 @@ def test_existing_number_with_only_a_common_word_for_a_name(
     _assert_clearing(_run(text, master, catalogue), "keine Person")
 
 
-def test_unknown_number_is_not_a_household(master: MasterData, catalogue: Catalogue) -> None:
+def test_unknown_number_is_not_ahousehold_record(master: MasterData, catalogue: Catalogue) -> None:
     text = "Peter Unbekannt\nBG-Nummer: 24109BG5550000\nIch bitte um Rückruf.\n"
     result = _run(text, master, catalogue)
     _assert_clearing(result, "24109BG5550000", "nicht in den Stammdaten")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,11 +17,16 @@ from core.db import transaction
 from records.masterdata import HOUSEHOLD_COLUMNS, import_households, read_csv
 from records.models import AuditEvent, Document, InboxItem, RecognitionAlias, User
 from records.runtime import Runtime
-from tests.support import client_for, load_people, sample, settings_env, work_until_idle
+from tests.support import (
+    client_for,
+    load_people,
+    run_cli,
+    sample,
+    settings_env,
+    work_until_idle,
+)
 
 pytestmark = pytest.mark.slow
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def _truth() -> dict[str, dict[str, object]]:
@@ -195,14 +199,7 @@ def test_command_line_lists_every_document_with_its_inbox(
     env = settings_env(runtime.settings)
 
     def eakte(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "app.cli", *args],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        return run_cli(env, *args, timeout=600)
 
     assert eakte("import", "staff", str(sample("staff.csv"))).returncode == 0
     assert eakte("import", "households", str(sample("households.csv"))).returncode == 0

@@ -9,12 +9,10 @@ test runs on the embedded index and on OpenSearch (with SQLite as the database).
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -29,15 +27,14 @@ from tests.support import (
     ISLANDS,
     NEIGHBOUR,
     OWN,
-    Held,
     client_for,
-    file_indexed,
+    file_search_letters,
     load_people,
     make_settings,
+    run_cli,
     settings_env,
+    while_held,
 )
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(params=["embedded", pytest.param("opensearch", marks=pytest.mark.services)])
@@ -53,67 +50,21 @@ def search_runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[R
 
 @pytest.fixture
 def files(search_runtime: Runtime) -> dict[str, str]:
-    rt = search_runtime
-    return {
-        "costs": file_indexed(
-            rt, OWN, "nebenkostenabrechnung",
-            "Stadtwerke Husum\nBetreff: Nebenkostenabrechnung 2025 für die Wohnung Hafenstraße 5",
-            "Nachzahlung 312,40 EUR, fällig am 15.04.2026. Mietpartei: Frau Müller",
-            receipt_date=date(2026, 3, 2),
-        ),
-        "costs_ocr": file_indexed(
-            rt, OWN, "nebenkostenabrechnung",
-            "Betreff: Nebenkostenabrechnunq 2024 (Korrektur) für Frau Mueller",
-            receipt_date=date(2025, 4, 7),
-        ),
-        "statement": file_indexed(
-            rt, OWN, "kontoauszug",
-            "Sparkasse Nordfriesland, Kontoauszug 3/2026\n"
-            "IBAN DE14 2175 0000 4630 9328 54, Miete Hafenstraße 450,00 EUR",
-            receipt_date=date(2026, 1, 10),
-        ),
-        "objection": file_indexed(
-            rt, OWN, "widerspruch",
-            "Hiermit lege ich Widerspruch gegen den Bescheid vom 09.11.2025 ein. Müller",
-            receipt_date=date(2025, 11, 20), target="team:Widerspruchsstelle",
-        ),
-        "court": file_indexed(
-            rt, OWN, "klage",
-            "Sozialgericht Schleswig – Widerspruchsbescheid angefochten, Az. S 12 AS 345/26",
-            receipt_date=date(2026, 2, 3), target="team:Widerspruchsstelle",
-            court_reference="S 12 AS 345/26",
-        ),
-        "decision": file_indexed(
-            rt, OWN, "sonstiges",
-            "Änderungsbescheid Bürgergeld ab 01.02.2026 für die Bedarfsgemeinschaft Müller",
-            receipt_date=date(2026, 2, 1), direction="out",
-        ),
-        "renewal": file_indexed(
-            rt, OWN, "weiterbewilligungsantrag",
-            "Antrag auf Weiterbewilligung der Leistungen nach dem SGB II",
-            receipt_date=date(2026, 5, 4),
-        ),
-        "neighbour_costs": file_indexed(
-            rt, NEIGHBOUR, "nebenkostenabrechnung",
-            "Nebenkostenabrechnung 2025, Heizkosten und Wasser, Herr Schmidt",
-            receipt_date=date(2026, 3, 9),
-        ),
-        "neighbour_payslip": file_indexed(
-            rt, NEIGHBOUR, "verdienstabrechnung",
-            "Verdienstabrechnung März 2026, Lohn 1.250,00 EUR, Herr Schmidt",
-            receipt_date=date(2026, 4, 1),
-        ),
-        "islands_costs": file_indexed(
-            rt, ISLANDS, "nebenkostenabrechnung",
-            "Nebenkostenabrechnung 2025 Wyk auf Föhr, Frau Müller",
-            receipt_date=date(2026, 3, 3),
-        ),
-        "clearing_costs": file_indexed(
-            rt, None, "nebenkostenabrechnung",
-            "Nebenkostenabrechnung ohne erkennbaren Absender, Müller",
-            receipt_date=date(2026, 3, 4),
-        ),
-    }  # fmt: skip
+    # Eleven letters: seven of OWN, two of its neighbour, one of the islands, one in clearing.
+    return file_search_letters(
+        search_runtime,
+        "costs",
+        "costs_ocr",
+        "statement",
+        "objection",
+        "court",
+        "decision",
+        "renewal",
+        "neighbour_costs",
+        "neighbour_payslip",
+        "islands_costs",
+        "clearing_costs",
+    )
 
 
 def get(client, **params):  # type: ignore[no-untyped-def]
@@ -368,14 +319,7 @@ def test_reindex_command_prints_progress_and_a_summary(search_runtime, files) ->
         search_runtime.index.delete(document_id)
     env = dict(os.environ, **settings_env(search_runtime.settings))
     env.pop("EAKTE_DEMO", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "reindex", "--batch-size", "5"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=120,
-    )
+    result = run_cli(env, "reindex", "--batch-size", "5", timeout=120)
     assert result.returncode == 0, result.stderr
     assert "Suchindex neu aufgebaut: 11 Dokumente indexiert" in result.stdout
     assert "11/11" in result.stderr
@@ -385,26 +329,15 @@ def test_reindex_command_prints_progress_and_a_summary(search_runtime, files) ->
 def test_a_slow_search_does_not_hold_up_other_caseworkers(search_runtime, files) -> None:
     # While the index answers one caseworker, no database transaction of that search is open:
     # on SQLite each one holds the write lock, and everybody else's click would wait for it.
-    from concurrent.futures import ThreadPoolExecutor
-
     rt = search_runtime
     searching = client_for(rt, "lsb.95401.2")
     colleague = client_for(rt, "lsb.95401.1")
-    index = rt.index
-    slow = Held(index, "search")
-    rt.index = slow  # type: ignore[assignment]
-    try:
-        with ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(get, searching, q="Nachzahlung Müller")
-            assert slow.started.wait(60)
-            inbox = colleague.get("/api/inbox")
-            assert inbox.status_code == 200, inbox.text
-            assert not pending.done()
-            slow.release.set()
-            assert found(pending.result(60), files) == {"costs"}
-    finally:
-        slow.release.set()
-        rt.index = index
+    search = partial(get, searching, q="Nachzahlung Müller")
+    with while_held(rt, "index", "search", search) as slow:
+        inbox = colleague.get("/api/inbox")
+        assert inbox.status_code == 200, inbox.text
+        assert not slow.pending.done()
+        assert found(slow.finish(), files) == {"costs"}
     with transaction(rt.sessions) as session:
         audit = session.scalars(select(AuditEvent).where(AuditEvent.action == "search")).all()
         assert [event.details["query"] for event in audit] == ["Nachzahlung Müller"]

@@ -9,40 +9,25 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from records.runtime import Runtime
-from tests.support import NEIGHBOUR, OWN, file_indexed
-from tests.support_browser import ARTIFACTS, log_in
+from tests.support import NEIGHBOUR, OWN, file_search_letters
+from tests.support_browser import log_in, screenshot
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def letters(sqlite_runtime: Runtime, live_url: str) -> tuple[str, dict[str, str]]:
-    from datetime import date
-
-    rt = sqlite_runtime
-    filed = {
-        "costs": file_indexed(
-            rt, OWN, "nebenkostenabrechnung",
-            "Stadtwerke Husum\nBetreff: Nebenkostenabrechnung 2025 für die Wohnung Hafenstraße 5",
-            "Nachzahlung 312,40 EUR, fällig am 15.04.2026. Mietpartei: Frau Müller",
-            receipt_date=date(2026, 3, 2),
-        ),
-        "objection": file_indexed(
-            rt, OWN, "widerspruch",
-            "Hiermit lege ich Widerspruch gegen den Bescheid vom 09.11.2025 ein. Müller",
-            receipt_date=date(2025, 11, 20),
-        ),
-        "decision": file_indexed(
-            rt, OWN, "sonstiges",
-            "Änderungsbescheid Bürgergeld ab 01.02.2026 für die Bedarfsgemeinschaft Müller",
-            receipt_date=date(2026, 2, 1), direction="out",
-        ),
-        "neighbour": file_indexed(
-            rt, NEIGHBOUR, "nebenkostenabrechnung",
-            "Nebenkostenabrechnung 2025, Heizkosten und Wasser, Herr Müller-Schmidt",
-            receipt_date=date(2026, 3, 9),
-        ),
-    }  # fmt: skip
+def letters(sqlite_runtime: Runtime, live_url: str, page: Page) -> tuple[str, dict[str, str]]:
+    """Three letters of OWN that speak of Müller, one of its neighbour Müller-Schmidt, all of
+    them in the caseworkers' Postkorb; OWN's caseworker logged in in the browser."""
+    filed = file_search_letters(
+        sqlite_runtime,
+        "costs",
+        "objection",
+        "decision",
+        "neighbour_mueller_schmidt",
+        target="caseworker",
+    )
+    log_in(page, live_url, "lsb.95401.2")
     return live_url, filed
 
 
@@ -51,7 +36,6 @@ def test_caseworker_searches_narrows_by_facet_and_opens_the_hit_in_the_viewer(
     page: Page,
 ) -> None:
     base, filed = letters
-    log_in(page, base, "lsb.95401.2")
     # The box in the navigation, from any page.
     box = page.get_by_role("searchbox", name="Akten durchsuchen")
     box.fill("Mueller")
@@ -61,8 +45,7 @@ def test_caseworker_searches_narrows_by_facet_and_opens_the_hit_in_the_viewer(
     expect(summary).to_have_text("4 Treffer")
     expect(page.locator("#results mark").first).to_be_visible()
     facets = page.get_by_role("complementary", name="Treffer eingrenzen")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "suche-facetten.png"), full_page=True)
+    screenshot(page, "suche-facetten.png", full_page=True)
     expect(facets.locator("[data-facet-group=household]")).to_contain_text(OWN)
     expect(facets.locator("[data-facet-group=year]")).to_contain_text("2026")
 
@@ -104,7 +87,6 @@ def test_search_within_one_household_file(
     page: Page,
 ) -> None:
     base, _ = letters
-    log_in(page, base, "lsb.95401.2")
     page.goto(f"{base}/akte/{OWN}")
     page.get_by_role("textbox", name="In dieser Akte suchen").fill("Müller")
     page.get_by_role("textbox", name="In dieser Akte suchen").press("Enter")

@@ -15,7 +15,16 @@ from fastapi.testclient import TestClient
 from app.product import create_product_app
 from app.runtime import build_runtime
 from records.runtime import Runtime
-from tests.support import OWN, PASSWORD, client_for, file_indexed, load_people, make_settings
+from tests.support import (
+    OWN,
+    PASSWORD,
+    SCHLESWIG_APPEAL,
+    client_for,
+    file_indexed,
+    load_people,
+    make_settings,
+    register_appeal,
+)
 from web.security_headers import SecurityHeaders
 
 OFFICE = "ws.1"
@@ -76,21 +85,11 @@ def cases(sqlite_runtime: Runtime) -> dict[str, str]:
     office = client_for(sqlite_runtime, OFFICE)
     objection = office.post("/api/objections", json={"document_id": letter})
     assert objection.status_code == 201, objection.text
-    appeal = office.post(
-        "/api/appeals",
-        json={
-            "document_id": court,
-            "court": "Sozialgericht Schleswig",
-            "file_reference": "S 12 AS 345/26",
-            "parties": "Kläger ./. Jobcenter",
-            "served_on": "2026-10-09",
-        },
-    )
-    assert appeal.status_code == 201, appeal.text
+    appeal = register_appeal(office, court, SCHLESWIG_APPEAL)
     return {
         "letter": letter,
         "objection": str(objection.json()["id"]),
-        "appeal": str(appeal.json()["id"]),
+        "appeal": str(appeal["id"]),
     }
 
 

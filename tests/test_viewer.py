@@ -34,7 +34,7 @@ from tests.support import (
     sample,
     work_until_idle,
 )
-from tests.support_browser import ARTIFACTS, launch_chromium, log_in
+from tests.support_browser import launch_chromium, log_in, screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -183,8 +183,7 @@ def test_the_viewer_follows_the_main_window(filed: Filed, browser: Browser) -> N
     expect(indicator).to_have_text("Seite 2 von 2")
     _page_loaded(viewer)
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    viewer.screenshot(path=str(ARTIFACTS / "viewer.png"))
+    screenshot(viewer, "viewer.png")
 
     # Zoom and rotation change what is drawn, never the stored page.
     width, height = _size(viewer)
@@ -205,8 +204,7 @@ def test_the_viewer_follows_the_main_window(filed: Filed, browser: Browser) -> N
     assert turned[0] > turned[1]  # lying on its side, fitted to the width
     assert viewer.locator("#sheet-box").get_attribute("data-rotation") == "90"
     expect(viewer.locator("#marks .mark").first).to_be_visible()
-    ARTIFACTS.mkdir(exist_ok=True)
-    viewer.screenshot(path=str(ARTIFACTS / "viewer-gedreht.png"))
+    screenshot(viewer, "viewer-gedreht.png")
     viewer.get_by_role("button", name="Nach links drehen").click()
     assert _size(viewer) == pytest.approx((width, height), abs=1)
 

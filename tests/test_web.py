@@ -18,7 +18,7 @@ from tests.support import (
     sample,
     work_until_idle,
 )
-from tests.support_browser import ARTIFACTS, log_in
+from tests.support_browser import log_in, log_out, screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -50,11 +50,9 @@ def test_desk_logs_in_finds_a_scan_and_logs_out(
     expect(page.get_by_text("1 Treffer")).to_be_visible()
     expect(page.locator(".hit mark")).to_have_text("Betriebskostenabrechnung")
     expect(page.locator(".hit")).to_contain_text("Seite 1")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "suche.png"), full_page=True)
+    screenshot(page, "suche.png", full_page=True)
 
-    page.get_by_role("button", name="Abmelden").click()
-    expect(page).to_have_url(f"{live_url}/anmelden")
+    log_out(page, live_url)
 
 
 def test_desk_drops_files_watches_progress_and_checks_quality(
@@ -95,8 +93,7 @@ def test_desk_drops_files_watches_progress_and_checks_quality(
     first.get_by_label("Seiten auf Papier").fill("1")
     first.get_by_role("button", name="Freigeben").click()
     expect(row.locator(".doc").first).to_contain_text("freigegeben")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "scanstelle.png"), full_page=True)
+    screenshot(page, "scanstelle.png", full_page=True)
 
 
 def test_caseworker_gets_a_german_refusal_at_the_desk_page(
@@ -135,8 +132,7 @@ def test_clearing_desk_finds_the_household_and_files_the_letter(
     candidate.get_by_role("button", name="Übernehmen").click()
     expect(item.get_by_label("BG-Nummer")).to_have_value("95401BG7267253")
     item.get_by_label("Dokumentart").select_option(label="Neben-/Betriebskostenabrechnung")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "klaerung.png"), full_page=True)
+    screenshot(page, "klaerung.png", full_page=True)
     item.get_by_role("button", name="Zuordnen").click()
     expect(page.locator("#clearing-status")).to_contain_text(
         "zugeordnet zu 95401BG7267253, Postkorb lsb.95401.2"

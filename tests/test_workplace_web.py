@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from email.message import EmailMessage
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -13,8 +12,8 @@ from core.dates import local_today
 from core.db import transaction
 from records.models import AuditEvent, Deputy
 from records.runtime import Runtime
-from tests.support import PASSWORD, add_admin, client_for, sample, work_until_idle
-from tests.support_browser import ARTIFACTS, log_in
+from tests.support import PASSWORD, add_admin, client_for, client_mail, sample, work_until_idle
+from tests.support_browser import log_in, log_out, screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -59,15 +58,14 @@ def test_caseworker_works_the_postkorb_with_the_keyboard_and_the_viewer_follows(
     page.keyboard.press("k")
     first_name = rows.first.locator("td").nth(2).locator(".hint").inner_text().split(" · ")[0]
     expect(viewer.locator("body")).to_contain_text(first_name, timeout=5000)
-    ARTIFACTS.mkdir(exist_ok=True)
-    viewer.screenshot(path=str(ARTIFACTS / "anzeigefenster.png"))
+    screenshot(viewer, "anzeigefenster.png")
 
     page.keyboard.press("e")  # done
     expect(page.locator("#inbox-status")).to_contain_text("erledigt")
     expect(rows).to_have_count(2)
     page.keyboard.press("?")
     expect(page.get_by_role("heading", name="Tastenkürzel")).to_be_visible()
-    page.screenshot(path=str(ARTIFACTS / "postkorb.png"), full_page=True)
+    screenshot(page, "postkorb.png", full_page=True)
     page.keyboard.press("Escape")
 
     remaining = rows.first.locator("td").nth(2).inner_text().split("\n")[0]
@@ -102,11 +100,9 @@ def test_deep_link_opens_the_file_after_login_and_refuses_a_stranger(
     page.get_by_role("button", name="Vermerk speichern").click()
     expect(page.locator("#notes")).to_contain_text("Unterlagen folgen")
     expect(page.locator("#notes")).to_contain_text("Jan Braun")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "akte.png"), full_page=True)
+    screenshot(page, "akte.png", full_page=True)
 
-    page.get_by_role("button", name="Abmelden").click()
-    expect(page).to_have_url(f"{routed}/anmelden")
+    log_out(page, routed)
     log_in(page, routed, "lsb.95403.1")
     response = page.goto(f"{routed}/akte/{bg}")
     assert response is not None and response.status == 403
@@ -147,8 +143,7 @@ def test_deputy_period_starts_and_ends(
     page.reload()
     expect(page.locator("#my-deputies")).to_contain_text("Sönke Wagner")
     expect(page.locator("#my-deputies")).to_contain_text("aktiv")
-    page.get_by_role("button", name="Abmelden").click()
-    expect(page).to_have_url(f"{routed}/anmelden")
+    log_out(page, routed)
 
     log_in(page, routed, "lsb.95403.1")
     deputy_tab = page.locator("#scopes .tab", has_text="Vertretung: Jan Braun")
@@ -176,12 +171,12 @@ def test_an_e_mail_with_its_attachment_is_filed_as_one_document(
     sqlite_runtime: Runtime,
     tmp_path,
 ) -> None:
-    message = EmailMessage()
-    message["From"] = "Kundin <kundin@example.org>"
-    message["To"] = "jobcenter@example.org"
-    message["Subject"] = "Nachweis Mietzahlung für Oktober"
-    message["Date"] = "Mon, 09 Nov 2026 10:15:00 +0100"
-    message.set_content("Sehr geehrter Herr Braun,\nanbei der Nachweis über die Mietzahlung.\n")
+    message = client_mail(
+        "Kundin <kundin@example.org>",
+        "Nachweis Mietzahlung für Oktober",
+        "Mon, 09 Nov 2026 10:15:00 +0100",
+        "Sehr geehrter Herr Braun,\nanbei der Nachweis über die Mietzahlung.\n",
+    )
     message.add_attachment(
         sample("docs/0009.pdf").read_bytes(),
         maintype="application",
