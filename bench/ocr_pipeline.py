@@ -930,7 +930,7 @@ def check_tools(args: argparse.Namespace) -> None:
         raise SystemExit(f"missing: {'; '.join(missing)}. scripts/setup.sh --bench installs all")
 
 
-def figures(summary: dict) -> list[harness.Figure]:
+def baseline_figures(summary: dict) -> list[harness.Figure]:
     """The figures of one run's JSON that --baseline compares."""
     Figure = harness.Figure
     if "memory" in summary:
@@ -968,7 +968,7 @@ def main(argv: list[str] | None = None) -> int:
             __file__,
             sys.argv[1:] if argv is None else argv,
             args.baseline,
-            figures,
+            baseline_figures,
             rounds=args.baseline_rounds,
             reference_args=skip_references,  # the references run once, with the current code
             json_path=args.json,
