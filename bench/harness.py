@@ -297,18 +297,21 @@ def _verdict(figure: Figure, reference: float | None, current: float | None) -> 
 
 def compare(
     script: str,
-    argv: Sequence[str],
-    ref: str,
+    argv: Sequence[str] | None,
+    args: argparse.Namespace,
     figures: Callable[[dict], list[Figure]],
-    *,
-    rounds: int = 1,
     reference_args: Sequence[str] = (),
-    json_path: Path | None = None,
 ) -> int:
-    """Run `script` with `argv` on the reference commit and on this checkout, taking turns
-    `rounds` times, and print every figure of both with current/reference."""
+    """Run `script` with its command line `argv` (None: this process's) on the reference
+    commit `args.baseline` and on this checkout, taking turns `args.baseline_rounds` times;
+    print every figure of both with current/reference (and write them to `args.json`).
+    `reference_args` are added for the reference only (to leave out what does not depend on
+    the product)."""
+    ref, rounds, json_path = args.baseline, args.baseline_rounds, args.json
     path = Path(script).resolve()
-    argv = _without(argv, ("--baseline", "--baseline-rounds", "--json"))
+    argv = _without(
+        sys.argv[1:] if argv is None else argv, ("--baseline", "--baseline-rounds", "--json")
+    )
     runs: dict[str, list[dict]] = {"reference": [], "current": []}
     with checkout(ref) as root:
         for turn in range(1, rounds + 1):

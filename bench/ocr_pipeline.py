@@ -963,16 +963,9 @@ def baseline_figures(summary: dict) -> list[harness.Figure]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.baseline:
+        # (b) and (c) do not depend on the product: they run with the current side only
         skip_references = [] if args.memory_pages else ["--skip", "tesseract", "--skip", "ocrmypdf"]
-        return harness.compare(
-            __file__,
-            sys.argv[1:] if argv is None else argv,
-            args.baseline,
-            baseline_figures,
-            rounds=args.baseline_rounds,
-            reference_args=skip_references,  # the references run once, with the current code
-            json_path=args.json,
-        )
+        return harness.compare(__file__, argv, args, baseline_figures, skip_references)
     harness.use_product()
     check_tools(args)
     pdfs = input_pdfs(args.pages)

@@ -46,7 +46,6 @@ import queue
 import random
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -861,15 +860,8 @@ def main(argv: list[str] | None = None) -> int:
     harness.add_baseline_options(parser)
     args = parser.parse_args(argv)  # fmt: skip
     if args.baseline:
-        return harness.compare(
-            __file__,
-            sys.argv[1:] if argv is None else argv,
-            args.baseline,
-            baseline_figures,
-            rounds=args.baseline_rounds,
-            reference_args=["--skip-reference"],  # the bare engine runs with the current code
-            json_path=args.json,
-        )
+        bare_engine_once = ["--skip-reference"]  # with the current side only
+        return harness.compare(__file__, argv, args, baseline_figures, bare_engine_once)
     sizes = sorted(args.docs)
     households = make_households(max(50, int(sizes[-1] / args.docs_per_household)), args.seed)
     corpus = Corpus(args.seed, households)

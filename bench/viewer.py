@@ -312,14 +312,7 @@ def baseline_figures(result: dict) -> list[harness.Figure]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.baseline:
-        return harness.compare(
-            __file__,
-            sys.argv[1:] if argv is None else argv,
-            args.baseline,
-            baseline_figures,
-            rounds=args.baseline_rounds,
-            json_path=args.json,
-        )
+        return harness.compare(__file__, argv, args, baseline_figures)
     root = harness.use_product()
     from tests.contention_load import free_port, wait_until_up
 
