@@ -27,15 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+import harness
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -66,18 +64,8 @@ def summary(answers: list[tuple[str, int, float]]) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    sys.path.insert(0, str(REPO))
-    from tests.contention_load import (
-        VICTIM,
-        Load,
-        Scenario,
-        client,
-        free_port,
-        prepare,
-        start_server,
-        victim_round,
-        wait_until_up,
-    )
+    root = harness.use_product()
+    from tests import contention_load as contention
 
     work = Path(tempfile.mkdtemp(prefix="eakte-contention-", dir=args.work_dir))
     data_dir = work / "data"
@@ -85,28 +73,28 @@ def main(argv: list[str] | None = None) -> int:
     server = None
     try:
         start = time.perf_counter()
-        items, victim_document = prepare(data_dir)
+        items, victim_document = contention.prepare(data_dir)
         print(f"{len(items) + 1} documents filed in {time.perf_counter() - start:.1f} s")
-        port = free_port()
+        port = contention.free_port()
         base = f"http://127.0.0.1:{port}"
-        server = start_server(data_dir, port, log_path, REPO)
-        wait_until_up(base, server, log_path)
-        scenario = Scenario(base, items, victim_document)
-        victim = client(base, VICTIM)
+        server = contention.start_server(data_dir, port, log_path, root)
+        contention.wait_until_up(base, server, log_path)
+        scenario = contention.Scenario(base, items, victim_document)
+        victim = contention.client(base, contention.VICTIM)
         for _ in range(args.warmup):
-            victim_round(victim, scenario)
+            contention.victim_round(victim, scenario)
 
         idle: list[tuple[str, int, float]] = []
         for _ in range(args.idle_rounds):
-            idle += victim_round(victim, scenario)
+            idle += contention.victim_round(victim, scenario)
 
-        load = Load(scenario, tabs=args.tabs, burst=args.burst)
+        load = contention.Load(scenario, tabs=args.tabs, burst=args.burst)
         load.start()
         load.started.wait(120)
         loaded: list[tuple[str, int, float]] = []
         until = time.monotonic() + args.duration
         while time.monotonic() < until and server.poll() is None:
-            loaded += victim_round(victim, scenario)
+            loaded += contention.victim_round(victim, scenario)
         print("stopping the load (waiting for the requests under way) ...")
         load.finish()
         victim.close()
@@ -147,13 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2))
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(60)
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        harness.stop(server)
+        harness.remove(work, keep=args.keep)
     return 0
 
 

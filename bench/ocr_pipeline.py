@@ -52,15 +52,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import harness
 import pikepdf
 
 if TYPE_CHECKING:  # the product is imported when needed, so that --help stays quick
     from core.config import Settings
     from records.runtime import Runtime
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLES = REPO.parent / "shared" / "samples"
-BENCH_SECRET = "bench-only-secret-key-0123456789"
+SAMPLES = harness.SAMPLES
 LANGUAGES = "deu+eng"
 REFERENCE_DPI = 300
 GOAL_RATIO = 1.3
@@ -232,18 +231,7 @@ def _load() -> float:
 
 def product_settings(data_dir: Path, cores: int) -> Settings:
     """The embedded defaults (SQLite, local blobs, embedded index) in `data_dir`."""
-    from core.config import Settings
-
-    return Settings(
-        demo=False,
-        secret_key=BENCH_SECRET,
-        data_dir=data_dir,
-        database_url=None,
-        blob_store="local",
-        search_index="embedded",
-        ocr_processes=cores,
-        job_poll_seconds=0.2,
-    )
+    return harness.embedded_settings(data_dir, ocr_processes=cores, job_poll_seconds=0.2)
 
 
 def hand_in(runtime: Runtime, batches: dict[str, Path]) -> None:
@@ -380,12 +368,12 @@ class StageClock:
         ("ingest.prepare", "_osd_orientation", "      of which tesseract OSD fallback"),
         ("ingest.prepare", "_skew", "    skew search (inside orientation or after it)"),
         ("ingest.pipeline", "prepare_page", "  per page: prepare_page (turn, deskew, write PGM)"),
-        ("ingest.pipeline", "ocr_page", "  per page: tesseract (pdf + tsv)"),
+        ("ingest.forms", "ocr_page", "  per page: tesseract (pdf + tsv)"),
         ("ingest.ocr", "parse_tsv", "    of which TSV parsing"),
         ("ingest.pipeline", "_renditions", "  per page: renditions (viewer JPEG, thumbnail)"),
         ("ingest.pipeline._Progress", "page_done", "  per page: progress update (DB)"),
         ("ingest.pipeline", "_store_renditions", "  per batch: store renditions"),
-        ("ingest.pipeline", "_merge_pdf", "    of which PDF merge (pikepdf)"),
+        ("ingest.pipeline", "write_pdfa", "    of which document PDF (merge, PDF/A)"),
         ("ingest.pipeline", "_put", "    of which blob puts (PDF, JPEGs, words)"),
         ("ingest.pipeline", "_commit", "  per batch: commit (DB rows, audit, index)"),
         ("<index>", "index", "    of which search indexing"),
@@ -630,45 +618,31 @@ def run_memory(
             hand_in(runtime, {batch.name: batch})
         finally:
             runtime.close()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("EAKTE_")}
-        env.update(
-            {
-                "EAKTE_DATA_DIR": str(settings.data_dir),
-                "EAKTE_SECRET_KEY": BENCH_SECRET,
-                "EAKTE_DATABASE_URL": settings.resolved_database_url,
-                "EAKTE_BLOB_STORE": "local",
-                "EAKTE_SEARCH_INDEX": "embedded",
-                "EAKTE_OCR_PROCESSES": str(cores),
-                "EAKTE_JOB_POLL_SECONDS": "0.2",
-                "EAKTE_LOG_LEVEL": "WARNING",
-            }
+        env = harness.product_env(
+            settings,
+            EAKTE_OCR_PROCESSES=str(cores),
+            EAKTE_JOB_POLL_SECONDS="0.2",
+            EAKTE_LOG_LEVEL="WARNING",
         )
         log_path = scratch_dir / "worker.log"
         peak_tree = peak_worker = peak_processes = 0
         series: list[tuple[float, int]] = []
         load = _load()
-        with log_path.open("wb") as log:
-            start = time.perf_counter()
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "worker", "--until-idle"],
-                cwd=REPO,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            while True:
-                pid, status, usage = os.wait4(worker.pid, os.WNOHANG)
-                if pid:
-                    break
-                tree = _process_tree(worker.pid)
-                sizes = [_rss_kib(p) for p in tree]
-                peak_tree = max(peak_tree, sum(sizes))
-                peak_worker = max(peak_worker, sizes[0] if sizes else 0)
-                peak_processes = max(peak_processes, len(tree))
-                series.append((time.perf_counter() - start, sizes[0] if sizes else 0))
-                time.sleep(interval)
-            seconds = time.perf_counter() - start
-            worker.returncode = os.waitstatus_to_exitcode(status)
+        start = time.perf_counter()
+        worker = harness.start_cli(["worker", "--until-idle"], env, log_path)
+        while True:
+            pid, status, usage = os.wait4(worker.pid, os.WNOHANG)
+            if pid:
+                break
+            tree = _process_tree(worker.pid)
+            sizes = [_rss_kib(p) for p in tree]
+            peak_tree = max(peak_tree, sum(sizes))
+            peak_worker = max(peak_worker, sizes[0] if sizes else 0)
+            peak_processes = max(peak_processes, len(tree))
+            series.append((time.perf_counter() - start, sizes[0] if sizes else 0))
+            time.sleep(interval)
+        seconds = time.perf_counter() - start
+        worker.returncode = os.waitstatus_to_exitcode(status)
         runtime = build_runtime(settings, migrate_schema=False)
         try:
             with transaction(runtime.sessions) as session:
@@ -936,6 +910,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="where the temporary data folders go (None: the system's temp folder)",
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
+    harness.add_baseline_options(parser)
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.cores < 1 or args.workers < 1:
         parser.error("--repeat, --cores and --workers must be at least 1")
@@ -955,9 +930,43 @@ def check_tools(args: argparse.Namespace) -> None:
         raise SystemExit(f"missing: {'; '.join(missing)}. scripts/setup.sh --bench installs all")
 
 
+def baseline_figures(summary: dict) -> list[harness.Figure]:
+    """The figures of one run's JSON that --baseline compares."""
+    Figure = harness.Figure
+    if "memory" in summary:
+        found = []
+        for run in summary["memory"]:
+            n, seconds = run["pages"], run["seconds"]
+            found += [
+                Figure(f"memory, {n} pages: wall time", seconds, "s"),
+                Figure(f"memory, {n} pages: pages per second", n / seconds, "", "higher"),
+                Figure(
+                    f"memory, {n} pages: peak RSS of the tree", run["peak_tree_kib"] / 1024, "MiB"
+                ),
+                Figure(f"memory, {n} pages: worker peak RSS", run["peak_worker_kib"] / 1024, "MiB"),
+                Figure(
+                    f"memory, {n} pages: worker ru_maxrss", run["worker_maxrss_kib"] / 1024, "MiB"
+                ),
+            ]
+        return found
+    product = summary["systems"]["product"]
+    found = [
+        Figure("product: median seconds", product["median_seconds"], "s"),
+        Figure("product: pages per second", product["pages_per_second"], "", "higher"),
+    ]
+    for group, recall in (product.get("recall") or {}).items():
+        found.append(Figure(f"product: word recall, {group}", recall["recall"], "", "higher"))
+        found.append(Figure(f"product: words recognised, {group}", recall["found"], "", "higher"))
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    sys.path.insert(0, str(REPO))
+    if args.baseline:
+        # (b) and (c) do not depend on the product: they run with the current side only
+        skip_references = [] if args.memory_pages else ["--skip", "tesseract", "--skip", "ocrmypdf"]
+        return harness.compare(__file__, argv, args, baseline_figures, skip_references)
+    harness.use_product()
     check_tools(args)
     pdfs = input_pdfs(args.pages)
     refs = page_refs(pdfs)

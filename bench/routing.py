@@ -372,7 +372,9 @@ def cli(
     quiet: bool = False,
     root: Path = ROOT,
 ) -> subprocess.CompletedProcess[str]:
-    command = [python_executable(), "-m", "app.cli", *args]
+    from harness import cli_module  # bench/ is on the path when this runs as a script
+
+    command = [python_executable(), "-m", cli_module(root), *args]
     shown = " ".join(args[:3]) + (" ..." if len(args) > 3 else "")
     if not quiet:
         print(f"$ python -m app.cli {shown}", file=sys.stderr, flush=True)
@@ -419,27 +421,6 @@ def run_product(
     if not isinstance(documents, list):
         raise SystemExit("`documents --json` must print a JSON array")
     return documents, {"seconds": seconds, "files": len(files), "exit_code": exit_code}
-
-
-def checkout_baseline(ref: str) -> Path:
-    """The product as it was at `ref`, in a temporary git worktree (same virtualenv)."""
-    target = Path(tempfile.mkdtemp(prefix="eakte-baseline-"))
-    subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "add", "--detach", "--force", str(target), ref],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return target
-
-
-def remove_baseline(path: Path) -> None:
-    subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
-        check=False,
-        capture_output=True,
-    )
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def format_comparison(before: dict, after: dict, *, ref: str) -> str:
@@ -585,10 +566,11 @@ def main(argv: list[str] | None = None) -> int:
         result = score(truth, documents)
         before = None
         if args.baseline and not args.score_only:
-            baseline_root = checkout_baseline(args.baseline)
+            from harness import checkout
+
             baseline_data = Path(tempfile.mkdtemp(prefix="eakte-bench-baseline-"))
             temp_dirs.append(baseline_data)
-            try:
+            with checkout(args.baseline) as baseline_root:
                 print(f"baseline {args.baseline}: {baseline_root}", file=sys.stderr)
                 old_documents, _ = run_product(
                     folder,
@@ -597,8 +579,6 @@ def main(argv: list[str] | None = None) -> int:
                     timeout=args.timeout,
                     root=baseline_root,
                 )
-            finally:
-                remove_baseline(baseline_root)
             before = score(truth, old_documents)
         pages = sum(int(t["pages"]) for t in truth)
         title = f"Routing benchmark: {len(truth)} documents, {pages} pages from {folder}"

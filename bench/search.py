@@ -46,7 +46,6 @@ import queue
 import random
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -59,8 +58,10 @@ from multiprocessing import Pool, get_context
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+import harness
+
+REPO = harness.REPO
+harness.use_product()  # the product's tree: this checkout, or a reference's (--baseline)
 
 from search import IndexedDocument, SearchIndex, SearchQuery  # noqa: E402
 from search.analysis import analyze  # noqa: E402
@@ -802,6 +803,22 @@ def load(index: SearchIndex, corpus: Corpus, start: int, stop: int, batch: int, 
     return (stop - start) / (time.perf_counter() - began)
 
 
+def baseline_figures(result: dict) -> list[harness.Figure]:
+    """The figures of one run's JSON that --baseline compares."""
+    Figure = harness.Figure
+    found = []
+    for entry in result["results"]:
+        at = f"{entry['backend']}, {entry['docs']} docs"
+        found.append(Figure(f"{at}: indexing", entry["index_docs_per_s"], "docs/s", "higher"))
+        for run in entry["runs"]:
+            who = f"{at}, {run['clients']} client(s)"
+            for name in ("p50_ms", "p95_ms", "p99_ms"):
+                found.append(Figure(f"{who}: {name[:-3]}", run[name], "ms"))
+            found.append(Figure(f"{who}: queries per second", run["qps"], "", "higher"))
+            found.append(Figure(f"{who}: mean hits per query", run["mean_total"], "", "same"))
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -840,7 +857,11 @@ def main(argv: list[str] | None = None) -> int:
         help="use (and keep) this OpenSearch index; a later run with the same name and seed "
         "continues from the documents it holds instead of indexing them again",
     )
+    harness.add_baseline_options(parser)
     args = parser.parse_args(argv)  # fmt: skip
+    if args.baseline:
+        bare_engine_once = ["--skip-reference"]  # with the current side only
+        return harness.compare(__file__, argv, args, baseline_figures, bare_engine_once)
     sizes = sorted(args.docs)
     households = make_households(max(50, int(sizes[-1] / args.docs_per_household)), args.seed)
     corpus = Corpus(args.seed, households)

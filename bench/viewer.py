@@ -32,21 +32,19 @@ import argparse
 import json
 import math
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLES = REPO.parent / "shared" / "samples"
-BENCH_SECRET = "bench-only-secret-key-0123456789"
-PASSWORD = "bench-passwort-0123456789"
-CHROMIUM = "/usr/bin/chromium"
+import harness
+
+SAMPLES = harness.SAMPLES
 GOAL_MS = 300.0
 # Three one-page letters that recognition routes to this caseworker (truth.jsonl).
 LOGIN = "lsb.95401.3"
@@ -74,49 +72,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--work-dir", type=Path, default=None, help="where the temp folder goes")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
+    harness.add_baseline_options(parser)
     return parser.parse_args(argv)
 
 
 # --- the product ---------------------------------------------------------------------------
 
 
+def embedded_settings(data_dir: Path, **values: object):  # type: ignore[no-untyped-def]
+    """The embedded defaults without the quality check that holds a read letter back from the
+    caseworker (qa_required, default since before 76aa394): what is timed is the caseworker
+    opening documents of the Postkorb, so the letters go there at once."""
+    return harness.embedded_settings(data_dir, qa_required=False, **values)
+
+
 def prepare(data_dir: Path, docs: list[Path]) -> list[str]:
-    """Master data, a password for LOGIN, the scans read and routed; LOGIN's documents."""
+    """Master data (every user with tests.support.PASSWORD), the scans read and routed;
+    LOGIN's documents."""
     from sqlalchemy import select
 
     from app.runtime import build_runtime
-    from core.config import Settings
     from core.db import transaction
     from ingest.intake import accept_file
     from ingest.worker import run_worker
-    from records.masterdata import (
-        HOUSEHOLD_COLUMNS,
-        STAFF_COLUMNS,
-        import_households,
-        import_staff,
-        read_csv,
-    )
     from records.models import Document, Household, User
-    from records.users import hash_password
+    from tests.support import load_people
 
-    settings = Settings(
-        demo=False,
-        secret_key=BENCH_SECRET,
-        data_dir=data_dir,
-        database_url=None,
-        blob_store="local",
-        search_index="embedded",
-        ocr_processes=os.cpu_count() or 1,
-        job_poll_seconds=0.2,
-    )
+    settings = embedded_settings(data_dir, ocr_processes=os.cpu_count() or 1, job_poll_seconds=0.2)
     runtime = build_runtime(settings)
     try:
-        with transaction(runtime.sessions) as session:
-            import_staff(session, read_csv(SAMPLES / "staff.csv", STAFF_COLUMNS))
-            import_households(session, read_csv(SAMPLES / "households.csv", HOUSEHOLD_COLUMNS))
-            user = session.scalar(select(User).where(User.login == LOGIN))
-            assert user is not None, f"{LOGIN} is not in the sample staff"
-            user.password_hash = hash_password(PASSWORD)
+        load_people(runtime)
         for doc in docs:
             accept_file(runtime, doc, doc.name, None, channel="cli")
         start = time.perf_counter()
@@ -135,49 +120,17 @@ def prepare(data_dir: Path, docs: list[Path]) -> list[str]:
         runtime.close()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def start_server(data_dir: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    """`eakte serve` without workers: everything is read already."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EAKTE_")}
-    env.update(
-        {
-            "EAKTE_DATA_DIR": str(data_dir),
-            "EAKTE_SECRET_KEY": BENCH_SECRET,
-            "EAKTE_DEMO": "false",
-            "EAKTE_WORKERS": "0",
-            "EAKTE_BLOB_STORE": "local",
-            "EAKTE_SEARCH_INDEX": "embedded",
-        }
+    """`eakte serve` without workers (everything is read already), one web process: one client
+    asks one request at a time, and uvicorn's supervisor of several processes kills a process
+    that has not answered its 5-s health check yet (on a loaded machine, while it imports)."""
+    env = harness.product_env(
+        embedded_settings(data_dir),
+        EAKTE_WORKERS="0",
+        EAKTE_WEB_PROCESSES="1",
+        EAKTE_QA_REQUIRED="false",
     )
-    with log_path.open("wb") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def wait_until_up(base: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server ended:\n{log_path.read_text(errors='replace')}")
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the server did not answer /health within 60 s")
+    return harness.start_cli(["serve", "--host", "127.0.0.1", "--port", str(port)], env, log_path)
 
 
 # --- measuring -----------------------------------------------------------------------------
@@ -194,8 +147,20 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
+Run = TypeVar("Run")
+
+
+def take_turns(once: Callable[[str], Run], ids: list[str], runs: int, warmup: int) -> list[Run]:
+    """`warmup` untimed calls, then `runs` timed ones; the documents take turns."""
+    for i in range(warmup):
+        once(ids[i % len(ids)])
+    return [once(ids[i % len(ids)]) for i in range(runs)]
+
+
 def measure_api(base: str, ids: list[str], runs: int, warmup: int) -> dict[str, object]:
     import httpx
+
+    from tests.support import PASSWORD
 
     with httpx.Client(base_url=base, timeout=30) as client:
         response = client.post("/api/auth/login", json={"login": LOGIN, "password": PASSWORD})
@@ -212,33 +177,11 @@ def measure_api(base: str, ids: list[str], runs: int, warmup: int) -> dict[str, 
             end = time.perf_counter()
             return (end - start) * 1000, (middle - start) * 1000
 
-        for i in range(warmup):
-            once(ids[i % len(ids)])
-        totals, views = [], []
-        for i in range(runs):
-            total, view_ms = once(ids[i % len(ids)])
-            totals.append(total)
-            views.append(view_ms)
+        totals, views = zip(*take_turns(once, ids, runs, warmup), strict=True)
     return {
-        "view_json_and_first_image": summary(totals),
-        "view_json_alone": summary(views),
+        "view_json_and_first_image": summary(list(totals)),
+        "view_json_alone": summary(list(views)),
     }
-
-
-def launch_browser(playwright):  # type: ignore[no-untyped-def]
-    options: dict[str, object] = {
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ]
-    }
-    if Path(CHROMIUM).exists():
-        options["executable_path"] = CHROMIUM
-    return playwright.chromium.launch(**options)
 
 
 def without_cache(page) -> None:  # type: ignore[no-untyped-def]
@@ -252,9 +195,12 @@ def measure_browser(
 ) -> dict[str, object]:
     from playwright.sync_api import sync_playwright
 
+    from tests.support import PASSWORD
+    from tests.support_browser import launch_chromium
+
     results: dict[str, object] = {}
     with sync_playwright() as playwright:
-        browser = launch_browser(playwright)
+        browser = launch_chromium(playwright)
         context = browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 1000})
         login = context.request.post(
             f"{base}/api/auth/login", data={"login": LOGIN, "password": PASSWORD}
@@ -273,20 +219,13 @@ def measure_browser(
             )
             return shown, wall
 
-        for i in range(warmup):
-            load(ids[i % len(ids)])
-        in_browser, wall_clock = [], []
-        for i in range(runs):
-            shown, wall = load(ids[i % len(ids)])
-            in_browser.append(shown)
-            wall_clock.append(wall)
-        results["goto_until_first_page_browser_clock"] = summary(in_browser)
-        results["goto_until_first_page_wall_clock"] = summary(wall_clock)
+        in_browser, wall_clock = zip(*take_turns(load, ids, runs, warmup), strict=True)
+        results["goto_until_first_page_browser_clock"] = summary(list(in_browser))
+        results["goto_until_first_page_wall_clock"] = summary(list(wall_clock))
 
         if len(ids) >= 2 and switch_runs > 0:
             main = context.new_page()
-            main.goto(f"{base}/suche")
-            main.add_script_tag(url="/static/viewer-link.js")
+            main.goto(f"{base}/suche")  # the page loads /static/viewer-link.js itself
             main.wait_for_function("typeof window.EAkteViewer !== 'undefined'")
             viewer.goto(f"{base}/viewer")
 
@@ -359,15 +298,30 @@ def report(figures: dict[str, dict[str, float]]) -> None:
             print(f"goal < {GOAL_MS:.0f} ms: {label}: p95 {f['p95_ms']:.1f} ms, {verdict}")
 
 
+def baseline_figures(result: dict) -> list[harness.Figure]:
+    """The figures of one run's JSON that --baseline compares."""
+    found = [harness.Figure("documents shown", result["documents"], "", "same")]
+    for key, label in LABELS.items():
+        if key in result["figures"]:
+            for name in ("median_ms", "p95_ms"):
+                value = result["figures"][key][name]
+                found.append(harness.Figure(f"{label.strip()}, {name[:-3]}", value, "ms"))
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    sys.path.insert(0, str(REPO))
+    if args.baseline:
+        return harness.compare(__file__, argv, args, baseline_figures)
+    root = harness.use_product()
+    from tests.contention_load import free_port, wait_until_up
+
     docs = [Path(d).resolve() for d in args.docs] or [SAMPLES / "docs" / n for n in DEFAULT_DOCS]
     missing = [str(d) for d in docs if not d.is_file()]
     if missing:
         raise SystemExit(f"no such file: {', '.join(missing)}")
     print(
-        f"{len(docs)} scans; {os.cpu_count()} cores; load average "
+        f"{len(docs)} scans; product code in {root}; {os.cpu_count()} cores; load average "
         f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}",
         flush=True,
     )
@@ -397,16 +351,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        if args.keep:
-            print(f"data kept in {scratch}")
-        else:
-            shutil.rmtree(scratch, ignore_errors=True)
+        harness.stop(server)
+        harness.remove(scratch, keep=args.keep)
     return 0
 
 
