@@ -84,7 +84,7 @@ function render() {
     });
     // The row whose link or button has focus is the one the shortcuts act on.
     row.addEventListener("focusin", (event) => {
-      if (event.target !== row && state.cursor !== index) moveTo(index, false);
+      if (event.target !== row && state.cursor !== index) markCursor(index);
     });
     rows.append(row);
   });
@@ -113,13 +113,18 @@ function show(item) {
   if (item.state === "new") act1(item, "read", true);
 }
 
-function moveTo(index, follow = true) {
-  if (index < 0 || index >= state.items.length) return;
+// The row the shortcuts act on, marked for the eye and for screen readers.
+function markCursor(index) {
   state.cursor = index;
   document.querySelectorAll("#inbox-rows tr").forEach((row, i) => {
     row.classList.toggle("cursor", i === index);
     if (i === index) row.setAttribute("aria-current", "true"); else row.removeAttribute("aria-current");
   });
+}
+
+function moveTo(index, follow = true) {
+  if (index < 0 || index >= state.items.length) return;
+  markCursor(index);
   const row = document.querySelectorAll("#inbox-rows tr")[index];
   row.scrollIntoView({ block: "nearest" });
   // The viewer window follows the selection, if one is open.
