@@ -4,8 +4,10 @@ caseworker's household and one waiting in clearing, a browser, and the pages to 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,7 @@ class Site:
     runtime: Runtime
     url: str
     document: str  # 0001.pdf, read and routed to CASEWORKER
+    objection: int  # registered by OFFICE in HOUSEHOLD's file
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +55,27 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     assert response.status_code == 201, response.text
     work_until_idle(runtime)
     file_indexed(runtime, None, "sonstiges", "Sehr geehrte Damen und Herren, anbei mein Antrag.")
+    # The objections office: a decision, an objection registered against it and one not yet.
+    office = "team:Widerspruchsstelle"
+    decision = file_indexed(runtime, HOUSEHOLD, "bescheid", "Bescheid", target=office)
+    letters = [
+        file_indexed(runtime, HOUSEHOLD, "widerspruch", "Widerspruch gegen Bescheid", target=office)
+        for _ in range(2)
+    ]
+    with transaction(runtime.sessions) as session:
+        sent = session.get(Document, uuid.UUID(decision))
+        assert sent is not None
+        sent.direction, sent.dispatch_date = "out", date(2026, 10, 10)
+    registered = client_for(runtime, OFFICE).post(
+        "/api/objections", json={"document_id": letters[0], "decision_id": decision}
+    )
+    assert registered.status_code == 201, registered.text
     with transaction(runtime.sessions) as session:
         document = session.scalar(select(Document).where(Document.source_name == "0001.pdf"))
         assert document is not None
         document_id = str(document.id)
     with live_server(create_product_app(runtime)) as url:
-        yield Site(runtime, url, document_id)
+        yield Site(runtime, url, document_id, registered.json()["id"])
     runtime.close()
 
 
@@ -96,6 +114,8 @@ def pages(site: Site) -> list[tuple[str | None, str]]:
         (DESK, "/scanstelle"),
         (DESK, "/klaerung"),
         (OFFICE, "/widersprueche"),
+        (OFFICE, "/postkorb"),
+        (OFFICE, f"/widersprueche/{site.objection}"),
     ]
 
 

@@ -13,6 +13,7 @@ from tests.support_a11y import (
     AXE,
     CASEWORKER,
     HOUSEHOLD,
+    OFFICE,
     Site,
     browser,
     open_as,
@@ -94,5 +95,15 @@ def test_axe_finds_no_violation_in_any_dialog(browser: Browser, site: Site) -> N
     page.locator("#help-button").click()
     page.wait_for_selector("#help:not([hidden])")
     found += _axe(page, "/viewer help")
+    page.context.close()
+
+    # The objections office registers a letter from the team's Postkorb.
+    page = open_as(browser, site, OFFICE)
+    settled(page)
+    page.locator("#scopes .tab", has_text="Team").click()
+    page.get_by_role("button", name="Widerspruch erfassen").first.click()
+    _opened(page, "#legal-dialog")
+    settled(page)
+    found += _axe(page, "/postkorb #legal-dialog")
     page.context.close()
     assert not found, "axe-core found:\n" + "\n".join(found)
