@@ -157,14 +157,17 @@ def test_no_page_scrolls_sideways_at_320_px(browser: Browser, site: Site) -> Non
         settled(page)
         if (width := _scroll_width(page)) > 320:
             wide.append(f"{path}: {width} px ({_too_wide(page)})")
-        for dialog in ("#help", "#forward-dialog"):
-            if path == "/postkorb":
-                page.evaluate("id => document.querySelector(id).showModal()", dialog)
-                box = page.locator(dialog).bounding_box()
-                assert box is not None
-                if box["x"] < 0 or box["x"] + box["width"] > 320:
-                    wide.append(f"{path} {dialog}: {box['width']} px")
-                page.keyboard.press("Escape")
+        dialogs = {
+            "/postkorb": ("#help", "#forward-dialog", "#return-dialog"),
+            f"/akte/{HOUSEHOLD}": ("#help", "#details-dialog"),
+        }
+        for dialog in dialogs.get(path, ()):
+            page.evaluate("id => document.querySelector(id).showModal()", dialog)
+            box = page.locator(dialog).bounding_box()
+            assert box is not None
+            if box["x"] < 0 or box["x"] + box["width"] > 320:
+                wide.append(f"{path} {dialog}: {box['width']} px")
+            page.keyboard.press("Escape")
     for page in sessions.values():
         page.context.close()
     assert not wide, "pages wider than 320 px: " + "; ".join(wide)
