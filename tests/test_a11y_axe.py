@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, Page
 from tests.support_a11y import (
     AXE,
     CASEWORKER,
+    DESK,
     HOUSEHOLD,
     OFFICE,
     Site,
@@ -105,5 +106,15 @@ def test_axe_finds_no_violation_in_any_dialog(browser: Browser, site: Site) -> N
     _opened(page, "#legal-dialog")
     settled(page)
     found += _axe(page, "/postkorb #legal-dialog")
+    page.context.close()
+
+    # Clearing: the households a search at the desk offers.
+    page = open_as(browser, site, DESK)
+    page.goto(f"{site.url}/klaerung")
+    settled(page)
+    page.get_by_label("Haushalt suchen").fill("Wolf")
+    page.get_by_label("Haushalt suchen").press("Enter")
+    page.wait_for_selector(".candidates li")
+    found += _axe(page, "/klaerung with candidates")
     page.context.close()
     assert not found, "axe-core found:\n" + "\n".join(found)
