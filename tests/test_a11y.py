@@ -5,9 +5,10 @@ skip link, landmarks and visible focus. axe-core's checks are in tests/test_a11y
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.support_a11y import (
     CASEWORKER,
@@ -25,60 +26,62 @@ pytestmark = pytest.mark.slow
 __all__ = ["browser", "site"]  # module-scoped fixtures
 
 
-def _postkorb(browser: Browser, site: Site) -> Page:
+def _press_on(target: Locator, key: str = "Enter") -> None:
+    """The key pressed with `target` focused, as someone without a mouse does it."""
+    target.focus()
+    target.page.keyboard.press(key)
+
+
+@pytest.fixture
+def caseworker(browser: Browser, site: Site) -> Iterator[Page]:
+    """CASEWORKER signed in, in a browser context of the test's own."""
     page = open_as(browser, site, CASEWORKER)
-    expect(page).to_have_url(f"{site.url}/postkorb")
-    expect(page.locator("#inbox-rows tr")).to_have_count(1)
-    return page
+    yield page
+    page.context.close()
 
 
 def test_enter_on_links_and_buttons_of_the_postkorb_does_what_a_click_does(
-    browser: Browser, site: Site
+    caseworker: Page, site: Site
 ) -> None:
-    page = _postkorb(browser, site)
-    page.get_by_role("link", name="Suche", exact=True).focus()
-    page.keyboard.press("Enter")
+    page = caseworker
+    expect(page).to_have_url(f"{site.url}/postkorb")
+    expect(page.locator("#inbox-rows tr")).to_have_count(1)
+    _press_on(page.get_by_role("link", name="Suche", exact=True))
     expect(page).to_have_url(f"{site.url}/suche")
     page.go_back()
     expect(page.locator("#inbox-rows tr")).to_have_count(1)
 
-    page.get_by_role("link", name=HOUSEHOLD).focus()
-    page.keyboard.press("Enter")
+    _press_on(page.get_by_role("link", name=HOUSEHOLD))
     expect(page).to_have_url(f"{site.url}/akte/{HOUSEHOLD}")
     page.go_back()
     expect(page.locator("#inbox-rows tr")).to_have_count(1)
 
-    # The "?" button opens the help with Enter, and Space works on buttons too.
-    page.locator("#show-help").focus()
-    page.keyboard.press("Enter")
+    # Space works on buttons as well.
+    _press_on(page.locator("#show-help"), " ")
     expect(page.get_by_role("heading", name="Tastenkürzel")).to_be_visible()
     page.keyboard.press("Escape")
 
     row = page.locator("#inbox-rows tr").first
-    row.get_by_role("button", name="Erledigt").focus()
-    page.keyboard.press("Enter")
+    _press_on(row.get_by_role("button", name="Erledigt"))
     expect(page.locator("#inbox-status")).to_contain_text("erledigt")
     expect(page.locator("#inbox-rows tr")).to_have_count(0)
     page.locator("#filter-state").select_option(label="alle")
     expect(page.locator("#inbox-rows tr")).to_have_count(1)
     expect(page.locator("#inbox-rows tr").first).to_contain_text("erledigt")
 
-    page.get_by_role("button", name="Abmelden").focus()
-    page.keyboard.press("Enter")
+    _press_on(page.get_by_role("button", name="Abmelden"))
     expect(page).to_have_url(f"{site.url}/anmelden")
-    page.context.close()
 
 
 def test_enter_and_space_on_links_buttons_and_tabs_of_the_file(
-    browser: Browser, site: Site
+    caseworker: Page, site: Site
 ) -> None:
-    page = open_as(browser, site, CASEWORKER)
+    page = caseworker
     page.goto(f"{site.url}/akte/{HOUSEHOLD}")
     expect(page.locator("#documents li.document")).not_to_have_count(0)
 
     page.get_by_label("Neuer Vermerk zur Akte").fill("Rückruf der Kundin erbeten")
-    page.get_by_role("button", name="Vermerk speichern").focus()
-    page.keyboard.press("Enter")
+    _press_on(page.get_by_role("button", name="Vermerk speichern"))
     expect(page.locator("#notes")).to_contain_text("Rückruf der Kundin erbeten")
 
     # The tabs of the document list: state, arrow keys, Space.
@@ -104,20 +107,15 @@ def test_enter_and_space_on_links_buttons_and_tabs_of_the_file(
 
     with page.expect_download() as download:
         pay_slip = page.locator("#documents li.document", has_text="Verdienstabrechnung")
-        pay_slip.get_by_role("link", name="Herunterladen").focus()
-        page.keyboard.press("Enter")
+        _press_on(pay_slip.get_by_role("link", name="Herunterladen"))
     assert download.value.suggested_filename.endswith(".pdf")
 
-    page.get_by_role("link", name="Aktenauszug erstellen").focus()
-    page.keyboard.press("Enter")
+    _press_on(page.get_by_role("link", name="Aktenauszug erstellen"))
     expect(page).to_have_url(f"{site.url}/akte/{HOUSEHOLD}/aktenauszug")
-    page.context.close()
 
 
-def test_postkorb_rows_name_their_checkbox_and_mark_the_current_row(
-    browser: Browser, site: Site
-) -> None:
-    page = open_as(browser, site, CASEWORKER)
+def test_postkorb_rows_name_their_checkbox_and_mark_the_current_row(caseworker: Page) -> None:
+    page = caseworker
     page.locator("#filter-state").select_option(label="alle")  # done by another test or not
     expect(page.locator("#inbox-rows tr")).to_have_count(1)
     pick = page.locator("#inbox-rows tr input.pick").first
@@ -125,7 +123,6 @@ def test_postkorb_rows_name_their_checkbox_and_mark_the_current_row(
     assert re.search(r"Eingang vom \d\d\.\d\d\.\d{4}", label), label
     assert "Lohn-/Verdienstabrechnung" in label and label.endswith("markieren"), label
     expect(page.locator("#inbox-rows tr[aria-current='true']")).to_have_count(1)
-    page.context.close()
 
 
 def _scroll_width(page: Page) -> int:
@@ -260,8 +257,7 @@ def test_the_drop_zone_opens_the_file_chooser_on_enter_and_space(
             window.choosing += 1; e.preventDefault(); }); }"""
     )
     for count, key in enumerate(("Enter", " "), start=1):
-        zone.focus()
-        page.keyboard.press(key)
+        _press_on(zone, key)
         page.wait_for_function("n => window.choosing === n", arg=count)
     # Keys on the fields inside the zone stay theirs.
     page.get_by_label("Scanplatz").fill("Scanner 1")

@@ -9,19 +9,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.support_a11y import (
-    AXE,
-    CASEWORKER,
-    DESK,
-    HOUSEHOLD,
-    OFFICE,
-    Site,
-    browser,
-    open_as,
-    pages,
-    settled,
-    site,
-)
+from tests import support_a11y as a11y
+from tests.support_a11y import Site, browser, site
 
 pytestmark = pytest.mark.slow
 __all__ = ["browser", "site"]  # module-scoped fixtures
@@ -32,7 +21,7 @@ TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 def _axe(page: Page, where: str, context: str = "document") -> list[str]:
     """axe's violations on the page (or inside `context`, a CSS selector) as readable lines."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE.read_text(encoding="utf-8"))
+        page.evaluate(a11y.AXE.read_text(encoding="utf-8"))
     results: dict[str, Any] = page.evaluate(
         """([context, tags]) => axe.run(context === 'document' ? document : context,
             {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})""",
@@ -46,16 +35,16 @@ def _axe(page: Page, where: str, context: str = "document") -> list[str]:
 
 
 def test_axe_finds_no_violation_on_any_page(browser: Browser, site: Site) -> None:
-    if not AXE.exists():
-        pytest.fail(f"axe-core is missing at {AXE}: scripts/setup.sh --dev installs it")
+    if not a11y.AXE.exists():
+        pytest.fail(f"axe-core is missing at {a11y.AXE}: scripts/setup.sh --dev installs it")
     found: list[str] = []
     sessions: dict[str | None, Page] = {}
-    for login, path in pages(site):
+    for login, path in a11y.pages(site):
         if login not in sessions:
-            sessions[login] = open_as(browser, site, login)
+            sessions[login] = a11y.open_as(browser, site, login)
         page = sessions[login]
         page.goto(f"{site.url}{path}")
-        settled(page)
+        a11y.settled(page)
         found += _axe(page, path)
     for page in sessions.values():
         page.context.close()
@@ -68,20 +57,20 @@ def _opened(page: Page, selector: str) -> None:
 
 def test_axe_finds_no_violation_in_any_dialog(browser: Browser, site: Site) -> None:
     found: list[str] = []
-    page = open_as(browser, site, CASEWORKER)
-    settled(page)
+    page = a11y.open_as(browser, site, a11y.CASEWORKER)
+    a11y.settled(page)
     for key, dialog in (("?", "#help"), ("w", "#forward-dialog")):
         page.locator("body").press(key)
         _opened(page, dialog)
-        settled(page)
+        a11y.settled(page)
         found += _axe(page, f"/postkorb {dialog}")
         page.keyboard.press("Escape")
     page.evaluate("document.getElementById('return-dialog').showModal()")
     found += _axe(page, "/postkorb #return-dialog")
     page.keyboard.press("Escape")
 
-    page.goto(f"{site.url}/akte/{HOUSEHOLD}")
-    settled(page)
+    page.goto(f"{site.url}/akte/{a11y.HOUSEHOLD}")
+    a11y.settled(page)
     page.locator("#documents").get_by_role("button", name="Angaben").first.click()
     _opened(page, "#details-dialog")
     found += _axe(page, "/akte #details-dialog")
@@ -92,26 +81,26 @@ def test_axe_finds_no_violation_in_any_dialog(browser: Browser, site: Site) -> N
     page.keyboard.press("Escape")
 
     page.goto(f"{site.url}/viewer?doc={site.document}")
-    settled(page)
+    a11y.settled(page)
     page.locator("#help-button").click()
     page.wait_for_selector("#help:not([hidden])")
     found += _axe(page, "/viewer help")
     page.context.close()
 
     # The objections office registers a letter from the team's Postkorb.
-    page = open_as(browser, site, OFFICE)
-    settled(page)
+    page = a11y.open_as(browser, site, a11y.OFFICE)
+    a11y.settled(page)
     page.locator("#scopes .tab", has_text="Team").click()
     page.get_by_role("button", name="Widerspruch erfassen").first.click()
     _opened(page, "#legal-dialog")
-    settled(page)
+    a11y.settled(page)
     found += _axe(page, "/postkorb #legal-dialog")
     page.context.close()
 
     # Clearing: the households a search at the desk offers.
-    page = open_as(browser, site, DESK)
+    page = a11y.open_as(browser, site, a11y.DESK)
     page.goto(f"{site.url}/klaerung")
-    settled(page)
+    a11y.settled(page)
     page.get_by_label("Haushalt suchen").fill("Wolf")
     page.get_by_label("Haushalt suchen").press("Enter")
     page.wait_for_selector(".candidates li")
