@@ -21,6 +21,8 @@ packages=(tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng poppler-utils curl c
 # Java and Maven: OpenSearch, veraPDF and the IMAP server (GreenMail) come from Maven Central.
 [ "$dev" = 1 ] && packages+=(openjdk-17-jdk-headless maven)
 [ "$bench" = 1 ] && packages+=(ghostscript time)
+# npm installs what the browser tests load into the pages (axe-core, package-lock.json).
+[ "$dev" = 1 ] && ! command -v npm >/dev/null && packages+=(npm)
 
 missing=()
 for package in "${packages[@]}"; do
@@ -61,5 +63,16 @@ elif [ "$dev" = 1 ]; then
   "$uv" sync --frozen --quiet
 else
   "$uv" sync --frozen --quiet --no-dev
+fi
+if [ "$dev" = 1 ]; then
+  # axe-core for the accessibility tests, from package-lock.json into the cache; the tests find
+  # it there through $EAKTE_CACHE_DIR (tests/support_browser.py).
+  node_dir="$cache/node"
+  if ! cmp -s package-lock.json "$node_dir/package-lock.json" || [ ! -f "$node_dir/node_modules/axe-core/axe.min.js" ]; then
+    echo "setup: installing the browser tests' npm packages"
+    mkdir -p "$node_dir"
+    cp package.json package-lock.json "$node_dir/"
+    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
 fi
 echo "setup: ready ($("$repo/.venv/bin/python" --version), $(tesseract --version 2>&1 | head -1))"

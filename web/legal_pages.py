@@ -15,16 +15,14 @@ from api.deps import RuntimeDep, current_user
 from core.db import transaction
 from records.access import Capability, Gate
 from records.runtime import Runtime
-from web.pages import render, require
+from web.pages import gated_page, render
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/widersprueche", response_class=HTMLResponse)
 def board_page(request: Request, runtime: RuntimeDep) -> Response:
-    user = current_user(request, runtime)  # none: to the login page (web.errors)
-    require(runtime, user, Capability.LEGAL, "page.objections")
-    return render(request, "widersprueche.html", user)
+    return gated_page(request, runtime, "widersprueche.html", Capability.LEGAL, "page.objections")
 
 
 def _case_page(request: Request, runtime: Runtime, kind: str, case_id: int) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -38,6 +39,21 @@ def require(runtime: Runtime, user: User, capability: Capability, action: str) -
         Gate(session, user).require(capability, action)
 
 
+def gated_page(
+    request: Request,
+    runtime: Runtime,
+    name: str,
+    capability: Capability,
+    action: str,
+    **context: object,
+) -> Response:
+    """A page for the signed-in user whose role has `capability` (nobody signed in: the login
+    page, by web.errors; a role without it: "Kein Zugriff", audited as `action`)."""
+    user = current_user(request, runtime)
+    require(runtime, user, capability, action)
+    return render(request, name, user, 200, **context)
+
+
 def _user(request: Request, runtime: RuntimeDep):  # type: ignore[no-untyped-def]
     try:
         return current_user(request, runtime)
@@ -65,33 +81,44 @@ def login_page(request: Request, runtime: RuntimeDep) -> Response:
     return render(request, "login.html", None, demo=runtime.settings.demo)
 
 
-@router.get("/suche", response_class=HTMLResponse)
-def search_page(request: Request, runtime: RuntimeDep) -> Response:
-    user = _user(request, runtime)
-    if user is None:
-        return RedirectResponse("/anmelden", status_code=303)
-    if Capability.CLEARING not in capabilities(user):
-        require(runtime, user, Capability.CASE_FILES, "page.search")
-    return render(request, "search.html", user)
+# The pages of search, desk and clearing: path, template, the capability the page needs, the
+# audited action of a refusal, and the capabilities that are enough on their own (the scanning
+# desk searches too, to file what is in clearing; the administration checks the stored files'
+# checksums on the desk's page).
+_SIGNED_IN_PAGES: tuple[tuple[str, str, Capability, str, set[Capability]], ...] = (
+    ("/suche", "search.html", Capability.CASE_FILES, "page.search", {Capability.CLEARING}),
+    (
+        "/scanstelle",
+        "desk.html",
+        Capability.SCAN,
+        "page.desk",
+        {Capability.SCAN, Capability.VERIFY_STORE},
+    ),
+    ("/klaerung", "clearing.html", Capability.CLEARING, "page.clearing", set()),
+)
 
 
-@router.get("/scanstelle", response_class=HTMLResponse)
-def desk_page(request: Request, runtime: RuntimeDep) -> Response:
-    user = _user(request, runtime)
-    if user is None:
-        return RedirectResponse("/anmelden", status_code=303)
-    if not capabilities(user) & {Capability.SCAN, Capability.VERIFY_STORE}:
-        require(runtime, user, Capability.SCAN, "page.desk")
-    return render(request, "desk.html", user)
+def _signed_in_page(
+    name: str, capability: Capability, action: str, enough: set[Capability]
+) -> Callable[[Request, Runtime], Response]:
+    """A page route: nobody signed in goes to the login page; a role with one of `enough` opens
+    it at once, any other needs `capability` (else "Kein Zugriff", audited as `action`)."""
+
+    def page(request: Request, runtime: RuntimeDep) -> Response:
+        user = _user(request, runtime)
+        if user is None:
+            return RedirectResponse("/anmelden", status_code=303)
+        if not capabilities(user) & enough:
+            require(runtime, user, capability, action)
+        return render(request, name, user)
+
+    return page
 
 
-@router.get("/klaerung", response_class=HTMLResponse)
-def clearing_page(request: Request, runtime: RuntimeDep) -> Response:
-    user = _user(request, runtime)
-    if user is None:
-        return RedirectResponse("/anmelden", status_code=303)
-    require(runtime, user, Capability.CLEARING, "page.clearing")
-    return render(request, "clearing.html", user)
+for _path, _name, _capability, _action, _enough in _SIGNED_IN_PAGES:
+    router.add_api_route(
+        _path, _signed_in_page(_name, _capability, _action, _enough), response_class=HTMLResponse
+    )
 
 
 # --- viewer and deep links ---

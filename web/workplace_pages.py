@@ -9,26 +9,24 @@ from api.deps import RuntimeDep, current_user
 from core.dates import local_today
 from core.db import transaction
 from records.access import Capability, Gate
-from web.pages import render, require
+from web.pages import gated_page, render
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/postkorb", response_class=HTMLResponse)
 def inbox_page(request: Request, runtime: RuntimeDep) -> Response:
-    user = current_user(request, runtime)  # none: to the login page (web.errors)
-    require(runtime, user, Capability.INBOX, "page.inbox")
-    return render(request, "postkorb.html", user)
+    return gated_page(request, runtime, "postkorb.html", Capability.INBOX, "page.inbox")
 
 
 @router.get("/vertretung", response_class=HTMLResponse)
 def deputies_page(request: Request, runtime: RuntimeDep) -> Response:
-    user = current_user(request, runtime)  # none: to the login page (web.errors)
-    require(runtime, user, Capability.STAND_IN, "page.deputies")
     # The form starts with the job centre's today, not the browser's UTC date (which is still
     # yesterday until 1 or 2 o'clock at night in Germany).
     today = local_today().isoformat()
-    return render(request, "vertretung.html", user, today=today)
+    return gated_page(
+        request, runtime, "vertretung.html", Capability.STAND_IN, "page.deputies", today=today
+    )
 
 
 @router.get("/akte/{bg_number}", response_class=HTMLResponse)

@@ -51,6 +51,11 @@ function render() {
       <div>Aktenauszug Nr. ${e.id} an ${e.recipient} (${bases[e.legal_basis] || e.legal_basis}): ${e.documents} Dokumente${e.withheld ? `, ${e.withheld} zurückgehalten` : ""}, ${e.pages} Blatt ·
       <a href="${e.pdf_url}">PDF herunterladen</a></div>
       <div class="hint">SHA-256 <code class="hash">${e.sha256}</code></div></li>`)}` : none("Noch keine Aktenauszüge."));
+  container.querySelectorAll("li.document").forEach((row) => row.addEventListener("focusin", () => {
+    // The document whose button or link has focus is the one the shortcuts act on.
+    akte.cursor = rows().indexOf(row);
+    mark();
+  }));
   container.querySelectorAll("li.document").forEach((row) => row.addEventListener("click", (event) => {
     const id = row.dataset.id;
     akte.cursor = rows().indexOf(row);
@@ -66,7 +71,10 @@ function rows() {
 }
 
 function mark() {
-  rows().forEach((row, index) => row.classList.toggle("cursor", index === akte.cursor));
+  rows().forEach((row, index) => {
+    row.classList.toggle("cursor", index === akte.cursor);
+    if (index === akte.cursor) row.setAttribute("aria-current", "true"); else row.removeAttribute("aria-current");
+  });
 }
 
 function move(step) {
@@ -122,12 +130,32 @@ async function editDetails(id) {
   }, { once: true });
 }
 
-document.querySelectorAll("[data-view]").forEach((tab) => tab.addEventListener("click", () => {
+// The two views are tabs (WAI-ARIA tabs pattern): the selected one is in the tab order, the
+// arrow keys, Home and End move between them.
+const viewTabs = [...document.querySelectorAll("[data-view]")];
+
+function selectView(tab) {
   akte.view = tab.dataset.view;
-  document.querySelectorAll("[data-view]").forEach((t) => t.classList.toggle("active", t === tab));
+  viewTabs.forEach((t) => {
+    t.classList.toggle("active", t === tab);
+    t.setAttribute("aria-selected", t === tab ? "true" : "false");
+    t.tabIndex = t === tab ? 0 : -1;
+  });
   akte.cursor = -1;
-  render();
-}));
+  if (akte.data) render();
+}
+
+viewTabs.forEach((tab, index) => {
+  tab.addEventListener("click", () => selectView(tab));
+  tab.addEventListener("keydown", (event) => {
+    const target = { ArrowRight: index + 1, ArrowDown: index + 1, ArrowLeft: index - 1, ArrowUp: index - 1, Home: 0, End: viewTabs.length - 1 }[event.key];
+    if (target === undefined) return;
+    event.preventDefault();
+    const next = viewTabs[(target + viewTabs.length) % viewTabs.length];
+    selectView(next);
+    next.focus();
+  });
+});
 
 document.getElementById("note-form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -161,7 +189,7 @@ document.getElementById("upload-form").addEventListener("submit", async (event) 
 document.getElementById("open-viewer").addEventListener("click", () => window.EAkteViewer.open());
 document.getElementById("show-help").addEventListener("click", () => document.getElementById("help").showModal());
 document.addEventListener("keydown", (event) => {
-  if (event.target.closest("input, select, textarea, dialog") || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (!shortcutAllowed(event)) return;
   const all = rows();
   const id = akte.cursor >= 0 && all[akte.cursor] ? all[akte.cursor].dataset.id : null;
   const keys = {

@@ -183,6 +183,12 @@ if (document.getElementById("batch-rows")) {
     zone.classList.remove("over");
     uploadAll([...event.dataTransfer.files]);
   });
+  // From the keyboard the zone opens the file chooser, as its label says.
+  zone.addEventListener("keydown", (event) => {
+    if (event.target !== zone || (event.key !== "Enter" && event.key !== " ")) return;
+    event.preventDefault();
+    document.getElementById("files").click();
+  });
   document.getElementById("files").addEventListener("change", (event) => {
     uploadAll([...event.target.files]);
     event.target.value = "";

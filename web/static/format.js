@@ -118,3 +118,19 @@ function germanDate(iso) {
 function when(iso) {
   return new Date(iso).toLocaleString("de-DE", { dateStyle: "medium", timeStyle: "short" });
 }
+
+// Page-wide keyboard shortcuts (Postkorb, E-Akte, viewer) take a key only if what has focus
+// does not use it itself: fields, selects, text areas, editable text and open dialogs keep every
+// key; links, buttons, summaries, check boxes keep Enter and Space (so that they work from the
+// keyboard as with a click); tabs keep the arrows, Home and End as well.
+function shortcutAllowed(event) {
+  if (event.ctrlKey || event.metaKey || event.altKey) return false;
+  const target = event.target;
+  if (!(target instanceof Element)) return true;
+  if (target.isContentEditable) return false;
+  if (target.closest("input, select, textarea, [contenteditable], dialog, [role=dialog], [role=listbox], [role=combobox], [role=textbox]")) return false;
+  const activates = event.key === "Enter" || event.key === " ";
+  if (activates && target.closest("a[href], button, summary, [role=button], [role=link], [role=tab], [role=checkbox]")) return false;
+  if (target.closest("[role=tab]") && /^(Arrow(Left|Right|Up|Down)|Home|End)$/.test(event.key)) return false;
+  return true;
+}

@@ -51,13 +51,14 @@ function render() {
     row.dataset.id = item.id;
     row.className = `${item.state}${index === state.cursor ? " cursor" : ""}`;
     row.tabIndex = -1;
+    if (index === state.cursor) row.setAttribute("aria-current", "true");
     const where = item.kind === "team" ? html`<span class="badge">Team ${item.team}</span>` : "";
     const forwarded = item.comment ? html`<div class="hint">${item.forwarded_by}: ${item.comment}</div>` : "";
     const household = doc.bg_number
       ? html`<a href="${uri`/akte/${doc.bg_number}`}">${doc.bg_number}</a><div class="hint">${doc.household_name || ""}</div>`
       : "–";
     setHtml(row, html`
-      <td><input type="checkbox" class="pick" aria-label="markieren"${state.selected.has(item.id) ? html` checked` : ""}></td>
+      <td><input type="checkbox" class="pick" aria-label="${rowName(item)} markieren"${state.selected.has(item.id) ? html` checked` : ""}></td>
       <td>${germanDate(doc.receipt_date)}${item.state === "new" ? html` <span class="badge new">neu</span>` : ""}
         ${item.state === "done" ? html` <span class="badge approved">erledigt</span>` : ""}</td>
       <td>${doc.doc_type_name || "–"}<div class="hint">${doc.source_name} · ${doc.pages} S.</div></td>
@@ -81,9 +82,20 @@ function render() {
       else if (act === "register") register(item);
       else if (act) act1(item, act);
     });
+    // The row whose link or button has focus is the one the shortcuts act on.
+    row.addEventListener("focusin", (event) => {
+      if (event.target !== row && state.cursor !== index) markCursor(index);
+    });
     rows.append(row);
   });
   document.getElementById("selected-count").textContent = `${state.selected.size} markiert`;
+}
+
+// What tells a row apart for a screen reader: date, type and household (or file name).
+function rowName(item) {
+  const doc = item.document;
+  const who = doc.household_name || doc.bg_number || doc.source_name;
+  return `${doc.doc_type_name || "Dokument"}, Eingang vom ${germanDate(doc.receipt_date)}, ${who},`;
 }
 
 function toggle(id, on) {
@@ -101,10 +113,18 @@ function show(item) {
   if (item.state === "new") act1(item, "read", true);
 }
 
+// The row the shortcuts act on, marked for the eye and for screen readers.
+function markCursor(index) {
+  state.cursor = index;
+  document.querySelectorAll("#inbox-rows tr").forEach((row, i) => {
+    row.classList.toggle("cursor", i === index);
+    if (i === index) row.setAttribute("aria-current", "true"); else row.removeAttribute("aria-current");
+  });
+}
+
 function moveTo(index, follow = true) {
   if (index < 0 || index >= state.items.length) return;
-  state.cursor = index;
-  document.querySelectorAll("#inbox-rows tr").forEach((row, i) => row.classList.toggle("cursor", i === index));
+  markCursor(index);
   const row = document.querySelectorAll("#inbox-rows tr")[index];
   row.scrollIntoView({ block: "nearest" });
   // The viewer window follows the selection, if one is open.
@@ -202,8 +222,7 @@ function openViewer() {
 }
 
 document.addEventListener("keydown", (event) => {
-  if (event.target.closest("input, select, textarea, dialog")) return;
-  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (!shortcutAllowed(event)) return;
   const item = current();
   const keys = {
     ArrowDown: () => moveTo(state.cursor + 1), j: () => moveTo(state.cursor + 1),

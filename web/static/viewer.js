@@ -226,7 +226,9 @@
       transform: rotation ? `rotate(${rotation}deg)` : "",
     });
     sheetBox.dataset.rotation = String(rotation);
-    $("zoom-reset").textContent = `${Math.round(state.zoom * 100)} %`;
+    const percent = `${Math.round(state.zoom * 100)} %`;
+    $("zoom-reset").textContent = percent;
+    $("zoom-reset").setAttribute("aria-label", `${percent} – Seitenbreite (Zoom zurücksetzen)`);
   }
 
   async function drawMarks() {
@@ -505,8 +507,6 @@
   const SCROLL_STEP = 80;
 
   document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (event.target.closest && event.target.closest("input, textarea, select, dialog")) return;
     if (!help.hidden) {
       if (event.key === "Escape" || event.key === "?") {
         event.preventDefault();
@@ -514,6 +514,7 @@
       }
       return;
     }
+    if (!shortcutAllowed(event)) return;
     const atTop = stage.scrollTop <= 1;
     const atBottom = stage.scrollTop + stage.clientHeight >= stage.scrollHeight - 1;
     switch (event.key) {
