@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared helpers for the local test-service scripts in services/.
-# Sourced (not executed) by postgres.sh, minio.sh and compose-check.sh.
+# Sourced (not executed) by the service scripts in services/.
 #
 # Conventions:
 #   repo             = parent directory of services/
@@ -151,4 +151,94 @@ stop_pidfile_process() {
   fi
   rm -f "$pidfile"
   log "stopped"
+}
+
+# need_command CMD DEBIAN_PACKAGE : install the package when CMD is not on PATH
+need_command() {
+    command -v "$1" >/dev/null 2>&1 || apt_install "$2"
+}
+
+# cache_build_dir DIR NAME POM VERSION_TAG : prints DIR/NAME-<version>-<hash>, the version read
+# from <VERSION_TAG> in POM and the hash taken of stdin (what the build is made of), so a changed
+# source builds again and an unchanged checkout never starts Maven.
+cache_build_dir() {
+    local version hash
+    version="$(sed -n "s:.*<$4>\(.*\)</$4>.*:\1:p" "$3")"
+    hash="$(sha256sum | cut -c1-12)"
+    echo "$1/$2-$version-$hash"
+}
+
+# maven_package M2 DIR : `mvn package` of DIR/pom.xml with the Maven repository M2, offline first
+# (with a warm repository this needs no network at all); on failure prints Maven's output and
+# returns 1.
+maven_package() {
+    local mvn=(mvn -B -q -Dmaven.repo.local="$1" -f "$2/pom.xml" package)
+    if ! "${mvn[@]}" -o </dev/null >"$2/mvn.log" 2>&1 &&
+        ! "${mvn[@]}" </dev/null >"$2/mvn.log" 2>&1; then
+        cat "$2/mvn.log" >&2
+        return 1
+    fi
+}
+
+# already_serving LABEL PIDFILE PORT CHECK... : true (and says so) when the process in PIDFILE
+# runs and CHECK succeeds; a process that runs but does not answer is stopped. Returns 1, with
+# the pid file gone, when the server is to be started.
+already_serving() {
+    local label="$1" pidfile="$2" port="$3"; shift 3
+    if pid_alive "$pidfile" && "$@"; then
+        log "already running on 127.0.0.1:$port (pid $(cat "$pidfile"))"
+        return 0
+    fi
+    if pid_alive "$pidfile"; then
+        log "process $(cat "$pidfile") is up but does not answer; restarting it"
+        stop_pidfile_process "$pidfile" "$label"
+    fi
+    rm -f "$pidfile"
+    return 1
+}
+
+# ports_free HINT PORT... : dies when another process listens on one of the ports (HINT names
+# the settings that move them)
+ports_free() {
+    local hint="$1" p; shift
+    for p in "$@"; do
+        if port_open "$p"; then
+            die "port 127.0.0.1:$p is in use by another process; set $hint"
+        fi
+    done
+}
+
+# wait_serving LABEL PIDFILE LOGFILE TIMEOUT_S CHECK... : wait until CHECK succeeds for the
+# server just started in the background (its pid in PIDFILE). Dies with the log's tail when the
+# process exits, when it does not answer within TIMEOUT_S (it is stopped then), or when what
+# answers is not our process (the port taken by someone else).
+wait_serving() {
+    local label="$1" pidfile="$2" logfile="$3" timeout="$4" deadline; shift 4
+    deadline=$(( $(date +%s) + timeout ))
+    until "$@"; do
+        if [ -s "$pidfile" ] && ! pid_alive "$pidfile"; then
+            show_log "$logfile" 40
+            rm -f "$pidfile"
+            die "$label exited during startup"
+        fi
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            show_log "$logfile" 40
+            stop_pidfile_process "$pidfile" "$label" || true
+            die "$label did not answer within ${timeout}s"
+        fi
+        sleep 0.5
+    done
+    if ! pid_alive "$pidfile"; then
+        show_log "$logfile" 40
+        die "$label answered but our process is not running (port taken by someone else?)"
+    fi
+}
+
+# run_command COMMAND : the service scripts' commands, each a do_<command> function of the
+# sourcing script
+run_command() {
+    case "${1:-}" in
+        install | start | stop | status | env) "do_$1" ;;
+        *) echo "usage: $0 install|start|stop|status|env" >&2; exit 2 ;;
+    esac
 }
