@@ -15,6 +15,7 @@ from rapidfuzz.distance import OSA
 
 from core.dates import local_date
 from core.health import BackendState
+from core.text import fold_umlauts
 from search.analysis import (
     analyze,
     compound_parts,
@@ -339,8 +340,7 @@ IDENTIFIER_WEIGHT = 5
 
 
 def _fold_page(page: str) -> str:
-    folded = page.lower().replace("ä", "a").replace("ö", "o").replace("ü", "u")
-    return folded.replace("ß", "ss")
+    return fold_umlauts(page.lower(), style="base")
 
 
 def _judged_hits(text: str, wanted: _Wanted) -> int:

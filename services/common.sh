@@ -180,6 +180,25 @@ maven_package() {
     fi
 }
 
+# maven_build BUILD M2 ASSEMBLE SOURCE... : build BUILD with Maven: the SOURCEs (pom.xml among
+# them) are copied into a fresh directory beside BUILD and packaged (maven_package), ASSEMBLE DIR
+# puts the result into DIR/out, and DIR/out becomes BUILD whole, so a half-finished or
+# concurrent build is never mistaken for a finished one. Returns 1 when a step fails.
+maven_build() {
+    local build="$1" m2="$2" assemble="$3" tmp status=0; shift 3
+    mkdir -p "$(dirname "$build")" "$m2"
+    tmp="$(mktemp -d "$(dirname "$build")/.build.XXXXXX")"
+    cp -r "$@" "$tmp/"
+    log "building $build"
+    if maven_package "$m2" "$tmp" && "$assemble" "$tmp"; then
+        mv -T "$tmp/out" "$build" 2>/dev/null || [[ -d "$build" ]] || status=1
+    else
+        status=1
+    fi
+    rm -rf "$tmp"
+    return "$status"
+}
+
 # already_serving LABEL PIDFILE PORT CHECK... : true (and says so) when the process in PIDFILE
 # runs and CHECK succeeds; a process that runs but does not answer is stopped. Returns 1, with
 # the pid file gone, when the server is to be started.

@@ -42,22 +42,15 @@ build_dir() {
     cache_build_dir "$cache" greenmail "$src/pom.xml" greenmail.version <"$src/pom.xml"
 }
 
+greenmail_out() { # greenmail_out DIR: the packaged jar into DIR/out
+    mkdir -p "$1/out"
+    mv "$1/target/jars/greenmail-standalone.jar" "$1/out/"
+}
+
 fetch_jar() {
-    local build="$1" tmp
+    local build="$1"
     [[ -f "$build/greenmail-standalone.jar" ]] && return 0   # fetched by a concurrent run
-    mkdir -p "$cache" "$m2"
-    # Assembled beside the cache and moved in whole: a half-finished fetch is never used.
-    tmp="$(mktemp -d "$cache/.build.XXXXXX")"
-    cp "$src/pom.xml" "$tmp/"
-    log "fetching GreenMail into $build"
-    if ! maven_package "$m2" "$tmp"; then
-        rm -rf "$tmp"
-        die "maven failed"
-    fi
-    mkdir -p "$tmp/out"
-    mv "$tmp/target/jars/greenmail-standalone.jar" "$tmp/out/"
-    mv -T "$tmp/out" "$build" 2>/dev/null || [[ -f "$build/greenmail-standalone.jar" ]]
-    rm -rf "$tmp"
+    maven_build "$build" "$m2" greenmail_out "$src/pom.xml" || die "maven failed"
 }
 
 do_install() {

@@ -30,26 +30,22 @@ build_dir() {
         cache_build_dir "$cache" launcher "$src/pom.xml" opensearch.version
 }
 
+launcher_out() { # launcher_out DIR: the packaged launcher and its libraries into DIR/out
+    mkdir -p "$1/out"
+    mv "$1/target/launcher.jar" "$1/target/lib" "$1/out/"
+}
+
 do_install() {
-    local build tmp
+    local build
     build="$(build_dir)"
     [[ -f "$build/launcher.jar" ]] && return 0
     need_command java openjdk-17-jdk-headless
     need_command mvn maven
-    mkdir -p "$cache" "$m2"
-    # Built outside the repo (no target/ in the work tree) and moved in whole, so a
-    # half-finished or concurrent build is never mistaken for a finished one.
-    tmp="$(mktemp -d "$cache/.build.XXXXXX")"
-    trap 'rm -rf "$tmp"; trap - RETURN' RETURN
-    cp -r "$src/pom.xml" "$src/src" "$tmp/"
-    log "building launcher into $build"
-    if ! maven_package "$m2" "$tmp"; then
+    # Built outside the repo (no target/ in the work tree).
+    maven_build "$build" "$m2" launcher_out "$src/pom.xml" "$src/src" || {
         log "maven build failed"
         return 1
-    fi
-    mkdir -p "$tmp/out"
-    mv "$tmp/target/launcher.jar" "$tmp/target/lib" "$tmp/out/"
-    mv -T "$tmp/out" "$build" 2>/dev/null || [[ -f "$build/launcher.jar" ]]
+    }
 }
 
 running_pid() {

@@ -46,35 +46,31 @@ EOF
     chmod 755 "$1"
 }
 
+verapdf_out() { # verapdf_out DIR: the fetched jars and the wrapper into DIR/out
+    mkdir -p "$1/out"
+    mv "$1/target/jars" "$1/out/"
+    write_wrapper "$1/out/verapdf"
+    # One run writes veraPDF's default configuration, so later runs (the tests, in parallel)
+    # only read it; it also proves that the jars and the main class fit together.
+    if ! "$1/out/verapdf" --version >"$1/version.log" 2>&1; then
+        cat "$1/version.log" >&2
+        log "the fetched veraPDF does not start"
+        return 1
+    fi
+    log "$(head -n 1 "$1/version.log")"
+}
+
 cmd_install() {
-    local build tmp
+    local build
     build="$(build_dir)"
     [[ -x "$build/verapdf" ]] && return 0
     need_command java openjdk-17-jdk-headless
     need_command mvn maven
-    mkdir -p "$cache" "$m2"
-    # Assembled outside the repo and moved in whole, so a half-finished or concurrent install
-    # is never mistaken for a finished one.
-    tmp="$(mktemp -d "$cache/.build.XXXXXX")"
-    trap 'rm -rf "$tmp"; trap - RETURN' RETURN
-    cp "$src/pom.xml" "$tmp/"
-    log "fetching veraPDF into $build"
-    if ! maven_package "$m2" "$tmp"; then
+    # Assembled outside the repo.
+    maven_build "$build" "$m2" verapdf_out "$src/pom.xml" || {
         log "maven failed"
         return 1
-    fi
-    mkdir -p "$tmp/out"
-    mv "$tmp/target/jars" "$tmp/out/"
-    write_wrapper "$tmp/out/verapdf"
-    # One run writes veraPDF's default configuration, so later runs (the tests, in parallel)
-    # only read it; it also proves that the jars and the main class fit together.
-    if ! "$tmp/out/verapdf" --version >"$tmp/version.log" 2>&1; then
-        cat "$tmp/version.log" >&2
-        log "the fetched veraPDF does not start"
-        return 1
-    fi
-    log "$(head -n 1 "$tmp/version.log")"
-    mv -T "$tmp/out" "$build" 2>/dev/null || [[ -x "$build/verapdf" ]]
+    }
 }
 
 case "${1:-}" in
