@@ -188,7 +188,7 @@ def _read_page(
                     for path in (turned, shown_turned):
                         if path is not None and path != shown_raw:
                             path.unlink(missing_ok=True)
-            image, thumb, size = _renditions(shown or upright, work, number)
+            renditions = _renditions(shown or upright, work, number)
         finally:
             for path in (upright, shown):
                 if path is not None and path not in (raw, shown_raw):
@@ -196,18 +196,7 @@ def _read_page(
     finally:
         raw.unlink(missing_ok=True)
         raw_view.unlink(missing_ok=True)
-    return PageOutcome(
-        source_page=number,
-        dropped=None,
-        dpi=dpi,
-        width=size[0],
-        height=size[1],
-        rotation=rotation,
-        skew=plan.skew,
-        ocr=result,
-        image=image,
-        thumb=thumb,
-    )
+    return _page_read(number, dpi, result, renditions, rotation=rotation, skew=plan.skew)
 
 
 def _text_layer_page(
@@ -237,16 +226,28 @@ def _text_layer_page(
     finally:
         raw.unlink(missing_ok=True)
         view_of(raw).unlink(missing_ok=True)
+    return _page_read(number, dpi, result, (image, thumb, size), text_layer=True)
+
+
+def _page_read(
+    number: int,
+    dpi: int,
+    result: OcrResult,
+    renditions: tuple[Path, Path, tuple[int, int]],
+    **more: Any,
+) -> PageOutcome:
+    """A page that was read, with its words and its renditions (image, thumbnail, size)."""
+    image, thumb, (width, height) = renditions
     return PageOutcome(
         source_page=number,
         dropped=None,
         dpi=dpi,
-        width=size[0],
-        height=size[1],
+        width=width,
+        height=height,
         ocr=result,
         image=image,
         thumb=thumb,
-        text_layer=True,
+        **more,
     )
 
 

@@ -8,12 +8,14 @@
 #   cache dir        = ${EAKTE_CACHE_DIR:-/var/cache/eakte}           (downloads, builds; kept)
 #   Go caches        = $EAKTE_CACHE_DIR/go/{pkg/mod,cache}
 #   built binaries   = $EAKTE_CACHE_DIR/bin
+#   Maven repository = $EAKTE_CACHE_DIR/m2
 
 EAKTE_SERVICES_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 EAKTE_REPO="$(cd "$EAKTE_SERVICES_SCRIPTS_DIR/.." && pwd)"
 EAKTE_STATE_ROOT="${EAKTE_SERVICES_DIR:-$EAKTE_REPO/.services}"
 EAKTE_CACHE="${EAKTE_CACHE_DIR:-/var/cache/eakte}"
 EAKTE_BIN_CACHE="$EAKTE_CACHE/bin"
+EAKTE_M2="$EAKTE_CACHE/m2"   # the Maven repository the Java services are fetched into
 
 export DEBIAN_FRONTEND=noninteractive
 
@@ -168,29 +170,29 @@ cache_build_dir() {
     echo "$1/$2-$version-$hash"
 }
 
-# maven_package M2 DIR : `mvn package` of DIR/pom.xml with the Maven repository M2, offline first
-# (with a warm repository this needs no network at all); on failure prints Maven's output and
-# returns 1.
+# maven_package DIR : `mvn package` of DIR/pom.xml with the Maven repository EAKTE_M2, offline
+# first (with a warm repository this needs no network at all); on failure prints Maven's output
+# and returns 1.
 maven_package() {
-    local mvn=(mvn -B -q -Dmaven.repo.local="$1" -f "$2/pom.xml" package)
-    if ! "${mvn[@]}" -o </dev/null >"$2/mvn.log" 2>&1 &&
-        ! "${mvn[@]}" </dev/null >"$2/mvn.log" 2>&1; then
-        cat "$2/mvn.log" >&2
+    local mvn=(mvn -B -q -Dmaven.repo.local="$EAKTE_M2" -f "$1/pom.xml" package)
+    if ! "${mvn[@]}" -o </dev/null >"$1/mvn.log" 2>&1 &&
+        ! "${mvn[@]}" </dev/null >"$1/mvn.log" 2>&1; then
+        cat "$1/mvn.log" >&2
         return 1
     fi
 }
 
-# maven_build BUILD M2 ASSEMBLE SOURCE... : build BUILD with Maven: the SOURCEs (pom.xml among
+# maven_build BUILD ASSEMBLE SOURCE... : build BUILD with Maven: the SOURCEs (pom.xml among
 # them) are copied into a fresh directory beside BUILD and packaged (maven_package), ASSEMBLE DIR
 # puts the result into DIR/out, and DIR/out becomes BUILD whole, so a half-finished or
 # concurrent build is never mistaken for a finished one. Returns 1 when a step fails.
 maven_build() {
-    local build="$1" m2="$2" assemble="$3" tmp status=0; shift 3
-    mkdir -p "$(dirname "$build")" "$m2"
+    local build="$1" assemble="$2" tmp status=0; shift 2
+    mkdir -p "$(dirname "$build")" "$EAKTE_M2"
     tmp="$(mktemp -d "$(dirname "$build")/.build.XXXXXX")"
     cp -r "$@" "$tmp/"
     log "building $build"
-    if maven_package "$m2" "$tmp" && "$assemble" "$tmp"; then
+    if maven_package "$tmp" && "$assemble" "$tmp"; then
         mv -T "$tmp/out" "$build" 2>/dev/null || [[ -d "$build" ]] || status=1
     else
         status=1
@@ -204,7 +206,7 @@ maven_build() {
 # the pid file gone, when the server is to be started.
 already_serving() {
     local label="$1" pidfile="$2" port="$3"; shift 3
-    if pid_alive "$pidfile" && "$@"; then
+    if serving "$pidfile" "$@"; then
         log "already running on 127.0.0.1:$port (pid $(cat "$pidfile"))"
         return 0
     fi
@@ -251,6 +253,19 @@ wait_serving() {
         show_log "$logfile" 40
         die "$label answered but our process is not running (port taken by someone else?)"
     fi
+}
+
+# serving PIDFILE CHECK... : true when the process in PIDFILE runs and CHECK succeeds
+serving() {
+    pid_alive "$1" && "${@:2}"
+}
+
+# service_status NAME PIDFILE DETAILS CHECK... : "NAME: running on <what DETAILS prints>" and
+# status 0 when the service is serving, else "NAME: not running" and 3
+service_status() {
+    local name="$1" pidfile="$2" details="$3"; shift 3
+    serving "$pidfile" "$@" || { echo "$name: not running"; return 3; }
+    echo "$name: running on $("$details")"
 }
 
 # run_command COMMAND : the service scripts' commands, each a do_<command> function of the

@@ -25,7 +25,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 src="$EAKTE_SERVICES_SCRIPTS_DIR/imap"
 cache="$EAKTE_CACHE/imap"
-m2="$EAKTE_CACHE/m2"
 
 PORT="${EAKTE_IMAP_PORT:-59143}"
 API_PORT="${EAKTE_IMAP_API_PORT:-59144}"
@@ -50,7 +49,7 @@ greenmail_out() { # greenmail_out DIR: the packaged jar into DIR/out
 fetch_jar() {
     local build="$1"
     [[ -f "$build/greenmail-standalone.jar" ]] && return 0   # fetched by a concurrent run
-    maven_build "$build" "$m2" greenmail_out "$src/pom.xml" || die "maven failed"
+    maven_build "$build" greenmail_out "$src/pom.xml" || die "maven failed"
 }
 
 do_install() {
@@ -105,13 +104,10 @@ do_stop() {
     stop_pidfile_process "$PIDFILE" GreenMail
 }
 
+running_on() { echo "127.0.0.1:$PORT (pid $(cat "$PIDFILE"), jar $(build_dir))"; }
+
 do_status() {
-    if our_server_running && greets; then
-        echo "imap: running on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"), jar $(build_dir))"
-        return 0
-    fi
-    echo "imap: not running"
-    return 3
+    service_status imap "$PIDFILE" running_on greets
 }
 
 do_env() {

@@ -95,13 +95,12 @@ do_stop() {
     stop_pidfile_process "$PIDFILE" MinIO
 }
 
+running_on() {
+    echo "127.0.0.1:$PORT (pid $(cat "$PIDFILE"), console :$CONSOLE_PORT, data $DATA, binary $MINIO_BIN)"
+}
+
 do_status() {
-    if our_server_running && is_live; then
-        echo "minio: running on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"), console :$CONSOLE_PORT, data $DATA, binary $MINIO_BIN)"
-        return 0
-    fi
-    echo "minio: not running"
-    return 3
+    service_status minio "$PIDFILE" running_on is_live
 }
 
 do_env() {

@@ -16,7 +16,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 src="$EAKTE_SERVICES_SCRIPTS_DIR/opensearch"
 cache="$EAKTE_CACHE/opensearch"
-m2="$EAKTE_CACHE/m2"
 state="$EAKTE_STATE_ROOT/opensearch"
 port="${EAKTE_OPENSEARCH_PORT:-59200}"
 url="http://127.0.0.1:$port"
@@ -42,7 +41,7 @@ do_install() {
     need_command java openjdk-17-jdk-headless
     need_command mvn maven
     # Built outside the repo (no target/ in the work tree).
-    maven_build "$build" "$m2" launcher_out "$src/pom.xml" "$src/src" || {
+    maven_build "$build" launcher_out "$src/pom.xml" "$src/src" || {
         log "maven build failed"
         return 1
     }

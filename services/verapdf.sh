@@ -18,7 +18,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 src="$EAKTE_SERVICES_SCRIPTS_DIR/verapdf"
 cache="$EAKTE_CACHE/verapdf"
-m2="$EAKTE_CACHE/m2"
 # The command-line entry point of greenfield-apps (its manifest names the GUI instead).
 main_class=org.verapdf.apps.GreenfieldCliWrapper
 
@@ -67,7 +66,7 @@ cmd_install() {
     need_command java openjdk-17-jdk-headless
     need_command mvn maven
     # Assembled outside the repo.
-    maven_build "$build" "$m2" verapdf_out "$src/pom.xml" || {
+    maven_build "$build" verapdf_out "$src/pom.xml" || {
         log "maven failed"
         return 1
     }
