@@ -7,11 +7,8 @@ import unicodedata
 from pathlib import PurePosixPath, PureWindowsPath
 from urllib.parse import quote
 
+from core.text import fold_umlauts
 from records.models import Document
-
-_UMLAUTS = str.maketrans(
-    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
-)
 
 
 def pdf_filename(document: Document) -> str:
@@ -27,7 +24,7 @@ def pdf_filename(document: Document) -> str:
 
 def content_disposition(kind: str, filename: str) -> str:
     """An ASCII fallback name for old clients and the exact one per RFC 6266/5987."""
-    folded = unicodedata.normalize("NFKD", filename.translate(_UMLAUTS))
+    folded = unicodedata.normalize("NFKD", fold_umlauts(filename, style="spelled"))
     fallback = re.sub(r"[^A-Za-z0-9._-]+", "_", folded.encode("ascii", "ignore").decode())
     fallback = fallback.strip("._") or "Dokument.pdf"
     if not fallback.lower().endswith(".pdf"):

@@ -174,10 +174,7 @@ def connect(settings: Settings) -> imaplib.IMAP4:
                         imap.shutdown()
                     raise
     except (OSError, imaplib.IMAP4.error) as exc:
-        raise MailboxUnavailable(
-            f"Der Mailserver {host}:{port} ist nicht erreichbar ({type(exc).__name__}: "
-            f"{shown(str(exc))[:200]})"
-        ) from None
+        raise _unreachable(f"Der Mailserver {host}:{port} ist nicht erreichbar", exc) from None
     try:
         imap.login(settings.mailbox_user or "", _password(settings))
     except imaplib.IMAP4.error:
@@ -189,6 +186,11 @@ def connect(settings: Settings) -> imaplib.IMAP4:
         _logout(imap)
         raise
     return imap
+
+
+def _unreachable(what: str, exc: BaseException) -> MailboxUnavailable:
+    """The connection's failure for the desk: what happened, and the error in short."""
+    return MailboxUnavailable(f"{what} ({type(exc).__name__}: {shown(str(exc))[:200]})")
 
 
 def _logout(imap: imaplib.IMAP4) -> None:
@@ -299,10 +301,7 @@ class Mailbox:
                 imap.close()
             except (OSError, imaplib.IMAP4.error) as exc:
                 # The connection broke off: what was committed is remembered, the rest waits.
-                raise MailboxUnavailable(
-                    f"Die Verbindung zum Mailserver brach ab ({type(exc).__name__}: "
-                    f"{shown(str(exc))[:200]})"
-                ) from None
+                raise _unreachable("Die Verbindung zum Mailserver brach ab", exc) from None
             finally:
                 _logout(imap)
         return report

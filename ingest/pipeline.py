@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 from sqlalchemy import delete, select, update
@@ -90,23 +91,18 @@ class PageOutcome:
 
 
 def _read_page_safely(
-    source: Path,
-    content_type: str,
+    read: Callable[[], PageOutcome],
     number: int,
     dpi: int,
-    work: Path,
-    runtime: Runtime,
-    still_wanted: Callable[[], bool],
     slots: PageSlots,
-    text_page: PageContent | None = None,
+    still_wanted: Callable[[], bool],
 ) -> PageOutcome:
-    """A page the programs cannot read is set aside with the reason; the batch goes on."""
+    """A page the programs cannot read (`read` raises UnreadablePage, a program's timeout
+    among them) is set aside with the reason; the batch goes on."""
     try:
         with slots.hold(still_wanted):
-            return _read_page(
-                source, content_type, number, dpi, work, runtime, still_wanted, text_page
-            )
-    except (UnreadablePage, TimeoutError) as exc:
+            return read()
+    except UnreadablePage as exc:
         log.warning("page %s unreadable: %s", number, exc)
         return PageOutcome(number, "unreadable", dpi=dpi, detail=str(exc)[:500])
     except Image.DecompressionBombError:
@@ -192,7 +188,7 @@ def _read_page(
                     for path in (turned, shown_turned):
                         if path is not None and path != shown_raw:
                             path.unlink(missing_ok=True)
-            image, thumb, size = _renditions(shown or upright, work, number)
+            renditions = _renditions(shown or upright, work, number)
         finally:
             for path in (upright, shown):
                 if path is not None and path not in (raw, shown_raw):
@@ -200,18 +196,7 @@ def _read_page(
     finally:
         raw.unlink(missing_ok=True)
         raw_view.unlink(missing_ok=True)
-    return PageOutcome(
-        source_page=number,
-        dropped=None,
-        dpi=dpi,
-        width=size[0],
-        height=size[1],
-        rotation=rotation,
-        skew=plan.skew,
-        ocr=result,
-        image=image,
-        thumb=thumb,
-    )
+    return _page_read(number, dpi, result, renditions, rotation=rotation, skew=plan.skew)
 
 
 def _text_layer_page(
@@ -241,16 +226,28 @@ def _text_layer_page(
     finally:
         raw.unlink(missing_ok=True)
         view_of(raw).unlink(missing_ok=True)
+    return _page_read(number, dpi, result, (image, thumb, size), text_layer=True)
+
+
+def _page_read(
+    number: int,
+    dpi: int,
+    result: OcrResult,
+    renditions: tuple[Path, Path, tuple[int, int]],
+    **more: Any,
+) -> PageOutcome:
+    """A page that was read, with its words and its renditions (image, thumbnail, size)."""
+    image, thumb, (width, height) = renditions
     return PageOutcome(
         source_page=number,
         dropped=None,
         dpi=dpi,
-        width=size[0],
-        height=size[1],
+        width=width,
+        height=height,
         ocr=result,
         image=image,
         thumb=thumb,
-        text_layer=True,
+        **more,
     )
 
 
@@ -445,17 +442,19 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
                             detail=too_large,
                         )
                     else:
-                        outcome = _read_page_safely(
+                        dpi = dpis[number - 1]
+                        read = functools.partial(
+                            _read_page,
                             original,
                             content_type,
                             number,
-                            dpis[number - 1],
+                            dpi,
                             work,
                             runtime,
                             still_wanted,
-                            slots,
                             contents[number - 1] if digital[number - 1] else None,
                         )
+                        outcome = _read_page_safely(read, number, dpi, slots, still_wanted)
                     if not outcome.text_layer:  # a page with its own text was never scanned
                         outcome.scan_dpi = scanned_dpis[number - 1] or outcome.dpi
                         outcome.colour = colours.get(number)
@@ -573,6 +572,23 @@ def _dropped_message(dropped: list[PageOutcome]) -> str | None:
     return ". ".join(parts) if parts else None
 
 
+# What a document takes over from its batch, and a page row from the page's outcome.
+_FROM_BATCH = (
+    "content_type",
+    "size_bytes",
+    "original_key",
+    "original_sha256",
+    "received_at",
+    "uploaded_by_id",
+)
+_FROM_OUTCOME = ("source_page", "dpi", "scan_dpi", "colour", "width", "height")
+
+
+def _copied(source: object, names: tuple[str, ...]) -> dict[str, Any]:
+    """The attributes `names` of `source`, as keyword arguments of a model of the same names."""
+    return {name: getattr(source, name) for name in names}
+
+
 def _commit(
     runtime: Runtime,
     job: ClaimedJob,
@@ -612,16 +628,11 @@ def _commit(
                 first_page=doc_pages[0].source_page,
                 last_page=doc_pages[-1].source_page,
                 source_name=f"{source_name} ({sequence})" if several else source_name,
-                content_type=batch.content_type,
-                size_bytes=batch.size_bytes,
-                original_key=batch.original_key,
-                original_sha256=batch.original_sha256,
                 page_count=len(doc_pages),
                 status="processed",
-                received_at=batch.received_at,
-                uploaded_by_id=batch.uploaded_by_id,
                 pdf_key=entry.pdf_key,
                 pdf_sha256=entry.pdf_sha256,
+                **_copied(batch, _FROM_BATCH),
             )
             session.add(document)
             numbered = enumerate(zip(doc_pages, entry.pages, strict=True), start=1)
@@ -631,16 +642,11 @@ def _commit(
                     Page(
                         document=document,
                         number=number,
-                        source_page=page.source_page,
                         text=page.ocr.text,
                         confidence=page.ocr.confidence,
-                        dpi=page.dpi,
-                        scan_dpi=page.scan_dpi,
-                        colour=page.colour,
-                        width=page.width,
-                        height=page.height,
                         rotation=int(page.rotation),
                         skew=round(float(page.skew), 2),
+                        **_copied(page, _FROM_OUTCOME),
                         **keys,
                     )
                 )

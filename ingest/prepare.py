@@ -36,6 +36,7 @@ from core.errors import UnreadablePage
 from ingest.ocr import rasterise_pdf_page
 from ingest.photo import looks_plain, pages_for_ocr_and_view
 from ingest.programs import run_program
+from ingest.textlayer import IDENTITY, Matrix, as_matrix, multiply
 from ingest.validation import megapixels, page_size_points, rendered_size
 
 DEFAULT_DPI = 300
@@ -301,15 +302,11 @@ def _extractable_scan(pdf: Path, number: int, dpi: int) -> int | None:
         return None
 
 
-# A PDF transformation matrix [a b c d e f].
-_Matrix = tuple[float, float, float, float, float, float]
-
-
-def _single_image_matrix(page: pikepdf.Page) -> tuple[str, _Matrix] | None:
+def _single_image_matrix(page: pikepdf.Page) -> tuple[str, Matrix] | None:
     """(XObject name, CTM) of the only thing the page draws, or None for anything richer."""
-    ctm: _Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
-    stack: list[_Matrix] = []
-    found: tuple[str, _Matrix] | None = None
+    ctm = IDENTITY
+    stack: list[Matrix] = []
+    found: tuple[str, Matrix] | None = None
     for instruction in pikepdf.parse_content_stream(page):
         operands = instruction.operands
         op = str(instruction.operator)
@@ -320,16 +317,7 @@ def _single_image_matrix(page: pikepdf.Page) -> tuple[str, _Matrix] | None:
                 return None
             ctm = stack.pop()
         elif op == "cm":
-            a, b, c, d, e, f = (float(v) for v in operands)
-            A, B, C, D, E, F = ctm
-            ctm = (
-                a * A + b * C,
-                a * B + b * D,
-                c * A + d * C,
-                c * B + d * D,
-                e * A + f * C + E,
-                e * B + f * D + F,
-            )
+            ctm = multiply(as_matrix(operands), ctm)
         elif op == "Do" and found is None:
             found = (str(operands[0]), ctm)
         else:
@@ -499,14 +487,21 @@ class _PageImage:
         so that JPEG halos around black text stay out, but never below 40 grey levels, well
         above scanner noise and show-through from the back side.
         """
+        darkness, strong = self.darkness
+        return darkness > max(40, 0.35 * strong)
+
+    @cached_property
+    def darkness(self) -> tuple[np.ndarray, int]:
+        """How much darker each pixel is than the paper around it (the brightest 16-pixel
+        block within ~2 cm), and the darkness of the page's strongest marks (the 99.9th
+        percentile), which thresholds scale with."""
         gray = self.small
         height, width = gray.shape
         blocks = Image.fromarray(gray).reduce(16).filter(ImageFilter.MaxFilter(5))
         paper = np.repeat(np.repeat(np.asarray(blocks), 16, axis=0), 16, axis=1)[:height, :width]
         darkness = np.clip(paper.astype(np.int16) - gray, 0, 255)
         counts = np.cumsum(np.bincount(darkness.ravel(), minlength=256))
-        strong = int(np.searchsorted(counts, 0.999 * counts[-1]))
-        return darkness > max(40, 0.35 * strong)
+        return darkness, int(np.searchsorted(counts, 0.999 * counts[-1]))
 
     @cached_property
     def text_ink(self) -> np.ndarray:
@@ -611,15 +606,10 @@ RETRY_FORMATS = zxingcpp.barcode_formats_from_str(
 def _code_region(page: _PageImage) -> tuple[int, int, int, int] | None:
     """(top, bottom, left, right) of the densest block of marks on the analysis copy, when
     the page looks like a separator sheet; None otherwise."""
-    gray = page.small
-    height, width = gray.shape
+    height, width = page.small.shape
     # Paler marks than `ink` counts: a pale print of a code is what is being looked for,
     # and the sheet's printed title may be far darker than its code.
-    blocks = Image.fromarray(gray).reduce(16).filter(ImageFilter.MaxFilter(5))
-    paper = np.repeat(np.repeat(np.asarray(blocks), 16, axis=0), 16, axis=1)[:height, :width]
-    darkness = np.clip(paper.astype(np.int16) - gray, 0, 255)
-    counts = np.cumsum(np.bincount(darkness.ravel(), minlength=256))
-    strong = int(np.searchsorted(counts, 0.999 * counts[-1]))
+    darkness, strong = page.darkness
     marks = darkness > max(20, 0.3 * strong)
     cell = max(2, page.px(CODE_CELL_MM))
     rows, cols = height // cell, width // cell

@@ -117,11 +117,12 @@ def _page_content(page: pikepdf.Page, number: int) -> PageContent:
     return PageContent(walk.visible, walk.hidden, share, not walk.unembedded)
 
 
+# A PDF transformation matrix [a b c d e f].
 Matrix = tuple[float, float, float, float, float, float]
-_IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 
 
-def _multiply(m: Matrix, n: Matrix) -> Matrix:
+def multiply(m: Matrix, n: Matrix) -> Matrix:
     """m then n (PDF's row-vector convention: `cm` with m gives m x CTM)."""
     a, b, c, d, e, f = m
     p, q, r, s, t, u = n
@@ -135,7 +136,7 @@ def _multiply(m: Matrix, n: Matrix) -> Matrix:
     )
 
 
-def _matrix(values: object) -> Matrix:
+def as_matrix(values: object) -> Matrix:
     numbers = [float(v) for v in values]  # type: ignore[attr-defined]
     if len(numbers) != 6:
         raise ValueError("matrix needs six numbers")
@@ -157,7 +158,7 @@ class _Walk:
         self,
         content: pikepdf.Page | pikepdf.Stream,
         resources: pikepdf.Dictionary | None,
-        ctm: Matrix = _IDENTITY,
+        ctm: Matrix = IDENTITY,
         depth: int = 0,
     ) -> None:
         stack: list[tuple[Matrix, int]] = []
@@ -170,7 +171,7 @@ class _Walk:
                 if stack:
                     ctm, mode = stack.pop()
             elif op == "cm":
-                ctm = _multiply(_matrix(operands), ctm)
+                ctm = multiply(as_matrix(operands), ctm)
             elif op == "Tr" and operands:
                 mode = int(operands[0])
             elif op == "Tf" and operands and resources is not None and not self.unembedded:
@@ -211,7 +212,7 @@ class _Walk:
             self._forms.add(key)
             try:
                 matrix = xobject.get("/Matrix")
-                inner = _multiply(_matrix(matrix), ctm) if matrix is not None else ctm
+                inner = multiply(as_matrix(matrix), ctm) if matrix is not None else ctm
                 own = xobject.get("/Resources")
                 inherited = own if isinstance(own, pikepdf.Dictionary) else resources
                 self.run(xobject, inherited, inner, depth + 1)

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.errors import Conflict, InvalidInput
+from core.text import fold_umlauts
 from records import audit
 from records.access import Capability, Gate
 from records.identifiers import normalize_bg_number
@@ -69,11 +70,9 @@ def clearing_queue(gate: Gate, limit: int) -> tuple[int, list[InboxItem]]:
 
 # --- finding a household -------------------------------------------------------------------
 
-_FOLDINGS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
-
 
 def _folded(name: str) -> str:
-    return name.strip().lower().translate(_FOLDINGS)
+    return fold_umlauts(name.strip().lower(), style="spelled")
 
 
 def _birth_date(text: str) -> date | None:

@@ -32,7 +32,7 @@ from functools import lru_cache
 
 import holidays
 
-from core.dates import german
+from core.dates import MONTH_NAMES, german
 
 DEFAULT_LAND = "SH"
 
@@ -43,21 +43,6 @@ FOUR_DAY_RULE_FROM = date(2025, 1, 1)
 # § 88 Abs. 2 SGG: three months; the warning turns to "bald" this many days before they end.
 INACTION_MONTHS = 3
 INACTION_WARNING_DAYS = 14
-
-MONTHS = (
-    "Januar",
-    "Februar",
-    "März",
-    "April",
-    "Mai",
-    "Juni",
-    "Juli",
-    "August",
-    "September",
-    "Oktober",
-    "November",
-    "Dezember",
-)
 
 
 WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
@@ -193,7 +178,7 @@ def _period_end_steps(start: date, months: int, label: str, land: str) -> tuple[
 
 
 def _month_name(day: date) -> str:
-    return f"{MONTHS[day.month - 1]} {day.year}"
+    return f"{MONTH_NAMES[day.month - 1]} {day.year}"
 
 
 def notification_steps(

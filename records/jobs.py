@@ -22,6 +22,14 @@ from records.models import Document, Job, ScanBatch
 
 RETRY_DELAY_SECONDS = 5
 
+# A batch whose documents were committed, but whose job ran out of attempts at the index write
+# that follows the commit (ingest.pipeline._index_and_complete): filed, not findable yet.
+INDEX_BEHIND = (
+    "Die Dokumente sind abgelegt, aber noch nicht in der Suche zu finden: der Suchindex ließ "
+    "sich nach {attempts} Versuchen nicht schreiben ({error}). Die Administration trägt sie mit "
+    "„eakte reindex“ nach."
+)
+
 
 @dataclass(frozen=True)
 class ClaimedJob:
@@ -171,10 +179,17 @@ def _give_up(session: Session, job: Job, now) -> None:  # type: ignore[no-untype
             document.status_message = job.last_error
     if job.batch_id is not None:
         batch = session.get(ScanBatch, job.batch_id)
-        if batch is not None:
-            batch.status = "failed"
-            batch.status_message = job.last_error
-            batch.finished_at = now
+        if batch is None:
+            return
+        if batch.status == "processed":
+            # Its documents are filed and in the Postkorb: the batch did not fail, but the desk
+            # is told that search does not know them yet (beside any set-aside pages).
+            behind = INDEX_BEHIND.format(attempts=job.attempts, error=(job.last_error or "")[:300])
+            batch.status_message = ". ".join(filter(None, (batch.status_message, behind)))
+            return
+        batch.status = "failed"
+        batch.status_message = job.last_error
+        batch.finished_at = now
 
 
 def queue_counts(session: Session) -> dict[str, int]:

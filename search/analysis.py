@@ -19,6 +19,8 @@ from functools import cache, lru_cache
 
 import tantivy
 
+from core.text import fold_umlauts
+
 # Heads and modifiers of the compounds in SGB II correspondence, in their usual spelling. A word
 # is split only when it can be read completely as these parts (with linking `s`, `n`, `en`, ...),
 # optionally after one unknown leading part (`Kalt|miete`, `Hausrat|versicherung`). Street names
@@ -101,8 +103,7 @@ def fuzziness(plain_word: str) -> int:
 
 
 def _fold(word: str) -> str:
-    folded = word.lower().replace("ß", "ss")
-    folded = folded.replace("ä", "a").replace("ö", "o").replace("ü", "u")
+    folded = fold_umlauts(word.lower(), style="base")
     return folded.replace("ae", "a").replace("oe", "o").replace("ue", "u")
 
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from core.dates import local_date
 from core.health import BackendState
+from core.text import fold_umlauts
 from search.analysis import (
     analyze,
     compound_parts,
@@ -37,6 +39,10 @@ FUZZY_BOOST = 0.3
 FUZZY_BELOW = 20
 # Facet buckets returned at most, largest first.
 FACET_SIZES = {"doc_type": 50, "year": 50, "household": 100}
+# The facets and the stored field each one counts, in both adapters.
+FACET_FIELDS = {"doc_type": "doc_type", "year": "receipt_year", "household": "bg_number"}
+# The fields an index stores as the document has them (both adapters).
+STORED_AS_IS = ("document_id", "access", "source_name", "direction", "status", "received_at")
 
 
 @dataclass(frozen=True)
@@ -334,8 +340,7 @@ IDENTIFIER_WEIGHT = 5
 
 
 def _fold_page(page: str) -> str:
-    folded = page.lower().replace("ä", "a").replace("ö", "o").replace("ü", "u")
-    return folded.replace("ß", "ss")
+    return fold_umlauts(page.lower(), style="base")
 
 
 def _judged_hits(text: str, wanted: _Wanted) -> int:
@@ -460,3 +465,49 @@ def facet_buckets(name: str, buckets: list[tuple[str, int]]) -> dict[str, int]:
     """Largest first (ties by key), at most FACET_SIZES[name], without empty keys."""
     ordered = sorted(((k, n) for k, n in buckets if k and n), key=lambda kv: (-kv[1], kv[0]))
     return dict(ordered[: FACET_SIZES[name]])
+
+
+def searchable(query: SearchQuery) -> ParsedQuery | None:
+    """The parsed query, or None when it can match nothing (no permitted file, no terms)."""
+    if not query.allowed:
+        return None
+    parsed = parse_query(query.text)
+    if parsed.empty or not (parsed.identifiers or parsed.plans or parsed.phrases):
+        return None
+    return parsed
+
+
+def wants_fuzzy(parsed: ParsedQuery, total: int) -> bool:
+    """Whether to search again with OCR slips allowed: few hits and a word that may slip."""
+    return total < FUZZY_BELOW and any(p.fuzziness for p in parsed.plans)
+
+
+def make_hit(
+    first: Callable[[str], Any],
+    every: Callable[[str], list[str]],
+    score: float,
+    parsed: ParsedQuery,
+    context: _Wanted,
+) -> SearchHit:
+    """The hit an adapter read back, with its best page and snippet. `first(field)` gives a
+    stored field's value (None when absent), `every(field)` all values of a list field.
+    Entries from before direction and status were stored read as incoming and routed."""
+    document_id = first("document_id")
+    if not document_id:
+        raise RuntimeError("Eintrag im Suchindex ohne Feld 'document_id': Index neu aufbauen")
+    receipt = first("receipt_date")
+    if isinstance(receipt, str):
+        receipt = datetime.fromisoformat(receipt)
+    page, snippet = best_page_snippet(every("text"), parsed, context, every("notes"))
+    return SearchHit(
+        document_id=str(document_id),
+        bg_number=first("bg_number") or None,
+        doc_type=first("doc_type") or None,
+        source_name=str(first("source_name") or ""),
+        page=page,
+        snippet=snippet,
+        score=score,
+        receipt_date=receipt.date() if receipt else None,
+        direction=first("direction") or "in",
+        status=first("status") or "routed",
+    )

@@ -20,20 +20,21 @@ from search.analysis import analyze, compound_key, german_analyzer, plain_analyz
 from search.base import (
     CLEARING_ACCESS,
     COMPOUND_BOOST,
+    FACET_FIELDS,
     FACET_SIZES,
-    FUZZY_BELOW,
     FUZZY_BOOST,
+    STORED_AS_IS,
     IndexedDocument,
     ParsedQuery,
-    SearchHit,
     SearchQuery,
     SearchResult,
     WordPlan,
-    best_page_snippet,
     facet_buckets,
-    parse_query,
+    make_hit,
     prepare,
+    searchable,
     snippet_context,
+    wants_fuzzy,
 )
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,6 @@ _WRITER_HEAP = 50_000_000
 _BULK_WRITER_HEAP = 200_000_000
 # Up to this many values a filter is a disjunction of single terms, beyond it a term set.
 _FEW_TERMS = 16
-_FACET_FIELDS = {"doc_type": "doc_type", "year": "receipt_year", "household": "bg_number"}
 
 
 def _schema() -> tantivy.Schema:
@@ -78,14 +78,6 @@ def _phrase_query(schema: tantivy.Schema, field: str, words: list[str]) -> tanti
     # phrase_query takes words or (position, word) pairs; a list of only words is a valid one.
     positioned: list[str | tuple[int, str]] = list(words)
     return tantivy.Query.phrase_query(schema, field, positioned)
-
-
-def _stored_text(stored: tantivy.Document, field: str) -> str:
-    """A field every entry is written with (see `_entry`); an entry without it is damaged."""
-    value = stored.get_first(field)
-    if value is None:
-        raise RuntimeError(f"Eintrag im Suchindex ohne Feld {field!r}: Index neu aufbauen")
-    return str(value)
 
 
 def _day(value: date) -> datetime:
@@ -166,12 +158,7 @@ class EmbeddedSearchIndex:
     def _entry(self, document: IndexedDocument, now: datetime) -> tantivy.Document:
         prepared = prepare(document)
         entry = tantivy.Document(
-            document_id=document.document_id,
-            access=document.access,
-            source_name=document.source_name,
-            direction=document.direction,
-            status=document.status,
-            received_at=document.received_at,
+            **{name: getattr(document, name) for name in STORED_AS_IS},
             receipt_date=_day(document.receipt_day),
             receipt_year=prepared.year,
             indexed_at=now,
@@ -330,17 +317,12 @@ class EmbeddedSearchIndex:
         return tantivy.Query.boolean_query(clauses)
 
     def search(self, query: SearchQuery) -> SearchResult:
-        if not query.allowed:
-            return SearchResult(total=0)
-        parsed = parse_query(query.text)
-        if parsed.empty or not (parsed.identifiers or parsed.plans or parsed.phrases):
-            return SearchResult(total=0)
-        return self._search(query, parsed)
+        parsed = searchable(query)
+        return SearchResult(total=0) if parsed is None else self._search(query, parsed)
 
     def _search(self, query: SearchQuery, parsed: ParsedQuery) -> SearchResult:
         self._reload()
         searcher = self._index.searcher()
-        slips = any(p.fuzziness for p in parsed.plans)
         combined = self._query(query, parsed, fuzzy=False)
         facets: dict[str, dict[str, int]] = {}
         if query.facets:
@@ -351,7 +333,7 @@ class EmbeddedSearchIndex:
             # a term set over the whole access dictionary. Same documents, same scores (the
             # filter does not score), same total.
             facets, total, files = self._facets(searcher, combined, query)
-            fuzzy = total < FUZZY_BELOW and slips
+            fuzzy = wants_fuzzy(parsed, total)
             if fuzzy:
                 combined = self._query(query, parsed, fuzzy=True)
                 facets, total, files = self._facets(searcher, combined, query)
@@ -361,7 +343,7 @@ class EmbeddedSearchIndex:
             found = searcher.search(combined, limit=query.limit, offset=query.offset, count=True)
         else:
             found = searcher.search(combined, limit=query.limit, offset=query.offset, count=True)
-            fuzzy = _hit_count(found) < FUZZY_BELOW and slips
+            fuzzy = wants_fuzzy(parsed, _hit_count(found))
             if fuzzy:
                 combined = self._query(query, parsed, fuzzy=True)
                 found = searcher.search(
@@ -371,24 +353,7 @@ class EmbeddedSearchIndex:
         context = snippet_context(parsed, fuzzy=fuzzy)
         for score, address in found.hits:
             stored = searcher.doc(address)
-            page, snippet = best_page_snippet(
-                stored.get_all("text"), parsed, context, stored.get_all("notes")
-            )
-            receipt = stored.get_first("receipt_date")
-            hits.append(
-                SearchHit(
-                    document_id=_stored_text(stored, "document_id"),
-                    bg_number=stored.get_first("bg_number") or None,
-                    doc_type=stored.get_first("doc_type") or None,
-                    source_name=_stored_text(stored, "source_name"),
-                    page=page,
-                    snippet=snippet,
-                    score=float(score),
-                    receipt_date=receipt.date() if receipt else None,
-                    direction=stored.get_first("direction") or "in",
-                    status=stored.get_first("status") or "routed",
-                )
-            )
+            hits.append(make_hit(stored.get_first, stored.get_all, float(score), parsed, context))
         total = _hit_count(found)
         return SearchResult(total=total, hits=hits, facets=facets if total else {})
 
@@ -405,7 +370,7 @@ class EmbeddedSearchIndex:
             "household": max(len(query.allowed), FACET_SIZES["household"]),
         }
         spec = {
-            name: {"terms": {"field": _FACET_FIELDS[name], "size": size, "segment_size": size}}
+            name: {"terms": {"field": FACET_FIELDS[name], "size": size, "segment_size": size}}
             for name, size in sizes.items()
         }
         result = searcher.aggregate(combined, spec)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from core.dates import MONTH_WORDS
+
 
 @dataclass(frozen=True)
 class FoundIdentifier:
@@ -38,13 +40,7 @@ _IBAN_LENGTHS = {
     "TR": 26, "LT": 20, "LV": 21, "EE": 20, "HU": 28, "SK": 24, "SI": 19, "IE": 22, "FI": 18,
     "NO": 15, "GB": 22,
 }  # fmt: skip
-_MONTHS = {
-    "januar": 1, "jan": 1, "februar": 2, "feb": 2, "märz": 3, "maerz": 3, "marz": 3, "mär": 3,
-    "mrz": 3, "april": 4, "apr": 4, "mai": 5, "juni": 6, "jun": 6, "juli": 7, "jul": 7,
-    "august": 8, "aug": 8, "september": 9, "sept": 9, "sep": 9, "oktober": 10, "okt": 10,
-    "november": 11, "nov": 11, "dezember": 12, "dez": 12,
-}  # fmt: skip
-_MONTH_WORDS = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MONTH_WORDS = "|".join(sorted(MONTH_WORDS, key=len, reverse=True))
 # One pattern for everything that begins with a digit; the court letter (S or L) before the
 # chamber number is checked in `_court_letter`.
 _FROM_DIGIT = re.compile(
@@ -126,7 +122,7 @@ def _court_letter(text: str, start: int) -> tuple[str, int] | None:
 
 _COURT_HEAD = re.compile(r"^[A-Z]+\d+[A-Z]+")
 _MONTH_NAMES = {
-    month: [name.upper() for name, number in _MONTHS.items() if number == month]
+    month: [name.upper() for name, number in MONTH_WORDS.items() if number == month]
     for month in range(1, 13)
 }
 
@@ -194,7 +190,7 @@ def _date(groups: tuple[str, ...], order: str) -> str | None:
         if order == "ymd":
             year, month, day = int(groups[0]), int(groups[1]), int(groups[2])
         elif order == "dMy":
-            day, month, year = int(groups[0]), _MONTHS[groups[1].lower()], int(groups[2])
+            day, month, year = int(groups[0]), MONTH_WORDS[groups[1].lower()], int(groups[2])
         else:
             day, month, year = int(groups[0]), int(groups[1]), int(groups[2])
             if len(groups[2]) == 2:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from opensearchpy import OpenSearch, helpers
@@ -15,20 +16,21 @@ from core.health import BackendState
 from search.analysis import compound_key
 from search.base import (
     COMPOUND_BOOST,
+    FACET_FIELDS,
     FACET_SIZES,
-    FUZZY_BELOW,
     FUZZY_BOOST,
+    STORED_AS_IS,
     IndexedDocument,
     ParsedQuery,
-    SearchHit,
     SearchQuery,
     SearchResult,
     WordPlan,
-    best_page_snippet,
     facet_buckets,
-    parse_query,
+    make_hit,
     prepare,
+    searchable,
     snippet_context,
+    wants_fuzzy,
 )
 
 log = logging.getLogger(__name__)
@@ -99,21 +101,15 @@ INDEX_SETTINGS: dict[str, Any] = {
     },
 }
 
-_FACET_FIELDS = {"doc_type": "doc_type", "year": "receipt_year", "household": "bg_number"}
-
 
 def entry_source(document: IndexedDocument, now: datetime) -> dict[str, Any]:
     """The stored entry of a document (`_source`), computed by the shared analysis."""
     prepared = prepare(document)
-    return {
-        "document_id": document.document_id,
+    source: dict[str, Any] = {name: getattr(document, name) for name in STORED_AS_IS}
+    return source | {
         "bg_number": document.bg_number,
-        "access": document.access,
         "doc_type": document.doc_type,
-        "direction": document.direction,
-        "status": document.status,
         "identifiers": prepared.identifiers,
-        "source_name": document.source_name,
         "received_at": document.received_at.isoformat(),
         "receipt_date": document.receipt_day.isoformat(),
         "receipt_year": prepared.year,
@@ -122,6 +118,10 @@ def entry_source(document: IndexedDocument, now: datetime) -> dict[str, Any]:
         "notes": prepared.notes,
         "compound": prepared.compounds,
     }
+
+
+def _values(source: dict[str, Any], name: str) -> list[str]:
+    return list(source.get(name) or [])
 
 
 class OpenSearchIndex:
@@ -305,40 +305,22 @@ class OpenSearchIndex:
         return {"bool": {"must": must, "filter": self._filters(query)}}
 
     def search(self, query: SearchQuery) -> SearchResult:
-        if not query.allowed:
-            return SearchResult(total=0)
-        parsed = parse_query(query.text)
-        if parsed.empty or not (parsed.identifiers or parsed.plans or parsed.phrases):
+        parsed = searchable(query)
+        if parsed is None:
             return SearchResult(total=0)
         self.ensure_index()
         response = self._search(query, parsed, fuzzy=False)
         total = int(response["hits"]["total"]["value"])
-        fuzzy = total < FUZZY_BELOW and any(p.fuzziness for p in parsed.plans)
+        fuzzy = wants_fuzzy(parsed, total)
         if fuzzy:
             response = self._search(query, parsed, fuzzy=True)
             total = int(response["hits"]["total"]["value"])
         hits = []
         context = snippet_context(parsed, fuzzy=fuzzy)
         for raw in response["hits"]["hits"]:
-            source = raw["_source"]
-            page, snippet = best_page_snippet(
-                source.get("text") or [], parsed, context, source.get("notes") or []
-            )
-            receipt = source.get("receipt_date")
-            hits.append(
-                SearchHit(
-                    document_id=source["document_id"],
-                    bg_number=source.get("bg_number"),
-                    doc_type=source.get("doc_type"),
-                    source_name=source.get("source_name", ""),
-                    page=page,
-                    snippet=snippet,
-                    score=float(raw.get("_score") or 0.0),
-                    receipt_date=datetime.fromisoformat(receipt).date() if receipt else None,
-                    direction=source.get("direction") or "in",
-                    status=source.get("status") or "routed",
-                )
-            )
+            source: dict[str, Any] = raw["_source"]
+            score = float(raw.get("_score") or 0.0)
+            hits.append(make_hit(source.get, partial(_values, source), score, parsed, context))
         facets: dict[str, dict[str, int]] = {}
         if query.facets and total:
             aggregations = response.get("aggregations") or {}
@@ -347,7 +329,7 @@ class OpenSearchIndex:
                     name,
                     [(b["key"], int(b["doc_count"])) for b in aggregations[name]["buckets"]],
                 )
-                for name in _FACET_FIELDS
+                for name in FACET_FIELDS
             }
         return SearchResult(total=total, hits=hits, facets=facets)
 
@@ -365,7 +347,7 @@ class OpenSearchIndex:
         if query.facets:
             body["aggs"] = {
                 name: {"terms": {"field": field, "size": FACET_SIZES[name]}}
-                for name, field in _FACET_FIELDS.items()
+                for name, field in FACET_FIELDS.items()
             }
         try:
             return self.client.search(index=self.index_name, body=body)

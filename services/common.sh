@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared helpers for the local test-service scripts in services/.
-# Sourced (not executed) by postgres.sh, minio.sh and compose-check.sh.
+# Sourced (not executed) by the service scripts in services/.
 #
 # Conventions:
 #   repo             = parent directory of services/
@@ -8,12 +8,14 @@
 #   cache dir        = ${EAKTE_CACHE_DIR:-/var/cache/eakte}           (downloads, builds; kept)
 #   Go caches        = $EAKTE_CACHE_DIR/go/{pkg/mod,cache}
 #   built binaries   = $EAKTE_CACHE_DIR/bin
+#   Maven repository = $EAKTE_CACHE_DIR/m2
 
 EAKTE_SERVICES_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 EAKTE_REPO="$(cd "$EAKTE_SERVICES_SCRIPTS_DIR/.." && pwd)"
 EAKTE_STATE_ROOT="${EAKTE_SERVICES_DIR:-$EAKTE_REPO/.services}"
 EAKTE_CACHE="${EAKTE_CACHE_DIR:-/var/cache/eakte}"
 EAKTE_BIN_CACHE="$EAKTE_CACHE/bin"
+EAKTE_M2="$EAKTE_CACHE/m2"   # the Maven repository the Java services are fetched into
 
 export DEBIAN_FRONTEND=noninteractive
 
@@ -151,4 +153,126 @@ stop_pidfile_process() {
   fi
   rm -f "$pidfile"
   log "stopped"
+}
+
+# need_command CMD DEBIAN_PACKAGE : install the package when CMD is not on PATH
+need_command() {
+    command -v "$1" >/dev/null 2>&1 || apt_install "$2"
+}
+
+# cache_build_dir DIR NAME POM VERSION_TAG : prints DIR/NAME-<version>-<hash>, the version read
+# from <VERSION_TAG> in POM and the hash taken of stdin (what the build is made of), so a changed
+# source builds again and an unchanged checkout never starts Maven.
+cache_build_dir() {
+    local version hash
+    version="$(sed -n "s:.*<$4>\(.*\)</$4>.*:\1:p" "$3")"
+    hash="$(sha256sum | cut -c1-12)"
+    echo "$1/$2-$version-$hash"
+}
+
+# maven_package DIR : `mvn package` of DIR/pom.xml with the Maven repository EAKTE_M2, offline
+# first (with a warm repository this needs no network at all); on failure prints Maven's output
+# and returns 1.
+maven_package() {
+    local mvn=(mvn -B -q -Dmaven.repo.local="$EAKTE_M2" -f "$1/pom.xml" package)
+    if ! "${mvn[@]}" -o </dev/null >"$1/mvn.log" 2>&1 &&
+        ! "${mvn[@]}" </dev/null >"$1/mvn.log" 2>&1; then
+        cat "$1/mvn.log" >&2
+        return 1
+    fi
+}
+
+# maven_build BUILD ASSEMBLE SOURCE... : build BUILD with Maven: the SOURCEs (pom.xml among
+# them) are copied into a fresh directory beside BUILD and packaged (maven_package), ASSEMBLE DIR
+# puts the result into DIR/out, and DIR/out becomes BUILD whole, so a half-finished or
+# concurrent build is never mistaken for a finished one. Returns 1 when a step fails.
+maven_build() {
+    local build="$1" assemble="$2" tmp status=0; shift 2
+    mkdir -p "$(dirname "$build")" "$EAKTE_M2"
+    tmp="$(mktemp -d "$(dirname "$build")/.build.XXXXXX")"
+    cp -r "$@" "$tmp/"
+    log "building $build"
+    if maven_package "$tmp" && "$assemble" "$tmp"; then
+        mv -T "$tmp/out" "$build" 2>/dev/null || [[ -d "$build" ]] || status=1
+    else
+        status=1
+    fi
+    rm -rf "$tmp"
+    return "$status"
+}
+
+# already_serving LABEL PIDFILE PORT CHECK... : true (and says so) when the process in PIDFILE
+# runs and CHECK succeeds; a process that runs but does not answer is stopped. Returns 1, with
+# the pid file gone, when the server is to be started.
+already_serving() {
+    local label="$1" pidfile="$2" port="$3"; shift 3
+    if serving "$pidfile" "$@"; then
+        log "already running on 127.0.0.1:$port (pid $(cat "$pidfile"))"
+        return 0
+    fi
+    if pid_alive "$pidfile"; then
+        log "process $(cat "$pidfile") is up but does not answer; restarting it"
+        stop_pidfile_process "$pidfile" "$label"
+    fi
+    rm -f "$pidfile"
+    return 1
+}
+
+# ports_free HINT PORT... : dies when another process listens on one of the ports (HINT names
+# the settings that move them)
+ports_free() {
+    local hint="$1" p; shift
+    for p in "$@"; do
+        if port_open "$p"; then
+            die "port 127.0.0.1:$p is in use by another process; set $hint"
+        fi
+    done
+}
+
+# wait_serving LABEL PIDFILE LOGFILE TIMEOUT_S CHECK... : wait until CHECK succeeds for the
+# server just started in the background (its pid in PIDFILE). Dies with the log's tail when the
+# process exits, when it does not answer within TIMEOUT_S (it is stopped then), or when what
+# answers is not our process (the port taken by someone else).
+wait_serving() {
+    local label="$1" pidfile="$2" logfile="$3" timeout="$4" deadline; shift 4
+    deadline=$(( $(date +%s) + timeout ))
+    until "$@"; do
+        if [ -s "$pidfile" ] && ! pid_alive "$pidfile"; then
+            show_log "$logfile" 40
+            rm -f "$pidfile"
+            die "$label exited during startup"
+        fi
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            show_log "$logfile" 40
+            stop_pidfile_process "$pidfile" "$label" || true
+            die "$label did not answer within ${timeout}s"
+        fi
+        sleep 0.5
+    done
+    if ! pid_alive "$pidfile"; then
+        show_log "$logfile" 40
+        die "$label answered but our process is not running (port taken by someone else?)"
+    fi
+}
+
+# serving PIDFILE CHECK... : true when the process in PIDFILE runs and CHECK succeeds
+serving() {
+    pid_alive "$1" && "${@:2}"
+}
+
+# service_status NAME PIDFILE DETAILS CHECK... : "NAME: running on <what DETAILS prints>" and
+# status 0 when the service is serving, else "NAME: not running" and 3
+service_status() {
+    local name="$1" pidfile="$2" details="$3"; shift 3
+    serving "$pidfile" "$@" || { echo "$name: not running"; return 3; }
+    echo "$name: running on $("$details")"
+}
+
+# run_command COMMAND : the service scripts' commands, each a do_<command> function of the
+# sourcing script
+run_command() {
+    case "${1:-}" in
+        install | start | stop | status | env) "do_$1" ;;
+        *) echo "usage: $0 install|start|stop|status|env" >&2; exit 2 ;;
+    esac
 }

@@ -25,7 +25,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 src="$EAKTE_SERVICES_SCRIPTS_DIR/imap"
 cache="$EAKTE_CACHE/imap"
-m2="$EAKTE_CACHE/m2"
 
 PORT="${EAKTE_IMAP_PORT:-59143}"
 API_PORT="${EAKTE_IMAP_API_PORT:-59144}"
@@ -39,40 +38,26 @@ PIDFILE="$STATE/greenmail.pid"
 
 # Keyed by the pom's hash: a new version fetches again, an unchanged checkout never starts Maven.
 build_dir() {
-    local version hash
-    version="$(sed -n 's:.*<greenmail.version>\(.*\)</greenmail.version>.*:\1:p' "$src/pom.xml")"
-    hash="$(sha256sum <"$src/pom.xml" | cut -c1-12)"
-    echo "$cache/greenmail-$version-$hash"
+    cache_build_dir "$cache" greenmail "$src/pom.xml" greenmail.version <"$src/pom.xml"
+}
+
+greenmail_out() { # greenmail_out DIR: the packaged jar into DIR/out
+    mkdir -p "$1/out"
+    mv "$1/target/jars/greenmail-standalone.jar" "$1/out/"
 }
 
 fetch_jar() {
-    local build="$1" tmp
+    local build="$1"
     [[ -f "$build/greenmail-standalone.jar" ]] && return 0   # fetched by a concurrent run
-    mkdir -p "$cache" "$m2"
-    # Assembled beside the cache and moved in whole: a half-finished fetch is never used.
-    tmp="$(mktemp -d "$cache/.build.XXXXXX")"
-    cp "$src/pom.xml" "$tmp/"
-    log "fetching GreenMail into $build"
-    local mvn=(mvn -B -q -Dmaven.repo.local="$m2" -f "$tmp/pom.xml" package)
-    # Offline first: with a warm Maven repo this needs no network at all.
-    if ! "${mvn[@]}" -o </dev/null >"$tmp/mvn.log" 2>&1 &&
-        ! "${mvn[@]}" </dev/null >"$tmp/mvn.log" 2>&1; then
-        cat "$tmp/mvn.log" >&2
-        rm -rf "$tmp"
-        die "maven failed"
-    fi
-    mkdir -p "$tmp/out"
-    mv "$tmp/target/jars/greenmail-standalone.jar" "$tmp/out/"
-    mv -T "$tmp/out" "$build" 2>/dev/null || [[ -f "$build/greenmail-standalone.jar" ]]
-    rm -rf "$tmp"
+    maven_build "$build" greenmail_out "$src/pom.xml" || die "maven failed"
 }
 
 do_install() {
     local build
     build="$(build_dir)"
     [[ -f "$build/greenmail-standalone.jar" ]] && return 0
-    command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
-    command -v mvn >/dev/null 2>&1 || apt_install maven
+    need_command java openjdk-17-jre-headless
+    need_command mvn maven
     with_lock imap-fetch fetch_jar "$build"
     [[ -f "$build/greenmail-standalone.jar" ]] || die "no GreenMail jar in $build"
 }
@@ -94,19 +79,8 @@ our_server_running() { pid_alive "$PIDFILE"; }
 
 do_start() {
     do_install
-    if our_server_running && greets; then
-        log "already running on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"))"
-        return 0
-    fi
-    if our_server_running; then
-        log "process $(cat "$PIDFILE") is up but does not answer; restarting it"
-        do_stop
-    fi
-    rm -f "$PIDFILE"
-    local p
-    for p in "$PORT" "$API_PORT"; do
-        port_open "$p" && die "port 127.0.0.1:$p is in use by another process; set EAKTE_IMAP_PORT/EAKTE_IMAP_API_PORT"
-    done
+    already_serving GreenMail "$PIDFILE" "$PORT" greets && return 0
+    ports_free EAKTE_IMAP_PORT/EAKTE_IMAP_API_PORT "$PORT" "$API_PORT"
     local jar
     jar="$(build_dir)/greenmail-standalone.jar"
     log "starting GreenMail on 127.0.0.1:$PORT (log $LOGFILE)"
@@ -122,24 +96,7 @@ do_start() {
         -Dgreenmail.verbose=false \
         -jar "$jar" \
         </dev/null >>"$LOGFILE" 2>&1 &
-    local deadline=$(( $(date +%s) + START_TIMEOUT ))
-    until greets; do
-        if [ -s "$PIDFILE" ] && ! our_server_running; then
-            show_log "$LOGFILE" 40
-            rm -f "$PIDFILE"
-            die "GreenMail exited during startup"
-        fi
-        if [ "$(date +%s)" -ge "$deadline" ]; then
-            show_log "$LOGFILE" 40
-            do_stop || true
-            die "GreenMail did not answer within ${START_TIMEOUT}s"
-        fi
-        sleep 0.5
-    done
-    if ! our_server_running; then
-        show_log "$LOGFILE" 40
-        die "an IMAP server answered on :$PORT but our process is not running (port taken?)"
-    fi
+    wait_serving GreenMail "$PIDFILE" "$LOGFILE" "$START_TIMEOUT" greets
     log "ready: imap://127.0.0.1:$PORT (pid $(cat "$PIDFILE"))"
 }
 
@@ -147,13 +104,10 @@ do_stop() {
     stop_pidfile_process "$PIDFILE" GreenMail
 }
 
+running_on() { echo "127.0.0.1:$PORT (pid $(cat "$PIDFILE"), jar $(build_dir))"; }
+
 do_status() {
-    if our_server_running && greets; then
-        echo "imap: running on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"), jar $(build_dir))"
-        return 0
-    fi
-    echo "imap: not running"
-    return 3
+    service_status imap "$PIDFILE" running_on greets
 }
 
 do_env() {
@@ -163,11 +117,4 @@ do_env() {
     echo "export EAKTE_TEST_IMAP_PASSWORD=$PASSWORD"
 }
 
-case "${1:-}" in
-    install) do_install ;;
-    start) do_start ;;
-    stop) do_stop ;;
-    status) do_status ;;
-    env) do_env ;;
-    *) echo "usage: $0 install|start|stop|status|env" >&2; exit 2 ;;
-esac
+run_command "${1:-}"

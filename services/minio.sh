@@ -67,19 +67,8 @@ our_server_running() { pid_alive "$PIDFILE"; }
 
 do_start() {
     do_install
-    if our_server_running && is_live; then
-        log "already running on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"))"
-        return 0
-    fi
-    if our_server_running; then
-        log "process $(cat "$PIDFILE") is up but not live; restarting it"
-        do_stop
-    fi
-    rm -f "$PIDFILE"
-    local p
-    for p in "$PORT" "$CONSOLE_PORT"; do
-        port_open "$p" && die "port 127.0.0.1:$p is in use by another process; set EAKTE_MINIO_PORT/EAKTE_MINIO_CONSOLE_PORT"
-    done
+    already_serving MinIO "$PIDFILE" "$PORT" is_live && return 0
+    ports_free EAKTE_MINIO_PORT/EAKTE_MINIO_CONSOLE_PORT "$PORT" "$CONSOLE_PORT"
     mkdir -p "$DATA" "$(dirname "$LOGFILE")"
     log "starting on 127.0.0.1:$PORT (console :$CONSOLE_PORT, data $DATA, log $LOGFILE)"
     # setsid: own session, so the server outlives the shell/job that started it.
@@ -96,24 +85,7 @@ do_start() {
         --address "127.0.0.1:$PORT" \
         --console-address "127.0.0.1:$CONSOLE_PORT" \
         </dev/null >>"$LOGFILE" 2>&1 &
-    local deadline=$(( $(date +%s) + START_TIMEOUT ))
-    until is_live; do
-        if [ -s "$PIDFILE" ] && ! our_server_running; then
-            show_log "$LOGFILE" 40
-            rm -f "$PIDFILE"
-            die "MinIO exited during startup"
-        fi
-        if [ "$(date +%s)" -ge "$deadline" ]; then
-            show_log "$LOGFILE" 40
-            do_stop || true
-            die "MinIO did not become live within ${START_TIMEOUT}s"
-        fi
-        sleep 0.5
-    done
-    if ! our_server_running; then
-        show_log "$LOGFILE" 40
-        die "MinIO answered on :$PORT but our process is not running (port taken by someone else?)"
-    fi
+    wait_serving MinIO "$PIDFILE" "$LOGFILE" "$START_TIMEOUT" is_live
     wait_until 30 "http://127.0.0.1:$PORT/minio/health/ready" is_ready || true
     show_log "$LOGFILE" 8
     log "ready: http://127.0.0.1:$PORT (pid $(cat "$PIDFILE"))"
@@ -123,13 +95,12 @@ do_stop() {
     stop_pidfile_process "$PIDFILE" MinIO
 }
 
+running_on() {
+    echo "127.0.0.1:$PORT (pid $(cat "$PIDFILE"), console :$CONSOLE_PORT, data $DATA, binary $MINIO_BIN)"
+}
+
 do_status() {
-    if our_server_running && is_live; then
-        echo "minio: running on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"), console :$CONSOLE_PORT, data $DATA, binary $MINIO_BIN)"
-        return 0
-    fi
-    echo "minio: not running"
-    return 3
+    service_status minio "$PIDFILE" running_on is_live
 }
 
 do_env() {
@@ -138,11 +109,4 @@ do_env() {
     echo "export EAKTE_TEST_S3_SECRET_KEY=$SECRET_KEY"
 }
 
-case "${1:-}" in
-    install) do_install ;;
-    start) do_start ;;
-    stop) do_stop ;;
-    status) do_status ;;
-    env) do_env ;;
-    *) echo "usage: $0 install|start|stop|status|env" >&2; exit 2 ;;
-esac
+run_command "${1:-}"

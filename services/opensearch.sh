@@ -10,60 +10,41 @@
 # EAKTE_OPENSEARCH_JAVA_OPTS                         (default -Xms512m -Xmx1g)
 # EAKTE_OPENSEARCH_START_TIMEOUT seconds             (default 120)
 set -euo pipefail
+EAKTE_LOG_TAG=opensearch
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-src="$here/opensearch"
-repo="$(dirname "$here")"
-cache_root="${EAKTE_CACHE_DIR:-/var/cache/eakte}"
-cache="$cache_root/opensearch"
-m2="$cache_root/m2"
-state="${EAKTE_SERVICES_DIR:-$repo/.services}/opensearch"
+src="$EAKTE_SERVICES_SCRIPTS_DIR/opensearch"
+cache="$EAKTE_CACHE/opensearch"
+state="$EAKTE_STATE_ROOT/opensearch"
 port="${EAKTE_OPENSEARCH_PORT:-59200}"
 url="http://127.0.0.1:$port"
 pidfile="$state/opensearch.pid"
 logfile="$state/opensearch.log"
 
-log() { echo "opensearch: $*" >&2; }
-
-need() { # need COMMAND DEBIAN_PACKAGE
-    command -v "$1" >/dev/null && return
-    log "installing $2"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q "$2" >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q "$2" >/dev/null; }
-}
-
 # The build dir is keyed by the sources' hash, so editing the launcher or the pom
 # rebuilds, and an unchanged checkout never starts Maven at all.
 build_dir() {
-    local version hash
-    version="$(sed -n 's:.*<opensearch.version>\(.*\)</opensearch.version>.*:\1:p' "$src/pom.xml")"
-    hash="$(cd "$src" && find pom.xml src -type f | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-12)"
-    echo "$cache/launcher-$version-$hash"
+    (cd "$src" && find pom.xml src -type f | LC_ALL=C sort | xargs cat) |
+        cache_build_dir "$cache" launcher "$src/pom.xml" opensearch.version
 }
 
-cmd_install() {
-    local build tmp
+launcher_out() { # launcher_out DIR: the packaged launcher and its libraries into DIR/out
+    mkdir -p "$1/out"
+    mv "$1/target/launcher.jar" "$1/target/lib" "$1/out/"
+}
+
+do_install() {
+    local build
     build="$(build_dir)"
     [[ -f "$build/launcher.jar" ]] && return 0
-    need java openjdk-17-jdk-headless
-    need mvn maven
-    mkdir -p "$cache" "$m2"
-    # Built outside the repo (no target/ in the work tree) and moved in whole, so a
-    # half-finished or concurrent build is never mistaken for a finished one.
-    tmp="$(mktemp -d "$cache/.build.XXXXXX")"
-    trap 'rm -rf "$tmp"; trap - RETURN' RETURN
-    cp -r "$src/pom.xml" "$src/src" "$tmp/"
-    log "building launcher into $build"
-    local mvn=(mvn -B -q -Dmaven.repo.local="$m2" -f "$tmp/pom.xml" package)
-    # Offline first: with a warm Maven repo this needs no network at all.
-    if ! "${mvn[@]}" -o >"$tmp/mvn.log" 2>&1 && ! "${mvn[@]}" >"$tmp/mvn.log" 2>&1; then
-        cat "$tmp/mvn.log" >&2
+    need_command java openjdk-17-jdk-headless
+    need_command mvn maven
+    # Built outside the repo (no target/ in the work tree).
+    maven_build "$build" launcher_out "$src/pom.xml" "$src/src" || {
         log "maven build failed"
         return 1
-    fi
-    mkdir -p "$tmp/out"
-    mv "$tmp/target/launcher.jar" "$tmp/target/lib" "$tmp/out/"
-    mv -T "$tmp/out" "$build" 2>/dev/null || [[ -f "$build/launcher.jar" ]]
+    }
 }
 
 running_pid() {
@@ -79,14 +60,14 @@ healthy() {
     curl -fsS -m 10 -o /dev/null "$url/_cluster/health?wait_for_status=yellow&timeout=${1:-1s}" 2>/dev/null
 }
 
-cmd_start() {
-    need curl curl
+do_start() {
+    need_command curl curl
     if healthy; then
         log "already running at $url"
         return 0
     fi
     if ! running_pid >/dev/null; then
-        cmd_install
+        do_install
         mkdir -p "$state/data" "$state/logs" "$state/config"
         local build
         build="$(build_dir)"
@@ -118,11 +99,11 @@ cmd_start() {
     log "not healthy; last log lines:"
     tail -n 60 "$logfile" >&2 || true
     # Leave nothing half-started behind to hold the port, lock or memory.
-    cmd_stop
+    do_stop
     return 1
 }
 
-cmd_stop() {
+do_stop() {
     local pid
     if ! pid="$(running_pid)"; then
         rm -f "$pidfile"
@@ -142,7 +123,7 @@ cmd_stop() {
     log "stopped"
 }
 
-cmd_status() {
+do_status() {
     if healthy; then
         echo "opensearch: healthy at $url"
     else
@@ -151,11 +132,8 @@ cmd_status() {
     fi
 }
 
-case "${1:-}" in
-    install) cmd_install ;;
-    start) cmd_start ;;
-    stop) cmd_stop ;;
-    status) cmd_status ;;
-    env) echo "export EAKTE_TEST_OPENSEARCH_URL=$url" ;;
-    *) echo "usage: $0 install|start|stop|status|env" >&2; exit 2 ;;
-esac
+do_env() {
+    echo "export EAKTE_TEST_OPENSEARCH_URL=$url"
+}
+
+run_command "${1:-}"

@@ -204,11 +204,4 @@ do_env() {
     echo "export EAKTE_TEST_APP_DATABASE_URL=$(app_db_url)"
 }
 
-case "${1:-}" in
-    install) do_install ;;
-    start) do_start ;;
-    stop) do_stop ;;
-    status) do_status ;;
-    env) do_env ;;
-    *) echo "usage: $0 install|start|stop|status|env" >&2; exit 2 ;;
-esac
+run_command "${1:-}"

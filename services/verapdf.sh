@@ -12,31 +12,20 @@
 # EAKTE_CACHE_DIR           build + Maven repo cache   (default /var/cache/eakte)
 # EAKTE_VERAPDF_JAVA_OPTS   JVM options of the wrapper (default: small heap, quick start)
 set -euo pipefail
+EAKTE_LOG_TAG=verapdf
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-src="$here/verapdf"
-cache_root="${EAKTE_CACHE_DIR:-/var/cache/eakte}"
-cache="$cache_root/verapdf"
-m2="$cache_root/m2"
+src="$EAKTE_SERVICES_SCRIPTS_DIR/verapdf"
+cache="$EAKTE_CACHE/verapdf"
 # The command-line entry point of greenfield-apps (its manifest names the GUI instead).
 main_class=org.verapdf.apps.GreenfieldCliWrapper
-
-log() { echo "verapdf: $*" >&2; }
-
-need() { # need COMMAND DEBIAN_PACKAGE
-    command -v "$1" >/dev/null && return
-    log "installing $2"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q "$2" >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q "$2" >/dev/null; }
-}
 
 # Keyed by the hash of the pom and of the wrapper: editing either (e.g. the version) installs
 # again, an unchanged checkout never starts Maven at all.
 build_dir() {
-    local version hash
-    version="$(sed -n 's:.*<verapdf.version>\(.*\)</verapdf.version>.*:\1:p' "$src/pom.xml")"
-    hash="$({ cat "$src/pom.xml"; declare -f write_wrapper; } | sha256sum | cut -c1-12)"
-    echo "$cache/verapdf-$version-$hash"
+    { cat "$src/pom.xml"; declare -f write_wrapper; } |
+        cache_build_dir "$cache" verapdf "$src/pom.xml" verapdf.version
 }
 
 write_wrapper() { # write_wrapper FILE
@@ -56,38 +45,31 @@ EOF
     chmod 755 "$1"
 }
 
-cmd_install() {
-    local build tmp
-    build="$(build_dir)"
-    [[ -x "$build/verapdf" ]] && return 0
-    need java openjdk-17-jdk-headless
-    need mvn maven
-    mkdir -p "$cache" "$m2"
-    # Assembled outside the repo and moved in whole, so a half-finished or concurrent install
-    # is never mistaken for a finished one.
-    tmp="$(mktemp -d "$cache/.build.XXXXXX")"
-    trap 'rm -rf "$tmp"; trap - RETURN' RETURN
-    cp "$src/pom.xml" "$tmp/"
-    log "fetching veraPDF into $build"
-    local mvn=(mvn -B -q -Dmaven.repo.local="$m2" -f "$tmp/pom.xml" package)
-    # Offline first: with a warm Maven repo this needs no network at all.
-    if ! "${mvn[@]}" -o >"$tmp/mvn.log" 2>&1 && ! "${mvn[@]}" >"$tmp/mvn.log" 2>&1; then
-        cat "$tmp/mvn.log" >&2
-        log "maven failed"
-        return 1
-    fi
-    mkdir -p "$tmp/out"
-    mv "$tmp/target/jars" "$tmp/out/"
-    write_wrapper "$tmp/out/verapdf"
+verapdf_out() { # verapdf_out DIR: the fetched jars and the wrapper into DIR/out
+    mkdir -p "$1/out"
+    mv "$1/target/jars" "$1/out/"
+    write_wrapper "$1/out/verapdf"
     # One run writes veraPDF's default configuration, so later runs (the tests, in parallel)
     # only read it; it also proves that the jars and the main class fit together.
-    if ! "$tmp/out/verapdf" --version >"$tmp/version.log" 2>&1; then
-        cat "$tmp/version.log" >&2
+    if ! "$1/out/verapdf" --version >"$1/version.log" 2>&1; then
+        cat "$1/version.log" >&2
         log "the fetched veraPDF does not start"
         return 1
     fi
-    log "$(head -n 1 "$tmp/version.log")"
-    mv -T "$tmp/out" "$build" 2>/dev/null || [[ -x "$build/verapdf" ]]
+    log "$(head -n 1 "$1/version.log")"
+}
+
+cmd_install() {
+    local build
+    build="$(build_dir)"
+    [[ -x "$build/verapdf" ]] && return 0
+    need_command java openjdk-17-jdk-headless
+    need_command mvn maven
+    # Assembled outside the repo.
+    maven_build "$build" verapdf_out "$src/pom.xml" || {
+        log "maven failed"
+        return 1
+    }
 }
 
 case "${1:-}" in

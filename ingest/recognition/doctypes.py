@@ -11,6 +11,7 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
+from core.text import fold_umlauts
 from ingest.recognition.evidence import Evidence
 from ingest.recognition.text import (
     Line,
@@ -29,7 +30,6 @@ _SKELETON_FACTOR = 0.95
 _SKELETON_MIN_LENGTH = 6  # shorter words would meet other words in the reduced alphabet
 _FUZZY_MIN_LENGTH = 10
 _SATURATION = 4  # points of a type level off at this many times min_score
-_UMLAUTS = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "Ä": "A", "Ö": "O", "Ü": "U", "ß": "ss"})
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,9 @@ class Catalogue:
         found: set[str] = set()
         for rule in self.types:
             for term in rule.terms + rule.requires:
-                source = term.text if term.kind == "phrase" else term.text.translate(_UMLAUTS)
+                source = (
+                    term.text if term.kind == "phrase" else fold_umlauts(term.text, style="base")
+                )
                 found.update(re.findall(r"[a-z]{6,}", fold(source)))
         for entry in self.boilerplate:
             found.update(re.findall(r"[a-z]{6,}", entry.regex.pattern))
@@ -198,7 +200,7 @@ def _phrase_regex(words: list[str]) -> re.Pattern[str]:
 
 def _pattern_term(pattern: str, weight: float, label: str) -> Term:
     try:
-        regex = re.compile(pattern.translate(_UMLAUTS), re.IGNORECASE)
+        regex = re.compile(fold_umlauts(pattern, style="base"), re.IGNORECASE)
     except re.error as error:
         raise ValueError(
             f"das Muster „{pattern}“ ist kein gültiger regulärer Ausdruck ({error})"
@@ -343,7 +345,7 @@ def _regex(pattern: object, what: str) -> re.Pattern[str]:
     if not isinstance(pattern, str):
         raise ValueError(f"{what}: „regex“ fehlt")
     try:
-        return re.compile(pattern.translate(_UMLAUTS), re.IGNORECASE)
+        return re.compile(fold_umlauts(pattern, style="base"), re.IGNORECASE)
     except re.error as error:
         raise ValueError(
             f"{what}: das Muster „{pattern}“ ist kein gültiger regulärer Ausdruck ({error})"
@@ -829,7 +831,9 @@ def _key_words(rule: DocTypeRule) -> dict[str, str]:
     """The words of a type's strong evidence, by their OCR skeleton (unambiguous ones only)."""
     found: dict[str, set[str]] = {}
     for term in rule.requires:
-        for word in re.findall(r"(?<![\\(?])[a-z]{2,}", term.text.translate(_UMLAUTS).lower()):
+        for word in re.findall(
+            r"(?<![\\(?])[a-z]{2,}", fold_umlauts(term.text, style="base").lower()
+        ):
             found.setdefault(word_skeleton(word), set()).add(word)
     return {key: next(iter(words)) for key, words in found.items() if len(words) == 1}
 

@@ -9,6 +9,8 @@ from datetime import date
 
 from rapidfuzz.distance import Levenshtein
 
+from core.dates import MONTH_WORDS
+from core.text import fold_umlauts
 from ingest.recognition.text import Line, ParsedDocument, fold
 
 # --- BG numbers -------------------------------------------------------------------------------
@@ -165,34 +167,9 @@ def find_court_references(doc: ParsedDocument) -> list[str]:
 
 # --- Dates --------------------------------------------------------------------------------------
 
-_MONTHS = {
-    "januar": 1,
-    "jan": 1,
-    "februar": 2,
-    "feb": 2,
-    "maerz": 3,
-    "marz": 3,
-    "mrz": 3,
-    "mar": 3,
-    "april": 4,
-    "apr": 4,
-    "mai": 5,
-    "juni": 6,
-    "jun": 6,
-    "juli": 7,
-    "jul": 7,
-    "august": 8,
-    "aug": 8,
-    "september": 9,
-    "sept": 9,
-    "sep": 9,
-    "oktober": 10,
-    "okt": 10,
-    "oct": 10,  # date stamps print English abbreviations too ("30. OCT 2026")
-    "november": 11,
-    "nov": 11,
-    "dezember": 12,
-    "dez": 12,
+# Read from folded text (no umlauts); date stamps print English abbreviations too ("30. OCT 2026").
+_MONTHS = {fold_umlauts(word, style="base"): n for word, n in MONTH_WORDS.items()} | {
+    "oct": 10,
     "dec": 12,
 }
 _MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))

@@ -1,0 +1,68 @@
+"""An index outage that outlasts every attempt of a batch's job: the documents were committed
+before the index write (ingest.pipeline._index_and_complete), so the batch has not failed; the
+desk reads in German that the documents are filed but not yet found by search."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from core.db import transaction
+from records.models import Job
+from records.runtime import Runtime
+from search.base import SearchIndex
+from tests.support import client_for, load_people, make_settings, sample, work_until_idle
+
+pytestmark = pytest.mark.slow
+
+
+class _IndexDown:
+    """The real index, except that it cannot be written at all (an outage past every retry)."""
+
+    def __init__(self, real: SearchIndex) -> None:
+        self.real = real
+
+    def index_many(self, documents):  # type: ignore[no-untyped-def]
+        raise ConnectionError("index unavailable")
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.real, name)
+
+
+@pytest.fixture
+def one_attempt_runtime(tmp_path: Path) -> Iterator[Runtime]:
+    from app.runtime import build_runtime
+
+    built = build_runtime(make_settings(tmp_path / "data", job_max_attempts=1))
+    yield built
+    built.close()
+
+
+def test_index_write_out_of_attempts_tells_the_desk_and_keeps_the_batch_filed(
+    one_attempt_runtime: Runtime,
+) -> None:
+    runtime = one_attempt_runtime
+    load_people(runtime)
+    desk = client_for(runtime, "post.1")
+    uploaded = desk.post(
+        "/api/documents", files={"file": ("0001.pdf", sample("docs/0001.pdf").read_bytes())}
+    )
+    assert uploaded.status_code in (200, 201, 202), uploaded.text
+    runtime.index = _IndexDown(runtime.index)  # type: ignore[assignment]
+
+    work_until_idle(runtime)
+
+    with transaction(runtime.sessions, read_only=True) as session:
+        [job] = session.scalars(select(Job)).all()
+        assert job.state == "failed"
+    [batch] = desk.get("/api/batches").json()["batches"]
+    # The document is filed: the batch is processed, not failed ...
+    assert batch["status"] == "processed"
+    assert len(batch["documents"]) == 1
+    # ... and the desk is told why search does not find it yet, and what helps.
+    message = batch["status_message"]
+    assert "abgelegt, aber noch nicht in der Suche zu finden" in message
+    assert "eakte reindex" in message
