@@ -36,7 +36,7 @@ class Preset:
 
 
 def _inspect_email(path: Path, max_bytes: int) -> Inspected:
-    from ingest.email_pdf import looks_like_email
+    from ingest.email_pdf.parse import looks_like_email
 
     size = path.stat().st_size
     if size > max_bytes:
@@ -51,7 +51,7 @@ def _inspect_email(path: Path, max_bytes: int) -> Inspected:
 
 
 def _reads_like_email(path: Path) -> bool:
-    from ingest.email_pdf import looks_like_email
+    from ingest.email_pdf.parse import looks_like_email
 
     with path.open("rb") as handle:
         return looks_like_email(handle.read(8192))

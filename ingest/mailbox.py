@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 from core.config import Settings
 from core.db import transaction, utcnow
 from core.errors import UploadRejected
-from ingest.email_pdf import looks_like_email
+from ingest.email_pdf.parse import looks_like_email
 from ingest.hotfolder import clean_name, shown
 from ingest.intake import accept_file
 from records import audit

@@ -319,7 +319,8 @@ def _email_pages(eml: Path, work: Path, runtime: Runtime) -> Path:
     """The e-mail as one PDF whose text pages carry real text. Long text attachments are
     shown by their first pages; each of them is kept whole in the blob store as an original
     of its own (content-addressed, named by the SHA-256 printed on its last page)."""
-    from ingest.email_pdf import NotAnEmail, email_to_pdf
+    from ingest.email_pdf.convert import email_to_pdf
+    from ingest.email_pdf.limits import NotAnEmail
 
     settings = runtime.settings
     target = work / "email.pdf"
@@ -397,7 +398,7 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
                 if content_type == EMAIL:
                     # The e-mail stays byte for byte as the original; its body and attachments
                     # become the pages of one document.
-                    from ingest.email_pdf import sender_address
+                    from ingest.email_pdf.parse import sender_address
 
                     sender = sender_address(original)
                     original = _email_pages(original, work, runtime)

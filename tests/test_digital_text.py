@@ -24,7 +24,8 @@ from sqlalchemy import select
 
 import ingest.pipeline
 from core.db import transaction
-from ingest.email_pdf import email_to_pdf, sender_address
+from ingest.email_pdf.convert import email_to_pdf
+from ingest.email_pdf.parse import sender_address
 from ingest.intake import original_key
 from ingest.textlayer import PageContent, page_contents
 from records.models import Document, InboxItem, Page

@@ -17,17 +17,11 @@ import pikepdf
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from ingest.email_pdf import (
-    NOT_CONVERTED,
-    EmailTooLarge,
-    NotAnEmail,
-    email_to_pdf,
-    looks_like_email,
-)
+from ingest.email_pdf.convert import email_to_pdf
 from ingest.email_pdf.html_text import html_to_text
-from ingest.email_pdf.limits import Deadline
-from ingest.email_pdf.parse import decode_text, unflow
-from ingest.email_pdf.plan import plan_email
+from ingest.email_pdf.limits import Deadline, EmailTooLarge, NotAnEmail
+from ingest.email_pdf.parse import decode_text, looks_like_email, unflow
+from ingest.email_pdf.plan import NOT_CONVERTED, plan_email
 from ingest.prepare import pdf_page_scans
 from ingest.textlayer import page_contents
 

@@ -7,20 +7,8 @@ images     attached images encoded as page images (Pillow)
 plan       what goes on which page, within the page and time budget (limits)
 render     the PDF drawn from the plan (fpdf2 for text pages, pikepdf for the document)
 convert    email_to_pdf: the whole conversion
+
+Import from the module that holds a name: the package itself imports nothing, so a process that
+only asks whether a file is an e-mail (the worker, the mailbox) does not load lxml, inscriptis,
+fpdf2 and the rest of the converter (7.6 MiB of worker memory, bench/ocr_pipeline.py).
 """
-
-from ingest.email_pdf.convert import Attachment, EmailSummary, email_to_pdf
-from ingest.email_pdf.limits import EmailTooLarge, NotAnEmail
-from ingest.email_pdf.parse import looks_like_email, sender_address
-from ingest.email_pdf.plan import NOT_CONVERTED
-
-__all__ = [
-    "NOT_CONVERTED",
-    "Attachment",
-    "EmailSummary",
-    "EmailTooLarge",
-    "NotAnEmail",
-    "email_to_pdf",
-    "looks_like_email",
-    "sender_address",
-]

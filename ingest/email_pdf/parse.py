@@ -21,7 +21,6 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 
-from ingest.email_pdf.html_text import html_to_text
 from ingest.validation import safe_source_name
 
 MAX_MIME_DEPTH = 30  # multiparts within multiparts; deeper ones are listed, not opened
@@ -302,6 +301,8 @@ def part_text(part: Message) -> str:
         payload = str(payload).encode("utf-8", "surrogateescape")
     charset = part.get_content_charset()
     if part.get_content_type() == "text/html":
+        from ingest.email_pdf.html_text import html_to_text  # lxml only when a mail has HTML
+
         return html_to_text(decode_text(payload, charset or _meta_charset(payload)))
     text = decode_text(payload, charset)
     if str(part.get_param("format", "") or "").lower() == "flowed":
