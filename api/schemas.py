@@ -12,16 +12,24 @@ the domain object here; the services return domain objects or plain data.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AliasPath, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 
 from core.dates import local_today
 from records.desk import BatchList, BatchView
+from records.file_exports import (
+    LEGAL_BASES,
+    SCOPE_NAMES,
+    WITHHOLDING_REASONS,
+    ExportOptions,
+)
 from records.files import HouseholdFile
 from records.models import Deputy, Document, InboxItem, Note, Page, User
+from records.objections import FORM_NAMES, STATE_NAMES, LegalIntake
 from records.routing import inbox_of
 from search import SearchHit
 
@@ -732,24 +740,6 @@ class FileAppeal(Out):
     document_id: uuid.UUID
 
 
-class FileExportBrief(Out):
-    id: int
-    created_at: Timestamp
-    created_by: str
-    created_by_name: str | None
-    recipient: str
-    legal_basis: str
-    purpose: str | None
-    scope: str
-    objection_id: int | None
-    appeal_id: int | None
-    documents: int
-    withheld: int
-    pages: int | None
-    sha256: str | None
-    pdf_url: str
-
-
 class HouseholdFileOut(Out):
     bg_number: str
     active: bool
@@ -792,26 +782,7 @@ class HouseholdFileOut(Out):
             notes=[FileNote.model_validate(n) for n in file.notes],
             objections=[FileObjection.model_validate(o) for o in file.objections],
             appeals=[FileAppeal.model_validate(a) for a in file.appeals],
-            exports=[
-                FileExportBrief(
-                    id=e.id,
-                    created_at=e.created_at.isoformat(),
-                    created_by=e.created_by_login,
-                    created_by_name=e.created_by_name,
-                    recipient=e.recipient,
-                    legal_basis=e.legal_basis,
-                    purpose=e.purpose,
-                    scope=e.scope,
-                    objection_id=e.objection_id,
-                    appeal_id=e.appeal_id,
-                    documents=len(e.documents),
-                    withheld=sum(1 for entry in e.documents if entry.get("withheld_reason")),
-                    pages=e.page_count,
-                    sha256=e.sha256,
-                    pdf_url=f"/api/exports/{e.id}/pdf",
-                )
-                for e in file.exports
-            ],
+            exports=[FileExportBrief.model_validate(e) for e in file.exports],
         )
 
 
@@ -848,13 +819,39 @@ class DeputiesOut(Out):
 # --- objections and appeals --------------------------------------------------------------
 
 
+def _type_name(code: str | None, info: ValidationInfo) -> str:
+    """The German name of a document type, from the catalogue passed as context `names`."""
+    names: dict[str, str] = (info.context or {}).get("names", {})
+    return names.get(code or "", code or "–")
+
+
+def _in_context(key: str) -> Callable[[object, ValidationInfo], bool]:
+    """A flag: whether the value read is among the context's `key` (e.g. the chosen ids)."""
+
+    def check(value: object, info: ValidationInfo) -> bool:
+        return value in (info.context or {}).get(key, ())
+
+    return check
+
+
+def _in_file(key: str) -> AliasPath:
+    """A field read from the household the object lies in."""
+    return AliasPath("household", key)
+
+
+# The name of the document type, read from `doc_type` (context `names`: the catalogue).
+TypeName = Annotated[str, BeforeValidator(_type_name)]
+
+
 class DocumentBrief(Out):
+    """A document as lists of a case or an export show it (read from a Document)."""
+
     id: uuid.UUID
     source_name: str | None
     doc_type: str | None
-    doc_type_name: str
+    doc_type_name: TypeName = Field(validation_alias="doc_type")
     direction: str
-    pages: int | None
+    pages: int | None = Field(validation_alias="page_count")
     receipt_date: date | None
     dispatch_date: date | None
     letter_date: date | None
@@ -895,19 +892,14 @@ class AppealRef(Out):
     file_reference: str
 
 
-class ObjectionInListOut(Out):
+class CaseOut(Out):
+    """What objections and appeals share; read from records.objections.CaseView."""
+
     id: int
-    bg_number: str
+    bg_number: str = Field(validation_alias=_in_file("bg_number"))
     household_name: str | None
     document_id: uuid.UUID
     document: DocumentBrief | None
-    decision_id: uuid.UUID | None
-    decision: DocumentBrief | None
-    form: str
-    form_name: str
-    receipt_date: date
-    proven_notification: date | None
-    legal_remedy_notice_ok: bool
     status: str
     status_name: str
     status_by: str | None
@@ -915,13 +907,23 @@ class ObjectionInListOut(Out):
     created_by: str | None
     created_at: Timestamp
     open: bool
+    status_by_name: str | None
+    created_by_name: str | None
+    documents: list[DocumentBrief]
+
+
+class ObjectionInListOut(CaseOut):
+    decision_id: uuid.UUID | None
+    decision: DocumentBrief | None
+    form: str
+    form_name: str
+    receipt_date: date
+    proven_notification: date | None
+    legal_remedy_notice_ok: bool
     age_days: int
     inaction: Inaction | None
     deadline: DeadlineCheck | None
     deadline_missing: str | None
-    status_by_name: str | None
-    created_by_name: str | None
-    documents: list[DocumentBrief]
 
 
 class ObjectionOut(ObjectionInListOut):
@@ -933,32 +935,17 @@ class ObjectionsOut(Out):
     objections: list[ObjectionInListOut]
 
 
-class AppealInListOut(Out):
-    id: int
-    bg_number: str
-    household_name: str | None
-    document_id: uuid.UUID
-    document: DocumentBrief | None
+class AppealInListOut(CaseOut):
     objection_id: int | None
     court: str
     file_reference: str
     parties: str
     served_on: date
     court_deadline: date | None
-    statement_due: date
-    file_due: date
-    deadline_summary: str
-    deadline_steps: list[DeadlineStep]
-    status: str
-    status_name: str
-    status_by: str | None
-    status_at: Timestamp
-    created_by: str | None
-    created_at: Timestamp
-    open: bool
-    status_by_name: str | None
-    created_by_name: str | None
-    documents: list[DocumentBrief]
+    statement_due: date = Field(validation_alias=AliasPath("due", "statement_due"))
+    file_due: date = Field(validation_alias=AliasPath("due", "file_due"))
+    deadline_summary: str = Field(validation_alias=AliasPath("due", "summary"))
+    deadline_steps: list[DeadlineStep] = Field(validation_alias=AliasPath("due", "steps"))
 
 
 class AppealOut(AppealInListOut):
@@ -970,7 +957,9 @@ class AppealsOut(Out):
 
 
 class SuggestedDecision(DocumentBrief):
-    suggested: bool
+    suggested: Annotated[bool, BeforeValidator(_in_context("suggested"))] = Field(
+        validation_alias="id"
+    )
 
 
 class FormOut(Out):
@@ -981,7 +970,9 @@ class FormOut(Out):
 class ObjectionBrief(Out):
     id: int
     receipt_date: date
-    status_name: str
+    status_name: Annotated[str, BeforeValidator(STATE_NAMES.__getitem__)] = Field(
+        validation_alias="status"
+    )
 
 
 class CourtLetterFacts(Out):
@@ -1008,17 +999,24 @@ class LegalIntakeOut(Out):
     appeal_id: int | None
     decisions: list[SuggestedDecision]
     decision_suggestion: str | None
-    forms: list[FormOut]
+    forms: list[FormOut] = [FormOut(code=code, name=name) for code, name in FORM_NAMES.items()]
     objections: list[ObjectionBrief]
     appeal: CourtLetterFacts
+
+    @classmethod
+    def of(cls, intake: LegalIntake, names: dict[str, str]) -> LegalIntakeOut:
+        suggested = {intake.suggested.id} if intake.suggested else set()
+        return cls.model_validate(intake, context={"names": names, "suggested": suggested})
 
 
 # --- exports (Aktenauszug) ---------------------------------------------------------------
 
 
 class ExportDocumentChoice(DocumentBrief):
-    selected: bool
-    has_pdf: bool
+    selected: Annotated[bool, BeforeValidator(_in_context("chosen"))] = Field(validation_alias="id")
+    has_pdf: Annotated[bool, BeforeValidator(lambda key: key is not None)] = Field(
+        validation_alias="pdf_key"
+    )
 
 
 class LegalBasisOut(Out):
@@ -1033,7 +1031,7 @@ class ExportObjectionRef(Out):
 
 
 class ExportOptionsOut(Out):
-    bg_number: str
+    bg_number: str = Field(validation_alias=_in_file("bg_number"))
     household_name: str | None
     scope: str
     objection_id: int | None
@@ -1041,35 +1039,65 @@ class ExportOptionsOut(Out):
     recipient: str | None
     legal_basis: str | None
     documents: list[ExportDocumentChoice]
-    legal_bases: list[LegalBasisOut]
-    withholding_reasons: list[str]
+    legal_bases: list[LegalBasisOut] = [
+        LegalBasisOut.model_validate(basis) for basis in LEGAL_BASES.values()
+    ]
+    withholding_reasons: list[str] = list(WITHHOLDING_REASONS)
     objections: list[ExportObjectionRef]
     appeals: list[AppealRef]
 
+    @classmethod
+    def of(cls, options: ExportOptions, names: dict[str, str]) -> ExportOptionsOut:
+        return cls.model_validate(options, context={"names": names, "chosen": options.chosen})
 
-class ExportOut(Out):
+
+def _basis_name(code: str) -> str:
+    basis = LEGAL_BASES.get(code)
+    return basis.name if basis else code
+
+
+def _withheld(documents: list[dict[str, Any]]) -> int:
+    return sum(1 for entry in documents if entry.get("withheld_reason"))
+
+
+class ExportBrief(Out):
+    """An export as the case file lists it (read from a FileExport)."""
+
     id: int
-    bg_number: str
-    scope: str
-    scope_name: str
-    objection_id: int | None
-    appeal_id: int | None
+    created_at: Timestamp
+    created_by: str = Field(validation_alias="created_by_login")
+    created_by_name: str | None
     recipient: str
     legal_basis: str
-    legal_basis_name: str
     purpose: str | None
-    created_by: str
-    created_by_name: str | None
-    created_at: Timestamp
-    pages: int | None
+    scope: str
+    objection_id: int | None
+    appeal_id: int | None
+    withheld: Annotated[int, BeforeValidator(_withheld)] = Field(validation_alias="documents")
+    pages: int | None = Field(validation_alias="page_count")
     sha256: str | None
+    pdf_url: Annotated[str, BeforeValidator(lambda key: f"/api/exports/{key}/pdf")] = Field(
+        validation_alias="id"
+    )
+
+
+class FileExportBrief(ExportBrief):
+    documents: Annotated[int, BeforeValidator(len)]
+
+
+class ExportOut(ExportBrief):
+    bg_number: str = Field(validation_alias=_in_file("bg_number"))
+    scope_name: Annotated[str, BeforeValidator(SCOPE_NAMES.__getitem__)] = Field(
+        validation_alias="scope"
+    )
+    legal_basis_name: Annotated[str, BeforeValidator(_basis_name)] = Field(
+        validation_alias="legal_basis"
+    )
     size_bytes: int | None
     documents: list[dict[str, Any]] = Field(
         description="die Dokumente des Auszugs in seiner Reihenfolge, mit Seiten und ggf. "
         "dem Grund der Zurückhaltung"
     )
-    withheld: int
-    pdf_url: str
 
 
 class ExportsOut(Out):

@@ -25,7 +25,6 @@ from records.aktenauszug import ExportHeader, ExportItem, build_export
 from records.models import Appeal, Document, FileExport, Household, Note, Objection
 from records.objections import (
     case_documents,
-    document_brief,
     household_name,
     in_file_order,
 )
@@ -101,20 +100,48 @@ def _file_documents(session: Session, household: Household) -> list[Document]:
     )
 
 
-def _default_recipient(objection: Objection | None, appeal: Appeal | None) -> str:
-    if appeal is not None:
-        return f"{appeal.court}, Az. {appeal.file_reference}"
-    return ""
+@dataclass(frozen=True)
+class ExportOptions:
+    """What the export form offers: the file's documents (`chosen`: those of the case, or all),
+    the case the export is for, and the file's cases to choose from."""
+
+    household: Household
+    scope: str
+    objection: Objection | None
+    appeal: Appeal | None
+    documents: list[Document]
+    chosen: set[uuid.UUID]
+    objections: list[Objection]
+    appeals: list[Appeal]
+
+    @property
+    def household_name(self) -> str:
+        return household_name(self.household)
+
+    @property
+    def objection_id(self) -> int | None:
+        return self.objection.id if self.objection else None
+
+    @property
+    def appeal_id(self) -> int | None:
+        return self.appeal.id if self.appeal else None
+
+    @property
+    def recipient(self) -> str:
+        return f"{self.appeal.court}, Az. {self.appeal.file_reference}" if self.appeal else ""
+
+    @property
+    def legal_basis(self) -> str | None:
+        return "sgg_104" if self.appeal is not None else None
 
 
 def options(
     gate: Gate,
     bg_number: str,
-    names: dict[str, str],
     *,
     objection_id: int | None = None,
     appeal_id: int | None = None,
-) -> dict[str, Any]:
+) -> ExportOptions:
     """What the export form offers: the file's documents (those of the case preselected), the
     legal bases and reasons for withholding, and the file's cases to choose from."""
     session = gate.session
@@ -122,42 +149,32 @@ def options(
     scope, objection, appeal = _case(session, household, objection_id, appeal_id)
     documents = _file_documents(session, household)
     chosen = (
-        {d.id for d in case_documents(session, objection=objection, appeal=appeal)}
+        case_documents(session, objection=objection, appeal=appeal)
         if scope != "file"
-        else {d.id for d in documents}
+        else documents
     )
-    return {
-        "bg_number": household.bg_number,
-        "household_name": household_name(household),
-        "scope": scope,
-        "objection_id": objection.id if objection else None,
-        "appeal_id": appeal.id if appeal else None,
-        "recipient": _default_recipient(objection, appeal),
-        "legal_basis": "sgg_104" if appeal is not None else None,
-        "documents": [
-            document_brief(d, names)
-            | {"selected": d.id in chosen, "has_pdf": d.pdf_key is not None}
-            for d in documents
-        ],
-        "legal_bases": [{"code": b.code, "name": b.name} for b in LEGAL_BASES.values()],
-        "withholding_reasons": list(WITHHOLDING_REASONS),
-        "objections": [
-            {"id": o.id, "receipt_date": o.receipt_date.isoformat(), "status": o.status}
-            for o in session.scalars(
+    return ExportOptions(
+        household=household,
+        scope=scope,
+        objection=objection,
+        appeal=appeal,
+        documents=documents,
+        chosen={d.id for d in chosen},
+        objections=list(
+            session.scalars(
                 select(Objection)
                 .where(Objection.household_id == household.id)
                 .order_by(Objection.receipt_date.desc())
             )
-        ],
-        "appeals": [
-            {"id": a.id, "court": a.court, "file_reference": a.file_reference}
-            for a in session.scalars(
+        ),
+        appeals=list(
+            session.scalars(
                 select(Appeal)
                 .where(Appeal.household_id == household.id)
                 .order_by(Appeal.served_on.desc())
             )
-        ],
-    }
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -419,31 +436,6 @@ def _sender(document: Document) -> str | None:
     if document.direction == "out":
         return "Jobcenter (Postausgang)"
     return document.sender
-
-
-def export_out(record: FileExport) -> dict[str, Any]:
-    basis = LEGAL_BASES.get(record.legal_basis)
-    return {
-        "id": record.id,
-        "bg_number": record.household.bg_number,
-        "scope": record.scope,
-        "scope_name": SCOPE_NAMES[record.scope],
-        "objection_id": record.objection_id,
-        "appeal_id": record.appeal_id,
-        "recipient": record.recipient,
-        "legal_basis": record.legal_basis,
-        "legal_basis_name": basis.name if basis else record.legal_basis,
-        "purpose": record.purpose,
-        "created_by": record.created_by_login,
-        "created_by_name": record.created_by_name,
-        "created_at": record.created_at.isoformat(),
-        "pages": record.page_count,
-        "sha256": record.sha256,
-        "size_bytes": record.size_bytes,
-        "documents": record.documents,
-        "withheld": sum(1 for entry in record.documents if entry.get("withheld_reason")),
-        "pdf_url": f"/api/exports/{record.id}/pdf",
-    }
 
 
 def exports_of(session: Session, household: Household) -> list[FileExport]:

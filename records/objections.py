@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict
-from datetime import date, timedelta
-from typing import Any, TypeVar, overload
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -19,6 +19,7 @@ from core.errors import Conflict, InvalidInput
 from records import audit_chain, inbox
 from records.access import Capability, Gate, in_case_file_clause, item_grant
 from records.deadlines import (
+    AppealDeadlines,
     DeadlineCheck,
     add_months,
     appeal_deadlines,
@@ -302,7 +303,18 @@ def _names(session: Session, logins: set[str]) -> dict[str, str]:
     }
 
 
-def _history(session: Session, kind: str, key: int) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class HistoryRow:
+    """One step in a case's history: what was done, by whom (login and name) and when."""
+
+    action: str
+    by: str | None
+    by_name: str | None
+    at: datetime
+    details: dict[str, Any] | None
+
+
+def _history(session: Session, kind: str, key: int) -> list[HistoryRow]:
     stored = session.scalars(
         select(AuditEvent)
         .where(
@@ -317,39 +329,12 @@ def _history(session: Session, kind: str, key: int) -> list[dict[str, Any]]:
     events = [*stored, *own]
     names = _names(session, {e.actor_login for e in events if e.actor_login})
     return [
-        {
-            "action": e.action,
-            "by": e.actor_login,
-            "by_name": names.get(e.actor_login or "", e.actor_login),
-            "at": e.at.isoformat(),
-            "details": e.details,
-        }
+        HistoryRow(
+            e.action, e.actor_login, names.get(e.actor_login or "", e.actor_login), e.at, e.details
+        )
         for e in events
         if not e.action.endswith(".read")
     ]
-
-
-@overload
-def document_brief(document: Document, names: dict[str, str]) -> dict[str, Any]: ...
-@overload
-def document_brief(document: None, names: dict[str, str]) -> None: ...
-@overload
-def document_brief(document: Document | None, names: dict[str, str]) -> dict[str, Any] | None: ...
-def document_brief(document: Document | None, names: dict[str, str]) -> dict[str, Any] | None:
-    if document is None:
-        return None
-    return {
-        "id": str(document.id),
-        "source_name": document.source_name,
-        "doc_type": document.doc_type,
-        "doc_type_name": names.get(document.doc_type or "", document.doc_type or "–"),
-        "direction": document.direction,
-        "pages": document.page_count,
-        "receipt_date": document.receipt_date.isoformat() if document.receipt_date else None,
-        "dispatch_date": document.dispatch_date.isoformat() if document.dispatch_date else None,
-        "letter_date": document.letter_date.isoformat() if document.letter_date else None,
-        "sender": document.sender,
-    }
 
 
 def _document_day(document: Document) -> date:
@@ -373,101 +358,225 @@ def case_documents(
     letters of appeals linked to it. An appeal: its court letter, and the documents of the
     objection it is linked to.
     """
-    found: dict[uuid.UUID, Document] = {}
-    if appeal is not None:
-        found[appeal.document_id] = appeal.document
-        objection = appeal.objection or objection
-    if objection is not None:
-        found[objection.document_id] = objection.document
-        if objection.decision is not None:
-            found[objection.decision.id] = objection.decision
-        later = session.scalars(
-            select(Document).where(
-                Document.household_id == objection.household_id,
-                Document.direction == "out",
-                Document.dispatch_date >= objection.receipt_date,
-                in_case_file_clause(),
+    case = appeal if appeal is not None else objection
+    return documents_of_cases(session, [case])[0] if case is not None else []
+
+
+def documents_of_cases(
+    session: Session, cases: Sequence[Objection | Appeal]
+) -> list[list[Document]]:
+    """`case_documents` for many cases with the same two queries, however many there are."""
+    objections = {
+        o.id: o
+        for o in (case if isinstance(case, Objection) else case.objection for case in cases)
+        if o is not None
+    }
+    later: list[Document] = []
+    linked: list[Appeal] = []
+    if objections:
+        later = list(
+            session.scalars(
+                select(Document).where(
+                    Document.household_id.in_({o.household_id for o in objections.values()}),
+                    Document.direction == "out",
+                    Document.dispatch_date >= min(o.receipt_date for o in objections.values()),
+                    in_case_file_clause(),
+                )
             )
         )
-        for document in later:
-            found[document.id] = document
-        for linked in session.scalars(select(Appeal).where(Appeal.objection_id == objection.id)):
-            found[linked.document_id] = linked.document
-    return in_file_order(list(found.values()))
+        linked = list(
+            session.scalars(
+                select(Appeal)
+                .where(Appeal.objection_id.in_(objections))
+                .options(selectinload(Appeal.document))
+            )
+        )
+    found_per_case = []
+    for case in cases:
+        found: dict[uuid.UUID, Document] = {}
+        objection = case if isinstance(case, Objection) else case.objection
+        if isinstance(case, Appeal):
+            found[case.document_id] = case.document
+        if objection is not None:
+            found[objection.document_id] = objection.document
+            if objection.decision is not None:
+                found[objection.decision.id] = objection.decision
+            for document in later:
+                if (
+                    document.household_id == objection.household_id
+                    and document.dispatch_date is not None
+                    and document.dispatch_date >= objection.receipt_date
+                ):
+                    found[document.id] = document
+            for appeal in linked:
+                if appeal.objection_id == objection.id:
+                    found[appeal.document_id] = appeal.document
+        found_per_case.append(in_file_order(list(found.values())))
+    return found_per_case
 
 
-def objection_out(
-    session: Session,
-    objection: Objection,
-    today: date | None = None,
-    names: dict[str, str] | None = None,
-    *,
-    full: bool = True,
-) -> dict[str, Any]:
-    """The objection as the office sees it; `full` adds history, case documents and appeals."""
+@dataclass(frozen=True)
+class Inaction:
+    """The § 88 SGG clock of an open objection: the warning level and the three months' end."""
+
+    level: str | None
+    three_months_end: date
+
+
+@dataclass
+class CaseView(Generic[Case]):
+    """An objection or appeal as the office sees it: the case itself (its attributes read
+    through this view), who acted on it by name, its documents and, in full, its history."""
+
+    case: Case
+    people: dict[str, str]
+    documents: list[Document]
+    history: list[HistoryRow] | None
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "case":  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
+        return getattr(self.case, name)
+
+    @property
+    def household_name(self) -> str:
+        return household_name(self.case.household)
+
+    @property
+    def status_by(self) -> str:
+        return self.case.status_by_login or self.case.created_by_login
+
+    @property
+    def status_at(self) -> datetime:
+        return self.case.status_at or self.case.created_at
+
+    @property
+    def created_by(self) -> str:
+        return self.case.created_by_login
+
+    @property
+    def status_by_name(self) -> str:
+        return self.people.get(self.status_by, self.status_by)
+
+    @property
+    def created_by_name(self) -> str:
+        return self.people.get(self.created_by, self.created_by)
+
+
+@dataclass
+class ObjectionView(CaseView[Objection]):
+    today: date
+    appeals: list[Appeal] | None
+
+    @property
+    def form_name(self) -> str:
+        return FORM_NAMES[self.case.form]
+
+    @property
+    def status_name(self) -> str:
+        return STATE_NAMES[self.case.status]
+
+    @property
+    def open(self) -> bool:
+        return self.case.status in OPEN_STATES
+
+    @property
+    def age_days(self) -> int:
+        return (self.today - self.case.receipt_date).days
+
+    def _deadline(self) -> tuple[DeadlineCheck | None, str | None]:
+        try:
+            return deadline_of(self.case), None
+        except ValueError as exc:
+            return None, str(exc)
+
+    @property
+    def deadline(self) -> DeadlineCheck | None:
+        return self._deadline()[0]
+
+    @property
+    def deadline_missing(self) -> str | None:
+        check, problem = self._deadline()
+        if check is not None:
+            return None
+        return problem or (
+            "Kein angefochtener Bescheid mit Versanddatum verknüpft: die Frist ist nicht prüfbar."
+        )
+
+    @property
+    def inaction(self) -> Inaction | None:
+        if not self.open:
+            return None
+        return Inaction(*inaction_warning(self.case.receipt_date, self.today))
+
+
+@dataclass
+class AppealView(CaseView[Appeal]):
+    @property
+    def due(self) -> AppealDeadlines:
+        return appeal_deadlines(
+            served_on=self.case.served_on, court_deadline=self.case.court_deadline
+        )
+
+    @property
+    def status_name(self) -> str:
+        return APPEAL_STATE_NAMES[self.case.status]
+
+    @property
+    def open(self) -> bool:
+        return self.case.status == "anhaengig"
+
+
+def _people(session: Session, cases: Sequence[Objection | Appeal]) -> dict[str, str]:
+    logins = {c.created_by_login for c in cases} | {c.status_by_login for c in cases}
+    return _names(session, {login for login in logins if login})
+
+
+def objection_views(
+    session: Session, found: Sequence[Objection], *, full: bool, today: date | None = None
+) -> list[ObjectionView]:
+    """The objections as the office sees them, with a fixed number of queries for the list;
+    `full` (one objection) adds the history and the linked appeals."""
+    session.flush()  # a change just made shows in the history and the documents
     today = today or local_today()
-    names = names or {}
-    try:
-        check = deadline_of(objection)
-        problem = None
-    except ValueError as exc:
-        check, problem = None, str(exc)
-    level, three_months = inaction_warning(objection.receipt_date, today)
-    is_open = objection.status in OPEN_STATES
-    out: dict[str, Any] = {
-        "id": objection.id,
-        "bg_number": objection.household.bg_number,
-        "household_name": household_name(objection.household),
-        "document_id": str(objection.document_id),
-        "document": document_brief(objection.document, names),
-        "decision_id": str(objection.decision_id) if objection.decision_id else None,
-        "decision": document_brief(objection.decision, names),
-        "form": objection.form,
-        "form_name": FORM_NAMES[objection.form],
-        "receipt_date": objection.receipt_date.isoformat(),
-        "proven_notification": objection.proven_notification.isoformat()
-        if objection.proven_notification
-        else None,
-        "legal_remedy_notice_ok": objection.legal_remedy_notice_ok,
-        "status": objection.status,
-        "status_name": STATE_NAMES[objection.status],
-        "status_by": objection.status_by_login,
-        "status_at": objection.status_at.isoformat(),
-        "created_by": objection.created_by_login,
-        "created_at": objection.created_at.isoformat(),
-        "open": is_open,
-        "age_days": (today - objection.receipt_date).days,
-        "inaction": {"level": level, "three_months_end": three_months.isoformat()}
-        if is_open
-        else None,
-        "deadline": None
-        if check is None
-        else {
-            "on_time": check.on_time,
-            "notification_date": check.notification_date.isoformat(),
-            "deadline": check.deadline.isoformat(),
-            "period": check.period,
-            "summary": check.summary,
-            "steps": [asdict(step) | {"value": step.value.isoformat()} for step in check.steps],
-        },
-        "deadline_missing": None
-        if check is not None
-        else problem
-        or "Kein angefochtener Bescheid mit Versanddatum verknüpft: die Frist ist nicht prüfbar.",
-    }
-    people = _names(session, {objection.status_by_login, objection.created_by_login})
-    out["status_by_name"] = people.get(objection.status_by_login, objection.status_by_login)
-    out["created_by_name"] = people.get(objection.created_by_login, objection.created_by_login)
-    out["documents"] = [
-        document_brief(d, names) for d in case_documents(session, objection=objection)
+    people = _people(session, found)
+    documents = documents_of_cases(session, found)
+    return [
+        ObjectionView(
+            case=objection,
+            people=people,
+            documents=docs,
+            history=_history(session, "objection", objection.id) if full else None,
+            today=today,
+            appeals=list(session.scalars(select(Appeal).where(Appeal.objection_id == objection.id)))
+            if full
+            else None,
+        )
+        for objection, docs in zip(found, documents, strict=True)
     ]
-    if full:
-        out["history"] = _history(session, "objection", objection.id)
-        out["appeals"] = [
-            {"id": a.id, "court": a.court, "file_reference": a.file_reference}
-            for a in session.scalars(select(Appeal).where(Appeal.objection_id == objection.id))
-        ]
-    return out
+
+
+def objection_view(session: Session, objection: Objection) -> ObjectionView:
+    return objection_views(session, [objection], full=True)[0]
+
+
+def appeal_views(session: Session, found: Sequence[Appeal], *, full: bool) -> list[AppealView]:
+    session.flush()
+    people = _people(session, found)
+    documents = documents_of_cases(session, found)
+    return [
+        AppealView(
+            case=appeal,
+            people=people,
+            documents=docs,
+            history=_history(session, "appeal", appeal.id) if full else None,
+        )
+        for appeal, docs in zip(found, documents, strict=True)
+    ]
+
+
+def appeal_view(session: Session, appeal: Appeal) -> AppealView:
+    return appeal_views(session, [appeal], full=True)[0]
 
 
 def overview(gate: Gate, *, open_only: bool = True) -> list[Objection]:
@@ -579,52 +688,6 @@ def register_appeal(
     return appeal
 
 
-def appeal_out(
-    appeal: Appeal,
-    session: Session | None = None,
-    names: dict[str, str] | None = None,
-    *,
-    full: bool = False,
-) -> dict[str, Any]:
-    names = names or {}
-    due = appeal_deadlines(served_on=appeal.served_on, court_deadline=appeal.court_deadline)
-    out: dict[str, Any] = {
-        "id": appeal.id,
-        "bg_number": appeal.household.bg_number,
-        "household_name": household_name(appeal.household),
-        "document_id": str(appeal.document_id),
-        "document": document_brief(appeal.document, names),
-        "objection_id": appeal.objection_id,
-        "court": appeal.court,
-        "file_reference": appeal.file_reference,
-        "parties": appeal.parties,
-        "served_on": appeal.served_on.isoformat(),
-        "court_deadline": appeal.court_deadline.isoformat() if appeal.court_deadline else None,
-        "statement_due": due.statement_due.isoformat(),
-        "file_due": due.file_due.isoformat(),
-        "deadline_summary": due.summary,
-        "deadline_steps": [asdict(step) | {"value": step.value.isoformat()} for step in due.steps],
-        "status": appeal.status,
-        "status_name": APPEAL_STATE_NAMES[appeal.status],
-        "status_by": appeal.status_by_login or appeal.created_by_login,
-        "status_at": (appeal.status_at or appeal.created_at).isoformat(),
-        "created_by": appeal.created_by_login,
-        "created_at": appeal.created_at.isoformat(),
-        "open": appeal.status == "anhaengig",
-    }
-    if session is not None:
-        who = out["status_by"]
-        people = _names(session, {who, appeal.created_by_login})
-        out["status_by_name"] = people.get(who, who)
-        out["created_by_name"] = people.get(appeal.created_by_login, appeal.created_by_login)
-        out["documents"] = [
-            document_brief(d, names) for d in case_documents(session, appeal=appeal)
-        ]
-        if full:
-            out["history"] = _history(session, "appeal", appeal.id)
-    return out
-
-
 # --- one-step registration from the letter -------------------------------------------------
 
 COURT = re.compile(
@@ -726,7 +789,34 @@ def decisions_of(session: Session, document: Document) -> list[Document]:
     )
 
 
-def intake(gate: Gate, document_id: uuid.UUID, names: dict[str, str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class LegalIntake:
+    """Everything the one-step registration dialog needs about an incoming letter."""
+
+    document: Document
+    receipt_date: date
+    receipt_source: str
+    kind: str  # "objection" or "appeal": what the letter most likely starts
+    objection_id: int | None  # already registered from this letter
+    appeal_id: int | None
+    decisions: list[Document]  # the household's decisions, newest first
+    suggested: Document | None  # the decision the letter most likely contests
+    decision_suggestion: str | None  # why that one
+    objections: list[Objection]  # the household's objections, newest first
+    appeal: dict[str, Any]  # court_letter_facts
+
+    @property
+    def bg_number(self) -> str:
+        assert self.document.household is not None
+        return self.document.household.bg_number
+
+    @property
+    def household_name(self) -> str:
+        assert self.document.household is not None
+        return household_name(self.document.household)
+
+
+def intake(gate: Gate, document_id: uuid.UUID) -> LegalIntake:
     """Everything the one-step registration dialog needs about an incoming letter."""
     session = gate.session
     gate.require(Capability.LEGAL, "document.intake", object_type="document", object_id=document_id)
@@ -766,30 +856,18 @@ def intake(gate: Gate, document_id: uuid.UUID, names: dict[str, str]) -> dict[st
         .where(Objection.household_id == document.household_id)
         .order_by(Objection.receipt_date.desc())
     ).all()
-    return {
-        "document": document_brief(document, names),
-        "bg_number": document.household.bg_number,
-        "household_name": household_name(document.household),
-        "receipt_date": receipt.isoformat(),
-        "receipt_source": "Eingangsstempel"
+    return LegalIntake(
+        document=document,
+        receipt_date=receipt,
+        receipt_source="Eingangsstempel"
         if document.stamp_date and document.stamp_date == receipt
         else "Tag des Scans",
-        "kind": kind,
-        "objection_id": existing_objection.id if existing_objection else None,
-        "appeal_id": existing_appeal.id if existing_appeal else None,
-        "decisions": [
-            document_brief(d, names) | {"suggested": suggested is not None and d.id == suggested.id}
-            for d in decisions
-        ],
-        "decision_suggestion": suggestion_reason,
-        "forms": [{"code": code, "name": name} for code, name in FORM_NAMES.items()],
-        "objections": [
-            {
-                "id": o.id,
-                "receipt_date": o.receipt_date.isoformat(),
-                "status_name": STATE_NAMES[o.status],
-            }
-            for o in objections
-        ],
-        "appeal": court_letter_facts(document),
-    }
+        kind=kind,
+        objection_id=existing_objection.id if existing_objection else None,
+        appeal_id=existing_appeal.id if existing_appeal else None,
+        decisions=decisions,
+        suggested=suggested,
+        decision_suggestion=suggestion_reason,
+        objections=list(objections),
+        appeal=court_letter_facts(document),
+    )
