@@ -52,6 +52,17 @@ from search.base import CLEARING_ACCESS
 CLEARING = CLEARING_ACCESS  # the key the search index files clearing documents under
 # The two kinds of legal case, each reached through the letter it came with.
 _Case = TypeVar("_Case", Objection, Appeal)
+# What the audit log names an object it records a success on (its kind, id and household).
+_AUDITED_AS: dict[type, str] = {
+    Household: "household",
+    Document: "document",
+    Objection: "objection",
+    Appeal: "appeal",
+    FileExport: "export",
+    Deputy: "deputy",
+}
+Audited = Household | Document | Objection | Appeal | FileExport | Deputy
+_Row = TypeVar("_Row", Document, Objection, Appeal, FileExport, Deputy)
 
 
 class Role(StrEnum):
@@ -386,6 +397,31 @@ class Gate:
             **details,
         )
 
+    def record_on(
+        self, row: Audited, action: str, *, grant: Grant | None = None, **details: Any
+    ) -> None:
+        """A success on one object, named in the audit log by its kind, id and household."""
+        if isinstance(row, Household):
+            object_id: object = row.bg_number
+            household: Household | None = row
+        else:
+            object_id, household = row.id, getattr(row, "household", None)
+        self.record(
+            action,
+            object_type=_AUDITED_AS[type(row)],
+            object_id=object_id,
+            bg_number=household.bg_number if household else None,
+            grant=grant,
+            **details,
+        )
+
+    def created(self, row: _Row, action: str, **details: Any) -> _Row:
+        """A new object added and flushed (so that it has its id), its creation audited."""
+        self.session.add(row)
+        self.session.flush()
+        self.record_on(row, action, **details)
+        return row
+
     def require(self, capability: Capability, action: str, **target: Any) -> None:
         """The role may do this at all; a refusal is audited like any other."""
         if not self.may(capability):
@@ -431,13 +467,7 @@ class Gate:
                 bg_number=household.bg_number if household else None,
             )
         if audited:
-            self.record(
-                action,
-                object_type="household",
-                object_id=household.bg_number,
-                bg_number=household.bg_number,
-                grant=grant,
-            )
+            self.record_on(household, action, grant=grant)
         return household, grant
 
     def household_of(self, household: Household, action: str, *, audited: bool = True) -> Grant:
@@ -468,14 +498,7 @@ class Gate:
                 bg_number=access_key_of(document) if document else None,
             )
         if audited:
-            self.record(
-                action,
-                object_type="document",
-                object_id=document.id,
-                bg_number=document.household.bg_number if document.household else None,
-                grant=grant,
-                **details,
-            )
+            self.record_on(document, action, grant=grant, **details)
         return document, grant
 
     def read_document(self, document_id: uuid.UUID | str, action: str) -> Document:
@@ -533,13 +556,7 @@ class Gate:
                 bg_number=case.household.bg_number if case else None,
             )
         if audited:
-            self.record(
-                action,
-                object_type=object_type,
-                object_id=case.id,
-                bg_number=case.household.bg_number,
-                grant=grant,
-            )
+            self.record_on(case, action, grant=grant)
         return case
 
     def export(self, export_id: int, action: str, *, audited: bool = True) -> FileExport:
@@ -558,13 +575,7 @@ class Gate:
                 bg_number=record.household.bg_number if record else None,
             )
         if audited:
-            self.record(
-                action,
-                object_type="export",
-                object_id=record.id,
-                bg_number=record.household.bg_number,
-                grant=grant,
-            )
+            self.record_on(record, action, grant=grant)
         return record
 
     def visible(self, documents: Iterable[Document]) -> list[Document]:

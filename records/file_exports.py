@@ -24,9 +24,11 @@ from records.access import Capability, Gate, in_case_file_clause
 from records.aktenauszug import ExportHeader, ExportItem, build_export
 from records.models import Appeal, Document, FileExport, Household, Note, Objection
 from records.objections import (
+    appeals_of,
     case_documents,
     household_name,
     in_file_order,
+    objections_of,
 )
 from storage.base import BlobStore, downloaded, read_bytes
 
@@ -160,20 +162,8 @@ def options(
         appeal=appeal,
         documents=documents,
         chosen={d.id for d in chosen},
-        objections=list(
-            session.scalars(
-                select(Objection)
-                .where(Objection.household_id == household.id)
-                .order_by(Objection.receipt_date.desc())
-            )
-        ),
-        appeals=list(
-            session.scalars(
-                select(Appeal)
-                .where(Appeal.household_id == household.id)
-                .order_by(Appeal.served_on.desc())
-            )
-        ),
+        objections=objections_of(session, household.id),
+        appeals=appeals_of(session, household.id),
     )
 
 
@@ -357,31 +347,45 @@ def build_planned_export(
 
 
 def record_export(gate: Gate, plan: ExportPlan, built: BuiltExport) -> FileExport:
+    """Record a built export in the file (FileExport and a Vermerk) and in the audit log."""
     session, user = gate.session, gate.user
     # The file may have changed hands while the PDF was built: checked again before it counts.
     _export_right(gate, plan.header.bg_number, "export.create", audited=False)
-    """Record a built export in the file (FileExport and a Vermerk) and in the audit log."""
     created_at = plan.header.created_at
-    record = FileExport(
-        household_id=plan.household_id,
-        scope=plan.scope,
-        objection_id=plan.objection_id,
-        appeal_id=plan.appeal_id,
+    listed = built.listed
+    record = gate.created(
+        FileExport(
+            household_id=plan.household_id,
+            scope=plan.scope,
+            objection_id=plan.objection_id,
+            appeal_id=plan.appeal_id,
+            recipient=plan.header.recipient,
+            legal_basis=plan.legal_basis,
+            purpose=plan.header.purpose,
+            documents=listed,
+            page_count=built.pages,
+            sha256=built.sha256,
+            size_bytes=built.size_bytes,
+            blob_key=built.key,
+            created_by_login=user.login,
+            created_by_name=user.name,
+            created_at=created_at,
+        ),
+        "export.created",
         recipient=plan.header.recipient,
         legal_basis=plan.legal_basis,
-        purpose=plan.header.purpose,
-        documents=built.listed,
-        page_count=built.pages,
+        scope=plan.scope,
+        objection=plan.objection_id,
+        appeal=plan.appeal_id,
+        documents=[entry["document_id"] for entry in listed],
+        withheld={
+            entry["document_id"]: entry["withheld_reason"]
+            for entry in listed
+            if entry["withheld_reason"]
+        },
+        pages=built.pages,
         sha256=built.sha256,
-        size_bytes=built.size_bytes,
-        blob_key=built.key,
-        created_by_login=user.login,
-        created_by_name=user.name,
-        created_at=created_at,
     )
-    session.add(record)
-    session.flush()
-    listed = built.listed
     held = sum(1 for entry in listed if entry["withheld_reason"])
     session.add(
         Note(
@@ -397,25 +401,6 @@ def record_export(gate: Gate, plan: ExportPlan, built: BuiltExport) -> FileExpor
             ),
             created_at=created_at,
         )
-    )
-    gate.record(
-        "export.created",
-        object_type="export",
-        object_id=record.id,
-        bg_number=plan.header.bg_number,
-        recipient=plan.header.recipient,
-        legal_basis=plan.legal_basis,
-        scope=plan.scope,
-        objection=record.objection_id,
-        appeal=record.appeal_id,
-        documents=[entry["document_id"] for entry in listed],
-        withheld={
-            entry["document_id"]: entry["withheld_reason"]
-            for entry in listed
-            if entry["withheld_reason"]
-        },
-        pages=built.pages,
-        sha256=built.sha256,
     )
     return record
 
@@ -461,11 +446,5 @@ def export_pdf(gate: Gate, blobs: BlobStore, export_id: int) -> tuple[bytes, str
     """The stored PDF (its hash checked by the blob store) and a file name; audited."""
     record = gate.export(export_id, "export.download", audited=False)
     content = read_bytes(blobs, record.blob_key)
-    gate.record(
-        "export.download",
-        object_type="export",
-        object_id=record.id,
-        bg_number=record.household.bg_number,
-        sha256=record.sha256,
-    )
+    gate.record_on(record, "export.download", sha256=record.sha256)
     return content, f"Aktenauszug-{record.household.bg_number}-Nr{record.id}.pdf"

@@ -218,11 +218,9 @@ def work_item(
         item.comment, item.forwarded_by_login = note, user.login
         item.reason = f"Zurück in die Klärung ({user.name}): {note}\n{item.reason}"
         document.household = None  # out of the household's file until the desk decides again
-    gate.record(
+    gate.record_on(
+        document,
         f"inbox.{action}",
-        object_type="document",
-        object_id=document.id,
-        bg_number=document.household.bg_number if document.household else None,
         grant=grant,
         item=item.id,
         before=before,

@@ -117,13 +117,9 @@ def register_objection(
         check = deadline_of(objection, decision)
     except ValueError as exc:
         raise InvalidInput(str(exc), code="deadline_dates") from None
-    session.add(objection)
-    session.flush()
-    gate.record(
+    gate.created(
+        objection,
         "objection.registered",
-        object_type="objection",
-        object_id=objection.id,
-        bg_number=household.bg_number,
         document=str(document.id),
         decision=str(decision.id) if decision else None,
         receipt_date=receipt.isoformat(),
@@ -132,6 +128,28 @@ def register_objection(
     if close_inbox_items:
         _close_items(gate, document)
     return objection
+
+
+def objections_of(session: Session, household_id: int) -> list[Objection]:
+    """A household's objections, the latest receipt first."""
+    return list(
+        session.scalars(
+            select(Objection)
+            .where(Objection.household_id == household_id)
+            .order_by(Objection.receipt_date.desc())
+        )
+    )
+
+
+def appeals_of(session: Session, household_id: int) -> list[Appeal]:
+    """A household's appeals, the latest served first."""
+    return list(
+        session.scalars(
+            select(Appeal)
+            .where(Appeal.household_id == household_id)
+            .order_by(Appeal.served_on.desc())
+        )
+    )
 
 
 def _close_items(gate: Gate, document: Document) -> None:
@@ -170,11 +188,9 @@ def correct_receipt_date(gate: Gate, objection_id: int, new_date: date, reason: 
         deadline_of(objection)
     except ValueError as exc:
         raise InvalidInput(str(exc), code="deadline_dates") from None
-    gate.record(
+    gate.record_on(
+        objection,
         "objection.receipt_date_corrected",
-        object_type="objection",
-        object_id=objection.id,
-        bg_number=objection.household.bg_number,
         before=before.isoformat(),
         after=new_date.isoformat(),
         reason=reason.strip(),
@@ -233,11 +249,9 @@ def set_decision(
         check = deadline_of(objection, decision)
     except ValueError as exc:
         raise InvalidInput(str(exc), code="deadline_dates") from None
-    gate.record(
+    gate.record_on(
+        objection,
         "objection.decision_set",
-        object_type="objection",
-        object_id=objection.id,
-        bg_number=objection.household.bg_number,
         before=before,
         after=after,
         reason=reason.strip() or None,
@@ -258,14 +272,7 @@ def _record_status(gate: Gate, case: Objection | Appeal, kind: str, status: str)
     """A new status with who and when, in the audit log and so in the case's history."""
     before = case.status
     case.status, case.status_by_login, case.status_at = status, gate.user.login, utcnow()
-    gate.record(
-        f"{kind}.status",
-        object_type=kind,
-        object_id=case.id,
-        bg_number=case.household.bg_number,
-        before=before,
-        after=status,
-    )
+    gate.record_on(case, f"{kind}.status", before=before, after=status)
 
 
 def _objection(gate: Gate, objection_id: int, action: str) -> Objection:
@@ -671,13 +678,9 @@ def register_appeal(
         court_deadline=court_deadline,
         created_by_login=user.login,
     )
-    session.add(appeal)
-    session.flush()
-    gate.record(
+    gate.created(
+        appeal,
         "appeal.registered",
-        object_type="appeal",
-        object_id=appeal.id,
-        bg_number=household.bg_number,
         document=str(document.id),
         court=appeal.court,
         file_reference=appeal.file_reference,
@@ -851,11 +854,6 @@ def intake(gate: Gate, document_id: uuid.UUID) -> LegalIntake:
             suggested = earlier[0]
             suggestion_reason = "der letzte vor dem Eingang versandte Bescheid"
     kind = "appeal" if document.doc_type == "klage" or document.court_reference else "objection"
-    objections = session.scalars(
-        select(Objection)
-        .where(Objection.household_id == document.household_id)
-        .order_by(Objection.receipt_date.desc())
-    ).all()
     return LegalIntake(
         document=document,
         receipt_date=receipt,
@@ -868,6 +866,6 @@ def intake(gate: Gate, document_id: uuid.UUID) -> LegalIntake:
         decisions=decisions,
         suggested=suggested,
         decision_suggestion=suggestion_reason,
-        objections=list(objections),
+        objections=objections_of(session, document.household.id),
         appeal=court_letter_facts(document),
     )
