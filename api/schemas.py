@@ -14,10 +14,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlencode
 
-from pydantic import AliasPath, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
+from pydantic import (
+    AliasPath,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
 
 from core.dates import local_today
 from records.desk import BatchList, BatchView
@@ -28,7 +36,7 @@ from records.file_exports import (
     ExportOptions,
 )
 from records.files import HouseholdFile
-from records.models import Deputy, Document, InboxItem, Note, Page, User
+from records.models import Deputy, Document, Household, InboxItem, Note, Page
 from records.objections import FORM_NAMES, STATE_NAMES, LegalIntake
 from records.routing import inbox_of
 from search import SearchHit
@@ -57,6 +65,36 @@ def _iso(value: object) -> object:
 Timestamp = Annotated[str, BeforeValidator(_iso)]
 
 
+def _type_name(code: str | None, info: ValidationInfo) -> str:
+    """The German name of a document type, from the catalogue passed as context `names`."""
+    names: dict[str, str] = (info.context or {}).get("names", {})
+    return names.get(code or "", code or "–")
+
+
+def _type_name_or_none(code: str | None, info: ValidationInfo) -> str | None:
+    return None if code is None else _type_name(code, info)
+
+
+def _in_context(key: str) -> Callable[[object, ValidationInfo], bool]:
+    """A flag: whether the value read is among the context's `key` (e.g. the chosen ids)."""
+
+    def check(value: object, info: ValidationInfo) -> bool:
+        return value in (info.context or {}).get(key, ())
+
+    return check
+
+
+def _in_file(key: str) -> AliasPath:
+    """A field read from the household the object lies in."""
+    return AliasPath("household", key)
+
+
+# The name of the document type, read from `doc_type` (context `names`: the catalogue); where
+# there is none "–", or None for the optional kind.
+TypeName = Annotated[str, BeforeValidator(_type_name)]
+OptionalTypeName = Annotated[str | None, BeforeValidator(_type_name_or_none)]
+
+
 # --- shared pieces -----------------------------------------------------------------------
 
 
@@ -69,16 +107,7 @@ class UserOut(Out):
     login: str
     name: str
     role: str
-    team: str | None
-
-    @classmethod
-    def of(cls, user: User) -> UserOut:
-        return cls(
-            login=user.login,
-            name=user.name,
-            role=user.role,
-            team=user.team.name if user.team else None,
-        )
+    team: str | None = Field(None, validation_alias=AliasPath("team", "name"))
 
 
 class JobRef(Out):
@@ -130,33 +159,15 @@ class DocumentOut(Out):
     source_name: str | None
     content_type: str | None
     size_bytes: int | None
-    sha256: str | None
-    pages: int | None
+    sha256: str | None = Field(validation_alias="original_sha256")
+    pages: int | None = Field(validation_alias="page_count")
     status: str
     status_message: str | None
     received_at: Timestamp
-    bg_number: str | None
+    bg_number: str | None = Field(None, validation_alias=_in_file("bg_number"))
     doc_type: str | None
     batch_id: uuid.UUID | None
     qa_status: str
-
-    @classmethod
-    def of(cls, document: Document) -> DocumentOut:
-        return cls(
-            id=document.id,
-            source_name=document.source_name,
-            content_type=document.content_type,
-            size_bytes=document.size_bytes,
-            sha256=document.original_sha256,
-            pages=document.page_count,
-            status=document.status,
-            status_message=document.status_message,
-            received_at=document.received_at.isoformat(),
-            bg_number=document.household.bg_number if document.household else None,
-            doc_type=document.doc_type,
-            batch_id=document.batch_id,
-            qa_status=document.qa_status,
-        )
 
 
 class DroppedPageOut(Out):
@@ -184,42 +195,34 @@ class BatchJobOut(Out):
     error: str | None = Field(validation_alias="last_error")
 
 
-class BatchOut(Out):
+class BatchFields(Out):
+    """What an answer about a batch reads from the batch itself."""
+
     id: uuid.UUID
     source_name: str | None
     channel: str
     station: str | None
     content_type: str | None
     size_bytes: int | None
-    sha256: str | None
+    sha256: str | None = Field(validation_alias="original_sha256")
     status: str
     status_message: str | None
     received_at: Timestamp
     pages_total: int
     pages_done: int
-    pages_dropped: list[DroppedPageOut]
+    pages_dropped: list[DroppedPageOut] = Field(validation_alias="dropped_pages")
+
+
+class BatchOut(BatchFields):
     documents: list[BatchDocumentOut]
     job: BatchJobOut | None
 
     @classmethod
     def of(cls, view: BatchView) -> BatchOut:
-        batch, job = view.batch, view.job
         return cls(
-            id=batch.id,
-            source_name=batch.source_name,
-            channel=batch.channel,
-            station=batch.station,
-            content_type=batch.content_type,
-            size_bytes=batch.size_bytes,
-            sha256=batch.original_sha256,
-            status=batch.status,
-            status_message=batch.status_message,
-            received_at=batch.received_at.isoformat(),
-            pages_total=batch.pages_total,
-            pages_done=batch.pages_done,
-            pages_dropped=[DroppedPageOut.model_validate(p) for p in batch.dropped_pages],
+            **dict(BatchFields.model_validate(view.batch)),
             documents=[_batch_document(d, view.inboxes.get(d.id)) for d in view.documents],
-            job=None if job is None else BatchJobOut.model_validate(job),
+            job=None if view.job is None else BatchJobOut.model_validate(view.job),
         )
 
 
@@ -354,32 +357,27 @@ class ScanRecordOut(Out):
 
 
 class ViewerPageOut(Out):
+    """A page of the viewer; read with the keys of its files, which DocumentViewOut turns into
+    the API's URLs."""
+
     number: int
     width: int | None
     height: int | None
-    image_url: str | None
-    thumb_url: str | None
-    words_url: str | None
+    image_url: str | None = Field(validation_alias="image_key")
+    thumb_url: str | None = Field(validation_alias="thumb_key")
+    words_url: str | None = Field(validation_alias="words_key")
 
-    @classmethod
-    def of(cls, document: Document, page: Page) -> ViewerPageOut:
-        base = f"/api/documents/{document.id}/pages/{page.number}"
-        return cls(
-            number=page.number,
-            width=page.width,
-            height=page.height,
-            image_url=f"{base}/image" if page.image_key else None,
-            thumb_url=f"{base}/thumb" if page.thumb_key else None,
-            words_url=f"{base}/words" if page.words_key else None,
-        )
+
+def _in_order(pages: list[Page]) -> list[Page]:
+    return sorted(pages, key=lambda p: p.number)
 
 
 class DocumentViewOut(Out):
     id: uuid.UUID
     source_name: str | None
     doc_type: str | None
-    doc_type_name: str | None
-    bg_number: str | None
+    doc_type_name: OptionalTypeName = Field(validation_alias="doc_type")
+    bg_number: str | None = Field(None, validation_alias=_in_file("bg_number"))
     received_at: Timestamp
     receipt_date: date | None = Field(
         description="Eingangsdatum: der gelesene Eingangsstempel, sonst der Tag des Scans"
@@ -387,28 +385,25 @@ class DocumentViewOut(Out):
     letter_date: date | None
     status: str
     qa_status: str
-    page_count: int
-    pdf_url: str | None
-    pages: list[ViewerPageOut]
+    page_count: Annotated[int, BeforeValidator(len)] = Field(validation_alias="pages")
+    pdf_url: str | None = Field(validation_alias="pdf_key")
+    pages: Annotated[list[ViewerPageOut], BeforeValidator(_in_order)]
+
+    @model_validator(mode="after")
+    def _urls(self) -> DocumentViewOut:
+        """Where a file is stored, the API's URL that serves it."""
+        base = f"/api/documents/{self.id}"
+        self.pdf_url = f"{base}/pdf" if self.pdf_url else None
+        for page in self.pages:
+            at = f"{base}/pages/{page.number}"
+            page.image_url = f"{at}/image" if page.image_url else None
+            page.thumb_url = f"{at}/thumb" if page.thumb_url else None
+            page.words_url = f"{at}/words" if page.words_url else None
+        return self
 
     @classmethod
     def of(cls, document: Document, names: dict[str, str]) -> DocumentViewOut:
-        pages = sorted(document.pages, key=lambda p: p.number)
-        return cls(
-            id=document.id,
-            source_name=document.source_name,
-            doc_type=document.doc_type,
-            doc_type_name=names.get(document.doc_type or "", document.doc_type),
-            bg_number=document.household.bg_number if document.household else None,
-            received_at=document.received_at.isoformat(),
-            receipt_date=document.receipt_date,
-            letter_date=document.letter_date,
-            status=document.status,
-            qa_status=document.qa_status,
-            page_count=len(pages),
-            pdf_url=f"/api/documents/{document.id}/pdf" if document.pdf_key else None,
-            pages=[ViewerPageOut.of(document, page) for page in pages],
-        )
+        return cls.model_validate(document, context={"names": names})
 
 
 class WordBox(Out):
@@ -529,64 +524,45 @@ class ImportReportOut(Out):
 # --- workplace ---------------------------------------------------------------------------
 
 
+def _main_member(household: Household | None) -> str | None:
+    """The household as the Postkorb names it: its first member by name, "Last, First"."""
+    if household is None or not household.members:
+        return None
+    first = min(household.members, key=lambda m: (m.last_name, m.first_name))
+    return f"{first.last_name}, {first.first_name}"
+
+
 class InboxDocumentOut(Out):
     id: uuid.UUID
     source_name: str | None
-    pages: int | None
+    pages: int | None = Field(validation_alias="page_count")
     doc_type: str | None
-    doc_type_name: str | None
+    doc_type_name: OptionalTypeName = Field(validation_alias="doc_type")
     receipt_date: date | None
     letter_date: date | None
     sender: str | None
-    bg_number: str | None
-    household_name: str | None
+    bg_number: str | None = Field(None, validation_alias=_in_file("bg_number"))
+    household_name: Annotated[str | None, BeforeValidator(_main_member)] = Field(
+        validation_alias="household"
+    )
 
 
 class InboxItemOut(Out):
     id: int
     state: str
     kind: str
-    user: str | None
-    user_name: str | None
-    team: str | None
+    user: str | None = Field(None, validation_alias=AliasPath("user", "login"))
+    user_name: str | None = Field(None, validation_alias=AliasPath("user", "name"))
+    team: str | None = Field(None, validation_alias=AliasPath("team", "name"))
     reason: str
     comment: str | None
-    forwarded_by: str | None
+    forwarded_by: str | None = Field(validation_alias="forwarded_by_login")
     created_at: Timestamp
     document: InboxDocumentOut
 
     @classmethod
     def of(cls, item: InboxItem, names: dict[str, str]) -> InboxItemOut:
-        document = item.document
-        household = document.household
-        main_member = None
-        if household is not None and household.members:
-            first = sorted(household.members, key=lambda m: (m.last_name, m.first_name))[0]
-            main_member = f"{first.last_name}, {first.first_name}"
-        return cls(
-            id=item.id,
-            state=item.state,
-            kind=item.kind,
-            user=item.user.login if item.user else None,
-            user_name=item.user.name if item.user else None,
-            team=item.team.name if item.team else None,
-            reason=item.reason,
-            comment=item.comment,
-            forwarded_by=item.forwarded_by_login,
-            created_at=item.created_at.isoformat(),
-            document=InboxDocumentOut(
-                id=document.id,
-                source_name=document.source_name,
-                pages=document.page_count,
-                doc_type=document.doc_type,
-                doc_type_name=names.get(document.doc_type or "", document.doc_type),
-                receipt_date=document.receipt_date,
-                letter_date=document.letter_date,
-                sender=document.sender,
-                bg_number=household.bg_number if household else None,
-                household_name=main_member,
-            ),
-        )
+        return cls.model_validate(item, context={"names": names})
 
 
 class InboxListOut(Out):
@@ -627,8 +603,8 @@ class DocumentSummary(Out):
     id: uuid.UUID
     source_name: str | None
     doc_type: str | None
-    doc_type_name: str
-    pages: int | None
+    doc_type_name: TypeName = Field(validation_alias="doc_type")
+    pages: int | None = Field(validation_alias="page_count")
     direction: str
     receipt_date: date | None
     letter_date: date | None
@@ -638,25 +614,8 @@ class DocumentSummary(Out):
     status: str
 
     @classmethod
-    def fields_of(cls, document: Document, names: dict[str, str]) -> dict[str, Any]:
-        return {
-            "id": document.id,
-            "source_name": document.source_name,
-            "doc_type": document.doc_type,
-            "doc_type_name": names.get(document.doc_type or "", document.doc_type or "–"),
-            "pages": document.page_count,
-            "direction": document.direction,
-            "receipt_date": document.receipt_date,
-            "letter_date": document.letter_date,
-            "dispatch_date": document.dispatch_date,
-            "sender": document.sender,
-            "court_reference": document.court_reference,
-            "status": document.status,
-        }
-
-    @classmethod
-    def of(cls, document: Document, names: dict[str, str]) -> DocumentSummary:
-        return cls(**cls.fields_of(document, names))
+    def of(cls, document: Document, names: dict[str, str]) -> Self:
+        return cls.model_validate(document, context={"names": names})
 
 
 class NoteBrief(Out):
@@ -666,28 +625,28 @@ class NoteBrief(Out):
 
 
 class DocumentDetailsOut(DocumentSummary):
-    bg_number: str | None
-    notes: list[NoteBrief]
+    bg_number: str | None = Field(None, validation_alias=_in_file("bg_number"))
+    notes: list[NoteBrief] = []
 
     @classmethod
     def of_details(
         cls, document: Document, notes: list[Note], names: dict[str, str]
     ) -> DocumentDetailsOut:
-        return cls(
-            **DocumentSummary.fields_of(document, names),
-            bg_number=document.household.bg_number if document.household else None,
-            notes=[NoteBrief.model_validate(n) for n in notes],
-        )
+        details = cls.of(document, names)
+        details.notes = [NoteBrief.model_validate(n) for n in notes]
+        return details
 
 
 class DocumentChangedOut(DocumentSummary):
-    changed: dict[str, list[Any]] = Field(description="je geändertem Feld: [vorher, nachher]")
+    changed: dict[str, list[Any]] = Field({}, description="je geändertem Feld: [vorher, nachher]")
 
     @classmethod
     def of_change(
         cls, document: Document, changed: dict[str, Any], names: dict[str, str]
     ) -> DocumentChangedOut:
-        return cls(**DocumentSummary.fields_of(document, names), changed=changed)
+        answer = cls.of(document, names)
+        answer.changed = changed
+        return answer
 
 
 class NoteCreatedOut(Out):
@@ -768,13 +727,11 @@ class HouseholdFileOut(Out):
         return cls(
             bg_number=household.bg_number,
             active=household.active,
-            address=Address(
-                street=household.street, postcode=household.postcode, town=household.town
-            ),
+            address=Address.model_validate(household),
             caseworker=household.caseworker,
             case_manager=household.case_manager,
             members=[
-                FileMember(last_name=m.last_name, first_name=m.first_name, birth_date=m.birth_date)
+                FileMember.model_validate(m)
                 for m in sorted(household.members, key=lambda m: m.birth_date or date.min)
             ],
             timeline=timeline,
@@ -817,30 +774,6 @@ class DeputiesOut(Out):
 
 
 # --- objections and appeals --------------------------------------------------------------
-
-
-def _type_name(code: str | None, info: ValidationInfo) -> str:
-    """The German name of a document type, from the catalogue passed as context `names`."""
-    names: dict[str, str] = (info.context or {}).get("names", {})
-    return names.get(code or "", code or "–")
-
-
-def _in_context(key: str) -> Callable[[object, ValidationInfo], bool]:
-    """A flag: whether the value read is among the context's `key` (e.g. the chosen ids)."""
-
-    def check(value: object, info: ValidationInfo) -> bool:
-        return value in (info.context or {}).get(key, ())
-
-    return check
-
-
-def _in_file(key: str) -> AliasPath:
-    """A field read from the household the object lies in."""
-    return AliasPath("household", key)
-
-
-# The name of the document type, read from `doc_type` (context `names`: the catalogue).
-TypeName = Annotated[str, BeforeValidator(_type_name)]
 
 
 class DocumentBrief(Out):

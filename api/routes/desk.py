@@ -69,7 +69,7 @@ def quality_check(
         counted_pages=body.counted_pages,
         note=body.note,
     )
-    return DocumentOut.of(document)
+    return DocumentOut.model_validate(document)
 
 
 @router.get(
