@@ -154,6 +154,26 @@ def inbox_ref(item: InboxItem | None) -> ClearingInbox | UserInbox | TeamInbox:
 # --- documents and batches ---------------------------------------------------------------
 
 
+class DocumentHead(Out):
+    """What every answer naming a document says of it (read from a Document)."""
+
+    id: uuid.UUID
+    source_name: str | None
+    doc_type: str | None
+    pages: int | None = Field(validation_alias="page_count")
+    receipt_date: date | None
+    letter_date: date | None
+    sender: str | None
+
+
+class DocumentBrief(DocumentHead):
+    """A document as lists of a case or an export show it."""
+
+    doc_type_name: TypeName = Field(validation_alias="doc_type")
+    direction: str
+    dispatch_date: date | None
+
+
 class DocumentOut(Out):
     id: uuid.UUID
     source_name: str | None
@@ -177,15 +197,15 @@ class DroppedPageOut(Out):
 
 class BatchDocumentOut(Out):
     id: uuid.UUID
-    pages: int | None
+    pages: int | None = Field(validation_alias="page_count")
     first_page: int | None
     last_page: int | None
     qa_status: str
     # What recognition decided, only while the desk still checks it: afterwards household,
     # type and recipient are the caseworkers' business.
     doc_type: str | None
-    bg_number: str | None
-    inbox: InboxRef | None
+    bg_number: str | None = Field(None, validation_alias=_in_file("bg_number"))
+    inbox: InboxRef | None = None
 
 
 class BatchJobOut(Out):
@@ -227,17 +247,12 @@ class BatchOut(BatchFields):
 
 
 def _batch_document(document: Document, item: InboxItem | None) -> BatchDocumentOut:
-    pending = document.qa_status == "pending"
-    return BatchDocumentOut(
-        id=document.id,
-        pages=document.page_count,
-        first_page=document.first_page,
-        last_page=document.last_page,
-        qa_status=document.qa_status,
-        doc_type=document.doc_type if pending else None,
-        bg_number=document.household.bg_number if pending and document.household else None,
-        inbox=inbox_ref(item) if pending and item is not None else None,
-    )
+    answer = BatchDocumentOut.model_validate(document)
+    if answer.qa_status != "pending":
+        answer.doc_type = answer.bg_number = None
+    elif item is not None:
+        answer.inbox = inbox_ref(item)
+    return answer
 
 
 class BatchInListOut(BatchOut):
@@ -407,7 +422,9 @@ class DocumentViewOut(Out):
 
 
 class WordBox(Out):
-    """One recognised word, in pixels of the upright page image."""
+    """One recognised word, in pixels of the upright page image (ingest.ocr.Word as the
+    pipeline stores it; the API does not import the OCR module, which sets the process's
+    thread limits)."""
 
     text: str
     left: int
@@ -532,15 +549,8 @@ def _main_member(household: Household | None) -> str | None:
     return f"{first.last_name}, {first.first_name}"
 
 
-class InboxDocumentOut(Out):
-    id: uuid.UUID
-    source_name: str | None
-    pages: int | None = Field(validation_alias="page_count")
-    doc_type: str | None
+class InboxDocumentOut(DocumentHead):
     doc_type_name: OptionalTypeName = Field(validation_alias="doc_type")
-    receipt_date: date | None
-    letter_date: date | None
-    sender: str | None
     bg_number: str | None = Field(None, validation_alias=_in_file("bg_number"))
     household_name: Annotated[str | None, BeforeValidator(_main_member)] = Field(
         validation_alias="household"
@@ -599,17 +609,7 @@ class StaffOut(Out):
     teams: list[str]
 
 
-class DocumentSummary(Out):
-    id: uuid.UUID
-    source_name: str | None
-    doc_type: str | None
-    doc_type_name: TypeName = Field(validation_alias="doc_type")
-    pages: int | None = Field(validation_alias="page_count")
-    direction: str
-    receipt_date: date | None
-    letter_date: date | None
-    dispatch_date: date | None
-    sender: str | None
+class DocumentSummary(DocumentBrief):
     court_reference: str | None
     status: str
 
@@ -774,21 +774,6 @@ class DeputiesOut(Out):
 
 
 # --- objections and appeals --------------------------------------------------------------
-
-
-class DocumentBrief(Out):
-    """A document as lists of a case or an export show it (read from a Document)."""
-
-    id: uuid.UUID
-    source_name: str | None
-    doc_type: str | None
-    doc_type_name: TypeName = Field(validation_alias="doc_type")
-    direction: str
-    pages: int | None = Field(validation_alias="page_count")
-    receipt_date: date | None
-    dispatch_date: date | None
-    letter_date: date | None
-    sender: str | None
 
 
 class DeadlineStep(Out):

@@ -369,6 +369,17 @@ def case_documents(
     return documents_of_cases(session, [case])[0] if case is not None else []
 
 
+def appeals_linked(session: Session, objection_ids: list[int]) -> list[Appeal]:
+    """The appeals linked to these objections, with their court letters."""
+    return list(
+        session.scalars(
+            select(Appeal)
+            .where(Appeal.objection_id.in_(objection_ids))
+            .options(selectinload(Appeal.document))
+        )
+    )
+
+
 def documents_of_cases(
     session: Session, cases: Sequence[Objection | Appeal]
 ) -> list[list[Document]]:
@@ -391,13 +402,7 @@ def documents_of_cases(
                 )
             )
         )
-        linked = list(
-            session.scalars(
-                select(Appeal)
-                .where(Appeal.objection_id.in_(objections))
-                .options(selectinload(Appeal.document))
-            )
-        )
+        linked = appeals_linked(session, list(objections))
     found_per_case = []
     for case in cases:
         found: dict[uuid.UUID, Document] = {}
@@ -539,51 +544,33 @@ def _people(session: Session, cases: Sequence[Objection | Appeal]) -> dict[str, 
     return _names(session, {login for login in logins if login})
 
 
-def objection_views(
-    session: Session, found: Sequence[Objection], *, full: bool, today: date | None = None
-) -> list[ObjectionView]:
-    """The objections as the office sees them, with a fixed number of queries for the list;
-    `full` (one objection) adds the history and the linked appeals."""
+def case_views(
+    session: Session, found: Sequence[Case], *, full: bool, today: date | None = None
+) -> list[CaseView[Case]]:
+    """Objections or appeals as the office sees them, with a fixed number of queries for a
+    list; `full` (one case) adds the history and, for an objection, its appeals."""
     session.flush()  # a change just made shows in the history and the documents
-    today = today or local_today()
     people = _people(session, found)
-    documents = documents_of_cases(session, found)
-    return [
-        ObjectionView(
-            case=objection,
-            people=people,
-            documents=docs,
-            history=_history(session, "objection", objection.id) if full else None,
-            today=today,
-            appeals=list(session.scalars(select(Appeal).where(Appeal.objection_id == objection.id)))
-            if full
-            else None,
-        )
-        for objection, docs in zip(found, documents, strict=True)
-    ]
+    views: list[CaseView[Any]] = []
+    for case, documents in zip(found, documents_of_cases(session, found), strict=True):
+        kind = "objection" if isinstance(case, Objection) else "appeal"
+        history = _history(session, kind, case.id) if full else None
+        if isinstance(case, Objection):
+            appeals = appeals_linked(session, [case.id]) if full else None
+            views.append(
+                ObjectionView(case, people, documents, history, today or local_today(), appeals)
+            )
+        else:
+            views.append(AppealView(case, people, documents, history))
+    return views
 
 
-def objection_view(session: Session, objection: Objection) -> ObjectionView:
-    return objection_views(session, [objection], full=True)[0]
+def objection_view(session: Session, objection: Objection) -> CaseView[Objection]:
+    return case_views(session, [objection], full=True)[0]
 
 
-def appeal_views(session: Session, found: Sequence[Appeal], *, full: bool) -> list[AppealView]:
-    session.flush()
-    people = _people(session, found)
-    documents = documents_of_cases(session, found)
-    return [
-        AppealView(
-            case=appeal,
-            people=people,
-            documents=docs,
-            history=_history(session, "appeal", appeal.id) if full else None,
-        )
-        for appeal, docs in zip(found, documents, strict=True)
-    ]
-
-
-def appeal_view(session: Session, appeal: Appeal) -> AppealView:
-    return appeal_views(session, [appeal], full=True)[0]
+def appeal_view(session: Session, appeal: Appeal) -> CaseView[Appeal]:
+    return case_views(session, [appeal], full=True)[0]
 
 
 def overview(gate: Gate, *, open_only: bool = True) -> list[Objection]:

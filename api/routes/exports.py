@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import GateDep, RuntimeDep, TypeNamesDep, UserDep
-from api.downloads import content_disposition
+from api.downloads import pdf_answer
 from api.schemas import ExportOptionsOut, ExportOut, ExportsOut, binary
 from core.db import transaction
 from records import file_exports as exports
@@ -74,14 +74,9 @@ def _create(runtime: Runtime, names: dict[str, str], user: User, body: ExportIn)
     with transaction(runtime.sessions) as session:
         plan = exports.plan_export(
             Gate(session, user),
-            body.bg_number,
-            names,
-            recipient=body.recipient,
-            legal_basis=body.legal_basis,
-            document_ids=body.document_ids,
+            names=names,
+            **body.model_dump(exclude={"withheld"}),
             withheld={entry.document_id: entry.reason for entry in body.withheld},
-            objection_id=body.objection_id,
-            appeal_id=body.appeal_id,
             job_centre=runtime.settings.job_centre_name,
         )
     built = exports.build_planned_export(plan, runtime.blobs, work)
@@ -114,13 +109,4 @@ def get_export(export_id: int, gate: GateDep) -> ExportOut:
     summary="Aktenauszug herunterladen (PDF)",
 )
 def download_export(export_id: int, runtime: RuntimeDep, gate: GateDep) -> Response:
-    content, filename = exports.export_pdf(gate, runtime.blobs, export_id)
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": content_disposition("attachment", filename),
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return pdf_answer(*exports.export_pdf(gate, runtime.blobs, export_id))

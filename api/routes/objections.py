@@ -60,15 +60,7 @@ class ObjectionIn(BaseModel):
 def create_objection(
     body: ObjectionIn, db: DbDep, names: TypeNamesDep, gate: GateDep
 ) -> ObjectionOut:
-    objection = objections.register_objection(
-        gate,
-        body.document_id,
-        decision_id=body.decision_id,
-        form=body.form,
-        proven_notification=body.proven_notification,
-        legal_remedy_notice_ok=body.legal_remedy_notice_ok,
-        close_inbox_items=body.close_inbox_items,
-    )
+    objection = objections.register_objection(gate, **body.model_dump())
     return _objection(db, objection, names)
 
 
@@ -81,7 +73,7 @@ def list_objections(
     db: DbDep, names: TypeNamesDep, gate: GateDep, all: Annotated[bool, Query()] = False
 ) -> ObjectionsOut:
     found = objections.overview(gate, open_only=not all)
-    views = objections.objection_views(db, found, full=False)
+    views = objections.case_views(db, found, full=False)
     return ObjectionsOut.model_validate({"objections": views}, context={"names": names})
 
 
@@ -141,14 +133,7 @@ class DecisionIn(BaseModel):
 def set_decision(
     objection_id: int, body: DecisionIn, db: DbDep, names: TypeNamesDep, gate: GateDep
 ) -> ObjectionOut:
-    objection = objections.set_decision(
-        gate,
-        objection_id,
-        decision_id=body.decision_id,
-        proven_notification=body.proven_notification,
-        legal_remedy_notice_ok=body.legal_remedy_notice_ok,
-        reason=body.reason,
-    )
+    objection = objections.set_decision(gate, objection_id, **body.model_dump())
     return _objection(db, objection, names)
 
 
@@ -170,17 +155,7 @@ class AppealIn(BaseModel):
     summary="Klage aus einem Gerichtsschreiben erfassen",
 )
 def create_appeal(body: AppealIn, db: DbDep, names: TypeNamesDep, gate: GateDep) -> AppealOut:
-    appeal = objections.register_appeal(
-        gate,
-        body.document_id,
-        court=body.court,
-        file_reference=body.file_reference,
-        parties=body.parties,
-        served_on=body.served_on,
-        court_deadline=body.court_deadline,
-        objection_id=body.objection_id,
-        close_inbox_items=body.close_inbox_items,
-    )
+    appeal = objections.register_appeal(gate, **body.model_dump())
     return _appeal(db, appeal, names)
 
 
@@ -191,7 +166,7 @@ def list_appeals(
     db: DbDep, names: TypeNamesDep, gate: GateDep, all: Annotated[bool, Query()] = False
 ) -> AppealsOut:
     found = objections.appeals_overview(gate, open_only=not all)
-    views = objections.appeal_views(db, found, full=False)
+    views = objections.case_views(db, found, full=False)
     return AppealsOut.model_validate({"appeals": views}, context={"names": names})
 
 
