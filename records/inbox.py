@@ -310,22 +310,10 @@ def _reindex_after_commit(runtime: Runtime, gate: Gate, items: list[InboxItem]) 
     after_commit(gate.session, functools.partial(reindex_documents, runtime, document_ids))
 
 
-def act(
-    runtime: Runtime,
-    gate: Gate,
-    item_id: int,
-    action: str,
-    *,
-    to_user: str | None = None,
-    to_team: str | None = None,
-    comment: str | None = None,
-) -> InboxItem:
-    """One action on one item; the index follows the commit where the action changes it."""
-    item = work_item(gate, item_id, action, to_user=to_user, to_team=to_team, comment=comment)
-    gate.session.flush()
-    if action in REINDEXED:
-        _reindex_after_commit(runtime, gate, [item])
-    return item
+def act(runtime: Runtime, gate: Gate, item_id: int, action: str, **how: str | None) -> InboxItem:
+    """One action on one item (`how`: to_user, to_team, comment as for work_item); the index
+    follows the commit where the action changes it."""
+    return act_on_many(runtime, gate, [item_id], action, **how)[0]
 
 
 def act_on_many(

@@ -92,17 +92,8 @@ def work_on_item(
     gate: GateDep,
     body: ItemAction | None = None,
 ) -> InboxItemOut:
-    body = body or ItemAction()
-    item = inbox.act(
-        runtime,
-        gate,
-        item_id,
-        action,
-        to_user=body.to_user,
-        to_team=body.to_team,
-        comment=body.comment,
-    )
-    return InboxItemOut.of(item, names)
+    how = (body or ItemAction()).model_dump()
+    return InboxItemOut.of(inbox.act(runtime, gate, item_id, action, **how), names)
 
 
 class BulkAction(ItemAction):
@@ -113,15 +104,8 @@ class BulkAction(ItemAction):
 @router.post("/inbox/bulk", response_model=Count, summary="Mehrere Einträge auf einmal bearbeiten")
 def work_on_items(body: BulkAction, runtime: RuntimeDep, gate: GateDep) -> Count:
     """All or nothing: one refused item leaves every item as it was."""
-    done = inbox.act_on_many(
-        runtime,
-        gate,
-        body.ids,
-        body.action,
-        to_user=body.to_user,
-        to_team=body.to_team,
-        comment=body.comment,
-    )
+    how = body.model_dump(exclude={"ids", "action"})
+    done = inbox.act_on_many(runtime, gate, body.ids, body.action, **how)
     return Count(done=len(done))
 
 
