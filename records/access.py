@@ -212,28 +212,51 @@ class Grant:
     for_user: User | None = None
 
 
-def household_grant(session: Session, user: User, household: Household) -> Grant | None:
-    if user.role in CASEWORK_ROLES:
-        responsible = [p for p in (household.caseworker, household.case_manager) if p is not None]
-        if any(p.id == user.id for p in responsible):
-            return Grant("own")
-        if user.team_id is not None and any(p.team_id == user.team_id for p in responsible):
-            return Grant("team")
-        ids = {p.id for p in responsible}
-        for absent in absent_colleagues(session, user):
-            if absent.id in ids:
-                return Grant("deputy", absent)
-        return None
-    if user.role == Role.WIDERSPRUCH:
-        open_here = session.scalar(
-            select(
-                exists().where(
-                    Household.id == household.id, or_(_open_case(), _open_office_item(user))
-                )
+def _casework_grant(user: User, household: Household, absent: Iterable[User]) -> Grant | None:
+    responsible = [p for p in (household.caseworker, household.case_manager) if p is not None]
+    if any(p.id == user.id for p in responsible):
+        return Grant("own")
+    if user.team_id is not None and any(p.team_id == user.team_id for p in responsible):
+        return Grant("team")
+    ids = {p.id for p in responsible}
+    for colleague in absent:
+        if colleague.id in ids:
+            return Grant("deputy", colleague)
+    return None
+
+
+def _open_to_office(session: Session, user: User, household_ids: Iterable[int]) -> set[int]:
+    """Of these households, those open to the objections office (one query for all)."""
+    wanted = sorted(set(household_ids))
+    if not wanted:
+        return set()
+    return set(
+        session.scalars(
+            select(Household.id).where(
+                Household.id.in_(wanted), or_(_open_case(), _open_office_item(user))
             )
         )
-        return Grant("office") if open_here else None
+    )
+
+
+def household_grant(session: Session, user: User, household: Household) -> Grant | None:
+    if user.role in CASEWORK_ROLES:
+        return _casework_grant(user, household, absent_colleagues(session, user))
+    if user.role == Role.WIDERSPRUCH:
+        return Grant("office") if _open_to_office(session, user, [household.id]) else None
     return None
+
+
+def households_open_to(session: Session, user: User, households: Iterable[Household]) -> set[int]:
+    """`household_grant` for many households, with a fixed number of queries: the ids of
+    those the user may open."""
+    households = list(households)
+    if user.role in CASEWORK_ROLES:
+        absent = absent_colleagues(session, user)
+        return {h.id for h in households if _casework_grant(user, h, absent) is not None}
+    if user.role == Role.WIDERSPRUCH:
+        return _open_to_office(session, user, (h.id for h in households))
+    return set()
 
 
 def in_case_file(document: Document) -> bool:
@@ -579,5 +602,12 @@ class Gate:
         return record
 
     def visible(self, documents: Iterable[Document]) -> list[Document]:
-        """Of these documents, the ones the user may see (for lists; not audited one by one)."""
-        return [d for d in documents if document_grant(self.session, self.user, d) is not None]
+        """Of these documents, the ones the user may see (for lists; not audited one by one).
+        Outside the desk a document's grant is its household's: asked once for all of them."""
+        documents = list(documents)
+        if self.may(Capability.CLEARING):
+            return [d for d in documents if document_grant(self.session, self.user, d)]
+        filed = [d for d in documents if access_key_of(d) != CLEARING]
+        households = {d.household.id: d.household for d in filed if d.household is not None}
+        open_ = households_open_to(self.session, self.user, households.values())
+        return [d for d in filed if d.household_id in open_]

@@ -615,7 +615,8 @@ def appeals_overview(gate: Gate, *, open_only: bool = True) -> list[Appeal]:
     query = select(Appeal).options(
         selectinload(Appeal.household).selectinload(Household.members),
         selectinload(Appeal.document),
-        selectinload(Appeal.objection),
+        selectinload(Appeal.objection).selectinload(Objection.document),
+        selectinload(Appeal.objection).selectinload(Objection.decision),
     )
     if open_only:
         query = query.where(Appeal.status == "anhaengig")
