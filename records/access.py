@@ -31,7 +31,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Exists, Select, and_, exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from core.dates import local_today
 from core.errors import AccessDenied
@@ -60,6 +60,21 @@ _AUDITED_AS: dict[type, str] = {
     Appeal: "appeal",
     FileExport: "export",
     Deputy: "deputy",
+}
+# What is read with an objection or appeal: its household with the members, its letter, the
+# contested decision, and for an appeal the objection with its letters.
+CASE_LOADS: dict[type, tuple[Any, ...]] = {
+    Objection: (
+        selectinload(Objection.household).selectinload(Household.members),
+        selectinload(Objection.document),
+        selectinload(Objection.decision),
+    ),
+    Appeal: (
+        selectinload(Appeal.household).selectinload(Household.members),
+        selectinload(Appeal.document),
+        selectinload(Appeal.objection).selectinload(Objection.document),
+        selectinload(Appeal.objection).selectinload(Objection.decision),
+    ),
 }
 Audited = Household | Document | Objection | Appeal | FileExport | Deputy
 _Row = TypeVar("_Row", Document, Objection, Appeal, FileExport, Deputy)
@@ -567,7 +582,7 @@ class Gate:
     ) -> _Case:
         """An objection or appeal: open to whoever may see the letter it was registered from."""
         object_type = kind.__tablename__.rstrip("s")
-        case = self.session.get(kind, case_id)
+        case = self.session.get(kind, case_id, options=CASE_LOADS[kind])
         content = self.may(Capability.LEGAL) or self.may(Capability.CASE_FILES)
         grant = document_grant(self.session, self.user, case.document) if case and content else None
         if case is None or grant is None:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
-from records.access import Capability, Gate, in_case_file_clause
+from records.access import CASE_LOADS, Capability, Gate, in_case_file_clause
 from records.aktenauszug import ExportHeader, ExportItem, build_export
 from records.models import Appeal, Document, FileExport, Household, Note, Objection
 from records.objections import (
@@ -80,12 +80,12 @@ def _case(
         raise InvalidInput("Bitte entweder einen Widerspruch oder eine Klage wählen.")
     objection = appeal = None
     if objection_id is not None:
-        objection = session.get(Objection, objection_id)
+        objection = session.get(Objection, objection_id, options=CASE_LOADS[Objection])
         if objection is None or objection.household_id != household.id:
             raise NotFound("Widerspruch in dieser Akte nicht gefunden.")
         return "objection", objection, None
     if appeal_id is not None:
-        appeal = session.get(Appeal, appeal_id)
+        appeal = session.get(Appeal, appeal_id, options=CASE_LOADS[Appeal])
         if appeal is None or appeal.household_id != household.id:
             raise NotFound("Klage in dieser Akte nicht gefunden.")
         return "appeal", None, appeal

@@ -322,7 +322,9 @@ def name_deputy(
 
 def revoke_deputy(gate: Gate, deputy_id: int) -> Deputy:
     session, user = gate.session, gate.user
-    entry = session.get(Deputy, deputy_id)
+    entry = session.get(
+        Deputy, deputy_id, options=[selectinload(Deputy.absent), selectinload(Deputy.deputy)]
+    )
     own = entry is not None and entry.absent_id == user.id
     if entry is None or not (own or gate.may(Capability.MANAGE_DEPUTIES)):
         raise gate.refuse(

@@ -17,7 +17,7 @@ from core.dates import local_date, local_today
 from core.db import utcnow
 from core.errors import Conflict, InvalidInput
 from records import audit_chain, inbox
-from records.access import Capability, Gate, in_case_file_clause, item_grant
+from records.access import CASE_LOADS, Capability, Gate, in_case_file_clause, item_grant
 from records.deadlines import (
     AppealDeadlines,
     DeadlineCheck,
@@ -101,9 +101,9 @@ def register_objection(
             )
     receipt = document.receipt_date or document.received_at.date()
     objection = Objection(
-        household_id=document.household_id,
-        document_id=document.id,
-        decision_id=decision.id if decision else None,
+        household=household,
+        document=document,
+        decision=decision,
         form=form,
         receipt_date=receipt,
         proven_notification=proven_notification,
@@ -576,11 +576,7 @@ def appeal_view(session: Session, appeal: Appeal) -> CaseView[Appeal]:
 def overview(gate: Gate, *, open_only: bool = True) -> list[Objection]:
     """The objections the user may see, oldest receipt first (the § 88 clock runs from it)."""
     gate.require(Capability.LEGAL, "objections.list")
-    query = select(Objection).options(
-        selectinload(Objection.household).selectinload(Household.members),
-        selectinload(Objection.document),
-        selectinload(Objection.decision),
-    )
+    query = select(Objection).options(*CASE_LOADS[Objection])
     if open_only:
         query = query.where(Objection.status.in_(OPEN_STATES))
     objections = gate.session.scalars(query.order_by(Objection.receipt_date, Objection.id)).all()
@@ -612,12 +608,7 @@ def set_appeal_status(gate: Gate, appeal_id: int, status: str) -> Appeal:
 
 def appeals_overview(gate: Gate, *, open_only: bool = True) -> list[Appeal]:
     gate.require(Capability.LEGAL, "appeals.list")
-    query = select(Appeal).options(
-        selectinload(Appeal.household).selectinload(Household.members),
-        selectinload(Appeal.document),
-        selectinload(Appeal.objection).selectinload(Objection.document),
-        selectinload(Appeal.objection).selectinload(Objection.decision),
-    )
+    query = select(Appeal).options(*CASE_LOADS[Appeal])
     if open_only:
         query = query.where(Appeal.status == "anhaengig")
     appeals = gate.session.scalars(query.order_by(Appeal.served_on, Appeal.id)).all()
@@ -649,16 +640,17 @@ def register_appeal(
         raise InvalidInput(
             "Die gerichtliche Frist liegt vor der Zustellung.", code="court_deadline"
         )
+    objection = None
     if objection_id is not None:
-        objection = session.get(Objection, objection_id)
+        objection = session.get(Objection, objection_id, options=CASE_LOADS[Objection])
         if objection is None or objection.household_id != document.household_id:
             raise InvalidInput(
                 "Der Widerspruch muss zum selben Haushalt gehören.", code="objection_household"
             )
     appeal = Appeal(
-        household_id=document.household_id,
-        document_id=document.id,
-        objection_id=objection_id,
+        household=household,
+        document=document,
+        objection=objection,
         court=court.strip(),
         file_reference=" ".join(file_reference.split()),
         parties=parties.strip(),
