@@ -36,7 +36,7 @@ from records.file_exports import (
     ExportOptions,
 )
 from records.files import HouseholdFile
-from records.models import Deputy, Document, Household, InboxItem, Note, Page
+from records.models import Document, Household, InboxItem, Note, Page
 from records.objections import FORM_NAMES, STATE_NAMES, LegalIntake
 from records.routing import inbox_of
 from search import SearchHit
@@ -55,6 +55,11 @@ def binary(media_type: str, description: str) -> dict[int | str, dict[str, Any]]
 class Out(BaseModel):
     # Read from the domain objects where the names agree (validation_alias where they do not).
     model_config = ConfigDict(extra="forbid", from_attributes=True, populate_by_name=True)
+
+    @classmethod
+    def named(cls, source: object, names: dict[str, str]) -> Self:
+        """Read from a domain object, its document types named from the catalogue `names`."""
+        return cls.model_validate(source, context={"names": names})
 
 
 def _iso(value: object) -> object:
@@ -416,10 +421,6 @@ class DocumentViewOut(Out):
             page.words_url = f"{at}/words" if page.words_url else None
         return self
 
-    @classmethod
-    def of(cls, document: Document, names: dict[str, str]) -> DocumentViewOut:
-        return cls.model_validate(document, context={"names": names})
-
 
 class WordBox(Out):
     """One recognised word, in pixels of the upright page image (ingest.ocr.Word as the
@@ -570,10 +571,6 @@ class InboxItemOut(Out):
     created_at: Timestamp
     document: InboxDocumentOut
 
-    @classmethod
-    def of(cls, item: InboxItem, names: dict[str, str]) -> InboxItemOut:
-        return cls.model_validate(item, context={"names": names})
-
 
 class InboxListOut(Out):
     total: int
@@ -613,10 +610,6 @@ class DocumentSummary(DocumentBrief):
     court_reference: str | None
     status: str
 
-    @classmethod
-    def of(cls, document: Document, names: dict[str, str]) -> Self:
-        return cls.model_validate(document, context={"names": names})
-
 
 class NoteBrief(Out):
     text: str
@@ -632,7 +625,7 @@ class DocumentDetailsOut(DocumentSummary):
     def of_details(
         cls, document: Document, notes: list[Note], names: dict[str, str]
     ) -> DocumentDetailsOut:
-        details = cls.of(document, names)
+        details = cls.named(document, names)
         details.notes = [NoteBrief.model_validate(n) for n in notes]
         return details
 
@@ -644,7 +637,7 @@ class DocumentChangedOut(DocumentSummary):
     def of_change(
         cls, document: Document, changed: dict[str, Any], names: dict[str, str]
     ) -> DocumentChangedOut:
-        answer = cls.of(document, names)
+        answer = cls.named(document, names)
         answer.changed = changed
         return answer
 
@@ -716,7 +709,7 @@ class HouseholdFileOut(Out):
     @classmethod
     def of(cls, file: HouseholdFile, names: dict[str, str]) -> HouseholdFileOut:
         household = file.household
-        timeline = [DocumentSummary.of(d, names) for d in file.documents]
+        timeline = [DocumentSummary.named(d, names) for d in file.documents]
         groups: dict[str, DocumentGroup] = {}
         for summary in timeline:
             group = groups.setdefault(
@@ -749,23 +742,17 @@ class DeputyOut(Out):
     deputy: Person
     starts_on: date
     ends_on: date
-    active: bool
-    revoked: bool
-    created_by: str | None
+    active: bool = False
+    revoked: Annotated[bool, BeforeValidator(lambda at: at is not None)] = Field(
+        validation_alias="revoked_at"
+    )
+    created_by: str | None = Field(validation_alias="created_by_login")
 
-    @classmethod
-    def of(cls, deputy: Deputy) -> DeputyOut:
-        today = local_today()
-        return cls(
-            id=deputy.id,
-            absent=deputy.absent,
-            deputy=deputy.deputy,
-            starts_on=deputy.starts_on,
-            ends_on=deputy.ends_on,
-            active=deputy.revoked_at is None and deputy.starts_on <= today <= deputy.ends_on,
-            revoked=deputy.revoked_at is not None,
-            created_by=deputy.created_by_login,
-        )
+    @model_validator(mode="after")
+    def _today(self) -> DeputyOut:
+        """Whether the deputy stands in today."""
+        self.active = not self.revoked and self.starts_on <= local_today() <= self.ends_on
+        return self
 
 
 class DeputiesOut(Out):

@@ -69,6 +69,21 @@ def _document(gate: Gate, document_id: uuid.UUID, action: str) -> tuple[Document
     return document, document.household
 
 
+def _decision_in_file(
+    session: Session, decision_id: uuid.UUID | None, household_id: int | None
+) -> Document | None:
+    """The contested decision, which must lie in the same household's file."""
+    if decision_id is None:
+        return None
+    decision = session.get(Document, decision_id)
+    if decision is None or decision.household_id != household_id:
+        raise InvalidInput(
+            "Der angefochtene Bescheid muss in der Akte desselben Haushalts liegen.",
+            code="decision_household",
+        )
+    return decision
+
+
 def register_objection(
     gate: Gate,
     document_id: uuid.UUID,
@@ -91,14 +106,7 @@ def register_objection(
     document, household = _document(gate, document_id, "objection.registered")
     if session.scalar(select(Objection).where(Objection.document_id == document.id)):
         raise Conflict("Zu diesem Schreiben ist bereits ein Widerspruch erfasst.", code="exists")
-    decision = None
-    if decision_id is not None:
-        decision = session.get(Document, decision_id)
-        if decision is None or decision.household_id != document.household_id:
-            raise InvalidInput(
-                "Der angefochtene Bescheid muss in der Akte desselben Haushalts liegen.",
-                code="decision_household",
-            )
+    decision = _decision_in_file(session, decision_id, document.household_id)
     receipt = document.receipt_date or document.received_at.date()
     objection = Objection(
         household=household,
@@ -213,14 +221,7 @@ def set_decision(
     deadline check changes with it. Both are in the case's history."""
     session = gate.session
     objection = _objection(gate, objection_id, "objection.decision_set")
-    decision = None
-    if decision_id is not None:
-        decision = session.get(Document, decision_id)
-        if decision is None or decision.household_id != objection.household_id:
-            raise InvalidInput(
-                "Der angefochtene Bescheid muss in der Akte desselben Haushalts liegen.",
-                code="decision_household",
-            )
+    decision = _decision_in_file(session, decision_id, objection.household_id)
     before = {
         "decision": str(objection.decision_id) if objection.decision_id else None,
         "proven_notification": (

@@ -32,7 +32,7 @@ def view_document(
     document = gate.read_document(document_id, "document.view")
     # The answer names a household and is audited: the browser asks again every time.
     response.headers["Cache-Control"] = "no-store"
-    return DocumentViewOut.of(document, names)
+    return DocumentViewOut.named(document, names)
 
 
 @router.get(
