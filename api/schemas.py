@@ -1019,30 +1019,20 @@ class SearchHitOut(Out):
     source_name: str | None
     page: int | None
     snippet: str
-    score: float
+    score: Annotated[float, BeforeValidator(lambda score: round(score, 4))]
     receipt_date: date | None
     direction: str | None
     status: str | None
     viewer_url: str = Field(
-        description="öffnet das Dokument an der Trefferseite, Begriffe markiert"
+        "", description="öffnet das Dokument an der Trefferseite, Begriffe markiert"
     )
 
     @classmethod
     def of(cls, hit: SearchHit, q: str) -> SearchHitOut:
+        answer = cls.model_validate(hit)
         viewer = {"doc": hit.document_id, "page": hit.page, "q": q}
-        return cls(
-            document_id=hit.document_id,
-            bg_number=hit.bg_number,
-            doc_type=hit.doc_type,
-            source_name=hit.source_name,
-            page=hit.page,
-            snippet=hit.snippet,
-            score=round(hit.score, 4),
-            receipt_date=hit.receipt_date,
-            direction=hit.direction,
-            status=hit.status,
-            viewer_url=f"/viewer?{urlencode(viewer)}",
-        )
+        answer.viewer_url = f"/viewer?{urlencode(viewer)}"
+        return answer
 
 
 class SearchFacets(Out):

@@ -121,10 +121,7 @@ def register_objection(
         status_by_login=user.login,
         created_by_login=user.login,
     )
-    try:
-        check = deadline_of(objection, decision)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), code="deadline_dates") from None
+    check = _checked_deadline(objection, decision)
     gate.created(
         objection,
         "objection.registered",
@@ -184,6 +181,16 @@ def deadline_of(objection: Objection, decision: Document | None = None) -> Deadl
     )
 
 
+def _checked_deadline(
+    objection: Objection, decision: Document | None = None
+) -> DeadlineCheck | None:
+    """The deadline check of a change about to be made; dates it cannot use are refused."""
+    try:
+        return deadline_of(objection, decision)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="deadline_dates") from None
+
+
 def correct_receipt_date(gate: Gate, objection_id: int, new_date: date, reason: str) -> Objection:
     objection = _objection(gate, objection_id, "objection.receipt_date_corrected")
     if not reason.strip():
@@ -192,10 +199,7 @@ def correct_receipt_date(gate: Gate, objection_id: int, new_date: date, reason: 
         raise InvalidInput("Das Eingangsdatum liegt in der Zukunft.")
     before = objection.receipt_date
     objection.receipt_date = new_date
-    try:
-        deadline_of(objection)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), code="deadline_dates") from None
+    _checked_deadline(objection)
     gate.record_on(
         objection,
         "objection.receipt_date_corrected",
@@ -246,10 +250,7 @@ def set_decision(
     objection.decision = decision
     objection.proven_notification = proven_notification
     objection.legal_remedy_notice_ok = legal_remedy_notice_ok
-    try:
-        check = deadline_of(objection, decision)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), code="deadline_dates") from None
+    check = _checked_deadline(objection, decision)
     gate.record_on(
         objection,
         "objection.decision_set",
