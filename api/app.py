@@ -66,6 +66,7 @@ def create_app(runtime: Runtime, *, error_page: PageRenderer | None = None) -> F
         BodySizeLimit,
         max_bytes=settings.max_json_kb * 1024,
         max_upload_bytes=settings.max_upload_bytes,
+        page=error_page,
     )
-    app.add_middleware(CrossSiteGuard, trusted_origins=settings.trusted_origins)
+    app.add_middleware(CrossSiteGuard, trusted_origins=settings.trusted_origins, page=error_page)
     return app

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.errors import send_error
+from api.errors import ErrorAnswer, PageRenderer, send_refusal
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 ALLOWED_FETCH_SITES = frozenset({"same-origin", "none"})
@@ -63,8 +63,11 @@ def own_origin(scope: Scope, headers: Headers) -> tuple[str, str, int] | None:
 
 
 class CrossSiteGuard:
-    def __init__(self, app: ASGIApp, trusted_origins: Iterable[str] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, trusted_origins: Iterable[str] = (), page: PageRenderer | None = None
+    ) -> None:
         self.app = app
+        self.page = page
         self.trusted = {found for o in trusted_origins if (found := normal_origin(o)) is not None}
 
     def allowed(self, scope: Scope) -> bool:
@@ -85,10 +88,7 @@ class CrossSiteGuard:
         if scope["type"] != "http" or scope["method"] in SAFE_METHODS or self.allowed(scope):
             await self.app(scope, receive, send)
             return
-        await send_error(
-            send,
-            403,
-            "cross_site_request",
-            REFUSAL_MESSAGE,
-            [(b"vary", b"Origin, Sec-Fetch-Site")],
+        refusal = ErrorAnswer(
+            403, "cross_site_request", REFUSAL_MESSAGE, headers={"Vary": "Origin, Sec-Fetch-Site"}
         )
+        await send_refusal(scope, receive, send, refusal, self.page)

@@ -1,4 +1,5 @@
-"""File downloads: the name a browser saves a PDF under."""
+"""Stored files as answers: page images, word boxes and PDFs, with the name a browser saves a
+PDF under."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import unicodedata
 from pathlib import PurePosixPath, PureWindowsPath
 from urllib.parse import quote
 
+from fastapi.responses import Response
+
+from core.errors import NotFound
 from core.text import fold_umlauts
-from records.models import Document
+from records.models import Document, Page
+from storage import BlobStore, read_bytes
 
 
 def pdf_filename(document: Document) -> str:
@@ -30,3 +35,38 @@ def content_disposition(kind: str, filename: str) -> str:
     if not fallback.lower().endswith(".pdf"):
         fallback += ".pdf"
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+# Renditions never change under their key (a new attempt writes new keys), so the browser may
+# keep them; "private" keeps shared proxies from doing the same.
+PRIVATE_CACHE = {"Cache-Control": "private, max-age=3600"}
+
+
+def page_of(document: Document, number: int) -> Page:
+    page = next((p for p in document.pages if p.number == number), None)
+    if page is None:
+        raise NotFound(f"Das Dokument hat keine Seite {number}.")
+    return page
+
+
+def stored_file(blobs: BlobStore, key: str | None, media_type: str, missing: str) -> Response:
+    """A rendition from the blob store (its SHA-256 checked on the way out); `missing` is the
+    German answer where there is none."""
+    if key is None:
+        raise NotFound(missing)
+    return Response(read_bytes(blobs, key), media_type=media_type, headers=PRIVATE_CACHE)
+
+
+def pdf_answer(content: bytes, filename: str, *, inline: bool = False) -> Response:
+    """A PDF to save (or, inline, to show), never kept by a cache."""
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": content_disposition(
+                "inline" if inline else "attachment", filename
+            ),
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

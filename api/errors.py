@@ -9,9 +9,8 @@ app passes a page renderer (web.errors), the bare API has none and always answer
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
@@ -20,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
-from starlette.types import Send
+from starlette.types import Receive, Scope, Send
 
 from core.errors import (
     AccessDenied,
@@ -65,27 +64,13 @@ def error_body(code: str, message: str, **details: object) -> dict[str, object]:
     return {"error": {"code": code, "message": message, **extra}}
 
 
-async def send_error(
-    send: Send,
-    status: int,
-    code: str,
-    message: str,
-    headers: Iterable[tuple[bytes, bytes]] = (),
+async def send_refusal(
+    scope: Scope, receive: Receive, send: Send, answer: ErrorAnswer, page: PageRenderer | None
 ) -> None:
-    """An error answered by ASGI middleware, in the same JSON as every other error."""
-    body = json.dumps(error_body(code, message), ensure_ascii=False).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    """A refusal by ASGI middleware (before or while the body is read), answered like every
+    other error: the German page for a browser that wants one, else the same JSON."""
+    request = Request(scope, receive)
+    await (await _answer(request, answer, page))(scope, receive, send)
 
 
 def answer_for(exc: BaseException) -> ErrorAnswer:
@@ -156,16 +141,19 @@ def wants_page(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
+async def _answer(request: Request, answer: ErrorAnswer, page: PageRenderer | None) -> Response:
+    if page is not None and wants_page(request):
+        # The page looks up who is signed in: database work, off the event loop.
+        return await run_in_threadpool(page, request, answer)
+    return _json(answer)
+
+
 def install_error_handlers(app: FastAPI, page: PageRenderer | None = None) -> None:
     """Every error of `app` is answered here, as a page when `page` is given and the request
     wants one, else as JSON."""
 
     async def handle(request: Request, exc: Exception) -> Response:
-        answer = answer_for(exc)
-        if page is not None and wants_page(request):
-            # The page looks up who is signed in: database work, off the event loop.
-            return await run_in_threadpool(page, request, answer)
-        return _json(answer)
+        return await _answer(request, answer_for(exc), page)
 
     for kind in (EAkteError, RequestValidationError, HTTPException, Exception):
         app.add_exception_handler(kind, handle)

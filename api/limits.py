@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import send_error
+from api.errors import ErrorAnswer, PageRenderer, send_refusal
 from core.errors import EAkteError
 
 # (method, route path) of the routes that take files: scans from the desk, e-mails and
@@ -30,9 +30,7 @@ _ENVELOPE = 64 * 1024
 _LIMITED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-class UnsupportedMediaType(EAkteError):
-    code = "unsupported_media_type"
-    status = 415
+class UnsupportedMediaType(EAkteError, code="unsupported_media_type", status=415): ...
 
 
 def require_media_type(request: Request, expected: str, message: str) -> None:
@@ -50,8 +48,15 @@ def is_upload_route(scope: Scope) -> bool:
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        max_upload_bytes: int,
+        page: PageRenderer | None = None,
+    ) -> None:
         self.app = app
+        self.page = page
         self.max_bytes = max_bytes
         self.max_upload_bytes = max_upload_bytes + _ENVELOPE
 
@@ -86,7 +91,7 @@ class BodySizeLimit:
             # (FastAPI reports any failure while reading a body as 400).
             if not started and not refused:
                 refused = True
-                await self._refuse(send, upload)
+                await self._refuse(scope, receive, send, upload)
             raise _TooLarge()
 
         async def tracking_send(message: Message) -> None:
@@ -100,9 +105,9 @@ class BodySizeLimit:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not started and not refused:
-                await self._refuse(send, upload)
+                await self._refuse(scope, receive, send, upload)
 
-    async def _refuse(self, send: Send, upload: bool) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, upload: bool) -> None:
         if upload:
             limit_mb = (self.max_upload_bytes - _ENVELOPE) / 1048576
             message = (
@@ -115,7 +120,8 @@ class BodySizeLimit:
                 "Dateien bitte über das Hochladen einliefern."
             )
             code = "request_too_large"
-        await send_error(send, 413, code, message, [(b"connection", b"close")])
+        refusal = ErrorAnswer(413, code, message, headers={"Connection": "close"})
+        await send_refusal(scope, receive, send, refusal, self.page)
 
 
 class _TooLarge(Exception):

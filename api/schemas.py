@@ -12,16 +12,32 @@ the domain object here; the services return domain objects or plain data.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AliasPath,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
 
 from core.dates import local_today
 from records.desk import BatchList, BatchView
+from records.file_exports import (
+    LEGAL_BASES,
+    SCOPE_NAMES,
+    WITHHOLDING_REASONS,
+    ExportOptions,
+)
 from records.files import HouseholdFile
-from records.models import Deputy, Document, InboxItem, Note, Page, User
+from records.models import Document, Household, InboxItem, Note, Page
+from records.objections import FORM_NAMES, STATE_NAMES, LegalIntake
 from records.routing import inbox_of
 from search import SearchHit
 
@@ -40,6 +56,11 @@ class Out(BaseModel):
     # Read from the domain objects where the names agree (validation_alias where they do not).
     model_config = ConfigDict(extra="forbid", from_attributes=True, populate_by_name=True)
 
+    @classmethod
+    def named(cls, source: object, names: dict[str, str]) -> Self:
+        """Read from a domain object, its document types named from the catalogue `names`."""
+        return cls.model_validate(source, context={"names": names})
+
 
 def _iso(value: object) -> object:
     return value.isoformat() if isinstance(value, datetime) else value
@@ -47,6 +68,36 @@ def _iso(value: object) -> object:
 
 # ISO 8601 with time zone, as stored (a datetime is written as its isoformat()).
 Timestamp = Annotated[str, BeforeValidator(_iso)]
+
+
+def _type_name(code: str | None, info: ValidationInfo) -> str:
+    """The German name of a document type, from the catalogue passed as context `names`."""
+    names: dict[str, str] = (info.context or {}).get("names", {})
+    return names.get(code or "", code or "–")
+
+
+def _type_name_or_none(code: str | None, info: ValidationInfo) -> str | None:
+    return None if code is None else _type_name(code, info)
+
+
+def _in_context(key: str) -> Callable[[object, ValidationInfo], bool]:
+    """A flag: whether the value read is among the context's `key` (e.g. the chosen ids)."""
+
+    def check(value: object, info: ValidationInfo) -> bool:
+        return value in (info.context or {}).get(key, ())
+
+    return check
+
+
+def _in_file(key: str) -> AliasPath:
+    """A field read from the household the object lies in."""
+    return AliasPath("household", key)
+
+
+# The name of the document type, read from `doc_type` (context `names`: the catalogue); where
+# there is none "–", or None for the optional kind.
+TypeName = Annotated[str, BeforeValidator(_type_name)]
+OptionalTypeName = Annotated[str | None, BeforeValidator(_type_name_or_none)]
 
 
 # --- shared pieces -----------------------------------------------------------------------
@@ -61,16 +112,7 @@ class UserOut(Out):
     login: str
     name: str
     role: str
-    team: str | None
-
-    @classmethod
-    def of(cls, user: User) -> UserOut:
-        return cls(
-            login=user.login,
-            name=user.name,
-            role=user.role,
-            team=user.team.name if user.team else None,
-        )
+    team: str | None = Field(None, validation_alias=AliasPath("team", "name"))
 
 
 class JobRef(Out):
@@ -117,38 +159,40 @@ def inbox_ref(item: InboxItem | None) -> ClearingInbox | UserInbox | TeamInbox:
 # --- documents and batches ---------------------------------------------------------------
 
 
+class DocumentHead(Out):
+    """What every answer naming a document says of it (read from a Document)."""
+
+    id: uuid.UUID
+    source_name: str | None
+    doc_type: str | None
+    pages: int | None = Field(validation_alias="page_count")
+    receipt_date: date | None
+    letter_date: date | None
+    sender: str | None
+
+
+class DocumentBrief(DocumentHead):
+    """A document as lists of a case or an export show it."""
+
+    doc_type_name: TypeName = Field(validation_alias="doc_type")
+    direction: str
+    dispatch_date: date | None
+
+
 class DocumentOut(Out):
     id: uuid.UUID
     source_name: str | None
     content_type: str | None
     size_bytes: int | None
-    sha256: str | None
-    pages: int | None
+    sha256: str | None = Field(validation_alias="original_sha256")
+    pages: int | None = Field(validation_alias="page_count")
     status: str
     status_message: str | None
     received_at: Timestamp
-    bg_number: str | None
+    bg_number: str | None = Field(None, validation_alias=_in_file("bg_number"))
     doc_type: str | None
     batch_id: uuid.UUID | None
     qa_status: str
-
-    @classmethod
-    def of(cls, document: Document) -> DocumentOut:
-        return cls(
-            id=document.id,
-            source_name=document.source_name,
-            content_type=document.content_type,
-            size_bytes=document.size_bytes,
-            sha256=document.original_sha256,
-            pages=document.page_count,
-            status=document.status,
-            status_message=document.status_message,
-            received_at=document.received_at.isoformat(),
-            bg_number=document.household.bg_number if document.household else None,
-            doc_type=document.doc_type,
-            batch_id=document.batch_id,
-            qa_status=document.qa_status,
-        )
 
 
 class DroppedPageOut(Out):
@@ -158,15 +202,15 @@ class DroppedPageOut(Out):
 
 class BatchDocumentOut(Out):
     id: uuid.UUID
-    pages: int | None
+    pages: int | None = Field(validation_alias="page_count")
     first_page: int | None
     last_page: int | None
     qa_status: str
     # What recognition decided, only while the desk still checks it: afterwards household,
     # type and recipient are the caseworkers' business.
     doc_type: str | None
-    bg_number: str | None
-    inbox: InboxRef | None
+    bg_number: str | None = Field(None, validation_alias=_in_file("bg_number"))
+    inbox: InboxRef | None = None
 
 
 class BatchJobOut(Out):
@@ -176,57 +220,44 @@ class BatchJobOut(Out):
     error: str | None = Field(validation_alias="last_error")
 
 
-class BatchOut(Out):
+class BatchFields(Out):
+    """What an answer about a batch reads from the batch itself."""
+
     id: uuid.UUID
     source_name: str | None
     channel: str
     station: str | None
     content_type: str | None
     size_bytes: int | None
-    sha256: str | None
+    sha256: str | None = Field(validation_alias="original_sha256")
     status: str
     status_message: str | None
     received_at: Timestamp
     pages_total: int
     pages_done: int
-    pages_dropped: list[DroppedPageOut]
+    pages_dropped: list[DroppedPageOut] = Field(validation_alias="dropped_pages")
+
+
+class BatchOut(BatchFields):
     documents: list[BatchDocumentOut]
     job: BatchJobOut | None
 
     @classmethod
     def of(cls, view: BatchView) -> BatchOut:
-        batch, job = view.batch, view.job
         return cls(
-            id=batch.id,
-            source_name=batch.source_name,
-            channel=batch.channel,
-            station=batch.station,
-            content_type=batch.content_type,
-            size_bytes=batch.size_bytes,
-            sha256=batch.original_sha256,
-            status=batch.status,
-            status_message=batch.status_message,
-            received_at=batch.received_at.isoformat(),
-            pages_total=batch.pages_total,
-            pages_done=batch.pages_done,
-            pages_dropped=[DroppedPageOut.model_validate(p) for p in batch.dropped_pages],
+            **dict(BatchFields.model_validate(view.batch)),
             documents=[_batch_document(d, view.inboxes.get(d.id)) for d in view.documents],
-            job=None if job is None else BatchJobOut.model_validate(job),
+            job=None if view.job is None else BatchJobOut.model_validate(view.job),
         )
 
 
 def _batch_document(document: Document, item: InboxItem | None) -> BatchDocumentOut:
-    pending = document.qa_status == "pending"
-    return BatchDocumentOut(
-        id=document.id,
-        pages=document.page_count,
-        first_page=document.first_page,
-        last_page=document.last_page,
-        qa_status=document.qa_status,
-        doc_type=document.doc_type if pending else None,
-        bg_number=document.household.bg_number if pending and document.household else None,
-        inbox=inbox_ref(item) if pending and item is not None else None,
-    )
+    answer = BatchDocumentOut.model_validate(document)
+    if answer.qa_status != "pending":
+        answer.doc_type = answer.bg_number = None
+    elif item is not None:
+        answer.inbox = inbox_ref(item)
+    return answer
 
 
 class BatchInListOut(BatchOut):
@@ -346,32 +377,27 @@ class ScanRecordOut(Out):
 
 
 class ViewerPageOut(Out):
+    """A page of the viewer; read with the keys of its files, which DocumentViewOut turns into
+    the API's URLs."""
+
     number: int
     width: int | None
     height: int | None
-    image_url: str | None
-    thumb_url: str | None
-    words_url: str | None
+    image_url: str | None = Field(validation_alias="image_key")
+    thumb_url: str | None = Field(validation_alias="thumb_key")
+    words_url: str | None = Field(validation_alias="words_key")
 
-    @classmethod
-    def of(cls, document: Document, page: Page) -> ViewerPageOut:
-        base = f"/api/documents/{document.id}/pages/{page.number}"
-        return cls(
-            number=page.number,
-            width=page.width,
-            height=page.height,
-            image_url=f"{base}/image" if page.image_key else None,
-            thumb_url=f"{base}/thumb" if page.thumb_key else None,
-            words_url=f"{base}/words" if page.words_key else None,
-        )
+
+def _in_order(pages: list[Page]) -> list[Page]:
+    return sorted(pages, key=lambda p: p.number)
 
 
 class DocumentViewOut(Out):
     id: uuid.UUID
     source_name: str | None
     doc_type: str | None
-    doc_type_name: str | None
-    bg_number: str | None
+    doc_type_name: OptionalTypeName = Field(validation_alias="doc_type")
+    bg_number: str | None = Field(None, validation_alias=_in_file("bg_number"))
     received_at: Timestamp
     receipt_date: date | None = Field(
         description="Eingangsdatum: der gelesene Eingangsstempel, sonst der Tag des Scans"
@@ -379,32 +405,27 @@ class DocumentViewOut(Out):
     letter_date: date | None
     status: str
     qa_status: str
-    page_count: int
-    pdf_url: str | None
-    pages: list[ViewerPageOut]
+    page_count: Annotated[int, BeforeValidator(len)] = Field(validation_alias="pages")
+    pdf_url: str | None = Field(validation_alias="pdf_key")
+    pages: Annotated[list[ViewerPageOut], BeforeValidator(_in_order)]
 
-    @classmethod
-    def of(cls, document: Document, names: dict[str, str]) -> DocumentViewOut:
-        pages = sorted(document.pages, key=lambda p: p.number)
-        return cls(
-            id=document.id,
-            source_name=document.source_name,
-            doc_type=document.doc_type,
-            doc_type_name=names.get(document.doc_type or "", document.doc_type),
-            bg_number=document.household.bg_number if document.household else None,
-            received_at=document.received_at.isoformat(),
-            receipt_date=document.receipt_date,
-            letter_date=document.letter_date,
-            status=document.status,
-            qa_status=document.qa_status,
-            page_count=len(pages),
-            pdf_url=f"/api/documents/{document.id}/pdf" if document.pdf_key else None,
-            pages=[ViewerPageOut.of(document, page) for page in pages],
-        )
+    @model_validator(mode="after")
+    def _urls(self) -> DocumentViewOut:
+        """Where a file is stored, the API's URL that serves it."""
+        base = f"/api/documents/{self.id}"
+        self.pdf_url = f"{base}/pdf" if self.pdf_url else None
+        for page in self.pages:
+            at = f"{base}/pages/{page.number}"
+            page.image_url = f"{at}/image" if page.image_url else None
+            page.thumb_url = f"{at}/thumb" if page.thumb_url else None
+            page.words_url = f"{at}/words" if page.words_url else None
+        return self
 
 
 class WordBox(Out):
-    """One recognised word, in pixels of the upright page image."""
+    """One recognised word, in pixels of the upright page image (ingest.ocr.Word as the
+    pipeline stores it; the API does not import the OCR module, which sets the process's
+    thread limits)."""
 
     text: str
     left: int
@@ -521,64 +542,34 @@ class ImportReportOut(Out):
 # --- workplace ---------------------------------------------------------------------------
 
 
-class InboxDocumentOut(Out):
-    id: uuid.UUID
-    source_name: str | None
-    pages: int | None
-    doc_type: str | None
-    doc_type_name: str | None
-    receipt_date: date | None
-    letter_date: date | None
-    sender: str | None
-    bg_number: str | None
-    household_name: str | None
+def _main_member(household: Household | None) -> str | None:
+    """The household as the Postkorb names it: its first member by name, "Last, First"."""
+    if household is None or not household.members:
+        return None
+    first = min(household.members, key=lambda m: (m.last_name, m.first_name))
+    return f"{first.last_name}, {first.first_name}"
+
+
+class InboxDocumentOut(DocumentHead):
+    doc_type_name: OptionalTypeName = Field(validation_alias="doc_type")
+    bg_number: str | None = Field(None, validation_alias=_in_file("bg_number"))
+    household_name: Annotated[str | None, BeforeValidator(_main_member)] = Field(
+        validation_alias="household"
+    )
 
 
 class InboxItemOut(Out):
     id: int
     state: str
     kind: str
-    user: str | None
-    user_name: str | None
-    team: str | None
+    user: str | None = Field(None, validation_alias=AliasPath("user", "login"))
+    user_name: str | None = Field(None, validation_alias=AliasPath("user", "name"))
+    team: str | None = Field(None, validation_alias=AliasPath("team", "name"))
     reason: str
     comment: str | None
-    forwarded_by: str | None
+    forwarded_by: str | None = Field(validation_alias="forwarded_by_login")
     created_at: Timestamp
     document: InboxDocumentOut
-
-    @classmethod
-    def of(cls, item: InboxItem, names: dict[str, str]) -> InboxItemOut:
-        document = item.document
-        household = document.household
-        main_member = None
-        if household is not None and household.members:
-            first = sorted(household.members, key=lambda m: (m.last_name, m.first_name))[0]
-            main_member = f"{first.last_name}, {first.first_name}"
-        return cls(
-            id=item.id,
-            state=item.state,
-            kind=item.kind,
-            user=item.user.login if item.user else None,
-            user_name=item.user.name if item.user else None,
-            team=item.team.name if item.team else None,
-            reason=item.reason,
-            comment=item.comment,
-            forwarded_by=item.forwarded_by_login,
-            created_at=item.created_at.isoformat(),
-            document=InboxDocumentOut(
-                id=document.id,
-                source_name=document.source_name,
-                pages=document.page_count,
-                doc_type=document.doc_type,
-                doc_type_name=names.get(document.doc_type or "", document.doc_type),
-                receipt_date=document.receipt_date,
-                letter_date=document.letter_date,
-                sender=document.sender,
-                bg_number=household.bg_number if household else None,
-                household_name=main_member,
-            ),
-        )
 
 
 class InboxListOut(Out):
@@ -615,40 +606,9 @@ class StaffOut(Out):
     teams: list[str]
 
 
-class DocumentSummary(Out):
-    id: uuid.UUID
-    source_name: str | None
-    doc_type: str | None
-    doc_type_name: str
-    pages: int | None
-    direction: str
-    receipt_date: date | None
-    letter_date: date | None
-    dispatch_date: date | None
-    sender: str | None
+class DocumentSummary(DocumentBrief):
     court_reference: str | None
     status: str
-
-    @classmethod
-    def fields_of(cls, document: Document, names: dict[str, str]) -> dict[str, Any]:
-        return {
-            "id": document.id,
-            "source_name": document.source_name,
-            "doc_type": document.doc_type,
-            "doc_type_name": names.get(document.doc_type or "", document.doc_type or "–"),
-            "pages": document.page_count,
-            "direction": document.direction,
-            "receipt_date": document.receipt_date,
-            "letter_date": document.letter_date,
-            "dispatch_date": document.dispatch_date,
-            "sender": document.sender,
-            "court_reference": document.court_reference,
-            "status": document.status,
-        }
-
-    @classmethod
-    def of(cls, document: Document, names: dict[str, str]) -> DocumentSummary:
-        return cls(**cls.fields_of(document, names))
 
 
 class NoteBrief(Out):
@@ -658,28 +618,28 @@ class NoteBrief(Out):
 
 
 class DocumentDetailsOut(DocumentSummary):
-    bg_number: str | None
-    notes: list[NoteBrief]
+    bg_number: str | None = Field(None, validation_alias=_in_file("bg_number"))
+    notes: list[NoteBrief] = []
 
     @classmethod
     def of_details(
         cls, document: Document, notes: list[Note], names: dict[str, str]
     ) -> DocumentDetailsOut:
-        return cls(
-            **DocumentSummary.fields_of(document, names),
-            bg_number=document.household.bg_number if document.household else None,
-            notes=[NoteBrief.model_validate(n) for n in notes],
-        )
+        details = cls.named(document, names)
+        details.notes = [NoteBrief.model_validate(n) for n in notes]
+        return details
 
 
 class DocumentChangedOut(DocumentSummary):
-    changed: dict[str, list[Any]] = Field(description="je geändertem Feld: [vorher, nachher]")
+    changed: dict[str, list[Any]] = Field({}, description="je geändertem Feld: [vorher, nachher]")
 
     @classmethod
     def of_change(
         cls, document: Document, changed: dict[str, Any], names: dict[str, str]
     ) -> DocumentChangedOut:
-        return cls(**DocumentSummary.fields_of(document, names), changed=changed)
+        answer = cls.named(document, names)
+        answer.changed = changed
+        return answer
 
 
 class NoteCreatedOut(Out):
@@ -732,24 +692,6 @@ class FileAppeal(Out):
     document_id: uuid.UUID
 
 
-class FileExportBrief(Out):
-    id: int
-    created_at: Timestamp
-    created_by: str
-    created_by_name: str | None
-    recipient: str
-    legal_basis: str
-    purpose: str | None
-    scope: str
-    objection_id: int | None
-    appeal_id: int | None
-    documents: int
-    withheld: int
-    pages: int | None
-    sha256: str | None
-    pdf_url: str
-
-
 class HouseholdFileOut(Out):
     bg_number: str
     active: bool
@@ -767,7 +709,7 @@ class HouseholdFileOut(Out):
     @classmethod
     def of(cls, file: HouseholdFile, names: dict[str, str]) -> HouseholdFileOut:
         household = file.household
-        timeline = [DocumentSummary.of(d, names) for d in file.documents]
+        timeline = [DocumentSummary.named(d, names) for d in file.documents]
         groups: dict[str, DocumentGroup] = {}
         for summary in timeline:
             group = groups.setdefault(
@@ -778,13 +720,11 @@ class HouseholdFileOut(Out):
         return cls(
             bg_number=household.bg_number,
             active=household.active,
-            address=Address(
-                street=household.street, postcode=household.postcode, town=household.town
-            ),
+            address=Address.model_validate(household),
             caseworker=household.caseworker,
             case_manager=household.case_manager,
             members=[
-                FileMember(last_name=m.last_name, first_name=m.first_name, birth_date=m.birth_date)
+                FileMember.model_validate(m)
                 for m in sorted(household.members, key=lambda m: m.birth_date or date.min)
             ],
             timeline=timeline,
@@ -792,26 +732,7 @@ class HouseholdFileOut(Out):
             notes=[FileNote.model_validate(n) for n in file.notes],
             objections=[FileObjection.model_validate(o) for o in file.objections],
             appeals=[FileAppeal.model_validate(a) for a in file.appeals],
-            exports=[
-                FileExportBrief(
-                    id=e.id,
-                    created_at=e.created_at.isoformat(),
-                    created_by=e.created_by_login,
-                    created_by_name=e.created_by_name,
-                    recipient=e.recipient,
-                    legal_basis=e.legal_basis,
-                    purpose=e.purpose,
-                    scope=e.scope,
-                    objection_id=e.objection_id,
-                    appeal_id=e.appeal_id,
-                    documents=len(e.documents),
-                    withheld=sum(1 for entry in e.documents if entry.get("withheld_reason")),
-                    pages=e.page_count,
-                    sha256=e.sha256,
-                    pdf_url=f"/api/exports/{e.id}/pdf",
-                )
-                for e in file.exports
-            ],
+            exports=[FileExportBrief.model_validate(e) for e in file.exports],
         )
 
 
@@ -821,23 +742,17 @@ class DeputyOut(Out):
     deputy: Person
     starts_on: date
     ends_on: date
-    active: bool
-    revoked: bool
-    created_by: str | None
+    active: bool = False
+    revoked: Annotated[bool, BeforeValidator(lambda at: at is not None)] = Field(
+        validation_alias="revoked_at"
+    )
+    created_by: str | None = Field(validation_alias="created_by_login")
 
-    @classmethod
-    def of(cls, deputy: Deputy) -> DeputyOut:
-        today = local_today()
-        return cls(
-            id=deputy.id,
-            absent=deputy.absent,
-            deputy=deputy.deputy,
-            starts_on=deputy.starts_on,
-            ends_on=deputy.ends_on,
-            active=deputy.revoked_at is None and deputy.starts_on <= today <= deputy.ends_on,
-            revoked=deputy.revoked_at is not None,
-            created_by=deputy.created_by_login,
-        )
+    @model_validator(mode="after")
+    def _today(self) -> DeputyOut:
+        """Whether the deputy stands in today."""
+        self.active = not self.revoked and self.starts_on <= local_today() <= self.ends_on
+        return self
 
 
 class DeputiesOut(Out):
@@ -846,19 +761,6 @@ class DeputiesOut(Out):
 
 
 # --- objections and appeals --------------------------------------------------------------
-
-
-class DocumentBrief(Out):
-    id: uuid.UUID
-    source_name: str | None
-    doc_type: str | None
-    doc_type_name: str
-    direction: str
-    pages: int | None
-    receipt_date: date | None
-    dispatch_date: date | None
-    letter_date: date | None
-    sender: str | None
 
 
 class DeadlineStep(Out):
@@ -895,19 +797,14 @@ class AppealRef(Out):
     file_reference: str
 
 
-class ObjectionInListOut(Out):
+class CaseOut(Out):
+    """What objections and appeals share; read from records.objections.CaseView."""
+
     id: int
-    bg_number: str
+    bg_number: str = Field(validation_alias=_in_file("bg_number"))
     household_name: str | None
     document_id: uuid.UUID
     document: DocumentBrief | None
-    decision_id: uuid.UUID | None
-    decision: DocumentBrief | None
-    form: str
-    form_name: str
-    receipt_date: date
-    proven_notification: date | None
-    legal_remedy_notice_ok: bool
     status: str
     status_name: str
     status_by: str | None
@@ -915,13 +812,23 @@ class ObjectionInListOut(Out):
     created_by: str | None
     created_at: Timestamp
     open: bool
+    status_by_name: str | None
+    created_by_name: str | None
+    documents: list[DocumentBrief]
+
+
+class ObjectionInListOut(CaseOut):
+    decision_id: uuid.UUID | None
+    decision: DocumentBrief | None
+    form: str
+    form_name: str
+    receipt_date: date
+    proven_notification: date | None
+    legal_remedy_notice_ok: bool
     age_days: int
     inaction: Inaction | None
     deadline: DeadlineCheck | None
     deadline_missing: str | None
-    status_by_name: str | None
-    created_by_name: str | None
-    documents: list[DocumentBrief]
 
 
 class ObjectionOut(ObjectionInListOut):
@@ -933,32 +840,17 @@ class ObjectionsOut(Out):
     objections: list[ObjectionInListOut]
 
 
-class AppealInListOut(Out):
-    id: int
-    bg_number: str
-    household_name: str | None
-    document_id: uuid.UUID
-    document: DocumentBrief | None
+class AppealInListOut(CaseOut):
     objection_id: int | None
     court: str
     file_reference: str
     parties: str
     served_on: date
     court_deadline: date | None
-    statement_due: date
-    file_due: date
-    deadline_summary: str
-    deadline_steps: list[DeadlineStep]
-    status: str
-    status_name: str
-    status_by: str | None
-    status_at: Timestamp
-    created_by: str | None
-    created_at: Timestamp
-    open: bool
-    status_by_name: str | None
-    created_by_name: str | None
-    documents: list[DocumentBrief]
+    statement_due: date = Field(validation_alias=AliasPath("due", "statement_due"))
+    file_due: date = Field(validation_alias=AliasPath("due", "file_due"))
+    deadline_summary: str = Field(validation_alias=AliasPath("due", "summary"))
+    deadline_steps: list[DeadlineStep] = Field(validation_alias=AliasPath("due", "steps"))
 
 
 class AppealOut(AppealInListOut):
@@ -970,7 +862,9 @@ class AppealsOut(Out):
 
 
 class SuggestedDecision(DocumentBrief):
-    suggested: bool
+    suggested: Annotated[bool, BeforeValidator(_in_context("suggested"))] = Field(
+        validation_alias="id"
+    )
 
 
 class FormOut(Out):
@@ -981,7 +875,9 @@ class FormOut(Out):
 class ObjectionBrief(Out):
     id: int
     receipt_date: date
-    status_name: str
+    status_name: Annotated[str, BeforeValidator(STATE_NAMES.__getitem__)] = Field(
+        validation_alias="status"
+    )
 
 
 class CourtLetterFacts(Out):
@@ -1008,17 +904,24 @@ class LegalIntakeOut(Out):
     appeal_id: int | None
     decisions: list[SuggestedDecision]
     decision_suggestion: str | None
-    forms: list[FormOut]
+    forms: list[FormOut] = [FormOut(code=code, name=name) for code, name in FORM_NAMES.items()]
     objections: list[ObjectionBrief]
     appeal: CourtLetterFacts
+
+    @classmethod
+    def of(cls, intake: LegalIntake, names: dict[str, str]) -> LegalIntakeOut:
+        suggested = {intake.suggested.id} if intake.suggested else set()
+        return cls.model_validate(intake, context={"names": names, "suggested": suggested})
 
 
 # --- exports (Aktenauszug) ---------------------------------------------------------------
 
 
 class ExportDocumentChoice(DocumentBrief):
-    selected: bool
-    has_pdf: bool
+    selected: Annotated[bool, BeforeValidator(_in_context("chosen"))] = Field(validation_alias="id")
+    has_pdf: Annotated[bool, BeforeValidator(lambda key: key is not None)] = Field(
+        validation_alias="pdf_key"
+    )
 
 
 class LegalBasisOut(Out):
@@ -1033,7 +936,7 @@ class ExportObjectionRef(Out):
 
 
 class ExportOptionsOut(Out):
-    bg_number: str
+    bg_number: str = Field(validation_alias=_in_file("bg_number"))
     household_name: str | None
     scope: str
     objection_id: int | None
@@ -1041,35 +944,65 @@ class ExportOptionsOut(Out):
     recipient: str | None
     legal_basis: str | None
     documents: list[ExportDocumentChoice]
-    legal_bases: list[LegalBasisOut]
-    withholding_reasons: list[str]
+    legal_bases: list[LegalBasisOut] = [
+        LegalBasisOut.model_validate(basis) for basis in LEGAL_BASES.values()
+    ]
+    withholding_reasons: list[str] = list(WITHHOLDING_REASONS)
     objections: list[ExportObjectionRef]
     appeals: list[AppealRef]
 
+    @classmethod
+    def of(cls, options: ExportOptions, names: dict[str, str]) -> ExportOptionsOut:
+        return cls.model_validate(options, context={"names": names, "chosen": options.chosen})
 
-class ExportOut(Out):
+
+def _basis_name(code: str) -> str:
+    basis = LEGAL_BASES.get(code)
+    return basis.name if basis else code
+
+
+def _withheld(documents: list[dict[str, Any]]) -> int:
+    return sum(1 for entry in documents if entry.get("withheld_reason"))
+
+
+class ExportBrief(Out):
+    """An export as the case file lists it (read from a FileExport)."""
+
     id: int
-    bg_number: str
-    scope: str
-    scope_name: str
-    objection_id: int | None
-    appeal_id: int | None
+    created_at: Timestamp
+    created_by: str = Field(validation_alias="created_by_login")
+    created_by_name: str | None
     recipient: str
     legal_basis: str
-    legal_basis_name: str
     purpose: str | None
-    created_by: str
-    created_by_name: str | None
-    created_at: Timestamp
-    pages: int | None
+    scope: str
+    objection_id: int | None
+    appeal_id: int | None
+    withheld: Annotated[int, BeforeValidator(_withheld)] = Field(validation_alias="documents")
+    pages: int | None = Field(validation_alias="page_count")
     sha256: str | None
+    pdf_url: Annotated[str, BeforeValidator(lambda key: f"/api/exports/{key}/pdf")] = Field(
+        validation_alias="id"
+    )
+
+
+class FileExportBrief(ExportBrief):
+    documents: Annotated[int, BeforeValidator(len)]
+
+
+class ExportOut(ExportBrief):
+    bg_number: str = Field(validation_alias=_in_file("bg_number"))
+    scope_name: Annotated[str, BeforeValidator(SCOPE_NAMES.__getitem__)] = Field(
+        validation_alias="scope"
+    )
+    legal_basis_name: Annotated[str, BeforeValidator(_basis_name)] = Field(
+        validation_alias="legal_basis"
+    )
     size_bytes: int | None
     documents: list[dict[str, Any]] = Field(
         description="die Dokumente des Auszugs in seiner Reihenfolge, mit Seiten und ggf. "
         "dem Grund der Zurückhaltung"
     )
-    withheld: int
-    pdf_url: str
 
 
 class ExportsOut(Out):
@@ -1086,30 +1019,20 @@ class SearchHitOut(Out):
     source_name: str | None
     page: int | None
     snippet: str
-    score: float
+    score: Annotated[float, BeforeValidator(lambda score: round(score, 4))]
     receipt_date: date | None
     direction: str | None
     status: str | None
     viewer_url: str = Field(
-        description="öffnet das Dokument an der Trefferseite, Begriffe markiert"
+        "", description="öffnet das Dokument an der Trefferseite, Begriffe markiert"
     )
 
     @classmethod
     def of(cls, hit: SearchHit, q: str) -> SearchHitOut:
+        answer = cls.model_validate(hit)
         viewer = {"doc": hit.document_id, "page": hit.page, "q": q}
-        return cls(
-            document_id=hit.document_id,
-            bg_number=hit.bg_number,
-            doc_type=hit.doc_type,
-            source_name=hit.source_name,
-            page=hit.page,
-            snippet=hit.snippet,
-            score=round(hit.score, 4),
-            receipt_date=hit.receipt_date,
-            direction=hit.direction,
-            status=hit.status,
-            viewer_url=f"/viewer?{urlencode(viewer)}",
-        )
+        answer.viewer_url = f"/viewer?{urlencode(viewer)}"
+        return answer
 
 
 class SearchFacets(Out):

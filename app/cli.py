@@ -8,13 +8,18 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from core.config import Settings, get_settings
 from core.errors import EAkteError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 app = typer.Typer(help="E-Akte für kommunale Jobcenter", no_args_is_help=True, add_completion=False)
 import_app = typer.Typer(help="Stammdaten aus dem Fachverfahren einlesen", no_args_is_help=True)
@@ -167,22 +172,31 @@ def documents(
     typer.echo(f"{len(rows)} Einträge")
 
 
-@app.command()
-def migrate() -> None:
-    """Datenbankschema auf den neuesten Stand bringen (mit EAKTE_MIGRATION_DATABASE_URL als
-    Eigentümerin des Schemas, die dann der Laufzeitrolle ihre Rechte gibt)."""
+@contextmanager
+def _schema_engine(url: str) -> Iterator[Engine]:
+    """An engine for work on the schema, disposed afterwards; an error of ours ends the
+    command with its German message and exit code 1."""
     from core.db import make_engine
-    from records.db_roles import migrate_database
 
-    settings = _settings()
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(url)
     try:
-        migrate_database(settings, engine)
+        yield engine
     except EAkteError as exc:
         typer.echo(exc.message, err=True)
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
+
+
+@app.command()
+def migrate() -> None:
+    """Datenbankschema auf den neuesten Stand bringen (mit EAKTE_MIGRATION_DATABASE_URL als
+    Eigentümerin des Schemas, die dann der Laufzeitrolle ihre Rechte gibt)."""
+    from records.db_roles import migrate_database
+
+    settings = _settings()
+    with _schema_engine(settings.resolved_database_url) as engine:
+        migrate_database(settings, engine)
     typer.echo(f"Schema aktuell ({engine.dialect.name}).")
 
 
@@ -314,20 +328,13 @@ def db_grant_runtime(
     """Der Laufzeitrolle (PostgreSQL) die nötigen Rechte geben: Fachtabellen lesen und
     schreiben, das Prüfprotokoll nur ergänzen und lesen. Läuft als Eigentümerin des Schemas
     (EAKTE_MIGRATION_DATABASE_URL, sonst EAKTE_DATABASE_URL)."""
-    from core.db import make_engine
     from records.db_roles import grant_runtime_role
     from records.schema import migrate
 
     settings = _settings()
-    owner = make_engine(settings.migration_database_url or settings.resolved_database_url)
-    try:
+    with _schema_engine(settings.migration_database_url or settings.resolved_database_url) as owner:
         migrate(owner)
         grant_runtime_role(owner, role)
-    except EAkteError as exc:
-        typer.echo(exc.message, err=True)
-        raise typer.Exit(1) from None
-    finally:
-        owner.dispose()
     typer.echo(f"Rechte für {role} gesetzt: Prüfprotokoll nur Lesen und Anfügen.")
 
 

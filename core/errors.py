@@ -24,12 +24,31 @@ class Outcome(Enum):
 
 
 class EAkteError(Exception):
+    """The root of the family. A subclass states what differs from its parent as class
+    keywords (`code`, `status`, `outcome`), so each error is one line of the table below."""
+
     code = "error"
     status = 500
     outcome = Outcome.RETRY
     # What must be recorded although the unit of work is rolled back (a refused access): the
     # transaction's owner calls it with a session of its own after the rollback, then commits.
     after_rollback: Callable[[Any], None] | None = None
+
+    def __init_subclass__(
+        cls,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        outcome: Outcome | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
+        if status is not None:
+            cls.status = status
+        if outcome is not None:
+            cls.outcome = outcome
 
     def __init__(self, message: str, *, code: str | None = None, **details: object) -> None:
         super().__init__(message)
@@ -39,116 +58,79 @@ class EAkteError(Exception):
         self.details = details
 
 
-class ConfigurationError(EAkteError):
-    code = "configuration"
-    outcome = Outcome.CONFIGURATION
+# --- the table: name, parent, code, HTTP status, worker outcome ---
 
 
-class ToolUnavailable(ConfigurationError):
+class ConfigurationError(EAkteError, code="configuration", outcome=Outcome.CONFIGURATION): ...
+
+
+class InvalidInput(EAkteError, code="invalid_input", status=422): ...
+
+
+class UploadRejected(EAkteError, code="upload_rejected", status=422): ...
+
+
+class UploadTooLarge(UploadRejected, code="upload_too_large", status=413): ...
+
+
+class NotAuthenticated(EAkteError, code="not_authenticated", status=401): ...
+
+
+class AccessDenied(EAkteError, code="access_denied", status=403): ...
+
+
+class NotFound(EAkteError, code="not_found", status=404): ...
+
+
+class Conflict(EAkteError, code="conflict", status=409): ...
+
+
+class BackendUnavailable(EAkteError, code="backend_unavailable", status=503): ...
+
+
+class BlobExists(Conflict, code="blob_exists"): ...
+
+
+class BlobMissing(NotFound, code="blob_missing"): ...
+
+
+class BlobCorrupted(EAkteError, code="blob_corrupted", status=500): ...
+
+
+class ToolUnavailable(ConfigurationError, code="tool_unavailable", status=503):
     """An external program (tesseract, poppler) is missing, cannot start, or lacks a language
     pack: every page would fail the same way, so no page is marked unreadable for it."""
-
-    code = "tool_unavailable"
-    status = 503
-
-
-class InvalidInput(EAkteError):
-    code = "invalid_input"
-    status = 422
-
-
-class UploadRejected(EAkteError):
-    code = "upload_rejected"
-    status = 422
-
-
-class UploadTooLarge(UploadRejected):
-    code = "upload_too_large"
-    status = 413
-
-
-class NotAuthenticated(EAkteError):
-    code = "not_authenticated"
-    status = 401
-
-
-class AccessDenied(EAkteError):
-    code = "access_denied"
-    status = 403
-
-
-class NotFound(EAkteError):
-    code = "not_found"
-    status = 404
-
-
-class Conflict(EAkteError):
-    code = "conflict"
-    status = 409
-
-
-class BackendUnavailable(EAkteError):
-    code = "backend_unavailable"
-    status = 503
-
-
-class BlobExists(Conflict):
-    code = "blob_exists"
-
-
-class BlobMissing(NotFound):
-    code = "blob_missing"
-
-
-class BlobCorrupted(EAkteError):
-    code = "blob_corrupted"
-    status = 500
 
 
 # --- outcomes of the worker's jobs ---
 
 
-class PermanentFailure(EAkteError):
+class PermanentFailure(EAkteError, code="permanent_failure", status=422, outcome=Outcome.PERMANENT):
     """A failure that another attempt will not cure; the message is shown at the desk."""
 
-    code = "permanent_failure"
-    status = 422
-    outcome = Outcome.PERMANENT
 
-
-class UnreadablePage(EAkteError):
+class UnreadablePage(EAkteError, code="unreadable_page", status=422, outcome=Outcome.PAGE):
     """A page that the external programs cannot read: retrying will not help. Within a batch
     the page is set aside; a whole file that cannot be read fails for good."""
 
-    code = "unreadable_page"
-    status = 422
-    outcome = Outcome.PAGE
 
-
-class ProgramTimeout(UnreadablePage, TimeoutError):
+class ProgramTimeout(UnreadablePage, TimeoutError, code="program_timeout"):
     """A program ran past its timeout on one page."""
 
-    code = "program_timeout"
 
-
-class JobAbandoned(EAkteError):
-    code = "job_abandoned"
-    outcome = Outcome.DISCARD
+class JobAbandoned(EAkteError, code="job_abandoned", outcome=Outcome.DISCARD):
+    """The job was given up or taken over: nothing is recorded."""
 
     def __init__(self, message: str = "Der Auftrag wurde aufgegeben.") -> None:
         super().__init__(message)
 
 
-class LeaseLost(JobAbandoned):
+class LeaseLost(JobAbandoned, code="lease_lost"):
     """Another worker has taken the job over; this worker's results must be thrown away."""
 
-    code = "lease_lost"
 
-
-class Cancelled(JobAbandoned):
+class Cancelled(JobAbandoned, code="cancelled"):
     """The job was given up while its pages were being read."""
-
-    code = "cancelled"
 
 
 def outcome_of(error: BaseException) -> Outcome:

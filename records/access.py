@@ -31,7 +31,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Exists, Select, and_, exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from core.dates import local_today
 from core.errors import AccessDenied
@@ -52,6 +52,32 @@ from search.base import CLEARING_ACCESS
 CLEARING = CLEARING_ACCESS  # the key the search index files clearing documents under
 # The two kinds of legal case, each reached through the letter it came with.
 _Case = TypeVar("_Case", Objection, Appeal)
+# What the audit log names an object it records a success on (its kind, id and household).
+_AUDITED_AS: dict[type, str] = {
+    Household: "household",
+    Document: "document",
+    Objection: "objection",
+    Appeal: "appeal",
+    FileExport: "export",
+    Deputy: "deputy",
+}
+# What is read with an objection or appeal: its household with the members, its letter, the
+# contested decision, and for an appeal the objection with its letters.
+CASE_LOADS: dict[type, tuple[Any, ...]] = {
+    Objection: (
+        selectinload(Objection.household).selectinload(Household.members),
+        selectinload(Objection.document),
+        selectinload(Objection.decision),
+    ),
+    Appeal: (
+        selectinload(Appeal.household).selectinload(Household.members),
+        selectinload(Appeal.document),
+        selectinload(Appeal.objection).selectinload(Objection.document),
+        selectinload(Appeal.objection).selectinload(Objection.decision),
+    ),
+}
+Audited = Household | Document | Objection | Appeal | FileExport | Deputy
+_Row = TypeVar("_Row", Document, Objection, Appeal, FileExport, Deputy)
 
 
 class Role(StrEnum):
@@ -201,28 +227,51 @@ class Grant:
     for_user: User | None = None
 
 
-def household_grant(session: Session, user: User, household: Household) -> Grant | None:
-    if user.role in CASEWORK_ROLES:
-        responsible = [p for p in (household.caseworker, household.case_manager) if p is not None]
-        if any(p.id == user.id for p in responsible):
-            return Grant("own")
-        if user.team_id is not None and any(p.team_id == user.team_id for p in responsible):
-            return Grant("team")
-        ids = {p.id for p in responsible}
-        for absent in absent_colleagues(session, user):
-            if absent.id in ids:
-                return Grant("deputy", absent)
-        return None
-    if user.role == Role.WIDERSPRUCH:
-        open_here = session.scalar(
-            select(
-                exists().where(
-                    Household.id == household.id, or_(_open_case(), _open_office_item(user))
-                )
+def _casework_grant(user: User, household: Household, absent: Iterable[User]) -> Grant | None:
+    responsible = [p for p in (household.caseworker, household.case_manager) if p is not None]
+    if any(p.id == user.id for p in responsible):
+        return Grant("own")
+    if user.team_id is not None and any(p.team_id == user.team_id for p in responsible):
+        return Grant("team")
+    ids = {p.id for p in responsible}
+    for colleague in absent:
+        if colleague.id in ids:
+            return Grant("deputy", colleague)
+    return None
+
+
+def _open_to_office(session: Session, user: User, household_ids: Iterable[int]) -> set[int]:
+    """Of these households, those open to the objections office (one query for all)."""
+    wanted = sorted(set(household_ids))
+    if not wanted:
+        return set()
+    return set(
+        session.scalars(
+            select(Household.id).where(
+                Household.id.in_(wanted), or_(_open_case(), _open_office_item(user))
             )
         )
-        return Grant("office") if open_here else None
+    )
+
+
+def household_grant(session: Session, user: User, household: Household) -> Grant | None:
+    if user.role in CASEWORK_ROLES:
+        return _casework_grant(user, household, absent_colleagues(session, user))
+    if user.role == Role.WIDERSPRUCH:
+        return Grant("office") if _open_to_office(session, user, [household.id]) else None
     return None
+
+
+def households_open_to(session: Session, user: User, households: Iterable[Household]) -> set[int]:
+    """`household_grant` for many households, with a fixed number of queries: the ids of
+    those the user may open."""
+    households = list(households)
+    if user.role in CASEWORK_ROLES:
+        absent = absent_colleagues(session, user)
+        return {h.id for h in households if _casework_grant(user, h, absent) is not None}
+    if user.role == Role.WIDERSPRUCH:
+        return _open_to_office(session, user, (h.id for h in households))
+    return set()
 
 
 def in_case_file(document: Document) -> bool:
@@ -386,6 +435,31 @@ class Gate:
             **details,
         )
 
+    def record_on(
+        self, row: Audited, action: str, *, grant: Grant | None = None, **details: Any
+    ) -> None:
+        """A success on one object, named in the audit log by its kind, id and household."""
+        if isinstance(row, Household):
+            object_id: object = row.bg_number
+            household: Household | None = row
+        else:
+            object_id, household = row.id, getattr(row, "household", None)
+        self.record(
+            action,
+            object_type=_AUDITED_AS[type(row)],
+            object_id=object_id,
+            bg_number=household.bg_number if household else None,
+            grant=grant,
+            **details,
+        )
+
+    def created(self, row: _Row, action: str, **details: Any) -> _Row:
+        """A new object added and flushed (so that it has its id), its creation audited."""
+        self.session.add(row)
+        self.session.flush()
+        self.record_on(row, action, **details)
+        return row
+
     def require(self, capability: Capability, action: str, **target: Any) -> None:
         """The role may do this at all; a refusal is audited like any other."""
         if not self.may(capability):
@@ -431,13 +505,7 @@ class Gate:
                 bg_number=household.bg_number if household else None,
             )
         if audited:
-            self.record(
-                action,
-                object_type="household",
-                object_id=household.bg_number,
-                bg_number=household.bg_number,
-                grant=grant,
-            )
+            self.record_on(household, action, grant=grant)
         return household, grant
 
     def household_of(self, household: Household, action: str, *, audited: bool = True) -> Grant:
@@ -468,14 +536,7 @@ class Gate:
                 bg_number=access_key_of(document) if document else None,
             )
         if audited:
-            self.record(
-                action,
-                object_type="document",
-                object_id=document.id,
-                bg_number=document.household.bg_number if document.household else None,
-                grant=grant,
-                **details,
-            )
+            self.record_on(document, action, grant=grant, **details)
         return document, grant
 
     def read_document(self, document_id: uuid.UUID | str, action: str) -> Document:
@@ -521,7 +582,7 @@ class Gate:
     ) -> _Case:
         """An objection or appeal: open to whoever may see the letter it was registered from."""
         object_type = kind.__tablename__.rstrip("s")
-        case = self.session.get(kind, case_id)
+        case = self.session.get(kind, case_id, options=CASE_LOADS[kind])
         content = self.may(Capability.LEGAL) or self.may(Capability.CASE_FILES)
         grant = document_grant(self.session, self.user, case.document) if case and content else None
         if case is None or grant is None:
@@ -533,13 +594,7 @@ class Gate:
                 bg_number=case.household.bg_number if case else None,
             )
         if audited:
-            self.record(
-                action,
-                object_type=object_type,
-                object_id=case.id,
-                bg_number=case.household.bg_number,
-                grant=grant,
-            )
+            self.record_on(case, action, grant=grant)
         return case
 
     def export(self, export_id: int, action: str, *, audited: bool = True) -> FileExport:
@@ -558,15 +613,16 @@ class Gate:
                 bg_number=record.household.bg_number if record else None,
             )
         if audited:
-            self.record(
-                action,
-                object_type="export",
-                object_id=record.id,
-                bg_number=record.household.bg_number,
-                grant=grant,
-            )
+            self.record_on(record, action, grant=grant)
         return record
 
     def visible(self, documents: Iterable[Document]) -> list[Document]:
-        """Of these documents, the ones the user may see (for lists; not audited one by one)."""
-        return [d for d in documents if document_grant(self.session, self.user, d) is not None]
+        """Of these documents, the ones the user may see (for lists; not audited one by one).
+        Outside the desk a document's grant is its household's: asked once for all of them."""
+        documents = list(documents)
+        if self.may(Capability.CLEARING):
+            return [d for d in documents if document_grant(self.session, self.user, d)]
+        filed = [d for d in documents if access_key_of(d) != CLEARING]
+        households = {d.household.id: d.household for d in filed if d.household is not None}
+        open_ = households_open_to(self.session, self.user, households.values())
+        return [d for d in filed if d.household_id in open_]

@@ -236,6 +236,23 @@ def _local_time(moment: datetime) -> str:
 # --- pages made here -----------------------------------------------------------------------
 
 
+def _titled_fields(
+    canvas: Canvas,
+    fonts: _Fonts,
+    y: float,
+    title: tuple[str, float, float],
+    rows: list[tuple[str, str]],
+    *,
+    max_lines: int = 4,
+) -> float:
+    """A sheet's title (text, size, the gap to its rule), a rule, then label-value lines."""
+    text, size, gap = title
+    canvas.text(fonts.bold, size, LEFT, y, text)
+    y -= gap
+    canvas.rule(LEFT, RIGHT, y, 0.8)
+    return _fields(canvas, fonts, y - 30, rows, max_lines=max_lines)
+
+
 def _fields(
     canvas: Canvas,
     fonts: _Fonts,
@@ -288,14 +305,11 @@ def _cover(
         canvas.text(fonts.bold, 11, LEFT, y, line)
         y -= 15
     y -= 30
-    canvas.text(fonts.bold, 24, LEFT, y, "Aktenauszug")
-    y -= 16
-    canvas.rule(LEFT, RIGHT, y, 0.8)
-    y -= 30
-    y = _fields(
+    y = _titled_fields(
         canvas,
         fonts,
         y,
+        ("Aktenauszug", 24, 16),
         [
             ("Bedarfsgemeinschaft", header.bg_number),
             ("Haushalt", header.household_name),
@@ -326,14 +340,11 @@ def _cover(
 def _placeholder(item: ExportItem, number: int, fonts: _Fonts) -> Canvas:
     canvas = Canvas()
     y = TOP
-    canvas.text(fonts.bold, 16, LEFT, y, "Dokument zurückgehalten")
-    y -= 14
-    canvas.rule(LEFT, RIGHT, y, 0.8)
-    y -= 30
-    y = _fields(
+    y = _titled_fields(
         canvas,
         fonts,
         y,
+        ("Dokument zurückgehalten", 16, 14),
         [
             ("Nr. im Verzeichnis", str(number)),
             ("Bezeichnung", item.title),

@@ -20,14 +20,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
-from records.access import Capability, Gate, in_case_file_clause
+from records.access import CASE_LOADS, Capability, Gate, in_case_file_clause
 from records.aktenauszug import ExportHeader, ExportItem, build_export
 from records.models import Appeal, Document, FileExport, Household, Note, Objection
 from records.objections import (
+    appeals_of,
     case_documents,
-    document_brief,
     household_name,
     in_file_order,
+    objections_of,
 )
 from storage.base import BlobStore, downloaded, read_bytes
 
@@ -79,12 +80,12 @@ def _case(
         raise InvalidInput("Bitte entweder einen Widerspruch oder eine Klage wählen.")
     objection = appeal = None
     if objection_id is not None:
-        objection = session.get(Objection, objection_id)
+        objection = session.get(Objection, objection_id, options=CASE_LOADS[Objection])
         if objection is None or objection.household_id != household.id:
             raise NotFound("Widerspruch in dieser Akte nicht gefunden.")
         return "objection", objection, None
     if appeal_id is not None:
-        appeal = session.get(Appeal, appeal_id)
+        appeal = session.get(Appeal, appeal_id, options=CASE_LOADS[Appeal])
         if appeal is None or appeal.household_id != household.id:
             raise NotFound("Klage in dieser Akte nicht gefunden.")
         return "appeal", None, appeal
@@ -101,20 +102,48 @@ def _file_documents(session: Session, household: Household) -> list[Document]:
     )
 
 
-def _default_recipient(objection: Objection | None, appeal: Appeal | None) -> str:
-    if appeal is not None:
-        return f"{appeal.court}, Az. {appeal.file_reference}"
-    return ""
+@dataclass(frozen=True)
+class ExportOptions:
+    """What the export form offers: the file's documents (`chosen`: those of the case, or all),
+    the case the export is for, and the file's cases to choose from."""
+
+    household: Household
+    scope: str
+    objection: Objection | None
+    appeal: Appeal | None
+    documents: list[Document]
+    chosen: set[uuid.UUID]
+    objections: list[Objection]
+    appeals: list[Appeal]
+
+    @property
+    def household_name(self) -> str:
+        return household_name(self.household)
+
+    @property
+    def objection_id(self) -> int | None:
+        return self.objection.id if self.objection else None
+
+    @property
+    def appeal_id(self) -> int | None:
+        return self.appeal.id if self.appeal else None
+
+    @property
+    def recipient(self) -> str:
+        return f"{self.appeal.court}, Az. {self.appeal.file_reference}" if self.appeal else ""
+
+    @property
+    def legal_basis(self) -> str | None:
+        return "sgg_104" if self.appeal is not None else None
 
 
 def options(
     gate: Gate,
     bg_number: str,
-    names: dict[str, str],
     *,
     objection_id: int | None = None,
     appeal_id: int | None = None,
-) -> dict[str, Any]:
+) -> ExportOptions:
     """What the export form offers: the file's documents (those of the case preselected), the
     legal bases and reasons for withholding, and the file's cases to choose from."""
     session = gate.session
@@ -122,42 +151,20 @@ def options(
     scope, objection, appeal = _case(session, household, objection_id, appeal_id)
     documents = _file_documents(session, household)
     chosen = (
-        {d.id for d in case_documents(session, objection=objection, appeal=appeal)}
+        case_documents(session, objection=objection, appeal=appeal)
         if scope != "file"
-        else {d.id for d in documents}
+        else documents
     )
-    return {
-        "bg_number": household.bg_number,
-        "household_name": household_name(household),
-        "scope": scope,
-        "objection_id": objection.id if objection else None,
-        "appeal_id": appeal.id if appeal else None,
-        "recipient": _default_recipient(objection, appeal),
-        "legal_basis": "sgg_104" if appeal is not None else None,
-        "documents": [
-            document_brief(d, names)
-            | {"selected": d.id in chosen, "has_pdf": d.pdf_key is not None}
-            for d in documents
-        ],
-        "legal_bases": [{"code": b.code, "name": b.name} for b in LEGAL_BASES.values()],
-        "withholding_reasons": list(WITHHOLDING_REASONS),
-        "objections": [
-            {"id": o.id, "receipt_date": o.receipt_date.isoformat(), "status": o.status}
-            for o in session.scalars(
-                select(Objection)
-                .where(Objection.household_id == household.id)
-                .order_by(Objection.receipt_date.desc())
-            )
-        ],
-        "appeals": [
-            {"id": a.id, "court": a.court, "file_reference": a.file_reference}
-            for a in session.scalars(
-                select(Appeal)
-                .where(Appeal.household_id == household.id)
-                .order_by(Appeal.served_on.desc())
-            )
-        ],
-    }
+    return ExportOptions(
+        household=household,
+        scope=scope,
+        objection=objection,
+        appeal=appeal,
+        documents=documents,
+        chosen={d.id for d in chosen},
+        objections=objections_of(session, household.id),
+        appeals=appeals_of(session, household.id),
+    )
 
 
 @dataclass(frozen=True)
@@ -340,31 +347,45 @@ def build_planned_export(
 
 
 def record_export(gate: Gate, plan: ExportPlan, built: BuiltExport) -> FileExport:
+    """Record a built export in the file (FileExport and a Vermerk) and in the audit log."""
     session, user = gate.session, gate.user
     # The file may have changed hands while the PDF was built: checked again before it counts.
     _export_right(gate, plan.header.bg_number, "export.create", audited=False)
-    """Record a built export in the file (FileExport and a Vermerk) and in the audit log."""
     created_at = plan.header.created_at
-    record = FileExport(
-        household_id=plan.household_id,
-        scope=plan.scope,
-        objection_id=plan.objection_id,
-        appeal_id=plan.appeal_id,
+    listed = built.listed
+    record = gate.created(
+        FileExport(
+            household_id=plan.household_id,
+            scope=plan.scope,
+            objection_id=plan.objection_id,
+            appeal_id=plan.appeal_id,
+            recipient=plan.header.recipient,
+            legal_basis=plan.legal_basis,
+            purpose=plan.header.purpose,
+            documents=listed,
+            page_count=built.pages,
+            sha256=built.sha256,
+            size_bytes=built.size_bytes,
+            blob_key=built.key,
+            created_by_login=user.login,
+            created_by_name=user.name,
+            created_at=created_at,
+        ),
+        "export.created",
         recipient=plan.header.recipient,
         legal_basis=plan.legal_basis,
-        purpose=plan.header.purpose,
-        documents=built.listed,
-        page_count=built.pages,
+        scope=plan.scope,
+        objection=plan.objection_id,
+        appeal=plan.appeal_id,
+        documents=[entry["document_id"] for entry in listed],
+        withheld={
+            entry["document_id"]: entry["withheld_reason"]
+            for entry in listed
+            if entry["withheld_reason"]
+        },
+        pages=built.pages,
         sha256=built.sha256,
-        size_bytes=built.size_bytes,
-        blob_key=built.key,
-        created_by_login=user.login,
-        created_by_name=user.name,
-        created_at=created_at,
     )
-    session.add(record)
-    session.flush()
-    listed = built.listed
     held = sum(1 for entry in listed if entry["withheld_reason"])
     session.add(
         Note(
@@ -380,25 +401,6 @@ def record_export(gate: Gate, plan: ExportPlan, built: BuiltExport) -> FileExpor
             ),
             created_at=created_at,
         )
-    )
-    gate.record(
-        "export.created",
-        object_type="export",
-        object_id=record.id,
-        bg_number=plan.header.bg_number,
-        recipient=plan.header.recipient,
-        legal_basis=plan.legal_basis,
-        scope=plan.scope,
-        objection=record.objection_id,
-        appeal=record.appeal_id,
-        documents=[entry["document_id"] for entry in listed],
-        withheld={
-            entry["document_id"]: entry["withheld_reason"]
-            for entry in listed
-            if entry["withheld_reason"]
-        },
-        pages=built.pages,
-        sha256=built.sha256,
     )
     return record
 
@@ -419,31 +421,6 @@ def _sender(document: Document) -> str | None:
     if document.direction == "out":
         return "Jobcenter (Postausgang)"
     return document.sender
-
-
-def export_out(record: FileExport) -> dict[str, Any]:
-    basis = LEGAL_BASES.get(record.legal_basis)
-    return {
-        "id": record.id,
-        "bg_number": record.household.bg_number,
-        "scope": record.scope,
-        "scope_name": SCOPE_NAMES[record.scope],
-        "objection_id": record.objection_id,
-        "appeal_id": record.appeal_id,
-        "recipient": record.recipient,
-        "legal_basis": record.legal_basis,
-        "legal_basis_name": basis.name if basis else record.legal_basis,
-        "purpose": record.purpose,
-        "created_by": record.created_by_login,
-        "created_by_name": record.created_by_name,
-        "created_at": record.created_at.isoformat(),
-        "pages": record.page_count,
-        "sha256": record.sha256,
-        "size_bytes": record.size_bytes,
-        "documents": record.documents,
-        "withheld": sum(1 for entry in record.documents if entry.get("withheld_reason")),
-        "pdf_url": f"/api/exports/{record.id}/pdf",
-    }
 
 
 def exports_of(session: Session, household: Household) -> list[FileExport]:
@@ -469,11 +446,5 @@ def export_pdf(gate: Gate, blobs: BlobStore, export_id: int) -> tuple[bytes, str
     """The stored PDF (its hash checked by the blob store) and a file name; audited."""
     record = gate.export(export_id, "export.download", audited=False)
     content = read_bytes(blobs, record.blob_key)
-    gate.record(
-        "export.download",
-        object_type="export",
-        object_id=record.id,
-        bg_number=record.household.bg_number,
-        sha256=record.sha256,
-    )
+    gate.record_on(record, "export.download", sha256=record.sha256)
     return content, f"Aktenauszug-{record.household.bg_number}-Nr{record.id}.pdf"

@@ -15,6 +15,7 @@ from core.dates import local_today
 from core.db import utcnow
 from core.errors import Conflict, InvalidInput, NotFound
 from records.access import Capability, Gate, Grant, in_case_file_clause, may
+from records.file_exports import exports_of
 from records.identifiers import normalize_bg_number
 from records.models import (
     Appeal,
@@ -27,6 +28,7 @@ from records.models import (
     Objection,
     User,
 )
+from records.objections import appeals_of, objections_of
 from records.reindex import reindex_after_commit
 from records.runtime import Runtime
 
@@ -73,21 +75,13 @@ def household_file(gate: Gate, bg_number: str) -> HouseholdFile:
         )
         .order_by(Note.created_at.desc())
     )
-    objections = session.scalars(
-        select(Objection)
-        .where(Objection.household_id == household.id)
-        .order_by(Objection.receipt_date.desc())
-    )
-    appeals = session.scalars(
-        select(Appeal).where(Appeal.household_id == household.id).order_by(Appeal.served_on.desc())
-    )
-    exports = session.scalars(
-        select(FileExport)
-        .where(FileExport.household_id == household.id)
-        .order_by(FileExport.created_at.desc(), FileExport.id.desc())
-    )
     return HouseholdFile(
-        household, documents, list(notes), list(objections), list(appeals), list(exports)
+        household,
+        documents,
+        list(notes),
+        objections_of(session, household.id),
+        appeals_of(session, household.id),
+        exports_of(session, household),
     )
 
 
@@ -150,11 +144,9 @@ def update_document(
             code="receipt_date_reason",
         )
     if changed:
-        gate.record(
+        gate.record_on(
+            document,
             "document.details_changed",
-            object_type="document",
-            object_id=document.id,
-            bg_number=document.household.bg_number if document.household else None,
             grant=grant,
             changes=changed,
             reason=(reason or "").strip() or None,
@@ -316,12 +308,9 @@ def name_deputy(
         ends_on=ends_on,
         created_by_login=user.login,
     )
-    session.add(entry)
-    session.flush()
-    gate.record(
+    gate.created(
+        entry,
         action,
-        object_type="deputy",
-        object_id=entry.id,
         absent=absent.login,
         deputy=deputy.login,
         starts_on=starts_on.isoformat(),
@@ -333,7 +322,9 @@ def name_deputy(
 
 def revoke_deputy(gate: Gate, deputy_id: int) -> Deputy:
     session, user = gate.session, gate.user
-    entry = session.get(Deputy, deputy_id)
+    entry = session.get(
+        Deputy, deputy_id, options=[selectinload(Deputy.absent), selectinload(Deputy.deputy)]
+    )
     own = entry is not None and entry.absent_id == user.id
     if entry is None or not (own or gate.may(Capability.MANAGE_DEPUTIES)):
         raise gate.refuse(
@@ -345,13 +336,7 @@ def revoke_deputy(gate: Gate, deputy_id: int) -> Deputy:
     if entry.revoked_at is not None:
         raise Conflict("Die Vertretung ist bereits beendet.", code="deputy_revoked")
     entry.revoked_at = utcnow()
-    gate.record(
-        "deputy.revoked",
-        object_type="deputy",
-        object_id=entry.id,
-        absent=entry.absent.login,
-        deputy=entry.deputy.login,
-    )
+    gate.record_on(entry, "deputy.revoked", absent=entry.absent.login, deputy=entry.deputy.login)
     return entry
 
 

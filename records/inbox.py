@@ -218,11 +218,9 @@ def work_item(
         item.comment, item.forwarded_by_login = note, user.login
         item.reason = f"Zurück in die Klärung ({user.name}): {note}\n{item.reason}"
         document.household = None  # out of the household's file until the desk decides again
-    gate.record(
+    gate.record_on(
+        document,
         f"inbox.{action}",
-        object_type="document",
-        object_id=document.id,
-        bg_number=document.household.bg_number if document.household else None,
         grant=grant,
         item=item.id,
         before=before,
@@ -312,22 +310,10 @@ def _reindex_after_commit(runtime: Runtime, gate: Gate, items: list[InboxItem]) 
     after_commit(gate.session, functools.partial(reindex_documents, runtime, document_ids))
 
 
-def act(
-    runtime: Runtime,
-    gate: Gate,
-    item_id: int,
-    action: str,
-    *,
-    to_user: str | None = None,
-    to_team: str | None = None,
-    comment: str | None = None,
-) -> InboxItem:
-    """One action on one item; the index follows the commit where the action changes it."""
-    item = work_item(gate, item_id, action, to_user=to_user, to_team=to_team, comment=comment)
-    gate.session.flush()
-    if action in REINDEXED:
-        _reindex_after_commit(runtime, gate, [item])
-    return item
+def act(runtime: Runtime, gate: Gate, item_id: int, action: str, **how: str | None) -> InboxItem:
+    """One action on one item (`how`: to_user, to_team, comment as for work_item); the index
+    follows the commit where the action changes it."""
+    return act_on_many(runtime, gate, [item_id], action, **how)[0]
 
 
 def act_on_many(

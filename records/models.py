@@ -320,8 +320,9 @@ class Deputy(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    absent: Mapped[User] = relationship(foreign_keys=[absent_id])
-    deputy: Mapped[User] = relationship(foreign_keys=[deputy_id])
+    # Read only where loaded with the deputy (records.files); a lazy read raises.
+    absent: Mapped[User] = relationship(foreign_keys=[absent_id], lazy="raise")
+    deputy: Mapped[User] = relationship(foreign_keys=[deputy_id], lazy="raise")
 
 
 class Note(Base):
@@ -381,9 +382,10 @@ class Objection(Base):
     created_by_login: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    household: Mapped[Household] = relationship()
-    document: Mapped[Document] = relationship(foreign_keys=[document_id])
-    decision: Mapped[Document | None] = relationship(foreign_keys=[decision_id])
+    # Loaded with the objection (records.access.CASE_LOADS); a lazy read raises.
+    household: Mapped[Household] = relationship(lazy="raise")
+    document: Mapped[Document] = relationship(foreign_keys=[document_id], lazy="raise")
+    decision: Mapped[Document | None] = relationship(foreign_keys=[decision_id], lazy="raise")
 
 
 class Appeal(Base):
@@ -408,9 +410,10 @@ class Appeal(Base):
     created_by_login: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    household: Mapped[Household] = relationship()
-    document: Mapped[Document] = relationship()
-    objection: Mapped[Objection | None] = relationship()
+    # Loaded with the appeal (records.access.CASE_LOADS); a lazy read raises.
+    household: Mapped[Household] = relationship(lazy="raise")
+    document: Mapped[Document] = relationship(lazy="raise")
+    objection: Mapped[Objection | None] = relationship(lazy="raise")
 
 
 EXPORT_SCOPES = ("file", "objection", "appeal")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict
-from datetime import date, timedelta
-from typing import Any, TypeVar, overload
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -17,8 +17,9 @@ from core.dates import local_date, local_today
 from core.db import utcnow
 from core.errors import Conflict, InvalidInput
 from records import audit_chain, inbox
-from records.access import Capability, Gate, in_case_file_clause, item_grant
+from records.access import CASE_LOADS, Capability, Gate, in_case_file_clause, item_grant
 from records.deadlines import (
+    AppealDeadlines,
     DeadlineCheck,
     add_months,
     appeal_deadlines,
@@ -68,6 +69,21 @@ def _document(gate: Gate, document_id: uuid.UUID, action: str) -> tuple[Document
     return document, document.household
 
 
+def _decision_in_file(
+    session: Session, decision_id: uuid.UUID | None, household_id: int | None
+) -> Document | None:
+    """The contested decision, which must lie in the same household's file."""
+    if decision_id is None:
+        return None
+    decision = session.get(Document, decision_id)
+    if decision is None or decision.household_id != household_id:
+        raise InvalidInput(
+            "Der angefochtene Bescheid muss in der Akte desselben Haushalts liegen.",
+            code="decision_household",
+        )
+    return decision
+
+
 def register_objection(
     gate: Gate,
     document_id: uuid.UUID,
@@ -90,19 +106,12 @@ def register_objection(
     document, household = _document(gate, document_id, "objection.registered")
     if session.scalar(select(Objection).where(Objection.document_id == document.id)):
         raise Conflict("Zu diesem Schreiben ist bereits ein Widerspruch erfasst.", code="exists")
-    decision = None
-    if decision_id is not None:
-        decision = session.get(Document, decision_id)
-        if decision is None or decision.household_id != document.household_id:
-            raise InvalidInput(
-                "Der angefochtene Bescheid muss in der Akte desselben Haushalts liegen.",
-                code="decision_household",
-            )
+    decision = _decision_in_file(session, decision_id, document.household_id)
     receipt = document.receipt_date or document.received_at.date()
     objection = Objection(
-        household_id=document.household_id,
-        document_id=document.id,
-        decision_id=decision.id if decision else None,
+        household=household,
+        document=document,
+        decision=decision,
         form=form,
         receipt_date=receipt,
         proven_notification=proven_notification,
@@ -112,17 +121,10 @@ def register_objection(
         status_by_login=user.login,
         created_by_login=user.login,
     )
-    try:
-        check = deadline_of(objection, decision)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), code="deadline_dates") from None
-    session.add(objection)
-    session.flush()
-    gate.record(
+    check = _checked_deadline(objection, decision)
+    gate.created(
+        objection,
         "objection.registered",
-        object_type="objection",
-        object_id=objection.id,
-        bg_number=household.bg_number,
         document=str(document.id),
         decision=str(decision.id) if decision else None,
         receipt_date=receipt.isoformat(),
@@ -131,6 +133,28 @@ def register_objection(
     if close_inbox_items:
         _close_items(gate, document)
     return objection
+
+
+def objections_of(session: Session, household_id: int) -> list[Objection]:
+    """A household's objections, the latest receipt first."""
+    return list(
+        session.scalars(
+            select(Objection)
+            .where(Objection.household_id == household_id)
+            .order_by(Objection.receipt_date.desc())
+        )
+    )
+
+
+def appeals_of(session: Session, household_id: int) -> list[Appeal]:
+    """A household's appeals, the latest served first."""
+    return list(
+        session.scalars(
+            select(Appeal)
+            .where(Appeal.household_id == household_id)
+            .order_by(Appeal.served_on.desc())
+        )
+    )
 
 
 def _close_items(gate: Gate, document: Document) -> None:
@@ -157,6 +181,16 @@ def deadline_of(objection: Objection, decision: Document | None = None) -> Deadl
     )
 
 
+def _checked_deadline(
+    objection: Objection, decision: Document | None = None
+) -> DeadlineCheck | None:
+    """The deadline check of a change about to be made; dates it cannot use are refused."""
+    try:
+        return deadline_of(objection, decision)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="deadline_dates") from None
+
+
 def correct_receipt_date(gate: Gate, objection_id: int, new_date: date, reason: str) -> Objection:
     objection = _objection(gate, objection_id, "objection.receipt_date_corrected")
     if not reason.strip():
@@ -165,15 +199,10 @@ def correct_receipt_date(gate: Gate, objection_id: int, new_date: date, reason: 
         raise InvalidInput("Das Eingangsdatum liegt in der Zukunft.")
     before = objection.receipt_date
     objection.receipt_date = new_date
-    try:
-        deadline_of(objection)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), code="deadline_dates") from None
-    gate.record(
+    _checked_deadline(objection)
+    gate.record_on(
+        objection,
         "objection.receipt_date_corrected",
-        object_type="objection",
-        object_id=objection.id,
-        bg_number=objection.household.bg_number,
         before=before.isoformat(),
         after=new_date.isoformat(),
         reason=reason.strip(),
@@ -196,14 +225,7 @@ def set_decision(
     deadline check changes with it. Both are in the case's history."""
     session = gate.session
     objection = _objection(gate, objection_id, "objection.decision_set")
-    decision = None
-    if decision_id is not None:
-        decision = session.get(Document, decision_id)
-        if decision is None or decision.household_id != objection.household_id:
-            raise InvalidInput(
-                "Der angefochtene Bescheid muss in der Akte desselben Haushalts liegen.",
-                code="decision_household",
-            )
+    decision = _decision_in_file(session, decision_id, objection.household_id)
     before = {
         "decision": str(objection.decision_id) if objection.decision_id else None,
         "proven_notification": (
@@ -228,15 +250,10 @@ def set_decision(
     objection.decision = decision
     objection.proven_notification = proven_notification
     objection.legal_remedy_notice_ok = legal_remedy_notice_ok
-    try:
-        check = deadline_of(objection, decision)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), code="deadline_dates") from None
-    gate.record(
+    check = _checked_deadline(objection, decision)
+    gate.record_on(
+        objection,
         "objection.decision_set",
-        object_type="objection",
-        object_id=objection.id,
-        bg_number=objection.household.bg_number,
         before=before,
         after=after,
         reason=reason.strip() or None,
@@ -257,14 +274,7 @@ def _record_status(gate: Gate, case: Objection | Appeal, kind: str, status: str)
     """A new status with who and when, in the audit log and so in the case's history."""
     before = case.status
     case.status, case.status_by_login, case.status_at = status, gate.user.login, utcnow()
-    gate.record(
-        f"{kind}.status",
-        object_type=kind,
-        object_id=case.id,
-        bg_number=case.household.bg_number,
-        before=before,
-        after=status,
-    )
+    gate.record_on(case, f"{kind}.status", before=before, after=status)
 
 
 def _objection(gate: Gate, objection_id: int, action: str) -> Objection:
@@ -302,7 +312,18 @@ def _names(session: Session, logins: set[str]) -> dict[str, str]:
     }
 
 
-def _history(session: Session, kind: str, key: int) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class HistoryRow:
+    """One step in a case's history: what was done, by whom (login and name) and when."""
+
+    action: str
+    by: str | None
+    by_name: str | None
+    at: datetime
+    details: dict[str, Any] | None
+
+
+def _history(session: Session, kind: str, key: int) -> list[HistoryRow]:
     stored = session.scalars(
         select(AuditEvent)
         .where(
@@ -317,39 +338,12 @@ def _history(session: Session, kind: str, key: int) -> list[dict[str, Any]]:
     events = [*stored, *own]
     names = _names(session, {e.actor_login for e in events if e.actor_login})
     return [
-        {
-            "action": e.action,
-            "by": e.actor_login,
-            "by_name": names.get(e.actor_login or "", e.actor_login),
-            "at": e.at.isoformat(),
-            "details": e.details,
-        }
+        HistoryRow(
+            e.action, e.actor_login, names.get(e.actor_login or "", e.actor_login), e.at, e.details
+        )
         for e in events
         if not e.action.endswith(".read")
     ]
-
-
-@overload
-def document_brief(document: Document, names: dict[str, str]) -> dict[str, Any]: ...
-@overload
-def document_brief(document: None, names: dict[str, str]) -> None: ...
-@overload
-def document_brief(document: Document | None, names: dict[str, str]) -> dict[str, Any] | None: ...
-def document_brief(document: Document | None, names: dict[str, str]) -> dict[str, Any] | None:
-    if document is None:
-        return None
-    return {
-        "id": str(document.id),
-        "source_name": document.source_name,
-        "doc_type": document.doc_type,
-        "doc_type_name": names.get(document.doc_type or "", document.doc_type or "–"),
-        "direction": document.direction,
-        "pages": document.page_count,
-        "receipt_date": document.receipt_date.isoformat() if document.receipt_date else None,
-        "dispatch_date": document.dispatch_date.isoformat() if document.dispatch_date else None,
-        "letter_date": document.letter_date.isoformat() if document.letter_date else None,
-        "sender": document.sender,
-    }
 
 
 def _document_day(document: Document) -> date:
@@ -373,111 +367,218 @@ def case_documents(
     letters of appeals linked to it. An appeal: its court letter, and the documents of the
     objection it is linked to.
     """
-    found: dict[uuid.UUID, Document] = {}
-    if appeal is not None:
-        found[appeal.document_id] = appeal.document
-        objection = appeal.objection or objection
-    if objection is not None:
-        found[objection.document_id] = objection.document
-        if objection.decision is not None:
-            found[objection.decision.id] = objection.decision
-        later = session.scalars(
-            select(Document).where(
-                Document.household_id == objection.household_id,
-                Document.direction == "out",
-                Document.dispatch_date >= objection.receipt_date,
-                in_case_file_clause(),
+    case = appeal if appeal is not None else objection
+    return documents_of_cases(session, [case])[0] if case is not None else []
+
+
+def appeals_linked(session: Session, objection_ids: list[int]) -> list[Appeal]:
+    """The appeals linked to these objections, with their court letters."""
+    return list(
+        session.scalars(
+            select(Appeal)
+            .where(Appeal.objection_id.in_(objection_ids))
+            .options(selectinload(Appeal.document))
+        )
+    )
+
+
+def documents_of_cases(
+    session: Session, cases: Sequence[Objection | Appeal]
+) -> list[list[Document]]:
+    """`case_documents` for many cases with the same two queries, however many there are."""
+    objections = {
+        o.id: o
+        for o in (case if isinstance(case, Objection) else case.objection for case in cases)
+        if o is not None
+    }
+    later: list[Document] = []
+    linked: list[Appeal] = []
+    if objections:
+        later = list(
+            session.scalars(
+                select(Document).where(
+                    Document.household_id.in_({o.household_id for o in objections.values()}),
+                    Document.direction == "out",
+                    Document.dispatch_date >= min(o.receipt_date for o in objections.values()),
+                    in_case_file_clause(),
+                )
             )
         )
-        for document in later:
-            found[document.id] = document
-        for linked in session.scalars(select(Appeal).where(Appeal.objection_id == objection.id)):
-            found[linked.document_id] = linked.document
-    return in_file_order(list(found.values()))
+        linked = appeals_linked(session, list(objections))
+    found_per_case = []
+    for case in cases:
+        found: dict[uuid.UUID, Document] = {}
+        objection = case if isinstance(case, Objection) else case.objection
+        if isinstance(case, Appeal):
+            found[case.document_id] = case.document
+        if objection is not None:
+            found[objection.document_id] = objection.document
+            if objection.decision is not None:
+                found[objection.decision.id] = objection.decision
+            for document in later:
+                if (
+                    document.household_id == objection.household_id
+                    and document.dispatch_date is not None
+                    and document.dispatch_date >= objection.receipt_date
+                ):
+                    found[document.id] = document
+            for appeal in linked:
+                if appeal.objection_id == objection.id:
+                    found[appeal.document_id] = appeal.document
+        found_per_case.append(in_file_order(list(found.values())))
+    return found_per_case
 
 
-def objection_out(
-    session: Session,
-    objection: Objection,
-    today: date | None = None,
-    names: dict[str, str] | None = None,
-    *,
-    full: bool = True,
-) -> dict[str, Any]:
-    """The objection as the office sees it; `full` adds history, case documents and appeals."""
-    today = today or local_today()
-    names = names or {}
-    try:
-        check = deadline_of(objection)
-        problem = None
-    except ValueError as exc:
-        check, problem = None, str(exc)
-    level, three_months = inaction_warning(objection.receipt_date, today)
-    is_open = objection.status in OPEN_STATES
-    out: dict[str, Any] = {
-        "id": objection.id,
-        "bg_number": objection.household.bg_number,
-        "household_name": household_name(objection.household),
-        "document_id": str(objection.document_id),
-        "document": document_brief(objection.document, names),
-        "decision_id": str(objection.decision_id) if objection.decision_id else None,
-        "decision": document_brief(objection.decision, names),
-        "form": objection.form,
-        "form_name": FORM_NAMES[objection.form],
-        "receipt_date": objection.receipt_date.isoformat(),
-        "proven_notification": objection.proven_notification.isoformat()
-        if objection.proven_notification
-        else None,
-        "legal_remedy_notice_ok": objection.legal_remedy_notice_ok,
-        "status": objection.status,
-        "status_name": STATE_NAMES[objection.status],
-        "status_by": objection.status_by_login,
-        "status_at": objection.status_at.isoformat(),
-        "created_by": objection.created_by_login,
-        "created_at": objection.created_at.isoformat(),
-        "open": is_open,
-        "age_days": (today - objection.receipt_date).days,
-        "inaction": {"level": level, "three_months_end": three_months.isoformat()}
-        if is_open
-        else None,
-        "deadline": None
-        if check is None
-        else {
-            "on_time": check.on_time,
-            "notification_date": check.notification_date.isoformat(),
-            "deadline": check.deadline.isoformat(),
-            "period": check.period,
-            "summary": check.summary,
-            "steps": [asdict(step) | {"value": step.value.isoformat()} for step in check.steps],
-        },
-        "deadline_missing": None
-        if check is not None
-        else problem
-        or "Kein angefochtener Bescheid mit Versanddatum verknüpft: die Frist ist nicht prüfbar.",
-    }
-    people = _names(session, {objection.status_by_login, objection.created_by_login})
-    out["status_by_name"] = people.get(objection.status_by_login, objection.status_by_login)
-    out["created_by_name"] = people.get(objection.created_by_login, objection.created_by_login)
-    out["documents"] = [
-        document_brief(d, names) for d in case_documents(session, objection=objection)
-    ]
-    if full:
-        out["history"] = _history(session, "objection", objection.id)
-        out["appeals"] = [
-            {"id": a.id, "court": a.court, "file_reference": a.file_reference}
-            for a in session.scalars(select(Appeal).where(Appeal.objection_id == objection.id))
-        ]
-    return out
+@dataclass(frozen=True)
+class Inaction:
+    """The § 88 SGG clock of an open objection: the warning level and the three months' end."""
+
+    level: str | None
+    three_months_end: date
+
+
+@dataclass
+class CaseView(Generic[Case]):
+    """An objection or appeal as the office sees it: the case itself (its attributes read
+    through this view), who acted on it by name, its documents and, in full, its history."""
+
+    case: Case
+    people: dict[str, str]
+    documents: list[Document]
+    history: list[HistoryRow] | None
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "case":  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
+        return getattr(self.case, name)
+
+    @property
+    def household_name(self) -> str:
+        return household_name(self.case.household)
+
+    @property
+    def status_by(self) -> str:
+        return self.case.status_by_login or self.case.created_by_login
+
+    @property
+    def status_at(self) -> datetime:
+        return self.case.status_at or self.case.created_at
+
+    @property
+    def created_by(self) -> str:
+        return self.case.created_by_login
+
+    @property
+    def status_by_name(self) -> str:
+        return self.people.get(self.status_by, self.status_by)
+
+    @property
+    def created_by_name(self) -> str:
+        return self.people.get(self.created_by, self.created_by)
+
+
+@dataclass
+class ObjectionView(CaseView[Objection]):
+    today: date
+    appeals: list[Appeal] | None
+
+    @property
+    def form_name(self) -> str:
+        return FORM_NAMES[self.case.form]
+
+    @property
+    def status_name(self) -> str:
+        return STATE_NAMES[self.case.status]
+
+    @property
+    def open(self) -> bool:
+        return self.case.status in OPEN_STATES
+
+    @property
+    def age_days(self) -> int:
+        return (self.today - self.case.receipt_date).days
+
+    def _deadline(self) -> tuple[DeadlineCheck | None, str | None]:
+        try:
+            return deadline_of(self.case), None
+        except ValueError as exc:
+            return None, str(exc)
+
+    @property
+    def deadline(self) -> DeadlineCheck | None:
+        return self._deadline()[0]
+
+    @property
+    def deadline_missing(self) -> str | None:
+        check, problem = self._deadline()
+        if check is not None:
+            return None
+        return problem or (
+            "Kein angefochtener Bescheid mit Versanddatum verknüpft: die Frist ist nicht prüfbar."
+        )
+
+    @property
+    def inaction(self) -> Inaction | None:
+        if not self.open:
+            return None
+        return Inaction(*inaction_warning(self.case.receipt_date, self.today))
+
+
+@dataclass
+class AppealView(CaseView[Appeal]):
+    @property
+    def due(self) -> AppealDeadlines:
+        return appeal_deadlines(
+            served_on=self.case.served_on, court_deadline=self.case.court_deadline
+        )
+
+    @property
+    def status_name(self) -> str:
+        return APPEAL_STATE_NAMES[self.case.status]
+
+    @property
+    def open(self) -> bool:
+        return self.case.status == "anhaengig"
+
+
+def _people(session: Session, cases: Sequence[Objection | Appeal]) -> dict[str, str]:
+    logins = {c.created_by_login for c in cases} | {c.status_by_login for c in cases}
+    return _names(session, {login for login in logins if login})
+
+
+def case_views(
+    session: Session, found: Sequence[Case], *, full: bool, today: date | None = None
+) -> list[CaseView[Case]]:
+    """Objections or appeals as the office sees them, with a fixed number of queries for a
+    list; `full` (one case) adds the history and, for an objection, its appeals."""
+    session.flush()  # a change just made shows in the history and the documents
+    people = _people(session, found)
+    views: list[CaseView[Any]] = []
+    for case, documents in zip(found, documents_of_cases(session, found), strict=True):
+        kind = "objection" if isinstance(case, Objection) else "appeal"
+        history = _history(session, kind, case.id) if full else None
+        if isinstance(case, Objection):
+            appeals = appeals_linked(session, [case.id]) if full else None
+            views.append(
+                ObjectionView(case, people, documents, history, today or local_today(), appeals)
+            )
+        else:
+            views.append(AppealView(case, people, documents, history))
+    return views
+
+
+def objection_view(session: Session, objection: Objection) -> CaseView[Objection]:
+    return case_views(session, [objection], full=True)[0]
+
+
+def appeal_view(session: Session, appeal: Appeal) -> CaseView[Appeal]:
+    return case_views(session, [appeal], full=True)[0]
 
 
 def overview(gate: Gate, *, open_only: bool = True) -> list[Objection]:
     """The objections the user may see, oldest receipt first (the § 88 clock runs from it)."""
     gate.require(Capability.LEGAL, "objections.list")
-    query = select(Objection).options(
-        selectinload(Objection.household).selectinload(Household.members),
-        selectinload(Objection.document),
-        selectinload(Objection.decision),
-    )
+    query = select(Objection).options(*CASE_LOADS[Objection])
     if open_only:
         query = query.where(Objection.status.in_(OPEN_STATES))
     objections = gate.session.scalars(query.order_by(Objection.receipt_date, Objection.id)).all()
@@ -509,11 +610,7 @@ def set_appeal_status(gate: Gate, appeal_id: int, status: str) -> Appeal:
 
 def appeals_overview(gate: Gate, *, open_only: bool = True) -> list[Appeal]:
     gate.require(Capability.LEGAL, "appeals.list")
-    query = select(Appeal).options(
-        selectinload(Appeal.household).selectinload(Household.members),
-        selectinload(Appeal.document),
-        selectinload(Appeal.objection),
-    )
+    query = select(Appeal).options(*CASE_LOADS[Appeal])
     if open_only:
         query = query.where(Appeal.status == "anhaengig")
     appeals = gate.session.scalars(query.order_by(Appeal.served_on, Appeal.id)).all()
@@ -545,16 +642,17 @@ def register_appeal(
         raise InvalidInput(
             "Die gerichtliche Frist liegt vor der Zustellung.", code="court_deadline"
         )
+    objection = None
     if objection_id is not None:
-        objection = session.get(Objection, objection_id)
+        objection = session.get(Objection, objection_id, options=CASE_LOADS[Objection])
         if objection is None or objection.household_id != document.household_id:
             raise InvalidInput(
                 "Der Widerspruch muss zum selben Haushalt gehören.", code="objection_household"
             )
     appeal = Appeal(
-        household_id=document.household_id,
-        document_id=document.id,
-        objection_id=objection_id,
+        household=household,
+        document=document,
+        objection=objection,
         court=court.strip(),
         file_reference=" ".join(file_reference.split()),
         parties=parties.strip(),
@@ -562,13 +660,9 @@ def register_appeal(
         court_deadline=court_deadline,
         created_by_login=user.login,
     )
-    session.add(appeal)
-    session.flush()
-    gate.record(
+    gate.created(
+        appeal,
         "appeal.registered",
-        object_type="appeal",
-        object_id=appeal.id,
-        bg_number=household.bg_number,
         document=str(document.id),
         court=appeal.court,
         file_reference=appeal.file_reference,
@@ -577,52 +671,6 @@ def register_appeal(
     if close_inbox_items:
         _close_items(gate, document)
     return appeal
-
-
-def appeal_out(
-    appeal: Appeal,
-    session: Session | None = None,
-    names: dict[str, str] | None = None,
-    *,
-    full: bool = False,
-) -> dict[str, Any]:
-    names = names or {}
-    due = appeal_deadlines(served_on=appeal.served_on, court_deadline=appeal.court_deadline)
-    out: dict[str, Any] = {
-        "id": appeal.id,
-        "bg_number": appeal.household.bg_number,
-        "household_name": household_name(appeal.household),
-        "document_id": str(appeal.document_id),
-        "document": document_brief(appeal.document, names),
-        "objection_id": appeal.objection_id,
-        "court": appeal.court,
-        "file_reference": appeal.file_reference,
-        "parties": appeal.parties,
-        "served_on": appeal.served_on.isoformat(),
-        "court_deadline": appeal.court_deadline.isoformat() if appeal.court_deadline else None,
-        "statement_due": due.statement_due.isoformat(),
-        "file_due": due.file_due.isoformat(),
-        "deadline_summary": due.summary,
-        "deadline_steps": [asdict(step) | {"value": step.value.isoformat()} for step in due.steps],
-        "status": appeal.status,
-        "status_name": APPEAL_STATE_NAMES[appeal.status],
-        "status_by": appeal.status_by_login or appeal.created_by_login,
-        "status_at": (appeal.status_at or appeal.created_at).isoformat(),
-        "created_by": appeal.created_by_login,
-        "created_at": appeal.created_at.isoformat(),
-        "open": appeal.status == "anhaengig",
-    }
-    if session is not None:
-        who = out["status_by"]
-        people = _names(session, {who, appeal.created_by_login})
-        out["status_by_name"] = people.get(who, who)
-        out["created_by_name"] = people.get(appeal.created_by_login, appeal.created_by_login)
-        out["documents"] = [
-            document_brief(d, names) for d in case_documents(session, appeal=appeal)
-        ]
-        if full:
-            out["history"] = _history(session, "appeal", appeal.id)
-    return out
 
 
 # --- one-step registration from the letter -------------------------------------------------
@@ -726,7 +774,34 @@ def decisions_of(session: Session, document: Document) -> list[Document]:
     )
 
 
-def intake(gate: Gate, document_id: uuid.UUID, names: dict[str, str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class LegalIntake:
+    """Everything the one-step registration dialog needs about an incoming letter."""
+
+    document: Document
+    receipt_date: date
+    receipt_source: str
+    kind: str  # "objection" or "appeal": what the letter most likely starts
+    objection_id: int | None  # already registered from this letter
+    appeal_id: int | None
+    decisions: list[Document]  # the household's decisions, newest first
+    suggested: Document | None  # the decision the letter most likely contests
+    decision_suggestion: str | None  # why that one
+    objections: list[Objection]  # the household's objections, newest first
+    appeal: dict[str, Any]  # court_letter_facts
+
+    @property
+    def bg_number(self) -> str:
+        assert self.document.household is not None
+        return self.document.household.bg_number
+
+    @property
+    def household_name(self) -> str:
+        assert self.document.household is not None
+        return household_name(self.document.household)
+
+
+def intake(gate: Gate, document_id: uuid.UUID) -> LegalIntake:
     """Everything the one-step registration dialog needs about an incoming letter."""
     session = gate.session
     gate.require(Capability.LEGAL, "document.intake", object_type="document", object_id=document_id)
@@ -761,35 +836,18 @@ def intake(gate: Gate, document_id: uuid.UUID, names: dict[str, str]) -> dict[st
             suggested = earlier[0]
             suggestion_reason = "der letzte vor dem Eingang versandte Bescheid"
     kind = "appeal" if document.doc_type == "klage" or document.court_reference else "objection"
-    objections = session.scalars(
-        select(Objection)
-        .where(Objection.household_id == document.household_id)
-        .order_by(Objection.receipt_date.desc())
-    ).all()
-    return {
-        "document": document_brief(document, names),
-        "bg_number": document.household.bg_number,
-        "household_name": household_name(document.household),
-        "receipt_date": receipt.isoformat(),
-        "receipt_source": "Eingangsstempel"
+    return LegalIntake(
+        document=document,
+        receipt_date=receipt,
+        receipt_source="Eingangsstempel"
         if document.stamp_date and document.stamp_date == receipt
         else "Tag des Scans",
-        "kind": kind,
-        "objection_id": existing_objection.id if existing_objection else None,
-        "appeal_id": existing_appeal.id if existing_appeal else None,
-        "decisions": [
-            document_brief(d, names) | {"suggested": suggested is not None and d.id == suggested.id}
-            for d in decisions
-        ],
-        "decision_suggestion": suggestion_reason,
-        "forms": [{"code": code, "name": name} for code, name in FORM_NAMES.items()],
-        "objections": [
-            {
-                "id": o.id,
-                "receipt_date": o.receipt_date.isoformat(),
-                "status_name": STATE_NAMES[o.status],
-            }
-            for o in objections
-        ],
-        "appeal": court_letter_facts(document),
-    }
+        kind=kind,
+        objection_id=existing_objection.id if existing_objection else None,
+        appeal_id=existing_appeal.id if existing_appeal else None,
+        decisions=decisions,
+        suggested=suggested,
+        decision_suggestion=suggestion_reason,
+        objections=objections_of(session, document.household.id),
+        appeal=court_letter_facts(document),
+    )

@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from records.jobs import enqueue
 from records.models import DroppedPage, Household, ScanBatch, User
 from records.runtime import Runtime
 from tests.conftest import make_settings
-from tests.support import REPO, client_for, file_letter, load_people
+from tests.support import OWN, REPO, client_for, file_indexed, file_letter, load_people
 
 NOT_YET_DESCRIBED: set[tuple[str, str]] = set()
 FILE_TYPES = ("application/pdf", "image/jpeg")
@@ -178,3 +178,58 @@ def test_route_modules_do_not_import_each_other() -> None:
         if re.search(r"^from api\.routes|^import api\.routes", path.read_text(), re.MULTILINE)
     ]
     assert not found
+
+
+# --- the objections office's registers -------------------------------------------------------
+
+
+def _register_cases(runtime: Runtime, count: int) -> None:
+    office = client_for(runtime, "ws.1")
+    decision = file_indexed(
+        runtime, OWN, "bescheid", "Bescheid", direction="out", dispatch_date=date(2026, 7, 1)
+    )
+    for n in range(count):
+        letter = file_indexed(
+            runtime, OWN, "widerspruch", f"Widerspruch {n}", target="team:Widerspruchsstelle"
+        )
+        objection = office.post(
+            "/api/objections", json={"document_id": letter, "decision_id": decision}
+        )
+        assert objection.status_code == 201, objection.text
+        court = file_indexed(runtime, OWN, "klage", f"Klage {n}", target="team:Widerspruchsstelle")
+        appeal = office.post(
+            "/api/appeals",
+            json={
+                "document_id": court,
+                "court": "Sozialgericht Schleswig",
+                "file_reference": f"S 20 AS {n}/26",
+                "served_on": "2026-11-02",
+                "objection_id": objection.json()["id"],
+            },
+        )
+        assert appeal.status_code == 201, appeal.text
+
+
+def _listed_cases(runtime: Runtime, path: str, key: str) -> tuple[int, int]:
+    office = client_for(runtime, "ws.1")
+    office.get(path)  # warm: the login's session touch and caches are not what is counted
+    with counted_queries(runtime) as seen:
+        answer = office.get(path)
+    assert answer.status_code == 200
+    return len(answer.json()[key]), len(seen)
+
+
+def test_the_objection_and_appeal_lists_take_as_many_statements_for_20_cases_as_for_one(
+    sqlite_runtime: Runtime,
+) -> None:
+    load_people(sqlite_runtime)
+    _register_cases(sqlite_runtime, 1)
+    one_objection = _listed_cases(sqlite_runtime, "/api/objections", "objections")
+    one_appeal = _listed_cases(sqlite_runtime, "/api/appeals", "appeals")
+    _register_cases(sqlite_runtime, 19)
+    many_objections = _listed_cases(sqlite_runtime, "/api/objections", "objections")
+    many_appeals = _listed_cases(sqlite_runtime, "/api/appeals", "appeals")
+    assert (one_objection[0], many_objections[0]) == (1, 20)
+    assert (one_appeal[0], many_appeals[0]) == (1, 20)
+    assert many_objections[1] == one_objection[1]
+    assert many_appeals[1] == one_appeal[1]

@@ -4,7 +4,8 @@ programs and for the pages' own scripts; both with the strict security headers."
 from __future__ import annotations
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 
@@ -162,3 +163,44 @@ def test_a_browser_shows_the_german_error_pages_under_the_strict_policy(
     log_out(page, live_url)
     refused = [p for p in problems if "Content Security Policy" in p or "TrustedHTML" in p]
     assert refused == []
+
+
+def test_a_cross_site_refusal_is_a_german_page_for_a_browser_and_json_for_a_program(
+    client: TestClient,
+) -> None:
+    forged = {"origin": "https://fremd.example", "sec-fetch-site": "cross-site"}
+    shown = client.post("/suche", headers=BROWSER | forged, data={"q": "x"})
+    assert shown.status_code == 403
+    assert shown.headers["content-type"].startswith("text/html")
+    assert "Die Anfrage kam nicht von einer Seite der E-Akte" in shown.text
+    assert "Origin" in shown.headers["vary"]
+    _csp(shown)
+
+    answered = client.post("/api/objections", headers=BROWSER | forged, json={})
+    assert answered.status_code == 403
+    assert answered.json()["error"]["code"] == "cross_site_request"
+
+
+def test_a_body_over_the_limit_is_a_german_page_for_a_browser_and_json_for_a_program(
+    app: FastAPI,
+) -> None:
+    async def form_page(request: Request) -> HTMLResponse:
+        await request.body()
+        return HTMLResponse("<p>angekommen</p>")
+
+    app.add_api_route("/formular", form_page, methods=["POST"], response_class=HTMLResponse)
+    client = TestClient(app, raise_server_exceptions=False)
+    too_much = "x" * (app.state.runtime.settings.max_json_kb * 1024 + 1)
+    shown = client.post("/formular", headers=BROWSER, content=too_much)
+    assert shown.status_code == 413
+    assert shown.headers["content-type"].startswith("text/html")
+    assert "Zu groß" in shown.text and "Die Anfrage ist zu groß" in shown.text
+    _csp(shown)
+
+    answered = client.post(
+        "/api/objections",
+        headers=BROWSER | {"content-type": "application/json"},
+        content=too_much,
+    )
+    assert answered.status_code == 413
+    assert answered.json()["error"]["code"] == "request_too_large"

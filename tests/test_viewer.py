@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 from sqlalchemy import select
 
-from api.routes.viewer import content_disposition, pdf_filename
+from api.downloads import content_disposition, pdf_filename
 from app.product import create_product_app
 from app.runtime import build_runtime
 from core.dates import local_date

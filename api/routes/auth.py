@@ -40,7 +40,7 @@ def login(body: LoginRequest, request: Request, response: Response, runtime: Run
         secure=settings.cookie_secure,
         path="/",
     )
-    return UserOut.of(user)
+    return UserOut.model_validate(user)
 
 
 @router.post("/logout", response_model=Ok, summary="Abmelden")
@@ -56,4 +56,4 @@ def logout(request: Request, response: Response, runtime: RuntimeDep) -> Ok:
 
 @router.get("/me", response_model=UserOut, summary="Die angemeldete Person")
 def me(user: UserDep) -> UserOut:
-    return UserOut.of(user)
+    return UserOut.model_validate(user)

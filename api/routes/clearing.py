@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.deps import GateDep, RuntimeDep, TypeNamesDep, UserDep
+from api.downloads import page_of, stored_file
 from api.limits import require_media_type
 from api.schemas import (
     ClearingItemOut,
@@ -32,7 +33,6 @@ from api.schemas import (
 from core.errors import InvalidInput, NotFound
 from ingest.filing import catalogue_for, learn_from_correction
 from records import clearing, masterdata
-from storage import read_bytes
 
 router = APIRouter(prefix="/api", tags=["Klärung und Stammdaten"])
 
@@ -119,9 +119,7 @@ def file_by_hand(
         runtime,
         gate,
         document_id,
-        bg_number=body.bg_number,
-        doc_type=body.doc_type,
-        note=body.note,
+        **body.model_dump(),
         types=catalogue_for(runtime.settings).types,
         learn=learn_from_correction,
     )
@@ -171,14 +169,6 @@ def page_image(
     if rendition not in ("image", "thumb"):
         raise NotFound("Unbekannte Darstellung; erlaubt sind »image« und »thumb«.")
     document = gate.read_document(document_id, f"document.page.{rendition}")
-    page = next((p for p in document.pages if p.number == number), None)
-    if page is None:
-        raise NotFound(f"Das Dokument hat keine Seite {number}.")
+    page = page_of(document, number)
     key = page.image_key if rendition == "image" else page.thumb_key
-    if key is None:
-        raise NotFound("Für diese Seite gibt es kein Bild.")
-    return Response(
-        read_bytes(runtime.blobs, key),
-        media_type="image/jpeg",
-        headers={"Cache-Control": "private, max-age=3600"},
-    )
+    return stored_file(runtime.blobs, key, "image/jpeg", "Für diese Seite gibt es kein Bild.")

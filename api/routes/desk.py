@@ -61,15 +61,7 @@ class QaDecision(BaseModel):
 def quality_check(
     document_id: uuid.UUID, body: QaDecision, runtime: RuntimeDep, gate: GateDep
 ) -> DocumentOut:
-    document = decide(
-        runtime,
-        gate,
-        document_id,
-        body.decision,
-        counted_pages=body.counted_pages,
-        note=body.note,
-    )
-    return DocumentOut.of(document)
+    return DocumentOut.model_validate(decide(runtime, gate, document_id, **body.model_dump()))
 
 
 @router.get(

@@ -52,4 +52,4 @@ async def upload(request: Request, runtime: RuntimeDep, user: UserDep) -> BatchO
     summary="Stand eines Dokuments und seiner Verarbeitung",
 )
 def get_document(document_id: uuid.UUID, gate: GateDep) -> DocumentOut:
-    return DocumentOut.of(gate.read_document(document_id, "document.read"))
+    return DocumentOut.model_validate(gate.read_document(document_id, "document.read"))

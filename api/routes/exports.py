@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import GateDep, RuntimeDep, TypeNamesDep, UserDep
-from api.downloads import content_disposition
+from api.downloads import pdf_answer
 from api.schemas import ExportOptionsOut, ExportOut, ExportsOut, binary
 from core.db import transaction
 from records import file_exports as exports
@@ -34,9 +34,8 @@ def export_options(
     objection_id: Annotated[int | None, Query()] = None,
     appeal_id: Annotated[int | None, Query()] = None,
 ) -> ExportOptionsOut:
-    return ExportOptionsOut.model_validate(
-        exports.options(gate, bg_number, names, objection_id=objection_id, appeal_id=appeal_id)
-    )
+    found = exports.options(gate, bg_number, objection_id=objection_id, appeal_id=appeal_id)
+    return ExportOptionsOut.of(found, names)
 
 
 class WithheldIn(BaseModel):
@@ -64,10 +63,10 @@ async def create_export(
     body: ExportIn, runtime: RuntimeDep, names: TypeNamesDep, user: UserDep
 ) -> ExportOut:
     # Building the PDF reads and writes files: off the event loop, in a transaction of its own.
-    return ExportOut.model_validate(await run_in_threadpool(_create, runtime, names, user, body))
+    return await run_in_threadpool(_create, runtime, names, user, body)
 
 
-def _create(runtime: Runtime, names: dict[str, str], user: User, body: ExportIn) -> dict[str, Any]:
+def _create(runtime: Runtime, names: dict[str, str], user: User, body: ExportIn) -> ExportOut:
     # Checked and planned in one transaction, built (seconds for a long file) outside any, and
     # recorded in another: on SQLite a transaction holds the write lock for everybody.
     work = runtime.settings.data_dir / "work"
@@ -75,21 +74,16 @@ def _create(runtime: Runtime, names: dict[str, str], user: User, body: ExportIn)
     with transaction(runtime.sessions) as session:
         plan = exports.plan_export(
             Gate(session, user),
-            body.bg_number,
-            names,
-            recipient=body.recipient,
-            legal_basis=body.legal_basis,
-            document_ids=body.document_ids,
+            names=names,
+            **body.model_dump(exclude={"withheld"}),
             withheld={entry.document_id: entry.reason for entry in body.withheld},
-            objection_id=body.objection_id,
-            appeal_id=body.appeal_id,
             job_centre=runtime.settings.job_centre_name,
         )
     built = exports.build_planned_export(plan, runtime.blobs, work)
     with transaction(runtime.sessions) as session:
         record = exports.record_export(Gate(session, user), plan, built)
         session.flush()
-        return exports.export_out(record)
+        return ExportOut.model_validate(record)
 
 
 @router.get(
@@ -98,18 +92,14 @@ def _create(runtime: Runtime, names: dict[str, str], user: User, body: ExportIn)
     summary="Aktenauszüge einer Akte",
 )
 def list_exports(bg_number: str, gate: GateDep) -> ExportsOut:
-    return ExportsOut.model_validate(
-        {"exports": [exports.export_out(e) for e in exports.exports_of_household(gate, bg_number)]}
-    )
+    return ExportsOut.model_validate({"exports": exports.exports_of_household(gate, bg_number)})
 
 
 @router.get(
     "/exports/{export_id}", response_model=ExportOut, summary="Vermerk über einen Aktenauszug"
 )
 def get_export(export_id: int, gate: GateDep) -> ExportOut:
-    return ExportOut.model_validate(
-        exports.export_out(exports.readable_export(gate, export_id, "export.read"))
-    )
+    return ExportOut.model_validate(exports.readable_export(gate, export_id, "export.read"))
 
 
 @router.get(
@@ -119,13 +109,4 @@ def get_export(export_id: int, gate: GateDep) -> ExportOut:
     summary="Aktenauszug herunterladen (PDF)",
 )
 def download_export(export_id: int, runtime: RuntimeDep, gate: GateDep) -> Response:
-    content, filename = exports.export_pdf(gate, runtime.blobs, export_id)
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": content_disposition("attachment", filename),
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return pdf_answer(*exports.export_pdf(gate, runtime.blobs, export_id))

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from api.deps import DbDep, GateDep, TypeNamesDep
 from api.schemas import (
@@ -18,8 +19,18 @@ from api.schemas import (
     ObjectionsOut,
 )
 from records import objections
+from records.models import Appeal, Objection
 
 router = APIRouter(prefix="/api", tags=["Widerspruchsstelle"])
+
+
+def _objection(db: Session, objection: Objection, names: dict[str, str]) -> ObjectionOut:
+    view = objections.objection_view(db, objection)
+    return ObjectionOut.model_validate(view, context={"names": names})
+
+
+def _appeal(db: Session, appeal: Appeal, names: dict[str, str]) -> AppealOut:
+    return AppealOut.model_validate(objections.appeal_view(db, appeal), context={"names": names})
 
 
 @router.get(
@@ -28,7 +39,7 @@ router = APIRouter(prefix="/api", tags=["Widerspruchsstelle"])
     summary="Erfassung aus dem Schreiben: Bescheide der Akte, Vorschläge, Angaben des Gerichts",
 )
 def legal_intake(document_id: uuid.UUID, names: TypeNamesDep, gate: GateDep) -> LegalIntakeOut:
-    return LegalIntakeOut.model_validate(objections.intake(gate, document_id, names))
+    return LegalIntakeOut.of(objections.intake(gate, document_id), names)
 
 
 class ObjectionIn(BaseModel):
@@ -49,17 +60,8 @@ class ObjectionIn(BaseModel):
 def create_objection(
     body: ObjectionIn, db: DbDep, names: TypeNamesDep, gate: GateDep
 ) -> ObjectionOut:
-    objection = objections.register_objection(
-        gate,
-        body.document_id,
-        decision_id=body.decision_id,
-        form=body.form,
-        proven_notification=body.proven_notification,
-        legal_remedy_notice_ok=body.legal_remedy_notice_ok,
-        close_inbox_items=body.close_inbox_items,
-    )
-    db.flush()
-    return ObjectionOut.model_validate(objections.objection_out(db, objection, names=names))
+    objection = objections.register_objection(gate, **body.model_dump())
+    return _objection(db, objection, names)
 
 
 @router.get(
@@ -71,9 +73,8 @@ def list_objections(
     db: DbDep, names: TypeNamesDep, gate: GateDep, all: Annotated[bool, Query()] = False
 ) -> ObjectionsOut:
     found = objections.overview(gate, open_only=not all)
-    return ObjectionsOut.model_validate(
-        {"objections": [objections.objection_out(db, o, names=names, full=False) for o in found]}
-    )
+    views = objections.case_views(db, found, full=False)
+    return ObjectionsOut.model_validate({"objections": views}, context={"names": names})
 
 
 @router.get(
@@ -83,7 +84,7 @@ def list_objections(
 )
 def get_objection(objection_id: int, db: DbDep, names: TypeNamesDep, gate: GateDep) -> ObjectionOut:
     objection = objections.get_objection(gate, objection_id)
-    return ObjectionOut.model_validate(objections.objection_out(db, objection, names=names))
+    return _objection(db, objection, names)
 
 
 class StatusIn(BaseModel):
@@ -97,8 +98,7 @@ def change_status(
     objection_id: int, body: StatusIn, db: DbDep, names: TypeNamesDep, gate: GateDep
 ) -> ObjectionOut:
     objection = objections.set_status(gate, objection_id, body.status)
-    db.flush()
-    return ObjectionOut.model_validate(objections.objection_out(db, objection, names=names))
+    return _objection(db, objection, names)
 
 
 class ReceiptIn(BaseModel):
@@ -115,8 +115,7 @@ def correct_receipt(
     objection_id: int, body: ReceiptIn, db: DbDep, names: TypeNamesDep, gate: GateDep
 ) -> ObjectionOut:
     objection = objections.correct_receipt_date(gate, objection_id, body.receipt_date, body.reason)
-    db.flush()
-    return ObjectionOut.model_validate(objections.objection_out(db, objection, names=names))
+    return _objection(db, objection, names)
 
 
 class DecisionIn(BaseModel):
@@ -134,16 +133,8 @@ class DecisionIn(BaseModel):
 def set_decision(
     objection_id: int, body: DecisionIn, db: DbDep, names: TypeNamesDep, gate: GateDep
 ) -> ObjectionOut:
-    objection = objections.set_decision(
-        gate,
-        objection_id,
-        decision_id=body.decision_id,
-        proven_notification=body.proven_notification,
-        legal_remedy_notice_ok=body.legal_remedy_notice_ok,
-        reason=body.reason,
-    )
-    db.flush()
-    return ObjectionOut.model_validate(objections.objection_out(db, objection, names=names))
+    objection = objections.set_decision(gate, objection_id, **body.model_dump())
+    return _objection(db, objection, names)
 
 
 class AppealIn(BaseModel):
@@ -164,19 +155,8 @@ class AppealIn(BaseModel):
     summary="Klage aus einem Gerichtsschreiben erfassen",
 )
 def create_appeal(body: AppealIn, db: DbDep, names: TypeNamesDep, gate: GateDep) -> AppealOut:
-    appeal = objections.register_appeal(
-        gate,
-        body.document_id,
-        court=body.court,
-        file_reference=body.file_reference,
-        parties=body.parties,
-        served_on=body.served_on,
-        court_deadline=body.court_deadline,
-        objection_id=body.objection_id,
-        close_inbox_items=body.close_inbox_items,
-    )
-    db.flush()
-    return AppealOut.model_validate(objections.appeal_out(appeal, db, names, full=True))
+    appeal = objections.register_appeal(gate, **body.model_dump())
+    return _appeal(db, appeal, names)
 
 
 @router.get(
@@ -186,15 +166,14 @@ def list_appeals(
     db: DbDep, names: TypeNamesDep, gate: GateDep, all: Annotated[bool, Query()] = False
 ) -> AppealsOut:
     found = objections.appeals_overview(gate, open_only=not all)
-    return AppealsOut.model_validate(
-        {"appeals": [objections.appeal_out(a, db, names) for a in found]}
-    )
+    views = objections.case_views(db, found, full=False)
+    return AppealsOut.model_validate({"appeals": views}, context={"names": names})
 
 
 @router.get("/appeals/{appeal_id}", response_model=AppealOut, summary="Klage mit Fristen")
 def get_appeal(appeal_id: int, db: DbDep, names: TypeNamesDep, gate: GateDep) -> AppealOut:
     appeal = objections.get_appeal(gate, appeal_id)
-    return AppealOut.model_validate(objections.appeal_out(appeal, db, names, full=True))
+    return _appeal(db, appeal, names)
 
 
 @router.post(
@@ -204,5 +183,4 @@ def change_appeal_status(
     appeal_id: int, body: StatusIn, db: DbDep, names: TypeNamesDep, gate: GateDep
 ) -> AppealOut:
     appeal = objections.set_appeal_status(gate, appeal_id, body.status)
-    db.flush()
-    return AppealOut.model_validate(objections.appeal_out(appeal, db, names, full=True))
+    return _appeal(db, appeal, names)

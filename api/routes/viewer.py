@@ -13,16 +13,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.deps import GateDep, RuntimeDep, TypeNamesDep
-from api.downloads import content_disposition, pdf_filename
+from api.downloads import page_of, pdf_answer, pdf_filename, stored_file
 from api.schemas import DocumentViewOut, WordBox, binary
 from core.errors import NotFound
 from storage import read_bytes
 
 router = APIRouter(prefix="/api/documents", tags=["Anzeige"])
-
-# Renditions never change under their key (a new attempt writes new keys), so the browser may
-# keep them; "private" keeps shared proxies from doing the same.
-PRIVATE_CACHE = {"Cache-Control": "private, max-age=3600"}
 
 
 @router.get(
@@ -36,7 +32,7 @@ def view_document(
     document = gate.read_document(document_id, "document.view")
     # The answer names a household and is audited: the browser asks again every time.
     response.headers["Cache-Control"] = "no-store"
-    return DocumentViewOut.of(document, names)
+    return DocumentViewOut.named(document, names)
 
 
 @router.get(
@@ -47,16 +43,12 @@ def view_document(
 )
 def page_words(document_id: uuid.UUID, number: int, runtime: RuntimeDep, gate: GateDep) -> Response:
     document = gate.read_document(document_id, "document.page.words")
-    page = next((p for p in document.pages if p.number == number), None)
-    if page is None:
-        raise NotFound(f"Das Dokument hat keine Seite {number}.")
-    if page.words_key is None:
-        raise NotFound("Für diese Seite gibt es keine Wortpositionen.")
-    # Stored as JSON by the pipeline and checked against its SHA-256 on the way out.
-    return Response(
-        read_bytes(runtime.blobs, page.words_key),
-        media_type="application/json",
-        headers=PRIVATE_CACHE,
+    # Stored as JSON by the pipeline.
+    return stored_file(
+        runtime.blobs,
+        page_of(document, number).words_key,
+        "application/json",
+        "Für diese Seite gibt es keine Wortpositionen.",
     )
 
 
@@ -77,13 +69,4 @@ def document_pdf(
     if document.pdf_key is None:
         raise NotFound("Für dieses Dokument gibt es (noch) kein PDF.")
     content = read_bytes(runtime.blobs, document.pdf_key)
-    disposition = "inline" if inline else "attachment"
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": content_disposition(disposition, pdf_filename(document)),
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return pdf_answer(content, pdf_filename(document), inline=inline)

@@ -62,7 +62,7 @@ def get_inbox(
         limit=limit,
         offset=offset,
     )
-    return InboxListOut(total=total, items=[InboxItemOut.of(item, names) for item in items])
+    return InboxListOut(total=total, items=[InboxItemOut.named(item, names) for item in items])
 
 
 @router.get(
@@ -92,17 +92,8 @@ def work_on_item(
     gate: GateDep,
     body: ItemAction | None = None,
 ) -> InboxItemOut:
-    body = body or ItemAction()
-    item = inbox.act(
-        runtime,
-        gate,
-        item_id,
-        action,
-        to_user=body.to_user,
-        to_team=body.to_team,
-        comment=body.comment,
-    )
-    return InboxItemOut.of(item, names)
+    how = (body or ItemAction()).model_dump()
+    return InboxItemOut.named(inbox.act(runtime, gate, item_id, action, **how), names)
 
 
 class BulkAction(ItemAction):
@@ -113,15 +104,8 @@ class BulkAction(ItemAction):
 @router.post("/inbox/bulk", response_model=Count, summary="Mehrere Einträge auf einmal bearbeiten")
 def work_on_items(body: BulkAction, runtime: RuntimeDep, gate: GateDep) -> Count:
     """All or nothing: one refused item leaves every item as it was."""
-    done = inbox.act_on_many(
-        runtime,
-        gate,
-        body.ids,
-        body.action,
-        to_user=body.to_user,
-        to_team=body.to_team,
-        comment=body.comment,
-    )
+    how = body.model_dump(exclude={"ids", "action"})
+    done = inbox.act_on_many(runtime, gate, body.ids, body.action, **how)
     return Count(done=len(done))
 
 
@@ -227,8 +211,8 @@ class DeputyIn(BaseModel):
 def get_deputies(gate: GateDep) -> DeputiesOut:
     mine, for_others = files.list_deputies(gate)
     return DeputiesOut(
-        my_deputies=[DeputyOut.of(d) for d in mine],
-        i_stand_in_for=[DeputyOut.of(d) for d in for_others],
+        my_deputies=[DeputyOut.model_validate(d) for d in mine],
+        i_stand_in_for=[DeputyOut.model_validate(d) for d in for_others],
     )
 
 
@@ -243,12 +227,12 @@ def post_deputy(body: DeputyIn, runtime: RuntimeDep, gate: GateDep) -> DeputyOut
         absent_login=body.absent,
         approved_by=body.approved_by,
     )
-    return DeputyOut.of(entry)
+    return DeputyOut.model_validate(entry)
 
 
 @router.delete("/deputies/{deputy_id}", response_model=DeputyOut, summary="Vertretung beenden")
 def delete_deputy(deputy_id: int, gate: GateDep) -> DeputyOut:
-    return DeputyOut.of(files.revoke_deputy(gate, deputy_id))
+    return DeputyOut.model_validate(files.revoke_deputy(gate, deputy_id))
 
 
 @router.post(
