@@ -487,14 +487,15 @@ class _PageImage:
         so that JPEG halos around black text stay out, but never below 40 grey levels, well
         above scanner noise and show-through from the back side.
         """
-        darkness, strong = self.darkness
+        darkness, strong = self.darkness()
         return darkness > max(40, 0.35 * strong)
 
-    @cached_property
     def darkness(self) -> tuple[np.ndarray, int]:
         """How much darker each pixel is than the paper around it (the brightest 16-pixel
         block within ~2 cm), and the darkness of the page's strongest marks (the 99.9th
-        percentile), which thresholds scale with."""
+        percentile), which thresholds scale with. Computed on each call, not kept: a page
+        image lives as long as its batch, and keeping this int16 copy of every page raised a
+        12-page batch's worker peak by some 45 MiB (bench/ocr_pipeline.py --memory-pages)."""
         gray = self.small
         height, width = gray.shape
         blocks = Image.fromarray(gray).reduce(16).filter(ImageFilter.MaxFilter(5))
@@ -609,7 +610,7 @@ def _code_region(page: _PageImage) -> tuple[int, int, int, int] | None:
     height, width = page.small.shape
     # Paler marks than `ink` counts: a pale print of a code is what is being looked for,
     # and the sheet's printed title may be far darker than its code.
-    darkness, strong = page.darkness
+    darkness, strong = page.darkness()
     marks = darkness > max(20, 0.3 * strong)
     cell = max(2, page.px(CODE_CELL_MM))
     rows, cols = height // cell, width // cell
