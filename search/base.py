@@ -18,7 +18,9 @@ from core.health import BackendState
 from core.text import fold_umlauts
 from search.analysis import (
     analyze,
+    compound_key,
     compound_parts,
+    compound_runs,
     compound_values,
     fuzziness,
     nfc,
@@ -245,17 +247,18 @@ _DIGITS = re.compile(r"[0-9]+")
 
 
 @lru_cache(maxsize=300_000)
-def _features(word: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[str, ...]]:
-    """A whitespace-separated word of a page: its stems, compound parts and folded spellings."""
+def _features(word: str) -> tuple[tuple[str, ...], frozenset[str], tuple[str, ...]]:
+    """A whitespace-separated word of a page: its stems, runs of compound parts (see
+    `compound_runs`) and folded spellings."""
     if word.isascii() and _ASCII_NO_LETTERS.fullmatch(word):
         # Amounts, numbers, dates (most words seen only once): the analysis keeps their digit
         # runs as they are, as the tokenizer splits at everything else and case, accents and
         # stems do not touch digits; computed here without the analyzers.
         digits = tuple(run for run in _DIGITS.findall(word) if len(run) < 60)
-        return digits, (), digits
+        return digits, frozenset(), digits
     pieces = _WORD.findall(word)
-    parts = tuple(p for p in map(compound_parts, pieces) if len(p) > 0)
-    return tuple(analyze(word)), parts, tuple(plain(word))
+    runs = frozenset(t for piece in pieces for run in compound_runs(piece) for t in analyze(run))
+    return tuple(analyze(word)), runs, tuple(plain(word))
 
 
 class _Wanted:
@@ -266,7 +269,8 @@ class _Wanted:
         terms = {plan.term for plan in plans if plan.term}
         terms |= {t for phrase in parsed.phrases for word in phrase for t in analyze(word)}
         self.terms = frozenset(terms)
-        self.parts = tuple(plan.parts for plan in plans if plan.parts)
+        # Compared as the index compares them: stems of the runs of parts.
+        self.parts = frozenset(t for p in plans if p.parts for t in analyze(compound_key(p.parts)))
         slips = plans if fuzzy else []
         self.fuzzy = tuple((p.plain, p.fuzziness) for p in slips if p.plain and p.fuzziness)
         self.identifiers = frozenset(parsed.identifiers)
@@ -282,10 +286,9 @@ class _Wanted:
         disjoint = self.terms.isdisjoint
         flags = [not disjoint(stems) for stems, _, _ in features]
         if self.parts:
-            wanted = self.parts
-            for index, (_, compounds, _) in enumerate(features):
-                if compounds and not flags[index]:
-                    flags[index] = any(_contains(p, w) for p in compounds for w in wanted)
+            for index, (_, runs, _) in enumerate(features):
+                if runs and not flags[index]:
+                    flags[index] = not self.parts.isdisjoint(runs)
         verdicts.update(zip(fresh, flags, strict=True))
         if self.fuzzy:
             # Spelling -> the words with it (`Scholz` and `Scholz,`), compared with each fuzzy
@@ -303,11 +306,6 @@ class _Wanted:
                     for word in undecided[spelling]:
                         verdicts[word] = True
         return verdicts
-
-
-def _contains(parts: tuple[str, ...], wanted: tuple[str, ...]) -> bool:
-    size = len(wanted)
-    return any(parts[i : i + size] == wanted for i in range(len(parts) - size + 1))
 
 
 def _identifier_words(page: str, wanted: _Wanted) -> list[int]:
