@@ -10,14 +10,17 @@ from search.base import (
     SearchIndex,
     SearchQuery,
     SearchResult,
+    TypeNames,
+    no_type_names,
 )
 
 
-def open_search_index(settings: Settings) -> SearchIndex:
+def open_search_index(settings: Settings, type_names: TypeNames = no_type_names) -> SearchIndex:
+    """The configured index; `type_names` gives a document type's German name by its code."""
     if settings.search_index == "embedded":
         from search.embedded import EmbeddedSearchIndex
 
-        return EmbeddedSearchIndex(settings.index_dir)
+        return EmbeddedSearchIndex(settings.index_dir, type_names=type_names)
     from search.opensearch import OpenSearchIndex
 
     password = settings.opensearch_password
@@ -28,6 +31,7 @@ def open_search_index(settings: Settings) -> SearchIndex:
         password=password.get_secret_value() if password else None,
         verify_certs=settings.opensearch_verify_certs,
         ca_certs=str(settings.opensearch_ca_certs) if settings.opensearch_ca_certs else None,
+        type_names=type_names,
     )
 
 
@@ -38,5 +42,6 @@ __all__ = [
     "SearchIndex",
     "SearchQuery",
     "SearchResult",
+    "TypeNames",
     "open_search_index",
 ]

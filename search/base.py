@@ -39,6 +39,11 @@ FUZZY_BOOST = 0.3
 # a common word, slips would add documents ranked below hundreds of exact ones (and cost time),
 # while for a rare name or word the slipped spelling may be the one letter sought.
 FUZZY_BELOW = 20
+# A trailing `*` (`Nebenkosten*`) finds the words starting with what precedes it, from this many
+# letters on, and at most this many different words per prefix (both adapters): a short prefix
+# cannot make a search walk the whole vocabulary.
+MIN_PREFIX = 3
+PREFIX_EXPANSIONS = 50
 # Facet buckets returned at most, largest first.
 FACET_SIZES = {"doc_type": 50, "year": 50, "household": 100}
 # The facets and the stored field each one counts, in both adapters.
@@ -75,6 +80,15 @@ class IndexedDocument:
         return self.receipt_date or local_date(self.received_at)
 
 
+# The German name of a document type by its code (the type catalogue's), searched with the
+# documents of that type: `Nebenkostenabrechnung` finds them whatever their wording.
+TypeNames = Callable[[str], str | None]
+
+
+def no_type_names(code: str) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class IndexEntry:
     """What both adapters store for a document, computed once by the shared analysis."""
@@ -84,13 +98,14 @@ class IndexEntry:
     notes: list[str]
     identifiers: list[str]
     compounds: list[str]
+    type_name: str
 
     @property
     def year(self) -> str:
         return str(self.document.receipt_day.year)
 
 
-def prepare(document: IndexedDocument) -> IndexEntry:
+def prepare(document: IndexedDocument, type_names: TypeNames = no_type_names) -> IndexEntry:
     pages = [nfc(page) for page in document.pages]
     notes = [nfc(note) for note in document.notes]
     # The household's own number belongs to each of its documents, printed on it or not.
@@ -102,6 +117,7 @@ def prepare(document: IndexedDocument) -> IndexEntry:
         notes=notes,
         identifiers=list(dict.fromkeys(identifiers)),
         compounds=compound_values(pages + notes),
+        type_name=nfc((type_names(document.doc_type) if document.doc_type else None) or ""),
     )
 
 
@@ -201,10 +217,12 @@ class ParsedQuery:
     words: list[str]
     phrases: list[list[str]]
     identifiers: list[str]
+    # Folded spellings (as the `plain` analysis writes them) typed with a trailing `*`.
+    prefixes: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.words or self.phrases or self.identifiers)
+        return not (self.words or self.phrases or self.identifiers or self.prefixes)
 
     @property
     def plans(self) -> list[WordPlan]:
@@ -212,6 +230,7 @@ class ParsedQuery:
 
 
 _PHRASE = re.compile(r'["„“”]([^"„“”]*)["„“”]')
+_PREFIX = re.compile(r"([^\W_]+)\*")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _TOKEN = re.compile(r"\S+")
 
@@ -225,6 +244,9 @@ def parse_query(text: str) -> ParsedQuery:
     for item in found:
         rest[item.start : item.end] = " " * (item.end - item.start)
     remaining = "".join(rest)
+    prefixes = [plain(typed)[0] for typed in _PREFIX.findall(remaining) if _is_prefix(typed)]
+    # A shorter prefix counts as the word itself.
+    remaining = _PREFIX.sub(lambda m: " " if _is_prefix(m[1]) else m[1], remaining)
     phrases: list[list[str]] = []
     words: list[str] = []
     for quoted in _PHRASE.findall(remaining):
@@ -234,7 +256,17 @@ def parse_query(text: str) -> ParsedQuery:
         else:
             words.extend(phrase)
     words.extend(_WORD.findall(_PHRASE.sub(" ", remaining)))
-    return ParsedQuery(words=list(dict.fromkeys(words)), phrases=phrases, identifiers=identifiers)
+    return ParsedQuery(
+        words=list(dict.fromkeys(words)),
+        phrases=phrases,
+        identifiers=identifiers,
+        prefixes=list(dict.fromkeys(prefixes)),
+    )
+
+
+def _is_prefix(typed: str) -> bool:
+    folded = plain(typed)
+    return len(folded) == 1 and len(folded[0]) >= MIN_PREFIX
 
 
 # --- snippets -----------------------------------------------------------------------------------
@@ -274,6 +306,7 @@ class _Wanted:
         slips = plans if fuzzy else []
         self.fuzzy = tuple((p.plain, p.fuzziness) for p in slips if p.plain and p.fuzziness)
         self.identifiers = frozenset(parsed.identifiers)
+        self.prefixes = tuple(parsed.prefixes)
         self.verdicts: dict[str, bool] = {}
 
     def judge(self, words: list[str]) -> dict[str, bool]:
@@ -289,6 +322,10 @@ class _Wanted:
             for index, (_, runs, _) in enumerate(features):
                 if runs and not flags[index]:
                     flags[index] = not self.parts.isdisjoint(runs)
+        if self.prefixes:
+            for index, (_, _, spellings) in enumerate(features):
+                if not flags[index]:
+                    flags[index] = any(s.startswith(self.prefixes) for s in spellings)
         verdicts.update(zip(fresh, flags, strict=True))
         if self.fuzzy:
             # Spelling -> the words with it (`Scholz` and `Scholz,`), compared with each fuzzy
@@ -368,7 +405,7 @@ def best_page_snippet(
     scores = []
     for page in pages:
         folded = _fold_page(page)
-        score = sum(folded.count(term) for term in wanted.terms)
+        score = sum(folded.count(term) for term in (*wanted.terms, *wanted.prefixes))
         if wanted.identifiers and may_contain(page, wanted.identifiers):
             score += IDENTIFIER_WEIGHT
         scores.append(score)
@@ -392,7 +429,9 @@ def best_page_snippet(
 _VERDICTS_KEPT = 50_000
 
 # A query's words, phrases, identifiers and whether OCR slips are searched: what a context keys on.
-_ContextKey = tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[str, ...], bool]
+_ContextKey = tuple[
+    tuple[str, ...], tuple[tuple[str, ...], ...], tuple[str, ...], tuple[str, ...], bool
+]
 
 
 def snippet_context(parsed: ParsedQuery, *, fuzzy: bool = True) -> _Wanted:
@@ -405,6 +444,7 @@ def snippet_context(parsed: ParsedQuery, *, fuzzy: bool = True) -> _Wanted:
         tuple(parsed.words),
         tuple(tuple(phrase) for phrase in parsed.phrases),
         tuple(parsed.identifiers),
+        tuple(parsed.prefixes),
         fuzzy,
     )
     wanted = _shared_context(key)
@@ -417,8 +457,8 @@ def snippet_context(parsed: ParsedQuery, *, fuzzy: bool = True) -> _Wanted:
 
 @lru_cache(maxsize=1_000)
 def _shared_context(key: _ContextKey) -> _Wanted:
-    words, phrases, identifiers, fuzzy = key
-    parsed = ParsedQuery(list(words), [list(p) for p in phrases], list(identifiers))
+    words, phrases, identifiers, prefixes, fuzzy = key
+    parsed = ParsedQuery(list(words), [list(p) for p in phrases], list(identifiers), list(prefixes))
     return _Wanted(parsed, fuzzy=fuzzy)
 
 
@@ -470,7 +510,9 @@ def searchable(query: SearchQuery) -> ParsedQuery | None:
     if not query.allowed:
         return None
     parsed = parse_query(query.text)
-    if parsed.empty or not (parsed.identifiers or parsed.plans or parsed.phrases):
+    if parsed.empty or not (
+        parsed.identifiers or parsed.plans or parsed.phrases or parsed.prefixes
+    ):
         return None
     return parsed
 
