@@ -1091,12 +1091,15 @@ class SearchHitOut(Out):
     direction: str | None
     status: str | None
     viewer_url: str = Field(
-        description="öffnet das Dokument an der Trefferseite, Begriffe markiert"
+        description="öffnet das Dokument an der Trefferseite, Begriffe markiert; "
+        "bei einem Vermerk zur Akte (status »vermerk«) die E-Akte"
     )
 
     @classmethod
     def of(cls, hit: SearchHit, q: str) -> SearchHitOut:
         viewer = {"doc": hit.document_id, "page": hit.page, "q": q}
+        # A note on the whole file opens the E-Akte.
+        url = f"/akte/{hit.bg_number}" if hit.file_note else f"/viewer?{urlencode(viewer)}"
         return cls(
             document_id=hit.document_id,
             bg_number=hit.bg_number,
@@ -1108,7 +1111,7 @@ class SearchHitOut(Out):
             receipt_date=hit.receipt_date,
             direction=hit.direction,
             status=hit.status,
-            viewer_url=f"/viewer?{urlencode(viewer)}",
+            viewer_url=url,
         )
 
 

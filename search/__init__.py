@@ -5,12 +5,14 @@ from __future__ import annotations
 from core.config import Settings
 from search.base import (
     CLEARING_ACCESS,
+    FILE_NOTE_KIND,
     IndexedDocument,
     SearchHit,
     SearchIndex,
     SearchQuery,
     SearchResult,
     TypeNames,
+    file_note_key,
     no_type_names,
 )
 
@@ -37,11 +39,13 @@ def open_search_index(settings: Settings, type_names: TypeNames = no_type_names)
 
 __all__ = [
     "CLEARING_ACCESS",
+    "FILE_NOTE_KIND",
     "IndexedDocument",
     "SearchHit",
     "SearchIndex",
     "SearchQuery",
     "SearchResult",
     "TypeNames",
+    "file_note_key",
     "open_search_index",
 ]

@@ -30,6 +30,16 @@ from search.identifiers import find_identifiers, identifier_values, may_contain
 
 # The access key of documents that belong to no household yet (the clearing inbox's).
 CLEARING_ACCESS = "clearing"
+# A note on a whole file (Vermerk zur Akte) is an entry of its own, under this prefix and the
+# note's id, with the household's access key, direction and status FILE_NOTE_KIND; a hit on it
+# opens the E-Akte.
+FILE_NOTE_PREFIX = "vermerk-"
+FILE_NOTE_KIND = "vermerk"
+
+
+def file_note_key(note_id: int) -> str:
+    return f"{FILE_NOTE_PREFIX}{note_id}"
+
 
 # Weights of the ways a word may match: as typed (its stem, weight 1), inside a compound word,
 # or with an OCR slip. Both adapters use them.
@@ -151,6 +161,11 @@ class SearchHit:
     receipt_date: date | None = None
     direction: str = "in"
     status: str = "routed"
+
+    @property
+    def file_note(self) -> bool:
+        """A note on the household's file, not a document."""
+        return self.document_id.startswith(FILE_NOTE_PREFIX)
 
 
 @dataclass
