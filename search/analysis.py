@@ -135,9 +135,18 @@ _NEVER_ALONE = frozenset(
 _WORD_LINKS = ("", "s", "es", "n", "en")
 
 
-@cache
 def word_list() -> frozenset[str]:
     """The folded words of the German word list, from four letters on."""
+    return _word_lists()[0]
+
+
+def noun_list() -> frozenset[str]:
+    """Those of them written with a capital (nouns): the only heads a compound is split to."""
+    return _word_lists()[1]
+
+
+@cache
+def _word_lists() -> tuple[frozenset[str], frozenset[str]]:
     try:
         text = WORD_LIST.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
@@ -145,8 +154,9 @@ def word_list() -> frozenset[str]:
             f"Die deutsche Wortliste {WORD_LIST} fehlt (Debian-Paket wngerman): "
             "scripts/setup.sh ausführen."
         ) from exc
-    words = (_fold(nfc(word)) for word in text.split() if word.isalpha())
-    return frozenset(w for w in words if len(w) >= _MIN_PART)
+    words = [(_fold(nfc(word)), word[0].isupper()) for word in text.split() if word.isalpha()]
+    kept = [(folded, noun) for folded, noun in words if len(folded) >= _MIN_PART]
+    return frozenset(w for w, _ in kept), frozenset(w for w, noun in kept if noun)
 
 
 def _dictionary() -> tuple[dict[str, str], dict[str, str]]:
@@ -184,7 +194,7 @@ def compound_parts(word: str) -> tuple[str, ...]:
     folded = _fold(word)
     if len(folded) < _MIN_PART:
         return ()
-    best = _split(folded, word_list())
+    best = _split(folded)
     if best is not None:
         return best
     if folded in _WHOLE or folded in word_list():
@@ -192,10 +202,13 @@ def compound_parts(word: str) -> tuple[str, ...]:
     return _unknown_lead(folded)
 
 
-def _reader(folded: str, words: frozenset[str]) -> Callable[[int, bool], Reading | None]:
+def _reader(
+    folded: str, words: frozenset[str], heads: frozenset[str]
+) -> Callable[[int, bool], Reading | None]:
     """`rest(start, whole)`: the best reading of folded[start:] as parts (the last one with an
     ending), or None; `whole=False` asks for two parts at least. Fewest parts win, then fewest
-    linking elements. `words` is the word list (or nothing: curated parts only)."""
+    linking elements, then the longest last part. `words` is the word list (or nothing: curated
+    parts only), `heads` those of its words a compound may end in."""
     length = len(folded)
 
     def part_at(start: int, end: int) -> tuple[str | None, str | None, tuple[str, ...]]:
@@ -203,7 +216,7 @@ def _reader(folded: str, words: frozenset[str]) -> Callable[[int, bool], Reading
         if key in _INNER:
             return _INNER[key], _WHOLE.get(key), _LINKS
         if key in words:
-            return key, key, _WORD_LINKS
+            return key, key if key in heads else None, _WORD_LINKS
         return None, None, ()
 
     @cache
@@ -214,7 +227,7 @@ def _reader(folded: str, words: frozenset[str]) -> Callable[[int, bool], Reading
             if part is None:
                 continue
             if whole and last is not None and folded[end:] in _ENDINGS:
-                candidate: Reading = (_cost(last, ""), (last,))
+                candidate: Reading = (1.0 - 0.001 * len(last), (last,))
                 if found is None or candidate[0] < found[0]:
                     found = candidate
             for link in links:
@@ -224,7 +237,7 @@ def _reader(folded: str, words: frozenset[str]) -> Callable[[int, bool], Reading
                 tail = rest(following, True)
                 if tail is None:
                     continue
-                candidate = (_cost(part, link) + tail[0], (part, *tail[1]))
+                candidate = (1.0 + (0.1 if link else 0.0) + tail[0], (part, *tail[1]))
                 if found is None or candidate[0] < found[0]:
                     found = candidate
         return found
@@ -232,17 +245,11 @@ def _reader(folded: str, words: frozenset[str]) -> Callable[[int, bool], Reading
     return rest
 
 
-def _cost(part: str, link: str) -> float:
-    """Fewest parts first, then fewest linking elements, then the longest parts (`Hafen|straße`,
-    not `Hafens|trasse`)."""
-    return 1.0 + (0.1 if link else 0.0) - 0.0001 * len(part) ** 2
-
-
-def _split(folded: str, words: frozenset[str]) -> tuple[str, ...] | None:
+def _split(folded: str) -> tuple[str, ...] | None:
     """The best reading of a word as two or more known parts."""
     if len(folded) < 2 * _MIN_PART:
         return None
-    best = _reader(folded, words)(0, False)
+    best = _reader(folded, word_list(), noun_list())(0, False)
     return best[1] if best is not None else None
 
 
@@ -250,7 +257,7 @@ def _unknown_lead(folded: str) -> tuple[str, ...]:
     """One unknown leading part, as short as possible, before curated parts."""
     if len(folded) < _MIN_COMPOUND:
         return ()
-    rest = _reader(folded, frozenset())
+    rest = _reader(folded, frozenset(), frozenset())
     for cut in range(_MIN_UNKNOWN_LEAD, len(folded) - 3):
         tail = rest(cut, True)
         if tail is not None:
@@ -286,7 +293,7 @@ def compound_runs(word: str) -> tuple[str, ...]:
     runs = dict.fromkeys(_runs(parts))
     if len(parts) > 1:
         for part in parts:
-            inner = _split(part, word_list())
+            inner = _split(part)
             if inner is not None:
                 runs.update(dict.fromkeys(_runs(inner)))
     return tuple(runs)
