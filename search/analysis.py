@@ -4,9 +4,10 @@ Both indexes run the same chain on their `text` field (lower case, accents folde
 German2 stems), so `Nebenkostenabrechnungen`, `Müller`/`Mueller`/`Muller` and `Straße`/`Strasse`
 meet in one term. Two further fields are fed from here, identically for both adapters:
 
-- `compound`: the parts of German compound words, split with a small dictionary of the words
-  job-centre letters are made of, so `Widerspruch` also finds `Widerspruchsbescheid`,
-  `Abrechnung` and `Nebenkosten` find `Nebenkostenabrechnung`;
+- `compound`: the parts of German compound words, split against the German word list
+  (`wngerman`) and a small dictionary of the words job-centre letters are made of, so
+  `Widerspruch` also finds `Widerspruchsbescheid`, `Nebenkosten` and `Vorauszahlung` find
+  `Nebenkostenvorauszahlung`;
 - `plain`: the words folded but not stemmed, for fuzzy matching of OCR slips
   (`Nebenkostenabrechnunq`), which compares spellings, not stems.
 """
