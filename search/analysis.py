@@ -136,14 +136,22 @@ _NEVER_ALONE = frozenset(
 _WORD_LINKS = ("", "s", "es", "n", "en")
 
 
-def word_list() -> frozenset[str]:
-    """The folded words of the German word list, from four letters on."""
+def noun_list() -> frozenset[str]:
+    """The folded nouns of the German word list (those written with a capital), from four
+    letters on: the heads a compound is split to, and parts anywhere in it."""
     return _word_lists()[0]
 
 
-def noun_list() -> frozenset[str]:
-    """Those of them written with a capital (nouns): the only heads a compound is split to."""
+def modifier_list() -> frozenset[str]:
+    """The other words of the list up to _MODIFIER_MAX letters (`neben`, `voraus`, `brutto`):
+    parts before the head only."""
     return _word_lists()[1]
+
+
+# Words written in lower case (adverbs, adjectives, verbs in every form) are kept only up to
+# this length: longer ones are hardly ever the first part of a noun, and leaving them out halves
+# the memory the list takes.
+_MODIFIER_MAX = 10
 
 
 @cache
@@ -155,9 +163,15 @@ def _word_lists() -> tuple[frozenset[str], frozenset[str]]:
             f"Die deutsche Wortliste {WORD_LIST} fehlt (Debian-Paket wngerman): "
             "scripts/setup.sh ausführen."
         ) from exc
-    words = [(_fold(nfc(word)), word[0].isupper()) for word in text.split() if word.isalpha()]
-    kept = [(folded, noun) for folded, noun in words if len(folded) >= _MIN_PART]
-    return frozenset(w for w, _ in kept), frozenset(w for w, noun in kept if noun)
+    nouns: set[str] = set()
+    modifiers: set[str] = set()
+    for word in text.split():
+        if len(word) >= _MIN_PART and word.isalpha():
+            if word[0].isupper():
+                nouns.add(_fold(nfc(word)))
+            elif len(word) <= _MODIFIER_MAX:
+                modifiers.add(_fold(nfc(word)))
+    return frozenset(nouns), frozenset(modifiers - nouns)
 
 
 def _dictionary() -> tuple[dict[str, str], dict[str, str]]:
@@ -198,26 +212,28 @@ def compound_parts(word: str) -> tuple[str, ...]:
     best = _split(folded)
     if best is not None:
         return best
-    if folded in _WHOLE or folded in word_list():
+    if folded in _WHOLE or folded in noun_list() or folded in modifier_list():
         return (_WHOLE.get(folded, folded),)
     return _unknown_lead(folded)
 
 
 def _reader(
-    folded: str, words: frozenset[str], heads: frozenset[str]
+    folded: str, nouns: frozenset[str], modifiers: frozenset[str]
 ) -> Callable[[int, bool], Reading | None]:
     """`rest(start, whole)`: the best reading of folded[start:] as parts (the last one with an
     ending), or None; `whole=False` asks for two parts at least. Fewest parts win, then fewest
-    linking elements, then the longest last part. `words` is the word list (or nothing: curated
-    parts only), `heads` those of its words a compound may end in."""
+    linking elements, then the longest last part. `nouns` and `modifiers` are the word list's
+    (or nothing: curated parts only); only a noun ends a compound."""
     length = len(folded)
 
     def part_at(start: int, end: int) -> tuple[str | None, str | None, tuple[str, ...]]:
         key = folded[start:end]
         if key in _INNER:
             return _INNER[key], _WHOLE.get(key), _LINKS
-        if key in words:
-            return key, key if key in heads else None, _WORD_LINKS
+        if key in nouns:
+            return key, key, _WORD_LINKS
+        if key in modifiers:
+            return key, None, _WORD_LINKS
         return None, None, ()
 
     @cache
@@ -250,7 +266,7 @@ def _split(folded: str) -> tuple[str, ...] | None:
     """The best reading of a word as two or more known parts."""
     if len(folded) < 2 * _MIN_PART:
         return None
-    best = _reader(folded, word_list(), noun_list())(0, False)
+    best = _reader(folded, noun_list(), modifier_list())(0, False)
     return best[1] if best is not None else None
 
 

@@ -19,7 +19,7 @@ from search import (
     SearchQuery,
     file_note_key,
 )
-from search.analysis import compound_runs, word_list
+from search.analysis import compound_runs, noun_list
 from search.base import PREFIX_EXPANSIONS
 from search.embedded import EmbeddedSearchIndex
 from search.opensearch import OpenSearchIndex
@@ -151,7 +151,7 @@ def test_a_prefix_needs_three_letters_and_expands_to_a_bounded_number_of_words(
 
 
 def test_splits_take_the_longest_words_and_leave_names_whole() -> None:
-    assert len(word_list()) > 100_000
+    assert len(noun_list()) > 100_000
     assert set(compound_runs("Nebenkostenvorauszahlung")) >= {"nebenkosten", "vorauszahlung"}
     assert compound_runs("Schneider") == ()
     # A street's name finds the street, not every address on a "Straße".
