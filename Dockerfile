@@ -9,7 +9,7 @@ ENV DEBIAN_FRONTEND=noninteractive \
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng poppler-utils curl ca-certificates fonts-dejavu-core \
+      tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng poppler-utils curl ca-certificates fonts-dejavu-core wngerman \
  && rm -rf /var/lib/apt/lists/* \
  && pip install --no-cache-dir uv==0.13.8 \
  && useradd --system --create-home --home-dir /home/eakte eakte \

@@ -1024,14 +1024,18 @@ class SearchHitOut(Out):
     direction: str | None
     status: str | None
     viewer_url: str = Field(
-        "", description="öffnet das Dokument an der Trefferseite, Begriffe markiert"
+        "",
+        description="öffnet das Dokument an der Trefferseite, Begriffe markiert; "
+        "bei einem Vermerk zur Akte (status »vermerk«) die E-Akte",
     )
 
     @classmethod
     def of(cls, hit: SearchHit, q: str) -> SearchHitOut:
         answer = cls.model_validate(hit)
         viewer = {"doc": hit.document_id, "page": hit.page, "q": q}
-        answer.viewer_url = f"/viewer?{urlencode(viewer)}"
+        # A note on the whole file opens the E-Akte.
+        url = f"/akte/{hit.bg_number}" if hit.file_note else f"/viewer?{urlencode(viewer)}"
+        answer.viewer_url = url
         return answer
 
 

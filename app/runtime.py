@@ -6,8 +6,11 @@ OpenSearch); this is the one place that puts them together.
 
 from __future__ import annotations
 
+from functools import partial
+
 from core.config import Settings
 from core.db import make_engine, make_session_factory
+from ingest.filing import catalogue_for
 from records.db_roles import migrate_database
 from records.runtime import Runtime
 from search import open_search_index
@@ -22,5 +25,11 @@ def build_runtime(settings: Settings, *, migrate_schema: bool = True) -> Runtime
     if migrate_schema:
         migrate_database(settings, engine)
     blobs = open_blob_store(settings)
-    index = open_search_index(settings)
+    index = open_search_index(settings, type_names=partial(type_name, settings))
     return Runtime(settings, engine, make_session_factory(engine), blobs, index)
+
+
+def type_name(settings: Settings, code: str) -> str | None:
+    """The German name of a document type in the configured catalogue (searched with its
+    documents), read again when the administrator changed the catalogue."""
+    return next((rule.name for rule in catalogue_for(settings).types if rule.code == code), None)

@@ -67,6 +67,19 @@ def team_households(session: Session, team_name: str) -> frozenset[str]:
     )
 
 
+def _may_search(gate: Gate) -> bool:
+    return gate.may(Capability.CASE_FILES) or gate.may(Capability.CLEARING)
+
+
+def search_teams(runtime: Runtime, user: User) -> list[str]:
+    """The teams the search's team filter offers, by name."""
+    with transaction(runtime.sessions) as db:
+        gate = Gate(db, user)
+        if not _may_search(gate):
+            raise gate.refuse("search.teams")
+        return list(db.scalars(select(Team.name).order_by(Team.name)))
+
+
 def search_files(
     runtime: Runtime,
     user: User,
@@ -80,7 +93,7 @@ def search_files(
         raise InvalidInput("Das Eingangsdatum »ab« liegt nach »bis«.", code="date_range")
     with transaction(runtime.sessions) as db:
         gate = Gate(db, user)
-        if not (gate.may(Capability.CASE_FILES) or gate.may(Capability.CLEARING)):
+        if not _may_search(gate):
             raise gate.refuse("search", query=q)
         allowed = visible_access_keys(db, user)
         absent = [a.login for a in absent_colleagues(db, user)]

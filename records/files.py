@@ -29,7 +29,7 @@ from records.models import (
     User,
 )
 from records.objections import appeals_of, objections_of
-from records.reindex import reindex_after_commit
+from records.reindex import index_file_note_after_commit, reindex_after_commit
 from records.runtime import Runtime
 
 
@@ -213,9 +213,11 @@ def add_note(
     return note, document
 
 
-def note_on_household(gate: Gate, bg_number: str, text: str) -> Note:
+def note_on_household(runtime: Runtime, gate: Gate, bg_number: str, text: str) -> Note:
+    """The note is searchable by those who may see the file once it is committed."""
     note, _ = add_note(gate, text, bg_number=bg_number)
     gate.session.flush()
+    index_file_note_after_commit(gate.session, runtime, note)
     return note
 
 

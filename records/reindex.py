@@ -26,10 +26,10 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.db import after_commit, transaction
-from records.models import Document, InboxItem, Note
+from records.models import Document, Household, InboxItem, Note
 from records.routing import index_entry
 from records.runtime import Runtime
-from search import IndexedDocument
+from search import FILE_NOTE_KIND, IndexedDocument, file_note_key
 
 # Documents changed this long before the run started are written once more at its end: a
 # worker may have indexed a new document just before the start and committed it only after the
@@ -138,6 +138,48 @@ def reindex_documents(runtime: Runtime, document_ids: list[uuid.UUID]) -> None:
         runtime.index.delete(gone)
 
 
+def file_note_entry(note: Note, bg_number: str) -> IndexedDocument:
+    """A note on a household's file, searchable by those who may see the file."""
+    return IndexedDocument(
+        document_id=file_note_key(note.id),
+        source_name="Vermerk zur Akte",
+        received_at=note.created_at,
+        pages=[],
+        bg_number=bg_number,
+        direction=FILE_NOTE_KIND,
+        status=FILE_NOTE_KIND,
+        notes=(note.text,),
+    )
+
+
+def _file_notes(
+    session: Session, *, after: int = 0, size: int | None = None, only: int | None = None
+) -> list[tuple[int, IndexedDocument]]:
+    """Notes on whole files by id (after `after`, or just `only`), with their entries."""
+    query = (
+        select(Note, Household.bg_number)
+        .join(Household, Household.id == Note.household_id)
+        .where(Note.document_id.is_(None), Note.id > after)
+        .order_by(Note.id)
+        .limit(size)
+    )
+    if only is not None:
+        query = query.where(Note.id == only)
+    return [(note.id, file_note_entry(note, bg)) for note, bg in session.execute(query)]
+
+
+def index_file_note_after_commit(session: Session, runtime: Runtime, note: Note) -> None:
+    """The note on a file is searchable once it is committed (and not if it is rolled back)."""
+    note_id = note.id
+
+    def write() -> None:
+        with transaction(runtime.sessions, read_only=True) as reading:
+            entries = [entry for _, entry in _file_notes(reading, only=note_id)]
+        runtime.index.index_many(entries)
+
+    after_commit(session, write)
+
+
 def reindex_after_commit(session: Session, runtime: Runtime, *documents: Document) -> None:
     """The index follows the commit that changed these documents (and not a rolled-back one)."""
     ids = [d.id for d in documents]
@@ -190,6 +232,14 @@ def reindex_all(
         late = _entries(session, recent)
     for start in range(0, len(late), batch_size):
         index.index_many(late[start : start + batch_size])
+    after_note = 0
+    while True:
+        with transaction(runtime.sessions) as session:
+            notes = _file_notes(session, after=after_note, size=batch_size)
+        if not notes:
+            break
+        index.index_many([entry for _, entry in notes])
+        after_note = notes[-1][0]
     removed = index.delete_indexed_before(started)
     path.unlink(missing_ok=True)
     return ReindexReport(

@@ -14,7 +14,9 @@ bench=0
 [ "${1:-}" = "--dev" ] && dev=1
 [ "${1:-}" = "--bench" ] && dev=1 && bench=1
 
-packages=(tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng poppler-utils curl ca-certificates fonts-dejavu-core)
+# wngerman: the German word list (igerman98, GPL-2) compound words are split against
+# (search/compounds.py).
+packages=(tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng poppler-utils curl ca-certificates fonts-dejavu-core wngerman)
 # The test services are built or started from these; installed here, before the service
 # scripts run side by side, so that only one apt-get ever runs at a time.
 [ "$dev" = 1 ] && packages+=(postgresql util-linux procps chromium fonts-urw-base35)

@@ -4,9 +4,10 @@ Both indexes run the same chain on their `text` field (lower case, accents folde
 German2 stems), so `Nebenkostenabrechnungen`, `Müller`/`Mueller`/`Muller` and `Straße`/`Strasse`
 meet in one term. Two further fields are fed from here, identically for both adapters:
 
-- `compound`: the parts of German compound words, split with a small dictionary of the words
-  job-centre letters are made of, so `Widerspruch` also finds `Widerspruchsbescheid`,
-  `Abrechnung` and `Nebenkosten` find `Nebenkostenabrechnung`;
+- `compound`: the parts of German compound words, split against the German word list
+  (`wngerman`) and a small dictionary of the words job-centre letters are made of, so
+  `Widerspruch` also finds `Widerspruchsbescheid`, `Nebenkosten` and `Vorauszahlung` find
+  `Nebenkostenvorauszahlung`;
 - `plain`: the words folded but not stemmed, for fuzzy matching of OCR slips
   (`Nebenkostenabrechnunq`), which compares spellings, not stems.
 """
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import cache, lru_cache
+from pathlib import Path
 
 import tantivy
 
@@ -107,72 +110,148 @@ def _fold(word: str) -> str:
     return folded.replace("ae", "a").replace("oe", "o").replace("ue", "u")
 
 
+# The German word list compounds are split against: igerman98's `ngerman` (GPL-2), installed by
+# scripts/setup.sh and the Dockerfile as the Debian package `wngerman` - the same kind of list
+# OpenSearch's `dictionary_decompounder` takes. Its words are parts from four letters on.
+WORD_LIST = Path("/usr/share/dict/ngerman")
+_MIN_PART = 4
+# Parts never indexed alone: street names should not find every address.
+_NEVER_ALONE = frozenset(
+    _fold(w)
+    for w in [
+        "straße",
+        "strasse",
+        "gasse",
+        "allee",
+        "platz",
+        "chaussee",
+        "damm",
+        "ufer",
+        "steig",
+        "pfad",
+    ]
+)
+# Linking elements after a word of the list (Fugen-s, -es, -n, -en); the curated parts above
+# also take the rarer ones in _LINKS.
+_WORD_LINKS = ("", "s", "es", "n", "en")
+
+
+def noun_list() -> frozenset[str]:
+    """The folded nouns of the German word list (those written with a capital), from four
+    letters on: the heads a compound is split to, and parts anywhere in it."""
+    return _word_lists()[0]
+
+
+def modifier_list() -> frozenset[str]:
+    """The other words of the list up to _MODIFIER_MAX letters (`neben`, `voraus`, `brutto`):
+    parts before the head only."""
+    return _word_lists()[1]
+
+
+# Words written in lower case (adverbs, adjectives, verbs in every form) are kept only up to
+# this length: longer ones are hardly ever the first part of a noun, and leaving them out halves
+# the memory the list takes.
+_MODIFIER_MAX = 10
+
+
+@cache
+def _word_lists() -> tuple[frozenset[str], frozenset[str]]:
+    try:
+        text = WORD_LIST.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise RuntimeError(
+            f"Die deutsche Wortliste {WORD_LIST} fehlt (Debian-Paket wngerman): "
+            "scripts/setup.sh ausführen."
+        ) from exc
+    nouns: set[str] = set()
+    modifiers: set[str] = set()
+    for word in text.split():
+        if len(word) >= _MIN_PART and word.isalpha():
+            if word[0].isupper():
+                nouns.add(_fold(nfc(word)))
+            elif len(word) <= _MODIFIER_MAX:
+                modifiers.add(_fold(nfc(word)))
+    return frozenset(nouns), frozenset(modifiers - nouns)
+
+
 def _dictionary() -> tuple[dict[str, str], dict[str, str]]:
-    """Folded spelling -> the part as written: whole words, and inside a compound also parts
+    """Folded spelling -> the part (folded): whole words, and inside a compound also parts
     ending in -e without it (Miet|vertrag, Schul|bescheinigung)."""
     whole: dict[str, str] = {}
     inner: dict[str, str] = {}
-    for part in COMPOUND_PARTS:
-        whole.setdefault(_fold(part), part)
-        inner.setdefault(_fold(part), part)
+    for part in map(_fold, COMPOUND_PARTS):
+        whole.setdefault(part, part)
+        inner.setdefault(part, part)
         if part.endswith("e") and len(part) > 4:
-            inner.setdefault(_fold(part[:-1]), part)
+            inner.setdefault(part[:-1], part)
     return whole, inner
 
 
 _WHOLE, _INNER = _dictionary()
-_LONGEST = max(len(key) for key in _INNER)
+_LONGEST = 40
 _LETTERS = re.compile(r"[^\W\d_]+")
-# Quick test whether a folded word ends in a dictionary word (read backwards, so `match` works).
-_HEAD = re.compile(
-    "(?:"
-    + "|".join(sorted((e[::-1] for e in _ENDINGS if e), key=len, reverse=True))
-    + ")?(?:"
-    + "|".join(sorted((w[::-1] for w in _WHOLE), key=len, reverse=True))
-    + ")"
-)
 
 Reading = tuple[float, tuple[str, ...]]
 
 
 @lru_cache(maxsize=200_000)
 def compound_parts(word: str) -> tuple[str, ...]:
-    """The dictionary parts a word is made of: `Widerspruchsbescheide` -> (widerspruch, bescheid).
+    """The parts a word is made of, folded: `Widerspruchsbescheide` -> (widerspruch, bescheid).
 
-    A single part when the word is itself a dictionary word (`Widerspruch`), nothing when it
-    cannot be read as parts. Readings from the dictionary alone win, with the fewest parts; else
-    one unknown leading part is allowed, as short as possible (`Neben|kosten|abrechnung`).
+    Read against the curated parts and the German word list, the fewest (so the longest) parts
+    win, each a word of at least four letters. A word that cannot be read as two or more parts
+    is a single part when it is a word itself (`Abrechnung`); otherwise one unknown leading part
+    is allowed before curated parts, as short as possible (`Neben|kosten|abrechnung` were it not
+    in the list), and else it has no parts.
     """
     if not _LETTERS.fullmatch(word):
         return ()
     folded = _fold(word)
-    if len(folded) < 3 or not _HEAD.match(folded[::-1]):
+    if len(folded) < _MIN_PART:
         return ()
     best = _split(folded)
-    return best[1] if best is not None else ()
+    if best is not None:
+        return best
+    if folded in _WHOLE or folded in noun_list() or folded in modifier_list():
+        return (_WHOLE.get(folded, folded),)
+    return _unknown_lead(folded)
 
 
-def _split(folded: str) -> Reading | None:
+def _reader(
+    folded: str, nouns: frozenset[str], modifiers: frozenset[str]
+) -> Callable[[int, bool], Reading | None]:
+    """`rest(start, whole)`: the best reading of folded[start:] as parts (the last one with an
+    ending), or None; `whole=False` asks for two parts at least. Fewest parts win, then fewest
+    linking elements, then the longest last part. `nouns` and `modifiers` are the word list's
+    (or nothing: curated parts only); only a noun ends a compound."""
     length = len(folded)
 
+    def part_at(start: int, end: int) -> tuple[str | None, str | None, tuple[str, ...]]:
+        key = folded[start:end]
+        if key in _INNER:
+            return _INNER[key], _WHOLE.get(key), _LINKS
+        if key in nouns:
+            return key, key, _WORD_LINKS
+        if key in modifiers:
+            return key, None, _WORD_LINKS
+        return None, None, ()
+
     @cache
-    def rest(start: int) -> Reading | None:
-        # Best reading of folded[start:] as dictionary parts, the last one with an ending.
+    def rest(start: int, whole: bool) -> Reading | None:
         found: Reading | None = None
-        for end in range(min(length, start + _LONGEST), start + 2, -1):
-            key = folded[start:end]
-            part = _INNER.get(key)
+        for end in range(min(length, start + _LONGEST), start + _MIN_PART - 1, -1):
+            part, last, links = part_at(start, end)
             if part is None:
                 continue
-            if folded[end:] in _ENDINGS and key in _WHOLE:
-                candidate: Reading = (1.0, (_WHOLE[key],))
+            if whole and last is not None and folded[end:] in _ENDINGS:
+                candidate: Reading = (1.0 - 0.001 * len(last), (last,))
                 if found is None or candidate[0] < found[0]:
                     found = candidate
-            for link in _LINKS:
+            for link in links:
                 following = end + len(link)
                 if following >= length or not folded.startswith(link, end):
                     continue
-                tail = rest(following)
+                tail = rest(following, True)
                 if tail is None:
                     continue
                 candidate = (1.0 + (0.1 if link else 0.0) + tail[0], (part, *tail[1]))
@@ -180,16 +259,27 @@ def _split(folded: str) -> Reading | None:
                     found = candidate
         return found
 
-    best = rest(0)
-    if best is None and length >= _MIN_COMPOUND:
-        for cut in range(_MIN_UNKNOWN_LEAD, length - 3):
-            tail = rest(cut)
-            if tail is not None:
-                best = (100.0 + tail[0], (folded[:cut], *tail[1]))
-                break
-    if best is not None and len(best[1]) > 1 and length < _MIN_COMPOUND:
+    return rest
+
+
+def _split(folded: str) -> tuple[str, ...] | None:
+    """The best reading of a word as two or more known parts."""
+    if len(folded) < 2 * _MIN_PART:
         return None
-    return best
+    best = _reader(folded, noun_list(), modifier_list())(0, False)
+    return best[1] if best is not None else None
+
+
+def _unknown_lead(folded: str) -> tuple[str, ...]:
+    """One unknown leading part, as short as possible, before curated parts."""
+    if len(folded) < _MIN_COMPOUND:
+        return ()
+    rest = _reader(folded, frozenset(), frozenset())
+    for cut in range(_MIN_UNKNOWN_LEAD, len(folded) - 3):
+        tail = rest(cut, True)
+        if tail is not None:
+            return (folded[:cut], *tail[1])
+    return ()
 
 
 _TOKEN = re.compile(r"[^\W_]+")
@@ -200,17 +290,38 @@ def compound_key(parts: tuple[str, ...]) -> str:
     return "".join(parts)
 
 
+def _runs(parts: tuple[str, ...]) -> list[str]:
+    return [
+        compound_key(parts[start : start + size])
+        for size in range(1, len(parts))
+        for start in range(len(parts) - size + 1)
+        if size > 1 or parts[start] not in _NEVER_ALONE
+    ]
+
+
+@lru_cache(maxsize=200_000)
+def compound_runs(word: str) -> tuple[str, ...]:
+    """Every run of a compound word's parts shorter than the whole word, as one token each, and
+    the runs of its parts that are compounds themselves (`Nebenkostenvorauszahlung` ->
+    nebenkosten, vorauszahlung, neben, kosten, voraus, zahlung)."""
+    if len(word) < _MIN_COMPOUND:
+        return ()
+    parts = compound_parts(word)
+    runs = dict.fromkeys(_runs(parts))
+    if len(parts) > 1:
+        for part in parts:
+            inner = _split(part)
+            if inner is not None:
+                runs.update(dict.fromkeys(_runs(inner)))
+    return tuple(runs)
+
+
 def compound_values(pages: list[str]) -> list[str]:
-    """The `compound` field: for each compound word of the text (once), every run of its parts
-    shorter than the whole word, each as one token (`neben kosten abrechnung nebenkosten
-    kostenabrechnung`). A word then finds the compounds it is part of with one term, and the
-    word itself is left to the `text` field."""
+    """The `compound` field: the runs of parts of each compound word of the text (once), each
+    as one token (`nebenkosten abrechnung neben kosten`). A word then finds the compounds it is
+    part of with one term, and the word itself is left to the `text` field."""
     words = dict.fromkeys(word for page in pages for word in _TOKEN.findall(page))
     runs: dict[str, None] = {}
     for word in words:
-        if len(word) >= _MIN_COMPOUND:
-            parts = compound_parts(word)
-            for size in range(1, len(parts)):
-                for start in range(len(parts) - size + 1):
-                    runs.setdefault(compound_key(parts[start : start + size]), None)
+        runs.update(dict.fromkeys(compound_runs(word)))
     return [" ".join(runs)] if runs else []

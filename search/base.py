@@ -18,7 +18,9 @@ from core.health import BackendState
 from core.text import fold_umlauts
 from search.analysis import (
     analyze,
+    compound_key,
     compound_parts,
+    compound_runs,
     compound_values,
     fuzziness,
     nfc,
@@ -28,6 +30,16 @@ from search.identifiers import find_identifiers, identifier_values, may_contain
 
 # The access key of documents that belong to no household yet (the clearing inbox's).
 CLEARING_ACCESS = "clearing"
+# A note on a whole file (Vermerk zur Akte) is an entry of its own, under this prefix and the
+# note's id, with the household's access key, direction and status FILE_NOTE_KIND; a hit on it
+# opens the E-Akte.
+FILE_NOTE_PREFIX = "vermerk-"
+FILE_NOTE_KIND = "vermerk"
+
+
+def file_note_key(note_id: int) -> str:
+    return f"{FILE_NOTE_PREFIX}{note_id}"
+
 
 # Weights of the ways a word may match: as typed (its stem, weight 1), inside a compound word,
 # or with an OCR slip. Both adapters use them.
@@ -37,6 +49,11 @@ FUZZY_BOOST = 0.3
 # a common word, slips would add documents ranked below hundreds of exact ones (and cost time),
 # while for a rare name or word the slipped spelling may be the one letter sought.
 FUZZY_BELOW = 20
+# A trailing `*` (`Nebenkosten*`) finds the words starting with what precedes it, from this many
+# letters on, and at most this many different words per prefix (both adapters): a short prefix
+# cannot make a search walk the whole vocabulary.
+MIN_PREFIX = 3
+PREFIX_EXPANSIONS = 50
 # Facet buckets returned at most, largest first.
 FACET_SIZES = {"doc_type": 50, "year": 50, "household": 100}
 # The facets and the stored field each one counts, in both adapters.
@@ -73,6 +90,15 @@ class IndexedDocument:
         return self.receipt_date or local_date(self.received_at)
 
 
+# The German name of a document type by its code (the type catalogue's), searched with the
+# documents of that type: `Nebenkostenabrechnung` finds them whatever their wording.
+TypeNames = Callable[[str], str | None]
+
+
+def no_type_names(code: str) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class IndexEntry:
     """What both adapters store for a document, computed once by the shared analysis."""
@@ -82,13 +108,14 @@ class IndexEntry:
     notes: list[str]
     identifiers: list[str]
     compounds: list[str]
+    type_name: str
 
     @property
     def year(self) -> str:
         return str(self.document.receipt_day.year)
 
 
-def prepare(document: IndexedDocument) -> IndexEntry:
+def prepare(document: IndexedDocument, type_names: TypeNames = no_type_names) -> IndexEntry:
     pages = [nfc(page) for page in document.pages]
     notes = [nfc(note) for note in document.notes]
     # The household's own number belongs to each of its documents, printed on it or not.
@@ -100,6 +127,7 @@ def prepare(document: IndexedDocument) -> IndexEntry:
         notes=notes,
         identifiers=list(dict.fromkeys(identifiers)),
         compounds=compound_values(pages + notes),
+        type_name=nfc((type_names(document.doc_type) if document.doc_type else None) or ""),
     )
 
 
@@ -133,6 +161,11 @@ class SearchHit:
     receipt_date: date | None = None
     direction: str = "in"
     status: str = "routed"
+
+    @property
+    def file_note(self) -> bool:
+        """A note on the household's file, not a document."""
+        return self.document_id.startswith(FILE_NOTE_PREFIX)
 
 
 @dataclass
@@ -199,10 +232,12 @@ class ParsedQuery:
     words: list[str]
     phrases: list[list[str]]
     identifiers: list[str]
+    # Folded spellings (as the `plain` analysis writes them) typed with a trailing `*`.
+    prefixes: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.words or self.phrases or self.identifiers)
+        return not (self.words or self.phrases or self.identifiers or self.prefixes)
 
     @property
     def plans(self) -> list[WordPlan]:
@@ -210,6 +245,7 @@ class ParsedQuery:
 
 
 _PHRASE = re.compile(r'["„“”]([^"„“”]*)["„“”]')
+_PREFIX = re.compile(r"([^\W_]+)\*")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _TOKEN = re.compile(r"\S+")
 
@@ -223,6 +259,9 @@ def parse_query(text: str) -> ParsedQuery:
     for item in found:
         rest[item.start : item.end] = " " * (item.end - item.start)
     remaining = "".join(rest)
+    prefixes = [plain(typed)[0] for typed in _PREFIX.findall(remaining) if _is_prefix(typed)]
+    # A shorter prefix counts as the word itself.
+    remaining = _PREFIX.sub(lambda m: " " if _is_prefix(m[1]) else m[1], remaining)
     phrases: list[list[str]] = []
     words: list[str] = []
     for quoted in _PHRASE.findall(remaining):
@@ -232,7 +271,17 @@ def parse_query(text: str) -> ParsedQuery:
         else:
             words.extend(phrase)
     words.extend(_WORD.findall(_PHRASE.sub(" ", remaining)))
-    return ParsedQuery(words=list(dict.fromkeys(words)), phrases=phrases, identifiers=identifiers)
+    return ParsedQuery(
+        words=list(dict.fromkeys(words)),
+        phrases=phrases,
+        identifiers=identifiers,
+        prefixes=list(dict.fromkeys(prefixes)),
+    )
+
+
+def _is_prefix(typed: str) -> bool:
+    folded = plain(typed)
+    return len(folded) == 1 and len(folded[0]) >= MIN_PREFIX
 
 
 # --- snippets -----------------------------------------------------------------------------------
@@ -245,17 +294,18 @@ _DIGITS = re.compile(r"[0-9]+")
 
 
 @lru_cache(maxsize=300_000)
-def _features(word: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[str, ...]]:
-    """A whitespace-separated word of a page: its stems, compound parts and folded spellings."""
+def _features(word: str) -> tuple[tuple[str, ...], frozenset[str], tuple[str, ...]]:
+    """A whitespace-separated word of a page: its stems, runs of compound parts (see
+    `compound_runs`) and folded spellings."""
     if word.isascii() and _ASCII_NO_LETTERS.fullmatch(word):
         # Amounts, numbers, dates (most words seen only once): the analysis keeps their digit
         # runs as they are, as the tokenizer splits at everything else and case, accents and
         # stems do not touch digits; computed here without the analyzers.
         digits = tuple(run for run in _DIGITS.findall(word) if len(run) < 60)
-        return digits, (), digits
+        return digits, frozenset(), digits
     pieces = _WORD.findall(word)
-    parts = tuple(p for p in map(compound_parts, pieces) if len(p) > 0)
-    return tuple(analyze(word)), parts, tuple(plain(word))
+    runs = frozenset(t for piece in pieces for run in compound_runs(piece) for t in analyze(run))
+    return tuple(analyze(word)), runs, tuple(plain(word))
 
 
 class _Wanted:
@@ -266,10 +316,12 @@ class _Wanted:
         terms = {plan.term for plan in plans if plan.term}
         terms |= {t for phrase in parsed.phrases for word in phrase for t in analyze(word)}
         self.terms = frozenset(terms)
-        self.parts = tuple(plan.parts for plan in plans if plan.parts)
+        # Compared as the index compares them: stems of the runs of parts.
+        self.parts = frozenset(t for p in plans if p.parts for t in analyze(compound_key(p.parts)))
         slips = plans if fuzzy else []
         self.fuzzy = tuple((p.plain, p.fuzziness) for p in slips if p.plain and p.fuzziness)
         self.identifiers = frozenset(parsed.identifiers)
+        self.prefixes = tuple(parsed.prefixes)
         self.verdicts: dict[str, bool] = {}
 
     def judge(self, words: list[str]) -> dict[str, bool]:
@@ -282,10 +334,13 @@ class _Wanted:
         disjoint = self.terms.isdisjoint
         flags = [not disjoint(stems) for stems, _, _ in features]
         if self.parts:
-            wanted = self.parts
-            for index, (_, compounds, _) in enumerate(features):
-                if compounds and not flags[index]:
-                    flags[index] = any(_contains(p, w) for p in compounds for w in wanted)
+            for index, (_, runs, _) in enumerate(features):
+                if runs and not flags[index]:
+                    flags[index] = not self.parts.isdisjoint(runs)
+        if self.prefixes:
+            for index, (_, _, spellings) in enumerate(features):
+                if not flags[index]:
+                    flags[index] = any(s.startswith(self.prefixes) for s in spellings)
         verdicts.update(zip(fresh, flags, strict=True))
         if self.fuzzy:
             # Spelling -> the words with it (`Scholz` and `Scholz,`), compared with each fuzzy
@@ -303,11 +358,6 @@ class _Wanted:
                     for word in undecided[spelling]:
                         verdicts[word] = True
         return verdicts
-
-
-def _contains(parts: tuple[str, ...], wanted: tuple[str, ...]) -> bool:
-    size = len(wanted)
-    return any(parts[i : i + size] == wanted for i in range(len(parts) - size + 1))
 
 
 def _identifier_words(page: str, wanted: _Wanted) -> list[int]:
@@ -370,7 +420,7 @@ def best_page_snippet(
     scores = []
     for page in pages:
         folded = _fold_page(page)
-        score = sum(folded.count(term) for term in wanted.terms)
+        score = sum(folded.count(term) for term in (*wanted.terms, *wanted.prefixes))
         if wanted.identifiers and may_contain(page, wanted.identifiers):
             score += IDENTIFIER_WEIGHT
         scores.append(score)
@@ -394,7 +444,9 @@ def best_page_snippet(
 _VERDICTS_KEPT = 50_000
 
 # A query's words, phrases, identifiers and whether OCR slips are searched: what a context keys on.
-_ContextKey = tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[str, ...], bool]
+_ContextKey = tuple[
+    tuple[str, ...], tuple[tuple[str, ...], ...], tuple[str, ...], tuple[str, ...], bool
+]
 
 
 def snippet_context(parsed: ParsedQuery, *, fuzzy: bool = True) -> _Wanted:
@@ -407,6 +459,7 @@ def snippet_context(parsed: ParsedQuery, *, fuzzy: bool = True) -> _Wanted:
         tuple(parsed.words),
         tuple(tuple(phrase) for phrase in parsed.phrases),
         tuple(parsed.identifiers),
+        tuple(parsed.prefixes),
         fuzzy,
     )
     wanted = _shared_context(key)
@@ -419,8 +472,8 @@ def snippet_context(parsed: ParsedQuery, *, fuzzy: bool = True) -> _Wanted:
 
 @lru_cache(maxsize=1_000)
 def _shared_context(key: _ContextKey) -> _Wanted:
-    words, phrases, identifiers, fuzzy = key
-    parsed = ParsedQuery(list(words), [list(p) for p in phrases], list(identifiers))
+    words, phrases, identifiers, prefixes, fuzzy = key
+    parsed = ParsedQuery(list(words), [list(p) for p in phrases], list(identifiers), list(prefixes))
     return _Wanted(parsed, fuzzy=fuzzy)
 
 
@@ -472,7 +525,9 @@ def searchable(query: SearchQuery) -> ParsedQuery | None:
     if not query.allowed:
         return None
     parsed = parse_query(query.text)
-    if parsed.empty or not (parsed.identifiers or parsed.plans or parsed.phrases):
+    if parsed.empty or not (
+        parsed.identifiers or parsed.plans or parsed.phrases or parsed.prefixes
+    ):
         return None
     return parsed
 

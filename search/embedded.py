@@ -23,14 +23,17 @@ from search.base import (
     FACET_FIELDS,
     FACET_SIZES,
     FUZZY_BOOST,
+    PREFIX_EXPANSIONS,
     STORED_AS_IS,
     IndexedDocument,
     ParsedQuery,
     SearchQuery,
     SearchResult,
+    TypeNames,
     WordPlan,
     facet_buckets,
     make_hit,
+    no_type_names,
     prepare,
     searchable,
     snippet_context,
@@ -60,6 +63,7 @@ def _schema() -> tantivy.Schema:
     builder.add_date_field("indexed_at", indexed=True, fast=True)
     builder.add_text_field("text", stored=True, tokenizer_name="de")
     builder.add_text_field("notes", stored=True, tokenizer_name="de")
+    builder.add_text_field("type_name", tokenizer_name="de")
     builder.add_text_field("compound", tokenizer_name="de", index_option="freq")
     builder.add_text_field("plain", tokenizer_name="plain", index_option="freq")
     return builder.build()
@@ -87,9 +91,11 @@ def _day(value: date) -> datetime:
 class EmbeddedSearchIndex:
     name = "embedded"
 
-    def __init__(self, path: Path | None) -> None:
-        """`path=None` keeps the index in memory (tests); otherwise it lives in that folder."""
+    def __init__(self, path: Path | None, *, type_names: TypeNames = no_type_names) -> None:
+        """`path=None` keeps the index in memory (tests); otherwise it lives in that folder.
+        `type_names` gives the German name of a document type, searched with its documents."""
         self.path = path
+        self.type_names = type_names
         self.schema = _schema()
         if path is None:
             self._index = tantivy.Index(self.schema)
@@ -156,7 +162,7 @@ class EmbeddedSearchIndex:
             self._loaded = meta
 
     def _entry(self, document: IndexedDocument, now: datetime) -> tantivy.Document:
-        prepared = prepare(document)
+        prepared = prepare(document, self.type_names)
         entry = tantivy.Document(
             **{name: getattr(document, name) for name in STORED_AS_IS},
             receipt_date=_day(document.receipt_day),
@@ -164,6 +170,7 @@ class EmbeddedSearchIndex:
             indexed_at=now,
             text=prepared.pages or [""],
             plain=(prepared.pages + prepared.notes) or [""],
+            type_name=prepared.type_name,
         )
         for note in prepared.notes:
             entry.add_text("notes", note)
@@ -219,6 +226,7 @@ class EmbeddedSearchIndex:
         ways: list[tuple[tantivy.Occur, tantivy.Query]] = [
             (tantivy.Occur.Should, tantivy.Query.term_query(schema, "text", plan.term)),
             (tantivy.Occur.Should, tantivy.Query.term_query(schema, "notes", plan.term)),
+            (tantivy.Occur.Should, tantivy.Query.term_query(schema, "type_name", plan.term)),
         ]
         if plan.parts:
             # Inside a longer compound; and the parts written apart (`Widerspruchs-Bescheid`).
@@ -240,6 +248,19 @@ class EmbeddedSearchIndex:
             )
             ways.append((tantivy.Occur.Should, tantivy.Query.boost_query(slip, FUZZY_BOOST)))
         return tantivy.Query.boolean_query(ways)
+
+    def _prefix_query(self, prefix: str) -> tantivy.Query:
+        """Words of the pages and notes starting with the prefix, at most PREFIX_EXPANSIONS of
+        them (the first in the term dictionary's order, as OpenSearch's `max_expansions`)."""
+        words = self._expansions(prefix)
+        if not words:
+            return tantivy.Query.empty_query()
+        each = [tantivy.Query.term_query(self.schema, "plain", word) for word in words]
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in each])
+
+    def _expansions(self, prefix: str) -> list[str]:
+        found = self._index.searcher().terms_with_prefix("plain", prefix, limit=PREFIX_EXPANSIONS)
+        return [term for term, _ in found]
 
     def _filters(self, query: SearchQuery) -> list[tantivy.Query]:
         schema = self.schema
@@ -305,9 +326,11 @@ class EmbeddedSearchIndex:
                     if len(terms) > 1
                     else tantivy.Query.term_query(schema, field, terms[0]),
                 )
-                for field in ("text", "notes")
+                for field in ("text", "notes", "type_name")
             ]
             must.append(tantivy.Query.boolean_query(either))
+        for prefix in parsed.prefixes:
+            must.append(self._prefix_query(prefix))
         # The filters take part in the query itself (not applied to its results), without score.
         clauses = [(tantivy.Occur.Must, q) for q in must]
         clauses += [

@@ -19,14 +19,17 @@ from search.base import (
     FACET_FIELDS,
     FACET_SIZES,
     FUZZY_BOOST,
+    PREFIX_EXPANSIONS,
     STORED_AS_IS,
     IndexedDocument,
     ParsedQuery,
     SearchQuery,
     SearchResult,
+    TypeNames,
     WordPlan,
     facet_buckets,
     make_hit,
+    no_type_names,
     prepare,
     searchable,
     snippet_context,
@@ -37,7 +40,7 @@ log = logging.getLogger(__name__)
 
 # Raised whenever the mapping or the analysis changes; an index with another version is rebuilt
 # empty (it is derived data) and `eakte reindex` fills it again.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # The same chains as the embedded index (search/analysis.py): split at everything that is not a
 # letter or digit (Tantivy's simple tokenizer), lower case, accents folded, and for `text` the
@@ -97,14 +100,17 @@ INDEX_SETTINGS: dict[str, Any] = {
                 },
             },
             "compound": {"type": "text", "analyzer": "german_text", "index_options": "freqs"},
+            "type_name": {"type": "text", "analyzer": "german_text"},
         },
     },
 }
 
 
-def entry_source(document: IndexedDocument, now: datetime) -> dict[str, Any]:
+def entry_source(
+    document: IndexedDocument, now: datetime, type_names: TypeNames = no_type_names
+) -> dict[str, Any]:
     """The stored entry of a document (`_source`), computed by the shared analysis."""
-    prepared = prepare(document)
+    prepared = prepare(document, type_names)
     source: dict[str, Any] = {name: getattr(document, name) for name in STORED_AS_IS}
     return source | {
         "bg_number": document.bg_number,
@@ -117,6 +123,7 @@ def entry_source(document: IndexedDocument, now: datetime) -> dict[str, Any]:
         "text": prepared.pages,
         "notes": prepared.notes,
         "compound": prepared.compounds,
+        "type_name": prepared.type_name,
     }
 
 
@@ -136,8 +143,10 @@ class OpenSearchIndex:
         password: str | None = None,
         verify_certs: bool = True,
         ca_certs: str | None = None,
+        type_names: TypeNames = no_type_names,
     ) -> None:
         self.index_name = index
+        self.type_names = type_names
         self.client = OpenSearch(
             hosts=[url],
             http_auth=(user, password) if user and password else None,
@@ -173,7 +182,7 @@ class OpenSearchIndex:
         self._ready = True
 
     def _body(self, document: IndexedDocument, now: datetime) -> dict[str, Any]:
-        return entry_source(document, now)
+        return entry_source(document, now, self.type_names)
 
     def index(self, document: IndexedDocument) -> None:
         self.ensure_index()
@@ -247,6 +256,7 @@ class OpenSearchIndex:
         ways: list[dict[str, Any]] = [
             {"match": {"text": {"query": plan.word}}},
             {"match": {"notes": {"query": plan.word}}},
+            {"match": {"type_name": {"query": plan.word}}},
         ]
         if plan.parts:
             # Inside a longer compound; and the parts written apart (`Widerspruchs-Bescheid`).
@@ -294,12 +304,27 @@ class OpenSearchIndex:
             {
                 "bool": {
                     "should": [
-                        {"match_phrase": {field: " ".join(phrase)}} for field in ("text", "notes")
+                        {"match_phrase": {field: " ".join(phrase)}}
+                        for field in ("text", "notes", "type_name")
                     ],
                     "minimum_should_match": 1,
                 }
             }
             for phrase in parsed.phrases
+        ]
+        # Words starting with a prefix, at most PREFIX_EXPANSIONS of them per field.
+        capped = {"rewrite": f"top_terms_{PREFIX_EXPANSIONS}"}
+        must += [
+            {
+                "bool": {
+                    "should": [
+                        {"prefix": {field: {"value": prefix} | capped}}
+                        for field in ("text.plain", "notes.plain")
+                    ],
+                    "minimum_should_match": 1,
+                }
+            }
+            for prefix in parsed.prefixes
         ]
         # The access filter is part of the query: hits, total and facets never see other files.
         return {"bool": {"must": must, "filter": self._filters(query)}}

@@ -239,7 +239,8 @@ QUESTIONS: list[tuple[dict[str, object], set[str]]] = [
     ({"q": "DE14 2175 0000 4630 9328 54"}, {"statement"}),
     ({"q": "S12AS345/26"}, {"court"}),
     ({"q": "9.11.2025"}, {"objection"}),
-    ({"q": "Miete Hafenstrasse"}, {"statement"}),
+    # The Nebenkostenabrechnung for the flat at Hafenstraße names the "Miet|partei".
+    ({"q": "Miete Hafenstrasse"}, {"statement", "costs"}),
     ({"q": '"Antrag auf Weiterbewilligung"'}, {"renewal"}),
     ({"q": "Heizkosten"}, {"neighbour_costs"}),
     ({"q": "Kosten", "bg_number": NEIGHBOUR}, {"neighbour_costs"}),

@@ -17,8 +17,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from api.deps import RuntimeDep, UserDep
-from api.schemas import SearchFacets, SearchHitOut, SearchOut
-from records.file_search import SearchFilters, search_files
+from api.schemas import Out, SearchFacets, SearchHitOut, SearchOut
+from records.file_search import SearchFilters, search_files, search_teams
 
 router = APIRouter(prefix="/api", tags=["Suche"])
 
@@ -82,3 +82,14 @@ def search(
             **{name: result.facets.get(name, {}) for name in ("doc_type", "year", "household")}
         ),
     )
+
+
+class SearchTeamsOut(Out):
+    teams: list[str]
+
+
+@router.get(
+    "/search/teams", response_model=SearchTeamsOut, summary="Teams für den Filter der Suche"
+)
+def teams(runtime: RuntimeDep, user: UserDep) -> SearchTeamsOut:
+    return SearchTeamsOut(teams=search_teams(runtime, user))

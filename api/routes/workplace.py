@@ -144,8 +144,11 @@ class NoteIn(BaseModel):
     response_model=NoteCreatedOut,
     summary="Vermerk zur Akte",
 )
-def add_household_note(bg_number: str, body: NoteIn, gate: GateDep) -> NoteCreatedOut:
-    return NoteCreatedOut.model_validate(files.note_on_household(gate, bg_number, body.text))
+def add_household_note(
+    bg_number: str, body: NoteIn, runtime: RuntimeDep, gate: GateDep
+) -> NoteCreatedOut:
+    note = files.note_on_household(runtime, gate, bg_number, body.text)
+    return NoteCreatedOut.model_validate(note)
 
 
 @router.post(

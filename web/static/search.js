@@ -25,6 +25,20 @@
     return typeNames;
   }
 
+  // The team filter offers the teams by name; one given in the address stays chosen.
+  async function loadTeams(select, chosen) {
+    if (!select) return;
+    let teams = [];
+    try {
+      const response = await fetch("/api/search/teams", { credentials: "same-origin" });
+      if (response.ok) teams = (await response.json()).teams || [];
+    } catch {
+      teams = [];
+    }
+    for (const team of teams) select.add(new Option(team, team));
+    select.value = chosen || "";
+  }
+
   // The words the viewer marks: what was typed, without quotes.
   function terms(q) {
     return q.replace(/["„“”]/g, " ").split(/\s+/).filter(Boolean);
@@ -117,6 +131,15 @@
           ? html`<a href="${uri`/akte/${hit.bg_number}`}">BG ${hit.bg_number}</a>`
           : "ohne Haushalt (Klärung)";
         const direction = hit.direction === "out" ? " · Postausgang" : "";
+        if (hit.status === "vermerk") {
+          // A note on the whole file: the hit opens the E-Akte.
+          return html`
+          <article class="hit" data-note="${hit.document_id}">
+            <div><a href="${hit.viewer_url}">Vermerk zur Akte</a></div>
+            <div class="meta">vom ${germanDate(hit.receipt_date)} · ${household}</div>
+            <div class="snippet">${markedSnippet(hit.snippet)}</div>
+          </article>`;
+        }
         return html`
           <article class="hit" data-document="${hit.document_id}">
             <div><a class="open" href="${hit.viewer_url}" data-doc="${hit.document_id}" data-page="${hit.page}"
@@ -220,6 +243,7 @@
       const nav = document.querySelector(".nav-search input");
       if (nav) nav.value = "";
       if (state.q) run();
+      loadTeams(form.elements.team, state.team);
       loadTypeNames().then((names) => {
         const select = form.elements.doc_type;
         if (select) {
