@@ -532,6 +532,7 @@ class InboxDocumentOut(Out):
     sender: str | None
     bg_number: str | None
     household_name: str | None
+    qa_status: str  # "rejected": the desk sent it back for a new scan (the row says so)
 
 
 class InboxItemOut(Out):
@@ -577,6 +578,7 @@ class InboxItemOut(Out):
                 sender=document.sender,
                 bg_number=household.bg_number if household else None,
                 household_name=main_member,
+                qa_status=document.qa_status,
             ),
         )
 

@@ -87,7 +87,10 @@ function render() {
     }
     setHtml(deadline, html`${parts}`);
   } else {
-    setHtml(deadline, html`<p class="verdict" id="verdict">${c.deadline_summary}</p>${steps(c.deadline_steps)}`);
+    const late = [["Stellungnahme", c.statement_due], ["Verwaltungsakte", c.file_due]]
+      .filter(([, due]) => c.open && overdue(due))
+      .map(([label, due]) => html`<p class="verdict late overdue-note">${label} bis ${germanDate(due)}: <strong>überfällig seit ${germanDate(dayAfter(due))}</strong></p>`);
+    setHtml(deadline, html`${late}<p class="verdict" id="verdict">${c.deadline_summary}</p>${steps(c.deadline_steps)}`);
   }
   setHtml(document.getElementById("status-now"),
     html`<strong>${c.status_name}</strong> – gesetzt von ${c.status_by_name || c.status_by} am ${when(c.status_at)}`);
