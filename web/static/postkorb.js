@@ -114,8 +114,8 @@ function render() {
     setHtml(row, html`
       <td><input type="checkbox" class="pick" aria-label="${rowName(item)} markieren"${state.selected.has(item.id) ? html` checked` : ""}></td>
       <td class="nowrap">${germanDate(doc.receipt_date)}${item.state === "new" ? html` <span class="badge new">neu</span>` : ""}${item.state === "done" ? html` <span class="badge approved">erledigt</span>` : ""}</td>
-      <td class="line"><span class="type">${doc.doc_type_name || "–"}</span> <span class="hint">${doc.source_name} · ${doc.pages} S.</span>${where}${rejected ? html` <span class="badge rejected">zur Neuerfassung abgelehnt</span>` : ""}</td>
-      <td class="line">${household}</td>
+      <td><div class="line wide"><span class="type">${doc.doc_type_name || "–"}</span> <span class="hint">${doc.source_name} · ${doc.pages} S.</span>${where}${rejected ? html` <span class="badge rejected">zur Neuerfassung abgelehnt</span>` : ""}</div></td>
+      <td><div class="line">${household}</div></td>
       <td class="reason"><button type="button" class="disclosure" data-act="reason" aria-expanded="${open ? "true" : "false"}" aria-controls="${detailId}" aria-label="Grund: ${rowName(item)}"><span aria-hidden="true">${open ? "▾" : "▸"}</span> Grund${item.comment ? " und Kommentar" : ""}</button></td>
       <td class="actions">
         ${rejected ? "" : html`<button type="button" class="secondary" data-act="show" title="Im Anzeigefenster zeigen (Enter)">Anzeigen</button>`}
