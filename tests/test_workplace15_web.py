@@ -90,7 +90,7 @@ def test_overdue_court_deadline_reads_ueberfaellig_on_the_dashboard_and_the_appe
     screenshot(page, "widersprueche-ueberfaellig.png")
 
     page.goto(f"{live_url}/klagen/{appeal}")
-    expect(page.locator("#deadline")).to_contain_text("Stellungnahme bis")
+    expect(page.locator("#deadline .overdue-note").first).to_contain_text("Stellungnahme")
     expect(page.locator("#deadline .overdue-note").first).to_contain_text(
         f"überfällig seit {since}"
     )

@@ -43,8 +43,9 @@ function addressOf() {
     const value = filters.get(name);
     if (value && value !== DEFAULTS[name]) params.set(name, value);
   }
+  // The first row is where the list starts anyway; another row is named.
   const item = current();
-  if (item) params.set("item", item.id);
+  if (item && state.cursor > 0) params.set("item", item.id);
   const query = params.toString();
   return `${location.pathname}${query ? `?${query}` : ""}`;
 }
