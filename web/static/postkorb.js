@@ -76,7 +76,6 @@ async function loadItems(keepCursor = false, wantedId = null) {
   if (filters.get("doc_type")) params.set("doc_type", filters.get("doc_type"));
   const keptId = keepCursor && current() ? current().id : wantedId;
   const body = await api(`/api/inbox?${params}`);
-  const before = new Map(state.items.map((i) => [i.id, i]));
   state.items = body.items;
   state.selected = new Set([...state.selected].filter((id) => body.items.some((i) => i.id === id)));
   const kept = keptId ? state.items.findIndex((i) => i.id === keptId) : -1;
@@ -85,13 +84,11 @@ async function loadItems(keepCursor = false, wantedId = null) {
   render();
   remember();
   const rejected = state.items.filter((i) => i.document.qa_status === "rejected" && i.state !== "done");
-  const gone = [...before.values()].filter((i) => !state.items.some((n) => n.id === i.id) && i.document.qa_status === "rejected");
   const notices = [`${body.total} Einträge`];
   if (rejected.length) {
     const why = rejected.slice(0, 3).map((i) => `${i.document.doc_type_name || "Dokument"} (${i.document.source_name}): ${i.comment || "zur Neuerfassung abgelehnt"}`);
     notices.push(`${rejected.length} ${rejected.length === 1 ? "Dokument wurde" : "Dokumente wurden"} von der Scanstelle zur Neuerfassung abgelehnt und ${rejected.length === 1 ? "ist" : "sind"} nicht mehr in der Akte; nach dem neuen Scan ${rejected.length === 1 ? "kommt es" : "kommen sie"} wieder. ${why.join("; ")}`);
   }
-  if (gone.length) notices.push(`${gone.length} abgelehnte ${gone.length === 1 ? "Eintrag ist" : "Einträge sind"} erledigt`);
   status(notices.join(". ") + ".");
 }
 
