@@ -556,6 +556,7 @@ class InboxDocumentOut(DocumentHead):
     household_name: Annotated[str | None, BeforeValidator(_main_member)] = Field(
         validation_alias="household"
     )
+    qa_status: str  # "rejected": the desk sent it back for a new scan (the row says so)
 
 
 class InboxItemOut(Out):

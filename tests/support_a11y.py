@@ -7,8 +7,9 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -16,6 +17,7 @@ from sqlalchemy import select
 
 from app.product import create_product_app
 from app.runtime import build_runtime
+from core.dates import local_today
 from core.db import transaction
 from records.models import Document
 from records.runtime import Runtime
@@ -42,6 +44,7 @@ class Site:
     url: str
     document: str  # 0001.pdf, read and routed to CASEWORKER
     objection: int  # registered by OFFICE in HOUSEHOLD's file
+    appeal: int  # a court letter registered by OFFICE; its statement is overdue (issue 15)
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +73,27 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         "/api/objections", json={"document_id": letters[0], "decision_id": decision}
     )
     assert registered.status_code == 201, registered.text
+    court_letter = file_indexed(
+        runtime, HOUSEHOLD, "klage", "Sozialgericht Schleswig, Klage", target=office
+    )
+    served = local_today() - timedelta(days=30)
+    appeal = client_for(runtime, OFFICE).post(
+        "/api/appeals",
+        json={
+            "document_id": court_letter,
+            "court": "Sozialgericht Schleswig",
+            "file_reference": "S 12 AS 345/26",
+            "served_on": served.isoformat(),
+            "court_deadline": (served + timedelta(days=21)).isoformat(),
+        },
+    )
+    assert appeal.status_code == 201, appeal.text
     with transaction(runtime.sessions) as session:
         document = session.scalar(select(Document).where(Document.source_name == "0001.pdf"))
         assert document is not None
         document_id = str(document.id)
     with live_server(create_product_app(runtime)) as url:
-        yield Site(runtime, url, document_id, registered.json()["id"])
+        yield Site(runtime, url, document_id, registered.json()["id"], appeal.json()["id"])
     runtime.close()
 
 
@@ -88,11 +106,20 @@ def browser() -> Iterator[Browser]:
 
 
 def open_as(
-    browser: Browser, site: Site, login: str | None, width: int = 1366, height: int = 768
+    browser: Browser,
+    site: Site,
+    login: str | None,
+    width: int = 1366,
+    height: int = 768,
+    color_scheme: Literal["light", "dark"] = "light",
 ) -> Page:
-    """A tab of a new browser context of its own, signed in as `login` (or not at all)."""
+    """A tab of a new browser context of its own, signed in as `login` (or not at all), with
+    the system's colour scheme light or dark (the pages follow it)."""
     context = browser.new_context(
-        locale="de-DE", viewport={"width": width, "height": height}, accept_downloads=True
+        locale="de-DE",
+        viewport={"width": width, "height": height},
+        accept_downloads=True,
+        color_scheme=color_scheme,
     )
     page = context.new_page()
     if login is not None:
@@ -116,6 +143,7 @@ def pages(site: Site) -> list[tuple[str | None, str]]:
         (OFFICE, "/widersprueche"),
         (OFFICE, "/postkorb"),
         (OFFICE, f"/widersprueche/{site.objection}"),
+        (OFFICE, f"/klagen/{site.appeal}"),
     ]
 
 

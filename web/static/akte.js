@@ -102,6 +102,8 @@ async function editDetails(id) {
   const form = document.getElementById("details-form");
   const select = form.elements.doc_type;
   if (!select.options.length) for (const type of akte.types) select.append(new Option(type.name, type.code));
+  akte.editing = { id, details };
+  clearFieldErrors(form);
   select.value = details.doc_type || "sonstiges";
   form.elements.sender.value = details.sender || "";
   form.elements.letter_date.value = details.letter_date || "";
@@ -110,25 +112,45 @@ async function editDetails(id) {
   form.elements.note.value = "";
   form.querySelector(".error").textContent = "";
   dialog.showModal();
-  dialog.addEventListener("close", async () => {
-    if (dialog.returnValue !== "ok") return;
-    const data = Object.fromEntries(new FormData(form));
-    const changes = { doc_type: data.doc_type, sender: data.sender || null };
-    if (data.letter_date) changes.letter_date = data.letter_date;
-    if (data.receipt_date && data.receipt_date !== details.receipt_date) {
-      changes.receipt_date = data.receipt_date;
-      changes.reason = data.reason;
-    }
-    try {
-      await api(uri`/api/documents/${id}`, { method: "PATCH", headers: { "Content-Type": "application/json" }, body: JSON.stringify(changes) });
-      if (data.note) await api(uri`/api/documents/${id}/notes`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text: data.note }) });
-      document.getElementById("akte-status").textContent = "Angaben gespeichert.";
-      await load();
-    } catch (error) {
-      document.getElementById("akte-status").textContent = error.message;
-    }
-  }, { once: true });
 }
+
+// What the "Angaben" dialog refuses before sending; the server's own checks land on the same
+// fields. The dialog stays open with what was typed until the details are saved.
+function checkDetails(data) {
+  const errors = {};
+  const changed = data.receipt_date && data.receipt_date !== akte.editing.details.receipt_date;
+  if (!data.receipt_date && akte.editing.details.receipt_date) errors.receipt_date = "Bitte ein Eingangsdatum angeben.";
+  for (const name of ["letter_date", "receipt_date"]) {
+    if (data[name] && data[name] > todayIso()) errors[name] = "Ein Datum in der Zukunft ist nicht möglich.";
+  }
+  if (changed && !(data.reason || "").trim()) {
+    errors.reason = "Bitte begründen, warum das Eingangsdatum geändert wird: es entscheidet über Fristen (z. B. »Eingangsstempel vom …«).";
+  }
+  return errors;
+}
+
+async function saveDetails(data) {
+  const { id, details } = akte.editing;
+  const changes = { doc_type: data.doc_type, sender: data.sender || null };
+  if (data.letter_date) changes.letter_date = data.letter_date;
+  if (data.receipt_date && data.receipt_date !== details.receipt_date) {
+    changes.receipt_date = data.receipt_date;
+    changes.reason = data.reason;
+  }
+  await api(uri`/api/documents/${id}`, { method: "PATCH", headers: { "Content-Type": "application/json" }, body: JSON.stringify(changes) });
+  akte.editing.details = { ...details, ...changes };
+  if (data.note) await api(uri`/api/documents/${id}/notes`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text: data.note }) });
+  document.getElementById("akte-status").textContent = "Angaben gespeichert.";
+  await load();
+}
+
+dialogForm(document.getElementById("details-form"), checkDetails, saveDetails, {
+  receipt_date_reason: "reason",
+  date: (data) => (data.receipt_date !== akte.editing.details.receipt_date ? "receipt_date" : "letter_date"),
+  doc_type_unknown: "doc_type",
+  note_empty: "note",
+  note_long: "note",
+});
 
 // The two views are tabs (WAI-ARIA tabs pattern): the selected one is in the tab order, the
 // arrow keys, Home and End move between them.

@@ -4,7 +4,9 @@ async function api(path, options = {}) {
   const response = await fetch(path, { credentials: "same-origin", ...options });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
-    throw new Error((body.error && body.error.message) || `Fehler ${response.status}`);
+    const error = new Error((body.error && body.error.message) || `Fehler ${response.status}`);
+    error.code = body.error && body.error.code; // e.g. "forward_reason": which field it is about
+    throw error;
   }
   return body;
 }

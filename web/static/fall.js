@@ -87,7 +87,13 @@ function render() {
     }
     setHtml(deadline, html`${parts}`);
   } else {
-    setHtml(deadline, html`<p class="verdict" id="verdict">${c.deadline_summary}</p>${steps(c.deadline_steps)}`);
+    // What the court is owed and has not had in time, one line per date.
+    const owed = new Map();
+    for (const [label, due] of [["Stellungnahme", c.statement_due], ["Verwaltungsakte", c.file_due]]) {
+      if (c.open && overdue(due)) owed.set(due, [...(owed.get(due) || []), label]);
+    }
+    const late = [...owed].map(([due, labels]) => html`<p class="verdict late overdue-note">${labels.join(" und ")} bis ${germanDate(due)}: <strong>überfällig seit ${germanDate(dayAfter(due))}</strong></p>`);
+    setHtml(deadline, html`${late}<p class="verdict" id="verdict">${c.deadline_summary}</p>${steps(c.deadline_steps)}`);
   }
   setHtml(document.getElementById("status-now"),
     html`<strong>${c.status_name}</strong> – gesetzt von ${c.status_by_name || c.status_by} am ${when(c.status_at)}`);

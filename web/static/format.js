@@ -134,3 +134,88 @@ function shortcutAllowed(event) {
   if (target.closest("[role=tab]") && /^(Arrow(Left|Right|Up|Down)|Home|End)$/.test(event.key)) return false;
   return true;
 }
+
+// The calendar day after an ISO date ("2026-11-30" → "2026-12-01").
+function dayAfter(iso) {
+  const day = new Date(`${iso.slice(0, 10)}T12:00:00Z`);
+  day.setUTCDate(day.getUTCDate() + 1);
+  return day.toISOString().slice(0, 10);
+}
+
+// Today in the browser's own calendar as an ISO date.
+function todayIso() {
+  const now = new Date();
+  return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
+}
+
+// Whether a deadline (ISO date) has passed: the day after it has begun.
+function overdue(iso) {
+  return Boolean(iso) && iso.slice(0, 10) < todayIso();
+}
+
+// A deadline as an element: the date, and if it has passed a badge "überfällig seit …" (word
+// and style, not colour alone).
+function deadlineHtml(iso, open = true) {
+  if (!iso) return html`<span class="hint">–</span>`;
+  if (!open || !overdue(iso)) return html`<span class="due">${germanDate(iso)}</span>`;
+  return html`<span class="due overdue">${germanDate(iso)}</span> <span class="badge overdue">überfällig seit ${germanDate(dayAfter(iso))}</span>`;
+}
+
+// Errors shown next to the fields of a form (WCAG 3.3.1): each invalid field gets
+// aria-invalid and a message it names in aria-describedby; focus goes to the first of them.
+// What the user typed stays. `errors` maps a field's name to its German message.
+function clearFieldErrors(form) {
+  for (const message of form.querySelectorAll(".field-error")) {
+    const field = form.elements[message.dataset.field];
+    if (field && field.removeAttribute) {
+      field.removeAttribute("aria-invalid");
+      const ids = (field.getAttribute("aria-describedby") || "").split(" ").filter((id) => id && id !== message.id);
+      if (ids.length) field.setAttribute("aria-describedby", ids.join(" "));
+      else field.removeAttribute("aria-describedby");
+    }
+    message.remove();
+  }
+}
+
+function showFieldErrors(form, errors) {
+  clearFieldErrors(form);
+  let first = null;
+  for (const [name, text] of Object.entries(errors)) {
+    const field = form.elements[name];
+    if (!field || !field.setAttribute) continue;
+    const message = document.createElement("p");
+    message.className = "field-error";
+    message.id = `${form.id || "form"}-${name}-error`;
+    message.dataset.field = name;
+    message.textContent = text;
+    (field.closest("label") || field).after(message);
+    field.setAttribute("aria-invalid", "true");
+    const ids = (field.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+    field.setAttribute("aria-describedby", [...ids, message.id].join(" "));
+    if (!first) first = field;
+  }
+  if (first) first.focus();
+  return Boolean(first);
+}
+
+// A dialog's form is sent only when it is valid; until then the dialog stays open with what
+// was typed, and the error stands next to its field. Cancel closes it.
+// `check(data)` returns the field errors found before sending; `fields` maps an error code
+// from the server to the field it is about (or a function of the data that names it).
+function dialogForm(form, check, send, fields = {}) {
+  form.noValidate = true;
+  form.addEventListener("submit", async (event) => {
+    if (event.submitter && event.submitter.value === "cancel") return;
+    event.preventDefault();
+    form.querySelector(".error").textContent = "";
+    const data = Object.fromEntries(new FormData(form));
+    if (showFieldErrors(form, check(data))) return;
+    try {
+      await send(data);
+      form.closest("dialog").close();
+    } catch (error) {
+      const field = typeof fields[error.code] === "function" ? fields[error.code](data) : fields[error.code];
+      if (!field || !showFieldErrors(form, { [field]: error.message })) form.querySelector(".error").textContent = error.message;
+    }
+  });
+}

@@ -18,7 +18,9 @@ window.EAkteLegal = (() => {
     if (!response.ok) {
       const message = (body.error && body.error.message) || `Fehler ${response.status}`;
       const problems = body.error && body.error.details && body.error.details.problems;
-      throw new Error(problems ? `${message} (${problems.join("; ")})` : message);
+      const error = new Error(problems ? `${message} (${problems.join("; ")})` : message);
+      error.code = body.error && body.error.code;
+      throw error;
     }
     return body;
   }
@@ -67,7 +69,7 @@ window.EAkteLegal = (() => {
       <div data-for="appeal">
         <label>Gericht <input name="court" maxlength="200" value="${facts.court}"></label>
         <label>Aktenzeichen des Gerichts <input name="file_reference" maxlength="60" value="${facts.file_reference}"></label>
-        ${facts.file_reference_source ? html`<p class="hint">${facts.file_reference_source}</p>` : ""}
+        <p class="hint" id="legal-reference-hint">${facts.file_reference_source || `Nicht aus dem Schreiben erkannt: bitte aus dem Schreiben des Gerichts übernehmen (oben, bei »Aktenzeichen« oder »Az.«, z. B. ${EXAMPLE_REFERENCE}).`}</p>
         <label>Beteiligte <input name="parties" maxlength="2000" value="${facts.parties}"></label>
         <label>Zugestellt am (${facts.served_on_source}) <input type="date" name="served_on" value="${facts.served_on}"></label>
         <label>Frist des Gerichts zur Stellungnahme <input type="date" name="court_deadline" value="${facts.court_deadline || ""}"></label>
@@ -77,6 +79,19 @@ window.EAkteLegal = (() => {
       <label class="check"><input type="checkbox" name="close_inbox_items" checked> Postkorb-Eintrag zum Schreiben als erledigt kennzeichnen</label>
       <p class="error" role="alert"></p>
       <div class="row"><button type="submit" value="ok">Erfassen</button><button type="button" class="secondary" data-close>Abbrechen</button></div>`;
+  }
+
+  // What an appeal cannot be registered without, and where the caseworker finds it.
+  const EXAMPLE_REFERENCE = "S 12 AS 345/26";
+  const APPEAL_NEEDS = {
+    court: "Bitte das Gericht angeben: es steht im Briefkopf des Schreibens (z. B. Sozialgericht Schleswig).",
+    file_reference: `Bitte das Aktenzeichen des Gerichts eintragen: es steht im Schreiben des Gerichts oben, bei »Aktenzeichen« oder »Az.« (z. B. ${EXAMPLE_REFERENCE}).`,
+    served_on: "Bitte das Zustelldatum angeben: Eingangsstempel oder Zustellungsurkunde des Schreibens.",
+  };
+
+  function missing(form) {
+    if (form.elements.kind.value !== "appeal") return {};
+    return Object.fromEntries(Object.entries(APPEAL_NEEDS).filter(([name]) => !form.elements[name].value.trim()));
   }
 
   function showKind(form) {
@@ -141,8 +156,13 @@ window.EAkteLegal = (() => {
     bindClose(element);
     showKind(form);
     for (const radio of form.querySelectorAll("input[name=kind]")) radio.addEventListener("change", () => showKind(form));
+    form.noValidate = true; // the messages below say where to look, the browser's do not
+    form.elements.file_reference.setAttribute("aria-describedby", "legal-reference-hint");
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
+      form.querySelector(".error").textContent = "";
+      if (showFieldErrors(form, missing(form))) return;
+      clearFieldErrors(form);
       const kind = form.elements.kind.value;
       const values = Object.fromEntries(new FormData(form));
       const close = form.elements.close_inbox_items.checked;
@@ -177,7 +197,7 @@ window.EAkteLegal = (() => {
         bindClose(element);
         if (onDone) onDone({ kind, body });
       } catch (error) {
-        form.querySelector(".error").textContent = error.message;
+        if (!(error.code === "appeal_fields" && showFieldErrors(form, missing(form)))) form.querySelector(".error").textContent = error.message;
         submit.disabled = false;
       }
     });

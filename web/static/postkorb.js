@@ -1,7 +1,11 @@
 "use strict";
 
 // The Postkorb: own, team and deputy inboxes; the selected row is shown in the viewer window.
-const state = { scope: "mine", items: [], cursor: -1, selected: new Set(), counts: null };
+const state = { scope: "mine", items: [], cursor: -1, selected: new Set(), counts: null, opened: new Set() };
+// What is kept in the address (so that reload and Back come back to it): tab, filters, sort
+// and the selected row.
+const FILTERS = ["doc_type", "state", "sort"];
+const DEFAULTS = { doc_type: "", state: "open", sort: "received" };
 // The objections office registers objections and court letters from here in one step.
 const OFFICE = document.getElementById("postkorb").dataset.legal === "True";
 
@@ -30,16 +34,62 @@ async function loadCounts() {
   if (typeof refreshNavCount === "function") refreshNavCount();
 }
 
-async function loadItems(keepCursor = false) {
+// The address of what is shown: /postkorb?tab=team&state=done&sort=oldest&doc_type=…&item=12
+function addressOf() {
+  const filters = new FormData(document.getElementById("filters"));
+  const params = new URLSearchParams();
+  if (state.scope !== "mine") params.set("tab", state.scope);
+  for (const name of FILTERS) {
+    const value = filters.get(name);
+    if (value && value !== DEFAULTS[name]) params.set(name, value);
+  }
+  // The first row is where the list starts anyway; another row is named.
+  const item = current();
+  if (item && state.cursor > 0) params.set("item", item.id);
+  const query = params.toString();
+  return `${location.pathname}${query ? `?${query}` : ""}`;
+}
+
+function remember(push = false) {
+  const address = addressOf();
+  if (address === location.pathname + location.search) return;
+  if (push) history.pushState(null, "", address); else history.replaceState(null, "", address);
+}
+
+// Tab, filters and selected row from the address (on load and on Back/Forward).
+function restore() {
+  const params = new URLSearchParams(location.search);
+  const tab = params.get("tab");
+  state.scope = ["mine", "team", "deputy"].includes(tab) ? tab : "mine";
+  const form = document.getElementById("filters");
+  for (const name of FILTERS) {
+    const select = form.elements[name];
+    const wanted = params.get(name);
+    select.value = wanted && [...select.options].some((o) => o.value === wanted) ? wanted : DEFAULTS[name];
+  }
+  return Number(params.get("item")) || null;
+}
+
+async function loadItems(keepCursor = false, wantedId = null) {
   const filters = new FormData(document.getElementById("filters"));
   const params = new URLSearchParams({ scope: state.scope, state: filters.get("state"), sort: filters.get("sort") });
   if (filters.get("doc_type")) params.set("doc_type", filters.get("doc_type"));
+  const keptId = keepCursor && current() ? current().id : wantedId;
   const body = await api(`/api/inbox?${params}`);
   state.items = body.items;
   state.selected = new Set([...state.selected].filter((id) => body.items.some((i) => i.id === id)));
-  if (!keepCursor || state.cursor >= state.items.length) state.cursor = state.items.length ? 0 : -1;
+  const kept = keptId ? state.items.findIndex((i) => i.id === keptId) : -1;
+  if (kept >= 0) state.cursor = kept;
+  else if (!keepCursor || state.cursor >= state.items.length) state.cursor = state.items.length ? 0 : -1;
   render();
-  status(`${body.total} Einträge`);
+  remember();
+  const rejected = state.items.filter((i) => i.document.qa_status === "rejected" && i.state !== "done");
+  const notices = [`${body.total} Einträge`];
+  if (rejected.length) {
+    const why = rejected.slice(0, 3).map((i) => `${i.document.doc_type_name || "Dokument"} (${i.document.source_name}): ${i.comment || "zur Neuerfassung abgelehnt"}`);
+    notices.push(`${rejected.length} ${rejected.length === 1 ? "Dokument wurde" : "Dokumente wurden"} von der Scanstelle zur Neuerfassung abgelehnt und ${rejected.length === 1 ? "ist" : "sind"} nicht mehr in der Akte; nach dem neuen Scan ${rejected.length === 1 ? "kommt es" : "kommen sie"} wieder. ${why.join("; ")}`);
+  }
+  status(notices.join(". ") + ".");
 }
 
 function render() {
@@ -52,33 +102,50 @@ function render() {
     row.className = `${item.state}${index === state.cursor ? " cursor" : ""}`;
     row.tabIndex = -1;
     if (index === state.cursor) row.setAttribute("aria-current", "true");
-    const where = item.kind === "team" ? html`<span class="badge">Team ${item.team}</span>` : "";
-    const forwarded = item.comment ? html`<div class="hint">${item.forwarded_by}: ${item.comment}</div>` : "";
+    const rejected = doc.qa_status === "rejected";
+    const where = item.kind === "team" ? html` <span class="badge">Team ${item.team}</span>` : "";
     const household = doc.bg_number
-      ? html`<a href="${uri`/akte/${doc.bg_number}`}">${doc.bg_number}</a><div class="hint">${doc.household_name || ""}</div>`
+      ? html`<a href="${uri`/akte/${doc.bg_number}`}">${doc.bg_number}</a> <span class="hint">${doc.household_name || ""}</span>`
       : "–";
+    const open = state.opened.has(item.id);
+    const detailId = `reason-${item.id}`;
     setHtml(row, html`
       <td><input type="checkbox" class="pick" aria-label="${rowName(item)} markieren"${state.selected.has(item.id) ? html` checked` : ""}></td>
-      <td>${germanDate(doc.receipt_date)}${item.state === "new" ? html` <span class="badge new">neu</span>` : ""}
-        ${item.state === "done" ? html` <span class="badge approved">erledigt</span>` : ""}</td>
-      <td>${doc.doc_type_name || "–"}<div class="hint">${doc.source_name} · ${doc.pages} S.</div></td>
-      <td>${household}</td>
-      <td class="reason">${item.reason}${forwarded} ${where}</td>
+      <td class="nowrap">${germanDate(doc.receipt_date)}${item.state === "new" ? html` <span class="badge new">neu</span>` : ""}${item.state === "done" ? html` <span class="badge approved">erledigt</span>` : ""}</td>
+      <td><div class="line wide"><span class="type">${doc.doc_type_name || "–"}</span> <span class="hint">${doc.source_name} · ${doc.pages} S.</span>${where}${rejected ? html` <span class="badge rejected">zur Neuerfassung abgelehnt</span>` : ""}</div></td>
+      <td><div class="line">${household}</div></td>
+      <td class="reason"><button type="button" class="disclosure" data-act="reason" aria-expanded="${open ? "true" : "false"}" aria-controls="${detailId}" aria-label="Grund: ${rowName(item)}"><span aria-hidden="true">${open ? "▾" : "▸"}</span> Grund${item.comment ? " und Kommentar" : ""}</button></td>
       <td class="actions">
-        <button type="button" class="secondary" data-act="show" title="Im Anzeigefenster zeigen (Enter)">Anzeigen</button>
-        ${OFFICE && doc.bg_number ? html`<button type="button" data-act="register" title="Als Widerspruch oder Klage erfassen (r)">${doc.doc_type === "klage" ? "Klage erfassen" : "Widerspruch erfassen"}</button>` : ""}
-        ${item.kind === "team" ? html`<button type="button" data-act="take" title="Übernehmen (u)">Übernehmen</button>` : ""}
+        ${rejected ? "" : html`<button type="button" class="secondary" data-act="show" title="Im Anzeigefenster zeigen (Enter)">Anzeigen</button>`}
+        ${OFFICE && doc.bg_number && !rejected ? html`<button type="button" data-act="register" title="Als Widerspruch oder Klage erfassen (r)">${doc.doc_type === "klage" ? "Klage erfassen" : "Widerspruch erfassen"}</button>` : ""}
+        ${item.kind === "team" && !rejected ? html`<button type="button" data-act="take" title="Übernehmen (u)">Übernehmen</button>` : ""}
         ${item.state !== "done" ? html`<button type="button" data-act="done" title="Erledigt (e)">Erledigt</button>` : ""}
+        ${item.state === "done" && !rejected ? html`<button type="button" class="secondary" data-act="reopen" title="Wieder öffnen (o)">Wieder öffnen</button>` : ""}
       </td>`);
+    const detail = document.createElement("div");
+    detail.className = "reason-text";
+    detail.id = detailId;
+    detail.hidden = !open;
+    const reason = document.createElement("div");
+    reason.textContent = item.reason;
+    detail.append(reason);
+    if (item.comment) {
+      const note = document.createElement("div");
+      note.className = rejected ? "notice" : "hint";
+      note.textContent = item.forwarded_by ? `${item.forwarded_by}: ${item.comment}` : item.comment;
+      detail.append(note);
+    }
+    row.querySelector("td.reason").append(detail);
     row.addEventListener("click", (event) => {
       if (event.target.closest("a")) return;
       if (event.target.classList.contains("pick")) {
         toggle(item.id, event.target.checked);
         return;
       }
-      const act = event.target.dataset.act;
+      const act = event.target.closest("[data-act]") ? event.target.closest("[data-act]").dataset.act : undefined;
       moveTo(index, !act);
-      if (act === "show") show(item);
+      if (act === "reason") toggleReason(item, row, detail);
+      else if (act === "show") show(item);
       else if (act === "register") register(item);
       else if (act) act1(item, act);
     });
@@ -96,6 +163,16 @@ function rowName(item) {
   const doc = item.document;
   const who = doc.household_name || doc.bg_number || doc.source_name;
   return `${doc.doc_type_name || "Dokument"}, Eingang vom ${germanDate(doc.receipt_date)}, ${who},`;
+}
+
+// The routing reason (and a forwarding comment) on demand, in a line of its own below the row.
+function toggleReason(item, row, detail) {
+  const open = !state.opened.has(item.id);
+  if (open) state.opened.add(item.id); else state.opened.delete(item.id);
+  detail.hidden = !open;
+  const button = row.querySelector("[data-act=reason]");
+  button.setAttribute("aria-expanded", open ? "true" : "false");
+  button.querySelector("span").textContent = open ? "▾" : "▸";
 }
 
 function toggle(id, on) {
@@ -125,6 +202,7 @@ function markCursor(index) {
 function moveTo(index, follow = true) {
   if (index < 0 || index >= state.items.length) return;
   markCursor(index);
+  remember();
   const row = document.querySelectorAll("#inbox-rows tr")[index];
   row.scrollIntoView({ block: "nearest" });
   // The viewer window follows the selection, if one is open.
@@ -153,31 +231,42 @@ async function act1(item, action, quiet = false, body = {}) {
     });
     await loadCounts();
     await loadItems(true);
-    if (!quiet) status(`${item.document.source_name}: ${{ done: "erledigt", take: "übernommen", read: "gelesen", forward: "weitergeleitet", return: "zurück in der Klärung" }[action] || action}`);
+    if (!quiet) status(`${item.document.source_name}: ${{ done: "erledigt", take: "übernommen", read: "gelesen", forward: "weitergeleitet", return: "zurück in der Klärung", reopen: "wieder geöffnet" }[action] || action}`);
   } catch (error) {
     status(error.message);
   }
 }
 
+// The marked entries, or the one the cursor is on.
+function targets() {
+  return state.selected.size ? [...state.selected] : (current() ? [current().id] : []);
+}
+
+// Throws with the server's German message; the caller decides where to show it.
+async function bulkRequest(ids, action, body = {}) {
+  await api("/api/inbox/bulk", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ ids, action, ...body }),
+  });
+  state.selected.clear();
+  await loadCounts();
+  await loadItems(true);
+  status(`${ids.length} Einträge bearbeitet.`);
+}
+
 async function bulk(action, body = {}) {
-  const ids = state.selected.size ? [...state.selected] : (current() ? [current().id] : []);
+  const ids = targets();
   if (!ids.length) { status("Bitte zuerst Einträge markieren."); return; }
   try {
-    await api("/api/inbox/bulk", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ ids, action, ...body }),
-    });
-    state.selected.clear();
-    await loadCounts();
-    await loadItems(true);
-    status(`${ids.length} Einträge bearbeitet.`);
+    await bulkRequest(ids, action, body);
   } catch (error) {
     status(error.message);
   }
 }
 
 async function askForward() {
+  if (!targets().length) { status("Bitte zuerst Einträge markieren."); return; }
   const dialog = document.getElementById("forward-dialog");
   const form = document.getElementById("forward-form");
   if (form.elements.to_user.options.length <= 1) {
@@ -185,30 +274,46 @@ async function askForward() {
     for (const person of staff.users) form.elements.to_user.append(new Option(`${person.name} (${person.team || "–"})`, person.login));
     for (const team of staff.teams) form.elements.to_team.append(new Option(team, team));
   }
+  form.reset();
+  clearFieldErrors(form);
   form.querySelector(".error").textContent = "";
   dialog.showModal();
-  dialog.addEventListener("close", () => {
-    if (dialog.returnValue !== "ok") return;
-    const data = Object.fromEntries(new FormData(form));
-    const body = { comment: data.comment || null };
-    if (data.to_user) body.to_user = data.to_user; else if (data.to_team) body.to_team = data.to_team;
-    bulk("forward", body);
-  }, { once: true });
 }
 
 function askReturn() {
-  const dialog = document.getElementById("return-dialog");
+  if (!targets().length) { status("Bitte zuerst Einträge markieren."); return; }
   const form = document.getElementById("return-form");
-  dialog.showModal();
-  dialog.addEventListener("close", () => {
-    if (dialog.returnValue !== "ok") return;
-    bulk("return", { comment: new FormData(form).get("comment") });
-  }, { once: true });
+  form.reset();
+  clearFieldErrors(form);
+  form.querySelector(".error").textContent = "";
+  document.getElementById("return-dialog").showModal();
+}
+
+function bindDialogs() {
+  dialogForm(document.getElementById("forward-form"), (data) => {
+    if (!data.to_user && !data.to_team) return { to_user: "Bitte eine Person oder ein Team wählen, an die oder das weitergeleitet wird." };
+    if (data.to_user && data.to_team) return { to_team: "Bitte entweder eine Person oder ein Team wählen, nicht beides." };
+    return {};
+  }, (data) => {
+    const body = { comment: data.comment || null };
+    if (data.to_user) body.to_user = data.to_user; else body.to_team = data.to_team;
+    return bulkRequest(targets(), "forward", body);
+  }, {
+    forward_reason: "comment",
+    forward_target: "to_user",
+    forward_to_self: "to_user",
+    forward_no_access: (data) => (data.to_user ? "to_user" : "to_team"),
+  });
+  dialogForm(document.getElementById("return-form"), (data) => (
+    (data.comment || "").trim() ? {} : { comment: "Bitte begründen, warum das Dokument zurück in die Klärung geht." }
+  ), (data) => bulkRequest(targets(), "return", { comment: data.comment }), { return_reason: "comment" });
 }
 
 async function switchScope(scope) {
   state.scope = scope;
   state.selected.clear();
+  state.cursor = -1;
+  history.pushState(null, "", addressOf());
   await loadCounts();
   await loadItems();
 }
@@ -229,7 +334,8 @@ document.addEventListener("keydown", (event) => {
     ArrowUp: () => moveTo(state.cursor - 1), k: () => moveTo(state.cursor - 1),
     Enter: () => show(item), v: openViewer,
     x: () => { if (item) { toggle(item.id, !state.selected.has(item.id)); render(); } },
-    g: () => item && act1(item, "read"), e: () => item && act1(item, "done"),
+    g: () => item && act1(item, "read"), e: () => item && item.state !== "done" && act1(item, "done"),
+    o: () => item && item.state === "done" && act1(item, "reopen"),
     u: () => item && item.kind === "team" && act1(item, "take"), w: askForward,
     a: () => item && item.document.bg_number && window.location.assign(uri`/akte/${item.document.bg_number}`),
     "1": () => switchScope("mine"), "2": () => switchScope("team"),
@@ -246,6 +352,12 @@ async function start() {
   const select = document.getElementById("filter-type");
   for (const type of types.doctypes) select.append(new Option(type.name, type.code));
   document.getElementById("filters").addEventListener("change", () => loadItems());
+  window.addEventListener("popstate", async () => {
+    const wanted = restore();
+    state.selected.clear();
+    await loadCounts();
+    await loadItems(false, wanted);
+  });
   document.getElementById("select-all").addEventListener("change", (event) => {
     state.selected = event.target.checked ? new Set(state.items.map((i) => i.id)) : new Set();
     render();
@@ -256,10 +368,12 @@ async function start() {
     else if (action === "return") askReturn();
     else bulk(action);
   }));
+  bindDialogs();
   document.getElementById("open-viewer").addEventListener("click", openViewer);
   document.getElementById("show-help").addEventListener("click", () => document.getElementById("help").showModal());
+  const wanted = restore();
   await loadCounts();
-  await loadItems();
+  await loadItems(false, wanted);
 }
 
 document.addEventListener("DOMContentLoaded", start);

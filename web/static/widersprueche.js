@@ -3,12 +3,6 @@
 // The objections office's dashboard: open objections by age with the § 88 SGG warning, the
 // deadline result and the documents of each case; pending appeals with the court's dates.
 
-function dayAfter(iso) {
-  const day = new Date(`${iso}T12:00:00Z`);
-  day.setUTCDate(day.getUTCDate() + 1);
-  return day.toISOString().slice(0, 10);
-}
-
 function documentLinks(documents) {
   return html`<ul class="case-docs">${documents.map((d) => html`<li><button type="button" class="link" data-doc="${d.id}"
     title="Im Anzeigefenster zeigen">${d.doc_type_name}</button> <span class="hint">${germanDate(d.direction === "out" ? d.dispatch_date : d.receipt_date)}</span></li>`)}</ul>`;
@@ -47,12 +41,13 @@ function objectionRow(o) {
 }
 
 function appealRow(a) {
-  return html`<tr>
+  const late = a.open && (overdue(a.statement_due) || overdue(a.file_due));
+  return html`<tr class="${late ? "warning" : ""}">
     <td>${germanDate(a.served_on)}</td>
     <td><a href="${uri`/klagen/${a.id}`}">${a.court}</a><div>Az. ${a.file_reference}</div></td>
     <td><a href="${uri`/akte/${a.bg_number}`}">${a.household_name}</a><div class="hint">${a.bg_number}</div></td>
-    <td>${germanDate(a.statement_due)}</td>
-    <td>${germanDate(a.file_due)}</td>
+    <td>${deadlineHtml(a.statement_due, a.open)}</td>
+    <td>${deadlineHtml(a.file_due, a.open)}</td>
     <td>${a.status_name}<div class="hint">${a.status_by_name}, ${new Date(a.status_at).toLocaleString("de-DE")}</div></td>
     <td>${documentLinks(a.documents)}<a href="${uri`/klagen/${a.id}`}">Öffnen</a></td>
   </tr>`;
@@ -69,6 +64,8 @@ async function load() {
       (warned ? `, davon ${warned} mit Warnung nach § 88 SGG` : "");
     setHtml(document.getElementById("objection-rows"), rows.length ? html`${rows.map(objectionRow)}`
       : html`<tr><td colspan="8" class="hint">Keine offenen Widersprüche.</td></tr>`);
+    const late = appeals.appeals.filter((a) => a.open && (overdue(a.statement_due) || overdue(a.file_due))).length;
+    if (late) status.textContent += `; ${late} ${late === 1 ? "Klage mit überfälliger Frist" : "Klagen mit überfälligen Fristen"} gegenüber dem Gericht`;
     setHtml(document.getElementById("appeal-rows"), appeals.appeals.length ? html`${appeals.appeals.map(appealRow)}`
       : html`<tr><td colspan="7" class="hint">Keine anhängigen Klagen.</td></tr>`);
   } catch (error) {
