@@ -101,6 +101,9 @@ def test_a_commit_that_fails_leaves_no_index_entry(
     sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runtime = sqlite_runtime
+    # A job given up as taken over waits for its lease to run out before it is claimed again;
+    # a short lease lets its three attempts end in seconds instead of three times 120 s.
+    runtime.settings = runtime.settings.model_copy(update={"job_lease_seconds": 2})
     _upload(runtime)
 
     def taken_over(session, job):  # type: ignore[no-untyped-def]
