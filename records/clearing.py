@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, func, or_, select
+from rapidfuzz.distance import Levenshtein
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.errors import Conflict, InvalidInput
@@ -91,65 +92,111 @@ def _birth_date(text: str) -> date | None:
 @dataclass(frozen=True)
 class FoundHousehold:
     household: Household
-    # Per member (in the household's order): does a first or last name match a search word?
+    # Per member (in the household's order): does the member match the search?
     matches: list[bool]
 
 
-def _conditions(q: str) -> list[ColumnElement[bool]]:
-    terms = q.split()
+# How well a search word names a member, best first: the whole name, its beginning, a spelling
+# a letter or two off (Schmitt/Schmidt, Maier/Meier), the word inside the name. A whole name
+# ranks before a name that merely contains the word ("Huber" lists Huber before Schubert).
+WHOLE, START, SPELLING, INSIDE = 4.0, 3.0, 2.0, 1.0
+_BG_MATCH = 100.0  # a household found by its number comes before any found by a name
+
+
+def _word_score(word: str, name: str) -> float:
+    if name == word:
+        return WHOLE
+    if name.startswith(word):
+        return START
+    allowed = 0 if len(word) < 4 else 1 if len(word) < 8 else 2
+    if allowed and Levenshtein.distance(word, name, score_cutoff=allowed) <= allowed:
+        return SPELLING
+    if word in name:
+        return INSIDE
+    return 0.0
+
+
+def _member_score(words: Sequence[str], first_name: str, last_name: str) -> float:
+    """The sum over the search words of their best score on the member's names; 0 when a word
+    names neither (every word must name the same person, as "Anna Schmidt" does)."""
+    names = [_folded(part) for part in f"{first_name} {last_name}".replace("-", " ").split()]
+    total = 0.0
+    for word in words:
+        best = max((_word_score(word, name) for name in names), default=0.0)
+        if not best:
+            return 0.0
+        total += best
+    return total
+
+
+@dataclass(frozen=True)
+class _Terms:
+    bg_number: str | None  # a whole BG number
+    partial: str | None  # part of one
+    born: list[date]
+    words: list[str]  # name words, folded
+
+
+def _search_terms(q: str) -> _Terms:
     bg_number = normalize_bg_number(q)
     if bg_number:
-        return [Household.bg_number == bg_number]
-    conditions: list[ColumnElement[bool]] = []
+        return _Terms(bg_number, None, [], [])
     compact = re.sub(r"\s+", "", q).upper()
-    if re.fullmatch(r"\d{5,}[A-Z0-9]*", compact) or "BG" in compact:
-        conditions.append(Household.bg_number.contains(compact))
+    partial = compact if re.fullmatch(r"\d{5,}[A-Z0-9]*", compact) or "BG" in compact else None
+    terms = q.split()
     born = [d for d in (_birth_date(t) for t in terms) if d]
-    words = [t for t in terms if not _birth_date(t) and not re.search(r"\d", t)]
-    member_filters = [Member.birth_date == born_on for born_on in born]
-    for word in words:
-        pattern = f"%{word.lower()}%"
-        member_filters.append(
-            or_(
-                func.lower(Member.last_name).like(pattern),
-                func.lower(Member.first_name).like(pattern),
-            )
+    words = [_folded(t) for t in terms if not _birth_date(t) and not re.search(r"\d", t)]
+    return _Terms(None, partial, born, [w for w in words if w])
+
+
+def _ranked_households(session: Session, q: str) -> tuple[dict[int, float], dict[int, float]]:
+    """Scores of the households a query finds, and of the members that match it."""
+    terms = _search_terms(q)
+    households: dict[int, float] = {}
+    members: dict[int, float] = {}
+    if terms.bg_number or terms.partial:
+        number = (
+            Household.bg_number == terms.bg_number
+            if terms.bg_number
+            else Household.bg_number.contains(terms.partial)
         )
-    if member_filters:
-        matching = select(Member.household_id)
-        for condition in member_filters:
-            matching = matching.where(condition)
-        conditions.append(Household.id.in_(matching))
-    return conditions
+        for household_id in session.scalars(select(Household.id).where(number)):
+            households[household_id] = _BG_MATCH
+    if not (terms.born or terms.words):
+        return households, members
+    # Names are compared in Python, so that a spelling a letter off is found the same way on
+    # SQLite and PostgreSQL; only ids and names are read (some 20,000 members in a job centre).
+    rows = select(Member.id, Member.household_id, Member.first_name, Member.last_name)
+    for born_on in terms.born:
+        rows = rows.where(Member.birth_date == born_on)
+    for member_id, household_id, first_name, last_name in session.execute(rows):
+        score = _member_score(terms.words, first_name, last_name) if terms.words else 1.0
+        if score:
+            members[member_id] = score
+            households[household_id] = max(households.get(household_id, 0.0), score)
+    return households, members
 
 
 def find_households(gate: Gate, q: str, limit: int) -> list[FoundHousehold]:
-    """For the clearing desk: households by BG number, names or birth dates. Master data only,
-    never the content of a file; every search is audited with what it found."""
+    """For the clearing desk: households by BG number, names (whole, beginning, a spelling a
+    letter or two off, or inside) or birth dates, the best match first. Master data only, never
+    the content of a file; every search is audited with what it found."""
     gate.require(Capability.CLEARING, "masterdata.search")
-    conditions = _conditions(q)
-    if not conditions:
+    scores, member_scores = _ranked_households(gate.session, q)
+    if not scores:
         gate.record("masterdata.search", query=q, found=[])
         return []
-    found = list(
+    found = sorted(
         gate.session.scalars(
             select(Household)
             .options(selectinload(Household.members), selectinload(Household.caseworker))
-            .where(or_(*conditions))
-            .order_by(Household.bg_number)
-            .limit(limit)
-        )
-    )
+            .where(Household.id.in_(scores))
+        ),
+        key=lambda household: (-scores[household.id], household.bg_number),
+    )[:limit]
     gate.record("masterdata.search", query=q, found=[h.bg_number for h in found])
-    wanted = {_folded(w) for w in q.split() if not re.search(r"\d", w)}
     return [
-        FoundHousehold(
-            household,
-            [
-                bool(wanted & {_folded(m.first_name), _folded(m.last_name)})
-                for m in household.members
-            ],
-        )
+        FoundHousehold(household, [m.id in member_scores for m in household.members])
         for household in found
     ]
 
