@@ -724,7 +724,7 @@ class OpenSearchNode:
 
     def __init__(self, url: str | None) -> None:
         self.started = False
-        self.url = url or os.environ.get("EAKTE_TEST_OPENSEARCH_URL") or "http://127.0.0.1:59200"
+        self.url = url or os.environ.get("EAKTE_TEST_OPENSEARCH_URL") or "http://127.0.0.1:29200"
         if url is None and not self._healthy():
             print("OpenSearch: starting the test node with services/opensearch.sh ...", flush=True)
             subprocess.run(["bash", str(REPO / "services" / "opensearch.sh"), "start"], check=True)

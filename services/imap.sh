@@ -10,8 +10,8 @@
 #   services/imap.sh env       print export lines for the test suite
 #
 # Settings (environment):
-#   EAKTE_IMAP_PORT          IMAP port on 127.0.0.1 (default 59143; no TLS, local only)
-#   EAKTE_IMAP_API_PORT      GreenMail's own HTTP API on 127.0.0.1 (default 59144; unused)
+#   EAKTE_IMAP_PORT          IMAP port on 127.0.0.1 (default 29143; no TLS, local only)
+#   EAKTE_IMAP_API_PORT      GreenMail's own HTTP API on 127.0.0.1 (default 29144; unused)
 #   EAKTE_SERVICES_DIR       state root (default <repo>/.services); log and pid in <root>/imap
 #   EAKTE_CACHE_DIR          build + Maven repo cache (default /var/cache/eakte)
 #   EAKTE_IMAP_JAVA_OPTS     JVM options (default: small heap)
@@ -26,8 +26,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 src="$EAKTE_SERVICES_SCRIPTS_DIR/imap"
 cache="$EAKTE_CACHE/imap"
 
-PORT="${EAKTE_IMAP_PORT:-59143}"
-API_PORT="${EAKTE_IMAP_API_PORT:-59144}"
+PORT="${EAKTE_IMAP_PORT:-29143}"
+API_PORT="${EAKTE_IMAP_API_PORT:-29144}"
 USER_NAME=eakte-postfach
 PASSWORD=eakte-test-imap-passwort
 START_TIMEOUT="${EAKTE_IMAP_START_TIMEOUT:-60}"

@@ -8,8 +8,8 @@
 #   services/minio.sh env       print export lines for the test suite
 #
 # Settings (environment):
-#   EAKTE_MINIO_PORT           S3 API port on 127.0.0.1 (default 59000)
-#   EAKTE_MINIO_CONSOLE_PORT   web console port on 127.0.0.1 (default 59001)
+#   EAKTE_MINIO_PORT           S3 API port on 127.0.0.1 (default 29000)
+#   EAKTE_MINIO_CONSOLE_PORT   web console port on 127.0.0.1 (default 29001)
 #   EAKTE_SERVICES_DIR         state root (default <repo>/.services); data/log/pid in <root>/minio
 #   EAKTE_CACHE_DIR            cache (default /var/cache/eakte); binary in bin/minio-<version>
 #
@@ -26,8 +26,8 @@ MINIO_MODULE=github.com/minio/minio
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO_BIN="$EAKTE_BIN_CACHE/minio-$MINIO_VERSION"
 
-PORT="${EAKTE_MINIO_PORT:-59000}"
-CONSOLE_PORT="${EAKTE_MINIO_CONSOLE_PORT:-59001}"
+PORT="${EAKTE_MINIO_PORT:-29000}"
+CONSOLE_PORT="${EAKTE_MINIO_CONSOLE_PORT:-29001}"
 ACCESS_KEY=eakte-test
 SECRET_KEY=eakte-test-secret
 START_TIMEOUT="${EAKTE_MINIO_START_TIMEOUT:-90}"

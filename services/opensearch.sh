@@ -6,7 +6,7 @@
 #
 # EAKTE_CACHE_DIR         build + Maven repo cache   (default /var/cache/eakte)
 # EAKTE_SERVICES_DIR      pid file, log, data        (default <repo>/.services)
-# EAKTE_OPENSEARCH_PORT   HTTP port on 127.0.0.1     (default 59200)
+# EAKTE_OPENSEARCH_PORT   HTTP port on 127.0.0.1     (default 29200)
 # EAKTE_OPENSEARCH_JAVA_OPTS                         (default -Xms512m -Xmx1g)
 # EAKTE_OPENSEARCH_START_TIMEOUT seconds             (default 120)
 set -euo pipefail
@@ -17,7 +17,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 src="$EAKTE_SERVICES_SCRIPTS_DIR/opensearch"
 cache="$EAKTE_CACHE/opensearch"
 state="$EAKTE_STATE_ROOT/opensearch"
-port="${EAKTE_OPENSEARCH_PORT:-59200}"
+port="${EAKTE_OPENSEARCH_PORT:-29200}"
 url="http://127.0.0.1:$port"
 pidfile="$state/opensearch.pid"
 logfile="$state/opensearch.log"

@@ -8,7 +8,7 @@
 #   services/postgres.sh env       print export lines for the test suite
 #
 # Settings (environment):
-#   EAKTE_PG_PORT          TCP port on 127.0.0.1 (default 55432)
+#   EAKTE_PG_PORT          TCP port on 127.0.0.1 (default 25432)
 #   EAKTE_SERVICES_DIR     state root (default <repo>/.services); cluster in <root>/postgres
 #
 # The cluster is owned by the `postgres` OS user (PostgreSQL refuses to run as root);
@@ -23,7 +23,7 @@ EAKTE_LOG_TAG=postgres
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-PG_PORT="${EAKTE_PG_PORT:-55432}"
+PG_PORT="${EAKTE_PG_PORT:-25432}"
 PG_USER=eakte
 PG_PASSWORD=eakte
 PG_DB=eakte
