@@ -230,6 +230,21 @@ class Document(Base):
     sender: Mapped[str | None] = mapped_column(String(200))
     direction: Mapped[str] = mapped_column(String(10), default="in", server_default="in")
     dispatch_date: Mapped[date | None] = mapped_column(Date)  # outgoing decisions (Bescheide)
+    # Duplicates (issue 15): the earlier document this one repeats, and how that was found
+    # ("datei": same content hash, "text": near-identical OCR text). `text_fingerprint` is a
+    # digest of the normalised OCR text used to find candidates.
+    duplicate_of_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("documents.id"), index=True
+    )
+    duplicate_kind: Mapped[str | None] = mapped_column(String(10))
+    text_fingerprint: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Page editing (issue 15): the document this one was split from or whose pages it took.
+    derived_from_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("documents.id"))
+    # Discarded (a duplicate thrown out in clearing, or pages removed by page editing): kept
+    # with its original, but in no file, inbox or search result.
+    discarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    discarded_by_login: Mapped[str | None] = mapped_column(String(100))
+    discard_reason: Mapped[str | None] = mapped_column(Text)
 
     batch: Mapped[ScanBatch | None] = relationship()
     household: Mapped[Household | None] = relationship()
@@ -560,6 +575,20 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SavedView(Base):
+    """A named Postkorb (or other list) view of one user: the list's URL query string."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (UniqueConstraint("user_id", "page", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    page: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(100))
+    query: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # Tables of modules of their own register on the same metadata (migrations, schema checks).
