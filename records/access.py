@@ -275,14 +275,22 @@ def households_open_to(session: Session, user: User, households: Iterable[Househ
 
 
 def in_case_file(document: Document) -> bool:
-    """Whether the document is part of its household's file: neither rejected for a new scan
-    nor held back until the desk's quality check."""
-    return document.qa_status != "rejected" and not document.held_for_qa
+    """Whether the document is part of its household's file: neither rejected for a new scan,
+    held back until the desk's quality check, nor discarded (a duplicate, removed pages)."""
+    return (
+        document.qa_status != "rejected"
+        and not document.held_for_qa
+        and document.discarded_at is None
+    )
 
 
 def in_case_file_clause() -> ColumnElement[bool]:
     """`in_case_file` as a query condition."""
-    return and_(Document.qa_status != "rejected", Document.held_for_qa.is_(False))
+    return and_(
+        Document.qa_status != "rejected",
+        Document.held_for_qa.is_(False),
+        Document.discarded_at.is_(None),
+    )
 
 
 def access_key_of(document: Document) -> str:
