@@ -48,9 +48,11 @@ from typing import Any
 import pikepdf
 
 from pdf.cmap import identity_cmap
-from pdf.pdfa import declare_pdfa_2b, joined_pages, save_pdfa
+from pdf.pdfa import declare_pdfa_2b, joined_pages, metadata_text, save_pdfa
+from pdf.tags import StructTree, page_alt, tag_page_content
 
 DEFAULT_PRODUCER = "E-Akte Jobcenter (tesseract)"
+LANGUAGE = "de-DE"
 
 
 def write_pdfa(
@@ -71,8 +73,22 @@ def write_pdfa(
     with joined_pages(page_pdfs, target) as pdf:
         _share_fonts(pdf)
         _neutralise(pdf)
-        declare_pdfa_2b(pdf, title=title, producer=producer, created=created)
+        _tag(pdf, metadata_text(title))
+        declare_pdfa_2b(pdf, title=title, producer=producer, created=created, pdfua=True)
         save_pdfa(pdf, target)
+
+
+def _tag(pdf: pikepdf.Pdf, title: str) -> None:
+    """Tag the pages (pdf.tags): per page a Figure with an alternative text for the scan and a
+    P for the text layer, which stays as it is, so that text extraction is unchanged."""
+    tree = StructTree(pdf)
+    total = len(pdf.pages)
+    for number, page in enumerate(pdf.pages, start=1):
+        content = tag_page_content(pdf, page)
+        alt = page_alt(number, total, title, scanned=not content.visible_text)
+        tree.page_content(tree.document, page, content, alt)
+        tree.page_annotations(tree.document, page)
+    tree.finish(LANGUAGE)
 
 
 # --- object tree --------------------------------------------------------------------------
