@@ -219,9 +219,14 @@ def tag_page_content(pdf: pikepdf.Pdf, page: pikepdf.Page) -> PageContent:
         return PageContent()  # unreadable content is left as it is
     resources = inherited(page.obj, "/Resources")
     marker = _Marker(resources if isinstance(resources, pikepdf.Dictionary) else None)
-    if any(_mcid(instruction, marker.properties) is not None for instruction in instructions):
-        return marker.read(instructions)
-    out = marker.rewrite(instructions)
+    ops = [_operator(instruction) for instruction in instructions]
+    if "BDC" in ops and any(
+        _mcid(instruction, marker.properties) is not None
+        for instruction, op in zip(instructions, ops, strict=True)
+        if op == "BDC"
+    ):
+        return marker.read(instructions, ops)
+    out = marker.rewrite(instructions, ops)
     page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(out))
     return marker.found
 
@@ -234,9 +239,9 @@ def _operator(instruction: Instruction) -> str:
 
 
 def _mcid(instruction: Instruction, properties: pikepdf.Dictionary | None) -> int | None:
-    if _operator(instruction) != "BDC":
+    """The MCID of a `BDC` instruction's property list, if it has one."""
+    if not isinstance(instruction, pikepdf.ContentStreamInstruction):
         return None
-    assert isinstance(instruction, pikepdf.ContentStreamInstruction)
     operands = list(instruction.operands)
     if len(operands) != 2:
         return None
@@ -270,12 +275,11 @@ class _Marker:
         elif op in _SHOW and self._modes[-1] not in _INVISIBLE_MODES:
             self.found.visible_text = True
 
-    def read(self, instructions: Sequence[Instruction]) -> PageContent:
+    def read(self, instructions: Sequence[Instruction], ops: list[str]) -> PageContent:
         """A page tagged already: its figure and text sequences as they are."""
-        for instruction in instructions:
-            op = _operator(instruction)
+        for instruction, op in zip(instructions, ops, strict=True):
             self._track(op, instruction)
-            mcid = _mcid(instruction, self.properties)
+            mcid = _mcid(instruction, self.properties) if op == "BDC" else None
             if mcid is not None:
                 assert isinstance(instruction, pikepdf.ContentStreamInstruction)
                 tag = str(instruction.operands[0])[1:]
@@ -284,7 +288,7 @@ class _Marker:
                 self.found.images = True
         return self.found
 
-    def rewrite(self, instructions: Sequence[Instruction]) -> list[Instruction]:
+    def rewrite(self, instructions: Sequence[Instruction], ops: list[str]) -> list[Instruction]:
         out: list[Instruction] = []
         found = self.found
         open_kind: str | None = None
@@ -314,8 +318,7 @@ class _Marker:
                 out.append(pikepdf.ContentStreamInstruction([], Operator("EMC")))
                 open_kind = None
 
-        for instruction in instructions:
-            op = _operator(instruction)
+        for instruction, op in zip(instructions, ops, strict=True):
             self._track(op, instruction)
             if in_text or in_path:  # inside a text or path object: copied as it is
                 in_text = in_text and op != "ET"
