@@ -17,8 +17,17 @@ Numbering: every page, cover and contents included, carries "Blatt N" top right 
 footer "Aktenauszug <BG> · Seite N von M", so Blatt N is also page N of the PDF viewer and
 the numbers a court cites ("Bl. 12 d.A.") can be found by page number. The stamp is an
 overlay in the page's visible area (CropBox within the MediaBox, turned with /Rotate) on a
-white box, so it stays readable on a scan; the page's own content is only wrapped in q/Q,
-never rewritten, and its text layer stays as it is (searchable).
+white box, so it stays readable on a scan; the page's own content is only wrapped in q/Q
+(and, for a rendition not tagged yet, given marked-content operators, see below), and its
+text layer stays as it is (searchable).
+
+Tagged (PDF/UA-1, `pdf.tags`; see `_Tagging` for the tree): what is printed is what a screen
+reader reads, in the printed order: per page "Blatt N", then the cover's fields, the contents
+as a table whose sheet numbers are links, a placeholder's heading and fields, or a document
+page's scan as a Figure ("Gescannte Seite 2 von 3: Widerspruch vom 01.10.2026") and its OCR
+text. The footer repeats the sheet number and is a pagination artifact. The renditions'
+pages are marked in place (read once, their images never touched); the outline has one entry
+per document.
 
 Font: DejaVu Sans and DejaVu Sans Bold (Debian package fonts-dejavu-core, as the e-mail
 import uses), embedded as subsets by `pdf.fonts` (Type0/Identity-H over CIDFontType2 with a
@@ -27,10 +36,10 @@ ToUnicode map, subset by fontTools): German umlauts and the names of the job cen
 Characters the font lacks print as their base letter or "?".
 
 Archive format: the documents are the PDF/A-2b archive PDFs of ingest/archive_pdf.py, and what
-is added here (embedded fonts, DeviceGray, links with the print flag, outline) stays within
-PDF/A-2b, so the export gets the same output intent and XMP identification from `pdf.pdfa`
-(veraPDF agrees, tests/test_aktenauszug.py). That holds only as long as the documents handed
-in are PDF/A-2b.
+is added here (embedded fonts, DeviceGray, links with the print flag, outline, structure)
+stays within PDF/A-2b, so the export gets the same output intent and XMP identification from
+`pdf.pdfa`, with the PDF/UA-1 identification (veraPDF agrees, tests/test_aktenauszug.py and
+tests/test_pdfua.py). That holds only as long as the documents handed in are PDF/A-2b.
 
 Same input, same bytes: no clock is read (only `header.created_at` is printed and stored),
 the font subsets and their names follow from the glyphs used, and the trailer /ID is derived

@@ -21,6 +21,7 @@ import pikepdf
 import pytest
 
 from ingest.archive_pdf import write_pdfa
+from pdf.tags import tag_page_content
 from records.aktenauszug import ExportItem, build_export
 from tests.support import Sheet, page_texts, scan_pdf
 from tests.test_aktenauszug import HEADER, REASON
@@ -205,6 +206,69 @@ def test_rendition_links_of_a_born_digital_page_are_tagged(tmp_path: Path) -> No
         assert pdf.pages[0].obj.Tabs == "/S"
         (element,) = [e for e in elements(pdf) if e.S == "/Link"]
         assert element.K[0].Obj.objgen == annotation.objgen
+
+
+def test_marking_a_page_leaves_its_drawing_and_its_own_marks_as_they_are(tmp_path: Path) -> None:
+    """A page as a born-digital letter may bring it: its own artifact and optional content,
+    saved graphics states, an image, a form with text, an inline image, a filled path. Each
+    drawing gets marked within the page's own nesting; marking it again changes nothing."""
+    path = tmp_path / "page.pdf"
+    with pikepdf.new() as pdf:
+        font = pdf.make_indirect(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+            )
+        )
+        image = pdf.make_stream(
+            b"\x80",
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Image,
+            Width=1,
+            Height=1,
+            BitsPerComponent=8,
+            ColorSpace=pikepdf.Name.DeviceGray,
+        )
+        form = pdf.make_stream(
+            b"BT /F1 10 Tf 20 40 Td (Formulartext) Tj ET",
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Form,
+            BBox=[0, 0, 300, 300],
+            Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font)),
+        )
+        layer = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.OCG, Name="Ebene"))
+        content = b"""/Artifact BMC 0 0 m 10 10 l S EMC
+/OC /oc1 BDC BT /F1 12 Tf 20 200 Td (Hallo Welt) Tj ET EMC
+q 50 0 0 50 20 100 cm /Im1 Do Q
+q /Fm1 Do Q
+q 10 0 0 10 0 0 cm BI /W 1 /H 1 /BPC 8 /CS /G ID \x40 EI Q
+0 0 10 10 re f
+"""
+        page = pikepdf.Dictionary(
+            Type=pikepdf.Name.Page,
+            MediaBox=[0, 0, 300, 300],
+            Contents=pdf.make_stream(content),
+            Resources=pikepdf.Dictionary(
+                Font=pikepdf.Dictionary(F1=font),
+                XObject=pikepdf.Dictionary(Im1=image, Fm1=form),
+                Properties=pikepdf.Dictionary(oc1=layer),
+            ),
+        )
+        pdf.pages.append(pikepdf.Page(pdf.make_indirect(page)))
+        pdf.save(path)
+    before = page_texts(path)
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        found = tag_page_content(pdf, pdf.pages[0])
+        assert found.groups == [("P", [0, 2]), ("Figure", [1, 3])]
+        assert found.next_mcid == 4 and found.visible_text and not found.scanned
+        pdf.save(path)
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        assert marked_content(pdf) == {(1, 0): "P", (1, 1): "Figure", (1, 2): "P", (1, 3): "Figure"}
+        marked = pdf.pages[0].obj.Contents.read_bytes()
+        again = tag_page_content(pdf, pdf.pages[0])
+        assert again.groups == found.groups
+        assert pdf.pages[0].obj.Contents.read_bytes() == marked
+        assert b"/OC /oc1 BDC\n/P << /MCID 0 >> BDC\nBT" in marked
+    assert page_texts(path) == before
 
 
 # --- the Aktenauszug -----------------------------------------------------------------------
