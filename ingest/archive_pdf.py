@@ -82,14 +82,16 @@ def write_pdfa(
     with joined_pages(page_pdfs, target) as pdf:
         _share_fonts(pdf)
         _neutralise(pdf)
-        _tag(pdf, metadata_text(title))
-        declare_pdfa_2b(pdf, title=title, producer=producer, created=created, pdfua=True)
+        # PDF/UA is claimed only with every page marked and a title (PDF/UA 7.1).
+        pdfua = _tag(pdf, metadata_text(title)) and bool(metadata_text(title))
+        declare_pdfa_2b(pdf, title=title, producer=producer, created=created, pdfua=pdfua)
         save_pdfa(pdf, target)
 
 
-def _tag(pdf: pikepdf.Pdf, title: str) -> None:
+def _tag(pdf: pikepdf.Pdf, title: str) -> bool:
     """Tag the pages (pdf.tags): per page a Figure with an alternative text for the scan and a
-    P for the text layer, which stays as it is, so that text extraction is unchanged."""
+    P for the text layer, which stays as it is, so that text extraction is unchanged. False if
+    a page's content could not be read (it is left unmarked)."""
     tree = StructTree(pdf)
     total = len(pdf.pages)
     for number, page in enumerate(pdf.pages, start=1):
@@ -98,6 +100,7 @@ def _tag(pdf: pikepdf.Pdf, title: str) -> None:
         tree.page_content(tree.document, page, content, alt)
         tree.page_annotations(tree.document, page)
     tree.finish(LANGUAGE)
+    return tree.complete
 
 
 # --- object tree --------------------------------------------------------------------------

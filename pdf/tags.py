@@ -59,6 +59,8 @@ class StructTree:
         self._parents: dict[int, list[pikepdf.Object | None] | pikepdf.Object] = {}
         self._page_keys: dict[tuple[int, int], int] = {}
         self.document = self._element(self.root, "Document")
+        # Every page's content is marked: only then may the file claim PDF/UA.
+        self.complete = True
 
     def _element(self, parent: pikepdf.Object, role: str) -> pikepdf.Object:
         element = self.pdf.make_indirect(
@@ -125,6 +127,7 @@ class StructTree:
     ) -> None:
         """Elements under `parent` for what `tag_page_content` found on `page`: a Figure with
         `alt` for its images, a P for its text, in the order they first appear."""
+        self.complete = self.complete and content.readable
         for role, mcids in content.groups:
             element = self.add(parent, role, alt=alt if role == FIGURE else None)
             for mcid in mcids:
@@ -192,6 +195,7 @@ class PageContent:
     next_mcid: int = 0
     images: bool = False
     visible_text: bool = False
+    readable: bool = True  # False: the content stream could not be parsed and is not marked
 
     @property
     def scanned(self) -> bool:
@@ -216,7 +220,7 @@ def tag_page_content(pdf: pikepdf.Pdf, page: pikepdf.Page) -> PageContent:
     try:
         instructions = pikepdf.parse_content_stream(page)
     except pikepdf.PdfError:
-        return PageContent()  # unreadable content is left as it is
+        return PageContent(readable=False)  # unreadable content is left as it is
     resources = inherited(page.obj, "/Resources")
     marker = _Marker(resources if isinstance(resources, pikepdf.Dictionary) else None)
     ops = [_operator(instruction) for instruction in instructions]

@@ -628,7 +628,9 @@ def _outline_title(number: int, item: ExportItem, first: int, last: int) -> str:
 def _finish(pdf: pikepdf.Pdf, header: ExportHeader, tree: StructTree) -> None:
     title = one_line(f"Aktenauszug {header.bg_number} – {header.purpose}")
     tree.finish(LANGUAGE)
-    declare_pdfa_2b(pdf, title=title, producer=PRODUCER, created=header.created_at, pdfua=True)
+    declare_pdfa_2b(
+        pdf, title=title, producer=PRODUCER, created=header.created_at, pdfua=tree.complete
+    )
 
 
 # --- the stamp on every page ---------------------------------------------------------------

@@ -12,7 +12,6 @@ rule fails, for the scans' OCR layer as well (the slow test OCRs real sample sca
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,7 +23,7 @@ from ingest.archive_pdf import write_pdfa
 from pdf.tags import tag_page_content
 from records.aktenauszug import ExportItem, build_export
 from tests.support import Sheet, page_texts, scan_pdf
-from tests.test_aktenauszug import HEADER, REASON
+from tests.test_aktenauszug import HEADER, REASON, verapdf
 
 CREATED = datetime(2026, 12, 2, 8, 15, tzinfo=UTC)
 TITLE = "Widerspruch Schmitt.pdf"
@@ -271,6 +270,30 @@ q 10 0 0 10 0 0 cm BI /W 1 /H 1 /BPC 8 /CS /G ID \x40 EI Q
     assert page_texts(path) == before
 
 
+def test_unreadable_page_content_is_left_alone_and_no_pdfua_is_claimed(
+    tmp_path: Path, singles: list[Path]
+) -> None:
+    broken = tmp_path / "broken.pdf"
+    with pikepdf.new() as pdf:
+        pdf.add_blank_page(page_size=(595, 842))
+        content = pdf.make_stream(b"not deflated at all", Filter=pikepdf.Name.FlateDecode)
+        pdf.pages[0].obj.Contents = content
+        pdf.save(broken)
+    target = tmp_path / "document.pdf"
+    write_pdfa([singles[0], broken], target, title=TITLE, created=CREATED)
+    with pikepdf.open(target) as pdf:
+        assert pdf.pages[1].obj.Contents.read_raw_bytes() == b"not deflated at all"
+        assert [str(e.Alt) for e in elements(pdf) if e.S == "/Figure"] == [
+            f"Gescannte Seite 1 von 2: {TITLE}"
+        ]
+        meta = pdf.open_metadata()
+        assert "pdfuaid:part" not in meta and meta.pdfa_status == "2B"
+    tagged = tmp_path / "tagged.pdf"
+    write_pdfa([singles[0]], tagged, title=TITLE, created=CREATED)
+    with pikepdf.open(tagged) as pdf:
+        assert pdf.open_metadata()["pdfuaid:part"] == "1"
+
+
 # --- the Aktenauszug -----------------------------------------------------------------------
 
 
@@ -375,16 +398,6 @@ def test_export_keeps_the_documents_text_layers_as_tagged_text(
 
 
 # --- veraPDF -------------------------------------------------------------------------------
-
-
-def verapdf() -> Path:
-    value = os.environ.get("EAKTE_VERAPDF")
-    if not value:
-        message = "EAKTE_VERAPDF is not set: scripts/test.sh installs veraPDF and exports it"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return Path(value)
 
 
 def failed_rules(flavour: str, *pdfs: Path) -> dict[Path, list[str]]:
