@@ -286,3 +286,54 @@ def test_the_desk_reads_a_letter_in_clearing_but_the_page_offers_no_change_it_ma
     assert (
         client_for(sqlite_runtime, DESK).get(f"/api/documents/{unclear}/history").status_code == 200
     )
+
+
+def test_previous_and_next_within_search_results_only_among_what_the_user_may_see(
+    sqlite_runtime: Runtime,
+) -> None:
+    load_people(sqlite_runtime)
+    found = [
+        file_indexed(sqlite_runtime, HOUSEHOLD, "sonstiges", f"Heizkostenabrechnung {n}")
+        for n in range(3)
+    ]
+    foreign = file_indexed(
+        sqlite_runtime, STRANGERS_HOUSEHOLD, "sonstiges", "Heizkostenabrechnung fremd"
+    )
+    client = _pages(sqlite_runtime, CASEWORKER)
+    hits = client.get("/api/search", params={"q": "Heizkostenabrechnung"}).json()["hits"]
+    order = [hit["document_id"] for hit in hits]
+    assert sorted(order) == sorted(found)
+
+    page = client.get(f"/dokument/{order[1]}?liste=suche&q=Heizkostenabrechnung", headers=BROWSER)
+    assert page.status_code == 200
+    assert _links(page.text, "prev") == [
+        f"/dokument/{order[0]}?liste=suche&amp;q=Heizkostenabrechnung"
+    ]
+    assert _links(page.text, "next") == [
+        f"/dokument/{order[2]}?liste=suche&amp;q=Heizkostenabrechnung"
+    ]
+    assert '2 von 3 in <a href="/suche?q=Heizkostenabrechnung">Suchergebnis</a>' in page.text
+    assert foreign not in page.text
+    # The search's words are marked in the viewer window opened from the page.
+    assert f"/viewer?doc={order[1]}&amp;page=1&amp;q=Heizkostenabrechnung" in page.text
+    assert ("search", None, "ok") in _audit(sqlite_runtime, CASEWORKER)
+
+
+def test_the_preview_pages_through_the_document_and_keeps_the_list(sqlite_runtime: Runtime) -> None:
+    load_people(sqlite_runtime)
+    letter = file_indexed(sqlite_runtime, HOUSEHOLD, "sonstiges", "Seite eins", "Seite zwei")
+    client = _pages(sqlite_runtime, CASEWORKER)
+    first = client.get(f"/dokument/{letter}?liste=postkorb&sort=oldest", headers=BROWSER)
+    assert '<h2 id="preview-title">Seite 1 von 2</h2>' in first.text
+    assert f'href="/dokument/{letter}?liste=postkorb&amp;sort=oldest&amp;page=2">Nächste Seite' in (
+        first.text
+    )
+    assert "Vorherige Seite" not in first.text
+    second = client.get(f"/dokument/{letter}?liste=postkorb&sort=oldest&page=2", headers=BROWSER)
+    assert '<h2 id="preview-title">Seite 2 von 2</h2>' in second.text
+    assert "Nächste Seite" not in second.text
+    assert f"/viewer?doc={letter}&amp;page=2" in second.text
+    # The forms keep the page and the list too.
+    assert f'action="/dokument/{letter}/angaben?liste=postkorb&amp;sort=oldest&amp;page=2"' in (
+        second.text
+    )
