@@ -68,9 +68,13 @@ class HistoryEntry:
 
     @property
     def when(self) -> str:
-        """The time in the job centre's zone, as Germans write it."""
-        local = self.at.astimezone(LOCAL_TZ)
-        return f"{german(local.date())}, {local:%H:%M} Uhr"
+        return local_time(self.at)
+
+
+def local_time(at: datetime) -> str:
+    """A moment in the job centre's zone, as Germans write it: "07.12.2026, 06:58 Uhr"."""
+    local = at.astimezone(LOCAL_TZ)
+    return f"{german(local.date())}, {local:%H:%M} Uhr"
 
 
 def document_history(

@@ -165,7 +165,7 @@ from typing import Any  # noqa: E402
 from starlette.concurrency import run_in_threadpool  # noqa: E402
 
 from api.deps import get_type_names  # noqa: E402
-from core.dates import LOCAL_TZ, german, local_today  # noqa: E402
+from core.dates import german, local_today  # noqa: E402
 from core.errors import InvalidInput  # noqa: E402
 from records import files, history, neighbours  # noqa: E402
 from records.access import document_grant, in_case_file  # noqa: E402
@@ -208,12 +208,8 @@ def _details_values(document: Document) -> dict[str, str]:
 
 
 def _note_view(note: Note) -> dict[str, str]:
-    local = note.created_at.astimezone(LOCAL_TZ)
-    return {
-        "author": note.author_name,
-        "when": f"{german(local.date())}, {local:%H:%M} Uhr",
-        "text": note.text,
-    }
+    when = history.local_time(note.created_at)
+    return {"author": note.author_name, "when": when, "text": note.text}
 
 
 def _context(request: Request) -> neighbours.ListContext:
