@@ -149,3 +149,20 @@ def test_the_viewer_leads_to_the_document_page_and_shows_the_history_beside_the_
         link.click()
     expect(opening.value.get_by_role("tab", name="Angaben")).to_be_visible()
     page.context.close()
+
+
+def test_a_search_hit_leads_to_the_document_page_within_the_results(
+    browser: Browser, site: Site
+) -> None:
+    page = a11y.open_as(browser, site, a11y.CASEWORKER)
+    page.goto(f"{site.url}/suche?q=Verdienstabrechnung")
+    hit = page.locator(f'.hit[data-document="{site.document}"]')
+    hit.get_by_role("link", name="Dokumentseite").click()
+    expect(page).to_have_url(
+        re.compile(rf"/dokument/{site.document}\?liste=suche&q=Verdienstabrechnung")
+    )
+    pager = page.get_by_role("navigation", name="Blättern in der Liste")
+    expect(pager).to_contain_text("1 von 1 in Suchergebnis")
+    pager.get_by_role("link", name="Suchergebnis").click()
+    expect(page).to_have_url(re.compile(r"/suche\?q=Verdienstabrechnung"))
+    page.context.close()
