@@ -17,7 +17,7 @@ from datetime import date
 from urllib.parse import urlencode
 
 from core.dates import german
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from records import files, inbox
 from records.access import Gate
 from records.file_search import SearchFilters, search_files
@@ -29,6 +29,7 @@ LIST_LIMIT = 500
 SEARCH_LIMIT = 100  # the search index's page size limit
 # The parameters each list keeps in the address of the document page, with their defaults.
 POSTKORB_PARAMS = {"tab": "mine", "state": "open", "sort": "received", "doc_type": ""}
+POSTKORB_STATES = ("open", "new", "read", "done", "any")
 AKTE_VIEWS = ("timeline", "by_type")
 SEARCH_PARAMS = ("q", "bg_number", "doc_type", "from", "to", "status", "direction", "team")
 
@@ -126,13 +127,16 @@ def in_postkorb(
     gate: Gate, context: ListContext, current: uuid.UUID, names: Mapping[str, str]
 ) -> Neighbours:
     """Within a Postkorb tab, as the Postkorb lists it (its read is audited as the list's)."""
+    # An address edited by hand: what the Postkorb would not take counts as its default.
     scope = context.get("tab", POSTKORB_PARAMS["tab"])
+    state = context.get("state", POSTKORB_PARAMS["state"])
+    sort = context.get("sort", POSTKORB_PARAMS["sort"])
     _, items = inbox.list_items(
         gate,
-        scope=scope if scope in ("mine", "team", "deputy") else "mine",
-        state=context.get("state", POSTKORB_PARAMS["state"]),
+        scope=scope if scope in ("mine", "team", "deputy") else POSTKORB_PARAMS["tab"],
+        state=state if state in POSTKORB_STATES else POSTKORB_PARAMS["state"],
         doc_type=context.get("doc_type") or None,
-        sort=context.get("sort", POSTKORB_PARAMS["sort"]),
+        sort=sort if sort in inbox.SORTS else POSTKORB_PARAMS["sort"],
         limit=LIST_LIMIT,
     )
     back = urlencode([(k, v) for k, v in context.params if v != POSTKORB_PARAMS.get(k)])
@@ -185,9 +189,10 @@ def in_search(
             direction=context.get("direction") or None,
             statuses=tuple(v for k, v in context.params if k == "status"),
         )
-    except ValueError:
-        raise InvalidInput("Die Suche in der Adresse ist nicht verwendbar.") from None
-    result = search_files(runtime, user, q, filters, limit=SEARCH_LIMIT, offset=0)
+        result = search_files(runtime, user, q, filters, limit=SEARCH_LIMIT, offset=0)
+    except (ValueError, InvalidInput, NotFound):
+        # A search the address spoilt (a date, a team that is not there): no neighbours.
+        return Neighbours("Suchergebnis", f"/suche?{back}")
     entries = [
         Neighbour(uuid.UUID(hit.document_id), title_of(hit.doc_type, hit.receipt_date, names))
         for hit in result.hits

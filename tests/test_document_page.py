@@ -210,6 +210,13 @@ def test_previous_and_next_within_the_postkorb_follow_its_sort(sqlite_runtime: R
     assert "Kein vorheriges Dokument" in page.text
     assert ("inbox.list", None, "ok") in _audit(sqlite_runtime, CASEWORKER)
 
+    # An address edited by hand does not break the page: what the list would not take is its
+    # default; a search that does not parse gives no neighbours.
+    page = client.get(f"/dokument/{middle}?liste=postkorb&sort=bogus&state=x", headers=BROWSER)
+    assert page.status_code == 200 and "2 von 3 in" in page.text
+    page = client.get(f"/dokument/{middle}?liste=suche&q=Schreiben&from=kaputt", headers=BROWSER)
+    assert page.status_code == 200 and 'rel="next"' not in page.text
+
 
 def test_previous_and_next_within_the_e_akte_and_without_a_list_in_date_order(
     sqlite_runtime: Runtime,
