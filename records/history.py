@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from core.dates import LOCAL_TZ, german
 from records.access import Gate
-from records.models import AuditEvent, Document, User
+from records.models import Appeal, AuditEvent, Document, Objection, User
 
 # Every action on a document the history shows, with its German label. An action not named
 # here (the reads) is not shown.
@@ -38,6 +38,8 @@ ACTION_LABELS: dict[str, str] = {
     "document.qa.approve": "Qualitätskontrolle: freigegeben",
     "document.qa.reject": "Qualitätskontrolle: zur Neuerfassung abgelehnt",
     "document.qa.undo": "Qualitätskontrolle zurückgenommen",
+    "objection.registered": "Als Widerspruch erfasst",
+    "appeal.registered": "Als Klage erfasst",
     "document.download": "PDF heruntergeladen",
     "document.print": "PDF zum Drucken geöffnet",
 }
@@ -91,12 +93,23 @@ def history_of(
 ) -> list[HistoryEntry]:
     """The history of a document the gate has opened already (the caller audits the read)."""
     session = gate.session
+    # The objection or appeal registered from this letter is part of its story.
+    cases = [
+        and_(AuditEvent.object_type == kind, AuditEvent.object_id == str(case_id))
+        for kind, model in (("objection", Objection), ("appeal", Appeal))
+        for case_id in session.scalars(select(model.id).where(model.document_id == document.id))
+    ]
     events = list(
         session.scalars(
             select(AuditEvent)
             .where(
-                AuditEvent.object_type == "document",
-                AuditEvent.object_id == str(document.id),
+                or_(
+                    and_(
+                        AuditEvent.object_type == "document",
+                        AuditEvent.object_id == str(document.id),
+                    ),
+                    *cases,
+                ),
                 AuditEvent.outcome == "ok",
                 AuditEvent.action.in_(ACTION_LABELS),
             )
@@ -112,7 +125,7 @@ def history_of(
             who=_who(event, names),
             action=event.action,
             label=ACTION_LABELS[event.action],
-            particulars=_particulars(event.action, event.details or {}, type_names or {}),
+            particulars=_particulars(event, type_names or {}),
         )
         for event in events
     ]
@@ -144,10 +157,17 @@ def _value(field: str, value: Any, type_names: dict[str, str]) -> str:
     return str(value)
 
 
-def _particulars(action: str, details: dict[str, Any], type_names: dict[str, str]) -> str:
-    """What the action changed, in words: fields before and after, the reason, the comment."""
+def _particulars(event: AuditEvent, type_names: dict[str, str]) -> str:
+    """What the action changed, in words: fields before and after, the reason, the comment;
+    which objection or appeal was registered."""
+    action, details = event.action, event.details or {}
     parts: list[str] = []
-    if action == "document.details_changed":
+    if action == "objection.registered":
+        parts.append(f"Widerspruch Nr. {event.object_id}")
+    elif action == "appeal.registered":
+        court, reference = details.get("court") or "Klage", details.get("file_reference") or "–"
+        parts.append(f"{court}, Az. {reference}")
+    elif action == "document.details_changed":
         for field, change in (details.get("changes") or {}).items():
             before, after = (list(change) + [None, None])[:2]
             label = FIELD_LABELS.get(field, field)

@@ -23,6 +23,7 @@ HOUSEHOLD = "95401BG5662133"
 STRANGER = "lsb.95403.1"  # a caseworker of another office
 STRANGERS_HOUSEHOLD = "95403BG6577899"
 DESK = "post.1"
+OFFICE = "ws.1"  # objections office
 BROWSER = {"Accept": "text/html"}
 
 
@@ -344,3 +345,31 @@ def test_the_preview_pages_through_the_document_and_keeps_the_list(sqlite_runtim
     assert f'action="/dokument/{letter}/angaben?liste=postkorb&amp;sort=oldest&amp;page=2"' in (
         second.text
     )
+
+
+def test_the_history_of_a_letter_names_the_objection_registered_from_it(
+    sqlite_runtime: Runtime,
+) -> None:
+    load_people(sqlite_runtime)
+    office_team = "team:Widerspruchsstelle"
+    decision = file_indexed(sqlite_runtime, HOUSEHOLD, "bescheid", "Bescheid", target=office_team)
+    with transaction(sqlite_runtime.sessions) as session:
+        sent = session.get(Document, uuid.UUID(decision))
+        assert sent is not None
+        sent.direction, sent.dispatch_date = "out", local_today() - timedelta(days=20)
+    letter = file_indexed(
+        sqlite_runtime, HOUSEHOLD, "widerspruch", "Widerspruch gegen Bescheid", target=office_team
+    )
+    office = _pages(sqlite_runtime, OFFICE)
+    registered = office.post(
+        "/api/objections", json={"document_id": letter, "decision_id": decision}
+    )
+    assert registered.status_code == 201, registered.text
+    number = registered.json()["id"]
+
+    page = office.get(f"/dokument/{letter}?reiter=verlauf", headers=BROWSER)
+    history = _panel(page.text, "verlauf")
+    assert f"Als Widerspruch erfasst : Widerspruch Nr. {number}" in history
+    assert "Lena Herrmann" in history and OFFICE not in history
+    entries = office.get(f"/api/documents/{letter}/history").json()["entries"]
+    assert (entries[0]["label"], entries[0]["who"]) == ("Als Widerspruch erfasst", "Lena Herrmann")
