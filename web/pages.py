@@ -158,6 +158,7 @@ def viewer_page(request: Request, runtime: RuntimeDep) -> Response:
 # which call the same services as the JSON API (records.files) with the same checks: an error
 # is shown at its field with what was typed, a success leads back to the page (303).
 
+import functools  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import date  # noqa: E402
 from typing import Any  # noqa: E402
@@ -379,23 +380,44 @@ def _saved(request: Request, document_id: uuid.UUID, what: str, tab: str) -> Res
     return RedirectResponse(target, status_code=303)
 
 
+async def _form_answer(
+    request: Request,
+    runtime: Runtime,
+    document_id: str,
+    save: Callable[[User, uuid.UUID, dict[str, str]], _Form | None],
+    *,
+    tab: str,
+    saved: str,
+    form: str,
+) -> Response:
+    """A form of the page: `save` it for the signed-in user; saved, back to the page (303);
+    refused, the page again with the errors at their fields and the input kept (422), the tab
+    of the form open. The page's `form` (details or note) shows what `save` returned."""
+    user = await run_in_threadpool(current_user, request, runtime)
+    wanted = _wanted(document_id)
+    posted = await _posted(request)
+    failed = await run_in_threadpool(save, user, wanted, posted)
+    if failed is None:
+        return _saved(request, wanted, saved, tab)
+    page = functools.partial(
+        _document_page, request, runtime, user, wanted, status_code=422, tab=tab
+    )
+    return await run_in_threadpool(page, **{form: failed})
+
+
 @router.post("/dokument/{document_id}/angaben", response_class=HTMLResponse)
 async def document_details_form(
     document_id: str, request: Request, runtime: RuntimeDep
 ) -> Response:
     """The "Angaben" form: the same change, checks and audit as PATCH /api/documents/{id}."""
-    user = await run_in_threadpool(current_user, request, runtime)
-    wanted = _wanted(document_id)
-    posted = await _posted(request)
 
-    def save() -> _Form | None:
+    def save(user: User, wanted: uuid.UUID, posted: dict[str, str]) -> _Form | None:
         names = get_type_names(runtime)
         with transaction(runtime.sessions, read_only=True) as session:
             document = Gate(session, user).document(wanted, "document.change", audited=False)[0]
             outgoing = document.direction == "out"
         changes, errors = _parse_details(posted, outgoing)
-        typed = {**{k: posted.get(k, "") for k in (*_DATES, "doc_type", "sender")}}
-        typed["reason"] = posted.get("reason", "")
+        typed = {k: posted.get(k, "") for k in (*_DATES, "doc_type", "sender", "reason")}
         if errors:
             return _Form(typed, errors)
         try:
@@ -413,30 +435,17 @@ async def document_details_form(
             return _Form(typed, at_fields, "" if at_fields else error.message)
         return None
 
-    failed = await run_in_threadpool(save)
-    if failed is None:
-        return _saved(request, wanted, "angaben", "angaben")
-    return await run_in_threadpool(
-        _document_page,
-        request,
-        runtime,
-        user,
-        wanted,
-        status_code=422,
-        tab="angaben",
-        details=failed,
+    return await _form_answer(
+        request, runtime, document_id, save, tab="angaben", saved="angaben", form="details"
     )
 
 
 @router.post("/dokument/{document_id}/vermerke", response_class=HTMLResponse)
 async def document_note_form(document_id: str, request: Request, runtime: RuntimeDep) -> Response:
     """A note on the document: the same as POST /api/documents/{id}/notes."""
-    user = await run_in_threadpool(current_user, request, runtime)
-    wanted = _wanted(document_id)
-    posted = await _posted(request)
-    text = posted.get("text", "")
 
-    def save() -> _Form | None:
+    def save(user: User, wanted: uuid.UUID, posted: dict[str, str]) -> _Form | None:
+        text = posted.get("text", "")
         try:
             with transaction(runtime.sessions) as session:
                 files.note_on_document(runtime, Gate(session, user), wanted, text)
@@ -445,16 +454,6 @@ async def document_note_form(document_id: str, request: Request, runtime: Runtim
             return _Form({"text": text}, at_field)
         return None
 
-    failed = await run_in_threadpool(save)
-    if failed is None:
-        return _saved(request, wanted, "vermerk", "vermerke")
-    return await run_in_threadpool(
-        _document_page,
-        request,
-        runtime,
-        user,
-        wanted,
-        status_code=422,
-        tab="vermerke",
-        note=failed,
+    return await _form_answer(
+        request, runtime, document_id, save, tab="vermerke", saved="vermerk", form="note"
     )
