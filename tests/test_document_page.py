@@ -286,10 +286,19 @@ def test_the_desk_reads_a_letter_in_clearing_but_the_page_offers_no_change_it_ma
 ) -> None:
     load_people(sqlite_runtime)
     unclear = file_indexed(sqlite_runtime, None, "sonstiges", "Ohne Absender")
-    page = _pages(sqlite_runtime, DESK).get(f"/dokument/{unclear}", headers=BROWSER)
+    desk = _pages(sqlite_runtime, DESK)
+    page = desk.get(f"/dokument/{unclear}", headers=BROWSER)
     assert page.status_code == 200
     assert "ohne Haushalt (Klärung)" in page.text
     assert 'rel="prev"' not in page.text and 'rel="next"' not in page.text
+    assert 'id="details-form"' in page.text  # in clearing the desk sets type and dates
+
+    # A letter the desk still checks (quality check pending): read, not changed.
+    checked = _letter(sqlite_runtime, 0, "geprueft")
+    page = desk.get(f"/dokument/{checked}", headers=BROWSER)
+    assert page.status_code == 200
+    assert 'id="details-form"' not in page.text and 'id="note-form"' not in page.text
+    assert "Die Scanstelle ändert Angaben nur in der Klärung." in page.text
     # The JSON API's history answers the desk the same way.
     assert (
         client_for(sqlite_runtime, DESK).get(f"/api/documents/{unclear}/history").status_code == 200

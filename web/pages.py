@@ -182,9 +182,6 @@ _ERROR_FIELDS = {
     "note_empty": "text",
     "note_long": "text",
 }
-# The grants through which a user may read but not change a document (records.files refuses
-# the desk's checking grant for changes and notes alike).
-_READ_ONLY_GRANTS = ("desk",)
 
 
 @dataclass
@@ -307,7 +304,7 @@ def _document_page(
         note=note or _Form(),
         notes=note_views,
         history=entries,
-        editable=grant is not None and grant.via not in _READ_ONLY_GRANTS,
+        editable=grant is not None and files.may_change(grant),
         types=sorted(names.items(), key=lambda item: item[1]),
         today=local_today().isoformat(),
         saved=saved,
