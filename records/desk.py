@@ -20,7 +20,7 @@ from core.db import utcnow
 from core.errors import NotFound
 from records.access import Capability, Gate
 from records.jobs import enqueue
-from records.models import Document, Household, InboxItem, Job, ScanBatch
+from records.models import Document, Household, InboxItem, Job, ScanBatch, User
 
 BATCH_NOT_FOUND = "Stapel nicht gefunden."
 
@@ -204,6 +204,7 @@ class QaPage:
     inboxes: dict[uuid.UUID, InboxItem]
     total: int
     counts: dict[str, int]
+    deciders: dict[int, str] = field(default_factory=dict)  # who decided, by user id: name
 
 
 def _qa_query(wanted: QaFilter) -> list[ColumnElement[bool]]:
@@ -261,7 +262,10 @@ def qa_page(gate: Gate, wanted: QaFilter, limit: int = PER_PAGE, offset: int = 0
     unfiltered = _qa_query(QaFilter(state=None, batch_id=wanted.batch_id, day=wanted.day))
     by_state = select(Document.qa_status, func.count()).where(*unfiltered)
     counts = {state: n for state, n in session.execute(by_state.group_by(Document.qa_status))}
-    return QaPage(documents, inboxes, total, counts)
+    decider_ids = {document.qa_by_id for document in documents if document.qa_by_id}
+    named = select(User.id, User.name).where(User.id.in_(decider_ids))
+    deciders = {i: name for i, name in session.execute(named)} if decider_ids else {}
+    return QaPage(documents, inboxes, total, counts, deciders)
 
 
 def recent_batches(session: Session, limit: int, also: uuid.UUID | None = None) -> list[ScanBatch]:

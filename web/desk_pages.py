@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from api.deps import RuntimeDep, current_user, get_type_names
 from core.dates import LOCAL_TZ, german, local_date, local_today
@@ -217,10 +216,9 @@ def qa_partial(request: Request, runtime: RuntimeDep) -> Response:
     with transaction(runtime.sessions, read_only=True) as session:
         gate = Gate(session, user)
         found = desk.qa_page(gate, wanted, per, (number - 1) * per)
-        decider_ids = {d.qa_by_id for d in found.documents if d.qa_by_id}
-        named = select(User.id, User.name).where(User.id.in_(decider_ids))
-        deciders = {i: n for i, n in session.execute(named)} if decider_ids else {}
-        entries = [_entry(d, found.inboxes.get(d.id), names, deciders) for d in found.documents]
+        entries = [
+            _entry(d, found.inboxes.get(d.id), names, found.deciders) for d in found.documents
+        ]
         batches = [
             (str(b.id), f"{b.source_name} ({german(local_date(b.received_at))})")
             for b in desk.recent_batches(session, 50, also=batch_id)
