@@ -67,6 +67,18 @@ def _batch_query() -> Select[ScanBatch]:
     return select(ScanBatch).options(selectinload(ScanBatch.dropped_pages))
 
 
+def _inboxes(session: Session, document_ids: list[uuid.UUID]) -> dict[uuid.UUID, InboxItem]:
+    """The inbox item of each of these documents that has one, in one query."""
+    if not document_ids:
+        return {}
+    found = session.scalars(
+        select(InboxItem)
+        .where(InboxItem.document_id.in_(document_ids))
+        .options(selectinload(InboxItem.user), selectinload(InboxItem.team))
+    )
+    return {item.document_id: item for item in found}
+
+
 def batch_views(session: Session, batches: list[ScanBatch]) -> list[BatchView]:
     """The views of these batches (dropped pages loaded) in three more queries in all."""
     ids = [batch.id for batch in batches]
@@ -83,19 +95,7 @@ def batch_views(session: Session, batches: list[ScanBatch]) -> list[BatchView]:
     ):
         assert document.batch_id is not None
         documents[document.batch_id].append(document)
-    document_ids = [d.id for found in documents.values() for d in found]
-    inboxes = {
-        item.document_id: item
-        for item in (
-            session.scalars(
-                select(InboxItem)
-                .where(InboxItem.document_id.in_(document_ids))
-                .options(selectinload(InboxItem.user), selectinload(InboxItem.team))
-            )
-            if document_ids
-            else ()
-        )
-    }
+    inboxes = _inboxes(session, [d.id for found in documents.values() for d in found])
     return [
         BatchView(
             batch,
@@ -245,19 +245,7 @@ def qa_page(gate: Gate, wanted: QaFilter, limit: int = PER_PAGE, offset: int = 0
             .limit(limit)
         )
     )
-    ids = [document.id for document in documents]
-    inboxes = {
-        item.document_id: item
-        for item in (
-            session.scalars(
-                select(InboxItem)
-                .where(InboxItem.document_id.in_(ids))
-                .options(selectinload(InboxItem.user), selectinload(InboxItem.team))
-            )
-            if ids
-            else ()
-        )
-    }
+    inboxes = _inboxes(session, [document.id for document in documents])
     total = session.scalar(select(func.count()).select_from(Document).where(*where)) or 0
     unfiltered = _qa_query(QaFilter(state=None, batch_id=wanted.batch_id, day=wanted.day))
     by_state = select(Document.qa_status, func.count()).where(*unfiltered)

@@ -178,8 +178,10 @@ def _entry(
     )
 
 
-def _with_etag(request: Request, response: Response) -> Response:
-    """The answer, or 304 when the browser's copy (If-None-Match) is still what it would get."""
+def _partial(request: Request, name: str, user: User, **context: object) -> Response:
+    """A partial rendered with its ETag, or 304 when the browser's copy (If-None-Match) is
+    still what it would get."""
+    response = render(request, name, user, 200, **context)
     tag = '"' + hashlib.sha256(bytes(response.body)).hexdigest()[:32] + '"'
     if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
         return Response(status_code=304, headers={"ETag": tag, "Cache-Control": "no-cache"})
@@ -224,14 +226,18 @@ def qa_partial(request: Request, runtime: RuntimeDep) -> Response:
             for b in desk.recent_batches(session, 50, also=batch_id)
         ]
         types = [(code, names.get(code, code)) for code in desk.desk_doc_types(session)]
-    response = render(
+    return _partial(
         request,
         "_desk_qa.html",
         user,
         entries=entries,
         pager=_pager(request, "page", number, per, found.total, len(entries)),
         counts=found.counts,
-        states=[(code, name) for code, name in QA_STATE_NAMES.items()] + [(ALL, "alle")],
+        state_options=[
+            (code, f"{name} ({found.counts[code]})" if code in found.counts else name)
+            for code, name in QA_STATE_NAMES.items()
+        ]
+        + [(ALL, "alle")],
         state=state if state in desk.QA_STATES else ALL,
         batches=batches,
         batch=str(batch_id) if batch_id else "",
@@ -239,7 +245,6 @@ def qa_partial(request: Request, runtime: RuntimeDep) -> Response:
         doc_type=wanted.doc_type or "",
         day=wanted.day.isoformat() if wanted.day else "",
     )
-    return _with_etag(request, response)
 
 
 @dataclass(frozen=True)
@@ -310,7 +315,7 @@ def batches_partial(request: Request, runtime: RuntimeDep) -> Response:
         )
         rows = [_batch_row(view) for view in listing.batches]
     counts = listing.counts
-    response = render(
+    return _partial(
         request,
         "_desk_batches.html",
         user,
@@ -322,4 +327,3 @@ def batches_partial(request: Request, runtime: RuntimeDep) -> Response:
         working=counts.get("received", 0) + counts.get("processing", 0),
         failed=counts.get("failed", 0),
     )
-    return _with_etag(request, response)
