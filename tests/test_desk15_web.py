@@ -23,7 +23,13 @@ from tests.test_a11y_axe import _axe
 pytestmark = pytest.mark.slow
 __all__ = ["browser", "site"]  # module-scoped fixtures
 
-MORE = ("docs/0002.pdf", "docs/0004.pdf", "docs/0005.pdf", "docs/0006.pdf")
+MORE = (
+    "docs/0002.pdf",
+    "docs/0004.pdf",
+    "docs/0005.pdf",
+    "docs/0006.pdf",
+    "docs/0007.pdf",
+)
 
 
 @pytest.fixture(scope="module")
@@ -185,4 +191,28 @@ def test_a_live_refresh_keeps_the_row_in_place_with_its_typed_count(
     expect(field).to_have_value("7")
     moved = field.evaluate("e => e.getBoundingClientRect().top")
     assert abs(moved - top) <= 2, (top, moved)
+    page.context.close()
+
+
+def test_bulk_approval_answers_one_line_per_selected_entry(browser: Browser, desk: Site) -> None:
+    page = _open_desk(browser, desk)
+    entries = page.locator("#qa-list .qa-entry")
+    expect(entries.nth(1)).to_be_visible()
+    counted, forgotten = entries.nth(0), entries.nth(1)
+    labels = [entry.get_attribute("data-label") for entry in (counted, forgotten)]
+    ids = [entry.get_attribute("data-id") for entry in (counted, forgotten)]
+    counted.get_by_label("Seiten auf Papier").fill("1")
+    # Each box is named after its entry (not "markieren" for all).
+    page.get_by_role("checkbox", name=f"{labels[0]} auswählen").check()
+    page.get_by_role("checkbox", name=f"{labels[1]} auswählen").check()
+    page.get_by_role("button", name="Ausgewählte freigeben").click()
+    results = page.locator("#qa-results li")
+    expect(results).to_have_count(2)
+    expect(results.nth(0)).to_have_text(f"{labels[0]}: freigegeben")
+    expect(results.nth(1)).to_contain_text(
+        f"{labels[1]}: Bitte die auf Papier gezählte Seitenzahl eingeben"
+    )
+    expect(results.nth(1)).to_have_class("failed")
+    expect(page.locator(f"#qa-{ids[0]}")).to_have_count(0)
+    expect(page.locator(f"#qa-{ids[1]}")).to_have_count(1)
     page.context.close()
