@@ -119,7 +119,19 @@ function swap(part, body) {
   for (const field of part.querySelectorAll("input[id], select[id]")) {
     kept.set(field.id, field.type === "checkbox" ? field.checked : field.value);
   }
+  // An entry's refusal stays on screen, with its field marked, until the operator acts again.
+  const said = new Map([...part.querySelectorAll(".qa-error[id]")]
+    .filter((line) => line.textContent).map((line) => [line.id, line.textContent]));
+  const invalid = [...part.querySelectorAll("[aria-invalid=true][id]")].map((field) => field.id);
   part.replaceChildren(...body.childNodes);
+  for (const [id, text] of said) {
+    const line = document.getElementById(id);
+    if (line && part.contains(line)) line.textContent = text;
+  }
+  for (const id of invalid) {
+    const field = document.getElementById(id);
+    if (field && part.contains(field)) field.setAttribute("aria-invalid", "true");
+  }
   for (const [id, value] of kept) {
     const field = document.getElementById(id);
     if (!field || !part.contains(field)) continue;
@@ -330,6 +342,8 @@ if (qaPart) {
     const entry = event.target.closest(".qa-entry");
     if (button && entry) {
       entry.querySelector(".qa-error").textContent = "";
+      const counted = entry.querySelector(".counted");
+      if (counted) counted.removeAttribute("aria-invalid");
       if (button.classList.contains("approve")) decideAndShow(entry, "approve");
       if (button.classList.contains("reject")) openReject(entry);
       if (button.classList.contains("undo")) decideAndShow(entry, "undo");
