@@ -1080,3 +1080,71 @@ class HealthOut(Out):
     backends: dict[str, BackendStateOut] | None = None
     tools: ToolStateOut | None = None
     jobs: dict[str, int] | None = None
+
+
+# --- page editing (issue 15) -------------------------------------------------------------
+
+
+class EditorPageOut(Out):
+    """A page in the page editor; its pictures' URLs name their rendition, so that a turned
+    page is fetched anew."""
+
+    number: int
+    rotation: int
+    width: int | None
+    height: int | None
+    words: int
+    thumb_url: str | None
+    image_url: str | None
+
+    @classmethod
+    def of(cls, document: Document, page: Page) -> EditorPageOut:
+        at = f"/api/documents/{document.id}/pages/{page.number}"
+        return cls(
+            number=page.number,
+            rotation=page.rotation,
+            width=page.width,
+            height=page.height,
+            words=len(page.text.split()),
+            thumb_url=f"{at}/thumb?v={page.thumb_sha256[:16]}"
+            if page.thumb_key and page.thumb_sha256
+            else None,
+            image_url=f"{at}/image?v={page.image_sha256[:16]}"
+            if page.image_key and page.image_sha256
+            else None,
+        )
+
+
+class MoveTargetOut(Out):
+    """A document of the same household or batch that pages may be moved to."""
+
+    id: uuid.UUID
+    source_name: str
+    doc_type_name: OptionalTypeName
+    page_count: int | None
+    received_at: Timestamp
+    where: str
+
+
+class PageEditorOut(Out):
+    id: uuid.UUID
+    source_name: str
+    doc_type_name: OptionalTypeName
+    where: str
+    derived_from_id: uuid.UUID | None
+    pages: list[EditorPageOut]
+    targets: list[MoveTargetOut]
+
+
+class EditedDocumentOut(Out):
+    document_id: uuid.UUID
+    role: Literal["source", "target", "new", "discarded"]
+    page_count: int
+    where: str
+    editable: bool
+
+
+class PageEditOut(Out):
+    kind: Literal["split", "move", "remove", "rotate"]
+    message: str
+    documents: list[EditedDocumentOut]

@@ -367,6 +367,10 @@ def _put(blobs: BlobStore, key: str, path: Path) -> str:
         return blobs.put(key, source).sha256
 
 
+# Page editing (ingest/page_edit.py) makes and stores renditions the same way.
+page_renditions, put_file = _renditions, _put
+
+
 def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], bool]) -> None:
     settings = runtime.settings
     with transaction(runtime.sessions) as session:

@@ -1,0 +1,248 @@
+"""Page editing (issue 15): a letter scanned without its separator sheet is repaired by splitting
+it, moving, removing or turning pages; every change keeps the original, writes new renditions
+and text, files again where the household changes, and is audited.
+
+The scan: three generated one-page letters of three households (tests/lettergen.py), handed in
+as one file without separator sheets, read by tesseract once per module; each test works on a
+copy of the data folder that reading left."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pikepdf
+import pytest
+from sqlalchemy import select
+
+from core.db import transaction
+from records.masterdata import (
+    HOUSEHOLD_COLUMNS,
+    STAFF_COLUMNS,
+    import_households,
+    import_staff,
+    read_csv,
+)
+from records.models import AuditEvent, Document, InboxItem, ScanBatch, User
+from records.runtime import Runtime
+from storage import read_bytes
+from tests import lettergen
+from tests.support import client_for, make_settings, work_until_idle
+
+pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs tesseract")
+
+SEED = 21
+DESK = "scan.1"
+
+
+@dataclass(frozen=True)
+class Letter:
+    bg_number: str
+    caseworker: str
+    words: tuple[str, ...]  # printed words that OCR reads on this letter only
+
+
+@dataclass(frozen=True)
+class Scanned:
+    data_dir: Path
+    letters: tuple[Letter, ...]
+    document_id: str  # the one document the three letters became
+
+
+def _letters(out: Path) -> tuple[Letter, ...]:
+    """Three one-page letters of three households, each printing its household number, as one
+    scan without separator sheets; the master data next to it."""
+    master = lettergen.build_master(SEED, 40)
+    images, letters = [], []
+    for index in range(300):
+        plan = lettergen.plan_letter(master, SEED, index)
+        household = plan.household
+        if plan.case != "bg" or plan.dpi != 300 or household is None:
+            continue
+        if household.bg_number in {letter.bg_number for letter in letters}:
+            continue
+        expected = lettergen.expected_inbox(plan.doc_type, household, plan.case)
+        if expected.get("user") != household.caseworker:
+            continue
+        pages, profile = lettergen.render(plan, random.Random(index))
+        if len(pages) != 1:
+            continue
+        clean = replace(profile, upside_down=False, turn=0, level=0, noise=0.0, speckles=0)
+        image, _ = lettergen.scan_page(
+            pages[0], plan.dpi, clean, random.Random(1), np.random.default_rng(1), stamp=None
+        )
+        images.append(image)
+        letters.append(Letter(household.bg_number, household.caseworker, ()))
+        if len(letters) == 3:
+            break
+    lettergen.write_pdf(out / "stapel.pdf", images, 300, 85, plan.letter_date)
+    lettergen.write_master(master, out)
+    return tuple(letters)
+
+
+def _runtime(data_dir: Path) -> Runtime:
+    from app.runtime import build_runtime
+
+    return build_runtime(make_settings(data_dir))
+
+
+def _load_master(runtime: Runtime, folder: Path) -> None:
+    from tests.support import _password_hash  # one slow hash for every user
+
+    with transaction(runtime.sessions) as session:
+        report = import_staff(session, read_csv(folder / "staff.csv", STAFF_COLUMNS))
+        import_households(session, read_csv(folder / "households.csv", HOUSEHOLD_COLUMNS))
+        for user in session.scalars(select(User).where(User.login.in_(report.created))):
+            user.password_hash = _password_hash()
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory: pytest.TempPathFactory) -> Scanned:
+    folder = tmp_path_factory.mktemp("three-letters")
+    letters = _letters(folder)
+    data_dir = folder / "data"
+    runtime = _runtime(data_dir)
+    try:
+        _load_master(runtime, folder)
+        desk = client_for(runtime, DESK)
+        with (folder / "stapel.pdf").open("rb") as scan:
+            answer = desk.post("/api/documents", files={"file": ("stapel.pdf", scan)})
+        assert answer.status_code == 201, answer.text
+        work_until_idle(runtime)
+        with transaction(runtime.sessions) as session:
+            [document] = session.scalars(select(Document)).all()
+            assert document.page_count == 3
+            texts = [page.text for page in sorted(document.pages, key=lambda p: p.number)]
+            document_id = str(document.id)
+    finally:
+        runtime.close()
+    # Words each letter's text has and the others' lack: to find it in search and in the PDF.
+    words = [set(text.split()) for text in texts]
+    own = [
+        tuple(
+            sorted(
+                w
+                for w in mine - set().union(*(words[:k] + words[k + 1 :]))
+                if w.isalpha() and len(w) > 6
+            )
+        )
+        for k, mine in enumerate(words)
+    ]
+    letters = tuple(replace(letter, words=own[k]) for k, letter in enumerate(letters))
+    return Scanned(data_dir, letters, document_id)
+
+
+@pytest.fixture
+def copy(scanned: Scanned, tmp_path: Path) -> Iterator[Runtime]:
+    """The scanned state in a data folder of the test's own."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(scanned.data_dir, data_dir)
+    runtime = _runtime(data_dir)
+    yield runtime
+    runtime.close()
+
+
+def _sha256(runtime: Runtime, key: str) -> str:
+    return hashlib.sha256(read_bytes(runtime.blobs, key)).hexdigest()
+
+
+def _pdf_text_pages(runtime: Runtime, key: str) -> int:
+    path = runtime.settings.data_dir / "check.pdf"
+    path.write_bytes(read_bytes(runtime.blobs, key))
+    with pikepdf.open(path) as pdf:
+        return len(pdf.pages)
+
+
+def _audit(runtime: Runtime, action: str) -> list[AuditEvent]:
+    with transaction(runtime.sessions) as session:
+        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+# --- split --------------------------------------------------------------------------------------
+
+
+def test_three_letters_in_one_scan_are_split_into_three_households(
+    scanned: Scanned, copy: Runtime
+) -> None:
+    runtime = copy
+    with transaction(runtime.sessions) as session:
+        batch = session.scalars(select(ScanBatch)).one()
+        original_key, original_sha = batch.original_key, batch.original_sha256
+    desk = client_for(runtime, DESK)
+
+    first = desk.post(f"/api/documents/{scanned.document_id}/split", json={"after": 1})
+    assert first.status_code == 200, first.text
+    answer = first.json()
+    assert answer["message"] == "Das Schriftstück wurde geteilt."
+    [new] = [d for d in answer["documents"] if d["role"] == "new"]
+    assert new["page_count"] == 2
+    second = desk.post(f"/api/documents/{new['document_id']}/split", json={"after": 1})
+    assert second.status_code == 200, second.text
+
+    with transaction(runtime.sessions) as session:
+        documents = sorted(session.scalars(select(Document)).all(), key=lambda d: d.first_page or 0)
+        assert [d.first_page for d in documents] == [1, 2, 3]
+        assert [d.page_count for d in documents] == [1, 1, 1]
+        # Each letter in its own household, in its caseworker's Postkorb.
+        assert [d.household.bg_number if d.household else None for d in documents] == [
+            letter.bg_number for letter in scanned.letters
+        ]
+        for document, letter in zip(documents, scanned.letters, strict=True):
+            item = session.scalar(select(InboxItem).where(InboxItem.document_id == document.id))
+            assert item is not None and item.user is not None
+            assert item.user.login == letter.caseworker
+            assert document.original_key == original_key
+            assert letter.bg_number in re.sub(r"[^0-9A-Z]", "", document.pages[0].text)
+        source, *derived = documents
+        assert derived[0].derived_from_id == source.id
+        assert derived[1].derived_from_id == derived[0].id
+        assert all(d.batch_id == source.batch_id for d in derived)
+        keys = [d.pdf_key for d in documents]
+        assert len(set(keys)) == 3
+    for key in keys:
+        assert key is not None and _pdf_text_pages(runtime, key) == 1
+    # The original upload is untouched.
+    assert _sha256(runtime, original_key) == original_sha
+    # Audited: who split which pages off which document.
+    splits = _audit(runtime, "document.pages.split")
+    assert [(e.actor_login, e.details["pages"]) for e in splits] == [(DESK, [2, 3]), (DESK, [2])]
+    assert len(_audit(runtime, "document.pages.received")) == 2
+
+
+def test_each_part_is_found_by_its_own_words_in_its_own_file(
+    scanned: Scanned, copy: Runtime
+) -> None:
+    runtime = copy
+    desk = client_for(runtime, DESK)
+    answer = desk.post(f"/api/documents/{scanned.document_id}/split", json={"after": 2}).json()
+    assert answer["documents"][1]["role"] == "new"
+    third = scanned.letters[2]
+    caseworker = client_for(runtime, third.caseworker)
+    word = third.words[0]
+    hits = caseworker.get("/api/search", params={"q": word}).json()
+    assert [h["document_id"] for h in hits["hits"]] == [answer["documents"][1]["document_id"]]
+    # The first household's caseworker no longer finds the third letter in their file.
+    first = client_for(runtime, scanned.letters[0].caseworker)
+    assert first.get("/api/search", params={"q": word}).json()["hits"] == []
+
+
+def test_splitting_needs_a_page_to_split_after(scanned: Scanned, copy: Runtime) -> None:
+    desk = client_for(copy, DESK)
+    url = f"/api/documents/{scanned.document_id}/split"
+    out_of_range = desk.post(url, json={"after": 3})
+    assert out_of_range.status_code == 422
+    assert out_of_range.json()["error"]["message"] == (
+        "Ein neues Schriftstück kann ab Seite 2 bis Seite 3 beginnen."
+    )
+    parts = desk.post(url, json={"after": 2}).json()["documents"]
+    single = desk.post(f"/api/documents/{parts[1]['document_id']}/split", json={"after": 1})
+    assert single.status_code == 422
+    assert single.json()["error"]["message"] == (
+        "Ein Schriftstück mit nur einer Seite kann nicht geteilt werden."
+    )
