@@ -9,9 +9,12 @@ copy of the data folder that reading left."""
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import random
 import re
 import shutil
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pikepdf
 import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import select
 
 from core.db import transaction
@@ -246,3 +251,154 @@ def test_splitting_needs_a_page_to_split_after(scanned: Scanned, copy: Runtime) 
     assert single.json()["error"]["message"] == (
         "Ein Schriftstück mit nur einer Seite kann nicht geteilt werden."
     )
+
+
+# --- move, remove -------------------------------------------------------------------------------
+
+
+def _split_first_off(runtime: Runtime, scanned: Scanned) -> tuple[str, str]:
+    """The desk splits the first letter off: (its document, the rest's)."""
+    desk = client_for(runtime, DESK)
+    answer = desk.post(f"/api/documents/{scanned.document_id}/split", json={"after": 1})
+    assert answer.status_code == 200, answer.text
+    [rest] = [d["document_id"] for d in answer.json()["documents"] if d["role"] == "new"]
+    return scanned.document_id, rest
+
+
+def _file_documents(client: TestClient, bg_number: str) -> dict[str, int]:
+    answer = client.get(f"/api/households/{bg_number}/file")
+    assert answer.status_code == 200, answer.text
+    return {d["id"]: d["pages"] for d in answer.json()["timeline"]}
+
+
+def test_a_removed_page_leaves_the_file_and_search_and_is_kept(
+    scanned: Scanned, copy: Runtime
+) -> None:
+    runtime = copy
+    first, rest = _split_first_off(runtime, scanned)
+    desk = client_for(runtime, DESK)
+    # The second letter's page goes to the first letter (same batch): now two pages there.
+    moved = desk.post(
+        f"/api/documents/{rest}/move-pages", json={"pages": [1], "target_document_id": first}
+    )
+    assert moved.status_code == 200, moved.text
+    assert [d["role"] for d in moved.json()["documents"]] == ["source", "target"]
+    letter = scanned.letters[0]
+    caseworker = client_for(runtime, letter.caseworker)
+    assert _file_documents(caseworker, letter.bg_number) == {first: 2}
+    word = scanned.letters[1].words[0]
+    assert [
+        h["document_id"] for h in caseworker.get("/api/search", params={"q": word}).json()["hits"]
+    ] == [first]
+
+    removed = caseworker.post(
+        f"/api/documents/{first}/remove-pages",
+        json={"pages": [2], "reason": "Gehört nicht in diese Akte"},
+    )
+    assert removed.status_code == 200, removed.text
+    [discarded] = [d for d in removed.json()["documents"] if d["role"] == "discarded"]
+    assert discarded["where"] == "verworfen (mit dem Original aufbewahrt)"
+    assert not discarded["editable"]
+
+    assert _file_documents(caseworker, letter.bg_number) == {first: 1}
+    assert caseworker.get("/api/search", params={"q": word}).json()["hits"] == []
+    assert desk.get("/api/search", params={"q": word}).json()["hits"] == []
+    with transaction(runtime.sessions) as session:
+        kept = session.get(Document, uuid.UUID(discarded["document_id"]))
+        assert kept is not None and kept.page_count == 1
+        assert kept.discarded_by_login == letter.caseworker
+        assert kept.discard_reason == "Gehört nicht in diese Akte"
+        assert kept.derived_from_id == uuid.UUID(first)
+        assert word in kept.pages[0].text
+        assert session.scalar(select(InboxItem).where(InboxItem.document_id == kept.id)) is None
+    [event] = _audit(runtime, "document.pages.remove")
+    assert event.actor_login == letter.caseworker and event.bg_number == letter.bg_number
+    assert event.details["pages"] == [2] and event.details["reason"] == "Gehört nicht in diese Akte"
+
+
+def test_page_editing_is_refused_without_access_and_the_refusal_is_audited(
+    scanned: Scanned, copy: Runtime
+) -> None:
+    runtime = copy
+    first, _rest = _split_first_off(runtime, scanned)
+    stranger = client_for(runtime, scanned.letters[1].caseworker)  # another household's
+    for url, body in (
+        (f"/api/documents/{first}/rotate-page", {"page": 1, "degrees": 90}),
+        (f"/api/documents/{first}/split", {"after": 1}),
+    ):
+        answer = stranger.post(url, json=body)
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["error"]["message"].startswith("Kein Zugriff")
+    objections = client_for(runtime, "ws.1")  # the objections office edits no pages
+    assert objections.get(f"/api/documents/{first}/page-editor").status_code == 403
+    refused = [
+        e
+        for e in _audit(runtime, "document.page.rotate") + _audit(runtime, "document.pages.split")
+        if e.outcome == "denied"
+    ]
+    assert {e.actor_login for e in refused} == {scanned.letters[1].caseworker}
+    assert any(e.object_id == first for e in refused)
+    assert [e.outcome for e in _audit(runtime, "document.pages.view")] == ["denied"]
+    with transaction(runtime.sessions) as session:
+        document = session.get(Document, uuid.UUID(first))
+        assert document is not None and document.page_count == 1
+
+
+# --- rotate -------------------------------------------------------------------------------------
+
+
+def test_a_turned_page_gets_a_new_image_words_and_rendition(
+    scanned: Scanned, copy: Runtime
+) -> None:
+    runtime = copy
+    letter = scanned.letters[0]
+    first, _rest = _split_first_off(runtime, scanned)
+    with transaction(runtime.sessions) as session:
+        document = session.get(Document, uuid.UUID(first))
+        assert document is not None
+        before = document.pdf_key
+        [page] = document.pages
+        old = (page.image_key, page.thumb_key, page.words_key, page.width, page.height, page.text)
+        old_rotation = page.rotation
+    old_image = Image.open(io.BytesIO(read_bytes(runtime.blobs, old[0])))
+    old_words = json.loads(read_bytes(runtime.blobs, old[2]))
+
+    caseworker = client_for(runtime, letter.caseworker)
+    answer = caseworker.post(f"/api/documents/{first}/rotate-page", json={"page": 1, "degrees": 90})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["message"] == "Die Seite wurde gedreht."
+
+    with transaction(runtime.sessions) as session:
+        document = session.get(Document, uuid.UUID(first))
+        assert document is not None and document.pdf_key != before
+        [page] = document.pages
+        assert page.rotation == (old_rotation + 90) % 360
+        assert page.text == old[5]  # it was readable: not read again
+        assert (page.width, page.height) == (old[4], old[3])
+        assert page.image_key != old[0] and page.thumb_key != old[1] and page.words_key != old[2]
+        pdf_key, image_key, words_key = document.pdf_key, page.image_key, page.words_key
+    assert pdf_key is not None and image_key is not None and words_key is not None
+    image = Image.open(io.BytesIO(read_bytes(runtime.blobs, image_key)))
+    assert old_image.width < old_image.height
+    assert image.width > image.height  # the portrait letter lies on its side now
+    words = json.loads(read_bytes(runtime.blobs, words_key))
+    assert len(words) == len(old_words)
+    # A word's box turns with the page: its top is now its distance from the right edge.
+    assert words[0]["top"] == old_words[0]["left"]
+    path = runtime.settings.data_dir / "turned.pdf"
+    path.write_bytes(read_bytes(runtime.blobs, pdf_key))
+    with pikepdf.open(path) as pdf:
+        assert int(pdf.pages[0].obj.get("/Rotate", 0)) % 360 == 90
+    # The old rendition is still there (nothing is overwritten).
+    assert before is not None and read_bytes(runtime.blobs, before)
+    [event] = _audit(runtime, "document.page.rotate")
+    assert event.details == {"pages": [1], "degrees": 90}
+    # Page number and turn are checked with words.
+    wrong = caseworker.post(f"/api/documents/{first}/rotate-page", json={"page": 1, "degrees": 45})
+    assert wrong.json()["error"]["message"] == (
+        "Eine Seite kann nur um 90, 180 oder 270 Grad gedreht werden."
+    )
+    missing = caseworker.post(
+        f"/api/documents/{first}/rotate-page", json={"page": 2, "degrees": 90}
+    )
+    assert missing.json()["error"]["message"] == "Bitte eine Seite von 1 bis 1 zum Drehen wählen."
