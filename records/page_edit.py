@@ -132,7 +132,7 @@ class Applied:
 # --- checks ------------------------------------------------------------------------------------
 
 
-def _editable(
+def editable(
     gate: Gate, document_id: uuid.UUID | str, action: str, *, lock: bool = False
 ) -> tuple[Document, Grant]:
     """The document if the user may edit its pages: the desk's documents (clearing, before the
@@ -238,7 +238,7 @@ def plan_edit(
 ) -> EditPlan:
     """Check the request and lay out the documents it leaves (nothing is written)."""
     action = ACTIONS[kind]
-    document, _ = _editable(gate, document_id, action)
+    document, _ = editable(gate, document_id, action)
     ordered = _ordered(document)
     count = len(ordered)
     target: Document | None = None
@@ -277,7 +277,7 @@ def plan_edit(
             raise InvalidInput(
                 "Die Seiten sind schon in diesem Schriftstück.", code="same_document"
             )
-        target, _ = _editable(gate, target_id, action)
+        target, _ = editable(gate, target_id, action)
         if not same_place(document, target):
             raise InvalidInput(
                 "Seiten können nur in ein Schriftstück desselben Haushalts oder desselben "
@@ -407,11 +407,11 @@ def _turn(page: Page, turned: BuiltPage, degrees: int) -> None:
 
 def apply_edit(gate: Gate, plan: EditPlan, built: Built) -> Applied:
     """Check again and carry the plan out; audited on each document it changed or created."""
-    source, grant = _editable(gate, plan.source_id, plan.action, lock=True)
+    source, grant = editable(gate, plan.source_id, plan.action, lock=True)
     documents = {source.id: source}
     target = None
     if plan.target_id is not None:
-        target, _ = _editable(gate, plan.target_id, plan.action, lock=True)
+        target, _ = editable(gate, plan.target_id, plan.action, lock=True)
         documents[target.id] = target
     for document in documents.values():
         if plan.stamps.get(document.id) != _stamp(document):
@@ -468,7 +468,7 @@ def where_it_is(gate: Gate, document: Document) -> str:
 def editor_view(gate: Gate, document_id: uuid.UUID) -> tuple[Document, list[Neighbour]]:
     """The document for the page editor, and the documents its pages may go to (same household
     or batch, editable by the user). The read is audited."""
-    document, grant = _editable(gate, document_id, "document.pages.view")
+    document, grant = editable(gate, document_id, "document.pages.view")
     gate.record_on(document, "document.pages.view", grant=grant)
     clauses = []
     if document.household_id is not None:

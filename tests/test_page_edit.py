@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pikepdf
@@ -38,7 +39,11 @@ from records.models import AuditEvent, Document, InboxItem, ScanBatch, User
 from records.runtime import Runtime
 from storage import read_bytes
 from tests import lettergen
-from tests.support import client_for, make_settings, work_until_idle
+from tests.support import client_for, live_server, make_settings, work_until_idle
+from tests.support_browser import log_in, screenshot
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs tesseract")
 
@@ -402,3 +407,77 @@ def test_a_turned_page_gets_a_new_image_words_and_rendition(
         f"/api/documents/{first}/rotate-page", json={"page": 2, "degrees": 90}
     )
     assert missing.json()["error"]["message"] == "Bitte eine Seite von 1 bis 1 zum Drehen wählen."
+
+
+# --- the page editor in the browser -------------------------------------------------------------
+
+
+def _tab_to(page: Page, name: str, presses: int = 80) -> None:
+    """Tab (keyboard only) until the element named `name` has the focus."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => { const e = document.activeElement;"
+            " return e ? (e.getAttribute('aria-label') || e.textContent || '').trim() : ''; }"
+        )
+        if focused == name:
+            return
+    raise AssertionError(f"{name!r} never got the focus")
+
+
+def test_the_desk_splits_a_three_letter_scan_by_keyboard_alone(
+    scanned: Scanned, copy: Runtime, page: Page
+) -> None:
+    from playwright.sync_api import expect
+
+    from app.product import create_product_app
+
+    runtime = copy
+    with live_server(create_product_app(runtime)) as url:
+        log_in(page, url, DESK)
+        page.set_viewport_size({"width": 1366, "height": 768})
+        page.goto(f"{url}/dokument/{scanned.document_id}/seiten")
+        cards = page.locator("#editor-pages > li")
+        expect(cards).to_have_count(3)
+        expect(page.get_by_role("heading", name="Seite 1 von 3")).to_be_visible()
+        # Page 1 starts the document: it offers no "new document from here".
+        expect(
+            page.get_by_role("button", name="Neues Schriftstück ab dieser Seite: Seite 1")
+        ).to_have_count(0)
+
+        # Removing asks first, with a reason; Escape leaves everything as it was.
+        _tab_to(page, "Entfernen: Seite 3")
+        page.keyboard.press("Enter")
+        dialog = page.get_by_role("dialog", name="Seite entfernen")
+        expect(dialog).to_be_visible()
+        expect(page.get_by_label("Grund (Pflicht)")).to_be_focused()
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+        expect(cards).to_have_count(3)
+
+        _tab_to(page, "Neues Schriftstück ab dieser Seite: Seite 2")
+        page.keyboard.press("Enter")
+        expect(page.locator("#editor-status")).to_have_text("Das Schriftstück wurde geteilt.")
+        expect(cards).to_have_count(1)
+        new_link = page.get_by_role("link", name="Neues Schriftstück bearbeiten")
+        expect(new_link).to_be_focused()
+        screenshot(page, "seiten-geteilt.png")
+        page.keyboard.press("Enter")  # opens the new document's pages
+        expect(cards).to_have_count(2)
+        _tab_to(page, "Neues Schriftstück ab dieser Seite: Seite 2")
+        page.keyboard.press("Enter")
+        expect(page.locator("#editor-status")).to_have_text("Das Schriftstück wurde geteilt.")
+        expect(cards).to_have_count(1)
+
+        # A document of one page can only be turned.
+        page.goto(f"{url}/dokument/{scanned.document_id}/seiten")
+        expect(cards).to_have_count(1)
+        expect(page.get_by_role("button", name="Entfernen: Seite 1")).to_have_count(0)
+
+    with transaction(runtime.sessions) as session:
+        documents = sorted(session.scalars(select(Document)).all(), key=lambda d: d.first_page or 0)
+        assert [d.household.bg_number if d.household else None for d in documents] == [
+            letter.bg_number for letter in scanned.letters
+        ]
+    splits = _audit(runtime, "document.pages.split")
+    assert [e.actor_login for e in splits] == [DESK, DESK]

@@ -83,7 +83,7 @@ function documentControls(doc) {
       target="eakte-viewer"><img class="qa-thumb" loading="lazy" alt="Seite ${number}"
       src="${uri`/api/documents/${doc.id}/pages/${number}/thumb`}"></a>`);
   return html`<div class="doc" data-id="${doc.id}">${pages} ${state}
-    <div class="qa-pages">${thumbs}</div>
+    <div class="qa-pages">${thumbs}</div> <a href="${uri`/dokument/${doc.id}/seiten`}">Seiten bearbeiten</a>
     <label>Seiten auf Papier <input type="number" min="0" class="counted" value=""></label>
     <button type="button" class="approve">Freigeben</button>
     <label>Grund <input type="text" class="reason" maxlength="2000" placeholder="z. B. Seite fehlt"></label>

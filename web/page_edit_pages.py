@@ -1,0 +1,34 @@
+"""The page editor (issue 15): /dokument/{id}/seiten, where the desk and caseworkers split a
+document, move, remove and turn its pages (web/static/seiten.js, through api/routes/pages.py).
+
+The page is the frame; the gate decides between the page and "Kein Zugriff" (unknown and
+foreign ids alike, audited), which the product's error handler shows (web.errors)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.deps import RuntimeDep, current_user
+from core.db import transaction
+from core.errors import NotFound
+from records.access import Gate
+from records.page_edit import editable
+from web.pages import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/dokument/{document_id}/seiten", response_class=HTMLResponse)
+def page_editor(document_id: str, request: Request, runtime: RuntimeDep) -> Response:
+    user = current_user(request, runtime)  # none: to the login page (web.errors)
+    try:
+        wanted = uuid.UUID(document_id)
+    except ValueError:
+        raise NotFound("Dokument nicht gefunden.") from None
+    with transaction(runtime.sessions, read_only=True) as session:
+        document, _ = editable(Gate(session, user), wanted, "page.page_editor")
+        title = document.source_name
+    return render(request, "seiten.html", user, document_id=str(wanted), title=title)
