@@ -14,6 +14,7 @@ import json
 import random
 import re
 import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -440,6 +441,7 @@ def test_the_desk_splits_a_three_letter_scan_by_keyboard_alone(
         cards = page.locator("#editor-pages > li")
         expect(cards).to_have_count(3)
         expect(page.get_by_role("heading", name="Seite 1 von 3")).to_be_visible()
+        expect(page.get_by_role("link", name=re.compile(r"^Zurück zur "))).to_be_visible()
         # Page 1 starts the document: it offers no "new document from here".
         expect(
             page.get_by_role("button", name="Neues Schriftstück ab dieser Seite: Seite 1")
@@ -481,3 +483,37 @@ def test_the_desk_splits_a_three_letter_scan_by_keyboard_alone(
         ]
     splits = _audit(runtime, "document.pages.split")
     assert [e.actor_login for e in splits] == [DESK, DESK]
+
+
+def test_a_page_whose_text_was_unreadable_is_read_again_once_turned(
+    scanned: Scanned, copy: Runtime
+) -> None:
+    """A page OCR made nothing of (as an upside-down scan reads) is read again when it is
+    turned; its words reach the page, the PDF's text layer and search."""
+    runtime = copy
+    letter = scanned.letters[0]
+    first, _rest = _split_first_off(runtime, scanned)
+    with transaction(runtime.sessions) as session:
+        document = session.get(Document, uuid.UUID(first))
+        assert document is not None
+        [page] = document.pages
+        page.text, page.confidence = "", None
+    caseworker = client_for(runtime, letter.caseworker)
+    url = f"/api/documents/{first}/rotate-page"
+    for _ in range(2):  # upside down and back: read again each time it reads as nothing
+        answer = caseworker.post(url, json={"page": 1, "degrees": 180})
+        assert answer.status_code == 200, answer.text
+    with transaction(runtime.sessions) as session:
+        document = session.get(Document, uuid.UUID(first))
+        assert document is not None and document.pdf_key is not None
+        [page] = document.pages
+        text, pdf_key = page.text, document.pdf_key
+    assert letter.bg_number in re.sub(r"[^0-9A-Z]", "", text)
+    path = runtime.settings.data_dir / "read-again.pdf"
+    path.write_bytes(read_bytes(runtime.blobs, pdf_key))
+    layer = subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert letter.bg_number in re.sub(r"[^0-9A-Z]", "", layer)
+    hits = caseworker.get("/api/search", params={"q": letter.words[0]}).json()["hits"]
+    assert [hit["document_id"] for hit in hits] == [first]

@@ -29,6 +29,16 @@ def page_editor(document_id: str, request: Request, runtime: RuntimeDep) -> Resp
     except ValueError:
         raise NotFound("Dokument nicht gefunden.") from None
     with transaction(runtime.sessions, read_only=True) as session:
-        document, _ = editable(Gate(session, user), wanted, "page.page_editor")
+        document, grant = editable(Gate(session, user), wanted, "page.page_editor")
         title = document.source_name
-    return render(request, "seiten.html", user, document_id=str(wanted), title=title)
+        back = _BACK.get(grant.via)
+        if back is None and document.household is not None:
+            back = (f"/akte/{document.household.bg_number}", "Zurück zur Akte")
+    return render(request, "seiten.html", user, document_id=str(wanted), title=title, back=back)
+
+
+# Where the desk came from: clearing, or the quality check of its batches.
+_BACK = {
+    "clearing": ("/klaerung", "Zurück zur Klärung"),
+    "desk": ("/scanstelle", "Zurück zur Scanstelle"),
+}
