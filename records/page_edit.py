@@ -185,21 +185,48 @@ def _page_numbers(document: Document, numbers: Sequence[int]) -> tuple[int, ...]
     return wanted
 
 
+# What the build step reads of a page row, by the same names.
+_PAGE_FIELDS = (
+    "image_key",
+    "thumb_key",
+    "words_key",
+    "width",
+    "height",
+    "dpi",
+    "text",
+    "confidence",
+)
+# What a document split off another takes over from it: the scan, its quality check, its dates.
+_INHERITED = (
+    "batch_id",
+    "content_type",
+    "size_bytes",
+    "original_key",
+    "original_sha256",
+    "received_at",
+    "uploaded_by_id",
+    "qa_status",
+    "qa_by_id",
+    "qa_at",
+    "held_for_qa",
+    "receipt_date",
+    "stamp_date",
+    "direction",
+    "sender",
+    "dispatch_date",
+    "doc_type",
+)
+
+
 def _source(page: Page, document: Document, rotate: int = 0) -> PageSource:
     assert document.pdf_key is not None
+    fields = {name: getattr(page, name) for name in _PAGE_FIELDS}
     return PageSource(
         page_id=page.id,
         pdf_key=document.pdf_key,
         pdf_index=page.number - 1,
-        image_key=page.image_key,
-        thumb_key=page.thumb_key,
-        words_key=page.words_key,
-        width=page.width,
-        height=page.height,
-        dpi=page.dpi,
-        text=page.text,
-        confidence=page.confidence,
         rotate=rotate,
+        **fields,
     )
 
 
@@ -336,27 +363,11 @@ def _new_document(gate: Gate, source: Document, plan: EditPlan) -> Document:
     assert plan.new_id is not None
     created = Document(
         id=plan.new_id,
-        batch_id=source.batch_id,
         sequence=sequence + 1,
         source_name=f"{base} ({sequence + 1})",
-        content_type=source.content_type,
-        size_bytes=source.size_bytes,
-        original_key=source.original_key,
-        original_sha256=source.original_sha256,
         status="processed",
-        received_at=source.received_at,
-        uploaded_by_id=source.uploaded_by_id,
-        qa_status=source.qa_status,
-        qa_by_id=source.qa_by_id,
-        qa_at=source.qa_at,
-        held_for_qa=source.held_for_qa,
-        receipt_date=source.receipt_date,
-        stamp_date=source.stamp_date,
-        direction=source.direction,
-        sender=source.sender,
-        dispatch_date=source.dispatch_date,
-        doc_type=source.doc_type,
         derived_from_id=source.id,
+        **{name: getattr(source, name) for name in _INHERITED},
     )
     if plan.kind == "remove":
         created.household_id = source.household_id

@@ -36,7 +36,7 @@ from records.masterdata import (
     import_staff,
     read_csv,
 )
-from records.models import AuditEvent, Document, InboxItem, ScanBatch, User
+from records.models import AuditEvent, Document, InboxItem, Page, ScanBatch, User
 from records.runtime import Runtime
 from storage import read_bytes
 from tests import lettergen
@@ -44,7 +44,7 @@ from tests.support import client_for, live_server, make_settings, work_until_idl
 from tests.support_browser import log_in, screenshot
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Page as Tab
 
 pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs tesseract")
 
@@ -173,6 +173,15 @@ def _pdf_text_pages(runtime: Runtime, key: str) -> int:
 def _audit(runtime: Runtime, action: str) -> list[AuditEvent]:
     with transaction(runtime.sessions) as session:
         return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def _only_page(runtime: Runtime, document_id: str) -> tuple[Document, Page]:
+    """A one-page document and its page, as committed (read in a transaction of their own)."""
+    with transaction(runtime.sessions) as session:
+        document = session.get(Document, uuid.UUID(document_id))
+        assert document is not None
+        [page] = document.pages
+        return document, page
 
 
 # --- split --------------------------------------------------------------------------------------
@@ -359,13 +368,10 @@ def test_a_turned_page_gets_a_new_image_words_and_rendition(
     runtime = copy
     letter = scanned.letters[0]
     first, _rest = _split_first_off(runtime, scanned)
-    with transaction(runtime.sessions) as session:
-        document = session.get(Document, uuid.UUID(first))
-        assert document is not None
-        before = document.pdf_key
-        [page] = document.pages
-        old = (page.image_key, page.thumb_key, page.words_key, page.width, page.height, page.text)
-        old_rotation = page.rotation
+    document, page = _only_page(runtime, first)
+    before = document.pdf_key
+    old = (page.image_key, page.thumb_key, page.words_key, page.width, page.height, page.text)
+    old_rotation = page.rotation
     old_image = Image.open(io.BytesIO(read_bytes(runtime.blobs, old[0])))
     old_words = json.loads(read_bytes(runtime.blobs, old[2]))
 
@@ -374,15 +380,13 @@ def test_a_turned_page_gets_a_new_image_words_and_rendition(
     assert answer.status_code == 200, answer.text
     assert answer.json()["message"] == "Die Seite wurde gedreht."
 
-    with transaction(runtime.sessions) as session:
-        document = session.get(Document, uuid.UUID(first))
-        assert document is not None and document.pdf_key != before
-        [page] = document.pages
-        assert page.rotation == (old_rotation + 90) % 360
-        assert page.text == old[5]  # it was readable: not read again
-        assert (page.width, page.height) == (old[4], old[3])
-        assert page.image_key != old[0] and page.thumb_key != old[1] and page.words_key != old[2]
-        pdf_key, image_key, words_key = document.pdf_key, page.image_key, page.words_key
+    document, page = _only_page(runtime, first)
+    assert document.pdf_key != before
+    assert page.rotation == (old_rotation + 90) % 360
+    assert page.text == old[5]  # it was readable: not read again
+    assert (page.width, page.height) == (old[4], old[3])
+    assert page.image_key != old[0] and page.thumb_key != old[1] and page.words_key != old[2]
+    pdf_key, image_key, words_key = document.pdf_key, page.image_key, page.words_key
     assert pdf_key is not None and image_key is not None and words_key is not None
     image = Image.open(io.BytesIO(read_bytes(runtime.blobs, image_key)))
     assert old_image.width < old_image.height
@@ -413,7 +417,7 @@ def test_a_turned_page_gets_a_new_image_words_and_rendition(
 # --- the page editor in the browser -------------------------------------------------------------
 
 
-def _tab_to(page: Page, name: str, presses: int = 80) -> None:
+def _tab_to(page: Tab, name: str, presses: int = 80) -> None:
     """Tab (keyboard only) until the element named `name` has the focus."""
     for _ in range(presses):
         page.keyboard.press("Tab")
@@ -427,7 +431,7 @@ def _tab_to(page: Page, name: str, presses: int = 80) -> None:
 
 
 def test_the_desk_splits_a_three_letter_scan_by_keyboard_alone(
-    scanned: Scanned, copy: Runtime, page: Page
+    scanned: Scanned, copy: Runtime, page: Tab
 ) -> None:
     from playwright.sync_api import expect
 
@@ -503,11 +507,9 @@ def test_a_page_whose_text_was_unreadable_is_read_again_once_turned(
     for _ in range(2):  # upside down and back: read again each time it reads as nothing
         answer = caseworker.post(url, json={"page": 1, "degrees": 180})
         assert answer.status_code == 200, answer.text
-    with transaction(runtime.sessions) as session:
-        document = session.get(Document, uuid.UUID(first))
-        assert document is not None and document.pdf_key is not None
-        [page] = document.pages
-        text, pdf_key = page.text, document.pdf_key
+    document, page = _only_page(runtime, first)
+    text, pdf_key = page.text, document.pdf_key
+    assert pdf_key is not None
     assert letter.bg_number in re.sub(r"[^0-9A-Z]", "", text)
     path = runtime.settings.data_dir / "read-again.pdf"
     path.write_bytes(read_bytes(runtime.blobs, pdf_key))

@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.deps import RuntimeDep, TypeNamesDep, UserDep
-from api.schemas import EditedDocumentOut, EditorPageOut, MoveTargetOut, PageEditorOut, PageEditOut
+from api.schemas import EditorPageOut, MoveTargetOut, PageEditorOut, PageEditOut
 from core.db import transaction
 from ingest.page_edit import EditResult, edit_pages
 from records import page_edit
@@ -61,20 +61,7 @@ def page_editor(
 
 
 def _answer(result: EditResult) -> PageEditOut:
-    return PageEditOut(
-        kind=result.kind,
-        message=result.message,
-        documents=[
-            EditedDocumentOut(
-                document_id=d.document_id,
-                role=d.role,
-                page_count=d.page_count,
-                where=d.where,
-                editable=d.editable,
-            )
-            for d in result.documents
-        ],
-    )
+    return PageEditOut.model_validate(result)
 
 
 class SplitIn(BaseModel):
