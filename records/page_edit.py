@@ -369,6 +369,8 @@ def _new_document(gate: Gate, source: Document, plan: EditPlan) -> Document:
         derived_from_id=source.id,
         **{name: getattr(source, name) for name in _INHERITED},
     )
+    if plan.kind != "remove" and source.batch is not None:
+        source.batch.documents_count += 1  # the scan holds one letter more than it was read as
     if plan.kind == "remove":
         created.household_id = source.household_id
         created.discarded_at = utcnow()

@@ -29,6 +29,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from core.db import transaction
+from core.errors import Conflict
 from records.masterdata import (
     HOUSEHOLD_COLUMNS,
     STAFF_COLUMNS,
@@ -519,3 +520,31 @@ def test_a_page_whose_text_was_unreadable_is_read_again_once_turned(
     assert letter.bg_number in re.sub(r"[^0-9A-Z]", "", layer)
     hits = caseworker.get("/api/search", params={"q": letter.words[0]}).json()["hits"]
     assert [hit["document_id"] for hit in hits] == [first]
+
+
+def test_an_edit_planned_on_a_document_that_changed_meanwhile_is_refused(
+    scanned: Scanned, copy: Runtime
+) -> None:
+    """Renditions are built outside any transaction; an edit planned before another one changed
+    the document is refused when it comes to be recorded, and nothing of it counts."""
+    from ingest.page_edit import build_edit
+    from records.access import Gate
+    from records.page_edit import apply_edit, plan_edit
+
+    runtime = copy
+    with transaction(runtime.sessions) as session:
+        desk = session.scalars(select(User).where(User.login == DESK)).one()
+        stale = plan_edit(Gate(session, desk), uuid.UUID(scanned.document_id), "split", after=2)
+    answer = client_for(runtime, DESK).post(
+        f"/api/documents/{scanned.document_id}/split", json={"after": 1}
+    )
+    assert answer.status_code == 200, answer.text
+    built = build_edit(stale, runtime.blobs, runtime.settings)
+    with (
+        pytest.raises(Conflict, match="inzwischen geändert"),
+        transaction(runtime.sessions) as session,
+    ):
+        apply_edit(Gate(session, desk), stale, built)
+    with transaction(runtime.sessions) as session:
+        assert len(session.scalars(select(Document)).all()) == 2
+        assert session.scalars(select(ScanBatch)).one().documents_count == 2

@@ -50,6 +50,7 @@ function pageCard(page, count) {
   node.setAttribute("aria-labelledby", heading.id);
   const thumb = node.querySelector(".page-thumb");
   if (page.thumb_url) {
+    thumb.loading = "lazy";
     thumb.src = page.thumb_url;
     thumb.alt = `Vorschau der Seite ${page.number}` + (page.words ? "" : " (kein Text erkannt)");
   } else {
