@@ -11,6 +11,7 @@ the domain object here; the services return domain objects or plain data.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
@@ -416,10 +417,19 @@ class DocumentViewOut(Out):
         self.pdf_url = f"{base}/pdf" if self.pdf_url else None
         for page in self.pages:
             at = f"{base}/pages/{page.number}"
-            page.image_url = f"{at}/image" if page.image_url else None
-            page.thumb_url = f"{at}/thumb" if page.thumb_url else None
-            page.words_url = f"{at}/words" if page.words_url else None
+            page.image_url = _versioned(f"{at}/image", page.image_url)
+            page.thumb_url = _versioned(f"{at}/thumb", page.thumb_url)
+            page.words_url = _versioned(f"{at}/words", page.words_url)
         return self
+
+
+def _versioned(url: str, key: str | None) -> str | None:
+    """The URL of a page's file, named after its stored key: the browser keeps a page's files
+    for an hour (api.downloads), and page editing (issue 15) turns a page or gives its number
+    to another page, so a new file gets a new URL."""
+    if key is None:
+        return None
+    return f"{url}?v={hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
 class WordBox(Out):

@@ -377,6 +377,7 @@ def test_a_turned_page_gets_a_new_image_words_and_rendition(
     old_words = json.loads(read_bytes(runtime.blobs, old[2]))
 
     caseworker = client_for(runtime, letter.caseworker)
+    shown = caseworker.get(f"/api/documents/{first}/view").json()["pages"][0]
     answer = caseworker.post(f"/api/documents/{first}/rotate-page", json={"page": 1, "degrees": 90})
     assert answer.status_code == 200, answer.text
     assert answer.json()["message"] == "Die Seite wurde gedreht."
@@ -388,6 +389,9 @@ def test_a_turned_page_gets_a_new_image_words_and_rendition(
     assert (page.width, page.height) == (old[4], old[3])
     assert page.image_key != old[0] and page.thumb_key != old[1] and page.words_key != old[2]
     pdf_key, image_key, words_key = document.pdf_key, page.image_key, page.words_key
+    # The viewer asks for the turned page under new URLs (a browser keeps page images an hour).
+    now = caseworker.get(f"/api/documents/{first}/view").json()["pages"][0]
+    assert all(now[k] != shown[k] for k in ("image_url", "thumb_url", "words_url"))
     assert pdf_key is not None and image_key is not None and words_key is not None
     image = Image.open(io.BytesIO(read_bytes(runtime.blobs, image_key)))
     assert old_image.width < old_image.height
