@@ -552,3 +552,38 @@ def test_an_edit_planned_on_a_document_that_changed_meanwhile_is_refused(
     with transaction(runtime.sessions) as session:
         assert len(session.scalars(select(Document)).all()) == 2
         assert session.scalars(select(ScanBatch)).one().documents_count == 2
+
+
+def test_a_part_split_off_a_document_a_caseworker_filed_stays_in_that_file(
+    scanned: Scanned, copy: Runtime
+) -> None:
+    """What a caseworker put into a file themselves is not recognised again: a part split off
+    it stays in the same file, with no Postkorb item for anyone."""
+    runtime = copy
+    letter = scanned.letters[0]
+    caseworker = client_for(runtime, letter.caseworker)
+    with (scanned.data_dir.parent / "stapel.pdf").open("rb") as scan:
+        answer = caseworker.post(
+            f"/api/households/{letter.bg_number}/documents",
+            files={"file": ("bescheide.pdf", scan)},
+            data={"kind": "bescheid", "dispatch_date": "2026-11-02"},
+        )
+    assert answer.status_code == 201, answer.text
+    work_until_idle(runtime)
+    with transaction(runtime.sessions) as session:
+        filed = session.scalars(
+            select(Document).where(Document.source_name == "bescheide.pdf")
+        ).one()
+        filed_id = str(filed.id)
+    split = caseworker.post(f"/api/documents/{filed_id}/split", json={"after": 1})
+    assert split.status_code == 200, split.text
+    [new] = [d for d in split.json()["documents"] if d["role"] == "new"]
+    assert new["where"] == f"in der Akte {letter.bg_number}" and new["editable"]
+    with transaction(runtime.sessions) as session:
+        part = session.get(Document, uuid.UUID(new["document_id"]))
+        assert part is not None and part.household is not None
+        assert part.household.bg_number == letter.bg_number
+        assert (part.doc_type, part.direction, part.routed_by) == ("bescheid", "out", "upload")
+        assert part.dispatch_date is not None and part.dispatch_date.isoformat() == "2026-11-02"
+        assert session.scalar(select(InboxItem).where(InboxItem.document_id == part.id)) is None
+    assert _file_documents(caseworker, letter.bg_number) == {filed_id: 1, new["document_id"]: 2}
