@@ -57,7 +57,7 @@ from ingest.textlayer import PageContent, layered_page_pdf, page_contents, page_
 from ingest.validation import PDF
 from records import audit
 from records.jobs import ClaimedJob, complete, hold
-from records.models import Document, DroppedPage, Page, ScanBatch
+from records.models import SCAN_FIELDS, Document, DroppedPage, Page, ScanBatch
 from records.reindex import reindex_documents
 from records.runtime import Runtime
 from storage import BlobStore, downloaded
@@ -578,14 +578,7 @@ def _dropped_message(dropped: list[PageOutcome]) -> str | None:
 
 
 # What a document takes over from its batch, and a page row from the page's outcome.
-_FROM_BATCH = (
-    "content_type",
-    "size_bytes",
-    "original_key",
-    "original_sha256",
-    "received_at",
-    "uploaded_by_id",
-)
+_FROM_BATCH = SCAN_FIELDS
 _FROM_OUTCOME = ("source_page", "dpi", "scan_dpi", "colour", "width", "height")
 
 

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from core.db import utcnow
 from core.errors import Conflict, InvalidInput
 from records.access import Capability, Gate, Grant, document_grant
-from records.models import Document, Page
+from records.models import SCAN_FIELDS, Document, Page
 
 EditKind = Literal["split", "move", "remove", "rotate"]
 ACTIONS: dict[str, str] = {
@@ -198,13 +198,8 @@ _PAGE_FIELDS = (
 )
 # What a document split off another takes over from it: the scan, its quality check, its dates.
 _INHERITED = (
+    *SCAN_FIELDS,
     "batch_id",
-    "content_type",
-    "size_bytes",
-    "original_key",
-    "original_sha256",
-    "received_at",
-    "uploaded_by_id",
     "qa_status",
     "qa_by_id",
     "qa_at",

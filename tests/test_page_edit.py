@@ -28,6 +28,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select
 
+from app.product import create_product_app
 from core.db import transaction
 from core.errors import Conflict
 from records.masterdata import (
@@ -41,7 +42,7 @@ from records.models import AuditEvent, Document, InboxItem, Page, ScanBatch, Use
 from records.runtime import Runtime
 from storage import read_bytes
 from tests import lettergen
-from tests.support import client_for, live_server, make_settings, work_until_idle
+from tests.support import PASSWORD, client_for, live_server, make_settings, work_until_idle
 from tests.support_browser import log_in, screenshot
 
 if TYPE_CHECKING:
@@ -345,6 +346,17 @@ def test_page_editing_is_refused_without_access_and_the_refusal_is_audited(
         answer = stranger.post(url, json=body)
         assert answer.status_code == 403, answer.text
         assert answer.json()["error"]["message"].startswith("Kein Zugriff")
+    # The page itself: refused alike for a foreign and a malformed id, opened for the file's own.
+    for login, path, status in (
+        (scanned.letters[1].caseworker, f"/dokument/{first}/seiten", 403),
+        (scanned.letters[1].caseworker, "/dokument/kein-dokument/seiten", 403),
+        (scanned.letters[0].caseworker, f"/dokument/{first}/seiten", 200),
+    ):
+        web = TestClient(create_product_app(runtime))
+        web.post("/api/auth/login", json={"login": login, "password": PASSWORD})
+        opened = web.get(path)
+        assert opened.status_code == status
+        assert ("Seiten bearbeiten" in opened.text) == (status == 200)
     objections = client_for(runtime, "ws.1")  # the objections office edits no pages
     assert objections.get(f"/api/documents/{first}/page-editor").status_code == 403
     refused = [
@@ -439,8 +451,6 @@ def test_the_desk_splits_a_three_letter_scan_by_keyboard_alone(
     scanned: Scanned, copy: Runtime, page: Tab
 ) -> None:
     from playwright.sync_api import expect
-
-    from app.product import create_product_app
 
     runtime = copy
     with live_server(create_product_app(runtime)) as url:
