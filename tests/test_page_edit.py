@@ -597,3 +597,46 @@ def test_a_part_split_off_a_document_a_caseworker_filed_stays_in_that_file(
         assert part.dispatch_date is not None and part.dispatch_date.isoformat() == "2026-11-02"
         assert session.scalar(select(InboxItem).where(InboxItem.document_id == part.id)) is None
     assert _file_documents(caseworker, letter.bg_number) == {filed_id: 1, new["document_id"]: 2}
+
+
+def test_the_desk_removes_and_moves_a_page_through_the_dialogs_by_keyboard(
+    scanned: Scanned, copy: Runtime, page: Tab
+) -> None:
+    from playwright.sync_api import expect
+
+    runtime = copy
+    with live_server(create_product_app(runtime)) as url:
+        log_in(page, url, DESK)
+        page.goto(f"{url}/dokument/{scanned.document_id}/seiten")
+        cards = page.locator("#editor-pages > li")
+        expect(cards).to_have_count(3)
+
+        _tab_to(page, "Entfernen: Seite 3")
+        page.keyboard.press("Enter")
+        reason = page.get_by_label("Grund (Pflicht)")
+        expect(reason).to_be_focused()
+        page.keyboard.press("Enter")  # no reason: the dialog stays open and says so
+        expect(page.get_by_role("dialog", name="Seite entfernen")).to_be_visible()
+        page.keyboard.type("Leere Rückseite")
+        page.keyboard.press("Enter")
+        expect(page.locator("#editor-status")).to_have_text(
+            "Die Seite wurde entfernt; sie bleibt mit dem Original aufbewahrt."
+        )
+        expect(cards).to_have_count(2)
+
+        _tab_to(page, "Verschieben: Seite 2")
+        page.keyboard.press("Enter")
+        expect(page.get_by_label("Ziel")).to_be_focused()
+        expect(page.get_by_label("Ziel")).to_have_value("")  # a new document
+        _tab_to(page, "Verschieben", presses=5)
+        page.keyboard.press("Enter")
+        expect(page.locator("#editor-status")).to_have_text("Die Seiten wurden verschoben.")
+        expect(cards).to_have_count(1)
+        expect(page.get_by_role("link", name="Neues Schriftstück bearbeiten")).to_be_visible()
+
+    with transaction(runtime.sessions) as session:
+        documents = session.scalars(select(Document)).all()
+        discarded = [d for d in documents if d.discarded_at is not None]
+        assert [d.discard_reason for d in discarded] == ["Leere Rückseite"]
+        assert sorted(d.page_count or 0 for d in documents) == [1, 1, 1]
+    assert [e.actor_login for e in _audit(runtime, "document.pages.move")] == [DESK]
