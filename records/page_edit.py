@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -322,7 +322,9 @@ def plan_edit(
             new_id = None
         else:
             new_id = uuid.uuid4()
-            layouts = (_layout(document, kept), _layout(document, moved, new_id=new_id))
+            fresh = _layout(document, moved, new_id=new_id)
+            title = _place_in_batch(gate.session, document)[1]
+            layouts = (_layout(document, kept), replace(fresh, title=title))
     return EditPlan(
         kind=kind,
         action=action,
@@ -344,10 +346,9 @@ CHANGED_MEANWHILE = (
 )
 
 
-def _new_document(gate: Gate, source: Document, plan: EditPlan) -> Document:
-    """The document the moved pages go to: the source's scan, its own place in the batch."""
-    session = gate.session
-    sequence = (
+def _place_in_batch(session: Session, source: Document) -> tuple[int, str]:
+    """A new document's place after the last one of the source's batch, and its name there."""
+    last = (
         session.scalar(
             select(func.max(Document.sequence)).where(Document.batch_id == source.batch_id)
         )
@@ -355,11 +356,17 @@ def _new_document(gate: Gate, source: Document, plan: EditPlan) -> Document:
         else None
     ) or source.sequence
     base = source.batch.source_name if source.batch is not None else source.source_name
+    return last + 1, f"{base} ({last + 1})"
+
+
+def _new_document(gate: Gate, source: Document, plan: EditPlan) -> Document:
+    """The document the moved pages go to: the source's scan, its own place in the batch."""
     assert plan.new_id is not None
+    sequence, title = _place_in_batch(gate.session, source)
     created = Document(
         id=plan.new_id,
-        sequence=sequence + 1,
-        source_name=f"{base} ({sequence + 1})",
+        sequence=sequence,
+        source_name=title,
         status="processed",
         derived_from_id=source.id,
         **{name: getattr(source, name) for name in _INHERITED},
@@ -371,7 +378,7 @@ def _new_document(gate: Gate, source: Document, plan: EditPlan) -> Document:
         created.discarded_at = utcnow()
         created.discarded_by_login = gate.user.login
         created.discard_reason = plan.reason
-    session.add(created)
+    gate.session.add(created)
     return created
 
 

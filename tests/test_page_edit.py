@@ -165,11 +165,11 @@ def _sha256(runtime: Runtime, key: str) -> str:
     return hashlib.sha256(read_bytes(runtime.blobs, key)).hexdigest()
 
 
-def _pdf_text_pages(runtime: Runtime, key: str) -> int:
+def _pdf_pages_and_title(runtime: Runtime, key: str) -> tuple[int, str]:
     path = runtime.settings.data_dir / "check.pdf"
     path.write_bytes(read_bytes(runtime.blobs, key))
     with pikepdf.open(path) as pdf:
-        return len(pdf.pages)
+        return len(pdf.pages), str(pdf.docinfo.get("/Title", ""))
 
 
 def _audit(runtime: Runtime, action: str) -> list[AuditEvent]:
@@ -226,9 +226,11 @@ def test_three_letters_in_one_scan_are_split_into_three_households(
         assert derived[1].derived_from_id == derived[0].id
         assert all(d.batch_id == source.batch_id for d in derived)
         keys = [d.pdf_key for d in documents]
+        names = [d.source_name for d in documents]
         assert len(set(keys)) == 3
-    for key in keys:
-        assert key is not None and _pdf_text_pages(runtime, key) == 1
+    assert names == ["stapel.pdf", "stapel.pdf (2)", "stapel.pdf (3)"]
+    for key, name in zip(keys, names, strict=True):
+        assert key is not None and _pdf_pages_and_title(runtime, key) == (1, name)
     # The original upload is untouched.
     assert _sha256(runtime, original_key) == original_sha
     # Audited: who split which pages off which document.
