@@ -1116,12 +1116,8 @@ class EditorPageOut(Out):
             width=page.width,
             height=page.height,
             words=len(page.text.split()),
-            thumb_url=f"{at}/thumb?v={page.thumb_sha256[:16]}"
-            if page.thumb_key and page.thumb_sha256
-            else None,
-            image_url=f"{at}/image?v={page.image_sha256[:16]}"
-            if page.image_key and page.image_sha256
-            else None,
+            thumb_url=_versioned(f"{at}/thumb", page.thumb_key),
+            image_url=_versioned(f"{at}/image", page.image_key),
         )
 
 
