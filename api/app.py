@@ -18,6 +18,7 @@ from api.routes import (
     exports,
     health,
     objections,
+    pages,
     search,
     viewer,
     workplace,
@@ -50,6 +51,7 @@ def create_app(runtime: Runtime, *, error_page: PageRenderer | None = None) -> F
         health.router,
         auth.router,
         documents.router,
+        pages.router,  # page editing (issue 15)
         desk.router,
         viewer.router,  # before clearing: its /pages/{n}/{rendition} would take /words
         clearing.router,

@@ -11,6 +11,7 @@ the domain object here; the services return domain objects or plain data.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
@@ -416,10 +417,19 @@ class DocumentViewOut(Out):
         self.pdf_url = f"{base}/pdf" if self.pdf_url else None
         for page in self.pages:
             at = f"{base}/pages/{page.number}"
-            page.image_url = f"{at}/image" if page.image_url else None
-            page.thumb_url = f"{at}/thumb" if page.thumb_url else None
-            page.words_url = f"{at}/words" if page.words_url else None
+            page.image_url = _versioned(f"{at}/image", page.image_url)
+            page.thumb_url = _versioned(f"{at}/thumb", page.thumb_url)
+            page.words_url = _versioned(f"{at}/words", page.words_url)
         return self
+
+
+def _versioned(url: str, key: str | None) -> str | None:
+    """The URL of a page's file, named after its stored key: the browser keeps a page's files
+    for an hour (api.downloads), and page editing (issue 15) turns a page or gives its number
+    to another page, so a new file gets a new URL."""
+    if key is None:
+        return None
+    return f"{url}?v={hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
 class WordBox(Out):
@@ -1080,3 +1090,67 @@ class HealthOut(Out):
     backends: dict[str, BackendStateOut] | None = None
     tools: ToolStateOut | None = None
     jobs: dict[str, int] | None = None
+
+
+# --- page editing (issue 15) -------------------------------------------------------------
+
+
+class EditorPageOut(Out):
+    """A page in the page editor; its pictures' URLs name their rendition, so that a turned
+    page is fetched anew."""
+
+    number: int
+    rotation: int
+    width: int | None
+    height: int | None
+    words: int
+    thumb_url: str | None
+    image_url: str | None
+
+    @classmethod
+    def of(cls, document: Document, page: Page) -> EditorPageOut:
+        at = f"/api/documents/{document.id}/pages/{page.number}"
+        return cls(
+            number=page.number,
+            rotation=page.rotation,
+            width=page.width,
+            height=page.height,
+            words=len(page.text.split()),
+            thumb_url=_versioned(f"{at}/thumb", page.thumb_key),
+            image_url=_versioned(f"{at}/image", page.image_key),
+        )
+
+
+class MoveTargetOut(Out):
+    """A document of the same household or batch that pages may be moved to."""
+
+    id: uuid.UUID
+    source_name: str
+    doc_type_name: OptionalTypeName
+    page_count: int | None
+    received_at: Timestamp
+    where: str
+
+
+class PageEditorOut(Out):
+    id: uuid.UUID
+    source_name: str
+    doc_type_name: OptionalTypeName
+    where: str
+    derived_from_id: uuid.UUID | None
+    pages: list[EditorPageOut]
+    targets: list[MoveTargetOut]
+
+
+class EditedDocumentOut(Out):
+    document_id: uuid.UUID
+    role: Literal["source", "target", "new", "discarded"]
+    page_count: int
+    where: str
+    editable: bool
+
+
+class PageEditOut(Out):
+    kind: Literal["split", "move", "remove", "rotate"]
+    message: str
+    documents: list[EditedDocumentOut]

@@ -57,7 +57,7 @@ from ingest.textlayer import PageContent, layered_page_pdf, page_contents, page_
 from ingest.validation import PDF
 from records import audit
 from records.jobs import ClaimedJob, complete, hold
-from records.models import Document, DroppedPage, Page, ScanBatch
+from records.models import SCAN_FIELDS, Document, DroppedPage, Page, ScanBatch
 from records.reindex import reindex_documents
 from records.runtime import Runtime
 from storage import BlobStore, downloaded
@@ -367,6 +367,10 @@ def _put(blobs: BlobStore, key: str, path: Path) -> str:
         return blobs.put(key, source).sha256
 
 
+# Page editing (ingest/page_edit.py) makes and stores renditions the same way.
+page_renditions, put_file = _renditions, _put
+
+
 def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], bool]) -> None:
     settings = runtime.settings
     with transaction(runtime.sessions) as session:
@@ -574,14 +578,7 @@ def _dropped_message(dropped: list[PageOutcome]) -> str | None:
 
 
 # What a document takes over from its batch, and a page row from the page's outcome.
-_FROM_BATCH = (
-    "content_type",
-    "size_bytes",
-    "original_key",
-    "original_sha256",
-    "received_at",
-    "uploaded_by_id",
-)
+_FROM_BATCH = SCAN_FIELDS
 _FROM_OUTCOME = ("source_page", "dpi", "scan_dpi", "colour", "width", "height")
 
 

@@ -99,6 +99,7 @@ class Capability(StrEnum):
     VERIFY_STORE = "verify_store"  # check every stored object against its SHA-256
     MASTER_DATA = "master_data"  # import staff and households from the Fachverfahren
     MANAGE_DEPUTIES = "manage_deputies"  # name and end deputies for others
+    EDIT_PAGES = "edit_pages"  # split, move, remove and rotate pages (issue 15)
 
 
 _CASEWORK = frozenset(
@@ -107,6 +108,7 @@ _CASEWORK = frozenset(
         Capability.CASE_FILES,
         Capability.STAND_IN,
         Capability.EXPORT,
+        Capability.EDIT_PAGES,
     }
 )
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -115,7 +117,9 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.WIDERSPRUCH: frozenset(
         {Capability.INBOX, Capability.CASE_FILES, Capability.LEGAL, Capability.EXPORT}
     ),
-    Role.SCANSTELLE: frozenset({Capability.SCAN, Capability.CLEARING, Capability.VERIFY_STORE}),
+    Role.SCANSTELLE: frozenset(
+        {Capability.SCAN, Capability.CLEARING, Capability.VERIFY_STORE, Capability.EDIT_PAGES}
+    ),
     Role.ADMIN: frozenset(
         {Capability.MASTER_DATA, Capability.MANAGE_DEPUTIES, Capability.VERIFY_STORE}
     ),
@@ -378,6 +382,7 @@ _WHOSE_TASK = {
     Capability.VERIFY_STORE: "der Scanstelle und der Administration",
     Capability.MASTER_DATA: "der Administration",
     Capability.MANAGE_DEPUTIES: "der Administration",
+    Capability.EDIT_PAGES: "der Scanstelle, der Sachbearbeitung und des Fallmanagements",
 }
 NO_CAPABILITY = "Kein Zugriff: Das gehört nicht zu den Aufgaben Ihrer Rolle."
 

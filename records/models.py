@@ -253,6 +253,18 @@ class Document(Base):
     )
 
 
+# What a document has of the scan it was read from, by the same names as on its batch: taken
+# over from the batch (ingest.pipeline) and by a part split off it (records.page_edit).
+SCAN_FIELDS = (
+    "content_type",
+    "size_bytes",
+    "original_key",
+    "original_sha256",
+    "received_at",
+    "uploaded_by_id",
+)
+
+
 class Page(Base):
     __tablename__ = "pages"
     __table_args__ = (UniqueConstraint("document_id", "number"),)

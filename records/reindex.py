@@ -49,7 +49,11 @@ class ReindexReport:
 
 
 def _searchable() -> ColumnElement[bool]:
-    return (Document.status == "processed") & (Document.qa_status != "rejected")
+    return (
+        (Document.status == "processed")
+        & (Document.qa_status != "rejected")
+        & Document.discarded_at.is_(None)  # discarded: kept with the original, found by no one
+    )
 
 
 def checkpoint_path(runtime: Runtime) -> Path:
@@ -131,7 +135,7 @@ def reindex_documents(runtime: Runtime, document_ids: list[uuid.UUID]) -> None:
                 .options(selectinload(Document.pages), selectinload(Document.household))
             )
         )
-        kept = [d for d in documents if d.qa_status != "rejected"]
+        kept = [d for d in documents if d.qa_status != "rejected" and d.discarded_at is None]
         entries = _entries(session, kept)
     runtime.index.index_many(entries)
     for gone in {str(i) for i in wanted} - {entry.document_id for entry in entries}:

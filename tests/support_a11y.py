@@ -138,6 +138,7 @@ def pages(site: Site) -> list[tuple[str | None, str]]:
         (CASEWORKER, f"/akte/{HOUSEHOLD}/aktenauszug"),
         (CASEWORKER, f"/viewer?doc={site.document}"),
         (CASEWORKER, f"/dokument/{site.document}?liste=postkorb"),
+        (CASEWORKER, f"/dokument/{site.document}/seiten"),  # page editing (issue 15)
         (CASEWORKER, "/gibt-es-nicht"),
         (DESK, "/scanstelle"),
         (DESK, "/klaerung"),

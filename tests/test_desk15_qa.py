@@ -97,7 +97,7 @@ def test_an_entry_names_type_household_caseworker_sender_pages_and_shows_page_on
     assert thumb is not None and thumb.group(2).startswith("Seite 1 von 0001.pdf")
     image = site.client.get(thumb.group(1))
     assert image.status_code == 200 and image.headers["content-type"].startswith("image/")
-    assert f'href="/dokument/{site.letter}" target="eakte-viewer"' in entry
+    assert f'href="/viewer?doc={site.letter}" target="eakte-viewer"' in entry
     # A caseworker gets neither the list nor the batches.
     caseworker = _client(site.runtime, "lsb.95401.3")
     assert caseworker.get("/scanstelle/pruefung").status_code == 403
