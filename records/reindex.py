@@ -2,7 +2,8 @@
 
 The index is derived data; the database (documents, page texts, households) is the truth. A run
 writes every searchable document again in batches, then removes every entry it did not write:
-documents that no longer exist, were rejected for a new scan or are not processed. Entries carry
+documents that no longer exist, were rejected for a new scan, were discarded or are not
+processed. Entries carry
 the time they were written, so "not written by this run" is "written before the run started".
 
 A run can be interrupted at any point and is resumed from a checkpoint file (the last document
@@ -49,7 +50,11 @@ class ReindexReport:
 
 
 def _searchable() -> ColumnElement[bool]:
-    return (Document.status == "processed") & (Document.qa_status != "rejected")
+    return (
+        (Document.status == "processed")
+        & (Document.qa_status != "rejected")
+        & Document.discarded_at.is_(None)
+    )
 
 
 def checkpoint_path(runtime: Runtime) -> Path:
@@ -131,7 +136,7 @@ def reindex_documents(runtime: Runtime, document_ids: list[uuid.UUID]) -> None:
                 .options(selectinload(Document.pages), selectinload(Document.household))
             )
         )
-        kept = [d for d in documents if d.qa_status != "rejected"]
+        kept = [d for d in documents if d.qa_status != "rejected" and d.discarded_at is None]
         entries = _entries(session, kept)
     runtime.index.index_many(entries)
     for gone in {str(i) for i in wanted} - {entry.document_id for entry in entries}:

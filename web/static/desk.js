@@ -68,7 +68,8 @@ function documentControls(doc) {
       : doc.inbox.kind === "team" ? doc.inbox.team : "Klärung";
     routed = html` → <span class="routed ${doc.inbox.kind}">${target}</span>`;
   }
-  const pages = html`${doc.pages} S. (${sheets})${routed}`;
+  const duplicate = doc.duplicate_kind ? html` <span class="badge duplicate" title="Bereits eingelesen; trotzdem zugestellt">Duplikat (${doc.duplicate_kind === "datei" ? "gleicher Inhalt" : "gleicher Text"})</span>` : "";
+  const pages = html`${doc.pages} S. (${sheets})${routed}${duplicate}`;
   if (doc.qa_status === "rejected") {
     return html`<div class="doc" data-id="${doc.id}">${pages} ${state}
       <button type="button" class="secondary undo">Ablehnung zurücknehmen</button>

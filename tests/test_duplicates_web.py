@@ -1,0 +1,90 @@
+"""Duplicates in clearing, in a real browser (Debian's Chromium, Playwright): a letter read
+before is shown as such and discarded after a confirmation with a reason; the household the
+clearing reason names is filed into with one click."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from core.db import transaction
+from records.duplicates import mark_duplicate
+from records.models import Document
+from records.runtime import Runtime
+from tests.support import OWN, file_indexed
+from tests.support_browser import log_in, screenshot
+
+pytestmark = pytest.mark.slow
+
+DESK = "post.1"
+TEXT = "Guten Tag, anbei die Kopie meines Mietvertrags für die neue Wohnung in Husum. " * 3
+
+
+def _clearing_letters(runtime: Runtime) -> tuple[str, str, str]:
+    """In clearing: a letter, the same letter read again (marked), and a letter whose clearing
+    reason names the household OWN."""
+    earlier = file_indexed(runtime, None, "sonstiges", TEXT, source_name="miete-1.pdf")
+    later = file_indexed(runtime, None, "sonstiges", TEXT, source_name="miete-2.pdf")
+    named = file_indexed(runtime, None, "sonstiges", "Bitte um Rückruf.", source_name="anruf.pdf")
+    with transaction(runtime.sessions) as session:
+        for document_id in (earlier, later):
+            mark_duplicate(session, session.get_one(Document, uuid.UUID(document_id)), [])
+            session.flush()
+        session.get_one(Document, uuid.UUID(named)).recognition = {
+            "clearing_reason": f"Haushalt {OWN} erkannt, aber die Dokumentart ist unsicher",
+            "candidates": [OWN],
+            "bg_numbers_found": [],
+            "household_evidence": [],
+        }
+    return earlier, later, named
+
+
+def _item(page: Page, document_id: str) -> Locator:
+    return page.locator(f'.clearing-item[data-document-id="{document_id}"]')
+
+
+def test_clearing_discards_a_duplicate_after_confirmation_and_files_with_one_click(
+    live_url: str, page: Page, sqlite_runtime: Runtime
+) -> None:
+    earlier, later, named = _clearing_letters(sqlite_runtime)
+    log_in(page, live_url, DESK)
+    page.get_by_role("link", name="Klärung").click()
+    expect(page.locator("#clearing-count")).to_have_text("3 offen")
+    duplicate = _item(page, later)
+    expect(duplicate.locator(".duplicate")).to_contain_text(
+        "Bereits eingelesen: Duplikat von »miete-1.pdf«"
+    )
+    expect(
+        duplicate.get_by_role("link", name="Duplikat von »miete-1.pdf«", exact=False)
+    ).to_have_attribute("href", f"/dokument/{earlier}")
+    expect(_item(page, earlier).locator(".duplicate")).to_be_hidden()
+
+    # Asking first: cancelling keeps the letter.
+    duplicate.get_by_role("button", name="Als Duplikat verwerfen").click()
+    dialog = page.get_by_role("dialog", name="Duplikat verwerfen?")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_label("Grund")).to_have_value("Duplikat von miete-1.pdf")
+    screenshot(page, "klaerung-duplikat-verwerfen.png")
+    dialog.get_by_role("button", name="Abbrechen").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#clearing-count")).to_have_text("3 offen")
+
+    duplicate.get_by_role("button", name="Als Duplikat verwerfen").click()
+    dialog.get_by_label("Grund").fill("Zweimal eingescannt")
+    dialog.get_by_role("button", name="Verwerfen").click()
+    expect(page.locator("#clearing-status")).to_have_text("miete-2.pdf: als Duplikat verworfen.")
+    expect(page.locator("#clearing-count")).to_have_text("2 offen")
+    expect(_item(page, later)).to_have_count(0)
+
+    # The household the clearing reason names: one click files the letter there.
+    item = _item(page, named)
+    item.get_by_role("button", name=f"Zuordnen zu {OWN}").click()
+    expect(page.locator("#clearing-status")).to_contain_text(f"anruf.pdf: zugeordnet zu {OWN}")
+    with transaction(sqlite_runtime.sessions, read_only=True) as session:
+        discarded = session.get_one(Document, uuid.UUID(later))
+        assert discarded.discard_reason == "Zweimal eingescannt"
+        assert discarded.discarded_by_login == DESK
+        filed = session.get_one(Document, uuid.UUID(named))
+        assert filed.household is not None and filed.household.bg_number == OWN
