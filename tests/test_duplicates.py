@@ -145,16 +145,13 @@ def test_the_same_file_uploaded_twice_is_marked_and_still_routed(intake) -> None
     )
 
 
-def test_the_same_letter_scanned_again_is_marked_by_its_text(intake) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_letter_scanned_again_is_marked_by_its_text_another_letter_is_not(intake) -> None:  # type: ignore[no-untyped-def]
     _, _, _, marks, _ = intake
     first_id = marks["first"][0]
     _, earlier, kind, filed = marks["rescan"]
     assert (earlier, kind) == (first_id, "text")
     assert filed
-
-
-def test_another_letter_of_the_same_household_is_no_duplicate(intake) -> None:  # type: ignore[no-untyped-def]
-    _, _, _, marks, _ = intake
+    # The household's other letter of the same form (same layout, other dates and answers).
     assert marks["other"][1:3] == (None, None)
 
 

@@ -4,6 +4,7 @@ clearing reason names is filed into with one click."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -19,6 +20,7 @@ from tests.support_browser import log_in, screenshot
 pytestmark = pytest.mark.slow
 
 DESK = "post.1"
+CASEWORKER = "lsb.95401.2"  # OWN's caseworker
 TEXT = "Guten Tag, anbei die Kopie meines Mietvertrags für die neue Wohnung in Husum. " * 3
 
 
@@ -88,3 +90,35 @@ def test_clearing_discards_a_duplicate_after_confirmation_and_files_with_one_cli
         assert discarded.discarded_by_login == DESK
         filed = session.get_one(Document, uuid.UUID(named))
         assert filed.household is not None and filed.household.bg_number == OWN
+
+
+def _row(page: Page, source_name: str) -> Locator:
+    """The Postkorb row of the letter (by the file name the row prints, not its reason's)."""
+    name = page.locator("span.hint", has_text=f"{source_name} ·")
+    return page.locator("#inbox-rows tr").filter(has=name)
+
+
+def test_postkorb_row_links_a_duplicate_to_the_earlier_letter(
+    live_url: str, page: Page, sqlite_runtime: Runtime
+) -> None:
+    earlier = file_indexed(sqlite_runtime, OWN, "sonstiges", TEXT, source_name="miete-1.pdf")
+    later = file_indexed(sqlite_runtime, OWN, "sonstiges", TEXT, source_name="miete-2.pdf")
+    with transaction(sqlite_runtime.sessions) as session:
+        for document_id in (earlier, later):
+            mark_duplicate(session, session.get_one(Document, uuid.UUID(document_id)), [])
+            session.flush()
+    log_in(page, live_url, CASEWORKER)
+    row = _row(page, "miete-2.pdf")
+    badge = row.get_by_role("link", name="Duplikat", exact=True)
+    expect(badge).to_be_visible()  # in the one-line row, before what may be cut off
+    expect(badge).to_have_attribute("href", f"/dokument/{earlier}")
+    first = _row(page, "miete-1.pdf")
+    expect(first.locator(".duplicate")).to_have_count(0)
+    # The reason, opened on demand, says what it repeats.
+    row.get_by_role("button", name="Grund").click()
+    expect(row.get_by_role("link", name="Duplikat von »miete-1.pdf«", exact=False)).to_be_visible()
+    expect(row).to_contain_text("(gleicher Text)")
+    screenshot(page, "postkorb-duplikat.png")
+    badge.click()  # the earlier letter, opened through the access gate like any document
+    expect(page).to_have_url(re.compile(earlier))
+    expect(page.get_by_role("heading", name="miete-1.pdf")).to_be_visible()

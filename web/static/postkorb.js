@@ -100,8 +100,8 @@ function duplicateLink(mark) {
 function duplicateBadge(mark) {
   if (!mark) return "";
   return mark.earlier_id
-    ? html` <a class="badge duplicate" href="${uri`/dokument/${mark.earlier_id}`}" title="${mark.text}">Duplikat</a>`
-    : html` <span class="badge duplicate" title="${mark.text}">Duplikat</span>`;
+    ? html`<a class="badge duplicate" href="${uri`/dokument/${mark.earlier_id}`}" title="${mark.text}">Duplikat</a> `
+    : html`<span class="badge duplicate" title="${mark.text}">Duplikat</span> `;
 }
 
 function render() {
@@ -124,7 +124,7 @@ function render() {
     setHtml(row, html`
       <td><input type="checkbox" class="pick" aria-label="${rowName(item)} markieren"${state.selected.has(item.id) ? html` checked` : ""}></td>
       <td class="nowrap">${germanDate(doc.receipt_date)}${item.state === "new" ? html` <span class="badge new">neu</span>` : ""}${item.state === "done" ? html` <span class="badge approved">erledigt</span>` : ""}</td>
-      <td><div class="line wide"><span class="type">${doc.doc_type_name || "–"}</span> <span class="hint">${doc.source_name} · ${doc.pages} S.</span>${where}${rejected ? html` <span class="badge rejected">zur Neuerfassung abgelehnt</span>` : ""}${duplicateBadge(doc.duplicate)}</div></td>
+      <td><div class="line wide">${duplicateBadge(doc.duplicate)}<span class="type">${doc.doc_type_name || "–"}</span> <span class="hint">${doc.source_name} · ${doc.pages} S.</span>${where}${rejected ? html` <span class="badge rejected">zur Neuerfassung abgelehnt</span>` : ""}</div></td>
       <td><div class="line">${household}</div></td>
       <td class="reason"><button type="button" class="disclosure" data-act="reason" aria-expanded="${open ? "true" : "false"}" aria-controls="${detailId}" aria-label="Grund: ${rowName(item)}"><span aria-hidden="true">${open ? "▾" : "▸"}</span> Grund${item.comment ? " und Kommentar" : ""}</button></td>
       <td class="actions">
