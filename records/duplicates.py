@@ -22,7 +22,7 @@ from datetime import date, timedelta
 
 from rapidfuzz import fuzz
 from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core.db import utcnow
 from core.errors import Conflict, InvalidInput
@@ -103,16 +103,21 @@ def _same_file(session: Session, document: Document) -> Document | None:
     )
 
 
-def _image_hashes(session: Session, document_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
-    hashes: dict[uuid.UUID, list[str]] = {i: [] for i in document_ids}
+def _per_page(
+    session: Session,
+    column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None],
+    document_ids: list[uuid.UUID],
+) -> dict[uuid.UUID, list[str]]:
+    """A page column's values of each of these documents, in page order ("" for none)."""
+    values: dict[uuid.UUID, list[str]] = {i: [] for i in document_ids}
     rows = session.execute(
-        select(Page.document_id, Page.image_sha256)
+        select(Page.document_id, column)
         .where(Page.document_id.in_(document_ids))
         .order_by(Page.document_id, Page.number)
     )
-    for document_id, image_sha256 in rows:
-        hashes[document_id].append(image_sha256 or "")
-    return hashes
+    for document_id, value in rows:
+        values[document_id].append(value or "")
+    return values
 
 
 def _same_fingerprint(session: Session, document: Document) -> tuple[Document, str] | None:
@@ -134,23 +139,11 @@ def _same_fingerprint(session: Session, document: Document) -> tuple[Document, s
         return None
     own = [page.image_sha256 or "" for page in document.pages]
     if all(own):
-        hashes = _image_hashes(session, [d.id for d in found])
+        hashes = _per_page(session, Page.image_sha256, [d.id for d in found])
         for earlier in found:
             if hashes[earlier.id] == own:
                 return earlier, SAME_FILE
     return found[0], SAME_TEXT
-
-
-def _texts(session: Session, document_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    pages: dict[uuid.UUID, list[str]] = {i: [] for i in document_ids}
-    rows = session.execute(
-        select(Page.document_id, Page.text)
-        .where(Page.document_id.in_(document_ids))
-        .order_by(Page.document_id, Page.number)
-    )
-    for document_id, text in rows:
-        pages[document_id].append(text or "")
-    return {key: normalised_text(value) for key, value in pages.items()}
 
 
 def _similar_text(
@@ -181,7 +174,10 @@ def _similar_text(
     )
     if not candidates:
         return None
-    texts = _texts(session, candidates)
+    texts = {
+        key: normalised_text(pages)
+        for key, pages in _per_page(session, Page.text, candidates).items()
+    }
     matching = [key for key in candidates if similar(normalised, texts[key])]
     if not matching:
         return None

@@ -163,21 +163,23 @@ def _earlier_objections(
     letters: list[ColumnElement[bool]] = [Objection.document_id.in_(same_letter)]
     if document.duplicate_of_id is not None:
         letters.append(Objection.document_id == document.duplicate_of_id)
-    parts = [
-        f"Dasselbe Schreiben (als Duplikat erkannt) ist bereits als Widerspruch erfasst "
-        f"({_described(o)})."
-        for o in session.scalars(select(Objection).where(or_(*letters)).order_by(Objection.id))
+    checks = [
+        (or_(*letters), "Dasselbe Schreiben (als Duplikat erkannt) ist bereits als Widerspruch"),
     ]
     if decision is not None:
-        parts += [
-            f"Gegen diesen Bescheid ist bereits ein Widerspruch erfasst ({_described(o)})."
-            for o in session.scalars(
-                select(Objection).where(Objection.decision_id == decision.id).order_by(Objection.id)
+        checks.append(
+            (
+                Objection.decision_id == decision.id,
+                "Gegen diesen Bescheid ist bereits ein Widerspruch",
             )
-        ]
-    if not parts:
+        )
+    found: dict[int, str] = {}  # each objection named once, for the first reason it matches
+    for condition, said in checks:
+        for o in session.scalars(select(Objection).where(condition).order_by(Objection.id)):
+            found.setdefault(o.id, f"{said} erfasst ({_described(o)}).")
+    if not found:
         return None
-    return " ".join(parts) + " Trotzdem erfassen (z. B. als Ergänzung)?"
+    return " ".join(found.values()) + " Trotzdem erfassen (z. B. als Ergänzung)?"
 
 
 def objections_of(session: Session, household_id: int) -> list[Objection]:

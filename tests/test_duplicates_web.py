@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Dialog, Locator, Page, expect
+from sqlalchemy import select
 
 from core.db import transaction
 from records.duplicates import mark_duplicate
-from records.models import Document
+from records.models import Document, Objection
 from records.runtime import Runtime
-from tests.support import OWN, file_indexed
+from tests.support import OWN, client_for, file_indexed
 from tests.support_browser import log_in, screenshot
 
 pytestmark = pytest.mark.slow
@@ -122,3 +124,70 @@ def test_postkorb_row_links_a_duplicate_to_the_earlier_letter(
     badge.click()  # the earlier letter, opened through the access gate like any document
     expect(page).to_have_url(re.compile(earlier))
     expect(page.get_by_role("heading", name="miete-1.pdf")).to_be_visible()
+
+
+OFFICE = "ws.1"
+OFFICE_HOUSEHOLD = "95401BG5662133"
+
+
+def test_a_second_objection_against_the_same_decision_asks_before_it_is_registered(
+    live_url: str, page: Page, sqlite_runtime: Runtime
+) -> None:
+    office_team = "team:Widerspruchsstelle"
+    decision = file_indexed(
+        sqlite_runtime,
+        OFFICE_HOUSEHOLD,
+        "bescheid",
+        "Bescheid",
+        source_name="bescheid.pdf",
+        direction="out",
+        dispatch_date=date(2026, 10, 10),
+    )
+    first, second = (
+        file_indexed(
+            sqlite_runtime,
+            OFFICE_HOUSEHOLD,
+            "widerspruch",
+            f"Widerspruch gegen den Bescheid, Schreiben {n}",
+            target=office_team,
+            source_name=f"widerspruch-{n}.pdf",
+        )
+        for n in (1, 2)
+    )
+    registered = client_for(sqlite_runtime, OFFICE).post(
+        "/api/objections", json={"document_id": first, "decision_id": decision}
+    )
+    assert registered.status_code == 201, registered.text
+    number = registered.json()["id"]
+
+    log_in(page, live_url, OFFICE)
+    page.locator("#scopes .tab", has_text="Team").click()
+    row = _row(page, "widerspruch-2.pdf")
+    asked: list[str] = []
+
+    def answer(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        if len(asked) == 1:
+            dialog.dismiss()
+        else:
+            dialog.accept()
+
+    page.on("dialog", answer)
+    row.get_by_role("button", name="Widerspruch erfassen").click()
+    form = page.locator("#legal-dialog")
+    form.get_by_label("Angefochtener Bescheid").select_option(decision)
+    # Not confirmed: nothing registered, the warning stays in the dialog.
+    form.get_by_role("button", name="Erfassen").click()
+    expect(form.get_by_role("alert")).to_contain_text(
+        f"Gegen diesen Bescheid ist bereits ein Widerspruch erfasst (Nr. {number}"
+    )
+    # Confirmed: registered as a second objection against the decision.
+    form.get_by_role("button", name="Erfassen").click()
+    expect(
+        form.get_by_role("heading", name=re.compile(r"Widerspruch Nr\. \d+ erfasst"))
+    ).to_be_visible()
+    assert len(asked) == 2 and "Trotzdem erfassen" in asked[0]
+    with transaction(sqlite_runtime.sessions, read_only=True) as session:
+        objections = session.scalars(select(Objection).order_by(Objection.id)).all()
+        assert [str(o.document_id) for o in objections] == [first, second]
+        assert {str(o.decision_id) for o in objections} == {decision}
