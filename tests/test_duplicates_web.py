@@ -17,6 +17,7 @@ from records.duplicates import mark_duplicate
 from records.models import Document, Objection
 from records.runtime import Runtime
 from tests.support import OWN, client_for, file_indexed
+from tests.support_a11y import AXE
 from tests.support_browser import log_in, screenshot
 
 pytestmark = pytest.mark.slow
@@ -45,6 +46,15 @@ def _clearing_letters(runtime: Runtime) -> tuple[str, str, str]:
     return earlier, later, named
 
 
+def _axe(page: Page) -> list[str]:
+    """WCAG 2.1 A/AA violations axe-core (npm, pinned) finds on the page as it is now."""
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    script = """async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))
+        .violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${v.help} at ${n.target}`))"""
+    violations: list[str] = page.evaluate(script, ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
+    return violations
+
+
 def _item(page: Page, document_id: str) -> Locator:
     return page.locator(f'.clearing-item[data-document-id="{document_id}"]')
 
@@ -71,6 +81,7 @@ def test_clearing_discards_a_duplicate_after_confirmation_and_files_with_one_cli
     expect(dialog).to_be_visible()
     expect(dialog.get_by_label("Grund")).to_have_value("Duplikat von miete-1.pdf")
     screenshot(page, "klaerung-duplikat-verwerfen.png")
+    assert _axe(page) == []
     dialog.get_by_role("button", name="Abbrechen").click()
     expect(dialog).to_be_hidden()
     expect(page.locator("#clearing-count")).to_have_text("3 offen")
@@ -121,6 +132,7 @@ def test_postkorb_row_links_a_duplicate_to_the_earlier_letter(
     expect(row.get_by_role("link", name="Duplikat von »miete-1.pdf«", exact=False)).to_be_visible()
     expect(row).to_contain_text("(gleicher Text)")
     screenshot(page, "postkorb-duplikat.png")
+    assert _axe(page) == []
     badge.click()  # the earlier letter, opened through the access gate like any document
     expect(page).to_have_url(re.compile(earlier))
     expect(page.get_by_role("heading", name="miete-1.pdf")).to_be_visible()
