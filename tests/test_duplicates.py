@@ -8,11 +8,14 @@ from __future__ import annotations
 import dataclasses
 import random
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from core.db import transaction
@@ -52,9 +55,12 @@ LETTER, OTHER_LETTER = 83, 312  # both a one-page Veränderungsmitteilung of tha
 # --- intake: the pipeline marks what it read before ---------------------------------------------
 
 
-def _scan(master: lettergen.Master, index: int, scan_seed: int, path: Path) -> Path:
+def _scan(
+    master: lettergen.Master, index: int, scan_seed: int, path: Path, when: date | None = None
+) -> Path:
     """The generated letter `index`, scanned as an office scanner would; another `scan_seed` is
-    the same paper scanned again (other noise and skew, so OCR reads it slightly otherwise)."""
+    the same paper scanned again (other noise and skew, so OCR reads it slightly otherwise),
+    another `when` the same scan in a file of its own (other bytes, the same page images)."""
     plan = lettergen.plan_letter(master, SEED, index)
     pages, profile = lettergen.render(plan, random.Random(1))
     profile = dataclasses.replace(profile, upside_down=False, turn=0, note=False, kind="office")
@@ -70,8 +76,25 @@ def _scan(master: lettergen.Master, index: int, scan_seed: int, path: Path) -> P
         )[0]
         for number, page in enumerate(pages, start=1)
     ]
-    lettergen.write_pdf(path, images, plan.dpi, 90, plan.letter_date)
+    lettergen.write_pdf(path, images, plan.dpi, 90, when or plan.letter_date)
     return path
+
+
+@dataclass(frozen=True)
+class Mark:
+    document_id: uuid.UUID
+    duplicate_of: uuid.UUID | None
+    kind: str | None
+    filed: bool  # in a household's file (routed), not only marked
+
+
+@dataclass(frozen=True)
+class Intake:
+    runtime: Runtime
+    desk: TestClient
+    batches: dict[str, str]
+    marks: dict[str, Mark]
+    caseworker: str
 
 
 def _generated_people(runtime: Runtime, master: lettergen.Master, folder: Path) -> None:
@@ -87,7 +110,7 @@ def _generated_people(runtime: Runtime, master: lettergen.Master, folder: Path) 
 
 
 @pytest.fixture(scope="module")
-def intake(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Intake]:
     """Four uploads: a letter, the same file again, the same letter scanned again, and another
     letter of the same household; each processed before the next is handed in."""
     from app.runtime import build_runtime
@@ -105,6 +128,7 @@ def intake(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
         "first": first,
         "same_file": first,
         "rescan": _scan(master, LETTER, 2, work / "brief-neu-gescannt.pdf"),
+        "redelivered": _scan(master, LETTER, 1, work / "nachlieferung.pdf", date(2026, 12, 1)),
         "other": _scan(master, OTHER_LETTER, 1, work / "anderer-brief.pdf"),
     }
     batches = {}
@@ -121,52 +145,58 @@ def intake(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
             for name, batch in batches.items()
         }
         marks = {
-            name: (d.id, d.duplicate_of_id, d.duplicate_kind, d.household_id is not None)
+            name: Mark(d.id, d.duplicate_of_id, d.duplicate_kind, d.household_id is not None)
             for name, d in documents.items()
         }
-    yield runtime, desk, batches, marks, household.caseworker
+    yield Intake(runtime, desk, batches, marks, household.caseworker)
     runtime.close()
 
 
-def test_the_same_file_uploaded_twice_is_marked_and_still_routed(intake) -> None:  # type: ignore[no-untyped-def]
-    runtime, desk, batches, marks, _ = intake
-    first_id, *_ = marks["first"]
-    assert marks["first"][1:3] == (None, None)
-    document_id, earlier, kind, filed = marks["same_file"]
-    assert (earlier, kind) == (first_id, "datei")
-    assert filed  # routed into the household's file like any letter: never lost
+def test_the_same_file_uploaded_twice_is_marked_and_still_routed(intake: Intake) -> None:
+    first, again = intake.marks["first"], intake.marks["same_file"]
+    assert (first.duplicate_of, first.kind) == (None, None)
+    assert (again.duplicate_of, again.kind) == (first.document_id, "datei")
+    assert again.filed  # routed into the household's file like any letter: never lost
     # The desk sees it in the batch's answer and message.
-    batch = desk.get(f"/api/batches/{batches['same_file']}").json()
+    batch = intake.desk.get(f"/api/batches/{intake.batches['same_file']}").json()
     assert batch["documents"][0]["duplicate_kind"] == "datei"
-    assert batch["documents"][0]["duplicate_of_id"] == str(first_id)
+    assert batch["documents"][0]["duplicate_of_id"] == str(first.document_id)
     assert "Duplikat" in batch["status_message"]
-    assert "Duplikat" not in (
-        desk.get(f"/api/batches/{batches['first']}").json()["status_message"] or ""
+    first_batch = intake.desk.get(f"/api/batches/{intake.batches['first']}").json()
+    assert "Duplikat" not in (first_batch["status_message"] or "")
+
+
+def test_the_same_pages_in_another_file_are_the_same_content(intake: Intake) -> None:
+    """A batch that delivers pages read before again, in a file with other bytes."""
+    redelivered = intake.marks["redelivered"]
+    assert (redelivered.duplicate_of, redelivered.kind) == (
+        intake.marks["first"].document_id,
+        "datei",
     )
 
 
-def test_the_same_letter_scanned_again_is_marked_by_its_text_another_letter_is_not(intake) -> None:  # type: ignore[no-untyped-def]
-    _, _, _, marks, _ = intake
-    first_id = marks["first"][0]
-    _, earlier, kind, filed = marks["rescan"]
-    assert (earlier, kind) == (first_id, "text")
-    assert filed
+def test_the_same_letter_scanned_again_is_marked_by_its_text_another_letter_is_not(
+    intake: Intake,
+) -> None:
+    rescan, other = intake.marks["rescan"], intake.marks["other"]
+    assert (rescan.duplicate_of, rescan.kind) == (intake.marks["first"].document_id, "text")
+    assert rescan.filed
     # The household's other letter of the same form (same layout, other dates and answers).
-    assert marks["other"][1:3] == (None, None)
+    assert (other.duplicate_of, other.kind) == (None, None)
+    assert other.filed
 
 
-def test_postkorb_shows_the_mark_with_a_link_to_the_earlier_letter(intake) -> None:  # type: ignore[no-untyped-def]
-    runtime, _, _, marks, caseworker = intake
-    items = client_for(runtime, caseworker).get("/api/inbox").json()["items"]
+def test_postkorb_shows_the_mark_with_a_link_to_the_earlier_letter(intake: Intake) -> None:
+    items = client_for(intake.runtime, intake.caseworker).get("/api/inbox").json()["items"]
     by_id = {item["document"]["id"]: item["document"] for item in items}
-    first_id = str(marks["first"][0])
-    assert {str(m[0]) for m in marks.values()} <= set(by_id)
-    assert by_id[first_id]["duplicate"] is None
-    assert by_id[str(marks["other"][0])]["duplicate"] is None
+    marks = {name: str(mark.document_id) for name, mark in intake.marks.items()}
+    assert set(marks.values()) <= set(by_id)
+    assert by_id[marks["first"]]["duplicate"] is None
+    assert by_id[marks["other"]]["duplicate"] is None
     for name, kind in (("same_file", "datei"), ("rescan", "text")):
-        mark = by_id[str(marks[name][0])]["duplicate"]
+        mark = by_id[marks[name]]["duplicate"]
         assert mark["kind"] == kind
-        assert mark["earlier_id"] == first_id
+        assert mark["earlier_id"] == marks["first"]
         assert mark["text"].startswith("Duplikat von »first.pdf« (Eingang ")
 
 
