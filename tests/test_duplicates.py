@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from core.dates import local_today
 from core.db import transaction
 from records.duplicates import mark_duplicate
 from records.masterdata import (
@@ -93,6 +94,7 @@ class Intake:
     runtime: Runtime
     desk: TestClient
     batches: dict[str, str]
+    said: dict[str, str | None]  # the upload's answer: the batch's message on receipt
     marks: dict[str, Mark]
     caseworker: str
 
@@ -131,11 +133,12 @@ def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Intake]:
         "redelivered": _scan(master, LETTER, 1, work / "nachlieferung.pdf", date(2026, 12, 1)),
         "other": _scan(master, OTHER_LETTER, 1, work / "anderer-brief.pdf"),
     }
-    batches = {}
+    batches, said = {}, {}
     for name, path in files.items():
         response = desk.post("/api/documents", files={"file": (f"{name}.pdf", path.read_bytes())})
         assert response.status_code == 201, response.text
         batches[name] = response.json()["id"]
+        said[name] = response.json()["status_message"]
         work_until_idle(runtime)
     with transaction(runtime.sessions, read_only=True) as session:
         documents = {
@@ -148,7 +151,7 @@ def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Intake]:
             name: Mark(d.id, d.duplicate_of_id, d.duplicate_kind, d.household_id is not None)
             for name, d in documents.items()
         }
-    yield Intake(runtime, desk, batches, marks, household.caseworker)
+    yield Intake(runtime, desk, batches, said, marks, household.caseworker)
     runtime.close()
 
 
@@ -157,6 +160,11 @@ def test_the_same_file_uploaded_twice_is_marked_and_still_routed(intake: Intake)
     assert (first.duplicate_of, first.kind) == (None, None)
     assert (again.duplicate_of, again.kind) == (first.document_id, "datei")
     assert again.filed  # routed into the household's file like any letter: never lost
+    # The desk is told on upload already, and read it is all the same.
+    assert intake.said["first"] is None
+    assert intake.said["same_file"] == (
+        f"Diese Datei wurde bereits am {local_today():%d.%m.%Y} eingeliefert (gleicher Inhalt)."
+    )
     # The desk sees it in the batch's answer and message.
     batch = intake.desk.get(f"/api/batches/{intake.batches['same_file']}").json()
     assert batch["documents"][0]["duplicate_kind"] == "datei"
