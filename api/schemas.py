@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlencode
@@ -58,9 +58,9 @@ class Out(BaseModel):
     model_config = ConfigDict(extra="forbid", from_attributes=True, populate_by_name=True)
 
     @classmethod
-    def named(cls, source: object, names: dict[str, str]) -> Self:
+    def named(cls, source: object, names: dict[str, str], **context: object) -> Self:
         """Read from a domain object, its document types named from the catalogue `names`."""
-        return cls.model_validate(source, context={"names": names})
+        return cls.model_validate(source, context={"names": names, **context})
 
 
 def _iso(value: object) -> object:
@@ -207,6 +207,9 @@ class BatchDocumentOut(Out):
     first_page: int | None
     last_page: int | None
     qa_status: str
+    # Read before (records.duplicates): "datei" (same content) or "text"; still routed.
+    duplicate_kind: str | None = None
+    duplicate_of_id: uuid.UUID | None = None
     # What recognition decided, only while the desk still checks it: afterwards household,
     # type and recipient are the caseworkers' business.
     doc_type: str | None
@@ -470,6 +473,13 @@ class ClearingProposal(Out):
     candidates: list[Any]
 
 
+class ClearingSuggestionOut(Out):
+    """A household recognition named, offered as "Zuordnen zu …" (records.clearing)."""
+
+    bg_number: str
+    names: str
+
+
 class ClearingItemOut(Out):
     document_id: uuid.UUID
     source_name: str | None
@@ -480,12 +490,22 @@ class ClearingItemOut(Out):
     doc_type_name: str | None
     proposal: ClearingProposal
     letter_date: date | None
+    suggestions: list[ClearingSuggestionOut] = []
+    duplicate: DuplicateOut | None = None
 
     @classmethod
-    def of(cls, item: InboxItem, names: dict[str, str]) -> ClearingItemOut:
+    def of(
+        cls,
+        item: InboxItem,
+        names: dict[str, str],
+        suggestions: Sequence[object] = (),
+        duplicate: object | None = None,
+    ) -> ClearingItemOut:
         document = item.document
         recognition = document.recognition or {}
         return cls(
+            suggestions=[ClearingSuggestionOut.model_validate(s) for s in suggestions],
+            duplicate=None if duplicate is None else DuplicateOut.model_validate(duplicate),
             document_id=document.id,
             source_name=document.source_name,
             received_at=document.received_at.isoformat(),
@@ -528,6 +548,16 @@ class HouseholdSearchOut(Out):
     households: list[HouseholdFound]
 
 
+class DiscardOut(Out):
+    """A duplicate discarded in clearing."""
+
+    id: uuid.UUID
+    discarded_at: Timestamp
+    discarded_by: str = Field(validation_alias="discarded_by_login")
+    reason: str = Field(validation_alias="discard_reason")
+    duplicate_of_id: uuid.UUID | None
+
+
 class FilingOut(Out):
     document_id: uuid.UUID
     bg_number: str
@@ -560,7 +590,28 @@ def _main_member(household: Household | None) -> str | None:
     return f"{first.last_name}, {first.first_name}"
 
 
+class DuplicateOut(Out):
+    """A duplicate mark as the user may see it (records.duplicates.DuplicateNote): the earlier
+    document named and linked only where the user may see it."""
+
+    kind: str = Field(description="datei: gleicher Inhalt; text: gleicher Text")
+    kind_name: str
+    text: str
+    earlier_id: uuid.UUID | None
+    earlier_name: str | None
+    earlier_date: date | None
+
+
+def _duplicate_note(document_id: object, info: ValidationInfo) -> object:
+    """The document's duplicate mark, from the context `duplicates` (by document id)."""
+    return (info.context or {}).get("duplicates", {}).get(document_id)
+
+
+DuplicateNoteOf = Annotated[DuplicateOut | None, BeforeValidator(_duplicate_note)]
+
+
 class InboxDocumentOut(DocumentHead):
+    duplicate: DuplicateNoteOf = Field(None, validation_alias="id")
     doc_type_name: OptionalTypeName = Field(validation_alias="doc_type")
     bg_number: str | None = Field(None, validation_alias=_in_file("bg_number"))
     household_name: Annotated[str | None, BeforeValidator(_main_member)] = Field(

@@ -24,6 +24,7 @@ from ingest.recognition import (
     load_catalogue,
     recognise,
 )
+from records.duplicates import mark_duplicate
 from records.models import Document, Household, Member, RecognitionAlias, ScanBatch, User
 from records.routing import file_document
 
@@ -163,6 +164,11 @@ def file_recognised(
     document.court_reference = references[0] if references else None
     document.recognition = recognition.as_json()
     document.held_for_qa = hold_for_qa and document.qa_status == "pending"
+    # A letter read before is marked, and still routed: a letter is never lost. Earlier copies
+    # are looked for in the household found and in those recognition proposed.
+    numbers = {recognition.bg_number, *recognition.candidates} - {None}
+    households = session.scalars(select(Household.id).where(Household.bg_number.in_(numbers)))
+    mark_duplicate(session, document, list(households) if numbers else [])
     file_document(
         session,
         document,
@@ -188,6 +194,7 @@ def file_preset(
     uploader = batch.uploaded_by
     if document.direction == "out":
         document.sender = "Jobcenter" + (f" ({uploader.name})" if uploader else "")
+    mark_duplicate(session, document, [household.id] if household is not None else [])
     file_document(
         session,
         document,

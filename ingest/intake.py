@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.dates import german, local_date
 from core.db import transaction
 from core.errors import BlobExists, BlobMissing, UploadRejected
 from ingest.validation import Inspected, inspect_upload, safe_source_name
@@ -80,6 +82,16 @@ def keep_original(blobs: BlobStore, path: Path, sha256: str | None = None) -> st
     return key
 
 
+def _earlier_delivery(session: Session, sha256: str) -> ScanBatch | None:
+    """The first batch handed in with the same content, if any (by the indexed hash)."""
+    return session.scalar(
+        select(ScanBatch)
+        .where(ScanBatch.original_sha256 == sha256)
+        .order_by(ScanBatch.received_at)
+        .limit(1)
+    )
+
+
 def accept_file(
     runtime: Runtime,
     path: Path,
@@ -117,6 +129,7 @@ def accept_file(
     sha256 = sha256_of_file(path)
     key = keep_original(runtime.blobs, path, sha256)
     with transaction(runtime.sessions) as session:
+        earlier = _earlier_delivery(session, sha256)
         batch = ScanBatch(
             id=uuid.uuid4(),
             source_name=safe_source_name(source_name),
@@ -130,6 +143,12 @@ def accept_file(
             status="received",
             uploaded_by_id=user.id if user else None,
         )
+        if earlier is not None:
+            # Read all the same (a letter is never lost); its documents are marked at filing.
+            batch.status_message = (
+                f"Diese Datei wurde bereits am {german(local_date(earlier.received_at))} "
+                "eingeliefert (gleicher Inhalt)."
+            )
         if preset is not None:
             batch.preset_household_id = preset.household_id
             batch.preset_doc_type = preset.doc_type
@@ -149,6 +168,7 @@ def accept_file(
             channel=channel,
             sha256=sha256,
             pages=inspected.pages,
+            same_file_as=str(earlier.id) if earlier is not None else None,
         )
         if on_batch is not None:
             on_batch(session, batch)

@@ -56,6 +56,7 @@ from ingest.slots import PageSlots
 from ingest.textlayer import PageContent, layered_page_pdf, page_contents, page_pdf, text_layer
 from ingest.validation import PDF
 from records import audit
+from records.duplicates import batch_message
 from records.jobs import ClaimedJob, complete, hold
 from records.models import SCAN_FIELDS, Document, DroppedPage, Page, ScanBatch
 from records.reindex import reindex_documents
@@ -660,7 +661,7 @@ def _commit(
                 file_preset(session, document, batch, catalogue)
             session.flush()
         batch.status = "processed"
-        batch.status_message = _dropped_message(dropped)
+        batch.status_message = batch_message(session, batch_id, _dropped_message(dropped))
         batch.pages_total = len(pages)
         batch.pages_done = len(pages)
         batch.pages_dropped = len(dropped)

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 from rapidfuzz.distance import Levenshtein
 from sqlalchemy import ColumnElement, func, select
@@ -23,7 +23,7 @@ from core.errors import Conflict, InvalidInput
 from core.text import fold_umlauts
 from records import audit
 from records.access import Capability, Gate
-from records.identifiers import normalize_bg_number
+from records.identifiers import find_bg_numbers, normalize_bg_number
 from records.models import Document, Household, InboxItem, Member, User
 from records.reindex import reindex_after_commit
 from records.routing import file_document
@@ -67,6 +67,61 @@ def clearing_queue(gate: Gate, limit: int) -> tuple[int, list[InboxItem]]:
     total = session.scalar(select(func.count()).where(_open_clearing())) or 0
     gate.record("clearing.list", shown=len(items), total=total)
     return total, items
+
+
+# --- the household recognition already named ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A household the clearing reason or the recognition evidence names, offered as one click."""
+
+    bg_number: str
+    names: str  # its members, "First Last, First Last"
+
+
+def _named_numbers(recognition: dict[str, Any]) -> list[str]:
+    """The BG numbers recognition named for a document, most likely first: its candidates, the
+    known numbers printed on the letter, the numbers in the clearing reason and evidence."""
+    numbers: list[str] = [str(n) for n in recognition.get("candidates") or []]
+    for found in recognition.get("bg_numbers_found") or []:
+        value, _page, known = found
+        if known:
+            numbers.append(str(value))
+    texts = [str(recognition.get("clearing_reason") or "")]
+    texts += [str(e.get("detail", "")) for e in recognition.get("household_evidence") or []]
+    for text in texts:
+        numbers += find_bg_numbers(text)
+    return list(dict.fromkeys(numbers))
+
+
+def suggestions(
+    session: Session, documents: Sequence[Document]
+) -> dict[uuid.UUID, list[Suggestion]]:
+    """Per document, the active households of the master data recognition named (at most
+    three); read for the whole clearing list at once."""
+    named = {d.id: _named_numbers(d.recognition or {}) for d in documents}
+    wanted = {number for numbers in named.values() for number in numbers}
+    if not wanted:
+        return {}
+    households = {
+        h.bg_number: h
+        for h in session.scalars(
+            select(Household)
+            .options(selectinload(Household.members))
+            .where(Household.bg_number.in_(wanted), Household.active.is_(True))
+        )
+    }
+    return {
+        document_id: [
+            Suggestion(
+                number,
+                ", ".join(f"{m.first_name} {m.last_name}" for m in households[number].members),
+            )
+            for number in [n for n in numbers if n in households][:3]
+        ]
+        for document_id, numbers in named.items()
+    }
 
 
 # --- finding a household -------------------------------------------------------------------

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.dates import local_date, local_today
@@ -94,19 +94,33 @@ def register_objection(
     legal_remedy_notice_ok: bool = True,
     land: str = "SH",
     close_inbox_items: bool = False,
+    confirm_duplicate: bool = False,
 ) -> Objection:
     """One step from the incoming letter; the receipt date comes from intake, not from the user.
 
     With `close_inbox_items` the letter's open items in the user's (or their team's) Postkorb
-    are marked done in the same step: from now on the register keeps track of the case."""
+    are marked done in the same step: from now on the register keeps track of the case.
+    A letter is registered once. Where the same letter read twice (a duplicate) or the same
+    contested decision has an objection already, the user is warned and may register anyway
+    with `confirm_duplicate` (a second objection against a decision is possible, e.g. one that
+    adds to the first)."""
     session, user = gate.session, gate.user
     gate.require(Capability.LEGAL, "objection.registered", document=str(document_id))
     if form not in OBJECTION_FORMS:
         raise InvalidInput(f"Unbekannte Form »{form}«.", code="objection_form")
     document, household = _document(gate, document_id, "objection.registered")
-    if session.scalar(select(Objection).where(Objection.document_id == document.id)):
-        raise Conflict("Zu diesem Schreiben ist bereits ein Widerspruch erfasst.", code="exists")
+    existing = session.scalar(select(Objection).where(Objection.document_id == document.id))
+    if existing is not None:
+        raise Conflict(
+            f"Zu diesem Schreiben ist bereits ein Widerspruch erfasst ({_described(existing)}). "
+            "Ein Schreiben wird nur einmal erfasst; bitte den vorhandenen Widerspruch öffnen.",
+            code="exists",
+            objection_id=existing.id,
+        )
     decision = _decision_in_file(session, decision_id, document.household_id)
+    warning = _earlier_objections(session, document, decision)
+    if warning and not confirm_duplicate:
+        raise Conflict(warning, code="objection_duplicate")
     receipt = document.receipt_date or document.received_at.date()
     objection = Objection(
         household=household,
@@ -133,6 +147,39 @@ def register_objection(
     if close_inbox_items:
         _close_items(gate, document)
     return objection
+
+
+def _described(objection: Objection) -> str:
+    state = STATE_NAMES.get(objection.status, objection.status)
+    return f"Nr. {objection.id}, eingegangen am {objection.receipt_date:%d.%m.%Y}, {state}"
+
+
+def _earlier_objections(
+    session: Session, document: Document, decision: Document | None
+) -> str | None:
+    """A German warning naming the objections registered already from the same letter read
+    twice (a marked duplicate, either way round) or against the same decision; None if none."""
+    same_letter = select(Document.id).where(Document.duplicate_of_id == document.id)
+    letters: list[ColumnElement[bool]] = [Objection.document_id.in_(same_letter)]
+    if document.duplicate_of_id is not None:
+        letters.append(Objection.document_id == document.duplicate_of_id)
+    checks = [
+        (or_(*letters), "Dasselbe Schreiben (als Duplikat erkannt) ist bereits als Widerspruch"),
+    ]
+    if decision is not None:
+        checks.append(
+            (
+                Objection.decision_id == decision.id,
+                "Gegen diesen Bescheid ist bereits ein Widerspruch",
+            )
+        )
+    found: dict[int, str] = {}  # each objection named once, for the first reason it matches
+    for condition, said in checks:
+        for o in session.scalars(select(Objection).where(condition).order_by(Objection.id)):
+            found.setdefault(o.id, f"{said} erfasst ({_described(o)}).")
+    if not found:
+        return None
+    return " ".join(found.values()) + " Trotzdem erfassen (z. B. als Ergänzung)?"
 
 
 def objections_of(session: Session, household_id: int) -> list[Objection]:

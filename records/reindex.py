@@ -2,7 +2,8 @@
 
 The index is derived data; the database (documents, page texts, households) is the truth. A run
 writes every searchable document again in batches, then removes every entry it did not write:
-documents that no longer exist, were rejected for a new scan or are not processed. Entries carry
+documents that no longer exist, were rejected for a new scan, were discarded or are not
+processed. Entries carry
 the time they were written, so "not written by this run" is "written before the run started".
 
 A run can be interrupted at any point and is resumed from a checkpoint file (the last document

@@ -192,9 +192,9 @@ def _register_cases(runtime: Runtime, count: int) -> None:
         letter = file_indexed(
             runtime, OWN, "widerspruch", f"Widerspruch {n}", target="team:Widerspruchsstelle"
         )
-        objection = office.post(
-            "/api/objections", json={"document_id": letter, "decision_id": decision}
-        )
+        # Twenty objections against one decision: each after the warning (issue 15).
+        registered = {"document_id": letter, "decision_id": decision, "confirm_duplicate": True}
+        objection = office.post("/api/objections", json=registered)
         assert objection.status_code == 201, objection.text
         court = file_indexed(runtime, OWN, "klage", f"Klage {n}", target="team:Widerspruchsstelle")
         appeal = office.post(

@@ -156,7 +156,11 @@ def test_objection_registered_in_one_step_with_the_decision_the_letter_names(
     # A decision sent after the objection arrived cannot be the contested one.
     other = office.post(
         "/api/objections",
-        json={"document_id": case_file["court"], "decision_id": case_file["decision"]},
+        json={
+            "document_id": case_file["court"],
+            "decision_id": case_file["decision"],
+            "confirm_duplicate": True,  # a second objection against it: after the warning
+        },
     )
     assert other.status_code == 201  # the court letter dates 2.11., the decision 10.10.
     board = office.get("/api/objections").json()["objections"]

@@ -176,8 +176,8 @@ def test_clearing_offers_both_households_of_a_conflict_and_files_with_one_click(
     item = page.locator(".clearing-item")
     # Nothing is preselected when the evidence disagrees.
     expect(item.get_by_label("BG-Nummer")).to_have_value("")
-    expect(item.get_by_role("button", name=f"In {number_says} ablegen")).to_be_visible()
-    item.get_by_role("button", name=f"In {person_says} ablegen").click()
+    expect(item.get_by_role("button", name=f"Zuordnen zu {number_says}")).to_be_visible()
+    item.get_by_role("button", name=f"Zuordnen zu {person_says}").click()
     expect(page.locator("#clearing-status")).to_contain_text(f"zugeordnet zu {person_says}")
     with transaction(sqlite_runtime.sessions) as session:
         assert session.get(Document, letter.id).household.bg_number == person_says

@@ -20,6 +20,7 @@ from core.dates import LOCAL_TZ, german, local_date, local_today
 from core.db import transaction
 from records import desk
 from records.access import Capability, Gate
+from records.duplicates import KIND_NAMES
 from records.models import Document, InboxItem, User
 from records.runtime import Runtime
 from web.pages import render
@@ -141,6 +142,8 @@ class QaEntry:
     decided: str  # "freigegeben von Julia Petersen am 07.12.2026"
     note: str | None
     undo: bool  # a rejection of today: it can still be taken back
+    duplicate: str | None  # "gleicher Inhalt" / "gleicher Text": read before (records.duplicates)
+    duplicate_of: uuid.UUID | None
 
 
 def _entry(
@@ -175,6 +178,8 @@ def _entry(
         undo=document.qa_status == "rejected"
         and document.qa_at is not None
         and local_date(document.qa_at) == local_today(),
+        duplicate=KIND_NAMES.get(document.duplicate_kind or "") if pending else None,
+        duplicate_of=document.duplicate_of_id if pending else None,
     )
 
 

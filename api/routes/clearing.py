@@ -20,6 +20,7 @@ from api.limits import require_media_type
 from api.schemas import (
     ClearingItemOut,
     ClearingListOut,
+    DiscardOut,
     DocTypeOut,
     DocTypesOut,
     FilingOut,
@@ -32,7 +33,7 @@ from api.schemas import (
 )
 from core.errors import InvalidInput, NotFound
 from ingest.filing import catalogue_for, learn_from_correction
-from records import clearing, masterdata
+from records import clearing, duplicates, masterdata
 
 router = APIRouter(prefix="/api", tags=["Klärung und Stammdaten"])
 
@@ -65,7 +66,18 @@ def list_clearing(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ClearingListOut:
     total, items = clearing.clearing_queue(gate, limit)
-    return ClearingListOut(total=total, items=[ClearingItemOut.of(item, names) for item in items])
+    documents = [item.document for item in items]
+    offered = clearing.suggestions(gate.session, documents)
+    marks = duplicates.notes_for(gate, documents)
+    return ClearingListOut(
+        total=total,
+        items=[
+            ClearingItemOut.of(
+                item, names, offered.get(item.document_id, []), marks.get(item.document_id)
+            )
+            for item in items
+        ],
+    )
 
 
 @router.get(
@@ -130,6 +142,21 @@ def file_by_hand(
         inbox=inbox_ref(filed.item),
         reason=filed.item.reason,
     )
+
+
+class Discard(BaseModel):
+    reason: str = Field(min_length=3, max_length=1000)
+
+
+@router.post(
+    "/documents/{document_id}/discard",
+    response_model=DiscardOut,
+    summary="Duplikat in der Klärung verwerfen (mit Grund; das Original bleibt gespeichert)",
+)
+def discard_duplicate(
+    document_id: uuid.UUID, body: Discard, runtime: RuntimeDep, gate: GateDep
+) -> DiscardOut:
+    return DiscardOut.model_validate(duplicates.discard(runtime, gate, document_id, body.reason))
 
 
 @router.post(

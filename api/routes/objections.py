@@ -49,6 +49,8 @@ class ObjectionIn(BaseModel):
     proven_notification: date | None = None
     legal_remedy_notice_ok: bool = True
     close_inbox_items: bool = False
+    # Register although the same letter (read twice) or the same decision has an objection.
+    confirm_duplicate: bool = False
 
 
 @router.post(

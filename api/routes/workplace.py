@@ -31,7 +31,7 @@ from api.schemas import (
 )
 from core.errors import InvalidInput
 from ingest.uploads import accept_into_file
-from records import files, inbox
+from records import duplicates, files, inbox
 
 router = APIRouter(prefix="/api", tags=["Arbeitsplatz"])
 
@@ -62,7 +62,10 @@ def get_inbox(
         limit=limit,
         offset=offset,
     )
-    return InboxListOut(total=total, items=[InboxItemOut.named(item, names) for item in items])
+    marks = duplicates.notes_for(gate, [item.document for item in items])
+    return InboxListOut(
+        total=total, items=[InboxItemOut.named(item, names, duplicates=marks) for item in items]
+    )
 
 
 @router.get(

@@ -22,6 +22,50 @@ function renderCandidates(list, households, form) {
   }
 }
 
+// A letter read before: the mark, and discarding it with a reason after a confirmation.
+function renderDuplicate(node, entry) {
+  const mark = entry.duplicate;
+  const box = node.querySelector(".duplicate");
+  box.hidden = false;
+  const text = box.querySelector(".duplicate-text");
+  if (mark.earlier_id) {
+    setHtml(text, html`<a href="${uri`/dokument/${mark.earlier_id}`}" target="_blank" rel="noopener">${mark.text}</a> (${mark.kind_name})`);
+  } else {
+    text.textContent = `${mark.text} (${mark.kind_name})`;
+  }
+  box.querySelector(".discard").addEventListener("click", () => {
+    const dialog = document.getElementById("discard-dialog");
+    const form = dialog.querySelector("form");
+    form.reset();
+    dialog.querySelector(".discard-what").textContent = entry.source_name;
+    form.elements.reason.value = mark.earlier_name
+      ? `Duplikat von ${mark.earlier_name}` : "Duplikat eines früheren Schriftstücks";
+    dialog.querySelector(".error").textContent = "";
+    form.onsubmit = async (event) => {
+      event.preventDefault();
+      if (event.submitter && event.submitter.value === "cancel") {
+        dialog.close();
+        return;
+      }
+      try {
+        await api(uri`/api/documents/${entry.document_id}/discard`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ reason: form.elements.reason.value }),
+        });
+        dialog.close();
+        document.getElementById("clearing-status").textContent = `${entry.source_name}: als Duplikat verworfen.`;
+        node.remove();
+        load();
+      } catch (failure) {
+        dialog.querySelector(".error").textContent = failure.message;
+      }
+    };
+    dialog.showModal();
+    form.elements.reason.focus();
+  });
+}
+
 function renderItem(entry) {
   const node = document.getElementById("clearing-item").content.firstElementChild.cloneNode(true);
   node.dataset.documentId = entry.document_id;
@@ -56,29 +100,30 @@ function renderItem(entry) {
     const option = new Option(type.name, type.code, false, type.code === entry.doc_type);
     select.append(option);
   }
-  const households = [...new Set(entry.proposal.candidates || [])];
-  if (households.length > 1) {
-    // Evidence that disagrees (a number of one household, the person of another): nothing is
-    // preselected; the desk files into the household it decides on with one click.
+  // The households recognition already named (in the clearing reason or its evidence): filed
+  // into with one click, with the type chosen above.
+  if (entry.suggestions.length) {
     const choices = document.createElement("p");
     choices.className = "choices";
-    choices.append("In Frage kommen: ");
-    for (const number of households) {
+    choices.append(entry.suggestions.length > 1 ? "In Frage kommen: " : "Erkannt: ");
+    for (const suggestion of entry.suggestions) {
       const button = document.createElement("button");
       button.type = "button";
       button.className = "secondary choose";
-      button.textContent = `In ${number} ablegen`;
+      button.textContent = `Zuordnen zu ${suggestion.bg_number}${suggestion.names ? ` (${suggestion.names})` : ""}`;
       button.addEventListener("click", () => {
-        filing.elements.bg_number.value = number;
+        filing.elements.bg_number.value = suggestion.bg_number;
         filing.requestSubmit();
       });
       choices.append(button, " ");
     }
     node.querySelector(".proposal").after(choices);
-  } else {
+  }
+  if (entry.suggestions.length <= 1) {
     const known = entry.proposal.bg_numbers.find((found) => found.known);
     if (known) filing.elements.bg_number.value = known.value;
   }
+  if (entry.duplicate) renderDuplicate(node, entry);
   const search = node.querySelector(".household-search");
   search.addEventListener("submit", async (event) => {
     event.preventDefault();

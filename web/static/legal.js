@@ -188,10 +188,17 @@ window.EAkteLegal = (() => {
       const submit = form.querySelector("button[type=submit]");
       submit.disabled = true;
       try {
-        const body = await call(kind === "objection" ? "/api/objections" : "/api/appeals", {
+        const send = () => call(kind === "objection" ? "/api/objections" : "/api/appeals", {
           method: "POST",
           headers: { "Content-Type": "application/json" },
           body: JSON.stringify(payload),
+        });
+        // The same letter read twice or the same decision contested already: warned, and
+        // registered only when the user confirms (issue 15).
+        const body = await send().catch((error) => {
+          if (error.code !== "objection_duplicate" || !window.confirm(error.message)) throw error;
+          payload.confirm_duplicate = true;
+          return send();
         });
         setHtml(element, html`${resultHtml(kind, body)}<div class="row"><button type="button" data-close>Schließen</button></div>`);
         bindClose(element);

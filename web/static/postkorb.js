@@ -92,6 +92,18 @@ async function loadItems(keepCursor = false, wantedId = null) {
   status(notices.join(". ") + ".");
 }
 
+// A letter read before (issue 15): linked to the earlier one where the user may see it.
+function duplicateLink(mark) {
+  return mark.earlier_id ? html`<a href="${uri`/dokument/${mark.earlier_id}`}">${mark.text}</a>` : mark.text;
+}
+
+function duplicateBadge(mark) {
+  if (!mark) return "";
+  return mark.earlier_id
+    ? html`<a class="badge duplicate" href="${uri`/dokument/${mark.earlier_id}`}" title="${mark.text}">Duplikat</a> `
+    : html`<span class="badge duplicate" title="${mark.text}">Duplikat</span> `;
+}
+
 function render() {
   const rows = document.getElementById("inbox-rows");
   rows.replaceChildren();
@@ -112,7 +124,7 @@ function render() {
     setHtml(row, html`
       <td><input type="checkbox" class="pick" aria-label="${rowName(item)} markieren"${state.selected.has(item.id) ? html` checked` : ""}></td>
       <td class="nowrap">${germanDate(doc.receipt_date)}${item.state === "new" ? html` <span class="badge new">neu</span>` : ""}${item.state === "done" ? html` <span class="badge approved">erledigt</span>` : ""}</td>
-      <td><div class="line wide"><span class="type">${doc.doc_type_name || "–"}</span> <span class="hint">${doc.source_name} · ${doc.pages} S.</span>${where}${rejected ? html` <span class="badge rejected">zur Neuerfassung abgelehnt</span>` : ""}</div></td>
+      <td><div class="line wide">${duplicateBadge(doc.duplicate)}<span class="type">${doc.doc_type_name || "–"}</span> <span class="hint">${doc.source_name} · ${doc.pages} S.</span>${where}${rejected ? html` <span class="badge rejected">zur Neuerfassung abgelehnt</span>` : ""}</div></td>
       <td><div class="line">${household}</div></td>
       <td class="reason"><button type="button" class="disclosure" data-act="reason" aria-expanded="${open ? "true" : "false"}" aria-controls="${detailId}" aria-label="Grund: ${rowName(item)}"><span aria-hidden="true">${open ? "▾" : "▸"}</span> Grund${item.comment ? " und Kommentar" : ""}</button></td>
       <td class="actions">
@@ -130,6 +142,11 @@ function render() {
     const reason = document.createElement("div");
     reason.textContent = item.reason;
     detail.append(reason);
+    if (doc.duplicate) {
+      const mark = document.createElement("div");
+      setHtml(mark, html`${duplicateLink(doc.duplicate)} (${doc.duplicate.kind_name})`);
+      detail.append(mark);
+    }
     if (item.comment) {
       const note = document.createElement("div");
       note.className = rejected ? "notice" : "hint";
