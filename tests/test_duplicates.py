@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from app.product import create_product_app
 from core.dates import local_today
 from core.db import transaction
 from records.duplicates import mark_duplicate
@@ -172,6 +173,15 @@ def test_the_same_file_uploaded_twice_is_marked_and_still_routed(intake: Intake)
     assert "Duplikat" in batch["status_message"]
     first_batch = intake.desk.get(f"/api/batches/{intake.batches['first']}").json()
     assert "Duplikat" not in (first_batch["status_message"] or "")
+    # The desk's quality check names it too, with the earlier letter one click away.
+    pages = TestClient(create_product_app(intake.runtime))
+    pages.cookies = intake.desk.cookies
+    check = pages.get("/scanstelle/pruefung", params={"batch": intake.batches["same_file"]})
+    assert check.status_code == 200
+    assert "Duplikat (gleicher Inhalt)" in check.text
+    assert f'href="/dokument/{first.document_id}"' in check.text
+    first_check = pages.get("/scanstelle/pruefung", params={"batch": intake.batches["first"]})
+    assert "Duplikat" not in first_check.text
 
 
 def test_the_same_pages_in_another_file_are_the_same_content(intake: Intake) -> None:
