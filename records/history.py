@@ -42,6 +42,12 @@ ACTION_LABELS: dict[str, str] = {
     "appeal.registered": "Als Klage erfasst",
     "document.download": "PDF heruntergeladen",
     "document.print": "PDF zum Drucken geöffnet",
+    "document.pages.split": "Geteilt: Seiten in ein neues Schriftstück",
+    "document.pages.move": "Seiten in ein anderes Schriftstück verschoben",
+    "document.pages.remove": "Seiten entfernt",
+    "document.page.rotate": "Seite gedreht",
+    "document.pages.received": "Seiten aus einem anderen Schriftstück übernommen",
+    "document.discarded": "Als Duplikat verworfen",
 }
 # The fields of the "Angaben", as the form names them.
 FIELD_LABELS: dict[str, str] = {
@@ -175,6 +181,15 @@ def _particulars(event: AuditEvent, type_names: dict[str, str]) -> str:
             parts.append(f"{label}: {' → '.join(shown)}")
         if details.get("reason"):
             parts.append(f"Begründung: {details['reason']}")
+    elif action.startswith(("document.pages.", "document.page.")):
+        if details.get("pages"):
+            parts.append("Seite " + ", ".join(str(number) for number in details["pages"]))
+        if details.get("degrees"):
+            parts.append(f"um {details['degrees']}°")
+        if details.get("reason"):
+            parts.append(f"Begründung: {details['reason']}")
+    elif action == "document.discarded" and details.get("reason"):
+        parts.append(f"Begründung: {details['reason']}")
     elif action.startswith("document.qa.") and details.get("note"):
         parts.append(f"Begründung: {details['note']}")
     elif action.startswith("inbox.") and details.get("comment"):

@@ -395,6 +395,14 @@ def test_a_turned_page_gets_a_new_image_words_and_rendition(
     answer = caseworker.post(f"/api/documents/{first}/rotate-page", json={"page": 1, "degrees": 90})
     assert answer.status_code == 200, answer.text
     assert answer.json()["message"] == "Die Seite wurde gedreht."
+    # The document's history (Verlauf) says what was done, in German.
+    history = caseworker.get(f"/api/documents/{first}/history").json()["entries"]
+    assert any(
+        e["label"] == "Seite gedreht"
+        and "Seite 1" in e["particulars"]
+        and "90°" in e["particulars"]
+        for e in history
+    ), history
 
     document, page = _only_page(runtime, first)
     assert document.pdf_key != before
