@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from app.product import create_product_app
 from app.runtime import build_runtime
@@ -64,6 +64,15 @@ def _letters(runtime: Runtime, count: int, days_ago: int = 1) -> None:
         )
 
 
+def _open_postkorb(runtime: Runtime, url: str, page: Page, letters: int) -> Locator:
+    """`letters` letters for the caseworker, who logs in: the Postkorb's rows once shown."""
+    _letters(runtime, letters)
+    log_in(page, url, CASEWORKER)
+    rows = page.locator("#inbox-rows tr")
+    expect(rows).to_have_count(letters)
+    return rows
+
+
 def _new_letter(runtime: Runtime) -> None:
     file_indexed(
         runtime, HOUSEHOLD, "kontoauszug", "Kontoauszug Saldo", source_name="neu-routet.pdf"
@@ -73,10 +82,7 @@ def _new_letter(runtime: Runtime) -> None:
 def test_open_postkorb_announces_a_new_item_and_the_focused_row_keeps_place_and_focus(
     runtime: Runtime, url: str, page: Page
 ) -> None:
-    _letters(runtime, 3)
-    log_in(page, url, CASEWORKER)
-    rows = page.locator("#inbox-rows tr")
-    expect(rows).to_have_count(3)
+    rows = _open_postkorb(runtime, url, page, 3)
     page.locator("body").press("j")
     on = rows.nth(1)
     chosen = on.get_attribute("data-id")
@@ -107,10 +113,7 @@ def test_open_postkorb_announces_a_new_item_and_the_focused_row_keeps_place_and_
 def test_open_postkorb_shows_a_new_item_at_once_where_it_moves_no_row(
     runtime: Runtime, url: str, page: Page
 ) -> None:
-    _letters(runtime, 3)
-    log_in(page, url, CASEWORKER)
-    rows = page.locator("#inbox-rows tr")
-    expect(rows).to_have_count(3)
+    rows = _open_postkorb(runtime, url, page, 3)
     page.select_option("#filter-sort", "oldest")
     expect(page).to_have_url(re.compile("sort=oldest"))
     page.locator("body").press("j")
@@ -125,6 +128,39 @@ def test_open_postkorb_shows_a_new_item_at_once_where_it_moves_no_row(
     expect(rows.nth(1)).to_have_attribute("data-id", str(chosen))
     expect(rows.nth(1).get_by_role("button", name="Erledigt")).to_be_focused()
     expect(rows.nth(1)).to_have_attribute("aria-current", "true")
+
+
+def _tab_is(page: Page, visibility: str) -> None:
+    """The browser says the tab is in the background ("hidden") or in front ("visible")."""
+    page.evaluate(
+        """(visibility) => {
+            Object.defineProperty(document, 'visibilityState', {
+                configurable: true, get: () => visibility,
+            });
+            document.dispatchEvent(new Event('visibilitychange'));
+        }""",
+        visibility,
+    )
+
+
+def test_a_hidden_postkorb_asks_nothing_and_catches_up_when_shown(
+    runtime: Runtime, url: str, page: Page
+) -> None:
+    _open_postkorb(runtime, url, page, 1)
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/inbox/changes" in r.url else None)
+    # The browser tab goes into the background (as the browser says it when another tab is
+    # in front): nothing is asked while it is, however much changes.
+    _tab_is(page, "hidden")
+    asked.clear()
+    _new_letter(runtime)
+    page.wait_for_timeout(3_000)  # three of the test's one-second intervals
+    assert asked == []
+    expect(page.locator("#live-notice")).to_have_text("")
+
+    _tab_is(page, "visible")
+    expect(page.locator("#live-notice")).to_have_text("1 neuer Eintrag – anzeigen")
+    assert asked
 
 
 def test_upload_into_the_e_akte_appears_in_its_list_without_reload(
@@ -160,9 +196,7 @@ def test_upload_into_the_e_akte_appears_in_its_list_without_reload(
 def test_saved_view_survives_a_reload_and_opens_the_postkorb_as_saved(
     runtime: Runtime, url: str, page: Page
 ) -> None:
-    _letters(runtime, 2)
-    log_in(page, url, CASEWORKER)
-    expect(page.locator("#inbox-rows tr")).to_have_count(2)
+    _open_postkorb(runtime, url, page, 2)
     page.select_option("#filter-state", "any")
     page.select_option("#filter-sort", "oldest")
     expect(page).to_have_url(re.compile("sort=oldest"))
@@ -210,10 +244,8 @@ def test_axe_finds_nothing_on_the_postkorb_with_the_notice_and_the_views_open(
 ) -> None:
     if not AXE.exists():
         pytest.fail(f"axe-core is missing at {AXE}: scripts/setup.sh --dev installs it")
-    _letters(runtime, 2)
     page.set_viewport_size({"width": 1366, "height": 768})
-    log_in(page, url, CASEWORKER)
-    expect(page.locator("#inbox-rows tr")).to_have_count(2)
+    _open_postkorb(runtime, url, page, 2)
     page.get_by_role("button", name="Gespeicherte Ansichten").click()
     page.get_by_label("Name der Ansicht").fill("Alles")
     page.get_by_role("button", name="Aktuelle Ansicht speichern").click()
