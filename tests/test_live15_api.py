@@ -1,7 +1,7 @@
-"""Live updates and saved views through the API (issue 15): an open Postkorb or E-Akte asks for
-a change token (ETag; 304 while nothing changed for its user, a new one when something did,
-never because of another user's items), no faster than the server allows; a user's saved
-Postkorb views are validated, normalised and private."""
+"""Live updates and saved views through the API (issue 15), on SQLite and PostgreSQL: an open
+Postkorb or E-Akte asks for a change token (ETag; 304 while nothing changed for its user, a new
+one when something did, never because of another user's items), no faster than the server
+allows; a user's saved Postkorb views are validated, normalised and private."""
 
 from __future__ import annotations
 
@@ -37,9 +37,10 @@ def _runtime(tmp_path: Path, **settings: object) -> Iterator[Runtime]:
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    """No floor between asks: each test asks as often as it needs to."""
-    yield from _runtime(tmp_path, live_min_poll_seconds=0)
+def runtime(tmp_path: Path, database_url: str) -> Iterator[Runtime]:
+    """SQLite and PostgreSQL (`services`); no floor between asks: each test asks as often as
+    it needs to."""
+    yield from _runtime(tmp_path, database_url=database_url, live_min_poll_seconds=0)
 
 
 def _ask(client: TestClient, path: str, etag: str | None = None) -> tuple[int, str]:
