@@ -6,13 +6,17 @@ allows; a user's saved Postkorb views are validated, normalised and private."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from app.runtime import build_runtime
 from core.dates import local_today
+from core.db import transaction, utcnow
+from records.models import LoginSession, User
 from records.runtime import Runtime
 from tests.support import (
     ISLANDS,
@@ -130,6 +134,39 @@ def test_e_akte_token_follows_documents_and_notes_of_that_file_only(runtime: Run
     # A file the user may not open has no token either (the refusal is the file's own).
     refused = laura.get(f"/api/households/{ISLANDS}/file/changes")
     assert refused.status_code == 403
+
+
+def _last_seen(runtime: Runtime, moved_back: timedelta | None = None) -> datetime | None:
+    """The caseworker's login session's last request (moved back by `moved_back` first)."""
+    with transaction(runtime.sessions) as session:
+        [login] = session.scalars(
+            select(LoginSession).join(User).where(User.login == CASEWORKER)
+        ).all()
+        if moved_back is not None:
+            login.last_seen_at = utcnow() - moved_back
+        return login.last_seen_at
+
+
+def test_an_open_page_asking_in_the_background_does_not_keep_the_session_open(
+    runtime: Runtime,
+) -> None:
+    """The idle timeout ends a session nobody works in, however long a page of it stays open
+    and asks for changes (and fetches what changed)."""
+    laura = client_for(runtime, CASEWORKER)
+    background = {"X-EAkte-Background": "1"}
+    idle = runtime.settings.session_idle_minutes
+    seen = _last_seen(runtime, moved_back=timedelta(minutes=idle - 1))
+    for path in (INBOX, "/api/inbox/counts", "/api/inbox", f"/api/households/{OWN}/file"):
+        assert laura.get(path, headers=background).status_code == 200, path
+    assert _last_seen(runtime) == seen
+    # What the user does still counts ...
+    assert laura.get("/api/inbox").status_code == 200
+    touched = _last_seen(runtime)
+    assert seen is not None and touched is not None and touched > seen
+    # ... and a page left alone is ended, its asks with it.
+    _last_seen(runtime, moved_back=timedelta(minutes=idle + 1))
+    ended = laura.get(INBOX, headers=background)
+    assert ended.status_code == 401 and ended.json()["error"]["code"] == "session_idle"
 
 
 def test_a_user_asking_faster_than_the_floor_is_told_to_wait(tmp_path: Path) -> None:

@@ -91,8 +91,8 @@ function move(step) {
   window.EAkteViewer.isOpen().then((open) => { if (open) window.EAkteViewer.show(id, { page: 1 }); });
 }
 
-function fetchFile() {
-  return api(`/api/households/${encodeURIComponent(akte.bg)}/file`);
+function fetchFile(background = false) {
+  return api(`/api/households/${encodeURIComponent(akte.bg)}/file`, background ? { headers: live.BACKGROUND } : {});
 }
 
 async function load() {
@@ -121,7 +121,7 @@ function order(data) {
 // upload of this page said to be in the file.
 async function liveChange() {
   const loads = akte.loads;
-  const data = await fetchFile();
+  const data = await fetchFile(true);
   // The page loaded the file itself meanwhile (a note, changed details): that is the newer.
   if (loads !== akte.loads || JSON.stringify(data) === JSON.stringify(akte.data)) return;
   const before = akte.data ? order(akte.data) : [];

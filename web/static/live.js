@@ -10,9 +10,14 @@
 // costs the server one short query now and then, on SQLite and PostgreSQL, with any number of
 // web processes. While the browser tab is hidden nothing is asked; when it is shown again the
 // page asks at once. A server that says "too often" (429) is waited for as long as it says;
-// errors double the pause up to five minutes; a user who is logged out is asked no more.
+// errors double the pause up to five minutes; a user who is logged out (or whose session ended
+// after the idle timeout: these asks do not keep it open) is asked no more.
 
 const LONGEST = 300; // seconds
+// Marks a request the page makes by itself (this module's asks, and what the page fetches after a
+// change): it is no activity of the user's, so the session's idle timeout still ends a page that
+// was left open. Pass as `headers` to fetch.
+export const BACKGROUND = Object.freeze({ "X-EAkte-Background": "1" });
 
 export function watch(url, onChange, { seconds = 15 } = {}) {
   let etag = null;
@@ -42,7 +47,7 @@ export function watch(url, onChange, { seconds = 15 } = {}) {
       const response = await fetch(url, {
         credentials: "same-origin",
         cache: "no-store",
-        headers: etag ? { "If-None-Match": etag } : {},
+        headers: etag ? { ...BACKGROUND, "If-None-Match": etag } : BACKGROUND,
       });
       if (response.status === 304) {
         pause = every;

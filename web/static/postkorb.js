@@ -15,8 +15,9 @@ function status(message) {
   document.getElementById("inbox-status").textContent = message;
 }
 
-async function loadCounts() {
-  state.counts = await api("/api/inbox/counts");
+// `background`: asked because something changed, not by the user (see live.js BACKGROUND).
+async function loadCounts(background = false) {
+  state.counts = await api("/api/inbox/counts", background ? { headers: live.BACKGROUND } : {});
   const tabs = [["mine", "Mein Postkorb", state.counts.mine], ["team", "Team", state.counts.team]]
     .map(([scope, label, count]) => [scope, label, count.new ? `${count.new} neu / ${count.open}` : count.open]);
   if (state.counts.deputy.length) tabs.push(["deputy", `Vertretung: ${state.counts.deputy.map((d) => d.name).join(", ")}`,
@@ -39,7 +40,7 @@ async function loadCounts() {
     button.setAttribute("aria-pressed", state.scope === scope ? "true" : "false");
     setHtml(button, html`${label} <span class="count">${count}</span>`);
   });
-  if (typeof refreshNavCount === "function") refreshNavCount();
+  if (typeof refreshNavCount === "function") refreshNavCount(state.counts);
 }
 
 // The address of what is shown: /postkorb?tab=team&state=done&sort=oldest&doc_type=…&item=12
@@ -80,11 +81,11 @@ function restore() {
 }
 
 // The list as the filters and tab ask for it.
-function fetchItems() {
+function fetchItems(background = false) {
   const filters = new FormData(document.getElementById("filters"));
   const params = new URLSearchParams({ scope: state.scope, state: filters.get("state"), sort: filters.get("sort") });
   if (filters.get("doc_type")) params.set("doc_type", filters.get("doc_type"));
-  return api(`/api/inbox?${params}`);
+  return api(`/api/inbox?${params}`, background ? { headers: live.BACKGROUND } : {});
 }
 
 async function loadItems(keepCursor = false, wantedId = null) {
@@ -118,9 +119,9 @@ function showItems(body, keptId = null, keepCursor = false) {
 // where that moves no row the user is on, else a quiet notice offers it ("2 neue Einträge –
 // anzeigen"). The row with the cursor (and focus) keeps its place and its focus.
 async function liveChange() {
-  await loadCounts();
+  await loadCounts(true);
   const loads = state.loads;
-  const body = await fetchItems();
+  const body = await fetchItems(true);
   // The user changed tab or filters meanwhile: that list is the newer one.
   if (loads !== state.loads) return;
   const shown = state.items.map((i) => i.id);
