@@ -13,12 +13,16 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
+from sqlalchemy import delete
 
 from app.product import create_product_app
 from app.runtime import build_runtime
 from core.dates import local_today
+from core.db import transaction
+from records.models import LoginSession
 from records.runtime import Runtime
 from tests.support import (
+    PASSWORD,
     file_indexed,
     live_server,
     load_people,
@@ -161,6 +165,26 @@ def test_a_hidden_postkorb_asks_nothing_and_catches_up_when_shown(
     _tab_is(page, "visible")
     expect(page.locator("#live-notice")).to_have_text("1 neuer Eintrag – anzeigen")
     assert asked
+
+
+def test_an_open_postkorb_says_when_its_session_has_ended_and_leads_back_after_login(
+    runtime: Runtime, url: str, page: Page
+) -> None:
+    _open_postkorb(runtime, url, page, 1)
+    page.select_option("#filter-state", "any")
+    expect(page).to_have_url(re.compile("state=any"))
+    # Logged out in another window (or ended by the idle timeout): the page says so.
+    with transaction(runtime.sessions) as session:
+        session.execute(delete(LoginSession))
+    notice = page.locator("#live-notice")
+    expect(notice).to_have_text("Bitte melden Sie sich an. – neu anmelden")
+    notice.get_by_role("button", name="neu anmelden").click()
+    expect(page).to_have_url(re.compile(r"/anmelden\?next="))
+    page.get_by_label("Benutzername").fill(CASEWORKER)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page).to_have_url(re.compile(r"/postkorb\?state=any"))
+    expect(page.locator("#filter-state")).to_have_value("any")
 
 
 def test_upload_into_the_e_akte_appears_in_its_list_without_reload(

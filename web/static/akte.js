@@ -286,6 +286,8 @@ document.addEventListener("DOMContentLoaded", async () => {
   akte.types = (await api("/api/doctypes")).doctypes;
   live = await import("/static/live.js");
   // The file about to be loaded is the state the first answer stands for.
-  await live.watch(`/api/households/${encodeURIComponent(akte.bg)}/file/changes`, liveChange).ready;
+  await live.watch(`/api/households/${encodeURIComponent(akte.bg)}/file/changes`, liveChange, {
+    onEnd: (message) => live.notice(document.getElementById("akte-live"), message, "neu anmelden", live.logInAgain),
+  }).ready;
   await load();
 });

@@ -19,7 +19,9 @@ const LONGEST = 300; // seconds
 // was left open. Pass as `headers` to fetch.
 export const BACKGROUND = Object.freeze({ "X-EAkte-Background": "1" });
 
-export function watch(url, onChange, { seconds = 15 } = {}) {
+// `onEnd(message)`: the session has ended (logged out elsewhere, or idle too long); the page
+// says so, as nothing it shows will change any more.
+export function watch(url, onChange, { seconds = 15, onEnd = null } = {}) {
   let etag = null;
   let every = seconds;
   let pause = seconds;
@@ -61,6 +63,8 @@ export function watch(url, onChange, { seconds = 15 } = {}) {
         wait = Math.max(1, Number(response.headers.get("Retry-After")) || every);
       } else if (response.status === 401) {
         stopped = true;
+        const body = await response.json().catch(() => ({}));
+        if (onEnd) onEnd((body.error && body.error.message) || "Bitte melden Sie sich an.");
       } else {
         pause = wait = Math.min(pause * 2, LONGEST);
       }
@@ -99,6 +103,11 @@ function findControl(row, key) {
   if (key.startsWith("[")) return row.querySelector(key);
   const [tag, index] = key.split(":");
   return row.querySelectorAll(tag)[Number(index)] || null;
+}
+
+// The login page, and back to this page after it.
+export function logInAgain() {
+  location.assign(`/anmelden?next=${encodeURIComponent(location.pathname + location.search)}`);
 }
 
 // Draws a list anew (`draw()`) without taking the user's place: the control that had focus in

@@ -538,7 +538,9 @@ async function start() {
   bindViews();
   live = await import("/static/live.js");
   // The state about to be loaded is the one the first answer stands for.
-  await live.watch("/api/inbox/changes", liveChange).ready;
+  await live.watch("/api/inbox/changes", liveChange, {
+    onEnd: (message) => live.notice(document.getElementById("live-notice"), message, "neu anmelden", live.logInAgain),
+  }).ready;
   const wanted = restore();
   await loadCounts();
   await loadItems(false, wanted);
