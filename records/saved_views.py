@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from core.errors import Conflict, InvalidInput, NotFound
 from records.access import Capability, Gate
 from records.inbox import SORTS, STATES, TABS
-from records.models import SavedView
+from records.models import SavedView, User
 
 NAME_MAX = 100  # the column's length
 QUERY_MAX = 1000  # the column's length
@@ -133,11 +132,11 @@ def save_view(
         raise InvalidInput(f"Der Name ist zu lang: höchstens {NAME_MAX} Zeichen.", code="view_name")
     normalised = normalise(page, query, choices)
     session, user = gate.session, gate.user
-    # The user's rows are locked (PostgreSQL) so that two saves at once cannot pass the limit.
+    # Saves of one user one after the other (PostgreSQL: the user's row locked; SQLite has one
+    # writer anyway), so that two at once cannot pass the limit or take the same name.
+    session.execute(select(User.id).where(User.id == user.id).with_for_update())
     names = session.scalars(
-        select(SavedView.name)
-        .where(SavedView.user_id == user.id, SavedView.page == page)
-        .with_for_update()
+        select(SavedView.name).where(SavedView.user_id == user.id, SavedView.page == page)
     ).all()
     if any(existing.casefold() == name.casefold() for existing in names):
         raise Conflict(f"Eine Ansicht »{name}« gibt es schon.", code="view_name_taken")
@@ -147,11 +146,8 @@ def save_view(
             code="view_limit",
         )
     view = SavedView(user_id=user.id, page=page, name=name, query=normalised)
-    try:
-        with session.begin_nested():
-            session.add(view)
-    except IntegrityError as error:  # saved under the same name a moment ago
-        raise Conflict(f"Eine Ansicht »{name}« gibt es schon.", code="view_name_taken") from error
+    session.add(view)
+    session.flush()
     return view
 
 
