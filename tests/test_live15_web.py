@@ -23,6 +23,7 @@ from records.models import LoginSession
 from records.runtime import Runtime
 from tests.support import (
     PASSWORD,
+    client_for,
     file_indexed,
     live_server,
     load_people,
@@ -165,6 +166,30 @@ def test_a_hidden_postkorb_asks_nothing_and_catches_up_when_shown(
     _tab_is(page, "visible")
     expect(page.locator("#live-notice")).to_have_text("1 neuer Eintrag – anzeigen")
     assert asked
+
+
+def test_an_item_the_desk_rejects_meanwhile_is_explained_in_place_and_keeps_focus(
+    runtime: Runtime, url: str, page: Page
+) -> None:
+    rows = _open_postkorb(runtime, url, page, 2)
+    rows.first.get_by_role("button", name="Erledigt").focus()
+    letter = rows.nth(1).get_attribute("data-id")
+    [item] = [
+        i
+        for i in client_for(runtime, CASEWORKER).get("/api/inbox").json()["items"]
+        if str(i["id"]) == letter
+    ]
+    rejected = client_for(runtime, "post.1").post(
+        f"/api/documents/{item['document']['id']}/qa",
+        json={"decision": "reject", "note": "Seite 1 unscharf, bitte neu scannen"},
+    )
+    assert rejected.status_code == 200, rejected.text
+
+    # The row stays where it is, says why, and the focus stays on the row the user is on.
+    expect(rows.nth(1).locator(".badge.rejected")).to_have_text("zur Neuerfassung abgelehnt")
+    expect(page.locator("#inbox-status")).to_contain_text("Seite 1 unscharf, bitte neu scannen")
+    expect(rows).to_have_count(2)
+    expect(rows.first.get_by_role("button", name="Erledigt")).to_be_focused()
 
 
 def test_an_open_postkorb_says_when_its_session_has_ended_and_leads_back_after_login(
