@@ -8,12 +8,13 @@ import hashlib
 import io
 import json
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import exists, select
 
 from core.dates import local_date, local_today
 from core.db import after_commit, utcnow
-from core.errors import Conflict, InvalidInput
+from core.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from records.access import Capability, Gate, filed_by_caseworker
 from records.models import Appeal, Document, InboxItem, Objection
 from records.reindex import reindex_after_commit
@@ -56,8 +57,13 @@ def decide(
     if document.qa_status != "pending":
         raise Conflict("Über dieses Dokument wurde bereits entschieden.", code="qa_decided")
     reason = (note or "").strip()[:2000] or None
-    mismatch = counted_pages is not None and counted_pages != document.page_count
-    if decision == "approve" and mismatch:
+    if decision == "approve" and counted_pages is None:
+        raise InvalidInput(
+            "Bitte die auf Papier gezählte Seitenzahl eingeben, bevor das Dokument "
+            "freigegeben wird.",
+            code="qa_counted_missing",
+        )
+    if decision == "approve" and counted_pages != document.page_count:
         raise Conflict(
             f"Seitenzahl stimmt nicht: auf Papier {counted_pages}, im Dokument "
             f"{document.page_count}. Bitte prüfen oder zur Neuerfassung ablehnen.",
@@ -95,6 +101,37 @@ def decide(
     session.flush()
     reindex_after_commit(session, runtime, document)
     return document
+
+
+@dataclass(frozen=True)
+class QaOutcome:
+    """What became of one document of a bulk approval: approved, or why not (in German)."""
+
+    document_id: uuid.UUID
+    approved: bool
+    message: str
+
+
+def approve_many(
+    runtime: Runtime, gate: Gate, counted: list[tuple[uuid.UUID, int | None]]
+) -> list[QaOutcome]:
+    """Approve several documents, each with the page count counted on paper and each checked
+    as on its own: one that fails (count missing or wrong, decided meanwhile, no access) is
+    left as it was and named with its reason; the others are approved."""
+    outcomes = []
+    for document_id, pages in counted:
+        try:
+            with gate.session.begin_nested():
+                decide(runtime, gate, document_id, "approve", counted_pages=pages)
+        except AccessDenied as refused:
+            if refused.after_rollback is not None:  # the refusal's audit row, kept
+                refused.after_rollback(gate.session)
+            outcomes.append(QaOutcome(document_id, False, refused.message))
+        except (Conflict, InvalidInput, NotFound) as problem:
+            outcomes.append(QaOutcome(document_id, False, problem.message))
+        else:
+            outcomes.append(QaOutcome(document_id, True, "freigegeben"))
+    return outcomes
 
 
 def _registered_case(session, document: Document) -> bool:  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@
   encodes text for content streams.
 - `pdf.cmap`: the ToUnicode CMaps, written in one place.
 - `pdf.pages`: content stream operators and the geometry of a page as a viewer shows it.
+- `pdf.tags`: tagged PDF (PDF/UA-1): the structure tree, and marking what existing pages draw.
 
 May import: the standard library, pikepdf, Pillow, fontTools. Nothing of ours.
 """

@@ -25,24 +25,49 @@ def pdf_number(value: float) -> str:
 
 
 class Canvas:
-    """Content stream operators for one page."""
+    """Content stream operators for one page, tagged: text drawn `into` a structure element
+    is marked content of that element (its MCID is its index in `owners`, for
+    `pdf.tags.StructTree.bind`), other text and the rules are /Artifact."""
 
     def __init__(self) -> None:
         self.ops: list[str] = []
+        self.owners: list[pikepdf.Object] = []  # MCID -> structure element
 
-    def text(self, font: EmbeddedFont, size: float, x: float, y: float, text: str) -> None:
+    def _marked(self, into: pikepdf.Object | None, ops: str) -> str:
+        if into is None:
+            return f"/Artifact BMC {ops} EMC"
+        self.owners.append(into)
+        return f"{into.S} <</MCID {len(self.owners) - 1}>> BDC {ops} EMC"
+
+    def text(
+        self,
+        font: EmbeddedFont,
+        size: float,
+        x: float,
+        y: float,
+        text: str,
+        into: pikepdf.Object | None = None,
+    ) -> None:
         if text:
             n = pdf_number
-            self.ops.append(f"BT /{font.key} {n(size)} Tf {n(x)} {n(y)} Td {font.show(text)} Tj ET")
+            shown = f"BT /{font.key} {n(size)} Tf {n(x)} {n(y)} Td {font.show(text)} Tj ET"
+            self.ops.append(self._marked(into, shown))
 
     def text_right(
-        self, font: EmbeddedFont, size: float, right: float, y: float, text: str
+        self,
+        font: EmbeddedFont,
+        size: float,
+        right: float,
+        y: float,
+        text: str,
+        into: pikepdf.Object | None = None,
     ) -> None:
-        self.text(font, size, right - font.width(text, size), y, text)
+        self.text(font, size, right - font.width(text, size), y, text, into)
 
     def rule(self, x0: float, x1: float, y: float, width: float = 0.5, gray: float = 0.0) -> None:
         n = pdf_number
-        self.ops.append(f"q {n(gray)} G {n(width)} w {n(x0)} {n(y)} m {n(x1)} {n(y)} l S Q")
+        path = f"q {n(gray)} G {n(width)} w {n(x0)} {n(y)} m {n(x1)} {n(y)} l S Q"
+        self.ops.append(self._marked(None, path))
 
     def content(self) -> bytes:
         return ("\n".join(self.ops) + "\n").encode("ascii")

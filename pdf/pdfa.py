@@ -66,11 +66,15 @@ def joined_pages(sources: Sequence[Path], output: Path) -> Iterator[pikepdf.Pdf]
     del job  # referenced until the PDF is closed: the job holds the sources' page data
 
 
-def declare_pdfa_2b(pdf: pikepdf.Pdf, *, title: str, producer: str, created: datetime) -> None:
+def declare_pdfa_2b(
+    pdf: pikepdf.Pdf, *, title: str, producer: str, created: datetime, pdfua: bool = False
+) -> None:
     """Give `pdf` the output intent and the XMP/Info identification of PDF/A-2b. `created`
-    becomes the creation and modification date (a naive value is taken as UTC)."""
+    becomes the creation and modification date (a naive value is taken as UTC). `pdfua` adds
+    the PDF/UA-1 identification (`pdfuaid:part` 1, with the extension schema PDF/A wants for
+    it): only for a PDF tagged as PDF/UA asks (pdf.tags)."""
     _add_output_intent(pdf)
-    _add_metadata(pdf, metadata_text(title), metadata_text(producer), _as_utc(created))
+    _add_metadata(pdf, metadata_text(title), metadata_text(producer), _as_utc(created), pdfua)
 
 
 def save_pdfa(pdf: pikepdf.Pdf, target: Path) -> None:
@@ -116,7 +120,7 @@ def srgb_profile() -> bytes:
     return bytes(data)
 
 
-def _add_metadata(pdf: pikepdf.Pdf, title: str, producer: str, when: datetime) -> None:
+def _add_metadata(pdf: pikepdf.Pdf, title: str, producer: str, when: datetime, pdfua: bool) -> None:
     info = pikepdf.Dictionary(
         Producer=pikepdf.String(producer),
         CreationDate=pikepdf.String(_pdf_date(when)),
@@ -125,13 +129,36 @@ def _add_metadata(pdf: pikepdf.Pdf, title: str, producer: str, when: datetime) -
     if title:
         info.Title = pikepdf.String(title)
     pdf.trailer.Info = pdf.make_indirect(info)
-    xmp = pdf.make_stream(_xmp_packet(title, producer, when))
+    xmp = pdf.make_stream(_xmp_packet(title, producer, when, pdfua))
     xmp.Type = pikepdf.Name.Metadata
     xmp.Subtype = pikepdf.Name.XML
     pdf.Root.Metadata = xmp
 
 
-def _xmp_packet(title: str, producer: str, when: datetime) -> bytes:
+# PDF/A-2 (6.6.2.3.1) allows XMP properties outside its predefined schemas only when the packet
+# describes them in an extension schema; PDF/UA's identification is one of those.
+_PDFUA_XMP = """  <rdf:Description rdf:about=""
+    xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/"
+    xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/"
+    xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#"
+    xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">
+   <pdfuaid:part>1</pdfuaid:part>
+   <pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource">
+    <pdfaSchema:schema>PDF/UA Universal Accessibility Schema</pdfaSchema:schema>
+    <pdfaSchema:namespaceURI>http://www.aiim.org/pdfua/ns/id/</pdfaSchema:namespaceURI>
+    <pdfaSchema:prefix>pdfuaid</pdfaSchema:prefix>
+    <pdfaSchema:property><rdf:Seq><rdf:li rdf:parseType="Resource">
+     <pdfaProperty:name>part</pdfaProperty:name>
+     <pdfaProperty:valueType>Integer</pdfaProperty:valueType>
+     <pdfaProperty:category>internal</pdfaProperty:category>
+     <pdfaProperty:description>Part of ISO 14289 the file conforms to</pdfaProperty:description>
+    </rdf:li></rdf:Seq></pdfaSchema:property>
+   </rdf:li></rdf:Bag></pdfaExtension:schemas>
+  </rdf:Description>
+"""
+
+
+def _xmp_packet(title: str, producer: str, when: datetime, pdfua: bool = False) -> bytes:
     date = when.isoformat(timespec="seconds")
     title_xml = (
         "   <dc:title><rdf:Alt>"
@@ -158,6 +185,7 @@ def _xmp_packet(title: str, producer: str, when: datetime) -> bytes:
         f"   <xmp:MetadataDate>{date}</xmp:MetadataDate>\n"
         f"   <pdf:Producer>{escape(producer)}</pdf:Producer>\n"
         "  </rdf:Description>\n"
+        f"{_PDFUA_XMP if pdfua else ''}"
         " </rdf:RDF>\n"
         "</x:xmpmeta>\n"
         '<?xpacket end="w"?>'

@@ -17,8 +17,17 @@ Numbering: every page, cover and contents included, carries "Blatt N" top right 
 footer "Aktenauszug <BG> · Seite N von M", so Blatt N is also page N of the PDF viewer and
 the numbers a court cites ("Bl. 12 d.A.") can be found by page number. The stamp is an
 overlay in the page's visible area (CropBox within the MediaBox, turned with /Rotate) on a
-white box, so it stays readable on a scan; the page's own content is only wrapped in q/Q,
-never rewritten, and its text layer stays as it is (searchable).
+white box, so it stays readable on a scan; the page's own content is only wrapped in q/Q
+(and, for a rendition not tagged yet, given marked-content operators, see below), and its
+text layer stays as it is (searchable).
+
+Tagged (PDF/UA-1, `pdf.tags`; see `_Tagging` for the tree): what is printed is what a screen
+reader reads, in the printed order: per page "Blatt N", then the cover's fields, the contents
+as a table whose sheet numbers are links, a placeholder's heading and fields, or a document
+page's scan as a Figure ("Gescannte Seite 2 von 3: Widerspruch vom 01.10.2026") and its OCR
+text. The footer repeats the sheet number and is a pagination artifact. The renditions'
+pages are marked in place (read once, their images never touched); the outline has one entry
+per document.
 
 Font: DejaVu Sans and DejaVu Sans Bold (Debian package fonts-dejavu-core, as the e-mail
 import uses), embedded as subsets by `pdf.fonts` (Type0/Identity-H over CIDFontType2 with a
@@ -27,10 +36,10 @@ ToUnicode map, subset by fontTools): German umlauts and the names of the job cen
 Characters the font lacks print as their base letter or "?".
 
 Archive format: the documents are the PDF/A-2b archive PDFs of ingest/archive_pdf.py, and what
-is added here (embedded fonts, DeviceGray, links with the print flag, outline) stays within
-PDF/A-2b, so the export gets the same output intent and XMP identification from `pdf.pdfa`
-(veraPDF agrees, tests/test_aktenauszug.py). That holds only as long as the documents handed
-in are PDF/A-2b.
+is added here (embedded fonts, DeviceGray, links with the print flag, outline, structure)
+stays within PDF/A-2b, so the export gets the same output intent and XMP identification from
+`pdf.pdfa`, with the PDF/UA-1 identification (veraPDF agrees, tests/test_aktenauszug.py and
+tests/test_pdfua.py). That holds only as long as the documents handed in are PDF/A-2b.
 
 Same input, same bytes: no clock is read (only `header.created_at` is printed and stored),
 the font subsets and their names follow from the glyphs used, and the trailer /ID is derived
@@ -57,11 +66,13 @@ from core.dates import LOCAL_TZ, german
 from pdf.fonts import EmbeddedFont, FontFace, font_face, one_line
 from pdf.pages import Canvas, inherited, new_page, pdf_number, shown_space
 from pdf.pdfa import declare_pdfa_2b, joined_pages, save_pdfa
+from pdf.tags import StructTree, page_alt, tag_page_content
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian package fonts-dejavu-core
 REGULAR_FONT = "DejaVuSans.ttf"
 BOLD_FONT = "DejaVuSans-Bold.ttf"
 PRODUCER = "E-Akte Jobcenter (Aktenauszug)"
+LANGUAGE = "de-DE"
 
 # A4 portrait for the pages made here; margins leave room for punching on the left.
 PAGE_W, PAGE_H = 595.276, 841.89
@@ -166,32 +177,97 @@ def _assemble(
     ranges: list[tuple[int, int]],
     fonts: _Fonts,
 ) -> None:
-    """Add cover, contents and placeholders to the joined document pages; stamp every page."""
+    """Add cover, contents and placeholders to the joined document pages; stamp every page;
+    tag it all (see `_Tagging`)."""
     total, front = ranges[-1][1], 1 + len(toc_pages)
     fonts.attach(pdf)
+    tags = _Tagging(pdf, items, ranges)
     # Placeholders first (their positions count from the first document page) ...
+    placed: list[tuple[pikepdf.Page, Canvas]] = []
     for number, (item, (first, _last)) in enumerate(zip(items, ranges, strict=True), 1):
         if _withheld(item):
-            page = new_page(pdf, (PAGE_W, PAGE_H), _placeholder(item, number, fonts), fonts.all)
+            canvas = _placeholder(
+                item, number, fonts, tags.section(first, tags.documents[number - 1])
+            )
+            page = new_page(pdf, (PAGE_W, PAGE_H), canvas, fonts.all)
             pdf.pages.insert(first - front - 1, page)
+            placed.append((page, canvas))
     # ... then the cover and the contents in front of everything; links once all are in place.
-    cover = _cover(header, items, counts, total, front, fonts)
+    cover = _cover(header, items, counts, total, front, fonts, tags.section(1, tags.cover))
     pdf.pages.insert(0, new_page(pdf, (PAGE_W, PAGE_H), cover, fonts.all))
+    placed.append((pdf.pages[0], cover))
     links = []
     for index, rows in enumerate(toc_pages):
-        canvas, page_links = _toc_page(header, rows, ranges, index, fonts)
+        tagged = tags.section(2 + index, tags.contents)
+        canvas, page_links = _toc_page(header, rows, ranges, index, fonts, tagged)
         pdf.pages.insert(1 + index, new_page(pdf, (PAGE_W, PAGE_H), canvas, fonts.all))
+        placed.append((pdf.pages[1 + index], canvas))
         links.append(page_links)
-    for index, page_links in enumerate(links):
-        _add_links(pdf, pdf.pages[1 + index], page_links)
     if len(pdf.pages) != total:
         raise RuntimeError(f"export has {len(pdf.pages)} pages, expected {total}")
+    for page, canvas in placed:
+        tags.tree.bind(page, canvas.owners)
+        tags.next_mcid[page.obj.objgen] = len(canvas.owners)
+    for index, page_links in enumerate(links):
+        _add_links(pdf, pdf.pages[1 + index], page_links, tags.tree)
+    tags.document_pages(items)
     opening = pdf.make_stream(b"q\n")  # one stream, shared by all pages
     for number, page in enumerate(pdf.pages, start=1):
-        _stamp(pdf, page, opening, number, total, header.bg_number, fonts)
+        _stamp(pdf, page, opening, number, total, header.bg_number, fonts, tags)
     fonts.install(pdf)
     _add_outline(pdf, items, ranges)
-    _finish(pdf, header)
+    _finish(pdf, header, tags.tree)
+
+
+class _Tagging:
+    """The export's structure (pdf.tags), in reading order: a Sect each for the cover, the
+    contents and every document (its /T the outline's title). Every page's section begins with
+    its "Blatt N" (a P, the number a court cites); then the cover's job centre (P), heading
+    (H1) and fields (a Table of row headers and values) and note (P); a contents page's heading
+    (H2, on later pages a P) and subheading (P) and the entries (a Table with column headers,
+    the sheet numbers a Link to the document); a withheld document's placeholder (H2, Table,
+    P); a document's page its scan (Figure, "Gescannte Seite 2 von 3: Widerspruch vom
+    01.10.2026") and its text layer (P). The footer, rules and the stamp's white boxes are
+    artifacts."""
+
+    def __init__(self, pdf: pikepdf.Pdf, items: list[ExportItem], ranges: list[tuple[int, int]]):
+        self.pdf = pdf
+        self.tree = tree = StructTree(pdf)
+        self.ranges = ranges
+        self.cover = tree.add(tree.document, "Sect", title="Deckblatt")
+        self.contents = tree.add(tree.document, "Sect", title="Inhaltsverzeichnis")
+        self.documents = [
+            tree.add(tree.document, "Sect", title=_outline_title(number, item, first, last))
+            for number, (item, (first, last)) in enumerate(zip(items, ranges, strict=True), 1)
+        ]
+        self.blatt: dict[int, pikepdf.Object] = {}  # page number -> its "Blatt N" element
+        self.next_mcid: dict[tuple[int, int], int] = {}  # page -> its first free MCID
+
+    def section(self, number: int, section: pikepdf.Object) -> tuple[StructTree, pikepdf.Object]:
+        """The section page `number` begins in, after its "Blatt N"."""
+        self.blatt[number] = self.tree.add(section, "P")
+        return self.tree, section
+
+    def document_pages(self, items: list[ExportItem]) -> None:
+        """Mark the content of the documents' pages and give each its elements."""
+        pages = self.pdf.pages
+        for item, (first, last), section in zip(items, self.ranges, self.documents, strict=True):
+            if _withheld(item):
+                continue
+            title = f"{item.title} vom {german(item.date)}" if item.date else item.title
+            for number in range(first, last + 1):
+                page = pages[number - 1]
+                self.section(number, section)
+                content = tag_page_content(self.pdf, page)
+                alt = page_alt(
+                    number - first + 1,
+                    last - first + 1,
+                    one_line(title),
+                    scanned=not content.visible_text,
+                )
+                self.tree.page_content(section, page, content, alt)
+                self.tree.page_annotations(section, page)
+                self.next_mcid[page.obj.objgen] = content.next_mcid
 
 
 def _withheld(item: ExportItem) -> bool:
@@ -242,15 +318,20 @@ def _titled_fields(
     y: float,
     title: tuple[str, float, float],
     rows: list[tuple[str, str]],
+    section: tuple[StructTree, pikepdf.Object, str],
     *,
     max_lines: int = 4,
 ) -> float:
-    """A sheet's title (text, size, the gap to its rule), a rule, then label-value lines."""
+    """A sheet's title (text, size, the gap to its rule), a rule, then label-value lines;
+    tagged in `section` (the tree, the parent, the title's role)."""
     text, size, gap = title
-    canvas.text(fonts.bold, size, LEFT, y, text)
+    tree, parent, role = section
+    canvas.text(fonts.bold, size, LEFT, y, text, tree.add(parent, role))
     y -= gap
     canvas.rule(LEFT, RIGHT, y, 0.8)
-    return _fields(canvas, fonts, y - 30, rows, max_lines=max_lines)
+    return _fields(
+        canvas, fonts, y - 30, rows, tree.add(parent, "Table"), tree, max_lines=max_lines
+    )
 
 
 def _fields(
@@ -258,26 +339,33 @@ def _fields(
     fonts: _Fonts,
     y: float,
     rows: list[tuple[str, str]],
+    table: pikepdf.Object,
+    tree: StructTree,
     *,
     label_width: float = 130,
     size: float = 10,
     max_lines: int = 4,
 ) -> float:
-    """Label-value lines (values wrapped); returns the y below them."""
+    """Label-value lines (values wrapped), a row of `table` each (a row header and its
+    value); returns the y below them."""
     leading = size * 1.4
     for label, value in rows:
         lines = fonts.regular.wrap(value, size, RIGHT - LEFT - label_width, max_lines)
-        canvas.text(fonts.bold, size, LEFT, y, label)
+        row = tree.add(table, "TR")
+        canvas.text(fonts.bold, size, LEFT, y, label, tree.add(row, "TH", scope="Row"))
+        cell = tree.add(row, "TD")
         for line in lines:
-            canvas.text(fonts.regular, size, LEFT + label_width, y, line)
+            canvas.text(fonts.regular, size, LEFT + label_width, y, line, cell)
             y -= leading
         y -= size * 0.6
     return y
 
 
-def _paragraph(canvas: Canvas, font: EmbeddedFont, size: float, y: float, text: str) -> float:
+def _paragraph(
+    canvas: Canvas, font: EmbeddedFont, size: float, y: float, text: str, into: pikepdf.Object
+) -> float:
     for line in font.wrap(text, size, RIGHT - LEFT, 12):
-        canvas.text(font, size, LEFT, y, line)
+        canvas.text(font, size, LEFT, y, line, into)
         y -= size * 1.35
     return y
 
@@ -289,8 +377,10 @@ def _cover(
     total: int,
     front: int,
     fonts: _Fonts,
+    tagged: tuple[StructTree, pikepdf.Object],
 ) -> Canvas:
     canvas = Canvas()
+    tree, section = tagged
     withheld = sum(1 for item in items if _withheld(item))
     documents = _count_text(len(items), "Dokument", "Dokumente")
     if withheld:
@@ -301,8 +391,9 @@ def _cover(
         f"Dokumente {_range_text(front + 1, total)}"
     )
     y = TOP
+    job_centre = tree.add(section, "P")
     for line in fonts.bold.wrap(header.job_centre, 11, RIGHT - LEFT, 3):
-        canvas.text(fonts.bold, 11, LEFT, y, line)
+        canvas.text(fonts.bold, 11, LEFT, y, line, job_centre)
         y -= 15
     y -= 30
     y = _titled_fields(
@@ -321,6 +412,7 @@ def _cover(
             ("Erstellt von", header.created_by),
             ("Erstellt am", _local_time(header.created_at)),
         ],
+        (tree, section, "H1"),
     )
     y -= 16
     note = (
@@ -333,12 +425,15 @@ def _cover(
             " Ein zurückgehaltenes Dokument ist durch ein Blatt ersetzt, das das Dokument "
             "und den Grund der Zurückhaltung nennt."
         )
-    _paragraph(canvas, fonts.regular, 9, y, note)
+    _paragraph(canvas, fonts.regular, 9, y, note, tree.add(section, "P"))
     return canvas
 
 
-def _placeholder(item: ExportItem, number: int, fonts: _Fonts) -> Canvas:
+def _placeholder(
+    item: ExportItem, number: int, fonts: _Fonts, tagged: tuple[StructTree, pikepdf.Object]
+) -> Canvas:
     canvas = Canvas()
+    tree, section = tagged
     y = TOP
     y = _titled_fields(
         canvas,
@@ -351,6 +446,7 @@ def _placeholder(item: ExportItem, number: int, fonts: _Fonts) -> Canvas:
             ("Datum", german(item.date) if item.date else "ohne Datum"),
             ("Grund", item.withheld_reason or ""),
         ],
+        (tree, section, "H2"),
         max_lines=MAX_CELL_LINES,
     )
     y -= 16
@@ -361,6 +457,7 @@ def _placeholder(item: ExportItem, number: int, fonts: _Fonts) -> Canvas:
         y,
         "Das Dokument gehört zur Akte, ist in diesem Aktenauszug aber nicht enthalten. "
         "Dieses Blatt steht an seiner Stelle.",
+        tree.add(section, "P"),
     )
     return canvas
 
@@ -432,60 +529,85 @@ def _toc_page(
     ranges: list[tuple[int, int]],
     page_index: int,
     fonts: _Fonts,
-) -> tuple[Canvas, list[tuple[tuple[float, float, float, float], int]]]:
-    """One page of the contents and its links: ((x0, y0, x1, y1), target page number)."""
+    tagged: tuple[StructTree, pikepdf.Object],
+) -> tuple[Canvas, list[_Link]]:
+    """One page of the contents (its entries a Table in the section `tagged`) and its links."""
     canvas = Canvas()
+    tree, section = tagged
     regular, bold, size = fonts.regular, fonts.bold, TOC_SIZE
-    heading = "Inhaltsverzeichnis" if page_index == 0 else "Inhaltsverzeichnis (Fortsetzung)"
-    canvas.text(bold, 16, LEFT, TOP, heading)
-    subheading = f"Aktenauszug {header.bg_number} · {header.household_name}"
-    canvas.text(regular, size, LEFT, TOP - 17, regular.fit(subheading, size, RIGHT - LEFT))
+    if page_index == 0:
+        canvas.text(bold, 16, LEFT, TOP, "Inhaltsverzeichnis", tree.add(section, "H2"))
+    else:
+        heading = "Inhaltsverzeichnis (Fortsetzung)"
+        canvas.text(bold, 16, LEFT, TOP, heading, tree.add(section, "P"))
+    subheading = regular.fit(
+        f"Aktenauszug {header.bg_number} · {header.household_name}", size, RIGHT - LEFT
+    )
+    canvas.text(regular, size, LEFT, TOP - 17, subheading, tree.add(section, "P"))
+    table = tree.add(section, "Table")
+    heads = tree.add(table, "TR")
+
+    def head(text: str, x: float, right: bool = False) -> None:
+        cell = tree.add(heads, "TH", scope="Column")
+        (canvas.text_right if right else canvas.text)(bold, size, x, y, text, cell)
+
     y = TOP - 40
-    canvas.text_right(bold, size, COL_NUMBER_RIGHT, y, "Nr.")
-    canvas.text(bold, size, COL_DATE, y, "Datum")
-    canvas.text(bold, size, COL_TITLE, y, "Bezeichnung")
-    canvas.text(bold, size, COL_SENDER, y, "Absender")
-    canvas.text_right(bold, size, RIGHT, y, "Blatt")
+    head("Nr.", COL_NUMBER_RIGHT, right=True)
+    head("Datum", COL_DATE)
+    head("Bezeichnung", COL_TITLE)
+    head("Absender", COL_SENDER)
+    head("Blatt", RIGHT, right=True)
     canvas.rule(LEFT, RIGHT, y - 4, 0.6)
     top = _TOC_FIRST_ROW
     links = []
     for row in rows:
         first, last = ranges[row.index]
         baseline = top - 9.5
-        canvas.text_right(regular, size, COL_NUMBER_RIGHT, baseline, row.number)
-        canvas.text(regular, size, COL_DATE, baseline, row.date)
-        canvas.text_right(regular, size, RIGHT, baseline, _range_text(first, last))
+        cells = tree.add(table, "TR")
+        number, day, title, sender, sheets = (tree.add(cells, "TD") for _ in range(5))
+        canvas.text_right(regular, size, COL_NUMBER_RIGHT, baseline, row.number, number)
+        canvas.text(regular, size, COL_DATE, baseline, row.date, day)
         for offset, line in enumerate(row.title):
-            canvas.text(regular, size, COL_TITLE, baseline - offset * TOC_LEADING, line)
-        for offset, line in enumerate(row.sender):
-            canvas.text(regular, size, COL_SENDER, baseline - offset * TOC_LEADING, line)
+            canvas.text(regular, size, COL_TITLE, baseline - offset * TOC_LEADING, line, title)
         note_top = baseline - max(len(row.title), len(row.sender)) * TOC_LEADING
         for offset, line in enumerate(row.note):
-            canvas.text(regular, size, COL_TITLE, note_top - offset * TOC_LEADING, line)
+            canvas.text(regular, size, COL_TITLE, note_top - offset * TOC_LEADING, line, title)
+        for offset, line in enumerate(row.sender):
+            canvas.text(regular, size, COL_SENDER, baseline - offset * TOC_LEADING, line, sender)
+        link = tree.add(sheets, "Link")
+        canvas.text_right(regular, size, RIGHT, baseline, _range_text(first, last), link)
         bottom = top - row.height
         canvas.rule(LEFT, RIGHT, bottom + 1, 0.3, 0.7)
-        links.append(((LEFT, bottom + 1, RIGHT, top), first))
+        described = f"{row.number} {' '.join(row.title)}: {_range_text(first, last)}"
+        links.append(_Link((LEFT, bottom + 1, RIGHT, top), first, link, described))
         top = bottom
     return canvas, links
 
 
-def _add_links(
-    pdf: pikepdf.Pdf,
-    page: pikepdf.Page,
-    links: list[tuple[tuple[float, float, float, float], int]],
-) -> None:
-    annotations = Array()
-    for rect, target in links:
-        link = Dictionary(
-            Type=Name.Annot,
-            Subtype=Name.Link,
-            Rect=Array(list(rect)),
-            Border=Array([0, 0, 0]),
-            F=4,  # print; PDF/A wants it set
-            Dest=Array([pdf.pages[target - 1].obj, Name.Fit]),
+@dataclass(frozen=True)
+class _Link:
+    rect: tuple[float, float, float, float]
+    target: int  # page number
+    element: pikepdf.Object  # its Link element in the structure
+    description: str  # the annotation's /Contents
+
+
+def _add_links(pdf: pikepdf.Pdf, page: pikepdf.Page, links: list[_Link], tree: StructTree) -> None:
+    page.obj.Annots = Array()
+    for entry in links:
+        link = pdf.make_indirect(
+            Dictionary(
+                Type=Name.Annot,
+                Subtype=Name.Link,
+                Rect=Array(list(entry.rect)),
+                Border=Array([0, 0, 0]),
+                F=4,  # print; PDF/A wants it set
+                Dest=Array([pdf.pages[entry.target - 1].obj, Name.Fit]),
+                Contents=pikepdf.String(entry.description),
+            )
         )
-        annotations.append(pdf.make_indirect(link))
-    page.obj.Annots = annotations
+        page.obj.Annots.append(link)
+        tree.annotation(entry.element, page, link)
 
 
 def _add_outline(pdf: pikepdf.Pdf, items: list[ExportItem], ranges: list[tuple[int, int]]) -> None:
@@ -493,19 +615,22 @@ def _add_outline(pdf: pikepdf.Pdf, items: list[ExportItem], ranges: list[tuple[i
         outline.root.append(OutlineItem("Deckblatt", 0))
         outline.root.append(OutlineItem("Inhaltsverzeichnis", 1))
         for number, (item, (first, last)) in enumerate(zip(items, ranges, strict=True), 1):
-            pages = _range_text(first, last)
-            title = f"{number}. {one_line(item.title)}, {_date_text(item.date)} ({pages})"
-            if _withheld(item):
-                title += " – zurückgehalten"
-            outline.root.append(OutlineItem(title, first - 1))
+            outline.root.append(OutlineItem(_outline_title(number, item, first, last), first - 1))
     pdf.Root.PageMode = Name.UseOutlines
 
 
-def _finish(pdf: pikepdf.Pdf, header: ExportHeader) -> None:
+def _outline_title(number: int, item: ExportItem, first: int, last: int) -> str:
+    pages = _range_text(first, last)
+    title = f"{number}. {one_line(item.title)}, {_date_text(item.date)} ({pages})"
+    return title + " – zurückgehalten" if _withheld(item) else title
+
+
+def _finish(pdf: pikepdf.Pdf, header: ExportHeader, tree: StructTree) -> None:
     title = one_line(f"Aktenauszug {header.bg_number} – {header.purpose}")
-    declare_pdfa_2b(pdf, title=title, producer=PRODUCER, created=header.created_at)
-    pdf.Root.Lang = pikepdf.String("de-DE")
-    pdf.Root.ViewerPreferences = Dictionary(DisplayDocTitle=True)
+    tree.finish(LANGUAGE)
+    declare_pdfa_2b(
+        pdf, title=title, producer=PRODUCER, created=header.created_at, pdfua=tree.complete
+    )
 
 
 # --- the stamp on every page ---------------------------------------------------------------
@@ -519,9 +644,11 @@ def _stamp(
     total: int,
     bg_number: str,
     fonts: _Fonts,
+    tags: _Tagging,
 ) -> None:
     """Overlay "Blatt N" and the footer on `page`; its own content goes inside q (`opening`)
-    ... Q, so that whatever graphics state it leaves behind does not reach the stamp."""
+    ... Q, so that whatever graphics state it leaves behind does not reach the stamp. "Blatt N"
+    is the page's first element in the structure; the footer and the boxes are artifacts."""
     resources = inherited(page.obj, "/Resources")
     if not isinstance(resources, pikepdf.Dictionary):
         resources = page.obj.Resources = Dictionary()
@@ -551,19 +678,27 @@ def _stamp(
             f"{n(text_width + 2 * pad)} {n(size * 0.98 + 2 * pad)} re f"
         )
 
+    mcid = tags.next_mcid.get(page.obj.objgen, 0)
+    tags.tree.content(tags.blatt[number], page, mcid)
     stamp = "\n".join(
         [
             "Q",  # ends the page's own content, wrapped in q ... Q
             "q",
             matrix,
+            "/Artifact BMC",
             "1 g",
             box(blatt_x, blatt_y, blatt_width, blatt_size),
             box(footer_x, footer_y, footer_width, footer_size),
             "0 g",
+            "EMC",
+            f"/P <</MCID {mcid}>> BDC",
             f"BT /{bold_key} {n(blatt_size)} Tf {n(blatt_x)} {n(blatt_y)} Td "
             f"{fonts.bold.show(blatt)} Tj ET",
+            "EMC",
+            "/Artifact <</Type /Pagination /Subtype /Footer>> BDC",
             f"BT /{regular_key} {n(footer_size)} Tf {n(footer_x)} {n(footer_y)} Td "
             f"{fonts.regular.show(footer)} Tj ET",
+            "EMC",
             "Q",
             "",
         ]

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
+from core.dates import LOCAL_TZ
 from core.db import utcnow
 from core.errors import NotFound
 from records.access import Capability, Gate
 from records.jobs import enqueue
-from records.models import Document, InboxItem, Job, ScanBatch
+from records.models import Document, Household, InboxItem, Job, ScanBatch, User
 
 BATCH_NOT_FOUND = "Stapel nicht gefunden."
 
@@ -42,10 +43,40 @@ class BatchList:
     batches: list[BatchView]
     counts: dict[str, int]
     seconds_per_page: float | None
+    total: int = 0  # batches that match the filter, on all pages
+
+
+# A page of the desk's lists (batches, quality check) shows this many rows.
+PER_PAGE = 25
+QA_STATES = ("pending", "approved", "rejected")
+BATCH_STATES = ("received", "processing", "processed", "failed")
+
+
+def _on_local_day(column: InstrumentedAttribute[datetime], day: date) -> ColumnElement[bool]:
+    """The moment falls on this calendar day in the job centre's time zone."""
+    start = datetime.combine(day, time(), LOCAL_TZ).astimezone(UTC)
+    return (column >= start) & (column < start + timedelta(days=1))
+
+
+def _desk_batches() -> ColumnElement[bool]:
+    # What caseworkers filed themselves (e-mails, decisions) never passes the desk.
+    return ScanBatch.channel != "file"
 
 
 def _batch_query() -> Select[ScanBatch]:
     return select(ScanBatch).options(selectinload(ScanBatch.dropped_pages))
+
+
+def _inboxes(session: Session, document_ids: list[uuid.UUID]) -> dict[uuid.UUID, InboxItem]:
+    """The inbox item of each of these documents that has one, in one query."""
+    if not document_ids:
+        return {}
+    found = session.scalars(
+        select(InboxItem)
+        .where(InboxItem.document_id.in_(document_ids))
+        .options(selectinload(InboxItem.user), selectinload(InboxItem.team))
+    )
+    return {item.document_id: item for item in found}
 
 
 def batch_views(session: Session, batches: list[ScanBatch]) -> list[BatchView]:
@@ -64,19 +95,7 @@ def batch_views(session: Session, batches: list[ScanBatch]) -> list[BatchView]:
     ):
         assert document.batch_id is not None
         documents[document.batch_id].append(document)
-    document_ids = [d.id for found in documents.values() for d in found]
-    inboxes = {
-        item.document_id: item
-        for item in (
-            session.scalars(
-                select(InboxItem)
-                .where(InboxItem.document_id.in_(document_ids))
-                .options(selectinload(InboxItem.user), selectinload(InboxItem.team))
-            )
-            if document_ids
-            else ()
-        )
-    }
+    inboxes = _inboxes(session, [d.id for found in documents.values() for d in found])
     return [
         BatchView(
             batch,
@@ -110,23 +129,47 @@ def seconds_per_page(session: Session) -> float | None:
     return seconds / pages if pages else None
 
 
-def list_batches(gate: Gate, limit: int) -> BatchList:
-    """The newest batches handed in at the desk, newest first, each with the time until the
+def list_batches(
+    gate: Gate,
+    limit: int,
+    *,
+    offset: int = 0,
+    status: str | None = None,
+    day: date | None = None,
+) -> BatchList:
+    """The newest batches handed in at the desk, newest first (a page of `limit` from
+    `offset`, of one status and handed in on one day if asked), each with the time until the
     queue (which works the oldest first) is through with it; and the count per status."""
     gate.listing(Capability.SCAN, "batches.list")
     session = gate.session
-    # What caseworkers filed themselves (e-mails, decisions) never passes the desk.
+    wanted = [_desk_batches()]
+    if status:
+        wanted.append(ScanBatch.status == status)
+    if day:
+        wanted.append(_on_local_day(ScanBatch.received_at, day))
     newest = list(
         session.scalars(
             _batch_query()
-            .where(ScanBatch.channel != "file")
-            .order_by(ScanBatch.received_at.desc())
+            .where(*wanted)
+            .order_by(ScanBatch.received_at.desc(), ScanBatch.id)
+            .offset(offset)
             .limit(limit)
         )
     )
     views = batch_views(session, newest)
     per_page = seconds_per_page(session)
+    # The queue works the oldest first: what waits before the oldest batch shown counts too.
     open_pages = 0
+    if views:
+        oldest = views[-1].batch.received_at
+        waiting_before = select(
+            func.coalesce(func.sum(ScanBatch.pages_total - ScanBatch.pages_done), 0)
+        ).where(
+            _desk_batches(),
+            ScanBatch.status.in_(("received", "processing")),
+            ScanBatch.received_at < oldest,
+        )
+        open_pages = int(session.scalar(waiting_before) or 0)
     for view in reversed(views):  # oldest first: the queue works them in that order
         batch = view.batch
         if batch.status in ("received", "processing"):
@@ -135,12 +178,104 @@ def list_batches(gate: Gate, limit: int) -> BatchList:
         else:
             view.seconds_left = 0
     by_status = (
-        select(ScanBatch.status, func.count())
-        .where(ScanBatch.channel != "file")
-        .group_by(ScanBatch.status)
+        select(ScanBatch.status, func.count()).where(_desk_batches()).group_by(ScanBatch.status)
     )
     counts = {status: count for status, count in session.execute(by_status).all()}
-    return BatchList(views, counts, per_page)
+    total = session.scalar(select(func.count()).select_from(ScanBatch).where(*wanted)) or 0
+    return BatchList(views, counts, per_page, total)
+
+
+@dataclass(frozen=True)
+class QaFilter:
+    """Which documents the quality check lists: by decision, batch, type and day handed in."""
+
+    state: str | None = "pending"
+    batch_id: uuid.UUID | None = None
+    doc_type: str | None = None
+    day: date | None = None
+
+
+@dataclass
+class QaPage:
+    """One page of the quality check: the documents with household, caseworker, batch and the
+    inbox item each lies in; the count of all that match, and the count per decision."""
+
+    documents: list[Document]
+    inboxes: dict[uuid.UUID, InboxItem]
+    total: int
+    counts: dict[str, int]
+    deciders: dict[int, str] = field(default_factory=dict)  # who decided, by user id: name
+
+
+def _qa_query(wanted: QaFilter) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [
+        Document.batch_id.is_not(None),
+        Document.batch_id.in_(select(ScanBatch.id).where(_desk_batches())),
+        # A document still being read is the batch's progress, not yet the check's.
+        (Document.status == "processed") | (Document.qa_status != "pending"),
+    ]
+    if wanted.state:
+        where.append(Document.qa_status == wanted.state)
+    if wanted.batch_id:
+        where.append(Document.batch_id == wanted.batch_id)
+    if wanted.doc_type:
+        # The type recognised is the desk's business only while it checks the document.
+        where += [Document.doc_type == wanted.doc_type, Document.qa_status == "pending"]
+    if wanted.day:
+        where.append(_on_local_day(Document.received_at, wanted.day))
+    return where
+
+
+def qa_page(gate: Gate, wanted: QaFilter, limit: int = PER_PAGE, offset: int = 0) -> QaPage:
+    """The documents of the quality check, the oldest first (the order they were scanned in),
+    with what the desk needs to decide: type, household and its caseworker, pages, sender."""
+    gate.listing(Capability.SCAN, "desk.qa.list", state=wanted.state)
+    session = gate.session
+    where = _qa_query(wanted)
+    documents = list(
+        session.scalars(
+            select(Document)
+            .where(*where)
+            .options(
+                selectinload(Document.household).selectinload(Household.caseworker),
+                selectinload(Document.batch),
+            )
+            .order_by(Document.received_at, Document.batch_id, Document.sequence)
+            .offset(offset)
+            .limit(limit)
+        )
+    )
+    inboxes = _inboxes(session, [document.id for document in documents])
+    total = session.scalar(select(func.count()).select_from(Document).where(*where)) or 0
+    unfiltered = _qa_query(QaFilter(state=None, batch_id=wanted.batch_id, day=wanted.day))
+    by_state = select(Document.qa_status, func.count()).where(*unfiltered)
+    counts = {state: n for state, n in session.execute(by_state.group_by(Document.qa_status))}
+    decider_ids = {document.qa_by_id for document in documents if document.qa_by_id}
+    named = select(User.id, User.name).where(User.id.in_(decider_ids))
+    deciders = {i: name for i, name in session.execute(named)} if decider_ids else {}
+    return QaPage(documents, inboxes, total, counts, deciders)
+
+
+def recent_batches(session: Session, limit: int, also: uuid.UUID | None = None) -> list[ScanBatch]:
+    """The newest batches of the desk (the quality check's filter offers these), and the one
+    asked for if it is older."""
+    found = list(
+        session.scalars(
+            select(ScanBatch)
+            .where(_desk_batches())
+            .order_by(ScanBatch.received_at.desc())
+            .limit(limit)
+        )
+    )
+    if also and all(batch.id != also for batch in found):
+        found += session.scalars(select(ScanBatch).where(_desk_batches(), ScanBatch.id == also))
+    return found
+
+
+def desk_doc_types(session: Session) -> list[str]:
+    """The types recognised in what waits for the check (the filter offers these)."""
+    found = select(Document.doc_type).where(*_qa_query(QaFilter()), Document.doc_type.is_not(None))
+    return sorted({code for code in session.scalars(found.distinct()) if code})
 
 
 def read_batch(gate: Gate, batch_id: uuid.UUID) -> BatchView:

@@ -156,10 +156,15 @@ def update_document(
     return document, changed
 
 
+def may_change(grant: Grant) -> bool:
+    """Whether a grant to read a document lets the user change its details and add notes."""
+    return grant.via != "desk"
+
+
 def _require_editor(gate: Gate, grant: Grant, action: str, document: Document | None) -> None:
     """Reading a document at the desk (QA) is not changing it: outside clearing, dates, types
     and notes are the caseworkers' business."""
-    if grant.via == "desk":
+    if not may_change(grant):
         raise gate.refuse(
             action,
             "Kein Zugriff: Die Scanstelle ändert Dokumente nur in der Klärung.",

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# veraPDF (PDF/A validator) for the test suite, without its installer: Maven fetches the
-# command-line app and its dependencies from Maven Central (services/verapdf/pom.xml), and a
-# small wrapper script runs it.
+# veraPDF (PDF/A and PDF/UA validator) for the test suite, without its installer: Maven
+# fetches the command-line app and its dependencies from Maven Central
+# (services/verapdf/pom.xml), and a small wrapper script runs it.
 #
 #   services/verapdf.sh install   fetch + build the wrapper (idempotent; no Maven when cached)
 #   services/verapdf.sh path      print the wrapper's path (installs first if needed)
 #   services/verapdf.sh env       print `export EAKTE_VERAPDF=<wrapper>` (installs if needed)
 #
-# The wrapper takes veraPDF's usual arguments, e.g. `verapdf --flavour 2b --format json F.pdf`.
+# The wrapper takes veraPDF's usual arguments, e.g. `verapdf --flavour 2b --format json F.pdf`
+# (PDF/A-2b) or `--flavour ua1` (PDF/UA-1, tests/test_pdfua.py).
 #
 # EAKTE_CACHE_DIR           build + Maven repo cache   (default /var/cache/eakte)
 # EAKTE_VERAPDF_JAVA_OPTS   JVM options of the wrapper (default: small heap, quick start)

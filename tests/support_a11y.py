@@ -137,6 +137,7 @@ def pages(site: Site) -> list[tuple[str | None, str]]:
         (CASEWORKER, "/vertretung"),
         (CASEWORKER, f"/akte/{HOUSEHOLD}/aktenauszug"),
         (CASEWORKER, f"/viewer?doc={site.document}"),
+        (CASEWORKER, f"/dokument/{site.document}?liste=postkorb"),
         (CASEWORKER, "/gibt-es-nicht"),
         (DESK, "/scanstelle"),
         (DESK, "/klaerung"),

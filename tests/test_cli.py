@@ -128,7 +128,8 @@ def test_serve_demo_prints_logins_loads_samples_and_works_them(tmp_path: Path) -
                 d for b in batches if b["source_name"] == "0001.pdf" for d in b["documents"]
             ]
             approved = client.post(
-                f"/api/documents/{letter['id']}/qa", json={"decision": "approve"}
+                f"/api/documents/{letter['id']}/qa",
+                json={"decision": "approve", "counted_pages": letter["pages"]},
             )
             assert approved.status_code == 200, approved.text
             client.post("/api/auth/logout")

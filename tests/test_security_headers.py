@@ -57,7 +57,7 @@ def assert_secured(response, *, hsts: bool = False) -> None:  # type: ignore[no-
     assert csp["require-trusted-types-for"] == ["'script'"], where
     assert csp["trusted-types"] == ["eakte"], where
     assert response.headers.get("x-content-type-options") == "nosniff", where
-    assert response.headers.get("referrer-policy") == "no-referrer", where
+    assert response.headers.get("referrer-policy") == "same-origin", where
     assert response.headers.get("x-frame-options") == "DENY", where
     if hsts:
         assert re.match(r"max-age=\d{7,}", response.headers["strict-transport-security"]), where

@@ -278,6 +278,14 @@ def test_a_deep_link_asks_for_the_login_and_then_shows_the_document(
     page.get_by_label("Benutzername").fill(CASEWORKER)
     page.get_by_label("Passwort").fill(PASSWORD)
     page.get_by_role("button", name="Anmelden").click()
+    # The link leads to the document's page (issue 15), which opens it in the viewer window
+    # at the page, with the words marked.
+    expect(page).to_have_url(re.compile(rf"/dokument/{filed.single}\?page=1&q=Wolf$"))
+    expect(page.get_by_role("heading", name="Seite 1 von 1")).to_be_visible()
+    with page.expect_popup() as opening:
+        page.get_by_role("link", name="Im Anzeigefenster öffnen").click()
+    page = opening.value
+    page.on("console", complain)
     expect(page).to_have_url(re.compile(rf"/viewer\?doc={filed.single}&page=1&q=Wolf$"))
     expect(page.locator("#page-indicator")).to_have_text("Seite 1 von 1")
     expect(page.locator("#doc-title")).to_have_text("0001.pdf")
@@ -294,7 +302,7 @@ def test_a_deep_link_asks_for_the_login_and_then_shows_the_document(
     expect(page.get_by_role("status")).to_contain_text("Kein Zugriff auf dieses Dokument")
 
     events = _audit(filed.runtime, CASEWORKER)
-    assert ("document.link", filed.single, "ok") in events
+    assert ("document.details", filed.single, "ok") in events
     assert ("document.view", filed.single, "ok") in events
 
 
@@ -321,7 +329,7 @@ def test_a_caseworker_of_another_office_is_refused_and_the_refusal_is_logged(
 
     denied = [e for e in _audit(filed.runtime, STRANGER) if e[2] == "denied"]
     actions = {action for action, object_id, _ in denied if object_id == filed.single}
-    assert {"document.link", "document.view", "document.download", "document.page.words"} <= (
+    assert {"document.details", "document.view", "document.download", "document.page.words"} <= (
         actions
     )
     assert not [e for e in _audit(filed.runtime, STRANGER) if e[1] == filed.single and e[2] == "ok"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -67,32 +68,50 @@ def test_desk_drops_files_watches_progress_and_checks_quality(
     expect(page.get_by_text("batch-2.pdf: angenommen, 13 Seite(n)")).to_be_visible()
     rejected = "abgeschnitten.pdf: abgelehnt – Die PDF-Datei ist unvollständig"
     expect(page.get_by_text(rejected)).to_be_visible()
-    row = page.locator("tr", has_text="batch-2.pdf")
+    row = page.locator("#batch-rows tr", has_text="batch-2.pdf")
     expect(row).to_contain_text("wartet")
 
     work_until_idle(sqlite_runtime)
     expect(row).to_contain_text("fertig", timeout=10_000)
     expect(row).to_contain_text("aussortiert: Blatt 2: Trennblatt")
-    expect(row.locator(".doc")).to_have_count(7)
-    first = row.locator(".doc").first
-    # The check shows the pages it decides on.
-    expect(first.get_by_role("img", name="Seite 1")).to_be_visible()
-    assert first.get_by_role("img", name="Seite 1").evaluate("img => img.naturalWidth") > 0
-    # A rejection needs its reason; it can be taken back the same day.
-    second = row.locator(".doc").nth(1)
-    second.get_by_role("button", name="Ablehnen (neu scannen)").click()
-    expect(second.get_by_role("alert")).to_contain_text("Bitte begründen")
-    second.get_by_label("Grund").fill("Seite schief eingezogen")
-    second.get_by_role("button", name="Ablehnen (neu scannen)").click()
-    expect(row.locator(".doc").nth(1)).to_contain_text("abgelehnt")
-    row.locator(".doc").nth(1).get_by_role("button", name="Ablehnung zurücknehmen").click()
-    expect(row.locator(".doc").nth(1).get_by_role("button", name="Freigeben")).to_be_visible()
+    expect(row).to_contain_text("7 Dokumente: 7 offen")
+    # The quality check lists the documents (issue 15: server-rendered, one entry each).
+    entries = page.locator("#qa-list .qa-entry")
+    expect(entries).to_have_count(7)
+    first = entries.first
+    # The check shows the page it decides on.
+    thumb = first.get_by_role("img", name=re.compile(r"^Seite 1 von batch-2\.pdf, Blatt 1"))
+    expect(thumb).to_be_visible()
+    assert thumb.evaluate("img => img.naturalWidth") > 0
+    # A rejection is confirmed in a dialog that needs its reason; it can be taken back the
+    # same day.
+    entries.nth(1).get_by_role("button", name="Ablehnen …").click()
+    dialog = page.get_by_role("dialog", name="Zur Neuerfassung ablehnen")
+    dialog.get_by_role("button", name="Ablehnen", exact=True).click()
+    expect(dialog.get_by_role("alert")).to_contain_text("Bitte begründen")
+    dialog.get_by_label("Grund (Pflichtangabe)").fill("Seite schief eingezogen")
+    dialog.get_by_role("button", name="Ablehnen", exact=True).click()
+    expect(page.locator("#qa-results")).to_contain_text(
+        "batch-2.pdf, Blatt 3: zur Neuerfassung abgelehnt"
+    )
+    expect(entries).to_have_count(6)
+    page.get_by_label("Stand", exact=True).first.select_option("rejected")
+    page.locator("#qa-filter").get_by_role("button", name="Filtern").click()
+    expect(entries).to_have_count(1)
+    expect(entries.first).to_contain_text("Seite schief eingezogen")
+    entries.first.get_by_role("button", name="Ablehnung zurücknehmen").click()
+    expect(page.locator("#qa-results")).to_contain_text("Ablehnung zurückgenommen")
+    page.get_by_label("Stand", exact=True).first.select_option("pending")
+    page.locator("#qa-filter").get_by_role("button", name="Filtern").click()
+    expect(entries).to_have_count(7)
     first.get_by_label("Seiten auf Papier").fill("3")
     first.get_by_role("button", name="Freigeben").click()
     expect(first.get_by_role("alert")).to_contain_text("Seitenzahl stimmt nicht")
     first.get_by_label("Seiten auf Papier").fill("1")
     first.get_by_role("button", name="Freigeben").click()
-    expect(row.locator(".doc").first).to_contain_text("freigegeben")
+    expect(page.locator("#qa-results")).to_contain_text("batch-2.pdf, Blatt 1: freigegeben")
+    expect(entries).to_have_count(6)
+    expect(row).to_contain_text("6 offen, 1 freigegeben")
     screenshot(page, "scanstelle.png", full_page=True)
 
 

@@ -123,8 +123,8 @@ for _path, _name, _capability, _action, _enough in _SIGNED_IN_PAGES:
 
 # --- viewer and deep links ---
 # The viewer is a window of its own (second monitor); the main window steers it through a
-# BroadcastChannel (protocol in web/static/viewer.js). /dokument/{id} is the link the
-# specialist application and colleagues use to point at one document.
+# BroadcastChannel (protocol in web/static/viewer.js). /dokument/{id} (the document page,
+# below) is the link the specialist application and colleagues use to point at one document.
 # (Imports kept in this block so that it can be appended without touching the top of the file.)
 
 import uuid  # noqa: E402
@@ -151,17 +151,306 @@ def viewer_page(request: Request, runtime: RuntimeDep) -> Response:
     return render(request, "viewer.html", user, error=None, preload=preload)
 
 
-@router.get("/dokument/{document_id}", response_class=HTMLResponse)
-def document_link(document_id: str, request: Request, runtime: RuntimeDep) -> Response:
-    user = current_user(request, runtime)  # none: to the login page (web.errors)
+# --- the document page ---
+# /dokument/{id}: the page image beside the document's data ("Angaben"), its notes ("Vermerke")
+# and its history ("Verlauf"), with previous/next within the list it was opened from. Rendered
+# here; web/static/dokument.js only switches the tabs. The forms post to this page's routes,
+# which call the same services as the JSON API (records.files) with the same checks: an error
+# is shown at its field with what was typed, a success leads back to the page (303).
+
+import functools  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from datetime import date  # noqa: E402
+from typing import Any  # noqa: E402
+
+from starlette.concurrency import run_in_threadpool  # noqa: E402
+
+from api.deps import get_type_names  # noqa: E402
+from core.dates import german, local_today  # noqa: E402
+from core.errors import InvalidInput  # noqa: E402
+from records import files, history, neighbours  # noqa: E402
+from records.access import document_grant, in_case_file  # noqa: E402
+from records.models import Document, Note  # noqa: E402
+
+_TABS = ("angaben", "vermerke", "verlauf")
+_DATES = ("receipt_date", "letter_date", "dispatch_date")
+_SAVED = {"angaben": "Angaben gespeichert.", "vermerk": "Vermerk gespeichert."}
+# Which field an error of records.files is about, by its code.
+_ERROR_FIELDS = {
+    "receipt_date_reason": "reason",
+    "doc_type_unknown": "doc_type",
+    "note_empty": "text",
+    "note_long": "text",
+}
+
+
+@dataclass
+class _Form:
+    """What a form of the page shows: the values (as typed, after an error) and the errors by
+    field; `general` for an error that concerns no one field."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    general: str = ""
+
+
+def _details_values(document: Document) -> dict[str, str]:
+    return {
+        "doc_type": document.doc_type or "",
+        "receipt_date": document.receipt_date.isoformat() if document.receipt_date else "",
+        "letter_date": document.letter_date.isoformat() if document.letter_date else "",
+        "dispatch_date": document.dispatch_date.isoformat() if document.dispatch_date else "",
+        "sender": document.sender or "",
+        "reason": "",
+    }
+
+
+def _note_view(note: Note) -> dict[str, str]:
+    when = history.local_time(note.created_at)
+    return {"author": note.author_name, "when": when, "text": note.text}
+
+
+def _context(request: Request) -> neighbours.ListContext:
+    return neighbours.ListContext.from_query(request.query_params.multi_items())
+
+
+def _page_number(request: Request) -> int:
     try:
-        wanted = uuid.UUID(document_id)
+        return max(1, int(request.query_params.get("page") or 1))
+    except ValueError:
+        return 1
+
+
+def _document_page(
+    request: Request,
+    runtime: Runtime,
+    user: User,
+    document_id: uuid.UUID,
+    *,
+    status_code: int = 200,
+    tab: str | None = None,
+    details: _Form | None = None,
+    note: _Form | None = None,
+) -> Response:
+    """The page, read through the gate (the read, the history and the list are audited)."""
+    names = get_type_names(runtime)
+    context = _context(request)
+    wanted_tab = tab or request.query_params.get("reiter")
+    with transaction(runtime.sessions, read_only=True) as session:
+        gate = Gate(session, user)
+        document, notes = files.document_details(gate, document_id)
+        grant = document_grant(session, user, document)
+        entries = history.document_history(gate, document.id, names)
+        household = document.household if in_case_file(document) else None
+        around: neighbours.Neighbours | None = None
+        if context.kind == "postkorb":
+            around = neighbours.in_postkorb(gate, context, document.id, names)
+        elif (
+            context.kind in ("akte", "")
+            and household is not None
+            and grant is not None
+            and grant.via not in ("clearing", "desk")
+        ):
+            order = context.get("ansicht", "timeline")
+            around = neighbours.in_file(gate, household.bg_number, document.id, names, order)
+        page_count = len(document.pages)
+        number = min(_page_number(request), max(page_count, 1))
+        shown = document.pages[number - 1] if page_count else None
+        values = _details_values(document)
+        view = {
+            "id": str(document.id),
+            "source_name": document.source_name,
+            "type_name": names.get(document.doc_type or "", "Dokumentart offen"),
+            "bg_number": household.bg_number if household else None,
+            "members": ", ".join(
+                f"{m.first_name} {m.last_name}" for m in (household.members if household else [])
+            ),
+            "receipt": german(document.receipt_date),
+            "outgoing": document.direction == "out",
+            "page_count": page_count,
+            "has_image": bool(shown and shown.image_key),
+            "has_pdf": document.pdf_key is not None,
+        }
+        note_views = [_note_view(n) for n in notes]
+    if context.kind == "suche":
+        around = neighbours.in_search(runtime, user, context, document_id, names)
+    details = details or _Form(values)
+    if not details.values:
+        details.values = values
+    base = f"/dokument/{document_id}"
+    q = request.query_params.get("q") or None
+    extra_q = None if context.kind == "suche" else q  # a search's words are in its context
+    link = {
+        "page": lambda n: context.with_query(base, page=n, q=extra_q),
+        "document": lambda other: context.with_query(f"/dokument/{other}"),
+        "action": lambda what: context.with_query(f"{base}/{what}", page=number, q=extra_q),
+    }
+    shown_in_viewer = {"doc": str(document_id), "page": number, **({"q": q} if q else {})}
+    viewer = f"/viewer?{urlencode(shown_in_viewer)}"
+    selected = wanted_tab if wanted_tab in _TABS else "angaben"
+    saved = _SAVED.get(request.query_params.get("gespeichert", ""), "")
+    return render(
+        request,
+        "dokument.html",
+        user,
+        status_code,
+        doc=view,
+        page_number=number,
+        link=link,
+        viewer_url=viewer,
+        around=around,
+        tab=selected,
+        details=details,
+        note=note or _Form(),
+        notes=note_views,
+        history=entries,
+        editable=grant is not None and files.may_change(grant),
+        types=sorted(names.items(), key=lambda item: item[1]),
+        today=local_today().isoformat(),
+        saved=saved,
+    )
+
+
+def _wanted(document_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(document_id)
     except ValueError:
         raise NotFound("Dokument nicht gefunden.") from None
-    # Unknown and foreign ids are refused alike (AccessDenied); the refusal is in the audit log.
-    with transaction(runtime.sessions, read_only=True) as session:
-        Gate(session, user).read_document(wanted, "document.link")
-    passed_on = {k: v for k, v in request.query_params.items() if k in _VIEWER_PASSED_ON}
-    return RedirectResponse(
-        f"/viewer?{urlencode({'doc': str(wanted), **passed_on})}", status_code=303
+
+
+@router.get("/dokument/{document_id}", response_class=HTMLResponse)
+def document_page(document_id: str, request: Request, runtime: RuntimeDep) -> Response:
+    """The document page; also the deep link of the Fachverfahren and of colleagues. Unknown
+    and foreign ids are refused alike ("Kein Zugriff"); the refusal is in the audit log."""
+    user = current_user(request, runtime)  # none: to the login page (web.errors)
+    return _document_page(request, runtime, user, _wanted(document_id))
+
+
+def _parse_details(form: dict[str, str], outgoing: bool) -> tuple[dict[str, Any], dict[str, str]]:
+    """The changes the "Angaben" form asks for, and the errors found before sending them."""
+    changes: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    if form.get("doc_type"):
+        changes["doc_type"] = form["doc_type"]
+    changes["sender"] = form.get("sender", "").strip() or None
+    for name in _DATES:
+        if name == "dispatch_date" and not outgoing:
+            continue
+        text = form.get(name, "").strip()
+        if not text:
+            if name == "receipt_date":
+                errors[name] = "Bitte ein Eingangsdatum angeben."
+            else:
+                changes[name] = None
+            continue
+        try:
+            changes[name] = date.fromisoformat(text)
+        except ValueError:
+            errors[name] = "Bitte ein gültiges Datum angeben (TT.MM.JJJJ)."
+    return changes, errors
+
+
+def _error_fields(error: InvalidInput, changes: dict[str, Any]) -> dict[str, str]:
+    """Where a refusal of records.files belongs: its field, or each date in the future."""
+    if error.code == "date":
+        today = local_today()
+        late = [n for n in _DATES if isinstance(changes.get(n), date) and changes[n] > today]
+        return {name: error.message for name in late}
+    name = _ERROR_FIELDS.get(error.code or "")
+    return {name: error.message} if name else {}
+
+
+async def _posted(request: Request) -> dict[str, str]:
+    form = await request.form(max_files=0, max_fields=20)
+    return {k: v for k, v in form.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _saved(request: Request, document_id: uuid.UUID, what: str, tab: str) -> Response:
+    context = _context(request)
+    target = context.with_query(
+        f"/dokument/{document_id}",
+        page=request.query_params.get("page"),
+        q=None if context.kind == "suche" else request.query_params.get("q"),
+        reiter=tab,
+        gespeichert=what,
+    )
+    return RedirectResponse(target, status_code=303)
+
+
+async def _form_answer(
+    request: Request,
+    runtime: Runtime,
+    document_id: str,
+    save: Callable[[User, uuid.UUID, dict[str, str]], _Form | None],
+    *,
+    tab: str,
+    saved: str,
+    form: str,
+) -> Response:
+    """A form of the page: `save` it for the signed-in user; saved, back to the page (303);
+    refused, the page again with the errors at their fields and the input kept (422), the tab
+    of the form open. The page's `form` (details or note) shows what `save` returned."""
+    user = await run_in_threadpool(current_user, request, runtime)
+    wanted = _wanted(document_id)
+    posted = await _posted(request)
+    failed = await run_in_threadpool(save, user, wanted, posted)
+    if failed is None:
+        return _saved(request, wanted, saved, tab)
+    page = functools.partial(
+        _document_page, request, runtime, user, wanted, status_code=422, tab=tab
+    )
+    return await run_in_threadpool(page, **{form: failed})
+
+
+@router.post("/dokument/{document_id}/angaben", response_class=HTMLResponse)
+async def document_details_form(
+    document_id: str, request: Request, runtime: RuntimeDep
+) -> Response:
+    """The "Angaben" form: the same change, checks and audit as PATCH /api/documents/{id}."""
+
+    def save(user: User, wanted: uuid.UUID, posted: dict[str, str]) -> _Form | None:
+        names = get_type_names(runtime)
+        with transaction(runtime.sessions, read_only=True) as session:
+            document = Gate(session, user).document(wanted, "document.change", audited=False)[0]
+            outgoing = document.direction == "out"
+        changes, errors = _parse_details(posted, outgoing)
+        typed = {k: posted.get(k, "") for k in (*_DATES, "doc_type", "sender", "reason")}
+        if errors:
+            return _Form(typed, errors)
+        try:
+            with transaction(runtime.sessions) as session:
+                files.update_document(
+                    runtime,
+                    Gate(session, user),
+                    wanted,
+                    changes,
+                    reason=posted.get("reason"),
+                    doc_types=set(names),
+                )
+        except InvalidInput as error:
+            at_fields = _error_fields(error, changes)
+            return _Form(typed, at_fields, "" if at_fields else error.message)
+        return None
+
+    return await _form_answer(
+        request, runtime, document_id, save, tab="angaben", saved="angaben", form="details"
+    )
+
+
+@router.post("/dokument/{document_id}/vermerke", response_class=HTMLResponse)
+async def document_note_form(document_id: str, request: Request, runtime: RuntimeDep) -> Response:
+    """A note on the document: the same as POST /api/documents/{id}/notes."""
+
+    def save(user: User, wanted: uuid.UUID, posted: dict[str, str]) -> _Form | None:
+        text = posted.get("text", "")
+        try:
+            with transaction(runtime.sessions) as session:
+                files.note_on_document(runtime, Gate(session, user), wanted, text)
+        except InvalidInput as error:
+            at_field = _error_fields(error, {}) or {"text": error.message}
+            return _Form({"text": text}, at_field)
+        return None
+
+    return await _form_answer(
+        request, runtime, document_id, save, tab="vermerke", saved="vermerk", form="note"
     )

@@ -14,8 +14,10 @@ API, the pages, the static files and the error answers all carry the same header
   style, image or connection at all (`default-src 'none'`), only the browser's own PDF viewer
   (`object-src 'self'`, which older Chrome versions need for the <embed> of the page they make
   around a PDF), no framing. Debian's Chromium shows the PDF under it (checked by hand);
-- nosniff, no referrer (addresses carry BG numbers and search terms), no framing, and HSTS only
-  when the session cookie is marked secure (the product is then served over TLS).
+- nosniff, a referrer for our own origin only (addresses carry BG numbers and search terms,
+  so nothing goes to another site; our server-rendered forms need the browser to send our
+  Origin for the cross-site guard), no framing, and HSTS only when the session cookie is
+  marked secure (the product is then served over TLS).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def _headers(*, pdf: bool, hsts: bool) -> list[tuple[bytes, bytes]]:
     headers = [
         (b"content-security-policy", policy.encode()),
         (b"x-content-type-options", b"nosniff"),
-        (b"referrer-policy", b"no-referrer"),
+        (b"referrer-policy", b"same-origin"),
         (b"x-frame-options", b"DENY"),
     ]
     if hsts:

@@ -18,7 +18,7 @@ from api.schemas import (
     ScanRecordOut,
     VerificationOut,
 )
-from ingest.qa import decide
+from ingest.qa import approve_many, decide
 from ingest.verify import VERIFY_JOB
 from records import desk
 from records.scanrecord import scan_record
@@ -62,6 +62,40 @@ def quality_check(
     document_id: uuid.UUID, body: QaDecision, runtime: RuntimeDep, gate: GateDep
 ) -> DocumentOut:
     return DocumentOut.model_validate(decide(runtime, gate, document_id, **body.model_dump()))
+
+
+class CountedDocument(BaseModel):
+    id: uuid.UUID
+    counted_pages: int | None = Field(default=None, ge=0, le=100_000)
+
+
+class BulkApproval(BaseModel):
+    documents: list[CountedDocument] = Field(min_length=1, max_length=200)
+
+
+class BulkResult(BaseModel):
+    id: uuid.UUID
+    approved: bool
+    message: str = Field(description="freigegeben, oder warum nicht (deutsch)")
+
+
+class BulkApprovalOut(BaseModel):
+    results: list[BulkResult]
+
+
+@router.post(
+    "/qa-approvals",
+    response_model=BulkApprovalOut,
+    summary="Qualitätskontrolle: mehrere Dokumente freigeben, jedes mit gezählter Seitenzahl",
+)
+def approve_selected(body: BulkApproval, runtime: RuntimeDep, gate: GateDep) -> BulkApprovalOut:
+    counted = [(entry.id, entry.counted_pages) for entry in body.documents]
+    return BulkApprovalOut(
+        results=[
+            BulkResult(id=o.document_id, approved=o.approved, message=o.message)
+            for o in approve_many(runtime, gate, counted)
+        ]
+    )
 
 
 @router.get(

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.deps import GateDep, RuntimeDep, UserDep
-from api.schemas import BatchOut, DocumentOut
+from api.deps import GateDep, RuntimeDep, TypeNamesDep, UserDep
+from api.schemas import BatchOut, DocumentOut, Out, Timestamp
 from core.errors import InvalidInput
 from ingest.uploads import accept_scan, check_may_scan
+from records.history import document_history
 
 router = APIRouter(prefix="/api/documents", tags=["Dokumente"])
 
@@ -53,3 +55,30 @@ async def upload(request: Request, runtime: RuntimeDep, user: UserDep) -> BatchO
 )
 def get_document(document_id: uuid.UUID, gate: GateDep) -> DocumentOut:
     return DocumentOut.model_validate(gate.read_document(document_id, "document.read"))
+
+
+class HistoryEntryOut(Out):
+    at: Timestamp
+    when: str = Field(description="Zeitpunkt, deutsch geschrieben (Ortszeit)")
+    who: str = Field(description="Name der Person (für eine Vertretung »B für A«)")
+    action: str
+    label: str = Field(description="Was geschah, auf Deutsch")
+    particulars: str = Field(description="Was sich änderte, Begründung oder Kommentar")
+
+
+class HistoryOut(Out):
+    entries: list[HistoryEntryOut]
+
+
+@router.get(
+    "/{document_id}/history",
+    response_model=HistoryOut,
+    summary="Verlauf eines Dokuments aus dem Protokoll: wer hat wann was getan",
+)
+def get_history(
+    document_id: uuid.UUID, response: Response, names: TypeNamesDep, gate: GateDep
+) -> HistoryOut:
+    entries = document_history(gate, document_id, names)
+    # Names colleagues and is audited: the browser asks again every time.
+    response.headers["Cache-Control"] = "no-store"
+    return HistoryOut(entries=[HistoryEntryOut.model_validate(e) for e in entries])

@@ -14,6 +14,7 @@ function documentRow(doc) {
     <span class="actions">
       <button type="button" class="secondary" data-act="show">Anzeigen</button>
       <button type="button" class="secondary" data-act="details">Angaben</button>
+      <a href="${`${uri`/dokument/${doc.id}`}?liste=akte&ansicht=${akte.view}`}">Dokumentseite</a>
       <a href="${uri`/api/documents/${doc.id}/pdf`}">Herunterladen</a>
       <a href="${uri`/api/documents/${doc.id}/pdf`}?inline=1" target="_blank" rel="noopener">Drucken</a>
     </span></li>`;

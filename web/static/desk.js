@@ -1,19 +1,7 @@
 "use strict";
 
-const STATUS_DE = {
-  received: "wartet",
-  processing: "in Arbeit",
-  processed: "fertig",
-  failed: "fehlgeschlagen",
-};
-const QA_DE = { pending: "offen", approved: "freigegeben", rejected: "abgelehnt" };
-const REASON_DE = { separator: "Trennblatt", blank: "leere Rückseite", unreadable: "nicht lesbar" };
-
-function minutes(seconds) {
-  if (seconds == null) return "";
-  if (seconds < 60) return `noch ${seconds} s`;
-  return `noch ${Math.round(seconds / 60)} min`;
-}
+// The desk's lists are rendered on the server (web/desk_pages.py, templates _desk_*.html): this
+// script fetches them, swaps them in and sends the operator's decisions to the API.
 
 function uploadOne(file, station) {
   const item = document.createElement("li");
@@ -39,7 +27,7 @@ function uploadOne(file, station) {
         item.className = "rejected";
         item.textContent = `${file.name}: abgelehnt – ${(body.error && body.error.message) || request.status}`;
       }
-      refresh();
+      refreshAll();
       resolve();
     };
     request.onerror = () => {
@@ -56,94 +44,6 @@ async function uploadAll(files) {
   for (const file of files) {
     await uploadOne(file, station);
   }
-}
-
-function documentControls(doc) {
-  const state = html`<span class="badge ${doc.qa_status}">${QA_DE[doc.qa_status]}</span>`;
-  const sheets = doc.first_page === doc.last_page
-    ? `Blatt ${doc.first_page}` : `Blatt ${doc.first_page}–${doc.last_page}`;
-  let routed = "";
-  if (doc.inbox) {
-    const target = doc.inbox.kind === "user" ? doc.inbox.user
-      : doc.inbox.kind === "team" ? doc.inbox.team : "Klärung";
-    routed = html` → <span class="routed ${doc.inbox.kind}">${target}</span>`;
-  }
-  const pages = html`${doc.pages} S. (${sheets})${routed}`;
-  if (doc.qa_status === "rejected") {
-    return html`<div class="doc" data-id="${doc.id}">${pages} ${state}
-      <button type="button" class="secondary undo">Ablehnung zurücknehmen</button>
-      <span class="qa-error failed" role="alert"></span></div>`;
-  }
-  if (doc.qa_status !== "pending") {
-    return html`<div class="doc" data-id="${doc.id}">${pages} ${state}</div>`;
-  }
-  // The pages the check decides on, each opening the viewer at that page.
-  const numbers = Array.from({ length: doc.pages || 0 }, (_, index) => index + 1);
-  const thumbs = numbers.map((number) => html`<a href="${`${uri`/dokument/${doc.id}`}?page=${number}`}"
-      target="eakte-viewer"><img class="qa-thumb" loading="lazy" alt="Seite ${number}"
-      src="${uri`/api/documents/${doc.id}/pages/${number}/thumb`}"></a>`);
-  return html`<div class="doc" data-id="${doc.id}">${pages} ${state}
-    <div class="qa-pages">${thumbs}</div>
-    <label>Seiten auf Papier <input type="number" min="0" class="counted" value=""></label>
-    <button type="button" class="approve">Freigeben</button>
-    <label>Grund <input type="text" class="reason" maxlength="2000" placeholder="z. B. Seite fehlt"></label>
-    <button type="button" class="secondary reject">Ablehnen (neu scannen)</button>
-    <span class="qa-error failed" role="alert"></span></div>`;
-}
-
-function batchRow(batch) {
-  const dropped = batch.pages_dropped
-    .map((page) => `Blatt ${page.page}: ${REASON_DE[page.reason] || page.reason}`)
-    .join(", ");
-  const progress = batch.status === "processing" || batch.status === "received"
-    ? html`<progress max="${batch.pages_total}" value="${batch.pages_done}"></progress>
-       ${batch.pages_done}/${batch.pages_total} ${minutes(batch.seconds_left)}`
-    : "";
-  const failure = batch.status_message
-    ? html`<div class="${batch.status === "failed" ? "failed" : "hint"}">${batch.status_message}</div>`
-    : "";
-  return html`<tr data-batch="${batch.id}">
-    <td>${batch.source_name}${batch.station ? html`<div class="hint">${batch.station}</div>` : ""}</td>
-    <td>${new Date(batch.received_at).toLocaleString("de-DE")}</td>
-    <td class="${batch.status === "failed" ? "failed" : ""}">${STATUS_DE[batch.status]} ${progress}${failure}</td>
-    <td>${batch.pages_total} gescannt${dropped ? html`<div class="hint">aussortiert: ${dropped}</div>` : ""}</td>
-    <td>${batch.documents.map(documentControls)}</td>
-  </tr>`;
-}
-
-async function refresh() {
-  const response = await fetch("/api/batches", { credentials: "same-origin" });
-  if (!response.ok) return;
-  const body = await response.json();
-  const rows = document.getElementById("batch-rows");
-  // Keep what the operator is typing: only redraw when nothing in the table has focus.
-  if (rows.contains(document.activeElement)) return;
-  setHtml(rows, html`${body.batches.map(batchRow)}`);
-  const waiting = (body.counts.received || 0) + (body.counts.processing || 0);
-  document.getElementById("queue-summary").textContent =
-    `${waiting} in Arbeit, ${body.counts.failed || 0} fehlgeschlagen`;
-}
-
-async function decide(button, decision) {
-  const doc = button.closest(".doc");
-  const payload = { decision };
-  const counted = doc.querySelector(".counted");
-  if (counted && counted.value !== "") payload.counted_pages = Number(counted.value);
-  const reason = doc.querySelector(".reason");
-  if (reason && reason.value.trim()) payload.note = reason.value.trim();
-  const response = await fetch(uri`/api/documents/${doc.dataset.id}/qa`, {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(payload),
-  });
-  if (!response.ok) {
-    const body = await response.json().catch(() => ({}));
-    doc.querySelector(".qa-error").textContent = (body.error && body.error.message) || "Fehler";
-    return;
-  }
-  button.blur();
-  refresh();
 }
 
 document.getElementById("verify").addEventListener("click", async () => {
@@ -167,15 +67,313 @@ document.getElementById("verify").addEventListener("click", async () => {
   poll();
 });
 
-// The administration sees only the checksum check; the rest is the scanning desk's.
-if (document.getElementById("batch-rows")) {
-  document.getElementById("batch-rows").addEventListener("click", (event) => {
-    if (event.target.classList.contains("approve")) decide(event.target, "approve");
-    if (event.target.classList.contains("reject")) decide(event.target, "reject");
-    if (event.target.classList.contains("undo")) decide(event.target, "undo");
-  });
+// --- the server's partials: fetched, swapped in without losing focus, input or place -------
 
-  const zone = document.getElementById("drop-zone");
+// Each part (#qa-part, #batches-part) names its partial (data-src) and the query keys that are
+// its own (data-keys); the page's address keeps them, so a reload or Back shows the same.
+const parts = [...document.querySelectorAll("[data-src]")];
+const etags = new Map();
+
+function partUrl(part) {
+  const own = new Set(part.dataset.keys.split(" "));
+  const query = new URLSearchParams();
+  for (const [key, value] of new URLSearchParams(window.location.search)) {
+    if (own.has(key) && value) query.set(key, value);
+  }
+  const text = query.toString();
+  return text ? `${part.dataset.src}?${text}` : part.dataset.src;
+}
+
+// The server's HTML, parsed by the browser as a document of its own (no innerHTML: the page's
+// Trusted Types policy stays the only way in). Resolves with null when nothing changed (304).
+function fetchPart(part, conditional) {
+  return new Promise((resolve) => {
+    const request = new XMLHttpRequest();
+    const url = partUrl(part);
+    request.open("GET", url);
+    request.responseType = "document";
+    const known = etags.get(url);
+    if (conditional && known) request.setRequestHeader("If-None-Match", known);
+    request.onload = () => {
+      if (request.status === 304) { resolve(null); return; }
+      if (request.status !== 200 || !request.response) {
+        resolve({ error: request.status === 401 || request.responseURL.includes("/anmelden")
+          ? "Bitte neu anmelden." : "Die Liste konnte nicht geladen werden." });
+        return;
+      }
+      etags.set(url, request.getResponseHeader("ETag"));
+      resolve({ body: request.response.body });
+    };
+    request.onerror = () => resolve({ error: "Keine Verbindung zum Server." });
+    request.send();
+  });
+}
+
+// What the operator is doing in a part survives a redraw: typed page counts, ticked boxes,
+// the focused control (by id) and where its row stands on the screen.
+function swap(part, body) {
+  const focused = part.contains(document.activeElement) && document.activeElement.id
+    ? document.activeElement : null;
+  const anchor = focused ? focused.getBoundingClientRect().top : null;
+  const kept = new Map();
+  for (const field of part.querySelectorAll("input[id], select[id]")) {
+    kept.set(field.id, field.type === "checkbox" ? field.checked : field.value);
+  }
+  // An entry's refusal stays on screen, with its field marked, until the operator acts again.
+  const said = new Map([...part.querySelectorAll(".qa-error[id]")]
+    .filter((line) => line.textContent).map((line) => [line.id, line.textContent]));
+  const invalid = [...part.querySelectorAll("[aria-invalid=true][id]")].map((field) => field.id);
+  part.replaceChildren(...body.childNodes);
+  for (const [id, text] of said) {
+    const line = document.getElementById(id);
+    if (line && part.contains(line)) line.textContent = text;
+  }
+  for (const id of invalid) {
+    const field = document.getElementById(id);
+    if (field && part.contains(field)) field.setAttribute("aria-invalid", "true");
+  }
+  for (const [id, value] of kept) {
+    const field = document.getElementById(id);
+    if (!field || !part.contains(field)) continue;
+    if (field.type === "checkbox") field.checked = value;
+    else if (field.tagName !== "SELECT" && field.type !== "date") field.value = value;
+  }
+  if (focused) {
+    const again = document.getElementById(focused.id);
+    if (again && part.contains(again)) {
+      again.focus({ preventScroll: true });
+      window.scrollBy(0, again.getBoundingClientRect().top - anchor);
+    } else {
+      const heading = part.closest("section").querySelector("h2[tabindex]");
+      if (heading) heading.focus({ preventScroll: true });
+    }
+  }
+}
+
+const live = document.getElementById("desk-live");
+let lastNotice = 0;
+function quietly(message) {
+  // Quiet: at most one notice every 20 seconds, however often a batch's progress moves.
+  if (!live || Date.now() - lastNotice < 20000) return;
+  lastNotice = Date.now();
+  const time = new Date().toLocaleTimeString("de-DE", { hour: "2-digit", minute: "2-digit" });
+  live.textContent = `${message} (${time})`;
+}
+
+async function load(part, { conditional = false, notice = "" } = {}) {
+  const answer = await fetchPart(part, conditional);
+  if (answer === null) return;
+  if (answer.error) { quietly(answer.error); return; }
+  const first = !part.querySelector("[id]");
+  swap(part, answer.body);
+  if (conditional && notice && !first) quietly(notice);
+}
+
+function refreshAll() {
+  for (const part of parts) refresh(part);
+}
+
+function refresh(part) {
+  load(part, { conditional: true, notice: part.dataset.notice });
+}
+
+// A filter or another page of a list: the address changes (replaceState) and the part reloads.
+function go(part, query) {
+  const own = part.dataset.keys.split(" ");
+  const next = new URLSearchParams(window.location.search);
+  for (const key of own) next.delete(key);
+  for (const [key, value] of query) if (own.includes(key) && value) next.set(key, value);
+  const text = next.toString();
+  window.history.replaceState(null, "", text ? `/scanstelle?${text}` : "/scanstelle");
+  load(part);
+}
+
+for (const part of parts) {
+  part.dataset.notice = part.id === "qa-part"
+    ? "Prüfliste aktualisiert" : "Stand der Stapel aktualisiert";
+  part.addEventListener("submit", (event) => {
+    if (!event.target.matches("form")) return;
+    event.preventDefault();
+    go(part, new FormData(event.target));
+  });
+  part.addEventListener("click", (event) => {
+    const link = event.target.closest("a.page-link, a.batch-check");
+    if (!link) return;
+    event.preventDefault();
+    const query = new URL(link.href).searchParams;
+    const target = link.classList.contains("batch-check") ? document.getElementById("qa-part") : part;
+    go(target, query);
+    if (target !== part) document.getElementById("qa-heading").focus();
+  });
+}
+
+// --- the quality check ---------------------------------------------------------------------
+
+const qaPart = document.getElementById("qa-part");
+const results = document.getElementById("qa-results");
+
+async function postJson(url, payload) {
+  const response = await fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(payload),
+  });
+  const body = await response.json().catch(() => ({}));
+  return { ok: response.ok, body };
+}
+
+function problem(body) {
+  return (body.error && body.error.message) || "Fehler beim Speichern.";
+}
+
+function countedOf(entry) {
+  const field = entry.querySelector(".counted");
+  return field && field.value.trim() !== "" ? Number(field.value) : null;
+}
+
+function say(lines) {
+  results.replaceChildren(...lines.map(([text, failed]) => {
+    const item = document.createElement("li");
+    item.textContent = text;
+    if (failed) item.className = "failed";
+    return item;
+  }));
+}
+
+async function decideOne(entry, decision, note) {
+  const payload = { decision };
+  if (decision === "approve") payload.counted_pages = countedOf(entry);
+  if (note) payload.note = note;
+  const { ok, body } = await postJson(uri`/api/documents/${entry.dataset.id}/qa`, payload);
+  return ok ? null : problem(body);
+}
+
+const WORDS = { approve: "freigegeben", reject: "zur Neuerfassung abgelehnt", undo: "Ablehnung zurückgenommen" };
+
+async function decideAndShow(entry, decision, note) {
+  const error = await decideOne(entry, decision, note);
+  if (error) {
+    entry.querySelector(".qa-error").textContent = error;
+    const counted = entry.querySelector(".counted");
+    if (counted && decision === "approve") {
+      counted.setAttribute("aria-invalid", "true");
+      counted.focus();
+    }
+    return error;
+  }
+  say([[`${entry.dataset.label}: ${WORDS[decision]}`, false]]);
+  // The next entry takes the focus, so that the operator goes on from the keyboard.
+  const next = entry.nextElementSibling || entry.previousElementSibling;
+  const focusTo = next && (next.querySelector(".counted") || next.querySelector("button"));
+  if (focusTo && focusTo.id) focusTo.focus();
+  else document.getElementById("qa-heading").focus();
+  await load(qaPart);
+  return null;
+}
+
+// Rejecting opens a confirmation that wants a reason; it is stored and audited with the decision.
+const rejectDialog = document.getElementById("reject-dialog");
+let rejecting = null;
+
+function openReject(entry) {
+  rejecting = entry;
+  document.getElementById("reject-what").textContent =
+    `${entry.dataset.label} geht zur Neuerfassung zurück; wer es im Postkorb hat, liest den Grund.`;
+  document.getElementById("reject-error").textContent = "";
+  document.getElementById("reject-reason").value = "";
+  document.getElementById("reject-reason").removeAttribute("aria-invalid");
+  rejectDialog.showModal();
+  document.getElementById("reject-reason").focus();
+}
+
+function closeReject() {
+  const entry = rejecting;
+  rejecting = null;
+  rejectDialog.close();
+  if (entry && document.getElementById(`reject-${entry.dataset.id}`)) {
+    document.getElementById(`reject-${entry.dataset.id}`).focus();
+  }
+}
+
+if (rejectDialog) {
+  document.getElementById("reject-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!rejecting) return;
+    const reason = document.getElementById("reject-reason");
+    const entry = rejecting;
+    const error = await decideOne(entry, "reject", reason.value.trim());
+    if (error) {
+      document.getElementById("reject-error").textContent = error;
+      reason.setAttribute("aria-invalid", "true");
+      reason.focus();
+      return;
+    }
+    rejecting = null;
+    rejectDialog.close();
+    say([[`${entry.dataset.label}: ${WORDS.reject}`, false]]);
+    const next = entry.nextElementSibling || entry.previousElementSibling;
+    const focusTo = next && (next.querySelector(".counted") || next.querySelector("button"));
+    if (focusTo) focusTo.focus(); else document.getElementById("qa-heading").focus();
+    await load(qaPart);
+  });
+  document.getElementById("reject-cancel").addEventListener("click", closeReject);
+  rejectDialog.addEventListener("cancel", (event) => { event.preventDefault(); closeReject(); });
+}
+
+async function approveSelected() {
+  const picked = [...qaPart.querySelectorAll(".qa-pick:checked")].map((box) => box.closest(".qa-entry"));
+  if (!picked.length) {
+    say([["Bitte zuerst Dokumente auswählen.", true]]);
+    return;
+  }
+  const documents = picked.map((entry) => ({ id: entry.dataset.id, counted_pages: countedOf(entry) }));
+  const { ok, body } = await postJson("/api/qa-approvals", { documents });
+  if (!ok) { say([[problem(body), true]]); return; }
+  const labels = new Map(picked.map((entry) => [entry.dataset.id, entry.dataset.label]));
+  say(body.results.map((result) => [`${labels.get(result.id)}: ${result.message}`, !result.approved]));
+  document.getElementById("qa-heading").focus();
+  await load(qaPart);
+}
+
+if (qaPart) {
+  qaPart.addEventListener("click", (event) => {
+    const button = event.target.closest("button");
+    const entry = event.target.closest(".qa-entry");
+    if (button && entry) {
+      entry.querySelector(".qa-error").textContent = "";
+      const counted = entry.querySelector(".counted");
+      if (counted) counted.removeAttribute("aria-invalid");
+      if (button.classList.contains("approve")) decideAndShow(entry, "approve");
+      if (button.classList.contains("reject")) openReject(entry);
+      if (button.classList.contains("undo")) decideAndShow(entry, "undo");
+    }
+    if (event.target.id === "qa-approve-selected") approveSelected();
+    const viewer = event.target.closest("a[target=eakte-viewer]");
+    if (viewer && entry && window.EAkteViewer) {
+      event.preventDefault();
+      window.EAkteViewer.show(entry.dataset.id, { page: 1 });
+    }
+  });
+  qaPart.addEventListener("change", (event) => {
+    if (event.target.id === "qa-pick-all") {
+      for (const box of qaPart.querySelectorAll(".qa-pick")) box.checked = event.target.checked;
+    }
+  });
+  // Enter in a page count approves that entry.
+  qaPart.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || !event.target.classList.contains("counted")) return;
+    event.preventDefault();
+    const entry = event.target.closest(".qa-entry");
+    entry.querySelector(".qa-error").textContent = "";
+    decideAndShow(entry, "approve");
+  });
+}
+
+// --- uploads (the desk only; the administration sees only the checksum check) --------------
+
+const zone = document.getElementById("drop-zone");
+if (zone) {
   zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
   zone.addEventListener("dragleave", () => zone.classList.remove("over"));
   zone.addEventListener("drop", (event) => {
@@ -193,7 +391,17 @@ if (document.getElementById("batch-rows")) {
     uploadAll([...event.target.files]);
     event.target.value = "";
   });
+}
 
-  refresh();
-  setInterval(refresh, 2000);
+// Live: both lists are asked again every few seconds; an unchanged list costs a 304 and
+// nothing is redrawn. A changed one is swapped in without moving the row being worked on.
+// The batches' progress every 2 seconds, the quality check every 6 (each read is audited).
+for (const part of parts) load(part);
+let ticks = 0;
+if (parts.length) {
+  setInterval(() => {
+    ticks += 1;
+    if (document.visibilityState !== "visible") return;
+    for (const part of parts) if (part.id !== "qa-part" || ticks % 3 === 0) refresh(part);
+  }, 2000);
 }

@@ -187,6 +187,7 @@ function render() {
       <td class="reason"><button type="button" class="disclosure" data-act="reason" aria-expanded="${open ? "true" : "false"}" aria-controls="${detailId}" aria-label="Grund: ${rowName(item)}"><span aria-hidden="true">${open ? "▾" : "▸"}</span> Grund${item.comment ? " und Kommentar" : ""}</button></td>
       <td class="actions">
         ${rejected ? "" : html`<button type="button" class="secondary" data-act="show" title="Im Anzeigefenster zeigen (Enter)">Anzeigen</button>`}
+        ${rejected ? "" : html`<a href="${`${uri`/dokument/${doc.id}`}?liste=postkorb&${addressOf().split("?")[1] || ""}`}" aria-label="Dokumentseite: ${rowName(item)}">Dokumentseite</a>`}
         ${OFFICE && doc.bg_number && !rejected ? html`<button type="button" data-act="register" title="Als Widerspruch oder Klage erfassen (r)">${doc.doc_type === "klage" ? "Klage erfassen" : "Widerspruch erfassen"}</button>` : ""}
         ${item.kind === "team" && !rejected ? html`<button type="button" data-act="take" title="Übernehmen (u)">Übernehmen</button>` : ""}
         ${item.state !== "done" ? html`<button type="button" data-act="done" title="Erledigt (e)">Erledigt</button>` : ""}

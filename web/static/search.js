@@ -145,7 +145,8 @@
             <div><a class="open" href="${hit.viewer_url}" data-doc="${hit.document_id}" data-page="${hit.page}"
                 title="Im Anzeigefenster öffnen">${type} · Seite ${hit.page}</a></div>
             <div class="meta">Eingang ${germanDate(hit.receipt_date)}${direction} · ${household}
-              · ${STATUS[hit.status] || ""} · ${hit.source_name}</div>
+              · ${STATUS[hit.status] || ""} · ${hit.source_name}
+              · <a href="${`${uri`/dokument/${hit.document_id}`}?liste=suche&${new URLSearchParams([...params()].filter(([k]) => k !== "limit" && k !== "offset"))}`}">Dokumentseite</a></div>
             <div class="snippet">${markedSnippet(hit.snippet)}</div>
           </article>`;
       });

@@ -40,6 +40,7 @@
   const thumbs = $("thumbs");
   const message = $("message");
   const help = $("help");
+  const historyPanel = $("history-panel");
 
   const state = {
     id: null, // document shown or being loaded
@@ -160,6 +161,13 @@
     // The objections office registers the letter shown here (web/static/legal.js).
     const register = $("register-letter");
     if (register) register.disabled = !(doc && doc.bg_number && window.EAkteLegal);
+    // The document's own page in the main window, and its history beside the page.
+    const docPage = $("doc-page");
+    docPage.href = doc ? `/dokument/${encodeURIComponent(doc.id)}` : "#";
+    if (doc) docPage.removeAttribute("aria-disabled");
+    else docPage.setAttribute("aria-disabled", "true");
+    $("history-toggle").disabled = !doc;
+    if (!historyPanel.hidden) loadHistory();
     for (const [id, suffix] of [["download", ""], ["print", "?inline=1"]]) {
       const link = $(id);
       if (doc && doc.pdf_url) {
@@ -481,6 +489,43 @@
     }
   }
 
+  // --- the history (Verlauf) beside the page --------------------------------------------
+
+  async function loadHistory() {
+    const list = $("history-list");
+    const status = $("history-status");
+    list.replaceChildren();
+    if (!state.doc) return;
+    const generation = state.generation;
+    status.textContent = "Verlauf wird geladen …";
+    try {
+      const body = await getJson(`/api/documents/${encodeURIComponent(state.doc.id)}/history`);
+      if (generation !== state.generation) return;
+      list.replaceChildren(...body.entries.map((entry) => {
+        const item = document.createElement("li");
+        const when = document.createElement("span");
+        when.className = "when";
+        when.textContent = `${entry.when} · ${entry.who}`;
+        const what = document.createElement("strong");
+        what.textContent = entry.label;
+        item.append(when, what);
+        if (entry.particulars) item.append(`: ${entry.particulars}`);
+        return item;
+      }));
+      status.textContent = body.entries.length ? "" : "Noch nichts verzeichnet.";
+    } catch (error) {
+      if (generation === state.generation) status.textContent = error.message;
+    }
+  }
+
+  function toggleHistory() {
+    historyPanel.hidden = !historyPanel.hidden;
+    $("history-toggle").setAttribute("aria-expanded", historyPanel.hidden ? "false" : "true");
+    if (!historyPanel.hidden) loadHistory();
+    layout();
+  }
+
+  $("history-toggle").addEventListener("click", toggleHistory);
   $("prev-page").addEventListener("click", () => step(-1));
   $("next-page").addEventListener("click", () => step(1));
   $("zoom-in").addEventListener("click", () => zoomBy(1));
@@ -498,7 +543,7 @@
   help.addEventListener("click", (event) => {
     if (event.target === help) toggleHelp(false);
   });
-  for (const id of ["download", "print"]) {
+  for (const id of ["download", "print", "doc-page"]) {
     $(id).addEventListener("click", (event) => {
       if ($(id).getAttribute("aria-disabled") === "true") event.preventDefault();
     });

@@ -1,0 +1,329 @@
+"""The scanning desk's lists, rendered on the server as partials of /scanstelle: the quality
+check (type, household and its caseworker by name, sender, pages, a thumbnail, paging, filter)
+and the batches with their progress. desk.js fetches them and swaps them in; each answer has an
+ETag, and a poll whose If-None-Match still matches gets 304 (nothing changed, nothing redrawn).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.deps import RuntimeDep, current_user, get_type_names
+from core.dates import LOCAL_TZ, german, local_date, local_today
+from core.db import transaction
+from records import desk
+from records.access import Capability, Gate
+from records.models import Document, InboxItem, User
+from records.runtime import Runtime
+from web.pages import render
+
+router = APIRouter(include_in_schema=False)
+
+QA_STATE_NAMES = {"pending": "offen", "approved": "freigegeben", "rejected": "abgelehnt"}
+BATCH_STATE_NAMES = {
+    "received": "wartet",
+    "processing": "in Arbeit",
+    "processed": "fertig",
+    "failed": "fehlgeschlagen",
+}
+DROPPED_NAMES = {
+    "separator": "Trennblatt",
+    "blank": "leere Rückseite",
+    "unreadable": "nicht lesbar",
+}
+ALL = "alle"  # the filter value for "every state"
+
+
+def _param(request: Request, name: str) -> str:
+    return request.query_params.get(name, "").strip()
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _page_number(text: str) -> int:
+    return int(text) if text.isdigit() and 0 < int(text) < 100_000 else 1
+
+
+def _per_page(text: str) -> int:
+    """Rows per page: 25 unless the address asks for another number up to 100."""
+    return int(text) if text.isdigit() and 0 < int(text) <= 100 else desk.PER_PAGE
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Where a page lies in a list of `total` rows, and the links to its neighbours (full
+    /scanstelle addresses: without the script a link still opens the page there)."""
+
+    number: int
+    per: int
+    total: int
+    first: int
+    last: int
+    previous: str | None
+    next: str | None
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per))
+
+
+def _pager(request: Request, key: str, number: int, per: int, total: int, shown: int) -> Pager:
+    def link(to: int) -> str:
+        query = {k: v for k, v in request.query_params.items() if v and k != key}
+        return "/scanstelle?" + urlencode({**query, key: to} if to > 1 else query)
+
+    first = (number - 1) * per + 1
+    return Pager(
+        number,
+        per,
+        total,
+        first if shown else 0,
+        first + shown - 1 if shown else 0,
+        link(number - 1) if number > 1 else None,
+        link(number + 1) if first + shown - 1 < total else None,
+    )
+
+
+def _sheets(document: Document) -> str:
+    if document.first_page is None:
+        return ""
+    if document.first_page == document.last_page or document.last_page is None:
+        return f"Blatt {document.first_page}"
+    return f"Blatt {document.first_page}–{document.last_page}"
+
+
+def _target(item: InboxItem | None) -> str:
+    """Where the document went, by name: a person, a team, or clearing."""
+    if item is None or item.kind == "clearing":
+        return "Klärung"
+    if item.kind == "user":
+        return item.user.name if item.user else "–"
+    return f"Team {item.team.name}" if item.team else "–"
+
+
+def _sender(document: Document) -> str | None:
+    """The sender as filed, else the sender line recognition read on the letter."""
+    if document.sender:
+        return document.sender
+    for evidence in (document.recognition or {}).get("type_evidence", []):
+        if evidence.get("kind") == "sender" and evidence.get("text"):
+            return str(evidence["text"])[:120]
+    return None
+
+
+@dataclass(frozen=True)
+class QaEntry:
+    """One document of the quality check as the desk reads it (every label German)."""
+
+    id: uuid.UUID
+    label: str  # "batch-2.pdf, Blatt 3–4": names the entry in buttons and result lines
+    state: str
+    state_name: str
+    type_name: str
+    bg_number: str | None
+    caseworker: str | None
+    sender: str | None
+    letter_date: str
+    pages: int | None
+    target: str
+    decided: str  # "freigegeben von Julia Petersen am 07.12.2026"
+    note: str | None
+    undo: bool  # a rejection of today: it can still be taken back
+
+
+def _entry(
+    document: Document, item: InboxItem | None, names: dict[str, str], deciders: dict[int, str]
+) -> QaEntry:
+    batch = document.batch
+    source = batch.source_name if batch else document.source_name
+    sheets = _sheets(document)
+    pending = document.qa_status == "pending"
+    household = document.household if pending else None
+    decided = ""
+    if not pending and document.qa_at is not None:
+        who = deciders.get(document.qa_by_id or 0, "–")
+        on = german(local_date(document.qa_at))
+        decided = f"{QA_STATE_NAMES[document.qa_status]} von {who} am {on}"
+    type_name = names.get(document.doc_type or "", document.doc_type or "") or "Art nicht erkannt"
+    return QaEntry(
+        id=document.id,
+        label=f"{source}, {sheets}" if sheets else source,
+        state=document.qa_status,
+        state_name=QA_STATE_NAMES.get(document.qa_status, document.qa_status),
+        # What recognition decided is the desk's business only while it checks the document.
+        type_name=type_name if pending else "",
+        bg_number=household.bg_number if household else None,
+        caseworker=household.caseworker.name if household and household.caseworker else None,
+        sender=_sender(document) if pending else None,
+        letter_date=german(document.letter_date) if pending else "",
+        pages=document.page_count,
+        target=_target(item) if pending else "",
+        decided=decided,
+        note=document.qa_note if document.qa_status == "rejected" else None,
+        undo=document.qa_status == "rejected"
+        and document.qa_at is not None
+        and local_date(document.qa_at) == local_today(),
+    )
+
+
+def _partial(request: Request, name: str, user: User, **context: object) -> Response:
+    """A partial rendered with its ETag, or 304 when the browser's copy (If-None-Match) is
+    still what it would get."""
+    response = render(request, name, user, 200, **context)
+    tag = '"' + hashlib.sha256(bytes(response.body)).hexdigest()[:32] + '"'
+    if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers={"ETag": tag, "Cache-Control": "no-cache"})
+    response.headers["ETag"] = tag
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def _desk_user(request: Request, runtime: Runtime, action: str) -> User:
+    user = current_user(request, runtime)  # none: to the login page (web.errors)
+    with transaction(runtime.sessions, read_only=True) as session:
+        Gate(session, user).require(Capability.SCAN, action)
+    return user
+
+
+@router.get("/scanstelle/pruefung", response_class=HTMLResponse)
+def qa_partial(request: Request, runtime: RuntimeDep) -> Response:
+    """The quality check: a page of documents with filter (state, batch, type, day)."""
+    user = _desk_user(request, runtime, "page.desk")
+    state = _param(request, "qa") or "pending"
+    try:
+        batch_id = uuid.UUID(_param(request, "batch")) if _param(request, "batch") else None
+    except ValueError:
+        batch_id = None
+    wanted = desk.QaFilter(
+        state=state if state in desk.QA_STATES else None,
+        batch_id=batch_id,
+        doc_type=_param(request, "type") or None,
+        day=_day(_param(request, "day")),
+    )
+    number = _page_number(_param(request, "page"))
+    per = _per_page(_param(request, "per"))
+    names = get_type_names(runtime)
+    with transaction(runtime.sessions, read_only=True) as session:
+        gate = Gate(session, user)
+        found = desk.qa_page(gate, wanted, per, (number - 1) * per)
+        entries = [
+            _entry(d, found.inboxes.get(d.id), names, found.deciders) for d in found.documents
+        ]
+        batches = [
+            (str(b.id), f"{b.source_name} ({german(local_date(b.received_at))})")
+            for b in desk.recent_batches(session, 50, also=batch_id)
+        ]
+        types = [(code, names.get(code, code)) for code in desk.desk_doc_types(session)]
+    return _partial(
+        request,
+        "_desk_qa.html",
+        user,
+        entries=entries,
+        pager=_pager(request, "page", number, per, found.total, len(entries)),
+        counts=found.counts,
+        state_options=[
+            (code, f"{name} ({found.counts[code]})" if code in found.counts else name)
+            for code, name in QA_STATE_NAMES.items()
+        ]
+        + [(ALL, "alle")],
+        state=state if state in desk.QA_STATES else ALL,
+        batches=batches,
+        batch=str(batch_id) if batch_id else "",
+        types=sorted(types, key=lambda pair: pair[1]),
+        doc_type=wanted.doc_type or "",
+        day=wanted.day.isoformat() if wanted.day else "",
+    )
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    id: uuid.UUID
+    source_name: str
+    station: str | None
+    received: str
+    status: str
+    status_name: str
+    status_message: str | None
+    pages_total: int
+    pages_done: int
+    left: str  # "noch 3 min"
+    dropped: str
+    documents: int
+    by_state: str  # "2 offen, 1 freigegeben"
+
+
+def _left(seconds: int | None) -> str:
+    if seconds is None or seconds <= 0:
+        return ""
+    return f"noch {seconds} s" if seconds < 60 else f"noch {round(seconds / 60)} min"
+
+
+def _batch_row(view: desk.BatchView) -> BatchRow:
+    batch = view.batch
+    states: dict[str, int] = {}
+    for document in view.documents:
+        states[document.qa_status] = states.get(document.qa_status, 0) + 1
+    return BatchRow(
+        id=batch.id,
+        source_name=batch.source_name,
+        station=batch.station,
+        received=batch.received_at.astimezone(LOCAL_TZ).strftime("%d.%m.%Y, %H:%M"),
+        status=batch.status,
+        status_name=BATCH_STATE_NAMES.get(batch.status, batch.status),
+        status_message=batch.status_message,
+        pages_total=batch.pages_total,
+        pages_done=batch.pages_done,
+        left=_left(view.seconds_left),
+        dropped=", ".join(
+            f"Blatt {p.source_page}: {DROPPED_NAMES.get(p.reason, p.reason)}"
+            for p in batch.dropped_pages
+        ),
+        documents=len(view.documents),
+        by_state=", ".join(
+            f"{states[code]} {name}" for code, name in QA_STATE_NAMES.items() if code in states
+        ),
+    )
+
+
+@router.get("/scanstelle/stapel", response_class=HTMLResponse)
+def batches_partial(request: Request, runtime: RuntimeDep) -> Response:
+    """The batches, newest first, a page at a time, filtered by state and day handed in."""
+    user = _desk_user(request, runtime, "page.desk")
+    status = _param(request, "bstatus")
+    number = _page_number(_param(request, "bpage"))
+    per = _per_page(_param(request, "bper"))
+    day = _day(_param(request, "bday"))
+    with transaction(runtime.sessions, read_only=True) as session:
+        listing = desk.list_batches(
+            Gate(session, user),
+            per,
+            offset=(number - 1) * per,
+            status=status if status in desk.BATCH_STATES else None,
+            day=day,
+        )
+        rows = [_batch_row(view) for view in listing.batches]
+    counts = listing.counts
+    return _partial(
+        request,
+        "_desk_batches.html",
+        user,
+        rows=rows,
+        pager=_pager(request, "bpage", number, per, listing.total, len(rows)),
+        states=list(BATCH_STATE_NAMES.items()),
+        status=status if status in desk.BATCH_STATES else "",
+        day=day.isoformat() if day else "",
+        working=counts.get("received", 0) + counts.get("processing", 0),
+        failed=counts.get("failed", 0),
+    )
