@@ -30,7 +30,11 @@ export function watch(url, onChange, { seconds = 15, onEnd = null } = {}) {
   let again = false;
   let stopped = false;
   let settle;
-  const ready = new Promise((resolve) => { settle = resolve; });
+  // The first answer, or three seconds: a slow answer must not hold up the page's own loading.
+  const ready = new Promise((resolve) => {
+    settle = resolve;
+    setTimeout(resolve, 3000);
+  });
 
   function schedule(wait) {
     clearTimeout(timer);
