@@ -62,7 +62,10 @@ export function watch(url, onChange, { seconds = 15, onEnd = null } = {}) {
         const known = etag;
         etag = response.headers.get("ETag");
         every = pause = wait = Math.max(1, Number(body.poll_seconds) || every);
-        if (known !== null && etag !== known) await onChange(body);
+        if (known !== null && etag !== known) {
+          // A page that could not follow the change asks again (after the pause for errors).
+          try { await onChange(body); } catch (error) { etag = known; throw error; }
+        }
       } else if (response.status === 429) {
         wait = Math.max(1, Number(response.headers.get("Retry-After")) || every);
       } else if (response.status === 401) {
