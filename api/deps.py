@@ -70,11 +70,18 @@ def session_cookie_name(settings: Settings) -> str:
     return "__Host-eakte_session" if settings.cookie_secure else SESSION_COOKIE
 
 
+# Sent by a page's own asks in the background (live updates: the change token and what the page
+# fetches after a change): they are no activity of the user's, so an open page left alone still
+# ends after the idle timeout.
+BACKGROUND_HEADER = "X-EAkte-Background"
+
+
 def current_user(request: Request, runtime: RuntimeDep) -> User:
     """The logged-in user, read in a short read-only transaction of its own (no write lock).
 
     The session's last request is written (for the idle timeout) at most once a minute, in a
-    transaction of its own, so reading requests do not each take the write lock.
+    transaction of its own, so reading requests do not each take the write lock; a request in
+    the background (BACKGROUND_HEADER) is not written.
     """
     settings = runtime.settings
     token = request.cookies.get(session_cookie_name(settings))
@@ -90,7 +97,7 @@ def current_user(request: Request, runtime: RuntimeDep) -> User:
             needs_touch(login_session),
             login_session.token_hash,
         )
-    if stale:
+    if stale and not request.headers.get(BACKGROUND_HEADER):
         with transaction(runtime.sessions) as session:
             touch_login_session(session, token_hash)
     return user

@@ -657,6 +657,28 @@ class InboxCountsOut(Out):
     deputy: list[DeputyCount]
 
 
+class ChangesOut(Out):
+    """An open page's change token (also the answer's ETag) and how often to ask again."""
+
+    token: str
+    poll_seconds: float
+
+
+class SavedViewOut(Out):
+    """A saved view: its query string as the server rebuilt it, and the same as parameters."""
+
+    id: int
+    name: str
+    query: str
+    params: dict[str, str]
+    created_at: datetime
+
+
+class SavedViewsOut(Out):
+    views: list[SavedViewOut]
+    limit: int
+
+
 class StaffMember(Out):
     login: str
     name: str

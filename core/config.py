@@ -196,6 +196,16 @@ class Settings(BaseSettings):
     # and a note how much was left out; the attachment itself is kept whole as a blob.
     email_text_attachment_pages: int = Field(default=5, ge=1, le=1000)
 
+    # issue 15, live15
+    # An open Postkorb or E-Akte asks this often whether anything changed for its user (a
+    # cheap change token, 304 when nothing did); not while the browser tab is hidden.
+    live_poll_seconds: float = Field(default=15, ge=1, le=600)
+    # The server answers a user's asks about one page at most this often (per web process);
+    # a faster client is told to wait (429 with Retry-After), so one user cannot load it.
+    live_min_poll_seconds: float = Field(default=5, ge=0, le=600)
+    # Saved views (Postkorb) a user may keep.
+    saved_views_max: int = Field(default=20, ge=1, le=200)
+
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
         if not self.demo and self.secret_key.get_secret_value() == DEMO_SECRET_KEY:

@@ -25,6 +25,7 @@ from records.access import (
     household_grant,
     may,
 )
+from records.live import fingerprint
 from records.models import Document, Household, InboxItem, Team, User
 from records.reindex import reindex_documents
 from records.runtime import Runtime
@@ -37,6 +38,9 @@ SORTS: dict[str, tuple[ColumnElement[Any], ...]] = {
     "household": (Household.bg_number.asc(), Document.receipt_date.desc()),
 }
 ACTIONS = ("read", "unread", "take", "forward", "return", "done", "reopen")
+# The Postkorb page's tabs and status filter (in its address and in saved views).
+TABS = ("mine", "team", "deputy")
+STATES = ("open", "new", "done", "any")
 
 
 @dataclass(frozen=True)
@@ -152,14 +156,43 @@ def counts(gate: Gate) -> dict[str, Any]:
         }
     result["deputy"] = []
     for absent in scope.absent:
+        # As the deputy tab lists them: a letter held for the desk's check is not counted yet.
         open_items = session.scalar(
-            select(func.count()).where(
-                InboxItem.kind == "user", InboxItem.user_id == absent.id, InboxItem.state != "done"
+            select(func.count()).select_from(
+                _query(scope, "deputy")
+                .where(InboxItem.user_id == absent.id, InboxItem.state != "done")
+                .subquery()
             )
         )
         result["deputy"].append({"login": absent.login, "name": absent.name, "open": open_items})
     gate.record("inbox.counts")
     return result
+
+
+def change_token(gate: Gate) -> str:
+    """A short fingerprint of everything the user's Postkorb shows (every tab, counts and
+    rows): it changes when an item arrives, leaves, changes its state or its document
+    changes, and only then. One aggregate query over the user's own items (own, team,
+    deputy, clearing), so another user's items never change it. Not audited: it names no
+    client (the list and counts it leads to are)."""
+    session, user = gate.session, gate.user
+    scope = scope_for(session, user)
+    rows = session.execute(
+        _query(scope, "all")
+        .with_only_columns(
+            InboxItem.kind,
+            InboxItem.user_id,
+            InboxItem.team_id,
+            InboxItem.state,
+            func.count(),
+            func.sum(InboxItem.id),
+            func.max(InboxItem.id),
+            func.max(Document.updated_at),
+        )
+        .group_by(InboxItem.kind, InboxItem.user_id, InboxItem.team_id, InboxItem.state)
+        .order_by(InboxItem.kind, InboxItem.user_id, InboxItem.team_id, InboxItem.state)
+    ).all()
+    return fingerprint(user.id, [a.id for a in scope.absent], [tuple(row) for row in rows])
 
 
 def work_item(

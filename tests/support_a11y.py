@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -159,3 +159,22 @@ AXE = (
     Path(os.environ.get("EAKTE_CACHE_DIR", "/var/cache/eakte"))
     / "node/node_modules/axe-core/axe.min.js"
 )
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page: Page, where: str, context: str = "document") -> list[str]:
+    """axe's WCAG 2.0/2.1 A and AA violations on the page (or inside `context`, a CSS
+    selector) as readable lines."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    results: dict[str, Any] = page.evaluate(
+        """([context, tags]) => axe.run(context === 'document' ? document : context,
+            {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})""",
+        [context, AXE_TAGS],
+    )
+    return [
+        f"{where}: {v['id']} ({v['impact']}) {v['help']} at {node['target']}"
+        for v in results["violations"]
+        for node in v["nodes"]
+    ]

@@ -5,7 +5,7 @@ as a string through the DevTools protocol (page.evaluate), which the policy does
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -17,23 +17,7 @@ from tests.support_browser import screenshot
 pytestmark = pytest.mark.slow
 __all__ = ["browser", "site"]  # module-scoped fixtures
 
-TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-
-
-def _axe(page: Page, where: str, context: str = "document") -> list[str]:
-    """axe's violations on the page (or inside `context`, a CSS selector) as readable lines."""
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(a11y.AXE.read_text(encoding="utf-8"))
-    results: dict[str, Any] = page.evaluate(
-        """([context, tags]) => axe.run(context === 'document' ? document : context,
-            {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})""",
-        [context, TAGS],
-    )
-    return [
-        f"{where}: {v['id']} ({v['impact']}) {v['help']} at {node['target']}"
-        for v in results["violations"]
-        for node in v["nodes"]
-    ]
+_axe = a11y.axe_violations
 
 
 def _shot_name(login: str | None, path: str, scheme: str) -> str:

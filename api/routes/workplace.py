@@ -3,17 +3,22 @@ deputies. Thin routes; the rules live in records.inbox, records.files and record
 
 from __future__ import annotations
 
+import math
+import threading
+import time
 import uuid
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.deps import GateDep, RuntimeDep, TypeNamesDep, UserDep
 from api.schemas import (
+    ChangesOut,
     Count,
     DeputiesOut,
     DeputyOut,
@@ -25,13 +30,16 @@ from api.schemas import (
     InboxListOut,
     JobRef,
     NoteCreatedOut,
+    SavedViewOut,
+    SavedViewsOut,
     StaffMember,
     StaffOut,
     UploadOut,
 )
-from core.errors import InvalidInput
+from core.errors import EAkteError, InvalidInput
 from ingest.uploads import accept_into_file
-from records import duplicates, files, inbox
+from records import duplicates, files, inbox, live, saved_views
+from records.models import SavedView
 
 router = APIRouter(prefix="/api", tags=["Arbeitsplatz"])
 
@@ -75,6 +83,151 @@ def get_inbox(
 )
 def get_counts(gate: GateDep) -> InboxCountsOut:
     return InboxCountsOut.model_validate(inbox.counts(gate))
+
+
+# --- live updates: open pages ask whether anything changed (ETag, 304 when nothing did) ------
+
+
+class AskedTooOften(EAkteError, code="poll_too_often", status=429): ...
+
+
+class PollFloor:
+    """When each user last asked about each open page, in this web process: a user's page
+    (or a script) asking faster than the floor is told to wait instead of costing a query."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[int, str], float] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, user_id: int, page: str, floor: float) -> None:
+        if floor <= 0:
+            return
+        now = time.monotonic()
+        with self._lock:
+            if len(self._last) > 10_000:  # forget who has not asked for a while
+                self._last = {k: t for k, t in self._last.items() if now - t < floor}
+            previous = self._last.get((user_id, page))
+            if previous is not None and now - previous < floor:
+                wait = max(1, math.ceil(floor - (now - previous)))
+                raise AskedTooOften(
+                    f"Zu viele Abfragen: Bitte in {wait} Sekunden erneut versuchen.",
+                    retry_after=wait,
+                )
+            self._last[(user_id, page)] = now
+
+
+def _poll_floor(request: Request) -> PollFloor:
+    state = request.app.state
+    floor = getattr(state, "live_poll_floor", None)
+    if floor is None:
+        floor = state.live_poll_floor = PollFloor()
+    return floor
+
+
+CHANGES_RESPONSES: dict[int | str, dict[str, object]] = {
+    304: {"description": "Nichts geändert seit dem Stand in If-None-Match"},
+    429: {"description": "Zu oft gefragt; Retry-After sagt, wann wieder"},
+}
+
+
+def _changes(runtime: RuntimeDep, token: str, if_none_match: str | None) -> Response:
+    """The token as ETag; 304 without a body when the client has it already."""
+    etag = f'"{token}"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    known = {tag.strip().removeprefix("W/") for tag in (if_none_match or "").split(",")}
+    if etag in known:
+        return Response(status_code=304, headers=headers)
+    body = ChangesOut(token=token, poll_seconds=runtime.settings.live_poll_seconds)
+    return JSONResponse(body.model_dump(), headers=headers)
+
+
+@router.get(
+    "/inbox/changes",
+    response_model=ChangesOut,
+    responses=CHANGES_RESPONSES,
+    summary="Hat sich im Postkorb etwas geändert? (ETag, 304 wenn nicht)",
+)
+def get_inbox_changes(
+    request: Request,
+    runtime: RuntimeDep,
+    gate: GateDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    _poll_floor(request).admit(gate.user.id, "inbox", runtime.settings.live_min_poll_seconds)
+    return _changes(runtime, inbox.change_token(gate), if_none_match)
+
+
+@router.get(
+    "/households/{bg_number}/file/changes",
+    response_model=ChangesOut,
+    responses=CHANGES_RESPONSES,
+    summary="Hat sich in der E-Akte etwas geändert? (ETag, 304 wenn nicht)",
+)
+def get_file_changes(
+    bg_number: str,
+    request: Request,
+    runtime: RuntimeDep,
+    gate: GateDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    floor = runtime.settings.live_min_poll_seconds
+    _poll_floor(request).admit(gate.user.id, f"file:{bg_number[:40]}", floor)
+    return _changes(runtime, live.file_token(gate, bg_number), if_none_match)
+
+
+# --- saved views -------------------------------------------------------------------------
+
+
+def _view_out(view: SavedView) -> SavedViewOut:
+    return SavedViewOut(
+        id=view.id,
+        name=view.name,
+        query=view.query,
+        params=saved_views.params_of(view.page, view.query),
+        created_at=view.created_at,
+    )
+
+
+class SavedViewIn(BaseModel):
+    # Lengths are checked by records.saved_views (with a German message); these only bound
+    # what is read.
+    name: str = Field(max_length=1000)
+    query: str = Field(default="", max_length=4000)
+
+
+@router.get("/views/{page}", response_model=SavedViewsOut, summary="Meine gespeicherten Ansichten")
+def get_views(page: str, runtime: RuntimeDep, gate: GateDep) -> SavedViewsOut:
+    return SavedViewsOut(
+        views=[_view_out(v) for v in saved_views.list_views(gate, page)],
+        limit=runtime.settings.saved_views_max,
+    )
+
+
+@router.post(
+    "/views/{page}",
+    status_code=201,
+    response_model=SavedViewOut,
+    summary="Aktuelle Ansicht unter einem Namen speichern",
+)
+def post_view(
+    page: str, body: SavedViewIn, runtime: RuntimeDep, names: TypeNamesDep, gate: GateDep
+) -> SavedViewOut:
+    view = saved_views.save_view(
+        gate,
+        page,
+        body.name,
+        body.query,
+        choices=set(names),
+        limit=runtime.settings.saved_views_max,
+    )
+    return _view_out(view)
+
+
+@router.delete(
+    "/views/{page}/{view_id}", response_model=SavedViewOut, summary="Gespeicherte Ansicht löschen"
+)
+def delete_view(page: str, view_id: int, gate: GateDep) -> SavedViewOut:
+    return _view_out(saved_views.delete_view(gate, page, view_id))
 
 
 class ItemAction(BaseModel):

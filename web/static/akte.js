@@ -1,7 +1,9 @@
 "use strict";
 
 // The E-Akte of one household: documents by type or as a timeline, details, notes, uploads.
-const akte = { bg: document.getElementById("akte").dataset.bg, data: null, view: "by_type", cursor: -1, types: [] };
+const akte = { bg: document.getElementById("akte").dataset.bg, data: null, view: "by_type", cursor: -1, types: [], pending: null, uploads: new Set(), loads: 0 };
+// live.js (an ES module, loaded at the start): the file follows what changes in it.
+let live = null;
 
 function documentRow(doc) {
   const out = doc.direction === "out" ? html`<span class="badge">Postausgang ${germanDate(doc.dispatch_date)}</span>` : "";
@@ -27,12 +29,14 @@ function render() {
     <p>${data.address.street}, ${data.address.postcode} ${data.address.town}${data.active ? "" : html` · <strong>nicht mehr aktiv</strong>`}</p>
     <p class="hint">Sachbearbeitung: ${data.caseworker ? data.caseworker.name : "–"} · Fallmanagement: ${data.case_manager ? data.case_manager.name : "–"}</p>`);
   const container = document.getElementById("documents");
+  // Groups the user closed stay closed when the list is drawn anew.
+  const closed = new Set([...container.querySelectorAll("details.group:not([open])")].map((group) => group.dataset.type));
   if (!data.timeline.length) {
     setHtml(container, html`<p>Noch keine Dokumente in dieser Akte.</p>`);
   } else if (akte.view === "timeline") {
     setHtml(container, html`<ul class="documents">${data.timeline.map(documentRow)}</ul>`);
   } else {
-    setHtml(container, html`${data.by_type.map((group) => html`<details open class="group"><summary>${group.name} (${group.documents.length})</summary>
+    setHtml(container, html`${data.by_type.map((group) => html`<details${closed.has(group.name) ? "" : html` open`} class="group" data-type="${group.name}"><summary>${group.name} (${group.documents.length})</summary>
       <ul class="documents">${group.documents.map(documentRow)}</ul></details>`)}`);
   }
   const none = (text) => html`<li class="hint">${text}</li>`;
@@ -88,13 +92,67 @@ function move(step) {
   window.EAkteViewer.isOpen().then((open) => { if (open) window.EAkteViewer.show(id, { page: 1 }); });
 }
 
+function fetchFile(background = false) {
+  return api(`/api/households/${encodeURIComponent(akte.bg)}/file`, background ? { headers: live.BACKGROUND } : {});
+}
+
 async function load() {
   try {
-    akte.data = await api(`/api/households/${encodeURIComponent(akte.bg)}/file`);
-    render();
+    akte.loads += 1;
+    show(await fetchFile());
   } catch (error) {
     document.getElementById("akte-status").textContent = error.message;
   }
+}
+
+function show(data) {
+  akte.data = data;
+  akte.pending = null;
+  if (live) live.notice(document.getElementById("akte-live"), "");
+  render();
+}
+
+// The documents in the order the current view lists them.
+function order(data) {
+  return akte.view === "timeline" ? data.timeline.map((d) => d.id) : data.by_type.flatMap((g) => g.documents.map((d) => d.id));
+}
+
+// Something changed in the file (live.js asked): drawn anew at once unless that moves the
+// document the user is on; then a quiet notice offers it. New documents are announced, an
+// upload of this page said to be in the file.
+async function liveChange() {
+  const loads = akte.loads;
+  const data = await fetchFile(true);
+  // The page loaded the file itself meanwhile (a note, changed details): that is the newer.
+  if (loads !== akte.loads || JSON.stringify(data) === JSON.stringify(akte.data)) return;
+  const before = akte.data ? order(akte.data) : [];
+  const after = order(data);
+  const known = new Set(before);
+  const added = data.timeline.filter((d) => !known.has(d.id));
+  const all = rows();
+  const on = akte.cursor >= 0 && all[akte.cursor] ? all[akte.cursor].dataset.id : null;
+  const names = added.map((d) => `${d.doc_type_name} (${d.source_name})`).join(", ");
+  const arrived = added.length === 1 ? `Neu in der Akte: ${names}` : `${added.length} neue Dokumente in der Akte: ${names}`;
+  for (const doc of added) {
+    if (akte.uploads.delete(doc.source_name)) document.getElementById("upload-status").textContent = `${doc.source_name}: in der Akte abgelegt.`;
+  }
+  if (!on || after.indexOf(on) === before.indexOf(on)) {
+    live.keepFocus(document.getElementById("documents"), "li.document", () => show(data));
+    if (on) akte.cursor = rows().findIndex((row) => row.dataset.id === on);
+    mark();
+    if (added.length) live.notice(document.getElementById("akte-live"), `${arrived}.`);
+    return;
+  }
+  akte.pending = data;
+  const text = added.length ? arrived : "Die Akte hat sich geändert";
+  live.notice(document.getElementById("akte-live"), text, "anzeigen", () => {
+    if (!akte.pending) return;
+    show(akte.pending);
+    akte.cursor = added.length ? rows().findIndex((row) => row.dataset.id === added[0].id) : rows().findIndex((row) => row.dataset.id === on);
+    mark();
+    const row = rows()[akte.cursor];
+    if (row) { row.focus(); row.scrollIntoView({ block: "nearest" }); }
+  });
 }
 
 async function editDetails(id) {
@@ -203,6 +261,7 @@ document.getElementById("upload-form").addEventListener("submit", async (event) 
   try {
     const body = await api(`/api/households/${encodeURIComponent(akte.bg)}/documents`, { method: "POST", body: new FormData(form) });
     status.textContent = `${body.source_name}: angenommen, wird verarbeitet und dann in dieser Akte abgelegt.`;
+    akte.uploads.add(body.source_name);
     form.reset();
   } catch (error) {
     status.textContent = error.message;
@@ -226,5 +285,10 @@ document.addEventListener("keydown", (event) => {
 
 document.addEventListener("DOMContentLoaded", async () => {
   akte.types = (await api("/api/doctypes")).doctypes;
+  live = await import("/static/live.js");
+  // The file about to be loaded is the state the first answer stands for.
+  await live.watch(`/api/households/${encodeURIComponent(akte.bg)}/file/changes`, liveChange, {
+    onEnd: (message) => live.notice(document.getElementById("akte-live"), message, "neu anmelden", live.logInAgain),
+  }).ready;
   await load();
 });

@@ -38,11 +38,12 @@ if (logout) {
   });
 }
 
-async function refreshNavCount() {
+// `known`: counts the page has just fetched itself (the Postkorb), else they are asked for.
+async function refreshNavCount(known = null) {
   const badge = document.getElementById("nav-count");
   if (!badge) return;
   try {
-    const counts = await api("/api/inbox/counts");
+    const counts = known || await api("/api/inbox/counts");
     const fresh = counts.mine.new + counts.team.new;
     const deputy = counts.deputy.reduce((sum, entry) => sum + entry.open, 0);
     badge.textContent = fresh || deputy ? `${fresh}${deputy ? ` + ${deputy} V` : ""}` : "";

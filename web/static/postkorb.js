@@ -1,7 +1,9 @@
 "use strict";
 
 // The Postkorb: own, team and deputy inboxes; the selected row is shown in the viewer window.
-const state = { scope: "mine", items: [], cursor: -1, selected: new Set(), counts: null, opened: new Set() };
+const state = { scope: "mine", items: [], cursor: -1, selected: new Set(), counts: null, opened: new Set(), pending: null, views: null, loads: 0 };
+// live.js (an ES module, loaded in start()): the list and counts follow what changes for the user.
+let live = null;
 // What is kept in the address (so that reload and Back come back to it): tab, filters, sort
 // and the selected row.
 const FILTERS = ["doc_type", "state", "sort"];
@@ -13,25 +15,32 @@ function status(message) {
   document.getElementById("inbox-status").textContent = message;
 }
 
-async function loadCounts() {
-  state.counts = await api("/api/inbox/counts");
-  const tabs = [["mine", "Mein Postkorb", state.counts.mine], ["team", "Team", state.counts.team]];
+// `background`: asked because something changed, not by the user (see live.js BACKGROUND).
+async function loadCounts(background = false) {
+  state.counts = await api("/api/inbox/counts", background ? { headers: live.BACKGROUND } : {});
+  const tabs = [["mine", "Mein Postkorb", state.counts.mine], ["team", "Team", state.counts.team]]
+    .map(([scope, label, count]) => [scope, label, count.new ? `${count.new} neu / ${count.open}` : count.open]);
+  if (state.counts.deputy.length) tabs.push(["deputy", `Vertretung: ${state.counts.deputy.map((d) => d.name).join(", ")}`,
+    state.counts.deputy.reduce((sum, d) => sum + d.open, 0)]);
+  // The tabs are drawn anew only when there are others; else their counts change in place, so
+  // that a tab with focus keeps it when the counts change.
   const nav = document.getElementById("scopes");
-  nav.replaceChildren();
-  const add = (scope, label, count) => {
-    const button = document.createElement("button");
-    button.type = "button";
+  if ([...nav.children].map((b) => b.dataset.scope).join() !== tabs.map(([scope]) => scope).join()) {
+    nav.replaceChildren(...tabs.map(([scope]) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dataset.scope = scope;
+      button.addEventListener("click", () => switchScope(scope));
+      return button;
+    }));
+  }
+  tabs.forEach(([scope, label, count], index) => {
+    const button = nav.children[index];
     button.className = `tab${state.scope === scope ? " active" : ""}`;
-    button.dataset.scope = scope;
     button.setAttribute("aria-pressed", state.scope === scope ? "true" : "false");
     setHtml(button, html`${label} <span class="count">${count}</span>`);
-    button.addEventListener("click", () => switchScope(scope));
-    nav.append(button);
-  };
-  for (const [scope, label, count] of tabs) add(scope, label, count.new ? `${count.new} neu / ${count.open}` : count.open);
-  if (state.counts.deputy.length) add("deputy", `Vertretung: ${state.counts.deputy.map((d) => d.name).join(", ")}`,
-    state.counts.deputy.reduce((sum, d) => sum + d.open, 0));
-  if (typeof refreshNavCount === "function") refreshNavCount();
+  });
+  if (typeof refreshNavCount === "function") refreshNavCount(state.counts);
 }
 
 // The address of what is shown: /postkorb?tab=team&state=done&sort=oldest&doc_type=…&item=12
@@ -51,6 +60,7 @@ function addressOf() {
 }
 
 function remember(push = false) {
+  drawViews();
   const address = addressOf();
   if (address === location.pathname + location.search) return;
   if (push) history.pushState(null, "", address); else history.replaceState(null, "", address);
@@ -70,13 +80,26 @@ function restore() {
   return Number(params.get("item")) || null;
 }
 
-async function loadItems(keepCursor = false, wantedId = null) {
+// The list as the filters and tab ask for it.
+function fetchItems(background = false) {
   const filters = new FormData(document.getElementById("filters"));
   const params = new URLSearchParams({ scope: state.scope, state: filters.get("state"), sort: filters.get("sort") });
   if (filters.get("doc_type")) params.set("doc_type", filters.get("doc_type"));
+  return api(`/api/inbox?${params}`, background ? { headers: live.BACKGROUND } : {});
+}
+
+async function loadItems(keepCursor = false, wantedId = null) {
   const keptId = keepCursor && current() ? current().id : wantedId;
-  const body = await api(`/api/inbox?${params}`);
+  state.loads += 1;
+  const body = await fetchItems();
+  showItems(body, keptId, keepCursor);
+}
+
+// Shows a fetched list: the row with `keptId` keeps the cursor (else the first row).
+function showItems(body, keptId = null, keepCursor = false) {
   state.items = body.items;
+  state.pending = null;
+  if (live) live.notice(document.getElementById("live-notice"), "");
   state.selected = new Set([...state.selected].filter((id) => body.items.some((i) => i.id === id)));
   const kept = keptId ? state.items.findIndex((i) => i.id === keptId) : -1;
   if (kept >= 0) state.cursor = kept;
@@ -102,6 +125,53 @@ function duplicateBadge(mark) {
   return mark.earlier_id
     ? html`<a class="badge duplicate" href="${uri`/dokument/${mark.earlier_id}`}" title="${mark.text}">Duplikat</a> `
     : html`<span class="badge duplicate" title="${mark.text}">Duplikat</span> `;
+}
+
+// Something changed for the user (live.js asked): the counts follow at once; the list only
+// where that moves no row the user is on, else a quiet notice offers it ("2 neue Einträge –
+// anzeigen"). The row with the cursor (and focus) keeps its place and its focus.
+async function liveChange() {
+  await loadCounts(true);
+  const loads = state.loads;
+  const body = await fetchItems(true);
+  // The user changed tab or filters meanwhile: that list is the newer one.
+  if (loads !== state.loads) return;
+  const shown = state.items.map((i) => i.id);
+  const fresh = body.items.map((i) => i.id);
+  const added = fresh.filter((id) => !shown.includes(id));
+  const gone = shown.filter((id) => !fresh.includes(id));
+  if (JSON.stringify(body.items) === JSON.stringify(state.items)) {
+    state.pending = null;
+    live.notice(document.getElementById("live-notice"), "");
+    return;
+  }
+  const item = current();
+  const stays = !item || fresh.indexOf(item.id) === state.cursor;
+  if (stays) {
+    live.keepFocus(document.getElementById("inbox-rows"), "tr", () => showItems(body, item ? item.id : null, true));
+    if (added.length) live.notice(document.getElementById("live-notice"), `${newEntries(added.length)} in der Liste.`);
+    return;
+  }
+  state.pending = { body, added };
+  const parts = [];
+  if (added.length) parts.push(newEntries(added.length));
+  if (gone.length) parts.push(`${gone.length} ${gone.length === 1 ? "Eintrag" : "Einträge"} nicht mehr in der Liste`);
+  if (!parts.length) parts.push("Die Liste hat sich geändert");
+  live.notice(document.getElementById("live-notice"), parts.join(", "), "anzeigen", showPending);
+}
+
+function newEntries(count) {
+  return count === 1 ? "1 neuer Eintrag" : `${count} neue Einträge`;
+}
+
+// The list the notice offered: the cursor (and focus) on the first new row, else where it was.
+function showPending() {
+  if (!state.pending) return;
+  const { body, added } = state.pending;
+  const item = current();
+  showItems(body, added.length ? added[0] : (item ? item.id : null), true);
+  const row = document.querySelectorAll("#inbox-rows tr")[state.cursor];
+  if (row) { row.focus(); row.scrollIntoView({ block: "nearest" }); }
 }
 
 function render() {
@@ -336,6 +406,100 @@ async function switchScope(scope) {
   await loadItems();
 }
 
+// --- saved views: tab, filters and sort under a name of the user's own (stored on the server) ---
+
+const VIEW_DEFAULTS = { tab: "mine", ...DEFAULTS };
+
+// A view's address, built from its parameters (as the server checked them).
+function viewAddress(params) {
+  const query = new URLSearchParams();
+  for (const name of ["tab", "state", "sort", "doc_type"]) {
+    if (params[name] && params[name] !== VIEW_DEFAULTS[name]) query.set(name, params[name]);
+  }
+  const text = query.toString();
+  return `${location.pathname}${text ? `?${text}` : ""}`;
+}
+
+function shownParams() {
+  const filters = new FormData(document.getElementById("filters"));
+  return { tab: state.scope, state: filters.get("state"), sort: filters.get("sort"), doc_type: filters.get("doc_type") };
+}
+
+async function loadViews() {
+  try {
+    state.views = (await api("/api/views/postkorb")).views;
+  } catch (error) {
+    document.getElementById("views-status").textContent = error.message;
+    return;
+  }
+  drawViews();
+}
+
+function drawViews() {
+  if (!state.views) return;
+  const here = viewAddress(shownParams());
+  const list = document.getElementById("views-list");
+  setHtml(list, state.views.length ? html`${state.views.map((view) => html`<li data-id="${view.id}">
+    <a href="${viewAddress(view.params)}" aria-current="${viewAddress(view.params) === here ? "page" : "false"}">${view.name}</a>
+    <button type="button" class="secondary" data-delete="${view.id}" aria-label="Ansicht »${view.name}« löschen">Löschen</button></li>`)}`
+    : html`<li class="hint">Noch keine gespeicherten Ansichten.</li>`);
+  document.getElementById("views-count").textContent = state.views.length || "";
+}
+
+function toggleViews(open) {
+  const button = document.getElementById("views-toggle");
+  button.setAttribute("aria-expanded", open ? "true" : "false");
+  document.getElementById("views-panel").hidden = !open;
+}
+
+function bindViews() {
+  const button = document.getElementById("views-toggle");
+  const panel = document.getElementById("views-panel");
+  const form = document.getElementById("view-form");
+  const said = document.getElementById("views-status");
+  button.addEventListener("click", () => toggleViews(panel.hidden));
+  panel.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    toggleViews(false);
+    button.focus();
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const name = form.elements.name.value.trim();
+    if (!name) { showFieldErrors(form, { name: "Bitte einen Namen für die Ansicht angeben." }); return; }
+    try {
+      // The address holds the view; the server keeps only what belongs to one (not the row).
+      const view = await api("/api/views/postkorb", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ name, query: location.search.replace(/^\?/, "") }),
+      });
+      clearFieldErrors(form);
+      form.reset();
+      await loadViews();
+      said.textContent = `Ansicht »${view.name}« gespeichert.`;
+    } catch (error) {
+      showFieldErrors(form, { name: error.message });
+    }
+  });
+  document.getElementById("views-list").addEventListener("click", async (event) => {
+    const remove = event.target.closest("[data-delete]");
+    if (!remove) return;
+    const row = remove.closest("li");
+    const next = row.nextElementSibling || row.previousElementSibling;
+    try {
+      const view = await api(`/api/views/postkorb/${encodeURIComponent(remove.dataset.delete)}`, { method: "DELETE" });
+      await loadViews();
+      said.textContent = `Ansicht »${view.name}« gelöscht.`;
+      // Focus stays in the list: on the view that took its place, else on the name field.
+      const there = next && document.querySelector(`#views-list li[data-id="${CSS.escape(next.dataset.id || "")}"] a`);
+      (there || form.elements.name).focus();
+    } catch (error) {
+      said.textContent = error.message;
+    }
+  });
+}
+
 function openViewer() {
   // A window of its own for the second monitor; it shows the selected document once it is up.
   const stop = window.EAkteViewer.onChange((open) => {
@@ -389,9 +553,16 @@ async function start() {
   bindDialogs();
   document.getElementById("open-viewer").addEventListener("click", openViewer);
   document.getElementById("show-help").addEventListener("click", () => document.getElementById("help").showModal());
+  bindViews();
+  live = await import("/static/live.js");
+  // The state about to be loaded is the one the first answer stands for.
+  await live.watch("/api/inbox/changes", liveChange, {
+    onEnd: (message) => live.notice(document.getElementById("live-notice"), message, "neu anmelden", live.logInAgain),
+  }).ready;
   const wanted = restore();
   await loadCounts();
   await loadItems(false, wanted);
+  await loadViews();
 }
 
 document.addEventListener("DOMContentLoaded", start);
