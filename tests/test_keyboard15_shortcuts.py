@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.support import file_indexed
-from tests.support_a11y import CASEWORKER, HOUSEHOLD, Site, browser, site
+from tests.support_a11y import AXE, CASEWORKER, DESK, HOUSEHOLD, Site, browser, site
 from tests.support_keyboard15 import focused, keyboard_page, tab_to
 
 pytestmark = pytest.mark.slow
@@ -102,3 +102,33 @@ def test_single_key_shortcuts_can_be_switched_off_and_on_again(page: Page, site:
     expect(current).to_have_attribute("data-id", str(first))
     page.keyboard.press("j")
     expect(current).to_have_attribute("data-id", str(second))
+
+
+def test_every_page_has_the_keyboard_help_with_its_focus_order(
+    browser: Browser, site: Site
+) -> None:
+    """ "Tastaturhilfe" in the header: the focus order of the pages this user may open and the
+    switch for single-key shortcuts, from the keyboard, without axe-core violations."""
+    page = keyboard_page(browser, site.url, DESK)
+    page.goto(f"{site.url}/scanstelle")
+    tab_to(page, "Tastaturhilfe", role="button")
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Tastaturhilfe")
+    expect(dialog).to_be_visible()
+    order = dialog.locator("dl")
+    expect(order).to_contain_text("Ablagefeld (Enter oder Leertaste öffnet die Dateiauswahl)")
+    expect(order).to_contain_text("Haushalt suchen")
+    expect(order.locator("dt")).to_have_text(["Scanstelle", "Klärung", "Dialoge"])
+    expect(dialog.get_by_label(SWITCH)).to_be_checked()
+    if AXE.exists():
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+        found = page.evaluate(
+            """() => axe.run(document.getElementById('keyboard-order'),
+                {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+                .then((r) => r.violations.map((v) => v.id + ': ' + v.help))"""
+        )
+        assert not found, found
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    assert focused(page) == ("button", "Tastaturhilfe")
+    page.context.close()

@@ -143,6 +143,8 @@ function setSingleKeyShortcuts(on) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  const keyboardHelp = document.getElementById("keyboard-help"); // "Tastaturhilfe" in the header
+  if (keyboardHelp) keyboardHelp.addEventListener("click", () => document.getElementById("keyboard-order").showModal());
   for (const box of document.querySelectorAll("input[data-setting='single-key-shortcuts']")) {
     box.checked = singleKeyShortcuts();
     box.addEventListener("change", () => setSingleKeyShortcuts(box.checked));
@@ -313,7 +315,11 @@ function dialogForm(form, check, send, fields = {}) {
   });
   new MutationObserver((records) => {
     if (!last) return;
-    if (!last.element.isConnected) rescue(last);
+    if (!last.element.isConnected) {
+      const lost = last;
+      last = null; // once: what gets the focus now is remembered by focusin
+      rescue(lost);
+    }
     // A button disabled while its work runs loses the focus; it gets it back when enabled.
     else if (records.some((r) => r.target === last.element && r.type === "attributes") && !last.element.disabled
       && document.activeElement === document.body) last.element.focus();
