@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.support import file_indexed
 from tests.support_a11y import AXE, CASEWORKER, DESK, HOUSEHOLD, Site, browser, site
+from tests.support_browser import screenshot
 from tests.support_keyboard15 import focused, keyboard_page, tab_to
 
 pytestmark = pytest.mark.slow
@@ -120,6 +121,7 @@ def test_every_page_has_the_keyboard_help_with_its_focus_order(
     expect(order).to_contain_text("Haushalt suchen")
     expect(order.locator("dt")).to_have_text(["Scanstelle", "Klärung", "Dialoge"])
     expect(dialog.get_by_label(SWITCH)).to_be_checked()
+    screenshot(page, "tastaturhilfe-scanstelle.png")
     if AXE.exists():
         page.evaluate(AXE.read_text(encoding="utf-8"))
         found = page.evaluate(
