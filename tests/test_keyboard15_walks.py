@@ -256,3 +256,29 @@ def test_objections_office_by_keyboard_register_status_and_export(
     with page.expect_download() as download:
         page.keyboard.press("Enter")
     assert download.value.suggested_filename.endswith(".pdf")
+
+
+def test_file_details_saved_by_keyboard_return_the_focus_to_their_document(
+    browser: Browser, site: Site, pages: list[Page]
+) -> None:
+    """The list of the file is drawn anew after saving; the focus goes back to "Angaben" of
+    the same document, not to the top of the page."""
+    page = _open(pages, browser, site, CASEWORKER)
+    page.goto(f"{site.url}/akte/{HOUSEHOLD}")
+    pay_slip = page.locator("#documents li.document", has_text="Verdienstabrechnung").first
+    expect(pay_slip).to_be_visible()
+    item = f"#documents li.document[data-id='{pay_slip.get_attribute('data-id')}']"
+    tab_to(page, "Angaben", within=item)
+    page.keyboard.press("Enter")
+    dialog = page.locator("#details-dialog")
+    expect(dialog).to_be_visible()
+    tab_to(page, "Absender")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Fischerei Husum GmbH")
+    tab_to(page, "Speichern", role="button")
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#akte-status")).to_have_text("Angaben gespeichert.")
+    expect(page.locator(item)).to_contain_text("Fischerei Husum GmbH")
+    assert focused(page) == ("button", "Angaben")
+    assert focus_within(page, item)
