@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Container, Iterable, Iterator
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -136,13 +136,50 @@ _NEVER_ALONE = frozenset(
 _WORD_LINKS = ("", "s", "es", "n", "en")
 
 
-def noun_list() -> frozenset[str]:
+class WordSet:
+    """A set of words held compactly: the words sharing their first four letters are one string
+    (`"\\nrest\\nrest\\n"`), so the list takes a few MiB instead of a string object per word.
+    Asking for a word is a dictionary lookup and a search in a few hundred bytes."""
+
+    def __init__(self, buckets: dict[str, str], size: int) -> None:
+        self._buckets = buckets
+        self._size = size
+
+    @classmethod
+    def of(cls, words: Iterable[str]) -> WordSet:
+        rests: dict[str, set[str]] = {}
+        for word in words:
+            rests.setdefault(word[:4], set()).add(word[4:])
+        buckets = {
+            prefix: "\n" + "\n".join(sorted(tails)) + "\n" for prefix, tails in rests.items()
+        }
+        return cls(buckets, sum(map(len, rests.values())))
+
+    def __contains__(self, word: object) -> bool:
+        if not isinstance(word, str):
+            return False
+        bucket = self._buckets.get(word[:4])
+        return bucket is not None and f"\n{word[4:]}\n" in bucket and "\n" not in word
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[str]:
+        for prefix, bucket in self._buckets.items():
+            for rest in bucket[1:-1].split("\n"):
+                yield prefix + rest
+
+
+_NOTHING = WordSet({}, 0)
+
+
+def noun_list() -> WordSet:
     """The folded nouns of the German word list (those written with a capital), from four
     letters on: the heads a compound is split to, and parts anywhere in it."""
     return _word_lists()[0]
 
 
-def modifier_list() -> frozenset[str]:
+def modifier_list() -> WordSet:
     """The other words of the list up to _MODIFIER_MAX letters (`neben`, `voraus`, `brutto`):
     parts before the head only."""
     return _word_lists()[1]
@@ -154,24 +191,31 @@ def modifier_list() -> frozenset[str]:
 _MODIFIER_MAX = 10
 
 
-@cache
-def _word_lists() -> tuple[frozenset[str], frozenset[str]]:
+def _list_words(noun: bool) -> Iterator[str]:
+    """The folded words of the list, read line by line: nouns, or the other words up to
+    _MODIFIER_MAX letters."""
     try:
-        text = WORD_LIST.read_text(encoding="utf-8")
+        with WORD_LIST.open(encoding="utf-8") as lines:
+            for line in lines:
+                word = line.strip()
+                if len(word) < _MIN_PART or not word.isalpha():
+                    continue
+                capital = word[0].isupper()
+                if capital == noun and (capital or len(word) <= _MODIFIER_MAX):
+                    yield _fold(nfc(word))
     except FileNotFoundError as exc:
         raise RuntimeError(
             f"Die deutsche Wortliste {WORD_LIST} fehlt (Debian-Paket wngerman): "
             "scripts/setup.sh ausführen."
         ) from exc
-    nouns: set[str] = set()
-    modifiers: set[str] = set()
-    for word in text.split():
-        if len(word) >= _MIN_PART and word.isalpha():
-            if word[0].isupper():
-                nouns.add(_fold(nfc(word)))
-            elif len(word) <= _MODIFIER_MAX:
-                modifiers.add(_fold(nfc(word)))
-    return frozenset(nouns), frozenset(modifiers - nouns)
+
+
+@cache
+def _word_lists() -> tuple[WordSet, WordSet]:
+    """Loaded on first use, once per process; the modifiers leave out what is a noun too."""
+    nouns = WordSet.of(_list_words(noun=True))
+    modifiers = WordSet.of(word for word in _list_words(noun=False) if word not in nouns)
+    return nouns, modifiers
 
 
 def _dictionary() -> tuple[dict[str, str], dict[str, str]]:
@@ -218,7 +262,7 @@ def compound_parts(word: str) -> tuple[str, ...]:
 
 
 def _reader(
-    folded: str, nouns: frozenset[str], modifiers: frozenset[str]
+    folded: str, nouns: Container[str], modifiers: Container[str]
 ) -> Callable[[int, bool], Reading | None]:
     """`rest(start, whole)`: the best reading of folded[start:] as parts (the last one with an
     ending), or None; `whole=False` asks for two parts at least. Fewest parts win, then fewest
@@ -274,7 +318,7 @@ def _unknown_lead(folded: str) -> tuple[str, ...]:
     """One unknown leading part, as short as possible, before curated parts."""
     if len(folded) < _MIN_COMPOUND:
         return ()
-    rest = _reader(folded, frozenset(), frozenset())
+    rest = _reader(folded, _NOTHING, _NOTHING)
     for cut in range(_MIN_UNKNOWN_LEAD, len(folded) - 3):
         tail = rest(cut, True)
         if tail is not None:

@@ -119,12 +119,46 @@ function when(iso) {
   return new Date(iso).toLocaleString("de-DE", { dateStyle: "medium", timeStyle: "short" });
 }
 
+// Shortcuts of a single character (j, k, e, w, a, ?, + ...) can be switched off by the user
+// (WCAG 2.1.4): the check box "Tastenkürzel aus Einzeltasten verwenden" in the help, kept per
+// browser. Arrows, Enter, Escape and the keys of focused controls work either way.
+const SINGLE_KEY_SETTING = "eakte.einzeltasten";
+
+function singleKeyShortcuts() {
+  try {
+    return window.localStorage.getItem(SINGLE_KEY_SETTING) !== "aus";
+  } catch {
+    return true; // storage blocked: the default
+  }
+}
+
+function setSingleKeyShortcuts(on) {
+  try {
+    if (on) window.localStorage.removeItem(SINGLE_KEY_SETTING);
+    else window.localStorage.setItem(SINGLE_KEY_SETTING, "aus");
+  } catch {
+    // storage blocked: the choice holds until the page is left
+  }
+  for (const box of document.querySelectorAll("input[data-setting='single-key-shortcuts']")) box.checked = on;
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const keyboardHelp = document.getElementById("keyboard-help"); // "Tastaturhilfe" in the header
+  if (keyboardHelp) keyboardHelp.addEventListener("click", () => document.getElementById("keyboard-order").showModal());
+  for (const box of document.querySelectorAll("input[data-setting='single-key-shortcuts']")) {
+    box.checked = singleKeyShortcuts();
+    box.addEventListener("change", () => setSingleKeyShortcuts(box.checked));
+  }
+});
+
 // Page-wide keyboard shortcuts (Postkorb, E-Akte, viewer) take a key only if what has focus
 // does not use it itself: fields, selects, text areas, editable text and open dialogs keep every
 // key; links, buttons, summaries, check boxes keep Enter and Space (so that they work from the
-// keyboard as with a click); tabs keep the arrows, Home and End as well.
+// keyboard as with a click); tabs keep the arrows, Home and End as well. Single characters only
+// while the user has not switched them off.
 function shortcutAllowed(event) {
   if (event.ctrlKey || event.metaKey || event.altKey) return false;
+  if (event.key.length === 1 && !singleKeyShortcuts()) return false;
   const target = event.target;
   if (!(target instanceof Element)) return true;
   if (target.isContentEditable) return false;
@@ -219,3 +253,78 @@ function dialogForm(form, check, send, fields = {}) {
     }
   });
 }
+
+// Focus is not lost when a script redraws what had it (WCAG 2.4.3): when the focused control
+// is removed (a list redrawn after "Erledigt", a dialog's content replaced by its result) or a
+// dialog closes and the control that opened it is gone, focus goes to the same control of the
+// same row if it is drawn again, else to that control of the row now in its place (the next
+// entry), else to the first control of the region, else to the page's main content. A control
+// disabled while its work runs gets the focus back when it is enabled again.
+(() => {
+  const FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), summary, [tabindex]:not([tabindex='-1'])";
+  const ROW = "[data-id], [data-batch], [data-document-id], tr, li";
+  const ROW_KEYS = ["data-id", "data-batch", "data-document-id"];
+  let last = null; // what had focus last, and how to find its like again
+  let outside = null; // the same, outside of any dialog (where focus returns after one)
+
+  const shown = (element) => element.isConnected && element.getClientRects().length > 0 && !element.closest("[inert], [hidden]");
+  const controls = (root) => [...root.querySelectorAll(FOCUSABLE)].filter(shown);
+  const rowOf = (element) => element.closest(ROW);
+  const place = (row) => (row && row.parentElement ? [...row.parentElement.children].indexOf(row) : -1);
+  // What stays the same when a control is drawn again: its action, else its class and text.
+  const signature = (element) => {
+    const stable = element.dataset.act || element.dataset.scope || element.getAttribute("name") || element.id;
+    return `${element.tagName}|${stable || `${element.className}|${element.textContent.trim()}`}`;
+  };
+
+  function describe(element) {
+    const row = rowOf(element);
+    const key = row && ROW_KEYS.find((name) => row.hasAttribute(name));
+    const region = element.parentElement && element.parentElement.closest("[id]");
+    return {
+      element,
+      id: element.id,
+      signature: signature(element),
+      region: region ? region.id : "main",
+      row: key ? `[${key}="${CSS.escape(row.getAttribute(key))}"]` : null,
+      place: place(row),
+      inRow: row ? controls(row).indexOf(element) : -1,
+    };
+  }
+
+  function rescue(lost) {
+    if (!lost || (document.activeElement && document.activeElement !== document.body)) return;
+    const region = document.getElementById(lost.region) || document.querySelector("main") || document.body;
+    const alike = controls(region).filter((e) => signature(e) === lost.signature);
+    const byId = lost.id && document.getElementById(lost.id);
+    const row = lost.row && region.querySelector(lost.row);
+    const inRow = row && controls(row);
+    const target = (byId && shown(byId) && byId)
+      || (row && (inRow.find((e) => signature(e) === lost.signature) || inRow[Math.min(lost.inRow, inRow.length - 1)]))
+      || alike.find((e) => place(rowOf(e)) >= lost.place)
+      || alike[alike.length - 1]
+      || controls(region)[0]
+      || document.querySelector("main");
+    if (target) target.focus();
+  }
+
+  document.addEventListener("focusin", (event) => {
+    if (!(event.target instanceof Element) || event.target === document.body) return;
+    last = describe(event.target);
+    if (!event.target.closest("dialog")) outside = last;
+  });
+  new MutationObserver((records) => {
+    if (!last) return;
+    if (!last.element.isConnected) {
+      const lost = last;
+      last = null; // once: what gets the focus now is remembered by focusin
+      rescue(lost);
+    }
+    // A button disabled while its work runs loses the focus; it gets it back when enabled.
+    else if (records.some((r) => r.target === last.element && r.type === "attributes") && !last.element.disabled
+      && document.activeElement === document.body) last.element.focus();
+  }).observe(document.documentElement, { childList: true, subtree: true, attributes: true, attributeFilter: ["disabled"] });
+  document.addEventListener("close", (event) => {
+    if (event.target instanceof HTMLDialogElement) setTimeout(() => rescue(outside), 0);
+  }, true);
+})();
