@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 from dataclasses import replace
@@ -23,22 +22,11 @@ import pytest
 from PIL import Image
 
 from ingest.archive_pdf import write_pdfa
-from records.aktenauszug import ExportHeader, ExportItem, ExportResult, build_export
+from records.aktenauszug import ExportItem, ExportResult, build_export
 from tests.support import Sheet, page_texts, scan_pdf
+from tests.support_pdf import BG, HEADER, REASON, verapdf
 
 TIMEOUT = 60
-BG = "95401BG0012345"
-HEADER = ExportHeader(
-    bg_number=BG,
-    household_name="Kowalski, Andreas",
-    purpose="Akteneinsicht (§ 25 SGB X)",
-    recipient="Rechtsanwältin Schäfer, Kiel, Az. 17/26",
-    legal_basis="§ 25 SGB X",
-    created_by="Özdemir, Ayşe",
-    created_at=datetime(2026, 11, 5, 9, 41, 7, tzinfo=UTC),  # 10:41 in Kiel
-    job_centre="Jobcenter Kiel",
-)
-REASON = "Schutz Dritter (§ 25 Abs. 3 SGB X)"
 
 
 def run(args: list[str]) -> subprocess.CompletedProcess[str]:
@@ -334,16 +322,6 @@ def test_refusals(tmp_path: Path, items: list[ExportItem]) -> None:
     with pytest.raises(ValueError):
         build_export([replace(items[0], pdf=None)], HEADER, tmp_path / "x.pdf")
     assert not list(tmp_path.iterdir())
-
-
-def verapdf() -> Path:
-    value = os.environ.get("EAKTE_VERAPDF")
-    if not value:
-        message = "EAKTE_VERAPDF is not set: scripts/test.sh installs veraPDF and exports it"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return Path(value)
 
 
 def test_export_of_pdfa_renditions_is_pdfa_2b(tmp_path: Path) -> None:

@@ -11,63 +11,17 @@ from __future__ import annotations
 import json
 import os
 import struct
-import subprocess
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pikepdf
 import pytest
-from PIL import Image
 
 from ingest.archive_pdf import DEFAULT_PRODUCER, write_pdfa
-from tests.support import SAMPLES
+from tests.support_pdf import SCANS, ocr_page, run
 
-TIMEOUT = 120
 CREATED = datetime(2026, 11, 5, 9, 41, 7, tzinfo=UTC)
 TITLE = "Widerspruch <Schmitt> & Söhne"
-
-
-@dataclass(frozen=True)
-class Scan:
-    sample: str
-    dpi: int
-    bilevel: bool
-    upside_down: bool
-    text: tuple[str, ...]  # what pdftotext must find on the page
-
-
-# 0002 is bilevel and upside down; the worker turns such pages before OCR, so does this test.
-SCANS = (
-    Scan("0003.pdf", 200, False, False, ("Nadine Schmitt", "Widerspruch gegen den Bescheid")),
-    Scan("0004.pdf", 300, False, False, ("Reinigungsdienst", "Verdienstabrechnung Oktober 2026")),
-    Scan("0002.pdf", 200, True, True, ("Hausverwaltung Petersen", "Betriebskostenabrechnung")),
-)
-
-
-def run(args: list[str]) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"OMP_THREAD_LIMIT": "1"}
-    return subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT, env=env)
-
-
-def ocr_page(scan: Scan, work: Path) -> Path:
-    """tesseract's one-page PDF of a sample scan, made as the worker makes it.
-
-    The worker hands tesseract 8-bit gray; the bilevel scan goes in as 1-bit instead, so that
-    the CCITT G4 image tesseract then writes is covered as well.
-    """
-    base = work / Path(scan.sample).stem
-    colour = "-mono" if scan.bilevel else "-gray"
-    source = SAMPLES / "docs" / scan.sample
-    rendered = run(["pdftoppm", "-r", str(scan.dpi), colour, "-singlefile", str(source), str(base)])
-    assert rendered.returncode == 0, rendered.stderr
-    image = base.with_suffix(".pbm" if scan.bilevel else ".pgm")
-    if scan.upside_down:
-        with Image.open(image) as page:
-            page.rotate(180).save(image)
-    read = run(["tesseract", str(image), str(base), "-l", "deu+eng", "--dpi", str(scan.dpi), "pdf"])
-    assert read.returncode == 0, read.stderr
-    return base.with_suffix(".pdf")
 
 
 @pytest.fixture(scope="module")

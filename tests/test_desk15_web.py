@@ -16,9 +16,8 @@ from core.db import transaction
 from records.models import AuditEvent, Document
 from tests import support_a11y as a11y
 from tests.support import client_for, sample, work_until_idle
-from tests.support_a11y import DESK, Site, browser, site
+from tests.support_a11y import DESK, Site, axe_violations, browser, site
 from tests.support_browser import screenshot
-from tests.test_a11y_axe import _axe
 
 pytestmark = pytest.mark.slow
 __all__ = ["browser", "site"]  # module-scoped fixtures
@@ -58,18 +57,18 @@ def test_axe_finds_no_violation_on_the_desk_and_in_its_rejection_dialog(
 ) -> None:
     page = _open_desk(browser, desk, scheme)
     a11y.settled(page)
-    found = _axe(page, f"/scanstelle ({scheme})")
+    found = axe_violations(page, f"/scanstelle ({scheme})")
     entry = page.locator("#qa-list .qa-entry").first
     entry.get_by_label("Seiten auf Papier").fill("9")
     entry.get_by_role("button", name="Freigeben").click()
     expect(entry.get_by_role("alert")).to_contain_text("Seitenzahl stimmt nicht")
-    found += _axe(page, f"/scanstelle with a refusal ({scheme})")
+    found += axe_violations(page, f"/scanstelle with a refusal ({scheme})")
     entry.get_by_role("button", name="Ablehnen …").click()
     dialog = page.get_by_role("dialog", name="Zur Neuerfassung ablehnen")
     expect(dialog).to_be_visible()
     dialog.get_by_role("button", name="Ablehnen", exact=True).click()
     expect(dialog.get_by_role("alert")).to_contain_text("Bitte begründen")
-    found += _axe(page, f"rejection dialog ({scheme})", "#reject-dialog")
+    found += axe_violations(page, f"rejection dialog ({scheme})", "#reject-dialog")
     screenshot(page, f"scanstelle-ablehnen-{scheme}.png")
     dialog.get_by_role("button", name="Abbrechen").click()
     expect(dialog).to_be_hidden()

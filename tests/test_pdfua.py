@@ -23,7 +23,7 @@ from ingest.archive_pdf import write_pdfa
 from pdf.tags import tag_page_content
 from records.aktenauszug import ExportItem, build_export
 from tests.support import Sheet, page_texts, scan_pdf
-from tests.test_aktenauszug import HEADER, REASON, verapdf
+from tests.support_pdf import HEADER, REASON, SCANS, ocr_page, verapdf
 
 CREATED = datetime(2026, 12, 2, 8, 15, tzinfo=UTC)
 TITLE = "Widerspruch Schmitt.pdf"
@@ -434,7 +434,6 @@ def test_verapdf_pdfua_1_on_ocr_scans(tmp_path: Path) -> None:
     """tesseract's pages (JPEG and CCITT G4 scans, GlyphLessFont text layers): PDF/UA-1 and
     PDF/A-2b hold for the rendition and the export; the untagged tesseract page, the control,
     fails UA-1 (no structure), or the check would prove nothing."""
-    from tests.test_archive_pdf import SCANS, ocr_page
 
     verapdf()
     pages = [ocr_page(scan, tmp_path) for scan in SCANS]
