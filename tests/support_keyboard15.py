@@ -55,7 +55,7 @@ def tab_to(
     role: str | None = None,
     within: str | None = None,
     back: bool = False,
-    limit: int = 60,
+    limit: int = 150,
 ) -> int:
     """Presses Tab (Shift+Tab with `back`) until the focus is on a control with this accessible
     name (and role, and inside `within`, a CSS selector); the number of presses. Fails after

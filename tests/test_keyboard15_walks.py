@@ -146,17 +146,19 @@ def test_scanning_desk_by_keyboard_upload_quality_check_and_clearing(
     chooser.value.set_files(str(sample("docs/0002.pdf")))
     expect(page.locator("#uploads")).to_contain_text("0002.pdf: angenommen")
     work_until_idle(site.runtime)
-    batch = page.locator("#batch-rows tr", has_text="0002.pdf")
-    expect(batch.get_by_role("button", name="Freigeben").first).to_be_visible(timeout=15_000)
-    row = f"#batch-rows tr[data-batch='{batch.get_attribute('data-batch')}']"
-    sheets = int(re.findall(r"(\d+) S\.", batch.locator(".doc").first.inner_text())[0])
+    # The quality check lists the letter once it is read (the list refreshes by itself).
+    entry = page.locator("#qa-list .qa-entry", has_text="0002.pdf")
+    expect(entry.get_by_role("button", name="Freigeben")).to_be_visible(timeout=20_000)
+    row = f"#qa-{entry.get_attribute('data-id')}"
+    sheets = int(entry.locator("dt:text-is('Seiten im Scan') + dd").inner_text())
 
     # Quality check: the pages counted on paper, then "Freigeben"; the focus stays in the list.
     tab_to(page, "Seiten auf Papier", within=row)
     page.keyboard.type(str(sheets))
     tab_to(page, "Freigeben", within=row)
     page.keyboard.press("Enter")
-    expect(batch.locator(".badge.approved").first).to_have_text("freigegeben")
+    expect(page.locator("#qa-results")).to_contain_text("0002.pdf")
+    expect(page.locator("#qa-results")).to_contain_text("freigegeben")
     assert focus_name(page) != "<body>", "the focus was lost after approving"
     assert focus_within(page, "main")
 
@@ -212,11 +214,16 @@ def test_objections_office_by_keyboard_register_status_and_export(
     dialog = page.locator("#legal-dialog")
     expect(dialog).to_be_visible()
     assert focused(page) == ("radio", "Widerspruch")
+    # The decision proposed may be contested already (an objection of another test): the
+    # browser's own confirmation warns, and Enter on it (accept) registers all the same.
+    warned: list[str] = []
+    page.once("dialog", lambda d: (warned.append(d.message), d.accept()))
     tab_to(page, "Erfassen", role="button")
     page.keyboard.press("Enter")
     heading = dialog.get_by_role("heading", name=re.compile(r"Widerspruch Nr\. \d+ erfasst"))
     expect(heading).to_be_visible()
     number = re.findall(r"\d+", heading.inner_text())[0]
+    assert all("bereits ein Widerspruch erfasst" in message for message in warned), warned
     # The result replaced the form: the focus is on its link, still in the dialog.
     assert focused(page) == ("link", "Zum Widerspruch (Fristberechnung Schritt für Schritt)")
     page.keyboard.press("Enter")
