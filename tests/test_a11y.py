@@ -129,16 +129,17 @@ def _scroll_width(page: Page) -> int:
     return int(page.evaluate("document.documentElement.scrollWidth"))
 
 
-def _too_wide(page: Page) -> str:
+def _too_wide(page: Page, width: int = 320) -> str:
     """The innermost elements that reach past the window's right edge."""
     return str(
         page.evaluate(
-            """() => [...document.querySelectorAll('body *')]
-            .filter(e => e.getBoundingClientRect().right > 321
-                && ![...e.children].some(c => c.getBoundingClientRect().right > 321))
+            """edge => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > edge
+                && ![...e.children].some(c => c.getBoundingClientRect().right > edge))
             .slice(0, 4).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
                 + (e.className && typeof e.className === 'string' ? '.' + e.className : ''))
-            .join(', ')"""
+            .join(', ')""",
+            width + 1,
         )
     )
 
@@ -168,6 +169,46 @@ def test_no_page_scrolls_sideways_at_320_px(browser: Browser, site: Site) -> Non
     for page in sessions.values():
         page.context.close()
     assert not wide, "pages wider than 320 px: " + "; ".join(wide)
+
+
+# WCAG 1.4.12's test values (line height 1.5, paragraphs 2 em apart, letters 0.12 em and words
+# 0.16 em apart), as a user's style sheet would set them.
+WIDE_TEXT_SPACING = """
+* { line-height: 1.5 !important; letter-spacing: 0.12em !important;
+    word-spacing: 0.16em !important; }
+p { margin-bottom: 2em !important; }
+"""
+
+
+def test_zoomed_to_200_percent_or_with_wide_text_spacing_no_page_scrolls_sideways(
+    browser: Browser, site: Site
+) -> None:
+    """1.4.4 resize text: the browser zoomed to 200 % on a 1366 px screen (a 683 px wide
+    window in CSS pixels); 1.4.12 text spacing: WCAG's spacing at 1366 px. Neither needs
+    sideways scrolling: the text wraps, nothing is cut off at the window's edge."""
+    wide: list[str] = []
+    for width, height, spaced in ((683, 384, False), (1366, 768, True)):
+        sessions: dict[str | None, Page] = {}
+        for login, path in pages(site):
+            if login not in sessions:
+                sessions[login] = open_as(browser, site, login, width=width, height=height)
+            page = sessions[login]
+            page.goto(f"{site.url}{path}")
+            settled(page)
+            if spaced:
+                # A constructed style sheet, as a user's browser extension adds it (the CSP
+                # refuses a <style> element, rightly).
+                page.evaluate(
+                    "css => { const sheet = new CSSStyleSheet(); sheet.replaceSync(css);"
+                    " document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet]; }",
+                    WIDE_TEXT_SPACING,
+                )
+            if (scrolled := _scroll_width(page)) > width:
+                how = "spacing" if spaced else "200 %"
+                wide.append(f"{path} ({how}): {scrolled} px ({_too_wide(page, width)})")
+        for page in sessions.values():
+            page.context.close()
+    assert not wide, "pages wider than the window: " + "; ".join(wide)
 
 
 def test_every_page_has_a_skip_link_landmarks_and_visible_focus(
