@@ -144,6 +144,9 @@ def test_clearing_desk_finds_the_household_and_files_the_letter(
     expect(item).to_contain_text("0018.pdf")
     expect(item.locator(".reason")).to_contain_text("Klärung:")
     expect(item.locator(".thumbs img")).to_have_count(1)
+    # A scan of several letters is repaired from here (issue 15: page editing).
+    pages_link = item.get_by_role("link", name="Seiten bearbeiten")
+    expect(pages_link).to_have_attribute("href", re.compile(r"^/dokument/[0-9a-f-]{36}/seiten$"))
     item.get_by_label("Haushalt suchen").fill("Christiansen")
     item.get_by_role("button", name="Suchen").click()
     candidate = item.locator(".candidates li", has_text="95401BG7267253")

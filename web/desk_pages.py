@@ -144,6 +144,7 @@ class QaEntry:
     undo: bool  # a rejection of today: it can still be taken back
     duplicate: str | None  # "gleicher Inhalt" / "gleicher Text": read before (records.duplicates)
     duplicate_of: uuid.UUID | None
+    version: str  # changes with every new rendition (page editing): a new thumbnail URL
 
 
 def _entry(
@@ -180,6 +181,7 @@ def _entry(
         and local_date(document.qa_at) == local_today(),
         duplicate=KIND_NAMES.get(document.duplicate_kind or "") if pending else None,
         duplicate_of=document.duplicate_of_id if pending else None,
+        version=(document.pdf_sha256 or "")[:12],
     )
 
 

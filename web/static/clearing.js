@@ -80,6 +80,7 @@ function renderItem(entry) {
   }
   if (entry.proposal.person) proposal.push(`Person: ${entry.proposal.person}`);
   node.querySelector(".proposal").textContent = proposal.length ? `Gefunden: ${proposal.join("; ")}` : "";
+  node.querySelector(".edit-pages").href = uri`/dokument/${entry.document_id}/seiten`;
   const thumbs = node.querySelector(".thumbs");
   for (let page = 1; page <= entry.pages; page += 1) {
     const link = document.createElement("a");
