@@ -205,6 +205,10 @@ def test_previous_and_next_within_the_postkorb_follow_its_sort(sqlite_runtime: R
     assert _links(page.text, "next") == [f"/dokument/{newest}?liste=postkorb&amp;sort=oldest"]
     assert 'href="/postkorb?sort=oldest">Postkorb</a>' in page.text
 
+    # Reading the Verlauf of one letter after another: the open tab goes along.
+    page = client.get(f"/dokument/{middle}?liste=postkorb&reiter=verlauf", headers=BROWSER)
+    assert _links(page.text, "next") == [f"/dokument/{oldest}?liste=postkorb&amp;reiter=verlauf"]
+
     # The first of the list has no previous one.
     page = client.get(f"/dokument/{newest}?liste=postkorb", headers=BROWSER)
     assert _links(page.text, "prev") == []

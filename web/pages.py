@@ -280,14 +280,16 @@ def _document_page(
     base = f"/dokument/{document_id}"
     q = request.query_params.get("q") or None
     extra_q = None if context.kind == "suche" else q  # a search's words are in its context
+    selected = wanted_tab if wanted_tab in _TABS else "angaben"
+    # Previous/next keep the open tab: reading the Verlauf of one letter after another.
+    kept_tab = None if selected == "angaben" else selected
     link = {
         "page": lambda n: context.with_query(base, page=n, q=extra_q),
-        "document": lambda other: context.with_query(f"/dokument/{other}"),
+        "document": lambda other: context.with_query(f"/dokument/{other}", reiter=kept_tab),
         "action": lambda what: context.with_query(f"{base}/{what}", page=number, q=extra_q),
     }
     shown_in_viewer = {"doc": str(document_id), "page": number, **({"q": q} if q else {})}
     viewer = f"/viewer?{urlencode(shown_in_viewer)}"
-    selected = wanted_tab if wanted_tab in _TABS else "angaben"
     saved = _SAVED.get(request.query_params.get("gespeichert", ""), "")
     return render(
         request,
