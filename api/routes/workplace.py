@@ -99,7 +99,10 @@ class PollFloor:
         self._last: dict[tuple[int, str], float] = {}
         self._lock = threading.Lock()
 
-    def admit(self, user_id: int, page: str, floor: float) -> None:
+    def admit(self, user_id: int, page: str, floor: float, *, repeat: bool = True) -> None:
+        """`repeat`: the page asks again (If-None-Match). A page's first question, when it is
+        opened or reloaded, is answered like the page's own list would be, and starts the
+        clock: going back to the Postkorb within the floor is no error."""
         if floor <= 0:
             return
         now = time.monotonic()
@@ -107,7 +110,7 @@ class PollFloor:
             if len(self._last) > 10_000:  # forget who has not asked for a while
                 self._last = {k: t for k, t in self._last.items() if now - t < floor}
             previous = self._last.get((user_id, page))
-            if previous is not None and now - previous < floor:
+            if repeat and previous is not None and now - previous < floor:
                 wait = max(1, math.ceil(floor - (now - previous)))
                 raise AskedTooOften(
                     f"Zu viele Abfragen: Bitte in {wait} Sekunden erneut versuchen.",
@@ -153,7 +156,8 @@ def get_inbox_changes(
     gate: GateDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    _poll_floor(request).admit(gate.user.id, "inbox", runtime.settings.live_min_poll_seconds)
+    floor = runtime.settings.live_min_poll_seconds
+    _poll_floor(request).admit(gate.user.id, "inbox", floor, repeat=if_none_match is not None)
     return _changes(runtime, inbox.change_token(gate), if_none_match)
 
 
@@ -171,7 +175,8 @@ def get_file_changes(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     floor = runtime.settings.live_min_poll_seconds
-    _poll_floor(request).admit(gate.user.id, f"file:{bg_number[:40]}", floor)
+    page = f"file:{bg_number[:40]}"
+    _poll_floor(request).admit(gate.user.id, page, floor, repeat=if_none_match is not None)
     return _changes(runtime, live.file_token(gate, bg_number), if_none_match)
 
 
