@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlencode
@@ -693,6 +693,8 @@ class StaffOut(Out):
 class DocumentSummary(DocumentBrief):
     court_reference: str | None
     status: str
+    # Read before (records.duplicates), where the answer was built with the marks.
+    duplicate: DuplicateNoteOf = Field(None, validation_alias="id")
 
 
 class NoteBrief(Out):
@@ -791,9 +793,11 @@ class HouseholdFileOut(Out):
     exports: list[FileExportBrief]
 
     @classmethod
-    def of(cls, file: HouseholdFile, names: dict[str, str]) -> HouseholdFileOut:
+    def of(
+        cls, file: HouseholdFile, names: dict[str, str], marks: Mapping[uuid.UUID, object]
+    ) -> HouseholdFileOut:
         household = file.household
-        timeline = [DocumentSummary.named(d, names) for d in file.documents]
+        timeline = [DocumentSummary.named(d, names, duplicates=marks) for d in file.documents]
         groups: dict[str, DocumentGroup] = {}
         for summary in timeline:
             group = groups.setdefault(

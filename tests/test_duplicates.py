@@ -204,6 +204,17 @@ def test_the_same_letter_scanned_again_is_marked_by_its_text_another_letter_is_n
     assert other.filed
 
 
+def test_the_e_akte_shows_the_mark_with_a_link_to_the_earlier_letter(intake: Intake) -> None:
+    caseworker = client_for(intake.runtime, intake.caseworker)
+    file = caseworker.get(f"/api/households/{HOUSEHOLD}/file")
+    assert file.status_code == 200, file.text
+    listed = {d["id"]: d["duplicate"] for d in file.json()["timeline"]}
+    marks = {name: str(mark.document_id) for name, mark in intake.marks.items()}
+    assert listed[marks["first"]] is None and listed[marks["other"]] is None
+    assert listed[marks["rescan"]]["kind"] == "text"
+    assert listed[marks["rescan"]]["earlier_id"] == marks["first"]
+
+
 def test_postkorb_shows_the_mark_with_a_link_to_the_earlier_letter(intake: Intake) -> None:
     items = client_for(intake.runtime, intake.caseworker).get("/api/inbox").json()["items"]
     by_id = {item["document"]["id"]: item["document"] for item in items}

@@ -136,6 +136,13 @@ def test_postkorb_row_links_a_duplicate_to_the_earlier_letter(
     badge.click()  # the earlier letter, opened through the access gate like any document
     expect(page).to_have_url(re.compile(earlier))
     expect(page.get_by_role("heading", name="miete-1.pdf")).to_be_visible()
+    # The E-Akte marks it too.
+    page.goto(f"{live_url}/akte/{OWN}")
+    mark = page.locator(f"li.document[data-id='{later}'] .badge.duplicate")
+    expect(mark).to_contain_text("Duplikat")
+    expect(mark).to_have_attribute("href", f"/dokument/{earlier}")
+    expect(page.locator(f"li.document[data-id='{earlier}'] .badge.duplicate")).to_have_count(0)
+    assert _axe(page) == []
 
 
 OFFICE = "ws.1"

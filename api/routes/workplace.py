@@ -292,7 +292,8 @@ def list_staff(gate: GateDep) -> StaffOut:
     summary="E-Akte eines Haushalts",
 )
 def get_household_file(bg_number: str, names: TypeNamesDep, gate: GateDep) -> HouseholdFileOut:
-    return HouseholdFileOut.of(files.household_file(gate, bg_number), names)
+    file = files.household_file(gate, bg_number)
+    return HouseholdFileOut.of(file, names, duplicates.notes_for(gate, file.documents))
 
 
 class NoteIn(BaseModel):

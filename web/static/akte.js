@@ -5,11 +5,19 @@ const akte = { bg: document.getElementById("akte").dataset.bg, data: null, view:
 // live.js (an ES module, loaded at the start): the file follows what changes in it.
 let live = null;
 
+// A letter read before (issue 15): linked to the earlier one where the user may see it.
+function duplicateBadge(mark) {
+  if (!mark) return "";
+  return mark.earlier_id
+    ? html` <a class="badge duplicate" href="${uri`/dokument/${mark.earlier_id}`}">Duplikat: ${mark.text}</a>`
+    : html` <span class="badge duplicate">${mark.text}</span>`;
+}
+
 function documentRow(doc) {
   const out = doc.direction === "out" ? html`<span class="badge">Postausgang ${germanDate(doc.dispatch_date)}</span>` : "";
   return html`<li class="document" data-id="${doc.id}" tabindex="-1">
     <span class="date">${germanDate(doc.receipt_date)}</span>
-    <span class="type">${doc.doc_type_name}</span> ${out}
+    <span class="type">${doc.doc_type_name}</span> ${out}${duplicateBadge(doc.duplicate)}
     <span class="hint">${doc.sender || doc.source_name} · ${doc.pages} S.${doc.letter_date ? ` · Schreiben vom ${germanDate(doc.letter_date)}` : ""}</span>
     <span class="actions">
       <button type="button" class="secondary" data-act="show">Anzeigen</button>
