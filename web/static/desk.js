@@ -86,10 +86,9 @@ function partUrl(part) {
 
 // The server's HTML, parsed by the browser as a document of its own (no innerHTML: the page's
 // Trusted Types policy stays the only way in). Resolves with null when nothing changed (304).
-function fetchPart(part, conditional) {
+function fetchPart(url, conditional) {
   return new Promise((resolve) => {
     const request = new XMLHttpRequest();
-    const url = partUrl(part);
     request.open("GET", url);
     request.responseType = "document";
     const known = etags.get(url);
@@ -160,10 +159,20 @@ function quietly(message) {
   live.textContent = `${message} (${time})`;
 }
 
+// Answers can overtake each other (a refresh after a decision, a poll, a new filter): an
+// answer is shown only if the part's address is still the one asked for and no later answer
+// was shown already, so a slow answer for the old filter never replaces the new list.
+const asked = new Map();
+const shown = new Map();
+
 async function load(part, { conditional = false, notice = "" } = {}) {
-  const answer = await fetchPart(part, conditional);
-  if (answer === null) return;
+  const url = partUrl(part);
+  const ticket = (asked.get(part) || 0) + 1;
+  asked.set(part, ticket);
+  const answer = await fetchPart(url, conditional);
+  if (answer === null || url !== partUrl(part) || ticket < (shown.get(part) || 0)) return;
   if (answer.error) { quietly(answer.error); return; }
+  shown.set(part, ticket);
   const first = !part.querySelector("[id]");
   swap(part, answer.body);
   if (conditional && notice && !first) quietly(notice);
