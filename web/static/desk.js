@@ -131,11 +131,14 @@ function swap(part, body) {
     const field = document.getElementById(id);
     if (field && part.contains(field)) field.setAttribute("aria-invalid", "true");
   }
+  const changed = edited.get(part) || new Set();
   for (const [id, value] of kept) {
     const field = document.getElementById(id);
     if (!field || !part.contains(field)) continue;
     if (field.type === "checkbox") field.checked = value;
-    else if (field.tagName !== "SELECT" && field.type !== "date") field.value = value;
+    // A filter shows what the list was asked with, unless the operator has just changed it
+    // and not yet sent it: a refresh in between must not turn it back.
+    else if ((field.tagName !== "SELECT" && field.type !== "date") || changed.has(id)) field.value = value;
   }
   if (focused) {
     const again = document.getElementById(focused.id);
@@ -164,6 +167,8 @@ function quietly(message) {
 // was shown already, so a slow answer for the old filter never replaces the new list.
 const asked = new Map();
 const shown = new Map();
+// The filter fields the operator changed since the part's list was last asked for (by id).
+const edited = new Map();
 
 async function load(part, { conditional = false, notice = "" } = {}) {
   const url = partUrl(part);
@@ -194,12 +199,20 @@ function go(part, query) {
   for (const [key, value] of query) if (own.includes(key) && value) next.set(key, value);
   const text = next.toString();
   window.history.replaceState(null, "", text ? `/scanstelle?${text}` : "/scanstelle");
+  edited.delete(part);
   load(part);
 }
 
 for (const part of parts) {
   part.dataset.notice = part.id === "qa-part"
     ? "Prüfliste aktualisiert" : "Stand der Stapel aktualisiert";
+  part.addEventListener("change", (event) => {
+    const field = event.target;
+    if (field.id && (field.tagName === "SELECT" || field.type === "date")) {
+      if (!edited.has(part)) edited.set(part, new Set());
+      edited.get(part).add(field.id);
+    }
+  });
   part.addEventListener("submit", (event) => {
     if (!event.target.matches("form")) return;
     event.preventDefault();
