@@ -44,6 +44,19 @@ def focus_name(page: Page) -> str:
     return focused(page)[1]
 
 
+def focus_kept(page: Page, what: str, timeout: float = 10_000) -> None:
+    """The focus is on a control of the page, not on <body>, once the page has redrawn what
+    the action changed (a list answered later than the action's own message, under load)."""
+    try:
+        page.wait_for_function(
+            "() => document.activeElement && document.activeElement !== document.body"
+            " && document.activeElement.isConnected",
+            timeout=timeout,
+        )
+    except Exception as error:
+        raise AssertionError(f"the focus was lost after {what}") from error
+
+
 def focus_within(page: Page, selector: str) -> bool:
     return bool(page.evaluate("s => !!document.activeElement.closest(s)", selector))
 

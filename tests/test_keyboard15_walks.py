@@ -16,7 +16,13 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.support import file_indexed, sample, work_until_idle
 from tests.support_a11y import CASEWORKER, DESK, HOUSEHOLD, OFFICE, Site, browser, site
-from tests.support_keyboard15 import focus_name, focus_within, focused, keyboard_page, tab_to
+from tests.support_keyboard15 import (
+    focus_kept,
+    focus_within,
+    focused,
+    keyboard_page,
+    tab_to,
+)
 
 pytestmark = pytest.mark.slow
 __all__ = ["browser", "site"]  # module-scoped fixtures
@@ -111,7 +117,7 @@ def test_postkorb_by_keyboard_open_forward_done_reopen_and_open_the_file(
     page.keyboard.press("Enter")
     expect(page.locator("#inbox-status")).to_contain_text("wieder geöffnet")
     expect(rows).to_have_count(0)
-    assert focus_name(page) != "<body>", "the focus was lost after reopening"
+    focus_kept(page, "reopening")
     tab_to(page, "Status", role="combobox", back=True)
     page.keyboard.type("off")
     expect(page.locator("#filter-state")).to_have_value("open")
@@ -144,7 +150,7 @@ def test_scanning_desk_by_keyboard_upload_quality_check_and_clearing(
     with page.expect_file_chooser() as chooser:
         page.keyboard.press("Enter")
     chooser.value.set_files(str(sample("docs/0002.pdf")))
-    expect(page.locator("#uploads")).to_contain_text("0002.pdf: angenommen")
+    expect(page.locator("#uploads")).to_contain_text("0002.pdf: angenommen", timeout=20_000)
     work_until_idle(site.runtime)
     # The quality check lists the letter once it is read (the list refreshes by itself).
     entry = page.locator("#qa-list .qa-entry", has_text="0002.pdf")
@@ -157,9 +163,9 @@ def test_scanning_desk_by_keyboard_upload_quality_check_and_clearing(
     page.keyboard.type(str(sheets))
     tab_to(page, "Freigeben", within=row)
     page.keyboard.press("Enter")
-    expect(page.locator("#qa-results")).to_contain_text("0002.pdf")
+    expect(page.locator("#qa-results")).to_contain_text("0002.pdf", timeout=20_000)
     expect(page.locator("#qa-results")).to_contain_text("freigegeben")
-    assert focus_name(page) != "<body>", "the focus was lost after approving"
+    focus_kept(page, "approving")
     assert focus_within(page, "main")
 
     # Clearing: to the page through the menu, a household searched and taken over, filed.
@@ -183,7 +189,7 @@ def test_scanning_desk_by_keyboard_upload_quality_check_and_clearing(
     expect(page.locator("#clearing-status")).to_contain_text(f"zugeordnet zu {chosen}")
     expect(items).to_have_count(before - 1)
     # The filed item is gone; the focus is on the page, not lost.
-    assert focus_name(page) != "<body>", "the focus was lost after filing"
+    focus_kept(page, "filing")
     assert focus_within(page, "main")
 
 
