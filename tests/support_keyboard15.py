@@ -31,7 +31,10 @@ def focused(page: Page) -> tuple[str, str]:
         # No element matches :focus when it is inside a control's own parts (the day, month
         # or year of a date field): the control itself, with its label.
         return page.evaluate(_CONTROL)
-    line = snapshot.splitlines()[0].removeprefix("- ")
+    lines = snapshot.splitlines()
+    if not lines:  # the focused element was just being drawn anew: the control itself
+        return page.evaluate(_CONTROL)
+    line = lines[0].removeprefix("- ")
     if line.startswith("'"):  # YAML single-quoted: the key held a colon
         line = line[1 : line.rindex("'")].replace("''", "'")
     match = _KEY.match(line)

@@ -82,7 +82,10 @@ def test_desk_drops_files_watches_progress_and_checks_quality(
     # The check shows the page it decides on.
     thumb = first.get_by_role("img", name=re.compile(r"^Seite 1 von batch-2\.pdf, Blatt 1"))
     expect(thumb).to_be_visible()
-    assert thumb.evaluate("img => img.naturalWidth") > 0
+    # Loaded (through the access gate), however long the server takes under load.
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle(), timeout=15_000
+    )
     # A rejection is confirmed in a dialog that needs its reason; it can be taken back the
     # same day.
     entries.nth(1).get_by_role("button", name="Ablehnen …").click()
