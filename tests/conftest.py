@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from psycopg.errors import InsufficientPrivilege
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ProgrammingError
 
 from core.config import Settings
 from ingest.recognition import Catalogue, load_catalogue
@@ -44,9 +46,26 @@ def postgres_url() -> Iterator[str]:
     try:
         yield url
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        try:
+            _drop_database(admin, name)
+        finally:
+            admin.dispose()
+
+
+def _drop_database(admin: Engine, name: str) -> None:
+    """Drop a test database. The owner may not end the runtime role's sessions, so while one
+    of them is still closing on the server (a busy machine can take seconds) FORCE is refused;
+    it is tried again for up to a minute before the refusal counts."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except ProgrammingError as error:
+            if not isinstance(error.orig, InsufficientPrivilege) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture
