@@ -102,7 +102,7 @@ def test_serve_demo_prints_logins_loads_samples_and_works_them(tmp_path: Path) -
         assert {"post.1", "lsb.95401.1", "ws.1", "admin"} <= logins.keys()
 
         base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: health_answers(base), 60, "the server to come up", every=0.2)
+        wait_for(lambda: health_answers(base), 180, "the server to come up", every=0.2)
         with httpx.Client(base_url=base, timeout=10) as client:
             login = {"login": "post.1", "password": logins["post.1"]}
             assert client.post("/api/auth/login", json=login).status_code == 200
@@ -165,7 +165,7 @@ def test_web_processes_and_workers_end_when_serve_is_killed(tmp_path: Path) -> N
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: health_answers(base), 60, "the server to come up", every=0.2)
+        wait_for(lambda: health_answers(base), 180, "the server to come up", every=0.2)
         # serve, two web processes and one worker (and multiprocessing's helper).
         assert len(_processes_using(data)) >= 4
         server.send_signal(signal.SIGKILL)  # a crash: nothing of serve runs to clean up
