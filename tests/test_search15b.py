@@ -224,3 +224,22 @@ def test_the_desk_searches_without_saved_searches(
     assert page.status_code == 200
     assert "Gespeicherte Suchen" not in page.text
     assert letters["clearing_costs"] in page.text  # clearing's letter, for filing it
+
+
+def test_paging_links_keep_the_search_and_count_the_range(sqlite_runtime: Runtime) -> None:
+    load_people(sqlite_runtime)
+    for number in range(22):
+        file_indexed(sqlite_runtime, OWN, "sonstiges", f"Mietbescheinigung Nummer {number}")
+    client = _client(sqlite_runtime, CASEWORKER)
+    first = client.get("/suche?q=Mietbescheinigung&direction=in", headers=BROWSER).text
+    assert "22 Treffer (1–20)" in first
+    assert first.count('class="hit"') == 20
+    assert 'href="/suche?q=Mietbescheinigung&amp;direction=in&amp;offset=20"' in first
+    assert 'rel="prev"' not in first
+    second = client.get(
+        "/suche/treffer?q=Mietbescheinigung&direction=in&offset=20", headers=BROWSER
+    ).text
+    assert "22 Treffer (21–22)" in second
+    assert second.count('class="hit"') == 2
+    assert 'href="/suche?q=Mietbescheinigung&amp;direction=in"' in second  # back to the first
+    assert 'rel="next"' not in second

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from records.runtime import Runtime
 from tests.support import OWN, PASSWORD, file_indexed, file_search_letters
@@ -53,7 +53,7 @@ def scriptless(browser: Browser, live_url: str) -> Iterator[Page]:
     yield from _tab(browser, live_url, script=False)
 
 
-def _summary(page: Page):  # type: ignore[no-untyped-def]
+def _summary(page: Page) -> Locator:
     return page.locator("#results .summary")
 
 
