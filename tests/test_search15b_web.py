@@ -188,10 +188,22 @@ def test_a_saved_search_is_saved_opened_and_deleted(
     expect(page.get_by_role("textbox", name="Suche in den Akten")).to_have_value("Nebenkosten")
     expect(page.get_by_role("combobox", name="Team")).to_have_value("Leistung Husum")
     expect(_summary(page)).to_have_text(re.compile(r"\d+ Treffer"))
-
     page.get_by_text("Gespeicherte Suchen").click()
+    expect(page.get_by_role("link", name="Nebenkosten Husum")).to_have_attribute(
+        "aria-current", "page"
+    )
+    # Another search through the script: the saved one is no longer the one shown.
+    query = page.get_by_role("textbox", name="Suche in den Akten")
+    query.fill("Müller")
+    query.press("Enter")
+    expect(page).to_have_url(re.compile(r"q=M%C3%BCller"))
+    expect(page.get_by_role("link", name="Nebenkosten Husum")).not_to_have_attribute(
+        "aria-current", "page"
+    )
+    # Deleting leads back to the search on screen.
     page.get_by_role("button", name="Suche »Nebenkosten Husum« löschen").click()
     expect(page.get_by_role("status").filter(has_text="gelöscht")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Suche in den Akten")).to_have_value("Müller")
     expect(page.get_by_role("link", name="Nebenkosten Husum")).to_have_count(0)
 
 

@@ -46,13 +46,30 @@
     container.replaceChildren(line);
   }
 
+  // The saved searches' forms save (and after a delete return to) the search on screen; the
+  // saved search that is this one is marked as the current page.
+  function keepSavedQuery(query) {
+    const kept = new URLSearchParams(query);
+    kept.delete("offset");
+    const same = (params) => {
+      const sorted = new URLSearchParams(params);
+      sorted.sort();
+      return sorted.toString();
+    };
+    for (const field of document.querySelectorAll("input[data-saved-query]")) field.value = kept.toString();
+    for (const link of document.querySelectorAll("#views-list a")) {
+      const here = same(new URL(link.href, location.href).searchParams) === same(kept);
+      if (here) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
+    }
+  }
+
   function wire(form) {
     const results = document.getElementById(form.dataset.searchResults);
     const facets = document.getElementById(form.dataset.searchFacets);
     const fixedBg = form.dataset.bg || "";
     const onSearchPage = !fixedBg;
     let asked = 0; // the number of the latest search asked for
-    let shown = 0; // the number of the search whose answer is on screen
 
     // The search as the form holds it now (empty values left out).
     function formParams() {
@@ -106,11 +123,7 @@
       }
       if (onSearchPage) {
         history.replaceState(null, "", `/suche?${query}`);
-        for (const field of document.querySelectorAll("input[data-saved-query]")) {
-          const kept = new URLSearchParams(query);
-          kept.delete("offset");
-          field.value = kept.toString();
-        }
+        keepSavedQuery(query);
       }
       if (!query.get("q")) {
         results.replaceChildren();
@@ -119,8 +132,7 @@
       }
       notice(results, "Suche läuft …", "hint");
       const answer = await fetchPart(`/suche/treffer?${query}`);
-      if (ticket < shown || ticket !== asked) return; // a later search is asked or shown
-      shown = ticket;
+      if (ticket !== asked) return; // a later search was asked: only its answer is shown
       if (answer.error) {
         notice(results, answer.error, "error");
         if (facets) facets.hidden = true;
