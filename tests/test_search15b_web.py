@@ -57,13 +57,25 @@ def _summary(page: Page) -> Locator:
     return page.locator("#results .summary")
 
 
+def _open_with_team(page: Page, base: str, team: str) -> None:
+    """The empty search page, the team chosen in its list."""
+    page.goto(f"{base}/suche")
+    page.get_by_role("combobox", name="Team").select_option(team)
+
+
+def _ask(page: Page, words: str) -> None:
+    """Types the words into the page's search field and sends them with Enter."""
+    query = page.get_by_role("textbox", name="Suche in den Akten")
+    query.fill(words)
+    query.press("Enter")
+
+
 def test_the_plain_form_works_without_javascript(
     letters: dict[str, str], scriptless: Page, live_url: str
 ) -> None:
     page = scriptless
-    page.goto(f"{live_url}/suche")
+    _open_with_team(page, live_url, "Leistung Husum")
     page.get_by_role("textbox", name="Suche in den Akten").fill("Müller")
-    page.get_by_role("combobox", name="Team").select_option("Leistung Husum")
     page.get_by_role("button", name="Suchen", exact=True).click()
     expect(page).to_have_url(re.compile(r"/suche\?q=M%C3%BCller&.*team=Leistung\+Husum"))
     expect(_summary(page)).to_have_text("5 Treffer")  # OWN's four and its neighbour's one
@@ -89,9 +101,7 @@ def test_reload_and_back_keep_the_query_and_the_filters(
     page.get_by_role("combobox", name="Dokumentart").select_option(
         label="Neben-/Betriebskostenabrechnung"
     )
-    query = page.get_by_role("textbox", name="Suche in den Akten")
-    query.fill("Müller")
-    query.press("Enter")
+    _ask(page, "Müller")
     expect(_summary(page)).to_have_text("3 Treffer")
     expect(page).to_have_url(re.compile(r"doc_type=nebenkostenabrechnung&status=routed"))
     expect(page.locator("#results .active-filters")).to_contain_text("offen im Postkorb ✕")
@@ -122,9 +132,7 @@ def test_a_hostile_letter_is_shown_as_text_and_its_hit_marked(
             page.goto(f"{live_url}/suche?q=Schimmelbefall")
         else:  # fetched by search.js and swapped in
             page.goto(f"{live_url}/suche")
-            query = page.get_by_role("textbox", name="Suche in den Akten")
-            query.fill("Schimmelbefall")
-            query.press("Enter")
+            _ask(page, "Schimmelbefall")
         snippet = page.locator("#results .hit .snippet")
         expect(snippet).to_have_count(1)
         expect(snippet).to_contain_text(HOSTILE)
@@ -147,16 +155,13 @@ def test_an_older_answer_never_replaces_a_newer_one(
             route.continue_()
 
     page.route(re.compile(r"/suche/treffer\?"), hold_first)
-    query = page.get_by_role("textbox", name="Suche in den Akten")
-    query.fill("Widerspruch")
-    query.press("Enter")
+    _ask(page, "Widerspruch")
     for _ in range(200):  # the request reaches the route while the browser is waited on
         if held:
             break
         page.wait_for_timeout(50)
     assert len(held) == 1
-    query.fill("Verdienstabrechnung")
-    query.press("Enter")
+    _ask(page, "Verdienstabrechnung")
     expect(_summary(page)).to_have_text("1 Treffer")
     expect(page.locator("#results .hit")).to_contain_text("Verdienstabrechnung")
     held[0].continue_()
@@ -169,11 +174,8 @@ def test_a_saved_search_is_saved_opened_and_deleted(
     letters: dict[str, str], tab: Page, live_url: str
 ) -> None:
     page = tab
-    page.goto(f"{live_url}/suche")
-    page.get_by_role("combobox", name="Team").select_option("Leistung Husum")
-    query = page.get_by_role("textbox", name="Suche in den Akten")
-    query.fill("Nebenkosten")
-    query.press("Enter")  # through the script: the address and the saved query follow
+    _open_with_team(page, live_url, "Leistung Husum")
+    _ask(page, "Nebenkosten")  # through the script: the address and the saved query follow
     expect(_summary(page)).to_have_text(re.compile(r"\d+ Treffer"))
     page.get_by_text("Gespeicherte Suchen").click()
     page.get_by_role("textbox", name="Name der Suche").fill("Nebenkosten Husum")
@@ -193,9 +195,7 @@ def test_a_saved_search_is_saved_opened_and_deleted(
         "aria-current", "page"
     )
     # Another search through the script: the saved one is no longer the one shown.
-    query = page.get_by_role("textbox", name="Suche in den Akten")
-    query.fill("Müller")
-    query.press("Enter")
+    _ask(page, "Müller")
     expect(page).to_have_url(re.compile(r"q=M%C3%BCller"))
     expect(page.get_by_role("link", name="Nebenkosten Husum")).not_to_have_attribute(
         "aria-current", "page"
