@@ -228,3 +228,27 @@ def test_axe_finds_no_violation_on_the_search_page(
     expect(page.get_by_role("link", name="ab 01.01.2026 ✕")).to_be_visible()
     assert axe_violations(page, "/suche after a facet") == []
     screenshot(page, "suche-gespeichert.png", full_page=True)
+
+
+def test_the_files_search_box_narrows_by_facet_in_place(
+    letters: dict[str, str], tab: Page, live_url: str
+) -> None:
+    """The E-Akte's box fetches the same results part, its household fixed: a facet link loads
+    in place, and the household's facet and filter are not offered."""
+    page = tab
+    page.goto(f"{live_url}/akte/{OWN}")
+    box = page.get_by_role("textbox", name="In dieser Akte suchen")
+    box.fill("Müller")
+    box.press("Enter")
+    results = page.locator("#akte-results")
+    expect(results.locator(".summary")).to_have_text("4 Treffer")
+    facets = page.locator("#akte-facets")
+    expect(facets).to_be_visible()
+    expect(facets.locator("[data-facet-group=household]")).to_have_count(0)
+    facets.get_by_role("link", name="Widerspruch", exact=True).click()
+    expect(results.locator(".summary")).to_have_text("1 Treffer")
+    expect(page).to_have_url(f"{live_url}/akte/{OWN}")
+    expect(results.get_by_role("link", name=re.compile(r"^BG "))).to_have_count(1)  # the hit's
+    expect(results.locator(".active-filters")).not_to_contain_text("BG")
+    # The focus stays on the facet's link, now chosen.
+    expect(facets.get_by_role("link", name="Widerspruch", exact=True)).to_be_focused()
