@@ -63,6 +63,15 @@ def _open_with_team(page: Page, base: str, team: str) -> None:
     page.get_by_role("combobox", name="Team").select_option(team)
 
 
+def _saved_searches(page: Page) -> None:
+    """Opens the panel "Gespeicherte Suchen" (a disclosure), unless it is open already."""
+    panel = page.locator("details#views-panel")
+    if panel.get_attribute("open") is None:
+        panel.locator("summary").click()
+    expect(panel).to_have_attribute("open", "")
+    expect(page.get_by_role("textbox", name="Name der Suche")).to_be_visible()
+
+
 def _ask(page: Page, words: str) -> None:
     """Types the words into the page's search field and sends them with Enter."""
     query = page.get_by_role("textbox", name="Suche in den Akten")
@@ -177,7 +186,7 @@ def test_a_saved_search_is_saved_opened_and_deleted(
     _open_with_team(page, live_url, "Leistung Husum")
     _ask(page, "Nebenkosten")  # through the script: the address and the saved query follow
     expect(_summary(page)).to_have_text(re.compile(r"\d+ Treffer"))
-    page.get_by_text("Gespeicherte Suchen").click()
+    _saved_searches(page)
     page.get_by_role("textbox", name="Name der Suche").fill("Nebenkosten Husum")
     page.get_by_role("button", name="Aktuelle Suche speichern").click()
     expect(page.get_by_role("status").filter(has_text="Suche gespeichert.")).to_be_visible()
@@ -185,12 +194,12 @@ def test_a_saved_search_is_saved_opened_and_deleted(
     expect(saved).to_have_attribute("aria-current", "page")
 
     page.goto(f"{live_url}/suche")
-    page.get_by_text("Gespeicherte Suchen").click()
+    _saved_searches(page)
     page.get_by_role("link", name="Nebenkosten Husum").click()
     expect(page.get_by_role("textbox", name="Suche in den Akten")).to_have_value("Nebenkosten")
     expect(page.get_by_role("combobox", name="Team")).to_have_value("Leistung Husum")
     expect(_summary(page)).to_have_text(re.compile(r"\d+ Treffer"))
-    page.get_by_text("Gespeicherte Suchen").click()
+    _saved_searches(page)
     expect(page.get_by_role("link", name="Nebenkosten Husum")).to_have_attribute(
         "aria-current", "page"
     )
@@ -212,7 +221,7 @@ def test_axe_finds_no_violation_on_the_search_page(
 ) -> None:
     page = tab
     page.goto(f"{live_url}/suche?q=M%C3%BCller&status=routed")
-    page.get_by_text("Gespeicherte Suchen").click()
+    _saved_searches(page)
     page.get_by_role("textbox", name="Name der Suche").fill("Müller offen")
     page.get_by_role("button", name="Aktuelle Suche speichern").click()
     expect(page.get_by_role("link", name="Müller offen")).to_be_visible()

@@ -303,7 +303,6 @@ def _page(
         "search.html",
         user,
         status_code,
-        asked=asked,
         form=asked.values,
         results=search_results(runtime, user, asked),
         types=sorted(names.items(), key=lambda item: item[1]),
