@@ -15,6 +15,7 @@ from web.errors import error_page
 from web.legal_pages import router as legal_router
 from web.page_edit_pages import router as page_edit_router
 from web.pages import STATIC_DIR, router, templates
+from web.search_pages import router as search_router
 from web.security_headers import SecurityHeaders
 from web.workplace_pages import router as workplace_router
 
@@ -31,6 +32,7 @@ def create_product_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(legal_router)
     app.include_router(desk_router)
     app.include_router(page_edit_router)
+    app.include_router(search_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _outermost(app, hsts=runtime.settings.cookie_secure)
     return app

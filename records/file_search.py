@@ -12,6 +12,7 @@ transaction. Nothing is answered unless the search is in the audit log.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,6 +27,13 @@ from records.identifiers import normalize_bg_number
 from records.models import Household, Team, User
 from records.runtime import Runtime
 from search import SearchQuery, SearchResult
+
+# Where a document stands and which way it went, as the index's filters know them.
+STATUSES = ("routed", "clearing", "done")
+DIRECTIONS = ("in", "out")
+# The filters a search page keeps in its address, beside the words `q` (records.neighbours
+# keeps the same ones for previous/next of a hit's document page).
+FILTER_PARAMS = ("bg_number", "doc_type", "from", "to", "status", "direction", "team")
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,36 @@ class SearchFilters:
             "status": list(self.statuses),
         }
         return {key: value for key, value in named.items() if value}
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> SearchFilters:
+        """The filters of a page's address (`from=2026-01-01&status=done`); a value the
+        search does not know is refused with a German message, an empty one is no filter."""
+
+        def day(name: str, label: str) -> date | None:
+            text = params.get(name, "").strip()
+            try:
+                return date.fromisoformat(text) if text else None
+            except ValueError:
+                raise InvalidInput(
+                    f"»{text[:20]}« ist kein Datum für »{label}« (TT.MM.JJJJ).", code="date_invalid"
+                ) from None
+
+        status = params.get("status", "")
+        direction = params.get("direction", "")
+        if status and status not in STATUSES:
+            raise InvalidInput(f"Unbekannter Stand »{status[:20]}«.", code="status_unknown")
+        if direction and direction not in DIRECTIONS:
+            raise InvalidInput(f"Unbekannte Richtung »{direction[:20]}«.", code="direction_unknown")
+        return cls(
+            bg_number=params.get("bg_number", "").strip() or None,
+            doc_types=(params["doc_type"],) if params.get("doc_type") else (),
+            receipt_from=day("from", "Eingang ab"),
+            receipt_to=day("to", "Eingang bis"),
+            team=params.get("team") or None,
+            direction=direction or None,
+            statuses=(status,) if status else (),
+        )
 
 
 def team_households(session: Session, team_name: str) -> frozenset[str]:

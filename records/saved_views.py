@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from core.errors import Conflict, InvalidInput, NotFound
 from records.access import Capability, Gate
+from records.file_search import DIRECTIONS, STATUSES
 from records.inbox import SORTS, STATES, TABS
 from records.models import SavedView, User
 
@@ -33,6 +34,7 @@ class ViewPage:
     capability: Capability
     params: tuple[tuple[str, str, tuple[str, ...] | None], ...]
     ignored: frozenset[str]  # what the address holds that is no part of a view (the row)
+    free: frozenset[str] = frozenset()  # parameters of any text (a search's words, a date)
 
 
 PAGES: dict[str, ViewPage] = {
@@ -45,6 +47,23 @@ PAGES: dict[str, ViewPage] = {
             ("doc_type", "", None),
         ),
         frozenset({"item"}),
+    ),
+    # The search page (issue 15, search15b): words and filters; doc_type and team from the
+    # caller's `choices` (the catalogue's codes and the teams' names).
+    "suche": ViewPage(
+        Capability.CASE_FILES,
+        (
+            ("q", "", None),
+            ("bg_number", "", None),
+            ("doc_type", "", None),
+            ("from", "", None),
+            ("to", "", None),
+            ("status", "", STATUSES),
+            ("direction", "", DIRECTIONS),
+            ("team", "", None),
+        ),
+        frozenset({"offset"}),
+        frozenset({"q", "bg_number", "from", "to"}),
     ),
 }
 
@@ -88,7 +107,8 @@ def normalise(page: str, query: str, choices: Collection[str] = ()) -> str:
                 f"Die Einstellung »{name}« steht zweimal in der Ansicht.", code="view_query"
             )
         default, allowed = known[name]
-        if value and value != default and value not in (allowed or choices):
+        free = name in spec.free
+        if value and value != default and not free and value not in (allowed or choices):
             raise InvalidInput(
                 f"Unbekannter Wert »{value[:40]}« für »{name}« in der Ansicht.", code="view_query"
             )

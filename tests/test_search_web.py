@@ -50,19 +50,19 @@ def test_caseworker_searches_narrows_by_facet_and_opens_the_hit_in_the_viewer(
     expect(facets.locator("[data-facet-group=year]")).to_contain_text("2026")
 
     # A facet narrows hits, total and the other facets.
-    facets.get_by_role("button", name="Widerspruch", exact=True).click()
+    facets.get_by_role("link", name="Widerspruch", exact=True).click()
     expect(summary).to_have_text("1 Treffer")
     expect(page).to_have_url(re.compile(r"doc_type=widerspruch"))
     expect(page.locator("#results .hit")).to_have_count(1)
     expect(page.locator("#results .hit")).to_contain_text("Seite 1")
-    page.get_by_role("button", name="Widerspruch ✕").click()  # the filter removed again
+    page.get_by_role("link", name="Widerspruch ✕").click()  # the filter removed again
     expect(summary).to_have_text("4 Treffer")
-    facets.locator("[data-facet-group=year]").get_by_role("button", name="2025").click()
+    facets.locator("[data-facet-group=year]").get_by_role("link", name="2025").click()
     expect(summary).to_have_text("1 Treffer")
     expect(page).to_have_url(re.compile(r"from=2025-01-01&to=2025-12-31"))
 
     # A hit opens the viewer at its page with the words marked.
-    facets.locator("[data-facet-group=year]").get_by_role("button", name="2025").click()
+    facets.locator("[data-facet-group=year]").get_by_role("link", name="2025").click()
     expect(summary).to_have_text("4 Treffer")  # a second click lifts the filter
     query = page.get_by_role("textbox", name="Suche in den Akten")
     query.fill("Nachzahlung Müller")

@@ -81,12 +81,10 @@ def login_page(request: Request, runtime: RuntimeDep) -> Response:
     return render(request, "login.html", None, demo=runtime.settings.demo)
 
 
-# The pages of search, desk and clearing: path, template, the capability the page needs, the
-# audited action of a refusal, and the capabilities that are enough on their own (the scanning
-# desk searches too, to file what is in clearing; the administration checks the stored files'
-# checksums on the desk's page).
+# The pages of desk and clearing: path, template, the capability the page needs, the audited
+# action of a refusal, and the capabilities that are enough on their own (the administration
+# checks the stored files' checksums on the desk's page). The search page: web/search_pages.py.
 _SIGNED_IN_PAGES: tuple[tuple[str, str, Capability, str, set[Capability]], ...] = (
-    ("/suche", "search.html", Capability.CASE_FILES, "page.search", {Capability.CLEARING}),
     (
         "/scanstelle",
         "desk.html",

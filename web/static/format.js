@@ -15,7 +15,7 @@
 // `innerHTML = string` in any script throws in the browser instead of running a letter's text.
 // Build URL paths with `uri`: uri`/akte/${bg}` percent-encodes every interpolated value.
 
-const { html, setHtml, uri, safeUrl, markedSnippet } = (() => {
+const { html, setHtml, uri, safeUrl } = (() => {
   const markup = new WeakSet(); // SafeHtml objects made by html`` here, nowhere else
   class SafeHtml {
     constructor(text) {
@@ -95,16 +95,7 @@ const { html, setHtml, uri, safeUrl, markedSnippet } = (() => {
     return out;
   }
 
-  // A search hit's snippet: the server's escaped text with its <mark> tags. Only the marks are
-  // taken as markup; everything else is decoded once and escaped again as text.
-  const ENTITIES = { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#x27;": "'", "&#39;": "'" };
-  function markedSnippet(snippet) {
-    const decode = (part) => part.replace(/&(?:amp|lt|gt|quot|#x27|#39);/g, (e) => ENTITIES[e]);
-    const parts = String(snippet || "").split(/<mark>([\s\S]*?)<\/mark>/);
-    return html`${parts.map((part, index) => (index % 2 ? html`<mark>${decode(part)}</mark>` : decode(part)))}`;
-  }
-
-  return { html, setHtml, uri, safeUrl, markedSnippet };
+  return { html, setHtml, uri, safeUrl };
 })();
 
 // "2026-11-04" or an ISO timestamp → "04.11.2026"; empty for nothing.

@@ -1,47 +1,67 @@
 /*
  * Search in the files the user may see: the /suche page and the box "In dieser Akte suchen"
- * of an E-Akte. Every <form class="search-form"> is wired up: data-search-results and
- * data-search-facets name the containers, data-bg fixes the household (search in one file).
- * A hit opens the viewer window at the hit's page with the words marked (viewer-link.js).
+ * of an E-Akte. The results are rendered on the server (web/search_pages.py, template
+ * _search_results.html); the page works without this script (a GET form, links for facets,
+ * filters and paging). This script only enhances every <form class="search-form">: it fetches
+ * the results part (/suche/treffer, the same query as the page's address) and swaps it into
+ * the containers named by data-search-results and data-search-facets; data-bg fixes the
+ * household (search in one file). An older answer never replaces a newer one. A hit opens the
+ * viewer window at the hit's page with the words marked (viewer-link.js).
  */
 "use strict";
 
 (() => {
-  const LIMIT = 20;
-  const FILTERS = ["bg_number", "doc_type", "from", "to", "status", "direction", "team"];
-  const STATUS = { routed: "offen im Postkorb", done: "erledigt", clearing: "in Klärung" };
-  const DIRECTION = { in: "Posteingang", out: "Postausgang" };
-  let typeNames = null;
-
-  async function loadTypeNames() {
-    if (typeNames) return typeNames;
-    try {
-      const response = await fetch("/api/doctypes", { credentials: "same-origin" });
-      const body = await response.json();
-      typeNames = Object.fromEntries((body.doctypes || []).map((t) => [t.code, t.name]));
-    } catch {
-      typeNames = {};
-    }
-    return typeNames;
-  }
-
-  // The team filter offers the teams by name; one given in the address stays chosen.
-  async function loadTeams(select, chosen) {
-    if (!select) return;
-    let teams = [];
-    try {
-      const response = await fetch("/api/search/teams", { credentials: "same-origin" });
-      if (response.ok) teams = (await response.json()).teams || [];
-    } catch {
-      teams = [];
-    }
-    for (const team of teams) select.add(new Option(team, team));
-    select.value = chosen || "";
-  }
+  const KEYS = ["q", "bg_number", "doc_type", "from", "to", "status", "direction", "team"];
 
   // The words the viewer marks: what was typed, without quotes.
   function terms(q) {
     return q.replace(/["„“”]/g, " ").split(/\s+/).filter(Boolean);
+  }
+
+  // The server's HTML, parsed by the browser as a document of its own (no innerHTML: the
+  // page's Trusted Types policy stays the only way in).
+  function fetchPart(url) {
+    return new Promise((resolve) => {
+      const request = new XMLHttpRequest();
+      request.open("GET", url);
+      request.responseType = "document";
+      request.onload = () => {
+        if (request.status !== 200 || !request.response) {
+          resolve({ error: request.status === 401 || request.responseURL.includes("/anmelden")
+            ? "Bitte neu anmelden." : `Die Suche ist fehlgeschlagen (Fehler ${request.status}).` });
+          return;
+        }
+        resolve({ body: request.response.body });
+      };
+      request.onerror = () => resolve({ error: "Keine Verbindung zum Server." });
+      request.send();
+    });
+  }
+
+  function notice(container, text, className) {
+    const line = document.createElement("p");
+    line.className = className;
+    line.textContent = text;
+    if (className === "error") line.setAttribute("role", "alert");
+    container.replaceChildren(line);
+  }
+
+  // The saved searches' forms save (and after a delete return to) the search on screen; the
+  // saved search that is this one is marked as the current page.
+  function keepSavedQuery(query) {
+    const kept = new URLSearchParams(query);
+    kept.delete("offset");
+    const same = (params) => {
+      const sorted = new URLSearchParams(params);
+      sorted.sort();
+      return sorted.toString();
+    };
+    for (const field of document.querySelectorAll("input[data-saved-query]")) field.value = kept.toString();
+    for (const link of document.querySelectorAll("#views-list a")) {
+      const here = same(new URL(link.href, location.href).searchParams) === same(kept);
+      if (here) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
+    }
   }
 
   function wire(form) {
@@ -49,210 +69,107 @@
     const facets = document.getElementById(form.dataset.searchFacets);
     const fixedBg = form.dataset.bg || "";
     const onSearchPage = !fixedBg;
-    const state = { q: "", offset: 0 };
+    let asked = 0; // the number of the latest search asked for
 
-    function readForm() {
-      state.q = (form.elements.q.value || "").trim();
-      for (const name of FILTERS) {
+    // The search as the form holds it now (empty values left out).
+    function formParams() {
+      const params = new URLSearchParams();
+      for (const name of KEYS) {
         const field = form.elements[name];
-        if (field) state[name] = field.value || "";
+        const value = field ? field.value.trim() : "";
+        if (value) params.set(name, value);
       }
-      if (fixedBg) state.bg_number = fixedBg;
+      return params;
     }
 
-    function writeForm() {
-      form.elements.q.value = state.q;
-      for (const name of FILTERS) {
+    function writeForm(params) {
+      for (const name of KEYS) {
         const field = form.elements[name];
-        if (field) field.value = state[name] || "";
+        if (field) field.value = params.get(name) || "";
       }
     }
 
-    function params() {
-      const p = new URLSearchParams({ q: state.q, limit: String(LIMIT), offset: String(state.offset) });
-      for (const name of FILTERS) if (state[name]) p.set(name, state[name]);
-      return p;
+    // The part's containers take the answer's contents; the focus stays on the same link
+    // (by its data-key), else it goes to the result line, so a keyboard user is never left
+    // on a control that vanished.
+    function swap(body) {
+      const hadFocus = (results.contains(document.activeElement) ||
+        (facets && facets.contains(document.activeElement))) && document.activeElement;
+      const key = hadFocus && hadFocus.dataset ? hadFocus.dataset.key : "";
+      const answer = body.querySelector("[data-search-part=results]");
+      const counted = body.querySelector("[data-search-part=facets]");
+      if (answer) {
+        results.dataset.q = answer.dataset.q || "";
+        results.replaceChildren(...answer.childNodes);
+      }
+      if (facets && counted) {
+        facets.replaceChildren(...counted.childNodes);
+        facets.hidden = counted.hidden;
+      }
+      if (!hadFocus) return;
+      const same = key && [results, facets].map((part) => part && part.querySelector(
+        `[data-key="${CSS.escape(key)}"]`)).find(Boolean);
+      const target = same || results.querySelector(".summary, .error");
+      if (target) target.focus();
     }
 
-    async function run() {
-      if (!state.q) {
+    async function run(params) {
+      const ticket = ++asked;
+      const query = new URLSearchParams(params);
+      query.delete("akte");
+      if (fixedBg) {
+        query.delete("bg_number");
+        query.set("akte", fixedBg);
+      }
+      if (onSearchPage) {
+        history.replaceState(null, "", `/suche?${query}`);
+        keepSavedQuery(query);
+      }
+      if (!query.get("q")) {
         results.replaceChildren();
         if (facets) facets.hidden = true;
         return;
       }
-      const query = params();
-      if (onSearchPage) {
-        const shown = new URLSearchParams(query);
-        shown.delete("limit");
-        if (state.offset === 0) shown.delete("offset");
-        history.replaceState(null, "", `/suche?${shown}`);
-      }
-      setHtml(results, html`<p class="hint">Suche läuft …</p>`);
-      const names = await loadTypeNames();
-      let body;
-      try {
-        const response = await fetch(`/api/search?${query}`, { credentials: "same-origin" });
-        body = await response.json().catch(() => ({}));
-        if (!response.ok) throw new Error((body.error && body.error.message) || `Fehler ${response.status}`);
-      } catch (error) {
-        setHtml(results, html`<p class="error">${error.message}</p>`);
+      notice(results, "Suche läuft …", "hint");
+      const answer = await fetchPart(`/suche/treffer?${query}`);
+      if (ticket !== asked) return; // a later search was asked: only its answer is shown
+      if (answer.error) {
+        notice(results, answer.error, "error");
         if (facets) facets.hidden = true;
         return;
       }
-      renderFacets(body.facets || {}, names);
-      renderHits(body, names);
-    }
-
-    function activeFilters(names) {
-      const chips = [];
-      for (const name of FILTERS) {
-        if (!state[name] || (name === "bg_number" && fixedBg)) continue;
-        let label = state[name];
-        if (name === "doc_type") label = names[label] || label;
-        if (name === "status") label = STATUS[label] || label;
-        if (name === "direction") label = DIRECTION[label] || label;
-        if (name === "from") label = `ab ${germanDate(label)}`;
-        if (name === "to") label = `bis ${germanDate(label)}`;
-        if (name === "bg_number") label = `BG ${label}`;
-        if (name === "team") label = `Team ${label}`;
-        chips.push(html`<button type="button" data-clear="${name}" title="Filter entfernen">${label} ✕</button>`);
-      }
-      return chips.length ? html`<div class="active-filters">${chips}</div>` : "";
-    }
-
-    function renderHits(body, names) {
-      const from = state.offset + 1;
-      const to = state.offset + body.hits.length;
-      const count = body.total === 1 ? "1 Treffer" : `${body.total} Treffer`;
-      const range = body.total > LIMIT ? ` (${from}–${to})` : "";
-      const hits = body.hits.map((hit) => {
-        const type = names[hit.doc_type] || hit.doc_type || "ohne Dokumentart";
-        const household = hit.bg_number
-          ? html`<a href="${uri`/akte/${hit.bg_number}`}">BG ${hit.bg_number}</a>`
-          : "ohne Haushalt (Klärung)";
-        const direction = hit.direction === "out" ? " · Postausgang" : "";
-        if (hit.status === "vermerk") {
-          // A note on the whole file: the hit opens the E-Akte.
-          return html`
-          <article class="hit" data-note="${hit.document_id}">
-            <div><a href="${hit.viewer_url}">Vermerk zur Akte</a></div>
-            <div class="meta">vom ${germanDate(hit.receipt_date)} · ${household}</div>
-            <div class="snippet">${markedSnippet(hit.snippet)}</div>
-          </article>`;
-        }
-        return html`
-          <article class="hit" data-document="${hit.document_id}">
-            <div><a class="open" href="${hit.viewer_url}" data-doc="${hit.document_id}" data-page="${hit.page}"
-                title="Im Anzeigefenster öffnen">${type} · Seite ${hit.page}</a></div>
-            <div class="meta">Eingang ${germanDate(hit.receipt_date)}${direction} · ${household}
-              · ${STATUS[hit.status] || ""} · ${hit.source_name}
-              · <a href="${`${uri`/dokument/${hit.document_id}`}?liste=suche&${new URLSearchParams([...params()].filter(([k]) => k !== "limit" && k !== "offset"))}`}">Dokumentseite</a></div>
-            <div class="snippet">${markedSnippet(hit.snippet)}</div>
-          </article>`;
-      });
-      const pager = [];
-      if (state.offset > 0) pager.push(html`<button type="button" data-page="back" class="secondary">« Zurück</button>`);
-      if (to < body.total) pager.push(html`<button type="button" data-page="next" class="secondary">Weiter »</button>`);
-      const none = body.total === 0
-        ? html`<p>Keine Treffer in den Akten, die Sie sehen dürfen. Prüfen Sie die Schreibweise oder entfernen Sie Filter.</p>`
-        : "";
-      setHtml(results, html`<p class="summary" role="status">${count}${range}</p>${activeFilters(names)}${none}${hits}${
-        pager.length ? html`<div class="pager">${pager}</div>` : ""}`);
-    }
-
-    function renderFacets(counted, names) {
-      if (!facets) return;
-      const groups = [
-        ["doc_type", "Dokumentart", (code) => names[code] || code],
-        ["year", "Eingangsjahr", (year) => year],
-      ];
-      if (!fixedBg) groups.push(["household", "Haushalt (BG)", (bg) => bg]);
-      const parts = [];
-      for (const [key, title, label] of groups) {
-        const entries = Object.entries(counted[key] || {});
-        if (!entries.length) continue;
-        const items = entries.map(([value, n]) => {
-          const active =
-            (key === "doc_type" && state.doc_type === value) ||
-            (key === "household" && state.bg_number === value) ||
-            (key === "year" && state.from === `${value}-01-01` && state.to === `${value}-12-31`);
-          return html`<li><button type="button" class="${active ? "active" : ""}" data-facet="${key}"
-            data-value="${value}">${label(value)}</button><span class="n">${n}</span></li>`;
-        });
-        parts.push(html`<h3>${title}</h3><ul data-facet-group="${key}">${items}</ul>`);
-      }
-      setHtml(facets, html`${parts}`);
-      facets.hidden = parts.length === 0;
-    }
-
-    function applyFacet(key, value) {
-      if (key === "doc_type") state.doc_type = state.doc_type === value ? "" : value;
-      if (key === "household") state.bg_number = state.bg_number === value ? "" : value;
-      if (key === "year") {
-        const same = state.from === `${value}-01-01` && state.to === `${value}-12-31`;
-        state.from = same ? "" : `${value}-01-01`;
-        state.to = same ? "" : `${value}-12-31`;
-      }
-      state.offset = 0;
-      writeForm();
-      run();
+      swap(answer.body);
     }
 
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      readForm();
-      state.offset = 0;
-      run();
+      run(formParams());
     });
-    if (facets) {
-      facets.addEventListener("click", (event) => {
-        const button = event.target.closest("button[data-facet]");
-        if (button) applyFacet(button.dataset.facet, button.dataset.value);
-      });
+
+    // Facets, lifted filters and paging are links to the page's address with the new search;
+    // here they load in place (a click with Ctrl, Shift or the middle button still opens a tab).
+    function follow(event) {
+      const link = event.target.closest("a[data-search-link]");
+      if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button > 0) return false;
+      event.preventDefault();
+      const params = new URL(link.href, location.href).searchParams;
+      writeForm(params);
+      run(params);
+      return true;
     }
+
+    if (facets) facets.addEventListener("click", follow);
     results.addEventListener("click", (event) => {
+      if (follow(event)) return;
       const open = event.target.closest("a.open");
       if (open && window.EAkteViewer && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
         event.preventDefault();
-        window.EAkteViewer.show(open.dataset.doc, { page: Number(open.dataset.page), terms: terms(state.q) });
-        return;
-      }
-      const clear = event.target.closest("button[data-clear]");
-      if (clear) {
-        const name = clear.dataset.clear;
-        state[name] = "";
-        state.offset = 0;
-        writeForm();
-        run();
-        return;
-      }
-      const pager = event.target.closest("button[data-page]");
-      if (pager) {
-        state.offset = Math.max(0, state.offset + (pager.dataset.page === "next" ? LIMIT : -LIMIT));
-        run();
+        window.EAkteViewer.show(open.dataset.doc, {
+          page: Number(open.dataset.page),
+          terms: terms(results.dataset.q || ""),
+        });
       }
     });
-
-    if (onSearchPage) {
-      // The address's query is applied at once: a search typed while the type names still
-      // load must not be overwritten when they arrive.
-      const given = new URLSearchParams(location.search);
-      state.q = given.get("q") || "";
-      state.offset = Number(given.get("offset") || 0);
-      for (const name of FILTERS) state[name] = given.get(name) || "";
-      writeForm();
-      const nav = document.querySelector(".nav-search input");
-      if (nav) nav.value = "";
-      if (state.q) run();
-      loadTeams(form.elements.team, state.team);
-      loadTypeNames().then((names) => {
-        const select = form.elements.doc_type;
-        if (select) {
-          for (const [code, name] of Object.entries(names)) select.add(new Option(name, code));
-          select.value = state.doc_type || "";
-        }
-      });
-    }
   }
 
   document.querySelectorAll("form.search-form").forEach(wire);
