@@ -147,7 +147,7 @@ def check_catalog(pdf: pikepdf.Pdf, title: str) -> None:
     meta = pdf.open_metadata()
     assert meta["dc:title"] == title
     assert meta["pdfuaid:part"] == "1"
-    assert meta.pdfa_status == "2B"
+    assert meta.pdfa_status == "2A"  # tagged throughout: PDF/A-2a (issue 15)
 
 
 # --- the document rendition ----------------------------------------------------------------
