@@ -10,6 +10,7 @@ from api.app import create_app
 from app.runtime import build_runtime
 from core.config import get_settings
 from records.runtime import Runtime
+from web.aktenauszug_pages import router as aktenauszug_router
 from web.deputy_pages import router as deputy_router
 from web.desk_pages import router as desk_router
 from web.errors import error_page
@@ -33,6 +34,7 @@ def create_product_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(legal_router)
     app.include_router(legal_dialog_router)
     app.include_router(deputy_router)
+    app.include_router(aktenauszug_router)
     app.include_router(desk_router)
     app.include_router(page_edit_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

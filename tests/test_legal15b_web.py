@@ -5,9 +5,10 @@ Postkorb and from the viewer window."""
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,10 @@ from sqlalchemy import select
 from app.product import create_product_app
 from core.dates import german, local_today
 from core.db import transaction
+from ingest.archive_pdf import write_pdfa
 from records.models import Appeal, Deputy, Document, Objection
 from records.runtime import Runtime
-from tests.support import PASSWORD, file_indexed, load_people
+from tests.support import PASSWORD, Sheet, file_indexed, load_people, scan_pdf
 from tests.support_browser import log_in
 from tests.support_keyboard15 import focused, tab_to
 
@@ -315,3 +317,80 @@ def test_register_an_objection_from_the_postkorb_by_keyboard(
     with transaction(sqlite_runtime.sessions, read_only=True) as session:
         objection = session.scalars(select(Objection)).one()
         assert str(objection.document_id) == letter
+
+
+# --- Aktenauszug ----------------------------------------------------------------------------
+
+
+def _rendition(runtime: Runtime, tmp_path: Path, document_id: str) -> None:
+    """Give the letter a stored rendition (as the pipeline writes it), so that it can be sent."""
+    pages = [scan_pdf(tmp_path / "page.pdf", [Sheet("Widerspruch")])]
+    target = tmp_path / "document.pdf"
+    write_pdfa(pages, target, title="widerspruch.pdf", created=datetime(2026, 11, 4, tzinfo=UTC))
+    key = f"renditions/{document_id}/document.pdf"
+    runtime.blobs.put(key, io.BytesIO(target.read_bytes()))
+    with transaction(runtime.sessions) as session:
+        document = session.get(Document, uuid.UUID(document_id))
+        assert document is not None
+        document.pdf_key = key
+
+
+def test_aktenauszug_page_has_its_labels_from_the_server(sqlite_runtime: Runtime) -> None:
+    load_people(sqlite_runtime)
+    decision, letter = _decision_and_letter(sqlite_runtime)
+    office = client_for(sqlite_runtime, OFFICE)
+    objection = office.post(
+        "/api/objections", json={"document_id": letter, "decision_id": decision}
+    ).json()["id"]
+    page = office.get(f"/akte/{HOUSEHOLD}/aktenauszug?widerspruch={objection}")
+    assert page.status_code == 200
+    html = page.text
+    assert re.search(
+        rf'<option value="objection:{objection}" data-href="/akte/{HOUSEHOLD}/aktenauszug\?'
+        rf'widerspruch={objection}" selected>Widerspruch Nr. {objection} \(Eingang ',
+        html,
+    )
+    assert "§ 104 SGG (Verwaltungsakte an das Gericht)</option>" in html
+    assert "Schutz Dritter (§ 25 Abs. 3 SGB X)" in html
+    assert "2 von 2 Dokumenten gewählt" in html  # the case's documents: decision and letter
+    assert 'aria-label="Widerspruch aufnehmen" checked' in html
+    assert "Noch keine Aktenauszüge." in html
+    script = (STATIC / "aktenauszug.js").read_text(encoding="utf-8")
+    for label in ("§ 104", "Widerspruch Nr.", "Noch keine", "Haushalt:", "Eingang"):
+        assert label not in script, label
+
+
+def test_aktenauszug_error_keeps_the_input_and_a_hostile_recipient_is_text(
+    sqlite_runtime: Runtime, tmp_path: Path
+) -> None:
+    load_people(sqlite_runtime)
+    decision, letter = _decision_and_letter(sqlite_runtime)
+    _rendition(sqlite_runtime, tmp_path, letter)
+    office = client_for(sqlite_runtime, OFFICE)
+    address = f"/akte/{HOUSEHOLD}/aktenauszug"
+    typed = {
+        "scope": "file",
+        "recipient": f"Sozialgericht {HOSTILE}",
+        "legal_basis": "",
+        "include": [letter],
+        f"withhold-{decision}": "Nicht Gegenstand des Verfahrens",
+    }
+    refused = office.post(address, data=typed)
+    assert refused.status_code == 422
+    html = refused.text
+    assert re.search(r'id="export-legal_basis-error">Bitte eine Rechtsgrundlage wählen', html)
+    assert 'name="legal_basis" required aria-invalid="true"' in html
+    escaped = "&lt;img src=x onerror=alert(1)&gt;"
+    assert f'value="Sozialgericht {escaped}"' in html and "<img" not in html
+    assert f'value="{letter}" aria-label="Widerspruch aufnehmen" checked' in html
+    assert f'value="{decision}" aria-label="Bescheid (Postausgang) aufnehmen">' in html
+    assert 'value="Nicht Gegenstand des Verfahrens"' in html
+    assert "1 von 2 Dokumenten gewählt" in html
+
+    made = office.post(address, data=typed | {"legal_basis": "sgg_104"})
+    assert made.status_code == 200, made.text
+    result = made.text.split('id="export-result"')[1]
+    assert "Aktenauszug Nr. 1 erstellt:" in result
+    assert f"an Sozialgericht {escaped} (§ 104 SGG" in made.text and "<img" not in made.text
+    history = made.text.split('id="export-history"')[1]
+    assert "/api/exports/1/pdf" in history and "ganze Akte: 1 Dokumente" in history
