@@ -22,8 +22,9 @@ from core.db import transaction
 from ingest.archive_pdf import write_pdfa
 from records.models import Appeal, Deputy, Document, Objection
 from records.runtime import Runtime
+from tests import support_a11y as a11y
 from tests.support import PASSWORD, Sheet, file_indexed, load_people, scan_pdf
-from tests.support_browser import log_in
+from tests.support_browser import log_in, log_out
 from tests.support_keyboard15 import focused, tab_to
 
 OFFICE = "ws.1"  # objections office
@@ -394,3 +395,50 @@ def test_aktenauszug_error_keeps_the_input_and_a_hostile_recipient_is_text(
     assert f"an Sozialgericht {escaped} (§ 104 SGG" in made.text and "<img" not in made.text
     history = made.text.split('id="export-history"')[1]
     assert "/api/exports/1/pdf" in history and "ganze Akte: 1 Dokumente" in history
+
+
+@pytest.mark.slow
+def test_axe_finds_no_violation_in_the_dialog_and_the_pages_with_their_errors(
+    sqlite_runtime: Runtime, live_url: str, page: Page, tmp_path: Path
+) -> None:
+    if not a11y.AXE.exists():
+        pytest.fail(f"axe-core is missing at {a11y.AXE}: scripts/setup.sh --dev installs it")
+    found: list[str] = []
+    letter = _court_letter(sqlite_runtime, parties="Jana Huber")
+    # The viewer window's dialog, as drawn and with the court's file number missing.
+    log_in(page, live_url, OFFICE)
+    viewer = page.context.new_page()
+    viewer.goto(f"{live_url}/viewer?doc={letter}")
+    viewer.get_by_role("button", name="Erfassen").click()
+    dialog = viewer.locator("#legal-dialog")
+    expect(dialog.get_by_label("Beteiligte")).to_be_visible()
+    found += a11y.axe_violations(viewer, "viewer #legal-dialog")
+    dialog.get_by_role("button", name="Erfassen").click()
+    expect(dialog.locator(".field-error")).to_be_visible()
+    found += a11y.axe_violations(viewer, "viewer #legal-dialog with an error")
+    viewer.close()
+    # The Aktenauszug with an error (no legal basis), then made.
+    _rendition(sqlite_runtime, tmp_path, letter)
+    page.goto(f"{live_url}/akte/{HOUSEHOLD}/aktenauszug")
+    page.get_by_label("Empfänger").fill("Sozialgericht Schleswig")
+    page.get_by_role("button", name="Aktenauszug erstellen").click()
+    expect(page.locator("#export-legal_basis-error")).to_be_visible()
+    expect(page.get_by_label("Empfänger")).to_have_value("Sozialgericht Schleswig")
+    found += a11y.axe_violations(page, "/aktenauszug with an error")
+    page.get_by_label("Rechtsgrundlage").select_option("sgg_104")
+    page.get_by_role("button", name="Aktenauszug erstellen").click()
+    expect(page.locator("#export-result")).to_contain_text("PDF herunterladen", timeout=60_000)
+    found += a11y.axe_violations(page, "/aktenauszug made")
+    # Vertretung with an error: the deputy of another office, kept with the error at the field.
+    log_out(page, live_url)
+    log_in(page, live_url, CASEWORKER)
+    page.goto(f"{live_url}/vertretung")
+    page.get_by_label("Vertretung durch").select_option(OTHER_OFFICE)
+    page.get_by_role("button", name="Eintragen").click()
+    choice = page.get_by_label("Vertretung durch")
+    expect(choice).to_have_value(OTHER_OFFICE)
+    expect(choice).to_have_attribute("aria-invalid", "true")
+    expect(choice).to_be_focused()  # autofocus on the field in error
+    expect(page.locator("#deputy-deputy-error")).to_contain_text("Teamgrenzen")
+    found += a11y.axe_violations(page, "/vertretung with an error")
+    assert not found, "axe-core found:\n" + "\n".join(found)
