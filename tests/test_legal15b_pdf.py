@@ -6,8 +6,6 @@ tagged files claim PDF/A-2a, and veraPDF finds no failed rule for 2a, 2b and PDF
 from __future__ import annotations
 
 import io
-import json
-import subprocess
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from records.aktenauszug import ExportItem, build_export
 from records.models import Household
 from records.runtime import Runtime
 from tests.support import Sheet, client_for, file_letter, load_people, page_texts, scan_pdf
-from tests.support_pdf import HEADER, SCANS, ocr_page, verapdf
+from tests.support_pdf import HEADER, SCANS, failed_rules, ocr_page, verapdf
 
 FILE_NAME = "Scan 2026-11-12 0815.pdf"
 CREATED = datetime(2026, 11, 12, 8, 15, tzinfo=UTC)
@@ -124,25 +122,6 @@ def test_export_pages_name_each_document_by_type_and_date(rendition: Path, tmp_p
     assert _conformance(export.read_bytes()) == "A"
 
 
-def _failed(flavour: str, *pdfs: Path) -> dict[str, list[str]]:
-    result = subprocess.run(
-        [str(verapdf()), "--flavour", flavour, "--format", "json", *map(str, pdfs)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode in (0, 1), result.stderr[-2000:]
-    verdicts = {}
-    for job in json.loads(result.stdout)["report"]["jobs"]:
-        (validation,) = job["validationResult"]
-        verdicts[Path(job["itemDetails"]["name"]).name] = [
-            f"{rule['clause']}-{rule['testNumber']}: {rule['description']}"
-            for rule in validation["details"]["ruleSummaries"]
-            if rule["status"] == "failed"
-        ]
-    return verdicts
-
-
 def test_verapdf_pdfa_2a_2b_and_pdfua_1_for_download_and_export(
     rendition: Path, tmp_path: Path
 ) -> None:
@@ -156,8 +135,8 @@ def test_verapdf_pdfa_2a_2b_and_pdfua_1_for_download_and_export(
     ]
     build_export(items, HEADER, export)
     for flavour in ("2a", "2b", "ua1"):
-        verdicts = _failed(flavour, download, export)
-        assert verdicts == {"download.pdf": [], "export.pdf": []}, flavour
+        verdicts = failed_rules(flavour, download, export)
+        assert verdicts == {download.resolve(): [], export.resolve(): []}, flavour
 
 
 @pytest.mark.slow
@@ -175,5 +154,5 @@ def test_verapdf_pdfa_2a_on_ocr_scans(tmp_path: Path) -> None:
     build_export([item], HEADER, export)
     assert _conformance(download.read_bytes()) == _conformance(export.read_bytes()) == "A"
     for flavour in ("2a", "ua1"):
-        verdicts = _failed(flavour, download, export)
-        assert verdicts == {"download.pdf": [], "export.pdf": []}, flavour
+        verdicts = failed_rules(flavour, download, export)
+        assert verdicts == {download.resolve(): [], export.resolve(): []}, flavour
