@@ -10,8 +10,11 @@ from api.app import create_app
 from app.runtime import build_runtime
 from core.config import get_settings
 from records.runtime import Runtime
+from web.aktenauszug_pages import router as aktenauszug_router
+from web.deputy_pages import router as deputy_router
 from web.desk_pages import router as desk_router
 from web.errors import error_page
+from web.legal_dialog_pages import router as legal_dialog_router
 from web.legal_pages import router as legal_router
 from web.page_edit_pages import router as page_edit_router
 from web.pages import STATIC_DIR, router, templates
@@ -30,6 +33,9 @@ def create_product_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(workplace_router)
     app.include_router(legal_router)
+    app.include_router(legal_dialog_router)
+    app.include_router(deputy_router)
+    app.include_router(aktenauszug_router)
     app.include_router(desk_router)
     app.include_router(page_edit_router)
     app.include_router(search_router)

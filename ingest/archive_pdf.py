@@ -1,11 +1,12 @@
-"""The document's archive PDF: tesseract's one-page searchable PDFs merged into one PDF/A-2b file.
+"""The document's archive PDF: tesseract's one-page searchable PDFs merged into one PDF/A-2 file
+(level A when every page is tagged, as it is unless a page's content cannot be read; else B).
 
 tesseract writes each page as a PDF with the scan image (JPEG, or CCITT G4 for bilevel input)
 and an invisible text layer (text render mode 3) in its embedded `GlyphLessFont`. What those
 pages lack for PDF/A-2b, as veraPDF 1.28.2 (`--flavour 2b`) reported it on tesseract 5.3.0
 output: XMP identification (6.6.2.1-1), an output intent for their DeviceGray images
 (6.2.4.3-4), a trailer /ID and exact stream lengths and EOLs (6.1.3-1, 6.1.7.1-1/-2).
-`pdf.pdfa` adds them (`declare_pdfa_2b`, `save_pdfa`; see there); what is particular to
+`pdf.pdfa` adds them (`declare_pdfa_2`, `save_pdfa`; see there); what is particular to
 tesseract's pages is done here.
 
 tesseract's GlyphLessFont, checked by hand and by veraPDF (no 6.2.11 font rule fails for 2b):
@@ -36,9 +37,11 @@ Tagged (PDF/UA-1, `pdf.tags`): per page a Figure for the scan with the alternati
 page's text is its P, its images a Figure ("Abbildung auf Seite ..."), its links Link elements.
 The content streams get only marked-content operators around what they already draw, so text
 extraction is unchanged; language de-DE, the title shown by viewers, and `pdfuaid:part` 1 in
-the XMP (with the extension schema PDF/A asks for). veraPDF's `ua1` profile passes on
-tesseract's pages (tests/test_pdfua.py). Cost: one parse of each page's content stream, about
-5 ms a page.
+the XMP (with the extension schema PDF/A asks for), and PDF/A-2a (`pdfaid:conformance` A).
+veraPDF's `ua1` and `2a` profiles pass on tesseract's pages (tests/test_pdfua.py). The
+alternative texts name the file's title, at first its file name: the download
+(`pdf.tags.relabel_figures`, called by the API) names the document's type and date instead.
+Cost: one parse of each page's content stream, about 5 ms a page.
 
 Memory: the pages are joined by `pdf.pdfa.joined_pages` (qpdf, `keepFilesOpen` off): every
 page PDF is opened, read and closed in turn, and its image data is read again only while the
@@ -57,7 +60,7 @@ from typing import Any
 import pikepdf
 
 from pdf.cmap import identity_cmap
-from pdf.pdfa import declare_pdfa_2b, joined_pages, metadata_text, save_pdfa
+from pdf.pdfa import declare_pdfa_2, joined_pages, metadata_text, save_pdfa
 from pdf.tags import StructTree, page_alt, tag_page_content
 
 DEFAULT_PRODUCER = "E-Akte Jobcenter (tesseract)"
@@ -72,7 +75,7 @@ def write_pdfa(
     created: datetime,
     producer: str = DEFAULT_PRODUCER,
 ) -> None:
-    """Merge the one-page PDFs (in order) into `target` as one PDF/A-2b file.
+    """Merge the one-page PDFs (in order) into `target` as one PDF/A-2 file (2a when tagged).
 
     `created` becomes the creation and modification date (a naive value is taken as UTC);
     `title` the document title. The same inputs give the same bytes.
@@ -84,7 +87,7 @@ def write_pdfa(
         _neutralise(pdf)
         # PDF/UA is claimed only with every page marked and a title (PDF/UA 7.1).
         pdfua = _tag(pdf, metadata_text(title)) and bool(metadata_text(title))
-        declare_pdfa_2b(pdf, title=title, producer=producer, created=created, pdfua=pdfua)
+        declare_pdfa_2(pdf, title=title, producer=producer, created=created, pdfua=pdfua)
         save_pdfa(pdf, target)
 
 

@@ -1,4 +1,5 @@
-"""PDF/A-2b identification, the deterministic save, and joining pages of several PDFs.
+"""PDF/A-2 identification (level A for a tagged file, else B), the deterministic save, and
+joining pages of several PDFs.
 
 What a PDF needs beyond its pages to be PDF/A-2b, as veraPDF 1.28.2 (`--flavour 2b`) asks it:
 
@@ -14,6 +15,13 @@ What a PDF needs beyond its pages to be PDF/A-2b, as veraPDF 1.28.2 (`--flavour 
 - 6.1.3-1 a trailer /ID, 6.1.7.1 exact stream lengths and EOLs around `stream`/`endstream`:
   qpdf writes every object anew, and the /ID is derived from the content
   (`deterministic_id`), so equal input gives an equal file.
+
+Level A (PDF/A-2a, `--flavour 2a`) asks in addition for the logical structure of tagged PDF
+(6.8: /MarkInfo, a structure tree with standard types, every text mapped to Unicode, the
+document language, alternative text for figures), which pdf.tags builds for PDF/UA-1 anyway:
+a file whose every page is tagged (`pdfua`) declares conformance A, and veraPDF's 2a profile
+then finds no failed rule (tests/test_pdfua.py); its one extra rule with a B declaration was
+6.6.4-3, the declaration itself. A file with a page left untagged stays at level B.
 
 Joining: `joined_pages` uses qpdf's job interface with `keepFilesOpen` off, the same as
 `qpdf --empty --keep-files-open=n --pages ...`: every source is opened, read and closed in
@@ -32,6 +40,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import BinaryIO
 from xml.sax.saxutils import escape
 
 import pikepdf
@@ -66,18 +75,18 @@ def joined_pages(sources: Sequence[Path], output: Path) -> Iterator[pikepdf.Pdf]
     del job  # referenced until the PDF is closed: the job holds the sources' page data
 
 
-def declare_pdfa_2b(
+def declare_pdfa_2(
     pdf: pikepdf.Pdf, *, title: str, producer: str, created: datetime, pdfua: bool = False
 ) -> None:
     """Give `pdf` the output intent and the XMP/Info identification of PDF/A-2b. `created`
     becomes the creation and modification date (a naive value is taken as UTC). `pdfua` adds
     the PDF/UA-1 identification (`pdfuaid:part` 1, with the extension schema PDF/A wants for
-    it): only for a PDF tagged as PDF/UA asks (pdf.tags)."""
+    it) and raises the level to PDF/A-2a: only for a PDF tagged as PDF/UA asks (pdf.tags)."""
     _add_output_intent(pdf)
     _add_metadata(pdf, metadata_text(title), metadata_text(producer), _as_utc(created), pdfua)
 
 
-def save_pdfa(pdf: pikepdf.Pdf, target: Path) -> None:
+def save_pdfa(pdf: pikepdf.Pdf, target: Path | BinaryIO) -> None:
     """Write `pdf` as PDF/A-2 wants it, the same input giving the same bytes."""
     # PDF/A-2 is based on PDF 1.7 (and the ICC profile is v4).
     pdf.save(target, deterministic_id=True, min_version="1.7")
@@ -177,7 +186,7 @@ def _xmp_packet(title: str, producer: str, when: datetime, pdfua: bool = False) 
         '    xmlns:xmp="http://ns.adobe.com/xap/1.0/"\n'
         '    xmlns:pdf="http://ns.adobe.com/pdf/1.3/">\n'
         "   <pdfaid:part>2</pdfaid:part>\n"
-        "   <pdfaid:conformance>B</pdfaid:conformance>\n"
+        f"   <pdfaid:conformance>{'A' if pdfua else 'B'}</pdfaid:conformance>\n"
         "   <dc:format>application/pdf</dc:format>\n"
         f"{title_xml}"
         f"   <xmp:CreateDate>{date}</xmp:CreateDate>\n"

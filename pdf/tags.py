@@ -27,7 +27,8 @@ and what the figure's alternative text is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 
@@ -35,6 +36,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name, Operator
 
 from pdf.pages import inherited
+from pdf.pdfa import save_pdfa
 
 FIGURE = "Figure"
 TEXT = "P"
@@ -176,10 +178,63 @@ class StructTree:
         preferences.DisplayDocTitle = True
 
 
+SCANNED_PAGE = "Gescannte Seite"
+PICTURE_ON_PAGE = "Abbildung auf Seite"
+
+
 def page_alt(number: int, total: int, title: str, *, scanned: bool = True) -> str:
     """The alternative text of a page's image: "Gescannte Seite 3 von 5: Widerspruch ..."."""
-    kind = "Gescannte Seite" if scanned else "Abbildung auf Seite"
+    kind = SCANNED_PAGE if scanned else PICTURE_ON_PAGE
     return f"{kind} {number} von {total}: {title}" if title else f"{kind} {number} von {total}"
+
+
+def relabel_figures(data: bytes, title: str) -> bytes:
+    """`data`, a PDF tagged here, with every page's figure naming `title` in its alternative
+    text ("Gescannte Seite 2 von 3: Bescheid vom 12.11.2026"): a rendition is written when its
+    type and date are not known yet, under its file name. Only the /Alt strings change (the
+    structure, the marked content and the PDF/A and PDF/UA identification stay as they are);
+    the same input gives the same bytes. A PDF without a structure tree comes back unchanged."""
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        root = pdf.Root.get("/StructTreeRoot")
+        if not isinstance(root, pikepdf.Dictionary):
+            return data
+        numbers = {page.obj.objgen: number for number, page in enumerate(pdf.pages, 1)}
+        total = len(numbers)
+        for element in _elements(root):
+            if element.get("/S") != Name(f"/{FIGURE}"):
+                continue
+            number = numbers.get(_page_of(element) or (0, 0))
+            if number is None:
+                continue
+            scanned = not str(element.get("/Alt", "")).startswith(PICTURE_ON_PAGE)
+            element.Alt = pikepdf.String(page_alt(number, total, title, scanned=scanned))
+        out = io.BytesIO()
+        save_pdfa(pdf, out)
+    return out.getvalue()
+
+
+def _elements(parent: pikepdf.Object, depth: int = 0) -> Iterator[pikepdf.Dictionary]:
+    """The structure elements below `parent`, in the tree's order."""
+    kids = parent.get("/K")
+    if depth > 64 or kids is None:
+        return
+    for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
+        if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type", Name.StructElem) == (
+            Name.StructElem
+        ):
+            yield kid
+            yield from _elements(kid, depth + 1)
+
+
+def _page_of(element: pikepdf.Dictionary) -> tuple[int, int] | None:
+    """The page (its object number) an element's content is on: its /Pg or its first
+    marked-content reference's."""
+    page = element.get("/Pg")
+    kids = element.get("/K")
+    for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
+        if page is None and isinstance(kid, pikepdf.Dictionary):
+            page = kid.get("/Pg")
+    return page.objgen if isinstance(page, pikepdf.Dictionary) else None
 
 
 # --- marking an existing page ----------------------------------------------------------------

@@ -38,8 +38,10 @@ Characters the font lacks print as their base letter or "?".
 Archive format: the documents are the PDF/A-2b archive PDFs of ingest/archive_pdf.py, and what
 is added here (embedded fonts, DeviceGray, links with the print flag, outline, structure)
 stays within PDF/A-2b, so the export gets the same output intent and XMP identification from
-`pdf.pdfa`, with the PDF/UA-1 identification (veraPDF agrees, tests/test_aktenauszug.py and
-tests/test_pdfua.py). That holds only as long as the documents handed in are PDF/A-2b.
+`pdf.pdfa`, with the PDF/UA-1 identification and, being tagged throughout, PDF/A-2a (veraPDF
+agrees, tests/test_aktenauszug.py, tests/test_pdfua.py and tests/test_legal15b_pdf.py). That
+holds only as long as the documents handed in are PDF/A-2b. A page's figure reads "Gescannte
+Seite 2 von 3: Bescheid vom 12.11.2026" (the document's type and date, not its file name).
 
 Same input, same bytes: no clock is read (only `header.created_at` is printed and stored),
 the font subsets and their names follow from the glyphs used, and the trailer /ID is derived
@@ -65,7 +67,7 @@ from pikepdf import Array, Dictionary, Name, OutlineItem
 from core.dates import LOCAL_TZ, german
 from pdf.fonts import EmbeddedFont, FontFace, font_face, one_line
 from pdf.pages import Canvas, inherited, new_page, pdf_number, shown_space
-from pdf.pdfa import declare_pdfa_2b, joined_pages, save_pdfa
+from pdf.pdfa import declare_pdfa_2, joined_pages, save_pdfa
 from pdf.tags import StructTree, page_alt, tag_page_content
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian package fonts-dejavu-core
@@ -254,7 +256,7 @@ class _Tagging:
         for item, (first, last), section in zip(items, self.ranges, self.documents, strict=True):
             if _withheld(item):
                 continue
-            title = f"{item.title} vom {german(item.date)}" if item.date else item.title
+            title = dated_title(item.title, item.date)
             for number in range(first, last + 1):
                 page = pages[number - 1]
                 self.section(number, section)
@@ -262,7 +264,7 @@ class _Tagging:
                 alt = page_alt(
                     number - first + 1,
                     last - first + 1,
-                    one_line(title),
+                    title,
                     scanned=not content.visible_text,
                 )
                 self.tree.page_content(section, page, content, alt)
@@ -291,6 +293,11 @@ def _sha256(path: Path) -> str:
 
 
 # --- text in German ------------------------------------------------------------------------
+
+
+def dated_title(title: str, day: date | None) -> str:
+    """What a page's figure names: "Bescheid vom 12.11.2026" (type and date), on one line."""
+    return one_line(f"{title} vom {german(day)}" if day else title)
 
 
 def _date_text(value: date | None) -> str:
@@ -628,7 +635,7 @@ def _outline_title(number: int, item: ExportItem, first: int, last: int) -> str:
 def _finish(pdf: pikepdf.Pdf, header: ExportHeader, tree: StructTree) -> None:
     title = one_line(f"Aktenauszug {header.bg_number} – {header.purpose}")
     tree.finish(LANGUAGE)
-    declare_pdfa_2b(
+    declare_pdfa_2(
         pdf, title=title, producer=PRODUCER, created=header.created_at, pdfua=tree.complete
     )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import tempfile
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
+from pdf.tags import relabel_figures
 from records.access import CASE_LOADS, Capability, Gate, in_case_file_clause
-from records.aktenauszug import ExportHeader, ExportItem, build_export
+from records.aktenauszug import ExportHeader, ExportItem, build_export, dated_title
 from records.models import Appeal, Document, FileExport, Household, Note, Objection
 from records.objections import (
     appeals_of,
@@ -284,9 +285,7 @@ def plan_export(
         ExportItem(
             document_id=str(document.id),
             title=_title(document, names),
-            date=document.dispatch_date
-            if document.direction == "out" and document.dispatch_date
-            else document.receipt_date,
+            date=_date(document),
             sender=_sender(document),
             pdf=None,
             withheld_reason=withheld.get(document.id),
@@ -415,6 +414,20 @@ def _title(document: Document, names: dict[str, str]) -> str:
     if document.direction == "out":
         return name.replace(" (Postausgang)", "")
     return name
+
+
+def _date(document: Document) -> date | None:
+    """The date a document goes by: the dispatch date of a decision sent, else the receipt."""
+    if document.direction == "out" and document.dispatch_date:
+        return document.dispatch_date
+    return document.receipt_date
+
+
+def labelled_rendition(document: Document, content: bytes, names: dict[str, str]) -> bytes:
+    """The document's stored rendition (`content`) as it is downloaded: each page's figure
+    names the document's type and date ("Gescannte Seite 2 von 3: Bescheid vom 12.11.2026"),
+    as in the Aktenauszug, where the stored file still names the scanned file."""
+    return relabel_figures(content, dated_title(_title(document, names), _date(document)))
 
 
 def _sender(document: Document) -> str | None:

@@ -4,6 +4,7 @@ test_pdfua.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from dataclasses import dataclass
@@ -82,3 +83,26 @@ def ocr_page(scan: Scan, work: Path) -> Path:
     read = run(["tesseract", str(image), str(base), "-l", "deu+eng", "--dpi", str(scan.dpi), "pdf"])
     assert read.returncode == 0, read.stderr
     return base.with_suffix(".pdf")
+
+
+def failed_rules(flavour: str, *pdfs: Path) -> dict[Path, list[str]]:
+    """veraPDF's verdict per file: the failed rules ("clause-test: description")."""
+    result = subprocess.run(
+        [str(verapdf()), "--flavour", flavour, "--format", "json", *map(str, pdfs)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    verdicts = {}
+    for job in json.loads(result.stdout)["report"]["jobs"]:
+        assert "taskException" not in job, job.get("taskException")
+        (validation,) = job["validationResult"]
+        failed = [
+            f"{rule['clause']}-{rule['testNumber']}: {rule['description']}"
+            for rule in validation["details"]["ruleSummaries"]
+            if rule["status"] == "failed"
+        ]
+        assert validation["compliant"] == (not failed)
+        verdicts[Path(job["itemDetails"]["name"]).resolve()] = failed
+    return verdicts

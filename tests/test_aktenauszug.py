@@ -263,7 +263,7 @@ def test_outline_and_links(exported: Exported) -> None:
         links = [pages[link.Dest[0].objgen] for link in pdf.pages[1].obj.Annots]
         assert links == [3, 4, 6, 7, 8]
         assert str(pdf.docinfo["/Title"]) == f"Aktenauszug {BG} – Akteneinsicht (§ 25 SGB X)"
-        assert pdf.open_metadata().pdfa_status == "2B"
+        assert pdf.open_metadata().pdfa_status == "2A"  # tagged: PDF/A-2a (issue 15)
 
 
 def test_same_input_same_bytes_and_changes_show(

@@ -95,7 +95,7 @@ def test_text_layer_page_count_and_pdfa_identification(document: Path, pages: li
     with pikepdf.open(document) as pdf:
         assert len(pdf.pages) == len(SCANS)
         meta = pdf.open_metadata()
-        assert meta.pdfa_status == "2B"
+        assert meta.pdfa_status == "2A"  # tagged: PDF/A-2a (issue 15)
         assert meta["dc:title"] == TITLE
         assert meta["pdf:Producer"] == DEFAULT_PRODUCER
         assert str(pdf.docinfo["/Title"]) == TITLE
@@ -191,7 +191,7 @@ def test_metadata_and_info_agree(tmp_path: Path) -> None:
     with pikepdf.open(target) as pdf:
         assert len(pdf.pages) == 2
         meta = pdf.open_metadata()
-        assert meta.pdfa_status == "2B"
+        assert meta.pdfa_status == "2A"
         assert meta["dc:title"] == "Brief an <Müller> & Co"
         assert str(pdf.docinfo["/Title"]) == "Brief an <Müller> & Co"
         assert meta["xmp:CreateDate"] == "2026-03-01T11:00:30+00:00"

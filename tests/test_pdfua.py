@@ -11,7 +11,6 @@ rule fails, for the scans' OCR layer as well (the slow test OCRs real sample sca
 
 from __future__ import annotations
 
-import json
 import subprocess
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,7 +22,7 @@ from ingest.archive_pdf import write_pdfa
 from pdf.tags import tag_page_content
 from records.aktenauszug import ExportItem, build_export
 from tests.support import Sheet, page_texts, scan_pdf
-from tests.support_pdf import HEADER, REASON, SCANS, ocr_page, verapdf
+from tests.support_pdf import HEADER, REASON, SCANS, failed_rules, ocr_page, verapdf
 
 CREATED = datetime(2026, 12, 2, 8, 15, tzinfo=UTC)
 TITLE = "Widerspruch Schmitt.pdf"
@@ -147,7 +146,7 @@ def check_catalog(pdf: pikepdf.Pdf, title: str) -> None:
     meta = pdf.open_metadata()
     assert meta["dc:title"] == title
     assert meta["pdfuaid:part"] == "1"
-    assert meta.pdfa_status == "2B"
+    assert meta.pdfa_status == "2A"  # tagged throughout: PDF/A-2a (issue 15)
 
 
 # --- the document rendition ----------------------------------------------------------------
@@ -398,29 +397,6 @@ def test_export_keeps_the_documents_text_layers_as_tagged_text(
 
 
 # --- veraPDF -------------------------------------------------------------------------------
-
-
-def failed_rules(flavour: str, *pdfs: Path) -> dict[Path, list[str]]:
-    """veraPDF's verdict per file: the failed rules ("clause-test: description")."""
-    result = subprocess.run(
-        [str(verapdf()), "--flavour", flavour, "--format", "json", *map(str, pdfs)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode in (0, 1), result.stderr[-2000:]
-    verdicts = {}
-    for job in json.loads(result.stdout)["report"]["jobs"]:
-        assert "taskException" not in job, job.get("taskException")
-        (validation,) = job["validationResult"]
-        failed = [
-            f"{rule['clause']}-{rule['testNumber']}: {rule['description']}"
-            for rule in validation["details"]["ruleSummaries"]
-            if rule["status"] == "failed"
-        ]
-        assert validation["compliant"] == (not failed)
-        verdicts[Path(job["itemDetails"]["name"]).resolve()] = failed
-    return verdicts
 
 
 def test_verapdf_pdfa_2b_and_pdfua_1(rendition: Path, export: Path) -> None:

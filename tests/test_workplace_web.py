@@ -127,7 +127,7 @@ def test_deputy_period_starts_and_ends(
     page.get_by_role("button", name="Eintragen").click()
     # Another office's colleague: only the administration enters that, with the team lead's
     # approval.
-    expect(page.locator("#deputy-status")).to_contain_text("Teamgrenzen")
+    expect(page.locator("#deputy-form .field-error")).to_contain_text("Teamgrenzen")
     add_admin(sqlite_runtime)
     today = local_today().isoformat()
     client_for(sqlite_runtime, "admin").post(

@@ -47,14 +47,3 @@ def objection_page(objection_id: int, request: Request, runtime: RuntimeDep) -> 
 @router.get("/klagen/{appeal_id}", response_class=HTMLResponse)
 def appeal_page(appeal_id: int, request: Request, runtime: RuntimeDep) -> Response:
     return _case_page(request, runtime, "appeal", appeal_id)
-
-
-@router.get("/akte/{bg_number}/aktenauszug", response_class=HTMLResponse)
-def export_page(bg_number: str, request: Request, runtime: RuntimeDep) -> Response:
-    user = current_user(request, runtime)  # none: to the login page (web.errors)
-    with transaction(runtime.sessions, read_only=True) as session:
-        gate = Gate(session, user)
-        gate.require(Capability.EXPORT, "page.export", object_type="household")
-        household, _ = gate.household(bg_number, "page.export")
-        number = household.bg_number
-    return render(request, "aktenauszug.html", user, bg_number=number)

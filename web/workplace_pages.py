@@ -6,7 +6,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import RuntimeDep, current_user
-from core.dates import local_today
 from core.db import transaction
 from records.access import Capability, Gate
 from web.pages import gated_page, render
@@ -17,16 +16,6 @@ router = APIRouter(include_in_schema=False)
 @router.get("/postkorb", response_class=HTMLResponse)
 def inbox_page(request: Request, runtime: RuntimeDep) -> Response:
     return gated_page(request, runtime, "postkorb.html", Capability.INBOX, "page.inbox")
-
-
-@router.get("/vertretung", response_class=HTMLResponse)
-def deputies_page(request: Request, runtime: RuntimeDep) -> Response:
-    # The form starts with the job centre's today, not the browser's UTC date (which is still
-    # yesterday until 1 or 2 o'clock at night in Germany).
-    today = local_today().isoformat()
-    return gated_page(
-        request, runtime, "vertretung.html", Capability.STAND_IN, "page.deputies", today=today
-    )
 
 
 @router.get("/akte/{bg_number}", response_class=HTMLResponse)

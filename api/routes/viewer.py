@@ -16,6 +16,7 @@ from api.deps import GateDep, RuntimeDep, TypeNamesDep
 from api.downloads import page_of, pdf_answer, pdf_filename, stored_file
 from api.schemas import DocumentViewOut, WordBox, binary
 from core.errors import NotFound
+from records import file_exports
 from storage import read_bytes
 
 router = APIRouter(prefix="/api/documents", tags=["Anzeige"])
@@ -62,6 +63,7 @@ def document_pdf(
     document_id: uuid.UUID,
     runtime: RuntimeDep,
     gate: GateDep,
+    names: TypeNamesDep,
     inline: Annotated[bool, Query(description="im Browser anzeigen, z. B. zum Drucken")] = False,
 ) -> Response:
     action = "document.print" if inline else "document.download"
@@ -69,4 +71,6 @@ def document_pdf(
     if document.pdf_key is None:
         raise NotFound("Für dieses Dokument gibt es (noch) kein PDF.")
     content = read_bytes(runtime.blobs, document.pdf_key)
+    # The pages' alternative texts name the type and date, not the file name (issue 15).
+    content = file_exports.labelled_rendition(document, content, names)
     return pdf_answer(content, pdf_filename(document), inline=inline)

@@ -319,3 +319,27 @@ function dialogForm(form, check, send, fields = {}) {
     if (event.target instanceof HTMLDialogElement) setTimeout(() => rescue(outside), 0);
   }, true);
 })();
+
+// A partial of the server (HTML), parsed by the browser as a document of its own (no innerHTML:
+// the page's Trusted Types policy stays the only way in). `init` may name a method and a body
+// (FormData). Resolves with { status, body } (the partial's <body>; a refusal with its form
+// again, 4xx, included) or { status, error } in German when there is nothing to show.
+function fetchDocument(url, init = {}) {
+  return new Promise((resolve) => {
+    const request = new XMLHttpRequest();
+    request.open(init.method || "GET", url);
+    request.responseType = "document";
+    request.onload = () => {
+      const { status } = request;
+      if (status === 401 || request.responseURL.includes("/anmelden")) {
+        resolve({ status, error: "Bitte neu anmelden." });
+      } else if (status >= 500 || !request.response || !request.response.body) {
+        resolve({ status, error: `Fehler ${status}: bitte später erneut versuchen.` });
+      } else {
+        resolve({ status, body: request.response.body });
+      }
+    };
+    request.onerror = () => resolve({ status: 0, error: "Keine Verbindung zum Server." });
+    request.send(init.body || null);
+  });
+}
