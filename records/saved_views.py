@@ -32,7 +32,7 @@ class ViewPage:
 
     capability: Capability
     params: tuple[tuple[str, str, tuple[str, ...] | None], ...]
-    ignored: frozenset[str]  # what the address holds that is no part of a view (the row)
+    ignored: frozenset[str]  # what the address holds that is no part of a view (row, page)
 
 
 PAGES: dict[str, ViewPage] = {
@@ -44,7 +44,7 @@ PAGES: dict[str, ViewPage] = {
             ("sort", "received", tuple(SORTS)),
             ("doc_type", "", None),
         ),
-        frozenset({"item"}),
+        frozenset({"item", "page"}),
     ),
 }
 
