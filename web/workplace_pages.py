@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -120,7 +121,7 @@ class Row:
     take: bool
     done: bool
     reopen: bool
-    discard: bool
+    discard: str | None  # what the confirmation says, where the row offers the discard
     cursor: bool
 
 
@@ -212,8 +213,17 @@ def _row(
         take=out.kind == "team" and not rejected,
         done=out.state != "done",
         reopen=out.state == "done" and not rejected,
-        discard=inbox.may_discard(item),
+        discard=_discard_text(doc.source_name, type_name, doc.receipt_date)
+        if inbox.may_discard(item)
+        else None,
         cursor=cursor,
+    )
+
+
+def _discard_text(source_name: str | None, type_name: str, receipt: date | None) -> str:
+    return (
+        f"»{source_name}« ({type_name}, Eingang vom {german(receipt)}) wird als Duplikat "
+        "verworfen: aus Akte, Postkorb und Suche genommen; das Original bleibt gespeichert."
     )
 
 

@@ -399,8 +399,7 @@ function askDiscard(row) {
   if (!button) return;
   discarding = row;
   openDialog("discard-dialog");
-  document.getElementById("discard-what").textContent =
-    `${button.querySelector(".visually-hidden").textContent.trim()} Das Dokument wird aus Akte, Postkorb und Suche genommen; das Original bleibt gespeichert.`;
+  document.getElementById("discard-what").textContent = button.dataset.confirm;
 }
 
 function bindDialogs() {
