@@ -247,7 +247,7 @@ def _summary(total: int, outs: list[InboxItemOut]) -> str:
     return ". ".join(notices) + "."
 
 
-def _pager(address: Address, total: int, shown: int) -> Pager | None:
+def pager_for(address: Address, total: int, shown: int) -> Pager | None:
     if total <= PER_PAGE and address.page == 1:
         return None
     number = address.page
@@ -298,7 +298,7 @@ def postkorb_listing(runtime: Runtime, user: User, query: Mapping[str, str]) -> 
         rows=rows,
         total=total,
         summary=_summary(total, outs),
-        pager=_pager(address, total, len(rows)),
+        pager=pager_for(address, total, len(rows)),
         types=list(names.items()),
         states=list(STATE_FILTERS.items()),
         sorts=[(code, SORT_NAMES[code]) for code in inbox.SORTS],
