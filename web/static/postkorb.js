@@ -185,10 +185,10 @@ async function loadList({ address = null, keepIndex = -1, said = null } = {}) {
   if (tickets.recheck) { tickets.recheck = false; await liveChange(); }
 }
 
-// What tells two drawings of the rows apart (not where the cursor is).
+// What tells two drawings of the rows apart (not where the cursor is, nor which reason is open).
 function signature(container) {
   return [...container.querySelectorAll("tr")]
-    .map((row) => `${row.dataset.id}|${row.dataset.state}|${row.textContent.replace(/\s+/g, " ")}`).join("\n");
+    .map((row) => `${row.dataset.id}|${row.dataset.state}|${row.textContent.replace(/[▸▾]/g, "").replace(/\s+/g, " ")}`).join("\n");
 }
 
 // Something changed for the user (live.js asked): the counts follow at once; the list only
