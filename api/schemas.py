@@ -634,6 +634,10 @@ class InboxItemOut(Out):
     document: InboxDocumentOut
 
 
+class InboxActionOut(InboxItemOut):
+    said: str = Field("", description="Was die Seite danach sagt, z. B. »brief.pdf: erledigt«")
+
+
 class InboxListOut(Out):
     total: int
     items: list[InboxItemOut]

@@ -14,7 +14,8 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.db import after_commit, utcnow
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, EAkteError, InvalidInput
+from records import audit
 from records.access import (
     LEGAL_DOC_TYPES,
     RECEIVING_ROLES,
@@ -27,7 +28,7 @@ from records.access import (
 )
 from records.live import fingerprint
 from records.models import Document, Household, InboxItem, Team, User
-from records.reindex import reindex_documents
+from records.reindex import reindex_after_commit, reindex_documents
 from records.runtime import Runtime
 
 SCOPES = ("mine", "team", "deputy", "clearing", "all")
@@ -41,6 +42,22 @@ ACTIONS = ("read", "unread", "take", "forward", "return", "done", "reopen")
 # The Postkorb page's tabs and status filter (in its address and in saved views).
 TABS = ("mine", "team", "deputy")
 STATES = ("open", "new", "done", "any")
+# What the user is told after an action on an item ("brief.pdf: erledigt").
+SAID = {
+    "read": "gelesen",
+    "unread": "ungelesen",
+    "take": "übernommen",
+    "forward": "weitergeleitet",
+    "return": "zurück in der Klärung",
+    "done": "erledigt",
+    "reopen": "wieder geöffnet",
+    "discard": "als Duplikat verworfen",
+}
+
+
+def said(item: InboxItem, action: str) -> str:
+    """The sentence the Postkorb shows after `action` on `item`."""
+    return f"{item.document.source_name}: {SAID.get(action, action)}"
 
 
 @dataclass(frozen=True)
@@ -85,6 +102,8 @@ def _query(scope: Scope, which: str) -> Select[Any]:
         .where(scope.condition(which))
         # A letter held for the desk's quality check reaches nobody's Postkorb before it.
         .where(or_(InboxItem.kind == "clearing", Document.held_for_qa.is_(False)))
+        # A discarded duplicate is in no inbox any more (kept in storage with its original).
+        .where(Document.discarded_at.is_(None))
     )
 
 
@@ -394,3 +413,81 @@ def forward_targets(gate: Gate) -> tuple[list[User], list[Team]]:
     ).all()
     teams = session.scalars(select(Team).order_by(Team.name)).all()
     return list(people), list(teams)
+
+
+# --- discarding a duplicate from the Postkorb ------------------------------------------------
+
+DISCARDED = "document.discarded"  # as in clearing (records.duplicates): the Verlauf names it
+
+
+def _refused(gate: Gate, item: InboxItem, error: EAkteError) -> EAkteError:
+    """A discard refused by a rule (not by access): its audit row is written after the
+    rollback, as the gate writes an access refusal's."""
+    error.after_rollback = audit.pending(
+        gate.user,
+        DISCARDED,
+        object_type="document",
+        object_id=item.document_id,
+        bg_number=item.document.household.bg_number if item.document.household else None,
+        outcome="refused",
+        inbox_item=item.id,
+        code=error.code,
+    )
+    return error
+
+
+def may_discard(item: InboxItem) -> bool:
+    """Whether the Postkorb offers "Duplikat verwerfen" for this item: a letter read before
+    (marked as a duplicate), still in the file, outside clearing (the desk discards there)."""
+    document = item.document
+    return (
+        item.kind != "clearing"
+        and document.duplicate_of_id is not None
+        and document.discarded_at is None
+        and document.qa_status != "rejected"
+    )
+
+
+def discard_duplicate(runtime: Runtime, gate: Gate, item_id: int, reason: str) -> InboxItem:
+    """Discard the duplicate an item of the user's Postkorb (own, team, or one the user stands
+    in for) holds: the document is kept in storage with its original, but is in no file, inbox
+    or search result any more (the index follows the commit); the item is done. Only a
+    document marked as a duplicate (records.duplicates) can be discarded, and only with a
+    reason; every refusal and the discard itself are audited."""
+    item, grant = gate.item(item_id, DISCARDED)  # not the user's: refused and audited
+    document = item.document
+    note = " ".join((reason or "").split())[:2000]
+    if not may_discard(item):
+        raise _refused(
+            gate,
+            item,
+            Conflict(
+                "Nur ein als Duplikat erkanntes Dokument kann aus dem Postkorb verworfen "
+                "werden; dieses bitte bearbeiten oder als erledigt markieren.",
+                code="not_a_duplicate",
+            ),
+        )
+    if len(note) < 3:
+        raise _refused(
+            gate,
+            item,
+            InvalidInput("Bitte einen Grund für das Verwerfen angeben.", code="discard_reason"),
+        )
+    now = utcnow()
+    document.discarded_at, document.discarded_by_login = now, gate.user.login
+    document.discard_reason = note
+    if item.state != "done":
+        item.state, item.done_at, item.done_by_login = "done", now, gate.user.login
+    gate.record_on(
+        document,
+        DISCARDED,
+        grant=grant,
+        reason=note,
+        duplicate_of=str(document.duplicate_of_id),
+        duplicate_kind=document.duplicate_kind,
+        inbox_item=item.id,
+        place="postkorb",
+    )
+    gate.session.flush()
+    reindex_after_commit(gate.session, runtime, document)
+    return item

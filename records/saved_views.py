@@ -33,7 +33,7 @@ class ViewPage:
 
     capability: Capability
     params: tuple[tuple[str, str, tuple[str, ...] | None], ...]
-    ignored: frozenset[str]  # what the address holds that is no part of a view (the row)
+    ignored: frozenset[str]  # what the address holds that is no part of a view (row, page)
     free: frozenset[str] = frozenset()  # parameters of any text (a search's words, a date)
 
 
@@ -46,7 +46,7 @@ PAGES: dict[str, ViewPage] = {
             ("sort", "received", tuple(SORTS)),
             ("doc_type", "", None),
         ),
-        frozenset({"item"}),
+        frozenset({"item", "page"}),
     ),
     # The search page (issue 15, search15b): words and filters; doc_type and team from the
     # caller's `choices` (the catalogue's codes and the teams' names).

@@ -415,6 +415,24 @@ def file_search_letters(runtime: Runtime, *names: str, **override: object) -> di
     return filed
 
 
+# A letter long enough for records.duplicates to compare its text.
+RENT_LETTER = "Guten Tag, anbei die Kopie meines Mietvertrags für die neue Wohnung in Husum. " * 3
+
+
+def letter_read_twice(runtime: Runtime, bg_number: str) -> tuple[str, str]:
+    """The same letter filed twice into the household (miete-1.pdf, miete-2.pdf), each marked
+    as filing marks it (records.duplicates): the ids of the earlier one and of the duplicate."""
+    from records.duplicates import mark_duplicate
+
+    earlier = file_indexed(runtime, bg_number, "sonstiges", RENT_LETTER, source_name="miete-1.pdf")
+    later = file_indexed(runtime, bg_number, "sonstiges", RENT_LETTER, source_name="miete-2.pdf")
+    with transaction(runtime.sessions) as session:
+        for document_id in (earlier, later):
+            mark_duplicate(session, session.get_one(Document, uuid.UUID(document_id)), [])
+            session.flush()
+    return earlier, later
+
+
 def staff_csv_moving(login: str, team: str) -> bytes:
     """The sample staff list with one person moved to another team."""
     lines = sample("staff.csv").read_text(encoding="utf-8").splitlines()

@@ -25,6 +25,7 @@ from api.schemas import (
     DocumentChangedOut,
     DocumentDetailsOut,
     HouseholdFileOut,
+    InboxActionOut,
     InboxCountsOut,
     InboxItemOut,
     InboxListOut,
@@ -39,7 +40,7 @@ from api.schemas import (
 from core.errors import EAkteError, InvalidInput
 from ingest.uploads import accept_into_file
 from records import duplicates, files, inbox, live, saved_views
-from records.models import SavedView
+from records.models import InboxItem, SavedView
 
 router = APIRouter(prefix="/api", tags=["Arbeitsplatz"])
 
@@ -244,7 +245,32 @@ class ItemAction(BaseModel):
 Action = Literal["read", "unread", "take", "forward", "return", "done", "reopen"]
 
 
-@router.post("/inbox/{item_id}/{action}", response_model=InboxItemOut, summary="Eintrag bearbeiten")
+def _acted(item: InboxItem, action: str, names: dict[str, str]) -> InboxActionOut:
+    """The item as it is now, with the sentence the Postkorb shows for the action."""
+    return InboxActionOut.named(item, names).model_copy(update={"said": inbox.said(item, action)})
+
+
+class DiscardIn(BaseModel):
+    # The reason is checked by records.inbox (with a German message when it is missing).
+    reason: str = Field(default="", max_length=2000)
+
+
+# Before the route of the other actions, whose path it shares.
+@router.post(
+    "/inbox/{item_id}/discard",
+    response_model=InboxActionOut,
+    summary="Duplikat aus dem Postkorb verwerfen (mit Grund)",
+)
+def discard_from_inbox(
+    item_id: int, body: DiscardIn, runtime: RuntimeDep, names: TypeNamesDep, gate: GateDep
+) -> InboxActionOut:
+    item = inbox.discard_duplicate(runtime, gate, item_id, body.reason)
+    return _acted(item, "discard", names)
+
+
+@router.post(
+    "/inbox/{item_id}/{action}", response_model=InboxActionOut, summary="Eintrag bearbeiten"
+)
 def work_on_item(
     item_id: int,
     action: Action,
@@ -252,9 +278,10 @@ def work_on_item(
     names: TypeNamesDep,
     gate: GateDep,
     body: ItemAction | None = None,
-) -> InboxItemOut:
+) -> InboxActionOut:
     how = (body or ItemAction()).model_dump()
-    return InboxItemOut.named(inbox.act(runtime, gate, item_id, action, **how), names)
+    item = inbox.act(runtime, gate, item_id, action, **how)
+    return _acted(item, action, names)
 
 
 class BulkAction(ItemAction):

@@ -1,50 +1,43 @@
 "use strict";
 
 // The Postkorb: own, team and deputy inboxes; the selected row is shown in the viewer window.
-const state = { scope: "mine", items: [], cursor: -1, selected: new Set(), counts: null, opened: new Set(), pending: null, views: null, loads: 0 };
+//
+// The list (tabs with their counts, filters, rows, pager) is drawn on the server
+// (web/workplace_pages.py, _postkorb_list.html): into the page for the first paint, and as
+// /postkorb/liste with the same parameters when the user changes tab, filters, sort or page,
+// after an action, and when something changed for the user (live.js). This script fetches it,
+// swaps its parts in without taking the user's place, and keeps what is the user's own in the
+// page: the row the shortcuts act on, the marked rows, the reasons opened.
+const state = { scope: "mine", page: 1, selected: new Set(), opened: new Set(), pending: null, views: null };
+// Every list asked for gets a ticket; what the user asked for last (`user`) and what was shown
+// last (`shown`) decide whether an answer may still be shown.
+const tickets = { asked: 0, user: 0, shown: 0, recheck: false };
 // live.js (an ES module, loaded in start()): the list and counts follow what changes for the user.
 let live = null;
-// What is kept in the address (so that reload and Back come back to it): tab, filters, sort
-// and the selected row.
+// What is kept in the address (so that reload and Back come back to it): tab, filters, sort,
+// page and the selected row. A value at its default is left out.
 const FILTERS = ["doc_type", "state", "sort"];
 const DEFAULTS = { doc_type: "", state: "open", sort: "received" };
 // The objections office registers objections and court letters from here in one step.
 const OFFICE = document.getElementById("postkorb").dataset.legal === "True";
 
+const list = () => document.getElementById("postkorb-list");
+const tbody = () => document.getElementById("inbox-rows");
+const rows = () => [...tbody().querySelectorAll("tr")];
+
 function status(message) {
   document.getElementById("inbox-status").textContent = message;
 }
 
-// `background`: asked because something changed, not by the user (see live.js BACKGROUND).
-async function loadCounts(background = false) {
-  state.counts = await api("/api/inbox/counts", background ? { headers: live.BACKGROUND } : {});
-  const tabs = [["mine", "Mein Postkorb", state.counts.mine], ["team", "Team", state.counts.team]]
-    .map(([scope, label, count]) => [scope, label, count.new ? `${count.new} neu / ${count.open}` : count.open]);
-  if (state.counts.deputy.length) tabs.push(["deputy", `Vertretung: ${state.counts.deputy.map((d) => d.name).join(", ")}`,
-    state.counts.deputy.reduce((sum, d) => sum + d.open, 0)]);
-  // The tabs are drawn anew only when there are others; else their counts change in place, so
-  // that a tab with focus keeps it when the counts change.
-  const nav = document.getElementById("scopes");
-  if ([...nav.children].map((b) => b.dataset.scope).join() !== tabs.map(([scope]) => scope).join()) {
-    nav.replaceChildren(...tabs.map(([scope]) => {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.dataset.scope = scope;
-      button.addEventListener("click", () => switchScope(scope));
-      return button;
-    }));
-  }
-  tabs.forEach(([scope, label, count], index) => {
-    const button = nav.children[index];
-    button.className = `tab${state.scope === scope ? " active" : ""}`;
-    button.setAttribute("aria-pressed", state.scope === scope ? "true" : "false");
-    setHtml(button, html`${label} <span class="count">${count}</span>`);
-  });
-  if (typeof refreshNavCount === "function") refreshNavCount(state.counts);
+function notice(text, action = null, onAction = null) {
+  if (live) live.notice(document.getElementById("live-notice"), text, action, onAction);
 }
 
-// The address of what is shown: /postkorb?tab=team&state=done&sort=oldest&doc_type=…&item=12
-function addressOf() {
+// --- the address ------------------------------------------------------------------------------
+
+// /postkorb?tab=team&state=done&sort=oldest&doc_type=…&page=2&item=12 (`item`: the row, if not
+// the first).
+function addressOf(item = undefined) {
   const filters = new FormData(document.getElementById("filters"));
   const params = new URLSearchParams();
   if (state.scope !== "mine") params.set("tab", state.scope);
@@ -52,11 +45,17 @@ function addressOf() {
     const value = filters.get(name);
     if (value && value !== DEFAULTS[name]) params.set(name, value);
   }
-  // The first row is where the list starts anyway; another row is named.
-  const item = current();
-  if (item && state.cursor > 0) params.set("item", item.id);
+  if (state.page > 1) params.set("page", state.page);
+  const chosen = item === undefined ? cursorItem() : item;
+  if (chosen) params.set("item", chosen);
   const query = params.toString();
-  return `${location.pathname}${query ? `?${query}` : ""}`;
+  return `/postkorb${query ? `?${query}` : ""}`;
+}
+
+// The id of the row the shortcuts act on, when it is not the first (the list starts there).
+function cursorItem() {
+  const index = cursorIndex();
+  return index > 0 ? rows()[index].dataset.id : null;
 }
 
 function remember(push = false) {
@@ -66,98 +65,171 @@ function remember(push = false) {
   if (push) history.pushState(null, "", address); else history.replaceState(null, "", address);
 }
 
-// Tab, filters and selected row from the address (on load and on Back/Forward).
-function restore() {
-  const params = new URLSearchParams(location.search);
-  const tab = params.get("tab");
-  state.scope = ["mine", "team", "deputy"].includes(tab) ? tab : "mine";
-  const form = document.getElementById("filters");
-  for (const name of FILTERS) {
-    const select = form.elements[name];
-    const wanted = params.get(name);
-    select.value = wanted && [...select.options].some((o) => o.value === wanted) ? wanted : DEFAULTS[name];
+// What the shown list stands for (tab and page), as the server drew it.
+function takeView() {
+  state.scope = list().dataset.tab;
+  state.page = Number(new URLSearchParams(list().dataset.address.split("?")[1] || "").get("page")) || 1;
+}
+
+// --- the server's list: fetched, and swapped in part by part ------------------------------------
+
+// The server's HTML, parsed by the browser as a document of its own (no innerHTML: the page's
+// Trusted Types policy stays the only way in).
+function fetchList(address, background) {
+  return new Promise((resolve) => {
+    const request = new XMLHttpRequest();
+    request.open("GET", address.replace(/^\/postkorb/, "/postkorb/liste"));
+    request.responseType = "document";
+    if (background) for (const [name, value] of Object.entries(live.BACKGROUND)) request.setRequestHeader(name, value);
+    request.onload = () => {
+      const fresh = request.response && request.response.getElementById("postkorb-list");
+      if (request.status !== 200 || !fresh) {
+        resolve({ error: request.status === 401 || request.responseURL.includes("/anmelden")
+          ? "Bitte neu anmelden." : "Die Liste konnte nicht geladen werden." });
+        return;
+      }
+      resolve({ list: fresh });
+    };
+    request.onerror = () => resolve({ error: "Keine Verbindung zum Server." });
+    request.send();
+  });
+}
+
+// The tabs: their counts change in place where the tabs are the same (a tab with focus keeps it).
+function syncTabs(fresh) {
+  const nav = document.getElementById("scopes");
+  const scopes = (element) => [...element.children].map((b) => b.dataset.scope).join();
+  if (scopes(nav) !== scopes(fresh)) { nav.replaceChildren(...fresh.childNodes); return; }
+  [...fresh.children].forEach((button, index) => {
+    const mine = nav.children[index];
+    mine.className = button.className;
+    mine.setAttribute("aria-pressed", button.getAttribute("aria-pressed"));
+    mine.replaceChildren(...button.childNodes);
+  });
+}
+
+// The filters show what the list was drawn for; a field keeps its place (and focus).
+function syncFilters(fresh) {
+  for (const field of fresh.querySelectorAll("select[id]")) {
+    const mine = document.getElementById(field.id);
+    const options = (select) => [...select.options].map((o) => `${o.value}=${o.text}`).join("|");
+    if (options(mine) !== options(field)) mine.replaceChildren(...field.childNodes);
+    mine.value = field.value;
   }
-  return Number(params.get("item")) || null;
 }
 
-// The list as the filters and tab ask for it.
-function fetchItems(background = false) {
-  const filters = new FormData(document.getElementById("filters"));
-  const params = new URLSearchParams({ scope: state.scope, state: filters.get("state"), sort: filters.get("sort") });
-  if (filters.get("doc_type")) params.set("doc_type", filters.get("doc_type"));
-  return api(`/api/inbox?${params}`, background ? { headers: live.BACKGROUND } : {});
+// The header's count of new items, from the counts the list was drawn with.
+function syncNav(fresh) {
+  const number = (name) => Number(fresh.dataset[name]) || 0;
+  if (typeof refreshNavCount === "function") {
+    refreshNavCount({ mine: { new: number("navMine") }, team: { new: number("navTeam") }, deputy: [{ open: number("navDeputy") }] });
+  }
+  list().dataset.tab = fresh.dataset.tab;
+  list().dataset.address = fresh.dataset.address;
+  list().dataset.total = fresh.dataset.total;
 }
 
-async function loadItems(keepCursor = false, wantedId = null) {
-  const keptId = keepCursor && current() ? current().id : wantedId;
-  state.loads += 1;
-  const body = await fetchItems();
-  showItems(body, keptId, keepCursor);
+// What the user did to rows survives their being drawn anew: marks and opened reasons.
+function restoreRows() {
+  const ids = new Set(rows().map((row) => row.dataset.id));
+  state.selected = new Set([...state.selected].filter((id) => ids.has(id)));
+  state.opened = new Set([...state.opened].filter((id) => ids.has(id)));
+  for (const row of rows()) {
+    row.querySelector(".pick").checked = state.selected.has(row.dataset.id);
+    if (state.opened.has(row.dataset.id)) showReason(row, true);
+  }
+  document.getElementById("selected-count").textContent = `${state.selected.size} markiert`;
 }
 
-// Shows a fetched list: the row with `keptId` keeps the cursor (else the first row).
-function showItems(body, keptId = null, keepCursor = false) {
-  state.items = body.items;
+// Swaps a fetched list in: the row with `keepId` keeps the cursor, else the row at `keepIndex`
+// (the next one after an item left), else the one the server marked. `said` replaces the
+// list's own status line (after an action).
+function showList(fresh, { keepId = null, keepIndex = -1, said = null } = {}) {
   state.pending = null;
-  if (live) live.notice(document.getElementById("live-notice"), "");
-  state.selected = new Set([...state.selected].filter((id) => body.items.some((i) => i.id === id)));
-  const kept = keptId ? state.items.findIndex((i) => i.id === keptId) : -1;
-  if (kept >= 0) state.cursor = kept;
-  else if (!keepCursor || state.cursor >= state.items.length) state.cursor = state.items.length ? 0 : -1;
-  render();
+  notice("");
+  syncTabs(fresh.querySelector("#scopes"));
+  syncFilters(fresh.querySelector("#filters"));
+  syncNav(fresh);
+  const draw = () => {
+    tbody().replaceChildren(...fresh.querySelector("#inbox-rows").childNodes);
+    restoreRows();
+  };
+  if (live) live.keepFocus(tbody(), "tr", draw); else draw();
+  document.getElementById("pager").replaceChildren(...fresh.querySelector("#pager").childNodes);
+  takeView();
+  const all = rows();
+  const kept = keepId ? all.findIndex((row) => row.dataset.id === String(keepId)) : -1;
+  if (kept >= 0) markCursor(kept);
+  else if (keepIndex >= 0 && all.length) markCursor(Math.min(keepIndex, all.length - 1));
+  else markCursor(Math.max(0, all.findIndex((row) => row.getAttribute("aria-current") === "true")));
+  status(said || fresh.querySelector("#inbox-status").textContent);
   remember();
-  const rejected = state.items.filter((i) => i.document.qa_status === "rejected" && i.state !== "done");
-  const notices = [`${body.total} Einträge`];
-  if (rejected.length) {
-    const why = rejected.slice(0, 3).map((i) => `${i.document.doc_type_name || "Dokument"} (${i.document.source_name}): ${i.comment || "zur Neuerfassung abgelehnt"}`);
-    notices.push(`${rejected.length} ${rejected.length === 1 ? "Dokument wurde" : "Dokumente wurden"} von der Scanstelle zur Neuerfassung abgelehnt und ${rejected.length === 1 ? "ist" : "sind"} nicht mehr in der Akte; nach dem neuen Scan ${rejected.length === 1 ? "kommt es" : "kommen sie"} wieder. ${why.join("; ")}`);
-  }
-  status(notices.join(". ") + ".");
 }
 
-// A letter read before (issue 15): linked to the earlier one where the user may see it.
-function duplicateLink(mark) {
-  return mark.earlier_id ? html`<a href="${uri`/dokument/${mark.earlier_id}`}">${mark.text}</a>` : mark.text;
+// The list as the user asked for it (`address`: what to show; by default what is shown, with
+// the row the cursor is on). An answer that a newer request of the user's overtook is dropped.
+async function loadList({ address = null, keepIndex = -1, said = null } = {}) {
+  const wanted = address || addressOf();
+  const ticket = ++tickets.asked;
+  tickets.user = ticket;
+  const before = currentId();
+  const answer = await fetchList(wanted, false);
+  if (ticket !== tickets.user || ticket < tickets.shown) return;
+  if (answer.error) { status(answer.error); return; }
+  tickets.shown = ticket;
+  // The row the user moved to while the list was asked for keeps the cursor.
+  const moved = currentId() !== before ? currentId() : null;
+  const keepId = moved || new URLSearchParams(wanted.split("?")[1] || "").get("item");
+  showList(answer.list, { keepId, keepIndex, said });
+  // A change announced while this was asked for is looked at now (against this list).
+  if (tickets.recheck) { tickets.recheck = false; await liveChange(); }
 }
 
-function duplicateBadge(mark) {
-  if (!mark) return "";
-  return mark.earlier_id
-    ? html`<a class="badge duplicate" href="${uri`/dokument/${mark.earlier_id}`}" title="${mark.text}">Duplikat</a> `
-    : html`<span class="badge duplicate" title="${mark.text}">Duplikat</span> `;
+// What tells two drawings of the rows apart (not where the cursor is, nor which reason is open).
+function signature(container) {
+  return [...container.querySelectorAll("tr")]
+    .map((row) => `${row.dataset.id}|${row.dataset.state}|${row.textContent.replace(/[▸▾]/g, "").replace(/\s+/g, " ")}`).join("\n");
 }
 
 // Something changed for the user (live.js asked): the counts follow at once; the list only
 // where that moves no row the user is on, else a quiet notice offers it ("2 neue Einträge –
 // anzeigen"). The row with the cursor (and focus) keeps its place and its focus.
 async function liveChange() {
-  await loadCounts(true);
-  const loads = state.loads;
-  const body = await fetchItems(true);
-  // The user changed tab or filters meanwhile: that list is the newer one.
-  if (loads !== state.loads) return;
-  const shown = state.items.map((i) => i.id);
-  const fresh = body.items.map((i) => i.id);
-  const added = fresh.filter((id) => !shown.includes(id));
-  const gone = shown.filter((id) => !fresh.includes(id));
-  if (JSON.stringify(body.items) === JSON.stringify(state.items)) {
+  // The user's own request is under way: its answer is shown first (with what it says).
+  if (tickets.user > tickets.shown) { tickets.recheck = true; return; }
+  const ticket = ++tickets.asked;
+  const answer = await fetchList(addressOf(), true);
+  // The user changed the view meanwhile, or a later answer is shown: that list is the newer one.
+  if (answer.error || ticket < tickets.user || ticket < tickets.shown) return;
+  const fresh = answer.list;
+  const current = currentId();
+  const freshRows = fresh.querySelector("#inbox-rows");
+  if (signature(freshRows) === signature(tbody())) {
+    tickets.shown = ticket;
+    syncTabs(fresh.querySelector("#scopes"));
+    syncNav(fresh);
     state.pending = null;
-    live.notice(document.getElementById("live-notice"), "");
+    notice("");
     return;
   }
-  const item = current();
-  const stays = !item || fresh.indexOf(item.id) === state.cursor;
-  if (stays) {
-    live.keepFocus(document.getElementById("inbox-rows"), "tr", () => showItems(body, item ? item.id : null, true));
-    if (added.length) live.notice(document.getElementById("live-notice"), `${newEntries(added.length)} in der Liste.`);
+  const shown = rows().map((row) => row.dataset.id);
+  const ids = [...freshRows.querySelectorAll("tr")].map((row) => row.dataset.id);
+  const added = ids.filter((id) => !shown.includes(id));
+  const gone = shown.filter((id) => !ids.includes(id));
+  if (!current || ids.indexOf(current) === cursorIndex()) {
+    tickets.shown = ticket;
+    showList(fresh, { keepId: current });
+    if (added.length) notice(`${newEntries(added.length)} in der Liste.`);
     return;
   }
-  state.pending = { body, added };
+  syncTabs(fresh.querySelector("#scopes"));
+  syncNav(fresh);
+  state.pending = { fresh, added, ticket };
   const parts = [];
   if (added.length) parts.push(newEntries(added.length));
   if (gone.length) parts.push(`${gone.length} ${gone.length === 1 ? "Eintrag" : "Einträge"} nicht mehr in der Liste`);
   if (!parts.length) parts.push("Die Liste hat sich geändert");
-  live.notice(document.getElementById("live-notice"), parts.join(", "), "anzeigen", showPending);
+  notice(parts.join(", "), "anzeigen", showPending);
 }
 
 function newEntries(count) {
@@ -166,101 +238,62 @@ function newEntries(count) {
 
 // The list the notice offered: the cursor (and focus) on the first new row, else where it was.
 function showPending() {
-  if (!state.pending) return;
-  const { body, added } = state.pending;
-  const item = current();
-  showItems(body, added.length ? added[0] : (item ? item.id : null), true);
-  const row = document.querySelectorAll("#inbox-rows tr")[state.cursor];
+  const pending = state.pending;
+  if (!pending || pending.ticket < tickets.user || pending.ticket < tickets.shown) return;
+  tickets.shown = pending.ticket;
+  showList(pending.fresh, { keepId: pending.added.length ? pending.added[0] : currentId() });
+  const row = rows()[cursorIndex()];
   if (row) { row.focus(); row.scrollIntoView({ block: "nearest" }); }
 }
 
-function render() {
-  const rows = document.getElementById("inbox-rows");
-  rows.replaceChildren();
-  state.items.forEach((item, index) => {
-    const doc = item.document;
-    const row = document.createElement("tr");
-    row.dataset.id = item.id;
-    row.className = `${item.state}${index === state.cursor ? " cursor" : ""}`;
-    row.tabIndex = -1;
-    if (index === state.cursor) row.setAttribute("aria-current", "true");
-    const rejected = doc.qa_status === "rejected";
-    const where = item.kind === "team" ? html` <span class="badge">Team ${item.team}</span>` : "";
-    const household = doc.bg_number
-      ? html`<a href="${uri`/akte/${doc.bg_number}`}">${doc.bg_number}</a> <span class="hint">${doc.household_name || ""}</span>`
-      : "–";
-    const open = state.opened.has(item.id);
-    const detailId = `reason-${item.id}`;
-    setHtml(row, html`
-      <td><input type="checkbox" class="pick" aria-label="${rowName(item)} markieren"${state.selected.has(item.id) ? html` checked` : ""}></td>
-      <td class="nowrap">${germanDate(doc.receipt_date)}${item.state === "new" ? html` <span class="badge new">neu</span>` : ""}${item.state === "done" ? html` <span class="badge approved">erledigt</span>` : ""}</td>
-      <td><div class="line wide">${duplicateBadge(doc.duplicate)}<span class="type">${doc.doc_type_name || "–"}</span> <span class="hint">${doc.source_name} · ${doc.pages} S.</span>${where}${rejected ? html` <span class="badge rejected">zur Neuerfassung abgelehnt</span>` : ""}</div></td>
-      <td><div class="line">${household}</div></td>
-      <td class="reason"><button type="button" class="disclosure" data-act="reason" aria-expanded="${open ? "true" : "false"}" aria-controls="${detailId}" aria-label="Grund: ${rowName(item)}"><span aria-hidden="true">${open ? "▾" : "▸"}</span> Grund${item.comment ? " und Kommentar" : ""}</button></td>
-      <td class="actions">
-        ${rejected ? "" : html`<button type="button" class="secondary" data-act="show" title="Im Anzeigefenster zeigen (Enter)">Anzeigen</button>`}
-        ${rejected ? "" : html`<a href="${`${uri`/dokument/${doc.id}`}?liste=postkorb&${addressOf().split("?")[1] || ""}`}" aria-label="Dokumentseite: ${rowName(item)}">Dokumentseite</a>`}
-        ${OFFICE && doc.bg_number && !rejected ? html`<button type="button" data-act="register" title="Als Widerspruch oder Klage erfassen (r)">${doc.doc_type === "klage" ? "Klage erfassen" : "Widerspruch erfassen"}</button>` : ""}
-        ${item.kind === "team" && !rejected ? html`<button type="button" data-act="take" title="Übernehmen (u)">Übernehmen</button>` : ""}
-        ${item.state !== "done" ? html`<button type="button" data-act="done" title="Erledigt (e)">Erledigt</button>` : ""}
-        ${item.state === "done" && !rejected ? html`<button type="button" class="secondary" data-act="reopen" title="Wieder öffnen (o)">Wieder öffnen</button>` : ""}
-      </td>`);
-    const detail = document.createElement("div");
-    detail.className = "reason-text";
-    detail.id = detailId;
-    detail.hidden = !open;
-    const reason = document.createElement("div");
-    reason.textContent = item.reason;
-    detail.append(reason);
-    if (doc.duplicate) {
-      const mark = document.createElement("div");
-      setHtml(mark, html`${duplicateLink(doc.duplicate)} (${doc.duplicate.kind_name})`);
-      detail.append(mark);
-    }
-    if (item.comment) {
-      const note = document.createElement("div");
-      note.className = rejected ? "notice" : "hint";
-      note.textContent = item.forwarded_by ? `${item.forwarded_by}: ${item.comment}` : item.comment;
-      detail.append(note);
-    }
-    row.querySelector("td.reason").append(detail);
-    row.addEventListener("click", (event) => {
-      if (event.target.closest("a")) return;
-      if (event.target.classList.contains("pick")) {
-        toggle(item.id, event.target.checked);
-        return;
-      }
-      const act = event.target.closest("[data-act]") ? event.target.closest("[data-act]").dataset.act : undefined;
-      moveTo(index, !act);
-      if (act === "reason") toggleReason(item, row, detail);
-      else if (act === "show") show(item);
-      else if (act === "register") register(item);
-      else if (act) act1(item, act);
-    });
-    // The row whose link or button has focus is the one the shortcuts act on.
-    row.addEventListener("focusin", (event) => {
-      if (event.target !== row && state.cursor !== index) markCursor(index);
-    });
-    rows.append(row);
-  });
-  document.getElementById("selected-count").textContent = `${state.selected.size} markiert`;
+// --- rows ----------------------------------------------------------------------------------------
+
+function cursorIndex() {
+  return rows().findIndex((row) => row.classList.contains("cursor"));
 }
 
-// What tells a row apart for a screen reader: date, type and household (or file name).
-function rowName(item) {
-  const doc = item.document;
-  const who = doc.household_name || doc.bg_number || doc.source_name;
-  return `${doc.doc_type_name || "Dokument"}, Eingang vom ${germanDate(doc.receipt_date)}, ${who},`;
+function current() {
+  const index = cursorIndex();
+  return index >= 0 ? rows()[index] : null;
+}
+
+function currentId() {
+  const row = current();
+  return row ? row.dataset.id : null;
+}
+
+// The row the shortcuts act on, marked for the eye and for screen readers.
+function markCursor(index) {
+  rows().forEach((row, i) => {
+    row.classList.toggle("cursor", i === index);
+    if (i === index) row.setAttribute("aria-current", "true"); else row.removeAttribute("aria-current");
+  });
+}
+
+function moveTo(index, follow = true) {
+  const all = rows();
+  if (index < 0 || index >= all.length) return;
+  markCursor(index);
+  remember();
+  all[index].scrollIntoView({ block: "nearest" });
+  // The viewer window follows the selection, if one is open.
+  if (follow && window.EAkteViewer) {
+    window.EAkteViewer.isOpen().then((open) => { if (open) show(current()); });
+  }
 }
 
 // The routing reason (and a forwarding comment) on demand, in a line of its own below the row.
-function toggleReason(item, row, detail) {
-  const open = !state.opened.has(item.id);
-  if (open) state.opened.add(item.id); else state.opened.delete(item.id);
-  detail.hidden = !open;
+function showReason(row, open) {
   const button = row.querySelector("[data-act=reason]");
+  document.getElementById(button.getAttribute("aria-controls")).hidden = !open;
   button.setAttribute("aria-expanded", open ? "true" : "false");
   button.querySelector("span").textContent = open ? "▾" : "▸";
+}
+
+function toggleReason(row) {
+  const open = !state.opened.has(row.dataset.id);
+  if (open) state.opened.add(row.dataset.id); else state.opened.delete(row.dataset.id);
+  showReason(row, open);
 }
 
 function toggle(id, on) {
@@ -268,66 +301,49 @@ function toggle(id, on) {
   document.getElementById("selected-count").textContent = `${state.selected.size} markiert`;
 }
 
-function current() {
-  return state.cursor >= 0 ? state.items[state.cursor] : null;
+function show(row) {
+  if (!row || !row.querySelector("[data-act=show]")) return;
+  window.EAkteViewer.show(row.dataset.document, { page: 1 });
+  if (row.dataset.state === "new") act(row, "read", true);
 }
 
-function show(item) {
-  if (!item) return;
-  window.EAkteViewer.show(item.document.id, { page: 1 });
-  if (item.state === "new") act1(item, "read", true);
-}
-
-// The row the shortcuts act on, marked for the eye and for screen readers.
-function markCursor(index) {
-  state.cursor = index;
-  document.querySelectorAll("#inbox-rows tr").forEach((row, i) => {
-    row.classList.toggle("cursor", i === index);
-    if (i === index) row.setAttribute("aria-current", "true"); else row.removeAttribute("aria-current");
-  });
-}
-
-function moveTo(index, follow = true) {
-  if (index < 0 || index >= state.items.length) return;
-  markCursor(index);
-  remember();
-  const row = document.querySelectorAll("#inbox-rows tr")[index];
-  row.scrollIntoView({ block: "nearest" });
-  // The viewer window follows the selection, if one is open.
-  if (follow && window.EAkteViewer) {
-    window.EAkteViewer.isOpen().then((open) => { if (open) show(current()); });
-  }
-}
-
-function register(item) {
-  if (!OFFICE || !item || !item.document.bg_number) return;
-  window.EAkteLegal.register(item.document.id, {
+function register(row) {
+  if (!OFFICE || !row || !row.querySelector("[data-act=register]")) return;
+  window.EAkteLegal.register(row.dataset.document, {
     onDone: async ({ kind, body }) => {
-      await loadCounts();
-      await loadItems(true);
+      await loadList();
       status(kind === "objection" ? `Widerspruch Nr. ${body.id} erfasst.` : `Klage ${body.file_reference} erfasst.`);
     },
   });
 }
 
-async function act1(item, action, quiet = false, body = {}) {
+// One action on one row; the server says what was done ("brief.pdf: erledigt"). The cursor
+// stays on the row, or where it was if the row left the list.
+async function act(row, action, quiet = false, body = {}) {
+  const index = rows().indexOf(row);
   try {
-    await api(uri`/api/inbox/${item.id}/${action}`, {
+    const done = await api(uri`/api/inbox/${row.dataset.id}/${action}`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body),
     });
-    await loadCounts();
-    await loadItems(true);
-    if (!quiet) status(`${item.document.source_name}: ${{ done: "erledigt", take: "übernommen", read: "gelesen", forward: "weitergeleitet", return: "zurück in der Klärung", reopen: "wieder geöffnet" }[action] || action}`);
+    await loadList({ address: addressOf(row.dataset.id), keepIndex: index, said: quiet ? null : done.said });
   } catch (error) {
     status(error.message);
   }
 }
 
+// A shortcut for an action works where the row offers its button.
+function press(action) {
+  const row = current();
+  if (row && row.querySelector(`[data-act=${action}]`)) act(row, action);
+}
+
+// --- marked entries ------------------------------------------------------------------------------
+
 // The marked entries, or the one the cursor is on.
 function targets() {
-  return state.selected.size ? [...state.selected] : (current() ? [current().id] : []);
+  return state.selected.size ? [...state.selected].map(Number) : (current() ? [Number(current().dataset.id)] : []);
 }
 
 // Throws with the server's German message; the caller decides where to show it.
@@ -338,9 +354,7 @@ async function bulkRequest(ids, action, body = {}) {
     body: JSON.stringify({ ids, action, ...body }),
   });
   state.selected.clear();
-  await loadCounts();
-  await loadItems(true);
-  status(`${ids.length} Einträge bearbeitet.`);
+  await loadList({ keepIndex: Math.max(0, cursorIndex()), said: `${ids.length} Einträge bearbeitet.` });
 }
 
 async function bulk(action, body = {}) {
@@ -353,28 +367,39 @@ async function bulk(action, body = {}) {
   }
 }
 
+function openDialog(id) {
+  const form = document.querySelector(`#${id} form`);
+  form.reset();
+  clearFieldErrors(form);
+  form.querySelector(".error").textContent = "";
+  document.getElementById(id).showModal();
+}
+
 async function askForward() {
   if (!targets().length) { status("Bitte zuerst Einträge markieren."); return; }
-  const dialog = document.getElementById("forward-dialog");
   const form = document.getElementById("forward-form");
   if (form.elements.to_user.options.length <= 1) {
     const staff = await api("/api/staff");
     for (const person of staff.users) form.elements.to_user.append(new Option(`${person.name} (${person.team || "–"})`, person.login));
     for (const team of staff.teams) form.elements.to_team.append(new Option(team, team));
   }
-  form.reset();
-  clearFieldErrors(form);
-  form.querySelector(".error").textContent = "";
-  dialog.showModal();
+  openDialog("forward-dialog");
 }
 
 function askReturn() {
   if (!targets().length) { status("Bitte zuerst Einträge markieren."); return; }
-  const form = document.getElementById("return-form");
-  form.reset();
-  clearFieldErrors(form);
-  form.querySelector(".error").textContent = "";
-  document.getElementById("return-dialog").showModal();
+  openDialog("return-dialog");
+}
+
+// "Duplikat verwerfen …": a confirmation that wants a reason (the server says when it is missing).
+let discarding = null;
+
+function askDiscard(row) {
+  const button = row && row.querySelector("[data-act=discard]");
+  if (!button) return;
+  discarding = row;
+  openDialog("discard-dialog");
+  document.getElementById("discard-what").textContent = button.dataset.confirm;
 }
 
 function bindDialogs() {
@@ -395,15 +420,27 @@ function bindDialogs() {
   dialogForm(document.getElementById("return-form"), (data) => (
     (data.comment || "").trim() ? {} : { comment: "Bitte begründen, warum das Dokument zurück in die Klärung geht." }
   ), (data) => bulkRequest(targets(), "return", { comment: data.comment }), { return_reason: "comment" });
+  dialogForm(document.getElementById("discard-form"), () => ({}), async (data) => {
+    const row = discarding;
+    const index = rows().indexOf(row);
+    const done = await api(uri`/api/inbox/${row.dataset.id}/discard`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ reason: data.reason }),
+    });
+    discarding = null;
+    await loadList({ address: addressOf(null), keepIndex: index, said: done.said });
+  }, { discard_reason: "reason" });
 }
 
 async function switchScope(scope) {
+  if (scope === "deputy" && !document.querySelector("#scopes [data-scope=deputy]")) return;
   state.scope = scope;
+  state.page = 1;
   state.selected.clear();
-  state.cursor = -1;
-  history.pushState(null, "", addressOf());
-  await loadCounts();
-  await loadItems();
+  const address = addressOf(null);
+  history.pushState(null, "", address);
+  await loadList({ address });
 }
 
 // --- saved views: tab, filters and sort under a name of the user's own (stored on the server) ---
@@ -438,8 +475,8 @@ async function loadViews() {
 function drawViews() {
   if (!state.views) return;
   const here = viewAddress(shownParams());
-  const list = document.getElementById("views-list");
-  setHtml(list, state.views.length ? html`${state.views.map((view) => html`<li data-id="${view.id}">
+  const views = document.getElementById("views-list");
+  setHtml(views, state.views.length ? html`${state.views.map((view) => html`<li data-id="${view.id}">
     <a href="${viewAddress(view.params)}" aria-current="${viewAddress(view.params) === here ? "page" : "false"}">${view.name}</a>
     <button type="button" class="secondary" data-delete="${view.id}" aria-label="Ansicht »${view.name}« löschen">Löschen</button></li>`)}`
     : html`<li class="hint">Noch keine gespeicherten Ansichten.</li>`);
@@ -510,59 +547,107 @@ function openViewer() {
 
 document.addEventListener("keydown", (event) => {
   if (!shortcutAllowed(event)) return;
-  const item = current();
+  const row = current();
   const keys = {
-    ArrowDown: () => moveTo(state.cursor + 1), j: () => moveTo(state.cursor + 1),
-    ArrowUp: () => moveTo(state.cursor - 1), k: () => moveTo(state.cursor - 1),
-    Enter: () => show(item), v: openViewer,
-    x: () => { if (item) { toggle(item.id, !state.selected.has(item.id)); render(); } },
-    g: () => item && act1(item, "read"), e: () => item && item.state !== "done" && act1(item, "done"),
-    o: () => item && item.state === "done" && act1(item, "reopen"),
-    u: () => item && item.kind === "team" && act1(item, "take"), w: askForward,
-    a: () => item && item.document.bg_number && window.location.assign(uri`/akte/${item.document.bg_number}`),
-    "1": () => switchScope("mine"), "2": () => switchScope("team"),
-    "3": () => state.counts && state.counts.deputy.length && switchScope("deputy"),
+    ArrowDown: () => moveTo(cursorIndex() + 1), j: () => moveTo(cursorIndex() + 1),
+    ArrowUp: () => moveTo(cursorIndex() - 1), k: () => moveTo(cursorIndex() - 1),
+    Enter: () => show(row), v: openViewer,
+    x: () => { if (row) { const box = row.querySelector(".pick"); box.checked = !box.checked; toggle(row.dataset.id, box.checked); } },
+    g: () => row && act(row, "read"), e: () => press("done"), o: () => press("reopen"), u: () => press("take"),
+    w: askForward,
+    a: () => row && row.dataset.bg && window.location.assign(uri`/akte/${row.dataset.bg}`),
+    "1": () => switchScope("mine"), "2": () => switchScope("team"), "3": () => switchScope("deputy"),
     "?": () => document.getElementById("help").showModal(),
-    r: () => register(item),
+    r: () => register(row),
   };
   const handler = keys[event.key];
   if (handler) { event.preventDefault(); handler(); }
 });
 
+function bindList() {
+  const box = list();
+  // The list's parts are drawn anew: their events are taken where they bubble to.
+  box.addEventListener("change", (event) => {
+    if (event.target.closest("#filters")) {
+      // The address follows once the list is shown (as Back and reload will show it).
+      state.page = 1;
+      loadList({ address: addressOf(null) });
+    } else if (event.target.id === "select-all") {
+      for (const row of rows()) {
+        row.querySelector(".pick").checked = event.target.checked;
+        toggle(row.dataset.id, event.target.checked);
+      }
+    } else if (event.target.classList.contains("pick")) {
+      toggle(event.target.closest("tr").dataset.id, event.target.checked);
+    }
+  });
+  box.addEventListener("submit", (event) => event.preventDefault());
+  box.addEventListener("click", (event) => {
+    const tab = event.target.closest("#scopes [data-scope]");
+    if (tab) { switchScope(tab.dataset.scope); return; }
+    const page = event.target.closest("#pager a.page-link");
+    if (page) {
+      event.preventDefault();
+      const address = new URL(page.href).pathname + new URL(page.href).search;
+      history.pushState(null, "", address);
+      loadList({ address });
+      return;
+    }
+    const bulkButton = event.target.closest("[data-bulk]");
+    if (bulkButton) {
+      const action = bulkButton.dataset.bulk;
+      if (action === "forward") askForward();
+      else if (action === "return") askReturn();
+      else bulk(action);
+      return;
+    }
+    const row = event.target.closest("#inbox-rows tr");
+    if (!row || event.target.closest("a") || event.target.classList.contains("pick")) return;
+    const button = event.target.closest("[data-act]");
+    const action = button ? button.dataset.act : undefined;
+    moveTo(rows().indexOf(row), !action);
+    if (action === "reason") toggleReason(row);
+    else if (action === "show") show(row);
+    else if (action === "register") register(row);
+    else if (action === "discard") askDiscard(row);
+    else if (action) act(row, action);
+  });
+  // The row whose link or button has focus is the one the shortcuts act on.
+  box.addEventListener("focusin", (event) => {
+    const row = event.target.closest("#inbox-rows tr");
+    if (row && event.target !== row && !row.classList.contains("cursor")) markCursor(rows().indexOf(row));
+  });
+}
+
 async function start() {
-  const types = await api("/api/doctypes");
-  const select = document.getElementById("filter-type");
-  for (const type of types.doctypes) select.append(new Option(type.name, type.code));
-  document.getElementById("filters").addEventListener("change", () => loadItems());
-  window.addEventListener("popstate", async () => {
-    const wanted = restore();
+  takeView();
+  bindList();
+  window.addEventListener("popstate", () => {
     state.selected.clear();
-    await loadCounts();
-    await loadItems(false, wanted);
+    loadList({ address: location.pathname + location.search });
   });
-  document.getElementById("select-all").addEventListener("change", (event) => {
-    state.selected = event.target.checked ? new Set(state.items.map((i) => i.id)) : new Set();
-    render();
-  });
-  document.querySelectorAll("[data-bulk]").forEach((button) => button.addEventListener("click", () => {
-    const action = button.dataset.bulk;
-    if (action === "forward") askForward();
-    else if (action === "return") askReturn();
-    else bulk(action);
-  }));
   bindDialogs();
   document.getElementById("open-viewer").addEventListener("click", openViewer);
   document.getElementById("show-help").addEventListener("click", () => document.getElementById("help").showModal());
   bindViews();
   live = await import("/static/live.js");
-  // The state about to be loaded is the one the first answer stands for.
   await live.watch("/api/inbox/changes", liveChange, {
-    onEnd: (message) => live.notice(document.getElementById("live-notice"), message, "neu anmelden", live.logInAgain),
+    onEnd: (message) => notice(message, "neu anmelden", live.logInAgain),
   }).ready;
-  const wanted = restore();
-  await loadCounts();
-  await loadItems(false, wanted);
   await loadViews();
+  catchUp(list().dataset.token);
+}
+
+// The list was drawn before the watcher's first answer: what changed in between is shown too
+// (asked once, when the page is in front: a hidden page asks nothing).
+async function catchUp(rendered) {
+  if (document.visibilityState === "hidden") {
+    document.addEventListener("visibilitychange", () => catchUp(rendered), { once: true });
+    return;
+  }
+  const known = await fetch("/api/inbox/changes", { credentials: "same-origin", cache: "no-store", headers: live.BACKGROUND })
+    .then((response) => (response.ok ? response.json() : null)).catch(() => null);
+  if (known && known.token !== rendered) await liveChange();
 }
 
 document.addEventListener("DOMContentLoaded", start);
