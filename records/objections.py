@@ -241,9 +241,11 @@ def _checked_deadline(
 def correct_receipt_date(gate: Gate, objection_id: int, new_date: date, reason: str) -> Objection:
     objection = _objection(gate, objection_id, "objection.receipt_date_corrected")
     if not reason.strip():
-        raise InvalidInput("Eine Korrektur des Eingangsdatums braucht eine Begründung.")
+        raise InvalidInput(
+            "Eine Korrektur des Eingangsdatums braucht eine Begründung.", code="receipt_reason"
+        )
     if new_date > local_today():
-        raise InvalidInput("Das Eingangsdatum liegt in der Zukunft.")
+        raise InvalidInput("Das Eingangsdatum liegt in der Zukunft.", code="receipt_future")
     before = objection.receipt_date
     objection.receipt_date = new_date
     _checked_deadline(objection)
@@ -359,6 +361,25 @@ def _names(session: Session, logins: set[str]) -> dict[str, str]:
     }
 
 
+def _day(iso: object) -> str:
+    """An ISO date of the audit log's details as Germans write it ("" for none)."""
+    try:
+        return f"{date.fromisoformat(str(iso)[:10]):%d.%m.%Y}"
+    except ValueError:
+        return ""
+
+
+def _timeliness(on_time: object, template: str) -> str:
+    if on_time is None:
+        return ""
+    return template.format("fristgerecht" if on_time else "verspätet")
+
+
+def _state_name(code: object) -> str:
+    text = str(code)
+    return STATE_NAMES.get(text) or APPEAL_STATE_NAMES.get(text) or text
+
+
 @dataclass(frozen=True)
 class HistoryRow:
     """One step in a case's history: what was done, by whom (login and name) and when."""
@@ -368,6 +389,31 @@ class HistoryRow:
     by_name: str | None
     at: datetime
     details: dict[str, Any] | None
+
+    @property
+    def what(self) -> str:
+        """The step in German, as the case's Verlauf says it."""
+        d = self.details or {}
+        if self.action == "objection.registered":
+            on_time = _timeliness(d.get("on_time"), ", {}")
+            return f"Widerspruch erfasst (Eingang {_day(d.get('receipt_date'))}{on_time})"
+        if self.action == "objection.receipt_date_corrected":
+            return (
+                f"Eingangsdatum berichtigt: {_day(d.get('before'))} → {_day(d.get('after'))}. "
+                f"Begründung: {d.get('reason') or ''}"
+            )
+        if self.action == "objection.decision_set":
+            reason = f". Begründung: {d['reason']}" if d.get("reason") else ""
+            on_time = _timeliness(d.get("on_time"), " ({})")
+            return f"Angefochtener Bescheid / Bekanntgabe geändert{reason}{on_time}"
+        if self.action in ("objection.status", "appeal.status"):
+            return f"Status: {_state_name(d.get('before'))} → {_state_name(d.get('after'))}"
+        if self.action == "appeal.registered":
+            return (
+                f"Klage erfasst: {d.get('court') or ''}, Az. {d.get('file_reference') or ''}, "
+                f"zugestellt {_day(d.get('served_on'))}"
+            )
+        return self.action
 
 
 def _history(session: Session, kind: str, key: int) -> list[HistoryRow]:

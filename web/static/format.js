@@ -195,6 +195,35 @@ function deadlineHtml(iso, open = true) {
   return html`<span class="due overdue">${germanDate(iso)}</span> <span class="badge overdue">überfällig seit ${germanDate(dayAfter(iso))}</span>`;
 }
 
+// A part of a page rendered on the server, fetched (GET) or answered to a form (POST with a
+// FormData `body`): the browser parses the HTML as a document of its own (no innerHTML, so the
+// Trusted Types policy stays the only way in). Resolves with { status, body } for 200 and 422
+// (a form with its errors at the fields), else with { error } in German: the error page's own
+// message where there is one. Move the part in with `target.replaceChildren(...body.childNodes)`.
+function serverPart(url, { method = "GET", body = null, headers = {} } = {}) {
+  return new Promise((resolve) => {
+    const request = new XMLHttpRequest();
+    request.open(method, url);
+    request.responseType = "document";
+    for (const [name, value] of Object.entries(headers)) request.setRequestHeader(name, value);
+    request.onload = () => {
+      const page = request.response;
+      if ((request.status === 200 || request.status === 422) && page && !request.responseURL.includes("/anmelden")) {
+        resolve({ status: request.status, body: page.body });
+        return;
+      }
+      if (request.status === 401 || request.responseURL.includes("/anmelden")) {
+        resolve({ error: "Bitte neu anmelden." });
+        return;
+      }
+      const said = page && page.querySelector("main h1 + p");
+      resolve({ error: said && said.textContent.trim() ? said.textContent.trim() : `Fehler ${request.status}` });
+    };
+    request.onerror = () => resolve({ error: "Keine Verbindung zum Server." });
+    request.send(body);
+  });
+}
+
 // Errors shown next to the fields of a form (WCAG 3.3.1): each invalid field gets
 // aria-invalid and a message it names in aria-describedby; focus goes to the first of them.
 // What the user typed stays. `errors` maps a field's name to its German message.
