@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from app.product import create_product_app
@@ -22,6 +23,8 @@ from core.db import transaction
 from records.models import AuditEvent, Document
 from records.runtime import Runtime
 from tests.support import PASSWORD, client_for, file_indexed, load_people
+from tests.support_a11y import axe_violations
+from tests.support_browser import log_in, screenshot
 
 HOUSEHOLD = "95401BG5662133"  # Jan Braun's (Leistung Husum)
 OFFICE = "ws.1"  # Lena Herrmann, objections office
@@ -49,8 +52,7 @@ def _german(day: date) -> str:
 
 def build_office(runtime: Runtime) -> Office:
     """A decision sent on 10.10.2026, an objection against it, one without a decision, and an
-    appeal from a hostile court letter whose statement was due a week ago."""
-    load_people(runtime)
+    appeal from a hostile court letter whose statement was due a week ago (the people loaded)."""
     decision = file_indexed(runtime, HOUSEHOLD, "bescheid", "Bescheid", target=OFFICE_TEAM)
     with transaction(runtime.sessions) as session:
         sent = session.get(Document, uuid.UUID(decision))
@@ -102,6 +104,7 @@ def build_office(runtime: Runtime) -> Office:
 
 @pytest.fixture
 def office(sqlite_runtime: Runtime) -> Office:
+    load_people(sqlite_runtime)
     return build_office(sqlite_runtime)
 
 
@@ -206,12 +209,8 @@ def test_the_scripts_hold_no_label_maps(office: Office, clerk: TestClient) -> No
 
 
 def test_filter_and_sort_live_in_the_address(office: Office, clerk: TestClient) -> None:
-    done = clerk.post(
-        f"/widersprueche/{office.unchecked}/status",
-        data={"status": "abhilfe"},
-        follow_redirects=False,
-    )
-    assert done.status_code == 303
+    done = clerk.post(f"/widersprueche/{office.unchecked}/status", data={"status": "abhilfe"})
+    assert done.status_code == 200
     html = clerk.get("/widersprueche").text
     assert f"Nr. {office.unchecked} ·" not in html  # closed: not among the open ones
     everything = clerk.get("/widersprueche?alle=1&sortierung=neueste").text
@@ -293,12 +292,10 @@ def test_a_saved_form_answers_the_part_drawn_anew_and_the_history_says_it(
     )
     assert 'id="receipt-date" name="receipt_date" required' in corrected.text
     assert 'value="2026-11-03"' not in corrected.text.split('id="receipt-form"')[1]  # emptied
-    # Without the script: 303 back to the page, which says what was saved.
+    # Without the script: the whole page, which says what was saved.
     plain = clerk.post(f"{base}/status", data={"status": "abhilfe"}, follow_redirects=False)
-    assert plain.status_code == 303
-    assert plain.headers["location"] == f"{base}?gespeichert=status%3Aabhilfe"
-    shown = clerk.get(plain.headers["location"]).text
-    assert '<p id="case-status" role="status">Status gesetzt: Abhilfe.</p>' in shown
+    assert plain.status_code == 200 and "<html" in plain.text
+    assert '<p id="case-status" role="status">Status gesetzt: Abhilfe.</p>' in plain.text
     appeal = clerk.post(
         f"/klagen/{office.appeal}/status", headers=PART, data={"status": "erledigt"}
     )
@@ -345,3 +342,105 @@ def test_a_caseworker_of_another_team_is_refused_the_parts_and_it_is_audited(
     own = _browser(office.runtime, RESPONSIBLE).get(f"/widersprueche/{office.objection}/inhalt")
     assert own.status_code == 200
     assert "Fristprüfung" in own.text and 'id="status-form"' not in own.text
+
+
+# --- in the browser (Debian's Chromium, Playwright) ------------------------------------------
+
+
+@pytest.fixture
+def shown(sqlite_runtime: Runtime, live_url: str, page: Page) -> tuple[Office, str, Page]:
+    """The office's cases on a live server, and a tab signed in as the office."""
+    built = build_office(sqlite_runtime)
+    log_in(page, live_url, OFFICE)
+    return built, live_url, page
+
+
+@pytest.mark.slow
+def test_the_overdue_deadline_is_styled_in_the_first_paint_without_the_script(
+    shown: tuple[Office, str, Page],
+) -> None:
+    office, base, page = shown
+    page.route("**/static/widersprueche.js", lambda route: route.abort())
+    page.goto(f"{base}/widersprueche")
+    row = page.locator("#appeal-rows tr", has_text="S 12 AS 345/26")
+    badge = row.locator(".badge.overdue").first
+    expect(badge).to_have_text(f"überfällig seit {office.overdue_since}")
+    # Marked by more than colour: a border and the date struck through.
+    assert badge.evaluate("e => getComputedStyle(e).borderTopStyle") == "solid"
+    due = row.locator(".due.overdue").first
+    assert "line-through" in due.evaluate("e => getComputedStyle(e).textDecorationLine")
+    expect(row).to_have_class(re.compile("warning"))
+    expect(page.locator("#board-status")).to_contain_text("1 Klage mit überfälliger Frist")
+    # The court's name is text, not markup: nothing of it became an element.
+    expect(row.get_by_role("link", name=f"Sozialgericht {HOSTILE}")).to_be_visible()
+    assert page.locator("#appeal-rows img").count() == 0
+
+
+@pytest.mark.slow
+def test_the_filter_survives_reload_and_back_and_axe_finds_nothing(
+    shown: tuple[Office, str, Page],
+) -> None:
+    office, base, page = shown
+    done = _browser(office.runtime, OFFICE).post(
+        f"/widersprueche/{office.unchecked}/status", headers=PART, data={"status": "abhilfe"}
+    )
+    assert done.status_code == 200
+    page.goto(f"{base}/widersprueche")
+    closed = page.locator("#objection-rows tr", has_text=f"Nr. {office.unchecked} ·")
+    expect(closed).to_have_count(0)
+    assert axe_violations(page, "dashboard") == []
+    page.get_by_label("auch abgeschlossene").check()
+    expect(closed).to_have_count(1)
+    expect(closed).to_contain_text("Abhilfe")
+    page.get_by_label("Sortierung").select_option(label="Neueste zuerst")
+    expect(page).to_have_url(f"{base}/widersprueche?alle=1&sortierung=neueste")
+    expect(page.locator("#objection-rows tr").first).to_contain_text(f"Nr. {office.unchecked} ·")
+    assert axe_violations(page, "dashboard with closed cases") == []
+    page.reload()
+    expect(page.get_by_label("auch abgeschlossene")).to_be_checked()
+    expect(page.get_by_label("Sortierung")).to_have_value("neueste")
+    expect(closed).to_have_count(1)
+    page.get_by_role("link", name=f"Öffnen: Widerspruch Nr. {office.unchecked}").click()
+    expect(page).to_have_url(f"{base}/widersprueche/{office.unchecked}")
+    page.go_back()
+    expect(page).to_have_url(f"{base}/widersprueche?alle=1&sortierung=neueste")
+    expect(page.get_by_label("auch abgeschlossene")).to_be_checked()
+    expect(closed).to_have_count(1)
+    screenshot(page, "office15b-widersprueche.png", full_page=True)
+
+
+@pytest.mark.slow
+def test_a_form_error_on_the_case_page_keeps_the_input_by_keyboard(
+    shown: tuple[Office, str, Page],
+) -> None:
+    office, base, page = shown
+    page.goto(f"{base}/widersprueche/{office.objection}")
+    expect(page.locator("#history")).to_contain_text("Widerspruch erfasst (Eingang 04.11.2026")
+    assert axe_violations(page, "objection page") == []
+    page.get_by_label("Richtiges Eingangsdatum").fill("2026-11-01")
+    page.get_by_role("button", name="Berichtigen").focus()
+    page.keyboard.press("Enter")
+    reason = page.get_by_label("Begründung", exact=True)
+    error = page.locator("#receipt-form-reason-error")
+    expect(error).to_have_text("Bitte begründen, woher das richtige Eingangsdatum kommt.")
+    expect(reason).to_be_focused()
+    expect(reason).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Richtiges Eingangsdatum")).to_have_value("2026-11-01")
+    expect(page.locator("#case-status")).to_contain_text("Nicht gespeichert: Bitte begründen")
+    assert axe_violations(page, "objection page with a form error") == []
+    screenshot(page, "office15b-fall-fehler.png", full_page=True)
+    page.keyboard.type(HOSTILE)
+    page.keyboard.press("Enter")
+    expect(page.locator("#case-status")).to_have_text(
+        "Eingangsdatum berichtigt; die Frist ist neu berechnet."
+    )
+    expect(page.locator("#history")).to_contain_text(f"Begründung: {HOSTILE}")
+    expect(page.locator("#facts")).to_contain_text("01.11.2026")
+    expect(page.get_by_role("button", name="Berichtigen")).to_be_focused()
+    expect(error).to_have_count(0)
+    assert page.locator("#history img").count() == 0
+    page.goto(f"{base}/klagen/{office.appeal}")
+    expect(page.locator("#deadline .overdue-note").first).to_contain_text(
+        f"überfällig seit {office.overdue_since}"
+    )
+    assert axe_violations(page, "appeal page") == []

@@ -6,7 +6,7 @@ rendered here (templates _widersprueche_*.html and _fall*.html), every label in 
 Python; the page itself holds the first paint. widersprueche.js fetches the lists again for a
 new filter (the page's own address: reload and Back keep it); fall.js posts a form and swaps
 in the part the server renders again (an error stands at its field with what was typed). The
-forms work without the script too: a plain POST answers the whole page, or 303 back to it.
+forms work without the script too: a plain POST answers the whole page.
 Every read and change goes through records.access.Gate, as the JSON API's do; a refusal
 ("Kein Zugriff", unknown and foreign ids alike) is shown by the product's error handler
 (web.errors) and audited.
@@ -19,10 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep, current_user, get_type_names
@@ -461,8 +461,63 @@ SAVED = {
 }
 
 
+def _shown_case(
+    session: Session,
+    user: User,
+    case: Objection | Appeal,
+    names: dict[str, str],
+    forms: dict[str, FormState] | None = None,
+    said: str = "",
+) -> dict[str, Any]:
+    """Everything the case page and its part show of a case the user was let at."""
+    kind = "objection" if isinstance(case, Objection) else "appeal"
+    path, _, states = KINDS[kind]
+    forms = dict(forms or {})
+    view: objections.CaseView[Any]
+    decisions: list[tuple[str, str]] = []
+    if isinstance(case, Objection):
+        objection_view = objections.objection_view(session, case)
+        assert isinstance(objection_view, objections.ObjectionView)
+        view = objection_view
+        facts = _objection_facts(objection_view, names)
+        title = f"Widerspruch Nr. {case.id}"
+        decisions = _decision_options(session, case, names)
+        forms.setdefault("bescheid", FormState(_decision_values(case)))
+        forms.setdefault("eingangsdatum", FormState({"receipt_date": "", "reason": ""}))
+    else:
+        appeal_view = objections.appeal_view(session, case)
+        assert isinstance(appeal_view, objections.AppealView)
+        view = appeal_view
+        facts = _appeal_facts(appeal_view, names)
+        title = f"Klage {case.file_reference}"
+    forms.setdefault("status", FormState({"status": case.status}))
+    return {
+        "kind": kind,
+        "case_id": case.id,
+        "base": f"{path}/{case.id}",
+        "title": title,
+        "bg_number": case.household.bg_number,
+        "household_name": view.household_name,
+        "facts": facts,
+        "created": f"{view.created_by_name}, {local_time(case.created_at)}",
+        "status_name": view.status_name,
+        "status_by": view.status_by_name,
+        "status_at": local_time(view.status_at),
+        "states": list(states.items()),
+        "decisions": decisions,
+        "documents": _documents(view.documents, names),
+        "history": [
+            HistoryLine(local_time(h.at), h.at.isoformat(), h.by_name or h.by or "–", h.what)
+            for h in view.history or []
+        ],
+        "forms": forms,
+        "may_change": Capability.LEGAL in capabilities(user),
+        "said": said,
+        "today": local_today().isoformat(),
+    }
+
+
 def _case_context(
-    request: Request,
     runtime: Runtime,
     user: User,
     kind: str,
@@ -470,60 +525,16 @@ def _case_context(
     forms: dict[str, FormState] | None = None,
     said: str = "",
 ) -> dict[str, Any]:
-    """Everything the case page and its part show; the read is audited (page.objection or
-    page.appeal), a refusal too."""
+    """The case read through the gate, as the page shows it; the read is audited
+    (page.objection or page.appeal), a refusal too."""
     names = get_type_names(runtime)
-    path, action, states = KINDS[kind]
-    forms = forms or {}
+    action = KINDS[kind][1]
     with transaction(runtime.sessions, read_only=True) as session:
         gate = Gate(session, user)
-        case: Objection | Appeal
-        view: objections.CaseView[Any]
-        if kind == "objection":
-            case = gate.objection(case_id, action)
-            view = objections.objection_view(session, case)
-        else:
-            case = gate.appeal(case_id, action)
-            view = objections.appeal_view(session, case)
-        decisions: list[tuple[str, str]] = []
-        if isinstance(view, objections.ObjectionView) and isinstance(case, Objection):
-            facts = _objection_facts(view, names)
-            title = f"Widerspruch Nr. {case.id}"
-            decisions = _decision_options(session, case, names)
-            forms.setdefault("bescheid", FormState(_decision_values(case)))
-            forms.setdefault("eingangsdatum", FormState({"receipt_date": "", "reason": ""}))
-        else:
-            assert isinstance(view, objections.AppealView) and isinstance(case, Appeal)
-            facts = _appeal_facts(view, names)
-            title = f"Klage {case.file_reference}"
-        forms.setdefault("status", FormState({"status": case.status}))
-        context = {
-            "kind": kind,
-            "case_id": case.id,
-            "base": f"{path}/{case.id}",
-            "title": title,
-            "bg_number": case.household.bg_number,
-            "household_name": view.household_name,
-            "facts": facts,
-            "created": f"{view.created_by_name}, {local_time(case.created_at)}",
-            "status_name": view.status_name,
-            "status_by": view.status_by_name,
-            "status_at": local_time(view.status_at),
-            "states": list(states.items()),
-            "decisions": decisions,
-            "documents": _documents(view.documents, names),
-            "history": [
-                HistoryLine(local_time(h.at), h.at.isoformat(), h.by_name or h.by or "–", h.what)
-                for h in view.history or []
-            ],
-        }
-    return {
-        **context,
-        "forms": forms,
-        "may_change": Capability.LEGAL in capabilities(user),
-        "said": said,
-        "today": local_today().isoformat(),
-    }
+        case = (
+            gate.objection(case_id, action) if kind == "objection" else gate.appeal(case_id, action)
+        )
+        return _shown_case(session, user, case, names, forms, said)
 
 
 def _said(kind: str, saved: str) -> str:
@@ -534,18 +545,13 @@ def _said(kind: str, saved: str) -> str:
     return SAVED.get(saved, "")
 
 
-def _case_page(request: Request, runtime: Runtime, kind: str, case_id: int) -> Response:
-    """The page of one objection or appeal; its household decides who may open it."""
+def _case_page(
+    request: Request, runtime: Runtime, kind: str, case_id: int, template: str = "fall.html"
+) -> Response:
+    """The page of one objection or appeal, or its part; its household decides who may open
+    it."""
     user = current_user(request, runtime)  # none: to the login page (web.errors)
-    said = _said(kind, request.query_params.get("gespeichert", ""))
-    context = _case_context(request, runtime, user, kind, case_id, said=said)
-    return render(request, "fall.html", user, **context)
-
-
-def _case_part(request: Request, runtime: Runtime, kind: str, case_id: int) -> Response:
-    user = current_user(request, runtime)
-    context = _case_context(request, runtime, user, kind, case_id)
-    return render(request, "_fall.html", user, **context)
+    return render(request, template, user, **_case_context(runtime, user, kind, case_id))
 
 
 @router.get("/widersprueche/{objection_id}", response_class=HTMLResponse)
@@ -561,12 +567,12 @@ def appeal_page(appeal_id: int, request: Request, runtime: RuntimeDep) -> Respon
 @router.get("/widersprueche/{objection_id}/inhalt", response_class=HTMLResponse)
 def objection_part(objection_id: int, request: Request, runtime: RuntimeDep) -> Response:
     """The case page's facts, deadline, status, forms, documents and history alone."""
-    return _case_part(request, runtime, "objection", objection_id)
+    return _case_page(request, runtime, "objection", objection_id, "_fall.html")
 
 
 @router.get("/klagen/{appeal_id}/inhalt", response_class=HTMLResponse)
 def appeal_part(appeal_id: int, request: Request, runtime: RuntimeDep) -> Response:
-    return _case_part(request, runtime, "appeal", appeal_id)
+    return _case_page(request, runtime, "appeal", appeal_id, "_fall.html")
 
 
 # --- the case page's forms ---------------------------------------------------------------------
@@ -605,36 +611,37 @@ def _reason(posted: dict[str, str], errors: dict[str, str], needed: str = "") ->
     return reason
 
 
-Change = Callable[[Gate, int, dict[str, str], dict[str, str]], str]
+# A form's change: what was saved ("" if nothing) and the case changed, or the errors found.
+Changed = tuple[str, Objection | Appeal | None]
+Change = Callable[[Gate, int, dict[str, str], dict[str, str]], Changed]
 
 
 def _set_status(kind: str) -> Change:
-    def change(gate: Gate, case_id: int, posted: dict[str, str], errors: dict[str, str]) -> str:
+    def change(gate: Gate, case_id: int, posted: dict[str, str], errors: dict[str, str]) -> Changed:
         status = posted.get("status", "")
-        states = KINDS[kind][2]
-        if status not in states:
+        if status not in KINDS[kind][2]:
             errors["status"] = "Bitte einen Status aus der Liste wählen."
-            return ""
+            return "", None
         if kind == "objection":
-            objections.set_status(gate, case_id, status)
-        else:
-            objections.set_appeal_status(gate, case_id, status)
-        return f"status:{status}"
+            return f"status:{status}", objections.set_status(gate, case_id, status)
+        return f"status:{status}", objections.set_appeal_status(gate, case_id, status)
 
     return change
 
 
-def _set_decision(gate: Gate, case_id: int, posted: dict[str, str], errors: dict[str, str]) -> str:
+def _set_decision(
+    gate: Gate, case_id: int, posted: dict[str, str], errors: dict[str, str]
+) -> tuple[str, Objection | None]:
     proven = _day_field(posted, "proven_notification", errors)
     reason = _reason(posted, errors)
     try:
         decision = uuid.UUID(posted["decision_id"]) if posted.get("decision_id") else None
     except ValueError:
         errors["decision_id"] = "Bitte einen Bescheid aus der Liste wählen."
-        return ""
+        return "", None
     if errors:
-        return ""
-    objections.set_decision(
+        return "", None
+    changed = objections.set_decision(
         gate,
         case_id,
         decision_id=decision,
@@ -642,20 +649,19 @@ def _set_decision(gate: Gate, case_id: int, posted: dict[str, str], errors: dict
         legal_remedy_notice_ok=not posted.get("remedy_missing"),
         reason=reason,
     )
-    return "bescheid"
+    return "bescheid", changed
 
 
 def _correct_receipt(
     gate: Gate, case_id: int, posted: dict[str, str], errors: dict[str, str]
-) -> str:
+) -> tuple[str, Objection | None]:
     day = _day_field(posted, "receipt_date", errors)
     if day is None and "receipt_date" not in errors:
         errors["receipt_date"] = "Bitte das richtige Eingangsdatum angeben."
     reason = _reason(posted, errors, "Bitte begründen, woher das richtige Eingangsdatum kommt.")
     if errors or day is None:
-        return ""
-    objections.correct_receipt_date(gate, case_id, day, reason)
-    return "eingangsdatum"
+        return "", None
+    return "eingangsdatum", objections.correct_receipt_date(gate, case_id, day, reason)
 
 
 # form name in the address → the fields it sends and the change it makes, per kind
@@ -674,53 +680,48 @@ FORMS: dict[str, dict[str, tuple[tuple[str, ...], Change]]] = {
 
 def _save(
     runtime: Runtime, user: User, kind: str, case_id: int, form: str, posted: dict[str, str]
-) -> tuple[str, FormState | None]:
-    """The form's change for the signed-in user: what was saved, or the form with its errors
-    and what was typed. Refusals of access are raised (the error pages say them)."""
+) -> tuple[int, dict[str, Any]]:
+    """The form's change for the signed-in user, and the case as it shows afterwards: saved
+    (200), drawn in the same transaction as the change (closing the last open case of a
+    household ends the office's access to it, but not to what it has just done); refused
+    (422), the form with its errors and what was typed. Refusals of access are raised."""
     fields, change = FORMS[kind][form]
     typed = {name: posted.get(name, "") for name in fields}
     errors: dict[str, str] = {}
+    names = get_type_names(runtime)
+    failed: FormState
     try:
         with transaction(runtime.sessions) as session:
-            saved = change(Gate(session, user), case_id, posted, errors)
+            saved, case = change(Gate(session, user), case_id, posted, errors)
+            if case is not None:
+                return 200, _shown_case(session, user, case, names, said=_said(kind, saved))
+        failed = FormState(typed, errors)
     except InvalidInput as error:
         name = ERROR_FIELDS.get(error.code or "")
         if name in fields:
-            return "", FormState(typed, {name: error.message})
-        return "", FormState(typed, {}, error.message)
-    if errors:
-        return "", FormState(typed, errors)
-    return saved, None
+            failed = FormState(typed, {name: error.message})
+        else:
+            failed = FormState(typed, {}, error.message)
+    said = "Nicht gespeichert: " + (failed.general or next(iter(failed.errors.values()), ""))
+    context = _case_context(runtime, user, kind, case_id, {form: failed}, said)
+    return 422, {**context, "failed_form": form}
 
 
 async def _form_answer(
     request: Request, runtime: Runtime, kind: str, case_id: int, form: str
 ) -> Response:
-    """A form of the case page, posted by fall.js (the part back: 200 saved, 422 refused with
-    the errors at their fields) or by the browser itself (saved: 303 to the page; refused:
-    the page with the errors, 422)."""
+    """A form of the case page, posted by fall.js (the part back) or by the browser itself
+    (the whole page): 200 saved, 422 refused with the errors at their fields."""
     user = await run_in_threadpool(current_user, request, runtime)
     if form not in FORMS[kind]:
         return RedirectResponse(f"{KINDS[kind][0]}/{case_id}", status_code=303)
     posted_form = await request.form(max_files=0, max_fields=20)
     posted = {k: v for k, v in posted_form.items() if isinstance(v, str)}
-    saved, failed = await run_in_threadpool(_save, runtime, user, kind, case_id, form, posted)
-    part = request.headers.get(PART_HEADER) == "1"
-    if failed is None and not part:
-        query = urlencode({"gespeichert": saved})
-        return RedirectResponse(f"{KINDS[kind][0]}/{case_id}?{query}", status_code=303)
-    if failed is None:
-        said = _said(kind, saved)
-    else:
-        said = "Nicht gespeichert: " + (failed.general or next(iter(failed.errors.values())))
-    forms = {form: failed} if failed else {}
-    context = await run_in_threadpool(
-        _case_context, request, runtime, user, kind, case_id, forms, said
+    status_code, context = await run_in_threadpool(
+        _save, runtime, user, kind, case_id, form, posted
     )
-    context["failed_form"] = form if failed else ""
-    status_code = 200 if failed is None else 422
-    template = "_fall.html" if part else "fall.html"
-    return render(request, template, user, status_code, **context)
+    part = request.headers.get(PART_HEADER) == "1"
+    return render(request, "_fall.html" if part else "fall.html", user, status_code, **context)
 
 
 @router.post("/widersprueche/{objection_id}/{form}", response_class=HTMLResponse)
