@@ -408,6 +408,15 @@ class HistoryRow:
             return f"Angefochtener Bescheid / Bekanntgabe geändert{reason}{on_time}"
         if self.action in ("objection.status", "appeal.status"):
             return f"Status: {_state_name(d.get('before'))} → {_state_name(d.get('after'))}"
+        if self.action == "appeal.court_data_set":
+            before, after = d.get("before", {}), d.get("after", {})
+            changed = [
+                n for key, n in COURT_FIELD_NAMES.items() if before.get(key) != after.get(key)
+            ]
+            return (
+                f"Angaben des Gerichts geändert ({', '.join(changed)}). "
+                f"Begründung: {d.get('reason') or ''}"
+            )
         if self.action == "appeal.registered":
             return (
                 f"Klage erfasst: {d.get('court') or ''}, Az. {d.get('file_reference') or ''}, "
@@ -698,6 +707,79 @@ def set_appeal_status(gate: Gate, appeal_id: int, status: str) -> Appeal:
         raise InvalidInput(f"Unbekannter Status »{status}«.", code="appeal_status")
     appeal = gate.appeal(appeal_id, "appeal.status", audited=False)
     _record_status(gate, appeal, "appeal", status)
+    return appeal
+
+
+# What an appeal cannot be kept without, and where the caseworker finds it on the letter.
+EXAMPLE_REFERENCE = "S 12 AS 345/26"
+COURT_NEEDED = (
+    "Bitte das Gericht angeben: es steht im Briefkopf des Schreibens "
+    "(z. B. Sozialgericht Schleswig)."
+)
+REFERENCE_NEEDED = (
+    "Bitte das Aktenzeichen des Gerichts eintragen: es steht im Schreiben des Gerichts oben, "
+    f"bei »Aktenzeichen« oder »Az.« (z. B. {EXAMPLE_REFERENCE})."
+)
+COURT_FIELD_NAMES = {
+    "court": "Gericht",
+    "file_reference": "Aktenzeichen",
+    "parties": "Beteiligte",
+    "court_deadline": "Frist des Gerichts",
+}
+
+
+def set_court_data(
+    gate: Gate,
+    appeal_id: int,
+    *,
+    court: str,
+    file_reference: str,
+    parties: str,
+    court_deadline: date | None,
+    reason: str,
+) -> Appeal:
+    """The court's data of an appeal corrected after registration (a misread file reference,
+    the court's deadline found later). The statement's and file's due dates follow from them,
+    so a change needs a reason; before and after are in the case's history."""
+    gate.require(
+        Capability.LEGAL, "appeal.court_data_set", object_type="appeal", object_id=appeal_id
+    )
+    appeal = gate.appeal(appeal_id, "appeal.court_data_set", audited=False)
+    court, parties = court.strip(), parties.strip()
+    file_reference = " ".join(file_reference.split())
+    if not court:
+        raise InvalidInput(COURT_NEEDED, code="appeal_court")
+    if not file_reference:
+        raise InvalidInput(REFERENCE_NEEDED, code="appeal_reference")
+    if court_deadline is not None and court_deadline < appeal.served_on:
+        raise InvalidInput(
+            "Die gerichtliche Frist liegt vor der Zustellung.", code="court_deadline"
+        )
+    before = {
+        "court": appeal.court,
+        "file_reference": appeal.file_reference,
+        "parties": appeal.parties,
+        "court_deadline": appeal.court_deadline.isoformat() if appeal.court_deadline else None,
+    }
+    after = {
+        "court": court,
+        "file_reference": file_reference,
+        "parties": parties,
+        "court_deadline": court_deadline.isoformat() if court_deadline else None,
+    }
+    if before == after:
+        return appeal
+    if not reason.strip():
+        raise InvalidInput(
+            "Eine Änderung der Angaben des Gerichts braucht eine Begründung, weil sich die "
+            "Fristen gegenüber dem Gericht ändern können.",
+            code="court_reason",
+        )
+    appeal.court, appeal.file_reference, appeal.parties = court, file_reference, parties
+    appeal.court_deadline = court_deadline
+    gate.record_on(
+        appeal, "appeal.court_data_set", before=before, after=after, reason=reason.strip()
+    )
     return appeal
 
 

@@ -310,6 +310,57 @@ def test_a_saved_form_answers_the_part_drawn_anew_and_the_history_says_it(
     assert {"objection.status", "objection.receipt_date_corrected", "appeal.status"} <= actions
 
 
+def test_the_court_data_form_says_where_the_file_reference_is_and_keeps_the_input(
+    office: Office, clerk: TestClient
+) -> None:
+    base = f"/klagen/{office.appeal}"
+    typed = {
+        "court": "Sozialgericht Kiel",
+        "file_reference": "  ",
+        "parties": f"{HOSTILE} ./. Jobcenter",
+        "court_deadline": "",
+        "reason": "falsch gelesen",
+    }
+    missing = clerk.post(f"{base}/gericht", headers=PART, data=typed)
+    assert missing.status_code == 422
+    html = missing.text
+    assert (
+        'id="court-form-file_reference-error">Bitte das Aktenzeichen des Gerichts eintragen: es '
+        "steht im Schreiben des Gerichts oben, bei »Aktenzeichen« oder »Az.« "
+        "(z. B. S 12 AS 345/26).</p>" in html
+    )
+    assert 'aria-describedby="court-reference-hint court-form-file_reference-error"' in html
+    assert 'value="Sozialgericht Kiel"' in html and 'value="falsch gelesen"' in html
+    assert f'value="{ESCAPED} ./. Jobcenter"' in html and HOSTILE not in html
+    unexplained = clerk.post(
+        f"{base}/gericht",
+        headers=PART,
+        data=typed | {"file_reference": "S 7 AS 1/26", "reason": ""},
+    )
+    assert unexplained.status_code == 422
+    assert 'id="court-form-reason-error">Eine Änderung der Angaben des Gerichts' in (
+        unexplained.text
+    )
+    saved = clerk.post(
+        f"{base}/gericht", headers=PART, data=typed | {"file_reference": "S 7  AS 1/26"}
+    )
+    assert saved.status_code == 200, saved.text
+    assert "Angaben des Gerichts gespeichert" in saved.text
+    assert "Angaben des Gerichts geändert (Gericht, Aktenzeichen, Frist des Gerichts)." in (
+        saved.text
+    )
+    assert "<dt>Aktenzeichen</dt><dd>S 7 AS 1/26</dd>" in saved.text
+    # Without the court's date the statement is due four weeks after service (§ 64 SGG).
+    assert "Stellungnahme: Zustellung + 4 Wochen" in saved.text
+    with transaction(office.runtime.sessions) as session:
+        event = session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "appeal.court_data_set")
+        )
+        assert event is not None and event.details is not None
+        assert event.details["before"]["file_reference"] == "S 12 AS 345/26"
+        assert event.details["after"]["file_reference"] == "S 7 AS 1/26"
+
+
 def test_a_caseworker_of_another_team_is_refused_the_parts_and_it_is_audited(
     office: Office,
 ) -> None:

@@ -418,6 +418,10 @@ def _appeal_facts(view: objections.AppealView, names: dict[str, str]) -> dict[st
         "letter": _document_ref(case.document, names),
         "served": german(case.served_on),
         "objection_id": case.objection_id,
+        "reference_hint": (
+            "Steht im Schreiben des Gerichts oben, bei »Aktenzeichen« oder »Az.« "
+            f"(z. B. {objections.EXAMPLE_REFERENCE})."
+        ),
         "deadline": {
             "late": late,
             "verdict": due.summary,
@@ -434,6 +438,16 @@ def _decision_values(objection: Objection) -> dict[str, str]:
         if objection.proven_notification
         else "",
         "remedy_missing": "" if objection.legal_remedy_notice_ok else "on",
+        "reason": "",
+    }
+
+
+def _court_values(appeal: Appeal) -> dict[str, str]:
+    return {
+        "court": appeal.court,
+        "file_reference": appeal.file_reference,
+        "parties": appeal.parties,
+        "court_deadline": appeal.court_deadline.isoformat() if appeal.court_deadline else "",
         "reason": "",
     }
 
@@ -458,6 +472,7 @@ KINDS = {
 SAVED = {
     "bescheid": "Gespeichert; die Frist ist neu geprüft.",
     "eingangsdatum": "Eingangsdatum berichtigt; die Frist ist neu berechnet.",
+    "gericht": "Angaben des Gerichts gespeichert; die Fristen sind neu berechnet.",
 }
 
 
@@ -485,6 +500,7 @@ def _shown_case(
         forms.setdefault("bescheid", FormState(_decision_values(case)))
         forms.setdefault("eingangsdatum", FormState({"receipt_date": "", "reason": ""}))
     else:
+        forms.setdefault("gericht", FormState(_court_values(case)))
         appeal_view = objections.appeal_view(session, case)
         assert isinstance(appeal_view, objections.AppealView)
         view = appeal_view
@@ -586,6 +602,10 @@ ERROR_FIELDS = {
     "deadline_dates": "proven_notification",
     "receipt_reason": "reason",
     "receipt_future": "receipt_date",
+    "appeal_court": "court",
+    "appeal_reference": "file_reference",
+    "court_deadline": "court_deadline",
+    "court_reason": "reason",
 }
 MAX_REASON = 1000
 
@@ -664,6 +684,28 @@ def _correct_receipt(
     return "eingangsdatum", objections.correct_receipt_date(gate, case_id, day, reason)
 
 
+def _correct_court_data(
+    gate: Gate, case_id: int, posted: dict[str, str], errors: dict[str, str]
+) -> tuple[str, Appeal | None]:
+    deadline = _day_field(posted, "court_deadline", errors)
+    reason = _reason(posted, errors)
+    for name, most in (("court", 200), ("file_reference", 60), ("parties", 2000)):
+        if len(posted.get(name, "").strip()) > most:
+            errors[name] = f"Zu lang: höchstens {most} Zeichen."
+    if errors:
+        return "", None
+    changed = objections.set_court_data(
+        gate,
+        case_id,
+        court=posted.get("court", ""),
+        file_reference=posted.get("file_reference", ""),
+        parties=posted.get("parties", ""),
+        court_deadline=deadline,
+        reason=reason,
+    )
+    return "gericht", changed
+
+
 # form name in the address → the fields it sends and the change it makes, per kind
 FORMS: dict[str, dict[str, tuple[tuple[str, ...], Change]]] = {
     "objection": {
@@ -674,7 +716,13 @@ FORMS: dict[str, dict[str, tuple[tuple[str, ...], Change]]] = {
         ),
         "eingangsdatum": (("receipt_date", "reason"), _correct_receipt),
     },
-    "appeal": {"status": (("status",), _set_status("appeal"))},
+    "appeal": {
+        "status": (("status",), _set_status("appeal")),
+        "gericht": (
+            ("court", "file_reference", "parties", "court_deadline", "reason"),
+            _correct_court_data,
+        ),
+    },
 }
 
 
