@@ -169,30 +169,10 @@ function shortcutAllowed(event) {
   return true;
 }
 
-// The calendar day after an ISO date ("2026-11-30" → "2026-12-01").
-function dayAfter(iso) {
-  const day = new Date(`${iso.slice(0, 10)}T12:00:00Z`);
-  day.setUTCDate(day.getUTCDate() + 1);
-  return day.toISOString().slice(0, 10);
-}
-
 // Today in the browser's own calendar as an ISO date.
 function todayIso() {
   const now = new Date();
   return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
-}
-
-// Whether a deadline (ISO date) has passed: the day after it has begun.
-function overdue(iso) {
-  return Boolean(iso) && iso.slice(0, 10) < todayIso();
-}
-
-// A deadline as an element: the date, and if it has passed a badge "überfällig seit …" (word
-// and style, not colour alone).
-function deadlineHtml(iso, open = true) {
-  if (!iso) return html`<span class="hint">–</span>`;
-  if (!open || !overdue(iso)) return html`<span class="due">${germanDate(iso)}</span>`;
-  return html`<span class="due overdue">${germanDate(iso)}</span> <span class="badge overdue">überfällig seit ${germanDate(dayAfter(iso))}</span>`;
 }
 
 // A part of a page rendered on the server, fetched (GET) or answered to a form (POST with a
