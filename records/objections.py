@@ -444,7 +444,8 @@ def _history(session: Session, kind: str, key: int) -> list[HistoryRow]:
             e.action, e.actor_login, names.get(e.actor_login or "", e.actor_login), e.at, e.details
         )
         for e in events
-        if not e.action.endswith(".read")
+        # What was done, not who looked: reads through the API and the pages are left out.
+        if not (e.action.endswith(".read") or e.action.startswith("page."))
     ]
 
 

@@ -187,7 +187,9 @@ def test_a_hostile_court_name_sender_and_reason_are_shown_as_text(
 
 
 def test_the_scripts_hold_no_label_maps(office: Office, clerk: TestClient) -> None:
-    scripts = (STATIC / "widersprueche.js").read_text() + (STATIC / "fall.js").read_text()
+    scripts = "".join(
+        (STATIC / name).read_text() for name in ("widersprueche.js", "fall.js", "format.js")
+    )
     for label in (
         "in_bearbeitung",
         "zurueckgewiesen",
@@ -276,11 +278,15 @@ def test_a_saved_form_answers_the_part_drawn_anew_and_the_history_says_it(
     office: Office, clerk: TestClient
 ) -> None:
     base = f"/widersprueche/{office.objection}"
+    assert clerk.get(base).status_code == 200  # a read, audited as page.objection
     saved = clerk.post(f"{base}/status", headers=PART, data={"status": "in_bearbeitung"})
     assert saved.status_code == 200
     assert 'data-status="Status gesetzt: in Bearbeitung."' in saved.text
     assert "<strong>in Bearbeitung</strong> – gesetzt von Lena Herrmann" in saved.text
     assert "Status: eingegangen → in Bearbeitung" in saved.text
+    # The history says what was done, not who looked (the page itself was read before).
+    history = saved.text.split('id="history"')[1]
+    assert "page.objection" not in history and "Widerspruch erfasst" in history
     corrected = clerk.post(
         f"{base}/eingangsdatum",
         headers=PART,
