@@ -367,6 +367,22 @@ def test_the_court_data_form_says_where_the_file_reference_is_and_keeps_the_inpu
         assert event.details["after"]["file_reference"] == "S 7 AS 1/26"
 
 
+def test_the_json_api_corrects_the_court_data_with_the_same_checks(office: Office) -> None:
+    api = client_for(office.runtime, OFFICE)
+    path = f"/api/appeals/{office.appeal}/court"
+    facts = {"court": "Sozialgericht Kiel", "file_reference": "", "parties": ""}
+    refused = api.post(path, json=facts)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "appeal_reference"
+    assert "»Aktenzeichen« oder »Az.«" in refused.json()["error"]["message"]
+    saved = api.post(path, json=facts | {"file_reference": "S 7 AS 1/26", "reason": "Brief"})
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["file_reference"] == "S 7 AS 1/26"
+    assert saved.json()["history"][-1]["action"] == "appeal.court_data_set"
+    other = client_for(office.runtime, OTHER_TEAM).post(path, json=facts)
+    assert other.status_code == 403
+
+
 def test_a_caseworker_of_another_team_is_refused_the_parts_and_it_is_audited(
     office: Office,
 ) -> None:
