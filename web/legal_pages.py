@@ -134,6 +134,11 @@ class AppealRow:
     documents: list[DocumentLink]
 
 
+def _type_name(document: Document, names: dict[str, str]) -> str:
+    """The document type's German name from the catalogue ("–" where none is set)."""
+    return names.get(document.doc_type or "", document.doc_type or "–")
+
+
 def _documents(documents: list[Document], names: dict[str, str]) -> list[DocumentLink]:
     links = []
     for d in documents:
@@ -141,7 +146,7 @@ def _documents(documents: list[Document], names: dict[str, str]) -> list[Documen
         links.append(
             DocumentLink(
                 str(d.id),
-                names.get(d.doc_type or "", d.doc_type or "–"),
+                _type_name(d, names),
                 german(day),
                 d.sender or d.source_name or "",
                 f"{d.page_count} S." if d.page_count else "? S.",
@@ -346,7 +351,7 @@ def _steps(steps: list[Step]) -> list[StepLine]:
 def _document_ref(document: Document | None, names: dict[str, str]) -> dict[str, str] | None:
     if document is None:
         return None
-    type_name = names.get(document.doc_type or "", document.doc_type or "–")
+    type_name = _type_name(document, names)
     return {"id": str(document.id), "label": f"{type_name} ({document.source_name or '–'})"}
 
 
@@ -453,13 +458,13 @@ def _court_values(appeal: Appeal) -> dict[str, str]:
 
 
 def _decision_options(
-    session: Any, objection: Objection, names: dict[str, str]
+    session: Session, objection: Objection, names: dict[str, str]
 ) -> list[tuple[str, str]]:
     """The decisions in the household's file, for choosing or changing the contested one."""
     options = [("", "keiner verknüpft")]
     for d in objections.decisions_of(session, objection.document):
         sent = german(d.dispatch_date) or "?"
-        type_name = names.get(d.doc_type or "", d.doc_type or "–")
+        type_name = _type_name(d, names)
         options.append((str(d.id), f"{type_name} – versandt am {sent} ({d.source_name or '–'})"))
     return options
 
