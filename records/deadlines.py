@@ -300,6 +300,14 @@ def objection_deadline(
     )
 
 
+def overdue_since(due: date | None, today: date) -> date | None:
+    """The first day a deadline is missed – the day after it – once that day has come, else
+    None: a statement due on 30.11.2026 is overdue on 06.12.2026, "seit 01.12.2026"."""
+    if due is None or today <= due:
+        return None
+    return due + timedelta(days=1)
+
+
 def inaction_warning(received: date, today: date) -> tuple[str, date]:
     """How close an objection is to an admissible Untätigkeitsklage (§ 88 Abs. 2 SGG).
 

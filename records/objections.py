@@ -241,9 +241,11 @@ def _checked_deadline(
 def correct_receipt_date(gate: Gate, objection_id: int, new_date: date, reason: str) -> Objection:
     objection = _objection(gate, objection_id, "objection.receipt_date_corrected")
     if not reason.strip():
-        raise InvalidInput("Eine Korrektur des Eingangsdatums braucht eine Begründung.")
+        raise InvalidInput(
+            "Eine Korrektur des Eingangsdatums braucht eine Begründung.", code="receipt_reason"
+        )
     if new_date > local_today():
-        raise InvalidInput("Das Eingangsdatum liegt in der Zukunft.")
+        raise InvalidInput("Das Eingangsdatum liegt in der Zukunft.", code="receipt_future")
     before = objection.receipt_date
     objection.receipt_date = new_date
     _checked_deadline(objection)
@@ -359,6 +361,25 @@ def _names(session: Session, logins: set[str]) -> dict[str, str]:
     }
 
 
+def _day(iso: object) -> str:
+    """An ISO date of the audit log's details as Germans write it ("" for none)."""
+    try:
+        return f"{date.fromisoformat(str(iso)[:10]):%d.%m.%Y}"
+    except ValueError:
+        return ""
+
+
+def _timeliness(on_time: object, template: str) -> str:
+    if on_time is None:
+        return ""
+    return template.format("fristgerecht" if on_time else "verspätet")
+
+
+def _state_name(code: object) -> str:
+    text = str(code)
+    return STATE_NAMES.get(text) or APPEAL_STATE_NAMES.get(text) or text
+
+
 @dataclass(frozen=True)
 class HistoryRow:
     """One step in a case's history: what was done, by whom (login and name) and when."""
@@ -368,6 +389,40 @@ class HistoryRow:
     by_name: str | None
     at: datetime
     details: dict[str, Any] | None
+
+    @property
+    def what(self) -> str:
+        """The step in German, as the case's Verlauf says it."""
+        d = self.details or {}
+        if self.action == "objection.registered":
+            on_time = _timeliness(d.get("on_time"), ", {}")
+            return f"Widerspruch erfasst (Eingang {_day(d.get('receipt_date'))}{on_time})"
+        if self.action == "objection.receipt_date_corrected":
+            return (
+                f"Eingangsdatum berichtigt: {_day(d.get('before'))} → {_day(d.get('after'))}. "
+                f"Begründung: {d.get('reason') or ''}"
+            )
+        if self.action == "objection.decision_set":
+            reason = f". Begründung: {d['reason']}" if d.get("reason") else ""
+            on_time = _timeliness(d.get("on_time"), " ({})")
+            return f"Angefochtener Bescheid / Bekanntgabe geändert{reason}{on_time}"
+        if self.action in ("objection.status", "appeal.status"):
+            return f"Status: {_state_name(d.get('before'))} → {_state_name(d.get('after'))}"
+        if self.action == "appeal.court_data_set":
+            before, after = d.get("before", {}), d.get("after", {})
+            changed = [
+                n for key, n in COURT_FIELD_NAMES.items() if before.get(key) != after.get(key)
+            ]
+            return (
+                f"Angaben des Gerichts geändert ({', '.join(changed)}). "
+                f"Begründung: {d.get('reason') or ''}"
+            )
+        if self.action == "appeal.registered":
+            return (
+                f"Klage erfasst: {d.get('court') or ''}, Az. {d.get('file_reference') or ''}, "
+                f"zugestellt {_day(d.get('served_on'))}"
+            )
+        return self.action
 
 
 def _history(session: Session, kind: str, key: int) -> list[HistoryRow]:
@@ -389,7 +444,8 @@ def _history(session: Session, kind: str, key: int) -> list[HistoryRow]:
             e.action, e.actor_login, names.get(e.actor_login or "", e.actor_login), e.at, e.details
         )
         for e in events
-        if not e.action.endswith(".read")
+        # What was done, not who looked: reads through the API and the pages are left out.
+        if not (e.action.endswith(".read") or e.action.startswith("page."))
     ]
 
 
@@ -652,6 +708,79 @@ def set_appeal_status(gate: Gate, appeal_id: int, status: str) -> Appeal:
         raise InvalidInput(f"Unbekannter Status »{status}«.", code="appeal_status")
     appeal = gate.appeal(appeal_id, "appeal.status", audited=False)
     _record_status(gate, appeal, "appeal", status)
+    return appeal
+
+
+# What an appeal cannot be kept without, and where the caseworker finds it on the letter.
+EXAMPLE_REFERENCE = "S 12 AS 345/26"
+COURT_NEEDED = (
+    "Bitte das Gericht angeben: es steht im Briefkopf des Schreibens "
+    "(z. B. Sozialgericht Schleswig)."
+)
+REFERENCE_NEEDED = (
+    "Bitte das Aktenzeichen des Gerichts eintragen: es steht im Schreiben des Gerichts oben, "
+    f"bei »Aktenzeichen« oder »Az.« (z. B. {EXAMPLE_REFERENCE})."
+)
+COURT_FIELD_NAMES = {
+    "court": "Gericht",
+    "file_reference": "Aktenzeichen",
+    "parties": "Beteiligte",
+    "court_deadline": "Frist des Gerichts",
+}
+
+
+def set_court_data(
+    gate: Gate,
+    appeal_id: int,
+    *,
+    court: str,
+    file_reference: str,
+    parties: str,
+    court_deadline: date | None,
+    reason: str,
+) -> Appeal:
+    """The court's data of an appeal corrected after registration (a misread file reference,
+    the court's deadline found later). The statement's and file's due dates follow from them,
+    so a change needs a reason; before and after are in the case's history."""
+    gate.require(
+        Capability.LEGAL, "appeal.court_data_set", object_type="appeal", object_id=appeal_id
+    )
+    appeal = gate.appeal(appeal_id, "appeal.court_data_set", audited=False)
+    court, parties = court.strip(), parties.strip()
+    file_reference = " ".join(file_reference.split())
+    if not court:
+        raise InvalidInput(COURT_NEEDED, code="appeal_court")
+    if not file_reference:
+        raise InvalidInput(REFERENCE_NEEDED, code="appeal_reference")
+    if court_deadline is not None and court_deadline < appeal.served_on:
+        raise InvalidInput(
+            "Die gerichtliche Frist liegt vor der Zustellung.", code="court_deadline"
+        )
+    before = {
+        "court": appeal.court,
+        "file_reference": appeal.file_reference,
+        "parties": appeal.parties,
+        "court_deadline": appeal.court_deadline.isoformat() if appeal.court_deadline else None,
+    }
+    after = {
+        "court": court,
+        "file_reference": file_reference,
+        "parties": parties,
+        "court_deadline": court_deadline.isoformat() if court_deadline else None,
+    }
+    if before == after:
+        return appeal
+    if not reason.strip():
+        raise InvalidInput(
+            "Eine Änderung der Angaben des Gerichts braucht eine Begründung, weil sich die "
+            "Fristen gegenüber dem Gericht ändern können.",
+            code="court_reason",
+        )
+    appeal.court, appeal.file_reference, appeal.parties = court, file_reference, parties
+    appeal.court_deadline = court_deadline
+    gate.record_on(
+        appeal, "appeal.court_data_set", before=before, after=after, reason=reason.strip()
+    )
     return appeal
 
 

@@ -186,3 +186,24 @@ def change_appeal_status(
 ) -> AppealOut:
     appeal = objections.set_appeal_status(gate, appeal_id, body.status)
     return _appeal(db, appeal, names)
+
+
+class CourtDataIn(BaseModel):
+    # Empty court or file reference: the service says in German where on the letter they are.
+    court: str = Field(max_length=200)
+    file_reference: str = Field(max_length=60)
+    parties: str = Field(default="", max_length=2000)
+    court_deadline: date | None = None
+    reason: str = Field(default="", max_length=1000)
+
+
+@router.post(
+    "/appeals/{appeal_id}/court",
+    response_model=AppealOut,
+    summary="Angaben des Gerichts berichtigen (Gericht, Aktenzeichen, Beteiligte, Frist)",
+)
+def correct_court_data(
+    appeal_id: int, body: CourtDataIn, db: DbDep, names: TypeNamesDep, gate: GateDep
+) -> AppealOut:
+    appeal = objections.set_court_data(gate, appeal_id, **body.model_dump())
+    return _appeal(db, appeal, names)

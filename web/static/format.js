@@ -160,30 +160,39 @@ function shortcutAllowed(event) {
   return true;
 }
 
-// The calendar day after an ISO date ("2026-11-30" → "2026-12-01").
-function dayAfter(iso) {
-  const day = new Date(`${iso.slice(0, 10)}T12:00:00Z`);
-  day.setUTCDate(day.getUTCDate() + 1);
-  return day.toISOString().slice(0, 10);
-}
-
 // Today in the browser's own calendar as an ISO date.
 function todayIso() {
   const now = new Date();
   return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
 }
 
-// Whether a deadline (ISO date) has passed: the day after it has begun.
-function overdue(iso) {
-  return Boolean(iso) && iso.slice(0, 10) < todayIso();
-}
-
-// A deadline as an element: the date, and if it has passed a badge "überfällig seit …" (word
-// and style, not colour alone).
-function deadlineHtml(iso, open = true) {
-  if (!iso) return html`<span class="hint">–</span>`;
-  if (!open || !overdue(iso)) return html`<span class="due">${germanDate(iso)}</span>`;
-  return html`<span class="due overdue">${germanDate(iso)}</span> <span class="badge overdue">überfällig seit ${germanDate(dayAfter(iso))}</span>`;
+// A part of a page rendered on the server, fetched (GET) or answered to a form (POST with a
+// FormData `body`): the browser parses the HTML as a document of its own (no innerHTML, so the
+// Trusted Types policy stays the only way in). Resolves with { status, body } for 200 and 422
+// (a form with its errors at the fields), else with { error } in German: the error page's own
+// message where there is one. Move the part in with `target.replaceChildren(...body.childNodes)`.
+function serverPart(url, { method = "GET", body = null, headers = {} } = {}) {
+  return new Promise((resolve) => {
+    const request = new XMLHttpRequest();
+    request.open(method, url);
+    request.responseType = "document";
+    for (const [name, value] of Object.entries(headers)) request.setRequestHeader(name, value);
+    request.onload = () => {
+      const page = request.response;
+      if ((request.status === 200 || request.status === 422) && page && !request.responseURL.includes("/anmelden")) {
+        resolve({ status: request.status, body: page.body });
+        return;
+      }
+      if (request.status === 401 || request.responseURL.includes("/anmelden")) {
+        resolve({ error: "Bitte neu anmelden." });
+        return;
+      }
+      const said = page && page.querySelector("main h1 + p");
+      resolve({ error: said && said.textContent.trim() ? said.textContent.trim() : `Fehler ${request.status}` });
+    };
+    request.onerror = () => resolve({ error: "Keine Verbindung zum Server." });
+    request.send(body);
+  });
 }
 
 // Errors shown next to the fields of a form (WCAG 3.3.1): each invalid field gets
