@@ -193,7 +193,15 @@ def relabel_figures(data: bytes, title: str) -> bytes:
     text ("Gescannte Seite 2 von 3: Bescheid vom 12.11.2026"): a rendition is written when its
     type and date are not known yet, under its file name. Only the /Alt strings change (the
     structure, the marked content and the PDF/A and PDF/UA identification stay as they are);
-    the same input gives the same bytes. A PDF without a structure tree comes back unchanged."""
+    the same input gives the same bytes. A PDF without a structure tree, or one that cannot be
+    read (a stored file is served as it is rather than not at all), comes back unchanged."""
+    try:
+        return _relabelled(data, title)
+    except pikepdf.PdfError:
+        return data
+
+
+def _relabelled(data: bytes, title: str) -> bytes:
     with pikepdf.open(io.BytesIO(data)) as pdf:
         root = pdf.Root.get("/StructTreeRoot")
         if not isinstance(root, pikepdf.Dictionary):

@@ -79,6 +79,12 @@ def test_an_untagged_pdf_is_downloaded_as_it_is(tmp_path: Path) -> None:
     assert relabel_figures(legacy, "Lohnabrechnung vom 01.11.2026") == legacy
 
 
+def test_a_damaged_stored_pdf_is_still_downloaded_as_it_is() -> None:
+    # The figures' texts are a courtesy: a file the PDF library cannot read is served as stored.
+    damaged = b"%PDF-1.4\n% nothing else\n%%EOF\n"
+    assert relabel_figures(damaged, "Bescheid vom 12.11.2026") == damaged
+
+
 def test_downloaded_document_pdf_names_type_and_date_in_its_figures(
     sqlite_runtime: Runtime, rendition: Path
 ) -> None:
