@@ -9,18 +9,27 @@ documents' inbox items, each in one query for the whole page.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
-from core.dates import LOCAL_TZ
+from core.dates import LOCAL_TZ, local_today
 from core.db import utcnow
 from core.errors import NotFound
 from records.access import Capability, Gate
 from records.jobs import enqueue
-from records.models import Document, Household, InboxItem, Job, ScanBatch, User
+from records.live import fingerprint
+from records.models import (
+    Document,
+    DroppedPage,
+    Household,
+    InboxItem,
+    Job,
+    ScanBatch,
+    User,
+)
 
 BATCH_NOT_FOUND = "Stapel nicht gefunden."
 
@@ -305,3 +314,105 @@ def read_job(gate: Gate, job_id: int) -> Job:
     if job is None:
         raise NotFound("Auftrag nicht gefunden.")
     return job
+
+
+# --- change tokens: has the desk's list changed since the browser's copy? -------------------
+# A poll of an open desk (web.desk_pages) compares the token with its copy's ETag and is
+# answered 304 without reading or drawing the list when they match. A token is a fingerprint
+# of aggregates (counts, latest changes) the database computes in a few short queries; it
+# names nobody, so it is not audited (the list it leads to is).
+
+
+def qa_token(gate: Gate, wanted: QaFilter) -> str:
+    """The quality check's token for this filter: the documents of every decision in the
+    filter's batch and day (a decision, a new rendition or any other change of a document
+    changes `updated_at`; one arriving or leaving the count), the inbox items and households
+    of those waiting for the check (where they went, whose file), the batches and document
+    types the filter offers, and the day (a rejection can be taken back on its day only)."""
+    gate.require(Capability.SCAN, "desk.qa.changes")
+    session = gate.session
+    scope = QaFilter(state=None, batch_id=wanted.batch_id, day=wanted.day)
+    documents = session.execute(
+        select(Document.qa_status, func.count(), func.max(Document.updated_at))
+        .where(*_qa_query(scope))
+        .group_by(Document.qa_status)
+        .order_by(Document.qa_status)
+    ).all()
+    waiting = select(Document.id).where(*_qa_query(replace(scope, state="pending")))
+    inboxes = session.execute(
+        select(
+            InboxItem.kind,
+            InboxItem.user_id,
+            InboxItem.team_id,
+            func.count(),
+            func.max(InboxItem.id),
+        )
+        .where(InboxItem.document_id.in_(waiting))
+        .group_by(InboxItem.kind, InboxItem.user_id, InboxItem.team_id)
+        .order_by(InboxItem.kind, InboxItem.user_id, InboxItem.team_id)
+    ).all()
+    households = session.execute(
+        select(func.count(Household.id), func.max(Household.updated_at)).where(
+            Household.id.in_(
+                select(Document.household_id).where(*_qa_query(replace(scope, state="pending")))
+            )
+        )
+    ).one()
+    batches = session.execute(
+        select(func.count(), func.max(ScanBatch.received_at)).where(_desk_batches())
+    ).one()
+    return fingerprint(
+        [tuple(row) for row in documents],
+        [tuple(row) for row in inboxes],
+        tuple(households),
+        tuple(batches),
+        desk_doc_types(session),
+        local_today(),
+    )
+
+
+def batches_token(gate: Gate) -> str:
+    """The batch list's token: per status the batches' counts, pages and times (their
+    progress), the messages of those still being read, set-aside pages, the decisions on
+    their documents, and the time estimate while a batch waits or is being read."""
+    gate.require(Capability.SCAN, "batches.changes")
+    session = gate.session
+    batches = session.execute(
+        select(
+            ScanBatch.status,
+            func.count(),
+            func.sum(ScanBatch.pages_total),
+            func.sum(ScanBatch.pages_done),
+            func.sum(ScanBatch.pages_dropped),
+            func.sum(ScanBatch.documents_count),
+            func.max(ScanBatch.received_at),
+            func.max(ScanBatch.started_at),
+            func.max(ScanBatch.finished_at),
+            func.sum(func.length(ScanBatch.status_message)),
+        )
+        .where(_desk_batches())
+        .group_by(ScanBatch.status)
+        .order_by(ScanBatch.status)
+    ).all()
+    open_statuses = ("received", "processing")
+    messages = session.execute(
+        select(ScanBatch.id, ScanBatch.status_message)
+        .where(_desk_batches(), ScanBatch.status.in_(open_statuses))
+        .order_by(ScanBatch.id)
+    ).all()
+    desk_batch_ids = select(ScanBatch.id).where(_desk_batches())
+    dropped = session.scalar(select(func.count()).where(DroppedPage.batch_id.in_(desk_batch_ids)))
+    documents = session.execute(
+        select(Document.qa_status, func.count(), func.max(Document.updated_at))
+        .where(Document.batch_id.in_(desk_batch_ids))
+        .group_by(Document.qa_status)
+        .order_by(Document.qa_status)
+    ).all()
+    working = any(row[0] in open_statuses for row in batches)
+    return fingerprint(
+        [tuple(row) for row in batches],
+        [tuple(row) for row in messages],
+        dropped,
+        [tuple(row) for row in documents],
+        seconds_per_page(session) if working else None,
+    )
