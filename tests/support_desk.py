@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core.db import transaction, utcnow
 from records.models import Household, ScanBatch
@@ -23,27 +24,36 @@ class DeskBatch:
     documents: list[str]  # in the order the check lists them
 
 
+def add_batch(session: Session, **fields: object) -> ScanBatch:
+    """A batch handed in at the desk (its original a placeholder), with these fields."""
+    columns: dict[str, object] = {
+        "content_type": "application/pdf",
+        "size_bytes": 1000,
+        "original_key": "originals/x",
+        "original_sha256": "0" * 64,
+        "received_at": utcnow(),
+    }
+    batch = ScanBatch(**(columns | fields))
+    session.add(batch)
+    session.flush()
+    return batch
+
+
 def desk_batch(runtime: Runtime, letters: int, source_name: str = "stapel.pdf") -> DeskBatch:
     """A batch of `letters` one-page letters, read and waiting for the check: each filed into
     one of the sample households in turn (its caseworker's Postkorb), every tenth to clearing."""
     with transaction(runtime.sessions) as session:
         households = list(session.scalars(select(Household).order_by(Household.id).limit(20)))
-        batch = ScanBatch(
+        batch = add_batch(
+            session,
             source_name=source_name,
-            content_type="application/pdf",
-            size_bytes=1000 * letters,
-            original_key="originals/x",
-            original_sha256="0" * 64,
             status="processed",
             pages_total=letters,
             pages_done=letters,
             documents_count=letters,
-            received_at=utcnow(),
             started_at=utcnow(),
             finished_at=utcnow(),
         )
-        session.add(batch)
-        session.flush()
         documents = []
         for number in range(1, letters + 1):
             household = households[number % len(households)] if number % 10 else None

@@ -1,38 +1,29 @@
 """The desk's lists answer a poll from their change token (issue 15): 304 without the list
 being read (no listing in the audit log) while nothing it shows changed; 200 with a new ETag
 when something did: a decision, a letter forwarded elsewhere, a batch's progress or message.
-A change outside a filtered list leaves that list at 304. The Postkorb's and the E-Akte's
-"…/changes" keep answering as before (tests/test_live15_api.py)."""
+A change outside a filtered list leaves that list at 304. The desk polls through
+web/static/live.js alone (one polling implementation). The Postkorb's and the E-Akte's
+"…/changes" keep answering as before (tests/test_live15_api.py). On both backend sets."""
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.product import create_product_app
-from app.runtime import build_runtime
 from core.db import transaction
 from records.models import AuditEvent, InboxItem, ScanBatch, User
 from records.runtime import Runtime
-from tests.support import PASSWORD, load_people, make_settings
-from tests.support_desk import DeskBatch, desk_batch
+from tests.support import PASSWORD, REPO, load_people
+from tests.support_desk import DeskBatch, add_batch, desk_batch
 
 DESK = "post.1"
 QA = "/scanstelle/pruefung"
 BATCHES = "/scanstelle/stapel"
-
-
-@pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    built = build_runtime(make_settings(tmp_path / "data"))
-    load_people(built)
-    yield built
-    built.close()
+STATIC = REPO / "web" / "static"
 
 
 def _desk(runtime: Runtime) -> TestClient:
@@ -67,6 +58,7 @@ def _tags(client: TestClient, *paths: str) -> dict[str, str]:
 
 
 def test_an_unchanged_desk_poll_is_304_without_reading_the_list(runtime: Runtime) -> None:
+    load_people(runtime)
     desk_batch(runtime, 30)
     client = _desk(runtime)
     tags = _tags(client, QA, BATCHES, f"{QA}?page=2&per=10")
@@ -83,6 +75,7 @@ def test_an_unchanged_desk_poll_is_304_without_reading_the_list(runtime: Runtime
 def test_a_changed_desk_list_is_200_with_a_new_etag_and_shows_the_change(
     runtime: Runtime,
 ) -> None:
+    load_people(runtime)
     first = desk_batch(runtime, 12, "erster.pdf")
     second = desk_batch(runtime, 4, "zweiter.pdf")
     client = _desk(runtime)
@@ -144,19 +137,22 @@ def _forward_first_waiting(runtime: Runtime, batch: DeskBatch) -> None:
         item.user_id = other.id
 
 
-def _reading_batch(runtime: Runtime, message: str) -> object:
+def _reading_batch(runtime: Runtime, message: str) -> uuid.UUID:
     with transaction(runtime.sessions) as session:
-        batch = ScanBatch(
-            source_name="dritter.pdf",
-            content_type="application/pdf",
-            size_bytes=1000,
-            original_key="originals/y",
-            original_sha256="1" * 64,
-            status="processing",
-            status_message=message,
-            pages_total=3,
-            pages_done=1,
+        batch = add_batch(
+            session, source_name="dritter.pdf", status="processing", status_message=message
         )
-        session.add(batch)
-        session.flush()
+        batch.pages_total, batch.pages_done = 3, 1
         return batch.id
+
+
+def test_the_desk_polls_only_through_live_js_and_shares_its_ordering_guard() -> None:
+    desk = (STATIC / "desk.js").read_text(encoding="utf-8")
+    live = (STATIC / "live.js").read_text(encoding="utf-8")
+    # One polling implementation: the desk has no timer loop and no conditional asks of its own.
+    for own in ("setInterval", "If-None-Match", 'responseType = "document"'):
+        assert own not in desk, own
+    assert re.search(r'import \{[^}]*\blatest\b[^}]*\bwatch\b[^}]*\} from "/static/live.js"', desk)
+    # live.js keeps its public names and adds the guard for other pages to use.
+    for name in ("function watch(", "function keepFocus(", "const BACKGROUND", "function latest("):
+        assert f"export {name}" in live, name

@@ -1,27 +1,28 @@
-"""The scanning desk's lists on the shared live-update module (issue 15): one polling
-implementation (web/static/live.js `watch`), and answers that overtake each other never
-replace the newer list: with the answer to a first filter held back until a second filter's
-list is shown, the list stays the second's. An open desk's polls are answered 304 while nothing
-changed and 200 with a new ETag when something did."""
+"""The scanning desk's lists on the shared live-update module (issue 15) in a real browser:
+answers that overtake each other never replace the newer list (with the answer to a first
+filter held back until a second filter's list is shown, the list stays the second's); an open
+desk's polls are answered 304 while nothing changed and 200 with a new ETag when something
+did."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, Response, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Request, Response, Route, expect
 
 from app.product import create_product_app
 from app.runtime import build_runtime
 from records.runtime import Runtime
-from tests.support import REPO, client_for, live_server, load_people, make_settings
-from tests.support_browser import launch_chromium, log_in
+from tests.support import client_for, live_server, load_people, make_settings
+from tests.support_a11y import browser
+from tests.support_browser import log_in
 from tests.support_desk import DeskBatch, desk_batch
 
+pytestmark = pytest.mark.slow
 DESK = "post.1"
-STATIC = REPO / "web" / "static"
+__all__ = ["browser"]  # a module-scoped fixture
 
 # Every XMLHttpRequest the page sends, noted when it has ended (after its load handlers: what
 # the page made of the answer is on screen, or was dropped, by then).
@@ -33,18 +34,6 @@ XMLHttpRequest.prototype.send = function (...args) {
   return send.apply(this, args);
 };
 """
-
-
-def test_the_desk_polls_only_through_live_js_and_shares_its_ordering_guard() -> None:
-    desk = (STATIC / "desk.js").read_text(encoding="utf-8")
-    live = (STATIC / "live.js").read_text(encoding="utf-8")
-    # One polling implementation: the desk has no timer loop and no conditional asks of its own.
-    for own in ("setInterval", "If-None-Match", 'responseType = "document"'):
-        assert own not in desk, own
-    assert re.search(r'import \{[^}]*\blatest\b[^}]*\bwatch\b[^}]*\} from "/static/live.js"', desk)
-    # live.js keeps its public names and adds the guard for other pages to use.
-    for name in ("function watch(", "function keepFocus(", "const BACKGROUND", "function latest("):
-        assert f"export {name}" in live, name
 
 
 @dataclass(frozen=True)
@@ -70,14 +59,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with live_server(create_product_app(runtime)) as url:
         yield Site(runtime, url, decided, waiting)
     runtime.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = launch_chromium(playwright)
-        yield launched
-        launched.close()
 
 
 def _desk(browser: Browser, site: Site) -> Page:
