@@ -15,10 +15,13 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 
+from api.deps import RuntimeDep, UserDep
 from api.schemas import ChangesOut
 from core.config import Settings
 from core.errors import EAkteError
@@ -85,18 +88,33 @@ def conditional(token: str, if_none_match: str | None, answer: Callable[[], Resp
     return response
 
 
-def changes(
+@dataclass(frozen=True)
+class ChangesAsked:
+    """A "…/changes" ask: who asks, with which ETag (a dependency of those routes)."""
+
+    request: Request
+    settings: Settings
+    user_id: int
+    if_none_match: str | None
+
+    def answer(self, page: str, token: Callable[[], str]) -> Response:
+        """The user asks about `page` (held to the floor between asks); the token comes as
+        ETag and in the body with how often to ask, or 304 while the browser has it."""
+        floor = self.settings.live_min_poll_seconds
+        repeat = self.if_none_match is not None
+        poll_floor(self.request).admit(self.user_id, page, floor, repeat=repeat)
+        current = token()
+        body = ChangesOut(token=current, poll_seconds=self.settings.live_poll_seconds)
+        return conditional(current, self.if_none_match, lambda: JSONResponse(body.model_dump()))
+
+
+def changes_asked(
     request: Request,
-    settings: Settings,
-    user_id: int,
-    page: str,
-    token: Callable[[], str],
-    if_none_match: str | None,
-) -> Response:
-    """The answer of a "…/changes" route: the user asks about `page` (held to the floor
-    between asks), the token comes as ETag and in the body with how often to ask."""
-    floor = settings.live_min_poll_seconds
-    poll_floor(request).admit(user_id, page, floor, repeat=if_none_match is not None)
-    current = token()
-    body = ChangesOut(token=current, poll_seconds=settings.live_poll_seconds)
-    return conditional(current, if_none_match, lambda: JSONResponse(body.model_dump()))
+    runtime: RuntimeDep,
+    user: UserDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> ChangesAsked:
+    return ChangesAsked(request, runtime.settings, user.id, if_none_match)
+
+
+ChangesDep = Annotated[ChangesAsked, Depends(changes_asked)]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from functools import partial
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -86,49 +87,25 @@ def get_counts(gate: GateDep) -> InboxCountsOut:
 # --- live updates: open pages ask whether anything changed (ETag, 304 when nothing did) ------
 
 
-@router.get(
-    "/inbox/changes",
-    response_model=ChangesOut,
-    responses=live_answers.CHANGES_RESPONSES,
-    summary="Hat sich im Postkorb etwas geändert? (ETag, 304 wenn nicht)",
+# The "…/changes" routes: the same answer (api.live), each about its own page.
+changes_route = partial(
+    router.get, response_model=ChangesOut, responses=live_answers.CHANGES_RESPONSES
 )
-def get_inbox_changes(
-    request: Request,
-    runtime: RuntimeDep,
-    gate: GateDep,
-    if_none_match: Annotated[str | None, Header()] = None,
-) -> Response:
-    return live_answers.changes(
-        request,
-        runtime.settings,
-        gate.user.id,
-        "inbox",
-        lambda: inbox.change_token(gate),
-        if_none_match,
-    )
 
 
-@router.get(
+@changes_route(
+    "/inbox/changes", summary="Hat sich im Postkorb etwas geändert? (ETag, 304 wenn nicht)"
+)
+def get_inbox_changes(asked: live_answers.ChangesDep, gate: GateDep) -> Response:
+    return asked.answer("inbox", lambda: inbox.change_token(gate))
+
+
+@changes_route(
     "/households/{bg_number}/file/changes",
-    response_model=ChangesOut,
-    responses=live_answers.CHANGES_RESPONSES,
     summary="Hat sich in der E-Akte etwas geändert? (ETag, 304 wenn nicht)",
 )
-def get_file_changes(
-    bg_number: str,
-    request: Request,
-    runtime: RuntimeDep,
-    gate: GateDep,
-    if_none_match: Annotated[str | None, Header()] = None,
-) -> Response:
-    return live_answers.changes(
-        request,
-        runtime.settings,
-        gate.user.id,
-        f"file:{bg_number[:40]}",
-        lambda: live.file_token(gate, bg_number),
-        if_none_match,
-    )
+def get_file_changes(bg_number: str, asked: live_answers.ChangesDep, gate: GateDep) -> Response:
+    return asked.answer(f"file:{bg_number[:40]}", lambda: live.file_token(gate, bg_number))
 
 
 # --- saved views -------------------------------------------------------------------------

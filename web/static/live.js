@@ -99,7 +99,12 @@ export function watch(url, onChange, options = {}) {
           const changed = before === null || before.url !== asked || before.etag !== tag;
           if (changed && (initial || before !== null)) {
             // A page that could not follow the change asks again (after the pause for errors).
-            try { await onChange(body, response); } catch (error) { known = before; throw error; }
+            try {
+              await onChange(body, response);
+            } catch (error) {
+              known = before;
+              pause = wait = Math.min(pause * 2, LONGEST);
+            }
           }
         }
       } else if (response.status === 429) {
