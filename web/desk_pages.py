@@ -347,4 +347,13 @@ def batches_partial(request: Request, runtime: RuntimeDep) -> Response:
             "failed": counts.get("failed", 0),
         }
 
-    return _partial(request, runtime, desk.batches_token, read)
+    def token(gate: Gate) -> str:
+        return desk.batches_token(
+            gate,
+            per,
+            offset=(number - 1) * per,
+            status=status if status in desk.BATCH_STATES else None,
+            day=day,
+        )
+
+    return _partial(request, runtime, token, read)
