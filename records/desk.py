@@ -11,16 +11,26 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
-from core.dates import LOCAL_TZ
+from core.dates import LOCAL_TZ, local_today
 from core.db import utcnow
 from core.errors import NotFound
 from records.access import Capability, Gate
 from records.jobs import enqueue
-from records.models import Document, Household, InboxItem, Job, ScanBatch, User
+from records.live import fingerprint
+from records.models import (
+    Document,
+    DroppedPage,
+    Household,
+    InboxItem,
+    Job,
+    ScanBatch,
+    User,
+)
 
 BATCH_NOT_FOUND = "Stapel nicht gefunden."
 
@@ -129,6 +139,28 @@ def seconds_per_page(session: Session) -> float | None:
     return seconds / pages if pages else None
 
 
+def _batch_filter(status: str | None, day: date | None) -> list[ColumnElement[bool]]:
+    """The desk's batches of one status and handed in on one day, if asked."""
+    wanted = [_desk_batches()]
+    if status:
+        wanted.append(ScanBatch.status == status)
+    if day:
+        wanted.append(_on_local_day(ScanBatch.received_at, day))
+    return wanted
+
+
+def _newest(
+    query: Select[Any], wanted: list[ColumnElement[bool]], limit: int, offset: int
+) -> Select[Any]:
+    """A page of the batch list: newest first."""
+    return (
+        query.where(*wanted)
+        .order_by(ScanBatch.received_at.desc(), ScanBatch.id)
+        .offset(offset)
+        .limit(limit)
+    )
+
+
 def list_batches(
     gate: Gate,
     limit: int,
@@ -142,20 +174,8 @@ def list_batches(
     queue (which works the oldest first) is through with it; and the count per status."""
     gate.listing(Capability.SCAN, "batches.list")
     session = gate.session
-    wanted = [_desk_batches()]
-    if status:
-        wanted.append(ScanBatch.status == status)
-    if day:
-        wanted.append(_on_local_day(ScanBatch.received_at, day))
-    newest = list(
-        session.scalars(
-            _batch_query()
-            .where(*wanted)
-            .order_by(ScanBatch.received_at.desc(), ScanBatch.id)
-            .offset(offset)
-            .limit(limit)
-        )
-    )
+    wanted = _batch_filter(status, day)
+    newest = list(session.scalars(_newest(_batch_query(), wanted, limit, offset)))
     views = batch_views(session, newest)
     per_page = seconds_per_page(session)
     # The queue works the oldest first: what waits before the oldest batch shown counts too.
@@ -305,3 +325,110 @@ def read_job(gate: Gate, job_id: int) -> Job:
     if job is None:
         raise NotFound("Auftrag nicht gefunden.")
     return job
+
+
+# --- change tokens: has the desk's list changed since the browser's copy? -------------------
+# A poll of an open desk (web.desk_pages) compares the token with its copy's ETag and is
+# answered 304 without reading or drawing the list when they match. A token is a fingerprint
+# of aggregates (counts, latest changes) the database computes in a few short queries; it
+# names nobody, so it is not audited (the list it leads to is).
+
+
+def qa_token(gate: Gate, wanted: QaFilter) -> str:
+    """The quality check's token for this filter, from one pass over the documents of every
+    decision in the filter's batch and day (a decision, a new rendition or any other change of
+    a document changes `updated_at`; one arriving or leaving the count) with their households
+    (whose file: a new caseworker changes the household) and inbox items (where they went: a
+    letter forwarded elsewhere); the batches and types the filter offers; and the day (a
+    rejection can be taken back on its day only)."""
+    gate.require(Capability.SCAN, "desk.qa.changes")
+    session = gate.session
+    scope = QaFilter(state=None, batch_id=wanted.batch_id, day=wanted.day)
+    target = func.coalesce(InboxItem.user_id, InboxItem.team_id, 0)
+    documents = session.execute(
+        select(
+            Document.qa_status,
+            func.count(),
+            func.max(Document.updated_at),
+            func.max(Household.updated_at),
+            func.count(InboxItem.id),
+            func.max(InboxItem.id),
+            func.sum(target),
+            func.sum(InboxItem.id * target),
+        )
+        .select_from(Document)
+        .outerjoin(Household, Household.id == Document.household_id)
+        .outerjoin(InboxItem, InboxItem.document_id == Document.id)
+        .where(*_qa_query(scope))
+        .group_by(Document.qa_status)
+        .order_by(Document.qa_status)
+    ).all()
+    # The types the filter offers are those of every letter waiting: in the pass above unless
+    # the list is narrowed to a batch or day.
+    types = desk_doc_types(session) if scope != QaFilter(state=None) else None
+    batches = session.execute(
+        select(func.count(), func.max(ScanBatch.received_at)).where(_desk_batches())
+    ).one()
+    return fingerprint(
+        [tuple(row) for row in documents],
+        types,
+        tuple(batches),
+        local_today(),
+    )
+
+
+def batches_token(
+    gate: Gate, limit: int, *, offset: int = 0, status: str | None = None, day: date | None = None
+) -> str:
+    """The token of a page of the batch list (as `list_batches` reads it): the batches on the
+    page as they stand (progress, message, times), their set-aside pages and the decisions on
+    their documents; per status the count and pages of all batches (the queue's summary and
+    what waits before them) and the page's total; the time estimate while any waits."""
+    gate.require(Capability.SCAN, "batches.changes")
+    session = gate.session
+    wanted = _batch_filter(status, day)
+    ids = list(session.scalars(_newest(select(ScanBatch.id), wanted, limit, offset)))
+    shown = session.execute(
+        select(
+            ScanBatch.id,
+            ScanBatch.status,
+            ScanBatch.status_message,
+            ScanBatch.pages_total,
+            ScanBatch.pages_done,
+            ScanBatch.documents_count,
+            ScanBatch.started_at,
+            ScanBatch.finished_at,
+        )
+        .where(ScanBatch.id.in_(ids))
+        .order_by(ScanBatch.id)
+    ).all()
+    # The page's letters and set-aside pages (by index, however long the list of batches).
+    documents = session.execute(
+        select(Document.batch_id, Document.qa_status, func.count(), func.max(Document.updated_at))
+        .where(Document.batch_id.in_(ids))
+        .group_by(Document.batch_id, Document.qa_status)
+        .order_by(Document.batch_id, Document.qa_status)
+    ).all()
+    dropped = session.scalar(select(func.count()).where(DroppedPage.batch_id.in_(ids)))
+    statuses = session.execute(
+        select(
+            ScanBatch.status,
+            func.count(),
+            func.sum(ScanBatch.pages_total),
+            func.sum(ScanBatch.pages_done),
+            func.max(ScanBatch.received_at),
+        )
+        .where(_desk_batches())
+        .group_by(ScanBatch.status)
+        .order_by(ScanBatch.status)
+    ).all()
+    total = session.scalar(select(func.count()).select_from(ScanBatch).where(*wanted))
+    working = any(row[0] in ("received", "processing") for row in statuses)
+    return fingerprint(
+        [tuple(row) for row in shown],
+        [tuple(row) for row in documents],
+        dropped,
+        [tuple(row) for row in statuses],
+        total,
+        seconds_per_page(session) if working else None,
+    )

@@ -1,27 +1,31 @@
 """The scanning desk's lists, rendered on the server as partials of /scanstelle: the quality
 check (type, household and its caseworker by name, sender, pages, a thumbnail, paging, filter)
-and the batches with their progress. desk.js fetches them and swaps them in; each answer has an
-ETag, and a poll whose If-None-Match still matches gets 304 (nothing changed, nothing redrawn).
+and the batches with their progress. desk.js fetches them and swaps them in (web/static/live.js
+asks again every few seconds); each answer's ETag is the list's change token (records.desk), and
+a poll whose If-None-Match still carries it gets 304 without the list being read or drawn.
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import RuntimeDep, current_user, get_type_names
+from api.live import conditional
 from core.dates import LOCAL_TZ, german, local_date, local_today
 from core.db import transaction
 from records import desk
 from records.access import Capability, Gate
 from records.duplicates import KIND_NAMES
-from records.models import Document, InboxItem, User
+from records.live import fingerprint
+from records.models import Document, InboxItem
 from records.runtime import Runtime
 from web.pages import render
 
@@ -185,29 +189,41 @@ def _entry(
     )
 
 
-def _partial(request: Request, name: str, user: User, **context: object) -> Response:
-    """A partial rendered with its ETag, or 304 when the browser's copy (If-None-Match) is
-    still what it would get."""
-    response = render(request, name, user, 200, **context)
-    tag = '"' + hashlib.sha256(bytes(response.body)).hexdigest()[:32] + '"'
-    if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
-        return Response(status_code=304, headers={"ETag": tag, "Cache-Control": "no-cache"})
-    response.headers["ETag"] = tag
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+# What decides how a list is drawn besides the data: this module's labels and the templates.
+# Part of every ETag, so that a new version of either is drawn although no data changed.
+_HERE = Path(__file__).resolve()
+_DRAWING = fingerprint(
+    *(path.read_bytes() for path in [_HERE, *sorted(_HERE.parent.glob("templates/_desk*"))])
+)
 
 
-def _desk_user(request: Request, runtime: Runtime, action: str) -> User:
+def _partial(
+    request: Request,
+    runtime: Runtime,
+    token: Callable[[Gate], str],
+    read: Callable[[Gate], tuple[str, dict[str, object]]],
+) -> Response:
+    """A partial of the desk for a user of the desk, with an ETag from the list's change
+    token (records.desk), the address asked and how it is drawn: a poll whose If-None-Match
+    still carries it is answered 304 from the token alone, without reading or drawing the
+    list (api.live). Otherwise `read` gives the template and what it shows."""
     user = current_user(request, runtime)  # none: to the login page (web.errors)
     with transaction(runtime.sessions, read_only=True) as session:
-        Gate(session, user).require(Capability.SCAN, action)
-    return user
+        gate = Gate(session, user)
+        gate.require(Capability.SCAN, "page.desk")
+        names = sorted(get_type_names(runtime).items())
+        current = fingerprint(token(gate), str(request.query_params), names, _DRAWING)
+
+        def draw() -> Response:
+            name, context = read(gate)
+            return render(request, name, user, 200, **context)
+
+        return conditional(current, request.headers.get("if-none-match"), draw)
 
 
 @router.get("/scanstelle/pruefung", response_class=HTMLResponse)
 def qa_partial(request: Request, runtime: RuntimeDep) -> Response:
     """The quality check: a page of documents with filter (state, batch, type, day)."""
-    user = _desk_user(request, runtime, "page.desk")
     state = _param(request, "qa") or "pending"
     try:
         batch_id = uuid.UUID(_param(request, "batch")) if _param(request, "batch") else None
@@ -221,37 +237,36 @@ def qa_partial(request: Request, runtime: RuntimeDep) -> Response:
     )
     number = _page_number(_param(request, "page"))
     per = _per_page(_param(request, "per"))
-    names = get_type_names(runtime)
-    with transaction(runtime.sessions, read_only=True) as session:
-        gate = Gate(session, user)
+
+    def read(gate: Gate) -> tuple[str, dict[str, object]]:
+        names = get_type_names(runtime)
         found = desk.qa_page(gate, wanted, per, (number - 1) * per)
         entries = [
             _entry(d, found.inboxes.get(d.id), names, found.deciders) for d in found.documents
         ]
         batches = [
             (str(b.id), f"{b.source_name} ({german(local_date(b.received_at))})")
-            for b in desk.recent_batches(session, 50, also=batch_id)
+            for b in desk.recent_batches(gate.session, 50, also=batch_id)
         ]
-        types = [(code, names.get(code, code)) for code in desk.desk_doc_types(session)]
-    return _partial(
-        request,
-        "_desk_qa.html",
-        user,
-        entries=entries,
-        pager=_pager(request, "page", number, per, found.total, len(entries)),
-        counts=found.counts,
-        state_options=[
-            (code, f"{name} ({found.counts[code]})" if code in found.counts else name)
-            for code, name in QA_STATE_NAMES.items()
-        ]
-        + [(ALL, "alle")],
-        state=state if state in desk.QA_STATES else ALL,
-        batches=batches,
-        batch=str(batch_id) if batch_id else "",
-        types=sorted(types, key=lambda pair: pair[1]),
-        doc_type=wanted.doc_type or "",
-        day=wanted.day.isoformat() if wanted.day else "",
-    )
+        types = [(code, names.get(code, code)) for code in desk.desk_doc_types(gate.session)]
+        return "_desk_qa.html", {
+            "entries": entries,
+            "pager": _pager(request, "page", number, per, found.total, len(entries)),
+            "counts": found.counts,
+            "state_options": [
+                (code, f"{name} ({found.counts[code]})" if code in found.counts else name)
+                for code, name in QA_STATE_NAMES.items()
+            ]
+            + [(ALL, "alle")],
+            "state": state if state in desk.QA_STATES else ALL,
+            "batches": batches,
+            "batch": str(batch_id) if batch_id else "",
+            "types": sorted(types, key=lambda pair: pair[1]),
+            "doc_type": wanted.doc_type or "",
+            "day": wanted.day.isoformat() if wanted.day else "",
+        }
+
+    return _partial(request, runtime, lambda gate: desk.qa_token(gate, wanted), read)
 
 
 @dataclass(frozen=True)
@@ -307,30 +322,38 @@ def _batch_row(view: desk.BatchView) -> BatchRow:
 @router.get("/scanstelle/stapel", response_class=HTMLResponse)
 def batches_partial(request: Request, runtime: RuntimeDep) -> Response:
     """The batches, newest first, a page at a time, filtered by state and day handed in."""
-    user = _desk_user(request, runtime, "page.desk")
     status = _param(request, "bstatus")
     number = _page_number(_param(request, "bpage"))
     per = _per_page(_param(request, "bper"))
     day = _day(_param(request, "bday"))
-    with transaction(runtime.sessions, read_only=True) as session:
+
+    def read(gate: Gate) -> tuple[str, dict[str, object]]:
         listing = desk.list_batches(
-            Gate(session, user),
+            gate,
             per,
             offset=(number - 1) * per,
             status=status if status in desk.BATCH_STATES else None,
             day=day,
         )
         rows = [_batch_row(view) for view in listing.batches]
-    counts = listing.counts
-    return _partial(
-        request,
-        "_desk_batches.html",
-        user,
-        rows=rows,
-        pager=_pager(request, "bpage", number, per, listing.total, len(rows)),
-        states=list(BATCH_STATE_NAMES.items()),
-        status=status if status in desk.BATCH_STATES else "",
-        day=day.isoformat() if day else "",
-        working=counts.get("received", 0) + counts.get("processing", 0),
-        failed=counts.get("failed", 0),
-    )
+        counts = listing.counts
+        return "_desk_batches.html", {
+            "rows": rows,
+            "pager": _pager(request, "bpage", number, per, listing.total, len(rows)),
+            "states": list(BATCH_STATE_NAMES.items()),
+            "status": status if status in desk.BATCH_STATES else "",
+            "day": day.isoformat() if day else "",
+            "working": counts.get("received", 0) + counts.get("processing", 0),
+            "failed": counts.get("failed", 0),
+        }
+
+    def token(gate: Gate) -> str:
+        return desk.batches_token(
+            gate,
+            per,
+            offset=(number - 1) * per,
+            status=status if status in desk.BATCH_STATES else None,
+            day=day,
+        )
+
+    return _partial(request, runtime, token, read)

@@ -3,19 +3,18 @@ deputies. Thin routes; the rules live in records.inbox, records.files and record
 
 from __future__ import annotations
 
-import math
-import threading
-import time
 import uuid
 from datetime import date
+from functools import partial
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from api import live as live_answers
 from api.deps import GateDep, RuntimeDep, TypeNamesDep, UserDep
 from api.schemas import (
     ChangesOut,
@@ -37,7 +36,7 @@ from api.schemas import (
     StaffOut,
     UploadOut,
 )
-from core.errors import EAkteError, InvalidInput
+from core.errors import InvalidInput
 from ingest.uploads import accept_into_file
 from records import duplicates, files, inbox, live, saved_views
 from records.models import InboxItem, SavedView
@@ -89,96 +88,25 @@ def get_counts(gate: GateDep) -> InboxCountsOut:
 # --- live updates: open pages ask whether anything changed (ETag, 304 when nothing did) ------
 
 
-class AskedTooOften(EAkteError, code="poll_too_often", status=429): ...
-
-
-class PollFloor:
-    """When each user last asked about each open page, in this web process: a user's page
-    (or a script) asking faster than the floor is told to wait instead of costing a query."""
-
-    def __init__(self) -> None:
-        self._last: dict[tuple[int, str], float] = {}
-        self._lock = threading.Lock()
-
-    def admit(self, user_id: int, page: str, floor: float, *, repeat: bool = True) -> None:
-        """`repeat`: the page asks again (If-None-Match). A page's first question, when it is
-        opened or reloaded, is answered like the page's own list would be, and starts the
-        clock: going back to the Postkorb within the floor is no error."""
-        if floor <= 0:
-            return
-        now = time.monotonic()
-        with self._lock:
-            if len(self._last) > 10_000:  # forget who has not asked for a while
-                self._last = {k: t for k, t in self._last.items() if now - t < floor}
-            previous = self._last.get((user_id, page))
-            if repeat and previous is not None and now - previous < floor:
-                wait = max(1, math.ceil(floor - (now - previous)))
-                raise AskedTooOften(
-                    f"Zu viele Abfragen: Bitte in {wait} Sekunden erneut versuchen.",
-                    retry_after=wait,
-                )
-            self._last[(user_id, page)] = now
-
-
-def _poll_floor(request: Request) -> PollFloor:
-    state = request.app.state
-    floor = getattr(state, "live_poll_floor", None)
-    if floor is None:
-        floor = state.live_poll_floor = PollFloor()
-    return floor
-
-
-CHANGES_RESPONSES: dict[int | str, dict[str, object]] = {
-    304: {"description": "Nichts geändert seit dem Stand in If-None-Match"},
-    429: {"description": "Zu oft gefragt; Retry-After sagt, wann wieder"},
-}
-
-
-def _changes(runtime: RuntimeDep, token: str, if_none_match: str | None) -> Response:
-    """The token as ETag; 304 without a body when the client has it already."""
-    etag = f'"{token}"'
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    known = {tag.strip().removeprefix("W/") for tag in (if_none_match or "").split(",")}
-    if etag in known:
-        return Response(status_code=304, headers=headers)
-    body = ChangesOut(token=token, poll_seconds=runtime.settings.live_poll_seconds)
-    return JSONResponse(body.model_dump(), headers=headers)
-
-
-@router.get(
-    "/inbox/changes",
-    response_model=ChangesOut,
-    responses=CHANGES_RESPONSES,
-    summary="Hat sich im Postkorb etwas geändert? (ETag, 304 wenn nicht)",
+# The "…/changes" routes: the same answer (api.live), each about its own page.
+changes_route = partial(
+    router.get, response_model=ChangesOut, responses=live_answers.CHANGES_RESPONSES
 )
-def get_inbox_changes(
-    request: Request,
-    runtime: RuntimeDep,
-    gate: GateDep,
-    if_none_match: Annotated[str | None, Header()] = None,
-) -> Response:
-    floor = runtime.settings.live_min_poll_seconds
-    _poll_floor(request).admit(gate.user.id, "inbox", floor, repeat=if_none_match is not None)
-    return _changes(runtime, inbox.change_token(gate), if_none_match)
 
 
-@router.get(
+@changes_route(
+    "/inbox/changes", summary="Hat sich im Postkorb etwas geändert? (ETag, 304 wenn nicht)"
+)
+def get_inbox_changes(asked: live_answers.ChangesDep, gate: GateDep) -> Response:
+    return asked.answer("inbox", lambda: inbox.change_token(gate))
+
+
+@changes_route(
     "/households/{bg_number}/file/changes",
-    response_model=ChangesOut,
-    responses=CHANGES_RESPONSES,
     summary="Hat sich in der E-Akte etwas geändert? (ETag, 304 wenn nicht)",
 )
-def get_file_changes(
-    bg_number: str,
-    request: Request,
-    runtime: RuntimeDep,
-    gate: GateDep,
-    if_none_match: Annotated[str | None, Header()] = None,
-) -> Response:
-    floor = runtime.settings.live_min_poll_seconds
-    page = f"file:{bg_number[:40]}"
-    _poll_floor(request).admit(gate.user.id, page, floor, repeat=if_none_match is not None)
-    return _changes(runtime, live.file_token(gate, bg_number), if_none_match)
+def get_file_changes(bg_number: str, asked: live_answers.ChangesDep, gate: GateDep) -> Response:
+    return asked.answer(f"file:{bg_number[:40]}", lambda: live.file_token(gate, bg_number))
 
 
 # --- saved views -------------------------------------------------------------------------

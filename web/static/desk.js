@@ -1,7 +1,8 @@
-"use strict";
-
 // The desk's lists are rendered on the server (web/desk_pages.py, templates _desk_*.html): this
-// script fetches them, swaps them in and sends the operator's decisions to the API.
+// script fetches them, swaps them in and sends the operator's decisions to the API. An ES module:
+// live.js keeps the lists current.
+
+import { getDocument, latest, loggedOut, watch } from "/static/live.js";
 
 function uploadOne(file, station) {
   const item = document.createElement("li");
@@ -72,7 +73,6 @@ document.getElementById("verify").addEventListener("click", async () => {
 // Each part (#qa-part, #batches-part) names its partial (data-src) and the query keys that are
 // its own (data-keys); the page's address keeps them, so a reload or Back shows the same.
 const parts = [...document.querySelectorAll("[data-src]")];
-const etags = new Map();
 
 function partUrl(part) {
   const own = new Set(part.dataset.keys.split(" "));
@@ -82,30 +82,6 @@ function partUrl(part) {
   }
   const text = query.toString();
   return text ? `${part.dataset.src}?${text}` : part.dataset.src;
-}
-
-// The server's HTML, parsed by the browser as a document of its own (no innerHTML: the page's
-// Trusted Types policy stays the only way in). Resolves with null when nothing changed (304).
-function fetchPart(url, conditional) {
-  return new Promise((resolve) => {
-    const request = new XMLHttpRequest();
-    request.open("GET", url);
-    request.responseType = "document";
-    const known = etags.get(url);
-    if (conditional && known) request.setRequestHeader("If-None-Match", known);
-    request.onload = () => {
-      if (request.status === 304) { resolve(null); return; }
-      if (request.status !== 200 || !request.response) {
-        resolve({ error: request.status === 401 || request.responseURL.includes("/anmelden")
-          ? "Bitte neu anmelden." : "Die Liste konnte nicht geladen werden." });
-        return;
-      }
-      etags.set(url, request.getResponseHeader("ETag"));
-      resolve({ body: request.response.body });
-    };
-    request.onerror = () => resolve({ error: "Keine Verbindung zum Server." });
-    request.send();
-  });
 }
 
 // What the operator is doing in a part survives a redraw: typed page counts, ticked boxes,
@@ -162,33 +138,41 @@ function quietly(message) {
   live.textContent = `${message} (${time})`;
 }
 
-// Answers can overtake each other (a refresh after a decision, a poll, a new filter): an
-// answer is shown only if the part's address is still the one asked for and no later answer
-// was shown already, so a slow answer for the old filter never replaces the new list.
-const asked = new Map();
-const shown = new Map();
 // The filter fields the operator changed since the part's list was last asked for (by id).
 const edited = new Map();
 
-async function load(part, { conditional = false, notice = "" } = {}) {
-  const url = partUrl(part);
-  const ticket = (asked.get(part) || 0) + 1;
-  asked.set(part, ticket);
-  const answer = await fetchPart(url, conditional);
-  if (answer === null || url !== partUrl(part) || ticket < (shown.get(part) || 0)) return;
-  if (answer.error) { quietly(answer.error); return; }
-  shown.set(part, ticket);
+// A part's answer drawn; `notice` when the list changed without the operator asking.
+function show(part, page, notice = "") {
   const first = !part.querySelector("[id]");
-  swap(part, answer.body);
-  if (conditional && notice && !first) quietly(notice);
+  swap(part, page.body);
+  if (notice && !first) quietly(notice);
+}
+
+// The page's own loads (a new filter, another page of the list, after a decision) go at once,
+// beside the part's polls. Answers can overtake each other: each part's answers pass one
+// `latest()`, so an answer for an older request (a slow answer for the old filter, a poll sent
+// before the decision) never replaces the list of a newer one.
+async function load(part) {
+  const url = partUrl(part);
+  let answer;
+  try {
+    answer = await part.ask(url, {});
+  } catch (error) {
+    quietly("Keine Verbindung zum Server.");
+    return;
+  }
+  if (answer === null) return;
+  if (!answer.document || loggedOut(answer)) {
+    quietly(answer.status === 401 || loggedOut(answer)
+      ? "Bitte neu anmelden." : "Die Liste konnte nicht geladen werden.");
+    return;
+  }
+  show(part, answer.document);
+  part.watcher.seen(url, answer);
 }
 
 function refreshAll() {
-  for (const part of parts) refresh(part);
-}
-
-function refresh(part) {
-  load(part, { conditional: true, notice: part.dataset.notice });
+  for (const part of parts) part.watcher.poke();
 }
 
 // A filter or another page of a list: the address changes (replaceState) and the part reloads.
@@ -415,15 +399,21 @@ if (zone) {
   });
 }
 
-// Live: both lists are asked again every few seconds; an unchanged list costs a 304 and
-// nothing is redrawn. A changed one is swapped in without moving the row being worked on.
-// The batches' progress every 2 seconds, the quality check every 6 (each read is audited).
-for (const part of parts) load(part);
-let ticks = 0;
-if (parts.length) {
-  setInterval(() => {
-    ticks += 1;
-    if (document.visibilityState !== "visible") return;
-    for (const part of parts) if (part.id !== "qa-part" || ticks % 3 === 0) refresh(part);
-  }, 2000);
+// Live (live.js): each list is asked for at once and again every few seconds, at its address
+// with the ETag of what it shows; an unchanged list costs a 304 (the server reads nothing but
+// the list's change token) and nothing is redrawn. A changed one is swapped in without moving
+// the row being worked on. The batches' progress every 2 seconds, the quality check every 6.
+for (const part of parts) {
+  part.ask = latest(getDocument);
+  part.watcher = watch(() => partUrl(part), (page) => show(part, page, part.dataset.notice), {
+    read: (answer) => answer.document,
+    ask: part.ask,
+    initial: true,
+    seconds: part.id === "qa-part" ? 6 : 2,
+    onError: quietly,
+    onEnd: () => {
+      for (const other of parts) other.watcher.stop();
+      if (live) live.textContent = "Bitte neu anmelden: Die Sitzung ist beendet.";
+    },
+  });
 }

@@ -1,4 +1,4 @@
-// Keeps an open page current (Postkorb, E-Akte; the scanning desk can use it too). An ES module:
+// Keeps an open page current (Postkorb, E-Akte, the scanning desk). An ES module:
 //
 //   const { watch, keepFocus } = await import("/static/live.js");
 //   const watcher = watch("/api/inbox/changes", onChange);
@@ -21,8 +21,28 @@ export const BACKGROUND = Object.freeze({ "X-EAkte-Background": "1" });
 
 // `onEnd(message)`: the session has ended (logged out elsewhere, or idle too long); the page
 // says so, as nothing it shows will change any more.
-export function watch(url, onChange, { seconds = 15, onEnd = null } = {}) {
-  let etag = null;
+//
+// A part of a page that is drawn on the server (the scanning desk's lists) is watched at its
+// own address, whose ETag is the change token of what it shows:
+//
+//   const part = latest(getDocument);     // the part's answers, in the order they were asked
+//   const watcher = watch(() => partUrl(), (page) => draw(page), {
+//     read: (answer) => answer.document, ask: part, initial: true, seconds: 2 });
+//   // the page's own loads (a new filter, after a decision):
+//   const answer = await part(url); if (answer) { draw(answer.document); watcher.seen(url, answer); }
+//
+// `url`: the address, or a function that gives the address now (a filter changes it; an
+// answer for an address the page has left is not handed on). `read(answer)`: the body handed
+// to onChange (default: the JSON token; its poll_seconds sets the pace). `ask(url, init)`: how
+// to fetch (default fetch); a `latest()` shared with the page's own loads, so that a slow poll
+// never replaces what the page loaded after it (its null: nothing to do). `initial`: the first
+// answer is handed on too (the watcher draws the part; else the page loads its own data and
+// the first answer is the state it starts from). `onError(message)`: an ask failed.
+export function watch(url, onChange, options = {}) {
+  const { seconds = 15, onEnd = null, read = (answer) => answer.json(), ask = fetch } = options;
+  const { initial = false, onError = null } = options;
+  const address = typeof url === "function" ? url : () => url;
+  let known = null; // { url, etag }: the state the page shows
   let every = seconds;
   let pause = seconds;
   let timer = null;
@@ -43,40 +63,59 @@ export function watch(url, onChange, { seconds = 15, onEnd = null } = {}) {
     timer = setTimeout(check, wait * 1000);
   }
 
+  function end(message) {
+    stopped = true;
+    if (onEnd) onEnd(message || "Bitte melden Sie sich an.");
+  }
+
   async function check() {
     timer = null;
     if (stopped) return;
     if (busy) { again = true; return; }
     busy = true;
     let wait = every;
+    const asked = address();
+    const etag = known && known.url === asked ? known.etag : null;
     try {
-      const response = await fetch(url, {
+      const response = await ask(asked, {
         credentials: "same-origin",
         cache: "no-store",
         headers: etag ? { ...BACKGROUND, "If-None-Match": etag } : BACKGROUND,
       });
-      if (response.status === 304) {
-        pause = every;
+      if (response === null || response.status === 304) {
+        pause = every; // superseded by an answer the page has shown, or nothing changed
+      } else if (response.status === 401 || loggedOut(response)) {
+        const body = await Promise.resolve(response.status === 401 && response.json())
+          .catch(() => ({}));
+        end(body.error && body.error.message);
       } else if (response.ok) {
-        const body = await response.json();
-        const known = etag;
-        etag = response.headers.get("ETag");
-        every = pause = wait = Math.max(1, Number(body.poll_seconds) || every);
-        if (known !== null && etag !== known) {
-          // A page that could not follow the change asks again (after the pause for errors).
-          try { await onChange(body); } catch (error) { etag = known; throw error; }
+        const body = await read(response);
+        const poll = body && typeof body === "object" ? Number(body.poll_seconds) : NaN;
+        every = pause = wait = Math.max(1, poll || every);
+        const tag = response.headers.get("ETag");
+        const before = known;
+        if (asked === address()) {
+          known = { url: asked, etag: tag };
+          const changed = before === null || before.url !== asked || before.etag !== tag;
+          if (changed && (initial || before !== null)) {
+            // A page that could not follow the change asks again (after the pause for errors).
+            try {
+              await onChange(body, response);
+            } catch (error) {
+              known = before;
+              pause = wait = Math.min(pause * 2, LONGEST);
+            }
+          }
         }
       } else if (response.status === 429) {
         wait = Math.max(1, Number(response.headers.get("Retry-After")) || every);
-      } else if (response.status === 401) {
-        stopped = true;
-        const body = await response.json().catch(() => ({}));
-        if (onEnd) onEnd((body.error && body.error.message) || "Bitte melden Sie sich an.");
       } else {
         pause = wait = Math.min(pause * 2, LONGEST);
+        if (onError) onError("Die Liste konnte nicht geladen werden.");
       }
     } catch (error) {
       pause = wait = Math.min(pause * 2, LONGEST);
+      if (onError) onError("Keine Verbindung zum Server.");
     } finally {
       busy = false;
       settle();
@@ -94,7 +133,55 @@ export function watch(url, onChange, { seconds = 15, onEnd = null } = {}) {
     // Ask now (after the page did something whose effect arrives later, e.g. an upload).
     poke: () => { clearTimeout(timer); check(); },
     stop: () => { stopped = true; clearTimeout(timer); },
+    // The page shows the answer it loaded itself from `url`: the next ask compares with it.
+    seen: (url, response) => { known = { url, etag: response.headers.get("ETag") }; },
   };
+}
+
+// An answer that was led to the login page: the session is over (a page's own address answers
+// so; the API says 401).
+export function loggedOut(response) {
+  return Boolean(response.url) && new URL(response.url, location.href).pathname === "/anmelden";
+}
+
+// Answers that can overtake each other (a poll, a reload after a decision, a new filter) for
+// one view: `const ask = latest(); const response = await ask(url, init);` fetches (or calls
+// `fetcher`) and resolves with null when an answer to a later ask has been handed on already:
+// an answer for an older request never replaces the view of a newer one. Every answer that is
+// not null is the newest so far, to be shown.
+export function latest(fetcher = fetch) {
+  let asked = 0;
+  let shown = 0;
+  return async (...args) => {
+    asked += 1;
+    const ticket = asked;
+    const answer = await fetcher(...args);
+    if (ticket < shown) return null;
+    shown = ticket;
+    return answer;
+  };
+}
+
+// An HTML answer parsed by the browser as a document of its own (no string ever reaches
+// innerHTML: the page's Trusted Types policy stays the only way in). Answers like fetch does,
+// with the parsed page as `document` (null unless 200): status, ok, url (after redirects),
+// headers.get(name). A failed connection rejects.
+export function getDocument(url, { headers = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("GET", url);
+    request.responseType = "document";
+    for (const [name, value] of Object.entries(headers)) request.setRequestHeader(name, value);
+    request.onload = () => resolve({
+      status: request.status,
+      ok: request.status >= 200 && request.status < 300,
+      url: request.responseURL,
+      headers: { get: (name) => request.getResponseHeader(name) },
+      document: request.status === 200 ? request.response : null,
+    });
+    request.onerror = () => reject(new Error("Keine Verbindung zum Server."));
+    request.send();
+  });
 }
 
 // What identifies a control within its row, to find the same one after the row was drawn anew.
