@@ -10,6 +10,7 @@ from api.app import create_app
 from app.runtime import build_runtime
 from core.config import get_settings
 from records.runtime import Runtime
+from web.clearing_pages import router as clearing_router
 from web.desk_pages import router as desk_router
 from web.errors import error_page
 from web.legal_pages import router as legal_router
@@ -30,6 +31,7 @@ def create_product_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(workplace_router)
     app.include_router(legal_router)
     app.include_router(desk_router)
+    app.include_router(clearing_router)
     app.include_router(page_edit_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _outermost(app, hsts=runtime.settings.cookie_secure)

@@ -94,7 +94,7 @@ _SIGNED_IN_PAGES: tuple[tuple[str, str, Capability, str, set[Capability]], ...] 
         "page.desk",
         {Capability.SCAN, Capability.VERIFY_STORE},
     ),
-    ("/klaerung", "clearing.html", Capability.CLEARING, "page.clearing", set()),
+    # /klaerung: web.clearing_pages (rendered with its list).
 )
 
 

@@ -1,23 +1,26 @@
-"""A part split off a scan (issue 15, page editing) is checked for duplicates like a fresh scan:
-a letter the desk had read before, scanned again together with a new one and split off, is
-marked as a duplicate of the earlier letter and shown so in clearing and at the desk."""
+"""Page editing seen from clearing (issue 15): a part split off a scan is checked for duplicates
+like a fresh scan (a letter the desk had read before, scanned again together with a new one and
+split off, is marked as a duplicate of the earlier letter and shown so in clearing), and the
+clearing page asks for a turned page under new URLs, so no browser shows the stale image.
+
+The letters are born digital (their text is read from the PDF, no OCR) and name nobody of the
+master data: they wait in clearing."""
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from fpdf import FPDF
 from sqlalchemy import select
 
+from app.product import create_product_app
 from core.db import transaction
 from records.models import Document
 from records.runtime import Runtime
-from tests.support import OWN, client_for, load_people, work_until_idle
+from tests.support import OWN, PASSWORD, client_for, digital_pdf, load_people, work_until_idle
 
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 DESK = "post.1"
 # Two letters about nobody in the master data (they wait in clearing); born digital, so that
 # their text is read from the PDF without OCR.
@@ -37,17 +40,16 @@ NEW = [
 
 
 def _pdf(*pages: list[str]) -> bytes:
-    """A born-digital PDF: each page's lines drawn as text with an embedded font."""
-    pdf = FPDF(unit="pt", format="A4")
-    pdf.set_auto_page_break(False)
-    pdf.set_creation_date(datetime(2026, 1, 1, tzinfo=UTC))
-    pdf.add_font("DejaVu", "", FONT)
-    for lines in pages:
-        pdf.add_page()
-        pdf.set_font("DejaVu", "", 11)
-        for number, line in enumerate(lines):
-            pdf.text(60, 90 + 22 * number, line)
-    return bytes(pdf.output())
+    return digital_pdf(list(pages))
+
+
+def _split_second_off(client: TestClient, document_id: uuid.UUID) -> uuid.UUID:
+    """Splits the document after its first page; the part split off."""
+    answer = client.post(f"/api/documents/{document_id}/split", json={"after": 1})
+    assert answer.status_code == 200, answer.text
+    documents = answer.json()["documents"]
+    [part] = [uuid.UUID(d["document_id"]) for d in documents if d["role"] == "new"]
+    return part
 
 
 def _upload(
@@ -72,8 +74,12 @@ def _upload(
 
 @pytest.fixture
 def desk(sqlite_runtime: Runtime) -> TestClient:
+    """The desk, signed in to the product (API and pages)."""
     load_people(sqlite_runtime)
-    return client_for(sqlite_runtime, DESK)
+    client = TestClient(create_product_app(sqlite_runtime))
+    answer = client.post("/api/auth/login", json={"login": DESK, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return client
 
 
 def test_a_split_off_part_that_repeats_an_earlier_letter_is_marked(
@@ -86,14 +92,10 @@ def test_a_split_off_part_that_repeats_an_earlier_letter_is_marked(
         scan = session.get_one(Document, both)
         assert scan.page_count == 2 and scan.duplicate_of_id is None
 
-    answer = desk.post(f"/api/documents/{both}/split", json={"after": 1})
-    assert answer.status_code == 200, answer.text
-    [part] = [uuid.UUID(d["document_id"]) for d in answer.json()["documents"] if d["role"] == "new"]
+    part = _split_second_off(desk, both)
     with transaction(runtime.sessions, read_only=True) as session:
         split_off = session.get_one(Document, part)
-        assert (split_off.duplicate_of_id, split_off.duplicate_kind) == (earlier, "text") or (
-            split_off.duplicate_of_id == earlier
-        )
+        assert split_off.duplicate_of_id == earlier and split_off.duplicate_kind is not None
         # What stays of the scan is a new letter: not marked.
         assert session.get_one(Document, both).duplicate_of_id is None
 
@@ -106,9 +108,7 @@ def test_what_stays_of_a_scan_is_checked_again_after_a_split(
     runtime = sqlite_runtime
     earlier = _upload(desk, runtime, "miete.pdf", _pdf(REPEATED))
     both = _upload(desk, runtime, "stapel.pdf", _pdf(REPEATED, NEW))
-    answer = desk.post(f"/api/documents/{both}/split", json={"after": 1})
-    assert answer.status_code == 200, answer.text
-    [part] = [uuid.UUID(d["document_id"]) for d in answer.json()["documents"] if d["role"] == "new"]
+    part = _split_second_off(desk, both)
     with transaction(runtime.sessions, read_only=True) as session:
         assert session.get_one(Document, both).duplicate_of_id == earlier
         assert session.get_one(Document, part).duplicate_of_id is None
@@ -120,9 +120,7 @@ def test_of_one_letter_scanned_twice_in_one_file_the_part_split_off_is_marked(
     """Never two parts marked as each other's duplicate: discarding one keeps the other."""
     runtime = sqlite_runtime
     both = _upload(desk, runtime, "doppelt.pdf", _pdf(NEW, NEW))
-    answer = desk.post(f"/api/documents/{both}/split", json={"after": 1})
-    assert answer.status_code == 200, answer.text
-    [part] = [uuid.UUID(d["document_id"]) for d in answer.json()["documents"] if d["role"] == "new"]
+    part = _split_second_off(desk, both)
     with transaction(runtime.sessions, read_only=True) as session:
         assert session.get_one(Document, part).duplicate_of_id == both
         assert session.get_one(Document, both).duplicate_of_id is None
@@ -137,10 +135,59 @@ def test_a_part_split_off_an_upload_into_a_file_is_checked_too(
     caseworker = client_for(runtime, "lsb.95401.2")  # OWN's
     earlier = _upload(caseworker, runtime, "bescheid.pdf", _pdf(REPEATED), into=OWN)
     both = _upload(caseworker, runtime, "bescheide.pdf", _pdf(NEW, REPEATED), into=OWN)
-    answer = caseworker.post(f"/api/documents/{both}/split", json={"after": 1})
-    assert answer.status_code == 200, answer.text
-    [part] = [uuid.UUID(d["document_id"]) for d in answer.json()["documents"] if d["role"] == "new"]
+    part = _split_second_off(caseworker, both)
     with transaction(runtime.sessions, read_only=True) as session:
         split_off = session.get_one(Document, part)
         assert split_off.household is not None and split_off.household.bg_number == OWN
         assert split_off.duplicate_of_id == earlier
+
+
+# --- shown in clearing --------------------------------------------------------------------------
+
+
+def _card(html: str, document_id: uuid.UUID) -> str:
+    """The clearing card of a document in the server's list."""
+    start = html.index(f'<article class="card clearing-item" id="case-{document_id}"')
+    return html[start : html.index("</article>", start)]
+
+
+def test_clearing_shows_the_split_off_part_as_a_duplicate_with_the_earlier_letter(
+    desk: TestClient, sqlite_runtime: Runtime
+) -> None:
+    runtime = sqlite_runtime
+    earlier = _upload(desk, runtime, "miete.pdf", _pdf(REPEATED))
+    both = _upload(desk, runtime, "stapel.pdf", _pdf(NEW, REPEATED))
+    part = _split_second_off(desk, both)
+    listed = desk.get("/klaerung/liste")
+    assert listed.status_code == 200, listed.text
+    card = _card(listed.text, part)
+    assert "Bereits eingelesen:" in card
+    assert f'<a href="/dokument/{earlier}"' in card and "Duplikat von »miete.pdf«" in card
+    assert "Als Duplikat verwerfen" in card
+    assert "Bereits eingelesen" not in _card(listed.text, both)
+    # Only duplicates, as the page's address asks: the split-off part alone.
+    only = desk.get("/klaerung/liste", params={"duplikate": "1"}).text
+    assert f'id="case-{part}"' in only and f'id="case-{both}"' not in only
+
+
+def _thumbs(desk: TestClient, document_id: uuid.UUID) -> list[str]:
+    card = _card(desk.get("/klaerung/liste").text, document_id)
+    return re.findall(r'(?:src|href)="(/api/documents/[^"]+/pages/[^"]+)"', card)
+
+
+def test_a_turned_page_gets_new_thumbnail_and_image_urls_in_clearing(
+    desk: TestClient, sqlite_runtime: Runtime
+) -> None:
+    runtime = sqlite_runtime
+    letter = _upload(desk, runtime, "quer.pdf", _pdf(NEW))
+    before = _thumbs(desk, letter)
+    assert len(before) == 2 and all("?v=" in url for url in before)  # the image, the thumbnail
+    old_thumb = desk.get(before[1]).content
+    turned = desk.post(f"/api/documents/{letter}/rotate-page", json={"page": 1, "degrees": 90})
+    assert turned.status_code == 200, turned.text
+    after = _thumbs(desk, letter)
+    assert len(after) == 2
+    assert after[0] != before[0] and after[1] != before[1]
+    assert after[0].split("?")[0] == before[0].split("?")[0]  # the same page, a new version
+    new_thumb = desk.get(after[1])
+    assert new_thumb.status_code == 200 and new_thumb.content != old_thumb
