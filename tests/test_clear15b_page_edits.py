@@ -175,6 +175,13 @@ def _thumbs(desk: TestClient, document_id: uuid.UUID) -> list[str]:
     return re.findall(r'(?:src|href)="(/api/documents/[^"]+/pages/[^"]+)"', card)
 
 
+def _page_image(client: TestClient, document_id: uuid.UUID) -> str:
+    page = client.get(f"/dokument/{document_id}")
+    assert page.status_code == 200, page.text
+    [src] = re.findall(r'<img class="page-image" src="([^"]+)"', page.text)
+    return str(src)
+
+
 def test_a_turned_page_gets_new_thumbnail_and_image_urls_in_clearing(
     desk: TestClient, sqlite_runtime: Runtime
 ) -> None:
@@ -182,6 +189,7 @@ def test_a_turned_page_gets_new_thumbnail_and_image_urls_in_clearing(
     letter = _upload(desk, runtime, "quer.pdf", _pdf(NEW))
     before = _thumbs(desk, letter)
     assert len(before) == 2 and all("?v=" in url for url in before)  # the image, the thumbnail
+    shown = _page_image(desk, letter)  # the document page clearing links to
     old_thumb = desk.get(before[1]).content
     turned = desk.post(f"/api/documents/{letter}/rotate-page", json={"page": 1, "degrees": 90})
     assert turned.status_code == 200, turned.text
@@ -191,3 +199,5 @@ def test_a_turned_page_gets_new_thumbnail_and_image_urls_in_clearing(
     assert after[0].split("?")[0] == before[0].split("?")[0]  # the same page, a new version
     new_thumb = desk.get(after[1])
     assert new_thumb.status_code == 200 and new_thumb.content != old_thumb
+    assert _page_image(desk, letter) not in (shown, after[0].split("?")[0])
+    assert _page_image(desk, letter) == after[0]

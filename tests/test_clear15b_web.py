@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 from sqlalchemy import select
 
 from app.product import STATIC_DIR, create_product_app
@@ -318,3 +318,39 @@ def test_clearing_by_keyboard_one_click_filing_discarding_and_axe(
         assert session.get_one(Document, uuid.UUID(later)).discard_reason == "Zweimal eingescannt"
         filed = session.get_one(Document, uuid.UUID(named))
         assert filed.household is not None and filed.household.bg_number == OWN
+
+
+@pytest.mark.slow
+def test_an_older_answer_never_replaces_a_newer_list(
+    live_url: str, page: Page, sqlite_runtime: Runtime
+) -> None:
+    """The filter is asked for, then Back before its answer came: the late answer for the
+    filter is not drawn over the whole list Back asked for."""
+    _twins(sqlite_runtime)
+    file_indexed(sqlite_runtime, None, "sonstiges", "Bitte um Rückruf.", source_name="anruf.pdf")
+    log_in(page, live_url, DESK)
+    page.goto(f"{live_url}/klaerung")
+    expect(page.locator(".clearing-item")).to_have_count(3)
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route("**/klaerung/liste?duplikate=1", hold)
+    page.get_by_label(re.compile(r"Nur Duplikate")).check()
+    with page.expect_request("**/klaerung/liste?duplikate=1"):
+        page.get_by_role("button", name="Filtern").click()
+    for _ in range(100):  # each call hands Playwright's pending events (the route) over
+        if held:
+            break
+        page.evaluate("1")
+    assert len(held) == 1
+    page.go_back()
+    expect(page).to_have_url(f"{live_url}/klaerung")
+    expect(page.locator("#clearing-duplicates")).not_to_be_checked()
+    with page.expect_request_finished(lambda request: "duplikate=1" in request.url):
+        held[0].continue_()
+    # The page has handled the late answer once two frames were drawn after it.
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    expect(page.locator(".clearing-item")).to_have_count(3)
+    expect(page.locator("#clearing-range")).to_have_text("Fälle 1–3 von 3")
