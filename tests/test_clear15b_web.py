@@ -194,6 +194,26 @@ def test_filing_and_its_errors_without_the_script(
     assert again.status_code == 422  # not in clearing any more: said, not filed twice
 
 
+def test_a_household_search_without_the_script_shows_its_results_at_its_card(
+    desk: TestClient, sqlite_runtime: Runtime
+) -> None:
+    letter = _named(sqlite_runtime, "Dokumentart unsicher")
+    other = _named(sqlite_runtime, "Dokumentart unsicher", source_name="anderes.pdf")
+    page = desk.get("/klaerung", params={"fuer": letter, "q": "Christiansen"})
+    assert page.status_code == 200
+    card = _card(page.text, letter)
+    assert 'value="Christiansen"' in card and card.count("Übernehmen") >= 2
+    assert "<strong>Andreas Christiansen</strong>" in card
+    assert "Übernehmen" not in _card(page.text, other)
+    # The same through the partial route clearing.js asks.
+    found = desk.get("/klaerung/haushalte", params={"fuer": letter, "q": "Christiansen"}).text
+    assert f'id="candidates-{letter}"' in found and "95401BG7267253" in found
+    assert (
+        "Bitte mindestens zwei Zeichen eingeben."
+        in desk.get("/klaerung/haushalte", params={"fuer": letter, "q": "C"}).text
+    )
+
+
 def test_discarding_wants_a_reason_and_is_audited(
     desk: TestClient, sqlite_runtime: Runtime
 ) -> None:

@@ -279,7 +279,11 @@ def _list_context(
         "count": f"{found.open} offen",
         "duplicate_filter": f"Nur Duplikate ({found.duplicates})",
         "range": (
-            f"Fälle {first}–{first + len(cards) - 1} von {found.total}"
+            (
+                f"Fälle {first}–{first + len(cards) - 1} von {found.total}"
+                if len(cards) > 1
+                else f"Fall {first} von {found.total}"
+            )
             if cards
             else (
                 "Keine als Duplikat markierten Klärungsfälle."
