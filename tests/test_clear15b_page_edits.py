@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
@@ -82,22 +83,33 @@ def desk(sqlite_runtime: Runtime) -> TestClient:
     return client
 
 
+@dataclass(frozen=True)
+class Split:
+    scan: uuid.UUID  # what stays of it
+    part: uuid.UUID  # split off
+    scan_marked: uuid.UUID | None  # the earlier document each is marked a duplicate of
+    part_marked: uuid.UUID | None
+
+
+def _split_and_marks(desk: TestClient, runtime: Runtime, *pages: list[str]) -> Split:
+    """A scan of these pages handed in and split after its first page; the marks then."""
+    scan = _upload(desk, runtime, "stapel.pdf", _pdf(*pages))
+    with transaction(runtime.sessions, read_only=True) as session:
+        whole = session.get_one(Document, scan)  # as a whole it repeats nothing
+        assert whole.page_count == len(pages) and whole.duplicate_of_id is None
+    part = _split_second_off(desk, scan)
+    with transaction(runtime.sessions, read_only=True) as session:
+        marks = [session.get_one(Document, d).duplicate_of_id for d in (scan, part)]
+    return Split(scan, part, *marks)
+
+
 def test_a_split_off_part_that_repeats_an_earlier_letter_is_marked(
     desk: TestClient, sqlite_runtime: Runtime
 ) -> None:
-    runtime = sqlite_runtime
-    earlier = _upload(desk, runtime, "miete.pdf", _pdf(REPEATED))
-    both = _upload(desk, runtime, "stapel.pdf", _pdf(NEW, REPEATED))
-    with transaction(runtime.sessions, read_only=True) as session:
-        scan = session.get_one(Document, both)
-        assert scan.page_count == 2 and scan.duplicate_of_id is None
-
-    part = _split_second_off(desk, both)
-    with transaction(runtime.sessions, read_only=True) as session:
-        split_off = session.get_one(Document, part)
-        assert split_off.duplicate_of_id == earlier and split_off.duplicate_kind is not None
-        # What stays of the scan is a new letter: not marked.
-        assert session.get_one(Document, both).duplicate_of_id is None
+    earlier = _upload(desk, sqlite_runtime, "miete.pdf", _pdf(REPEATED))
+    split = _split_and_marks(desk, sqlite_runtime, NEW, REPEATED)
+    # What stays of the scan is a new letter: not marked.
+    assert (split.scan_marked, split.part_marked) == (None, earlier)
 
 
 def test_what_stays_of_a_scan_is_checked_again_after_a_split(
@@ -105,25 +117,17 @@ def test_what_stays_of_a_scan_is_checked_again_after_a_split(
 ) -> None:
     """The letter read before is the scan's first page: after the split, what stays of the
     scan is that letter alone, and marked (its old text, of both letters, matched nothing)."""
-    runtime = sqlite_runtime
-    earlier = _upload(desk, runtime, "miete.pdf", _pdf(REPEATED))
-    both = _upload(desk, runtime, "stapel.pdf", _pdf(REPEATED, NEW))
-    part = _split_second_off(desk, both)
-    with transaction(runtime.sessions, read_only=True) as session:
-        assert session.get_one(Document, both).duplicate_of_id == earlier
-        assert session.get_one(Document, part).duplicate_of_id is None
+    earlier = _upload(desk, sqlite_runtime, "miete.pdf", _pdf(REPEATED))
+    split = _split_and_marks(desk, sqlite_runtime, REPEATED, NEW)
+    assert (split.scan_marked, split.part_marked) == (earlier, None)
 
 
 def test_of_one_letter_scanned_twice_in_one_file_the_part_split_off_is_marked(
     desk: TestClient, sqlite_runtime: Runtime
 ) -> None:
     """Never two parts marked as each other's duplicate: discarding one keeps the other."""
-    runtime = sqlite_runtime
-    both = _upload(desk, runtime, "doppelt.pdf", _pdf(NEW, NEW))
-    part = _split_second_off(desk, both)
-    with transaction(runtime.sessions, read_only=True) as session:
-        assert session.get_one(Document, part).duplicate_of_id == both
-        assert session.get_one(Document, both).duplicate_of_id is None
+    split = _split_and_marks(desk, sqlite_runtime, NEW, NEW)
+    assert (split.scan_marked, split.part_marked) == (None, split.scan)
 
 
 def test_a_part_split_off_an_upload_into_a_file_is_checked_too(
@@ -154,10 +158,9 @@ def _card(html: str, document_id: uuid.UUID) -> str:
 def test_clearing_shows_the_split_off_part_as_a_duplicate_with_the_earlier_letter(
     desk: TestClient, sqlite_runtime: Runtime
 ) -> None:
-    runtime = sqlite_runtime
-    earlier = _upload(desk, runtime, "miete.pdf", _pdf(REPEATED))
-    both = _upload(desk, runtime, "stapel.pdf", _pdf(NEW, REPEATED))
-    part = _split_second_off(desk, both)
+    earlier = _upload(desk, sqlite_runtime, "miete.pdf", _pdf(REPEATED))
+    split = _split_and_marks(desk, sqlite_runtime, NEW, REPEATED)
+    part, both = split.part, split.scan
     listed = desk.get("/klaerung/liste")
     assert listed.status_code == 200, listed.text
     card = _card(listed.text, part)
