@@ -34,7 +34,7 @@ from ingest.ocr import OcrResult
 from ingest.pipeline import LOW_CONFIDENCE, page_renditions, put_file
 from records import page_edit
 from records.access import Gate, document_grant
-from records.duplicates import mark_again
+from records.duplicates import batch_message_again, mark_again
 from records.models import Document, User
 from records.page_edit import Applied, Built, BuiltPage, EditKind, EditPlan, PageSource
 from records.reindex import reindex_after_commit
@@ -232,6 +232,9 @@ def route_after_edit(session: Session, settings: Settings, applied: Applied) -> 
                 session, document, recognition, catalogue, hold_for_qa=settings.qa_required
             )
     session.flush()
+    batches = {d.batch for d in applied.changed if d.batch is not None}
+    for batch in batches:  # the desk's batch says which of its documents were read before
+        batch_message_again(session, batch)
 
 
 def _reread(applied: Applied) -> bool:

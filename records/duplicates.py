@@ -28,7 +28,7 @@ from core.db import utcnow
 from core.errors import Conflict, InvalidInput
 from core.text import fold_umlauts
 from records.access import Capability, Gate
-from records.models import Document, Household, InboxItem, Page
+from records.models import Document, Household, InboxItem, Page, ScanBatch
 from records.reindex import reindex_after_commit
 from records.runtime import Runtime
 
@@ -238,8 +238,19 @@ def batch_message(session: Session, batch_id: uuid.UUID, message: str | None) ->
     parts = [
         f"Dokument {sequence} ({KIND_NAMES.get(kind or '', kind)})" for sequence, kind in marked
     ]
-    note = "Bereits eingelesen, als Duplikat markiert und trotzdem zugestellt: " + ", ".join(parts)
+    note = NOTE + ", ".join(parts)
     return f"{message}. {note}" if message else note
+
+
+NOTE = "Bereits eingelesen, als Duplikat markiert und trotzdem zugestellt: "
+
+
+def batch_message_again(session: Session, batch: ScanBatch) -> None:
+    """The batch's message after page editing changed which of its documents are marked: what
+    it said before the note on duplicates, with the note as it is now."""
+    said = batch.status_message or ""
+    before = said[: said.index(NOTE)].removesuffix(". ") if NOTE in said else said
+    batch.status_message = batch_message(session, batch.id, before or None)
 
 
 # --- what a user is shown ----------------------------------------------------------------------

@@ -89,6 +89,7 @@ class Split:
     part: uuid.UUID  # split off
     scan_marked: uuid.UUID | None  # the earlier document each is marked a duplicate of
     part_marked: uuid.UUID | None
+    said: str  # the batch's message at the desk
 
 
 def _split_and_marks(desk: TestClient, runtime: Runtime, *pages: list[str]) -> Split:
@@ -100,7 +101,9 @@ def _split_and_marks(desk: TestClient, runtime: Runtime, *pages: list[str]) -> S
     part = _split_second_off(desk, scan)
     with transaction(runtime.sessions, read_only=True) as session:
         marks = [session.get_one(Document, d).duplicate_of_id for d in (scan, part)]
-    return Split(scan, part, *marks)
+        batch = session.get_one(Document, scan).batch
+        said = (batch.status_message if batch else None) or ""
+    return Split(scan, part, *marks, said)
 
 
 def test_a_split_off_part_that_repeats_an_earlier_letter_is_marked(
@@ -110,6 +113,9 @@ def test_a_split_off_part_that_repeats_an_earlier_letter_is_marked(
     split = _split_and_marks(desk, sqlite_runtime, NEW, REPEATED)
     # What stays of the scan is a new letter: not marked.
     assert (split.scan_marked, split.part_marked) == (None, earlier)
+    # The desk's batch says so, like a batch that brought a letter read before.
+    note = "Bereits eingelesen, als Duplikat markiert und trotzdem zugestellt: Dokument 2 "
+    assert re.fullmatch(re.escape(note) + r"\(gleicher (Inhalt|Text)\)", split.said), split.said
 
 
 def test_what_stays_of_a_scan_is_checked_again_after_a_split(
@@ -120,6 +126,7 @@ def test_what_stays_of_a_scan_is_checked_again_after_a_split(
     earlier = _upload(desk, sqlite_runtime, "miete.pdf", _pdf(REPEATED))
     split = _split_and_marks(desk, sqlite_runtime, REPEATED, NEW)
     assert (split.scan_marked, split.part_marked) == (earlier, None)
+    assert re.search(r"trotzdem zugestellt: Dokument 1 \(gleicher (Inhalt|Text)\)$", split.said)
 
 
 def test_of_one_letter_scanned_twice_in_one_file_the_part_split_off_is_marked(
