@@ -435,6 +435,10 @@ def _versioned(url: str, key: str | None) -> str | None:
     return f"{url}?v={hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
+# The same, for pages that link a page's files themselves (clearing, web.clearing_pages).
+versioned_url = _versioned
+
+
 class WordBox(Out):
     """One recognised word, in pixels of the upright page image (ingest.ocr.Word as the
     pipeline stores it; the API does not import the OCR module, which sets the process's

@@ -11,6 +11,7 @@ from app.runtime import build_runtime
 from core.config import get_settings
 from records.runtime import Runtime
 from web.aktenauszug_pages import router as aktenauszug_router
+from web.clearing_pages import router as clearing_router
 from web.deputy_pages import router as deputy_router
 from web.desk_pages import router as desk_router
 from web.errors import error_page
@@ -37,6 +38,7 @@ def create_product_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(deputy_router)
     app.include_router(aktenauszug_router)
     app.include_router(desk_router)
+    app.include_router(clearing_router)
     app.include_router(page_edit_router)
     app.include_router(search_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

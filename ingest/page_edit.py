@@ -34,6 +34,7 @@ from ingest.ocr import OcrResult
 from ingest.pipeline import LOW_CONFIDENCE, page_renditions, put_file
 from records import page_edit
 from records.access import Gate, document_grant
+from records.duplicates import batch_message_again, mark_again
 from records.models import Document, User
 from records.page_edit import Applied, Built, BuiltPage, EditKind, EditPlan, PageSource
 from records.reindex import reindex_after_commit
@@ -193,11 +194,18 @@ def route_after_edit(session: Session, settings: Settings, applied: Applied) -> 
     a file goes into the same file; discarded pages are filed nowhere."""
     if applied.plan.kind == "rotate" and not _reread(applied):
         return
+    # Every document whose text changed is checked for a letter read before, like a fresh
+    # scan: the ones that were there first, then a new part (filing it checks it), so that of
+    # two copies of one letter in a scan the part split off is the one marked.
+    for kept in (applied.source, applied.target):
+        if kept is not None:
+            mark_again(session, kept)
     catalogue = catalogue_for(settings)
     created = applied.created
     if created is not None and created.discarded_at is None:
         source = applied.source
         if source.routed_by == "upload":
+            mark_again(session, created)
             rule = next((r for r in catalogue.types if r.code == source.doc_type), None)
             file_document(
                 session,
@@ -224,6 +232,9 @@ def route_after_edit(session: Session, settings: Settings, applied: Applied) -> 
                 session, document, recognition, catalogue, hold_for_qa=settings.qa_required
             )
     session.flush()
+    batches = {d.batch for d in applied.changed if d.batch is not None}
+    for batch in batches:  # the desk's batch says which of its documents were read before
+        batch_message_again(session, batch)
 
 
 def _reread(applied: Applied) -> bool:

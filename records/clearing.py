@@ -46,27 +46,54 @@ class DocTypeRule(Protocol):
 Learn = Callable[[Session, Document, Household, User], list[str]]
 
 
-def _open_clearing() -> ColumnElement[bool]:
-    return (InboxItem.kind == "clearing") & (InboxItem.state != "done")
+def _open_clearing(duplicates_only: bool = False) -> ColumnElement[bool]:
+    wanted = (InboxItem.kind == "clearing") & (InboxItem.state != "done")
+    if duplicates_only:
+        marked = select(Document.id).where(Document.duplicate_of_id.is_not(None))
+        wanted = wanted & InboxItem.document_id.in_(marked)
+    return wanted
 
 
-def clearing_queue(gate: Gate, limit: int) -> tuple[int, list[InboxItem]]:
-    """The open clearing cases, oldest first, with their documents and pages; and how many
-    there are in all. The list names clients: audited."""
+@dataclass(frozen=True)
+class ClearingPage:
+    """A page of the open clearing cases: its items, how many match the filter, how many are
+    open in all and how many of those are marked as duplicates."""
+
+    items: list[InboxItem]
+    total: int
+    open: int
+    duplicates: int
+
+
+def clearing_page(
+    gate: Gate, limit: int, offset: int = 0, *, duplicates_only: bool = False
+) -> ClearingPage:
+    """The open clearing cases, oldest first, with their documents and pages, a page at a time
+    (only those marked as duplicates, if asked). The list names clients: audited."""
     gate.require(Capability.CLEARING, "clearing.list")
     session = gate.session
     items = list(
         session.scalars(
             select(InboxItem)
-            .where(_open_clearing())
+            .where(_open_clearing(duplicates_only))
             .options(selectinload(InboxItem.document).selectinload(Document.pages))
-            .order_by(InboxItem.created_at)
+            .order_by(InboxItem.created_at, InboxItem.id)
+            .offset(offset)
             .limit(limit)
         )
     )
-    total = session.scalar(select(func.count()).where(_open_clearing())) or 0
+    count = select(func.count()).select_from(InboxItem)
+    open_total = session.scalar(count.where(_open_clearing())) or 0
+    marked = session.scalar(count.where(_open_clearing(True))) or 0
+    total = marked if duplicates_only else open_total
     gate.record("clearing.list", shown=len(items), total=total)
-    return total, items
+    return ClearingPage(items, total, open_total, marked)
+
+
+def clearing_queue(gate: Gate, limit: int) -> tuple[int, list[InboxItem]]:
+    """The open clearing cases, oldest first, and how many there are in all (the JSON API)."""
+    found = clearing_page(gate, limit)
+    return found.total, found.items
 
 
 # --- the household recognition already named ---------------------------------------------

@@ -28,7 +28,7 @@ from core.db import utcnow
 from core.errors import Conflict, InvalidInput
 from core.text import fold_umlauts
 from records.access import Capability, Gate
-from records.models import Document, InboxItem, Page
+from records.models import Document, Household, InboxItem, Page, ScanBatch
 from records.reindex import reindex_after_commit
 from records.runtime import Runtime
 
@@ -76,13 +76,17 @@ def similar(a: str, b: str) -> bool:
     return fuzz.ratio(da, db, score_cutoff=DIGIT_SIMILARITY) >= DIGIT_SIMILARITY
 
 
-def _earlier() -> ColumnElement[bool]:
-    """What an earlier document must be to count: kept (not discarded, not rejected for a new
-    scan: a new scan of a rejected letter is wanted) and processed."""
+def _earlier(document: Document) -> ColumnElement[bool]:
+    """What an earlier document must be to count: another one, kept (not discarded, not
+    rejected for a new scan: a new scan of a rejected letter is wanted), processed, and not
+    itself marked as a duplicate of this one (two parts of one scan never point at each other,
+    so that discarding one always leaves the other)."""
     return and_(
+        Document.id != document.id,
         Document.discarded_at.is_(None),
         Document.qa_status != "rejected",
         Document.status == "processed",
+        or_(Document.duplicate_of_id.is_(None), Document.duplicate_of_id != document.id),
     )
 
 
@@ -92,11 +96,10 @@ def _same_file(session: Session, document: Document) -> Document | None:
         select(Document)
         .where(
             Document.original_sha256 == document.original_sha256,
-            Document.id != document.id,
             Document.batch_id != document.batch_id,
             Document.first_page == document.first_page,
             Document.last_page == document.last_page,
-            _earlier(),
+            _earlier(document),
         )
         .order_by(Document.received_at, Document.id)
         .limit(1)
@@ -128,8 +131,7 @@ def _same_fingerprint(session: Session, document: Document) -> tuple[Document, s
             select(Document)
             .where(
                 Document.text_fingerprint == document.text_fingerprint,
-                Document.id != document.id,
-                _earlier(),
+                _earlier(document),
             )
             .order_by(Document.received_at, Document.id)
             .limit(20)
@@ -163,10 +165,9 @@ def _similar_text(
             .where(
                 where_household,
                 Document.received_at >= since,
-                Document.id != document.id,
                 Document.page_count == document.page_count,
                 Document.text_fingerprint.is_not(None),
-                _earlier(),
+                _earlier(document),
             )
             .order_by(Document.received_at.desc())
             .limit(MAX_CANDIDATES)
@@ -208,6 +209,22 @@ def mark_duplicate(session: Session, document: Document, household_ids: list[int
         document.duplicate_kind = kind
 
 
+def mark_again(session: Session, document: Document) -> None:
+    """The mark of a document whose pages changed (page editing): its text is checked again
+    like a fresh scan's, among the recent documents of its household, of those its recognition
+    proposed, and of clearing. A discarded document keeps what it had."""
+    if document.discarded_at is not None:
+        return
+    recognition = document.recognition or {}
+    numbers = {str(n) for n in recognition.get("candidates") or []}
+    if recognition.get("bg_number"):
+        numbers.add(str(recognition["bg_number"]))
+    ids = set(session.scalars(select(Household.id).where(Household.bg_number.in_(numbers))))
+    if document.household_id is not None:
+        ids.add(document.household_id)
+    mark_duplicate(session, document, sorted(ids))
+
+
 def batch_message(session: Session, batch_id: uuid.UUID, message: str | None) -> str | None:
     """The batch's status message with what the desk is told of its documents that were read
     before (each still routed, marked as a duplicate)."""
@@ -221,8 +238,19 @@ def batch_message(session: Session, batch_id: uuid.UUID, message: str | None) ->
     parts = [
         f"Dokument {sequence} ({KIND_NAMES.get(kind or '', kind)})" for sequence, kind in marked
     ]
-    note = "Bereits eingelesen, als Duplikat markiert und trotzdem zugestellt: " + ", ".join(parts)
+    note = NOTE + ", ".join(parts)
     return f"{message}. {note}" if message else note
+
+
+NOTE = "Bereits eingelesen, als Duplikat markiert und trotzdem zugestellt: "
+
+
+def batch_message_again(session: Session, batch: ScanBatch) -> None:
+    """The batch's message after page editing changed which of its documents are marked: what
+    it said before the note on duplicates, with the note as it is now."""
+    said = batch.status_message or ""
+    before = said[: said.index(NOTE)].removesuffix(". ") if NOTE in said else said
+    batch.status_message = batch_message(session, batch.id, before or None)
 
 
 # --- what a user is shown ----------------------------------------------------------------------

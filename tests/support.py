@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from functools import lru_cache
 from pathlib import Path
@@ -569,3 +569,23 @@ def objection_mail(message_id: str | None = "<widerspruch-1@example.org>") -> by
         "Mit freundlichen Grüßen\nStefan Koch\n"
     )
     return bytes(message)
+
+
+DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def digital_pdf(pages: list[list[str]]) -> bytes:
+    """A born-digital PDF: each page's lines drawn as text with an embedded font (the pipeline
+    reads its text from the PDF, no OCR)."""
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.set_auto_page_break(False)
+    pdf.set_creation_date(datetime(2026, 1, 1, tzinfo=UTC))
+    pdf.add_font("DejaVu", "", DEJAVU)
+    for lines in pages:
+        pdf.add_page()
+        pdf.set_font("DejaVu", "", 11)
+        for number, line in enumerate(lines):
+            pdf.text(60, 90 + 22 * number, line)
+    return bytes(pdf.output())

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from ingest.textlayer import PageContent, page_contents
 from records.models import Document, InboxItem, Page
 from records.runtime import Runtime
 from storage import read_bytes
-from tests.support import client_for, client_mail, load_people, work_until_idle
+from tests.support import client_for, client_mail, digital_pdf, load_people, work_until_idle
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 BG_NUMBER = "95403BG6577899"  # Stefan Koch, caseworker lsb.95403.1 (sample master data)
@@ -62,20 +61,6 @@ def ocr(sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> OcrCounter:
     """The sample staff and households loaded, and the pipeline's OCR calls counted."""
     load_people(sqlite_runtime)
     return OcrCounter(monkeypatch)
-
-
-def digital_pdf(pages: list[list[str]]) -> bytes:
-    """A born-digital PDF: each page's lines drawn as text with an embedded font."""
-    pdf = FPDF(unit="pt", format="A4")
-    pdf.set_auto_page_break(False)
-    pdf.set_creation_date(datetime(2026, 1, 1, tzinfo=UTC))
-    pdf.add_font("DejaVu", "", FONT)
-    for lines in pages:
-        pdf.add_page()
-        pdf.set_font("DejaVu", "", 11)
-        for number, line in enumerate(lines):
-            pdf.text(60, 90 + 22 * number, line)
-    return bytes(pdf.output())
 
 
 def scan_image(lines: list[str]) -> Image.Image:

@@ -92,7 +92,7 @@ _SIGNED_IN_PAGES: tuple[tuple[str, str, Capability, str, set[Capability]], ...] 
         "page.desk",
         {Capability.SCAN, Capability.VERIFY_STORE},
     ),
-    ("/klaerung", "clearing.html", Capability.CLEARING, "page.clearing", set()),
+    # /klaerung: web.clearing_pages (rendered with its list).
 )
 
 
@@ -164,6 +164,7 @@ from typing import Any  # noqa: E402
 from starlette.concurrency import run_in_threadpool  # noqa: E402
 
 from api.deps import get_type_names  # noqa: E402
+from api.schemas import versioned_url  # noqa: E402
 from core.dates import german, local_today  # noqa: E402
 from core.errors import InvalidInput  # noqa: E402
 from records import files, history, neighbours  # noqa: E402
@@ -267,6 +268,13 @@ def _document_page(
             "outgoing": document.direction == "out",
             "page_count": page_count,
             "has_image": bool(shown and shown.image_key),
+            # Versioned (api.schemas.versioned_url): a page turned or renumbered by page
+            # editing gets a new URL, so the browser's hour-long copy is never shown.
+            "image_url": versioned_url(
+                f"/api/documents/{document.id}/pages/{number}/image", shown.image_key
+            )
+            if shown
+            else None,
             "has_pdf": document.pdf_key is not None,
         }
         note_views = [_note_view(n) for n in notes]

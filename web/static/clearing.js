@@ -1,178 +1,211 @@
 "use strict";
 
-let doctypes = [];
+// Clearing: the page is rendered on the server (web/clearing_pages.py, templates
+// _clearing_*.html), labels included. This script only enhances it: the list and a search's
+// results are fetched and swapped in, the forms are sent without leaving the page, and a
+// duplicate is discarded after a confirmation that asks for the reason. Without the script the
+// forms post to the same routes and the page comes back whole.
 
-function renderCandidates(list, households, form) {
-  if (!households.length) {
-    setHtml(list, html`<li>Kein Haushalt gefunden.</li>`);
-    return;
-  }
-  list.replaceChildren();
-  for (const household of households) {
-    const item = document.createElement("li");
-    const people = household.members.map((m, index) => html`${index ? ", " : ""}${m.matches ? html`<strong>${m.name}</strong>` : m.name}${m.birth_date ? ` (geb. ${germanDate(m.birth_date)})` : ""}`);
-    setHtml(item, html`<button type="button" class="secondary pick">Übernehmen</button>
-      <span><strong>${household.bg_number}</strong>${household.active ? "" : " (nicht aktiv)"}:
-      ${people}; ${household.address}</span>`);
-    item.querySelector(".pick").addEventListener("click", () => {
-      form.elements.bg_number.value = household.bg_number;
-      form.elements.bg_number.focus();
-    });
-    list.append(item);
-  }
-}
+const part = document.getElementById("clearing-part");
+const status = document.getElementById("clearing-status");
+const count = document.getElementById("clearing-count");
+const dialog = document.getElementById("discard-dialog");
+const PARTIAL = { "X-EAkte-Partial": "1" };
 
-// A letter read before: the mark, and discarding it with a reason after a confirmation.
-function renderDuplicate(node, entry) {
-  const mark = entry.duplicate;
-  const box = node.querySelector(".duplicate");
-  box.hidden = false;
-  const text = box.querySelector(".duplicate-text");
-  if (mark.earlier_id) {
-    setHtml(text, html`<a href="${uri`/dokument/${mark.earlier_id}`}" target="_blank" rel="noopener">${mark.text}</a> (${mark.kind_name})`);
-  } else {
-    text.textContent = `${mark.text} (${mark.kind_name})`;
-  }
-  box.querySelector(".discard").addEventListener("click", () => {
-    const dialog = document.getElementById("discard-dialog");
-    const form = dialog.querySelector("form");
-    form.reset();
-    dialog.querySelector(".discard-what").textContent = entry.source_name;
-    form.elements.reason.value = mark.earlier_name
-      ? `Duplikat von ${mark.earlier_name}` : "Duplikat eines früheren Schriftstücks";
-    dialog.querySelector(".error").textContent = "";
-    form.onsubmit = async (event) => {
-      event.preventDefault();
-      if (event.submitter && event.submitter.value === "cancel") {
-        dialog.close();
+// The server's HTML, parsed by the browser as a document of its own (no innerHTML: the page's
+// Trusted Types policy stays the only way in). `body` (FormData) makes it a POST.
+function request(method, url, body = null) {
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(method, url);
+    xhr.responseType = "document";
+    for (const [name, value] of Object.entries(PARTIAL)) xhr.setRequestHeader(name, value);
+    xhr.onload = () => {
+      if (xhr.responseURL.includes("/anmelden")) { resolve({ error: "Bitte neu anmelden." }); return; }
+      if ((xhr.status !== 200 && xhr.status !== 422) || !xhr.response) {
+        const heading = xhr.response && xhr.response.querySelector("main h1");
+        resolve({ error: heading ? heading.textContent : "Die Klärungsliste konnte nicht geladen werden." });
         return;
       }
-      try {
-        await api(uri`/api/documents/${entry.document_id}/discard`, {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ reason: form.elements.reason.value }),
-        });
-        dialog.close();
-        document.getElementById("clearing-status").textContent = `${entry.source_name}: als Duplikat verworfen.`;
-        node.remove();
-        load();
-      } catch (failure) {
-        dialog.querySelector(".error").textContent = failure.message;
-      }
+      resolve({ body: xhr.response.body, status: xhr.status });
     };
-    dialog.showModal();
-    form.elements.reason.focus();
+    xhr.onerror = () => resolve({ error: "Keine Verbindung zum Server." });
+    xhr.send(body === null ? null : new URLSearchParams(body));
   });
 }
 
-function renderItem(entry) {
-  const node = document.getElementById("clearing-item").content.firstElementChild.cloneNode(true);
-  node.dataset.documentId = entry.document_id;
-  node.querySelector(".source").textContent = entry.source_name;
-  node.querySelector(".meta").textContent =
-    `Eingang ${germanDate(entry.received_at)} · ${entry.pages} Seite(n)` +
-    (entry.letter_date ? ` · Schreiben vom ${germanDate(entry.letter_date)}` : "");
-  node.querySelector(".reason").textContent = entry.reason;
-  const proposal = [];
-  for (const found of entry.proposal.bg_numbers) {
-    proposal.push(`BG-Nummer ${found.value} auf Seite ${found.page}` + (found.known ? "" : " (nicht in den Stammdaten)"));
+// Answers can overtake each other (a filter, another page, an action): only the answer to the
+// latest request is shown, so an older answer never replaces a newer one.
+let latest = 0;
+
+// Swaps the server's list in without losing what the desk is doing: typed fields and search
+// results of the other cases stay, and the focus stays on its control (by id) or, where that
+// control is gone (a case filed), goes to the next case's heading or the page's.
+function swap(body, { acted = null, focusTo = "" } = {}) {
+  const fresh = body.querySelector("#clearing-list");
+  if (!fresh) return null;
+  const active = part.contains(document.activeElement) ? document.activeElement : null;
+  const activeCase = active && active.closest(".clearing-item");
+  const following = activeCase ? activeCase.nextElementSibling : null;
+  const kept = new Map();
+  for (const field of part.querySelectorAll(".clearing-item input[id], .clearing-item select[id]")) {
+    if (acted && field.closest(".clearing-item").dataset.id === acted) continue;
+    kept.set(field.id, field.value);
   }
-  if (entry.proposal.person) proposal.push(`Person: ${entry.proposal.person}`);
-  node.querySelector(".proposal").textContent = proposal.length ? `Gefunden: ${proposal.join("; ")}` : "";
-  node.querySelector(".edit-pages").href = uri`/dokument/${entry.document_id}/seiten`;
-  const thumbs = node.querySelector(".thumbs");
-  for (let page = 1; page <= entry.pages; page += 1) {
-    const link = document.createElement("a");
-    link.href = uri`/api/documents/${entry.document_id}/pages/${page}/image`;
-    link.target = "_blank";
-    link.rel = "noopener";
-    link.title = `Seite ${page} groß ansehen`;
-    const thumb = document.createElement("img");
-    thumb.loading = "lazy";
-    thumb.alt = `Seite ${page}`;
-    thumb.src = uri`/api/documents/${entry.document_id}/pages/${page}/thumb`;
-    link.append(thumb);
-    thumbs.append(link);
+  const found = new Map([...part.querySelectorAll(".candidates-part[id]")]
+    .filter((node) => node.children.length).map((node) => [node.id, [...node.childNodes]]));
+  part.replaceChildren(fresh);
+  for (const [id, value] of kept) {
+    const field = document.getElementById(id);
+    if (field && part.contains(field)) field.value = value;
   }
-  const filing = node.querySelector(".filing");
-  const select = filing.elements.doc_type;
-  for (const type of doctypes) {
-    const option = new Option(type.name, type.code, false, type.code === entry.doc_type);
-    select.append(option);
+  for (const [id, nodes] of found) {
+    const node = document.getElementById(id);
+    if (node && part.contains(node) && !node.children.length) node.replaceChildren(...nodes);
   }
-  // The households recognition already named (in the clearing reason or its evidence): filed
-  // into with one click, with the type chosen above.
-  if (entry.suggestions.length) {
-    const choices = document.createElement("p");
-    choices.className = "choices";
-    choices.append(entry.suggestions.length > 1 ? "In Frage kommen: " : "Erkannt: ");
-    for (const suggestion of entry.suggestions) {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.className = "secondary choose";
-      button.textContent = `Zuordnen zu ${suggestion.bg_number}${suggestion.names ? ` (${suggestion.names})` : ""}`;
-      button.addEventListener("click", () => {
-        filing.elements.bg_number.value = suggestion.bg_number;
-        filing.requestSubmit();
-      });
-      choices.append(button, " ");
-    }
-    node.querySelector(".proposal").after(choices);
+  count.textContent = fresh.dataset.count;
+  const wanted = focusTo || fresh.dataset.focus;
+  let target = wanted ? document.getElementById(wanted) : null;
+  if (!target && active && active.id) target = document.getElementById(active.id);
+  if (!target && active) {
+    const next = following && following.dataset.id && document.getElementById(`source-${following.dataset.id}`);
+    const first = part.querySelector(".clearing-item h2");
+    target = next || first || document.getElementById("clearing-heading");
   }
-  if (entry.suggestions.length <= 1) {
-    const known = entry.proposal.bg_numbers.find((found) => found.known);
-    if (known) filing.elements.bg_number.value = known.value;
+  if (target) target.focus({ preventScroll: !wanted });
+  return fresh;
+}
+
+function listUrl() {
+  return `${part.dataset.src}${window.location.search}`;
+}
+
+async function load(options = {}) {
+  const ticket = ++latest;
+  const answer = await request("GET", listUrl());
+  if (ticket !== latest) return;
+  if (answer.error) { status.textContent = answer.error; return; }
+  swap(answer.body, options);
+}
+
+// A filter or another page: the address changes (Back goes to the list before) and the list
+// reloads; the focus goes to the list's first line.
+function go(query) {
+  const text = query.toString();
+  window.history.pushState(null, "", text ? `/klaerung?${text}` : "/klaerung");
+  load({ focusTo: "clearing-range" });
+}
+
+window.addEventListener("popstate", () => load());
+
+// --- sending a form ---------------------------------------------------------------------------
+
+async function send(url, data, acted) {
+  const ticket = ++latest;
+  const answer = await request("POST", url, data);
+  if (answer.error) { status.className = "failed"; status.textContent = answer.error; return null; }
+  if (ticket !== latest) {
+    // A newer list was asked for meanwhile: the action is done, the list comes again.
+    load();
+    return { said: answer.body.querySelector("#clearing-list").dataset.said, failed: answer.status !== 200 };
   }
-  if (entry.duplicate) renderDuplicate(node, entry);
-  const search = node.querySelector(".household-search");
-  search.addEventListener("submit", async (event) => {
+  const fresh = swap(answer.body, { acted });
+  const said = fresh ? fresh.dataset.said : "";
+  const failed = answer.status !== 200;
+  return { said, failed };
+}
+
+part.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (form.id === "clearing-filter") {
     event.preventDefault();
-    const list = node.querySelector(".candidates");
-    try {
-      const body = await api(`/api/households?q=${encodeURIComponent(search.elements.q.value)}`);
-      renderCandidates(list, body.households, filing);
-    } catch (error) {
-      setHtml(list, html`<li class="error">${error.message}</li>`);
-    }
-  });
-  filing.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const error = filing.querySelector(".error");
-    error.textContent = "";
-    const data = Object.fromEntries(new FormData(filing));
-    try {
-      const result = await api(uri`/api/documents/${entry.document_id}/filing`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(data),
-      });
-      const inbox = result.inbox.user || result.inbox.team || "Klärung";
-      document.getElementById("clearing-status").textContent =
-        `${entry.source_name}: zugeordnet zu ${result.bg_number}, Postkorb ${inbox}.`;
-      node.remove();
-      load();
-    } catch (failure) {
-      error.textContent = failure.message;
-    }
-  });
-  return node;
-}
-
-async function load() {
-  const container = document.getElementById("clearing-items");
-  try {
-    if (!doctypes.length) doctypes = (await api("/api/doctypes")).doctypes;
-    const body = await api("/api/clearing");
-    document.getElementById("clearing-count").textContent = `${body.total} offen`;
-    const shown = new Set([...container.children].map((node) => node.dataset.documentId));
-    for (const entry of body.items) {
-      if (!shown.has(entry.document_id)) container.append(renderItem(entry));
-    }
-    if (!body.items.length) setHtml(container, html`<p class="card">Keine offenen Klärungsfälle.</p>`);
-  } catch (error) {
-    document.getElementById("clearing-status").textContent = error.message;
+    go(new URLSearchParams(new FormData(form)));
+    return;
   }
+  const card = form.closest(".clearing-item");
+  if (!card) return;
+  event.preventDefault();
+  if (form.classList.contains("household-search")) {
+    const results = document.getElementById(`found-${card.dataset.id}`);
+    const query = new URLSearchParams({ q: form.elements.q.value, fuer: card.dataset.id });
+    const ticket = (Number(results.dataset.ticket) || 0) + 1;
+    results.dataset.ticket = String(ticket);
+    const answer = await request("GET", `/klaerung/haushalte?${query}`);
+    if (Number(results.dataset.ticket) !== ticket || !results.isConnected) return;
+    if (answer.error) { results.textContent = answer.error; return; }
+    results.replaceChildren(...answer.body.childNodes);
+    return;
+  }
+  if (form.classList.contains("filing")) {
+    const data = new FormData(form, event.submitter || undefined);
+    const outcome = await send(form.action, data, card.dataset.id);
+    if (!outcome) return;
+    if (!outcome.failed) { status.className = ""; status.textContent = outcome.said; }
+  }
+});
+
+part.addEventListener("click", (event) => {
+  const link = event.target.closest("a.page-link");
+  if (link) {
+    event.preventDefault();
+    go(new URL(link.href).searchParams);
+    return;
+  }
+  const pick = event.target.closest("button.pick");
+  if (pick) {
+    const card = pick.closest(".clearing-item");
+    const field = document.getElementById(`bg-${card.dataset.id}`);
+    field.value = pick.dataset.bg;
+    field.focus();
+    return;
+  }
+  const discard = event.target.closest("button.discard");
+  if (discard) openDiscard(discard);
+});
+
+// --- discarding a duplicate: asked first, with the reason -------------------------------------
+
+const discardForm = document.getElementById("discard-form");
+const reason = document.getElementById("discard-reason");
+const discardError = document.getElementById("discard-error");
+let discarding = null;
+
+function openDiscard(button) {
+  discarding = button;
+  discardForm.action = button.dataset.action;
+  dialog.querySelector(".discard-what").textContent = button.dataset.what;
+  reason.value = button.dataset.reason;
+  reason.removeAttribute("aria-invalid");
+  discardError.textContent = "";
+  dialog.showModal();
+  reason.focus();
 }
 
-document.addEventListener("DOMContentLoaded", load);
+function closeDiscard() {
+  const button = discarding;
+  discarding = null;
+  dialog.close();
+  if (button && button.isConnected) button.focus();
+}
+
+discardForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!discarding) return;
+  const card = discarding.closest(".clearing-item");
+  const outcome = await send(discardForm.action, new FormData(discardForm), card.dataset.id);
+  if (!outcome) return;
+  if (outcome.failed) {
+    discardError.textContent = outcome.said;
+    reason.setAttribute("aria-invalid", "true");
+    reason.focus();
+    return;
+  }
+  discarding = null;
+  dialog.close();
+  status.className = "";
+  status.textContent = outcome.said;
+  const next = part.querySelector(".clearing-item h2");
+  (next || document.getElementById("clearing-heading")).focus();
+});
+document.getElementById("discard-cancel").addEventListener("click", closeDiscard);
+dialog.addEventListener("cancel", (event) => { event.preventDefault(); closeDiscard(); });
