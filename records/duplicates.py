@@ -27,7 +27,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from core.db import utcnow
 from core.errors import Conflict, InvalidInput
 from core.text import fold_umlauts
-from records.access import Capability, Gate
+from records.access import Capability, Gate, Grant
 from records.models import Document, Household, InboxItem, Page, ScanBatch
 from records.reindex import reindex_after_commit
 from records.runtime import Runtime
@@ -300,6 +300,39 @@ def notes_for(gate: Gate, documents: list[Document]) -> dict[uuid.UUID, Duplicat
 # --- discarding in clearing --------------------------------------------------------------------
 
 
+def mark_discarded(
+    runtime: Runtime,
+    gate: Gate,
+    document: Document,
+    item: InboxItem,
+    grant: Grant,
+    reason: str,
+    **details: object,
+) -> None:
+    """The one way a duplicate is discarded once the caller has checked that it may be (from
+    clearing, or from a Postkorb): the document is marked (kept in storage with its original,
+    but in no file, inbox or search result), the item that held it is done, the discard is
+    audited on the document and the index follows the commit."""
+    now = utcnow()
+    document.discarded_at = now
+    document.discarded_by_login = gate.user.login
+    document.discard_reason = reason
+    if item.state != "done":
+        item.state, item.done_at, item.done_by_login = "done", now, gate.user.login
+    gate.record_on(
+        document,
+        "document.discarded",
+        grant=grant,
+        reason=reason,
+        duplicate_of=str(document.duplicate_of_id),
+        duplicate_kind=document.duplicate_kind,
+        inbox_item=item.id,
+        **details,
+    )
+    gate.session.flush()
+    reindex_after_commit(gate.session, runtime, document)
+
+
 def discard(runtime: Runtime, gate: Gate, document_id: uuid.UUID, reason: str) -> Document:
     """Discard a duplicate waiting in clearing: kept in storage with its original, but in no
     file, inbox or search result. Audited through the gate; the index follows the commit."""
@@ -323,22 +356,5 @@ def discard(runtime: Runtime, gate: Gate, document_id: uuid.UUID, reason: str) -
             "Nur ein als Duplikat erkanntes Dokument kann verworfen werden; dieses bitte zuordnen.",
             code="not_a_duplicate",
         )
-    now = utcnow()
-    document.discarded_at = now
-    document.discarded_by_login = gate.user.login
-    document.discard_reason = reason
-    item.state = "done"
-    item.done_at = now
-    item.done_by_login = gate.user.login
-    gate.record_on(
-        document,
-        action,
-        grant=grant,
-        reason=reason,
-        duplicate_of=str(document.duplicate_of_id),
-        duplicate_kind=document.duplicate_kind,
-        inbox_item=item.id,
-    )
-    gate.session.flush()
-    reindex_after_commit(gate.session, runtime, document)
+    mark_discarded(runtime, gate, document, item, grant, reason)
     return document

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.db import after_commit, utcnow
 from core.errors import Conflict, EAkteError, InvalidInput
-from records import audit
+from records import audit, duplicates
 from records.access import (
     LEGAL_DOC_TYPES,
     RECEIVING_ROLES,
@@ -28,7 +28,7 @@ from records.access import (
 )
 from records.live import fingerprint
 from records.models import Document, Household, InboxItem, Team, User
-from records.reindex import reindex_after_commit, reindex_documents
+from records.reindex import reindex_documents
 from records.runtime import Runtime
 
 SCOPES = ("mine", "team", "deputy", "clearing", "all")
@@ -473,21 +473,5 @@ def discard_duplicate(runtime: Runtime, gate: Gate, item_id: int, reason: str) -
             item,
             InvalidInput("Bitte einen Grund für das Verwerfen angeben.", code="discard_reason"),
         )
-    now = utcnow()
-    document.discarded_at, document.discarded_by_login = now, gate.user.login
-    document.discard_reason = note
-    if item.state != "done":
-        item.state, item.done_at, item.done_by_login = "done", now, gate.user.login
-    gate.record_on(
-        document,
-        DISCARDED,
-        grant=grant,
-        reason=note,
-        duplicate_of=str(document.duplicate_of_id),
-        duplicate_kind=document.duplicate_kind,
-        inbox_item=item.id,
-        place="postkorb",
-    )
-    gate.session.flush()
-    reindex_after_commit(gate.session, runtime, document)
+    duplicates.mark_discarded(runtime, gate, document, item, grant, note, place="postkorb")
     return item
