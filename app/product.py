@@ -10,6 +10,7 @@ from api.app import create_app
 from app.runtime import build_runtime
 from core.config import get_settings
 from records.runtime import Runtime
+from web.akte_pages import router as akte_router
 from web.desk_pages import router as desk_router
 from web.errors import error_page
 from web.legal_pages import router as legal_router
@@ -28,6 +29,7 @@ def create_product_app(runtime: Runtime | None = None) -> FastAPI:
     app = create_app(runtime, error_page=error_page)
     app.include_router(router)
     app.include_router(workplace_router)
+    app.include_router(akte_router)
     app.include_router(legal_router)
     app.include_router(desk_router)
     app.include_router(page_edit_router)

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from core.errors import Conflict, InvalidInput, NotFound
 from records.access import Capability, Gate
+from records.files import FILE_SORTS, FILE_TABS
 from records.inbox import SORTS, STATES, TABS
 from records.models import SavedView, User
 
@@ -45,6 +46,12 @@ PAGES: dict[str, ViewPage] = {
             ("doc_type", "", None),
         ),
         frozenset({"item"}),
+    ),
+    # The E-Akte (issue 15, akte15b): a view of any file, without the selected document.
+    "akte": ViewPage(
+        Capability.CASE_FILES,
+        (("tab", "by_type", FILE_TABS), ("doc_type", "", None), ("sort", "newest", FILE_SORTS)),
+        frozenset({"doc", "gespeichert"}),
     ),
 }
 
