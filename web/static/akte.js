@@ -72,6 +72,11 @@ function fetchParts(url, background) {
   });
 }
 
+// What an answer says, to tell whether a later one says anything new (read, never written).
+function markup(body) {
+  return new XMLSerializer().serializeToString(body);
+}
+
 // Each part of the answer replaces the content of the page's element with the same id. The
 // list is drawn anew keeping the focused control and its row's place (live.keepFocus); groups
 // the user closed stay closed; the filter is left alone while the user is in it.
@@ -104,7 +109,7 @@ async function reload() {
   if (url !== partsUrl() || ticket < akte.shown) return;
   if (answer.error) { document.getElementById("akte-status").textContent = answer.error; return; }
   akte.shown = ticket;
-  akte.last = answer.body.innerHTML;
+  akte.last = markup(answer.body);
   if (live) live.notice(document.getElementById("akte-live"), "");
   swap(answer.body);
 }
@@ -125,7 +130,7 @@ async function liveChange() {
   const answer = await fetchParts(url, true);
   if (answer.error) throw new Error(answer.error);
   // The page asked for newer parts itself meanwhile (a note, a tab): those are shown.
-  if (url !== partsUrl() || ticket !== akte.asked || answer.body.innerHTML === akte.last) return;
+  if (url !== partsUrl() || ticket !== akte.asked || markup(answer.body) === akte.last) return;
   const before = rows().map((row) => row.dataset.id);
   const arrived = [...answer.body.querySelectorAll("#documents li.document")];
   const after = arrived.map((row) => row.dataset.id);
@@ -140,12 +145,12 @@ async function liveChange() {
   const region = document.getElementById("akte-live");
   if (!on || after.indexOf(on) === before.indexOf(on)) {
     akte.shown = ticket;
-    akte.last = answer.body.innerHTML;
+    akte.last = markup(answer.body);
     swap(answer.body);
     if (added.length) live.notice(region, `${news}.`);
     return;
   }
-  akte.pending = { url, body: answer.body, html: answer.body.innerHTML };
+  akte.pending = { url, body: answer.body, html: markup(answer.body) };
   live.notice(region, added.length ? news : "Die Akte hat sich geändert", "anzeigen", () => {
     const pending = akte.pending;
     if (!pending || pending.url !== partsUrl()) return;
