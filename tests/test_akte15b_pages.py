@@ -236,3 +236,32 @@ def test_a_foreign_file_and_its_parts_are_refused_and_the_refusal_audited(
             ("note.add", HOUSEHOLD),
         ]
         assert not session.scalars(select(Note)).all()
+
+
+def test_an_objection_is_marked_at_its_letter_and_listed_with_its_state(
+    sqlite_runtime: Runtime,
+) -> None:
+    _letters(sqlite_runtime)
+    letter = file_indexed(
+        sqlite_runtime,
+        HOUSEHOLD,
+        "widerspruch",
+        "Widerspruch gegen den Bescheid",
+        source_name="widerspruch.pdf",
+        target="team:Widerspruchsstelle",
+    )
+    office = _signed_in(sqlite_runtime, "ws.1")
+    created = office.post("/api/objections", json={"document_id": letter})
+    assert created.status_code == 201, created.text
+    number = created.json()["id"]
+
+    page = _signed_in(sqlite_runtime, CASEWORKER).get(f"/akte/{HOUSEHOLD}", headers=BROWSER)
+    row = re.search(rf'<li class="document" data-id="{letter}".*?</li>', page.text, re.S)
+    assert row, "no row of the objection's letter"
+    assert f'<a class="badge" href="/widersprueche/{number}">Widerspruch Nr. {number}</a>' in (
+        row.group(0)
+    )
+    assert '<section class="card" id="legal">' in page.text  # shown, not hidden
+    assert (
+        f"Widerspruch Nr. {number}</a> · Eingang {german(local_today())} · eingegangen" in page.text
+    )

@@ -324,59 +324,9 @@ document.getElementById("upload-form").addEventListener("submit", async (event) 
   }
 });
 
-// --- saved views: tab, filter and order under a name of the user's own -----------------------
+// --- saved views: tab, filter and order under a name of the user's own (format.js) -----------
 
-function toggleViews(open) {
-  document.getElementById("views-toggle").setAttribute("aria-expanded", open ? "true" : "false");
-  document.getElementById("views-panel").hidden = !open;
-}
-
-function bindViews() {
-  const button = document.getElementById("views-toggle");
-  const panel = document.getElementById("views-panel");
-  const form = document.getElementById("view-form");
-  const said = document.getElementById("views-status");
-  button.addEventListener("click", () => toggleViews(panel.hidden));
-  panel.addEventListener("keydown", (event) => {
-    if (event.key !== "Escape") return;
-    toggleViews(false);
-    button.focus();
-  });
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    try {
-      // The address holds the view; the server keeps only what belongs to one (not the row).
-      const view = await api("/api/views/akte", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ name: form.elements.name.value, query: window.location.search.replace(/^\?/, "") }),
-      });
-      clearFieldErrors(form);
-      form.reset();
-      await reload();
-      said.textContent = `Ansicht »${view.name}« gespeichert.`;
-    } catch (error) {
-      showFieldErrors(form, { name: error.message });
-    }
-  });
-  document.getElementById("views-list").addEventListener("click", async (event) => {
-    const remove = event.target.closest("[data-delete]");
-    if (!remove) return;
-    const row = remove.closest("li");
-    const next = row.nextElementSibling || row.previousElementSibling;
-    try {
-      const view = await api(uri`/api/views/akte/${remove.dataset.delete}`, { method: "DELETE" });
-      await reload();
-      said.textContent = `Ansicht »${view.name}« gelöscht.`;
-      // Focus stays in the list: on the view that took its place, else on the name field.
-      const there = next && document.querySelector(`#views-list li[data-id="${CSS.escape(next.dataset.id || "")}"] a`);
-      (there || form.elements.name).focus();
-    } catch (error) {
-      said.textContent = error.message;
-    }
-  });
-}
-bindViews();
+savedViews("akte", reload);
 
 // --- keys and the viewer --------------------------------------------------------------------
 
