@@ -107,6 +107,14 @@ def test_tab_filter_and_row_survive_a_reload_and_a_saved_view_restores_them(
     page.locator("body").click(position={"x": 5, "y": 5})
     page.keyboard.press("k")
     expect(current).to_have_attribute("data-id", ids["konto"])
+    # To the document page and Back: the same list, the same row.
+    current.get_by_role("link", name="Dokumentseite").click()
+    expect(page).to_have_url(re.compile(f"/dokument/{ids['konto']}"))
+    page.go_back()
+    expect(page).to_have_url(re.compile(f"doc={ids['konto']}"))
+    expect(page.get_by_role("tab", name="Zeitstrahl")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#filter-type")).to_have_value("kontoauszug")
+    expect(current).to_have_attribute("data-id", ids["konto"])
 
     # Saved under a name, opened later from the plain file.
     toggle = page.get_by_role("button", name="Gespeicherte Ansichten")
