@@ -100,6 +100,18 @@ class DocumentRow:
 
 
 @dataclass(frozen=True)
+class Case:
+    """An objection or appeal of the household, and the letter it was registered from."""
+
+    document_id: uuid.UUID
+    href: str
+    name: str  # "Widerspruch Nr. 3", "Sozialgericht Schleswig, Az. S 12 AS 34/26"
+    badge: str  # at its letter: "Widerspruch Nr. 3", "Klage Az. S 12 AS 34/26"
+    when: str  # "Eingang 01.12.2026", "zugestellt 02.12.2026"
+    state: str
+
+
+@dataclass(frozen=True)
 class Group:
     code: str
     name: str
@@ -125,8 +137,8 @@ class FileView:
     groups: list[Group]
     type_options: list[tuple[str, str]]
     notes: list[dict[str, str]]
-    objections: list[dict[str, str]]
-    appeals: list[dict[str, str]]
+    objections: list[Case]
+    appeals: list[Case]
     exports: list[dict[str, object]]
     views: list[dict[str, object]] = field(default_factory=list)
 
@@ -200,15 +212,31 @@ def file_view(gate: Gate, bg_number: str, state: FileState, names: dict[str, str
     """The file as the page shows it, read through the gate (the read is audited)."""
     file = files.household_file(gate, bg_number)
     marks = duplicates.notes_for(gate, file.documents)
+    objections = [
+        Case(
+            o.document_id,
+            f"/widersprueche/{o.id}",
+            f"Widerspruch Nr. {o.id}",
+            f"Widerspruch Nr. {o.id}",
+            f"Eingang {german(o.receipt_date)}",
+            STATE_NAMES.get(o.status, o.status),
+        )
+        for o in file.objections
+    ]
+    appeals = [
+        Case(
+            a.document_id,
+            f"/klagen/{a.id}",
+            f"{a.court}, Az. {a.file_reference}",
+            f"Klage Az. {a.file_reference}",
+            f"zugestellt {german(a.served_on)}",
+            APPEAL_STATE_NAMES.get(a.status, a.status),
+        )
+        for a in file.appeals
+    ]
     cases: dict[uuid.UUID, list[tuple[str, str]]] = {}
-    for objection in file.objections:
-        cases.setdefault(objection.document_id, []).append(
-            (f"/widersprueche/{objection.id}", f"Widerspruch Nr. {objection.id}")
-        )
-    for appeal in file.appeals:
-        cases.setdefault(appeal.document_id, []).append(
-            (f"/klagen/{appeal.id}", f"Klage Az. {appeal.file_reference}")
-        )
+    for case in objections + appeals:
+        cases.setdefault(case.document_id, []).append((case.href, case.badge))
 
     def row(document: Document) -> DocumentRow:
         mark = marks.get(document.id)
@@ -249,24 +277,8 @@ def file_view(gate: Gate, bg_number: str, state: FileState, names: dict[str, str
             ((code, _type_name(names, code)) for code in present), key=lambda pair: pair[1]
         ),
         notes=[_note(n) for n in file.notes],
-        objections=[
-            {
-                "href": f"/widersprueche/{o.id}",
-                "name": f"Widerspruch Nr. {o.id}",
-                "receipt": german(o.receipt_date),
-                "state": STATE_NAMES.get(o.status, o.status),
-            }
-            for o in file.objections
-        ],
-        appeals=[
-            {
-                "href": f"/klagen/{a.id}",
-                "name": f"{a.court}, Az. {a.file_reference}",
-                "served": german(a.served_on),
-                "state": APPEAL_STATE_NAMES.get(a.status, a.status),
-            }
-            for a in file.appeals
-        ],
+        objections=objections,
+        appeals=appeals,
         exports=[_export(e) for e in file.exports],
         views=_views(gate, file.household.bg_number, state),
     )
