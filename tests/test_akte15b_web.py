@@ -155,7 +155,7 @@ def test_tab_filter_and_row_survive_a_reload_and_a_saved_view_restores_them(
 def test_a_slow_answer_for_an_older_tab_never_replaces_the_newer_list(
     runtime: Runtime, url: str, page: Page
 ) -> None:
-    _file(runtime)
+    ids = _file(runtime)
     log_in(page, url, CASEWORKER)
     page.goto(f"{url}/akte/{HOUSEHOLD}")
     expect(page.locator("#documents details.group")).to_have_count(3)
@@ -183,6 +183,31 @@ def test_a_slow_answer_for_an_older_tab_never_replaces_the_newer_list(
     expect(page.get_by_role("tab", name="Nach Dokumentart")).to_have_attribute(
         "aria-selected", "true"
     )
+    page.unroute(re.compile(r"/akte/[^/]+/liste"))
+
+    # Moving the row while the answer for a new order is on its way: the answer is still shown.
+    late: list[Route] = []
+
+    def hold_all(route: Route) -> None:
+        late.append(route)
+
+    page.route(re.compile(r"/akte/[^/]+/liste"), hold_all)
+    expect(page.locator(ROWS).first).to_have_attribute("data-id", ids["konto2"])
+    page.locator("#filter-sort").select_option(label="älteste zuerst")
+    for _ in range(100):
+        if late:
+            break
+        page.wait_for_timeout(100)
+    assert late, "the request for the new order was not made"
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("j")
+    expect(page).to_have_url(re.compile(r"doc="))
+    selected = page.locator(f"{ROWS}[aria-current='true']").get_attribute("data-id")
+    late[0].continue_()
+    # By type, oldest first: the older bank statement heads the first group (Kontoauszug).
+    expect(page.locator(ROWS).first).to_have_attribute("data-id", ids["konto"])
+    marked = page.locator(f"{ROWS}[aria-current='true']")
+    expect(marked).to_have_attribute("data-id", selected or "")
     page.unroute(re.compile(r"/akte/[^/]+/liste"))
 
 

@@ -41,9 +41,12 @@ function setAddress(changes) {
   document.getElementById("note-form").action = `${uri`/akte/${akte.bg}/vermerke`}${suffix}`;
 }
 
+// The parts for the tab, filter and order in the address; the selected row is marked here
+// (moving it while an answer is on its way must not make that answer out of date).
 function partsUrl() {
   const query = new URLSearchParams(window.location.search);
   query.delete("gespeichert");
+  query.delete("doc");
   const text = query.toString();
   return `${uri`/akte/${akte.bg}/liste`}${text ? `?${text}` : ""}`;
 }
@@ -95,7 +98,9 @@ function swap(body) {
   for (const group of document.querySelectorAll("#documents details.group")) {
     if (closed.has(group.dataset.type)) group.open = false;
   }
-  akte.cursor = rows().findIndex((row) => row.getAttribute("aria-current") === "true");
+  const selected = new URLSearchParams(window.location.search).get("doc");
+  akte.cursor = rows().findIndex((row) => row.dataset.id === selected);
+  mark();
 }
 
 // The parts for the address as it is now. An answer is shown only if the address is still the
