@@ -10,6 +10,7 @@ from api.app import create_app
 from app.runtime import build_runtime
 from core.config import get_settings
 from records.runtime import Runtime
+from web.akte_pages import router as akte_router
 from web.aktenauszug_pages import router as aktenauszug_router
 from web.clearing_pages import router as clearing_router
 from web.deputy_pages import router as deputy_router
@@ -33,6 +34,7 @@ def create_product_app(runtime: Runtime | None = None) -> FastAPI:
     app = create_app(runtime, error_page=error_page)
     app.include_router(router)
     app.include_router(workplace_router)
+    app.include_router(akte_router)
     app.include_router(legal_router)
     app.include_router(legal_dialog_router)
     app.include_router(deputy_router)

@@ -85,6 +85,19 @@ def household_file(gate: Gate, bg_number: str) -> HouseholdFile:
     )
 
 
+# How the E-Akte lists its documents (the page keeps them in its address; records.saved_views
+# stores them in a view): by type or as a timeline; newest or oldest receipt first.
+FILE_TABS = ("by_type", "timeline")
+FILE_SORTS = ("newest", "oldest")
+
+
+def arranged(documents: list[Document], doc_type: str = "", sort: str = "newest") -> list[Document]:
+    """The file's documents (newest receipt first, as `household_file` reads them) of one type
+    (all for ""), in the order asked for."""
+    chosen = [d for d in documents if not doc_type or (d.doc_type or "sonstiges") == doc_type]
+    return chosen[::-1] if sort == "oldest" else chosen
+
+
 def document_details(gate: Gate, document_id: uuid.UUID) -> tuple[Document, list[Note]]:
     """A document with its notes, newest first; the read is audited."""
     document, _ = gate.document(document_id, "document.details")
@@ -177,6 +190,9 @@ def _plain(value: object) -> object:
     return value.isoformat() if isinstance(value, date) else value
 
 
+NOTE_EMPTY = "Der Vermerk ist leer."
+
+
 def add_note(
     gate: Gate,
     text: str,
@@ -187,7 +203,7 @@ def add_note(
     """A Vermerk on a household's file or on one document; for a deputy "B für A"."""
     text = text.strip()
     if not text:
-        raise InvalidInput("Der Vermerk ist leer.", code="note_empty")
+        raise InvalidInput(NOTE_EMPTY, code="note_empty")
     if len(text) > 10_000:
         raise InvalidInput("Der Vermerk ist zu lang (höchstens 10 000 Zeichen).", code="note_long")
     document = household = None

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from core.errors import Conflict, InvalidInput, NotFound
 from records.access import Capability, Gate
 from records.file_search import DIRECTIONS, STATUSES
+from records.files import FILE_SORTS, FILE_TABS
 from records.inbox import SORTS, STATES, TABS
 from records.models import SavedView, User
 
@@ -64,6 +65,12 @@ PAGES: dict[str, ViewPage] = {
         ),
         frozenset({"offset"}),
         frozenset({"q", "bg_number", "from", "to"}),
+    ),
+    # The E-Akte (issue 15, akte15b): a view of any file, without the selected document.
+    "akte": ViewPage(
+        Capability.CASE_FILES,
+        (("tab", "by_type", FILE_TABS), ("doc_type", "", None), ("sort", "newest", FILE_SORTS)),
+        frozenset({"doc", "gespeichert"}),
     ),
 }
 

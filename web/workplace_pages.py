@@ -1,4 +1,4 @@
-"""Page routes of the caseworker's workplace: Postkorb, E-Akte (also as a deep link), Vertretung.
+"""Page routes of the caseworker's Postkorb (E-Akte: web.akte_pages; Vertretung: web.deputy_pages).
 
 The Postkorb's list (tabs with their counts, filters, rows, pager) is rendered here, from what
 records.inbox returns through the Gate, with every label in German: into the page itself for
@@ -327,13 +327,3 @@ def inbox_list_partial(request: Request, runtime: RuntimeDep) -> Response:
     response = render(request, "_postkorb_list.html", user, listing=listing)
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-@router.get("/akte/{bg_number}", response_class=HTMLResponse)
-def household_page(bg_number: str, request: Request, runtime: RuntimeDep) -> Response:
-    """Deep link for the Fachverfahren: the household's file, after login and the access check."""
-    user = current_user(request, runtime)  # none: to the login page (web.errors)
-    with transaction(runtime.sessions, read_only=True) as session:
-        household, _ = Gate(session, user).household(bg_number, "household.read")
-        number = household.bg_number
-    return render(request, "akte.html", user, bg_number=number)

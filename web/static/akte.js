@@ -1,94 +1,173 @@
 "use strict";
 
-// The E-Akte of one household: documents by type or as a timeline, details, notes, uploads.
-const akte = { bg: document.getElementById("akte").dataset.bg, data: null, view: "by_type", cursor: -1, types: [], pending: null, uploads: new Set(), loads: 0 };
+// The E-Akte of one household. The server renders its lists (web/akte_pages.py: every label,
+// date and state in German); this script keeps the page's address (tab, filter, order, the
+// selected document), fetches the parts for a changed view or a change in the file and swaps
+// them in, and handles the keys, the viewer, the "Angaben" dialog, notes, uploads and views.
+const akte = { bg: document.getElementById("akte").dataset.bg, cursor: -1, uploads: new Set(), asked: 0, shown: 0, pending: null, last: null };
 // live.js (an ES module, loaded at the start): the file follows what changes in it.
 let live = null;
-
-// A letter read before (issue 15): linked to the earlier one where the user may see it.
-function duplicateBadge(mark) {
-  if (!mark) return "";
-  return mark.earlier_id
-    ? html` <a class="badge duplicate" href="${uri`/dokument/${mark.earlier_id}`}">Duplikat: ${mark.text}</a>`
-    : html` <span class="badge duplicate">${mark.text}</span>`;
-}
-
-function documentRow(doc) {
-  const out = doc.direction === "out" ? html`<span class="badge">Postausgang ${germanDate(doc.dispatch_date)}</span>` : "";
-  return html`<li class="document" data-id="${doc.id}" tabindex="-1">
-    <span class="date">${germanDate(doc.receipt_date)}</span>
-    <span class="type">${doc.doc_type_name}</span> ${out}${duplicateBadge(doc.duplicate)}
-    <span class="hint">${doc.sender || doc.source_name} · ${doc.pages} S.${doc.letter_date ? ` · Schreiben vom ${germanDate(doc.letter_date)}` : ""}</span>
-    <span class="actions">
-      <button type="button" class="secondary" data-act="show">Anzeigen</button>
-      <button type="button" class="secondary" data-act="details">Angaben</button>
-      <a href="${`${uri`/dokument/${doc.id}`}?liste=akte&ansicht=${akte.view}`}">Dokumentseite</a>
-      <a href="${uri`/api/documents/${doc.id}/pdf`}">Herunterladen</a> <a href="${uri`/dokument/${doc.id}/seiten`}">Seiten bearbeiten</a>
-      <a href="${uri`/api/documents/${doc.id}/pdf`}?inline=1" target="_blank" rel="noopener">Drucken</a>
-    </span></li>`;
-}
-
-function render() {
-  const data = akte.data;
-  const members = data.members.map((m, index) =>
-    html`${index ? ", " : ""}${m.first_name} ${m.last_name}${m.birth_date ? ` (geb. ${germanDate(m.birth_date)})` : ""}`);
-  setHtml(document.getElementById("household"), html`
-    <p><strong>${members}</strong></p>
-    <p>${data.address.street}, ${data.address.postcode} ${data.address.town}${data.active ? "" : html` · <strong>nicht mehr aktiv</strong>`}</p>
-    <p class="hint">Sachbearbeitung: ${data.caseworker ? data.caseworker.name : "–"} · Fallmanagement: ${data.case_manager ? data.case_manager.name : "–"}</p>`);
-  const container = document.getElementById("documents");
-  // Groups the user closed stay closed when the list is drawn anew.
-  const closed = new Set([...container.querySelectorAll("details.group:not([open])")].map((group) => group.dataset.type));
-  if (!data.timeline.length) {
-    setHtml(container, html`<p>Noch keine Dokumente in dieser Akte.</p>`);
-  } else if (akte.view === "timeline") {
-    setHtml(container, html`<ul class="documents">${data.timeline.map(documentRow)}</ul>`);
-  } else {
-    setHtml(container, html`${data.by_type.map((group) => html`<details${closed.has(group.name) ? "" : html` open`} class="group" data-type="${group.name}"><summary>${group.name} (${group.documents.length})</summary>
-      <ul class="documents">${group.documents.map(documentRow)}</ul></details>`)}`);
-  }
-  const none = (text) => html`<li class="hint">${text}</li>`;
-  setHtml(document.getElementById("notes"), data.notes.length ? html`${data.notes.map((n) =>
-    html`<li><span class="hint">${new Date(n.created_at).toLocaleString("de-DE")} · ${n.author}${n.document_id ? " · zum Dokument" : ""}</span><div>${n.text}</div></li>`)}` : none("Keine Vermerke."));
-  const legal = document.getElementById("legal");
-  legal.hidden = !data.objections.length && !data.appeals.length;
-  const states = { eingegangen: "eingegangen", in_bearbeitung: "in Bearbeitung", abhilfe: "Abhilfe",
-    teilabhilfe: "Teilabhilfe", zurueckgewiesen: "zurückgewiesen", zurueckgenommen: "zurückgenommen" };
-  setHtml(document.getElementById("objections"), data.objections.length ? html`${data.objections.map((o) =>
-    html`<li><a href="${uri`/widersprueche/${o.id}`}">Widerspruch Nr. ${o.id}</a> · Eingang ${germanDate(o.receipt_date)} · ${states[o.status] || o.status}</li>`)}` : none("Keine."));
-  setHtml(document.getElementById("appeals"), data.appeals.length ? html`${data.appeals.map((a) =>
-    html`<li><a href="${uri`/klagen/${a.id}`}">${a.court}, Az. ${a.file_reference}</a> · zugestellt ${germanDate(a.served_on)} · ${a.status === "anhaengig" ? "anhängig" : "erledigt"}</li>`)}` : none("Keine."));
-  const bases = { sgg_104: "§ 104 SGG", sgb_x_25: "§ 25 SGB X", pruefung: "Prüfung" };
-  setHtml(document.getElementById("exports"), data.exports.length ? html`${data.exports.map((e) =>
-    html`<li><span class="hint">${new Date(e.created_at).toLocaleString("de-DE")} · ${e.created_by_name}</span>
-      <div>Aktenauszug Nr. ${e.id} an ${e.recipient} (${bases[e.legal_basis] || e.legal_basis}): ${e.documents} Dokumente${e.withheld ? `, ${e.withheld} zurückgehalten` : ""}, ${e.pages} Blatt ·
-      <a href="${e.pdf_url}">PDF herunterladen</a></div>
-      <div class="hint">SHA-256 <code class="hash">${e.sha256}</code></div></li>`)}` : none("Noch keine Aktenauszüge."));
-  container.querySelectorAll("li.document").forEach((row) => row.addEventListener("focusin", () => {
-    // The document whose button or link has focus is the one the shortcuts act on.
-    akte.cursor = rows().indexOf(row);
-    mark();
-  }));
-  container.querySelectorAll("li.document").forEach((row) => row.addEventListener("click", (event) => {
-    const id = row.dataset.id;
-    akte.cursor = rows().indexOf(row);
-    mark();
-    if (event.target.dataset.act === "show") window.EAkteViewer.show(id, { page: 1 });
-    if (event.target.dataset.act === "details") editDetails(id);
-  }));
-  mark();
-}
 
 function rows() {
   return [...document.querySelectorAll("#documents li.document")];
 }
 
+function currentId() {
+  const row = rows()[akte.cursor];
+  return akte.cursor >= 0 && row ? row.dataset.id : null;
+}
+
+// The row the shortcuts act on: marked for the eye and for screen readers, kept in the address.
 function mark() {
   rows().forEach((row, index) => {
     row.classList.toggle("cursor", index === akte.cursor);
     if (index === akte.cursor) row.setAttribute("aria-current", "true"); else row.removeAttribute("aria-current");
   });
+  const id = currentId();
+  if (id) setAddress({ doc: id });
 }
+
+// --- the address: tab, filter, order and the selected document (reload and Back keep them) ---
+
+function setAddress(changes) {
+  const query = new URLSearchParams(window.location.search);
+  for (const [name, value] of Object.entries(changes)) {
+    if (value) query.set(name, value); else query.delete(name);
+  }
+  query.delete("gespeichert");
+  const text = query.toString();
+  const suffix = text ? `?${text}` : "";
+  if (suffix !== window.location.search) window.history.replaceState(null, "", `${window.location.pathname}${suffix}`);
+  document.getElementById("note-form").action = `${uri`/akte/${akte.bg}/vermerke`}${suffix}`;
+}
+
+// The parts for the tab, filter and order in the address; the selected row is marked here
+// (moving it while an answer is on its way must not make that answer out of date).
+function partsUrl() {
+  const query = new URLSearchParams(window.location.search);
+  query.delete("gespeichert");
+  query.delete("doc");
+  const text = query.toString();
+  return `${uri`/akte/${akte.bg}/liste`}${text ? `?${text}` : ""}`;
+}
+
+// --- the server's parts: fetched, swapped in without losing the user's place -------------------
+
+// The server's HTML, parsed by the browser as a document of its own (no innerHTML: the page's
+// Trusted Types policy stays the only way in).
+function fetchParts(url, background) {
+  return new Promise((resolve) => {
+    const request = new XMLHttpRequest();
+    request.open("GET", url);
+    request.responseType = "document";
+    if (background && live) for (const [name, value] of Object.entries(live.BACKGROUND)) request.setRequestHeader(name, value);
+    request.onload = () => {
+      if (request.status !== 200 || !request.response || request.responseURL.includes("/anmelden")) {
+        const main = request.response && request.response.querySelector("main h1, main p");
+        resolve({ error: request.responseURL.includes("/anmelden") ? "Bitte neu anmelden."
+          : (main && main.textContent.trim()) || "Die Akte konnte nicht geladen werden." });
+        return;
+      }
+      resolve({ body: request.response.body });
+    };
+    request.onerror = () => resolve({ error: "Keine Verbindung zum Server." });
+    request.send();
+  });
+}
+
+// What an answer says, to tell whether a later one says anything new (read, never written).
+function markup(body) {
+  return new XMLSerializer().serializeToString(body);
+}
+
+// Each part of the answer replaces the content of the page's element with the same id. The
+// list is drawn anew keeping the focused control and its row's place (live.keepFocus); groups
+// the user closed stay closed; the filter is left alone while the user is in it.
+function swap(body) {
+  const closed = new Set([...document.querySelectorAll("#documents details.group:not([open])")].map((group) => group.dataset.type));
+  const keep = live ? live.keepFocus : (container, selector, draw) => draw();
+  for (const source of [...body.querySelectorAll("[data-region]")]) {
+    const target = document.getElementById(source.id);
+    if (!target || (source.id === "akte-filter" && target.contains(document.activeElement))) continue;
+    const draw = () => {
+      target.replaceChildren(...source.childNodes);
+      target.hidden = source.hidden;
+    };
+    if (source.id === "documents") keep(target, "li.document", draw); else draw();
+  }
+  for (const group of document.querySelectorAll("#documents details.group")) {
+    if (closed.has(group.dataset.type)) group.open = false;
+  }
+  const selected = new URLSearchParams(window.location.search).get("doc");
+  akte.cursor = rows().findIndex((row) => row.dataset.id === selected);
+  mark();
+}
+
+// The parts for the address as it is now. An answer is shown only if the address is still the
+// one asked for and no later answer was shown already: a slow answer for the old tab or filter
+// never replaces the list of a newer one.
+async function reload() {
+  const ticket = ++akte.asked;
+  const url = partsUrl();
+  akte.pending = null;
+  const answer = await fetchParts(url, false);
+  if (url !== partsUrl() || ticket < akte.shown) return;
+  if (answer.error) { document.getElementById("akte-status").textContent = answer.error; return; }
+  akte.shown = ticket;
+  akte.last = markup(answer.body);
+  if (live) live.notice(document.getElementById("akte-live"), "");
+  swap(answer.body);
+}
+
+function focusRow(id) {
+  akte.cursor = rows().findIndex((row) => row.dataset.id === id);
+  mark();
+  const row = rows()[akte.cursor];
+  if (row) { row.focus(); row.scrollIntoView({ block: "nearest" }); }
+}
+
+// Something changed in the file (live.js asked): drawn anew at once unless that moves the
+// document the user is on; then a quiet notice offers it. New documents are announced, an
+// upload of this page said to be in the file.
+async function liveChange() {
+  const ticket = ++akte.asked;
+  const url = partsUrl();
+  const answer = await fetchParts(url, true);
+  if (answer.error) throw new Error(answer.error);
+  // The page asked for newer parts itself meanwhile (a note, a tab): those are shown.
+  if (url !== partsUrl() || ticket !== akte.asked || markup(answer.body) === akte.last) return;
+  const before = rows().map((row) => row.dataset.id);
+  const arrived = [...answer.body.querySelectorAll("#documents li.document")];
+  const after = arrived.map((row) => row.dataset.id);
+  const known = new Set(before);
+  const added = arrived.filter((row) => !known.has(row.dataset.id));
+  const on = currentId();
+  const names = added.map((row) => row.dataset.announce).join(", ");
+  const news = added.length === 1 ? `Neu in der Akte: ${names}` : `${added.length} neue Dokumente in der Akte: ${names}`;
+  for (const row of added) {
+    if (akte.uploads.delete(row.dataset.source)) document.getElementById("upload-status").textContent = `${row.dataset.source}: in der Akte abgelegt.`;
+  }
+  const region = document.getElementById("akte-live");
+  if (!on || after.indexOf(on) === before.indexOf(on)) {
+    akte.shown = ticket;
+    akte.last = markup(answer.body);
+    swap(answer.body);
+    if (added.length) live.notice(region, `${news}.`);
+    return;
+  }
+  akte.pending = { url, body: answer.body, html: markup(answer.body) };
+  live.notice(region, added.length ? news : "Die Akte hat sich geändert", "anzeigen", () => {
+    const pending = akte.pending;
+    if (!pending || pending.url !== partsUrl()) return;
+    akte.pending = null;
+    akte.last = pending.html;
+    live.notice(region, "");
+    swap(pending.body);
+    focusRow(added.length ? added[0].dataset.id : on);
+  });
+}
+
+// --- the list: rows, tabs, filter -----------------------------------------------------------
 
 function move(step) {
   const all = rows();
@@ -100,78 +179,71 @@ function move(step) {
   window.EAkteViewer.isOpen().then((open) => { if (open) window.EAkteViewer.show(id, { page: 1 }); });
 }
 
-function fetchFile(background = false) {
-  return api(`/api/households/${encodeURIComponent(akte.bg)}/file`, background ? { headers: live.BACKGROUND } : {});
-}
+const documents = document.getElementById("documents");
+documents.addEventListener("focusin", (event) => {
+  // The document whose button or link has focus is the one the shortcuts act on.
+  const row = event.target.closest("li.document");
+  if (!row) return;
+  akte.cursor = rows().indexOf(row);
+  mark();
+});
+documents.addEventListener("click", (event) => {
+  const row = event.target.closest("li.document");
+  if (!row) return;
+  akte.cursor = rows().indexOf(row);
+  mark();
+  const act = event.target.closest("[data-act]");
+  if (act && act.dataset.act === "show") window.EAkteViewer.show(row.dataset.id, { page: 1 });
+  if (act && act.dataset.act === "details") editDetails(row.dataset.id);
+});
 
-async function load() {
-  try {
-    akte.loads += 1;
-    show(await fetchFile());
-  } catch (error) {
-    document.getElementById("akte-status").textContent = error.message;
-  }
-}
+// The two views are tabs (WAI-ARIA tabs pattern): the selected one is in the tab order, the
+// arrow keys, Home and End move between them.
+const viewTabs = [...document.querySelectorAll("[data-view]")];
 
-function show(data) {
-  akte.data = data;
-  akte.pending = null;
-  if (live) live.notice(document.getElementById("akte-live"), "");
-  render();
-}
-
-// The documents in the order the current view lists them.
-function order(data) {
-  return akte.view === "timeline" ? data.timeline.map((d) => d.id) : data.by_type.flatMap((g) => g.documents.map((d) => d.id));
-}
-
-// Something changed in the file (live.js asked): drawn anew at once unless that moves the
-// document the user is on; then a quiet notice offers it. New documents are announced, an
-// upload of this page said to be in the file.
-async function liveChange() {
-  const loads = akte.loads;
-  const data = await fetchFile(true);
-  // The page loaded the file itself meanwhile (a note, changed details): that is the newer.
-  if (loads !== akte.loads || JSON.stringify(data) === JSON.stringify(akte.data)) return;
-  const before = akte.data ? order(akte.data) : [];
-  const after = order(data);
-  const known = new Set(before);
-  const added = data.timeline.filter((d) => !known.has(d.id));
-  const all = rows();
-  const on = akte.cursor >= 0 && all[akte.cursor] ? all[akte.cursor].dataset.id : null;
-  const names = added.map((d) => `${d.doc_type_name} (${d.source_name})`).join(", ");
-  const arrived = added.length === 1 ? `Neu in der Akte: ${names}` : `${added.length} neue Dokumente in der Akte: ${names}`;
-  for (const doc of added) {
-    if (akte.uploads.delete(doc.source_name)) document.getElementById("upload-status").textContent = `${doc.source_name}: in der Akte abgelegt.`;
-  }
-  if (!on || after.indexOf(on) === before.indexOf(on)) {
-    live.keepFocus(document.getElementById("documents"), "li.document", () => show(data));
-    if (on) akte.cursor = rows().findIndex((row) => row.dataset.id === on);
-    mark();
-    if (added.length) live.notice(document.getElementById("akte-live"), `${arrived}.`);
-    return;
-  }
-  akte.pending = data;
-  const text = added.length ? arrived : "Die Akte hat sich geändert";
-  live.notice(document.getElementById("akte-live"), text, "anzeigen", () => {
-    if (!akte.pending) return;
-    show(akte.pending);
-    akte.cursor = added.length ? rows().findIndex((row) => row.dataset.id === added[0].id) : rows().findIndex((row) => row.dataset.id === on);
-    mark();
-    const row = rows()[akte.cursor];
-    if (row) { row.focus(); row.scrollIntoView({ block: "nearest" }); }
+function selectView(tab) {
+  viewTabs.forEach((t) => {
+    t.classList.toggle("active", t === tab);
+    t.setAttribute("aria-selected", t === tab ? "true" : "false");
+    t.tabIndex = t === tab ? 0 : -1;
   });
+  documents.setAttribute("aria-labelledby", tab.id);
+  const filter = document.getElementById("akte-filter");
+  if (filter.elements.tab) filter.elements.tab.value = tab.dataset.view;
+  setAddress({ tab: tab.dataset.view });
+  reload();
 }
+
+viewTabs.forEach((tab, index) => {
+  tab.addEventListener("click", () => selectView(tab));
+  tab.addEventListener("keydown", (event) => {
+    const target = { ArrowRight: index + 1, ArrowDown: index + 1, ArrowLeft: index - 1, ArrowUp: index - 1, Home: 0, End: viewTabs.length - 1 }[event.key];
+    if (target === undefined) return;
+    event.preventDefault();
+    const next = viewTabs[(target + viewTabs.length) % viewTabs.length];
+    selectView(next);
+    next.focus();
+  });
+});
+
+function filterChanged(event) {
+  event.preventDefault();
+  const filter = new FormData(document.getElementById("akte-filter"));
+  setAddress({ doc_type: filter.get("doc_type"), sort: filter.get("sort") });
+  reload();
+}
+document.getElementById("akte-filter").addEventListener("change", filterChanged);
+document.getElementById("akte-filter").addEventListener("submit", filterChanged);
+
+// --- the "Angaben" dialog -------------------------------------------------------------------
 
 async function editDetails(id) {
   const details = await api(uri`/api/documents/${id}/details`);
   const dialog = document.getElementById("details-dialog");
   const form = document.getElementById("details-form");
-  const select = form.elements.doc_type;
-  if (!select.options.length) for (const type of akte.types) select.append(new Option(type.name, type.code));
   akte.editing = { id, details };
   clearFieldErrors(form);
-  select.value = details.doc_type || "sonstiges";
+  form.elements.doc_type.value = details.doc_type || "sonstiges";
   form.elements.sender.value = details.sender || "";
   form.elements.letter_date.value = details.letter_date || "";
   form.elements.receipt_date.value = details.receipt_date || "";
@@ -208,7 +280,7 @@ async function saveDetails(data) {
   akte.editing.details = { ...details, ...changes };
   if (data.note) await api(uri`/api/documents/${id}/notes`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text: data.note }) });
   document.getElementById("akte-status").textContent = "Angaben gespeichert.";
-  await load();
+  await reload();
 }
 
 dialogForm(document.getElementById("details-form"), checkDetails, saveDetails, {
@@ -219,45 +291,26 @@ dialogForm(document.getElementById("details-form"), checkDetails, saveDetails, {
   note_long: "note",
 });
 
-// The two views are tabs (WAI-ARIA tabs pattern): the selected one is in the tab order, the
-// arrow keys, Home and End move between them.
-const viewTabs = [...document.querySelectorAll("[data-view]")];
+// --- notes and uploads ----------------------------------------------------------------------
 
-function selectView(tab) {
-  akte.view = tab.dataset.view;
-  viewTabs.forEach((t) => {
-    t.classList.toggle("active", t === tab);
-    t.setAttribute("aria-selected", t === tab ? "true" : "false");
-    t.tabIndex = t === tab ? 0 : -1;
-  });
-  akte.cursor = -1;
-  if (akte.data) render();
-}
-
-viewTabs.forEach((tab, index) => {
-  tab.addEventListener("click", () => selectView(tab));
-  tab.addEventListener("keydown", (event) => {
-    const target = { ArrowRight: index + 1, ArrowDown: index + 1, ArrowLeft: index - 1, ArrowUp: index - 1, Home: 0, End: viewTabs.length - 1 }[event.key];
-    if (target === undefined) return;
-    event.preventDefault();
-    const next = viewTabs[(target + viewTabs.length) % viewTabs.length];
-    selectView(next);
-    next.focus();
-  });
-});
-
+// Without the script the form posts to the page (web/akte_pages.py); with it, the note goes to
+// the API and the list is drawn anew. An error stands at the field, the text stays.
 document.getElementById("note-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
+  const text = form.elements.text.value;
+  if (!text.trim()) { showFieldErrors(form, { text: form.dataset.empty }); return; }
   try {
-    await api(`/api/households/${encodeURIComponent(akte.bg)}/notes`, {
+    await api(uri`/api/households/${akte.bg}/notes`, {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ text: form.elements.text.value }),
+      body: JSON.stringify({ text }),
     });
+    clearFieldErrors(form);
     form.reset();
-    await load();
+    form.elements.text.value = "";
+    await reload();
   } catch (error) {
-    document.getElementById("akte-status").textContent = error.message;
+    showFieldErrors(form, { text: error.message });
   }
 });
 
@@ -267,7 +320,7 @@ document.getElementById("upload-form").addEventListener("submit", async (event) 
   const status = document.getElementById("upload-status");
   status.textContent = "wird hochgeladen …";
   try {
-    const body = await api(`/api/households/${encodeURIComponent(akte.bg)}/documents`, { method: "POST", body: new FormData(form) });
+    const body = await api(uri`/api/households/${akte.bg}/documents`, { method: "POST", body: new FormData(form) });
     status.textContent = `${body.source_name}: angenommen, wird verarbeitet und dann in dieser Akte abgelegt.`;
     akte.uploads.add(body.source_name);
     form.reset();
@@ -276,12 +329,17 @@ document.getElementById("upload-form").addEventListener("submit", async (event) 
   }
 });
 
+// --- saved views: tab, filter and order under a name of the user's own (format.js) -----------
+
+savedViews("akte", reload);
+
+// --- keys and the viewer --------------------------------------------------------------------
+
 document.getElementById("open-viewer").addEventListener("click", () => window.EAkteViewer.open());
 document.getElementById("show-help").addEventListener("click", () => document.getElementById("help").showModal());
 document.addEventListener("keydown", (event) => {
   if (!shortcutAllowed(event)) return;
-  const all = rows();
-  const id = akte.cursor >= 0 && all[akte.cursor] ? all[akte.cursor].dataset.id : null;
+  const id = currentId();
   const keys = {
     ArrowDown: () => move(1), j: () => move(1), ArrowUp: () => move(-1), k: () => move(-1),
     Enter: () => id && window.EAkteViewer.show(id, { page: 1 }),
@@ -291,12 +349,22 @@ document.addEventListener("keydown", (event) => {
   if (keys[event.key]) { event.preventDefault(); keys[event.key](); }
 });
 
+// The first paint came with the page; the selected document (from the address) is in view.
+akte.cursor = rows().findIndex((row) => row.getAttribute("aria-current") === "true");
+if (akte.cursor >= 0) rows()[akte.cursor].scrollIntoView({ block: "center" });
+
 document.addEventListener("DOMContentLoaded", async () => {
-  akte.types = (await api("/api/doctypes")).doctypes;
   live = await import("/static/live.js");
-  // The file about to be loaded is the state the first answer stands for.
-  await live.watch(`/api/households/${encodeURIComponent(akte.bg)}/file/changes`, liveChange, {
+  const changes = uri`/api/households/${akte.bg}/file/changes`;
+  await live.watch(changes, liveChange, {
     onEnd: (message) => live.notice(document.getElementById("akte-live"), message, "neu anmelden", live.logInAgain),
   }).ready;
-  await load();
+  // The page was drawn with the state named in data-token; a change between that and the
+  // watch's first answer is caught up on here (later ones the watch reports).
+  try {
+    const answer = await fetch(changes, { credentials: "same-origin", cache: "no-store", headers: live.BACKGROUND });
+    if (answer.ok && (await answer.json()).token !== document.getElementById("akte").dataset.token) await liveChange();
+  } catch {
+    // the watch keeps asking
+  }
 });

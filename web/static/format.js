@@ -352,3 +352,56 @@ function fetchDocument(url, init = {}) {
     request.send(init.body || null);
   });
 }
+
+// The panel of a page's saved views (#views-toggle, #views-panel with #views-list, #view-form
+// and #views-status): opened and closed by its button (Escape closes it), the current address
+// saved under a name (the server keeps what belongs to a view, and says what is wrong at the
+// name field), a view deleted from the list. `redraw()` draws the list anew after a change;
+// after a deletion focus stays in the list (the view that took its place, else the name field).
+function savedViews(page, redraw) {
+  const button = document.getElementById("views-toggle");
+  const panel = document.getElementById("views-panel");
+  const form = document.getElementById("view-form");
+  const said = document.getElementById("views-status");
+  const toggle = (open) => {
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    panel.hidden = !open;
+  };
+  button.addEventListener("click", () => toggle(panel.hidden));
+  panel.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    toggle(false);
+    button.focus();
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const view = await api(uri`/api/views/${page}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ name: form.elements.name.value, query: window.location.search.replace(/^\?/, "") }),
+      });
+      clearFieldErrors(form);
+      form.reset();
+      await redraw();
+      said.textContent = `Ansicht »${view.name}« gespeichert.`;
+    } catch (error) {
+      showFieldErrors(form, { name: error.message });
+    }
+  });
+  document.getElementById("views-list").addEventListener("click", async (event) => {
+    const remove = event.target.closest("[data-delete]");
+    if (!remove) return;
+    const row = remove.closest("li");
+    const next = row.nextElementSibling || row.previousElementSibling;
+    try {
+      const view = await api(uri`/api/views/${page}/${remove.dataset.delete}`, { method: "DELETE" });
+      await redraw();
+      said.textContent = `Ansicht »${view.name}« gelöscht.`;
+      const there = next && document.querySelector(`#views-list li[data-id="${CSS.escape(next.dataset.id || "")}"] a`);
+      (there || form.elements.name).focus();
+    } catch (error) {
+      said.textContent = error.message;
+    }
+  });
+}
