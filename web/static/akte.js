@@ -53,26 +53,14 @@ function partsUrl() {
 
 // --- the server's parts: fetched, swapped in without losing the user's place -------------------
 
-// The server's HTML, parsed by the browser as a document of its own (no innerHTML: the page's
-// Trusted Types policy stays the only way in).
-function fetchParts(url, background) {
-  return new Promise((resolve) => {
-    const request = new XMLHttpRequest();
-    request.open("GET", url);
-    request.responseType = "document";
-    if (background && live) for (const [name, value] of Object.entries(live.BACKGROUND)) request.setRequestHeader(name, value);
-    request.onload = () => {
-      if (request.status !== 200 || !request.response || request.responseURL.includes("/anmelden")) {
-        const main = request.response && request.response.querySelector("main h1, main p");
-        resolve({ error: request.responseURL.includes("/anmelden") ? "Bitte neu anmelden."
-          : (main && main.textContent.trim()) || "Die Akte konnte nicht geladen werden." });
-        return;
-      }
-      resolve({ body: request.response.body });
-    };
-    request.onerror = () => resolve({ error: "Keine Verbindung zum Server." });
-    request.send();
-  });
+// The server's parts (format.js's fetchPart); a page the script asked for by itself is marked
+// as no activity of the user's.
+async function fetchParts(url, background) {
+  const answer = await fetchPart(url, { headers: background && live ? live.BACKGROUND : {} });
+  if (answer.status !== 200 || !answer.body) {
+    return { error: answer.loggedOut || answer.status === 0 || answer.status >= 400 ? answer.error : "Die Akte konnte nicht geladen werden." };
+  }
+  return { body: answer.body };
 }
 
 // What an answer says, to tell whether a later one says anything new (read, never written).
@@ -356,15 +344,9 @@ if (akte.cursor >= 0) rows()[akte.cursor].scrollIntoView({ block: "center" });
 document.addEventListener("DOMContentLoaded", async () => {
   live = await import("/static/live.js");
   const changes = uri`/api/households/${akte.bg}/file/changes`;
+  // The page was drawn with the state named in data-token: what changes after that is shown.
   await live.watch(changes, liveChange, {
+    since: document.getElementById("akte").dataset.token,
     onEnd: (message) => live.notice(document.getElementById("akte-live"), message, "neu anmelden", live.logInAgain),
   }).ready;
-  // The page was drawn with the state named in data-token; a change between that and the
-  // watch's first answer is caught up on here (later ones the watch reports).
-  try {
-    const answer = await fetch(changes, { credentials: "same-origin", cache: "no-store", headers: live.BACKGROUND });
-    if (answer.ok && (await answer.json()).token !== document.getElementById("akte").dataset.token) await liveChange();
-  } catch {
-    // the watch keeps asking
-  }
 });

@@ -12,26 +12,13 @@ const count = document.getElementById("clearing-count");
 const dialog = document.getElementById("discard-dialog");
 const PARTIAL = { "X-EAkte-Partial": "1" };
 
-// The server's HTML, parsed by the browser as a document of its own (no innerHTML: the page's
-// Trusted Types policy stays the only way in). `body` (FormData) makes it a POST.
-function request(method, url, body = null) {
-  return new Promise((resolve) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open(method, url);
-    xhr.responseType = "document";
-    for (const [name, value] of Object.entries(PARTIAL)) xhr.setRequestHeader(name, value);
-    xhr.onload = () => {
-      if (xhr.responseURL.includes("/anmelden")) { resolve({ error: "Bitte neu anmelden." }); return; }
-      if ((xhr.status !== 200 && xhr.status !== 422) || !xhr.response) {
-        const heading = xhr.response && xhr.response.querySelector("main h1");
-        resolve({ error: heading ? heading.textContent : "Die Klärungsliste konnte nicht geladen werden." });
-        return;
-      }
-      resolve({ body: xhr.response.body, status: xhr.status });
-    };
-    xhr.onerror = () => resolve({ error: "Keine Verbindung zum Server." });
-    xhr.send(body === null ? null : new URLSearchParams(body));
+// The server's parts (format.js's fetchPart); `body` (FormData) makes it a POST of the form.
+async function request(method, url, body = null) {
+  const answer = await fetchPart(url, {
+    method, headers: PARTIAL, body: body === null ? null : new URLSearchParams(body),
   });
+  if ((answer.status !== 200 && answer.status !== 422) || !answer.body) return { error: answer.error };
+  return { body: answer.body, status: answer.status };
 }
 
 // Answers can overtake each other (a filter, another page, an action): only the answer to the

@@ -166,33 +166,51 @@ function todayIso() {
   return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
 }
 
-// A part of a page rendered on the server, fetched (GET) or answered to a form (POST with a
-// FormData `body`): the browser parses the HTML as a document of its own (no innerHTML, so the
-// Trusted Types policy stays the only way in). Resolves with { status, body } for 200 and 422
-// (a form with its errors at the fields), else with { error } in German: the error page's own
-// message where there is one. Move the part in with `target.replaceChildren(...body.childNodes)`.
-function serverPart(url, { method = "GET", body = null, headers = {} } = {}) {
+// The one way a script fetches a part of a page the server rendered (a list, a form with its
+// errors, a dialog): the browser parses the HTML as a document of its own (no innerHTML, so the
+// page's Trusted Types policy stays the only way in). `body` (FormData or URLSearchParams)
+// with `method: "POST"` sends a form. Never rejects; resolves with
+//   { status, ok, loggedOut, url, headers: { get(name) }, document, body, error }
+// where `document`/`body` are the parsed answer (none when the session has ended), `status` is
+// 0 when the server could not be reached, and `error` is what to tell the user if the caller
+// cannot use the answer: the error page's own German message where there is one.
+function fetchPart(url, { method = "GET", body = null, headers = {} } = {}) {
   return new Promise((resolve) => {
     const request = new XMLHttpRequest();
     request.open(method, url);
     request.responseType = "document";
     for (const [name, value] of Object.entries(headers)) request.setRequestHeader(name, value);
     request.onload = () => {
-      const page = request.response;
-      if ((request.status === 200 || request.status === 422) && page && !request.responseURL.includes("/anmelden")) {
-        resolve({ status: request.status, body: page.body });
-        return;
-      }
-      if (request.status === 401 || request.responseURL.includes("/anmelden")) {
-        resolve({ error: "Bitte neu anmelden." });
-        return;
-      }
-      const said = page && page.querySelector("main h1 + p");
-      resolve({ error: said && said.textContent.trim() ? said.textContent.trim() : `Fehler ${request.status}` });
+      const loggedOut = request.status === 401 || request.responseURL.includes("/anmelden");
+      const page = loggedOut ? null : request.response;
+      const said = page && (page.querySelector("main h1 + p") || page.querySelector("main h1"));
+      resolve({
+        status: request.status,
+        ok: request.status >= 200 && request.status < 300 && !loggedOut,
+        loggedOut,
+        url: request.responseURL,
+        headers: { get: (name) => request.getResponseHeader(name) },
+        document: page,
+        body: page ? page.body : null,
+        error: loggedOut ? "Bitte neu anmelden."
+          : (said && said.textContent.trim()) || `Fehler ${request.status}: bitte später erneut versuchen.`,
+      });
     };
-    request.onerror = () => resolve({ error: "Keine Verbindung zum Server." });
+    request.onerror = () => resolve({
+      status: 0, ok: false, loggedOut: false, url, headers: { get: () => null },
+      document: null, body: null, error: "Keine Verbindung zum Server.",
+    });
     request.send(body);
   });
+}
+
+// A part answered to a form or fetched for a page: { status, body } for 200 and 422 (a form
+// with its errors at the fields), else { error } in German. Move the part in with
+// `target.replaceChildren(...body.childNodes)`.
+async function serverPart(url, options = {}) {
+  const answer = await fetchPart(url, options);
+  if ((answer.status === 200 || answer.status === 422) && answer.body) return { status: answer.status, body: answer.body };
+  return { error: answer.error };
 }
 
 // Errors shown next to the fields of a form (WCAG 3.3.1): each invalid field gets
@@ -329,28 +347,15 @@ function dialogForm(form, check, send, fields = {}) {
   }, true);
 })();
 
-// A partial of the server (HTML), parsed by the browser as a document of its own (no innerHTML:
-// the page's Trusted Types policy stays the only way in). `init` may name a method and a body
-// (FormData). Resolves with { status, body } (the partial's <body>; a refusal with its form
-// again, 4xx, included) or { status, error } in German when there is nothing to show.
-function fetchDocument(url, init = {}) {
-  return new Promise((resolve) => {
-    const request = new XMLHttpRequest();
-    request.open(init.method || "GET", url);
-    request.responseType = "document";
-    request.onload = () => {
-      const { status } = request;
-      if (status === 401 || request.responseURL.includes("/anmelden")) {
-        resolve({ status, error: "Bitte neu anmelden." });
-      } else if (status >= 500 || !request.response || !request.response.body) {
-        resolve({ status, error: `Fehler ${status}: bitte später erneut versuchen.` });
-      } else {
-        resolve({ status, body: request.response.body });
-      }
-    };
-    request.onerror = () => resolve({ status: 0, error: "Keine Verbindung zum Server." });
-    request.send(init.body || null);
-  });
+// A dialog's part (registration of an objection or appeal): { status, body } for every answer
+// with a page to show (a refusal with its form again, 4xx, included), else { status, error }.
+async function fetchDocument(url, init = {}) {
+  const answer = await fetchPart(url, init);
+  if (answer.loggedOut || answer.status === 0 || answer.status >= 500 || !answer.body) {
+    const reached = answer.status !== 0 && !answer.loggedOut;
+    return { status: answer.status, error: reached ? `Fehler ${answer.status}: bitte später erneut versuchen.` : answer.error };
+  }
+  return { status: answer.status, body: answer.body };
 }
 
 // The panel of a page's saved views (#views-toggle, #views-panel with #views-list, #view-form

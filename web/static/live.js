@@ -37,12 +37,16 @@ export const BACKGROUND = Object.freeze({ "X-EAkte-Background": "1" });
 // to fetch (default fetch); a `latest()` shared with the page's own loads, so that a slow poll
 // never replaces what the page loaded after it (its null: nothing to do). `initial`: the first
 // answer is handed on too (the watcher draws the part; else the page loads its own data and
-// the first answer is the state it starts from). `onError(message)`: an ask failed.
+// the first answer is the state it starts from). `onError(message)`: an ask failed. `since`:
+// the change token the page was drawn with (its first paint came from the server): a first
+// answer with another token is a change, so nothing that happened between drawing the page and
+// the first ask is missed; a hidden page asks only once it is shown.
 export function watch(url, onChange, options = {}) {
   const { seconds = 15, onEnd = null, read = (answer) => answer.json(), ask = fetch } = options;
-  const { initial = false, onError = null } = options;
+  const { initial = false, onError = null, since = null } = options;
   const address = typeof url === "function" ? url : () => url;
   let known = null; // { url, etag }: the state the page shows
+  let drawn = since === null || since === undefined ? null : `"${since}"`;
   let every = seconds;
   let pause = seconds;
   let timer = null;
@@ -93,7 +97,8 @@ export function watch(url, onChange, options = {}) {
         const poll = body && typeof body === "object" ? Number(body.poll_seconds) : NaN;
         every = pause = wait = Math.max(1, poll || every);
         const tag = response.headers.get("ETag");
-        const before = known;
+        const before = known !== null || drawn === null ? known : { url: asked, etag: drawn };
+        drawn = null;
         if (asked === address()) {
           known = { url: asked, etag: tag };
           const changed = before === null || before.url !== asked || before.etag !== tag;
@@ -127,7 +132,7 @@ export function watch(url, onChange, options = {}) {
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "hidden") { clearTimeout(timer); timer = null; } else check();
   });
-  check();
+  if (document.visibilityState === "hidden") settle(); else check();
   return {
     ready,
     // Ask now (after the page did something whose effect arrives later, e.g. an upload).
@@ -162,26 +167,13 @@ export function latest(fetcher = fetch) {
   };
 }
 
-// An HTML answer parsed by the browser as a document of its own (no string ever reaches
-// innerHTML: the page's Trusted Types policy stays the only way in). Answers like fetch does,
-// with the parsed page as `document` (null unless 200): status, ok, url (after redirects),
-// headers.get(name). A failed connection rejects.
-export function getDocument(url, { headers = {} } = {}) {
-  return new Promise((resolve, reject) => {
-    const request = new XMLHttpRequest();
-    request.open("GET", url);
-    request.responseType = "document";
-    for (const [name, value] of Object.entries(headers)) request.setRequestHeader(name, value);
-    request.onload = () => resolve({
-      status: request.status,
-      ok: request.status >= 200 && request.status < 300,
-      url: request.responseURL,
-      headers: { get: (name) => request.getResponseHeader(name) },
-      document: request.status === 200 ? request.response : null,
-    });
-    request.onerror = () => reject(new Error("Keine Verbindung zum Server."));
-    request.send();
-  });
+// An HTML answer as format.js's fetchPart gets it (parsed by the browser, no string ever reaches
+// innerHTML), shaped like fetch's: status, ok, url (after redirects), headers.get(name), with the
+// parsed page as `document` (null unless 200). A failed connection rejects.
+export async function getDocument(url, { headers = {} } = {}) {
+  const answer = await window.fetchPart(url, { headers });
+  if (answer.status === 0) throw new Error(answer.error);
+  return { ...answer, document: answer.status === 200 ? answer.document : null };
 }
 
 // What identifies a control within its row, to find the same one after the row was drawn anew.

@@ -73,26 +73,17 @@ function takeView() {
 
 // --- the server's list: fetched, and swapped in part by part ------------------------------------
 
-// The server's HTML, parsed by the browser as a document of its own (no innerHTML: the page's
-// Trusted Types policy stays the only way in).
-function fetchList(address, background) {
-  return new Promise((resolve) => {
-    const request = new XMLHttpRequest();
-    request.open("GET", address.replace(/^\/postkorb/, "/postkorb/liste"));
-    request.responseType = "document";
-    if (background) for (const [name, value] of Object.entries(live.BACKGROUND)) request.setRequestHeader(name, value);
-    request.onload = () => {
-      const fresh = request.response && request.response.getElementById("postkorb-list");
-      if (request.status !== 200 || !fresh) {
-        resolve({ error: request.status === 401 || request.responseURL.includes("/anmelden")
-          ? "Bitte neu anmelden." : "Die Liste konnte nicht geladen werden." });
-        return;
-      }
-      resolve({ list: fresh });
-    };
-    request.onerror = () => resolve({ error: "Keine Verbindung zum Server." });
-    request.send();
+// The server's list (format.js's fetchPart); a list the script asked for by itself is marked as
+// no activity of the user's.
+async function fetchList(address, background) {
+  const answer = await fetchPart(address.replace(/^\/postkorb/, "/postkorb/liste"), {
+    headers: background ? live.BACKGROUND : {},
   });
+  const fresh = answer.document && answer.document.getElementById("postkorb-list");
+  if (answer.status !== 200 || !fresh) {
+    return { error: answer.loggedOut || answer.status === 0 ? answer.error : "Die Liste konnte nicht geladen werden." };
+  }
+  return { list: fresh };
 }
 
 // The tabs: their counts change in place where the tabs are the same (a tab with focus keeps it).
@@ -631,23 +622,12 @@ async function start() {
   document.getElementById("show-help").addEventListener("click", () => document.getElementById("help").showModal());
   bindViews();
   live = await import("/static/live.js");
+  // The list was drawn with the state its token names: what changes after that is shown.
   await live.watch("/api/inbox/changes", liveChange, {
+    since: list().dataset.token,
     onEnd: (message) => notice(message, "neu anmelden", live.logInAgain),
   }).ready;
   await loadViews();
-  catchUp(list().dataset.token);
-}
-
-// The list was drawn before the watcher's first answer: what changed in between is shown too
-// (asked once, when the page is in front: a hidden page asks nothing).
-async function catchUp(rendered) {
-  if (document.visibilityState === "hidden") {
-    document.addEventListener("visibilitychange", () => catchUp(rendered), { once: true });
-    return;
-  }
-  const known = await fetch("/api/inbox/changes", { credentials: "same-origin", cache: "no-store", headers: live.BACKGROUND })
-    .then((response) => (response.ok ? response.json() : null)).catch(() => null);
-  if (known && known.token !== rendered) await liveChange();
 }
 
 document.addEventListener("DOMContentLoaded", start);

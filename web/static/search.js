@@ -18,24 +18,14 @@
     return q.replace(/["„“”]/g, " ").split(/\s+/).filter(Boolean);
   }
 
-  // The server's HTML, parsed by the browser as a document of its own (no innerHTML: the
-  // page's Trusted Types policy stays the only way in).
-  function fetchPart(url) {
-    return new Promise((resolve) => {
-      const request = new XMLHttpRequest();
-      request.open("GET", url);
-      request.responseType = "document";
-      request.onload = () => {
-        if (request.status !== 200 || !request.response) {
-          resolve({ error: request.status === 401 || request.responseURL.includes("/anmelden")
-            ? "Bitte neu anmelden." : `Die Suche ist fehlgeschlagen (Fehler ${request.status}).` });
-          return;
-        }
-        resolve({ body: request.response.body });
-      };
-      request.onerror = () => resolve({ error: "Keine Verbindung zum Server." });
-      request.send();
-    });
+  // The server's results (format.js's fetchPart).
+  async function fetchResults(url) {
+    const answer = await fetchPart(url);
+    if (answer.status !== 200 || !answer.body) {
+      return { error: answer.loggedOut || answer.status === 0 ? answer.error
+        : `Die Suche ist fehlgeschlagen (Fehler ${answer.status}).` };
+    }
+    return { body: answer.body };
   }
 
   function notice(container, text, className) {
@@ -131,7 +121,7 @@
         return;
       }
       notice(results, "Suche läuft …", "hint");
-      const answer = await fetchPart(`/suche/treffer?${query}`);
+      const answer = await fetchResults(`/suche/treffer?${query}`);
       if (ticket !== asked) return; // a later search was asked: only its answer is shown
       if (answer.error) {
         notice(results, answer.error, "error");
