@@ -474,60 +474,6 @@ function drawViews() {
   document.getElementById("views-count").textContent = state.views.length || "";
 }
 
-function toggleViews(open) {
-  const button = document.getElementById("views-toggle");
-  button.setAttribute("aria-expanded", open ? "true" : "false");
-  document.getElementById("views-panel").hidden = !open;
-}
-
-function bindViews() {
-  const button = document.getElementById("views-toggle");
-  const panel = document.getElementById("views-panel");
-  const form = document.getElementById("view-form");
-  const said = document.getElementById("views-status");
-  button.addEventListener("click", () => toggleViews(panel.hidden));
-  panel.addEventListener("keydown", (event) => {
-    if (event.key !== "Escape") return;
-    toggleViews(false);
-    button.focus();
-  });
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const name = form.elements.name.value.trim();
-    if (!name) { showFieldErrors(form, { name: "Bitte einen Namen für die Ansicht angeben." }); return; }
-    try {
-      // The address holds the view; the server keeps only what belongs to one (not the row).
-      const view = await api("/api/views/postkorb", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ name, query: location.search.replace(/^\?/, "") }),
-      });
-      clearFieldErrors(form);
-      form.reset();
-      await loadViews();
-      said.textContent = `Ansicht »${view.name}« gespeichert.`;
-    } catch (error) {
-      showFieldErrors(form, { name: error.message });
-    }
-  });
-  document.getElementById("views-list").addEventListener("click", async (event) => {
-    const remove = event.target.closest("[data-delete]");
-    if (!remove) return;
-    const row = remove.closest("li");
-    const next = row.nextElementSibling || row.previousElementSibling;
-    try {
-      const view = await api(`/api/views/postkorb/${encodeURIComponent(remove.dataset.delete)}`, { method: "DELETE" });
-      await loadViews();
-      said.textContent = `Ansicht »${view.name}« gelöscht.`;
-      // Focus stays in the list: on the view that took its place, else on the name field.
-      const there = next && document.querySelector(`#views-list li[data-id="${CSS.escape(next.dataset.id || "")}"] a`);
-      (there || form.elements.name).focus();
-    } catch (error) {
-      said.textContent = error.message;
-    }
-  });
-}
-
 function openViewer() {
   // A window of its own for the second monitor; it shows the selected document once it is up.
   const stop = window.EAkteViewer.onChange((open) => {
@@ -620,7 +566,7 @@ async function start() {
   bindDialogs();
   document.getElementById("open-viewer").addEventListener("click", openViewer);
   document.getElementById("show-help").addEventListener("click", () => document.getElementById("help").showModal());
-  bindViews();
+  savedViews("postkorb", loadViews);
   live = await import("/static/live.js");
   // The list was drawn with the state its token names: what changes after that is shown.
   await live.watch("/api/inbox/changes", liveChange, {
