@@ -33,9 +33,10 @@ function put(body) {
 async function changeScope(select) {
   const href = select.selectedOptions[0].dataset.href;
   const form = document.getElementById("export-form");
-  const typed = { recipient: form.elements.recipient.value, legal_basis: form.elements.legal_basis.value };
   window.history.replaceState(null, "", href);
   const answer = await fetchDocument(href);
+  // Read when the answer is here: what was typed while it was on its way stays too.
+  const typed = { recipient: form.elements.recipient.value, legal_basis: form.elements.legal_basis.value };
   if (!answer.body || !put(answer.body)) {
     problem(answer.error || `Fehler ${answer.status}`);
     return;
