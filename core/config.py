@@ -206,6 +206,12 @@ class Settings(BaseSettings):
     # Saved views (Postkorb) a user may keep.
     saved_views_max: int = Field(default=20, ge=1, le=200)
 
+    # issue 16, lead: groups of the directory and the identity provider to roles and teams
+    # (records/identity.py). Keys are group DNs or names (case does not matter), e.g.
+    # EAKTE_IDENTITY_GROUP_ROLES='{"cn=leistung,ou=gruppen,dc=jc,dc=de": "leistung"}'.
+    identity_group_roles: dict[str, str] = Field(default_factory=dict)
+    identity_group_teams: dict[str, str] = Field(default_factory=dict)
+
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
         if not self.demo and self.secret_key.get_secret_value() == DEMO_SECRET_KEY:

@@ -9,7 +9,8 @@ a role name. Which households' files a user may see:
   a letter still open in its team inbox or in a member's own (done items grant nothing);
 - the scanning desk: documents in clearing, and the documents of batches it handed in until
   their quality check (never documents that caseworkers filed themselves);
-- administrators: configuration, no content.
+- administrators: configuration, no content;
+- the data protection officer: the audit log and access reports, no content.
 
 Search filters on the same access keys inside the index query (`visible_access_keys`).
 
@@ -86,6 +87,18 @@ class Role(StrEnum):
     WIDERSPRUCH = "widerspruch"
     SCANSTELLE = "scanstelle"
     ADMIN = "admin"
+    DATENSCHUTZ = "datenschutz"  # the data protection officer (issue 16)
+
+
+# What each role is called on a page (German).
+ROLE_LABELS: dict[str, str] = {
+    Role.LEISTUNG: "Leistungssachbearbeitung",
+    Role.FALLMANAGEMENT: "Fallmanagement",
+    Role.WIDERSPRUCH: "Widerspruchsstelle",
+    Role.SCANSTELLE: "Scanstelle",
+    Role.ADMIN: "Administration",
+    Role.DATENSCHUTZ: "Datenschutz",
+}
 
 
 class Capability(StrEnum):
@@ -100,6 +113,10 @@ class Capability(StrEnum):
     MASTER_DATA = "master_data"  # import staff and households from the Fachverfahren
     MANAGE_DEPUTIES = "manage_deputies"  # name and end deputies for others
     EDIT_PAGES = "edit_pages"  # split, move, remove and rotate pages (issue 15)
+    # users, teams and offices, the document-type catalogue, run-time settings, service state
+    ADMINISTER = "administer"
+    # search the audit log, who opened a file, the data subject's access report (no content)
+    AUDIT = "audit"
 
 
 _CASEWORK = frozenset(
@@ -121,8 +138,14 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
         {Capability.SCAN, Capability.CLEARING, Capability.VERIFY_STORE, Capability.EDIT_PAGES}
     ),
     Role.ADMIN: frozenset(
-        {Capability.MASTER_DATA, Capability.MANAGE_DEPUTIES, Capability.VERIFY_STORE}
+        {
+            Capability.MASTER_DATA,
+            Capability.MANAGE_DEPUTIES,
+            Capability.VERIFY_STORE,
+            Capability.ADMINISTER,
+        }
     ),
+    Role.DATENSCHUTZ: frozenset({Capability.AUDIT}),
 }
 CASEWORK_ROLES = (Role.LEISTUNG.value, Role.FALLMANAGEMENT.value)
 # Who may receive a forwarded letter.
@@ -383,6 +406,8 @@ _WHOSE_TASK = {
     Capability.MASTER_DATA: "der Administration",
     Capability.MANAGE_DEPUTIES: "der Administration",
     Capability.EDIT_PAGES: "der Scanstelle, der Sachbearbeitung und des Fallmanagements",
+    Capability.ADMINISTER: "der Administration",
+    Capability.AUDIT: "des Datenschutzes",
 }
 NO_CAPABILITY = "Kein Zugriff: Das gehört nicht zu den Aufgaben Ihrer Rolle."
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -34,7 +35,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-ROLES = ("leistung", "fallmanagement", "widerspruch", "scanstelle", "admin")
+ROLES = ("leistung", "fallmanagement", "widerspruch", "scanstelle", "admin", "datenschutz")
+# Where an account comes from: a local password, the directory (LDAP) or single sign-on (OIDC).
+USER_SOURCES = ("local", "ldap", "oidc")
 DOCUMENT_STATES = ("received", "processing", "processed", "failed")
 JOB_STATES = ("queued", "running", "done", "failed")
 INBOX_KINDS = ("user", "team", "clearing")
@@ -49,16 +52,32 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class Team(Base):
-    __tablename__ = "teams"
+class Office(Base):
+    """A Dienststelle or site of the job centre; teams belong to one."""
+
+    __tablename__ = "offices"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
 
 
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
+
+    office: Mapped[Office | None] = relationship(lazy="joined")
+
+
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="role"),
+        CheckConstraint(_in("source", USER_SOURCES), name="source"),
+        UniqueConstraint("source", "external_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     login: Mapped[str] = mapped_column(String(100), unique=True)
@@ -70,6 +89,20 @@ class User(Base):
     is_demo: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Where the account comes from (USER_SOURCES) and its id there: the directory entry's DN
+    # or the provider's subject. Role and team of a directory or SSO account follow its groups.
+    source: Mapped[str] = mapped_column(String(10), default="local", server_default="local")
+    external_id: Mapped[str | None] = mapped_column(String(500))
+    email: Mapped[str | None] = mapped_column(String(200))
+    # A local account kept for emergencies (the directory or provider is down); every use of
+    # it is audited. Outside demo mode local passwords work only for these.
+    break_glass: Mapped[bool] = mapped_column(default=False, server_default=false())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the account was last seen in the directory (sign-in or sync); deactivated_at: when
+    # it was deactivated and why (left the directory, by an administrator).
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deactivated_reason: Mapped[str | None] = mapped_column(String(300))
 
     team: Mapped[Team | None] = relationship(lazy="joined")
 
@@ -570,6 +603,10 @@ class LoginSession(Base):
     # Last request of the session, to the minute (records/users.py: idle timeout); None: the
     # login.
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How the user signed in (USER_SOURCES); for single sign-on the ID token, sent back to the
+    # provider as id_token_hint when the user signs out there.
+    auth_method: Mapped[str] = mapped_column(String(10), default="local", server_default="local")
+    id_token_hint: Mapped[str | None] = mapped_column(Text)
 
 
 class LoginThrottle(Base):
@@ -605,3 +642,44 @@ class SavedView(Base):
 
 # Tables of modules of their own register on the same metadata (migrations, schema checks).
 import records.mailbox  # noqa: E402, F401
+
+
+class CatalogueVersion(Base):
+    """A saved version of the document-type catalogue (the TOML text of doctypes.toml). The
+    highest version is in force; none saved: the file from the settings or the product's."""
+
+    __tablename__ = "catalogue_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    content: Mapped[str] = mapped_column(Text)
+    comment: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_login: Mapped[str | None] = mapped_column(String(100))
+
+
+class RuntimeSetting(Base):
+    """A setting an administrator changed at run time; it overrides the configured value."""
+
+    __tablename__ = "runtime_settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_by_login: Mapped[str | None] = mapped_column(String(100))
+
+
+class ImportDraft(Base):
+    """An uploaded master-data file waiting for the administrator to apply it after the
+    preview of what is new, changed and deactivated."""
+
+    __tablename__ = "import_drafts"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    kind: Mapped[str] = mapped_column(String(30))
+    filename: Mapped[str] = mapped_column(String(300))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_login: Mapped[str | None] = mapped_column(String(100))
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
