@@ -94,11 +94,69 @@ def read_csv(path_or_bytes: Path | bytes, expected: tuple[str, ...]) -> list[dic
     return rows
 
 
-def import_staff(session: Session, rows: list[dict[str, str]]) -> ImportReport:
-    report = ImportReport("Mitarbeitende")
-    teams = {t.name: t for t in session.scalars(select(Team))}
+@dataclass(frozen=True)
+class FieldChange:
+    """One field of a record that the import changes (a preview shows it; households' only by
+    its name, never the values)."""
+
+    field: str  # German label
+    before: str
+    after: str
+
+
+@dataclass
+class RecordPlan:
+    """What the import does to one person or household."""
+
+    key: str  # login or BG number
+    status: str  # created, updated, reactivated, unchanged, deactivated
+    changes: list[FieldChange] = field(default_factory=list)
+
+
+@dataclass
+class ImportPlan:
+    """The one diff of an export against the database: the preview shows it, `apply_plan`
+    carries it out; the report of an import is made from it."""
+
+    kind: str  # "staff" or "households"
+    records: list[RecordPlan] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    # The parsed export by key, for `apply_plan`.
+    targets: dict[str, object] = field(default_factory=dict)
+
+    def keys(self, status: str) -> list[str]:
+        return [r.key for r in self.records if r.status == status]
+
+    def report(self) -> ImportReport:
+        return ImportReport(
+            "Mitarbeitende" if self.kind == "staff" else "Bedarfsgemeinschaften",
+            created=self.keys("created"),
+            updated=self.keys("updated"),
+            deactivated=self.keys("deactivated"),
+            reactivated=self.keys("reactivated"),
+            unchanged=len(self.keys("unchanged")),
+            warnings=list(self.warnings),
+        )
+
+
+@dataclass(frozen=True)
+class StaffTarget:
+    name: str
+    role: str
+    team: str | None
+
+
+def _status(exists: bool, active: bool, changed: bool) -> str:
+    if not exists:
+        return "created"
+    if not active:
+        return "reactivated"
+    return "updated" if changed else "unchanged"
+
+
+def plan_staff(session: Session, rows: list[dict[str, str]]) -> ImportPlan:
+    plan = ImportPlan("staff")
     users = {u.login: u for u in session.scalars(select(User))}
-    seen: set[str] = set()
     for line, row in enumerate(rows, start=2):
         login, role = row["login"], row["role"]
         if not login or role not in ROLES:
@@ -107,36 +165,57 @@ def import_staff(session: Session, rows: list[dict[str, str]]) -> ImportReport:
                 f"(erlaubt: {', '.join(ROLES)}).",
                 code="csv_row",
             )
-        if login in seen:
+        if login in plan.targets:
             raise InvalidInput(f"Zeile {line}: Login {login} kommt doppelt vor.", code="csv_row")
-        seen.add(login)
-        team = None
-        if row["team"]:
-            team = teams.get(row["team"])
-            if team is None:
-                team = teams[row["team"]] = Team(name=row["team"])
-                session.add(team)
+        target = StaffTarget(row["name"], role, row["team"] or None)
+        plan.targets[login] = target
         user = users.get(login)
-        if user is None:
-            session.add(User(login=login, name=row["name"], role=role, team=team))
-            report.created.append(login)
-            continue
-        changed = (user.name, user.role, user.team) != (row["name"], role, team)
-        user.name, user.role, user.team = row["name"], role, team
-        if not user.active:
-            user.active = True
-            report.reactivated.append(login)
-        elif changed:
-            report.updated.append(login)
-        else:
-            report.unchanged += 1
+        changes = []
+        if user is not None:
+            before = (user.name, user.role, user.team.name if user.team else None)
+            for label, old, new in zip(
+                ("Name", "Rolle", "Team"),
+                before,
+                (target.name, target.role, target.team),
+                strict=True,
+            ):
+                if old != new:
+                    changes.append(FieldChange(label, old or "–", new or "–"))
+        status = _status(user is not None, user is None or user.active, bool(changes))
+        plan.records.append(RecordPlan(login, status, changes))
     for login, user in users.items():
         # Administrators are managed in the product, not in the Fachverfahren export.
-        if login not in seen and user.active and user.role != "admin":
+        if login not in plan.targets and user.active and user.role != "admin":
+            plan.records.append(RecordPlan(login, "deactivated"))
+    return plan
+
+
+def _apply_staff(session: Session, plan: ImportPlan) -> None:
+    teams = {t.name: t for t in session.scalars(select(Team))}
+    users = {u.login: u for u in session.scalars(select(User))}
+    for record in plan.records:
+        user = users.get(record.key)
+        if record.status == "deactivated":
+            assert user is not None
             user.active = False
-            report.deactivated.append(login)
-    session.flush()
-    return report
+            continue
+        target = plan.targets[record.key]
+        assert isinstance(target, StaffTarget)
+        team = None
+        if target.team:
+            team = teams.get(target.team)
+            if team is None:
+                team = teams[target.team] = Team(name=target.team)
+                session.add(team)
+        if user is None:
+            session.add(User(login=record.key, name=target.name, role=target.role, team=team))
+            continue
+        user.name, user.role, user.team = target.name, target.role, team
+        user.active = True
+
+
+def import_staff(session: Session, rows: list[dict[str, str]]) -> ImportReport:
+    return apply_plan(session, plan_staff(session, rows))
 
 
 def _parse_date(value: str, line: int) -> date | None:
@@ -182,8 +261,39 @@ def _parse_email(value: str, line: int) -> str | None:
 MemberKey = tuple[str, str, date | None]
 
 
-def import_households(session: Session, rows: list[dict[str, str]]) -> ImportReport:
-    report = ImportReport("Bedarfsgemeinschaften")
+@dataclass(frozen=True)
+class HouseholdTarget:
+    address: tuple[str, str, str]
+    caseworker: str | None  # a known login, else None (a warning)
+    case_manager: str | None
+    members: dict[MemberKey, tuple[str | None, str | None]]  # (iban, email)
+
+    def snapshot(self) -> tuple[object, ...]:
+        return (
+            *self.address,
+            self.caseworker,
+            self.case_manager,
+            sorted(
+                (last, first, str(birth), iban or "", email or "")
+                for (last, first, birth), (iban, email) in self.members.items()
+            ),
+        )
+
+
+# What a household's snapshot holds, by position, as the preview names it (names only: the
+# administration sees no client data).
+_HOUSEHOLD_FIELDS = (
+    "Straße",
+    "Postleitzahl",
+    "Ort",
+    "Sachbearbeitung",
+    "Fallmanagement",
+    "Mitglieder, IBAN oder E-Mail",
+)
+
+
+def plan_households(session: Session, rows: list[dict[str, str]]) -> ImportPlan:
+    plan = ImportPlan("households")
     users = {u.login: u for u in session.scalars(select(User))}
     grouped: dict[str, list[tuple[int, dict[str, str]]]] = defaultdict(list)
     for line, row in enumerate(rows, start=2):
@@ -196,10 +306,9 @@ def import_households(session: Session, rows: list[dict[str, str]]) -> ImportRep
 
     existing = {h.bg_number: h for h in session.scalars(select(Household))}
     for bg_number, member_rows in grouped.items():
-        line, first = member_rows[0]
-        caseworker = _staff(users, first["caseworker"], bg_number, report)
-        case_manager = _staff(users, first["case_manager"], bg_number, report)
-        address = (first["street"], first["postcode"], first["town"])
+        _line, first = member_rows[0]
+        caseworker = _staff(users, first["caseworker"], bg_number, plan.warnings)
+        case_manager = _staff(users, first["case_manager"], bg_number, plan.warnings)
         members: dict[MemberKey, tuple[str | None, str | None]] = {}
         for n, r in member_rows:
             key = (r["last_name"], r["first_name"], _parse_date(r["birth_date"], n))
@@ -207,23 +316,55 @@ def import_households(session: Session, rows: list[dict[str, str]]) -> ImportRep
                 _parse_iban(r.get("iban", ""), n),
                 _parse_email(r.get("email", ""), n),
             )
+        target = HouseholdTarget(
+            (first["street"], first["postcode"], first["town"]),
+            caseworker.login if caseworker else None,
+            case_manager.login if case_manager else None,
+            members,
+        )
+        plan.targets[bg_number] = target
         household = existing.get(bg_number)
+        changes = []
+        if household is not None:
+            before, after = _snapshot(household), target.snapshot()
+            changes = [
+                FieldChange(label, "", "")
+                for label, old, new in zip(_HOUSEHOLD_FIELDS, before, after, strict=True)
+                if old != new
+            ]
+        status = _status(
+            household is not None, household is None or household.active, bool(changes)
+        )
+        plan.records.append(RecordPlan(bg_number, status, changes))
+    for bg_number, household in existing.items():
+        if bg_number not in grouped and household.active:
+            plan.records.append(RecordPlan(bg_number, "deactivated"))
+    return plan
+
+
+def _apply_households(session: Session, plan: ImportPlan) -> None:
+    users = {u.login: u for u in session.scalars(select(User))}
+    existing = {h.bg_number: h for h in session.scalars(select(Household))}
+    for record in plan.records:
+        household = existing.get(record.key)
+        if record.status == "deactivated":
+            assert household is not None
+            household.active = False
+            continue
+        target = plan.targets[record.key]
+        assert isinstance(target, HouseholdTarget)
         if household is None:
-            household = Household(bg_number=bg_number)
+            household = Household(bg_number=record.key)
             session.add(household)
-            report.created.append(bg_number)
-            before = None
-        else:
-            before = _snapshot(household)
-        household.street, household.postcode, household.town = address
-        household.caseworker = caseworker
-        household.case_manager = case_manager
+        household.street, household.postcode, household.town = target.address
+        household.caseworker = users[target.caseworker] if target.caseworker else None
+        household.case_manager = users[target.case_manager] if target.case_manager else None
         current = {(m.last_name, m.first_name, m.birth_date): m for m in household.members}
-        for key in current.keys() - members.keys():
+        for key in current.keys() - target.members.keys():
             household.members.remove(current[key])
-        for key in sorted(members.keys() - current.keys(), key=str):
+        for key in sorted(target.members.keys() - current.keys(), key=str):
             last_name, first_name, birth_date = key
-            iban, email = members[key]
+            iban, email = target.members[key]
             household.members.append(
                 Member(
                     last_name=last_name,
@@ -233,36 +374,42 @@ def import_households(session: Session, rows: list[dict[str, str]]) -> ImportRep
                     email=email,
                 )
             )
-        for key in members.keys() & current.keys():
+        for key in target.members.keys() & current.keys():
             member = current[key]
-            member.iban, member.email = members[key]
-        if before is not None and _snapshot(household) != before:
+            member.iban, member.email = target.members[key]
+        if record.changes and record.status != "created":
             # A changed IBAN or address alone must renew recognition's snapshot too.
             household.updated_at = utcnow()
-        if before is None:
-            household.active = True
-            continue
-        if not household.active:
-            household.active = True
-            report.reactivated.append(bg_number)
-        elif _snapshot(household) != before:
-            report.updated.append(bg_number)
-        else:
-            report.unchanged += 1
-    for bg_number, household in existing.items():
-        if bg_number not in grouped and household.active:
-            household.active = False
-            report.deactivated.append(bg_number)
+        household.active = True
+
+
+def import_households(session: Session, rows: list[dict[str, str]]) -> ImportReport:
+    return apply_plan(session, plan_households(session, rows))
+
+
+def plan_import(session: Session, kind: str, body: Path | bytes) -> ImportPlan:
+    """The diff of one export (staff or households) against the database; changes nothing."""
+    if kind == "staff":
+        return plan_staff(session, read_csv(body, STAFF_COLUMNS))
+    return plan_households(session, read_csv(body, HOUSEHOLD_COLUMNS))
+
+
+def apply_plan(session: Session, plan: ImportPlan) -> ImportReport:
+    """Carry out a plan made in this session (nothing changed in between)."""
+    if plan.kind == "staff":
+        _apply_staff(session, plan)
+    else:
+        _apply_households(session, plan)
     session.flush()
-    return report
+    return plan.report()
 
 
-def _staff(users: dict[str, User], login: str, bg_number: str, report: ImportReport) -> User | None:
+def _staff(users: dict[str, User], login: str, bg_number: str, warnings: list[str]) -> User | None:
     if not login:
         return None
     user = users.get(login)
     if user is None:
-        report.warnings.append(
+        warnings.append(
             f"{bg_number}: Mitarbeiter/in {login} ist nicht bekannt; Zuständigkeit bleibt offen."
         )
     return user
@@ -297,9 +444,6 @@ def check_import(gate: Gate, kind: str) -> None:
 def import_csv(gate: Gate, kind: str, body: bytes) -> ImportReport:
     """Import one CSV export of the Fachverfahren; audited with its summary."""
     check_import(gate, kind)
-    if kind == "staff":
-        report = import_staff(gate.session, read_csv(body, STAFF_COLUMNS))
-    else:
-        report = import_households(gate.session, read_csv(body, HOUSEHOLD_COLUMNS))
+    report = apply_plan(gate.session, plan_import(gate.session, kind, body))
     gate.record(f"masterdata.import.{kind}", summary=report.summary())
     return report

@@ -7,12 +7,13 @@ connects at import.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings
+from records.runtime_settings import OverrideCache
 from search import SearchIndex
 from storage import BackendState, BlobStore
 
@@ -21,11 +22,23 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Runtime:
-    settings: Settings
+    # The settings from the environment; `settings` adds what the administration changed at
+    # run time (records.runtime_settings), so readers follow a change without a restart.
+    configured: Settings
     engine: Engine
     sessions: sessionmaker[Session]
     blobs: BlobStore
     index: SearchIndex
+    overrides: OverrideCache = field(default_factory=OverrideCache)
+
+    @property
+    def settings(self) -> Settings:
+        return self.overrides.effective(self.sessions, self.configured)
+
+    @settings.setter
+    def settings(self, value: Settings) -> None:
+        self.configured = value
+        self.overrides.forget()
 
     def database_state(self) -> BackendState:
         try:
