@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from sqlalchemy import select
+
 from core.db import transaction
 from ingest.intake import accept_file
 from records.masterdata import (
@@ -14,11 +16,16 @@ from records.masterdata import (
     import_staff,
     read_csv,
 )
-from records.models import User
+from records.models import Office, Team, User
 from records.runtime import Runtime
 from records.users import all_users, first_of_role, has_users, set_password
 
 DEMO_ADMIN = ("admin", "Administration (Demo)")
+# Two offices of the demo job centre and their teams (the administration's page shows them).
+DEMO_OFFICES = {
+    "Dienststelle Husum": ("Leistung Husum", "Fallmanagement", "Poststelle", "Widerspruchsstelle"),
+    "Dienststelle Niebüll": ("Leistung Niebüll", "Leistung Inseln"),
+}
 LOGINS_FILE = "demo-logins.txt"
 
 
@@ -37,6 +44,11 @@ def load_demo_data(runtime: Runtime) -> int:
         import_staff(session, read_csv(samples / "staff.csv", STAFF_COLUMNS))
         session.add(User(login=DEMO_ADMIN[0], name=DEMO_ADMIN[1], role="admin"))
         session.flush()
+        for office_name, team_names in DEMO_OFFICES.items():
+            office = Office(name=office_name)
+            session.add(office)
+            for team in session.scalars(select(Team).where(Team.name.in_(team_names))):
+                team.office = office
         import_households(session, read_csv(samples / "households.csv", HOUSEHOLD_COLUMNS))
         lines = []
         for user in all_users(session):

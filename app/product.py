@@ -10,6 +10,7 @@ from api.app import create_app
 from app.runtime import build_runtime
 from core.config import get_settings
 from records.runtime import Runtime
+from web.admin_pages import router as admin_router
 from web.akte_pages import router as akte_router
 from web.aktenauszug_pages import router as aktenauszug_router
 from web.clearing_pages import router as clearing_router
@@ -43,6 +44,7 @@ def create_product_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(clearing_router)
     app.include_router(page_edit_router)
     app.include_router(search_router)
+    app.include_router(admin_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _outermost(app, hsts=runtime.settings.cookie_secure)
     return app

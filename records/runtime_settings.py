@@ -97,6 +97,8 @@ def validate(key: str, value: object) -> Any:
     with a German message."""
     if key not in CHANGEABLE:
         raise NotFound("Diese Einstellung kann nicht zur Laufzeit geändert werden.")
+    if _kind(key) == "bool" and value in ("ja", "nein"):
+        value = value == "ja"  # as the page offers it
     try:
         return _adapter(key).validate_python(value)
     except ValidationError as error:

@@ -1,0 +1,515 @@
+"""The administration's pages and services (issue 16): users, teams and offices, master-data
+imports through a preview, run-time settings, the state page; refusals for other roles."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from app.product import create_product_app
+from core.dates import local_today
+from core.db import transaction
+from core.errors import AccessDenied, Conflict
+from records import admin, runtime_settings
+from records.access import Gate
+from records.masterdata import HOUSEHOLD_COLUMNS, import_households, plan_import, read_csv
+from records.models import AuditEvent, Household, ImportDraft, Job, LoginSession, Office, Team, User
+from records.runtime import Runtime
+from tests.support import (
+    OWN,
+    PASSWORD,
+    add_admin,
+    load_people,
+    sample,
+    staff_csv_moving,
+)
+
+CASEWORKER = "lsb.95401.1"
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def people(sqlite_runtime: Runtime) -> Runtime:
+    load_people(sqlite_runtime)
+    add_admin(sqlite_runtime)
+    with transaction(sqlite_runtime.sessions) as session:
+        session.add(User(login="dsb", name="Datenschutz", role="datenschutz", password_hash=None))
+        user = session.scalar(select(User).where(User.login == "admin"))
+        assert user is not None
+        session.add(
+            User(
+                login="dsb.pw",
+                name="Datenschutz",
+                role="datenschutz",
+                password_hash=user.password_hash,
+            )
+        )
+    return sqlite_runtime
+
+
+def _client(runtime: Runtime, login: str) -> TestClient:
+    client = TestClient(create_product_app(runtime))
+    answer = client.post("/api/auth/login", json={"login": login, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return client
+
+
+@pytest.fixture
+def admin_client(people: Runtime) -> Iterator[TestClient]:
+    with _client(people, "admin") as client:
+        yield client
+
+
+def _user(runtime: Runtime, login: str) -> User:
+    with transaction(runtime.sessions, read_only=True) as session:
+        user = session.scalar(select(User).where(User.login == login))
+        assert user is not None
+        session.expunge_all()
+        return user
+
+
+def _audit(runtime: Runtime, action: str) -> list[AuditEvent]:
+    with transaction(runtime.sessions, read_only=True) as session:
+        rows = list(
+            session.scalars(
+                select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+            )
+        )
+        session.expunge_all()
+        return rows
+
+
+def _gate(session: Any, login: str) -> Gate:
+    user = session.scalar(select(User).where(User.login == login))
+    return Gate(session, user)
+
+
+# --- access -------------------------------------------------------------------------------
+
+
+PAGES = (
+    "/verwaltung",
+    "/verwaltung/benutzer",
+    "/verwaltung/benutzer/liste",
+    "/verwaltung/teams",
+    "/verwaltung/stammdaten",
+    "/verwaltung/einstellungen",
+    "/verwaltung/status",
+)
+
+
+@pytest.mark.parametrize("login", [CASEWORKER, "dsb.pw"])
+def test_other_roles_are_refused_every_page_and_change_audited(people: Runtime, login: str) -> None:
+    with _client(people, login) as client:
+        assert "/verwaltung" not in client.get("/vertretung").text
+        for path in PAGES:
+            answer = client.get(path)
+            assert answer.status_code == 403, path
+            assert "Kein Zugriff" in answer.text
+        target = _user(people, "lsb.95401.2")
+        answer = client.post(
+            f"/verwaltung/benutzer/{target.id}", data={"rolle": "admin", "team": ""}
+        )
+        assert answer.status_code == 403
+        answer = client.post("/verwaltung/einstellungen/deputy_max_days", data={"wert": "3"})
+        assert answer.status_code == 403
+    assert _user(people, "lsb.95401.2").role == "leistung"
+    refused = [e for e in _audit(people, "user.changed") if e.outcome == "denied"] + [
+        e for e in _audit(people, "settings.changed") if e.outcome == "denied"
+    ]
+    assert {e.actor_login for e in refused} == {login}
+    assert any(e.action == "page.admin.users" for e in _audit(people, "page.admin.users"))
+    with transaction(people.sessions, read_only=True) as session:
+        assert session.get(runtime_settings.RuntimeSetting, "deputy_max_days") is None
+
+
+def test_admin_has_the_nav_entry_and_the_landing_page(admin_client: TestClient) -> None:
+    page = admin_client.get("/verwaltung")
+    assert page.status_code == 200
+    assert '<a href="/verwaltung">Verwaltung</a>' in page.text
+    for link in ("/verwaltung/benutzer", "/verwaltung/teams", "/verwaltung/dokumenttypen"):
+        assert f'href="{link}"' in page.text
+
+
+# --- users --------------------------------------------------------------------------------
+
+
+def test_users_list_with_labels_from_the_server_and_filters(
+    people: Runtime, admin_client: TestClient
+) -> None:
+    with transaction(people.sessions) as session:
+        session.add(
+            User(
+                login="ext.1",
+                name=HOSTILE,
+                role="leistung",
+                source="ldap",
+                external_id="cn=ext.1,dc=jc",
+            )
+        )
+    page = admin_client.get("/verwaltung/benutzer")
+    assert page.status_code == 200
+    row = re.search(r'<tr data-login="lsb.95401.1">.*?</tr>', page.text, re.S)
+    assert row is not None
+    assert "Leistungssachbearbeitung" in row.group(0) and "Leistung Husum" in row.group(0)
+    assert ">lokal<" in row.group(0) and ">aktiv" in row.group(0)
+    ext = re.search(r'<tr data-login="ext.1">.*?</tr>', page.text, re.S)
+    assert ext is not None
+    assert "Verzeichnis" in ext.group(0) and "folgt den Gruppen" in ext.group(0)
+    assert 'name="rolle"' not in ext.group(0)
+    assert HOSTILE not in page.text and "&lt;img src=x onerror=alert(1)&gt;" in page.text
+    part = admin_client.get("/verwaltung/benutzer/liste?rolle=fallmanagement&team=&aktiv=ja")
+    logins = re.findall(r'<tr data-login="([^"]+)"', part.text)
+    assert logins and all(login.startswith("fm.") for login in logins)
+    assert "<html" not in part.text.lower()
+    # The labels come from the server; the script has no map of its own.
+    js = (Path(__file__).resolve().parents[1] / "web/static/verwaltung.js").read_text()
+    assert "Leistungssachbearbeitung" not in js and "Verzeichnis" not in js
+
+
+def test_a_local_accounts_role_and_team_change_is_audited(
+    people: Runtime, admin_client: TestClient
+) -> None:
+    target = _user(people, "lsb.95401.2")
+    with transaction(people.sessions, read_only=True) as session:
+        team = session.scalar(select(Team).where(Team.name == "Leistung Niebüll"))
+        assert team is not None
+        team_id = team.id
+    answer = admin_client.post(
+        f"/verwaltung/benutzer/{target.id}",
+        data={"rolle": "fallmanagement", "team": str(team_id), "aktion": "speichern"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    changed = _user(people, "lsb.95401.2")
+    assert (changed.role, changed.team_id) == ("fallmanagement", team_id)
+    (event,) = _audit(people, "user.changed")
+    assert event.actor_login == "admin" and event.outcome == "ok"
+    assert event.details["before"] == {"role": "leistung", "team": "Leistung Husum"}
+    assert event.details["after"] == {"role": "fallmanagement", "team": "Leistung Niebüll"}
+
+
+def test_deactivating_ends_sessions_and_reactivating_lets_back_in(people: Runtime) -> None:
+    with _client(people, CASEWORKER) as caseworker, _client(people, "admin") as admin_client:
+        assert caseworker.get("/postkorb").status_code == 200
+        target = _user(people, CASEWORKER)
+        answer = admin_client.post(
+            f"/verwaltung/benutzer/{target.id}", data={"aktion": "deaktivieren"}
+        )
+        assert answer.status_code == 200 and "Konto geändert." in answer.text
+        assert caseworker.get("/api/auth/me").status_code == 401
+        with transaction(people.sessions, read_only=True) as session:
+            assert not session.scalars(
+                select(LoginSession).where(LoginSession.user_id == target.id)
+            ).all()
+        refused = caseworker.post(
+            "/api/auth/login", json={"login": CASEWORKER, "password": PASSWORD}
+        )
+        assert refused.status_code == 401
+        admin_client.post(f"/verwaltung/benutzer/{target.id}", data={"aktion": "aktivieren"})
+        back = caseworker.post("/api/auth/login", json={"login": CASEWORKER, "password": PASSWORD})
+        assert back.status_code == 200
+    changes = [e.details for e in _audit(people, "user.changed")]
+    assert changes == [
+        {"login": CASEWORKER, "before": {"active": True}, "after": {"active": False}},
+        {"login": CASEWORKER, "before": {"active": False}, "after": {"active": True}},
+    ]
+    assert _audit(people, "user.deactivated")[0].actor_login == "admin"
+
+
+def test_the_last_admin_stays_and_nobody_deactivates_themselves(
+    people: Runtime, admin_client: TestClient
+) -> None:
+    me = _user(people, "admin")
+    answer = admin_client.post(f"/verwaltung/benutzer/{me.id}", data={"aktion": "deaktivieren"})
+    assert answer.status_code == 409
+    assert admin.NOT_SELF in answer.text
+    answer = admin_client.post(
+        f"/verwaltung/benutzer/{me.id}", data={"rolle": "leistung", "team": ""}
+    )
+    assert answer.status_code == 409 and "letzte aktive Konto der Administration" in answer.text
+    assert _user(people, "admin").role == "admin" and _user(people, "admin").active
+    reasons = [e.details["reason"] for e in _audit(people, "user.changed")]
+    assert reasons == ["user_self", "user_last_admin"]
+    # With a second admin, the first may step down.
+    add_admin(people, "admin2")
+    with transaction(people.sessions) as session:
+        admin.change_user(_gate(session, "admin2"), me.id, role="leistung", team_id=None)
+    assert _user(people, "admin").role == "leistung"
+    with pytest.raises(Conflict), transaction(people.sessions) as session:
+        admin.change_user(_gate(session, "admin2"), _user(people, "admin2").id, role="leistung")
+
+
+def test_directory_accounts_keep_role_and_team_from_their_groups(people: Runtime) -> None:
+    with transaction(people.sessions) as session:
+        session.add(
+            User(login="sso.1", name="S", role="leistung", source="oidc", external_id="sub-1")
+        )
+    target = _user(people, "sso.1")
+    with pytest.raises(Conflict) as refused, transaction(people.sessions) as session:
+        admin.change_user(_gate(session, "admin"), target.id, role="admin")
+    assert "Verzeichnis" in refused.value.message
+    assert _user(people, "sso.1").role == "leistung"
+    (event,) = _audit(people, "user.changed")
+    assert event.outcome == "denied" and event.details["reason"] == "user_external"
+
+
+# --- teams and offices ------------------------------------------------------------------------
+
+
+def test_offices_and_teams_are_created_renamed_assigned_and_audited(
+    people: Runtime, admin_client: TestClient
+) -> None:
+    admin_client.post("/verwaltung/teams/dienststellen", data={"name": "Husum"})
+    with transaction(people.sessions, read_only=True) as session:
+        office = session.scalar(select(Office).where(Office.name == "Husum"))
+        assert office is not None
+        office_id = office.id
+        team = session.scalar(select(Team).where(Team.name == "Leistung Husum"))
+        assert team is not None
+        team_id = team.id
+    admin_client.post(
+        "/verwaltung/teams/dienststellen", data={"id": str(office_id), "name": "Husum Mitte"}
+    )
+    admin_client.post(
+        "/verwaltung/teams",
+        data={"id": str(team_id), "name": "Leistung Husum", "dienststelle": str(office_id)},
+    )
+    admin_client.post("/verwaltung/teams", data={"name": "Neues Team", "dienststelle": ""})
+    taken = admin_client.post("/verwaltung/teams", data={"name": "Neues Team"})
+    assert taken.status_code == 422 and "schon vergeben" in taken.text
+    page = admin_client.get("/verwaltung/teams").text
+    row = re.search(r'<tr data-team="Leistung Husum">.*?</tr>', page, re.S)
+    assert row is not None and "Husum Mitte" in row.group(0)
+    assert re.search(r"<td>3</td>", row.group(0))  # three caseworkers in Husum
+    assert [e.details["after"] for e in _audit(people, "office.changed")] == ["Husum Mitte"]
+    assert _audit(people, "team.changed")[0].details == {
+        "before": {"name": "Leistung Husum", "office": None},
+        "after": {"name": "Leistung Husum", "office": "Husum Mitte"},
+    }
+    assert len(_audit(people, "team.created")) == 1
+
+
+# --- master data ------------------------------------------------------------------------------
+
+
+def _households_moved(path: Any) -> bytes:
+    """The sample households with one household gone, one moved to a new address, one new."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if not line.startswith("95401BG7267253")]
+    moved = [
+        line.replace("Osterende 112", "Neue Straße 1")
+        if line.startswith("95403BG6577899")
+        else line
+        for line in kept
+    ]
+    moved.append("95401BG9999999,Neu,Nina,1990-01-01,Weg 1,25813,Husum,lsb.95401.1,")
+    return ("\n".join(moved) + "\n").encode()
+
+
+def test_household_preview_shows_new_changed_deactivated_without_names(
+    people: Runtime, admin_client: TestClient
+) -> None:
+    body = _households_moved(sample("households.csv"))
+    answer = admin_client.post(
+        "/verwaltung/stammdaten",
+        data={"art": "households"},
+        files={"datei": ("bg.csv", body, "text/csv")},
+    )
+    assert answer.status_code == 200
+    text = answer.text
+    statuses = dict(
+        re.findall(r'<tr data-key="([^"]+)"><td>[^<]*</td><td class="status">([^<]+)', text)
+    )
+    assert statuses == {
+        "95401BG9999999": "neu",
+        "95403BG6577899": "geändert",
+        "95401BG7267253": "wird deaktiviert",
+    }
+    assert "Straße" in text
+    for secret in ("Neue Straße 1", "Osterende", "Koch", "Stefan", "Christiansen", "Nina"):
+        assert secret not in text, secret
+    # Nothing changed yet.
+    with transaction(people.sessions, read_only=True) as session:
+        assert (
+            session.scalar(select(Household).where(Household.bg_number == "95401BG9999999")) is None
+        )
+    (previewed,) = _audit(people, "masterdata.previewed")
+    assert "1 neu, 1 geändert, 1 deaktiviert" in previewed.details["summary"]
+
+    draft_id = re.search(r"/verwaltung/stammdaten/([0-9a-f-]+)/uebernehmen", text)
+    sha = re.search(r'name="sha256" value="([0-9a-f]+)"', text)
+    assert draft_id and sha and sha.group(1) == hashlib.sha256(body).hexdigest()
+    applied = admin_client.post(
+        f"/verwaltung/stammdaten/{draft_id.group(1)}/uebernehmen", data={"sha256": sha.group(1)}
+    )
+    assert applied.status_code == 200 and "1 neu, 1 geändert, 1 deaktiviert" in applied.text
+    with transaction(people.sessions, read_only=True) as session:
+        koch = session.scalar(select(Household).where(Household.bg_number == "95403BG6577899"))
+        gone = session.scalar(select(Household).where(Household.bg_number == "95401BG7267253"))
+        assert koch is not None and koch.street == "Neue Straße 1"
+        assert gone is not None and not gone.active
+    assert len(_audit(people, "masterdata.applied")) == 1
+    again = admin_client.post(
+        f"/verwaltung/stammdaten/{draft_id.group(1)}/uebernehmen", data={"sha256": sha.group(1)}
+    )
+    assert again.status_code == 409 and "schon übernommen" in again.text
+    refused = [e for e in _audit(people, "masterdata.applied") if e.outcome == "denied"]
+    assert [e.details["reason"] for e in refused] == ["draft_applied"]
+
+
+def test_staff_preview_field_by_field_and_a_changed_draft_is_refused(people: Runtime) -> None:
+    body = staff_csv_moving(CASEWORKER, "Leistung Niebüll")
+    with transaction(people.sessions) as session:
+        draft, plan = admin.upload_draft(_gate(session, "admin"), "staff", "staff.csv", body)
+        draft_id = draft.id
+    changed = [r for r in plan.records if r.status != "unchanged"]
+    # The data protection officers are not in the Fachverfahren's export: they would go.
+    assert [(r.key, r.status) for r in changed] == [
+        (CASEWORKER, "updated"),
+        ("dsb", "deactivated"),
+        ("dsb.pw", "deactivated"),
+    ]
+    assert [(c.field, c.before, c.after) for c in changed[0].changes] == [
+        ("Team", "Leistung Husum", "Leistung Niebüll")
+    ]
+    with transaction(people.sessions) as session:
+        row = session.get(ImportDraft, draft_id)
+        assert row is not None
+        row.content = body + b"x.y,Neu,Team,leistung\n"
+    with pytest.raises(Conflict) as refused, transaction(people.sessions) as session:
+        admin.apply_draft(_gate(session, "admin"), draft_id, hashlib.sha256(body).hexdigest())
+    assert "Vorschau" in refused.value.message
+    assert _user(people, CASEWORKER).team is not None
+    with transaction(people.sessions, read_only=True) as session:
+        user = session.scalar(select(User).where(User.login == CASEWORKER))
+        assert user is not None and user.team is not None and user.team.name == "Leistung Husum"
+    with pytest.raises(AccessDenied), transaction(people.sessions) as session:
+        admin.upload_draft(_gate(session, CASEWORKER), "staff", "staff.csv", body)
+
+
+def test_preview_and_import_share_one_plan(people: Runtime) -> None:
+    """The preview's plan is what the import reports, for the same file."""
+    body = _households_moved(sample("households.csv"))
+    with transaction(people.sessions, read_only=True) as session:
+        planned = plan_import(session, "households", body).report()
+    with transaction(people.sessions) as session:
+        done = import_households(session, read_csv(body, HOUSEHOLD_COLUMNS))
+    assert planned.as_dict() == done.as_dict()
+    assert (planned.created, planned.updated, planned.deactivated) == (
+        ["95401BG9999999"],
+        ["95403BG6577899"],
+        ["95401BG7267253"],
+    )
+
+
+# --- run-time settings -----------------------------------------------------------------------
+
+
+def test_a_changed_setting_takes_effect_without_restart_and_reset(people: Runtime) -> None:
+    """The deputy period's limit changes in the running app: a period allowed before is
+    refused after the change, and allowed again after the reset."""
+    days = 10
+    today = local_today()
+    period = {
+        "deputy": "lsb.95401.2",
+        "starts_on": today.isoformat(),
+        "ends_on": (today + timedelta(days=days)).isoformat(),
+    }
+    with _client(people, "admin") as admin_client, _client(people, CASEWORKER) as caseworker:
+        answer = admin_client.post("/verwaltung/einstellungen/deputy_max_days", data={"wert": "5"})
+        assert answer.status_code == 200 and "Einstellung geändert." in answer.text
+        refused = caseworker.post("/vertretung", data=period)
+        assert refused.status_code == 422, refused.text
+        assert people.settings.deputy_max_days == 5
+        assert people.configured.deputy_max_days == 42
+        page = admin_client.get("/verwaltung/einstellungen").text
+        row = re.search(r'<tr data-key="deputy_max_days">.*?</tr>', page, re.S)
+        assert row is not None and "admin am" in row.group(0)
+        assert '<td class="current">5 Tage</td>' in row.group(0)
+        bad = admin_client.post("/verwaltung/einstellungen/deputy_max_days", data={"wert": "0"})
+        assert bad.status_code == 422 and "mindestens 1" in bad.text
+        admin_client.post(
+            "/verwaltung/einstellungen/deputy_max_days", data={"aktion": "zuruecksetzen"}
+        )
+        allowed = caseworker.post("/vertretung", data=period, follow_redirects=False)
+        assert allowed.status_code == 303, allowed.text
+    changes = _audit(people, "settings.changed")
+    assert [(e.outcome, e.details.get("after")) for e in changes] == [("ok", 5), ("denied", None)]
+    assert changes[0].details["before"] == 42
+    assert _audit(people, "settings.reset")[0].details == {"before": 5, "after": 42}
+
+
+def test_another_process_follows_within_the_refresh(people: Runtime) -> None:
+    """A second runtime on the same database (another process) sees the change after its
+    cache's time, without a restart."""
+    other = runtime_settings.OverrideCache(refresh_seconds=0)
+    assert other.effective(people.sessions, people.configured).qa_required is False
+    with transaction(people.sessions) as session:
+        runtime_settings.change(_gate(session, "admin"), people.configured, "qa_required", "ja")
+    assert other.effective(people.sessions, people.configured).qa_required is True
+    cached = runtime_settings.OverrideCache(refresh_seconds=3600)
+    first = cached.effective(people.sessions, people.configured)
+    assert cached.effective(people.sessions, people.configured) is first
+
+
+def test_only_whitelisted_settings_change(people: Runtime, admin_client: TestClient) -> None:
+    answer = admin_client.post("/verwaltung/einstellungen/secret_key", data={"wert": "x"})
+    assert answer.status_code == 422
+    assert "nicht zur Laufzeit" in answer.text
+    with transaction(people.sessions, read_only=True) as session:
+        assert session.get(runtime_settings.RuntimeSetting, "secret_key") is None
+
+
+# --- state ------------------------------------------------------------------------------------
+
+
+def test_status_shows_services_queue_failures_and_last_verification(
+    people: Runtime, admin_client: TestClient
+) -> None:
+    with transaction(people.sessions) as session:
+        session.add(
+            Job(kind="batch", state="failed", attempts=3, last_error=f"OcrFailed: Brief {OWN} Koch")
+        )
+        session.add(Job(kind="batch", state="queued"))
+        session.add(
+            Job(
+                kind="verify",
+                state="done",
+                result={"checked": 12, "problems": [{"object": "Original Koch.pdf"}], "ok": False},
+                created_by_login="admin",
+            )
+        )
+    page = admin_client.get("/verwaltung/status")
+    assert page.status_code == 200
+    text = page.text
+    assert "Datenbank" in text and "sqlite" in text and "erreichbar" in text
+    assert "1 wartend" in text and "1 gescheitert" in text
+    assert "OcrFailed" in text and OWN not in text and "Koch" not in text
+    assert "12 Objekte geprüft, 1 Probleme" in text
+
+
+def test_demo_data_has_offices_with_their_teams(sqlite_runtime: Runtime, tmp_path: Path) -> None:
+    from app.demo import load_demo_data
+
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    for name in ("staff.csv", "households.csv"):
+        (samples / name).write_bytes(sample(name).read_bytes())
+    sqlite_runtime.settings = sqlite_runtime.configured.model_copy(update={"samples_dir": samples})
+    assert load_demo_data(sqlite_runtime) == 0  # no scans in this copy
+    with transaction(sqlite_runtime.sessions, read_only=True) as session:
+        teams, offices = admin.list_teams(_gate(session, "admin"))
+    assert {o.name: o.teams for o in offices} == {
+        "Dienststelle Husum": 4,
+        "Dienststelle Niebüll": 2,
+    }
+    assert {t.name: t.office for t in teams}["Leistung Inseln"] == "Dienststelle Niebüll"
