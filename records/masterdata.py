@@ -9,9 +9,11 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -184,22 +186,44 @@ def plan_staff(session: Session, rows: list[dict[str, str]]) -> ImportPlan:
         status = _status(user is not None, user is None or user.active, bool(changes))
         plan.records.append(RecordPlan(login, status, changes))
     for login, user in users.items():
-        # Administrators are managed in the product, not in the Fachverfahren export.
-        if login not in plan.targets and user.active and user.role != "admin":
+        if login not in plan.targets and user.active and _from_export(user):
             plan.records.append(RecordPlan(login, "deactivated"))
     return plan
 
 
+_Row = TypeVar("_Row", User, Household)
+
+
+def _carry_out(
+    plan: ImportPlan,
+    existing: dict[str, _Row],
+    update: Callable[[RecordPlan, _Row | None, object], None],
+) -> None:
+    """Deactivate what the plan deactivates; create or update the rest with `update`."""
+    for record in plan.records:
+        row = existing.get(record.key)
+        if record.status == "deactivated":
+            assert row is not None
+            row.active = False
+        else:
+            update(record, row, plan.targets[record.key])
+
+
+def _from_export(user: User) -> bool:
+    """Whether the Fachverfahren's export speaks for this account, so that its absence there
+    ends it. Administrators, data protection officers and break-glass accounts are managed
+    in the product, directory and SSO accounts by the directory (records.identity)."""
+    return (
+        user.role not in ("admin", "datenschutz")
+        and not user.break_glass
+        and user.source == "local"
+    )
+
+
 def _apply_staff(session: Session, plan: ImportPlan) -> None:
     teams = {t.name: t for t in session.scalars(select(Team))}
-    users = {u.login: u for u in session.scalars(select(User))}
-    for record in plan.records:
-        user = users.get(record.key)
-        if record.status == "deactivated":
-            assert user is not None
-            user.active = False
-            continue
-        target = plan.targets[record.key]
+
+    def update(record: RecordPlan, user: User | None, target: object) -> None:
         assert isinstance(target, StaffTarget)
         team = None
         if target.team:
@@ -209,9 +233,11 @@ def _apply_staff(session: Session, plan: ImportPlan) -> None:
                 session.add(team)
         if user is None:
             session.add(User(login=record.key, name=target.name, role=target.role, team=team))
-            continue
+            return
         user.name, user.role, user.team = target.name, target.role, team
         user.active = True
+
+    _carry_out(plan, {u.login: u for u in session.scalars(select(User))}, update)
 
 
 def import_staff(session: Session, rows: list[dict[str, str]]) -> ImportReport:
@@ -344,14 +370,8 @@ def plan_households(session: Session, rows: list[dict[str, str]]) -> ImportPlan:
 
 def _apply_households(session: Session, plan: ImportPlan) -> None:
     users = {u.login: u for u in session.scalars(select(User))}
-    existing = {h.bg_number: h for h in session.scalars(select(Household))}
-    for record in plan.records:
-        household = existing.get(record.key)
-        if record.status == "deactivated":
-            assert household is not None
-            household.active = False
-            continue
-        target = plan.targets[record.key]
+
+    def update(record: RecordPlan, household: Household | None, target: object) -> None:
         assert isinstance(target, HouseholdTarget)
         if household is None:
             household = Household(bg_number=record.key)
@@ -381,6 +401,8 @@ def _apply_households(session: Session, plan: ImportPlan) -> None:
             # A changed IBAN or address alone must renew recognition's snapshot too.
             household.updated_at = utcnow()
         household.active = True
+
+    _carry_out(plan, {h.bg_number: h for h in session.scalars(select(Household))}, update)
 
 
 def import_households(session: Session, rows: list[dict[str, str]]) -> ImportReport:

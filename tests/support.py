@@ -46,7 +46,7 @@ from records.masterdata import (
     import_staff,
     read_csv,
 )
-from records.models import Document, Household, Page, User
+from records.models import AuditEvent, Document, Household, Page, User
 from records.routing import file_document, index_entry
 from records.runtime import Runtime
 from records.schema import migrate
@@ -201,6 +201,25 @@ def client_for(runtime: Runtime, login: str | None = None) -> TestClient:
         response = client.post("/api/auth/login", json={"login": login, "password": PASSWORD})
         assert response.status_code == 200, response.text
     return client
+
+
+def product_client(runtime: Runtime, login: str) -> TestClient:
+    """A client of the product (pages and API) signed in as `login` with PASSWORD."""
+    from app.product import create_product_app
+
+    client = TestClient(create_product_app(runtime))
+    answer = client.post("/api/auth/login", json={"login": login, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return client
+
+
+def audit_rows(runtime: Runtime, action: str) -> list[AuditEvent]:
+    """The audit log's rows of one action, oldest first (detached)."""
+    with transaction(runtime.sessions, read_only=True) as session:
+        query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        rows = list(session.scalars(query))
+        session.expunge_all()
+        return rows
 
 
 def work_until_idle(runtime: Runtime) -> int:

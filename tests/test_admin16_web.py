@@ -12,9 +12,9 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from core.db import transaction
-from records.models import AuditEvent, User
+from records.models import User
 from records.runtime import Runtime
-from tests.support import add_admin, staff_csv_moving
+from tests.support import add_admin, audit_rows, staff_csv_moving
 from tests.support_a11y import axe_violations
 from tests.support_browser import log_in
 
@@ -28,13 +28,6 @@ PAGES = (
     "/verwaltung/einstellungen",
     "/verwaltung/status",
 )
-
-
-def _audit(runtime: Runtime, action: str) -> list[AuditEvent]:
-    with transaction(runtime.sessions, read_only=True) as session:
-        rows = list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
-        session.expunge_all()
-        return rows
 
 
 def _login_of(runtime: Runtime, login: str) -> User:
@@ -91,7 +84,7 @@ def test_users_filter_then_change_a_role_and_find_it_audited(
     expect(page).to_have_url(re.compile(r"rolle=fallmanagement"))
     expect(rows).to_have_count(3)
     assert _login_of(sqlite_runtime, "fm.2").role == "leistung"
-    (event,) = _audit(sqlite_runtime, "user.changed")
+    (event,) = audit_rows(sqlite_runtime, "user.changed")
     assert event.actor_login == "admin"
     assert event.details["before"] == {"role": "fallmanagement"}
     assert event.details["after"] == {"role": "leistung"}
@@ -128,5 +121,5 @@ def test_a_staff_export_is_previewed_then_applied(
         user = session.scalar(select(User).where(User.login == "lsb.95401.1"))
         assert user is not None and user.team is not None
         assert user.team.name == "Leistung Niebüll"
-    assert len(_audit(sqlite_runtime, "masterdata.previewed")) == 1
-    assert len(_audit(sqlite_runtime, "masterdata.applied")) == 1
+    assert len(audit_rows(sqlite_runtime, "masterdata.previewed")) == 1
+    assert len(audit_rows(sqlite_runtime, "masterdata.applied")) == 1
