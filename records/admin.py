@@ -381,7 +381,9 @@ class FailedJob:
 class QueueState:
     counts: dict[str, int]
     oldest_queued: datetime | None
-    running: list[tuple[str, datetime | None]]  # (worker, lease until)
+    # (worker, lease until, lease run out: the worker has most likely died; another worker
+    # takes the job over)
+    running: list[tuple[str, datetime | None, bool]]
     last_finished: datetime | None
     failed: list[FailedJob]
 
@@ -398,8 +400,9 @@ def queue_state(gate: Gate, failed_limit: int = 5) -> QueueState:
     counts = {state: 0 for state in ("queued", "running", "done", "failed")}
     counts.update({state: int(n) for state, n in rows})
     oldest = session.scalar(select(func.min(Job.created_at)).where(Job.state == "queued"))
+    now = utcnow()
     running = [
-        (owner or "–", until)
+        (owner or "–", until, until is not None and until < now)
         for owner, until in session.execute(
             select(Job.lease_owner, Job.lease_expires_at)
             .where(Job.state == "running")

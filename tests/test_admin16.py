@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from core.dates import local_today
-from core.db import transaction
+from core.db import transaction, utcnow
 from core.errors import AccessDenied, Conflict
 from records import admin, runtime_settings
 from records.access import Gate
@@ -472,6 +472,22 @@ def test_status_shows_services_queue_failures_and_last_verification(
         session.add(Job(kind="batch", state="queued"))
         session.add(
             Job(
+                kind="batch",
+                state="running",
+                lease_owner="host-a:4711",
+                lease_expires_at=utcnow() - timedelta(minutes=5),
+            )
+        )
+        session.add(
+            Job(
+                kind="batch",
+                state="running",
+                lease_owner="host-b:4712",
+                lease_expires_at=utcnow() + timedelta(minutes=5),
+            )
+        )
+        session.add(
+            Job(
                 kind="verify",
                 state="done",
                 result={"checked": 12, "problems": [{"object": "Original Koch.pdf"}], "ok": False},
@@ -482,7 +498,11 @@ def test_status_shows_services_queue_failures_and_last_verification(
     assert page.status_code == 200
     text = page.text
     assert "Datenbank" in text and "sqlite" in text and "erreichbar" in text
-    assert "1 wartend" in text and "1 gescheitert" in text
+    assert "1 wartend" in text and "1 gescheitert" in text and "2 laufend" in text
+    workers = re.search(r'<ul id="workers">.*?</ul>', text, re.S)
+    assert workers is not None
+    assert re.search(r"host-a:4711: <strong>meldet sich nicht mehr</strong>", workers.group(0))
+    assert re.search(r"host-b:4712: bearbeitet einen Auftrag, Frist bis", workers.group(0))
     assert "OcrFailed" in text and OWN not in text and "Koch" not in text
     assert "12 Objekte geprüft, 1 Probleme" in text
 

@@ -558,7 +558,7 @@ def _status(runtime: Runtime) -> Callable[[Gate], dict[str, Any]]:
         return {
             "counts": [(JOB_STATES[state], n) for state, n in queue.counts.items()],
             "oldest": when(queue.oldest_queued),
-            "running": [(owner, when(until)) for owner, until in queue.running],
+            "running": [(owner, when(until), out) for owner, until, out in queue.running],
             "last_finished": when(queue.last_finished),
             "failed": [
                 (job.id, job.kind, when(job.when), job.attempts, job.error) for job in queue.failed
