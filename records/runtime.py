@@ -46,7 +46,8 @@ class Runtime:
                 connection.execute(text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001 - health reports any failure
             return BackendState(self.engine.dialect.name, False, f"{type(exc).__name__}"[:300])
-        return BackendState(self.engine.dialect.name, True)
+        version = ".".join(str(part) for part in self.engine.dialect.server_version_info or ())
+        return BackendState(self.engine.dialect.name, True, f"Version {version}" if version else "")
 
     def close(self) -> None:
         self.index.close()

@@ -497,7 +497,10 @@ def test_status_shows_services_queue_failures_and_last_verification(
     page = admin_client.get("/verwaltung/status")
     assert page.status_code == 200
     text = page.text
-    assert "Datenbank" in text and "sqlite" in text and "erreichbar" in text
+    services = re.search(r'<ul id="services">.*?</ul>', text, re.S)
+    assert services is not None
+    assert re.search(r"Datenbank</strong> \(sqlite\): .*erreichbar.* – Version 3\.\d+", services[0])
+    assert "Suchindex" in services[0] and "Dateispeicher" in services[0]
     assert "1 wartend" in text and "1 gescheitert" in text and "2 laufend" in text
     workers = re.search(r'<ul id="workers">.*?</ul>', text, re.S)
     assert workers is not None
