@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -229,22 +230,31 @@ def _free(gate: Gate, model: type[Team] | type[Office], name: str, own: int | No
         raise InvalidInput(NAME_TAKEN.format(name=name), code="name_taken")
 
 
+_Named = TypeVar("_Named", Team, Office)
+
+
+def _named(gate: Gate, model: type[_Named], row_id: int | None, name: str) -> tuple[_Named, bool]:
+    """The team or office to save (a new one for row_id None) and whether it is new; its
+    name must be free."""
+    _free(gate, model, name, row_id)
+    if row_id is None:
+        row = model(name=name)
+        gate.session.add(row)
+        return row, True
+    found = gate.session.get(model, row_id)
+    if found is None:
+        raise NotFound(f"{'Dieses Team' if model is Team else 'Diese Dienststelle'} gibt es nicht.")
+    return found, False
+
+
 def save_office(gate: Gate, office_id: int | None, raw_name: str) -> Office:
     """Create an office (office_id None) or rename one; audited `office.created`/`.changed`."""
     action = "office.created" if office_id is None else "office.changed"
     gate.require(Capability.ADMINISTER, action)
     name = _name(raw_name)
-    _free(gate, Office, name, office_id)
-    if office_id is None:
-        office = Office(name=name)
-        gate.session.add(office)
-        before = None
-    else:
-        found = gate.session.get(Office, office_id)
-        if found is None:
-            raise NotFound("Diese Dienststelle gibt es nicht.")
-        office, before = found, found.name
-        office.name = name
+    office, created = _named(gate, Office, office_id, name)
+    before = None if created else office.name
+    office.name = name
     gate.session.flush()
     gate.record(action, object_type="office", object_id=office.id, before=before, after=name)
     return office
@@ -255,19 +265,12 @@ def save_team(gate: Gate, team_id: int | None, raw_name: str, office_id: int | N
     action = "team.created" if team_id is None else "team.changed"
     gate.require(Capability.ADMINISTER, action)
     name = _name(raw_name)
-    _free(gate, Team, name, team_id)
     office = gate.session.get(Office, office_id) if office_id is not None else None
     if office_id is not None and office is None:
         raise InvalidInput("Diese Dienststelle gibt es nicht.", code="team_office")
-    if team_id is None:
-        team = Team(name=name)
-        gate.session.add(team)
-        before = None
-    else:
-        found = gate.session.get(Team, team_id)
-        if found is None:
-            raise NotFound("Dieses Team gibt es nicht.")
-        team = found
+    team, created = _named(gate, Team, team_id, name)
+    before = None
+    if not created:
         before = {"name": team.name, "office": team.office.name if team.office else None}
     team.name, team.office = name, office
     gate.session.flush()

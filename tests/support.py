@@ -222,6 +222,15 @@ def audit_rows(runtime: Runtime, action: str) -> list[AuditEvent]:
         return rows
 
 
+def account(runtime: Runtime, login: str) -> User:
+    """A user as stored now (detached)."""
+    with transaction(runtime.sessions, read_only=True) as session:
+        user = session.scalar(select(User).where(User.login == login))
+        assert user is not None, login
+        session.expunge_all()
+        return user
+
+
 def work_until_idle(runtime: Runtime) -> int:
     return run_worker(runtime, threading.Event(), until_idle=True)
 

@@ -26,6 +26,7 @@ from tests.support import (
     KOCH,
     OWN,
     PASSWORD,
+    account,
     add_admin,
     audit_rows,
     load_people,
@@ -63,14 +64,6 @@ def admin_client(people: Runtime) -> Iterator[TestClient]:
         yield client
 
 
-def _user(runtime: Runtime, login: str) -> User:
-    with transaction(runtime.sessions, read_only=True) as session:
-        user = session.scalar(select(User).where(User.login == login))
-        assert user is not None
-        session.expunge_all()
-        return user
-
-
 def _gate(session: Any, login: str) -> Gate:
     user = session.scalar(select(User).where(User.login == login))
     return Gate(session, user)
@@ -98,14 +91,14 @@ def test_other_roles_are_refused_every_page_and_change_audited(people: Runtime, 
             answer = client.get(path)
             assert answer.status_code == 403, path
             assert "Kein Zugriff" in answer.text
-        target = _user(people, "lsb.95401.2")
+        target = account(people, "lsb.95401.2")
         answer = client.post(
             f"/verwaltung/benutzer/{target.id}", data={"rolle": "admin", "team": ""}
         )
         assert answer.status_code == 403
         answer = client.post("/verwaltung/einstellungen/deputy_max_days", data={"wert": "3"})
         assert answer.status_code == 403
-    assert _user(people, "lsb.95401.2").role == "leistung"
+    assert account(people, "lsb.95401.2").role == "leistung"
     refused = [e for e in audit_rows(people, "user.changed") if e.outcome == "denied"] + [
         e for e in audit_rows(people, "settings.changed") if e.outcome == "denied"
     ]
@@ -162,7 +155,7 @@ def test_users_list_with_labels_from_the_server_and_filters(
 def test_a_local_accounts_role_and_team_change_is_audited(
     people: Runtime, admin_client: TestClient
 ) -> None:
-    target = _user(people, "lsb.95401.2")
+    target = account(people, "lsb.95401.2")
     with transaction(people.sessions, read_only=True) as session:
         team = session.scalar(select(Team).where(Team.name == "Leistung Niebüll"))
         assert team is not None
@@ -173,7 +166,7 @@ def test_a_local_accounts_role_and_team_change_is_audited(
         follow_redirects=False,
     )
     assert answer.status_code == 303
-    changed = _user(people, "lsb.95401.2")
+    changed = account(people, "lsb.95401.2")
     assert (changed.role, changed.team_id) == ("fallmanagement", team_id)
     (event,) = audit_rows(people, "user.changed")
     assert event.actor_login == "admin" and event.outcome == "ok"
@@ -187,7 +180,7 @@ def test_deactivating_ends_sessions_and_reactivating_lets_back_in(people: Runtim
         product_client(people, "admin") as admin_client,
     ):
         assert caseworker.get("/postkorb").status_code == 200
-        target = _user(people, CASEWORKER)
+        target = account(people, CASEWORKER)
         answer = admin_client.post(
             f"/verwaltung/benutzer/{target.id}", data={"aktion": "deaktivieren"}
         )
@@ -215,7 +208,7 @@ def test_deactivating_ends_sessions_and_reactivating_lets_back_in(people: Runtim
 def test_the_last_admin_stays_and_nobody_deactivates_themselves(
     people: Runtime, admin_client: TestClient
 ) -> None:
-    me = _user(people, "admin")
+    me = account(people, "admin")
     answer = admin_client.post(f"/verwaltung/benutzer/{me.id}", data={"aktion": "deaktivieren"})
     assert answer.status_code == 409
     assert admin.NOT_SELF in answer.text
@@ -223,16 +216,16 @@ def test_the_last_admin_stays_and_nobody_deactivates_themselves(
         f"/verwaltung/benutzer/{me.id}", data={"rolle": "leistung", "team": ""}
     )
     assert answer.status_code == 409 and "letzte aktive Konto der Administration" in answer.text
-    assert _user(people, "admin").role == "admin" and _user(people, "admin").active
+    assert account(people, "admin").role == "admin" and account(people, "admin").active
     reasons = [e.details["reason"] for e in audit_rows(people, "user.changed")]
     assert reasons == ["user_self", "user_last_admin"]
     # With a second admin, the first may step down.
     add_admin(people, "admin2")
     with transaction(people.sessions) as session:
         admin.change_user(_gate(session, "admin2"), me.id, role="leistung", team_id=None)
-    assert _user(people, "admin").role == "leistung"
+    assert account(people, "admin").role == "leistung"
     with pytest.raises(Conflict), transaction(people.sessions) as session:
-        admin.change_user(_gate(session, "admin2"), _user(people, "admin2").id, role="leistung")
+        admin.change_user(_gate(session, "admin2"), account(people, "admin2").id, role="leistung")
 
 
 def test_directory_accounts_keep_role_and_team_from_their_groups(people: Runtime) -> None:
@@ -240,11 +233,11 @@ def test_directory_accounts_keep_role_and_team_from_their_groups(people: Runtime
         session.add(
             User(login="sso.1", name="S", role="leistung", source="oidc", external_id="sub-1")
         )
-    target = _user(people, "sso.1")
+    target = account(people, "sso.1")
     with pytest.raises(Conflict) as refused, transaction(people.sessions) as session:
         admin.change_user(_gate(session, "admin"), target.id, role="admin")
     assert "Verzeichnis" in refused.value.message
-    assert _user(people, "sso.1").role == "leistung"
+    assert account(people, "sso.1").role == "leistung"
     (event,) = audit_rows(people, "user.changed")
     assert event.outcome == "denied" and event.details["reason"] == "user_external"
 
@@ -375,7 +368,7 @@ def test_staff_preview_field_by_field_and_a_changed_draft_is_refused(people: Run
     with pytest.raises(Conflict) as refused, transaction(people.sessions) as session:
         admin.apply_draft(_gate(session, "admin"), draft_id, hashlib.sha256(body).hexdigest())
     assert "Vorschau" in refused.value.message
-    assert _user(people, CASEWORKER).team is not None
+    assert account(people, CASEWORKER).team is not None
     with transaction(people.sessions, read_only=True) as session:
         user = session.scalar(select(User).where(User.login == CASEWORKER))
         assert user is not None and user.team is not None and user.team.name == "Leistung Husum"

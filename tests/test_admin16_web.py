@@ -14,7 +14,7 @@ from sqlalchemy import select
 from core.db import transaction
 from records.models import User
 from records.runtime import Runtime
-from tests.support import add_admin, audit_rows, staff_csv_moving
+from tests.support import account, add_admin, audit_rows, staff_csv_moving
 from tests.support_a11y import axe_violations
 from tests.support_browser import log_in
 
@@ -28,14 +28,6 @@ PAGES = (
     "/verwaltung/einstellungen",
     "/verwaltung/status",
 )
-
-
-def _login_of(runtime: Runtime, login: str) -> User:
-    with transaction(runtime.sessions, read_only=True) as session:
-        user = session.scalar(select(User).where(User.login == login))
-        assert user is not None
-        session.expunge_all()
-        return user
 
 
 def test_every_page_passes_axe_and_reflows_at_320_px(
@@ -83,7 +75,7 @@ def test_users_filter_then_change_a_role_and_find_it_audited(
     # Back to the filtered list, where fm.2 is gone now.
     expect(page).to_have_url(re.compile(r"rolle=fallmanagement"))
     expect(rows).to_have_count(3)
-    assert _login_of(sqlite_runtime, "fm.2").role == "leistung"
+    assert account(sqlite_runtime, "fm.2").role == "leistung"
     (event,) = audit_rows(sqlite_runtime, "user.changed")
     assert event.actor_login == "admin"
     assert event.details["before"] == {"role": "fallmanagement"}
@@ -112,7 +104,7 @@ def test_a_staff_export_is_previewed_then_applied(
     expect(changed).to_contain_text("geändert")
     expect(changed).to_contain_text("Team: Leistung Husum → Leistung Niebüll")
     expect(page.locator("#preview-counts")).to_contain_text("1 geändert")
-    assert _login_of(sqlite_runtime, "lsb.95401.1").team_id is not None
+    assert account(sqlite_runtime, "lsb.95401.1").team_id is not None
     found = axe_violations(page, "/verwaltung/stammdaten (preview)")
     assert not found, "\n".join(found)
     page.get_by_role("button", name="Übernehmen").click()
