@@ -99,6 +99,8 @@ def validate(key: str, value: object) -> Any:
         raise NotFound("Diese Einstellung kann nicht zur Laufzeit geändert werden.")
     if _kind(key) == "bool" and value in ("ja", "nein"):
         value = value == "ja"  # as the page offers it
+    if _kind(key) == "float" and isinstance(value, str):
+        value = value.replace(",", ".")  # 7,5 as typed in German
     try:
         return _adapter(key).validate_python(value)
     except ValidationError as error:

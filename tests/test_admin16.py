@@ -519,3 +519,13 @@ def test_demo_data_has_offices_with_their_teams(sqlite_runtime: Runtime, tmp_pat
         "Dienststelle Niebüll": 2,
     }
     assert {t.name: t.office for t in teams}["Leistung Inseln"] == "Dienststelle Niebüll"
+
+
+def test_a_decimal_setting_takes_a_german_comma_and_the_live_poll_follows(
+    people: Runtime, admin_client: TestClient
+) -> None:
+    answer = admin_client.post("/verwaltung/einstellungen/live_poll_seconds", data={"wert": "7,5"})
+    assert answer.status_code == 200, answer.text
+    row = re.search(r'<tr data-key="live_poll_seconds">.*?</tr>', answer.text, re.S)
+    assert row is not None and 'value="7,5"' in row[0]
+    assert people.settings.live_poll_seconds == 7.5

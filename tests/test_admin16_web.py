@@ -69,6 +69,7 @@ def test_users_filter_then_change_a_role_and_find_it_audited(
     page.reload()
     expect(rows).to_have_count(4)
     row = page.locator('tr[data-login="fm.2"]')
+    row.get_by_text("Ändern").click()
     row.get_by_label("Rolle von fm.2").select_option("leistung")
     row.get_by_role("button", name="Rolle und Team von fm.2 speichern").click()
     expect(page.locator("#admin-status")).to_have_text("Konto geändert.")

@@ -497,7 +497,7 @@ def _settings(runtime: Runtime) -> Callable[[Gate], dict[str, Any]]:
                 v.kind,
                 _shown(v.configured),
                 _shown(v.current),
-                ("ja" if v.current else "nein") if v.kind == "bool" else str(v.current),
+                ("ja" if v.current else "nein") if v.kind == "bool" else _shown(v.current),
                 v.changed,
                 f"{v.changed_by or '–'} am {when(v.changed_at)}" if v.changed else "",
             )  # fmt: skip
