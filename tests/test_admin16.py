@@ -109,6 +109,7 @@ def test_other_roles_are_refused_every_page_and_change_audited(people: Runtime, 
 
 
 def test_admin_has_the_nav_entry_and_the_landing_page(admin_client: TestClient) -> None:
+    assert admin_client.get("/", follow_redirects=False).headers["location"] == "/verwaltung"
     page = admin_client.get("/verwaltung")
     assert page.status_code == 200
     assert '<a href="/verwaltung">Verwaltung</a>' in page.text

@@ -71,8 +71,15 @@ def home(request: Request, runtime: RuntimeDep) -> Response:
     user = _user(request, runtime)
     if user is None:
         return RedirectResponse("/anmelden", status_code=303)
-    # The desk's work; for the administration, the checksum check.
-    start = "/postkorb" if Capability.INBOX in capabilities(user) else "/scanstelle"
+    # The caseworkers' Postkorb; the administration's pages; the desk's work.
+    caps = capabilities(user)
+    start = (
+        "/postkorb"
+        if Capability.INBOX in caps
+        else "/verwaltung"
+        if Capability.ADMINISTER in caps
+        else "/scanstelle"
+    )
     return RedirectResponse(start, status_code=303)
 
 
