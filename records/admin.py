@@ -19,15 +19,16 @@ from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
+from core.dates import local_today
 from core.db import utcnow
 from core.errors import Conflict, InvalidInput, NotFound
 from records import audit
-from records.access import Capability, Gate
+from records.access import CASEWORK_ROLES, Capability, Gate
 from records.identity import deactivate
 from records.masterdata import IMPORT_KINDS, ImportPlan, ImportReport, apply_plan, plan_import
-from records.models import ROLES, ImportDraft, Job, Office, Team, User
+from records.models import ROLES, Deputy, ImportDraft, Job, Office, Team, User
 
 SOURCE_LABELS = {"local": "lokal", "ldap": "Verzeichnis", "oidc": "Single Sign-on"}
 FOLLOWS_DIRECTORY = (
@@ -282,6 +283,30 @@ def save_team(gate: Gate, team_id: int | None, raw_name: str, office_id: int | N
         after={"name": name, "office": office.name if office else None},
     )
     return team
+
+
+# --- who stands in for whom ---------------------------------------------------------------
+
+
+def deputies(gate: Gate) -> list[Deputy]:
+    """Every deputy in force or planned (not ended, not over), by the absent's login."""
+    gate.require(Capability.MANAGE_DEPUTIES, "deputies.list")
+    query = (
+        select(Deputy)
+        .where(Deputy.revoked_at.is_(None), Deputy.ends_on >= local_today())
+        .options(selectinload(Deputy.absent), selectinload(Deputy.deputy))
+        .order_by(Deputy.starts_on, Deputy.id)
+    )
+    return list(gate.session.scalars(query))
+
+
+def stand_in_people(gate: Gate) -> list[User]:
+    """Who may be absent or stand in: active caseworkers and case managers."""
+    gate.require(Capability.MANAGE_DEPUTIES, "deputies.list")
+    query = (
+        select(User).where(User.active.is_(True), User.role.in_(CASEWORK_ROLES)).order_by(User.name)
+    )
+    return list(gate.session.scalars(query).unique())
 
 
 # --- master-data imports with a preview -----------------------------------------------------

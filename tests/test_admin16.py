@@ -77,6 +77,7 @@ PAGES = (
     "/verwaltung/benutzer",
     "/verwaltung/benutzer/liste",
     "/verwaltung/teams",
+    "/verwaltung/vertretungen",
     "/verwaltung/stammdaten",
     "/verwaltung/einstellungen",
     "/verwaltung/status",
@@ -277,6 +278,39 @@ def test_offices_and_teams_are_created_renamed_assigned_and_audited(
         "after": {"name": "Leistung Husum", "office": "Husum Mitte"},
     }
     assert len(audit_rows(people, "team.created")) == 1
+
+
+# --- deputies ----------------------------------------------------------------------------
+
+
+def test_the_administration_names_and_ends_a_deputy_for_others(
+    people: Runtime, admin_client: TestClient
+) -> None:
+    today = local_today().isoformat()
+    period = {"starts_on": today, "ends_on": today, "approved_by": ""}
+    across = admin_client.post(
+        "/verwaltung/vertretungen",
+        data={"absent": CASEWORKER, "deputy": "lsb.95402.1", **period},
+    )
+    assert across.status_code == 422 and "Zustimmung der Teamleitung" in across.text
+    assert 'value="lsb.95402.1" selected' in across.text  # what was chosen stays
+    named = admin_client.post(
+        "/verwaltung/vertretungen",
+        data={"absent": CASEWORKER, "deputy": "lsb.95401.2", **period},
+    )
+    assert named.status_code == 200 and "Vertretung eingetragen." in named.text
+    row = re.search(
+        r"<tr><td>Petra Schmitt</td><td>Laura Carstensen</td>.*?</tr>", named.text, re.S
+    )
+    assert row is not None and "aktiv" in row[0] and "admin" in row[0]
+    (event,) = audit_rows(people, "deputy.named")
+    assert event.actor_login == "admin" and event.details["absent"] == CASEWORKER
+    deputy_id = re.search(r"/verwaltung/vertretungen/(\d+)/beenden", named.text)
+    assert deputy_id is not None
+    ended = admin_client.post(f"/verwaltung/vertretungen/{deputy_id[1]}/beenden")
+    assert ended.status_code == 200 and "Vertretung beendet." in ended.text
+    assert "Petra Schmitt</td><td>Laura Carstensen" not in ended.text
+    assert audit_rows(people, "deputy.revoked")[0].actor_login == "admin"
 
 
 # --- master data ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ PAGES = (
     "/verwaltung",
     "/verwaltung/benutzer",
     "/verwaltung/teams",
+    "/verwaltung/vertretungen",
     "/verwaltung/stammdaten",
     "/verwaltung/einstellungen",
     "/verwaltung/status",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,11 +25,11 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep, current_user
 from api.routes.clearing import MAX_CSV_BYTES
-from core.dates import LOCAL_TZ
+from core.dates import LOCAL_TZ, german, local_today
 from core.db import transaction
 from core.errors import EAkteError, InvalidInput
 from ingest.verify import VERIFY_JOB
-from records import admin, runtime_settings
+from records import admin, files, runtime_settings
 from records.access import ROLE_LABELS, Capability, Gate
 from records.masterdata import ImportPlan
 from records.models import ROLES, Team, User
@@ -44,12 +44,15 @@ TEAMS = HOME + "/teams"
 IMPORTS = HOME + "/stammdaten"
 SETTINGS = HOME + "/einstellungen"
 STATUS = HOME + "/status"
+DEPUTIES = HOME + "/vertretungen"
 DONE = {
     "benutzer": "Konto geändert.",
     "team": "Team gespeichert.",
     "dienststelle": "Dienststelle gespeichert.",
     "einstellung": "Einstellung geändert.",
     "zurueckgesetzt": "Einstellung auf den konfigurierten Wert zurückgesetzt.",
+    "vertretung": "Vertretung eingetragen.",
+    "beendet": "Vertretung beendet.",
 }
 STATUS_NAMES = {
     "created": "neu",
@@ -315,6 +318,90 @@ async def save_team(request: Request, runtime: RuntimeDep) -> Response:
         )
 
     return await _teams_post(request, runtime, act, "team")
+
+
+# --- who stands in for whom ------------------------------------------------------------------
+
+DEPUTY_FIELDS = ("absent", "deputy", "starts_on", "ends_on", "approved_by")
+
+
+def _deputies(values: dict[str, str] | None = None) -> Callable[[Gate], dict[str, Any]]:
+    def read(gate: Gate) -> dict[str, Any]:
+        today = local_today()
+        rows = [
+            (
+                d.id,
+                d.absent.name,
+                d.deputy.name,
+                f"{german(d.starts_on)} bis {german(d.ends_on)}",
+                "aktiv" if d.starts_on <= today else "geplant",
+                d.created_by_login,
+            )
+            for d in admin.deputies(gate)
+        ]
+        people = [
+            (u.login, f"{u.name} ({u.team.name if u.team else '–'})")
+            for u in admin.stand_in_people(gate)
+        ]
+        typed = values or {"starts_on": today.isoformat(), "ends_on": today.isoformat()}
+        return {"rows": rows, "people": people, "values": typed}
+
+    return read
+
+
+def _deputies_page(request: Request, runtime: Runtime, **context: Any) -> Response:
+    read = _deputies(context.pop("values", None))
+    return _page(
+        request, runtime, Capability.MANAGE_DEPUTIES, "page.admin.deputies",
+        "verwaltung_vertretungen.html", read, **context,
+    )  # fmt: skip
+
+
+@router.get(DEPUTIES, response_class=HTMLResponse)
+def deputies_page(request: Request, runtime: RuntimeDep) -> Response:
+    return _deputies_page(request, runtime)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput("Bitte gültige Daten angeben (TT.MM.JJJJ).") from None
+
+
+@router.post(DEPUTIES, response_class=HTMLResponse)
+async def name_deputy(request: Request, runtime: RuntimeDep) -> Response:
+    """Name a deputy for a colleague (across teams with the team lead's approval)."""
+    posted = await _posted(request)
+    values = {name: posted.get(name, "") for name in DEPUTY_FIELDS}
+
+    def act(gate: Gate) -> object:
+        if not values["absent"] or not values["deputy"]:
+            raise InvalidInput("Bitte wählen, wer abwesend ist und wer vertritt.")
+        return files.name_deputy(
+            gate,
+            deputy_login=values["deputy"],
+            starts_on=_day(values["starts_on"]),
+            ends_on=_day(values["ends_on"]),
+            max_days=runtime.settings.deputy_max_days,
+            absent_login=values["absent"],
+            approved_by=values["approved_by"],
+        )
+
+    error = await run_in_threadpool(_change, runtime, request, act)
+    if not error:
+        return RedirectResponse(f"{DEPUTIES}?erledigt=vertretung", status_code=303)
+    return await run_in_threadpool(
+        lambda: _deputies_page(request, runtime, values=values, error=error, status_code=422)
+    )
+
+
+@router.post(DEPUTIES + "/{deputy_id}/beenden", response_class=HTMLResponse)
+def end_deputy(deputy_id: int, request: Request, runtime: RuntimeDep) -> Response:
+    error = _change(runtime, request, lambda gate: files.revoke_deputy(gate, deputy_id))
+    if not error:
+        return RedirectResponse(f"{DEPUTIES}?erledigt=beendet", status_code=303)
+    return _deputies_page(request, runtime, error=error, status_code=409)
 
 
 # --- master-data imports ---------------------------------------------------------------------
