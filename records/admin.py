@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -78,21 +78,30 @@ def _state(user: User) -> dict[str, object]:
     }
 
 
-def _refused(gate: Gate, user: User, message: str, code: str, **wanted: object) -> Conflict:
-    """A change the rules forbid: a conflict whose audit row survives the rollback."""
+def _conflict(
+    gate: Gate,
+    action: str,
+    message: str,
+    code: str,
+    object_type: str,
+    object_id: object,
+    **details: Any,
+) -> Conflict:
+    """A change the rules forbid: a conflict whose audit row (denied, with the reason's code)
+    survives the rollback."""
     error = Conflict(message, code=code)
     error.after_rollback = audit.pending(
-        gate.user,
-        "user.changed",
-        outcome="denied",
-        object_type="user",
-        object_id=user.id,
-        login=user.login,
-        reason=code,
-        before=_state(user),
-        wanted=wanted,
-    )
+        gate.user, action, outcome="denied", object_type=object_type, object_id=object_id,
+        reason=code, **details,
+    )  # fmt: skip
     return error
+
+
+def _refused(gate: Gate, user: User, message: str, code: str, **wanted: object) -> Conflict:
+    return _conflict(
+        gate, "user.changed", message, code, "user", user.id,
+        login=user.login, before=_state(user), wanted=wanted,
+    )  # fmt: skip
 
 
 def _other_active_admins(session: Session, user: User) -> int:
@@ -371,16 +380,9 @@ def apply_draft(gate: Gate, draft_id: uuid.UUID, sha256: str) -> ImportReport:
     elif draft.sha256 != sha256 or hashlib.sha256(draft.content).hexdigest() != sha256:
         problem = (DRAFT_CHANGED, "draft_changed")
     if problem is not None:
-        error = Conflict(problem[0], code=problem[1])
-        error.after_rollback = audit.pending(
-            gate.user,
-            "masterdata.applied",
-            outcome="denied",
-            object_type="import_draft",
-            object_id=draft.id,
-            reason=problem[1],
+        raise _conflict(
+            gate, "masterdata.applied", problem[0], problem[1], "import_draft", draft.id
         )
-        raise error
     report = apply_plan(gate.session, plan_import(gate.session, draft.kind, draft.content))
     draft.applied_at = utcnow()
     gate.record(
