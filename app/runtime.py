@@ -13,6 +13,7 @@ from core.db import make_engine, make_session_factory
 from ingest.filing import catalogue_for
 from records.db_roles import migrate_database
 from records.runtime import Runtime
+from records.runtime_settings import OverrideCache
 from search import open_search_index
 from storage import make_data_dir_private, open_blob_store
 
@@ -26,7 +27,8 @@ def build_runtime(settings: Settings, *, migrate_schema: bool = True) -> Runtime
         migrate_database(settings, engine)
     blobs = open_blob_store(settings)
     index = open_search_index(settings, type_names=partial(type_name, settings))
-    return Runtime(settings, engine, make_session_factory(engine), blobs, index)
+    overrides = OverrideCache(settings.resolved_database_url)
+    return Runtime(settings, engine, make_session_factory(engine), blobs, index, overrides)
 
 
 def type_name(settings: Settings, code: str) -> str | None:

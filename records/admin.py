@@ -193,6 +193,12 @@ class OfficeRow:
     teams: int
 
 
+def teams(gate: Gate) -> list[Team]:
+    """The teams by name, to choose from."""
+    gate.require(Capability.ADMINISTER, "teams.list")
+    return list(gate.session.scalars(select(Team).order_by(Team.name)).unique())
+
+
 def list_teams(gate: Gate) -> tuple[list[TeamRow], list[OfficeRow]]:
     gate.require(Capability.ADMINISTER, "teams.list")
     session = gate.session

@@ -51,4 +51,5 @@ class Runtime:
 
     def close(self) -> None:
         self.index.close()
+        self.overrides.close()
         self.engine.dispose()

@@ -19,9 +19,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select
+from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from core.config import Settings
 from core.db import transaction, utcnow
@@ -147,14 +148,25 @@ def effective(session: Session, settings: Settings) -> Settings:
 
 class OverrideCache:
     """One process's copy of the overrides, read again after REFRESH_SECONDS; the same
-    effective Settings object until then (readers may cache by it)."""
+    effective Settings object until then (readers may cache by it).
 
-    def __init__(self, refresh_seconds: float = REFRESH_SECONDS) -> None:
+    With a database URL it reads through an engine of its own without a pool (a connection
+    per refresh): the product's engine, its pool and whatever listens to it (statement counts)
+    see nothing of it, whichever request happens to refresh."""
+
+    def __init__(self, database_url: str | None = None, refresh_seconds: float = REFRESH_SECONDS):
         self._lock = threading.Lock()
         self._refresh = refresh_seconds
         self._values: dict[str, Any] = {}
         self._read_at: float | None = None
         self._made: tuple[Settings, Settings] | None = None  # (configured, effective)
+        self._engine: Engine | None = None
+        if database_url and ":memory:" not in database_url:
+            self._engine = create_engine(database_url, poolclass=NullPool)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
 
     def forget(self) -> None:
         with self._lock:
@@ -169,8 +181,12 @@ class OverrideCache:
             return made[1]
         if not fresh:
             try:
-                with transaction(sessions, read_only=True) as session:
-                    values = overrides(session)
+                if self._engine is not None:
+                    with Session(self._engine) as session:
+                        values = overrides(session)
+                else:
+                    with transaction(sessions, read_only=True) as session:
+                        values = overrides(session)
             except SQLAlchemyError:
                 # No table yet (a command before `eakte migrate`) or the database is away:
                 # the configured values; the next read tries again.

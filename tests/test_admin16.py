@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from core.dates import local_today
 from core.db import transaction, utcnow
@@ -469,14 +469,34 @@ def test_a_changed_setting_takes_effect_without_restart_and_reset(people: Runtim
 def test_another_process_follows_within_the_refresh(people: Runtime) -> None:
     """A second runtime on the same database (another process) sees the change after its
     cache's time, without a restart."""
-    other = runtime_settings.OverrideCache(refresh_seconds=0)
+    other = runtime_settings.OverrideCache(
+        people.configured.resolved_database_url, refresh_seconds=0
+    )
     assert other.effective(people.sessions, people.configured).qa_required is False
     with transaction(people.sessions) as session:
         runtime_settings.change(_gate(session, "admin"), people.configured, "qa_required", "ja")
     assert other.effective(people.sessions, people.configured).qa_required is True
+    other.close()
     cached = runtime_settings.OverrideCache(refresh_seconds=3600)
     first = cached.effective(people.sessions, people.configured)
     assert cached.effective(people.sessions, people.configured) is first
+
+
+def test_reading_the_overrides_leaves_the_products_engine_alone(people: Runtime) -> None:
+    """A request that happens to refresh the overrides takes no statement and no connection
+    of the product's engine (statement counts of a list stay the same, whenever it runs)."""
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    event.listen(people.engine, "before_cursor_execute", count)
+    try:
+        people.overrides.forget()
+        assert people.settings.deputy_max_days == 42
+    finally:
+        event.remove(people.engine, "before_cursor_execute", count)
+    assert seen == []
 
 
 def test_only_whitelisted_settings_change(people: Runtime, admin_client: TestClient) -> None:

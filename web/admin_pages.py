@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep, current_user
@@ -32,7 +31,7 @@ from ingest.verify import VERIFY_JOB
 from records import admin, files, runtime_settings
 from records.access import ROLE_LABELS, Capability, Gate
 from records.masterdata import ImportPlan
-from records.models import ROLES, Team, User
+from records.models import ROLES, User
 from records.runtime import Runtime
 from web.pages import render
 
@@ -191,9 +190,7 @@ def _user_filter(request: Request) -> admin.UserFilter:
 def _users(wanted: admin.UserFilter) -> Callable[[Gate], dict[str, Any]]:
     def read(gate: Gate) -> dict[str, Any]:
         users = admin.list_users(gate, wanted)
-        teams = [
-            (str(t.id), t.name) for t in gate.session.scalars(select(Team).order_by(Team.name))
-        ]
+        teams = [(str(t.id), t.name) for t in admin.teams(gate)]
         query = urlencode({"rolle": wanted.role, "team": wanted.team, "aktiv": wanted.active})
         return {
             "rows": [_user_row(u) for u in users],
