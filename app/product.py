@@ -20,6 +20,7 @@ from web.legal_dialog_pages import router as legal_dialog_router
 from web.legal_pages import router as legal_router
 from web.page_edit_pages import router as page_edit_router
 from web.pages import STATIC_DIR, router, templates
+from web.privacy_pages import router as privacy_router
 from web.search_pages import router as search_router
 from web.security_headers import SecurityHeaders
 from web.workplace_pages import router as workplace_router
@@ -43,6 +44,7 @@ def create_product_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(clearing_router)
     app.include_router(page_edit_router)
     app.include_router(search_router)
+    app.include_router(privacy_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _outermost(app, hsts=runtime.settings.cookie_secure)
     return app
