@@ -120,7 +120,7 @@ def _search_context(runtime: Runtime, user: User, request: Request) -> dict[str,
 @router.get(PAGE, response_class=HTMLResponse)
 def audit_page(request: Request, runtime: RuntimeDep) -> Response:
     user = current_user(request, runtime)  # none: to the login page (web.errors)
-    return render(request, "datenschutz.html", user, **_search_context(runtime, user, request))
+    return render(request, "datenschutz.html", user, 200, **_search_context(runtime, user, request))
 
 
 @router.get(f"{PAGE}/treffer", response_class=HTMLResponse)
@@ -128,7 +128,7 @@ def audit_results(request: Request, runtime: RuntimeDep) -> Response:
     """The results part alone (datenschutz.js swaps it in)."""
     user = current_user(request, runtime)
     return render(
-        request, "_datenschutz_results.html", user, **_search_context(runtime, user, request)
+        request, "_datenschutz_results.html", user, 200, **_search_context(runtime, user, request)
     )
 
 
