@@ -344,3 +344,30 @@ def test_labels_come_from_the_server_and_hostile_strings_stay_text(
     assert "Akte geöffnet" not in script and "household.read" not in script
     assert privacy.action_label("document.read") == "Dokument geöffnet"
     assert privacy.action_label("something.new") == "something.new"
+
+
+def test_a_refusal_of_a_households_object_names_the_household_only_in_the_audit_log(
+    sqlite_runtime: Runtime,
+) -> None:
+    """A role without the task (a caseworker deciding the desk's quality check) is refused a
+    letter of OWN: the audit row names OWN. An id that does not exist is refused with the same
+    words and names no household."""
+    load_people(sqlite_runtime)
+    letter = file_indexed(sqlite_runtime, OWN, "sonstiges", "Brief", source_name="b.pdf")
+    missing = "00000000-0000-4000-8000-000000000000"
+    caseworker = signed_in(sqlite_runtime, CASEWORKER)
+    answers = [
+        caseworker.post(f"/api/documents/{target}/qa", json={"decision": "approve"})
+        for target in (letter, missing)
+    ]
+    assert [a.status_code for a in answers] == [403, 403]
+    assert answers[0].json() == answers[1].json()
+    with transaction(sqlite_runtime.sessions, read_only=True) as session:
+        rows = session.execute(
+            select(AuditEvent.object_id, AuditEvent.bg_number).where(
+                AuditEvent.action == "document.qa.approve", AuditEvent.outcome == "denied"
+            )
+        ).all()
+    assert sorted(rows, key=lambda r: r[0]) == sorted(
+        [(missing, None), (letter, OWN)], key=lambda r: r[0]
+    )
