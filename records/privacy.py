@@ -107,6 +107,8 @@ ACTION_LABELS: dict[str, str] = {
     "desk.qa.changes": "Qualitätskontrolle auf Änderungen geprüft",
     "clearing.list": "Klärung angezeigt",
     "masterdata.search": "Stammdaten durchsucht",
+    "masterdata.import.staff": "Mitarbeitende importiert",
+    "masterdata.import.households": "Haushalte importiert",
     "recognition.alias_learned": "Zuordnung für die Erkennung gelernt",
     "mailbox.quarantine": "E-Mail zurückgehalten",
     "job.read": "Verarbeitungsauftrag abgefragt",

@@ -3,8 +3,10 @@ a signed-in client of the product, and accesses of every kind to one household's
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -101,3 +103,11 @@ def accesses(runtime: Runtime) -> dict[str, str]:
     absent_for = signed_in(runtime, STRANGER)
     assert absent_for.get(f"/api/households/{OWN}/file").status_code == 200
     return docs
+
+
+def pdf_text(pdf: Path) -> str:
+    """The PDF's text as pdftotext reads it, on one line (runs of space made one space)."""
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    return " ".join(text.split())

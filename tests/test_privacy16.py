@@ -7,7 +7,6 @@ household's objects carry its BG number."""
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -41,6 +40,7 @@ from tests.support_privacy16 import (
     add_dpo,
     audit_ids,
     own_member_id,
+    pdf_text,
     signed_in,
 )
 
@@ -132,10 +132,7 @@ def test_the_report_pdf_is_audited_lists_the_accesses_and_is_pdfa(
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
     target = tmp_path / "auskunft.pdf"
     target.write_bytes(answer.content)
-    text = subprocess.run(
-        ["pdftotext", "-layout", str(target), "-"], capture_output=True, text=True, check=True
-    ).stdout
-    flat = " ".join(text.split())
+    flat = pdf_text(target)
     for expected in (
         "Auskunft über gespeicherte Daten und Zugriffe",
         "Art. 15 DSGVO, § 83 SGB X",

@@ -5,7 +5,6 @@ shown as text; axe-core finds nothing on the pages."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from records.runtime import Runtime
 from tests.support import OWN
 from tests.support_a11y import axe_violations, browser
 from tests.support_browser import log_in
-from tests.support_privacy16 import CASEWORKER, DPO, HOSTILE, accesses, add_dpo
+from tests.support_privacy16 import CASEWORKER, DPO, HOSTILE, accesses, add_dpo, pdf_text
 
 pytestmark = pytest.mark.slow
 __all__ = ["browser"]  # module-scoped fixture
@@ -92,10 +91,7 @@ def test_the_officer_searches_sees_who_opened_and_downloads_the_report(
         page.get_by_role("link", name="Auskunft als PDF/A herunterladen").click()
     target = tmp_path / "auskunft.pdf"
     download_info.value.save_as(target)
-    text = subprocess.run(
-        ["pdftotext", str(target), "-"], capture_output=True, text=True, check=True
-    ).stdout
-    flat = " ".join(text.split())
+    flat = pdf_text(target)
     for expected in (
         "Peters, Piotr",
         "Akte geöffnet",
