@@ -232,14 +232,20 @@ def _person(member: Member) -> Person:
     )
 
 
+def _word_in(column: Any, word: str) -> ColumnElement[bool]:
+    """The column contains the word, whatever its case. SQLite's lower() folds ASCII only, so
+    a name that begins with an umlaut ("Öztürk") is also matched written as a name is."""
+    lower = word.lower()
+    return or_(
+        func.lower(column).contains(lower, autoescape=True),
+        column.contains(lower[:1].upper() + lower[1:], autoescape=True),
+    )
+
+
 def _member_clause(name: str, birth_date: date | None) -> ColumnElement[bool] | None:
-    words = [w.strip(",").lower() for w in name.split() if w.strip(",")]
+    words = [w.strip(",") for w in name.split() if w.strip(",")]
     clauses: list[ColumnElement[bool]] = [
-        or_(
-            func.lower(Member.last_name).contains(word, autoescape=True),
-            func.lower(Member.first_name).contains(word, autoescape=True),
-        )
-        for word in words
+        or_(_word_in(Member.last_name, word), _word_in(Member.first_name, word)) for word in words
     ]
     if birth_date is not None:
         clauses.append(Member.birth_date == birth_date)

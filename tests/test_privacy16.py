@@ -368,3 +368,29 @@ def test_a_refusal_of_a_households_object_names_the_household_only_in_the_audit_
     assert sorted(rows, key=lambda r: r[0]) == sorted(
         [(missing, None), (letter, OWN)], key=lambda r: r[0]
     )
+
+
+def test_the_officer_finds_a_person_by_name_and_date_of_birth(sqlite_runtime: Runtime) -> None:
+    """Words of the name in any order and case (also a name beginning with an umlaut), the date
+    of birth narrowing it; the search is audited."""
+    load_people(sqlite_runtime)
+    add_dpo(sqlite_runtime)
+    dpo = signed_in(sqlite_runtime, DPO)
+    found = dpo.get("/datenschutz/auskunft", params={"name": "öztürk"})
+    names = re.findall(r'<a href="/datenschutz/auskunft\?person=\d+">([^<]+)</a>', found.text)
+    assert sorted(names) == ["Öztürk, Agnieszka", "Öztürk, Ali", "Öztürk, Mehmet"]
+    one = dpo.get(
+        "/datenschutz/auskunft", params={"name": "ali ÖZTÜRK", "geburtsdatum": "1962-10-14"}
+    )
+    assert re.findall(r'person=\d+">([^<]+)</a>', one.text) == ["Öztürk, Ali"]
+    assert "geb. 14.10.1962 · BG 95402BG7953351" in one.text
+    with transaction(sqlite_runtime.sessions, read_only=True) as session:
+        searched = list(
+            session.scalars(
+                select(AuditEvent.details).where(AuditEvent.action == "privacy.persons_searched")
+            )
+        )
+    assert searched[-1] == {
+        "criteria": {"name": "ali ÖZTÜRK", "birth_date": "1962-10-14"},
+        "total": 1,
+    }
