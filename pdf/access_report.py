@@ -193,6 +193,7 @@ def build_report(report: Report) -> bytes:
         if report.intro:
             layout.paragraph(report.intro)
         for section in report.sections:
+            layout.y -= 8
             layout.heading(section.heading, 12, "H2")
             layout.fields(section.fields)
             if section.text:

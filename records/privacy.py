@@ -178,6 +178,35 @@ DETAIL_LABELS: dict[str, str] = {
     "rows": "Zeilen",
     "person": "Person",
     "total": "Treffer",
+    "page": "Seite",
+    "users": "Personen",
+    "note": "Begründung",
+    "doc_type": "Dokumentart",
+    "previous_doc_type": "vorher Dokumentart",
+    "previous_bg_number": "vorher BG",
+    "bg_number": "BG",
+    "inbox": "Postkorb",
+    "kind": "Art",
+    "user": "Benutzer",
+    "team": "Team",
+    "routed_by": "zugeordnet",
+    "pages": "Seiten",
+    "degrees": "Drehung",
+    "absent": "abwesend",
+    "deputy": "Vertretung",
+    "starts_on": "ab",
+    "ends_on": "bis",
+    "source_name": "Datei",
+    "direction": "Richtung",
+    "status": "Status",
+    "document": "Dokument",
+    "scope": "Umfang",
+    "birth_date": "Geburtsdatum",
+    "name": "Name",
+    "outcome": "Ergebnis",
+    "action": "Aktion",
+    "since": "von",
+    "until": "bis",
 }
 CHANNEL_LABELS: dict[str, str] = {
     "upload": "Scanstelle (Upload)",
@@ -502,6 +531,8 @@ def _people(session: Session, events: Sequence[AuditEvent]) -> dict[str, User]:
 def _who(login: str | None, people: dict[str, User]) -> str:
     if not login:
         return "–"
+    if login == "system":
+        return history.SYSTEM_ACTOR
     person = people.get(login)
     return f"{person.name} ({login})" if person else login
 
@@ -513,17 +544,26 @@ def _role(login: str | None, people: dict[str, User]) -> str:
     return ROLE_LABELS.get(person.role, person.role) if person else "–"
 
 
+def _given(value: object) -> bool:
+    return value is not None and value != "" and value != {} and value != []
+
+
 def _value(value: object) -> str:
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {_value(v)}" for k, v in value.items())
+        return ", ".join(
+            f"{DETAIL_LABELS.get(k, k)}: {_value(v)}" for k, v in value.items() if _given(v)
+        )
     if isinstance(value, list | tuple):
         return ", ".join(_value(v) for v in value)
     return str(value)
 
 
 def details_text(details: dict[str, Any] | None) -> str:
-    """The recorded particulars (reason, comment, criteria ...) as one German line."""
-    parts = [f"{DETAIL_LABELS.get(k, k)}: {_value(v)}" for k, v in (details or {}).items()]
+    """The recorded particulars (reason, comment, criteria ...) as one German line; what was
+    recorded empty is left out."""
+    parts = [
+        f"{DETAIL_LABELS.get(k, k)}: {_value(v)}" for k, v in (details or {}).items() if _given(v)
+    ]
     text = "; ".join(parts)
     return text if len(text) <= 500 else text[:499] + "…"
 
