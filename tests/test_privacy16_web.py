@@ -64,6 +64,12 @@ def test_the_officer_searches_sees_who_opened_and_downloads_the_report(
     page.get_by_role("button", name="Suchen").click()
     expect(page.locator("#audit-results")).to_contain_text(HOSTILE)
     assert page.locator("#audit-results img").count() == 0
+    # Back shows the search before, its form and its results.
+    page.go_back()
+    expect(page).to_have_url(f"{live_url}/datenschutz?bg={OWN}&ergebnis=denied")
+    expect(page.get_by_label("Ergebnis")).to_have_value("denied")
+    expect(page.get_by_label("Benutzer (Name oder Kennung)")).to_have_value("")
+    expect(page.locator("#audit-results tbody tr")).to_have_count(3)
 
     # Who opened this file.
     page.get_by_role("link", name="Wer hat diese Akte geöffnet?").click()
