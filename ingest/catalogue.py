@@ -108,7 +108,7 @@ def in_force(settings: Settings, source: Source = None) -> InForce:
 
 def _load_file(settings: Settings) -> InForce:
     path = _file(settings)
-    text = path.read_text(encoding="utf-8")
+    text = text_of_file(settings)
     return InForce(0, text, parse_catalogue(text, f"Dokumentarten-Katalog {path}", str(path)))
 
 
@@ -430,9 +430,14 @@ def diff(before: str, after: str) -> list[DiffLine]:
     return lines
 
 
+def text_of_file(settings: Settings) -> str:
+    """The configured file's text (or the product's): in force before any version was saved."""
+    return _file(settings).read_text(encoding="utf-8")
+
+
 def text_of(session: Session, settings: Settings, number: int) -> str | None:
-    """The text of a saved version; 0: the file (in force before any version was saved)."""
+    """The text of a saved version; 0: the file."""
     if number == 0:
-        return _file(settings).read_text(encoding="utf-8")
+        return text_of_file(settings)
     row = versions.version(session, number)
     return row.content if row is not None else None

@@ -4,13 +4,16 @@ text, saving with an audit row, refusals."""
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core.db import transaction
 from ingest import catalogue as service
@@ -45,7 +48,7 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 
 
 @pytest.fixture
-def site(tmp_path) -> Iterator[Runtime]:  # type: ignore[no-untyped-def]
+def site(tmp_path: Path) -> Iterator[Runtime]:
     from app.runtime import build_runtime
 
     runtime = build_runtime(make_settings(tmp_path / "data"))
@@ -67,7 +70,7 @@ def _pages(runtime: Runtime, login: str) -> TestClient:
     return client
 
 
-def _admin(runtime: Runtime, session) -> Gate:  # type: ignore[no-untyped-def]
+def _admin(runtime: Runtime, session: Session) -> Gate:
     user = session.scalar(select(User).where(User.login == "admin"))
     return Gate(session, user)
 
@@ -291,3 +294,45 @@ def test_the_page_lists_types_and_shows_no_client_data(site: Runtime) -> None:
     token = re.search(r'name="token" value="([0-9a-f]+)"', answer.text)
     assert token is not None
     assert uuid.UUID(landlord)
+
+
+def _hidden(page: str) -> dict[str, str]:
+    return {
+        name: html.unescape(value)
+        for name, value in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page)
+    }
+
+
+def test_restoring_an_old_version_goes_through_the_preview_and_saves_a_new_one(
+    site: Runtime,
+) -> None:
+    landlord = file_indexed(site, None, "sonstiges", LANDLORD)
+    first = _with_phrase(
+        site, "mietbescheinigung", '{ text = "Wohnungsgeberbestätigung", weight = 6 }'
+    )
+    _save(site, first, "Wohnungsgeberbestätigung")
+    admin = _pages(site, "admin")
+    history = admin.get("/verwaltung/dokumenttypen")
+    assert "Wiederherstellen: Katalogdatei" in history.text
+    preview = admin.post(
+        "/verwaltung/dokumenttypen/vorschau", data={"mode": "restore", "version": "0"}
+    )
+    assert preview.status_code == 200, preview.text
+    assert f'data-id="{landlord}"' in preview.text  # it would go back to "sonstiges"
+    fields = _hidden(preview.text)
+    assert fields["draft"] == service.text_of_file(site.settings)
+    saved = admin.post(
+        "/verwaltung/dokumenttypen/speichern",
+        data={**fields, "comment": "Zurück zur Auslieferung"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    assert saved.headers["location"] == "/verwaltung/dokumenttypen?gespeichert=2"
+    with transaction(site.sessions, read_only=True) as session:
+        current = service.in_force(site.settings, session)
+    assert current.number == 2 and current.text == service.text_of_file(site.settings)
+    # The same proof once more: another version was saved since, so it is refused.
+    again = admin.post(
+        "/verwaltung/dokumenttypen/speichern", data={**fields, "comment": "noch einmal"}
+    )
+    assert again.status_code == 422 and "Vorschau" in again.text
