@@ -286,9 +286,23 @@ def draft_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def checked(text: str) -> Catalogue:
-    """The draft as a catalogue; InvalidInput with the German list of its problems."""
+def draft_problems(text: str, session: Session | None = None) -> list[str]:
+    """What is wrong with a draft (German, with lines where known); with a session, also a
+    type dropped that stored documents carry."""
     problems = catalogue_problems(text)
+    if problems or session is None:
+        return problems
+    codes = {rule.code for rule in parse_catalogue(text, "Entwurf", "Entwurf").types}
+    return [
+        f"Die Dokumentart „{code}“ fehlt im Entwurf, abgelegte Dokumente tragen sie aber; "
+        "bitte nicht entfernen (der Name darf sich ändern)."
+        for code in sorted(versions.codes_in_use(session) - codes)
+    ]
+
+
+def checked(text: str, session: Session | None = None) -> Catalogue:
+    """The draft as a catalogue; InvalidInput with the German list of its problems."""
+    problems = draft_problems(text, session)
     if problems:
         raise InvalidInput(
             "Der Entwurf ist fehlerhaft und wurde nicht gespeichert: " + " ".join(problems),
@@ -337,7 +351,7 @@ def _target(catalogue: Catalogue, code: str) -> str:
 
 def preview(gate: Gate, settings: Settings, text: str) -> Preview:
     """What the draft would change on the last letters (settings.catalogue_preview_letters)."""
-    draft = checked(text)
+    draft = checked(text, gate.session)
     current = in_force(settings, gate.session)
     letters = versions.last_letters(gate, settings.catalogue_preview_letters)
     changes = []
@@ -392,7 +406,7 @@ def save(
     """Save the draft as the next version, if the preview was seen for exactly this draft
     (`proof` from `token`) and nobody saved another version since; audited with the counts."""
     comment = comment.strip()
-    checked(text)
+    checked(text, gate.session)
     expected = token(settings, gate.user.login, base, draft_hash(text), counts)
     if not hmac.compare_digest(expected, proof):
         raise InvalidInput(

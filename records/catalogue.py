@@ -58,6 +58,11 @@ def save(gate: Gate, content: str, comment: str, **audited: int) -> CatalogueVer
     return row
 
 
+def codes_in_use(session: Session) -> set[str]:
+    """The type codes stored documents carry (a catalogue must keep them)."""
+    return set(session.scalars(select(Document.doc_type).where(Document.doc_type.is_not(None))))
+
+
 def team_names(gate: Gate) -> list[str]:
     """The teams a type's letters may go to (names, no members)."""
     gate.require(Capability.ADMINISTER, "catalogue.teams")

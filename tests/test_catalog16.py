@@ -336,3 +336,22 @@ def test_restoring_an_old_version_goes_through_the_preview_and_saves_a_new_one(
         "/verwaltung/dokumenttypen/speichern", data={**fields, "comment": "noch einmal"}
     )
     assert again.status_code == 422 and "Vorschau" in again.text
+
+
+def test_a_draft_may_not_drop_a_type_that_stored_documents_carry(site: Runtime) -> None:
+    file_indexed(site, None, "bescheid", "Bescheid vom 1.10.2026")
+    text = service.in_force(site.settings).text
+    renamed = text.replace('code = "bescheid"', 'code = "bescheid_neu"', 1)
+    assert service.catalogue_problems(renamed) == []  # a valid catalogue on its own
+    with transaction(site.sessions) as session:
+        problems = service.draft_problems(renamed, session)
+        assert problems == [
+            "Die Dokumentart „bescheid“ fehlt im Entwurf, abgelegte Dokumente tragen sie "
+            "aber; bitte nicht entfernen (der Name darf sich ändern)."
+        ]
+        with pytest.raises(service.InvalidInput, match="bescheid"):
+            service.preview(_admin(site, session), site.settings, renamed)
+    answer = _pages(site, "admin").post(
+        "/verwaltung/dokumenttypen/vorschau", data={"mode": "toml", "toml": renamed}
+    )
+    assert answer.status_code == 422 and "fehlt im Entwurf" in answer.text

@@ -263,6 +263,11 @@ def _draft_text(runtime: Runtime, user: User, posted: dict[str, str]) -> tuple[s
     return text, Draft("toml", {"toml": text})
 
 
+def _problems(runtime: Runtime, text: str) -> list[str]:
+    with transaction(runtime.sessions, read_only=True) as session:
+        return service.draft_problems(text, session)
+
+
 def _preview(
     request: Request, runtime: Runtime, user: User, text: str, comment: str = "", error: str = ""
 ) -> Response:
@@ -319,7 +324,7 @@ async def catalogue_preview(request: Request, runtime: RuntimeDep) -> Response:
         mode = posted.get("mode", "type")
         failed = Draft(mode, {k: v for k, v in posted.items() if k != "mode"}, [error.message])
         return await run_in_threadpool(_page, request, runtime, user, draft=failed, status_code=422)
-    problems = service.catalogue_problems(text)
+    problems = await run_in_threadpool(_problems, runtime, text)
     if problems:
         draft.problems = problems
         if draft.mode == "restore":
@@ -358,8 +363,9 @@ async def catalogue_save(request: Request, runtime: RuntimeDep) -> Response:
         number = await run_in_threadpool(_save, runtime, user, posted)
     except InvalidInput as error:
         text = posted.get("draft", "").replace("\r\n", "\n")
-        if service.catalogue_problems(text):
-            failed = Draft("toml", {"toml": text}, service.catalogue_problems(text))
+        problems = await run_in_threadpool(_problems, runtime, text)
+        if problems:
+            failed = Draft("toml", {"toml": text}, problems)
             return await run_in_threadpool(
                 _page, request, runtime, user, draft=failed, status_code=422
             )
