@@ -7,11 +7,8 @@ from __future__ import annotations
 import html
 import re
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,12 +19,11 @@ from records.access import Gate
 from records.models import AuditEvent, CatalogueVersion, Document, InboxItem, Team, User
 from records.runtime import Runtime
 from tests.support import (
-    PASSWORD,
     add_admin,
     client_for,
     file_indexed,
     load_people,
-    make_settings,
+    pages_client_for,
     sample,
     work_until_idle,
 )
@@ -48,26 +44,10 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[Runtime]:
-    from app.runtime import build_runtime
-
-    runtime = build_runtime(make_settings(tmp_path / "data"))
-    load_people(runtime)
-    add_admin(runtime)
-    service.forget()
-    yield runtime
-    service.forget()
-    runtime.close()
-
-
-def _pages(runtime: Runtime, login: str) -> TestClient:
-    """The product (API and pages), signed in as `login`."""
-    from app.product import create_product_app
-
-    client = TestClient(create_product_app(runtime))
-    answer = client.post("/api/auth/login", json={"login": login, "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    return client
+def site(sqlite_runtime: Runtime) -> Runtime:
+    load_people(sqlite_runtime)
+    add_admin(sqlite_runtime)
+    return sqlite_runtime
 
 
 def _admin(runtime: Runtime, session: Session) -> Gate:
@@ -207,7 +187,7 @@ def test_a_broken_draft_is_refused_in_german_with_its_line(site: Runtime) -> Non
         with pytest.raises(service.InvalidInput, match="fehlerhaft"):
             service.save(gate, site.settings, broken, "kaputt", 0, {}, "")
     # Through the page: the list of problems, what was typed kept, nothing saved.
-    admin = _pages(site, "admin")
+    admin = pages_client_for(site, "admin")
     answer = admin.post("/verwaltung/dokumenttypen/vorschau", data={"mode": "toml", "toml": wrong})
     assert answer.status_code == 422
     assert "Der Entwurf ist fehlerhaft" in answer.text and "postfach" in answer.text
@@ -244,7 +224,7 @@ def test_the_pipeline_files_the_next_letter_with_the_saved_version(site: Runtime
 
 
 def test_a_caseworker_is_refused_and_that_is_audited(site: Runtime) -> None:
-    caseworker = _pages(site, "lsb.95401.2")
+    caseworker = pages_client_for(site, "lsb.95401.2")
     for method, path in [
         ("get", "/verwaltung/dokumenttypen"),
         ("post", "/verwaltung/dokumenttypen/vorschau"),
@@ -267,7 +247,7 @@ def test_the_page_lists_types_and_shows_no_client_data(site: Runtime) -> None:
     text never reaches the administration; labels are German from the server; a hostile type
     name is shown as text."""
     landlord = file_indexed(site, None, "sonstiges", LANDLORD + "\nGez. Waltraud Quästorius")
-    admin = _pages(site, "admin")
+    admin = pages_client_for(site, "admin")
     page = admin.get("/verwaltung/dokumenttypen")
     assert page.status_code == 200
     assert "Leistungssachbearbeitung" in page.text and "Team Widerspruchsstelle" in page.text
@@ -311,7 +291,7 @@ def test_restoring_an_old_version_goes_through_the_preview_and_saves_a_new_one(
         site, "mietbescheinigung", '{ text = "Wohnungsgeberbestätigung", weight = 6 }'
     )
     _save(site, first, "Wohnungsgeberbestätigung")
-    admin = _pages(site, "admin")
+    admin = pages_client_for(site, "admin")
     history = admin.get("/verwaltung/dokumenttypen")
     assert "Wiederherstellen: Katalogdatei" in history.text
     preview = admin.post(
@@ -351,7 +331,7 @@ def test_a_draft_may_not_drop_a_type_that_stored_documents_carry(site: Runtime) 
         ]
         with pytest.raises(service.InvalidInput, match="bescheid"):
             service.preview(_admin(site, session), site.settings, renamed)
-    answer = _pages(site, "admin").post(
+    answer = pages_client_for(site, "admin").post(
         "/verwaltung/dokumenttypen/vorschau", data={"mode": "toml", "toml": renamed}
     )
     assert answer.status_code == 422 and "fehlt im Entwurf" in answer.text

@@ -5,17 +5,11 @@ new version in the history; a broken TOML is refused with its line; axe finds no
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Page, expect
 
-from app.product import create_product_app
-from app.runtime import build_runtime
-from ingest import catalogue as service
 from records.runtime import Runtime
-from tests.support import add_admin, file_indexed, live_server, load_people, make_settings
+from tests.support import add_admin, file_indexed
 from tests.support_a11y import axe_violations
 from tests.support_browser import log_in, screenshot
 
@@ -29,30 +23,15 @@ LANDLORD = (
 OTHER = "Sehr geehrte Damen und Herren,\nanbei mein Antrag.\nMit freundlichen Grüßen"
 
 
-@pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    built = build_runtime(make_settings(tmp_path / "data"))
-    load_people(built)
-    add_admin(built)
-    service.forget()
-    yield built
-    service.forget()
-    built.close()
-
-
-@pytest.fixture
-def url(runtime: Runtime) -> Iterator[str]:
-    with live_server(create_product_app(runtime)) as base:
-        yield base
-
-
 def _no_violations(page: Page, where: str) -> None:
     assert axe_violations(page, where) == []
 
 
 def test_a_phrase_that_moves_letters_is_previewed_saved_and_in_the_history(
-    runtime: Runtime, url: str, page: Page
+    sqlite_runtime: Runtime, live_url: str, page: Page
 ) -> None:
+    runtime, url = sqlite_runtime, live_url
+    add_admin(runtime)
     moving = [file_indexed(runtime, None, "sonstiges", LANDLORD) for _ in range(2)]
     staying = file_indexed(runtime, None, "sonstiges", OTHER)
     log_in(page, url, "admin")
@@ -103,7 +82,11 @@ def test_a_phrase_that_moves_letters_is_previewed_saved_and_in_the_history(
     _no_violations(page, "diff")
 
 
-def test_a_broken_toml_is_refused_with_its_line(runtime: Runtime, url: str, page: Page) -> None:
+def test_a_broken_toml_is_refused_with_its_line(
+    sqlite_runtime: Runtime, live_url: str, page: Page
+) -> None:
+    url = live_url
+    add_admin(sqlite_runtime)
     log_in(page, url, "admin")
     page.goto(url + PAGE + "?ansicht=toml")
     text = page.get_by_label("Katalogtext")
