@@ -335,3 +335,32 @@ def test_a_draft_may_not_drop_a_type_that_stored_documents_carry(site: Runtime) 
         "/verwaltung/dokumenttypen/vorschau", data={"mode": "toml", "toml": renamed}
     )
     assert answer.status_code == 422 and "fehlt im Entwurf" in answer.text
+
+
+def test_a_new_type_through_the_form_with_a_known_team(site: Runtime) -> None:
+    school = file_indexed(site, None, "sonstiges", SCHOOL)
+    admin = pages_client_for(site, "admin")
+    form = admin.get("/verwaltung/dokumenttypen?art=neu")
+    assert "Neue Dokumentart" in form.text
+    # The teams of the job centre are offered as target inboxes.
+    assert '<option value="team:Leistung Husum">Team Leistung Husum</option>' in form.text
+    fields = {
+        "mode": "type",
+        "new": "1",
+        "code": "schulbescheinigung",
+        "name": "Schulbescheinigung",
+        "target": "team:Leistung Husum",
+        "phrases": '{ text = "Schulbescheinigung", weight = 6 }\nschuljahr',
+    }
+    taken = admin.post("/verwaltung/dokumenttypen/vorschau", data={**fields, "code": "klage"})
+    assert taken.status_code == 422 and "Den Code „klage“ gibt es schon." in taken.text
+    wrong = admin.post(
+        "/verwaltung/dokumenttypen/vorschau", data={**fields, "phrases": "{ text = 4 }"}
+    )
+    assert wrong.status_code == 422 and "Formulierung in Zeile 1" in wrong.text
+    preview = admin.post("/verwaltung/dokumenttypen/vorschau", data=fields)
+    assert preview.status_code == 200, preview.text
+    row = re.search(rf'<tr data-id="{school}">(.*?)</tr>', preview.text, re.S)
+    assert row is not None
+    assert "Sonstiger Schriftverkehr" in row[1] and "Schulbescheinigung" in row[1]
+    assert "Leistungssachbearbeitung → Team Leistung Husum" in row[1]
