@@ -81,22 +81,16 @@ def in_force(settings: Settings, source: Source = None) -> InForce:
     now = time.monotonic()
     with _lock:
         known = _in_force.get(key)
-    if source is None or (
-        known is not None
-        and not isinstance(source, Session)
-        and now - known[0] < settings.catalogue_check_seconds
+    if known is not None and (
+        source is None
+        or (not isinstance(source, Session) and now - known[0] < settings.catalogue_check_seconds)
     ):
-        if known is not None:
-            return known[1]
-        if source is None:
-            current = _load_file(settings)
-            with _lock:
-                _in_force.setdefault(key, (float("-inf"), current))
-            return current
-    if isinstance(source, Session):
+        return known[1]
+    if source is None:
+        current, now = _load_file(settings), float("-inf")  # asked for at the next chance
+    elif isinstance(source, Session):
         current = _refreshed(source, settings, known)
     else:
-        assert source is not None
         # A read session: the caller may be inside a write transaction of its own (indexing a
         # document asks for its type's name), and SQLite's write lock is taken then.
         with read_session(source) as session:

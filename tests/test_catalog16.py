@@ -364,3 +364,29 @@ def test_a_new_type_through_the_form_with_a_known_team(site: Runtime) -> None:
     assert row is not None
     assert "Sonstiger Schriftverkehr" in row[1] and "Schulbescheinigung" in row[1]
     assert "Leistungssachbearbeitung → Team Leistung Husum" in row[1]
+
+
+def test_a_version_saved_by_another_process_is_picked_up(site: Runtime) -> None:
+    """Another process saved a version (the row only; this process's knowledge is not
+    dropped): a session sees it at once, a session factory after catalogue_check_seconds."""
+    before = catalogue_for(site.settings, site.sessions)
+    assert before.known_rule("sonstiges").name == "Sonstiger Schriftverkehr"
+    text = service.text_of_file(site.settings).replace(
+        'name = "Sonstiger Schriftverkehr"', 'name = "Sonstiges Schreiben"', 1
+    )
+    with transaction(site.sessions) as session:
+        session.add(CatalogueVersion(version=1, content=text, comment="anderswo"))
+    with transaction(site.sessions, read_only=True) as session:
+        assert catalogue_for(site.settings, session).known_rule("sonstiges").name == (
+            "Sonstiges Schreiben"
+        )
+    service.forget()
+    catalogue_for(site.settings, site.sessions)  # known again, as of now
+    with transaction(site.sessions) as session:
+        session.add(
+            CatalogueVersion(version=2, content=text.replace("Sonstiges S", "Anderes S", 1))
+        )
+    at_once = site.settings.model_copy(update={"catalogue_check_seconds": 0})
+    assert catalogue_for(at_once, site.sessions).known_rule("sonstiges").name == (
+        "Anderes Schreiben"
+    )
