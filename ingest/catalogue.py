@@ -308,7 +308,8 @@ def checked(text: str, session: Session | None = None) -> Catalogue:
 
 @dataclass(frozen=True)
 class Change:
-    """A letter whose type the draft would change: what the administration may see of it."""
+    """A letter whose type or target inbox the draft would change: what the administration
+    may see of it."""
 
     id: uuid.UUID
     received_at: datetime
@@ -354,7 +355,8 @@ def preview(gate: Gate, settings: Settings, text: str) -> Preview:
         parsed = ParsedDocument.from_pages(letter.pages)
         before = classify(parsed, current.catalogue).code
         after = classify(parsed, draft).code
-        if before == after:
+        # A type kept whose inbox the draft changes moves the letter as well.
+        if before == after and _target(current.catalogue, before) == _target(draft, after):
             continue
         if after == draft.fallback and before != current.catalogue.fallback:
             to_fallback += 1

@@ -408,3 +408,20 @@ def test_a_version_saved_by_another_process_is_picked_up(site: Runtime) -> None:
     assert catalogue_for(at_once, site.sessions).known_rule("sonstiges").name == (
         "Anderes Schreiben"
     )
+
+
+def test_a_new_target_inbox_alone_lists_the_letters_it_moves(site: Runtime) -> None:
+    objection = file_indexed(site, None, "widerspruch", OBJECTION)
+    file_indexed(site, None, "sonstiges", SCHOOL)
+    rule = service.in_force(site.settings).catalogue.known_rule("widerspruch")
+    draft = service.with_type(
+        service.text_of_file(site.settings),
+        service.TypeDraft(rule.code, rule.name, "case_manager", service.phrase_lines(rule)),
+    )
+    admin = pages_client_for(site, "admin")
+    preview = admin.post("/verwaltung/dokumenttypen/vorschau", data={"mode": "toml", "toml": draft})
+    assert preview.status_code == 200, preview.text
+    row = re.search(rf'<tr data-id="{objection}">(.*?)</tr>', preview.text, re.S)
+    assert row is not None and row[1].count("<td>Widerspruch</td>") == 2
+    assert "Team Widerspruchsstelle → Fallmanagement" in row[1]
+    assert preview.text.count("<tr data-id=") == 1
