@@ -12,6 +12,7 @@ from core.config import get_settings
 from records.runtime import Runtime
 from web.akte_pages import router as akte_router
 from web.aktenauszug_pages import router as aktenauszug_router
+from web.catalogue_pages import router as catalogue_router
 from web.clearing_pages import router as clearing_router
 from web.deputy_pages import router as deputy_router
 from web.desk_pages import router as desk_router
@@ -39,6 +40,7 @@ def create_product_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(legal_router)
     app.include_router(legal_dialog_router)
     app.include_router(deputy_router)
+    app.include_router(catalogue_router)
     app.include_router(aktenauszug_router)
     app.include_router(desk_router)
     app.include_router(clearing_router)

@@ -212,6 +212,12 @@ class Settings(BaseSettings):
     identity_group_roles: dict[str, str] = Field(default_factory=dict)
     identity_group_teams: dict[str, str] = Field(default_factory=dict)
 
+    # issue 16, catalog16: the document-type catalogue as an administration page. The preview
+    # re-reads this many of the last letters' stored text; a process looks for a newly saved
+    # version at most this often (the pipeline looks for every job).
+    catalogue_preview_letters: int = Field(default=200, ge=1, le=5000)
+    catalogue_check_seconds: float = Field(default=5.0, ge=0)
+
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
         if not self.demo and self.secret_key.get_secret_value() == DEMO_SECRET_KEY:
