@@ -1,0 +1,317 @@
+"""Single sign-on with OpenID Connect (records/oidc.py, api/routes/sso.py) against the real
+provider that scripts/test.sh starts (services/keycloak.sh: Keycloak with the realm
+services/keycloak/realm.json). The product runs on its real HTTP server; a plain HTTP client
+fills the provider's own login form, as a browser would (tests/test_sso16_browser.py clicks
+through it in Chromium).
+
+Without EAKTE_TEST_OIDC_ISSUER the provider tests are skipped (run `services/keycloak.sh start`
+and `eval "$(services/keycloak.sh env)"` to run them alone); the refusals that need no provider
+(provider down, a forged or missing pending sign-in) always run.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import lxml.html
+import pytest
+from sqlalchemy import select
+
+from core.config import Settings
+from core.db import transaction
+from records import oidc
+from records.models import AuditEvent, LoginSession, User
+from records.runtime import Runtime
+from tests.support import live_server, make_settings, service_env
+
+GROUP_ROLES = {"eakte-leistung": "leistung", "eakte-widerspruch": "widerspruch"}
+GROUP_TEAMS = {"team-sued": "Team Süd"}
+LENA = ("lena.sso", "sso-passwort-lena")  # eakte-leistung, team-sued
+KARL = ("karl.kantine", "sso-passwort-karl")  # only "kantine": no mapped group
+
+
+def sso_settings(data_dir: Path, issuer: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "oidc_issuer": issuer,
+        "oidc_client_id": "eakte",
+        "identity_group_roles": GROUP_ROLES,
+        "identity_group_teams": GROUP_TEAMS,
+    }
+    values.update(overrides)
+    return make_settings(data_dir, **values)
+
+
+def provider_settings(data_dir: Path) -> Settings:
+    issuer = service_env("EAKTE_TEST_OIDC_ISSUER")
+    return sso_settings(
+        data_dir,
+        issuer,
+        oidc_client_id=service_env("EAKTE_TEST_OIDC_CLIENT_ID"),
+        oidc_client_secret=service_env("EAKTE_TEST_OIDC_CLIENT_SECRET"),
+    )
+
+
+@contextmanager
+def served(settings: Settings) -> Iterator[tuple[str, Runtime]]:
+    from app.product import create_product_app
+    from app.runtime import build_runtime
+
+    runtime = build_runtime(settings)
+    try:
+        with live_server(create_product_app(runtime)) as url:
+            yield url, runtime
+    finally:
+        runtime.close()
+
+
+@pytest.fixture
+def product(tmp_path: Path) -> Iterator[tuple[str, Runtime]]:
+    """The product with single sign-on at the test provider, on its real HTTP server."""
+    with served(provider_settings(tmp_path / "data")) as running:
+        yield running
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def browser_like(base_url: str) -> httpx.Client:
+    """An HTTP client that keeps cookies as a browser does on this machine: http://127.0.0.1
+    counts as a secure context, so the Secure cookies the provider sets (Keycloak marks its
+    session cookies Secure and SameSite=None) go back to it, and their `Version=1` attribute is
+    ignored (the standard library's cookie jar would hold such cookies back)."""
+    client = httpx.Client(base_url=base_url)
+
+    def keep_as_browser(response: httpx.Response) -> None:
+        for cookie in client.cookies.jar:
+            if cookie.domain == "127.0.0.1":
+                cookie.secure = False
+                cookie.version = 0
+
+    client.event_hooks["response"] = [keep_as_browser]
+    return client
+
+
+def login_form_answer(client: httpx.Client, url: str, login: str, password: str) -> str:
+    """Start at `url` (the product's SSO start) and fill the provider's login form (unless the
+    provider still knows the browser); the address the provider sends the browser back to (the
+    product's /anmelden/sso/zurueck)."""
+    start = client.get(url)
+    assert start.status_code == 303, start.text
+    page = client.get(start.headers["location"])
+    if page.status_code == 302:  # signed in at the provider already: straight back
+        return page.headers["location"]
+    assert page.status_code == 200, page.text
+    form = lxml.html.fromstring(page.text).get_element_by_id("kc-form-login")
+    answer = client.post(
+        form.get("action"), data={"username": login, "password": password, "credentialId": ""}
+    )
+    assert answer.status_code == 302, answer.text[:500]
+    return answer.headers["location"]
+
+
+def asks_for_password(client: httpx.Client, url: str) -> bool:
+    """Whether a sign-in started at `url` shows the provider's login form."""
+    start = client.get(url)
+    page = client.get(start.headers["location"])
+    assert page.status_code in (200, 302)
+    return page.status_code == 200 and 'id="kc-form-login"' in page.text
+
+
+def events(runtime: Runtime, action: str) -> list[AuditEvent]:
+    with transaction(runtime.sessions, read_only=True) as session:
+        return list(
+            session.scalars(
+                select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+            )
+        )
+
+
+def sessions_of(runtime: Runtime) -> list[LoginSession]:
+    with transaction(runtime.sessions, read_only=True) as session:
+        return list(session.scalars(select(LoginSession)))
+
+
+def refused_on_login_page(client: httpx.Client, answer: httpx.Response, code: str) -> str:
+    """The product's answer sent the browser to the login page with `code`; its message."""
+    assert answer.status_code == 303
+    location = answer.headers["location"]
+    assert location == f"/anmelden?sso={code}"
+    page = client.get(location)
+    message = lxml.html.fromstring(page.text).get_element_by_id("sso-error").text_content()
+    assert message == oidc.MESSAGES[code]
+    return message
+
+
+@pytest.mark.services
+def test_sign_in_maps_groups_and_sign_out_ends_the_provider_session(
+    product: tuple[str, Runtime],
+) -> None:
+    url, runtime = product
+    with browser_like(url) as client:
+        page = client.get("/anmelden")
+        assert 'id="sso-login"' in page.text and "Mit Single Sign-on anmelden" in page.text
+        back = login_form_answer(client, f"{url}/anmelden/sso?next=/suche", *LENA)
+        assert back.startswith(f"{url}/anmelden/sso/zurueck?")
+        answer = client.get(back)
+        assert answer.status_code == 303 and answer.headers["location"] == "/suche"
+        me = client.get("/api/auth/me").json()
+        assert (me["login"], me["role"]) == ("lena.sso", "leistung")
+
+        with transaction(runtime.sessions, read_only=True) as session:
+            user = session.scalars(select(User).where(User.login == "lena.sso")).one()
+            assert (user.source, user.name, user.email) == (
+                "oidc",
+                "Lena Sonnenschein",
+                "lena.sso@jobcenter.example",
+            )
+            assert user.team is not None and user.team.name == "Team Süd"
+            assert user.external_id and user.last_login_at is not None
+        [opened] = sessions_of(runtime)
+        assert opened.auth_method == "oidc" and opened.id_token_hint
+        [login] = events(runtime, "auth.login")
+        assert (login.actor_login, login.outcome, login.details["method"]) == (
+            "lena.sso",
+            "ok",
+            "sso",
+        )
+
+        # The provider knows the browser now: another start would not ask for the password.
+        assert not asks_for_password(client, f"{url}/anmelden/sso")
+
+        # Signing out ends the local session and sends the browser to the provider's sign-out
+        # with the ID token as hint and the login page as the way back.
+        out = client.post("/api/auth/logout", headers={"Origin": url}).json()
+        end = urlsplit(out["redirect"])
+        query = parse_qs(end.query)
+        assert end.path == "/realms/jobcenter/protocol/openid-connect/logout"
+        assert query["id_token_hint"] == [opened.id_token_hint]
+        assert query["post_logout_redirect_uri"] == [f"{url}/anmelden"]
+        assert sessions_of(runtime) == []
+        assert client.get("/api/auth/me").status_code == 401
+        done = client.get(out["redirect"], follow_redirects=False)
+        assert done.status_code == 302 and done.headers["location"] == f"{url}/anmelden"
+
+        # The provider's session is gone: the next sign-in asks for the password again.
+        assert asks_for_password(client, f"{url}/anmelden/sso")
+
+
+@pytest.mark.services
+def test_a_user_outside_the_mapped_groups_gets_no_session(product: tuple[str, Runtime]) -> None:
+    url, runtime = product
+    with browser_like(url) as client:
+        back = login_form_answer(client, f"{url}/anmelden/sso", *KARL)
+        message = refused_on_login_page(client, client.get(back), "no_mapped_group")
+        assert "keiner Gruppe" in message
+        assert client.get("/api/auth/me").status_code == 401
+    assert sessions_of(runtime) == []
+    [refused] = events(runtime, "auth.login")
+    assert (refused.actor_login, refused.outcome, refused.details["code"]) == (
+        "karl.kantine",
+        "refused",
+        "no_mapped_group",
+    )
+    with transaction(runtime.sessions, read_only=True) as session:
+        assert session.scalars(select(User).where(User.login == "karl.kantine")).first() is None
+
+
+@pytest.mark.services
+def test_a_foreign_state_or_nonce_opens_no_session(product: tuple[str, Runtime]) -> None:
+    url, runtime = product
+    settings = runtime.settings
+    with browser_like(url) as client:
+        # The browser comes back with the answer to another sign-in than the one it started.
+        first = login_form_answer(client, f"{url}/anmelden/sso", *LENA)
+        client.cookies.delete("eakte_sso")
+        client.get("/anmelden/sso", follow_redirects=False)  # a second start: a new state
+        refused_on_login_page(client, client.get(first), "sso_state")
+
+        # A real code of the provider, but the ID token carries another nonce than the one
+        # this browser's sign-in was started with: refused after verifying the token.
+        back = login_form_answer(client, f"{url}/anmelden/sso", *LENA)
+        pending = oidc.unseal(settings, client.cookies.get("eakte_sso", path="/anmelden/sso"))
+        forged = oidc.seal(settings, replace(pending, nonce="ein-anderer-nonce"))
+        client.cookies.set("eakte_sso", forged, domain="127.0.0.1", path="/anmelden/sso")
+        refused_on_login_page(client, client.get(back), "sso_invalid")
+
+        # The provider refused (the person cancelled): error=access_denied with the state.
+        client.get("/anmelden/sso", follow_redirects=False)
+        state = oidc.unseal(settings, client.cookies.get("eakte_sso", path="/anmelden/sso")).state
+        answer = client.get(
+            "/anmelden/sso/zurueck", params={"error": "access_denied", "state": state}
+        )
+        refused_on_login_page(client, answer, "sso_denied")
+        assert client.get("/api/auth/me").status_code == 401
+    assert sessions_of(runtime) == []
+    codes = [(e.outcome, e.details["code"]) for e in events(runtime, "auth.login")]
+    assert codes == [
+        ("refused", "sso_state"),
+        ("refused", "sso_invalid"),
+        ("refused", "sso_denied"),
+    ]
+    assert "nonce" in events(runtime, "auth.login")[1].details["reason"]
+
+
+def test_provider_down_gives_a_german_message_and_no_session(tmp_path: Path) -> None:
+    issuer = f"http://127.0.0.1:{closed_port()}/realms/jobcenter"
+    with served(sso_settings(tmp_path / "data", issuer, oidc_timeout_seconds=2)) as (url, runtime):
+        with browser_like(url) as client:
+            answer = client.get("/anmelden/sso")
+            message = refused_on_login_page(client, answer, "sso_unavailable")
+            assert "nicht erreichbar" in message
+            assert "eakte_sso" not in client.cookies
+        assert sessions_of(runtime) == []
+        [refused] = events(runtime, "auth.login")
+        assert (refused.outcome, refused.details["code"], refused.details["method"]) == (
+            "refused",
+            "sso_unavailable",
+            "sso",
+        )
+
+
+def test_a_return_without_a_started_sign_in_is_refused(tmp_path: Path) -> None:
+    issuer = f"http://127.0.0.1:{closed_port()}/realms/jobcenter"
+    with served(sso_settings(tmp_path / "data", issuer)) as (url, runtime):
+        with browser_like(url) as client:
+            answer = client.get("/anmelden/sso/zurueck", params={"code": "x", "state": "y"})
+            refused_on_login_page(client, answer, "sso_state")
+        assert sessions_of(runtime) == []
+
+
+def test_pending_sign_in_cannot_be_forged_or_kept(tmp_path: Path) -> None:
+    settings = sso_settings(tmp_path, "http://127.0.0.1:1/realms/x")
+    pending = oidc.Pending("s", "n", "v", "/", int(time.time()))
+    sealed = oidc.seal(settings, pending)
+    assert oidc.unseal(settings, sealed) == pending
+    body, mac = sealed.rsplit(".", 1)
+    other = oidc.seal(settings, replace(pending, nonce="m")).rsplit(".", 1)[0]
+    for bad in (f"{other}.{mac}", f"{body}.x{mac[1:]}", "", None):
+        with pytest.raises(oidc.SsoRefused) as refused:
+            oidc.unseal(settings, bad)
+        assert refused.value.code == "sso_state"
+    with pytest.raises(oidc.SsoRefused):
+        oidc.unseal(settings, sealed, now=time.time() + oidc.PENDING_SECONDS + 1)
+    assert [oidc.safe_next(p) for p in ("/akte/1?x=2", "//evil.example", "https://e", None)] == [
+        "/akte/1?x=2",
+        "/",
+        "/",
+        "/",
+    ]
+
+
+def test_login_page_without_sso_shows_no_button(tmp_path: Path) -> None:
+    with served(make_settings(tmp_path / "data")) as (url, runtime):
+        page = httpx.get(f"{url}/anmelden?sso=no_mapped_group")
+        assert 'id="sso-login"' not in page.text
+        # A code it does not know shows nothing (no text travels in the address).
+        page = httpx.get(f"{url}/anmelden?sso=%3Cb%3Ehallo")
+        assert 'id="sso-error"' not in page.text and "hallo" not in page.text
