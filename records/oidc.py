@@ -388,27 +388,21 @@ def finish(
     except SsoRefused as refusal:
         audit_refusal(sessions, refusal, address, login)
         raise
-    failure: SsoRefused | None = None
-    with transaction(sessions) as session:
-        try:
+    key = settings.secret_key.get_secret_value()
+    try:
+        with transaction(sessions) as session:
             user = provision(session, identity, mapping)
-        except NotAuthenticated as exc:
-            failure = SsoRefused(exc.code if exc.code in MESSAGES else "sso_invalid", exc.message)
-            session.rollback()
-    if failure is not None:
-        audit_refusal(sessions, failure, address, login)
-        raise failure
-    with transaction(sessions) as session:
-        user = session.get_one(User, user.id)
-        token = open_login_session(
-            session, user, settings.secret_key.get_secret_value(), settings.session_hours
-        )
-        opened = find_login_session(session, settings.secret_key.get_secret_value(), token)
-        assert opened is not None
-        opened.auth_method = "oidc"
-        opened.id_token_hint = id_token
-        user.last_login_at = utcnow()
-        audit.record(session, user, "auth.login", method="sso", address=address)
+            token = open_login_session(session, user, key, settings.session_hours)
+            opened = find_login_session(session, key, token)
+            assert opened is not None
+            opened.auth_method = "oidc"
+            opened.id_token_hint = id_token
+            user.last_login_at = utcnow()
+            audit.record(session, user, "auth.login", method="sso", address=address)
+    except NotAuthenticated as exc:  # no mapped group, several roles, a login taken
+        refused = SsoRefused(exc.code if exc.code in MESSAGES else "sso_invalid", exc.message)
+        audit_refusal(sessions, refused, address, login)
+        raise refused from exc
     return user, token, pending.next_path
 
 

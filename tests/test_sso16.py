@@ -1,7 +1,7 @@
 """Single sign-on with OpenID Connect (records/oidc.py, api/routes/sso.py) against the real
 provider that scripts/test.sh starts (services/keycloak.sh: Keycloak with the realm
 services/keycloak/realm.json). The product runs on its real HTTP server; a plain HTTP client
-fills the provider's own login form, as a browser would (tests/test_sso16_browser.py clicks
+fills the provider's own login form, as a browser would (tests/test_sso16_web.py clicks
 through it in Chromium).
 
 Without EAKTE_TEST_OIDC_ISSUER the provider tests are skipped (run `services/keycloak.sh start`
@@ -11,10 +11,8 @@ and `eval "$(services/keycloak.sh env)"` to run them alone); the refusals that n
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -24,51 +22,24 @@ import lxml.html
 import pytest
 from sqlalchemy import select
 
-from core.config import Settings
 from core.db import transaction
 from records import oidc
 from records.models import AuditEvent, LoginSession, User
 from records.runtime import Runtime
-from tests.support import live_server, make_settings, service_env
+from tests.support import PASSWORD, load_people, make_settings
+from tests.support_sso16 import (
+    KARL,
+    LENA,
+    asks_for_password,
+    browser_like,
+    closed_port,
+    login_form_answer,
+    provider_settings,
+    served,
+    sso_settings,
+)
 
-GROUP_ROLES = {"eakte-leistung": "leistung", "eakte-widerspruch": "widerspruch"}
-GROUP_TEAMS = {"team-sued": "Team Süd"}
-LENA = ("lena.sso", "sso-passwort-lena")  # eakte-leistung, team-sued
-KARL = ("karl.kantine", "sso-passwort-karl")  # only "kantine": no mapped group
-
-
-def sso_settings(data_dir: Path, issuer: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "oidc_issuer": issuer,
-        "oidc_client_id": "eakte",
-        "identity_group_roles": GROUP_ROLES,
-        "identity_group_teams": GROUP_TEAMS,
-    }
-    values.update(overrides)
-    return make_settings(data_dir, **values)
-
-
-def provider_settings(data_dir: Path) -> Settings:
-    issuer = service_env("EAKTE_TEST_OIDC_ISSUER")
-    return sso_settings(
-        data_dir,
-        issuer,
-        oidc_client_id=service_env("EAKTE_TEST_OIDC_CLIENT_ID"),
-        oidc_client_secret=service_env("EAKTE_TEST_OIDC_CLIENT_SECRET"),
-    )
-
-
-@contextmanager
-def served(settings: Settings) -> Iterator[tuple[str, Runtime]]:
-    from app.product import create_product_app
-    from app.runtime import build_runtime
-
-    runtime = build_runtime(settings)
-    try:
-        with live_server(create_product_app(runtime)) as url:
-            yield url, runtime
-    finally:
-        runtime.close()
+CASEWORKER = "lsb.95401.2"  # a sample caseworker with a local password
 
 
 @pytest.fixture
@@ -76,55 +47,6 @@ def product(tmp_path: Path) -> Iterator[tuple[str, Runtime]]:
     """The product with single sign-on at the test provider, on its real HTTP server."""
     with served(provider_settings(tmp_path / "data")) as running:
         yield running
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def browser_like(base_url: str) -> httpx.Client:
-    """An HTTP client that keeps cookies as a browser does on this machine: http://127.0.0.1
-    counts as a secure context, so the Secure cookies the provider sets (Keycloak marks its
-    session cookies Secure and SameSite=None) go back to it, and their `Version=1` attribute is
-    ignored (the standard library's cookie jar would hold such cookies back)."""
-    client = httpx.Client(base_url=base_url)
-
-    def keep_as_browser(response: httpx.Response) -> None:
-        for cookie in client.cookies.jar:
-            if cookie.domain == "127.0.0.1":
-                cookie.secure = False
-                cookie.version = 0
-
-    client.event_hooks["response"] = [keep_as_browser]
-    return client
-
-
-def login_form_answer(client: httpx.Client, url: str, login: str, password: str) -> str:
-    """Start at `url` (the product's SSO start) and fill the provider's login form (unless the
-    provider still knows the browser); the address the provider sends the browser back to (the
-    product's /anmelden/sso/zurueck)."""
-    start = client.get(url)
-    assert start.status_code == 303, start.text
-    page = client.get(start.headers["location"])
-    if page.status_code == 302:  # signed in at the provider already: straight back
-        return page.headers["location"]
-    assert page.status_code == 200, page.text
-    form = lxml.html.fromstring(page.text).get_element_by_id("kc-form-login")
-    answer = client.post(
-        form.get("action"), data={"username": login, "password": password, "credentialId": ""}
-    )
-    assert answer.status_code == 302, answer.text[:500]
-    return answer.headers["location"]
-
-
-def asks_for_password(client: httpx.Client, url: str) -> bool:
-    """Whether a sign-in started at `url` shows the provider's login form."""
-    start = client.get(url)
-    page = client.get(start.headers["location"])
-    assert page.status_code in (200, 302)
-    return page.status_code == 200 and 'id="kc-form-login"' in page.text
 
 
 def events(runtime: Runtime, action: str) -> list[AuditEvent]:
@@ -315,3 +237,21 @@ def test_login_page_without_sso_shows_no_button(tmp_path: Path) -> None:
         # A code it does not know shows nothing (no text travels in the address).
         page = httpx.get(f"{url}/anmelden?sso=%3Cb%3Ehallo")
         assert 'id="sso-error"' not in page.text and "hallo" not in page.text
+
+
+def test_a_password_session_signs_out_here_only(tmp_path: Path) -> None:
+    """With single sign-on set up, a password login's sign-out stays in the product (no
+    redirect to the provider, which is not even asked)."""
+    issuer = f"http://127.0.0.1:{closed_port()}/realms/jobcenter"
+    with served(sso_settings(tmp_path / "data", issuer)) as (url, runtime):
+        load_people(runtime)
+        with browser_like(url) as client:
+            signed_in = client.post(
+                "/api/auth/login", json={"login": CASEWORKER, "password": PASSWORD}
+            )
+            assert signed_in.status_code == 200
+            [opened] = sessions_of(runtime)
+            assert (opened.auth_method, opened.id_token_hint) == ("local", None)
+            out = client.post("/api/auth/logout", headers={"Origin": url})
+            assert out.json() == {"ok": True, "redirect": None}
+        assert sessions_of(runtime) == []
