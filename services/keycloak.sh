@@ -18,7 +18,8 @@
 #   EAKTE_SERVICES_DIR         state root (default <repo>/.services); log, pid and the server's
 #                              home (links to the build, its own data/) in <root>/keycloak
 #   EAKTE_CACHE_DIR            download, build and Maven repository cache (default /var/cache/eakte)
-#   EAKTE_KEYCLOAK_HEAP        JVM heap options (default -Xms64m -Xmx512m)
+#   EAKTE_KEYCLOAK_JAVA_OPTS   JVM memory options (default -Xms64m -Xmx512m
+#                              -XX:MaxMetaspaceSize=256m)
 #
 # The database is Keycloak's in-memory H2 (dev-mem): every start imports the realm afresh, so a
 # test run begins with the seeded users and no sessions, as with the IMAP server.
@@ -113,7 +114,9 @@ do_start() {
     log "starting Keycloak on 127.0.0.1:$PORT (log $LOGFILE)"
     # setsid: own session, so the server outlives the shell that started it; the inner shell
     # writes its own pid and execs kc.sh, which passes SIGTERM on to Java.
-    JAVA_OPTS_KC_HEAP="${EAKTE_KEYCLOAK_HEAP:--Xms64m -Xmx512m}" \
+    # Quick to start and small (a test server): the serial collector, C1 only.
+    JAVA_OPTS="${EAKTE_KEYCLOAK_JAVA_OPTS:--Xms64m -Xmx512m -XX:MaxMetaspaceSize=256m} \
+-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Dfile.encoding=UTF-8" \
         setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PIDFILE" \
         "$HOME_DIR/bin/kc.sh" start --optimized --import-realm \
         --http-enabled=true --http-host=127.0.0.1 --http-port="$PORT" \
