@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from records.runtime import Runtime
+from tests.support_a11y import axe_violations
 from tests.support_sso16 import KARL, LENA, provider_settings, served
 
 pytestmark = pytest.mark.services
@@ -77,5 +78,7 @@ def test_a_person_outside_the_mapped_groups_sees_why_on_the_login_page(
     expect(page.get_by_role("alert").filter(has_text="keiner Gruppe")).to_contain_text(
         "Anmeldung nicht möglich"
     )
+    found = axe_violations(page, "/anmelden (single sign-on refused)")
+    assert not found, "axe-core found:\n" + "\n".join(found)
     page.goto(f"{url}/postkorb")
     expect(page).to_have_url(f"{url}/anmelden?next=/postkorb")
