@@ -252,7 +252,10 @@ def _exchange(
         "redirect_uri": redirect_uri,
         "code_verifier": verifier,
     }
-    secret = client_secret(settings)
+    try:
+        secret = client_secret(settings)
+    except ConfigurationError as exc:  # the secret's file is unreadable: an operator's task
+        raise SsoRefused("sso_unavailable", exc.message) from exc
     if not secret:
         form["client_id"] = settings.oidc_client_id
     try:

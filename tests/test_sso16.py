@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db import transaction
+from core.errors import ConfigurationError
 from records import oidc
 from records.models import AuditEvent, LoginSession, User
 from records.runtime import Runtime
@@ -255,3 +256,14 @@ def test_a_password_session_signs_out_here_only(tmp_path: Path) -> None:
             out = client.post("/api/auth/logout", headers={"Origin": url})
             assert out.json() == {"ok": True, "redirect": None}
         assert sessions_of(runtime) == []
+
+
+def test_client_secret_from_a_file(tmp_path: Path) -> None:
+    secret_file = tmp_path / "oidc-secret"
+    secret_file.write_text("geheim-aus-datei\nzweite Zeile\n", encoding="utf-8")
+    issuer = "http://127.0.0.1:1/realms/x"
+    settings = sso_settings(tmp_path, issuer, oidc_client_secret_file=secret_file)
+    assert oidc.client_secret(settings) == "geheim-aus-datei"
+    assert oidc.client_secret(sso_settings(tmp_path, issuer)) is None
+    with pytest.raises(ConfigurationError, match="at most one"):
+        sso_settings(tmp_path, issuer, oidc_client_secret="x", oidc_client_secret_file=secret_file)
