@@ -148,7 +148,7 @@ def test_a_user_outside_the_mapped_groups_gets_no_session(product: tuple[str, Ru
 
 
 @pytest.mark.services
-def test_a_foreign_state_or_nonce_opens_no_session(product: tuple[str, Runtime]) -> None:
+def test_a_foreign_state_nonce_or_verifier_opens_no_session(product: tuple[str, Runtime]) -> None:
     url, runtime = product
     settings = runtime.settings
     with browser_like(url) as client:
@@ -166,6 +166,14 @@ def test_a_foreign_state_or_nonce_opens_no_session(product: tuple[str, Runtime])
         client.cookies.set("eakte_sso", forged, domain="127.0.0.1", path="/anmelden/sso")
         refused_on_login_page(client, client.get(back), "sso_invalid")
 
+        # A real code, but another PKCE verifier than the challenge it was asked with: the
+        # provider refuses to exchange it (PKCE S256 is what the realm requires).
+        back = login_form_answer(client, f"{url}/anmelden/sso", *LENA)
+        pending = oidc.unseal(settings, client.cookies.get("eakte_sso", path="/anmelden/sso"))
+        forged = oidc.seal(settings, replace(pending, verifier="x" * 64))
+        client.cookies.set("eakte_sso", forged, domain="127.0.0.1", path="/anmelden/sso")
+        refused_on_login_page(client, client.get(back), "sso_invalid")
+
         # The provider refused (the person cancelled): error=access_denied with the state.
         client.get("/anmelden/sso", follow_redirects=False)
         state = oidc.unseal(settings, client.cookies.get("eakte_sso", path="/anmelden/sso")).state
@@ -179,9 +187,11 @@ def test_a_foreign_state_or_nonce_opens_no_session(product: tuple[str, Runtime])
     assert codes == [
         ("refused", "sso_state"),
         ("refused", "sso_invalid"),
+        ("refused", "sso_invalid"),
         ("refused", "sso_denied"),
     ]
-    assert "nonce" in events(runtime, "auth.login")[1].details["reason"]
+    reasons = [e.details["reason"] for e in events(runtime, "auth.login")]
+    assert "nonce" in reasons[1] and "invalid_grant" in reasons[2]
 
 
 def test_provider_down_gives_a_german_message_and_no_session(tmp_path: Path) -> None:
