@@ -136,7 +136,7 @@ def unseal(settings: Settings, value: str | None, *, now: float | None = None) -
         raise SsoRefused("sso_state", "no pending sign-in")
     body, mac = value.rsplit(".", 1)
     expected = _b64(hmac.new(_seal_key(settings), body.encode(), "sha256").digest())
-    if not hmac.compare_digest(mac, expected):
+    if not hmac.compare_digest(mac.encode(), expected.encode()):
         raise SsoRefused("sso_state", "pending sign-in forged")
     try:
         pending = Pending(**json.loads(_unb64(body)))
@@ -372,7 +372,8 @@ def finish(
     login: str | None = None
     try:
         pending = unseal(settings, sealed)
-        if callback.state is None or not hmac.compare_digest(callback.state, pending.state):
+        state = (callback.state or "").encode()
+        if not hmac.compare_digest(state, pending.state.encode()):
             raise SsoRefused("sso_state", "state does not match")
         if callback.error:
             raise SsoRefused("sso_denied", f"provider answered error={callback.error[:100]}")

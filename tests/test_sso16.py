@@ -217,6 +217,12 @@ def test_a_return_without_a_started_sign_in_is_refused(tmp_path: Path) -> None:
         with browser_like(url) as client:
             answer = client.get("/anmelden/sso/zurueck", params={"code": "x", "state": "y"})
             refused_on_login_page(client, answer, "sso_state")
+            # A state that is no ASCII is refused the same way (no error page).
+            pending = oidc.Pending("s", "n", "v", "/", int(time.time()))
+            sealed = oidc.seal(runtime.settings, pending)
+            client.cookies.set("eakte_sso", sealed, domain="127.0.0.1", path="/anmelden/sso")
+            answer = client.get("/anmelden/sso/zurueck", params={"code": "x", "state": "zurück"})
+            refused_on_login_page(client, answer, "sso_state")
         assert sessions_of(runtime) == []
 
 
@@ -228,7 +234,7 @@ def test_pending_sign_in_cannot_be_forged_or_kept(tmp_path: Path) -> None:
     body, mac = sealed.rsplit(".", 1)
     other = oidc.seal(settings, replace(pending, nonce="m")).rsplit(".", 1)[0]
     changed = ("A" if mac[0] != "A" else "B") + mac[1:]
-    for bad in (f"{other}.{mac}", f"{body}.{changed}", "", None):
+    for bad in (f"{other}.{mac}", f"{body}.{changed}", f"{body}.ä{mac[1:]}", "", None):
         with pytest.raises(oidc.SsoRefused) as refused:
             oidc.unseal(settings, bad)
         assert refused.value.code == "sso_state"
