@@ -246,6 +246,38 @@ class Settings(BaseSettings):
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
 
+    # issue 16, oidc16: single sign-on with OpenID Connect (records/oidc.py), off while no
+    # issuer is set. The provider's discovery document is read from
+    # <issuer>/.well-known/openid-configuration; register <base URL>/anmelden/sso/zurueck as
+    # redirect URI and <base URL>/anmelden as post-logout redirect URI. Groups are mapped with
+    # identity_group_roles / identity_group_teams, as for the directory.
+    oidc_issuer: str | None = None
+    oidc_client_id: str = "eakte"
+    # A confidential client's secret (client_secret_basic); none for a public client (PKCE
+    # alone).
+    oidc_client_secret: SecretStr | None = None
+    # A file holding the secret (first line), e.g. a container secret; instead of the above.
+    oidc_client_secret_file: Path | None = None
+    oidc_scopes: str = "openid profile email"
+    # The ID token claim listing the person's groups, and the one that becomes the login name.
+    oidc_groups_claim: str = "groups"
+    oidc_login_claim: str = "preferred_username"
+    oidc_timeout_seconds: float = Field(default=10.0, gt=0)
+    # What the login page's button says.
+    oidc_button_label: str = "Mit Single Sign-on anmelden"
+
+    @model_validator(mode="after")
+    def _check_oidc(self) -> Settings:
+        if self.oidc_client_secret is not None and self.oidc_client_secret_file is not None:
+            raise ConfigurationError(
+                "set at most one of EAKTE_OIDC_CLIENT_SECRET and EAKTE_OIDC_CLIENT_SECRET_FILE"
+            )
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

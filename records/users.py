@@ -259,6 +259,11 @@ def open_login_session(session: Session, user: User, secret_key: str, hours: int
     return token
 
 
+def find_login_session(session: Session, secret_key: str, token: str) -> LoginSession | None:
+    """The login session of a cookie value, whatever its state (single sign-on marks its own)."""
+    return session.get(LoginSession, _token_hash(secret_key, token))
+
+
 def session_for_token(
     session: Session, secret_key: str, token: str, *, idle_minutes: int
 ) -> LoginSession:
