@@ -258,6 +258,22 @@ def test_one_process_takes_each_scheduled_sync_round(make_runtime) -> None:  # t
     assert [row.outcome for row in audit_rows(runtime, "directory.sync")] == ["started"]
 
 
+def test_the_login_page_says_to_use_the_directory_account(make_runtime) -> None:  # type: ignore[no-untyped-def]
+    from app.product import create_product_app
+
+    plain = TestClient(create_product_app(make_runtime())).get("/anmelden")
+    assert plain.status_code == 200 and "Windows-Kontos" not in plain.text
+    runtime = make_runtime(
+        ldap_url="ldaps://dc1.kreis.example",
+        ldap_security="ldaps",
+        ldap_bind_dn="cn=eakte,dc=kreis",
+        ldap_bind_password="geheim",
+        ldap_user_base="dc=kreis",
+    )
+    page = TestClient(create_product_app(runtime)).get("/anmelden")
+    assert "Benutzernamen und Passwort Ihres Windows-Kontos" in page.text
+
+
 # --- against the real directory ---------------------------------------------------------------
 
 

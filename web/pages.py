@@ -78,7 +78,10 @@ def home(request: Request, runtime: RuntimeDep) -> Response:
 
 @router.get("/anmelden", response_class=HTMLResponse)
 def login_page(request: Request, runtime: RuntimeDep) -> Response:
-    return render(request, "login.html", None, demo=runtime.settings.demo)
+    settings = runtime.settings
+    return render(
+        request, "login.html", None, demo=settings.demo, directory=bool(settings.ldap_url)
+    )
 
 
 # The pages of desk and clearing: path, template, the capability the page needs, the audited
