@@ -261,6 +261,12 @@ class Settings(BaseSettings):
                 "EAKTE_LDAP_SECURITY=plain sends passwords unencrypted and is allowed in demo "
                 "mode only; use starttls or ldaps"
             )
+        scheme = "ldaps://" if self.ldap_security == "ldaps" else "ldap://"
+        if not self.ldap_url.lower().startswith(scheme):
+            raise ConfigurationError(
+                f"EAKTE_LDAP_URL must begin with {scheme} for "
+                f"EAKTE_LDAP_SECURITY={self.ldap_security}"
+            )
         if not self.ldap_bind_dn or not self.ldap_user_base:
             raise ConfigurationError(
                 "EAKTE_LDAP_BIND_DN and EAKTE_LDAP_USER_BASE must be set with EAKTE_LDAP_URL"

@@ -99,9 +99,9 @@ class Directory:
         assert s.ldap_url
         tls = None
         if s.ldap_security != "plain":
+            # No version: ssl's default context (TLS 1.2 or newer); ldap3 checks the host name.
             tls = Tls(
                 validate=ssl.CERT_REQUIRED,
-                version=ssl.PROTOCOL_TLS_CLIENT,
                 ca_certs_file=str(s.ldap_ca_file) if s.ldap_ca_file else None,
             )
         self.server = Server(

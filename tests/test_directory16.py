@@ -53,6 +53,14 @@ ROLES = {
 TEAMS = {"team-leistung-1": "Leistung 1", "team-fallmanagement": "Fallmanagement"}
 ADDRESS = "192.0.2.16"
 LOCAL_PASSWORD = "notfall-passwort-16"
+# A directory as configured, for tests that never ask it.
+ELSEWHERE: dict[str, object] = {
+    "ldap_url": "ldaps://dc1.kreis.example",
+    "ldap_security": "ldaps",
+    "ldap_bind_dn": "cn=eakte,dc=kreis",
+    "ldap_bind_password": "geheim",
+    "ldap_user_base": "dc=kreis",
+}
 
 
 @dataclass(frozen=True)
@@ -220,29 +228,21 @@ def person(slapd: Slapd) -> Iterator:  # type: ignore[type-arg]
 
 
 def test_plain_ldap_is_refused_outside_demo_mode(tmp_path: Path) -> None:
-    base = {
-        "ldap_url": "ldap://dc1.kreis.example:389",
-        "ldap_bind_dn": "cn=eakte,dc=kreis",
-        "ldap_bind_password": "geheim",
-        "ldap_user_base": "dc=kreis",
-    }
+    base = {**ELSEWHERE, "ldap_url": "ldap://dc1.kreis.example:389"}
+    del base["ldap_security"]
     with pytest.raises(ConfigurationError, match="plain"):
         make_settings(tmp_path, ldap_security="plain", **base)
     assert make_settings(tmp_path, ldap_security="plain", demo=True, **base).ldap_url
     with pytest.raises(ConfigurationError, match="LDAP_USER_FILTER"):
         make_settings(tmp_path, ldap_user_filter="(uid=x)", **base)
+    with pytest.raises(ConfigurationError, match="must begin with ldaps://"):
+        make_settings(tmp_path, **{**ELSEWHERE, "ldap_url": "ldap://dc1.kreis.example"})
     with pytest.raises(ConfigurationError, match="BIND_PASSWORD"):
         make_settings(tmp_path, **{**base, "ldap_bind_password": None})
 
 
 def test_one_process_takes_each_scheduled_sync_round(make_runtime) -> None:  # type: ignore[no-untyped-def]
-    runtime = make_runtime(
-        ldap_url="ldaps://dc1.kreis.example",
-        ldap_bind_dn="cn=eakte,dc=kreis",
-        ldap_bind_password="geheim",
-        ldap_user_base="dc=kreis",
-        ldap_sync_minutes=30,
-    )
+    runtime = make_runtime(**ELSEWHERE, ldap_sync_minutes=30)
     claims: list[bool] = []
 
     def claim() -> None:
@@ -263,13 +263,7 @@ def test_the_login_page_says_to_use_the_directory_account(make_runtime) -> None:
 
     plain = TestClient(create_product_app(make_runtime())).get("/anmelden")
     assert plain.status_code == 200 and "Windows-Kontos" not in plain.text
-    runtime = make_runtime(
-        ldap_url="ldaps://dc1.kreis.example",
-        ldap_security="ldaps",
-        ldap_bind_dn="cn=eakte,dc=kreis",
-        ldap_bind_password="geheim",
-        ldap_user_base="dc=kreis",
-    )
+    runtime = make_runtime(**ELSEWHERE)
     page = TestClient(create_product_app(runtime)).get("/anmelden")
     assert "Benutzernamen und Passwort Ihres Windows-Kontos" in page.text
 
