@@ -216,7 +216,12 @@ def person(slapd: Slapd) -> Iterator:  # type: ignore[type-arg]
         assert admin.delete(dn), admin.result
         added.remove(dn)
 
+    def lock(uid: str) -> None:
+        change = {"pwdAccountLockedTime": [(MODIFY_ADD, ["000001010000Z"])]}
+        assert admin.modify(f"uid={uid},{PEOPLE}", change), admin.result
+
     add.move = move  # type: ignore[attr-defined]
+    add.lock = lock  # type: ignore[attr-defined]
     add.remove = remove  # type: ignore[attr-defined]
     yield add
     for dn in list(added):
@@ -241,8 +246,8 @@ def test_plain_ldap_is_refused_outside_demo_mode(tmp_path: Path) -> None:
         make_settings(tmp_path, **{**base, "ldap_bind_password": None})
 
 
-def test_one_process_takes_each_scheduled_sync_round(make_runtime) -> None:  # type: ignore[no-untyped-def]
-    runtime = make_runtime(**ELSEWHERE, ldap_sync_minutes=30)
+def test_one_process_takes_each_scheduled_sync_round(make_runtime, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    runtime = make_runtime(**ELSEWHERE, ldap_sync_minutes=30, database_url=database_url)
     claims: list[bool] = []
 
     def claim() -> None:
@@ -416,16 +421,20 @@ def test_sync_deactivates_who_left_the_directory_and_ends_their_session(
 ) -> None:
     leaving = person("eakte-leistung")
     outside = person("eakte-scanstelle")
+    locked = person("eakte-leistung")
     staying = person("eakte-leistung")
-    tokens = {uid: sign_in(runtime, uid, slapd.user_password)[1] for uid in (leaving, outside)}
+    ending = (leaving, outside, locked)
+    tokens = {uid: sign_in(runtime, uid, slapd.user_password)[1] for uid in ending}
     sign_in(runtime, staying, slapd.user_password)
     person.remove(leaving)
     person.move(outside, out_of="eakte-scanstelle")
+    person.lock(locked)
 
     report = directory.sync(runtime.sessions, runtime.settings)
-    assert (report.checked, report.deactivated, report.unchanged) == (3, 2, 1)
+    assert (report.checked, report.deactivated, report.unchanged) == (4, 3, 1)
     assert account(runtime, leaving).deactivated_reason == directory.GONE
     assert account(runtime, outside).deactivated_reason == directory.NO_GROUP
+    assert account(runtime, locked).deactivated_reason == directory.LOCKED_THERE
     assert not account(runtime, leaving).active and account(runtime, staying).active
     secret = runtime.settings.secret_key.get_secret_value()
     for token in tokens.values():
@@ -433,7 +442,7 @@ def test_sync_deactivates_who_left_the_directory_and_ends_their_session(
             session_for_token(session, secret, token, idle_minutes=30)
     assert session_count(runtime) == 1  # the one who stays
     [synced] = audit_rows(runtime, "directory.sync")
-    assert synced.details["deactivated"] == 2
+    assert synced.details["deactivated"] == 3
     # Whoever left cannot sign in again.
     with pytest.raises(NotAuthenticated):
         sign_in(runtime, leaving, slapd.user_password)
