@@ -313,3 +313,18 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def read_secret(value: SecretStr | None, file: Path | None) -> str:
+    """A password from the settings: given directly, or the first line of a file (a
+    container secret). ConfigurationError when the file cannot be read."""
+    if value is not None:
+        return value.get_secret_value()
+    assert file is not None
+    try:
+        lines = file.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"Die Passwortdatei {file} kann nicht gelesen werden: {exc.strerror}"
+        ) from None
+    return lines[0] if lines else ""

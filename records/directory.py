@@ -34,7 +34,7 @@ from ldap3.utils.conv import escape_filter_chars
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.config import Settings
+from core.config import Settings, read_secret
 from core.db import transaction, utcnow
 from core.errors import BackendUnavailable, ConfigurationError, NotAuthenticated
 from records import audit
@@ -118,17 +118,7 @@ class Directory:
 
     def _service_password(self) -> str:
         s = self.settings
-        if s.ldap_bind_password is not None:
-            return s.ldap_bind_password.get_secret_value()
-        assert s.ldap_bind_password_file is not None
-        try:
-            lines = s.ldap_bind_password_file.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise ConfigurationError(
-                f"Die Passwortdatei {s.ldap_bind_password_file} kann nicht gelesen werden: "
-                f"{exc.strerror}"
-            ) from exc
-        return lines[0] if lines else ""
+        return read_secret(s.ldap_bind_password, s.ldap_bind_password_file)
 
     def _bind(self, dn: str, password: str) -> tuple[Connection, bool, int]:
         """A connection over TLS bound as dn: (connection, bound, LDAP result code)."""

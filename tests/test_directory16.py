@@ -280,11 +280,17 @@ def test_the_login_page_says_to_use_the_directory_account(make_runtime) -> None:
 @pytest.mark.parametrize("over", ["starttls", "ldaps"])
 def test_sign_in_creates_the_account_with_the_mapped_role_and_team(
     slapd: Slapd,
+    tmp_path: Path,
     make_runtime,  # type: ignore[no-untyped-def]
     over: str,
 ) -> None:
     url = slapd.url if over == "starttls" else slapd.ldaps_url
-    runtime = make_runtime(**ldap_settings(slapd, ldap_url=url, ldap_security=over))
+    secret: dict[str, object] = {}
+    if over == "ldaps":  # the service account's password from a file (a container secret)
+        secret_file = tmp_path / "ldap-bind-passwort"
+        secret_file.write_text(slapd.bind_password + "\n")
+        secret = {"ldap_bind_password": None, "ldap_bind_password_file": secret_file}
+    runtime = make_runtime(**ldap_settings(slapd, ldap_url=url, ldap_security=over, **secret))
     user, token = sign_in(runtime, "lmeier", slapd.user_password)
     stored = account(runtime, "lmeier")
     assert (stored.source, stored.external_id) == ("ldap", f"uid=lmeier,{PEOPLE}")
