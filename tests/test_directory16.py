@@ -11,7 +11,7 @@ import socket
 import ssl
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +53,7 @@ ROLES = {
 TEAMS = {"team-leistung-1": "Leistung 1", "team-fallmanagement": "Fallmanagement"}
 ADDRESS = "192.0.2.16"
 LOCAL_PASSWORD = "notfall-passwort-16"
+MakeRuntime = Callable[..., Runtime]
 # A directory as configured, for tests that never ask it.
 ELSEWHERE: dict[str, object] = {
     "ldap_url": "ldaps://dc1.kreis.example",
@@ -118,7 +119,7 @@ def ldap_settings(slapd: Slapd, **overrides: object) -> dict[str, object]:
 
 
 @pytest.fixture
-def make_runtime(tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
+def make_runtime(tmp_path: Path) -> Iterator[MakeRuntime]:
     built: list[Runtime] = []
 
     def make(**settings: object) -> Runtime:
@@ -132,7 +133,7 @@ def make_runtime(tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
 
 
 @pytest.fixture
-def runtime(slapd: Slapd, make_runtime) -> Runtime:  # type: ignore[no-untyped-def]
+def runtime(slapd: Slapd, make_runtime: MakeRuntime) -> Runtime:
     return make_runtime(**ldap_settings(slapd))
 
 
@@ -178,55 +179,59 @@ def add_local_account(runtime: Runtime, login: str, *, break_glass: bool) -> Non
             set_break_glass(session, login, True)
 
 
-@pytest.fixture
-def person(slapd: Slapd) -> Iterator:  # type: ignore[type-arg]
-    """Adds people of this test to the directory (uid, groups); removes them afterwards."""
-    admin = slapd.admin()
-    added: list[str] = []
+class People:
+    """People this test adds to the directory, changed as the district would change them;
+    removed again when the test ends."""
 
-    def add(*groups: str) -> str:
+    def __init__(self, slapd: Slapd) -> None:
+        self.slapd = slapd
+        self.admin = slapd.admin()
+        self.added: list[str] = []
+
+    def add(self, *groups: str) -> str:
         uid = f"t{uuid.uuid4().hex[:10]}"
-        dn = f"uid={uid},{PEOPLE}"
         attributes = {
             "uid": uid,
             "cn": f"Test {uid}",
             "sn": uid,
             "mail": f"{uid}@jobcenter.test",
-            "userPassword": slapd.user_password,
+            "userPassword": self.slapd.user_password,
         }
-        assert admin.add(dn, ["inetOrgPerson"], attributes), admin.result
-        added.append(dn)
+        assert self.admin.add(self.dn(uid), ["inetOrgPerson"], attributes), self.admin.result
+        self.added.append(uid)
         for group in groups:
-            move(uid, into=group)
+            self.move(uid, into=group)
         return uid
 
-    def move(uid: str, *, into: str | None = None, out_of: str | None = None) -> None:
-        dn = f"uid={uid},{PEOPLE}"
+    @staticmethod
+    def dn(uid: str) -> str:
+        return f"uid={uid},{PEOPLE}"
+
+    def move(self, uid: str, *, into: str | None = None, out_of: str | None = None) -> None:
         for group, change in ((into, MODIFY_ADD), (out_of, MODIFY_DELETE)):
             if group:
-                assert admin.modify(f"cn={group},{GROUPS}", {"member": [(change, [dn])]}), (
-                    admin.result
-                )
+                changes = {"member": [(change, [self.dn(uid)])]}
+                assert self.admin.modify(f"cn={group},{GROUPS}", changes), self.admin.result
 
-    def remove(uid: str) -> None:
-        dn = f"uid={uid},{PEOPLE}"
-        groups = [g for g in list(ROLES) + list(TEAMS) if not g.startswith("cn=")]
-        for group in [*groups, "eakte-leistung"]:
-            admin.modify(f"cn={group},{GROUPS}", {"member": [(MODIFY_DELETE, [dn])]})
-        assert admin.delete(dn), admin.result
-        added.remove(dn)
+    def lock(self, uid: str) -> None:
+        changes = {"pwdAccountLockedTime": [(MODIFY_ADD, ["000001010000Z"])]}
+        assert self.admin.modify(self.dn(uid), changes), self.admin.result
 
-    def lock(uid: str) -> None:
-        change = {"pwdAccountLockedTime": [(MODIFY_ADD, ["000001010000Z"])]}
-        assert admin.modify(f"uid={uid},{PEOPLE}", change), admin.result
+    def remove(self, uid: str) -> None:
+        for group in [name.split(",")[0].removeprefix("cn=") for name in [*ROLES, *TEAMS]]:
+            # not a member: refused, nothing to do
+            self.admin.modify(f"cn={group},{GROUPS}", {"member": [(MODIFY_DELETE, [self.dn(uid)])]})
+        assert self.admin.delete(self.dn(uid)), self.admin.result
+        self.added.remove(uid)
 
-    add.move = move  # type: ignore[attr-defined]
-    add.lock = lock  # type: ignore[attr-defined]
-    add.remove = remove  # type: ignore[attr-defined]
-    yield add
-    for dn in list(added):
-        remove(dn.split(",", 1)[0].split("=", 1)[1])
-    admin.unbind()
+
+@pytest.fixture
+def people(slapd: Slapd) -> Iterator[People]:
+    added = People(slapd)
+    yield added
+    for uid in list(added.added):
+        added.remove(uid)
+    added.admin.unbind()
 
 
 # --- settings, no directory needed -----------------------------------------------------------
@@ -246,7 +251,9 @@ def test_plain_ldap_is_refused_outside_demo_mode(tmp_path: Path) -> None:
         make_settings(tmp_path, **{**base, "ldap_bind_password": None})
 
 
-def test_one_process_takes_each_scheduled_sync_round(make_runtime, database_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_one_process_takes_each_scheduled_sync_round(
+    make_runtime: MakeRuntime, database_url: str
+) -> None:
     runtime = make_runtime(**ELSEWHERE, ldap_sync_minutes=30, database_url=database_url)
     claims: list[bool] = []
 
@@ -263,7 +270,7 @@ def test_one_process_takes_each_scheduled_sync_round(make_runtime, database_url:
     assert [row.outcome for row in audit_rows(runtime, "directory.sync")] == ["started"]
 
 
-def test_the_login_page_says_to_use_the_directory_account(make_runtime) -> None:  # type: ignore[no-untyped-def]
+def test_the_login_page_says_to_use_the_directory_account(make_runtime: MakeRuntime) -> None:
     from app.product import create_product_app
 
     plain = TestClient(create_product_app(make_runtime())).get("/anmelden")
@@ -281,7 +288,7 @@ def test_the_login_page_says_to_use_the_directory_account(make_runtime) -> None:
 def test_sign_in_creates_the_account_with_the_mapped_role_and_team(
     slapd: Slapd,
     tmp_path: Path,
-    make_runtime,  # type: ignore[no-untyped-def]
+    make_runtime: MakeRuntime,
     over: str,
 ) -> None:
     url = slapd.url if over == "starttls" else slapd.ldaps_url
@@ -340,7 +347,7 @@ def test_refused_sign_ins_say_why_in_german_and_open_no_session(
 @pytest.mark.services
 def test_a_directory_that_is_down_refuses_but_break_glass_accounts_still_work(
     slapd: Slapd,
-    make_runtime,  # type: ignore[no-untyped-def]
+    make_runtime: MakeRuntime,
 ) -> None:
     runtime = make_runtime(**ldap_settings(slapd, ldap_url=f"ldap://127.0.0.1:{closed_port()}"))
     with pytest.raises(DirectoryUnavailable) as refused:
@@ -363,7 +370,7 @@ def test_a_directory_that_is_down_refuses_but_break_glass_accounts_still_work(
 @pytest.mark.services
 def test_the_server_certificate_is_checked(
     slapd: Slapd,
-    make_runtime,  # type: ignore[no-untyped-def]
+    make_runtime: MakeRuntime,
 ) -> None:
     # Without the district's CA the test server's certificate is not trusted: no bind at all.
     runtime = make_runtime(
@@ -397,21 +404,21 @@ def test_local_passwords_work_only_for_break_glass_accounts(slapd: Slapd, runtim
 def test_a_group_change_gives_the_new_role_at_sync_and_at_sign_in(
     slapd: Slapd,
     runtime: Runtime,
-    person,  # type: ignore[no-untyped-def]
+    people: People,
 ) -> None:
-    uid = person("eakte-leistung", "team-leistung-1")
+    uid = people.add("eakte-leistung", "team-leistung-1")
     sign_in(runtime, uid, slapd.user_password)
     assert account(runtime, uid).role == "leistung"
 
-    person.move(uid, into="eakte-widerspruch", out_of="eakte-leistung")
-    person.move(uid, out_of="team-leistung-1")
+    people.move(uid, into="eakte-widerspruch", out_of="eakte-leistung")
+    people.move(uid, out_of="team-leistung-1")
     report = directory.sync(runtime.sessions, runtime.settings)
     moved = account(runtime, uid)
     assert (moved.role, moved.team_id, moved.active) == ("widerspruch", None, True)
     assert (report.checked, report.updated, report.deactivated) == (1, 1, 0)
     assert report.german().startswith("Verzeichnisabgleich: 1 Konten geprüft, 1 aktualisiert")
 
-    person.move(uid, into="eakte-fallmanagement", out_of="eakte-widerspruch")
+    people.move(uid, into="eakte-fallmanagement", out_of="eakte-widerspruch")
     user, _token = sign_in(runtime, uid, slapd.user_password)
     assert user.role == account(runtime, uid).role == "fallmanagement"
     changes = [row.details["changes"] for row in audit_rows(runtime, "user.provisioned")]
@@ -423,18 +430,18 @@ def test_a_group_change_gives_the_new_role_at_sync_and_at_sign_in(
 def test_sync_deactivates_who_left_the_directory_and_ends_their_session(
     slapd: Slapd,
     runtime: Runtime,
-    person,  # type: ignore[no-untyped-def]
+    people: People,
 ) -> None:
-    leaving = person("eakte-leistung")
-    outside = person("eakte-scanstelle")
-    locked = person("eakte-leistung")
-    staying = person("eakte-leistung")
+    leaving = people.add("eakte-leistung")
+    outside = people.add("eakte-scanstelle")
+    locked = people.add("eakte-leistung")
+    staying = people.add("eakte-leistung")
     ending = (leaving, outside, locked)
     tokens = {uid: sign_in(runtime, uid, slapd.user_password)[1] for uid in ending}
     sign_in(runtime, staying, slapd.user_password)
-    person.remove(leaving)
-    person.move(outside, out_of="eakte-scanstelle")
-    person.lock(locked)
+    people.remove(leaving)
+    people.move(outside, out_of="eakte-scanstelle")
+    people.lock(locked)
 
     report = directory.sync(runtime.sessions, runtime.settings)
     assert (report.checked, report.deactivated, report.unchanged) == (4, 3, 1)
@@ -457,7 +464,7 @@ def test_sync_deactivates_who_left_the_directory_and_ends_their_session(
 @pytest.mark.services
 def test_a_directory_that_is_down_deactivates_nobody(
     slapd: Slapd,
-    make_runtime,  # type: ignore[no-untyped-def]
+    make_runtime: MakeRuntime,
 ) -> None:
     runtime = make_runtime(**ldap_settings(slapd))
     sign_in(runtime, "sbecker", slapd.user_password)
@@ -496,11 +503,11 @@ def test_the_api_signs_in_through_the_directory(slapd: Slapd, runtime: Runtime) 
 def test_the_commands_sync_and_mark_break_glass_accounts(
     slapd: Slapd,
     runtime: Runtime,
-    person,  # type: ignore[no-untyped-def]
+    people: People,
 ) -> None:
-    uid = person("eakte-admin")
+    uid = people.add("eakte-admin")
     sign_in(runtime, uid, slapd.user_password)
-    person.remove(uid)
+    people.remove(uid)
     env = cli_env(
         runtime.settings.data_dir,
         EAKTE_LDAP_URL=slapd.url,
