@@ -36,7 +36,7 @@ from records.users import (
     session_for_token,
     set_break_glass,
 )
-from tests.support import cli_env, make_settings, run_cli, service_env
+from tests.support import cli_env, make_settings, run_cli, service_env, wait_for
 
 BASE = "dc=jobcenter,dc=test"
 PEOPLE = f"ou=people,{BASE}"
@@ -459,6 +459,28 @@ def test_sync_deactivates_who_left_the_directory_and_ends_their_session(
     # Whoever left cannot sign in again.
     with pytest.raises(NotAuthenticated):
         sign_in(runtime, leaving, slapd.user_password)
+
+
+@pytest.mark.services
+def test_the_scheduled_sync_deactivates_who_left(
+    slapd: Slapd, runtime: Runtime, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The thread `eakte serve` starts; it looks every CHECK_SECONDS whether a round is due.
+    monkeypatch.setattr(directory, "CHECK_SECONDS", 0.2)
+    uid = people.add("eakte-leistung")
+    sign_in(runtime, uid, slapd.user_password)
+    people.remove(uid)
+    stop = threading.Event()
+    thread = directory.start_scheduled_sync(runtime.sessions, runtime.settings, stop)
+    assert thread is not None
+    try:
+        wait_for(lambda: not account(runtime, uid).active, 30, "the scheduled sync")
+    finally:
+        stop.set()
+        thread.join(10)
+    # One round in the interval (60 minutes by default): started, then its counts.
+    assert [row.outcome for row in audit_rows(runtime, "directory.sync")] == ["started", "ok"]
+    assert session_count(runtime) == 0
 
 
 @pytest.mark.services
