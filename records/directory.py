@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import ssl
 import threading
 from collections.abc import Iterator
@@ -62,6 +63,19 @@ NO_GROUP = "In keiner Gruppe des Verzeichnisdienstes, die einer Rolle zugeordnet
 CHECK_SECONDS = 60.0
 # LDAP result code of a bind with a wrong password (or an unknown DN).
 INVALID_CREDENTIALS = 49
+PASSWORD_EXPIRED = (
+    "Anmeldung nicht möglich: Ihr Passwort ist abgelaufen oder muss geändert werden. Bitte "
+    "ändern Sie es an einem Windows-Arbeitsplatz und melden Sie sich dann erneut an."
+)
+# Active Directory says why a bind failed in the diagnostic message ("... data 775, ..."):
+# locked out, disabled, expired account; expired password, password to be changed.
+_AD_REASONS = {
+    "775": (LOCKED, "account_locked"),
+    "533": (LOCKED, "account_locked"),
+    "701": (LOCKED, "account_locked"),
+    "532": (PASSWORD_EXPIRED, "password_expired"),
+    "773": (PASSWORD_EXPIRED, "password_expired"),
+}
 
 
 class DirectoryUnavailable(BackendUnavailable, code="directory_unavailable"):
@@ -120,8 +134,8 @@ class Directory:
         s = self.settings
         return read_secret(s.ldap_bind_password, s.ldap_bind_password_file)
 
-    def _bind(self, dn: str, password: str) -> tuple[Connection, bool, int]:
-        """A connection over TLS bound as dn: (connection, bound, LDAP result code)."""
+    def _bind(self, dn: str, password: str) -> tuple[Connection, bool, dict]:
+        """A connection over TLS bound as dn: (connection, bound, the bind's result)."""
         connection = Connection(
             self.server,
             user=dn,
@@ -130,6 +144,8 @@ class Directory:
             receive_timeout=math.ceil(self.settings.ldap_timeout_seconds),
             read_only=True,
             raise_exceptions=False,
+            # A referral would send the credentials to another server: never followed.
+            auto_referrals=False,
         )
         try:
             connection.open()
@@ -140,15 +156,15 @@ class Directory:
             log.warning("directory %s: %s", self.settings.ldap_url, exc)
             connection.unbind()
             raise DirectoryUnavailable(UNAVAILABLE, reason=str(exc)) from exc
-        return connection, bool(bound), int(connection.result.get("result", -1))
+        return connection, bool(bound), connection.result
 
     @contextmanager
     def _service(self) -> Iterator[_Reader]:
         assert self.settings.ldap_bind_dn
-        connection, bound, code = self._bind(self.settings.ldap_bind_dn, self._service_password())
+        connection, bound, result = self._bind(self.settings.ldap_bind_dn, self._service_password())
         try:
             if not bound:
-                log.error("directory: the service account was refused (result %s)", code)
+                log.error("directory: the service account was refused: %s", result)
                 raise DirectoryUnavailable(UNAVAILABLE, reason="service account refused")
             yield _Reader(self.settings, connection)
         finally:
@@ -166,12 +182,10 @@ class Directory:
             raise NotAuthenticated(LOGIN_FAILED, code="not_in_directory")
         if entry.locked:
             raise NotAuthenticated(LOCKED, code="account_locked")
-        connection, bound, code = self._bind(entry.identity.external_id, password)
+        connection, bound, result = self._bind(entry.identity.external_id, password)
         connection.unbind()
         if not bound:
-            if code == INVALID_CREDENTIALS:
-                raise NotAuthenticated(LOGIN_FAILED, code="login_failed")
-            raise DirectoryUnavailable(UNAVAILABLE, reason=f"user bind result {code}")
+            raise bind_refused(result)
         return entry.identity
 
     @contextmanager
@@ -179,6 +193,18 @@ class Directory:
         """Look-ups with the service account over one connection (sync)."""
         with self._service() as reader:
             yield reader
+
+
+def bind_refused(result: dict) -> NotAuthenticated | DirectoryUnavailable:
+    """Why the directory refused a user's bind, in German."""
+    code = int(result.get("result", -1))
+    if code != INVALID_CREDENTIALS:
+        return DirectoryUnavailable(UNAVAILABLE, reason=f"user bind result {code}")
+    diagnostic = re.search(r"\bdata ([0-9a-f]+)", str(result.get("message") or ""))
+    message, reason = _AD_REASONS.get(diagnostic.group(1) if diagnostic else "", (None, None))
+    if message and reason:
+        return NotAuthenticated(message, code=reason)
+    return NotAuthenticated(LOGIN_FAILED, code="login_failed")
 
 
 @dataclass

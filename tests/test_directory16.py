@@ -270,6 +270,30 @@ def test_one_process_takes_each_scheduled_sync_round(
     assert [row.outcome for row in audit_rows(runtime, "directory.sync")] == ["started"]
 
 
+@pytest.mark.parametrize(
+    ("data", "message", "code"),
+    [
+        ("52e", LOGIN_FAILED, "login_failed"),  # wrong password
+        ("775", directory.LOCKED, "account_locked"),  # locked out after failed attempts
+        ("533", directory.LOCKED, "account_locked"),  # disabled
+        ("532", directory.PASSWORD_EXPIRED, "password_expired"),
+        ("773", directory.PASSWORD_EXPIRED, "password_expired"),  # must change at next logon
+    ],
+)
+def test_active_directory_says_why_a_bind_failed(data: str, message: str, code: str) -> None:
+    # What Active Directory answers a refused bind (result 49, the reason in "data").
+    result = {
+        "result": 49,
+        "message": f"80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, "
+        f"data {data}, v4563\x00",
+    }
+    refused = directory.bind_refused(result)
+    assert isinstance(refused, NotAuthenticated)
+    assert (refused.message, refused.code) == (message, code)
+    busy = directory.bind_refused({"result": 51, "message": "busy"})
+    assert isinstance(busy, DirectoryUnavailable)
+
+
 def test_the_login_page_says_to_use_the_directory_account(make_runtime: MakeRuntime) -> None:
     from app.product import create_product_app
 
