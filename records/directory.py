@@ -24,7 +24,7 @@ import re
 import ssl
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
@@ -134,8 +134,10 @@ class Directory:
         s = self.settings
         return read_secret(s.ldap_bind_password, s.ldap_bind_password_file)
 
-    def _bind(self, dn: str, password: str) -> tuple[Connection, bool, dict]:
-        """A connection over TLS bound as dn: (connection, bound, the bind's result)."""
+    @contextmanager
+    def _bound(self, dn: str, password: str) -> Iterator[tuple[Connection, bool, dict]]:
+        """A connection over TLS bound as dn: (connection, bound, the bind's result); closed
+        when the block ends."""
         connection = Connection(
             self.server,
             user=dn,
@@ -148,27 +150,33 @@ class Directory:
             auto_referrals=False,
         )
         try:
-            connection.open()
-            if self.settings.ldap_security == "starttls" and not connection.start_tls():
-                raise DirectoryUnavailable(UNAVAILABLE, reason="starttls refused")
-            bound = connection.bind()
-        except LDAPException as exc:
-            log.warning("directory %s: %s", self.settings.ldap_url, exc)
-            connection.unbind()
-            raise DirectoryUnavailable(UNAVAILABLE, reason=str(exc)) from exc
-        return connection, bool(bound), connection.result
+            try:
+                connection.open()
+                if self.settings.ldap_security == "starttls" and not connection.start_tls():
+                    raise DirectoryUnavailable(UNAVAILABLE, reason="starttls refused")
+                bound = connection.bind()
+            except LDAPException as exc:
+                log.warning("directory %s: %s", self.settings.ldap_url, exc)
+                raise DirectoryUnavailable(UNAVAILABLE, reason=str(exc)) from exc
+            yield connection, bool(bound), connection.result
+        finally:
+            # A failed TLS handshake leaves the socket closed: nothing to say goodbye on.
+            with suppress(LDAPException):
+                connection.unbind()
 
     @contextmanager
-    def _service(self) -> Iterator[_Reader]:
+    def reader(self) -> Iterator[_Reader]:
+        """Look-ups with the service account over one connection."""
         assert self.settings.ldap_bind_dn
-        connection, bound, result = self._bind(self.settings.ldap_bind_dn, self._service_password())
-        try:
+        with self._bound(self.settings.ldap_bind_dn, self._service_password()) as (
+            connection,
+            bound,
+            result,
+        ):
             if not bound:
                 log.error("directory: the service account was refused: %s", result)
                 raise DirectoryUnavailable(UNAVAILABLE, reason="service account refused")
             yield _Reader(self.settings, connection)
-        finally:
-            connection.unbind()
 
     def authenticate(self, login: str, password: str) -> ExternalIdentity:
         """The identity of a user name and password the directory accepts; NotAuthenticated
@@ -176,23 +184,16 @@ class Directory:
         # An empty password would be an anonymous bind, which many servers accept.
         if not login.strip() or not password:
             raise NotAuthenticated(LOGIN_FAILED, code="login_failed")
-        with self._service() as reader:
+        with self.reader() as reader:
             entry = reader.find(login.strip())
         if entry is None:
             raise NotAuthenticated(LOGIN_FAILED, code="not_in_directory")
         if entry.locked:
             raise NotAuthenticated(LOCKED, code="account_locked")
-        connection, bound, result = self._bind(entry.identity.external_id, password)
-        connection.unbind()
-        if not bound:
-            raise bind_refused(result)
+        with self._bound(entry.identity.external_id, password) as (_connection, bound, result):
+            if not bound:
+                raise bind_refused(result)
         return entry.identity
-
-    @contextmanager
-    def reader(self) -> Iterator[_Reader]:
-        """Look-ups with the service account over one connection (sync)."""
-        with self._service() as reader:
-            yield reader
 
 
 def bind_refused(result: dict) -> NotAuthenticated | DirectoryUnavailable:
@@ -215,7 +216,10 @@ class _Reader:
     def _search(
         self, base: str, query: str, scope: Literal["BASE", "SUBTREE"], attributes: list[str]
     ) -> list[dict]:
-        ok = self.connection.search(base, query, search_scope=scope, attributes=attributes)
+        try:
+            ok = self.connection.search(base, query, search_scope=scope, attributes=attributes)
+        except LDAPException as exc:
+            raise DirectoryUnavailable(UNAVAILABLE, reason=str(exc)) from exc
         code = int(self.connection.result.get("result", -1))
         # 32: the base does not exist, an answer like no entries.
         if not ok and code not in (0, 32):

@@ -392,16 +392,26 @@ def test_a_directory_that_is_down_refuses_but_break_glass_accounts_still_work(
 
 
 @pytest.mark.services
-def test_the_server_certificate_is_checked(
-    slapd: Slapd,
-    make_runtime: MakeRuntime,
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        # Without the district's CA the server's certificate is not trusted: no bind at all.
+        {"ldap_ca_file": None},
+        {"ldap_ca_file": None, "ldap_url": "ldap://127.0.0.1:{port}", "ldap_security": "starttls"},
+        # The service account refused: a configuration fault, never "wrong password".
+        {"ldap_bind_password": "nicht-das-passwort"},
+    ],
+)
+def test_a_directory_that_cannot_be_trusted_or_used_is_unavailable(
+    slapd: Slapd, make_runtime: MakeRuntime, wrong: dict[str, object]
 ) -> None:
-    # Without the district's CA the test server's certificate is not trusted: no bind at all.
-    runtime = make_runtime(
-        **ldap_settings(slapd, ldap_url=slapd.ldaps_url, ldap_security="ldaps", ldap_ca_file=None)
-    )
-    with pytest.raises(DirectoryUnavailable):
+    settings = ldap_settings(slapd, ldap_url=slapd.ldaps_url, ldap_security="ldaps")
+    settings.update(wrong)
+    settings["ldap_url"] = str(settings["ldap_url"]).format(port=slapd.url.rsplit(":", 1)[1])
+    runtime = make_runtime(**settings)
+    with pytest.raises(DirectoryUnavailable) as refused:
         sign_in(runtime, "lmeier", slapd.user_password)
+    assert refused.value.message == directory.UNAVAILABLE
     assert session_count(runtime) == 0
 
 
