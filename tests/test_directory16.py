@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from ldap3 import MODIFY_ADD, MODIFY_DELETE, Connection, Server, Tls
@@ -539,20 +540,31 @@ def test_a_directory_that_is_down_deactivates_nobody(
 
 
 @pytest.mark.services
-def test_the_api_signs_in_through_the_directory(slapd: Slapd, runtime: Runtime) -> None:
+def test_the_api_signs_in_through_the_directory(
+    slapd: Slapd, runtime: Runtime, make_runtime: MakeRuntime
+) -> None:
     client = TestClient(create_app(runtime))
-    locked = client.post(
-        "/api/auth/login", json={"login": "gsperre", "password": slapd.user_password}
-    )
+
+    def post(login: str) -> httpx.Response:  # through whichever `client` is current
+        body = {"login": login, "password": slapd.user_password}
+        return client.post("/api/auth/login", json=body)
+
+    locked = post("gsperre")
     assert locked.status_code == 401
     assert locked.json()["error"]["message"] == directory.LOCKED
     assert not locked.cookies
-    answer = client.post(
-        "/api/auth/login", json={"login": "dschutz", "password": slapd.user_password}
-    )
+    answer = post("dschutz")
     assert answer.status_code == 200, answer.text
     assert answer.json()["role"] == "datenschutz"
     assert client.get("/api/auth/me").json()["login"] == "dschutz"
+
+    down = make_runtime(**ldap_settings(slapd, ldap_url=f"ldap://127.0.0.1:{closed_port()}"))
+    client = TestClient(create_app(down))
+    unavailable = post("dschutz")
+    assert unavailable.status_code == 503
+    assert unavailable.json()["error"]["message"] == directory.UNAVAILABLE
+    assert not unavailable.cookies
+    assert client.get("/api/auth/me").status_code == 401
 
 
 @pytest.mark.services
