@@ -34,7 +34,8 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 def get_type_names(runtime: RuntimeDep) -> dict[str, str]:
     """The German name of each document type of the catalogue, by code."""
-    return {rule.code: rule.name for rule in catalogue_for(runtime.settings).types}
+    catalogue = catalogue_for(runtime.settings, runtime.sessions)
+    return {rule.code: rule.name for rule in catalogue.types}
 
 
 TypeNamesDep = Annotated[dict[str, str], Depends(get_type_names)]

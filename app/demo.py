@@ -19,6 +19,7 @@ from records.runtime import Runtime
 from records.users import all_users, first_of_role, has_users, set_password
 
 DEMO_ADMIN = ("admin", "Administration (Demo)")
+DEMO_DPO = ("datenschutz", "Datenschutzbeauftragte (Demo)")
 LOGINS_FILE = "demo-logins.txt"
 
 
@@ -36,6 +37,7 @@ def load_demo_data(runtime: Runtime) -> int:
     with transaction(runtime.sessions) as session:
         import_staff(session, read_csv(samples / "staff.csv", STAFF_COLUMNS))
         session.add(User(login=DEMO_ADMIN[0], name=DEMO_ADMIN[1], role="admin"))
+        session.add(User(login=DEMO_DPO[0], name=DEMO_DPO[1], role="datenschutz"))
         session.flush()
         import_households(session, read_csv(samples / "households.csv", HOUSEHOLD_COLUMNS))
         lines = []

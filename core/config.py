@@ -212,6 +212,12 @@ class Settings(BaseSettings):
     identity_group_roles: dict[str, str] = Field(default_factory=dict)
     identity_group_teams: dict[str, str] = Field(default_factory=dict)
 
+    # issue 16, catalog16: the document-type catalogue as an administration page. The preview
+    # re-reads this many of the last letters' stored text; a process looks for a newly saved
+    # version at most this often (the pipeline looks for every job).
+    catalogue_preview_letters: int = Field(default=200, ge=1, le=5000)
+    catalogue_check_seconds: float = Field(default=5.0, ge=0)
+
     # issue 16, dir16: sign-in through the district's directory (LDAP, Active Directory;
     # records/directory.py). Off while no URL is set. With a directory every account signs in
     # there; local passwords work only for break-glass accounts (and demo accounts in demo

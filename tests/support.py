@@ -203,6 +203,16 @@ def client_for(runtime: Runtime, login: str | None = None) -> TestClient:
     return client
 
 
+def pages_client_for(runtime: Runtime, login: str) -> TestClient:
+    """A client of the product (pages and API), signed in as `login`."""
+    from app.product import create_product_app
+
+    client = TestClient(create_product_app(runtime))
+    answer = client.post("/api/auth/login", json={"login": login, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return client
+
+
 def work_until_idle(runtime: Runtime) -> int:
     return run_worker(runtime, threading.Event(), until_idle=True)
 

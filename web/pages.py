@@ -73,6 +73,8 @@ def home(request: Request, runtime: RuntimeDep) -> Response:
         return RedirectResponse("/anmelden", status_code=303)
     # The desk's work; for the administration, the checksum check.
     start = "/postkorb" if Capability.INBOX in capabilities(user) else "/scanstelle"
+    if Capability.AUDIT in capabilities(user):  # the data protection officer
+        start = "/datenschutz"
     return RedirectResponse(start, status_code=303)
 
 
