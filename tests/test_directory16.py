@@ -25,7 +25,7 @@ from api.app import create_app
 from app.runtime import build_runtime
 from core.db import transaction
 from core.errors import ConfigurationError, NotAuthenticated
-from records import directory
+from records import directory, privacy
 from records.directory import DirectoryUnavailable
 from records.identity import NO_ROLE
 from records.models import AuditEvent, LoginSession, User
@@ -388,6 +388,8 @@ def test_a_directory_that_is_down_refuses_but_break_glass_accounts_still_work(
     assert user.login == "notfall" and session_count(runtime) == 1
     [used] = audit_rows(runtime, "auth.break_glass")
     assert (used.actor_login, used.outcome, used.details["method"]) == ("notfall", "ok", "local")
+    # The data protection officer's audit search shows it as such.
+    assert privacy.action_label(used.action) == "Anmeldung mit Notfallkonto"
     [marked] = audit_rows(runtime, "user.break_glass")
     assert marked.details == {"login": "notfall", "break_glass": True}
 
