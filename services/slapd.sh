@@ -72,9 +72,11 @@ include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
 include /etc/ldap/schema/nis.schema
+include /etc/ldap/schema/dyngroup.schema
 modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload ppolicy
+moduleload dynlist
 pidfile $STATE/slapd.run.pid
 argsfile $STATE/slapd.args
 TLSCACertificateFile $STATE/ca.crt
@@ -89,6 +91,9 @@ directory $STATE/data
 maxsize 104857600
 overlay ppolicy
 ppolicy_default "cn=default,ou=policies,$BASE"
+# memberOf on every person, computed from the groups' member (as Active Directory has it).
+overlay dynlist
+dynlist-attrset groupOfURLs memberURL member+memberOf@groupOfNames
 
 # Passwords: only to bind with. Everything else: the service account and the entry itself.
 access to dn.base="" by * read

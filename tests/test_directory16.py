@@ -438,11 +438,12 @@ def test_local_passwords_work_only_for_break_glass_accounts(slapd: Slapd, runtim
 
 
 @pytest.mark.services
+@pytest.mark.parametrize("membership", ["search", "memberof"])
 def test_a_group_change_gives_the_new_role_at_sync_and_at_sign_in(
-    slapd: Slapd,
-    runtime: Runtime,
-    people: People,
+    slapd: Slapd, make_runtime: MakeRuntime, people: People, membership: str
 ) -> None:
+    # memberof: the entry's memberOf, as Active Directory has it (slapd: the dynlist overlay)
+    runtime = make_runtime(**ldap_settings(slapd, ldap_group_membership=membership))
     uid = people.add("eakte-leistung", "team-leistung-1")
     sign_in(runtime, uid, slapd.user_password)
     assert account(runtime, uid).role == "leistung"
