@@ -19,7 +19,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from ldap3 import MODIFY_ADD, MODIFY_DELETE, Connection, Server, Tls
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from api.app import create_app
 from app.runtime import build_runtime
@@ -28,10 +28,11 @@ from core.errors import ConfigurationError, NotAuthenticated
 from records import directory, privacy
 from records.directory import DirectoryUnavailable
 from records.identity import NO_ROLE
-from records.models import AuditEvent, LoginSession, User
+from records.models import AuditEvent, LoginSession, LoginThrottle, User
 from records.runtime import Runtime
 from records.users import (
     LOGIN_FAILED,
+    LoginThrottled,
     hash_password,
     log_in,
     session_for_token,
@@ -367,6 +368,34 @@ def test_refused_sign_ins_say_why_in_german_and_open_no_session(
     # Nobody outside the mapped groups gets an account.
     with transaction(runtime.sessions) as session:
         assert session.scalar(select(func.count()).select_from(User)) == 0
+
+
+@pytest.mark.services
+def test_wrong_passwords_at_the_directory_are_throttled_but_an_outage_is_not(
+    slapd: Slapd, make_runtime: MakeRuntime
+) -> None:
+    runtime = make_runtime(**ldap_settings(slapd, login_failures_per_account=2))
+    down = make_runtime(
+        **ldap_settings(
+            slapd,
+            ldap_url=f"ldap://127.0.0.1:{closed_port()}",
+            database_url=runtime.settings.resolved_database_url,
+            login_failures_per_account=2,
+        )
+    )
+    for _ in range(3):  # the directory being down counts against nobody
+        with pytest.raises(DirectoryUnavailable):
+            sign_in(down, "lmeier", slapd.user_password)
+    for _ in range(2):
+        with pytest.raises(NotAuthenticated):
+            sign_in(runtime, "lmeier", "falsches-passwort")
+    with pytest.raises(LoginThrottled):
+        sign_in(runtime, "lmeier", slapd.user_password)
+    # Typed in capitals: the same person and account, once the wait is over.
+    with transaction(runtime.sessions) as session:
+        session.execute(delete(LoginThrottle))
+    user, _token = sign_in(runtime, "LMeier", slapd.user_password)
+    assert user.login == "lmeier"
 
 
 @pytest.mark.services
