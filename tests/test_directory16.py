@@ -188,7 +188,7 @@ class People:
     def __init__(self, slapd: Slapd) -> None:
         self.slapd = slapd
         self.admin = slapd.admin()
-        self.added: list[str] = []
+        self.dns: dict[str, list[str]] = {}  # uid: every DN it had, the current one last
 
     def add(self, *groups: str) -> str:
         uid = f"t{uuid.uuid4().hex[:10]}"
@@ -199,15 +199,14 @@ class People:
             "mail": f"{uid}@jobcenter.test",
             "userPassword": self.slapd.user_password,
         }
+        self.dns[uid] = [f"uid={uid},{PEOPLE}"]
         assert self.admin.add(self.dn(uid), ["inetOrgPerson"], attributes), self.admin.result
-        self.added.append(uid)
         for group in groups:
             self.move(uid, into=group)
         return uid
 
-    @staticmethod
-    def dn(uid: str) -> str:
-        return f"uid={uid},{PEOPLE}"
+    def dn(self, uid: str) -> str:
+        return self.dns[uid][-1]
 
     def move(self, uid: str, *, into: str | None = None, out_of: str | None = None) -> None:
         for group, change in ((into, MODIFY_ADD), (out_of, MODIFY_DELETE)):
@@ -215,23 +214,32 @@ class People:
                 changes = {"member": [(change, [self.dn(uid)])]}
                 assert self.admin.modify(f"cn={group},{GROUPS}", changes), self.admin.result
 
+    def relocate(self, uid: str, unit: str) -> None:
+        """Move the entry into another organisational unit below ou=people (a new DN)."""
+        superior = f"ou={unit},{PEOPLE}"
+        self.admin.add(superior, ["organizationalUnit"], {"ou": unit})  # may exist already
+        assert self.admin.modify_dn(self.dn(uid), f"uid={uid}", new_superior=superior), (
+            self.admin.result
+        )
+        self.dns[uid].append(f"uid={uid},{superior}")
+
     def lock(self, uid: str) -> None:
         changes = {"pwdAccountLockedTime": [(MODIFY_ADD, ["000001010000Z"])]}
         assert self.admin.modify(self.dn(uid), changes), self.admin.result
 
     def remove(self, uid: str) -> None:
         for group in [name.split(",")[0].removeprefix("cn=") for name in [*ROLES, *TEAMS]]:
-            # not a member: refused, nothing to do
-            self.admin.modify(f"cn={group},{GROUPS}", {"member": [(MODIFY_DELETE, [self.dn(uid)])]})
+            for dn in self.dns[uid]:  # not a member: refused, nothing to do
+                self.admin.modify(f"cn={group},{GROUPS}", {"member": [(MODIFY_DELETE, [dn])]})
         assert self.admin.delete(self.dn(uid)), self.admin.result
-        self.added.remove(uid)
+        del self.dns[uid]
 
 
 @pytest.fixture
 def people(slapd: Slapd) -> Iterator[People]:
     added = People(slapd)
     yield added
-    for uid in list(added.added):
+    for uid in list(added.dns):
         added.remove(uid)
     added.admin.unbind()
 
@@ -491,6 +499,19 @@ def test_a_group_change_gives_the_new_role_at_sync_and_at_sign_in(
     changes = [row.details["changes"] for row in audit_rows(runtime, "user.provisioned")]
     assert changes[1]["role"] == ["leistung", "widerspruch"]
     assert changes[2]["role"] == ["widerspruch", "fallmanagement"]
+
+
+@pytest.mark.services
+def test_an_entry_moved_in_the_directory_keeps_its_account(
+    slapd: Slapd, runtime: Runtime, people: People
+) -> None:
+    uid = people.add("eakte-leistung")
+    first, _token = sign_in(runtime, uid, slapd.user_password)
+    people.relocate(uid, "husum")
+    people.move(uid, into="eakte-leistung")  # no referential integrity in the test directory
+    again, _token = sign_in(runtime, uid, slapd.user_password)
+    assert again.id == first.id
+    assert account(runtime, uid).external_id == f"uid={uid},ou=husum,{PEOPLE}"
 
 
 @pytest.mark.services
