@@ -55,6 +55,11 @@ UNAVAILABLE = (
     "bitte versuchen Sie es in einigen Minuten erneut. Hält die Störung an, wenden Sie sich "
     "an die IT."
 )
+NOBODY_FOUND = (
+    "Der Verzeichnisdienst kennt keines der Konten. Das deutet auf eine falsche Einstellung "
+    "(EAKTE_LDAP_USER_BASE, _USER_FILTER) oder fehlende Leserechte des Dienstkontos hin; "
+    "es wurde niemand deaktiviert."
+)
 # Why sync deactivated an account (users.deactivated_reason, the audit log).
 GONE = "Nicht mehr im Verzeichnisdienst."
 LOCKED_THERE = "Im Verzeichnisdienst gesperrt oder deaktiviert."
@@ -221,8 +226,10 @@ class _Reader:
         except LDAPException as exc:
             raise DirectoryUnavailable(UNAVAILABLE, reason=str(exc)) from exc
         code = int(self.connection.result.get("result", -1))
-        # 32: the base does not exist, an answer like no entries.
-        if not ok and code not in (0, 32):
+        # Anything but success, also "no such object" (a base that does not exist): never
+        # read as "nobody there", which would end every account at the next sync.
+        if not ok and code != 0:
+            log.error("directory: search under %s failed: %s", base, self.connection.result)
             raise DirectoryUnavailable(UNAVAILABLE, reason=f"search result {code}")
         return [e for e in self.connection.response or [] if e.get("type") == "searchResEntry"]
 
@@ -326,6 +333,10 @@ def _sync(sessions: sessionmaker[Session], settings: Settings, directory: Direct
     # Ask the directory with no transaction open; a failure here changes nothing.
     with directory.reader() as reader:
         entries = {login: reader.find(login) for login in logins}
+    if len(logins) > 1 and not any(entries.values()):
+        # Nobody found at all: a wrong base or a service account that lost its read rights,
+        # not the whole staff leaving at once.
+        raise DirectoryUnavailable(NOBODY_FOUND, reason="no account found in the directory")
     report = SyncReport(checked=len(logins))
     with transaction(sessions) as session:
         for login, entry in entries.items():

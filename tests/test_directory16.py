@@ -572,23 +572,29 @@ def test_the_scheduled_sync_deactivates_who_left(
 
 
 @pytest.mark.services
-def test_a_directory_that_is_down_deactivates_nobody(
-    slapd: Slapd,
-    make_runtime: MakeRuntime,
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"ldap_url": "ldap://127.0.0.1:{closed}"},  # down
+        {"ldap_user_base": f"ou=gibt-es-nicht,{BASE}"},  # a base that does not exist
+        {"ldap_user_base": f"ou=services,{BASE}"},  # a base with none of the people
+    ],
+)
+def test_a_directory_that_is_down_or_misconfigured_deactivates_nobody(
+    slapd: Slapd, make_runtime: MakeRuntime, fault: dict[str, str]
 ) -> None:
     runtime = make_runtime(**ldap_settings(slapd))
-    sign_in(runtime, "sbecker", slapd.user_password)
-    # The same database, the directory out of reach.
-    down = make_runtime(
-        **ldap_settings(
-            slapd,
-            ldap_url=f"ldap://127.0.0.1:{closed_port()}",
-            database_url=runtime.settings.resolved_database_url,
-        )
-    )
-    with pytest.raises(DirectoryUnavailable):
-        directory.sync(down.sessions, down.settings)
-    assert account(runtime, "sbecker").active
+    for login in ("sbecker", "wschulz"):
+        sign_in(runtime, login, slapd.user_password)
+    # The same database, the directory out of reach or asked in the wrong place.
+    wrong = {key: value.format(closed=closed_port()) for key, value in fault.items()}
+    database = runtime.settings.resolved_database_url
+    broken = make_runtime(**ldap_settings(slapd, database_url=database, **wrong))
+    with pytest.raises(DirectoryUnavailable) as refused:
+        directory.sync(broken.sessions, broken.settings)
+    if "services" in str(fault):
+        assert refused.value.message == directory.NOBODY_FOUND
+    assert account(runtime, "sbecker").active and account(runtime, "wschulz").active
     assert [row.outcome for row in audit_rows(runtime, "directory.sync")] == ["failed"]
 
 
