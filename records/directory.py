@@ -326,7 +326,7 @@ def _audit_sync(session: Session, outcome: str, **fields: object) -> None:
 
 def _sync(sessions: sessionmaker[Session], settings: Settings, directory: Directory) -> SyncReport:
     mapping = group_mapping(settings)
-    with transaction(sessions) as session:
+    with transaction(sessions, read_only=True) as session:
         logins = list(
             session.scalars(select(User.login).where(User.source == SOURCE, User.active.is_(True)))
         )
