@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up on Debian 12 as root, starts the real services (PostgreSQL, MinIO,
-# OpenSearch, an IMAP server, an OpenID Connect provider) on 127.0.0.1, and runs the whole test
-# suite against them. Extra arguments go to pytest, e.g. `scripts/test.sh -m "not slow"` or
+# OpenSearch, an IMAP server, an LDAP directory, an OpenID Connect provider) on 127.0.0.1,
+# and runs the whole test suite against them. Extra arguments go to pytest, e.g.
+# `scripts/test.sh -m "not slow"` or
 # `scripts/test.sh tests/test_api.py`.
 set -euo pipefail
 
@@ -16,7 +17,7 @@ export EAKTE_SERVICES_DIR="${EAKTE_SERVICES_DIR:-/var/tmp/eakte-services}"
 bash scripts/setup.sh --dev
 
 stop_services() {
-  for service in "${services[@]}" imap keycloak; do
+  for service in "${services[@]}" imap slapd keycloak; do
     bash "services/$service.sh" stop >/dev/null 2>&1 || true
   done
 }
@@ -56,6 +57,10 @@ eval "$(bash services/verapdf.sh env)"
 bash services/imap.sh start >"$EAKTE_SERVICES_DIR/imap-start.log" 2>&1 ||
   { cat "$EAKTE_SERVICES_DIR/imap-start.log" >&2; exit 1; }
 eval "$(bash services/imap.sh env)"
+# The directory of the sign-in tests (OpenLDAP slapd from Debian, seeded afresh; seconds).
+bash services/slapd.sh start >"$EAKTE_SERVICES_DIR/slapd-start.log" 2>&1 ||
+  { cat "$EAKTE_SERVICES_DIR/slapd-start.log" >&2; exit 1; }
+eval "$(bash services/slapd.sh env)"
 # The OpenID Connect provider of the single sign-on tests (Keycloak, Maven Central): after the
 # IMAP server for the same reason; warm, it starts in half a minute.
 bash services/keycloak.sh start >"$EAKTE_SERVICES_DIR/keycloak-start.log" 2>&1 ||

@@ -88,6 +88,7 @@ def login_page(request: Request, runtime: RuntimeDep) -> Response:
         "login.html",
         None,
         demo=settings.demo,
+        directory=bool(settings.ldap_url),
         # Single sign-on (api/routes/sso.py): the button, and why the last try was refused.
         sso_label=settings.oidc_button_label if settings.oidc_enabled else None,
         sso_href=_sso_start(request.query_params.get("next")),
