@@ -396,11 +396,14 @@ def finish(
     try:
         with transaction(sessions) as session:
             user = provision(session, identity, mapping)
-            token = open_login_session(session, user, key, settings.session_hours)
-            opened = find_login_session(session, key, token)
-            assert opened is not None
-            opened.auth_method = "oidc"
-            opened.id_token_hint = id_token
+            token = open_login_session(
+                session,
+                user,
+                key,
+                settings.session_hours,
+                auth_method="oidc",
+                id_token_hint=id_token,
+            )
             user.last_login_at = utcnow()
             audit.record(session, user, "auth.login", method="sso", address=address)
     except NotAuthenticated as exc:  # no mapped group, several roles, a login taken

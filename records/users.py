@@ -280,8 +280,16 @@ def _token_hash(secret_key: str, token: str) -> str:
 
 
 def open_login_session(
-    session: Session, user: User, secret_key: str, hours: int, *, auth_method: str = "local"
+    session: Session,
+    user: User,
+    secret_key: str,
+    hours: int,
+    *,
+    auth_method: str = "local",
+    id_token_hint: str | None = None,
 ) -> str:
+    """A new session of the user; its token for the cookie. Single sign-on keeps the ID token,
+    sent back to the provider when the user signs out."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     session.execute(delete(LoginSession).where(LoginSession.expires_at < now))
@@ -293,6 +301,7 @@ def open_login_session(
             expires_at=now + timedelta(hours=hours),
             last_seen_at=now,
             auth_method=auth_method,
+            id_token_hint=id_token_hint,
         )
     )
     return token
