@@ -20,6 +20,7 @@ from api.routes import (
     objections,
     pages,
     search,
+    sso,
     viewer,
     workplace,
 )
@@ -59,6 +60,7 @@ def create_app(runtime: Runtime, *, error_page: PageRenderer | None = None) -> F
         objections.router,
         exports.router,
         search.router,
+        sso.router,  # single sign-on (issue 16)
     )
     for router in routers:
         app.include_router(router)

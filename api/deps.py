@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from core.config import Settings
@@ -34,7 +34,8 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 def get_type_names(runtime: RuntimeDep) -> dict[str, str]:
     """The German name of each document type of the catalogue, by code."""
-    return {rule.code: rule.name for rule in catalogue_for(runtime.settings).types}
+    catalogue = catalogue_for(runtime.settings, runtime.sessions)
+    return {rule.code: rule.name for rule in catalogue.types}
 
 
 TypeNamesDep = Annotated[dict[str, str], Depends(get_type_names)]
@@ -68,6 +69,28 @@ def session_cookie_name(settings: Settings) -> str:
     this host, for path /, and never from a sibling subdomain or plain HTTP (it requires
     Secure, so without TLS the plain name stays)."""
     return "__Host-eakte_session" if settings.cookie_secure else SESSION_COOKIE
+
+
+def client_address(request: Request) -> str:
+    # uvicorn takes it from X-Forwarded-For only when the proxy is trusted (forwarded_allow_ips).
+    return request.client.host if request.client else "unbekannt"
+
+
+def set_session_cookie(response: Response, settings: Settings, token: str) -> None:
+    """The session cookie of a login (password, directory or single sign-on)."""
+    response.set_cookie(
+        session_cookie_name(settings),
+        token,
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        # Lax, not Strict: a link to a document in an e-mail or on the intranet opens it for
+        # the logged-in person (Strict would show the login page although they are logged
+        # in). Lax still keeps the cookie off every cross-site POST, and api/csrf.py refuses
+        # changing requests from any other origin, same site included.
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
 
 
 # Sent by a page's own asks in the background (live updates: the change token and what the page

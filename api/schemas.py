@@ -1239,3 +1239,8 @@ class PageEditOut(Out):
     kind: Literal["split", "move", "remove", "rotate"]
     message: str
     documents: list[EditedDocumentOut]
+
+
+class LogoutOut(Ok):
+    # After a single sign-on session: the provider's sign-out address to go to next.
+    redirect: str | None = None

@@ -27,11 +27,13 @@ user_app = typer.Typer(help="Benutzerkonten verwalten", no_args_is_help=True)
 audit_app = typer.Typer(help="Prüfprotokoll (Audit-Log)", no_args_is_help=True)
 db_app = typer.Typer(help="Datenbank verwalten", no_args_is_help=True)
 mailbox_app = typer.Typer(help="Funktionspostfach (IMAP) abrufen", no_args_is_help=True)
+directory_app = typer.Typer(help="Verzeichnisdienst (LDAP/Active Directory)", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(mailbox_app, name="mailbox")
+app.add_typer(directory_app, name="directory")
 
 
 def _settings() -> Settings:
@@ -275,6 +277,56 @@ def set_password_command(login: str) -> None:
         typer.echo(exc.message, err=True)
         raise typer.Exit(1) from None
     typer.echo(f"Passwort für {login} gesetzt.")
+
+
+@user_app.command("break-glass")
+def break_glass_command(
+    login: str,
+    on: Annotated[
+        bool, typer.Option("--on/--off", help="Als Notfallkonto markieren oder nicht mehr")
+    ] = True,
+) -> None:
+    """Ein lokales Konto als Notfallkonto markieren: Es meldet sich mit seinem lokalen
+    Passwort an, auch wenn ein Verzeichnisdienst eingerichtet ist (jede Anmeldung wird
+    protokolliert). Mit --off endet das."""
+    from core.db import transaction
+    from records.users import set_break_glass
+
+    runtime = _runtime()
+    try:
+        with transaction(runtime.sessions) as session:
+            user = set_break_glass(session, login, on)
+            without_password = not user.password_hash
+    except EAkteError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(1) from None
+    finally:
+        runtime.close()
+    if on:
+        typer.echo(f"{login} ist jetzt ein Notfallkonto.")
+        if without_password:
+            typer.echo(f"Es hat noch kein Passwort: eakte user set-password {login}")
+    else:
+        typer.echo(f"{login} ist kein Notfallkonto mehr.")
+
+
+@directory_app.command("sync")
+def directory_sync_command() -> None:
+    """Die Konten aus dem Verzeichnisdienst abgleichen: Rolle, Team und Name folgen den
+    Gruppen; wer nicht mehr im Verzeichnis, gesperrt oder in keiner zugeordneten Gruppe ist,
+    wird deaktiviert (offene Sitzungen enden)."""
+    _logging_quiet()
+    from records.directory import sync
+
+    runtime = _runtime()
+    try:
+        report = sync(runtime.sessions, runtime.settings)
+    except EAkteError as exc:
+        typer.echo(f"Abgleich fehlgeschlagen, nichts geändert: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        runtime.close()
+    typer.echo(report.german())
 
 
 def _noted_head(value: str | None) -> tuple[int, str] | None:

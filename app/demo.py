@@ -26,6 +26,7 @@ DEMO_OFFICES = {
     "Dienststelle Husum": ("Leistung Husum", "Fallmanagement", "Poststelle", "Widerspruchsstelle"),
     "Dienststelle Niebüll": ("Leistung Niebüll", "Leistung Inseln"),
 }
+DEMO_DPO = ("datenschutz", "Datenschutzbeauftragte (Demo)")
 LOGINS_FILE = "demo-logins.txt"
 
 
@@ -43,6 +44,7 @@ def load_demo_data(runtime: Runtime) -> int:
     with transaction(runtime.sessions) as session:
         import_staff(session, read_csv(samples / "staff.csv", STAFF_COLUMNS))
         session.add(User(login=DEMO_ADMIN[0], name=DEMO_ADMIN[1], role="admin"))
+        session.add(User(login=DEMO_DPO[0], name=DEMO_DPO[1], role="datenschutz"))
         session.flush()
         for office_name, team_names in DEMO_OFFICES.items():
             office = Office(name=office_name)

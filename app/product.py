@@ -13,6 +13,7 @@ from records.runtime import Runtime
 from web.admin_pages import router as admin_router
 from web.akte_pages import router as akte_router
 from web.aktenauszug_pages import router as aktenauszug_router
+from web.catalogue_pages import router as catalogue_router
 from web.clearing_pages import router as clearing_router
 from web.deputy_pages import router as deputy_router
 from web.desk_pages import router as desk_router
@@ -21,6 +22,7 @@ from web.legal_dialog_pages import router as legal_dialog_router
 from web.legal_pages import router as legal_router
 from web.page_edit_pages import router as page_edit_router
 from web.pages import STATIC_DIR, router, templates
+from web.privacy_pages import router as privacy_router
 from web.search_pages import router as search_router
 from web.security_headers import SecurityHeaders
 from web.workplace_pages import router as workplace_router
@@ -39,12 +41,14 @@ def create_product_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(legal_router)
     app.include_router(legal_dialog_router)
     app.include_router(deputy_router)
+    app.include_router(catalogue_router)
     app.include_router(aktenauszug_router)
     app.include_router(desk_router)
     app.include_router(clearing_router)
     app.include_router(page_edit_router)
     app.include_router(search_router)
     app.include_router(admin_router)
+    app.include_router(privacy_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _outermost(app, hsts=runtime.settings.cookie_secure)
     return app

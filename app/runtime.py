@@ -10,6 +10,7 @@ from functools import partial
 
 from core.config import Settings
 from core.db import make_engine, make_session_factory
+from ingest.catalogue import Source
 from ingest.filing import catalogue_for
 from records.db_roles import migrate_database
 from records.runtime import Runtime
@@ -26,12 +27,14 @@ def build_runtime(settings: Settings, *, migrate_schema: bool = True) -> Runtime
     if migrate_schema:
         migrate_database(settings, engine)
     blobs = open_blob_store(settings)
-    index = open_search_index(settings, type_names=partial(type_name, settings))
+    sessions = make_session_factory(engine)
+    index = open_search_index(settings, type_names=partial(type_name, settings, sessions))
     overrides = OverrideCache(settings.resolved_database_url)
-    return Runtime(settings, engine, make_session_factory(engine), blobs, index, overrides)
+    return Runtime(settings, engine, sessions, blobs, index, overrides)
 
 
-def type_name(settings: Settings, code: str) -> str | None:
-    """The German name of a document type in the configured catalogue (searched with its
-    documents), read again when the administrator changed the catalogue."""
-    return next((rule.name for rule in catalogue_for(settings).types if rule.code == code), None)
+def type_name(settings: Settings, sessions: Source, code: str) -> str | None:
+    """The German name of a document type in the catalogue in force (searched with its
+    documents), read again when the administration saved a new version."""
+    catalogue = catalogue_for(settings, sessions)
+    return next((rule.name for rule in catalogue.types if rule.code == code), None)

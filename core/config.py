@@ -212,6 +212,81 @@ class Settings(BaseSettings):
     identity_group_roles: dict[str, str] = Field(default_factory=dict)
     identity_group_teams: dict[str, str] = Field(default_factory=dict)
 
+    # issue 16, catalog16: the document-type catalogue as an administration page. The preview
+    # re-reads this many of the last letters' stored text; a process looks for a newly saved
+    # version at most this often (the pipeline looks for every job).
+    catalogue_preview_letters: int = Field(default=200, ge=1, le=5000)
+    catalogue_check_seconds: float = Field(default=5.0, ge=0)
+
+    # issue 16, dir16: sign-in through the district's directory (LDAP, Active Directory;
+    # records/directory.py). Off while no URL is set. With a directory every account signs in
+    # there; local passwords work only for break-glass accounts (and demo accounts in demo
+    # mode). E.g. ldap://dc1.kreis.local:389 with starttls, ldaps://dc1.kreis.local:636.
+    ldap_url: str | None = None
+    # "starttls" (ldap://, then StartTLS), "ldaps" (TLS from the start); "plain" sends the
+    # passwords unencrypted and is allowed in demo mode only.
+    ldap_security: Literal["starttls", "ldaps", "plain"] = "starttls"
+    # CA certificates to trust besides the system's (the district's internal CA).
+    ldap_ca_file: Path | None = None
+    # The service account the users and groups are searched with (read only).
+    ldap_bind_dn: str | None = None
+    ldap_bind_password: SecretStr | None = None
+    # A file holding the service account's password (first line); instead of the above.
+    ldap_bind_password_file: Path | None = None
+    ldap_user_base: str = ""
+    # {login} is replaced by the escaped user name typed at sign-in. Active Directory:
+    # (&(objectClass=user)(sAMAccountName={login})).
+    ldap_user_filter: str = "(&(objectClass=inetOrgPerson)(uid={login}))"
+    # The attributes of the entry: user name (AD: sAMAccountName), name (AD: displayName), mail.
+    ldap_login_attribute: str = "uid"
+    ldap_name_attribute: str = "cn"
+    ldap_mail_attribute: str = "mail"
+    # Group membership: "search" looks for groups under ldap_group_base with ldap_group_filter
+    # ({dn}: the user's DN, escaped); "memberof" reads the entry's memberOf attribute (AD, or
+    # OpenLDAP with the memberof overlay). AD with nested groups:
+    # (member:1.2.840.113556.1.4.1941:={dn}).
+    ldap_group_membership: Literal["search", "memberof"] = "search"
+    ldap_group_base: str = ""
+    ldap_group_filter: str = "(|(member={dn})(uniqueMember={dn}))"
+    # An entry matching this filter is locked or disabled: AD's "account disabled" bit and
+    # OpenLDAP's password policy lock. Attributes a server does not know match nothing.
+    ldap_locked_filter: str = (
+        "(|(pwdAccountLockedTime=*)(userAccountControl:1.2.840.113556.1.4.803:=2))"
+    )
+    ldap_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    # How often `eakte serve` compares the directory with its accounts (0: never; the command
+    # `eakte directory sync` still does).
+    ldap_sync_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
+
+    @model_validator(mode="after")
+    def _check_directory(self) -> Settings:
+        if not self.ldap_url:
+            return self
+        if self.ldap_security == "plain" and not self.demo:
+            raise ConfigurationError(
+                "EAKTE_LDAP_SECURITY=plain sends passwords unencrypted and is allowed in demo "
+                "mode only; use starttls or ldaps"
+            )
+        scheme = "ldaps://" if self.ldap_security == "ldaps" else "ldap://"
+        if not self.ldap_url.lower().startswith(scheme):
+            raise ConfigurationError(
+                f"EAKTE_LDAP_URL must begin with {scheme} for "
+                f"EAKTE_LDAP_SECURITY={self.ldap_security}"
+            )
+        if not self.ldap_bind_dn or not self.ldap_user_base:
+            raise ConfigurationError(
+                "EAKTE_LDAP_BIND_DN and EAKTE_LDAP_USER_BASE must be set with EAKTE_LDAP_URL"
+            )
+        if (self.ldap_bind_password is None) == (self.ldap_bind_password_file is None):
+            raise ConfigurationError(
+                "set exactly one of EAKTE_LDAP_BIND_PASSWORD and EAKTE_LDAP_BIND_PASSWORD_FILE"
+            )
+        if "{login}" not in self.ldap_user_filter:
+            raise ConfigurationError("EAKTE_LDAP_USER_FILTER must contain {login}")
+        if self.ldap_group_membership == "search" and "{dn}" not in self.ldap_group_filter:
+            raise ConfigurationError("EAKTE_LDAP_GROUP_FILTER must contain {dn}")
+        return self
+
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
         if not self.demo and self.secret_key.get_secret_value() == DEMO_SECRET_KEY:
@@ -240,7 +315,54 @@ class Settings(BaseSettings):
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
 
+    # issue 16, oidc16: single sign-on with OpenID Connect (records/oidc.py), off while no
+    # issuer is set. The provider's discovery document is read from
+    # <issuer>/.well-known/openid-configuration; register <base URL>/anmelden/sso/zurueck as
+    # redirect URI and <base URL>/anmelden as post-logout redirect URI. Groups are mapped with
+    # identity_group_roles / identity_group_teams, as for the directory.
+    oidc_issuer: str | None = None
+    oidc_client_id: str = "eakte"
+    # A confidential client's secret (client_secret_basic); none for a public client (PKCE
+    # alone).
+    oidc_client_secret: SecretStr | None = None
+    # A file holding the secret (first line), e.g. a container secret; instead of the above.
+    oidc_client_secret_file: Path | None = None
+    oidc_scopes: str = "openid profile email"
+    # The ID token claim listing the person's groups, and the one that becomes the login name.
+    oidc_groups_claim: str = "groups"
+    oidc_login_claim: str = "preferred_username"
+    oidc_timeout_seconds: float = Field(default=10.0, gt=0)
+    # What the login page's button says.
+    oidc_button_label: str = "Mit Single Sign-on anmelden"
+
+    @model_validator(mode="after")
+    def _check_oidc(self) -> Settings:
+        if self.oidc_client_secret is not None and self.oidc_client_secret_file is not None:
+            raise ConfigurationError(
+                "set at most one of EAKTE_OIDC_CLIENT_SECRET and EAKTE_OIDC_CLIENT_SECRET_FILE"
+            )
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def read_secret(value: SecretStr | None, file: Path | None) -> str:
+    """A password from the settings: given directly, or the first line of a file (a
+    container secret). ConfigurationError when the file cannot be read."""
+    if value is not None:
+        return value.get_secret_value()
+    assert file is not None
+    try:
+        lines = file.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"Die Passwortdatei {file} kann nicht gelesen werden: {exc.strerror}"
+        ) from None
+    return lines[0] if lines else ""

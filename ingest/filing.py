@@ -8,20 +8,19 @@ through records.routing, inside the same transaction that stores the document.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.config import Settings
 from core.dates import local_date
+from ingest.catalogue import Source, in_force
 from ingest.recognition import (
     Catalogue,
     HouseholdRecord,
     MasterData,
     MemberRecord,
     Recognition,
-    load_catalogue,
     recognise,
 )
 from records.duplicates import mark_duplicate
@@ -29,19 +28,14 @@ from records.models import Document, Household, Member, RecognitionAlias, ScanBa
 from records.routing import file_document
 
 _lock = threading.Lock()
-_catalogues: dict[tuple[str, float], Catalogue] = {}
 _master: dict[str, tuple[tuple[object, ...], MasterData]] = {}
 
 
-def catalogue_for(settings: Settings) -> Catalogue:
-    """The configured catalogue, read again when the administrator changed the file."""
-    path = settings.doctypes_file
-    key = (str(path), path.stat().st_mtime if path is not None else 0.0)
-    with _lock:
-        if key not in _catalogues:
-            _catalogues.clear()
-            _catalogues[key] = load_catalogue(Path(path) if path is not None else None)
-        return _catalogues[key]
+def catalogue_for(settings: Settings, source: Source = None) -> Catalogue:
+    """The catalogue in force (ingest.catalogue): the version the administration saved last,
+    else the configured file. With a session it asks the database now (the pipeline, per
+    job), with a session factory at most every few seconds."""
+    return in_force(settings, source).catalogue
 
 
 def _master_version(session: Session) -> tuple[object, ...]:
@@ -111,7 +105,7 @@ def recognise_all(
     """Recognise each document; `sender_addresses[i]` is the From address of document i when it
     came by e-mail (evidence where the master data holds that address), else None."""
     master = master_data(session)
-    catalogue = catalogue_for(settings)
+    catalogue = catalogue_for(settings, session)
     aliases = learned_aliases(session)
     senders = list(sender_addresses or [])
     senders += [None] * (len(documents) - len(senders))

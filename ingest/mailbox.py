@@ -42,9 +42,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.config import Settings
+from core.config import Settings, read_secret
 from core.db import transaction, utcnow
-from core.errors import UploadRejected
+from core.errors import ConfigurationError, UploadRejected
 from ingest.email_pdf.parse import looks_like_email
 from ingest.hotfolder import clean_name, shown
 from ingest.intake import accept_file
@@ -138,17 +138,10 @@ def _ok(response: tuple[str, list], what: str) -> list:
 
 
 def _password(settings: Settings) -> str:
-    if settings.mailbox_password is not None:
-        return settings.mailbox_password.get_secret_value()
-    assert settings.mailbox_password_file is not None
     try:
-        lines = settings.mailbox_password_file.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise MailboxUnavailable(
-            f"Die Passwortdatei {settings.mailbox_password_file} kann nicht gelesen werden: "
-            f"{exc.strerror}"
-        ) from None
-    return lines[0] if lines else ""
+        return read_secret(settings.mailbox_password, settings.mailbox_password_file)
+    except ConfigurationError as exc:
+        raise MailboxUnavailable(exc.message) from None
 
 
 def connect(settings: Settings) -> imaplib.IMAP4:

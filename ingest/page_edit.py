@@ -200,7 +200,7 @@ def route_after_edit(session: Session, settings: Settings, applied: Applied) -> 
     for kept in (applied.source, applied.target):
         if kept is not None:
             mark_again(session, kept)
-    catalogue = catalogue_for(settings)
+    catalogue = catalogue_for(settings, session)
     created = applied.created
     if created is not None and created.discarded_at is None:
         source = applied.source

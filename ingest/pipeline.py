@@ -598,8 +598,9 @@ def _commit(
     stored: list[_Stored],
     recognitions: list[Recognition | None],
 ) -> None:
-    catalogue = catalogue_for(runtime.settings)
     with transaction(runtime.sessions) as session:
+        # The catalogue in force for this job: a version saved a moment ago counts.
+        catalogue = catalogue_for(runtime.settings, session)
         batch = session.get(ScanBatch, batch_id)
         if batch is None:
             raise PermanentFailure("Der Stapel ist nicht mehr vorhanden.")

@@ -32,6 +32,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Exists, Select, and_, exists, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from core.dates import local_today
@@ -412,6 +413,22 @@ _WHOSE_TASK = {
 NO_CAPABILITY = "Kein Zugriff: Das gehört nicht zu den Aufgaben Ihrer Rolle."
 
 
+# The objects a refusal may name whose household the audit row records (Gate.refuse).
+_REFUSED_OBJECTS: dict[str, type] = {
+    "document": Document,
+    "objection": Objection,
+    "appeal": Appeal,
+    "export": FileExport,
+    "inbox_item": InboxItem,
+}
+
+
+def _bg_number_of(document: Document | None) -> str | None:
+    """The household a document belongs to (also while held for the quality check or
+    discarded), for the audit row of a refusal; None in clearing."""
+    return document.household.bg_number if document and document.household else None
+
+
 @dataclass
 class Gate:
     """One user's way to social data within one unit of work. Every open_* call checks and
@@ -439,8 +456,12 @@ class Gate:
         bg_number: str | None = None,
         **details: Any,
     ) -> AccessDenied:
-        """The refusal to raise: its audit row goes with it."""
+        """The refusal to raise: its audit row goes with it. A refusal of an existing object
+        of a household carries that household's BG number (the data protection officer's
+        report lists it; the refused user is told nothing about it)."""
         error = AccessDenied(message)
+        if bg_number is None:
+            bg_number = self._household_number(object_type, object_id)
         error.after_rollback = audit.pending(
             self.user,
             action,
@@ -451,6 +472,25 @@ class Gate:
             **details,
         )
         return error
+
+    def _household_number(self, object_type: str | None, object_id: object) -> str | None:
+        """The BG number of the household of the object a refusal names, if it exists."""
+        model = _REFUSED_OBJECTS.get(object_type or "")
+        if model is None or object_id is None:
+            return None
+        try:
+            key: object = object_id
+            if not isinstance(object_id, uuid.UUID | int):
+                key = uuid.UUID(str(object_id)) if model is Document else int(str(object_id))
+            with self.session.no_autoflush:
+                row = self.session.get(model, key)
+                if isinstance(row, InboxItem):
+                    row = row.document
+                household_id = getattr(row, "household_id", None)
+                household = self.session.get(Household, household_id) if household_id else None
+        except (ValueError, TypeError, SQLAlchemyError):
+            return None
+        return household.bg_number if household else None
 
     def record(
         self,
@@ -571,7 +611,7 @@ class Gate:
                 NO_ACCESS.format(what="Dieses Dokument"),
                 object_type="document",
                 object_id=str(document_id)[:64],
-                bg_number=access_key_of(document) if document else None,
+                bg_number=_bg_number_of(document),
             )
         if audited:
             self.record_on(document, action, grant=grant, **details)
@@ -605,7 +645,7 @@ class Gate:
                 "Kein Zugriff: Dieser Eintrag liegt nicht in Ihrem Postkorb.",
                 object_type="inbox_item",
                 object_id=item_id,
-                bg_number=access_key_of(document) if document else None,
+                bg_number=_bg_number_of(document),
             )
         return item, grant
 

@@ -111,7 +111,9 @@ def find_account(session: Session, identity: ExternalIdentity) -> User | None:
     if user is not None:
         return user
     user = session.scalar(select(User).where(User.login == identity.login))
-    if user is not None and (user.break_glass or user.source != "local"):
+    # A directory account under another DN: its entry moved (an OIDC subject never changes).
+    moved = user is not None and user.source == identity.source == "ldap"
+    if user is not None and (user.break_glass or (user.source != "local" and not moved)):
         raise NotAuthenticated(TAKEN.format(login=identity.login), code="login_taken")
     return user
 

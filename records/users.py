@@ -56,6 +56,33 @@ def set_password(session: Session, login: str, password: str, *, demo: bool = Fa
     return user
 
 
+def set_break_glass(session: Session, login: str, on: bool, *, actor: User | None = None) -> User:
+    """Mark a local account as a break-glass account (it keeps its local password when a
+    directory or single sign-on is configured) or end that; audited as `user.break_glass`."""
+    user = session.scalar(select(User).where(User.login == login))
+    if user is None:
+        raise NotFound(f"Benutzer {login} ist nicht bekannt.")
+    if user.source != "local":
+        raise InvalidInput(
+            f"{login} kommt aus dem Verzeichnisdienst oder der zentralen Anmeldung; nur lokale "
+            "Konten können Notfallkonten sein.",
+            code="not_local",
+        )
+    if user.break_glass != on:
+        user.break_glass = on
+        audit.record(
+            session,
+            actor,
+            "user.break_glass",
+            object_type="user",
+            object_id=user.id,
+            actor_login=None if actor else "cli",
+            login=login,
+            break_glass=on,
+        )
+    return user
+
+
 def end_sessions(session: Session, user_id: int) -> None:
     session.execute(delete(LoginSession).where(LoginSession.user_id == user_id))
 
@@ -74,13 +101,22 @@ class Credentials:
     password_hash: str
     active: bool = False
     is_demo: bool = False
+    break_glass: bool = False
 
 
 def read_credentials(session: Session, login: str) -> Credentials:
     user = session.scalar(select(User).where(User.login == login))
     if user is None or not user.password_hash:
         return Credentials(None, _DUMMY_HASH)
-    return Credentials(user.id, user.password_hash, user.active, user.is_demo)
+    return Credentials(user.id, user.password_hash, user.active, user.is_demo, user.break_glass)
+
+
+def local_password_allowed(credentials: Credentials, settings: Settings) -> bool:
+    """With a directory configured only break-glass accounts (and demo accounts in demo
+    mode) sign in with a local password; everybody else signs in through the directory."""
+    if not settings.ldap_url:
+        return True
+    return credentials.break_glass or (settings.demo and credentials.is_demo)
 
 
 def password_matches(credentials: Credentials, password: str) -> bool:
@@ -243,7 +279,17 @@ def _token_hash(secret_key: str, token: str) -> str:
     return hmac.new(secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
 
 
-def open_login_session(session: Session, user: User, secret_key: str, hours: int) -> str:
+def open_login_session(
+    session: Session,
+    user: User,
+    secret_key: str,
+    hours: int,
+    *,
+    auth_method: str = "local",
+    id_token_hint: str | None = None,
+) -> str:
+    """A new session of the user; its token for the cookie. Single sign-on keeps the ID token,
+    sent back to the provider when the user signs out."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     session.execute(delete(LoginSession).where(LoginSession.expires_at < now))
@@ -254,9 +300,16 @@ def open_login_session(session: Session, user: User, secret_key: str, hours: int
             created_at=now,
             expires_at=now + timedelta(hours=hours),
             last_seen_at=now,
+            auth_method=auth_method,
+            id_token_hint=id_token_hint,
         )
     )
     return token
+
+
+def find_login_session(session: Session, secret_key: str, token: str) -> LoginSession | None:
+    """The login session of a cookie value, whatever its state (single sign-on marks its own)."""
+    return session.get(LoginSession, _token_hash(secret_key, token))
 
 
 def session_for_token(
@@ -346,11 +399,18 @@ def _refused(session: Session, login: str, code: str, address: str) -> None:
 def log_in(
     sessions: sessionmaker[Session], settings: Settings, login: str, password: str, address: str
 ) -> tuple[User, str]:
-    """The user and a new session token, or NotAuthenticated / LoginThrottled; audited.
+    """The user and a new session token, or NotAuthenticated / LoginThrottled /
+    DirectoryUnavailable; audited.
 
-    Three short transactions with the Argon2 check between them, none open while it runs;
-    failures are counted per account and per address in the database, so every web process
-    of `eakte serve` sees them and a restart forgets none."""
+    Three short transactions with the slow check between them, none open while it runs: the
+    Argon2 hash of a local password, or the directory's binds (records/directory.py) when a
+    directory is configured and the account is no break-glass account. Failures are counted
+    per account and per address in the database, so every web process of `eakte serve` sees
+    them and a restart forgets none; a directory that does not answer counts as no failure."""
+    # Imported here: records.identity (and so the directory) builds on this module.
+    from records import directory as ldap
+    from records.identity import provision
+
     policy = ThrottlePolicy.from_settings(settings)
     with transaction(sessions) as session:
         wait = login_wait(session, policy, login, address)
@@ -360,24 +420,51 @@ def log_in(
             credentials = read_credentials(session, login)
     if wait:
         raise refuse_throttled(wait)
-    verified = password_matches(credentials, password)
-    new_hash = new_hash_if_outdated(credentials, password) if verified else None
-    failure: NotAuthenticated | None = None
+    failure: NotAuthenticated | ldap.DirectoryUnavailable | None = None
+    identity = None
+    verified = False
+    new_hash = None
+    directory = ldap.Directory.from_settings(settings)
+    if directory is not None and not local_password_allowed(credentials, settings):
+        try:
+            identity = directory.authenticate(login, password)
+        except (NotAuthenticated, ldap.DirectoryUnavailable) as exc:
+            failure = exc
+    else:
+        verified = password_matches(credentials, password)
+        new_hash = new_hash_if_outdated(credentials, password) if verified else None
     with transaction(sessions) as session:
         try:
-            if not verified:
+            if failure is not None:
+                raise failure
+            if identity is not None:
+                with session.begin_nested():
+                    user = provision(session, identity, ldap.group_mapping(settings))
+            elif not verified:
                 raise NotAuthenticated(LOGIN_FAILED, code="login_failed")
-            user = accept_login(session, credentials, demo_mode=settings.demo, new_hash=new_hash)
-        except NotAuthenticated as exc:
-            record_login_failure(session, policy, login, address)
+            else:
+                user = accept_login(
+                    session, credentials, demo_mode=settings.demo, new_hash=new_hash
+                )
+        except (NotAuthenticated, ldap.DirectoryUnavailable) as exc:
+            if not isinstance(exc, ldap.DirectoryUnavailable):
+                record_login_failure(session, policy, login, address)
             _refused(session, login, exc.code, address)
             failure = exc
         else:
             clear_account_failures(session, login)
+            method = "ldap" if identity is not None else "local"
             token = open_login_session(
-                session, user, settings.secret_key.get_secret_value(), settings.session_hours
+                session,
+                user,
+                settings.secret_key.get_secret_value(),
+                settings.session_hours,
+                auth_method=method,
             )
-            audit.record(session, user, "auth.login", address=address)
+            user.last_login_at = utcnow()
+            # Every use of a break-glass account stands out in the audit log.
+            action = "auth.break_glass" if method == "local" and user.break_glass else "auth.login"
+            audit.record(session, user, action, address=address, method=method)
     if failure is not None:
         raise failure
     return user, token

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets everything up on Debian 12 as root, starts the real services (PostgreSQL, MinIO,
-# OpenSearch, an IMAP server) on 127.0.0.1, and runs the whole test suite against them. Extra
-# arguments go to pytest, e.g. `scripts/test.sh -m "not slow"` or `scripts/test.sh tests/test_api.py`.
+# OpenSearch, an IMAP server, an LDAP directory, an OpenID Connect provider) on 127.0.0.1,
+# and runs the whole test suite against them. Extra arguments go to pytest, e.g.
+# `scripts/test.sh -m "not slow"` or
+# `scripts/test.sh tests/test_api.py`.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,7 +17,7 @@ export EAKTE_SERVICES_DIR="${EAKTE_SERVICES_DIR:-/var/tmp/eakte-services}"
 bash scripts/setup.sh --dev
 
 stop_services() {
-  for service in "${services[@]}" imap; do
+  for service in "${services[@]}" imap slapd keycloak; do
     bash "services/$service.sh" stop >/dev/null 2>&1 || true
   done
 }
@@ -55,6 +57,15 @@ eval "$(bash services/verapdf.sh env)"
 bash services/imap.sh start >"$EAKTE_SERVICES_DIR/imap-start.log" 2>&1 ||
   { cat "$EAKTE_SERVICES_DIR/imap-start.log" >&2; exit 1; }
 eval "$(bash services/imap.sh env)"
+# The directory of the sign-in tests (OpenLDAP slapd from Debian, seeded afresh; seconds).
+bash services/slapd.sh start >"$EAKTE_SERVICES_DIR/slapd-start.log" 2>&1 ||
+  { cat "$EAKTE_SERVICES_DIR/slapd-start.log" >&2; exit 1; }
+eval "$(bash services/slapd.sh env)"
+# The OpenID Connect provider of the single sign-on tests (Keycloak, Maven Central): after the
+# IMAP server for the same reason; warm, it starts in half a minute.
+bash services/keycloak.sh start >"$EAKTE_SERVICES_DIR/keycloak-start.log" 2>&1 ||
+  { cat "$EAKTE_SERVICES_DIR/keycloak-start.log" >&2; exit 1; }
+eval "$(bash services/keycloak.sh env)"
 echo "test: services ready after $(( $(date +%s) - started )) s"
 
 # The production deployment must stay a valid compose file; secrets are placeholders here.

@@ -203,8 +203,8 @@ def client_for(runtime: Runtime, login: str | None = None) -> TestClient:
     return client
 
 
-def product_client(runtime: Runtime, login: str) -> TestClient:
-    """A client of the product (pages and API) signed in as `login` with PASSWORD."""
+def pages_client_for(runtime: Runtime, login: str) -> TestClient:
+    """A client of the product (pages and API), signed in as `login`."""
     from app.product import create_product_app
 
     client = TestClient(create_product_app(runtime))

@@ -30,7 +30,7 @@ from tests.support import (
     add_admin,
     audit_rows,
     load_people,
-    product_client,
+    pages_client_for,
     sample,
     staff_csv_moving,
 )
@@ -60,7 +60,7 @@ def people(sqlite_runtime: Runtime) -> Runtime:
 
 @pytest.fixture
 def admin_client(people: Runtime) -> Iterator[TestClient]:
-    with product_client(people, "admin") as client:
+    with pages_client_for(people, "admin") as client:
         yield client
 
 
@@ -86,7 +86,7 @@ PAGES = (
 
 @pytest.mark.parametrize("login", [CASEWORKER, "dsb.pw"])
 def test_other_roles_are_refused_every_page_and_change_audited(people: Runtime, login: str) -> None:
-    with product_client(people, login) as client:
+    with pages_client_for(people, login) as client:
         assert "/verwaltung" not in client.get("/vertretung").text
         for path in PAGES:
             answer = client.get(path)
@@ -178,8 +178,8 @@ def test_a_local_accounts_role_and_team_change_is_audited(
 
 def test_deactivating_ends_sessions_and_reactivating_lets_back_in(people: Runtime) -> None:
     with (
-        product_client(people, CASEWORKER) as caseworker,
-        product_client(people, "admin") as admin_client,
+        pages_client_for(people, CASEWORKER) as caseworker,
+        pages_client_for(people, "admin") as admin_client,
     ):
         assert caseworker.get("/postkorb").status_code == 200
         target = account(people, CASEWORKER)
@@ -440,8 +440,8 @@ def test_a_changed_setting_takes_effect_without_restart_and_reset(people: Runtim
         "ends_on": (today + timedelta(days=days)).isoformat(),
     }
     with (
-        product_client(people, "admin") as admin_client,
-        product_client(people, CASEWORKER) as caseworker,
+        pages_client_for(people, "admin") as admin_client,
+        pages_client_for(people, CASEWORKER) as caseworker,
     ):
         answer = admin_client.post("/verwaltung/einstellungen/deputy_max_days", data={"wert": "5"})
         assert answer.status_code == 200 and "Einstellung geändert." in answer.text

@@ -427,7 +427,7 @@ async def file_form(document_id: str, request: Request, runtime: RuntimeDep) -> 
                     bg_number=bg_number,
                     doc_type=values["doc_type"],
                     note=values["note"] or None,
-                    types=catalogue_for(runtime.settings).types,
+                    types=catalogue_for(runtime.settings, runtime.sessions).types,
                     learn=learn_from_correction,
                 )
                 said = (

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from api.deps import RuntimeDep, current_user
 from core.db import transaction
 from core.errors import NotAuthenticated, NotFound
+from records import oidc
 from records.access import Capability, Gate, capabilities
 from records.models import User
 from records.runtime import Runtime
@@ -71,13 +72,16 @@ def home(request: Request, runtime: RuntimeDep) -> Response:
     user = _user(request, runtime)
     if user is None:
         return RedirectResponse("/anmelden", status_code=303)
-    # The caseworkers' Postkorb; the administration's pages; the desk's work.
+    # The caseworkers' Postkorb; the administration's pages; the data protection officer's;
+    # the desk's work.
     caps = capabilities(user)
     start = (
         "/postkorb"
         if Capability.INBOX in caps
         else "/verwaltung"
         if Capability.ADMINISTER in caps
+        else "/datenschutz"
+        if Capability.AUDIT in caps
         else "/scanstelle"
     )
     return RedirectResponse(start, status_code=303)
@@ -85,7 +89,23 @@ def home(request: Request, runtime: RuntimeDep) -> Response:
 
 @router.get("/anmelden", response_class=HTMLResponse)
 def login_page(request: Request, runtime: RuntimeDep) -> Response:
-    return render(request, "login.html", None, demo=runtime.settings.demo)
+    settings = runtime.settings
+    sso = request.query_params.get("sso")
+    return render(
+        request,
+        "login.html",
+        None,
+        demo=settings.demo,
+        directory=bool(settings.ldap_url),
+        # Single sign-on (api/routes/sso.py): the button, and why the last try was refused.
+        sso_label=settings.oidc_button_label if settings.oidc_enabled else None,
+        sso_href=_sso_start(request.query_params.get("next")),
+        sso_error=oidc.message_for(sso) if sso else None,
+    )
+
+
+def _sso_start(next_path: str | None) -> str:
+    return f"/anmelden/sso?{urlencode({'next': next_path})}" if next_path else "/anmelden/sso"
 
 
 # The pages of desk and clearing: path, template, the capability the page needs, the audited

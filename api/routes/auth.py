@@ -3,8 +3,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import RuntimeDep, UserDep, session_cookie_name
-from api.schemas import Ok, UserOut
+from api.deps import (
+    RuntimeDep,
+    UserDep,
+    client_address,
+    session_cookie_name,
+    set_session_cookie,
+)
+from api.schemas import LogoutOut, UserOut
+from records.oidc import logout_redirect
 from records.users import log_in, log_out
 
 router = APIRouter(prefix="/api/auth", tags=["Anmeldung"])
@@ -15,11 +22,6 @@ class LoginRequest(BaseModel):
     password: str = Field(min_length=1, max_length=1000)
 
 
-def client_address(request: Request) -> str:
-    # uvicorn takes it from X-Forwarded-For only when the proxy is trusted (forwarded_allow_ips).
-    return request.client.host if request.client else "unbekannt"
-
-
 @router.post("/login", response_model=UserOut, summary="Anmelden; setzt das Sitzungs-Cookie")
 def login(body: LoginRequest, request: Request, response: Response, runtime: RuntimeDep) -> UserOut:
     """Failures are counted per account and per address (records.users.log_in)."""
@@ -27,31 +29,22 @@ def login(body: LoginRequest, request: Request, response: Response, runtime: Run
     user, token = log_in(
         runtime.sessions, settings, body.login, body.password, client_address(request)
     )
-    response.set_cookie(
-        session_cookie_name(settings),
-        token,
-        max_age=settings.session_hours * 3600,
-        httponly=True,
-        # Lax, not Strict: a link to a document in an e-mail or on the intranet opens it for
-        # the logged-in person (Strict would show the login page although they are logged
-        # in). Lax still keeps the cookie off every cross-site POST, and api/csrf.py refuses
-        # changing requests from any other origin, same site included.
-        samesite="lax",
-        secure=settings.cookie_secure,
-        path="/",
-    )
+    set_session_cookie(response, settings, token)
     return UserOut.model_validate(user)
 
 
-@router.post("/logout", response_model=Ok, summary="Abmelden")
-def logout(request: Request, response: Response, runtime: RuntimeDep) -> Ok:
+@router.post("/logout", response_model=LogoutOut, summary="Abmelden")
+def logout(request: Request, response: Response, runtime: RuntimeDep) -> LogoutOut:
+    """After a single sign-on session, `redirect` is the provider's sign-out address."""
     settings = runtime.settings
     name = session_cookie_name(settings)
     token = request.cookies.get(name)
+    redirect = None
     if token:
+        redirect = logout_redirect(runtime.sessions, settings, token, f"{request.base_url}anmelden")
         log_out(runtime.sessions, settings, token, client_address(request))
     response.delete_cookie(name, path="/", secure=settings.cookie_secure, httponly=True)
-    return Ok(ok=True)
+    return LogoutOut(ok=True, redirect=redirect)
 
 
 @router.get("/me", response_model=UserOut, summary="Die angemeldete Person")

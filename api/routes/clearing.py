@@ -46,7 +46,7 @@ MAX_CSV_BYTES = 50 * 1024 * 1024
     summary="Dokumentarten des Katalogs mit Ziel-Postkorb",
 )
 def list_doctypes(runtime: RuntimeDep, user: UserDep) -> DocTypesOut:
-    catalogue = catalogue_for(runtime.settings)
+    catalogue = catalogue_for(runtime.settings, runtime.sessions)
     return DocTypesOut(
         doctypes=[
             DocTypeOut(code=rule.code, name=rule.name, target=rule.target)
@@ -132,7 +132,7 @@ def file_by_hand(
         gate,
         document_id,
         **body.model_dump(),
-        types=catalogue_for(runtime.settings).types,
+        types=catalogue_for(runtime.settings, runtime.sessions).types,
         learn=learn_from_correction,
     )
     return FilingOut(

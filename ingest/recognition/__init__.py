@@ -10,7 +10,9 @@ from ingest.recognition.doctypes import (
     Catalogue,
     DocTypeRule,
     Term,
+    catalogue_problems,
     load_catalogue,
+    parse_catalogue,
 )
 from ingest.recognition.evidence import Evidence
 from ingest.recognition.household import ROUTE_THRESHOLD
@@ -28,6 +30,8 @@ __all__ = [
     "Recognition",
     "Term",
     "alias_keys",
+    "catalogue_problems",
     "load_catalogue",
+    "parse_catalogue",
     "recognise",
 ]

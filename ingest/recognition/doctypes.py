@@ -443,11 +443,19 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
     source = Path(path) if path is not None else DEFAULT_CATALOGUE
     label = f"Dokumentarten-Katalog {source}"
     try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
+        text = source.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ValueError(f"{label} nicht gefunden.") from None
     except UnicodeDecodeError:
         raise ValueError(f"{label} ist nicht in UTF-8 gespeichert.") from None
+    return parse_catalogue(text, label, str(source))
+
+
+def parse_catalogue(text: str, label: str, source: str) -> Catalogue:
+    """A catalogue from its TOML text (a file's or a version saved by the administration);
+    `label` names it in the German error, `source` in `Catalogue.source`."""
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"{label} ist fehlerhaft (TOML-Syntax): {error}") from None
     try:
@@ -489,11 +497,48 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
         rules,
         str(fallback),
         min_score,
-        str(source),
+        source,
         boilerplate=boilerplate,
         boilerplate_unless=boilerplate_unless,
         senders=senders,
     )
+
+
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_TYPES_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*types[ \t]*\]\]", re.MULTILINE)
+
+
+def catalogue_problems(text: str) -> list[str]:
+    """What is wrong with a catalogue's TOML text, in German, one entry per problem; with the
+    line (and column) where the TOML parser names one, and the line of a faulty [[types]]
+    table. Empty: the text is a catalogue `parse_catalogue` reads."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        message = str(error)
+        at = _TOML_AT.search(message)
+        if at is None:
+            return [f"Die TOML-Syntax ist fehlerhaft: {message}."]
+        detail = message[: at.start()]
+        return [f"Zeile {at[1]}, Spalte {at[2]}: Die TOML-Syntax ist fehlerhaft ({detail})."]
+    problems = []
+    raw_types = data.get("types")
+    if isinstance(raw_types, list):
+        headers = [text.count("\n", 0, m.start()) + 1 for m in _TYPES_HEADER.finditer(text)]
+        for position, raw in enumerate(raw_types, start=1):
+            try:
+                _rule(raw, position)
+            except ValueError as error:
+                line = headers[position - 1] if position <= len(headers) else None
+                problems.append(f"Zeile {line}: {error}." if line else f"{error}.")
+    if problems:
+        return problems
+    try:
+        parse_catalogue(text, "Katalog", "Entwurf")
+    except ValueError as error:
+        message = str(error).removeprefix("Katalog: ")
+        return [message[:1].upper() + message[1:]]
+    return []
 
 
 # --- classification -----------------------------------------------------------------------------

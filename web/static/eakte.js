@@ -33,8 +33,9 @@ if (loginForm) {
 const logout = document.getElementById("logout");
 if (logout) {
   logout.addEventListener("click", async () => {
-    await api("/api/auth/logout", { method: "POST" });
-    window.location.assign("/anmelden");
+    const result = await api("/api/auth/logout", { method: "POST" });
+    // After single sign-on: on to sign out at the provider too, which sends back to /anmelden.
+    window.location.assign(result.redirect || "/anmelden");
   });
 }
 
