@@ -19,11 +19,14 @@ from ingest.pipeline import process_batch
 from ingest.programs import log_tool_state, probe_tools
 from ingest.verify import VERIFY_JOB, verify_store
 from records.jobs import (
+    HEARTBEAT_SECONDS,
     ClaimedJob,
     claim_next,
     extend_lease,
     fail,
     has_unfinished_jobs,
+    report_in,
+    sign_off,
 )
 from records.runtime import Runtime
 
@@ -157,8 +160,24 @@ def run_worker(runtime: Runtime, stop: threading.Event, *, until_idle: bool = Fa
         start_polling(runtime, stop)
     # With until_idle, jobs that wait for the installation to be fixed do not keep it running.
     waiting: set[int] = set()
+
+    def report(job_id: int | None) -> float:
+        """Tell the state page this worker is alive (and which job it took); when it did."""
+        report_in(
+            runtime.sessions,
+            me,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            job_id=job_id,
+            jobs_done=done,
+        )
+        return time.monotonic()
+
+    reported = 0.0
     while not stop.is_set():
         try:
+            if time.monotonic() - reported >= HEARTBEAT_SECONDS:
+                reported = report(None)
             job = claim_next(runtime.sessions, me, settings.job_lease_seconds)
             if job is None:
                 if until_idle and not has_unfinished_jobs(runtime.sessions, waiting):
@@ -169,6 +188,7 @@ def run_worker(runtime: Runtime, stop: threading.Event, *, until_idle: bool = Fa
                 stop.wait(settings.job_poll_seconds)
                 continue
             outage.over(me)
+            reported = report(job.id)
             if run_one(runtime, job) is Outcome.CONFIGURATION:
                 waiting.add(job.id)
             else:
@@ -177,5 +197,9 @@ def run_worker(runtime: Runtime, stop: threading.Event, *, until_idle: bool = Fa
             stop.wait(outage.hit(me, exc))
             continue
         done += 1
+    try:
+        sign_off(runtime.sessions, me)
+    except OperationalError:
+        log.warning("worker %s could not sign off; its report ages out", me)
     log.info("worker %s stopped after %s jobs", me, done)
     return done

@@ -15,7 +15,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -27,8 +27,18 @@ from core.errors import Conflict, InvalidInput, NotFound
 from records import audit
 from records.access import CASEWORK_ROLES, Capability, Gate
 from records.identity import deactivate
+from records.jobs import HEARTBEAT_SECONDS
 from records.masterdata import IMPORT_KINDS, ImportPlan, ImportReport, apply_plan, plan_import
-from records.models import ROLES, Deputy, ImportDraft, Job, Office, Team, User
+from records.models import (
+    ROLES,
+    Deputy,
+    ImportDraft,
+    Job,
+    Office,
+    Team,
+    User,
+    WorkerHeartbeat,
+)
 
 SOURCE_LABELS = {"local": "lokal", "ldap": "Verzeichnis", "oidc": "Single Sign-on"}
 FOLLOWS_DIRECTORY = (
@@ -133,7 +143,9 @@ def change_user(
         for key, value in (("role", role), ("team", team_id), ("active", active))
         if value is not None and value != ""
     } | ({"team": None} if team_id is None else {})
-    if user.source != "local":
+    # A directory or SSO account's role and team follow its groups; an administrator may
+    # still lock it here at once (and unlock it), without waiting for the directory.
+    if user.source != "local" and (role is not None or team_id != ""):
         raise _refused(gate, user, FOLLOWS_DIRECTORY, "user_external", **wanted)
     if role is not None and role not in ROLES:
         raise InvalidInput("Diese Rolle gibt es nicht.", code="user_role")
@@ -158,6 +170,7 @@ def change_user(
         user.active = True
         user.deactivated_at = None
         user.deactivated_reason = None
+        user.deactivated_by_login = None
     gate.session.flush()
     if active is False and user.active:
         deactivate(gate.session, user, "von der Administration deaktiviert", actor=gate.user)
@@ -414,6 +427,20 @@ class FailedJob:
 
 
 @dataclass(frozen=True)
+class WorkerState:
+    """A worker process as it last reported in (records.jobs.report_in)."""
+
+    worker: str
+    host: str
+    pid: int
+    started_at: datetime
+    seen_at: datetime
+    job_id: int | None  # the job it took last
+    jobs_done: int
+    silent: bool  # no report for a while and no live lease: most likely gone
+
+
+@dataclass(frozen=True)
 class QueueState:
     counts: dict[str, int]
     oldest_queued: datetime | None
@@ -422,6 +449,7 @@ class QueueState:
     running: list[tuple[str, datetime | None, bool]]
     last_finished: datetime | None
     failed: list[FailedJob]
+    workers: list[WorkerState]
 
 
 def _error_kind(message: str | None) -> str:
@@ -458,7 +486,33 @@ def queue_state(gate: Gate, failed_limit: int = 5) -> QueueState:
             select(Job).where(Job.state == "failed").order_by(Job.id.desc()).limit(failed_limit)
         )
     ]
-    return QueueState(counts, oldest, running, last_finished, failed)
+    return QueueState(counts, oldest, running, last_finished, failed, _workers(session, now))
+
+
+def _workers(session: Session, now: datetime) -> list[WorkerState]:
+    """Every worker that reported in; one is silent when it has not for three report
+    intervals and holds no live lease (a long job keeps its lease, not its report, fresh)."""
+    leased = set(
+        session.scalars(
+            select(Job.lease_owner).where(Job.state == "running", Job.lease_expires_at >= now)
+        )
+    )
+    quiet = now - timedelta(seconds=3 * HEARTBEAT_SECONDS)
+    return [
+        WorkerState(
+            row.worker_id,
+            row.host,
+            row.pid,
+            row.started_at,
+            row.seen_at,
+            row.job_id,
+            row.jobs_done,
+            row.seen_at < quiet and row.worker_id not in leased,
+        )
+        for row in session.scalars(
+            select(WorkerHeartbeat).order_by(WorkerHeartbeat.host, WorkerHeartbeat.started_at)
+        )
+    ]
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,10 @@ TWO_ROLES = (
     "Anmeldung nicht möglich: Ihre Gruppen ordnen Ihnen mehrere Rollen zu ({roles}). Eine "
     "Person hat hier genau eine Rolle. Bitte wenden Sie sich an die Administration."
 )
+LOCKED_HERE = (
+    "Anmeldung nicht möglich: Ihr Konto wurde von der Administration dieser Anwendung "
+    "deaktiviert. Bitte wenden Sie sich an die Administration."
+)
 TAKEN = (
     "Anmeldung nicht möglich: Der Benutzername {login} gehört zu einem Notfallkonto oder "
     "einem Konto aus einer anderen Quelle. Bitte wenden Sie sich an die Administration."
@@ -125,6 +129,8 @@ def provision(session: Session, identity: ExternalIdentity, mapping: GroupMappin
     role = mapping.role_for(identity.groups)
     team = _team(session, mapping.team_for(identity.groups))
     user = find_account(session, identity)
+    if user is not None and locked_here(user):
+        raise NotAuthenticated(LOCKED_HERE, code="account_deactivated")
     now = utcnow()
     created = user is None
     if user is None:
@@ -145,6 +151,7 @@ def provision(session: Session, identity: ExternalIdentity, mapping: GroupMappin
     user.active = True
     user.deactivated_at = None
     user.deactivated_reason = None
+    user.deactivated_by_login = None
     user.synced_at = now
     after = {"role": role, "team": team.name if team else None, "name": user.name, "active": True}
     changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
@@ -164,6 +171,20 @@ def provision(session: Session, identity: ExternalIdentity, mapping: GroupMappin
     return user
 
 
+def _sync_login(user: User) -> str:
+    return f"{user.source}-sync"
+
+
+def locked_here(user: User) -> bool:
+    """Deactivated by an administrator of this product (not because it left the directory):
+    neither signing in nor the sync brings it back, only an administrator."""
+    return (
+        not user.active
+        and user.deactivated_by_login is not None
+        and user.deactivated_by_login != _sync_login(user)
+    )
+
+
 def deactivate(session: Session, user: User, reason: str, *, actor: User | None = None) -> None:
     """Deactivate an account (it left the directory, or an administrator ended it): it can no
     longer sign in and its open sessions end. Audited as `user.deactivated`."""
@@ -172,6 +193,7 @@ def deactivate(session: Session, user: User, reason: str, *, actor: User | None 
     user.active = False
     user.deactivated_at = utcnow()
     user.deactivated_reason = reason[:300]
+    user.deactivated_by_login = actor.login if actor else _sync_login(user)
     end_sessions(session, user.id)
     audit.record(
         session,
@@ -179,7 +201,7 @@ def deactivate(session: Session, user: User, reason: str, *, actor: User | None 
         "user.deactivated",
         object_type="user",
         object_id=user.id,
-        actor_login=None if actor else f"{user.source}-sync",
+        actor_login=None if actor else _sync_login(user),
         login=user.login,
         reason=reason,
     )

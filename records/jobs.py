@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, and_, func, or_, select, update
+from sqlalchemy import CursorResult, Result, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import transaction, utcnow
 from core.errors import LeaseLost
-from records.models import Document, Job, ScanBatch
+from records.models import Document, Job, ScanBatch, WorkerHeartbeat
 
 RETRY_DELAY_SECONDS = 5
 
@@ -206,6 +206,42 @@ def has_unfinished_jobs(factory: sessionmaker[Session], ignoring: Collection[int
         query = query.where(Job.id.not_in(list(ignoring)))
     with transaction(factory) as session:
         return session.scalar(query.limit(1)) is not None
+
+
+# A worker reports in at most this often while it waits or between jobs; during a job its
+# lease shows it is alive. Reports older than a day are removed (a process that died).
+HEARTBEAT_SECONDS = 15.0
+_HEARTBEAT_KEPT = timedelta(days=1)
+
+
+def report_in(
+    factory: sessionmaker[Session],
+    worker: str,
+    *,
+    host: str,
+    pid: int,
+    job_id: int | None,
+    jobs_done: int,
+) -> None:
+    """Note that this worker is alive (for the administration's state page)."""
+    now = utcnow()
+    with transaction(factory) as session:
+        row = session.get(WorkerHeartbeat, worker)
+        if row is None:
+            session.execute(
+                delete(WorkerHeartbeat).where(WorkerHeartbeat.seen_at < now - _HEARTBEAT_KEPT)
+            )
+            row = WorkerHeartbeat(worker_id=worker, host=host[:200], pid=pid, started_at=now)
+            session.add(row)
+        row.seen_at = now
+        row.job_id = job_id
+        row.jobs_done = jobs_done
+
+
+def sign_off(factory: sessionmaker[Session], worker: str) -> None:
+    """A worker that stops cleanly leaves the state page."""
+    with transaction(factory) as session:
+        session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.worker_id == worker))
 
 
 def _rows(result: Result[Any]) -> int:

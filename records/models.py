@@ -103,6 +103,9 @@ class User(Base):
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deactivated_reason: Mapped[str | None] = mapped_column(String(300))
+    # Who deactivated it: an administrator's login, or "<source>-sync" when it left the
+    # directory. An account an administrator deactivated stays so at sign-in.
+    deactivated_by_login: Mapped[str | None] = mapped_column(String(100))
 
     team: Mapped[Team | None] = relationship(lazy="joined")
 
@@ -683,3 +686,18 @@ class ImportDraft(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_login: Mapped[str | None] = mapped_column(String(100))
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WorkerHeartbeat(Base):
+    """A running worker process: when it last reported in and what it is doing. A worker
+    that stops cleanly removes its row; one that died stops reporting."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    jobs_done: Mapped[int] = mapped_column(Integer, default=0)

@@ -16,11 +16,21 @@ from sqlalchemy import event, select
 
 from core.dates import local_today
 from core.db import transaction, utcnow
-from core.errors import AccessDenied, Conflict
+from core.errors import AccessDenied, Conflict, NotAuthenticated
 from records import admin, runtime_settings
 from records.access import Gate
+from records.identity import ExternalIdentity, GroupMapping, deactivate, provision
 from records.masterdata import HOUSEHOLD_COLUMNS, import_households, plan_import, read_csv
-from records.models import Household, ImportDraft, Job, LoginSession, Office, Team, User
+from records.models import (
+    Household,
+    ImportDraft,
+    Job,
+    LoginSession,
+    Office,
+    Team,
+    User,
+    WorkerHeartbeat,
+)
 from records.runtime import Runtime
 from tests.support import (
     KOCH,
@@ -142,7 +152,7 @@ def test_users_list_with_labels_from_the_server_and_filters(
     assert ">lokal<" in row.group(0) and ">aktiv" in row.group(0)
     ext = re.search(r'<tr data-login="ext.1">.*?</tr>', page.text, re.S)
     assert ext is not None
-    assert "Verzeichnis" in ext.group(0) and "folgt den Gruppen" in ext.group(0)
+    assert "Verzeichnis" in ext.group(0) and "folgen den Gruppen" in ext.group(0)
     assert 'name="rolle"' not in ext.group(0)
     assert HOSTILE not in page.text and "&lt;img src=x onerror=alert(1)&gt;" in page.text
     part = admin_client.get("/verwaltung/benutzer/liste?rolle=fallmanagement&team=&aktiv=ja")
@@ -242,6 +252,30 @@ def test_directory_accounts_keep_role_and_team_from_their_groups(people: Runtime
     assert account(people, "sso.1").role == "leistung"
     (event,) = audit_rows(people, "user.changed")
     assert event.outcome == "denied" and event.details["reason"] == "user_external"
+
+
+def test_a_directory_account_locked_here_stays_locked_at_its_next_sign_in(
+    people: Runtime,
+) -> None:
+    """An administrator may lock a directory or SSO account at once; signing in again through
+    the directory does not undo it (leaving the directory and coming back does)."""
+    identity = ExternalIdentity("oidc", "sub-7", "sso.7", "Sina", None, ("eakte-leistung",))
+    mapping = GroupMapping({"eakte-leistung": "leistung"}, {})
+    with transaction(people.sessions) as session:
+        user = provision(session, identity, mapping)
+        user_id = user.id
+    with transaction(people.sessions) as session:
+        admin.change_user(_gate(session, "admin"), user_id, active=False)
+    with pytest.raises(NotAuthenticated) as refused, transaction(people.sessions) as session:
+        provision(session, identity, mapping)
+    assert refused.value.code == "account_deactivated"
+    assert "Administration" in refused.value.message
+    assert not account(people, "sso.7").active
+    with transaction(people.sessions) as session:
+        admin.change_user(_gate(session, "admin"), user_id, active=True)
+        deactivate(session, session.get(User, user_id), "nicht mehr im Verzeichnis")
+    with transaction(people.sessions) as session:
+        assert provision(session, identity, mapping).active
 
 
 # --- teams and offices ------------------------------------------------------------------------
@@ -556,6 +590,50 @@ def test_status_shows_services_queue_failures_and_last_verification(
     assert re.search(r"host-b:4712: bearbeitet einen Auftrag, Frist bis", workers.group(0))
     assert "OcrFailed" in text and OWN not in text and "Koch" not in text
     assert "12 Objekte geprüft, 1 Probleme" in text
+
+
+def test_workers_report_in_and_a_silent_one_is_marked(
+    people: Runtime, admin_client: TestClient
+) -> None:
+    """A running worker shows on the state page while it waits for work; one that stopped
+    cleanly leaves it; one that died (no report for a while, no live lease) is marked."""
+    import threading
+
+    from ingest.worker import run_worker
+
+    stop = threading.Event()
+    worker = threading.Thread(target=run_worker, args=(people, stop), daemon=True)
+    worker.start()
+    try:
+        for _ in range(200):
+            with transaction(people.sessions, read_only=True) as session:
+                if session.scalar(select(WorkerHeartbeat)) is not None:
+                    break
+            stop.wait(0.1)
+        page = admin_client.get("/verwaltung/status").text
+        listed = re.search(r'<ul id="worker-processes">.*?</ul>', page, re.S)
+        assert listed is not None
+        assert re.search(r"\(Prozess \d+\): aktiv, zuletzt gemeldet", listed[0])
+    finally:
+        stop.set()
+        worker.join(timeout=60)
+    with transaction(people.sessions, read_only=True) as session:
+        assert session.scalar(select(WorkerHeartbeat)) is None
+    with transaction(people.sessions) as session:
+        long_ago = utcnow() - timedelta(minutes=10)
+        session.add(
+            WorkerHeartbeat(
+                worker_id="scan-2:99:ab",
+                host="scan-2",
+                pid=99,
+                started_at=long_ago,
+                seen_at=long_ago,
+                jobs_done=7,
+            )
+        )
+    page = admin_client.get("/verwaltung/status").text
+    assert re.search(r"scan-2 \(Prozess 99\): <strong>meldet sich nicht mehr</strong>", page)
+    assert "7 Aufträge erledigt" in page
 
 
 def test_demo_data_has_offices_with_their_teams(sqlite_runtime: Runtime, tmp_path: Path) -> None:

@@ -643,6 +643,17 @@ def _status(runtime: Runtime) -> Callable[[Gate], dict[str, Any]]:
             "counts": [(JOB_STATES[state], n) for state, n in queue.counts.items()],
             "oldest": when(queue.oldest_queued),
             "running": [(owner, when(until), out) for owner, until, out in queue.running],
+            "workers": [
+                {
+                    "name": f"{w.host} (Prozess {w.pid})",
+                    "since": when(w.started_at),
+                    "seen": when(w.seen_at),
+                    "job": w.job_id,
+                    "done": w.jobs_done,
+                    "silent": w.silent,
+                }
+                for w in queue.workers
+            ],
             "last_finished": when(queue.last_finished),
             "failed": [
                 (job.id, job.kind, when(job.when), job.attempts, job.error) for job in queue.failed

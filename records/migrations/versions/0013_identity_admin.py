@@ -1,4 +1,5 @@
-"""identity sources, offices, catalogue versions, runtime settings, import drafts
+"""identity sources, offices, catalogue versions, runtime settings, import drafts, worker
+heartbeats
 
 Revision ID: 0013_identity_admin
 Revises: 0012_workplace
@@ -62,6 +63,19 @@ def upgrade() -> None:
         sa.Column("changed_by_login", sa.String(length=100), nullable=True),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_runtime_settings")),
     )
+    op.create_table(
+        "worker_heartbeats",
+        sa.Column("worker_id", sa.String(length=200), nullable=False),
+        sa.Column("host", sa.String(length=200), nullable=False),
+        sa.Column("pid", sa.Integer(), nullable=False),
+        sa.Column("started_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("seen_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("job_id", sa.Integer(), nullable=True),
+        sa.Column("jobs_done", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("worker_id", name=op.f("pk_worker_heartbeats")),
+    )
+    with op.batch_alter_table("worker_heartbeats", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_worker_heartbeats_seen_at"), ["seen_at"], unique=False)
     with op.batch_alter_table("login_sessions", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("auth_method", sa.String(length=10), server_default="local", nullable=False)
@@ -93,6 +107,7 @@ def upgrade() -> None:
             sa.Column("deactivated_at", core.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("deactivated_reason", sa.String(length=300), nullable=True))
+        batch_op.add_column(sa.Column("deactivated_by_login", sa.String(length=100), nullable=True))
         batch_op.create_unique_constraint(
             batch_op.f("uq_users_source_external_id"), ["source", "external_id"]
         )
@@ -110,6 +125,7 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f("ck_users_role"), type_="check")
         batch_op.create_check_constraint("role", f"role IN {ROLES_OLD}")
         batch_op.drop_constraint(batch_op.f("uq_users_source_external_id"), type_="unique")
+        batch_op.drop_column("deactivated_by_login")
         batch_op.drop_column("deactivated_reason")
         batch_op.drop_column("deactivated_at")
         batch_op.drop_column("synced_at")
@@ -127,6 +143,9 @@ def downgrade() -> None:
         batch_op.drop_column("id_token_hint")
         batch_op.drop_column("auth_method")
 
+    with op.batch_alter_table("worker_heartbeats", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_worker_heartbeats_seen_at"))
+    op.drop_table("worker_heartbeats")
     op.drop_table("runtime_settings")
     op.drop_table("offices")
     op.drop_table("import_drafts")
