@@ -36,7 +36,7 @@ from core.errors import ConfigurationError, NotAuthenticated
 from records import audit
 from records.identity import NO_ROLE, ExternalIdentity, GroupMapping, provision
 from records.models import User
-from records.users import find_login_session, open_login_session
+from records.users import find_login_session, open_login_session, refuse_login
 
 # How long a started sign-in may take at the provider (typing the password included).
 PENDING_SECONDS = 600
@@ -329,17 +329,8 @@ def identity_from_claims(settings: Settings, claims: dict[str, Any]) -> External
 
 
 def _refused(session: Session, refusal: SsoRefused, address: str, login: str | None) -> None:
-    audit.record(
-        session,
-        None,
-        "auth.login",
-        actor_login=login,
-        outcome="refused",
-        code=refusal.code,
-        method="sso",
-        reason=str(refusal.details.get("reason", ""))[:500],
-        address=address,
-    )
+    reason = str(refusal.details.get("reason", ""))[:500]
+    refuse_login(session, login, refusal.code, address, method="sso", reason=reason)
 
 
 def audit_refusal(

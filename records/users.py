@@ -384,7 +384,10 @@ def first_of_role(session: Session, role: str) -> User | None:
 # --- logging in and out on the web -----------------------------------------------------------
 
 
-def _refused(session: Session, login: str, code: str, address: str) -> None:
+def refuse_login(
+    session: Session, login: str | None, code: str, address: str, **details: object
+) -> None:
+    """Audit a refused sign-in (password, directory or single sign-on) with its reason code."""
     audit.record(
         session,
         None,
@@ -393,6 +396,7 @@ def _refused(session: Session, login: str, code: str, address: str) -> None:
         outcome="refused",
         code=code,
         address=address,
+        **details,
     )
 
 
@@ -415,7 +419,7 @@ def log_in(
     with transaction(sessions) as session:
         wait = login_wait(session, policy, login, address)
         if wait:
-            _refused(session, login, "login_throttled", address)
+            refuse_login(session, login, "login_throttled", address)
         else:
             credentials = read_credentials(session, login)
     if wait:
@@ -449,7 +453,7 @@ def log_in(
         except (NotAuthenticated, ldap.DirectoryUnavailable) as exc:
             if not isinstance(exc, ldap.DirectoryUnavailable):
                 record_login_failure(session, policy, login, address)
-            _refused(session, login, exc.code, address)
+            refuse_login(session, login, exc.code, address)
             failure = exc
         else:
             clear_account_failures(session, login)

@@ -47,25 +47,24 @@ done
 for service in "${services[@]}"; do
   eval "$(bash "services/$service.sh" env)"
 done
-# veraPDF (Maven Central) checks the PDF/A documents. After the parallel block, so that two
-# Maven runs never fill the shared Maven cache at the same time; warm, this takes no time.
-bash services/verapdf.sh install >"$EAKTE_SERVICES_DIR/verapdf-install.log" 2>&1 ||
-  { cat "$EAKTE_SERVICES_DIR/verapdf-install.log" >&2; exit 1; }
+# run_step LOG COMMAND...: a service step after the parallel block, its log shown on failure.
+# These run one after the other, so that two Maven runs never fill the shared Maven cache at
+# the same time; warm, each takes a few seconds (Keycloak half a minute).
+run_step() {
+  local log="$EAKTE_SERVICES_DIR/$1.log"
+  shift
+  "$@" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+}
+# veraPDF (Maven Central) checks the PDF/A documents.
+run_step verapdf-install bash services/verapdf.sh install
 eval "$(bash services/verapdf.sh env)"
-# The IMAP server of the mailbox tests (GreenMail, Maven Central): after veraPDF for the same
-# reason; warm, it starts in a few seconds.
-bash services/imap.sh start >"$EAKTE_SERVICES_DIR/imap-start.log" 2>&1 ||
-  { cat "$EAKTE_SERVICES_DIR/imap-start.log" >&2; exit 1; }
-eval "$(bash services/imap.sh env)"
-# The directory of the sign-in tests (OpenLDAP slapd from Debian, seeded afresh; seconds).
-bash services/slapd.sh start >"$EAKTE_SERVICES_DIR/slapd-start.log" 2>&1 ||
-  { cat "$EAKTE_SERVICES_DIR/slapd-start.log" >&2; exit 1; }
-eval "$(bash services/slapd.sh env)"
-# The OpenID Connect provider of the single sign-on tests (Keycloak, Maven Central): after the
-# IMAP server for the same reason; warm, it starts in half a minute.
-bash services/keycloak.sh start >"$EAKTE_SERVICES_DIR/keycloak-start.log" 2>&1 ||
-  { cat "$EAKTE_SERVICES_DIR/keycloak-start.log" >&2; exit 1; }
-eval "$(bash services/keycloak.sh env)"
+# The IMAP server of the mailbox tests (GreenMail, Maven Central), the directory of the
+# sign-in tests (OpenLDAP slapd from Debian, seeded afresh) and the OpenID Connect provider of
+# the single sign-on tests (Keycloak, Maven Central).
+for service in imap slapd keycloak; do
+  run_step "$service-start" bash "services/$service.sh" start
+  eval "$(bash "services/$service.sh" env)"
+done
 echo "test: services ready after $(( $(date +%s) - started )) s"
 
 # The production deployment must stay a valid compose file; secrets are placeholders here.
