@@ -164,6 +164,29 @@ def sqlite_runtime(tmp_path: Path) -> Iterator[Runtime]:
 
 
 @pytest.fixture
+def polling_runtime(tmp_path: Path) -> Iterator[Runtime]:
+    """The sample people; open pages ask every second (the product's default is 15 s), with
+    no floor (the live-update browser tests)."""
+    from app.runtime import build_runtime
+
+    built = build_runtime(
+        make_settings(tmp_path / "data", live_poll_seconds=1, live_min_poll_seconds=0)
+    )
+    load_people(built)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def polling_url(polling_runtime: Runtime) -> Iterator[str]:
+    """The product with `polling_runtime`, served on a free port."""
+    from app.product import create_product_app
+
+    with live_server(create_product_app(polling_runtime)) as url:
+        yield url
+
+
+@pytest.fixture
 def live_url(sqlite_runtime: Runtime) -> Iterator[str]:
     """The product (API and pages) with the sample people, served on a free port."""
     from app.product import create_product_app

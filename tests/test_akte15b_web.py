@@ -7,18 +7,14 @@ hostile strings are text; axe finds nothing."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from app.product import create_product_app
-from app.runtime import build_runtime
 from core.dates import local_today
 from records.runtime import Runtime
-from tests.support import client_for, file_indexed, live_server, load_people, make_settings
+from tests.support import client_for, file_indexed
 from tests.support_a11y import AXE, axe_violations
 from tests.support_browser import log_in, screenshot
 
@@ -31,20 +27,13 @@ ROWS = "#documents li.document"
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    """Open pages ask every second (the product's default is 15 s), with no floor."""
-    built = build_runtime(
-        make_settings(tmp_path / "data", live_poll_seconds=1, live_min_poll_seconds=0)
-    )
-    load_people(built)
-    yield built
-    built.close()
+def runtime(polling_runtime: Runtime) -> Runtime:
+    return polling_runtime
 
 
 @pytest.fixture
-def url(runtime: Runtime) -> Iterator[str]:
-    with live_server(create_product_app(runtime)) as base:
-        yield base
+def url(polling_url: str) -> str:
+    return polling_url
 
 
 def _letter(runtime: Runtime, doc_type: str, name: str, days_ago: int, **fields: object) -> str:

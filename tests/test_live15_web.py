@@ -7,16 +7,12 @@ Postkorb with the notice and the views open."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import delete
 
-from app.product import create_product_app
-from app.runtime import build_runtime
 from core.dates import local_today
 from core.db import transaction
 from records.models import LoginSession
@@ -25,9 +21,6 @@ from tests.support import (
     PASSWORD,
     client_for,
     file_indexed,
-    live_server,
-    load_people,
-    make_settings,
     sample,
     work_until_idle,
 )
@@ -41,20 +34,13 @@ HOUSEHOLD = "95401BG5662133"
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    """Open pages ask every second (the product's default is 15 s), with no floor."""
-    built = build_runtime(
-        make_settings(tmp_path / "data", live_poll_seconds=1, live_min_poll_seconds=0)
-    )
-    load_people(built)
-    yield built
-    built.close()
+def runtime(polling_runtime: Runtime) -> Runtime:
+    return polling_runtime
 
 
 @pytest.fixture
-def url(runtime: Runtime) -> Iterator[str]:
-    with live_server(create_product_app(runtime)) as base:
-        yield base
+def url(polling_url: str) -> str:
+    return polling_url
 
 
 def _letters(runtime: Runtime, count: int, days_ago: int = 1) -> None:
