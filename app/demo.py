@@ -27,6 +27,11 @@ DEMO_OFFICES = {
     "Dienststelle Niebüll": ("Leistung Niebüll", "Leistung Inseln"),
 }
 DEMO_DPO = ("datenschutz", "Datenschutzbeauftragte (Demo)")
+# Two records managers: a destruction needs the approval of two people.
+DEMO_RECORDS = (
+    ("schriftgut", "Schriftgutverwaltung (Demo)"),
+    ("schriftgut2", "Schriftgutverwaltung 2 (Demo)"),
+)
 LOGINS_FILE = "demo-logins.txt"
 
 
@@ -45,6 +50,8 @@ def load_demo_data(runtime: Runtime) -> int:
         import_staff(session, read_csv(samples / "staff.csv", STAFF_COLUMNS))
         session.add(User(login=DEMO_ADMIN[0], name=DEMO_ADMIN[1], role="admin"))
         session.add(User(login=DEMO_DPO[0], name=DEMO_DPO[1], role="datenschutz"))
+        for login, name in DEMO_RECORDS:
+            session.add(User(login=login, name=name, role="schriftgut"))
         session.flush()
         for office_name, team_names in DEMO_OFFICES.items():
             office = Office(name=office_name)

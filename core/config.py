@@ -335,6 +335,18 @@ class Settings(BaseSettings):
     # What the login page's button says.
     oidc_button_label: str = "Mit Single Sign-on anmelden"
 
+    # issue 17, lead: the records lifecycle. A closed file is kept `retention_years` after
+    # the end of the year of its business event (end of benefits, last decision final);
+    # job centres use 5, 10 or 13. Shorter (or longer) periods per document type and whether a
+    # type is offered to the archive: `retention_rules_file` (TOML, records/retention.toml is
+    # the product's). The audit log keeps its rows `audit_retention_years`. The xdomea schemas
+    # the messages are checked against ship with the product (records/standards).
+    retention_years: int = Field(default=10, ge=1, le=100)
+    retention_rules_file: Path | None = None
+    audit_retention_years: int = Field(default=2, ge=1, le=30)
+    archive_name: str = "Landesarchiv"
+    standards_dir: Path = REPO_DIR / "records" / "standards"
+
     @model_validator(mode="after")
     def _check_oidc(self) -> Settings:
         if self.oidc_client_secret is not None and self.oidc_client_secret_file is not None:

@@ -10,7 +10,12 @@ a role name. Which households' files a user may see:
 - the scanning desk: documents in clearing, and the documents of batches it handed in until
   their quality check (never documents that caseworkers filed themselves);
 - administrators: configuration, no content;
-- the data protection officer: the audit log and access reports, no content.
+- the data protection officer: the audit log and access reports, no content;
+- the records manager (Schriftgutverwaltung): every file's lifecycle metadata (closing,
+  retention, holds), the offer to the archive and destruction orders; the documents' content
+  only as it leaves for the archive (xdomea 0503), each file's transfer audited.
+
+A file whose destruction has begun is opened by nobody.
 
 Search filters on the same access keys inside the index query (`visible_access_keys`).
 
@@ -89,6 +94,7 @@ class Role(StrEnum):
     SCANSTELLE = "scanstelle"
     ADMIN = "admin"
     DATENSCHUTZ = "datenschutz"  # the data protection officer (issue 16)
+    SCHRIFTGUT = "schriftgut"  # the records manager (issue 17)
 
 
 # What each role is called on a page (German).
@@ -99,6 +105,7 @@ ROLE_LABELS: dict[str, str] = {
     Role.SCANSTELLE: "Scanstelle",
     Role.ADMIN: "Administration",
     Role.DATENSCHUTZ: "Datenschutz",
+    Role.SCHRIFTGUT: "Schriftgutverwaltung",
 }
 
 
@@ -118,6 +125,9 @@ class Capability(StrEnum):
     ADMINISTER = "administer"
     # search the audit log, who opened a file, the data subject's access report (no content)
     AUDIT = "audit"
+    # files' lifecycle: closing, retention and holds, the offer to the archive (xdomea
+    # Aussonderung), destruction orders and their approval (issue 17)
+    RECORDS = "records"
 
 
 _CASEWORK = frozenset(
@@ -147,6 +157,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
         }
     ),
     Role.DATENSCHUTZ: frozenset({Capability.AUDIT}),
+    Role.SCHRIFTGUT: frozenset({Capability.RECORDS}),
 }
 CASEWORK_ROLES = (Role.LEISTUNG.value, Role.FALLMANAGEMENT.value)
 # Who may receive a forwarded letter.
@@ -283,6 +294,8 @@ def _open_to_office(session: Session, user: User, household_ids: Iterable[int]) 
 
 
 def household_grant(session: Session, user: User, household: Household) -> Grant | None:
+    if household.destruction_started_at is not None:
+        return None
     if user.role in CASEWORK_ROLES:
         return _casework_grant(user, household, absent_colleagues(session, user))
     if user.role == Role.WIDERSPRUCH:
@@ -293,7 +306,7 @@ def household_grant(session: Session, user: User, household: Household) -> Grant
 def households_open_to(session: Session, user: User, households: Iterable[Household]) -> set[int]:
     """`household_grant` for many households, with a fixed number of queries: the ids of
     those the user may open."""
-    households = list(households)
+    households = [h for h in households if h.destruction_started_at is None]
     if user.role in CASEWORK_ROLES:
         absent = absent_colleagues(session, user)
         return {h.id for h in households if _casework_grant(user, h, absent) is not None}
@@ -409,6 +422,7 @@ _WHOSE_TASK = {
     Capability.EDIT_PAGES: "der Scanstelle, der Sachbearbeitung und des Fallmanagements",
     Capability.ADMINISTER: "der Administration",
     Capability.AUDIT: "des Datenschutzes",
+    Capability.RECORDS: "der Schriftgutverwaltung",
 }
 NO_CAPABILITY = "Kein Zugriff: Das gehört nicht zu den Aufgaben Ihrer Rolle."
 
@@ -585,6 +599,29 @@ class Gate:
         if audited:
             self.record_on(household, action, grant=grant)
         return household, grant
+
+    def records_file(self, bg_number: str, action: str, *, audited: bool = True) -> Household:
+        """A household's file for its lifecycle (closing, retention, holds, the archive's
+        offer, destruction): the records manager's, for every file whose destruction has not
+        begun. Gives no way to the documents' content."""
+        number = normalize_bg_number(bg_number)
+        target = {"object_type": "household", "object_id": number or bg_number[:40]}
+        self.require(Capability.RECORDS, action, bg_number=number, **target)
+        household = (
+            self.session.scalar(select(Household).where(Household.bg_number == number))
+            if number
+            else None
+        )
+        if household is None or household.destruction_started_at is not None:
+            raise self.refuse(
+                action,
+                NO_ACCESS.format(what="Diese Akte"),
+                bg_number=household.bg_number if household else None,
+                **target,
+            )
+        if audited:
+            self.record_on(household, action, grant=Grant("records"))
+        return household
 
     def household_of(self, household: Household, action: str, *, audited: bool = True) -> Grant:
         """A household already loaded (e.g. the target of a move): the same check."""

@@ -39,6 +39,7 @@ class ClaimedJob:
     batch_id: uuid.UUID | None
     attempt: int
     worker_id: str
+    payload: dict[str, Any] | None = None
 
 
 def enqueue(
@@ -48,8 +49,15 @@ def enqueue(
     max_attempts: int,
     *,
     batch_id: uuid.UUID | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> Job:
-    job = Job(kind=kind, document_id=document_id, batch_id=batch_id, max_attempts=max_attempts)
+    job = Job(
+        kind=kind,
+        document_id=document_id,
+        batch_id=batch_id,
+        max_attempts=max_attempts,
+        payload=payload,
+    )
     session.add(job)
     session.flush()
     return job
@@ -89,7 +97,13 @@ def claim_next(
             job.lease_expires_at = now + timedelta(seconds=lease_seconds)
             job.started_at = now
             return ClaimedJob(
-                job.id, job.kind, job.document_id, job.batch_id, job.attempts, worker_id
+                job.id,
+                job.kind,
+                job.document_id,
+                job.batch_id,
+                job.attempts,
+                worker_id,
+                job.payload,
             )
 
 

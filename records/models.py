@@ -35,7 +35,15 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-ROLES = ("leistung", "fallmanagement", "widerspruch", "scanstelle", "admin", "datenschutz")
+ROLES = (
+    "leistung",
+    "fallmanagement",
+    "widerspruch",
+    "scanstelle",
+    "admin",
+    "datenschutz",
+    "schriftgut",
+)
 # Where an account comes from: a local password, the directory (LDAP) or single sign-on (OIDC).
 USER_SOURCES = ("local", "ldap", "oidc")
 DOCUMENT_STATES = ("received", "processing", "processed", "failed")
@@ -125,6 +133,16 @@ class Household(Base):
     # Households that vanish from the Fachverfahren export are kept, marked inactive.
     active: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Lifecycle (issue 17). The end of benefits from the Fachverfahren's export (None while
+    # they run); the file closed (zdA) by hand, with the business event's date and a reason;
+    # the file's id in xdomea messages (stable while the file exists); set when its
+    # destruction began: from then on nobody opens the file (records.access).
+    benefits_end: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    closed_reason: Mapped[str | None] = mapped_column(String(300))
+    closed_by_login: Mapped[str | None] = mapped_column(String(100))
+    file_uuid: Mapped[uuid.UUID | None] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    destruction_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     members: Mapped[list[Member]] = relationship(
         back_populates="household", cascade="all, delete-orphan", order_by="Member.id"
@@ -554,6 +572,9 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_by_login: Mapped[str | None] = mapped_column(String(100))
+    # What a job that is about neither a document nor a batch works on (e.g. a destruction
+    # protocol's id).
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -701,3 +722,253 @@ class WorkerHeartbeat(Base):
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     job_id: Mapped[int | None] = mapped_column(Integer)
     jobs_done: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# Records lifecycle (issue 17) ----------------------------------------------------------------
+
+FILE_EVENT_KINDS = ("closed", "reopened")
+FILE_EVENT_SOURCES = ("import", "manual")
+HOLD_REASONS = ("erstattung", "erbenhaftung", "pruefung", "sonstiges")
+
+
+class FileEvent(Base):
+    """The history of a file's closing (zdA) and reopening: from the master-data import (the
+    end of benefits) or by hand with a reason."""
+
+    __tablename__ = "file_events"
+    __table_args__ = (
+        CheckConstraint(_in("kind", FILE_EVENT_KINDS), name="kind"),
+        CheckConstraint(_in("source", FILE_EVENT_SOURCES), name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("households.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    # The business event: the day benefits ended (closed); None for a reopening.
+    event_date: Mapped[date | None] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    by_login: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RetentionHold(Base):
+    """A hold set by hand (a recovery or reimbursement claim, §§ 45, 50 SGB X; heirs'
+    liability, § 35 SGB II; an audit; other): it blocks destruction until lifted or until
+    `until` has passed. Open objections and appeals hold a file without a row here
+    (records.retention derives them)."""
+
+    __tablename__ = "retention_holds"
+    __table_args__ = (CheckConstraint(_in("reason_code", HOLD_REASONS), name="reason_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("households.id", ondelete="CASCADE"), index=True
+    )
+    reason_code: Mapped[str] = mapped_column(String(20))
+    reason_text: Mapped[str] = mapped_column(Text, default="")
+    until: Mapped[date | None] = mapped_column(Date)
+    set_by_login: Mapped[str] = mapped_column(String(100))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lifted_by_login: Mapped[str | None] = mapped_column(String(100))
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lift_reason: Mapped[str | None] = mapped_column(Text)
+
+
+DISPOSAL_RUN_STATES = ("offered", "evaluated", "transferred", "closed")
+# offered: listed in the 0501; to_archive / to_destroy: the archive's 0502 decision (A / V; a
+# run the archive declined as a whole: to_destroy); transferred: in the 0503; archived: the
+# 0506 confirmed its import; import_failed: the 0506 reported a failure (sent again later);
+# withdrawn: taken out of the run (a hold, the file reopened); destroying / destroyed.
+DISPOSAL_ITEM_STATES = (
+    "offered",
+    "to_archive",
+    "to_destroy",
+    "transferred",
+    "archived",
+    "import_failed",
+    "withdrawn",
+    "destroying",
+    "destroyed",
+)
+# Items whose files may be destroyed once two people approved it.
+DESTROYABLE_ITEM_STATES = ("to_destroy", "archived")
+MESSAGE_DIRECTIONS = ("out", "in")
+
+
+class DisposalRun(Base):
+    """One Aussonderung: the offer to the public archive (xdomea 0501) and what follows. Its
+    `process_id` is the xdomea ProzessID that every message of the run carries."""
+
+    __tablename__ = "disposal_runs"
+    __table_args__ = (CheckConstraint(_in("state", DISPOSAL_RUN_STATES), name="state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    archive_name: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20), default="offered")
+    created_by_login: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    items: Mapped[list[DisposalItem]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="DisposalItem.id"
+    )
+
+
+class DisposalItem(Base):
+    """One file in a disposal run. `bg_number` and `file_uuid` stay after the file is gone."""
+
+    __tablename__ = "disposal_items"
+    __table_args__ = (
+        CheckConstraint(_in("state", DISPOSAL_ITEM_STATES), name="state"),
+        UniqueConstraint("run_id", "file_uuid"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("disposal_runs.id", ondelete="CASCADE"))
+    household_id: Mapped[int | None] = mapped_column(
+        ForeignKey("households.id", ondelete="SET NULL"), index=True
+    )
+    bg_number: Mapped[str] = mapped_column(String(20), index=True)
+    file_uuid: Mapped[uuid.UUID] = mapped_column(Uuid)
+    event_date: Mapped[date] = mapped_column(Date)
+    due_from: Mapped[date] = mapped_column(Date)
+    years: Mapped[int] = mapped_column(Integer)
+    rule: Mapped[str] = mapped_column(String(300))
+    # Our proposal in the 0501 (A archive, V destroy, B to be evaluated) and the archive's
+    # decision from the 0502 (A or V).
+    proposal: Mapped[str] = mapped_column(String(1), default="B")
+    decision: Mapped[str | None] = mapped_column(String(1))
+    state: Mapped[str] = mapped_column(String(20), default="offered")
+    archive_ref: Mapped[str | None] = mapped_column(String(200))  # 0506 Archivkennung
+    problem: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    run: Mapped[DisposalRun] = relationship(back_populates="items")
+
+
+class DisposalMessage(Base):
+    """An xdomea message of a run as it left or arrived: its type (0501 ... 0507), the zip in
+    the blob store, its SHA-256, and whether it was valid (with the German list of problems)."""
+
+    __tablename__ = "disposal_messages"
+    __table_args__ = (CheckConstraint(_in("direction", MESSAGE_DIRECTIONS), name="direction"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("disposal_runs.id", ondelete="CASCADE"), index=True
+    )
+    msg_type: Mapped[str] = mapped_column(String(4))
+    direction: Mapped[str] = mapped_column(String(3))
+    filename: Mapped[str] = mapped_column(String(300))
+    # None once purged: 0501 and 0503 name clients and go when the run is closed.
+    blob_key: Mapped[str | None] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    valid: Mapped[bool] = mapped_column(default=True)
+    problems: Mapped[list[str]] = mapped_column(JSON, default=list)
+    by_login: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+DESTRUCTION_KINDS = ("run", "document")
+DESTRUCTION_ORDER_STATES = ("requested", "approved", "done", "rejected")
+DESTRUCTION_STATES = ("running", "done")
+
+
+class DestructionOrder(Base):
+    """A request to destroy: the destroyable files of a disposal run, or one document (filed
+    in the wrong file, a third person's letter; or a type whose shorter period ran out). It
+    runs only after two different people approved it (`DestructionApproval`)."""
+
+    __tablename__ = "destruction_orders"
+    __table_args__ = (
+        CheckConstraint(_in("kind", DESTRUCTION_KINDS), name="kind"),
+        CheckConstraint(_in("state", DESTRUCTION_ORDER_STATES), name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("disposal_runs.id"), index=True)
+    # A document order: the document (no foreign key: it outlives the row it names).
+    document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    bg_number: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), default="requested")
+    requested_by_login: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejected_by_login: Mapped[str | None] = mapped_column(String(100))
+    rejected_reason: Mapped[str | None] = mapped_column(Text)
+
+    approvals: Mapped[list[DestructionApproval]] = relationship(
+        cascade="all, delete-orphan", order_by="DestructionApproval.id"
+    )
+
+
+class DestructionApproval(Base):
+    __tablename__ = "destruction_approvals"
+    __table_args__ = (UniqueConstraint("order_id", "approver_login"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("destruction_orders.id", ondelete="CASCADE"))
+    approver_login: Mapped[str] = mapped_column(String(100))
+    approver_name: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DestructionProtocol(Base):
+    """What was destroyed (a file or one document), on which rule, approved by whom, when.
+    Names no client and no content: the BG number, the file's id, dates and counts. `work`
+    lists what the destruction job removes (blob keys, index ids), so a job killed halfway
+    resumes; `state` turns done in the transaction that deletes the last rows. Its PDF/A and
+    JSON lie under a prefix the destruction never touches. It also tells the master-data
+    import not to bring a destroyed household back."""
+
+    __tablename__ = "destruction_protocols"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ("file", "document")), name="kind"),
+        CheckConstraint(_in("state", DESTRUCTION_STATES), name="state"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    order_id: Mapped[int] = mapped_column(ForeignKey("destruction_orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    bg_number: Mapped[str] = mapped_column(String(20), index=True)
+    file_uuid: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    event_date: Mapped[date | None] = mapped_column(Date)
+    due_from: Mapped[date | None] = mapped_column(Date)
+    rule: Mapped[str] = mapped_column(String(300))
+    archive_ref: Mapped[str | None] = mapped_column(String(200))
+    document_count: Mapped[int] = mapped_column(Integer, default=0)
+    page_count: Mapped[int] = mapped_column(Integer, default=0)
+    approved_by: Mapped[list[str]] = mapped_column(JSON, default=list)
+    requested_by_login: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(10), default="running")
+    work: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pdf_key: Mapped[str | None] = mapped_column(String(300))
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    json_key: Mapped[str | None] = mapped_column(String(300))
+    json_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditPrune(Base):
+    """The audit log's rows up to `up_to_seq` were removed after their period; the chain is
+    verified from this anchor on (`last_hash` is the removed last row's hash)."""
+
+    __tablename__ = "audit_prunes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    up_to_seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    row_count: Mapped[int] = mapped_column(Integer)
+    older_than: Mapped[datetime] = mapped_column(UTCDateTime)
+    by_login: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
