@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from app.records_cli import records_app
 from core.config import Settings, get_settings
 from core.errors import EAkteError
 
@@ -34,6 +35,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(mailbox_app, name="mailbox")
 app.add_typer(directory_app, name="directory")
+app.add_typer(records_app, name="records")
 
 
 def _settings() -> Settings:
@@ -563,6 +565,10 @@ def mailbox_status(
         )
         if row.reason:
             typer.echo(f"    Grund: {row.reason}")
+
+
+# The records manager's commands register on records_app when their modules are imported
+# (issue 17): one import line per part below.
 
 
 def main() -> None:
