@@ -299,6 +299,11 @@ class Document(Base):
     discarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     discarded_by_login: Mapped[str | None] = mapped_column(String(100))
     discard_reason: Mapped[str | None] = mapped_column(Text)
+    # Restricted (Art. 18 DSGVO, issue 17): kept, but out of the file, every inbox and search
+    # until the restriction is lifted or the document erased; who asked for it and why.
+    restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    restricted_by_login: Mapped[str | None] = mapped_column(String(100))
+    restriction_reason: Mapped[str | None] = mapped_column(Text)
 
     batch: Mapped[ScanBatch | None] = relationship()
     household: Mapped[Household | None] = relationship()

@@ -297,6 +297,13 @@ def upgrade() -> None:
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("payload", sa.JSON(), nullable=True))
 
+    with op.batch_alter_table("documents", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("restricted_at", core.db.UTCDateTime(timezone=True), nullable=True)
+        )
+        batch_op.add_column(sa.Column("restricted_by_login", sa.String(length=100), nullable=True))
+        batch_op.add_column(sa.Column("restriction_reason", sa.Text(), nullable=True))
+
     # Every existing file gets its xdomea id.
     households = sa.table(
         "households", sa.column("id", sa.Integer), sa.column("file_uuid", sa.Uuid)
@@ -323,6 +330,11 @@ def downgrade() -> None:
         batch_op.create_check_constraint("role", f"role IN {ROLES_OLD}")
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.drop_column("payload")
+
+    with op.batch_alter_table("documents", schema=None) as batch_op:
+        batch_op.drop_column("restriction_reason")
+        batch_op.drop_column("restricted_by_login")
+        batch_op.drop_column("restricted_at")
 
     with op.batch_alter_table("households", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_households_file_uuid"), type_="unique")
