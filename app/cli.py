@@ -570,6 +570,11 @@ def mailbox_status(
 # The records manager's commands register on records_app when their modules are imported
 # (issue 17): one import line per part below.
 
+# issue 17, destroy17: `eakte verify` and `eakte records destroy-orders`
+from app.records_cli_destroy import verify_command  # noqa: E402
+
+app.command("verify")(verify_command)
+
 
 def main() -> None:
     app()

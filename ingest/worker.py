@@ -18,6 +18,7 @@ from ingest.mailbox import start_polling
 from ingest.pipeline import process_batch
 from ingest.programs import log_tool_state, probe_tools
 from ingest.verify import VERIFY_JOB, verify_store
+from records.destruction import DESTROY_JOB, destroy_job
 from records.jobs import (
     HEARTBEAT_SECONDS,
     ClaimedJob,
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Runtime, ClaimedJob, Callable[[], bool]], None]
 HANDLERS: dict[str, Handler] = {BATCH_JOB: process_batch, VERIFY_JOB: verify_store}
+HANDLERS[DESTROY_JOB] = destroy_job  # issue 17: documented destruction (records.destruction)
 
 
 class _Lease:

@@ -57,6 +57,7 @@ from records.models import (
 from search.base import CLEARING_ACCESS
 
 CLEARING = CLEARING_ACCESS  # the key the search index files clearing documents under
+RESTRICTED = "gesperrt"  # the key of restricted documents (Art. 18 DSGVO): nobody holds it
 # The two kinds of legal case, each reached through the letter it came with.
 _Case = TypeVar("_Case", Objection, Appeal)
 # What the audit log names an object it records a success on (its kind, id and household).
@@ -322,6 +323,7 @@ def in_case_file(document: Document) -> bool:
         document.qa_status != "rejected"
         and not document.held_for_qa
         and document.discarded_at is None
+        and document.restricted_at is None
     )
 
 
@@ -331,10 +333,14 @@ def in_case_file_clause() -> ColumnElement[bool]:
         Document.qa_status != "rejected",
         Document.held_for_qa.is_(False),
         Document.discarded_at.is_(None),
+        Document.restricted_at.is_(None),
     )
 
 
 def access_key_of(document: Document) -> str:
+    # Restricted (Art. 18 DSGVO): out of the file, and not the desk's either.
+    if document.restricted_at is not None:
+        return RESTRICTED
     # Rejected, held for QA or not filed yet: the document stays with the scanning desk.
     if not in_case_file(document) or document.household is None:
         return CLEARING
@@ -370,6 +376,8 @@ def in_clearing(session: Session, document: Document) -> bool:
 
 
 def document_grant(session: Session, user: User, document: Document) -> Grant | None:
+    if document.restricted_at is not None:
+        return None  # restricted: nobody reads it until the restriction is lifted
     if may(user, Capability.CLEARING) and not filed_by_caseworker(document):
         if access_key_of(document) == CLEARING or in_clearing(session, document):
             return Grant("clearing")

@@ -54,6 +54,7 @@ def _searchable() -> ColumnElement[bool]:
         (Document.status == "processed")
         & (Document.qa_status != "rejected")
         & Document.discarded_at.is_(None)  # discarded: kept with the original, found by no one
+        & Document.restricted_at.is_(None)  # restricted (Art. 18 DSGVO): kept, found by no one
     )
 
 
@@ -136,7 +137,11 @@ def reindex_documents(runtime: Runtime, document_ids: list[uuid.UUID]) -> None:
                 .options(selectinload(Document.pages), selectinload(Document.household))
             )
         )
-        kept = [d for d in documents if d.qa_status != "rejected" and d.discarded_at is None]
+        kept = [
+            d
+            for d in documents
+            if d.qa_status != "rejected" and d.discarded_at is None and d.restricted_at is None
+        ]
         entries = _entries(session, kept)
     runtime.index.index_many(entries)
     for gone in {str(i) for i in wanted} - {entry.document_id for entry in entries}:

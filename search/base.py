@@ -192,6 +192,9 @@ class SearchIndex(Protocol):
 
     def count(self) -> int: ...
 
+    def contains(self, document_id: str) -> bool:
+        """Whether an entry with this id is in the index (`eakte verify` after a destruction)."""
+
     def search(self, query: SearchQuery) -> SearchResult: ...
 
     def ping(self) -> BackendState: ...

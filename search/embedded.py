@@ -219,6 +219,11 @@ class EmbeddedSearchIndex:
         self._index.reload()
         return int(self._index.searcher().num_docs)
 
+    def contains(self, document_id: str) -> bool:
+        self._index.reload()
+        query = tantivy.Query.term_query(self.schema, "document_id", document_id)
+        return _hit_count(self._index.searcher().search(query, limit=1, count=True)) > 0
+
     # --- search ---------------------------------------------------------------------------
 
     def _word_query(self, plan: WordPlan, *, fuzzy: bool) -> tantivy.Query:

@@ -249,6 +249,10 @@ class OpenSearchIndex:
         self.client.indices.refresh(index=self.index_name)
         return int(self.client.count(index=self.index_name)["count"])
 
+    def contains(self, document_id: str) -> bool:
+        self.ensure_index()
+        return bool(self.client.exists(index=self.index_name, id=document_id))
+
     # --- search ---------------------------------------------------------------------------
 
     @staticmethod

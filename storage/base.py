@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -39,6 +40,19 @@ class BlobStore(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove the object; raises BlobMissing if there is none."""
+
+    def remove_all_versions(self, key: str, *, bypass_governance: bool = False) -> int:
+        """Remove the object with every stored version (a destruction: on a versioned bucket
+        `delete` only adds a delete marker). Nothing there counts as done: returns how many
+        versions went, 0 when none was left. `bypass_governance` lifts a GOVERNANCE lock (an
+        approved destruction); a COMPLIANCE lock is never lifted: check `locked_until` first."""
+
+    def version_count(self, key: str) -> int:
+        """How many versions (delete markers included) are stored under the key; 0: none."""
+
+    def locked_until(self, key: str) -> datetime | None:
+        """The latest COMPLIANCE retention date among the object's versions that lies in the
+        future (no version can be removed before it), or None."""
 
     def ping(self) -> BackendState: ...
 

@@ -7,6 +7,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -90,6 +91,20 @@ class LocalBlobStore:
             raise BlobMissing(f"Objekt {key} ist nicht vorhanden.", key=key)
         path.unlink()
         path.with_name(path.name + _META_SUFFIX).unlink(missing_ok=True)
+
+    def remove_all_versions(self, key: str, *, bypass_governance: bool = False) -> int:
+        """A folder keeps one version: the file and its hash beside it; missing counts as done."""
+        path = self._path(key)
+        existed = path.is_file()
+        path.unlink(missing_ok=True)
+        path.with_name(path.name + _META_SUFFIX).unlink(missing_ok=True)
+        return int(existed)
+
+    def version_count(self, key: str) -> int:
+        return int(self._path(key).is_file())
+
+    def locked_until(self, key: str) -> datetime | None:
+        return None  # a folder has no object lock
 
     def ping(self) -> BackendState:
         ok = self.root.is_dir() and os.access(self.root, os.W_OK)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import BinaryIO
 
 from minio import Minio
 from minio.commonconfig import COMPLIANCE, GOVERNANCE
+from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
 from minio.retention import Retention
 from urllib3 import PoolManager, Timeout
@@ -129,6 +130,57 @@ class S3BlobStore:
         self.stat(key)
         # On a versioned bucket this leaves a delete marker; retained versions stay untouched.
         self.client.remove_object(self.bucket, key)
+
+    def _versions(self, key: str) -> list[str | None]:
+        check_key(key)
+        return [
+            obj.version_id
+            for obj in self.client.list_objects(self.bucket, prefix=key, include_version=True)
+            if obj.object_name == key
+        ]
+
+    def remove_all_versions(self, key: str, *, bypass_governance: bool = False) -> int:
+        """Every version and delete marker of the key (DeleteObjects with the versions' ids;
+        `x-amz-bypass-governance-retention` for GOVERNANCE-locked ones when asked)."""
+        versions = self._versions(key)
+        if not versions:
+            return 0
+        errors = list(
+            self.client.remove_objects(
+                self.bucket,
+                [DeleteObject(key, version_id) for version_id in versions],
+                bypass_governance_mode=bypass_governance and self.object_lock,
+            )
+        )
+        failed = [e for e in errors if e.code not in _MISSING]
+        if failed:
+            first = failed[0]
+            raise BackendUnavailable(
+                f"Objekt {key} ließ sich nicht vollständig löschen: {first.code} {first.message}"
+            )
+        return len(versions)
+
+    def version_count(self, key: str) -> int:
+        return len(self._versions(key))
+
+    def locked_until(self, key: str) -> datetime | None:
+        if not self.object_lock:
+            return None
+        latest: datetime | None = None
+        now = utcnow()
+        for version_id in self._versions(key):
+            try:
+                retention = self.client.get_object_retention(
+                    self.bucket, key, version_id=version_id
+                )
+            except S3Error as exc:
+                if exc.code in _MISSING | {"NoSuchObjectLockConfiguration", "MethodNotAllowed"}:
+                    continue
+                raise
+            until = retention.retain_until_date if retention else None
+            if retention and retention.mode == COMPLIANCE and until and until > now:
+                latest = until if latest is None or until > latest else latest
+        return latest
 
     def ping(self) -> BackendState:
         try:

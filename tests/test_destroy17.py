@@ -1,0 +1,414 @@
+"""Documented destruction (issue 17): four-eyes orders, the resumable job, the protocol,
+`eakte verify`, single-document erasure and restriction. On the embedded backends and on
+PostgreSQL + MinIO (versioned bucket with GOVERNANCE object lock) + OpenSearch."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from core.config import Settings
+from core.db import transaction
+from core.errors import AccessDenied
+from records.access import Gate, household_grant
+from records.destruction import (
+    CRASH_AFTER_ENV,
+    approve,
+    lift_restriction,
+    reject,
+    request_document,
+    request_run,
+    restrict,
+    verify,
+)
+from records.models import (
+    DestructionOrder,
+    DestructionProtocol,
+    DisposalItem,
+    DisposalRun,
+    Document,
+    Household,
+    InboxItem,
+    Member,
+    Note,
+    RetentionHold,
+    ScanBatch,
+    User,
+)
+from records.reindex import file_note_entry
+from records.routing import index_entry
+from records.runtime import Runtime
+from search import SearchQuery
+from tests.support import (
+    NEIGHBOUR,
+    OWN,
+    _password_hash,
+    audit_rows,
+    cli_env,
+    file_letter,
+    load_people,
+    run_cli,
+    settings_env,
+    work_until_idle,
+)
+
+HELD = "95403BG6577899"
+CASEWORKER = "lsb.95401.2"  # OWN's caseworker
+OTHER_WORKER = "lsb.95402.1"  # Niebüll: no need-to-know for Husum
+
+
+@pytest.fixture
+def rt(backend_settings: Settings) -> Iterator[Runtime]:
+    """The product's runtime; on MinIO a versioned bucket with GOVERNANCE object lock."""
+    from app.runtime import build_runtime
+
+    settings = backend_settings.model_copy(
+        update={
+            "s3_object_lock": True,
+            "s3_retention_mode": "GOVERNANCE",
+            "s3_retention_days": 1,
+            "job_lease_seconds": 1,
+        }
+    )
+    built = build_runtime(settings)
+    yield built
+    built.close()
+
+
+def _blob(runtime: Runtime, key: str, content: bytes = b"x") -> str:
+    return runtime.blobs.put(key, io.BytesIO(content + key.encode())).sha256
+
+
+@dataclass
+class World:
+    run_id: int
+    own: list[str]  # documents of the file to destroy
+    neighbour: str  # a letter of another household from the same batch
+    own_keys: list[str]
+    shared_original: str
+    note_key: str
+    member_name: str
+
+
+def _user(session, login: str, role: str = "schriftgut") -> User:  # type: ignore[no-untyped-def]
+    user = User(login=login, name=f"Person {login}", role=role, password_hash=_password_hash())
+    session.add(user)
+    return user
+
+
+def _letter(runtime, session, household, batch, original, text):  # type: ignore[no-untyped-def]
+    document = file_letter(
+        session,
+        household,
+        "sonstiges",
+        text,
+        original_key=original,
+        batch_id=batch.id,
+        pdf_key=f"documents/{uuid.uuid4()}.pdf",
+        received_at=datetime(2010, 3, 1, 9, tzinfo=UTC),
+        receipt_date=date(2010, 3, 1),
+    )
+    session.flush()
+    document.pdf_sha256 = _blob(runtime, document.pdf_key)
+    page = document.pages[0]
+    for kind in ("image", "thumb", "words"):
+        key = f"pages/{document.id}/{kind}-1"
+        setattr(page, f"{kind}_key", key)
+        setattr(page, f"{kind}_sha256", _blob(runtime, key))
+    session.flush()
+    runtime.index.index(index_entry(document))
+    return document
+
+
+def _batch(runtime, session, original: str) -> ScanBatch:  # type: ignore[no-untyped-def]
+    batch = ScanBatch(
+        source_name="stapel.pdf",
+        content_type="application/pdf",
+        size_bytes=10,
+        original_key=original,
+        original_sha256=_blob(runtime, original),
+        status="processed",
+    )
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def build_world(runtime: Runtime) -> World:
+    load_people(runtime)
+    with transaction(runtime.sessions) as session:
+        for login in ("sg1", "sg2"):
+            _user(session, login)
+        homes = {
+            h.bg_number: h
+            for h in session.scalars(
+                select(Household).where(Household.bg_number.in_((OWN, NEIGHBOUR, HELD)))
+            )
+        }
+        for number in (OWN, HELD):
+            homes[number].benefits_end = date(2010, 6, 30)
+        shared, single = "originals/ab/shared-stack", "originals/cd/own-letter"
+        stack, own_batch = _batch(runtime, session, shared), _batch(runtime, session, single)
+        a1 = _letter(runtime, session, homes[OWN], stack, shared, "Mietvertrag Geheimwort")
+        b1 = _letter(runtime, session, homes[NEIGHBOUR], stack, shared, "Nachbarbrief Geheimwort")
+        a2 = _letter(runtime, session, homes[OWN], own_batch, single, "Kontoauszug Geheimwort")
+        held_batch = _batch(runtime, session, "originals/ef/held")
+        held_doc = _letter(runtime, session, homes[HELD], held_batch, "originals/ef/held", "Wort")
+        note = Note(household_id=homes[OWN].id, author_login="x", author_name="X", text="Akte")
+        session.add(note)
+        session.flush()
+        runtime.index.index(file_note_entry(note, OWN))
+        # An older version and a delete marker under one key (a versioned bucket keeps them).
+        runtime.blobs.delete(a2.pdf_key)  # type: ignore[arg-type]
+        _blob(runtime, a2.pdf_key, b"v2")  # type: ignore[arg-type]
+        session.add(
+            RetentionHold(
+                household_id=homes[HELD].id,
+                reason_code="erstattung",
+                reason_text="Erstattungsforderung offen",
+                set_by_login="sg1",
+            )
+        )
+        run = DisposalRun(archive_name="Landesarchiv", created_by_login="sg1")
+        session.add(run)
+        session.flush()
+        for number in (OWN, HELD):
+            h = homes[number]
+            assert h.file_uuid is not None
+            session.add(
+                DisposalItem(
+                    run_id=run.id,
+                    household_id=h.id,
+                    bg_number=number,
+                    file_uuid=h.file_uuid,
+                    event_date=date(2010, 6, 30),
+                    due_from=date(2021, 1, 1),
+                    years=10,
+                    rule="Akte: 10 Jahre",
+                    state="to_destroy",
+                )
+            )
+        member = session.scalar(select(Member).where(Member.household_id == homes[OWN].id))
+        assert member is not None
+        keys = [a1.pdf_key, a2.pdf_key, single] + [
+            f"pages/{d.id}/{k}-1" for d in (a1, a2) for k in ("image", "thumb", "words")
+        ]
+        assert held_doc.id
+        return World(
+            run.id,
+            [str(a1.id), str(a2.id)],
+            str(b1.id),
+            [k for k in keys if k],
+            shared,
+            f"vermerk-{note.id}",
+            member.last_name,
+        )
+
+
+def _gate_do(runtime: Runtime, login: str, action, *args):  # type: ignore[no-untyped-def]
+    with transaction(runtime.sessions) as session:
+        user = session.scalar(select(User).where(User.login == login))
+        assert user is not None
+        return action(Gate(session, user), *args)
+
+
+def _approved_run(runtime: Runtime, world: World) -> int:
+    order = _gate_do(
+        runtime, "sg1", lambda g, r: request_run(g, r, "Frist abgelaufen").id, world.run_id
+    )
+    assert _gate_do(runtime, "sg1", approve, order) == []
+    jobs = _gate_do(runtime, "sg2", approve, order)
+    assert len(jobs) == 2  # one per destroyable file
+    return int(order)
+
+
+def _found(runtime: Runtime, text: str) -> int:
+    query = SearchQuery(text=text, allowed=frozenset({OWN, NEIGHBOUR, "clearing", "gesperrt"}))
+    return runtime.index.search(query).total
+
+
+def _assert_nothing_left(runtime: Runtime, world: World) -> None:
+    with transaction(runtime.sessions, read_only=True) as session:
+        assert session.scalar(select(Household).where(Household.bg_number == OWN)) is None
+        ids = [uuid.UUID(d) for d in world.own]
+        assert session.scalar(select(func.count(Document.id)).where(Document.id.in_(ids))) == 0
+        assert session.scalar(select(Note.id).where(Note.text == "Akte")) is None
+        assert (
+            session.scalar(select(func.count(InboxItem.id)).where(InboxItem.document_id.in_(ids)))
+            == 0
+        )
+    for key in world.own_keys:
+        assert runtime.blobs.version_count(key) == 0, key
+    for entry in [*world.own, world.note_key]:
+        assert not runtime.index.contains(entry), entry
+
+
+def test_approved_destruction_leaves_nothing_and_keeps_protocol_batch_and_held(rt: Runtime) -> None:
+    world = build_world(rt)
+    order_id = _approved_run(rt, world)
+    work_until_idle(rt)
+    with transaction(rt.sessions, read_only=True) as session:
+        from records.models import Job
+
+        errors = [j.last_error for j in session.scalars(select(Job)) if j.last_error]
+    assert errors == []
+    _assert_nothing_left(rt, world)
+    # The other household's letter of the same stack, and the stack's original, stay.
+    assert rt.blobs.version_count(world.shared_original) >= 1
+    assert rt.index.contains(world.neighbour)
+    with transaction(rt.sessions, read_only=True) as session:
+        assert session.get(Document, uuid.UUID(world.neighbour)) is not None
+        # The held file is withdrawn with its reason, not destroyed.
+        held = session.scalar(select(DisposalItem).where(DisposalItem.bg_number == HELD))
+        assert held is not None and held.state == "withdrawn"
+        assert "gesperrt" in (held.problem or "")
+        assert session.scalar(select(Household).where(Household.bg_number == HELD)) is not None
+        item = session.scalar(select(DisposalItem).where(DisposalItem.bg_number == OWN))
+        assert item is not None and item.state == "destroyed" and item.household_id is None
+        order = session.get(DestructionOrder, order_id)
+        assert order is not None and order.state == "done"
+        protocol = session.scalar(select(DestructionProtocol))
+        assert protocol is not None and protocol.state == "done"
+        assert protocol.document_count == 2 and protocol.approved_by == ["sg1", "sg2"]
+        pdf_key, json_key = protocol.pdf_key, protocol.json_key
+    assert pdf_key and json_key
+    pdf = b"".join(rt.blobs.open(pdf_key))
+    assert pdf.startswith(b"%PDF") and b"pdfaid" in pdf
+    facts = json.loads(b"".join(rt.blobs.open(json_key)))
+    assert facts["bg_nummer"] == OWN and facts["dokumente"] == 2
+    assert world.member_name not in json.dumps(facts)  # the protocol names no client
+    assert verify(rt) == (1, [])
+    done = audit_rows(rt, "destruction.done")
+    assert len(done) == 1 and done[0].bg_number == OWN
+
+
+def test_four_eyes_refusals_are_audited(rt: Runtime) -> None:
+    world = build_world(rt)
+    order = _gate_do(rt, "sg1", lambda g, r: request_run(g, r, "Frist abgelaufen").id, world.run_id)
+    _gate_do(rt, "sg1", approve, order)
+    with pytest.raises(AccessDenied, match="Vier-Augen"):
+        _gate_do(rt, "sg1", approve, order)
+    with pytest.raises(AccessDenied, match="Schriftgutverwaltung"):
+        _gate_do(rt, CASEWORKER, approve, order)
+    refused = [r for r in audit_rows(rt, "destruction.approve") if r.outcome == "denied"]
+    assert {r.actor_login for r in refused} == {"sg1", CASEWORKER}
+    with transaction(rt.sessions, read_only=True) as session:
+        row = session.get(DestructionOrder, order)
+        assert row is not None and row.state == "requested" and len(row.approvals) == 1
+    # A rejected order runs never.
+    _gate_do(rt, "sg2", reject, order, "Archiv hat noch nicht bestätigt")
+    with pytest.raises(Exception, match="abgelehnt"):
+        _gate_do(rt, "sg2", approve, order)
+    assert work_until_idle(rt) == 0
+    with transaction(rt.sessions, read_only=True) as session:
+        assert session.scalar(select(Household).where(Household.bg_number == OWN)) is not None
+
+
+def test_document_erasure_needs_requester_and_another_records_manager(rt: Runtime) -> None:
+    world = build_world(rt)
+    target = world.own[0]
+    with pytest.raises(AccessDenied):  # outside need-to-know
+        _gate_do(rt, OTHER_WORKER, request_document, target, "falsch abgelegt")
+    order = _gate_do(
+        rt, CASEWORKER, lambda g, d: request_document(g, d, "Brief einer dritten Person").id, target
+    )
+    with pytest.raises(AccessDenied):  # the requester is one pair of eyes, a caseworker no approver
+        _gate_do(rt, CASEWORKER, approve, order)
+    assert len(_gate_do(rt, "sg1", approve, order)) == 1
+    work_until_idle(rt)
+    with transaction(rt.sessions, read_only=True) as session:
+        assert session.get(Document, uuid.UUID(target)) is None
+        assert session.get(Document, uuid.UUID(world.own[1])) is not None  # the rest stays
+        assert session.scalar(select(Household).where(Household.bg_number == OWN)) is not None
+        protocol = session.scalar(select(DestructionProtocol))
+        assert protocol is not None and protocol.kind == "document"
+        assert protocol.approved_by == [CASEWORKER, "sg1"]
+    assert not rt.index.contains(target)
+    assert rt.blobs.version_count(f"pages/{target}/image-1") == 0
+    assert rt.blobs.version_count(world.shared_original) >= 1  # the neighbour's letter uses it
+    assert verify(rt) == (1, [])
+
+
+def test_restricted_document_leaves_file_inbox_search_and_desk(rt: Runtime) -> None:
+    world = build_world(rt)
+    target = world.own[0]
+    assert _found(rt, "Mietvertrag") == 1
+    _gate_do(rt, CASEWORKER, lambda g, d: restrict(rt, g, d, "Richtigkeit bestritten"), target)
+    assert _found(rt, "Mietvertrag") == 0
+    with transaction(rt.sessions, read_only=True) as session:
+        document = session.get(Document, uuid.UUID(target))
+        assert document is not None and document.restricted_at is not None  # still kept
+        assert (
+            session.scalar(
+                select(InboxItem.id).where(
+                    InboxItem.document_id == document.id, InboxItem.state != "done"
+                )
+            )
+            is None
+        )
+        for login in (CASEWORKER, "post.1"):
+            user = session.scalar(select(User).where(User.login == login))
+            assert user is not None
+            with pytest.raises(AccessDenied):
+                Gate(session, user).read_document(target, "document.view")
+    # The rebuild of the index skips it too.
+    from records.reindex import reindex_all, reindex_documents
+
+    reindex_documents(rt, [uuid.UUID(target)])
+    assert _found(rt, "Mietvertrag") == 0
+    reindex_all(rt, restart=True)
+    assert _found(rt, "Mietvertrag") == 0
+    _gate_do(rt, CASEWORKER, lift_restriction, target, "Richtigkeit festgestellt")
+    with transaction(rt.sessions, read_only=True) as session:
+        user = session.scalar(select(User).where(User.login == CASEWORKER))
+        assert user is not None
+        assert Gate(session, user).read_document(target, "document.view") is not None
+    assert audit_rows(rt, "document.restrict") and audit_rows(rt, "document.restriction_lift")
+
+
+def _worker(runtime: Runtime, crash_after: str | None) -> int:
+    env = cli_env(runtime.settings.data_dir, **settings_env(runtime.configured))
+    env.pop(CRASH_AFTER_ENV, None)
+    if crash_after:
+        env[CRASH_AFTER_ENV] = crash_after
+    return run_cli(env, "worker", "--until-idle").returncode
+
+
+@pytest.mark.slow
+def test_killed_destruction_resumes_and_is_never_half_visible(rt: Runtime) -> None:
+    world = build_world(rt)
+    order_id = _approved_run(rt, world)
+    assert order_id
+    assert _worker(rt, "1") == 137  # killed right after step 1
+    with transaction(rt.sessions, read_only=True) as session:
+        household = session.scalar(select(Household).where(Household.bg_number == OWN))
+        user = session.scalar(select(User).where(User.login == CASEWORKER))
+        assert household is not None and user is not None
+        assert household.destruction_started_at is not None
+        assert household_grant(session, user, household) is None  # nobody opens it now
+    remains = verify(rt)[1]
+    assert remains and any("nicht abgeschlossen" in r.what for r in remains)
+    time.sleep(1.5)  # the dead worker's lease runs out
+    assert _worker(rt, "2") == 137  # the rerun repeats step 2 and is killed after it
+    for key in world.own_keys:
+        assert rt.blobs.version_count(key) == 0, key
+    with transaction(rt.sessions, read_only=True) as session:
+        assert session.scalar(select(Household).where(Household.bg_number == OWN)) is not None
+    failed = run_cli(cli_env(rt.settings.data_dir, **settings_env(rt.configured)), "verify")
+    assert failed.returncode == 1 and "nicht abgeschlossen" in failed.stdout
+    time.sleep(1.5)
+    assert _worker(rt, None) == 0
+    _assert_nothing_left(rt, world)
+    passed = run_cli(cli_env(rt.settings.data_dir, **settings_env(rt.configured)), "verify")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "keine Reste" in passed.stdout
+    with transaction(rt.sessions, read_only=True) as session:
+        assert session.scalar(select(func.count(DestructionProtocol.id))) == 1
