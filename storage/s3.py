@@ -149,7 +149,7 @@ class S3BlobStore:
             self.client.remove_objects(
                 self.bucket,
                 [DeleteObject(key, version_id) for version_id in versions],
-                bypass_governance_mode=bypass_governance and self.object_lock,
+                bypass_governance_mode=bypass_governance,
             )
         )
         failed = [e for e in errors if e.code not in _MISSING]

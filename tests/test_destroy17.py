@@ -377,6 +377,9 @@ def test_restricted_document_leaves_file_inbox_search_and_desk(rt: Runtime) -> N
 def _worker(runtime: Runtime, crash_after: str | None) -> int:
     env = cli_env(runtime.settings.data_dir, **settings_env(runtime.configured))
     env.pop(CRASH_AFTER_ENV, None)
+    if runtime.configured.blob_store == "s3":
+        env["EAKTE_S3_OBJECT_LOCK"] = "true"
+        env["EAKTE_S3_RETENTION_DAYS"] = "1"
     if crash_after:
         env[CRASH_AFTER_ENV] = crash_after
     return run_cli(env, "worker", "--until-idle").returncode
@@ -402,13 +405,56 @@ def test_killed_destruction_resumes_and_is_never_half_visible(rt: Runtime) -> No
         assert rt.blobs.version_count(key) == 0, key
     with transaction(rt.sessions, read_only=True) as session:
         assert session.scalar(select(Household).where(Household.bg_number == OWN)) is not None
-    failed = run_cli(cli_env(rt.settings.data_dir, **settings_env(rt.configured)), "verify")
+    env = cli_env(rt.settings.data_dir, **settings_env(rt.configured))
+    failed = run_cli(env, "verify")
     assert failed.returncode == 1 and "nicht abgeschlossen" in failed.stdout
     time.sleep(1.5)
     assert _worker(rt, None) == 0
     _assert_nothing_left(rt, world)
-    passed = run_cli(cli_env(rt.settings.data_dir, **settings_env(rt.configured)), "verify")
+    passed = run_cli(env, "verify")
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "keine Reste" in passed.stdout
     with transaction(rt.sessions, read_only=True) as session:
         assert session.scalar(select(func.count(DestructionProtocol.id))) == 1
+
+
+def test_every_version_goes_and_missing_counts_as_done(rt: Runtime) -> None:
+    key = "documents/versioned.pdf"
+    _blob(rt, key, b"v1")
+    rt.blobs.delete(key)
+    _blob(rt, key, b"v2")
+    expected = 3 if rt.configured.blob_store == "s3" else 1  # two versions and a delete marker
+    assert rt.blobs.version_count(key) == expected
+    assert rt.blobs.remove_all_versions(key, bypass_governance=True) == expected
+    assert rt.blobs.version_count(key) == 0
+    assert rt.blobs.remove_all_versions(key, bypass_governance=True) == 0
+
+
+@pytest.mark.services
+def test_compliance_lock_withdraws_the_file_naming_the_date(
+    backend_settings: Settings,
+) -> None:
+    from app.runtime import build_runtime
+
+    if backend_settings.blob_store != "s3":
+        pytest.skip("object lock is a property of S3 buckets")
+    settings = backend_settings.model_copy(
+        update={"s3_object_lock": True, "s3_retention_mode": "COMPLIANCE", "s3_retention_days": 1}
+    )
+    runtime = build_runtime(settings)
+    try:
+        world = build_world(runtime)
+        _approved_run(runtime, world)
+        work_until_idle(runtime)
+        with transaction(runtime.sessions, read_only=True) as session:
+            item = session.scalar(select(DisposalItem).where(DisposalItem.bg_number == OWN))
+            assert item is not None and item.state == "withdrawn"
+            assert "COMPLIANCE" in (item.problem or "") and "bis " in (item.problem or "")
+            household = session.scalar(select(Household).where(Household.bg_number == OWN))
+            assert household is not None and household.destruction_started_at is None
+            assert session.scalar(select(DestructionProtocol.id)) is None
+        for key in world.own_keys:  # nothing half-done
+            assert runtime.blobs.version_count(key) >= 1, key
+        assert all(runtime.index.contains(d) for d in world.own)
+    finally:
+        runtime.close()
