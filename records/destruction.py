@@ -801,6 +801,43 @@ def order_rows(session: Session) -> list[dict[str, Any]]:
     return result
 
 
+@dataclass(frozen=True)
+class Overview:
+    orders: list[DestructionOrder]
+    protocols: list[DestructionProtocol]
+    runs: list[tuple[int, str, int]]  # run id, archive, destroyable files
+
+
+def overview(gate: Gate) -> Overview:
+    """The records manager's page: orders, protocols, runs with files to destroy (audited)."""
+    found = orders(gate)
+    runs = []
+    for run in gate.session.scalars(select(DisposalRun).order_by(DisposalRun.id.desc())):
+        count = len(destroyable_items(gate.session, run.id))
+        if count:
+            runs.append((run.id, run.archive_name, count))
+    return Overview(found, protocols(gate.session), runs)
+
+
+def protocol_for_download(gate: Gate, protocol_id: str) -> DestructionProtocol:
+    action = "destruction.protocol_download"
+    gate.require(Capability.RECORDS, action, object_type="destruction_protocol")
+    try:
+        key = uuid.UUID(protocol_id)
+    except ValueError:
+        key = None
+    protocol = gate.session.get(DestructionProtocol, key) if key else None
+    if protocol is None or protocol.state != "done":
+        raise NotFound("Dieses Protokoll gibt es nicht.")
+    gate.record(
+        action,
+        object_type="destruction_protocol",
+        object_id=str(protocol.id),
+        bg_number=protocol.bg_number or None,
+    )
+    return protocol
+
+
 def protocols(session: Session) -> list[DestructionProtocol]:
     return list(
         session.scalars(select(DestructionProtocol).order_by(DestructionProtocol.started_at.desc()))

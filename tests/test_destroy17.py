@@ -458,3 +458,79 @@ def test_compliance_lock_withdraws_the_file_naming_the_date(
         assert all(runtime.index.contains(d) for d in world.own)
     finally:
         runtime.close()
+
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def test_pages_four_eyes_protocol_download_and_labels_from_the_server(
+    sqlite_runtime: Runtime,
+) -> None:
+    from tests.support import pages_client_for
+
+    world = build_world(sqlite_runtime)
+    first, second = (pages_client_for(sqlite_runtime, login) for login in ("sg1", "sg2"))
+    page = first.get("/schriftgut/vernichtung")
+    assert page.status_code == 200 and f"Aussonderung Nr. {world.run_id}" in page.text
+    assert 'aria-current="page"' in page.text  # the Schriftgut tabs
+    asked = first.post(
+        f"/schriftgut/vernichtung/aussonderung/{world.run_id}",
+        data={"grund": HOSTILE},
+        follow_redirects=False,
+    )
+    assert asked.status_code == 303
+    listed = first.get("/schriftgut/vernichtung").text
+    assert HOSTILE not in listed and "&lt;img src=x onerror=alert(1)&gt;" in listed
+    assert "beantragt" in listed  # the state's German label comes from the server
+    order = _gate_do(sqlite_runtime, "sg1", lambda g: destruction_orders(g)[0])
+    approve_url = f"/schriftgut/vernichtung/auftraege/{order}/freigeben"
+    assert first.post(approve_url, follow_redirects=False).status_code == 303
+    assert first.post(approve_url, follow_redirects=False).status_code == 403  # four eyes
+    done = second.post(approve_url, follow_redirects=False)
+    assert done.headers["location"].endswith("hinweis=gestartet")
+    work_until_idle(sqlite_runtime)
+    listed = first.get("/schriftgut/vernichtung").text
+    assert "vernichtet" in listed and ".pdf" in listed
+    protocol_id = listed.split("/schriftgut/vernichtung/protokolle/")[1].split(".pdf")[0]
+    pdf = first.get(f"/schriftgut/vernichtung/protokolle/{protocol_id}.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    worker = pages_client_for(sqlite_runtime, CASEWORKER)
+    assert worker.get(f"/schriftgut/vernichtung/protokolle/{protocol_id}.pdf").status_code == 403
+
+
+def destruction_orders(gate: Gate) -> list[int]:
+    return [o.id for o in gate.session.scalars(select(DestructionOrder))]
+
+
+def test_document_page_offers_erasure_and_restriction_to_the_caseworker(
+    sqlite_runtime: Runtime,
+) -> None:
+    from tests.support import pages_client_for
+
+    world = build_world(sqlite_runtime)
+    target = world.own[1]
+    worker = pages_client_for(sqlite_runtime, CASEWORKER)
+    shown = worker.get(f"/dokument/{target}").text
+    assert "Löschung beantragen" in shown and "Einschränken" in shown
+    form = worker.get(f"/schriftgut/vernichtung?dokument={target}")
+    assert form.status_code == 200 and 'name="grund"' in form.text
+    assert worker.get("/schriftgut/vernichtung").status_code == 403  # the list is not theirs
+    asked = worker.post(
+        "/schriftgut/vernichtung/dokument",
+        data={"dokument": target, "grund": "Schreiben einer dritten Person"},
+        follow_redirects=False,
+    )
+    assert asked.status_code == 303
+    empty = worker.post(
+        f"/dokument/{target}/einschraenken", data={"grund": " "}, follow_redirects=False
+    )
+    assert empty.status_code == 422 and "Begründung" in empty.text
+    restricted = worker.post(
+        f"/dokument/{target}/einschraenken",
+        data={"grund": "Richtigkeit bestritten"},
+        follow_redirects=False,
+    )
+    assert restricted.status_code == 303
+    assert worker.get(f"/dokument/{target}").status_code == 403
+    desk = pages_client_for(sqlite_runtime, "post.1")
+    assert desk.get(f"/dokument/{target}").status_code == 403

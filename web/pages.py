@@ -340,6 +340,8 @@ def _document_page(
         notes=note_views,
         history=entries,
         editable=grant is not None and files.may_change(grant),
+        # issue 17: erasure and restriction (Art. 17, 18 DSGVO) for the caseworker of the file
+        may_erase=household is not None and Capability.CASE_FILES in capabilities(user),
         types=sorted(names.items(), key=lambda item: item[1]),
         today=local_today().isoformat(),
         saved=saved,
