@@ -42,7 +42,7 @@ from core.db import transaction, utcnow
 from core.errors import Conflict, InvalidInput, NotFound
 from pdf.destruction_protocol import ProtocolFacts, build_protocol_pdf
 from records import audit
-from records.access import Capability, Gate, household_grant
+from records.access import Capability, Gate, household_grant, households_open_to
 from records.jobs import ClaimedJob, complete, enqueue
 from records.mailbox import MailboxMessage
 from records.models import (
@@ -303,11 +303,31 @@ def lift_restriction(gate: Gate, document_id: uuid.UUID | str, reason: str) -> D
             object_id=str(document_id)[:64],
         )
     reason = _reason(reason)
+    if gate.session.scalar(
+        select(DestructionProtocol.id).where(DestructionProtocol.document_id == document.id)
+    ):
+        raise Conflict("Dieses Dokument wird gerade gelöscht; die Einschränkung bleibt.")
     document.restricted_at = None
     document.restricted_by_login = None
     document.restriction_reason = None
     gate.record_on(document, action, reason=reason)
     return document
+
+
+def restricted_in_reach(gate: Gate) -> list[Document]:
+    """The restricted documents of the files the user works on (to lift a restriction);
+    the list is audited, the documents stay closed."""
+    gate.listing(Capability.CASE_FILES, "document.restricted_list")
+    documents = list(
+        gate.session.scalars(
+            select(Document)
+            .where(Document.restricted_at.is_not(None), Document.household_id.is_not(None))
+            .order_by(Document.restricted_at.desc())
+        )
+    )
+    households = {d.household_id: d.household for d in documents if d.household}
+    open_ids = households_open_to(gate.session, gate.user, households.values())
+    return [d for d in documents if d.household_id in open_ids]
 
 
 # --- the job ---------------------------------------------------------------------------------

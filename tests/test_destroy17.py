@@ -514,7 +514,7 @@ def test_document_page_offers_erasure_and_restriction_to_the_caseworker(
     assert "Löschung beantragen" in shown and "Einschränken" in shown
     form = worker.get(f"/schriftgut/vernichtung?dokument={target}")
     assert form.status_code == 200 and 'name="grund"' in form.text
-    assert worker.get("/schriftgut/vernichtung").status_code == 403  # the list is not theirs
+    assert "Aufträge" not in worker.get("/schriftgut/vernichtung").text  # not theirs
     asked = worker.post(
         "/schriftgut/vernichtung/dokument",
         data={"dokument": target, "grund": "Schreiben einer dritten Person"},
@@ -534,3 +534,13 @@ def test_document_page_offers_erasure_and_restriction_to_the_caseworker(
     assert worker.get(f"/dokument/{target}").status_code == 403
     desk = pages_client_for(sqlite_runtime, "post.1")
     assert desk.get(f"/dokument/{target}").status_code == 403
+    # The caseworker finds it among the restricted documents of their files and lifts it.
+    assert target in worker.get("/schriftgut/vernichtung").text
+    assert desk.get("/schriftgut/vernichtung").status_code == 403
+    lifted = worker.post(
+        f"/dokument/{target}/einschraenkung-aufheben",
+        data={"grund": "Richtigkeit festgestellt"},
+        follow_redirects=False,
+    )
+    assert lifted.status_code == 303
+    assert worker.get(f"/dokument/{target}").status_code == 200

@@ -58,6 +58,15 @@ class OrderRow:
 
 
 @dataclass(frozen=True)
+class RestrictedRow:
+    id: str
+    bg_number: str
+    since: str
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class ProtocolRow:
     id: str
     kind: str
@@ -119,11 +128,21 @@ def _page(
     context["notice"] = NOTICES.get(request.query_params.get("hinweis", ""), "")
     with transaction(runtime.sessions, read_only=True) as session:
         gate = Gate(session, user)
+        context["restricted"] = []
         if not records:
             gate.require(Capability.CASE_FILES, "page.destruction")
-            if not document:
-                gate.require(Capability.RECORDS, "page.destruction")
-            context.update(orders=[], protocols=[], runs=[])  # a caseworker: only the form
+            # A caseworker: the erasure form, and the restricted documents of their files.
+            context.update(orders=[], protocols=[], runs=[])
+            context["restricted"] = [
+                RestrictedRow(
+                    id=str(d.id),
+                    bg_number=d.household.bg_number if d.household else "–",
+                    since=german_datetime(d.restricted_at) if d.restricted_at else "",
+                    by=d.restricted_by_login or "–",
+                    reason=d.restriction_reason or "",
+                )
+                for d in destruction.restricted_in_reach(gate)
+            ]
         else:
             data = destruction.overview(gate)
             context.update(
@@ -242,3 +261,12 @@ async def restrict_document(document_id: str, request: Request, runtime: Runtime
         return f"/akte/{bg}?hinweis=eingeschraenkt" if bg else "/"
 
     return await _act(request, runtime, work, "eingeschraenkt", document_id)
+
+
+@router.post("/dokument/{document_id}/einschraenkung-aufheben", response_class=HTMLResponse)
+async def lift_restriction(document_id: str, request: Request, runtime: RuntimeDep) -> Response:
+    def work(gate: Gate, form: dict[str, str]) -> str:
+        destruction.lift_restriction(gate, document_id, form.get("grund", ""))
+        return f"/dokument/{document_id}"
+
+    return await _act(request, runtime, work, "aufgehoben")
