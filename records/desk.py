@@ -233,6 +233,7 @@ def _qa_query(wanted: QaFilter) -> list[ColumnElement[bool]]:
         Document.batch_id.in_(select(ScanBatch.id).where(_desk_batches())),
         # A document still being read is the batch's progress, not yet the check's.
         (Document.status == "processed") | (Document.qa_status != "pending"),
+        Document.restricted_at.is_(None),  # restricted (Art. 18 DSGVO): not the desk's either
     ]
     if wanted.state:
         where.append(Document.qa_status == wanted.state)

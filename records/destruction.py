@@ -227,6 +227,8 @@ def approve(gate: Gate, order_id: int) -> list[int]:
     order.state = "approved"
     order.decided_at = utcnow()
     jobs = _enqueue_jobs(gate.session, order)
+    if not jobs:  # the run's files were withdrawn meanwhile: nothing is left to destroy
+        order.state = "done"
     gate.record("destruction.approved", **target, jobs=len(jobs))
     return jobs
 
@@ -374,19 +376,28 @@ def _approvers(order: DestructionOrder) -> list[str]:
     return logins
 
 
-def _withdraw_item(session: Session, item: DisposalItem, reason: str) -> None:
-    item.state = "withdrawn"
-    item.problem = reason
+def _system_audit(
+    session: Session, action: str, object_type: str, object_id: object, bg: str, **details: Any
+) -> None:
+    """A step of the destruction job (no person acts: the approvers are in the protocol)."""
     audit.record(
         session,
         None,
-        "destruction.withdrawn",
+        action,
         actor_login="system",
-        object_type="disposal_item",
-        object_id=item.id,
-        bg_number=item.bg_number,
+        object_type=object_type,
+        object_id=object_id,
+        bg_number=bg or None,
         outcome="ok",
-        reason=reason,
+        **details,
+    )
+
+
+def _withdraw_item(session: Session, item: DisposalItem, reason: str) -> None:
+    item.state = "withdrawn"
+    item.problem = reason
+    _system_audit(
+        session, "destruction.withdrawn", "disposal_item", item.id, item.bg_number, reason=reason
     )
     _close_order_if_finished(session, item.run_id)
 
@@ -456,15 +467,12 @@ def _prepare_file(
     )
     session.add(protocol)
     session.flush()
-    audit.record(
+    _system_audit(
         session,
-        None,
         "destruction.started",
-        actor_login="system",
-        object_type="household",
-        object_id=household.bg_number,
-        bg_number=household.bg_number,
-        outcome="ok",
+        "household",
+        household.bg_number,
+        household.bg_number,
         protocol=str(protocol.id),
     )
     return protocol.id
@@ -618,15 +626,12 @@ def finish(runtime: Runtime, protocol_id: uuid.UUID) -> None:
         else:
             order.state = "done"
         _write_protocol(runtime, protocol)
-        audit.record(
+        _system_audit(
             session,
-            None,
             "destruction.done",
-            actor_login="system",
-            object_type="destruction_protocol",
-            object_id=str(protocol.id),
-            bg_number=protocol.bg_number or None,
-            outcome="ok",
+            "destruction_protocol",
+            str(protocol.id),
+            protocol.bg_number,
             documents=protocol.document_count,
         )
 

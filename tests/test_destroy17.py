@@ -337,12 +337,23 @@ def test_document_erasure_needs_requester_and_another_records_manager(rt: Runtim
     assert verify(rt) == (1, [])
 
 
+def _desk_list(runtime: Runtime) -> list[str]:
+    from records.desk import QaFilter, qa_page
+
+    def listed(gate: Gate) -> list[str]:
+        return [str(d.id) for d in qa_page(gate, QaFilter(state=None)).documents]
+
+    return _gate_do(runtime, "post.1", listed)  # type: ignore[no-any-return]
+
+
 def test_restricted_document_leaves_file_inbox_search_and_desk(rt: Runtime) -> None:
     world = build_world(rt)
     target = world.own[0]
     assert _found(rt, "Mietvertrag") == 1
+    assert target in _desk_list(rt)
     _gate_do(rt, CASEWORKER, lambda g, d: restrict(rt, g, d, "Richtigkeit bestritten"), target)
     assert _found(rt, "Mietvertrag") == 0
+    assert target not in _desk_list(rt)  # not the scanning desk's quality check either
     with transaction(rt.sessions, read_only=True) as session:
         document = session.get(Document, uuid.UUID(target))
         assert document is not None and document.restricted_at is not None  # still kept
