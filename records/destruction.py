@@ -54,6 +54,7 @@ from records.models import (
     DisposalItem,
     DisposalRun,
     Document,
+    DroppedPage,
     FileEvent,
     FileExport,
     Household,
@@ -690,9 +691,9 @@ def _delete_rows(session: Session, work: dict[str, Any]) -> None:
                 .where(MailboxMessage.batch_id == batch_id)
                 .values(batch_id=None, sender=None, subject=None)
             )
-            batch = session.get(ScanBatch, batch_id)
-            if batch is not None:
-                session.delete(batch)
+            for batch_part in (DroppedPage, Job):
+                session.execute(delete(batch_part).where(batch_part.batch_id == batch_id))
+            session.execute(delete(ScanBatch).where(ScanBatch.id == batch_id))
         elif household_id is not None:
             session.execute(
                 update(ScanBatch)

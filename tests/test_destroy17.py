@@ -266,6 +266,9 @@ def test_approved_destruction_leaves_nothing_and_keeps_protocol_batch_and_held(r
     assert rt.index.contains(world.neighbour)
     with transaction(rt.sessions, read_only=True) as session:
         assert session.get(Document, uuid.UUID(world.neighbour)) is not None
+        originals = set(session.scalars(select(ScanBatch.original_key)))
+        assert world.shared_original in originals  # the stack with the neighbour's letter
+        assert "originals/cd/own-letter" not in originals  # the file's own batch went
         # The held file is withdrawn with its reason, not destroyed.
         held = session.scalar(select(DisposalItem).where(DisposalItem.bg_number == HELD))
         assert held is not None and held.state == "withdrawn"
