@@ -68,6 +68,7 @@ from records.models import (
     RetentionHold,
     ScanBatch,
 )
+from records.reindex import reindex_after_commit
 from records.retention import file_retention, load_rules
 from records.runtime import Runtime
 from search import file_note_key
@@ -266,8 +267,8 @@ def reject(gate: Gate, order_id: int, reason: str) -> None:
 
 
 def restrict(runtime: Runtime, gate: Gate, document_id: uuid.UUID | str, reason: str) -> Document:
-    """Kept, but out of the file, every inbox and search (not the desk's either). The caller
-    commits; the index entry goes right away (reindex skips restricted documents)."""
+    """Kept, but out of the file, every inbox and search (not the desk's either). Its index
+    entry goes after the commit, and reindex skips restricted documents."""
     action = "document.restrict"
     gate.require(Capability.CASE_FILES, action, object_type="document", object_id=str(document_id))
     document = gate.document(document_id, action, lock=True, audited=False)[0]
@@ -280,14 +281,15 @@ def restrict(runtime: Runtime, gate: Gate, document_id: uuid.UUID | str, reason:
     ):
         item.state = "done"
     gate.record_on(document, action)
-    gate.session.flush()
-    runtime.index.delete(str(document.id))
+    reindex_after_commit(gate.session, runtime, document)  # restricted: its entry goes
     return document
 
 
-def lift_restriction(gate: Gate, document_id: uuid.UUID | str, reason: str) -> Document:
-    """The restriction ends: a caseworker of the document's household, with a reason. The
-    caller commits and indexes the document again."""
+def lift_restriction(
+    runtime: Runtime, gate: Gate, document_id: uuid.UUID | str, reason: str
+) -> Document:
+    """The restriction ends: a caseworker of the document's household, with a reason; the
+    document is indexed again after the commit."""
     action = "document.restriction_lift"
     gate.require(Capability.CASE_FILES, action, object_type="document", object_id=str(document_id))
     document = _document(gate.session, document_id)
@@ -314,6 +316,7 @@ def lift_restriction(gate: Gate, document_id: uuid.UUID | str, reason: str) -> D
     document.restricted_by_login = None
     document.restriction_reason = None
     gate.record_on(document, action, reason=reason)
+    reindex_after_commit(gate.session, runtime, document)
     return document
 
 

@@ -380,7 +380,10 @@ def test_restricted_document_leaves_file_inbox_search_and_desk(rt: Runtime) -> N
     assert _found(rt, "Mietvertrag") == 0
     reindex_all(rt, restart=True)
     assert _found(rt, "Mietvertrag") == 0
-    _gate_do(rt, CASEWORKER, lift_restriction, target, "Richtigkeit festgestellt")
+    _gate_do(
+        rt, CASEWORKER, lambda g, d: lift_restriction(rt, g, d, "Richtigkeit festgestellt"), target
+    )
+    assert _found(rt, "Mietvertrag") == 1  # found again
     with transaction(rt.sessions, read_only=True) as session:
         user = session.scalar(select(User).where(User.login == CASEWORKER))
         assert user is not None

@@ -266,7 +266,7 @@ async def restrict_document(document_id: str, request: Request, runtime: Runtime
 @router.post("/dokument/{document_id}/einschraenkung-aufheben", response_class=HTMLResponse)
 async def lift_restriction(document_id: str, request: Request, runtime: RuntimeDep) -> Response:
     def work(gate: Gate, form: dict[str, str]) -> str:
-        destruction.lift_restriction(gate, document_id, form.get("grund", ""))
+        destruction.lift_restriction(runtime, gate, document_id, form.get("grund", ""))
         return f"/dokument/{document_id}"
 
     return await _act(request, runtime, work, "aufgehoben")
