@@ -160,6 +160,7 @@ def build_world(runtime: Runtime) -> World:
         a1 = _letter(runtime, session, homes[OWN], stack, shared, "Mietvertrag Geheimwort")
         b1 = _letter(runtime, session, homes[NEIGHBOUR], stack, shared, "Nachbarbrief Geheimwort")
         a2 = _letter(runtime, session, homes[OWN], own_batch, single, "Kontoauszug Geheimwort")
+        b1.duplicate_of_id = a1.id  # a pointer from another file into the destroyed one
         held_batch = _batch(runtime, session, "originals/ef/held")
         held_doc = _letter(runtime, session, homes[HELD], held_batch, "originals/ef/held", "Wort")
         note = Note(household_id=homes[OWN].id, author_login="x", author_name="X", text="Akte")
@@ -265,7 +266,8 @@ def test_approved_destruction_leaves_nothing_and_keeps_protocol_batch_and_held(r
     assert rt.blobs.version_count(world.shared_original) >= 1
     assert rt.index.contains(world.neighbour)
     with transaction(rt.sessions, read_only=True) as session:
-        assert session.get(Document, uuid.UUID(world.neighbour)) is not None
+        neighbour = session.get(Document, uuid.UUID(world.neighbour))
+        assert neighbour is not None and neighbour.duplicate_of_id is None
         originals = set(session.scalars(select(ScanBatch.original_key)))
         assert world.shared_original in originals  # the stack with the neighbour's letter
         assert "originals/cd/own-letter" not in originals  # the file's own batch went
