@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -433,6 +434,9 @@ def test_killed_destruction_resumes_and_is_never_half_visible(rt: Runtime) -> No
     passed = run_cli(env, "verify")
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "keine Reste" in passed.stdout
+    listed = run_cli(env, "records", "destroy-orders", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [o["state"] for o in json.loads(listed.stdout)] == ["done"]
     with transaction(rt.sessions, read_only=True) as session:
         assert session.scalar(select(func.count(DestructionProtocol.id))) == 1
 
@@ -563,3 +567,13 @@ def test_document_page_offers_erasure_and_restriction_to_the_caseworker(
     )
     assert lifted.status_code == 303
     assert worker.get(f"/dokument/{target}").status_code == 200
+
+
+def test_protocol_pdf_is_valid_pdfa_2a(tmp_path: Path) -> None:
+    from pdf.destruction_protocol import ProtocolFacts, build_protocol_pdf
+    from tests.support_pdf import failed_rules
+
+    target = tmp_path / "protokoll.pdf"
+    fields = [("BG-Nummer", OWN), ("Freigegeben von", "sg1, sg2"), ("Regel", "Akte: 10 Jahre")]
+    target.write_bytes(build_protocol_pdf(ProtocolFacts(fields, datetime(2026, 12, 7, tzinfo=UTC))))
+    assert failed_rules("2a", target) == {target: []}
