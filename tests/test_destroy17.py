@@ -424,7 +424,10 @@ def test_killed_destruction_resumes_and_is_never_half_visible(rt: Runtime) -> No
     for key in world.own_keys:
         assert rt.blobs.version_count(key) == 0, key
     with transaction(rt.sessions, read_only=True) as session:
-        assert session.scalar(select(Household).where(Household.bg_number == OWN)) is not None
+        household = session.scalar(select(Household).where(Household.bg_number == OWN))
+        user = session.scalar(select(User).where(User.login == CASEWORKER))
+        assert household is not None and user is not None  # the rows wait for step 3
+        assert household_grant(session, user, household) is None  # still closed to everyone
     env = cli_env(rt.settings.data_dir, **settings_env(rt.configured))
     failed = run_cli(env, "verify")
     assert failed.returncode == 1 and "nicht abgeschlossen" in failed.stdout
