@@ -524,6 +524,11 @@ def test_pages_four_eyes_protocol_download_and_labels_from_the_server(
     assert worker.get(f"/schriftgut/vernichtung/protokolle/{protocol_id}.pdf").status_code == 403
 
 
+def _post(client, url: str, **form: str):  # type: ignore[no-untyped-def]
+    """A form sent as the page sends it; the answer itself (no redirect followed)."""
+    return client.post(url, data=form, follow_redirects=False)
+
+
 def destruction_orders(gate: Gate) -> list[int]:
     return [o.id for o in gate.session.scalars(select(DestructionOrder))]
 
@@ -541,21 +546,11 @@ def test_document_page_offers_erasure_and_restriction_to_the_caseworker(
     form = worker.get(f"/schriftgut/vernichtung?dokument={target}")
     assert form.status_code == 200 and 'name="grund"' in form.text
     assert "Aufträge" not in worker.get("/schriftgut/vernichtung").text  # not theirs
-    asked = worker.post(
-        "/schriftgut/vernichtung/dokument",
-        data={"dokument": target, "grund": "Schreiben einer dritten Person"},
-        follow_redirects=False,
-    )
+    asked = _post(worker, "/schriftgut/vernichtung/dokument", dokument=target, grund="Dritter")
     assert asked.status_code == 303
-    empty = worker.post(
-        f"/dokument/{target}/einschraenken", data={"grund": " "}, follow_redirects=False
-    )
+    empty = _post(worker, f"/dokument/{target}/einschraenken", grund=" ")
     assert empty.status_code == 422 and "Begründung" in empty.text
-    restricted = worker.post(
-        f"/dokument/{target}/einschraenken",
-        data={"grund": "Richtigkeit bestritten"},
-        follow_redirects=False,
-    )
+    restricted = _post(worker, f"/dokument/{target}/einschraenken", grund="bestritten")
     assert restricted.status_code == 303
     assert worker.get(f"/dokument/{target}").status_code == 403
     desk = pages_client_for(sqlite_runtime, "post.1")
@@ -563,11 +558,7 @@ def test_document_page_offers_erasure_and_restriction_to_the_caseworker(
     # The caseworker finds it among the restricted documents of their files and lifts it.
     assert target in worker.get("/schriftgut/vernichtung").text
     assert desk.get("/schriftgut/vernichtung").status_code == 403
-    lifted = worker.post(
-        f"/dokument/{target}/einschraenkung-aufheben",
-        data={"grund": "Richtigkeit festgestellt"},
-        follow_redirects=False,
-    )
+    lifted = _post(worker, f"/dokument/{target}/einschraenkung-aufheben", grund="geklärt")
     assert lifted.status_code == 303
     assert worker.get(f"/dokument/{target}").status_code == 200
 
