@@ -569,6 +569,7 @@ def mailbox_status(
 
 # The records manager's commands register on records_app when their modules are imported
 # (issue 17): one import line per part below.
+from app import records_cli_xdomea  # noqa: E402, F401  (xdomea17: offer, evaluate, transfer, confirm, runs)
 
 
 def main() -> None:

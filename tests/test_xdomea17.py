@@ -515,3 +515,74 @@ def test_every_message_we_write_is_schema_valid_and_fixed_booleans_are_1(tmp_pat
     with pytest.raises(MessageRefused) as caught:
         write_message_zip(tmp_path, "0503", uuid.uuid4(), root, Path("records/standards"))
     assert any("festen Wert „1“" in p for p in caught.value.problems), caught.value.problems
+
+
+# the command line ----------------------------------------------------------------------------
+
+
+def test_the_command_line_contract(tmp_path: Path) -> None:
+    from app.runtime import build_runtime
+    from tests.support import cli_env, run_cli
+
+    data = tmp_path / "data"
+    built = build_runtime(make_settings(data))
+    try:
+        env = cli_env(data)
+        nothing = run_cli(env, "records", "offer", "--out", str(tmp_path / "out"))
+        assert nothing.returncode == 0, nothing.stderr
+        assert "Keine Akte ist zur Aussonderung fällig" in nothing.stdout
+        prepare_files(built, tmp_path / "work")
+    finally:
+        built.close()
+    offered = run_cli(env, "records", "offer", "--out", str(tmp_path / "out"))
+    assert offered.returncode == 0, offered.stderr
+    zip_0501 = Path(offered.stdout.strip().splitlines()[-1])
+    assert zip_0501.is_file() and zip_0501.name.endswith(
+        "_Aussonderung.Anbieteverzeichnis.0501.zip"
+    )
+    tree = assert_valid(zip_0501)
+    process_id = uuid.UUID(zip_0501.name[:36])
+    ids = {
+        akte.findtext(f"{q('AllgemeineMetadaten')}/{q('Kennzeichen')}"): akte.findtext(
+            f"{q('Identifikation')}/{q('ID')}"
+        )
+        for akte in tree.iter(q("Akte"))
+    }
+    # a hostile evaluation: refused in German on stderr, exit 1, nothing changed
+    good = archive_message(
+        "0502", process_id, [(ids[OWN], "A"), (ids[NEIGHBOUR], "V")], tmp_path / "a"
+    )
+    hostile = tmp_path / "h" / good.name
+    hostile.parent.mkdir()
+    xml_name = good.name.removesuffix(".zip") + ".xml"
+    hostile.write_bytes(zip_of({xml_name: zipfile.ZipFile(good).read(xml_name), "../x": b"x"}))
+    answer = run_cli(env, "records", "evaluate", str(hostile))
+    assert answer.returncode == 1
+    assert "Abgewiesen, nichts geändert" in answer.stderr and "„..“" in answer.stderr
+    listed = json.loads(run_cli(env, "records", "runs", "--json").stdout)
+    assert {i["state"] for i in listed[0]["items"]} == {"offered"}
+
+    answer = run_cli(env, "records", "evaluate", str(good), "--out", str(tmp_path / "out"))
+    assert answer.returncode == 0, answer.stderr
+    assert "zu vernichten: 1" in answer.stdout
+    reply = Path(answer.stdout.strip().splitlines()[-1])
+    assert reply.name.endswith("_Aussonderung.BewertungEmpfangBestaetigen.0505.zip")
+    answer = run_cli(
+        env, "records", "transfer", str(listed[0]["id"]), "--out", str(tmp_path / "out")
+    )
+    assert answer.returncode == 0, answer.stderr
+    assert_valid(Path(answer.stdout.strip().splitlines()[-1]))
+    confirmation = archive_message("0506", process_id, [(ids[OWN], "LA-1")], tmp_path / "c")
+    answer = run_cli(env, "records", "confirm", str(confirmation))
+    assert answer.returncode == 0, answer.stderr
+    listed = json.loads(run_cli(env, "records", "runs", "--json").stdout)
+    states = {i["bg_number"]: (i["state"], i["archive_ref"]) for i in listed[0]["items"]}
+    assert states == {OWN: ("archived", "LA-1"), NEIGHBOUR: ("to_destroy", None)}
+    again = build_runtime(make_settings(data))
+    try:
+        with transaction(again.sessions, read_only=True) as session:
+            rows = session.scalars(select(AuditEvent).where(AuditEvent.action.like("disposal.%")))
+            actors = {row.actor_login for row in rows}
+    finally:
+        again.close()
+    assert actors == {"cli"}
