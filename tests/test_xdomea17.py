@@ -108,10 +108,11 @@ def store_rendition(runtime: Runtime, document: Document, work: Path, text: str)
     document.scan_record_key = record_key
 
 
-def prepare_files(runtime: Runtime, work: Path) -> dict[str, list[str]]:
+def prepare_files(runtime: Runtime, work: Path, *, people: bool = True) -> dict[str, list[str]]:
     """Three closed files whose period ran out (benefits ended 2014): OWN with two letters,
     NEIGHBOUR with one, KOCH held by a recovery claim. The documents' ids per BG number."""
-    load_people(runtime)
+    if people:
+        load_people(runtime)
     work.mkdir(parents=True, exist_ok=True)
     documents: dict[str, list[str]] = {}
     with transaction(runtime.sessions) as session:
