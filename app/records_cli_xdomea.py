@@ -39,6 +39,7 @@ def _unit_of_work() -> Iterator[tuple[Any, Any]]:
         with transaction(runtime.sessions) as session:
             yield runtime, Gate(session, cli_user())
     except MessageRefused as exc:
+        record_after_rollback(runtime.sessions, exc)
         typer.echo("Abgewiesen, nichts geändert:", err=True)
         for problem in exc.problems:
             typer.echo(f"  - {problem}", err=True)

@@ -322,6 +322,30 @@ def import_message(
     """An archive's message (0502, 0504, 0506 or 0507), checked completely before anything
     changes; MessageRefused (the German problems) when it is not taken."""
     gate.require(Capability.RECORDS, "disposal.import")
+    try:
+        return _import_message(gate, blobs, settings, data, filename, out_dir, expected)
+    except MessageRefused as refused:
+        # The refusal is in the audit log although the unit of work rolls back.
+        refused.after_rollback = audit.pending(
+            gate.user,
+            "disposal.import",
+            outcome="refused",
+            filename=Path(filename).name[:300],
+            sha256=hashlib.sha256(data).hexdigest(),
+            problems=refused.problems[:20],
+        )
+        raise
+
+
+def _import_message(
+    gate: Gate,
+    blobs: BlobStore,
+    settings: Settings,
+    data: bytes,
+    filename: str,
+    out_dir: Path,
+    expected: tuple[str, ...],
+) -> ImportResult:
     message = read_message_zip(data, filename, settings.standards_dir)
     if message.msg_type not in expected:
         allowed = ", ".join(MESSAGE_LABELS[kind] for kind in expected)

@@ -26,7 +26,7 @@ from lxml import etree
 from sqlalchemy import select
 
 from app.runtime import Runtime
-from core.db import transaction
+from core.db import record_after_rollback, transaction
 from core.errors import AccessDenied
 from ingest.archive_pdf import write_pdfa
 from records.access import Gate
@@ -350,7 +350,12 @@ def refused(runtime: Runtime, data: bytes, name: str, out: Path) -> list[str]:
         messages = len(session.scalars(select(DisposalMessage)).all())
     with pytest.raises(MessageRefused) as caught:
         do_import(runtime, out / name, out, name=name, data=data)
+    record_after_rollback(runtime.sessions, caught.value)
     assert items_of(runtime) == before
+    with transaction(runtime.sessions, read_only=True) as session:
+        last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert last is not None and (last.action, last.outcome) == ("disposal.import", "refused")
+        assert last.details["problems"] == caught.value.problems[:20]
     with transaction(runtime.sessions, read_only=True) as session:
         assert len(session.scalars(select(DisposalMessage)).all()) == messages
     return caught.value.problems

@@ -258,6 +258,7 @@ async def upload(request: Request, runtime: RuntimeDep) -> Response:
                     Gate(session, user), runtime.blobs, runtime.settings, body, filename, Path(work)
                 )
         except MessageRefused as refused:
+            record_after_rollback(runtime.sessions, refused)
             return _page(
                 request, runtime, user, error=REFUSED, problems=refused.problems,
                 uploaded=filename, status_code=422,
