@@ -33,6 +33,7 @@ from typing import Any
 from lxml import etree
 
 from core.errors import InvalidInput
+from core.text import fold_umlauts
 
 NS = "urn:xoev-de:xdomea:schema:3.0.0"
 NSMAP = {"xdomea": NS}
@@ -413,15 +414,6 @@ def write_message_zip(
 def safe_subject(text: str, limit: int = 60) -> str:
     """A Betreff as part of a file name: ASCII letters (umlauts spelled out), digits, `-`;
     the rest `_`."""
-    for letter, spelled in (
-        ("ä", "ae"),
-        ("ö", "oe"),
-        ("ü", "ue"),
-        ("Ä", "Ae"),
-        ("Ö", "Oe"),
-        ("Ü", "Ue"),
-        ("ß", "ss"),
-    ):
-        text = text.replace(letter, spelled)
+    text = fold_umlauts(text, style="spelled")
     cleaned = re.sub(r"[^0-9A-Za-z-]+", "_", text).strip("_")
     return cleaned[:limit] or "Dokument"

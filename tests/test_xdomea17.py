@@ -592,3 +592,11 @@ def test_the_command_line_contract(tmp_path: Path) -> None:
     finally:
         again.close()
     assert actors == {"cli"}
+
+
+def test_file_names_in_a_0503_cannot_leave_the_zip() -> None:
+    from records.xdomea import DATEINAME, safe_subject
+
+    name = f"{uuid.uuid4()}_{safe_subject('Antrag für Straße/../../etc <x>')}.pdf"
+    assert DATEINAME.match(name) and "/" not in name and ".." not in name
+    assert name.endswith("_Antrag_fuer_Strasse_etc_x.pdf")
