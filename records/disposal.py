@@ -32,6 +32,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pikepdf
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -95,7 +96,6 @@ RUN_LABELS: dict[str, str] = {
 }
 PROPOSAL_LABELS = {"A": "archivwürdig", "B": "zu bewerten", "V": "zu vernichten"}
 INCOMING = ("0502", "0504", "0506", "0507")
-PDFA_VERSION = "PDF/A-2b"
 FILE_SUBJECT = "Leistungsakte SGB II"
 MEDIUM_ELECTRONIC = "001"
 
@@ -602,6 +602,12 @@ def _documents(
             raise InvalidInput(
                 f"Das PDF des Dokuments {document.id} stimmt nicht mit seiner Prüfsumme überein."
             )
+        version = pdfa_version(pdf)
+        if version is None:
+            raise InvalidInput(
+                f"Das PDF des Dokuments {document.id} ist kein PDF/A; die Aussonderung "
+                "übergibt nur PDF/A."
+            )
         subject = _subject(document)
         element = sub(content, "Dokument")
         ident = sub(element, "Identifikation")
@@ -617,23 +623,37 @@ def _documents(
         if document.doc_type:
             sub(element, "Typ", document.doc_type)
         name = f"{document.id}_{safe_subject(subject)}.pdf"
-        _version(element, name, document.received_at)
+        _version(element, name, document.received_at, version)
         files.append((name, pdf))
         record_id = uuid.uuid5(document.id, "transfervermerk")
         attachment = sub(element, "Anlage")
         sub(sub(attachment, "Identifikation"), "ID", record_id)
         sub(sub(attachment, "AllgemeineMetadaten"), "Betreff", "Transfervermerk")
         record_name = f"{record_id}_Transfervermerk.pdf"
-        _version(attachment, record_name, None)
-        files.append((record_name, transfer_note_pdf(_scan_record(blobs, document), document)))
+        note = transfer_note_pdf(_scan_record(blobs, document), document)
+        _version(attachment, record_name, None, pdfa_version(note) or "PDF/A-2b")
+        files.append((record_name, note))
 
 
-def _version(parent: Any, filename: str, when: datetime | None) -> None:
+def pdfa_version(pdf: bytes) -> str | None:
+    """ "PDF/A-2b" etc. as the PDF's XMP identification states it; None for a PDF that does
+    not claim PDF/A (the renditions are PDF/A-2 from ingest/archive_pdf.py)."""
+    try:
+        with pikepdf.open(io.BytesIO(pdf)) as opened:
+            meta = opened.open_metadata()
+            part = meta.get("pdfaid:part")
+            conformance = meta.get("pdfaid:conformance") or ""
+    except (pikepdf.PdfError, ValueError):
+        return None
+    return f"PDF/A-{part}{conformance.lower()}" if part else None
+
+
+def _version(parent: Any, filename: str, when: datetime | None, pdfa: str) -> None:
     version = sub(parent, "Version")
     sub(version, "Nummer", "1")
     form = sub(version, "Format")
     code(form, "Name", "044", "dateiformat", "1.0")
-    sub(form, "Version", PDFA_VERSION)
+    sub(form, "Version", pdfa)
     primary = sub(form, "Primaerdokument")
     sub(primary, "Dateiname", filename)
     if when is not None:

@@ -266,7 +266,9 @@ def round_trip(runtime: Runtime, tmp_path: Path) -> None:
             note_name = f"{uuid.uuid5(document.id, 'transfervermerk')}_Transfervermerk.pdf"
             assert note_name in names
             with pikepdf.open(io.BytesIO(archive.read(note_name))) as note:
-                assert "pdfaid" in str(note.open_metadata())
+                assert note.open_metadata().get("pdfaid:part") == "2"
+        versions = {e.findtext(q("Version")) for e in tree.iter(q("Format"))}
+        assert versions <= {"PDF/A-2b", "PDF/A-2a"} and versions
         assert not any(n.startswith(documents[NEIGHBOUR][0]) for n in names)
         types = [e.text for e in tree.iter(q("Typ"))]
         assert sorted(types) == ["kontoauszug", "weiterbewilligungsantrag"]
@@ -600,3 +602,28 @@ def test_file_names_in_a_0503_cannot_leave_the_zip() -> None:
     name = f"{uuid.uuid4()}_{safe_subject('Antrag für Straße/../../etc <x>')}.pdf"
     assert DATEINAME.match(name) and "/" not in name and ".." not in name
     assert name.endswith("_Antrag_fuer_Strasse_etc_x.pdf")
+
+
+def test_a_document_that_is_not_pdfa_stops_the_transfer(offered: Any) -> None:
+    from core.errors import InvalidInput
+
+    runtime, process_id, ids, tmp = offered
+    do_import(runtime, archive_message("0502", process_id, [(ids[OWN], "A")], tmp / "a"), tmp / "o")
+    plain = scan_pdf(tmp / "plain.pdf", [Sheet("kein PDF/A")]).read_bytes()
+    with transaction(runtime.sessions) as session:
+        household = session.scalar(select(Household).where(Household.bg_number == OWN))
+        assert household is not None
+        document = session.scalars(
+            select(Document).where(Document.household_id == household.id)
+        ).first()
+        assert document is not None
+        runtime.blobs.put("renditions/plain.pdf", io.BytesIO(plain))
+        document.pdf_key, document.pdf_sha256 = (
+            "renditions/plain.pdf",
+            hashlib.sha256(plain).hexdigest(),
+        )
+    with pytest.raises(InvalidInput, match="kein PDF/A"), transaction(runtime.sessions) as session:
+        run_id = session.scalar(select(DisposalRun.id))
+        transfer(gate_of(session), runtime.blobs, runtime.settings, run_id, TODAY, tmp / "out")
+    assert items_of(runtime)[OWN][0] == "to_archive"
+    assert not (tmp / "out").exists() or not list((tmp / "out").glob("*0503*"))
