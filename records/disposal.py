@@ -30,7 +30,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pikepdf
 from sqlalchemy import func, select
@@ -65,7 +65,7 @@ from records.xdomea import (
     sub,
     write_message_zip,
 )
-from storage.base import BlobStore, read_bytes
+from storage.base import BlobStore, downloaded, read_bytes, sha256_of_file
 
 # Items whose run is not finished with them.
 OPEN_ITEM_STATES = (
@@ -144,19 +144,18 @@ def _store(
     msg_type: str,
     direction: str,
     filename: str,
-    data: bytes,
+    source: BinaryIO,
 ) -> DisposalMessage:
-    digest = hashlib.sha256(data).hexdigest()
     key = f"disposal/{run.process_id}/{uuid.uuid4().hex}_{msg_type}.zip"
-    blobs.put(key, io.BytesIO(data))
+    stored = blobs.put(key, source)
     message = DisposalMessage(
         run_id=run.id,
         msg_type=msg_type,
         direction=direction,
         filename=filename,
         blob_key=key,
-        sha256=digest,
-        size_bytes=len(data),
+        sha256=stored.sha256,
+        size_bytes=stored.size,
         valid=True,
         problems=[],
         by_login=gate.user.login,
@@ -169,13 +168,15 @@ def _store(
         object_id=run.id,
         msg_type=msg_type,
         filename=filename,
-        sha256=digest,
+        sha256=stored.sha256,
     )
     return message
 
 
 def _written(gate: Gate, blobs: BlobStore, run: DisposalRun, msg_type: str, path: Path) -> Written:
-    return Written(_store(gate, blobs, run, msg_type, "out", path.name, path.read_bytes()), path)
+    with path.open("rb") as source:
+        message = _store(gate, blobs, run, msg_type, "out", path.name, source)
+    return Written(message, path)
 
 
 # 1. the offer (0501) ----------------------------------------------------------------------
@@ -361,7 +362,7 @@ def _import_message(
         result = _import_confirmation(run, message)
     else:
         result = ImportResult(run, message.msg_type)
-    _store(gate, blobs, run, message.msg_type, "in", Path(filename).name, data)
+    _store(gate, blobs, run, message.msg_type, "in", Path(filename).name, io.BytesIO(data))
     if message.msg_type == "0502" and _is_true(
         message.root.findtext(f"{q('Kopf')}/{q('Empfangsbestaetigung')}")
     ):
@@ -522,13 +523,28 @@ def transfer(
     file checked again (a hold, a reopened file: withdrawn), each document's PDF/A and its
     scan record as PDF/A attachment. Every file's transfer is audited."""
     run = _readable_run(gate, run_id, "disposal.transfer")
+    # The documents are copied to a scratch folder one by one and from there into the zip.
+    with tempfile.TemporaryDirectory(prefix="eakte-0503-") as scratch:
+        written = _transfer_into(gate, blobs, settings, run, today, out_dir, Path(scratch))
+    return written
+
+
+def _transfer_into(
+    gate: Gate,
+    blobs: BlobStore,
+    settings: Settings,
+    run: DisposalRun,
+    today: date,
+    out_dir: Path,
+    work: Path,
+) -> Written:
     session = gate.session
     rules = load_rules(settings)
     root, head = new_message("0503", run.process_id, _now(), _parties(settings))
     sub(head, "Importbestaetigung", "1")
     sub(head, "RueckmeldungArchivkennung", "1")
     sub(head, "Empfangsbestaetigung", "1")
-    files: list[tuple[str, bytes]] = []
+    files: list[tuple[str, bytes | Path]] = []
     sent: list[DisposalItem] = []
     for item in run.items:
         if item.state not in ("to_archive", "import_failed"):
@@ -548,7 +564,7 @@ def transfer(
         assert household is not None
         gate.records_file(household.bg_number, "disposal.transfer_file")
         akte = _akte(root, item, _ends_on(item), None)
-        _documents(session, blobs, akte, household, files)
+        _documents(session, blobs, akte, household, files, work)
         _zda(akte, item.event_date)
         sent.append(item)
     if not sent:
@@ -579,7 +595,8 @@ def _documents(
     blobs: BlobStore,
     akte: Any,
     household: Household,
-    files: list[tuple[str, bytes]],
+    files: list[tuple[str, bytes | Path]],
+    work: Path,
 ) -> None:
     documents = list(
         session.scalars(
@@ -597,8 +614,10 @@ def _documents(
                 f"Das Dokument {document.id} der Akte {household.bg_number} ist noch nicht "
                 "verarbeitet; die Aussonderung kann es nicht übergeben."
             )
-        pdf = read_bytes(blobs, document.pdf_key)
-        if hashlib.sha256(pdf).hexdigest() != document.pdf_sha256:
+        pdf = work / f"{document.id}.pdf"
+        with downloaded(blobs, document.pdf_key, pdf.with_suffix(".part")) as fetched:
+            fetched.rename(pdf)
+        if sha256_of_file(pdf) != document.pdf_sha256:
             raise InvalidInput(
                 f"Das PDF des Dokuments {document.id} stimmt nicht mit seiner Prüfsumme überein."
             )
@@ -630,16 +649,17 @@ def _documents(
         sub(sub(attachment, "Identifikation"), "ID", record_id)
         sub(sub(attachment, "AllgemeineMetadaten"), "Betreff", "Transfervermerk")
         record_name = f"{record_id}_Transfervermerk.pdf"
-        note = transfer_note_pdf(_scan_record(blobs, document), document)
+        note = work / record_name
+        note.write_bytes(transfer_note_pdf(_scan_record(blobs, document), document))
         _version(attachment, record_name, None, pdfa_version(note) or "PDF/A-2b")
         files.append((record_name, note))
 
 
-def pdfa_version(pdf: bytes) -> str | None:
+def pdfa_version(pdf: Path) -> str | None:
     """ "PDF/A-2b" etc. as the PDF's XMP identification states it; None for a PDF that does
     not claim PDF/A (the renditions are PDF/A-2 from ingest/archive_pdf.py)."""
     try:
-        with pikepdf.open(io.BytesIO(pdf)) as opened:
+        with pikepdf.open(pdf) as opened:
             meta = opened.open_metadata()
             part = meta.get("pdfaid:part")
             conformance = meta.get("pdfaid:conformance") or ""

@@ -390,10 +390,12 @@ def write_message_zip(
     process_id: uuid.UUID,
     root: Any,
     standards_dir: Path,
-    files: Iterable[tuple[str, bytes]] = (),
+    files: Iterable[tuple[str, bytes | Path]] = (),
 ) -> Path:
     """The message checked against the schema (MessageRefused if it is not valid: nothing
-    leaves) and written as `<ProzessID>_<root name>.zip` into `out_dir`."""
+    leaves) and written as `<ProzessID>_<root name>.zip` into `out_dir`. A file given as a
+    Path is copied from disk (stored as it is: PDFs are compressed already), so a 0503 of
+    many files never lies in memory."""
     xml = serialize(root)
     problems = validate(parse_xml(xml), standards_dir)
     if problems:
@@ -401,13 +403,19 @@ def write_message_zip(
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / message_file_name(process_id, msg_type)
     partial = target.with_suffix(".zip.part")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(message_file_name(process_id, msg_type, "xml"), xml)
-        for name, content in files:
-            if not DATEINAME.match(name):
-                raise ValueError(f"not an xdomea file name: {name!r}")
-            archive.writestr(name, content)
-    partial.replace(target)
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(message_file_name(process_id, msg_type, "xml"), xml)
+            for name, content in files:
+                if not DATEINAME.match(name):
+                    raise ValueError(f"not an xdomea file name: {name!r}")
+                if isinstance(content, Path):
+                    archive.write(content, name, compress_type=zipfile.ZIP_STORED)
+                else:
+                    archive.writestr(name, content)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
     return target
 
 
