@@ -21,7 +21,7 @@ from records.runtime import Runtime
 from tests.support import NEIGHBOUR, OWN, _password_hash, load_people, pages_client_for
 from tests.support_a11y import axe_violations, browser
 from tests.support_browser import log_in
-from tests.test_xdomea17 import archive_message, assert_valid, prepare_files, zip_of
+from tests.support_xdomea17 import archive_message, assert_valid, prepare_files, zip_of
 
 __all__ = ["browser"]  # module-scoped fixture
 PAGE = "/schriftgut/aussonderung"
