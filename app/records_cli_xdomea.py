@@ -58,21 +58,16 @@ def offer_command(out: OutOpt) -> None:
     die letzte Zeile ist der Pfad der ZIP-Datei."""
     from core.dates import local_today
     from records.disposal import start_run
+    from records.models import DisposalRun
 
     with _unit_of_work() as (runtime, gate):
         written = start_run(gate, runtime.blobs, runtime.settings, local_today(), out)
         if written is None:
             typer.echo("Keine Akte ist zur Aussonderung fällig; kein Vorgang angelegt.")
             return
-        count = len(gate.session.get_one(_run_model(), written.message.run_id).items)
+        count = len(gate.session.get_one(DisposalRun, written.message.run_id).items)
     typer.echo(f"{count} Akte(n) angeboten.")
     typer.echo(str(written.path))
-
-
-def _run_model() -> Any:
-    from records.models import DisposalRun
-
-    return DisposalRun
 
 
 def _import(path: Path, out: Path | None, expected: tuple[str, ...]) -> None:

@@ -205,7 +205,7 @@ def _first_document_day(session: Session, household: Household) -> date | None:
     return value if isinstance(value, date) else None
 
 
-def _akte(parent: Any, item: DisposalItem, ends_on: date | None, begins: date | None) -> Any:
+def _akte(parent: Any, item: DisposalItem, ends_on: date | None) -> Any:
     akte = sub(sub(parent, "Schriftgutobjekt"), "Akte")
     sub(sub(akte, "Identifikation"), "ID", item.file_uuid)
     general = sub(akte, "AllgemeineMetadaten")
@@ -263,7 +263,7 @@ def start_run(
         household = gate.records_file(retention.bg_number, "disposal.offer")
         item = _new_item(run, household, retention)
         session.add(item)
-        akte = _akte(root, item, retention.ends_on, None)
+        akte = _akte(root, item, retention.ends_on)
         _laufzeit(akte, _first_document_day(session, household), item.event_date)
         _zda(akte, item.event_date)
     session.flush()
@@ -563,7 +563,8 @@ def _transfer_into(
             continue
         assert household is not None
         gate.records_file(household.bg_number, "disposal.transfer_file")
-        akte = _akte(root, item, _ends_on(item), None)
+        akte = _akte(root, item, _ends_on(item))
+        _laufzeit(akte, _first_document_day(session, household), item.event_date)
         _documents(session, blobs, akte, household, files, work)
         _zda(akte, item.event_date)
         sent.append(item)
