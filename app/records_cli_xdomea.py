@@ -124,6 +124,12 @@ def transfer_command(
 
     with _unit_of_work() as (runtime, gate):
         written = transfer(gate, runtime.blobs, runtime.settings, run_id, local_today(), out)
+    if written is None:
+        typer.echo(
+            "Keine Aussonderung geschrieben: Alle Akten wurden zurückgezogen "
+            "(eakte records runs nennt die Gründe)."
+        )
+        return
     typer.echo(str(written.path))
 
 

@@ -518,10 +518,11 @@ def transfer(
     run_id: int,
     today: date,
     out_dir: Path,
-) -> Written:
+) -> Written | None:
     """The 0503 of the files the archive chose (and those whose import failed before): each
     file checked again (a hold, a reopened file: withdrawn), each document's PDF/A and its
-    scan record as PDF/A attachment. Every file's transfer is audited."""
+    scan record as PDF/A attachment. Every file's transfer is audited. None when every file
+    was withdrawn (nothing is written; the withdrawals stand)."""
     run = _readable_run(gate, run_id, "disposal.transfer")
     # The documents are copied to a scratch folder one by one and from there into the zip.
     with tempfile.TemporaryDirectory(prefix="eakte-0503-") as scratch:
@@ -537,7 +538,7 @@ def _transfer_into(
     today: date,
     out_dir: Path,
     work: Path,
-) -> Written:
+) -> Written | None:
     session = gate.session
     rules = load_rules(settings)
     root, head = new_message("0503", run.process_id, _now(), _parties(settings))
@@ -546,6 +547,7 @@ def _transfer_into(
     sub(head, "Empfangsbestaetigung", "1")
     files: list[tuple[str, bytes | Path]] = []
     sent: list[DisposalItem] = []
+    withdrawn = 0
     for item in run.items:
         if item.state not in ("to_archive", "import_failed"):
             continue
@@ -553,6 +555,7 @@ def _transfer_into(
         reason = _withdraw_reason(session, household, rules, today)
         if reason is not None:
             item.state, item.problem = "withdrawn", reason
+            withdrawn += 1
             gate.record(
                 "disposal.withdraw",
                 object_type="disposal_run",
@@ -569,7 +572,9 @@ def _transfer_into(
         _zda(akte, item.event_date)
         sent.append(item)
     if not sent:
-        raise InvalidInput("Keine Akte ist zu übergeben.")
+        if withdrawn:
+            return None  # the withdrawals stand; nothing leaves
+        raise InvalidInput("Keine Akte dieses Vorgangs ist zu übergeben.")
     path = write_message_zip(out_dir, "0503", run.process_id, root, settings.standards_dir, files)
     for item in sent:
         item.state, item.problem = "transferred", None

@@ -143,6 +143,7 @@ def round_trip(runtime: Runtime, tmp_path: Path) -> None:
         run_id = session.scalar(select(DisposalRun.id))
         assert run_id is not None
         written = transfer(gate_of(session), runtime.blobs, runtime.settings, run_id, TODAY, out)
+    assert written is not None
     zip_0503 = written.path
     assert zip_0503.name == f"{process_id}_Aussonderung.Aussonderung.0503.zip"
     tree = assert_valid(zip_0503)
@@ -346,6 +347,7 @@ def test_a_0506_failure_is_sent_again_in_a_new_0503(offered: Any) -> None:
         written = transfer(
             gate_of(session), runtime.blobs, runtime.settings, run_id, TODAY, tmp / "o2"
         )
+    assert written is not None
     assert_valid(written.path)
     assert items_of(runtime)[OWN][0] == "transferred"
 
@@ -367,10 +369,30 @@ def test_a_hold_set_meanwhile_withdraws_the_file_from_the_transfer(offered: Any)
         written = transfer(
             gate_of(session), runtime.blobs, runtime.settings, run_id, TODAY, tmp / "o"
         )
+    assert written is not None
     tree = assert_valid(written.path)
     assert [e.text for e in tree.iter(q("Kennzeichen"))] == [OWN]
     state, _ref, problem = items_of(runtime)[NEIGHBOUR]
     assert state == "withdrawn" and problem is not None and "gesperrt" in problem
+
+
+def test_a_file_reopened_meanwhile_is_withdrawn_even_when_nothing_is_left_to_send(
+    offered: Any,
+) -> None:
+    runtime, process_id, ids, tmp = offered
+    do_import(runtime, archive_message("0502", process_id, [(ids[OWN], "A")], tmp / "a"), tmp / "o")
+    with transaction(runtime.sessions) as session:
+        household = session.scalar(select(Household).where(Household.bg_number == OWN))
+        assert household is not None
+        household.benefits_end = None  # the household applied again
+    with transaction(runtime.sessions) as session:
+        run_id = session.scalar(select(DisposalRun.id))
+        written = transfer(
+            gate_of(session), runtime.blobs, runtime.settings, run_id, TODAY, tmp / "x"
+        )
+    assert written is None and not (tmp / "x").exists()
+    state, _ref, problem = items_of(runtime)[OWN]
+    assert state == "withdrawn" and problem is not None and "wieder eröffnet" in problem
 
 
 def test_declining_and_closing_purges_the_messages_naming_clients(offered: Any) -> None:

@@ -41,6 +41,8 @@ DONE = {
     "start": "Vorgang angelegt: Das Anbieteverzeichnis (0501) steht zum Herunterladen bereit.",
     "leer": "Keine Akte ist zur Aussonderung fällig; kein Vorgang angelegt.",
     "uebergabe": "Die Aussonderung (0503) steht zum Herunterladen bereit.",
+    "zurueckgezogen": "Keine Aussonderung geschrieben: Alle Akten wurden zurückgezogen (Gründe "
+    "in der Tabelle).",
     "abgelehnt": "Die Ablehnung des Archivs ist erfasst; die Akten sind zur Vernichtung "
     "vorgesehen.",
 }
@@ -201,18 +203,21 @@ async def start(request: Request, runtime: RuntimeDep) -> Response:
 async def transfer(run_id: int, request: Request, runtime: RuntimeDep) -> Response:
     user = await run_in_threadpool(current_user, request, runtime)
 
-    def act(gate: Gate) -> None:
+    def act(gate: Gate) -> bool:
         with tempfile.TemporaryDirectory(prefix="eakte-0503-") as work:
-            disposal.transfer(
+            written = disposal.transfer(
                 gate, runtime.blobs, runtime.settings, run_id, local_today(), Path(work)
             )
+        return written is not None
 
-    _done, error = await run_in_threadpool(_act, runtime, user, act)
+    done, error = await run_in_threadpool(_act, runtime, user, act)
     if error:
         return await run_in_threadpool(
             lambda: _page(request, runtime, user, error=error, status_code=422)
         )
-    return RedirectResponse(f"{PAGE}?erledigt=uebergabe", status_code=303)
+    return RedirectResponse(
+        f"{PAGE}?erledigt={'uebergabe' if done else 'zurueckgezogen'}", status_code=303
+    )
 
 
 @router.post(PAGE + "/{run_id}/ablehnung", response_class=HTMLResponse)
