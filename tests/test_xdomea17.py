@@ -535,3 +535,22 @@ def test_a_document_that_is_not_pdfa_stops_the_transfer(offered: Any) -> None:
         transfer(gate_of(session), runtime.blobs, runtime.settings, run_id, TODAY, tmp / "out")
     assert items_of(runtime)[OWN][0] == "to_archive"
     assert not (tmp / "out").exists() or not list((tmp / "out").glob("*0503*"))
+
+
+def test_files_the_rules_do_not_offer_are_proposed_for_destruction(tmp_path: Path) -> None:
+    from app.runtime import build_runtime
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[file]\noffer_to_archive = false\n", encoding="utf-8")
+    built = build_runtime(make_settings(tmp_path / "data", retention_rules_file=rules))
+    try:
+        prepare_files(built, tmp_path / "work")
+        path, _process_id, _ids = offer(built, tmp_path / "out")
+    finally:
+        built.close()
+    tree = assert_valid(path)
+    proposals = [e.findtext("code") for e in tree.iter(q("Bewertungsvorschlag"))]
+    kinds = [
+        e.findtext("code") for e in tree.iter(q("Aussonderungsart")) if e.find("code") is not None
+    ]
+    assert proposals == ["V", "V"] and kinds == ["V", "V"]
