@@ -27,6 +27,8 @@ import json
 import tempfile
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -323,10 +325,45 @@ def import_message(
     """An archive's message (0502, 0504, 0506 or 0507), checked completely before anything
     changes; MessageRefused (the German problems) when it is not taken."""
     gate.require(Capability.RECORDS, "disposal.import")
+    with _refusal_audited(gate, data, filename):
+        message = read_message_zip(data, filename, settings.standards_dir)
+        if message.msg_type not in expected:
+            allowed = ", ".join(MESSAGE_LABELS[kind] for kind in expected)
+            raise MessageRefused(
+                [f"Erwartet wird {allowed}, nicht {MESSAGE_LABELS[message.msg_type]}."]
+            )
+        run = _run_of(gate.session, message.process_id)
+        if run.state == "closed":
+            raise MessageRefused([f"Der Aussonderungsvorgang {run.process_id} ist abgeschlossen."])
+        if message.msg_type == "0502":
+            result = _evaluation(gate, run, message)
+        elif message.msg_type == "0506":
+            result = _import_confirmation(run, message)
+        else:
+            result = ImportResult(run, message.msg_type)
+        _store(gate, blobs, run, message.msg_type, "in", Path(filename).name, io.BytesIO(data))
+        if message.msg_type == "0502" and _is_true(
+            message.root.findtext(f"{q('Kopf')}/{q('Empfangsbestaetigung')}")
+        ):
+            root, _head = new_message("0505", run.process_id, _now(), _parties(settings))
+            path = write_message_zip(out_dir, "0505", run.process_id, root, settings.standards_dir)
+            result.reply = _written(gate, blobs, run, "0505", path)
+        gate.record(
+            "disposal.import",
+            object_type="disposal_run",
+            object_id=run.id,
+            msg_type=message.msg_type,
+            counts=result.counts,
+        )
+        return result
+
+
+@contextmanager
+def _refusal_audited(gate: Gate, data: bytes, filename: str) -> Iterator[None]:
+    """A refused message is in the audit log although the unit of work rolls back."""
     try:
-        return _import_message(gate, blobs, settings, data, filename, out_dir, expected)
+        yield
     except MessageRefused as refused:
-        # The refusal is in the audit log although the unit of work rolls back.
         refused.after_rollback = audit.pending(
             gate.user,
             "disposal.import",
@@ -336,47 +373,6 @@ def import_message(
             problems=refused.problems[:20],
         )
         raise
-
-
-def _import_message(
-    gate: Gate,
-    blobs: BlobStore,
-    settings: Settings,
-    data: bytes,
-    filename: str,
-    out_dir: Path,
-    expected: tuple[str, ...],
-) -> ImportResult:
-    message = read_message_zip(data, filename, settings.standards_dir)
-    if message.msg_type not in expected:
-        allowed = ", ".join(MESSAGE_LABELS[kind] for kind in expected)
-        raise MessageRefused(
-            [f"Erwartet wird {allowed}, nicht {MESSAGE_LABELS[message.msg_type]}."]
-        )
-    run = _run_of(gate.session, message.process_id)
-    if run.state == "closed":
-        raise MessageRefused([f"Der Aussonderungsvorgang {run.process_id} ist abgeschlossen."])
-    if message.msg_type == "0502":
-        result = _evaluation(gate, run, message)
-    elif message.msg_type == "0506":
-        result = _import_confirmation(run, message)
-    else:
-        result = ImportResult(run, message.msg_type)
-    _store(gate, blobs, run, message.msg_type, "in", Path(filename).name, io.BytesIO(data))
-    if message.msg_type == "0502" and _is_true(
-        message.root.findtext(f"{q('Kopf')}/{q('Empfangsbestaetigung')}")
-    ):
-        root, _head = new_message("0505", run.process_id, _now(), _parties(settings))
-        path = write_message_zip(out_dir, "0505", run.process_id, root, settings.standards_dir)
-        result.reply = _written(gate, blobs, run, "0505", path)
-    gate.record(
-        "disposal.import",
-        object_type="disposal_run",
-        object_id=run.id,
-        msg_type=message.msg_type,
-        counts=result.counts,
-    )
-    return result
 
 
 def _evaluation(gate: Gate, run: DisposalRun, message: IncomingMessage) -> ImportResult:
