@@ -248,12 +248,23 @@ def start_run(
     (validated, stored, written to `out_dir`). None when no file is due."""
     gate.require(Capability.RECORDS, "disposal.start")
     session = gate.session
-    busy = _busy_household_ids(session)
     due = [
         retention
         for retention in overview(session, load_rules(settings), today, statuses=("due",))
-        if retention.household_id not in busy and retention.event_date and retention.due_from
+        if retention.event_date and retention.due_from
     ]
+    # Two runs started at once must not both offer a file: the files' rows are locked
+    # (PostgreSQL) before the runs still going are read.
+    ids = sorted(r.household_id for r in due)
+    for start in range(0, len(ids), 5000):
+        session.execute(
+            select(Household.id)
+            .where(Household.id.in_(ids[start : start + 5000]))
+            .order_by(Household.id)
+            .with_for_update()
+        )
+    busy = _busy_household_ids(session)
+    due = [retention for retention in due if retention.household_id not in busy]
     if not due:
         return None
     run = DisposalRun(archive_name=settings.archive_name, created_by_login=gate.user.login)

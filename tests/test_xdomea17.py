@@ -315,6 +315,12 @@ def test_hostile_zips_are_refused(offered: Any) -> None:
     assert any("absoluten Pfad" in p for p in problems)
     problems = refused(runtime, zip_of({xml_name: xml, "sub/": b""}), name, tmp)
     assert any("Verzeichnis" in p for p in problems)
+    twice = io.BytesIO()
+    with pytest.warns(UserWarning), zipfile.ZipFile(twice, "w") as archive:
+        archive.writestr(xml_name, xml)
+        archive.writestr(xml_name, xml)
+    problems = refused(runtime, twice.getvalue(), name, tmp)
+    assert any("mehrfach" in p for p in problems)
     problems = refused(runtime, b"not a zip", name, tmp)
     assert problems == ["Die Datei ist kein gültiges ZIP-Archiv."]
     problems = refused(runtime, zip_of({xml_name: xml}), "evaluation.zip", tmp)
