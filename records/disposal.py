@@ -39,7 +39,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.config import Settings
-from core.dates import LOCAL_TZ, german
+from core.dates import LOCAL_TZ
 from core.errors import InvalidInput, NotFound
 from pdf.access_report import Report, Section, build_report
 from records import audit
@@ -837,11 +837,3 @@ def message_download(gate: Gate, blobs: BlobStore, message_id: int) -> tuple[byt
         msg_type=message.msg_type,
     )
     return data, message.filename
-
-
-def german_day(value: date | None) -> str:
-    return german(value) if value else "–"
-
-
-def scratch_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="eakte-xdomea-"))
