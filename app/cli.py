@@ -375,6 +375,25 @@ def audit_verify(
     typer.echo(f"Letzter Eintrag / head (für --notiert): {report.head_seq}:{report.head_hash}")
 
 
+@audit_app.command("prune")
+def audit_prune() -> None:
+    """Einträge des Prüfprotokolls löschen, die älter sind als seine Aufbewahrungsfrist
+    (EAKTE_AUDIT_RETENTION_YEARS, Standard 2 Jahre): der einzige Weg, auf dem Einträge das
+    Protokoll verlassen. Nur ein lückenloser Anfang der Kette, nur aus einer intakten Kette;
+    ein Anker hält fest, wo die Kette nun beginnt, und das Löschen selbst wird protokolliert."""
+    from records.housekeeping import prune_audit_log
+
+    runtime = _runtime()
+    try:
+        report = prune_audit_log(runtime.sessions, runtime.settings, by_login="eakte-cli")
+    except EAkteError as exc:
+        typer.echo(f"Nichts gelöscht: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        runtime.close()
+    typer.echo(report.german())
+
+
 @db_app.command("grant-runtime")
 def db_grant_runtime(
     role: Annotated[str, typer.Argument(help="Datenbankrolle, mit der die Anwendung läuft")],
@@ -388,7 +407,7 @@ def db_grant_runtime(
     settings = _settings()
     with _schema_engine(settings.migration_database_url or settings.resolved_database_url) as owner:
         migrate(owner)
-        grant_runtime_role(owner, role)
+        grant_runtime_role(owner, role, settings.audit_retention_years)
     typer.echo(f"Rechte für {role} gesetzt: Prüfprotokoll nur Lesen und Anfügen.")
 
 
