@@ -588,6 +588,7 @@ def mailbox_status(
 
 # The records manager's commands register on records_app when their modules are imported
 # (issue 17): one import line per part below.
+from app import records_cli_lock  # noqa: E402, F401 - lock17: records lock, housekeeping
 
 
 def main() -> None:

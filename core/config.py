@@ -352,10 +352,9 @@ class Settings(BaseSettings):
     # the last day its computed retention keeps it (never longer, extended only); the sweep
     # runs every `s3_lock_sweep_minutes` in `eakte serve` (0: only by `eakte records lock`).
     # `s3_retention_days` (above) is then only the lock an object gets at upload, before the
-    # sweep knows its file: keep it short (it is capped to `s3_upload_lock_max_days`).
+    # sweep knows its file: keep it 0 or short (storage.s3 caps it to 31 days).
     import_draft_keep_days: int = Field(default=14, ge=1, le=3650)
     s3_lock_sweep_minutes: int = Field(default=24 * 60, ge=0, le=7 * 24 * 60)
-    s3_upload_lock_max_days: int = Field(default=30, ge=0, le=366)
 
     @model_validator(mode="after")
     def _check_oidc(self) -> Settings:
