@@ -16,6 +16,9 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -25,11 +28,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings
 from core.db import transaction, utcnow
-from core.errors import ConfigurationError, Conflict
+from core.errors import ConfigurationError, Conflict, EAkteError
 from records import audit
 from records.audit_chain import CHAIN_LOCK_KEY, verify_chain
 from records.models import AuditEvent, AuditPrune, ImportDraft
+from records.object_lock import locking, sweep
+from storage import BlobStore
 
+log = logging.getLogger(__name__)
 AUDIT_TABLE = "audit_events"
 PRUNE_FUNCTION = "eakte_audit_prune"
 PRUNE_ACTION = "audit.pruned"
@@ -286,3 +292,68 @@ def prune_import_drafts(
                 keep_days=days,
             )
     return DraftsReport(int(removed), days)
+
+
+# --- the scheduled rounds in `eakte serve` --------------------------------------------------
+
+CHECK_SECONDS = 60
+DRAFTS_EVERY = timedelta(hours=24)
+
+
+@dataclass
+class _Task:
+    name: str
+    every: timedelta
+    run: Callable[[], str]
+    last: datetime | None = None
+
+
+def _tasks(sessions: sessionmaker[Session], settings: Settings, blobs: BlobStore) -> list[_Task]:
+    tasks = [
+        _Task("drafts", DRAFTS_EVERY, lambda: prune_import_drafts(sessions, settings).german())
+    ]
+    if locking(blobs) and settings.s3_lock_sweep_minutes > 0:
+        tasks.append(
+            _Task(
+                "object lock",
+                timedelta(minutes=settings.s3_lock_sweep_minutes),
+                lambda: sweep(sessions, settings, blobs).german(),
+            )
+        )
+    return tasks
+
+
+def run_scheduled(
+    sessions: sessionmaker[Session], settings: Settings, blobs: BlobStore, stop: threading.Event
+) -> None:
+    """Remove the drafts whose period ended (daily) and extend object locks (every
+    `s3_lock_sweep_minutes`) until stopped: a thread of `eakte serve`; a failing round is
+    logged and tried again at the next. The audit log is not pruned here: only by its job."""
+    tasks = _tasks(sessions, settings, blobs)
+    while True:
+        now = utcnow()
+        for task in tasks:
+            if task.last is not None and now - task.last < task.every:
+                continue
+            task.last = now
+            try:
+                log.info("housekeeping: %s", task.run())
+            except EAkteError as exc:
+                log.error("housekeeping (%s): %s", task.name, exc.message)
+            except Exception:  # noqa: BLE001 - the next round tries again
+                log.exception("housekeeping (%s) failed", task.name)
+        if stop.wait(CHECK_SECONDS):
+            return
+
+
+def start_scheduled_housekeeping(
+    sessions: sessionmaker[Session], settings: Settings, blobs: BlobStore, stop: threading.Event
+) -> threading.Thread:
+    thread = threading.Thread(
+        target=run_scheduled,
+        args=(sessions, settings, blobs, stop),
+        daemon=True,
+        name="housekeeping",
+    )
+    thread.start()
+    return thread

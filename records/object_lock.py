@@ -20,13 +20,11 @@ A lock is only ever extended (COMPLIANCE retention cannot be shortened, and GOVE
 shortened by the product either). Objects whose lock lasts longer than the computed date (an
 earlier business date entered later, an upload lock, a document moved to a type with a shorter
 period) are reported, not shortened. The sweep runs by `eakte records lock` and every
-`s3_lock_sweep_minutes` in `eakte serve`.
+`s3_lock_sweep_minutes` in `eakte serve` (records.housekeeping schedules it).
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -38,7 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.config import Settings
 from core.dates import LOCAL_TZ, german, local_today
 from core.db import transaction, utcnow
-from core.errors import BlobMissing, EAkteError
+from core.errors import BlobMissing
 from records import audit
 from records.access import in_case_file_clause
 from records.models import Document, FileExport, Household, Page
@@ -46,7 +44,6 @@ from records.retention import Rules, load_rules, overview
 from storage import BlobStore
 from storage.base import RetentionLock
 
-log = logging.getLogger(__name__)
 LOCK_ACTION = "records.lock_extended"
 SYSTEM_LOGIN = "system"
 REPORTED_KEYS = 20
@@ -179,6 +176,11 @@ class LockReport:
         }
 
 
+def locking(blobs: BlobStore) -> bool:
+    """Whether the store locks objects (S3 with object lock)."""
+    return isinstance(blobs, RetentionLock) and blobs.object_lock
+
+
 def sweep(
     sessions: sessionmaker[Session],
     settings: Settings,
@@ -230,37 +232,3 @@ def _extend(blobs: RetentionLock, targets: Iterable[tuple[str, date]]) -> LockRe
             continue
         report.extended += 1
     return report
-
-
-def run_scheduled(
-    sessions: sessionmaker[Session], settings: Settings, blobs: BlobStore, stop: threading.Event
-) -> None:
-    """Sweep at start and every `s3_lock_sweep_minutes` until stopped (a thread of `eakte
-    serve`); a failing round is logged and tried again at the next."""
-    while True:
-        try:
-            log.info("object lock: %s", sweep(sessions, settings, blobs).german())
-        except EAkteError as exc:
-            log.error("object lock sweep: %s", exc.message)
-        except Exception:  # noqa: BLE001 - the next round tries again
-            log.exception("object lock sweep failed")
-        if stop.wait(settings.s3_lock_sweep_minutes * 60):
-            return
-
-
-def start_scheduled_sweep(
-    sessions: sessionmaker[Session], settings: Settings, blobs: BlobStore, stop: threading.Event
-) -> threading.Thread | None:
-    """The sweep thread when the store locks objects and a sweep interval is set."""
-    if not isinstance(blobs, RetentionLock) or not blobs.object_lock:
-        return None
-    if settings.s3_lock_sweep_minutes <= 0:
-        return None
-    thread = threading.Thread(
-        target=run_scheduled,
-        args=(sessions, settings, blobs, stop),
-        daemon=True,
-        name="object-lock",
-    )
-    thread.start()
-    return thread
