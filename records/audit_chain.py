@@ -314,14 +314,16 @@ def verify_chain(session: Session, noted: tuple[int, str] | None = None) -> Chai
 
 
 def _anchor(session: Session, first_seq: int | None) -> _Row | None:
-    """The removed row the first remaining one follows, as its prune recorded it; none when
-    the chain still starts at the beginning (or no prune removed the rows before it)."""
+    """The last row the latest prune before the first remaining row removed, as the prune
+    recorded it: the chain goes on from there (rows missing after it are found as missing).
+    None when the chain still starts at the beginning."""
     if first_seq is None or first_seq <= 1:
         return None
     anchor = session.execute(
-        select(AuditPrune.up_to_seq, AuditPrune.last_hash).where(
-            AuditPrune.up_to_seq == first_seq - 1
-        )
+        select(AuditPrune.up_to_seq, AuditPrune.last_hash)
+        .where(AuditPrune.up_to_seq < first_seq)
+        .order_by(AuditPrune.up_to_seq.desc())
+        .limit(1)
     ).first()
     if anchor is None:
         return None

@@ -32,10 +32,20 @@ class Log:
     url: str
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.services),
+        # Without a runtime role of its own: the owner runs the product (and the prune).
+        pytest.param("postgresql-owner", marks=pytest.mark.services),
+    ]
+)
 def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Log]:
     if request.param == "sqlite":
         url = owner_url = f"sqlite:///{tmp_path / 'eakte.db'}"
+        settings = make_settings(tmp_path / "data", database_url=url)
+    elif request.param == "postgresql-owner":
+        url = owner_url = request.getfixturevalue("postgres_url")
         settings = make_settings(tmp_path / "data", database_url=url)
     else:
         owner_url = request.getfixturevalue("postgres_url")
@@ -141,17 +151,48 @@ def test_a_broken_chain_is_not_pruned(log: Log) -> None:
     assert seqs(log) == [1, 2, 3]
 
 
-def test_rows_removed_without_a_prune_are_still_reported_missing(log: Log) -> None:
-    write_rows(log, YEARS_AGO, YEARS_AGO, 0)
+def delete_rows(log: Log, up_to: int, after: int = 0) -> None:
     with log.owner.begin() as connection:
         if log.owner.dialect.name == "postgresql":
             connection.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER USER")
         else:
             connection.exec_driver_sql("DROP TRIGGER audit_events_no_delete")
-        connection.execute(AuditEvent.__table__.delete().where(AuditEvent.seq <= 2))
+        connection.execute(
+            AuditEvent.__table__.delete().where(AuditEvent.seq > after, AuditEvent.seq <= up_to)
+        )
+
+
+def test_rows_removed_without_a_prune_are_still_reported_missing(log: Log) -> None:
+    write_rows(log, YEARS_AGO, YEARS_AGO, 0)
+    delete_rows(log, 2)
     with transaction(log.sessions, read_only=True) as session:
         chain = verify_chain(session)
     assert chain.first_break is not None and chain.first_break.kind == "missing"
+    assert "fehlt Nr. 1 bis 2" in chain.first_break.message
+
+
+def test_rows_removed_after_the_anchor_are_reported_missing(log: Log) -> None:
+    write_rows(log, YEARS_AGO, YEARS_AGO, 0, 0, 0)
+    prune_audit_log(log.sessions, log.settings)
+    delete_rows(log, 4, after=2)
+    with transaction(log.sessions, read_only=True) as session:
+        chain = verify_chain(session)
+    assert chain.first_break is not None and chain.first_break.kind == "missing"
+    assert "fehlt Nr. 3 bis 4" in chain.first_break.message
+
+
+def test_a_head_noted_before_the_prune_still_verifies(log: Log) -> None:
+    write_rows(log, YEARS_AGO, YEARS_AGO, 0)
+    with transaction(log.sessions, read_only=True) as session:
+        before = verify_chain(session)
+    write_rows(log, 0)
+    prune_audit_log(log.sessions, log.settings)
+    with transaction(log.sessions, read_only=True) as session:
+        # Row 3 (the noted head) is still there; a noted row 2 went with the prune.
+        assert verify_chain(session, (before.head_seq, before.head_hash)).intact
+        after = verify_chain(session)
+        assert verify_chain(session, (after.head_seq, after.head_hash)).intact
+        assert not verify_chain(session, (after.head_seq, "f" * 64)).intact
 
 
 def test_the_command_prunes_and_verify_passes_from_the_anchor(log: Log, tmp_path: Path) -> None:
