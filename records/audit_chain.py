@@ -191,6 +191,13 @@ def _chain_at_commit(session: Session) -> None:
     head = connection.execute(
         select(AuditEvent.seq, AuditEvent.row_hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
+    if head is None:
+        # Empty: never used, or every row was pruned; then the chain goes on from the anchor.
+        head = connection.execute(
+            select(AuditPrune.up_to_seq.label("seq"), AuditPrune.last_hash.label("row_hash"))
+            .order_by(AuditPrune.up_to_seq.desc())
+            .limit(1)
+        ).first()
     seq, previous = (head.seq, head.row_hash) if head is not None else (0, GENESIS_HASH)
     for audit_event in events:
         _apply_defaults(audit_event)

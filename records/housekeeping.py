@@ -82,12 +82,10 @@ def prune_audit_log(
 
     Refused (Conflict) when the chain is broken: a prune must not remove the evidence."""
     older_than = years_before(now or utcnow(), settings.audit_retention_years)
-    with transaction(sessions) as session:
-        connection = session.connection()
-        postgresql = connection.dialect.name == "postgresql"
-        if postgresql:
-            # No commit chains rows while the prefix is chosen and removed.
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+    # The walk over the whole chain runs before, outside the write transaction: audited
+    # requests are not kept waiting for it. Rows never change and new ones only join at the
+    # head, so the prefix chosen here stays prunable (the removal checks it again).
+    with transaction(sessions, read_only=True) as session:
         report = verify_chain(session)
         if report.first_break is not None:
             raise Conflict(
@@ -95,9 +93,15 @@ def prune_audit_log(
                 + report.first_break.message,
                 code="audit_chain_broken",
             )
-        up_to = _prunable_prefix(connection, older_than)
-        if up_to is None:
-            return AuditPruneReport(0, None, older_than)
+        up_to = _prunable_prefix(session.connection(), older_than)
+    if up_to is None:
+        return AuditPruneReport(0, None, older_than)
+    with transaction(sessions) as session:
+        connection = session.connection()
+        postgresql = connection.dialect.name == "postgresql"
+        if postgresql:
+            # No commit chains a row while the prefix (perhaps the head itself) goes.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
         if postgresql:
             removed = _prune_postgresql(connection, settings, up_to, older_than, by_login)
         else:
@@ -155,6 +159,8 @@ def _prune_sqlite(session: Session, up_to: int, older_than: datetime, by_login: 
             by_login=by_login,
         )
     )
+    # Written now: when every row went, the audit row of the prune is chained onto it.
+    session.flush()
     return int(removed)
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -90,12 +90,18 @@ def seqs(log: Log) -> list[int]:
         return list(connection.execute(select(AuditEvent.seq).order_by(AuditEvent.seq)).scalars())
 
 
+def lift_guards(log: Log, connection: Connection) -> None:
+    """What an attacker with the owner's rights does first."""
+    if log.owner.dialect.name == "postgresql":
+        connection.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER USER")
+    else:
+        connection.exec_driver_sql("DROP TRIGGER audit_events_no_update")
+        connection.exec_driver_sql("DROP TRIGGER audit_events_no_delete")
+
+
 def tamper(log: Log, seq: int) -> None:
     with log.owner.begin() as connection:
-        if log.owner.dialect.name == "postgresql":
-            connection.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER USER")
-        else:
-            connection.exec_driver_sql("DROP TRIGGER audit_events_no_update")
+        lift_guards(log, connection)
         connection.execute(
             AuditEvent.__table__.update()
             .where(AuditEvent.seq == seq)
@@ -126,6 +132,15 @@ def test_prune_removes_the_old_prefix_only_and_the_chain_still_verifies(log: Log
     assert seqs(log) == [3, 4, 5, 6]
 
 
+def test_a_prune_of_every_row_goes_on_from_the_anchor(log: Log) -> None:
+    write_rows(log, YEARS_AGO, YEARS_AGO)
+    assert prune_audit_log(log.sessions, log.settings).removed == 2
+    write_rows(log, 0)
+    assert seqs(log) == [3, 4]  # the prune's row is chained onto the anchor, not the genesis
+    with transaction(log.sessions, read_only=True) as session:
+        assert verify_chain(session).intact
+
+
 @pytest.mark.parametrize("seq", [3, 4])
 def test_a_changed_row_is_still_found_after_a_prune(log: Log, seq: int) -> None:
     write_rows(log, YEARS_AGO, YEARS_AGO, 0, YEARS_AGO)
@@ -153,10 +168,7 @@ def test_a_broken_chain_is_not_pruned(log: Log) -> None:
 
 def delete_rows(log: Log, up_to: int, after: int = 0) -> None:
     with log.owner.begin() as connection:
-        if log.owner.dialect.name == "postgresql":
-            connection.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER USER")
-        else:
-            connection.exec_driver_sql("DROP TRIGGER audit_events_no_delete")
+        lift_guards(log, connection)
         connection.execute(
             AuditEvent.__table__.delete().where(AuditEvent.seq > after, AuditEvent.seq <= up_to)
         )
