@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,11 +15,12 @@ from minio.error import S3Error
 from sqlalchemy import select
 
 from app.runtime import Runtime, build_runtime
+from core.dates import local_today
 from core.db import transaction
 from records.models import AuditEvent, Document, Household
 from records.object_lock import LOCK_ACTION, lock_end, sweep
 from storage.s3 import S3BlobStore
-from tests.support import make_settings
+from tests.support import cli_env, make_settings, run_cli, settings_env
 
 pytestmark = pytest.mark.services
 
@@ -163,3 +165,25 @@ def test_without_object_lock_the_sweep_does_nothing(tmp_path: Path) -> None:
     finally:
         runtime.close()
     assert not report.enabled and "Kein Objekt-Lock" in report.german()
+
+
+def test_the_command_extends_the_locks(locked: Runtime) -> None:
+    with transaction(locked.sessions) as session:
+        # The command counts from the real today: a file closed this year.
+        year = local_today().year
+        closed = Household(bg_number="95401BG0000004", benefits_end=date(year, 1, 15))
+        letter = document(locked, closed, "bescheid4", "bescheid", date(year, 1, 2))
+        session.add_all([closed, letter])
+        session.flush()
+        key = letter.pdf_key
+    assert key is not None
+    env = cli_env(
+        locked.settings.data_dir,
+        **settings_env(locked.settings),
+        EAKTE_S3_OBJECT_LOCK="true",
+    )
+    result = run_cli(env, "records", "lock", "--json", timeout=120)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["enabled"] and report["extended"] == 2
+    assert lock_of(locked, key) == lock_end(date(year + 10, 12, 31))
