@@ -206,8 +206,9 @@ def _owns_audit_log(connection: Connection) -> bool:
 def create_prune_function(connection: Connection, retention_years: int) -> None:
     """(Re)create the owner's prune function: SECURITY DEFINER, so the runtime role may call
     it without DELETE on the table; it removes only a gap-free prefix of the chain up to
-    `p_up_to`, all of it recorded before `p_older_than`, which must itself lie at least
-    `retention_years` back; it writes the anchor. Run by the schema's owner."""
+    `p_up_to`, all of it recorded before `p_older_than` and at least `retention_years` ago
+    (the earlier of both counts, so a caller cannot shorten the period); it writes the
+    anchor. Run by the schema's owner."""
     years = int(retention_years)
     # (psycopg reads % as a placeholder: the RAISE formats are written %%.)
     schema = connection.dialect.identifier_preparer.quote(
@@ -220,22 +221,21 @@ def create_prune_function(connection: Connection, retention_years: int) -> None:
         ) RETURNS integer
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $fn$
         DECLARE
+            -- Never younger than the period, whatever the caller asks.
+            v_older_than timestamptz := least(p_older_than, now() - interval '{years} years');
             v_from bigint;
             v_count integer;
             v_hash text;
         BEGIN
-            IF p_older_than > now() - interval '{years} years' THEN
-                RAISE EXCEPTION 'audit rows younger than {years} years are kept';
-            END IF;
             SELECT coalesce(max(up_to_seq), 0) INTO v_from FROM audit_prunes;
             IF p_up_to <= v_from THEN
                 RAISE EXCEPTION 'the audit log is pruned up to %% already', v_from;
             END IF;
             IF EXISTS (
-                SELECT 1 FROM audit_events WHERE seq <= p_up_to AND at >= p_older_than
+                SELECT 1 FROM audit_events WHERE seq <= p_up_to AND at >= v_older_than
             ) THEN
-                RAISE EXCEPTION 'audit rows up to %% are not all older than %%',
-                    p_up_to, p_older_than;
+                RAISE EXCEPTION 'audit rows up to %% are not all older than %% ({years} years)',
+                    p_up_to, v_older_than;
             END IF;
             SELECT count(*) INTO v_count FROM audit_events WHERE seq <= p_up_to;
             SELECT row_hash INTO v_hash FROM audit_events WHERE seq = p_up_to;
@@ -246,7 +246,7 @@ def create_prune_function(connection: Connection, retention_years: int) -> None:
             DELETE FROM audit_events WHERE seq <= p_up_to;
             ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only;
             INSERT INTO audit_prunes (up_to_seq, last_hash, row_count, older_than, by_login, at)
-                VALUES (p_up_to, v_hash, v_count, p_older_than, p_by, now());
+                VALUES (p_up_to, v_hash, v_count, v_older_than, p_by, now());
             RETURN v_count;
         END
         $fn$
