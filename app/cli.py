@@ -371,6 +371,11 @@ def audit_verify(
     typer.echo(
         f"Prüfkette intakt: {report.rows} Einträge / audit chain intact: {report.rows} entries"
     )
+    if report.starts_after:
+        typer.echo(
+            f"Beginnt nach Nr. {report.starts_after}: ältere Einträge nach ihrer Frist gelöscht "
+            "(eakte audit prune)"
+        )
     # Rows cut off the end leave a shorter intact chain: note the head and compare next time.
     typer.echo(f"Letzter Eintrag / head (für --notiert): {report.head_seq}:{report.head_hash}")
 

@@ -228,6 +228,8 @@ class ChainReport:
     head_seq: int
     head_hash: str
     first_break: ChainBreak | None
+    # The last row a prune removed, which the chain now starts after (0: the genesis).
+    starts_after: int = 0
 
     @property
     def intact(self) -> bool:
@@ -302,22 +304,22 @@ def verify_chain(session: Session, noted: tuple[int, str] | None = None) -> Chai
     group = next(groups, None)
     # After a prune (records.housekeeping) the chain starts at its anchor: the first remaining
     # row must follow the last removed one, whose position and hash the anchor keeps.
-    previous = _anchor(session, group[0].seq if group else None)
+    previous = anchor = _anchor(session, group[0].seq if group else None)
     while group is not None:
         following = next(groups, None)
         count += len(group)
         problem = _check_position(previous, group, following)
         if problem is not None:
-            return _report(count, previous, problem)
+            return _report(count, previous, problem, anchor)
         previous = group[0] if len(group) == 1 else _genuine(previous, group, following)
         if noted is not None and previous is not None and previous.seq == noted[0]:
             noted_row = previous
         group = following
     if noted is not None and noted_row is None and _pruned(session, noted):
-        return _report(count, previous, None)
+        return _report(count, previous, None, anchor)
     if noted is not None and (noted_row is None or noted_row.stored_hash != noted[1]):
-        return _report(count, previous, _not_as_noted(noted, noted_row))
-    return _report(count, previous, None)
+        return _report(count, previous, _not_as_noted(noted, noted_row), anchor)
+    return _report(count, previous, None, anchor)
 
 
 def _anchor(session: Session, first_seq: int | None) -> _Row | None:
@@ -402,7 +404,10 @@ def _check_position(
     return None
 
 
-def _report(count: int, head: _Row | None, problem: ChainBreak | None) -> ChainReport:
+def _report(
+    count: int, head: _Row | None, problem: ChainBreak | None, anchor: _Row | None = None
+) -> ChainReport:
+    after = (anchor.seq or 0) if anchor is not None else 0
     if head is None:
-        return ChainReport(count, 0, GENESIS_HASH, problem)
-    return ChainReport(count, head.seq or 0, head.stored_hash or "", problem)
+        return ChainReport(count, 0, GENESIS_HASH, problem, after)
+    return ChainReport(count, head.seq or 0, head.stored_hash or "", problem, after)

@@ -218,6 +218,7 @@ def test_the_command_prunes_and_verify_passes_from_the_anchor(log: Log, tmp_path
     verified = run_cli(env, "audit", "verify", timeout=120)
     assert verified.returncode == 0, verified.stderr
     assert "Prüfkette intakt: 2 Einträge" in verified.stdout
+    assert "Beginnt nach Nr. 2" in verified.stdout
 
 
 @pytest.mark.services
