@@ -233,6 +233,8 @@ def _import(kind: str, path: Path, as_json: bool) -> None:
         ("geändert", report.updated),
         ("deaktiviert", report.deactivated),
         ("reaktiviert", report.reactivated),
+        ("Akte geschlossen", report.closed),
+        ("Akte wiedereröffnet", report.reopened),
     ):
         if items:
             typer.echo(f"  {label}: {', '.join(items)}")
@@ -569,6 +571,7 @@ def mailbox_status(
 
 # The records manager's commands register on records_app when their modules are imported
 # (issue 17): one import line per part below.
+from app import records_cli_life  # noqa: E402,F401  (records due)
 
 
 def main() -> None:
