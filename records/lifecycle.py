@@ -40,6 +40,13 @@ REASON_MAX = 300  # households.closed_reason
 TEXT_MAX = 2000
 EVENT_KIND_NAMES = {"closed": "geschlossen (zdA)", "reopened": "wiedereröffnet"}
 EVENT_SOURCE_NAMES = {"import": "Stammdatenimport", "manual": "von Hand"}
+# What a page says after a change (its address's `gespeichert=`).
+SAVED_MESSAGES = {
+    "geschlossen": "Die Akte ist geschlossen.",
+    "wiedereroeffnet": "Die Akte ist wiedereröffnet.",
+    "gesperrt": "Die Sperre ist gesetzt.",
+    "entsperrt": "Die Sperre ist aufgehoben.",
+}
 # The reasons a hold may be set for by hand, as the form offers them.
 HOLD_CHOICES: list[tuple[str, str]] = [(code, HOLD_LABELS[code]) for code in HOLD_REASONS]
 
@@ -218,6 +225,7 @@ class Lifecycle:
     bg_number: str
     closed: bool
     retention: FileRetention
+    steps: list[tuple[str, str, str]]  # the computation: (what, date in German, note)
     derived_holds: list[str]  # open objections and appeals
     holds: list[HoldLine]  # set by hand, active first
     history: list[HistoryLine]
@@ -279,6 +287,7 @@ def lifecycle(
         bg_number=household.bg_number,
         closed=is_closed(household),
         retention=retention,
+        steps=[(s.label, german(s.value), s.note) for s in retention.steps],
         derived_holds=derived,
         holds=holds,
         history=history,
@@ -320,3 +329,16 @@ def due_list(gate: Gate, rules: Rules, today: date, wanted: str = "faellig") -> 
         files=[r for r in every if r.status in statuses],
         documents=[(r, d) for r in every if r.status == "running" for d in r.documents_due],
     )
+
+
+def section_context(
+    gate: Gate, bg_number: str, rules: Rules, today: date, *, audited: bool = True
+) -> dict[str, object]:
+    """What the retention section (_akte_retention.html) needs of a file, besides where its
+    forms lead back to (`back`) and a form's errors and values."""
+    return {
+        "lc": lifecycle(gate, bg_number, rules, today, audited=audited),
+        "hold_choices": HOLD_CHOICES,
+        "today": today.isoformat(),
+        "may_change": True,
+    }
