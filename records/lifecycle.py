@@ -100,16 +100,7 @@ def close_file(
     household.closed_on = event_date
     household.closed_reason = text
     household.closed_by_login = gate.user.login
-    gate.session.add(
-        FileEvent(
-            household_id=household.id,
-            kind="closed",
-            source="manual",
-            event_date=event_date,
-            reason=text,
-            by_login=gate.user.login,
-        )
-    )
+    _by_hand(gate, household, "closed", text, event_date)
     gate.record_on(household, CLOSED, event_date=event_date.isoformat(), reason=text)
     return household
 
@@ -123,17 +114,25 @@ def reopen_file(gate: Gate, bg_number: str, reason: str) -> Household:
         raise InvalidInput("Die Akte ist nicht geschlossen.", code="not_closed")
     household.benefits_end = None
     household.closed_on = household.closed_reason = household.closed_by_login = None
+    _by_hand(gate, household, "reopened", text)
+    gate.record_on(household, REOPENED, reason=text)
+    return household
+
+
+def _by_hand(
+    gate: Gate, household: Household, kind: str, reason: str, event_date: date | None = None
+) -> None:
+    """The history entry of a closing or reopening by hand."""
     gate.session.add(
         FileEvent(
             household_id=household.id,
-            kind="reopened",
+            kind=kind,
             source="manual",
-            reason=text,
+            event_date=event_date,
+            reason=reason,
             by_login=gate.user.login,
         )
     )
-    gate.record_on(household, REOPENED, reason=text)
-    return household
 
 
 def set_hold(

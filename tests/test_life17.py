@@ -88,11 +88,15 @@ def gate_of(session: Session, login: str) -> Gate:
     return Gate(session, user)
 
 
+def _household(session: Session, bg: str) -> Household:
+    household = session.scalar(select(Household).where(Household.bg_number == bg))
+    assert household is not None
+    return household
+
+
 def retention(sessions: sessionmaker[Session], bg: str, today: date = TODAY):  # type: ignore[no-untyped-def]
     with transaction(sessions, read_only=True) as session:
-        household = session.scalar(select(Household).where(Household.bg_number == bg))
-        assert household is not None
-        return file_retention(session, household, RULES, today)
+        return file_retention(session, _household(session, bg), RULES, today)
 
 
 def events(sessions: sessionmaker[Session], bg: str) -> list[tuple[str, str, date | None]]:
@@ -206,8 +210,7 @@ def _document(session: Session, household: Household, doc_type: str, day: date) 
 def test_a_document_type_with_a_shorter_period_is_due_before_its_file(sessions) -> None:  # type: ignore[no-untyped-def]
     run_import(sessions, households({A: "2019-05-31"}))
     with transaction(sessions) as session:
-        household = session.scalar(select(Household).where(Household.bg_number == A))
-        assert household is not None
+        household = _household(session, A)
         statement = _document(session, household, "kontoauszug", date(2019, 1, 10))
         _document(session, household, "bescheid", date(2019, 2, 1))
         wanted = str(statement.id)
@@ -225,8 +228,7 @@ def test_a_document_type_with_a_shorter_period_is_due_before_its_file(sessions) 
 def test_an_open_objection_holds_the_file_until_it_is_concluded(sessions) -> None:  # type: ignore[no-untyped-def]
     run_import(sessions, households({A: "2014-06-30"}))
     with transaction(sessions) as session:
-        household = session.scalar(select(Household).where(Household.bg_number == A))
-        assert household is not None
+        household = _household(session, A)
         letter = _document(session, household, "widerspruch", date(2014, 7, 15))
         objection = Objection(
             household_id=household.id,

@@ -11,11 +11,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from core.db import transaction
-from records.models import User
 from records.runtime import Runtime
-from tests.support import OWN
-from tests.support import _password_hash as password_hash
+from tests.support import OWN, add_records_manager
 from tests.support_a11y import AXE, axe_violations
 from tests.support_browser import log_in, log_out, screenshot
 
@@ -28,15 +25,7 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 def test_a_hold_set_on_the_file_shows_there_and_on_the_due_list(
     sqlite_runtime: Runtime, live_url: str, page: Page
 ) -> None:
-    with transaction(sqlite_runtime.sessions) as session:
-        session.add(
-            User(
-                login="schriftgut",
-                name="Schriftgut",
-                role="schriftgut",
-                password_hash=password_hash(),
-            )
-        )
+    add_records_manager(sqlite_runtime)
     alerts: list[str] = []
     page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
 

@@ -12,18 +12,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from core.db import transaction
-from records.models import Household, RetentionHold, User
+from records.models import Household, RetentionHold
 from records.runtime import Runtime
 from tests.support import (
     ISLANDS,
     OWN,
     REPO,
     add_admin,
+    add_records_manager,
     audit_rows,
     load_people,
     pages_client_for,
 )
-from tests.support import _password_hash as password_hash
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 CASEWORKER = "lsb.95401.2"  # OWN's caseworker
@@ -33,15 +33,7 @@ CASEWORKER = "lsb.95401.2"  # OWN's caseworker
 def people(sqlite_runtime: Runtime) -> Iterator[Runtime]:
     load_people(sqlite_runtime)
     add_admin(sqlite_runtime)
-    with transaction(sqlite_runtime.sessions) as session:
-        session.add(
-            User(
-                login="schriftgut",
-                name="Schriftgut",
-                role="schriftgut",
-                password_hash=password_hash(),
-            )
-        )
+    add_records_manager(sqlite_runtime)
     yield sqlite_runtime
 
 
