@@ -18,6 +18,7 @@ from tests.support import (
     ISLANDS,
     OWN,
     REPO,
+    SAMPLES,
     add_admin,
     add_records_manager,
     audit_rows,
@@ -131,3 +132,34 @@ def test_who_may_not(people: Runtime) -> None:
 def test_the_list_labels_come_from_the_server() -> None:
     script = (REPO / "web/static/schriftgut.js").read_text()
     assert "gesperrt" not in script.lower() and "innerHTML" not in script
+
+
+def _with_benefits_end(bg: str, end: str) -> bytes:
+    """The sample households with the column benefits_end, `end` on `bg`'s rows."""
+    lines = (SAMPLES / "households.csv").read_text(encoding="utf-8").strip().splitlines()
+    rows = [lines[0] + ",benefits_end"]
+    rows += [line + ("," + end if line.startswith(bg) else ",") for line in lines[1:]]
+    return ("\n".join(rows) + "\n").encode()
+
+
+def test_the_import_preview_counts_files_closed_then_applies_them(people: Runtime) -> None:
+    admin = pages_client_for(people, "admin")
+    uploaded = admin.post(
+        "/verwaltung/stammdaten",
+        data={"art": "households"},
+        files={"datei": ("bg.csv", _with_benefits_end(OWN, "2014-06-30"), "text/csv")},
+        follow_redirects=False,
+    )
+    assert uploaded.status_code == 303, uploaded.text
+    preview = admin.get(uploaded.headers["location"]).text
+    assert "<li>1 Akten geschlossen</li>" in preview
+    assert "<li>0 Akten wiedereröffnet</li>" in preview
+    sha = re.search(r'name="sha256" value="([0-9a-f]{64})"', preview)
+    action = re.search(r'action="(/verwaltung/stammdaten/[^"]+/uebernehmen)"', preview)
+    assert sha and action
+    applied = admin.post(action.group(1), data={"sha256": sha.group(1)})
+    assert "1 Akten geschlossen" in applied.text
+    caseworker = pages_client_for(people, CASEWORKER)
+    page = caseworker.get(f"/akte/{OWN}").text
+    assert "Aufbewahrungsfrist abgelaufen" in page and "Stammdatenimport" in page
+    assert "Leistungsende laut Fachverfahren" in page

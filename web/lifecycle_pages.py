@@ -161,13 +161,15 @@ def _file_page(
         rules = load_rules(runtime.settings)
         gate = Gate(session, user)
         context = lifecycle.section_context(gate, bg_number, rules, local_today())
+    view = context["lc"]
+    assert isinstance(view, lifecycle.Lifecycle)
     saved = SAVED.get(request.query_params.get("gespeichert", ""), "")
     return render(
         request,
         "schriftgut_akte.html",
         user,
         status_code,
-        bg_number=context["lc"].bg_number,  # type: ignore[attr-defined]
+        bg_number=view.bg_number,
         back=back,
         manager=back == "schriftgut",
         errors=errors or {},
