@@ -395,6 +395,11 @@ def plan_households(session: Session, rows: list[dict[str, str]]) -> ImportPlan:
     for bg_number, member_rows in grouped.items():
         _line, first = member_rows[0]
         benefits_end = ends[bg_number]
+        if bg_number in existing and existing[bg_number].destruction_started_at is not None:
+            plan.warnings.append(
+                f"{bg_number}: Die Akte wird gerade vernichtet; ihre Zeilen bleiben unbeachtet."
+            )
+            continue
         if bg_number in destroyed and benefits_end is not None:
             destroyed_event = destroyed[bg_number]
             if destroyed_event is None or benefits_end <= destroyed_event:

@@ -191,6 +191,15 @@ def test_a_destroyed_file_is_not_brought_back_but_a_new_application_is_new(sessi
     assert retention(sessions, C).status == "open"
 
 
+def test_a_file_being_destroyed_is_left_alone_by_the_import(sessions) -> None:  # type: ignore[no-untyped-def]
+    run_import(sessions, households({A: "2014-06-30"}))
+    with transaction(sessions) as session:
+        _household(session, A).destruction_started_at = datetime(2026, 12, 1, tzinfo=UTC)
+    report = run_import(sessions, households({}))
+    assert report.reopened == [] and any(A in w and "vernichtet" in w for w in report.warnings)
+    assert events(sessions, A) == [("closed", "import", date(2014, 6, 30))]
+
+
 def _document(session: Session, household: Household, doc_type: str, day: date) -> Document:
     document = Document(
         household_id=household.id,
