@@ -66,6 +66,7 @@ def test_a_hold_set_on_the_file_shows_there_and_on_the_due_list(
     page.get_by_label("Anzeigen").select_option("abgelaufen")
     expect(page).to_have_url(re.compile(r"/schriftgut\?filter=abgelaufen$"))
     expect(page.locator("#due-summary")).to_have_text("Nur fällig: 0 Akten")
+    expect(page.locator("#due-announce")).to_have_text("Nur fällig: 0 Akten")
     page.go_back()
     expect(page.locator("#due-files tr", has_text=OWN)).to_be_visible()
     expect(page.get_by_label("Anzeigen")).to_have_value("faellig")

@@ -13,6 +13,7 @@
   const list = document.getElementById("due-list");
   if (!form || !list) return;
   const select = form.elements.namedItem("filter");
+  const announce = document.getElementById("due-announce");
   let asked = 0; // the number of the latest request
 
   function notice(text, className) {
@@ -35,6 +36,9 @@
       return;
     }
     list.replaceChildren(...answer.body.childNodes);
+    // Screen readers hear the new list's heading ("Nur gesperrt: 2 Akten"), not the table.
+    const summary = document.getElementById("due-summary");
+    if (announce && summary) announce.textContent = summary.textContent;
   }
 
   form.addEventListener("submit", (event) => {
