@@ -26,6 +26,7 @@ from records.masterdata import (
     read_csv,
 )
 from records.models import (
+    Appeal,
     AuditEvent,
     DestructionOrder,
     DestructionProtocol,
@@ -263,6 +264,34 @@ def test_an_open_objection_holds_the_file_until_it_is_concluded(sessions) -> Non
     after = retention(sessions, A)
     assert after.holds == () and after.event_date == date(2017, 3, 1)
     assert after.status == "running" and after.due_from == date(2028, 1, 1)
+
+
+def test_a_pending_appeal_holds_the_file_and_its_end_counts(sessions) -> None:  # type: ignore[no-untyped-def]
+    run_import(sessions, households({A: "2014-06-30"}))
+    with transaction(sessions) as session:
+        household = _household(session, A)
+        letter = _document(session, household, "klage", date(2015, 2, 1))
+        appeal = Appeal(
+            household_id=household.id,
+            document_id=letter.id,
+            court="Sozialgericht Schleswig",
+            file_reference="S 12 AS 1/15",
+            served_on=date(2015, 2, 1),
+            created_by_login="ws.1",
+        )
+        session.add(appeal)
+        session.flush()
+        appeal_id = appeal.id
+    held = retention(sessions, A)
+    assert held.status == "held" and held.holds[0].kind == "klage"
+    assert "S 12 AS 1/15" in held.holds[0].reason
+    with transaction(sessions) as session:
+        ended = session.get(Appeal, appeal_id)
+        assert ended is not None
+        ended.status, ended.status_at = "erledigt", datetime(2016, 5, 2, 9, tzinfo=UTC)
+    after = retention(sessions, A)
+    assert after.holds == () and after.event_date == date(2016, 5, 2)
+    assert after.due_from == date(2027, 1, 1)
 
 
 def test_a_hold_by_hand_with_an_end_and_lifted(sessions) -> None:  # type: ignore[no-untyped-def]
