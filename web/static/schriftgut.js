@@ -36,7 +36,7 @@
       return;
     }
     list.replaceChildren(...answer.body.childNodes);
-    // Screen readers hear the new list's heading ("Nur gesperrt: 2 Akten"), not the table.
+    // Screen readers hear the new list's heading (its filter and count), not the whole table.
     const summary = document.getElementById("due-summary");
     if (announce && summary) announce.textContent = summary.textContent;
   }
