@@ -571,7 +571,10 @@ def mailbox_status(
 
 # The records manager's commands register on records_app when their modules are imported
 # (issue 17): one import line per part below.
-from app import records_cli_life  # noqa: E402,F401  (records due)
+from app import records_cli_life  # noqa: E402,F401  (life17: records due)
+
+# isort: split
+from app import records_cli_xdomea  # noqa: E402, F401  (xdomea17: offer, evaluate, transfer, confirm, runs)
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from web.catalogue_pages import router as catalogue_router
 from web.clearing_pages import router as clearing_router
 from web.deputy_pages import router as deputy_router
 from web.desk_pages import router as desk_router
+from web.disposal_pages import router as disposal_router
 from web.errors import error_page
 from web.legal_dialog_pages import router as legal_dialog_router
 from web.legal_pages import router as legal_router
@@ -51,6 +52,7 @@ def create_product_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(admin_router)
     app.include_router(privacy_router)
     app.include_router(lifecycle_router)
+    app.include_router(disposal_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _outermost(app, hsts=runtime.settings.cookie_secure)
     return app
