@@ -233,6 +233,8 @@ def _import(kind: str, path: Path, as_json: bool) -> None:
         ("geändert", report.updated),
         ("deaktiviert", report.deactivated),
         ("reaktiviert", report.reactivated),
+        ("Akte geschlossen", report.closed),
+        ("Akte wiedereröffnet", report.reopened),
     ):
         if items:
             typer.echo(f"  {label}: {', '.join(items)}")
@@ -593,6 +595,9 @@ def mailbox_status(
 
 # The records manager's commands register on records_app when their modules are imported
 # (issue 17): one import line per part below.
+from app import records_cli_life  # noqa: E402,F401  (life17: records due)
+
+# isort: split
 from app import records_cli_xdomea  # noqa: E402, F401  (xdomea17: offer, evaluate, transfer, confirm, runs)
 from app import records_cli_lock  # noqa: E402, F401 - lock17: records lock, housekeeping
 
