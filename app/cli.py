@@ -593,13 +593,13 @@ def mailbox_status(
             typer.echo(f"    Grund: {row.reason}")
 
 
-# The records manager's commands register on records_app when their modules are imported
-# (issue 17): one import line per part below.
-from app import records_cli_life  # noqa: E402,F401  (life17: records due)
-
-# isort: split
-from app import records_cli_xdomea  # noqa: E402, F401  (xdomea17: offer, evaluate, transfer, confirm, runs)
-from app import records_cli_lock  # noqa: E402, F401 - lock17: records lock, housekeeping
+# The records manager's commands (issue 17), each part in a module of its own: records due
+# (life), offer/evaluate/transfer/confirm/runs (xdomea), lock/housekeeping (lock), destruction.
+from app import (  # noqa: E402
+    records_cli_life,  # noqa: F401
+    records_cli_lock,  # noqa: F401
+    records_cli_xdomea,  # noqa: F401
+)
 
 
 def main() -> None:
