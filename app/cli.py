@@ -233,6 +233,8 @@ def _import(kind: str, path: Path, as_json: bool) -> None:
         ("geändert", report.updated),
         ("deaktiviert", report.deactivated),
         ("reaktiviert", report.reactivated),
+        ("Akte geschlossen", report.closed),
+        ("Akte wiedereröffnet", report.reopened),
     ):
         if items:
             typer.echo(f"  {label}: {', '.join(items)}")
@@ -371,8 +373,32 @@ def audit_verify(
     typer.echo(
         f"Prüfkette intakt: {report.rows} Einträge / audit chain intact: {report.rows} entries"
     )
+    if report.starts_after:
+        typer.echo(
+            f"Beginnt nach Nr. {report.starts_after}: ältere Einträge nach ihrer Frist gelöscht "
+            "(eakte audit prune)"
+        )
     # Rows cut off the end leave a shorter intact chain: note the head and compare next time.
     typer.echo(f"Letzter Eintrag / head (für --notiert): {report.head_seq}:{report.head_hash}")
+
+
+@audit_app.command("prune")
+def audit_prune() -> None:
+    """Einträge des Prüfprotokolls löschen, die älter sind als seine Aufbewahrungsfrist
+    (EAKTE_AUDIT_RETENTION_YEARS, Standard 2 Jahre): der einzige Weg, auf dem Einträge das
+    Protokoll verlassen. Nur ein lückenloser Anfang der Kette, nur aus einer intakten Kette;
+    ein Anker hält fest, wo die Kette nun beginnt, und das Löschen selbst wird protokolliert."""
+    from records.housekeeping import prune_audit_log
+
+    runtime = _runtime()
+    try:
+        report = prune_audit_log(runtime.sessions, runtime.settings, by_login="eakte-cli")
+    except EAkteError as exc:
+        typer.echo(f"Nichts gelöscht: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        runtime.close()
+    typer.echo(report.german())
 
 
 @db_app.command("grant-runtime")
@@ -388,7 +414,7 @@ def db_grant_runtime(
     settings = _settings()
     with _schema_engine(settings.migration_database_url or settings.resolved_database_url) as owner:
         migrate(owner)
-        grant_runtime_role(owner, role)
+        grant_runtime_role(owner, role, settings.audit_retention_years)
     typer.echo(f"Rechte für {role} gesetzt: Prüfprotokoll nur Lesen und Anfügen.")
 
 
@@ -567,13 +593,16 @@ def mailbox_status(
             typer.echo(f"    Grund: {row.reason}")
 
 
-# The records manager's commands register on records_app when their modules are imported
-# (issue 17): one import line per part below.
+# The records manager's commands (issue 17), each part in a module of its own: records due
+# (life), offer/evaluate/transfer/confirm/runs (xdomea), lock/housekeeping (lock), destruction.
+from app import (  # noqa: E402
+    records_cli_destroy,
+    records_cli_life,  # noqa: F401
+    records_cli_lock,  # noqa: F401
+    records_cli_xdomea,  # noqa: F401
+)
 
-# issue 17, destroy17: `eakte verify` and `eakte records destroy-orders`
-from app.records_cli_destroy import verify_command  # noqa: E402
-
-app.command("verify")(verify_command)
+app.command("verify")(records_cli_destroy.verify_command)  # `eakte verify` (destruction)
 
 
 def main() -> None:

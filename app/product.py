@@ -18,9 +18,11 @@ from web.clearing_pages import router as clearing_router
 from web.deputy_pages import router as deputy_router
 from web.desk_pages import router as desk_router
 from web.destruction_pages import router as destruction_router
+from web.disposal_pages import router as disposal_router
 from web.errors import error_page
 from web.legal_dialog_pages import router as legal_dialog_router
 from web.legal_pages import router as legal_router
+from web.lifecycle_pages import router as lifecycle_router
 from web.page_edit_pages import router as page_edit_router
 from web.pages import STATIC_DIR, router, templates
 from web.privacy_pages import router as privacy_router
@@ -50,6 +52,8 @@ def create_product_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(search_router)
     app.include_router(admin_router)
     app.include_router(privacy_router)
+    app.include_router(lifecycle_router)
+    app.include_router(disposal_router)
     app.include_router(destruction_router)  # issue 17, destroy17
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _outermost(app, hsts=runtime.settings.cookie_secure)

@@ -20,6 +20,7 @@ from uvicorn.supervisors import Multiprocess
 from app.product import create_product_app
 from ingest.programs import log_tool_state, probe_tools
 from records.directory import start_scheduled_sync
+from records.housekeeping import start_scheduled_housekeeping
 from records.runtime import Runtime
 
 # uvicorn imports the app by name in each web process; the import above keeps the dependency
@@ -153,6 +154,9 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
         ).start()
     # issue 16, dir16: the directory is compared with the accounts every ldap_sync_minutes.
     start_scheduled_sync(runtime.sessions, settings, stop)
+    # issue 17, lock17: drafts removed after their period (daily), object locks extended to
+    # the computed retention (every s3_lock_sweep_minutes).
+    start_scheduled_housekeeping(runtime.sessions, settings, runtime.blobs, stop)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         # uvicorn imports the product app by name in each web process. Several web processes

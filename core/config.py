@@ -346,6 +346,15 @@ class Settings(BaseSettings):
     audit_retention_years: int = Field(default=2, ge=1, le=30)
     archive_name: str = "Landesarchiv"
     standards_dir: Path = REPO_DIR / "records" / "standards"
+    # issue 17, lock17: what else has a period of its own. Master-data drafts (the raw CSV of
+    # every household) are removed `import_draft_keep_days` after they were applied (or
+    # uploaded, if never applied). With S3 object lock, every object of a file is locked until
+    # the last day its computed retention keeps it (never longer, extended only); the sweep
+    # runs every `s3_lock_sweep_minutes` in `eakte serve` (0: only by `eakte records lock`).
+    # `s3_retention_days` (above) is then only the lock an object gets at upload, before the
+    # sweep knows its file: keep it 0 or short (storage.s3 caps it to 31 days).
+    import_draft_keep_days: int = Field(default=14, ge=1, le=3650)
+    s3_lock_sweep_minutes: int = Field(default=24 * 60, ge=0, le=7 * 24 * 60)
 
     @model_validator(mode="after")
     def _check_oidc(self) -> Settings:

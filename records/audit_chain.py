@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 from core.db import utcnow
-from records.models import AuditEvent
+from records.models import AuditEvent, AuditPrune
 
 # The `prev_hash` of the first row.
 GENESIS_HASH = "0" * 64
@@ -191,6 +191,13 @@ def _chain_at_commit(session: Session) -> None:
     head = connection.execute(
         select(AuditEvent.seq, AuditEvent.row_hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
+    if head is None:
+        # Empty: never used, or every row was pruned; then the chain goes on from the anchor.
+        head = connection.execute(
+            select(AuditPrune.up_to_seq.label("seq"), AuditPrune.last_hash.label("row_hash"))
+            .order_by(AuditPrune.up_to_seq.desc())
+            .limit(1)
+        ).first()
     seq, previous = (head.seq, head.row_hash) if head is not None else (0, GENESIS_HASH)
     for audit_event in events:
         _apply_defaults(audit_event)
@@ -221,6 +228,8 @@ class ChainReport:
     head_seq: int
     head_hash: str
     first_break: ChainBreak | None
+    # The last row a prune removed, which the chain now starts after (0: the genesis).
+    starts_after: int = 0
 
     @property
     def intact(self) -> bool:
@@ -290,23 +299,52 @@ def verify_chain(session: Session, noted: tuple[int, str] | None = None) -> Chai
     that row.
     """
     count = 0
-    previous: _Row | None = None
     noted_row: _Row | None = None
     groups = _groups(_rows(session))
     group = next(groups, None)
+    # After a prune (records.housekeeping) the chain starts at its anchor: the first remaining
+    # row must follow the last removed one, whose position and hash the anchor keeps.
+    previous = anchor = _anchor(session, group[0].seq if group else None)
     while group is not None:
         following = next(groups, None)
         count += len(group)
         problem = _check_position(previous, group, following)
         if problem is not None:
-            return _report(count, previous, problem)
+            return _report(count, previous, problem, anchor)
         previous = group[0] if len(group) == 1 else _genuine(previous, group, following)
         if noted is not None and previous is not None and previous.seq == noted[0]:
             noted_row = previous
         group = following
+    if noted is not None and noted_row is None and _pruned(session, noted):
+        return _report(count, previous, None, anchor)
     if noted is not None and (noted_row is None or noted_row.stored_hash != noted[1]):
-        return _report(count, previous, _not_as_noted(noted, noted_row))
-    return _report(count, previous, None)
+        return _report(count, previous, _not_as_noted(noted, noted_row), anchor)
+    return _report(count, previous, None, anchor)
+
+
+def _anchor(session: Session, first_seq: int | None) -> _Row | None:
+    """The last row the latest prune before the first remaining row removed, as the prune
+    recorded it: the chain goes on from there (rows missing after it are found as missing).
+    None when the chain still starts at the beginning."""
+    if first_seq is None or first_seq <= 1:
+        return None
+    anchor = session.execute(
+        select(AuditPrune.up_to_seq, AuditPrune.last_hash)
+        .where(AuditPrune.up_to_seq < first_seq)
+        .order_by(AuditPrune.up_to_seq.desc())
+        .limit(1)
+    ).first()
+    if anchor is None:
+        return None
+    return _Row(0, anchor.up_to_seq, None, anchor.last_hash, anchor.last_hash)
+
+
+def _pruned(session: Session, noted: tuple[int, str]) -> bool:
+    """A noted row that a prune removed after its period: the chain holds it only as far as
+    the anchor does (the anchor's own row must still carry the noted hash)."""
+    seq, digest = noted
+    anchors = session.execute(select(AuditPrune.up_to_seq, AuditPrune.last_hash)).all()
+    return any(seq < a.up_to_seq or (seq == a.up_to_seq and digest == a.last_hash) for a in anchors)
 
 
 def _not_as_noted(noted: tuple[int, str], row: _Row | None) -> ChainBreak:
@@ -354,13 +392,22 @@ def _check_position(
     if row.seq < expected:
         return _inserted(row, f"Nr. {row.seq} außerhalb der Kette / out of sequence")
     if not _linked(previous, row):
+        if previous is not None and previous.id == 0:  # the anchor of a prune
+            message = (
+                f"Eintrag {row.id} (Nr. {row.seq}) passt nicht zum Anker der Aussonderung "
+                f"bis Nr. {previous.seq} / does not follow the prune anchor"
+            )
+            return ChainBreak("changed", row.id, row.seq, message)
         # The row itself is intact, so the row before it is not the one it was chained onto.
         assert previous is not None
         return _inserted(previous, f"Eintrag {row.id} war an einen anderen gekettet")
     return None
 
 
-def _report(count: int, head: _Row | None, problem: ChainBreak | None) -> ChainReport:
+def _report(
+    count: int, head: _Row | None, problem: ChainBreak | None, anchor: _Row | None = None
+) -> ChainReport:
+    after = (anchor.seq or 0) if anchor is not None else 0
     if head is None:
-        return ChainReport(count, 0, GENESIS_HASH, problem)
-    return ChainReport(count, head.seq or 0, head.stored_hash or "", problem)
+        return ChainReport(count, 0, GENESIS_HASH, problem, after)
+    return ChainReport(count, head.seq or 0, head.stored_hash or "", problem, after)

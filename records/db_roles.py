@@ -12,13 +12,16 @@ from sqlalchemy import Connection, Engine, text
 from core.config import Settings
 from core.db import make_engine
 from core.errors import ConfigurationError
+from records.housekeeping import PRUNE_FUNCTION, create_prune_function
 from records.schema import migrate
 
 # The lock records.schema.migrate takes: grants never run beside a migration or each other
 # (concurrent GRANTs on one table fail with "tuple concurrently updated").
 _MIGRATION_LOCK = 720417
 AUDIT_TABLE = "audit_events"
-READ_ONLY_TABLES = ("alembic_version",)
+# audit_prunes: the anchors from which the chain is verified; only the owner's prune function
+# (records.housekeeping) writes them.
+READ_ONLY_TABLES = ("alembic_version", "audit_prunes")
 
 
 def migrate_database(settings: Settings, engine: Engine) -> None:
@@ -34,13 +37,16 @@ def migrate_database(settings: Settings, engine: Engine) -> None:
         if owner.dialect.name == "postgresql" and runtime_role != owner.url.username:
             if not runtime_role:
                 raise ConfigurationError("EAKTE_DATABASE_URL nennt keinen Datenbankbenutzer")
-            grant_runtime_role(owner, runtime_role)
+            grant_runtime_role(owner, runtime_role, settings.audit_retention_years)
     finally:
         owner.dispose()
 
 
-def grant_runtime_role(owner: Engine, role: str) -> None:
-    """Grant `role` what the product needs at run time, run as the owner of the schema."""
+def grant_runtime_role(owner: Engine, role: str, audit_retention_years: int = 2) -> None:
+    """Grant `role` what the product needs at run time, run as the owner of the schema.
+
+    The audit log's rows leave it only through the owner's prune function, which deletes no
+    row younger than `audit_retention_years` (records.housekeeping); `role` may call it."""
     if owner.dialect.name != "postgresql":
         raise ConfigurationError("Datenbankrollen gibt es nur mit PostgreSQL")
     with owner.begin() as connection:
@@ -67,6 +73,10 @@ def grant_runtime_role(owner: Engine, role: str) -> None:
             ),
         ):
             connection.exec_driver_sql(statement)
+        create_prune_function(connection, audit_retention_years)
+        connection.exec_driver_sql(
+            f"GRANT EXECUTE ON FUNCTION {PRUNE_FUNCTION}(bigint, timestamptz, text) TO {grantee}"
+        )
 
 
 def _refuse_powerful_role(connection: Connection, role: str) -> None:

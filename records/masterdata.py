@@ -23,7 +23,7 @@ from core.errors import InvalidInput, NotFound
 from records.access import Capability, Gate
 from records.iban import normalise_email, normalise_iban
 from records.identifiers import normalize_bg_number
-from records.models import ROLES, Household, Member, Team, User
+from records.models import ROLES, DestructionProtocol, FileEvent, Household, Member, Team, User
 
 STAFF_COLUMNS = ("login", "name", "team", "role")
 HOUSEHOLD_COLUMNS = (
@@ -39,6 +39,9 @@ HOUSEHOLD_COLUMNS = (
 )
 # Optional: exports that carry them give recognition two more keys to a household (issue 13).
 HOUSEHOLD_OPTIONAL_COLUMNS = ("iban", "email")
+# Optional (issue 17): the end of benefits (YYYY-MM-DD, empty while benefits run) closes and
+# reopens files. An export without that column leaves every file as it is.
+BENEFITS_END_COLUMN = "benefits_end"
 
 
 @dataclass
@@ -50,6 +53,9 @@ class ImportReport:
     reactivated: list[str] = field(default_factory=list)
     unchanged: int = 0
     warnings: list[str] = field(default_factory=list)
+    # Files closed (benefits ended) and reopened (benefits again) by this import (issue 17).
+    closed: list[str] = field(default_factory=list)
+    reopened: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         text = (
@@ -57,6 +63,10 @@ class ImportReport:
             f"{len(self.deactivated)} deaktiviert, {len(self.reactivated)} reaktiviert, "
             f"{self.unchanged} unverändert"
         )
+        if self.closed or self.reopened:
+            text += (
+                f", {len(self.closed)} Akten geschlossen, {len(self.reopened)} Akten wiedereröffnet"
+            )
         if self.warnings:
             text += f", {len(self.warnings)} Warnungen"
         return text
@@ -70,6 +80,8 @@ class ImportReport:
             "reactivated": self.reactivated,
             "unchanged": self.unchanged,
             "warnings": self.warnings,
+            "closed": self.closed,
+            "reopened": self.reopened,
         }
 
 
@@ -125,6 +137,9 @@ class ImportPlan:
     warnings: list[str] = field(default_factory=list)
     # The parsed export by key, for `apply_plan`.
     targets: dict[str, object] = field(default_factory=dict)
+    # Households whose file the import closes (benefits ended) or reopens (issue 17).
+    closing: list[str] = field(default_factory=list)
+    reopening: list[str] = field(default_factory=list)
 
     def keys(self, status: str) -> list[str]:
         return [r.key for r in self.records if r.status == status]
@@ -138,6 +153,8 @@ class ImportPlan:
             reactivated=self.keys("reactivated"),
             unchanged=len(self.keys("unchanged")),
             warnings=list(self.warnings),
+            closed=list(self.closing),
+            reopened=list(self.reopening),
         )
 
 
@@ -244,7 +261,7 @@ def import_staff(session: Session, rows: list[dict[str, str]]) -> ImportReport:
     return apply_plan(session, plan_staff(session, rows))
 
 
-def _parse_date(value: str, line: int) -> date | None:
+def _parse_date(value: str, line: int, what: str = "Geburtsdatum") -> date | None:
     if not value:
         return None
     try:
@@ -254,8 +271,27 @@ def _parse_date(value: str, line: int) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(
-            f"Zeile {line}: Geburtsdatum {value!r} ist ungültig.", code="csv_row"
+            f"Zeile {line}: {what} {value!r} ist ungültig (erwartet JJJJ-MM-TT); "
+            "es wurde nichts importiert.",
+            code="csv_row",
         ) from None
+
+
+def _benefits_end(rows: list[tuple[int, dict[str, str]]], bg_number: str) -> date | None:
+    """The household's end of benefits: the same on each of its rows (or on one only)."""
+    found: dict[date, int] = {}
+    for line, row in rows:
+        day = _parse_date(row.get(BENEFITS_END_COLUMN, ""), line, "Leistungsende (benefits_end)")
+        if day is not None:
+            found.setdefault(day, line)
+    if len(found) > 1:
+        lines = ", ".join(str(n) for n in sorted(found.values()))
+        raise InvalidInput(
+            f"Zeilen {lines}: {bg_number} hat verschiedene Leistungsenden (benefits_end); "
+            "es wurde nichts importiert.",
+            code="csv_row",
+        )
+    return next(iter(found), None)
 
 
 def _parse_iban(value: str, line: int) -> str | None:
@@ -293,6 +329,9 @@ class HouseholdTarget:
     caseworker: str | None  # a known login, else None (a warning)
     case_manager: str | None
     members: dict[MemberKey, tuple[str | None, str | None]]  # (iban, email)
+    # The end of benefits (issue 17); `keeps_benefits_end`: the export has no such column.
+    benefits_end: date | None = None
+    keeps_benefits_end: bool = True
 
     def snapshot(self) -> tuple[object, ...]:
         return (
@@ -316,6 +355,25 @@ _HOUSEHOLD_FIELDS = (
     "Fallmanagement",
     "Mitglieder, IBAN oder E-Mail",
 )
+BENEFITS_END_FIELD = "Leistungsende"
+
+
+def _destroyed(session: Session, bg_numbers: list[str]) -> dict[str, date | None]:
+    """The households among these whose file was destroyed: the business event's date the
+    destruction protocol names (issue 17)."""
+    found: dict[str, date | None] = {}
+    for chunk in range(0, len(bg_numbers), 500):
+        rows = session.execute(
+            select(DestructionProtocol.bg_number, DestructionProtocol.event_date).where(
+                DestructionProtocol.kind == "file",
+                DestructionProtocol.state == "done",
+                DestructionProtocol.bg_number.in_(bg_numbers[chunk : chunk + 500]),
+            )
+        )
+        for bg_number, event_date in rows:
+            if bg_number not in found or (event_date or date.min) > (found[bg_number] or date.min):
+                found[bg_number] = event_date
+    return found
 
 
 def plan_households(session: Session, rows: list[dict[str, str]]) -> ImportPlan:
@@ -331,8 +389,28 @@ def plan_households(session: Session, rows: list[dict[str, str]]) -> ImportPlan:
         grouped[bg_number].append((line, row))
 
     existing = {h.bg_number: h for h in session.scalars(select(Household))}
+    with_column = bool(rows) and BENEFITS_END_COLUMN in rows[0]
+    ends = {bg: _benefits_end(member_rows, bg) for bg, member_rows in grouped.items()}
+    destroyed = _destroyed(session, [bg for bg in grouped if bg not in existing])
     for bg_number, member_rows in grouped.items():
         _line, first = member_rows[0]
+        benefits_end = ends[bg_number]
+        if bg_number in existing and existing[bg_number].destruction_started_at is not None:
+            plan.warnings.append(
+                f"{bg_number}: Die Akte wird gerade vernichtet; ihre Zeilen bleiben unbeachtet."
+            )
+            continue
+        if bg_number in destroyed and benefits_end is not None:
+            destroyed_event = destroyed[bg_number]
+            if destroyed_event is None or benefits_end <= destroyed_event:
+                # The Fachverfahren still lists a file that ended and was destroyed: it must
+                # not come back. A household that applies again (benefits running) is a new
+                # file and is created.
+                plan.warnings.append(
+                    f"{bg_number}: Die Akte wurde nach Ablauf der Aufbewahrungsfrist vernichtet "
+                    f"(Leistungsende {benefits_end:%d.%m.%Y}); sie wird nicht neu angelegt."
+                )
+                continue
         caseworker = _staff(users, first["caseworker"], bg_number, plan.warnings)
         case_manager = _staff(users, first["case_manager"], bg_number, plan.warnings)
         members: dict[MemberKey, tuple[str | None, str | None]] = {}
@@ -347,6 +425,8 @@ def plan_households(session: Session, rows: list[dict[str, str]]) -> ImportPlan:
             caseworker.login if caseworker else None,
             case_manager.login if case_manager else None,
             members,
+            benefits_end=benefits_end,
+            keeps_benefits_end=not with_column,
         )
         plan.targets[bg_number] = target
         household = existing.get(bg_number)
@@ -358,6 +438,10 @@ def plan_households(session: Session, rows: list[dict[str, str]]) -> ImportPlan:
                 for label, old, new in zip(_HOUSEHOLD_FIELDS, before, after, strict=True)
                 if old != new
             ]
+        before_end = household.benefits_end if household is not None else None
+        if with_column and before_end != benefits_end:
+            changes.append(FieldChange(BENEFITS_END_FIELD, "", ""))
+            (plan.closing if benefits_end is not None else plan.reopening).append(bg_number)
         status = _status(
             household is not None, household is None or household.active, bool(changes)
         )
@@ -370,12 +454,15 @@ def plan_households(session: Session, rows: list[dict[str, str]]) -> ImportPlan:
 
 def _apply_households(session: Session, plan: ImportPlan) -> None:
     users = {u.login: u for u in session.scalars(select(User))}
+    events: list[tuple[Household, FileEvent]] = []
 
     def update(record: RecordPlan, household: Household | None, target: object) -> None:
         assert isinstance(target, HouseholdTarget)
         if household is None:
             household = Household(bg_number=record.key)
             session.add(household)
+        if not target.keeps_benefits_end and household.benefits_end != target.benefits_end:
+            events.append((household, _benefits_event(household, target.benefits_end)))
         household.street, household.postcode, household.town = target.address
         household.caseworker = users[target.caseworker] if target.caseworker else None
         household.case_manager = users[target.case_manager] if target.case_manager else None
@@ -403,6 +490,27 @@ def _apply_households(session: Session, plan: ImportPlan) -> None:
         household.active = True
 
     _carry_out(plan, {h.bg_number: h for h in session.scalars(select(Household))}, update)
+    session.flush()
+    for household, event in events:
+        event.household_id = household.id
+        session.add(event)
+
+
+def _benefits_event(household: Household, benefits_end: date | None) -> FileEvent:
+    """Set the end of benefits from the export: a date closes the file, no date (benefits
+    again, a new application) reopens it, a closing by hand included."""
+    household.benefits_end = benefits_end
+    if benefits_end is None:
+        household.closed_on = household.closed_reason = household.closed_by_login = None
+        return FileEvent(
+            kind="reopened", source="import", reason="Leistungen laut Fachverfahren wieder"
+        )
+    return FileEvent(
+        kind="closed",
+        source="import",
+        event_date=benefits_end,
+        reason="Leistungsende laut Fachverfahren",
+    )
 
 
 def import_households(session: Session, rows: list[dict[str, str]]) -> ImportReport:

@@ -142,6 +142,13 @@ ACTION_LABELS: dict[str, str] = {
     PERSONS_FOUND: "Datenschutz: Person gesucht",
     PERSON_VIEWED: "Datenschutz: Auskunft vorbereitet",
     REPORTED: "Datenschutz: Auskunft erstellt",
+    # issue 17, life17: closing files, retention and holds (records.lifecycle)
+    "file.closed": "Akte geschlossen (zdA)",
+    "file.reopened": "Akte wiedereröffnet",
+    "file.retention": "Aufbewahrung der Akte angezeigt",
+    "retention.hold_set": "Sperre gegen die Vernichtung gesetzt",
+    "retention.hold_lifted": "Sperre gegen die Vernichtung aufgehoben",
+    "records.due": "Liste der fälligen Akten angezeigt",
 }
 OUTCOME_LABELS: dict[str, str] = {
     "ok": "erfolgt",

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from core.errors import BlobCorrupted, InvalidInput
 from core.health import BackendState
@@ -55,6 +55,19 @@ class BlobStore(Protocol):
         future (no version can be removed before it), or None."""
 
     def ping(self) -> BackendState: ...
+
+
+@runtime_checkable
+class RetentionLock(Protocol):
+    """A store whose objects can be locked against deletion until a date (S3 object lock)."""
+
+    object_lock: bool
+
+    def retained_until(self, key: str) -> datetime | None:
+        """Until when the object is locked (None: not locked); BlobMissing if it is gone."""
+
+    def retain_until(self, key: str, until: datetime) -> datetime | None:
+        """Lock the object until `until` at least (extends, never shortens)."""
 
 
 def check_key(key: str) -> str:
@@ -116,6 +129,7 @@ __all__ = [
     "BackendState",
     "BlobInfo",
     "BlobStore",
+    "RetentionLock",
     "check_key",
     "copy_stream",
     "downloaded",

@@ -22,6 +22,8 @@ from storage.base import CHUNK, BackendState, BlobInfo, check_key, copy_stream, 
 _SHA_HEADER = "x-amz-meta-sha256"
 _PART_SIZE = 16 * 1024 * 1024
 _MISSING = {"NoSuchKey", "NoSuchObject", "NoSuchVersion"}
+# The longest lock an object gets at upload (EAKTE_S3_RETENTION_DAYS is capped to it).
+UPLOAD_LOCK_MAX_DAYS = 31
 
 
 class S3BlobStore:
@@ -78,8 +80,10 @@ class S3BlobStore:
             spool.seek(0)
             retention = None
             if self.object_lock and self.retention_days > 0:
-                until = utcnow() + timedelta(days=self.retention_days)
-                retention = Retention(self.retention_mode, until)
+                # At upload nothing is known of the file the object will belong to: the lock
+                # only bridges until the lock sweep sets the file's date (records.object_lock).
+                days = min(self.retention_days, UPLOAD_LOCK_MAX_DAYS)
+                retention = Retention(self.retention_mode, utcnow() + timedelta(days=days))
             try:
                 self.client.put_object(
                     self.bucket,
@@ -93,6 +97,38 @@ class S3BlobStore:
             except S3Error as exc:
                 raise BackendUnavailable(f"Speichern in S3 fehlgeschlagen: {exc.code}") from exc
         return BlobInfo(key=key, size=size, sha256=sha256)
+
+    def retained_until(self, key: str) -> datetime | None:
+        """Until when object lock keeps the object's current version (None: not at all)."""
+        retention = self._retention(key)
+        return retention.retain_until_date if retention is not None else None
+
+    def retain_until(self, key: str, until: datetime) -> datetime | None:
+        """Extend the object-lock retention of the object's current version to `until`;
+        never shortens it. Returns the retention now in force (None without object lock)."""
+        if not self.object_lock:
+            return None
+        current = self._retention(key)
+        if current is not None and current.retain_until_date >= until:
+            return current.retain_until_date
+        # A COMPLIANCE lock stays one: extending keeps the object's own mode.
+        mode = current.mode if current is not None else self.retention_mode
+        try:
+            self.client.set_object_retention(self.bucket, key, Retention(mode, until))
+        except S3Error as exc:
+            raise BackendUnavailable(
+                f"Aufbewahrungssperre für {key} nicht gesetzt: {exc.code}"
+            ) from exc
+        return until
+
+    def _retention(self, key: str) -> Retention | None:
+        check_key(key)
+        try:
+            return self.client.get_object_retention(self.bucket, key)
+        except S3Error as exc:
+            if exc.code in _MISSING:
+                raise BlobMissing(f"Objekt {key} ist nicht vorhanden.", key=key) from exc
+            raise
 
     def _exists(self, key: str) -> bool:
         try:

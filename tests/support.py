@@ -360,6 +360,19 @@ def add_admin(runtime: Runtime, login: str = "admin") -> None:
         )
 
 
+def add_records_manager(runtime: Runtime, login: str = "schriftgut") -> None:
+    """A records manager (Schriftgutverwaltung, issue 17) with PASSWORD."""
+    with transaction(runtime.sessions) as session:
+        session.add(
+            User(
+                login=login,
+                name="Schriftgutverwaltung",
+                role="schriftgut",
+                password_hash=_password_hash(),
+            )
+        )
+
+
 def file_letter(
     session: Session,
     household: Household | None,

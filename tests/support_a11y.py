@@ -22,6 +22,7 @@ from core.db import transaction
 from records.models import Document
 from records.runtime import Runtime
 from tests.support import (
+    add_records_manager,
     client_for,
     file_indexed,
     live_server,
@@ -36,6 +37,7 @@ CASEWORKER = "lsb.95401.3"  # Jan Braun: 0001.pdf (Ali Wolf's pay slip) is route
 HOUSEHOLD = "95401BG5662133"
 DESK = "post.1"  # scanning desk and clearing
 OFFICE = "ws.1"  # objections office
+RECORDS = "schriftgut"  # the records manager (issue 17), added to the sample people below
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     work = tmp_path_factory.mktemp("a11y")
     runtime = build_runtime(make_settings(work / "data"))
     load_people(runtime)
+    add_records_manager(runtime, RECORDS)
     desk = client_for(runtime, DESK)
     letter = sample("docs/0001.pdf")
     response = desk.post("/api/documents", files={"file": (letter.name, letter.read_bytes())})
@@ -146,6 +149,8 @@ def pages(site: Site) -> list[tuple[str | None, str]]:
         (OFFICE, "/postkorb"),
         (OFFICE, f"/widersprueche/{site.objection}"),
         (OFFICE, f"/klagen/{site.appeal}"),
+        (RECORDS, "/schriftgut"),  # issue 17: the files due, one file's lifecycle
+        (RECORDS, f"/schriftgut/akte/{HOUSEHOLD}"),
     ]
 
 

@@ -433,6 +433,9 @@ def _preview(draft: Any, plan: ImportPlan) -> Preview:
         ("wird deaktiviert", len(report.deactivated)),
         ("unverändert", report.unchanged),
     ]
+    if report.closed or report.reopened:  # the end of benefits (issue 17)
+        counts += [("Akten geschlossen", len(report.closed))]
+        counts += [("Akten wiedereröffnet", len(report.reopened))]
     staff = plan.kind == "staff"
     rows = [
         PreviewRow(

@@ -21,15 +21,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep, current_user, get_type_names
-from core.dates import german
+from core.dates import german, local_today
 from core.db import transaction
 from core.errors import InvalidInput
-from records import duplicates, files, live, saved_views
+from records import duplicates, files, lifecycle, live, saved_views
 from records.access import Gate
 from records.file_exports import LEGAL_BASES
 from records.history import local_time
 from records.models import Document, FileExport, Household, Note, User
 from records.objections import APPEAL_STATE_NAMES, STATE_NAMES
+from records.retention import load_rules
 from records.runtime import Runtime
 from web.pages import render
 
@@ -38,7 +39,7 @@ router = APIRouter(include_in_schema=False)
 TAB_NAMES = {"by_type": "Nach Dokumentart", "timeline": "Zeitstrahl"}
 SORT_NAMES = {"newest": "neueste zuerst", "oldest": "älteste zuerst"}
 DEFAULTS = {"tab": "by_type", "doc_type": "", "sort": "newest"}
-SAVED = {"vermerk": "Vermerk gespeichert."}
+SAVED = {"vermerk": "Vermerk gespeichert.", **lifecycle.SAVED_MESSAGES}
 UNTYPED = "sonstiges"  # the group of a document without a type
 assert tuple(TAB_NAMES) == files.FILE_TABS and tuple(SORT_NAMES) == files.FILE_SORTS
 
@@ -306,7 +307,15 @@ def _context(runtime: Runtime, user: User, bg_number: str, state: FileState) -> 
         # The state the page shows, as the live check names it: akte.js compares it with the
         # first answer of /api/households/{bg}/file/changes and catches up on a change between.
         token = live.file_token(gate, bg_number)
+        # The retention section (issue 17; web/templates/_akte_retention.html).
+        retention = lifecycle.section_context(
+            gate, bg_number, load_rules(runtime.settings), local_today(), audited=False
+        )
     return {
+        **retention,
+        "back": "akte",
+        "errors": {},
+        "values": {},
         "token": token,
         "bg_number": view.bg_number,
         "file": view,
