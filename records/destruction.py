@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterable
@@ -39,10 +40,12 @@ from sqlalchemy.orm import Session
 
 from core.dates import local_today
 from core.db import transaction, utcnow
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, EAkteError, InvalidInput, NotFound
 from pdf.destruction_protocol import ProtocolFacts, build_protocol_pdf
 from records import audit
 from records.access import Capability, Gate, household_grant, households_open_to
+from records.disposal import close_run_if_done
+from records.housekeeping import prune_audit_log
 from records.jobs import ClaimedJob, complete, enqueue
 from records.mailbox import MailboxMessage
 from records.models import (
@@ -72,6 +75,8 @@ from records.reindex import reindex_after_commit
 from records.retention import file_retention, load_rules
 from records.runtime import Runtime
 from search import file_note_key
+
+logger = logging.getLogger(__name__)
 
 DESTROY_JOB = "destroy"
 PROTOCOL_PREFIX = "protocols/destruction"
@@ -352,6 +357,8 @@ def destroy_job(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], bo
         remove_traces(runtime, protocol_id)
         _crash_point(2)
         finish(runtime, protocol_id)
+    else:
+        _purge_left_over_messages(runtime, payload)
     with transaction(runtime.sessions) as session:
         complete(session, job)
 
@@ -606,7 +613,12 @@ def remove_traces(runtime: Runtime, protocol_id: uuid.UUID) -> None:
 
 
 def finish(runtime: Runtime, protocol_id: uuid.UUID) -> None:
-    """Step 3: every row in one transaction, the protocol done with its PDF/A and JSON."""
+    """Step 3: every row in one transaction, the protocol done with its PDF/A and JSON. When
+    the file was the last of its run, the run is closed: its 0501/0503 (they name clients)
+    leave the blob store after the commit, and the audit log is pruned to its own period
+    (records.housekeeping; the destruction job is its documented place besides `eakte audit
+    prune`)."""
+    purge: list[str] = []
     with transaction(runtime.sessions) as session:
         protocol = session.get(DestructionProtocol, protocol_id, with_for_update=True)
         assert protocol is not None
@@ -627,6 +639,15 @@ def finish(runtime: Runtime, protocol_id: uuid.UUID) -> None:
             ):
                 item.state = "destroyed"
             _close_order_if_finished(session, order.run_id)
+            run = session.get(DisposalRun, order.run_id) if order.run_id else None
+            if run is not None:
+                session.flush()
+                session.refresh(run)
+                # The keys stay on the protocol: removed after the commit, again by a rerun,
+                # and checked by `eakte verify`.
+                purge = close_run_if_done(session, run)
+                if purge:
+                    protocol.work = {**work, "message_blobs": purge}
         else:
             order.state = "done"
         _write_protocol(runtime, protocol)
@@ -638,6 +659,42 @@ def finish(runtime: Runtime, protocol_id: uuid.UUID) -> None:
             protocol.bg_number,
             documents=protocol.document_count,
         )
+        order_done = order.state == "done"
+    _remove_message_blobs(runtime, purge)
+    if order_done:
+        _prune_audit_log(runtime)
+
+
+def _remove_message_blobs(runtime: Runtime, keys: Iterable[str]) -> None:
+    for key in keys:
+        runtime.blobs.remove_all_versions(key, bypass_governance=True)
+
+
+def _purge_left_over_messages(runtime: Runtime, payload: dict[str, Any]) -> None:
+    """A rerun after a crash between step 3's commit and the removal of the run's messages."""
+    with transaction(runtime.sessions, read_only=True) as session:
+        order = session.get(DestructionOrder, int(payload["order_id"]))
+        if order is None or order.run_id is None:
+            return
+        keys = [
+            key
+            for work in session.scalars(
+                select(DestructionProtocol.work).where(
+                    DestructionProtocol.order_id == order.id, DestructionProtocol.state == "done"
+                )
+            )
+            for key in work.get("message_blobs", [])
+        ]
+    _remove_message_blobs(runtime, keys)
+
+
+def _prune_audit_log(runtime: Runtime) -> None:
+    """The audit log's own period, kept by the same job (a failure here is logged, it does
+    not undo the destruction; `eakte audit prune` repeats it)."""
+    try:
+        prune_audit_log(runtime.sessions, runtime.settings)
+    except EAkteError:
+        logger.exception("audit log not pruned after the destruction")
 
 
 def _close_order_if_finished(session: Session, run_id: int | None) -> None:
@@ -903,7 +960,7 @@ def verify(runtime: Runtime) -> tuple[int, list[Remains]]:
             ):
                 found.append(Remains(str(protocol_id), bg, "Akte in der Datenbank"))
     for protocol_id, bg, _state, _file_uuid, work in rows:
-        for key in work.get("blobs", []):
+        for key in [*work.get("blobs", []), *work.get("message_blobs", [])]:
             if runtime.blobs.version_count(key):
                 found.append(Remains(str(protocol_id), bg, f"Objekt {key} im Speicher"))
         for entry in work.get("index", []):
