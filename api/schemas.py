@@ -580,6 +580,9 @@ class ImportReportOut(Out):
     reactivated: list[str]
     unchanged: int
     warnings: list[str]
+    # Households only: files closed (benefits ended) and reopened by this import (issue 17).
+    closed: list[str] = []
+    reopened: list[str] = []
     summary: str
 
 

@@ -24,6 +24,7 @@ from tests.support import (
     add_admin,
     add_records_manager,
     audit_rows,
+    client_for,
     load_people,
     pages_client_for,
 )
@@ -167,3 +168,18 @@ def test_the_import_preview_counts_files_closed_then_applies_them(people: Runtim
     page = caseworker.get(f"/akte/{OWN}").text
     assert "Aufbewahrungsfrist abgelaufen" in page and "Stammdatenimport" in page
     assert "Leistungsende laut Fachverfahren" in page
+
+
+def test_the_import_api_names_the_files_it_closed_and_reopened(people: Runtime) -> None:
+    admin = client_for(people, "admin")
+    headers = {"Content-Type": "text/csv"}
+    closed = admin.post(
+        "/api/import/households", content=_with_benefits_end(OWN, "2014-06-30"), headers=headers
+    )
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["closed"] == [OWN] and closed.json()["reopened"] == []
+    assert "1 Akten geschlossen" in closed.json()["summary"]
+    reopened = admin.post(
+        "/api/import/households", content=_with_benefits_end(OWN, ""), headers=headers
+    )
+    assert reopened.json()["reopened"] == [OWN] and reopened.json()["closed"] == []
