@@ -631,6 +631,49 @@ class Gate:
             self.record_on(household, action, grant=Grant("records"))
         return household
 
+    def records_document(self, document_id: uuid.UUID | str, action: str) -> Document:
+        """A document for its lifecycle (an erasure order): the records manager's, for any
+        document that exists. The caller records the success."""
+        self.require(Capability.RECORDS, action, object_type="document", object_id=document_id)
+        document = self._document_row(document_id)
+        if document is None:
+            raise self.refuse(
+                action,
+                "Dieses Dokument gibt es nicht.",
+                object_type="document",
+                object_id=str(document_id)[:64],
+            )
+        return document
+
+    def restricted_document(self, document_id: uuid.UUID | str, action: str) -> Document:
+        """A restricted document (Art. 18 DSGVO) of a household the caseworker may open, to
+        lift its restriction; a restricted document is otherwise opened by nobody. The caller
+        records the success."""
+        self.require(Capability.CASE_FILES, action, object_type="document", object_id=document_id)
+        document = self._document_row(document_id)
+        household = document.household if document else None
+        if (
+            document is None
+            or document.restricted_at is None
+            or household is None
+            or household_grant(self.session, self.user, household) is None
+        ):
+            raise self.refuse(
+                action,
+                "Kein Zugriff: Dieses Dokument ist nicht eingeschränkt oder nicht in Ihrer "
+                "Zuständigkeit.",
+                object_type="document",
+                object_id=str(document_id)[:64],
+            )
+        return document
+
+    def _document_row(self, document_id: uuid.UUID | str) -> Document | None:
+        try:
+            key = document_id if isinstance(document_id, uuid.UUID) else uuid.UUID(document_id)
+        except ValueError:
+            return None
+        return self.session.get(Document, key)
+
     def household_of(self, household: Household, action: str, *, audited: bool = True) -> Grant:
         """A household already loaded (e.g. the target of a move): the same check."""
         return self.household(household.bg_number, action, audited=audited)[1]

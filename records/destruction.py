@@ -43,7 +43,7 @@ from core.db import transaction, utcnow
 from core.errors import Conflict, EAkteError, InvalidInput, NotFound
 from pdf.destruction_protocol import ProtocolFacts, build_protocol_pdf
 from records import audit
-from records.access import Capability, Gate, household_grant, households_open_to
+from records.access import Capability, Gate, households_open_to
 from records.disposal import close_run_if_done
 from records.housekeeping import prune_audit_log
 from records.jobs import ClaimedJob, complete, enqueue
@@ -150,14 +150,7 @@ def request_document(gate: Gate, document_id: uuid.UUID | str, reason: str) -> D
     period ran out): a caseworker within need-to-know, or the records manager."""
     action = "destruction.request"
     if gate.may(Capability.RECORDS):
-        document = _document(gate.session, document_id)
-        if document is None:
-            raise gate.refuse(
-                action,
-                "Dieses Dokument gibt es nicht.",
-                object_type="document",
-                object_id=str(document_id)[:64],
-            )
+        document = gate.records_document(document_id, action)
     else:
         gate.require(
             Capability.CASE_FILES, action, object_type="document", object_id=str(document_id)[:64]
@@ -183,14 +176,6 @@ def request_document(gate: Gate, document_id: uuid.UUID | str, reason: str) -> D
         order=order.id,
     )
     return order
-
-
-def _document(session: Session, document_id: uuid.UUID | str) -> Document | None:
-    try:
-        key = document_id if isinstance(document_id, uuid.UUID) else uuid.UUID(str(document_id))
-    except ValueError:
-        return None
-    return session.get(Document, key)
 
 
 def _erasable(session: Session, document: Document) -> None:
@@ -296,22 +281,7 @@ def lift_restriction(
     """The restriction ends: a caseworker of the document's household, with a reason; the
     document is indexed again after the commit."""
     action = "document.restriction_lift"
-    gate.require(Capability.CASE_FILES, action, object_type="document", object_id=str(document_id))
-    document = _document(gate.session, document_id)
-    household = document.household if document else None
-    if (
-        document is None
-        or document.restricted_at is None
-        or household is None
-        or household_grant(gate.session, gate.user, household) is None
-    ):
-        raise gate.refuse(
-            action,
-            "Kein Zugriff: Dieses Dokument ist nicht eingeschränkt oder nicht in Ihrer "
-            "Zuständigkeit.",
-            object_type="document",
-            object_id=str(document_id)[:64],
-        )
+    document = gate.restricted_document(document_id, action)
     reason = _reason(reason)
     if gate.session.scalar(
         select(DestructionProtocol.id).where(DestructionProtocol.document_id == document.id)
