@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from app.handover_cli import handover_app
 from app.records_cli import records_app
 from core.config import Settings, get_settings
 from core.errors import EAkteError
@@ -36,6 +37,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(mailbox_app, name="mailbox")
 app.add_typer(directory_app, name="directory")
 app.add_typer(records_app, name="records")
+app.add_typer(handover_app, name="handover")
 
 
 def _settings() -> Settings:
@@ -603,6 +605,9 @@ from app import (  # noqa: E402
 )
 
 app.command("verify")(records_cli_destroy.verify_command)  # `eakte verify` (destruction)
+
+# Hand-over and take-over of files between authorities (issue 18).
+from app import handover_cli_export, handover_cli_import  # noqa: E402, F401
 
 
 def main() -> None:

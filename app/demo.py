@@ -32,6 +32,12 @@ DEMO_RECORDS = (
     ("schriftgut", "Schriftgutverwaltung (Demo)"),
     ("schriftgut2", "Schriftgutverwaltung 2 (Demo)"),
 )
+# An auditor of the audit office and the counter's account for a client's file inspection:
+# they see nothing until an administrator (or, at the counter, a caseworker) grants an access.
+DEMO_AUDITORS = (
+    ("pruefer", "Prüfer Rechnungsprüfungsamt (Demo)"),
+    ("einsicht", "Akteneinsicht am Empfang (Demo)"),
+)
 LOGINS_FILE = "demo-logins.txt"
 
 
@@ -52,6 +58,8 @@ def load_demo_data(runtime: Runtime) -> int:
         session.add(User(login=DEMO_DPO[0], name=DEMO_DPO[1], role="datenschutz"))
         for login, name in DEMO_RECORDS:
             session.add(User(login=login, name=name, role="schriftgut"))
+        for login, name in DEMO_AUDITORS:
+            session.add(User(login=login, name=name, role="pruefung"))
         session.flush()
         for office_name, team_names in DEMO_OFFICES.items():
             office = Office(name=office_name)

@@ -356,6 +356,12 @@ class Settings(BaseSettings):
     import_draft_keep_days: int = Field(default=14, ge=1, le=3650)
     s3_lock_sweep_minutes: int = Field(default=24 * 60, ge=0, le=7 * 24 * 60)
 
+    # issue 18: files that travel. Our name in xdomea hand-overs is `job_centre_name`. The
+    # XJustiz 3.5.1 schemas the court folder is checked against are not shipped (their
+    # licence is not stated where they are published): `xjustiz_dir` points at them; without
+    # them no court folder is released.
+    xjustiz_dir: Path = REPO_DIR.parent / "shared" / "standards" / "xjustiz-3.5.1"
+
     @model_validator(mode="after")
     def _check_oidc(self) -> Settings:
         if self.oidc_client_secret is not None and self.oidc_client_secret_file is not None:

@@ -96,6 +96,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     DATENSCHUTZ = "datenschutz"  # the data protection officer (issue 16)
     SCHRIFTGUT = "schriftgut"  # the records manager (issue 17)
+    PRUEFUNG = "pruefung"  # a named auditor or the counter's inspection account (issue 18)
 
 
 # What each role is called on a page (German).
@@ -107,6 +108,7 @@ ROLE_LABELS: dict[str, str] = {
     Role.ADMIN: "Administration",
     Role.DATENSCHUTZ: "Datenschutz",
     Role.SCHRIFTGUT: "Schriftgutverwaltung",
+    Role.PRUEFUNG: "Prüfung und Akteneinsicht",
 }
 
 
@@ -129,6 +131,11 @@ class Capability(StrEnum):
     # files' lifecycle: closing, retention and holds, the offer to the archive (xdomea
     # Aussonderung), destruction orders and their approval (issue 17)
     RECORDS = "records"
+    # read, within an audit access's households and dates only, read-only; downloads carry a
+    # watermark (issue 18)
+    INSPECT = "inspect"
+    # grant, end and report on auditors' accesses (issue 18)
+    GRANT_INSPECTION = "grant_inspection"
 
 
 _CASEWORK = frozenset(
@@ -155,10 +162,12 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.MANAGE_DEPUTIES,
             Capability.VERIFY_STORE,
             Capability.ADMINISTER,
+            Capability.GRANT_INSPECTION,
         }
     ),
     Role.DATENSCHUTZ: frozenset({Capability.AUDIT}),
     Role.SCHRIFTGUT: frozenset({Capability.RECORDS}),
+    Role.PRUEFUNG: frozenset({Capability.INSPECT}),
 }
 CASEWORK_ROLES = (Role.LEISTUNG.value, Role.FALLMANAGEMENT.value)
 # Who may receive a forwarded letter.
@@ -431,6 +440,8 @@ _WHOSE_TASK = {
     Capability.ADMINISTER: "der Administration",
     Capability.AUDIT: "des Datenschutzes",
     Capability.RECORDS: "der Schriftgutverwaltung",
+    Capability.INSPECT: "der Prüferinnen und Prüfer",
+    Capability.GRANT_INSPECTION: "der Administration",
 }
 NO_CAPABILITY = "Kein Zugriff: Das gehört nicht zu den Aufgaben Ihrer Rolle."
 

@@ -43,6 +43,7 @@ ROLES = (
     "admin",
     "datenschutz",
     "schriftgut",
+    "pruefung",
 )
 # Where an account comes from: a local password, the directory (LDAP) or single sign-on (OIDC).
 USER_SOURCES = ("local", "ldap", "oidc")
@@ -143,6 +144,10 @@ class Household(Base):
     closed_by_login: Mapped[str | None] = mapped_column(String(100))
     file_uuid: Mapped[uuid.UUID | None] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
     destruction_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Handed over to another authority (issue 18, xdomea 0401): from then on the file is
+    # read-only here and still subject to retention.
+    handed_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handed_over_to: Mapped[str | None] = mapped_column(String(300))
 
     members: Mapped[list[Member]] = relationship(
         back_populates="household", cascade="all, delete-orphan", order_by="Member.id"
@@ -304,6 +309,10 @@ class Document(Base):
     restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     restricted_by_login: Mapped[str | None] = mapped_column(String(100))
     restriction_reason: Mapped[str | None] = mapped_column(Text)
+    # Taken over from another authority's file (issue 18, xdomea 0401).
+    takeover_id: Mapped[int | None] = mapped_column(
+        ForeignKey("takeovers.id", ondelete="SET NULL"), index=True
+    )
 
     batch: Mapped[ScanBatch | None] = relationship()
     household: Mapped[Household | None] = relationship()
@@ -503,6 +512,9 @@ class Appeal(Base):
 
 
 EXPORT_SCOPES = ("file", "objection", "appeal")
+# One PDF (Aktenauszug), or the court's folder: one PDF/A per document plus the XJustiz
+# message 0005005 (issue 18), possibly in numbered parts.
+EXPORT_FORMS = ("pdf", "xjustiz")
 
 
 class FileExport(Base):
@@ -510,7 +522,10 @@ class FileExport(Base):
     documents on which pages (withheld ones with the reason), and the SHA-256 of the PDF."""
 
     __tablename__ = "file_exports"
-    __table_args__ = (CheckConstraint(_in("scope", EXPORT_SCOPES), name="scope"),)
+    __table_args__ = (
+        CheckConstraint(_in("scope", EXPORT_SCOPES), name="scope"),
+        CheckConstraint(_in("form", EXPORT_FORMS), name="form"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
@@ -529,6 +544,10 @@ class FileExport(Base):
     created_by_login: Mapped[str] = mapped_column(String(100))
     created_by_name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "pdf" or "xjustiz"; for the court folder `blob_key`/`sha256`/`size_bytes` are those of
+    # the first part and `parts` lists every part: [{number, key, sha256, size_bytes, files}].
+    form: Mapped[str] = mapped_column(String(10), default="pdf", server_default="pdf")
+    parts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     household: Mapped[Household] = relationship()
 
@@ -977,3 +996,120 @@ class AuditPrune(Base):
     older_than: Mapped[datetime] = mapped_column(UTCDateTime)
     by_login: Mapped[str | None] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- issue 18: files that travel ---------------------------------------------------------------
+
+HANDOVER_STATES = ("sent", "received", "imported", "import_failed")
+TAKEOVER_STATES = ("clearing", "filed")
+AUDIT_ACCESS_KINDS = ("pruefung", "akteneinsicht")
+
+
+class Handover(Base):
+    """A file handed over to another authority (Aktenabgabe, xdomea Abgabe.Abgabe.0401): to
+    whom, which documents (those left out with the reason), the message's zip, and what the
+    receiving side answered (0403 EmpfangBestaetigen, 0402 ImportBestaetigen)."""
+
+    __tablename__ = "handovers"
+    __table_args__ = (CheckConstraint(_in("state", HANDOVER_STATES), name="state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int | None] = mapped_column(
+        ForeignKey("households.id", ondelete="SET NULL"), index=True
+    )
+    bg_number: Mapped[str] = mapped_column(String(20), index=True)
+    process_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    recipient: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(20), default="sent")
+    # The document ids sent, in file order; those left out: {document_id: reason}.
+    documents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    left_out: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    filename: Mapped[str] = mapped_column(String(300))
+    blob_key: Mapped[str | None] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_by_login: Mapped[str] = mapped_column(String(100))
+    created_by_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 0403
+    imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 0402, success
+    # The receiving side's reference for the file, or why its import failed (0402).
+    recipient_ref: Mapped[str | None] = mapped_column(String(200))
+    problem: Mapped[str | None] = mapped_column(Text)
+
+    household: Mapped[Household | None] = relationship()
+
+
+class Takeover(Base):
+    """A file taken over from another authority (Übernahme of an xdomea 0401): the sender, its
+    file reference, the household it went to (None while it waits in clearing), the persons
+    the message names (for the desk to assign) and our 0402 answer."""
+
+    __tablename__ = "takeovers"
+    __table_args__ = (CheckConstraint(_in("state", TAKEOVER_STATES), name="state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    sender: Mapped[str] = mapped_column(String(300))
+    sender_file_ref: Mapped[str | None] = mapped_column(String(200))
+    household_id: Mapped[int | None] = mapped_column(
+        ForeignKey("households.id", ondelete="SET NULL"), index=True
+    )
+    state: Mapped[str] = mapped_column(String(20), default="clearing")
+    # [{"family_name", "given_names", "birth_date"}] as the message names them.
+    persons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    document_count: Mapped[int] = mapped_column(Integer, default=0)
+    filename: Mapped[str] = mapped_column(String(300))
+    blob_key: Mapped[str | None] = mapped_column(String(300))  # the 0401 as it arrived
+    sha256: Mapped[str] = mapped_column(String(64))
+    answer_key: Mapped[str | None] = mapped_column(String(300))  # our 0402
+    created_by_login: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    assigned_by_login: Mapped[str | None] = mapped_column(String(100))
+
+    household: Mapped[Household | None] = relationship()
+
+
+class AuditAccess(Base):
+    """Time-limited read-only access for a named auditor (Prüfung) or a file inspection at
+    the counter (Akteneinsicht): which households, from when to when, documents withheld
+    (§ 25 Abs. 3 SGB X, {document_id: reason}), ended by date or by hand."""
+
+    __tablename__ = "audit_accesses"
+    __table_args__ = (CheckConstraint(_in("kind", AUDIT_ACCESS_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default="pruefung")
+    auditor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(300))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    sample_size: Mapped[int | None] = mapped_column(Integer)  # drawn by the product
+    withheld: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by_login: Mapped[str | None] = mapped_column(String(100))
+    end_reason: Mapped[str | None] = mapped_column(String(300))
+    created_by_login: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    auditor: Mapped[User] = relationship()
+    households: Mapped[list[AuditAccessHousehold]] = relationship(
+        back_populates="access", cascade="all, delete-orphan", order_by="AuditAccessHousehold.id"
+    )
+
+
+class AuditAccessHousehold(Base):
+    """One household an audit access opens; `bg_number` stays for the report."""
+
+    __tablename__ = "audit_access_households"
+    __table_args__ = (UniqueConstraint("access_id", "bg_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    access_id: Mapped[int] = mapped_column(ForeignKey("audit_accesses.id", ondelete="CASCADE"))
+    household_id: Mapped[int | None] = mapped_column(
+        ForeignKey("households.id", ondelete="SET NULL"), index=True
+    )
+    bg_number: Mapped[str] = mapped_column(String(20))
+
+    access: Mapped[AuditAccess] = relationship(back_populates="households")

@@ -1,6 +1,7 @@
-"""xdomea 3.0.0 messages of the Aussonderung (offer to the public archive): building them with
-lxml, checking them against the schemas shipped in records/standards/xdomea, and reading the
-archive's answers from their zip containers safely.
+"""xdomea 3.0.0 messages of the Aussonderung (offer to the public archive, 05xx) and of the
+Abgabe (handing a file to another authority, 04xx): building them with lxml, checking them
+against the schemas shipped in records/standards/xdomea, and reading incoming messages from
+their zip containers safely.
 
 Conventions of the standard that the schema alone does not spell out (see the README,
 "Aussonderung an das Archiv"):
@@ -47,6 +48,9 @@ MESSAGE_NAMES: dict[str, str] = {
     "0505": "Aussonderung.BewertungEmpfangBestaetigen",
     "0506": "Aussonderung.AussonderungImportBestaetigen",
     "0507": "Aussonderung.AussonderungEmpfangBestaetigen",
+    "0401": "Abgabe.Abgabe",
+    "0402": "Abgabe.ImportBestaetigen",
+    "0403": "Abgabe.EmpfangBestaetigen",
 }
 MESSAGE_LABELS: dict[str, str] = {
     "0501": "Anbieteverzeichnis (0501)",
@@ -56,6 +60,9 @@ MESSAGE_LABELS: dict[str, str] = {
     "0505": "Empfangsbestätigung der Bewertung (0505)",
     "0506": "Importbestätigung (0506)",
     "0507": "Empfangsbestätigung der Aussonderung (0507)",
+    "0401": "Abgabe (0401)",
+    "0402": "Importbestätigung der Abgabe (0402)",
+    "0403": "Empfangsbestätigung der Abgabe (0403)",
 }
 PRODUCT_NAME = "E-Akte Jobcenter"
 PRODUCT_VERSION = "1.0"
@@ -67,7 +74,7 @@ MAX_TOTAL_BYTES = 1024 * 1024 * 1024
 MAX_XML_BYTES = 50 * 1024 * 1024
 UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 DATEINAME = re.compile(r"^[0-9a-fA-F-]{36}(_[^/\\]+)?\.[A-Za-z0-9]+$")
-ZIP_NAME = re.compile(rf"^({UUID_PATTERN})_(Aussonderung\.[A-Za-z]+\.(05\d\d))\.zip$")
+ZIP_NAME = re.compile(rf"^({UUID_PATTERN})_((?:Aussonderung|Abgabe)\.[A-Za-z]+\.(0[45]\d\d))\.zip$")
 
 
 class MessageRefused(InvalidInput, code="xdomea_refused"):
@@ -325,12 +332,13 @@ def read_message_zip(data: bytes, filename: str, standards_dir: Path) -> Incomin
         raise MessageRefused(
             [
                 f"Der Dateiname „{base[:200]}“ entspricht nicht dem Muster "
-                "„<ProzessID>_Aussonderung.<Nachricht>.<Nummer>.zip“."
+                "„<ProzessID>_<Prozess>.<Nachricht>.<Nummer>.zip“ (etwa "
+                "„…_Abgabe.Abgabe.0401.zip“)."
             ]
         )
     process_text, root, msg_type = named.groups()
     if msg_type not in MESSAGE_NAMES or root != root_name(msg_type):
-        raise MessageRefused([f"„{root}“ ist keine bekannte Nachricht der Aussonderung."])
+        raise MessageRefused([f"„{root}“ ist keine bekannte xdomea-Nachricht."])
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError):
