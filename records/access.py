@@ -40,7 +40,7 @@ from sqlalchemy import ColumnElement, Exists, Select, and_, exists, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
-from core.dates import local_today
+from core.dates import LOCAL_TZ, local_today
 from core.errors import AccessDenied
 from records import audit
 from records.identifiers import normalize_bg_number
@@ -422,6 +422,49 @@ def item_grant(session: Session, user: User, item: InboxItem) -> Grant | None:
 
 # --- the gate --------------------------------------------------------------------------------
 
+# --- handed-over files are read-only (issue 18, the hand-over) -------------------------------
+# A file handed over to another authority (records.handover) may still be read here and stays
+# subject to retention (closing, holds and destruction are the records manager's, through
+# `Gate.records_file`), but nothing in it may change any more. The changes a caseworker or the
+# desk makes through `Gate.household` / `Gate.document` are named by these actions; the gate
+# refuses them for a handed-over file (`handed_over_refusal`), in this one place.
+HANDED_OVER_CHANGES = frozenset(
+    {
+        "note.add",
+        "document.change",
+        "document.move",
+        "document.filing",
+        "document.pages.split",
+        "document.pages.move",
+        "document.pages.remove",
+        "document.page.rotate",
+        "document.restrict",
+        "document.discarded",
+        "household.upload",
+        "file.reopened",
+        "objection.registered",
+        "appeal.registered",
+    }
+)
+
+
+def handed_over_message(household: Household) -> str:
+    """The German notice on a handed-over file."""
+    when = household.handed_over_at
+    day = when.astimezone(LOCAL_TZ).strftime("%d.%m.%Y") if when else "?"
+    return (
+        f"Die Akte wurde am {day} an {household.handed_over_to or 'eine andere Behörde'}"
+        " abgegeben und kann hier nur noch gelesen werden."
+    )
+
+
+def handed_over_refusal(household: Household | None, action: str) -> str | None:
+    """Why `action` may not change this household's file: it was handed over; else None."""
+    if household is None or household.handed_over_at is None:
+        return None
+    return handed_over_message(household) if action in HANDED_OVER_CHANGES else None
+
+
 NO_ACCESS = (
     "Kein Zugriff: {what} gibt es nicht oder es gehört nicht zu Ihrem Zuständigkeitsbereich."
 )
@@ -615,6 +658,7 @@ class Gate:
                 object_id=number or bg_number[:40],
                 bg_number=household.bg_number if household else None,
             )
+        self._refuse_if_handed_over(household, action)
         if audited:
             self.record_on(household, action, grant=grant)
         return household, grant
@@ -712,9 +756,23 @@ class Gate:
                 object_id=str(document_id)[:64],
                 bg_number=_bg_number_of(document),
             )
+        self._refuse_if_handed_over(document.household, action)
         if audited:
             self.record_on(document, action, grant=grant, **details)
         return document, grant
+
+    def _refuse_if_handed_over(self, household: Household | None, action: str) -> None:
+        """A change to a handed-over file is refused (and audited); reading goes on."""
+        message = handed_over_refusal(household, action)
+        if message is not None and household is not None:
+            raise self.refuse(
+                action,
+                message,
+                object_type="household",
+                object_id=household.bg_number,
+                bg_number=household.bg_number,
+                reason="handed_over",
+            )
 
     def read_document(self, document_id: uuid.UUID | str, action: str) -> Document:
         """The document if the user may read it; every attempt, allowed or not, is audited."""

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import tempfile
 import uuid
 from collections import Counter
@@ -34,14 +33,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import pikepdf
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.config import Settings
 from core.dates import LOCAL_TZ
 from core.errors import InvalidInput, NotFound
-from pdf.access_report import Report, Section, build_report
 from records import audit
 from records.access import Capability, Gate, in_case_file_clause
 from records.models import (
@@ -53,7 +50,6 @@ from records.models import (
     User,
 )
 from records.retention import FileRetention, file_retention, load_rules, overview
-from records.scanrecord import scan_record
 from records.xdomea import (
     MESSAGE_LABELS,
     IncomingMessage,
@@ -63,11 +59,11 @@ from records.xdomea import (
     new_message,
     q,
     read_message_zip,
-    safe_subject,
     sub,
     write_message_zip,
 )
-from storage.base import BlobStore, downloaded, read_bytes, sha256_of_file
+from records.xdomea_documents import add_document, case_file_documents
+from storage.base import BlobStore, read_bytes
 
 # Items whose run is not finished with them.
 OPEN_ITEM_STATES = (
@@ -514,10 +510,6 @@ def _readable_run(gate: Gate, run_id: int, action: str) -> DisposalRun:
     return run
 
 
-def _subject(document: Document) -> str:
-    return (document.doc_type or "Dokument").replace("_", " ").capitalize()
-
-
 def transfer(
     gate: Gate,
     blobs: BlobStore,
@@ -611,146 +603,21 @@ def _documents(
     files: list[tuple[str, bytes | Path]],
     work: Path,
 ) -> None:
-    documents = list(
-        session.scalars(
-            select(Document)
-            .where(Document.household_id == household.id, in_case_file_clause())
-            .order_by(Document.receipt_date, Document.received_at, Document.id)
-        )
-    )
+    documents = case_file_documents(session, household)
     if not documents:
         return
     content = sub(akte, "Akteninhalt")
     for number, document in enumerate(documents, start=1):
-        if not document.pdf_key or not document.pdf_sha256:
-            raise InvalidInput(
-                f"Das Dokument {document.id} der Akte {household.bg_number} ist noch nicht "
-                "verarbeitet; die Aussonderung kann es nicht übergeben."
-            )
-        pdf = work / f"{document.id}.pdf"
-        with downloaded(blobs, document.pdf_key, pdf.with_suffix(".part")) as fetched:
-            fetched.rename(pdf)
-        if sha256_of_file(pdf) != document.pdf_sha256:
-            raise InvalidInput(
-                f"Das PDF des Dokuments {document.id} stimmt nicht mit seiner Prüfsumme überein."
-            )
-        version = pdfa_version(pdf)
-        if version is None:
-            raise InvalidInput(
-                f"Das PDF des Dokuments {document.id} ist kein PDF/A; die Aussonderung "
-                "übergibt nur PDF/A."
-            )
-        subject = _subject(document)
-        element = sub(content, "Dokument")
-        ident = sub(element, "Identifikation")
-        sub(ident, "ID", document.id)
-        sub(ident, "NummerImUebergeordnetenContainer", number)
-        sub(sub(element, "AllgemeineMetadaten"), "Betreff", subject)
-        if document.direction == "out" and document.dispatch_date:
-            sub(element, "Postausgangsdatum", document.dispatch_date)
-        elif document.receipt_date:
-            sub(element, "Posteingangsdatum", document.receipt_date)
-        if document.letter_date:
-            sub(element, "DatumDesSchreibens", document.letter_date)
-        if document.doc_type:
-            sub(element, "Typ", document.doc_type)
-        name = f"{document.id}_{safe_subject(subject)}.pdf"
-        _version(element, name, document.received_at, version)
-        files.append((name, pdf))
-        record_id = uuid.uuid5(document.id, "transfervermerk")
-        attachment = sub(element, "Anlage")
-        sub(sub(attachment, "Identifikation"), "ID", record_id)
-        sub(sub(attachment, "AllgemeineMetadaten"), "Betreff", "Transfervermerk")
-        record_name = f"{record_id}_Transfervermerk.pdf"
-        note = work / record_name
-        note.write_bytes(transfer_note_pdf(_scan_record(blobs, document), document))
-        _version(attachment, record_name, None, pdfa_version(note) or "PDF/A-2b")
-        files.append((record_name, note))
-
-
-def pdfa_version(pdf: Path) -> str | None:
-    """ "PDF/A-2b" etc. as the PDF's XMP identification states it; None for a PDF that does
-    not claim PDF/A (the renditions are PDF/A-2 from ingest/archive_pdf.py)."""
-    try:
-        with pikepdf.open(pdf) as opened:
-            meta = opened.open_metadata()
-            part = meta.get("pdfaid:part")
-            conformance = meta.get("pdfaid:conformance") or ""
-    except (pikepdf.PdfError, ValueError):
-        return None
-    return f"PDF/A-{part}{conformance.lower()}" if part else None
-
-
-def _version(parent: Any, filename: str, when: datetime | None, pdfa: str) -> None:
-    version = sub(parent, "Version")
-    sub(version, "Nummer", "1")
-    form = sub(version, "Format")
-    code(form, "Name", "044", "dateiformat", "1.0")
-    sub(form, "Version", pdfa)
-    primary = sub(form, "Primaerdokument")
-    sub(primary, "Dateiname", filename)
-    if when is not None:
-        sub(primary, "DatumUhrzeit", when.astimezone(UTC).replace(microsecond=0))
-
-
-def _scan_record(blobs: BlobStore, document: Document) -> dict[str, Any]:
-    if document.scan_record_key:
-        stored: dict[str, Any] = json.loads(read_bytes(blobs, document.scan_record_key))
-        return stored
-    return scan_record(document)
-
-
-def _text(value: object) -> str:
-    if value is None or value == "":
-        return "–"
-    return str(value)
-
-
-def transfer_note_pdf(record: dict[str, Any], document: Document) -> bytes:
-    """The scan record (Transfervermerk) as a small tagged PDF/A."""
-    position = record.get("position_in_batch") or {}
-    searchable = record.get("searchable_pdf") or {}
-    original = record.get("original") or {}
-    qa = record.get("qa") or {}
-    operator = record.get("operator") or {}
-    dropped = record.get("dropped_pages") or []
-    fields = [
-        ("Dokument", _text(record.get("document_id"))),
-        ("Eingang", _text(record.get("received_at"))),
-        ("Verarbeitet", _text(record.get("processed_at"))),
-        ("Eingangsweg", _text(record.get("channel"))),
-        ("Scanstation", _text(record.get("station"))),
-        ("Erfasst von", _text(operator.get("name"))),
-        ("Quelldatei", _text(record.get("source_file"))),
-        (
-            "Seiten",
-            f"{_text(position.get('first_page'))}–{_text(position.get('last_page'))} von "
-            f"{_text(record.get('pages_in_batch'))} im Stapel",
-        ),
-        ("Original SHA-256", _text(original.get("sha256"))),
-        ("PDF SHA-256", _text(searchable.get("sha256"))),
-        ("Qualitätskontrolle", _text(qa.get("status_text"))),
-    ]
-    sections = [
-        Section(
-            "Entfernte Seiten",
-            text="; ".join(
-                f"Seite {page.get('page')}: {page.get('reason_text')}" for page in dropped
-            )
-            or "Keine.",
+        add_document(
+            content,
+            document,
+            number,
+            blobs,
+            files,
+            work,
+            bg_number=household.bg_number,
+            purpose="die Aussonderung",
         )
-    ]
-    return build_report(
-        Report(
-            title="Transfervermerk",
-            fields=fields,
-            sections=sections,
-            footer=f"Transfervermerk {document.id}",
-            producer="E-Akte Jobcenter (Aussonderung)",
-            created_at=document.received_at,
-            intro="Wie das Papierdokument zu dieser Datei wurde (nach TR-RESISCAN).",
-        )
-    )
 
 
 # 4. closing and listing ---------------------------------------------------------------------

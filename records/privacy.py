@@ -149,6 +149,12 @@ ACTION_LABELS: dict[str, str] = {
     "retention.hold_set": "Sperre gegen die Vernichtung gesetzt",
     "retention.hold_lifted": "Sperre gegen die Vernichtung aufgehoben",
     "records.due": "Liste der fälligen Akten angezeigt",
+    # issue 18, handover18: handing a file over to another authority (records.handover)
+    "handover.plan": "Aktenabgabe vorbereitet",
+    "handover.start": "Aktenabgabe gestartet",
+    "handover.sent": "Akte an eine andere Behörde abgegeben (xdomea 0401)",
+    "handover.answer": "Antwort der aufnehmenden Behörde übernommen (0402/0403)",
+    "handover.download": "Abgabenachricht (0401) heruntergeladen",
 }
 OUTCOME_LABELS: dict[str, str] = {
     "ok": "erfolgt",
@@ -217,6 +223,15 @@ DETAIL_LABELS: dict[str, str] = {
     "action": "Aktion",
     "since": "von",
     "until": "bis",
+    # issue 18, handover18
+    "process_id": "Prozess-ID",
+    "left_out": "weggelassene Dokumente",
+    "documents": "Dokumente",
+    "msg_type": "Nachricht",
+    "filename": "Datei",
+    "sha256": "SHA-256",
+    "problems": "Probleme",
+    "state": "Stand",
 }
 CHANNEL_LABELS: dict[str, str] = {
     "upload": "Scanstelle (Upload)",

@@ -45,11 +45,16 @@ CLEARING = Destination("clearing")
 def destination_for(session: Session, household: Household | None, target: str) -> Destination:
     """Type target → role → the household's responsible person, or the team inbox.
 
-    Without a household there is no need to know anyone could have: clearing, whatever the type.
+    Without a household there is no need to know anyone could have: clearing, whatever the type;
+    a file handed over to another authority takes no new mail either.
     A responsible person who left (inactive) or was never named hands over to their team's inbox.
     """
     if household is None or not household.active:
         return CLEARING
+    if household.handed_over_at is not None:
+        # The file went to another authority and is read-only here (records.handover): new
+        # mail is not filed into it; the desk decides (forward it, or a new file).
+        return Destination("clearing", note=f"Akte an {household.handed_over_to} abgegeben")
     if target.startswith(TEAM_PREFIX):
         name = target.removeprefix(TEAM_PREFIX)
         team = session.scalar(select(Team).where(Team.name == name))
@@ -97,7 +102,8 @@ def file_document(
     document.doc_type = doc_type
     document.routed_at = utcnow()
     document.routed_by = routed_by
-    if not open_item:
+    handed_over = household is not None and household.handed_over_at is not None
+    if not open_item and not handed_over:
         # Put into the file by a person who works it already: no inbox item for anyone.
         document.household = household
         audit.record(
