@@ -39,7 +39,7 @@ from sqlalchemy import select
 
 from core.config import Settings
 from core.dates import LOCAL_TZ
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput
 from records import audit
 from records.access import Capability, Gate, handed_over_message
 from records.models import Document, Handover, Household, Note
@@ -604,6 +604,36 @@ def handover_download(gate: Gate, blobs: BlobStore, handover_id: int) -> tuple[b
     """The 0401 zip as it was sent, for whoever may open the household (audited)."""
     handover = gate.session.get(Handover, handover_id)
     if handover is None or handover.blob_key is None:
-        raise NotFound("Diese Abgabe gibt es nicht.")
+        raise gate.refuse(
+            "handover.download",
+            "Kein Zugriff: Diese Abgabe gibt es nicht oder sie gehört nicht zu Ihrem"
+            " Zuständigkeitsbereich.",
+            object_type="handover",
+            object_id=handover_id,
+        )
     _open(gate, handover.bg_number, "handover.download")
     return read_bytes(blobs, handover.blob_key), handover.filename
+
+
+# the E-Akte's section --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileSection:
+    """What the E-Akte shows about hand-overs (web/templates/_akte_handover.html): the banner
+    of a handed-over file, whether this user may start one, the hand-overs so far."""
+
+    banner: str | None
+    may_start: bool
+    handovers: list[Handover]
+
+
+def file_section(gate: Gate, bg_number: str) -> FileSection:
+    """The section for a file the page opened already (not audited again)."""
+    household, grant = gate.household(bg_number, "handover.section", audited=False)
+    handed_over = household.handed_over_at is not None
+    return FileSection(
+        banner=handed_over_message(household) if handed_over else None,
+        may_start=not handed_over and grant.via != "office",
+        handovers=handovers_of(gate, household),
+    )

@@ -5,6 +5,7 @@ mail to clearing, the receiving side's answers (0402/0403) and the command line.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 import zipfile
 from pathlib import Path
@@ -30,6 +31,7 @@ from tests.support import (
     cli_env,
     file_letter,
     make_settings,
+    pages_client_for,
     run_cli,
 )
 from tests.support_handover18 import (
@@ -419,3 +421,41 @@ def test_the_records_manager_hands_over_as_the_command_line_does(prepared: Any) 
         )
         assert started.handover.documents == ids
         assert started.handover.created_by_login == "cli"
+
+
+def test_the_pages_start_a_hand_over_and_take_an_answer(prepared: Any) -> None:
+    runtime, ids, tmp = prepared
+    client = pages_client_for(runtime, CASEWORKER)
+    akte = client.get(f"/akte/{OWN}")
+    assert akte.status_code == 200 and 'id="handover-start"' in akte.text
+    form = client.get(f"/akte/{OWN}/abgabe")
+    assert form.status_code == 200
+    boxes = re.findall(
+        r'<input type="checkbox" name="dokument" value="([^"]+)"( checked)?>', form.text
+    )
+    assert boxes == [(doc, " checked") for doc in ids]
+    fields: dict[str, Any] = {"empfaenger": RECIPIENT, "alle": ids, "dokument": ids[1:]}
+    refused = client.post(f"/akte/{OWN}/abgabe", data=fields, follow_redirects=False)
+    assert refused.status_code == 422
+    assert f'id="handover-reason-{ids[0]}-error"' in refused.text
+    assert "fehlt der Grund" in refused.text and f'value="{RECIPIENT}"' in refused.text
+    assert _handovers(runtime) == []
+    fields[f"grund-{ids[0]}"] = REASON
+    done = client.post(f"/akte/{OWN}/abgabe", data=fields, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    page = client.get(done.headers["location"])
+    assert "Die Akte ist abgegeben" in page.text and 'id="handover-form"' not in page.text
+    akte = client.get(f"/akte/{OWN}")
+    assert "kann hier nur noch gelesen werden" in akte.text and "handover-start" not in akte.text
+    [row] = _handovers(runtime)
+    download = client.get(f"/akte/{OWN}/abgabe/{row.id}/nachricht")
+    assert download.status_code == 200 and download.content[:2] == b"PK"
+    file_id = str(_household(runtime).file_uuid)
+    reply = answer("0402", row.process_id, tmp / "a", [(file_id, True, "")])
+    taken = client.post(
+        f"/akte/{OWN}/abgabe/antwort", files={"datei": (reply.name, reply.read_bytes())}
+    )
+    assert taken.status_code == 200 and "übernommen" in taken.text
+    assert _handovers(runtime)[0].state == "imported"
+    foreign = pages_client_for(runtime, "lsb.95403.1")
+    assert foreign.get(f"/akte/{OWN}/abgabe/{row.id}/nachricht").status_code == 403

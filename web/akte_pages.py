@@ -32,6 +32,7 @@ from records.models import Document, FileExport, Household, Note, User
 from records.objections import APPEAL_STATE_NAMES, STATE_NAMES
 from records.retention import load_rules
 from records.runtime import Runtime
+from web import handover_pages
 from web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -311,8 +312,10 @@ def _context(runtime: Runtime, user: User, bg_number: str, state: FileState) -> 
         retention = lifecycle.section_context(
             gate, bg_number, load_rules(runtime.settings), local_today(), audited=False
         )
+        handover = handover_pages.section(gate, bg_number)  # issue 18: _akte_handover.html
     return {
         **retention,
+        **handover,
         "back": "akte",
         "errors": {},
         "values": {},
