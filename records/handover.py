@@ -217,28 +217,26 @@ def _left_out(
     return reasons
 
 
+@contextmanager
 def _refusal_audited(
     gate: Gate, action: str, bg_number: str | None, **details: Any
-) -> Any:  # a context manager
-    @contextmanager
-    def guard() -> Iterator[None]:
-        try:
-            yield
-        except InvalidInput as refused:
-            if getattr(refused, "after_rollback", None) is None:
-                refused.after_rollback = audit.pending(
-                    gate.user,
-                    action,
-                    outcome="refused",
-                    object_type="household" if bg_number else None,
-                    object_id=bg_number,
-                    bg_number=bg_number,
-                    reason=str(refused)[:500],
-                    **details,
-                )
-            raise
-
-    return guard()
+) -> Iterator[None]:
+    """A refused step is in the audit log although the unit of work rolls back."""
+    try:
+        yield
+    except InvalidInput as refused:
+        if getattr(refused, "after_rollback", None) is None:
+            refused.after_rollback = audit.pending(
+                gate.user,
+                action,
+                outcome="refused",
+                object_type="household" if bg_number else None,
+                object_id=bg_number,
+                bg_number=bg_number,
+                reason=str(refused)[:500],
+                **details,
+            )
+        raise
 
 
 def start_handover(
