@@ -56,6 +56,12 @@ def prepared(sqlite_runtime: Runtime, tmp_path: Path) -> tuple[Runtime, list[str
     return sqlite_runtime, prepare(sqlite_runtime, tmp_path / "work"), tmp_path
 
 
+@pytest.fixture
+def on_backends(runtime: Runtime, tmp_path: Path) -> tuple[Runtime, list[str], Path]:
+    """The same on SQLite and files, and (marked services) on PostgreSQL, MinIO, OpenSearch."""
+    return runtime, prepare(runtime, tmp_path / "work"), tmp_path
+
+
 def _household(runtime: Runtime) -> Household:
     with transaction(runtime.sessions, read_only=True) as session:
         household = session.scalar(select(Household).where(Household.bg_number == OWN))
@@ -79,8 +85,8 @@ def _fields(extension: Any) -> dict[str, str]:
     }
 
 
-def test_the_0401_carries_the_file_and_every_chosen_document(prepared: Any) -> None:
-    runtime, ids, tmp = prepared
+def test_the_0401_carries_the_file_and_every_chosen_document(on_backends: Any) -> None:
+    runtime, ids, tmp = on_backends
     started = hand_over(runtime, tmp / "out", {ids[1]: REASON})
     assert started.path.name.endswith("_Abgabe.Abgabe.0401.zip")
     assert started.path.name.startswith(str(started.handover.process_id))
@@ -235,8 +241,8 @@ def test_only_who_may_open_the_file_hands_it_over(prepared: Any) -> None:
     assert _handovers(runtime) == []
 
 
-def test_a_handed_over_file_is_read_only_but_readable_and_still_retained(prepared: Any) -> None:
-    runtime, ids, tmp = prepared
+def test_a_handed_over_file_is_read_only_but_readable_and_still_retained(on_backends: Any) -> None:
+    runtime, ids, tmp = on_backends
     hand_over(runtime, tmp / "out")
     banner = "wurde am 02.03.2026 an Jobcenter Kreis Musterstadt abgegeben und kann hier nur"
     with pytest.raises(AccessDenied, match=banner) as refused:
@@ -299,8 +305,8 @@ def _import(
         )
 
 
-def test_the_receiving_sides_answers(prepared: Any) -> None:
-    runtime, _ids, tmp = prepared
+def test_the_receiving_sides_answers(on_backends: Any) -> None:
+    runtime, _ids, tmp = on_backends
     started = hand_over(runtime, tmp / "out")
     process_id = started.handover.process_id
     file_id = str(_household(runtime).file_uuid)
