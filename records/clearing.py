@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from core.errors import Conflict, InvalidInput
 from core.text import fold_umlauts
 from records import audit
-from records.access import Capability, Gate
+from records.access import Capability, Gate, handed_over_refusal
 from records.identifiers import find_bg_numbers, normalize_bg_number
 from records.models import Document, Household, InboxItem, Member, User
 from records.reindex import reindex_after_commit
@@ -331,6 +331,9 @@ def file_by_hand(
             f"Die Bedarfsgemeinschaft {household.bg_number} ist nicht mehr aktiv.",
             code="bg_inactive",
         )
+    refusal = handed_over_refusal(household, "document.filing")  # issue 18: read-only file
+    if refusal is not None:
+        raise InvalidInput(refusal, code="handed_over", field="bg_number")
     rule = next((r for r in types if r.code == doc_type), None)
     if rule is None:
         raise InvalidInput(f"Unbekannte Dokumentart »{doc_type}«.", code="doc_type_unknown")

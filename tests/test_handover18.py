@@ -29,6 +29,7 @@ from tests.support import (
     OWN,
     add_records_manager,
     cli_env,
+    client_for,
     file_letter,
     make_settings,
     pages_client_for,
@@ -290,6 +291,13 @@ def test_new_mail_for_a_handed_over_file_goes_to_clearing(prepared: Any) -> None
         assert document.household_id is None
         assert item is not None and item.kind == "clearing"
         assert f"Akte an {RECIPIENT} abgegeben" in item.reason
+        document_id = document.id
+    # the desk cannot file it into the handed-over file by hand either
+    desk = client_for(runtime, "post.1")
+    filed = desk.post(
+        f"/api/documents/{document_id}/filing", json={"bg_number": OWN, "doc_type": "sonstiges"}
+    )
+    assert filed.status_code == 422 and "nur noch gelesen" in filed.json()["error"]["message"]
 
 
 def _import(
