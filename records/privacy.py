@@ -155,6 +155,7 @@ ACTION_LABELS: dict[str, str] = {
     "handover.sent": "Akte an eine andere Behörde abgegeben (xdomea 0401)",
     "handover.answer": "Antwort der aufnehmenden Behörde übernommen (0402/0403)",
     "handover.download": "Abgabenachricht (0401) heruntergeladen",
+    "handover.section": "Abgaben der Akte angezeigt",
 }
 OUTCOME_LABELS: dict[str, str] = {
     "ok": "erfolgt",
@@ -176,6 +177,7 @@ OBJECT_LABELS: dict[str, str] = {
     "user": "Konto",
     "member": "Person",
     "mailbox_message": "E-Mail",
+    "handover": "Aktenabgabe",  # issue 18, handover18
 }
 DETAIL_LABELS: dict[str, str] = {
     "reason": "Grund",
