@@ -77,7 +77,9 @@ def import_command(
         for problem in exc.problems:
             typer.echo(f"  - {problem}", err=True)
         if answer:
-            typer.echo(f"Importbestätigung (0402, nicht erfolgreich) geschrieben: {answer}", err=True)
+            typer.echo(
+                f"Importbestätigung (0402, nicht erfolgreich) geschrieben: {answer}", err=True
+            )
         raise typer.Exit(1) from None
     except EAkteError as exc:
         record_after_rollback(runtime.sessions, exc)

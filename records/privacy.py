@@ -149,6 +149,14 @@ ACTION_LABELS: dict[str, str] = {
     "retention.hold_set": "Sperre gegen die Vernichtung gesetzt",
     "retention.hold_lifted": "Sperre gegen die Vernichtung aufgehoben",
     "records.due": "Liste der fälligen Akten angezeigt",
+    # issue 18, takeover18: taking over another authority's file (records.takeover, 0401)
+    "takeover.import": "Übernahme einer Akte (xdomea 0401)",
+    "takeover.imported": "Akte einer anderen Behörde übernommen",
+    "takeover.filed": "Übernommene Akte abgelegt",
+    "takeover.assigned": "Übernommene Akte einer Bedarfsgemeinschaft zugeordnet",
+    "takeover.list": "Liste der Übernahmen angezeigt",
+    "takeover.view": "Übernahme angezeigt",
+    "takeover.answer_download": "Importbestätigung (0402) heruntergeladen",
 }
 OUTCOME_LABELS: dict[str, str] = {
     "ok": "erfolgt",
@@ -170,6 +178,7 @@ OBJECT_LABELS: dict[str, str] = {
     "user": "Konto",
     "member": "Person",
     "mailbox_message": "E-Mail",
+    "takeover": "Übernahme",  # issue 18, takeover18
 }
 DETAIL_LABELS: dict[str, str] = {
     "reason": "Grund",
@@ -217,6 +226,14 @@ DETAIL_LABELS: dict[str, str] = {
     "action": "Aktion",
     "since": "von",
     "until": "bis",
+    # issue 18, takeover18
+    "sender": "abgebende Stelle",
+    "documents": "Dokumente",
+    "filename": "Datei",
+    "candidates": "passende Bedarfsgemeinschaften",
+    "problems": "Probleme",
+    "sha256": "Prüfsumme",
+    "shown": "angezeigt",
 }
 CHANNEL_LABELS: dict[str, str] = {
     "upload": "Scanstelle (Upload)",

@@ -291,8 +291,7 @@ def _document(
     stated = values.get("SHA-256", "").strip().lower()
     if stated and stated != sha256:
         problems.append(
-            f"{where}: Die Prüfsumme (SHA-256) von „{filename}“ stimmt nicht mit der Datei"
-            " überein."
+            f"{where}: Die Prüfsumme (SHA-256) von „{filename}“ stimmt nicht mit der Datei überein."
         )
         return None
     pages_stated = values.get("Seiten", "").strip()
@@ -353,9 +352,9 @@ def _incoming_file(message: IncomingMessage, work: Path) -> IncomingFile:
         root, _path("Kopf", "Absender", "Behoerdenkennung", "Behoerdenschluessel", "code")
     )
     extension = _extension(akte, FILE_EXTENSION)
-    file_ref = (
-        _fields(extension).get("BG-Nummer") if extension is not None else None
-    ) or _text(akte, _path("AllgemeineMetadaten", "Kennzeichen"))
+    file_ref = (_fields(extension).get("BG-Nummer") if extension is not None else None) or _text(
+        akte, _path("AllgemeineMetadaten", "Kennzeichen")
+    )
     incoming = IncomingFile(
         akte_id=_text(akte, _path("Identifikation", "ID")),
         sender=(sender or "unbekannte Behörde")[:300],
@@ -565,7 +564,7 @@ def import_0401(
     TakeoverRefused (the German problems and a 0402 with Erfolgreich false, when it can be
     addressed) and stores nothing then; its audit row is written after the rollback."""
     gate.require(Capability.CLEARING, "takeover.import")
-    settings, blobs, session = runtime.settings, runtime.blobs, gate.session
+    settings, session = runtime.settings, gate.session
     with tempfile.TemporaryDirectory(prefix="takeover-") as work:
         try:
             message = read_message_zip(data, filename, settings.standards_dir)
@@ -577,9 +576,7 @@ def import_0401(
                 select(Takeover.id).where(Takeover.process_id == message.process_id)
             )
             if taken is not None:
-                raise MessageRefused(
-                    [f"Die Abgabe {message.process_id} wurde bereits übernommen."]
-                )
+                raise MessageRefused([f"Die Abgabe {message.process_id} wurde bereits übernommen."])
             incoming = _incoming_file(message, Path(work))
         except MessageRefused as refused:
             raise _refused(settings, gate, data, filename, refused, now) from None
@@ -703,7 +700,9 @@ def _new_document(
     record["channel"] = "uebernahme"
     record["takeover"] = {"sender": takeover.sender, "process_id": str(takeover.process_id)}
     if source.note_data is not None:
-        note_key = _put(blobs, keys, f"{prefix}/{document_id}_transfervermerk.pdf", source.note_data)
+        note_key = _put(
+            blobs, keys, f"{prefix}/{document_id}_transfervermerk.pdf", source.note_data
+        )
         record["takeover"]["transfer_note"] = {
             "key": note_key,
             "sha256": hashlib.sha256(source.note_data).hexdigest(),
@@ -738,7 +737,11 @@ def _file(
     """The take-over's documents into the household's file and the responsible Postkorb (as
     routed mail), a Vermerk in the file, the index after the commit."""
     session, user = gate.session, gate.user
-    reference = f", Az. der abgebenden Stelle {takeover.sender_file_ref}" if takeover.sender_file_ref else ""
+    reference = (
+        f", Az. der abgebenden Stelle {takeover.sender_file_ref}"
+        if takeover.sender_file_ref
+        else ""
+    )
     reason = f"Akte von {takeover.sender} übernommen{reference}."
     for document in documents:
         takeover_info = (document.recognition or {}).get("takeover", {})
@@ -885,4 +888,3 @@ def answer_download(gate: Gate, blobs: BlobStore, takeover_id: int) -> tuple[byt
         raise NotFound("Zu dieser Übernahme gibt es keine Importbestätigung.")
     gate.record("takeover.answer_download", object_type="takeover", object_id=takeover.id)
     return read_bytes(blobs, takeover.answer_key), Path(takeover.answer_key).name
-

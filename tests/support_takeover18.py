@@ -86,20 +86,52 @@ def letter_pdf(title: str, text: str, when: datetime) -> bytes:
 def source_documents() -> list[SourceDocument]:
     """Three documents: a catalogue code, a catalogue label as Typ, a type we do not know."""
     rows = [
-        ("weiterbewilligungsantrag", "weiterbewilligungsantrag", "Weiterbewilligungsantrag",
-         "Weiterbewilligungsantrag Zeitraum 2025 Flensburger Förde Mietzahlung",
-         date(2025, 3, 4), date(2025, 3, 1), "in", None, "Anna Beispiel"),
-        ("Kontoauszug", "kontoauszug", None,
-         "Kontoauszug Girokonto Husumer Sparkasse Umsatzliste",
-         date(2025, 4, 10), date(2025, 4, 2), "in", None, None),
-        ("Aktennotiz Hausbesuch", "sonstiges", None,
-         "Hausbesuch Protokoll Außendienst Zwiebelturm",
-         date(2025, 5, 6), None, "out", date(2025, 5, 6), None),
+        (
+            "weiterbewilligungsantrag",
+            "weiterbewilligungsantrag",
+            "Weiterbewilligungsantrag",
+            "Weiterbewilligungsantrag Zeitraum 2025 Flensburger Förde Mietzahlung",
+            date(2025, 3, 4),
+            date(2025, 3, 1),
+            "in",
+            None,
+            "Anna Beispiel",
+        ),
+        (
+            "Kontoauszug",
+            "kontoauszug",
+            None,
+            "Kontoauszug Girokonto Husumer Sparkasse Umsatzliste",
+            date(2025, 4, 10),
+            date(2025, 4, 2),
+            "in",
+            None,
+            None,
+        ),
+        (
+            "Aktennotiz Hausbesuch",
+            "sonstiges",
+            None,
+            "Hausbesuch Protokoll Außendienst Zwiebelturm",
+            date(2025, 5, 6),
+            None,
+            "out",
+            date(2025, 5, 6),
+            None,
+        ),
     ]
     documents = []
-    for number, (typ, expected, label, text, receipt, letter, direction, dispatch, sender) in (
-        enumerate(rows, start=1)
-    ):
+    for number, (
+        typ,
+        expected,
+        label,
+        text,
+        receipt,
+        letter,
+        direction,
+        dispatch,
+        sender,
+    ) in enumerate(rows, start=1):
         when = datetime(2025, 1, number, 9, 30, tzinfo=UTC)
         documents.append(
             SourceDocument(
@@ -284,9 +316,7 @@ def _pdfa(pdf: bytes) -> str:
 
 
 def schema_of(standards: Path) -> etree.XMLSchema:
-    return etree.XMLSchema(
-        etree.parse(str(standards / "xdomea" / "xdomea-3.0.0" / "xdomea.xsd"))
-    )
+    return etree.XMLSchema(etree.parse(str(standards / "xdomea" / "xdomea-3.0.0" / "xdomea.xsd")))
 
 
 def zip_xml(data: bytes) -> etree._ElementTree:
