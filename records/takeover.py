@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pikepdf
+from PIL import Image
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -81,6 +82,10 @@ PDF_FORMATS = ("018", "044")  # Dateiformat code list: pdf, pdf (Archival)
 NO_CHECKSUM = "ohne Prüfsumme übernommen"
 STATE_LABELS = {"clearing": "wartet auf Zuordnung", "filed": "abgelegt"}
 PDFTOTEXT_TIMEOUT = 120
+RENDER_TIMEOUT = 600
+VIEW_DPI = 150  # page images for the viewer (A4: 1240 px wide), as the pipeline's, in JPEG
+THUMB_WIDTH = 200
+JPEG_QUALITY = 85
 
 
 class DocTypeRule(Protocol):
@@ -144,6 +149,8 @@ class IncomingDocument:
     checked: bool  # the sender's SHA-256 was there and matched
     page_texts: list[str]
     note_data: bytes | None = None  # the Transfervermerk attachment
+    # Per page: the viewer's image and thumbnail (JPEG) and its size; empty if not rendered.
+    images: list[tuple[bytes, bytes, tuple[int, int]]] = field(default_factory=list)
 
 
 @dataclass
@@ -243,6 +250,35 @@ def _page_texts(pdf: Path) -> list[str]:
     return [page.strip() for page in pages]
 
 
+def _page_images(pdf: Path, count: int) -> list[tuple[bytes, bytes, tuple[int, int]]]:
+    """The viewer's page images and thumbnails (poppler's pdftoppm, then Pillow); empty when
+    the PDF cannot be rendered (the document page then shows the text and the PDF)."""
+    out = pdf.parent / f"{pdf.stem}-view"
+    out.mkdir()
+    try:
+        done = subprocess.run(  # noqa: S603 - a fixed program with paths we wrote
+            ["pdftoppm", "-r", str(VIEW_DPI), "-jpeg", str(pdf), str(out / "p")],  # noqa: S607
+            capture_output=True,
+            timeout=RENDER_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    pages = sorted(out.glob("p-*.jpg"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+    if done.returncode != 0 or len(pages) != count:
+        return []
+    images = []
+    for page in pages:
+        with Image.open(page) as opened:
+            size = opened.size
+            thumb = opened.copy()
+            thumb.thumbnail((THUMB_WIDTH, THUMB_WIDTH * 2))
+            small = io.BytesIO()
+            thumb.convert("RGB").save(small, "JPEG", quality=JPEG_QUALITY)
+        images.append((page.read_bytes(), small.getvalue(), size))
+    return images
+
+
 def _primary(element: Any) -> tuple[str, str, str]:
     """Dateiname, Dateiformat code and DatumUhrzeit of an object's first version."""
     form = element.find(_path("Version", "Format"))
@@ -326,6 +362,7 @@ def _document(
         sha256=sha256,
         checked=bool(stated),
         page_texts=texts,
+        images=_page_images(pdf, page_count),
     )
     for attachment in element.findall(q("Anlage")):
         if _text(attachment, _path("AllgemeineMetadaten", "Betreff")) == "Transfervermerk":
@@ -694,6 +731,16 @@ def _new_document(
             for n, text in enumerate(source.page_texts, start=1)
         ],
     )
+    for page, (image, thumb, (width, height)) in zip(document.pages, source.images, strict=False):
+        page.image_key = _put(
+            blobs, keys, f"{prefix}/{document_id}/page-{page.number:04d}.jpg", image
+        )
+        page.thumb_key = _put(
+            blobs, keys, f"{prefix}/{document_id}/thumb-{page.number:04d}.jpg", thumb
+        )
+        page.image_sha256 = hashlib.sha256(image).hexdigest()
+        page.thumb_sha256 = hashlib.sha256(thumb).hexdigest()
+        page.width, page.height, page.dpi = width, height, VIEW_DPI
     session.add(document)
     session.flush()
     record = scan_record(document)

@@ -4,12 +4,14 @@ searchable at once, every broken message refused in German with nothing stored."
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pikepdf
 import pytest
 from sqlalchemy import func, select
 
@@ -109,6 +111,7 @@ def test_a_file_is_filed_into_the_matching_household_equal_to_its_source(people:
             assert document.page_count == source.page_count == len(document.pages)
             assert all(word in document.pages[0].text for word in source.pages[0].split())
             assert document.doc_type == source.expected_type
+            assert all(page.image_key and page.thumb_key for page in document.pages)
             assert document.receipt_date == source.receipt_date
             assert document.letter_date == source.letter_date
             assert document.direction == source.direction
@@ -222,6 +225,21 @@ def _remove(message: Message, local: str) -> None:
     element.getparent().remove(element)
 
 
+def plain_pdf() -> bytes:
+    """A PDF that does not claim PDF/A."""
+    buffer = io.BytesIO()
+    with pikepdf.new() as pdf:
+        pdf.add_blank_page()
+        pdf.save(buffer)
+    return buffer.getvalue()
+
+
+def _drop_checksums(message: Message) -> None:
+    for extension in list(message.root.iter(q("AnwendungsspezifischeErweiterung"))):
+        if extension.findtext(q("Kennung")) == "urn:eakte-jobcenter:dokument:1":
+            extension.getparent().remove(extension)
+
+
 def test_broken_messages_are_refused_in_german_and_nothing_is_stored(people: Runtime) -> None:
     persons = persons_of(people, OWN)
 
@@ -253,6 +271,11 @@ def test_broken_messages_are_refused_in_german_and_nothing_is_stored(people: Run
     not_pdf = fresh()
     not_pdf.files[first] = b"Das ist kein PDF."
     cases.append(("kein PDF", not_pdf.zip_bytes(), not_pdf.name, "kein lesbares PDF"))
+    plain = fresh()
+    plain_name = next(iter(plain.files))
+    plain.files[plain_name] = plain_pdf()
+    _drop_checksums(plain)
+    cases.append(("kein PDF/A", plain.zip_bytes(), plain.name, "ist kein PDF/A"))
     for label, data, name, expected in cases:
         error = refused(people, data, name)
         text = " ".join(error.problems)
