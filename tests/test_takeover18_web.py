@@ -87,7 +87,9 @@ def test_the_desk_takes_over_a_file_that_waits_in_clearing_and_assigns_it(
     assert axe_violations(page, "Übernahme (falsche BG-Nummer)") == []
     page.get_by_label("BG-Nummer der Bedarfsgemeinschaft").fill(NEIGHBOUR)
     page.get_by_role("button", name="Akte zuordnen").click()
-    expect(page.get_by_role("status")).to_contain_text(f"Bedarfsgemeinschaft {NEIGHBOUR} zugeordnet")
+    expect(page.get_by_role("status")).to_contain_text(
+        f"Bedarfsgemeinschaft {NEIGHBOUR} zugeordnet"
+    )
     expect(page.get_by_role("table", name=re.compile("Übernommene Akten"))).to_contain_text(
         NEIGHBOUR
     )
