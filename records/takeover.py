@@ -858,25 +858,6 @@ def _takeover(gate: Gate, takeover_id: int, action: str, *, lock: bool = False) 
     return takeover
 
 
-def takeover_documents(gate: Gate, takeover_id: int) -> tuple[Takeover, list[Document]]:
-    """One take-over with its documents (for the desk's page), audited."""
-    takeover = _takeover(gate, takeover_id, "takeover.view")
-    documents = list(
-        gate.session.scalars(
-            select(Document)
-            .where(Document.takeover_id == takeover.id)
-            .order_by(Document.sequence, Document.id)
-        )
-    )
-    gate.record(
-        "takeover.view",
-        object_type="takeover",
-        object_id=takeover.id,
-        bg_number=takeover.household.bg_number if takeover.household else None,
-    )
-    return takeover, documents
-
-
 def assign(
     gate: Gate,
     runtime: Runtime,

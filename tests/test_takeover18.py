@@ -46,6 +46,14 @@ def people(sqlite_runtime: Runtime) -> Iterator[Runtime]:
     yield sqlite_runtime
 
 
+@pytest.fixture
+def backends(runtime: Runtime) -> Iterator[Runtime]:
+    """The sample people on both backend sets (SQLite and files; PostgreSQL, MinIO and
+    OpenSearch with the services marker)."""
+    load_people(runtime)
+    yield runtime
+
+
 def desk_gate(session: object) -> Gate:
     user = session.scalar(select(User).where(User.role == "scanstelle"))  # type: ignore[attr-defined]
     assert user is not None
@@ -78,15 +86,21 @@ def stored(runtime: Runtime) -> tuple[int, int, int]:
         docs = session.scalar(
             select(func.count()).select_from(Document).where(Document.takeover_id.is_not(None))
         )
+    return count, docs or 0, blob_files(runtime)
+
+
+def blob_files(runtime: Runtime) -> int:
     blob_dir = runtime.settings.data_dir / "blobs"
-    blobs = [p for p in blob_dir.rglob("*") if p.is_file() and "takeovers" in p.parts]
-    return count, docs or 0, len(blobs)
+    return len([p for p in blob_dir.rglob("*") if p.is_file() and "takeovers" in p.parts])
 
 
 # a good message ---------------------------------------------------------------------------
 
 
-def test_a_file_is_filed_into_the_matching_household_equal_to_its_source(people: Runtime) -> None:
+def test_a_file_is_filed_into_the_matching_household_equal_to_its_source(
+    backends: Runtime,
+) -> None:
+    people = backends
     sources = source_documents()
     message = build_0401(persons_of(people, OWN), sources)
     process_id = take_over(people, message)
@@ -139,7 +153,8 @@ def test_a_file_is_filed_into_the_matching_household_equal_to_its_source(people:
     assert tree.findtext(f"{q('AbgegebenesObjekt')}/{q('Erfolgreich')}") == "true"
 
 
-def test_taken_over_documents_are_searchable_at_once(people: Runtime) -> None:
+def test_taken_over_documents_are_searchable_at_once(backends: Runtime) -> None:
+    people = backends
     take_over(people, build_0401(persons_of(people, OWN), source_documents()))
     hits = people.index.search(SearchQuery("Zwiebelturm", frozenset({OWN}))).hits
     assert len(hits) == 1
@@ -295,6 +310,18 @@ def test_broken_messages_are_refused_in_german_and_nothing_is_stored(people: Run
             .where(AuditEvent.action == "takeover.import", AuditEvent.outcome == "refused")
         )
     assert refusals == len(cases) + 1
+
+
+def test_a_transaction_that_does_not_commit_leaves_no_object_behind(people: Runtime) -> None:
+    message = build_0401(persons_of(people, OWN), source_documents())
+    types = catalogue_for(people.settings, people.sessions).types
+    with pytest.raises(RuntimeError, match="after the import"):
+        with transaction(people.sessions) as session:
+            import_0401(desk_gate(session), people, message.zip_bytes(), message.name, NOW, types)
+            assert blob_files(people) > 0  # written while the transaction runs
+            raise RuntimeError("something fails after the import")
+    assert stored(people) == (0, 0, 0)
+    assert people.index.search(SearchQuery("Zwiebelturm", frozenset({OWN}))).total == 0
 
 
 def test_a_process_id_is_taken_over_once(people: Runtime) -> None:
