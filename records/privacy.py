@@ -155,7 +155,6 @@ ACTION_LABELS: dict[str, str] = {
     "takeover.filed": "Übernommene Akte abgelegt",
     "takeover.assigned": "Übernommene Akte einer Bedarfsgemeinschaft zugeordnet",
     "takeover.list": "Liste der Übernahmen angezeigt",
-    "takeover.view": "Übernahme angezeigt",
     "takeover.answer_download": "Importbestätigung (0402) heruntergeladen",
 }
 OUTCOME_LABELS: dict[str, str] = {

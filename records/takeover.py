@@ -422,7 +422,9 @@ def _names_match(person: Person, member: Member) -> bool:
         return False
     given = _folded(person.given_names)
     first = _folded(member.first_name)
-    return bool(given) and (given == first or given.split()[0] == first.split()[0])
+    if not given or not first:
+        return False
+    return given == first or given.split()[0] == first.split()[0]
 
 
 def matching_households(session: Session, persons: Sequence[Person]) -> list[Household]:

@@ -367,3 +367,18 @@ def test_the_command_line_contract(tmp_path: Path) -> None:
     again = run_cli(env, "handover", "import", str(good))
     assert again.returncode == 1
     assert "bereits übernommen" in again.stderr
+
+
+def test_persons_match_by_birth_date_family_name_and_first_given_name(people: Runtime) -> None:
+    from records.takeover import Person, matching_households
+
+    born = persons_of(people, OWN)[0].birth_date
+    with transaction(people.sessions) as session:
+
+        def found(*persons: Person) -> list[str]:
+            return [h.bg_number for h in matching_households(session, persons)]
+
+        assert found(Person("PETERS", "Piotr Jan", born)) == [OWN]  # a second given name
+        assert found(Person("Peters", "Paul", born)) == []  # another person
+        assert found(Person("Peters", "Piotr", None)) == []  # a name alone identifies nobody
+        assert found(Person("Peters", "Piotr", born), Person("Peters", "Ina", born)) == []
