@@ -512,9 +512,11 @@ def _refused(
     filename: str,
     refused: MessageRefused,
     now: datetime,
+    *,
+    answered: bool = True,
 ) -> TakeoverRefused:
     answer = None
-    ids = _readable_ids(data, filename)
+    ids = _readable_ids(data, filename) if answered else None
     if ids is not None:
         try:
             answer = answer_0402(settings, ids[0], ids[2], ids[1], refused.problems, now)
@@ -615,8 +617,14 @@ def import_0401(
                 select(Takeover.id).where(Takeover.process_id == message.process_id)
             )
             if taken is not None:
-                raise MessageRefused([f"Die Abgabe {message.process_id} wurde bereits übernommen."])
+                # Delivered again: the first delivery's 0402 stands, no second answer.
+                duplicate = MessageRefused(
+                    [f"Die Abgabe {message.process_id} wurde bereits übernommen."]
+                )
+                raise _refused(settings, gate, data, filename, duplicate, now, answered=False)
             incoming = _incoming_file(message, Path(work))
+        except TakeoverRefused:
+            raise
         except MessageRefused as refused:
             raise _refused(settings, gate, data, filename, refused, now) from None
     return _store(gate, runtime, message, incoming, data, filename, now, types)

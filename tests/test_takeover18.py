@@ -330,6 +330,7 @@ def test_a_process_id_is_taken_over_once(people: Runtime) -> None:
     before = stored(people)
     error = refused(people, message.zip_bytes(), message.name)
     assert "bereits übernommen" in " ".join(error.problems)
+    assert error.answer is None  # the first delivery's 0402 stands
     assert stored(people) == before
 
 
@@ -367,6 +368,19 @@ def test_the_command_line_contract(tmp_path: Path) -> None:
     again = run_cli(env, "handover", "import", str(good))
     assert again.returncode == 1
     assert "bereits übernommen" in again.stderr
+    assert zip_xml(answer.read_bytes()).findtext(f".//{q('Erfolgreich')}") == "true"
+    broken = build_0401(persons, source_documents())
+    first = next(iter(broken.files))
+    broken.files[first] = source_documents()[2].pdf
+    hashed = tmp_path / "in3" / broken.name
+    hashed.parent.mkdir()
+    hashed.write_bytes(broken.zip_bytes())
+    refused = run_cli(env, "handover", "import", str(hashed), "--json")
+    assert refused.returncode == 1 and "Prüfsumme" in refused.stderr
+    result = json.loads(refused.stdout)
+    assert result["state"] == "refused" and result["documents"] == 0
+    failed = zip_xml(Path(result["answer"]).read_bytes())
+    assert failed.findtext(f".//{q('Erfolgreich')}") == "false"
 
 
 def test_persons_match_by_birth_date_family_name_and_first_given_name(people: Runtime) -> None:
