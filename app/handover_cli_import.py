@@ -87,6 +87,7 @@ def import_command(
         raise typer.Exit(1) from None
     finally:
         runtime.close()
+    receipt = _write_answer(zip_file, *imported.receipt) if imported.receipt else None
     path = _write_answer(zip_file, imported.answer_name, imported.answer_data)
     if as_json:
         result = {
@@ -96,6 +97,7 @@ def import_command(
             "sender": sender,
             "takeover": takeover.id,
             "answer": str(path),
+            "receipt": str(receipt) if receipt else None,
         }
         typer.echo(json.dumps(result, ensure_ascii=False))
         return
@@ -107,5 +109,7 @@ def import_command(
             " Bedarfsgemeinschaft."
         )
     typer.echo(f"{count} Dokument(e) übernommen.")
+    if receipt:
+        typer.echo(f"Empfangsbestätigung (0403) geschrieben: {receipt}")
     typer.echo(f"Importbestätigung (0402) geschrieben: {path}")
     typer.echo(str(path))

@@ -469,14 +469,31 @@ def answer_0402(
     sub(answered, "Erfolgreich", "false" if problems else "true")
     for problem in problems[:20]:
         sub(answered, "Fehlermeldung", problem[:2000])
+    return _zipped(settings, process_id, "0402", root)
+
+
+def receipt_0403(
+    settings: Settings, process_id: uuid.UUID, recipient: str, now: datetime
+) -> tuple[str, bytes]:
+    """The EmpfangBestaetigen (head only) a 0401 asks for with `Empfangsbestaetigung`."""
+    root, _head = new_message(
+        "0403", process_id, now, Parties(sender=settings.job_centre_name, recipient=recipient)
+    )
+    return _zipped(settings, process_id, "0403", root)
+
+
+def _zipped(
+    settings: Settings, process_id: uuid.UUID, msg_type: str, root: Any
+) -> tuple[str, bytes]:
+    """A message this side writes, checked against the schema, as its zip's name and bytes."""
     xml = serialize(root)
     invalid = validate(parse_xml(xml), settings.standards_dir)
     if invalid:
-        raise MessageRefused(invalid, what="Die erzeugte Importbestätigung (0402)")
+        raise MessageRefused(invalid, what=f"Die erzeugte Nachricht ({msg_type})")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(message_file_name(process_id, "0402", "xml"), xml)
-    return message_file_name(process_id, "0402"), buffer.getvalue()
+        archive.writestr(message_file_name(process_id, msg_type, "xml"), xml)
+    return message_file_name(process_id, msg_type), buffer.getvalue()
 
 
 _UUID = re.compile(r"^[0-9a-fA-F-]{36}$")
@@ -591,6 +608,8 @@ class Imported:
     documents: list[Document]
     answer_name: str
     answer_data: bytes
+    # The 0403 (name, bytes) when the 0401 asked for a receipt (Kopf/Empfangsbestaetigung).
+    receipt: tuple[str, bytes] | None = None
 
 
 def import_0401(
@@ -671,6 +690,11 @@ def _store(
         settings, message.process_id, incoming.sender, incoming.akte_id, [], now
     )
     takeover.answer_key = _put(blobs, keys, f"{prefix}/{answer_name}", answer_data)
+    receipt = None
+    wanted = _text(message.root, _path("Kopf", "Empfangsbestaetigung"))
+    if wanted in ("1", "true"):
+        receipt = receipt_0403(settings, message.process_id, incoming.sender, now)
+        _put(blobs, keys, f"{prefix}/{receipt[0]}", receipt[1])
     gate.record(
         "takeover.imported",
         object_type="takeover",
@@ -684,7 +708,7 @@ def _store(
         _file(gate, runtime, takeover, household, documents, types, routed_by="auto")
     else:
         reindex_after_commit(session, runtime, *documents)
-    return Imported(takeover, documents, answer_name, answer_data)
+    return Imported(takeover, documents, answer_name, answer_data, receipt)
 
 
 def _new_document(

@@ -358,6 +358,11 @@ def test_the_command_line_contract(tmp_path: Path) -> None:
         "_Abgabe.ImportBestaetigen.0402.zip"
     )
     assert schema_of(Path("records/standards")).validate(zip_xml(answer.read_bytes()))
+    receipt = answer.parent / answer.name.replace(
+        "ImportBestaetigen.0402", "EmpfangBestaetigen.0403"
+    )
+    assert f"Empfangsbestätigung (0403) geschrieben: {receipt}" in done.stdout
+    assert schema_of(Path("records/standards")).validate(zip_xml(receipt.read_bytes()))
     stranger = [PersonRow("Unbekannt", "Ute", None)]
     waiting = build_0401(stranger, source_documents()).write(tmp_path / "in2")
     as_json = run_cli(env, "handover", "import", str(waiting), "--json")
