@@ -370,10 +370,6 @@ def test_the_command_line_contract(tmp_path: Path) -> None:
     result = json.loads(as_json.stdout)
     assert result["household"] is None and result["state"] == "clearing"
     assert result["documents"] == 3 and Path(result["answer"]).is_file()
-    again = run_cli(env, "handover", "import", str(good))
-    assert again.returncode == 1
-    assert "bereits übernommen" in again.stderr
-    assert zip_xml(answer.read_bytes()).findtext(f".//{q('Erfolgreich')}") == "true"
     broken = build_0401(persons, source_documents())
     first = next(iter(broken.files))
     broken.files[first] = source_documents()[2].pdf
