@@ -29,6 +29,7 @@ from web.pages import STATIC_DIR, router, templates
 from web.privacy_pages import router as privacy_router
 from web.search_pages import router as search_router
 from web.security_headers import SecurityHeaders
+from web.takeover_pages import router as takeover_router
 from web.workplace_pages import router as workplace_router
 
 # Every template escapes what it prints, whatever its file name (Starlette's default decides by
@@ -57,6 +58,7 @@ def create_product_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(disposal_router)
     app.include_router(destruction_router)  # issue 17, destroy17
     app.include_router(handover_router)  # issue 18, handover18
+    app.include_router(takeover_router)  # issue 18, takeover18
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _outermost(app, hsts=runtime.settings.cookie_secure)
     return app

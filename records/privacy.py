@@ -156,6 +156,13 @@ ACTION_LABELS: dict[str, str] = {
     "handover.answer": "Antwort der aufnehmenden Behörde übernommen (0402/0403)",
     "handover.download": "Abgabenachricht (0401) heruntergeladen",
     "handover.section": "Abgaben der Akte angezeigt",
+    # issue 18, takeover18: taking over another authority's file (records.takeover, 0401)
+    "takeover.import": "Übernahme einer Akte (xdomea 0401)",
+    "takeover.imported": "Akte einer anderen Behörde übernommen",
+    "takeover.filed": "Übernommene Akte abgelegt",
+    "takeover.assigned": "Übernommene Akte einer Bedarfsgemeinschaft zugeordnet",
+    "takeover.list": "Liste der Übernahmen angezeigt",
+    "takeover.answer_download": "Importbestätigung (0402) heruntergeladen",
 }
 OUTCOME_LABELS: dict[str, str] = {
     "ok": "erfolgt",
@@ -178,6 +185,7 @@ OBJECT_LABELS: dict[str, str] = {
     "member": "Person",
     "mailbox_message": "E-Mail",
     "handover": "Aktenabgabe",  # issue 18, handover18
+    "takeover": "Übernahme",  # issue 18, takeover18
 }
 DETAIL_LABELS: dict[str, str] = {
     "reason": "Grund",
@@ -234,6 +242,10 @@ DETAIL_LABELS: dict[str, str] = {
     "sha256": "SHA-256",
     "problems": "Probleme",
     "state": "Stand",
+    # issue 18, takeover18
+    "sender": "abgebende Stelle",
+    "candidates": "passende Bedarfsgemeinschaften",
+    "shown": "angezeigt",
 }
 CHANNEL_LABELS: dict[str, str] = {
     "upload": "Scanstelle (Upload)",

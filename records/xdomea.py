@@ -371,7 +371,7 @@ def read_message_zip(data: bytes, filename: str, standards_dir: Path) -> Incomin
                 f"Die ProzessID im Dateinamen ({process_text}) ist nicht die im Kopf"
                 f" der Nachricht ({head_id.strip()})."
             )
-        named_files = [(text or "").strip() for text in element.iter(q("Dateiname"))]
+        named_files = [(found.text or "").strip() for found in element.iter(q("Dateiname"))]
         for name in named_files:
             if not DATEINAME.match(name):
                 problems.append(f"Der Dateiname „{name[:200]}“ ist nicht zulässig.")
