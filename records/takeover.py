@@ -51,7 +51,6 @@ from core.errors import Conflict, InvalidInput, NotFound
 from core.text import fold_umlauts
 from records import audit
 from records.access import Capability, Gate
-from records.disposal import pdfa_version
 from records.identifiers import normalize_bg_number
 from records.models import Document, Household, Member, Note, Page, Takeover, User
 from records.reindex import index_file_note_after_commit, reindex_after_commit
@@ -73,6 +72,7 @@ from records.xdomea import (
     sub,
     validate,
 )
+from records.xdomea_documents import pdfa_version
 from storage.base import BlobStore, read_bytes
 
 FILE_EXTENSION = "urn:eakte-jobcenter:leistungsakte:1"
