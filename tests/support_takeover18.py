@@ -1,7 +1,7 @@
 """Helpers of the take-over tests (tests/test_takeover18*.py): 0401 messages as this product
 writes them (the contract in the README, "Übernahme einer Akte"), built from documents the
 product makes (tagged PDF/A from pdf.access_report, the Transfervermerk from
-records.disposal.transfer_note_pdf), and a foreign 0401 without our extension."""
+records.xdomea_documents.transfer_note_pdf), and a foreign 0401 without our extension."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from sqlalchemy import select
 from app.runtime import Runtime
 from core.db import transaction
 from pdf.access_report import Report, Section, build_report
-from records.disposal import pdfa_version, transfer_note_pdf
 from records.models import Document, Household
 from records.scanrecord import scan_record
 from records.xdomea import (
@@ -34,6 +33,7 @@ from records.xdomea import (
     serialize,
     sub,
 )
+from records.xdomea_documents import pdfa_version, transfer_note_pdf
 
 SENDER = "Jobcenter Kreis Schleswig-Flensburg"
 SENDER_BG = "01059BG0000123"
