@@ -217,6 +217,10 @@ DETAIL_LABELS: dict[str, str] = {
     "action": "Aktion",
     "since": "von",
     "until": "bis",
+    # issue 18, court18: the court folder (XJustiz) of an Aktenauszug
+    "form": "Form",
+    "parts": "Teile",
+    "part": "Teil",
 }
 CHANNEL_LABELS: dict[str, str] = {
     "upload": "Scanstelle (Upload)",
