@@ -27,6 +27,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from core.dates import LOCAL_TZ, german
 from core.errors import InvalidInput
 from core.text import fold_umlauts
@@ -110,7 +112,10 @@ def plan_court_folder(
             code="scope",
         )
     session = gate.session
-    appeal = session.get(Appeal, appeal_id)
+    # Columns only: plan_export loads the appeal with what its checks need.
+    appeal = session.execute(
+        select(Appeal.court, Appeal.file_reference).where(Appeal.id == appeal_id)
+    ).first()
     recipient = f"{appeal.court}, Az. {appeal.file_reference}" if appeal else ""
     plan = plan_export(
         gate,

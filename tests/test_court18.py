@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
+import uuid
 import zipfile
 from pathlib import Path
 
 import pytest
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.db import transaction
 from core.errors import InvalidInput
 from records import court_folder, xjustiz
-from records.models import AuditEvent, Document, FileExport, Note
+from records.models import Appeal, AuditEvent, Document, FileExport, Note
 from records.runtime import Runtime
 from storage.base import read_bytes
 from tests.support_court18 import XJUSTIZ_DIR, case_with_appeal, make_folder
@@ -95,7 +97,7 @@ def test_court_folder_is_a_valid_0005005_with_classes_parts_scans_and_withheld(
     names = archive.namelist()
     with transaction(runtime.sessions, read_only=True) as session:
         for ident in (docs["decision"], docs["objection"], docs["court"]):
-            document = session.get(Document, __import__("uuid").UUID(ident))
+            document = session.get(Document, uuid.UUID(ident))
             name = by_id[ident][1].findtext("x:datei/x:dateiname", namespaces=NS)
             assert hashlib.sha256(archive.read(name)).hexdigest() == document.pdf_sha256
     assert b"Verdienstabrechnung Oktober" not in archive.read(sheet)
@@ -103,3 +105,206 @@ def test_court_folder_is_a_valid_0005005_with_classes_parts_scans_and_withheld(
     for name in names:
         assert court_folder.FILE_NAME.match(name), name
     assert sorted(names)[0].startswith("001_")
+
+
+def _all_documents(runtime: Runtime, record: FileExport) -> list[tuple[int, int, str]]:
+    """(part, of parts, document id) of every document in every part's message, checked."""
+    found = []
+    for archive in _zips(runtime, record):
+        xml = archive.read("xjustiz_nachricht.xml")
+        assert xjustiz.check_bytes(xml, XJUSTIZ_DIR) == []
+        root = etree.fromstring(xml)
+        process = root.find("x:nachrichtenkopf/x:nachrichtenuebergreifenderProzess", NS)
+        number = int(process.findtext("x:nachrichtenNummer", namespaces=NS))
+        count = int(process.findtext("x:nachrichtenAnzahl", namespaces=NS))
+        listed = set()
+        for document in root.iter(f"{{{xjustiz.NS}}}dokument"):
+            found.append((number, count, document.findtext("x:identifikation/x:id", namespaces=NS)))
+            listed.update(document.xpath(".//x:dateiname/text()", namespaces=NS))
+        # Each part carries exactly the files its message names.
+        assert set(archive.namelist()) == listed | {"xjustiz_nachricht.xml"}
+    return found
+
+
+def test_split_by_file_count_gives_numbered_parts_each_valid_together_complete(
+    sqlite_runtime: Runtime, tmp_path: Path
+) -> None:
+    runtime = sqlite_runtime
+    docs, appeal = case_with_appeal(runtime, tmp_path)
+    everything = [docs["decision"], docs["payslip"], docs["objection"], docs["court"]]
+    # Two documents of two files each, plus the XML, fit in five files.
+    record = make_folder(runtime, appeal, document_ids=everything, max_files=5)
+    parts = record.parts or []
+    assert [p["name"].rsplit("_", 4)[1:] for p in parts] == [
+        ["Teil", "01", "von", "02.zip"],
+        ["Teil", "02", "von", "02.zip"],
+    ]
+    assert all(len(p["files"]) <= 5 for p in parts)
+    found = _all_documents(runtime, record)
+    assert [(n, m) for n, m, _ in found] == [(1, 2), (1, 2), (2, 2), (2, 2)]
+    assert sorted(ident for _, _, ident in found) == sorted(everything)
+
+
+def test_split_by_size_and_a_document_too_large_is_refused(
+    sqlite_runtime: Runtime, tmp_path: Path
+) -> None:
+    runtime = sqlite_runtime
+    docs, appeal = case_with_appeal(runtime, tmp_path)
+    everything = [docs["decision"], docs["payslip"], docs["objection"], docs["court"]]
+    (whole,) = _zips(runtime, make_folder(runtime, appeal, document_ids=everything))
+    groups: dict[str, int] = {}
+    for info in whole.infolist():
+        if info.filename[:3].isdigit():
+            groups[info.filename[:3]] = groups.get(info.filename[:3], 0) + info.file_size
+    largest = max(groups.values())
+    # Room for the largest document and a little more: not for all four.
+    limit = court_folder.XML_RESERVE + 2 * court_folder.XML_PER_DOCUMENT + largest + 1
+    assert limit < sum(groups.values())
+    record = make_folder(runtime, appeal, document_ids=everything, max_bytes=limit)
+    parts = record.parts or []
+    assert len(parts) >= 2
+    found = _all_documents(runtime, record)
+    assert sorted(ident for _, _, ident in found) == sorted(everything)
+    assert [n for n, _, _ in found] == sorted(n for n, _, _ in found)  # file order kept
+    for archive in _zips(runtime, record):
+        assert sum(info.file_size for info in archive.infolist()) <= limit
+
+    with transaction(runtime.sessions, read_only=True) as session:
+        before = session.scalar(select(func.count()).select_from(FileExport))
+    with pytest.raises(InvalidInput) as refused:
+        make_folder(runtime, appeal, document_ids=everything, max_bytes=limit - 2 - largest // 2)
+    assert "zu groß für eine Nachricht an das Gericht" in refused.value.message
+    with transaction(runtime.sessions, read_only=True) as session:
+        assert session.scalar(select(func.count()).select_from(FileExport)) == before
+
+
+def test_missing_schemas_and_an_unknown_court_are_refused_in_german_nothing_recorded(
+    sqlite_runtime: Runtime, tmp_path: Path
+) -> None:
+    runtime = sqlite_runtime
+    _docs, appeal = case_with_appeal(runtime, tmp_path)
+    with pytest.raises(xjustiz.SchemasMissing) as missing:
+        make_folder(runtime, appeal, xjustiz_dir=tmp_path / "nirgends")
+    assert "EAKTE_XJUSTIZ_DIR" in missing.value.message
+    assert "nicht mit dem Produkt ausgeliefert" in missing.value.message
+
+    with transaction(runtime.sessions) as session:
+        record = session.get(Appeal, appeal)
+        record.court = "Sozialgericht  SCHLESWIG "  # case and spaces do not matter
+    assert make_folder(runtime, appeal).form == "xjustiz"
+    with transaction(runtime.sessions) as session:
+        session.get(Appeal, appeal).court = "Sozialgericht Entenhausen"
+    with pytest.raises(InvalidInput) as unknown:
+        make_folder(runtime, appeal)
+    assert "Sozialgericht Entenhausen" in unknown.value.message
+    assert "korrigieren" in unknown.value.message
+    with transaction(runtime.sessions, read_only=True) as session:
+        assert session.scalar(select(func.count()).select_from(FileExport)) == 1
+        assert session.scalar(
+            select(func.count()).select_from(Note).where(Note.text.contains("XJustiz"))
+        ) == 1
+
+
+def _valid_message() -> bytes:
+    import uuid
+    from datetime import UTC, date, datetime
+
+    header = xjustiz.MessageHeader(
+        message_id=str(uuid.uuid4()),
+        process_id=str(uuid.uuid4()),
+        file_id=str(uuid.uuid4()),
+        created_at=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
+        job_centre="Jobcenter Kreis Nordfriesland",
+        court_code=xjustiz.court_code(XJUSTIZ_DIR, "Sozialgericht Schleswig"),
+        court_reference="S 20 AS 54/26",
+        bg_number="95401BG1231743",
+        file_title="Verwaltungsakte 95401BG1231743",
+    )
+    document = xjustiz.MessageDocument(
+        id=str(uuid.uuid4()),
+        number=1,
+        doc_type="bescheid",
+        title="1. Bescheid vom 10.10.2026",
+        letter_date=date(2026, 10, 10),
+        received_at=None,
+        scanned_on=None,
+        sender=None,
+        files=(xjustiz.MessageFile("001_Bescheid_2026-10-10.pdf", "001"),),
+    )
+    return xjustiz.checked(xjustiz.build_message(header, [document], XJUSTIZ_DIR), XJUSTIZ_DIR)
+
+
+@pytest.mark.parametrize(
+    ("broken", "reason"),
+    [
+        # the file's type missing
+        (lambda x: _drop(x, "aktentyp"), "erwartet wird: aktentyp"),
+        (lambda x: _drop(x, "schriftgutobjekte"), "fehlt ein Pflichtelement"),
+        # a part type the list does not have
+        (lambda x: re.sub(rb"(<tns:bestandteil>\s*<code>)001", rb"\g<1>099", x),
+         "kein zulässiger Wert"),
+        # a document class the list does not have
+        (lambda x: x.replace(b"<code>017</code>", b"<code>999</code>"),
+         "kein Code der Liste GDS.Dokumentklasse"),
+        # a court's code list version that is not the one shipped
+        (lambda x: x.replace(b'listVersionID="3.6"', b'listVersionID="3.5"', 1),
+         "ausgeliefert ist Version 3.6"),
+        # an unknown court code
+        (lambda x: x.replace(b"<code>X6078</code>", b"<code>Z9999</code>", 1),
+         "kein Code der Liste GDS.Gerichte"),
+        # akteneinsicht only as the schema fixes it
+        (lambda x: re.sub(rb"(</tns:anzeigename>\s*)(<tns:datei>)",
+                          rb"\1<tns:akteneinsicht>true</tns:akteneinsicht>\2", x),
+         "festen Wert"),
+        (lambda x: x[:-40], "kein wohlgeformtes XML"),
+    ],
+)  # fmt: skip
+def test_broken_messages_are_refused_with_german_reasons(broken, reason: str) -> None:
+    message = _valid_message()
+    assert xjustiz.check_bytes(message, XJUSTIZ_DIR) == []
+    changed = broken(message)
+    assert changed != message
+    problems = xjustiz.check_bytes(changed, XJUSTIZ_DIR)
+    assert problems and any(reason in problem for problem in problems), problems
+    if reason != "kein wohlgeformtes XML":  # the builder's own check refuses it as well
+        with pytest.raises(xjustiz.MessageRefused) as refused:
+            xjustiz.checked(etree.fromstring(changed), XJUSTIZ_DIR)
+        assert "abgewiesen" in refused.value.message
+
+
+def _drop(xml: bytes, name: str) -> bytes:
+    root = etree.fromstring(xml)
+    for element in list(root.iter(f"{{{xjustiz.NS}}}{name}")):
+        element.getparent().remove(element)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def test_recorded_in_the_file_and_the_audit_log_and_parts_download(
+    sqlite_runtime: Runtime, tmp_path: Path
+) -> None:
+    from tests.support import client_for
+
+    runtime = sqlite_runtime
+    docs, appeal = case_with_appeal(runtime, tmp_path)
+    record = make_folder(runtime, appeal)
+    with transaction(runtime.sessions, read_only=True) as session:
+        event = session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.action == "export.created", AuditEvent.object_id == str(record.id)
+            )
+        )
+        assert event.details["form"] == "xjustiz"
+        assert event.details["parts"][0]["sha256"] == record.sha256
+        note = session.scalar(select(Note).where(Note.text.contains("XJustiz")))
+        assert f"Nr. {record.id}" in note.text and record.sha256 in note.text
+    office = client_for(runtime, "ws.1")
+    page = office.get(f"/akte/95401BG1231743/aktenauszug/{record.id}/teil/1")
+    assert page.status_code == 200
+    assert hashlib.sha256(page.content).hexdigest() == record.sha256
+    assert "Teil_01_von_01.zip" in page.headers["content-disposition"]
+    assert office.get(f"/akte/95401BG1231743/aktenauszug/{record.id}/teil/2").status_code == 404
+    stranger = client_for(runtime, "lsb.95403.1")
+    assert stranger.get(f"/akte/95401BG1231743/aktenauszug/{record.id}/teil/1").status_code in (
+        403,
+        404,
+    )
