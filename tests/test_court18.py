@@ -20,6 +20,7 @@ from records import court_folder, xjustiz
 from records.models import Appeal, AuditEvent, Document, FileExport, Note
 from records.runtime import Runtime
 from storage.base import read_bytes
+from tests.support import OWN, pages_client_for
 from tests.support_court18 import XJUSTIZ_DIR, case_with_appeal, make_folder
 
 NS = {"x": xjustiz.NS}
@@ -88,9 +89,7 @@ def test_court_folder_is_a_valid_0005005_with_classes_parts_scans_and_withheld(
     assert _codes(objection, "x:datei/x:bestandteil") == ["001", "006"]
     assert objection.findtext("x:scan/x:scanDatum", namespaces=NS)
     pdf_name = objection.findtext("x:datei/x:dateiname", namespaces=NS)
-    assert objection.xpath("x:datei[2]/x:dateiname.bezugsdatei/text()", namespaces=NS) == [
-        pdf_name
-    ]
+    assert objection.xpath("x:datei[2]/x:dateiname.bezugsdatei/text()", namespaces=NS) == [pdf_name]
     # The sender's name folded into DIN 91379 (a character outside it is not refused).
     assert objection.findtext("x:absenderAnzeigename", namespaces=NS).startswith("Łukasz Nguy")
     # The PDFs are the stored renditions, byte for byte; the withheld one is not there.
@@ -200,9 +199,12 @@ def test_missing_schemas_and_an_unknown_court_are_refused_in_german_nothing_reco
     assert "korrigieren" in unknown.value.message
     with transaction(runtime.sessions, read_only=True) as session:
         assert session.scalar(select(func.count()).select_from(FileExport)) == 1
-        assert session.scalar(
-            select(func.count()).select_from(Note).where(Note.text.contains("XJustiz"))
-        ) == 1
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Note).where(Note.text.contains("XJustiz"))
+            )
+            == 1
+        )
 
 
 def _valid_message() -> bytes:
@@ -282,8 +284,6 @@ def _drop(xml: bytes, name: str) -> bytes:
 def test_recorded_in_the_file_and_the_audit_log_and_parts_download(
     sqlite_runtime: Runtime, tmp_path: Path
 ) -> None:
-    from tests.support import client_for
-
     runtime = sqlite_runtime
     docs, appeal = case_with_appeal(runtime, tmp_path)
     record = make_folder(runtime, appeal)
@@ -297,14 +297,60 @@ def test_recorded_in_the_file_and_the_audit_log_and_parts_download(
         assert event.details["parts"][0]["sha256"] == record.sha256
         note = session.scalar(select(Note).where(Note.text.contains("XJustiz")))
         assert f"Nr. {record.id}" in note.text and record.sha256 in note.text
-    office = client_for(runtime, "ws.1")
+    office = pages_client_for(runtime, "ws.1")
     page = office.get(f"/akte/95401BG1231743/aktenauszug/{record.id}/teil/1")
-    assert page.status_code == 200
+    assert page.status_code == 200, page.text[:3000]
     assert hashlib.sha256(page.content).hexdigest() == record.sha256
     assert "Teil_01_von_01.zip" in page.headers["content-disposition"]
     assert office.get(f"/akte/95401BG1231743/aktenauszug/{record.id}/teil/2").status_code == 404
-    stranger = client_for(runtime, "lsb.95403.1")
+    stranger = pages_client_for(runtime, "lsb.95403.1")
     assert stranger.get(f"/akte/95401BG1231743/aktenauszug/{record.id}/teil/1").status_code in (
         403,
         404,
     )
+
+
+def test_the_page_offers_the_court_folder_for_an_appeal_and_lists_its_parts(
+    sqlite_runtime: Runtime, tmp_path: Path
+) -> None:
+    runtime = sqlite_runtime
+    docs, appeal = case_with_appeal(runtime, tmp_path)
+    office = pages_client_for(runtime, "ws.1")
+    address = f"/akte/{OWN}/aktenauszug?klage={appeal}"
+    form = office.get(address).text
+    assert "Ordner für das elektronische Gerichtspostfach (XJustiz)" in form
+    assert (
+        "Ordner für das elektronische Gerichtspostfach"
+        not in office.get(f"/akte/{OWN}/aktenauszug").text
+    )  # the whole file: no court, no folder
+    sent = office.post(
+        address,
+        data={
+            "scope": f"appeal:{appeal}",
+            "form": "xjustiz",
+            "recipient": "Sozialgericht Schleswig, Az. S 20 AS 54/26",
+            "legal_basis": "sgg_104",
+            "include": [docs["decision"], docs["court"], docs["objection"]],
+        },
+    )
+    assert sent.status_code == 200, sent.text
+    assert "Ordner für das Gerichtspostfach Nr." in sent.text
+    links = re.findall(r'href="([^"]+/teil/\d+)"', sent.text)
+    assert links and all(link.startswith(f"/akte/{OWN}/aktenauszug/") for link in links)
+    part = office.get(links[0])
+    assert part.status_code == 200 and part.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(part.content))
+    assert xjustiz.check_bytes(archive.read("xjustiz_nachricht.xml"), XJUSTIZ_DIR) == []
+    # The history names the form.
+    assert "Ordner für das elektronische Gerichtspostfach (XJustiz)" in office.get(address).text
+
+    # Without the schemas: refused at the form's field, in German, nothing recorded.
+    runtime.settings.xjustiz_dir = tmp_path / "fehlt"
+    refused = office.post(
+        address,
+        data={"scope": f"appeal:{appeal}", "form": "xjustiz", "include": [docs["court"]]},
+    )
+    assert refused.status_code == 422
+    assert "EAKTE_XJUSTIZ_DIR" in refused.text and 'id="export-form-error"' in refused.text
+    with transaction(runtime.sessions, read_only=True) as session:
+        assert session.scalar(select(func.count()).select_from(FileExport)) == 1
