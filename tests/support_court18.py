@@ -78,10 +78,14 @@ def _with_pdf(runtime: Runtime, document_id: str, texts: list[str], tmp: Path, *
             setattr(document, name, value)
 
 
-def case_with_appeal(runtime: Runtime, tmp: Path) -> tuple[dict[str, str], int]:
+def case_with_appeal(
+    runtime: Runtime, tmp: Path, *, people: bool = True
+) -> tuple[dict[str, str], int]:
     """OWN's file (decision, pay slip, objection, court letter) and the appeal the court's
-    letter starts, registered by the Widerspruchsstelle: (document ids by name, appeal id)."""
-    load_people(runtime)
+    letter starts, registered by the Widerspruchsstelle: (document ids by name, appeal id).
+    `people`: load the sample people first (the live server's fixture has)."""
+    if people:
+        load_people(runtime)
     docs = {
         name: file_indexed(runtime, OWN, doc_type, indexed, target=target)
         for name, (doc_type, indexed, target, _pages, _details) in CASE_FILE.items()
