@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
+import subprocess
 import uuid
 import zipfile
 from pathlib import Path
@@ -17,10 +19,12 @@ from sqlalchemy import func, select
 from core.db import transaction
 from core.errors import InvalidInput
 from records import court_folder, xjustiz
+from records.disposal import pdfa_version
 from records.models import Appeal, AuditEvent, Document, FileExport, Note
 from records.runtime import Runtime
 from storage.base import read_bytes
 from tests.support import OWN, pages_client_for
+from tests.support_pdf import verapdf
 from tests.support_court18 import XJUSTIZ_DIR, case_with_appeal, make_folder
 
 NS = {"x": xjustiz.NS}
@@ -354,3 +358,39 @@ def test_the_page_offers_the_court_folder_for_an_appeal_and_lists_its_parts(
     assert "EAKTE_XJUSTIZ_DIR" in refused.text and 'id="export-form-error"' in refused.text
     with transaction(runtime.sessions, read_only=True) as session:
         assert session.scalar(select(func.count()).select_from(FileExport)) == 1
+
+
+def test_transfervermerk_and_fehlblatt_are_pdfa(sqlite_runtime: Runtime, tmp_path: Path) -> None:
+    validator = verapdf()
+    runtime = sqlite_runtime
+    docs, appeal = case_with_appeal(runtime, tmp_path)
+    record = make_folder(
+        runtime,
+        appeal,
+        document_ids=[docs["payslip"], docs["court"]],
+        withheld={docs["payslip"]: "Schutz Dritter (§ 25 Abs. 3 SGB X)"},
+    )
+    (archive,) = _zips(runtime, record)
+    made = [n for n in archive.namelist() if n.endswith(("_Transfervermerk.pdf", "_Fehlblatt.pdf"))]
+    assert len(made) == 2
+    for name in made:
+        path = tmp_path / name
+        path.write_bytes(archive.read(name))
+        claimed = pdfa_version(path)
+        assert claimed is not None, name
+        flavour = claimed.removeprefix("PDF/A-")
+        result = subprocess.run(
+            [str(validator), "--flavour", flavour, "--format", "json", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode in (0, 1), result.stderr[-2000:]
+        (job,) = json.loads(result.stdout)["report"]["jobs"]
+        (validation,) = job["validationResult"]
+        failed = [
+            f"{rule['clause']}-{rule['testNumber']}: {rule['description']}"
+            for rule in validation["details"]["ruleSummaries"]
+            if rule["status"] == "failed"
+        ]
+        assert validation["compliant"], f"{name}: " + "\n".join(failed)
