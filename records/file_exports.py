@@ -458,6 +458,11 @@ def readable_export(gate: Gate, export_id: int, action: str) -> FileExport:
 def export_pdf(gate: Gate, blobs: BlobStore, export_id: int) -> tuple[bytes, str]:
     """The stored PDF (its hash checked by the blob store) and a file name; audited."""
     record = gate.export(export_id, "export.download", audited=False)
+    if record.form != "pdf":
+        raise NotFound(
+            "Dieser Aktenauszug ist ein Ordner für das Gerichtspostfach (XJustiz): bitte seine "
+            "Teile auf der Seite „Aktenauszug“ der Akte herunterladen."
+        )
     content = read_bytes(blobs, record.blob_key)
     gate.record_on(record, "export.download", sha256=record.sha256)
     return content, f"Aktenauszug-{record.household.bg_number}-Nr{record.id}.pdf"
