@@ -99,11 +99,15 @@ def plan_court_folder(
     xjustiz_dir: Path,
     document_ids: list[uuid.UUID] | None = None,
     withheld: dict[uuid.UUID, str] | None = None,
+    court_code: str | None = None,
     job_centre: str = "Jobcenter",
     now: datetime | None = None,
 ) -> CourtFolderPlan:
     """Check the request (rights, documents, withheld, the schemas, the court in GDS.Gerichte);
-    say what the folder holds. Refusals are German; nothing is recorded."""
+    say what the folder holds. Refusals are German; nothing is recorded.
+
+    The court is found in GDS.Gerichte by the name the appeal records, or is `court_code`
+    chosen in the form when the name is not in the list."""
     xjustiz.require_schemas(xjustiz_dir)
     if appeal_id is None:
         raise InvalidInput(
@@ -130,7 +134,11 @@ def plan_court_folder(
         now=now,
     )
     assert appeal is not None  # plan_export refused an appeal of another file
-    code = xjustiz.court_code(xjustiz_dir, appeal.court)
+    code = (
+        xjustiz.chosen_court(xjustiz_dir, court_code)
+        if court_code
+        else xjustiz.court_code(xjustiz_dir, appeal.court)
+    )
     documents = []
     for number, item in enumerate(plan.items, 1):
         document = session.get(Document, uuid.UUID(item.document_id))

@@ -165,18 +165,31 @@ def court_code(xjustiz_dir: Path, court_name: str) -> str:
     if found is None:
         raise InvalidInput(
             f"Das Gericht „{court_name}“ steht nicht im XJustiz-Gerichtsverzeichnis "
-            "(Codeliste GDS.Gerichte). Bitte den Namen des Gerichts bei der Klage so "
-            "korrigieren, wie er im Verzeichnis steht (zum Beispiel „Sozialgericht "
-            "Schleswig“).",
+            "(Codeliste GDS.Gerichte). Bitte das Gericht unter „Gericht laut "
+            "XJustiz-Verzeichnis“ wählen; der Name bei der Klage bleibt, wie er ist.",
             code="court",
         )
     return found
 
 
-def court_names(xjustiz_dir: Path, prefix: str = "Sozialgericht") -> list[str]:
-    """The courts of the list whose names start with `prefix`, sorted (to choose from)."""
-    values = courts(xjustiz_dir).values.values()
-    return sorted(name for name in values if name.startswith(prefix))
+def social_courts(xjustiz_dir: Path) -> list[tuple[str, str]]:
+    """(code, name) of the social courts of GDS.Gerichte, by name: what the form offers when
+    the court recorded at an appeal is not found by its name. Empty without the schemas."""
+    try:
+        listed = courts(xjustiz_dir)
+    except SchemasMissing:
+        return []
+    found = [(code, name) for code, name in listed.values.items() if "ozialgericht" in name]
+    return sorted(found, key=lambda entry: entry[1])
+
+
+def chosen_court(xjustiz_dir: Path, code: str) -> str:
+    """A court code chosen in the form, checked against GDS.Gerichte."""
+    if code not in courts(xjustiz_dir).values:
+        raise InvalidInput(
+            "Das gewählte Gericht steht nicht im XJustiz-Gerichtsverzeichnis.", code="court"
+        )
+    return code
 
 
 def document_class(doc_type: str | None) -> str:

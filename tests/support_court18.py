@@ -105,6 +105,7 @@ def make_folder(
     document_ids: list[str] | None = None,
     withheld: dict[str, str] | None = None,
     xjustiz_dir: Path = XJUSTIZ_DIR,
+    court_code: str | None = None,
     **limits: Any,
 ) -> FileExport:
     """The court folder as the page makes it: planned, built, recorded (three steps)."""
@@ -120,6 +121,7 @@ def make_folder(
             xjustiz_dir=xjustiz_dir,
             document_ids=[uuid.UUID(d) for d in document_ids] if document_ids else None,
             withheld={uuid.UUID(k): v for k, v in (withheld or {}).items()},
+            court_code=court_code,
             job_centre="Jobcenter Kreis Nordfriesland",
         )
     built = court_folder.build_court_folder(plan, runtime.blobs, **limits)

@@ -24,8 +24,8 @@ from records.models import Appeal, AuditEvent, Document, FileExport, Note
 from records.runtime import Runtime
 from storage.base import read_bytes
 from tests.support import OWN, pages_client_for
-from tests.support_pdf import verapdf
 from tests.support_court18 import XJUSTIZ_DIR, case_with_appeal, make_folder
+from tests.support_pdf import verapdf
 
 NS = {"x": xjustiz.NS}
 
@@ -200,15 +200,24 @@ def test_missing_schemas_and_an_unknown_court_are_refused_in_german_nothing_reco
     with pytest.raises(InvalidInput) as unknown:
         make_folder(runtime, appeal)
     assert "Sozialgericht Entenhausen" in unknown.value.message
-    assert "korrigieren" in unknown.value.message
+    assert "Gericht laut XJustiz-Verzeichnis" in unknown.value.message
     with transaction(runtime.sessions, read_only=True) as session:
         assert session.scalar(select(func.count()).select_from(FileExport)) == 1
-        assert (
-            session.scalar(
-                select(func.count()).select_from(Note).where(Note.text.contains("XJustiz"))
-            )
-            == 1
-        )
+    # The court chosen from the list in the form instead; the appeal keeps its name.
+    code = dict((name, code) for code, name in xjustiz.social_courts(XJUSTIZ_DIR))
+    chosen = make_folder(runtime, appeal, court_code=code["Sozialgericht Schleswig"])
+    (archive,) = _zips(runtime, chosen)
+    root = _message(archive)
+    assert _codes(root, "x:nachrichtenkopf/x:auswahl_empfaenger/x:empfaenger.gericht") == [
+        code["Sozialgericht Schleswig"]
+    ]
+    with pytest.raises(InvalidInput):
+        make_folder(runtime, appeal, court_code="Z9999")
+    with transaction(runtime.sessions, read_only=True) as session:
+        assert session.scalar(select(func.count()).select_from(FileExport)) == 2
+        notes = select(func.count()).select_from(Note).where(Note.text.contains("XJustiz"))
+        assert session.scalar(notes) == 2
+        assert session.get(Appeal, appeal).court == "Sozialgericht Entenhausen"
 
 
 def _valid_message() -> bytes:

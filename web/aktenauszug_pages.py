@@ -26,7 +26,7 @@ from api.deps import RuntimeDep, current_user, get_type_names
 from core.dates import german
 from core.db import transaction
 from core.errors import InvalidInput
-from records import court_folder
+from records import court_folder, xjustiz
 from records import file_exports as exports
 from records.access import Capability, Gate
 from records.history import local_time
@@ -67,6 +67,7 @@ class ExportForm:
     withheld: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     form: str = "pdf"  # "xjustiz": the court folder (appeals only)
+    court_code: str = ""  # chosen from GDS.Gerichte when the appeal's court name is not found
 
 
 @dataclass(frozen=True)
@@ -228,6 +229,7 @@ def _page(
         result=result,
         history=history,
         forms=list(FORMS.items()),
+        courts=xjustiz.social_courts(runtime.settings.xjustiz_dir) if appeal_id else [],
     )
 
 
@@ -258,6 +260,7 @@ def _posted_form(posted: list[tuple[str, str]]) -> tuple[ExportForm, str]:
         included,
         withheld,
         form="xjustiz" if values.get("form") == "xjustiz" else "pdf",
+        court_code=values.get("court_code", "").strip(),
     )
     return form, values.get("scope", FILE)
 
@@ -335,6 +338,7 @@ def _create_court_folder(
                 xjustiz_dir=runtime.settings.xjustiz_dir,
                 document_ids=ids,
                 withheld=held,
+                court_code=form.court_code or None,
                 job_centre=runtime.settings.job_centre_name,
             )
         built = court_folder.build_court_folder(plan, runtime.blobs, work)
