@@ -46,9 +46,10 @@ def _codes(root: etree._Element, path: str) -> list[str]:
 
 
 def test_court_folder_is_a_valid_0005005_with_classes_parts_scans_and_withheld(
-    sqlite_runtime: Runtime, tmp_path: Path
+    runtime: Runtime, tmp_path: Path
 ) -> None:
-    runtime = sqlite_runtime
+    """On both backend sets: SQLite, local folder and embedded index; PostgreSQL, MinIO and
+    OpenSearch (marked services)."""
     docs, appeal = case_with_appeal(runtime, tmp_path)
     record = make_folder(
         runtime,
