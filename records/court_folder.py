@@ -144,6 +144,7 @@ def plan_court_folder(
         document = session.get(Document, uuid.UUID(item.document_id))
         assert document is not None
         held = item.withheld_reason is not None
+        record = None if held else _scan_record(blobs, document)
         documents.append(
             FolderDocument(
                 id=item.document_id,
@@ -153,11 +154,11 @@ def plan_court_folder(
                 day=item.date,
                 received_at=document.received_at,
                 incoming=document.direction != "out",
-                scanned_on=_scanned_on(document),
+                scanned_on=_scanned_on(document, record),
                 sender=None if held else item.sender,
                 pages=document.page_count or 0,
                 pdf_key=None if held else document.pdf_key,
-                scan_record=None if held else _scan_record(blobs, document),
+                scan_record=record,
                 withheld_reason=item.withheld_reason,
             )
         )
@@ -171,9 +172,14 @@ def plan_court_folder(
     )
 
 
-def _scanned_on(document: Document) -> date | None:
-    """The day the paper was captured: its arrival in the product, local time."""
-    if document.direction == "out" or document.received_at is None:
+# Channels that bring files, not paper: no scan date for what came through them.
+NOT_SCANNED = ("mailbox", "file")
+
+
+def _scanned_on(document: Document, record: dict[str, Any] | None) -> date | None:
+    """The day the paper was captured (its arrival in the product, local time); None for an
+    outgoing decision, an e-mail or a file a caseworker filed, none of them scanned paper."""
+    if document.direction == "out" or record is None or record.get("channel") in NOT_SCANNED:
         return None
     return document.received_at.astimezone(LOCAL_TZ).date()
 

@@ -93,6 +93,8 @@ def test_court_folder_is_a_valid_0005005_with_classes_parts_scans_and_withheld(
     objection = by_id[docs["objection"]][1]
     assert _codes(objection, "x:datei/x:bestandteil") == ["001", "006"]
     assert objection.findtext("x:scan/x:scanDatum", namespaces=NS)
+    # A decision the job centre sent was never scanned paper: no scan date.
+    assert by_id[docs["decision"]][1].find("x:scan", NS) is None
     pdf_name = objection.findtext("x:datei/x:dateiname", namespaces=NS)
     assert objection.xpath("x:datei[2]/x:dateiname.bezugsdatei/text()", namespaces=NS) == [pdf_name]
     # The sender's name folded into DIN 91379 (a character outside it is not refused).
