@@ -406,3 +406,21 @@ def test_transfervermerk_and_fehlblatt_are_pdfa(sqlite_runtime: Runtime, tmp_pat
             if rule["status"] == "failed"
         ]
         assert validation["compliant"], f"{name}: " + "\n".join(failed)
+
+
+def test_every_part_of_a_court_folder_is_destroyed_with_the_file(
+    sqlite_runtime: Runtime, tmp_path: Path
+) -> None:
+    from records.destruction import _file_work
+    from records.models import Household
+
+    runtime = sqlite_runtime
+    docs, appeal = case_with_appeal(runtime, tmp_path)
+    record = make_folder(runtime, appeal, document_ids=list(docs.values()), max_files=5)
+    keys = [part["key"] for part in record.parts or []]
+    assert len(keys) == 2
+    with transaction(runtime.sessions, read_only=True) as session:
+        household = session.scalar(select(Household).where(Household.bg_number == OWN))
+        documents = list(session.scalars(select(Document).where(Document.household == household)))
+        work = _file_work(session, household, documents)
+    assert set(keys) <= set(work["blobs"])
