@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import unicodedata
 import uuid
 import zipfile
 from dataclasses import dataclass
@@ -186,8 +187,7 @@ def _scanned_on(document: Document, record: dict[str, Any] | None) -> date | Non
 
 def file_stem(number: int, title: str, day: date | None) -> str:
     """`001_Bescheid_2026-10-01`: number, title in ASCII, date; short enough for the suffix."""
-    text = fold_umlauts(title, style="spelled")
-    cleaned = re.sub(r"[^0-9A-Za-z-]+", "_", text).strip("_") or "Dokument"
+    cleaned = re.sub(r"[^0-9A-Za-z-]+", "_", _latin(title)).strip("_") or "Dokument"
     tail = f"_{day.isoformat()}" if day else ""
     room = MAX_NAME - len(f"{number:03d}_") - len(tail) - len("_Transfervermerk.pdf")
     return f"{number:03d}_{cleaned[:room].rstrip('_')}{tail}"
@@ -287,9 +287,22 @@ def build_court_folder(
     return BuiltCourtFolder(parts=parts, listed=listed, pages=pages)
 
 
+# Latin letters that do not decompose into a base letter and an accent.
+_LETTERS = str.maketrans(
+    {"Ł": "L", "ł": "l", "Æ": "Ae", "æ": "ae", "Ø": "O", "ø": "o", "Œ": "Oe", "œ": "oe",
+     "Đ": "D", "đ": "d", "ı": "i", "Þ": "Th", "þ": "th"}
+)  # fmt: skip
+
+
+def _latin(text: str) -> str:
+    """German umlauts spelled out (ä -> ae), other letters without their accents (ó -> o)."""
+    text = fold_umlauts(text, style="spelled").translate(_LETTERS)
+    folded = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in folded if not unicodedata.combining(char))
+
+
 def _ascii(text: str) -> str:
-    folded = fold_umlauts(text, style="spelled")
-    return re.sub(r"[^0-9A-Za-z-]+", "-", folded).strip("-")[:30] or "ohne"
+    return re.sub(r"[^0-9A-Za-z-]+", "-", _latin(text)).strip("-")[:30] or "ohne"
 
 
 def _entry(document: FolderDocument, blobs: BlobStore, folder: Path) -> _Entry:

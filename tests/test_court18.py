@@ -424,3 +424,20 @@ def test_every_part_of_a_court_folder_is_destroyed_with_the_file(
         documents = list(session.scalars(select(Document).where(Document.household == household)))
         work = _file_work(session, household, documents)
     assert set(keys) <= set(work["blobs"])
+
+
+def test_file_names_keep_to_the_mailbox_rules_for_any_title() -> None:
+    from datetime import date
+
+    titles = ["Änderungsbescheid (Kosten der Unterkunft) – Łódź/Ærø: " * 5, "", "§§ ///", "Ü"]
+    names = []
+    for number, title in enumerate(titles, 1):
+        stem = court_folder.file_stem(number, title, date(2026, 10, 1))
+        for name in (f"{stem}.pdf", f"{stem}_Transfervermerk.pdf", f"{stem}_Fehlblatt.pdf"):
+            assert court_folder.FILE_NAME.match(name), name
+            assert len(name) <= court_folder.MAX_NAME
+            names.append(name)
+    assert len(set(names)) == len(names)
+    assert names[0].startswith("001_Aenderungsbescheid_Kosten_der_Unterkunft_Lodz_Aero_")
+    assert names[0].endswith("_2026-10-01.pdf")
+    assert names[3] == "002_Dokument_2026-10-01.pdf"
