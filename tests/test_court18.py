@@ -335,6 +335,8 @@ def test_the_page_offers_the_court_folder_for_an_appeal_and_lists_its_parts(
     address = f"/akte/{OWN}/aktenauszug?klage={appeal}"
     form = office.get(address).text
     assert "Ordner für das elektronische Gerichtspostfach (XJustiz)" in form
+    # The social courts of GDS.Gerichte to choose from, should the appeal's name not be found.
+    assert "Gericht laut XJustiz-Verzeichnis" in form and ">Landessozialgericht" in form
     assert (
         "Ordner für das elektronische Gerichtspostfach"
         not in office.get(f"/akte/{OWN}/aktenauszug").text
