@@ -488,8 +488,17 @@ def _unshared_originals(session: Session, documents: list[Document]) -> tuple[li
 def _file_work(session: Session, household: Household, documents: list[Document]) -> dict[str, Any]:
     originals, shared = _unshared_originals(session, documents)
     exports = list(
-        session.scalars(select(FileExport.blob_key).where(FileExport.household_id == household.id))
+        session.execute(
+            select(FileExport.blob_key, FileExport.parts).where(
+                FileExport.household_id == household.id
+            )
+        )
     )
+    # issue 18 (court18): a court folder (form "xjustiz") has a zip per part, the first of them
+    # in blob_key.
+    export_keys = [key for key, _ in exports] + [
+        part["key"] for key, parts in exports for part in parts or [] if part["key"] != key
+    ]
     notes = session.scalars(
         select(Note.id).where(Note.household_id == household.id, Note.document_id.is_(None))
     )
@@ -498,7 +507,7 @@ def _file_work(session: Session, household: Household, documents: list[Document]
         session.scalars(select(ScanBatch.id).where(ScanBatch.preset_household_id == household.id))
     )
     return {
-        "blobs": sorted(set(_page_keys(documents) + originals + exports)),
+        "blobs": sorted(set(_page_keys(documents) + originals + export_keys)),
         "index": [str(d.id) for d in documents] + [file_note_key(n) for n in notes],
         "documents": [str(d.id) for d in documents],
         "batches": sorted(str(b) for b in batch_ids),

@@ -458,6 +458,92 @@ def readable_export(gate: Gate, export_id: int, action: str) -> FileExport:
 def export_pdf(gate: Gate, blobs: BlobStore, export_id: int) -> tuple[bytes, str]:
     """The stored PDF (its hash checked by the blob store) and a file name; audited."""
     record = gate.export(export_id, "export.download", audited=False)
+    if record.form != "pdf":
+        raise NotFound(
+            "Dieser Aktenauszug ist ein Ordner für das Gerichtspostfach (XJustiz): bitte seine "
+            "Teile auf der Seite „Aktenauszug“ der Akte herunterladen."
+        )
     content = read_bytes(blobs, record.blob_key)
     gate.record_on(record, "export.download", sha256=record.sha256)
     return content, f"Aktenauszug-{record.household.bg_number}-Nr{record.id}.pdf"
+
+
+# The court folder (XJustiz, records/court_folder.py) -------------------------------------
+
+
+def record_court_folder(
+    gate: Gate,
+    plan: ExportPlan,
+    parts: list[dict[str, Any]],
+    listed: list[dict[str, Any]],
+    pages: int,
+) -> FileExport:
+    """Record a built court folder (form "xjustiz") in the file (FileExport with its parts and
+    a Vermerk) and in the audit log, as `record_export` does for the PDF."""
+    session, user = gate.session, gate.user
+    _export_right(gate, plan.header.bg_number, "export.create", audited=False)
+    first = parts[0]
+    record = gate.created(
+        FileExport(
+            household_id=plan.household_id,
+            scope=plan.scope,
+            objection_id=plan.objection_id,
+            appeal_id=plan.appeal_id,
+            recipient=plan.header.recipient,
+            legal_basis=plan.legal_basis,
+            purpose=plan.header.purpose,
+            documents=listed,
+            page_count=pages,
+            sha256=first["sha256"],
+            size_bytes=first["size_bytes"],
+            blob_key=first["key"],
+            created_by_login=user.login,
+            created_by_name=user.name,
+            created_at=plan.header.created_at,
+            form="xjustiz",
+            parts=parts,
+        ),
+        "export.created",
+        form="xjustiz",
+        recipient=plan.header.recipient,
+        legal_basis=plan.legal_basis,
+        scope=plan.scope,
+        appeal=plan.appeal_id,
+        documents=[entry["document_id"] for entry in listed],
+        withheld={
+            entry["document_id"]: entry["withheld_reason"]
+            for entry in listed
+            if entry["withheld_reason"]
+        },
+        parts=[{"name": part["name"], "sha256": part["sha256"]} for part in parts],
+    )
+    held = sum(1 for entry in listed if entry["withheld_reason"])
+    session.add(
+        Note(
+            household_id=plan.household_id,
+            author_login=user.login,
+            author_name=user.name,
+            text=(
+                f"Verwaltungsakte für das Gericht (XJustiz) Nr. {record.id} erstellt "
+                f"({plan.header.legal_basis}) für {plan.header.recipient}: "
+                f"{len(listed)} Dokumente"
+                + (f", davon {held} zurückgehalten" if held else "")
+                + f", {len(parts)} Teil{'e' if len(parts) != 1 else ''}: "
+                + "; ".join(f"{part['name']} SHA-256 {part['sha256']}" for part in parts)
+                + "."
+            ),
+            created_at=plan.header.created_at,
+        )
+    )
+    return record
+
+
+def export_part(gate: Gate, blobs: BlobStore, export_id: int, number: int) -> tuple[bytes, str]:
+    """One part (zip) of a court folder (its hash checked by the blob store); audited."""
+    record = gate.export(export_id, "export.download", audited=False)
+    part = next((p for p in record.parts or [] if p.get("number") == number), None)
+    if record.form != "xjustiz" or part is None:
+        raise NotFound("Diesen Teil gibt es bei diesem Aktenauszug nicht.")
+    content = read_bytes(blobs, part["key"])
+    gate.record_on(record, "export.download", sha256=part["sha256"], part=number)
+    return content, str(part["name"])

@@ -246,6 +246,10 @@ DETAIL_LABELS: dict[str, str] = {
     "sender": "abgebende Stelle",
     "candidates": "passende Bedarfsgemeinschaften",
     "shown": "angezeigt",
+    # issue 18, court18: the court folder (XJustiz) of an Aktenauszug
+    "form": "Form",
+    "parts": "Teile",
+    "part": "Teil",
 }
 CHANNEL_LABELS: dict[str, str] = {
     "upload": "Scanstelle (Upload)",

@@ -7,6 +7,9 @@ another scope and sends the form, and puts what the server answers (this page) i
 The form posts to this page: an error stands at its field with everything chosen and typed
 kept (422); a success shows the export to download and lists it. The same services, checks
 and audit as the JSON API (records.file_exports), through the gate.
+
+For an appeal the form offers a second form of the export: the folder for the court's
+electronic mailbox (XJustiz 0005005, records/court_folder.py), downloaded as one zip per part.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from api.deps import RuntimeDep, current_user, get_type_names
 from core.dates import german
 from core.db import transaction
 from core.errors import InvalidInput
+from records import court_folder, xjustiz
 from records import file_exports as exports
 from records.access import Capability, Gate
 from records.history import local_time
@@ -37,7 +41,19 @@ FILE = "file"
 # The scope's parameter in the page's address, by kind.
 SCOPE_PARAMS = {"objection": "widerspruch", "appeal": "klage"}
 # Which field a refusal of records.file_exports.plan_export is about, by its code.
-ERROR_FIELDS = {"recipient": "recipient", "legal_basis": "legal_basis"}
+ERROR_FIELDS = {
+    "recipient": "recipient",
+    "legal_basis": "legal_basis",
+    "court": "form",
+    "scope": "form",
+    "xjustiz_missing": "form",
+    "xjustiz_refused": "form",
+}
+# The forms of an export, as the form offers them for an appeal.
+FORMS = {
+    "pdf": "Ein PDF (Aktenauszug)",
+    "xjustiz": "Ordner für das elektronische Gerichtspostfach (XJustiz)",
+}
 
 
 @dataclass
@@ -50,6 +66,8 @@ class ExportForm:
     included: set[str] | None = None  # None: the scope's documents
     withheld: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    form: str = "pdf"  # "xjustiz": the court folder (appeals only)
+    court_code: str = ""  # chosen from GDS.Gerichte when the appeal's court name is not found
 
 
 @dataclass(frozen=True)
@@ -78,6 +96,32 @@ class ExportRow:
     pdf_url: str
     documents: int
     withheld: int
+    form: str = "pdf"
+    form_name: str = FORMS["pdf"]
+    parts: tuple[PartLink, ...] = ()
+
+
+@dataclass(frozen=True)
+class PartLink:
+    """One zip of a court folder: its name, size and address."""
+
+    name: str
+    size: str
+    url: str
+    files: int
+
+
+def _parts(record: FileExport) -> tuple[PartLink, ...]:
+    base = PATH.format(bg_number=record.household.bg_number)
+    return tuple(
+        PartLink(
+            name=str(part["name"]),
+            size=f"{int(part['size_bytes']) / (1024 * 1024):.1f} MB".replace(".", ","),
+            url=f"{base}/{record.id}/teil/{int(part['number'])}",
+            files=len(part.get("files") or []),
+        )
+        for part in record.parts or []
+    )
 
 
 def _export_row(record: FileExport) -> ExportRow:
@@ -97,6 +141,9 @@ def _export_row(record: FileExport) -> ExportRow:
         pdf_url=f"/api/exports/{record.id}/pdf",
         documents=count,
         withheld=withheld,
+        form=record.form,
+        form_name=FORMS.get(record.form, record.form),
+        parts=_parts(record) if record.form == "xjustiz" else (),
     )
 
 
@@ -181,6 +228,8 @@ def _page(
         selection=f"{chosen} von {len(rows)} Dokumenten gewählt",
         result=result,
         history=history,
+        forms=list(FORMS.items()),
+        courts=xjustiz.social_courts(runtime.settings.xjustiz_dir) if appeal_id else [],
     )
 
 
@@ -206,7 +255,12 @@ def _posted_form(posted: list[tuple[str, str]]) -> tuple[ExportForm, str]:
         if key.startswith("withhold-") and value.strip()
     }
     form = ExportForm(
-        values.get("recipient", ""), values.get("legal_basis", ""), included, withheld
+        values.get("recipient", ""),
+        values.get("legal_basis", ""),
+        included,
+        withheld,
+        form="xjustiz" if values.get("form") == "xjustiz" else "pdf",
+        court_code=values.get("court_code", "").strip(),
     )
     return form, values.get("scope", FILE)
 
@@ -232,6 +286,8 @@ def _create(
     work = runtime.settings.data_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
     names = get_type_names(runtime)
+    if form.form == "xjustiz":
+        return _create_court_folder(runtime, user, bg_number, form, kind, case, ids, held)
     try:
         # As the JSON API: checked and planned in one transaction, built outside any, recorded
         # in another (on SQLite a transaction holds the write lock for everybody).
@@ -256,6 +312,60 @@ def _create(
         record = exports.record_export(Gate(session, user), plan, built)
         session.flush()
         return _export_row(record)
+
+
+def _create_court_folder(
+    runtime: Runtime,
+    user: User,
+    bg_number: str,
+    form: ExportForm,
+    kind: str,
+    case: int | None,
+    ids: list[uuid.UUID],
+    held: dict[uuid.UUID, str],
+) -> ExportRow | None:
+    """The court folder the form asks for (planned, built, recorded as the PDF is); its row, or
+    None with `form.errors` set."""
+    work = runtime.settings.data_dir / "work"
+    try:
+        with transaction(runtime.sessions) as session:
+            plan = court_folder.plan_court_folder(
+                Gate(session, user),
+                runtime.blobs,
+                bg_number,
+                get_type_names(runtime),
+                appeal_id=case if kind == "appeal" else None,
+                xjustiz_dir=runtime.settings.xjustiz_dir,
+                document_ids=ids,
+                withheld=held,
+                court_code=form.court_code or None,
+                job_centre=runtime.settings.job_centre_name,
+            )
+        built = court_folder.build_court_folder(plan, runtime.blobs, work)
+    except InvalidInput as error:
+        form.errors[ERROR_FIELDS.get(error.code or "", "documents")] = error.message
+        return None
+    with transaction(runtime.sessions) as session:
+        record = exports.record_court_folder(
+            Gate(session, user), plan.export, built.parts, built.listed, built.pages
+        )
+        session.flush()
+        return _export_row(record)
+
+
+@router.get(PATH + "/{export_id}/teil/{number}")
+def download_part(
+    bg_number: str, export_id: int, number: int, request: Request, runtime: RuntimeDep
+) -> Response:
+    """One part (zip) of a court folder; audited."""
+    user = current_user(request, runtime)
+    with transaction(runtime.sessions) as session:
+        content, name = exports.export_part(Gate(session, user), runtime.blobs, export_id, number)
+    return Response(
+        content,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.post(PATH, response_class=HTMLResponse)
