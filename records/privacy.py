@@ -149,6 +149,20 @@ ACTION_LABELS: dict[str, str] = {
     "retention.hold_set": "Sperre gegen die Vernichtung gesetzt",
     "retention.hold_lifted": "Sperre gegen die Vernichtung aufgehoben",
     "records.due": "Liste der fälligen Akten angezeigt",
+    # issue 18, audit18: auditors' accesses (Prüfung, Akteneinsicht)
+    "inspection.grant": "Prüfzugang gewähren",
+    "inspection.granted": "Prüfzugang gewährt",
+    "inspection.end": "Prüfzugang beenden",
+    "inspection.ended": "Prüfzugang beendet",
+    "inspection.accesses": "Liste der Prüfzugänge angezeigt",
+    "inspection.list": "Eigene Prüfzugänge angezeigt",
+    "inspection.access": "Prüfzugang aufgerufen",
+    "inspection.households": "Akten eines Prüfzugangs angezeigt",
+    "inspection.household": "Akte im Prüfzugang geöffnet",
+    "inspection.view": "Dokument im Prüfzugang angesehen",
+    "inspection.page": "Seite im Prüfzugang angesehen",
+    "inspection.download": "Dokument im Prüfzugang heruntergeladen (Wasserzeichen)",
+    "inspection.report": "Bericht zum Prüfzugang erstellt",
 }
 OUTCOME_LABELS: dict[str, str] = {
     "ok": "erfolgt",
@@ -170,8 +184,16 @@ OBJECT_LABELS: dict[str, str] = {
     "user": "Konto",
     "member": "Person",
     "mailbox_message": "E-Mail",
+    "audit_access": "Prüfzugang",  # issue 18, audit18
 }
 DETAIL_LABELS: dict[str, str] = {
+    # issue 18, audit18: auditors' accesses
+    "access": "Prüfzugang",
+    "auditor": "Prüfer/in",
+    "period": "Zeitraum",
+    "households": "Akten",
+    "sample_size": "Stichprobe",
+    "withheld": "zurückgehalten",
     "reason": "Grund",
     "comment": "Kommentar",
     "purpose": "Zweck",
