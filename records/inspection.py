@@ -144,7 +144,7 @@ def _chosen(gate: Gate, bg_numbers: Iterable[str]) -> list[Household]:
         raise InvalidInput("Diese Bedarfsgemeinschaften gibt es nicht: " + ", ".join(unknown))
     if not found:
         raise InvalidInput("Bitte mindestens eine Bedarfsgemeinschaft angeben.")
-    return list(found.values())
+    return sorted(found.values(), key=lambda h: h.bg_number)
 
 
 def _withheld(
