@@ -20,6 +20,7 @@ from web.desk_pages import router as desk_router
 from web.destruction_pages import router as destruction_router
 from web.disposal_pages import router as disposal_router
 from web.errors import error_page
+from web.inspection_pages import router as inspection_router
 from web.legal_dialog_pages import router as legal_dialog_router
 from web.legal_pages import router as legal_router
 from web.lifecycle_pages import router as lifecycle_router
@@ -55,6 +56,7 @@ def create_product_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(lifecycle_router)
     app.include_router(disposal_router)
     app.include_router(destruction_router)  # issue 17, destroy17
+    app.include_router(inspection_router)  # issue 18, audit18
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _outermost(app, hsts=runtime.settings.cookie_secure)
     return app

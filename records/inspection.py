@@ -73,6 +73,12 @@ class AccessState:
     text: str
 
 
+@dataclass(frozen=True)
+class InspectedFile:
+    household: Household
+    documents: list[Document]
+
+
 def state_of(access: AuditAccess, today: date | None = None) -> AccessState:
     day = today or local_today()
     if access.ended_at is not None:
@@ -350,6 +356,18 @@ def granted_by_me(gate: Gate, bg_number: str) -> list[AuditAccess]:
     )
 
 
+def counter_file(gate: Gate, bg_number: str) -> InspectedFile:
+    """The caseworker's view for granting a file inspection: the household (read audited) and
+    the documents in its file, to choose those to withhold."""
+    household, _ = gate.household(bg_number, "household.read")
+    documents = gate.session.scalars(
+        select(Document)
+        .where(Document.household_id == household.id, in_case_file_clause())
+        .order_by(Document.receipt_date.desc(), Document.received_at.desc())
+    )
+    return InspectedFile(household, list(documents))
+
+
 def auditors(gate: Gate) -> list[User]:
     """The active accounts with the role pruefung (for the grant forms)."""
     return list(
@@ -419,12 +437,6 @@ def _open_household(
             access=access.id,
         )
     return household, grant
-
-
-@dataclass(frozen=True)
-class InspectedFile:
-    household: Household
-    documents: list[Document]
 
 
 def access_households(gate: Gate, access_id: int, today: date | None = None) -> list[Household]:

@@ -53,8 +53,8 @@ def _letter(runtime: Runtime, bg_number: str, doc_type: str, text: str) -> str:
     key = f"renditions/{uuid.uuid4()}.pdf"
     runtime.blobs.put(key, io.BytesIO(pdf))
     image = io.BytesIO()
-    Image.new("L", (20, 28), 255).save(image, format="PNG")
-    image_key = f"renditions/{uuid.uuid4()}.png"
+    Image.new("L", (20, 28), 255).save(image, format="JPEG")
+    image_key = f"renditions/{uuid.uuid4()}.jpg"
     runtime.blobs.put(image_key, io.BytesIO(image.getvalue()))
     with transaction(runtime.sessions) as session:
         household = session.scalar(select(Household).where(Household.bg_number == bg_number))

@@ -8,8 +8,8 @@ from __future__ import annotations
 import hashlib
 import random
 import subprocess
-from functools import partial
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 
 import pikepdf
