@@ -337,3 +337,89 @@ def test_auditor_cannot_change_anything(
         document = session.get(Document, __import__("uuid").UUID(letters.own))
         assert document is not None and document.doc_type == "bescheid"
     assert any(r.actor_login == AUDITOR for r in audit_rows(runtime, "document.change"))
+
+
+def test_pages_grant_view_download_and_expiry(
+    sqlite_runtime: Runtime, letters: Letters, clock: Clock
+) -> None:
+    runtime = sqlite_runtime
+    admin = pages_client_for(runtime, "admin")
+    assert "Prüfungen" in admin.get("/verwaltung/pruefungen").text
+    refused = admin.post(
+        "/verwaltung/pruefungen",
+        data={"auditor": AUDITOR, "purpose": "", "starts_on": "2026-03-02", "ends_on": "x"},
+    )
+    assert refused.status_code == 422 and 'aria-describedby="grant-error"' in refused.text
+    answer = admin.post(
+        "/verwaltung/pruefungen",
+        data={
+            "auditor": AUDITOR,
+            "purpose": "Prüfung Landesrechnungshof",
+            "starts_on": "2026-03-02",
+            "ends_on": "2026-03-03",
+            "bg_numbers": OWN,
+            "withheld": f"{letters.own_secret} Gutachten eines Dritten",
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    (access_id,) = [int(r.object_id or 0) for r in audit_rows(runtime, "inspection.granted")]
+    auditor = pages_client_for(runtime, AUDITOR)
+    home = auditor.get("/pruefung").text
+    assert f'href="/pruefung/{access_id}"' in home and 'href="/pruefung"' in home
+    assert f"/pruefung/{access_id}/akte/{OWN}" in auditor.get(f"/pruefung/{access_id}").text
+    listing = auditor.get(f"/pruefung/{access_id}/akte/{OWN}").text
+    assert letters.own in listing and letters.own_secret not in listing
+    page = auditor.get(f"/pruefung/{access_id}/dokument/{letters.own}")
+    assert page.status_code == 200 and "Seite 1" in page.text
+    image = auditor.get(f"/pruefung/{access_id}/dokument/{letters.own}/seite/1")
+    assert image.headers["content-type"] == "image/jpeg"
+    pdf = auditor.get(f"/pruefung/{access_id}/dokument/{letters.own}/pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert auditor.get(f"/pruefung/{access_id}/dokument/{letters.own_secret}").status_code == 403
+    report = admin.get(f"/pruefungen/{access_id}/bericht").text
+    assert report.count(letters.own) >= 3  # view, page, download
+    assert admin.get(f"/pruefungen/{access_id}/bericht.pdf").content.startswith(b"%PDF")
+    clock.set(date(2026, 3, 4))
+    ended = auditor.get(f"/pruefung/{access_id}").text
+    assert "Der Zugang ist am 03.03.2026 abgelaufen." in ended and OWN not in ended
+    assert "abgelaufen" in auditor.get("/pruefung").text
+    assert auditor.get(f"/pruefung/{access_id}/akte/{OWN}").status_code == 403
+
+
+def test_caseworker_grants_a_file_inspection_on_the_pages(
+    sqlite_runtime: Runtime, letters: Letters, clock: Clock
+) -> None:
+    runtime = sqlite_runtime
+    with transaction(runtime.sessions) as session:
+        session.add(User(login="einsicht.test", name="Einsicht am Empfang", role="pruefung"))
+    caseworker = pages_client_for(runtime, CASEWORKER)
+    assert "Akteneinsicht am Empfang gewähren" in caseworker.get(f"/akte/{OWN}").text
+    form = caseworker.get(f"/akte/{OWN}/einsicht").text
+    assert f'name="grund-{letters.own_secret}"' in form
+    answer = caseworker.post(
+        f"/akte/{OWN}/einsicht",
+        data={
+            "auditor": "einsicht.test",
+            "starts_on": "2026-03-02",
+            "ends_on": "2026-03-02",
+            f"grund-{letters.own_secret}": "Schutz Dritter",
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    (access,) = audit_rows(runtime, "inspection.granted")
+    assert access.details["withheld"] == 1 and access.details["kind"] == "akteneinsicht"
+    bad = caseworker.post(
+        f"/akte/{OWN}/einsicht",
+        data={"auditor": "einsicht.test", "starts_on": "2026-03-02", "ends_on": "2026-03-20"},
+    )
+    assert bad.status_code == 422 and "höchstens 7 Tage" in bad.text
+    assert caseworker.get("/verwaltung/pruefungen").status_code == 403
+    ended = caseworker.post(
+        f"/pruefungen/{access.object_id}/beenden",
+        data={"reason": "Einsicht erledigt", "zurueck": "akte"},
+        follow_redirects=False,
+    )
+    assert ended.status_code == 303
+    assert "beendet worden" in caseworker.get(f"/akte/{OWN}/einsicht").text
