@@ -79,6 +79,11 @@ class InspectedFile:
     documents: list[Document]
 
 
+def today() -> date:
+    """The product's day for accesses (a test moves it by patching this module's clock)."""
+    return local_today()
+
+
 def state_of(access: AuditAccess, today: date | None = None) -> AccessState:
     day = today or local_today()
     if access.ended_at is not None:

@@ -65,8 +65,10 @@ def _letter(runtime: Runtime, bg_number: str, doc_type: str, text: str) -> str:
         return str(document.id)
 
 
-def prepare(runtime: Runtime) -> Letters:
-    load_people(runtime)
+def prepare(runtime: Runtime, *, people: bool = True) -> Letters:
+    """The letters, an administrator and the auditor; the sample people too unless loaded."""
+    if people:
+        load_people(runtime)
     add_admin(runtime)
     add_auditor(runtime)
     return Letters(

@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep, current_user, get_type_names
 from api.downloads import pdf_answer
-from core.dates import german, local_today
+from core.dates import german
 from core.db import transaction
 from core.errors import InvalidInput
 from records import inspection
@@ -41,7 +41,7 @@ from web.pages import render, require, templates
 
 router = APIRouter(include_in_schema=False)
 # The E-Akte's form (_akte_einsicht.html) proposes today as the day of the inspection.
-templates.env.globals["inspection_today"] = lambda: local_today().isoformat()
+templates.env.globals["inspection_today"] = lambda: inspection.today().isoformat()
 
 ADMIN_PAGE = "/verwaltung/pruefungen"
 SAVED = {
@@ -187,6 +187,7 @@ def auditor_document(
             "sender": document.sender or "",
             "bg_number": document.household.bg_number if document.household else "",
             "pages": [p.number for p in document.pages if p.image_key],
+            "page_count": len(document.pages),
             "has_pdf": document.pdf_key is not None,
         }
     return render(request, "pruefung_dokument.html", user, 200, access_id=access_id, doc=view)
@@ -232,7 +233,7 @@ def _admin_page(
         gate = Gate(session, user)
         rows = [_row(a) for a in inspection.accesses_to_manage(gate)]
         auditors = [(u.login, u.name) for u in inspection.auditors(gate)]
-    today = local_today()
+    today = inspection.today()
     return render(
         request,
         "pruefungen.html",
