@@ -6,8 +6,10 @@ the report, and that an auditor changes nothing."""
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import subprocess
+import uuid
 from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
@@ -25,6 +27,7 @@ from records.runtime import Runtime
 from storage import read_bytes
 from tests.support import ISLANDS, NEIGHBOUR, OWN, audit_rows, client_for, pages_client_for
 from tests.support_audit18 import AUDITOR, AUDITOR_NAME, CASEWORKER, Clock, Letters, prepare
+from tests.support_pdf import verapdf
 
 DAY = date(2026, 3, 2)
 
@@ -221,7 +224,7 @@ def test_download_carries_the_watermark_on_every_page(
     runtime = sqlite_runtime
     access_id = _grant(runtime, bg_numbers=[OWN])
     with transaction(runtime.sessions) as session:
-        key = session.get(Document, __import__("uuid").UUID(letters.own)).pdf_key
+        key = session.get(Document, uuid.UUID(letters.own)).pdf_key
     assert key is not None
     before = hashlib.sha256(read_bytes(runtime.blobs, key)).hexdigest()
     name, content = _as_auditor(
@@ -334,7 +337,7 @@ def test_auditor_cannot_change_anything(
         a.text for a in attempts
     ]
     with transaction(runtime.sessions, read_only=True) as session:
-        document = session.get(Document, __import__("uuid").UUID(letters.own))
+        document = session.get(Document, uuid.UUID(letters.own))
         assert document is not None and document.doc_type == "bescheid"
     assert any(r.actor_login == AUDITOR for r in audit_rows(runtime, "document.change"))
 
@@ -423,3 +426,30 @@ def test_caseworker_grants_a_file_inspection_on_the_pages(
     )
     assert ended.status_code == 303
     assert "beendet worden" in caseworker.get(f"/akte/{OWN}/einsicht").text
+
+
+def test_report_is_pdfa_2a(
+    sqlite_runtime: Runtime, letters: Letters, clock: Clock, tmp_path: Path
+) -> None:
+    validator = verapdf()
+    access_id = _grant(sqlite_runtime, bg_numbers=[OWN], withheld={letters.own_secret: "Gutachten"})
+    _as_auditor(sqlite_runtime, inspection.view_document, access_id, letters.own)
+    with transaction(sqlite_runtime.sessions) as session:
+        report = inspection.access_report(Gate(session, _user(session, "admin")), access_id)
+        target = tmp_path / "bericht.pdf"
+        target.write_bytes(inspection.report_pdf(report))
+    result = subprocess.run(
+        [str(validator), "--flavour", "2a", "--format", "json", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    (job,) = json.loads(result.stdout)["report"]["jobs"]
+    (validation,) = job["validationResult"]
+    failed = [
+        f"{rule['clause']}-{rule['testNumber']}: {rule['description']}"
+        for rule in validation["details"]["ruleSummaries"]
+        if rule["status"] == "failed"
+    ]
+    assert validation["compliant"], "\n".join(failed)
