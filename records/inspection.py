@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
 
-from core.dates import german, local_today
+from core.dates import german, local_date, local_today
 from core.db import utcnow
 from core.errors import InvalidInput
 from pdf.access_report import Report, Section, Table, build_report
@@ -87,7 +87,7 @@ def today() -> date:
 def state_of(access: AuditAccess, today: date | None = None) -> AccessState:
     day = today or local_today()
     if access.ended_at is not None:
-        ended = german(access.ended_at.date())
+        ended = german(local_date(access.ended_at))
         return AccessState(False, f"Der Zugang ist am {ended} beendet worden.")
     if day > access.ends_on:
         return AccessState(False, f"Der Zugang ist am {german(access.ends_on)} abgelaufen.")
@@ -272,7 +272,7 @@ def grant_access(
     return access
 
 
-def _access(gate: Gate, access_id: int, action: str) -> AuditAccess | None:
+def _access(gate: Gate, access_id: int) -> AuditAccess | None:
     return gate.session.get(AuditAccess, access_id, options=(selectinload(AuditAccess.households),))
 
 
@@ -289,7 +289,7 @@ def _may_manage(gate: Gate, access: AuditAccess) -> bool:
 
 def managed_access(gate: Gate, access_id: int, action: str) -> AuditAccess:
     """An access the user may end or report on; refusals audited."""
-    access = _access(gate, access_id, action)
+    access = _access(gate, access_id)
     if access is None or not (_may_manage(gate, access) or gate.may(Capability.AUDIT)):
         raise gate.refuse(
             action,
@@ -304,7 +304,7 @@ def end_access(gate: Gate, access_id: int, reason: str) -> AuditAccess:
     """End an access by hand, with a reason (the administration, or the caseworker who granted
     the file inspection)."""
     action = "inspection.end"
-    access = _access(gate, access_id, action)
+    access = _access(gate, access_id)
     if access is None or not _may_manage(gate, access):
         raise gate.refuse(
             action,
@@ -403,7 +403,7 @@ def my_accesses(gate: Gate) -> list[AuditAccess]:
 def _own_access(gate: Gate, access_id: int, action: str, today: date | None) -> AuditAccess:
     """The auditor's own access, active today; refused (and audited) otherwise."""
     gate.require(Capability.INSPECT, action, object_type=ACCESS_OBJECT, object_id=access_id)
-    access = _access(gate, access_id, action)
+    access = _access(gate, access_id)
     if access is None or access.auditor_id != gate.user.id:
         raise gate.refuse(
             action,
@@ -419,10 +419,10 @@ def _own_access(gate: Gate, access_id: int, action: str, today: date | None) -> 
     return access
 
 
-def auditor_access(gate: Gate, access_id: int, today: date | None = None) -> AuditAccess | None:
+def auditor_access(gate: Gate, access_id: int) -> AuditAccess | None:
     """The auditor's own access (None if it is not theirs); whether it is open: `state_of`."""
     gate.require(Capability.INSPECT, "inspection.access")
-    access = _access(gate, access_id, "inspection.access")
+    access = _access(gate, access_id)
     return access if access is not None and access.auditor_id == gate.user.id else None
 
 
@@ -581,7 +581,12 @@ def _events(gate: Gate, access: AuditAccess) -> list[AuditEvent]:
         )
         .order_by(AuditEvent.id)
     )
-    return [row for row in rows if (row.details or {}).get("access") == access.id]
+    return [
+        row
+        for row in rows
+        if (row.details or {}).get("access") == access.id
+        or (row.object_type == ACCESS_OBJECT and row.object_id == str(access.id))
+    ]
 
 
 def access_report(gate: Gate, access_id: int) -> InspectionReport:

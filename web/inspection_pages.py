@@ -227,6 +227,7 @@ def _admin_page(
     *,
     status_code: int = 200,
     error: str = "",
+    end_error: str = "",
     values: dict[str, str] | None = None,
 ) -> Response:
     with transaction(runtime.sessions, read_only=True) as session:
@@ -242,6 +243,7 @@ def _admin_page(
         accesses=rows,
         auditors=auditors,
         error=error,
+        end_error=end_error,
         values=values or {"starts_on": today.isoformat(), "ends_on": today.isoformat()},
         saved=SAVED.get(request.query_params.get("gespeichert", ""), ""),
         max_days=inspection.MAX_DAYS,
@@ -309,7 +311,7 @@ async def end_access(access_id: int, request: Request, runtime: RuntimeDep) -> R
         except InvalidInput as error:
             if back == "akte":
                 raise
-            return _admin_page(request, runtime, user, status_code=422, error=error.message)
+            return _admin_page(request, runtime, user, status_code=422, end_error=error.message)
         if back == "akte" and bg:
             return RedirectResponse(
                 f"/akte/{quote(bg)}/einsicht?gespeichert=beendet", status_code=303
