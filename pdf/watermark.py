@@ -111,6 +111,7 @@ def _stamp(
             "Q",  # ends the page's own content, wrapped in q ... Q
             "q",
             matrix,
+            "/Artifact BMC",  # not part of a tagged document's structure
             "q",
             f"/{STATE_KEY} gs",
             "0.8 0 0 rg",
@@ -122,6 +123,7 @@ def _stamp(
             f"{n(band_width + 2 * BAND_PAD)} {n(band_size * 0.98 + 2 * BAND_PAD)} re f",
             "0 g",
             f"BT /{key} {n(band_size)} Tf {n(band_x)} {n(band_y)} Td {shown} Tj ET",
+            "EMC",
             "Q",
             "",
         ]

@@ -6,6 +6,7 @@ the report, and that an auditor changes nothing."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import random
 import subprocess
@@ -20,12 +21,21 @@ from sqlalchemy import select
 
 from core.db import transaction
 from core.errors import AccessDenied, InvalidInput
+from pdf.watermark import watermark_text, watermarked
 from records import inspection
 from records.access import Gate, visible_access_keys
 from records.models import Document, User
 from records.runtime import Runtime
 from storage import read_bytes
-from tests.support import ISLANDS, NEIGHBOUR, OWN, audit_rows, client_for, pages_client_for
+from tests.support import (
+    ISLANDS,
+    NEIGHBOUR,
+    OWN,
+    audit_rows,
+    client_for,
+    digital_pdf,
+    pages_client_for,
+)
 from tests.support_audit18 import AUDITOR, AUDITOR_NAME, CASEWORKER, Clock, Letters, prepare
 from tests.support_pdf import verapdf
 
@@ -453,3 +463,23 @@ def test_report_is_pdfa_2a(
         if rule["status"] == "failed"
     ]
     assert validation["compliant"], "\n".join(failed)
+
+
+def test_watermark_on_turned_pages_with_inherited_resources(tmp_path: Path) -> None:
+    original = digital_pdf([["Erste Seite"], ["Zweite Seite"]])
+    with pikepdf.open(io.BytesIO(original)) as pdf:
+        pdf.pages[1].obj.Rotate = 90
+        out = io.BytesIO()
+        pdf.save(out)
+    turned = out.getvalue()
+    text = watermark_text("Jörg Öztürk", "07.12.2026")
+    path = tmp_path / "turned.pdf"
+    path.write_bytes(watermarked(turned, text))
+    pages = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout.split("\f")[:-1]
+    assert len(pages) == 2
+    assert all(text in " ".join(page.split()) for page in pages), pages
+    with pikepdf.open(path) as pdf:
+        assert "/Metadata" not in pdf.Root  # no PDF/A claim for a changed copy
+        assert pdf.check_pdf_syntax() == []
