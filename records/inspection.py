@@ -400,8 +400,11 @@ def my_accesses(gate: Gate) -> list[AuditAccess]:
     )
 
 
-def _own_access(gate: Gate, access_id: int, action: str, today: date | None) -> AuditAccess:
-    """The auditor's own access, active today; refused (and audited) otherwise."""
+def _own_access(
+    gate: Gate, access_id: int, action: str, today: date | None, **tried: str
+) -> AuditAccess:
+    """The auditor's own access, active today; refused (and audited, with what was `tried`)
+    otherwise."""
     gate.require(Capability.INSPECT, action, object_type=ACCESS_OBJECT, object_id=access_id)
     access = _access(gate, access_id)
     if access is None or access.auditor_id != gate.user.id:
@@ -414,7 +417,11 @@ def _own_access(gate: Gate, access_id: int, action: str, today: date | None) -> 
     state = state_of(access, today)
     if not state.active:
         raise gate.refuse(
-            action, f"Kein Zugriff: {state.text}", object_type=ACCESS_OBJECT, object_id=access_id
+            action,
+            f"Kein Zugriff: {state.text}",
+            object_type=ACCESS_OBJECT,
+            object_id=access_id,
+            **tried,
         )
     return access
 
@@ -506,7 +513,7 @@ def view_document(
     gate: Gate, access_id: int, document_id: uuid.UUID | str, today: date | None = None
 ) -> Document:
     """A document's details and pages for the auditor; audited."""
-    access = _own_access(gate, access_id, "inspection.view", today)
+    access = _own_access(gate, access_id, "inspection.view", today, document=str(document_id))
     return _document(gate, access, document_id, "inspection.view")
 
 
@@ -519,7 +526,7 @@ def page_image(
     today: date | None = None,
 ) -> bytes:
     """One page's image of a document of the access; audited."""
-    access = _own_access(gate, access_id, "inspection.page", today)
+    access = _own_access(gate, access_id, "inspection.page", today, document=str(document_id))
     document = _document(gate, access, document_id, "inspection.page", page=number)
     page = next((p for p in document.pages if p.number == number), None)
     if page is None or page.image_key is None:
@@ -537,7 +544,7 @@ def download(
     """The document's PDF with the watermark on every page, and its file name; audited. The
     stored rendition stays as it is."""
     day = today or local_today()
-    access = _own_access(gate, access_id, "inspection.download", day)
+    access = _own_access(gate, access_id, "inspection.download", day, document=str(document_id))
     document = _document(gate, access, document_id, "inspection.download")
     if document.pdf_key is None:
         raise InvalidInput("Für dieses Dokument gibt es (noch) kein PDF.")
@@ -600,7 +607,9 @@ def access_report(gate: Gate, access_id: int) -> InspectionReport:
         ReportLine(
             when=local_time(event.at),
             bg_number=event.bg_number or "",
-            document=(event.object_id or "") if event.object_type == "document" else "",
+            document=(event.object_id or "")
+            if event.object_type == "document"
+            else str((event.details or {}).get("document", "")),
             what=REPORT_ACTIONS[event.action]
             + (f" {event.details.get('page')}" if event.details.get("page") else ""),
             outcome="erfolgt" if event.outcome == "ok" else "verweigert",

@@ -483,3 +483,30 @@ def test_watermark_on_turned_pages_with_inherited_resources(tmp_path: Path) -> N
     with pikepdf.open(path) as pdf:
         assert "/Metadata" not in pdf.Root  # no PDF/A claim for a changed copy
         assert pdf.check_pdf_syntax() == []
+
+
+def test_the_whole_journey_on_both_backend_sets(runtime: Runtime, clock: Clock) -> None:
+    """Grant, read, download, end and report, on the embedded backends and on PostgreSQL +
+    MinIO + OpenSearch (the audit rows' details and the access tables on the real database)."""
+    letters = prepare(runtime)
+    access_id = _grant(runtime, sample_size=3, rng=random.Random(1), withheld={})
+    assert _documents(runtime, access_id, OWN) == {letters.own, letters.own_secret}
+    _as_auditor(runtime, inspection.view_document, access_id, letters.neighbour)
+    _name, content = _as_auditor(
+        runtime, partial(inspection.download, runtime.blobs), access_id, letters.islands
+    )
+    assert content.startswith(b"%PDF")
+    with transaction(runtime.sessions) as session:
+        inspection.end_access(Gate(session, _user(session, "admin")), access_id, "fertig")
+    with pytest.raises(AccessDenied):
+        _as_auditor(runtime, inspection.view_document, access_id, letters.own)
+    with transaction(runtime.sessions) as session:
+        report = inspection.access_report(Gate(session, _user(session, "admin")), access_id)
+        lines = [(line.bg_number, line.what, line.outcome) for line in report.lines]
+    assert lines == [
+        (OWN, "Akte geöffnet", "erfolgt"),
+        (NEIGHBOUR, "Dokument angesehen", "erfolgt"),
+        (ISLANDS, "Download (Wasserzeichen)", "erfolgt"),
+        ("", "Dokument angesehen", "verweigert"),  # after the end: refused on the access
+    ]
+    assert report.lines[-1].document == letters.own
