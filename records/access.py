@@ -14,6 +14,8 @@ a role name. Which households' files a user may see:
 - the records manager (Schriftgutverwaltung): every file's lifecycle metadata (closing,
   retention, holds), the offer to the archive and destruction orders; the documents' content
   only as it leaves for the archive (xdomea 0503), each file's transfer audited.
+- auditors and the counter's inspection account (Prüfung, Akteneinsicht, issue 18): the
+  households of their active audit accesses, read-only, withheld documents excepted; no search.
 
 A file whose destruction has begun is opened by nobody.
 

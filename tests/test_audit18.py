@@ -510,3 +510,26 @@ def test_the_whole_journey_on_both_backend_sets(runtime: Runtime, clock: Clock) 
         ("", "Dokument angesehen", "verweigert"),  # after the end: refused on the access
     ]
     assert report.lines[-1].document == letters.own
+
+
+def test_ending_without_reason_is_refused_at_the_form(
+    sqlite_runtime: Runtime, letters: Letters, clock: Clock
+) -> None:
+    access_id = _grant(
+        sqlite_runtime,
+        login=CASEWORKER,
+        kind="akteneinsicht",
+        bg_numbers=[OWN],
+        ends_on=DAY,
+        auditor_login=AUDITOR,
+    )
+    caseworker = pages_client_for(sqlite_runtime, CASEWORKER)
+    answer = caseworker.post(
+        f"/pruefungen/{access_id}/beenden", data={"reason": " ", "zurueck": "akte", "bg": OWN}
+    )
+    assert answer.status_code == 422
+    assert "Bitte einen Grund für das Beenden angeben." in answer.text
+    assert 'aria-describedby="einsicht-error"' in answer.text
+    admin = pages_client_for(sqlite_runtime, "admin")
+    answer = admin.post(f"/pruefungen/{access_id}/beenden", data={"reason": ""})
+    assert answer.status_code == 422 and 'id="admin-error"' in answer.text

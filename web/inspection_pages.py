@@ -257,8 +257,8 @@ def admin_page(request: Request, runtime: RuntimeDep) -> Response:
     return _admin_page(request, runtime, user)
 
 
-def _grant_admin(session_user: tuple[Runtime, User], values: dict[str, str]) -> None:
-    runtime, user = session_user
+def _grant_admin(runtime: Runtime, user: User, values: dict[str, str]) -> None:
+    """The administration's grant form as records.inspection.grant_access takes it."""
     starts_on = _day(values.get("starts_on", ""), "Beginn")
     ends_on = _day(values.get("ends_on", ""), "Ende")
     sample = values.get("sample_size", "")
@@ -285,7 +285,7 @@ async def admin_grant(request: Request, runtime: RuntimeDep) -> Response:
 
     def save() -> Response:
         try:
-            _grant_admin((runtime, user), values)
+            _grant_admin(runtime, user, values)
         except InvalidInput as error:
             return _admin_page(
                 request, runtime, user, status_code=422, error=error.message, values=values
@@ -310,7 +310,14 @@ async def end_access(access_id: int, request: Request, runtime: RuntimeDep) -> R
                 bg = access.households[0].bg_number if access.households else ""
         except InvalidInput as error:
             if back == "akte":
-                raise
+                return _counter_page(
+                    request,
+                    runtime,
+                    user,
+                    values.get("bg", ""),
+                    status_code=422,
+                    error=error.message,
+                )
             return _admin_page(request, runtime, user, status_code=422, end_error=error.message)
         if back == "akte" and bg:
             return RedirectResponse(
