@@ -14,6 +14,8 @@ a role name. Which households' files a user may see:
 - the records manager (Schriftgutverwaltung): every file's lifecycle metadata (closing,
   retention, holds), the offer to the archive and destruction orders; the documents' content
   only as it leaves for the archive (xdomea 0503), each file's transfer audited.
+- auditors and the counter's inspection account (Prüfung, Akteneinsicht, issue 18): the
+  households of their active audit accesses, read-only, withheld documents excepted; no search.
 
 A file whose destruction has begun is opened by nobody.
 
@@ -46,6 +48,7 @@ from records import audit
 from records.identifiers import normalize_bg_number
 from records.models import (
     Appeal,
+    AuditAccess,
     Deputy,
     Document,
     FileExport,
@@ -310,6 +313,8 @@ def household_grant(session: Session, user: User, household: Household) -> Grant
         return _casework_grant(user, household, absent_colleagues(session, user))
     if user.role == Role.WIDERSPRUCH:
         return Grant("office") if _open_to_office(session, user, [household.id]) else None
+    if user.role == Role.PRUEFUNG:
+        return inspection_grant(session, user, household)
     return None
 
 
@@ -322,6 +327,8 @@ def households_open_to(session: Session, user: User, households: Iterable[Househ
         return {h.id for h in households if _casework_grant(user, h, absent) is not None}
     if user.role == Role.WIDERSPRUCH:
         return _open_to_office(session, user, (h.id for h in households))
+    if user.role == Role.PRUEFUNG:
+        return {h.id for h in households if inspection_grant(session, user, h) is not None}
     return set()
 
 
@@ -396,6 +403,8 @@ def document_grant(session: Session, user: User, document: Document) -> Grant | 
     if access_key_of(document) == CLEARING:
         return None
     assert document.household is not None
+    if user.role == Role.PRUEFUNG:
+        return inspection_grant(session, user, document.household, document)
     return household_grant(session, user, document.household)
 
 
@@ -417,6 +426,64 @@ def item_grant(session: Session, user: User, item: InboxItem) -> Grant | None:
         for absent in absent_colleagues(session, user):
             if absent.id == item.user_id:
                 return Grant("deputy", absent)
+    return None
+
+
+# --- auditors' accesses (issue 18, audit18) -------------------------------------------------
+# A `pruefung` account sees a household only while one of its accesses (AuditAccess) names it
+# and is active: starts_on <= today <= ends_on and not ended by hand; never a document that
+# access withholds (§ 25 Abs. 3 SGB X), nor a restricted or not-filed one. Auditors get no
+# search (`visible_access_keys` gives them no key): the index knows households, not withheld
+# documents, so they reach documents only through their access's list (records.inspection).
+# The gate lets a grant "inspection" serve only actions named "inspection.*": every other
+# path (the E-Akte's viewer, the PDF download without watermark, changes, notes) refuses.
+
+INSPECTION = "inspection"
+
+
+def active_accesses(session: Session, user: User, on: date | None = None) -> list[AuditAccess]:
+    """The user's accesses active on that day (default: today), oldest first."""
+    day = on or local_today()
+    key = f"eakte_inspection:{user.id}:{day.isoformat()}"
+    if key in session.info:
+        return session.info[key]
+    session.info[key] = found = list(
+        session.scalars(
+            select(AuditAccess)
+            .where(
+                AuditAccess.auditor_id == user.id,
+                AuditAccess.ended_at.is_(None),
+                AuditAccess.starts_on <= day,
+                AuditAccess.ends_on >= day,
+            )
+            .options(selectinload(AuditAccess.households))
+            .order_by(AuditAccess.id)
+        )
+    )
+    return found
+
+
+def _granter(session: Session, access: AuditAccess) -> User | None:
+    return session.scalar(select(User).where(User.login == access.created_by_login))
+
+
+def access_opens(access: AuditAccess, household: Household, document: Document | None) -> bool:
+    """Whether this access names the household and does not withhold the document."""
+    if not any(entry.household_id == household.id for entry in access.households):
+        return False
+    return document is None or str(document.id) not in (access.withheld or {})
+
+
+def inspection_grant(
+    session: Session, user: User, household: Household, document: Document | None = None
+) -> Grant | None:
+    """Grant("inspection", the granting user) while an active access of this auditor names the
+    household (and does not withhold the document); None otherwise."""
+    if household.destruction_started_at is not None or not may(user, Capability.INSPECT):
+        return None
+    for access in active_accesses(session, user):
+        if access_opens(access, household, document):
+            return Grant(INSPECTION, _granter(session, access))
     return None
 
 
@@ -748,6 +815,8 @@ class Gate:
             key = None
         document = self.session.get(Document, key, with_for_update=lock) if key else None
         grant = document_grant(self.session, self.user, document) if document else None
+        if grant is not None and grant.via == INSPECTION and not action.startswith("inspection."):
+            grant = None  # an auditor reads through records.inspection only, never changes
         if document is None or grant is None:
             raise self.refuse(
                 action,

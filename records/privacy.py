@@ -163,6 +163,20 @@ ACTION_LABELS: dict[str, str] = {
     "takeover.assigned": "Übernommene Akte einer Bedarfsgemeinschaft zugeordnet",
     "takeover.list": "Liste der Übernahmen angezeigt",
     "takeover.answer_download": "Importbestätigung (0402) heruntergeladen",
+    # issue 18, audit18: auditors' accesses (Prüfung, Akteneinsicht)
+    "inspection.grant": "Prüfzugang gewähren",
+    "inspection.granted": "Prüfzugang gewährt",
+    "inspection.end": "Prüfzugang beenden",
+    "inspection.ended": "Prüfzugang beendet",
+    "inspection.accesses": "Liste der Prüfzugänge angezeigt",
+    "inspection.list": "Eigene Prüfzugänge angezeigt",
+    "inspection.access": "Prüfzugang aufgerufen",
+    "inspection.households": "Akten eines Prüfzugangs angezeigt",
+    "inspection.household": "Akte im Prüfzugang geöffnet",
+    "inspection.view": "Dokument im Prüfzugang angesehen",
+    "inspection.page": "Seite im Prüfzugang angesehen",
+    "inspection.download": "Dokument im Prüfzugang heruntergeladen (Wasserzeichen)",
+    "inspection.report": "Bericht zum Prüfzugang erstellt",
 }
 OUTCOME_LABELS: dict[str, str] = {
     "ok": "erfolgt",
@@ -186,8 +200,16 @@ OBJECT_LABELS: dict[str, str] = {
     "mailbox_message": "E-Mail",
     "handover": "Aktenabgabe",  # issue 18, handover18
     "takeover": "Übernahme",  # issue 18, takeover18
+    "audit_access": "Prüfzugang",  # issue 18, audit18
 }
 DETAIL_LABELS: dict[str, str] = {
+    # issue 18, audit18: auditors' accesses
+    "access": "Prüfzugang",
+    "auditor": "Prüfer/in",
+    "period": "Zeitraum",
+    "households": "Akten",
+    "sample_size": "Stichprobe",
+    "withheld": "zurückgehalten",
     "reason": "Grund",
     "comment": "Kommentar",
     "purpose": "Zweck",
