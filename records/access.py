@@ -717,6 +717,8 @@ class Gate:
             else None
         )
         grant = household_grant(self.session, self.user, household) if household else None
+        if grant is not None and grant.via == INSPECTION and not action.startswith("inspection."):
+            grant = None  # an auditor reads through records.inspection only, never changes
         if household is None or grant is None:
             raise self.refuse(
                 action,
