@@ -60,6 +60,7 @@ from records.models import (
     DroppedPage,
     FileEvent,
     FileExport,
+    Handover,
     Household,
     InboxItem,
     Job,
@@ -70,10 +71,12 @@ from records.models import (
     RecognitionAlias,
     RetentionHold,
     ScanBatch,
+    Takeover,
 )
 from records.reindex import reindex_after_commit
 from records.retention import file_retention, load_rules
 from records.runtime import Runtime
+from records.xdomea import message_file_name
 from search import file_note_key
 
 logger = logging.getLogger(__name__)
@@ -499,6 +502,7 @@ def _file_work(session: Session, household: Household, documents: list[Document]
     export_keys = [key for key, _ in exports] + [
         part["key"] for key, parts in exports for part in parts or [] if part["key"] != key
     ]
+    travel_keys = _travel_keys(session, household, documents)
     notes = session.scalars(
         select(Note.id).where(Note.household_id == household.id, Note.document_id.is_(None))
     )
@@ -507,7 +511,7 @@ def _file_work(session: Session, household: Household, documents: list[Document]
         session.scalars(select(ScanBatch.id).where(ScanBatch.preset_household_id == household.id))
     )
     return {
-        "blobs": sorted(set(_page_keys(documents) + originals + export_keys)),
+        "blobs": sorted(set(_page_keys(documents) + originals + export_keys + travel_keys)),
         "index": [str(d.id) for d in documents] + [file_note_key(n) for n in notes],
         "documents": [str(d.id) for d in documents],
         "batches": sorted(str(b) for b in batch_ids),
@@ -515,6 +519,25 @@ def _file_work(session: Session, household: Household, documents: list[Document]
         "shared_originals": shared,
         "exports": len(exports),
     }
+
+
+def _travel_keys(session: Session, household: Household, documents: list[Document]) -> list[str]:
+    """The objects of the file's hand-overs and take-overs (issue 18): the 0401 we sent, the
+    0401 we took over with our answers (0402, 0403), and each taken-over document's
+    Transfervermerk as it arrived. They name the household's members and go with the file."""
+    sent = session.scalars(select(Handover.blob_key).where(Handover.household_id == household.id))
+    keys = [key for key in sent if key]
+    takeovers = list(session.scalars(select(Takeover).where(Takeover.household_id == household.id)))
+    for takeover in takeovers:
+        prefix = f"takeovers/{takeover.process_id}"
+        keys += [key for key in (takeover.blob_key, takeover.answer_key) if key]
+        keys.append(f"{prefix}/{message_file_name(takeover.process_id, '0403')}")
+        keys += [
+            f"{prefix}/{document.id}_transfervermerk.pdf"
+            for document in documents
+            if document.takeover_id == takeover.id
+        ]
+    return keys
 
 
 def _prepare_document(
@@ -742,7 +765,7 @@ def _delete_rows(session: Session, work: dict[str, Any]) -> None:
     if household_id is None:
         return
     session.flush()
-    for owned in (RecognitionAlias, Member, FileEvent, RetentionHold):
+    for owned in (RecognitionAlias, Member, FileEvent, RetentionHold, Handover, Takeover):
         session.execute(delete(owned).where(owned.household_id == household_id))
     session.execute(
         update(DisposalItem)

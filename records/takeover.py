@@ -234,10 +234,12 @@ def _persons(akte: Any) -> list[Person]:
 
 
 def _page_texts(pdf: Path) -> list[str]:
-    """The text layer per page (poppler's pdftotext; pages are separated by form feeds)."""
+    """The text layer per page (poppler's pdftotext in content-stream order, `-raw`: the
+    order the text was written in, which for our PDF/A is the order OCR read it; pages are
+    separated by form feeds)."""
     try:
         done = subprocess.run(  # noqa: S603 - a fixed program with a path we wrote
-            ["pdftotext", "-enc", "UTF-8", str(pdf), "-"],  # noqa: S607
+            ["pdftotext", "-raw", "-enc", "UTF-8", str(pdf), "-"],  # noqa: S607
             capture_output=True,
             timeout=PDFTOTEXT_TIMEOUT,
             check=False,

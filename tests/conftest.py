@@ -37,6 +37,16 @@ def catalogue() -> Catalogue:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A new, empty PostgreSQL database for one test."""
+    yield from _new_database()
+
+
+@pytest.fixture
+def second_postgres_url() -> Iterator[str]:
+    """Another new, empty PostgreSQL database: a second instance of the product (issue 18)."""
+    yield from _new_database()
+
+
+def _new_database() -> Iterator[str]:
     base = service_env("EAKTE_TEST_DATABASE_URL")
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
