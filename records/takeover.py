@@ -826,6 +826,10 @@ def _file(
         else ""
     )
     reason = f"Akte von {takeover.sender} übernommen{reference}."
+    returned = household.handed_over_to if household.handed_over_at is not None else None
+    if returned is not None:
+        # The client moved back: the file we handed over is ours again and may change.
+        household.handed_over_at = household.handed_over_to = None
     for document in documents:
         takeover_info = (document.recognition or {}).get("takeover", {})
         rule = map_type(str(takeover_info.get("typ", "")), takeover_info.get("label"), types)
@@ -852,6 +856,11 @@ def _file(
         text=(
             f"Akte von {takeover.sender} übernommen ({len(documents)} Dokumente"
             f"{reference}; Abgabe {takeover.process_id})."
+            + (
+                f" Die Akte war an {returned} abgegeben und wird hier wieder geführt."
+                if returned
+                else ""
+            )
         ),
     )
     session.add(note)
@@ -865,6 +874,7 @@ def _file(
         bg_number=household.bg_number,
         documents=len(documents),
         routed_by=routed_by,
+        returned=bool(returned),
     )
 
 

@@ -19,7 +19,7 @@ from app.runtime import Runtime
 from core.db import record_after_rollback, transaction
 from ingest.filing import catalogue_for
 from records.access import CLEARING, Gate
-from records.models import AuditEvent, Document, InboxItem, Note, Takeover, User
+from records.models import AuditEvent, Document, Household, InboxItem, Note, Takeover, User
 from records.takeover import TakeoverRefused, assign, import_0401, takeovers
 from records.xdomea import q
 from search import SearchQuery
@@ -400,3 +400,22 @@ def test_persons_match_by_birth_date_family_name_and_first_given_name(people: Ru
         assert found(Person("Peters", "Paul", born)) == []  # another person
         assert found(Person("Peters", "Piotr", None)) == []  # a name alone identifies nobody
         assert found(Person("Peters", "Piotr", born), Person("Peters", "Ina", born)) == []
+
+
+def test_a_file_coming_back_after_a_hand_over_is_ours_again(people: Runtime) -> None:
+    """The client moved away (we handed the file over) and moves back: the other job centre's
+    0401 lands in the same household, which may change again, and the file says why."""
+    with transaction(people.sessions) as session:
+        household = session.scalars(select(Household).where(Household.bg_number == OWN)).one()
+        household.handed_over_at = datetime(2025, 5, 2, 9, tzinfo=UTC)
+        household.handed_over_to = SENDER
+    take_over(people, build_0401(persons_of(people, OWN), source_documents()))
+    with transaction(people.sessions) as session:
+        household = session.scalars(select(Household).where(Household.bg_number == OWN)).one()
+        assert (household.handed_over_at, household.handed_over_to) == (None, None)
+        notes = session.scalars(select(Note.text).where(Note.household_id == household.id))
+        assert any(f"war an {SENDER} abgegeben" in text for text in notes)
+        caseworker = household.caseworker
+        assert caseworker is not None
+        gate = Gate(session, caseworker)
+        gate.household(OWN, "note.add")  # a change is allowed again
