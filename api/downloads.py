@@ -70,3 +70,16 @@ def pdf_answer(content: bytes, filename: str, *, inline: bool = False) -> Respon
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+def zip_answer(content: bytes, filename: str) -> Response:
+    """A zip to save (a court folder's part, an xdomea message), never kept by a cache."""
+    return Response(
+        content,
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": content_disposition("attachment", filename),
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

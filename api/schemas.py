@@ -1064,6 +1064,19 @@ def _withheld(documents: list[dict[str, Any]]) -> int:
     return sum(1 for entry in documents if entry.get("withheld_reason"))
 
 
+class ExportPartOut(Out):
+    """One part (zip) of a court folder: its number, name, hash, size and files."""
+
+    model_config = ConfigDict(extra="ignore", from_attributes=True)
+
+    number: int
+    name: str
+    sha256: str
+    size_bytes: int
+    files: Annotated[int, BeforeValidator(len)]
+    url: str = ""
+
+
 class ExportBrief(Out):
     """An export as the case file lists it (read from a FileExport)."""
 
@@ -1080,9 +1093,21 @@ class ExportBrief(Out):
     withheld: Annotated[int, BeforeValidator(_withheld)] = Field(validation_alias="documents")
     pages: int | None = Field(validation_alias="page_count")
     sha256: str | None
-    pdf_url: Annotated[str, BeforeValidator(lambda key: f"/api/exports/{key}/pdf")] = Field(
-        validation_alias="id"
+    form: str = Field("pdf", description="»pdf« (ein PDF) oder »xjustiz« (Ordner für das Gericht)")
+    pdf_url: Annotated[str | None, BeforeValidator(lambda key: f"/api/exports/{key}/pdf")] = Field(
+        validation_alias="id", description="das PDF; bei einem Ordner für das Gericht null"
     )
+    parts: Annotated[list[ExportPartOut], BeforeValidator(lambda parts: parts or [])] = Field(
+        default_factory=list, description="die Teile (ZIP) eines Ordners für das Gericht"
+    )
+
+    @model_validator(mode="after")
+    def _links(self) -> Self:
+        if self.form != "pdf":
+            self.pdf_url = None
+        for part in self.parts:
+            part.url = f"/api/exports/{self.id}/parts/{part.number}"
+        return self
 
 
 class FileExportBrief(ExportBrief):

@@ -25,7 +25,7 @@ from tests.conftest import make_settings
 from tests.support import OWN, REPO, client_for, file_indexed, file_letter, load_people
 
 NOT_YET_DESCRIBED: set[tuple[str, str]] = set()
-FILE_TYPES = ("application/pdf", "image/jpeg")
+FILE_TYPES = ("application/pdf", "image/jpeg", "application/zip")
 
 
 def _success(operation: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -319,6 +319,16 @@ def test_recorded_in_the_file_and_the_audit_log_and_parts_download(
     assert hashlib.sha256(page.content).hexdigest() == record.sha256
     assert "Teil_01_von_01.zip" in page.headers["content-disposition"]
     assert office.get(f"/akte/95401BG1231743/aktenauszug/{record.id}/teil/2").status_code == 404
+    # The JSON API lists the folder with its parts and no PDF, and serves the same zip.
+    listed = office.get("/api/households/95401BG1231743/exports").json()
+    [entry] = [e for e in listed["exports"] if e["id"] == record.id]
+    assert (entry["form"], entry["pdf_url"]) == ("xjustiz", None)
+    [part] = entry["parts"]
+    assert (part["number"], part["sha256"]) == (1, record.sha256)
+    zipped = office.get(part["url"])
+    assert zipped.status_code == 200 and zipped.headers["content-type"] == "application/zip"
+    assert hashlib.sha256(zipped.content).hexdigest() == record.sha256
+    assert "no-store" in zipped.headers["cache-control"]
     stranger = pages_client_for(runtime, "lsb.95403.1")
     assert stranger.get(f"/akte/95401BG1231743/aktenauszug/{record.id}/teil/1").status_code in (
         403,

@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep, current_user, get_type_names
+from api.downloads import zip_answer
 from core.dates import german
 from core.db import transaction
 from core.errors import InvalidInput
@@ -361,11 +362,7 @@ def download_part(
     user = current_user(request, runtime)
     with transaction(runtime.sessions) as session:
         content, name = exports.export_part(Gate(session, user), runtime.blobs, export_id, number)
-    return Response(
-        content,
-        media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return zip_answer(content, name)
 
 
 @router.post(PATH, response_class=HTMLResponse)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import GateDep, RuntimeDep, TypeNamesDep, UserDep
-from api.downloads import pdf_answer
+from api.downloads import pdf_answer, zip_answer
 from api.schemas import ExportOptionsOut, ExportOut, ExportsOut, binary
 from core.db import transaction
 from records import file_exports as exports
@@ -110,3 +110,15 @@ def get_export(export_id: int, gate: GateDep) -> ExportOut:
 )
 def download_export(export_id: int, runtime: RuntimeDep, gate: GateDep) -> Response:
     return pdf_answer(*exports.export_pdf(gate, runtime.blobs, export_id))
+
+
+@router.get(
+    "/exports/{export_id}/parts/{number}",
+    response_class=Response,
+    responses=binary("application/zip", "ein Teil des Ordners für das Gericht (ZIP)"),
+    summary="Ordner für das Gericht: einen Teil herunterladen (ZIP mit xjustiz_nachricht.xml)",
+)
+def download_export_part(
+    export_id: int, number: int, runtime: RuntimeDep, gate: GateDep
+) -> Response:
+    return zip_answer(*exports.export_part(gate, runtime.blobs, export_id, number))
