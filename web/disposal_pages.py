@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep, current_user
+from api.downloads import zip_answer
 from core.dates import LOCAL_TZ, german, local_today
 from core.db import record_after_rollback, transaction
 from core.errors import EAkteError
@@ -287,8 +288,4 @@ def download(message_id: int, request: Request, runtime: RuntimeDep) -> Response
     user = current_user(request, runtime)
     with transaction(runtime.sessions) as session:
         data, filename = disposal.message_download(Gate(session, user), runtime.blobs, message_id)
-    return Response(
-        data,
-        media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return zip_answer(data, filename)

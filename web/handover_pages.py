@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep, current_user, get_type_names
+from api.downloads import zip_answer
 from core.dates import LOCAL_TZ, german
 from core.db import record_after_rollback, transaction, utcnow
 from core.errors import EAkteError, InvalidInput
@@ -251,8 +252,4 @@ def download(bg_number: str, handover_id: int, request: Request, runtime: Runtim
     user = current_user(request, runtime)
     with transaction(runtime.sessions) as session:
         data, filename = handover.handover_download(Gate(session, user), runtime.blobs, handover_id)
-    return Response(
-        data,
-        media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return zip_answer(data, filename)
