@@ -8,43 +8,13 @@ code 1; nothing is changed then."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from app.handover_cli import handover_app
-
-
-@contextmanager
-def _unit_of_work() -> Iterator[tuple[Any, Any]]:
-    """The runtime and a Gate of the command line in one transaction; errors end the command
-    with their German text (and the audit row of a refusal written after the rollback)."""
-    from app.cli import _runtime
-    from core.db import record_after_rollback, transaction
-    from core.errors import EAkteError
-    from records.access import Gate
-    from records.disposal import cli_user
-    from records.xdomea import MessageRefused
-
-    runtime = _runtime()
-    try:
-        with transaction(runtime.sessions) as session:
-            yield runtime, Gate(session, cli_user())
-    except MessageRefused as exc:
-        record_after_rollback(runtime.sessions, exc)
-        typer.echo("Abgewiesen, nichts geändert:", err=True)
-        for problem in exc.problems:
-            typer.echo(f"  - {problem}", err=True)
-        raise typer.Exit(1) from None
-    except EAkteError as exc:
-        record_after_rollback(runtime.sessions, exc)
-        typer.echo(f"Abgebrochen, nichts geändert: {exc.message}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        runtime.close()
+from app.records_cli import unit_of_work
 
 
 def _left_out(values: list[str]) -> dict[str, str]:
@@ -75,7 +45,7 @@ def export_command(
     from ingest.filing import catalogue_for
     from records.handover import start_handover
 
-    with _unit_of_work() as (runtime, gate):
+    with unit_of_work() as (runtime, gate):
         names = {
             rule.code: rule.name for rule in catalogue_for(runtime.settings, gate.session).types
         }
@@ -105,7 +75,7 @@ def answer_command(
     (Import je Akte erfolgreich oder fehlgeschlagen)."""
     from records.handover import import_answer
 
-    with _unit_of_work() as (runtime, gate):
+    with unit_of_work() as (runtime, gate):
         result = import_answer(
             gate, runtime.blobs, runtime.settings, zip_file.read_bytes(), zip_file.name
         )

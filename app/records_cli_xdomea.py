@@ -8,48 +8,18 @@ with its German problems on stderr and exit code 1; nothing is changed then."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from app.records_cli import records_app
+from app.records_cli import records_app, unit_of_work
 
 OutOpt = Annotated[
     Path, typer.Option("--out", help="Ordner, in den die Nachricht geschrieben wird")
 ]
 ZipArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
-
-
-@contextmanager
-def _unit_of_work() -> Iterator[tuple[Any, Any]]:
-    """The runtime and a Gate of the command line in one transaction; errors end the command
-    with their German text (and the audit row of a refusal written after the rollback)."""
-    from app.cli import _runtime
-    from core.db import record_after_rollback, transaction
-    from core.errors import EAkteError
-    from records.access import Gate
-    from records.disposal import cli_user
-    from records.xdomea import MessageRefused
-
-    runtime = _runtime()
-    try:
-        with transaction(runtime.sessions) as session:
-            yield runtime, Gate(session, cli_user())
-    except MessageRefused as exc:
-        record_after_rollback(runtime.sessions, exc)
-        typer.echo("Abgewiesen, nichts geändert:", err=True)
-        for problem in exc.problems:
-            typer.echo(f"  - {problem}", err=True)
-        raise typer.Exit(1) from None
-    except EAkteError as exc:
-        record_after_rollback(runtime.sessions, exc)
-        typer.echo(f"Abgebrochen, nichts geändert: {exc.message}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        runtime.close()
 
 
 @records_app.command("offer")
@@ -60,7 +30,7 @@ def offer_command(out: OutOpt) -> None:
     from records.disposal import start_run
     from records.models import DisposalRun
 
-    with _unit_of_work() as (runtime, gate):
+    with unit_of_work() as (runtime, gate):
         written = start_run(gate, runtime.blobs, runtime.settings, local_today(), out)
         if written is None:
             typer.echo("Keine Akte ist zur Aussonderung fällig; kein Vorgang angelegt.")
@@ -73,7 +43,7 @@ def offer_command(out: OutOpt) -> None:
 def _import(path: Path, out: Path | None, expected: tuple[str, ...]) -> None:
     from records.disposal import import_message
 
-    with _unit_of_work() as (runtime, gate):
+    with unit_of_work() as (runtime, gate):
         result = import_message(
             gate,
             runtime.blobs,
@@ -122,7 +92,7 @@ def transfer_command(
     from core.dates import local_today
     from records.disposal import transfer
 
-    with _unit_of_work() as (runtime, gate):
+    with unit_of_work() as (runtime, gate):
         written = transfer(gate, runtime.blobs, runtime.settings, run_id, local_today(), out)
     if written is None:
         typer.echo(
@@ -141,7 +111,7 @@ def runs_command(
     from records.disposal import ITEM_LABELS, runs
 
     rows: list[dict[str, Any]] = []
-    with _unit_of_work() as (_runtime, gate):
+    with unit_of_work() as (_runtime, gate):
         for view in runs(gate):
             rows.append(
                 {

@@ -31,7 +31,7 @@ from records.access import Gate
 from records.models import User
 from records.runtime import Runtime
 from records.xdomea import MESSAGE_LABELS, MessageRefused
-from web.pages import render
+from web.pages import render, uploaded_file
 
 router = APIRouter(include_in_schema=False)
 
@@ -240,12 +240,7 @@ async def decline(run_id: int, request: Request, runtime: RuntimeDep) -> Respons
 async def upload(request: Request, runtime: RuntimeDep) -> Response:
     """One of the archive's messages (zip); its result or its problems on the page."""
     user = await run_in_threadpool(current_user, request, runtime)
-    form = await request.form(max_files=1, max_fields=3)
-    sent = form.get("datei")
-    body, filename = b"", ""
-    if sent is not None and not isinstance(sent, str):
-        body = await sent.read(MAX_UPLOAD_BYTES + 1)
-        filename = (sent.filename or "")[:300]
+    body, filename = await uploaded_file(request, MAX_UPLOAD_BYTES)
     if not body or len(body) > MAX_UPLOAD_BYTES:
         message = (
             "Bitte eine ZIP-Datei des Archivs wählen." if not body else "Die Datei ist zu groß."

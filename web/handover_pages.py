@@ -35,7 +35,7 @@ from records.access import Gate
 from records.models import Handover, User
 from records.runtime import Runtime
 from records.xdomea import MessageRefused
-from web.pages import render
+from web.pages import render, uploaded_file
 
 router = APIRouter(include_in_schema=False)
 
@@ -204,12 +204,7 @@ async def start(bg_number: str, request: Request, runtime: RuntimeDep) -> Respon
 async def upload_answer(bg_number: str, request: Request, runtime: RuntimeDep) -> Response:
     """The receiving side's 0402 or 0403 (zip); what changed, or its problems."""
     user = await run_in_threadpool(current_user, request, runtime)
-    form = await request.form(max_files=1, max_fields=3)
-    sent = form.get("datei")
-    body, filename = b"", ""
-    if sent is not None and not isinstance(sent, str):
-        body = await sent.read(MAX_UPLOAD_BYTES + 1)
-        filename = (sent.filename or "")[:300]
+    body, filename = await uploaded_file(request, MAX_UPLOAD_BYTES)
 
     def answer() -> Response:
         if not body or len(body) > MAX_UPLOAD_BYTES:

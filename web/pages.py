@@ -491,3 +491,15 @@ async def document_note_form(document_id: str, request: Request, runtime: Runtim
     return await _form_answer(
         request, runtime, document_id, save, tab="vermerke", saved="vermerk", form="note"
     )
+
+
+async def uploaded_file(
+    request: Request, max_bytes: int, field: str = "datei"
+) -> tuple[bytes, str]:
+    """The one file a form sent in `field` (an xdomea message's zip): at most `max_bytes` + 1
+    bytes are read, so the caller can tell a file too large; b"" when none was sent."""
+    form = await request.form(max_files=1, max_fields=3)
+    sent = form.get(field)
+    if sent is None or isinstance(sent, str):
+        return b"", ""
+    return await sent.read(max_bytes + 1), (sent.filename or "")[:300]

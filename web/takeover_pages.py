@@ -27,7 +27,7 @@ from records import takeover as takeovers
 from records.access import Gate
 from records.models import User
 from records.runtime import Runtime
-from web.pages import render
+from web.pages import render, uploaded_file
 
 router = APIRouter(include_in_schema=False)
 
@@ -141,12 +141,7 @@ def takeover_page(request: Request, runtime: RuntimeDep) -> Response:
 async def upload(request: Request, runtime: RuntimeDep) -> Response:
     """A 0401 zip: filed, waiting in clearing, or refused with its problems."""
     user = await run_in_threadpool(current_user, request, runtime)
-    form = await request.form(max_files=1, max_fields=3)
-    sent = form.get("datei")
-    body, filename = b"", ""
-    if sent is not None and not isinstance(sent, str):
-        body = await sent.read(MAX_UPLOAD_BYTES + 1)
-        filename = (sent.filename or "")[:300]
+    body, filename = await uploaded_file(request, MAX_UPLOAD_BYTES)
     if not body or len(body) > MAX_UPLOAD_BYTES:
         message = (
             "Bitte eine ZIP-Datei der Abgabe wählen." if not body else "Die Datei ist zu groß."
