@@ -17,6 +17,7 @@ import typer
 
 from app.handover_cli import handover_app
 from app.records_cli import records_app
+from app.requests_cli import requests_app
 from core.config import Settings, get_settings
 from core.errors import EAkteError
 
@@ -38,6 +39,7 @@ app.add_typer(mailbox_app, name="mailbox")
 app.add_typer(directory_app, name="directory")
 app.add_typer(records_app, name="records")
 app.add_typer(handover_app, name="handover")
+app.add_typer(requests_app, name="requests")
 
 
 def _settings() -> Settings:

@@ -362,6 +362,20 @@ class Settings(BaseSettings):
     # them no court folder is released.
     xjustiz_dir: Path = REPO_DIR.parent / "shared" / "standards" / "xjustiz-3.5.1"
 
+    # issue 19: requests for missing documents (Mitwirkungsaufforderung). The deadline a new
+    # request proposes (days; moved to the next working day like the objection deadlines), and
+    # the warning of the consequences (§ 66 Abs. 3 SGB I) every request letter prints; a job
+    # centre's legal department words it, so it is configuration ({frist} is the deadline).
+    request_deadline_days: int = Field(default=14, ge=7, le=90)
+    request_warning_text: str = (
+        "Wenn Sie die angeforderten Unterlagen nicht bis zum {frist} vorlegen und Ihre "
+        "fehlende Mitwirkung nicht ausreichend begründen, können die Leistungen nach dem "
+        "Zweiten Buch Sozialgesetzbuch (SGB II) bis zur Nachholung der Mitwirkung ganz oder "
+        "teilweise versagt oder entzogen werden (§§ 60, 66 Erstes Buch Sozialgesetzbuch – "
+        "SGB I). Haben Sie die Unterlagen bereits eingereicht, betrachten Sie dieses Schreiben "
+        "bitte als gegenstandslos."
+    )
+
     @model_validator(mode="after")
     def _check_oidc(self) -> Settings:
         if self.oidc_client_secret is not None and self.oidc_client_secret_file is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -32,8 +33,24 @@ MONTH_WORDS = {
 }  # fmt: skip
 
 
+# The product's clock: the wall clock, unless a test (or a demonstration) sets another one with
+# `set_clock`. Everything that asks "what day is it" (deadlines, follow-ups, accesses) asks
+# `local_today`/`local_now`, so moving this clock moves the product's day.
+_clock: Callable[[], datetime] | None = None
+
+
+def set_clock(clock: Callable[[], datetime] | None) -> None:
+    """Replace the wall clock (a callable returning an aware datetime); None restores it."""
+    global _clock
+    _clock = clock
+
+
+def local_now() -> datetime:
+    return _clock().astimezone(LOCAL_TZ) if _clock is not None else datetime.now(LOCAL_TZ)
+
+
 def local_today() -> date:
-    return datetime.now(LOCAL_TZ).date()
+    return local_now().date()
 
 
 def local_date(moment: datetime) -> date:

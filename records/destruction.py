@@ -57,9 +57,11 @@ from records.models import (
     DisposalItem,
     DisposalRun,
     Document,
+    DocumentRequest,
     DroppedPage,
     FileEvent,
     FileExport,
+    FollowUp,
     Handover,
     Household,
     InboxItem,
@@ -765,7 +767,16 @@ def _delete_rows(session: Session, work: dict[str, Any]) -> None:
     if household_id is None:
         return
     session.flush()
-    for owned in (RecognitionAlias, Member, FileEvent, RetentionHold, Handover, Takeover):
+    for owned in (
+        RecognitionAlias,
+        FileEvent,
+        RetentionHold,
+        Handover,
+        Takeover,
+        FollowUp,
+        DocumentRequest,  # its items and their links go with it (ON DELETE CASCADE)
+        Member,
+    ):
         session.execute(delete(owned).where(owned.household_id == household_id))
     session.execute(
         update(DisposalItem)

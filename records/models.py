@@ -1113,3 +1113,133 @@ class AuditAccessHousehold(Base):
     bg_number: Mapped[str] = mapped_column(String(20))
 
     access: Mapped[AuditAccess] = relationship(back_populates="households")
+
+
+# --- issue 19: requests for missing documents and follow-up dates -----------------------------
+
+FOLLOW_UP_KINDS = ("manual", "request")
+REQUEST_STATES = ("open", "complete", "withdrawn")
+REQUEST_ITEM_STATES = ("missing", "arrived")
+REQUEST_LINK_SOURCES = ("sheet", "recognition", "manual")
+
+
+class FollowUp(Base):
+    """A follow-up date (Wiedervorlage) on a file or one of its documents: for its author or
+    for the author's team, with a note. On its date it shows in the Postkorb (with the deputy
+    during an absence); done or moved with a reason (`moves`: [{from, to, reason, by, at}]).
+    A request's deadline is a follow-up of kind "request"."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        CheckConstraint(_in("kind", FOLLOW_UP_KINDS), name="kind"),
+        Index("ix_follow_ups_open", "done_at", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default="manual")
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("households.id", ondelete="CASCADE"), index=True
+    )
+    document_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="SET NULL")
+    )
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("document_requests.id", ondelete="CASCADE"), index=True
+    )
+    due_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    # For a person (user_id) or a team (team_id); the author's own by default.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    created_by_login: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    moves: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by_login: Mapped[str | None] = mapped_column(String(100))
+    done_reason: Mapped[str | None] = mapped_column(Text)
+
+    household: Mapped[Household] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+
+
+class DocumentRequest(Base):
+    """A request for missing documents (Mitwirkungsaufforderung, §§ 60, 66 SGB I): who asked
+    whom for what by when, the letter sent (an outgoing document of the file) and its
+    reminders (`reminders`: [{document_id, due_on, dispatch_date, by, at}]). Complete when
+    every item arrived."""
+
+    __tablename__ = "document_requests"
+    __table_args__ = (CheckConstraint(_in("state", REQUEST_STATES), name="state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("households.id", ondelete="CASCADE"), index=True
+    )
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # The person concerned, as named in the letter (the member may be re-imported).
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    person_name: Mapped[str] = mapped_column(String(200))
+    due_on: Mapped[date] = mapped_column(Date)
+    dispatch_date: Mapped[date] = mapped_column(Date)
+    letter_document_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="SET NULL")
+    )
+    state: Mapped[str] = mapped_column(String(20), default="open")
+    reminders: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    household: Mapped[Household] = relationship()
+    requested_by: Mapped[User] = relationship()
+    items: Mapped[list[RequestItem]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="RequestItem.id"
+    )
+
+
+class RequestItem(Base):
+    """One thing asked for: its catalogue code and the text printed (e.g. the period of the
+    bank statements); arrived once a document that fulfils it is linked."""
+
+    __tablename__ = "document_request_items"
+    __table_args__ = (CheckConstraint(_in("state", REQUEST_ITEM_STATES), name="state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("document_requests.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(60))
+    label: Mapped[str] = mapped_column(String(300))
+    detail: Mapped[str] = mapped_column(String(300), default="")
+    state: Mapped[str] = mapped_column(String(20), default="missing")
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    request: Mapped[DocumentRequest] = relationship(back_populates="items")
+    links: Mapped[list[RequestLink]] = relationship(
+        back_populates="item", cascade="all, delete-orphan", order_by="RequestLink.id"
+    )
+
+
+class RequestLink(Base):
+    """A document that answers a request item: behind the return sheet ("sheet", certain),
+    filed by recognition with a fulfilling type ("recognition": "vermutlich Antwort", until a
+    caseworker confirms it) or linked by hand ("manual")."""
+
+    __tablename__ = "document_request_links"
+    __table_args__ = (
+        CheckConstraint(_in("source", REQUEST_LINK_SOURCES), name="source"),
+        UniqueConstraint("item_id", "document_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("document_request_items.id", ondelete="CASCADE"), index=True
+    )
+    document_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(20))
+    confirmed: Mapped[bool] = mapped_column(default=False)
+    confirmed_by_login: Mapped[str | None] = mapped_column(String(100))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    item: Mapped[RequestItem] = relationship(back_populates="links")
