@@ -511,6 +511,8 @@ HANDED_OVER_CHANGES = frozenset(
         "file.reopened",
         "objection.registered",
         "appeal.registered",
+        "followup.create",  # issue 19, followup19: no new follow-up, no move
+        "followup.move",
     }
 )
 

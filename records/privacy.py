@@ -177,6 +177,13 @@ ACTION_LABELS: dict[str, str] = {
     "inspection.page": "Seite im Prüfzugang angesehen",
     "inspection.download": "Dokument im Prüfzugang heruntergeladen (Wasserzeichen)",
     "inspection.report": "Bericht zum Prüfzugang erstellt",
+    # issue 19, followup19: follow-up dates (Wiedervorlagen, records.followups)
+    "followup.create": "Wiedervorlage gesetzt",
+    "followup.move": "Wiedervorlage verschoben",
+    "followup.done": "Wiedervorlage erledigt",
+    "followup.list": "Eigene Wiedervorlagen angezeigt",
+    "followup.due": "Heute fällige Wiedervorlagen im Postkorb angezeigt",
+    "followup.file": "Wiedervorlagen einer Akte angezeigt",
 }
 OUTCOME_LABELS: dict[str, str] = {
     "ok": "erfolgt",
@@ -201,8 +208,14 @@ OBJECT_LABELS: dict[str, str] = {
     "handover": "Aktenabgabe",  # issue 18, handover18
     "takeover": "Übernahme",  # issue 18, takeover18
     "audit_access": "Prüfzugang",  # issue 18, audit18
+    "follow_up": "Wiedervorlage",  # issue 19, followup19
 }
 DETAIL_LABELS: dict[str, str] = {
+    # issue 19, followup19: follow-up dates
+    "due_on": "fällig am",
+    "assignee": "für",
+    "from_": "bisher fällig am",
+    "to": "neu fällig am",
     # issue 18, audit18: auditors' accesses
     "access": "Prüfzugang",
     "auditor": "Prüfer/in",
