@@ -20,6 +20,7 @@ from web.desk_pages import router as desk_router
 from web.destruction_pages import router as destruction_router
 from web.disposal_pages import router as disposal_router
 from web.errors import error_page
+from web.followup_pages import router as followup_router
 from web.handover_pages import router as handover_router
 from web.inspection_pages import router as inspection_router
 from web.legal_dialog_pages import router as legal_dialog_router
@@ -61,6 +62,7 @@ def create_product_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(handover_router)  # issue 18, handover18
     app.include_router(takeover_router)  # issue 18, takeover18
     app.include_router(inspection_router)  # issue 18, audit18
+    app.include_router(followup_router)  # issue 19, followup19
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _outermost(app, hsts=runtime.settings.cookie_secure)
     return app

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
@@ -350,7 +350,7 @@ def _line(row: FollowUp, me: User, names: _Names) -> Line:
             to=german(date.fromisoformat(m["to"])),
             reason=str(m.get("reason", "")),
             by=str(m.get("by", "")),
-            at=str(m.get("at", ""))[:10],
+            at=german(datetime.fromisoformat(str(m["at"])).date()) if m.get("at") else "",
         )
         for m in (row.moves or [])
     ]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.runtime import Runtime
 from core.dates import LOCAL_TZ, set_clock
-from core.db import record_after_rollback, transaction, utcnow
+from core.db import transaction, utcnow
 from core.errors import AccessDenied, InvalidInput
 from records import followups
 from records.access import Gate
@@ -26,7 +26,7 @@ from records.models import (
     RequestItem,
     User,
 )
-from tests.support import ISLANDS, OWN, audit_rows, file_letter, load_people
+from tests.support import ISLANDS, OWN, audit_rows, file_letter, load_people, pages_client_for
 
 OWNER = "lsb.95401.2"  # Laura Carstensen, caseworker of OWN, team Leistung Husum
 TEAMMATE = "lsb.95401.1"  # Petra Schmitt, same team
@@ -50,15 +50,11 @@ def people(sqlite_runtime: Runtime) -> Iterator[Runtime]:
 
 
 def _as(runtime: Runtime, login: str, work, *, write: bool = True):  # type: ignore[no-untyped-def]
-    """Run `work(gate)` as `login` in one unit of work (refusals audited after rollback)."""
-    try:
-        with transaction(runtime.sessions, read_only=not write) as session:
-            user = session.scalar(select(User).where(User.login == login))
-            assert user is not None
-            return work(Gate(session, user))
-    except AccessDenied as error:
-        record_after_rollback(runtime.sessions, error)
-        raise
+    """Run `work(gate)` as `login` in one unit of work (it audits a refusal after rollback)."""
+    with transaction(runtime.sessions, read_only=not write) as session:
+        user = session.scalar(select(User).where(User.login == login))
+        assert user is not None
+        return work(Gate(session, user))
 
 
 def _create(runtime: Runtime, login: str = OWNER, **kw: object) -> int:
@@ -248,3 +244,33 @@ def test_a_request_follow_up_lists_exactly_the_missing_items(people: Runtime) ->
     with transaction(people.sessions, read_only=True) as session:
         row = session.get(FollowUp, fid)
         assert row is not None and row.done_reason == "Alle Unterlagen eingegangen"
+
+
+def test_the_pages_set_show_and_close_a_follow_up(people: Runtime) -> None:
+    client = pages_client_for(people, OWNER)
+    form = {"due_on": LATER.isoformat(), "note": "Mietvertrag prüfen", "fuer": "team"}
+    answer = client.post(f"/akte/{OWN}/wiedervorlagen", data=form, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    akte = client.get(f"/akte/{OWN}").text
+    assert "Mietvertrag prüfen" in akte and "für Team Leistung Husum" in akte
+    assert (TODAY + timedelta(days=14)).isoformat() in akte  # the form's default date
+    refused = client.post(f"/akte/{OWN}/wiedervorlagen", data={**form, "note": ""})
+    assert refused.status_code == 422
+    assert 'aria-describedby="fu-new-note-error"' in refused.text
+    assert "Heute fällige Wiedervorlagen" not in client.get("/postkorb").text
+    _at(LATER)
+    teammate = pages_client_for(people, TEAMMATE)
+    postkorb = teammate.get("/postkorb").text
+    assert "Heute fällige Wiedervorlagen" in postkorb and "Mietvertrag prüfen" in postkorb
+    (line,) = _due(people, TEAMMATE)
+    empty = teammate.post(f"/wiedervorlagen/{line.id}/erledigt", data={"zurueck": "postkorb"})
+    assert empty.status_code == 422 and "Bitte einen Grund" in empty.text
+    done = teammate.post(
+        f"/wiedervorlagen/{line.id}/erledigt",
+        data={"zurueck": "postkorb", "reason": "erledigt am Telefon"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"].startswith("/postkorb")
+    assert "Heute fällige Wiedervorlagen" not in teammate.get("/postkorb").text
+    assert "Keine offene Wiedervorlage." in teammate.get("/wiedervorlagen").text
+    assert pages_client_for(people, OTHER).get(f"/akte/{OWN}/wiedervorlagen").status_code == 403

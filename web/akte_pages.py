@@ -32,7 +32,7 @@ from records.models import Document, FileExport, Household, Note, User
 from records.objections import APPEAL_STATE_NAMES, STATE_NAMES
 from records.retention import load_rules
 from records.runtime import Runtime
-from web import handover_pages
+from web import followup_pages, handover_pages
 from web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -313,6 +313,7 @@ def _context(runtime: Runtime, user: User, bg_number: str, state: FileState) -> 
             gate, bg_number, load_rules(runtime.settings), local_today(), audited=False
         )
         handover = handover_pages.section(gate, bg_number)  # issue 18: _akte_handover.html
+        handover |= followup_pages.section(gate, bg_number, names)  # issue 19: _akte_followups
     return {
         **retention,
         **handover,

@@ -27,6 +27,7 @@ from records import duplicates, inbox
 from records.access import Capability, Gate
 from records.models import InboxItem, User
 from records.runtime import Runtime
+from web import followup_pages
 from web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -316,7 +317,8 @@ def inbox_page(request: Request, runtime: RuntimeDep) -> Response:
     """The Postkorb, its list drawn on the server from the address (tab, filters, sort, row)."""
     user = current_user(request, runtime)  # none: to the login page (web.errors)
     listing = postkorb_listing(runtime, user, request.query_params)
-    return render(request, "postkorb.html", user, listing=listing)
+    due = followup_pages.due_in_postkorb(runtime, user)  # issue 19: _postkorb_followups.html
+    return render(request, "postkorb.html", user, listing=listing, due_follow_ups=due)
 
 
 @router.get("/postkorb/liste", response_class=HTMLResponse)
