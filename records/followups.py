@@ -333,7 +333,12 @@ def _line(row: FollowUp, me: User, names: _Names) -> Line:
     bg = row.household.bg_number
     today = local_today()
     if row.kind == "request":
-        text = f"Frist abgelaufen: fehlend {_missing(names.requests.get(row.request_id or 0))}"
+        missing = _missing(names.requests.get(row.request_id or 0))
+        # Due (the Postkorb's line): the deadline passed; before, the E-Akte says what it awaits.
+        if row.due_on <= today:
+            text = f"Frist abgelaufen: fehlend {missing}"
+        else:
+            text = f"Frist bis {german(row.due_on)}: noch fehlend {missing}"
         href = f"/akte/{bg}#anforderung-{row.request_id}"
     else:
         text = row.note

@@ -175,6 +175,9 @@ def test_due_on_its_date_for_owner_team_and_deputy_only(people: Runtime) -> None
     assert all(line.overdue for line in _due(people, OWNER))
     upcoming = _as(people, OWNER, followups.upcoming)
     assert [line.id for line in upcoming] == [own, team]
+    assert [r.actor_login for r in audit_rows(people, "followup.list")] == [OWNER]
+    shown = {(r.actor_login, r.outcome) for r in audit_rows(people, "followup.due")}
+    assert shown == {(OWNER, "ok"), (TEAMMATE, "ok"), (DEPUTY, "ok")}
 
 
 def test_move_and_done_with_a_reason_kept_in_the_history(people: Runtime) -> None:
@@ -229,6 +232,8 @@ def test_a_request_follow_up_lists_exactly_the_missing_items(people: Runtime) ->
         session.flush()
         request_id = request.id
     fid = _create(people, note="", kind="request", request_id=request_id)
+    (waiting,) = _as(people, OWNER, followups.upcoming)
+    assert waiting.text.startswith(f"Frist bis {LATER.strftime('%d.%m.%Y')}: noch fehlend")
     _at(LATER)
     (line,) = _due(people, OWNER)
     assert line.text == (

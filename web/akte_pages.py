@@ -313,10 +313,11 @@ def _context(runtime: Runtime, user: User, bg_number: str, state: FileState) -> 
             gate, bg_number, load_rules(runtime.settings), local_today(), audited=False
         )
         handover = handover_pages.section(gate, bg_number)  # issue 18: _akte_handover.html
-        handover |= followup_pages.section(gate, bg_number, names)  # issue 19: _akte_followups
+        follow_ups = followup_pages.section(gate, bg_number, names)  # issue 19: _akte_followups
     return {
         **retention,
         **handover,
+        **follow_ups,
         "back": "akte",
         "errors": {},
         "values": {},
