@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 from core.dates import LOCAL_TZ, set_clock
 from tests.support import OWN
 from tests.support_a11y import axe_violations, browser
-from tests.support_browser import log_in
+from tests.support_browser import log_in, screenshot
 
 __all__ = ["browser"]  # module-scoped fixture
 CASEWORKER = "lsb.95401.2"
@@ -60,6 +60,7 @@ def test_a_follow_up_appears_in_the_postkorb_on_its_day(tab: Page, live_url: str
     expect(page.locator("#followups-open")).to_contain_text(NOTE)
     expect(page.locator("#followups-open")).to_contain_text(DUE.strftime("%d.%m.%Y"))
     assert axe_violations(page, "E-Akte mit Wiedervorlage") == []
+    screenshot(page.locator("#wiedervorlagen"), "followup19-akte.png")
     assert _fits(page)
 
     page.goto(f"{live_url}/postkorb")
@@ -77,6 +78,7 @@ def test_a_follow_up_appears_in_the_postkorb_on_its_day(tab: Page, live_url: str
         "href", f"/akte/{OWN}#wiedervorlagen"
     )
     assert axe_violations(page, "Postkorb mit Wiedervorlage") == []
+    screenshot(page, "followup19-postkorb.png", full_page=True)
     assert _fits(page)
 
     # Keyboard only: open "erledigt", type the reason, send.
