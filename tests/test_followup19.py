@@ -279,3 +279,21 @@ def test_the_pages_set_show_and_close_a_follow_up(people: Runtime) -> None:
     assert "Heute fällige Wiedervorlagen" not in teammate.get("/postkorb").text
     assert "Keine offene Wiedervorlage." in teammate.get("/wiedervorlagen").text
     assert pages_client_for(people, OTHER).get(f"/akte/{OWN}/wiedervorlagen").status_code == 403
+
+
+def test_the_list_page_moves_a_follow_up_and_keeps_its_history(people: Runtime) -> None:
+    fid = _create(people, note="Umzug klären")
+    client = pages_client_for(people, OWNER)
+    listed = client.get("/wiedervorlagen").text
+    assert "Umzug klären" in listed and "für mich" in listed
+    form = {"zurueck": "liste", "due_on": (TODAY - timedelta(days=1)).isoformat(), "reason": "x"}
+    refused = client.post(f"/wiedervorlagen/{fid}/verschieben", data=form)
+    assert refused.status_code == 422
+    assert f'aria-describedby="fu-move-{fid}-due_on-error"' in refused.text
+    new_day = LATER + timedelta(days=3)
+    form |= {"due_on": new_day.isoformat(), "reason": "Kunde krank"}
+    moved = client.post(f"/wiedervorlagen/{fid}/verschieben", data=form, follow_redirects=False)
+    assert moved.status_code == 303
+    page = client.get(f"/akte/{OWN}/wiedervorlagen").text
+    assert f"verschoben vom {LATER:%d.%m.%Y} auf den {new_day:%d.%m.%Y}" in page
+    assert "Kunde krank" in page
