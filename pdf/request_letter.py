@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import pikepdf
-from PIL import Image
 from pikepdf import Dictionary, Name
+from PIL import Image
 
 from pdf.access_report import _face
 from pdf.barcodes import code128_image, qr_image
@@ -257,7 +257,10 @@ def build_request_letter(letter: RequestLetter) -> bytes:
         for number, (canvas, images) in enumerate(
             zip(layout.canvases, layout.images, strict=True), start=1
         ):
-            footer = f"{letter.job_centre} · Anforderung Nr. {letter.request_id} · Seite {number} von {total}"
+            footer = (
+                f"{letter.job_centre} · Anforderung Nr. {letter.request_id} "
+                f"· Seite {number} von {total}"
+            )
             canvas.text(
                 layout.regular, 7.5, LEFT, 30, layout.regular.fit(footer, 7.5, RIGHT - LEFT)
             )
