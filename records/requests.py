@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 from core.config import Settings
 from core.dates import MONTH_NAMES, german, local_now
 from core.db import utcnow
-from core.errors import InvalidInput
+from core.errors import AccessDenied, InvalidInput
 from pdf.request_letter import LetterItem, RequestLetter, build_request_letter
 from records.access import NO_ACCESS, Capability, Gate
 from records.deadlines import DEFAULT_LAND, Step, add_months, long_date, next_working_day
@@ -427,7 +427,7 @@ def create_request(
 
 
 def _request(
-    gate: Gate, request_id: int, action: str, *, as_records: bool = False
+    gate: Gate, request_id: int, action: str, *, as_records: bool = False, audited: bool = True
 ) -> tuple[DocumentRequest, Household]:
     """The request and its household, through need-to-know (or, `as_records`, as the file's
     lifecycle metadata for the records manager's command line); an unknown id refused alike."""
@@ -451,14 +451,27 @@ def _request(
     if as_records:
         household = gate.records_file(request.household.bg_number, action, audited=False)
     else:
-        household, grant = gate.household(request.household.bg_number, action, audited=False)
-    gate.record(
-        action,
-        object_type="request",
-        object_id=request.id,
-        bg_number=household.bg_number,
-        grant=grant,
-    )
+        try:
+            household, grant = gate.household(request.household.bg_number, action, audited=False)
+        except AccessDenied as exc:
+            if exc.message != NO_ACCESS.format(what="Diese Akte"):
+                raise
+            # Told like an unknown id: the answer says nothing about which requests exist.
+            raise gate.refuse(
+                action,
+                NO_ACCESS.format(what="Diese Anforderung"),
+                object_type="request",
+                object_id=request_id,
+                bg_number=request.household.bg_number,
+            ) from None
+    if audited:
+        gate.record(
+            action,
+            object_type="request",
+            object_id=request.id,
+            bg_number=household.bg_number,
+            grant=grant,
+        )
     return request, household
 
 
@@ -483,7 +496,7 @@ def remind(
     """The same letter marked Erinnerung, with only the missing items and the new deadline;
     filed as outgoing; the request's deadline and its open follow-up move."""
     session = gate.session
-    request, household = _request(gate, request_id, "request.reminded")
+    request, household = _request(gate, request_id, "request.reminded", audited=False)
     if request.state != "open":
         raise InvalidInput(
             f"Die Anforderung ist {STATE_LABELS[request.state]} – keine Erinnerung möglich.",
@@ -547,7 +560,7 @@ def remind(
 
 def withdraw(gate: Gate, request_id: int, reason: str) -> DocumentRequest:
     """The request is withdrawn (no longer needed); its open follow-up is done."""
-    request, household = _request(gate, request_id, "request.withdrawn")
+    request, household = _request(gate, request_id, "request.withdrawn", audited=False)
     reason = reason.strip()
     if not reason:
         raise InvalidInput("Bitte einen Grund für die Rücknahme angeben.", code="request_reason")
