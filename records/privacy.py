@@ -177,6 +177,13 @@ ACTION_LABELS: dict[str, str] = {
     "inspection.page": "Seite im Prüfzugang angesehen",
     "inspection.download": "Dokument im Prüfzugang heruntergeladen (Wasserzeichen)",
     "inspection.report": "Bericht zum Prüfzugang erstellt",
+    # issue 19, request19: requests for documents (records.requests)
+    "request.created": "Mitwirkungsaufforderung geschrieben",
+    "request.reminded": "Erinnerung zur Mitwirkungsaufforderung geschrieben",
+    "request.viewed": "Mitwirkungsaufforderung angesehen",
+    "request.listed": "Mitwirkungsaufforderungen der Akte angezeigt",
+    "request.withdrawn": "Mitwirkungsaufforderung zurückgenommen",
+    "request.catalogue_changed": "Katalog der anforderbaren Unterlagen geändert",
 }
 OUTCOME_LABELS: dict[str, str] = {
     "ok": "erfolgt",
@@ -272,6 +279,10 @@ DETAIL_LABELS: dict[str, str] = {
     "form": "Form",
     "parts": "Teile",
     "part": "Teil",
+    # issue 19, request19: requests for documents
+    "items": "Unterlagen",
+    "due_on": "Frist",
+    "previous_due_on": "bisherige Frist",
 }
 CHANNEL_LABELS: dict[str, str] = {
     "upload": "Scanstelle (Upload)",

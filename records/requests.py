@@ -793,3 +793,8 @@ def member_by_name(household: Household, name: str) -> int:
         if wanted in (full, str(member.id), member.last_name.casefold()):
             return member.id
     raise InvalidInput(f"„{name}“ gehört nicht zu diesem Haushalt.", code="request_person")
+
+
+def members_of(household: Household) -> list[Member]:
+    """The persons a request may be addressed to (the household was opened by the caller)."""
+    return list(household.members)
