@@ -20,12 +20,12 @@ from sqlalchemy import select
 from core.db import record_after_rollback, run_after_commit, transaction
 from core.errors import AccessDenied, InvalidInput
 from records.access import Gate
-from records.models import Document, DocumentRequest, FollowUp, User
+from records.models import Document, DocumentRequest, FollowUp, RequestLink, User
 from records.requests import create_request, propose_due, remind, request_view
 from records.runtime import Runtime
 from records.sheet_codes import parse_code, request_code
 from storage.base import read_bytes
-from tests.support import audit_rows, cli_env, load_people, run_cli
+from tests.support import audit_rows, cli_env, load_people, pages_client_for, run_cli
 from tests.support_pdf import failed_rules
 
 BG = "95401BG7267253"  # Christiansen/Schmitz, caseload of lsb.95401.2 (Leistung Husum)
@@ -351,3 +351,63 @@ def test_the_command_line_creates_and_shows_a_request(people: Runtime, tmp_path:
     assert refused.returncode == 1 and "Kein Zugriff" in refused.stderr
     assert not (tmp_path / "x.pdf").exists()
     assert [r.outcome for r in audit_rows(people, "request.created")] == ["ok", "denied"]
+
+
+# --- the pages ----------------------------------------------------------------------------
+
+
+def test_the_e_akte_writes_a_request_and_shows_what_arrived(people: Runtime) -> None:
+    client = pages_client_for(people, CASEWORKER)
+    page = client.get(f"/akte/{BG}")
+    assert page.status_code == 200, page.text
+    assert "Anforderungen von Unterlagen" in page.text and "Keine Anforderungen." in page.text
+    refused = client.post(f"/akte/{BG}/anforderungen", data={"due": "2030-01-14"})
+    assert refused.status_code == 422
+    assert "mindestens eine Unterlage" in refused.text and 'aria-invalid="true"' in refused.text
+    done = client.post(
+        f"/akte/{BG}/anforderungen",
+        data={
+            "item": ["kontoauszug", "mietbescheinigung"],
+            "von-kontoauszug": "2026-09-01",
+            "bis-kontoauszug": "2026-11-30",
+            "due": "2030-01-14",
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    request_id = int(done.headers["location"].rsplit("-", 1)[1])
+    page = client.get(f"/akte/{BG}")
+    assert f'id="anforderung-{request_id}"' in page.text
+    assert "für die Zeit vom 01.09.2026 bis 30.11.2026" in page.text
+    assert page.text.count('class="item-state">fehlt<') == 2
+    with transaction(people.sessions) as session:
+        request = session.get(DocumentRequest, request_id)
+        assert request is not None
+        item = request.items[1]
+        item.state = "arrived"
+        session.add(
+            RequestLink(
+                item_id=item.id,
+                document_id=request.letter_document_id,
+                source="recognition",
+                confirmed=False,
+            )
+        )
+    page = client.get(f"/akte/{BG}")
+    assert page.text.count('class="item-state">eingegangen<') == 1
+    assert "vermutlich Antwort – bestätigen" in page.text
+    assert f"/anforderungen/{request_id}/verknuepfung/" in page.text
+    reminded = client.post(
+        f"/akte/{BG}/anforderungen/{request_id}/erinnerung",
+        data={"due": "2030-02-04"},
+        follow_redirects=False,
+    )
+    assert reminded.status_code == 303, reminded.text
+    assert "Erinnerung versandt, neue Frist 04.02.2030" in client.get(f"/akte/{BG}").text
+    outsider = pages_client_for(people, OUTSIDER)
+    assert (
+        outsider.post(
+            f"/akte/{BG}/anforderungen", data={"item": "mietbescheinigung", "due": "2030-01-14"}
+        ).status_code
+        == 403
+    )
