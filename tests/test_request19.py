@@ -21,11 +21,11 @@ from core.db import record_after_rollback, run_after_commit, transaction
 from core.errors import AccessDenied, InvalidInput
 from records.access import Gate
 from records.models import Document, DocumentRequest, FollowUp, RequestLink, User
-from records.requests import create_request, propose_due, remind, request_view
+from records.requests import create_request, propose_due, remind, request_catalogue, request_view
 from records.runtime import Runtime
 from records.sheet_codes import parse_code, request_code
 from storage.base import read_bytes
-from tests.support import audit_rows, cli_env, load_people, pages_client_for, run_cli
+from tests.support import add_admin, audit_rows, cli_env, load_people, pages_client_for, run_cli
 from tests.support_pdf import failed_rules
 
 BG = "95401BG7267253"  # Christiansen/Schmitz, caseload of lsb.95401.2 (Leistung Husum)
@@ -411,3 +411,41 @@ def test_the_e_akte_writes_a_request_and_shows_what_arrived(people: Runtime) -> 
         ).status_code
         == 403
     )
+
+
+def test_the_administration_edits_the_catalogue(people: Runtime) -> None:
+    add_admin(people)
+    admin = pages_client_for(people, "admin")
+    page = admin.get("/verwaltung/anforderungskatalog")
+    assert page.status_code == 200 and "Kontoauszüge aller Konten" in page.text
+    assert (
+        pages_client_for(people, CASEWORKER).get("/verwaltung/anforderungskatalog").status_code
+        == 403
+    )
+    bad = admin.post(
+        "/verwaltung/anforderungskatalog",
+        data={"count": "0", "code-0": "schulbescheinigung", "label-0": "Schulbescheinigung"},
+    )
+    assert bad.status_code == 422 and "mindestens eine bekannte Dokumentart" in bad.text
+    saved = admin.post(
+        "/verwaltung/anforderungskatalog",
+        data={
+            "count": "0",
+            "code-0": "schulbescheinigung",
+            "label-0": "Schulbescheinigung der Kinder",
+            "types-0": "sonstiges",
+        },
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    with transaction(people.sessions, read_only=True) as session:
+        assert list(request_catalogue(session)) == ["schulbescheinigung"]
+    (row,) = audit_rows(people, "request.catalogue_changed")
+    assert row.details["items"] == ["schulbescheinigung"]
+    with pytest.raises(InvalidInput) as caught:
+        _create(people)
+    assert "Unbekannte Unterlage „kontoauszug“" in caught.value.message
+    request_id = _create(people, items=[("schulbescheinigung", "")])
+    with transaction(people.sessions, read_only=True) as session:
+        request = session.get(DocumentRequest, request_id)
+        assert request is not None and request.items[0].label == "Schulbescheinigung der Kinder"

@@ -20,15 +20,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import RuntimeDep, current_user
+from api.deps import RuntimeDep, current_user, get_type_names
 from core.dates import german, local_today
 from core.db import run_after_commit, transaction
 from core.errors import InvalidInput, NotFound
 from records import requests as service
-from records.access import Gate
+from records.access import Capability, Gate
 from records.models import User
 from records.runtime import Runtime
-from web.pages import render
+from web.pages import render, require
 
 router = APIRouter(include_in_schema=False)
 SAVED = {
@@ -207,5 +207,84 @@ async def remind_form(
             )
         target = f"/akte/{quote(bg_number)}?gespeichert=erinnerung#anforderung-{request_id}"
         return RedirectResponse(target, status_code=303)
+
+    return await run_in_threadpool(save)
+
+
+# --- the administration's catalogue of requestable items ----------------------------------
+
+CATALOGUE_PAGE = "/verwaltung/anforderungskatalog"
+CATALOGUE_ACTION = "page.request_catalogue"
+
+
+def _catalogue_page(
+    request: Request,
+    runtime: Runtime,
+    user: User,
+    *,
+    status_code: int = 200,
+    rows: list[dict[str, Any]] | None = None,
+    error: str = "",
+    saved: bool = False,
+) -> Response:
+    require(runtime, user, Capability.ADMINISTER, CATALOGUE_ACTION)
+    names = get_type_names(runtime)
+    if rows is None:
+        with transaction(runtime.sessions, read_only=True) as session:
+            catalogue = service.request_catalogue(session)
+        rows = [
+            {"code": e.code, "label": e.label, "types": list(e.types), "period": e.period}
+            for e in catalogue.values()
+        ]
+    return render(
+        request,
+        "anforderungskatalog.html",
+        user,
+        status_code,
+        rows=rows,
+        type_choices=sorted(names.items(), key=lambda item: item[1]),
+        error=error,
+        saved=saved,
+        page=CATALOGUE_PAGE,
+    )
+
+
+@router.get(CATALOGUE_PAGE, response_class=HTMLResponse)
+async def catalogue_page(request: Request, runtime: RuntimeDep) -> Response:
+    user = await run_in_threadpool(current_user, request, runtime)
+    saved = request.query_params.get("gespeichert") == "1"
+    return await run_in_threadpool(lambda: _catalogue_page(request, runtime, user, saved=saved))
+
+
+@router.post(CATALOGUE_PAGE, response_class=HTMLResponse)
+async def catalogue_save(request: Request, runtime: RuntimeDep) -> Response:
+    user = await run_in_threadpool(current_user, request, runtime)
+    form = await request.form(max_files=0, max_fields=2000)
+    rows: list[dict[str, Any]] = []
+    for index in range(int(str(form.get("count", "0")) or 0) + 1):
+        code = str(form.get(f"code-{index}", "")).strip()[:60]
+        label = str(form.get(f"label-{index}", "")).strip()[:300]
+        if form.get(f"remove-{index}") or (not code and not label):
+            continue
+        rows.append(
+            {
+                "code": code,
+                "label": label,
+                "types": [str(t) for t in form.getlist(f"types-{index}")][:30],
+                "period": bool(form.get(f"period-{index}")),
+            }
+        )
+
+    def save() -> Response:
+        try:
+            with transaction(runtime.sessions) as session:
+                service.save_request_catalogue(
+                    Gate(session, user), rows, set(get_type_names(runtime))
+                )
+        except InvalidInput as error:
+            return _catalogue_page(
+                request, runtime, user, status_code=422, rows=rows, error=error.message
+            )
+        return RedirectResponse(f"{CATALOGUE_PAGE}?gespeichert=1", status_code=303)
 
     return await run_in_threadpool(save)
