@@ -21,7 +21,14 @@ from core.db import record_after_rollback, run_after_commit, transaction
 from core.errors import AccessDenied, InvalidInput
 from records.access import Gate
 from records.models import Document, DocumentRequest, FollowUp, RequestLink, User
-from records.requests import create_request, propose_due, remind, request_catalogue, request_view
+from records.requests import (
+    create_request,
+    propose_due,
+    remind,
+    request_catalogue,
+    request_view,
+    withdraw,
+)
 from records.runtime import Runtime
 from records.sheet_codes import parse_code, request_code
 from storage.base import read_bytes
@@ -449,3 +456,40 @@ def test_the_administration_edits_the_catalogue(people: Runtime) -> None:
     with transaction(people.sessions, read_only=True) as session:
         request = session.get(DocumentRequest, request_id)
         assert request is not None and request.items[0].label == "Schulbescheinigung der Kinder"
+
+
+def test_state_overdue_documents_and_withdrawal(people: Runtime) -> None:
+    request_id = _create(people)
+    with transaction(people.sessions) as session:
+        request = session.get(DocumentRequest, request_id)
+        assert request is not None and request.letter_document_id is not None
+        request.items[0].state = "arrived"
+        session.add(
+            RequestLink(
+                item_id=request.items[0].id,
+                document_id=request.letter_document_id,
+                source="sheet",
+                confirmed=True,
+            )
+        )
+        letter_id = str(request.letter_document_id)
+    with transaction(people.sessions) as session:
+        gate = Gate(session, session.scalar(select(User).where(User.login == CASEWORKER)))
+        view = request_view(gate, request_id, today=DUE + timedelta(days=1))
+        answer = view.as_json()
+        assert (answer["status"], answer["overdue"]) == ("open", True)
+        assert [(i["code"], i["status"], i["documents"]) for i in answer["items"]] == [
+            ("kontoauszug", "arrived", [letter_id]),
+            ("mietbescheinigung", "missing", []),
+        ]
+        assert view.state_label == "offen, Frist abgelaufen"
+        withdraw(gate, request_id, "Leistungen eingestellt")
+    with transaction(people.sessions, read_only=True) as session:
+        request = session.get(DocumentRequest, request_id)
+        assert request is not None and request.state == "withdrawn"
+        (follow_up,) = session.scalars(select(FollowUp).where(FollowUp.request_id == request_id))
+        assert follow_up.done_at is not None and "Leistungen eingestellt" in str(
+            follow_up.done_reason
+        )
+    (row,) = audit_rows(people, "request.withdrawn")
+    assert row.details["reason"] == "Leistungen eingestellt"
