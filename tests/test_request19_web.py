@@ -15,7 +15,7 @@ from sqlalchemy import select
 from core.db import transaction
 from records.models import DocumentRequest, RequestLink
 from records.runtime import Runtime
-from tests.support import OWN
+from tests.support import OWN, add_admin
 from tests.support_a11y import AXE, axe_violations
 from tests.support_browser import log_in, screenshot
 
@@ -73,3 +73,19 @@ def test_a_request_written_in_the_e_akte_shows_its_items_missing_then_arrived(
     page.goto(f"{live_url}/akte/{OWN}/anforderungen")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 320, width
+
+
+def test_the_catalogue_page_of_the_administration(
+    sqlite_runtime: Runtime, live_url: str, page: Page
+) -> None:
+    add_admin(sqlite_runtime)
+    log_in(page, live_url, "admin")
+    page.goto(f"{live_url}/verwaltung/anforderungskatalog")
+    expect(page.get_by_role("heading", name="Katalog der anforderbaren Unterlagen")).to_be_visible()
+    expect(page.get_by_label("Text im Brief").first).to_have_value("Kontoauszüge aller Konten")
+    if AXE.exists():
+        assert axe_violations(page, "Katalog der anforderbaren Unterlagen") == []
+    page.get_by_label("Entfernen").first.check()
+    page.get_by_role("button", name="Katalog speichern").click()
+    expect(page.locator("#catalogue-status")).to_have_text("Katalog gespeichert.")
+    expect(page.get_by_label("Text im Brief").first).not_to_have_value("Kontoauszüge aller Konten")
