@@ -30,7 +30,7 @@ from core.dates import MONTH_NAMES, german, local_now
 from core.db import utcnow
 from core.errors import AccessDenied, InvalidInput
 from pdf.request_letter import LetterItem, RequestLetter, build_request_letter
-from records.access import NO_ACCESS, Capability, Gate
+from records.access import NO_ACCESS, Capability, Gate, handed_over_message
 from records.deadlines import DEFAULT_LAND, Step, add_months, long_date, next_working_day
 from records.models import (
     Document,
@@ -195,6 +195,12 @@ def period_text(raw: str) -> str:
 # --- writing a request --------------------------------------------------------------------
 
 
+def _refuse_if_handed_over(household: Household) -> None:
+    """A file handed over to another authority is read-only here: no new letters."""
+    if household.handed_over_at is not None:
+        raise InvalidInput(handed_over_message(household), code="handed_over")
+
+
 def _person(household: Household, member_id: int | None) -> Member:
     members = list(household.members)
     if not members:
@@ -349,6 +355,7 @@ def create_request(
     for its deadline. `items`: (catalogue code, period "TT.MM.JJJJ-TT.MM.JJJJ" or "")."""
     session = gate.session
     household, grant = gate.household(bg_number, "request.created", audited=False)
+    _refuse_if_handed_over(household)
     catalogue = request_catalogue(session)
     if not items:
         raise InvalidInput(
@@ -497,6 +504,7 @@ def remind(
     filed as outgoing; the request's deadline and its open follow-up move."""
     session = gate.session
     request, household = _request(gate, request_id, "request.reminded", audited=False)
+    _refuse_if_handed_over(household)
     if request.state != "open":
         raise InvalidInput(
             f"Die Anforderung ist {STATE_LABELS[request.state]} – keine Erinnerung möglich.",

@@ -17,10 +17,10 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import select
 
-from core.db import record_after_rollback, run_after_commit, transaction
+from core.db import record_after_rollback, run_after_commit, transaction, utcnow
 from core.errors import AccessDenied, InvalidInput
 from records.access import Gate
-from records.models import Document, DocumentRequest, FollowUp, RequestLink, User
+from records.models import Document, DocumentRequest, FollowUp, Household, RequestLink, User
 from records.requests import (
     create_request,
     propose_due,
@@ -493,3 +493,16 @@ def test_state_overdue_documents_and_withdrawal(people: Runtime) -> None:
         )
     (row,) = audit_rows(people, "request.withdrawn")
     assert row.details["reason"] == "Leistungen eingestellt"
+
+
+def test_no_request_on_a_file_handed_over(people: Runtime) -> None:
+    with transaction(people.sessions) as session:
+        household = session.scalar(select(Household).where(Household.bg_number == BG))
+        assert household is not None
+        household.handed_over_at = utcnow()
+        household.handed_over_to = "Jobcenter Kiel"
+    with pytest.raises(InvalidInput) as caught:
+        _create(people)
+    assert "Jobcenter Kiel" in caught.value.message
+    with transaction(people.sessions, read_only=True) as session:
+        assert session.scalars(select(DocumentRequest)).all() == []

@@ -64,6 +64,7 @@ def section(
         "req_errors": errors or {},
         "req_values": values or {},
         "req_today": today.isoformat(),
+        "req_may_write": household.handed_over_at is None,
     }
 
 
