@@ -29,6 +29,7 @@ from web.lifecycle_pages import router as lifecycle_router
 from web.page_edit_pages import router as page_edit_router
 from web.pages import STATIC_DIR, router, templates
 from web.privacy_pages import router as privacy_router
+from web.request_pages import router as request_router
 from web.search_pages import router as search_router
 from web.security_headers import SecurityHeaders
 from web.takeover_pages import router as takeover_router
@@ -45,6 +46,7 @@ def create_product_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(workplace_router)
     app.include_router(akte_router)
+    app.include_router(request_router)
     app.include_router(legal_router)
     app.include_router(legal_dialog_router)
     app.include_router(deputy_router)

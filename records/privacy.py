@@ -184,6 +184,13 @@ ACTION_LABELS: dict[str, str] = {
     "followup.list": "Eigene Wiedervorlagen angezeigt",
     "followup.due": "Heute fällige Wiedervorlagen im Postkorb angezeigt",
     "followup.file": "Wiedervorlagen einer Akte angezeigt",
+    # issue 19, request19: requests for documents (records.requests)
+    "request.created": "Mitwirkungsaufforderung geschrieben",
+    "request.reminded": "Erinnerung zur Mitwirkungsaufforderung geschrieben",
+    "request.viewed": "Mitwirkungsaufforderung angesehen",
+    "request.listed": "Mitwirkungsaufforderungen der Akte angezeigt",
+    "request.withdrawn": "Mitwirkungsaufforderung zurückgenommen",
+    "request.catalogue_changed": "Katalog der anforderbaren Unterlagen geändert",
 }
 OUTCOME_LABELS: dict[str, str] = {
     "ok": "erfolgt",
@@ -285,6 +292,9 @@ DETAIL_LABELS: dict[str, str] = {
     "form": "Form",
     "parts": "Teile",
     "part": "Teil",
+    # issue 19, request19: requests for documents
+    "items": "Unterlagen",
+    "previous_due_on": "bisherige Frist",
 }
 CHANNEL_LABELS: dict[str, str] = {
     "upload": "Scanstelle (Upload)",

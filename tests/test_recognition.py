@@ -876,6 +876,7 @@ def test_default_catalogue(catalogue: Catalogue) -> None:
         "eigenbemuehungen",
         "sonstiges",
         "bescheid",  # outgoing decisions, filed by hand, never recognised
+        "mitwirkungsaufforderung",  # outgoing requests for documents (issue 19), never recognised
     ]
     assert catalogue.fallback == "sonstiges"
     targets = {rule.code: rule.target for rule in catalogue.types}

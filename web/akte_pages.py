@@ -32,7 +32,7 @@ from records.models import Document, FileExport, Household, Note, User
 from records.objections import APPEAL_STATE_NAMES, STATE_NAMES
 from records.retention import load_rules
 from records.runtime import Runtime
-from web import followup_pages, handover_pages
+from web import followup_pages, handover_pages, request_pages
 from web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -40,7 +40,7 @@ router = APIRouter(include_in_schema=False)
 TAB_NAMES = {"by_type": "Nach Dokumentart", "timeline": "Zeitstrahl"}
 SORT_NAMES = {"newest": "neueste zuerst", "oldest": "älteste zuerst"}
 DEFAULTS = {"tab": "by_type", "doc_type": "", "sort": "newest"}
-SAVED = {"vermerk": "Vermerk gespeichert.", **lifecycle.SAVED_MESSAGES}
+SAVED = {"vermerk": "Vermerk gespeichert.", **lifecycle.SAVED_MESSAGES, **request_pages.SAVED}
 UNTYPED = "sonstiges"  # the group of a document without a type
 assert tuple(TAB_NAMES) == files.FILE_TABS and tuple(SORT_NAMES) == files.FILE_SORTS
 
@@ -314,10 +314,12 @@ def _context(runtime: Runtime, user: User, bg_number: str, state: FileState) -> 
         )
         handover = handover_pages.section(gate, bg_number)  # issue 18: _akte_handover.html
         follow_ups = followup_pages.section(gate, bg_number, names)  # issue 19: _akte_followups
+        requests = request_pages.section(gate, runtime, bg_number)  # issue 19: _akte_requests
     return {
         **retention,
         **handover,
         **follow_ups,
+        **requests,
         "back": "akte",
         "errors": {},
         "values": {},

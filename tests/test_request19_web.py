@@ -1,0 +1,91 @@
+"""Requests for documents in a real browser (issue 19; Debian's Chromium, Playwright): a
+caseworker writes a request in the E-Akte and sees it listed with its items missing; once an
+item is marked arrived in the database (as records.request_replies does when a reply is
+scanned) the section shows it arrived, with the document. axe finds nothing on the section;
+it reflows at 320 px."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from core.db import transaction
+from records.models import DocumentRequest, RequestLink
+from records.runtime import Runtime
+from tests.support import OWN, add_admin
+from tests.support_a11y import AXE, axe_violations
+from tests.support_browser import log_in, screenshot
+
+pytestmark = pytest.mark.slow
+
+CASEWORKER = "lsb.95401.2"  # OWN's caseworker
+
+
+def test_a_request_written_in_the_e_akte_shows_its_items_missing_then_arrived(
+    sqlite_runtime: Runtime, live_url: str, page: Page
+) -> None:
+    log_in(page, live_url, CASEWORKER)
+    page.goto(f"{live_url}/akte/{OWN}")
+    section = page.locator("#anforderungen")
+    expect(section.locator("#requests-none")).to_be_visible()
+    form = section.locator("#request-form")
+    form.get_by_role("button", name="Mitwirkungsaufforderung schreiben").click()
+    expect(page.locator("#req-items-error")).to_contain_text("mindestens eine Unterlage")
+    form = page.locator("#request-form")
+    form.get_by_label("Kontoauszüge aller Konten").check()
+    form.get_by_label("Mietbescheinigung oder Mietvertrag").check()
+    form.get_by_label("Frist").fill("2030-01-14")
+    form.get_by_role("button", name="Mitwirkungsaufforderung schreiben").click()
+    expect(page).to_have_url(re.compile(rf"/akte/{OWN}\?gespeichert=anforderung#anforderung-\d+"))
+    section = page.locator("#anforderungen")
+    article = section.locator("article.request").first
+    expect(article.locator(".item-state")).to_have_text(["fehlt", "fehlt"])
+    expect(article).to_contain_text("Frist 14.01.2030")
+    if AXE.exists():
+        assert axe_violations(page, "E-Akte, Anforderungen", "#anforderungen") == []
+
+    with transaction(sqlite_runtime.sessions) as session:
+        request = session.scalars(select(DocumentRequest)).one()
+        item = request.items[1]
+        item.state = "arrived"
+        assert request.letter_document_id is not None
+        session.add(
+            RequestLink(
+                item_id=item.id,
+                document_id=request.letter_document_id,
+                source="sheet",
+                confirmed=True,
+            )
+        )
+    page.reload()
+    article = page.locator("#anforderungen article.request").first
+    expect(article.locator(".item-state")).to_have_text(["fehlt", "eingegangen"])
+    expect(article.locator(".request-link")).to_contain_text("mit Rücksendeblatt")
+    expect(article.get_by_role("button", name="Erinnerung schreiben")).to_be_visible()
+    if AXE.exists():
+        assert axe_violations(page, "E-Akte, Anforderung teils eingegangen", "#anforderungen") == []
+    screenshot(page.locator("#anforderungen"), "request19-akte-anforderungen.png")
+
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.goto(f"{live_url}/akte/{OWN}/anforderungen")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 320, width
+
+
+def test_the_catalogue_page_of_the_administration(
+    sqlite_runtime: Runtime, live_url: str, page: Page
+) -> None:
+    add_admin(sqlite_runtime)
+    log_in(page, live_url, "admin")
+    page.goto(f"{live_url}/verwaltung/anforderungskatalog")
+    expect(page.get_by_role("heading", name="Katalog der anforderbaren Unterlagen")).to_be_visible()
+    expect(page.get_by_label("Text im Brief").first).to_have_value("Kontoauszüge aller Konten")
+    if AXE.exists():
+        assert axe_violations(page, "Katalog der anforderbaren Unterlagen") == []
+    page.get_by_label("Entfernen").first.check()
+    page.get_by_role("button", name="Katalog speichern").click()
+    expect(page.locator("#catalogue-status")).to_have_text("Katalog gespeichert.")
+    expect(page.get_by_label("Text im Brief").first).not_to_have_value("Kontoauszüge aller Konten")
