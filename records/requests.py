@@ -240,7 +240,7 @@ def _file_letter(
     """The letter as an outgoing document of the file (direction out, dispatched today)."""
     import pikepdf
 
-    from records.takeover import _page_images
+    from records.takeover import page_images
 
     with pikepdf.open(io.BytesIO(data)) as pdf:
         count = len(pdf.pages)
@@ -282,7 +282,7 @@ def _file_letter(
     with tempfile.TemporaryDirectory() as work:
         path = Path(work) / "letter.pdf"
         path.write_bytes(data)
-        images = _page_images(path, count)
+        images = page_images(path, count)
     for page, (image, thumb, (width, height)) in zip(document.pages, images, strict=False):
         page.image_key = f"requests/{document_id}/page-{page.number:04d}.jpg"
         page.thumb_key = f"requests/{document_id}/thumb-{page.number:04d}.jpg"

@@ -252,7 +252,7 @@ def _page_texts(pdf: Path) -> list[str]:
     return [page.strip() for page in pages]
 
 
-def _page_images(pdf: Path, count: int) -> list[tuple[bytes, bytes, tuple[int, int]]]:
+def page_images(pdf: Path, count: int) -> list[tuple[bytes, bytes, tuple[int, int]]]:
     """The viewer's page images and thumbnails (poppler's pdftoppm, then Pillow); empty when
     the PDF cannot be rendered (the document page then shows the text and the PDF)."""
     out = pdf.parent / f"{pdf.stem}-view"
@@ -364,7 +364,7 @@ def _document(
         sha256=sha256,
         checked=bool(stated),
         page_texts=texts,
-        images=_page_images(pdf, page_count),
+        images=page_images(pdf, page_count),
     )
     for attachment in element.findall(q("Anlage")):
         if _text(attachment, _path("AllgemeineMetadaten", "Betreff")) == "Transfervermerk":
