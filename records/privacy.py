@@ -177,6 +177,12 @@ ACTION_LABELS: dict[str, str] = {
     "inspection.page": "Seite im Prüfzugang angesehen",
     "inspection.download": "Dokument im Prüfzugang heruntergeladen (Wasserzeichen)",
     "inspection.report": "Bericht zum Prüfzugang erstellt",
+    # issue 19, replies19: replies to requests for documents, cover sheets
+    "request.linked": "Dokument einer Anforderung zugeordnet",
+    "request.link_confirmed": "Zuordnung zu einer Anforderung bestätigt",
+    "request.unlinked": "Zuordnung zu einer Anforderung gelöst",
+    "request.completed": "Anforderung vollständig: alle Unterlagen eingegangen",
+    "cover_sheet.printed": "Deckblatt für Unterlagen erstellt",
 }
 OUTCOME_LABELS: dict[str, str] = {
     "ok": "erfolgt",
@@ -272,6 +278,10 @@ DETAIL_LABELS: dict[str, str] = {
     "form": "Form",
     "parts": "Teile",
     "part": "Teil",
+    # issue 19, replies19
+    "request_id": "Anforderung",
+    "item": "Unterlage",
+    "source": "Quelle der Zuordnung",
 }
 CHANNEL_LABELS: dict[str, str] = {
     "upload": "Scanstelle (Upload)",
