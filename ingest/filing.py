@@ -188,7 +188,7 @@ def file_recognised(
         actor=None,
         routed_by="auto",
     )
-    if document.household_id is not None and not document.held_for_qa:
+    if document.household is not None and not document.held_for_qa:
         link_by_recognition(session, document)
 
 

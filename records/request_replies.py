@@ -69,7 +69,7 @@ def link(
     household, which is never linked. The item arrives with its first link, the request is
     complete when every item arrived."""
     request = item.request
-    if document.household_id is None or document.household_id != request.household_id:
+    if document.household is None or document.household.id != request.household_id:
         return None
     existing = next((row for row in item.links if row.document_id == document.id), None)
     if existing is not None:
@@ -165,15 +165,16 @@ def link_behind_sheet(
 def link_by_recognition(session: Session, document: Document) -> list[RequestLink]:
     """A document recognition filed into a household: supposed to answer the oldest open
     request of that household with a missing item its type fulfils; unconfirmed."""
-    if document.household_id is None:
+    if document.household is None:
         return []
+    household_id = document.household.id
     codes = fulfilled_codes(document.doc_type)
     if not codes:
         return []
     requests = session.scalars(
         select(DocumentRequest)
         .where(
-            DocumentRequest.household_id == document.household_id,
+            DocumentRequest.household_id == household_id,
             DocumentRequest.state == "open",
         )
         .order_by(DocumentRequest.id)
