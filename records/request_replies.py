@@ -23,20 +23,25 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.config import Settings
 from core.db import utcnow
 from core.errors import InvalidInput
+from pdf.cover_sheet import build_cover_sheet_pdf
 from records import audit
-from records.access import Gate
+from records.access import Capability, Gate
+from records.identifiers import normalize_bg_number
 from records.models import (
     Document,
     DocumentRequest,
     FollowUp,
+    Household,
     InboxItem,
     RequestItem,
     RequestLink,
     User,
 )
 from records.request_catalogue import RequestItemType, items_fulfilled_by, load_request_catalogue
+from records.sheet_codes import household_code
 
 COMPLETE_REASON = "Alle Unterlagen eingegangen"
 
@@ -269,3 +274,43 @@ def unlink(gate: Gate, bg_number: str, request_id: int, link_id: int, reason: st
         if request.state == "complete":
             request.state = "open"
             request.completed_at = None
+
+
+def cover_sheet(gate: Gate, bg_number: str, settings: Settings) -> tuple[str, bytes]:
+    """A household's cover sheet for documents handed in at the counter (file name, PDF/A):
+    for a caseworker who may work the file, or for the scanning desk (which hands the
+    client's documents in and sees no content by it). Audited."""
+    action = "cover_sheet.printed"
+    household: Household | None
+    if gate.may(Capability.CASE_FILES):
+        household, _grant = gate.household(bg_number, action, audited=False)
+    else:
+        gate.require(Capability.SCAN, action, object_type="household", object_id=bg_number[:40])
+        number = normalize_bg_number(bg_number)
+        household = (
+            gate.session.scalar(select(Household).where(Household.bg_number == number))
+            if number
+            else None
+        )
+        if household is None or not household.active or household.handed_over_at is not None:
+            raise InvalidInput(
+                "Für diese Bedarfsgemeinschaft kann kein Deckblatt erstellt werden "
+                "(unbekannt, nicht aktiv oder abgegeben).",
+                field="bg_number",
+            )
+    code = household_code(settings.secret_key.get_secret_value(), household.bg_number)
+    data = build_cover_sheet_pdf(
+        bg_number=household.bg_number,
+        job_centre=settings.job_centre_name,
+        code=code,
+        created_at=utcnow(),
+    )
+    audit.record(
+        gate.session,
+        gate.user,
+        action,
+        object_type="household",
+        object_id=household.bg_number,
+        bg_number=household.bg_number,
+    )
+    return f"Deckblatt-{household.bg_number}.pdf", data

@@ -7,6 +7,7 @@ tests at the end run the real pipeline and are slow."""
 from __future__ import annotations
 
 import random
+import subprocess
 import uuid
 from datetime import date
 from pathlib import Path
@@ -33,7 +34,7 @@ from records.models import (
 from records.request_replies import confirm, link_label, unassigned_documents, unlink
 from records.runtime import Runtime
 from records.sheet_codes import household_code, parse_code, request_code
-from tests.support import audit_rows, load_people
+from tests.support import audit_rows, load_people, pages_client_for
 from tests.support_replies19 import make_request, scanned, sheet_page
 
 BG = "95401BG1388534"  # caseworker lsb.95401.2
@@ -276,3 +277,39 @@ def test_the_return_sheet_is_read_at_scanning_resolutions_skewed_and_upside_down
     forged = scanned(sheet_page(request_code("gefälscht", 4711, BG), dpi), random.Random(1))
     forged.save(path, dpi=(dpi, dpi))
     assert read_sheet_code(path, lambda text: parse_code(secret, text) is not None) is None
+
+
+def test_cover_sheets_for_the_caseworker_and_the_desk_are_read_back_and_audited(
+    sqlite_runtime: Runtime, tmp_path: Path
+) -> None:
+    load_people(sqlite_runtime)
+    caseworker = pages_client_for(sqlite_runtime, "lsb.95401.2")
+    answer = caseworker.get(f"/akte/{BG}/deckblatt.pdf")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/pdf"
+    assert f"Deckblatt-{BG}.pdf" in answer.headers["content-disposition"]
+    akte = caseworker.get(f"/akte/{BG}")
+    assert f'href="/akte/{BG}/deckblatt.pdf"' in akte.text
+    # A caseworker of another team has no need to know this file.
+    assert pages_client_for(sqlite_runtime, "lsb.95402.1").get(
+        f"/akte/{BG}/deckblatt.pdf"
+    ).status_code in (403, 404)
+    desk = pages_client_for(sqlite_runtime, "post.1")
+    assert 'action="/scanstelle/deckblatt.pdf"' in desk.get("/scanstelle").text
+    from_desk = desk.get("/scanstelle/deckblatt.pdf", params={"bg": BG})
+    assert from_desk.status_code == 200
+    assert desk.get("/scanstelle/deckblatt.pdf", params={"bg": "95401BG0000000"}).status_code == 422
+    # The printed sheet, scanned at 200 dpi, is read back as this household's sheet.
+    pdf = tmp_path / "deckblatt.pdf"
+    pdf.write_bytes(from_desk.content)
+    subprocess.run(
+        ["pdftoppm", "-r", "200", "-gray", "-png", "-singlefile", str(pdf), str(tmp_path / "s")],
+        check=True,
+    )
+    secret = _secret(sqlite_runtime)
+    text = read_sheet_code(tmp_path / "s.png", lambda t: parse_code(secret, t) is not None)
+    assert text is not None and parse_code(secret, text) == parse_code(
+        secret, household_code(secret, BG)
+    )
+    outcomes = [row.outcome for row in audit_rows(sqlite_runtime, "cover_sheet.printed")]
+    assert sorted(outcomes) == ["denied", "ok", "ok"]
