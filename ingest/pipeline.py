@@ -505,7 +505,9 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
 
         # A file put into a household's file by hand is one document, whatever it contains.
         documents = split_documents(pages) if not preset else _one_document(pages)
-        sheets = sheets_of_documents(pages) if not preset else [None] * len(documents)
+        sheets: list[str | None] = (
+            sheets_of_documents(pages) if not preset else [None] * len(documents)
+        )
         if not documents:
             unreadable = [p for p in pages if p.dropped == "unreadable"]
             if unreadable:

@@ -240,7 +240,7 @@ def confirm(gate: Gate, bg_number: str, request_id: int, link_id: int) -> Reques
     return row
 
 
-def _audit_link(gate: Gate, action: str, row: RequestLink, **details: object) -> None:
+def _audit_link(gate: Gate, action: str, row: RequestLink, **details: str) -> None:
     request = row.item.request
     audit.record(
         gate.session,

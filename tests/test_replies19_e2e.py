@@ -80,3 +80,26 @@ def test_a_batch_with_a_return_sheet_is_split_routed_to_the_requester_and_linked
         request = session.get(DocumentRequest, request_id)
         assert request is not None and request.state == "open"
         assert [i.state for i in request.items] == ["arrived", "arrived", "missing"]
+
+
+def test_a_forged_return_sheet_neither_separates_nor_routes(sqlite_runtime: Runtime) -> None:
+    load_people(sqlite_runtime)
+    with transaction(sqlite_runtime.sessions) as session:
+        request_id = make_request(session, BG, REQUESTER, ["kontoauszug"]).id
+    forged = request_code("nicht der Schlüssel des Produkts", request_id, BG)
+    work = sqlite_runtime.settings.data_dir
+    batch = batch_pdf(
+        work / "stapel.pdf",
+        [scanned(sheet_page(forged, 200), random.Random(5)), sample("docs/0008.pdf")],
+    )
+    desk = client_for(sqlite_runtime, "post.1")
+    answer = desk.post("/api/documents", files={"file": ("stapel.pdf", batch.read_bytes())})
+    work_until_idle(sqlite_runtime)
+    result = desk.get(f"/api/batches/{answer.json()['id']}").json()
+    # The forged sheet is an ordinary page of the one document, recognised as usual.
+    assert [d["pages"] for d in result["documents"]] == [2]
+    assert [p["reason"] for p in result["pages_dropped"]] == []
+    with transaction(sqlite_runtime.sessions) as session:
+        assert session.scalars(select(RequestLink)).all() == []
+        [document] = session.scalars(select(Document)).all()
+        assert "sheet" not in (document.recognition or {})
