@@ -200,6 +200,7 @@ def file_behind_sheet(
     code_text: str,
     *,
     settings: Settings,
+    hold_for_qa: bool = False,
 ) -> None:
     """File a document that came behind a return sheet or a cover sheet: the sheet names the
     household (recognition only says the type), without clearing; behind a return sheet into
@@ -207,7 +208,7 @@ def file_behind_sheet(
     household was handed over or does not exist sends the document to clearing, with why."""
     code = parse_code(settings.secret_key.get_secret_value(), code_text)
     if code is None:  # the pipeline accepted it; a changed key in between: recognition decides
-        file_recognised(session, document, recognition, catalogue, hold_for_qa=False)
+        file_recognised(session, document, recognition, catalogue, hold_for_qa=hold_for_qa)
         return
     household = session.scalar(select(Household).where(Household.bg_number == code.bg_number))
     request = session.get(DocumentRequest, code.request_id) if code.request_id else None
@@ -233,6 +234,9 @@ def file_behind_sheet(
     document.stamp_date = recognition.received_date
     document.receipt_date = recognition.received_date or local_date(document.received_at)
     document.recognition = recognition.as_json() | {"sheet": sheet}
+    # Held for the desk's quality check like any scan; the links behind a return sheet are
+    # made now all the same (the sheet is certain, the check is about the scan).
+    document.held_for_qa = hold_for_qa and document.qa_status == "pending"
     if problem is not None:
         file_document(
             session,

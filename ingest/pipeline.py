@@ -683,7 +683,13 @@ def _commit(
                 )
             if recognition is not None and sheet is not None:
                 file_behind_sheet(
-                    session, document, recognition, catalogue, sheet, settings=runtime.settings
+                    session,
+                    document,
+                    recognition,
+                    catalogue,
+                    sheet,
+                    settings=runtime.settings,
+                    hold_for_qa=runtime.settings.qa_required,
                 )
             elif recognition is not None:
                 file_recognised(

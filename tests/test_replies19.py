@@ -155,6 +155,7 @@ def test_a_document_behind_the_sheet_of_no_requested_type_is_filed_but_not_linke
         ("complete", "die Anforderung ist bereits vollständig"),
         ("handed_over", "die Akte ist an"),
         ("unknown", "diese Anforderung gibt es nicht"),
+        ("no_household", "den Haushalt 95401BG0000000 gibt es nicht"),
     ],
 )
 def test_a_return_sheet_that_cannot_route_sends_the_documents_to_clearing_with_why(
@@ -169,9 +170,10 @@ def test_a_return_sheet_that_cannot_route_sends_the_documents_to_clearing_with_w
         elif case == "handed_over":
             request.household.handed_over_at = utcnow()
             request.household.handed_over_to = "Jobcenter Kiel"
-        else:
+        elif case == "unknown":
             request_id = request.id + 100
-        code = request_code(_secret(sqlite_runtime), request_id, BG)
+        bg = "95401BG0000000" if case == "no_household" else BG
+        code = request_code(_secret(sqlite_runtime), request_id, bg)
         document = _behind_sheet(sqlite_runtime, session, code, "kontoauszug")
         item = _inbox(session, document)
         assert item.kind == "clearing" and document.household is None
