@@ -20,6 +20,8 @@ that was rolled back.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -314,3 +316,58 @@ def cover_sheet(gate: Gate, bg_number: str, settings: Settings) -> tuple[str, by
         bg_number=household.bg_number,
     )
     return f"Deckblatt-{household.bg_number}.pdf", data
+
+
+OVERDUE_PREFIX = "Frist abgelaufen: fehlend "
+
+
+def overdue_text(request: DocumentRequest) -> str:
+    """„Frist abgelaufen: fehlend …“ with the items still missing."""
+    missing = ", ".join(item.label for item in request.items if item.state == "missing")
+    return f"{OVERDUE_PREFIX}{missing} (Anforderung vom {request_date(request)})"
+
+
+def deadline_notices(session: Session, today: date) -> list[InboxItem]:
+    """For each open request whose deadline passed with items missing, once: a Postkorb item
+    for the requester on the request's letter (an absent requester's deputy works it as
+    usual). Called by the worker's daily round (after merge) or `eakte requests`."""
+    requests = session.scalars(
+        select(DocumentRequest).where(
+            DocumentRequest.state == "open",
+            DocumentRequest.due_on < today,
+            DocumentRequest.letter_document_id.is_not(None),
+        )
+    )
+    notices = []
+    for request in requests:
+        if all(item.state == "arrived" for item in request.items):
+            continue
+        assert request.letter_document_id is not None
+        told = session.scalar(
+            select(InboxItem.id).where(
+                InboxItem.document_id == request.letter_document_id,
+                InboxItem.reason.startswith(OVERDUE_PREFIX),
+                InboxItem.created_at >= datetime.combine(request.due_on, time(), tzinfo=UTC),
+            )
+        )
+        if told is not None:
+            continue
+        notice = InboxItem(
+            document_id=request.letter_document_id,
+            kind="user",
+            user_id=request.requested_by_id,
+            reason=overdue_text(request),
+        )
+        session.add(notice)
+        notices.append(notice)
+        audit.record(
+            session,
+            None,
+            "request.overdue",
+            actor_login="system",
+            object_type="household",
+            object_id=request.household.bg_number,
+            bg_number=request.household.bg_number,
+            request_id=request.id,
+        )
+    return notices

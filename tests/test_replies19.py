@@ -31,7 +31,13 @@ from records.models import (
     RequestLink,
     User,
 )
-from records.request_replies import confirm, link_label, unassigned_documents, unlink
+from records.request_replies import (
+    confirm,
+    deadline_notices,
+    link_label,
+    unassigned_documents,
+    unlink,
+)
 from records.runtime import Runtime
 from records.sheet_codes import household_code, parse_code, request_code
 from tests.support import audit_rows, load_people, pages_client_for
@@ -315,3 +321,29 @@ def test_cover_sheets_for_the_caseworker_and_the_desk_are_read_back_and_audited(
     )
     outcomes = [row.outcome for row in audit_rows(sqlite_runtime, "cover_sheet.printed")]
     assert sorted(outcomes) == ["denied", "ok", "ok"]
+
+
+def test_a_passed_deadline_with_items_missing_tells_the_requester_once(
+    sqlite_runtime: Runtime,
+) -> None:
+    load_people(sqlite_runtime)
+    with transaction(sqlite_runtime.sessions) as session:
+        request = make_request(
+            session,
+            BG,
+            REQUESTER,
+            ["kontoauszug", "mietbescheinigung"],
+            dispatch_date=date(2026, 11, 2),
+        )
+        letter = _document(session, "anforderung.pdf")
+        request.letter_document_id = letter.id
+        _recognised(sqlite_runtime, session, BG, "kontoauszug")
+        assert deadline_notices(session, request.due_on) == []  # due today: not yet passed
+        [notice] = deadline_notices(session, date(2026, 11, 17))
+        assert notice.user_id == request.requested_by_id
+        assert notice.reason == (
+            "Frist abgelaufen: fehlend Mietbescheinigung oder Mietvertrag "
+            "(Anforderung vom 02.11.2026)"
+        )
+        session.flush()
+        assert deadline_notices(session, date(2026, 11, 18)) == []
