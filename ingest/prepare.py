@@ -54,6 +54,7 @@ MIN_OSD_CONFIDENCE = 2.0
 QUICK_OSD_CHARACTERS = 20  # tesseract's default is 50
 MIN_TEXT_PIXELS = 600  # at ANALYSIS_DPI: about three lines of text; less cannot be judged
 BARCODE_FORMATS = zxingcpp.barcode_formats_from_str("QRCode,Code39,Code128")
+SHEET_RETRY_FORMATS = zxingcpp.barcode_formats_from_str("QRCode")
 
 
 @dataclass(frozen=True)
@@ -595,6 +596,11 @@ def _find_codes(
     if any(_normalise_code(code.text) == wanted for code in found):
         return True, None
     if accept_code is not None:
+        # A scan's specks and JPEG noise can hide a QR code's modules at full size: once more
+        # on zxing's downscaled copies, QR codes only (a few milliseconds a page).
+        found += zxingcpp.read_barcodes(
+            page.barcode_copy, formats=SHEET_RETRY_FORMATS, try_invert=False, try_rotate=False
+        )
         for code in found:
             if accept_code(code.text):
                 return True, _normalise_code(code.text)
@@ -725,6 +731,7 @@ def _read_harder(
 
     def variants() -> Iterator[Image.Image]:
         yield base
+        yield base.filter(ImageFilter.MedianFilter(3))  # specks and JPEG noise between bars
         for fraction in (0.5, 0.3, 0.7):
             threshold = round(255 * fraction)
             yield base.point(lambda v, t=threshold: 0 if v < t else 255)
