@@ -30,6 +30,7 @@ from web.page_edit_pages import router as page_edit_router
 from web.pages import STATIC_DIR, router, templates
 from web.privacy_pages import router as privacy_router
 from web.request_pages import router as request_router
+from web.request_reply_pages import router as request_reply_router
 from web.search_pages import router as search_router
 from web.security_headers import SecurityHeaders
 from web.takeover_pages import router as takeover_router
@@ -61,6 +62,7 @@ def create_product_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(lifecycle_router)
     app.include_router(disposal_router)
     app.include_router(destruction_router)  # issue 17, destroy17
+    app.include_router(request_reply_router)  # issue 19, replies19
     app.include_router(handover_router)  # issue 18, handover18
     app.include_router(takeover_router)  # issue 18, takeover18
     app.include_router(inspection_router)  # issue 18, audit18

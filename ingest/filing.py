@@ -24,8 +24,18 @@ from ingest.recognition import (
     recognise,
 )
 from records.duplicates import mark_duplicate
-from records.models import Document, Household, Member, RecognitionAlias, ScanBatch, User
-from records.routing import file_document
+from records.models import (
+    Document,
+    DocumentRequest,
+    Household,
+    Member,
+    RecognitionAlias,
+    ScanBatch,
+    User,
+)
+from records.request_replies import link_behind_sheet, link_by_recognition
+from records.routing import file_document, requester_destination
+from records.sheet_codes import parse_code
 
 _lock = threading.Lock()
 _master: dict[str, tuple[tuple[object, ...], MasterData]] = {}
@@ -134,6 +144,11 @@ def reason_text(recognition: Recognition, catalogue: Catalogue) -> str:
     return " ".join(parts)
 
 
+def _type_text(recognition: Recognition, catalogue: Catalogue) -> str:
+    names = {rule.code: rule.name for rule in catalogue.types}
+    return f"Dokumentart {names.get(recognition.doc_type, recognition.doc_type)}."
+
+
 def file_recognised(
     session: Session,
     document: Document,
@@ -173,6 +188,89 @@ def file_recognised(
         actor=None,
         routed_by="auto",
     )
+    if document.household is not None and not document.held_for_qa:
+        link_by_recognition(session, document)
+
+
+def file_behind_sheet(
+    session: Session,
+    document: Document,
+    recognition: Recognition,
+    catalogue: Catalogue,
+    code_text: str,
+    *,
+    settings: Settings,
+    hold_for_qa: bool = False,
+) -> None:
+    """File a document that came behind a return sheet or a cover sheet: the sheet names the
+    household (recognition only says the type), without clearing; behind a return sheet into
+    the requester's Postkorb, linked to the request. A sheet whose request is not open, whose
+    household was handed over or does not exist sends the document to clearing, with why."""
+    code = parse_code(settings.secret_key.get_secret_value(), code_text)
+    if code is None:  # the pipeline accepted it; a changed key in between: recognition decides
+        file_recognised(session, document, recognition, catalogue, hold_for_qa=hold_for_qa)
+        return
+    household = session.scalar(select(Household).where(Household.bg_number == code.bg_number))
+    request = session.get(DocumentRequest, code.request_id) if code.request_id else None
+    if code.kind == "request":
+        sheet = f"Rücksendeblatt der Anforderung Nr. {code.request_id}"
+    else:
+        sheet = f"Deckblatt des Haushalts {code.bg_number}"
+    problem = None
+    if household is None:
+        problem = f"{sheet}: den Haushalt {code.bg_number} gibt es nicht"
+    elif household.handed_over_at is not None:
+        problem = f"{sheet}: die Akte ist an {household.handed_over_to} abgegeben"
+    elif not household.active:
+        problem = f"{sheet}: der Haushalt {code.bg_number} ist nicht aktiv"
+    elif code.kind == "request" and (request is None or request.household_id != household.id):
+        problem = f"{sheet}: diese Anforderung gibt es nicht"
+    elif code.kind == "request" and request is not None and request.state != "open":
+        state = "vollständig" if request.state == "complete" else "zurückgenommen"
+        problem = f"{sheet}: die Anforderung ist bereits {state}"
+    rule = next((r for r in catalogue.types if r.code == recognition.doc_type), None)
+    target = rule.target if rule is not None else "caseworker"
+    document.letter_date = recognition.letter_date
+    document.stamp_date = recognition.received_date
+    document.receipt_date = recognition.received_date or local_date(document.received_at)
+    document.recognition = recognition.as_json() | {"sheet": sheet}
+    # Held for the desk's quality check like any scan; the links behind a return sheet are
+    # made now all the same (the sheet is certain, the check is about the scan).
+    document.held_for_qa = hold_for_qa and document.qa_status == "pending"
+    if problem is not None:
+        file_document(
+            session,
+            document,
+            household=None,
+            doc_type=recognition.doc_type,
+            target=target,
+            reason=f"Klärung: {problem}.",
+            actor=None,
+            routed_by="auto",
+        )
+        return
+    assert household is not None
+    if request is not None:
+        document.recognition = document.recognition | {"sheet_request": request.id}
+    mark_duplicate(session, document, [household.id])
+    destination = (
+        requester_destination(session, household, request.requested_by)
+        if request is not None
+        else None
+    )
+    file_document(
+        session,
+        document,
+        household=household,
+        doc_type=recognition.doc_type,
+        target=target,
+        reason=f"Haushalt {household.bg_number}: {sheet}. {_type_text(recognition, catalogue)}",
+        actor=None,
+        routed_by="auto",
+        destination=destination,
+    )
+    if request is not None:
+        link_behind_sheet(session, document, request)
 
 
 def file_preset(

@@ -37,7 +37,13 @@ from core.errors import (
     UnreadablePage,
 )
 from ingest.archive_pdf import write_pdfa
-from ingest.filing import catalogue_for, file_preset, file_recognised, recognise_all
+from ingest.filing import (
+    catalogue_for,
+    file_behind_sheet,
+    file_preset,
+    file_recognised,
+    recognise_all,
+)
 from ingest.forms import read_page
 from ingest.intake import EMAIL, keep_original
 from ingest.ocr import OcrResult, image_colour
@@ -61,6 +67,7 @@ from records.jobs import ClaimedJob, complete, hold
 from records.models import SCAN_FIELDS, Document, DroppedPage, Page, ScanBatch
 from records.reindex import reindex_documents
 from records.runtime import Runtime
+from records.sheet_codes import parse_code
 from storage import BlobStore, downloaded
 
 log = logging.getLogger(__name__)
@@ -89,6 +96,9 @@ class PageOutcome:
     thumb: Path | None = None
     # The text came from the page's own text layer (born digital, an e-mail's text): no OCR.
     text_layer: bool = False
+    # A separator page that is a signed return or cover sheet: its code routes the documents
+    # behind it (records.sheet_codes, ingest.filing.file_behind_sheet).
+    sheet_code: str | None = None
 
 
 def _read_page_safely(
@@ -149,9 +159,13 @@ def _read_page(
     raw_view = view_of(raw)
     shown_raw = raw_view if raw_view.exists() else None
     try:
-        plan = analyse_page(raw, timeout)
+        secret = settings.secret_key.get_secret_value()
+        plan = analyse_page(
+            raw, timeout, accept_code=lambda text: parse_code(secret, text) is not None
+        )
         if plan.separator or plan.blank:
-            return PageOutcome(number, "separator" if plan.separator else "blank", dpi=dpi)
+            dropped = "separator" if plan.separator else "blank"
+            return PageOutcome(number, dropped, dpi=dpi, sheet_code=plan.sheet_code)
         upright = prepare_page(
             raw, work / f"upright-{number:05d}.pgm", rotation=plan.rotation, skew=plan.skew
         )
@@ -363,6 +377,19 @@ def split_documents(pages: list[PageOutcome]) -> list[list[PageOutcome]]:
     return [doc for doc in documents if doc]
 
 
+def sheets_of_documents(pages: list[PageOutcome]) -> list[str | None]:
+    """For each document of `split_documents(pages)`, the code of the return or cover sheet
+    in front of it (up to the next separator or sheet), or None."""
+    documents: list[tuple[str | None, int]] = [(None, 0)]
+    for page in pages:
+        if page.dropped == "separator":
+            documents.append((page.sheet_code, 0))
+        elif page.dropped is None:
+            code, count = documents[-1]
+            documents[-1] = (code, count + 1)
+    return [code for code, count in documents if count]
+
+
 def _put(blobs: BlobStore, key: str, path: Path) -> str:
     with path.open("rb") as source:
         return blobs.put(key, source).sha256
@@ -478,6 +505,9 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
 
         # A file put into a household's file by hand is one document, whatever it contains.
         documents = split_documents(pages) if not preset else _one_document(pages)
+        sheets: list[str | None] = (
+            sheets_of_documents(pages) if not preset else [None] * len(documents)
+        )
         if not documents:
             unreadable = [p for p in pages if p.dropped == "unreadable"]
             if unreadable:
@@ -496,7 +526,7 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
             with transaction(runtime.sessions) as session:
                 texts = [[p.ocr.text if p.ocr else "" for p in pages] for pages in documents]
                 recognitions = list(recognise_all(session, settings, texts, [sender] * len(texts)))
-        _commit(runtime, job, batch_id, source_name, pages, documents, stored, recognitions)
+        _commit(runtime, job, batch_id, source_name, pages, documents, stored, recognitions, sheets)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -597,6 +627,7 @@ def _commit(
     documents: list[list[PageOutcome]],
     stored: list[_Stored],
     recognitions: list[Recognition | None],
+    sheets: list[str | None],
 ) -> None:
     with transaction(runtime.sessions) as session:
         # The catalogue in force for this job: a version saved a moment ago counts.
@@ -619,8 +650,8 @@ def _commit(
                 )
             )
         several = len(documents) > 1
-        filed = zip(documents, stored, recognitions, strict=True)
-        for sequence, (doc_pages, entry, recognition) in enumerate(filed, start=1):
+        filed = zip(documents, stored, recognitions, sheets, strict=True)
+        for sequence, (doc_pages, entry, recognition, sheet) in enumerate(filed, start=1):
             document = Document(
                 id=entry.document_id,
                 batch_id=batch_id,
@@ -650,7 +681,17 @@ def _commit(
                         **keys,
                     )
                 )
-            if recognition is not None:
+            if recognition is not None and sheet is not None:
+                file_behind_sheet(
+                    session,
+                    document,
+                    recognition,
+                    catalogue,
+                    sheet,
+                    settings=runtime.settings,
+                    hold_for_qa=runtime.settings.qa_required,
+                )
+            elif recognition is not None:
                 file_recognised(
                     session,
                     document,

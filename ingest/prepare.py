@@ -22,7 +22,7 @@ import os
 import re
 import tempfile
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -54,6 +54,7 @@ MIN_OSD_CONFIDENCE = 2.0
 QUICK_OSD_CHARACTERS = 20  # tesseract's default is 50
 MIN_TEXT_PIXELS = 600  # at ANALYSIS_DPI: about three lines of text; less cannot be judged
 BARCODE_FORMATS = zxingcpp.barcode_formats_from_str("QRCode,Code39,Code128")
+SHEET_RETRY_FORMATS = zxingcpp.barcode_formats_from_str("QRCode")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ class PagePlan:
     blank: bool
     rotation: int
     skew: float
+    # The text of an accepted sheet code (a return or cover sheet, records.sheet_codes): the
+    # page separates like a separator sheet and routes the documents behind it.
+    sheet_code: str | None = None
 
 
 # --- PDF pages ----------------------------------------------------------------------------
@@ -576,16 +580,49 @@ def is_separator_sheet(image: Path, value: str = "PATCHT") -> bool:
 
 
 def _is_separator(page: _PageImage, value: str) -> bool:
+    return _find_codes(page, value, None) == (True, None)
+
+
+def _find_codes(
+    page: _PageImage, value: str, accept_code: Callable[[str], bool] | None
+) -> tuple[bool, str | None]:
+    """(separator, sheet code): whether the page is a separator sheet, and the text of a code
+    `accept_code` accepts (a signed return or cover sheet), if any. Every page pays for one
+    quick reading; only pages that look like a code sheet are read harder."""
     wanted = _normalise_code(value)
     found = zxingcpp.read_barcodes(
         page.barcode_copy, formats=BARCODE_FORMATS, try_invert=False, try_downscale=False
     )
     if any(_normalise_code(code.text) == wanted for code in found):
-        return True
+        return True, None
+    if accept_code is not None:
+        # A scan's specks and JPEG noise can hide a QR code's modules at full size: once more
+        # on zxing's downscaled copies, QR codes only (a few milliseconds a page).
+        found += zxingcpp.read_barcodes(
+            page.barcode_copy, formats=SHEET_RETRY_FORMATS, try_invert=False, try_rotate=False
+        )
+        for code in found:
+            if accept_code(code.text):
+                return True, _normalise_code(code.text)
     # A sheet printed smaller, larger, paler, stretched or turned than the scanner's own is read
     # again harder; only pages that look like one pay for it, not letters or empty back sides.
     region = _code_region(page)
-    return region is not None and _read_harder(page, region, wanted)
+    if region is None:
+        return False, None
+
+    def accepted(text: str) -> bool:
+        return _normalise_code(text) == wanted or (accept_code is not None and accept_code(text))
+
+    text = _read_harder(page, region, accepted)
+    if text is None:
+        return False, None
+    return True, (None if _normalise_code(text) == wanted else _normalise_code(text))
+
+
+def read_sheet_code(image: Path, accept_code: Callable[[str], bool]) -> str | None:
+    """The text of the code `accept_code` accepts on a page image (a return or cover sheet),
+    read as the pipeline reads it; None if there is none."""
+    return _find_codes(_PageImage(image), "PATCHT", accept_code)[1]
 
 
 def _normalise_code(text: str) -> str:
@@ -665,18 +702,20 @@ def _largest_group(cells: np.ndarray) -> list[tuple[int, int]]:
     return best
 
 
-def _read_harder(page: _PageImage, region: tuple[int, int, int, int], wanted: str) -> bool:
+def _read_harder(
+    page: _PageImage, region: tuple[int, int, int, int], accepted: Callable[[str], bool]
+) -> str | None:
     """The code in `region` read from the full-resolution page: contrast stretched,
     binarised at several thresholds, rescaled, stretched, turned and deskewed, until one
-    reading gives `wanted`."""
+    reading gives a text `accepted` takes (returned); None if none does."""
     scale = page.pixel_dpi / page.dpi
     top, bottom, left, right = (round(v * scale) for v in region)
     crop = np.asarray(page.full)[top:bottom, left:right]
     if crop.size == 0:
-        return False
+        return None
     low, high = np.percentile(crop, 1), np.percentile(crop, 99)
     if high - low < 8:
-        return False
+        return None
     stretched = np.clip((crop.astype(np.float32) - low) * (255.0 / (high - low)), 0, 255)
     base = Image.fromarray(stretched.astype(np.uint8))
     # about 300 dpi: a module of 0.15 mm is then still 1.8 pixels
@@ -686,12 +725,13 @@ def _read_harder(page: _PageImage, region: tuple[int, int, int, int], wanted: st
             (round(base.width * factor), round(base.height * factor)), Image.Resampling.BICUBIC
         )
 
-    def found(image: Image.Image) -> bool:
+    def found(image: Image.Image) -> str | None:
         codes = zxingcpp.read_barcodes(image, formats=RETRY_FORMATS)
-        return any(_normalise_code(code.text) == wanted for code in codes)
+        return next((code.text for code in codes if accepted(code.text)), None)
 
     def variants() -> Iterator[Image.Image]:
         yield base
+        yield base.filter(ImageFilter.MedianFilter(3))  # specks and JPEG noise between bars
         for fraction in (0.5, 0.3, 0.7):
             threshold = round(255 * fraction)
             yield base.point(lambda v, t=threshold: 0 if v < t else 255)
@@ -708,7 +748,7 @@ def _read_harder(page: _PageImage, region: tuple[int, int, int, int], wanted: st
         for angle in (-3.0, 3.0, -6.0, 6.0, -10.0, 10.0):
             yield base.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=255)
 
-    return any(found(image) for image in variants())
+    return next((text for image in variants() if (text := found(image)) is not None), None)
 
 
 # --- empty back sides ----------------------------------------------------------------------
@@ -1029,11 +1069,18 @@ def prepare_page(image: Path, out: Path, *, rotation: int, skew: float) -> Path:
 # --- everything at once --------------------------------------------------------------------
 
 
-def analyse_page(image: Path, timeout: int, separator_value: str = "PATCHT") -> PagePlan:
-    """Separator, empty back side, orientation and skew of one page, loading it once."""
+def analyse_page(
+    image: Path,
+    timeout: int,
+    separator_value: str = "PATCHT",
+    accept_code: Callable[[str], bool] | None = None,
+) -> PagePlan:
+    """Separator (or a sheet whose code `accept_code` accepts), empty back side, orientation
+    and skew of one page, loading it once."""
     page = _PageImage(image)
-    if _is_separator(page, separator_value):
-        return PagePlan(separator=True, blank=False, rotation=0, skew=0.0)
+    separator, sheet_code = _find_codes(page, separator_value, accept_code)
+    if separator:
+        return PagePlan(separator=True, blank=False, rotation=0, skew=0.0, sheet_code=sheet_code)
     if _is_blank(page):
         return PagePlan(separator=False, blank=True, rotation=0, skew=0.0)
     rotation, skew = _orientation(page, timeout)

@@ -18,6 +18,7 @@ from core.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from records.access import Capability, Gate, filed_by_caseworker
 from records.models import Appeal, Document, InboxItem, Objection
 from records.reindex import reindex_after_commit
+from records.request_replies import link_by_recognition
 from records.runtime import Runtime
 from records.scanrecord import scan_record
 
@@ -83,7 +84,10 @@ def decide(
             )
     document.qa_status = "approved" if decision == "approve" else "rejected"
     if decision == "approve":
+        was_held = document.held_for_qa
         document.held_for_qa = False  # released into the case file and the Postkorb
+        if was_held and "sheet" not in (document.recognition or {}):
+            link_by_recognition(session, document)  # a supposed reply to a request (issue 19)
     document.qa_by_id = user.id
     document.qa_at = utcnow()
     document.qa_note = reason

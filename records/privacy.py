@@ -191,6 +191,13 @@ ACTION_LABELS: dict[str, str] = {
     "request.listed": "Mitwirkungsaufforderungen der Akte angezeigt",
     "request.withdrawn": "Mitwirkungsaufforderung zurückgenommen",
     "request.catalogue_changed": "Katalog der anforderbaren Unterlagen geändert",
+    # issue 19, replies19: replies to requests for documents, cover sheets
+    "request.linked": "Dokument einer Anforderung zugeordnet",
+    "request.link_confirmed": "Zuordnung zu einer Anforderung bestätigt",
+    "request.unlinked": "Zuordnung zu einer Anforderung gelöst",
+    "request.completed": "Anforderung vollständig: alle Unterlagen eingegangen",
+    "request.overdue": "Frist einer Anforderung abgelaufen, Unterlagen fehlen",
+    "cover_sheet.printed": "Deckblatt für Unterlagen erstellt",
 }
 OUTCOME_LABELS: dict[str, str] = {
     "ok": "erfolgt",
@@ -295,6 +302,10 @@ DETAIL_LABELS: dict[str, str] = {
     # issue 19, request19: requests for documents
     "items": "Unterlagen",
     "previous_due_on": "bisherige Frist",
+    # issue 19, replies19
+    "request_id": "Anforderung",
+    "item": "Unterlage",
+    "source": "Quelle der Zuordnung",
 }
 CHANNEL_LABELS: dict[str, str] = {
     "upload": "Scanstelle (Upload)",

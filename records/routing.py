@@ -76,6 +76,20 @@ def destination_for(session: Session, household: Household | None, target: str) 
     return Destination("clearing", note=f"für diesen Haushalt ist keine {label} eingetragen")
 
 
+def requester_destination(session: Session, household: Household, requester: User) -> Destination:
+    """The Postkorb of whoever wrote a request, for the documents behind its return sheet (an
+    absent requester's deputy works it as usual); a requester no longer active hands over to
+    their team, else the household's usual caseworker."""
+    if requester.active:
+        return Destination("user", user=requester, note=f"Anforderung von {requester.name}")
+    team = session.get(Team, requester.team_id) if requester.team_id else None
+    if team is not None:
+        return Destination(
+            "team", team=team, note=f"{requester.name} ist nicht mehr aktiv; Team {team.name}"
+        )
+    return destination_for(session, household, "caseworker")
+
+
 def file_document(
     session: Session,
     document: Document,
@@ -87,12 +101,15 @@ def file_document(
     actor: User | None,
     routed_by: str,
     open_item: bool = True,
+    destination: Destination | None = None,
 ) -> InboxItem | None:
     """File the document and put it into exactly one open inbox; every earlier item is replaced.
+    `destination` overrides the type's target (a return sheet names the requester).
 
     The caller commits, and afterwards brings the index up to date with `index_entry`.
     """
-    destination = destination_for(session, household, target)
+    if destination is None:
+        destination = destination_for(session, household, target)
     previous = document.household.bg_number if document.household is not None else None
     previous_type = document.doc_type
     session.execute(delete(InboxItem).where(InboxItem.document_id == document.id))
