@@ -379,15 +379,35 @@ def split_documents(pages: list[PageOutcome]) -> list[list[PageOutcome]]:
 
 def sheets_of_documents(pages: list[PageOutcome]) -> list[str | None]:
     """For each document of `split_documents(pages)`, the code of the return or cover sheet
-    in front of it (up to the next separator or sheet), or None."""
+    it came behind, or None. A sheet covers the documents after it up to the next sheet: the
+    client's documents behind one return sheet may be split by plain separator sheets and are
+    all covered (where the next envelope begins, `_sheet_scopes` ends it by recognition)."""
     documents: list[tuple[str | None, int]] = [(None, 0)]
     for page in pages:
         if page.dropped == "separator":
-            documents.append((page.sheet_code, 0))
+            documents.append((page.sheet_code or documents[-1][0], 0))
         elif page.dropped is None:
             code, count = documents[-1]
             documents[-1] = (code, count + 1)
     return [code for code, count in documents if count]
+
+
+def _sheet_scopes(
+    sheets: list[str | None], recognitions: list[Recognition | None], secret: str
+) -> list[str | None]:
+    """Where a sheet's cover ends: at the first document behind it that recognition files
+    into another household with confidence (the next envelope of the batch, a letter of
+    someone else); that one and the rest up to the next sheet are filed by recognition."""
+    scoped: list[str | None] = []
+    ended: set[str] = set()
+    for sheet, recognition in zip(sheets, recognitions, strict=True):
+        if sheet is not None and sheet not in ended and recognition is not None:
+            code = parse_code(secret, sheet)
+            elsewhere = recognition.bg_number
+            if code is not None and elsewhere is not None and elsewhere != code.bg_number:
+                ended.add(sheet)
+        scoped.append(None if sheet in ended else sheet)
+    return scoped
 
 
 def _put(blobs: BlobStore, key: str, path: Path) -> str:
@@ -650,6 +670,7 @@ def _commit(
                 )
             )
         several = len(documents) > 1
+        sheets = _sheet_scopes(sheets, recognitions, runtime.settings.secret_key.get_secret_value())
         filed = zip(documents, stored, recognitions, sheets, strict=True)
         for sequence, (doc_pages, entry, recognition, sheet) in enumerate(filed, start=1):
             document = Document(

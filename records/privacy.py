@@ -196,7 +196,6 @@ ACTION_LABELS: dict[str, str] = {
     "request.link_confirmed": "Zuordnung zu einer Anforderung bestätigt",
     "request.unlinked": "Zuordnung zu einer Anforderung gelöst",
     "request.completed": "Anforderung vollständig: alle Unterlagen eingegangen",
-    "request.overdue": "Frist einer Anforderung abgelaufen, Unterlagen fehlen",
     "cover_sheet.printed": "Deckblatt für Unterlagen erstellt",
 }
 OUTCOME_LABELS: dict[str, str] = {

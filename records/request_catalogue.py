@@ -9,7 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from records.models import RuntimeSetting
+
 CATALOGUE_FILE = Path(__file__).with_name("request_items.toml")
+CATALOGUE_KEY = "request_catalogue"  # the administration's catalogue (runtime_settings)
 
 
 @dataclass(frozen=True)
@@ -42,3 +47,14 @@ def load_request_catalogue(path: Path = CATALOGUE_FILE) -> dict[str, RequestItem
 def items_fulfilled_by(catalogue: dict[str, RequestItemType], doc_type: str) -> list[str]:
     """The codes of the items a document of this type fulfils."""
     return [code for code, item in catalogue.items() if doc_type in item.types]
+
+
+def catalogue_in_force(session: Session) -> dict[str, RequestItemType]:
+    """The catalogue in force: the administration's edited version, else the shipped one."""
+    row = session.get(RuntimeSetting, CATALOGUE_KEY)
+    if row is not None and isinstance(row.value, dict):
+        try:
+            return parse_catalogue(row.value)
+        except (KeyError, TypeError, ValueError):
+            pass
+    return load_request_catalogue()

@@ -20,8 +20,6 @@ that was rolled back.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -42,21 +40,15 @@ from records.models import (
     RequestLink,
     User,
 )
-from records.request_catalogue import RequestItemType, items_fulfilled_by, load_request_catalogue
+from records.request_catalogue import catalogue_in_force, items_fulfilled_by
 from records.sheet_codes import household_code
 
 COMPLETE_REASON = "Alle Unterlagen eingegangen"
 
 
-def _catalogue() -> dict[str, RequestItemType]:
-    # request19's `records.requests.request_catalogue(session)` (the admin's edited version)
-    # replaces this after the merge.
-    return load_request_catalogue()
-
-
-def fulfilled_codes(doc_type: str | None) -> set[str]:
-    """The item codes a document of this type fulfils."""
-    return set(items_fulfilled_by(_catalogue(), doc_type)) if doc_type else set()
+def fulfilled_codes(session: Session, doc_type: str | None) -> set[str]:
+    """The item codes a document of this type fulfils (the catalogue in force)."""
+    return set(items_fulfilled_by(catalogue_in_force(session), doc_type)) if doc_type else set()
 
 
 def request_date(request: DocumentRequest) -> str:
@@ -159,7 +151,7 @@ def link_behind_sheet(
 ) -> list[RequestLink]:
     """A document that came behind the request's return sheet: linked, confirmed, to every
     item its type fulfils (none: it stays unassigned, see the module's docstring)."""
-    codes = fulfilled_codes(document.doc_type)
+    codes = fulfilled_codes(session, document.doc_type)
     links = []
     for item in request.items:
         if item.code in codes:
@@ -175,7 +167,7 @@ def link_by_recognition(session: Session, document: Document) -> list[RequestLin
     if document.household is None:
         return []
     household_id = document.household.id
-    codes = fulfilled_codes(document.doc_type)
+    codes = fulfilled_codes(session, document.doc_type)
     if not codes:
         return []
     requests = session.scalars(
@@ -316,58 +308,3 @@ def cover_sheet(gate: Gate, bg_number: str, settings: Settings) -> tuple[str, by
         bg_number=household.bg_number,
     )
     return f"Deckblatt-{household.bg_number}.pdf", data
-
-
-OVERDUE_PREFIX = "Frist abgelaufen: fehlend "
-
-
-def overdue_text(request: DocumentRequest) -> str:
-    """„Frist abgelaufen: fehlend …“ with the items still missing."""
-    missing = ", ".join(item.label for item in request.items if item.state == "missing")
-    return f"{OVERDUE_PREFIX}{missing} (Anforderung vom {request_date(request)})"
-
-
-def deadline_notices(session: Session, today: date) -> list[InboxItem]:
-    """For each open request whose deadline passed with items missing, once: a Postkorb item
-    for the requester on the request's letter (an absent requester's deputy works it as
-    usual). Called by the worker's daily round (after merge) or `eakte requests`."""
-    requests = session.scalars(
-        select(DocumentRequest).where(
-            DocumentRequest.state == "open",
-            DocumentRequest.due_on < today,
-            DocumentRequest.letter_document_id.is_not(None),
-        )
-    )
-    notices = []
-    for request in requests:
-        if all(item.state == "arrived" for item in request.items):
-            continue
-        assert request.letter_document_id is not None
-        told = session.scalar(
-            select(InboxItem.id).where(
-                InboxItem.document_id == request.letter_document_id,
-                InboxItem.reason.startswith(OVERDUE_PREFIX),
-                InboxItem.created_at >= datetime.combine(request.due_on, time(), tzinfo=UTC),
-            )
-        )
-        if told is not None:
-            continue
-        notice = InboxItem(
-            document_id=request.letter_document_id,
-            kind="user",
-            user_id=request.requested_by_id,
-            reason=overdue_text(request),
-        )
-        session.add(notice)
-        notices.append(notice)
-        audit.record(
-            session,
-            None,
-            "request.overdue",
-            actor_login="system",
-            object_type="household",
-            object_id=request.household.bg_number,
-            bg_number=request.household.bg_number,
-            request_id=request.id,
-        )
-    return notices

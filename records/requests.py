@@ -45,15 +45,15 @@ from records.models import (
 )
 from records.reindex import reindex_after_commit
 from records.request_catalogue import (
+    CATALOGUE_KEY,
     RequestItemType,
-    load_request_catalogue,
+    catalogue_in_force,
     parse_catalogue,
 )
 from records.runtime import Runtime
 from records.sheet_codes import request_code
 
 LETTER_TYPE = "mitwirkungsaufforderung"  # the outgoing document type of the letters
-CATALOGUE_KEY = "request_catalogue"  # the administration's catalogue (runtime_settings)
 MIN_DAYS = 7  # a deadline shorter than a week is never appropriate
 FOLLOW_UP_NOTE = "Frist der Mitwirkungsaufforderung"
 REMINDER_REASON = "Erinnerung"
@@ -71,13 +71,7 @@ SOURCE_LABELS = {
 
 def request_catalogue(session: Session) -> dict[str, RequestItemType]:
     """The catalogue in force: the administration's edited version, else the shipped one."""
-    row = session.get(RuntimeSetting, CATALOGUE_KEY)
-    if row is not None and isinstance(row.value, dict):
-        try:
-            return parse_catalogue(row.value)
-        except (KeyError, TypeError, ValueError):
-            pass
-    return load_request_catalogue()
+    return catalogue_in_force(session)
 
 
 def save_request_catalogue(
