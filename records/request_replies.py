@@ -81,9 +81,8 @@ def link(
         confirmed_by_login=(actor.login if actor else None) if confirmed else None,
     )
     session.add(row)
-    if item.state != "arrived":
-        item.state = "arrived"
-        item.arrived_at = document.received_at
+    if confirmed:
+        _arrived(item, document)
     session.flush()
     audit.record(
         session,
@@ -97,8 +96,17 @@ def link(
         item=item.code,
         source=source,
     )
-    _complete_if_all_arrived(session, request, document, actor)
+    if confirmed:
+        _complete_if_all_arrived(session, request, document, actor)
     return row
+
+
+def _arrived(item: RequestItem, document: Document) -> None:
+    """An item arrives with its first confirmed answer (behind the sheet, by hand, or a
+    supposed answer the caseworker confirmed); a supposed one alone does not count."""
+    if item.state != "arrived":
+        item.state = "arrived"
+        item.arrived_at = document.received_at
 
 
 def _complete_if_all_arrived(
@@ -231,6 +239,11 @@ def confirm(gate: Gate, bg_number: str, request_id: int, link_id: int) -> Reques
         row.confirmed = True
         row.confirmed_by_login = gate.user.login
     _audit_link(gate, "request.link_confirmed", row)
+    document = gate.session.get(Document, row.document_id)
+    assert document is not None
+    _arrived(row.item, document)
+    gate.session.flush()
+    _complete_if_all_arrived(gate.session, row.item.request, document, gate.user)
     return row
 
 
@@ -262,7 +275,7 @@ def unlink(gate: Gate, bg_number: str, request_id: int, link_id: int, reason: st
     item.links.remove(row)
     gate.session.delete(row)
     gate.session.flush()
-    if not item.links:
+    if not any(link.confirmed for link in item.links):
         item.state = "missing"
         item.arrived_at = None
         if request.state == "complete":

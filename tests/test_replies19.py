@@ -216,11 +216,13 @@ def test_recognition_links_a_supposed_reply_which_the_caseworker_confirms_or_und
         [row] = session.scalars(select(RequestLink)).all()
         assert (row.document_id, row.source, row.confirmed) == (statement.id, "recognition", False)
         assert link_label(row) == "vermutlich Antwort auf Anforderung vom 02.11.2026"
-        assert [i.state for i in request.items] == ["arrived", "missing"]
+        # A supposed answer alone does not count: the item is missing until it is confirmed.
+        assert [i.state for i in request.items] == ["missing", "missing"]
         user = session.scalar(select(User).where(User.login == "lsb.95401.2"))
         assert user is not None
         confirmed = confirm(Gate(session, user), BG, request.id, row.id)
         assert confirmed.confirmed and confirmed.confirmed_by_login == "lsb.95401.2"
+        assert [i.state for i in request.items] == ["arrived", "missing"]
         with pytest.raises(InvalidInput):
             unlink(Gate(session, user), BG, request.id, row.id, "  ")
         unlink(Gate(session, user), BG, request.id, row.id, "Auszug eines anderen Kontos")
@@ -238,10 +240,19 @@ def test_partial_then_complete_by_recognition_closes_the_follow_up(
     load_people(sqlite_runtime)
     with transaction(sqlite_runtime.sessions) as session:
         request = make_request(session, BG, REQUESTER, ["kontoauszug", "mietbescheinigung"])
-        _recognised(sqlite_runtime, session, BG, "kontoauszug")
+        user = session.scalars(select(User).where(User.login == "lsb.95401.2")).one()
+        statement = _recognised(sqlite_runtime, session, BG, "kontoauszug")
+        [first] = session.scalars(select(RequestLink)).all()
+        confirm(Gate(session, user), BG, request.id, first.id)
         assert request.state == "open"
         assert session.scalars(select(FollowUp)).one().done_at is None
         lease = _recognised(sqlite_runtime, session, BG, "mietbescheinigung")
+        assert request.state == "open"  # supposed, not yet confirmed
+        second = session.scalars(
+            select(RequestLink).where(RequestLink.document_id == lease.id)
+        ).one()
+        assert statement.id != lease.id
+        confirm(Gate(session, user), BG, request.id, second.id)
         assert request.state == "complete"
         assert session.scalars(select(FollowUp)).one().done_at is not None
         requester_items = session.scalars(

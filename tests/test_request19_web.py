@@ -1,8 +1,8 @@
 """Requests for documents in a real browser (issue 19; Debian's Chromium, Playwright): a
-caseworker writes a request in the E-Akte and sees it listed with its items missing; once an
-item is marked arrived in the database (as records.request_replies does when a reply is
-scanned) the section shows it arrived, with the document. axe finds nothing on the section;
-it reflows at 320 px."""
+caseworker writes a request in the E-Akte and sees it listed with its items missing; the
+client's replies are filed by recognition (records.request_replies links them as supposed
+answers), the caseworker confirms them one by one and sees the request fulfilled, its
+follow-up closed. axe finds nothing on the section; it reflows at 320 px."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from core.db import transaction
-from records.models import DocumentRequest, RequestLink
+from records.models import DocumentRequest, FollowUp, Household
+from records.request_replies import link_by_recognition
 from records.runtime import Runtime
-from tests.support import OWN, add_admin
+from tests.support import OWN, add_admin, file_letter
 from tests.support_a11y import AXE, axe_violations
 from tests.support_browser import log_in, screenshot
 
@@ -47,27 +48,36 @@ def test_a_request_written_in_the_e_akte_shows_its_items_missing_then_arrived(
     if AXE.exists():
         assert axe_violations(page, "E-Akte, Anforderungen", "#anforderungen") == []
 
+    # The client's bank statement and tenancy certificate arrive and recognition files them
+    # into the file: each is a supposed reply until the caseworker confirms it.
     with transaction(sqlite_runtime.sessions) as session:
-        request = session.scalars(select(DocumentRequest)).one()
-        item = request.items[1]
-        item.state = "arrived"
-        assert request.letter_document_id is not None
-        session.add(
-            RequestLink(
-                item_id=item.id,
-                document_id=request.letter_document_id,
-                source="sheet",
-                confirmed=True,
-            )
-        )
+        household = session.scalars(select(Household).where(Household.bg_number == OWN)).one()
+        for doc_type, text in (
+            ("mietbescheinigung", "Mietbescheinigung Königsberger Straße"),
+            ("kontoauszug", "Kontoauszug Oktober 2026"),
+        ):
+            reply = file_letter(session, household, doc_type, text)
+            session.flush()
+            assert link_by_recognition(session, reply)
     page.reload()
     article = page.locator("#anforderungen article.request").first
-    expect(article.locator(".item-state")).to_have_text(["fehlt", "eingegangen"])
-    expect(article.locator(".request-link")).to_contain_text("mit Rücksendeblatt")
+    confirm = article.get_by_role("button", name="vermutlich Antwort – bestätigen")
+    expect(confirm).to_have_count(2)
+    confirm.first.click()
+    article = page.locator("#anforderungen article.request").first
+    expect(article.get_by_role("button", name="vermutlich Antwort – bestätigen")).to_have_count(1)
     expect(article.get_by_role("button", name="Erinnerung schreiben")).to_be_visible()
     if AXE.exists():
         assert axe_violations(page, "E-Akte, Anforderung teils eingegangen", "#anforderungen") == []
     screenshot(page.locator("#anforderungen"), "request19-akte-anforderungen.png")
+    article.get_by_role("button", name="vermutlich Antwort – bestätigen").click()
+    article = page.locator("#anforderungen article.request").first
+    expect(article.locator(".item-state")).to_have_text(["eingegangen", "eingegangen"])
+    expect(article.locator(".request-state")).to_contain_text("vollständig")
+    with transaction(sqlite_runtime.sessions, read_only=True) as session:
+        request = session.scalars(select(DocumentRequest)).one()
+        assert request.state == "complete"
+        assert all(f.done_at is not None for f in session.scalars(select(FollowUp)))
 
     page.set_viewport_size({"width": 320, "height": 640})
     page.goto(f"{live_url}/akte/{OWN}/anforderungen")
