@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 from core.dates import german, local_today
 from core.db import utcnow
 from core.errors import InvalidInput
+from records import inbox
 from records.access import (
     NO_ACCESS,
     Capability,
@@ -34,6 +35,7 @@ from records.access import (
     absent_colleagues,
     households_open_to,
 )
+from records.live import fingerprint
 from records.models import (
     Document,
     DocumentRequest,
@@ -414,6 +416,15 @@ def upcoming(gate: Gate) -> list[Line]:
     today on. Audited as a list that names files."""
     gate.listing(Capability.CASE_FILES, "followup.list")
     return _mine(gate, None)
+
+
+def postkorb_token(gate: Gate) -> str:
+    """The Postkorb's change token: its list's (records.inbox.change_token) together with the
+    block of due follow-ups, so an open Postkorb redraws the block when a follow-up falls due
+    (the day changed), is set, moved or closed. Not audited: the token names no client (the
+    block it leads to is audited when drawn)."""
+    due = _mine(gate, local_today()) if gate.may(Capability.CASE_FILES) else []
+    return fingerprint(inbox.change_token(gate), local_today(), [repr(line) for line in due])
 
 
 def due_today(gate: Gate) -> list[Line]:

@@ -23,7 +23,7 @@ from api.deps import RuntimeDep, current_user, get_type_names
 from api.schemas import DuplicateOut, InboxItemOut
 from core.dates import german
 from core.db import transaction
-from records import duplicates, inbox
+from records import duplicates, followups, inbox
 from records.access import Capability, Gate
 from records.models import InboxItem, User
 from records.runtime import Runtime
@@ -148,7 +148,7 @@ class Listing:
     states: list[tuple[str, str]]
     sorts: list[tuple[str, str]]
     nav: dict[str, int]  # the header's badge: new in mine and team, open in stand-in
-    token: str  # the change token the list was read at (records.inbox.change_token)
+    token: str  # the change token the list was read at (records.followups.postkorb_token)
 
     @property
     def cursor(self) -> int | None:
@@ -285,7 +285,7 @@ def postkorb_listing(runtime: Runtime, user: User, query: Mapping[str, str]) -> 
         marks = duplicates.notes_for(gate, [item.document for item in items])
         outs = [InboxItemOut.named(item, names, duplicates=marks) for item in items]
         office = gate.may(Capability.LEGAL)
-        token = inbox.change_token(gate)
+        token = followups.postkorb_token(gate)
         ids = [item.id for item in items]
         # The row the address names, else the first: the one the shortcuts act on.
         cursor = address.item if address.item in ids else (ids[0] if ids else None)
@@ -326,6 +326,7 @@ def inbox_list_partial(request: Request, runtime: RuntimeDep) -> Response:
     """The Postkorb's list alone, for postkorb.js to swap in (same parameters as the page)."""
     user = current_user(request, runtime)
     listing = postkorb_listing(runtime, user, request.query_params)
-    response = render(request, "_postkorb_list.html", user, listing=listing)
+    due = followup_pages.due_in_postkorb(runtime, user)
+    response = render(request, "_postkorb_list.html", user, listing=listing, due_follow_ups=due)
     response.headers["Cache-Control"] = "no-store"
     return response

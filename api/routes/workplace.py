@@ -38,7 +38,7 @@ from api.schemas import (
 )
 from core.errors import InvalidInput
 from ingest.uploads import accept_into_file
-from records import duplicates, files, inbox, live, saved_views
+from records import duplicates, files, followups, inbox, live, saved_views
 from records.models import InboxItem, SavedView
 
 router = APIRouter(prefix="/api", tags=["Arbeitsplatz"])
@@ -98,7 +98,7 @@ changes_route = partial(
     "/inbox/changes", summary="Hat sich im Postkorb etwas geändert? (ETag, 304 wenn nicht)"
 )
 def get_inbox_changes(asked: live_answers.ChangesDep, gate: GateDep) -> Response:
-    return asked.answer("inbox", lambda: inbox.change_token(gate))
+    return asked.answer("inbox", lambda: followups.postkorb_token(gate))
 
 
 @changes_route(

@@ -99,6 +99,16 @@ function syncTabs(fresh) {
   });
 }
 
+// The block of due follow-ups (issue 19), which the list's answer carries before the list, is
+// drawn anew only when it says something else, so a control in it keeps its focus meanwhile.
+function syncFollowUps(fresh) {
+  const mine = document.getElementById("postkorb-followups");
+  const theirs = fresh.ownerDocument.getElementById("postkorb-followups");
+  if (!mine || !theirs) return;
+  const text = (element) => element.textContent.replace(/\s+/g, " ").trim();
+  if (text(mine) !== text(theirs)) mine.replaceChildren(...theirs.childNodes);
+}
+
 // The filters show what the list was drawn for; a field keeps its place (and focus).
 function syncFilters(fresh) {
   for (const field of fresh.querySelectorAll("select[id]")) {
@@ -141,6 +151,7 @@ function showList(fresh, { keepId = null, keepIndex = -1, said = null } = {}) {
   syncTabs(fresh.querySelector("#scopes"));
   syncFilters(fresh.querySelector("#filters"));
   syncNav(fresh);
+  syncFollowUps(fresh);
   const draw = () => {
     tbody().replaceChildren(...fresh.querySelector("#inbox-rows").childNodes);
     restoreRows();
@@ -199,6 +210,7 @@ async function liveChange() {
     tickets.shown = ticket;
     syncTabs(fresh.querySelector("#scopes"));
     syncNav(fresh);
+    syncFollowUps(fresh);
     state.pending = null;
     notice("");
     return;
@@ -215,6 +227,7 @@ async function liveChange() {
   }
   syncTabs(fresh.querySelector("#scopes"));
   syncNav(fresh);
+  syncFollowUps(fresh);
   state.pending = { fresh, added, ticket };
   const parts = [];
   if (added.length) parts.push(newEntries(added.length));
