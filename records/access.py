@@ -828,6 +828,7 @@ class Gate:
                 object_type="document",
                 object_id=str(document_id)[:64],
                 bg_number=_bg_number_of(document),
+                **details,  # what was tried is in the log with the refusal too
             )
         self._refuse_if_handed_over(document.household, action)
         if audited:

@@ -486,26 +486,22 @@ def household_documents(
 def _document(
     gate: Gate, access: AuditAccess, document_id: uuid.UUID | str, action: str, **details: Any
 ) -> Document:
-    """A document of the access (not withheld by it), through the gate; audited."""
-    try:
-        key = document_id if isinstance(document_id, uuid.UUID) else uuid.UUID(document_id)
-    except ValueError:
-        key = None
-    row = gate.session.get(Document, key) if key else None
+    """A document of the access (not withheld by it): the gate's document check first (any
+    refusal audited there), then this access's own bounds; the read is audited once."""
+    document, grant = gate.document(document_id, action, audited=False, access=access.id)
     if (
-        row is None
-        or row.household is None
-        or not in_case_file(row)
-        or not access_opens(access, row.household, row)
+        document.household is None
+        or not in_case_file(document)
+        or not access_opens(access, document.household, document)
     ):
         raise gate.refuse(
             action,
             "Kein Zugriff: Dieses Dokument gibt es nicht oder es gehört nicht zu diesem Zugang.",
             object_type="document",
-            object_id=str(document_id)[:64],
+            object_id=str(document.id),
             access=access.id,
         )
-    document, _ = gate.document(row.id, action, access=access.id, **details)
+    gate.record_on(document, action, grant=grant, access=access.id, **details)
     return document
 
 
