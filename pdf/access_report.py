@@ -16,17 +16,14 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 
 import pikepdf
 
-from pdf.fonts import EmbeddedFont, FontFace, font_face
+from pdf.fonts import EmbeddedFont, dejavu
 from pdf.pages import Canvas, new_page
 from pdf.pdfa import declare_pdfa_2, save_pdfa
 from pdf.tags import StructTree
 
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian package fonts-dejavu-core
 LANGUAGE = "de-DE"
 PAGE_W, PAGE_H = 841.89, 595.276  # A4 landscape: the tables of accesses are wide
 LEFT, RIGHT = 56.7, 799.37  # 20 mm and 15 mm margins
@@ -66,20 +63,12 @@ class Report:
     intro: str = ""
 
 
-@cache
-def _face(name: str) -> FontFace:
-    path = FONT_DIR / name
-    if not path.is_file():
-        raise RuntimeError(f"Schrift {path} fehlt (Debian-Paket fonts-dejavu-core).")
-    return font_face(path)
-
-
 class _Layout:
     """The pages as they are drawn: a canvas each, and where the next line goes."""
 
     def __init__(self, pdf: pikepdf.Pdf) -> None:
-        self.regular = EmbeddedFont(_face("DejaVuSans.ttf"), "EAkteR")
-        self.bold = EmbeddedFont(_face("DejaVuSans-Bold.ttf"), "EAkteB")
+        self.regular = EmbeddedFont(dejavu("DejaVuSans.ttf"), "EAkteR")
+        self.bold = EmbeddedFont(dejavu("DejaVuSans-Bold.ttf"), "EAkteB")
         for font in (self.regular, self.bold):
             font.attach(pdf)
         self.tree = StructTree(pdf)

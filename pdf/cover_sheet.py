@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pikepdf
 import zxingcpp
 
-from pdf.fonts import EmbeddedFont, FontFace, font_face
+from pdf.fonts import EmbeddedFont, dejavu
 from pdf.pages import Canvas, new_page, pdf_number
 from pdf.pdfa import declare_pdfa_2, save_pdfa
 
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian package fonts-dejavu-core
 PAGE_W, PAGE_H = 595.276, 841.89  # A4 portrait
 LEFT, RIGHT = 56.7, 538.6
 MM = 72 / 25.4
@@ -32,14 +29,6 @@ QR_MODULE = 0.75 * MM
 BAR_MODULE = 0.4 * MM
 BAR_HEIGHT = 15 * MM
 TITLE = "Deckblatt für Unterlagen – bitte oben auflegen"
-
-
-@cache
-def _face(name: str) -> FontFace:
-    path = FONT_DIR / name
-    if not path.is_file():
-        raise RuntimeError(f"Schrift {path} fehlt (Debian-Paket fonts-dejavu-core).")
-    return font_face(path)
 
 
 def _modules(text: str, kind: zxingcpp.BarcodeFormat) -> np.ndarray:
@@ -74,8 +63,8 @@ def build_cover_sheet_pdf(
 ) -> bytes:
     """The cover sheet of one household as PDF/A-2b bytes (the same input, the same bytes)."""
     with pikepdf.new() as pdf:
-        regular = EmbeddedFont(_face("DejaVuSans.ttf"), "EAkteR")
-        bold = EmbeddedFont(_face("DejaVuSans-Bold.ttf"), "EAkteB")
+        regular = EmbeddedFont(dejavu("DejaVuSans.ttf"), "EAkteR")
+        bold = EmbeddedFont(dejavu("DejaVuSans-Bold.ttf"), "EAkteB")
         for font in (regular, bold):
             font.attach(pdf)
         canvas = Canvas()

@@ -125,6 +125,18 @@ def font_face(path: Path) -> FontFace:
     return FontFace(path)
 
 
+DEJAVU_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian package fonts-dejavu-core
+
+
+def dejavu(name: str) -> FontFace:
+    """One of the DejaVu fonts every PDF of the product embeds (e.g. "DejaVuSans.ttf"), read
+    once; a missing font names the Debian package that brings it."""
+    path = DEJAVU_DIR / name
+    if not path.is_file():
+        raise RuntimeError(f"Schrift {path} fehlt (Debian-Paket fonts-dejavu-core).")
+    return font_face(path)
+
+
 class EmbeddedFont:
     """One font as a PDF uses it: measures and encodes text, collects the glyphs used, and
     finally (`install`) fills its font dictionary with the subset.

@@ -19,9 +19,8 @@ import pikepdf
 from pikepdf import Dictionary, Name
 from PIL import Image
 
-from pdf.access_report import _face
 from pdf.barcodes import code128_image, qr_image
-from pdf.fonts import EmbeddedFont
+from pdf.fonts import EmbeddedFont, dejavu
 from pdf.pages import Canvas, new_page, pdf_number
 from pdf.pdfa import declare_pdfa_2, save_pdfa
 from pdf.tags import StructTree
@@ -74,8 +73,8 @@ class RequestLetter:
 class _Letter:
     def __init__(self, pdf: pikepdf.Pdf) -> None:
         self.pdf = pdf
-        self.regular = EmbeddedFont(_face("DejaVuSans.ttf"), "EAkteR")
-        self.bold = EmbeddedFont(_face("DejaVuSans-Bold.ttf"), "EAkteB")
+        self.regular = EmbeddedFont(dejavu("DejaVuSans.ttf"), "EAkteR")
+        self.bold = EmbeddedFont(dejavu("DejaVuSans-Bold.ttf"), "EAkteB")
         for font in (self.regular, self.bold):
             font.attach(pdf)
         self.tree = StructTree(pdf)

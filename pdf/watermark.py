@@ -16,30 +16,19 @@ from __future__ import annotations
 
 import io
 import math
-from functools import cache
-from pathlib import Path
 
 import pikepdf
 from pikepdf import Dictionary, Name
 
-from pdf.fonts import EmbeddedFont, FontFace, font_face
+from pdf.fonts import EmbeddedFont, dejavu
 from pdf.pages import inherited, pdf_number, shown_space
 
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian package fonts-dejavu-core
 BAND_SIZE = 8.0
 BAND_INSET = 6.0
 BAND_PAD = 2.0
 DIAGONAL_OPACITY = 0.25
 FONT_KEY = "EAkteW"
 STATE_KEY = "EAkteWGs"
-
-
-@cache
-def _face() -> FontFace:
-    path = FONT_DIR / "DejaVuSans-Bold.ttf"
-    if not path.is_file():
-        raise RuntimeError(f"Schrift {path} fehlt (Debian-Paket fonts-dejavu-core).")
-    return font_face(path)
 
 
 def watermark_text(name: str, day: str) -> str:
@@ -50,7 +39,7 @@ def watermark_text(name: str, day: str) -> str:
 def watermarked(original: bytes, text: str) -> bytes:
     """A copy of the PDF `original` with `text` on every page (diagonal and as a band)."""
     with pikepdf.open(io.BytesIO(original)) as pdf:
-        font = EmbeddedFont(_face(), FONT_KEY)
+        font = EmbeddedFont(dejavu("DejaVuSans-Bold.ttf"), FONT_KEY)
         font.attach(pdf)
         state = pdf.make_indirect(
             Dictionary(Type=Name.ExtGState, ca=DIAGONAL_OPACITY, CA=DIAGONAL_OPACITY)
