@@ -9,7 +9,6 @@ another size. poppler's pdftotext, pdftoppm and pdffonts judge the result. Given
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import subprocess
 from dataclasses import replace
@@ -24,7 +23,7 @@ from PIL import Image
 from ingest.archive_pdf import write_pdfa
 from records.aktenauszug import ExportItem, ExportResult, build_export
 from tests.support import Sheet, page_texts, scan_pdf
-from tests.support_pdf import BG, HEADER, REASON, verapdf
+from tests.support_pdf import BG, HEADER, REASON, failed_rules, verapdf
 
 TIMEOUT = 60
 
@@ -325,7 +324,7 @@ def test_refusals(tmp_path: Path, items: list[ExportItem]) -> None:
 
 
 def test_export_of_pdfa_renditions_is_pdfa_2b(tmp_path: Path) -> None:
-    validator = verapdf()
+    verapdf()  # skips (fails in CI) before any work when veraPDF is missing
     documents = []
     for name, sheets in (
         ("a", [Sheet("Widerspruch")]),
@@ -343,18 +342,5 @@ def test_export_of_pdfa_renditions_is_pdfa_2b(tmp_path: Path) -> None:
     ]
     target = tmp_path / "export.pdf"
     build_export(items, HEADER, target)
-    result = subprocess.run(
-        [str(validator), "--flavour", "2b", "--format", "json", str(target)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode in (0, 1), result.stderr[-2000:]
-    (job,) = json.loads(result.stdout)["report"]["jobs"]
-    (validation,) = job["validationResult"]
-    failed = [
-        f"{rule['clause']}-{rule['testNumber']}: {rule['description']}"
-        for rule in validation["details"]["ruleSummaries"]
-        if rule["status"] == "failed"
-    ]
-    assert validation["compliant"], "\n".join(failed)
+    failed = failed_rules("2b", target)[target.resolve()]
+    assert failed == [], "\n".join(failed)

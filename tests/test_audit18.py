@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import random
 import subprocess
 import uuid
@@ -37,7 +36,7 @@ from tests.support import (
     pages_client_for,
 )
 from tests.support_audit18 import AUDITOR, AUDITOR_NAME, CASEWORKER, Clock, Letters, prepare
-from tests.support_pdf import verapdf
+from tests.support_pdf import failed_rules, verapdf
 
 DAY = date(2026, 3, 2)
 
@@ -441,28 +440,15 @@ def test_caseworker_grants_a_file_inspection_on_the_pages(
 def test_report_is_pdfa_2a(
     sqlite_runtime: Runtime, letters: Letters, clock: Clock, tmp_path: Path
 ) -> None:
-    validator = verapdf()
+    verapdf()  # skips (fails in CI) before any work when veraPDF is missing
     access_id = _grant(sqlite_runtime, bg_numbers=[OWN], withheld={letters.own_secret: "Gutachten"})
     _as_auditor(sqlite_runtime, inspection.view_document, access_id, letters.own)
     with transaction(sqlite_runtime.sessions) as session:
         report = inspection.access_report(Gate(session, _user(session, "admin")), access_id)
         target = tmp_path / "bericht.pdf"
         target.write_bytes(inspection.report_pdf(report))
-    result = subprocess.run(
-        [str(validator), "--flavour", "2a", "--format", "json", str(target)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode in (0, 1), result.stderr[-2000:]
-    (job,) = json.loads(result.stdout)["report"]["jobs"]
-    (validation,) = job["validationResult"]
-    failed = [
-        f"{rule['clause']}-{rule['testNumber']}: {rule['description']}"
-        for rule in validation["details"]["ruleSummaries"]
-        if rule["status"] == "failed"
-    ]
-    assert validation["compliant"], "\n".join(failed)
+    failed = failed_rules("2a", target)[target.resolve()]
+    assert failed == [], "\n".join(failed)
 
 
 def test_watermark_on_turned_pages_with_inherited_resources(tmp_path: Path) -> None:

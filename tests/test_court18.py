@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
-import subprocess
 import uuid
 import zipfile
 from pathlib import Path
@@ -25,7 +23,7 @@ from records.xdomea_documents import pdfa_version
 from storage.base import read_bytes
 from tests.support import OWN, pages_client_for
 from tests.support_court18 import XJUSTIZ_DIR, case_with_appeal, make_folder
-from tests.support_pdf import verapdf
+from tests.support_pdf import failed_rules, verapdf
 
 NS = {"x": xjustiz.NS}
 
@@ -385,7 +383,7 @@ def test_the_page_offers_the_court_folder_for_an_appeal_and_lists_its_parts(
 
 
 def test_transfervermerk_and_fehlblatt_are_pdfa(sqlite_runtime: Runtime, tmp_path: Path) -> None:
-    validator = verapdf()
+    verapdf()  # skips (fails in CI) before any work when veraPDF is missing
     runtime = sqlite_runtime
     docs, appeal = case_with_appeal(runtime, tmp_path)
     record = make_folder(
@@ -403,21 +401,8 @@ def test_transfervermerk_and_fehlblatt_are_pdfa(sqlite_runtime: Runtime, tmp_pat
         claimed = pdfa_version(path)
         assert claimed is not None, name
         flavour = claimed.removeprefix("PDF/A-")
-        result = subprocess.run(
-            [str(validator), "--flavour", flavour, "--format", "json", str(path)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode in (0, 1), result.stderr[-2000:]
-        (job,) = json.loads(result.stdout)["report"]["jobs"]
-        (validation,) = job["validationResult"]
-        failed = [
-            f"{rule['clause']}-{rule['testNumber']}: {rule['description']}"
-            for rule in validation["details"]["ruleSummaries"]
-            if rule["status"] == "failed"
-        ]
-        assert validation["compliant"], f"{name}: " + "\n".join(failed)
+        failed = failed_rules(flavour, path)[path.resolve()]
+        assert failed == [], f"{name}: " + "\n".join(failed)
 
 
 def test_every_part_of_a_court_folder_is_destroyed_with_the_file(
