@@ -63,7 +63,8 @@ CASE_FILE: dict[str, tuple[str, str, str, list[str], dict[str, object]]] = {
 }  # fmt: skip
 
 
-def _with_pdf(runtime: Runtime, document_id: str, texts: list[str], tmp: Path, **fields) -> None:
+def with_pdf(runtime: Runtime, document_id: str, texts: list[str], tmp: Path, **fields) -> None:
+    """Give a filed document its searchable PDF (as the pipeline would) and details."""
     pdf = scan_pdf(tmp / f"{document_id}.pdf", [Sheet(text) for text in texts])
     key = f"renditions/{document_id}.pdf"
     stored = runtime.blobs.put(key, io.BytesIO(pdf.read_bytes()))
@@ -78,6 +79,22 @@ def _with_pdf(runtime: Runtime, document_id: str, texts: list[str], tmp: Path, *
             setattr(document, name, value)
 
 
+def file_case(
+    runtime: Runtime,
+    case: dict[str, tuple[str, str, str, list[str], dict[str, object]]],
+    tmp: Path,
+) -> dict[str, str]:
+    """OWN's documents as `case` names them (type, indexed text, target, PDF pages, details),
+    filed, indexed and given their PDFs: the document ids by name."""
+    docs = {
+        name: file_indexed(runtime, OWN, doc_type, indexed, target=target)
+        for name, (doc_type, indexed, target, _pages, _details) in case.items()
+    }
+    for name, (_doc_type, _indexed, _target, pages, details) in case.items():
+        with_pdf(runtime, docs[name], pages, tmp, **details)
+    return docs
+
+
 def case_with_appeal(
     runtime: Runtime, tmp: Path, *, people: bool = True
 ) -> tuple[dict[str, str], int]:
@@ -86,12 +103,7 @@ def case_with_appeal(
     `people`: load the sample people first (the live server's fixture has)."""
     if people:
         load_people(runtime)
-    docs = {
-        name: file_indexed(runtime, OWN, doc_type, indexed, target=target)
-        for name, (doc_type, indexed, target, _pages, _details) in CASE_FILE.items()
-    }
-    for name, (_doc_type, _indexed, _target, pages, details) in CASE_FILE.items():
-        _with_pdf(runtime, docs[name], pages, tmp, **details)
+    docs = file_case(runtime, CASE_FILE, tmp)
     office = client_for(runtime, OFFICE)
     facts = office.get(f"/api/documents/{docs['court']}/legal-intake").json()["appeal"]
     appeal = register_appeal(office, docs["court"], facts)

@@ -5,7 +5,6 @@ export (Aktenauszug) with its record in the case file, its permissions and its a
 from __future__ import annotations
 
 import hashlib
-import io
 import uuid
 from datetime import date
 from functools import partial
@@ -15,51 +14,25 @@ import pytest
 from sqlalchemy import select
 
 from core.db import transaction
-from records.models import AuditEvent, Document, InboxItem, Page
+from records.models import AuditEvent, InboxItem
 from records.runtime import Runtime
 from tests.support import (
     ISLANDS,
     OWN,
-    Sheet,
     client_for,
     file_indexed,
     load_people,
     page_texts,
     register_appeal,
     rendition,
-    scan_pdf,
     while_held,
 )
+from tests.support_court18 import COURT_LETTER, OFFICE, OFFICE_TEAM, file_case
 
-OFFICE = "ws.1"
 CASEWORKER = "lsb.95401.2"  # responsible for OWN
 STRANGER = "lsb.95403.1"  # Leistung Inseln: not OWN's team
 
 
-def _with_pdf(runtime: Runtime, document_id: str, texts: list[str], tmp: Path, **fields) -> None:
-    """Give a filed document its searchable PDF (as the pipeline would) and details."""
-    pdf = scan_pdf(tmp / f"{document_id}.pdf", [Sheet(text) for text in texts])
-    key = f"renditions/{document_id}.pdf"
-    stored = runtime.blobs.put(key, io.BytesIO(pdf.read_bytes()))
-    with transaction(runtime.sessions) as session:
-        document = session.get(Document, uuid.UUID(document_id))
-        document.pdf_key, document.pdf_sha256 = key, stored.sha256
-        document.page_count = len(texts)
-        document.pages.clear()
-        session.flush()
-        document.pages.extend(Page(number=n, text=t) for n, t in enumerate(texts, 1))
-        for name, value in fields.items():
-            setattr(document, name, value)
-
-
-OFFICE_TEAM = "team:Widerspruchsstelle"
-COURT_LETTER = (
-    "Sozialgericht Schleswig\nBrockdorff-Rantzau-Straße 13, 24837 Schleswig\n"
-    "Aktenzeichen: S 20 AS 54/26\nDatum: 29.10.2026\n"
-    "In dem Rechtsstreit Laura Beispiel ./. Jobcenter Kreis Nordfriesland\n"
-    "wird Ihnen die beigefügte Klageschrift zugestellt. Sie werden gebeten, binnen eines\n"
-    "Monats zur Klage Stellung zu nehmen und die Verwaltungsakten vorzulegen (§ 104 SGG)."
-)
 # OWN's file, by name: type, the text it is indexed with, target, its PDF's pages, details.
 CASE_FILE: dict[str, tuple[str, str, str, list[str], dict[str, object]]] = {
     "old_decision": (
@@ -98,13 +71,7 @@ def case_file(runtime: Runtime, tmp_path: Path) -> dict[str, str]:
     On both backend sets: SQLite, local folder and embedded index; PostgreSQL, MinIO and
     OpenSearch (scripts/test.sh)."""
     load_people(runtime)
-    docs = {
-        name: file_indexed(runtime, OWN, doc_type, indexed, target=target)
-        for name, (doc_type, indexed, target, _pages, _details) in CASE_FILE.items()
-    }
-    for name, (_doc_type, _indexed, _target, pages, details) in CASE_FILE.items():
-        _with_pdf(runtime, docs[name], pages, tmp_path, **details)
-    return docs
+    return file_case(runtime, CASE_FILE, tmp_path)
 
 
 def test_objection_registered_in_one_step_with_the_decision_the_letter_names(
