@@ -1,5 +1,5 @@
 """`eakte requests ...`: requests for missing documents (issue 19), the commands the automated
-checks use (`create`, `show`); the UI offers the same.
+checks use (`create`, `show`), and `withdraw`; the UI offers the same.
 
 `create` acts as the user `--by LOGIN` through the Gate: their need-to-know applies, a refusal
 ends the command with its German text (exit 1) and is audited. Items are catalogue codes; an
@@ -138,6 +138,23 @@ def show(
     for item in view.items:
         documents = ", ".join(item.documents)
         typer.echo(f"  [{item.status_label}] {item.label} {item.detail} {documents}".rstrip())
+
+
+@requests_app.command("withdraw")
+def withdraw_command(
+    request_id: int = typer.Argument(..., help="Nummer der Anforderung"),
+    reason: str = typer.Option(..., "--reason", help="Grund der Rücknahme"),
+    by: str = typer.Option(..., "--by", help="Anmeldename der zurücknehmenden Person"),
+) -> None:
+    """Eine offene Anforderung zurücknehmen (mit Grund); ihre Wiedervorlage wird erledigt."""
+    from core.dates import local_today
+    from records.requests import request_view, withdraw
+
+    with _as_user(by) as (_, gate):
+        withdraw(gate, request_id, reason)
+        view = request_view(gate, request_id, today=local_today())
+        answer = view.as_json()
+    typer.echo(json.dumps(answer, ensure_ascii=False, indent=2))
 
 
 @contextmanager

@@ -26,13 +26,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from core.config import Settings
-from core.dates import MONTH_NAMES, german, local_now
+from core.dates import MONTH_NAMES, german, local_date, local_now, local_today
 from core.db import utcnow
-from core.errors import AccessDenied, InvalidInput
+from core.errors import AccessDenied, InvalidInput, NotFound
 from pdf.request_letter import LetterItem, RequestLetter, build_request_letter
+from records import audit_chain
 from records.access import NO_ACCESS, Capability, Gate, handed_over_message
 from records.deadlines import DEFAULT_LAND, Step, add_months, long_date, next_working_day
 from records.models import (
+    AuditEvent,
     Document,
     DocumentRequest,
     FollowUp,
@@ -57,6 +59,7 @@ LETTER_TYPE = "mitwirkungsaufforderung"  # the outgoing document type of the let
 MIN_DAYS = 7  # a deadline shorter than a week is never appropriate
 FOLLOW_UP_NOTE = "Frist der Mitwirkungsaufforderung"
 REMINDER_REASON = "Erinnerung"
+MAX_REASON = 300  # the reason of a withdrawal, as the audit log keeps it
 STATE_LABELS = {"open": "offen", "complete": "vollständig", "withdrawn": "zurückgenommen"}
 ITEM_LABELS = {"missing": "fehlt", "arrived": "eingegangen"}
 SOURCE_LABELS = {
@@ -560,12 +563,25 @@ def remind(
     return Created(request, letter, data, note)
 
 
-def withdraw(gate: Gate, request_id: int, reason: str) -> DocumentRequest:
-    """The request is withdrawn (no longer needed); its open follow-up is done."""
+def withdraw(
+    gate: Gate, request_id: int, reason: str, *, bg_number: str | None = None
+) -> DocumentRequest:
+    """The request is withdrawn (no longer needed, e.g. benefits ended): it asks for nothing
+    any more, its open follow-up is done (so it leaves the Wiedervorlagen and the Postkorb's
+    "Frist abgelaufen"), and the reason is kept in the audit log, from where the request's
+    history shows it. Same rule as a reminder: need-to-know, not on a file handed over.
+    `bg_number`: the file the page's form belongs to (another file's request is not found)."""
     request, household = _request(gate, request_id, "request.withdrawn", audited=False)
-    reason = reason.strip()
+    if bg_number is not None and household.bg_number != bg_number.strip().upper():
+        raise NotFound("Diese Anforderung gibt es in dieser Akte nicht.")
+    _refuse_if_handed_over(household)
+    reason = " ".join(reason.split())
     if not reason:
         raise InvalidInput("Bitte einen Grund für die Rücknahme angeben.", code="request_reason")
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(
+            f"Der Grund ist zu lang (höchstens {MAX_REASON} Zeichen).", code="request_reason"
+        )
     if request.state != "open":
         raise InvalidInput(
             f"Die Anforderung ist bereits {STATE_LABELS[request.state]}.", code="request_state"
@@ -582,7 +598,7 @@ def withdraw(gate: Gate, request_id: int, reason: str) -> DocumentRequest:
         object_type="request",
         object_id=request.id,
         bg_number=household.bg_number,
-        reason=reason[:300],
+        reason=reason,
     )
     return request
 
@@ -735,7 +751,7 @@ def _view(session: Session, request: DocumentRequest, today: date) -> RequestVie
             )
         )
     if request.state == "withdrawn":
-        history.append(HistoryEntry(request.due_on, "Anforderung zurückgenommen"))
+        history.append(_withdrawal(session, request))
     history.sort(key=lambda entry: entry.on)
     requester = session.get(User, request.requested_by_id)
     return RequestView(
@@ -751,6 +767,37 @@ def _view(session: Session, request: DocumentRequest, today: date) -> RequestVie
         items=items,
         history=history,
     )
+
+
+def _withdrawal(session: Session, request: DocumentRequest) -> HistoryEntry:
+    """The withdrawal in the request's history: when, by whom and why, as `withdraw` recorded
+    it in the audit log (this transaction's own row included)."""
+    key = str(request.id)
+    stored = session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.object_type == "request",
+            AuditEvent.object_id == key,
+            AuditEvent.action == "request.withdrawn",
+            AuditEvent.outcome == "ok",
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).all()
+    own = [
+        e
+        for e in audit_chain.unchained(session, "request", key)
+        if e.action == "request.withdrawn" and e.outcome == "ok"
+    ]
+    events = [*stored, *own]
+    if not events:  # the audit row's period is over: the state alone
+        return HistoryEntry(request.due_on, "Anforderung zurückgenommen")
+    event = events[-1]
+    actor = session.scalar(select(User).where(User.login == event.actor_login))
+    by = f" von {actor.name}" if actor is not None else ""
+    reason = str((event.details or {}).get("reason", ""))
+    text = f"Anforderung zurückgenommen{by}" + (f" – Grund: {reason}" if reason else "")
+    return HistoryEntry(local_date(event.at) if event.at else local_today(), text)
 
 
 def request_view(

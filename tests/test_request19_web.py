@@ -2,7 +2,8 @@
 caseworker writes a request in the E-Akte and sees it listed with its items missing; the
 client's replies are filed by recognition (records.request_replies links them as supposed
 answers), the caseworker confirms them one by one and sees the request fulfilled, its
-follow-up closed. axe finds nothing on the section; it reflows at 320 px."""
+follow-up closed; a second request is withdrawn with its reason (required). axe finds nothing
+on the section; it reflows at 320 px."""
 
 from __future__ import annotations
 
@@ -78,6 +79,35 @@ def test_a_request_written_in_the_e_akte_shows_its_items_missing_then_arrived(
         request = session.scalars(select(DocumentRequest)).one()
         assert request.state == "complete"
         assert all(f.done_at is not None for f in session.scalars(select(FollowUp)))
+
+    # A second request is no longer needed: withdrawn with a reason (required).
+    form = page.locator("#request-form")
+    form.get_by_label("Mietbescheinigung oder Mietvertrag").check()
+    form.get_by_label("Frist").fill("2030-01-14")
+    form.get_by_role("button", name="Mitwirkungsaufforderung schreiben").click()
+    expect(page).to_have_url(re.compile(rf"/akte/{OWN}\?gespeichert=anforderung#anforderung-\d+"))
+    second = page.url.rsplit("-", 1)[1]
+    article = page.locator(f"#anforderung-{second}")
+    article.locator("summary", has_text="Anforderung zurücknehmen").click()
+    withdraw = article.locator("form[action$='/zuruecknehmen']")
+    withdraw.get_by_role("button", name="Anforderung zurücknehmen").click()
+    expect(page.locator(f"#req-withdraw-{second}-error")).to_have_text(
+        "Bitte einen Grund für die Rücknahme angeben."
+    )
+    reason = page.get_by_label("Grund der Rücknahme")
+    expect(reason).to_have_attribute("aria-describedby", f"req-withdraw-{second}-error")
+    if AXE.exists():
+        assert axe_violations(page, "Anforderung zurücknehmen, ohne Grund", "#anforderungen") == []
+    reason.fill("Leistungen eingestellt")
+    page.locator(f"#anforderung-{second} form[action$='/zuruecknehmen'] button").click()
+    expect(page).to_have_url(re.compile(rf"gespeichert=zurueckgenommen#anforderung-{second}$"))
+    article = page.locator(f"#anforderung-{second}")
+    expect(article.locator(".request-state")).to_contain_text("zurückgenommen")
+    expect(article.locator(".notes")).to_contain_text("Grund: Leistungen eingestellt")
+    expect(article.get_by_role("button", name="Erinnerung schreiben")).to_have_count(0)
+    expect(article.locator("form[action$='/zuruecknehmen']")).to_have_count(0)
+    if AXE.exists():
+        assert axe_violations(page, "E-Akte, Anforderung zurückgenommen", "#anforderungen") == []
 
     page.set_viewport_size({"width": 320, "height": 640})
     page.goto(f"{live_url}/akte/{OWN}/anforderungen")

@@ -6,6 +6,8 @@ Unterlagen" (web/templates/_akte_requests.html) and its forms.
 - POST /akte/{bg}/anforderungen: write a request (catalogue items with their periods, the
   person, the deadline); done: back to the E-Akte at the new request (303).
 - POST /akte/{bg}/anforderungen/{id}/erinnerung: a reminder with a new deadline.
+- POST /akte/{bg}/anforderungen/{id}/zuruecknehmen: withdraw an open request with a reason
+  (its follow-up is done; the reason shows in its history).
 The confirmation of a "vermutlich Antwort" link (…/verknuepfung/{link}/bestaetigen) belongs to
 records.request_replies (replies19). Everything goes through records.requests and its Gate.
 """
@@ -34,6 +36,7 @@ router = APIRouter(include_in_schema=False)
 SAVED = {
     "anforderung": "Mitwirkungsaufforderung geschrieben und in der Akte abgelegt.",
     "erinnerung": "Erinnerung geschrieben und in der Akte abgelegt.",
+    "zurueckgenommen": "Anforderung zurückgenommen.",
 }
 
 
@@ -207,6 +210,37 @@ async def remind_form(
                 values={field: raw},
             )
         target = f"/akte/{quote(bg_number)}?gespeichert=erinnerung#anforderung-{request_id}"
+        return RedirectResponse(target, status_code=303)
+
+    return await run_in_threadpool(save)
+
+
+@router.post(
+    "/akte/{bg_number}/anforderungen/{request_id}/zuruecknehmen", response_class=HTMLResponse
+)
+async def withdraw_form(
+    bg_number: str, request_id: int, request: Request, runtime: RuntimeDep
+) -> Response:
+    user = await run_in_threadpool(current_user, request, runtime)
+    form = await request.form(max_files=0, max_fields=10)
+    reason = str(form.get("reason", "")).strip()[:1000]
+    field = f"withdraw-{request_id}"
+
+    def save() -> Response:
+        try:
+            with transaction(runtime.sessions) as session:
+                service.withdraw(Gate(session, user), request_id, reason, bg_number=bg_number)
+        except InvalidInput as error:
+            return _page(
+                request,
+                runtime,
+                user,
+                bg_number,
+                status_code=422,
+                errors={field: error.message},
+                values={field: reason},
+            )
+        target = f"/akte/{quote(bg_number)}?gespeichert=zurueckgenommen#anforderung-{request_id}"
         return RedirectResponse(target, status_code=303)
 
     return await run_in_threadpool(save)
