@@ -1188,6 +1188,11 @@ class DocumentRequest(Base):
     reminders: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A withdrawal (records.requests.withdraw): when, by whom, why; part of the request's
+    # history in the E-Akte and the Aktenauszug, so it outlives the audit log's period.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_login: Mapped[str | None] = mapped_column(String(100))
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
 
     household: Mapped[Household] = relationship()
     requested_by: Mapped[User] = relationship()

@@ -26,15 +26,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from core.config import Settings
-from core.dates import MONTH_NAMES, german, local_date, local_now, local_today
+from core.dates import MONTH_NAMES, german, local_date, local_now
 from core.db import utcnow
 from core.errors import AccessDenied, InvalidInput, NotFound
 from pdf.request_letter import LetterItem, RequestLetter, build_request_letter
-from records import audit_chain
 from records.access import NO_ACCESS, Capability, Gate, handed_over_message
 from records.deadlines import DEFAULT_LAND, Step, add_months, long_date, next_working_day
 from records.models import (
-    AuditEvent,
     Document,
     DocumentRequest,
     FollowUp,
@@ -568,8 +566,8 @@ def withdraw(
 ) -> DocumentRequest:
     """The request is withdrawn (no longer needed, e.g. benefits ended): it asks for nothing
     any more, its open follow-up is done (so it leaves the Wiedervorlagen and the Postkorb's
-    "Frist abgelaufen"), and the reason is kept in the audit log, from where the request's
-    history shows it. Same rule as a reminder: need-to-know, not on a file handed over.
+    "Frist abgelaufen"), and when, who and why are kept on the request (its history shows
+    them). Same rule as a reminder: need-to-know, not on a file handed over.
     `bg_number`: the file the page's form belongs to (another file's request is not found)."""
     request, household = _request(gate, request_id, "request.withdrawn", audited=False)
     if bg_number is not None and household.bg_number != bg_number.strip().upper():
@@ -587,6 +585,9 @@ def withdraw(
             f"Die Anforderung ist bereits {STATE_LABELS[request.state]}.", code="request_state"
         )
     request.state = "withdrawn"
+    request.withdrawn_at = utcnow()
+    request.withdrawn_by_login = gate.user.login
+    request.withdrawal_reason = reason
     follow_up = _open_follow_up(gate.session, request.id)
     if follow_up is not None:
         follow_up.done_at = utcnow()
@@ -770,34 +771,17 @@ def _view(session: Session, request: DocumentRequest, today: date) -> RequestVie
 
 
 def _withdrawal(session: Session, request: DocumentRequest) -> HistoryEntry:
-    """The withdrawal in the request's history: when, by whom and why, as `withdraw` recorded
-    it in the audit log (this transaction's own row included)."""
-    key = str(request.id)
-    stored = session.scalars(
-        select(AuditEvent)
-        .where(
-            AuditEvent.object_type == "request",
-            AuditEvent.object_id == key,
-            AuditEvent.action == "request.withdrawn",
-            AuditEvent.outcome == "ok",
-        )
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-    ).all()
-    own = [
-        e
-        for e in audit_chain.unchained(session, "request", key)
-        if e.action == "request.withdrawn" and e.outcome == "ok"
-    ]
-    events = [*stored, *own]
-    if not events:  # the audit row's period is over: the state alone
-        return HistoryEntry(request.due_on, "Anforderung zurückgenommen")
-    event = events[-1]
-    actor = session.scalar(select(User).where(User.login == event.actor_login))
+    """The withdrawal in the request's history: when, by whom and why."""
+    actor = (
+        session.scalar(select(User).where(User.login == request.withdrawn_by_login))
+        if request.withdrawn_by_login
+        else None
+    )
     by = f" von {actor.name}" if actor is not None else ""
-    reason = str((event.details or {}).get("reason", ""))
+    reason = request.withdrawal_reason or ""
     text = f"Anforderung zurückgenommen{by}" + (f" – Grund: {reason}" if reason else "")
-    return HistoryEntry(local_date(event.at) if event.at else local_today(), text)
+    day = local_date(request.withdrawn_at) if request.withdrawn_at else request.due_on
+    return HistoryEntry(day, text)
 
 
 def request_view(

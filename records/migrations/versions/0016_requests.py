@@ -35,6 +35,9 @@ def upgrade() -> None:
         sa.Column("reminders", sa.JSON(), nullable=False),
         sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("completed_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("withdrawn_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("withdrawn_by_login", sa.String(length=100), nullable=True),
+        sa.Column("withdrawal_reason", sa.Text(), nullable=True),
         sa.CheckConstraint(
             "state IN ('open', 'complete', 'withdrawn')", name=op.f("ck_document_requests_state")
         ),
