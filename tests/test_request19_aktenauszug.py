@@ -28,7 +28,8 @@ from records.access import Gate
 from records.file_exports import BuiltExport, build_planned_export, plan_export, record_export
 from records.models import AuditEvent, Document, DocumentRequest, Household, Note, User
 from records.request_replies import link
-from records.requests import create_request, remind
+from records.request_history import export_history
+from records.requests import create_request, remind, withdraw
 from records.runtime import Runtime
 from storage.base import read_bytes
 from tests.support import OWN, Sheet, file_letter, load_people, scan_pdf
@@ -302,6 +303,40 @@ def test_a_household_without_requests_gets_no_section(
     with transaction(sqlite_runtime.sessions, read_only=True) as session:
         note = session.scalars(select(Note).order_by(Note.id.desc())).first()
         assert note is not None and "Anforderung" not in note.text
+
+
+def test_a_guess_fills_nothing_and_a_withdrawal_is_dated_with_its_reason(
+    sqlite_runtime: Runtime,
+) -> None:
+    """What the section is made of (records/request_history.py): a supposed answer recognition
+    linked stays unconfirmed and the item missing; the withdrawal is in the history, dated, with
+    its reason."""
+    load_people(sqlite_runtime)
+    with transaction(sqlite_runtime.sessions) as session:
+        gate = Gate(session, _user(session))
+        created = create_request(
+            gate, sqlite_runtime, OWN, [("mietbescheinigung", "")], DUE, today=TODAY
+        )
+        household = session.scalar(select(Household).where(Household.bg_number == OWN))
+        guess = file_letter(session, household, "mietbescheinigung", "Mietbescheinigung")
+        session.flush()
+        (item,) = created.request.items
+        assert link(session, item, guess, "recognition", False) is not None
+        withdraw(gate, created.request.id, "Miete inzwischen vom Vermieter bestätigt")
+        (record,) = export_history(session, household, date(2026, 12, 8))
+    run_after_commit(session)
+    assert record.state == "zurückgenommen" and record.first_due_on == DUE
+    (entry,) = record.items
+    assert entry.status == "fehlt"
+    assert [(d.document_id, d.how) for d in entry.documents] == [
+        (str(guess.id), "vermutlich Antwort, nicht bestätigt")
+    ]
+    texts = [event.text for event in record.history]
+    assert texts[0].startswith("Mitwirkungsaufforderung an ")
+    assert "Vermutlich Antwort (nicht bestätigt) zu: Mietbescheinigung oder Mietvertrag" in texts
+    (withdrawn,) = [e for e in record.history if e.text.startswith("Anforderung zurück")]
+    assert withdrawn.on is not None
+    assert withdrawn.text == "Anforderung zurückgenommen: Miete inzwischen vom Vermieter bestätigt"
 
 
 def test_verapdf_finds_the_export_pdfa_2b_and_pdfua_1(exported: Exported) -> None:
