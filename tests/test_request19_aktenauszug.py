@@ -27,8 +27,8 @@ from ingest.archive_pdf import write_pdfa
 from records.access import Gate
 from records.file_exports import BuiltExport, build_planned_export, plan_export, record_export
 from records.models import AuditEvent, Document, DocumentRequest, Household, Note, User
-from records.request_replies import link
 from records.request_history import export_history
+from records.request_replies import link
 from records.requests import create_request, remind, withdraw
 from records.runtime import Runtime
 from storage.base import read_bytes
