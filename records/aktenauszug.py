@@ -290,8 +290,8 @@ def _assemble(
             page = new_page(pdf, (PAGE_W, PAGE_H), canvas, fonts.all)
             pdf.pages.insert(first - front - 1, page)
             placed.append((page, canvas))
-    # ... then the request section, the contents and the cover in front of everything (the
-    # structure in reading order: cover, contents, requests); links once all are in place.
+    # ... then the cover, the contents and the request section in front of everything (their
+    # structure made in that order, which is the reading order); links once all are in place.
     cover = _cover(header, items, counts, layout, fonts, tags.section(1, tags.cover))
     links = []
     toc_canvases = []
@@ -305,7 +305,9 @@ def _assemble(
     for index, blocks in enumerate(layout.history_pages):
         assert tags.history is not None
         tagged = tags.section(first_history + index, tags.history)
-        history_canvases.append(_history_page(blocks, index, items, ranges, fonts, tagged))
+        canvas, page_links = _history_page(blocks, index, items, ranges, fonts, tagged)
+        history_canvases.append(canvas)
+        links.append(page_links)
     for index, canvas in enumerate([cover, *toc_canvases, *history_canvases]):
         pdf.pages.insert(index, new_page(pdf, (PAGE_W, PAGE_H), canvas, fonts.all))
         placed.append((pdf.pages[index], canvas))
@@ -314,8 +316,9 @@ def _assemble(
     for page, canvas in placed:
         tags.tree.bind(page, canvas.owners)
         tags.next_mcid[page.obj.objgen] = len(canvas.owners)
-    for index, page_links in enumerate(links):
-        _add_links(pdf, pdf.pages[1 + index], page_links, tags.tree)
+    for index, page_links in enumerate(links):  # contents, then the request section
+        if page_links:
+            _add_links(pdf, pdf.pages[1 + index], page_links, tags.tree)
     tags.document_pages(items)
     opening = pdf.make_stream(b"q\n")  # one stream, shared by all pages
     for number, page in enumerate(pdf.pages, start=1):
@@ -328,17 +331,16 @@ def _assemble(
 class _Tagging:
     """The export's structure (pdf.tags), in reading order: a Sect each for the cover, the
     contents, the request section (if any) and every document (its /T the outline's title).
-    Every page's section begins with
-    its "Blatt N" (a P, the number a court cites); then the cover's job centre (P), heading
-    (H1) and fields (a Table of row headers and values) and note (P); a contents page's heading
-    (H2, on later pages a P) and subheading (P) and the entries (a Table with column headers,
-    the sheet numbers a Link to the document); the request section's heading (H2, on later
-    pages a P), per request a heading (H3), its fields (a Table of row headers and values), the
-    headings "Unterlagen" and "Verlauf" (H4) with their Tables (column headers repeated on a
-    new page); a withheld document's placeholder (H2, Table,
-    P); a document's page its scan (Figure, "Gescannte Seite 2 von 3: Widerspruch vom
-    01.10.2026") and its text layer (P). The footer, rules and the stamp's white boxes are
-    artifacts."""
+    Every page's section begins with its "Blatt N" (a P, the number a court cites); then the
+    cover's job centre (P), heading (H1) and fields (a Table of row headers and values) and
+    note (P); a contents page's heading (H2, on later pages a P) and subheading (P) and the
+    entries (a Table with column headers, the sheet numbers a Link to the document); the
+    request section's heading (H2, on later pages a P) and note (P), per request a heading
+    (H3), its fields (a Table of row headers and values), the headings "Unterlagen" and
+    "Verlauf" (H4) with their Tables (column headers, repeated where a table goes on to a new
+    page); a withheld document's placeholder (H2, Table, P); a document's page its scan
+    (Figure, "Gescannte Seite 2 von 3: Widerspruch vom 01.10.2026") and its text layer (P).
+    The footer, rules and the stamp's white boxes are artifacts."""
 
     def __init__(
         self,
@@ -601,7 +603,10 @@ _EVENT_X = LEFT + HISTORY_DATE_WIDTH + 6
 # at RIGHT and do not change any text's wrapping, so the section's length is known before the
 # documents' sheets are.
 _COLUMNS: dict[str, tuple[tuple[float, float], ...]] = {
-    "fields": ((LEFT, FIELD_LABEL_WIDTH - 8), (LEFT + FIELD_LABEL_WIDTH, RIGHT - LEFT - 120)),
+    "fields": (
+        (LEFT, FIELD_LABEL_WIDTH - 8),
+        (LEFT + FIELD_LABEL_WIDTH, RIGHT - LEFT - FIELD_LABEL_WIDTH),
+    ),
     "items": ((LEFT, ITEM_LABEL_WIDTH), (_ITEM_STATUS_X, COL_RANGE - 8 - _ITEM_STATUS_X)),
     "history": ((LEFT, HISTORY_DATE_WIDTH), (_EVENT_X, COL_RANGE - 8 - _EVENT_X)),
 }
@@ -778,12 +783,14 @@ def _history_page(
     ranges: list[tuple[int, int]],
     fonts: _Fonts,
     tagged: tuple[StructTree, pikepdf.Object],
-) -> Canvas:
-    """One page of the request section, tagged in the section `tagged` (see `_Tagging`)."""
+) -> tuple[Canvas, list[_Link]]:
+    """One page of the request section, tagged in the section `tagged` (see `_Tagging`), and
+    its links: each sheet number it names leads to that document's first page."""
     canvas = Canvas()
+    links: list[_Link] = []
     tree, section = tagged
     regular, bold, size = fonts.regular, fonts.bold, HISTORY_SIZE
-    sheets = {item.document_id: ranges[n] for n, item in enumerate(items)}
+    sheets = {item.document_id: (n + 1, ranges[n]) for n, item in enumerate(items)}
     if page_index:
         heading = f"{HISTORY_TITLE} (Fortsetzung)"
         canvas.text(bold, 12, LEFT, TOP, heading, tree.add(section, "P"))
@@ -832,12 +839,17 @@ def _history_page(
             cell = tree.add(row, "TD")
             for offset, document_id in block.refs:
                 found = sheets.get(document_id)
-                if found is not None:
-                    text = _range_text(*found)
-                    y = baseline - offset * TOC_LEADING
-                    canvas.text_right(regular, size, RIGHT, y, text, cell)
+                if found is None:
+                    continue
+                number, (first, last) = found
+                text = _range_text(first, last)
+                y = baseline - offset * TOC_LEADING
+                link = tree.add(cell, "Link")
+                canvas.text_right(regular, size, RIGHT, y, text, link)
+                rect = (RIGHT - regular.width(text, size) - 2, y - 3, RIGHT, y + size)
+                links.append(_Link(rect, first, link, f"Nr. {number} im Verzeichnis: {text}"))
             canvas.rule(LEFT, RIGHT, top - block.height + 1, 0.3, 0.7)
-    return canvas
+    return canvas, links
 
 
 # --- table of contents ---------------------------------------------------------------------

@@ -259,9 +259,15 @@ def test_contents_cover_outline_vermerk_and_audit_name_the_section(
     assert "Anforderungen von Unterlagen Bl. 3, Dokumente Bl. 4–" in _flat(
         _text(exported.pdf, 1, 1)
     )
-    with pikepdf.open(exported.pdf) as pdf, pdf.open_outline() as outline:
-        titles = [item.title for item in outline.root]
+    with pikepdf.open(exported.pdf) as pdf:
+        with pdf.open_outline() as outline:
+            titles = [item.title for item in outline.root]
+        # The section's sheet numbers are links to the documents' first pages.
+        numbers = {page.objgen: n for n, page in enumerate(pdf.pages, 1)}
+        targets = {numbers[a.Dest[0].objgen] for a in pdf.pages[2].obj.Annots}
     assert titles[:3] == ["Deckblatt", "Inhaltsverzeichnis", f"{SECTION} (Bl. 3)"]
+    first_pages = {document_id: first for document_id, first, _last in _contents(exported)}
+    assert targets == {first_pages[d] for d in (exported.bank, exported.pay, *exported.letters)}
     with transaction(sqlite_runtime.sessions, read_only=True) as session:
         note = session.scalars(select(Note).order_by(Note.id.desc())).first()
         assert note is not None
