@@ -14,10 +14,10 @@ nothing else. The result, in this order:
   per request its dispatch date, the person written to, the requester, the deadline, the state,
   the reminders with their new deadlines, each item asked for with its status (which document
   answered it, by its number in the contents and its sheets, received when; or "fehlt") and the
-  history. A document of the export is named by number, title and date; a withheld one only as
-  "zurückgehalten" (its number and sheet lead to its placeholder), one not in the export as
-  "nicht in diesem Aktenauszug": the page never names what the export keeps back. The section
-  is a row of the contents and an entry of the outline;
+  history. A document of the export is named by number, title and date, its sheets a link to
+  it; a withheld one only as "zurückgehalten" (its number and sheet lead to its placeholder),
+  one not in the export as "nicht in diesem Aktenauszug": the page never names what the export
+  keeps back. The section is a row of the contents and an entry of the outline;
 - the documents in the given order, page for page; a withheld document is replaced by one
   placeholder page naming it (title, date) and the reason. The sender of a withheld document
   is printed nowhere: who wrote it may be exactly what § 25 Abs. 3 SGB X protects.
