@@ -26,7 +26,15 @@ from core.db import run_after_commit, transaction
 from ingest.archive_pdf import write_pdfa
 from records.access import Gate
 from records.file_exports import BuiltExport, build_planned_export, plan_export, record_export
-from records.models import AuditEvent, Document, DocumentRequest, Household, Note, User
+from records.models import (
+    AuditEvent,
+    Document,
+    DocumentRequest,
+    Household,
+    Note,
+    Objection,
+    User,
+)
 from records.request_history import export_history
 from records.request_replies import link
 from records.requests import create_request, remind, withdraw
@@ -87,6 +95,7 @@ def _export(
     *,
     withheld: dict[uuid.UUID, str] | None = None,
     document_ids: list[uuid.UUID] | None = None,
+    objection_id: int | None = None,
 ) -> tuple[Path, BuiltExport, dict[str, str]]:
     """An Aktenauszug of the file for the court, made and recorded as the pages make it."""
     names = get_type_names(runtime)
@@ -99,6 +108,7 @@ def _export(
             legal_basis="sgg_104",
             withheld=withheld,
             document_ids=document_ids,
+            objection_id=objection_id,
             now=EXPORTED,
         )
     built = build_planned_export(plan, runtime.blobs, work)
@@ -291,6 +301,41 @@ def test_documents_not_chosen_for_the_export_are_named_as_not_in_it(
     assert f"Nr. 1 {titles[exported.bank]} vom 10.12.2026" in section
     assert "am 11.12.2026 (mit Rücksendeblatt): nicht in diesem Aktenauszug" in section
     assert re.search(r"Frist 21\.12\.2026: nicht in diesem\s+Aktenauszug", section)
+    assert exported.titles[exported.pay] not in section
+
+
+def test_an_objection_scope_export_has_the_requests_too(
+    exported: Exported, sqlite_runtime: Runtime, tmp_path: Path
+) -> None:
+    """The export for an objection holds the objection's documents and every request of the
+    household (see records/file_exports.py); the request's documents that are not in it are
+    named as such, without their titles."""
+    with transaction(sqlite_runtime.sessions) as session:
+        household = session.scalar(select(Household).where(Household.bg_number == BG))
+        assert household is not None
+        letter = file_letter(
+            session, household, "widerspruch", "Widerspruch gegen die Versagung",
+            receipt_date=date(2027, 1, 18),
+        )  # fmt: skip
+        session.flush()
+        _rendition(sqlite_runtime, letter, "Widerspruch gegen die Versagung", tmp_path)
+        objection = Objection(
+            household_id=household.id,
+            document_id=letter.id,
+            receipt_date=date(2027, 1, 18),
+            status_by_login=CASEWORKER,
+            created_by_login=CASEWORKER,
+        )
+        session.add(objection)
+        session.flush()
+        objection_id, letter_id = objection.id, str(letter.id)
+    work = tmp_path / "objection"
+    work.mkdir()
+    pdf, built, titles = _export(sqlite_runtime, BG, work, objection_id=objection_id)
+    assert list(titles) == [letter_id] and built.requests_pages == (3, 3)
+    section = _flat(_text(pdf, 3, 3))
+    assert "Mietbescheinigung oder Mietvertrag fehlt" in section
+    assert "am 10.12.2026 (mit Rücksendeblatt): nicht in diesem Aktenauszug" in section
     assert exported.titles[exported.pay] not in section
 
 
