@@ -5,6 +5,14 @@ Every export is recorded before anyone can download it: recipient, legal basis, 
 document list with the pages each got (withheld documents with the reason) and the SHA-256 of
 the PDF. The record appears in the case file (section Aktenauszüge, and as a Vermerk), and the
 export, every download and every refusal are in the audit log.
+
+A household with requests for documents (issue 19) gets their history as a section of the PDF
+(records/request_history.py, read under the export's own gate check): all its requests, whatever
+the scope. An objection or appeal against a refusal for missing cooperation turns on the
+request before the decision as much as on one written during the objection proceedings
+(cooperation made up later, § 67 SGB I); a cut-off by date would hide the latter, and the
+section names no document the export does not hold. The Vermerk and the audit row say it is
+included (`requests`: the requests' numbers).
 """
 
 from __future__ import annotations
@@ -19,10 +27,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.dates import local_date
 from core.errors import InvalidInput, NotFound
 from pdf.tags import relabel_figures
 from records.access import CASE_LOADS, Capability, Gate, in_case_file_clause
-from records.aktenauszug import ExportHeader, ExportItem, build_export, dated_title
+from records.aktenauszug import (
+    ExportHeader,
+    ExportItem,
+    RequestRecord,
+    build_export,
+    dated_title,
+)
 from records.models import Appeal, Document, FileExport, Household, Note, Objection
 from records.objections import (
     appeals_of,
@@ -31,6 +46,7 @@ from records.objections import (
     in_file_order,
     objections_of,
 )
+from records.request_history import export_history
 from storage.base import BlobStore, downloaded, read_bytes
 
 
@@ -173,7 +189,8 @@ class ExportPlan:
     """What an Aktenauszug will hold, checked against the file; built without the database.
 
     The items have no PDF yet: `pdf_keys` names the blob of each document that is sent (not
-    withheld), fetched only while building.
+    withheld), fetched only while building. `requests`: the household's requests for documents,
+    printed as a section after the contents.
     """
 
     household_id: int
@@ -184,6 +201,7 @@ class ExportPlan:
     header: ExportHeader
     items: tuple[ExportItem, ...]
     pdf_keys: dict[str, str]
+    requests: tuple[RequestRecord, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -193,6 +211,7 @@ class BuiltExport:
     sha256: str
     size_bytes: int
     listed: list[dict[str, Any]]
+    requests_pages: tuple[int, int] | None = None  # the request section's sheets
 
 
 def plan_export(
@@ -306,6 +325,8 @@ def plan_export(
         header=header,
         items=items,
         pdf_keys=pdf_keys,
+        # Read under the check above (export.create); the export's audit row names them.
+        requests=export_history(session, household, local_date(created_at)),
     )
 
 
@@ -324,7 +345,7 @@ def build_planned_export(
                 item = replace(item, pdf=fetched)
             items.append(item)
         target = folder / "aktenauszug.pdf"
-        result = build_export(items, plan.header, target)
+        result = build_export(items, plan.header, target, plan.requests)
         key = f"exports/{plan.header.bg_number}/{uuid.uuid4().hex}.pdf"
         with target.open("rb") as written:
             stored = blobs.put(key, written)
@@ -342,7 +363,7 @@ def build_planned_export(
         }
         for item in items
     ]
-    return BuiltExport(key, result.pages, result.sha256, stored.size, listed)
+    return BuiltExport(key, result.pages, result.sha256, stored.size, listed, result.requests_pages)
 
 
 def record_export(gate: Gate, plan: ExportPlan, built: BuiltExport) -> FileExport:
@@ -384,8 +405,18 @@ def record_export(gate: Gate, plan: ExportPlan, built: BuiltExport) -> FileExpor
         },
         pages=built.pages,
         sha256=built.sha256,
+        requests=[request.number for request in plan.requests] or None,
     )
     held = sum(1 for entry in listed if entry["withheld_reason"])
+    requests = ""
+    if plan.requests and built.requests_pages:
+        first, last = built.requests_pages
+        sheets = f"Bl. {first}" if first == last else f"Bl. {first}–{last}"
+        count = len(plan.requests)
+        requests = (
+            f", mit dem Verlauf von {count} Anforderung{'en' if count != 1 else ''} "
+            f"von Unterlagen ({sheets})"
+        )
     session.add(
         Note(
             household_id=plan.household_id,
@@ -396,6 +427,7 @@ def record_export(gate: Gate, plan: ExportPlan, built: BuiltExport) -> FileExpor
                 f"für {plan.header.recipient}: "
                 f"{len(listed)} Dokumente"
                 + (f", davon {held} zurückgehalten" if held else "")
+                + requests
                 + f", {built.pages} Blatt, SHA-256 {built.sha256}."
             ),
             created_at=created_at,

@@ -305,6 +305,8 @@ DETAIL_LABELS: dict[str, str] = {
     "request_id": "Anforderung",
     "item": "Unterlage",
     "source": "Quelle der Zuordnung",
+    # issue 19, history19: the request history in the Aktenauszug
+    "requests": "Anforderungen von Unterlagen",
 }
 CHANNEL_LABELS: dict[str, str] = {
     "upload": "Scanstelle (Upload)",
