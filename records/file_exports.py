@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -366,13 +367,24 @@ def build_planned_export(
     return BuiltExport(key, result.pages, result.sha256, stored.size, listed, result.requests_pages)
 
 
-def record_export(gate: Gate, plan: ExportPlan, built: BuiltExport) -> FileExport:
-    """Record a built export in the file (FileExport and a Vermerk) and in the audit log."""
+def _recorded(
+    gate: Gate,
+    plan: ExportPlan,
+    listed: list[dict[str, Any]],
+    *,
+    page_count: int,
+    stored: dict[str, Any],
+    note: Callable[[FileExport, int], str],
+    filed_as: tuple[str, list[dict[str, Any]] | None] = ("pdf", None),
+    **details: Any,
+) -> FileExport:
+    """What every export leaves behind: the FileExport row (`stored`: sha256, size_bytes and
+    key of the PDF or the first part; `filed_as`: the form and its parts), its audit row with
+    the documents and the withheld ones (plus `details`), and the Vermerk in the file
+    (`note(record, withheld count)`). The file may have changed hands while the export was
+    built: the right is checked again first."""
     session, user = gate.session, gate.user
-    # The file may have changed hands while the PDF was built: checked again before it counts.
     _export_right(gate, plan.header.bg_number, "export.create", audited=False)
-    created_at = plan.header.created_at
-    listed = built.listed
     record = gate.created(
         FileExport(
             household_id=plan.household_id,
@@ -383,31 +395,44 @@ def record_export(gate: Gate, plan: ExportPlan, built: BuiltExport) -> FileExpor
             legal_basis=plan.legal_basis,
             purpose=plan.header.purpose,
             documents=listed,
-            page_count=built.pages,
-            sha256=built.sha256,
-            size_bytes=built.size_bytes,
-            blob_key=built.key,
+            page_count=page_count,
+            sha256=stored["sha256"],
+            size_bytes=stored["size_bytes"],
+            blob_key=stored["key"],
             created_by_login=user.login,
             created_by_name=user.name,
-            created_at=created_at,
+            created_at=plan.header.created_at,
+            form=filed_as[0],
+            parts=filed_as[1],
         ),
         "export.created",
         recipient=plan.header.recipient,
         legal_basis=plan.legal_basis,
         scope=plan.scope,
-        objection=plan.objection_id,
-        appeal=plan.appeal_id,
         documents=[entry["document_id"] for entry in listed],
         withheld={
             entry["document_id"]: entry["withheld_reason"]
             for entry in listed
             if entry["withheld_reason"]
         },
-        pages=built.pages,
-        sha256=built.sha256,
-        requests=[request.number for request in plan.requests] or None,
+        **details,
     )
     held = sum(1 for entry in listed if entry["withheld_reason"])
+    session.add(
+        Note(
+            household_id=plan.household_id,
+            author_login=user.login,
+            author_name=user.name,
+            text=note(record, held),
+            created_at=plan.header.created_at,
+        )
+    )
+    return record
+
+
+def record_export(gate: Gate, plan: ExportPlan, built: BuiltExport) -> FileExport:
+    """Record a built export in the file (FileExport and a Vermerk) and in the audit log."""
+    listed = built.listed
     requests = ""
     if plan.requests and built.requests_pages:
         first, last = built.requests_pages
@@ -417,23 +442,30 @@ def record_export(gate: Gate, plan: ExportPlan, built: BuiltExport) -> FileExpor
             f", mit dem Verlauf von {count} Anforderung{'en' if count != 1 else ''} "
             f"von Unterlagen ({sheets})"
         )
-    session.add(
-        Note(
-            household_id=plan.household_id,
-            author_login=user.login,
-            author_name=user.name,
-            text=(
-                f"Aktenauszug Nr. {record.id} erstellt ({plan.header.legal_basis}) "
-                f"für {plan.header.recipient}: "
-                f"{len(listed)} Dokumente"
-                + (f", davon {held} zurückgehalten" if held else "")
-                + requests
-                + f", {built.pages} Blatt, SHA-256 {built.sha256}."
-            ),
-            created_at=created_at,
+
+    def note(record: FileExport, held: int) -> str:
+        return (
+            f"Aktenauszug Nr. {record.id} erstellt ({plan.header.legal_basis}) "
+            f"für {plan.header.recipient}: "
+            f"{len(listed)} Dokumente"
+            + (f", davon {held} zurückgehalten" if held else "")
+            + requests
+            + f", {built.pages} Blatt, SHA-256 {built.sha256}."
         )
+
+    return _recorded(
+        gate,
+        plan,
+        listed,
+        page_count=built.pages,
+        stored={"sha256": built.sha256, "size_bytes": built.size_bytes, "key": built.key},
+        note=note,
+        objection=plan.objection_id,
+        appeal=plan.appeal_id,
+        pages=built.pages,
+        sha256=built.sha256,
+        requests=[request.number for request in plan.requests] or None,
     )
-    return record
 
 
 def _fetch(blobs: BlobStore, key: str, target: Path) -> None:
@@ -512,62 +544,30 @@ def record_court_folder(
 ) -> FileExport:
     """Record a built court folder (form "xjustiz") in the file (FileExport with its parts and
     a Vermerk) and in the audit log, as `record_export` does for the PDF."""
-    session, user = gate.session, gate.user
-    _export_right(gate, plan.header.bg_number, "export.create", audited=False)
-    first = parts[0]
-    record = gate.created(
-        FileExport(
-            household_id=plan.household_id,
-            scope=plan.scope,
-            objection_id=plan.objection_id,
-            appeal_id=plan.appeal_id,
-            recipient=plan.header.recipient,
-            legal_basis=plan.legal_basis,
-            purpose=plan.header.purpose,
-            documents=listed,
-            page_count=pages,
-            sha256=first["sha256"],
-            size_bytes=first["size_bytes"],
-            blob_key=first["key"],
-            created_by_login=user.login,
-            created_by_name=user.name,
-            created_at=plan.header.created_at,
-            form="xjustiz",
-            parts=parts,
-        ),
-        "export.created",
+
+    def note(record: FileExport, held: int) -> str:
+        return (
+            f"Verwaltungsakte für das Gericht (XJustiz) Nr. {record.id} erstellt "
+            f"({plan.header.legal_basis}) für {plan.header.recipient}: "
+            f"{len(listed)} Dokumente"
+            + (f", davon {held} zurückgehalten" if held else "")
+            + f", {len(parts)} Teil{'e' if len(parts) != 1 else ''}: "
+            + "; ".join(f"{part['name']} SHA-256 {part['sha256']}" for part in parts)
+            + "."
+        )
+
+    return _recorded(
+        gate,
+        plan,
+        listed,
+        page_count=pages,
+        stored=parts[0],
+        note=note,
+        filed_as=("xjustiz", parts),
         form="xjustiz",
-        recipient=plan.header.recipient,
-        legal_basis=plan.legal_basis,
-        scope=plan.scope,
         appeal=plan.appeal_id,
-        documents=[entry["document_id"] for entry in listed],
-        withheld={
-            entry["document_id"]: entry["withheld_reason"]
-            for entry in listed
-            if entry["withheld_reason"]
-        },
         parts=[{"name": part["name"], "sha256": part["sha256"]} for part in parts],
     )
-    held = sum(1 for entry in listed if entry["withheld_reason"])
-    session.add(
-        Note(
-            household_id=plan.household_id,
-            author_login=user.login,
-            author_name=user.name,
-            text=(
-                f"Verwaltungsakte für das Gericht (XJustiz) Nr. {record.id} erstellt "
-                f"({plan.header.legal_basis}) für {plan.header.recipient}: "
-                f"{len(listed)} Dokumente"
-                + (f", davon {held} zurückgehalten" if held else "")
-                + f", {len(parts)} Teil{'e' if len(parts) != 1 else ''}: "
-                + "; ".join(f"{part['name']} SHA-256 {part['sha256']}" for part in parts)
-                + "."
-            ),
-            created_at=plan.header.created_at,
-        )
-    )
-    return record
 
 
 def export_part(gate: Gate, blobs: BlobStore, export_id: int, number: int) -> tuple[bytes, str]:
