@@ -84,9 +84,12 @@ def use_multiprocess_dir(directory: Path) -> None:
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
     os.environ[MULTIPROC_ENV] = str(directory)
-    # prometheus-client picks the storage when it is imported; this process may have imported
-    # it already. No metric exists yet (they are created on first use), so choosing again holds.
+    # prometheus-client picks the storage when it is imported, and this process may have
+    # imported it already; the metrics are created on first use, so choosing again holds.
     prometheus_client.values.ValueClass = prometheus_client.values.get_value_class()
+    if _metrics.cache_info().currsize:  # counted before: those values stay behind
+        for metric in vars(_metrics()).values():
+            prometheus_client.REGISTRY.unregister(metric)
     _metrics.cache_clear()
 
 
