@@ -2,7 +2,8 @@
 (`EAKTE_LOG_FORMAT=json`, issue 20), for a log collector that reads fields instead of text.
 
 A JSON line has `time` (ISO 8601, UTC), `level`, `logger`, `message`, and in a web process
-`request_id` and `route` (the route's template, `/akte/{bg_number}`, never the concrete path).
+`request_id` and `route` (the route's template, `/akte/{bg_number}`, never the concrete path),
+in a worker `job_id` and `job_kind`.
 The access log line names the route template too, in both formats: a concrete path can carry a
 BG number, which does not belong in a log (query strings are dropped by app.serve already).
 """
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from typing import Any
 
@@ -25,6 +27,20 @@ CHATTY = ("alembic", "pikepdf")
 # matched route (so a line logged before routing has the id only).
 _request_id: ContextVar[str | None] = ContextVar("eakte_request_id", default=None)
 _scope: ContextVar[Mapping[str, Any] | None] = ContextVar("eakte_request_scope", default=None)
+
+
+# The job a worker works on (its id and kind), for the lines logged meanwhile.
+_job: ContextVar[tuple[int, str] | None] = ContextVar("eakte_job", default=None)
+
+
+@contextmanager
+def job_context(job_id: int, kind: str) -> Iterator[None]:
+    """Log lines written in this block (in this thread) name the job."""
+    token = _job.set((job_id, kind))
+    try:
+        yield
+    finally:
+        _job.reset(token)
 
 
 def bind_request(request_id: str, scope: Mapping[str, Any]) -> tuple[Token[Any], Token[Any]]:
@@ -53,9 +69,13 @@ def current_route() -> str | None:
 
 
 class RequestFields(logging.Filter):
-    """Adds `request_id` and `route` to a line logged while a request is worked on."""
+    """Adds `request_id` and `route` to a line logged while a request is worked on, `job_id`
+    and `job_kind` to one logged while a worker runs a job."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        job = _job.get()
+        if job is not None:
+            record.job_id, record.job_kind = job
         request_id = _request_id.get()
         if request_id is not None:
             record.request_id = request_id

@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from core import metrics
 from core.errors import Outcome, PermanentFailure, outcome_of
+from core.logs import job_context
 from ingest.intake import BATCH_JOB
 from ingest.mailbox import start_polling
 from ingest.pipeline import process_batch
@@ -199,7 +200,9 @@ def run_worker(runtime: Runtime, stop: threading.Event, *, until_idle: bool = Fa
                 continue
             outage.over(me)
             reported = report(job.id)
-            if run_one(runtime, job) is Outcome.CONFIGURATION:
+            with job_context(job.id, job.kind):  # issue 20: the job's log lines name it
+                outcome = run_one(runtime, job)
+            if outcome is Outcome.CONFIGURATION:
                 waiting.add(job.id)
             else:
                 waiting.discard(job.id)

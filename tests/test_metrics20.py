@@ -275,6 +275,8 @@ def test_serve_sums_the_metrics_of_its_processes_and_logs_json(tmp_path: Path) -
     assert all(line.keys() >= JSON_FIELDS for line in parsed)
     loggers = {line["logger"] for line in parsed}
     assert {"uvicorn.access", "uvicorn.error", "ingest.worker"} <= loggers
+    [done] = [line for line in parsed if line["message"].endswith("(batch) done")]
+    assert (done["logger"], done["job_kind"], done["job_id"]) == ("ingest.worker", "batch", 1)
     assert any(line.get("route") == "/metrics" for line in parsed)
     assert not BG_NUMBER.search(json.dumps(parsed))  # the letter's household is in no line
     assert metrics.MULTIPROC_ENV not in env  # serve chose the folder itself
