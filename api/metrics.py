@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import RuntimeDep
 from core import metrics
+from core.config import read_secret
 from core.db import transaction, utcnow
 from core.errors import NotAuthenticated, NotFound
 from core.logs import bind_request, route_template, unbind_request
@@ -78,8 +79,9 @@ def _authorised(request: Request, token: str) -> bool:
 @router.get("/metrics", include_in_schema=False)
 def prometheus_metrics(request: Request, runtime: RuntimeDep) -> Response:
     """The scrape; monitoring, not people, reads it."""
-    configured = runtime.settings.metrics_token
-    token = configured.get_secret_value() if configured is not None else ""
+    settings = runtime.settings
+    configured = settings.metrics_token is not None or settings.metrics_token_file is not None
+    token = read_secret(settings.metrics_token, settings.metrics_token_file) if configured else ""
     if not token:
         raise NotFound("Diese Adresse gibt es nicht.")
     if not _authorised(request, token):

@@ -89,6 +89,18 @@ def test_a_scrape_needs_the_bearer_token(watched: Runtime) -> None:
     assert "eakte_job_queue_depth" in scrape(client)
 
 
+def test_the_token_may_come_from_a_file(tmp_path: Path) -> None:
+    secret = tmp_path / "metrics-token"
+    secret.write_text(f"{TOKEN}\n", encoding="utf-8")
+    runtime = build_runtime(make_settings(tmp_path / "data", metrics_token_file=secret))
+    try:
+        client = TestClient(build_app(runtime))
+        assert client.get("/metrics").status_code == 401
+        assert "eakte_job_queue_depth" in scrape(client)
+    finally:
+        runtime.close()
+
+
 def test_latency_is_labelled_by_route_template_never_by_the_path(watched: Runtime) -> None:
     client = pages_client_for(watched, CASEWORKER)
     before = scrape(client)
