@@ -120,6 +120,21 @@ def test_latency_is_labelled_by_route_template_never_by_the_path(watched: Runtim
     assert len(client.get("/health").headers["x-request-id"]) == 16
 
 
+def test_a_request_that_breaks_is_timed_as_5xx(watched: Runtime) -> None:
+    app = build_app(watched)
+
+    def broken(bg_number: str) -> None:
+        raise RuntimeError(f"kaputt bei {bg_number}")
+
+    app.add_api_route("/kaputt/{bg_number}", broken)
+    client = TestClient(app, raise_server_exceptions=False)
+    assert client.get(f"/kaputt/{OWN}").status_code == 500
+    text = scrape(client)
+    labels = {"route": "/kaputt/{bg_number}", "method": "GET", "status": "5xx"}
+    assert value(text, "eakte_http_request_duration_seconds_count", **labels) == 1
+    assert not BG_NUMBER.search(text)
+
+
 def test_queue_gauges_count_open_jobs_per_kind_and_age_the_oldest(watched: Runtime) -> None:
     with transaction(watched.sessions) as session:
         old = enqueue(session, "verify", None, 3)
