@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from api.csrf import CrossSiteGuard
 from api.errors import PageRenderer, install_error_handlers
 from api.limits import BodySizeLimit
+from api.metrics import RequestMetrics
+from api.metrics import router as metrics_router
 from api.origin import AuditOrigin
 from api.routes import (
     auth,
@@ -61,6 +63,7 @@ def create_app(runtime: Runtime, *, error_page: PageRenderer | None = None) -> F
         exports.router,
         search.router,
         sso.router,  # single sign-on (issue 16)
+        metrics_router,  # /metrics (issue 20, metrics20)
     )
     for router in routers:
         app.include_router(router)
@@ -73,4 +76,6 @@ def create_app(runtime: Runtime, *, error_page: PageRenderer | None = None) -> F
         page=error_page,
     )
     app.add_middleware(CrossSiteGuard, trusted_origins=settings.trusted_origins, page=error_page)
+    # issue 20, metrics20: outermost of these, so refused requests are timed and logged too.
+    app.add_middleware(RequestMetrics)
     return app

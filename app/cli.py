@@ -57,12 +57,10 @@ def _runtime():  # type: ignore[no-untyped-def]
 
 
 def _logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("EAKTE_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for chatty in ("alembic", "pikepdf"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    from core.logs import configure_logging
+
+    # issue 20: EAKTE_LOG_FORMAT=json makes every line one JSON object (core.logs).
+    configure_logging(_settings().log_format, os.environ.get("EAKTE_LOG_LEVEL", "INFO"))
 
 
 def _logging_quiet() -> None:

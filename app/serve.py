@@ -18,6 +18,8 @@ from uvicorn.config import LOGGING_CONFIG
 from uvicorn.supervisors import Multiprocess
 
 from app.product import create_product_app
+from core.logs import uvicorn_log_config
+from core.metrics import use_multiprocess_dir
 from ingest.programs import log_tool_state, probe_tools
 from records.directory import start_scheduled_sync
 from records.housekeeping import start_scheduled_housekeeping
@@ -43,13 +45,14 @@ class PathWithoutQuery(logging.Filter):
         return True
 
 
-def log_config() -> dict[str, object]:
+def log_config(log_format: str = "text") -> dict[str, object]:
     """uvicorn's logging, with the access log's query strings dropped (in every web process:
-    each one configures its logging from this)."""
+    each one configures its logging from this); its route template instead of the path, and
+    JSON lines with `log_format` "json" (core.logs, issue 20)."""
     config = copy.deepcopy(LOGGING_CONFIG)
     config.setdefault("filters", {})["path_without_query"] = {"()": PathWithoutQuery}
     config["loggers"]["uvicorn.access"]["filters"] = ["path_without_query"]
-    return config
+    return uvicorn_log_config(config, log_format)
 
 
 class WorkerPool:
@@ -137,6 +140,8 @@ def _exit_on_sigterm(_signum: int, _frame: object) -> None:
 def serve(runtime: Runtime, host: str, port: int) -> None:
     settings = runtime.settings
     os.environ[SERVE_PID] = str(os.getpid())  # inherited by the web processes and workers
+    # issue 20: web processes and workers count into files there; /metrics sums them.
+    use_multiprocess_dir(settings.data_dir / "run" / "metrics")
     # The web app runs without OCR programs; its workers' batches would wait for them.
     log_tool_state(probe_tools(settings.ocr_languages), "serve")
     pool = WorkerPool(settings.workers)
@@ -170,7 +175,7 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
                 host=host,
                 port=port,
                 log_level="info",
-                log_config=log_config(),
+                log_config=log_config(settings.log_format),
             )
         else:
             config = WebConfig(
@@ -181,7 +186,7 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
                 workers=processes,
                 timeout_worker_healthcheck=settings.web_process_healthcheck_seconds,
                 log_level="info",
-                log_config=log_config(),
+                log_config=log_config(settings.log_format),
             )
             Multiprocess(config, sockets=[config.bind_socket()]).run()
     finally:

@@ -376,6 +376,14 @@ class Settings(BaseSettings):
         "bitte als gegenstandslos."
     )
 
+    # issue 20, metrics20: `/metrics` (Prometheus) answers only a scrape that sends
+    # `Authorization: Bearer <metrics_token>` (or the first line of `metrics_token_file`, a
+    # container secret); without a token the endpoint is off (404).
+    # `log_format` "json": every log line (uvicorn, web, workers) one JSON object.
+    metrics_token: SecretStr | None = None
+    metrics_token_file: Path | None = None
+    log_format: Literal["text", "json"] = "text"
+
     @model_validator(mode="after")
     def _check_oidc(self) -> Settings:
         if self.oidc_client_secret is not None and self.oidc_client_secret_file is not None:

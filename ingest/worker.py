@@ -12,7 +12,9 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import OperationalError
 
+from core import metrics
 from core.errors import Outcome, PermanentFailure, outcome_of
+from core.logs import job_context
 from ingest.intake import BATCH_JOB
 from ingest.mailbox import start_polling
 from ingest.pipeline import process_batch
@@ -95,7 +97,7 @@ def _record_failure(runtime: Runtime, job: ClaimedJob, exc: Exception) -> Outcom
     elif outcome in (Outcome.PERMANENT, Outcome.PAGE):
         # A page-level error that reaches the job is a file that cannot be read at all.
         log.error("job %s failed for good: %s", job.id, exc)
-        fail(runtime.sessions, job, str(exc)[:2000], permanent=True)
+        _count_given_up(job, fail(runtime.sessions, job, str(exc)[:2000], permanent=True))
     elif outcome is Outcome.CONFIGURATION:
         wait = runtime.settings.job_configuration_retry_seconds
         log.error("job %s waits %.0f s for the installation to be fixed: %s", job.id, wait, exc)
@@ -104,8 +106,15 @@ def _record_failure(runtime: Runtime, job: ClaimedJob, exc: Exception) -> Outcom
     else:
         log.error("job %s failed (attempt %s)", job.id, job.attempt, exc_info=exc)
         message = f"Technischer Fehler bei Versuch {job.attempt}: {type(exc).__name__}: {exc}"
-        fail(runtime.sessions, job, message[:2000], permanent=False)
+        _count_given_up(job, fail(runtime.sessions, job, message[:2000], permanent=False))
     return outcome
+
+
+def _count_given_up(job: ClaimedJob, state: str) -> None:
+    """A scan batch that failed for good is the routing outcome "failed" (issue 20); `fail`
+    has committed when it returns the state."""
+    if job.kind == BATCH_JOB and state == "failed":
+        metrics.count_failed_batch()
 
 
 class _Outage:
@@ -191,7 +200,9 @@ def run_worker(runtime: Runtime, stop: threading.Event, *, until_idle: bool = Fa
                 continue
             outage.over(me)
             reported = report(job.id)
-            if run_one(runtime, job) is Outcome.CONFIGURATION:
+            with job_context(job.id, job.kind):  # issue 20: the job's log lines name it
+                outcome = run_one(runtime, job)
+            if outcome is Outcome.CONFIGURATION:
                 waiting.add(job.id)
             else:
                 waiting.discard(job.id)
