@@ -38,7 +38,9 @@ from tests.support import (
     file_indexed,
     load_people,
     make_settings,
+    run_cli,
     service_env,
+    settings_env,
     wait_for,
     work_until_idle,
 )
@@ -354,3 +356,22 @@ def test_opensearch_stopped_while_documents_are_filed_catches_up_when_it_returns
         )
     assert runtime.index.count() == searchable == len(words)
     assert admin.get("/health").json()["status"] == "ok"
+
+
+def test_reindex_pending_writes_the_waiting_entries_at_once(people: Runtime) -> None:
+    """`eakte reindex --pending`: the operator need not wait out the rows' pause."""
+    runtime = people
+    letter = file_indexed(runtime, OWN, "sonstiges", "Schreiben zur Wohnung")
+    switch = _switch(runtime)
+    switch.down = True
+    caseworker = client_for(runtime, CASEWORKER)
+    assert caseworker.post(f"/api/documents/{letter}/notes", json={"text": "Seidenschwanz"})
+    assert drain(runtime) == 0  # the rows now wait (back-off)
+    switch.down = False
+    env = dict(os.environ, **settings_env(runtime.settings))
+    env.pop("EAKTE_DEMO", None)
+    result = run_cli(env, "reindex", "--pending", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Suchindex nachgetragen: 1 ausstehende Einträge geschrieben." in result.stdout
+    assert _lag(runtime) == (0, None)
+    assert _found(runtime, "Seidenschwanz") == {letter}
