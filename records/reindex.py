@@ -325,6 +325,10 @@ def reindex_all(
         index.index_many([entry for _, entry in notes])
         after_note = notes[-1][0]
     removed = index.delete_indexed_before(started)
+    # issue 20: what waited in the index outbox from before the run is in the index now (the
+    # run wrote every entry as the database held it); later rows stay for the drainer.
+    with transaction(runtime.sessions) as session:
+        session.execute(delete(IndexOutbox).where(IndexOutbox.queued_at < started - CATCH_UP))
     path.unlink(missing_ok=True)
     return ReindexReport(
         indexed=indexed,
