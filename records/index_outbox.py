@@ -146,7 +146,10 @@ def drain(runtime: Runtime, limit: int = DEFAULT_LIMIT) -> int:
             try:
                 write()
             except Exception as single:  # noqa: BLE001 - this entry waits, the others go on
-                log.warning("index outbox: entry of kind %s not written: %s", kind, single)
+                # The type only: the index's answer may quote the entry (client data).
+                log.warning(
+                    "index outbox: entry of kind %s not written (%s)", kind, type(single).__name__
+                )
                 _back_off(runtime, row_ids, single)
             else:
                 done.extend(row_ids)

@@ -1264,7 +1264,8 @@ class IndexOutbox(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
-    # A document's id, or a note's id (kind "file_note").
+    # A document's id, or a note's id (kind "file_note"); ids only, no client data. No foreign
+    # key: a row whose document was destroyed meanwhile removes the entry.
     key: Mapped[str] = mapped_column(String(64))
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

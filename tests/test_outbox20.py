@@ -398,3 +398,37 @@ def test_a_full_reindex_takes_the_rows_from_before_it_along(people: Runtime) -> 
     reindex_all(runtime)
     assert _lag(runtime)[0] == 1
     assert _found(runtime, "Goldammer") == _found(runtime, "Grünfink") == {letter}
+
+
+class _Refuses:
+    """The real index, refusing only the entry of one document (the index answers)."""
+
+    def __init__(self, real: SearchIndex, refused: str) -> None:
+        self.real = real
+        self.refused = refused
+
+    def index_many(self, documents: list[Any]) -> int:
+        if any(d.document_id == self.refused for d in documents):
+            raise ValueError("mapper_parsing_exception (Test)")
+        return self.real.index_many(documents)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def test_one_entry_the_index_refuses_does_not_hold_back_the_others(people: Runtime) -> None:
+    runtime = people
+    bad = file_indexed(runtime, OWN, "sonstiges", "Schreiben zur Wohnung")
+    good = file_indexed(runtime, OWN, "sonstiges", "Schreiben zur Heizung")
+    switch = _switch(runtime)
+    switch.down = True
+    caseworker = client_for(runtime, CASEWORKER)
+    assert caseworker.post(f"/api/documents/{bad}/notes", json={"text": "Buntspecht"})
+    assert caseworker.post(f"/api/documents/{good}/notes", json={"text": "Grünspecht"})
+    runtime.index = _Refuses(switch.real, bad)  # type: ignore[assignment]
+    assert drain(runtime) == 1
+    assert _found(runtime, "Grünspecht") == {good}
+    with transaction(runtime.sessions, read_only=True) as session:
+        [waiting] = session.scalars(select(IndexOutbox)).all()
+    assert (waiting.key, waiting.attempts) == (bad, 1)
+    assert "mapper_parsing_exception" in (waiting.last_error or "")
