@@ -90,7 +90,7 @@ def people(sqlite_runtime: Runtime) -> Runtime:
 
 def _switch(runtime: Runtime) -> _Switch:
     switch = _Switch(runtime.index)
-    runtime.index = switch  # type: ignore[assignment]
+    runtime.index = switch
     return switch
 
 
@@ -425,7 +425,7 @@ def test_one_entry_the_index_refuses_does_not_hold_back_the_others(people: Runti
     caseworker = client_for(runtime, CASEWORKER)
     assert caseworker.post(f"/api/documents/{bad}/notes", json={"text": "Buntspecht"})
     assert caseworker.post(f"/api/documents/{good}/notes", json={"text": "Grünspecht"})
-    runtime.index = _Refuses(switch.real, bad)  # type: ignore[assignment]
+    runtime.index = _Refuses(switch.real, bad)
     assert drain(runtime) == 1
     assert _found(runtime, "Grünspecht") == {good}
     with transaction(runtime.sessions, read_only=True) as session:
