@@ -1182,6 +1182,10 @@ class BackendStateOut(Out):
     backend: str
     ok: bool
     detail: str = ""
+    # issue 20, outbox20: on the search index, the entries still to be written (the index
+    # outbox) and the age of the oldest in seconds; administrators only.
+    pending_writes: int | None = None
+    oldest_pending_seconds: float | None = None
 
 
 class ToolStateOut(Out):

@@ -428,9 +428,20 @@ def reindex(
     restart: Annotated[
         bool, typer.Option(help="Einen unterbrochenen Lauf nicht fortsetzen, sondern neu beginnen")
     ] = False,
+    pending: Annotated[
+        bool,
+        typer.Option(
+            "--pending",
+            help="Nur die ausstehenden Einträge nachtragen (Warteschlange des Suchindex), "
+            "sofort und ohne Wartezeit, statt alles neu aufzubauen",
+        ),
+    ] = False,
 ) -> None:
     """Suchindex aus der Datenbank neu aufbauen (fortsetzbar, entfernt veraltete Einträge)."""
     _logging_quiet()
+    if pending:
+        _reindex_pending()  # issue 20, outbox20
+        return
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -475,6 +486,28 @@ def reindex(
         f"Suchindex neu aufgebaut{resumed}: {report.indexed} Dokumente indexiert, "
         f"{report.removed} veraltete Einträge entfernt, {report.seconds:.1f} s."
     )
+
+
+def _reindex_pending() -> None:
+    """`eakte reindex --pending`: the index outbox drained now (records.index_outbox)."""
+    from records.index_outbox import drain_all, pending_index_writes, retry_now
+
+    runtime = _runtime()
+    try:
+        retry_now(runtime)
+        done = drain_all(runtime)
+        left, oldest = pending_index_writes(runtime)
+    finally:
+        runtime.close()
+    typer.echo(f"Suchindex nachgetragen: {done} ausstehende Einträge geschrieben.")
+    if left:
+        typer.echo(
+            f"{left} Einträge stehen weiter aus (ältester seit {oldest or 0:.0f} s): der "
+            "Suchindex ist nicht erreichbar; sie werden automatisch nachgetragen, sobald er "
+            "wieder antwortet.",
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 def _mailbox_configured(settings: Settings) -> None:

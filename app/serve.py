@@ -23,6 +23,7 @@ from core.metrics import use_multiprocess_dir
 from ingest.programs import log_tool_state, probe_tools
 from records.directory import start_scheduled_sync
 from records.housekeeping import start_scheduled_housekeeping
+from records.index_outbox import start_draining
 from records.runtime import Runtime
 
 # uvicorn imports the app by name in each web process; the import above keeps the dependency
@@ -162,6 +163,8 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
     # issue 17, lock17: drafts removed after their period (daily), object locks extended to
     # the computed retention (every s3_lock_sweep_minutes).
     start_scheduled_housekeeping(runtime.sessions, settings, runtime.blobs, stop)
+    # issue 20, outbox20: index entries a commit could not write are written once it is back.
+    start_draining(runtime, stop)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         # uvicorn imports the product app by name in each web process. Several web processes

@@ -384,6 +384,10 @@ class Settings(BaseSettings):
     metrics_token_file: Path | None = None
     log_format: Literal["text", "json"] = "text"
 
+    # issue 20, outbox20: index entries still to be written (records.index_outbox) are
+    # drained by `eakte serve` and every worker this often (seconds) while any are due.
+    index_outbox_seconds: float = Field(default=5.0, gt=0, le=3600)
+
     @model_validator(mode="after")
     def _check_oidc(self) -> Settings:
         if self.oidc_client_secret is not None and self.oidc_client_secret_file is not None:

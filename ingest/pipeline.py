@@ -67,7 +67,12 @@ from records import audit
 from records.duplicates import batch_message
 from records.jobs import ClaimedJob, complete, hold
 from records.models import SCAN_FIELDS, Document, DroppedPage, Page, ScanBatch
-from records.reindex import reindex_documents
+from records.reindex import (
+    OUTBOX_DOCUMENT,
+    drop_index_writes,
+    enqueue_index_writes,
+    reindex_documents,
+)
 from records.runtime import Runtime
 from records.sheet_codes import parse_code
 from storage import BlobStore, downloaded
@@ -763,7 +768,17 @@ def _commit(
         hold(session, job)
         after_commit(session, functools.partial(metrics.count_filed, len(pages), outcomes))
         new = [entry.document_id for entry in stored]
-        after_commit(session, functools.partial(_index_and_complete, runtime, job, earlier + new))
+        # issue 20: the entries to write are also rows of the index outbox, committed with the
+        # documents: should every attempt of the job fail at the index, the drainer
+        # (records.index_outbox) still writes them once the index is back.
+        rows = enqueue_index_writes(session, OUTBOX_DOCUMENT, [str(i) for i in earlier + new])
+        session.flush()
+        after_commit(
+            session,
+            functools.partial(
+                _index_and_complete, runtime, job, earlier + new, [row.id for row in rows]
+            ),
+        )
 
 
 def _routing_outcome(
@@ -774,10 +789,18 @@ def _routing_outcome(
     return ("clearing" if document.household_id is None else "routed", via)
 
 
-def _index_and_complete(runtime: Runtime, job: ClaimedJob, document_ids: list[uuid.UUID]) -> None:
+def _index_and_complete(
+    runtime: Runtime,
+    job: ClaimedJob,
+    document_ids: list[uuid.UUID],
+    outbox_rows: list[int] | None = None,
+) -> None:
+    """Write the entries; then the job is done and their outbox rows go, in one commit. When
+    the index cannot be written the job is retried as before (and the rows stay)."""
     reindex_documents(runtime, document_ids)
     with transaction(runtime.sessions) as session:
         complete(session, job)
+        drop_index_writes(session, outbox_rows or [])
 
 
 def _finish_processed(runtime: Runtime, job: ClaimedJob, batch_id: uuid.UUID) -> None:

@@ -21,6 +21,7 @@ from ingest.pipeline import process_batch
 from ingest.programs import log_tool_state, probe_tools
 from ingest.verify import VERIFY_JOB, verify_store
 from records.destruction import DESTROY_JOB, destroy_job
+from records.index_outbox import start_draining
 from records.jobs import (
     HEARTBEAT_SECONDS,
     ClaimedJob,
@@ -169,6 +170,8 @@ def run_worker(runtime: Runtime, stop: threading.Event, *, until_idle: bool = Fa
         # The function mailbox (when configured) is polled beside the queue; one worker
         # fetches at a time, the others find the lock taken and wait for the next round.
         start_polling(runtime, stop)
+        # issue 20: index entries a commit could not write (search down) are written later.
+        start_draining(runtime, stop)
     # With until_idle, jobs that wait for the installation to be fixed do not keep it running.
     waiting: set[int] = set()
 

@@ -6,14 +6,13 @@ in for) and written to the audit log, for a deputy as "B für A".
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from core.db import after_commit, utcnow
+from core.db import utcnow
 from core.errors import Conflict, EAkteError, InvalidInput
 from records import audit, duplicates
 from records.access import (
@@ -28,7 +27,7 @@ from records.access import (
 )
 from records.live import fingerprint
 from records.models import Document, Household, InboxItem, Team, User
-from records.reindex import reindex_documents
+from records.reindex import reindex_ids_after_commit
 from records.runtime import Runtime
 
 SCOPES = ("mine", "team", "deputy", "clearing", "all")
@@ -359,7 +358,7 @@ def _reindex_after_commit(runtime: Runtime, gate: Gate, items: list[InboxItem]) 
     """The index follows the commit, once per document, with no transaction open: its writes
     never hold SQLite's write lock, and a rolled-back action leaves the index alone."""
     document_ids = list(dict.fromkeys(item.document_id for item in items))
-    after_commit(gate.session, functools.partial(reindex_documents, runtime, document_ids))
+    reindex_ids_after_commit(gate.session, runtime, document_ids)  # issue 20: via the outbox
 
 
 def act(runtime: Runtime, gate: Gate, item_id: int, action: str, **how: str | None) -> InboxItem:

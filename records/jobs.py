@@ -26,8 +26,8 @@ RETRY_DELAY_SECONDS = 5
 # that follows the commit (ingest.pipeline._index_and_complete): filed, not findable yet.
 INDEX_BEHIND = (
     "Die Dokumente sind abgelegt, aber noch nicht in der Suche zu finden: der Suchindex ließ "
-    "sich nach {attempts} Versuchen nicht schreiben ({error}). Die Administration trägt sie mit "
-    "„eakte reindex“ nach."
+    "sich nach {attempts} Versuchen nicht schreiben ({error}). Sie werden automatisch "
+    "nachgetragen, sobald der Suchindex wieder erreichbar ist (sofort: „eakte reindex --pending“)."
 )
 
 

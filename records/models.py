@@ -1248,3 +1248,31 @@ class RequestLink(Base):
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     item: Mapped[RequestItem] = relationship(back_populates="links")
+
+
+# --- issue 20, outbox20: index writes that are still to be done ---------------------------
+
+INDEX_OUTBOX_KINDS = ("document", "file_note")
+
+
+class IndexOutbox(Base):
+    """An index entry that must be written again (or removed): a document's or a note on a
+    file's. Written in the same transaction as the change, so a change that stands is never
+    lost to the index; removed once the entry was written (records.index_outbox). Several
+    rows for one key are allowed (no lock on a hot key); the drainer writes each key once."""
+
+    __tablename__ = "index_outbox"
+    __table_args__ = (
+        CheckConstraint(_in("kind", INDEX_OUTBOX_KINDS), name="kind"),
+        Index("ix_index_outbox_due", "next_try", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    # A document's id, or a note's id (kind "file_note"); ids only, no client data. No foreign
+    # key: a row whose document was destroyed meanwhile removes the entry.
+    key: Mapped[str] = mapped_column(String(64))
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_try: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -23,14 +24,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.db import after_commit, transaction
-from records.models import Document, Household, InboxItem, Note
+from records.models import Document, Household, InboxItem, IndexOutbox, Note
 from records.routing import index_entry
 from records.runtime import Runtime
 from search import FILE_NOTE_KIND, IndexedDocument, file_note_key
+
+log = logging.getLogger(__name__)
 
 # Documents changed this long before the run started are written once more at its end: a
 # worker may have indexed a new document just before the start and committed it only after the
@@ -163,9 +166,9 @@ def file_note_entry(note: Note, bg_number: str) -> IndexedDocument:
 
 
 def _file_notes(
-    session: Session, *, after: int = 0, size: int | None = None, only: int | None = None
+    session: Session, *, after: int = 0, size: int | None = None, only: list[int] | None = None
 ) -> list[tuple[int, IndexedDocument]]:
-    """Notes on whole files by id (after `after`, or just `only`), with their entries."""
+    """Notes on whole files by id (after `after`, or just those `only`), with their entries."""
     query = (
         select(Note, Household.bg_number)
         .join(Household, Household.id == Note.household_id)
@@ -174,26 +177,97 @@ def _file_notes(
         .limit(size)
     )
     if only is not None:
-        query = query.where(Note.id == only)
+        query = query.where(Note.id.in_(only))
     return [(note.id, file_note_entry(note, bg)) for note, bg in session.execute(query)]
+
+
+def write_file_notes(runtime: Runtime, note_ids: list[int]) -> None:
+    """Write these notes on files as the database holds them now; drop the entries of notes
+    that are gone (like reindex_documents, after the commit, no write transaction open)."""
+    wanted = list(dict.fromkeys(note_ids))
+    if not wanted:
+        return
+    with transaction(runtime.sessions, read_only=True) as reading:
+        found = _file_notes(reading, only=wanted)
+    runtime.index.index_many([entry for _, entry in found])
+    for gone in set(wanted) - {note_id for note_id, _ in found}:
+        runtime.index.delete(file_note_key(gone))
+
+
+# --- the index follows the commit, through the outbox (issue 20) ----------------------------
+#
+# A change that the index must follow leaves a row in `index_outbox` in its own transaction:
+# if the change stands, so does the row. After the commit the entry is written at once (the
+# fast path) and the row removed; if the index cannot be written then (OpenSearch down), the
+# row stays and records.index_outbox.drain writes the entry later. The change itself never
+# fails for the index: the caseworker's note is saved, search catches up.
+
+OUTBOX_DOCUMENT = "document"
+OUTBOX_FILE_NOTE = "file_note"
+
+
+def enqueue_index_writes(session: Session, kind: str, keys: list[str]) -> list[IndexOutbox]:
+    """Rows saying that these entries must be written again, in the caller's transaction."""
+    rows = [IndexOutbox(kind=kind, key=key) for key in dict.fromkeys(keys)]
+    session.add_all(rows)
+    return rows
+
+
+def drop_index_writes(session: Session, row_ids: list[int]) -> None:
+    """The entries of these rows were written: remove the rows, in the caller's transaction.
+    By id, never by key: a row for the same key committed meanwhile stays for its change."""
+    if row_ids:
+        session.execute(delete(IndexOutbox).where(IndexOutbox.id.in_(row_ids)))
+
+
+def forget_index_writes(runtime: Runtime, row_ids: list[int]) -> None:
+    """drop_index_writes in a short write transaction of its own."""
+    if not row_ids:
+        return
+    with transaction(runtime.sessions) as session:
+        drop_index_writes(session, row_ids)
+
+
+def _write_now(runtime: Runtime, rows: list[IndexOutbox], write: Callable[[], None]) -> None:
+    """The fast path after the commit: write the entries, then remove their rows; when the
+    index cannot be written, the rows stay for the drainer, and the commit stands."""
+    try:
+        write()
+    except Exception as exc:  # noqa: BLE001 - the outbox keeps the work; the change stands
+        # The error's type only: an index's answer may quote what it was given (client data).
+        log.warning(
+            "search index not written after commit (%s); %s entries wait in the outbox",
+            type(exc).__name__,
+            len(rows),
+        )
+        return
+    forget_index_writes(runtime, [row.id for row in rows])
 
 
 def index_file_note_after_commit(session: Session, runtime: Runtime, note: Note) -> None:
     """The note on a file is searchable once it is committed (and not if it is rolled back)."""
-    note_id = note.id
+    if note.id is None:
+        session.flush()
+    rows = enqueue_index_writes(session, OUTBOX_FILE_NOTE, [str(note.id)])
+    write = functools.partial(write_file_notes, runtime, [note.id])
+    after_commit(session, functools.partial(_write_now, runtime, rows, write))
 
-    def write() -> None:
-        with transaction(runtime.sessions, read_only=True) as reading:
-            entries = [entry for _, entry in _file_notes(reading, only=note_id)]
-        runtime.index.index_many(entries)
 
-    after_commit(session, write)
+def reindex_ids_after_commit(
+    session: Session, runtime: Runtime, document_ids: list[uuid.UUID]
+) -> None:
+    """The index follows the commit that changed these documents (and not a rolled-back one)."""
+    ids = list(dict.fromkeys(document_ids))
+    if not ids:
+        return
+    rows = enqueue_index_writes(session, OUTBOX_DOCUMENT, [str(i) for i in ids])
+    write = functools.partial(reindex_documents, runtime, ids)
+    after_commit(session, functools.partial(_write_now, runtime, rows, write))
 
 
 def reindex_after_commit(session: Session, runtime: Runtime, *documents: Document) -> None:
     """The index follows the commit that changed these documents (and not a rolled-back one)."""
-    ids = [d.id for d in documents]
-    after_commit(session, functools.partial(reindex_documents, runtime, ids))
+    reindex_ids_after_commit(session, runtime, [d.id for d in documents])
 
 
 def reindex_all(
@@ -251,6 +325,10 @@ def reindex_all(
         index.index_many([entry for _, entry in notes])
         after_note = notes[-1][0]
     removed = index.delete_indexed_before(started)
+    # issue 20: what waited in the index outbox from before the run is in the index now (the
+    # run wrote every entry as the database held it); later rows stay for the drainer.
+    with transaction(runtime.sessions) as session:
+        session.execute(delete(IndexOutbox).where(IndexOutbox.queued_at < started - CATCH_UP))
     path.unlink(missing_ok=True)
     return ReindexReport(
         indexed=indexed,
