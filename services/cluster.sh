@@ -411,7 +411,13 @@ do_env() {
     echo "export EAKTE_TEST_CLUSTER_S3_ACCESS_KEY=$MINIO_ACCESS_KEY"
     echo "export EAKTE_TEST_CLUSTER_S3_SECRET_KEY=$MINIO_SECRET_KEY"
     echo "export EAKTE_TEST_CLUSTER_OPENSEARCH_URLS=$os_hosts"
+    # What the drills call services/cluster.sh with (the same state dir and ports).
     echo "export EAKTE_TEST_CLUSTER_SCRIPT=$EAKTE_SERVICES_SCRIPTS_DIR/cluster.sh"
+    echo "export EAKTE_TEST_CLUSTER_SERVICES_DIR=$EAKTE_STATE_ROOT"
+    echo "export EAKTE_CLUSTER_PG_PORT=$PG_PORT"
+    echo "export EAKTE_CLUSTER_MINIO_PORT=$MINIO_PORT"
+    echo "export EAKTE_CLUSTER_OPENSEARCH_PORT=$OS_HTTP"
+    echo "export EAKTE_CLUSTER_OPENSEARCH_TRANSPORT_PORT=$OS_TRANSPORT"
 }
 
 member_pidfile() { # member_pidfile KIND N
