@@ -11,11 +11,11 @@
 #
 # Settings (environment); the defaults keep clear of the single-node services and CI:
 #   EAKTE_SERVICES_DIR                       state root; everything in <root>/cluster
-#   EAKTE_CLUSTER_PG_PORT                    first PostgreSQL node (second: +1; default 35432)
-#   EAKTE_CLUSTER_MINIO_PORT                 first MinIO process of four (default 39000);
-#                                            consoles at +10 (39010-39013)
-#   EAKTE_CLUSTER_OPENSEARCH_PORT            first OpenSearch HTTP port of three (default 39200)
-#   EAKTE_CLUSTER_OPENSEARCH_TRANSPORT_PORT  first transport port of three (default 39300)
+#   EAKTE_CLUSTER_PG_PORT                    first PostgreSQL node (second: +1; default 26432)
+#   EAKTE_CLUSTER_MINIO_PORT                 first MinIO process of four (default 26000);
+#                                            consoles at +10 (26010-26013)
+#   EAKTE_CLUSTER_OPENSEARCH_PORT            first OpenSearch HTTP port of three (default 26200)
+#   EAKTE_CLUSTER_OPENSEARCH_TRANSPORT_PORT  first transport port of three (default 26300)
 #   EAKTE_CLUSTER_OPENSEARCH_JAVA_OPTS       default -Xms256m -Xmx512m
 #   EAKTE_CLUSTER_START_TIMEOUT              seconds per wait (default 180)
 #
@@ -33,8 +33,8 @@ TIMEOUT="${EAKTE_CLUSTER_START_TIMEOUT:-180}"
 
 # --- OpenSearch -----------------------------------------------------------------------------
 
-OS_HTTP="${EAKTE_CLUSTER_OPENSEARCH_PORT:-39200}"
-OS_TRANSPORT="${EAKTE_CLUSTER_OPENSEARCH_TRANSPORT_PORT:-39300}"
+OS_HTTP="${EAKTE_CLUSTER_OPENSEARCH_PORT:-26200}"
+OS_TRANSPORT="${EAKTE_CLUSTER_OPENSEARCH_TRANSPORT_PORT:-26300}"
 OS_NODES=3
 OS_SRC="$EAKTE_SERVICES_SCRIPTS_DIR/opensearch"
 
@@ -108,7 +108,7 @@ os_stop() {
 
 # --- MinIO ----------------------------------------------------------------------------------
 
-MINIO_PORT="${EAKTE_CLUSTER_MINIO_PORT:-39000}"
+MINIO_PORT="${EAKTE_CLUSTER_MINIO_PORT:-26000}"
 MINIO_PROCESSES=4
 MINIO_ACCESS_KEY=eakte-test
 MINIO_SECRET_KEY=eakte-test-secret
@@ -167,7 +167,7 @@ minio_stop() {
 
 # --- PostgreSQL -----------------------------------------------------------------------------
 
-PG_PORT="${EAKTE_CLUSTER_PG_PORT:-35432}"
+PG_PORT="${EAKTE_CLUSTER_PG_PORT:-26432}"
 PG_OS_USER=postgres
 PG_USER=eakte
 PG_PASSWORD=eakte
