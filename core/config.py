@@ -402,6 +402,11 @@ class Settings(BaseSettings):
     s3_retry_attempts: int = Field(default=6, ge=1, le=20)
     s3_retry_base_seconds: float = Field(default=0.2, gt=0, le=60)
     s3_retry_max_seconds: float = Field(default=5.0, gt=0, le=300)
+    # No new try begins after this many seconds: a MinIO without write quorum holds a request
+    # until the read timeout instead of refusing it, and the desk waits for the answer.
+    s3_retry_total_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # How long a request may wait for MinIO's next bytes (connect: at most 5 s).
+    s3_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
 
     @property
     def opensearch_urls(self) -> list[str]:

@@ -32,7 +32,9 @@ def open_blob_store(settings: Settings) -> BlobStore:
             attempts=settings.s3_retry_attempts,
             base_seconds=settings.s3_retry_base_seconds,
             max_seconds=settings.s3_retry_max_seconds,
+            total_seconds=settings.s3_retry_total_seconds,
         ),
+        timeout_seconds=settings.s3_timeout_seconds,
     )
     store.ensure_bucket()
     return store

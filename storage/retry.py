@@ -4,9 +4,11 @@ A clustered MinIO answers 503 (SlowDown, SlowDownWrite, XMinioServerNotInitializ
 node restarts or an erasure set heals, and one of its processes may be gone: a request to it
 fails to connect. Such a failure is tried again after a pause that doubles from `base_seconds`
 up to `max_seconds`, drawn at random below that bound ("full jitter", so that many workers
-hit by the same outage do not come back in step), at most `attempts` times in all. What still
-fails then is a BackendUnavailable with a German message: the caller's job is retried later
-(ingest/worker.py), an upload at the desk shows the message.
+hit by the same outage do not come back in step), at most `attempts` times in all, and no new
+attempt begins after `total_seconds`: a MinIO that lost its write quorum does not refuse, it
+holds the request until the client's read timeout, so the attempts alone would keep the desk
+waiting minutes. What still fails then is a BackendUnavailable with a German message: the
+caller's job is retried later (ingest/worker.py), an upload at the desk shows the message.
 """
 
 from __future__ import annotations
@@ -80,7 +82,9 @@ class RetryPolicy:
     attempts: int = 6
     base_seconds: float = 0.2
     max_seconds: float = 5.0
+    total_seconds: float = 60.0
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
     uniform: Callable[[float, float], float] = field(default=random.uniform, compare=False)
 
     def pause(self, retry: int) -> float:
@@ -103,16 +107,18 @@ def with_retries(what: str, operation: Callable[[], T], policy: RetryPolicy) -> 
     `policy.attempts` times in all, then raised as BackendUnavailable (German). Other errors
     pass through at once."""
     attempt = 1
+    started = policy.clock()
     while True:
         try:
             return operation()
         except Exception as exc:
             if not is_transient(exc):
                 raise
-            if attempt >= policy.attempts:
+            pause = policy.pause(attempt)
+            late = policy.clock() - started + pause > policy.total_seconds
+            if attempt >= policy.attempts or late:
                 log.warning("blob store: %s failed %d times (%s)", what, attempt, describe(exc))
                 raise BackendUnavailable(exhausted_message(what, attempt, exc)) from exc
-            pause = policy.pause(attempt)
             log.info(
                 "blob store: %s failed (%s); retry %d in %.2f s",
                 what,

@@ -51,11 +51,14 @@ class S3BlobStore:
         retention_mode: str = "GOVERNANCE",
         retention_days: int = 0,
         retry: RetryPolicy | None = None,
+        timeout_seconds: float = 30.0,
     ) -> None:
         self.endpoints = split_endpoints(endpoint)
         # No retries inside urllib3: a refused connection or a 503 comes back at once, and
         # _call decides (another endpoint, a pause, or giving up) in one place.
-        http = PoolManager(timeout=Timeout(connect=5, read=60), retries=False)
+        # The read timeout also bounds how long a MinIO without quorum may hold a request.
+        timeout = Timeout(connect=min(5.0, timeout_seconds), read=timeout_seconds)
+        http = PoolManager(timeout=timeout, retries=False)
         self.clients = [
             Minio(
                 address,

@@ -31,7 +31,15 @@ from search.opensearch import OpenSearchIndex, cluster_hosts
 from storage.base import read_bytes
 from storage.retry import RetryPolicy, is_transient, with_retries
 from storage.s3 import S3BlobStore
-from tests.support import OWN, client_for, file_indexed, load_people, make_settings
+from tests.support import (
+    OWN,
+    client_for,
+    file_indexed,
+    load_people,
+    make_settings,
+    sample,
+    work_until_idle,
+)
 from tests.support_cluster20 import cluster_env, drill
 
 # --- without servers: retries and host lists ---------------------------------------------------
@@ -97,6 +105,28 @@ def test_used_up_retries_end_in_a_german_error() -> None:
     assert "Dokumentenspeicher" in message and "nach 3 Versuchen" in message
     assert "XMinioServerNotInitialized" in message and "später" in message
     assert raised.value.status == 503
+
+
+def test_no_new_try_begins_after_the_time_budget() -> None:
+    """A MinIO without write quorum holds each request until the read timeout: the budget, not
+    the number of tries, bounds how long the desk waits."""
+    now = [0.0]
+
+    def slow() -> None:
+        now[0] += 20.0  # each try ends in a 20 s read timeout
+        raise s3_error("SlowDownWrite", 503)
+
+    policy = RetryPolicy(
+        attempts=6,
+        base_seconds=0.2,
+        total_seconds=30.0,
+        sleep=lambda pause: None,
+        clock=lambda: now[0],
+        uniform=lambda low, high: high,
+    )
+    with pytest.raises(BackendUnavailable, match="nach 2 Versuchen"):
+        with_retries("Speichern", slow, policy)
+    assert now[0] == 40.0
 
 
 def test_a_refusal_is_not_retried() -> None:
@@ -173,6 +203,7 @@ def test_a_postgresql_host_list_reaches_libpq_whole(tmp_path: Path) -> None:
 # --- on the cluster ----------------------------------------------------------------------------
 
 CASEWORKER = "lsb.95401.2"  # sees OWN's file
+DESK = "post.1"  # the scanning desk
 
 
 @pytest.fixture(scope="module")
@@ -204,6 +235,10 @@ def cluster_settings(
         opensearch_url=cluster["EAKTE_TEST_CLUSTER_OPENSEARCH_URLS"],
         opensearch_index=index,
         opensearch_replicas=1,
+        # A MinIO without write quorum holds requests: the drill with two processes gone waits
+        # 5 s a try, and tries no longer than 10 s, before the desk is told.
+        s3_timeout_seconds=5,
+        s3_retry_total_seconds=10,
     )
     nodes = opensearch(cluster)
     nodes.indices.delete(index=index, ignore_unavailable=True)
@@ -361,3 +396,42 @@ def test_the_primary_stopped_and_the_standby_promoted_the_product_writes_again(
             fresh.close()
     finally:
         drill(cluster, "rejoin")  # the old primary becomes the new one's standby
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_two_minio_processes_killed_the_desk_is_told_and_nothing_is_lost(
+    cluster: dict[str, str], cluster_runtime: Runtime
+) -> None:
+    from records.models import ScanBatch
+
+    payload = secrets.token_bytes(100_000)
+    kept = f"cluster/{uuid.uuid4().hex}"
+    cluster_runtime.blobs.put(kept, io.BytesIO(payload))
+    desk = client_for(cluster_runtime, DESK)
+    letter_pdf = sample("docs/0001.pdf")
+    files = {"file": (letter_pdf.name, letter_pdf.read_bytes(), "application/pdf")}
+    with cluster_runtime.sessions() as session:
+        batches = session.scalar(select(func.count()).select_from(ScanBatch))
+    drill(cluster, "kill", "minio", "2")
+    drill(cluster, "kill", "minio", "3")
+    try:
+        # Two of four drives: too few to write (3 needed), enough to read (2).
+        refused = desk.post("/api/documents", files=files)
+        assert refused.status_code == 503, refused.text
+        message = refused.json()["error"]["message"]
+        assert "Dokumentenspeicher" in message and "später" in message, message
+        assert read_bytes(cluster_runtime.blobs, kept) == payload
+        with cluster_runtime.sessions() as session:
+            assert session.scalar(select(func.count()).select_from(ScanBatch)) == batches
+    finally:
+        drill(cluster, "restart", "minio", "2")
+        drill(cluster, "restart", "minio", "3")
+    # Handed in again once the store is back: accepted, processed, filed.
+    accepted = desk.post("/api/documents", files=files)
+    assert accepted.status_code == 201, accepted.text
+    assert work_until_idle(cluster_runtime) >= 1
+    with cluster_runtime.sessions() as session:
+        batch = session.get(ScanBatch, uuid.UUID(accepted.json()["id"]))
+        assert batch is not None and batch.status == "processed", batch
+    assert read_bytes(cluster_runtime.blobs, kept) == payload
