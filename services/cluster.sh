@@ -440,7 +440,7 @@ do_kill() { # SIGKILL a member by its pid file: a crash, not a shutdown
     pid="$(head -n1 "$pidfile")"
     kill -KILL "$pid"
     wait_until 30 "pid $pid gone" bash -c '! kill -0 "$0" 2>/dev/null' "$pid" || true
-    log "killed ${1:-} ${2:-} (pid $pid)"
+    log "killed $* (pid $pid)"
 }
 
 do_restart() {
