@@ -428,7 +428,11 @@ class OpenSearchIndex:
         except Exception as exc:  # noqa: BLE001 - health reports any failure
             return BackendState("opensearch", False, f"{type(exc).__name__}: {exc}"[:300])
         status = health.get("status", "unknown")
-        return BackendState("opensearch", status in ("green", "yellow"), f"Cluster {status}")
+        detail = f"Cluster {status}"
+        if len(self.hosts) > 1:
+            # A cluster: how many nodes are in it (a lost one shows before the index turns red).
+            detail += f", {health.get('number_of_nodes', '?')} Knoten"
+        return BackendState("opensearch", status in ("green", "yellow"), detail)
 
     def close(self) -> None:
         self.client.close()

@@ -335,10 +335,13 @@ def test_an_opensearch_node_killed_search_and_indexing_go_on(
         assert found(cluster_runtime, before_word) == {before}
         during, during_word = letter(cluster_runtime)
         assert found(cluster_runtime, during_word) == {during}
+        state = cluster_runtime.index.ping()
+        assert state.ok and state.detail.endswith("2 Knoten"), state
     finally:
         drill(cluster, "restart", "opensearch", number)
     health = wait_green(cluster)
     assert health["number_of_nodes"] == 3
+    assert cluster_runtime.index.ping().detail == "Cluster green, 3 Knoten"
     assert found(cluster_runtime, before_word) == {before}
     assert found(cluster_runtime, during_word) == {during}
 
