@@ -438,3 +438,44 @@ def test_two_minio_processes_killed_the_desk_is_told_and_nothing_is_lost(
         batch = session.get(ScanBatch, uuid.UUID(accepted.json()["id"]))
         assert batch is not None and batch.status == "processed", batch
     assert read_bytes(cluster_runtime.blobs, kept) == payload
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_a_job_hit_by_the_outage_is_tried_again_and_its_letter_filed_once(
+    cluster: dict[str, str], cluster_runtime: Runtime
+) -> None:
+    from ingest.worker import run_one
+    from records.jobs import claim_next
+    from records.models import Job, ScanBatch
+
+    desk = client_for(cluster_runtime, DESK)
+    scan = sample("docs/0002.pdf")
+    accepted = desk.post("/api/documents", files={"file": (scan.name, scan.read_bytes())})
+    assert accepted.status_code == 201, accepted.text
+    batch_id = uuid.UUID(accepted.json()["id"])
+    drill(cluster, "kill", "minio", "1")
+    drill(cluster, "kill", "minio", "2")
+    try:
+        # A worker takes the job while the store cannot write: its renditions fail.
+        job = claim_next(cluster_runtime.sessions, "drill-worker", 120)
+        assert job is not None and job.batch_id == batch_id
+        run_one(cluster_runtime, job)
+        with cluster_runtime.sessions() as session:
+            row = session.get(Job, job.id)
+            assert row is not None and row.state == "queued", row and row.state
+            assert "Dokumentenspeicher" in (row.last_error or "")
+    finally:
+        drill(cluster, "restart", "minio", "1")
+        drill(cluster, "restart", "minio", "2")
+    # Back: the job is taken up again and ends; the batch's letter is filed exactly once.
+    work_until_idle(cluster_runtime)
+    with cluster_runtime.sessions() as session:
+        batch = session.get(ScanBatch, batch_id)
+        assert batch is not None and batch.status == "processed", batch and batch.status
+        row = session.get(Job, job.id)
+        assert row is not None and row.state == "done" and row.attempts == 2
+        documents = list(session.scalars(select(Document).where(Document.batch_id == batch_id)))
+        assert documents and all(d.status == "processed" for d in documents)
+        starts = [d.first_page for d in documents]
+        assert len(starts) == len(set(starts)), "a page range filed twice"
