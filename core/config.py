@@ -400,6 +400,44 @@ class Settings(BaseSettings):
     def oidc_enabled(self) -> bool:
         return bool(self.oidc_issuer)
 
+    # issue 20, cluster20: the clustered deployment. EAKTE_OPENSEARCH_URL and EAKTE_S3_ENDPOINT
+    # may name several nodes, comma-separated: every node of the OpenSearch cluster (a request
+    # that finds one dead goes to the next), the MinIO processes when no load balancer is in
+    # front. EAKTE_DATABASE_URL may list the PostgreSQL primary and its standbys,
+    # postgresql+psycopg://user:pw@/db?host=a:5432&host=b:5432&target_session_attrs=read-write:
+    # libpq connects to the one that takes writes, also after a standby was promoted.
+    # Copies of the index besides the primary shard: 1 or more in a cluster, so that losing a
+    # node loses no part of the index (an existing index is set to it when opened).
+    opensearch_replicas: int = Field(default=0, ge=0, le=10)
+    # Passing blob-store failures (503 SlowDown, a node gone) are tried this often in all, the
+    # pause doubling from the base up to the cap, drawn at random below it (storage/retry.py).
+    s3_retry_attempts: int = Field(default=6, ge=1, le=20)
+    s3_retry_base_seconds: float = Field(default=0.2, gt=0, le=60)
+    s3_retry_max_seconds: float = Field(default=5.0, gt=0, le=300)
+    # No new try begins after this many seconds: a MinIO without write quorum holds a request
+    # until the read timeout instead of refusing it, and the desk waits for the answer.
+    s3_retry_total_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # How long a request may wait for MinIO's next bytes (connect: at most 5 s).
+    s3_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
+    @property
+    def opensearch_urls(self) -> list[str]:
+        """The OpenSearch nodes of `opensearch_url` (comma-separated)."""
+        return split_list(self.opensearch_url)
+
+    @property
+    def s3_endpoints(self) -> list[str]:
+        """The S3 endpoints of `s3_endpoint` (comma-separated)."""
+        return split_list(self.s3_endpoint)
+
+
+def split_list(value: str) -> list[str]:
+    """The non-empty items of a comma-separated setting, stripped; ConfigurationError if none."""
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if not items:
+        raise ConfigurationError(f"Die Einstellung {value!r} nennt keinen Server")
+    return items
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -72,7 +72,14 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 30_000) -> Engine:
         )
         _make_sqlite_transactional(engine, sqlite_busy_timeout_ms)
         return engine
-    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # pool_pre_ping: a pooled connection whose server went away (a restart, a failover to the
+    # standby) is noticed at checkout and the pool reconnects, through libpq's host list and
+    # target_session_attrs=read-write to the server that takes writes now. connect_timeout: a
+    # host that does not answer at all (not even with a refusal) is given up for the next one.
+    connect_args = {} if "connect_timeout" in url else {"connect_timeout": 10}
+    engine = create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args
+    )
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]

@@ -27,13 +27,14 @@ def open_search_index(settings: Settings, type_names: TypeNames = no_type_names)
 
     password = settings.opensearch_password
     return OpenSearchIndex(
-        settings.opensearch_url,
+        settings.opensearch_urls,
         settings.opensearch_index,
         user=settings.opensearch_user,
         password=password.get_secret_value() if password else None,
         verify_certs=settings.opensearch_verify_certs,
         ca_certs=str(settings.opensearch_ca_certs) if settings.opensearch_ca_certs else None,
         type_names=type_names,
+        replicas=settings.opensearch_replicas,
     )
 
 

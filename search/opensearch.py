@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -11,7 +13,7 @@ from typing import Any
 from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import NotFoundError, OpenSearchException, RequestError
 
-from core.errors import BackendUnavailable
+from core.errors import BackendUnavailable, ConfigurationError
 from core.health import BackendState
 from search.analysis import compound_key
 from search.base import (
@@ -127,6 +129,22 @@ def entry_source(
     }
 
 
+def index_settings(replicas: int) -> dict[str, Any]:
+    """INDEX_SETTINGS with `replicas` copies of the shard besides the primary."""
+    body = copy.deepcopy(INDEX_SETTINGS)
+    body["settings"]["index"]["number_of_replicas"] = replicas
+    return body
+
+
+def cluster_hosts(url: str | Sequence[str]) -> list[str]:
+    """The node URLs of a comma-separated setting (or a list), each once, in the given order."""
+    parts = url.split(",") if isinstance(url, str) else list(url)
+    hosts = list(dict.fromkeys(part.strip().rstrip("/") for part in parts if part.strip()))
+    if not hosts:
+        raise ConfigurationError("EAKTE_OPENSEARCH_URL nennt keinen Server")
+    return hosts
+
+
 def _values(source: dict[str, Any], name: str) -> list[str]:
     return list(source.get(name) or [])
 
@@ -136,7 +154,7 @@ class OpenSearchIndex:
 
     def __init__(
         self,
-        url: str,
+        url: str | Sequence[str],
         index: str,
         *,
         user: str | None = None,
@@ -144,16 +162,21 @@ class OpenSearchIndex:
         verify_certs: bool = True,
         ca_certs: str | None = None,
         type_names: TypeNames = no_type_names,
+        replicas: int = 0,
     ) -> None:
         self.index_name = index
         self.type_names = type_names
+        self.replicas = replicas
+        self.hosts = cluster_hosts(url)
+        # Every node of a cluster: a request that finds one dead (refused, timed out, 502-504)
+        # is sent to the next; the dead one is left alone for a while, then tried again.
         self.client = OpenSearch(
-            hosts=[url],
+            hosts=self.hosts,
             http_auth=(user, password) if user and password else None,
             verify_certs=verify_certs,
             ca_certs=ca_certs,
             timeout=30,
-            max_retries=2,
+            max_retries=max(2, len(self.hosts)),
             retry_on_timeout=True,
         )
         self._ready = False
@@ -173,13 +196,29 @@ class OpenSearchIndex:
                     )
                     self.client.indices.delete(index=self.index_name)
             if not self.client.indices.exists(index=self.index_name):
-                self.client.indices.create(index=self.index_name, body=INDEX_SETTINGS)
+                self.client.indices.create(
+                    index=self.index_name, body=index_settings(self.replicas)
+                )
+            else:
+                self._keep_replicas()
         except RequestError as exc:
             if exc.error != "resource_already_exists_exception":
                 raise
         except OpenSearchException as exc:
             raise BackendUnavailable(f"OpenSearch nicht erreichbar: {exc}") from exc
         self._ready = True
+
+    def _keep_replicas(self) -> None:
+        """An index made before EAKTE_OPENSEARCH_REPLICAS changed gets the configured number
+        (a dynamic setting: the cluster copies or drops shards in the background)."""
+        current = self.client.indices.get_settings(
+            index=self.index_name, name="index.number_of_replicas"
+        )
+        found = next(iter(current.values()))["settings"]["index"]["number_of_replicas"]
+        if int(found) != self.replicas:
+            self.client.indices.put_settings(
+                index=self.index_name, body={"index": {"number_of_replicas": self.replicas}}
+            )
 
     def _body(self, document: IndexedDocument, now: datetime) -> dict[str, Any]:
         return entry_source(document, now, self.type_names)
@@ -389,7 +428,11 @@ class OpenSearchIndex:
         except Exception as exc:  # noqa: BLE001 - health reports any failure
             return BackendState("opensearch", False, f"{type(exc).__name__}: {exc}"[:300])
         status = health.get("status", "unknown")
-        return BackendState("opensearch", status in ("green", "yellow"), f"Cluster {status}")
+        detail = f"Cluster {status}"
+        if len(self.hosts) > 1:
+            # A cluster: how many nodes are in it (a lost one shows before the index turns red).
+            detail += f", {health.get('number_of_nodes', '?')} Knoten"
+        return BackendState("opensearch", status in ("green", "yellow"), detail)
 
     def close(self) -> None:
         self.client.close()

@@ -13,12 +13,13 @@ def open_blob_store(settings: Settings) -> BlobStore:
         from storage.local import LocalBlobStore
 
         return LocalBlobStore(settings.blob_dir)
+    from storage.retry import RetryPolicy
     from storage.s3 import S3BlobStore
 
     if settings.s3_access_key is None or settings.s3_secret_key is None:
         raise ConfigurationError("EAKTE_S3_ACCESS_KEY und EAKTE_S3_SECRET_KEY fehlen")
     store = S3BlobStore(
-        endpoint=settings.s3_endpoint,
+        endpoint=settings.s3_endpoints,
         access_key=settings.s3_access_key.get_secret_value(),
         secret_key=settings.s3_secret_key.get_secret_value(),
         bucket=settings.s3_bucket,
@@ -27,6 +28,13 @@ def open_blob_store(settings: Settings) -> BlobStore:
         object_lock=settings.s3_object_lock,
         retention_mode=settings.s3_retention_mode,
         retention_days=settings.s3_retention_days,
+        retry=RetryPolicy(
+            attempts=settings.s3_retry_attempts,
+            base_seconds=settings.s3_retry_base_seconds,
+            max_seconds=settings.s3_retry_max_seconds,
+            total_seconds=settings.s3_retry_total_seconds,
+        ),
+        timeout_seconds=settings.s3_timeout_seconds,
     )
     store.ensure_bucket()
     return store

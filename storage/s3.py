@@ -1,11 +1,18 @@
-"""Blob store on S3 (MinIO in our deployments), optionally with object lock for WORM retention."""
+"""Blob store on S3 (MinIO in our deployments), optionally with object lock for WORM retention.
+
+Several endpoints of one MinIO cluster may be given (its processes, when no load balancer is in
+front): requests go to one of them, and one that cannot be reached hands over to the next.
+Passing failures (503 SlowDown while a node is gone, a refused connection) are retried with
+jittered backoff (storage/retry.py); what still fails is a BackendUnavailable in German.
+"""
 
 from __future__ import annotations
 
+import functools
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from minio import Minio
 from minio.commonconfig import COMPLIANCE, GOVERNANCE
@@ -13,11 +20,13 @@ from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
 from minio.retention import Retention
 from urllib3 import PoolManager, Timeout
-from urllib3.util.retry import Retry
 
 from core.db import utcnow
-from core.errors import BackendUnavailable, BlobExists, BlobMissing
+from core.errors import BackendUnavailable, BlobExists, BlobMissing, ConfigurationError
 from storage.base import CHUNK, BackendState, BlobInfo, check_key, copy_stream, verified_chunks
+from storage.retry import RetryPolicy, is_connection_error, with_retries
+
+T = TypeVar("T")
 
 _SHA_HEADER = "x-amz-meta-sha256"
 _PART_SIZE = 16 * 1024 * 1024
@@ -32,7 +41,7 @@ class S3BlobStore:
     def __init__(
         self,
         *,
-        endpoint: str,
+        endpoint: str | Sequence[str],
         access_key: str,
         secret_key: str,
         bucket: str,
@@ -41,29 +50,55 @@ class S3BlobStore:
         object_lock: bool = False,
         retention_mode: str = "GOVERNANCE",
         retention_days: int = 0,
+        retry: RetryPolicy | None = None,
+        timeout_seconds: float = 30.0,
     ) -> None:
-        http = PoolManager(
-            timeout=Timeout(connect=5, read=60),
-            retries=Retry(total=3, backoff_factor=0.3, status_forcelist=[500, 502, 503, 504]),
-        )
-        self.client = Minio(
-            endpoint,
-            access_key=access_key,
-            secret_key=secret_key,
-            secure=secure,
-            region=region,
-            http_client=http,
-        )
+        self.endpoints = split_endpoints(endpoint)
+        # No retries inside urllib3: a refused connection or a 503 comes back at once, and
+        # _call decides (another endpoint, a pause, or giving up) in one place.
+        # The read timeout also bounds how long a MinIO without quorum may hold a request.
+        timeout = Timeout(connect=min(5.0, timeout_seconds), read=timeout_seconds)
+        http = PoolManager(timeout=timeout, retries=False)
+        self.clients = [
+            Minio(
+                address,
+                access_key=access_key,
+                secret_key=secret_key,
+                secure=secure,
+                region=region,
+                http_client=http,
+            )
+            for address in self.endpoints
+        ]
+        self.client = self.clients[0]
+        self.retry = retry or RetryPolicy()
         self.bucket = bucket
         self.object_lock = object_lock
         self.retention_mode = COMPLIANCE if retention_mode == "COMPLIANCE" else GOVERNANCE
         self.retention_days = retention_days
 
+    def _call(self, what: str, operation: Callable[[Minio], T]) -> T:
+        """`operation` with the current endpoint's client, retried (storage/retry.py); an
+        endpoint that cannot be reached is left for the next one."""
+
+        def attempt() -> T:
+            client = self.client
+            try:
+                return operation(client)
+            except Exception as exc:
+                if is_connection_error(exc) and self.client is client and len(self.clients) > 1:
+                    self.client = self.clients[(self.clients.index(client) + 1) % len(self.clients)]
+                raise
+
+        return with_retries(what, attempt, self.retry)
+
     def ensure_bucket(self) -> None:
         """Create the bucket; with object lock it is versioned and objects can be retained."""
         try:
-            if not self.client.bucket_exists(self.bucket):
-                self.client.make_bucket(self.bucket, object_lock=self.object_lock)
+            if not self._call("Prüfen", lambda c: c.bucket_exists(self.bucket)):
+                self._call(
+                    "Anlegen", lambda c: c.make_bucket(self.bucket, object_lock=self.object_lock)
+                )
         except S3Error as exc:
             if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                 raise
@@ -77,15 +112,16 @@ class S3BlobStore:
         # The hash must travel as metadata with the object, so it is known before the upload.
         with tempfile.TemporaryFile() as spool:
             size, sha256 = copy_stream(source, spool)
-            spool.seek(0)
             retention = None
             if self.object_lock and self.retention_days > 0:
                 # At upload nothing is known of the file the object will belong to: the lock
                 # only bridges until the lock sweep sets the file's date (records.object_lock).
                 days = min(self.retention_days, UPLOAD_LOCK_MAX_DAYS)
                 retention = Retention(self.retention_mode, utcnow() + timedelta(days=days))
-            try:
-                self.client.put_object(
+
+            def upload(client: Minio) -> object:
+                spool.seek(0)  # every attempt sends the whole object
+                return client.put_object(
                     self.bucket,
                     key,
                     spool,
@@ -94,6 +130,9 @@ class S3BlobStore:
                     metadata={_SHA_HEADER: sha256},
                     retention=retention,
                 )
+
+            try:
+                self._call("Speichern", upload)
             except S3Error as exc:
                 raise BackendUnavailable(f"Speichern in S3 fehlgeschlagen: {exc.code}") from exc
         return BlobInfo(key=key, size=size, sha256=sha256)
@@ -114,7 +153,10 @@ class S3BlobStore:
         # A COMPLIANCE lock stays one: extending keeps the object's own mode.
         mode = current.mode if current is not None else self.retention_mode
         try:
-            self.client.set_object_retention(self.bucket, key, Retention(mode, until))
+            self._call(
+                "Sperren",
+                lambda c: c.set_object_retention(self.bucket, key, Retention(mode, until)),
+            )
         except S3Error as exc:
             raise BackendUnavailable(
                 f"Aufbewahrungssperre für {key} nicht gesetzt: {exc.code}"
@@ -124,7 +166,7 @@ class S3BlobStore:
     def _retention(self, key: str) -> Retention | None:
         check_key(key)
         try:
-            return self.client.get_object_retention(self.bucket, key)
+            return self._call("Lesen", lambda c: c.get_object_retention(self.bucket, key))
         except S3Error as exc:
             if exc.code in _MISSING:
                 raise BlobMissing(f"Objekt {key} ist nicht vorhanden.", key=key) from exc
@@ -140,7 +182,7 @@ class S3BlobStore:
     def stat(self, key: str) -> BlobInfo:
         check_key(key)
         try:
-            obj = self.client.stat_object(self.bucket, key)
+            obj = self._call("Lesen", lambda c: c.stat_object(self.bucket, key))
         except S3Error as exc:
             if exc.code in _MISSING:
                 raise BlobMissing(f"Objekt {key} ist nicht vorhanden.", key=key) from exc
@@ -155,7 +197,7 @@ class S3BlobStore:
         return verified_chunks(self._read(key), key, info.sha256)
 
     def _read(self, key: str) -> Iterator[bytes]:
-        response = self.client.get_object(self.bucket, key)
+        response = self._call("Lesen", lambda c: c.get_object(self.bucket, key))
         try:
             yield from response.stream(CHUNK)
         finally:
@@ -165,15 +207,15 @@ class S3BlobStore:
     def delete(self, key: str) -> None:
         self.stat(key)
         # On a versioned bucket this leaves a delete marker; retained versions stay untouched.
-        self.client.remove_object(self.bucket, key)
+        self._call("Löschen", lambda c: c.remove_object(self.bucket, key))
 
     def _versions(self, key: str) -> list[str | None]:
         check_key(key)
-        return [
-            obj.version_id
-            for obj in self.client.list_objects(self.bucket, prefix=key, include_version=True)
-            if obj.object_name == key
-        ]
+        listed = self._call(
+            "Auflisten",
+            lambda c: list(c.list_objects(self.bucket, prefix=key, include_version=True)),
+        )
+        return [obj.version_id for obj in listed if obj.object_name == key]
 
     def remove_all_versions(self, key: str, *, bypass_governance: bool = False) -> int:
         """Every version and delete marker of the key (DeleteObjects with the versions' ids;
@@ -181,12 +223,15 @@ class S3BlobStore:
         versions = self._versions(key)
         if not versions:
             return 0
-        errors = list(
-            self.client.remove_objects(
-                self.bucket,
-                [DeleteObject(key, version_id) for version_id in versions],
-                bypass_governance_mode=bypass_governance,
-            )
+        errors = self._call(
+            "Löschen",
+            lambda c: list(
+                c.remove_objects(
+                    self.bucket,
+                    [DeleteObject(key, version_id) for version_id in versions],
+                    bypass_governance_mode=bypass_governance,
+                )
+            ),
         )
         failed = [e for e in errors if e.code not in _MISSING]
         if failed:
@@ -206,8 +251,11 @@ class S3BlobStore:
         now = utcnow()
         for version_id in self._versions(key):
             try:
-                retention = self.client.get_object_retention(
-                    self.bucket, key, version_id=version_id
+                retention = self._call(
+                    "Lesen",
+                    functools.partial(
+                        _version_retention, bucket=self.bucket, key=key, version=version_id
+                    ),
                 )
             except S3Error as exc:
                 if exc.code in _MISSING | {"NoSuchObjectLockConfiguration", "MethodNotAllowed"}:
@@ -219,10 +267,34 @@ class S3BlobStore:
         return latest
 
     def ping(self) -> BackendState:
-        try:
-            exists = self.client.bucket_exists(self.bucket)
-        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable" here
-            return BackendState("s3", False, f"{type(exc).__name__}: {exc}"[:300])
-        if not exists:
+        """Asks every endpoint once (no retries: health answers at once); up while one does."""
+        answers: list[bool] = []
+        failure = ""
+        for client in self.clients:
+            try:
+                answers.append(client.bucket_exists(self.bucket))
+            except Exception as exc:  # noqa: BLE001 - any failure means "not reachable" here
+                failure = failure or f"{type(exc).__name__}: {exc}"[:300]
+        if not answers:
+            return BackendState("s3", False, failure)
+        if not any(answers):
             return BackendState("s3", False, f"Bucket {self.bucket} fehlt")
-        return BackendState("s3", True, self.bucket)
+        if len(self.clients) == 1:
+            return BackendState("s3", True, self.bucket)
+        reached = f"{len(answers)} von {len(self.clients)} Endpunkten erreichbar"
+        return BackendState("s3", True, f"{self.bucket} ({reached})")
+
+
+def _version_retention(
+    client: Minio, *, bucket: str, key: str, version: str | None
+) -> Retention | None:
+    return client.get_object_retention(bucket, key, version_id=version)
+
+
+def split_endpoints(endpoint: str | Sequence[str]) -> list[str]:
+    """`host:port` endpoints from a comma-separated setting (or a list); at least one."""
+    parts = endpoint.split(",") if isinstance(endpoint, str) else list(endpoint)
+    endpoints = [part.strip() for part in parts if part.strip()]
+    if not endpoints:
+        raise ConfigurationError("EAKTE_S3_ENDPOINT nennt keinen Endpunkt")
+    return endpoints
