@@ -27,6 +27,7 @@ from core.db import transaction, utcnow
 from core.errors import NotAuthenticated, NotFound
 from core.logs import bind_request, route_template, unbind_request
 from ingest.worker import HANDLERS
+from records import index_outbox
 from records.metrics_queries import OPEN_STATES, queue_state
 
 router = APIRouter(tags=["Betrieb"])
@@ -46,6 +47,7 @@ class QueueCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         with transaction(self.sessions, read_only=True) as session:
             rows = queue_state(session, utcnow())
+            pending, oldest = index_outbox.lag(session)
         depth = GaugeMetricFamily(
             "eakte_job_queue_depth",
             "Offene Aufträge je Art (kind) und Zustand (queued: wartet, running: in Arbeit)",
@@ -65,8 +67,16 @@ class QueueCollector(Collector):
                 age.add_metric([kind, state], row.oldest_age_seconds if row else 0.0)
         yield depth
         yield age
-        # Index lag (issue 20, the index outbox) belongs here as one more gauge, read in the
-        # same transaction as the queue.
+        yield GaugeMetricFamily(
+            "eakte_index_lag_entries",
+            "Suchindex-Einträge, die noch geschrieben werden müssen (records.index_outbox)",
+            value=pending,
+        )
+        yield GaugeMetricFamily(
+            "eakte_index_lag_oldest_age_seconds",
+            "Wie lange der älteste ausstehende Suchindex-Eintrag schon wartet (0: keiner)",
+            value=oldest or 0.0,
+        )
 
 
 def _authorised(request: Request, token: str) -> bool:

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -27,7 +28,9 @@ from app.runtime import build_runtime
 from core import metrics
 from core.db import transaction, utcnow
 from core.errors import PermanentFailure
+from records.index_outbox import drain_all
 from records.jobs import enqueue
+from records.reindex import OUTBOX_DOCUMENT, enqueue_index_writes
 from records.runtime import Runtime
 from tests.support import (
     OWN,
@@ -150,6 +153,25 @@ def test_queue_gauges_count_open_jobs_per_kind_and_age_the_oldest(watched: Runti
     assert value(text, depth, kind="batch", state="queued") == 0  # known kinds appear at 0
     assert 600 <= value(text, age, kind="verify", state="queued") < 3600
     assert value(text, age, kind="batch", state="queued") == 0
+
+
+def test_index_lag_counts_the_entries_still_to_write_and_ages_the_oldest(
+    watched: Runtime,
+) -> None:
+    """The index outbox (records.index_outbox) as monitoring sees it: entries the index could
+    not take yet, and how long the oldest has waited; none once the drainer wrote them."""
+    client = TestClient(build_app(watched))
+    lag, oldest = "eakte_index_lag_entries", "eakte_index_lag_oldest_age_seconds"
+    assert (value(scrape(client), lag), value(scrape(client), oldest)) == (0, 0)
+    with transaction(watched.sessions) as session:
+        rows = enqueue_index_writes(session, OUTBOX_DOCUMENT, [str(uuid.uuid4()) for _ in "ab"])
+        session.flush()
+        rows[0].queued_at = utcnow() - timedelta(minutes=5)
+    text = scrape(client)
+    assert value(text, lag) == 2
+    assert 300 <= value(text, oldest) < 3600
+    drain_all(watched)  # the documents do not exist: their entries are removed, rows done
+    assert (value(scrape(client), lag), value(scrape(client), oldest)) == (0, 0)
 
 
 @pytest.mark.slow
