@@ -72,7 +72,13 @@ EAKTE_SECRET_KEY=check POSTGRES_PASSWORD=check POSTGRES_OWNER_PASSWORD=check \
   POSTGRES_APP_PASSWORD=check MINIO_ROOT_USER=check MINIO_ROOT_PASSWORD=check \
   MINIO_APP_USER=check MINIO_APP_PASSWORD=check OPENSEARCH_APP_PASSWORD=check \
   bash services/compose-check.sh check
-echo "test: docker-compose.yml is valid"
+# The clustered deployment (issue 20) is the same file with its override, checked merged.
+EAKTE_SECRET_KEY=check POSTGRES_PASSWORD=check POSTGRES_OWNER_PASSWORD=check \
+  POSTGRES_APP_PASSWORD=check MINIO_ROOT_USER=check MINIO_ROOT_PASSWORD=check \
+  MINIO_APP_USER=check MINIO_APP_PASSWORD=check OPENSEARCH_APP_PASSWORD=check \
+  POSTGRES_REPLICATION_PASSWORD=check \
+  bash services/compose-check.sh check docker-compose.yml docker-compose.cluster.yml
+echo "test: docker-compose.yml and docker-compose.cluster.yml are valid"
 
 # Style is checked before the tests, so that a failing lint shows next to the tests' result.
 .venv/bin/ruff check .

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Validate the repo's docker-compose.yml with `docker compose config` -- no Docker engine needed.
 #
-#   services/compose-check.sh [check] [FILE]   install if needed, then
-#                                              `docker compose -f FILE config --quiet`
-#                                              (FILE defaults to <repo>/docker-compose.yml)
+#   services/compose-check.sh [check] [FILE...] install if needed, then
+#                                              `docker compose -f FILE... config --quiet`
+#                                              (FILE defaults to <repo>/docker-compose.yml;
+#                                              several: a file with its overrides, merged)
 #   services/compose-check.sh install          make `docker compose` (the v2 CLI plugin) available
 #   services/compose-check.sh status           say which compose implementation would be used
 #   services/compose-check.sh env              print nothing (no environment for tests)
@@ -90,19 +91,23 @@ do_install() {
     fi
 }
 
-do_check() {
-    local file="${1:-$EAKTE_REPO/docker-compose.yml}"
-    [ -f "$file" ] || die "compose file not found: $file"
+do_check() {  # FILE...: one compose file, or a file and its overrides (checked merged)
+    local files=("$@") args=() file
+    [ "${#files[@]}" -gt 0 ] || files=("$EAKTE_REPO/docker-compose.yml")
+    for file in "${files[@]}"; do
+        [ -f "$file" ] || die "compose file not found: $file"
+        args+=(-f "$file")
+    done
     do_install
     local impl
     impl="$(implementation)" || die "no docker compose implementation available"
-    log "validating $file ($impl)"
+    log "validating ${files[*]} ($impl)"
     case "$impl" in
-        plugin) docker compose -f "$file" config --quiet ;;
-        standalone) "$COMPOSE_BIN" -f "$file" config --quiet ;;
-        v1) docker-compose -f "$file" config -q ;;
-    esac || die "$file is not a valid compose file"
-    log "OK: $file"
+        plugin) docker compose "${args[@]}" config --quiet ;;
+        standalone) "$COMPOSE_BIN" "${args[@]}" config --quiet ;;
+        v1) docker-compose "${args[@]}" config -q ;;
+    esac || die "${files[*]} is not a valid compose file"
+    log "OK: ${files[*]}"
 }
 
 do_status() {
@@ -124,5 +129,5 @@ case "${1:-check}" in
     install) do_install ;;
     status) do_status ;;
     env|start|stop) : ;;
-    *) echo "usage: $0 [check [FILE]]|install|status|env" >&2; exit 2 ;;
+    *) echo "usage: $0 [check [FILE...]]|install|status|env" >&2; exit 2 ;;
 esac

@@ -20,7 +20,9 @@ sign() {  # name subject extensions
     openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 825 \
         -extfile "$1.ext" -out "$1.pem" 2>/dev/null
 }
-sign node "/CN=opensearch" "subjectAltName=DNS:opensearch,DNS:localhost,IP:127.0.0.1
+# One node certificate serves every node (the clustered deployment, docker-compose.cluster.yml,
+# names its nodes opensearch, opensearch-2 and opensearch-3; nodes_dn is CN=opensearch).
+sign node "/CN=opensearch" "subjectAltName=DNS:opensearch,DNS:opensearch-2,DNS:opensearch-3,DNS:localhost,IP:127.0.0.1
 extendedKeyUsage=serverAuth,clientAuth"
 sign admin "/CN=eakte-admin" "extendedKeyUsage=clientAuth"
 cp ca.pem node.pem node-key.pem admin.pem admin-key.pem "$certs/"
