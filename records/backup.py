@@ -220,6 +220,11 @@ def _is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def _sqlite_uri(path: Path, mode: str) -> str:
+    """An SQLite URI of the file (any characters in its path), opened with `mode`."""
+    return f"{path.resolve().as_uri()}?mode={mode}"
+
+
 def _sqlite_path(url: str) -> Path:
     database = make_url(url).database
     if not database or database == ":memory:":
@@ -294,7 +299,7 @@ def _snapshot_sqlite(url: str, out: Path) -> _Snapshot:
         raise BackupFailed(f"Datenbankdatei {source_path} nicht gefunden")
     target = out / SQLITE_FILE
     with (
-        closing(sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)) as source,
+        closing(sqlite3.connect(_sqlite_uri(source_path, "ro"), uri=True)) as source,
         closing(sqlite3.connect(target)) as copy,
     ):
         source.execute("PRAGMA busy_timeout = 30000")
@@ -359,12 +364,10 @@ def _snapshot_postgres(owner_url: str, out: Path) -> _Snapshot:
 
 def list_keys(blobs: BlobStore) -> Iterator[str]:
     """Every object of the store (current versions). The port has no listing; the two
-    adapters are listed here: the folder walked, the bucket listed."""
-    from storage.local import LocalBlobStore
-    from storage.s3 import S3BlobStore
-
-    if isinstance(blobs, LocalBlobStore):
-        root = blobs.root
+    adapters are listed here by their name (so a wrapper of a store lists too): the folder
+    walked, the bucket listed."""
+    if blobs.name == "local":
+        root: Path = getattr(blobs, "root")  # noqa: B009 - an attribute of the local adapter
         if not root.exists():
             return
         for path in sorted(root.rglob("*")):
@@ -372,23 +375,39 @@ def list_keys(blobs: BlobStore) -> Iterator[str]:
             if not path.is_file() or name.startswith(".") or name.endswith(_LOCAL_META):
                 continue
             yield path.relative_to(root).as_posix()
-    elif isinstance(blobs, S3BlobStore):
-        for item in blobs.client.list_objects(blobs.bucket, recursive=True):
+    elif blobs.name == "s3":
+        client, bucket = _s3(blobs)
+        for item in client.list_objects(bucket, recursive=True):
             if item.object_name and not item.is_dir:
                 yield item.object_name
     else:
         raise ConfigurationError(f"Ablage {blobs.name} lässt sich nicht auflisten")
 
 
+def _s3(blobs: BlobStore) -> tuple[Any, str]:
+    """The S3 adapter's client and bucket (storage.s3.S3BlobStore)."""
+    return getattr(blobs, "client"), str(getattr(blobs, "bucket"))  # noqa: B009
+
+
+def _bucket_locks(blobs: BlobStore) -> bool:
+    """Whether objects of the store can carry a lock (an S3 bucket made with object lock):
+    without, no object is asked for its lock (one request each)."""
+    if blobs.name != "s3":
+        return False
+    client, bucket = _s3(blobs)
+    try:
+        client.get_object_lock_config(bucket)
+    except Exception:  # noqa: BLE001 - S3 answers an error when the bucket has no lock config
+        return False
+    return True
+
+
 def _lock_of(blobs: BlobStore, key: str) -> tuple[str | None, str | None]:
     """(mode, until) of the object's lock, or (None, None)."""
-    from storage.s3 import S3BlobStore
-
-    if not isinstance(blobs, S3BlobStore):
-        return None, None
+    client, bucket = _s3(blobs)
     try:
-        retention = blobs.client.get_object_retention(blobs.bucket, key)
-    except Exception:  # noqa: BLE001 - no lock configuration on the bucket or object
+        retention = client.get_object_retention(bucket, key)
+    except Exception:  # noqa: BLE001 - no lock on the object
         return None, None
     if retention is None or retention.retain_until_date is None:
         return None, None
@@ -439,6 +458,7 @@ def take_backup(
     total_bytes = 0
     locks = 0
     keys = list(list_keys(blobs))
+    with_locks = _bucket_locks(blobs)
     failed: list[str] = []
     for done, key in enumerate(keys, start=1):
         try:
@@ -448,7 +468,7 @@ def take_backup(
         except BlobCorrupted:
             failed.append(key)
             continue
-        mode, until = _lock_of(blobs, key)
+        mode, until = _lock_of(blobs, key) if with_locks else (None, None)
         locks += until is not None
         objects.append(
             {"key": key, "size": size, "sha256": sha256, "lock_mode": mode, "locked_until": until}
@@ -640,7 +660,7 @@ def restore_database(settings: Settings, manifest: dict[str, Any], path: Path) -
         target = _sqlite_path(url)
         target.parent.mkdir(parents=True, exist_ok=True)
         with (
-            closing(sqlite3.connect(f"file:{source}?mode=ro&immutable=1", uri=True)) as backup,
+            closing(sqlite3.connect(_sqlite_uri(source, "ro&immutable=1"), uri=True)) as backup,
             closing(sqlite3.connect(target)) as restored,
         ):
             backup.backup(restored)

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -17,14 +18,19 @@ from sqlalchemy.engine import make_url
 
 from app.runtime import build_runtime
 from core.config import Settings
+from ingest.intake import accept_file
+from records.backup import take_backup
 from tests.support import (
     OWN,
+    SAMPLES,
     cli_env,
     file_indexed,
     make_settings,
     run_cli,
     service_env,
     settings_env,
+    while_held,
+    work_until_idle,
 )
 from tests.support_backup20 import (
     LETTERS,
@@ -176,6 +182,35 @@ def test_a_backup_missing_an_object_the_database_names_fails_loudly(tmp_path: Pa
     assert not (backup / "manifest.json").exists()
     refused = run_cli(_env(make_settings(tmp_path / "t")), "restore", str(backup))
     assert refused.returncode == 1 and "manifest.json fehlt" in refused.stderr
+
+
+def test_a_letter_filed_while_the_objects_are_copied_is_a_harmless_extra(
+    tmp_path: Path,
+) -> None:
+    """The database is copied first, in one snapshot; what is filed afterwards is not in it,
+    and its objects, if copied too, are extras the restore puts back unreferenced."""
+    settings = make_settings(tmp_path / "source")
+    runtime = build_runtime(settings)
+    holder = SimpleNamespace(blobs=runtime.blobs)
+    try:
+        installation_with_letters(runtime)
+        taken = state(runtime)
+        backup = tmp_path / "backup"
+        with while_held(
+            holder, "blobs", "open", lambda: take_backup(settings, holder.blobs, backup)
+        ) as copying:
+            # The snapshot is taken; a new letter arrives and is read before the copy ends.
+            accept_file(runtime, SAMPLES / "docs" / "0003.pdf", "0003.pdf", None)
+            work_until_idle(runtime)
+            assert len(state(runtime)) == len(taken) + 1
+            report = copying.finish()
+    finally:
+        runtime.close()
+    assert report.documents == len(taken)
+    target = make_settings(tmp_path / "restored")
+    done = run_cli(_env(target), "restore", str(backup))
+    assert done.returncode == 0, done.stdout + done.stderr
+    _restored_as_taken(taken, target)
 
 
 def test_a_backup_wants_a_new_folder(embedded: tuple[dict, Path], tmp_path: Path) -> None:
