@@ -5,6 +5,7 @@ database names are refused with a German message."""
 
 from __future__ import annotations
 
+import io
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from app.runtime import build_runtime
 from core.config import Settings
 from ingest.intake import accept_file
 from records.backup import take_backup
+from storage.local import LocalBlobStore
 from tests.support import (
     OWN,
     SAMPLES,
@@ -129,6 +131,19 @@ def test_a_restore_never_merges_into_existing_data(
         assert state(runtime) == before
     finally:
         runtime.close()
+
+
+def test_a_restore_refuses_a_blob_store_with_objects(
+    embedded: tuple[dict, Path], tmp_path: Path
+) -> None:
+    _, backup = embedded
+    target = make_settings(tmp_path / "blobs-only")
+    LocalBlobStore(target.blob_dir).put("originals/da/schon", io.BytesIO(b"ein Objekt"))
+    done = run_cli(_env(target), "restore", str(backup))
+    assert done.returncode == 1
+    assert "Ablage (local) enthält schon Objekte" in done.stderr
+    database = target.data_dir / "eakte.db"  # made empty and private at start, nothing loaded
+    assert not database.exists() or database.stat().st_size == 0
 
 
 @pytest.mark.parametrize("changed", ["blob", "database", "added", "manifest"])
