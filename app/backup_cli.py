@@ -36,7 +36,7 @@ def backup_command(
     in einen neuen Ordner: erst die Datenbank in einem Schnappschuss, dann jedes Objekt der
     Ablage; zuletzt das Manifest mit den Prüfsummen aller Dateien. Der Suchindex wird nicht
     gesichert, sondern bei der Wiederherstellung neu aufgebaut."""
-    from records.backup import take_backup
+    from records.backup import record_backup_taken, take_backup
     from storage import make_data_dir_private, open_blob_store
 
     settings = _settings()
@@ -45,6 +45,7 @@ def backup_command(
             make_data_dir_private(settings)
         blobs = open_blob_store(settings)
         report = take_backup(settings, blobs, out, on_progress=_progress)
+        record_backup_taken(settings, report)
     except EAkteError as exc:
         typer.echo(f"Sicherung fehlgeschlagen: {exc.message}", err=True)
         raise typer.Exit(1) from None
@@ -75,11 +76,14 @@ def restore_command(
     from ingest.verify import VERIFY_JOB, verify_store
     from records.audit_chain import verify_chain
     from records.backup import (
+        BACKUP_RESTORED,
         check_backup,
         check_targets_empty,
         claim_job,
         job_result,
+        manifest_digest,
         missing_references,
+        record,
         restore_data_files,
         restore_database,
         restore_objects,
@@ -124,6 +128,14 @@ def restore_command(
         if problems or not result.get("ok"):
             failures.append(f"Prüfsummen: {len(problems)} Objekte fehlen oder weichen ab")
         lap("Prüfsummen")
+        record(
+            runtime.sessions,
+            BACKUP_RESTORED,
+            backup_created_at=manifest.get("created_at"),
+            manifest_sha256=manifest_digest(source),
+            documents=manifest.get("counts", {}).get("documents", 0),
+            objects=objects,
+        )
         with transaction(runtime.sessions, read_only=True) as session:
             chain = verify_chain(session, None)
         if chain.first_break is not None:

@@ -51,8 +51,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings
-from core.db import transaction, utcnow
+from core.db import make_engine, make_session_factory, transaction, utcnow
 from core.errors import BlobCorrupted, BlobMissing, ConfigurationError, EAkteError, InvalidInput
+from records import audit
 from records.jobs import ClaimedJob, enqueue
 from records.models import Base, Job
 from records.schema import MIGRATIONS_DIR
@@ -72,6 +73,9 @@ _LOCAL_META = ".meta.json"
 COUNTED_TABLES = ("documents", "pages", "batches", "households", "users", "audit_events", "notes")
 REPORTED_KEYS = 10
 RESTORE_WORKER = "eakte-restore"
+CLI_LOGIN = "eakte-cli"
+BACKUP_TAKEN = "backup.taken"
+BACKUP_RESTORED = "backup.restored"
 
 Progress = Callable[[str, int, int], None]
 
@@ -539,6 +543,11 @@ def _file_hashes(out: Path) -> dict[str, str]:
     }
 
 
+def manifest_digest(path: Path) -> str:
+    """The SHA-256 of a backup's manifest, as `eakte backup` prints it to be noted."""
+    return _sha256(path / MANIFEST)
+
+
 def _write_manifest(out: Path, manifest: dict[str, Any]) -> str:
     data = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
     partial = out / (MANIFEST + ".partial")
@@ -768,3 +777,27 @@ def job_result(sessions: sessionmaker[Session], job_id: int) -> dict[str, Any]:
     with transaction(sessions, read_only=True) as session:
         row = session.scalar(select(Job).where(Job.id == job_id))
         return dict(row.result or {}) if row is not None else {}
+
+
+def record(sessions: sessionmaker[Session], action: str, **details: Any) -> None:
+    """An audit row of the command line for a backup taken or restored: a backup copies every
+    file's social data, so it is on record like any other access (counts and the time of the
+    backup only; the folder's path is the operator's and may name people, so it is left out)."""
+    with transaction(sessions) as session:
+        audit.record(session, None, action, actor_login=CLI_LOGIN, object_type="backup", **details)
+
+
+def record_backup_taken(settings: Settings, report: BackupReport) -> None:
+    engine = make_engine(
+        settings.resolved_database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
+    )
+    try:
+        record(
+            make_session_factory(engine),
+            BACKUP_TAKEN,
+            documents=report.documents,
+            objects=report.objects,
+            manifest_sha256=report.manifest_sha256,
+        )
+    finally:
+        engine.dispose()

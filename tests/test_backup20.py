@@ -25,6 +25,7 @@ from storage.local import LocalBlobStore
 from tests.support import (
     OWN,
     SAMPLES,
+    audit_rows,
     cli_env,
     file_indexed,
     make_settings,
@@ -69,6 +70,9 @@ def _restored_as_taken(source: dict, target: Settings) -> None:
         checks = verification_results(runtime)
         assert len(checks) == 1 and checks[0]["ok"] and checks[0]["problems"] == []
         assert checks[0]["checked"] >= 2 * len(LETTERS)  # originals, PDFs, page images
+        [restored] = audit_rows(runtime, "backup.restored")
+        assert restored.actor_login == "eakte-cli"
+        assert restored.details["documents"] == len(source)
     finally:
         runtime.close()
 
@@ -89,6 +93,13 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     done = run_cli(_env(settings), "backup", "--out", str(backup))
     assert done.returncode == 0, done.stderr
     assert "Sicherung fertig" in done.stdout
+    runtime = build_runtime(settings)
+    try:
+        [taken_row] = audit_rows(runtime, "backup.taken")
+        assert taken_row.details["documents"] == len(LETTERS)
+        assert taken_row.details["manifest_sha256"] in done.stdout
+    finally:
+        runtime.close()
     return taken, backup
 
 
