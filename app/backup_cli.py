@@ -55,7 +55,9 @@ def backup_command(
 def restore_command(
     source: Annotated[
         Path,
-        typer.Argument(help="Ordner einer Sicherung (mit manifest.json)", file_okay=False),
+        typer.Argument(
+            help="Ordner einer Sicherung (mit manifest.json)", file_okay=False, metavar="ORDNER"
+        ),
     ],
     manifest_sha256: Annotated[
         str | None,

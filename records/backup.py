@@ -330,8 +330,12 @@ def _snapshot_postgres(owner_url: str, out: Path) -> _Snapshot:
     url = make_url(owner_url)
     engine = create_engine(owner_url)
     try:
-        with engine.connect() as connection:
-            connection.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        with (
+            engine.connect().execution_options(isolation_level="REPEATABLE READ") as connection,
+            connection.begin(),
+        ):
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+            # The first query fixes the snapshot; pg_dump and the reads below share it.
             snapshot = connection.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
             major = int(connection.exec_driver_sql("SHOW server_version_num").scalar_one()) // 10000
             version = connection.exec_driver_sql("SHOW server_version").scalar_one()
@@ -357,7 +361,6 @@ def _snapshot_postgres(owner_url: str, out: Path) -> _Snapshot:
                 table_counts(connection),
                 referenced_keys(connection),
             )
-            connection.exec_driver_sql("COMMIT")
             return taken
     finally:
         engine.dispose()
