@@ -210,6 +210,58 @@ def test_a_backup_missing_an_object_the_database_names_fails_loudly(tmp_path: Pa
     assert refused.returncode == 1 and "manifest.json fehlt" in refused.stderr
 
 
+def test_a_backup_fails_on_an_object_whose_content_changed(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "source")
+    runtime = build_runtime(settings)
+    try:
+        stored = runtime.blobs.put("originals/ab/brief", io.BytesIO(b"%PDF-1.7 ein Brief"))
+        file_indexed(
+            runtime,
+            OWN,
+            "sonstiges",
+            "Ein Brief, dessen Original danach verändert wird.",
+            original_key=stored.key,
+            original_sha256=stored.sha256,
+        )
+    finally:
+        runtime.close()
+    change_a_byte(settings.blob_dir / "originals" / "ab" / "brief")
+    backup = tmp_path / "backup"
+    done = run_cli(_env(settings), "backup", "--out", str(backup))
+    assert done.returncode == 1
+    assert "beschädigt (Prüfsumme stimmt nicht): originals/ab/brief" in done.stderr
+    assert not (backup / "manifest.json").exists()
+
+
+def test_the_restore_reports_an_object_that_does_not_match_the_database(
+    tmp_path: Path,
+) -> None:
+    """The hash check after the restore compares the objects with the hashes the database
+    recorded: a PDF recorded with another hash than its own fails the restore."""
+    settings = make_settings(tmp_path / "source")
+    runtime = build_runtime(settings)
+    try:
+        original = runtime.blobs.put("originals/ab/brief", io.BytesIO(b"%PDF-1.7 Original"))
+        pdf = runtime.blobs.put("renditions/ab/brief.pdf", io.BytesIO(b"%PDF-1.7 Lesefassung"))
+        file_indexed(
+            runtime,
+            OWN,
+            "sonstiges",
+            "Ein Brief, dessen Lesefassung mit falscher Prüfsumme vermerkt ist.",
+            original_key=original.key,
+            original_sha256=original.sha256,
+            pdf_key=pdf.key,
+            pdf_sha256="0" * 64,
+        )
+    finally:
+        runtime.close()
+    backup = tmp_path / "backup"
+    assert run_cli(_env(settings), "backup", "--out", str(backup)).returncode == 0
+    done = run_cli(_env(make_settings(tmp_path / "restored")), "restore", str(backup))
+    assert done.returncode == 1
+    assert "Prüfsummen: 1 Objekte fehlen oder weichen ab" in done.stderr
+
+
 def test_a_letter_filed_while_the_objects_are_copied_is_a_harmless_extra(
     tmp_path: Path,
 ) -> None:
