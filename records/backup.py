@@ -427,11 +427,15 @@ def _copy_out(blobs: BlobStore, key: str, target: Path) -> tuple[int, str]:
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
-    with target.open("wb") as out:
-        for chunk in blobs.open(key):
-            digest.update(chunk)
-            out.write(chunk)
-            size += len(chunk)
+    try:
+        with target.open("wb") as out:
+            for chunk in blobs.open(key):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+    except BaseException:
+        target.unlink(missing_ok=True)  # no partial object left in the backup
+        raise
     return size, digest.hexdigest()
 
 
@@ -512,8 +516,13 @@ def take_backup(
             "objects": round(time.monotonic() - began - database_seconds, 2),
         },
         "objects": objects,
-        "files": _file_hashes(out),
+        # The objects' hashes were taken from the bytes written; the rest is read again.
+        "files": {
+            **_file_hashes(out, skip=out / BLOB_DIR),
+            **{f"{BLOB_DIR}/{item['key']}": item["sha256"] for item in objects},
+        },
     }
+    os.sync()  # everything on disk before the manifest says the backup is complete
     manifest_sha256 = _write_manifest(out, manifest)
     return BackupReport(
         path=out,
@@ -538,11 +547,12 @@ def _copy_data_files(data_dir: Path, out: Path) -> None:
             shutil.copyfile(path, target)
 
 
-def _file_hashes(out: Path) -> dict[str, str]:
+def _file_hashes(out: Path, skip: Path | None = None) -> dict[str, str]:
+    """SHA-256 of every file of the backup but the manifest (and those under `skip`)."""
     return {
         path.relative_to(out).as_posix(): _sha256(path)
         for path in sorted(out.rglob("*"))
-        if path.is_file() and path.name != MANIFEST
+        if path.is_file() and path.name != MANIFEST and (skip is None or skip not in path.parents)
     }
 
 
