@@ -639,8 +639,10 @@ from app import (  # noqa: E402
 
 app.command("verify")(records_cli_destroy.verify_command)  # `eakte verify` (destruction)
 
-# Hand-over and take-over of files between authorities (issue 18).
-from app import handover_cli_export, handover_cli_import  # noqa: E402, F401
+# Hand-over and take-over of files between authorities (issue 18); backup/restore (issue 20).
+from app import backup_cli, handover_cli_export, handover_cli_import  # noqa: E402, F401
+
+backup_cli.register(app)
 
 
 def main() -> None:
