@@ -69,7 +69,6 @@ DATA_FILES_DIR = "data"
 # Files of the data folder that are not data of their own: the database (copied through the
 # backup API), markers and locks.
 _SQLITE_NAMES = ("eakte.db", "eakte.db-wal", "eakte.db-shm", "eakte.db-journal")
-_LOCAL_META = ".meta.json"
 COUNTED_TABLES = ("documents", "pages", "batches", "households", "users", "audit_events", "notes")
 REPORTED_KEYS = 10
 RESTORE_WORKER = "eakte-restore"
@@ -370,55 +369,16 @@ def _snapshot_postgres(owner_url: str, out: Path) -> _Snapshot:
 
 
 def list_keys(blobs: BlobStore) -> Iterator[str]:
-    """Every object of the store (current versions). The port has no listing; the two
-    adapters are listed here by their name (so a wrapper of a store lists too): the folder
-    walked, the bucket listed."""
-    if blobs.name == "local":
-        root: Path = getattr(blobs, "root")  # noqa: B009 - an attribute of the local adapter
-        if not root.exists():
-            return
-        for path in sorted(root.rglob("*")):
-            name = path.name
-            if not path.is_file() or name.startswith(".") or name.endswith(_LOCAL_META):
-                continue
-            yield path.relative_to(root).as_posix()
-    elif blobs.name == "s3":
-        client, bucket = _s3(blobs)
-        for item in client.list_objects(bucket, recursive=True):
-            if item.object_name and not item.is_dir:
-                yield item.object_name
-    else:
-        raise ConfigurationError(f"Ablage {blobs.name} lässt sich nicht auflisten")
-
-
-def _s3(blobs: BlobStore) -> tuple[Any, str]:
-    """The S3 adapter's client and bucket (storage.s3.S3BlobStore)."""
-    return getattr(blobs, "client"), str(getattr(blobs, "bucket"))  # noqa: B009
-
-
-def _bucket_locks(blobs: BlobStore) -> bool:
-    """Whether objects of the store can carry a lock (an S3 bucket made with object lock):
-    without, no object is asked for its lock (one request each)."""
-    if blobs.name != "s3":
-        return False
-    client, bucket = _s3(blobs)
-    try:
-        client.get_object_lock_config(bucket)
-    except Exception:  # noqa: BLE001 - S3 answers an error when the bucket has no lock config
-        return False
-    return True
+    """Every object of the store (current versions)."""
+    return blobs.keys()
 
 
 def _lock_of(blobs: BlobStore, key: str) -> tuple[str | None, str | None]:
-    """(mode, until) of the object's lock, or (None, None)."""
-    client, bucket = _s3(blobs)
-    try:
-        retention = client.get_object_retention(bucket, key)
-    except Exception:  # noqa: BLE001 - no lock on the object
+    """(mode, until) of the object's lock, or (None, None) (a store without object lock)."""
+    if not isinstance(blobs, RetentionLock) or not blobs.object_lock:
         return None, None
-    if retention is None or retention.retain_until_date is None:
-        return None, None
-    return str(retention.mode), retention.retain_until_date.isoformat()
+    found = blobs.retention(key)
+    return (found[0], found[1].isoformat()) if found is not None else (None, None)
 
 
 def _copy_out(blobs: BlobStore, key: str, target: Path) -> tuple[int, str]:
@@ -469,7 +429,6 @@ def take_backup(
     total_bytes = 0
     locks = 0
     keys = list(list_keys(blobs))
-    with_locks = _bucket_locks(blobs)
     failed: list[str] = []
     for done, key in enumerate(keys, start=1):
         try:
@@ -479,7 +438,7 @@ def take_backup(
         except BlobCorrupted:
             failed.append(key)
             continue
-        mode, until = _lock_of(blobs, key) if with_locks else (None, None)
+        mode, until = _lock_of(blobs, key)
         locks += until is not None
         objects.append(
             {"key": key, "size": size, "sha256": sha256, "lock_mode": mode, "locked_until": until}

@@ -197,6 +197,9 @@ ACTION_LABELS: dict[str, str] = {
     "request.unlinked": "Zuordnung zu einer Anforderung gelöst",
     "request.completed": "Anforderung vollständig: alle Unterlagen eingegangen",
     "cover_sheet.printed": "Deckblatt für Unterlagen erstellt",
+    # issue 20, backup20: backups are an access to every file
+    "backup.taken": "Sicherung erstellt",
+    "backup.restored": "Sicherung wiederhergestellt",
 }
 OUTCOME_LABELS: dict[str, str] = {
     "ok": "erfolgt",
@@ -298,6 +301,10 @@ DETAIL_LABELS: dict[str, str] = {
     "form": "Form",
     "parts": "Teile",
     "part": "Teil",
+    # issue 20, backup20
+    "objects": "Objekte",
+    "manifest_sha256": "SHA-256 des Manifests",
+    "backup_created_at": "Sicherung vom",
     # issue 19, request19: requests for documents
     "items": "Unterlagen",
     "previous_due_on": "bisherige Frist",

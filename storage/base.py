@@ -54,6 +54,9 @@ class BlobStore(Protocol):
         """The latest COMPLIANCE retention date among the object's versions that lies in the
         future (no version can be removed before it), or None."""
 
+    def keys(self) -> Iterator[str]:
+        """Every object's key (current versions), in key order: what a backup copies."""
+
     def ping(self) -> BackendState: ...
 
 
@@ -68,6 +71,9 @@ class RetentionLock(Protocol):
 
     def retain_until(self, key: str, until: datetime) -> datetime | None:
         """Lock the object until `until` at least (extends, never shortens)."""
+
+    def retention(self, key: str) -> tuple[str, datetime] | None:
+        """The current version's lock as (mode, until), or None; BlobMissing if it is gone."""
 
 
 def check_key(key: str) -> str:

@@ -106,6 +106,16 @@ class LocalBlobStore:
     def locked_until(self, key: str) -> datetime | None:
         return None  # a folder has no object lock
 
+    def keys(self) -> Iterator[str]:
+        """The files below the root, without the hashes beside them and hidden files (the
+        write lock, files being written)."""
+        if not self.root.exists():
+            return
+        for path in sorted(self.root.rglob("*")):
+            name = path.name
+            if path.is_file() and not name.startswith(".") and not name.endswith(_META_SUFFIX):
+                yield path.relative_to(self.root).as_posix()
+
     def ping(self) -> BackendState:
         ok = self.root.is_dir() and os.access(self.root, os.W_OK)
         return BackendState(

@@ -163,6 +163,27 @@ class S3BlobStore:
             ) from exc
         return until
 
+    def retention(self, key: str) -> tuple[str, datetime] | None:
+        """The current version's lock as (mode, until), or None (no lock on it)."""
+        if not self.object_lock:
+            return None
+        try:
+            found = self._retention(key)
+        except S3Error:
+            return None  # the bucket or the object has no lock configuration
+        if found is None or found.retain_until_date is None:
+            return None
+        return str(found.mode), found.retain_until_date
+
+    def keys(self) -> Iterator[str]:
+        """Every object of the bucket (current versions), as S3 lists them (in key order)."""
+        listing = self._call(
+            "Auflisten", lambda c: list(c.list_objects(self.bucket, recursive=True))
+        )
+        for item in listing:
+            if item.object_name and not item.is_dir:
+                yield item.object_name
+
     def _retention(self, key: str) -> Retention | None:
         check_key(key)
         try:
