@@ -158,6 +158,9 @@ class Settings(BaseSettings):
     # A job that failed because the installation lacks a program or a language pack (tesseract,
     # poppler) waits this long before the next try; such a try does not use up an attempt.
     job_configuration_retry_seconds: float = Field(default=300.0, gt=0)
+    # A job that met an unreachable backend (blob store) waits this long, without using up an
+    # attempt, and tries again (issue 20: a long storage outage loses no letter).
+    job_outage_retry_seconds: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="after")
     def _check_mailbox(self) -> Settings:

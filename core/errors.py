@@ -20,6 +20,10 @@ class Outcome(Enum):
     # The installation lacks a program or a language pack: not the document's fault. The job
     # waits without using up an attempt, and the desk and the administration read why.
     CONFIGURATION = "configuration"
+    # A backend (the blob store, a directory) is out of reach past the client's own retries:
+    # not the document's fault either. The job waits (job_outage_retry_seconds) without using
+    # up an attempt, as long as the outage lasts, so a long outage loses no letter.
+    OUTAGE = "outage"
     DISCARD = "discard"  # the job was given up or taken over: nothing is recorded
 
 
@@ -85,7 +89,9 @@ class NotFound(EAkteError, code="not_found", status=404): ...
 class Conflict(EAkteError, code="conflict", status=409): ...
 
 
-class BackendUnavailable(EAkteError, code="backend_unavailable", status=503): ...
+class BackendUnavailable(
+    EAkteError, code="backend_unavailable", status=503, outcome=Outcome.OUTAGE
+): ...
 
 
 class BlobExists(Conflict, code="blob_exists"): ...

@@ -65,7 +65,7 @@ from ingest.textlayer import PageContent, layered_page_pdf, page_contents, page_
 from ingest.validation import PDF
 from records import audit
 from records.duplicates import batch_message
-from records.jobs import ClaimedJob, complete, hold
+from records.jobs import ClaimedJob, complete, hold, index_behind
 from records.models import SCAN_FIELDS, Document, DroppedPage, Page, ScanBatch
 from records.reindex import (
     OUTBOX_DOCUMENT,
@@ -795,9 +795,22 @@ def _index_and_complete(
     document_ids: list[uuid.UUID],
     outbox_rows: list[int] | None = None,
 ) -> None:
-    """Write the entries; then the job is done and their outbox rows go, in one commit. When
-    the index cannot be written the job is retried as before (and the rows stay)."""
-    reindex_documents(runtime, document_ids)
+    """Write the entries; then the job is done and their outbox rows go, in one commit.
+
+    When the index cannot be written (down, refusing), the job is done all the same: the
+    documents are filed and in the Postkorb, and their entries wait in the index outbox, which
+    the drainer (records.index_outbox) writes once the index answers; the batch tells the desk.
+    Retrying the job would only write the same entries again, and an index outage that
+    outlasts the attempts would leave a processed batch looking failed."""
+    try:
+        reindex_documents(runtime, document_ids)
+    except Exception as exc:  # noqa: BLE001 - every index failure is caught up by the outbox
+        # The type only: an index's error text can quote document content.
+        log.warning("job %s: index entries wait in the outbox (%s)", job.id, type(exc).__name__)
+        with transaction(runtime.sessions) as session:
+            complete(session, job)
+            index_behind(session, job)
+        return
     with transaction(runtime.sessions) as session:
         complete(session, job)
         drop_index_writes(session, outbox_rows or [])

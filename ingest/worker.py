@@ -104,6 +104,11 @@ def _record_failure(runtime: Runtime, job: ClaimedJob, exc: Exception) -> Outcom
         log.error("job %s waits %.0f s for the installation to be fixed: %s", job.id, wait, exc)
         message = f"Die Verarbeitung wartet auf die Administration: {exc}"
         fail(runtime.sessions, job, message[:2000], permanent=False, wait_seconds=wait)
+    elif outcome is Outcome.OUTAGE:
+        wait = runtime.settings.job_outage_retry_seconds
+        log.error("job %s waits %.0f s for a backend: %s", job.id, wait, exc)
+        message = f"Die Verarbeitung wartet, bis der Speicher wieder erreichbar ist: {exc}"
+        fail(runtime.sessions, job, message[:2000], permanent=False, wait_seconds=wait)
     else:
         log.error("job %s failed (attempt %s)", job.id, job.attempt, exc_info=exc)
         message = f"Technischer Fehler bei Versuch {job.attempt}: {type(exc).__name__}: {exc}"

@@ -31,6 +31,14 @@ INDEX_BEHIND = (
 )
 
 
+# A batch whose documents were filed while the index could not be written: its entries wait in
+# the index outbox (ingest.pipeline._index_and_complete, records.index_outbox).
+INDEX_WAITING = (
+    "Die Dokumente sind abgelegt; die Suche findet sie, sobald der Suchindex wieder erreichbar "
+    "ist (sie werden automatisch nachgetragen)."
+)
+
+
 @dataclass(frozen=True)
 class ClaimedJob:
     id: int
@@ -179,6 +187,14 @@ def fail(
             row.lease_expires_at = None
             row.not_before = now + timedelta(seconds=RETRY_DELAY_SECONDS * row.attempts)
         return row.state
+
+
+def index_behind(session: Session, job: ClaimedJob) -> None:
+    """The desk is told that the job's batch is filed but not yet found by search."""
+    row = session.get(Job, job.id)
+    batch = session.get(ScanBatch, row.batch_id) if row is not None and row.batch_id else None
+    if batch is not None and INDEX_WAITING not in (batch.status_message or ""):
+        batch.status_message = ". ".join(filter(None, (batch.status_message, INDEX_WAITING)))
 
 
 def _give_up(session: Session, job: Job, now) -> None:  # type: ignore[no-untyped-def]
