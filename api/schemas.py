@@ -1178,10 +1178,20 @@ class SearchOut(Out):
 # --- operations ---------------------------------------------------------------------------
 
 
+class NodeStateOut(Out):
+    """One node of a backend; `detail` in German (role, state)."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+
+
 class BackendStateOut(Out):
     backend: str
     ok: bool
     detail: str = ""
+    # issue 20: every configured node (OpenSearch nodes, MinIO endpoints, PostgreSQL hosts).
+    nodes: list[NodeStateOut] = []
     # issue 20, outbox20: on the search index, the entries still to be written (the index
     # outbox) and the age of the oldest in seconds; administrators only.
     pending_writes: int | None = None

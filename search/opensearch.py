@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import NotFoundError, OpenSearchException, RequestError
 
 from core.errors import BackendUnavailable, ConfigurationError
-from core.health import BackendState
+from core.health import BackendState, NodeState
 from search.analysis import compound_key
 from search.base import (
     COMPOUND_BOOST,
@@ -432,7 +433,30 @@ class OpenSearchIndex:
         if len(self.hosts) > 1:
             # A cluster: how many nodes are in it (a lost one shows before the index turns red).
             detail += f", {health.get('number_of_nodes', '?')} Knoten"
-        return BackendState("opensearch", status in ("green", "yellow"), detail)
+        return BackendState(
+            "opensearch", status in ("green", "yellow"), detail, nodes=self._nodes()
+        )
+
+    def _nodes(self) -> tuple[NodeState, ...]:
+        """Every configured host: the node answering there (name, roles, heap) or "fehlt"."""
+        try:
+            rows = self.client.cat.nodes(
+                format="json", h="name,http_address,node.role,cluster_manager,heap.percent"
+            )
+        except Exception:  # noqa: BLE001 - health reports what it can
+            rows = []
+        by_address = {str(row.get("http_address", "")): row for row in rows}
+        nodes = []
+        for host in self.hosts:
+            address = urlsplit(host).netloc.rsplit("@", 1)[-1]
+            row = by_address.get(address)
+            if row is None:
+                nodes.append(NodeState(address, False, "nicht im Cluster oder nicht erreichbar"))
+                continue
+            manager = ", Cluster-Manager" if row.get("cluster_manager") == "*" else ""
+            detail = f"Knoten {row.get('name')}{manager}, Heap {row.get('heap.percent')} %"
+            nodes.append(NodeState(address, True, detail))
+        return tuple(nodes)
 
     def close(self) -> None:
         self.client.close()

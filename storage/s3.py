@@ -23,6 +23,7 @@ from urllib3 import PoolManager, Timeout
 
 from core.db import utcnow
 from core.errors import BackendUnavailable, BlobExists, BlobMissing, ConfigurationError
+from core.health import NodeState
 from storage.base import CHUNK, BackendState, BlobInfo, check_key, copy_stream, verified_chunks
 from storage.retry import RetryPolicy, is_connection_error, with_retries
 
@@ -288,22 +289,30 @@ class S3BlobStore:
         return latest
 
     def ping(self) -> BackendState:
-        """Asks every endpoint once (no retries: health answers at once); up while one does."""
+        """Asks every endpoint once (no retries: health answers at once); up while one does.
+        Each endpoint is listed as a node with its answer."""
         answers: list[bool] = []
+        nodes: list[NodeState] = []
         failure = ""
-        for client in self.clients:
+        for address, client in zip(self.endpoints, self.clients, strict=True):
             try:
-                answers.append(client.bucket_exists(self.bucket))
+                exists = client.bucket_exists(self.bucket)
             except Exception as exc:  # noqa: BLE001 - any failure means "not reachable" here
-                failure = failure or f"{type(exc).__name__}: {exc}"[:300]
+                reason = f"{type(exc).__name__}: {exc}"[:300]
+                failure = failure or reason
+                nodes.append(NodeState(address, False, f"nicht erreichbar ({type(exc).__name__})"))
+                continue
+            answers.append(exists)
+            nodes.append(NodeState(address, exists, "erreichbar" if exists else "Bucket fehlt"))
+        found = tuple(nodes)
         if not answers:
-            return BackendState("s3", False, failure)
+            return BackendState("s3", False, failure, nodes=found)
         if not any(answers):
-            return BackendState("s3", False, f"Bucket {self.bucket} fehlt")
+            return BackendState("s3", False, f"Bucket {self.bucket} fehlt", nodes=found)
         if len(self.clients) == 1:
-            return BackendState("s3", True, self.bucket)
+            return BackendState("s3", True, self.bucket, nodes=found)
         reached = f"{len(answers)} von {len(self.clients)} Endpunkten erreichbar"
-        return BackendState("s3", True, f"{self.bucket} ({reached})")
+        return BackendState("s3", True, f"{self.bucket} ({reached})", nodes=found)
 
 
 def _version_retention(

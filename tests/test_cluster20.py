@@ -33,6 +33,7 @@ from storage.retry import RetryPolicy, is_transient, with_retries
 from storage.s3 import S3BlobStore
 from tests.support import (
     OWN,
+    add_admin,
     client_for,
     file_indexed,
     load_people,
@@ -338,11 +339,16 @@ def test_an_opensearch_node_killed_search_and_indexing_go_on(
         assert found(cluster_runtime, during_word) == {during}
         state = cluster_runtime.index.ping()
         assert state.ok and state.detail.endswith("2 Knoten"), state
+        # /health lists every configured node: the killed one as gone.
+        assert [node.ok for node in state.nodes].count(False) == 1, state.nodes
+        assert len(state.nodes) == 3
     finally:
         drill(cluster, "restart", "opensearch", number)
     health = wait_green(cluster)
     assert health["number_of_nodes"] == 3
-    assert cluster_runtime.index.ping().detail == "Cluster green, 3 Knoten"
+    state = cluster_runtime.index.ping()
+    assert state.detail == "Cluster green, 3 Knoten"
+    assert all(node.ok for node in state.nodes) and len(state.nodes) == 3, state.nodes
     assert found(cluster_runtime, before_word) == {before}
     assert found(cluster_runtime, during_word) == {during}
 
@@ -364,6 +370,12 @@ def test_a_minio_process_killed_reads_and_writes_go_on(
         assert found(cluster_runtime, word) == {document_id}
         ping = cluster_runtime.blobs.ping()
         assert ping.ok and "3 von 4" in ping.detail, ping
+        # The administrator's /health names each endpoint and the one that is gone.
+        add_admin(cluster_runtime, "admin-minio-drill")
+        health = client_for(cluster_runtime, "admin-minio-drill").get("/health").json()
+        nodes = health["backends"]["blob_store"]["nodes"]
+        assert [node["ok"] for node in nodes] == [False, True, True, True], nodes
+        assert health["backends"]["search_index"]["nodes"][0]["ok"] is True
     finally:
         drill(cluster, "restart", "minio", "0")
     assert read_bytes(cluster_runtime.blobs, kept) == payload
@@ -393,6 +405,12 @@ def test_the_primary_stopped_and_the_standby_promoted_the_product_writes_again(
                 ids = {str(i) for i in session.scalars(select(Document.id))}
                 in_recovery = session.scalar(text("SELECT pg_is_in_recovery()"))
             assert in_recovery is False
+            # /health names both hosts: the old primary gone, the promoted standby writing.
+            hosts = fresh.database_state().nodes
+            assert [(node.ok, node.detail) for node in hosts].count(
+                (True, "Primär (schreibt)")
+            ) == 1, hosts
+            assert [node.ok for node in hosts].count(False) == 1, hosts
             assert {before, after} <= ids and len(ids) == documents + 1
             again, _ = letter(fresh)
             assert again not in ids
