@@ -430,9 +430,16 @@ def caseworkers(mail: Mail, count: int) -> list[Caseworker]:
 
 
 def caseworker_loop(
-    base: str, who: Caseworker, timings: Timings, stop: threading.Event, pause: float, seed: int
+    base: str,
+    who: Caseworker,
+    timings: Timings,
+    stop: threading.Event,
+    pause: float,
+    seed: int,
+    all_in: threading.Barrier,
 ) -> None:
-    """One caseworker's bounded loop: Postkorb, E-Akte, search, viewer, until stopped."""
+    """One caseworker's bounded loop: logged in (all of them before the desk starts, as at
+    the start of the day), then Postkorb, E-Akte, search, viewer, until stopped."""
     import httpx
 
     from tests.support import PASSWORD
@@ -444,6 +451,8 @@ def caseworker_loop(
             if timings.request(client, LOGIN, "POST", "/api/auth/login", json=login):
                 break
             stop.wait(2)
+        with suppress(threading.BrokenBarrierError):
+            all_in.wait(timeout=900)
         seen: list[str] = []
         step = 0
         while not stop.is_set():
@@ -804,14 +813,28 @@ def run_stack(name: str, mail: Mail, args: argparse.Namespace, scratch: Path) ->
             timings = Timings()
             desk = Desk(base, mail.batches, timings, not args.no_desk_check, stop_desk)
             desk_thread = threading.Thread(target=desk.run, daemon=True)
+            all_in = threading.Barrier(args.caseworkers + 1)
             for k, who in enumerate(caseworkers(mail, args.caseworkers)):
                 thread = threading.Thread(
                     target=caseworker_loop,
-                    args=(base, who, timings, stop_people, args.pause, args.seed * 1000 + k),
+                    args=(
+                        base,
+                        who,
+                        timings,
+                        stop_people,
+                        args.pause,
+                        args.seed * 1000 + k,
+                        all_in,
+                    ),
                     daemon=True,
                 )
                 thread.start()
                 people.append(thread)
+            try:  # every caseworker logged in; the clock starts with the desk
+                all_in.wait(timeout=900)
+            except threading.BrokenBarrierError:
+                print("  not every caseworker could log in", flush=True)
+            timings.started = time.monotonic()
             desk_thread.start()
             arrived = watch_arrivals(engine, mail, desk, timings, args, server)
             if arrived.get("last_in_postkorb_s") is not None:
@@ -892,11 +915,17 @@ def report(
 ) -> dict[str, Any]:
     by_endpoint: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
+    failed: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for endpoint, status, took, _ in timings.answers:
         by_endpoint[endpoint].append(took)
         if status == 0 or status >= 400:
             errors[endpoint] += 1
-    endpoints = {e: summary(by_endpoint[e], errors[e]) for e in sorted(by_endpoint)}
+            failed[endpoint][status] += 1  # 0: no answer
+    endpoints: dict[str, dict[str, Any]] = {
+        e: summary(by_endpoint[e], errors[e]) for e in sorted(by_endpoint)
+    }
+    for endpoint, statuses in failed.items():
+        endpoints[endpoint]["failed_statuses"] = dict(statuses)
     for endpoint in CASEWORKER_ENDPOINTS:
         endpoints.setdefault(endpoint, summary([], 0))
     caseworker = [(t, at) for e, _, t, at in timings.answers if e in CASEWORKER_ENDPOINTS]
