@@ -46,9 +46,10 @@ this 2-core machine: 33.3 pages per minute; caseworker p95 under 300 ms througho
   OpenSearch, when their pid files are in EAKTE_SERVICES_DIR) and the rest of the machine
   (/proc); the load average before and during the run.
 
-The product records no time per pipeline step (OCR seconds per page) where an outside process
-can read it; the batch records give processing seconds per page, which on this machine are
-almost all tesseract (bench/ocr_pipeline.py --profile).
+The product records no time per pipeline step (OCR seconds per page) in its database; the
+batch records give processing seconds per page, which on this machine are almost all tesseract
+(bench/ocr_pipeline.py --profile). Where the product answers /metrics, its samples about OCR,
+pages and the queue go into the JSON (`metrics_excerpt`).
 """
 
 from __future__ import annotations
@@ -618,6 +619,24 @@ def letter_outcomes(engine: Any, mail: Mail) -> dict[str, Any]:
     return {**counts, "not_found": missing[:20]}
 
 
+def metrics_excerpt(base: str) -> list[str]:
+    """The product's own pipeline figures, where it has /metrics (issue 20's metrics part):
+    the samples whose names speak of OCR, pages or the queue. Empty without /metrics."""
+    import httpx
+
+    try:
+        answer = httpx.get(f"{base}/metrics", timeout=30)
+    except httpx.HTTPError:
+        return []
+    if answer.status_code != 200:
+        return []
+    return [
+        line
+        for line in answer.text.splitlines()
+        if not line.startswith("#") and any(w in line for w in ("ocr", "page", "queue"))
+    ][:200]
+
+
 def batch_records(engine: Any) -> list[dict[str, Any]]:
     from sqlalchemy import text
 
@@ -847,6 +866,7 @@ def run_stack(name: str, mail: Mail, args: argparse.Namespace, scratch: Path) ->
             machine = cpu.finish()
             batches = batch_figures(batch_records(engine))
             letters = letter_outcomes(engine, mail)
+            metrics = metrics_excerpt(base)
         finally:
             stop_people.set()
             stop_desk.set()
@@ -854,6 +874,7 @@ def run_stack(name: str, mail: Mail, args: argparse.Namespace, scratch: Path) ->
             engine.dispose()
     result = report(name, mail, args, timings, arrived, batches, machine, desk, load_before)
     result["letter_outcomes"] = letters
+    result["metrics_excerpt"] = metrics
     result["all_arrived"] = result["all_arrived"] and letters["in_a_postkorb"] == len(mail.letters)
     return result
 
