@@ -739,7 +739,7 @@ class CpuWatch:
         self.thread.start()
 
     def _part(self, pid: int, parents: dict[int, int]) -> str | None:
-        chain = []
+        chain: list[int] = []
         while pid > 1 and len(chain) < 50:
             chain.append(pid)
             if pid == self.serve_pid:
