@@ -123,6 +123,10 @@ def worker(
     from ingest.worker import run_worker
 
     runtime = _runtime()
+    # Workers (and the tesseract they start) yield the CPU to the web processes, so that the
+    # caseworkers' pages keep answering while the day's mail is read (issue 20, load).
+    if runtime.settings.worker_nice:
+        os.nice(runtime.settings.worker_nice)
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: object) -> None:

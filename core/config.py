@@ -161,6 +161,9 @@ class Settings(BaseSettings):
     # A job that met an unreachable backend (blob store) waits this long, without using up an
     # attempt, and tries again (issue 20: a long storage outage loses no letter).
     job_outage_retry_seconds: float = Field(default=30.0, gt=0)
+    # How much lower a worker process's CPU priority is than the web app's (nice, 0-19): OCR
+    # uses every core it gets; the caseworkers' requests come first.
+    worker_nice: int = Field(default=10, ge=0, le=19)
 
     @model_validator(mode="after")
     def _check_mailbox(self) -> Settings:

@@ -168,6 +168,15 @@ def test_web_processes_and_workers_end_when_serve_is_killed(tmp_path: Path) -> N
         wait_for(lambda: health_answers(base), 180, "the server to come up", every=0.2)
         # serve, two web processes and one worker (and multiprocessing's helper).
         assert len(_processes_using(data)) >= 4
+        # The worker yields the CPU to the web processes (EAKTE_WORKER_NICE, default 10).
+        workers = [pid for pid in _processes_using(data) if b"worker" in _cmdline(pid)]
+        assert workers, "no worker process"
+        wait_for(
+            lambda: all(_nice(pid) - _nice(server.pid) == 10 for pid in workers),
+            30,
+            "the worker to lower its priority",
+            every=0.2,
+        )
         server.send_signal(signal.SIGKILL)  # a crash: nothing of serve runs to clean up
         server.wait(10)
         wait_for(lambda: not _processes_using(data), 30, "its processes to end", every=0.2)
@@ -176,6 +185,19 @@ def test_web_processes_and_workers_end_when_serve_is_killed(tmp_path: Path) -> N
     finally:
         for pid in _processes_using(data):
             os.kill(pid, signal.SIGKILL)
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _nice(pid: int) -> int:
+    """The process's nice value (/proc/PID/stat, the 19th field; the name may hold spaces)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[16])
 
 
 def _processes_using(data_dir: Path) -> list[int]:
