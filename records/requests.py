@@ -429,10 +429,17 @@ def create_request(
 
 
 def _request(
-    gate: Gate, request_id: int, action: str, *, as_records: bool = False, audited: bool = True
+    gate: Gate,
+    request_id: int,
+    action: str,
+    *,
+    as_records: bool = False,
+    audited: bool = True,
+    bg_number: str | None = None,
 ) -> tuple[DocumentRequest, Household]:
     """The request and its household, through need-to-know (or, `as_records`, as the file's
-    lifecycle metadata for the records manager's command line); an unknown id refused alike."""
+    lifecycle metadata for the records manager's command line); an unknown id refused alike.
+    `bg_number`: the file a page's form belongs to (another file's request is not found)."""
     request = gate.session.scalar(
         select(DocumentRequest)
         .where(DocumentRequest.id == request_id)
@@ -466,6 +473,8 @@ def _request(
                 object_id=request_id,
                 bg_number=request.household.bg_number,
             ) from None
+    if bg_number is not None and household.bg_number != bg_number.strip().upper():
+        raise NotFound("Diese Anforderung gibt es in dieser Akte nicht.")
     if audited:
         gate.record(
             action,
@@ -494,11 +503,15 @@ def remind(
     *,
     today: date,
     land: str = DEFAULT_LAND,
+    bg_number: str | None = None,
 ) -> Created:
     """The same letter marked Erinnerung, with only the missing items and the new deadline;
-    filed as outgoing; the request's deadline and its open follow-up move."""
+    filed as outgoing; the request's deadline and its open follow-up move. `bg_number`: the
+    file the page's form belongs to (another file's request is not found)."""
     session = gate.session
-    request, household = _request(gate, request_id, "request.reminded", audited=False)
+    request, household = _request(
+        gate, request_id, "request.reminded", audited=False, bg_number=bg_number
+    )
     _refuse_if_handed_over(household)
     if request.state != "open":
         raise InvalidInput(
@@ -569,9 +582,9 @@ def withdraw(
     "Frist abgelaufen"), and when, who and why are kept on the request (its history shows
     them). Same rule as a reminder: need-to-know, not on a file handed over.
     `bg_number`: the file the page's form belongs to (another file's request is not found)."""
-    request, household = _request(gate, request_id, "request.withdrawn", audited=False)
-    if bg_number is not None and household.bg_number != bg_number.strip().upper():
-        raise NotFound("Diese Anforderung gibt es in dieser Akte nicht.")
+    request, household = _request(
+        gate, request_id, "request.withdrawn", audited=False, bg_number=bg_number
+    )
     _refuse_if_handed_over(household)
     reason = " ".join(reason.split())
     if not reason:

@@ -14,6 +14,7 @@ records.request_replies (replies19). Everything goes through records.requests an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from urllib.parse import quote
@@ -25,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import RuntimeDep, current_user, get_type_names
 from core.dates import german, local_today
 from core.db import run_after_commit, transaction
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput
 from records import requests as service
 from records.access import Capability, Gate
 from records.models import User
@@ -169,6 +170,38 @@ async def create_form(bg_number: str, request: Request, runtime: RuntimeDep) -> 
     return await run_in_threadpool(save)
 
 
+def _saved(
+    request: Request,
+    runtime: Runtime,
+    user: User,
+    bg_number: str,
+    request_id: int,
+    form_value: tuple[str, str],
+    change: Callable[[Gate], object],
+    said: str,
+) -> Response:
+    """One change to one request of the file in its own unit of work: back to the request
+    with `said`, or the page again with the German error at the form's field
+    (`form_value`: the field's id and what was typed)."""
+    field, raw = form_value
+    try:
+        with transaction(runtime.sessions) as session:
+            change(Gate(session, user))
+        run_after_commit(session)
+    except InvalidInput as error:
+        return _page(
+            request,
+            runtime,
+            user,
+            bg_number,
+            status_code=422,
+            errors={field: error.message},
+            values={field: raw},
+        )
+    target = f"/akte/{quote(bg_number)}?gespeichert={said}#anforderung-{request_id}"
+    return RedirectResponse(target, status_code=303)
+
+
 @router.post("/akte/{bg_number}/anforderungen/{request_id}/erinnerung", response_class=HTMLResponse)
 async def remind_form(
     bg_number: str, request_id: int, request: Request, runtime: RuntimeDep
@@ -191,26 +224,18 @@ async def remind_form(
                 errors={field: "Bitte eine neue Frist als Datum angeben."},
                 values={field: raw},
             )
-        try:
-            with transaction(runtime.sessions) as session:
-                gate = Gate(session, user)
-                view = service.request_view(gate, request_id, today=local_today())
-                if view.bg_number != bg_number.strip().upper():
-                    raise NotFound("Diese Anforderung gibt es in dieser Akte nicht.")
-                service.remind(gate, runtime, request_id, due, today=local_today())
-            run_after_commit(session)
-        except InvalidInput as error:
-            return _page(
-                request,
-                runtime,
-                user,
-                bg_number,
-                status_code=422,
-                errors={field: error.message},
-                values={field: raw},
-            )
-        target = f"/akte/{quote(bg_number)}?gespeichert=erinnerung#anforderung-{request_id}"
-        return RedirectResponse(target, status_code=303)
+        return _saved(
+            request,
+            runtime,
+            user,
+            bg_number,
+            request_id,
+            (field, raw),
+            lambda gate: service.remind(
+                gate, runtime, request_id, due, today=local_today(), bg_number=bg_number
+            ),
+            "erinnerung",
+        )
 
     return await run_in_threadpool(save)
 
@@ -224,24 +249,18 @@ async def withdraw_form(
     user = await run_in_threadpool(current_user, request, runtime)
     form = await request.form(max_files=0, max_fields=10)
     reason = str(form.get("reason", "")).strip()[:1000]
-    field = f"withdraw-{request_id}"
 
     def save() -> Response:
-        try:
-            with transaction(runtime.sessions) as session:
-                service.withdraw(Gate(session, user), request_id, reason, bg_number=bg_number)
-        except InvalidInput as error:
-            return _page(
-                request,
-                runtime,
-                user,
-                bg_number,
-                status_code=422,
-                errors={field: error.message},
-                values={field: reason},
-            )
-        target = f"/akte/{quote(bg_number)}?gespeichert=zurueckgenommen#anforderung-{request_id}"
-        return RedirectResponse(target, status_code=303)
+        return _saved(
+            request,
+            runtime,
+            user,
+            bg_number,
+            request_id,
+            (f"withdraw-{request_id}", reason),
+            lambda gate: service.withdraw(gate, request_id, reason, bg_number=bg_number),
+            "zurueckgenommen",
+        )
 
     return await run_in_threadpool(save)
 
