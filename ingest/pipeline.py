@@ -38,6 +38,7 @@ from core.errors import (
     PermanentFailure,
     UnreadablePage,
 )
+from core.faults import fault_point  # issue 20: crash tests (tests/test_crash20.py)
 from ingest.archive_pdf import write_pdfa
 from ingest.filing import (
     catalogue_for,
@@ -539,6 +540,7 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
             raise PermanentFailure(f"Datei nicht lesbar: {exc}") from exc
         except Cancelled:
             raise LeaseLost(f"job {job.id} given up while reading pages") from None
+        fault_point("pipeline.pages_read")
 
         # A file put into a household's file by hand is one document, whatever it contains.
         documents = split_documents(pages) if not preset else _one_document(pages)
@@ -563,6 +565,7 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
             with transaction(runtime.sessions) as session:
                 texts = [[p.ocr.text if p.ocr else "" for p in pages] for pages in documents]
                 recognitions = list(recognise_all(session, settings, texts, [sender] * len(texts)))
+        fault_point("pipeline.before_commit")
         _commit(runtime, job, batch_id, source_name, pages, documents, stored, recognitions, sheets)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -767,6 +770,7 @@ def _commit(
         # _finish_processed).
         hold(session, job)
         after_commit(session, functools.partial(metrics.count_filed, len(pages), outcomes))
+        after_commit(session, functools.partial(fault_point, "pipeline.after_commit"))
         new = [entry.document_id for entry in stored]
         # issue 20: the entries to write are also rows of the index outbox, committed with the
         # documents: should every attempt of the job fail at the index, the drainer
@@ -797,7 +801,9 @@ def _index_and_complete(
 ) -> None:
     """Write the entries; then the job is done and their outbox rows go, in one commit. When
     the index cannot be written the job is retried as before (and the rows stay)."""
+    fault_point("pipeline.before_index")
     reindex_documents(runtime, document_ids)
+    fault_point("pipeline.after_index")
     with transaction(runtime.sessions) as session:
         complete(session, job)
         drop_index_writes(session, outbox_rows or [])
