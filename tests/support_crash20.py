@@ -24,9 +24,18 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from core.config import Settings
-from core.db import transaction
-from records.models import Document, Household, InboxItem, IndexOutbox, Job, Page, ScanBatch
-from records.models import Team, User
+from core.db import transaction, utcnow
+from records.models import (
+    Document,
+    Household,
+    InboxItem,
+    IndexOutbox,
+    Job,
+    Page,
+    ScanBatch,
+    Team,
+    User,
+)
 from records.runtime import Runtime
 from search.base import CLEARING_ACCESS, SearchQuery
 from storage.base import sha256_of_file
@@ -171,6 +180,13 @@ def upload_to_killed_web(settings: Settings, fault: str, upload: Path, login: st
     return failure
 
 
+def lease_ran_out(runtime: Runtime) -> bool:
+    """Whether no job is held by a living lease (a killed worker's has run out)."""
+    with transaction(runtime.sessions, read_only=True) as session:
+        leases = session.scalars(select(Job.lease_expires_at).where(Job.state == "running"))
+        return all(until is None or until < utcnow() for until in leases)
+
+
 _ATTEMPT = re.compile(r"^renditions/([0-9a-f-]{36})/a(\d+)/")
 
 
@@ -188,9 +204,13 @@ def blob_keys(runtime: Runtime) -> dict[str, str | None]:
             if document.scan_record_key:
                 named[document.scan_record_key] = document.scan_record_sha256
         for page in session.scalars(select(Page)):
-            named[page.image_key] = page.image_sha256
-            named[page.thumb_key] = page.thumb_sha256
-            named[page.words_key] = page.words_sha256
+            for key, sha in (
+                (page.image_key, page.image_sha256),
+                (page.thumb_key, page.thumb_sha256),
+                (page.words_key, page.words_sha256),
+            ):
+                if key:
+                    named[key] = sha
     return named
 
 
@@ -269,10 +289,16 @@ def end_state(runtime: Runtime, originals: dict[str, str]) -> dict[str, Any]:
             for b in session.scalars(select(ScanBatch))
         )
         jobs = Counter(job.state for job in session.scalars(select(Job)))
+        names = {b.id: originals.get(b.original_sha256) for b in session.scalars(select(ScanBatch))}
+        attempts = sorted(
+            (names.get(job.batch_id) if job.batch_id else None, job.attempts)
+            for job in session.scalars(select(Job))
+        )
     return {
         "documents": sorted(documents, key=repr),
         "batches": sorted(batches.items()),
         "jobs": sorted(jobs.items()),
+        "attempts": attempts,  # per job, by the name of its original
     }
 
 
