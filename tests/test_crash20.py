@@ -8,6 +8,10 @@ The clean run is made once per module; every case has a fresh database, bucket a
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +23,7 @@ from core.faults import POINTS
 from ingest.intake import original_key
 from records.index_outbox import drain_all
 from records.runtime import Runtime
-from tests.support import client_for, load_people, wait_for, work_until_idle
+from tests.support import REPO, client_for, load_people, wait_for, work_until_idle
 from tests.support_crash20 import (
     blob_check,
     crash_input,
@@ -31,8 +35,6 @@ from tests.support_crash20 import (
     names_by_sha256,
     upload_to_killed_web,
 )
-
-pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 DESK = "post.1"
 
@@ -78,6 +80,8 @@ def crash_runtime(tmp_path: Path) -> Iterator[Runtime]:
             runtime.close()
 
 
+@pytest.mark.services
+@pytest.mark.slow
 def test_the_clean_run_files_every_letter_once(clean: dict[str, Any]) -> None:
     # The reference the crashed runs are held to: two batches, three documents, each in a
     # Postkorb, all indexed, every blob there, nothing stray in the bucket.
@@ -98,6 +102,8 @@ STALE_RENDITIONS = {"pipeline.before_commit"}
 OUTBOX_LEFT = {"pipeline.after_commit", "pipeline.before_index", "pipeline.after_index"}
 
 
+@pytest.mark.services
+@pytest.mark.slow
 @pytest.mark.parametrize("point", [p for p in POINTS if p.startswith("pipeline.")])
 def test_a_worker_killed_at_a_step_leaves_the_same_end_state(
     point: str, clean: dict[str, Any], letters: list[Path], crash_runtime: Runtime
@@ -111,6 +117,8 @@ def test_a_worker_killed_at_a_step_leaves_the_same_end_state(
     _assert_like_clean(runtime, letters, clean, point, retries=1)
 
 
+@pytest.mark.services
+@pytest.mark.slow
 @pytest.mark.parametrize("point", ["pipeline.before_index", "pipeline.after_index"])
 def test_a_retry_killed_again_at_the_index_leaves_the_same_end_state(
     point: str, clean: dict[str, Any], letters: list[Path], crash_runtime: Runtime
@@ -126,6 +134,8 @@ def test_a_retry_killed_again_at_the_index_leaves_the_same_end_state(
     _assert_like_clean(runtime, letters, clean, point, retries=2)
 
 
+@pytest.mark.services
+@pytest.mark.slow
 def test_a_web_process_killed_after_storing_the_original_loses_and_doubles_nothing(
     clean: dict[str, Any], letters: list[Path], crash_runtime: Runtime
 ) -> None:
@@ -168,3 +178,25 @@ def _assert_like_clean(
         index = index_state(runtime)
         assert index["outbox"] == 0
         assert index["entries"] == clean["index"]["searchable"] and index["missed"] == []
+
+
+def test_a_fault_point_kills_its_process_only_when_named_and_due() -> None:
+    program = (
+        "from core.faults import fault_point\n"
+        "fault_point('pipeline.pages_read')\n"  # another point: nothing happens
+        "fault_point('pipeline.before_commit')\n"  # the first hit, EAKTE_FAULT_AFTER=2
+        "print('after the first hit', flush=True)\n"
+        "fault_point('pipeline.before_commit')\n"
+        "print('never')\n"
+    )
+    env = dict(os.environ, EAKTE_FAULT_POINT="pipeline.before_commit", EAKTE_FAULT_AFTER="2")
+    killed = subprocess.run(
+        [sys.executable, "-c", program], env=env, cwd=REPO, capture_output=True, text=True
+    )
+    assert killed.returncode == -signal.SIGKILL
+    assert killed.stdout == "after the first hit\n"
+    env.pop("EAKTE_FAULT_POINT")
+    unset = subprocess.run(
+        [sys.executable, "-c", program], env=env, cwd=REPO, capture_output=True, text=True
+    )
+    assert (unset.returncode, unset.stdout) == (0, "after the first hit\nnever\n")
