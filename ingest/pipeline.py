@@ -453,12 +453,16 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
         original_key, source_name = batch.original_key, batch.source_name
         received_at = batch.received_at
         preset = batch.preset_household_id is not None
+    work_root = settings.data_dir / "work"
+    work_root.mkdir(parents=True, exist_ok=True)
+    # issue 20: a worker killed in an earlier attempt left its pages (client data) on this disk;
+    # the job is ours now, so what an earlier attempt of it left here goes.
+    for left in work_root.glob(f"job-{job.id}-*"):
+        shutil.rmtree(left, ignore_errors=True)
     if finished:
         _finish_processed(runtime, job, batch_id)
         return
 
-    work_root = settings.data_dir / "work"
-    work_root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-", dir=work_root))
     sender: str | None = None  # an e-mail's From address: evidence of who wrote
     try:

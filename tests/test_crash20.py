@@ -163,6 +163,8 @@ def _assert_like_clean(
     assert state["jobs"] == clean["jobs"]
     # The killed job was taken up again (once per kill), the other one ran once.
     assert dict(state["attempts"]) == {letters[0].name: 1 + retries, letters[1].name: 1}
+    # No page images of the killed attempt are left on the worker's disk (client data).
+    assert list((runtime.settings.data_dir / "work").glob("job-*")) == []
     blobs = blob_check(runtime)
     assert blobs["broken"] == []  # every blob the database names is there and verifies
     assert blobs["other"] == []  # nothing stray but what the product tolerates
