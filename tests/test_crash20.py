@@ -154,6 +154,21 @@ def test_a_web_process_killed_after_storing_the_original_loses_and_doubles_nothi
     _assert_like_clean(runtime, letters, clean, "intake.original_stored", retries=0)
 
 
+@pytest.mark.services
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 20, found by the crash tests: a web process killed during an upload leaves "
+    "the spooled scan (client data) in <data>/incoming for good; nothing clears that folder "
+    "(ingest.uploads._spool, a task for housekeeping)",
+)
+def test_a_web_process_killed_during_an_upload_leaves_no_scan_on_its_disk(
+    letters: list[Path], crash_runtime: Runtime
+) -> None:
+    upload_to_killed_web(crash_runtime.settings, "intake.original_stored", letters[1], DESK)
+    assert list((crash_runtime.settings.data_dir / "incoming").glob("upload-*")) == []
+
+
 def _assert_like_clean(
     runtime: Runtime, letters: list[Path], clean: dict[str, Any], point: str, retries: int
 ) -> None:
