@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from core.dates import german, local_date
 from core.db import transaction
 from core.errors import BlobExists, BlobMissing, UploadRejected
+from core.faults import fault_point
 from ingest.validation import Inspected, inspect_upload, safe_source_name
 from records import audit
 from records.jobs import enqueue
@@ -128,6 +129,7 @@ def accept_file(
         )
     sha256 = sha256_of_file(path)
     key = keep_original(runtime.blobs, path, sha256)
+    fault_point("intake.original_stored")  # issue 20: crash tests (core.faults)
     with transaction(runtime.sessions) as session:
         earlier = _earlier_delivery(session, sha256)
         batch = ScanBatch(

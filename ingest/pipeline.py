@@ -38,6 +38,7 @@ from core.errors import (
     PermanentFailure,
     UnreadablePage,
 )
+from core.faults import fault_point  # issue 20: crash tests (tests/test_crash20.py)
 from ingest.archive_pdf import write_pdfa
 from ingest.filing import (
     catalogue_for,
@@ -71,6 +72,7 @@ from records.reindex import (
     OUTBOX_DOCUMENT,
     drop_index_writes,
     enqueue_index_writes,
+    pending_index_writes_of,
     reindex_documents,
 )
 from records.runtime import Runtime
@@ -452,12 +454,16 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
         original_key, source_name = batch.original_key, batch.source_name
         received_at = batch.received_at
         preset = batch.preset_household_id is not None
+    work_root = settings.data_dir / "work"
+    work_root.mkdir(parents=True, exist_ok=True)
+    # issue 20: a worker killed in an earlier attempt left its pages (client data) on this disk;
+    # the job is ours now, so what an earlier attempt of it left here goes.
+    for left in work_root.glob(f"job-{job.id}-*"):
+        shutil.rmtree(left, ignore_errors=True)
     if finished:
         _finish_processed(runtime, job, batch_id)
         return
 
-    work_root = settings.data_dir / "work"
-    work_root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-", dir=work_root))
     sender: str | None = None  # an e-mail's From address: evidence of who wrote
     try:
@@ -539,6 +545,7 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
             raise PermanentFailure(f"Datei nicht lesbar: {exc}") from exc
         except Cancelled:
             raise LeaseLost(f"job {job.id} given up while reading pages") from None
+        fault_point("pipeline.pages_read")
 
         # A file put into a household's file by hand is one document, whatever it contains.
         documents = split_documents(pages) if not preset else _one_document(pages)
@@ -563,6 +570,7 @@ def process_batch(runtime: Runtime, job: ClaimedJob, still_wanted: Callable[[], 
             with transaction(runtime.sessions) as session:
                 texts = [[p.ocr.text if p.ocr else "" for p in pages] for pages in documents]
                 recognitions = list(recognise_all(session, settings, texts, [sender] * len(texts)))
+        fault_point("pipeline.before_commit")
         _commit(runtime, job, batch_id, source_name, pages, documents, stored, recognitions, sheets)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -767,6 +775,7 @@ def _commit(
         # _finish_processed).
         hold(session, job)
         after_commit(session, functools.partial(metrics.count_filed, len(pages), outcomes))
+        after_commit(session, functools.partial(fault_point, "pipeline.after_commit"))
         new = [entry.document_id for entry in stored]
         # issue 20: the entries to write are also rows of the index outbox, committed with the
         # documents: should every attempt of the job fail at the index, the drainer
@@ -802,6 +811,7 @@ def _index_and_complete(
     the drainer (records.index_outbox) writes once the index answers; the batch tells the desk.
     Retrying the job would only write the same entries again, and an index outage that
     outlasts the attempts would leave a processed batch looking failed."""
+    fault_point("pipeline.before_index")
     try:
         reindex_documents(runtime, document_ids)
     except Exception as exc:  # noqa: BLE001 - every index failure is caught up by the outbox
@@ -811,6 +821,7 @@ def _index_and_complete(
             complete(session, job)
             index_behind(session, job)
         return
+    fault_point("pipeline.after_index")
     with transaction(runtime.sessions) as session:
         complete(session, job)
         drop_index_writes(session, outbox_rows or [])
@@ -821,5 +832,7 @@ def _finish_processed(runtime: Runtime, job: ClaimedJob, batch_id: uuid.UUID) ->
     written (the worker stopped after the commit): write them, then the job is done."""
     with transaction(runtime.sessions, read_only=True) as session:
         ids = list(session.scalars(select(Document.id).where(Document.batch_id == batch_id)))
+        # The rows the batch's commit queued for them go once the entries are written.
+        rows = pending_index_writes_of(session, OUTBOX_DOCUMENT, [str(i) for i in ids])
     log.info("batch %s was processed already; writing its index entries", batch_id)
-    _index_and_complete(runtime, job, ids)
+    _index_and_complete(runtime, job, ids, rows)

@@ -300,6 +300,35 @@ def prune_import_drafts(
     return DraftsReport(int(removed), days)
 
 
+SPOOL_PREFIX = "upload-"  # ingest.uploads._spool's files in <data>/incoming
+SPOOL_KEEP = timedelta(hours=1)  # an upload is stored within seconds of being spooled
+
+
+@dataclass(frozen=True)
+class SpoolReport:
+    removed: int
+
+    def german(self) -> str:
+        return f"Liegengebliebene Uploads: {self.removed} entfernt."
+
+
+def prune_upload_spool(settings: Settings, *, now: datetime | None = None) -> SpoolReport:
+    """Remove uploads spooled to `<data>/incoming` more than SPOOL_KEEP ago: a web process
+    killed while it stored one leaves the scan (client data) there, and nothing else would
+    ever read it again (the desk's upload failed; the desk hands the file in again)."""
+    cutoff = ((now or utcnow()) - SPOOL_KEEP).timestamp()
+    folder = settings.data_dir / "incoming"
+    removed = 0
+    for path in folder.glob(f"{SPOOL_PREFIX}*") if folder.is_dir() else ():
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue  # stored and removed by its upload meanwhile
+    return SpoolReport(removed)
+
+
 # --- the scheduled rounds in `eakte serve` --------------------------------------------------
 
 CHECK_SECONDS = 60
@@ -316,7 +345,8 @@ class _Task:
 
 def _tasks(sessions: sessionmaker[Session], settings: Settings, blobs: BlobStore) -> list[_Task]:
     tasks = [
-        _Task("drafts", DRAFTS_EVERY, lambda: prune_import_drafts(sessions, settings).german())
+        _Task("drafts", DRAFTS_EVERY, lambda: prune_import_drafts(sessions, settings).german()),
+        _Task("uploads", SPOOL_KEEP, lambda: prune_upload_spool(settings).german()),
     ]
     if locking(blobs) and settings.s3_lock_sweep_minutes > 0:
         tasks.append(
@@ -332,9 +362,10 @@ def _tasks(sessions: sessionmaker[Session], settings: Settings, blobs: BlobStore
 def run_scheduled(
     sessions: sessionmaker[Session], settings: Settings, blobs: BlobStore, stop: threading.Event
 ) -> None:
-    """Remove the drafts whose period ended (daily) and extend object locks (every
-    `s3_lock_sweep_minutes`) until stopped: a thread of `eakte serve`; a failing round is
-    logged and tried again at the next. The audit log is not pruned here: only by its job."""
+    """Remove the drafts whose period ended (daily) and uploads left spooled by a killed web
+    process (hourly), and extend object locks (every `s3_lock_sweep_minutes`) until stopped:
+    a thread of `eakte serve`; a failing round is logged and tried again at the next. The
+    audit log is not pruned here: only by its job."""
     tasks = _tasks(sessions, settings, blobs)
     while True:
         now = utcnow()

@@ -220,6 +220,18 @@ def drop_index_writes(session: Session, row_ids: list[int]) -> None:
         session.execute(delete(IndexOutbox).where(IndexOutbox.id.in_(row_ids)))
 
 
+def pending_index_writes_of(session: Session, kind: str, keys: list[str]) -> list[int]:
+    """The ids of the outbox rows waiting for these entries (read before they are written, so
+    that only these rows are removed afterwards)."""
+    if not keys:
+        return []
+    return list(
+        session.scalars(
+            select(IndexOutbox.id).where(IndexOutbox.kind == kind, IndexOutbox.key.in_(keys))
+        )
+    )
+
+
 def forget_index_writes(runtime: Runtime, row_ids: list[int]) -> None:
     """drop_index_writes in a short write transaction of its own."""
     if not row_ids:
