@@ -1,11 +1,12 @@
 """The pipeline's unit of work: the search index follows the commit of a batch's documents.
 
-A batch's documents, pages and inbox items are committed in one transaction; the index entries
-are written after that commit, and the job counts as done only then. If the index cannot be
-written (the index is down, the worker dies after the commit), the job is retried, and the retry
-finds the batch processed: it writes the index entries without reading the pages again, and
-nothing is filed twice. If the commit fails (another worker took the job over), the index does
-not know the documents either.
+A batch's documents, pages and inbox items are committed in one transaction, together with the
+index-outbox rows of their entries; the entries are written after that commit. If the index
+cannot be written (it is down), the job is done all the same and the outbox's drainer writes
+the entries once the index answers, without reading the pages again; if the worker dies after
+the commit, the retry finds the batch processed and only writes the entries. Nothing is filed
+twice. If the commit fails (another worker took the job over), the index does not know the
+documents either.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 
 import ingest.pipeline
 from core.db import transaction
+from records.index_outbox import drain_all, retry_now
 from records.jobs import LeaseLost
 from records.models import Document, InboxItem, Job
 from records.runtime import Runtime
@@ -67,7 +69,7 @@ def _counts(runtime: Runtime) -> tuple[int, int, str]:
     return int(documents or 0), int(items or 0), state
 
 
-def test_index_outage_after_the_commit_is_repaired_by_the_retry_without_reading_again(
+def test_index_outage_after_the_commit_is_caught_up_by_the_outbox_without_reading_again(
     sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runtime = sqlite_runtime
@@ -87,14 +89,18 @@ def test_index_outage_after_the_commit_is_repaired_by_the_retry_without_reading_
     # When the index failed, the documents were committed and in the caseworker's inbox,
     # but the job was not done yet.
     assert outage.seen == (1, 1, "running")
-    # The retry wrote the entry and finished the job without reading the page again.
-    runtime.index = outage.real
+    # The job is done once: its entry waits in the outbox, not in another attempt.
     assert _counts(runtime) == (1, 1, "done")
-    assert len(reads) == 1
-    assert len(_found(runtime)) == 1
+    assert _found(runtime) == []
     with transaction(runtime.sessions, read_only=True) as session:
         [job] = session.scalars(select(Job)).all()
-        assert job.attempts == 2
+        assert job.attempts == 1
+    # The index is back: the drainer writes the entry without reading the page again.
+    runtime.index = outage.real
+    retry_now(runtime)
+    assert drain_all(runtime) == 1
+    assert len(reads) == 1
+    assert len(_found(runtime)) == 1
 
 
 def test_a_commit_that_fails_leaves_no_index_entry(
