@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -598,7 +598,7 @@ def withdraw(
             f"Die Anforderung ist bereits {STATE_LABELS[request.state]}.", code="request_state"
         )
     request.state = "withdrawn"
-    request.withdrawn_at = utcnow()
+    request.withdrawn_at = local_now().astimezone(UTC)  # the product's clock
     request.withdrawn_by_login = gate.user.login
     request.withdrawal_reason = reason
     follow_up = _open_follow_up(gate.session, request.id)
