@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api.deps import RuntimeDep, current_user
+from core.dates import LOCAL_TZ
 from core.db import transaction
 from core.errors import NotAuthenticated, NotFound
 from records import oidc
@@ -18,6 +19,9 @@ from records.models import User
 from records.runtime import Runtime
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+# The office's time zone: a page's "today" is the office's (a browser set to another zone, or a
+# few minutes past midnight, must not call today's date a future one).
+templates.env.globals["office_timezone"] = LOCAL_TZ.key
 # The pages' scripts and styles, served under /static by the product app.
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 router = APIRouter(include_in_schema=False)

@@ -161,8 +161,16 @@ function shortcutAllowed(event) {
 }
 
 // Today in the browser's own calendar as an ISO date.
+// Today in the office's time zone (the page's data-timezone), not the browser's: the server
+// checks dates against the office's day.
 function todayIso() {
   const now = new Date();
+  const zone = document.documentElement.dataset.timezone;
+  if (zone) {
+    try {
+      return new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(now);
+    } catch (error) { /* an unknown zone: the browser's day below */ }
+  }
   return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
 }
 
