@@ -170,6 +170,14 @@ async def create_form(bg_number: str, request: Request, runtime: RuntimeDep) -> 
     return await run_in_threadpool(save)
 
 
+def _new_due(raw: str) -> date:
+    """The reminder's new deadline as typed; a German error at the field otherwise."""
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput("Bitte eine neue Frist als Datum angeben.") from None
+
+
 def _saved(
     request: Request,
     runtime: Runtime,
@@ -212,18 +220,6 @@ async def remind_form(
     field = f"remind-{request_id}"
 
     def save() -> Response:
-        try:
-            due = date.fromisoformat(raw)
-        except ValueError:
-            return _page(
-                request,
-                runtime,
-                user,
-                bg_number,
-                status_code=422,
-                errors={field: "Bitte eine neue Frist als Datum angeben."},
-                values={field: raw},
-            )
         return _saved(
             request,
             runtime,
@@ -232,7 +228,7 @@ async def remind_form(
             request_id,
             (field, raw),
             lambda gate: service.remind(
-                gate, runtime, request_id, due, today=local_today(), bg_number=bg_number
+                gate, runtime, request_id, _new_due(raw), today=local_today(), bg_number=bg_number
             ),
             "erinnerung",
         )
