@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -12,7 +13,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opensearchpy import OpenSearch, helpers
-from opensearchpy.exceptions import NotFoundError, OpenSearchException, RequestError
+from opensearchpy.exceptions import (
+    NotFoundError,
+    OpenSearchException,
+    RequestError,
+    TransportError,
+)
 
 from core.errors import BackendUnavailable, ConfigurationError
 from core.health import BackendState, NodeState
@@ -40,6 +46,17 @@ from search.base import (
 )
 
 log = logging.getLogger(__name__)
+
+# A search that finds no started shard is tried again after these pauses (1.5 s in all): a
+# shard is briefly not searchable right after its index was created by another process (seen
+# with several web processes starting together: "all shards failed" although the cluster's
+# health already said green) and while a node of a cluster restarts.
+_SHARD_RETRY_PAUSES = (0.1, 0.2, 0.4, 0.8)
+
+
+def _shards_not_ready(exc: OpenSearchException) -> bool:
+    return isinstance(exc, TransportError) and exc.status_code == 503
+
 
 # Raised whenever the mapping or the analysis changes; an index with another version is rebuilt
 # empty (it is derived data) and `eakte reindex` fills it again.
@@ -207,7 +224,25 @@ class OpenSearchIndex:
                 raise
         except OpenSearchException as exc:
             raise BackendUnavailable(f"OpenSearch nicht erreichbar: {exc}") from exc
+        self._wait_for_shards()
         self._ready = True
+
+    def _wait_for_shards(self) -> None:
+        """Until the index's primary shard is started: a process that finds the index just
+        created by another one (several web processes and workers start together) would
+        otherwise search it too early and get "all shards failed" (seen in bench/load.py)."""
+        try:
+            # `timeout` is OpenSearch's wait; the client's own keyword would be the socket's.
+            health = self.client.cluster.health(
+                index=self.index_name,
+                wait_for_status="yellow",
+                params={"timeout": "30s"},
+                request_timeout=35,
+            )
+        except OpenSearchException as exc:
+            raise BackendUnavailable(f"OpenSearch nicht erreichbar: {exc}") from exc
+        if health.get("timed_out"):
+            raise BackendUnavailable(f"OpenSearch-Index {self.index_name} ist nicht bereit.")
 
     def _keep_replicas(self) -> None:
         """An index made before EAKTE_OPENSEARCH_REPLICAS changed gets the configured number
@@ -418,10 +453,14 @@ class OpenSearchIndex:
                 name: {"terms": {"field": field, "size": FACET_SIZES[name]}}
                 for name, field in FACET_FIELDS.items()
             }
-        try:
-            return self.client.search(index=self.index_name, body=body)
-        except OpenSearchException as exc:
-            raise BackendUnavailable(f"Suche in OpenSearch fehlgeschlagen: {exc}") from exc
+        for pause in (*_SHARD_RETRY_PAUSES, None):
+            try:
+                return self.client.search(index=self.index_name, body=body)
+            except OpenSearchException as exc:
+                if pause is None or not _shards_not_ready(exc):
+                    raise BackendUnavailable(f"Suche in OpenSearch fehlgeschlagen: {exc}") from exc
+                time.sleep(pause)
+        raise AssertionError("unreachable")  # the last pass returns or raises
 
     def ping(self) -> BackendState:
         try:
