@@ -456,6 +456,10 @@ def caseworker_loop(
             stop.wait(2)
         with suppress(threading.BrokenBarrierError):
             all_in.wait(timeout=900)
+        # People who came in together do not click in the same millisecond: each starts
+        # somewhere within the first pause (20 first requests at one instant measured a
+        # queue, not the product).
+        stop.wait(rng.uniform(0, pause))
         seen: list[str] = []
         step = 0
         while not stop.is_set():
@@ -1012,6 +1016,9 @@ def report(
         "batches": batches,
         "machine": machine,
         "load_before": list(load_before),
+        # every timed request, for a look at when the slow ones came (endpoint, status,
+        # milliseconds, seconds since the caseworkers started)
+        "requests": [[e, status, round(t, 1), round(at, 2)] for e, status, t, at in timings.answers],
     }
 
 
