@@ -22,6 +22,17 @@ The points, in the order a letter passes them (tests/test_crash20.py kills at ea
 - `pipeline.after_index` (worker): the entries are in the index, the job is not yet done and the
   outbox rows are not yet removed.
 
+The desk's check in the web process (ingest.qa.approve_many, `POST /api/qa-approvals`), where
+the letters of a checked batch are released into the Postkorb:
+
+- `desk.before_commit`: every decision is made, none committed. The desk's request fails; the
+  desk approves again.
+- `desk.after_commit` (the first after-commit hook): the decisions stand; their transfer records
+  (records.blob_outbox) and index entries (records.reindex) are not yet stored; both outboxes
+  hold them for the drainer of `eakte serve` and the workers.
+- `desk.after_index` (the last after-commit hook): records and entries are stored; the process
+  dies before it answers the desk.
+
 Only for tests and drills: never set EAKTE_FAULT_POINT in an installation.
 """
 
@@ -44,6 +55,8 @@ POINTS = (
     "pipeline.before_index",
     "pipeline.after_index",
 )
+# The web process's own points (the desk's check); POINTS are the worker's and the intake's.
+DESK_POINTS = ("desk.before_commit", "desk.after_commit", "desk.after_index")
 
 
 def fault_point(name: str) -> None:

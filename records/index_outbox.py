@@ -27,6 +27,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from core.db import transaction, utcnow
+from records import blob_outbox
 from records.models import IndexOutbox
 from records.reindex import (
     OUTBOX_DOCUMENT,
@@ -180,10 +181,15 @@ def retry_now(runtime: Runtime) -> None:
 def run_draining(runtime: Runtime, stop: threading.Event) -> None:
     """Drain every `index_outbox_seconds` until stopped (a thread of serve and the workers);
     a round that filled its limit is followed by the next at once. A database or index that
-    is away is logged and tried again at the next round."""
+    is away is logged and tried again at the next round. The blob outbox is drained in the
+    same rounds."""
     every = runtime.settings.index_outbox_seconds
     while not stop.is_set():
         try:
+            # issue 20: the blobs a commit named but did not get to store (records.blob_outbox)
+            stored = blob_outbox.drain(runtime)
+            if stored:
+                log.info("blob outbox: %s blobs stored", stored)
             done = drain(runtime)
         except OperationalError as exc:
             log.warning("index outbox: database not available (%s)", str(exc.orig or exc)[:200])

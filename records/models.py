@@ -1276,3 +1276,26 @@ class IndexOutbox(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     next_try: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- issue 20: blobs a committed change names, still to be stored ---------------------------
+
+
+class BlobOutbox(Base):
+    """A small blob that a committed change names and that is stored after the commit (the
+    desk's transfer record, ingest.qa): written in the change's transaction with its bytes,
+    so a process killed between the commit and the store, or a blob store that is away then,
+    loses nothing; removed once the blob is stored (records.blob_outbox). Blob I/O never holds
+    the database's write lock, and a change that is rolled back leaves no stray blob."""
+
+    __tablename__ = "blob_outbox"
+    __table_args__ = (Index("ix_blob_outbox_due", "next_try", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(512))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_try: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
