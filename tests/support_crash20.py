@@ -69,7 +69,7 @@ def crash_input(folder: Path) -> list[Path]:
 
 
 @contextmanager
-def fresh_stack(data_dir: Path) -> Iterator[Settings]:
+def fresh_stack(data_dir: Path, **overrides: object) -> Iterator[Settings]:
     """Settings for the product on a new PostgreSQL database, a new MinIO bucket and a new
     OpenSearch index of the services scripts/test.sh started; the database and the index are
     removed afterwards (the bucket stays, as with the suite's own fixtures)."""
@@ -92,6 +92,7 @@ def fresh_stack(data_dir: Path) -> Iterator[Settings]:
         opensearch_url=opensearch_url,
         opensearch_index=index,
         job_lease_seconds=LEASE_SECONDS,
+        **overrides,
     )
     try:
         yield settings
@@ -138,6 +139,16 @@ def killed_worker(settings: Settings, fault: str, timeout: float = 300) -> None:
 def upload_to_killed_web(settings: Settings, fault: str, upload: Path, login: str) -> Exception:
     """The web application (uvicorn, one process) with the fault point set; `login` uploads
     `upload` at the desk's endpoint. Returns the error the client saw (the upload must fail)."""
+    files = {"file": (upload.name, upload.read_bytes())}
+    return request_to_killed_web(settings, fault, login, "POST", "/api/documents", files=files)
+
+
+def request_to_killed_web(
+    settings: Settings, fault: str, login: str, method: str, path: str, **request: Any
+) -> Exception:
+    """The web application (uvicorn, one process) with the fault point set; `login` signs in
+    and sends the request, which kills the process at the point. Returns the error the client
+    saw (the request must fail)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -161,22 +172,21 @@ def upload_to_killed_web(settings: Settings, fault: str, upload: Path, login: st
     failure: Exception | None = None
     try:
         wait_for(lambda: health_answers(base), 120, "the web process to answer")
-        with httpx.Client(base_url=base, timeout=120) as client:
+        with httpx.Client(base_url=base, timeout=120, headers={"Origin": base}) as client:
             signed_in = client.post("/api/auth/login", json={"login": login, "password": PASSWORD})
             assert signed_in.status_code == 200, signed_in.text
             try:
-                answer = client.post(
-                    "/api/documents", files={"file": (upload.name, upload.read_bytes())}
-                )
+                answer = client.request(method, path, **request)
             except httpx.TransportError as exc:
                 failure = exc
             else:
-                raise AssertionError(f"the upload did not fail: {answer.status_code}")
+                raise AssertionError(f"the request did not fail: {answer.status_code}")
         assert process.wait(30) == -signal.SIGKILL
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
+    assert failure is not None
     return failure
 
 
@@ -326,6 +336,31 @@ def index_state(runtime: Runtime) -> dict[str, Any]:
         "outbox": outbox,
         "missed": missed,
     }
+
+
+def approvals(runtime: Runtime) -> dict[str, Any]:
+    """The desk's bulk approval of every document still waiting for its check, each with its
+    page count as counted on paper."""
+    with transaction(runtime.sessions, read_only=True) as session:
+        waiting = session.scalars(
+            select(Document).where(Document.qa_status == "pending").order_by(Document.id)
+        ).all()
+        return {"documents": [{"id": str(d.id), "counted_pages": d.page_count} for d in waiting]}
+
+
+def qa_state(runtime: Runtime, originals: dict[str, str]) -> list[tuple[Any, ...]]:
+    """Per document (by original and page range): the desk's decision and whether it is still
+    held back from the Postkorb."""
+    with transaction(runtime.sessions, read_only=True) as session:
+        return sorted(
+            (
+                originals.get(d.original_sha256, d.original_sha256),
+                d.first_page,
+                d.qa_status,
+                d.held_for_qa,
+            )
+            for d in session.scalars(select(Document))
+        )
 
 
 def names_by_sha256(paths: list[Path]) -> dict[str, str]:

@@ -20,13 +20,15 @@ from typing import Any
 import pytest
 
 from app.runtime import build_runtime
-from core.db import utcnow
-from core.faults import POINTS
+from core.db import transaction, utcnow
+from core.faults import DESK_POINTS, POINTS
 from ingest.intake import original_key
+from records import blob_outbox, index_outbox
 from records.housekeeping import SPOOL_KEEP, prune_upload_spool
 from records.runtime import Runtime
 from tests.support import REPO, client_for, load_people, wait_for, work_until_idle
 from tests.support_crash20 import (
+    approvals,
     blob_check,
     crash_input,
     end_state,
@@ -35,6 +37,8 @@ from tests.support_crash20 import (
     killed_worker,
     lease_ran_out,
     names_by_sha256,
+    qa_state,
+    request_to_killed_web,
     upload_to_killed_web,
 )
 
@@ -170,6 +174,72 @@ def test_a_web_process_killed_during_an_upload_leaves_no_scan_on_its_disk(
     later = utcnow() + SPOOL_KEEP + timedelta(minutes=1)
     assert prune_upload_spool(crash_runtime.settings, now=later).removed == 1
     assert list((crash_runtime.settings.data_dir / "incoming").glob("upload-*")) == []
+
+
+@pytest.fixture(scope="module")
+def clean_approved(letters: list[Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The end state of a run with the desk's check, approved without a crash."""
+    with fresh_stack(tmp_path_factory.mktemp("approved") / "data", qa_required=True) as settings:
+        runtime = build_runtime(settings)
+        try:
+            load_people(runtime)
+            hand_in(runtime, letters)
+            work_until_idle(runtime)
+            answer = client_for(runtime, DESK).post("/api/qa-approvals", json=approvals(runtime))
+            assert answer.status_code == 200, answer.text
+            state = end_state(runtime, names_by_sha256(letters))
+            state["qa"] = qa_state(runtime, names_by_sha256(letters))
+            state["index"] = index_state(runtime)
+            state["blobs"] = blob_check(runtime)
+        finally:
+            runtime.close()
+    return state
+
+
+@pytest.mark.services
+@pytest.mark.slow
+@pytest.mark.parametrize("point", DESK_POINTS)
+def test_a_web_process_killed_while_the_desk_approves_leaves_the_same_end_state(
+    point: str, clean_approved: dict[str, Any], letters: list[Path], tmp_path: Path
+) -> None:
+    """The desk's check releases the letters into the Postkorb (the web process's step of the
+    pipeline); the process dies at the point. Afterwards the desk approves what is still
+    pending, and the drainer of serve and the workers stores what the commit left in the
+    outboxes (transfer records, index entries): the end state is the clean run's."""
+    with fresh_stack(tmp_path / "data", qa_required=True) as settings:
+        runtime = build_runtime(settings)
+        try:
+            load_people(runtime)
+            hand_in(runtime, letters)
+            work_until_idle(runtime)
+            names = names_by_sha256(letters)
+            before = qa_state(runtime, names)
+            request_to_killed_web(
+                settings, point, DESK, "POST", "/api/qa-approvals", json=approvals(runtime)
+            )
+            # Before the commit nothing was decided; after it, every decision stands.
+            after = before if point == "desk.before_commit" else clean_approved["qa"]
+            assert qa_state(runtime, names) == after
+            pending = approvals(runtime)
+            if pending["documents"]:  # the desk sees its request failed and approves again
+                again = client_for(runtime, DESK).post("/api/qa-approvals", json=pending)
+                assert again.status_code == 200, again.text
+            # What the drainer thread of `eakte serve` and the workers does, one round each.
+            blob_outbox.drain(runtime)
+            index_outbox.drain_all(runtime)
+            assert end_state(runtime, names)["documents"] == clean_approved["documents"]
+            assert qa_state(runtime, names) == clean_approved["qa"]
+            blobs = blob_check(runtime)
+            assert blobs["broken"] == []  # every transfer record the decisions name is stored
+            assert blobs["other"] == []  # and nothing stray
+            assert blobs["named"] == clean_approved["blobs"]["named"]
+            index = index_state(runtime)
+            assert index["entries"] == index["searchable"] == clean_approved["index"]["searchable"]
+            assert index["missed"] == [] and index["outbox"] == 0
+            with transaction(runtime.sessions, read_only=True) as session:
+                assert blob_outbox.lag(session) == 0
+        finally:
+            runtime.close()
 
 
 def _assert_like_clean(
