@@ -21,6 +21,7 @@ import functools
 import hashlib
 import io
 import logging
+import uuid
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select
@@ -79,7 +80,17 @@ def lag(session: Session) -> int:
 
 
 def _named(session: Session, key: str) -> bool:
-    return session.scalar(select(func.count()).where(Document.scan_record_key == key)) != 0
+    """Whether the document a transfer record's key names (`records/<document id>/...`) still
+    names this record: by the document's primary key, never a scan of all documents."""
+    parts = key.split("/")
+    try:
+        document_id = uuid.UUID(parts[1]) if len(parts) > 2 and parts[0] == "records" else None
+    except ValueError:
+        document_id = None
+    if document_id is None:
+        return True  # a key of another shape: stored as asked
+    document = session.get(Document, document_id)
+    return document is not None and document.scan_record_key == key
 
 
 def drain(runtime: Runtime, limit: int = DEFAULT_LIMIT) -> int:

@@ -6,6 +6,7 @@ is rolled back leaves no stray blob."""
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,12 +128,18 @@ def test_a_record_stored_before_the_row_was_removed_counts_as_stored(site: Site)
 
 def test_a_row_whose_record_no_document_names_is_dropped_without_a_blob(site: Site) -> None:
     runtime = site.runtime
+    assert _approve(site).status_code == 200
+    document = site.documents[0]
+    stale = [
+        f"records/{uuid.uuid4()}/transfervermerk-20261208T010000000000.json",  # no such document
+        f"records/{document}/transfervermerk-20200101T000000000000.json",  # replaced since
+    ]
     with transaction(runtime.sessions) as session:
-        session.add(
-            BlobOutbox(key="records/x/transfervermerk-old.json", content=b"{}", sha256="0" * 64)
-        )
-    assert blob_outbox.drain(runtime) == 1
-    assert not _exists(runtime, "records/x/transfervermerk-old.json")
+        for key in stale:
+            session.add(BlobOutbox(key=key, content=b"{}", sha256="0" * 64))
+    assert blob_outbox.drain(runtime) == 2
+    assert _waiting(runtime) == 0
+    assert not any(_exists(runtime, key) for key in stale)
 
 
 def test_a_refused_approval_leaves_neither_a_row_nor_a_blob(site: Site) -> None:
