@@ -8,9 +8,14 @@ A backup is a folder:
 - `blobs/<key>`: every object of the blob store, read through the product's storage API
   (each read checks the object's SHA-256);
 - `data/<name>`: small files of the data folder itself (the demo logins), embedded only;
-- `manifest.json`, written last: product version, schema revision, time, counts, every object
-  with size, SHA-256 and its object-lock date, and the SHA-256 of every file of the backup.
-  A folder without a manifest is an unfinished backup.
+- `objects.jsonl`: one line per object (key, size, SHA-256, object-lock mode and date),
+  written while the objects are copied, so that neither taking nor checking nor restoring a
+  backup holds the list of objects in memory (an IT service provider's ten million documents
+  are some forty million objects);
+- `manifest.json`, written last: product version, schema revision, time, counts, the number
+  of objects, and the SHA-256 of every file of the backup outside `blobs/` (`objects.jsonl`
+  included, which holds the objects' hashes). A folder without a manifest is an unfinished
+  backup.
 
 Consistency: the database is copied first, in one snapshot; the keys of every object it refers
 to are read in that same snapshot. The blobs are copied after it, so every object the copy
@@ -61,7 +66,9 @@ from storage import BlobStore
 from storage.base import CHUNK, RetentionLock, check_key
 
 MANIFEST = "manifest.json"
-FORMAT = 1
+OBJECTS_FILE = "objects.jsonl"
+# 2: the objects in objects.jsonl (1, before: a list in the manifest, held in memory).
+FORMAT = 2
 SQLITE_FILE = "database.sqlite3"
 PG_FILE = "database.pgdump"
 BLOB_DIR = "blobs"
@@ -425,34 +432,13 @@ def take_backup(
         else _snapshot_postgres(_owner_url(settings), out)
     )
     database_seconds = time.monotonic() - began
-    objects: list[dict[str, Any]] = []
-    total_bytes = 0
-    locks = 0
-    keys = list(list_keys(blobs))
-    failed: list[str] = []
-    for done, key in enumerate(keys, start=1):
-        try:
-            size, sha256 = _copy_out(blobs, key, out / BLOB_DIR / key)
-        except BlobMissing:
-            continue  # removed since the listing: only a problem if referenced (checked below)
-        except BlobCorrupted:
-            failed.append(key)
-            continue
-        mode, until = _lock_of(blobs, key)
-        locks += until is not None
-        objects.append(
-            {"key": key, "size": size, "sha256": sha256, "lock_mode": mode, "locked_until": until}
-        )
-        total_bytes += size
-        if on_progress:
-            on_progress("Objekte", done, len(keys))
-    if failed:
+    copied = _copy_objects(blobs, out, snapshot.keys, on_progress)
+    if copied.failed:
         raise BackupFailed(
-            f"Sicherung unvollständig, kein Manifest geschrieben: {len(failed)} Objekte der "
-            f"Ablage sind beschädigt (Prüfsumme stimmt nicht): {_listing(failed)}"
+            f"Sicherung unvollständig, kein Manifest geschrieben: {len(copied.failed)} Objekte "
+            f"der Ablage sind beschädigt (Prüfsumme stimmt nicht): {_listing(copied.failed)}"
         )
-    copied = {item["key"] for item in objects}
-    missing = sorted(snapshot.keys - copied)
+    missing = sorted(copied.not_found)
     if missing:
         raise BackupFailed(
             f"Sicherung unvollständig, kein Manifest geschrieben: {len(missing)} Objekte, auf "
@@ -468,18 +454,16 @@ def take_backup(
         "created_at": utcnow().isoformat(),
         "database": {"kind": snapshot.database, "file": snapshot.file},
         "blob_store": blobs.name,
-        "counts": {**snapshot.counts, "objects": len(objects), "bytes": total_bytes},
+        "counts": {**snapshot.counts, "objects": copied.count, "bytes": copied.bytes},
         "referenced_objects": len(snapshot.keys),
         "seconds": {
             "database": round(database_seconds, 2),
             "objects": round(time.monotonic() - began - database_seconds, 2),
         },
-        "objects": objects,
-        # The objects' hashes were taken from the bytes written; the rest is read again.
-        "files": {
-            **_file_hashes(out, skip=out / BLOB_DIR),
-            **{f"{BLOB_DIR}/{item['key']}": item["sha256"] for item in objects},
-        },
+        # The objects' hashes, taken from the bytes written, are lines of OBJECTS_FILE; the
+        # files outside blobs/ (that one included) are read again.
+        "objects": {"file": OBJECTS_FILE, "count": copied.count},
+        "files": _file_hashes(out, skip=out / BLOB_DIR),
     }
     os.sync()  # everything on disk before the manifest says the backup is complete
     manifest_sha256 = _write_manifest(out, manifest)
@@ -487,12 +471,51 @@ def take_backup(
         path=out,
         database=snapshot.database,
         documents=snapshot.counts.get("documents", 0),
-        objects=len(objects),
-        bytes=total_bytes,
+        objects=copied.count,
+        bytes=copied.bytes,
         seconds=time.monotonic() - began,
         manifest_sha256=manifest_sha256,
-        locks=locks,
+        locks=copied.locks,
     )
+
+
+@dataclass
+class _Copied:
+    count: int = 0
+    bytes: int = 0
+    locks: int = 0
+    failed: list[str] = field(default_factory=list)
+    not_found: set[str] = field(default_factory=set)  # referenced keys not copied
+
+
+def _copy_objects(
+    blobs: BlobStore, out: Path, referenced: set[str], on_progress: Progress | None
+) -> _Copied:
+    """Every object of the store into the backup, one line of OBJECTS_FILE each, as the store
+    lists them (never the whole listing in memory); which referenced keys were not found."""
+    copied = _Copied(not_found=set(referenced))
+    expected = len(referenced)
+    with (out / OBJECTS_FILE).open("w", encoding="utf-8") as listing:
+        for done, key in enumerate(list_keys(blobs), start=1):
+            try:
+                size, sha256 = _copy_out(blobs, key, out / BLOB_DIR / key)
+            except BlobMissing:
+                continue  # removed since the listing: only a problem if referenced
+            except BlobCorrupted:
+                copied.failed.append(key)
+                continue
+            mode, until = _lock_of(blobs, key)
+            copied.locks += until is not None
+            item = {"key": key, "size": size, "sha256": sha256}
+            listing.write(json.dumps({**item, "lock_mode": mode, "locked_until": until}) + "\n")
+            copied.not_found.discard(key)
+            copied.count += 1
+            copied.bytes += size
+            if on_progress:
+                on_progress("Objekte", done, max(expected, done))
+        listing.flush()
+        os.fsync(listing.fileno())
+    return copied
 
 
 def _copy_data_files(data_dir: Path, out: Path) -> None:
@@ -551,33 +574,40 @@ def check_backup(path: Path, expected_manifest_sha256: str | None = None) -> dic
             "Das Manifest der Sicherung weicht von der notierten Prüfsumme ab: die Sicherung "
             "wurde verändert, nichts wiederhergestellt"
         )
+    manifest: Any = None
     try:
         manifest = json.loads(data)
         files: dict[str, str] = manifest["files"]
-        objects: list[dict[str, Any]] = manifest["objects"]
+        listing = str(manifest["objects"]["file"])
         database_file = manifest["database"]["file"]
     except (ValueError, KeyError, TypeError):
+        if isinstance(manifest, dict) and manifest.get("format") == 1:
+            raise BackupRefused(
+                "Die Sicherung hat das Format 1 (vor der Objektliste objects.jsonl): bitte mit "
+                f"der Version wiederherstellen, die sie geschrieben hat ({manifest.get('version')})"
+            ) from None
         raise BackupRefused("Das Manifest der Sicherung ist unlesbar oder unvollständig") from None
     if manifest.get("format") != FORMAT:
         raise BackupRefused(f"Unbekanntes Sicherungsformat {manifest.get('format')!r}")
-    present = _file_hashes(path)
-    problems: list[str] = []
+    problems = _Problems()
+    present = _file_hashes(path, skip=path / BLOB_DIR)
     for name, sha256 in files.items():
         if name not in present:
-            problems.append(f"{name} fehlt")
+            problems.add(f"{name} fehlt")
         elif present[name] != sha256:
-            problems.append(f"{name} weicht von ihrer Prüfsumme ab")
-    problems += [f"{name} ist hinzugekommen" for name in present if name not in files]
-    for item in objects:
-        if files.get(f"{BLOB_DIR}/{item['key']}") != item["sha256"]:
-            problems.append(f"Objekt {item['key']} stimmt nicht mit dem Manifest überein")
-    if database_file not in files:
-        problems.append(f"{database_file} ist nicht im Manifest verzeichnet")
-    if problems:
+            problems.add(f"{name} weicht von ihrer Prüfsumme ab")
+    for name in present:
+        if name not in files:
+            problems.add(f"{name} ist hinzugekommen")
+    for name in (database_file, listing):
+        if name not in files:
+            problems.add(f"{name} ist nicht im Manifest verzeichnet")
+    if not problems.count:  # the listing itself is as written: its objects are checked
+        _check_objects(path, manifest, problems)
+    if problems.count:
         raise BackupRefused(
             "Die Sicherung ist verändert oder unvollständig, nichts wiederhergestellt: "
-            + "; ".join(problems[:REPORTED_KEYS])
-            + (f" (und {len(problems) - REPORTED_KEYS} weitere)" if len(problems) > 10 else "")
+            + problems.german()
         )
     revision = manifest.get("schema_revision")
     if not _known_revision(revision):
@@ -587,6 +617,62 @@ def check_backup(path: Path, expected_manifest_sha256: str | None = None) -> dic
             f"sie geschrieben hat ({manifest.get('version')}) oder einer neueren"
         )
     return manifest
+
+
+class _Problems:
+    """What is wrong with a backup: the first few named, all counted (a backup of millions of
+    objects that was changed wholesale must not fill the memory with messages)."""
+
+    def __init__(self) -> None:
+        self.named: list[str] = []
+        self.count = 0
+
+    def add(self, problem: str) -> None:
+        self.count += 1
+        if len(self.named) < REPORTED_KEYS:
+            self.named.append(problem)
+
+    def german(self) -> str:
+        more = self.count - len(self.named)
+        return "; ".join(self.named) + (f" (und {more} weitere)" if more else "")
+
+
+def listed_objects(path: Path, manifest: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The objects of a backup, line by line from its listing (keys checked: a listing can
+    never name a file outside `blobs/`)."""
+    with (path / str(manifest["objects"]["file"])).open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            try:
+                item = json.loads(line)
+                check_key(str(item["key"]))
+                item["sha256"]  # noqa: B018 - present, or the line is unreadable
+            except (ValueError, KeyError, TypeError, InvalidInput):
+                raise BackupRefused(
+                    f"Zeile {number} der Objektliste der Sicherung ist unlesbar"
+                ) from None
+            yield item
+
+
+def _check_objects(path: Path, manifest: dict[str, Any], problems: _Problems) -> None:
+    """Every listed object's file is there with its hash, and no other file is under blobs/."""
+    listed = 0
+    for item in listed_objects(path, manifest):
+        listed += 1
+        file = path / BLOB_DIR / str(item["key"])
+        if not file.is_file():
+            problems.add(f"{BLOB_DIR}/{item['key']} fehlt")
+        elif _sha256(file) != item["sha256"]:
+            problems.add(f"{BLOB_DIR}/{item['key']} weicht von ihrer Prüfsumme ab")
+    if listed != int(manifest["objects"]["count"]):
+        problems.add("die Objektliste ist nicht so lang, wie das Manifest sagt")
+    on_disk = sum(1 for file in (path / BLOB_DIR).rglob("*") if file.is_file())
+    if on_disk > listed - problems.count:
+        # Something was added: only now are the listed keys held, to name what was added.
+        keys = {str(item["key"]) for item in listed_objects(path, manifest)}
+        for file in sorted((path / BLOB_DIR).rglob("*")):
+            name = file.relative_to(path / BLOB_DIR).as_posix()
+            if file.is_file() and name not in keys:
+                problems.add(f"{BLOB_DIR}/{name} ist hinzugekommen")
 
 
 # --- restore ---------------------------------------------------------------------------------
@@ -683,11 +769,11 @@ def restore_objects(
     """Put every object back through the storage API; a recorded object lock still in the
     future is set again (locks are only ever extended). Returns (objects, locks restored,
     locks that could not be restored because the target store has no object lock)."""
-    objects: list[dict[str, Any]] = manifest["objects"]
+    total = int(manifest["objects"]["count"])
     locking = isinstance(blobs, RetentionLock) and blobs.object_lock
     restored = locks = not_locked = 0
     now = datetime.now(UTC)
-    for done, item in enumerate(objects, start=1):
+    for done, item in enumerate(listed_objects(path, manifest), start=1):
         key = check_key(str(item["key"]))
         with (path / BLOB_DIR / key).open("rb") as source:
             info = blobs.put(key, source)
@@ -702,7 +788,7 @@ def restore_objects(
             else:
                 not_locked += 1
         if on_progress:
-            on_progress("Objekte", done, len(objects))
+            on_progress("Objekte", done, total)
     return restored, locks, not_locked
 
 

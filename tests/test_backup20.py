@@ -5,7 +5,9 @@ database names are refused with a German message."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -20,7 +22,7 @@ from sqlalchemy.engine import make_url
 from app.runtime import build_runtime
 from core.config import Settings
 from ingest.intake import accept_file
-from records.backup import take_backup
+from records.backup import listed_objects, take_backup
 from storage.local import LocalBlobStore
 from tests.support import (
     OWN,
@@ -110,10 +112,13 @@ def test_embedded_backup_restores_into_a_new_data_folder(
     written = manifest(backup)
     assert written["counts"]["documents"] == len(LETTERS)
     assert written["schema_revision"] and written["database"]["kind"] == "sqlite"
-    assert set(written["files"]) >= {
-        "database.sqlite3",
-        *(f"blobs/{o['key']}" for o in written["objects"]),
-    }
+    assert set(written["files"]) >= {"database.sqlite3", "objects.jsonl"}
+    listed = list(listed_objects(backup, written))
+    assert len(listed) == written["objects"]["count"] == written["counts"]["objects"]
+    for item in listed:  # every object's file, by the hash of its bytes
+        content = (backup / "blobs" / item["key"]).read_bytes()
+        assert hashlib.sha256(content).hexdigest() == item["sha256"]
+        assert item["size"] == len(content)
     target = make_settings(tmp_path / "restored")
     done = run_cli(_env(target), "restore", str(backup))
     assert done.returncode == 0, done.stdout + done.stderr
@@ -166,7 +171,8 @@ def test_a_changed_backup_is_refused_before_anything_is_written(
     shutil.copytree(backup, copy)
     options: list[str] = []
     if changed == "blob":
-        change_a_byte(copy / "blobs" / manifest(copy)["objects"][0]["key"])
+        first = next(listed_objects(copy, manifest(copy)))
+        change_a_byte(copy / "blobs" / first["key"])
         expected = "weicht von ihrer Prüfsumme ab"
     elif changed == "database":
         change_a_byte(copy / "database.sqlite3")
@@ -176,12 +182,10 @@ def test_a_changed_backup_is_refused_before_anything_is_written(
         expected = "blobs/untergeschoben.pdf ist hinzugekommen"
     else:
         # The manifest recomputed after a change: only the hash noted at backup finds it.
-        import hashlib
-
         noted = hashlib.sha256((copy / "manifest.json").read_bytes()).hexdigest()
         (copy / "manifest.json").chmod(0o600)
         (copy / "manifest.json").write_text(
-            (copy / "manifest.json").read_text().replace('"format": 1', '"format":  1')
+            (copy / "manifest.json").read_text().replace('"format": 2', '"format":  2')
         )
         options = ["--pruefsumme", noted]
         expected = "weicht von der notierten Prüfsumme ab"
@@ -190,6 +194,43 @@ def test_a_changed_backup_is_refused_before_anything_is_written(
     assert done.returncode == 1
     assert "Wiederherstellung abgebrochen" in done.stderr and expected in done.stderr
     assert not (target.data_dir / "eakte.db").exists()
+
+
+def test_the_manifest_does_not_grow_with_the_objects(embedded: tuple[dict, Path]) -> None:
+    """Ten million documents are some forty million objects: their hashes are lines of
+    objects.jsonl, read line by line; the manifest only names that file with its hash."""
+    _, backup = embedded
+    written = manifest(backup)
+    assert written["objects"]["count"] == written["counts"]["objects"] > 0
+    assert "blobs/" not in (backup / "manifest.json").read_text()
+    lines = (backup / "objects.jsonl").read_text().splitlines()
+    assert len(lines) == written["objects"]["count"]
+
+
+def test_a_listing_that_names_a_file_outside_the_backup_is_refused(
+    embedded: tuple[dict, Path], tmp_path: Path
+) -> None:
+    _, backup = embedded
+    copy = tmp_path / "backup"
+    shutil.copytree(backup, copy)
+    listing = copy / "objects.jsonl"
+    listing.chmod(0o600)
+    first, *rest = listing.read_text().splitlines()
+    forged = {**json.loads(first), "key": "../../etc/passwd"}
+    listing.write_text("\n".join([json.dumps(forged), *rest]) + "\n")
+    # The listing is covered by the manifest: a changed one is refused by its hash already...
+    done = run_cli(_env(make_settings(tmp_path / "a")), "restore", str(copy))
+    assert done.returncode == 1 and "objects.jsonl weicht von ihrer Prüfsumme ab" in done.stderr
+    # ... and with the manifest forged to match, by the key itself.
+    written = manifest(copy)
+    written["files"]["objects.jsonl"] = hashlib.sha256(listing.read_bytes()).hexdigest()
+    (copy / "manifest.json").chmod(0o600)
+    (copy / "manifest.json").write_text(json.dumps(written))
+    done = run_cli(_env(make_settings(tmp_path / "b")), "restore", str(copy))
+    assert (
+        done.returncode == 1 and "Zeile 1 der Objektliste der Sicherung ist unlesbar" in done.stderr
+    )
+    assert not (tmp_path / "b" / "eakte.db").exists()
 
 
 def test_a_backup_missing_an_object_the_database_names_fails_loudly(tmp_path: Path) -> None:
