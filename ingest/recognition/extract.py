@@ -9,7 +9,7 @@ from datetime import date
 
 from rapidfuzz.distance import Levenshtein
 
-from core.dates import MONTH_WORDS
+from core.dates import MONTH_WORDS, local_today
 from core.text import fold_umlauts
 from ingest.recognition.text import Line, ParsedDocument, fold
 
@@ -389,7 +389,7 @@ def letter_date(dates: list[FoundDate]) -> date | None:
         if candidate.context != "other" or not candidate.alone or candidate.line - top >= 25:
             continue
         others = [d.value for d in dates if d is not candidate and d.context != "birth"]
-        reference = max(others, default=date.today())
+        reference = max(others, default=local_today())
         if abs((reference - candidate.value).days) <= 366:
             return candidate.value
     return None

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from email.utils import parseaddr
 
+from core.dates import local_today
 from ingest.recognition.evidence import Evidence
 from ingest.recognition.extract import FoundDate, FoundNumber, one_substitution_away
 from ingest.recognition.ibans import FoundIban
@@ -400,7 +401,7 @@ def decide(
 
     # People: by name, by birth date, by address, by learned aliases.
     reference_year = max(
-        (d.value.year for d in dates if d.context != "birth"), default=date.today().year
+        (d.value.year for d in dates if d.context != "birth"), default=local_today().year
     )
     birth_dates = {d.value: d for d in dates if d.context == "birth"}
     plausible = {
