@@ -27,6 +27,7 @@ from records.directory import start_scheduled_sync
 from records.housekeeping import start_scheduled_housekeeping
 from records.index_outbox import start_draining
 from records.runtime import Runtime
+from search.analysis import noun_list
 from search.base import SearchQuery
 
 # uvicorn imports the app by name in each web process; the import above keeps the dependency
@@ -138,8 +139,9 @@ def warm_up(runtime: Runtime) -> None:
     searches of 20 caseworkers who started at once waiting 7.5 s for this under ingest.
     A backend that is down is only logged: the product starts and answers without it."""
     began = time.monotonic()
+    noun_list()  # the word list itself: a search below may be answered from earlier caches
     try:
-        # A search for a compound word in a file no one has: the word list, the query path.
+        # A search for a compound word in a file no one has: the index and the query path.
         runtime.index.search(SearchQuery("Mietvertrag", frozenset({_NO_FILE}), limit=1))
     except BackendUnavailable as exc:
         log.warning("Suchindex beim Start nicht erreichbar: %s", exc)
